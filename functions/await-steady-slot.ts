@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { deploymentSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
+import { awaitSteadySlot } from '../lib/use-cases/deploy-slot.ts';
+import { createDeployer, createStore, createTaskTokens } from './shared/adapters.ts';
+import { shiplineHandler } from './shared/stack.ts';
+
+const ports = { store: createStore(), deployer: createDeployer(), tokens: createTaskTokens() };
+
+/** Parks the task token until ECS reports the new slot's deployment completed or failed. */
+export const handler = shiplineHandler(
+  'await-steady-slot',
+  z.object({
+    deployment: deploymentSchema,
+    slotDeployment: z.object({ taskDefinitionArn: z.string(), deploymentId: z.string() }),
+    taskToken: taskTokenSchema,
+  }),
+  async ({ deployment, slotDeployment, taskToken }) => awaitSteadySlot(ports, deployment, slotDeployment, taskToken),
+);

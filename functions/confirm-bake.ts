@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { deploymentSchema, shiftStepSchema } from '../lib/domain/schemas.ts';
+import { confirmBake } from '../lib/use-cases/bake.ts';
+import { createAlarmWatcher, createStore } from './shared/adapters.ts';
+import { shiplineHandler } from './shared/stack.ts';
+
+const ports = { store: createStore(), alarms: createAlarmWatcher() };
+
+/** End of a quiet bake: confirms with DescribeAlarms that nothing fired (guard against a lost event). */
+export const handler = shiplineHandler(
+  'confirm-bake',
+  z.object({ deployment: deploymentSchema, step: shiftStepSchema }),
+  async ({ deployment, step }) => confirmBake(ports, deployment, step),
+);

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { deploymentSchema } from '../lib/domain/schemas.ts';
+import { confirmSteadySlot } from '../lib/use-cases/deploy-slot.ts';
+import { createDeployer, createStore } from './shared/adapters.ts';
+import { shiplineHandler } from './shared/stack.ts';
+
+const ports = { store: createStore(), deployer: createDeployer() };
+
+/** The steady wait timed out: read the deployment state directly (guard against a lost ECS event). */
+export const handler = shiplineHandler(
+  'confirm-steady-slot',
+  z.object({
+    deployment: deploymentSchema,
+    slotDeployment: z.object({ taskDefinitionArn: z.string(), deploymentId: z.string() }),
+  }),
+  async ({ deployment, slotDeployment }) => confirmSteadySlot(ports, deployment, slotDeployment),
+);

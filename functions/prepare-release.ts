@@ -1,0 +1,28 @@
+import { executionRefSchema, releaseRequestSchema } from '../lib/domain/schemas.ts';
+import { prepareRelease } from '../lib/use-cases/prepare-release.ts';
+import {
+  config,
+  createAlarmWatcher,
+  createDeployer,
+  createNotifier,
+  createRouter,
+  createStore,
+  settings,
+} from './shared/adapters.ts';
+import { shiplineHandler } from './shared/stack.ts';
+
+const ports = {
+  store: createStore(),
+  router: createRouter(),
+  deployer: createDeployer(),
+  alarms: createAlarmWatcher(),
+  notifier: createNotifier(),
+};
+
+/** Reads which slot serves, picks the idle slot, builds the plan, records and announces the release. */
+export const handler = shiplineHandler(
+  'prepare-release',
+  executionRefSchema.extend({ request: releaseRequestSchema }),
+  async ({ request, releaseId, executionArn }) =>
+    prepareRelease(ports, config(), settings(), request, releaseId, executionArn),
+);

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import {
+  caughtFailureSchema,
+  deploymentSchema,
+  executionRefSchema,
+  releaseRequestSchema,
+} from '../lib/domain/schemas.ts';
+import { REPORT_KINDS, reportRelease } from '../lib/use-cases/finish-release.ts';
+import { config, createNotifier, createStore, createTaskTokens, settings } from './shared/adapters.ts';
+import { shiplineHandler } from './shared/stack.ts';
+
+const ports = { store: createStore(), notifier: createNotifier(), tokens: createTaskTokens() };
+
+/** Records and announces a release that failed before changing traffic, was superseded, or whose rollback failed. */
+export const handler = shiplineHandler(
+  'report',
+  executionRefSchema.extend({
+    kind: z.enum(REPORT_KINDS),
+    request: releaseRequestSchema,
+    deployment: deploymentSchema.optional(),
+    failure: caughtFailureSchema.optional(),
+    supersededBy: z.string().optional(),
+  }),
+  async (input) => {
+    const pipeline = settings();
+    const declared = config().services[input.request.service];
+    const topicArn = declared?.notify.topicArn ?? pipeline.defaultTopicArn;
+    return reportRelease(ports, pipeline, { ...input, topicArn });
+  },
+);

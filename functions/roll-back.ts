@@ -1,0 +1,26 @@
+import { caughtFailureSchema, deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
+import { rollBackRelease } from '../lib/use-cases/finish-release.ts';
+import {
+  createDeployer,
+  createNotifier,
+  createRouter,
+  createStore,
+  createTaskTokens,
+  settings,
+} from './shared/adapters.ts';
+import { shiplineHandler } from './shared/stack.ts';
+
+const ports = {
+  store: createStore(),
+  router: createRouter(),
+  deployer: createDeployer(),
+  notifier: createNotifier(),
+  tokens: createTaskTokens(),
+};
+
+/** All traffic back to the stable slot, new slot to zero, record, unlock, notify. */
+export const handler = shiplineHandler(
+  'roll-back',
+  executionRefSchema.extend({ deployment: deploymentSchema, failure: caughtFailureSchema.optional() }),
+  async ({ deployment, failure, executionArn }) => rollBackRelease(ports, settings(), deployment, failure, executionArn),
+);

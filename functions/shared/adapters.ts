@@ -1,0 +1,38 @@
+import { AlbTrafficRouter } from '../../lib/adapters/alb-traffic-router.ts';
+import {
+  createCloudWatchClient,
+  createDynamoDbDocumentClient,
+  createEcsClient,
+  createElbv2Client,
+  createSfnClient,
+  createSnsClient,
+} from '../../lib/adapters/aws-clients.ts';
+import { CloudWatchAlarmWatcher } from '../../lib/adapters/cloudwatch-alarm-watcher.ts';
+import { DynamoDbReleaseStore } from '../../lib/adapters/dynamodb-release-store.ts';
+import { EcsSlotDeployer } from '../../lib/adapters/ecs-slot-deployer.ts';
+import { SfnExecutionStarter, SfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
+import { SnsNotifier } from '../../lib/adapters/sns-notifier.ts';
+import { loadConfigFile } from '../../lib/config/load.ts';
+import type { ShiplineConfig } from '../../lib/config/schema.ts';
+import { environment } from '../../lib/env.ts';
+import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
+
+/**
+ * Adapter factories. Each function builds only the adapters it uses, at module scope, so warm
+ * invocations reuse clients and bundles carry only the SDK clients they need.
+ */
+export const createStore = () => new DynamoDbReleaseStore(createDynamoDbDocumentClient(), environment.tableName);
+export const createRouter = () => new AlbTrafficRouter(createElbv2Client());
+export const createDeployer = () => new EcsSlotDeployer(createEcsClient());
+export const createAlarmWatcher = () => new CloudWatchAlarmWatcher(createCloudWatchClient());
+export const createNotifier = () => new SnsNotifier(createSnsClient());
+export const createTaskTokens = () => new SfnTaskTokens(createSfnClient());
+export const createStarter = () => new SfnExecutionStarter(createSfnClient(), environment.stateMachineArn);
+
+/** `shipline.yml` as bundled with the function (parsed once per container). */
+export const config = (): ShiplineConfig => loadConfigFile(environment.configPath());
+
+export const settings = (): PipelineSettings => ({
+  region: environment.region(),
+  defaultTopicArn: environment.topicArn(),
+});

@@ -1,0 +1,47 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { environment } from '../../lib/env.ts';
+import { asError } from '../../lib/errors.ts';
+import { parseInput } from '../../lib/events/parse.ts';
+
+/** One logger per function, structured JSON, with the Lambda context on every line. */
+export const logger = new Logger({
+  serviceName: 'shipline',
+  logLevel: environment.logLevel() as 'INFO',
+});
+
+/** Validates the event against the handler's schema before the handler runs; the error names each bad field. */
+const validateInput = <S extends z.ZodType>(schema: S, what: string): MiddlewareObj<unknown, unknown> => ({
+  before: (request) => {
+    request.event = parseInput(schema, request.event, what);
+  },
+});
+
+/** Logs every fault once, with its name (the state machine routes on it), and rethrows. */
+const logFaults = (): MiddlewareObj<unknown, unknown> => ({
+  onError: (request) => {
+    const error = asError(request.error);
+    logger.error('handler failed', { errorName: error.name, error });
+  },
+});
+
+/**
+ * The one middy stack every Shipline function uses: Powertools logger context, input validation,
+ * fault logging. The handler body receives the validated input and returns plain JSON.
+ */
+export const shiplineHandler = <S extends z.ZodType, R>(
+  name: string,
+  schema: S,
+  body: (input: z.output<S>, context: Context) => Promise<R>,
+) =>
+  middy<unknown, R, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logFaults())
+    .use(validateInput(schema, `${name} input`))
+    .handler(async (event, context) => {
+      logger.appendKeys({ function: name });
+      return body(event as z.output<S>, context);
+    });

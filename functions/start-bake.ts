@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { deploymentSchema, shiftStepSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
+import { startBake } from '../lib/use-cases/bake.ts';
+import { createAlarmWatcher, createStore, createTaskTokens } from './shared/adapters.ts';
+import { shiplineHandler } from './shared/stack.ts';
+
+const ports = { store: createStore(), alarms: createAlarmWatcher(), tokens: createTaskTokens() };
+
+/** Registers the bake's task token against the watched alarms; an alarm event ends the bake at once. */
+export const handler = shiplineHandler(
+  'start-bake',
+  z.object({ deployment: deploymentSchema, step: shiftStepSchema, taskToken: taskTokenSchema }),
+  async ({ deployment, step, taskToken }) => startBake(ports, deployment, step, taskToken),
+);

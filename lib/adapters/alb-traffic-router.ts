@@ -1,0 +1,59 @@
+import {
+  DescribeRulesCommand,
+  type ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+  type TargetGroupStickinessConfig,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { TargetStateError } from '../errors.ts';
+import type { TrafficRoute, TrafficRouter, TrafficSplit } from '../ports/traffic-router.ts';
+
+/** ALB weighted target groups on one listener rule (ModifyRule replaces the forward action atomically). */
+export class AlbTrafficRouter implements TrafficRouter {
+  public constructor(private readonly client: ElasticLoadBalancingV2Client) {}
+
+  private async forwardAction(route: TrafficRoute) {
+    const { Rules } = await this.client.send(new DescribeRulesCommand({ RuleArns: [route.listenerRuleArn] }));
+    const rule = Rules?.[0];
+    if (!rule) throw new TargetStateError(`listener rule ${route.listenerRuleArn} does not exist`);
+    const forward = rule.Actions?.find((action) => action.Type === 'forward');
+    if (!forward) throw new TargetStateError(`listener rule ${route.listenerRuleArn} has no forward action`);
+    return forward;
+  }
+
+  public async readWeights(route: TrafficRoute): Promise<Record<string, number>> {
+    const forward = await this.forwardAction(route);
+    const groups = forward.ForwardConfig?.TargetGroups ?? [];
+    if (groups.length === 0 && forward.TargetGroupArn) return { [forward.TargetGroupArn]: 100 };
+    const total = groups.reduce((sum, group) => sum + (group.Weight ?? 1), 0);
+    const weights: Record<string, number> = {};
+    for (const group of groups) {
+      if (!group.TargetGroupArn) continue;
+      weights[group.TargetGroupArn] = total === 0 ? 0 : Math.round(((group.Weight ?? 1) / total) * 100);
+    }
+    return weights;
+  }
+
+  public async setWeights(route: TrafficRoute, split: TrafficSplit): Promise<void> {
+    const current = await this.forwardAction(route);
+    const stickiness: TargetGroupStickinessConfig = current.ForwardConfig?.TargetGroupStickinessConfig ?? {
+      Enabled: false,
+    };
+    await this.client.send(
+      new ModifyRuleCommand({
+        RuleArn: route.listenerRuleArn,
+        Actions: [
+          {
+            Type: 'forward',
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: split.stable, Weight: 100 - split.canaryPercent },
+                { TargetGroupArn: split.canary, Weight: split.canaryPercent },
+              ],
+              TargetGroupStickinessConfig: stickiness,
+            },
+          },
+        ],
+      }),
+    );
+  }
+}

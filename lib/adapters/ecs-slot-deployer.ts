@@ -1,0 +1,135 @@
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
+  type Tag,
+  type TaskDefinition,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { TargetStateError } from '../errors.ts';
+import type { DeployImageInput, DeployImageResult, SlotDeployer, SlotStatus } from '../ports/slot-deployer.ts';
+
+/** Tags Shipline records on the task definition revisions it registers. */
+export const TASK_DEFINITION_TAGS = { release: 'shipline:release', version: 'shipline:version' } as const;
+
+const tagValue = (tags: Tag[] | undefined, key: string): string | undefined =>
+  tags?.find((tag) => tag.key === key)?.value;
+
+/** The fields of a described task definition that RegisterTaskDefinition accepts back. */
+const registerableFields = (definition: TaskDefinition): Omit<RegisterTaskDefinitionCommandInput, 'family'> => ({
+  taskRoleArn: definition.taskRoleArn,
+  executionRoleArn: definition.executionRoleArn,
+  networkMode: definition.networkMode,
+  containerDefinitions: definition.containerDefinitions,
+  volumes: definition.volumes,
+  placementConstraints: definition.placementConstraints,
+  requiresCompatibilities: definition.requiresCompatibilities,
+  cpu: definition.cpu,
+  memory: definition.memory,
+  pidMode: definition.pidMode,
+  ipcMode: definition.ipcMode,
+  proxyConfiguration: definition.proxyConfiguration,
+  inferenceAccelerators: definition.inferenceAccelerators,
+  ephemeralStorage: definition.ephemeralStorage,
+  runtimePlatform: definition.runtimePlatform,
+});
+
+/** ECS services as deployment slots. */
+export class EcsSlotDeployer implements SlotDeployer {
+  public constructor(private readonly client: ECSClient) {}
+
+  private async service(cluster: string, service: string) {
+    const response = await this.client.send(new DescribeServicesCommand({ cluster, services: [service] }));
+    const found = response.services?.[0];
+    if (!found || found.status === 'INACTIVE') {
+      const reason = response.failures?.[0]?.reason ?? 'not found';
+      throw new TargetStateError(`ECS service ${service} in cluster ${cluster}: ${reason}`);
+    }
+    return found;
+  }
+
+  private async taskDefinition(arn: string) {
+    const response = await this.client.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }),
+    );
+    if (!response.taskDefinition) throw new TargetStateError(`task definition ${arn} not found`);
+    return { definition: response.taskDefinition, tags: response.tags };
+  }
+
+  public async describeSlot(cluster: string, service: string, container: string): Promise<SlotStatus> {
+    const found = await this.service(cluster, service);
+    if (!found.taskDefinition) throw new TargetStateError(`ECS service ${service} has no task definition`);
+    const { definition, tags } = await this.taskDefinition(found.taskDefinition);
+    const image = definition.containerDefinitions?.find((c) => c.name === container)?.image;
+    if (!image) {
+      throw new TargetStateError(`task definition ${found.taskDefinition} has no container named "${container}"`);
+    }
+    const primary = found.deployments?.find((deployment) => deployment.status === 'PRIMARY');
+    return {
+      service,
+      taskDefinitionArn: found.taskDefinition,
+      desiredCount: found.desiredCount ?? 0,
+      runningCount: found.runningCount ?? 0,
+      image,
+      version: tagValue(tags, TASK_DEFINITION_TAGS.version),
+      deployment: primary?.id
+        ? {
+            id: primary.id,
+            rolloutState: (primary.rolloutState ?? 'IN_PROGRESS') as 'IN_PROGRESS' | 'COMPLETED' | 'FAILED',
+            reason: primary.rolloutStateReason,
+          }
+        : undefined,
+    };
+  }
+
+  public async deployImage(input: DeployImageInput): Promise<DeployImageResult> {
+    const current = await this.service(input.cluster, input.service);
+    // A retried step finds the revision it registered before, instead of registering another.
+    if (current.taskDefinition) {
+      const { tags } = await this.taskDefinition(current.taskDefinition);
+      const primary = current.deployments?.find((deployment) => deployment.status === 'PRIMARY');
+      if (tagValue(tags, TASK_DEFINITION_TAGS.release) === input.releaseId && primary?.id) {
+        return { taskDefinitionArn: current.taskDefinition, deploymentId: primary.id };
+      }
+    }
+    const { definition } = await this.taskDefinition(input.baseTaskDefinitionArn);
+    const containers = definition.containerDefinitions ?? [];
+    if (!containers.some((container) => container.name === input.container)) {
+      throw new TargetStateError(
+        `task definition ${input.baseTaskDefinitionArn} has no container named "${input.container}"`,
+      );
+    }
+    const registered = await this.client.send(
+      new RegisterTaskDefinitionCommand({
+        family: definition.family,
+        ...registerableFields(definition),
+        containerDefinitions: containers.map((container) =>
+          container.name === input.container ? { ...container, image: input.imageUri } : container,
+        ),
+        tags: [
+          { key: TASK_DEFINITION_TAGS.release, value: input.releaseId },
+          { key: TASK_DEFINITION_TAGS.version, value: input.version },
+        ],
+      }),
+    );
+    const taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;
+    if (!taskDefinitionArn) throw new TargetStateError('RegisterTaskDefinition returned no task definition ARN');
+    const updated = await this.client.send(
+      new UpdateServiceCommand({
+        cluster: input.cluster,
+        service: input.service,
+        taskDefinition: taskDefinitionArn,
+        desiredCount: input.desiredCount,
+      }),
+    );
+    const primary = updated.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY');
+    if (!primary?.id) throw new TargetStateError(`UpdateService on ${input.service} returned no PRIMARY deployment`);
+    return { taskDefinitionArn, deploymentId: primary.id };
+  }
+
+  public async scale(cluster: string, service: string, desiredCount: number): Promise<void> {
+    await this.client.send(new UpdateServiceCommand({ cluster, service, desiredCount }));
+  }
+}

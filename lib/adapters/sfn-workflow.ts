@@ -1,0 +1,61 @@
+import {
+  ExecutionAlreadyExists,
+  type SFNClient,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { ExecutionStarter, TaskTokens } from '../ports/workflow.ts';
+
+/** Errors that mean "this token has already been used or has expired": nothing left to resume. */
+const STALE_TOKEN_ERRORS = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
+
+const executionArnFor = (stateMachineArn: string, name: string): string =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+
+export class SfnExecutionStarter implements ExecutionStarter {
+  public constructor(
+    private readonly client: SFNClient,
+    private readonly stateMachineArn: () => string,
+  ) {}
+
+  public async start(name: string, input: unknown): Promise<{ executionArn: string; started: boolean }> {
+    try {
+      const response = await this.client.send(
+        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn(), name, input: JSON.stringify(input) }),
+      );
+      return { executionArn: response.executionArn ?? executionArnFor(this.stateMachineArn(), name), started: true };
+    } catch (error) {
+      if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
+        return { executionArn: executionArnFor(this.stateMachineArn(), name), started: false };
+      }
+      throw error;
+    }
+  }
+}
+
+export class SfnTaskTokens implements TaskTokens {
+  public constructor(private readonly client: SFNClient) {}
+
+  private async complete(send: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await send();
+      return true;
+    } catch (error) {
+      if (error instanceof Error && STALE_TOKEN_ERRORS.has(error.name)) return false;
+      throw error;
+    }
+  }
+
+  public succeed(token: string, output: unknown): Promise<boolean> {
+    return this.complete(() =>
+      this.client.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) })),
+    );
+  }
+
+  public fail(token: string, error: string, cause: string): Promise<boolean> {
+    return this.complete(() =>
+      this.client.send(new SendTaskFailureCommand({ taskToken: token, error, cause: cause.slice(0, 32768) })),
+    );
+  }
+}

@@ -1,0 +1,31 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { Notification, Notifier } from '../ports/notifier.ts';
+
+const SUBJECT_MAX = 100;
+
+/** SNS subjects: ASCII, no line breaks, at most 100 characters. */
+export const toSnsSubject = (subject: string): string => {
+  const ascii = subject
+    .replace(/[→]/g, '->')
+    .replace(/[—–]/g, '-')
+    .replace(/[^\x20-\x7e]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return ascii.length <= SUBJECT_MAX ? ascii : `${ascii.slice(0, SUBJECT_MAX - 3)}...`;
+};
+
+export class SnsNotifier implements Notifier {
+  public constructor(private readonly client: SNSClient) {}
+
+  public async publish(topicArn: string, notification: Notification): Promise<void> {
+    const event = typeof notification.message.event === 'string' ? notification.message.event : 'release';
+    await this.client.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: toSnsSubject(notification.subject),
+        Message: JSON.stringify(notification.message, null, 2),
+        MessageAttributes: { event: { DataType: 'String', StringValue: event } },
+      }),
+    );
+  }
+}

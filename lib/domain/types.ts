@@ -1,0 +1,111 @@
+/**
+ * The release model carried through the state machine. Inputs and outputs stay small: what a person
+ * reading the execution in the console needs, and what the next state needs.
+ */
+
+/** Where a release request came from. */
+export const RELEASE_SOURCES = ['ecr-push', 'manual'] as const;
+export type ReleaseSource = (typeof RELEASE_SOURCES)[number];
+
+/** The execution input: which image to release for which service. */
+export interface ReleaseRequest {
+  service: string;
+  image: {
+    repository: string;
+    /** `sha256:<64 hex>`: releases are pinned to a digest, never to a mutable tag. */
+    digest: string;
+    tag?: string;
+    /** Full image URI pinned to the digest, when the trigger knows the registry. */
+    uri?: string;
+  };
+  /** When the image was pushed (or the manual request made); the newest waiting request wins the lock. */
+  requestedAt: string;
+  source: ReleaseSource;
+  requestedBy?: string;
+}
+
+export const SLOT_NAMES = ['blue', 'green'] as const;
+export type SlotName = (typeof SLOT_NAMES)[number];
+
+export interface SlotRef {
+  name: SlotName;
+  service: string;
+  targetGroupArn: string;
+}
+
+/** An ECS service with two slots behind one ALB listener rule. */
+export interface EcsAlbTarget {
+  type: 'ecs-alb';
+  cluster: string;
+  container: string;
+  listenerRuleArn: string;
+  stable: SlotRef;
+  canary: SlotRef;
+  /** Task count the new slot runs (the stable slot's count, so it can take 100%). */
+  desiredCount: number;
+  /** Task definition the stable slot runs; the new revision copies it with the new image. */
+  stableTaskDefinitionArn: string;
+  steadyTimeoutSeconds: number;
+  scaleDownDelaySeconds: number;
+}
+
+export type ReleaseTarget = EcsAlbTarget;
+
+/** One step of a plan: send `percent` of traffic to the new version and bake. */
+export interface ShiftStep {
+  kind: 'shift';
+  index: number;
+  percent: number;
+  bakeSeconds: number;
+  /** Runbook wording, e.g. "Shift 25% to green, bake 10m". */
+  label: string;
+}
+
+export type PlanStep = ShiftStep;
+
+export interface Plan {
+  strategy: string;
+  steps: PlanStep[];
+  /** Sum of all bakes: the least time the release takes. */
+  totalBakeSeconds: number;
+}
+
+/** What Prepare hands to every later state. */
+export interface Deployment {
+  /** The execution name: unique per service and image digest. */
+  id: string;
+  service: string;
+  requestedAt: string;
+  startedAt: string;
+  fromVersion: string;
+  toVersion: string;
+  image: { digest: string; uri: string; tag?: string };
+  target: ReleaseTarget;
+  /** Alarms watched during every bake (service alarms plus the new slot's alarms). */
+  alarms: string[];
+  plan: Plan;
+  topicArn: string;
+}
+
+export const BAKE_OUTCOMES = ['passed', 'failed'] as const;
+export type BakeOutcomeValue = (typeof BAKE_OUTCOMES)[number];
+
+/** How a bake (or a wait for the new slot) ended. Decisions are data; the state machine routes them. */
+export interface BakeOutcome {
+  outcome: BakeOutcomeValue;
+  reason: string;
+  /** The alarm that failed the bake, if any. */
+  alarm?: string;
+  /** When the alarm changed state (ISO), for reaction-time accounting. */
+  alarmChangedAt?: string;
+}
+
+/** Final outcomes as users read them. */
+export const RELEASE_OUTCOMES = ['promoted', 'rolled_back', 'failed', 'rejected', 'superseded'] as const;
+export type ReleaseOutcome = (typeof RELEASE_OUTCOMES)[number];
+
+/** An error caught by a state machine Catch: `{ Error, Cause }`. */
+export interface CaughtFailure {
+  Error: string;
+  Cause?: string;
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * "ECR Image Action" as EventBridge delivers it (source aws.ecr). Only successful pushes release;
+ * the rule filters on them, and the handler checks again because a rule can be edited.
+ */
+export const ecrImageActionEventSchema = z.object({
+  version: z.string(),
+  id: z.string().min(1),
+  'detail-type': z.literal('ECR Image Action'),
+  source: z.literal('aws.ecr'),
+  account: z.string().regex(/^\d{12}$/, 'expected a 12-digit account id'),
+  time: z.iso.datetime({ offset: true }),
+  region: z.string().min(1),
+  resources: z.array(z.string()).default([]),
+  detail: z.object({
+    result: z.enum(['SUCCESS', 'FAILURE']),
+    'repository-name': z.string().min(1),
+    'image-digest': z
+      .string({ error: 'expected the pushed image digest (sha256:<64 hex>)' })
+      .regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>'),
+    'action-type': z.enum(['PUSH', 'DELETE']),
+    'image-tag': z.string().optional(),
+  }),
+});
+
+export type EcrImageActionEvent = z.output<typeof ecrImageActionEventSchema>;
+
+/** True when the input looks like an EventBridge ECR event (so it is parsed as one, strictly). */
+export const looksLikeEcrEvent = (input: unknown): boolean =>
+  typeof input === 'object' && input !== null && (input as Record<string, unknown>).source === 'aws.ecr';
+
+/** The image URI pinned to the pushed digest. */
+export const imageUriFromEcrEvent = (event: EcrImageActionEvent): string =>
+  `${event.account}.dkr.ecr.${event.region}.amazonaws.com/${event.detail['repository-name']}@${event.detail['image-digest']}`;

@@ -1,0 +1,106 @@
+import type { ReleaseOutcome, SlotName } from '../domain/types.ts';
+
+export interface LockLease {
+  holder: string;
+  /** When the holder's image was pushed (or requested): an older request never overtakes it. */
+  requestedAt: string;
+  acquiredAt: string;
+  leaseExpiresAt: number;
+}
+
+export interface Waiter {
+  executionName: string;
+  requestedAt: string;
+  taskToken: string;
+}
+
+/** What serves a service, as the pipeline last left it. */
+export interface ServiceState {
+  service: string;
+  stableSlot: SlotName;
+  stableVersion: string;
+  stableTaskDefinitionArn: string;
+  /** The latest release that took the idle slot; a delayed scale-down of that slot is skipped if a newer one has. */
+  latestRelease: string;
+  updatedAt: string;
+}
+
+export interface ReleaseRecord {
+  service: string;
+  releaseId: string;
+  requestedAt: string;
+  status: 'in_progress' | ReleaseOutcome;
+  fromVersion?: string;
+  toVersion?: string;
+  executionArn?: string;
+  startedAt?: string;
+  endedAt?: string;
+  currentPercent?: number;
+  reason?: string;
+}
+
+/** A bake waiting for alarm events: resumed by the alarm function through its task token. */
+export interface AlarmWatch {
+  alarmName: string;
+  releaseId: string;
+  service: string;
+  taskToken: string;
+  percent: number;
+  /** Only alarm transitions at or after this instant fail the release (see README: pre-existing alarms). */
+  watchFrom: string;
+}
+
+/** A wait for an ECS deployment to reach a steady state, resumed by the ECS event function. */
+export interface SlotWait {
+  deploymentId: string;
+  releaseId: string;
+  taskToken: string;
+}
+
+/** Persistence for the pipeline (DynamoDB). Every write that guards correctness is conditional. */
+export interface ReleaseStore {
+  /** Takes the service lock, or returns the current holder. Re-entrant for the same holder. */
+  acquireLock(
+    service: string,
+    holder: string,
+    requestedAt: string,
+    leaseSeconds: number,
+  ): Promise<{ acquired: true } | { acquired: false; holder: LockLease }>;
+  /** Releases the lock if `holder` holds it; returns the waiter to wake, if any. */
+  releaseLock(service: string, holder: string): Promise<{ released: boolean; next?: Waiter }>;
+  /**
+   * Queues a waiter. Only the newest request (by requestedAt) is kept: returns the waiter it replaced,
+   * or `newer` when a newer request is already queued (then this one is superseded).
+   */
+  enqueueWaiter(service: string, waiter: Waiter): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
+  readWaiter(service: string): Promise<Waiter | undefined>;
+  /** Removes the queued waiter if it is this execution. */
+  dequeueWaiter(service: string, executionName: string): Promise<void>;
+  readLock(service: string): Promise<LockLease | undefined>;
+
+  readServiceState(service: string): Promise<ServiceState | undefined>;
+  /** Marks `releaseId` as the latest release to take the idle slot. */
+  claimIdleSlot(service: string, releaseId: string): Promise<void>;
+  /** Records a promotion: the new slot becomes stable. */
+  recordPromotion(state: ServiceState): Promise<void>;
+  /** True if `releaseId` is still the latest release (nobody took the idle slot since). */
+  isLatestRelease(service: string, releaseId: string): Promise<boolean>;
+
+  putRecord(record: ReleaseRecord): Promise<void>;
+  updateRecord(service: string, requestedAt: string, releaseId: string, changes: Partial<ReleaseRecord>): Promise<void>;
+  listRecords(service: string, limit: number): Promise<ReleaseRecord[]>;
+
+  putAlarmWatches(watches: readonly AlarmWatch[], ttlSeconds: number): Promise<void>;
+  /** Watches registered on an alarm. */
+  alarmWatches(alarmName: string): Promise<AlarmWatch[]>;
+  /** Deletes a watch; returns false if it was already gone (another event claimed it). */
+  claimAlarmWatch(alarmName: string, releaseId: string): Promise<boolean>;
+  clearAlarmWatches(alarmNames: readonly string[], releaseId: string): Promise<void>;
+
+  putSlotWait(wait: SlotWait, ttlSeconds: number): Promise<void>;
+  claimSlotWait(deploymentId: string): Promise<SlotWait | undefined>;
+
+  /** Records that a notification was sent; false if it already was (a retried state sends nothing twice). */
+  markNotified(releaseId: string, kind: string): Promise<boolean>;
+  unmarkNotified(releaseId: string, kind: string): Promise<void>;
+}

@@ -1,0 +1,93 @@
+import { formatDuration } from '../duration.ts';
+import { alarmFailsRelease, alarmReason, classifyAlarms } from '../domain/alarm-rule.ts';
+import type { BakeOutcome, Deployment, ShiftStep } from '../domain/types.ts';
+import type { AlarmStateChangeEvent } from '../events/alarm-state-change.ts';
+import type { AlarmWatcher } from '../ports/alarm-watcher.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import type { TaskTokens } from '../ports/workflow.ts';
+
+/** Watches live this long past the bake, then DynamoDB TTL removes leftovers. */
+const WATCH_TTL_MARGIN_SECONDS = 3600;
+
+const failedBy = (alarm: string, percent: number, changedAt: Date): BakeOutcome => ({
+  outcome: 'failed',
+  reason: alarmReason(alarm, percent),
+  alarm,
+  alarmChangedAt: changedAt.toISOString(),
+});
+
+/**
+ * Starts a bake: registers the task token against every watched alarm, so an alarm event resumes the
+ * bake at once. Then reads the alarms once, so an alarm that fired between steps (when nothing watched)
+ * fails the bake now rather than at its end. The state's timeout ends a quiet bake.
+ */
+export const startBake = async (
+  ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens },
+  deployment: Deployment,
+  step: ShiftStep,
+  taskToken: string,
+): Promise<{ watching: string[]; failedAtStart?: string }> => {
+  await ports.store.putAlarmWatches(
+    deployment.alarms.map((alarmName) => ({
+      alarmName,
+      releaseId: deployment.id,
+      service: deployment.service,
+      taskToken,
+      percent: step.percent,
+      watchFrom: deployment.startedAt,
+    })),
+    step.bakeSeconds + WATCH_TTL_MARGIN_SECONDS,
+  );
+  const { found } = await ports.alarms.describe(deployment.alarms);
+  const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
+  if (firing && (await ports.store.claimAlarmWatch(firing.name, deployment.id))) {
+    await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+    await ports.tokens.succeed(taskToken, failedBy(firing.name, step.percent, firing.updatedAt));
+    return { watching: [], failedAtStart: firing.name };
+  }
+  return { watching: deployment.alarms };
+};
+
+/**
+ * End of a quiet bake (the wait timed out): stop watching, and confirm with DescribeAlarms that no
+ * alarm fired, in case a state-change event was lost.
+ */
+export const confirmBake = async (
+  ports: { store: ReleaseStore; alarms: AlarmWatcher },
+  deployment: Deployment,
+  step: ShiftStep,
+): Promise<BakeOutcome> => {
+  await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+  const { found, missing } = await ports.alarms.describe(deployment.alarms);
+  if (missing.length > 0) {
+    return { outcome: 'failed', reason: `watched alarm(s) disappeared during the bake: ${missing.join(', ')}` };
+  }
+  const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
+  if (firing) return failedBy(firing.name, step.percent, firing.updatedAt);
+  const watched = deployment.alarms.length;
+  return {
+    outcome: 'passed',
+    reason: `no alarm fired in ${formatDuration(step.bakeSeconds)} at ${step.percent}% (${watched} alarm${watched === 1 ? '' : 's'} watched)`,
+  };
+};
+
+/**
+ * An alarm changed state. Every bake watching it, for a release that started before the change, is
+ * resumed as failed. Claiming the watch first makes a replayed event a no-op.
+ */
+export const onAlarmStateChange = async (
+  ports: { store: ReleaseStore; tokens: TaskTokens },
+  event: AlarmStateChangeEvent,
+): Promise<{ failedReleases: string[] }> => {
+  const { alarmName, state } = event.detail;
+  if (state.value !== 'ALARM') return { failedReleases: [] };
+  const changedAt = new Date(state.timestamp);
+  const failedReleases: string[] = [];
+  for (const watch of await ports.store.alarmWatches(alarmName)) {
+    if (!alarmFailsRelease(state.value, changedAt, new Date(watch.watchFrom))) continue;
+    if (!(await ports.store.claimAlarmWatch(alarmName, watch.releaseId))) continue;
+    const resumed = await ports.tokens.succeed(watch.taskToken, failedBy(alarmName, watch.percent, changedAt));
+    if (resumed) failedReleases.push(watch.releaseId);
+  }
+  return { failedReleases };
+};

@@ -1,0 +1,104 @@
+import type { BakeOutcome, Deployment } from '../domain/types.ts';
+import type { EcsDeploymentStateChangeEvent } from '../events/ecs-deployment.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import type { SlotDeployer } from '../ports/slot-deployer.ts';
+import type { TaskTokens } from '../ports/workflow.ts';
+
+export interface SlotDeployment {
+  taskDefinitionArn: string;
+  deploymentId: string;
+}
+
+/** Registers a task definition revision pinned to the digest and rolls it out to the idle slot. */
+export const deployToIdleSlot = async (
+  ports: { deployer: SlotDeployer },
+  deployment: Deployment,
+): Promise<SlotDeployment> => {
+  const { target } = deployment;
+  return ports.deployer.deployImage({
+    cluster: target.cluster,
+    service: target.canary.service,
+    container: target.container,
+    baseTaskDefinitionArn: target.stableTaskDefinitionArn,
+    imageUri: deployment.image.uri,
+    version: deployment.toVersion,
+    desiredCount: target.desiredCount,
+    releaseId: deployment.id,
+  });
+};
+
+const steadyOutcome = (deployment: Deployment, state: 'COMPLETED' | 'FAILED', reason?: string): BakeOutcome =>
+  state === 'COMPLETED'
+    ? { outcome: 'passed', reason: `${deployment.target.canary.service} is steady on ${deployment.toVersion}` }
+    : {
+        outcome: 'failed',
+        reason: `new slot ${deployment.target.canary.service} failed to become steady${reason ? `: ${reason}` : ''}`,
+      };
+
+/**
+ * Waits for the ECS deployment event, holding the task token. Checks once right away, in case the
+ * deployment completed before the wait was registered.
+ */
+export const awaitSteadySlot = async (
+  ports: { store: ReleaseStore; deployer: SlotDeployer; tokens: TaskTokens },
+  deployment: Deployment,
+  slotDeployment: SlotDeployment,
+  taskToken: string,
+): Promise<{ waiting: boolean }> => {
+  await ports.store.putSlotWait(
+    { deploymentId: slotDeployment.deploymentId, releaseId: deployment.id, taskToken },
+    deployment.target.steadyTimeoutSeconds + 3600,
+  );
+  const { target } = deployment;
+  const status = await ports.deployer.describeSlot(target.cluster, target.canary.service, target.container);
+  const rollout = status.deployment;
+  if (rollout?.id === slotDeployment.deploymentId && rollout.rolloutState !== 'IN_PROGRESS') {
+    const claimed = await ports.store.claimSlotWait(slotDeployment.deploymentId);
+    if (claimed) await ports.tokens.succeed(taskToken, steadyOutcome(deployment, rollout.rolloutState, rollout.reason));
+    return { waiting: false };
+  }
+  return { waiting: true };
+};
+
+/** After the steady timeout: the lost-event guard reads the deployment state directly. */
+export const confirmSteadySlot = async (
+  ports: { store: ReleaseStore; deployer: SlotDeployer },
+  deployment: Deployment,
+  slotDeployment: SlotDeployment,
+): Promise<BakeOutcome> => {
+  await ports.store.claimSlotWait(slotDeployment.deploymentId);
+  const { target } = deployment;
+  const status = await ports.deployer.describeSlot(target.cluster, target.canary.service, target.container);
+  const rollout = status.deployment;
+  if (rollout?.id !== slotDeployment.deploymentId) {
+    return {
+      outcome: 'failed',
+      reason: `deployment ${slotDeployment.deploymentId} of ${target.canary.service} was replaced by another deployment`,
+    };
+  }
+  if (rollout.rolloutState === 'IN_PROGRESS') {
+    return {
+      outcome: 'failed',
+      reason: `new slot ${target.canary.service} was not steady after ${deployment.target.steadyTimeoutSeconds}s`,
+    };
+  }
+  return steadyOutcome(deployment, rollout.rolloutState, rollout.reason);
+};
+
+/** Resumes the release waiting on this ECS deployment, if any. Other deployments are ignored. */
+export const onEcsDeploymentEvent = async (
+  ports: { store: ReleaseStore; tokens: TaskTokens },
+  event: EcsDeploymentStateChangeEvent,
+): Promise<{ resumed: string | null }> => {
+  const { eventName, deploymentId, reason } = event.detail;
+  if (eventName === 'SERVICE_DEPLOYMENT_IN_PROGRESS') return { resumed: null };
+  const wait = await ports.store.claimSlotWait(deploymentId);
+  if (!wait) return { resumed: null };
+  const service = event.resources[0]?.split('/').at(-1) ?? 'the new slot';
+  const outcome: BakeOutcome =
+    eventName === 'SERVICE_DEPLOYMENT_COMPLETED'
+      ? { outcome: 'passed', reason: `${service} reached a steady state` }
+      : { outcome: 'failed', reason: `new slot ${service} failed to become steady${reason ? `: ${reason}` : ''}` };
+  await ports.tokens.succeed(wait.taskToken, outcome);
+  return { resumed: wait.releaseId };
+};

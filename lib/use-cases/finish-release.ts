@@ -1,0 +1,192 @@
+import { now } from '../clock.ts';
+import { versionLabel } from '../domain/names.ts';
+import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.ts';
+import { releaseLockAndWakeNext } from './release-lock.ts';
+import { notifyOnce } from './notify.ts';
+import type { PipelineSettings, ReleasePorts } from './ports.ts';
+import { setCanaryPercent } from './shift-traffic.ts';
+
+/** Errors raised by the state machine's own decisions carry a person-readable cause. */
+const DECISION_ERRORS = new Set(['BakeFailed', 'SlotNotSteady']);
+
+/** The reason a person reads, from a caught `{ Error, Cause }`. */
+export const reasonFromFailure = (failure: CaughtFailure | undefined): string => {
+  if (!failure) return 'unknown failure';
+  const cause = parseCause(failure.Cause);
+  if (DECISION_ERRORS.has(failure.Error)) return cause || failure.Error;
+  return cause ? `${failure.Error}: ${cause}` : failure.Error;
+};
+
+/** Lambda errors arrive as a JSON Cause (`{"errorMessage": ...}`); decision errors as plain text. */
+const parseCause = (cause: string | undefined): string => {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain text cause
+  }
+  return cause;
+};
+
+/**
+ * Promotion: the new slot already serves 100% after the last bake; make that the recorded stable state,
+ * release the lock (waking the next release) and notify. The old slot stays warm until scale-down.
+ */
+export const promoteRelease = async (
+  ports: Pick<ReleasePorts, 'store' | 'router' | 'notifier' | 'tokens'>,
+  settings: PipelineSettings,
+  deployment: Deployment,
+  executionArn: string | undefined,
+): Promise<{ outcome: 'promoted'; servingVersion: string; servingSlot: string }> => {
+  await setCanaryPercent(ports.router, deployment, 100);
+  const at = now().toISOString();
+  await ports.store.recordPromotion({
+    service: deployment.service,
+    stableSlot: deployment.target.canary.name,
+    stableVersion: deployment.toVersion,
+    stableTaskDefinitionArn: deployment.target.stableTaskDefinitionArn,
+    latestRelease: deployment.id,
+    updatedAt: at,
+  });
+  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+    status: 'promoted',
+    endedAt: at,
+    currentPercent: 100,
+  });
+  await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
+  await notifyOnce(ports, deployment.topicArn, {
+    kind: 'promoted',
+    service: deployment.service,
+    releaseId: deployment.id,
+    ...(executionArn ? { executionArn } : {}),
+    fromVersion: deployment.fromVersion,
+    toVersion: deployment.toVersion,
+    region: settings.region,
+    reason: `all ${deployment.plan.steps.length} steps passed`,
+    details: {
+      servingSlot: deployment.target.canary.name,
+      oldSlotScaleDownInSeconds: deployment.target.scaleDownDelaySeconds,
+    },
+  });
+  return { outcome: 'promoted', servingVersion: deployment.toVersion, servingSlot: deployment.target.canary.name };
+};
+
+/**
+ * After the warm period, scale the old slot to zero, unless a newer release has taken that slot since
+ * (then it is that release's canary, and it is left alone).
+ */
+export const scaleDownOldSlot = async (
+  ports: Pick<ReleasePorts, 'store' | 'deployer'>,
+  deployment: Deployment,
+): Promise<{ scaledDown: boolean; reason: string }> => {
+  const oldSlot = deployment.target.stable;
+  if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) {
+    return { scaledDown: false, reason: `a newer release has taken ${oldSlot.service}` };
+  }
+  await ports.deployer.scale(deployment.target.cluster, oldSlot.service, 0);
+  return { scaledDown: true, reason: `${oldSlot.service} scaled to 0 after the warm period` };
+};
+
+/**
+ * Rollback: all traffic back to the stable slot first (that is what stops the harm), then the new slot
+ * scaled to zero, the watches cleared, the record written, the lock released and people told.
+ * Every step is idempotent, so the state machine may retry it.
+ */
+export const rollBackRelease = async (
+  ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'notifier' | 'tokens'>,
+  settings: PipelineSettings,
+  deployment: Deployment,
+  failure: CaughtFailure | undefined,
+  executionArn: string | undefined,
+): Promise<{ outcome: 'rolled_back'; reason: string; servingVersion: string }> => {
+  const reason = reasonFromFailure(failure);
+  await setCanaryPercent(ports.router, deployment, 0);
+  await ports.deployer.scale(deployment.target.cluster, deployment.target.canary.service, 0);
+  await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+  const at = now().toISOString();
+  // The stable slot is recorded again: a failure during promotion may already have recorded the new one.
+  await ports.store.recordPromotion({
+    service: deployment.service,
+    stableSlot: deployment.target.stable.name,
+    stableVersion: deployment.fromVersion,
+    stableTaskDefinitionArn: deployment.target.stableTaskDefinitionArn,
+    latestRelease: deployment.id,
+    updatedAt: at,
+  });
+  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+    status: 'rolled_back',
+    endedAt: at,
+    currentPercent: 0,
+    reason,
+  });
+  await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
+  await notifyOnce(ports, deployment.topicArn, {
+    kind: 'rolled_back',
+    service: deployment.service,
+    releaseId: deployment.id,
+    ...(executionArn ? { executionArn } : {}),
+    fromVersion: deployment.fromVersion,
+    toVersion: deployment.toVersion,
+    region: settings.region,
+    reason,
+    details: { servingSlot: deployment.target.stable.name },
+  });
+  return { outcome: 'rolled_back', reason, servingVersion: deployment.fromVersion };
+};
+
+export const REPORT_KINDS = ['failed', 'superseded', 'rollback_failed'] as const;
+export type ReportKind = (typeof REPORT_KINDS)[number];
+
+/**
+ * Ends a release that did not reach promotion or a clean rollback: records it, releases the lock if
+ * this release holds it, and notifies. A failed rollback is reported loudly: traffic may be split.
+ */
+export const reportRelease = async (
+  ports: Pick<ReleasePorts, 'store' | 'notifier' | 'tokens'>,
+  settings: PipelineSettings,
+  input: {
+    kind: ReportKind;
+    request: ReleaseRequest;
+    releaseId: string;
+    executionArn?: string;
+    deployment?: Deployment;
+    failure?: CaughtFailure;
+    supersededBy?: string;
+    topicArn: string;
+  },
+): Promise<{ outcome: 'failed' | 'superseded'; reason: string }> => {
+  const { request, deployment } = input;
+  const reason =
+    input.kind === 'superseded'
+      ? `superseded by newer release ${input.supersededBy ?? 'unknown'}`
+      : input.kind === 'rollback_failed'
+        ? `rollback failed (${reasonFromFailure(input.failure)}); traffic may still be split between the slots: check the listener rule and run the rollback by hand`
+        : reasonFromFailure(input.failure);
+  const at = now().toISOString();
+  const status = input.kind === 'superseded' ? 'superseded' : 'failed';
+  await ports.store.putRecord({
+    service: request.service,
+    releaseId: input.releaseId,
+    requestedAt: request.requestedAt,
+    status,
+    toVersion: deployment?.toVersion ?? versionLabel(request.image),
+    ...(deployment ? { fromVersion: deployment.fromVersion, startedAt: deployment.startedAt } : {}),
+    ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+    endedAt: at,
+    reason,
+  });
+  if (input.kind !== 'superseded') await releaseLockAndWakeNext(ports, request.service, input.releaseId);
+  await notifyOnce(ports, deployment?.topicArn ?? input.topicArn, {
+    kind: input.kind,
+    service: request.service,
+    releaseId: input.releaseId,
+    ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+    ...(deployment ? { fromVersion: deployment.fromVersion } : {}),
+    toVersion: deployment?.toVersion ?? versionLabel(request.image),
+    region: settings.region,
+    reason,
+    ...(input.supersededBy ? { details: { supersededBy: input.supersededBy } } : {}),
+  });
+  return { outcome: status, reason };
+};

@@ -1,0 +1,24 @@
+import { now } from '../clock.ts';
+import { buildNotification, type NotificationFacts } from '../domain/notifications.ts';
+import type { Notifier } from '../ports/notifier.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+
+/**
+ * Publishes a release notification once per release and kind: a retried state, or a replayed event,
+ * does not notify twice. If publishing fails the marker is removed so the retry publishes.
+ */
+export const notifyOnce = async (
+  ports: { store: ReleaseStore; notifier: Notifier },
+  topicArn: string,
+  facts: Omit<NotificationFacts, 'at'> & { at?: string },
+): Promise<boolean> => {
+  const first = await ports.store.markNotified(facts.releaseId, facts.kind);
+  if (!first) return false;
+  try {
+    await ports.notifier.publish(topicArn, buildNotification({ ...facts, at: facts.at ?? now().toISOString() }));
+    return true;
+  } catch (error) {
+    await ports.store.unmarkNotified(facts.releaseId, facts.kind);
+    throw error;
+  }
+};

@@ -1,0 +1,127 @@
+import { serviceConfig } from '../config/load.ts';
+import type { ShiplineConfig } from '../config/schema.ts';
+import { now } from '../clock.ts';
+import { parseDurationSeconds } from '../duration.ts';
+import { classifyAlarms } from '../domain/alarm-rule.ts';
+import { parseImageUri, versionLabel } from '../domain/names.ts';
+import type { Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
+import { TargetStateError } from '../errors.ts';
+import { buildPlan } from '../strategies/index.ts';
+import { notifyOnce } from './notify.ts';
+import type { PipelineSettings, ReleasePorts } from './ports.ts';
+
+const otherSlot = (slot: SlotName): SlotName => (slot === 'blue' ? 'green' : 'blue');
+
+/**
+ * Reads what serves now and plans the release: the slot at 100% is stable (if traffic is split, e.g.
+ * after an interrupted release, the recorded stable slot wins), the other slot receives the new image.
+ * Validates that every watched alarm exists before anything changes, records the release and notifies.
+ */
+export const prepareRelease = async (
+  ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'alarms' | 'notifier'>,
+  config: ShiplineConfig,
+  settings: PipelineSettings,
+  request: ReleaseRequest,
+  releaseId: string,
+  executionArn: string | undefined,
+): Promise<Deployment> => {
+  const declared = serviceConfig(config, request.service);
+  const target = declared.target;
+  const slots: Record<SlotName, SlotRef> = {
+    blue: { name: 'blue', service: target.slots.blue.service, targetGroupArn: target.slots.blue.targetGroupArn },
+    green: { name: 'green', service: target.slots.green.service, targetGroupArn: target.slots.green.targetGroupArn },
+  };
+  const route = { kind: 'alb-listener-rule' as const, listenerRuleArn: target.listenerRuleArn };
+  const weights = await ports.router.readWeights(route);
+  for (const slot of Object.values(slots)) {
+    if (!(slot.targetGroupArn in weights)) {
+      throw new TargetStateError(
+        `listener rule ${target.listenerRuleArn} does not forward to the ${slot.name} target group ${slot.targetGroupArn}`,
+      );
+    }
+  }
+  const recorded = await ports.store.readServiceState(request.service);
+  const blueWeight = weights[slots.blue.targetGroupArn] ?? 0;
+  const greenWeight = weights[slots.green.targetGroupArn] ?? 0;
+  const stableName: SlotName =
+    blueWeight === 100 ? 'blue' : greenWeight === 100 ? 'green' : (recorded?.stableSlot ?? (blueWeight >= greenWeight ? 'blue' : 'green'));
+  const stable = slots[stableName];
+  const canary = slots[otherSlot(stableName)];
+
+  const stableStatus = await ports.deployer.describeSlot(target.cluster, stable.service, target.container);
+  if (stableStatus.desiredCount < 1) {
+    throw new TargetStateError(`the stable slot ${stable.service} runs no tasks (desiredCount 0): nothing to release from`);
+  }
+  const stableImage = parseImageUri(stableStatus.image);
+  const imageUri = request.image.uri ?? `${stableImage.repositoryUri}@${request.image.digest}`;
+  const repositoryOfUri = parseImageUri(imageUri).repositoryUri.split('/').slice(1).join('/');
+  if (repositoryOfUri !== declared.image.repository) {
+    throw new TargetStateError(
+      `image ${imageUri} is not in repository ${declared.image.repository} declared for ${request.service}`,
+    );
+  }
+
+  const alarmNames = [...new Set([...declared.alarms, ...target.slots[canary.name].alarms])];
+  const startedAt = now();
+  const { found, missing } = await ports.alarms.describe(alarmNames);
+  if (missing.length > 0) {
+    throw new TargetStateError(`watched alarm(s) do not exist: ${missing.join(', ')}`);
+  }
+  const { preExisting } = classifyAlarms(found, startedAt);
+
+  const deployment: Deployment = {
+    id: releaseId,
+    service: request.service,
+    requestedAt: request.requestedAt,
+    startedAt: startedAt.toISOString(),
+    fromVersion: stableStatus.version ?? recorded?.stableVersion ?? versionLabel(stableImage),
+    toVersion: versionLabel(request.image),
+    image: { digest: request.image.digest, uri: imageUri, ...(request.image.tag ? { tag: request.image.tag } : {}) },
+    target: {
+      type: 'ecs-alb',
+      cluster: target.cluster,
+      container: target.container,
+      listenerRuleArn: target.listenerRuleArn,
+      stable,
+      canary,
+      desiredCount: stableStatus.desiredCount,
+      stableTaskDefinitionArn: stableStatus.taskDefinitionArn,
+      steadyTimeoutSeconds: parseDurationSeconds(target.steadyTimeout) ?? 1200,
+      scaleDownDelaySeconds: parseDurationSeconds(target.scaleDownDelay) ?? 900,
+    },
+    alarms: alarmNames,
+    plan: buildPlan(declared.strategy, canary.name),
+    topicArn: declared.notify.topicArn ?? settings.defaultTopicArn,
+  };
+
+  await ports.store.claimIdleSlot(request.service, releaseId);
+  await ports.store.putRecord({
+    service: request.service,
+    releaseId,
+    requestedAt: request.requestedAt,
+    status: 'in_progress',
+    fromVersion: deployment.fromVersion,
+    toVersion: deployment.toVersion,
+    ...(executionArn ? { executionArn } : {}),
+    startedAt: deployment.startedAt,
+    currentPercent: 0,
+  });
+  await notifyOnce(ports, deployment.topicArn, {
+    kind: 'started',
+    service: request.service,
+    releaseId,
+    ...(executionArn ? { executionArn } : {}),
+    fromVersion: deployment.fromVersion,
+    toVersion: deployment.toVersion,
+    region: settings.region,
+    details: {
+      plan: deployment.plan.steps.map((step) => step.label),
+      newSlot: canary.name,
+      watchedAlarms: alarmNames,
+      ...(preExisting.length > 0
+        ? { alarmsAlreadyFiring: preExisting.map((alarm) => alarm.name), note: 'alarms already in ALARM before the release do not block it' }
+        : {}),
+    },
+  });
+  return deployment;
+};

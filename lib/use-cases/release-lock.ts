@@ -1,0 +1,112 @@
+import { serviceConfig } from '../config/load.ts';
+import type { ShiplineConfig } from '../config/schema.ts';
+import { nowEpochSeconds } from '../clock.ts';
+import { parseDurationSeconds } from '../duration.ts';
+import type { ReleaseRequest } from '../domain/types.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import type { TaskTokens } from '../ports/workflow.ts';
+import { buildPlan } from '../strategies/index.ts';
+
+/** Margin on top of the planned duration before a lock may be taken over from a dead holder. */
+const LEASE_MARGIN_SECONDS = 3600;
+
+export type AcquireResult =
+  | { acquired: true; superseded: false }
+  | { acquired: false; superseded: false; holder: string }
+  | { acquired: false; superseded: true; by: string };
+
+/** What a woken waiter is told. */
+export interface WaitOutcome {
+  superseded: boolean;
+  by?: string;
+}
+
+/** Newest first: by request time, then by name so two requests never tie. */
+const isNewer = (a: { requestedAt: string; name: string }, b: { requestedAt: string; name: string }): boolean =>
+  a.requestedAt > b.requestedAt || (a.requestedAt === b.requestedAt && a.name > b.name);
+
+/** The lease covers the whole planned release (steady wait, every bake, the warm period) plus a margin. */
+export const leaseSecondsFor = (config: ShiplineConfig, service: string): number => {
+  const declared = serviceConfig(config, service);
+  const plan = buildPlan(declared.strategy, 'green');
+  const steady = parseDurationSeconds(declared.target.steadyTimeout) ?? 0;
+  const warm = parseDurationSeconds(declared.target.scaleDownDelay) ?? 0;
+  return steady + plan.totalBakeSeconds + warm + LEASE_MARGIN_SECONDS;
+};
+
+/**
+ * Takes the service lock for this release. A request older than the lock holder, or than the newest
+ * queued request, is superseded at once: only the newest push ever proceeds.
+ */
+export const acquireReleaseLock = async (
+  ports: { store: ReleaseStore },
+  config: ShiplineConfig,
+  request: ReleaseRequest,
+  releaseId: string,
+): Promise<AcquireResult> => {
+  const { store } = ports;
+  const me = { requestedAt: request.requestedAt, name: releaseId };
+  const waiter = await store.readWaiter(request.service);
+  if (waiter && waiter.executionName !== releaseId && isNewer({ ...waiter, name: waiter.executionName }, me)) {
+    return { acquired: false, superseded: true, by: waiter.executionName };
+  }
+  const result = await store.acquireLock(
+    request.service,
+    releaseId,
+    request.requestedAt,
+    leaseSecondsFor(config, request.service),
+  );
+  if (result.acquired) {
+    await store.dequeueWaiter(request.service, releaseId);
+    return { acquired: true, superseded: false };
+  }
+  if (isNewer({ requestedAt: result.holder.requestedAt, name: result.holder.holder }, me)) {
+    return { acquired: false, superseded: true, by: result.holder.holder };
+  }
+  return { acquired: false, superseded: false, holder: result.holder.holder };
+};
+
+/**
+ * Queues this release behind the running one, holding its task token. Only the newest waiter is kept:
+ * a replaced waiter is resumed as superseded. If the lock came free meanwhile, resumes itself at once
+ * so it retries the lock (no lost wake-up).
+ */
+export const waitForReleaseLock = async (
+  ports: { store: ReleaseStore; tokens: TaskTokens },
+  request: ReleaseRequest,
+  releaseId: string,
+  taskToken: string,
+): Promise<{ queued: boolean; replaced?: string; supersededBy?: string }> => {
+  const { store, tokens } = ports;
+  const result = await store.enqueueWaiter(request.service, {
+    executionName: releaseId,
+    requestedAt: request.requestedAt,
+    taskToken,
+  });
+  if (!result.queued) {
+    await tokens.succeed(taskToken, { superseded: true, by: result.newer.executionName } satisfies WaitOutcome);
+    return { queued: false, supersededBy: result.newer.executionName };
+  }
+  if (result.replaced) {
+    await tokens.succeed(result.replaced.taskToken, { superseded: true, by: releaseId } satisfies WaitOutcome);
+  }
+  const lock = await store.readLock(request.service);
+  if (!lock || lock.leaseExpiresAt < nowEpochSeconds()) {
+    await tokens.succeed(taskToken, { superseded: false } satisfies WaitOutcome);
+  }
+  return { queued: true, ...(result.replaced ? { replaced: result.replaced.executionName } : {}) };
+};
+
+/** Releases the lock (if this release holds it) and wakes the queued release, if any. */
+export const releaseLockAndWakeNext = async (
+  ports: { store: ReleaseStore; tokens: TaskTokens },
+  service: string,
+  releaseId: string,
+): Promise<{ released: boolean; woke?: string }> => {
+  const { released, next } = await ports.store.releaseLock(service, releaseId);
+  if (next && next.executionName !== releaseId) {
+    await ports.tokens.succeed(next.taskToken, { superseded: false } satisfies WaitOutcome);
+    return { released, woke: next.executionName };
+  }
+  return { released };
+};

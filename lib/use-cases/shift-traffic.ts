@@ -1,0 +1,39 @@
+import type { Deployment, ShiftStep } from '../domain/types.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import type { TrafficRoute, TrafficRouter } from '../ports/traffic-router.ts';
+
+export const routeOf = (deployment: Deployment): TrafficRoute => ({
+  kind: 'alb-listener-rule',
+  listenerRuleArn: deployment.target.listenerRuleArn,
+});
+
+/** Sends `percent` of traffic to the new slot, the rest to the stable slot. */
+export const setCanaryPercent = (router: TrafficRouter, deployment: Deployment, percent: number): Promise<void> =>
+  router.setWeights(routeOf(deployment), {
+    stable: deployment.target.stable.targetGroupArn,
+    canary: deployment.target.canary.targetGroupArn,
+    canaryPercent: percent,
+  });
+
+export interface ShiftResult {
+  step: number;
+  percent: number;
+  weights: Record<string, number>;
+}
+
+/** Applies one plan step's weights and records the release's progress. Idempotent. */
+export const shiftTraffic = async (
+  ports: { router: TrafficRouter; store: ReleaseStore },
+  deployment: Deployment,
+  step: ShiftStep,
+): Promise<ShiftResult> => {
+  await setCanaryPercent(ports.router, deployment, step.percent);
+  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+    currentPercent: step.percent,
+  });
+  return {
+    step: step.index + 1,
+    percent: step.percent,
+    weights: { [deployment.target.stable.name]: 100 - step.percent, [deployment.target.canary.name]: step.percent },
+  };
+};
