@@ -19,6 +19,8 @@ export interface ShiftResult {
   step: number;
   percent: number;
   weights: Record<string, number>;
+  /** True on the plan's last step: after its bake passes, the release is promoted. */
+  last: boolean;
 }
 
 /** Applies one plan step's weights and records the release's progress. Idempotent. */
@@ -35,5 +37,6 @@ export const shiftTraffic = async (
     step: step.index + 1,
     percent: step.percent,
     weights: { [deployment.target.stable.name]: 100 - step.percent, [deployment.target.canary.name]: step.percent },
+    last: step.index === deployment.plan.steps.length - 1,
   };
 };

@@ -1,0 +1,258 @@
+import { SimulatedAwsError } from './errors.ts';
+import type { SimulatedWorld } from './world.ts';
+
+interface TaskDefinition {
+  taskDefinitionArn: string;
+  family: string;
+  revision: number;
+  containerDefinitions: Array<{ name: string; image: string; [key: string]: unknown }>;
+  tags: Array<{ key: string; value: string }>;
+  [key: string]: unknown;
+}
+
+interface Deployment {
+  id: string;
+  status: 'PRIMARY' | 'ACTIVE';
+  taskDefinition: string;
+  desiredCount: number;
+  runningCount: number;
+  rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  rolloutStateReason: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SimulatedService {
+  serviceName: string;
+  serviceArn: string;
+  clusterArn: string;
+  cluster: string;
+  desiredCount: number;
+  runningCount: number;
+  taskDefinition: string;
+  targetGroupArn: string;
+  deployments: Deployment[];
+}
+
+/**
+ * ECS: task definitions with revisions and tags, services whose deployments take simulated time to
+ * become steady (or fail, circuit breaker), and "ECS Deployment State Change" events on EventBridge.
+ */
+export class SimulatedEcs {
+  private readonly taskDefinitions = new Map<string, TaskDefinition>();
+  private readonly revisions = new Map<string, number>();
+  public readonly services = new Map<string, SimulatedService>();
+  private deploymentSeq = 1000;
+
+  public constructor(private readonly world: SimulatedWorld) {}
+
+  private arn(kind: string, name: string): string {
+    return `arn:aws:ecs:${this.world.region}:${this.world.account}:${kind}/${name}`;
+  }
+
+  public registerTaskDefinition(input: Record<string, unknown>): TaskDefinition {
+    const family = String(input.family);
+    const revision = (this.revisions.get(family) ?? 0) + 1;
+    this.revisions.set(family, revision);
+    const { tags, family: _family, ...rest } = input;
+    const definition: TaskDefinition = {
+      ...rest,
+      family,
+      revision,
+      taskDefinitionArn: this.arn('task-definition', `${family}:${revision}`),
+      containerDefinitions: structuredClone(input.containerDefinitions) as TaskDefinition['containerDefinitions'],
+      tags: (tags as TaskDefinition['tags'] | undefined) ?? [],
+    };
+    this.taskDefinitions.set(definition.taskDefinitionArn, definition);
+    return definition;
+  }
+
+  /** Creates a service already steady on `taskDefinitionArn` (the initial world). */
+  public createService(cluster: string, name: string, taskDefinitionArn: string, desiredCount: number, targetGroupArn: string): void {
+    const at = this.world.clock.now();
+    this.services.set(`${cluster}/${name}`, {
+      serviceName: name,
+      serviceArn: this.arn('service', `${cluster}/${name}`),
+      clusterArn: this.arn('cluster', cluster),
+      cluster,
+      desiredCount,
+      runningCount: desiredCount,
+      taskDefinition: taskDefinitionArn,
+      targetGroupArn,
+      deployments: [
+        {
+          id: `ecs-svc/${this.deploymentSeq++}`,
+          status: 'PRIMARY',
+          taskDefinition: taskDefinitionArn,
+          desiredCount,
+          runningCount: desiredCount,
+          rolloutState: 'COMPLETED',
+          rolloutStateReason: 'ECS deployment completed.',
+          createdAt: at,
+          updatedAt: at,
+        },
+      ],
+    });
+  }
+
+  private resolveTaskDefinition(reference: string): TaskDefinition {
+    const direct = this.taskDefinitions.get(reference);
+    if (direct) return direct;
+    for (const definition of this.taskDefinitions.values()) {
+      if (`${definition.family}:${definition.revision}` === reference) return definition;
+    }
+    const latest = [...this.taskDefinitions.values()].filter((d) => d.family === reference).sort((a, b) => b.revision - a.revision)[0];
+    if (latest) return latest;
+    throw new SimulatedAwsError('ClientException', `Unable to describe task definition ${reference}.`);
+  }
+
+  private service(cluster: unknown, name: unknown): SimulatedService {
+    const clusterName = String(cluster ?? 'default').split('/').at(-1) ?? 'default';
+    const found = this.services.get(`${clusterName}/${String(name).split('/').at(-1)}`);
+    if (!found) throw new SimulatedAwsError('ServiceNotFoundException', `Service not found: ${String(name)}`);
+    return found;
+  }
+
+  /** The image a service's tasks run (what its target group serves), or undefined when no task runs. */
+  public servingImage(service: SimulatedService): string | undefined {
+    if (service.runningCount === 0) return undefined;
+    const steady = service.deployments.find((d) => d.rolloutState === 'COMPLETED' && d.runningCount > 0) ?? service.deployments.find((d) => d.status === 'PRIMARY' && d.runningCount > 0);
+    if (!steady) return undefined;
+    const definition = this.resolveTaskDefinition(steady.taskDefinition);
+    return definition.containerDefinitions[0]?.image;
+  }
+
+  public imageOf(taskDefinitionArn: string, container: string): string | undefined {
+    return this.resolveTaskDefinition(taskDefinitionArn).containerDefinitions.find((c) => c.name === container)?.image;
+  }
+
+  private describe(service: SimulatedService) {
+    return {
+      serviceName: service.serviceName,
+      serviceArn: service.serviceArn,
+      clusterArn: service.clusterArn,
+      status: 'ACTIVE',
+      desiredCount: service.desiredCount,
+      runningCount: service.runningCount,
+      pendingCount: Math.max(0, service.desiredCount - service.runningCount),
+      taskDefinition: service.taskDefinition,
+      loadBalancers: [{ targetGroupArn: service.targetGroupArn, containerName: 'app', containerPort: 8080 }],
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+      deployments: service.deployments.map((d) => ({ ...d })),
+    };
+  }
+
+  public handle(command: string, input: Record<string, unknown>): unknown {
+    switch (command) {
+      case 'DescribeServices': {
+        const names = (input.services as string[]) ?? [];
+        const services = [];
+        const failures = [];
+        for (const name of names) {
+          try {
+            services.push(this.describe(this.service(input.cluster, name)));
+          } catch {
+            failures.push({ arn: this.arn('service', `${String(input.cluster)}/${name}`), reason: 'MISSING' });
+          }
+        }
+        return { services, failures };
+      }
+      case 'DescribeTaskDefinition': {
+        const definition = this.resolveTaskDefinition(String(input.taskDefinition));
+        const { tags, ...taskDefinition } = definition;
+        const include = (input.include as string[] | undefined) ?? [];
+        return { taskDefinition: structuredClone(taskDefinition), ...(include.includes('TAGS') ? { tags: structuredClone(tags) } : {}) };
+      }
+      case 'RegisterTaskDefinition': {
+        const definition = this.registerTaskDefinition(input);
+        this.world.record('ecs', `registered ${definition.family}:${definition.revision} (${definition.containerDefinitions.map((c) => c.image).join(', ')})`);
+        const { tags, ...taskDefinition } = definition;
+        return { taskDefinition: structuredClone(taskDefinition), tags: structuredClone(tags) };
+      }
+      case 'UpdateService':
+        return { service: this.describe(this.updateService(input)) };
+      default:
+        return undefined;
+    }
+  }
+
+  private updateService(input: Record<string, unknown>): SimulatedService {
+    const service = this.service(input.cluster, input.service);
+    const now = this.world.clock.now();
+    const desired = input.desiredCount === undefined ? service.desiredCount : Number(input.desiredCount);
+    const taskDefinition = input.taskDefinition ? this.resolveTaskDefinition(String(input.taskDefinition)).taskDefinitionArn : service.taskDefinition;
+    this.world.traffic.accumulate();
+    if (taskDefinition !== service.taskDefinition || input.forceNewDeployment === true) {
+      for (const d of service.deployments) d.status = 'ACTIVE';
+      const deployment: Deployment = {
+        id: `ecs-svc/${this.deploymentSeq++}`,
+        status: 'PRIMARY',
+        taskDefinition,
+        desiredCount: desired,
+        runningCount: 0,
+        rolloutState: 'IN_PROGRESS',
+        rolloutStateReason: 'ECS deployment in progress.',
+        createdAt: now,
+        updatedAt: now,
+      };
+      service.deployments.unshift(deployment);
+      service.taskDefinition = taskDefinition;
+      service.desiredCount = desired;
+      this.world.record('ecs', `${service.serviceName}: deployment ${deployment.id} started (${desired} tasks)`);
+      this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
+        eventType: 'INFO',
+        eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS',
+        deploymentId: deployment.id,
+        updatedAt: now.toISOString(),
+        reason: `ECS deployment ${deployment.id} in progress.`,
+      });
+      const image = this.imageOf(taskDefinition, this.world.container) ?? '';
+      const fails = this.world.versions.failsToStart(image);
+      this.world.clock.schedule(this.world.clock.nowMillis + this.world.ecsDeploySeconds * 1000, () => {
+        if (service.deployments[0] !== deployment) return;
+        this.world.traffic.accumulate();
+        const at = this.world.clock.now();
+        deployment.updatedAt = at;
+        if (fails) {
+          deployment.rolloutState = 'FAILED';
+          deployment.rolloutStateReason = 'ECS deployment circuit breaker: tasks failed to start.';
+          this.world.record('ecs', `${service.serviceName}: deployment ${deployment.id} FAILED (tasks failed to start)`);
+          this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
+            eventType: 'ERROR',
+            eventName: 'SERVICE_DEPLOYMENT_FAILED',
+            deploymentId: deployment.id,
+            updatedAt: at.toISOString(),
+            reason: `ECS deployment circuit breaker: tasks failed to start.`,
+          });
+          return;
+        }
+        deployment.rolloutState = 'COMPLETED';
+        deployment.rolloutStateReason = 'ECS deployment completed.';
+        deployment.runningCount = deployment.desiredCount;
+        service.deployments = [deployment];
+        service.runningCount = deployment.desiredCount;
+        this.world.record('ecs', `${service.serviceName}: deployment ${deployment.id} completed, ${service.runningCount} tasks steady`);
+        this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
+          eventType: 'INFO',
+          eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
+          deploymentId: deployment.id,
+          updatedAt: at.toISOString(),
+          reason: `ECS deployment ${deployment.id} completed.`,
+        });
+      });
+    } else if (desired !== service.desiredCount) {
+      service.desiredCount = desired;
+      for (const d of service.deployments) if (d.status === 'PRIMARY') d.desiredCount = desired;
+      this.world.record('ecs', `${service.serviceName}: scaled to ${desired} tasks`);
+      const apply = () => {
+        this.world.traffic.accumulate();
+        service.runningCount = service.desiredCount;
+        for (const d of service.deployments) if (d.status === 'PRIMARY') d.runningCount = service.desiredCount;
+      };
+      // Draining to zero is immediate for traffic purposes; scaling up takes task start time.
+      if (desired < service.runningCount) apply();
+      else this.world.clock.schedule(this.world.clock.nowMillis + this.world.ecsDeploySeconds * 1000, apply);
+    }
+    return service;
+  }
+}

@@ -1,0 +1,340 @@
+import { randomUUID } from 'node:crypto';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { LambdaRuntime } from '../lambda-runtime.ts';
+import { SimulatedAwsError } from './errors.ts';
+import type { SimulatedWorld } from './world.ts';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type State = Record<string, Json>;
+
+const TOKEN_PLACEHOLDER = '__SANDBOX_TASK_TOKEN__';
+const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/** Step Functions name rules: 1-80 characters, none of whitespace, brackets, wildcards, punctuation listed by AWS, control characters. */
+const NAME_PATTERN = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+
+export interface ExecutionRecord {
+  executionArn: string;
+  name: string;
+  stateMachineArn: string;
+  input: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  startDate: Date;
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  stateEntered: number;
+  history: Array<{ at: number; state: string; type: string }>;
+}
+
+interface TokenEntry {
+  execution: string;
+  state: string;
+  done: boolean;
+  settle?: { resolve: (value: Json) => void; reject: (error: Error) => void };
+  early?: { ok: true; value: Json } | { ok: false; error: Error };
+}
+
+export interface StateFault {
+  state: string;
+  error: string;
+  cause: string;
+  remaining: number;
+}
+
+const named = (name: string, message: string): Error => {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+};
+
+/**
+ * Step Functions: StartExecution with AWS's name rules and same-name behaviour, DescribeExecution,
+ * ListExecutions, and task tokens. Executions run the real ASL on aws-local-stepfunctions; what that
+ * engine lacks is emulated here on the virtual clock: `.waitForTaskToken` (a fresh token per task,
+ * resumed by SendTaskSuccess/Failure, timed out by TimeoutSeconds[Path] in virtual time) and Wait states.
+ */
+export class SimulatedStepFunctions {
+  private readonly machines = new Map<string, { name: string; definition: StateMachineDefinition; taskStates: Map<string, State> }>();
+  public readonly executions = new Map<string, ExecutionRecord>();
+  private readonly tokens = new Map<string, TokenEntry>();
+  public readonly stateFaults: StateFault[] = [];
+
+  public constructor(
+    private readonly world: SimulatedWorld,
+    private readonly lambda: LambdaRuntime,
+  ) {}
+
+  public get open(): number {
+    return [...this.executions.values()].filter((e) => e.status === 'RUNNING').length;
+  }
+
+  /** Registers a state machine from its ASL document (with `Fn::GetAtt` references, as in the repository). */
+  public createStateMachine(name: string, asl: Record<string, unknown>): string {
+    const arn = `arn:aws:states:${this.world.region}:${this.world.account}:stateMachine:${name}`;
+    const taskStates = new Map<string, State>();
+    const definition = this.prepare(structuredClone(asl) as unknown as State, taskStates) as unknown as StateMachineDefinition;
+    this.machines.set(arn, { name, definition, taskStates });
+    return arn;
+  }
+
+  private functionArn(key: string): string {
+    return `arn:aws:lambda:${this.world.region}:${this.world.account}:function:shipline-sandbox-${key}`;
+  }
+
+  /** Resolves `Fn::GetAtt` like CloudFormation, and rewrites Wait and waitForTaskToken timeouts for the virtual clock. */
+  private prepare(node: State, taskStates: Map<string, State>): State {
+    const resolve = (value: Json): Json => {
+      if (Array.isArray(value)) return value.map(resolve);
+      if (value && typeof value === 'object') {
+        const getAtt = value['Fn::GetAtt'];
+        if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return this.functionArn(getAtt[0]);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
+      }
+      return value;
+    };
+    const resolved = resolve(node) as State;
+    const states = resolved.States as Record<string, State>;
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Wait') {
+        const seconds: State = state.SecondsPath
+          ? { '__wait_seconds.$': state.SecondsPath }
+          : { __wait_seconds: state.Seconds ?? 0 };
+        states[name] = {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sandbox:wait',
+          Parameters: { ...seconds, '__input.$': '$' },
+          ...(state.Next ? { Next: state.Next } : { End: true }),
+        };
+        taskStates.set(name, states[name] as State);
+      } else if (state.Type === 'Task') {
+        if (state.Resource === WAIT_FOR_TOKEN) {
+          const params = (state.Parameters ?? {}) as State;
+          if (state.TimeoutSecondsPath) params['__timeout_seconds.$'] = state.TimeoutSecondsPath;
+          else if (state.TimeoutSeconds) params.__timeout_seconds = state.TimeoutSeconds;
+          state.Parameters = params;
+          delete state.TimeoutSeconds;
+          delete state.TimeoutSecondsPath;
+        }
+        taskStates.set(name, state);
+      } else if (state.Type === 'Map') {
+        const processor = (state.ItemProcessor ?? state.Iterator) as State;
+        state[state.ItemProcessor ? 'ItemProcessor' : 'Iterator'] = this.prepare(processor, taskStates);
+      } else if (state.Type === 'Parallel') {
+        state.Branches = (state.Branches as State[]).map((branch) => this.prepare(branch, taskStates));
+      }
+    }
+    return resolved;
+  }
+
+  private functionKey(arn: string): string {
+    return arn.slice(arn.lastIndexOf(':shipline-sandbox-') + ':shipline-sandbox-'.length);
+  }
+
+  private takeFault(state: string): StateFault | undefined {
+    const fault = this.stateFaults.find((f) => f.state === state && f.remaining > 0);
+    if (fault) fault.remaining -= 1;
+    return fault;
+  }
+
+  private localHandler(execution: ExecutionRecord, stateName: string, state: State) {
+    const clock = this.world.clock;
+    return async (input: Json): Promise<Json> => {
+      const fault = this.takeFault(stateName);
+      if (fault) {
+        this.world.record('fault', `${stateName}: injected ${fault.error}`);
+        throw named(fault.error, fault.cause);
+      }
+      const resource = String(state.Resource);
+      if (resource === 'arn:aws:states:::sandbox:wait') {
+        const params = input as State;
+        await clock.sleep(Number(params.__wait_seconds ?? 0));
+        return params.__input ?? null;
+      }
+      if (resource === WAIT_FOR_TOKEN) {
+        const { __timeout_seconds: timeout, FunctionName, Payload } = input as State;
+        const token = `${execution.name}:${stateName}:${randomUUID()}`;
+        const entry: TokenEntry = { execution: execution.executionArn, state: stateName, done: false };
+        this.tokens.set(token, entry);
+        const payload = JSON.parse(JSON.stringify(Payload ?? {}).replaceAll(TOKEN_PLACEHOLDER, token)) as Json;
+        try {
+          await this.lambda.invoke(this.functionKey(String(FunctionName)), payload);
+        } catch (error) {
+          entry.done = true;
+          throw error;
+        }
+        return clock.block<Json>((resolve, reject) => {
+          if (entry.early) {
+            if (entry.early.ok) resolve(entry.early.value);
+            else reject(entry.early.error);
+            return;
+          }
+          const cancel =
+            typeof timeout === 'number'
+              ? clock.schedule(clock.nowMillis + timeout * 1000, () => {
+                  if (entry.done) return;
+                  entry.done = true;
+                  reject(named('States.Timeout', 'States.Timeout'));
+                })
+              : () => undefined;
+          entry.settle = {
+            resolve: (value) => {
+              cancel();
+              resolve(value);
+            },
+            reject: (error) => {
+              cancel();
+              reject(error);
+            },
+          };
+        });
+      }
+      return (await this.lambda.invoke(this.functionKey(resource), input)) as Json;
+    };
+  }
+
+  private start(machineArn: string, name: string, input: string): ExecutionRecord {
+    const machine = this.machines.get(machineArn);
+    if (!machine) throw new SimulatedAwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${machineArn}'`);
+    const startDate = this.world.clock.now();
+    const execution: ExecutionRecord = {
+      executionArn: `${machineArn.replace(':stateMachine:', ':execution:')}:${name}`,
+      name,
+      stateMachineArn: machineArn,
+      input,
+      status: 'RUNNING',
+      startDate,
+      stateEntered: 0,
+      history: [],
+    };
+    this.executions.set(`${machineArn}|${name}`, execution);
+    const overrides = {
+      taskResourceLocalHandlers: Object.fromEntries(
+        [...machine.taskStates].map(([stateName, state]) => [stateName, this.localHandler(execution, stateName, state)]),
+      ),
+      retryIntervalOverrides: Object.fromEntries([...machine.taskStates.keys()].map((stateName) => [stateName, 0])),
+    };
+    const run = new StateMachine(machine.definition, { validationOptions: { checkArn: false } }).run(JSON.parse(input) as Json, {
+      overrides,
+      context: {
+        Execution: { Id: execution.executionArn, Name: name, StartTime: startDate.toISOString(), RoleArn: 'arn:aws:iam::123456789012:role/sandbox' },
+        StateMachine: { Id: machineArn, Name: machine.name },
+        Task: { Token: TOKEN_PLACEHOLDER },
+      },
+    });
+    this.world.clock.hold();
+    void (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') {
+          execution.stateEntered += 1;
+          execution.history.push({ at: this.world.clock.nowMillis, state: event.state.name, type: event.state.type });
+          this.world.record('state', event.state.name, execution.name);
+        }
+      }
+    })();
+    run.result
+      .then((output) => {
+        execution.status = 'SUCCEEDED';
+        execution.output = JSON.stringify(output);
+      })
+      .catch((error: unknown) => {
+        const cause = error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error);
+        execution.status = 'FAILED';
+        execution.error = cause.name;
+        execution.cause = cause.message;
+      })
+      .finally(() => {
+        execution.stopDate = this.world.clock.now();
+        this.world.record('execution', `${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`, execution.name);
+        this.world.clock.release();
+      });
+    return execution;
+  }
+
+  private complete(token: unknown, outcome: { ok: true; value: Json } | { ok: false; error: Error }): void {
+    const entry = this.tokens.get(String(token));
+    if (!entry) throw new SimulatedAwsError('InvalidToken', 'Invalid token');
+    if (entry.done) throw new SimulatedAwsError('TaskTimedOut', 'Task Timed Out');
+    entry.done = true;
+    if (!entry.settle) {
+      entry.early = outcome;
+      return;
+    }
+    if (outcome.ok) entry.settle.resolve(outcome.value);
+    else entry.settle.reject(outcome.error);
+  }
+
+  private describe(execution: ExecutionRecord) {
+    return {
+      executionArn: execution.executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate,
+      ...(execution.stopDate ? { stopDate: execution.stopDate } : {}),
+      input: execution.input,
+      ...(execution.output ? { output: execution.output } : {}),
+      ...(execution.error ? { error: execution.error, cause: execution.cause } : {}),
+    };
+  }
+
+  public handle(command: string, input: Record<string, unknown>): unknown {
+    switch (command) {
+      case 'StartExecution': {
+        const machineArn = String(input.stateMachineArn);
+        const name = input.name === undefined ? randomUUID() : String(input.name);
+        if (!NAME_PATTERN.test(name)) throw new SimulatedAwsError('InvalidName', `Invalid Name: '${name}'`);
+        const body = input.input === undefined ? '{}' : String(input.input);
+        try {
+          JSON.parse(body);
+        } catch {
+          throw new SimulatedAwsError('InvalidExecutionInput', 'Invalid execution input: not JSON');
+        }
+        const existing = this.executions.get(`${machineArn}|${name}`);
+        if (existing) {
+          // AWS: same name, still open, same input -> the existing execution (idempotent start).
+          if (existing.status === 'RUNNING' && existing.input === body) {
+            return { executionArn: existing.executionArn, startDate: existing.startDate };
+          }
+          throw new SimulatedAwsError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
+        }
+        const execution = this.start(machineArn, name, body);
+        return { executionArn: execution.executionArn, startDate: execution.startDate };
+      }
+      case 'DescribeExecution': {
+        const execution = [...this.executions.values()].find((e) => e.executionArn === input.executionArn);
+        if (!execution) throw new SimulatedAwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(input.executionArn)}'`);
+        return this.describe(execution);
+      }
+      case 'ListExecutions': {
+        const list = [...this.executions.values()]
+          .filter((e) => e.stateMachineArn === input.stateMachineArn && (!input.statusFilter || e.status === input.statusFilter))
+          .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
+          .map((e) => ({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status, startDate: e.startDate, ...(e.stopDate ? { stopDate: e.stopDate } : {}) }));
+        return { executions: list };
+      }
+      case 'SendTaskSuccess': {
+        let output: Json;
+        try {
+          output = JSON.parse(String(input.output)) as Json;
+        } catch {
+          throw new SimulatedAwsError('InvalidOutput', 'Invalid output: not JSON');
+        }
+        this.complete(input.taskToken, { ok: true, value: output });
+        return {};
+      }
+      case 'SendTaskFailure':
+        this.complete(input.taskToken, { ok: false, error: named(String(input.error ?? ''), String(input.cause ?? '')) });
+        return {};
+      case 'SendTaskHeartbeat': {
+        const entry = this.tokens.get(String(input.taskToken));
+        if (!entry) throw new SimulatedAwsError('InvalidToken', 'Invalid token');
+        if (entry.done) throw new SimulatedAwsError('TaskTimedOut', 'Task Timed Out');
+        return {};
+      }
+      default:
+        return undefined;
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import type { SimulatedWorld } from './world.ts';
+
+/** How a version behaves from some point on. The last matching entry wins. */
+export interface BehaviourChange {
+  /** Applies once the version has served traffic this many seconds. */
+  afterSeconds?: number;
+  /** Applies while the version receives at least this share of traffic (load-related regressions). */
+  atTrafficPercentAtLeast?: number;
+  errorRate?: number;
+  latencyMs?: number;
+}
+
+export interface VersionBehaviour {
+  name: string;
+  digest: string;
+  errorRate: number;
+  latencyMs: number;
+  failsToStart: boolean;
+  changes: BehaviourChange[];
+}
+
+/** The scenario's versions, recognised by the image a task runs (`repo@sha256:...` or `repo:tag`). */
+export class VersionCatalog {
+  private readonly firstTrafficAt = new Map<string, number>();
+
+  public constructor(public readonly versions: VersionBehaviour[]) {}
+
+  public byImage(image: string | undefined): VersionBehaviour | undefined {
+    if (!image) return undefined;
+    const at = image.indexOf('@');
+    if (at >= 0) return this.versions.find((v) => v.digest === image.slice(at + 1));
+    const tag = image.slice(image.lastIndexOf(':') + 1);
+    return this.versions.find((v) => v.name === tag);
+  }
+
+  public byName(name: string): VersionBehaviour | undefined {
+    return this.versions.find((v) => v.name === name);
+  }
+
+  public failsToStart(image: string): boolean {
+    return this.byImage(image)?.failsToStart ?? false;
+  }
+
+  public noteTraffic(version: VersionBehaviour, at: number): void {
+    if (!this.firstTrafficAt.has(version.name)) this.firstTrafficAt.set(version.name, at);
+  }
+
+  /** Error rate and latency of a version at `at`, while it receives `percent` of traffic. */
+  public behaviourAt(version: VersionBehaviour, at: number, percent: number): { errorRate: number; latencyMs: number } {
+    const since = this.firstTrafficAt.get(version.name) ?? at;
+    let { errorRate, latencyMs } = version;
+    for (const change of version.changes) {
+      const timeOk = change.afterSeconds === undefined || at - since >= change.afterSeconds * 1000;
+      const loadOk = change.atTrafficPercentAtLeast === undefined || percent >= change.atTrafficPercentAtLeast;
+      if (timeOk && loadOk) {
+        errorRate = change.errorRate ?? errorRate;
+        latencyMs = change.latencyMs ?? latencyMs;
+      }
+    }
+    return { errorRate, latencyMs };
+  }
+}
+
+interface Bucket {
+  requests: number;
+  errors: number;
+  latencyMsTotal: number;
+  maxLatencyMs: number;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * Requests flow through the listener rule by weight to each target group, and are served by the
+ * version the group's ECS service runs (5xx when it runs no task). Traffic is integrated exactly between
+ * changes; ALB publishes one datapoint per target group per minute, only for non-zero counts.
+ */
+export class TrafficModel {
+  private last: number;
+  private readonly buckets = new Map<string, Bucket>();
+
+  public constructor(
+    private readonly world: SimulatedWorld,
+    private readonly requestsPerMinute: number,
+  ) {
+    this.last = world.clock.nowMillis;
+  }
+
+  /** Integrates traffic from the last call up to now; call before anything that changes routing. */
+  public accumulate(): void {
+    const now = this.world.clock.nowMillis;
+    while (this.last < now) {
+      const minuteEnd = (Math.floor(this.last / MINUTE) + 1) * MINUTE;
+      const until = Math.min(now, minuteEnd);
+      this.integrate(this.last, until);
+      this.last = until;
+    }
+  }
+
+  private integrate(from: number, to: number): void {
+    const minuteStart = Math.floor(from / MINUTE) * MINUTE;
+    const requestsTotal = (this.requestsPerMinute * (to - from)) / MINUTE;
+    for (const ruleArn of this.world.elbv2.rules.keys()) {
+      for (const [targetGroupArn, percent] of Object.entries(this.world.elbv2.weightsOf(ruleArn))) {
+        if (percent <= 0) continue;
+        const requests = (requestsTotal * percent) / 100;
+        const service = [...this.world.ecs.services.values()].find((s) => s.targetGroupArn === targetGroupArn);
+        const version = service ? this.world.versions.byImage(this.world.ecs.servingImage(service)) : undefined;
+        let errorRate = 1;
+        let latencyMs = 0;
+        if (version) {
+          this.world.versions.noteTraffic(version, from);
+          ({ errorRate, latencyMs } = this.world.versions.behaviourAt(version, from, percent));
+        }
+        const key = `${targetGroupArn}|${minuteStart}`;
+        const bucket = this.buckets.get(key) ?? { requests: 0, errors: 0, latencyMsTotal: 0, maxLatencyMs: 0 };
+        bucket.requests += requests;
+        bucket.errors += requests * errorRate;
+        bucket.latencyMsTotal += requests * latencyMs;
+        bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
+        this.buckets.set(key, bucket);
+      }
+    }
+  }
+
+  /** Publishes the datapoints of the minute that ended at `minuteEnd`. */
+  public publishMinute(minuteEnd: number): void {
+    this.accumulate();
+    const minuteStart = minuteEnd - MINUTE;
+    const loadBalancer = this.world.loadBalancerDimension;
+    for (const [key, bucket] of this.buckets) {
+      const [targetGroupArn, start] = key.split('|');
+      if (Number(start) !== minuteStart || !targetGroupArn) continue;
+      this.buckets.delete(key);
+      const targetGroup = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
+      const perGroup = [
+        { Name: 'LoadBalancer', Value: loadBalancer },
+        { Name: 'TargetGroup', Value: targetGroup },
+      ];
+      const put = (name: string, dims: typeof perGroup, sum: number, count: number, max: number) =>
+        this.world.cloudwatch.putDatapoint('AWS/ApplicationELB', name, dims, { at: minuteStart, sum, count, min: 0, max });
+      const requests = Math.round(bucket.requests);
+      const errors = Math.round(bucket.errors);
+      if (requests > 0) {
+        put('RequestCount', perGroup, requests, 1, requests);
+        put('TargetResponseTime', perGroup, bucket.latencyMsTotal / 1000, bucket.requests, bucket.maxLatencyMs / 1000);
+      }
+      if (errors > 0) put('HTTPCode_Target_5XX_Count', perGroup, errors, 1, errors);
+      // Load-balancer-wide series (both target groups), as ALB publishes with the LoadBalancer dimension only.
+      const lb = [{ Name: 'LoadBalancer', Value: loadBalancer }];
+      if (requests > 0) {
+        put('RequestCount', lb, requests, 1, requests);
+        put('TargetResponseTime', lb, bucket.latencyMsTotal / 1000, bucket.requests, bucket.maxLatencyMs / 1000);
+      }
+      if (errors > 0) put('HTTPCode_Target_5XX_Count', lb, errors, 1, errors);
+    }
+  }
+}

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { type LambdaRuntime, matchesPattern } from '../lambda-runtime.ts';
+import type { VirtualClock } from '../virtual-clock.ts';
+import { SimulatedCloudWatch } from './cloudwatch.ts';
+import { SimulatedEcs } from './ecs.ts';
+import { SimulatedElbv2 } from './elbv2.ts';
+import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
+import { SimulatedStepFunctions } from './sfn.ts';
+import { SimulatedSns } from './sns.ts';
+import { TrafficModel, type VersionCatalog } from './traffic.ts';
+
+export interface TimelineEntry {
+  at: number;
+  kind: 'state' | 'traffic' | 'alarm' | 'notify' | 'ecs' | 'event' | 'fault' | 'execution' | 'lambda';
+  text: string;
+  execution?: string;
+}
+
+export interface CommandFault {
+  command: string;
+  error: string;
+  message: string;
+  remaining: number;
+}
+
+export interface WorldOptions {
+  clock: VirtualClock;
+  lambda: LambdaRuntime;
+  region: string;
+  account: string;
+  container: string;
+  versions: VersionCatalog;
+  requestsPerMinute: number;
+  ecsDeploySeconds: number;
+  loadBalancerDimension: string;
+  onRecord?: (entry: TimelineEntry) => void;
+}
+
+/**
+ * The simulated AWS account: every SDK command the pipeline sends (but DynamoDB's, which go to a real
+ * local DynamoDB server) is answered here. A command no service models fails loudly, naming it.
+ */
+export class SimulatedWorld {
+  public readonly clock: VirtualClock;
+  public readonly region: string;
+  public readonly account: string;
+  public readonly container: string;
+  public readonly versions: VersionCatalog;
+  public readonly ecsDeploySeconds: number;
+  public readonly loadBalancerDimension: string;
+  public readonly timeline: TimelineEntry[] = [];
+  public readonly alarmTransitions: Array<{ at: number; alarm: string; state: string }> = [];
+  public readonly commands: Array<{ at: number; service: string; command: string; input: unknown }> = [];
+  public readonly commandFaults: CommandFault[] = [];
+  public readonly ecs: SimulatedEcs;
+  public readonly elbv2: SimulatedElbv2;
+  public readonly cloudwatch: SimulatedCloudWatch;
+  public readonly sns: SimulatedSns;
+  public readonly sfn: SimulatedStepFunctions;
+  public readonly traffic: TrafficModel;
+  public readonly lambda: LambdaRuntime;
+  private readonly onRecord?: (entry: TimelineEntry) => void;
+
+  public constructor(options: WorldOptions) {
+    this.clock = options.clock;
+    this.lambda = options.lambda;
+    this.region = options.region;
+    this.account = options.account;
+    this.container = options.container;
+    this.versions = options.versions;
+    this.ecsDeploySeconds = options.ecsDeploySeconds;
+    this.loadBalancerDimension = options.loadBalancerDimension;
+    this.onRecord = options.onRecord;
+    this.ecs = new SimulatedEcs(this);
+    this.elbv2 = new SimulatedElbv2(this);
+    this.cloudwatch = new SimulatedCloudWatch(this);
+    this.sns = new SimulatedSns(this);
+    this.sfn = new SimulatedStepFunctions(this, options.lambda);
+    this.traffic = new TrafficModel(this, options.requestsPerMinute);
+  }
+
+  public record(kind: TimelineEntry['kind'], text: string, execution?: string): void {
+    const entry: TimelineEntry = { at: this.clock.nowMillis, kind, text, ...(execution ? { execution } : {}) };
+    this.timeline.push(entry);
+    this.onRecord?.(entry);
+  }
+
+  /** Starts ALB's per-minute metric publication and CloudWatch's alarm evaluation. */
+  public startMinuteTicks(): void {
+    const tick = (at: number) => {
+      this.clock.schedule(
+        at,
+        () => {
+          this.traffic.publishMinute(at);
+          this.cloudwatch.evaluate(at);
+          tick(at + 60_000);
+        },
+        { background: true },
+      );
+    };
+    tick((Math.floor(this.clock.nowMillis / 60_000) + 1) * 60_000);
+  }
+
+  /** Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously. */
+  public emitEvent(source: string, detailType: string, resources: string[], detail: Record<string, unknown>): Record<string, unknown> {
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source,
+      account: this.account,
+      time: this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.region,
+      resources,
+      detail,
+    };
+    this.deliver(event);
+    return event;
+  }
+
+  /** Deliveries scheduled but not yet finished (a run is not over while one is pending). */
+  public pendingDeliveries = 0;
+
+  /**
+   * Delivers an event to every function whose EventBridge rule (from serverless.yml) matches it, or
+   * invokes `target` directly. `onResult` sees each invocation's result or error.
+   */
+  public deliver(
+    event: Record<string, unknown>,
+    options: { target?: string; onResult?: (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => void } = {},
+  ): number {
+    const targets = options.target
+      ? [options.target]
+      : [...this.lambda.functions.values()]
+          .filter((fn) => fn.eventPatterns.some((pattern) => matchesPattern(pattern, event)))
+          .map((fn) => fn.key);
+    for (const key of targets) {
+      this.pendingDeliveries += 1;
+      this.clock.schedule(this.clock.nowMillis, () => {
+        void this.clock.track(async () => {
+          try {
+            const value = await this.lambda.invoke(key, event);
+            options.onResult?.(key, { ok: true, value });
+          } catch (error) {
+            const failure = error as Error;
+            let message = failure.message;
+            try {
+              message = (JSON.parse(failure.message) as { errorMessage: string }).errorMessage;
+            } catch {
+              // not a Lambda error payload
+            }
+            this.record('lambda', `${key} failed: ${failure.name}: ${message}`);
+            options.onResult?.(key, { ok: false, error: Object.assign(new Error(message), { name: failure.name }) });
+          } finally {
+            this.pendingDeliveries -= 1;
+          }
+        });
+      });
+    }
+    return targets.length;
+  }
+
+  private takeFault(command: string): CommandFault | undefined {
+    const fault = this.commandFaults.find((f) => f.command === command && f.remaining > 0);
+    if (fault) fault.remaining -= 1;
+    return fault;
+  }
+
+  /** Raises an injected fault for this command, if any (DynamoDB commands included). */
+  public injectFault(command: string): void {
+    const fault = this.takeFault(command);
+    if (!fault) return;
+    this.record('fault', `${command}: injected ${fault.error}`);
+    const throttled = /Throttl|TooManyRequests|RequestLimitExceeded/.test(fault.error);
+    throw new SimulatedAwsError(fault.error, fault.message, { status: throttled ? 400 : 500, fault: throttled ? 'client' : 'server' });
+  }
+
+  /** Answers one SDK command. */
+  public handle(clientName: string, commandName: string, input: Record<string, unknown>): unknown {
+    const command = commandName.replace(/Command$/, '');
+    this.commands.push({ at: this.clock.nowMillis, service: clientName, command, input });
+    this.injectFault(command);
+    const service = {
+      ECS: this.ecs,
+      ElasticLoadBalancingV2: this.elbv2,
+      CloudWatch: this.cloudwatch,
+      SNS: this.sns,
+      SFN: this.sfn,
+    }[clientName];
+    const output = service?.handle(command, input);
+    if (output === undefined) throw new UnsupportedCommandError(clientName, command);
+    return output;
+  }
+}

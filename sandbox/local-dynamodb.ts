@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { parse as parseYaml } from 'yaml';
+
+let server: Server | undefined;
+let endpoint: string | undefined;
+
+/** Starts (once per process) a DynamoDB-protocol server in memory on 127.0.0.1 and returns its endpoint. */
+export const startLocalDynamoDb = async (): Promise<string> => {
+  if (endpoint) return endpoint;
+  const started = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    started.once('error', reject);
+    started.listen(0, '127.0.0.1', () => resolve());
+  });
+  server = started;
+  endpoint = `http://127.0.0.1:${(started.address() as AddressInfo).port}`;
+  return endpoint;
+};
+
+export const stopLocalDynamoDb = async (): Promise<void> => {
+  const running = server;
+  server = undefined;
+  endpoint = undefined;
+  if (running) await new Promise<void>((resolve) => running.close(() => resolve()));
+};
+
+/** The pipeline table exactly as serverless.yml declares it (keys and attribute types). */
+export const tableDefinition = (root: string, tableName: string): CreateTableCommandInput => {
+  const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as {
+    resources?: { Resources?: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  };
+  const table = Object.values(document.resources?.Resources ?? {}).find((r) => r.Type === 'AWS::DynamoDB::Table');
+  if (!table) throw new Error('serverless.yml declares no AWS::DynamoDB::Table');
+  return {
+    TableName: tableName,
+    KeySchema: table.Properties.KeySchema as CreateTableCommandInput['KeySchema'],
+    AttributeDefinitions: table.Properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    BillingMode: 'PAY_PER_REQUEST',
+  };
+};
+
+export const createTable = async (dynamoEndpoint: string, definition: CreateTableCommandInput): Promise<void> => {
+  const client = new DynamoDBClient({
+    endpoint: dynamoEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+  });
+  await client.send(new CreateTableCommand(definition));
+  client.destroy();
+};
