@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import { REPOSITORY_ROOT, type ScenarioResult, loadScenario, runScenario } from '../../sandbox/run-scenario.ts';
+
+const run = async (file: string): Promise<ScenarioResult> => {
+  const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
+  return runScenario(scenario, baseDir);
+};
+
+const events = (result: ScenarioResult) => result.notifications.map((n) => n.message.event);
+
+afterAll(async () => {
+  await stopLocalDynamoDb();
+});
+
+describe('Sandbox: example scenarios', () => {
+  it('promotes a healthy canary through 5% -> 25% -> 100% and scales the old slot down', async () => {
+    const result = await run('healthy-canary.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    expect(result).toMatchObject({ outcome: 'promoted', fromVersion: 'v1', toVersion: 'v2', servingVersion: 'v2' });
+    expect(result.traffic).toEqual({ 'green (v2)': 100 });
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
+    expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%', 'blue 0% / green 100%']);
+    expect(events(result)).toEqual(['started', 'promoted']);
+    const promoted = result.notifications[1];
+    expect(promoted?.subject).toBe('[shipline] checkout: v2 promoted, now serving 100%');
+    expect(promoted?.message).toMatchObject({ service: 'checkout', fromVersion: 'v1', toVersion: 'v2' });
+    expect(String(promoted?.message.consoleUrl)).toContain('console.aws.amazon.com/states/home?region=us-east-1');
+    // Three 10-minute bakes after a 90 s deployment; blue drains 15 minutes after promotion.
+    expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
+    expect(result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')).toBe(true);
+    expect(result.stateTransitions).toBeLessThanOrEqual(40);
+  });
+
+  it('rolls a bad version back at 5% as soon as the alarm fires', async () => {
+    const result = await run('bad-version-rolled-back.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1', reason: 'alarm checkout-green-5xx went to ALARM at 5%' });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(result.rollbackReactionSeconds).not.toBeNull();
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(1);
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    expect(result.notifications[1]?.subject).toContain('rolled back to v1: alarm checkout-green-5xx went to ALARM at 5%');
+    expect(result.executions).toEqual([
+      expect.objectContaining({ status: 'FAILED', error: 'ReleaseRolledBack', cause: 'alarm checkout-green-5xx went to ALARM at 5%' }),
+    ]);
+    // The bake ended on the event, minutes before its 10-minute timeout.
+    const alarm = result.timeline.find((e) => e.kind === 'alarm' && e.text.endsWith('-> ALARM'));
+    expect(alarm?.t).toBeLessThan(90 + 600);
+    expect(result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks')).toBe(true);
+  });
+
+  it('rolls back a regression that only appears at 25%', async () => {
+    const result = await run('regression-at-25.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.reason).toMatch(/^alarm checkout-(green-5xx|latency-p99) went to ALARM at 25%$/);
+    expect(result.servingVersion).toBe('v1');
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
+    expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 100% / green 0%']);
+  });
+
+  it('starts one release for a duplicated push event', async () => {
+    const result = await run('duplicate-push.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions).toHaveLength(1);
+    expect(events(result)).toEqual(['started', 'promoted']);
+  });
+
+  it('lets only the newest waiting push proceed and supersedes the older one', async () => {
+    const result = await run('second-push-during-release.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
+      ['v2', 'promoted'],
+      ['v3', 'superseded'],
+      ['v4', 'promoted'],
+    ]);
+    const superseded = result.notifications.find((n) => n.message.event === 'superseded');
+    expect(superseded?.subject).toBe('[shipline] checkout: v3 skipped, superseded by a newer push');
+    expect(result.servingVersion).toBe('v4');
+  });
+
+  it('rejects a malformed push event and starts nothing', async () => {
+    const result = await run('malformed-event.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.outcome).toBe('rejected');
+    expect(result.reason).toContain('detail.image-digest');
+    expect(result.executions).toEqual([]);
+    expect(result.notifications).toEqual([]);
+    expect(result.servingVersion).toBe('v1');
+  });
+});
