@@ -81,10 +81,16 @@ export const parseScenario = (document: unknown, source = 'scenario'): Scenario 
 
 /** `+01:05:00` from seconds. */
 export const formatOffset = (seconds: number): string => {
-  const s = Math.max(0, Math.round(seconds));
+  const s = Math.abs(Math.round(seconds));
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `+${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return `${seconds < 0 ? '-' : '+'}${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
 };
+
+/**
+ * Traffic flows, metrics are published and alarms evaluate for this long before the scenario's start,
+ * so alarms begin the release with a metric history, as they would in a real account.
+ */
+export const WARM_UP_SECONDS = 15 * 60;
 
 let runCounter = 0;
 
@@ -183,7 +189,7 @@ export const runScenario = async (
   await createTable(endpoint, tableDefinition(REPOSITORY_ROOT, tableName));
 
   const start = new Date(scenario.world.start);
-  const clock = new VirtualClock(start);
+  const clock = new VirtualClock(new Date(start.getTime() - WARM_UP_SECONDS * 1000));
   const previousClock = useClock(clock);
   installSandboxClients();
   let lambda = runtimes.get(REPOSITORY_ROOT);
@@ -429,7 +435,7 @@ export const runScenario = async (
       })),
       stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
       rollbackReactionSeconds,
-      virtualSeconds: (clock.nowMillis - start.getTime()) / 1000,
+      virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
       wallMs: Math.round(performance.now() - wallStart),
       expectations: null,
     };

@@ -85,14 +85,19 @@ export class SimulatedWorld {
     this.onRecord?.(entry);
   }
 
-  /** Starts ALB's per-minute metric publication and CloudWatch's alarm evaluation. */
+  /**
+   * Starts ALB's per-minute metric publication and CloudWatch's alarm evaluation. Alarms start evaluating
+   * once every alarm has a full evaluation range of history, so they keep their initial state until then.
+   */
   public startMinuteTicks(): void {
+    const ranges = [...this.cloudwatch.alarms.values()].map((a) => a.Period * a.EvaluationPeriods * 1000);
+    const evaluateFrom = this.clock.nowMillis + Math.max(0, ...ranges);
     const tick = (at: number) => {
       this.clock.schedule(
         at,
         () => {
           this.traffic.publishMinute(at);
-          this.cloudwatch.evaluate(at);
+          if (at >= evaluateFrom) this.cloudwatch.evaluate(at);
           tick(at + 60_000);
         },
         { background: true },

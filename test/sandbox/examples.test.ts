@@ -89,4 +89,39 @@ describe('Sandbox: example scenarios', () => {
     expect(result.notifications).toEqual([]);
     expect(result.servingVersion).toBe('v1');
   });
+
+  it('does not let an alarm that was already firing block the fix', async () => {
+    const result = await run('pre-existing-alarm.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.notifications[0]?.message).toMatchObject({ event: 'started', alarmsAlreadyFiring: ['checkout-latency-p99'] });
+    expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text)).toEqual(['checkout-latency-p99 ALARM -> OK']);
+  });
+
+  it('rolls back before any traffic moves when the new tasks never become healthy', async () => {
+    const result = await run('tasks-fail-to-start.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.reason).toBe('new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.');
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual(['blue 100% / green 0%']);
+  });
+
+  it('retries throttled AWS calls and a failed Lambda invocation, then promotes', async () => {
+    const result = await run('transient-faults.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      'PutItem: injected ProvisionedThroughputExceededException',
+      'Shift traffic to the new version: injected Lambda.ServiceException',
+      'ModifyRule: injected ThrottlingException',
+      'ModifyRule: injected ThrottlingException',
+    ]);
+  });
+
+  it('reports a rollback that keeps failing loudly instead of swallowing it', async () => {
+    const result = await run('rollback-fails.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions[0]).toMatchObject({ status: 'FAILED', error: 'RollbackFailed' });
+    expect(result.notifications[1]?.subject).toBe('[shipline] ACTION NEEDED checkout: rollback of v2 FAILED');
+    expect(result.notifications[1]?.message.reason).toContain('traffic may still be split');
+    // Seven attempts: the first and six retries of Lambda.ServiceException.
+    expect(result.timeline.filter((e) => e.text === 'Roll back to the stable version: injected Lambda.ServiceException')).toHaveLength(7);
+  });
 });
