@@ -21,7 +21,10 @@ const fail = (message: string, code: number): never => {
 };
 
 const simulate = async (args: string[]): Promise<number> => {
-  const { values } = parseArgs({ args, options: { scenario: { type: 'string', short: 's' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: { scenario: { type: 'string', short: 's' }, json: { type: 'boolean', default: false } },
+  });
   if (!values.scenario) return fail(`simulate needs --scenario FILE\n\n${USAGE}`, 2);
   const { ScenarioError, loadScenario, runScenario } = await import('../sandbox/run-scenario.ts');
   const { formatEntry, formatSummary } = await import('../sandbox/print.ts');
@@ -29,9 +32,14 @@ const simulate = async (args: string[]): Promise<number> => {
   try {
     const { scenario, baseDir } = loadScenario(values.scenario);
     const start = new Date(scenario.world.start).getTime();
-    if (!values.json) process.stdout.write(`Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`);
+    if (!values.json)
+      process.stdout.write(
+        `Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`,
+      );
     const result = await runScenario(scenario, baseDir, {
-      onEntry: values.json ? undefined : (entry, label) => process.stdout.write(`${formatEntry(entry, start, label)}\n`),
+      onEntry: values.json
+        ? undefined
+        : (entry, label) => process.stdout.write(`${formatEntry(entry, start, label)}\n`),
     });
     process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result)}\n`);
     return result.expectations && !result.expectations.passed ? 1 : 0;
@@ -44,10 +52,16 @@ const simulate = async (args: string[]): Promise<number> => {
 };
 
 const validate = (args: string[]): number => {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c', default: 'shipline.yml' } } });
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c', default: 'shipline.yml' } },
+  });
   try {
     const config = loadConfigFile(values.config as string);
-    const services = Object.entries(config.services).map(([name, s]) => `${name} (${s.strategy.type}: ${s.strategy.steps.map((x) => (typeof x === 'number' ? x : x.percent)).join('% -> ')}%)`);
+    const services = Object.entries(config.services).map(
+      ([name, s]) =>
+        `${name} (${s.strategy.type}: ${s.strategy.steps.map((x) => (typeof x === 'number' ? x : x.percent)).join('% -> ')}%)`,
+    );
     process.stdout.write(`${values.config} is valid: ${services.join(', ')}\n`);
     return 0;
   } catch (error) {

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { executionRefSchema, releaseRequestSchema } from '../lib/domain/schemas.ts';
 import { acquireReleaseLock } from '../lib/use-cases/release-lock.ts';
 import { config, createStore } from './shared/adapters.ts';

@@ -8,6 +8,10 @@ const ports = { store: createStore(), tokens: createTaskTokens() };
 /** EventBridge "CloudWatch Alarm State Change" -> fails every bake watching that alarm. */
 export const handler = shiplineHandler('alarm-events', alarmStateChangeEventSchema, async (event) => {
   const result = await onAlarmStateChange(ports, event);
-  logger.info('alarm state change', { alarm: event.detail.alarmName, state: event.detail.state.value, ...result });
+  logger.info('alarm state change', {
+    alarm: event.detail.alarmName,
+    state: event.detail.state.value,
+    ...result,
+  });
   return result;
 });

@@ -14,5 +14,6 @@ export const handler = shiplineHandler(
     slotDeployment: z.object({ taskDefinitionArn: z.string(), deploymentId: z.string() }),
     taskToken: taskTokenSchema,
   }),
-  async ({ deployment, slotDeployment, taskToken }) => awaitSteadySlot(ports, deployment, slotDeployment, taskToken),
+  async ({ deployment, slotDeployment, taskToken }) =>
+    awaitSteadySlot(ports, deployment, slotDeployment, taskToken),
 );

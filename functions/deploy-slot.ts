@@ -7,6 +7,8 @@ import { shiplineHandler } from './shared/stack.ts';
 const deployer = createDeployer();
 
 /** New task definition revision pinned to the digest, rolled out to the idle slot. */
-export const handler = shiplineHandler('deploy-slot', z.object({ deployment: deploymentSchema }), async ({ deployment }) =>
-  deployToIdleSlot({ deployer }, deployment),
+export const handler = shiplineHandler(
+  'deploy-slot',
+  z.object({ deployment: deploymentSchema }),
+  async ({ deployment }) => deployToIdleSlot({ deployer }, deployment),
 );

@@ -1,10 +1,14 @@
-import { z } from 'zod';
 import { deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
 import { promoteRelease } from '../lib/use-cases/finish-release.ts';
 import { createNotifier, createRouter, createStore, createTaskTokens, settings } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { store: createStore(), router: createRouter(), notifier: createNotifier(), tokens: createTaskTokens() };
+const ports = {
+  store: createStore(),
+  router: createRouter(),
+  notifier: createNotifier(),
+  tokens: createTaskTokens(),
+};
 
 /** Records the new slot as stable, releases the lock, notifies. */
 export const handler = shiplineHandler(

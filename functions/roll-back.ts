@@ -22,5 +22,6 @@ const ports = {
 export const handler = shiplineHandler(
   'roll-back',
   executionRefSchema.extend({ deployment: deploymentSchema, failure: caughtFailureSchema.optional() }),
-  async ({ deployment, failure, executionArn }) => rollBackRelease(ports, settings(), deployment, failure, executionArn),
+  async ({ deployment, failure, executionArn }) =>
+    rollBackRelease(ports, settings(), deployment, failure, executionArn),
 );

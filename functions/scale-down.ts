@@ -7,6 +7,8 @@ import { shiplineHandler } from './shared/stack.ts';
 const ports = { store: createStore(), deployer: createDeployer() };
 
 /** After the warm period, scales the old slot to zero unless a newer release took it. */
-export const handler = shiplineHandler('scale-down', z.object({ deployment: deploymentSchema }), async ({ deployment }) =>
-  scaleDownOldSlot(ports, deployment),
+export const handler = shiplineHandler(
+  'scale-down',
+  z.object({ deployment: deploymentSchema }),
+  async ({ deployment }) => scaleDownOldSlot(ports, deployment),
 );

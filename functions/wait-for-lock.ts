@@ -10,5 +10,6 @@ const tokens = createTaskTokens();
 export const handler = shiplineHandler(
   'wait-for-lock',
   executionRefSchema.extend({ request: releaseRequestSchema, taskToken: taskTokenSchema }),
-  async ({ request, releaseId, taskToken }) => waitForReleaseLock({ store, tokens }, request, releaseId, taskToken),
+  async ({ request, releaseId, taskToken }) =>
+    waitForReleaseLock({ store, tokens }, request, releaseId, taskToken),
 );

@@ -10,7 +10,10 @@ export const useWorld = (world: SimulatedWorld | undefined): void => {
 };
 
 type Next = (args: { input: Record<string, unknown> }) => Promise<unknown>;
-type Middleware = (next: Next, context: { commandName?: string }) => (args: { input: Record<string, unknown> }) => Promise<unknown>;
+type Middleware = (
+  next: Next,
+  context: { commandName?: string },
+) => (args: { input: Record<string, unknown> }) => Promise<unknown>;
 
 /**
  * Adds one middleware to every client the pipeline's factory creates. It sits after the SDK's retry
@@ -31,14 +34,20 @@ export const installSandboxClients = (): void => {
       }
       const output = world.handle(clientName, commandName, args.input) as Record<string, unknown>;
       return {
-        output: { ...structuredClone(output), $metadata: { httpStatusCode: 200, requestId: 'sandbox', attempts: 1 } },
+        output: {
+          ...structuredClone(output),
+          $metadata: { httpStatusCode: 200, requestId: 'sandbox', attempts: 1 },
+        },
         response: { statusCode: 200, headers: {}, body: undefined },
       };
     };
-    (client.middlewareStack.add as unknown as (mw: Middleware, options: Record<string, unknown>) => void)(middleware, {
-      step: 'deserialize',
-      priority: 'high',
-      name: 'shiplineSandboxAccount',
-    });
+    (client.middlewareStack.add as unknown as (mw: Middleware, options: Record<string, unknown>) => void)(
+      middleware,
+      {
+        step: 'deserialize',
+        priority: 'high',
+        name: 'shiplineSandboxAccount',
+      },
+    );
   });
 };

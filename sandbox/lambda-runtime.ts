@@ -40,7 +40,8 @@ export const matchesPattern = (pattern: Record<string, unknown>, event: unknown)
   return Object.entries(pattern).every(([field, expected]) => {
     const actual = record[field];
     if (Array.isArray(expected)) return expected.some((value) => value === actual);
-    if (typeof expected === 'object' && expected !== null) return matchesPattern(expected as Record<string, unknown>, actual);
+    if (typeof expected === 'object' && expected !== null)
+      return matchesPattern(expected as Record<string, unknown>, actual);
     return expected === actual;
   });
 };

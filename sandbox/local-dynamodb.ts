@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { parse as parseYaml } from 'yaml';
 
@@ -34,17 +34,23 @@ export const tableDefinition = (root: string, tableName: string): CreateTableCom
   const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as {
     resources?: { Resources?: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   };
-  const table = Object.values(document.resources?.Resources ?? {}).find((r) => r.Type === 'AWS::DynamoDB::Table');
+  const table = Object.values(document.resources?.Resources ?? {}).find(
+    (r) => r.Type === 'AWS::DynamoDB::Table',
+  );
   if (!table) throw new Error('serverless.yml declares no AWS::DynamoDB::Table');
   return {
     TableName: tableName,
     KeySchema: table.Properties.KeySchema as CreateTableCommandInput['KeySchema'],
-    AttributeDefinitions: table.Properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    AttributeDefinitions: table.Properties
+      .AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
     BillingMode: 'PAY_PER_REQUEST',
   };
 };
 
-export const createTable = async (dynamoEndpoint: string, definition: CreateTableCommandInput): Promise<void> => {
+export const createTable = async (
+  dynamoEndpoint: string,
+  definition: CreateTableCommandInput,
+): Promise<void> => {
   const client = new DynamoDBClient({
     endpoint: dynamoEndpoint,
     region: 'us-east-1',

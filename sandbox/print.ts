@@ -14,7 +14,11 @@ const KIND_LABELS: Record<TimelineEntry['kind'], string> = {
 };
 
 /** One timeline line: `+00:05:00  traffic  blue 95% / green 5%`. */
-export const formatEntry = (entry: TimelineEntry, start: number, label: (execution?: string) => string): string => {
+export const formatEntry = (
+  entry: TimelineEntry,
+  start: number,
+  label: (execution?: string) => string,
+): string => {
   const who = entry.execution ? `[${label(entry.execution)}] ` : '';
   return `${formatOffset((entry.at - start) / 1000)}  ${KIND_LABELS[entry.kind].padEnd(7)}  ${who}${entry.text}`;
 };
@@ -26,12 +30,16 @@ export const formatSummary = (result: ScenarioResult): string => {
     `Scenario:        ${result.scenario}`,
     `Outcome:         ${result.outcome.toUpperCase()}${result.reason ? ` (${result.reason})` : ''}`,
     `Service:         ${result.service}  ${result.fromVersion ?? '?'} -> ${result.toVersion ?? '?'}`,
-    `Serving now:     ${result.servingVersion ?? 'SPLIT'}  (${Object.entries(result.traffic).map(([slot, w]) => `${slot} ${w}%`).join(', ')})`,
+    `Serving now:     ${result.servingVersion ?? 'SPLIT'}  (${Object.entries(result.traffic)
+      .map(([slot, w]) => `${slot} ${w}%`)
+      .join(', ')})`,
     `Executions:      ${result.executions.map((e) => `${e.version}: ${e.status} ${e.outcome}`).join('; ') || 'none'}`,
     `Notifications:   ${result.notifications.length}`,
     ...result.notifications.map((n) => `  ${formatOffset(n.t)}  ${n.subject}`),
     `State entered:   ${result.stateTransitions}`,
-    ...(result.rollbackReactionSeconds !== null ? [`Rollback took:   ${result.rollbackReactionSeconds}s (virtual) after the alarm fired`] : []),
+    ...(result.rollbackReactionSeconds !== null
+      ? [`Rollback took:   ${result.rollbackReactionSeconds}s (virtual) after the alarm fired`]
+      : []),
     `Virtual time:    ${formatOffset(result.virtualSeconds)}   wall: ${result.wallMs} ms`,
   ];
   if (result.expectations) {

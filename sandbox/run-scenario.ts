@@ -5,18 +5,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { DynamoDbReleaseStore } from '../lib/adapters/dynamodb-release-store.ts';
 import { createDynamoDbDocumentClient } from '../lib/adapters/aws-clients.ts';
+import { DynamoDbReleaseStore } from '../lib/adapters/dynamodb-release-store.ts';
+import { TASK_DEFINITION_TAGS } from '../lib/adapters/ecs-slot-deployer.ts';
 import { systemClock, useClock } from '../lib/clock.ts';
 import { describeIssues, parseConfig, parseConfigText } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import { ConfigError } from '../lib/errors.ts';
 import type { ReleaseRecord } from '../lib/ports/release-store.ts';
-import { TASK_DEFINITION_TAGS } from '../lib/adapters/ecs-slot-deployer.ts';
-import { VersionCatalog } from './aws/traffic.ts';
-import { type TimelineEntry, SimulatedWorld } from './aws/world.ts';
 import type { ExecutionRecord } from './aws/sfn.ts';
+import { VersionCatalog } from './aws/traffic.ts';
+import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { installSandboxClients, useWorld } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
@@ -45,7 +45,15 @@ export interface ScenarioResult {
   toVersion: string | null;
   servingVersion: string | null;
   traffic: Record<string, number>;
-  executions: Array<{ name: string; version: string; status: string; outcome: SandboxOutcome; error?: string; cause?: string; stateTransitions: number }>;
+  executions: Array<{
+    name: string;
+    version: string;
+    status: string;
+    outcome: SandboxOutcome;
+    error?: string;
+    cause?: string;
+    stateTransitions: number;
+  }>;
   releases: ReleaseRecord[];
   timeline: Array<{ t: number; time: string; kind: string; text: string; execution?: string }>;
   notifications: Array<{ t: number; subject: string; message: Record<string, unknown> }>;
@@ -75,7 +83,8 @@ export const loadScenario = (file: string): { scenario: Scenario; baseDir: strin
 
 export const parseScenario = (document: unknown, source = 'scenario'): Scenario => {
   const result = scenarioSchema.safeParse(document);
-  if (!result.success) throw new ScenarioError(`${source} is invalid:\n  ${describeIssues(result.error).join('\n  ')}`);
+  if (!result.success)
+    throw new ScenarioError(`${source} is invalid:\n  ${describeIssues(result.error).join('\n  ')}`);
   return result.data;
 };
 
@@ -109,7 +118,10 @@ const ENV_KEYS = [
 
 const runtimes = new Map<string, LambdaRuntime>();
 
-const resolveConfig = (scenario: Scenario, baseDir: string): { config: ShiplineConfig; configPath: string } => {
+const resolveConfig = (
+  scenario: Scenario,
+  baseDir: string,
+): { config: ShiplineConfig; configPath: string } => {
   try {
     if (typeof scenario.config === 'string') {
       const configPath = path.resolve(baseDir, scenario.config);
@@ -154,16 +166,23 @@ export const runScenario = async (
   const { config, configPath } = resolveConfig(scenario, baseDir);
   const serviceName = scenario.service ?? Object.keys(config.services)[0];
   const declared = serviceName ? config.services[serviceName] : undefined;
-  if (!serviceName || !declared) throw new ScenarioError(`service: "${scenario.service}" is not declared in the config`);
+  if (!serviceName || !declared)
+    throw new ScenarioError(`service: "${scenario.service}" is not declared in the config`);
   const serving = scenario.versions[scenario.world.serving];
-  if (!serving) throw new ScenarioError(`world.serving: version "${scenario.world.serving}" is not declared under versions`);
+  if (!serving)
+    throw new ScenarioError(
+      `world.serving: version "${scenario.world.serving}" is not declared under versions`,
+    );
   const referenced = [
     ...('push' in scenario.trigger ? [scenario.trigger.push.version] : []),
     ...('manual' in scenario.trigger ? [scenario.trigger.manual.version] : []),
-    ...scenario.events.flatMap((event) => ('push' in event ? [event.push.version] : 'manual' in event ? [event.manual.version] : [])),
+    ...scenario.events.flatMap((event) =>
+      'push' in event ? [event.push.version] : 'manual' in event ? [event.manual.version] : [],
+    ),
   ];
   for (const version of referenced) {
-    if (!scenario.versions[version]) throw new ScenarioError(`version "${version}" is used but not declared under versions`);
+    if (!scenario.versions[version])
+      throw new ScenarioError(`version "${version}" is used but not declared under versions`);
   }
 
   const { region, account } = scenario.world;
@@ -208,7 +227,9 @@ export const runScenario = async (
       failsToStart: v.failsToStart,
       changes: v.changes.map((c) => ({
         ...(c.after !== undefined ? { afterSeconds: parseDurationSeconds(c.after) ?? 0 } : {}),
-        ...(c.atTrafficPercentAtLeast !== undefined ? { atTrafficPercentAtLeast: c.atTrafficPercentAtLeast } : {}),
+        ...(c.atTrafficPercentAtLeast !== undefined
+          ? { atTrafficPercentAtLeast: c.atTrafficPercentAtLeast }
+          : {}),
         ...(c.errorRate !== undefined ? { errorRate: c.errorRate } : {}),
         ...(c.latencyMs !== undefined ? { latencyMs: c.latencyMs } : {}),
       })),
@@ -242,14 +263,27 @@ export const runScenario = async (
       cpu: '512',
       memory: '1024',
       executionRoleArn: `arn:aws:iam::${account}:role/${serviceName}-execution`,
-      containerDefinitions: [{ name: target.container, image: `${repositoryUri}@${serving.digest}`, essential: true, portMappings: [{ containerPort: 8080 }] }],
+      containerDefinitions: [
+        {
+          name: target.container,
+          image: `${repositoryUri}@${serving.digest}`,
+          essential: true,
+          portMappings: [{ containerPort: 8080 }],
+        },
+      ],
       tags: [{ key: TASK_DEFINITION_TAGS.version, value: scenario.world.serving }],
     });
     const stableSlot = scenario.world.stableSlot;
     const idleSlot = stableSlot === 'blue' ? 'green' : 'blue';
     for (const slot of ['blue', 'green'] as const) {
       const desired = slot === stableSlot ? scenario.world.desiredCount : 0;
-      world.ecs.createService(target.cluster, target.slots[slot].service, baseDefinition.taskDefinitionArn, desired, target.slots[slot].targetGroupArn);
+      world.ecs.createService(
+        target.cluster,
+        target.slots[slot].service,
+        baseDefinition.taskDefinitionArn,
+        desired,
+        target.slots[slot].targetGroupArn,
+      );
       world.elbv2.targetGroups.set(target.slots[slot].targetGroupArn, { name: slot });
     }
     world.elbv2.createRule(target.listenerRuleArn, [
@@ -266,7 +300,9 @@ export const runScenario = async (
         MetricName: alarm.metric,
         Dimensions: [
           { Name: 'LoadBalancer', Value: world.loadBalancerDimension },
-          ...(targetGroupArn ? [{ Name: 'TargetGroup', Value: targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/')) }] : []),
+          ...(targetGroupArn
+            ? [{ Name: 'TargetGroup', Value: targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/')) }]
+            : []),
         ],
         Statistic: alarm.statistic,
         Period: alarm.period,
@@ -282,12 +318,27 @@ export const runScenario = async (
       });
     }
     world.sns.topics.add(topicArn);
-    for (const svc of Object.values(config.services)) if (svc.notify.topicArn) world.sns.topics.add(svc.notify.topicArn);
-    const asl = parseYaml(readFileSync(path.join(REPOSITORY_ROOT, 'statemachines/release.asl.yaml'), 'utf8')) as Record<string, unknown>;
+    for (const svc of Object.values(config.services))
+      if (svc.notify.topicArn) world.sns.topics.add(svc.notify.topicArn);
+    const asl = parseYaml(
+      readFileSync(path.join(REPOSITORY_ROOT, 'statemachines/release.asl.yaml'), 'utf8'),
+    ) as Record<string, unknown>;
     world.sfn.createStateMachine(stateMachineName, asl);
     for (const fault of scenario.faults) {
-      if ('command' in fault) world.commandFaults.push({ command: fault.command, error: fault.error, message: fault.message, remaining: fault.times });
-      else world.sfn.stateFaults.push({ state: fault.state, error: fault.error, cause: fault.cause, remaining: fault.times });
+      if ('command' in fault)
+        world.commandFaults.push({
+          command: fault.command,
+          error: fault.error,
+          message: fault.message,
+          remaining: fault.times,
+        });
+      else
+        world.sfn.stateFaults.push({
+          state: fault.state,
+          error: fault.error,
+          cause: fault.cause,
+          remaining: fault.times,
+        });
     }
     world.startMinuteTicks();
 
@@ -303,7 +354,10 @@ export const runScenario = async (
       'detail-type': 'ECR Image Action',
       source: 'aws.ecr',
       account,
-      time: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: clock
+        .now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
       region,
       resources: [],
       detail: {
@@ -315,18 +369,28 @@ export const runScenario = async (
       },
     });
     let triggerEvent: Record<string, unknown> | undefined;
-    const fire = (event: Record<string, unknown> | undefined, manual?: { version: string; requestedBy?: string }) => {
+    const fire = (
+      event: Record<string, unknown> | undefined,
+      manual?: { version: string; requestedBy?: string },
+    ) => {
       if (manual) {
         world.record('event', `manual deploy of ${manual.version}`);
         world.deliver(
-          { service: serviceName, image: { digest: scenario.versions[manual.version]?.digest, tag: manual.version }, ...(manual.requestedBy ? { requestedBy: manual.requestedBy } : {}) },
+          {
+            service: serviceName,
+            image: { digest: scenario.versions[manual.version]?.digest, tag: manual.version },
+            ...(manual.requestedBy ? { requestedBy: manual.requestedBy } : {}),
+          },
           { target: 'trigger', onResult },
         );
         return;
       }
       if (!event) return;
       const detail = event.detail as Record<string, unknown> | undefined;
-      world.record('event', `${String(event['detail-type'] ?? 'event')} ${String(detail?.['image-tag'] ?? '')} ${String(detail?.['image-digest'] ?? '(no digest)').slice(0, 19)}`.trim());
+      world.record(
+        'event',
+        `${String(event['detail-type'] ?? 'event')} ${String(detail?.['image-tag'] ?? '')} ${String(detail?.['image-digest'] ?? '(no digest)').slice(0, 19)}`.trim(),
+      );
       const matched = world.deliver(event, { onResult });
       if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
     };
@@ -348,7 +412,8 @@ export const runScenario = async (
         else if ('duplicate' in event) fire(triggerEvent);
         else if ('alarm' in event) {
           const alarm = world.cloudwatch.alarms.get(event.alarm.name);
-          if (!alarm) throw new ScenarioError(`events: alarm ${event.alarm.name} is not declared under world.alarms`);
+          if (!alarm)
+            throw new ScenarioError(`events: alarm ${event.alarm.name} is not declared under world.alarms`);
           world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
         }
       });
@@ -363,26 +428,37 @@ export const runScenario = async (
       }
       return output;
     };
-    await clock.run(() => pendingEvents === 0 && world.pendingDeliveries === 0 && world.sfn.open === 0, limit);
+    await clock.run(
+      () => pendingEvents === 0 && world.pendingDeliveries === 0 && world.sfn.open === 0,
+      limit,
+    );
 
     // What the run did, read back from the simulated account and the pipeline's own records.
     const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName);
     const releases = await store.listRecords(serviceName, 50);
-    const executions = [...world.sfn.executions.values()].sort((a, b) => a.startDate.getTime() - b.startDate.getTime() || a.name.localeCompare(b.name));
+    const executions = [...world.sfn.executions.values()].sort(
+      (a, b) => a.startDate.getTime() - b.startDate.getTime() || a.name.localeCompare(b.name),
+    );
     const newest = executions.at(-1);
     const newestRecord = newest ? releases.find((r) => r.releaseId === newest.name) : undefined;
     const failedTrigger = triggerResults.find((r) => !r.ok);
-    const ignoredTrigger = triggerResults.find((r) => r.ok && (r.value as { status?: string }).status === 'ignored');
+    const ignoredTrigger = triggerResults.find(
+      (r) => r.ok && (r.value as { status?: string }).status === 'ignored',
+    );
     let outcome: SandboxOutcome;
     let reason: string | null = null;
     if (!newest) {
       outcome = failedTrigger ? 'rejected' : 'ignored';
       reason = failedTrigger
         ? `${failedTrigger.error?.name}: ${failedTrigger.error?.message}`
-        : ((ignoredTrigger?.value as { reason?: string } | undefined)?.reason ?? 'no EventBridge rule matched the event');
+        : ((ignoredTrigger?.value as { reason?: string } | undefined)?.reason ??
+          'no EventBridge rule matched the event');
     } else {
       outcome = newest.status === 'RUNNING' ? 'failed' : executionOutcome(newest);
-      reason = newest.status === 'RUNNING' ? 'still running when the scenario time limit was reached' : (newestRecord?.reason ?? newest.cause ?? null);
+      reason =
+        newest.status === 'RUNNING'
+          ? 'still running when the scenario time limit was reached'
+          : (newestRecord?.reason ?? newest.cause ?? null);
     }
     const weights = world.elbv2.weightsOf(target.listenerRuleArn);
     const traffic: Record<string, number> = {};
@@ -390,18 +466,29 @@ export const runScenario = async (
     for (const slot of ['blue', 'green'] as const) {
       const weight = Math.round(weights[target.slots[slot].targetGroupArn] ?? 0);
       const service = world.ecs.services.get(`${target.cluster}/${target.slots[slot].service}`);
-      const version = service ? (versions.byImage(world.ecs.servingImage(service))?.name ?? 'nothing') : 'nothing';
+      const version = service
+        ? (versions.byImage(world.ecs.servingImage(service))?.name ?? 'nothing')
+        : 'nothing';
       if (weight > 0) traffic[`${slot} (${version})`] = weight;
       if (weight === 100) servingVersion = version;
     }
     let rollbackReactionSeconds: number | null = null;
     if (outcome === 'rolled_back' && newest) {
-      const watched = new Set([...declared.alarms, ...target.slots.blue.alarms, ...target.slots.green.alarms]);
-      const alarmAt = world.alarmTransitions.find((t) => t.state === 'ALARM' && watched.has(t.alarm) && t.at >= newest.startDate.getTime())?.at;
+      const watched = new Set([
+        ...declared.alarms,
+        ...target.slots.blue.alarms,
+        ...target.slots.green.alarms,
+      ]);
+      const alarmAt = world.alarmTransitions.find(
+        (t) => t.state === 'ALARM' && watched.has(t.alarm) && t.at >= newest.startDate.getTime(),
+      )?.at;
       if (alarmAt !== undefined) {
         // The first weight change after the alarm that puts one slot back at 100% is the rollback.
         const restored = world.elbv2.changes.find(
-          (c) => c.at >= alarmAt && c.ruleArn === target.listenerRuleArn && Object.values(c.weights).some((w) => w === 100),
+          (c) =>
+            c.at >= alarmAt &&
+            c.ruleArn === target.listenerRuleArn &&
+            Object.values(c.weights).some((w) => w === 100),
         );
         if (restored) rollbackReactionSeconds = (restored.at - alarmAt) / 1000;
       }
@@ -426,7 +513,13 @@ export const runScenario = async (
       releases,
       timeline: world.timeline.map((entry) => {
         const t = (entry.at - start.getTime()) / 1000;
-        return { t, time: formatOffset(t), kind: entry.kind, text: entry.text, ...(entry.execution ? { execution: label(entry.execution) } : {}) };
+        return {
+          t,
+          time: formatOffset(t),
+          kind: entry.kind,
+          text: entry.text,
+          ...(entry.execution ? { execution: label(entry.execution) } : {}),
+        };
       }),
       notifications: world.sns.messages.map((m) => ({
         t: (m.at - start.getTime()) / 1000,
@@ -452,13 +545,20 @@ export const runScenario = async (
 };
 
 /** Compares a run with what the scenario expects; each failure says what differed. */
-export const checkExpectations = (expect: NonNullable<Scenario['expect']>, result: ScenarioResult): { passed: boolean; failures: string[] } => {
+export const checkExpectations = (
+  expect: NonNullable<Scenario['expect']>,
+  result: ScenarioResult,
+): { passed: boolean; failures: string[] } => {
   const failures: string[] = [];
   if (expect.outcome !== undefined && expect.outcome !== result.outcome) {
-    failures.push(`outcome: expected ${expect.outcome}, got ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`);
+    failures.push(
+      `outcome: expected ${expect.outcome}, got ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`,
+    );
   }
   if (expect.servingVersion !== undefined && expect.servingVersion !== result.servingVersion) {
-    failures.push(`servingVersion: expected ${expect.servingVersion}, got ${result.servingVersion ?? `none at 100% (${JSON.stringify(result.traffic)})`}`);
+    failures.push(
+      `servingVersion: expected ${expect.servingVersion}, got ${result.servingVersion ?? `none at 100% (${JSON.stringify(result.traffic)})`}`,
+    );
   }
   if (expect.executions !== undefined && expect.executions !== result.executions.length) {
     failures.push(`executions: expected ${expect.executions}, got ${result.executions.length}`);
@@ -466,15 +566,22 @@ export const checkExpectations = (expect: NonNullable<Scenario['expect']>, resul
   if (expect.notifications !== undefined) {
     const events = result.notifications.map((n) => String(n.message.event));
     if (JSON.stringify(events) !== JSON.stringify(expect.notifications)) {
-      failures.push(`notifications: expected [${expect.notifications.join(', ')}], got [${events.join(', ')}]`);
+      failures.push(
+        `notifications: expected [${expect.notifications.join(', ')}], got [${events.join(', ')}]`,
+      );
     }
   }
   if (expect.reasonContains !== undefined && !(result.reason ?? '').includes(expect.reasonContains)) {
     failures.push(`reason: expected it to contain "${expect.reasonContains}", got "${result.reason ?? ''}"`);
   }
   if (expect.maxRollbackReactionSeconds !== undefined) {
-    if (result.rollbackReactionSeconds === null || result.rollbackReactionSeconds > expect.maxRollbackReactionSeconds) {
-      failures.push(`rollbackReactionSeconds: expected at most ${expect.maxRollbackReactionSeconds}, got ${result.rollbackReactionSeconds ?? 'none'}`);
+    if (
+      result.rollbackReactionSeconds === null ||
+      result.rollbackReactionSeconds > expect.maxRollbackReactionSeconds
+    ) {
+      failures.push(
+        `rollbackReactionSeconds: expected at most ${expect.maxRollbackReactionSeconds}, got ${result.rollbackReactionSeconds ?? 'none'}`,
+      );
     }
   }
   return { passed: failures.length === 0, failures };

@@ -82,7 +82,9 @@ export class VirtualClock implements Clock {
    * Blocks the caller (which holds the clock) until `executor` settles it, releasing the clock meanwhile.
    * The clock is held again synchronously when it settles, so time cannot slip past the resumption.
    */
-  public block<T>(executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void): Promise<T> {
+  public block<T>(
+    executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void,
+  ): Promise<T> {
     this.release();
     return new Promise<T>((resolvePromise, rejectPromise) => {
       let settled = false;

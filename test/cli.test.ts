@@ -9,7 +9,11 @@ import { configJsonSchema } from '../lib/config/load.ts';
 const root = path.resolve(import.meta.dirname, '..');
 const run = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
   try {
-    const { stdout, stderr } = await promisify(execFile)('node', [path.join(root, 'bin/shipline.mjs'), ...args], { cwd: root });
+    const { stdout, stderr } = await promisify(execFile)(
+      'node',
+      [path.join(root, 'bin/shipline.mjs'), ...args],
+      { cwd: root },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -22,8 +26,22 @@ describe('CLI: shipline', () => {
     const { code, stdout } = await run(['simulate', '--scenario', 'examples/malformed-event.yml', '--json']);
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Record<string, unknown>;
-    expect(result).toMatchObject({ outcome: 'rejected', servingVersion: 'v1', executions: [], expectations: { passed: true, failures: [] } });
-    for (const key of ['service', 'fromVersion', 'toVersion', 'timeline', 'notifications', 'stateTransitions', 'rollbackReactionSeconds', 'wallMs']) {
+    expect(result).toMatchObject({
+      outcome: 'rejected',
+      servingVersion: 'v1',
+      executions: [],
+      expectations: { passed: true, failures: [] },
+    });
+    for (const key of [
+      'service',
+      'fromVersion',
+      'toVersion',
+      'timeline',
+      'notifications',
+      'stateTransitions',
+      'rollbackReactionSeconds',
+      'wallMs',
+    ]) {
       expect(result).toHaveProperty(key);
     }
   });
@@ -45,24 +63,37 @@ describe('CLI: shipline', () => {
   it('simulate exits 2 with the path of the bad field when the scenario is invalid', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'shipline-cli-'));
     const file = path.join(dir, 'invalid.yml');
-    writeFileSync(file, 'name: broken\nworld: { serving: v1, desiredCount: zero }\nversions: {}\ntrigger: { push: { version: v2 } }\n');
+    writeFileSync(
+      file,
+      'name: broken\nworld: { serving: v1, desiredCount: zero }\nversions: {}\ntrigger: { push: { version: v2 } }\n',
+    );
     const { code, stderr } = await run(['simulate', '--scenario', file]);
     expect(code).toBe(2);
     expect(stderr).toContain('world.desiredCount');
   });
 
   it('validate accepts the example shipline.yml and rejects a broken one naming the field', async () => {
-    expect((await run(['validate'])).stdout).toContain('shipline.yml is valid: checkout (canary: 5% -> 25% -> 100%)');
+    expect((await run(['validate'])).stdout).toContain(
+      'shipline.yml is valid: checkout (canary: 5% -> 25% -> 100%)',
+    );
     const dir = mkdtempSync(path.join(tmpdir(), 'shipline-cli-'));
     const file = path.join(dir, 'shipline.yml');
-    writeFileSync(file, readFileSync(path.join(root, 'shipline.yml'), 'utf8').replace('steps: [5, 25, 100]', 'steps: [5, 25, 90]'));
+    writeFileSync(
+      file,
+      readFileSync(path.join(root, 'shipline.yml'), 'utf8').replace(
+        'steps: [5, 25, 100]',
+        'steps: [5, 25, 90]',
+      ),
+    );
     const { code, stderr } = await run(['validate', '--config', file]);
     expect(code).toBe(2);
     expect(stderr).toContain('services.checkout.strategy.steps: the last step must be 100');
   });
 
   it('the committed JSON Schema matches the config schema', () => {
-    const committed = JSON.parse(readFileSync(path.join(root, 'schema/shipline.schema.json'), 'utf8')) as unknown;
+    const committed = JSON.parse(
+      readFileSync(path.join(root, 'schema/shipline.schema.json'), 'utf8'),
+    ) as unknown;
     expect(committed).toEqual(configJsonSchema());
   });
 });

@@ -21,7 +21,8 @@ import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
  * Adapter factories. Each function builds only the adapters it uses, at module scope, so warm
  * invocations reuse clients and bundles carry only the SDK clients they need.
  */
-export const createStore = () => new DynamoDbReleaseStore(createDynamoDbDocumentClient(), environment.tableName);
+export const createStore = () =>
+  new DynamoDbReleaseStore(createDynamoDbDocumentClient(), environment.tableName);
 export const createRouter = () => new AlbTrafficRouter(createElbv2Client());
 export const createDeployer = () => new EcsSlotDeployer(createEcsClient());
 export const createAlarmWatcher = () => new CloudWatchAlarmWatcher(createCloudWatchClient());

@@ -35,7 +35,8 @@ const base = () => ({ region: environment.region() });
 export const createEcsClient = (): ECSClient => customize(new ECSClient(base()), 'ECS');
 export const createElbv2Client = (): ElasticLoadBalancingV2Client =>
   customize(new ElasticLoadBalancingV2Client(base()), 'ElasticLoadBalancingV2');
-export const createCloudWatchClient = (): CloudWatchClient => customize(new CloudWatchClient(base()), 'CloudWatch');
+export const createCloudWatchClient = (): CloudWatchClient =>
+  customize(new CloudWatchClient(base()), 'CloudWatch');
 export const createSnsClient = (): SNSClient => customize(new SNSClient(base()), 'SNS');
 export const createSfnClient = (): SFNClient => customize(new SFNClient(base()), 'SFN');
 

@@ -26,7 +26,10 @@ export const keys = {
     pk: `SERVICE#${service}`,
     sk: `RELEASE#${requestedAt}#${releaseId}`,
   }),
-  alarmWatch: (alarmName: string, releaseId: string) => ({ pk: `ALARM#${alarmName}`, sk: `WATCH#${releaseId}` }),
+  alarmWatch: (alarmName: string, releaseId: string) => ({
+    pk: `ALARM#${alarmName}`,
+    sk: `WATCH#${releaseId}`,
+  }),
   slotWait: (deploymentId: string) => ({ pk: `ECSDEPLOY#${deploymentId}`, sk: 'WAIT' }),
   notified: (releaseId: string, kind: string) => ({ pk: `RELEASE#${releaseId}`, sk: `NOTIFIED#${kind}` }),
 } as const;
@@ -53,7 +56,9 @@ export class DynamoDbReleaseStore implements ReleaseStore {
   }
 
   private async get(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }),
+    );
     return Item;
   }
 
@@ -130,7 +135,10 @@ export class DynamoDbReleaseStore implements ReleaseStore {
             ...(existing
               ? {
                   ConditionExpression: 'executionName = :name AND taskToken = :token',
-                  ExpressionAttributeValues: { ':name': existing.executionName, ':token': existing.taskToken },
+                  ExpressionAttributeValues: {
+                    ':name': existing.executionName,
+                    ':token': existing.taskToken,
+                  },
                 }
               : { ConditionExpression: 'attribute_not_exists(pk)' }),
           }),
@@ -181,7 +189,9 @@ export class DynamoDbReleaseStore implements ReleaseStore {
   }
 
   public async recordPromotion(state: ServiceState): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { ...keys.state(state.service), ...state } }));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { ...keys.state(state.service), ...state } }),
+    );
   }
 
   public async isLatestRelease(service: string, releaseId: string): Promise<boolean> {
@@ -283,7 +293,9 @@ export class DynamoDbReleaseStore implements ReleaseStore {
 
   public async clearAlarmWatches(alarmNames: readonly string[], releaseId: string): Promise<void> {
     for (const alarmName of alarmNames) {
-      await this.client.send(new DeleteCommand({ TableName: this.table, Key: keys.alarmWatch(alarmName, releaseId) }));
+      await this.client.send(
+        new DeleteCommand({ TableName: this.table, Key: keys.alarmWatch(alarmName, releaseId) }),
+      );
     }
   }
 
@@ -308,7 +320,10 @@ export class DynamoDbReleaseStore implements ReleaseStore {
       await this.client.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...keys.notified(releaseId, kind), expiresAt: nowEpochSeconds() + RECORD_RETENTION_SECONDS },
+          Item: {
+            ...keys.notified(releaseId, kind),
+            expiresAt: nowEpochSeconds() + RECORD_RETENTION_SECONDS,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

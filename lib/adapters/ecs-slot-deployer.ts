@@ -9,7 +9,12 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { TargetStateError } from '../errors.ts';
-import type { DeployImageInput, DeployImageResult, SlotDeployer, SlotStatus } from '../ports/slot-deployer.ts';
+import type {
+  DeployImageInput,
+  DeployImageResult,
+  SlotDeployer,
+  SlotStatus,
+} from '../ports/slot-deployer.ts';
 
 /** Tags Shipline records on the task definition revisions it registers. */
 export const TASK_DEFINITION_TAGS = { release: 'shipline:release', version: 'shipline:version' } as const;
@@ -18,7 +23,9 @@ const tagValue = (tags: Tag[] | undefined, key: string): string | undefined =>
   tags?.find((tag) => tag.key === key)?.value;
 
 /** The fields of a described task definition that RegisterTaskDefinition accepts back. */
-const registerableFields = (definition: TaskDefinition): Omit<RegisterTaskDefinitionCommandInput, 'family'> => ({
+const registerableFields = (
+  definition: TaskDefinition,
+): Omit<RegisterTaskDefinitionCommandInput, 'family'> => ({
   taskRoleArn: definition.taskRoleArn,
   executionRoleArn: definition.executionRoleArn,
   networkMode: definition.networkMode,
@@ -64,7 +71,9 @@ export class EcsSlotDeployer implements SlotDeployer {
     const { definition, tags } = await this.taskDefinition(found.taskDefinition);
     const image = definition.containerDefinitions?.find((c) => c.name === container)?.image;
     if (!image) {
-      throw new TargetStateError(`task definition ${found.taskDefinition} has no container named "${container}"`);
+      throw new TargetStateError(
+        `task definition ${found.taskDefinition} has no container named "${container}"`,
+      );
     }
     const primary = found.deployments?.find((deployment) => deployment.status === 'PRIMARY');
     return {
@@ -115,7 +124,8 @@ export class EcsSlotDeployer implements SlotDeployer {
       }),
     );
     const taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;
-    if (!taskDefinitionArn) throw new TargetStateError('RegisterTaskDefinition returned no task definition ARN');
+    if (!taskDefinitionArn)
+      throw new TargetStateError('RegisterTaskDefinition returned no task definition ARN');
     const updated = await this.client.send(
       new UpdateServiceCommand({
         cluster: input.cluster,
@@ -125,7 +135,8 @@ export class EcsSlotDeployer implements SlotDeployer {
       }),
     );
     const primary = updated.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY');
-    if (!primary?.id) throw new TargetStateError(`UpdateService on ${input.service} returned no PRIMARY deployment`);
+    if (!primary?.id)
+      throw new TargetStateError(`UpdateService on ${input.service} returned no PRIMARY deployment`);
     return { taskDefinitionArn, deploymentId: primary.id };
   }
 

@@ -1,8 +1,8 @@
 import {
   ExecutionAlreadyExists,
-  type SFNClient,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
+  type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { ExecutionStarter, TaskTokens } from '../ports/workflow.ts';
@@ -22,9 +22,16 @@ export class SfnExecutionStarter implements ExecutionStarter {
   public async start(name: string, input: unknown): Promise<{ executionArn: string; started: boolean }> {
     try {
       const response = await this.client.send(
-        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn(), name, input: JSON.stringify(input) }),
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn(),
+          name,
+          input: JSON.stringify(input),
+        }),
       );
-      return { executionArn: response.executionArn ?? executionArnFor(this.stateMachineArn(), name), started: true };
+      return {
+        executionArn: response.executionArn ?? executionArnFor(this.stateMachineArn(), name),
+        started: true,
+      };
     } catch (error) {
       if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
         return { executionArn: executionArnFor(this.stateMachineArn(), name), started: false };

@@ -14,7 +14,9 @@ const nameSchema = z
   .regex(/^[a-z0-9][a-z0-9-]{0,46}$/, 'expected lowercase letters, digits and dashes, at most 47 characters');
 
 const arnSchema = (service: string) =>
-  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `expected an ${service} ARN (arn:aws:${service}:...)`);
+  z
+    .string()
+    .regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `expected an ${service} ARN (arn:aws:${service}:...)`);
 
 const slotSchema = z
   .object({
@@ -22,10 +24,9 @@ const slotSchema = z
     targetGroupArn: arnSchema('elasticloadbalancing').meta({
       description: 'Target group the slot registers its tasks in.',
     }),
-    alarms: z
-      .array(z.string().min(1))
-      .default([])
-      .meta({ description: 'Alarms scoped to this slot; watched only while this slot carries the new version.' }),
+    alarms: z.array(z.string().min(1)).default([]).meta({
+      description: 'Alarms scoped to this slot; watched only while this slot carries the new version.',
+    }),
   })
   .strict();
 
@@ -42,9 +43,10 @@ export const ecsAlbTargetSchema = z
     scaleDownDelay: durationSchema
       .default('15m')
       .meta({ description: 'How long the old slot stays warm after promotion, for instant rollback.' }),
-    steadyTimeout: durationSchema
-      .default('20m')
-      .meta({ description: 'How long the new slot may take to reach a steady state before the release is rolled back.' }),
+    steadyTimeout: durationSchema.default('20m').meta({
+      description:
+        'How long the new slot may take to reach a steady state before the release is rolled back.',
+    }),
   })
   .strict();
 
@@ -82,7 +84,11 @@ export const canaryStrategySchema = z
     strategy.steps.forEach((step, index) => {
       const bake = typeof step === 'number' ? strategy.bake : (step.bake ?? strategy.bake);
       if (parseDurationSeconds(bake) === 0) {
-        ctx.addIssue({ code: 'custom', path: ['steps', index], message: 'a canary step must bake at least 1s' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', index],
+          message: 'a canary step must bake at least 1s',
+        });
       }
     });
   });
@@ -94,7 +100,10 @@ export const serviceSchema = z
   .object({
     image: z
       .object({
-        repository: z.string().min(1).meta({ description: 'ECR repository whose pushes release this service.' }),
+        repository: z
+          .string()
+          .min(1)
+          .meta({ description: 'ECR repository whose pushes release this service.' }),
       })
       .strict(),
     target: z.discriminatedUnion('type', [ecsAlbTargetSchema]),

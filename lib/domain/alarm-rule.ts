@@ -14,7 +14,9 @@ export const classifyAlarms = (
   watchFrom: Date,
 ): { failing: AlarmStatus[]; preExisting: AlarmStatus[] } => ({
   failing: statuses.filter((alarm) => alarmFailsRelease(alarm.state, alarm.updatedAt, watchFrom)),
-  preExisting: statuses.filter((alarm) => alarm.state === 'ALARM' && !alarmFailsRelease(alarm.state, alarm.updatedAt, watchFrom)),
+  preExisting: statuses.filter(
+    (alarm) => alarm.state === 'ALARM' && !alarmFailsRelease(alarm.state, alarm.updatedAt, watchFrom),
+  ),
 });
 
 /** The reason a person reads: "alarm checkout-5xx went to ALARM at 25%". */

@@ -1,7 +1,14 @@
 import type { Notification } from '../ports/notifier.ts';
 
 /** Notification kinds, as published in the message's `event` field and the SNS `event` attribute. */
-export const NOTIFICATION_KINDS = ['started', 'promoted', 'rolled_back', 'failed', 'superseded', 'rollback_failed'] as const;
+export const NOTIFICATION_KINDS = [
+  'started',
+  'promoted',
+  'rolled_back',
+  'failed',
+  'superseded',
+  'rollback_failed',
+] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export interface NotificationFacts {

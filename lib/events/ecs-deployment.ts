@@ -12,7 +12,11 @@ export const ecsDeploymentStateChangeEventSchema = z.object({
   resources: z.array(z.string()).default([]),
   detail: z.object({
     eventType: z.string(),
-    eventName: z.enum(['SERVICE_DEPLOYMENT_IN_PROGRESS', 'SERVICE_DEPLOYMENT_COMPLETED', 'SERVICE_DEPLOYMENT_FAILED']),
+    eventName: z.enum([
+      'SERVICE_DEPLOYMENT_IN_PROGRESS',
+      'SERVICE_DEPLOYMENT_COMPLETED',
+      'SERVICE_DEPLOYMENT_FAILED',
+    ]),
     deploymentId: z.string().min(1),
     updatedAt: z.string().optional(),
     reason: z.string().optional(),

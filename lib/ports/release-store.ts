@@ -72,7 +72,10 @@ export interface ReleaseStore {
    * Queues a waiter. Only the newest request (by requestedAt) is kept: returns the waiter it replaced,
    * or `newer` when a newer request is already queued (then this one is superseded).
    */
-  enqueueWaiter(service: string, waiter: Waiter): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
+  enqueueWaiter(
+    service: string,
+    waiter: Waiter,
+  ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
   readWaiter(service: string): Promise<Waiter | undefined>;
   /** Removes the queued waiter if it is this execution. */
   dequeueWaiter(service: string, executionName: string): Promise<void>;
@@ -87,7 +90,12 @@ export interface ReleaseStore {
   isLatestRelease(service: string, releaseId: string): Promise<boolean>;
 
   putRecord(record: ReleaseRecord): Promise<void>;
-  updateRecord(service: string, requestedAt: string, releaseId: string, changes: Partial<ReleaseRecord>): Promise<void>;
+  updateRecord(
+    service: string,
+    requestedAt: string,
+    releaseId: string,
+    changes: Partial<ReleaseRecord>,
+  ): Promise<void>;
   listRecords(service: string, limit: number): Promise<ReleaseRecord[]>;
 
   putAlarmWatches(watches: readonly AlarmWatch[], ttlSeconds: number): Promise<void>;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { canaryStrategySchema } from '../config/schema.ts';
-import { formatDuration, parseDurationSeconds } from '../duration.ts';
 import type { Plan, SlotName } from '../domain/types.ts';
+import { formatDuration, parseDurationSeconds } from '../duration.ts';
 
 export type CanaryStrategy = z.output<typeof canaryStrategySchema>;
 

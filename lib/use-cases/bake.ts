@@ -1,6 +1,6 @@
-import { formatDuration } from '../duration.ts';
 import { alarmFailsRelease, alarmReason, classifyAlarms } from '../domain/alarm-rule.ts';
 import type { BakeOutcome, Deployment, ShiftStep } from '../domain/types.ts';
+import { formatDuration } from '../duration.ts';
 import type { AlarmStateChangeEvent } from '../events/alarm-state-change.ts';
 import type { AlarmWatcher } from '../ports/alarm-watcher.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
@@ -60,7 +60,10 @@ export const confirmBake = async (
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
   if (missing.length > 0) {
-    return { outcome: 'failed', reason: `watched alarm(s) disappeared during the bake: ${missing.join(', ')}` };
+    return {
+      outcome: 'failed',
+      reason: `watched alarm(s) disappeared during the bake: ${missing.join(', ')}`,
+    };
   }
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
   if (firing) return failedBy(firing.name, step.percent, firing.updatedAt);
@@ -86,7 +89,10 @@ export const onAlarmStateChange = async (
   for (const watch of await ports.store.alarmWatches(alarmName)) {
     if (!alarmFailsRelease(state.value, changedAt, new Date(watch.watchFrom))) continue;
     if (!(await ports.store.claimAlarmWatch(alarmName, watch.releaseId))) continue;
-    const resumed = await ports.tokens.succeed(watch.taskToken, failedBy(alarmName, watch.percent, changedAt));
+    const resumed = await ports.tokens.succeed(
+      watch.taskToken,
+      failedBy(alarmName, watch.percent, changedAt),
+    );
     if (resumed) failedReleases.push(watch.releaseId);
   }
   return { failedReleases };

@@ -27,9 +27,16 @@ export const deployToIdleSlot = async (
   });
 };
 
-const steadyOutcome = (deployment: Deployment, state: 'COMPLETED' | 'FAILED', reason?: string): BakeOutcome =>
+const steadyOutcome = (
+  deployment: Deployment,
+  state: 'COMPLETED' | 'FAILED',
+  reason?: string,
+): BakeOutcome =>
   state === 'COMPLETED'
-    ? { outcome: 'passed', reason: `${deployment.target.canary.service} is steady on ${deployment.toVersion}` }
+    ? {
+        outcome: 'passed',
+        reason: `${deployment.target.canary.service} is steady on ${deployment.toVersion}`,
+      }
     : {
         outcome: 'failed',
         reason: `new slot ${deployment.target.canary.service} failed to become steady${reason ? `: ${reason}` : ''}`,
@@ -54,7 +61,8 @@ export const awaitSteadySlot = async (
   const rollout = status.deployment;
   if (rollout?.id === slotDeployment.deploymentId && rollout.rolloutState !== 'IN_PROGRESS') {
     const claimed = await ports.store.claimSlotWait(slotDeployment.deploymentId);
-    if (claimed) await ports.tokens.succeed(taskToken, steadyOutcome(deployment, rollout.rolloutState, rollout.reason));
+    if (claimed)
+      await ports.tokens.succeed(taskToken, steadyOutcome(deployment, rollout.rolloutState, rollout.reason));
     return { waiting: false };
   }
   return { waiting: true };
@@ -98,7 +106,10 @@ export const onEcsDeploymentEvent = async (
   const outcome: BakeOutcome =
     eventName === 'SERVICE_DEPLOYMENT_COMPLETED'
       ? { outcome: 'passed', reason: `${service} reached a steady state` }
-      : { outcome: 'failed', reason: `new slot ${service} failed to become steady${reason ? `: ${reason}` : ''}` };
+      : {
+          outcome: 'failed',
+          reason: `new slot ${service} failed to become steady${reason ? `: ${reason}` : ''}`,
+        };
   await ports.tokens.succeed(wait.taskToken, outcome);
   return { resumed: wait.releaseId };
 };

@@ -1,9 +1,9 @@
 import { now } from '../clock.ts';
 import { versionLabel } from '../domain/names.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.ts';
-import { releaseLockAndWakeNext } from './release-lock.ts';
 import { notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
+import { releaseLockAndWakeNext } from './release-lock.ts';
 import { setCanaryPercent } from './shift-traffic.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
@@ -69,7 +69,11 @@ export const promoteRelease = async (
       oldSlotScaleDownInSeconds: deployment.target.scaleDownDelaySeconds,
     },
   });
-  return { outcome: 'promoted', servingVersion: deployment.toVersion, servingSlot: deployment.target.canary.name };
+  return {
+    outcome: 'promoted',
+    servingVersion: deployment.toVersion,
+    servingSlot: deployment.target.canary.name,
+  };
 };
 
 /**

@@ -15,7 +15,10 @@ export const notifyOnce = async (
   const first = await ports.store.markNotified(facts.releaseId, facts.kind);
   if (!first) return false;
   try {
-    await ports.notifier.publish(topicArn, buildNotification({ ...facts, at: facts.at ?? now().toISOString() }));
+    await ports.notifier.publish(
+      topicArn,
+      buildNotification({ ...facts, at: facts.at ?? now().toISOString() }),
+    );
     return true;
   } catch (error) {
     await ports.store.unmarkNotified(facts.releaseId, facts.kind);

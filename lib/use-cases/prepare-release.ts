@@ -1,10 +1,10 @@
+import { now } from '../clock.ts';
 import { serviceConfig } from '../config/load.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
-import { now } from '../clock.ts';
-import { parseDurationSeconds } from '../duration.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
 import type { Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
+import { parseDurationSeconds } from '../duration.ts';
 import { TargetStateError } from '../errors.ts';
 import { buildPlan } from '../strategies/index.ts';
 import { notifyOnce } from './notify.ts';
@@ -28,8 +28,16 @@ export const prepareRelease = async (
   const declared = serviceConfig(config, request.service);
   const target = declared.target;
   const slots: Record<SlotName, SlotRef> = {
-    blue: { name: 'blue', service: target.slots.blue.service, targetGroupArn: target.slots.blue.targetGroupArn },
-    green: { name: 'green', service: target.slots.green.service, targetGroupArn: target.slots.green.targetGroupArn },
+    blue: {
+      name: 'blue',
+      service: target.slots.blue.service,
+      targetGroupArn: target.slots.blue.targetGroupArn,
+    },
+    green: {
+      name: 'green',
+      service: target.slots.green.service,
+      targetGroupArn: target.slots.green.targetGroupArn,
+    },
   };
   const route = { kind: 'alb-listener-rule' as const, listenerRuleArn: target.listenerRuleArn };
   const weights = await ports.router.readWeights(route);
@@ -44,13 +52,19 @@ export const prepareRelease = async (
   const blueWeight = weights[slots.blue.targetGroupArn] ?? 0;
   const greenWeight = weights[slots.green.targetGroupArn] ?? 0;
   const stableName: SlotName =
-    blueWeight === 100 ? 'blue' : greenWeight === 100 ? 'green' : (recorded?.stableSlot ?? (blueWeight >= greenWeight ? 'blue' : 'green'));
+    blueWeight === 100
+      ? 'blue'
+      : greenWeight === 100
+        ? 'green'
+        : (recorded?.stableSlot ?? (blueWeight >= greenWeight ? 'blue' : 'green'));
   const stable = slots[stableName];
   const canary = slots[otherSlot(stableName)];
 
   const stableStatus = await ports.deployer.describeSlot(target.cluster, stable.service, target.container);
   if (stableStatus.desiredCount < 1) {
-    throw new TargetStateError(`the stable slot ${stable.service} runs no tasks (desiredCount 0): nothing to release from`);
+    throw new TargetStateError(
+      `the stable slot ${stable.service} runs no tasks (desiredCount 0): nothing to release from`,
+    );
   }
   const stableImage = parseImageUri(stableStatus.image);
   const imageUri = request.image.uri ?? `${stableImage.repositoryUri}@${request.image.digest}`;
@@ -76,7 +90,11 @@ export const prepareRelease = async (
     startedAt: startedAt.toISOString(),
     fromVersion: stableStatus.version ?? recorded?.stableVersion ?? versionLabel(stableImage),
     toVersion: versionLabel(request.image),
-    image: { digest: request.image.digest, uri: imageUri, ...(request.image.tag ? { tag: request.image.tag } : {}) },
+    image: {
+      digest: request.image.digest,
+      uri: imageUri,
+      ...(request.image.tag ? { tag: request.image.tag } : {}),
+    },
     target: {
       type: 'ecs-alb',
       cluster: target.cluster,
@@ -119,7 +137,10 @@ export const prepareRelease = async (
       newSlot: canary.name,
       watchedAlarms: alarmNames,
       ...(preExisting.length > 0
-        ? { alarmsAlreadyFiring: preExisting.map((alarm) => alarm.name), note: 'alarms already in ALARM before the release do not block it' }
+        ? {
+            alarmsAlreadyFiring: preExisting.map((alarm) => alarm.name),
+            note: 'alarms already in ALARM before the release do not block it',
+          }
         : {}),
     },
   });

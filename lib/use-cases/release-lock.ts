@@ -1,8 +1,8 @@
+import { nowEpochSeconds } from '../clock.ts';
 import { serviceConfig } from '../config/load.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
-import { nowEpochSeconds } from '../clock.ts';
-import { parseDurationSeconds } from '../duration.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
+import { parseDurationSeconds } from '../duration.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 import { buildPlan } from '../strategies/index.ts';
@@ -22,8 +22,10 @@ export interface WaitOutcome {
 }
 
 /** Newest first: by request time, then by name so two requests never tie. */
-const isNewer = (a: { requestedAt: string; name: string }, b: { requestedAt: string; name: string }): boolean =>
-  a.requestedAt > b.requestedAt || (a.requestedAt === b.requestedAt && a.name > b.name);
+const isNewer = (
+  a: { requestedAt: string; name: string },
+  b: { requestedAt: string; name: string },
+): boolean => a.requestedAt > b.requestedAt || (a.requestedAt === b.requestedAt && a.name > b.name);
 
 /** The lease covers the whole planned release (steady wait, every bake, the warm period) plus a margin. */
 export const leaseSecondsFor = (config: ShiplineConfig, service: string): number => {
@@ -47,7 +49,11 @@ export const acquireReleaseLock = async (
   const { store } = ports;
   const me = { requestedAt: request.requestedAt, name: releaseId };
   const waiter = await store.readWaiter(request.service);
-  if (waiter && waiter.executionName !== releaseId && isNewer({ ...waiter, name: waiter.executionName }, me)) {
+  if (
+    waiter &&
+    waiter.executionName !== releaseId &&
+    isNewer({ ...waiter, name: waiter.executionName }, me)
+  ) {
     return { acquired: false, superseded: true, by: waiter.executionName };
   }
   const result = await store.acquireLock(
@@ -84,11 +90,17 @@ export const waitForReleaseLock = async (
     taskToken,
   });
   if (!result.queued) {
-    await tokens.succeed(taskToken, { superseded: true, by: result.newer.executionName } satisfies WaitOutcome);
+    await tokens.succeed(taskToken, {
+      superseded: true,
+      by: result.newer.executionName,
+    } satisfies WaitOutcome);
     return { queued: false, supersededBy: result.newer.executionName };
   }
   if (result.replaced) {
-    await tokens.succeed(result.replaced.taskToken, { superseded: true, by: releaseId } satisfies WaitOutcome);
+    await tokens.succeed(result.replaced.taskToken, {
+      superseded: true,
+      by: releaseId,
+    } satisfies WaitOutcome);
   }
   const lock = await store.readLock(request.service);
   if (!lock || lock.leaseExpiresAt < nowEpochSeconds()) {

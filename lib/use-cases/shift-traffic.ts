@@ -8,7 +8,11 @@ export const routeOf = (deployment: Deployment): TrafficRoute => ({
 });
 
 /** Sends `percent` of traffic to the new slot, the rest to the stable slot. */
-export const setCanaryPercent = (router: TrafficRouter, deployment: Deployment, percent: number): Promise<void> =>
+export const setCanaryPercent = (
+  router: TrafficRouter,
+  deployment: Deployment,
+  percent: number,
+): Promise<void> =>
   router.setWeights(routeOf(deployment), {
     stable: deployment.target.stable.targetGroupArn,
     canary: deployment.target.canary.targetGroupArn,
@@ -36,7 +40,10 @@ export const shiftTraffic = async (
   return {
     step: step.index + 1,
     percent: step.percent,
-    weights: { [deployment.target.stable.name]: 100 - step.percent, [deployment.target.canary.name]: step.percent },
+    weights: {
+      [deployment.target.stable.name]: 100 - step.percent,
+      [deployment.target.canary.name]: step.percent,
+    },
     last: step.index === deployment.plan.steps.length - 1,
   };
 };

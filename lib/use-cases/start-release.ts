@@ -1,6 +1,6 @@
-import { serviceForRepository, serviceConfig } from '../config/load.ts';
-import type { ShiplineConfig } from '../config/schema.ts';
 import { now } from '../clock.ts';
+import { serviceConfig, serviceForRepository } from '../config/load.ts';
+import type { ShiplineConfig } from '../config/schema.ts';
 import { executionNameFor, manualExecutionNameFor } from '../domain/names.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
 import { manualDeployRequestSchema } from '../events/deploy-request.ts';
@@ -20,7 +20,9 @@ export const releaseRequestFrom = (
   if (looksLikeEcrEvent(input)) {
     const event = parseInput(ecrImageActionEventSchema, input, 'ECR Image Action event');
     if (event.detail['action-type'] !== 'PUSH' || event.detail.result !== 'SUCCESS') {
-      return { ignored: `ECR ${event.detail['action-type']} ${event.detail.result} is not a successful push` };
+      return {
+        ignored: `ECR ${event.detail['action-type']} ${event.detail.result} is not a successful push`,
+      };
     }
     const repository = event.detail['repository-name'];
     const mapped = serviceForRepository(config, repository);

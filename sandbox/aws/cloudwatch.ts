@@ -39,7 +39,11 @@ interface Datapoint {
   max: number;
 }
 
-const metricKey = (namespace: string, name: string, dimensions: Array<{ Name: string; Value: string }>): string =>
+const metricKey = (
+  namespace: string,
+  name: string,
+  dimensions: Array<{ Name: string; Value: string }>,
+): string =>
   `${namespace}|${name}|${[...dimensions]
     .sort((a, b) => a.Name.localeCompare(b.Name))
     .map((d) => `${d.Name}=${d.Value}`)
@@ -86,7 +90,12 @@ export class SimulatedCloudWatch {
     });
   }
 
-  public putDatapoint(namespace: string, name: string, dimensions: Array<{ Name: string; Value: string }>, point: Datapoint): void {
+  public putDatapoint(
+    namespace: string,
+    name: string,
+    dimensions: Array<{ Name: string; Value: string }>,
+    point: Datapoint,
+  ): void {
     const key = metricKey(namespace, name, dimensions);
     const points = this.metrics.get(key) ?? [];
     points.push(point);
@@ -94,9 +103,9 @@ export class SimulatedCloudWatch {
   }
 
   private statisticOver(alarm: MetricAlarm, from: number, to: number): number | undefined {
-    const points = (this.metrics.get(metricKey(alarm.Namespace, alarm.MetricName, alarm.Dimensions)) ?? []).filter(
-      (p) => p.at >= from && p.at < to,
-    );
+    const points = (
+      this.metrics.get(metricKey(alarm.Namespace, alarm.MetricName, alarm.Dimensions)) ?? []
+    ).filter((p) => p.at >= from && p.at < to);
     if (points.length === 0) return undefined;
     const sum = points.reduce((s, p) => s + p.sum, 0);
     const count = points.reduce((s, p) => s + p.count, 0);
@@ -125,11 +134,16 @@ export class SimulatedCloudWatch {
         values.push({ at: from, value: this.statisticOver(alarm, from, from + periodMs) });
       }
       const present = values.filter((v) => v.value !== undefined);
-      let breaching = present.filter((v) => compare(v.value as number, alarm.ComparisonOperator, alarm.Threshold)).length;
+      let breaching = present.filter((v) =>
+        compare(v.value as number, alarm.ComparisonOperator, alarm.Threshold),
+      ).length;
       const missing = values.length - present.length;
       if (alarm.TreatMissingData === 'breaching') breaching += missing;
       let next: AlarmState;
-      if (present.length === 0 && (alarm.TreatMissingData === 'missing' || alarm.TreatMissingData === 'ignore')) {
+      if (
+        present.length === 0 &&
+        (alarm.TreatMissingData === 'missing' || alarm.TreatMissingData === 'ignore')
+      ) {
         if (alarm.TreatMissingData === 'ignore') continue;
         next = 'INSUFFICIENT_DATA';
       } else {
@@ -156,8 +170,17 @@ export class SimulatedCloudWatch {
   }
 
   /** Changes an alarm's state (evaluation or SetAlarmState) and emits the EventBridge event. */
-  public changeState(alarm: MetricAlarm, next: AlarmState, reason: string, reasonData: Record<string, unknown> = {}): void {
-    const previous = { value: alarm.StateValue, reason: alarm.StateReason, timestamp: eventTimestamp(alarm.StateUpdatedTimestamp) };
+  public changeState(
+    alarm: MetricAlarm,
+    next: AlarmState,
+    reason: string,
+    reasonData: Record<string, unknown> = {},
+  ): void {
+    const previous = {
+      value: alarm.StateValue,
+      reason: alarm.StateReason,
+      timestamp: eventTimestamp(alarm.StateUpdatedTimestamp),
+    };
     const now = this.world.clock.now();
     alarm.StateValue = next;
     alarm.StateReason = reason;
@@ -196,16 +219,20 @@ export class SimulatedCloudWatch {
       case 'DescribeAlarms': {
         const names = input.AlarmNames as string[] | undefined;
         const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
-        if (names && names.length > 100) throw new SimulatedAwsError('InvalidParameterValue', 'AlarmNames: at most 100 names');
+        if (names && names.length > 100)
+          throw new SimulatedAwsError('InvalidParameterValue', 'AlarmNames: at most 100 names');
         const selected = [...this.alarms.values()].filter((a) => !names || names.includes(a.AlarmName));
         return {
-          MetricAlarms: types.includes('MetricAlarm') ? selected.map((a) => ({ ...a, Dimensions: a.Dimensions.map((d) => ({ ...d })) })) : [],
+          MetricAlarms: types.includes('MetricAlarm')
+            ? selected.map((a) => ({ ...a, Dimensions: a.Dimensions.map((d) => ({ ...d })) }))
+            : [],
           CompositeAlarms: [],
         };
       }
       case 'SetAlarmState': {
         const alarm = this.alarms.get(String(input.AlarmName));
-        if (!alarm) throw new SimulatedAwsError('ResourceNotFound', `Alarm ${String(input.AlarmName)} not found`);
+        if (!alarm)
+          throw new SimulatedAwsError('ResourceNotFound', `Alarm ${String(input.AlarmName)} not found`);
         this.changeState(alarm, input.StateValue as AlarmState, String(input.StateReason ?? 'SetAlarmState'));
         return {};
       }

@@ -60,7 +60,9 @@ export class SimulatedEcs {
       family,
       revision,
       taskDefinitionArn: this.arn('task-definition', `${family}:${revision}`),
-      containerDefinitions: structuredClone(input.containerDefinitions) as TaskDefinition['containerDefinitions'],
+      containerDefinitions: structuredClone(
+        input.containerDefinitions,
+      ) as TaskDefinition['containerDefinitions'],
       tags: (tags as TaskDefinition['tags'] | undefined) ?? [],
     };
     this.taskDefinitions.set(definition.taskDefinitionArn, definition);
@@ -68,7 +70,13 @@ export class SimulatedEcs {
   }
 
   /** Creates a service already steady on `taskDefinitionArn` (the initial world). */
-  public createService(cluster: string, name: string, taskDefinitionArn: string, desiredCount: number, targetGroupArn: string): void {
+  public createService(
+    cluster: string,
+    name: string,
+    taskDefinitionArn: string,
+    desiredCount: number,
+    targetGroupArn: string,
+  ): void {
     const at = this.world.clock.now();
     this.services.set(`${cluster}/${name}`, {
       serviceName: name,
@@ -101,13 +109,18 @@ export class SimulatedEcs {
     for (const definition of this.taskDefinitions.values()) {
       if (`${definition.family}:${definition.revision}` === reference) return definition;
     }
-    const latest = [...this.taskDefinitions.values()].filter((d) => d.family === reference).sort((a, b) => b.revision - a.revision)[0];
+    const latest = [...this.taskDefinitions.values()]
+      .filter((d) => d.family === reference)
+      .sort((a, b) => b.revision - a.revision)[0];
     if (latest) return latest;
     throw new SimulatedAwsError('ClientException', `Unable to describe task definition ${reference}.`);
   }
 
   private service(cluster: unknown, name: unknown): SimulatedService {
-    const clusterName = String(cluster ?? 'default').split('/').at(-1) ?? 'default';
+    const clusterName =
+      String(cluster ?? 'default')
+        .split('/')
+        .at(-1) ?? 'default';
     const found = this.services.get(`${clusterName}/${String(name).split('/').at(-1)}`);
     if (!found) throw new SimulatedAwsError('ServiceNotFoundException', `Service not found: ${String(name)}`);
     return found;
@@ -116,14 +129,18 @@ export class SimulatedEcs {
   /** The image a service's tasks run (what its target group serves), or undefined when no task runs. */
   public servingImage(service: SimulatedService): string | undefined {
     if (service.runningCount === 0) return undefined;
-    const steady = service.deployments.find((d) => d.rolloutState === 'COMPLETED' && d.runningCount > 0) ?? service.deployments.find((d) => d.status === 'PRIMARY' && d.runningCount > 0);
+    const steady =
+      service.deployments.find((d) => d.rolloutState === 'COMPLETED' && d.runningCount > 0) ??
+      service.deployments.find((d) => d.status === 'PRIMARY' && d.runningCount > 0);
     if (!steady) return undefined;
     const definition = this.resolveTaskDefinition(steady.taskDefinition);
     return definition.containerDefinitions[0]?.image;
   }
 
   public imageOf(taskDefinitionArn: string, container: string): string | undefined {
-    return this.resolveTaskDefinition(taskDefinitionArn).containerDefinitions.find((c) => c.name === container)?.image;
+    return this.resolveTaskDefinition(taskDefinitionArn).containerDefinitions.find(
+      (c) => c.name === container,
+    )?.image;
   }
 
   private describe(service: SimulatedService) {
@@ -152,7 +169,10 @@ export class SimulatedEcs {
           try {
             services.push(this.describe(this.service(input.cluster, name)));
           } catch {
-            failures.push({ arn: this.arn('service', `${String(input.cluster)}/${name}`), reason: 'MISSING' });
+            failures.push({
+              arn: this.arn('service', `${String(input.cluster)}/${name}`),
+              reason: 'MISSING',
+            });
           }
         }
         return { services, failures };
@@ -161,11 +181,17 @@ export class SimulatedEcs {
         const definition = this.resolveTaskDefinition(String(input.taskDefinition));
         const { tags, ...taskDefinition } = definition;
         const include = (input.include as string[] | undefined) ?? [];
-        return { taskDefinition: structuredClone(taskDefinition), ...(include.includes('TAGS') ? { tags: structuredClone(tags) } : {}) };
+        return {
+          taskDefinition: structuredClone(taskDefinition),
+          ...(include.includes('TAGS') ? { tags: structuredClone(tags) } : {}),
+        };
       }
       case 'RegisterTaskDefinition': {
         const definition = this.registerTaskDefinition(input);
-        this.world.record('ecs', `registered ${definition.family}:${definition.revision} (${definition.containerDefinitions.map((c) => c.image).join(', ')})`);
+        this.world.record(
+          'ecs',
+          `registered ${definition.family}:${definition.revision} (${definition.containerDefinitions.map((c) => c.image).join(', ')})`,
+        );
         const { tags, ...taskDefinition } = definition;
         return { taskDefinition: structuredClone(taskDefinition), tags: structuredClone(tags) };
       }
@@ -180,7 +206,9 @@ export class SimulatedEcs {
     const service = this.service(input.cluster, input.service);
     const now = this.world.clock.now();
     const desired = input.desiredCount === undefined ? service.desiredCount : Number(input.desiredCount);
-    const taskDefinition = input.taskDefinition ? this.resolveTaskDefinition(String(input.taskDefinition)).taskDefinitionArn : service.taskDefinition;
+    const taskDefinition = input.taskDefinition
+      ? this.resolveTaskDefinition(String(input.taskDefinition)).taskDefinitionArn
+      : service.taskDefinition;
     this.world.traffic.accumulate();
     if (taskDefinition !== service.taskDefinition || input.forceNewDeployment === true) {
       for (const d of service.deployments) d.status = 'ACTIVE';
@@ -198,7 +226,10 @@ export class SimulatedEcs {
       service.deployments.unshift(deployment);
       service.taskDefinition = taskDefinition;
       service.desiredCount = desired;
-      this.world.record('ecs', `${service.serviceName}: deployment ${deployment.id} started (${desired} tasks)`);
+      this.world.record(
+        'ecs',
+        `${service.serviceName}: deployment ${deployment.id} started (${desired} tasks)`,
+      );
       this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
         eventType: 'INFO',
         eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS',
@@ -216,7 +247,10 @@ export class SimulatedEcs {
         if (fails) {
           deployment.rolloutState = 'FAILED';
           deployment.rolloutStateReason = 'ECS deployment circuit breaker: tasks failed to start.';
-          this.world.record('ecs', `${service.serviceName}: deployment ${deployment.id} FAILED (tasks failed to start)`);
+          this.world.record(
+            'ecs',
+            `${service.serviceName}: deployment ${deployment.id} FAILED (tasks failed to start)`,
+          );
           this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
             eventType: 'ERROR',
             eventName: 'SERVICE_DEPLOYMENT_FAILED',
@@ -231,7 +265,10 @@ export class SimulatedEcs {
         deployment.runningCount = deployment.desiredCount;
         service.deployments = [deployment];
         service.runningCount = deployment.desiredCount;
-        this.world.record('ecs', `${service.serviceName}: deployment ${deployment.id} completed, ${service.runningCount} tasks steady`);
+        this.world.record(
+          'ecs',
+          `${service.serviceName}: deployment ${deployment.id} completed, ${service.runningCount} tasks steady`,
+        );
         this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
           eventType: 'INFO',
           eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
@@ -247,7 +284,8 @@ export class SimulatedEcs {
       const apply = () => {
         this.world.traffic.accumulate();
         service.runningCount = service.desiredCount;
-        for (const d of service.deployments) if (d.status === 'PRIMARY') d.runningCount = service.desiredCount;
+        for (const d of service.deployments)
+          if (d.status === 'PRIMARY') d.runningCount = service.desiredCount;
       };
       // Draining to zero is immediate for traffic purposes; scaling up takes task start time.
       if (desired < service.runningCount) apply();

@@ -30,18 +30,27 @@ export class SimulatedElbv2 {
   public constructor(private readonly world: SimulatedWorld) {}
 
   public createRule(ruleArn: string, targets: ForwardTarget[]): void {
-    this.rules.set(ruleArn, { RuleArn: ruleArn, Priority: '10', Conditions: [{ Field: 'host-header', Values: ['shop.example.com'] }], targets, stickiness: { Enabled: false } });
+    this.rules.set(ruleArn, {
+      RuleArn: ruleArn,
+      Priority: '10',
+      Conditions: [{ Field: 'host-header', Values: ['shop.example.com'] }],
+      targets,
+      stickiness: { Enabled: false },
+    });
   }
 
   public weightsOf(ruleArn: string): Record<string, number> {
     const rule = this.rules.get(ruleArn);
     const total = rule?.targets.reduce((sum, t) => sum + t.Weight, 0) ?? 0;
-    return Object.fromEntries((rule?.targets ?? []).map((t) => [t.TargetGroupArn, total === 0 ? 0 : (t.Weight / total) * 100]));
+    return Object.fromEntries(
+      (rule?.targets ?? []).map((t) => [t.TargetGroupArn, total === 0 ? 0 : (t.Weight / total) * 100]),
+    );
   }
 
   private rule(arn: unknown): Rule {
     const rule = this.rules.get(String(arn));
-    if (!rule) throw new SimulatedAwsError('RuleNotFoundException', `One or more rules not found: ${String(arn)}`);
+    if (!rule)
+      throw new SimulatedAwsError('RuleNotFoundException', `One or more rules not found: ${String(arn)}`);
     return rule;
   }
 
@@ -61,7 +70,10 @@ export class SimulatedElbv2 {
                 {
                   Type: 'forward',
                   Order: 1,
-                  ForwardConfig: { TargetGroups: rule.targets.map((t) => ({ ...t })), TargetGroupStickinessConfig: { ...rule.stickiness } },
+                  ForwardConfig: {
+                    TargetGroups: rule.targets.map((t) => ({ ...t })),
+                    TargetGroupStickinessConfig: { ...rule.stickiness },
+                  },
                 },
               ],
             };
@@ -72,14 +84,29 @@ export class SimulatedElbv2 {
         const rule = this.rule(input.RuleArn);
         const actions = (input.Actions as Array<Record<string, unknown>> | undefined) ?? [];
         const forward = actions.find((a) => a.Type === 'forward');
-        const config = forward?.ForwardConfig as { TargetGroups?: ForwardTarget[]; TargetGroupStickinessConfig?: Rule['stickiness'] } | undefined;
+        const config = forward?.ForwardConfig as
+          | { TargetGroups?: ForwardTarget[]; TargetGroupStickinessConfig?: Rule['stickiness'] }
+          | undefined;
         const targets = config?.TargetGroups ?? [];
-        if (targets.length === 0) throw new SimulatedAwsError('ValidationError', 'A forward action requires at least one target group');
+        if (targets.length === 0)
+          throw new SimulatedAwsError(
+            'ValidationError',
+            'A forward action requires at least one target group',
+          );
         for (const target of targets) {
-          if (!this.targetGroups.has(target.TargetGroupArn)) throw new SimulatedAwsError('TargetGroupNotFoundException', `Target group ${target.TargetGroupArn} not found`);
-          if (!Number.isInteger(target.Weight) || target.Weight < 0 || target.Weight > 999) throw new SimulatedAwsError('ValidationError', `Weight must be 0-999, got ${target.Weight}`);
+          if (!this.targetGroups.has(target.TargetGroupArn))
+            throw new SimulatedAwsError(
+              'TargetGroupNotFoundException',
+              `Target group ${target.TargetGroupArn} not found`,
+            );
+          if (!Number.isInteger(target.Weight) || target.Weight < 0 || target.Weight > 999)
+            throw new SimulatedAwsError('ValidationError', `Weight must be 0-999, got ${target.Weight}`);
         }
-        if (targets.every((t) => t.Weight === 0)) throw new SimulatedAwsError('ValidationError', 'At least one target group must have a weight greater than 0');
+        if (targets.every((t) => t.Weight === 0))
+          throw new SimulatedAwsError(
+            'ValidationError',
+            'At least one target group must have a weight greater than 0',
+          );
         this.world.traffic.accumulate();
         rule.targets = targets.map((t) => ({ TargetGroupArn: t.TargetGroupArn, Weight: t.Weight }));
         if (config?.TargetGroupStickinessConfig) rule.stickiness = config.TargetGroupStickinessConfig;

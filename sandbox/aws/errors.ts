@@ -2,7 +2,11 @@
 export class SimulatedAwsError extends Error {
   public readonly $fault: 'client' | 'server';
   public readonly $metadata: { httpStatusCode: number; requestId: string };
-  public constructor(name: string, message: string, options: { fault?: 'client' | 'server'; status?: number } = {}) {
+  public constructor(
+    name: string,
+    message: string,
+    options: { fault?: 'client' | 'server'; status?: number } = {},
+  ) {
     super(message);
     this.name = name;
     this.$fault = options.fault ?? 'client';
@@ -13,7 +17,9 @@ export class SimulatedAwsError extends Error {
 /** The pipeline called an AWS API the simulated account does not model: fail loudly, naming it. */
 export class UnsupportedCommandError extends Error {
   public constructor(service: string, command: string) {
-    super(`the sandbox does not simulate ${service}:${command.replace(/Command$/, '')}; add it to sandbox/aws before using it`);
+    super(
+      `the sandbox does not simulate ${service}:${command.replace(/Command$/, '')}; add it to sandbox/aws before using it`,
+    );
     this.name = 'SandboxUnsupportedCommand';
   }
 }

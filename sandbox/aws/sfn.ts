@@ -11,6 +11,7 @@ const TOKEN_PLACEHOLDER = '__SANDBOX_TASK_TOKEN__';
 const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
 /** Step Functions name rules: 1-80 characters, none of whitespace, brackets, wildcards, punctuation listed by AWS, control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: AWS forbids control characters in names; the pattern must name them.
 const NAME_PATTERN = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 
 export interface ExecutionRecord {
@@ -56,7 +57,10 @@ const named = (name: string, message: string): Error => {
  * resumed by SendTaskSuccess/Failure, timed out by TimeoutSeconds[Path] in virtual time) and Wait states.
  */
 export class SimulatedStepFunctions {
-  private readonly machines = new Map<string, { name: string; definition: StateMachineDefinition; taskStates: Map<string, State> }>();
+  private readonly machines = new Map<
+    string,
+    { name: string; definition: StateMachineDefinition; taskStates: Map<string, State> }
+  >();
   public readonly executions = new Map<string, ExecutionRecord>();
   private readonly tokens = new Map<string, TokenEntry>();
   public readonly stateFaults: StateFault[] = [];
@@ -74,7 +78,10 @@ export class SimulatedStepFunctions {
   public createStateMachine(name: string, asl: Record<string, unknown>): string {
     const arn = `arn:aws:states:${this.world.region}:${this.world.account}:stateMachine:${name}`;
     const taskStates = new Map<string, State>();
-    const definition = this.prepare(structuredClone(asl) as unknown as State, taskStates) as unknown as StateMachineDefinition;
+    const definition = this.prepare(
+      structuredClone(asl) as unknown as State,
+      taskStates,
+    ) as unknown as StateMachineDefinition;
     this.machines.set(arn, { name, definition, taskStates });
     return arn;
   }
@@ -157,7 +164,9 @@ export class SimulatedStepFunctions {
         const token = `${execution.name}:${stateName}:${randomUUID()}`;
         const entry: TokenEntry = { execution: execution.executionArn, state: stateName, done: false };
         this.tokens.set(token, entry);
-        const payload = JSON.parse(JSON.stringify(Payload ?? {}).replaceAll(TOKEN_PLACEHOLDER, token)) as Json;
+        const payload = JSON.parse(
+          JSON.stringify(Payload ?? {}).replaceAll(TOKEN_PLACEHOLDER, token),
+        ) as Json;
         try {
           await this.lambda.invoke(this.functionKey(String(FunctionName)), payload);
         } catch (error) {
@@ -196,7 +205,11 @@ export class SimulatedStepFunctions {
 
   private start(machineArn: string, name: string, input: string): ExecutionRecord {
     const machine = this.machines.get(machineArn);
-    if (!machine) throw new SimulatedAwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${machineArn}'`);
+    if (!machine)
+      throw new SimulatedAwsError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${machineArn}'`,
+      );
     const startDate = this.world.clock.now();
     const execution: ExecutionRecord = {
       executionArn: `${machineArn.replace(':stateMachine:', ':execution:')}:${name}`,
@@ -211,24 +224,41 @@ export class SimulatedStepFunctions {
     this.executions.set(`${machineArn}|${name}`, execution);
     const overrides = {
       taskResourceLocalHandlers: Object.fromEntries(
-        [...machine.taskStates].map(([stateName, state]) => [stateName, this.localHandler(execution, stateName, state)]),
+        [...machine.taskStates].map(([stateName, state]) => [
+          stateName,
+          this.localHandler(execution, stateName, state),
+        ]),
       ),
-      retryIntervalOverrides: Object.fromEntries([...machine.taskStates.keys()].map((stateName) => [stateName, 0])),
+      retryIntervalOverrides: Object.fromEntries(
+        [...machine.taskStates.keys()].map((stateName) => [stateName, 0]),
+      ),
     };
-    const run = new StateMachine(machine.definition, { validationOptions: { checkArn: false } }).run(JSON.parse(input) as Json, {
-      overrides,
-      context: {
-        Execution: { Id: execution.executionArn, Name: name, StartTime: startDate.toISOString(), RoleArn: 'arn:aws:iam::123456789012:role/sandbox' },
-        StateMachine: { Id: machineArn, Name: machine.name },
-        Task: { Token: TOKEN_PLACEHOLDER },
+    const run = new StateMachine(machine.definition, { validationOptions: { checkArn: false } }).run(
+      JSON.parse(input) as Json,
+      {
+        overrides,
+        context: {
+          Execution: {
+            Id: execution.executionArn,
+            Name: name,
+            StartTime: startDate.toISOString(),
+            RoleArn: 'arn:aws:iam::123456789012:role/sandbox',
+          },
+          StateMachine: { Id: machineArn, Name: machine.name },
+          Task: { Token: TOKEN_PLACEHOLDER },
+        },
       },
-    });
+    );
     this.world.clock.hold();
     void (async () => {
       for await (const event of run.eventLogs) {
         if (event.type === 'StateEntered') {
           execution.stateEntered += 1;
-          execution.history.push({ at: this.world.clock.nowMillis, state: event.state.name, type: event.state.type });
+          execution.history.push({
+            at: this.world.clock.nowMillis,
+            state: event.state.name,
+            type: event.state.type,
+          });
           this.world.record('state', event.state.name, execution.name);
         }
       }
@@ -239,14 +269,19 @@ export class SimulatedStepFunctions {
         execution.output = JSON.stringify(output);
       })
       .catch((error: unknown) => {
-        const cause = error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error);
+        const cause =
+          error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error);
         execution.status = 'FAILED';
         execution.error = cause.name;
         execution.cause = cause.message;
       })
       .finally(() => {
         execution.stopDate = this.world.clock.now();
-        this.world.record('execution', `${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`, execution.name);
+        this.world.record(
+          'execution',
+          `${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`,
+          execution.name,
+        );
         this.world.clock.release();
       });
     return execution;
@@ -297,21 +332,39 @@ export class SimulatedStepFunctions {
           if (existing.status === 'RUNNING' && existing.input === body) {
             return { executionArn: existing.executionArn, startDate: existing.startDate };
           }
-          throw new SimulatedAwsError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
+          throw new SimulatedAwsError(
+            'ExecutionAlreadyExists',
+            `Execution Already Exists: '${existing.executionArn}'`,
+          );
         }
         const execution = this.start(machineArn, name, body);
         return { executionArn: execution.executionArn, startDate: execution.startDate };
       }
       case 'DescribeExecution': {
         const execution = [...this.executions.values()].find((e) => e.executionArn === input.executionArn);
-        if (!execution) throw new SimulatedAwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(input.executionArn)}'`);
+        if (!execution)
+          throw new SimulatedAwsError(
+            'ExecutionDoesNotExist',
+            `Execution Does Not Exist: '${String(input.executionArn)}'`,
+          );
         return this.describe(execution);
       }
       case 'ListExecutions': {
         const list = [...this.executions.values()]
-          .filter((e) => e.stateMachineArn === input.stateMachineArn && (!input.statusFilter || e.status === input.statusFilter))
+          .filter(
+            (e) =>
+              e.stateMachineArn === input.stateMachineArn &&
+              (!input.statusFilter || e.status === input.statusFilter),
+          )
           .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
-          .map((e) => ({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status, startDate: e.startDate, ...(e.stopDate ? { stopDate: e.stopDate } : {}) }));
+          .map((e) => ({
+            executionArn: e.executionArn,
+            stateMachineArn: e.stateMachineArn,
+            name: e.name,
+            status: e.status,
+            startDate: e.startDate,
+            ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+          }));
         return { executions: list };
       }
       case 'SendTaskSuccess': {
@@ -325,7 +378,10 @@ export class SimulatedStepFunctions {
         return {};
       }
       case 'SendTaskFailure':
-        this.complete(input.taskToken, { ok: false, error: named(String(input.error ?? ''), String(input.cause ?? '')) });
+        this.complete(input.taskToken, {
+          ok: false,
+          error: named(String(input.error ?? ''), String(input.cause ?? '')),
+        });
         return {};
       case 'SendTaskHeartbeat': {
         const entry = this.tokens.get(String(input.taskToken));

@@ -46,12 +46,17 @@ export class VersionCatalog {
   }
 
   /** Error rate and latency of a version at `at`, while it receives `percent` of traffic. */
-  public behaviourAt(version: VersionBehaviour, at: number, percent: number): { errorRate: number; latencyMs: number } {
+  public behaviourAt(
+    version: VersionBehaviour,
+    at: number,
+    percent: number,
+  ): { errorRate: number; latencyMs: number } {
     const since = this.firstTrafficAt.get(version.name) ?? at;
     let { errorRate, latencyMs } = version;
     for (const change of version.changes) {
       const timeOk = change.afterSeconds === undefined || at - since >= change.afterSeconds * 1000;
-      const loadOk = change.atTrafficPercentAtLeast === undefined || percent >= change.atTrafficPercentAtLeast;
+      const loadOk =
+        change.atTrafficPercentAtLeast === undefined || percent >= change.atTrafficPercentAtLeast;
       if (timeOk && loadOk) {
         errorRate = change.errorRate ?? errorRate;
         latencyMs = change.latencyMs ?? latencyMs;
@@ -104,8 +109,12 @@ export class TrafficModel {
       for (const [targetGroupArn, percent] of Object.entries(this.world.elbv2.weightsOf(ruleArn))) {
         if (percent <= 0) continue;
         const requests = (requestsTotal * percent) / 100;
-        const service = [...this.world.ecs.services.values()].find((s) => s.targetGroupArn === targetGroupArn);
-        const version = service ? this.world.versions.byImage(this.world.ecs.servingImage(service)) : undefined;
+        const service = [...this.world.ecs.services.values()].find(
+          (s) => s.targetGroupArn === targetGroupArn,
+        );
+        const version = service
+          ? this.world.versions.byImage(this.world.ecs.servingImage(service))
+          : undefined;
         let errorRate = 1;
         let latencyMs = 0;
         if (version) {
@@ -113,7 +122,12 @@ export class TrafficModel {
           ({ errorRate, latencyMs } = this.world.versions.behaviourAt(version, from, percent));
         }
         const key = `${targetGroupArn}|${minuteStart}`;
-        const bucket = this.buckets.get(key) ?? { requests: 0, errors: 0, latencyMsTotal: 0, maxLatencyMs: 0 };
+        const bucket = this.buckets.get(key) ?? {
+          requests: 0,
+          errors: 0,
+          latencyMsTotal: 0,
+          maxLatencyMs: 0,
+        };
         bucket.requests += requests;
         bucket.errors += requests * errorRate;
         bucket.latencyMsTotal += requests * latencyMs;
@@ -138,19 +152,37 @@ export class TrafficModel {
         { Name: 'TargetGroup', Value: targetGroup },
       ];
       const put = (name: string, dims: typeof perGroup, sum: number, count: number, max: number) =>
-        this.world.cloudwatch.putDatapoint('AWS/ApplicationELB', name, dims, { at: minuteStart, sum, count, min: 0, max });
+        this.world.cloudwatch.putDatapoint('AWS/ApplicationELB', name, dims, {
+          at: minuteStart,
+          sum,
+          count,
+          min: 0,
+          max,
+        });
       const requests = Math.round(bucket.requests);
       const errors = Math.round(bucket.errors);
       if (requests > 0) {
         put('RequestCount', perGroup, requests, 1, requests);
-        put('TargetResponseTime', perGroup, bucket.latencyMsTotal / 1000, bucket.requests, bucket.maxLatencyMs / 1000);
+        put(
+          'TargetResponseTime',
+          perGroup,
+          bucket.latencyMsTotal / 1000,
+          bucket.requests,
+          bucket.maxLatencyMs / 1000,
+        );
       }
       if (errors > 0) put('HTTPCode_Target_5XX_Count', perGroup, errors, 1, errors);
       // Load-balancer-wide series (both target groups), as ALB publishes with the LoadBalancer dimension only.
       const lb = [{ Name: 'LoadBalancer', Value: loadBalancer }];
       if (requests > 0) {
         put('RequestCount', lb, requests, 1, requests);
-        put('TargetResponseTime', lb, bucket.latencyMsTotal / 1000, bucket.requests, bucket.maxLatencyMs / 1000);
+        put(
+          'TargetResponseTime',
+          lb,
+          bucket.latencyMsTotal / 1000,
+          bucket.requests,
+          bucket.maxLatencyMs / 1000,
+        );
       }
       if (errors > 0) put('HTTPCode_Target_5XX_Count', lb, errors, 1, errors);
     }

@@ -80,7 +80,12 @@ export class SimulatedWorld {
   }
 
   public record(kind: TimelineEntry['kind'], text: string, execution?: string): void {
-    const entry: TimelineEntry = { at: this.clock.nowMillis, kind, text, ...(execution ? { execution } : {}) };
+    const entry: TimelineEntry = {
+      at: this.clock.nowMillis,
+      kind,
+      text,
+      ...(execution ? { execution } : {}),
+    };
     this.timeline.push(entry);
     this.onRecord?.(entry);
   }
@@ -107,14 +112,22 @@ export class SimulatedWorld {
   }
 
   /** Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously. */
-  public emitEvent(source: string, detailType: string, resources: string[], detail: Record<string, unknown>): Record<string, unknown> {
+  public emitEvent(
+    source: string,
+    detailType: string,
+    resources: string[],
+    detail: Record<string, unknown>,
+  ): Record<string, unknown> {
     const event = {
       version: '0',
       id: randomUUID(),
       'detail-type': detailType,
       source,
       account: this.account,
-      time: this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: this.clock
+        .now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
       region: this.region,
       resources,
       detail,
@@ -132,7 +145,10 @@ export class SimulatedWorld {
    */
   public deliver(
     event: Record<string, unknown>,
-    options: { target?: string; onResult?: (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => void } = {},
+    options: {
+      target?: string;
+      onResult?: (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => void;
+    } = {},
   ): number {
     const targets = options.target
       ? [options.target]
@@ -155,7 +171,10 @@ export class SimulatedWorld {
               // not a Lambda error payload
             }
             this.record('lambda', `${key} failed: ${failure.name}: ${message}`);
-            options.onResult?.(key, { ok: false, error: Object.assign(new Error(message), { name: failure.name }) });
+            options.onResult?.(key, {
+              ok: false,
+              error: Object.assign(new Error(message), { name: failure.name }),
+            });
           } finally {
             this.pendingDeliveries -= 1;
           }
@@ -177,7 +196,10 @@ export class SimulatedWorld {
     if (!fault) return;
     this.record('fault', `${command}: injected ${fault.error}`);
     const throttled = /Throttl|TooManyRequests|RequestLimitExceeded/.test(fault.error);
-    throw new SimulatedAwsError(fault.error, fault.message, { status: throttled ? 400 : 500, fault: throttled ? 'client' : 'server' });
+    throw new SimulatedAwsError(fault.error, fault.message, {
+      status: throttled ? 400 : 500,
+      fault: throttled ? 'client' : 'server',
+    });
   }
 
   /** Answers one SDK command. */

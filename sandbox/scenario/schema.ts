@@ -4,7 +4,10 @@ import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
 
 /** `0.1%` or `0.001`: a fraction of requests. */
 const rateSchema = z
-  .union([z.number().min(0).max(1), z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 0.1% or 8%')])
+  .union([
+    z.number().min(0).max(1),
+    z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 0.1% or 8%'),
+  ])
   .transform((value) => (typeof value === 'number' ? value : Number(value.slice(0, -1)) / 100));
 
 const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>');
@@ -12,7 +15,12 @@ const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:
 const changeSchema = z
   .object({
     after: durationSchema.optional().meta({ description: 'Once the version has served traffic this long.' }),
-    atTrafficPercentAtLeast: z.number().min(0).max(100).optional().meta({ description: 'While it receives at least this share.' }),
+    atTrafficPercentAtLeast: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .meta({ description: 'While it receives at least this share.' }),
     errorRate: rateSchema.optional(),
     latencyMs: z.number().min(0).optional(),
   })
@@ -23,7 +31,10 @@ const versionSchema = z
     digest: digestSchema,
     errorRate: rateSchema.default(0.001),
     latencyMs: z.number().min(0).default(80),
-    failsToStart: z.boolean().default(false).meta({ description: 'Tasks never become healthy (ECS circuit breaker fails the deployment).' }),
+    failsToStart: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Tasks never become healthy (ECS circuit breaker fails the deployment).' }),
     changes: z.array(changeSchema).default([]),
   })
   .strict();
@@ -34,27 +45,45 @@ const alarmSchema = z
     description: z.string().optional(),
     metric: z.string().default('HTTPCode_Target_5XX_Count'),
     namespace: z.string().default('AWS/ApplicationELB'),
-    targetGroup: z.enum(['blue', 'green']).optional().meta({ description: 'Scope to one slot; omit for the whole load balancer.' }),
+    targetGroup: z
+      .enum(['blue', 'green'])
+      .optional()
+      .meta({ description: 'Scope to one slot; omit for the whole load balancer.' }),
     statistic: z.enum(['Sum', 'Average', 'Maximum', 'Minimum', 'SampleCount']).default('Sum'),
     period: z.number().int().multipleOf(60).default(60),
     evaluationPeriods: z.number().int().min(1).default(2),
     datapointsToAlarm: z.number().int().min(1).optional(),
     threshold: z.number(),
     comparison: z
-      .enum(['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'])
+      .enum([
+        'GreaterThanThreshold',
+        'GreaterThanOrEqualToThreshold',
+        'LessThanThreshold',
+        'LessThanOrEqualToThreshold',
+      ])
       .default('GreaterThanThreshold'),
     treatMissingData: z.enum(['missing', 'notBreaching', 'breaching', 'ignore']).default('notBreaching'),
     initialState: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']).default('OK'),
-    stateSince: durationSchema.default('1h').meta({ description: 'How long before the start the alarm entered its initial state.' }),
+    stateSince: durationSchema
+      .default('1h')
+      .meta({ description: 'How long before the start the alarm entered its initial state.' }),
   })
   .strict();
 
 const pushSchema = z.object({ version: z.string().min(1), tag: z.string().optional() }).strict();
 
 const triggerSchema = z.union([
-  z.object({ push: pushSchema }).strict().meta({ description: 'An ECR push of a version, delivered as AWS emits the ECR Image Action event.' }),
-  z.object({ event: z.record(z.string(), z.unknown()) }).strict().meta({ description: 'A raw EventBridge event, delivered as is.' }),
-  z.object({ manual: z.object({ version: z.string().min(1), requestedBy: z.string().optional() }).strict() }).strict(),
+  z
+    .object({ push: pushSchema })
+    .strict()
+    .meta({ description: 'An ECR push of a version, delivered as AWS emits the ECR Image Action event.' }),
+  z
+    .object({ event: z.record(z.string(), z.unknown()) })
+    .strict()
+    .meta({ description: 'A raw EventBridge event, delivered as is.' }),
+  z
+    .object({ manual: z.object({ version: z.string().min(1), requestedBy: z.string().optional() }).strict() })
+    .strict(),
 ]);
 
 const scheduledEventSchema = z.intersection(
@@ -63,15 +92,30 @@ const scheduledEventSchema = z.intersection(
     z.object({ push: pushSchema }),
     z.object({ event: z.record(z.string(), z.unknown()) }),
     z.object({ manual: z.object({ version: z.string().min(1) }).strict() }),
-    z.object({ duplicate: z.literal(true).meta({ description: 'Deliver the trigger event again (EventBridge at-least-once).' }) }),
-    z.object({ alarm: z.object({ name: z.string(), state: z.enum(['OK', 'ALARM']), reason: z.string().default('forced by the scenario') }).strict() }),
+    z.object({
+      duplicate: z
+        .literal(true)
+        .meta({ description: 'Deliver the trigger event again (EventBridge at-least-once).' }),
+    }),
+    z.object({
+      alarm: z
+        .object({
+          name: z.string(),
+          state: z.enum(['OK', 'ALARM']),
+          reason: z.string().default('forced by the scenario'),
+        })
+        .strict(),
+    }),
   ]),
 );
 
 const faultSchema = z.union([
   z
     .object({
-      command: z.string().min(1).meta({ description: 'AWS API name, e.g. ModifyRule, UpdateService, PutItem.' }),
+      command: z
+        .string()
+        .min(1)
+        .meta({ description: 'AWS API name, e.g. ModifyRule, UpdateService, PutItem.' }),
       error: z.string().default('ThrottlingException'),
       message: z.string().default('Rate exceeded'),
       times: z.number().int().min(1).default(1),
@@ -95,11 +139,17 @@ export const scenarioSchema = z
       .union([z.string(), z.record(z.string(), z.unknown())])
       .default('../shipline.yml')
       .meta({ description: 'shipline.yml path (relative to the scenario file) or the config inline.' }),
-    service: z.string().optional().meta({ description: 'Service to release; defaults to the first one in the config.' }),
+    service: z
+      .string()
+      .optional()
+      .meta({ description: 'Service to release; defaults to the first one in the config.' }),
     world: z
       .object({
         start: z.iso.datetime().default('2026-11-22T10:00:00Z'),
-        account: z.string().regex(/^\d{12}$/).default('123456789012'),
+        account: z
+          .string()
+          .regex(/^\d{12}$/)
+          .default('123456789012'),
         region: z.string().default('us-east-1'),
         serving: z.string().min(1).meta({ description: 'Version serving 100% at the start.' }),
         stableSlot: z.enum(['blue', 'green']).default('blue'),
@@ -119,7 +169,10 @@ export const scenarioSchema = z
         outcome: z.enum(RELEASE_OUTCOMES).optional(),
         servingVersion: z.string().optional(),
         executions: z.number().int().min(0).optional(),
-        notifications: z.array(z.string()).optional().meta({ description: 'Notification events in order, e.g. [started, promoted].' }),
+        notifications: z
+          .array(z.string())
+          .optional()
+          .meta({ description: 'Notification events in order, e.g. [started, promoted].' }),
         reasonContains: z.string().optional(),
         maxRollbackReactionSeconds: z.number().min(0).optional(),
       })

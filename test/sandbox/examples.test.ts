@@ -1,7 +1,12 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
-import { REPOSITORY_ROOT, type ScenarioResult, loadScenario, runScenario } from '../../sandbox/run-scenario.ts';
+import {
+  loadScenario,
+  REPOSITORY_ROOT,
+  runScenario,
+  type ScenarioResult,
+} from '../../sandbox/run-scenario.ts';
 
 const run = async (file: string): Promise<ScenarioResult> => {
   const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
@@ -18,37 +23,63 @@ describe('Sandbox: example scenarios', () => {
   it('promotes a healthy canary through 5% -> 25% -> 100% and scales the old slot down', async () => {
     const result = await run('healthy-canary.yml');
     expect(result.expectations).toEqual({ passed: true, failures: [] });
-    expect(result).toMatchObject({ outcome: 'promoted', fromVersion: 'v1', toVersion: 'v2', servingVersion: 'v2' });
+    expect(result).toMatchObject({
+      outcome: 'promoted',
+      fromVersion: 'v1',
+      toVersion: 'v2',
+      servingVersion: 'v2',
+    });
     expect(result.traffic).toEqual({ 'green (v2)': 100 });
     const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
-    expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%', 'blue 0% / green 100%']);
+    expect(shifts).toEqual([
+      'blue 95% / green 5%',
+      'blue 75% / green 25%',
+      'blue 0% / green 100%',
+      'blue 0% / green 100%',
+    ]);
     expect(events(result)).toEqual(['started', 'promoted']);
     const promoted = result.notifications[1];
     expect(promoted?.subject).toBe('[shipline] checkout: v2 promoted, now serving 100%');
     expect(promoted?.message).toMatchObject({ service: 'checkout', fromVersion: 'v1', toVersion: 'v2' });
-    expect(String(promoted?.message.consoleUrl)).toContain('console.aws.amazon.com/states/home?region=us-east-1');
+    expect(String(promoted?.message.consoleUrl)).toContain(
+      'console.aws.amazon.com/states/home?region=us-east-1',
+    );
     // Three 10-minute bakes after a 90 s deployment; blue drains 15 minutes after promotion.
     expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
-    expect(result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')).toBe(true);
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks'),
+    ).toBe(true);
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
   });
 
   it('rolls a bad version back at 5% as soon as the alarm fires', async () => {
     const result = await run('bad-version-rolled-back.yml');
     expect(result.expectations?.failures).toEqual([]);
-    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1', reason: 'alarm checkout-green-5xx went to ALARM at 5%' });
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+    });
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
     expect(result.rollbackReactionSeconds).not.toBeNull();
     expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(1);
     expect(events(result)).toEqual(['started', 'rolled_back']);
-    expect(result.notifications[1]?.subject).toContain('rolled back to v1: alarm checkout-green-5xx went to ALARM at 5%');
+    expect(result.notifications[1]?.subject).toContain(
+      'rolled back to v1: alarm checkout-green-5xx went to ALARM at 5%',
+    );
     expect(result.executions).toEqual([
-      expect.objectContaining({ status: 'FAILED', error: 'ReleaseRolledBack', cause: 'alarm checkout-green-5xx went to ALARM at 5%' }),
+      expect.objectContaining({
+        status: 'FAILED',
+        error: 'ReleaseRolledBack',
+        cause: 'alarm checkout-green-5xx went to ALARM at 5%',
+      }),
     ]);
     // The bake ended on the event, minutes before its 10-minute timeout.
     const alarm = result.timeline.find((e) => e.kind === 'alarm' && e.text.endsWith('-> ALARM'));
     expect(alarm?.t).toBeLessThan(90 + 600);
-    expect(result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks')).toBe(true);
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
+    ).toBe(true);
   });
 
   it('rolls back a regression that only appears at 25%', async () => {
@@ -93,15 +124,24 @@ describe('Sandbox: example scenarios', () => {
   it('does not let an alarm that was already firing block the fix', async () => {
     const result = await run('pre-existing-alarm.yml');
     expect(result.expectations?.failures).toEqual([]);
-    expect(result.notifications[0]?.message).toMatchObject({ event: 'started', alarmsAlreadyFiring: ['checkout-latency-p99'] });
-    expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text)).toEqual(['checkout-latency-p99 ALARM -> OK']);
+    expect(result.notifications[0]?.message).toMatchObject({
+      event: 'started',
+      alarmsAlreadyFiring: ['checkout-latency-p99'],
+    });
+    expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text)).toEqual([
+      'checkout-latency-p99 ALARM -> OK',
+    ]);
   });
 
   it('rolls back before any traffic moves when the new tasks never become healthy', async () => {
     const result = await run('tasks-fail-to-start.yml');
     expect(result.expectations?.failures).toEqual([]);
-    expect(result.reason).toBe('new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.');
-    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual(['blue 100% / green 0%']);
+    expect(result.reason).toBe(
+      'new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
+    );
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([
+      'blue 100% / green 0%',
+    ]);
   });
 
   it('retries throttled AWS calls and a failed Lambda invocation, then promotes', async () => {
@@ -122,6 +162,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.notifications[1]?.subject).toBe('[shipline] ACTION NEEDED checkout: rollback of v2 FAILED');
     expect(result.notifications[1]?.message.reason).toContain('traffic may still be split');
     // Seven attempts: the first and six retries of Lambda.ServiceException.
-    expect(result.timeline.filter((e) => e.text === 'Roll back to the stable version: injected Lambda.ServiceException')).toHaveLength(7);
+    expect(
+      result.timeline.filter(
+        (e) => e.text === 'Roll back to the stable version: injected Lambda.ServiceException',
+      ),
+    ).toHaveLength(7);
   });
 });
