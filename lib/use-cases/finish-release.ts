@@ -4,7 +4,7 @@ import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.
 import { notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import { releaseLockAndWakeNext } from './release-lock.ts';
-import { setCanaryPercent } from './shift-traffic.ts';
+import { routeOf, setCanaryPercent } from './shift-traffic.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
 const DECISION_ERRORS = new Set(['BakeFailed', 'SlotNotSteady']);
@@ -39,7 +39,10 @@ export const promoteRelease = async (
   deployment: Deployment,
   executionArn: string | undefined,
 ): Promise<{ outcome: 'promoted'; servingVersion: string; servingSlot: string }> => {
-  await setCanaryPercent(ports.router, deployment, 100);
+  // The last step already sent 100% to the new slot; only a plan that ends lower needs a final shift.
+  const weights = await ports.router.readWeights(routeOf(deployment));
+  if ((weights[deployment.target.canary.targetGroupArn] ?? 0) !== 100)
+    await setCanaryPercent(ports.router, deployment, 100);
   const at = now().toISOString();
   await ports.store.recordPromotion({
     service: deployment.service,

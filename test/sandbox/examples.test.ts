@@ -31,12 +31,7 @@ describe('Sandbox: example scenarios', () => {
     });
     expect(result.traffic).toEqual({ 'green (v2)': 100 });
     const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
-    expect(shifts).toEqual([
-      'blue 95% / green 5%',
-      'blue 75% / green 25%',
-      'blue 0% / green 100%',
-      'blue 0% / green 100%',
-    ]);
+    expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%']);
     expect(events(result)).toEqual(['started', 'promoted']);
     const promoted = result.notifications[1];
     expect(promoted?.subject).toBe('[shipline] checkout: v2 promoted, now serving 100%');
