@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricAlarm } from '../../sandbox/aws/cloudwatch.ts';
+import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
+import { SimulatedWorld } from '../../sandbox/aws/world.ts';
+import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
+import { VirtualClock } from '../../sandbox/virtual-clock.ts';
+
+const START = Date.parse('2026-11-22T10:00:00Z');
+
+const makeWorld = () => {
+  const clock = new VirtualClock(new Date(START));
+  const world = new SimulatedWorld({
+    clock,
+    lambda: new LambdaRuntime([]),
+    region: 'us-east-1',
+    account: '123456789012',
+    container: 'app',
+    versions: new VersionCatalog([]),
+    requestsPerMinute: 0,
+    ecsDeploySeconds: 60,
+    loadBalancerDimension: 'app/lb/1',
+  });
+  return { clock, world };
+};
+
+const alarm = (overrides: Partial<MetricAlarm> = {}): Omit<MetricAlarm, 'AlarmArn'> => ({
+  AlarmName: 'errors',
+  Namespace: 'AWS/ApplicationELB',
+  MetricName: 'HTTPCode_Target_5XX_Count',
+  Dimensions: [{ Name: 'LoadBalancer', Value: 'app/lb/1' }],
+  Statistic: 'Sum',
+  Period: 60,
+  EvaluationPeriods: 3,
+  DatapointsToAlarm: 2,
+  Threshold: 10,
+  ComparisonOperator: 'GreaterThanThreshold',
+  TreatMissingData: 'notBreaching',
+  StateValue: 'OK',
+  StateReason: 'initial',
+  StateUpdatedTimestamp: new Date(START - 3600_000),
+  StateTransitionedTimestamp: new Date(START - 3600_000),
+  ...overrides,
+});
+
+const put = (world: SimulatedWorld, minute: number, value: number) =>
+  world.cloudwatch.putDatapoint(
+    'AWS/ApplicationELB',
+    'HTTPCode_Target_5XX_Count',
+    [{ Name: 'LoadBalancer', Value: 'app/lb/1' }],
+    {
+      at: START + minute * 60_000,
+      sum: value,
+      count: 1,
+      min: value,
+      max: value,
+    },
+  );
+
+describe('Class: SimulatedCloudWatch', () => {
+  describe('Method: evaluate', () => {
+    it('goes to ALARM only when DatapointsToAlarm of the last EvaluationPeriods datapoints breach', () => {
+      const { world } = makeWorld();
+      world.cloudwatch.putAlarm(alarm());
+      put(world, 0, 50);
+      put(world, 1, 0);
+      put(world, 2, 0);
+      world.cloudwatch.evaluate(START + 3 * 60_000);
+      expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('OK');
+      put(world, 3, 20);
+      world.cloudwatch.evaluate(START + 4 * 60_000);
+      expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('OK');
+      put(world, 4, 20);
+      world.cloudwatch.evaluate(START + 5 * 60_000);
+      expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('ALARM');
+      expect(world.alarmTransitions).toEqual([{ at: START, alarm: 'errors', state: 'ALARM' }]);
+    });
+
+    it('treats missing data as the alarm says: breaching, notBreaching, or INSUFFICIENT_DATA when missing', () => {
+      const { world } = makeWorld();
+      world.cloudwatch.putAlarm(alarm({ AlarmName: 'errors', TreatMissingData: 'breaching' }));
+      world.cloudwatch.evaluate(START + 3 * 60_000);
+      expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('ALARM');
+      const other = makeWorld().world;
+      other.cloudwatch.putAlarm(alarm({ TreatMissingData: 'missing' }));
+      other.cloudwatch.evaluate(START + 3 * 60_000);
+      expect(other.cloudwatch.alarms.get('errors')?.StateValue).toBe('INSUFFICIENT_DATA');
+    });
+
+    it('emits the CloudWatch Alarm State Change event shape on a state change', () => {
+      const { world } = makeWorld();
+      const emitted: Array<Record<string, unknown>> = [];
+      world.deliver = (event) => {
+        emitted.push(event);
+        return 1;
+      };
+      world.cloudwatch.putAlarm(alarm({ EvaluationPeriods: 1, DatapointsToAlarm: 1 }));
+      put(world, 0, 11);
+      world.cloudwatch.evaluate(START + 60_000);
+      expect(emitted[0]).toMatchObject({
+        version: '0',
+        'detail-type': 'CloudWatch Alarm State Change',
+        source: 'aws.cloudwatch',
+        account: '123456789012',
+        region: 'us-east-1',
+        resources: ['arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors'],
+        detail: {
+          alarmName: 'errors',
+          state: { value: 'ALARM', timestamp: '2026-11-22T10:00:00.000+0000' },
+          previousState: { value: 'OK' },
+          configuration: {
+            metrics: [
+              {
+                metricStat: {
+                  metric: { name: 'HTTPCode_Target_5XX_Count', namespace: 'AWS/ApplicationELB' },
+                  period: 60,
+                  stat: 'Sum',
+                },
+              },
+            ],
+          },
+        },
+      });
+    });
+  });
+});
+
+describe('Class: SimulatedStepFunctions', () => {
+  describe('Method: handle', () => {
+    it('applies the Step Functions execution name rules', () => {
+      const { world } = makeWorld();
+      world.sfn.createStateMachine('m', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
+      const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
+      for (const name of ['has space', 'sha256:abc', 'a/b', 'x'.repeat(81)]) {
+        expect(() => world.sfn.handle('StartExecution', { stateMachineArn: arn, name, input: '{}' })).toThrow(
+          expect.objectContaining({ name: 'InvalidName' }),
+        );
+      }
+    });
+
+    it('rejects a token that was never issued', () => {
+      const { world } = makeWorld();
+      expect(() => world.sfn.handle('SendTaskSuccess', { taskToken: 'nope', output: '{}' })).toThrow(
+        expect.objectContaining({ name: 'InvalidToken' }),
+      );
+    });
+  });
+});
+
+describe('Class: SimulatedWorld', () => {
+  it('fails loudly, naming the command, when the pipeline calls an API the sandbox does not model', () => {
+    const { world } = makeWorld();
+    expect(() => world.handle('ECS', 'DeleteServiceCommand', {})).toThrow(
+      'the sandbox does not simulate ECS:DeleteService',
+    );
+  });
+});
+
+describe('Class: VirtualClock', () => {
+  it('jumps to the next timer only when no work holds the clock', async () => {
+    const clock = new VirtualClock(new Date(START));
+    const seen: number[] = [];
+    clock.hold();
+    const work = (async () => {
+      await clock.sleep(600);
+      seen.push(clock.nowMillis - START);
+      clock.release();
+    })();
+    const outcome = await clock.run(() => seen.length === 1, START + 3600_000);
+    await work;
+    expect(outcome).toBe('done');
+    expect(seen).toEqual([600_000]);
+  });
+});
