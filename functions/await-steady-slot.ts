@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deploymentSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { awaitSteadySlot } from '../lib/use-cases/deploy-slot.ts';
 import { createDeployer, createStore, createTaskTokens } from './shared/adapters.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deploymentSchema } from '../lib/domain/schemas.ts';
 import { confirmSteadySlot } from '../lib/use-cases/deploy-slot.ts';
 import { createDeployer, createStore } from './shared/adapters.ts';

@@ -16,8 +16,11 @@ const optional = (name: string): string | undefined => {
 };
 
 export const environment = {
-  /** Path of `shipline.yml` bundled with the function. @default 'shipline.yml' (relative to the task root) */
-  configPath: (): string => optional('SHIPLINE_CONFIG_PATH') ?? 'shipline.yml',
+  /**
+   * Path of the validated config packaged with the function (JSON, converted from `shipline.yml`).
+   * @default 'shipline.json' (relative to the task root)
+   */
+  configPath: (): string => optional('SHIPLINE_CONFIG_PATH') ?? 'shipline.json',
   /** DynamoDB table holding deployment records, locks and task tokens. */
   tableName: (): string => required('SHIPLINE_TABLE'),
   /** The pipeline's SNS topic, used when a service declares none. */

@@ -118,6 +118,13 @@ const ENV_KEYS = [
 
 const runtimes = new Map<string, LambdaRuntime>();
 
+/** What `serverless package` does: the validated config written as the JSON the functions load. */
+const packaged = (config: ShiplineConfig): { config: ShiplineConfig; configPath: string } => {
+  const configPath = path.join(mkdtempSync(path.join(tmpdir(), 'shipline-')), 'shipline.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  return { config, configPath };
+};
+
 const resolveConfig = (
   scenario: Scenario,
   baseDir: string,
@@ -131,12 +138,9 @@ const resolveConfig = (
       } catch (error) {
         throw new ScenarioError(`config: cannot read ${configPath}: ${(error as Error).message}`);
       }
-      return { config: parseConfigText(text, configPath), configPath };
+      return packaged(parseConfigText(text, configPath));
     }
-    const config = parseConfig(scenario.config, 'scenario config');
-    const configPath = path.join(mkdtempSync(path.join(tmpdir(), 'shipline-')), 'shipline.yml');
-    writeFileSync(configPath, JSON.stringify(scenario.config, null, 2));
-    return { config, configPath };
+    return packaged(parseConfig(scenario.config, 'scenario config'));
   } catch (error) {
     if (error instanceof ConfigError) throw new ScenarioError(error.message);
     throw error;

@@ -12,7 +12,7 @@ import { DynamoDbReleaseStore } from '../../lib/adapters/dynamodb-release-store.
 import { EcsSlotDeployer } from '../../lib/adapters/ecs-slot-deployer.ts';
 import { SfnExecutionStarter, SfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
 import { SnsNotifier } from '../../lib/adapters/sns-notifier.ts';
-import { loadConfigFile } from '../../lib/config/load.ts';
+import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { environment } from '../../lib/env.ts';
 import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
@@ -30,8 +30,8 @@ export const createNotifier = () => new SnsNotifier(createSnsClient());
 export const createTaskTokens = () => new SfnTaskTokens(createSfnClient());
 export const createStarter = () => new SfnExecutionStarter(createSfnClient(), environment.stateMachineArn);
 
-/** `shipline.yml` as bundled with the function (parsed once per container). */
-export const config = (): ShiplineConfig => loadConfigFile(environment.configPath());
+/** The config packaged with the function (`shipline.json`, parsed once per container). */
+export const config = (): ShiplineConfig => loadBundledConfig(environment.configPath());
 
 export const settings = (): PipelineSettings => ({
   region: environment.region(),

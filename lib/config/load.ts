@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { ConfigError, UnknownServiceError } from '../errors.ts';
-import { type ServiceConfig, type ShiplineConfig, shiplineConfigSchema } from './schema.ts';
+import * as z from 'zod';
+import { ConfigError } from '../errors.ts';
+import { describeIssues } from './issues.ts';
+import { type ShiplineConfig, shiplineConfigSchema } from './schema.ts';
 
-/** Renders a zod issue path as `services.checkout.strategy.steps[2]`. */
-export const formatIssuePath = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((text, key) => {
-    if (typeof key === 'number') return `${text}[${key}]`;
-    return text === '' ? String(key) : `${text}.${String(key)}`;
-  }, '');
+export * from './issues.ts';
+export * from './lookup.ts';
 
-/** Turns zod issues into one line each: `<path>: <what was expected>`. */
-export const describeIssues = (error: z.ZodError): string[] =>
-  error.issues.map((issue) => `${formatIssuePath(issue.path) || '(root)'}: ${issue.message}`);
+/**
+ * Validation of `shipline.yml` for the CLI, the sandbox and packaging. An invalid file fails with one line
+ * per problem, naming the path of the bad field.
+ */
 
 /** Validates an already-parsed config document. `source` names it in errors. */
 export const parseConfig = (document: unknown, source = 'shipline.yml'): ShiplineConfig => {
@@ -38,10 +36,7 @@ export const parseConfigText = (text: string, source = 'shipline.yml'): Shipline
 
 const cache = new Map<string, ShiplineConfig>();
 
-/**
- * Loads `shipline.yml` from a path once per process (handlers call it at every invocation,
- * warm invocations reuse the parsed result).
- */
+/** Loads and validates a `shipline.yml` (or JSON) file, once per process per path. */
 export const loadConfigFile = (path: string): ShiplineConfig => {
   const cached = cache.get(path);
   if (cached) return cached;
@@ -54,24 +49,6 @@ export const loadConfigFile = (path: string): ShiplineConfig => {
   const config = parseConfigText(text, path);
   cache.set(path, config);
   return config;
-};
-
-/** Looks up a declared service, or throws `UnknownServiceError` naming the declared ones. */
-export const serviceConfig = (config: ShiplineConfig, service: string): ServiceConfig => {
-  const found = config.services[service];
-  if (!found) throw new UnknownServiceError(service, Object.keys(config.services));
-  return found;
-};
-
-/** Finds the service released by pushes to an ECR repository. */
-export const serviceForRepository = (
-  config: ShiplineConfig,
-  repository: string,
-): { name: string; service: ServiceConfig } | undefined => {
-  for (const [name, service] of Object.entries(config.services)) {
-    if (service.image.repository === repository) return { name, service };
-  }
-  return undefined;
 };
 
 /** JSON Schema of `shipline.yml`, for editors and CI validation. */

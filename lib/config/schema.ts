@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDurationSeconds } from '../duration.ts';
 
 /** A duration written as `90s`, `10m`, `1h30m` or a number of seconds. */

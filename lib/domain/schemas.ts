@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BakeOutcome, CaughtFailure, Deployment, ReleaseRequest, ShiftStep } from './types.ts';
 
 /** Schemas of what the state machine passes between states; handlers validate their payload with them. */

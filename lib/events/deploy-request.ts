@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A manual release request (`shipline deploy`, or a direct invoke of the trigger function):

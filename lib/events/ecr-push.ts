@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * "ECR Image Action" as EventBridge delivers it (source aws.ecr). Only successful pushes release;

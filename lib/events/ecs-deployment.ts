@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** "ECS Deployment State Change" as EventBridge delivers it. */
 export const ecsDeploymentStateChangeEventSchema = z.object({

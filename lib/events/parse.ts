@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { describeIssues } from '../config/load.ts';
+import { describeIssues } from '../config/issues.ts';
 import { InvalidInputError } from '../errors.ts';
 
 /** Validates handler input against a schema; the error names every bad field by path. */

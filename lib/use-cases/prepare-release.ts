@@ -1,5 +1,5 @@
 import { now } from '../clock.ts';
-import { serviceConfig } from '../config/load.ts';
+import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';

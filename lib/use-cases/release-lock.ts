@@ -1,5 +1,5 @@
 import { nowEpochSeconds } from '../clock.ts';
-import { serviceConfig } from '../config/load.ts';
+import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
 import { parseDurationSeconds } from '../duration.ts';

@@ -1,5 +1,5 @@
 import { now } from '../clock.ts';
-import { serviceConfig, serviceForRepository } from '../config/load.ts';
+import { serviceConfig, serviceForRepository } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { executionNameFor, manualExecutionNameFor } from '../domain/names.ts';
 import type { ReleaseRequest } from '../domain/types.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { durationSchema } from '../../lib/config/schema.ts';
 import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
 

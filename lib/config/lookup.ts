@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, UnknownServiceError } from '../errors.ts';
+import type { ServiceConfig, ShiplineConfig } from './schema.ts';
+
+/**
+ * Config lookups for the functions. The functions load the config as the JSON that packaging wrote after
+ * validating `shipline.yml` against the schema, so neither the YAML parser nor the config schema is in
+ * their bundles.
+ */
+
+const bundled = new Map<string, ShiplineConfig>();
+
+/** Loads the packaged config (`shipline.json`), once per container. */
+export const loadBundledConfig = (path: string): ShiplineConfig => {
+  const cached = bundled.get(path);
+  if (cached) return cached;
+  let config: ShiplineConfig;
+  try {
+    config = JSON.parse(readFileSync(path, 'utf8')) as ShiplineConfig;
+  } catch (error) {
+    throw new ConfigError(`cannot read the packaged config ${path}: ${(error as Error).message}`, [], {
+      cause: error,
+    });
+  }
+  if (config?.version !== 1 || typeof config.services !== 'object' || config.services === null) {
+    throw new ConfigError(
+      `${path} is not a packaged Shipline config (version 1 with services); run the package step again`,
+    );
+  }
+  bundled.set(path, config);
+  return config;
+};
+
+/** Looks up a declared service, or throws `UnknownServiceError` naming the declared ones. */
+export const serviceConfig = (config: ShiplineConfig, service: string): ServiceConfig => {
+  const found = config.services[service];
+  if (!found) throw new UnknownServiceError(service, Object.keys(config.services));
+  return found;
+};
+
+/** Finds the service released by pushes to an ECR repository. */
+export const serviceForRepository = (
+  config: ShiplineConfig,
+  repository: string,
+): { name: string; service: ServiceConfig } | undefined => {
+  for (const [name, service] of Object.entries(config.services)) {
+    if (service.image.repository === repository) return { name, service };
+  }
+  return undefined;
+};
