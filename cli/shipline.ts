@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { configJsonSchema, loadConfigFile } from '../lib/config/load.ts';
 import { ConfigError } from '../lib/errors.ts';
 
