@@ -116,7 +116,8 @@ export const releaseLockAndWakeNext = async (
   releaseId: string,
 ): Promise<{ released: boolean; woke?: string }> => {
   const { released, next } = await ports.store.releaseLock(service, releaseId);
-  if (next && next.executionName !== releaseId) {
+  // Only the holder hands the lock on: a release that never held it must not wake a waiter early.
+  if (released && next && next.executionName !== releaseId) {
     await ports.tokens.succeed(next.taskToken, { superseded: false } satisfies WaitOutcome);
     return { released, woke: next.executionName };
   }
