@@ -1,0 +1,160 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, type Tags } from 'yaml';
+
+const root = path.resolve(import.meta.dirname, '..');
+const machinesDir = path.join(root, 'statemachines');
+
+const LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+type Json = Record<string, unknown>;
+
+interface State extends Json {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  Choices?: Array<Json & { Next?: string }>;
+  Catch?: Array<{ ErrorEquals: string[]; Next: string }>;
+  Retry?: Array<{ ErrorEquals: string[] }>;
+  ItemProcessor?: StateMachine;
+  Iterator?: StateMachine;
+  Branches?: StateMachine[];
+}
+
+interface StateMachine {
+  StartAt: string;
+  States: Record<string, State>;
+}
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `{ Fn::GetAtt: [fn, Arn] }` as written in the ASL files: the function key, or undefined. */
+const getAttFunction = (value: unknown): string | undefined => {
+  if (!isObject(value) || Object.keys(value).length !== 1) return undefined;
+  const target = value['Fn::GetAtt'];
+  if (Array.isArray(target) && target.length === 2 && target[1] === 'Arn' && typeof target[0] === 'string')
+    return target[0];
+  return undefined;
+};
+
+/** Replaces every Lambda `Fn::GetAtt` by a function ARN, collecting the function keys it names. */
+const resolveGetAtt = (value: unknown, found: Set<string>): unknown => {
+  const fn = getAttFunction(value);
+  if (fn !== undefined) {
+    found.add(fn);
+    return `arn:aws:lambda:us-east-1:123456789012:function:${fn}`;
+  }
+  if (Array.isArray(value)) return value.map((item) => resolveGetAtt(item, found));
+  if (isObject(value))
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveGetAtt(item, found)]));
+  return value;
+};
+
+/** Every States scope: the machine itself, Map item processors and Parallel branches, with a path for messages. */
+const scopes = (machine: StateMachine, where = '(root)'): Array<{ where: string; machine: StateMachine }> => [
+  { where, machine },
+  ...Object.entries(machine.States).flatMap(([name, state]) => [
+    ...(state.ItemProcessor ? scopes(state.ItemProcessor, `${where} > ${name}`) : []),
+    ...(state.Iterator ? scopes(state.Iterator, `${where} > ${name}`) : []),
+    ...(state.Branches ?? []).flatMap((branch, i) => scopes(branch, `${where} > ${name}[${i}]`)),
+  ]),
+];
+
+/** CloudFormation short-form tags read as their long form, so serverless.yml parses whichever it uses. */
+const cloudFormationTags: Tags = [
+  'Ref',
+  'GetAtt',
+  'Sub',
+  'Join',
+  'If',
+  'Select',
+  'Split',
+  'ImportValue',
+].flatMap((name) => {
+  const key = name === 'Ref' ? 'Ref' : `Fn::${name}`;
+  const resolveAs = (value: unknown) => ({
+    [key]: name === 'GetAtt' && typeof value === 'string' ? value.split('.') : value,
+  });
+  return [
+    { tag: `!${name}`, resolve: (value: string) => resolveAs(value) },
+    { tag: `!${name}`, collection: 'seq' as const, resolve: (value: unknown) => resolveAs(value) },
+    { tag: `!${name}`, collection: 'map' as const, resolve: (value: unknown) => resolveAs(value) },
+  ];
+});
+
+const declaredFunctions = (): string[] => {
+  const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), {
+    customTags: cloudFormationTags,
+  }) as { functions?: Record<string, unknown> };
+  return Object.keys(document.functions ?? {});
+};
+
+const files = readdirSync(machinesDir).filter((file) => file.endsWith('.asl.yaml'));
+const machines = files.map((file) => {
+  const functionKeys = new Set<string>();
+  const raw: unknown = parseYaml(readFileSync(path.join(machinesDir, file), 'utf8'));
+  const definition = resolveGetAtt(raw, functionKeys) as StateMachine;
+  return { file, definition, functionKeys };
+});
+
+describe('ASL state machines', () => {
+  it('finds at least one state machine', () => {
+    expect(files.length).toBeGreaterThan(0);
+  });
+
+  describe.each(machines)('$file', ({ definition, functionKeys }) => {
+    it('is a valid Amazon States Language definition', () => {
+      // asl-validator mutates what it validates.
+      const { isValid, errorsText } = aslValidator(structuredClone(definition));
+      if (!isValid) console.error(errorsText('\n'));
+      expect(isValid, errorsText('\n')).toBe(true);
+    });
+
+    it('references only functions declared in serverless.yml', () => {
+      expect(functionKeys.size).toBeGreaterThan(0);
+      const declared = declaredFunctions();
+      expect([...functionKeys].filter((key) => !declared.includes(key))).toEqual([]);
+    });
+
+    it('retries the four transient Lambda errors and catches failures in every Task', () => {
+      const problems: string[] = [];
+      for (const { where, machine } of scopes(definition)) {
+        for (const [name, state] of Object.entries(machine.States)) {
+          if (state.Type !== 'Task') continue;
+          const retried = new Set((state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals));
+          const missing = LAMBDA_ERRORS.filter((error) => !retried.has(error));
+          if (missing.length > 0) problems.push(`${where} > ${name}: no Retry on ${missing.join(', ')}`);
+          if (!state.Catch || state.Catch.length === 0) problems.push(`${where} > ${name}: no Catch`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('sends every transition to a state that exists in its scope', () => {
+      const problems: string[] = [];
+      for (const { where, machine } of scopes(definition)) {
+        const names = new Set(Object.keys(machine.States));
+        const check = (from: string, kind: string, target: string | undefined) => {
+          if (target !== undefined && !names.has(target))
+            problems.push(`${where} > ${from}: ${kind} "${target}" does not exist`);
+        };
+        check('(StartAt)', 'StartAt', machine.StartAt);
+        for (const [name, state] of Object.entries(machine.States)) {
+          check(name, 'Next', state.Next);
+          check(name, 'Default', state.Default);
+          for (const choice of state.Choices ?? []) check(name, 'Choice Next', choice.Next);
+          for (const catcher of state.Catch ?? []) check(name, 'Catch Next', catcher.Next);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+  });
+});

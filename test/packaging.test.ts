@@ -1,0 +1,467 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '..');
+const require = createRequire(import.meta.url);
+
+/** Function key -> handler file, as the ASL and the sandbox know them. */
+const FUNCTIONS = {
+  trigger: 'trigger',
+  acquireLock: 'acquire-lock',
+  waitForLock: 'wait-for-lock',
+  prepareRelease: 'prepare-release',
+  deploySlot: 'deploy-slot',
+  awaitSteadySlot: 'await-steady-slot',
+  confirmSteadySlot: 'confirm-steady-slot',
+  ecsDeploymentEvents: 'ecs-deployment-events',
+  shiftTraffic: 'shift-traffic',
+  startBake: 'start-bake',
+  confirmBake: 'confirm-bake',
+  alarmEvents: 'alarm-events',
+  promote: 'promote',
+  scaleDown: 'scale-down',
+  rollBack: 'roll-back',
+  report: 'report',
+} as const;
+type FunctionKey = keyof typeof FUNCTIONS;
+const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
+
+/** Functions started by EventBridge rather than by the state machine. */
+const EVENT_FUNCTIONS: FunctionKey[] = ['trigger', 'ecsDeploymentEvents', 'alarmEvents'];
+
+/** Exactly the actions each role holds (besides the CloudWatch Logs statement every function gets). */
+const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
+  trigger: ['states:StartExecution'],
+  acquireLock: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  waitForLock: ['dynamodb:GetItem', 'dynamodb:PutItem', 'states:SendTaskSuccess'],
+  prepareRelease: [
+    'cloudwatch:DescribeAlarms',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'ecs:DescribeServices',
+    'ecs:DescribeTaskDefinition',
+    'elasticloadbalancing:DescribeRules',
+    'sns:Publish',
+  ],
+  deploySlot: [
+    'ecs:DescribeServices',
+    'ecs:DescribeTaskDefinition',
+    'ecs:RegisterTaskDefinition',
+    'ecs:TagResource',
+    'ecs:UpdateService',
+    'iam:PassRole',
+  ],
+  awaitSteadySlot: [
+    'dynamodb:DeleteItem',
+    'dynamodb:PutItem',
+    'ecs:DescribeServices',
+    'ecs:DescribeTaskDefinition',
+    'states:SendTaskSuccess',
+  ],
+  confirmSteadySlot: ['dynamodb:DeleteItem', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition'],
+  ecsDeploymentEvents: ['dynamodb:DeleteItem', 'states:SendTaskSuccess'],
+  shiftTraffic: [
+    'dynamodb:UpdateItem',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:ModifyRule',
+  ],
+  startBake: [
+    'cloudwatch:DescribeAlarms',
+    'dynamodb:DeleteItem',
+    'dynamodb:PutItem',
+    'states:SendTaskSuccess',
+  ],
+  confirmBake: ['cloudwatch:DescribeAlarms', 'dynamodb:DeleteItem'],
+  alarmEvents: ['dynamodb:DeleteItem', 'dynamodb:Query', 'states:SendTaskSuccess'],
+  promote: [
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:ModifyRule',
+    'sns:Publish',
+    'states:SendTaskSuccess',
+  ],
+  scaleDown: ['dynamodb:GetItem', 'ecs:UpdateService'],
+  rollBack: [
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'ecs:UpdateService',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:ModifyRule',
+    'sns:Publish',
+    'states:SendTaskSuccess',
+  ],
+  report: [
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'sns:Publish',
+    'states:SendTaskSuccess',
+  ],
+};
+
+/** Actions AWS authorizes only against `*` (no resource-level permissions). */
+const WILDCARD_RESOURCE_ACTIONS = new Set([
+  'elasticloadbalancing:DescribeRules',
+  'ecs:DescribeTaskDefinition',
+  'ecs:RegisterTaskDefinition',
+  // Step Functions log delivery, added by serverless-step-functions to the state machine role.
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+const EVENT_PATTERNS: Partial<Record<FunctionKey, unknown>> = {
+  trigger: {
+    source: ['aws.ecr'],
+    'detail-type': ['ECR Image Action'],
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+  },
+  ecsDeploymentEvents: { source: ['aws.ecs'], 'detail-type': ['ECS Deployment State Change'] },
+  alarmEvents: {
+    source: ['aws.cloudwatch'],
+    'detail-type': ['CloudWatch Alarm State Change'],
+    detail: { state: { value: ['ALARM'] } },
+  },
+};
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DeletionPolicy?: string;
+  DependsOn?: string | string[];
+}
+interface Template {
+  Resources: Record<string, Resource>;
+  Outputs: Record<string, { Value: unknown }>;
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+const logicalId = (key: string) => `${key[0]?.toUpperCase()}${key.slice(1)}`;
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** The entries of a zip archive (stored or deflated), read from its central directory. */
+const readZip = (file: string): Map<string, Buffer> => {
+  const zip = readFileSync(file);
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end -= 1;
+  if (end < 0) throw new Error(`${file} is not a zip archive`);
+  const entries = new Map<string, Buffer>();
+  let offset = zip.readUInt32LE(end + 16);
+  for (let i = 0; i < zip.readUInt16LE(end + 10); i += 1) {
+    const method = zip.readUInt16LE(offset + 10);
+    const compressedSize = zip.readUInt32LE(offset + 20);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const header = zip.readUInt32LE(offset + 42);
+    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
+    const dataStart = header + 30 + zip.readUInt16LE(header + 26) + zip.readUInt16LE(header + 28);
+    const data = zip.subarray(dataStart, dataStart + compressedSize);
+    entries.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
+    offset += 46 + nameLength + zip.readUInt16LE(offset + 30) + zip.readUInt16LE(offset + 32);
+  }
+  return entries;
+};
+
+const outDir = mkdtempSync(path.join(tmpdir(), 'shipline-package-'));
+let template: Template;
+
+const resource = (id: string): Resource => {
+  const found = template.Resources[id];
+  if (!found) throw new Error(`the template has no resource ${id}`);
+  return found;
+};
+const roleStatements = (roleId: string): Statement[] =>
+  (resource(roleId).Properties.Policies as Array<{ PolicyDocument: { Statement: Statement[] } }>).flatMap(
+    (policy) => policy.PolicyDocument.Statement,
+  );
+
+beforeAll(() => {
+  // Packaged into a temporary directory, so a developer's .serverless (maybe awaiting a deploy) is untouched.
+  try {
+    execFileSync('node', [require.resolve('osls/bin/serverless.js'), 'package', '--package', outDir], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_REGION: 'us-east-1' },
+      stdio: 'pipe',
+      timeout: 120_000,
+    });
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`osls package failed:\n${String(stdout ?? '')}${String(stderr ?? '')}`, { cause: error });
+  }
+  template = JSON.parse(
+    readFileSync(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'),
+  ) as Template;
+}, 120_000);
+
+afterAll(() => {
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+describe('serverless package', () => {
+  it('declares the 16 functions on nodejs22.x, arm64, with the pipeline environment', () => {
+    const functions = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions.map(([id]) => id).sort()).toEqual(
+      FUNCTION_KEYS.map((key) => `${logicalId(key)}LambdaFunction`).sort(),
+    );
+    for (const key of FUNCTION_KEYS) {
+      const fn = resource(`${logicalId(key)}LambdaFunction`).Properties;
+      expect(fn.Runtime, key).toBe('nodejs22.x');
+      expect(fn.Architectures, key).toEqual(['arm64']);
+      expect(fn.Handler, key).toBe(`functions/${FUNCTIONS[key]}.handler`);
+      expect((fn.Environment as { Variables: Record<string, unknown> }).Variables, key).toMatchObject({
+        SHIPLINE_TABLE: { Ref: 'ReleaseTable' },
+        SHIPLINE_TOPIC_ARN: { Ref: 'NotificationsTopic' },
+        SHIPLINE_CONFIG_PATH: 'shipline.yml',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        POWERTOOLS_SERVICE_NAME: 'shipline',
+      });
+    }
+  });
+
+  it('gives the trigger the state machine ARN', () => {
+    const variables = (resource('TriggerLambdaFunction').Properties.Environment as { Variables: object })
+      .Variables;
+    expect(variables).toMatchObject({ SHIPLINE_STATE_MACHINE_ARN: { Ref: 'ReleaseStateMachine' } });
+  });
+
+  it('resolves every Lambda reference in the state machine definition to a function ARN', () => {
+    const machine = resource('ReleaseStateMachine');
+    expect(machine.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect(machine.Properties.StateMachineName).toBe('shipline-dev-release');
+    const [text, substitutions] = (machine.Properties.DefinitionString as { 'Fn::Sub': [string, object] })[
+      'Fn::Sub'
+    ];
+    expect(text).not.toContain('Fn::GetAtt');
+    const placeholders = [...text.matchAll(/\$\{([^}]*)\}/g)].map((match) => match[1] ?? '');
+    const resolved = substitutions as Record<string, { 'Fn::GetAtt'?: [string, string] }>;
+    // Every placeholder is one the Fn::Sub fills with a function ARN: none is left for CloudFormation to choke on.
+    expect(placeholders.filter((name) => resolved[name]?.['Fn::GetAtt']?.[1] !== 'Arn')).toEqual([]);
+    const referenced = new Set(Object.values(resolved).map((value) => value['Fn::GetAtt']?.[0]));
+    const expected = FUNCTION_KEYS.filter((key) => !EVENT_FUNCTIONS.includes(key)).map(
+      (key) => `${logicalId(key)}LambdaFunction`,
+    );
+    expect([...referenced].sort()).toEqual(expected.sort());
+    const definition = JSON.parse(text.replaceAll(/\$\{[^}]*\}/g, 'arn')) as { States: object };
+    expect(Object.keys(definition.States).length).toBeGreaterThan(0);
+  });
+
+  it('lets the state machine invoke exactly the functions it references, and log errors', () => {
+    const machine = resource('ReleaseStateMachine').Properties;
+    expect(machine.LoggingConfiguration).toMatchObject({ Level: 'ERROR' });
+    const statements = roleStatements('ReleaseStateMachineRole');
+    const invoke = statements.find((statement) =>
+      asArray(statement.Action).includes('lambda:InvokeFunction'),
+    );
+    const targets = new Set(
+      asArray(invoke?.Resource as unknown[])
+        .map((arn) => (arn as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt']?.[0])
+        .filter((id) => id !== undefined),
+    );
+    const expected = FUNCTION_KEYS.filter((key) => !EVENT_FUNCTIONS.includes(key)).map(
+      (key) => `${logicalId(key)}LambdaFunction`,
+    );
+    expect([...targets].sort()).toEqual(expected.sort());
+  });
+
+  it('gives each function its own role, holding exactly the actions its code calls', () => {
+    const roles = new Set<string>();
+    for (const key of FUNCTION_KEYS) {
+      const role = resource(`${logicalId(key)}LambdaFunction`).Properties.Role as { 'Fn::GetAtt': string[] };
+      const roleId = role['Fn::GetAtt'][0] ?? '';
+      expect(roleId, key).toBe(`${logicalId(key)}IamRoleLambdaExecution`);
+      roles.add(roleId);
+      const actions = roleStatements(roleId)
+        .flatMap((statement) => asArray(statement.Action))
+        .filter((action) => !action.startsWith('logs:'));
+      expect([...new Set(actions)].sort(), key).toEqual(ROLE_ACTIONS[key]);
+    }
+    expect(roles.size).toBe(FUNCTION_KEYS.length);
+  });
+
+  it('grants no wildcard action, and `*` resources only to actions without resource-level permissions', () => {
+    const problems: string[] = [];
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (r.Type !== 'AWS::IAM::Role' && r.Type !== 'AWS::IAM::Policy') continue;
+      const statements =
+        r.Type === 'AWS::IAM::Role'
+          ? roleStatements(id)
+          : (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+      for (const statement of statements) {
+        const actions = asArray(statement.Action);
+        for (const action of actions)
+          if (action === '*' || action.endsWith(':*')) problems.push(`${id}: action ${action}`);
+        if (asArray(statement.Resource).includes('*'))
+          for (const action of actions)
+            if (!WILDCARD_RESOURCE_ACTIONS.has(action)) problems.push(`${id}: ${action} on *`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('passes task roles only to ECS tasks', () => {
+    const passRole = roleStatements('DeploySlotIamRoleLambdaExecution').find((statement) =>
+      asArray(statement.Action).includes('iam:PassRole'),
+    );
+    expect(passRole?.Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+    });
+  });
+
+  it('declares the release table with pk/sk keys, TTL on expiresAt, and keeps it on stack deletion', () => {
+    const table = resource('ReleaseTable');
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('declares the notifications topic and outputs table, topic and state machine', () => {
+    expect(resource('NotificationsTopic')).toMatchObject({
+      Type: 'AWS::SNS::Topic',
+      Properties: { TopicName: 'shipline-dev-notifications' },
+    });
+    expect(template.Outputs.ReleaseTableName?.Value).toEqual({ Ref: 'ReleaseTable' });
+    expect(template.Outputs.NotificationsTopicArn?.Value).toEqual({ Ref: 'NotificationsTopic' });
+    expect(template.Outputs.ReleaseStateMachineArn?.Value).toEqual({ Ref: 'ReleaseStateMachine' });
+  });
+
+  it('routes the three EventBridge rules, with their exact patterns, to the right functions', () => {
+    const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules).toHaveLength(Object.keys(EVENT_PATTERNS).length);
+    for (const [key, pattern] of Object.entries(EVENT_PATTERNS)) {
+      const target = { 'Fn::GetAtt': [`${logicalId(key)}LambdaFunction`, 'Arn'] };
+      const rule = rules.find((r) =>
+        (r.Properties.Targets as Array<{ Arn: unknown }>).some(
+          (t) => JSON.stringify(t.Arn) === JSON.stringify(target),
+        ),
+      );
+      expect(rule, key).toBeDefined();
+      expect(rule?.Properties.EventPattern, key).toEqual(pattern);
+      expect(rule?.Properties.State, key).toBe('ENABLED');
+    }
+  });
+
+  it('zips each function with shipline.yml and an ES module handler that loads', () => {
+    const zips = readdirSync(outDir).filter((file) => file.endsWith('.zip'));
+    expect(zips.sort()).toEqual(FUNCTION_KEYS.map((key) => `${key}.zip`).sort());
+    const extracted = path.join(outDir, 'extracted');
+    for (const key of FUNCTION_KEYS) {
+      const entries = readZip(path.join(outDir, `${key}.zip`));
+      const handlerFile = `functions/${FUNCTIONS[key]}.mjs`;
+      expect([...entries.keys()].sort(), key).toEqual(['shipline.yml', handlerFile].sort());
+      expect(entries.get('shipline.yml')?.equals(readFileSync(path.join(root, 'shipline.yml'))), key).toBe(
+        true,
+      );
+      for (const [name, data] of entries) {
+        mkdirSync(path.dirname(path.join(extracted, key, name)), { recursive: true });
+        writeFileSync(path.join(extracted, key, name), data);
+      }
+    }
+    // One fresh Node process imports every bundle, as Lambda would, from outside the repository.
+    const script = `
+      const keys = ${JSON.stringify(FUNCTION_KEYS)};
+      const files = ${JSON.stringify(FUNCTIONS)};
+      const exported = {};
+      for (const key of keys) {
+        const module = await import('./' + key + '/functions/' + files[key] + '.mjs');
+        exported[key] = typeof module.handler;
+      }
+      process.stdout.write(JSON.stringify(exported));`;
+    const output = execFileSync('node', ['--input-type=module', '-e', script], {
+      cwd: extracted,
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-east-1',
+        SHIPLINE_LOG_LEVEL: 'SILENT',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      stdio: 'pipe',
+      timeout: 60_000,
+    }).toString();
+    expect(JSON.parse(output)).toEqual(Object.fromEntries(FUNCTION_KEYS.map((key) => [key, 'function'])));
+  });
+
+  it('reads shipline.yml from the task root, as Lambda runs the handler', () => {
+    const taskRoot = path.join(outDir, 'extracted', 'trigger');
+    const deployed = (
+      resource('TriggerLambdaFunction').Properties.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    // A push to a repository no service declares: the handler reads the config and starts nothing.
+    const event = {
+      version: '0',
+      id: '4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e',
+      'detail-type': 'ECR Image Action',
+      source: 'aws.ecr',
+      account: '123456789012',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail: {
+        result: 'SUCCESS',
+        'repository-name': 'not-a-declared-repository',
+        'image-digest': `sha256:${'a'.repeat(64)}`,
+        'action-type': 'PUSH',
+        'image-tag': 'latest',
+      },
+    };
+    // The child reports a failure as data, so the assertion shows its name and message, not minified source.
+    const script = `
+      let result;
+      try {
+        const { handler } = await import('./functions/trigger.mjs');
+        const context = { functionName: 'trigger', awsRequestId: '1', getRemainingTimeInMillis: () => 30000 };
+        result = await handler(${JSON.stringify(event)}, context);
+      } catch (error) {
+        result = { failed: error.name + ': ' + error.message };
+      }
+      process.stdout.write(JSON.stringify(result));`;
+    const output = execFileSync('node', ['--input-type=module', '-e', script], {
+      cwd: taskRoot,
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-east-1',
+        SHIPLINE_LOG_LEVEL: 'SILENT',
+        SHIPLINE_CONFIG_PATH: String(deployed.SHIPLINE_CONFIG_PATH),
+        SHIPLINE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:shipline-dev-release',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      stdio: 'pipe',
+      timeout: 30_000,
+    }).toString();
+    expect(JSON.parse(output)).toMatchObject({ status: 'ignored' });
+  });
+});
