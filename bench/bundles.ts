@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { type BuildOptions, build } from 'esbuild';
+import { parse as parseYaml } from 'yaml';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+/** Fresh Node processes per bundle; the median is reported. */
+const RUNS = 9;
+
+/** serverless-esbuild options that are not esbuild options. */
+const PLUGIN_ONLY_OPTIONS = new Set([
+  'exclude',
+  'packager',
+  'packagerOptions',
+  'outputFileExtension',
+  'concurrency',
+  'zipConcurrency',
+  'nativeZip',
+  'keepOutputDirectory',
+  'installExtraArgs',
+  'watch',
+]);
+
+export interface BundleMeasure {
+  /** Handler file name without extension, e.g. `prepare-release`. */
+  fn: string;
+  /** Size of the minified bundle. */
+  bytes: number;
+  /** Median time of `await import(bundle)` in a fresh Node process, measured inside that process. */
+  coldImportMs: number;
+}
+
+/** The esbuild options the deployed functions are bundled with (serverless.yml `custom.esbuild`). */
+const deployedBuildOptions = (): BuildOptions => {
+  const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as {
+    custom?: { esbuild?: Record<string, unknown> };
+  };
+  const options = document.custom?.esbuild;
+  if (!options) throw new Error('serverless.yml has no custom.esbuild section');
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !PLUGIN_ONLY_OPTIONS.has(key)));
+};
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+/** Imports the bundle in a new Node process and returns the import time that process measured. */
+const coldImport = async (file: string): Promise<number> => {
+  const script = `const start = performance.now();
+await import(${JSON.stringify(pathToFileURL(file).href)});
+process.stdout.write(String(performance.now() - start));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: path.dirname(file),
+    env: {
+      PATH: process.env.PATH,
+      AWS_REGION: 'us-east-1',
+      SHIPLINE_LOG_LEVEL: 'SILENT',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  });
+  const ms = Number(stdout);
+  if (!Number.isFinite(ms)) throw new Error(`importing ${file} printed ${JSON.stringify(stdout)}`);
+  return ms;
+};
+
+/**
+ * Bundles every handler in `functions/` as it is deployed (minified ESM, SDK bundled) and measures, per
+ * bundle, its size and the median cold import time over fresh Node processes.
+ */
+export async function measureBundles(): Promise<BundleMeasure[]> {
+  const functionsDir = path.join(root, 'functions');
+  const entries = readdirSync(functionsDir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => path.join(functionsDir, entry.name))
+    .sort();
+  const outdir = mkdtempSync(path.join(tmpdir(), 'shipline-bundles-'));
+  try {
+    await build({
+      ...deployedBuildOptions(),
+      entryPoints: entries,
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      logLevel: 'error',
+    });
+    const measures: BundleMeasure[] = [];
+    for (const entry of entries) {
+      const fn = path.basename(entry, '.ts');
+      const file = path.join(outdir, `${fn}.mjs`);
+      const times: number[] = [];
+      for (let run = 0; run < RUNS; run += 1) times.push(await coldImport(file));
+      measures.push({ fn, bytes: statSync(file).size, coldImportMs: Math.round(median(times) * 10) / 10 });
+    }
+    return measures;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+const printTable = (measures: BundleMeasure[]): void => {
+  const rows = [
+    ['function', 'bundle', `cold import (median of ${RUNS})`],
+    ...measures.map((m) => [m.fn, `${(m.bytes / 1024).toFixed(0)} KB`, `${m.coldImportMs.toFixed(1)} ms`]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  for (const row of rows)
+    process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}\n`);
+};
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) printTable(await measureBundles());
