@@ -1,0 +1,148 @@
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  type MetricAlarm,
+  type StateValue,
+} from '@aws-sdk/client-cloudwatch';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock, useClock } from '../../lib/clock.ts';
+import type { ShiftStep } from '../../lib/domain/types.ts';
+import { InvalidInputError } from '../../lib/errors.ts';
+import { deploymentFixture, fixedClock, TABLE, V2_RELEASE_ID } from '../unit/fixtures.ts';
+import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const cloudwatch = mockClient(CloudWatchClient);
+const sfn = mockClient(SFNClient);
+const context = lambdaContext('shipline-start-bake');
+
+const NOW = '2025-03-04T10:11:30.000Z';
+const NOW_EPOCH = Date.parse(NOW) / 1000;
+const deployment = deploymentFixture();
+const step = deployment.plan.steps[1] as ShiftStep;
+const event = { deployment, step, taskToken: 'token-bake-25' };
+
+const metricAlarm = (name: string, state: StateValue, transitionedAt: string): MetricAlarm => ({
+  AlarmName: name,
+  StateValue: state,
+  StateReason: 'Threshold Crossed',
+  StateUpdatedTimestamp: new Date(transitionedAt),
+  StateTransitionedTimestamp: new Date(transitionedAt),
+});
+
+const quietAlarms = {
+  MetricAlarms: [
+    metricAlarm('checkout-latency-p99', 'OK', '2025-03-01T00:00:00Z'),
+    metricAlarm('checkout-green-5xx', 'OK', '2025-03-01T00:00:00Z'),
+  ],
+  CompositeAlarms: [],
+};
+
+let handler: typeof import('../../functions/start-bake.ts')['handler'];
+
+describe('Handler: start-bake', () => {
+  let previousClock: Clock;
+
+  beforeAll(async () => {
+    setHandlerEnvironment();
+    previousClock = useClock(fixedClock(NOW));
+    ({ handler } = await import('../../functions/start-bake.ts'));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  beforeEach(() => {
+    ddb.reset();
+    cloudwatch.reset();
+    sfn.reset();
+    ddb.on(PutCommand).resolves({});
+    ddb.on(DeleteCommand).resolves({});
+    sfn.on(SendTaskSuccessCommand).resolves({});
+  });
+
+  it('registers the task token against every watched alarm and keeps waiting', async () => {
+    cloudwatch.on(DescribeAlarmsCommand).resolves(quietAlarms);
+
+    const result = await handler(event, context);
+
+    expect(result).toEqual({ watching: ['checkout-latency-p99', 'checkout-green-5xx'] });
+    expect(ddb.commandCalls(PutCommand).map((call) => call.args[0].input)).toEqual(
+      ['checkout-latency-p99', 'checkout-green-5xx'].map((alarmName) => ({
+        TableName: TABLE,
+        Item: {
+          pk: `ALARM#${alarmName}`,
+          sk: `WATCH#${V2_RELEASE_ID}`,
+          alarmName,
+          releaseId: V2_RELEASE_ID,
+          service: 'checkout',
+          taskToken: 'token-bake-25',
+          percent: 25,
+          watchFrom: deployment.startedAt,
+          expiresAt: NOW_EPOCH + 600 + 3600,
+        },
+      })),
+    );
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
+      AlarmNames: ['checkout-latency-p99', 'checkout-green-5xx'],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+    });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('fails the bake at once when an alarm went to ALARM between steps', async () => {
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        metricAlarm('checkout-latency-p99', 'OK', '2025-03-01T00:00:00Z'),
+        metricAlarm('checkout-green-5xx', 'ALARM', '2025-03-04T10:11:10Z'),
+      ],
+    });
+
+    const result = await handler(event, context);
+
+    expect(result).toEqual({ watching: [], failedAtStart: 'checkout-green-5xx' });
+    expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Key: { pk: 'ALARM#checkout-green-5xx', sk: `WATCH#${V2_RELEASE_ID}` },
+        ConditionExpression: 'attribute_exists(pk)',
+      },
+      { TableName: TABLE, Key: { pk: 'ALARM#checkout-latency-p99', sk: `WATCH#${V2_RELEASE_ID}` } },
+      { TableName: TABLE, Key: { pk: 'ALARM#checkout-green-5xx', sk: `WATCH#${V2_RELEASE_ID}` } },
+    ]);
+    const success = sfn.commandCalls(SendTaskSuccessCommand);
+    expect(success).toHaveLength(1);
+    expect(success[0]?.args[0].input).toEqual({ taskToken: 'token-bake-25', output: expect.any(String) });
+    expect(JSON.parse(success[0]?.args[0].input.output ?? '')).toEqual({
+      outcome: 'failed',
+      reason: 'alarm checkout-green-5xx went to ALARM at 25%',
+      alarm: 'checkout-green-5xx',
+      alarmChangedAt: '2025-03-04T10:11:10.000Z',
+    });
+  });
+
+  it('rejects a malformed payload, naming the field, and sends no command', async () => {
+    const { percent: _percent, ...stepWithoutPercent } = step;
+
+    const error = await rejection(handler({ ...event, step: stepWithoutPercent }, context));
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toMatch(/^start-bake input is malformed: /);
+    expect(error.message).toContain('step.percent');
+    expect(ddb.calls()).toHaveLength(0);
+    expect(cloudwatch.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('rejects a payload without a task token', async () => {
+    const error = await rejection(handler({ deployment, step }, context));
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toContain('taskToken');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});

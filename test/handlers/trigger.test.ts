@@ -1,0 +1,109 @@
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../lib/errors.ts';
+import { ecrPushEvent, STATE_MACHINE_ARN, V2_DIGEST, V2_IMAGE, V2_RELEASE_ID } from '../unit/fixtures.ts';
+import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
+
+const sfn = mockClient(SFNClient);
+const context = lambdaContext('shipline-trigger');
+const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-release:${V2_RELEASE_ID}`;
+
+let handler: typeof import('../../functions/trigger.ts')['handler'];
+
+describe('Handler: trigger', () => {
+  beforeAll(async () => {
+    setHandlerEnvironment();
+    ({ handler } = await import('../../functions/trigger.ts'));
+  });
+
+  beforeEach(() => {
+    sfn.reset();
+  });
+
+  it('starts one execution for an ECR push, named after the service and digest', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(0) });
+
+    const result = await handler(ecrPushEvent(), context);
+
+    expect(result).toEqual({
+      status: 'started',
+      service: 'checkout',
+      executionName: V2_RELEASE_ID,
+      executionArn: EXECUTION_ARN,
+    });
+    const calls = sfn.commandCalls(StartExecutionCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0]?.args[0].input;
+    expect(input).toEqual({
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: V2_RELEASE_ID,
+      input: expect.any(String),
+    });
+    expect(JSON.parse(input?.input ?? '')).toEqual({
+      service: 'checkout',
+      image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2', uri: V2_IMAGE },
+      requestedAt: '2025-03-04T10:00:00Z',
+      source: 'ecr-push',
+    });
+  });
+
+  it('reports a duplicate push as a duplicate of the running execution', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+
+    await expect(handler(ecrPushEvent({ tag: 'latest' }), context)).resolves.toEqual({
+      status: 'duplicate',
+      service: 'checkout',
+      executionName: V2_RELEASE_ID,
+      executionArn: EXECUTION_ARN,
+    });
+  });
+
+  it('ignores a push to an unmapped repository and starts nothing', async () => {
+    await expect(handler(ecrPushEvent({ repository: 'payments' }), context)).resolves.toEqual({
+      status: 'ignored',
+      reason: 'repository payments releases no service in shipline.yml',
+    });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('rejects an event without a digest, naming the field, and sends no command', async () => {
+    const event = ecrPushEvent();
+    const { 'image-digest': _digest, ...detail } = event.detail;
+
+    const error = await rejection(handler({ ...event, detail }, context));
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.name).toBe('InvalidInputError');
+    expect(error.message).toContain('detail.image-digest');
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('starts a manual request', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN });
+
+    await handler(
+      { service: 'checkout', image: { digest: V2_DIGEST, tag: 'v2' }, requestedBy: 'alice' },
+      context,
+    );
+
+    const input = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(input?.name).toBe(V2_RELEASE_ID);
+    expect(JSON.parse(input?.input ?? '')).toMatchObject({
+      service: 'checkout',
+      image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2' },
+      source: 'manual',
+      requestedBy: 'alice',
+    });
+  });
+
+  it('propagates an AWS fault so the invocation is retried', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    await expect(handler(ecrPushEvent(), context)).rejects.toThrow('Rate exceeded');
+  });
+});

@@ -1,0 +1,294 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  configJsonSchema,
+  formatIssuePath,
+  loadBundledConfig,
+  parseConfig,
+  parseConfigText,
+  serviceConfig,
+  serviceForRepository,
+} from '../../lib/config/load.ts';
+import { ConfigError, UnknownServiceError } from '../../lib/errors.ts';
+import { BLUE_TG, configText, GREEN_TG, LISTENER_RULE_ARN } from './fixtures.ts';
+
+/** The issues a config text fails with (the test fails if it parses). */
+const issuesOf = (text: string): readonly string[] => {
+  try {
+    parseConfigText(text);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected the config to be invalid');
+};
+
+const minimalService = `
+    image:
+      repository: checkout
+    target:
+      type: ecs-alb
+      cluster: prod
+      container: app
+      listenerRuleArn: ${LISTENER_RULE_ARN}
+      slots:
+        blue: { service: checkout-blue, targetGroupArn: ${BLUE_TG} }
+        green: { service: checkout-green, targetGroupArn: ${GREEN_TG} }
+    strategy:
+      type: canary
+      steps: [10, 100]
+      bake: 5m
+`;
+
+describe('Function: parseConfigText', () => {
+  it("parses the repository's shipline.yml with defaults applied", () => {
+    const config = parseConfigText(configText());
+
+    expect(config).toEqual({
+      version: 1,
+      services: {
+        checkout: {
+          image: { repository: 'checkout' },
+          target: {
+            type: 'ecs-alb',
+            cluster: 'prod',
+            container: 'app',
+            listenerRuleArn: LISTENER_RULE_ARN,
+            slots: {
+              blue: { service: 'checkout-blue', targetGroupArn: BLUE_TG, alarms: ['checkout-blue-5xx'] },
+              green: { service: 'checkout-green', targetGroupArn: GREEN_TG, alarms: ['checkout-green-5xx'] },
+            },
+            scaleDownDelay: '15m',
+            steadyTimeout: '20m',
+          },
+          alarms: ['checkout-latency-p99'],
+          strategy: { type: 'canary', steps: [5, 25, 100], bake: '10m' },
+          notify: {},
+        },
+      },
+    });
+  });
+
+  it('fills every default of a minimal service', () => {
+    const config = parseConfigText(`services:\n  checkout:${minimalService}`);
+
+    expect(config.version).toBe(1);
+    expect(config.services.checkout?.target.scaleDownDelay).toBe('15m');
+    expect(config.services.checkout?.target.steadyTimeout).toBe('20m');
+    expect(config.services.checkout?.target.slots.blue.alarms).toEqual([]);
+    expect(config.services.checkout?.target.slots.green.alarms).toEqual([]);
+    expect(config.services.checkout?.alarms).toEqual([]);
+    expect(config.services.checkout?.notify).toEqual({});
+  });
+
+  it('accepts steps with their own bake', () => {
+    const config = parseConfigText(
+      configText().replace('steps: [5, 25, 100]', 'steps: [5, { percent: 50, bake: 30m }, 100]'),
+    );
+
+    expect(config.services.checkout?.strategy.steps).toEqual([5, { percent: 50, bake: '30m' }, 100]);
+  });
+
+  it('names the step that does not increase', () => {
+    const text = configText().replace('steps: [5, 25, 100]', 'steps: [5, 25, 25, 100]');
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.strategy.steps[2]: steps must increase: 25 follows 25',
+    ]);
+  });
+
+  it('names a decreasing step by its index', () => {
+    const text = configText().replace('steps: [5, 25, 100]', 'steps: [50, 25, 100]');
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.strategy.steps[1]: steps must increase: 25 follows 50',
+    ]);
+  });
+
+  it('requires the last step to be 100', () => {
+    const text = configText().replace('steps: [5, 25, 100]', 'steps: [5, 25, 50]');
+
+    expect(issuesOf(text)).toEqual(['services.checkout.strategy.steps: the last step must be 100']);
+  });
+
+  it('rejects a step that bakes 0s, naming it', () => {
+    const text = configText().replace('steps: [5, 25, 100]', 'steps: [5, { percent: 25, bake: 0s }, 100]');
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.strategy.steps[1]: a canary step must bake at least 1s',
+    ]);
+  });
+
+  it('rejects a listenerRuleArn that is not an ELB ARN', () => {
+    const text = configText().replace(/listenerRuleArn: .*/, 'listenerRuleArn: prod-web-rule');
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.target.listenerRuleArn: expected an elasticloadbalancing ARN (arn:aws:elasticloadbalancing:...)',
+    ]);
+  });
+
+  it('rejects a target group ARN of another service', () => {
+    const text = configText().replace(
+      BLUE_TG,
+      'arn:aws:ecs:us-east-1:123456789012:service/prod/checkout-blue',
+    );
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.target.slots.blue.targetGroupArn: expected an elasticloadbalancing ARN (arn:aws:elasticloadbalancing:...)',
+    ]);
+  });
+
+  it('rejects an unknown key in a service (strict)', () => {
+    const text = configText().replace('    strategy:', '    strategi: canary\n    strategy:');
+
+    expect(issuesOf(text)).toEqual(['services.checkout: Unrecognized key: "strategi"']);
+  });
+
+  it('rejects an unknown key in the target (strict)', () => {
+    const text = configText().replace('      cluster: prod', '      cluster: prod\n      region: eu-west-1');
+
+    expect(issuesOf(text)).toEqual(['services.checkout.target: Unrecognized key: "region"']);
+  });
+
+  it('rejects an unknown top-level key (strict)', () => {
+    expect(issuesOf(`${configText()}\nextra: true\n`)).toEqual(['(root): Unrecognized key: "extra"']);
+  });
+
+  it('rejects two services released by one repository', () => {
+    const text = `services:\n  checkout:${minimalService}  checkout-eu:${minimalService
+      .replace(/checkout-blue/g, 'checkout-eu-blue')
+      .replace(/checkout-green/g, 'checkout-eu-green')}`;
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout-eu.image.repository: repository "checkout" already releases service "checkout"',
+    ]);
+  });
+
+  it('rejects blue and green on the same ECS service', () => {
+    const text = configText().replace('service: checkout-green', 'service: checkout-blue');
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.target.slots: blue and green must be different ECS services in different target groups',
+    ]);
+  });
+
+  it('rejects a duration it cannot read', () => {
+    const text = configText().replace('scaleDownDelay: 15m', 'scaleDownDelay: a while');
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.target.scaleDownDelay: expected a duration such as 30s, 10m or 1h30m',
+    ]);
+  });
+
+  it('rejects a config that declares no service', () => {
+    expect(issuesOf('services: {}\n')).toEqual(['services: declare at least one service']);
+  });
+
+  it('reports invalid YAML as a ConfigError naming the source, with no issues', () => {
+    const parse = () => parseConfigText('services:\n  checkout: [\n', 'config/shipline.yml');
+
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(/^config\/shipline\.yml is not valid YAML: /);
+    try {
+      parse();
+    } catch (error) {
+      expect((error as ConfigError).issues).toEqual([]);
+      expect((error as ConfigError).name).toBe('ConfigError');
+    }
+  });
+
+  it('puts every issue in the message, one per line, under the source name', () => {
+    const text = configText()
+      .replace('steps: [5, 25, 100]', 'steps: [5, 25, 50]')
+      .replace(/listenerRuleArn: .*/, 'listenerRuleArn: nope');
+
+    expect(() => parseConfigText(text, 'my.yml')).toThrow(
+      'my.yml is invalid:\n' +
+        '  services.checkout.target.listenerRuleArn: expected an elasticloadbalancing ARN (arn:aws:elasticloadbalancing:...)\n' +
+        '  services.checkout.strategy.steps: the last step must be 100',
+    );
+  });
+});
+
+describe('Function: parseConfig', () => {
+  it('reports a missing document at the root', () => {
+    expect(() => parseConfig(null)).toThrow(/^shipline\.yml is invalid:\n {2}\(root\): /);
+  });
+});
+
+describe('Function: loadBundledConfig', () => {
+  const writeTemp = (name: string, text: string): string => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'shipline-config-')), name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('loads the packaged JSON config once per path', () => {
+    const config = parseConfigText(configText());
+    const file = writeTemp('shipline.json', JSON.stringify(config));
+
+    const loaded = loadBundledConfig(file);
+    writeFileSync(file, '{}');
+
+    expect(loaded).toEqual(config);
+    expect(loadBundledConfig(file)).toBe(loaded);
+  });
+
+  it('rejects a file that is not JSON, naming it', () => {
+    const file = writeTemp('shipline.yml', configText());
+
+    expect(() => loadBundledConfig(file)).toThrow(ConfigError);
+    expect(() => loadBundledConfig(file)).toThrow(`cannot read the packaged config ${file}: `);
+  });
+
+  it('rejects JSON that is not a packaged config', () => {
+    const file = writeTemp('other.json', '{"services": {}}');
+
+    expect(() => loadBundledConfig(file)).toThrow(
+      `${file} is not a packaged Shipline config (version 1 with services); run the package step again`,
+    );
+  });
+});
+
+describe('Function: formatIssuePath', () => {
+  it('renders keys with dots and indexes in brackets', () => {
+    expect(formatIssuePath(['services', 'checkout', 'strategy', 'steps', 2])).toBe(
+      'services.checkout.strategy.steps[2]',
+    );
+    expect(formatIssuePath([])).toBe('');
+  });
+});
+
+describe('Function: serviceConfig', () => {
+  it('returns a declared service and names the declared ones for an unknown one', () => {
+    const config = parseConfigText(configText());
+
+    expect(serviceConfig(config, 'checkout').image.repository).toBe('checkout');
+    expect(() => serviceConfig(config, 'payments')).toThrow(UnknownServiceError);
+    expect(() => serviceConfig(config, 'payments')).toThrow(
+      'service "payments" is not declared in shipline.yml (declared: checkout)',
+    );
+  });
+});
+
+describe('Function: serviceForRepository', () => {
+  it('maps a repository to the service it releases, and an unknown one to undefined', () => {
+    const config = parseConfigText(configText());
+
+    expect(serviceForRepository(config, 'checkout')?.name).toBe('checkout');
+    expect(serviceForRepository(config, 'payments')).toBeUndefined();
+  });
+});
+
+describe('Function: configJsonSchema', () => {
+  it('returns an object schema that declares services', () => {
+    const schema = configJsonSchema();
+
+    expect(schema.type).toBe('object');
+    expect(schema.properties).toHaveProperty('services');
+    expect(schema.required).toEqual(['services']);
+    expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
+  });
+});

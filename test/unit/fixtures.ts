@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseConfigText } from '../../lib/config/load.ts';
+import type { ShiplineConfig } from '../../lib/config/schema.ts';
+import type { Deployment, ReleaseRequest } from '../../lib/domain/types.ts';
+
+/** Shared test data: the repository's own `shipline.yml` and the values it declares. */
+
+export const REPOSITORY_ROOT = path.resolve(import.meta.dirname, '../..');
+export const CONFIG_PATH = path.join(REPOSITORY_ROOT, 'shipline.yml');
+export const configText = (): string => readFileSync(CONFIG_PATH, 'utf8');
+export const repoConfig = (): ShiplineConfig => parseConfigText(configText(), CONFIG_PATH);
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const LISTENER_RULE_ARN =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod-web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee';
+export const BLUE_TG =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067';
+export const GREEN_TG =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-green/8f1e2d6bc24d8a06';
+export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:shipline-release';
+export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:shipline';
+export const TABLE = 'shipline-test';
+export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+
+/** A deterministic OCI digest for a label (`sha256:<64 hex>`). */
+export const digestOf = (label: string): string =>
+  `sha256:${createHash('sha256').update(label).digest('hex')}`;
+
+export const V1_DIGEST = digestOf('checkout v1');
+export const V2_DIGEST = digestOf('checkout v2');
+export const V1_IMAGE = `${REGISTRY}/checkout@${V1_DIGEST}`;
+export const V2_IMAGE = `${REGISTRY}/checkout@${V2_DIGEST}`;
+export const V2_RELEASE_ID = `checkout-${V2_DIGEST.slice(7, 39)}`;
+
+/** The "ECR Image Action" event exactly as EventBridge delivers it for a successful push. */
+export const ecrPushEvent = (
+  overrides: { digest?: string; tag?: string; repository?: string; time?: string; action?: string } = {},
+) => ({
+  version: '0',
+  id: '13cde686-328b-6117-af20-0e5566167482',
+  'detail-type': 'ECR Image Action',
+  source: 'aws.ecr',
+  account: ACCOUNT,
+  time: overrides.time ?? '2025-03-04T10:00:00Z',
+  region: REGION,
+  resources: [],
+  detail: {
+    result: 'SUCCESS',
+    'repository-name': overrides.repository ?? 'checkout',
+    'image-digest': overrides.digest ?? V2_DIGEST,
+    'action-type': overrides.action ?? 'PUSH',
+    'image-tag': overrides.tag ?? 'v2',
+    'manifest-media-type': 'application/vnd.docker.distribution.manifest.v2+json',
+    'artifact-media-type': 'application/vnd.docker.container.image.v1+json',
+  },
+});
+
+/** The "CloudWatch Alarm State Change" event as EventBridge delivers it. */
+export const alarmStateChangeEvent = (alarmName: string, value: string, timestamp: string) => ({
+  version: '0',
+  id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
+  'detail-type': 'CloudWatch Alarm State Change',
+  source: 'aws.cloudwatch',
+  account: ACCOUNT,
+  time: timestamp.replace(/\.\d+\+0000$/, 'Z'),
+  region: REGION,
+  resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
+  detail: {
+    alarmName,
+    state: {
+      value,
+      reason:
+        'Threshold Crossed: 1 out of the last 1 datapoints [12.0] was greater than the threshold (5.0).',
+      reasonData: '{"version":"1.0"}',
+      timestamp,
+    },
+    previousState: {
+      value: value === 'ALARM' ? 'OK' : 'ALARM',
+      reason: 'Threshold Crossed',
+      timestamp: '2025-03-04T09:00:00.000+0000',
+    },
+    configuration: { metrics: [] },
+  },
+});
+
+export const releaseRequest = (overrides: Partial<ReleaseRequest> = {}): ReleaseRequest => ({
+  service: 'checkout',
+  image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2', uri: V2_IMAGE },
+  requestedAt: '2025-03-04T10:00:00Z',
+  source: 'ecr-push',
+  ...overrides,
+});
+
+/** What prepare-release produces for checkout v2 (blue stable at v1, green receives v2). */
+export const deploymentFixture = (overrides: Partial<Deployment> = {}): Deployment => ({
+  id: V2_RELEASE_ID,
+  service: 'checkout',
+  requestedAt: '2025-03-04T10:00:00Z',
+  startedAt: '2025-03-04T10:00:05.000Z',
+  fromVersion: 'v1',
+  toVersion: 'v2',
+  image: { digest: V2_DIGEST, uri: V2_IMAGE, tag: 'v2' },
+  target: {
+    type: 'ecs-alb',
+    cluster: 'prod',
+    container: 'app',
+    listenerRuleArn: LISTENER_RULE_ARN,
+    stable: { name: 'blue', service: 'checkout-blue', targetGroupArn: BLUE_TG },
+    canary: { name: 'green', service: 'checkout-green', targetGroupArn: GREEN_TG },
+    desiredCount: 4,
+    stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+    steadyTimeoutSeconds: 1200,
+    scaleDownDelaySeconds: 900,
+  },
+  alarms: ['checkout-latency-p99', 'checkout-green-5xx'],
+  plan: {
+    strategy: 'canary',
+    steps: [
+      { kind: 'shift', index: 0, percent: 5, bakeSeconds: 600, label: 'Shift 5% to green, bake 10m' },
+      { kind: 'shift', index: 1, percent: 25, bakeSeconds: 600, label: 'Shift 25% to green, bake 10m' },
+      { kind: 'shift', index: 2, percent: 100, bakeSeconds: 600, label: 'Shift 100% to green, bake 10m' },
+    ],
+    totalBakeSeconds: 1800,
+  },
+  topicArn: TOPIC_ARN,
+  ...overrides,
+});
+
+/** A fixed clock (no real time in tests). */
+export const fixedClock = (iso: string) => ({ now: () => new Date(iso) });

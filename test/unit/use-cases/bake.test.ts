@@ -1,0 +1,217 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ShiftStep } from '../../../lib/domain/types.ts';
+import { alarmStateChangeEventSchema } from '../../../lib/events/alarm-state-change.ts';
+import { confirmBake, onAlarmStateChange, startBake } from '../../../lib/use-cases/bake.ts';
+import { FakeAlarmWatcher, FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
+import { alarmStateChangeEvent, deploymentFixture } from '../fixtures.ts';
+
+const deployment = deploymentFixture();
+const RELEASE = deployment.id;
+const STARTED = deployment.startedAt; // 2025-03-04T10:00:05.000Z
+const step25: ShiftStep = deployment.plan.steps[1] as ShiftStep;
+const BEFORE_START = '2025-03-04T09:30:00.000Z';
+const DURING_BAKE = '2025-03-04T10:14:00.000Z';
+
+const alarmEvent = (alarmName: string, value: string, timestamp: string) =>
+  alarmStateChangeEventSchema.parse(alarmStateChangeEvent(alarmName, value, timestamp));
+
+describe('Use case: bake', () => {
+  let store: InMemoryReleaseStore;
+  let alarms: FakeAlarmWatcher;
+  let tokens: FakeTaskTokens;
+
+  beforeEach(() => {
+    store = new InMemoryReleaseStore();
+    alarms = new FakeAlarmWatcher();
+    tokens = new FakeTaskTokens();
+    alarms.set('checkout-latency-p99', 'OK', BEFORE_START);
+    alarms.set('checkout-green-5xx', 'OK', BEFORE_START);
+  });
+
+  describe('Function: startBake', () => {
+    it('registers the task token against every watched alarm and keeps waiting', async () => {
+      const result = await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+
+      expect(result).toEqual({ watching: ['checkout-latency-p99', 'checkout-green-5xx'] });
+      expect(await store.alarmWatches('checkout-green-5xx')).toEqual([
+        {
+          alarmName: 'checkout-green-5xx',
+          releaseId: RELEASE,
+          service: 'checkout',
+          taskToken: 'token-bake-25',
+          percent: 25,
+          watchFrom: STARTED,
+        },
+      ]);
+      expect(store.watchKeys()).toEqual([`checkout-latency-p99/${RELEASE}`, `checkout-green-5xx/${RELEASE}`]);
+      expect(tokens.succeeded).toEqual([]);
+    });
+
+    it('fails the bake at once when an alarm went to ALARM since the release started', async () => {
+      alarms.set('checkout-green-5xx', 'ALARM', '2025-03-04T10:11:00.000Z');
+
+      const result = await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+
+      expect(result).toEqual({ watching: [], failedAtStart: 'checkout-green-5xx' });
+      expect(tokens.succeeded).toEqual([
+        {
+          token: 'token-bake-25',
+          output: {
+            outcome: 'failed',
+            reason: 'alarm checkout-green-5xx went to ALARM at 25%',
+            alarm: 'checkout-green-5xx',
+            alarmChangedAt: '2025-03-04T10:11:00.000Z',
+          },
+        },
+      ]);
+      expect(store.watchKeys()).toEqual([]);
+    });
+
+    it('ignores an alarm already in ALARM before the release started', async () => {
+      alarms.set('checkout-latency-p99', 'ALARM', BEFORE_START);
+
+      const result = await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+
+      expect(result).toEqual({ watching: ['checkout-latency-p99', 'checkout-green-5xx'] });
+      expect(tokens.succeeded).toEqual([]);
+    });
+  });
+
+  describe('Function: confirmBake', () => {
+    beforeEach(async () => {
+      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+    });
+
+    it('passes a quiet bake and stops watching', async () => {
+      const outcome = await confirmBake({ store, alarms }, deployment, step25);
+
+      expect(outcome).toEqual({
+        outcome: 'passed',
+        reason: 'no alarm fired in 10m at 25% (2 alarms watched)',
+      });
+      expect(store.watchKeys()).toEqual([]);
+    });
+
+    it('says "alarm" for a single watched alarm', async () => {
+      const single = deploymentFixture({ alarms: ['checkout-green-5xx'] });
+
+      await expect(confirmBake({ store, alarms }, single, step25)).resolves.toEqual({
+        outcome: 'passed',
+        reason: 'no alarm fired in 10m at 25% (1 alarm watched)',
+      });
+    });
+
+    it('fails the bake for an alarm whose event was lost', async () => {
+      alarms.set('checkout-green-5xx', 'ALARM', DURING_BAKE);
+
+      await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toEqual({
+        outcome: 'failed',
+        reason: 'alarm checkout-green-5xx went to ALARM at 25%',
+        alarm: 'checkout-green-5xx',
+        alarmChangedAt: DURING_BAKE,
+      });
+    });
+
+    it('passes despite an alarm in ALARM since before the release', async () => {
+      alarms.set('checkout-latency-p99', 'ALARM', BEFORE_START);
+
+      await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toMatchObject({
+        outcome: 'passed',
+      });
+    });
+
+    it('fails the bake when a watched alarm disappeared', async () => {
+      alarms.alarms.delete('checkout-latency-p99');
+
+      await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toEqual({
+        outcome: 'failed',
+        reason: 'watched alarm(s) disappeared during the bake: checkout-latency-p99',
+      });
+    });
+  });
+
+  describe('Function: onAlarmStateChange', () => {
+    beforeEach(async () => {
+      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+    });
+
+    it('fails the bake watching the alarm, with the reason a person reads', async () => {
+      const single = deploymentFixture({ alarms: ['checkout-5xx'] });
+      alarms.set('checkout-5xx', 'OK', BEFORE_START);
+      await startBake({ store, alarms, tokens }, single, step25, 'token-single');
+
+      const result = await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('checkout-5xx', 'ALARM', '2025-03-04T10:14:00.123+0000'),
+      );
+
+      expect(result).toEqual({ failedReleases: [RELEASE] });
+      expect(tokens.succeeded).toEqual([
+        {
+          token: 'token-single',
+          output: {
+            outcome: 'failed',
+            reason: 'alarm checkout-5xx went to ALARM at 25%',
+            alarm: 'checkout-5xx',
+            alarmChangedAt: '2025-03-04T10:14:00.123Z',
+          },
+        },
+      ]);
+    });
+
+    it('claims the watch so a replayed event resumes nothing twice', async () => {
+      const event = alarmEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:14:00.000+0000');
+
+      const first = await onAlarmStateChange({ store, tokens }, event);
+      const replay = await onAlarmStateChange({ store, tokens }, event);
+
+      expect(first).toEqual({ failedReleases: [RELEASE] });
+      expect(replay).toEqual({ failedReleases: [] });
+      expect(tokens.succeeded).toHaveLength(1);
+      expect(store.watchKeys()).toEqual([`checkout-latency-p99/${RELEASE}`]);
+    });
+
+    it('ignores a transition that happened before the release started', async () => {
+      const result = await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:00:04.999+0000'),
+      );
+
+      expect(result).toEqual({ failedReleases: [] });
+      expect(tokens.succeeded).toEqual([]);
+      expect(store.watchKeys()).toContain(`checkout-green-5xx/${RELEASE}`);
+    });
+
+    it.each(['OK', 'INSUFFICIENT_DATA'])('ignores a transition to %s', async (value) => {
+      const result = await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('checkout-green-5xx', value, '2025-03-04T10:14:00.000+0000'),
+      );
+
+      expect(result).toEqual({ failedReleases: [] });
+      expect(tokens.succeeded).toEqual([]);
+      expect(store.calls).not.toContain('alarmWatches');
+    });
+
+    it('does nothing for an alarm nobody watches', async () => {
+      const result = await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('payments-5xx', 'ALARM', '2025-03-04T10:14:00.000+0000'),
+      );
+
+      expect(result).toEqual({ failedReleases: [] });
+      expect(tokens.succeeded).toEqual([]);
+    });
+
+    it('does not count a release whose bake already ended (stale token)', async () => {
+      await tokens.succeed('token-bake-25', { outcome: 'passed' });
+
+      const result = await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:14:00.000+0000'),
+      );
+
+      expect(result).toEqual({ failedReleases: [] });
+    });
+  });
+});

@@ -1,0 +1,215 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ecsDeploymentStateChangeEventSchema } from '../../../lib/events/ecs-deployment.ts';
+import type { SlotStatus } from '../../../lib/ports/slot-deployer.ts';
+import {
+  awaitSteadySlot,
+  confirmSteadySlot,
+  deployToIdleSlot,
+  onEcsDeploymentEvent,
+} from '../../../lib/use-cases/deploy-slot.ts';
+import { FakeSlotDeployer, FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
+import { deploymentFixture, V2_IMAGE, V2_RELEASE_ID } from '../fixtures.ts';
+
+const deployment = deploymentFixture();
+const slotDeployment = {
+  taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:8',
+  deploymentId: 'ecs-svc/1002',
+};
+
+const green = (
+  rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED',
+  id = 'ecs-svc/1002',
+  reason?: string,
+): SlotStatus => ({
+  service: 'checkout-green',
+  taskDefinitionArn: slotDeployment.taskDefinitionArn,
+  desiredCount: 4,
+  runningCount: rolloutState === 'COMPLETED' ? 4 : 1,
+  image: V2_IMAGE,
+  version: 'v2',
+  deployment: { id, rolloutState, ...(reason ? { reason } : {}) },
+});
+
+const ecsEvent = (eventName: string, deploymentId = 'ecs-svc/1002', reason?: string) =>
+  ecsDeploymentStateChangeEventSchema.parse({
+    version: '0',
+    id: 'ddca6449-b258-46c0-8653-e0e3a6d0468b',
+    'detail-type': 'ECS Deployment State Change',
+    source: 'aws.ecs',
+    account: '123456789012',
+    time: '2025-03-04T10:01:30Z',
+    region: 'us-east-1',
+    resources: ['arn:aws:ecs:us-east-1:123456789012:service/prod/checkout-green'],
+    detail: {
+      eventType: eventName === 'SERVICE_DEPLOYMENT_FAILED' ? 'ERROR' : 'INFO',
+      eventName,
+      deploymentId,
+      updatedAt: '2025-03-04T10:01:30.000Z',
+      ...(reason ? { reason } : {}),
+    },
+  });
+
+describe('Use case: deploy the idle slot', () => {
+  let store: InMemoryReleaseStore;
+  let deployer: FakeSlotDeployer;
+  let tokens: FakeTaskTokens;
+
+  beforeEach(() => {
+    store = new InMemoryReleaseStore();
+    deployer = new FakeSlotDeployer();
+    tokens = new FakeTaskTokens();
+  });
+
+  describe('Function: deployToIdleSlot', () => {
+    it('deploys the pinned image to the canary slot from the stable task definition', async () => {
+      const result = await deployToIdleSlot({ deployer }, deployment);
+
+      expect(deployer.deployed).toEqual([
+        {
+          cluster: 'prod',
+          service: 'checkout-green',
+          container: 'app',
+          baseTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+          imageUri: V2_IMAGE,
+          version: 'v2',
+          desiredCount: 4,
+          releaseId: V2_RELEASE_ID,
+        },
+      ]);
+      expect(result).toEqual(slotDeployment);
+    });
+  });
+
+  describe('Function: awaitSteadySlot', () => {
+    it('parks the task token while the deployment is in progress', async () => {
+      deployer.slots.set('checkout-green', green('IN_PROGRESS'));
+
+      await expect(
+        awaitSteadySlot({ store, deployer, tokens }, deployment, slotDeployment, 'token-steady'),
+      ).resolves.toEqual({
+        waiting: true,
+      });
+      expect(store.slotWaits.get('ecs-svc/1002')).toEqual({
+        deploymentId: 'ecs-svc/1002',
+        releaseId: V2_RELEASE_ID,
+        taskToken: 'token-steady',
+      });
+      expect(tokens.succeeded).toEqual([]);
+    });
+
+    it('resumes at once when the deployment already completed', async () => {
+      deployer.slots.set('checkout-green', green('COMPLETED'));
+
+      await expect(
+        awaitSteadySlot({ store, deployer, tokens }, deployment, slotDeployment, 'token-steady'),
+      ).resolves.toEqual({
+        waiting: false,
+      });
+      expect(tokens.succeeded).toEqual([
+        { token: 'token-steady', output: { outcome: 'passed', reason: 'checkout-green is steady on v2' } },
+      ]);
+      expect(store.slotWaits.size).toBe(0);
+    });
+
+    it('resumes at once as failed when the deployment already failed', async () => {
+      deployer.slots.set(
+        'checkout-green',
+        green('FAILED', 'ecs-svc/1002', 'circuit breaker: tasks failed to start'),
+      );
+
+      await awaitSteadySlot({ store, deployer, tokens }, deployment, slotDeployment, 'token-steady');
+
+      expect(tokens.succeeded[0]?.output).toEqual({
+        outcome: 'failed',
+        reason: 'new slot checkout-green failed to become steady: circuit breaker: tasks failed to start',
+      });
+    });
+  });
+
+  describe('Function: confirmSteadySlot', () => {
+    it('fails a deployment still in progress after the timeout', async () => {
+      deployer.slots.set('checkout-green', green('IN_PROGRESS'));
+
+      await expect(confirmSteadySlot({ store, deployer }, deployment, slotDeployment)).resolves.toEqual({
+        outcome: 'failed',
+        reason: 'new slot checkout-green was not steady after 1200s',
+      });
+    });
+
+    it('fails a deployment replaced by another one', async () => {
+      deployer.slots.set('checkout-green', green('COMPLETED', 'ecs-svc/2000'));
+
+      await expect(confirmSteadySlot({ store, deployer }, deployment, slotDeployment)).resolves.toEqual({
+        outcome: 'failed',
+        reason: 'deployment ecs-svc/1002 of checkout-green was replaced by another deployment',
+      });
+    });
+
+    it('passes a completed deployment whose event was lost', async () => {
+      deployer.slots.set('checkout-green', green('COMPLETED'));
+      await store.putSlotWait({ deploymentId: 'ecs-svc/1002', releaseId: V2_RELEASE_ID, taskToken: 't' }, 60);
+
+      await expect(confirmSteadySlot({ store, deployer }, deployment, slotDeployment)).resolves.toEqual({
+        outcome: 'passed',
+        reason: 'checkout-green is steady on v2',
+      });
+      expect(store.slotWaits.size).toBe(0);
+    });
+  });
+
+  describe('Function: onEcsDeploymentEvent', () => {
+    beforeEach(async () => {
+      await store.putSlotWait(
+        { deploymentId: 'ecs-svc/1002', releaseId: V2_RELEASE_ID, taskToken: 'token-steady' },
+        60,
+      );
+    });
+
+    it('resumes the waiting release when its deployment completes, once', async () => {
+      const event = ecsEvent('SERVICE_DEPLOYMENT_COMPLETED');
+
+      await expect(onEcsDeploymentEvent({ store, tokens }, event)).resolves.toEqual({
+        resumed: V2_RELEASE_ID,
+      });
+      await expect(onEcsDeploymentEvent({ store, tokens }, event)).resolves.toEqual({ resumed: null });
+      expect(tokens.succeeded).toEqual([
+        {
+          token: 'token-steady',
+          output: { outcome: 'passed', reason: 'checkout-green reached a steady state' },
+        },
+      ]);
+    });
+
+    it('resumes it as failed when its deployment fails', async () => {
+      await onEcsDeploymentEvent(
+        { store, tokens },
+        ecsEvent(
+          'SERVICE_DEPLOYMENT_FAILED',
+          'ecs-svc/1002',
+          'ECS deployment circuit breaker: tasks failed to start.',
+        ),
+      );
+
+      expect(tokens.succeeded[0]?.output).toEqual({
+        outcome: 'failed',
+        reason:
+          'new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
+      });
+    });
+
+    it('ignores progress events and other deployments', async () => {
+      await expect(
+        onEcsDeploymentEvent({ store, tokens }, ecsEvent('SERVICE_DEPLOYMENT_IN_PROGRESS')),
+      ).resolves.toEqual({
+        resumed: null,
+      });
+      await expect(
+        onEcsDeploymentEvent({ store, tokens }, ecsEvent('SERVICE_DEPLOYMENT_COMPLETED', 'ecs-svc/9999')),
+      ).resolves.toEqual({
+        resumed: null,
+      });
+      expect(tokens.succeeded).toEqual([]);
+      expect(store.slotWaits.has('ecs-svc/1002')).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,385 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock, useClock } from '../../../lib/clock.ts';
+import {
+  promoteRelease,
+  reasonFromFailure,
+  reportRelease,
+  rollBackRelease,
+  scaleDownOldSlot,
+} from '../../../lib/use-cases/finish-release.ts';
+import { createFakePorts } from '../fakes.ts';
+import {
+  BLUE_TG,
+  deploymentFixture,
+  fixedClock,
+  GREEN_TG,
+  LISTENER_RULE_ARN,
+  releaseRequest,
+  TOPIC_ARN,
+  V1_IMAGE,
+  V2_RELEASE_ID,
+} from '../fixtures.ts';
+
+const settings = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
+const NOW = '2025-03-04T10:40:00.000Z';
+const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-release:${V2_RELEASE_ID}`;
+const deployment = deploymentFixture();
+const bakeFailed = { Error: 'BakeFailed', Cause: 'alarm checkout-5xx went to ALARM at 25%' };
+
+describe('Use case: finish a release', () => {
+  let ports: ReturnType<typeof createFakePorts>;
+  let previousClock: Clock;
+
+  beforeAll(() => {
+    previousClock = useClock(fixedClock(NOW));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  /** A release of v2 in progress at 25%, holding the lock, with v3 queued behind it. */
+  beforeEach(async () => {
+    ports = createFakePorts();
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 75, [GREEN_TG]: 25 });
+    for (const service of ['checkout-blue', 'checkout-green']) {
+      ports.deployer.slots.set(service, {
+        service,
+        taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+        desiredCount: 4,
+        runningCount: 4,
+        image: V1_IMAGE,
+      });
+    }
+    await ports.store.acquireLock('checkout', V2_RELEASE_ID, deployment.requestedAt, 7500);
+    await ports.store.enqueueWaiter('checkout', {
+      executionName: 'checkout-v3',
+      requestedAt: '2025-03-04T10:05:00Z',
+      taskToken: 'token-v3',
+    });
+    await ports.store.putAlarmWatches(
+      deployment.alarms.map((alarmName) => ({
+        alarmName,
+        releaseId: V2_RELEASE_ID,
+        service: 'checkout',
+        taskToken: 'token-bake',
+        percent: 25,
+        watchFrom: deployment.startedAt,
+      })),
+      4200,
+    );
+    await ports.store.putRecord({
+      service: 'checkout',
+      releaseId: V2_RELEASE_ID,
+      requestedAt: deployment.requestedAt,
+      status: 'in_progress',
+      fromVersion: 'v1',
+      toVersion: 'v2',
+      currentPercent: 25,
+    });
+    ports.journal.entries.length = 0;
+    ports.store.calls.length = 0;
+  });
+
+  describe('Function: rollBackRelease', () => {
+    it('sends all traffic back to the stable slot before scaling the new slot to zero', async () => {
+      await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
+
+      expect(ports.journal.entries).toEqual([
+        'router.setWeights 100/0',
+        'deployer.scale checkout-green 0',
+        'store.clearAlarmWatches',
+        'store.recordPromotion',
+        'store.updateRecord',
+        'store.releaseLock',
+        'tokens.succeed token-v3',
+        'store.markNotified',
+        'notifier.publish rolled_back',
+      ]);
+      expect(ports.router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 0 }]);
+      expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
+      expect(ports.deployer.scaled).toEqual([
+        { cluster: 'prod', service: 'checkout-green', desiredCount: 0 },
+      ]);
+    });
+
+    it('returns the outcome with the reason a person reads', async () => {
+      await expect(rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN)).resolves.toEqual({
+        outcome: 'rolled_back',
+        reason: 'alarm checkout-5xx went to ALARM at 25%',
+        servingVersion: 'v1',
+      });
+    });
+
+    it('records the stable slot and the rolled-back release, and stops watching', async () => {
+      await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
+
+      expect(ports.store.states.get('checkout')).toEqual({
+        service: 'checkout',
+        stableSlot: 'blue',
+        stableVersion: 'v1',
+        stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+        latestRelease: V2_RELEASE_ID,
+        updatedAt: NOW,
+      });
+      expect(ports.store.record(V2_RELEASE_ID)).toEqual({
+        service: 'checkout',
+        releaseId: V2_RELEASE_ID,
+        requestedAt: deployment.requestedAt,
+        status: 'rolled_back',
+        fromVersion: 'v1',
+        toVersion: 'v2',
+        currentPercent: 0,
+        endedAt: NOW,
+        reason: 'alarm checkout-5xx went to ALARM at 25%',
+      });
+      expect(ports.store.watchKeys()).toEqual([]);
+    });
+
+    it('releases the lock and wakes the queued release', async () => {
+      await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
+
+      expect(ports.store.locks.has('checkout')).toBe(false);
+      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+    });
+
+    it('tells people once, with the reason, even when retried', async () => {
+      await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
+      await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
+
+      expect(ports.notifier.published).toEqual([
+        {
+          topicArn: TOPIC_ARN,
+          notification: {
+            subject: '[shipline] checkout: v2 rolled back to v1: alarm checkout-5xx went to ALARM at 25%',
+            message: {
+              event: 'rolled_back',
+              service: 'checkout',
+              release: V2_RELEASE_ID,
+              fromVersion: 'v1',
+              toVersion: 'v2',
+              reason: 'alarm checkout-5xx went to ALARM at 25%',
+              executionArn: EXECUTION_ARN,
+              consoleUrl: `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION_ARN}`,
+              at: NOW,
+              servingSlot: 'blue',
+            },
+          },
+        },
+      ]);
+      expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
+    });
+
+    it('prefixes the error name to a Lambda fault', async () => {
+      const failure = {
+        Error: 'TargetStateError',
+        Cause: JSON.stringify({
+          errorType: 'TargetStateError',
+          errorMessage: 'listener rule x does not exist',
+          trace: [],
+        }),
+      };
+
+      const result = await rollBackRelease(ports, settings, deployment, failure, EXECUTION_ARN);
+
+      expect(result.reason).toBe('TargetStateError: listener rule x does not exist');
+    });
+  });
+
+  describe('Function: promoteRelease', () => {
+    beforeEach(() => {
+      ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    });
+
+    it('leaves the weights alone when the new slot already serves 100%', async () => {
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+
+      expect(ports.router.splits).toEqual([]);
+    });
+
+    it('shifts the rest of the traffic when the plan ended below 100%', async () => {
+      ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 50, [GREEN_TG]: 50 });
+
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+
+      expect(ports.router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 100 }]);
+    });
+
+    it('records the new slot as stable and the release as promoted', async () => {
+      const result = await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+
+      expect(result).toEqual({ outcome: 'promoted', servingVersion: 'v2', servingSlot: 'green' });
+      expect(ports.store.states.get('checkout')).toMatchObject({
+        service: 'checkout',
+        stableSlot: 'green',
+        stableVersion: 'v2',
+        latestRelease: V2_RELEASE_ID,
+        updatedAt: NOW,
+      });
+      expect(ports.store.record(V2_RELEASE_ID)).toMatchObject({
+        status: 'promoted',
+        endedAt: NOW,
+        currentPercent: 100,
+      });
+    });
+
+    it('releases the lock, wakes the queued release and tells people once', async () => {
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+
+      expect(ports.store.locks.has('checkout')).toBe(false);
+      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+      expect(ports.notifier.published).toHaveLength(1);
+      expect(ports.notifier.published[0]?.notification).toEqual({
+        subject: '[shipline] checkout: v2 promoted, now serving 100%',
+        message: expect.objectContaining({
+          event: 'promoted',
+          reason: 'all 3 steps passed',
+          servingSlot: 'green',
+          oldSlotScaleDownInSeconds: 900,
+          at: NOW,
+        }),
+      });
+    });
+  });
+
+  describe('Function: scaleDownOldSlot', () => {
+    it('scales the old slot to zero when no newer release took it', async () => {
+      await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
+
+      await expect(scaleDownOldSlot(ports, deployment)).resolves.toEqual({
+        scaledDown: true,
+        reason: 'checkout-blue scaled to 0 after the warm period',
+      });
+      expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-blue', desiredCount: 0 }]);
+    });
+
+    it('leaves the old slot alone when a newer release took it', async () => {
+      await ports.store.claimIdleSlot('checkout', 'checkout-v3');
+
+      await expect(scaleDownOldSlot(ports, deployment)).resolves.toEqual({
+        scaledDown: false,
+        reason: 'a newer release has taken checkout-blue',
+      });
+      expect(ports.deployer.scaled).toEqual([]);
+    });
+  });
+
+  describe('Function: reportRelease', () => {
+    it('records a superseded push without touching the lock', async () => {
+      const request = releaseRequest({ requestedAt: '2025-03-04T10:01:00Z' });
+
+      const result = await reportRelease(ports, settings, {
+        kind: 'superseded',
+        request,
+        releaseId: 'checkout-v2b',
+        supersededBy: 'checkout-v3',
+        topicArn: TOPIC_ARN,
+      });
+
+      expect(result).toEqual({ outcome: 'superseded', reason: 'superseded by newer release checkout-v3' });
+      expect(ports.store.record('checkout-v2b')).toEqual({
+        service: 'checkout',
+        releaseId: 'checkout-v2b',
+        requestedAt: '2025-03-04T10:01:00Z',
+        status: 'superseded',
+        toVersion: 'v2',
+        endedAt: NOW,
+        reason: 'superseded by newer release checkout-v3',
+      });
+      expect(ports.store.calls).not.toContain('releaseLock');
+      expect(ports.store.locks.get('checkout')?.holder).toBe(V2_RELEASE_ID);
+      expect(ports.notifier.published).toEqual([
+        {
+          topicArn: TOPIC_ARN,
+          notification: {
+            subject: '[shipline] checkout: v2 skipped, superseded by a newer push',
+            message: expect.objectContaining({
+              event: 'superseded',
+              release: 'checkout-v2b',
+              reason: 'superseded by newer release checkout-v3',
+              supersededBy: 'checkout-v3',
+            }),
+          },
+        },
+      ]);
+    });
+
+    it('records a failure before any traffic moved, releases the lock and tells people', async () => {
+      const failure = {
+        Error: 'TargetStateError',
+        Cause: JSON.stringify({
+          errorType: 'TargetStateError',
+          errorMessage: 'watched alarm(s) do not exist: x',
+        }),
+      };
+
+      const result = await reportRelease(ports, settings, {
+        kind: 'failed',
+        request: releaseRequest(),
+        releaseId: V2_RELEASE_ID,
+        executionArn: EXECUTION_ARN,
+        failure,
+        topicArn: TOPIC_ARN,
+      });
+
+      expect(result).toEqual({
+        outcome: 'failed',
+        reason: 'TargetStateError: watched alarm(s) do not exist: x',
+      });
+      expect(ports.store.record(V2_RELEASE_ID)).toMatchObject({
+        status: 'failed',
+        executionArn: EXECUTION_ARN,
+      });
+      expect(ports.store.locks.has('checkout')).toBe(false);
+      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+      expect(ports.notifier.published[0]?.notification.subject).toBe(
+        '[shipline] checkout: release of v2 failed: TargetStateError: watched alarm(s) do not exist: x',
+      );
+    });
+
+    it('reports a failed rollback loudly to the deployment topic', async () => {
+      const ownTopic = 'arn:aws:sns:us-east-1:123456789012:checkout-team';
+
+      const result = await reportRelease(ports, settings, {
+        kind: 'rollback_failed',
+        request: releaseRequest(),
+        releaseId: V2_RELEASE_ID,
+        deployment: deploymentFixture({ topicArn: ownTopic }),
+        failure: { Error: 'ThrottlingException', Cause: 'Rate exceeded' },
+        topicArn: TOPIC_ARN,
+      });
+
+      expect(result).toEqual({
+        outcome: 'failed',
+        reason:
+          'rollback failed (ThrottlingException: Rate exceeded); traffic may still be split between the slots: check the listener rule and run the rollback by hand',
+      });
+      expect(ports.notifier.published.map((entry) => [entry.topicArn, entry.notification.subject])).toEqual([
+        [ownTopic, '[shipline] ACTION NEEDED checkout: rollback of v2 FAILED'],
+      ]);
+      expect(ports.store.record(V2_RELEASE_ID)).toMatchObject({
+        status: 'failed',
+        fromVersion: 'v1',
+        startedAt: deployment.startedAt,
+      });
+    });
+  });
+});
+
+describe('Function: reasonFromFailure', () => {
+  it.each([
+    [undefined, 'unknown failure'],
+    [{ Error: 'BakeFailed', Cause: 'alarm a went to ALARM at 5%' }, 'alarm a went to ALARM at 5%'],
+    [{ Error: 'SlotNotSteady' }, 'SlotNotSteady'],
+    [{ Error: 'States.Timeout' }, 'States.Timeout'],
+    [
+      { Error: 'Lambda.Unknown', Cause: 'The cause could not be determined' },
+      'Lambda.Unknown: The cause could not be determined',
+    ],
+    [{ Error: 'InvalidInputError', Cause: '{"errorMessage":"bad input"}' }, 'InvalidInputError: bad input'],
+    [{ Error: 'E', Cause: '{"other":1}' }, 'E: {"other":1}'],
+  ])('reads %j as %j', (failure, reason) => {
+    expect(reasonFromFailure(failure)).toBe(reason);
+  });
+});

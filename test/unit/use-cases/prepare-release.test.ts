@@ -1,0 +1,294 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock, useClock } from '../../../lib/clock.ts';
+import { parseConfigText } from '../../../lib/config/load.ts';
+import { TargetStateError } from '../../../lib/errors.ts';
+import type { ServiceState } from '../../../lib/ports/release-store.ts';
+import type { SlotStatus } from '../../../lib/ports/slot-deployer.ts';
+import { prepareRelease } from '../../../lib/use-cases/prepare-release.ts';
+import { createFakePorts } from '../fakes.ts';
+import {
+  BLUE_TG,
+  configText,
+  deploymentFixture,
+  fixedClock,
+  GREEN_TG,
+  LISTENER_RULE_ARN,
+  REGISTRY,
+  releaseRequest,
+  repoConfig,
+  TOPIC_ARN,
+  V1_IMAGE,
+  V2_DIGEST,
+  V2_RELEASE_ID,
+} from '../fixtures.ts';
+
+const config = repoConfig();
+const settings = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
+const NOW = '2025-03-04T10:00:05.000Z';
+const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-release:${V2_RELEASE_ID}`;
+const TD_V1 = 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7';
+
+const recordedGreen: ServiceState = {
+  service: 'checkout',
+  stableSlot: 'green',
+  stableVersion: 'v1-recorded',
+  stableTaskDefinitionArn: TD_V1,
+  latestRelease: 'checkout-previous',
+  updatedAt: '2025-03-01T00:00:00.000Z',
+};
+
+const slotRunningV1 = (service: string, desiredCount: number): SlotStatus => ({
+  service,
+  taskDefinitionArn: TD_V1,
+  desiredCount,
+  runningCount: desiredCount,
+  image: V1_IMAGE,
+  version: 'v1',
+});
+
+const rejection = async (promise: Promise<unknown>): Promise<Error> => {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+};
+
+describe('Function: prepareRelease', () => {
+  let ports: ReturnType<typeof createFakePorts>;
+  let previousClock: Clock;
+
+  beforeAll(() => {
+    previousClock = useClock(fixedClock(NOW));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  beforeEach(() => {
+    ports = createFakePorts();
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100, [GREEN_TG]: 0 });
+    ports.deployer.slots.set('checkout-blue', slotRunningV1('checkout-blue', 4));
+    ports.deployer.slots.set('checkout-green', slotRunningV1('checkout-green', 0));
+    for (const alarm of ['checkout-latency-p99', 'checkout-blue-5xx', 'checkout-green-5xx']) {
+      ports.alarms.set(alarm, 'OK', '2025-03-01T00:00:00.000Z');
+    }
+  });
+
+  const prepare = (request = releaseRequest(), executionArn: string | undefined = EXECUTION_ARN) =>
+    prepareRelease(ports, config, settings, request, V2_RELEASE_ID, executionArn);
+
+  it('makes the slot at 100% stable and plans the release into the other slot', async () => {
+    const deployment = await prepare();
+
+    expect(deployment).toEqual(deploymentFixture());
+  });
+
+  it('records the release as in progress and claims the idle slot', async () => {
+    await prepare();
+
+    expect(ports.store.record(V2_RELEASE_ID)).toEqual({
+      service: 'checkout',
+      releaseId: V2_RELEASE_ID,
+      requestedAt: '2025-03-04T10:00:00Z',
+      status: 'in_progress',
+      fromVersion: 'v1',
+      toVersion: 'v2',
+      executionArn: EXECUTION_ARN,
+      startedAt: NOW,
+      currentPercent: 0,
+    });
+    expect(ports.store.states.get('checkout')).toEqual({ service: 'checkout', latestRelease: V2_RELEASE_ID });
+  });
+
+  it('publishes "started" once, with the plan, to the pipeline topic', async () => {
+    await prepare();
+    await prepare(); // a retried state
+
+    expect(ports.notifier.published).toEqual([
+      {
+        topicArn: TOPIC_ARN,
+        notification: {
+          subject: '[shipline] checkout: releasing v2 (from v1)',
+          message: {
+            event: 'started',
+            service: 'checkout',
+            release: V2_RELEASE_ID,
+            fromVersion: 'v1',
+            toVersion: 'v2',
+            reason: null,
+            executionArn: EXECUTION_ARN,
+            consoleUrl: `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION_ARN}`,
+            at: NOW,
+            plan: [
+              'Shift 5% to green, bake 10m',
+              'Shift 25% to green, bake 10m',
+              'Shift 100% to green, bake 10m',
+            ],
+            newSlot: 'green',
+            watchedAlarms: ['checkout-latency-p99', 'checkout-green-5xx'],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('releases into blue when green serves 100%, watching blue alarms', async () => {
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    ports.deployer.slots.set('checkout-green', slotRunningV1('checkout-green', 4));
+
+    const deployment = await prepare();
+
+    expect(deployment.target.stable).toEqual({
+      name: 'green',
+      service: 'checkout-green',
+      targetGroupArn: GREEN_TG,
+    });
+    expect(deployment.target.canary).toEqual({
+      name: 'blue',
+      service: 'checkout-blue',
+      targetGroupArn: BLUE_TG,
+    });
+    expect(deployment.alarms).toEqual(['checkout-latency-p99', 'checkout-blue-5xx']);
+    expect(deployment.plan.steps.map((step) => step.label)).toEqual([
+      'Shift 5% to blue, bake 10m',
+      'Shift 25% to blue, bake 10m',
+      'Shift 100% to blue, bake 10m',
+    ]);
+  });
+
+  it('falls back to the recorded stable slot when traffic is split', async () => {
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 75, [GREEN_TG]: 25 });
+    ports.store.states.set('checkout', recordedGreen);
+    ports.deployer.slots.set('checkout-green', slotRunningV1('checkout-green', 4));
+
+    const deployment = await prepare();
+
+    expect(deployment.target.stable.name).toBe('green');
+    expect(deployment.target.canary.name).toBe('blue');
+  });
+
+  it('falls back to the heavier slot when traffic is split and nothing is recorded', async () => {
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 25, [GREEN_TG]: 75 });
+    ports.deployer.slots.set('checkout-green', slotRunningV1('checkout-green', 4));
+
+    const deployment = await prepare();
+
+    expect(deployment.target.stable.name).toBe('green');
+  });
+
+  it('throws TargetStateError for a missing alarm before anything is written', async () => {
+    ports.alarms.alarms.delete('checkout-green-5xx');
+
+    const error = await rejection(prepare());
+
+    expect(error).toBeInstanceOf(TargetStateError);
+    expect(error.message).toBe('watched alarm(s) do not exist: checkout-green-5xx');
+    expect(ports.store.calls).toEqual(['readServiceState']);
+    expect(ports.journal.entries).toEqual(['store.readServiceState']);
+    expect(ports.notifier.published).toEqual([]);
+  });
+
+  it('throws TargetStateError when the listener rule does not forward to a slot', async () => {
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100 });
+
+    const error = await rejection(prepare());
+
+    expect(error).toBeInstanceOf(TargetStateError);
+    expect(error.message).toBe(
+      `listener rule ${LISTENER_RULE_ARN} does not forward to the green target group ${GREEN_TG}`,
+    );
+    expect(ports.store.calls).toEqual([]);
+  });
+
+  it('throws TargetStateError when the stable slot runs no tasks', async () => {
+    const blue = ports.deployer.slots.get('checkout-blue');
+    if (blue) ports.deployer.slots.set('checkout-blue', { ...blue, desiredCount: 0 });
+
+    await expect(prepare()).rejects.toThrow(
+      new TargetStateError(
+        'the stable slot checkout-blue runs no tasks (desiredCount 0): nothing to release from',
+      ),
+    );
+    expect(ports.notifier.published).toEqual([]);
+  });
+
+  it('throws TargetStateError for an image outside the declared repository', async () => {
+    const request = releaseRequest({
+      image: { repository: 'checkout', digest: V2_DIGEST, uri: `${REGISTRY}/payments@${V2_DIGEST}` },
+    });
+
+    await expect(prepare(request)).rejects.toThrow(
+      new TargetStateError(
+        `image ${REGISTRY}/payments@${V2_DIGEST} is not in repository checkout declared for checkout`,
+      ),
+    );
+    expect(ports.store.calls).not.toContain('putRecord');
+  });
+
+  it('pins the image to the stable repository when the request has no URI', async () => {
+    const request = releaseRequest({
+      image: { repository: 'checkout', digest: V2_DIGEST },
+      source: 'manual',
+    });
+
+    const deployment = await prepare(request);
+
+    expect(deployment.image).toEqual({ digest: V2_DIGEST, uri: `${REGISTRY}/checkout@${V2_DIGEST}` });
+    expect(deployment.toVersion).toBe(`sha256:${V2_DIGEST.slice(7, 19)}`);
+  });
+
+  it('takes the from-version from the record, then from the image, when the task definition has no tag', async () => {
+    const blue = ports.deployer.slots.get('checkout-blue');
+    if (blue)
+      ports.deployer.slots.set('checkout-blue', {
+        ...blue,
+        version: undefined,
+        image: `${REGISTRY}/checkout:v1.4`,
+      });
+
+    const fromImage = await prepare();
+    ports.store.states.set('checkout', { ...recordedGreen, stableSlot: 'blue' });
+    const fromRecord = await prepare();
+
+    expect(fromImage.fromVersion).toBe('v1.4');
+    expect(fromRecord.fromVersion).toBe('v1-recorded');
+  });
+
+  it('announces alarms already firing without blocking the release', async () => {
+    ports.alarms.set('checkout-latency-p99', 'ALARM', '2025-03-04T09:00:00.000Z');
+
+    await prepare();
+
+    expect(ports.notifier.published[0]?.notification.message).toMatchObject({
+      alarmsAlreadyFiring: ['checkout-latency-p99'],
+      note: 'alarms already in ALARM before the release do not block it',
+    });
+  });
+
+  it("notifies the service's own topic when it declares one, and leaves out an unknown execution", async () => {
+    const ownTopic = 'arn:aws:sns:us-east-1:123456789012:checkout-team';
+    const withTopic = parseConfigText(
+      configText().replace('    strategy:', `    notify:\n      topicArn: ${ownTopic}\n    strategy:`),
+    );
+
+    const deployment = await prepareRelease(
+      ports,
+      withTopic,
+      settings,
+      releaseRequest(),
+      V2_RELEASE_ID,
+      undefined,
+    );
+
+    expect(deployment.topicArn).toBe(ownTopic);
+    expect(ports.notifier.published[0]?.topicArn).toBe(ownTopic);
+    expect(ports.notifier.published[0]?.notification.message).toMatchObject({
+      executionArn: null,
+      consoleUrl: null,
+    });
+    expect(ports.store.record(V2_RELEASE_ID)).not.toHaveProperty('executionArn');
+  });
+});

@@ -1,0 +1,269 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock, useClock } from '../../../lib/clock.ts';
+import { UnknownServiceError } from '../../../lib/errors.ts';
+import {
+  acquireReleaseLock,
+  leaseSecondsFor,
+  releaseLockAndWakeNext,
+  waitForReleaseLock,
+} from '../../../lib/use-cases/release-lock.ts';
+import { FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
+import { fixedClock, releaseRequest, repoConfig } from '../fixtures.ts';
+
+const config = repoConfig();
+const NOW = '2025-03-04T10:30:00.000Z';
+const NOW_EPOCH = Date.parse(NOW) / 1000;
+
+/** Three pushes of checkout, oldest first. */
+const v2 = { id: 'checkout-v2', request: releaseRequest({ requestedAt: '2025-03-04T10:00:00Z' }) };
+const v3 = { id: 'checkout-v3', request: releaseRequest({ requestedAt: '2025-03-04T10:05:00Z' }) };
+const v4 = { id: 'checkout-v4', request: releaseRequest({ requestedAt: '2025-03-04T10:10:00Z' }) };
+
+describe('Function: leaseSecondsFor', () => {
+  it('covers the steady timeout, every bake and the warm period, plus an hour', () => {
+    // 20m steady + 3 x 10m bakes + 15m warm + 1h margin
+    expect(leaseSecondsFor(config, 'checkout')).toBe(1200 + 1800 + 900 + 3600);
+  });
+
+  it('throws UnknownServiceError for an undeclared service', () => {
+    expect(() => leaseSecondsFor(config, 'payments')).toThrow(UnknownServiceError);
+  });
+});
+
+describe('Use case: release lock', () => {
+  let store: InMemoryReleaseStore;
+  let tokens: FakeTaskTokens;
+  let previousClock: Clock;
+
+  beforeAll(() => {
+    previousClock = useClock(fixedClock(NOW));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  beforeEach(() => {
+    store = new InMemoryReleaseStore();
+    tokens = new FakeTaskTokens();
+  });
+
+  describe('Function: acquireReleaseLock', () => {
+    it('takes a free lock with a lease covering the whole release', async () => {
+      const result = await acquireReleaseLock({ store }, config, v2.request, v2.id);
+
+      expect(result).toEqual({ acquired: true, superseded: false });
+      expect(store.locks.get('checkout')).toEqual({
+        holder: 'checkout-v2',
+        requestedAt: '2025-03-04T10:00:00Z',
+        acquiredAt: NOW,
+        leaseExpiresAt: NOW_EPOCH + 7500,
+      });
+    });
+
+    it('is re-entrant for the holder (a retried state)', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+
+      await expect(acquireReleaseLock({ store }, config, v2.request, v2.id)).resolves.toEqual({
+        acquired: true,
+        superseded: false,
+      });
+    });
+
+    it('reports the holder when an older release holds the lock', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
+        acquired: false,
+        superseded: false,
+        holder: 'checkout-v2',
+      });
+    });
+
+    it('supersedes a request older than the lock holder', async () => {
+      await acquireReleaseLock({ store }, config, v3.request, v3.id);
+
+      await expect(acquireReleaseLock({ store }, config, v2.request, v2.id)).resolves.toEqual({
+        acquired: false,
+        superseded: true,
+        by: 'checkout-v3',
+      });
+    });
+
+    it('supersedes a request older than the queued one without touching the lock', async () => {
+      store.waiters.set('checkout', {
+        executionName: v4.id,
+        requestedAt: v4.request.requestedAt,
+        taskToken: 't4',
+      });
+
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
+        acquired: false,
+        superseded: true,
+        by: 'checkout-v4',
+      });
+      expect(store.calls).not.toContain('acquireLock');
+      expect(store.locks.size).toBe(0);
+    });
+
+    it('takes the lock when it is itself the queued waiter, and leaves the queue', async () => {
+      store.waiters.set('checkout', {
+        executionName: v3.id,
+        requestedAt: v3.request.requestedAt,
+        taskToken: 't3',
+      });
+
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
+        acquired: true,
+        superseded: false,
+      });
+      expect(store.waiters.has('checkout')).toBe(false);
+    });
+
+    it('takes over a lock whose lease expired', async () => {
+      store.locks.set('checkout', {
+        holder: 'checkout-dead',
+        requestedAt: '2025-03-04T09:00:00Z',
+        acquiredAt: '2025-03-04T09:00:00.000Z',
+        leaseExpiresAt: NOW_EPOCH - 1,
+      });
+
+      await expect(acquireReleaseLock({ store }, config, v2.request, v2.id)).resolves.toEqual({
+        acquired: true,
+        superseded: false,
+      });
+      expect(store.locks.get('checkout')?.holder).toBe('checkout-v2');
+    });
+  });
+
+  describe('Function: waitForReleaseLock', () => {
+    beforeEach(async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+    });
+
+    it('queues behind the holder and keeps its token', async () => {
+      const result = await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+
+      expect(result).toEqual({ queued: true });
+      expect(store.waiters.get('checkout')).toEqual({
+        executionName: 'checkout-v3',
+        requestedAt: '2025-03-04T10:05:00Z',
+        taskToken: 't3',
+      });
+      expect(tokens.succeeded).toEqual([]);
+    });
+
+    it('resumes an older waiter as superseded by the newer one', async () => {
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+
+      const result = await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4');
+
+      expect(result).toEqual({ queued: true, replaced: 'checkout-v3' });
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: true, by: 'checkout-v4' } }]);
+      expect(store.waiters.get('checkout')?.executionName).toBe('checkout-v4');
+    });
+
+    it('resumes itself as superseded when a newer request is already queued', async () => {
+      await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4');
+
+      const result = await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+
+      expect(result).toEqual({ queued: false, supersededBy: 'checkout-v4' });
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: true, by: 'checkout-v4' } }]);
+      expect(store.waiters.get('checkout')?.executionName).toBe('checkout-v4');
+    });
+
+    it('resumes itself at once when the lock came free meanwhile (no lost wake-up)', async () => {
+      store.locks.clear();
+
+      const result = await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+
+      expect(result).toEqual({ queued: true });
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: false } }]);
+    });
+
+    it('resumes itself at once when the lease of the holder expired', async () => {
+      const lock = store.locks.get('checkout');
+      if (lock) store.locks.set('checkout', { ...lock, leaseExpiresAt: NOW_EPOCH - 1 });
+
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: false } }]);
+    });
+  });
+
+  describe('Function: releaseLockAndWakeNext', () => {
+    it('releases the lock and wakes the queued release', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+
+      const result = await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+
+      expect(result).toEqual({ released: true, woke: 'checkout-v3' });
+      expect(store.locks.has('checkout')).toBe(false);
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: false } }]);
+    });
+
+    it('releases the lock and wakes nobody when nobody waits', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+
+      await expect(releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id)).resolves.toEqual({
+        released: true,
+      });
+      expect(tokens.succeeded).toEqual([]);
+    });
+
+    it('does not release a lock another release holds', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+
+      const result = await releaseLockAndWakeNext({ store, tokens }, 'checkout', 'checkout-other');
+
+      expect(result.released).toBe(false);
+      expect(store.locks.get('checkout')?.holder).toBe('checkout-v2');
+    });
+
+    it('does not wake itself', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      store.waiters.set('checkout', {
+        executionName: v2.id,
+        requestedAt: v2.request.requestedAt,
+        taskToken: 't2',
+      });
+
+      await expect(releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id)).resolves.toEqual({
+        released: true,
+      });
+      expect(tokens.succeeded).toEqual([]);
+    });
+  });
+
+  describe('Scenario: two pushes during a release', () => {
+    it('supersedes the middle push and releases the newest after the running one', async () => {
+      await expect(acquireReleaseLock({ store }, config, v2.request, v2.id)).resolves.toMatchObject({
+        acquired: true,
+      });
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toMatchObject({
+        acquired: false,
+      });
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      await expect(acquireReleaseLock({ store }, config, v4.request, v4.id)).resolves.toMatchObject({
+        acquired: false,
+      });
+      await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4');
+
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      // v3 wakes up late (its resume raced) and tries the lock again: the queued v4 is newer.
+      const v3Again = await acquireReleaseLock({ store }, config, v3.request, v3.id);
+      const v4Again = await acquireReleaseLock({ store }, config, v4.request, v4.id);
+
+      expect(tokens.succeeded).toEqual([
+        { token: 't3', output: { superseded: true, by: 'checkout-v4' } },
+        { token: 't4', output: { superseded: false } },
+      ]);
+      expect(v3Again).toEqual({ acquired: false, superseded: true, by: 'checkout-v4' });
+      expect(v4Again).toEqual({ acquired: true, superseded: false });
+      expect(store.locks.get('checkout')?.holder).toBe('checkout-v4');
+      expect(store.waiters.has('checkout')).toBe(false);
+    });
+  });
+});

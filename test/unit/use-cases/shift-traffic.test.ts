@@ -1,0 +1,56 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ShiftStep } from '../../../lib/domain/types.ts';
+import { routeOf, shiftTraffic } from '../../../lib/use-cases/shift-traffic.ts';
+import { FakeTrafficRouter, InMemoryReleaseStore } from '../fakes.ts';
+import { BLUE_TG, deploymentFixture, GREEN_TG, LISTENER_RULE_ARN, V2_RELEASE_ID } from '../fixtures.ts';
+
+const deployment = deploymentFixture();
+const [step5, , step100] = deployment.plan.steps as [ShiftStep, ShiftStep, ShiftStep];
+
+describe('Function: shiftTraffic', () => {
+  let router: FakeTrafficRouter;
+  let store: InMemoryReleaseStore;
+
+  beforeEach(async () => {
+    router = new FakeTrafficRouter();
+    store = new InMemoryReleaseStore();
+    router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100, [GREEN_TG]: 0 });
+    await store.putRecord({
+      service: 'checkout',
+      releaseId: V2_RELEASE_ID,
+      requestedAt: deployment.requestedAt,
+      status: 'in_progress',
+      currentPercent: 0,
+    });
+  });
+
+  it("applies the step's weights and records the progress", async () => {
+    const result = await shiftTraffic({ router, store }, deployment, step5);
+
+    expect(result).toEqual({ step: 1, percent: 5, weights: { blue: 95, green: 5 }, last: false });
+    expect(router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 5 }]);
+    expect(store.record(V2_RELEASE_ID)?.currentPercent).toBe(5);
+  });
+
+  it('flags the last step of the plan', async () => {
+    await expect(shiftTraffic({ router, store }, deployment, step100)).resolves.toEqual({
+      step: 3,
+      percent: 100,
+      weights: { blue: 0, green: 100 },
+      last: true,
+    });
+  });
+
+  it('is idempotent', async () => {
+    await shiftTraffic({ router, store }, deployment, step5);
+    await shiftTraffic({ router, store }, deployment, step5);
+
+    expect(router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 95, [GREEN_TG]: 5 });
+  });
+});
+
+describe('Function: routeOf', () => {
+  it('is the listener rule of the deployment', () => {
+    expect(routeOf(deployment)).toEqual({ kind: 'alb-listener-rule', listenerRuleArn: LISTENER_RULE_ARN });
+  });
+});

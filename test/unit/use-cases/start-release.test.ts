@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock, useClock } from '../../../lib/clock.ts';
+import { manualExecutionNameFor } from '../../../lib/domain/names.ts';
+import { InvalidInputError, UnknownServiceError } from '../../../lib/errors.ts';
+import { releaseRequestFrom, startRelease } from '../../../lib/use-cases/start-release.ts';
+import { FakeExecutionStarter } from '../fakes.ts';
+import {
+  ecrPushEvent,
+  fixedClock,
+  repoConfig,
+  STATE_MACHINE_ARN,
+  V2_DIGEST,
+  V2_IMAGE,
+  V2_RELEASE_ID,
+} from '../fixtures.ts';
+
+const config = repoConfig();
+const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-release:${V2_RELEASE_ID}`;
+
+/** The thrown error (the test fails if nothing is thrown). */
+const rejection = async (promise: Promise<unknown>): Promise<Error> => {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+};
+
+describe('Function: startRelease', () => {
+  let starter: FakeExecutionStarter;
+  let previousClock: Clock;
+
+  beforeAll(() => {
+    previousClock = useClock(fixedClock('2025-03-04T12:00:00.000Z'));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  beforeEach(() => {
+    starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+  });
+
+  it('starts one execution named after the service and digest for an ECR push', async () => {
+    const result = await startRelease({ starter }, config, ecrPushEvent());
+
+    expect(result).toEqual({
+      status: 'started',
+      service: 'checkout',
+      executionName: V2_RELEASE_ID,
+      executionArn: EXECUTION_ARN,
+    });
+    expect(starter.calls).toEqual([
+      {
+        name: V2_RELEASE_ID,
+        input: {
+          service: 'checkout',
+          image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2', uri: V2_IMAGE },
+          requestedAt: '2025-03-04T10:00:00Z',
+          source: 'ecr-push',
+        },
+      },
+    ]);
+  });
+
+  it('omits the tag for a push by digest', async () => {
+    const event = ecrPushEvent();
+    const { 'image-tag': _tag, ...detail } = event.detail;
+
+    await startRelease({ starter }, config, { ...event, detail });
+
+    expect(starter.calls[0]?.input).toEqual({
+      service: 'checkout',
+      image: { repository: 'checkout', digest: V2_DIGEST, uri: V2_IMAGE },
+      requestedAt: '2025-03-04T10:00:00Z',
+      source: 'ecr-push',
+    });
+  });
+
+  it('maps a duplicate event, or the same digest under a second tag, onto the same execution', async () => {
+    await startRelease({ starter }, config, ecrPushEvent());
+
+    const duplicate = await startRelease({ starter }, config, ecrPushEvent());
+    const retagged = await startRelease(
+      { starter },
+      config,
+      ecrPushEvent({ tag: 'latest', time: '2025-03-04T10:05:00Z' }),
+    );
+
+    expect(duplicate).toMatchObject({
+      status: 'duplicate',
+      executionName: V2_RELEASE_ID,
+      executionArn: EXECUTION_ARN,
+    });
+    expect(retagged).toMatchObject({ status: 'duplicate', executionName: V2_RELEASE_ID });
+    expect(starter.executions.size).toBe(1);
+  });
+
+  it('ignores a push to a repository no service is released from, starting nothing', async () => {
+    const result = await startRelease({ starter }, config, ecrPushEvent({ repository: 'payments' }));
+
+    expect(result).toEqual({
+      status: 'ignored',
+      reason: 'repository payments releases no service in shipline.yml',
+    });
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('ignores an image deletion', async () => {
+    const result = await startRelease({ starter }, config, ecrPushEvent({ action: 'DELETE' }));
+
+    expect(result).toEqual({ status: 'ignored', reason: 'ECR DELETE SUCCESS is not a successful push' });
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('ignores a failed push', async () => {
+    const event = ecrPushEvent();
+
+    const result = await startRelease({ starter }, config, {
+      ...event,
+      detail: { ...event.detail, result: 'FAILURE' },
+    });
+
+    expect(result).toEqual({ status: 'ignored', reason: 'ECR PUSH FAILURE is not a successful push' });
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('rejects an event without a digest with InvalidInputError naming the field, starting nothing', async () => {
+    const event = ecrPushEvent();
+    const { 'image-digest': _digest, ...detail } = event.detail;
+
+    const error = await rejection(startRelease({ starter }, config, { ...event, detail }));
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.name).toBe('InvalidInputError');
+    expect(error.message).toBe(
+      'ECR Image Action event is malformed: detail.image-digest: expected the pushed image digest (sha256:<64 hex>)',
+    );
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('rejects a malformed digest naming the field', async () => {
+    const error = await rejection(startRelease({ starter }, config, ecrPushEvent({ digest: 'sha256:abc' })));
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toBe(
+      'ECR Image Action event is malformed: detail.image-digest: expected sha256:<64 hex>',
+    );
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('names every bad field of a malformed event', async () => {
+    const event = ecrPushEvent();
+
+    const error = await rejection(
+      startRelease({ starter }, config, {
+        ...event,
+        account: 'abc',
+        detail: { ...event.detail, 'repository-name': '' },
+      }),
+    );
+
+    expect(error.message).toMatch(/^ECR Image Action event is malformed: /);
+    expect(error.message).toContain('account: expected a 12-digit account id');
+    expect(error.message).toContain('detail.repository-name: ');
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('starts a manual request with the request time from the clock', async () => {
+    const result = await startRelease({ starter }, config, {
+      service: 'checkout',
+      image: { digest: V2_DIGEST, tag: 'v2' },
+      requestedBy: 'alice',
+    });
+
+    expect(result).toEqual({
+      status: 'started',
+      service: 'checkout',
+      executionName: V2_RELEASE_ID,
+      executionArn: EXECUTION_ARN,
+    });
+    expect(starter.calls).toEqual([
+      {
+        name: V2_RELEASE_ID,
+        input: {
+          service: 'checkout',
+          image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2' },
+          requestedAt: '2025-03-04T12:00:00.000Z',
+          source: 'manual',
+          requestedBy: 'alice',
+        },
+      },
+    ]);
+  });
+
+  it('gives a manual re-release its own execution name per request id', async () => {
+    await startRelease({ starter }, config, { service: 'checkout', image: { digest: V2_DIGEST } });
+
+    const again = await startRelease({ starter }, config, {
+      service: 'checkout',
+      image: { digest: V2_DIGEST },
+      requestId: 'retry-1',
+    });
+
+    expect(again).toMatchObject({
+      status: 'started',
+      executionName: manualExecutionNameFor('checkout', V2_DIGEST, 'retry-1'),
+    });
+    expect(starter.executions.size).toBe(2);
+  });
+
+  it('rejects a manual request for an undeclared service', async () => {
+    const error = await rejection(
+      startRelease({ starter }, config, { service: 'payments', image: { digest: V2_DIGEST } }),
+    );
+
+    expect(error).toBeInstanceOf(UnknownServiceError);
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('rejects a manual request with an unknown field, naming it', async () => {
+    const error = await rejection(
+      startRelease({ starter }, config, { service: 'checkout', image: { digest: V2_DIGEST }, force: true }),
+    );
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toBe('deploy request is malformed: (root): Unrecognized key: "force"');
+    expect(starter.calls).toEqual([]);
+  });
+});
+
+describe('Function: releaseRequestFrom', () => {
+  it('treats anything without source aws.ecr as a manual request', () => {
+    expect(() => releaseRequestFrom(config, { source: 'aws.ecs' })).toThrow(/^deploy request is malformed: /);
+  });
+});
