@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
 import { promoteRelease } from '../lib/use-cases/finish-release.ts';
 import { createNotifier, createRouter, createStore, createTaskTokens, settings } from './shared/adapters.ts';
@@ -13,6 +14,10 @@ const ports = {
 /** Records the new slot as stable, releases the lock, notifies. */
 export const handler = shiplineHandler(
   'promote',
-  executionRefSchema.extend({ deployment: deploymentSchema }),
-  async ({ deployment, executionArn }) => promoteRelease(ports, settings(), deployment, executionArn),
+  executionRefSchema.extend({
+    deployment: deploymentSchema,
+    slotDeployment: z.object({ taskDefinitionArn: z.string().min(1), deploymentId: z.string().min(1) }),
+  }),
+  async ({ deployment, slotDeployment, executionArn }) =>
+    promoteRelease(ports, settings(), deployment, executionArn, slotDeployment.taskDefinitionArn),
 );

@@ -11,13 +11,18 @@ import type { TrafficRoute, TrafficRouter, TrafficSplit } from '../ports/traffic
 export class AlbTrafficRouter implements TrafficRouter {
   public constructor(private readonly client: ElasticLoadBalancingV2Client) {}
 
-  private async forwardAction(route: TrafficRoute) {
+  private async actions(route: TrafficRoute) {
     const { Rules } = await this.client.send(new DescribeRulesCommand({ RuleArns: [route.listenerRuleArn] }));
     const rule = Rules?.[0];
     if (!rule) throw new TargetStateError(`listener rule ${route.listenerRuleArn} does not exist`);
-    const forward = rule.Actions?.find((action) => action.Type === 'forward');
+    const actions = rule.Actions ?? [];
+    const forward = actions.find((action) => action.Type === 'forward');
     if (!forward) throw new TargetStateError(`listener rule ${route.listenerRuleArn} has no forward action`);
-    return forward;
+    return { actions, forward };
+  }
+
+  private async forwardAction(route: TrafficRoute) {
+    return (await this.actions(route)).forward;
   }
 
   public async readWeights(route: TrafficRoute): Promise<Record<string, number>> {
@@ -34,16 +39,21 @@ export class AlbTrafficRouter implements TrafficRouter {
   }
 
   public async setWeights(route: TrafficRoute, split: TrafficSplit): Promise<void> {
-    const current = await this.forwardAction(route);
+    const { actions, forward: current } = await this.actions(route);
     const stickiness: TargetGroupStickinessConfig = current.ForwardConfig?.TargetGroupStickinessConfig ?? {
       Enabled: false,
     };
+    // ModifyRule replaces the whole action list: the rule's other actions (authenticate-oidc,
+    // authenticate-cognito) are sent back unchanged, in their order, or the rule would lose them.
+    const others = actions.filter((action) => action.Type !== 'forward');
     await this.client.send(
       new ModifyRuleCommand({
         RuleArn: route.listenerRuleArn,
         Actions: [
+          ...others,
           {
             Type: 'forward',
+            ...(others.length > 0 && current.Order !== undefined ? { Order: current.Order } : {}),
             ForwardConfig: {
               TargetGroups: [
                 { TargetGroupArn: split.stable, Weight: 100 - split.canaryPercent },

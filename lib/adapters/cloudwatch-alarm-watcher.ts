@@ -11,10 +11,21 @@ export class CloudWatchAlarmWatcher implements AlarmWatcher {
     const found: AlarmStatus[] = [];
     for (let start = 0; start < alarmNames.length; start += MAX_NAMES_PER_CALL) {
       const names = alarmNames.slice(start, start + MAX_NAMES_PER_CALL);
-      const response = await this.client.send(
-        new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
-      );
-      for (const alarm of [...(response.MetricAlarms ?? []), ...(response.CompositeAlarms ?? [])]) {
+      const alarms = [];
+      let nextToken: string | undefined;
+      // DescribeAlarms is paginated: follow NextToken so no alarm on a later page looks missing.
+      do {
+        const response = await this.client.send(
+          new DescribeAlarmsCommand({
+            AlarmNames: names,
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+        );
+        alarms.push(...(response.MetricAlarms ?? []), ...(response.CompositeAlarms ?? []));
+        nextToken = response.NextToken;
+      } while (nextToken);
+      for (const alarm of alarms) {
         if (!alarm.AlarmName) continue;
         found.push({
           name: alarm.AlarmName,

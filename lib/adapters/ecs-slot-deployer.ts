@@ -41,6 +41,7 @@ const registerableFields = (
   inferenceAccelerators: definition.inferenceAccelerators,
   ephemeralStorage: definition.ephemeralStorage,
   runtimePlatform: definition.runtimePlatform,
+  enableFaultInjection: definition.enableFaultInjection,
 });
 
 /** ECS services as deployment slots. */
@@ -103,7 +104,9 @@ export class EcsSlotDeployer implements SlotDeployer {
         return { taskDefinitionArn: current.taskDefinition, deploymentId: primary.id };
       }
     }
-    const { definition } = await this.taskDefinition(input.baseTaskDefinitionArn);
+    const { definition, tags: baseTags } = await this.taskDefinition(input.baseTaskDefinitionArn);
+    // The team's own tags carry over to the new revision; Shipline's are set for this release.
+    const carriedTags = (baseTags ?? []).filter((tag) => !tag.key?.startsWith('shipline:'));
     const containers = definition.containerDefinitions ?? [];
     if (!containers.some((container) => container.name === input.container)) {
       throw new TargetStateError(
@@ -118,6 +121,7 @@ export class EcsSlotDeployer implements SlotDeployer {
           container.name === input.container ? { ...container, image: input.imageUri } : container,
         ),
         tags: [
+          ...carriedTags,
           { key: TASK_DEFINITION_TAGS.release, value: input.releaseId },
           { key: TASK_DEFINITION_TAGS.version, value: input.version },
         ],

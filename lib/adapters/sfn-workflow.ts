@@ -62,7 +62,13 @@ export class SfnTaskTokens implements TaskTokens {
 
   public fail(token: string, error: string, cause: string): Promise<boolean> {
     return this.complete(() =>
-      this.client.send(new SendTaskFailureCommand({ taskToken: token, error, cause: cause.slice(0, 32768) })),
+      this.client.send(
+        new SendTaskFailureCommand({
+          taskToken: token,
+          error: error.slice(0, 256),
+          cause: cause.slice(0, 32768),
+        }),
+      ),
     );
   }
 }

@@ -124,13 +124,21 @@ export const shiplineConfigSchema = z
   .object({
     version: z.literal(1).default(1),
     services: z
-      .record(nameSchema, serviceSchema)
+      .record(z.string(), serviceSchema)
       .refine((services) => Object.keys(services).length > 0, { message: 'declare at least one service' }),
   })
   .strict()
   .superRefine((config, ctx) => {
     const owners = new Map<string, string>();
     for (const [name, service] of Object.entries(config.services)) {
+      const validName = nameSchema.safeParse(name);
+      if (!validName.success) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', name],
+          message: `service name "${name}" must be lowercase letters, digits and dashes, at most 47 characters`,
+        });
+      }
       const owner = owners.get(service.image.repository);
       if (owner) {
         ctx.addIssue({

@@ -41,12 +41,16 @@ export const versionLabel = (image: { tag?: string; digest?: string; uri?: strin
   return image.uri ?? 'unknown';
 };
 
-/** Splits an image URI (`repo:tag`, `repo@sha256:...`) into its parts. */
+/** Splits an image URI (`repo:tag`, `repo@sha256:...`, `repo:tag@sha256:...`) into its parts. */
 export const parseImageUri = (uri: string): { repositoryUri: string; tag?: string; digest?: string } => {
   const at = uri.indexOf('@');
-  if (at >= 0) return { repositoryUri: uri.slice(0, at), digest: uri.slice(at + 1) };
-  const lastSlash = uri.lastIndexOf('/');
-  const colon = uri.indexOf(':', lastSlash + 1);
-  if (colon >= 0) return { repositoryUri: uri.slice(0, colon), tag: uri.slice(colon + 1) };
-  return { repositoryUri: uri };
+  const reference = at >= 0 ? uri.slice(0, at) : uri;
+  const digest = at >= 0 ? uri.slice(at + 1) : undefined;
+  const lastSlash = reference.lastIndexOf('/');
+  const colon = reference.indexOf(':', lastSlash + 1);
+  return {
+    repositoryUri: colon >= 0 ? reference.slice(0, colon) : reference,
+    ...(colon >= 0 ? { tag: reference.slice(colon + 1) } : {}),
+    ...(digest ? { digest } : {}),
+  };
 };

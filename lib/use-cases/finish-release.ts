@@ -38,6 +38,8 @@ export const promoteRelease = async (
   settings: PipelineSettings,
   deployment: Deployment,
   executionArn: string | undefined,
+  /** The revision the new slot runs (registered by the deploy step); it becomes the stable one. */
+  newTaskDefinitionArn: string,
 ): Promise<{ outcome: 'promoted'; servingVersion: string; servingSlot: string }> => {
   // The last step already sent 100% to the new slot; only a plan that ends lower needs a final shift.
   const weights = await ports.router.readWeights(routeOf(deployment));
@@ -48,7 +50,7 @@ export const promoteRelease = async (
     service: deployment.service,
     stableSlot: deployment.target.canary.name,
     stableVersion: deployment.toVersion,
-    stableTaskDefinitionArn: deployment.target.stableTaskDefinitionArn,
+    stableTaskDefinitionArn: newTaskDefinitionArn,
     latestRelease: deployment.id,
     updatedAt: at,
   });

@@ -187,12 +187,14 @@ describe('Use case: finish a release', () => {
   });
 
   describe('Function: promoteRelease', () => {
+    const NEW_TASK_DEFINITION_ARN = 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:8';
+
     beforeEach(() => {
       ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
     });
 
     it('leaves the weights alone when the new slot already serves 100%', async () => {
-      await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
 
       expect(ports.router.splits).toEqual([]);
     });
@@ -200,19 +202,26 @@ describe('Use case: finish a release', () => {
     it('shifts the rest of the traffic when the plan ended below 100%', async () => {
       ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 50, [GREEN_TG]: 50 });
 
-      await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
 
       expect(ports.router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 100 }]);
     });
 
     it('records the new slot as stable and the release as promoted', async () => {
-      const result = await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+      const result = await promoteRelease(
+        ports,
+        settings,
+        deployment,
+        EXECUTION_ARN,
+        NEW_TASK_DEFINITION_ARN,
+      );
 
       expect(result).toEqual({ outcome: 'promoted', servingVersion: 'v2', servingSlot: 'green' });
       expect(ports.store.states.get('checkout')).toMatchObject({
         service: 'checkout',
         stableSlot: 'green',
         stableVersion: 'v2',
+        stableTaskDefinitionArn: NEW_TASK_DEFINITION_ARN,
         latestRelease: V2_RELEASE_ID,
         updatedAt: NOW,
       });
@@ -224,8 +233,8 @@ describe('Use case: finish a release', () => {
     });
 
     it('releases the lock, wakes the queued release and tells people once', async () => {
-      await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
-      await promoteRelease(ports, settings, deployment, EXECUTION_ARN);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
 
       expect(ports.store.locks.has('checkout')).toBe(false);
       expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
