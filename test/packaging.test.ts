@@ -240,7 +240,7 @@ describe('serverless package', () => {
       expect((fn.Environment as { Variables: Record<string, unknown> }).Variables, key).toMatchObject({
         SHIPLINE_TABLE: { Ref: 'ReleaseTable' },
         SHIPLINE_TOPIC_ARN: { Ref: 'NotificationsTopic' },
-        SHIPLINE_CONFIG_PATH: 'shipline.yml',
+        SHIPLINE_CONFIG_PATH: '.shipline/shipline.json',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         POWERTOOLS_SERVICE_NAME: 'shipline',
       });

@@ -43,10 +43,15 @@ export const ecsAlbTargetSchema = z
     scaleDownDelay: durationSchema
       .default('15m')
       .meta({ description: 'How long the old slot stays warm after promotion, for instant rollback.' }),
-    steadyTimeout: durationSchema.default('20m').meta({
-      description:
-        'How long the new slot may take to reach a steady state before the release is rolled back.',
-    }),
+    steadyTimeout: durationSchema
+      .refine((value) => (parseDurationSeconds(value) ?? 0) >= 1, {
+        message: 'the steady timeout must be at least 1s',
+      })
+      .default('20m')
+      .meta({
+        description:
+          'How long the new slot may take to reach a steady state before the release is rolled back.',
+      }),
   })
   .strict();
 
