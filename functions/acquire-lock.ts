@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { executionRefSchema, releaseRequestSchema } from '../lib/domain/schemas.ts';
 import { acquireReleaseLock } from '../lib/use-cases/release-lock.ts';
 import { config, createStore } from './shared/adapters.ts';
@@ -8,6 +9,6 @@ const store = createStore();
 /** Takes the service's release lock (DynamoDB conditional write with a lease). */
 export const handler = shiplineHandler(
   'acquire-lock',
-  executionRefSchema.extend({ request: releaseRequestSchema }),
+  z.extend(executionRefSchema, { request: releaseRequestSchema }),
   async ({ request, releaseId }) => acquireReleaseLock({ store }, config(), request, releaseId),
 );

@@ -1,5 +1,5 @@
-import * as z from 'zod';
-import { deploymentSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
+import * as z from 'zod/mini';
+import { deploymentSchema, slotDeploymentSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { awaitSteadySlot } from '../lib/use-cases/deploy-slot.ts';
 import { createDeployer, createStore, createTaskTokens } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
@@ -11,7 +11,7 @@ export const handler = shiplineHandler(
   'await-steady-slot',
   z.object({
     deployment: deploymentSchema,
-    slotDeployment: z.object({ taskDefinitionArn: z.string(), deploymentId: z.string() }),
+    slotDeployment: slotDeploymentSchema,
     taskToken: taskTokenSchema,
   }),
   async ({ deployment, slotDeployment, taskToken }) =>

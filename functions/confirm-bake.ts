@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { deploymentSchema, shiftStepSchema } from '../lib/domain/schemas.ts';
 import { confirmBake } from '../lib/use-cases/bake.ts';
 import { createAlarmWatcher, createStore } from './shared/adapters.ts';

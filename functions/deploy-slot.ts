@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { deploymentSchema } from '../lib/domain/schemas.ts';
 import { deployToIdleSlot } from '../lib/use-cases/deploy-slot.ts';
 import { createDeployer } from './shared/adapters.ts';

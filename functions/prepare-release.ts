@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { executionRefSchema, releaseRequestSchema } from '../lib/domain/schemas.ts';
 import { prepareRelease } from '../lib/use-cases/prepare-release.ts';
 import {
@@ -22,7 +23,7 @@ const ports = {
 /** Reads which slot serves, picks the idle slot, builds the plan, records and announces the release. */
 export const handler = shiplineHandler(
   'prepare-release',
-  executionRefSchema.extend({ request: releaseRequestSchema }),
+  z.extend(executionRefSchema, { request: releaseRequestSchema }),
   async ({ request, releaseId, executionArn }) =>
     prepareRelease(ports, config(), settings(), request, releaseId, executionArn),
 );

@@ -1,5 +1,5 @@
-import * as z from 'zod';
-import { deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
+import * as z from 'zod/mini';
+import { deploymentSchema, executionRefSchema, slotDeploymentSchema } from '../lib/domain/schemas.ts';
 import { promoteRelease } from '../lib/use-cases/finish-release.ts';
 import { createNotifier, createRouter, createStore, createTaskTokens, settings } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
@@ -14,9 +14,9 @@ const ports = {
 /** Records the new slot as stable, releases the lock, notifies. */
 export const handler = shiplineHandler(
   'promote',
-  executionRefSchema.extend({
+  z.extend(executionRefSchema, {
     deployment: deploymentSchema,
-    slotDeployment: z.object({ taskDefinitionArn: z.string().min(1), deploymentId: z.string().min(1) }),
+    slotDeployment: slotDeploymentSchema,
   }),
   async ({ deployment, slotDeployment, executionArn }) =>
     promoteRelease(ports, settings(), deployment, executionArn, slotDeployment.taskDefinitionArn),

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   caughtFailureSchema,
   deploymentSchema,
@@ -14,12 +14,12 @@ const ports = { store: createStore(), notifier: createNotifier(), tokens: create
 /** Records and announces a release that failed before changing traffic, was superseded, or whose rollback failed. */
 export const handler = shiplineHandler(
   'report',
-  executionRefSchema.extend({
+  z.extend(executionRefSchema, {
     kind: z.enum(REPORT_KINDS),
     request: releaseRequestSchema,
-    deployment: deploymentSchema.optional(),
-    failure: caughtFailureSchema.optional(),
-    supersededBy: z.string().optional(),
+    deployment: z.optional(deploymentSchema),
+    failure: z.optional(caughtFailureSchema),
+    supersededBy: z.optional(z.string()),
   }),
   async (input) => {
     const pipeline = settings();

@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { caughtFailureSchema, deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
 import { rollBackRelease } from '../lib/use-cases/finish-release.ts';
 import {
@@ -21,7 +22,7 @@ const ports = {
 /** All traffic back to the stable slot, new slot to zero, record, unlock, notify. */
 export const handler = shiplineHandler(
   'roll-back',
-  executionRefSchema.extend({ deployment: deploymentSchema, failure: caughtFailureSchema.optional() }),
+  z.extend(executionRefSchema, { deployment: deploymentSchema, failure: z.optional(caughtFailureSchema) }),
   async ({ deployment, failure, executionArn }) =>
     rollBackRelease(ports, settings(), deployment, failure, executionArn),
 );

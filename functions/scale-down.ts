@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { deploymentSchema } from '../lib/domain/schemas.ts';
 import { scaleDownOldSlot } from '../lib/use-cases/finish-release.ts';
 import { createDeployer, createStore } from './shared/adapters.ts';

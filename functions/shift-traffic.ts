@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { deploymentSchema, shiftStepSchema } from '../lib/domain/schemas.ts';
 import { shiftTraffic } from '../lib/use-cases/shift-traffic.ts';
 import { createRouter, createStore } from './shared/adapters.ts';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { deploymentSchema, shiftStepSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { startBake } from '../lib/use-cases/bake.ts';
 import { createAlarmWatcher, createStore, createTaskTokens } from './shared/adapters.ts';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { startRelease } from '../lib/use-cases/start-release.ts';
 import { config, createStarter } from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';

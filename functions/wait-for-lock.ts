@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { executionRefSchema, releaseRequestSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { waitForReleaseLock } from '../lib/use-cases/release-lock.ts';
 import { createStore, createTaskTokens } from './shared/adapters.ts';
@@ -9,7 +10,7 @@ const tokens = createTaskTokens();
 /** Queues the release behind the running one; resumed through its task token (or superseded). */
 export const handler = shiplineHandler(
   'wait-for-lock',
-  executionRefSchema.extend({ request: releaseRequestSchema, taskToken: taskTokenSchema }),
+  z.extend(executionRefSchema, { request: releaseRequestSchema, taskToken: taskTokenSchema }),
   async ({ request, releaseId, taskToken }) =>
     waitForReleaseLock({ store, tokens }, request, releaseId, taskToken),
 );

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { createDynamoDbDocumentClient } from '../lib/adapters/aws-clients.ts';
-import { DynamoDbReleaseStore } from '../lib/adapters/dynamodb-release-store.ts';
+import {
+  createDynamoDbDocumentClient,
+  DynamoDbReleaseStore,
+} from '../lib/adapters/dynamodb-release-store.ts';
 import { TASK_DEFINITION_TAGS } from '../lib/adapters/ecs-slot-deployer.ts';
 import { systemClock, useClock } from '../lib/clock.ts';
 import { describeIssues, parseConfig, parseConfigText } from '../lib/config/load.ts';

@@ -1,14 +1,16 @@
 import { AlbTrafficRouter } from '../../lib/adapters/alb-traffic-router.ts';
 import {
   createCloudWatchClient,
-  createDynamoDbDocumentClient,
   createEcsClient,
   createElbv2Client,
   createSfnClient,
   createSnsClient,
 } from '../../lib/adapters/aws-clients.ts';
 import { CloudWatchAlarmWatcher } from '../../lib/adapters/cloudwatch-alarm-watcher.ts';
-import { DynamoDbReleaseStore } from '../../lib/adapters/dynamodb-release-store.ts';
+import {
+  createDynamoDbDocumentClient,
+  DynamoDbReleaseStore,
+} from '../../lib/adapters/dynamodb-release-store.ts';
 import { EcsSlotDeployer } from '../../lib/adapters/ecs-slot-deployer.ts';
 import { SfnExecutionStarter, SfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
 import { SnsNotifier } from '../../lib/adapters/sns-notifier.ts';

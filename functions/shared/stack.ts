@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type { $ZodType, output } from 'zod/v4/core';
 import { environment } from '../../lib/env.ts';
 import { asError } from '../../lib/errors.ts';
 import { parseInput } from '../../lib/events/parse.ts';
@@ -14,7 +14,7 @@ export const logger = new Logger({
 });
 
 /** Validates the event against the handler's schema before the handler runs; the error names each bad field. */
-const validateInput = <S extends z.ZodType>(schema: S, what: string): MiddlewareObj<unknown, unknown> => ({
+const validateInput = <S extends $ZodType>(schema: S, what: string): MiddlewareObj<unknown, unknown> => ({
   before: (request) => {
     request.event = parseInput(schema, request.event, what);
   },
@@ -32,10 +32,10 @@ const logFaults = (): MiddlewareObj<unknown, unknown> => ({
  * The one middy stack every Shipline function uses: Powertools logger context, input validation,
  * fault logging. The handler body receives the validated input and returns plain JSON.
  */
-export const shiplineHandler = <S extends z.ZodType, R>(
+export const shiplineHandler = <S extends $ZodType, R>(
   name: string,
   schema: S,
-  body: (input: z.output<S>, context: Context) => Promise<R>,
+  body: (input: output<S>, context: Context) => Promise<R>,
 ) =>
   middy<unknown, R, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -43,5 +43,5 @@ export const shiplineHandler = <S extends z.ZodType, R>(
     .use(validateInput(schema, `${name} input`))
     .handler(async (event, context) => {
       logger.appendKeys({ function: name });
-      return body(event as z.output<S>, context);
+      return body(event as output<S>, context);
     });

@@ -1,10 +1,8 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { environment } from '../env.ts';
 
 /** The part of an SDK v3 client a customizer may touch (its middleware stack). */
@@ -25,23 +23,18 @@ export const addClientCustomizer = (customizer: ClientCustomizer): void => {
   customizers.push(customizer);
 };
 
-const customize = <C extends CustomizableClient>(client: C, clientName: string): C => {
+export const customize = <C extends CustomizableClient>(client: C, clientName: string): C => {
   for (const customizer of customizers) customizer(client, clientName);
   return client;
 };
 
-const base = () => ({ region: environment.region() });
+/** Settings every client shares. */
+export const clientBase = () => ({ region: environment.region() });
 
-export const createEcsClient = (): ECSClient => customize(new ECSClient(base()), 'ECS');
+export const createEcsClient = (): ECSClient => customize(new ECSClient(clientBase()), 'ECS');
 export const createElbv2Client = (): ElasticLoadBalancingV2Client =>
-  customize(new ElasticLoadBalancingV2Client(base()), 'ElasticLoadBalancingV2');
+  customize(new ElasticLoadBalancingV2Client(clientBase()), 'ElasticLoadBalancingV2');
 export const createCloudWatchClient = (): CloudWatchClient =>
-  customize(new CloudWatchClient(base()), 'CloudWatch');
-export const createSnsClient = (): SNSClient => customize(new SNSClient(base()), 'SNS');
-export const createSfnClient = (): SFNClient => customize(new SFNClient(base()), 'SFN');
-
-export const createDynamoDbDocumentClient = (): DynamoDBDocumentClient => {
-  const endpoint = environment.dynamoDbEndpoint();
-  const client = customize(new DynamoDBClient({ ...base(), ...(endpoint ? { endpoint } : {}) }), 'DynamoDB');
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-};
+  customize(new CloudWatchClient(clientBase()), 'CloudWatch');
+export const createSnsClient = (): SNSClient => customize(new SNSClient(clientBase()), 'SNS');
+export const createSfnClient = (): SFNClient => customize(new SFNClient(clientBase()), 'SFN');

@@ -1,12 +1,14 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
-  type DynamoDBDocumentClient,
+  DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { nowEpochSeconds } from '../clock.ts';
+import { environment } from '../env.ts';
 import type {
   AlarmWatch,
   LockLease,
@@ -16,6 +18,20 @@ import type {
   SlotWait,
   Waiter,
 } from '../ports/release-store.ts';
+import { clientBase, customize } from './aws-clients.ts';
+
+/**
+ * The DynamoDB document client. Lives beside the store (not with the other client factories) because
+ * lib-dynamodb is not marked free of side effects: functions that use no store then bundle none of it.
+ */
+export const createDynamoDbDocumentClient = (): DynamoDBDocumentClient => {
+  const endpoint = environment.dynamoDbEndpoint();
+  const client = customize(
+    new DynamoDBClient({ ...clientBase(), ...(endpoint ? { endpoint } : {}) }),
+    'DynamoDB',
+  );
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+};
 
 /** Key layout of the single pipeline table (`pk`, `sk`, TTL on `expiresAt`). */
 export const keys = {

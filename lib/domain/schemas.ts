@@ -1,76 +1,83 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { BakeOutcome, CaughtFailure, Deployment, ReleaseRequest, ShiftStep } from './types.ts';
 
 /** Schemas of what the state machine passes between states; handlers validate their payload with them. */
 
-export const releaseRequestSchema: z.ZodType<ReleaseRequest> = z.object({
-  service: z.string().min(1),
+const nonEmpty = () => z.string().check(z.minLength(1));
+const integer = (min: number, max?: number) =>
+  z.number().check(z.int(), z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
+
+export const releaseRequestSchema: z.ZodMiniType<ReleaseRequest> = z.object({
+  service: nonEmpty(),
   image: z.object({
-    repository: z.string().min(1),
-    digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
-    tag: z.string().optional(),
-    uri: z.string().optional(),
+    repository: nonEmpty(),
+    digest: z.string().check(z.regex(/^sha256:[a-f0-9]{64}$/)),
+    tag: z.optional(z.string()),
+    uri: z.optional(z.string()),
   }),
-  requestedAt: z.string().min(1),
+  requestedAt: nonEmpty(),
   source: z.enum(['ecr-push', 'manual']),
-  requestedBy: z.string().optional(),
+  requestedBy: z.optional(z.string()),
 });
 
 const slotRefSchema = z.object({
   name: z.enum(['blue', 'green']),
-  service: z.string().min(1),
-  targetGroupArn: z.string().min(1),
+  service: nonEmpty(),
+  targetGroupArn: nonEmpty(),
 });
 
-export const shiftStepSchema: z.ZodType<ShiftStep> = z.object({
+export const shiftStepSchema: z.ZodMiniType<ShiftStep> = z.object({
   kind: z.literal('shift'),
-  index: z.number().int().min(0),
-  percent: z.number().int().min(0).max(100),
-  bakeSeconds: z.number().int().min(0),
+  index: integer(0),
+  percent: integer(0, 100),
+  bakeSeconds: integer(0),
   label: z.string(),
 });
 
-export const deploymentSchema: z.ZodType<Deployment> = z.object({
-  id: z.string().min(1),
-  service: z.string().min(1),
-  requestedAt: z.string().min(1),
-  startedAt: z.string().min(1),
+export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
+  id: nonEmpty(),
+  service: nonEmpty(),
+  requestedAt: nonEmpty(),
+  startedAt: nonEmpty(),
   fromVersion: z.string(),
   toVersion: z.string(),
-  image: z.object({ digest: z.string(), uri: z.string(), tag: z.string().optional() }),
+  image: z.object({ digest: z.string(), uri: z.string(), tag: z.optional(z.string()) }),
   target: z.object({
     type: z.literal('ecs-alb'),
-    cluster: z.string().min(1),
-    container: z.string().min(1),
-    listenerRuleArn: z.string().min(1),
+    cluster: nonEmpty(),
+    container: nonEmpty(),
+    listenerRuleArn: nonEmpty(),
     stable: slotRefSchema,
     canary: slotRefSchema,
-    desiredCount: z.number().int().min(0),
-    stableTaskDefinitionArn: z.string().min(1),
-    steadyTimeoutSeconds: z.number().int().min(1),
-    scaleDownDelaySeconds: z.number().int().min(0),
+    desiredCount: integer(0),
+    stableTaskDefinitionArn: nonEmpty(),
+    steadyTimeoutSeconds: integer(1),
+    scaleDownDelaySeconds: integer(0),
   }),
   alarms: z.array(z.string()),
   plan: z.object({ strategy: z.string(), steps: z.array(shiftStepSchema), totalBakeSeconds: z.number() }),
-  topicArn: z.string().min(1),
+  topicArn: nonEmpty(),
 });
 
-export const bakeOutcomeSchema: z.ZodType<BakeOutcome> = z.object({
+/** What the deploy step returns: the revision registered and the ECS deployment rolling it out. */
+export const slotDeploymentSchema = z.object({ taskDefinitionArn: nonEmpty(), deploymentId: nonEmpty() });
+
+export const bakeOutcomeSchema: z.ZodMiniType<BakeOutcome> = z.object({
   outcome: z.enum(['passed', 'failed']),
   reason: z.string(),
-  alarm: z.string().optional(),
-  alarmChangedAt: z.string().optional(),
+  alarm: z.optional(z.string()),
+  alarmChangedAt: z.optional(z.string()),
 });
 
-export const caughtFailureSchema: z.ZodType<CaughtFailure> = z.object({
+export const caughtFailureSchema: z.ZodMiniType<CaughtFailure> = z.object({
   Error: z.string(),
-  Cause: z.string().optional(),
+  Cause: z.optional(z.string()),
 });
 
 /** Every Task payload carries the execution's identity (from the context object). */
 export const executionRefSchema = z.object({
-  releaseId: z.string().min(1),
-  executionArn: z.string().min(1).optional(),
+  releaseId: nonEmpty(),
+  executionArn: z.optional(nonEmpty()),
 });
 
-export const taskTokenSchema = z.string().min(1);
+export const taskTokenSchema = nonEmpty();

@@ -1,24 +1,20 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * A manual release request (`shipline deploy`, or a direct invoke of the trigger function):
  * the same execution input an ECR push produces.
  */
-export const manualDeployRequestSchema = z
-  .object({
-    source: z.literal('manual').default('manual'),
-    service: z.string().min(1),
-    image: z
-      .object({
-        digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>'),
-        tag: z.string().min(1).optional(),
-        uri: z.string().min(1).optional(),
-      })
-      .strict(),
-    requestedBy: z.string().min(1).optional(),
-    /** Set to release a digest again (a new execution name is derived from it). */
-    requestId: z.string().min(1).optional(),
-  })
-  .strict();
+export const manualDeployRequestSchema = z.strictObject({
+  source: z._default(z.literal('manual'), 'manual'),
+  service: z.string().check(z.minLength(1)),
+  image: z.strictObject({
+    digest: z.string().check(z.regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>')),
+    tag: z.optional(z.string().check(z.minLength(1))),
+    uri: z.optional(z.string().check(z.minLength(1))),
+  }),
+  requestedBy: z.optional(z.string().check(z.minLength(1))),
+  /** Set to release a digest again (a new execution name is derived from it). */
+  requestId: z.optional(z.string().check(z.minLength(1))),
+});
 
 export type ManualDeployRequest = z.output<typeof manualDeployRequestSchema>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * "ECR Image Action" as EventBridge delivers it (source aws.ecr). Only successful pushes release;
@@ -6,21 +6,21 @@ import * as z from 'zod';
  */
 export const ecrImageActionEventSchema = z.object({
   version: z.string(),
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   'detail-type': z.literal('ECR Image Action'),
   source: z.literal('aws.ecr'),
-  account: z.string().regex(/^\d{12}$/, 'expected a 12-digit account id'),
+  account: z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit account id')),
   time: z.iso.datetime({ offset: true }),
-  region: z.string().min(1),
-  resources: z.array(z.string()).default([]),
+  region: z.string().check(z.minLength(1)),
+  resources: z._default(z.array(z.string()), []),
   detail: z.object({
     result: z.enum(['SUCCESS', 'FAILURE']),
-    'repository-name': z.string().min(1),
+    'repository-name': z.string().check(z.minLength(1)),
     'image-digest': z
       .string({ error: 'expected the pushed image digest (sha256:<64 hex>)' })
-      .regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>'),
+      .check(z.regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>')),
     'action-type': z.enum(['PUSH', 'DELETE']),
-    'image-tag': z.string().optional(),
+    'image-tag': z.optional(z.string()),
   }),
 });
 

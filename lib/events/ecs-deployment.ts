@@ -1,15 +1,15 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /** "ECS Deployment State Change" as EventBridge delivers it. */
 export const ecsDeploymentStateChangeEventSchema = z.object({
   version: z.string(),
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   'detail-type': z.literal('ECS Deployment State Change'),
   source: z.literal('aws.ecs'),
   account: z.string(),
-  time: z.string().min(1),
+  time: z.string().check(z.minLength(1)),
   region: z.string(),
-  resources: z.array(z.string()).default([]),
+  resources: z._default(z.array(z.string()), []),
   detail: z.object({
     eventType: z.string(),
     eventName: z.enum([
@@ -17,9 +17,9 @@ export const ecsDeploymentStateChangeEventSchema = z.object({
       'SERVICE_DEPLOYMENT_COMPLETED',
       'SERVICE_DEPLOYMENT_FAILED',
     ]),
-    deploymentId: z.string().min(1),
-    updatedAt: z.string().optional(),
-    reason: z.string().optional(),
+    deploymentId: z.string().check(z.minLength(1)),
+    updatedAt: z.optional(z.string()),
+    reason: z.optional(z.string()),
   }),
 });
 
