@@ -163,4 +163,13 @@ describe('Sandbox: example scenarios', () => {
       ),
     ).toHaveLength(7);
   });
+
+  it('releases from a manual deploy request exactly as from a push', async () => {
+    const result = await run('manual-deploy.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.releases[0]).toMatchObject({ status: 'promoted', fromVersion: 'v1', toVersion: 'v2' });
+    expect(result.timeline.find((e) => e.kind === 'ecs' && e.text.startsWith('registered'))?.text).toBe(
+      'registered checkout:2 (123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@sha256:93bf26337dddd824f7ca7fb711d1d6029ba20da6066b1eccbaabffbbb1403eb0)',
+    );
+  });
 });
