@@ -18,12 +18,20 @@ describe('Function: parseDurationSeconds', () => {
     expect(parseDurationSeconds(value)).toBe(seconds);
   });
 
-  it.each([[''], ['   '], ['10x'], ['1.5h'], ['10M'], ['m'], ['30m1h'], ['-5s'], [-1], [1.5]])(
-    'returns undefined for %j',
-    (value) => {
-      expect(parseDurationSeconds(value)).toBeUndefined();
-    },
-  );
+  it.each([
+    [''],
+    ['   '],
+    ['10x'],
+    ['1.5h'],
+    ['10M'],
+    ['m'],
+    ['30m1h'],
+    ['-5s'],
+    [-1],
+    [1.5],
+  ])('returns undefined for %j', (value) => {
+    expect(parseDurationSeconds(value)).toBeUndefined();
+  });
 });
 
 describe('Function: formatDuration', () => {
