@@ -73,12 +73,15 @@ process.stdout.write(String(performance.now() - start));`;
  * Bundles every handler in `functions/` as it is deployed (minified ESM, SDK bundled) and measures, per
  * bundle, its size and the median cold import time over fresh Node processes.
  */
-export async function measureBundles(): Promise<BundleMeasure[]> {
+export async function measureBundles(extraEntries: readonly string[] = []): Promise<BundleMeasure[]> {
   const functionsDir = path.join(root, 'functions');
-  const entries = readdirSync(functionsDir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
-    .map((entry) => path.join(functionsDir, entry.name))
-    .sort();
+  const entries = [
+    ...readdirSync(functionsDir, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+      .map((entry) => path.join(functionsDir, entry.name))
+      .sort(),
+    ...extraEntries,
+  ];
   const outdir = mkdtempSync(path.join(tmpdir(), 'shipline-bundles-'));
   try {
     await build({

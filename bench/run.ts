@@ -55,7 +55,9 @@ const main = async () => {
   const rollback = await runScenario(regression.scenario, regression.baseDir);
   await stopLocalDynamoDb();
 
-  const bundles = await measureBundles();
+  const measured = await measureBundles([path.join(REPOSITORY_ROOT, 'bench/baseline-one-client.ts')]);
+  const baseline = measured.find((b) => b.fn === 'baseline-one-client');
+  const bundles = measured.filter((b) => b !== baseline);
   const results = {
     measuredAt: new Date().toISOString(),
     node: process.version,
@@ -68,6 +70,7 @@ const main = async () => {
     },
     sandboxWallMs: { median: wallMs, runs: wall },
     bundles,
+    baselineOneSdkClient: baseline,
   };
   writeFileSync(path.join(REPOSITORY_ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
@@ -101,6 +104,16 @@ const main = async () => {
       `<= ${TARGETS.bundleKb} KB / ${TARGETS.coldImportMs} ms`,
       ok(b.bytes / 1024 <= TARGETS.bundleKb && b.coldImportMs <= TARGETS.coldImportMs),
     ]),
+    ...(baseline
+      ? [
+          [
+            'baseline: one SDK client, nothing else (the floor here)',
+            `${(baseline.bytes / 1024).toFixed(0)} KB / ${baseline.coldImportMs.toFixed(1)} ms`,
+            '',
+            '',
+          ],
+        ]
+      : []),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   for (const row of rows)
