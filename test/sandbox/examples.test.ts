@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import {
   loadScenario,
+  parseScenario,
   REPOSITORY_ROOT,
   runScenario,
   type ScenarioResult,
@@ -171,5 +172,24 @@ describe('Sandbox: example scenarios', () => {
     expect(result.timeline.find((e) => e.kind === 'ecs' && e.text.startsWith('registered'))?.text).toBe(
       'registered checkout:2 (123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@sha256:93bf26337dddd824f7ca7fb711d1d6029ba20da6066b1eccbaabffbbb1403eb0)',
     );
+  });
+
+  it('fails the bake at once when a scenario forces a watched alarm to ALARM', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
+    const forced = parseScenario({
+      ...scenario,
+      events: [
+        { at: '7m', alarm: { name: 'checkout-latency-p99', state: 'ALARM', reason: 'forced by on-call' } },
+      ],
+      expect: undefined,
+    });
+    const result = await runScenario(forced, baseDir);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-latency-p99 went to ALARM at 5%',
+    });
+    expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(420);
+    expect(result.rollbackReactionSeconds).toBe(0);
   });
 });
