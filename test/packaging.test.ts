@@ -37,7 +37,7 @@ const EVENT_FUNCTIONS: FunctionKey[] = ['trigger', 'ecsDeploymentEvents', 'alarm
 
 /** Exactly the actions each role holds (besides the CloudWatch Logs statement every function gets). */
 const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
-  trigger: ['states:StartExecution'],
+  trigger: ['sqs:SendMessage', 'states:StartExecution'],
   acquireLock: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
   waitForLock: ['dynamodb:GetItem', 'dynamodb:PutItem', 'states:SendTaskSuccess'],
   prepareRelease: [
@@ -67,7 +67,7 @@ const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
     'states:SendTaskSuccess',
   ],
   confirmSteadySlot: ['dynamodb:DeleteItem', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition'],
-  ecsDeploymentEvents: ['dynamodb:DeleteItem', 'states:SendTaskSuccess'],
+  ecsDeploymentEvents: ['dynamodb:DeleteItem', 'sqs:SendMessage', 'states:SendTaskSuccess'],
   shiftTraffic: [
     'dynamodb:UpdateItem',
     'elasticloadbalancing:DescribeRules',
@@ -80,7 +80,7 @@ const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
     'states:SendTaskSuccess',
   ],
   confirmBake: ['cloudwatch:DescribeAlarms', 'dynamodb:DeleteItem'],
-  alarmEvents: ['dynamodb:DeleteItem', 'dynamodb:Query', 'states:SendTaskSuccess'],
+  alarmEvents: ['dynamodb:DeleteItem', 'dynamodb:Query', 'sqs:SendMessage', 'states:SendTaskSuccess'],
   promote: [
     'dynamodb:DeleteItem',
     'dynamodb:GetItem',
@@ -243,6 +243,17 @@ describe('serverless package', () => {
         SHIPLINE_CONFIG_PATH: '.shipline/shipline.json',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         POWERTOOLS_SERVICE_NAME: 'shipline',
+      });
+    }
+  });
+
+  it('sends events the trigger, ECS and alarm functions fail on to the dead-letter queue', () => {
+    expect(resource('EventsDeadLetterQueue').Properties).toMatchObject({ MessageRetentionPeriod: 1209600 });
+    for (const key of EVENT_FUNCTIONS) {
+      expect(resource(`${logicalId(key)}LambdaEvConf`).Properties, key).toMatchObject({
+        FunctionName: { Ref: `${logicalId(key)}LambdaFunction` },
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] } } },
       });
     }
   });
