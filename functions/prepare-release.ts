@@ -10,7 +10,7 @@ import {
   createStore,
   settings,
 } from './shared/adapters.ts';
-import { shiplineHandler } from './shared/stack.ts';
+import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
@@ -24,6 +24,18 @@ const ports = {
 export const handler = shiplineHandler(
   'prepare-release',
   z.extend(executionRefSchema, { request: releaseRequestSchema }),
-  async ({ request, releaseId, executionArn }) =>
-    prepareRelease(ports, config(), settings(), request, releaseId, executionArn),
+  async ({ request, releaseId, executionArn }) => {
+    const warnings: string[] = [];
+    const deployment = await prepareRelease(
+      ports,
+      config(),
+      settings(),
+      request,
+      releaseId,
+      executionArn,
+      warnings,
+    );
+    if (warnings.length > 0) logger.error('release started with warnings', { warnings });
+    return deployment;
+  },
 );

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { deploymentSchema, executionRefSchema, slotDeploymentSchema } from '../lib/domain/schemas.ts';
 import { promoteRelease } from '../lib/use-cases/finish-release.ts';
 import { createNotifier, createRouter, createStore, createTaskTokens, settings } from './shared/adapters.ts';
-import { shiplineHandler } from './shared/stack.ts';
+import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
@@ -18,6 +18,15 @@ export const handler = shiplineHandler(
     deployment: deploymentSchema,
     slotDeployment: slotDeploymentSchema,
   }),
-  async ({ deployment, slotDeployment, executionArn }) =>
-    promoteRelease(ports, settings(), deployment, executionArn, slotDeployment.taskDefinitionArn),
+  async ({ deployment, slotDeployment, executionArn }) => {
+    const result = await promoteRelease(
+      ports,
+      settings(),
+      deployment,
+      executionArn,
+      slotDeployment.taskDefinitionArn,
+    );
+    if (result.warnings.length > 0) logger.error('promoted with warnings', { warnings: result.warnings });
+    return result;
+  },
 );

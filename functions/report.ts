@@ -19,6 +19,7 @@ export const handler = shiplineHandler(
     request: releaseRequestSchema,
     deployment: z.optional(deploymentSchema),
     failure: z.optional(caughtFailureSchema),
+    rolledBackBecause: z.optional(caughtFailureSchema),
     supersededBy: z.optional(z.string()),
   }),
   async (input) => {

@@ -9,7 +9,7 @@ import {
   createTaskTokens,
   settings,
 } from './shared/adapters.ts';
-import { shiplineHandler } from './shared/stack.ts';
+import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
@@ -23,6 +23,9 @@ const ports = {
 export const handler = shiplineHandler(
   'roll-back',
   z.extend(executionRefSchema, { deployment: deploymentSchema, failure: z.optional(caughtFailureSchema) }),
-  async ({ deployment, failure, executionArn }) =>
-    rollBackRelease(ports, settings(), deployment, failure, executionArn),
+  async ({ deployment, failure, executionArn }) => {
+    const result = await rollBackRelease(ports, settings(), deployment, failure, executionArn);
+    if (result.warnings.length > 0) logger.error('rolled back with warnings', { warnings: result.warnings });
+    return result;
+  },
 );

@@ -53,6 +53,49 @@ export class UnknownServiceError extends ShiplineError {
   }
 }
 
+/**
+ * An AWS call that still failed after the SDK's own retries with a throttling or server-side error.
+ * Handlers rethrow such errors under this one name so every Task state can retry them with backoff
+ * (`ErrorEquals: [TransientAwsError]`) instead of treating a throttle as a failed release.
+ */
+export class TransientAwsError extends ShiplineError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransientAwsError';
+  }
+}
+
+const TRANSIENT_ERROR_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'RequestThrottledException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'InternalFailure',
+  'InternalErrorException',
+  'ServerException',
+  'TimeoutError',
+]);
+
+/** True for an SDK error that is worth retrying later: throttling, or a fault on AWS's side. */
+export const isTransientAwsError = (error: unknown): boolean => {
+  if (!(error instanceof Error)) return false;
+  const sdk = error as Error & {
+    $fault?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (TRANSIENT_ERROR_NAMES.has(error.name) || sdk.$retryable) return true;
+  if (sdk.$metadata === undefined) return false;
+  const status = sdk.$metadata.httpStatusCode ?? 0;
+  return sdk.$fault === 'server' || status === 429 || status >= 500;
+};
+
 /** Narrow an unknown thrown value to an Error. */
 export const asError = (error: unknown): Error =>
   error instanceof Error ? error : new Error(typeof error === 'string' ? error : JSON.stringify(error));

@@ -59,6 +59,8 @@ export interface ScenarioResult {
   releases: ReleaseRecord[];
   timeline: Array<{ t: number; time: string; kind: string; text: string; execution?: string }>;
   notifications: Array<{ t: number; subject: string; message: Record<string, unknown> }>;
+  /** Events a function failed on after every retry, as they would wait in the dead-letter queue. */
+  deadLetters: Array<{ t: number; fn: string; error: string; detailType: string }>;
   stateTransitions: number;
   rollbackReactionSeconds: number | null;
   virtualSeconds: number;
@@ -337,6 +339,9 @@ export const runScenario = async (
           error: fault.error,
           message: fault.message,
           remaining: fault.times,
+          activeFrom:
+            start.getTime() +
+            (fault.after === undefined ? -Infinity : (parseDurationSeconds(fault.after) ?? 0) * 1000),
         });
       else
         world.sfn.stateFaults.push({
@@ -531,6 +536,12 @@ export const runScenario = async (
         t: (m.at - start.getTime()) / 1000,
         subject: m.subject,
         message: JSON.parse(m.message) as Record<string, unknown>,
+      })),
+      deadLetters: world.deadLetters.map((d) => ({
+        t: (d.at - start.getTime()) / 1000,
+        fn: d.fn,
+        error: d.error,
+        detailType: String(d.event['detail-type'] ?? 'event'),
       })),
       stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
       rollbackReactionSeconds,

@@ -4,7 +4,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { $ZodType, output } from 'zod/v4/core';
 import { environment } from '../../lib/env.ts';
-import { asError } from '../../lib/errors.ts';
+import { asError, isTransientAwsError, TransientAwsError } from '../../lib/errors.ts';
 import { parseInput } from '../../lib/events/parse.ts';
 
 /** One logger per function, structured JSON, with the Lambda context on every line. */
@@ -20,11 +20,17 @@ const validateInput = <S extends $ZodType>(schema: S, what: string): MiddlewareO
   },
 });
 
-/** Logs every fault once, with its name (the state machine routes on it), and rethrows. */
+/**
+ * Logs every fault once, with its name (the state machine routes on it), and rethrows. Throttling and
+ * server-side AWS errors are rethrown as TransientAwsError, which every Task state retries.
+ */
 const logFaults = (): MiddlewareObj<unknown, unknown> => ({
   onError: (request) => {
     const error = asError(request.error);
     logger.error('handler failed', { errorName: error.name, error });
+    if (isTransientAwsError(error)) {
+      request.error = new TransientAwsError(`${error.name}: ${error.message}`, { cause: error });
+    }
   },
 });
 

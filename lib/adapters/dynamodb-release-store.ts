@@ -324,6 +324,11 @@ export class DynamoDbReleaseStore implements ReleaseStore {
     );
   }
 
+  public async readSlotWait(deploymentId: string): Promise<SlotWait | undefined> {
+    const item = await this.get(keys.slotWait(deploymentId));
+    return item ? stripKeys<SlotWait>(item) : undefined;
+  }
+
   public async claimSlotWait(deploymentId: string): Promise<SlotWait | undefined> {
     const { Attributes } = await this.client.send(
       new DeleteCommand({ TableName: this.table, Key: keys.slotWait(deploymentId), ReturnValues: 'ALL_OLD' }),

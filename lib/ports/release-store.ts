@@ -106,6 +106,7 @@ export interface ReleaseStore {
   clearAlarmWatches(alarmNames: readonly string[], releaseId: string): Promise<void>;
 
   putSlotWait(wait: SlotWait, ttlSeconds: number): Promise<void>;
+  readSlotWait(deploymentId: string): Promise<SlotWait | undefined>;
   claimSlotWait(deploymentId: string): Promise<SlotWait | undefined>;
 
   /** Records that a notification was sent; false if it already was (a retried state sends nothing twice). */

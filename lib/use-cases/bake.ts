@@ -40,9 +40,10 @@ export const startBake = async (
   );
   const { found } = await ports.alarms.describe(deployment.alarms);
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
-  if (firing && (await ports.store.claimAlarmWatch(firing.name, deployment.id))) {
-    await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+  if (firing) {
+    // Resume first, then stop watching: if resuming fails the state retries with the watches in place.
     await ports.tokens.succeed(taskToken, failedBy(firing.name, step.percent, firing.updatedAt));
+    await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
     return { watching: [], failedAtStart: firing.name };
   }
   return { watching: deployment.alarms };
@@ -76,7 +77,9 @@ export const confirmBake = async (
 
 /**
  * An alarm changed state. Every bake watching it, for a release that started before the change, is
- * resumed as failed. Claiming the watch first makes a replayed event a no-op.
+ * resumed as failed. The watch is deleted only after the bake was resumed: if resuming fails (throttled),
+ * the event is retried with the watch still in place. A replayed event finds the token already used
+ * (Step Functions answers TaskTimedOut) or the watch gone, and changes nothing.
  */
 export const onAlarmStateChange = async (
   ports: { store: ReleaseStore; tokens: TaskTokens },
@@ -88,11 +91,11 @@ export const onAlarmStateChange = async (
   const failedReleases: string[] = [];
   for (const watch of await ports.store.alarmWatches(alarmName)) {
     if (!alarmFailsRelease(state.value, changedAt, new Date(watch.watchFrom))) continue;
-    if (!(await ports.store.claimAlarmWatch(alarmName, watch.releaseId))) continue;
     const resumed = await ports.tokens.succeed(
       watch.taskToken,
       failedBy(alarmName, watch.percent, changedAt),
     );
+    await ports.store.claimAlarmWatch(alarmName, watch.releaseId);
     if (resumed) failedReleases.push(watch.releaseId);
   }
   return { failedReleases };

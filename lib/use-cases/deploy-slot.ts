@@ -27,20 +27,31 @@ export const deployToIdleSlot = async (
   });
 };
 
+/**
+ * A completed deployment passes only with the tasks the new slot must run: traffic is never shifted to a
+ * slot that runs fewer tasks than the stable one (ALB would answer 503 for an empty one).
+ */
 const steadyOutcome = (
   deployment: Deployment,
   state: 'COMPLETED' | 'FAILED',
-  reason?: string,
-): BakeOutcome =>
-  state === 'COMPLETED'
-    ? {
-        outcome: 'passed',
-        reason: `${deployment.target.canary.service} is steady on ${deployment.toVersion}`,
-      }
-    : {
-        outcome: 'failed',
-        reason: `new slot ${deployment.target.canary.service} failed to become steady${reason ? `: ${reason}` : ''}`,
-      };
+  reason: string | undefined,
+  runningCount: number,
+): BakeOutcome => {
+  const { canary, desiredCount } = deployment.target;
+  if (state === 'FAILED') {
+    return {
+      outcome: 'failed',
+      reason: `new slot ${canary.service} failed to become steady${reason ? `: ${reason}` : ''}`,
+    };
+  }
+  if (runningCount < desiredCount) {
+    return {
+      outcome: 'failed',
+      reason: `new slot ${canary.service} runs ${runningCount} of ${desiredCount} tasks`,
+    };
+  }
+  return { outcome: 'passed', reason: `${canary.service} is steady on ${deployment.toVersion}` };
+};
 
 /**
  * Waits for the ECS deployment event, holding the task token. Checks once right away, in case the
@@ -60,9 +71,11 @@ export const awaitSteadySlot = async (
   const status = await ports.deployer.describeSlot(target.cluster, target.canary.service, target.container);
   const rollout = status.deployment;
   if (rollout?.id === slotDeployment.deploymentId && rollout.rolloutState !== 'IN_PROGRESS') {
-    const claimed = await ports.store.claimSlotWait(slotDeployment.deploymentId);
-    if (claimed)
-      await ports.tokens.succeed(taskToken, steadyOutcome(deployment, rollout.rolloutState, rollout.reason));
+    await ports.tokens.succeed(
+      taskToken,
+      steadyOutcome(deployment, rollout.rolloutState, rollout.reason, status.runningCount),
+    );
+    await ports.store.claimSlotWait(slotDeployment.deploymentId);
     return { waiting: false };
   }
   return { waiting: true };
@@ -90,7 +103,7 @@ export const confirmSteadySlot = async (
       reason: `new slot ${target.canary.service} was not steady after ${deployment.target.steadyTimeoutSeconds}s`,
     };
   }
-  return steadyOutcome(deployment, rollout.rolloutState, rollout.reason);
+  return steadyOutcome(deployment, rollout.rolloutState, rollout.reason, status.runningCount);
 };
 
 /** Resumes the release waiting on this ECS deployment, if any. Other deployments are ignored. */
@@ -100,7 +113,8 @@ export const onEcsDeploymentEvent = async (
 ): Promise<{ resumed: string | null }> => {
   const { eventName, deploymentId, reason } = event.detail;
   if (eventName === 'SERVICE_DEPLOYMENT_IN_PROGRESS') return { resumed: null };
-  const wait = await ports.store.claimSlotWait(deploymentId);
+  // Resume first, then delete the wait: if resuming fails the event is retried with the wait in place.
+  const wait = await ports.store.readSlotWait(deploymentId);
   if (!wait) return { resumed: null };
   const service = event.resources[0]?.split('/').at(-1) ?? 'the new slot';
   const outcome: BakeOutcome =
@@ -110,6 +124,7 @@ export const onEcsDeploymentEvent = async (
           outcome: 'failed',
           reason: `new slot ${service} failed to become steady${reason ? `: ${reason}` : ''}`,
         };
-  await ports.tokens.succeed(wait.taskToken, outcome);
-  return { resumed: wait.releaseId };
+  const resumed = await ports.tokens.succeed(wait.taskToken, outcome);
+  await ports.store.claimSlotWait(deploymentId);
+  return { resumed: resumed ? wait.releaseId : null };
 };

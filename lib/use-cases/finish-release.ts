@@ -1,7 +1,8 @@
 import { now } from '../clock.ts';
 import { versionLabel } from '../domain/names.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.ts';
-import { notifyOnce } from './notify.ts';
+import { asError } from '../errors.ts';
+import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import { releaseLockAndWakeNext } from './release-lock.ts';
 import { routeOf, setCanaryPercent } from './shift-traffic.ts';
@@ -30,8 +31,10 @@ const parseCause = (cause: string | undefined): string => {
 };
 
 /**
- * Promotion: the new slot already serves 100% after the last bake; make that the recorded stable state,
- * release the lock (waking the next release) and notify. The old slot stays warm until scale-down.
+ * Promotion: the new slot already serves 100% after the last bake; make that the recorded stable state.
+ * Up to that record a failure leads to rollback (the old slot is still warm). After it nothing may fail
+ * the state: people are told, then the lock is handed on, last, and both are best effort.
+ * A retry after another release took the service over touches nothing.
  */
 export const promoteRelease = async (
   ports: Pick<ReleasePorts, 'store' | 'router' | 'notifier' | 'tokens'>,
@@ -40,7 +43,14 @@ export const promoteRelease = async (
   executionArn: string | undefined,
   /** The revision the new slot runs (registered by the deploy step); it becomes the stable one. */
   newTaskDefinitionArn: string,
-): Promise<{ outcome: 'promoted'; servingVersion: string; servingSlot: string }> => {
+): Promise<{ outcome: 'promoted'; servingVersion: string; servingSlot: string; warnings: string[] }> => {
+  const result = {
+    outcome: 'promoted' as const,
+    servingVersion: deployment.toVersion,
+    servingSlot: deployment.target.canary.name,
+    warnings: [] as string[],
+  };
+  if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) return result;
   // The last step already sent 100% to the new slot; only a plan that ends lower needs a final shift.
   const weights = await ports.router.readWeights(routeOf(deployment));
   if ((weights[deployment.target.canary.targetGroupArn] ?? 0) !== 100)
@@ -59,26 +69,33 @@ export const promoteRelease = async (
     endedAt: at,
     currentPercent: 100,
   });
-  await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
-  await notifyOnce(ports, deployment.topicArn, {
-    kind: 'promoted',
-    service: deployment.service,
-    releaseId: deployment.id,
-    ...(executionArn ? { executionArn } : {}),
-    fromVersion: deployment.fromVersion,
-    toVersion: deployment.toVersion,
-    region: settings.region,
-    reason: `all ${deployment.plan.steps.length} steps passed`,
-    details: {
-      servingSlot: deployment.target.canary.name,
-      oldSlotScaleDownInSeconds: deployment.target.scaleDownDelaySeconds,
+  await notifyBestEffort(
+    ports,
+    deployment.topicArn,
+    {
+      kind: 'promoted',
+      service: deployment.service,
+      releaseId: deployment.id,
+      ...(executionArn ? { executionArn } : {}),
+      fromVersion: deployment.fromVersion,
+      toVersion: deployment.toVersion,
+      region: settings.region,
+      reason: `all ${deployment.plan.steps.length} steps passed`,
+      details: {
+        servingSlot: deployment.target.canary.name,
+        oldSlotScaleDownInSeconds: deployment.target.scaleDownDelaySeconds,
+      },
     },
-  });
-  return {
-    outcome: 'promoted',
-    servingVersion: deployment.toVersion,
-    servingSlot: deployment.target.canary.name,
-  };
+    result.warnings,
+  );
+  try {
+    await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
+  } catch (error) {
+    result.warnings.push(
+      `the service lock could not be released (${asError(error).name}); it frees itself when its lease ends`,
+    );
+  }
+  return result;
 };
 
 /**
@@ -99,8 +116,9 @@ export const scaleDownOldSlot = async (
 
 /**
  * Rollback: all traffic back to the stable slot first (that is what stops the harm), then the new slot
- * scaled to zero, the watches cleared, the record written, the lock released and people told.
- * Every step is idempotent, so the state machine may retry it.
+ * scaled to zero, the watches cleared, the records written, people told, and the lock handed on last.
+ * Every step is idempotent, so the state machine may retry it; a retry after another release took the
+ * service over (after this one let go of the lock) leaves traffic and slots alone.
  */
 export const rollBackRelease = async (
   ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'notifier' | 'tokens'>,
@@ -108,40 +126,51 @@ export const rollBackRelease = async (
   deployment: Deployment,
   failure: CaughtFailure | undefined,
   executionArn: string | undefined,
-): Promise<{ outcome: 'rolled_back'; reason: string; servingVersion: string }> => {
+): Promise<{ outcome: 'rolled_back'; reason: string; servingVersion: string; warnings: string[] }> => {
   const reason = reasonFromFailure(failure);
-  await setCanaryPercent(ports.router, deployment, 0);
-  await ports.deployer.scale(deployment.target.cluster, deployment.target.canary.service, 0);
+  const warnings: string[] = [];
+  const owner = await ports.store.isLatestRelease(deployment.service, deployment.id);
+  if (owner) {
+    await setCanaryPercent(ports.router, deployment, 0);
+    await ports.deployer.scale(deployment.target.cluster, deployment.target.canary.service, 0);
+  }
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
-  // The stable slot is recorded again: a failure during promotion may already have recorded the new one.
-  await ports.store.recordPromotion({
-    service: deployment.service,
-    stableSlot: deployment.target.stable.name,
-    stableVersion: deployment.fromVersion,
-    stableTaskDefinitionArn: deployment.target.stableTaskDefinitionArn,
-    latestRelease: deployment.id,
-    updatedAt: at,
-  });
+  if (owner) {
+    // The stable slot is recorded again: a failure during promotion may already have recorded the new one.
+    await ports.store.recordPromotion({
+      service: deployment.service,
+      stableSlot: deployment.target.stable.name,
+      stableVersion: deployment.fromVersion,
+      stableTaskDefinitionArn: deployment.target.stableTaskDefinitionArn,
+      latestRelease: deployment.id,
+      updatedAt: at,
+    });
+  }
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     status: 'rolled_back',
     endedAt: at,
     currentPercent: 0,
     reason,
   });
+  await notifyBestEffort(
+    ports,
+    deployment.topicArn,
+    {
+      kind: 'rolled_back',
+      service: deployment.service,
+      releaseId: deployment.id,
+      ...(executionArn ? { executionArn } : {}),
+      fromVersion: deployment.fromVersion,
+      toVersion: deployment.toVersion,
+      region: settings.region,
+      reason,
+      details: { servingSlot: deployment.target.stable.name },
+    },
+    warnings,
+  );
   await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
-  await notifyOnce(ports, deployment.topicArn, {
-    kind: 'rolled_back',
-    service: deployment.service,
-    releaseId: deployment.id,
-    ...(executionArn ? { executionArn } : {}),
-    fromVersion: deployment.fromVersion,
-    toVersion: deployment.toVersion,
-    region: settings.region,
-    reason,
-    details: { servingSlot: deployment.target.stable.name },
-  });
-  return { outcome: 'rolled_back', reason, servingVersion: deployment.fromVersion };
+  return { outcome: 'rolled_back', reason, servingVersion: deployment.fromVersion, warnings };
 };
 
 export const REPORT_KINDS = ['failed', 'superseded', 'rollback_failed'] as const;
@@ -161,6 +190,8 @@ export const reportRelease = async (
     executionArn?: string;
     deployment?: Deployment;
     failure?: CaughtFailure;
+    /** For a failed rollback: why the rollback started. */
+    rolledBackBecause?: CaughtFailure;
     supersededBy?: string;
     topicArn: string;
   },
@@ -170,7 +201,7 @@ export const reportRelease = async (
     input.kind === 'superseded'
       ? `superseded by newer release ${input.supersededBy ?? 'unknown'}`
       : input.kind === 'rollback_failed'
-        ? `rollback failed (${reasonFromFailure(input.failure)}); traffic may still be split between the slots: check the listener rule and run the rollback by hand`
+        ? `rollback failed (${reasonFromFailure(input.failure)})${input.rolledBackBecause ? ` while rolling back because ${reasonFromFailure(input.rolledBackBecause)}` : ''}; traffic may still be split between the slots: check the listener rule and run the rollback by hand`
         : reasonFromFailure(input.failure);
   const at = now().toISOString();
   const status = input.kind === 'superseded' ? 'superseded' : 'failed';

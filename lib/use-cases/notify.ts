@@ -1,5 +1,6 @@
 import { now } from '../clock.ts';
 import { buildNotification, type NotificationFacts } from '../domain/notifications.ts';
+import { asError } from '../errors.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 
@@ -23,5 +24,24 @@ export const notifyOnce = async (
   } catch (error) {
     await ports.store.unmarkNotified(facts.releaseId, facts.kind);
     throw error;
+  }
+};
+
+/**
+ * Publishes a notification without letting a failure change the release: an SNS outage must not stop a
+ * release, nor send a promoted one into rollback. The failure is collected in `warnings`, which the
+ * handler logs as an error.
+ */
+export const notifyBestEffort = async (
+  ports: { store: ReleaseStore; notifier: Notifier },
+  topicArn: string,
+  facts: Parameters<typeof notifyOnce>[2],
+  warnings: string[],
+): Promise<void> => {
+  try {
+    await notifyOnce(ports, topicArn, facts);
+  } catch (error) {
+    const failure = asError(error);
+    warnings.push(`the ${facts.kind} notification could not be sent: ${failure.name}: ${failure.message}`);
   }
 };

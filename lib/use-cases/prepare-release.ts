@@ -7,7 +7,7 @@ import type { Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/ty
 import { parseDurationSeconds } from '../duration.ts';
 import { TargetStateError } from '../errors.ts';
 import { buildPlan } from '../strategies/index.ts';
-import { notifyOnce } from './notify.ts';
+import { notifyBestEffort } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 
 const otherSlot = (slot: SlotName): SlotName => (slot === 'blue' ? 'green' : 'blue');
@@ -24,6 +24,8 @@ export const prepareRelease = async (
   request: ReleaseRequest,
   releaseId: string,
   executionArn: string | undefined,
+  /** Collects what went wrong without failing the release (a notification that could not be sent). */
+  warnings: string[] = [],
 ): Promise<Deployment> => {
   const declared = serviceConfig(config, request.service);
   const target = declared.target;
@@ -68,6 +70,11 @@ export const prepareRelease = async (
   }
   const stableImage = parseImageUri(stableStatus.image);
   const imageUri = request.image.uri ?? `${stableImage.repositoryUri}@${request.image.digest}`;
+  if (!imageUri.endsWith(`@${request.image.digest}`)) {
+    throw new TargetStateError(
+      `image ${imageUri} is not pinned to the requested digest ${request.image.digest}`,
+    );
+  }
   const repositoryOfUri = parseImageUri(imageUri).repositoryUri.split('/').slice(1).join('/');
   if (repositoryOfUri !== declared.image.repository) {
     throw new TargetStateError(
@@ -124,25 +131,30 @@ export const prepareRelease = async (
     startedAt: deployment.startedAt,
     currentPercent: 0,
   });
-  await notifyOnce(ports, deployment.topicArn, {
-    kind: 'started',
-    service: request.service,
-    releaseId,
-    ...(executionArn ? { executionArn } : {}),
-    fromVersion: deployment.fromVersion,
-    toVersion: deployment.toVersion,
-    region: settings.region,
-    details: {
-      plan: deployment.plan.steps.map((step) => step.label),
-      newSlot: canary.name,
-      watchedAlarms: alarmNames,
-      ...(preExisting.length > 0
-        ? {
-            alarmsAlreadyFiring: preExisting.map((alarm) => alarm.name),
-            note: 'alarms already in ALARM before the release do not block it',
-          }
-        : {}),
+  await notifyBestEffort(
+    ports,
+    deployment.topicArn,
+    {
+      kind: 'started',
+      service: request.service,
+      releaseId,
+      ...(executionArn ? { executionArn } : {}),
+      fromVersion: deployment.fromVersion,
+      toVersion: deployment.toVersion,
+      region: settings.region,
+      details: {
+        plan: deployment.plan.steps.map((step) => step.label),
+        newSlot: canary.name,
+        watchedAlarms: alarmNames,
+        ...(preExisting.length > 0
+          ? {
+              alarmsAlreadyFiring: preExisting.map((alarm) => alarm.name),
+              note: 'alarms already in ALARM before the release do not block it',
+            }
+          : {}),
+      },
     },
-  });
+    warnings,
+  );
   return deployment;
 };

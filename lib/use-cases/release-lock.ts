@@ -48,6 +48,12 @@ export const acquireReleaseLock = async (
 ): Promise<AcquireResult> => {
   const { store } = ports;
   const me = { requestedAt: request.requestedAt, name: releaseId };
+  // A retried attempt whose first one took the lock keeps it (a newer waiter must not supersede the holder).
+  const held = await store.readLock(request.service);
+  if (held?.holder === releaseId) {
+    await store.dequeueWaiter(request.service, releaseId);
+    return { acquired: true, superseded: false };
+  }
   const waiter = await store.readWaiter(request.service);
   if (
     waiter &&
@@ -116,8 +122,10 @@ export const releaseLockAndWakeNext = async (
   releaseId: string,
 ): Promise<{ released: boolean; woke?: string }> => {
   const { released, next } = await ports.store.releaseLock(service, releaseId);
-  // Only the holder hands the lock on: a release that never held it must not wake a waiter early.
-  if (released && next && next.executionName !== releaseId) {
+  // Only the holder hands the lock on: a release that never held it must not wake a waiter while another
+  // release holds it. A retried call whose first attempt already deleted the lock still wakes the waiter.
+  const free = released || (await ports.store.readLock(service)) === undefined;
+  if (free && next && next.executionName !== releaseId) {
     await ports.tokens.succeed(next.taskToken, { superseded: false } satisfies WaitOutcome);
     return { released, woke: next.executionName };
   }

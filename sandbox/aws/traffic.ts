@@ -69,6 +69,8 @@ export class VersionCatalog {
 interface Bucket {
   requests: number;
   errors: number;
+  /** Requests the load balancer answered itself (503: the target group had no running task). */
+  elbErrors: number;
   latencyMsTotal: number;
   maxLatencyMs: number;
 }
@@ -115,24 +117,27 @@ export class TrafficModel {
         const version = service
           ? this.world.versions.byImage(this.world.ecs.servingImage(service))
           : undefined;
-        let errorRate = 1;
-        let latencyMs = 0;
-        if (version) {
-          this.world.versions.noteTraffic(version, from);
-          ({ errorRate, latencyMs } = this.world.versions.behaviourAt(version, from, percent));
-        }
         const key = `${targetGroupArn}|${minuteStart}`;
         const bucket = this.buckets.get(key) ?? {
           requests: 0,
           errors: 0,
+          elbErrors: 0,
           latencyMsTotal: 0,
           maxLatencyMs: 0,
         };
+        this.buckets.set(key, bucket);
+        if (!version) {
+          // No running task: ALB answers 503 itself. That is HTTPCode_ELB_5XX_Count, per load balancer only;
+          // the target group publishes nothing.
+          bucket.elbErrors += requests;
+          continue;
+        }
+        this.world.versions.noteTraffic(version, from);
+        const { errorRate, latencyMs } = this.world.versions.behaviourAt(version, from, percent);
         bucket.requests += requests;
         bucket.errors += requests * errorRate;
         bucket.latencyMsTotal += requests * latencyMs;
         bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
-        this.buckets.set(key, bucket);
       }
     }
   }
@@ -161,6 +166,7 @@ export class TrafficModel {
         });
       const requests = Math.round(bucket.requests);
       const errors = Math.round(bucket.errors);
+      const elbErrors = Math.round(bucket.elbErrors);
       if (requests > 0) {
         put('RequestCount', perGroup, requests, 1, requests);
         put(
@@ -185,6 +191,10 @@ export class TrafficModel {
         );
       }
       if (errors > 0) put('HTTPCode_Target_5XX_Count', lb, errors, 1, errors);
+      if (elbErrors > 0) {
+        put('HTTPCode_ELB_5XX_Count', lb, elbErrors, 1, elbErrors);
+        put('RequestCount', lb, elbErrors, 1, elbErrors);
+      }
     }
   }
 }

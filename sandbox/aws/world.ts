@@ -9,6 +9,9 @@ import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSns } from './sns.ts';
 import { TrafficModel, type VersionCatalog } from './traffic.ts';
 
+/** Lambda retries a failed asynchronous invocation after 1 minute, then after 2 more. */
+const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
+
 export interface TimelineEntry {
   at: number;
   kind: 'state' | 'traffic' | 'alarm' | 'notify' | 'ecs' | 'event' | 'fault' | 'execution' | 'lambda';
@@ -21,6 +24,8 @@ export interface CommandFault {
   error: string;
   message: string;
   remaining: number;
+  /** Virtual time (ms) from which calls fail. */
+  activeFrom: number;
 }
 
 export interface WorldOptions {
@@ -139,9 +144,20 @@ export class SimulatedWorld {
   /** Deliveries scheduled but not yet finished (a run is not over while one is pending). */
   public pendingDeliveries = 0;
 
+  /** Events that failed every attempt and went to the dead-letter queue (serverless.yml `onFailure`). */
+  public readonly deadLetters: Array<{
+    at: number;
+    fn: string;
+    event: Record<string, unknown>;
+    error: string;
+  }> = [];
+
   /**
-   * Delivers an event to every function whose EventBridge rule (from serverless.yml) matches it, or
-   * invokes `target` directly. `onResult` sees each invocation's result or error.
+   * Delivers an event to every function whose EventBridge rule (from serverless.yml) matches it, as an
+   * asynchronous Lambda invocation: a failed attempt is retried after 1 and then 2 minutes (Lambda's
+   * retry schedule, `maximumRetryAttempts: 2`), then the event goes to the dead-letter queue. `target`
+   * invokes one function directly and synchronously instead (a manual request): no retry.
+   * `onResult` sees each attempt's result or error.
    */
   public deliver(
     event: Record<string, unknown>,
@@ -155,37 +171,59 @@ export class SimulatedWorld {
       : [...this.lambda.functions.values()]
           .filter((fn) => fn.eventPatterns.some((pattern) => matchesPattern(pattern, event)))
           .map((fn) => fn.key);
-    for (const key of targets) {
-      this.pendingDeliveries += 1;
-      this.clock.schedule(this.clock.nowMillis, () => {
-        void this.clock.track(async () => {
-          try {
-            const value = await this.lambda.invoke(key, event);
-            options.onResult?.(key, { ok: true, value });
-          } catch (error) {
-            const failure = error as Error;
-            let message = failure.message;
-            try {
-              message = (JSON.parse(failure.message) as { errorMessage: string }).errorMessage;
-            } catch {
-              // not a Lambda error payload
-            }
-            this.record('lambda', `${key} failed: ${failure.name}: ${message}`);
-            options.onResult?.(key, {
-              ok: false,
-              error: Object.assign(new Error(message), { name: failure.name }),
-            });
-          } finally {
-            this.pendingDeliveries -= 1;
-          }
-        });
-      });
-    }
+    const retryDelays = options.target ? [] : ASYNC_RETRY_DELAYS_MS;
+    for (const key of targets) this.attempt(key, event, 0, retryDelays, options.onResult);
     return targets.length;
   }
 
+  private attempt(
+    key: string,
+    event: Record<string, unknown>,
+    attempt: number,
+    retryDelays: readonly number[],
+    onResult?: (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => void,
+  ): void {
+    this.pendingDeliveries += 1;
+    const at = this.clock.nowMillis + (attempt === 0 ? 0 : (retryDelays[attempt - 1] ?? 0));
+    this.clock.schedule(at, () => {
+      void this.clock.track(async () => {
+        try {
+          const value = await this.lambda.invoke(key, event);
+          onResult?.(key, { ok: true, value });
+        } catch (error) {
+          const failure = error as Error;
+          let message = failure.message;
+          try {
+            message = (JSON.parse(failure.message) as { errorMessage: string }).errorMessage;
+          } catch {
+            // not a Lambda error payload
+          }
+          const retry = attempt < retryDelays.length;
+          this.record(
+            'lambda',
+            `${key} failed: ${failure.name}: ${message}${retry ? ` (retry ${attempt + 1} of ${retryDelays.length})` : retryDelays.length > 0 ? ' (sent to the dead-letter queue)' : ''}`,
+          );
+          onResult?.(key, { ok: false, error: Object.assign(new Error(message), { name: failure.name }) });
+          if (retry) this.attempt(key, event, attempt + 1, retryDelays, onResult);
+          else if (retryDelays.length > 0) {
+            this.deadLetters.push({
+              at: this.clock.nowMillis,
+              fn: key,
+              event,
+              error: `${failure.name}: ${message}`,
+            });
+          }
+        } finally {
+          this.pendingDeliveries -= 1;
+        }
+      });
+    });
+  }
+
   private takeFault(command: string): CommandFault | undefined {
-    const fault = this.commandFaults.find((f) => f.command === command && f.remaining > 0);
+    const fault = this.commandFaults.find(
+      (f) => f.command === command && f.remaining > 0 && this.clock.nowMillis >= f.activeFrom,
+    );
     if (fault) fault.remaining -= 1;
     return fault;
   }

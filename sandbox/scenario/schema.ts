@@ -119,6 +119,9 @@ const faultSchema = z.union([
       error: z.string().default('ThrottlingException'),
       message: z.string().default('Rate exceeded'),
       times: z.number().int().min(1).default(1),
+      after: durationSchema
+        .optional()
+        .meta({ description: 'Only calls made at or after this virtual time fail.' }),
     })
     .strict(),
   z

@@ -69,7 +69,9 @@ describe('Handler: alarm-events', () => {
     });
   });
 
-  it('resumes nothing for a replayed event whose watch was already claimed', async () => {
+  it('resumes nothing for a replayed event whose bake was already resumed', async () => {
+    // The first delivery resumed the bake; the replay finds the token used and the watch already gone.
+    sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
     ddb
       .on(DeleteCommand)
       .rejects(
@@ -77,7 +79,13 @@ describe('Handler: alarm-events', () => {
       );
 
     await expect(handler(firing, context)).resolves.toEqual({ failedReleases: [] });
-    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('keeps the watch when resuming the bake fails, so the retried event can resume it', async () => {
+    sfn.on(SendTaskSuccessCommand).rejects(new Error('socket hang up'));
+
+    await expect(handler(firing, context)).rejects.toThrow('socket hang up');
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
   });
 
   it('ignores a release that started after the transition (a pre-existing alarm)', async () => {

@@ -106,11 +106,6 @@ describe('Handler: start-bake', () => {
 
     expect(result).toEqual({ watching: [], failedAtStart: 'checkout-green-5xx' });
     expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input)).toEqual([
-      {
-        TableName: TABLE,
-        Key: { pk: 'ALARM#checkout-green-5xx', sk: `WATCH#${V2_RELEASE_ID}` },
-        ConditionExpression: 'attribute_exists(pk)',
-      },
       { TableName: TABLE, Key: { pk: 'ALARM#checkout-latency-p99', sk: `WATCH#${V2_RELEASE_ID}` } },
       { TableName: TABLE, Key: { pk: 'ALARM#checkout-green-5xx', sk: `WATCH#${V2_RELEASE_ID}` } },
     ]);

@@ -112,6 +112,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.expectations?.failures).toEqual([]);
     expect(result.outcome).toBe('rejected');
     expect(result.reason).toContain('detail.image-digest');
+    // Retried twice by Lambda, then kept in the dead-letter queue with its error.
+    expect(result.deadLetters).toEqual([
+      expect.objectContaining({ fn: 'trigger', detailType: 'ECR Image Action', t: 180 }),
+    ]);
     expect(result.executions).toEqual([]);
     expect(result.notifications).toEqual([]);
     expect(result.servingVersion).toBe('v1');
@@ -191,5 +195,27 @@ describe('Sandbox: example scenarios', () => {
     });
     expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(420);
     expect(result.rollbackReactionSeconds).toBe(0);
+  });
+
+  it('keeps shipping when SNS is down: a failed notification never rolls a release back', async () => {
+    const result = await run('notifications-down.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status, e.outcome])).toEqual([
+      ['v2', 'SUCCEEDED', 'promoted'],
+      ['v3', 'SUCCEEDED', 'promoted'],
+    ]);
+    expect(result.releases.map((r) => [r.toVersion, r.status])).toEqual([
+      ['v3', 'promoted'],
+      ['v2', 'promoted'],
+    ]);
+  });
+
+  it('retries an alarm event whose resume was throttled, with the watch still registered', async () => {
+    const result = await run('alarm-resume-throttled.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'lambda').map((e) => e.text)).toEqual([
+      'alarmEvents failed: TransientAwsError: ThrottlingException: Rate exceeded (retry 1 of 2)',
+    ]);
+    expect(result.rollbackReactionSeconds).toBe(60);
   });
 });

@@ -201,6 +201,11 @@ export class InMemoryReleaseStore implements ReleaseStore {
     this.slotWaits.set(wait.deploymentId, { ...wait });
   }
 
+  public async readSlotWait(deploymentId: string) {
+    this.note('readSlotWait');
+    return this.slotWaits.get(deploymentId);
+  }
+
   public async claimSlotWait(deploymentId: string) {
     this.note('claimSlotWait');
     const wait = this.slotWaits.get(deploymentId);

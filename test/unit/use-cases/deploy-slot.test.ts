@@ -145,6 +145,15 @@ describe('Use case: deploy the idle slot', () => {
       });
     });
 
+    it('fails a completed deployment that runs fewer tasks than the stable slot', async () => {
+      deployer.slots.set('checkout-green', { ...green('COMPLETED'), runningCount: 1 });
+
+      await expect(confirmSteadySlot({ store, deployer }, deployment, slotDeployment)).resolves.toEqual({
+        outcome: 'failed',
+        reason: `new slot checkout-green runs 1 of ${deployment.target.desiredCount} tasks`,
+      });
+    });
+
     it('passes a completed deployment whose event was lost', async () => {
       deployer.slots.set('checkout-green', green('COMPLETED'));
       await store.putSlotWait({ deploymentId: 'ecs-svc/1002', releaseId: V2_RELEASE_ID, taskToken: 't' }, 60);

@@ -52,6 +52,8 @@ describe('Use case: finish a release', () => {
       });
     }
     await ports.store.acquireLock('checkout', V2_RELEASE_ID, deployment.requestedAt, 7500);
+    // Prepare recorded this release as the one that took the idle slot.
+    await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
     await ports.store.enqueueWaiter('checkout', {
       executionName: 'checkout-v3',
       requestedAt: '2025-03-04T10:05:00Z',
@@ -82,19 +84,20 @@ describe('Use case: finish a release', () => {
   });
 
   describe('Function: rollBackRelease', () => {
-    it('sends all traffic back to the stable slot before scaling the new slot to zero', async () => {
+    it('sends all traffic back to the stable slot first and hands the lock on last', async () => {
       await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
 
       expect(ports.journal.entries).toEqual([
+        'store.isLatestRelease',
         'router.setWeights 100/0',
         'deployer.scale checkout-green 0',
         'store.clearAlarmWatches',
         'store.recordPromotion',
         'store.updateRecord',
-        'store.releaseLock',
-        'tokens.succeed token-v3',
         'store.markNotified',
         'notifier.publish rolled_back',
+        'store.releaseLock',
+        'tokens.succeed token-v3',
       ]);
       expect(ports.router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 0 }]);
       expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
@@ -108,6 +111,7 @@ describe('Use case: finish a release', () => {
         outcome: 'rolled_back',
         reason: 'alarm checkout-5xx went to ALARM at 25%',
         servingVersion: 'v1',
+        warnings: [],
       });
     });
 
@@ -216,7 +220,12 @@ describe('Use case: finish a release', () => {
         NEW_TASK_DEFINITION_ARN,
       );
 
-      expect(result).toEqual({ outcome: 'promoted', servingVersion: 'v2', servingSlot: 'green' });
+      expect(result).toEqual({
+        outcome: 'promoted',
+        servingVersion: 'v2',
+        servingSlot: 'green',
+        warnings: [],
+      });
       expect(ports.store.states.get('checkout')).toMatchObject({
         service: 'checkout',
         stableSlot: 'green',
@@ -390,5 +399,57 @@ describe('Function: reasonFromFailure', () => {
     [{ Error: 'E', Cause: '{"other":1}' }, 'E: {"other":1}'],
   ])('reads %j as %j', (failure, reason) => {
     expect(reasonFromFailure(failure)).toBe(reason);
+  });
+});
+
+describe('Use case: finish a release, when things go wrong afterwards', () => {
+  const settings = { region: 'us-east-1', defaultTopicArn: 'arn:aws:sns:us-east-1:123456789012:shipline' };
+  const deployment = deploymentFixture();
+  let ports: ReturnType<typeof createFakePorts>;
+
+  beforeEach(async () => {
+    ports = createFakePorts();
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    await ports.store.acquireLock('checkout', V2_RELEASE_ID, deployment.requestedAt, 7500);
+    await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
+  });
+
+  it('stays promoted and still hands the lock on when the notification cannot be sent', async () => {
+    ports.notifier.publish = async () => {
+      throw Object.assign(new Error('not authorized to perform SNS:Publish'), {
+        name: 'AuthorizationErrorException',
+      });
+    };
+
+    const result = await promoteRelease(
+      ports,
+      settings,
+      deployment,
+      undefined,
+      'arn:aws:ecs:task-definition/checkout:8',
+    );
+
+    expect(result.outcome).toBe('promoted');
+    expect(result.warnings).toEqual([
+      'the promoted notification could not be sent: AuthorizationErrorException: not authorized to perform SNS:Publish',
+    ]);
+    expect(ports.store.locks.has('checkout')).toBe(false);
+  });
+
+  it('leaves traffic and slots alone when another release has taken the service over', async () => {
+    await ports.store.claimIdleSlot('checkout', 'checkout-v3');
+
+    const result = await rollBackRelease(
+      ports,
+      settings,
+      deployment,
+      { Error: 'BakeFailed', Cause: 'x' },
+      undefined,
+    );
+
+    expect(result.outcome).toBe('rolled_back');
+    expect(ports.router.splits).toEqual([]);
+    expect(ports.deployer.scaled).toEqual([]);
+    expect(ports.store.states.get('checkout')?.latestRelease).toBe('checkout-v3');
   });
 });

@@ -61,6 +61,21 @@ describe('Use case: release lock', () => {
       });
     });
 
+    it('keeps the lock for a retried holder even when a newer push has queued meanwhile', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await store.enqueueWaiter('checkout', {
+        executionName: v3.id,
+        requestedAt: v3.request.requestedAt,
+        taskToken: 't3',
+      });
+
+      await expect(acquireReleaseLock({ store }, config, v2.request, v2.id)).resolves.toEqual({
+        acquired: true,
+        superseded: false,
+      });
+      expect(store.locks.get('checkout')?.holder).toBe(v2.id);
+    });
+
     it('is re-entrant for the holder (a retried state)', async () => {
       await acquireReleaseLock({ store }, config, v2.request, v2.id);
 
