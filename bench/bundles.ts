@@ -86,7 +86,8 @@ export async function measureBundles(extraEntries: readonly string[] = []): Prom
   try {
     await build({
       ...deployedBuildOptions(),
-      entryPoints: entries,
+      // Named entry points: every bundle lands flat in outdir as `<name>.mjs`, wherever its source is.
+      entryPoints: Object.fromEntries(entries.map((entry) => [path.basename(entry, '.ts'), entry])),
       outdir,
       outExtension: { '.js': '.mjs' },
       logLevel: 'error',
