@@ -30,6 +30,20 @@ const parseCause = (cause: string | undefined): string => {
   return cause;
 };
 
+/** What every notification about a planned release says: which service, release and versions. */
+const releaseFacts = (
+  deployment: Deployment,
+  settings: PipelineSettings,
+  executionArn: string | undefined,
+) => ({
+  service: deployment.service,
+  releaseId: deployment.id,
+  ...(executionArn ? { executionArn } : {}),
+  fromVersion: deployment.fromVersion,
+  toVersion: deployment.toVersion,
+  region: settings.region,
+});
+
 /**
  * Promotion: the new slot already serves 100% after the last bake; make that the recorded stable state.
  * Up to that record a failure leads to rollback (the old slot is still warm). After it nothing may fail
@@ -73,13 +87,8 @@ export const promoteRelease = async (
     ports,
     deployment.topicArn,
     {
+      ...releaseFacts(deployment, settings, executionArn),
       kind: 'promoted',
-      service: deployment.service,
-      releaseId: deployment.id,
-      ...(executionArn ? { executionArn } : {}),
-      fromVersion: deployment.fromVersion,
-      toVersion: deployment.toVersion,
-      region: settings.region,
       reason: `all ${deployment.plan.steps.length} steps passed`,
       details: {
         servingSlot: deployment.target.canary.name,
@@ -157,13 +166,8 @@ export const rollBackRelease = async (
     ports,
     deployment.topicArn,
     {
+      ...releaseFacts(deployment, settings, executionArn),
       kind: 'rolled_back',
-      service: deployment.service,
-      releaseId: deployment.id,
-      ...(executionArn ? { executionArn } : {}),
-      fromVersion: deployment.fromVersion,
-      toVersion: deployment.toVersion,
-      region: settings.region,
       reason,
       details: { servingSlot: deployment.target.stable.name },
     },
