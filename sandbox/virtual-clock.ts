@@ -33,11 +33,6 @@ export class VirtualClock implements Clock {
     return this.nowMs;
   }
 
-  /** Seconds since `from`. */
-  public secondsSince(from: Date): number {
-    return (this.nowMs - from.getTime()) / 1000;
-  }
-
   /** Schedules `fire` at virtual time `at` (ms). Returns a cancel function. */
   public schedule(at: number, fire: () => void, options: { background?: boolean } = {}): () => void {
     const timer: Timer = {

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { BakeOutcome, CaughtFailure, Deployment, ReleaseRequest, ShiftStep } from './types.ts';
+import type { CaughtFailure, Deployment, ReleaseRequest, ShiftStep } from './types.ts';
 
 /** Schemas of what the state machine passes between states; handlers validate their payload with them. */
 
@@ -61,13 +61,6 @@ export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
 
 /** What the deploy step returns: the revision registered and the ECS deployment rolling it out. */
 export const slotDeploymentSchema = z.object({ taskDefinitionArn: nonEmpty(), deploymentId: nonEmpty() });
-
-export const bakeOutcomeSchema: z.ZodMiniType<BakeOutcome> = z.object({
-  outcome: z.enum(['passed', 'failed']),
-  reason: z.string(),
-  alarm: z.optional(z.string()),
-  alarmChangedAt: z.optional(z.string()),
-});
 
 export const caughtFailureSchema: z.ZodMiniType<CaughtFailure> = z.object({
   Error: z.string(),
