@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { configJsonSchema } from '../lib/config/load.ts';
+import { scenarioSchema } from '../sandbox/scenario/schema.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const run = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
@@ -90,10 +92,12 @@ describe('CLI: shipline', () => {
     expect(stderr).toContain('services.checkout.strategy.steps: the last step must be 100');
   });
 
-  it('the committed JSON Schema matches the config schema', () => {
-    const committed = JSON.parse(
-      readFileSync(path.join(root, 'schema/shipline.schema.json'), 'utf8'),
-    ) as unknown;
-    expect(committed).toEqual(configJsonSchema());
+  it('the committed JSON Schemas match the config and scenario schemas', () => {
+    const committed = (file: string) =>
+      JSON.parse(readFileSync(path.join(root, 'schema', file), 'utf8')) as unknown;
+    expect(committed('shipline.schema.json')).toEqual(configJsonSchema());
+    expect(committed('scenario.schema.json')).toEqual(
+      z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }),
+    );
   });
 });
