@@ -243,11 +243,17 @@ export const runScenario = async (
       })),
     })),
   );
-  const labels = new Map<string, string>();
-  const label = (execution?: string) => (execution ? (labels.get(execution) ?? execution) : '');
+  /** Executions are shown by the version they release (the tag in their input), not their hash name. */
+  let world: SimulatedWorld | undefined;
+  const label = (execution?: string): string => {
+    if (!execution) return '';
+    const record = [...(world?.sfn.executions.values() ?? [])].find((e) => e.name === execution);
+    const request = record ? (JSON.parse(record.input) as { image?: { tag?: string; digest?: string } }) : {};
+    return request.image?.tag ?? request.image?.digest?.slice(7, 19) ?? execution;
+  };
   const target = declared.target;
   const ruleMatch = /listener-rule\/(app\/[^/]+\/[^/]+)\//.exec(target.listenerRuleArn);
-  const world = new SimulatedWorld({
+  world = new SimulatedWorld({
     clock,
     lambda,
     region,
@@ -430,15 +436,6 @@ export const runScenario = async (
       });
     }
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
-    const originalStart = world.sfn.handle.bind(world.sfn);
-    world.sfn.handle = (command, input) => {
-      const output = originalStart(command, input);
-      if (command === 'StartExecution' && typeof input.name === 'string') {
-        const request = JSON.parse(String(input.input)) as { image?: { tag?: string; digest?: string } };
-        labels.set(input.name, request.image?.tag ?? request.image?.digest?.slice(7, 19) ?? input.name);
-      }
-      return output;
-    };
     await clock.run(
       () => pendingEvents === 0 && world.pendingDeliveries === 0 && world.sfn.open === 0,
       limit,
