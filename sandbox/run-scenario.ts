@@ -436,10 +436,16 @@ export const runScenario = async (
       });
     }
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
-    await clock.run(
+    const ended = await clock.run(
       () => pendingEvents === 0 && world.pendingDeliveries === 0 && world.sfn.open === 0,
       limit,
     );
+    if (ended !== 'done') {
+      // The time limit (or a run with nothing left to wait for) ends what is still running, for good.
+      const reason = `still running when the scenario's time limit (${scenario.until}) was reached`;
+      world.sfn.abortOpen(reason);
+      clock.abandon(reason);
+    }
 
     // What the run did, read back from the simulated account and the pipeline's own records.
     const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName);
@@ -462,11 +468,10 @@ export const runScenario = async (
         : ((ignoredTrigger?.value as { reason?: string } | undefined)?.reason ??
           'no EventBridge rule matched the event');
     } else {
-      outcome = newest.status === 'RUNNING' ? 'failed' : executionOutcome(newest);
+      // An execution stopped at the time limit is ABORTED with that reason as its cause.
+      outcome = executionOutcome(newest);
       reason =
-        newest.status === 'RUNNING'
-          ? 'still running when the scenario time limit was reached'
-          : (newestRecord?.reason ?? newest.cause ?? null);
+        newest.status === 'ABORTED' ? (newest.cause ?? null) : (newestRecord?.reason ?? newest.cause ?? null);
     }
     const weights = world.elbv2.weightsOf(target.listenerRuleArn);
     const traffic: Record<string, number> = {};
@@ -514,7 +519,7 @@ export const runScenario = async (
         name: e.name,
         version: label(e.name),
         status: e.status,
-        outcome: e.status === 'RUNNING' ? 'failed' : executionOutcome(e),
+        outcome: e.status === 'ABORTED' ? 'failed' : executionOutcome(e),
         ...(e.error ? { error: e.error, cause: e.cause } : {}),
         stateTransitions: e.stateEntered,
       })),

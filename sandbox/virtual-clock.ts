@@ -20,6 +20,9 @@ export class VirtualClock implements Clock {
   private readonly timers: Timer[] = [];
   private busy = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Rejecters of everything blocked on the clock, for `abandon`. */
+  private readonly blocked = new Set<(error: Error) => void>();
+  private abandoned = false;
 
   public constructor(start: Date) {
     this.nowMs = start.getTime();
@@ -50,10 +53,12 @@ export class VirtualClock implements Clock {
   }
 
   public hold(): void {
+    if (this.abandoned) return;
     this.busy += 1;
   }
 
   public release(): void {
+    if (this.abandoned) return;
     this.busy -= 1;
     if (this.busy < 0) throw new Error('virtual clock released more often than held');
     if (this.busy === 0) {
@@ -83,20 +88,21 @@ export class VirtualClock implements Clock {
     this.release();
     return new Promise<T>((resolvePromise, rejectPromise) => {
       let settled = false;
-      executor(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          this.hold();
-          resolvePromise(value);
-        },
-        (error) => {
-          if (settled) return;
-          settled = true;
-          this.hold();
-          rejectPromise(error);
-        },
-      );
+      const reject = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        this.blocked.delete(reject);
+        this.hold();
+        rejectPromise(error);
+      };
+      this.blocked.add(reject);
+      executor((value) => {
+        if (settled) return;
+        settled = true;
+        this.blocked.delete(reject);
+        this.hold();
+        resolvePromise(value);
+      }, reject);
     });
   }
 
@@ -105,6 +111,17 @@ export class VirtualClock implements Clock {
     return this.block<void>((resolve) => {
       this.schedule(this.nowMs + seconds * 1000, () => resolve());
     });
+  }
+
+  /**
+   * Ends the run for good (its time limit was reached): everything still blocked on the clock is rejected
+   * so the engine's tasks finish, and the clock stops counting work.
+   */
+  public abandon(reason: string): void {
+    this.abandoned = true;
+    this.timers.length = 0;
+    for (const reject of [...this.blocked])
+      reject(Object.assign(new Error(reason), { name: 'SandboxTimeLimit' }));
   }
 
   private async settle(): Promise<void> {

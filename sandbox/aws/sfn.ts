@@ -63,6 +63,7 @@ export class SimulatedStepFunctions {
   >();
   public readonly executions = new Map<string, ExecutionRecord>();
   private readonly tokens = new Map<string, TokenEntry>();
+  private readonly aborts = new Map<string, () => void>();
   public readonly stateFaults: StateFault[] = [];
 
   public constructor(
@@ -249,6 +250,7 @@ export class SimulatedStepFunctions {
         },
       },
     );
+    this.aborts.set(execution.executionArn, run.abort);
     this.world.clock.hold();
     void (async () => {
       for await (const event of run.eventLogs) {
@@ -265,10 +267,12 @@ export class SimulatedStepFunctions {
     })();
     run.result
       .then((output) => {
+        if (execution.status !== 'RUNNING') return;
         execution.status = 'SUCCEEDED';
         execution.output = JSON.stringify(output);
       })
       .catch((error: unknown) => {
+        if (execution.status !== 'RUNNING') return;
         const cause =
           error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error);
         execution.status = 'FAILED';
@@ -276,6 +280,8 @@ export class SimulatedStepFunctions {
         execution.cause = cause.message;
       })
       .finally(() => {
+        this.aborts.delete(execution.executionArn);
+        if (execution.status === 'ABORTED') return;
         execution.stopDate = this.world.clock.now();
         this.world.record(
           'execution',
@@ -285,6 +291,22 @@ export class SimulatedStepFunctions {
         this.world.clock.release();
       });
     return execution;
+  }
+
+  /**
+   * Stops every execution still running when a scenario reaches its time limit (as StopExecution would):
+   * they end ABORTED and run no further state.
+   */
+  public abortOpen(reason: string): void {
+    for (const execution of this.executions.values()) {
+      if (execution.status !== 'RUNNING') continue;
+      execution.status = 'ABORTED';
+      execution.error = 'SandboxTimeLimit';
+      execution.cause = reason;
+      execution.stopDate = this.world.clock.now();
+      this.world.record('execution', `ABORTED: ${reason}`, execution.name);
+      this.aborts.get(execution.executionArn)?.();
+    }
   }
 
   private complete(token: unknown, outcome: { ok: true; value: Json } | { ok: false; error: Error }): void {

@@ -218,4 +218,22 @@ describe('Sandbox: example scenarios', () => {
     ]);
     expect(result.rollbackReactionSeconds).toBe(60);
   });
+
+  it('stops what is still running at the time limit and reports it, without running further states', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
+    const result = await runScenario(
+      parseScenario({ ...scenario, until: '10m', expect: undefined }),
+      baseDir,
+    );
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      reason: "still running when the scenario's time limit (10m) was reached",
+      servingVersion: null,
+      traffic: { 'blue (v1)': 95, 'green (v2)': 5 },
+    });
+    expect(result.executions).toEqual([
+      expect.objectContaining({ status: 'ABORTED', error: 'SandboxTimeLimit' }),
+    ]);
+    expect(result.virtualSeconds).toBe(600);
+  });
 });
