@@ -1,17 +1,16 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, executionRefSchema, slotDeploymentSchema } from '../lib/domain/schemas.ts';
 import { promoteRelease } from '../lib/use-cases/finish-release.ts';
-import { createNotifier, createRouter, createStore, createTaskTokens, settings } from './shared/adapters.ts';
+import { createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
   router: createRouter(),
   notifier: createNotifier(),
-  tokens: createTaskTokens(),
 };
 
-/** Records the new slot as stable, releases the lock, notifies. */
+/** Records the new slot as stable and announces the promotion (the next state hands the lock on). */
 export const handler = shiplineHandler(
   'promote',
   z.extend(executionRefSchema, {

@@ -442,7 +442,10 @@ export const runScenario = async (
     );
     if (ended !== 'done') {
       // The time limit (or a run with nothing left to wait for) ends what is still running, for good.
-      const reason = `still running when the scenario's time limit (${scenario.until}) was reached`;
+      const reason =
+        ended === 'limit'
+          ? `still running when the scenario's time limit (${scenario.until}) was reached`
+          : 'still running with nothing left to wait for';
       world.sfn.abortOpen(reason);
       clock.abandon(reason);
     }
@@ -468,10 +471,16 @@ export const runScenario = async (
         : ((ignoredTrigger?.value as { reason?: string } | undefined)?.reason ??
           'no EventBridge rule matched the event');
     } else {
-      // An execution stopped at the time limit is ABORTED with that reason as its cause.
-      outcome = executionOutcome(newest);
+      // An execution stopped at the time limit is ABORTED with that reason as its cause, unless its
+      // release had already been promoted (only the warm period was cut short).
+      outcome =
+        newest.status === 'ABORTED' && newestRecord?.status === 'promoted'
+          ? 'promoted'
+          : executionOutcome(newest);
       reason =
-        newest.status === 'ABORTED' ? (newest.cause ?? null) : (newestRecord?.reason ?? newest.cause ?? null);
+        newest.status === 'ABORTED' && outcome !== 'promoted'
+          ? (newest.cause ?? null)
+          : (newestRecord?.reason ?? newest.cause ?? null);
     }
     const weights = world.elbv2.weightsOf(target.listenerRuleArn);
     const traffic: Record<string, number> = {};

@@ -25,6 +25,7 @@ const FUNCTIONS = {
   confirmBake: 'confirm-bake',
   alarmEvents: 'alarm-events',
   promote: 'promote',
+  handOffService: 'hand-off-service',
   scaleDown: 'scale-down',
   rollBack: 'roll-back',
   report: 'report',
@@ -89,8 +90,8 @@ const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
     'elasticloadbalancing:DescribeRules',
     'elasticloadbalancing:ModifyRule',
     'sns:Publish',
-    'states:SendTaskSuccess',
   ],
+  handOffService: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'states:SendTaskSuccess'],
   scaleDown: ['dynamodb:GetItem', 'ecs:UpdateService'],
   rollBack: [
     'dynamodb:DeleteItem',

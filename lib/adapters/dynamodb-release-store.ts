@@ -204,10 +204,21 @@ export class DynamoDbReleaseStore implements ReleaseStore {
     );
   }
 
-  public async recordPromotion(state: ServiceState): Promise<void> {
-    await this.client.send(
-      new PutCommand({ TableName: this.table, Item: { ...keys.state(state.service), ...state } }),
-    );
+  public async recordPromotion(state: ServiceState): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.state(state.service), ...state },
+          ConditionExpression: 'attribute_not_exists(latestRelease) OR latestRelease = :release',
+          ExpressionAttributeValues: { ':release': state.latestRelease },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   public async isLatestRelease(service: string, releaseId: string): Promise<boolean> {
@@ -291,13 +302,18 @@ export class DynamoDbReleaseStore implements ReleaseStore {
     return (Items ?? []).map((item) => stripKeys<AlarmWatch>(item));
   }
 
-  public async claimAlarmWatch(alarmName: string, releaseId: string): Promise<boolean> {
+  public async claimAlarmWatch(alarmName: string, releaseId: string, taskToken?: string): Promise<boolean> {
     try {
       await this.client.send(
         new DeleteCommand({
           TableName: this.table,
           Key: keys.alarmWatch(alarmName, releaseId),
-          ConditionExpression: 'attribute_exists(pk)',
+          ...(taskToken
+            ? {
+                ConditionExpression: 'attribute_exists(pk) AND taskToken = :token',
+                ExpressionAttributeValues: { ':token': taskToken },
+              }
+            : { ConditionExpression: 'attribute_exists(pk)' }),
         }),
       );
       return true;

@@ -84,8 +84,11 @@ export interface ReleaseStore {
   readServiceState(service: string): Promise<ServiceState | undefined>;
   /** Marks `releaseId` as the latest release to take the idle slot. */
   claimIdleSlot(service: string, releaseId: string): Promise<void>;
-  /** Records a promotion: the new slot becomes stable. */
-  recordPromotion(state: ServiceState): Promise<void>;
+  /**
+   * Records which slot and version are stable. Conditional on `state.latestRelease` still being the
+   * latest release: returns false (and writes nothing) if a newer release has taken the service over.
+   */
+  recordPromotion(state: ServiceState): Promise<boolean>;
   /** True if `releaseId` is still the latest release (nobody took the idle slot since). */
   isLatestRelease(service: string, releaseId: string): Promise<boolean>;
 
@@ -101,8 +104,11 @@ export interface ReleaseStore {
   putAlarmWatches(watches: readonly AlarmWatch[], ttlSeconds: number): Promise<void>;
   /** Watches registered on an alarm. */
   alarmWatches(alarmName: string): Promise<AlarmWatch[]>;
-  /** Deletes a watch; returns false if it was already gone (another event claimed it). */
-  claimAlarmWatch(alarmName: string, releaseId: string): Promise<boolean>;
+  /**
+   * Deletes a watch; returns false if it was already gone. With `taskToken`, only the watch holding that
+   * token is deleted (a stale event must not remove the watch of a later bake of the same release).
+   */
+  claimAlarmWatch(alarmName: string, releaseId: string, taskToken?: string): Promise<boolean>;
   clearAlarmWatches(alarmNames: readonly string[], releaseId: string): Promise<void>;
 
   putSlotWait(wait: SlotWait, ttlSeconds: number): Promise<void>;

@@ -95,7 +95,7 @@ export const onAlarmStateChange = async (
       watch.taskToken,
       failedBy(alarmName, watch.percent, changedAt),
     );
-    await ports.store.claimAlarmWatch(alarmName, watch.releaseId);
+    await ports.store.claimAlarmWatch(alarmName, watch.releaseId, watch.taskToken);
     if (resumed) failedReleases.push(watch.releaseId);
   }
   return { failedReleases };

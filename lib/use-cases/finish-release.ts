@@ -1,7 +1,7 @@
 import { now } from '../clock.ts';
 import { versionLabel } from '../domain/names.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.ts';
-import { asError } from '../errors.ts';
+import { TargetStateError } from '../errors.ts';
 import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import { releaseLockAndWakeNext } from './release-lock.ts';
@@ -45,13 +45,13 @@ const releaseFacts = (
 });
 
 /**
- * Promotion: the new slot already serves 100% after the last bake; make that the recorded stable state.
- * Up to that record a failure leads to rollback (the old slot is still warm). After it nothing may fail
- * the state: people are told, then the lock is handed on, last, and both are best effort.
- * A retry after another release took the service over touches nothing.
+ * Promotion: the new slot already serves 100% after the last bake. The release record is marked promoted,
+ * then the service state records the new slot as stable: that write is the commit point and the last
+ * step that may fail (a failure before it leads to rollback, and the old slot is still warm). People are
+ * told best effort; the lock is handed on by the next state.
  */
 export const promoteRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'router' | 'notifier' | 'tokens'>,
+  ports: Pick<ReleasePorts, 'store' | 'router' | 'notifier'>,
   settings: PipelineSettings,
   deployment: Deployment,
   executionArn: string | undefined,
@@ -64,13 +64,22 @@ export const promoteRelease = async (
     servingSlot: deployment.target.canary.name,
     warnings: [] as string[],
   };
-  if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) return result;
+  if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) {
+    throw new TargetStateError(
+      `another release has taken ${deployment.service} over; ${deployment.id} cannot be promoted`,
+    );
+  }
   // The last step already sent 100% to the new slot; only a plan that ends lower needs a final shift.
   const weights = await ports.router.readWeights(routeOf(deployment));
   if ((weights[deployment.target.canary.targetGroupArn] ?? 0) !== 100)
     await setCanaryPercent(ports.router, deployment, 100);
   const at = now().toISOString();
-  await ports.store.recordPromotion({
+  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+    status: 'promoted',
+    endedAt: at,
+    currentPercent: 100,
+  });
+  const committed = await ports.store.recordPromotion({
     service: deployment.service,
     stableSlot: deployment.target.canary.name,
     stableVersion: deployment.toVersion,
@@ -78,11 +87,11 @@ export const promoteRelease = async (
     latestRelease: deployment.id,
     updatedAt: at,
   });
-  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
-    status: 'promoted',
-    endedAt: at,
-    currentPercent: 100,
-  });
+  if (!committed) {
+    throw new TargetStateError(
+      `another release has taken ${deployment.service} over; ${deployment.id} cannot be promoted`,
+    );
+  }
   await notifyBestEffort(
     ports,
     deployment.topicArn,
@@ -97,14 +106,19 @@ export const promoteRelease = async (
     },
     result.warnings,
   );
-  try {
-    await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
-  } catch (error) {
-    result.warnings.push(
-      `the service lock could not be released (${asError(error).name}); it frees itself when its lease ends`,
-    );
-  }
   return result;
+};
+
+/**
+ * After promotion: releases the lock and wakes the queued release. Its own state, retried until it
+ * succeeds: a failure here must neither roll the promoted release back nor strand the next one.
+ */
+export const handOffService = async (
+  ports: Pick<ReleasePorts, 'store' | 'tokens'>,
+  deployment: Deployment,
+): Promise<{ released: boolean; woke: string | null }> => {
+  const { released, woke } = await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
+  return { released, woke: woke ?? null };
 };
 
 /**

@@ -233,10 +233,15 @@ export class SimulatedWorld {
     const fault = this.takeFault(command);
     if (!fault) return;
     this.record('fault', `${command}: injected ${fault.error}`);
-    const throttled = /Throttl|TooManyRequests|RequestLimitExceeded/.test(fault.error);
+    // As AWS answers: a service fault is a 5xx, anything else a 400 client error. The SDK retries faults and
+    // throttling errors (recognised by name) and fails at once on the rest (AccessDenied, ValidationException).
+    const serverSide =
+      /InternalServerError|InternalFailure|InternalError|ServiceUnavailable|ServerException/.test(
+        fault.error,
+      );
     throw new SimulatedAwsError(fault.error, fault.message, {
-      status: throttled ? 400 : 500,
-      fault: throttled ? 'client' : 'server',
+      status: serverSide ? 500 : 400,
+      fault: serverSide ? 'server' : 'client',
     });
   }
 

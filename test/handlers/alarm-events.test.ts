@@ -54,7 +54,8 @@ describe('Handler: alarm-events', () => {
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Key: { pk: 'ALARM#checkout-5xx', sk: `WATCH#${V2_RELEASE_ID}` },
-      ConditionExpression: 'attribute_exists(pk)',
+      ConditionExpression: 'attribute_exists(pk) AND taskToken = :token',
+      ExpressionAttributeValues: { ':token': 'token-bake-25' },
     });
     const success = sfn.commandCalls(SendTaskSuccessCommand);
     expect(success).toHaveLength(1);

@@ -126,7 +126,10 @@ export class InMemoryReleaseStore implements ReleaseStore {
 
   public async recordPromotion(state: ServiceState) {
     this.note('recordPromotion');
+    const current = this.states.get(state.service);
+    if (current?.latestRelease !== undefined && current.latestRelease !== state.latestRelease) return false;
     this.states.set(state.service, { ...state });
+    return true;
   }
 
   public async isLatestRelease(service: string, releaseId: string) {
@@ -179,8 +182,10 @@ export class InMemoryReleaseStore implements ReleaseStore {
     return [...(this.watches.get(alarmName)?.values() ?? [])].map((watch) => ({ ...watch }));
   }
 
-  public async claimAlarmWatch(alarmName: string, releaseId: string) {
+  public async claimAlarmWatch(alarmName: string, releaseId: string, taskToken?: string) {
     this.note('claimAlarmWatch');
+    const watch = this.watches.get(alarmName)?.get(releaseId);
+    if (!watch || (taskToken !== undefined && watch.taskToken !== taskToken)) return false;
     return this.watches.get(alarmName)?.delete(releaseId) ?? false;
   }
 

@@ -297,15 +297,27 @@ describe('Class: DynamoDbReleaseStore', () => {
       await expect(store.readServiceState('checkout')).resolves.toBeUndefined();
     });
 
-    it('writes a promotion as the whole state item', async () => {
+    it('writes a promotion as the whole state item, only while this release is the latest', async () => {
       ddb.on(PutCommand).resolves({});
 
-      await store.recordPromotion(state);
+      await expect(store.recordPromotion(state)).resolves.toBe(true);
 
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
         Item: { pk: 'SERVICE#checkout', sk: 'STATE', ...state },
+        ConditionExpression: 'attribute_not_exists(latestRelease) OR latestRelease = :release',
+        ExpressionAttributeValues: { ':release': state.latestRelease },
       });
+    });
+
+    it('writes nothing and says so when a newer release has taken the service', async () => {
+      ddb
+        .on(PutCommand)
+        .rejects(
+          new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+        );
+
+      await expect(store.recordPromotion(state)).resolves.toBe(false);
     });
   });
 

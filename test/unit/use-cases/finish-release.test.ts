@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../../lib/clock.ts';
 import {
+  handOffService,
   promoteRelease,
   reasonFromFailure,
   reportRelease,
@@ -241,12 +242,12 @@ describe('Use case: finish a release', () => {
       });
     });
 
-    it('releases the lock, wakes the queued release and tells people once', async () => {
+    it('tells people once, and leaves the lock to the hand-off state', async () => {
       await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
       await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
 
-      expect(ports.store.locks.has('checkout')).toBe(false);
-      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+      expect(ports.store.locks.has('checkout')).toBe(true);
+      expect(ports.tokens.succeeded).toEqual([]);
       expect(ports.notifier.published).toHaveLength(1);
       expect(ports.notifier.published[0]?.notification).toEqual({
         subject: '[shipline] checkout: v2 promoted, now serving 100%',
@@ -257,6 +258,22 @@ describe('Use case: finish a release', () => {
           oldSlotScaleDownInSeconds: 900,
           at: NOW,
         }),
+      });
+    });
+  });
+
+  describe('Function: handOffService', () => {
+    it('releases the lock and wakes the queued release, also when retried after the delete', async () => {
+      await expect(handOffService(ports, deployment)).resolves.toEqual({
+        released: true,
+        woke: 'checkout-v3',
+      });
+      expect(ports.store.locks.has('checkout')).toBe(false);
+      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+
+      await expect(handOffService(ports, deployment)).resolves.toEqual({
+        released: false,
+        woke: 'checkout-v3',
       });
     });
   });
@@ -414,7 +431,7 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
     await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
   });
 
-  it('stays promoted and still hands the lock on when the notification cannot be sent', async () => {
+  it('stays promoted when the notification cannot be sent', async () => {
     ports.notifier.publish = async () => {
       throw Object.assign(new Error('not authorized to perform SNS:Publish'), {
         name: 'AuthorizationErrorException',
@@ -433,7 +450,16 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
     expect(result.warnings).toEqual([
       'the promoted notification could not be sent: AuthorizationErrorException: not authorized to perform SNS:Publish',
     ]);
-    expect(ports.store.locks.has('checkout')).toBe(false);
+    expect(ports.store.states.get('checkout')).toMatchObject({ stableSlot: 'green', stableVersion: 'v2' });
+  });
+
+  it('refuses to promote over a release that has taken the service over', async () => {
+    await ports.store.claimIdleSlot('checkout', 'checkout-v3');
+
+    await expect(
+      promoteRelease(ports, settings, deployment, undefined, 'arn:aws:ecs:task-definition/checkout:8'),
+    ).rejects.toThrow('another release has taken checkout over');
+    expect(ports.router.splits).toEqual([]);
   });
 
   it('leaves traffic and slots alone when another release has taken the service over', async () => {
