@@ -226,7 +226,7 @@ afterAll(() => {
 });
 
 describe('serverless package', () => {
-  it('declares the 16 functions on nodejs22.x, arm64, with the pipeline environment', () => {
+  it('declares the 17 functions on nodejs22.x, arm64, with the pipeline environment', () => {
     const functions = Object.entries(template.Resources).filter(
       ([, r]) => r.Type === 'AWS::Lambda::Function',
     );
