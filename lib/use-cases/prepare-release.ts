@@ -119,7 +119,6 @@ export const prepareRelease = async (
     topicArn: declared.notify.topicArn ?? settings.defaultTopicArn,
   };
 
-  await ports.store.claimIdleSlot(request.service, releaseId);
   await ports.store.putRecord({
     service: request.service,
     releaseId,
@@ -131,6 +130,9 @@ export const prepareRelease = async (
     startedAt: deployment.startedAt,
     currentPercent: 0,
   });
+  // Claiming the idle slot is the last step that can fail: a release that fails before it leaves the
+  // previous release's delayed scale-down of that slot in place.
+  await ports.store.claimIdleSlot(request.service, releaseId);
   await notifyBestEffort(
     ports,
     deployment.topicArn,
