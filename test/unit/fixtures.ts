@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { type Clock, useClock } from '../../lib/clock.ts';
 import { parseConfigText } from '../../lib/config/load.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import type { Deployment, ReleaseRequest } from '../../lib/domain/types.ts';
@@ -131,3 +133,14 @@ export const deploymentFixture = (overrides: Partial<Deployment> = {}): Deployme
 
 /** A fixed clock (no real time in tests). */
 export const fixedClock = (iso: string) => ({ now: () => new Date(iso) });
+
+/** Runs the enclosing describe block on a clock stopped at `iso`, restoring the previous clock after. */
+export const withFixedClock = (iso: string): void => {
+  let previous: Clock | undefined;
+  beforeAll(() => {
+    previous = useClock(fixedClock(iso));
+  });
+  afterAll(() => {
+    if (previous) useClock(previous);
+  });
+};

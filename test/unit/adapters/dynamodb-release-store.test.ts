@@ -8,11 +8,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbReleaseStore, keys } from '../../../lib/adapters/dynamodb-release-store.ts';
-import { type Clock, useClock } from '../../../lib/clock.ts';
 import type { AlarmWatch, ServiceState } from '../../../lib/ports/release-store.ts';
-import { fixedClock, TABLE, V2_RELEASE_ID } from '../fixtures.ts';
+import { TABLE, V2_RELEASE_ID, withFixedClock } from '../fixtures.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -40,15 +39,8 @@ const ME = { executionName: 'checkout-me', requestedAt: '2025-03-04T10:00:00Z', 
 
 describe('Class: DynamoDbReleaseStore', () => {
   let store: DynamoDbReleaseStore;
-  let previousClock: Clock;
 
-  beforeAll(() => {
-    previousClock = useClock(fixedClock(NOW));
-  });
-
-  afterAll(() => {
-    useClock(previousClock);
-  });
+  withFixedClock(NOW);
 
   beforeEach(() => {
     ddb.reset();

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Clock, useClock } from '../../../lib/clock.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   handOffService,
   promoteRelease,
@@ -12,13 +11,13 @@ import { createFakePorts } from '../fakes.ts';
 import {
   BLUE_TG,
   deploymentFixture,
-  fixedClock,
   GREEN_TG,
   LISTENER_RULE_ARN,
   releaseRequest,
   TOPIC_ARN,
   V1_IMAGE,
   V2_RELEASE_ID,
+  withFixedClock,
 } from '../fixtures.ts';
 
 const settings = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
@@ -29,15 +28,8 @@ const bakeFailed = { Error: 'BakeFailed', Cause: 'alarm checkout-5xx went to ALA
 
 describe('Use case: finish a release', () => {
   let ports: ReturnType<typeof createFakePorts>;
-  let previousClock: Clock;
 
-  beforeAll(() => {
-    previousClock = useClock(fixedClock(NOW));
-  });
-
-  afterAll(() => {
-    useClock(previousClock);
-  });
+  withFixedClock(NOW);
 
   /** A release of v2 in progress at 25%, holding the lock, with v3 queued behind it. */
   beforeEach(async () => {

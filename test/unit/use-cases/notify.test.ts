@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Clock, useClock } from '../../../lib/clock.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { notifyOnce } from '../../../lib/use-cases/notify.ts';
 import { FakeNotifier, InMemoryReleaseStore } from '../fakes.ts';
-import { fixedClock, TOPIC_ARN, V2_RELEASE_ID } from '../fixtures.ts';
+import { TOPIC_ARN, V2_RELEASE_ID, withFixedClock } from '../fixtures.ts';
 
 const NOW = '2025-03-04T10:00:05.000Z';
 const facts = {
@@ -17,15 +16,8 @@ const facts = {
 describe('Function: notifyOnce', () => {
   let store: InMemoryReleaseStore;
   let notifier: FakeNotifier;
-  let previousClock: Clock;
 
-  beforeAll(() => {
-    previousClock = useClock(fixedClock(NOW));
-  });
-
-  afterAll(() => {
-    useClock(previousClock);
-  });
+  withFixedClock(NOW);
 
   beforeEach(() => {
     store = new InMemoryReleaseStore();

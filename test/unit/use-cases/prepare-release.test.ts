@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Clock, useClock } from '../../../lib/clock.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../lib/config/load.ts';
 import { TargetStateError } from '../../../lib/errors.ts';
 import type { ServiceState } from '../../../lib/ports/release-store.ts';
@@ -10,7 +9,6 @@ import {
   BLUE_TG,
   configText,
   deploymentFixture,
-  fixedClock,
   GREEN_TG,
   LISTENER_RULE_ARN,
   REGISTRY,
@@ -20,6 +18,7 @@ import {
   V1_IMAGE,
   V2_DIGEST,
   V2_RELEASE_ID,
+  withFixedClock,
 } from '../fixtures.ts';
 
 const config = repoConfig();
@@ -57,15 +56,8 @@ const rejection = async (promise: Promise<unknown>): Promise<Error> => {
 
 describe('Function: prepareRelease', () => {
   let ports: ReturnType<typeof createFakePorts>;
-  let previousClock: Clock;
 
-  beforeAll(() => {
-    previousClock = useClock(fixedClock(NOW));
-  });
-
-  afterAll(() => {
-    useClock(previousClock);
-  });
+  withFixedClock(NOW);
 
   beforeEach(() => {
     ports = createFakePorts();

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Clock, useClock } from '../../../lib/clock.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { UnknownServiceError } from '../../../lib/errors.ts';
 import {
   acquireReleaseLock,
@@ -8,7 +7,7 @@ import {
   waitForReleaseLock,
 } from '../../../lib/use-cases/release-lock.ts';
 import { FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
-import { fixedClock, releaseRequest, repoConfig } from '../fixtures.ts';
+import { releaseRequest, repoConfig, withFixedClock } from '../fixtures.ts';
 
 const config = repoConfig();
 const NOW = '2025-03-04T10:30:00.000Z';
@@ -33,15 +32,8 @@ describe('Function: leaseSecondsFor', () => {
 describe('Use case: release lock', () => {
   let store: InMemoryReleaseStore;
   let tokens: FakeTaskTokens;
-  let previousClock: Clock;
 
-  beforeAll(() => {
-    previousClock = useClock(fixedClock(NOW));
-  });
-
-  afterAll(() => {
-    useClock(previousClock);
-  });
+  withFixedClock(NOW);
 
   beforeEach(() => {
     store = new InMemoryReleaseStore();

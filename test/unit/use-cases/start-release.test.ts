@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Clock, useClock } from '../../../lib/clock.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { manualExecutionNameFor } from '../../../lib/domain/names.ts';
 import { InvalidInputError, UnknownServiceError } from '../../../lib/errors.ts';
 import { releaseRequestFrom, startRelease } from '../../../lib/use-cases/start-release.ts';
 import { FakeExecutionStarter } from '../fakes.ts';
 import {
   ecrPushEvent,
-  fixedClock,
   repoConfig,
   STATE_MACHINE_ARN,
   V2_DIGEST,
   V2_IMAGE,
   V2_RELEASE_ID,
+  withFixedClock,
 } from '../fixtures.ts';
 
 const config = repoConfig();
@@ -29,15 +28,8 @@ const rejection = async (promise: Promise<unknown>): Promise<Error> => {
 
 describe('Function: startRelease', () => {
   let starter: FakeExecutionStarter;
-  let previousClock: Clock;
 
-  beforeAll(() => {
-    previousClock = useClock(fixedClock('2025-03-04T12:00:00.000Z'));
-  });
-
-  afterAll(() => {
-    useClock(previousClock);
-  });
+  withFixedClock('2025-03-04T12:00:00.000Z');
 
   beforeEach(() => {
     starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
