@@ -48,9 +48,12 @@ export const matchesPattern = (pattern: Record<string, unknown>, event: unknown)
 
 /** An error as Step Functions sees a failed Lambda invocation: Error = errorType, Cause = the JSON payload. */
 export class LambdaInvocationError extends Error {
+  /** The handler's own message, for people (the `message` is the JSON payload Step Functions sees). */
+  public readonly errorMessage: string;
   public constructor(errorType: string, errorMessage: string) {
     super(JSON.stringify({ errorType, errorMessage, trace: [] }));
     this.name = errorType;
+    this.errorMessage = errorMessage;
   }
 }
 

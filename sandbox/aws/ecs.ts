@@ -133,8 +133,7 @@ export class SimulatedEcs {
       service.deployments.find((d) => d.rolloutState === 'COMPLETED' && d.runningCount > 0) ??
       service.deployments.find((d) => d.status === 'PRIMARY' && d.runningCount > 0);
     if (!steady) return undefined;
-    const definition = this.resolveTaskDefinition(steady.taskDefinition);
-    return definition.containerDefinitions[0]?.image;
+    return this.imageOf(steady.taskDefinition, this.world.container);
   }
 
   public imageOf(taskDefinitionArn: string, container: string): string | undefined {

@@ -167,30 +167,21 @@ export class TrafficModel {
       const requests = Math.round(bucket.requests);
       const errors = Math.round(bucket.errors);
       const elbErrors = Math.round(bucket.elbErrors);
-      if (requests > 0) {
-        put('RequestCount', perGroup, requests, 1, requests);
-        put(
-          'TargetResponseTime',
-          perGroup,
-          bucket.latencyMsTotal / 1000,
-          bucket.requests,
-          bucket.maxLatencyMs / 1000,
-        );
-      }
-      if (errors > 0) put('HTTPCode_Target_5XX_Count', perGroup, errors, 1, errors);
-      // Load-balancer-wide series (both target groups), as ALB publishes with the LoadBalancer dimension only.
+      // ALB publishes each target-group series, and the same series for the whole load balancer.
       const lb = [{ Name: 'LoadBalancer', Value: loadBalancer }];
-      if (requests > 0) {
-        put('RequestCount', lb, requests, 1, requests);
-        put(
-          'TargetResponseTime',
-          lb,
-          bucket.latencyMsTotal / 1000,
-          bucket.requests,
-          bucket.maxLatencyMs / 1000,
-        );
+      for (const dims of [perGroup, lb]) {
+        if (requests > 0) {
+          put('RequestCount', dims, requests, 1, requests);
+          put(
+            'TargetResponseTime',
+            dims,
+            bucket.latencyMsTotal / 1000,
+            bucket.requests,
+            bucket.maxLatencyMs / 1000,
+          );
+        }
+        if (errors > 0) put('HTTPCode_Target_5XX_Count', dims, errors, 1, errors);
       }
-      if (errors > 0) put('HTTPCode_Target_5XX_Count', lb, errors, 1, errors);
       if (elbErrors > 0) {
         put('HTTPCode_ELB_5XX_Count', lb, elbErrors, 1, elbErrors);
         put('RequestCount', lb, elbErrors, 1, elbErrors);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type LambdaRuntime, matchesPattern } from '../lambda-runtime.ts';
+import { LambdaInvocationError, type LambdaRuntime, matchesPattern } from '../lambda-runtime.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { SimulatedEcs } from './ecs.ts';
@@ -192,12 +192,7 @@ export class SimulatedWorld {
           onResult?.(key, { ok: true, value });
         } catch (error) {
           const failure = error as Error;
-          let message = failure.message;
-          try {
-            message = (JSON.parse(failure.message) as { errorMessage: string }).errorMessage;
-          } catch {
-            // not a Lambda error payload
-          }
+          const message = failure instanceof LambdaInvocationError ? failure.errorMessage : failure.message;
           const retry = attempt < retryDelays.length;
           this.record(
             'lambda',
