@@ -1,79 +1,96 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, Option } from 'commander';
 import * as z from 'zod';
 import { configJsonSchema, loadConfigFile } from '../lib/config/load.ts';
 import { ConfigError } from '../lib/errors.ts';
 
-const USAGE = `shipline: progressive delivery for AWS
+/** The CLI's exit codes: scripts and CI branch on them, so they are part of its contract. */
+const EXIT = { ok: 0, expectationFailed: 1, usage: 2, internal: 3 } as const;
 
-Usage:
-  shipline simulate --scenario FILE [--json]   run a scenario in the local sandbox (no AWS account)
-  shipline validate [--config FILE]            validate shipline.yml (default ./shipline.yml)
-  shipline schema [--out DIR]                  write the JSON Schemas of shipline.yml and scenario files
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  ok
+  1  an expectation of the scenario failed
+  2  usage error or invalid input (unknown command or option, invalid scenario or shipline.yml)
+  3  internal error (one line; the stack trace with --debug or SHIPLINE_DEBUG=1)
 
-simulate exits 0 when the run finished and its expectations held, 1 when an expectation failed,
-2 when the scenario file is invalid.`;
+Environment:
+  NO_COLOR          any non-empty value: no colour (as --no-color); colour is only used on a terminal
+  SHIPLINE_CONFIG   the shipline.yml that validate checks by default (and that deploy packages)
+  SHIPLINE_DEBUG=1  print the stack trace of an internal error (as --debug)`;
 
-const fail = (message: string, code: number): never => {
-  process.stderr.write(`shipline: ${message}\n`);
-  process.exit(code);
+/** Bad input a person can fix (a scenario or config that does not validate): exit 2, message only. */
+class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+const packageVersion = (): string =>
+  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
+
+/**
+ * Colour only when a person reads a terminal: `--no-color` and a non-empty NO_COLOR (https://no-color.org)
+ * turn it off, FORCE_COLOR turns it on where no terminal is attached (CI logs), as Node and commander read it.
+ */
+const wantsColour = (flag: boolean): boolean => {
+  const { NO_COLOR, FORCE_COLOR, TERM } = process.env;
+  if (!flag || (NO_COLOR !== undefined && NO_COLOR !== '')) return false;
+  if (FORCE_COLOR !== undefined) return FORCE_COLOR !== '0' && FORCE_COLOR !== 'false';
+  return process.stdout.isTTY === true && TERM !== 'dumb';
 };
 
-const simulate = async (args: string[]): Promise<number> => {
-  const { values } = parseArgs({
-    args,
-    options: { scenario: { type: 'string', short: 's' }, json: { type: 'boolean', default: false } },
-  });
-  if (!values.scenario) return fail(`simulate needs --scenario FILE\n\n${USAGE}`, 2);
+const simulate = async (options: { scenario: string; json: boolean }, colour: boolean): Promise<number> => {
   const { ScenarioError, loadScenario, runScenario } = await import('../sandbox/run-scenario.ts');
-  const { formatEntry, formatSummary } = await import('../sandbox/print.ts');
+  const { ansi, formatEntry, formatSummary, plain } = await import('../sandbox/print.ts');
   const { stopLocalDynamoDb } = await import('../sandbox/local-dynamodb.ts');
+  const paint = colour ? ansi : plain;
   try {
-    const { scenario, baseDir } = loadScenario(values.scenario);
+    const { scenario, baseDir } = loadScenario(options.scenario);
     const start = new Date(scenario.world.start).getTime();
-    if (!values.json)
+    if (!options.json)
       process.stdout.write(
         `Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`,
       );
     const result = await runScenario(scenario, baseDir, {
-      onEntry: values.json
+      onEntry: options.json
         ? undefined
-        : (entry, label) => process.stdout.write(`${formatEntry(entry, start, label)}\n`),
+        : (entry, label) => process.stdout.write(`${formatEntry(entry, start, label, paint)}\n`),
     });
-    process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result)}\n`);
-    return result.expectations && !result.expectations.passed ? 1 : 0;
+    process.stdout.write(
+      options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result, paint)}\n`,
+    );
+    return result.expectations && !result.expectations.passed ? EXIT.expectationFailed : EXIT.ok;
   } catch (error) {
-    if (error instanceof ScenarioError) return fail(error.message, 2);
+    if (error instanceof ScenarioError) throw new InputError(error.message);
     throw error;
   } finally {
     await stopLocalDynamoDb();
   }
 };
 
-const validate = (args: string[]): number => {
-  const { values } = parseArgs({
-    args,
-    options: { config: { type: 'string', short: 'c', default: 'shipline.yml' } },
-  });
+const validate = (options: { config?: string }): number => {
+  const file = options.config ?? process.env.SHIPLINE_CONFIG ?? 'shipline.yml';
   try {
-    const config = loadConfigFile(values.config as string);
+    const config = loadConfigFile(file);
     const services = Object.entries(config.services).map(
       ([name, s]) =>
         `${name} (${s.strategy.type}: ${s.strategy.steps.map((x) => (typeof x === 'number' ? x : x.percent)).join('% -> ')}%)`,
     );
-    process.stdout.write(`${values.config} is valid: ${services.join(', ')}\n`);
-    return 0;
+    process.stdout.write(`${file} is valid: ${services.join(', ')}\n`);
+    return EXIT.ok;
   } catch (error) {
-    if (error instanceof ConfigError) return fail(error.message, 2);
+    if (error instanceof ConfigError) throw new InputError(error.message);
     throw error;
   }
 };
 
-const schema = async (args: string[]): Promise<number> => {
-  const { values } = parseArgs({ args, options: { out: { type: 'string', default: 'schema' } } });
+const schema = async (options: { out: string }): Promise<number> => {
   const { scenarioSchema } = await import('../sandbox/scenario/schema.ts');
-  const out = values.out as string;
+  const { out } = options;
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'shipline.schema.json'), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   writeFileSync(
@@ -81,27 +98,73 @@ const schema = async (args: string[]): Promise<number> => {
     `${JSON.stringify(z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`,
   );
   process.stdout.write(`wrote ${out}/shipline.schema.json and ${out}/scenario.schema.json\n`);
-  return 0;
+  return EXIT.ok;
 };
 
-const main = async (): Promise<number> => {
-  const [command, ...rest] = process.argv.slice(2);
-  switch (command) {
-    case 'simulate':
-      return simulate(rest);
-    case 'validate':
-      return validate(rest);
-    case 'schema':
-      return schema(rest);
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      return fail(`unknown command "${command}"\n\n${USAGE}`, 2);
+/** The command tree; each action stores its exit code in `result.code`. */
+const buildProgram = (result: { code: number }): Command => {
+  const program = new Command('shipline')
+    .description('Progressive delivery for AWS: canary releases on ECS behind an ALB, run by Step Functions.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .option('--no-color', 'no colour in the output (also: NO_COLOR=1)')
+    .option('--debug', 'print the stack trace of an internal error (also: SHIPLINE_DEBUG=1)')
+    .helpCommand('help [command]', 'show the help of a command')
+    .showHelpAfterError()
+    .exitOverride()
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  program
+    .command('simulate')
+    .description('run a scenario in the local sandbox (no AWS account): live timeline, then a summary')
+    .requiredOption('-s, --scenario <file>', 'the scenario file (YAML), e.g. examples/healthy-canary.yml')
+    .option('--json', 'print one machine-readable JSON document instead', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (options: { scenario: string; json: boolean }) => {
+      result.code = await simulate(options, wantsColour(program.opts<{ color: boolean }>().color));
+    });
+
+  program
+    .command('validate')
+    .description('validate a shipline.yml; every error names the path of the bad field')
+    .option('-c, --config <file>', 'the config to validate (default: $SHIPLINE_CONFIG, else ./shipline.yml)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((options: { config?: string }) => {
+      result.code = validate(options);
+    });
+
+  program
+    .command('schema')
+    .description('write the JSON Schemas of shipline.yml and of scenario files')
+    .addOption(new Option('--out <dir>', 'the directory to write them to').default('schema'))
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (options: { out: string }) => {
+      result.code = await schema(options);
+    });
+
+  return program;
+};
+
+const main = async (argv: string[]): Promise<number> => {
+  const result = { code: EXIT.ok as number };
+  const program = buildProgram(result);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return result.code;
+  } catch (error) {
+    // Commander has already printed its message (and the usage) to stderr; help and version exit 0.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof InputError) {
+      process.stderr.write(`shipline: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    const debug = program.opts<{ debug?: boolean }>().debug === true || process.env.SHIPLINE_DEBUG === '1';
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    else
+      process.stderr.write(
+        `shipline: internal error: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]} (--debug or SHIPLINE_DEBUG=1 prints the stack trace)\n`,
+      );
+    return EXIT.internal;
   }
 };
 
-process.exitCode = await main();
+process.exitCode = await main(process.argv.slice(2));

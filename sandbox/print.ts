@@ -1,6 +1,34 @@
 import type { TimelineEntry } from './aws/world.ts';
 import { formatOffset, type ScenarioResult } from './run-scenario.ts';
 
+/** The few styles the CLI uses: ANSI SGR codes (on, off). */
+const STYLES = {
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  bold: [1, 22],
+} as const;
+
+/** A style name; `Paint` applies one to a piece of text. */
+export type Style = keyof typeof STYLES;
+
+/** Styles text for a terminal, or leaves it as is: the CLI picks one per run (NO_COLOR, `--no-color`, TTY). */
+export type Paint = (style: Style, text: string) => string;
+
+/** Leaves text untouched: the default, so output is plain unless the caller decided colour is wanted. */
+export const plain: Paint = (_style, text) => text;
+
+/** Wraps text in ANSI escape codes. */
+export const ansi: Paint = (style, text) => `\u001b[${STYLES[style][0]}m${text}\u001b[${STYLES[style][1]}m`;
+
+const KIND_STYLES: Partial<Record<TimelineEntry['kind'], Style>> = {
+  fault: 'red',
+  alarm: 'yellow',
+  execution: 'bold',
+};
+
+const OUTCOME_STYLES: Record<string, Style> = { promoted: 'green', rolled_back: 'red', failed: 'red' };
+
 const KIND_LABELS: Record<TimelineEntry['kind'], string> = {
   state: 'state',
   traffic: 'traffic',
@@ -18,17 +46,22 @@ export const formatEntry = (
   entry: TimelineEntry,
   start: number,
   label: (execution?: string) => string,
+  paint: Paint = plain,
 ): string => {
   const who = entry.execution ? `[${label(entry.execution)}] ` : '';
-  return `${formatOffset((entry.at - start) / 1000)}  ${KIND_LABELS[entry.kind].padEnd(7)}  ${who}${entry.text}`;
+  const kind = KIND_LABELS[entry.kind].padEnd(7);
+  const style = KIND_STYLES[entry.kind];
+  return `${formatOffset((entry.at - start) / 1000)}  ${style ? paint(style, kind) : kind}  ${who}${entry.text}`;
 };
 
 /** The closing summary of a run, for people. */
-export const formatSummary = (result: ScenarioResult): string => {
+export const formatSummary = (result: ScenarioResult, paint: Paint = plain): string => {
+  const outcome = result.outcome.toUpperCase();
+  const outcomeStyle = OUTCOME_STYLES[result.outcome] ?? 'yellow';
   const lines = [
     '',
     `Scenario:        ${result.scenario}`,
-    `Outcome:         ${result.outcome.toUpperCase()}${result.reason ? ` (${result.reason})` : ''}`,
+    `Outcome:         ${paint(outcomeStyle, outcome)}${result.reason ? ` (${result.reason})` : ''}`,
     `Service:         ${result.service}  ${result.fromVersion ?? '?'} -> ${result.toVersion ?? '?'}`,
     `Serving now:     ${result.servingVersion ?? 'SPLIT'}  (${Object.entries(result.traffic)
       .map(([slot, w]) => `${slot} ${w}%`)
@@ -45,8 +78,8 @@ export const formatSummary = (result: ScenarioResult): string => {
   if (result.expectations) {
     lines.push(
       result.expectations.passed
-        ? 'Expectations:    all met'
-        : `Expectations:    FAILED\n${result.expectations.failures.map((f) => `  - ${f}`).join('\n')}`,
+        ? `Expectations:    ${paint('green', 'all met')}`
+        : `Expectations:    ${paint('red', 'FAILED')}\n${result.expectations.failures.map((f) => `  - ${f}`).join('\n')}`,
     );
   }
   return lines.join('\n');

@@ -1,20 +1,27 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { configJsonSchema } from '../lib/config/load.ts';
 import { scenarioSchema } from '../sandbox/scenario/schema.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const run = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+
+/** Runs the CLI as a user would; colour variables come only from `env`, never from the test runner's. */
+const run = async (
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const { FORCE_COLOR, NO_COLOR, SHIPLINE_DEBUG, SHIPLINE_CONFIG, ...inherited } = process.env;
   try {
     const { stdout, stderr } = await promisify(execFile)(
       'node',
       [path.join(root, 'bin/shipline.mjs'), ...args],
-      { cwd: root },
+      { cwd: root, env: { ...inherited, ...env } },
     );
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -22,6 +29,21 @@ const run = async (args: string[]): Promise<{ code: number; stdout: string; stde
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 };
+
+const tempDirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shipline-cli-'));
+  tempDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences are what is looked for
+const ANSI = /\u001b\[/;
+/** A stack trace line, as Node prints it. */
+const STACK = /^\s+at /m;
 
 describe('CLI: shipline', () => {
   it('simulate --json prints one JSON document and exits 0 when expectations hold', async () => {
@@ -49,7 +71,7 @@ describe('CLI: shipline', () => {
   });
 
   it('simulate exits 1 and names the expectation that failed', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'shipline-cli-'));
+    const dir = tempDir();
     const file = path.join(dir, 'wrong.yml');
     writeFileSync(
       file,
@@ -63,7 +85,7 @@ describe('CLI: shipline', () => {
   });
 
   it('simulate exits 2 with the path of the bad field when the scenario is invalid', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'shipline-cli-'));
+    const dir = tempDir();
     const file = path.join(dir, 'invalid.yml');
     writeFileSync(
       file,
@@ -78,7 +100,7 @@ describe('CLI: shipline', () => {
     expect((await run(['validate'])).stdout).toContain(
       'shipline.yml is valid: checkout (canary: 5% -> 25% -> 100%)',
     );
-    const dir = mkdtempSync(path.join(tmpdir(), 'shipline-cli-'));
+    const dir = tempDir();
     const file = path.join(dir, 'shipline.yml');
     writeFileSync(
       file,
@@ -99,5 +121,98 @@ describe('CLI: shipline', () => {
     expect(committed('scenario.schema.json')).toEqual(
       z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }),
     );
+  });
+});
+
+describe('CLI: usage, help and exit codes', () => {
+  it('--version prints the version of package.json', async () => {
+    const { code, stdout } = await run(['--version']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(pkg.version);
+  });
+
+  it('--help lists the commands and documents the exit codes', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    for (const text of ['simulate', 'validate', 'schema', 'Exit codes:', '3  internal error'])
+      expect(stdout).toContain(text);
+  });
+
+  it('simulate --help describes its options and exits 0', async () => {
+    const { code, stdout } = await run(['simulate', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: shipline simulate');
+    expect(stdout).toContain('--scenario <file>');
+    expect(stdout).toContain('--json');
+  });
+
+  it('an unknown flag exits 2 with the usage on stderr and no stack trace', async () => {
+    const { code, stdout, stderr } = await run([
+      'simulate',
+      '--scenario',
+      'examples/healthy-canary.yml',
+      '--bogus',
+    ]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain("unknown option '--bogus'");
+    expect(stderr).toContain('Usage: shipline simulate');
+    expect(stderr).not.toMatch(STACK);
+  });
+
+  it('--scenario without a value exits 2 naming the option', async () => {
+    const { code, stderr } = await run(['simulate', '--scenario']);
+    expect(code).toBe(2);
+    expect(stderr).toContain("option '-s, --scenario <file>' argument missing");
+    expect(stderr).toContain('Usage: shipline simulate');
+    expect(stderr).not.toMatch(STACK);
+  });
+
+  it('an unknown command exits 2 with the usage on stderr', async () => {
+    const { code, stderr } = await run(['simulat']);
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown command 'simulat'");
+    expect(stderr).toContain('(Did you mean simulate?)');
+    expect(stderr).toContain('Usage: shipline');
+    expect(stderr).not.toMatch(STACK);
+  });
+
+  it('no command at all exits 2 with the usage on stderr', async () => {
+    const { code, stdout, stderr } = await run([]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('Usage: shipline');
+  });
+
+  it('colours the run only when asked, and never with NO_COLOR or --no-color', async () => {
+    const scenario = ['simulate', '--scenario', 'examples/bad-version-rolled-back.yml'];
+    const forced = await run(scenario, { FORCE_COLOR: '1' });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(ANSI);
+    const noColor = await run(scenario, { FORCE_COLOR: '1', NO_COLOR: '1' });
+    expect(noColor.code).toBe(0);
+    expect(noColor.stdout).toContain('Outcome:         ROLLED_BACK');
+    expect(noColor.stdout).not.toMatch(ANSI);
+    expect(noColor.stderr).not.toMatch(ANSI);
+    const flag = await run([...scenario, '--no-color'], { FORCE_COLOR: '1' });
+    expect(flag.stdout).not.toMatch(ANSI);
+    // Not a terminal (a pipe, as here): plain text by default.
+    expect((await run(scenario)).stdout).not.toMatch(ANSI);
+  });
+
+  it('an internal error exits 3 with one line, and the stack trace only with --debug or SHIPLINE_DEBUG=1', async () => {
+    const notADirectory = path.join(tempDir(), 'file');
+    writeFileSync(notADirectory, '');
+    const args = ['schema', '--out', path.join(notADirectory, 'schema')];
+    const plainRun = await run(args);
+    expect(plainRun.code).toBe(3);
+    expect(plainRun.stderr).toMatch(/^shipline: internal error: ENOTDIR: .*\n$/);
+    expect(plainRun.stderr.trim().split('\n')).toHaveLength(1);
+    const debug = await run([...args, '--debug']);
+    expect(debug.code).toBe(3);
+    expect(debug.stderr).toMatch(STACK);
+    const debugEnv = await run(args, { SHIPLINE_DEBUG: '1' });
+    expect(debugEnv.code).toBe(3);
+    expect(debugEnv.stderr).toMatch(STACK);
   });
 });
