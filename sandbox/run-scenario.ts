@@ -1,6 +1,6 @@
 import './polyfills.ts';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,17 +161,35 @@ const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => {
   return 'failed';
 };
 
+type RunOptions = {
+  onEntry?: (entry: TimelineEntry, label: (execution?: string) => string) => void;
+};
+
 /**
  * Runs a scenario end to end: the real handlers, state machine and adapters against a simulated
- * account, on a virtual clock. `onEntry` receives the timeline as it happens.
+ * account, on a virtual clock. `onEntry` receives the timeline as it happens. The packaged config's
+ * temporary directory is removed when the run ends, whether it succeeded or threw.
  */
 export const runScenario = async (
   scenario: Scenario,
   baseDir: string,
-  options: { onEntry?: (entry: TimelineEntry, label: (execution?: string) => string) => void } = {},
+  options: RunOptions = {},
 ): Promise<ScenarioResult> => {
   const wallStart = performance.now();
-  const { config, configPath } = resolveConfig(scenario, baseDir);
+  const packagedConfig = resolveConfig(scenario, baseDir);
+  try {
+    return await runPackaged(scenario, packagedConfig, options, wallStart);
+  } finally {
+    rmSync(path.dirname(packagedConfig.configPath), { recursive: true, force: true });
+  }
+};
+
+const runPackaged = async (
+  scenario: Scenario,
+  { config, configPath }: { config: ShiplineConfig; configPath: string },
+  options: RunOptions,
+  wallStart: number,
+): Promise<ScenarioResult> => {
   const serviceName = scenario.service ?? Object.keys(config.services)[0];
   const declared = serviceName ? config.services[serviceName] : undefined;
   if (!serviceName || !declared)

@@ -1,15 +1,25 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
+import { afterAll } from 'vitest';
 import { repoConfig, STATE_MACHINE_ARN, TABLE, TOPIC_ARN } from '../unit/fixtures.ts';
+
+const packagedDirs: string[] = [];
+
+// Registered by every test file that imports this module: its packaged configs go when its tests end.
+afterAll(() => {
+  for (const dir of packagedDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * The repository's `shipline.yml` as packaging ships it to the functions: validated, then written as
  * `shipline.json` (the functions load the packaged JSON, not the YAML).
  */
 export const packagedConfigPath = (): string => {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'shipline-handler-')), 'shipline.json');
+  const dir = mkdtempSync(path.join(tmpdir(), 'shipline-handler-'));
+  packagedDirs.push(dir);
+  const file = path.join(dir, 'shipline.json');
   writeFileSync(file, JSON.stringify(repoConfig(), null, 2));
   return file;
 };

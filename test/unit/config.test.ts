@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   configJsonSchema,
   formatIssuePath,
@@ -219,8 +219,14 @@ describe('Function: parseConfig', () => {
 });
 
 describe('Function: loadBundledConfig', () => {
+  const tempDirs: string[] = [];
+  afterAll(() => {
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
   const writeTemp = (name: string, text: string): string => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'shipline-config-')), name);
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipline-config-'));
+    tempDirs.push(dir);
+    const file = path.join(dir, name);
     writeFileSync(file, text);
     return file;
   };
