@@ -1,10 +1,11 @@
 'use strict';
-// Serverless plugin: validates shipline.yml against the Shipline schema before anything is packaged, and
-// writes it as .shipline/shipline.json, the file every function loads at run time. An invalid config
-// stops `serverless package`/`deploy` with one line per bad field, so it never reaches AWS.
+// Serverless plugin: validates the deployed shipline.yml (the `config` param, else SHIPLINE_CONFIG, else
+// ./shipline.yml) against the Shipline schema before anything is packaged, and writes it as
+// .shipline/shipline.json, the file every function loads at run time. A missing or invalid config stops
+// `serverless package`/`deploy` naming the file or each bad field, so it never reaches AWS.
 const { mkdirSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
-const tsx = require('tsx/cjs/api');
+const { loadConfig } = require('./config-file.cjs');
 
 class ShiplineConfigPlugin {
   constructor(serverless, _options, { log } = {}) {
@@ -20,11 +21,13 @@ class ShiplineConfigPlugin {
 
   writeConfig() {
     const root = this.serverless.serviceDir ?? this.serverless.config.servicePath;
-    const source = path.join(root, 'shipline.yml');
-    const { loadConfigFile } = tsx.require('../lib/config/load.ts', __filename);
     let config;
+    let source;
     try {
-      config = loadConfigFile(source);
+      ({ config, file: source } = loadConfig({
+        option: this.serverless.service?.custom?.shipline?.config,
+        serviceDir: root,
+      }));
     } catch (error) {
       throw new this.serverless.classes.Error(error.message);
     }
@@ -32,7 +35,7 @@ class ShiplineConfigPlugin {
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target, `${JSON.stringify(config, null, 2)}\n`);
     this.log?.notice?.(
-      `shipline.yml is valid (${Object.keys(config.services).join(', ')}); packaged as .shipline/shipline.json`,
+      `${path.relative(process.cwd(), source) || source} is valid (${Object.keys(config.services).join(', ')}); packaged as .shipline/shipline.json`,
     );
   }
 }

@@ -114,6 +114,17 @@ describe('CLI: shipline', () => {
     expect(stderr).toContain('services.checkout.strategy.steps: the last step must be 100');
   });
 
+  it('validate checks the file SHIPLINE_CONFIG names, the one a deploy packages', async () => {
+    const file = path.join(tempDir(), 'my-shipline.yml');
+    writeFileSync(
+      file,
+      readFileSync(path.join(root, 'shipline.yml'), 'utf8').replaceAll('checkout', 'payments'),
+    );
+    const { code, stdout } = await run(['validate'], { SHIPLINE_CONFIG: file });
+    expect(code).toBe(0);
+    expect(stdout).toContain(`${file} is valid: payments (canary: 5% -> 25% -> 100%)`);
+  });
+
   it('the committed JSON Schemas match the config and scenario schemas', () => {
     const committed = (file: string) =>
       JSON.parse(readFileSync(path.join(root, 'schema', file), 'utf8')) as unknown;

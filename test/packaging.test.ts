@@ -193,6 +193,18 @@ const readZip = (file: string): Map<string, Buffer> => {
 const outDir = mkdtempSync(path.join(tmpdir(), 'shipline-package-'));
 let template: Template;
 
+/**
+ * The config deployed: a file outside the repository, named by SHIPLINE_CONFIG as a deployer would. It is
+ * the repository's shipline.yml plus a topic of its own, which only this file declares.
+ */
+const configDir = mkdtempSync(path.join(tmpdir(), 'shipline-package-config-'));
+const deployedConfig = path.join(configDir, 'my-shipline.yml');
+const DEPLOYED_TOPIC = 'arn:aws:sns:us-east-1:123456789012:checkout-releases';
+writeFileSync(
+  deployedConfig,
+  `${readFileSync(path.join(root, 'shipline.yml'), 'utf8').trimEnd()}\n    notify:\n      topicArn: ${DEPLOYED_TOPIC}\n`,
+);
+
 const resource = (id: string): Resource => {
   const found = template.Resources[id];
   if (!found) throw new Error(`the template has no resource ${id}`);
@@ -208,7 +220,12 @@ beforeAll(() => {
   try {
     execFileSync('node', [require.resolve('osls/bin/serverless.js'), 'package', '--package', outDir], {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_REGION: 'us-east-1' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        AWS_REGION: 'us-east-1',
+        SHIPLINE_CONFIG: deployedConfig,
+      },
       stdio: 'pipe',
       timeout: 120_000,
     });
@@ -223,9 +240,28 @@ beforeAll(() => {
 
 afterAll(() => {
   rmSync(outDir, { recursive: true, force: true });
+  rmSync(configDir, { recursive: true, force: true });
 });
 
 describe('serverless package', () => {
+  it('packages the config SHIPLINE_CONFIG names: in the functions and in the publish grants', () => {
+    const packaged = JSON.parse(readFileSync(path.join(root, '.shipline/shipline.json'), 'utf8')) as {
+      services: Record<string, { notify: { topicArn?: string } }>;
+    };
+    expect(packaged.services.checkout?.notify.topicArn).toBe(DEPLOYED_TOPIC);
+    const publishers = FUNCTION_KEYS.filter((key) => ROLE_ACTIONS[key].includes('sns:Publish'));
+    expect(publishers.length).toBeGreaterThan(0);
+    for (const key of publishers) {
+      const publish = roleStatements(`${logicalId(key)}IamRoleLambdaExecution`).filter((statement) =>
+        asArray(statement.Action).includes('sns:Publish'),
+      );
+      expect(
+        publish.flatMap((statement) => asArray(statement.Resource)),
+        key,
+      ).toEqual([{ Ref: 'NotificationsTopic' }, DEPLOYED_TOPIC]);
+    }
+  });
+
   it('declares the 17 functions on nodejs22.x, arm64, with the pipeline environment', () => {
     const functions = Object.entries(template.Resources).filter(
       ([, r]) => r.Type === 'AWS::Lambda::Function',
@@ -396,7 +432,7 @@ describe('serverless package', () => {
   it('zips each function with the config file SHIPLINE_CONFIG_PATH names and an ES module handler that loads', () => {
     const zips = readdirSync(outDir).filter((file) => file.endsWith('.zip'));
     expect(zips.sort()).toEqual(FUNCTION_KEYS.map((key) => `${key}.zip`).sort());
-    const declared = parseYaml(readFileSync(path.join(root, 'shipline.yml'), 'utf8')) as ShiplineDocument;
+    const declared = parseYaml(readFileSync(deployedConfig, 'utf8')) as ShiplineDocument;
     const extracted = path.join(outDir, 'extracted');
     for (const key of FUNCTION_KEYS) {
       const variables = (
