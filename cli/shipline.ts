@@ -167,4 +167,12 @@ const main = async (argv: string[]): Promise<number> => {
   }
 };
 
+// A reader that stops early (`shipline simulate ... | head`) closes the pipe: end quietly, as Unix tools
+// do, instead of dying on an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? EXIT.ok);
+  });
+
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -209,6 +209,19 @@ describe('CLI: usage, help and exit codes', () => {
     expect(flag.stdout).not.toMatch(ANSI);
     // Not a terminal (a pipe, as here): plain text by default.
     expect((await run(scenario)).stdout).not.toMatch(ANSI);
+  });
+
+  it('ends quietly when the reader closes its end of stdout early (| head)', async () => {
+    const { FORCE_COLOR, NO_COLOR, ...env } = process.env;
+    const child = spawn('node', [path.join(root, 'bin/shipline.mjs'), '--help'], { cwd: root, env });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(STACK);
+    expect(code).toBe(0);
   });
 
   it('an internal error exits 3 with one line, and the stack trace only with --debug or SHIPLINE_DEBUG=1', async () => {
