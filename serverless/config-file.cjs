@@ -12,7 +12,7 @@ const CONFIG_OPTION = '--param="config=<file>" or SHIPLINE_CONFIG=<file>';
 /**
  * The config file to deploy. The `config` param (`--param="config=<file>"`, or `params:` in
  * serverless.yml; passed in as `option`) wins over the SHIPLINE_CONFIG environment variable; either is
- * resolved from the current working directory. Without both: `shipline.yml` in the service directory.
+ * resolved from the current working directory. With neither: `shipline.yml` in the service directory.
  */
 const resolveConfigPath = ({ option, serviceDir }) => {
   if (option) return { file: path.resolve(process.cwd(), option), chosenBy: `--param="config=${option}"` };
