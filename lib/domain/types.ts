@@ -20,6 +20,19 @@ export interface ReleaseRequest {
   };
   /** When the image was pushed (or the manual request made); the newest waiting request wins the lock. */
   requestedAt: string;
+  /**
+   * When the trigger received the request (ISO 8601 with milliseconds). ECR's `time` has second
+   * precision, so two pushes in the same second are ordered by when the trigger received them.
+   */
+  receivedAt?: string;
+  /** Breaks ties between two requests the same trigger container received in the same millisecond. */
+  receivedSeq?: number;
+  /**
+   * The trigger invocation that built this input (its Lambda request id). Every invocation's input is
+   * distinct, so Step Functions answers a second start of the same name with ExecutionAlreadyExists
+   * (reported as a duplicate) and only an SDK retry of the very same call succeeds idempotently.
+   */
+  receiptId?: string;
   source: ReleaseSource;
   requestedBy?: string;
 }

@@ -3,6 +3,7 @@ import { serviceConfig, serviceForRepository } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { executionNameFor, manualExecutionNameFor } from '../domain/names.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
+import { InvalidInputError } from '../errors.ts';
 import { manualDeployRequestSchema } from '../events/deploy-request.ts';
 import { ecrImageActionEventSchema, imageUriFromEcrEvent, looksLikeEcrEvent } from '../events/ecr-push.ts';
 import { parseInput } from '../events/parse.ts';
@@ -12,12 +13,47 @@ export type StartReleaseResult =
   | { status: 'started' | 'duplicate'; service: string; executionName: string; executionArn: string }
   | { status: 'ignored'; reason: string };
 
+/** Step Functions' limit on an execution's input: 256 KB, counted in UTF-8 bytes. */
+export const MAX_EXECUTION_INPUT_BYTES = 262_144;
+
+/** What the trigger knows about the invocation it runs in. */
+export interface TriggerContext {
+  /** The invocation's request id (Lambda `awsRequestId`): makes each invocation's execution input distinct. */
+  receiptId?: string;
+  /** The pipeline's own account and region: pushes from any other registry are ignored unless configured. */
+  pipeline?: { account: string; region: string };
+}
+
+/** Orders two requests received by this container in the same millisecond. */
+let receivedSeq = 0;
+
+/** The repository named by an ECR event, read before anything else is validated (a string, or undefined). */
+const repositoryOf = (input: unknown): string | undefined => {
+  const detail = (input as { detail?: unknown }).detail;
+  if (typeof detail !== 'object' || detail === null) return undefined;
+  const repository = (detail as Record<string, unknown>)['repository-name'];
+  return typeof repository === 'string' && repository.length > 0 ? repository : undefined;
+};
+
 /** Turns an ECR push event or a manual request into the execution input, and its deterministic name. */
 export const releaseRequestFrom = (
   config: ShiplineConfig,
   input: unknown,
+  context: TriggerContext = {},
 ): { request: ReleaseRequest; executionName: string } | { ignored: string } => {
+  receivedSeq += 1;
+  const receipt = {
+    receivedAt: now().toISOString(),
+    receivedSeq,
+    ...(context.receiptId ? { receiptId: context.receiptId } : {}),
+  };
   if (looksLikeEcrEvent(input)) {
+    // The repository decides whether the event concerns Shipline at all: an event of a repository no
+    // service releases is none of its business, however malformed its other fields are.
+    const named = repositoryOf(input);
+    if (named !== undefined && !serviceForRepository(config, named)) {
+      return { ignored: `repository ${named} releases no service in shipline.yml` };
+    }
     const event = parseInput(ecrImageActionEventSchema, input, 'ECR Image Action event');
     if (event.detail['action-type'] !== 'PUSH' || event.detail.result !== 'SUCCESS') {
       return {
@@ -27,6 +63,14 @@ export const releaseRequestFrom = (
     const repository = event.detail['repository-name'];
     const mapped = serviceForRepository(config, repository);
     if (!mapped) return { ignored: `repository ${repository} releases no service in shipline.yml` };
+    // A repository name is only unique within one registry: the same name in another account or region
+    // is another repository, and its pushes must not release this service.
+    const registry = mapped.service.image.registry ?? context.pipeline;
+    if (registry && (event.account !== registry.account || event.region !== registry.region)) {
+      return {
+        ignored: `push to repository ${repository} in account ${event.account} region ${event.region}, but ${mapped.name} releases from account ${registry.account} region ${registry.region}${mapped.service.image.registry ? ' (image.registry)' : " (the pipeline's own; set image.registry in shipline.yml to release from another)"}`,
+      };
+    }
     const digest = event.detail['image-digest'];
     return {
       executionName: executionNameFor(mapped.name, digest),
@@ -39,6 +83,7 @@ export const releaseRequestFrom = (
           uri: imageUriFromEcrEvent(event),
         },
         requestedAt: event.time,
+        ...receipt,
         source: 'ecr-push',
       },
     };
@@ -52,25 +97,40 @@ export const releaseRequestFrom = (
     request: {
       service: manual.service,
       image: { repository: service.image.repository, ...manual.image },
-      requestedAt: now().toISOString(),
+      requestedAt: receipt.receivedAt,
+      ...receipt,
       source: 'manual',
       ...(manual.requestedBy ? { requestedBy: manual.requestedBy } : {}),
     },
   };
 };
 
+/** Refuses an input Step Functions would refuse, before anything starts, naming its size and the limit. */
+const assertInputFits = (request: ReleaseRequest): void => {
+  const bytes = new TextEncoder().encode(JSON.stringify(request)).length;
+  if (bytes > MAX_EXECUTION_INPUT_BYTES) {
+    throw new InvalidInputError(
+      `release request is too large: the execution input would be ${bytes} bytes (UTF-8), and Step Functions accepts at most ${MAX_EXECUTION_INPUT_BYTES} bytes`,
+    );
+  }
+};
+
 /**
- * Starts exactly one execution per (service, digest). A duplicate event maps onto the same name:
- * Step Functions returns the open execution for the same input, or ExecutionAlreadyExists, which is
- * reported as a duplicate rather than an error.
+ * Starts exactly one execution per (service, digest). A duplicate event maps onto the same name. Every
+ * invocation's input is distinct (it carries when and by which invocation it was received), so Step
+ * Functions answers a duplicate, even a Lambda retry of the same event after a successful start, with
+ * ExecutionAlreadyExists, reported as a duplicate; only an SDK retry of this very call gets the idempotent
+ * success (same name and input while open) and rightly reports `started`.
  */
 export const startRelease = async (
   ports: { starter: ExecutionStarter },
   config: ShiplineConfig,
   input: unknown,
+  context: TriggerContext = {},
 ): Promise<StartReleaseResult> => {
-  const derived = releaseRequestFrom(config, input);
+  const derived = releaseRequestFrom(config, input, context);
   if ('ignored' in derived) return { status: 'ignored', reason: derived.ignored };
+  assertInputFits(derived.request);
   const { executionArn, started } = await ports.starter.start(derived.executionName, derived.request);
   return {
     status: started ? 'started' : 'duplicate',
