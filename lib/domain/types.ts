@@ -113,8 +113,15 @@ export interface BakeOutcome {
   alarmChangedAt?: string;
 }
 
-/** Final outcomes as users read them. */
-export const RELEASE_OUTCOMES = ['promoted', 'rolled_back', 'failed', 'rejected', 'superseded'] as const;
+/** Final outcomes as users read them; `ignored`: nothing to do (the pushed digest already serves 100%). */
+export const RELEASE_OUTCOMES = [
+  'promoted',
+  'rolled_back',
+  'failed',
+  'rejected',
+  'superseded',
+  'ignored',
+] as const;
 export type ReleaseOutcome = (typeof RELEASE_OUTCOMES)[number];
 
 /** An error caught by a state machine Catch: `{ Error, Cause }`. */
