@@ -64,6 +64,8 @@ export interface ScenarioResult {
    * (with its reason), or `error` (with the error's name and message; a retried event appears per attempt).
    */
   triggers: Array<{ t: number; status: string; reason?: string; executionName?: string }>;
+  /** How many times the pipeline called each AWS API, e.g. `{ "ECS:UpdateService": 1 }` (DynamoDB excluded). */
+  awsCalls: Record<string, number>;
   /** Events a function failed on after every retry, as they would wait in the dead-letter queue. */
   deadLetters: Array<{ t: number; fn: string; error: string; detailType: string }>;
   stateTransitions: number;
@@ -159,7 +161,8 @@ const resolveConfig = (
 const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => {
   if (execution.status === 'SUCCEEDED') {
     const output = JSON.parse(execution.output ?? '{}') as { report?: { outcome?: string } };
-    return output.report?.outcome === 'superseded' ? 'superseded' : 'promoted';
+    const reported = output.report?.outcome;
+    return reported === 'superseded' || reported === 'ignored' ? reported : 'promoted';
   }
   if (execution.error === 'ReleaseRolledBack') return 'rolled_back';
   if (execution.error === 'ScaleDownFailed') return 'promoted';
@@ -577,6 +580,11 @@ export const runScenario = async (
           ...(value.executionName ? { executionName: value.executionName } : {}),
         };
       }),
+      awsCalls: world.commands.reduce<Record<string, number>>((counts, c) => {
+        const key = `${c.service}:${c.command}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+        return counts;
+      }, {}),
       deadLetters: world.deadLetters.map((d) => ({
         t: (d.at - start.getTime()) / 1000,
         fn: d.fn,

@@ -21,6 +21,7 @@ export const releaseRequestSchema: z.ZodMiniType<ReleaseRequest> = z.object({
   receiptId: z.optional(nonEmpty()),
   source: z.enum(['ecr-push', 'manual']),
   requestedBy: z.optional(z.string()),
+  requestId: z.optional(nonEmpty()),
 });
 
 const slotRefSchema = z.object({

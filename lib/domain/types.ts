@@ -35,6 +35,17 @@ export interface ReleaseRequest {
   receiptId?: string;
   source: ReleaseSource;
   requestedBy?: string;
+  /** A manual request's id: releases the digest again, even one that already serves 100%. */
+  requestId?: string;
+}
+
+/**
+ * What prepare returns instead of a deployment when the requested digest already serves 100% on the
+ * stable slot: nothing to release (the state machine records it as ignored and ends).
+ */
+export interface AlreadyServing {
+  alreadyServing: true;
+  reason: string;
 }
 
 export const SLOT_NAMES = ['blue', 'green'] as const;

@@ -101,6 +101,7 @@ export const releaseRequestFrom = (
       ...receipt,
       source: 'manual',
       ...(manual.requestedBy ? { requestedBy: manual.requestedBy } : {}),
+      ...(manual.requestId ? { requestId: manual.requestId } : {}),
     },
   };
 };

@@ -148,6 +148,23 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v1');
   });
 
+  it('starts no deployment for a push of the digest already serving 100%', async () => {
+    const result = await run('push-of-serving-version.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.outcome).toBe('ignored');
+    expect(result.reason).toContain('already serving');
+    expect(result.executions).toEqual([expect.objectContaining({ status: 'SUCCEEDED', outcome: 'ignored' })]);
+    expect(result.releases).toEqual([expect.objectContaining({ status: 'ignored' })]);
+    // Nothing in ECS or the ALB changed: no deployment, no weight change, no notification.
+    const changes = Object.keys(result.awsCalls).filter((call) =>
+      /^(ECS:(UpdateService|RegisterTaskDefinition|CreateService)|ElasticLoadBalancingV2:ModifyRule|SNS:Publish)$/.test(
+        call,
+      ),
+    );
+    expect(changes).toEqual([]);
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+  });
+
   it('rejects a malformed push event and starts nothing', async () => {
     const result = await run('malformed-event.yml');
     expect(result.expectations?.failures).toEqual([]);

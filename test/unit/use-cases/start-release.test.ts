@@ -318,6 +318,7 @@ describe('Function: startRelease', () => {
       requestId: 'retry-1',
     });
 
+    expect(starter.calls[1]?.input).toMatchObject({ requestId: 'retry-1', source: 'manual' });
     expect(again).toMatchObject({
       status: 'started',
       executionName: manualExecutionNameFor('checkout', V2_DIGEST, 'retry-1'),
