@@ -83,6 +83,8 @@ export class SimulatedStepFunctions {
   public readonly executions = new Map<string, ExecutionRecord>();
   private readonly tokens = new Map<string, TokenEntry>();
   private readonly aborts = new Map<string, () => void>();
+  /** A state output over the limit, seen in the event log after the engine moved on: fails the execution at its next task or end. */
+  private readonly pendingFailures = new Map<string, { error: string; cause: string }>();
   public readonly stateFaults: StateFault[] = [];
 
   public constructor(
@@ -168,6 +170,11 @@ export class SimulatedStepFunctions {
   private localHandler(execution: ExecutionRecord, stateName: string, state: State) {
     const clock = this.world.clock;
     return async (input: Json): Promise<Json> => {
+      const pending = this.pendingFailures.get(execution.executionArn);
+      if (pending) {
+        this.failTerminally(execution, pending.error, pending.cause);
+        throw named(pending.error, pending.cause);
+      }
       const fault = this.takeFault(stateName);
       if (fault) {
         this.world.record('fault', `${stateName}: injected ${fault.error}`);
@@ -303,20 +310,40 @@ export class SimulatedStepFunctions {
           this.world.record('state', event.state.name, execution.name);
         } else if (
           event.type === 'StateExited' &&
-          utf8Bytes(JSON.stringify(event.state.output ?? null)) > MAX_PAYLOAD_BYTES
+          utf8Bytes(JSON.stringify(event.state.output ?? null)) > MAX_PAYLOAD_BYTES &&
+          !this.pendingFailures.has(execution.executionArn)
         ) {
-          this.failTerminally(execution, 'States.DataLimitExceeded', dataLimitCause(event.state.name));
+          // The engine may already run the next state (possibly blocked on the clock, so it cannot be
+          // aborted here without unbalancing the clock): the failure lands at its next task or its end.
+          this.pendingFailures.set(execution.executionArn, {
+            error: 'States.DataLimitExceeded',
+            cause: dataLimitCause(event.state.name),
+          });
         }
       }
     })();
     run.result
       .then((output) => {
         if (execution.status !== 'RUNNING') return;
+        const pending = this.pendingFailures.get(execution.executionArn);
+        if (pending) {
+          execution.status = 'FAILED';
+          execution.error = pending.error;
+          execution.cause = pending.cause;
+          return;
+        }
         execution.status = 'SUCCEEDED';
         execution.output = JSON.stringify(output);
       })
       .catch((error: unknown) => {
         if (execution.status !== 'RUNNING') return;
+        const pending = this.pendingFailures.get(execution.executionArn);
+        if (pending) {
+          execution.status = 'FAILED';
+          execution.error = pending.error;
+          execution.cause = pending.cause;
+          return;
+        }
         const cause =
           error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error);
         execution.status = 'FAILED';
@@ -325,6 +352,7 @@ export class SimulatedStepFunctions {
       })
       .finally(() => {
         this.aborts.delete(execution.executionArn);
+        this.pendingFailures.delete(execution.executionArn);
         if (execution.status === 'ABORTED') return;
         execution.stopDate = this.world.clock.now();
         this.world.record(

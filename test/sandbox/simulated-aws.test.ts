@@ -271,6 +271,33 @@ describe('Class: SimulatedStepFunctions', () => {
       expect(execution?.history.map((h) => h.state)).toEqual(['Produce']);
     });
 
+    it('fails the execution with States.DataLimitExceeded on a state output over 256 KB', async () => {
+      const { clock, world } = makeWorld();
+      world.sfn.createStateMachine('m', {
+        StartAt: 'Inflate',
+        States: {
+          Inflate: {
+            Type: 'Pass',
+            Result: { blob: 'x'.repeat(262_144) },
+            ResultPath: '$.blob',
+            Next: 'Hold',
+          },
+          Hold: { Type: 'Wait', Seconds: 60, Next: 'Done' },
+          Done: { Type: 'Succeed' },
+        },
+      });
+
+      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+      await clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+      expect(world.sfn.executions.get(`${MACHINE}|r1`)).toMatchObject({
+        status: 'FAILED',
+        error: 'States.DataLimitExceeded',
+        cause:
+          "The state/task 'Inflate' returned a result with a size exceeding the maximum number of bytes service limit.",
+      });
+    });
+
     it('rejects a token that was never issued', () => {
       const { world } = makeWorld();
       expect(() => world.sfn.handle('SendTaskSuccess', { taskToken: 'nope', output: '{}' })).toThrow(
