@@ -1,6 +1,6 @@
 import { now } from '../clock.ts';
 import { serviceConfig, serviceForRepository } from '../config/lookup.ts';
-import type { ShiplineConfig } from '../config/schema.ts';
+import type { ServiceConfig, ShiplineConfig } from '../config/schema.ts';
 import { executionNameFor, manualExecutionNameFor } from '../domain/names.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -35,6 +35,23 @@ const repositoryOf = (input: unknown): string | undefined => {
   return typeof repository === 'string' && repository.length > 0 ? repository : undefined;
 };
 
+/**
+ * Why a push to a released repository's name in this account and region is not that repository, or
+ * undefined: a repository name is only unique within one registry, so the same name in another account
+ * or region is another repository, and its pushes must not release the service.
+ */
+const foreignRegistry = (
+  owner: { name: string; service: ServiceConfig },
+  repository: string,
+  account: string,
+  region: string,
+  context: TriggerContext,
+): string | undefined => {
+  const registry = owner.service.image.registry ?? context.pipeline;
+  if (!registry || (account === registry.account && region === registry.region)) return undefined;
+  return `push to repository ${repository} in account ${account} region ${region}, but ${owner.name} releases from account ${registry.account} region ${registry.region}${owner.service.image.registry ? ' (image.registry)' : " (the pipeline's own; set image.registry in shipline.yml to release from another)"}`;
+};
+
 /** Turns an ECR push event or a manual request into the execution input, and its deterministic name. */
 export const releaseRequestFrom = (
   config: ShiplineConfig,
@@ -48,11 +65,18 @@ export const releaseRequestFrom = (
     ...(context.receiptId ? { receiptId: context.receiptId } : {}),
   };
   if (looksLikeEcrEvent(input)) {
-    // The repository decides whether the event concerns Shipline at all: an event of a repository no
-    // service releases is none of its business, however malformed its other fields are.
+    // The repository, in its registry, decides whether the event concerns Shipline at all: an event of a
+    // repository no service releases is none of its business, however malformed its other fields are.
     const named = repositoryOf(input);
-    if (named !== undefined && !serviceForRepository(config, named)) {
-      return { ignored: `repository ${named} releases no service in shipline.yml` };
+    if (named !== undefined) {
+      const owner = serviceForRepository(config, named);
+      if (!owner) return { ignored: `repository ${named} releases no service in shipline.yml` };
+      const { account, region } = input as { account?: unknown; region?: unknown };
+      const foreign =
+        typeof account === 'string' && typeof region === 'string'
+          ? foreignRegistry(owner, named, account, region, context)
+          : undefined;
+      if (foreign) return { ignored: foreign };
     }
     const event = parseInput(ecrImageActionEventSchema, input, 'ECR Image Action event');
     if (event.detail['action-type'] !== 'PUSH' || event.detail.result !== 'SUCCESS') {
@@ -63,14 +87,6 @@ export const releaseRequestFrom = (
     const repository = event.detail['repository-name'];
     const mapped = serviceForRepository(config, repository);
     if (!mapped) return { ignored: `repository ${repository} releases no service in shipline.yml` };
-    // A repository name is only unique within one registry: the same name in another account or region
-    // is another repository, and its pushes must not release this service.
-    const registry = mapped.service.image.registry ?? context.pipeline;
-    if (registry && (event.account !== registry.account || event.region !== registry.region)) {
-      return {
-        ignored: `push to repository ${repository} in account ${event.account} region ${event.region}, but ${mapped.name} releases from account ${registry.account} region ${registry.region}${mapped.service.image.registry ? ' (image.registry)' : " (the pipeline's own; set image.registry in shipline.yml to release from another)"}`,
-      };
-    }
     const digest = event.detail['image-digest'];
     return {
       executionName: executionNameFor(mapped.name, digest),

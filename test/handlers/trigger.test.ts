@@ -90,6 +90,31 @@ describe('Handler: trigger', () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it("ignores a malformed event of another account's same-named repository instead of rejecting it", async () => {
+    const event = ecrPushEvent({ digest: 'sha256:abc' });
+
+    await expect(handler({ ...event, account: '210987654321' }, context)).resolves.toMatchObject({
+      status: 'ignored',
+      reason: expect.stringContaining('in account 210987654321'),
+    });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('refuses a request whose execution input would exceed 256 KB, naming its size and the limit', async () => {
+    const error = await rejection(
+      handler(
+        { service: 'checkout', image: { digest: V2_DIGEST }, requestedBy: 'x'.repeat(262_144) },
+        context,
+      ),
+    );
+
+    expect(error.name).toBe('InvalidInputError');
+    expect(error.message).toMatch(
+      /execution input would be \d+ bytes \(UTF-8\), and Step Functions accepts at most 262144 bytes/,
+    );
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
   it("ignores a push from another region's registry than the pipeline's", async () => {
     const result = await handler({ ...ecrPushEvent(), region: 'eu-west-1' }, context);
 
