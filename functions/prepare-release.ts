@@ -20,7 +20,10 @@ const ports = {
   notifier: createNotifier(),
 };
 
-/** Reads which slot serves, picks the idle slot, builds the plan, records and announces the release. */
+/**
+ * Reads which slot serves, picks the idle slot, builds the plan, records and announces the release; or
+ * answers `alreadyServing` when the requested digest already serves 100%.
+ */
 export const handler = shiplineHandler(
   'prepare-release',
   z.extend(executionRefSchema, { request: releaseRequestSchema }),
@@ -35,7 +38,8 @@ export const handler = shiplineHandler(
       executionArn,
       warnings,
     );
-    if (warnings.length > 0) logger.error('release started with warnings', { warnings });
+    if ('alreadyServing' in deployment) logger.info('nothing to release', { reason: deployment.reason });
+    else if (warnings.length > 0) logger.error('release started with warnings', { warnings });
     return deployment;
   },
 );

@@ -11,7 +11,10 @@ import { shiplineHandler } from './shared/stack.ts';
 
 const ports = { store: createStore(), notifier: createNotifier(), tokens: createTaskTokens() };
 
-/** Records and announces a release that failed before changing traffic, was superseded, or whose rollback failed. */
+/**
+ * Records and announces a release that failed before changing traffic, was superseded, or whose rollback
+ * failed; records (silently) one ignored because its digest already serves.
+ */
 export const handler = shiplineHandler(
   'report',
   z.extend(executionRefSchema, {
@@ -21,6 +24,7 @@ export const handler = shiplineHandler(
     failure: z.optional(caughtFailureSchema),
     rolledBackBecause: z.optional(caughtFailureSchema),
     supersededBy: z.optional(z.string()),
+    reason: z.optional(z.string()),
   }),
   async (input) => {
     const pipeline = settings();

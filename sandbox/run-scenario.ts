@@ -59,6 +59,13 @@ export interface ScenarioResult {
   releases: ReleaseRecord[];
   timeline: Array<{ t: number; time: string; kind: string; text: string; execution?: string }>;
   notifications: Array<{ t: number; subject: string; message: Record<string, unknown> }>;
+  /**
+   * What each trigger invocation answered, in the order they ended: `started`, `duplicate`, `ignored`
+   * (with its reason), or `error` (with the error's name and message; a retried event appears per attempt).
+   */
+  triggers: Array<{ t: number; status: string; reason?: string; executionName?: string }>;
+  /** How many times the pipeline called each AWS API, e.g. `{ "ECS:UpdateService": 1 }` (DynamoDB excluded). */
+  awsCalls: Record<string, number>;
   /** Events a function failed on after every retry, as they would wait in the dead-letter queue. */
   deadLetters: Array<{ t: number; fn: string; error: string; detailType: string }>;
   stateTransitions: number;
@@ -154,7 +161,8 @@ const resolveConfig = (
 const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => {
   if (execution.status === 'SUCCEEDED') {
     const output = JSON.parse(execution.output ?? '{}') as { report?: { outcome?: string } };
-    return output.report?.outcome === 'superseded' ? 'superseded' : 'promoted';
+    const reported = output.report?.outcome;
+    return reported === 'superseded' || reported === 'ignored' ? reported : 'promoted';
   }
   if (execution.error === 'ReleaseRolledBack') return 'rolled_back';
   if (execution.error === 'ScaleDownFailed') return 'promoted';
@@ -378,10 +386,13 @@ const runPackaged = async (
     world.startMinuteTicks();
 
     // Triggers: ECR pushes as EventBridge delivers them, raw events, manual requests to the trigger function.
-    const triggerResults: Array<{ ok: boolean; value?: unknown; error?: Error }> = [];
+    const triggerResults: Array<{ at: number; ok: boolean; value?: unknown; error?: Error }> = [];
     const onResult = (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
       if (fn !== 'trigger') return;
-      triggerResults.push(result.ok ? { ok: true, value: result.value } : { ok: false, error: result.error });
+      const at = clock.nowMillis;
+      triggerResults.push(
+        result.ok ? { at, ok: true, value: result.value } : { at, ok: false, error: result.error },
+      );
     };
     const pushEvent = (push: { version: string; tag?: string }) => ({
       version: '0',
@@ -426,7 +437,15 @@ const runPackaged = async (
         'event',
         `${String(event['detail-type'] ?? 'event')} ${String(detail?.['image-tag'] ?? '')} ${String(detail?.['image-digest'] ?? '(no digest)').slice(0, 19)}`.trim(),
       );
-      const matched = world.deliver(event, { onResult });
+      let matched: number;
+      try {
+        matched = world.deliver(event, { onResult });
+      } catch (error) {
+        const refusal = error as Error;
+        world.record('event', `EventBridge refused the event: ${refusal.name}: ${refusal.message}`);
+        triggerResults.push({ at: clock.nowMillis, ok: false, error: refusal });
+        return;
+      }
       if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
     };
     let pendingEvents = 1;
@@ -471,8 +490,10 @@ const runPackaged = async (
     // What the run did, read back from the simulated account and the pipeline's own records.
     const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName);
     const releases = await store.listRecords(serviceName, 50);
+    // In start order (the map keeps it; the sort is stable): two executions started in the same
+    // millisecond are never ordered by name, which would be by digest.
     const executions = [...world.sfn.executions.values()].sort(
-      (a, b) => a.startDate.getTime() - b.startDate.getTime() || a.name.localeCompare(b.name),
+      (a, b) => a.startDate.getTime() - b.startDate.getTime(),
     );
     const newest = executions.at(-1);
     const newestRecord = newest ? releases.find((r) => r.releaseId === newest.name) : undefined;
@@ -566,6 +587,22 @@ const runPackaged = async (
         subject: m.subject,
         message: JSON.parse(m.message) as Record<string, unknown>,
       })),
+      triggers: triggerResults.map((r) => {
+        const t = (r.at - start.getTime()) / 1000;
+        if (!r.ok) return { t, status: 'error', reason: `${r.error?.name}: ${r.error?.message}` };
+        const value = r.value as { status?: string; reason?: string; executionName?: string };
+        return {
+          t,
+          status: String(value.status),
+          ...(value.reason ? { reason: value.reason } : {}),
+          ...(value.executionName ? { executionName: value.executionName } : {}),
+        };
+      }),
+      awsCalls: world.commands.reduce<Record<string, number>>((counts, c) => {
+        const key = `${c.service}:${c.command}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+        return counts;
+      }, {}),
       deadLetters: world.deadLetters.map((d) => ({
         t: (d.at - start.getTime()) / 1000,
         fn: d.fn,

@@ -8,10 +8,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { nowEpochSeconds } from '../clock.ts';
+import { isNewerRequest } from '../domain/request-order.ts';
 import { environment } from '../env.ts';
 import type {
   AlarmWatch,
   LockLease,
+  Receipt,
   ReleaseRecord,
   ReleaseStore,
   ServiceState,
@@ -83,6 +85,7 @@ export class DynamoDbReleaseStore implements ReleaseStore {
     holder: string,
     requestedAt: string,
     leaseSeconds: number,
+    received: Receipt = {},
   ): Promise<{ acquired: true } | { acquired: false; holder: LockLease }> {
     const now = nowEpochSeconds();
     try {
@@ -93,6 +96,7 @@ export class DynamoDbReleaseStore implements ReleaseStore {
             ...keys.lock(service),
             holder,
             requestedAt,
+            ...received,
             acquiredAt: new Date(now * 1000).toISOString(),
             leaseExpiresAt: now + leaseSeconds,
           },
@@ -104,7 +108,7 @@ export class DynamoDbReleaseStore implements ReleaseStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const current = await this.readLock(service);
-      if (!current) return this.acquireLock(service, holder, requestedAt, leaseSeconds);
+      if (!current) return this.acquireLock(service, holder, requestedAt, leaseSeconds, received);
       return { acquired: false as const, holder: current };
     }
   }
@@ -138,10 +142,7 @@ export class DynamoDbReleaseStore implements ReleaseStore {
       const item = await this.get(keys.waiter(service));
       const existing = item ? stripKeys<Waiter>(item) : undefined;
       if (existing && existing.executionName !== waiter.executionName) {
-        const existingIsNewer =
-          existing.requestedAt > waiter.requestedAt ||
-          (existing.requestedAt === waiter.requestedAt && existing.executionName > waiter.executionName);
-        if (existingIsNewer) return { queued: false as const, newer: existing };
+        if (isNewerRequest(existing, waiter)) return { queued: false as const, newer: existing };
       }
       try {
         await this.client.send(

@@ -109,6 +109,23 @@ export const serviceSchema = z
           .string()
           .min(1)
           .meta({ description: 'ECR repository whose pushes release this service.' }),
+        registry: z
+          .object({
+            account: z
+              .string()
+              .regex(/^\d{12}$/, 'expected a 12-digit account id')
+              .meta({ description: 'AWS account that owns the ECR registry.' }),
+            region: z
+              .string()
+              .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1')
+              .meta({ description: 'Region of the ECR registry.' }),
+          })
+          .strict()
+          .optional()
+          .meta({
+            description:
+              "The ECR registry whose pushes release this service. Defaults to the pipeline's own account and region: a push of the same repository name from any other registry is ignored.",
+          }),
       })
       .strict(),
     target: z.discriminatedUnion('type', [ecsAlbTargetSchema]),

@@ -16,8 +16,12 @@ export const releaseRequestSchema: z.ZodMiniType<ReleaseRequest> = z.object({
     uri: z.optional(z.string()),
   }),
   requestedAt: nonEmpty(),
+  receivedAt: z.optional(nonEmpty()),
+  receivedSeq: z.optional(integer(0)),
+  receiptId: z.optional(nonEmpty()),
   source: z.enum(['ecr-push', 'manual']),
   requestedBy: z.optional(z.string()),
+  requestId: z.optional(nonEmpty()),
 });
 
 const slotRefSchema = z.object({

@@ -20,8 +20,32 @@ export interface ReleaseRequest {
   };
   /** When the image was pushed (or the manual request made); the newest waiting request wins the lock. */
   requestedAt: string;
+  /**
+   * When the trigger received the request (ISO 8601 with milliseconds). ECR's `time` has second
+   * precision, so two pushes in the same second are ordered by when the trigger received them.
+   */
+  receivedAt?: string;
+  /** Breaks ties between two requests the same trigger container received in the same millisecond. */
+  receivedSeq?: number;
+  /**
+   * The trigger invocation that built this input (its Lambda request id). Every invocation's input is
+   * distinct, so Step Functions answers a second start of the same name with ExecutionAlreadyExists
+   * (reported as a duplicate) and only an SDK retry of the very same call succeeds idempotently.
+   */
+  receiptId?: string;
   source: ReleaseSource;
   requestedBy?: string;
+  /** A manual request's id: releases the digest again, even one that already serves 100%. */
+  requestId?: string;
+}
+
+/**
+ * What prepare returns instead of a deployment when the requested digest already serves 100% on the
+ * stable slot: nothing to release (the state machine records it as ignored and ends).
+ */
+export interface AlreadyServing {
+  alreadyServing: true;
+  reason: string;
 }
 
 export const SLOT_NAMES = ['blue', 'green'] as const;
@@ -100,8 +124,15 @@ export interface BakeOutcome {
   alarmChangedAt?: string;
 }
 
-/** Final outcomes as users read them. */
-export const RELEASE_OUTCOMES = ['promoted', 'rolled_back', 'failed', 'rejected', 'superseded'] as const;
+/** Final outcomes as users read them; `ignored`: nothing to do (the pushed digest already serves 100%). */
+export const RELEASE_OUTCOMES = [
+  'promoted',
+  'rolled_back',
+  'failed',
+  'rejected',
+  'superseded',
+  'ignored',
+] as const;
 export type ReleaseOutcome = (typeof RELEASE_OUTCOMES)[number];
 
 /** An error caught by a state machine Catch: `{ Error, Cause }`. */

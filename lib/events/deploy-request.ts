@@ -9,7 +9,9 @@ export const manualDeployRequestSchema = z.strictObject({
   service: z.string().check(z.minLength(1)),
   image: z.strictObject({
     digest: z.string().check(z.regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>')),
-    tag: z.optional(z.string().check(z.minLength(1))),
+    tag: z.optional(
+      z.string().check(z.minLength(1), z.maxLength(300, 'expected at most 300 characters (ECR limit)')),
+    ),
     uri: z.optional(z.string().check(z.minLength(1))),
   }),
   requestedBy: z.optional(z.string().check(z.minLength(1))),

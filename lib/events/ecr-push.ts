@@ -20,7 +20,10 @@ export const ecrImageActionEventSchema = z.object({
       .string({ error: 'expected the pushed image digest (sha256:<64 hex>)' })
       .check(z.regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>')),
     'action-type': z.enum(['PUSH', 'DELETE']),
-    'image-tag': z.optional(z.string()),
+    // ECR accepts tags up to 300 characters.
+    'image-tag': z.optional(
+      z.string().check(z.maxLength(300, 'expected at most 300 characters (ECR limit)')),
+    ),
   }),
 });
 

@@ -1,9 +1,15 @@
+import type { RequestOrder } from '../domain/request-order.ts';
 import type { ReleaseOutcome, SlotName } from '../domain/types.ts';
+
+/** When the trigger received a request: orders two pushes of the same second (see request-order.ts). */
+export type Receipt = Omit<RequestOrder, 'requestedAt'>;
 
 export interface LockLease {
   holder: string;
   /** When the holder's image was pushed (or requested): an older request never overtakes it. */
   requestedAt: string;
+  receivedAt?: string;
+  receivedSeq?: number;
   acquiredAt: string;
   leaseExpiresAt: number;
 }
@@ -11,6 +17,8 @@ export interface LockLease {
 export interface Waiter {
   executionName: string;
   requestedAt: string;
+  receivedAt?: string;
+  receivedSeq?: number;
   taskToken: string;
 }
 
@@ -65,11 +73,12 @@ export interface ReleaseStore {
     holder: string,
     requestedAt: string,
     leaseSeconds: number,
+    received?: Receipt,
   ): Promise<{ acquired: true } | { acquired: false; holder: LockLease }>;
   /** Releases the lock if `holder` holds it; returns the waiter to wake, if any. */
   releaseLock(service: string, holder: string): Promise<{ released: boolean; next?: Waiter }>;
   /**
-   * Queues a waiter. Only the newest request (by requestedAt) is kept: returns the waiter it replaced,
+   * Queues a waiter. Only the newest request (by push time, then receipt time) is kept: returns the waiter it replaced,
    * or `newer` when a newer request is already queued (then this one is superseded).
    */
   enqueueWaiter(

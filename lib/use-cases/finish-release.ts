@@ -191,12 +191,14 @@ export const rollBackRelease = async (
   return { outcome: 'rolled_back', reason, servingVersion: deployment.fromVersion, warnings };
 };
 
-export const REPORT_KINDS = ['failed', 'superseded', 'rollback_failed'] as const;
+export const REPORT_KINDS = ['failed', 'superseded', 'rollback_failed', 'ignored'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
 
 /**
  * Ends a release that did not reach promotion or a clean rollback: records it, releases the lock if
  * this release holds it, and notifies. A failed rollback is reported loudly: traffic may be split.
+ * An `ignored` release (its digest already serves) is recorded and hands the lock on, but tells nobody:
+ * nothing happened.
  */
 export const reportRelease = async (
   ports: Pick<ReleasePorts, 'store' | 'notifier' | 'tokens'>,
@@ -211,18 +213,22 @@ export const reportRelease = async (
     /** For a failed rollback: why the rollback started. */
     rolledBackBecause?: CaughtFailure;
     supersededBy?: string;
+    /** For an ignored release: why there was nothing to release. */
+    reason?: string;
     topicArn: string;
   },
-): Promise<{ outcome: 'failed' | 'superseded'; reason: string }> => {
+): Promise<{ outcome: 'failed' | 'superseded' | 'ignored'; reason: string }> => {
   const { request, deployment } = input;
   const reason =
-    input.kind === 'superseded'
-      ? `superseded by newer release ${input.supersededBy ?? 'unknown'}`
-      : input.kind === 'rollback_failed'
-        ? `rollback failed (${reasonFromFailure(input.failure)})${input.rolledBackBecause ? ` while rolling back because ${reasonFromFailure(input.rolledBackBecause)}` : ''}; traffic may still be split between the slots: check the listener rule and run the rollback by hand`
-        : reasonFromFailure(input.failure);
+    input.kind === 'ignored'
+      ? (input.reason ?? 'already serving')
+      : input.kind === 'superseded'
+        ? `superseded by newer release ${input.supersededBy ?? 'unknown'}`
+        : input.kind === 'rollback_failed'
+          ? `rollback failed (${reasonFromFailure(input.failure)})${input.rolledBackBecause ? ` while rolling back because ${reasonFromFailure(input.rolledBackBecause)}` : ''}; traffic may still be split between the slots: check the listener rule and run the rollback by hand`
+          : reasonFromFailure(input.failure);
   const at = now().toISOString();
-  const status = input.kind === 'superseded' ? 'superseded' : 'failed';
+  const status = input.kind === 'superseded' || input.kind === 'ignored' ? input.kind : 'failed';
   await ports.store.putRecord({
     service: request.service,
     releaseId: input.releaseId,
@@ -235,6 +241,7 @@ export const reportRelease = async (
     reason,
   });
   if (input.kind !== 'superseded') await releaseLockAndWakeNext(ports, request.service, input.releaseId);
+  if (input.kind === 'ignored') return { outcome: status, reason };
   await notifyOnce(ports, deployment?.topicArn ?? input.topicArn, {
     kind: input.kind,
     service: request.service,

@@ -3,7 +3,7 @@ import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
-import type { Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
+import type { AlreadyServing, Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
 import { parseDurationSeconds } from '../duration.ts';
 import { TargetStateError } from '../errors.ts';
 import { buildPlan } from '../strategies/index.ts';
@@ -16,6 +16,9 @@ const otherSlot = (slot: SlotName): SlotName => (slot === 'blue' ? 'green' : 'bl
  * Reads what serves now and plans the release: the slot at 100% is stable (if traffic is split, e.g.
  * after an interrupted release, the recorded stable slot wins), the other slot receives the new image.
  * Validates that every watched alarm exists before anything changes, records the release and notifies.
+ * A push of the digest the stable slot already serves at 100% is nothing to release: returns
+ * `alreadyServing` (data, routed by the state machine) before anything is recorded or announced, unless a
+ * manual request with a requestId asks for it again.
  */
 export const prepareRelease = async (
   ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'alarms' | 'notifier'>,
@@ -26,7 +29,7 @@ export const prepareRelease = async (
   executionArn: string | undefined,
   /** Collects what went wrong without failing the release (a notification that could not be sent). */
   warnings: string[] = [],
-): Promise<Deployment> => {
+): Promise<Deployment | AlreadyServing> => {
   const declared = serviceConfig(config, request.service);
   const target = declared.target;
   const slots: Record<SlotName, SlotRef> = {
@@ -69,6 +72,13 @@ export const prepareRelease = async (
     );
   }
   const stableImage = parseImageUri(stableStatus.image);
+  const stableWeight = weights[stable.targetGroupArn] ?? 0;
+  if (stableWeight === 100 && stableImage.digest === request.image.digest && !request.requestId) {
+    return {
+      alreadyServing: true,
+      reason: `already serving: ${request.image.digest} (pushed as ${versionLabel(request.image)}) is what the stable slot ${stable.service} runs at 100%${stableStatus.version ? ` as ${stableStatus.version}` : ''}; push another image, or deploy it again with a requestId`,
+    };
+  }
   const imageUri = request.image.uri ?? `${stableImage.repositoryUri}@${request.image.digest}`;
   if (!imageUri.endsWith(`@${request.image.digest}`)) {
     throw new TargetStateError(

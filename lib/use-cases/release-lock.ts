@@ -1,9 +1,10 @@
 import { nowEpochSeconds } from '../clock.ts';
 import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
+import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
 import { parseDurationSeconds } from '../duration.ts';
-import type { ReleaseStore } from '../ports/release-store.ts';
+import type { Receipt, ReleaseStore } from '../ports/release-store.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 import { buildPlan } from '../strategies/index.ts';
 
@@ -21,11 +22,10 @@ export interface WaitOutcome {
   by?: string;
 }
 
-/** Newest first: by request time, then by name so two requests never tie. */
-const isNewer = (
-  a: { requestedAt: string; name: string },
-  b: { requestedAt: string; name: string },
-): boolean => a.requestedAt > b.requestedAt || (a.requestedAt === b.requestedAt && a.name > b.name);
+const receiptOf = (request: ReleaseRequest): Receipt => {
+  const { requestedAt: _pushed, ...received } = requestOrderOf(request);
+  return received;
+};
 
 /** The lease covers the whole planned release (steady wait, every bake, the warm period) plus a margin. */
 export const leaseSecondsFor = (config: ShiplineConfig, service: string): number => {
@@ -47,7 +47,7 @@ export const acquireReleaseLock = async (
   releaseId: string,
 ): Promise<AcquireResult> => {
   const { store } = ports;
-  const me = { requestedAt: request.requestedAt, name: releaseId };
+  const me = requestOrderOf(request);
   // A retried attempt whose first one took the lock keeps it (a newer waiter must not supersede the holder).
   const held = await store.readLock(request.service);
   if (held?.holder === releaseId) {
@@ -55,11 +55,7 @@ export const acquireReleaseLock = async (
     return { acquired: true, superseded: false };
   }
   const waiter = await store.readWaiter(request.service);
-  if (
-    waiter &&
-    waiter.executionName !== releaseId &&
-    isNewer({ ...waiter, name: waiter.executionName }, me)
-  ) {
+  if (waiter && waiter.executionName !== releaseId && isNewerRequest(waiter, me)) {
     return { acquired: false, superseded: true, by: waiter.executionName };
   }
   const result = await store.acquireLock(
@@ -67,12 +63,13 @@ export const acquireReleaseLock = async (
     releaseId,
     request.requestedAt,
     leaseSecondsFor(config, request.service),
+    receiptOf(request),
   );
   if (result.acquired) {
     await store.dequeueWaiter(request.service, releaseId);
     return { acquired: true, superseded: false };
   }
-  if (isNewer({ requestedAt: result.holder.requestedAt, name: result.holder.holder }, me)) {
+  if (isNewerRequest(result.holder, me)) {
     return { acquired: false, superseded: true, by: result.holder.holder };
   }
   return { acquired: false, superseded: false, holder: result.holder.holder };
@@ -92,7 +89,7 @@ export const waitForReleaseLock = async (
   const { store, tokens } = ports;
   const result = await store.enqueueWaiter(request.service, {
     executionName: releaseId,
-    requestedAt: request.requestedAt,
+    ...requestOrderOf(request),
     taskToken,
   });
   if (!result.queued) {

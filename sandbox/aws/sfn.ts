@@ -44,6 +44,25 @@ export interface StateFault {
   remaining: number;
 }
 
+/**
+ * Step Functions' payload limit: execution input, state output, task result and SendTaskSuccess output are
+ * at most 262,144 bytes of UTF-8 (the API reference's "Maximum length of 262144", counted in bytes).
+ */
+export const MAX_PAYLOAD_BYTES = 262_144;
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/** What AWS answers for a request field over its length constraint. */
+const tooLong = (field: string): SimulatedAwsError =>
+  new SimulatedAwsError(
+    'ValidationException',
+    `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_BYTES}`,
+  );
+
+/** AWS's cause for a result over the limit (the execution fails with States.DataLimitExceeded). */
+const dataLimitCause = (state: string): string =>
+  `The state/task '${state}' returned a result with a size exceeding the maximum number of bytes service limit.`;
+
 const named = (name: string, message: string): Error => {
   const error = new Error(message);
   error.name = name;
@@ -64,6 +83,8 @@ export class SimulatedStepFunctions {
   public readonly executions = new Map<string, ExecutionRecord>();
   private readonly tokens = new Map<string, TokenEntry>();
   private readonly aborts = new Map<string, () => void>();
+  /** A state output over the limit, seen in the event log after the engine moved on: fails the execution at its next task or end. */
+  private readonly pendingFailures = new Map<string, { error: string; cause: string }>();
   public readonly stateFaults: StateFault[] = [];
 
   public constructor(
@@ -149,6 +170,11 @@ export class SimulatedStepFunctions {
   private localHandler(execution: ExecutionRecord, stateName: string, state: State) {
     const clock = this.world.clock;
     return async (input: Json): Promise<Json> => {
+      const pending = this.pendingFailures.get(execution.executionArn);
+      if (pending) {
+        this.failTerminally(execution, pending.error, pending.cause);
+        throw named(pending.error, pending.cause);
+      }
       const fault = this.takeFault(stateName);
       if (fault) {
         this.world.record('fault', `${stateName}: injected ${fault.error}`);
@@ -200,8 +226,27 @@ export class SimulatedStepFunctions {
           };
         });
       }
-      return (await this.lambda.invoke(this.functionKey(resource), input)) as Json;
+      const result = (await this.lambda.invoke(this.functionKey(resource), input)) as Json;
+      return this.withinLimit(execution, resource, result);
     };
+  }
+
+  /**
+   * A task result over 256 KB fails the execution with States.DataLimitExceeded, a terminal error that no
+   * Retry or Catch (not even States.ALL) handles, as on AWS; the engine is stopped so no further state runs.
+   */
+  private withinLimit(execution: ExecutionRecord, state: string, result: Json): Json {
+    if (utf8Bytes(JSON.stringify(result ?? null)) <= MAX_PAYLOAD_BYTES) return result;
+    this.failTerminally(execution, 'States.DataLimitExceeded', dataLimitCause(state));
+    throw named('States.DataLimitExceeded', dataLimitCause(state));
+  }
+
+  private failTerminally(execution: ExecutionRecord, error: string, cause: string): void {
+    if (execution.status !== 'RUNNING') return;
+    execution.status = 'FAILED';
+    execution.error = error;
+    execution.cause = cause;
+    this.aborts.get(execution.executionArn)?.();
   }
 
   private start(machineArn: string, name: string, input: string): ExecutionRecord {
@@ -234,6 +279,8 @@ export class SimulatedStepFunctions {
         [...machine.taskStates.keys()].map((stateName) => [stateName, 0]),
       ),
     };
+    // Held before the engine starts: it runs the first state synchronously, and a Wait there releases the clock.
+    this.world.clock.hold();
     const run = new StateMachine(machine.definition, { validationOptions: { checkArn: false } }).run(
       JSON.parse(input) as Json,
       {
@@ -251,7 +298,6 @@ export class SimulatedStepFunctions {
       },
     );
     this.aborts.set(execution.executionArn, run.abort);
-    this.world.clock.hold();
     void (async () => {
       for await (const event of run.eventLogs) {
         if (event.type === 'StateEntered') {
@@ -262,17 +308,42 @@ export class SimulatedStepFunctions {
             type: event.state.type,
           });
           this.world.record('state', event.state.name, execution.name);
+        } else if (
+          event.type === 'StateExited' &&
+          utf8Bytes(JSON.stringify(event.state.output ?? null)) > MAX_PAYLOAD_BYTES &&
+          !this.pendingFailures.has(execution.executionArn)
+        ) {
+          // The engine may already run the next state (possibly blocked on the clock, so it cannot be
+          // aborted here without unbalancing the clock): the failure lands at its next task or its end.
+          this.pendingFailures.set(execution.executionArn, {
+            error: 'States.DataLimitExceeded',
+            cause: dataLimitCause(event.state.name),
+          });
         }
       }
     })();
     run.result
       .then((output) => {
         if (execution.status !== 'RUNNING') return;
+        const pending = this.pendingFailures.get(execution.executionArn);
+        if (pending) {
+          execution.status = 'FAILED';
+          execution.error = pending.error;
+          execution.cause = pending.cause;
+          return;
+        }
         execution.status = 'SUCCEEDED';
         execution.output = JSON.stringify(output);
       })
       .catch((error: unknown) => {
         if (execution.status !== 'RUNNING') return;
+        const pending = this.pendingFailures.get(execution.executionArn);
+        if (pending) {
+          execution.status = 'FAILED';
+          execution.error = pending.error;
+          execution.cause = pending.cause;
+          return;
+        }
         const cause =
           error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error);
         execution.status = 'FAILED';
@@ -281,6 +352,7 @@ export class SimulatedStepFunctions {
       })
       .finally(() => {
         this.aborts.delete(execution.executionArn);
+        this.pendingFailures.delete(execution.executionArn);
         if (execution.status === 'ABORTED') return;
         execution.stopDate = this.world.clock.now();
         this.world.record(
@@ -343,6 +415,7 @@ export class SimulatedStepFunctions {
         const name = input.name === undefined ? randomUUID() : String(input.name);
         if (!NAME_PATTERN.test(name)) throw new SimulatedAwsError('InvalidName', `Invalid Name: '${name}'`);
         const body = input.input === undefined ? '{}' : String(input.input);
+        if (utf8Bytes(body) > MAX_PAYLOAD_BYTES) throw tooLong('input');
         try {
           JSON.parse(body);
         } catch {
@@ -390,6 +463,7 @@ export class SimulatedStepFunctions {
         return { executions: list };
       }
       case 'SendTaskSuccess': {
+        if (utf8Bytes(String(input.output ?? '')) > MAX_PAYLOAD_BYTES) throw tooLong('output');
         let output: Json;
         try {
           output = JSON.parse(String(input.output)) as Json;

@@ -9,6 +9,9 @@ import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSns } from './sns.ts';
 import { TrafficModel, type VersionCatalog } from './traffic.ts';
 
+/** EventBridge accepts events up to 256 KB (PutEvents entry size, UTF-8). */
+export const MAX_EVENT_BYTES = 262_144;
+
 /** Lambda retries a failed asynchronous invocation after 1 minute, then after 2 more. */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 
@@ -157,7 +160,8 @@ export class SimulatedWorld {
    * asynchronous Lambda invocation: a failed attempt is retried after 1 and then 2 minutes (Lambda's
    * retry schedule, `maximumRetryAttempts: 2`), then the event goes to the dead-letter queue. `target`
    * invokes one function directly and synchronously instead (a manual request): no retry.
-   * `onResult` sees each attempt's result or error.
+   * `onResult` sees each attempt's result or error. An event over 256 KB is refused (ValidationException),
+   * as PutEvents refuses it.
    */
   public deliver(
     event: Record<string, unknown>,
@@ -166,6 +170,14 @@ export class SimulatedWorld {
       onResult?: (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => void;
     } = {},
   ): number {
+    const size = Buffer.byteLength(JSON.stringify(event), 'utf8');
+    if (!options.target && size > MAX_EVENT_BYTES) {
+      // What PutEvents answers for an entry over the limit: the event never reaches the bus.
+      throw new SimulatedAwsError(
+        'ValidationException',
+        `Total size of the entries in the request is over the limit. (event of ${size} bytes; EventBridge accepts at most ${MAX_EVENT_BYTES})`,
+      );
+    }
     const targets = options.target
       ? [options.target]
       : [...this.lambda.functions.values()]

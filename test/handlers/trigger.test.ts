@@ -44,8 +44,95 @@ describe('Handler: trigger', () => {
       service: 'checkout',
       image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2', uri: V2_IMAGE },
       requestedAt: '2025-03-04T10:00:00Z',
+      receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      receivedSeq: expect.any(Number),
+      receiptId: context.awsRequestId,
       source: 'ecr-push',
     });
+  });
+
+  it('reports a start that Step Functions answers idempotently for another invocation as a duplicate', async () => {
+    // First delivery starts the execution; the second delivery of the same event carries another receipt,
+    // so Step Functions refuses it as ExecutionAlreadyExists instead of answering with the open execution.
+    sfn
+      .on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: EXECUTION_ARN, startDate: new Date(0) })
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+
+    await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'started' });
+    await expect(
+      handler(ecrPushEvent(), { ...context, awsRequestId: 'second-delivery' }),
+    ).resolves.toMatchObject({ status: 'duplicate' });
+    const [first, second] = sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input.input);
+    expect(second).not.toBe(first);
+  });
+
+  it('ignores a malformed event of a repository no service releases, with a log line', async () => {
+    const event = ecrPushEvent({ repository: 'payments', digest: 'sha256:abc' });
+    const { 'image-tag': _tag, ...detail } = event.detail;
+
+    await expect(handler({ ...event, detail, time: 'not a time' }, context)).resolves.toEqual({
+      status: 'ignored',
+      reason: 'repository payments releases no service in shipline.yml',
+    });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it("ignores a push from another account's registry than the pipeline's", async () => {
+    const result = await handler({ ...ecrPushEvent(), account: '210987654321' }, context);
+
+    expect(result).toEqual({
+      status: 'ignored',
+      reason: expect.stringContaining(
+        'in account 210987654321 region us-east-1, but checkout releases from account 123456789012 region us-east-1',
+      ),
+    });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it("ignores a malformed event of another account's same-named repository instead of rejecting it", async () => {
+    const event = ecrPushEvent({ digest: 'sha256:abc' });
+
+    await expect(handler({ ...event, account: '210987654321' }, context)).resolves.toMatchObject({
+      status: 'ignored',
+      reason: expect.stringContaining('in account 210987654321'),
+    });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('refuses a request whose execution input would exceed 256 KB, naming its size and the limit', async () => {
+    const error = await rejection(
+      handler(
+        { service: 'checkout', image: { digest: V2_DIGEST }, requestedBy: 'x'.repeat(262_144) },
+        context,
+      ),
+    );
+
+    expect(error.name).toBe('InvalidInputError');
+    expect(error.message).toMatch(
+      /execution input would be \d+ bytes \(UTF-8\), and Step Functions accepts at most 262144 bytes/,
+    );
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it("ignores a push from another region's registry than the pipeline's", async () => {
+    const result = await handler({ ...ecrPushEvent(), region: 'eu-west-1' }, context);
+
+    expect(result).toEqual({
+      status: 'ignored',
+      reason: expect.stringContaining(
+        'region eu-west-1, but checkout releases from account 123456789012 region us-east-1',
+      ),
+    });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('rejects a tag longer than ECR allows, naming detail.image-tag', async () => {
+    const error = await rejection(handler(ecrPushEvent({ tag: 'v'.repeat(301) }), context));
+
+    expect(error.name).toBe('InvalidInputError');
+    expect(error.message).toContain('detail.image-tag');
+    expect(sfn.calls()).toHaveLength(0);
   });
 
   it('reports a duplicate push as a duplicate of the running execution', async () => {

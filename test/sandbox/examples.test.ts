@@ -91,6 +91,13 @@ describe('Sandbox: example scenarios', () => {
     const result = await run('duplicate-push.yml');
     expect(result.expectations?.failures).toEqual([]);
     expect(result.executions).toHaveLength(1);
+    // The redelivered event (same input but for its receipt) and the retagged push, both while the first
+    // execution runs: each is reported a duplicate, not a second start.
+    expect(result.triggers.map((t) => [t.t, t.status])).toEqual([
+      [0, 'started'],
+      [3, 'duplicate'],
+      [60, 'duplicate'],
+    ]);
     expect(events(result)).toEqual(['started', 'promoted']);
   });
 
@@ -105,6 +112,57 @@ describe('Sandbox: example scenarios', () => {
     const superseded = result.notifications.find((n) => n.message.event === 'superseded');
     expect(superseded?.subject).toBe('[shipline] checkout: v3 skipped, superseded by a newer push');
     expect(result.servingVersion).toBe('v4');
+  });
+
+  it('orders two pushes of the same second by when the trigger received them, not by digest', async () => {
+    const result = await run('same-second-pushes.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    const [v3, v4] = result.executions.filter((e) => e.version === 'v3' || e.version === 'v4');
+    // v4's execution name sorts first (its digest does): the tie is not broken by name.
+    expect(v4 && v3 && v4.name < v3.name).toBe(true);
+    expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
+      ['v2', 'promoted'],
+      ['v3', 'superseded'],
+      ['v4', 'promoted'],
+    ]);
+    const superseded = result.notifications.find((n) => n.message.event === 'superseded');
+    expect(superseded?.subject).toBe('[shipline] checkout: v3 skipped, superseded by a newer push');
+    expect(result.servingVersion).toBe('v4');
+  });
+
+  it('ignores a malformed event of a repository no service releases, without retries or dead letters', async () => {
+    const result = await run('unknown-repository-event.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.triggers).toEqual([
+      { t: 0, status: 'ignored', reason: 'repository payments releases no service in shipline.yml' },
+    ]);
+    expect(result.deadLetters).toEqual([]);
+    expect(result.executions).toEqual([]);
+  });
+
+  it("ignores a push to a same-named repository in another account's registry", async () => {
+    const result = await run('push-from-another-account.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['ignored']);
+    expect(result.executions).toEqual([]);
+    expect(result.servingVersion).toBe('v1');
+  });
+
+  it('starts no deployment for a push of the digest already serving 100%', async () => {
+    const result = await run('push-of-serving-version.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.outcome).toBe('ignored');
+    expect(result.reason).toContain('already serving');
+    expect(result.executions).toEqual([expect.objectContaining({ status: 'SUCCEEDED', outcome: 'ignored' })]);
+    expect(result.releases).toEqual([expect.objectContaining({ status: 'ignored' })]);
+    // Nothing in ECS or the ALB changed: no deployment, no weight change, no notification.
+    const changes = Object.keys(result.awsCalls).filter((call) =>
+      /^(ECS:(UpdateService|RegisterTaskDefinition|CreateService)|ElasticLoadBalancingV2:ModifyRule|SNS:Publish)$/.test(
+        call,
+      ),
+    );
+    expect(changes).toEqual([]);
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
   });
 
   it('rejects a malformed push event and starts nothing', async () => {

@@ -1,8 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import '../../sandbox/polyfills.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { MetricAlarm } from '../../sandbox/aws/cloudwatch.ts';
 import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
 import { SimulatedWorld } from '../../sandbox/aws/world.ts';
 import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
+import {
+  createTable,
+  startLocalDynamoDb,
+  stopLocalDynamoDb,
+  tableDefinition,
+} from '../../sandbox/local-dynamodb.ts';
+import { REPOSITORY_ROOT } from '../../sandbox/run-scenario.ts';
 import { VirtualClock } from '../../sandbox/virtual-clock.ts';
 
 const START = Date.parse('2026-11-22T10:00:00Z');
@@ -137,6 +149,155 @@ describe('Class: SimulatedStepFunctions', () => {
       }
     });
 
+    const HOLD = {
+      StartAt: 'Hold',
+      States: { Hold: { Type: 'Wait', Seconds: 600, Next: 'Done' }, Done: { Type: 'Succeed' } },
+    };
+    const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
+
+    it('answers a start with the name and input of an open execution with that execution (idempotent)', () => {
+      const { world } = makeWorld();
+      world.sfn.createStateMachine('m', HOLD);
+      const first = world.sfn.handle('StartExecution', {
+        stateMachineArn: MACHINE,
+        name: 'r1',
+        input: '{"a":1}',
+      });
+
+      const again = world.sfn.handle('StartExecution', {
+        stateMachineArn: MACHINE,
+        name: 'r1',
+        input: '{"a":1}',
+      });
+
+      expect(again).toEqual(first);
+      expect(again).toEqual({
+        executionArn: 'arn:aws:states:us-east-1:123456789012:execution:m:r1',
+        startDate: new Date(START),
+      });
+      expect(world.sfn.executions.size).toBe(1);
+    });
+
+    it('refuses the name of an open execution with another input: ExecutionAlreadyExists', () => {
+      const { world } = makeWorld();
+      world.sfn.createStateMachine('m', HOLD);
+      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{"a":1}' });
+
+      expect(() =>
+        world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{"a":2}' }),
+      ).toThrow(expect.objectContaining({ name: 'ExecutionAlreadyExists' }));
+    });
+
+    it('refuses the name of a closed execution whatever the input: ExecutionAlreadyExists', async () => {
+      const { clock, world } = makeWorld();
+      world.sfn.createStateMachine('m', HOLD);
+      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{"a":1}' });
+      await clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+      expect(() =>
+        world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{"a":1}' }),
+      ).toThrow(expect.objectContaining({ name: 'ExecutionAlreadyExists' }));
+    });
+
+    it('refuses an execution input over 256 KB (UTF-8 bytes) with ValidationException, starting nothing', () => {
+      const { world } = makeWorld();
+      world.sfn.createStateMachine('m', HOLD);
+      // 131,072 two-byte characters: under the limit in characters, over it in bytes.
+      const input = JSON.stringify({ note: 'é'.repeat(131_072) });
+
+      expect(() =>
+        world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'big', input }),
+      ).toThrow(
+        expect.objectContaining({
+          name: 'ValidationException',
+          message: expect.stringContaining("Value at 'input' failed to satisfy constraint"),
+        }),
+      );
+      expect(world.sfn.executions.size).toBe(0);
+    });
+
+    it('refuses SendTaskSuccess output over 256 KB with ValidationException', () => {
+      const { world } = makeWorld();
+      const output = JSON.stringify({ note: 'x'.repeat(262_144) });
+
+      expect(() => world.sfn.handle('SendTaskSuccess', { taskToken: 'any', output })).toThrow(
+        expect.objectContaining({ name: 'ValidationException' }),
+      );
+    });
+
+    it('fails the execution with States.DataLimitExceeded on a task result over 256 KB, past any Catch', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'shipline-big-'));
+      const modulePath = path.join(dir, 'big.mjs');
+      writeFileSync(modulePath, "export const handler = async () => ({ blob: 'x'.repeat(262144) });\n");
+      const lambda = new LambdaRuntime([
+        { key: 'big', modulePath, exportName: 'handler', eventPatterns: [] },
+      ]);
+      await lambda.load();
+      const clock = new VirtualClock(new Date(START));
+      const world = new SimulatedWorld({
+        clock,
+        lambda,
+        region: 'us-east-1',
+        account: '123456789012',
+        container: 'app',
+        versions: new VersionCatalog([]),
+        requestsPerMinute: 0,
+        ecsDeploySeconds: 60,
+        loadBalancerDimension: 'app/lb/1',
+      });
+      world.sfn.createStateMachine('m', {
+        StartAt: 'Produce',
+        States: {
+          Produce: {
+            Type: 'Task',
+            Resource: { 'Fn::GetAtt': ['big', 'Arn'] },
+            Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+            End: true,
+          },
+          Caught: { Type: 'Succeed' },
+        },
+      });
+
+      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+      await clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+      const execution = world.sfn.executions.get(`${MACHINE}|r1`);
+      expect(execution).toMatchObject({
+        status: 'FAILED',
+        error: 'States.DataLimitExceeded',
+        cause:
+          "The state/task 'arn:aws:lambda:us-east-1:123456789012:function:shipline-sandbox-big' returned a result with a size exceeding the maximum number of bytes service limit.",
+      });
+      expect(execution?.history.map((h) => h.state)).toEqual(['Produce']);
+    });
+
+    it('fails the execution with States.DataLimitExceeded on a state output over 256 KB', async () => {
+      const { clock, world } = makeWorld();
+      world.sfn.createStateMachine('m', {
+        StartAt: 'Inflate',
+        States: {
+          Inflate: {
+            Type: 'Pass',
+            Result: { blob: 'x'.repeat(262_144) },
+            ResultPath: '$.blob',
+            Next: 'Hold',
+          },
+          Hold: { Type: 'Wait', Seconds: 60, Next: 'Done' },
+          Done: { Type: 'Succeed' },
+        },
+      });
+
+      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+      await clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+      expect(world.sfn.executions.get(`${MACHINE}|r1`)).toMatchObject({
+        status: 'FAILED',
+        error: 'States.DataLimitExceeded',
+        cause:
+          "The state/task 'Inflate' returned a result with a size exceeding the maximum number of bytes service limit.",
+      });
+    });
+
     it('rejects a token that was never issued', () => {
       const { world } = makeWorld();
       expect(() => world.sfn.handle('SendTaskSuccess', { taskToken: 'nope', output: '{}' })).toThrow(
@@ -147,6 +308,23 @@ describe('Class: SimulatedStepFunctions', () => {
 });
 
 describe('Class: SimulatedWorld', () => {
+  it('refuses an event over 256 KB as PutEvents does (ValidationException), delivering nothing', () => {
+    const { world } = makeWorld();
+    const event = {
+      source: 'aws.ecr',
+      'detail-type': 'ECR Image Action',
+      detail: { note: 'x'.repeat(262_144) },
+    };
+
+    expect(() => world.deliver(event)).toThrow(
+      expect.objectContaining({
+        name: 'ValidationException',
+        message: expect.stringContaining('Total size of the entries in the request is over the limit'),
+      }),
+    );
+    expect(world.pendingDeliveries).toBe(0);
+  });
+
   it('fails loudly, naming the command, when the pipeline calls an API the sandbox does not model', () => {
     const { world } = makeWorld();
     expect(() => world.handle('ECS', 'DeleteServiceCommand', {})).toThrow(
@@ -169,5 +347,35 @@ describe('Class: VirtualClock', () => {
     await work;
     expect(outcome).toBe('done');
     expect(seen).toEqual([600_000]);
+  });
+});
+
+describe('Local DynamoDB (dynalite)', () => {
+  afterAll(async () => {
+    await stopLocalDynamoDb();
+  });
+
+  it('refuses an item over 400 KB as DynamoDB does (ValidationException), and stores one under it', async () => {
+    const endpoint = await startLocalDynamoDb();
+    await createTable(endpoint, tableDefinition(REPOSITORY_ROOT, 'item-size'));
+    const client = new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+    });
+    const item = (bytes: number) => ({ pk: { S: 'p' }, sk: { S: 's' }, blob: { S: 'x'.repeat(bytes) } });
+
+    await expect(
+      client.send(new PutItemCommand({ TableName: 'item-size', Item: item(400 * 1024) })),
+    ).rejects.toThrow(
+      expect.objectContaining({
+        name: 'ValidationException',
+        message: 'Item size has exceeded the maximum allowed size',
+      }),
+    );
+    await expect(
+      client.send(new PutItemCommand({ TableName: 'item-size', Item: item(390 * 1024) })),
+    ).resolves.toBeDefined();
+    client.destroy();
   });
 });

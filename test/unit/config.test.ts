@@ -140,6 +140,32 @@ describe('Function: parseConfigText', () => {
     ]);
   });
 
+  it('accepts the ECR registry a service releases from (image.registry)', () => {
+    const config = parseConfigText(
+      `services:\n  checkout:${minimalService.replace(
+        '      repository: checkout',
+        '      repository: checkout\n      registry: { account: "210987654321", region: eu-west-1 }',
+      )}`,
+    );
+
+    expect(config.services.checkout?.image.registry).toEqual({
+      account: '210987654321',
+      region: 'eu-west-1',
+    });
+  });
+
+  it('rejects a registry with a malformed account or region, naming the field', () => {
+    const text = `services:\n  checkout:${minimalService.replace(
+      '      repository: checkout',
+      '      repository: checkout\n      registry: { account: "2109", region: Europe }',
+    )}`;
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.image.registry.account: expected a 12-digit account id',
+      'services.checkout.image.registry.region: expected an AWS region such as us-east-1',
+    ]);
+  });
+
   it('rejects an unknown key in a service (strict)', () => {
     const text = configText().replace('    strategy:', '    strategi: canary\n    strategy:');
 

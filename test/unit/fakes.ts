@@ -1,4 +1,5 @@
 import { nowEpochSeconds } from '../../lib/clock.ts';
+import { isNewerRequest } from '../../lib/domain/request-order.ts';
 import type {
   AlarmStatus,
   AlarmWatch,
@@ -9,6 +10,7 @@ import type {
   LockLease,
   Notification,
   Notifier,
+  Receipt,
   ReleaseRecord,
   ReleaseStore,
   ServiceState,
@@ -57,7 +59,13 @@ export class InMemoryReleaseStore implements ReleaseStore {
     this.journal.record(`store.${call}`);
   }
 
-  public async acquireLock(service: string, holder: string, requestedAt: string, leaseSeconds: number) {
+  public async acquireLock(
+    service: string,
+    holder: string,
+    requestedAt: string,
+    leaseSeconds: number,
+    received: Receipt = {},
+  ) {
     this.note('acquireLock');
     const now = nowEpochSeconds();
     const current = this.locks.get(service);
@@ -67,6 +75,7 @@ export class InMemoryReleaseStore implements ReleaseStore {
     this.locks.set(service, {
       holder,
       requestedAt,
+      ...received,
       acquiredAt: new Date(now * 1000).toISOString(),
       leaseExpiresAt: now + leaseSeconds,
     });
@@ -86,9 +95,7 @@ export class InMemoryReleaseStore implements ReleaseStore {
     this.note('enqueueWaiter');
     const existing = this.waiters.get(service);
     if (existing && existing.executionName !== waiter.executionName) {
-      const existingIsNewer =
-        existing.requestedAt > waiter.requestedAt ||
-        (existing.requestedAt === waiter.requestedAt && existing.executionName > waiter.executionName);
+      const existingIsNewer = isNewerRequest(existing, waiter);
       if (existingIsNewer) return { queued: false as const, newer: { ...existing } };
     }
     this.waiters.set(service, { ...waiter });
@@ -356,10 +363,17 @@ export class FakeExecutionStarter implements ExecutionStarter {
 
   public constructor(private readonly stateMachineArn: string) {}
 
+  /**
+   * As Step Functions answers (and the adapter reports): a name already used by an open execution with
+   * the same input succeeds idempotently (`started`, the same execution); any other input is a duplicate.
+   */
   public async start(name: string, input: unknown) {
     this.calls.push({ name, input });
     const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-    if (this.executions.has(name)) return { executionArn, started: false };
+    if (this.executions.has(name)) {
+      const same = JSON.stringify(this.executions.get(name)) === JSON.stringify(input);
+      return { executionArn, started: same };
+    }
     this.executions.set(name, input);
     return { executionArn, started: true };
   }

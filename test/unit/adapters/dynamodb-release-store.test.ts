@@ -210,11 +210,38 @@ describe('Class: DynamoDbReleaseStore', () => {
       expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     });
 
-    it('breaks a tie on request time by execution name', async () => {
-      const sameTime = { ...ME, executionName: 'checkout-zz', taskToken: 'token-zz' };
-      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...sameTime } });
+    it('breaks a tie on push time by when the trigger received the requests, never by name', async () => {
+      const me = { ...ME, receivedAt: '2025-03-04T10:00:01.250Z', receivedSeq: 7 };
+      // Same push second, a lexicographically greater name, but received earlier: the older one.
+      const receivedFirst = {
+        ...ME,
+        executionName: 'checkout-zz',
+        taskToken: 'token-zz',
+        receivedAt: '2025-03-04T10:00:01.100Z',
+        receivedSeq: 9,
+      };
+      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...receivedFirst } });
+      ddb.on(PutCommand).resolves({});
 
-      await expect(store.enqueueWaiter('checkout', ME)).resolves.toEqual({ queued: false, newer: sameTime });
+      await expect(store.enqueueWaiter('checkout', me)).resolves.toEqual({
+        queued: true,
+        replaced: receivedFirst,
+      });
+      expect(ddb.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({
+        receivedAt: '2025-03-04T10:00:01.250Z',
+        receivedSeq: 7,
+      });
+    });
+
+    it('keeps the queued request received later in the same second', async () => {
+      const me = { ...ME, executionName: 'checkout-zz', receivedAt: '2025-03-04T10:00:01.100Z' };
+      const receivedLater = { ...ME, receivedAt: '2025-03-04T10:00:01.250Z' };
+      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...receivedLater } });
+
+      await expect(store.enqueueWaiter('checkout', me)).resolves.toEqual({
+        queued: false,
+        newer: receivedLater,
+      });
     });
 
     it('refreshes its own entry (a retry) without reporting a replacement', async () => {

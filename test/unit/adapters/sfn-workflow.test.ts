@@ -42,6 +42,25 @@ describe('Class: SfnExecutionStarter', () => {
       });
     });
 
+    it('reports the idempotent answer to a retry of the very same call as started, with the original ARN', async () => {
+      // Step Functions answers the same name and the same input, while the execution is open, with the
+      // original execution: only the SDK's retry of this call (whose first attempt started it) sends that.
+      // (The mock answers below the SDK's retry middleware: this is the answer that retry receives.)
+      sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(0) });
+      const input = releaseRequest({
+        receivedAt: '2025-03-04T10:00:00.120Z',
+        receivedSeq: 3,
+        receiptId: 'req-1',
+      });
+
+      await expect(starter.start(V2_RELEASE_ID, input)).resolves.toEqual({
+        executionArn: EXECUTION_ARN,
+        started: true,
+      });
+      // The receipt travels in the input, so another invocation's start of this name differs from it.
+      expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input).toBe(JSON.stringify(input));
+    });
+
     it('reports an existing execution as not started, with the derived execution ARN', async () => {
       sfn.on(StartExecutionCommand).rejects(
         new ExecutionAlreadyExists({

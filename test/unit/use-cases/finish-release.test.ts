@@ -332,6 +332,32 @@ describe('Use case: finish a release', () => {
       ]);
     });
 
+    it('records an ignored release (its digest already serves), hands the lock on and tells nobody', async () => {
+      const request = releaseRequest({ requestedAt: '2025-03-04T10:01:00Z' });
+      await ports.store.releaseLock('checkout', V2_RELEASE_ID);
+      await ports.store.acquireLock('checkout', 'checkout-v1again', request.requestedAt, 7500);
+
+      const result = await reportRelease(ports, settings, {
+        kind: 'ignored',
+        request,
+        releaseId: 'checkout-v1again',
+        reason: 'already serving: v2 runs on the stable slot checkout-blue at 100%',
+        topicArn: TOPIC_ARN,
+      });
+
+      expect(result).toEqual({
+        outcome: 'ignored',
+        reason: 'already serving: v2 runs on the stable slot checkout-blue at 100%',
+      });
+      expect(ports.store.record('checkout-v1again')).toMatchObject({
+        status: 'ignored',
+        reason: 'already serving: v2 runs on the stable slot checkout-blue at 100%',
+        endedAt: NOW,
+      });
+      expect(ports.store.locks.get('checkout')).toBeUndefined();
+      expect(ports.notifier.published).toEqual([]);
+    });
+
     it('records a failure before any traffic moved, releases the lock and tells people', async () => {
       const failure = {
         Error: 'TargetStateError',

@@ -15,6 +15,7 @@ import {
   releaseRequest,
   repoConfig,
   TOPIC_ARN,
+  V1_DIGEST,
   V1_IMAGE,
   V2_DIGEST,
   V2_RELEASE_ID,
@@ -69,8 +70,48 @@ describe('Function: prepareRelease', () => {
     }
   });
 
-  const prepare = (request = releaseRequest(), executionArn: string | undefined = EXECUTION_ARN) =>
+  const prepareOutcome = (request = releaseRequest(), executionArn: string | undefined = EXECUTION_ARN) =>
     prepareRelease(ports, config, settings, request, V2_RELEASE_ID, executionArn);
+
+  /** A release that goes ahead (the tests below release v2 while v1 serves). */
+  const prepare = async (request = releaseRequest(), executionArn: string | undefined = EXECUTION_ARN) => {
+    const outcome = await prepareOutcome(request, executionArn);
+    if ('alreadyServing' in outcome) throw new Error(`expected a deployment, got: ${outcome.reason}`);
+    return outcome;
+  };
+
+  describe('a push of the digest that already serves 100%', () => {
+    const v1Push = () =>
+      releaseRequest({
+        image: { repository: 'checkout', digest: V1_DIGEST, tag: 'v1', uri: V1_IMAGE },
+      });
+
+    it('is nothing to release: answers alreadyServing and records, claims and announces nothing', async () => {
+      const outcome = await prepareOutcome(v1Push());
+
+      expect(outcome).toEqual({
+        alreadyServing: true,
+        reason: `already serving: ${V1_DIGEST} (pushed as v1) is what the stable slot checkout-blue runs at 100% as v1; push another image, or deploy it again with a requestId`,
+      });
+      expect(ports.store.calls).not.toContain('putRecord');
+      expect(ports.store.calls).not.toContain('claimIdleSlot');
+      expect(ports.notifier.published).toEqual([]);
+    });
+
+    it('is released again when a manual request with a requestId forces it', async () => {
+      const outcome = await prepareOutcome({ ...v1Push(), source: 'manual', requestId: 'again-1' });
+
+      expect(outcome).toMatchObject({ toVersion: 'v1', image: { digest: V1_DIGEST } });
+    });
+
+    it('is released when traffic is split (an interrupted release): the digest does not serve 100%', async () => {
+      ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 75, [GREEN_TG]: 25 });
+
+      const outcome = await prepareOutcome(v1Push());
+
+      expect(outcome).not.toHaveProperty('alreadyServing');
+    });
+  });
 
   it('makes the slot at 100% stable and plans the release into the other slot', async () => {
     const deployment = await prepare();
@@ -275,7 +316,7 @@ describe('Function: prepareRelease', () => {
       undefined,
     );
 
-    expect(deployment.topicArn).toBe(ownTopic);
+    expect(deployment).toMatchObject({ topicArn: ownTopic });
     expect(ports.notifier.published[0]?.topicArn).toBe(ownTopic);
     expect(ports.notifier.published[0]?.notification.message).toMatchObject({
       executionArn: null,

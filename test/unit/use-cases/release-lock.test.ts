@@ -244,6 +244,73 @@ describe('Use case: release lock', () => {
     });
   });
 
+  describe('Scenario: two pushes in the same second', () => {
+    // ECR's `time` has second precision. The later-received push has the lexicographically smaller
+    // execution name (its digest sorts first): it must still win, the name says nothing about order.
+    const second = '2025-03-04T10:00:00Z';
+    const early = {
+      id: 'checkout-ffff',
+      request: releaseRequest({
+        requestedAt: second,
+        receivedAt: '2025-03-04T10:00:00.100Z',
+        receivedSeq: 1,
+      }),
+    };
+    const late = {
+      id: 'checkout-0000',
+      request: releaseRequest({
+        requestedAt: second,
+        receivedAt: '2025-03-04T10:00:00.700Z',
+        receivedSeq: 2,
+      }),
+    };
+
+    it('supersedes the earlier-received push when the later one is queued', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await waitForReleaseLock({ store, tokens }, late.request, late.id, 'token-late');
+
+      await expect(
+        waitForReleaseLock({ store, tokens }, early.request, early.id, 'token-early'),
+      ).resolves.toEqual({
+        queued: false,
+        supersededBy: late.id,
+      });
+      await expect(acquireReleaseLock({ store }, config, early.request, early.id)).resolves.toEqual({
+        acquired: false,
+        superseded: true,
+        by: late.id,
+      });
+    });
+
+    it('replaces the earlier-received waiter with the later one', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await waitForReleaseLock({ store, tokens }, early.request, early.id, 'token-early');
+
+      await expect(
+        waitForReleaseLock({ store, tokens }, late.request, late.id, 'token-late'),
+      ).resolves.toEqual({
+        queued: true,
+        replaced: early.id,
+      });
+      expect(store.waiters.get('checkout')).toMatchObject({
+        executionName: late.id,
+        receivedAt: '2025-03-04T10:00:00.700Z',
+        receivedSeq: 2,
+      });
+    });
+
+    it('supersedes an earlier-received request when the later-received one holds the lock', async () => {
+      await acquireReleaseLock({ store }, config, late.request, late.id);
+
+      await expect(acquireReleaseLock({ store }, config, early.request, early.id)).resolves.toEqual({
+        acquired: false,
+        superseded: true,
+        by: late.id,
+      });
+      expect(store.locks.get('checkout')).toMatchObject({ receivedAt: '2025-03-04T10:00:00.700Z' });
+    });
+  });
+
   describe('Scenario: two pushes during a release', () => {
     it('supersedes the middle push and releases the newest after the running one', async () => {
       await expect(acquireReleaseLock({ store }, config, v2.request, v2.id)).resolves.toMatchObject({

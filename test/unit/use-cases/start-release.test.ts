@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { manualExecutionNameFor } from '../../../lib/domain/names.ts';
+import type { ReleaseRequest } from '../../../lib/domain/types.ts';
 import { InvalidInputError, UnknownServiceError } from '../../../lib/errors.ts';
 import { releaseRequestFrom, startRelease } from '../../../lib/use-cases/start-release.ts';
 import { FakeExecutionStarter } from '../fakes.ts';
@@ -7,6 +8,7 @@ import {
   ecrPushEvent,
   repoConfig,
   STATE_MACHINE_ARN,
+  V1_DIGEST,
   V2_DIGEST,
   V2_IMAGE,
   V2_RELEASE_ID,
@@ -51,6 +53,8 @@ describe('Function: startRelease', () => {
           service: 'checkout',
           image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2', uri: V2_IMAGE },
           requestedAt: '2025-03-04T10:00:00Z',
+          receivedAt: '2025-03-04T12:00:00.000Z',
+          receivedSeq: expect.any(Number),
           source: 'ecr-push',
         },
       },
@@ -67,6 +71,8 @@ describe('Function: startRelease', () => {
       service: 'checkout',
       image: { repository: 'checkout', digest: V2_DIGEST, uri: V2_IMAGE },
       requestedAt: '2025-03-04T10:00:00Z',
+      receivedAt: '2025-03-04T12:00:00.000Z',
+      receivedSeq: expect.any(Number),
       source: 'ecr-push',
     });
   });
@@ -88,6 +94,120 @@ describe('Function: startRelease', () => {
     });
     expect(retagged).toMatchObject({ status: 'duplicate', executionName: V2_RELEASE_ID });
     expect(starter.executions.size).toBe(1);
+  });
+
+  it('reports a Lambda retry of the same event after a successful start as a duplicate', async () => {
+    const first = await startRelease({ starter }, config, ecrPushEvent(), { receiptId: 'invocation-1' });
+    // Lambda retries an asynchronous invocation with the same event (and request id).
+    const retry = await startRelease({ starter }, config, ecrPushEvent(), { receiptId: 'invocation-1' });
+
+    expect(first).toMatchObject({ status: 'started' });
+    expect(retry).toMatchObject({ status: 'duplicate', executionName: V2_RELEASE_ID });
+    expect(starter.calls[1]?.input).not.toEqual(starter.calls[0]?.input);
+  });
+
+  it('records when and by which invocation the trigger received a request, in order', async () => {
+    await startRelease({ starter }, config, ecrPushEvent(), { receiptId: 'invocation-1' });
+    await startRelease({ starter }, config, ecrPushEvent({ digest: V1_DIGEST }), {
+      receiptId: 'invocation-2',
+    });
+
+    const [first, second] = starter.calls.map((call) => call.input as ReleaseRequest);
+    expect(first).toMatchObject({ receivedAt: '2025-03-04T12:00:00.000Z', receiptId: 'invocation-1' });
+    expect(second).toMatchObject({ receivedAt: '2025-03-04T12:00:00.000Z', receiptId: 'invocation-2' });
+    // Same millisecond on this clock: the sequence still orders them as received.
+    expect(second?.receivedSeq).toBeGreaterThan(first?.receivedSeq ?? Infinity);
+  });
+
+  it('ignores an event of an unknown repository before validating anything else', async () => {
+    const event = ecrPushEvent({ repository: 'payments', digest: 'not-a-digest' });
+
+    const result = await startRelease({ starter }, config, { ...event, account: 'abc', time: 'yesterday' });
+
+    expect(result).toEqual({
+      status: 'ignored',
+      reason: 'repository payments releases no service in shipline.yml',
+    });
+    expect(starter.calls).toEqual([]);
+  });
+
+  it("ignores a push from another account's registry, naming both accounts", async () => {
+    const result = await startRelease(
+      { starter },
+      config,
+      { ...ecrPushEvent(), account: '210987654321' },
+      { pipeline: { account: '123456789012', region: 'us-east-1' } },
+    );
+
+    expect(result).toEqual({
+      status: 'ignored',
+      reason: expect.stringContaining(
+        'push to repository checkout in account 210987654321 region us-east-1, but checkout releases from account 123456789012 region us-east-1',
+      ),
+    });
+    expect(starter.calls).toEqual([]);
+  });
+
+  it("ignores a push from another region's registry, naming both regions", async () => {
+    const result = await startRelease(
+      { starter },
+      config,
+      { ...ecrPushEvent(), region: 'eu-west-1' },
+      { pipeline: { account: '123456789012', region: 'us-east-1' } },
+    );
+
+    expect(result).toMatchObject({
+      status: 'ignored',
+      reason: expect.stringMatching(/region eu-west-1, but checkout releases from .* region us-east-1/),
+    });
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('releases a push from the registry the service declares in image.registry', async () => {
+    const crossAccount = repoConfig();
+    const checkout = crossAccount.services.checkout;
+    if (!checkout) throw new Error('fixture declares checkout');
+    checkout.image.registry = { account: '210987654321', region: 'eu-west-1' };
+
+    const result = await startRelease(
+      { starter },
+      crossAccount,
+      { ...ecrPushEvent(), account: '210987654321', region: 'eu-west-1' },
+      { pipeline: { account: '123456789012', region: 'us-east-1' } },
+    );
+
+    expect(result).toMatchObject({ status: 'started' });
+    expect(starter.calls[0]?.input).toMatchObject({
+      image: { uri: `210987654321.dkr.ecr.eu-west-1.amazonaws.com/checkout@${V2_DIGEST}` },
+    });
+  });
+
+  it('accepts a tag of 300 characters and rejects a longer one naming detail.image-tag', async () => {
+    await expect(
+      startRelease({ starter }, config, ecrPushEvent({ tag: 'a'.repeat(300) })),
+    ).resolves.toMatchObject({ status: 'started' });
+
+    const error = await rejection(startRelease({ starter }, config, ecrPushEvent({ tag: 'a'.repeat(301) })));
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toContain('detail.image-tag: expected at most 300 characters (ECR limit)');
+    expect(starter.calls).toHaveLength(1);
+  });
+
+  it('refuses an execution input over 256 KB, naming its size and the limit, and starts nothing', async () => {
+    const error = await rejection(
+      startRelease({ starter }, config, {
+        service: 'checkout',
+        image: { digest: V2_DIGEST },
+        requestedBy: 'é'.repeat(131_072),
+      }),
+    );
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toMatch(
+      /^release request is too large: the execution input would be 26\d{4} bytes \(UTF-8\), and Step Functions accepts at most 262144 bytes$/,
+    );
+    expect(starter.calls).toEqual([]);
   });
 
   it('ignores a push to a repository no service is released from, starting nothing', async () => {
@@ -180,6 +300,8 @@ describe('Function: startRelease', () => {
           service: 'checkout',
           image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2' },
           requestedAt: '2025-03-04T12:00:00.000Z',
+          receivedAt: '2025-03-04T12:00:00.000Z',
+          receivedSeq: expect.any(Number),
           source: 'manual',
           requestedBy: 'alice',
         },
@@ -196,6 +318,7 @@ describe('Function: startRelease', () => {
       requestId: 'retry-1',
     });
 
+    expect(starter.calls[1]?.input).toMatchObject({ requestId: 'retry-1', source: 'manual' });
     expect(again).toMatchObject({
       status: 'started',
       executionName: manualExecutionNameFor('checkout', V2_DIGEST, 'retry-1'),
