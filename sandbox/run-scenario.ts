@@ -153,8 +153,13 @@ const resolveConfig = (
 
 const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => {
   if (execution.status === 'SUCCEEDED') {
-    const output = JSON.parse(execution.output ?? '{}') as { report?: { outcome?: string } };
-    return output.report?.outcome === 'superseded' ? 'superseded' : 'promoted';
+    const output = JSON.parse(execution.output ?? '{}') as {
+      report?: { outcome?: string };
+      ending?: { kind?: string };
+    };
+    return output.ending?.kind === 'superseded' || output.report?.outcome === 'superseded'
+      ? 'superseded'
+      : 'promoted';
   }
   if (execution.error === 'ReleaseRolledBack') return 'rolled_back';
   if (execution.error === 'ScaleDownFailed') return 'promoted';

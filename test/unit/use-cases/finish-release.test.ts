@@ -3,6 +3,7 @@ import {
   handOffService,
   promoteRelease,
   reasonFromFailure,
+  recordLostNotification,
   reportRelease,
   rollBackRelease,
   scaleDownOldSlot,
@@ -99,8 +100,22 @@ describe('Use case: finish a release', () => {
       ]);
     });
 
+    it('reads the weights first and changes no rule that is already back on the stable slot, but still scales', async () => {
+      // A retry after the weights were restored (e.g. the scale-down failed the first attempt).
+      ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100, [GREEN_TG]: 0 });
+
+      await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
+
+      expect(ports.router.splits).toEqual([]);
+      expect(ports.journal.entries).not.toContain('router.setWeights 100/0');
+      expect(ports.deployer.scaled).toEqual([
+        { cluster: 'prod', service: 'checkout-green', desiredCount: 0 },
+      ]);
+    });
+
     it('returns the outcome with the reason a person reads', async () => {
       await expect(rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN)).resolves.toEqual({
+        kind: 'rolled_back',
         outcome: 'rolled_back',
         reason: 'alarm checkout-5xx went to ALARM at 25%',
         servingVersion: 'v1',
@@ -256,14 +271,14 @@ describe('Use case: finish a release', () => {
 
   describe('Function: handOffService', () => {
     it('releases the lock and wakes the queued release, also when retried after the delete', async () => {
-      await expect(handOffService(ports, deployment)).resolves.toEqual({
+      await expect(handOffService(ports, deployment.service, deployment.id)).resolves.toEqual({
         released: true,
         woke: 'checkout-v3',
       });
       expect(ports.store.locks.has('checkout')).toBe(false);
       expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
 
-      await expect(handOffService(ports, deployment)).resolves.toEqual({
+      await expect(handOffService(ports, deployment.service, deployment.id)).resolves.toEqual({
         released: false,
         woke: 'checkout-v3',
       });
@@ -304,7 +319,11 @@ describe('Use case: finish a release', () => {
         topicArn: TOPIC_ARN,
       });
 
-      expect(result).toEqual({ outcome: 'superseded', reason: 'superseded by newer release checkout-v3' });
+      expect(result).toEqual({
+        kind: 'superseded',
+        outcome: 'superseded',
+        reason: 'superseded by newer release checkout-v3',
+      });
       expect(ports.store.record('checkout-v2b')).toEqual({
         service: 'checkout',
         releaseId: 'checkout-v2b',
@@ -351,6 +370,7 @@ describe('Use case: finish a release', () => {
       });
 
       expect(result).toEqual({
+        kind: 'failed',
         outcome: 'failed',
         reason: 'TargetStateError: watched alarm(s) do not exist: x',
       });
@@ -378,9 +398,10 @@ describe('Use case: finish a release', () => {
       });
 
       expect(result).toEqual({
+        kind: 'rollback_failed',
         outcome: 'failed',
         reason:
-          'rollback failed (ThrottlingException: Rate exceeded); traffic may still be split between the slots: check the listener rule and run the rollback by hand',
+          'rollback failed (ThrottlingException: Rate exceeded); traffic is split: blue 75% / green 25%: finish the rollback by hand',
       });
       expect(ports.notifier.published.map((entry) => [entry.topicArn, entry.notification.subject])).toEqual([
         [ownTopic, '[shipline] ACTION NEEDED checkout: rollback of v2 FAILED'],
@@ -389,6 +410,101 @@ describe('Use case: finish a release', () => {
         status: 'failed',
         fromVersion: 'v1',
         startedAt: deployment.startedAt,
+      });
+    });
+
+    const rollbackFailed = {
+      kind: 'rollback_failed' as const,
+      request: releaseRequest(),
+      releaseId: V2_RELEASE_ID,
+      deployment,
+      failure: { Error: 'ThrottlingException', Cause: 'Rate exceeded' },
+      rolledBackBecause: bakeFailed,
+      topicArn: TOPIC_ARN,
+    };
+
+    it('puts what a person needs to finish a failed rollback by hand in the ACTION NEEDED message', async () => {
+      await reportRelease(ports, settings, rollbackFailed);
+
+      const message = ports.notifier.published[0]?.notification.message;
+      expect(message).toMatchObject({
+        event: 'rollback_failed',
+        listenerRuleArn: LISTENER_RULE_ARN,
+        targetGroups: {
+          stable: { slot: 'blue', targetGroupArn: BLUE_TG },
+          canary: { slot: 'green', targetGroupArn: GREEN_TG },
+        },
+        weightsNow: { blue: 75, green: 25 },
+      });
+      expect(String(message?.reason)).toContain('traffic is split: blue 75% / green 25%');
+      expect(message?.manualSteps).toEqual([
+        `aws elbv2 describe-rules --rule-arns ${LISTENER_RULE_ARN} --region us-east-1`,
+        `aws elbv2 modify-rule --rule-arn ${LISTENER_RULE_ARN} --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"${BLUE_TG}","Weight":100},{"TargetGroupArn":"${GREEN_TG}","Weight":0}]}}]' --region us-east-1`,
+        expect.stringContaining('authenticate-oidc'),
+        'aws ecs update-service --cluster prod --service checkout-green --desired-count 0 --region us-east-1',
+      ]);
+    });
+
+    it('says traffic is back on the stable slot when it is, not that it may be split', async () => {
+      ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100, [GREEN_TG]: 0 });
+
+      const result = await reportRelease(ports, settings, rollbackFailed);
+
+      expect(result.reason).toContain(
+        'traffic is back on the stable slot (blue 100%) but the new slot checkout-green may still run tasks',
+      );
+      expect(result.reason).not.toContain('split');
+      expect(ports.notifier.published[0]?.notification.message.weightsNow).toEqual({ blue: 100, green: 0 });
+    });
+
+    it('says the weights are unknown when the listener rule cannot be read', async () => {
+      ports.router.readWeights = async () => {
+        throw new Error('Rate exceeded');
+      };
+
+      const result = await reportRelease(ports, settings, rollbackFailed);
+
+      expect(result.reason).toContain('the weights could not be read');
+      expect(ports.notifier.published[0]?.notification.message.weightsNow).toBe('unknown');
+    });
+  });
+
+  describe('Function: recordLostNotification', () => {
+    it('records the release, counts the lost notification and says which one was lost', async () => {
+      const counted: Array<{ metric: string; dimensions: Record<string, string> }> = [];
+      const metrics = {
+        count: async (metric: string, dimensions: Record<string, string>) =>
+          void counted.push({ metric, dimensions }),
+      };
+
+      const result = await recordLostNotification(
+        { store: ports.store, metrics },
+        {
+          kind: 'failed',
+          request: releaseRequest(),
+          releaseId: V2_RELEASE_ID,
+          failure: { Error: 'TargetStateError', Cause: 'watched alarm(s) do not exist: x' },
+          error: {
+            Error: 'TransientAwsError',
+            Cause: '{"errorMessage":"AuthorizationErrorException: not authorized"}',
+          },
+        },
+      );
+
+      expect(counted).toEqual([{ metric: 'NotificationsLost', dimensions: { Service: 'checkout' } }]);
+      expect(result).toEqual({
+        kind: 'failed',
+        outcome: 'failed',
+        reason:
+          'TargetStateError: watched alarm(s) do not exist: x (the failed notification was NOT sent: TransientAwsError: AuthorizationErrorException: not authorized)',
+        notificationLost: {
+          kind: 'failed',
+          error: 'TransientAwsError: AuthorizationErrorException: not authorized',
+        },
+      });
+      expect(ports.store.record(V2_RELEASE_ID)).toMatchObject({
+        status: 'failed',
+        reason: 'TargetStateError: watched alarm(s) do not exist: x',
       });
     });
   });
