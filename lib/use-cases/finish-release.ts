@@ -106,6 +106,7 @@ export const promoteRelease = async (
       details: {
         servingSlot: deployment.target.canary.name,
         oldSlotScaleDownInSeconds: deployment.target.scaleDownDelaySeconds,
+        rollbackWindowSeconds: deployment.target.rollbackWindowSeconds,
       },
     },
     result.warnings,
@@ -156,16 +157,30 @@ export const rollBackRelease = async (
   deployment: Deployment,
   failure: CaughtFailure | undefined,
   executionArn: string | undefined,
-): Promise<{
-  kind: 'rolled_back';
-  outcome: 'rolled_back';
-  reason: string;
-  servingVersion: string;
-  warnings: string[];
-}> => {
+): Promise<
+  | {
+      kind: 'rolled_back';
+      outcome: 'rolled_back';
+      reason: string;
+      servingVersion: string;
+      warnings: string[];
+    }
+  | { kind: 'promoted'; outcome: 'promoted'; reason: string; warnings: string[] }
+> => {
   const reason = reasonFromFailure(failure);
   const warnings: string[] = [];
   const owner = await ports.store.isLatestRelease(deployment.service, deployment.id);
+  if (!owner && failure?.Error === 'AlarmAfterPromotion') {
+    // The alarm fired during the rollback window, but a newer release took the service (and the old
+    // slot) meanwhile: this release stays promoted and the window just ends; the newer one is watched.
+    await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+    return {
+      kind: 'promoted',
+      outcome: 'promoted',
+      reason: `${reason}; a newer release has taken ${deployment.service} over, so nothing was rolled back`,
+      warnings,
+    };
+  }
   if (owner) {
     // Read first: a retry after the weights were restored changes nothing on the listener rule, and
     // still reaches the scale-down below (a failure between the two must not leave the new slot running).

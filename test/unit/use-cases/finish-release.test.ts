@@ -263,6 +263,7 @@ describe('Use case: finish a release', () => {
           reason: 'all 3 steps passed',
           servingSlot: 'green',
           oldSlotScaleDownInSeconds: 900,
+          rollbackWindowSeconds: 900,
           at: NOW,
         }),
       });
@@ -585,5 +586,44 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
     expect(ports.router.splits).toEqual([]);
     expect(ports.deployer.scaled).toEqual([]);
     expect(ports.store.states.get('checkout')?.latestRelease).toBe('checkout-v3');
+  });
+
+  it('stays promoted, and tells nobody it rolled back, when an alarm after promotion finds a newer release in charge', async () => {
+    await ports.store.claimIdleSlot('checkout', 'checkout-v3');
+    const before = ports.store.record(V2_RELEASE_ID);
+
+    const result = await rollBackRelease(
+      ports,
+      settings,
+      deployment,
+      { Error: 'AlarmAfterPromotion', Cause: 'alarm checkout-green-5xx went to ALARM after promotion' },
+      undefined,
+    );
+
+    expect(result).toMatchObject({ kind: 'promoted', outcome: 'promoted' });
+    expect(result.reason).toContain('nothing was rolled back');
+    expect(ports.router.splits).toEqual([]);
+    expect(ports.deployer.scaled).toEqual([]);
+    expect(ports.notifier.published).toEqual([]);
+    expect(ports.store.record(V2_RELEASE_ID)).toEqual(before);
+  });
+
+  it('rolls a promoted release back to the warm old slot while it still owns the service', async () => {
+    // Promoted: the new slot serves 100% and is recorded as stable.
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    const alarm = {
+      Error: 'AlarmAfterPromotion',
+      Cause: 'alarm checkout-green-5xx went to ALARM after promotion, during the rollback window',
+    };
+
+    const result = await rollBackRelease(ports, settings, deployment, alarm, undefined);
+
+    expect(result).toMatchObject({ kind: 'rolled_back', reason: alarm.Cause, servingVersion: 'v1' });
+    expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
+    expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-green', desiredCount: 0 }]);
+    expect(ports.store.states.get('checkout')).toMatchObject({ stableSlot: 'blue', stableVersion: 'v1' });
+    expect(ports.notifier.published[0]?.notification.subject).toBe(
+      `[shipline] checkout: v2 rolled back to v1: ${alarm.Cause}`,
+    );
   });
 });
