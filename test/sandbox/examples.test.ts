@@ -42,9 +42,10 @@ describe('Sandbox: example scenarios', () => {
     );
     // Three 10-minute bakes after a 90 s deployment; blue drains 15 minutes after promotion.
     expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
+    // Blue stays warm through the 15-minute rollback window (alarms watched, none fired), then goes to 0.
     expect(
-      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks'),
-    ).toBe(true);
+      result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
+    ).toBe((promoted?.t ?? 0) + 15 * 60);
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
   });
 
