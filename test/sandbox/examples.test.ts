@@ -324,4 +324,21 @@ describe('Sandbox: example scenarios', () => {
       result.timeline.filter((e) => e.text === 'Publish: injected AuthorizationErrorException'),
     ).toHaveLength(16);
   });
+
+  it('does not roll back a promoted release under a newer one that took the service during the window', async () => {
+    const result = await run('alarm-after-handover.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status, e.outcome])).toEqual([
+      ['v2', 'SUCCEEDED', 'promoted'],
+      ['v3', 'SUCCEEDED', 'promoted'],
+    ]);
+    expect(result.releases.find((r) => r.toVersion === 'v2')).toMatchObject({ status: 'promoted' });
+    // v2's window ended when green's alarm fired (v3 owned the service by then): blue, now v3's, untouched.
+    const alarm = result.timeline.find((e) => e.kind === 'alarm' && e.text.endsWith('-> ALARM'));
+    const v2End = result.timeline.find((e) => e.kind === 'execution' && e.execution === 'v2');
+    expect(v2End?.t).toBe(alarm?.t);
+    expect(result.timeline.filter((e) => e.kind === 'ecs' && e.text.endsWith('scaled to 0 tasks'))).toEqual([
+      expect.objectContaining({ text: 'checkout-green: scaled to 0 tasks' }),
+    ]);
+  });
 });
