@@ -6,20 +6,12 @@ import {
   releaseRequestSchema,
 } from '../lib/domain/schemas.ts';
 import { REPORT_KINDS, reportRelease } from '../lib/use-cases/finish-release.ts';
-import {
-  config,
-  createNotifier,
-  createRouter,
-  createStore,
-  createTaskTokens,
-  settings,
-} from './shared/adapters.ts';
+import { config, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
   notifier: createNotifier(),
-  tokens: createTaskTokens(),
   router: createRouter(),
 };
 

@@ -121,7 +121,6 @@ const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
     'elasticloadbalancing:DescribeRules',
     'elasticloadbalancing:ModifyRule',
     'sns:Publish',
-    'states:SendTaskSuccess',
   ],
   report: [
     'dynamodb:DeleteItem',
@@ -129,7 +128,6 @@ const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
     'dynamodb:PutItem',
     'elasticloadbalancing:DescribeRules',
     'sns:Publish',
-    'states:SendTaskSuccess',
   ],
   recordLostNotification: ['cloudwatch:PutMetricData', 'dynamodb:PutItem'],
 };

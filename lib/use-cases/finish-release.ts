@@ -147,12 +147,13 @@ export const scaleDownOldSlot = async (
 
 /**
  * Rollback: all traffic back to the stable slot first (that is what stops the harm), then the new slot
- * scaled to zero, the watches cleared, the records written, people told, and the lock handed on last.
- * Every step is idempotent, so the state machine may retry it; a retry after another release took the
- * service over (after this one let go of the lock) leaves traffic and slots alone.
+ * scaled to zero, the watches cleared, the records written, people told. The lock is handed on by the
+ * next state ("Release the lock and wake the next push"), so a lock failure never looks like a failed
+ * rollback. Every step is idempotent, so the state machine may retry it; a retry after another release
+ * took the service over leaves traffic and slots alone.
  */
 export const rollBackRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'notifier' | 'tokens'>,
+  ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'notifier'>,
   settings: PipelineSettings,
   deployment: Deployment,
   failure: CaughtFailure | undefined,
@@ -221,7 +222,6 @@ export const rollBackRelease = async (
     },
     warnings,
   );
-  await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
   return {
     kind: 'rolled_back',
     outcome: 'rolled_back',
@@ -301,13 +301,12 @@ const recordReport = async (
 };
 
 /**
- * Ends a release that did not reach promotion or a clean rollback: records it, releases the lock if
- * this release holds it, and notifies. A failed rollback is reported loudly, with what a person needs
- * to finish it by hand. The lock is released here too (idempotently), but the state after the report
- * is what guarantees it, whether or not the report succeeds.
+ * Ends a release that did not reach promotion or a clean rollback: records it and notifies. A failed
+ * rollback is reported loudly, with what a person needs to finish it by hand. The lock is not touched
+ * here: the state after every report releases it, whether or not the report succeeded.
  */
 export const reportRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'notifier' | 'tokens'> & { router?: TrafficRouter },
+  ports: Pick<ReleasePorts, 'store' | 'notifier'> & { router?: TrafficRouter },
   settings: PipelineSettings,
   input: ReportInput,
 ): Promise<ReportResult> => {
@@ -317,7 +316,6 @@ export const reportRelease = async (
       ? await readSlotWeights(ports.router, deployment)
       : undefined;
   const result = await recordReport(ports.store, input, weights);
-  if (input.kind !== 'superseded') await releaseLockAndWakeNext(ports, request.service, input.releaseId);
   const details = {
     ...(input.supersededBy ? { supersededBy: input.supersededBy } : {}),
     ...(input.kind === 'rollback_failed' && deployment

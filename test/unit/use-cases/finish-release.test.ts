@@ -78,7 +78,7 @@ describe('Use case: finish a release', () => {
   });
 
   describe('Function: rollBackRelease', () => {
-    it('sends all traffic back to the stable slot first and hands the lock on last', async () => {
+    it('sends all traffic back to the stable slot first, and leaves the lock to the next state', async () => {
       await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
 
       expect(ports.journal.entries).toEqual([
@@ -90,8 +90,6 @@ describe('Use case: finish a release', () => {
         'store.updateRecord',
         'store.markNotified',
         'notifier.publish rolled_back',
-        'store.releaseLock',
-        'tokens.succeed token-v3',
       ]);
       expect(ports.router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 0 }]);
       expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
@@ -148,11 +146,11 @@ describe('Use case: finish a release', () => {
       expect(ports.store.watchKeys()).toEqual([]);
     });
 
-    it('releases the lock and wakes the queued release', async () => {
+    it('leaves releasing the lock and waking the queued release to the state after it', async () => {
       await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
 
-      expect(ports.store.locks.has('checkout')).toBe(false);
-      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+      expect(ports.store.locks.has('checkout')).toBe(true);
+      expect(ports.tokens.succeeded).toEqual([]);
     });
 
     it('tells people once, with the reason, even when retried', async () => {
@@ -352,7 +350,7 @@ describe('Use case: finish a release', () => {
       ]);
     });
 
-    it('records a failure before any traffic moved, releases the lock and tells people', async () => {
+    it('records a failure before any traffic moved and tells people, leaving the lock to the next state', async () => {
       const failure = {
         Error: 'TargetStateError',
         Cause: JSON.stringify({
@@ -379,8 +377,8 @@ describe('Use case: finish a release', () => {
         status: 'failed',
         executionArn: EXECUTION_ARN,
       });
-      expect(ports.store.locks.has('checkout')).toBe(false);
-      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+      expect(ports.store.locks.has('checkout')).toBe(true);
+      expect(ports.tokens.succeeded).toEqual([]);
       expect(ports.notifier.published[0]?.notification.subject).toBe(
         '[shipline] checkout: release of v2 failed: TargetStateError: watched alarm(s) do not exist: x',
       );
