@@ -341,4 +341,20 @@ describe('Sandbox: example scenarios', () => {
       expect.objectContaining({ text: 'checkout-green: scaled to 0 tasks' }),
     ]);
   });
+
+  it('retries a failing rollback for minutes, changing the listener rule once and scaling green on every try', async () => {
+    const result = await run('rollback-retried.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([
+      'blue 95% / green 5%',
+      'blue 100% / green 0%',
+    ]);
+    expect(
+      result.timeline.filter((e) => e.text === 'UpdateService: injected AccessDeniedException'),
+    ).toHaveLength(10);
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
+    ).toBe(true);
+    expect(result.executions[0]).toMatchObject({ error: 'ReleaseRolledBack' });
+  });
 });
