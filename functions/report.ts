@@ -6,10 +6,14 @@ import {
   releaseRequestSchema,
 } from '../lib/domain/schemas.ts';
 import { REPORT_KINDS, reportRelease } from '../lib/use-cases/finish-release.ts';
-import { config, createNotifier, createStore, createTaskTokens, settings } from './shared/adapters.ts';
+import { config, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { store: createStore(), notifier: createNotifier(), tokens: createTaskTokens() };
+const ports = {
+  store: createStore(),
+  notifier: createNotifier(),
+  router: createRouter(),
+};
 
 /**
  * Records and announces a release that failed before changing traffic, was superseded, or whose rollback

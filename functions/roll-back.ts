@@ -1,14 +1,7 @@
 import * as z from 'zod/mini';
 import { caughtFailureSchema, deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
 import { rollBackRelease } from '../lib/use-cases/finish-release.ts';
-import {
-  createDeployer,
-  createNotifier,
-  createRouter,
-  createStore,
-  createTaskTokens,
-  settings,
-} from './shared/adapters.ts';
+import { createDeployer, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
@@ -16,10 +9,9 @@ const ports = {
   router: createRouter(),
   deployer: createDeployer(),
   notifier: createNotifier(),
-  tokens: createTaskTokens(),
 };
 
-/** All traffic back to the stable slot, new slot to zero, record, unlock, notify. */
+/** All traffic back to the stable slot, new slot to zero, record, notify (the next state hands the lock on). */
 export const handler = shiplineHandler(
   'roll-back',
   z.extend(executionRefSchema, { deployment: deploymentSchema, failure: z.optional(caughtFailureSchema) }),

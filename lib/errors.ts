@@ -45,6 +45,17 @@ export class TargetStateError extends ShiplineError {
   }
 }
 
+/**
+ * An alarm watched during the rollback window (after promotion) went to ALARM: the state machine rolls
+ * the promoted release back to the old slot, still warm. Raised as a decision, its message is the reason.
+ */
+export class AlarmAfterPromotionError extends ShiplineError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'AlarmAfterPromotion';
+  }
+}
+
 /** A request names a service that `shipline.yml` does not declare. */
 export class UnknownServiceError extends ShiplineError {
   public constructor(service: string, known: readonly string[]) {

@@ -39,6 +39,7 @@ const KIND_LABELS: Record<TimelineEntry['kind'], string> = {
   fault: 'FAULT',
   execution: 'end',
   lambda: 'lambda',
+  metric: 'metric',
 };
 
 /** One timeline line: `+00:05:00  traffic  blue 95% / green 5%`. */

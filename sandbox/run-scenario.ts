@@ -160,9 +160,12 @@ const resolveConfig = (
 
 const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => {
   if (execution.status === 'SUCCEEDED') {
-    const output = JSON.parse(execution.output ?? '{}') as { report?: { outcome?: string } };
-    const reported = output.report?.outcome;
-    return reported === 'superseded' || reported === 'ignored' ? reported : 'promoted';
+    const output = JSON.parse(execution.output ?? '{}') as {
+      report?: { outcome?: string };
+      ending?: { kind?: string; outcome?: string };
+    };
+    const ended = output.ending?.kind ?? output.report?.outcome;
+    return ended === 'superseded' || ended === 'ignored' ? ended : 'promoted';
   }
   if (execution.error === 'ReleaseRolledBack') return 'rolled_back';
   if (execution.error === 'ScaleDownFailed') return 'promoted';

@@ -158,3 +158,93 @@ describe('ASL state machines', () => {
     });
   });
 });
+
+describe('Release state machine: how a release ends', () => {
+  const release = machines.find((m) => m.file === 'release.asl.yaml')?.definition as StateMachine;
+  const states = release.States;
+  const predecessors = (target: string): string[] =>
+    Object.entries(states)
+      .filter(([, state]) =>
+        [
+          state.Next,
+          state.Default,
+          ...(state.Choices ?? []).map((c) => c.Next),
+          ...(state.Catch ?? []).map((c) => c.Next),
+        ].includes(target),
+      )
+      .map(([name]) => name);
+
+  /** Seconds a retrier waits in all, before giving up (without jitter). */
+  const retryBudget = (retrier: Json): number => {
+    const interval = Number(retrier.IntervalSeconds ?? 1);
+    const rate = Number(retrier.BackoffRate ?? 2);
+    const cap =
+      retrier.MaxDelaySeconds === undefined ? Number.POSITIVE_INFINITY : Number(retrier.MaxDelaySeconds);
+    let total = 0;
+    for (let attempt = 0; attempt < Number(retrier.MaxAttempts ?? 3); attempt += 1)
+      total += Math.min(interval * rate ** attempt, cap);
+    return total;
+  };
+  const allErrorsBudget = (name: string): number => {
+    const retrier = (states[name]?.Retry ?? []).find((r) => r.ErrorEquals.includes('States.ALL'));
+    return retrier ? retryBudget(retrier as Json) : 0;
+  };
+
+  it('releases the lock on every path that ends a release other than promotion', () => {
+    const ends = Object.entries(states)
+      .filter(([, state]) => state.Type === 'Fail' || state.Type === 'Succeed')
+      .map(([name]) => name)
+      .filter((name) => name !== 'Release promoted' && name !== 'The old slot is still running');
+    expect(ends.length).toBeGreaterThanOrEqual(4);
+    for (const end of ends) expect([end, predecessors(end)]).toEqual([end, ['How did the release end?']]);
+    expect(predecessors('How did the release end?')).toEqual(['Release the lock and wake the next push']);
+  });
+
+  it('retries releasing the lock and reporting on every error for minutes, then counts a lost notification', () => {
+    for (const name of [
+      'Release the lock and wake the next push',
+      'Hand the service to the next release',
+      'Report the failure',
+      'Report the failed rollback',
+      'Record that a newer push superseded this one',
+    ]) {
+      expect([name, allErrorsBudget(name) >= 600]).toEqual([name, true]);
+    }
+    for (const report of [
+      'Report the failure',
+      'Report the failed rollback',
+      'Record that a newer push superseded this one',
+    ]) {
+      const lost = states[report]?.Catch?.[0]?.Next ?? '';
+      expect(lost).toMatch(/^Count the lost /);
+      expect(states[lost]?.Next).toBe('Release the lock and wake the next push');
+    }
+  });
+
+  it('retries the rollback on every error for 10 to 15 minutes', () => {
+    const budget = allErrorsBudget('Roll back to the stable version');
+    expect(budget).toBeGreaterThanOrEqual(600);
+    expect(budget).toBeLessThanOrEqual(900);
+  });
+
+  it('watches alarms during the rollback window and rolls back on AlarmAfterPromotion', () => {
+    const window = states['Watch alarms during the rollback window'];
+    expect(window).toMatchObject({
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSecondsPath: '$.deployment.target.rollbackWindowSeconds',
+    });
+    expect(predecessors('Watch alarms during the rollback window')).toEqual([
+      'Hand the service to the next release',
+    ]);
+    for (const name of [
+      'Watch alarms during the rollback window',
+      'Confirm alarms at the end of the rollback window',
+    ])
+      expect(states[name]?.Catch).toContainEqual(
+        expect.objectContaining({
+          ErrorEquals: ['AlarmAfterPromotion'],
+          Next: 'Roll back to the stable version',
+        }),
+      );
+  });
+});

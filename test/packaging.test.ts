@@ -25,10 +25,13 @@ const FUNCTIONS = {
   confirmBake: 'confirm-bake',
   alarmEvents: 'alarm-events',
   promote: 'promote',
+  startRollbackWindow: 'start-rollback-window',
+  confirmRollbackWindow: 'confirm-rollback-window',
   handOffService: 'hand-off-service',
   scaleDown: 'scale-down',
   rollBack: 'roll-back',
   report: 'report',
+  recordLostNotification: 'record-lost-notification',
 } as const;
 type FunctionKey = keyof typeof FUNCTIONS;
 const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
@@ -81,7 +84,14 @@ const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
     'states:SendTaskSuccess',
   ],
   confirmBake: ['cloudwatch:DescribeAlarms', 'dynamodb:DeleteItem'],
-  alarmEvents: ['dynamodb:DeleteItem', 'dynamodb:Query', 'sqs:SendMessage', 'states:SendTaskSuccess'],
+  alarmEvents: [
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'sqs:SendMessage',
+    'states:SendTaskFailure',
+    'states:SendTaskSuccess',
+  ],
   promote: [
     'dynamodb:DeleteItem',
     'dynamodb:GetItem',
@@ -91,6 +101,15 @@ const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
     'elasticloadbalancing:ModifyRule',
     'sns:Publish',
   ],
+  startRollbackWindow: [
+    'cloudwatch:DescribeAlarms',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'states:SendTaskFailure',
+    'states:SendTaskSuccess',
+  ],
+  confirmRollbackWindow: ['cloudwatch:DescribeAlarms', 'dynamodb:DeleteItem', 'dynamodb:GetItem'],
   handOffService: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'states:SendTaskSuccess'],
   scaleDown: ['dynamodb:GetItem', 'ecs:UpdateService'],
   rollBack: [
@@ -102,15 +121,15 @@ const ROLE_ACTIONS: Record<FunctionKey, string[]> = {
     'elasticloadbalancing:DescribeRules',
     'elasticloadbalancing:ModifyRule',
     'sns:Publish',
-    'states:SendTaskSuccess',
   ],
   report: [
     'dynamodb:DeleteItem',
     'dynamodb:GetItem',
     'dynamodb:PutItem',
+    'elasticloadbalancing:DescribeRules',
     'sns:Publish',
-    'states:SendTaskSuccess',
   ],
+  recordLostNotification: ['cloudwatch:PutMetricData', 'dynamodb:PutItem'],
 };
 
 /** Actions AWS authorizes only against `*` (no resource-level permissions). */
@@ -118,6 +137,8 @@ const WILDCARD_RESOURCE_ACTIONS = new Set([
   'elasticloadbalancing:DescribeRules',
   'ecs:DescribeTaskDefinition',
   'ecs:RegisterTaskDefinition',
+  // Scoped to the Shipline namespace by a cloudwatch:namespace condition instead.
+  'cloudwatch:PutMetricData',
   // Step Functions log delivery, added by serverless-step-functions to the state machine role.
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',

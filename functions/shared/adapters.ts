@@ -7,6 +7,7 @@ import {
   createSnsClient,
 } from '../../lib/adapters/aws-clients.ts';
 import { CloudWatchAlarmWatcher } from '../../lib/adapters/cloudwatch-alarm-watcher.ts';
+import { CloudWatchMetrics } from '../../lib/adapters/cloudwatch-metrics.ts';
 import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
@@ -28,6 +29,7 @@ export const createStore = () =>
 export const createRouter = () => new AlbTrafficRouter(createElbv2Client());
 export const createDeployer = () => new EcsSlotDeployer(createEcsClient());
 export const createAlarmWatcher = () => new CloudWatchAlarmWatcher(createCloudWatchClient());
+export const createMetrics = () => new CloudWatchMetrics(createCloudWatchClient());
 export const createNotifier = () => new SnsNotifier(createSnsClient());
 export const createTaskTokens = () => new SfnTaskTokens(createSfnClient());
 export const createStarter = () => new SfnExecutionStarter(createSfnClient(), environment.stateMachineArn);

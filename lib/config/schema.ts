@@ -43,6 +43,15 @@ export const ecsAlbTargetSchema = z
     scaleDownDelay: durationSchema
       .default('15m')
       .meta({ description: 'How long the old slot stays warm after promotion, for instant rollback.' }),
+    rollbackWindow: durationSchema
+      .refine((value) => (parseDurationSeconds(value) ?? 0) >= 1, {
+        message: 'the rollback window must be at least 1s',
+      })
+      .optional()
+      .meta({
+        description:
+          "After promotion, how long the new slot's alarms are still watched: an alarm in this window rolls back at once to the old slot, kept warm until the window ends (then scaled to 0). Defaults to scaleDownDelay.",
+      }),
     steadyTimeout: durationSchema
       .refine((value) => (parseDurationSeconds(value) ?? 0) >= 1, {
         message: 'the steady timeout must be at least 1s',

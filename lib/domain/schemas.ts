@@ -57,6 +57,7 @@ export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
     stableTaskDefinitionArn: nonEmpty(),
     steadyTimeoutSeconds: integer(1),
     scaleDownDelaySeconds: integer(0),
+    rollbackWindowSeconds: integer(1),
   }),
   alarms: z.array(z.string()),
   plan: z.object({ strategy: z.string(), steps: z.array(shiftStepSchema), totalBakeSeconds: z.number() }),

@@ -71,6 +71,11 @@ export interface EcsAlbTarget {
   stableTaskDefinitionArn: string;
   steadyTimeoutSeconds: number;
   scaleDownDelaySeconds: number;
+  /**
+   * After promotion, how long the new slot's alarms are still watched while the old slot stays warm
+   * (`target.rollbackWindow`, default the scale-down delay; at least 1 s, a Step Functions timeout).
+   */
+  rollbackWindowSeconds: number;
 }
 
 export type ReleaseTarget = EcsAlbTarget;

@@ -1,4 +1,5 @@
 export type * from './alarm-watcher.ts';
+export type * from './metrics.ts';
 export type * from './notifier.ts';
 export type * from './release-store.ts';
 export type * from './slot-deployer.ts';

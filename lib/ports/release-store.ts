@@ -56,6 +56,11 @@ export interface AlarmWatch {
   percent: number;
   /** Only alarm transitions at or after this instant fail the release (see README: pre-existing alarms). */
   watchFrom: string;
+  /**
+   * What waits on the alarm: a bake (the default when absent), or the rollback window after promotion,
+   * which an alarm resumes as failed (AlarmAfterPromotion) so the release rolls back to the warm old slot.
+   */
+  kind?: 'bake' | 'rollback-window';
 }
 
 /** A wait for an ECS deployment to reach a steady state, resumed by the ECS event function. */

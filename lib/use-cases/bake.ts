@@ -1,9 +1,10 @@
 import { alarmFailsRelease, alarmReason, classifyAlarms } from '../domain/alarm-rule.ts';
 import type { BakeOutcome, Deployment, ShiftStep } from '../domain/types.ts';
 import { formatDuration } from '../duration.ts';
+import { AlarmAfterPromotionError } from '../errors.ts';
 import type { AlarmStateChangeEvent } from '../events/alarm-state-change.ts';
 import type { AlarmWatcher } from '../ports/alarm-watcher.ts';
-import type { ReleaseStore } from '../ports/release-store.ts';
+import type { AlarmWatch, ReleaseStore } from '../ports/release-store.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 
 /** Watches live this long past the bake, then DynamoDB TTL removes leftovers. */
@@ -91,6 +92,10 @@ export const onAlarmStateChange = async (
   const failedReleases: string[] = [];
   for (const watch of await ports.store.alarmWatches(alarmName)) {
     if (!alarmFailsRelease(state.value, changedAt, new Date(watch.watchFrom))) continue;
+    if (watch.kind === 'rollback-window') {
+      if (await endRollbackWindow(ports, watch, alarmName)) failedReleases.push(watch.releaseId);
+      continue;
+    }
     const resumed = await ports.tokens.succeed(
       watch.taskToken,
       failedBy(alarmName, watch.percent, changedAt),
@@ -99,4 +104,94 @@ export const onAlarmStateChange = async (
     if (resumed) failedReleases.push(watch.releaseId);
   }
   return { failedReleases };
+};
+
+/** Why a promoted release rolls back: the alarm, and that it fired after promotion. */
+export const alarmAfterPromotionReason = (alarm: string): string =>
+  `alarm ${alarm} went to ALARM after promotion, during the rollback window`;
+
+/** The window's task ends quietly when a newer release has taken the service (its output, not a failure). */
+export interface RollbackWindowOutcome {
+  outcome: 'handed-over';
+  reason: string;
+}
+
+const handedOver = (deployment: Pick<Deployment, 'service'>): RollbackWindowOutcome => ({
+  outcome: 'handed-over',
+  reason: `a newer release has taken ${deployment.service} over; the rollback window ends`,
+});
+
+/**
+ * An alarm fired during a rollback window: resumes the window as failed (AlarmAfterPromotion) while this
+ * release still owns the service, or ends it quietly when a newer one does (that release owns the old
+ * slot now). The watch is deleted after the window was resumed, as for bakes. True if it rolls back.
+ */
+const endRollbackWindow = async (
+  ports: { store: ReleaseStore; tokens: TaskTokens },
+  watch: AlarmWatch,
+  alarmName: string,
+): Promise<boolean> => {
+  const owner = await ports.store.isLatestRelease(watch.service, watch.releaseId);
+  const resumed = owner
+    ? await ports.tokens.fail(watch.taskToken, 'AlarmAfterPromotion', alarmAfterPromotionReason(alarmName))
+    : await ports.tokens.succeed(watch.taskToken, handedOver(watch));
+  await ports.store.claimAlarmWatch(alarmName, watch.releaseId, watch.taskToken);
+  return owner && resumed;
+};
+
+/**
+ * After promotion, while the old slot stays warm: registers the window's task token against the watched
+ * alarms (kind `rollback-window`), so an alarm event rolls the release back at once. Reads the alarms once,
+ * for an alarm that fired between the last bake and now. Ends at once, quietly, if a newer release has
+ * taken the service. The state's timeout (the window) ends a quiet window.
+ */
+export const startRollbackWindow = async (
+  ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens },
+  deployment: Deployment,
+  taskToken: string,
+): Promise<{ watching: string[]; failedAtStart?: string; handedOver?: true }> => {
+  if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) {
+    await ports.tokens.succeed(taskToken, handedOver(deployment));
+    return { watching: [], handedOver: true };
+  }
+  await ports.store.putAlarmWatches(
+    deployment.alarms.map((alarmName) => ({
+      alarmName,
+      releaseId: deployment.id,
+      service: deployment.service,
+      taskToken,
+      percent: 100,
+      watchFrom: deployment.startedAt,
+      kind: 'rollback-window' as const,
+    })),
+    deployment.target.rollbackWindowSeconds + WATCH_TTL_MARGIN_SECONDS,
+  );
+  const { found } = await ports.alarms.describe(deployment.alarms);
+  const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
+  if (firing) {
+    await ports.tokens.fail(taskToken, 'AlarmAfterPromotion', alarmAfterPromotionReason(firing.name));
+    await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+    return { watching: [], failedAtStart: firing.name };
+  }
+  return { watching: deployment.alarms };
+};
+
+/**
+ * End of a quiet rollback window: stop watching and confirm with DescribeAlarms that no alarm fired (a
+ * lost event). An alarm that did fires AlarmAfterPromotion (the state machine rolls back); a newer
+ * release owning the service, or a missing alarm, ends the window without rollback.
+ */
+export const confirmRollbackWindow = async (
+  ports: { store: ReleaseStore; alarms: AlarmWatcher },
+  deployment: Deployment,
+): Promise<{ outcome: 'passed' | 'handed-over'; reason: string }> => {
+  await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+  if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) return handedOver(deployment);
+  const { found } = await ports.alarms.describe(deployment.alarms);
+  const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
+  if (firing) throw new AlarmAfterPromotionError(alarmAfterPromotionReason(firing.name));
+  return {
+    outcome: 'passed',
+    reason: `no alarm fired in the ${formatDuration(deployment.target.rollbackWindowSeconds)} rollback window`,
+  };
 };

@@ -1,14 +1,18 @@
 import { now } from '../clock.ts';
+import { describeTraffic, manualRollback, type SlotWeights } from '../domain/manual-rollback.ts';
 import { versionLabel } from '../domain/names.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.ts';
 import { TargetStateError } from '../errors.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import type { TrafficRouter } from '../ports/traffic-router.ts';
 import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import { releaseLockAndWakeNext } from './release-lock.ts';
 import { routeOf, setCanaryPercent } from './shift-traffic.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
-const DECISION_ERRORS = new Set(['BakeFailed', 'SlotNotSteady']);
+const DECISION_ERRORS = new Set(['BakeFailed', 'SlotNotSteady', 'AlarmAfterPromotion']);
 
 /** The reason a person reads, from a caught `{ Error, Cause }`. */
 export const reasonFromFailure = (failure: CaughtFailure | undefined): string => {
@@ -102,6 +106,7 @@ export const promoteRelease = async (
       details: {
         servingSlot: deployment.target.canary.name,
         oldSlotScaleDownInSeconds: deployment.target.scaleDownDelaySeconds,
+        rollbackWindowSeconds: deployment.target.rollbackWindowSeconds,
       },
     },
     result.warnings,
@@ -110,14 +115,17 @@ export const promoteRelease = async (
 };
 
 /**
- * After promotion: releases the lock and wakes the queued release. Its own state, retried until it
- * succeeds: a failure here must neither roll the promoted release back nor strand the next one.
+ * Releases the lock (if this release holds it) and wakes the queued release. Its own state on every path
+ * that ends a release, retried on every error for minutes: a failure elsewhere (reporting, notifying)
+ * must never strand the next push behind a lock held until its lease ends. Idempotent, and harmless for
+ * a release that never held the lock.
  */
 export const handOffService = async (
   ports: Pick<ReleasePorts, 'store' | 'tokens'>,
-  deployment: Deployment,
+  service: string,
+  releaseId: string,
 ): Promise<{ released: boolean; woke: string | null }> => {
-  const { released, woke } = await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
+  const { released, woke } = await releaseLockAndWakeNext(ports, service, releaseId);
   return { released, woke: woke ?? null };
 };
 
@@ -139,22 +147,49 @@ export const scaleDownOldSlot = async (
 
 /**
  * Rollback: all traffic back to the stable slot first (that is what stops the harm), then the new slot
- * scaled to zero, the watches cleared, the records written, people told, and the lock handed on last.
- * Every step is idempotent, so the state machine may retry it; a retry after another release took the
- * service over (after this one let go of the lock) leaves traffic and slots alone.
+ * scaled to zero, the watches cleared, the records written, people told. The lock is handed on by the
+ * next state ("Release the lock and wake the next push"), so a lock failure never looks like a failed
+ * rollback. Every step is idempotent, so the state machine may retry it; a retry after another release
+ * took the service over leaves traffic and slots alone.
  */
 export const rollBackRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'notifier' | 'tokens'>,
+  ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'notifier'>,
   settings: PipelineSettings,
   deployment: Deployment,
   failure: CaughtFailure | undefined,
   executionArn: string | undefined,
-): Promise<{ outcome: 'rolled_back'; reason: string; servingVersion: string; warnings: string[] }> => {
+): Promise<
+  | {
+      kind: 'rolled_back';
+      outcome: 'rolled_back';
+      reason: string;
+      servingVersion: string;
+      warnings: string[];
+    }
+  | { kind: 'promoted'; outcome: 'promoted'; reason: string; warnings: string[] }
+> => {
   const reason = reasonFromFailure(failure);
   const warnings: string[] = [];
   const owner = await ports.store.isLatestRelease(deployment.service, deployment.id);
+  if (!owner && failure?.Error === 'AlarmAfterPromotion') {
+    // The alarm fired during the rollback window, but a newer release took the service (and the old
+    // slot) meanwhile: this release stays promoted and the window just ends; the newer one is watched.
+    await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+    return {
+      kind: 'promoted',
+      outcome: 'promoted',
+      reason: `${reason}; a newer release has taken ${deployment.service} over, so nothing was rolled back`,
+      warnings,
+    };
+  }
   if (owner) {
-    await setCanaryPercent(ports.router, deployment, 0);
+    // Read first: a retry after the weights were restored changes nothing on the listener rule, and
+    // still reaches the scale-down below (a failure between the two must not leave the new slot running).
+    const weights = await ports.router.readWeights(routeOf(deployment));
+    const restored =
+      (weights[deployment.target.stable.targetGroupArn] ?? 0) === 100 &&
+      (weights[deployment.target.canary.targetGroupArn] ?? 0) === 0;
+    if (!restored) await setCanaryPercent(ports.router, deployment, 0);
     await ports.deployer.scale(deployment.target.cluster, deployment.target.canary.service, 0);
   }
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
@@ -187,37 +222,64 @@ export const rollBackRelease = async (
     },
     warnings,
   );
-  await releaseLockAndWakeNext(ports, deployment.service, deployment.id);
-  return { outcome: 'rolled_back', reason, servingVersion: deployment.fromVersion, warnings };
+  return {
+    kind: 'rolled_back',
+    outcome: 'rolled_back',
+    reason,
+    servingVersion: deployment.fromVersion,
+    warnings,
+  };
 };
 
 export const REPORT_KINDS = ['failed', 'superseded', 'rollback_failed', 'ignored'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
 
-/**
- * Ends a release that did not reach promotion or a clean rollback: records it, releases the lock if
- * this release holds it, and notifies. A failed rollback is reported loudly: traffic may be split.
- * An `ignored` release (its digest already serves) is recorded and hands the lock on, but tells nobody:
- * nothing happened.
- */
-export const reportRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'notifier' | 'tokens'>,
-  settings: PipelineSettings,
-  input: {
-    kind: ReportKind;
-    request: ReleaseRequest;
-    releaseId: string;
-    executionArn?: string;
-    deployment?: Deployment;
-    failure?: CaughtFailure;
-    /** For a failed rollback: why the rollback started. */
-    rolledBackBecause?: CaughtFailure;
-    supersededBy?: string;
-    /** For an ignored release: why there was nothing to release. */
-    reason?: string;
-    topicArn: string;
-  },
-): Promise<{ outcome: 'failed' | 'superseded' | 'ignored'; reason: string }> => {
+/** What the report states receive. */
+export interface ReportInput {
+  kind: ReportKind;
+  request: ReleaseRequest;
+  releaseId: string;
+  executionArn?: string;
+  deployment?: Deployment;
+  failure?: CaughtFailure;
+  /** For a failed rollback: why the rollback started. */
+  rolledBackBecause?: CaughtFailure;
+  supersededBy?: string;
+  /** For an ignored release: why there was nothing to release. */
+  reason?: string;
+  topicArn: string;
+}
+
+export interface ReportResult {
+  kind: ReportKind;
+  outcome: 'failed' | 'superseded' | 'ignored';
+  reason: string;
+}
+
+/** Reads the two slots' weights for a person; undefined (and said so) when the rule cannot be read. */
+const readSlotWeights = async (
+  router: TrafficRouter | undefined,
+  deployment: Deployment,
+): Promise<SlotWeights | undefined> => {
+  if (!router) return undefined;
+  try {
+    const weights = await router.readWeights(routeOf(deployment));
+    return {
+      stable: weights[deployment.target.stable.targetGroupArn] ?? 0,
+      canary: weights[deployment.target.canary.targetGroupArn] ?? 0,
+    };
+  } catch {
+    // The report must go out even when ELB is what failed: the message then says the weights are unknown.
+    return undefined;
+  }
+};
+
+/** The reason and the release record of a report, written before anyone is told. */
+const recordReport = async (
+  store: ReleaseStore,
+  input: Omit<ReportInput, 'topicArn'>,
+  weights: SlotWeights | undefined,
+): Promise<ReportResult> => {
   const { request, deployment } = input;
   const reason =
     input.kind === 'ignored'
@@ -225,11 +287,10 @@ export const reportRelease = async (
       : input.kind === 'superseded'
         ? `superseded by newer release ${input.supersededBy ?? 'unknown'}`
         : input.kind === 'rollback_failed'
-          ? `rollback failed (${reasonFromFailure(input.failure)})${input.rolledBackBecause ? ` while rolling back because ${reasonFromFailure(input.rolledBackBecause)}` : ''}; traffic may still be split between the slots: check the listener rule and run the rollback by hand`
+          ? `rollback failed (${reasonFromFailure(input.failure)})${input.rolledBackBecause ? ` while rolling back because ${reasonFromFailure(input.rolledBackBecause)}` : ''}; ${deployment ? describeTraffic(deployment, weights) : 'traffic may be split between the slots'}: finish the rollback by hand`
           : reasonFromFailure(input.failure);
-  const at = now().toISOString();
   const status = input.kind === 'superseded' || input.kind === 'ignored' ? input.kind : 'failed';
-  await ports.store.putRecord({
+  await store.putRecord({
     service: request.service,
     releaseId: input.releaseId,
     requestedAt: request.requestedAt,
@@ -237,11 +298,36 @@ export const reportRelease = async (
     toVersion: deployment?.toVersion ?? versionLabel(request.image),
     ...(deployment ? { fromVersion: deployment.fromVersion, startedAt: deployment.startedAt } : {}),
     ...(input.executionArn ? { executionArn: input.executionArn } : {}),
-    endedAt: at,
+    endedAt: now().toISOString(),
     reason,
   });
-  if (input.kind !== 'superseded') await releaseLockAndWakeNext(ports, request.service, input.releaseId);
-  if (input.kind === 'ignored') return { outcome: status, reason };
+  return { kind: input.kind, outcome: status, reason };
+};
+
+/**
+ * Ends a release that did not reach promotion or a clean rollback: records it and notifies. A failed
+ * rollback is reported loudly, with what a person needs to finish it by hand. The lock is not touched
+ * here: the state after every report releases it, whether or not the report succeeded.
+ */
+export const reportRelease = async (
+  ports: Pick<ReleasePorts, 'store' | 'notifier'> & { router?: TrafficRouter },
+  settings: PipelineSettings,
+  input: ReportInput,
+): Promise<ReportResult> => {
+  const { request, deployment } = input;
+  const weights =
+    input.kind === 'rollback_failed' && deployment
+      ? await readSlotWeights(ports.router, deployment)
+      : undefined;
+  const result = await recordReport(ports.store, input, weights);
+  // Nothing happened to an ignored release (its digest already serves): it is recorded, nobody is told.
+  if (input.kind === 'ignored') return result;
+  const details = {
+    ...(input.supersededBy ? { supersededBy: input.supersededBy } : {}),
+    ...(input.kind === 'rollback_failed' && deployment
+      ? manualRollback(deployment, settings.region, weights)
+      : {}),
+  };
   await notifyOnce(ports, deployment?.topicArn ?? input.topicArn, {
     kind: input.kind,
     service: request.service,
@@ -250,8 +336,30 @@ export const reportRelease = async (
     ...(deployment ? { fromVersion: deployment.fromVersion } : {}),
     toVersion: deployment?.toVersion ?? versionLabel(request.image),
     region: settings.region,
-    reason,
-    ...(input.supersededBy ? { details: { supersededBy: input.supersededBy } } : {}),
+    reason: result.reason,
+    ...(Object.keys(details).length > 0 ? { details } : {}),
   });
-  return { outcome: status, reason };
+  return result;
+};
+
+/** The CloudWatch metric (namespace Shipline, dimension Service) an alarm pages on when people were not told. */
+export const NOTIFICATIONS_LOST_METRIC = 'NotificationsLost';
+
+/**
+ * The report state failed past its retries (SNS down, the function broken): the release is still
+ * recorded with its true outcome, the loss is counted in CloudWatch so an alarm can page, and the result
+ * says which notification was lost and why, so the execution shows it.
+ */
+export const recordLostNotification = async (
+  ports: { store: ReleaseStore; metrics: Metrics },
+  input: Omit<ReportInput, 'topicArn'> & { error: CaughtFailure },
+): Promise<ReportResult & { notificationLost: { kind: ReportKind; error: string } }> => {
+  const result = await recordReport(ports.store, input, undefined);
+  await ports.metrics.count(NOTIFICATIONS_LOST_METRIC, { Service: input.request.service });
+  const error = reasonFromFailure(input.error);
+  return {
+    ...result,
+    reason: `${result.reason} (the ${input.kind} notification was NOT sent: ${error})`,
+    notificationLost: { kind: input.kind, error },
+  };
 };

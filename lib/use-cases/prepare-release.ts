@@ -1,5 +1,5 @@
 import { now } from '../clock.ts';
-import { serviceConfig } from '../config/lookup.ts';
+import { rollbackWindowSecondsOf, serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
@@ -123,6 +123,7 @@ export const prepareRelease = async (
       stableTaskDefinitionArn: stableStatus.taskDefinitionArn,
       steadyTimeoutSeconds: parseDurationSeconds(target.steadyTimeout) ?? 1200,
       scaleDownDelaySeconds: parseDurationSeconds(target.scaleDownDelay) ?? 900,
+      rollbackWindowSeconds: rollbackWindowSecondsOf(target),
     },
     alarms: alarmNames,
     plan: buildPlan(declared.strategy, canary.name),

@@ -1,5 +1,5 @@
 import { nowEpochSeconds } from '../clock.ts';
-import { serviceConfig } from '../config/lookup.ts';
+import { rollbackWindowSecondsOf, serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
@@ -32,7 +32,11 @@ export const leaseSecondsFor = (config: ShiplineConfig, service: string): number
   const declared = serviceConfig(config, service);
   const plan = buildPlan(declared.strategy, 'green');
   const steady = parseDurationSeconds(declared.target.steadyTimeout) ?? 0;
-  const warm = parseDurationSeconds(declared.target.scaleDownDelay) ?? 0;
+  // The lock is handed on right after promotion; the rollback window only matters if that hand-off fails.
+  const warm = Math.max(
+    parseDurationSeconds(declared.target.scaleDownDelay) ?? 0,
+    rollbackWindowSecondsOf(declared.target),
+  );
   return steady + plan.totalBakeSeconds + warm + LEASE_MARGIN_SECONDS;
 };
 

@@ -80,6 +80,14 @@ export const eventTimestamp = (date: Date): string => date.toISOString().replace
 export class SimulatedCloudWatch {
   public readonly alarms = new Map<string, MetricAlarm>();
   private readonly metrics = new Map<string, Datapoint[]>();
+  /** Datapoints the pipeline published with PutMetricData (its own metrics, e.g. Shipline/NotificationsLost). */
+  public readonly published: Array<{
+    at: number;
+    namespace: string;
+    metric: string;
+    dimensions: Record<string, string>;
+    value: number;
+  }> = [];
 
   public constructor(private readonly world: SimulatedWorld) {}
 
@@ -214,6 +222,64 @@ export class SimulatedCloudWatch {
     });
   }
 
+  /**
+   * PutMetricData with AWS's input rules: a namespace of 1-255 characters not starting with `AWS/`
+   * (reserved for AWS services), 1-1000 datums, each with a metric name, at most 30 dimensions and a
+   * finite value (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
+   */
+  private putMetricData(input: Record<string, unknown>): void {
+    const namespace = input.Namespace;
+    if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 255)
+      throw new SimulatedAwsError(
+        'InvalidParameterValue',
+        'The parameter Namespace must be 1 to 255 characters.',
+      );
+    if (namespace.startsWith('AWS/'))
+      throw new SimulatedAwsError(
+        'InvalidParameterValue',
+        `The value AWS/ for parameter Namespace is invalid: namespaces starting with AWS/ are reserved (${namespace}).`,
+      );
+    const data = input.MetricData as Array<Record<string, unknown>> | undefined;
+    if (!Array.isArray(data) || data.length === 0 || data.length > 1000)
+      throw new SimulatedAwsError(
+        'InvalidParameterValue',
+        'The parameter MetricData must hold 1 to 1000 datums.',
+      );
+    const at = this.world.clock.nowMillis;
+    for (const [i, datum] of data.entries()) {
+      if (typeof datum.MetricName !== 'string' || datum.MetricName.length === 0)
+        throw new SimulatedAwsError(
+          'MissingParameter',
+          `The parameter MetricData.member.${i + 1}.MetricName is required.`,
+        );
+      const dimensions = (datum.Dimensions as Array<{ Name: string; Value: string }> | undefined) ?? [];
+      if (dimensions.length > 30)
+        throw new SimulatedAwsError(
+          'InvalidParameterValue',
+          `MetricData.member.${i + 1}.Dimensions: at most 30 dimensions.`,
+        );
+      const value = datum.Value === undefined ? 0 : Number(datum.Value);
+      if (!Number.isFinite(value))
+        throw new SimulatedAwsError(
+          'InvalidParameterValue',
+          `The value for parameter MetricData.member.${i + 1}.Value must be a finite number.`,
+        );
+      this.putDatapoint(namespace, datum.MetricName, dimensions, {
+        at,
+        sum: value,
+        count: 1,
+        min: value,
+        max: value,
+      });
+      const named = Object.fromEntries(dimensions.map((d) => [d.Name, d.Value]));
+      this.published.push({ at, namespace, metric: datum.MetricName, dimensions: named, value });
+      this.world.record(
+        'metric',
+        `${namespace}/${datum.MetricName} ${dimensions.map((d) => `${d.Name}=${d.Value}`).join(',')} +${value}`,
+      );
+    }
+  }
+
   public handle(command: string, input: Record<string, unknown>): unknown {
     switch (command) {
       case 'DescribeAlarms': {
@@ -229,6 +295,9 @@ export class SimulatedCloudWatch {
           CompositeAlarms: [],
         };
       }
+      case 'PutMetricData':
+        this.putMetricData(input);
+        return {};
       case 'SetAlarmState': {
         const alarm = this.alarms.get(String(input.AlarmName));
         if (!alarm)

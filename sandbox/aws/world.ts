@@ -17,7 +17,17 @@ const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 
 export interface TimelineEntry {
   at: number;
-  kind: 'state' | 'traffic' | 'alarm' | 'notify' | 'ecs' | 'event' | 'fault' | 'execution' | 'lambda';
+  kind:
+    | 'state'
+    | 'traffic'
+    | 'alarm'
+    | 'notify'
+    | 'ecs'
+    | 'event'
+    | 'fault'
+    | 'execution'
+    | 'lambda'
+    | 'metric';
   text: string;
   execution?: string;
 }

@@ -42,9 +42,10 @@ describe('Sandbox: example scenarios', () => {
     );
     // Three 10-minute bakes after a 90 s deployment; blue drains 15 minutes after promotion.
     expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
+    // Blue stays warm through the 15-minute rollback window (alarms watched, none fired), then goes to 0.
     expect(
-      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks'),
-    ).toBe(true);
+      result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
+    ).toBe((promoted?.t ?? 0) + 15 * 60);
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
   });
 
@@ -197,9 +198,12 @@ describe('Sandbox: example scenarios', () => {
     expect(result.reason).toBe(
       'new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
     );
-    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([
-      'blue 100% / green 0%',
-    ]);
+    // The weights never left the stable slot: the rollback reads them and changes nothing on the rule.
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([]);
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
+    ).toBe(true);
   });
 
   it('retries throttled AWS calls and a failed Lambda invocation, then promotes', async () => {
@@ -218,7 +222,31 @@ describe('Sandbox: example scenarios', () => {
     expect(result.expectations?.failures).toEqual([]);
     expect(result.executions[0]).toMatchObject({ status: 'FAILED', error: 'RollbackFailed' });
     expect(result.notifications[1]?.subject).toBe('[shipline] ACTION NEEDED checkout: rollback of v2 FAILED');
-    expect(result.notifications[1]?.message.reason).toContain('traffic may still be split');
+    const alert = result.notifications[1]?.message;
+    expect(alert?.reason).toContain('traffic is split: blue 95% / green 5%');
+    const rule =
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod-web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee';
+    const blueTg =
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067';
+    const greenTg =
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-green/8f1e2d6bc24d8a06';
+    expect(alert).toMatchObject({
+      listenerRuleArn: rule,
+      targetGroups: {
+        stable: { slot: 'blue', targetGroupArn: blueTg },
+        canary: { slot: 'green', targetGroupArn: greenTg },
+      },
+      weightsNow: { blue: 95, green: 5 },
+    });
+    expect(alert?.manualSteps).toEqual(
+      expect.arrayContaining([
+        `aws elbv2 modify-rule --rule-arn ${rule} --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"${blueTg}","Weight":100},{"TargetGroupArn":"${greenTg}","Weight":0}]}}]' --region us-east-1`,
+        'aws ecs update-service --cluster prod --service checkout-green --desired-count 0 --region us-east-1',
+        expect.stringContaining('authenticate-oidc'),
+      ]),
+    );
+    // The lock was released after the report: nothing is left holding the service.
+    expect(result.timeline.some((e) => e.text === 'Release the lock and wake the next push')).toBe(true);
     // Seven attempts: the first and six retries of Lambda.ServiceException.
     expect(
       result.timeline.filter(
@@ -293,5 +321,98 @@ describe('Sandbox: example scenarios', () => {
       expect.objectContaining({ status: 'ABORTED', error: 'SandboxTimeLimit' }),
     ]);
     expect(result.virtualSeconds).toBe(600);
+  });
+
+  it('rolls a promoted release back to the warm old slot when an alarm fires during the rollback window', async () => {
+    const result = await run('alarm-after-promotion.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.reason).toBe(
+      'alarm checkout-green-5xx went to ALARM after promotion, during the rollback window',
+    );
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'promoted', 'rolled_back']);
+    expect(result.notifications[2]?.subject).toContain('after promotion');
+    expect(result.releases[0]).toMatchObject({ status: 'rolled_back', toVersion: 'v2' });
+    // Promoted after the three bakes, rolled back inside the 15-minute window, at once.
+    const [, promoted, rolledBack] = result.notifications;
+    expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
+    expect(rolledBack?.t).toBeLessThan((promoted?.t ?? 0) + 15 * 60);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(1);
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
+    ).toBe(true);
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks'),
+    ).toBe(false);
+  });
+
+  it('releases the lock even when reporting keeps failing, so the next push proceeds within minutes', async () => {
+    const result = await run('report-fails.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
+      ['v2', 'failed'],
+      ['v3', 'promoted'],
+    ]);
+    expect(result.executions[0]).toMatchObject({ error: 'ReleaseFailed' });
+    expect(result.executions[0]?.cause).toContain('the failed notification was NOT sent');
+    expect(result.releases.find((r) => r.toVersion === 'v2')).toMatchObject({ status: 'failed' });
+    expect(result.timeline.filter((e) => e.kind === 'metric').map((e) => e.text)).toEqual([
+      'Shipline/NotificationsLost Service=checkout +1',
+    ]);
+    // v3 (pushed at 1 minute) started at once, not after the lock's lease of about two hours.
+    expect(result.notifications[0]).toMatchObject({ t: 60, message: { event: 'started', toVersion: 'v3' } });
+  });
+
+  it('says in the execution when SNS stays down for a failed notification, and counts it', async () => {
+    const result = await run('failed-notification-lost.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions).toEqual([
+      expect.objectContaining({
+        status: 'FAILED',
+        error: 'ReleaseFailed',
+        cause:
+          'Lambda.Unknown: Runtime exited with error: signal: killed (the failed notification was NOT sent: AuthorizationErrorException: not authorized to perform SNS:Publish)',
+      }),
+    ]);
+    expect(result.timeline.filter((e) => e.kind === 'metric').map((e) => e.text)).toEqual([
+      'Shipline/NotificationsLost Service=checkout +1',
+    ]);
+    // Retried on every error class before giving up: the first attempt and 15 retries.
+    expect(
+      result.timeline.filter((e) => e.text === 'Publish: injected AuthorizationErrorException'),
+    ).toHaveLength(16);
+  });
+
+  it('does not roll back a promoted release under a newer one that took the service during the window', async () => {
+    const result = await run('alarm-after-handover.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status, e.outcome])).toEqual([
+      ['v2', 'SUCCEEDED', 'promoted'],
+      ['v3', 'SUCCEEDED', 'promoted'],
+    ]);
+    expect(result.releases.find((r) => r.toVersion === 'v2')).toMatchObject({ status: 'promoted' });
+    // v2's window ended when green's alarm fired (v3 owned the service by then): blue, now v3's, untouched.
+    const alarm = result.timeline.find((e) => e.kind === 'alarm' && e.text.endsWith('-> ALARM'));
+    const v2End = result.timeline.find((e) => e.kind === 'execution' && e.execution === 'v2');
+    expect(v2End?.t).toBe(alarm?.t);
+    expect(result.timeline.filter((e) => e.kind === 'ecs' && e.text.endsWith('scaled to 0 tasks'))).toEqual([
+      expect.objectContaining({ text: 'checkout-green: scaled to 0 tasks' }),
+    ]);
+  });
+
+  it('retries a failing rollback for minutes, changing the listener rule once and scaling green on every try', async () => {
+    const result = await run('rollback-retried.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([
+      'blue 95% / green 5%',
+      'blue 100% / green 0%',
+    ]);
+    expect(
+      result.timeline.filter((e) => e.text === 'UpdateService: injected AccessDeniedException'),
+    ).toHaveLength(10);
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
+    ).toBe(true);
+    expect(result.executions[0]).toMatchObject({ error: 'ReleaseRolledBack' });
   });
 });

@@ -136,6 +136,49 @@ describe('Class: SimulatedCloudWatch', () => {
   });
 });
 
+describe('Class: SimulatedCloudWatch, PutMetricData', () => {
+  it('records a datapoint in a custom namespace, on the timeline', () => {
+    const { world } = makeWorld();
+    world.handle('CloudWatch', 'PutMetricDataCommand', {
+      Namespace: 'Shipline',
+      MetricData: [
+        { MetricName: 'NotificationsLost', Dimensions: [{ Name: 'Service', Value: 'checkout' }], Value: 1 },
+      ],
+    });
+    expect(world.cloudwatch.published).toEqual([
+      {
+        at: START,
+        namespace: 'Shipline',
+        metric: 'NotificationsLost',
+        dimensions: { Service: 'checkout' },
+        value: 1,
+      },
+    ]);
+    expect(world.timeline.at(-1)).toMatchObject({
+      kind: 'metric',
+      text: 'Shipline/NotificationsLost Service=checkout +1',
+    });
+  });
+
+  it('refuses the reserved AWS/ namespaces and a datum without a metric name, as CloudWatch does', () => {
+    const { world } = makeWorld();
+    expect(() =>
+      world.handle('CloudWatch', 'PutMetricData', {
+        Namespace: 'AWS/ApplicationELB',
+        MetricData: [{ MetricName: 'x', Value: 1 }],
+      }),
+    ).toThrow(
+      expect.objectContaining({ name: 'InvalidParameterValue', message: expect.stringContaining('AWS/') }),
+    );
+    expect(() =>
+      world.handle('CloudWatch', 'PutMetricData', { Namespace: 'Shipline', MetricData: [{ Value: 1 }] }),
+    ).toThrow(
+      expect.objectContaining({ name: 'MissingParameter', message: expect.stringContaining('MetricName') }),
+    );
+    expect(world.cloudwatch.published).toEqual([]);
+  });
+});
+
 describe('Class: SimulatedStepFunctions', () => {
   describe('Method: handle', () => {
     it('applies the Step Functions execution name rules', () => {

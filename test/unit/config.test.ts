@@ -208,6 +208,20 @@ describe('Function: parseConfigText', () => {
     ]);
   });
 
+  it('reads the rollback window, which defaults to the scale-down delay', () => {
+    expect(
+      parseConfigText(configText(), 'shipline.yml').services.checkout?.target.rollbackWindow,
+    ).toBeUndefined();
+    const text = configText().replace(
+      'scaleDownDelay: 15m',
+      'scaleDownDelay: 15m\n      rollbackWindow: 30m',
+    );
+    expect(parseConfigText(text, 'shipline.yml').services.checkout?.target.rollbackWindow).toBe('30m');
+    expect(
+      issuesOf(configText().replace('scaleDownDelay: 15m', 'scaleDownDelay: 15m\n      rollbackWindow: 0s')),
+    ).toEqual(['services.checkout.target.rollbackWindow: the rollback window must be at least 1s']);
+  });
+
   it('rejects a config that declares no service', () => {
     expect(issuesOf('services: {}\n')).toEqual(['services: declare at least one service']);
   });

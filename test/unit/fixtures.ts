@@ -116,6 +116,7 @@ export const deploymentFixture = (overrides: Partial<Deployment> = {}): Deployme
     stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
     steadyTimeoutSeconds: 1200,
     scaleDownDelaySeconds: 900,
+    rollbackWindowSeconds: 900,
   },
   alarms: ['checkout-latency-p99', 'checkout-green-5xx'],
   plan: {

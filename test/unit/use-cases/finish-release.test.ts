@@ -3,6 +3,7 @@ import {
   handOffService,
   promoteRelease,
   reasonFromFailure,
+  recordLostNotification,
   reportRelease,
   rollBackRelease,
   scaleDownOldSlot,
@@ -77,7 +78,7 @@ describe('Use case: finish a release', () => {
   });
 
   describe('Function: rollBackRelease', () => {
-    it('sends all traffic back to the stable slot first and hands the lock on last', async () => {
+    it('sends all traffic back to the stable slot first, and leaves the lock to the next state', async () => {
       await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
 
       expect(ports.journal.entries).toEqual([
@@ -89,8 +90,6 @@ describe('Use case: finish a release', () => {
         'store.updateRecord',
         'store.markNotified',
         'notifier.publish rolled_back',
-        'store.releaseLock',
-        'tokens.succeed token-v3',
       ]);
       expect(ports.router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 0 }]);
       expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
@@ -99,8 +98,22 @@ describe('Use case: finish a release', () => {
       ]);
     });
 
+    it('reads the weights first and changes no rule that is already back on the stable slot, but still scales', async () => {
+      // A retry after the weights were restored (e.g. the scale-down failed the first attempt).
+      ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100, [GREEN_TG]: 0 });
+
+      await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
+
+      expect(ports.router.splits).toEqual([]);
+      expect(ports.journal.entries).not.toContain('router.setWeights 100/0');
+      expect(ports.deployer.scaled).toEqual([
+        { cluster: 'prod', service: 'checkout-green', desiredCount: 0 },
+      ]);
+    });
+
     it('returns the outcome with the reason a person reads', async () => {
       await expect(rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN)).resolves.toEqual({
+        kind: 'rolled_back',
         outcome: 'rolled_back',
         reason: 'alarm checkout-5xx went to ALARM at 25%',
         servingVersion: 'v1',
@@ -133,11 +146,11 @@ describe('Use case: finish a release', () => {
       expect(ports.store.watchKeys()).toEqual([]);
     });
 
-    it('releases the lock and wakes the queued release', async () => {
+    it('leaves releasing the lock and waking the queued release to the state after it', async () => {
       await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
 
-      expect(ports.store.locks.has('checkout')).toBe(false);
-      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+      expect(ports.store.locks.has('checkout')).toBe(true);
+      expect(ports.tokens.succeeded).toEqual([]);
     });
 
     it('tells people once, with the reason, even when retried', async () => {
@@ -248,6 +261,7 @@ describe('Use case: finish a release', () => {
           reason: 'all 3 steps passed',
           servingSlot: 'green',
           oldSlotScaleDownInSeconds: 900,
+          rollbackWindowSeconds: 900,
           at: NOW,
         }),
       });
@@ -256,14 +270,14 @@ describe('Use case: finish a release', () => {
 
   describe('Function: handOffService', () => {
     it('releases the lock and wakes the queued release, also when retried after the delete', async () => {
-      await expect(handOffService(ports, deployment)).resolves.toEqual({
+      await expect(handOffService(ports, deployment.service, deployment.id)).resolves.toEqual({
         released: true,
         woke: 'checkout-v3',
       });
       expect(ports.store.locks.has('checkout')).toBe(false);
       expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
 
-      await expect(handOffService(ports, deployment)).resolves.toEqual({
+      await expect(handOffService(ports, deployment.service, deployment.id)).resolves.toEqual({
         released: false,
         woke: 'checkout-v3',
       });
@@ -304,7 +318,11 @@ describe('Use case: finish a release', () => {
         topicArn: TOPIC_ARN,
       });
 
-      expect(result).toEqual({ outcome: 'superseded', reason: 'superseded by newer release checkout-v3' });
+      expect(result).toEqual({
+        kind: 'superseded',
+        outcome: 'superseded',
+        reason: 'superseded by newer release checkout-v3',
+      });
       expect(ports.store.record('checkout-v2b')).toEqual({
         service: 'checkout',
         releaseId: 'checkout-v2b',
@@ -332,7 +350,7 @@ describe('Use case: finish a release', () => {
       ]);
     });
 
-    it('records an ignored release (its digest already serves), hands the lock on and tells nobody', async () => {
+    it('records an ignored release (its digest already serves) and tells nobody, leaving the lock to the next state', async () => {
       const request = releaseRequest({ requestedAt: '2025-03-04T10:01:00Z' });
       await ports.store.releaseLock('checkout', V2_RELEASE_ID);
       await ports.store.acquireLock('checkout', 'checkout-v1again', request.requestedAt, 7500);
@@ -346,6 +364,7 @@ describe('Use case: finish a release', () => {
       });
 
       expect(result).toEqual({
+        kind: 'ignored',
         outcome: 'ignored',
         reason: 'already serving: v2 runs on the stable slot checkout-blue at 100%',
       });
@@ -354,11 +373,11 @@ describe('Use case: finish a release', () => {
         reason: 'already serving: v2 runs on the stable slot checkout-blue at 100%',
         endedAt: NOW,
       });
-      expect(ports.store.locks.get('checkout')).toBeUndefined();
+      expect(ports.store.locks.get('checkout')?.holder).toBe('checkout-v1again');
       expect(ports.notifier.published).toEqual([]);
     });
 
-    it('records a failure before any traffic moved, releases the lock and tells people', async () => {
+    it('records a failure before any traffic moved and tells people, leaving the lock to the next state', async () => {
       const failure = {
         Error: 'TargetStateError',
         Cause: JSON.stringify({
@@ -377,6 +396,7 @@ describe('Use case: finish a release', () => {
       });
 
       expect(result).toEqual({
+        kind: 'failed',
         outcome: 'failed',
         reason: 'TargetStateError: watched alarm(s) do not exist: x',
       });
@@ -384,8 +404,8 @@ describe('Use case: finish a release', () => {
         status: 'failed',
         executionArn: EXECUTION_ARN,
       });
-      expect(ports.store.locks.has('checkout')).toBe(false);
-      expect(ports.tokens.succeeded).toEqual([{ token: 'token-v3', output: { superseded: false } }]);
+      expect(ports.store.locks.has('checkout')).toBe(true);
+      expect(ports.tokens.succeeded).toEqual([]);
       expect(ports.notifier.published[0]?.notification.subject).toBe(
         '[shipline] checkout: release of v2 failed: TargetStateError: watched alarm(s) do not exist: x',
       );
@@ -404,9 +424,10 @@ describe('Use case: finish a release', () => {
       });
 
       expect(result).toEqual({
+        kind: 'rollback_failed',
         outcome: 'failed',
         reason:
-          'rollback failed (ThrottlingException: Rate exceeded); traffic may still be split between the slots: check the listener rule and run the rollback by hand',
+          'rollback failed (ThrottlingException: Rate exceeded); traffic is split: blue 75% / green 25%: finish the rollback by hand',
       });
       expect(ports.notifier.published.map((entry) => [entry.topicArn, entry.notification.subject])).toEqual([
         [ownTopic, '[shipline] ACTION NEEDED checkout: rollback of v2 FAILED'],
@@ -415,6 +436,101 @@ describe('Use case: finish a release', () => {
         status: 'failed',
         fromVersion: 'v1',
         startedAt: deployment.startedAt,
+      });
+    });
+
+    const rollbackFailed = {
+      kind: 'rollback_failed' as const,
+      request: releaseRequest(),
+      releaseId: V2_RELEASE_ID,
+      deployment,
+      failure: { Error: 'ThrottlingException', Cause: 'Rate exceeded' },
+      rolledBackBecause: bakeFailed,
+      topicArn: TOPIC_ARN,
+    };
+
+    it('puts what a person needs to finish a failed rollback by hand in the ACTION NEEDED message', async () => {
+      await reportRelease(ports, settings, rollbackFailed);
+
+      const message = ports.notifier.published[0]?.notification.message;
+      expect(message).toMatchObject({
+        event: 'rollback_failed',
+        listenerRuleArn: LISTENER_RULE_ARN,
+        targetGroups: {
+          stable: { slot: 'blue', targetGroupArn: BLUE_TG },
+          canary: { slot: 'green', targetGroupArn: GREEN_TG },
+        },
+        weightsNow: { blue: 75, green: 25 },
+      });
+      expect(String(message?.reason)).toContain('traffic is split: blue 75% / green 25%');
+      expect(message?.manualSteps).toEqual([
+        `aws elbv2 describe-rules --rule-arns ${LISTENER_RULE_ARN} --region us-east-1`,
+        `aws elbv2 modify-rule --rule-arn ${LISTENER_RULE_ARN} --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"${BLUE_TG}","Weight":100},{"TargetGroupArn":"${GREEN_TG}","Weight":0}]}}]' --region us-east-1`,
+        expect.stringContaining('authenticate-oidc'),
+        'aws ecs update-service --cluster prod --service checkout-green --desired-count 0 --region us-east-1',
+      ]);
+    });
+
+    it('says traffic is back on the stable slot when it is, not that it may be split', async () => {
+      ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100, [GREEN_TG]: 0 });
+
+      const result = await reportRelease(ports, settings, rollbackFailed);
+
+      expect(result.reason).toContain(
+        'traffic is back on the stable slot (blue 100%) but the new slot checkout-green may still run tasks',
+      );
+      expect(result.reason).not.toContain('split');
+      expect(ports.notifier.published[0]?.notification.message.weightsNow).toEqual({ blue: 100, green: 0 });
+    });
+
+    it('says the weights are unknown when the listener rule cannot be read', async () => {
+      ports.router.readWeights = async () => {
+        throw new Error('Rate exceeded');
+      };
+
+      const result = await reportRelease(ports, settings, rollbackFailed);
+
+      expect(result.reason).toContain('the weights could not be read');
+      expect(ports.notifier.published[0]?.notification.message.weightsNow).toBe('unknown');
+    });
+  });
+
+  describe('Function: recordLostNotification', () => {
+    it('records the release, counts the lost notification and says which one was lost', async () => {
+      const counted: Array<{ metric: string; dimensions: Record<string, string> }> = [];
+      const metrics = {
+        count: async (metric: string, dimensions: Record<string, string>) =>
+          void counted.push({ metric, dimensions }),
+      };
+
+      const result = await recordLostNotification(
+        { store: ports.store, metrics },
+        {
+          kind: 'failed',
+          request: releaseRequest(),
+          releaseId: V2_RELEASE_ID,
+          failure: { Error: 'TargetStateError', Cause: 'watched alarm(s) do not exist: x' },
+          error: {
+            Error: 'TransientAwsError',
+            Cause: '{"errorMessage":"AuthorizationErrorException: not authorized"}',
+          },
+        },
+      );
+
+      expect(counted).toEqual([{ metric: 'NotificationsLost', dimensions: { Service: 'checkout' } }]);
+      expect(result).toEqual({
+        kind: 'failed',
+        outcome: 'failed',
+        reason:
+          'TargetStateError: watched alarm(s) do not exist: x (the failed notification was NOT sent: TransientAwsError: AuthorizationErrorException: not authorized)',
+        notificationLost: {
+          kind: 'failed',
+          error: 'TransientAwsError: AuthorizationErrorException: not authorized',
+        },
+      });
+      expect(ports.store.record(V2_RELEASE_ID)).toMatchObject({
+        status: 'failed',
+        reason: 'TargetStateError: watched alarm(s) do not exist: x',
       });
     });
   });
@@ -495,5 +611,44 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
     expect(ports.router.splits).toEqual([]);
     expect(ports.deployer.scaled).toEqual([]);
     expect(ports.store.states.get('checkout')?.latestRelease).toBe('checkout-v3');
+  });
+
+  it('stays promoted, and tells nobody it rolled back, when an alarm after promotion finds a newer release in charge', async () => {
+    await ports.store.claimIdleSlot('checkout', 'checkout-v3');
+    const before = ports.store.record(V2_RELEASE_ID);
+
+    const result = await rollBackRelease(
+      ports,
+      settings,
+      deployment,
+      { Error: 'AlarmAfterPromotion', Cause: 'alarm checkout-green-5xx went to ALARM after promotion' },
+      undefined,
+    );
+
+    expect(result).toMatchObject({ kind: 'promoted', outcome: 'promoted' });
+    expect(result.reason).toContain('nothing was rolled back');
+    expect(ports.router.splits).toEqual([]);
+    expect(ports.deployer.scaled).toEqual([]);
+    expect(ports.notifier.published).toEqual([]);
+    expect(ports.store.record(V2_RELEASE_ID)).toEqual(before);
+  });
+
+  it('rolls a promoted release back to the warm old slot while it still owns the service', async () => {
+    // Promoted: the new slot serves 100% and is recorded as stable.
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    const alarm = {
+      Error: 'AlarmAfterPromotion',
+      Cause: 'alarm checkout-green-5xx went to ALARM after promotion, during the rollback window',
+    };
+
+    const result = await rollBackRelease(ports, settings, deployment, alarm, undefined);
+
+    expect(result).toMatchObject({ kind: 'rolled_back', reason: alarm.Cause, servingVersion: 'v1' });
+    expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
+    expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-green', desiredCount: 0 }]);
+    expect(ports.store.states.get('checkout')).toMatchObject({ stableSlot: 'blue', stableVersion: 'v1' });
+    expect(ports.notifier.published[0]?.notification.subject).toBe(
+      `[shipline] checkout: v2 rolled back to v1: ${alarm.Cause}`,
+    );
   });
 });

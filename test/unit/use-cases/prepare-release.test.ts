@@ -119,6 +119,27 @@ describe('Function: prepareRelease', () => {
     expect(deployment).toEqual(deploymentFixture());
   });
 
+  it('plans the rollback window from target.rollbackWindow, else the scale-down delay', async () => {
+    const checkout = config.services.checkout;
+    if (!checkout) throw new Error('the repository config declares checkout');
+    const withWindow = {
+      ...config,
+      services: { checkout: { ...checkout, target: { ...checkout.target, rollbackWindow: '30m' } } },
+    };
+
+    const deployment = await prepareRelease(
+      ports,
+      withWindow,
+      settings,
+      releaseRequest(),
+      V2_RELEASE_ID,
+      EXECUTION_ARN,
+    );
+
+    if ('alreadyServing' in deployment) throw new Error(`expected a deployment, got: ${deployment.reason}`);
+    expect(deployment.target).toMatchObject({ scaleDownDelaySeconds: 900, rollbackWindowSeconds: 1800 });
+  });
+
   it('records the release as in progress and claims the idle slot', async () => {
     await prepare();
 
