@@ -19,7 +19,9 @@ import type { ReleaseRecord } from '../lib/ports/release-store.ts';
 import type { ExecutionRecord } from './aws/sfn.ts';
 import { VersionCatalog } from './aws/traffic.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
-import { installSandboxClients, useWorld } from './intercept.ts';
+import { IamEnforcer } from './iam/enforce.ts';
+import { readServerlessDocument, resolveRolePolicies } from './iam/policies.ts';
+import { installSandboxClients, useIam, useWorld } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
@@ -168,7 +170,11 @@ const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => {
 export const runScenario = async (
   scenario: Scenario,
   baseDir: string,
-  options: { onEntry?: (entry: TimelineEntry, label: (execution?: string) => string) => void } = {},
+  options: {
+    onEntry?: (entry: TimelineEntry, label: (execution?: string) => string) => void;
+    /** The serverless document whose roles the sandbox enforces (default: serverless.yml on disk). */
+    serverlessDocument?: unknown;
+  } = {},
 ): Promise<ScenarioResult> => {
   const wallStart = performance.now();
   const { config, configPath } = resolveConfig(scenario, baseDir);
@@ -266,6 +272,22 @@ export const runScenario = async (
     onRecord: (entry) => options.onEntry?.(entry, label),
   });
   useWorld(world);
+  // Every command a function sends is authorized against that function's role, as on AWS.
+  useIam(
+    new IamEnforcer(
+      resolveRolePolicies(options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT), {
+        region,
+        account,
+        tableName,
+        topicArn,
+        stateMachineArn,
+        declaredTopicArns: Object.values(config.services)
+          .map((service) => service.notify.topicArn)
+          .filter((arn): arn is string => typeof arn === 'string'),
+      }),
+      { region, account, stateMachineArn },
+    ),
+  );
 
   try {
     // The initial world: the stable slot serves `serving` at 100%, the idle slot runs nothing.
@@ -563,6 +585,7 @@ export const runScenario = async (
     result.expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
     return result;
   } finally {
+    useIam(undefined);
     useWorld(undefined);
     useClock(previousClock === clock ? systemClock : previousClock);
     for (const [key, value] of Object.entries(savedEnv)) {
