@@ -57,6 +57,7 @@ export const resolveRolePolicies = (
       if (!(custom[1] in arns)) throw new Error(`serverless.yml: custom.arns.${custom[1]} is not defined`);
       return resolve(arns[custom[1]]);
     }
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, matched literally.
     if (value === '${file(./serverless/variables.cjs):notifyTopics}')
       return [resources.topicArn, ...new Set(resources.declaredTopicArns)];
     if (value.includes('${')) throw new Error(`the sandbox cannot resolve the variable in "${value}"`);

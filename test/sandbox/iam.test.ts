@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readServerlessDocument } from '../../sandbox/iam/policies.ts';
+import { iamChecksFor } from '../../sandbox/iam/resources.ts';
+import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
+
+type Doc = { functions: Record<string, { iamRoleStatements: Array<{ Action: string[] }> }> };
+
+/** serverless.yml as parsed, with one action removed from one function's role (the file is not edited). */
+const without = (fn: string, action: string): unknown => {
+  const doc = readServerlessDocument(REPOSITORY_ROOT) as Doc;
+  const role = doc.functions[fn];
+  if (!role) throw new Error(`no function ${fn}`);
+  role.iamRoleStatements = role.iamRoleStatements
+    .map((s) => ({ ...s, Action: s.Action.filter((a) => a !== action) }))
+    .filter((s) => s.Action.length > 0);
+  return doc;
+};
+
+const run = (serverlessDocument?: unknown) => {
+  const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+  return runScenario(scenario, baseDir, serverlessDocument ? { serverlessDocument } : {});
+};
+
+afterAll(async () => {
+  await stopLocalDynamoDb();
+});
+
+describe('Sandbox: IAM enforcement', () => {
+  it('fails the release with AccessDenied naming action and resource when shiftTraffic may not ModifyRule', async () => {
+    const result = await run(without('shiftTraffic', 'elasticloadbalancing:ModifyRule'));
+    expect(['failed', 'rolled_back']).toContain(result.outcome);
+    const text = JSON.stringify(result);
+    expect(text).toContain('AccessDenied');
+    expect(text).toContain(
+      'is not authorized to perform: elasticloadbalancing:ModifyRule on resource: arn:aws:elasticloadbalancing:',
+    );
+    expect(text).toContain('shipline-sandbox-shiftTraffic');
+  });
+
+  it('resumes the steady wait by the ECS event, not the steady timeout (ecsDeploymentEvents may GetItem)', async () => {
+    const ok = await run();
+    expect(ok.outcome).toBe('promoted');
+    expect(ok.deadLetters).toEqual([]);
+    const denied = await run(without('ecsDeploymentEvents', 'dynamodb:GetItem'));
+    // Before the fix every ECS deployment event failed into the dead-letter queue.
+    expect(denied.deadLetters.length).toBeGreaterThan(0);
+    expect(denied.deadLetters[0]?.error).toContain('dynamodb:GetItem');
+    expect(denied.virtualSeconds).toBeGreaterThan(ok.virtualSeconds);
+  });
+});
+
+describe('IAM mapping of the commands the pipeline sends', () => {
+  const scope = {
+    region: 'us-east-1',
+    account: '123456789012',
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:m',
+  };
+  it.each([
+    [
+      'DynamoDB',
+      'GetItem',
+      { TableName: 't' },
+      'dynamodb:GetItem',
+      'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+    ],
+    [
+      'DynamoDB',
+      'Query',
+      { TableName: 't' },
+      'dynamodb:Query',
+      'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+    ],
+    [
+      'ECS',
+      'UpdateService',
+      { cluster: 'arn:aws:ecs:us-east-1:123456789012:cluster/c', service: 's' },
+      'ecs:UpdateService',
+      'arn:aws:ecs:us-east-1:123456789012:service/c/s',
+    ],
+    [
+      'ECS',
+      'DescribeServices',
+      { cluster: 'c', services: ['s'] },
+      'ecs:DescribeServices',
+      'arn:aws:ecs:us-east-1:123456789012:service/c/s',
+    ],
+    ['ECS', 'DescribeTaskDefinition', {}, 'ecs:DescribeTaskDefinition', '*'],
+    [
+      'ElasticLoadBalancingV2',
+      'ModifyRule',
+      { RuleArn: 'arn:r' },
+      'elasticloadbalancing:ModifyRule',
+      'arn:r',
+    ],
+    ['ElasticLoadBalancingV2', 'DescribeRules', {}, 'elasticloadbalancing:DescribeRules', '*'],
+    [
+      'CloudWatch',
+      'DescribeAlarms',
+      { AlarmNames: ['a'] },
+      'cloudwatch:DescribeAlarms',
+      'arn:aws:cloudwatch:us-east-1:123456789012:alarm:a',
+    ],
+    ['SNS', 'Publish', { TopicArn: 'arn:t' }, 'sns:Publish', 'arn:t'],
+    ['SFN', 'SendTaskSuccess', {}, 'states:SendTaskSuccess', scope.stateMachineArn],
+    ['SFN', 'StartExecution', { stateMachineArn: 'arn:m' }, 'states:StartExecution', 'arn:m'],
+  ])('%s %s', (service, command, input, action, resource) => {
+    expect(iamChecksFor(service, command, input, scope)[0]).toEqual({ action, resource });
+  });
+  it('RegisterTaskDefinition with tags and roles also needs ecs:TagResource and iam:PassRole', () => {
+    const checks = iamChecksFor(
+      'ECS',
+      'RegisterTaskDefinition',
+      { family: 'f', tags: [{ key: 'k' }], taskRoleArn: 'arn:aws:iam::123456789012:role/x' },
+      scope,
+    );
+    expect(checks.map((c) => c.action)).toEqual([
+      'ecs:RegisterTaskDefinition',
+      'ecs:TagResource',
+      'iam:PassRole',
+    ]);
+  });
+  it('fails loudly on a command with no mapping', () => {
+    expect(() => iamChecksFor('ECS', 'DeleteService', {}, scope)).toThrow('no IAM mapping');
+  });
+});
