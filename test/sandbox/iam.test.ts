@@ -43,11 +43,19 @@ describe('Sandbox: IAM enforcement', () => {
     const ok = await run();
     expect(ok.outcome).toBe('promoted');
     expect(ok.deadLetters).toEqual([]);
+    // The ECS event (deployment completed at 90 s) resumes the wait at once; the steady-timeout path
+    // ("Check the new slot after the wait", at steadyTimeout) never runs.
+    const healthy = ok.timeline.find((e) => e.text === 'Is the new slot healthy?');
+    expect(healthy?.t).toBe(90);
+    expect(ok.timeline.some((e) => e.text === 'Check the new slot after the wait')).toBe(false);
+    expect(ok.timeline.filter((e) => e.kind === 'lambda')).toEqual([]);
     const denied = await run(without('ecsDeploymentEvents', 'dynamodb:GetItem'));
     // Before the fix every ECS deployment event failed into the dead-letter queue.
     expect(denied.deadLetters.length).toBeGreaterThan(0);
     expect(denied.deadLetters[0]?.error).toContain('dynamodb:GetItem');
     expect(denied.virtualSeconds).toBeGreaterThan(ok.virtualSeconds);
+    const checked = denied.timeline.find((e) => e.text === 'Check the new slot after the wait');
+    expect(checked?.t).toBeGreaterThan(90);
   });
 });
 
