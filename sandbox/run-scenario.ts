@@ -174,6 +174,8 @@ export const runScenario = async (
     onEntry?: (entry: TimelineEntry, label: (execution?: string) => string) => void;
     /** The serverless document whose roles the sandbox enforces (default: serverless.yml on disk). */
     serverlessDocument?: unknown;
+    /** The config the roles were packaged from (default: the run's own config, as one deploy would). */
+    roleConfig?: ShiplineConfig;
   } = {},
 ): Promise<ScenarioResult> => {
   const wallStart = performance.now();
@@ -281,9 +283,7 @@ export const runScenario = async (
         tableName,
         topicArn,
         stateMachineArn,
-        declaredTopicArns: Object.values(config.services)
-          .map((service) => service.notify.topicArn)
-          .filter((arn): arn is string => typeof arn === 'string'),
+        config: options.roleConfig ?? config,
       }),
       { region, account, stateMachineArn },
     ),

@@ -2,6 +2,7 @@
 // Serverless variables computed from shipline.yml (validated against the Shipline schema).
 const path = require('node:path');
 const tsx = require('tsx/cjs/api');
+const roleResources = require('./role-resources.cjs');
 
 const loadConfig = () => {
   const { loadConfigFile } = tsx.require('../lib/config/load.ts', __filename);
@@ -10,10 +11,9 @@ const loadConfig = () => {
 
 module.exports = {
   /** SNS topics the notifying functions may publish to: the pipeline's own and every service's `notify.topicArn`. */
-  notifyTopics: async () => {
-    const declared = Object.values(loadConfig().services)
-      .map((service) => service.notify.topicArn)
-      .filter((arn) => typeof arn === 'string');
-    return [{ Ref: 'NotificationsTopic' }, ...new Set(declared)];
-  },
+  notifyTopics: async () => roleResources.notifyTopics(loadConfig()),
+  /** The declared services' ECS service ARNs, one per slot: the only services the pipeline may describe or update. */
+  ecsServices: async () => roleResources.ecsServices(loadConfig()),
+  /** The declared listener rules: the only rules the pipeline may modify. */
+  listenerRules: async () => roleResources.listenerRules(loadConfig()),
 };

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { ShiplineConfig } from '../../lib/config/schema.ts';
+
+/** The same computations serverless/variables.cjs makes for the deployed template, from the run's config. */
+const roleResources = createRequire(import.meta.url)('../../serverless/role-resources.cjs') as Record<
+  string,
+  (config: ShiplineConfig) => unknown
+>;
 
 /** One IAM statement as the packaged template holds it, intrinsics resolved. */
 export interface PolicyStatement {
@@ -17,8 +25,8 @@ export interface SandboxResources {
   tableName: string;
   topicArn: string;
   stateMachineArn: string;
-  /** Every `notify.topicArn` declared in the run's config (serverless/variables.cjs `notifyTopics`). */
-  declaredTopicArns: string[];
+  /** The run's validated config: `${file(./serverless/variables.cjs):X}` variables are computed from it. */
+  config: ShiplineConfig;
 }
 
 type ServerlessDocument = {
@@ -57,9 +65,13 @@ export const resolveRolePolicies = (
       if (!(custom[1] in arns)) throw new Error(`serverless.yml: custom.arns.${custom[1]} is not defined`);
       return resolve(arns[custom[1]]);
     }
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, matched literally.
-    if (value === '${file(./serverless/variables.cjs):notifyTopics}')
-      return [resources.topicArn, ...new Set(resources.declaredTopicArns)];
+    const variable = /^\$\{file\(\.\/serverless\/variables\.cjs\):(\w+)\}$/.exec(value);
+    if (variable?.[1]) {
+      const compute = roleResources[variable[1]];
+      if (!compute)
+        throw new Error(`the sandbox cannot resolve ${value}: no ${variable[1]} in role-resources.cjs`);
+      return resolve(compute(resources.config));
+    }
     if (value.includes('${')) throw new Error(`the sandbox cannot resolve the variable in "${value}"`);
     return value;
   };

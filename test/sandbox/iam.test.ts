@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../lib/config/load.ts';
+import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { readServerlessDocument } from '../../sandbox/iam/policies.ts';
 import { iamChecksFor } from '../../sandbox/iam/resources.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
@@ -18,9 +20,12 @@ const without = (fn: string, action: string): unknown => {
   return doc;
 };
 
-const run = (serverlessDocument?: unknown) => {
+const run = (serverlessDocument?: unknown, roleConfig?: ShiplineConfig) => {
   const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
-  return runScenario(scenario, baseDir, serverlessDocument ? { serverlessDocument } : {});
+  return runScenario(scenario, baseDir, {
+    ...(serverlessDocument ? { serverlessDocument } : {}),
+    ...(roleConfig ? { roleConfig } : {}),
+  });
 };
 
 afterAll(async () => {
@@ -37,6 +42,24 @@ describe('Sandbox: IAM enforcement', () => {
       'is not authorized to perform: elasticloadbalancing:ModifyRule on resource: arn:aws:elasticloadbalancing:',
     );
     expect(text).toContain('shipline-sandbox-shiftTraffic');
+  });
+
+  it('denies ECS calls on a service the packaged roles were not scoped to (roles from shipline.yml)', async () => {
+    const config = loadConfigFile(path.join(REPOSITORY_ROOT, 'shipline.yml'));
+    const checkout = config.services.checkout;
+    if (!checkout) throw new Error('shipline.yml declares no checkout');
+    // The roles were packaged for a config whose checkout runs on another cluster.
+    const other = {
+      ...config,
+      services: { checkout: { ...checkout, target: { ...checkout.target, cluster: 'staging' } } },
+    };
+    const result = await run(undefined, other);
+    expect(result.outcome).toBe('failed');
+    const text = JSON.stringify(result);
+    expect(text).toContain('AccessDeniedException');
+    expect(text).toMatch(
+      /is not authorized to perform: ecs:DescribeServices on resource: arn:aws:ecs:us-east-1:123456789012:service\/prod\/checkout-(blue|green)/,
+    );
   });
 
   it('resumes the steady wait by the ECS event, not the steady timeout (ecsDeploymentEvents may GetItem)', async () => {
