@@ -310,6 +310,24 @@ describe('serverless package', () => {
     expect(roles.size).toBe(FUNCTION_KEYS.length);
   });
 
+  it('scopes ECS service and listener-rule grants to what shipline.yml declares', () => {
+    const resourcesOf = (key: FunctionKey, action: string): unknown[] =>
+      roleStatements(`${logicalId(key)}IamRoleLambdaExecution`)
+        .filter((statement) => asArray(statement.Action).includes(action))
+        .flatMap((statement) => asArray(statement.Resource as unknown));
+    const services = ['checkout-blue', 'checkout-green'].map((name) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:service/prod/${name}`,
+    }));
+    for (const key of ['prepareRelease', 'deploySlot', 'awaitSteadySlot', 'confirmSteadySlot'] as const)
+      expect(resourcesOf(key, 'ecs:DescribeServices'), key).toEqual(services);
+    for (const key of ['deploySlot', 'scaleDown', 'rollBack'] as const)
+      expect(resourcesOf(key, 'ecs:UpdateService'), key).toEqual(services);
+    for (const key of ['shiftTraffic', 'promote', 'rollBack'] as const)
+      expect(resourcesOf(key, 'elasticloadbalancing:ModifyRule'), key).toEqual([
+        'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod-web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee',
+      ]);
+  });
+
   it('grants no wildcard action, and `*` resources only to actions without resource-level permissions', () => {
     const problems: string[] = [];
     for (const [id, r] of Object.entries(template.Resources)) {
