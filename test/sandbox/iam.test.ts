@@ -35,13 +35,16 @@ afterAll(async () => {
 describe('Sandbox: IAM enforcement', () => {
   it('fails the release with AccessDenied naming action and resource when shiftTraffic may not ModifyRule', async () => {
     const result = await run(without('shiftTraffic', 'elasticloadbalancing:ModifyRule'));
-    expect(['failed', 'rolled_back']).toContain(result.outcome);
-    const text = JSON.stringify(result);
-    expect(text).toContain('AccessDenied');
-    expect(text).toContain(
-      'is not authorized to perform: elasticloadbalancing:ModifyRule on resource: arn:aws:elasticloadbalancing:',
-    );
-    expect(text).toContain('shipline-sandbox-shiftTraffic');
+    // The first traffic shift is refused; the release rolls back and says why.
+    expect(result.outcome).toBe('rolled_back');
+    const denial =
+      'AccessDenied: User: arn:aws:sts::123456789012:assumed-role/shipline-sandbox-shiftTraffic-us-east-1-lambdaRole/shipline-sandbox-shiftTraffic is not authorized to perform: elasticloadbalancing:ModifyRule on resource: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod-web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee because no identity-based policy allows the elasticloadbalancing:ModifyRule action';
+    expect(result.executions[0]).toMatchObject({ error: 'ReleaseRolledBack' });
+    expect(result.executions[0]?.cause).toContain(denial);
+    expect(result.reason).toContain(denial);
+    const failed = result.timeline.find((e) => e.kind === 'execution' && e.text.startsWith('FAILED'));
+    expect(failed?.text).toContain('elasticloadbalancing:ModifyRule');
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
   });
 
   it('denies ECS calls on a service the packaged roles were not scoped to (roles from shipline.yml)', async () => {
