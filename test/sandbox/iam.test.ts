@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lib/config/load.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
-import { readServerlessDocument } from '../../sandbox/iam/policies.ts';
+import { readServerlessDocument, resolveRolePolicies } from '../../sandbox/iam/policies.ts';
 import { iamChecksFor } from '../../sandbox/iam/resources.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
@@ -157,5 +157,29 @@ describe('IAM mapping of the commands the pipeline sends', () => {
   });
   it('fails loudly on a command with no mapping', () => {
     expect(() => iamChecksFor('ECS', 'DeleteService', {}, scope)).toThrow('no IAM mapping');
+  });
+  it('resolves serverless.yml roles for the sandbox as the packaged template holds them', () => {
+    const config = loadConfigFile(path.join(REPOSITORY_ROOT, 'shipline.yml'));
+    const roles = resolveRolePolicies(readServerlessDocument(REPOSITORY_ROOT), {
+      ...scope,
+      tableName: 't',
+      topicArn: 'arn:aws:sns:us-east-1:123456789012:topic',
+      config,
+    });
+    const statementFor = (fn: string, action: string) =>
+      roles.get(fn)?.find((statement) => statement.Action.includes(action));
+    expect(statementFor('ecsDeploymentEvents', 'dynamodb:GetItem')?.Resource).toEqual([
+      'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+    ]);
+    expect(statementFor('deploySlot', 'ecs:UpdateService')?.Resource).toEqual([
+      'arn:aws:ecs:us-east-1:123456789012:service/prod/checkout-blue',
+      'arn:aws:ecs:us-east-1:123456789012:service/prod/checkout-green',
+    ]);
+    expect(statementFor('report', 'sns:Publish')?.Resource).toEqual([
+      'arn:aws:sns:us-east-1:123456789012:topic',
+    ]);
+    expect(statementFor('report', 'logs:PutLogEvents')?.Resource).toEqual([
+      'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shipline-sandbox-report:*',
+    ]);
   });
 });
