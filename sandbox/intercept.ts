@@ -1,8 +1,15 @@
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
 import type { SimulatedWorld } from './aws/world.ts';
+import type { IamEnforcer } from './iam/enforce.ts';
 
 let current: SimulatedWorld | undefined;
 let installed = false;
+let enforcer: IamEnforcer | undefined;
+
+/** Authorizes every command a function sends against its role (undefined: no enforcement). */
+export const useIam = (iam: IamEnforcer | undefined): void => {
+  enforcer = iam;
+};
 
 /** Points every sandbox-created SDK client at this world (one run at a time per process). */
 export const useWorld = (world: SimulatedWorld | undefined): void => {
@@ -28,6 +35,7 @@ export const installSandboxClients = (): void => {
       const world = current;
       const commandName = context.commandName ?? 'UnknownCommand';
       if (!world) throw new Error(`SDK command ${clientName}:${commandName} sent outside a sandbox run`);
+      enforcer?.authorize(clientName, commandName, args.input);
       if (clientName === 'DynamoDB') {
         world.injectFault(commandName.replace(/Command$/, ''));
         return next(args);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
+import { currentFunction } from './iam/enforce.ts';
 
 /** A function as serverless.yml declares it: handler module and EventBridge patterns. */
 export interface DeclaredFunction {
@@ -96,7 +97,9 @@ export class LambdaRuntime {
       succeed: () => undefined,
     } as Context;
     try {
-      const result = await handler(JSON.parse(JSON.stringify(event)), context);
+      const result = await currentFunction.run(key, () =>
+        handler(JSON.parse(JSON.stringify(event)), context),
+      );
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));

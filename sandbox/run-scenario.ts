@@ -19,7 +19,9 @@ import type { ReleaseRecord } from '../lib/ports/release-store.ts';
 import type { ExecutionRecord } from './aws/sfn.ts';
 import { VersionCatalog } from './aws/traffic.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
-import { installSandboxClients, useWorld } from './intercept.ts';
+import { IamEnforcer } from './iam/enforce.ts';
+import { readServerlessDocument, resolveRolePolicies } from './iam/policies.ts';
+import { installSandboxClients, useIam, useWorld } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
@@ -174,6 +176,10 @@ const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => {
 
 type RunOptions = {
   onEntry?: (entry: TimelineEntry, label: (execution?: string) => string) => void;
+  /** The serverless document whose roles the sandbox enforces (default: serverless.yml on disk). */
+  serverlessDocument?: unknown;
+  /** The config the roles were packaged from (default: the run's own config, as one deploy would). */
+  roleConfig?: ShiplineConfig;
 };
 
 /**
@@ -295,6 +301,20 @@ const runPackaged = async (
     onRecord: (entry) => options.onEntry?.(entry, label),
   });
   useWorld(world);
+  // Every command a function sends is authorized against that function's role, as on AWS.
+  useIam(
+    new IamEnforcer(
+      resolveRolePolicies(options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT), {
+        region,
+        account,
+        tableName,
+        topicArn,
+        stateMachineArn,
+        config: options.roleConfig ?? config,
+      }),
+      { region, account, stateMachineArn },
+    ),
+  );
 
   try {
     // The initial world: the stable slot serves `serving` at 100%, the idle slot runs nothing.
@@ -621,6 +641,7 @@ const runPackaged = async (
     result.expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
     return result;
   } finally {
+    useIam(undefined);
     useWorld(undefined);
     useClock(previousClock === clock ? systemClock : previousClock);
     for (const [key, value] of Object.entries(savedEnv)) {

@@ -2,6 +2,7 @@
 // Serverless variables computed from the deployed shipline.yml (validated against the Shipline schema).
 const path = require('node:path');
 const { loadConfig: loadConfigFile } = require('./config-file.cjs');
+const roleResources = require('./role-resources.cjs');
 
 /**
  * The config this deploy packages: the same file as the shipline-config plugin's (`custom.shipline.config`
@@ -16,10 +17,9 @@ const loadConfig = async ({ resolveVariable }) =>
 
 module.exports = {
   /** SNS topics the notifying functions may publish to: the pipeline's own and every service's `notify.topicArn`. */
-  notifyTopics: async (context) => {
-    const declared = Object.values((await loadConfig(context)).services)
-      .map((service) => service.notify.topicArn)
-      .filter((arn) => typeof arn === 'string');
-    return [{ Ref: 'NotificationsTopic' }, ...new Set(declared)];
-  },
+  notifyTopics: async (context) => roleResources.notifyTopics(await loadConfig(context)),
+  /** The declared services' ECS service ARNs, one per slot: the only services the pipeline may describe or update. */
+  ecsServices: async (context) => roleResources.ecsServices(await loadConfig(context)),
+  /** The declared listener rules: the only rules the pipeline may modify. */
+  listenerRules: async (context) => roleResources.listenerRules(await loadConfig(context)),
 };

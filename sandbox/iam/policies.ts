@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ShiplineConfig } from '../../lib/config/schema.ts';
+
+/** The same computations serverless/variables.cjs makes for the deployed template, from the run's config. */
+const roleResources = createRequire(import.meta.url)('../../serverless/role-resources.cjs') as Record<
+  string,
+  (config: ShiplineConfig) => unknown
+>;
+
+/** One IAM statement as the packaged template holds it, intrinsics resolved. */
+export interface PolicyStatement {
+  Effect: 'Allow' | 'Deny';
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The names the sandbox gives the resources serverless.yml declares, so its ARNs resolve as CloudFormation would. */
+export interface SandboxResources {
+  region: string;
+  account: string;
+  tableName: string;
+  topicArn: string;
+  stateMachineArn: string;
+  /** The run's validated config: `${file(./serverless/variables.cjs):X}` variables are computed from it. */
+  config: ShiplineConfig;
+}
+
+type ServerlessDocument = {
+  service?: string;
+  custom?: { arns?: Record<string, unknown> };
+  functions?: Record<string, { iamRoleStatements?: Array<Record<string, unknown>> }>;
+};
+
+/** Reads serverless.yml as the sandbox's default policy source. */
+export const readServerlessDocument = (root: string): unknown =>
+  parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8'));
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+/**
+ * Resolves the roles serverless.yml declares, per function, exactly as the packaged template would hold
+ * them: `${self:custom.arns.*}` and `${file(./serverless/variables.cjs):notifyTopics}` substituted, then
+ * `Fn::Sub`/`Fn::GetAtt`/`Ref` resolved for the sandbox's account, region and resource names, plus the
+ * CloudWatch Logs statement serverless-iam-roles-per-function adds to every role. An intrinsic or
+ * variable the sandbox cannot resolve fails loudly rather than silently granting or denying.
+ */
+export const resolveRolePolicies = (
+  document: unknown,
+  resources: SandboxResources,
+): Map<string, PolicyStatement[]> => {
+  const doc = document as ServerlessDocument;
+  const { region, account } = resources;
+  const service = doc.service ?? 'shipline';
+  // The sandbox's state machine is `shipline-sandbox-release`: the stage is "sandbox".
+  const stage = 'sandbox';
+  const arns = doc.custom?.arns ?? {};
+
+  const resolveString = (value: string): unknown => {
+    const custom = /^\$\{self:custom\.arns\.([A-Za-z0-9]+)\}$/.exec(value);
+    if (custom?.[1]) {
+      if (!(custom[1] in arns)) throw new Error(`serverless.yml: custom.arns.${custom[1]} is not defined`);
+      return resolve(arns[custom[1]]);
+    }
+    const variable = /^\$\{file\(\.\/serverless\/variables\.cjs\):(\w+)\}$/.exec(value);
+    if (variable?.[1]) {
+      const compute = roleResources[variable[1]];
+      if (!compute)
+        throw new Error(`the sandbox cannot resolve ${value}: no ${variable[1]} in role-resources.cjs`);
+      return resolve(compute(resources.config));
+    }
+    if (value.includes('${')) throw new Error(`the sandbox cannot resolve the variable in "${value}"`);
+    return value;
+  };
+  const sub = (template: string): string =>
+    template.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+      switch (name) {
+        case 'AWS::Partition':
+          return 'aws';
+        case 'AWS::Region':
+          return region;
+        case 'AWS::AccountId':
+          return account;
+        case 'self:service':
+          return service;
+        case 'sls:stage':
+          return stage;
+        default:
+          throw new Error(`the sandbox cannot resolve \${${name}} in Fn::Sub "${template}"`);
+      }
+    });
+  const refs: Record<string, string> = {
+    NotificationsTopic: resources.topicArn,
+    ReleaseStateMachine: resources.stateMachineArn,
+    ReleaseTable: resources.tableName,
+  };
+  const attributes: Record<string, string> = {
+    'ReleaseTable.Arn': `arn:aws:dynamodb:${region}:${account}:table/${resources.tableName}`,
+    'EventsDeadLetterQueue.Arn': `arn:aws:sqs:${region}:${account}:shipline-${stage}-failed-events`,
+  };
+  const resolve = (value: unknown): unknown => {
+    if (typeof value === 'string') return resolveString(value);
+    if (Array.isArray(value)) return value.flatMap((item) => asList(resolve(item)));
+    if (typeof value === 'object' && value !== null) {
+      const record = value as Record<string, unknown>;
+      if ('Fn::Sub' in record) return sub(String(record['Fn::Sub']));
+      if ('Ref' in record) {
+        const ref = refs[String(record.Ref)];
+        if (ref === undefined) throw new Error(`the sandbox cannot resolve Ref ${String(record.Ref)}`);
+        return ref;
+      }
+      if ('Fn::GetAtt' in record) {
+        const key = asList(record['Fn::GetAtt']).join('.');
+        const attribute = attributes[key];
+        if (attribute === undefined) throw new Error(`the sandbox cannot resolve Fn::GetAtt ${key}`);
+        return attribute;
+      }
+      return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, resolve(v)]));
+    }
+    return value;
+  };
+
+  const roles = new Map<string, PolicyStatement[]>();
+  for (const [key, fn] of Object.entries(doc.functions ?? {})) {
+    const statements: PolicyStatement[] = (fn.iamRoleStatements ?? []).map((statement) => ({
+      Effect: statement.Effect === 'Deny' ? 'Deny' : 'Allow',
+      Action: asList(statement.Action).map(String),
+      Resource: asList(resolve(statement.Resource)).map(String),
+      ...(statement.Condition
+        ? { Condition: resolve(statement.Condition) as PolicyStatement['Condition'] }
+        : {}),
+    }));
+    // serverless-iam-roles-per-function adds this statement to every role it creates.
+    statements.push({
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:CreateLogGroup', 'logs:TagResource', 'logs:PutLogEvents'],
+      Resource: [`arn:aws:logs:${region}:${account}:log-group:/aws/lambda/${service}-${stage}-${key}:*`],
+    });
+    roles.set(key, statements);
+  }
+  return roles;
+};

@@ -1,0 +1,122 @@
+/** One authorization AWS makes for a command: the IAM action, the resource ARN, and request context keys. */
+export interface IamCheck {
+  action: string;
+  resource: string;
+  context?: Record<string, string>;
+}
+
+/** Where the command is sent: ARNs are built for this account and region. */
+export interface RequestScope {
+  region: string;
+  account: string;
+  /** The state machine that issued task tokens: AWS authorizes SendTask* against it (see serverless.yml). */
+  stateMachineArn: string;
+}
+
+/** The command has no IAM mapping: the sandbox refuses to guess (it never silently allows). */
+export class UnmappedCommandError extends Error {
+  public constructor(service: string, command: string) {
+    super(
+      `the sandbox cannot authorize ${service}:${command}: no IAM mapping (add it to sandbox/iam/resources.ts)`,
+    );
+    this.name = 'SandboxUnmappedIamCommand';
+  }
+}
+
+/** IAM service prefix per SDK client name. */
+const PREFIX: Record<string, string> = {
+  DynamoDB: 'dynamodb',
+  ECS: 'ecs',
+  ElasticLoadBalancingV2: 'elasticloadbalancing',
+  CloudWatch: 'cloudwatch',
+  SNS: 'sns',
+  SFN: 'states',
+};
+
+const lastSegment = (nameOrArn: string): string => nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1);
+
+/**
+ * Maps one SDK command (client name + command name, `Command` suffix dropped) to the authorizations AWS
+ * makes for it. DocumentClient commands arrive here as the DynamoDB commands they send (GetItem, ...).
+ */
+export const iamChecksFor = (
+  service: string,
+  command: string,
+  input: Record<string, unknown>,
+  scope: RequestScope,
+): IamCheck[] => {
+  const prefix = PREFIX[service];
+  if (!prefix) throw new UnmappedCommandError(service, command);
+  const action = `${prefix}:${command}`;
+  const { region, account } = scope;
+  const one = (resource: string): IamCheck[] => [{ action, resource }];
+  switch (action) {
+    case 'dynamodb:GetItem':
+    case 'dynamodb:PutItem':
+    case 'dynamodb:UpdateItem':
+    case 'dynamodb:DeleteItem':
+    case 'dynamodb:Query': {
+      const table = `arn:aws:dynamodb:${region}:${account}:table/${String(input.TableName)}`;
+      return one(input.IndexName ? `${table}/index/${String(input.IndexName)}` : table);
+    }
+    case 'ecs:DescribeServices': {
+      const cluster = lastSegment(String(input.cluster ?? 'default'));
+      return (input.services as string[]).map((name) => ({
+        action,
+        resource: `arn:aws:ecs:${region}:${account}:service/${cluster}/${lastSegment(name)}`,
+      }));
+    }
+    case 'ecs:UpdateService': {
+      const cluster = lastSegment(String(input.cluster ?? 'default'));
+      return one(`arn:aws:ecs:${region}:${account}:service/${cluster}/${lastSegment(String(input.service))}`);
+    }
+    // Neither supports resource-level permissions (Service Authorization Reference for Amazon ECS).
+    case 'ecs:DescribeTaskDefinition':
+      return one('*');
+    case 'ecs:RegisterTaskDefinition': {
+      const checks: IamCheck[] = [{ action, resource: '*' }];
+      const family = String(input.family);
+      // Tag on create: AWS also authorizes ecs:TagResource on the new task definition.
+      if (Array.isArray(input.tags) && input.tags.length > 0)
+        checks.push({
+          action: 'ecs:TagResource',
+          resource: `arn:aws:ecs:${region}:${account}:task-definition/${family}:*`,
+          context: { 'ecs:CreateAction': 'RegisterTaskDefinition' },
+        });
+      // Naming a task or execution role passes it to ECS tasks.
+      for (const role of [input.taskRoleArn, input.executionRoleArn])
+        if (typeof role === 'string')
+          checks.push({
+            action: 'iam:PassRole',
+            resource: role,
+            context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+          });
+      return checks;
+    }
+    // Describe* actions of Elastic Load Balancing do not support resource-level permissions.
+    case 'elasticloadbalancing:DescribeRules':
+      return one('*');
+    case 'elasticloadbalancing:ModifyRule':
+      return one(String(input.RuleArn));
+    case 'cloudwatch:DescribeAlarms': {
+      const names = input.AlarmNames as string[] | undefined;
+      if (!names || names.length === 0) return one(`arn:aws:cloudwatch:${region}:${account}:alarm:*`);
+      return names.map((name) => ({
+        action,
+        resource: `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`,
+      }));
+    }
+    // PutMetricData supports no resource-level permission; a policy may limit it by namespace.
+    case 'cloudwatch:PutMetricData':
+      return [{ action, resource: '*', context: { 'cloudwatch:namespace': String(input.Namespace) } }];
+    case 'sns:Publish':
+      return one(String(input.TopicArn));
+    case 'states:StartExecution':
+      return one(String(input.stateMachineArn));
+    case 'states:SendTaskSuccess':
+    case 'states:SendTaskFailure':
+      return one(scope.stateMachineArn);
+    default:
+      throw new UnmappedCommandError(service, command);
+  }
+};

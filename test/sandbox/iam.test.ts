@@ -1,0 +1,196 @@
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../lib/config/load.ts';
+import type { ShiplineConfig } from '../../lib/config/schema.ts';
+import { readServerlessDocument, resolveRolePolicies } from '../../sandbox/iam/policies.ts';
+import { iamChecksFor } from '../../sandbox/iam/resources.ts';
+import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
+
+type Doc = { functions: Record<string, { iamRoleStatements: Array<{ Action: string[] }> }> };
+
+/** serverless.yml as parsed, with one action removed from one function's role (the file is not edited). */
+const without = (fn: string, action: string): unknown => {
+  const doc = readServerlessDocument(REPOSITORY_ROOT) as Doc;
+  const role = doc.functions[fn];
+  if (!role) throw new Error(`no function ${fn}`);
+  role.iamRoleStatements = role.iamRoleStatements
+    .map((s) => ({ ...s, Action: s.Action.filter((a) => a !== action) }))
+    .filter((s) => s.Action.length > 0);
+  return doc;
+};
+
+const run = (serverlessDocument?: unknown, roleConfig?: ShiplineConfig) => {
+  const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+  return runScenario(scenario, baseDir, {
+    ...(serverlessDocument ? { serverlessDocument } : {}),
+    ...(roleConfig ? { roleConfig } : {}),
+  });
+};
+
+afterAll(async () => {
+  await stopLocalDynamoDb();
+});
+
+describe('Sandbox: IAM enforcement', () => {
+  it('fails the release with AccessDenied naming action and resource when shiftTraffic may not ModifyRule', async () => {
+    const result = await run(without('shiftTraffic', 'elasticloadbalancing:ModifyRule'));
+    // The first traffic shift is refused; the release rolls back and says why.
+    expect(result.outcome).toBe('rolled_back');
+    const denial =
+      'AccessDenied: User: arn:aws:sts::123456789012:assumed-role/shipline-sandbox-shiftTraffic-us-east-1-lambdaRole/shipline-sandbox-shiftTraffic is not authorized to perform: elasticloadbalancing:ModifyRule on resource: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod-web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee because no identity-based policy allows the elasticloadbalancing:ModifyRule action';
+    expect(result.executions[0]).toMatchObject({ error: 'ReleaseRolledBack' });
+    expect(result.executions[0]?.cause).toContain(denial);
+    expect(result.reason).toContain(denial);
+    const failed = result.timeline.find((e) => e.kind === 'execution' && e.text.startsWith('FAILED'));
+    expect(failed?.text).toContain('elasticloadbalancing:ModifyRule');
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+  });
+
+  it('denies ECS calls on a service the packaged roles were not scoped to (roles from shipline.yml)', async () => {
+    const config = loadConfigFile(path.join(REPOSITORY_ROOT, 'shipline.yml'));
+    const checkout = config.services.checkout;
+    if (!checkout) throw new Error('shipline.yml declares no checkout');
+    // The roles were packaged for a config whose checkout runs on another cluster.
+    const other = {
+      ...config,
+      services: { checkout: { ...checkout, target: { ...checkout.target, cluster: 'staging' } } },
+    };
+    const result = await run(undefined, other);
+    expect(result.outcome).toBe('failed');
+    const text = JSON.stringify(result);
+    expect(text).toContain('AccessDeniedException');
+    expect(text).toMatch(
+      /is not authorized to perform: ecs:DescribeServices on resource: arn:aws:ecs:us-east-1:123456789012:service\/prod\/checkout-(blue|green)/,
+    );
+  });
+
+  it('resumes the steady wait by the ECS event, not the steady timeout (ecsDeploymentEvents may GetItem)', async () => {
+    const ok = await run();
+    expect(ok.outcome).toBe('promoted');
+    expect(ok.deadLetters).toEqual([]);
+    // The ECS event (deployment completed at 90 s) resumes the wait at once; the steady-timeout path
+    // ("Check the new slot after the wait", at steadyTimeout) never runs.
+    const healthy = ok.timeline.find((e) => e.text === 'Is the new slot healthy?');
+    expect(healthy?.t).toBe(90);
+    expect(ok.timeline.some((e) => e.text === 'Check the new slot after the wait')).toBe(false);
+    expect(ok.timeline.filter((e) => e.kind === 'lambda')).toEqual([]);
+    const denied = await run(without('ecsDeploymentEvents', 'dynamodb:GetItem'));
+    // Before the fix every ECS deployment event failed into the dead-letter queue.
+    expect(denied.deadLetters.length).toBeGreaterThan(0);
+    expect(denied.deadLetters[0]?.error).toContain('dynamodb:GetItem');
+    expect(denied.virtualSeconds).toBeGreaterThan(ok.virtualSeconds);
+    const checked = denied.timeline.find((e) => e.text === 'Check the new slot after the wait');
+    expect(checked?.t).toBeGreaterThan(90);
+  });
+});
+
+describe('IAM mapping of the commands the pipeline sends', () => {
+  const scope = {
+    region: 'us-east-1',
+    account: '123456789012',
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:m',
+  };
+  it.each([
+    [
+      'DynamoDB',
+      'GetItem',
+      { TableName: 't' },
+      'dynamodb:GetItem',
+      'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+    ],
+    [
+      'DynamoDB',
+      'Query',
+      { TableName: 't' },
+      'dynamodb:Query',
+      'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+    ],
+    [
+      'ECS',
+      'UpdateService',
+      { cluster: 'arn:aws:ecs:us-east-1:123456789012:cluster/c', service: 's' },
+      'ecs:UpdateService',
+      'arn:aws:ecs:us-east-1:123456789012:service/c/s',
+    ],
+    [
+      'ECS',
+      'DescribeServices',
+      { cluster: 'c', services: ['s'] },
+      'ecs:DescribeServices',
+      'arn:aws:ecs:us-east-1:123456789012:service/c/s',
+    ],
+    ['ECS', 'DescribeTaskDefinition', {}, 'ecs:DescribeTaskDefinition', '*'],
+    [
+      'ElasticLoadBalancingV2',
+      'ModifyRule',
+      { RuleArn: 'arn:r' },
+      'elasticloadbalancing:ModifyRule',
+      'arn:r',
+    ],
+    ['ElasticLoadBalancingV2', 'DescribeRules', {}, 'elasticloadbalancing:DescribeRules', '*'],
+    [
+      'CloudWatch',
+      'DescribeAlarms',
+      { AlarmNames: ['a'] },
+      'cloudwatch:DescribeAlarms',
+      'arn:aws:cloudwatch:us-east-1:123456789012:alarm:a',
+    ],
+    ['SNS', 'Publish', { TopicArn: 'arn:t' }, 'sns:Publish', 'arn:t'],
+    ['SFN', 'SendTaskSuccess', {}, 'states:SendTaskSuccess', scope.stateMachineArn],
+    ['SFN', 'StartExecution', { stateMachineArn: 'arn:m' }, 'states:StartExecution', 'arn:m'],
+  ])('%s %s', (service, command, input, action, resource) => {
+    expect(iamChecksFor(service, command, input, scope)[0]).toEqual({ action, resource });
+  });
+  it('PutMetricData is authorized on * with the namespace as a condition key', () => {
+    expect(iamChecksFor('CloudWatch', 'PutMetricData', { Namespace: 'Shipline' }, scope)).toEqual([
+      { action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'Shipline' } },
+    ]);
+  });
+  it('SendTaskFailure is authorized against the state machine, as SendTaskSuccess', () => {
+    expect(iamChecksFor('SFN', 'SendTaskFailure', {}, scope)[0]).toEqual({
+      action: 'states:SendTaskFailure',
+      resource: scope.stateMachineArn,
+    });
+  });
+  it('RegisterTaskDefinition with tags and roles also needs ecs:TagResource and iam:PassRole', () => {
+    const checks = iamChecksFor(
+      'ECS',
+      'RegisterTaskDefinition',
+      { family: 'f', tags: [{ key: 'k' }], taskRoleArn: 'arn:aws:iam::123456789012:role/x' },
+      scope,
+    );
+    expect(checks.map((c) => c.action)).toEqual([
+      'ecs:RegisterTaskDefinition',
+      'ecs:TagResource',
+      'iam:PassRole',
+    ]);
+  });
+  it('fails loudly on a command with no mapping', () => {
+    expect(() => iamChecksFor('ECS', 'DeleteService', {}, scope)).toThrow('no IAM mapping');
+  });
+  it('resolves serverless.yml roles for the sandbox as the packaged template holds them', () => {
+    const config = loadConfigFile(path.join(REPOSITORY_ROOT, 'shipline.yml'));
+    const roles = resolveRolePolicies(readServerlessDocument(REPOSITORY_ROOT), {
+      ...scope,
+      tableName: 't',
+      topicArn: 'arn:aws:sns:us-east-1:123456789012:topic',
+      config,
+    });
+    const statementFor = (fn: string, action: string) =>
+      roles.get(fn)?.find((statement) => statement.Action.includes(action));
+    expect(statementFor('ecsDeploymentEvents', 'dynamodb:GetItem')?.Resource).toEqual([
+      'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+    ]);
+    expect(statementFor('deploySlot', 'ecs:UpdateService')?.Resource).toEqual([
+      'arn:aws:ecs:us-east-1:123456789012:service/prod/checkout-blue',
+      'arn:aws:ecs:us-east-1:123456789012:service/prod/checkout-green',
+    ]);
+    expect(statementFor('report', 'sns:Publish')?.Resource).toEqual([
+      'arn:aws:sns:us-east-1:123456789012:topic',
+    ]);
+    expect(statementFor('report', 'logs:PutLogEvents')?.Resource).toEqual([
+      'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shipline-sandbox-report:*',
+    ]);
+  });
+});
