@@ -11,7 +11,7 @@ import {
 } from '../lib/adapters/dynamodb-release-store.ts';
 import { TASK_DEFINITION_TAGS } from '../lib/adapters/ecs-slot-deployer.ts';
 import { systemClock, useClock } from '../lib/clock.ts';
-import { describeIssues, parseConfig, parseConfigText } from '../lib/config/load.ts';
+import { describeIssues, findService, parseConfig, parseConfigText } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import { ConfigError } from '../lib/errors.ts';
@@ -173,7 +173,7 @@ export const runScenario = async (
   const wallStart = performance.now();
   const { config, configPath } = resolveConfig(scenario, baseDir);
   const serviceName = scenario.service ?? Object.keys(config.services)[0];
-  const declared = serviceName ? config.services[serviceName] : undefined;
+  const declared = serviceName ? findService(config, serviceName) : undefined;
   if (!serviceName || !declared)
     throw new ScenarioError(`service: "${scenario.service}" is not declared in the config`);
   const serving = scenario.versions[scenario.world.serving];

@@ -7,7 +7,45 @@ export const formatIssuePath = (path: readonly PropertyKey[]): string =>
     return text === '' ? String(key) : `${text}.${String(key)}`;
   }, '');
 
-/** Turns zod issues into one line each: `<path>: <what was expected>`. */
+/** An issue reduced to what the messages need. */
+export type PathIssue = { path: readonly PropertyKey[]; message: string };
+
+/**
+ * Keeps one issue per field, so one mistake gives one message: a field that failed several checks (or a
+ * union whose every branch failed) keeps its first issue, and an issue on a field whose child already has
+ * one is dropped, because the child's is the more specific (a cross-field check on the parent ran on a
+ * value the child's issue already rejects: `steps must increase: 0 follows 5` after `percent: 0`).
+ */
+export const dedupeIssues = <T extends PathIssue>(issues: readonly T[]): T[] => {
+  const key = (path: readonly PropertyKey[]) => JSON.stringify(path.map(String));
+  const seen = new Set<string>();
+  const unique = issues.filter((issue) => {
+    const k = key(issue.path);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return unique.filter(
+    (issue) =>
+      !unique.some(
+        (other) =>
+          other !== issue &&
+          other.path.length > issue.path.length &&
+          issue.path.every((part, index) => String(part) === String(other.path[index])),
+      ),
+  );
+};
+
+/**
+ * Turns zod issues into one line each: `<path>: <what was expected>`, or `<where> <path>: ...` when
+ * `locate` finds the field in the source (a YAML file gives `shipline.yml:12:7`).
+ */
 export const describeIssues = (
-  error: z.ZodError | { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
-): string[] => error.issues.map((issue) => `${formatIssuePath(issue.path) || '(root)'}: ${issue.message}`);
+  error: z.ZodError | { issues: readonly PathIssue[] },
+  locate?: (path: readonly PropertyKey[]) => string | undefined,
+): string[] =>
+  dedupeIssues(error.issues as readonly PathIssue[]).map((issue) => {
+    const where = locate?.(issue.path);
+    const line = `${formatIssuePath(issue.path) || '(root)'}: ${issue.message}`;
+    return where ? `${where} ${line}` : line;
+  });
