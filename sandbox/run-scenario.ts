@@ -176,7 +176,10 @@ export const runScenario = async (
   const declared = serviceName ? findService(config, serviceName) : undefined;
   if (!serviceName || !declared)
     throw new ScenarioError(`service: "${scenario.service}" is not declared in the config`);
-  const serving = scenario.versions[scenario.world.serving];
+  // Own keys only: a version named `constructor` must not resolve to Object's.
+  const serving = Object.hasOwn(scenario.versions, scenario.world.serving)
+    ? scenario.versions[scenario.world.serving]
+    : undefined;
   if (!serving)
     throw new ScenarioError(
       `world.serving: version "${scenario.world.serving}" is not declared under versions`,
@@ -189,7 +192,7 @@ export const runScenario = async (
     ),
   ];
   for (const version of referenced) {
-    if (!scenario.versions[version])
+    if (!Object.hasOwn(scenario.versions, version))
       throw new ScenarioError(`version "${version}" is used but not declared under versions`);
   }
 

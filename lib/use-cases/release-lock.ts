@@ -47,6 +47,8 @@ export const acquireReleaseLock = async (
   releaseId: string,
 ): Promise<AcquireResult> => {
   const { store } = ports;
+  // An undeclared service is refused before the store is touched.
+  const leaseSeconds = leaseSecondsFor(config, request.service);
   const me = { requestedAt: request.requestedAt, name: releaseId };
   // A retried attempt whose first one took the lock keeps it (a newer waiter must not supersede the holder).
   const held = await store.readLock(request.service);
@@ -62,12 +64,7 @@ export const acquireReleaseLock = async (
   ) {
     return { acquired: false, superseded: true, by: waiter.executionName };
   }
-  const result = await store.acquireLock(
-    request.service,
-    releaseId,
-    request.requestedAt,
-    leaseSecondsFor(config, request.service),
-  );
+  const result = await store.acquireLock(request.service, releaseId, request.requestedAt, leaseSeconds);
   if (result.acquired) {
     await store.dequeueWaiter(request.service, releaseId);
     return { acquired: true, superseded: false };
