@@ -36,6 +36,30 @@ export const dedupeIssues = <T extends PathIssue>(issues: readonly T[]): T[] => 
   );
 };
 
+type UnionIssue = PathIssue & {
+  code?: string;
+  errors?: readonly (readonly (PathIssue & { code?: string })[])[];
+};
+
+/**
+ * Replaces a failed union by the issues of the one branch whose type matched the value (a `{ percent: x }`
+ * step is an object, so the object branch says what is wrong inside it), keeping the union's own message
+ * when no branch, or several, matched.
+ */
+const expandUnions = (issues: readonly PathIssue[]): PathIssue[] =>
+  issues.flatMap((issue) => {
+    const { code, errors } = issue as UnionIssue;
+    if (code !== 'invalid_union' || !errors) return [issue];
+    const matching = errors.filter(
+      (branch) =>
+        branch.length > 0 &&
+        !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
+    );
+    const [only] = matching;
+    if (matching.length !== 1 || !only) return [issue];
+    return expandUnions(only.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })));
+  });
+
 /**
  * Turns zod issues into one line each: `<path>: <what was expected>`, or `<where> <path>: ...` when
  * `locate` finds the field in the source (a YAML file gives `shipline.yml:12:7`).
@@ -44,7 +68,7 @@ export const describeIssues = (
   error: z.ZodError | { issues: readonly PathIssue[] },
   locate?: (path: readonly PropertyKey[]) => string | undefined,
 ): string[] =>
-  dedupeIssues(error.issues as readonly PathIssue[]).map((issue) => {
+  dedupeIssues(expandUnions(error.issues as readonly PathIssue[])).map((issue) => {
     const where = locate?.(issue.path);
     const line = `${formatIssuePath(issue.path) || '(root)'}: ${issue.message}`;
     return where ? `${where} ${line}` : line;

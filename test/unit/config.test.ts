@@ -439,6 +439,20 @@ describe('Config hardening', () => {
     ]);
   });
 
+  it.each([
+    ['{ percent: x }', 'steps[1].percent: expected a whole percentage from 1 to 100'],
+    [
+      '{ percent: 50, bake: soon }',
+      'steps[1].bake: expected a duration in whole seconds such as 30s, 10m or 1h30m, got "soon"',
+    ],
+    ['{ percent: 50, soak: 1m }', 'steps[1]: Unrecognized key: "soak"'],
+    ['fifty', 'steps[1]: expected a step: a percentage from 1 to 100, or { percent, bake }'],
+  ])('reports the bad step %s with exactly one message naming what is wrong inside it', (step, message) => {
+    expect(issuesOf(configText().replace('steps: [5, 25, 100]', `steps: [5, ${step}, 100]`))).toEqual([
+      `services.checkout.strategy.${message}`,
+    ]);
+  });
+
   it('keeps path-only messages for an object config', () => {
     const config = parseConfigText(configText());
     const broken = structuredClone(config) as unknown as {
