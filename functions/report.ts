@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { findService } from '../lib/config/lookup.ts';
 import {
   caughtFailureSchema,
   deploymentSchema,
@@ -32,7 +33,7 @@ export const handler = shiplineHandler(
   }),
   async (input) => {
     const pipeline = settings();
-    const declared = config().services[input.request.service];
+    const declared = findService(config(), input.request.service);
     const topicArn = declared?.notify.topicArn ?? pipeline.defaultTopicArn;
     return reportRelease(ports, pipeline, { ...input, topicArn });
   },

@@ -6,15 +6,17 @@ const DURATION_PATTERN = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 
 /** Parses a human duration (`10m`, `1h30m`, `45s`, `120`) into whole seconds, or returns undefined. */
 export const parseDurationSeconds = (value: string | number): number | undefined => {
-  if (typeof value === 'number') {
-    return Number.isInteger(value) && value >= 0 ? value : undefined;
-  }
+  // Whole seconds only, and only values arithmetic stays exact on: `1.5s`, `1e400` (Infinity) and
+  // 20-digit numbers are not durations.
+  const whole = (seconds: number): number | undefined =>
+    Number.isSafeInteger(seconds) && seconds >= 0 ? seconds : undefined;
+  if (typeof value === 'number') return whole(value);
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text);
+  if (/^\d+$/.test(text)) return whole(Number(text));
   const match = DURATION_PATTERN.exec(text);
   if (!match || text === '') return undefined;
   const [, hours, minutes, seconds] = match;
-  return Number(hours ?? 0) * 3600 + Number(minutes ?? 0) * 60 + Number(seconds ?? 0);
+  return whole(Number(hours ?? 0) * 3600 + Number(minutes ?? 0) * 60 + Number(seconds ?? 0));
 };
 
 /** Formats seconds as the shortest readable duration: `10m`, `1h5m`, `45s`, `0s`. */

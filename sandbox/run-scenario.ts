@@ -11,7 +11,7 @@ import {
 } from '../lib/adapters/dynamodb-release-store.ts';
 import { TASK_DEFINITION_TAGS } from '../lib/adapters/ecs-slot-deployer.ts';
 import { systemClock, useClock } from '../lib/clock.ts';
-import { describeIssues, parseConfig, parseConfigText } from '../lib/config/load.ts';
+import { describeIssues, findService, parseConfig, parseConfigText } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import { ConfigError } from '../lib/errors.ts';
@@ -208,10 +208,13 @@ const runPackaged = async (
   wallStart: number,
 ): Promise<ScenarioResult> => {
   const serviceName = scenario.service ?? Object.keys(config.services)[0];
-  const declared = serviceName ? config.services[serviceName] : undefined;
+  const declared = serviceName ? findService(config, serviceName) : undefined;
   if (!serviceName || !declared)
     throw new ScenarioError(`service: "${scenario.service}" is not declared in the config`);
-  const serving = scenario.versions[scenario.world.serving];
+  // Own keys only: a version named `constructor` must not resolve to Object's.
+  const serving = Object.hasOwn(scenario.versions, scenario.world.serving)
+    ? scenario.versions[scenario.world.serving]
+    : undefined;
   if (!serving)
     throw new ScenarioError(
       `world.serving: version "${scenario.world.serving}" is not declared under versions`,
@@ -224,7 +227,7 @@ const runPackaged = async (
     ),
   ];
   for (const version of referenced) {
-    if (!scenario.versions[version])
+    if (!Object.hasOwn(scenario.versions, version))
       throw new ScenarioError(`version "${version}" is used but not declared under versions`);
   }
 

@@ -62,7 +62,7 @@ describe('Class: ShiplineConfigPlugin', () => {
   it('stops packaging with the path of the bad field when shipline.yml is invalid', () => {
     const broken = readFileSync(path.join(root, 'shipline.yml'), 'utf8').replace('bake: 10m', 'bake: soon');
     expect(() => pluginFor(serviceDirWith(broken)).writeConfig()).toThrow(
-      'services.checkout.strategy.bake: expected a duration such as 30s, 10m or 1h30m',
+      'services.checkout.strategy.bake: expected a duration in whole seconds such as 30s, 10m or 1h30m, got "soon"',
     );
   });
 

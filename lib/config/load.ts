@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 import { describeIssues } from './issues.ts';
@@ -13,25 +13,50 @@ export * from './lookup.ts';
  * per problem, naming the path of the bad field.
  */
 
-/** Validates an already-parsed config document. `source` names it in errors. */
-export const parseConfig = (document: unknown, source = 'shipline.yml'): ShiplineConfig => {
+const validate = (
+  document: unknown,
+  source: string,
+  locate?: (path: readonly PropertyKey[]) => string | undefined,
+): ShiplineConfig => {
   const result = shiplineConfigSchema.safeParse(document);
   if (!result.success) {
-    const issues = describeIssues(result.error);
+    const issues = describeIssues(result.error, locate);
     throw new ConfigError(`${source} is invalid:\n  ${issues.join('\n  ')}`, issues);
   }
   return result.data;
 };
 
-/** Parses and validates YAML text. */
+/** Validates an already-parsed config document. `source` names it in errors; issues name paths only. */
+export const parseConfig = (document: unknown, source = 'shipline.yml'): ShiplineConfig =>
+  validate(document, source);
+
+/**
+ * Where a field sits in the YAML source, `source:line:col`: the node at the path, or else its nearest
+ * ancestor that exists (a missing field is reported where its parent is).
+ */
+const locator =
+  (document: Document, lines: LineCounter, source: string) =>
+  (path: readonly PropertyKey[]): string | undefined => {
+    for (let length = path.length; length >= 0; length -= 1) {
+      const node = document.getIn(path.slice(0, length), true);
+      if (isNode(node) && node.range) {
+        const { line, col } = lines.linePos(node.range[0]);
+        return `${source}:${line}:${col}`;
+      }
+    }
+    return undefined;
+  };
+
+/** Parses and validates YAML text; each issue names the line and column of the field as well as its path. */
 export const parseConfigText = (text: string, source = 'shipline.yml'): ShiplineConfig => {
-  let document: unknown;
-  try {
-    document = parseYaml(text);
-  } catch (error) {
-    throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message}`, [], { cause: error });
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const [first] = document.errors;
+  if (first) {
+    throw new ConfigError(`${source} is not valid YAML: ${first.message}`, [], { cause: first });
   }
-  return parseConfig(document, source);
+  // `toJS` defines keys as own properties, so a `__proto__` or `constructor` key stays a key.
+  return validate(document.toJS(), source, locator(document, lines, source));
 };
 
 const cache = new Map<string, ShiplineConfig>();

@@ -32,9 +32,16 @@ export const loadBundledConfig = (path: string): ShiplineConfig => {
   return config;
 };
 
+/**
+ * Finds a declared service by a name that came from a user or an event. Own properties only: a name such
+ * as `constructor` or `__proto__` must not resolve to something inherited from `Object.prototype`.
+ */
+export const findService = (config: ShiplineConfig, service: string): ServiceConfig | undefined =>
+  Object.hasOwn(config.services, service) ? config.services[service] : undefined;
+
 /** Looks up a declared service, or throws `UnknownServiceError` naming the declared ones. */
 export const serviceConfig = (config: ShiplineConfig, service: string): ServiceConfig => {
-  const found = config.services[service];
+  const found = findService(config, service);
   if (!found) throw new UnknownServiceError(service, Object.keys(config.services));
   return found;
 };

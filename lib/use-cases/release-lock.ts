@@ -51,6 +51,8 @@ export const acquireReleaseLock = async (
   releaseId: string,
 ): Promise<AcquireResult> => {
   const { store } = ports;
+  // An undeclared service is refused before the store is touched.
+  const leaseSeconds = leaseSecondsFor(config, request.service);
   const me = requestOrderOf(request);
   // A retried attempt whose first one took the lock keeps it (a newer waiter must not supersede the holder).
   const held = await store.readLock(request.service);
@@ -66,7 +68,7 @@ export const acquireReleaseLock = async (
     request.service,
     releaseId,
     request.requestedAt,
-    leaseSecondsFor(config, request.service),
+    leaseSeconds,
     receiptOf(request),
   );
   if (result.acquired) {

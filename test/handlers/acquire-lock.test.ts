@@ -3,7 +3,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
-import { InvalidInputError } from '../../lib/errors.ts';
+import { InvalidInputError, UnknownServiceError } from '../../lib/errors.ts';
 import { fixedClock, releaseRequest, TABLE, V2_RELEASE_ID } from '../unit/fixtures.ts';
 import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
 
@@ -98,6 +98,20 @@ describe('Handler: acquire-lock', () => {
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toMatch(/^acquire-lock input is malformed: /);
     expect(error.message).toContain('request.image.digest');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    'constructor',
+    'toString',
+    '__proto__',
+  ])('refuses a release of service %s, which the config does not declare, with UnknownServiceError and no command', async (service) => {
+    const error = await rejection(
+      handler({ request: { ...request, service }, releaseId: V2_RELEASE_ID }, context),
+    );
+
+    expect(error).toBeInstanceOf(UnknownServiceError);
+    expect(error.message).toContain(service);
     expect(ddb.calls()).toHaveLength(0);
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   configJsonSchema,
+  findService,
   formatIssuePath,
   loadBundledConfig,
   parseConfig,
@@ -14,8 +15,8 @@ import {
 import { ConfigError, UnknownServiceError } from '../../lib/errors.ts';
 import { BLUE_TG, configText, GREEN_TG, LISTENER_RULE_ARN } from './fixtures.ts';
 
-/** The issues a config text fails with (the test fails if it parses). */
-const issuesOf = (text: string): readonly string[] => {
+/** The issues a config text fails with (the test fails if it parses), with their paths located in the file. */
+const locatedIssuesOf = (text: string): readonly string[] => {
   try {
     parseConfigText(text);
   } catch (error) {
@@ -24,6 +25,10 @@ const issuesOf = (text: string): readonly string[] => {
   }
   throw new Error('expected the config to be invalid');
 };
+
+/** The issues a config text fails with, by path only (without `shipline.yml:line:col`). */
+const issuesOf = (text: string): readonly string[] =>
+  locatedIssuesOf(text).map((issue) => issue.replace(/^shipline\.yml:\d+:\d+ /, ''));
 
 const minimalService = `
     image:
@@ -40,6 +45,7 @@ const minimalService = `
       type: canary
       steps: [10, 100]
       bake: 5m
+    watchAlarms: false
 `;
 
 describe('Function: parseConfigText', () => {
@@ -65,6 +71,7 @@ describe('Function: parseConfigText', () => {
           },
           alarms: ['checkout-latency-p99'],
           strategy: { type: 'canary', steps: [5, 25, 100], bake: '10m' },
+          watchAlarms: true,
           notify: {},
         },
       },
@@ -80,6 +87,7 @@ describe('Function: parseConfigText', () => {
     expect(config.services.checkout?.target.slots.blue.alarms).toEqual([]);
     expect(config.services.checkout?.target.slots.green.alarms).toEqual([]);
     expect(config.services.checkout?.alarms).toEqual([]);
+    expect(config.services.checkout?.watchAlarms).toBe(false);
     expect(config.services.checkout?.notify).toEqual({});
   });
 
@@ -125,7 +133,7 @@ describe('Function: parseConfigText', () => {
     const text = configText().replace(/listenerRuleArn: .*/, 'listenerRuleArn: prod-web-rule');
 
     expect(issuesOf(text)).toEqual([
-      'services.checkout.target.listenerRuleArn: expected an elasticloadbalancing ARN (arn:aws:elasticloadbalancing:...)',
+      'services.checkout.target.listenerRuleArn: expected a listener-rule ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener-rule/app/<lb>/<lb-id>/<listener-id>/<rule-id>), got "prod-web-rule"',
     ]);
   });
 
@@ -136,7 +144,7 @@ describe('Function: parseConfigText', () => {
     );
 
     expect(issuesOf(text)).toEqual([
-      'services.checkout.target.slots.blue.targetGroupArn: expected an elasticloadbalancing ARN (arn:aws:elasticloadbalancing:...)',
+      'services.checkout.target.slots.blue.targetGroupArn: expected a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>), got an ecs ARN',
     ]);
   });
 
@@ -204,7 +212,7 @@ describe('Function: parseConfigText', () => {
     const text = configText().replace('scaleDownDelay: 15m', 'scaleDownDelay: a while');
 
     expect(issuesOf(text)).toEqual([
-      'services.checkout.target.scaleDownDelay: expected a duration such as 30s, 10m or 1h30m',
+      'services.checkout.target.scaleDownDelay: expected a duration in whole seconds such as 30s, 10m or 1h30m, got "a while"',
     ]);
   });
 
@@ -246,8 +254,8 @@ describe('Function: parseConfigText', () => {
 
     expect(() => parseConfigText(text, 'my.yml')).toThrow(
       'my.yml is invalid:\n' +
-        '  services.checkout.target.listenerRuleArn: expected an elasticloadbalancing ARN (arn:aws:elasticloadbalancing:...)\n' +
-        '  services.checkout.strategy.steps: the last step must be 100',
+        '  my.yml:13:24 services.checkout.target.listenerRuleArn: expected a listener-rule ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener-rule/app/<lb>/<lb-id>/<listener-id>/<rule-id>), got "nope"\n' +
+        '  my.yml:28:14 services.checkout.strategy.steps: the last step must be 100',
     );
   });
 });
@@ -336,5 +344,170 @@ describe('Function: configJsonSchema', () => {
     expect(schema.properties).toHaveProperty('services');
     expect(schema.required).toEqual(['services']);
     expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
+  });
+});
+
+describe('Config hardening', () => {
+  const withService = (name: string) => `services:\n  ${name}:${minimalService}`;
+
+  it('looks services up by own property only', () => {
+    const config = parseConfigText(configText());
+
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      expect(() => serviceConfig(config, name)).toThrow(UnknownServiceError);
+      expect(findService(config, name)).toBeUndefined();
+    }
+  });
+
+  it('keeps a service named constructor as its own key and finds it', () => {
+    const config = parseConfigText(withService('constructor'));
+
+    expect(Object.keys(config.services)).toEqual(['constructor']);
+    expect(serviceConfig(config, 'constructor').image.repository).toBe('checkout');
+  });
+
+  it('refuses a YAML __proto__ service key by name instead of dropping it', () => {
+    expect(issuesOf(withService('__proto__'))).toEqual([
+      'services.__proto__: service name "__proto__" must be lowercase letters, digits and dashes, at most 47 characters',
+    ]);
+  });
+
+  it.each([
+    ['1.5s', 'expected a duration in whole seconds such as 30s, 10m or 1h30m, got "1.5s"'],
+    ['1e400', 'expected a duration such as 30s, 10m or 1h30m'],
+    [
+      '99999999999999999999',
+      'expected a duration in whole seconds such as 30s, 10m or 1h30m, got 100000000000000000000',
+    ],
+    [
+      '"99999999999999999999"',
+      'expected a duration in whole seconds such as 30s, 10m or 1h30m, got "99999999999999999999"',
+    ],
+    ['100000000', '100000000 is longer than Step Functions allows (at most 99999999 seconds)'],
+    ['27778h', '"27778h" is longer than Step Functions allows (at most 99999999 seconds)'],
+  ])('refuses the bake %s with one message', (bake, message) => {
+    expect(issuesOf(configText().replace('bake: 10m', `bake: ${bake}`))).toEqual([
+      `services.checkout.strategy.bake: ${message}`,
+    ]);
+  });
+
+  it('refuses a release whose lock lease would outlive a Step Functions execution, naming the service', () => {
+    const text = configText().replace('bake: 10m', 'bake: 3000h');
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout: a release of checkout may hold its lock for 32405700 seconds (steady timeout + every bake + the longer of scale-down delay and rollback window + 1h), more than a Step Functions execution may run (31536000 seconds, one year); shorten them',
+    ]);
+  });
+
+  it('checks names against AWS limits', () => {
+    const long = 'a'.repeat(256);
+    expect(issuesOf(configText().replace('[checkout-latency-p99]', `[${long}]`))).toEqual([
+      'services.checkout.alarms[0]: an alarm name has at most 255 characters',
+    ]);
+    expect(issuesOf(configText().replace('[checkout-latency-p99]', '["bad\\talarm"]'))).toEqual([
+      'services.checkout.alarms[0]: an alarm name has no control characters',
+    ]);
+    expect(issuesOf(configText().replace('service: checkout-blue', 'service: checkout.blue'))).toEqual([
+      'services.checkout.target.slots.blue.service: expected an ECS service name: 1 to 255 letters, digits, _ and -',
+    ]);
+    expect(issuesOf(configText().replace('container: app', `container: ${long}`))).toEqual([
+      'services.checkout.target.container: expected an ECS container name: 1 to 255 letters, digits, _ and -',
+    ]);
+    for (const repository of ['C', 'Checkout', 'checkout//x', 'checkout-', `${'a'.repeat(257)}`]) {
+      expect(issuesOf(configText().replace('repository: checkout', `repository: "${repository}"`))).toEqual([
+        'services.checkout.image.repository: expected an ECR repository name: 2 to 256 lowercase letters and digits, separated by ., _, - or /',
+      ]);
+    }
+    expect(
+      parseConfigText(configText().replace('repository: checkout', 'repository: team/check_out.v2')),
+    ).toBeDefined();
+  });
+
+  it('names the kind of ARN it expected and the kind it got', () => {
+    const text = configText().replace(BLUE_TG, LISTENER_RULE_ARN);
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.target.slots.blue.targetGroupArn: expected a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>), got a listener-rule ARN',
+    ]);
+  });
+
+  it('refuses a topic ARN that is not an SNS topic', () => {
+    const text = configText().replace(
+      '    strategy:',
+      `    notify: { topicArn: "arn:aws:sns:us-east-1:123456789012" }\n    strategy:`,
+    );
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.notify.topicArn: expected an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), got "arn:aws:sns:us-east-1:123456789012"',
+    ]);
+  });
+
+  it('requires the ARNs of a service to share the account and region of its listener rule', () => {
+    const text = configText()
+      .replace(GREEN_TG, GREEN_TG.replace('us-east-1', 'eu-west-1'))
+      .replace(
+        '    strategy:',
+        '    notify: { topicArn: "arn:aws:sns:us-east-1:210987654321:releases" }\n    strategy:',
+      );
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout.target.slots.green.targetGroupArn: expected account 123456789012 in us-east-1 like the listener rule, got account 123456789012 in eu-west-1',
+      'services.checkout.notify.topicArn: expected account 123456789012 in us-east-1 like the listener rule, got account 210987654321 in us-east-1',
+    ]);
+  });
+
+  it('refuses a service that watches no alarm unless it sets watchAlarms: false', () => {
+    const text = withService('checkout').replace('    watchAlarms: false\n', '');
+
+    expect(issuesOf(text)).toEqual([
+      'services.checkout: watches no alarm; add alarms (service alarms or slot alarms) or set watchAlarms: false to release without watching',
+    ]);
+    expect(
+      issuesOf(`${withService('checkout')}    alarms: []\n`.replace('    watchAlarms: false\n', '')),
+    ).toHaveLength(1);
+    expect(issuesOf(configText().replace('    strategy:', '    watchAlarms: false\n    strategy:'))).toEqual([
+      'services.checkout.watchAlarms: watchAlarms: false but alarms are declared; remove the alarms or watchAlarms',
+    ]);
+  });
+
+  it('names the YAML line and column of each issue, one line per mistake', () => {
+    const text = configText()
+      .replace('steps: [5, 25, 100]', 'steps: [5, { percent: 0 }, 100]')
+      .replace('type: canary', 'type: canery');
+
+    expect(
+      locatedIssuesOf(configText().replace('steps: [5, 25, 100]', 'steps: [5, { percent: 0 }, 100]')),
+    ).toEqual([
+      'shipline.yml:28:29 services.checkout.strategy.steps[1].percent: expected a whole percentage from 1 to 100',
+    ]);
+    expect(locatedIssuesOf(text)).toEqual([
+      'shipline.yml:27:13 services.checkout.strategy.type: expected type: canary',
+    ]);
+  });
+
+  it.each([
+    ['{ percent: x }', 'steps[1].percent: expected a whole percentage from 1 to 100'],
+    [
+      '{ percent: 50, bake: soon }',
+      'steps[1].bake: expected a duration in whole seconds such as 30s, 10m or 1h30m, got "soon"',
+    ],
+    ['{ percent: 50, soak: 1m }', 'steps[1]: Unrecognized key: "soak"'],
+    ['fifty', 'steps[1]: expected a step: a percentage from 1 to 100, or { percent, bake }'],
+  ])('reports the bad step %s with exactly one message naming what is wrong inside it', (step, message) => {
+    expect(issuesOf(configText().replace('steps: [5, 25, 100]', `steps: [5, ${step}, 100]`))).toEqual([
+      `services.checkout.strategy.${message}`,
+    ]);
+  });
+
+  it('keeps path-only messages for an object config', () => {
+    const config = parseConfigText(configText());
+    const broken = structuredClone(config) as unknown as {
+      services: { checkout: { strategy: { bake: string } } };
+    };
+    broken.services.checkout.strategy.bake = '1.5s';
+
+    expect(() => parseConfig(broken)).toThrow(
+      'shipline.yml is invalid:\n  services.checkout.strategy.bake: expected a duration in whole seconds such as 30s, 10m or 1h30m, got "1.5s"',
+    );
   });
 });

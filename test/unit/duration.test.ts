@@ -29,6 +29,12 @@ describe('Function: parseDurationSeconds', () => {
     ['-5s'],
     [-1],
     [1.5],
+    ['1.5s'],
+    [Number.POSITIVE_INFINITY],
+    [Number.NaN],
+    ['99999999999999999999'],
+    [2 ** 53],
+    [`${'9'.repeat(400)}s`],
   ])('returns undefined for %j', (value) => {
     expect(parseDurationSeconds(value)).toBeUndefined();
   });
