@@ -160,6 +160,14 @@ export const scenarioSchema = z
         requestsPerMinute: z.number().min(0).default(6000),
         ecsDeploySeconds: z.number().int().min(1).default(90),
         alarms: z.array(alarmSchema).default([]),
+        listenerRule: z
+          .object({
+            authenticate: z.enum(['oidc']).optional().meta({
+              description: 'Authenticate with an OIDC IdP (an authenticate-oidc action) before forwarding.',
+            }),
+          })
+          .strict()
+          .default({}),
       })
       .strict(),
     versions: z.record(z.string(), versionSchema),

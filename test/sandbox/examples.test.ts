@@ -49,6 +49,16 @@ describe('Sandbox: example scenarios', () => {
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
   });
 
+  it('shifts and rolls back through a listener rule behind OIDC, keeping its authenticate-oidc action', async () => {
+    const result = await run('oidc-listener-rule.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
+    expect(shifts).toEqual(['blue 95% / green 5%', 'blue 100% / green 0%']);
+    expect(result.listenerRuleActions).toEqual(['authenticate-oidc', 'forward']);
+  });
+
   it('rolls a bad version back at 5% as soon as the alarm fires', async () => {
     const result = await run('bad-version-rolled-back.yml');
     expect(result.expectations?.failures).toEqual([]);

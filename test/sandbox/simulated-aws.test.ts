@@ -376,6 +376,95 @@ describe('Class: SimulatedWorld', () => {
   });
 });
 
+describe('Class: SimulatedElbv2', () => {
+  const RULE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/lb/1/2/3';
+  const BLUE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/1';
+  const GREEN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/2';
+  const oidcRule = () => {
+    const { world } = makeWorld();
+    world.elbv2.targetGroups.set(BLUE, { name: 'blue' });
+    world.elbv2.targetGroups.set(GREEN, { name: 'green' });
+    world.elbv2.createRule(
+      RULE,
+      [
+        { TargetGroupArn: BLUE, Weight: 100 },
+        { TargetGroupArn: GREEN, Weight: 0 },
+      ],
+      { authenticate: 'oidc' },
+    );
+    return world;
+  };
+  const describedActions = (world: SimulatedWorld) =>
+    (world.elbv2.handle('DescribeRules', { RuleArns: [RULE] }) as { Rules: Array<{ Actions: unknown[] }> })
+      .Rules[0]?.Actions as Array<Record<string, unknown>>;
+  const forward = (blue: number, green: number) => ({
+    Type: 'forward',
+    Order: 2,
+    ForwardConfig: {
+      TargetGroups: [
+        { TargetGroupArn: BLUE, Weight: blue },
+        { TargetGroupArn: GREEN, Weight: green },
+      ],
+    },
+  });
+  const oidcWith = (extra: Record<string, unknown>) => {
+    const [oidc] = describedActions(oidcRule());
+    return {
+      ...oidc,
+      AuthenticateOidcConfig: { ...(oidc?.AuthenticateOidcConfig as object), ...extra },
+    };
+  };
+
+  it('describes the authenticate-oidc action before the forward action, without its ClientSecret', () => {
+    const actions = describedActions(oidcRule());
+    expect(actions.map((a) => [a.Type, a.Order])).toEqual([
+      ['authenticate-oidc', 1],
+      ['forward', 2],
+    ]);
+    expect(actions[0]?.AuthenticateOidcConfig).not.toHaveProperty('ClientSecret');
+  });
+
+  it('keeps the authenticate-oidc action when ModifyRule sends it with UseExistingClientSecret', () => {
+    const world = oidcRule();
+    world.elbv2.handle('ModifyRule', {
+      RuleArn: RULE,
+      Actions: [oidcWith({ UseExistingClientSecret: true }), forward(95, 5)],
+    });
+    expect(world.elbv2.actionTypesOf(RULE)).toEqual(['authenticate-oidc', 'forward']);
+    expect(world.elbv2.weightsOf(RULE)).toEqual({ [BLUE]: 95, [GREEN]: 5 });
+  });
+
+  it.each([
+    ['neither ClientSecret nor UseExistingClientSecret', {}, 'ClientSecret is required'],
+    [
+      'both ClientSecret and UseExistingClientSecret',
+      { ClientSecret: 's', UseExistingClientSecret: true },
+      'cannot be specified',
+    ],
+  ])('rejects an authenticate-oidc action with %s (ValidationError), changing nothing', (_, extra, message) => {
+    const world = oidcRule();
+    expect(() =>
+      world.elbv2.handle('ModifyRule', { RuleArn: RULE, Actions: [oidcWith(extra), forward(95, 5)] }),
+    ).toThrow(
+      expect.objectContaining({ name: 'ValidationError', message: expect.stringContaining(message) }),
+    );
+    expect(world.elbv2.weightsOf(RULE)).toEqual({ [BLUE]: 100, [GREEN]: 0 });
+  });
+
+  it('rejects a weight outside 0-999 and an unknown target group', () => {
+    const world = oidcRule();
+    const oidc = oidcWith({ UseExistingClientSecret: true });
+    expect(() =>
+      world.elbv2.handle('ModifyRule', { RuleArn: RULE, Actions: [oidc, forward(1000, 5)] }),
+    ).toThrow(expect.objectContaining({ name: 'ValidationError' }));
+    const unknown = forward(95, 5);
+    unknown.ForwardConfig.TargetGroups[1] = { TargetGroupArn: `${GREEN}0`, Weight: 5 };
+    expect(() => world.elbv2.handle('ModifyRule', { RuleArn: RULE, Actions: [oidc, unknown] })).toThrow(
+      expect.objectContaining({ name: 'TargetGroupNotFoundException' }),
+    );
+  });
+});
+
 describe('Class: VirtualClock', () => {
   it('jumps to the next timer only when no work holds the clock', async () => {
     const clock = new VirtualClock(new Date(START));
