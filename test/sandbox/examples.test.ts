@@ -341,7 +341,11 @@ describe('Sandbox: example scenarios', () => {
     );
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
     expect(events(result)).toEqual(['started', 'promoted', 'rolled_back']);
-    expect(result.notifications[2]?.subject).toContain('after promotion');
+    // The subject stays under SNS's 100 characters, shortening the reason; the message keeps it whole.
+    expect(result.notifications[2]?.subject).toContain(
+      'rolled back to v1: alarm checkout-green-5xx went to ALARM after',
+    );
+    expect(result.notifications[2]?.message.reason).toContain('after promotion');
     expect(result.releases[0]).toMatchObject({ status: 'rolled_back', toVersion: 'v2' });
     // Promoted after the three bakes, rolled back inside the 15-minute window, at once.
     const [, promoted, rolledBack] = result.notifications;

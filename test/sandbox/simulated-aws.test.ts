@@ -465,6 +465,61 @@ describe('Class: SimulatedElbv2', () => {
   });
 });
 
+describe('Class: SimulatedSns', () => {
+  const TOPIC = 'arn:aws:sns:us-east-1:123456789012:releases';
+  const publish = (input: Record<string, unknown>) => {
+    const { world } = makeWorld();
+    world.sns.topics.add(TOPIC);
+    world.sns.topics.add('arn:aws:sns:eu-west-1:123456789012:releases');
+    return { world, call: () => world.sns.handle('Publish', { TopicArn: TOPIC, Message: '{}', ...input }) };
+  };
+
+  it('publishes a subject of 99 printable ASCII characters', () => {
+    const { world, call } = publish({ Subject: 's'.repeat(99) });
+    call();
+    expect(world.sns.messages).toHaveLength(1);
+  });
+
+  it.each([
+    ['of 100 characters', 's'.repeat(100)],
+    ['with a line break', 'released\nv2'],
+    ['with non-ASCII', 'released v2 \u2705'],
+  ])('refuses a subject %s (InvalidParameterException), publishing nothing', (_, subject) => {
+    const { world, call } = publish({ Subject: subject });
+    expect(call).toThrow(
+      expect.objectContaining({ name: 'InvalidParameterException', message: 'Invalid parameter: Subject' }),
+    );
+    expect(world.sns.messages).toHaveLength(0);
+  });
+
+  it('refuses a message over 256 KB (InvalidParameterException)', () => {
+    const { world, call } = publish({ Message: 'x'.repeat(262_145) });
+    expect(call).toThrow(
+      expect.objectContaining({
+        name: 'InvalidParameterException',
+        message: expect.stringContaining('Message too long'),
+      }),
+    );
+    expect(world.sns.messages).toHaveLength(0);
+  });
+
+  it('refuses a topic of another region as SNS does (InvalidParameter: TopicArn), even one that exists', () => {
+    const { world, call } = publish({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:releases' });
+    expect(call).toThrow(
+      expect.objectContaining({
+        name: 'InvalidParameterException',
+        message: expect.stringContaining('Invalid parameter: TopicArn'),
+      }),
+    );
+    expect(world.sns.messages).toHaveLength(0);
+  });
+
+  it('answers an unknown topic with NotFoundException', () => {
+    const { call } = publish({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:nope' });
+    expect(call).toThrow(expect.objectContaining({ name: 'NotFoundException' }));
+  });
+});
+
 describe('Class: VirtualClock', () => {
   it('jumps to the next timer only when no work holds the clock', async () => {
     const clock = new VirtualClock(new Date(START));
