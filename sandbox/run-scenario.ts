@@ -324,23 +324,29 @@ const runPackaged = async (
   try {
     // The initial world: the stable slot serves `serving` at 100%, the idle slot runs nothing.
     const repositoryUri = `${account}.dkr.ecr.${region}.amazonaws.com/${declared.image.repository}`;
-    const baseDefinition = world.ecs.registerTaskDefinition({
-      family: serviceName,
-      networkMode: 'awsvpc',
-      requiresCompatibilities: ['FARGATE'],
-      cpu: '512',
-      memory: '1024',
-      executionRoleArn: `arn:aws:iam::${account}:role/${serviceName}-execution`,
-      containerDefinitions: [
-        {
-          name: target.container,
-          image: `${repositoryUri}@${serving.digest}`,
-          essential: true,
-          portMappings: [{ containerPort: 8080 }],
-        },
-      ],
-      tags: [{ key: TASK_DEFINITION_TAGS.version, value: scenario.world.serving }],
-    });
+    const baseDefinition = world.ecs.registerTaskDefinition(
+      {
+        family: serviceName,
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '512',
+        memory: '1024',
+        executionRoleArn: `arn:aws:iam::${account}:role/${serviceName}-execution`,
+        containerDefinitions: [
+          {
+            name: target.container,
+            image: `${repositoryUri}@${serving.digest}`,
+            essential: true,
+            portMappings: [{ containerPort: 8080 }],
+          },
+        ],
+        tags: [
+          ...Object.entries(scenario.world.taskDefinitionTags).map(([key, value]) => ({ key, value })),
+          { key: TASK_DEFINITION_TAGS.version, value: scenario.world.serving },
+        ],
+      },
+      { byAws: true },
+    );
     const stableSlot = scenario.world.stableSlot;
     const idleSlot = stableSlot === 'blue' ? 'green' : 'blue';
     for (const slot of ['blue', 'green'] as const) {

@@ -274,6 +274,28 @@ describe('Sandbox: example scenarios', () => {
     );
   });
 
+  it('deploys from a stable task definition with a CloudFormation aws: tag and 55 team tags', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
+    const teamTags = Object.fromEntries(
+      Array.from({ length: 55 }, (_, i) => [`team:tag-${String(i).padStart(2, '0')}`, `value-${i}`]),
+    );
+    const tagged = parseScenario({
+      ...scenario,
+      world: {
+        ...scenario.world,
+        taskDefinitionTags: { 'aws:cloudformation:stack-name': 'checkout-prod', ...teamTags },
+      },
+      until: '5m',
+      expect: undefined,
+    });
+    const result = await runScenario(tagged, baseDir);
+    expect(result.awsCalls['ECS:RegisterTaskDefinition']).toBe(1);
+    expect(result.timeline.find((e) => e.kind === 'ecs' && e.text.startsWith('registered'))?.text).toMatch(
+      /^registered checkout:2 /,
+    );
+    expect(result.traffic).toEqual({ 'blue (v1)': 95, 'green (v2)': 5 });
+  });
+
   it('fails the bake at once when a scenario forces a watched alarm to ALARM', async () => {
     const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
     const forced = parseScenario({

@@ -520,6 +520,44 @@ describe('Class: SimulatedSns', () => {
   });
 });
 
+describe('Class: SimulatedEcs, RegisterTaskDefinition tags', () => {
+  const register = (tags: Array<{ key: string; value: string }>) => {
+    const { world } = makeWorld();
+    return () =>
+      world.ecs.handle('RegisterTaskDefinition', {
+        family: 'checkout',
+        containerDefinitions: [{ name: 'app', image: 'repo@sha256:1' }],
+        tags,
+      });
+  };
+  const tags = (count: number) => Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: 'v' }));
+  const refused = (message: string) =>
+    expect.objectContaining({ name: 'InvalidParameterException', message: expect.stringContaining(message) });
+
+  it('registers 50 tags', () => {
+    expect(register(tags(50))).not.toThrow();
+  });
+
+  it.each([
+    ['51 tags', tags(51), 'maximum is 50 tags'],
+    ['an aws: key', [{ key: 'aws:cloudformation:stack-name', value: 'x' }], 'aws: prefix is reserved'],
+    ['an AWS: key', [{ key: 'AWS:x', value: 'x' }], 'aws: prefix is reserved'],
+    ['an aws: value', [{ key: 'origin', value: 'aws:marketplace' }], 'aws: prefix is reserved'],
+    ['a 129-character key', [{ key: 'k'.repeat(129), value: 'x' }], '1 to 128 characters'],
+    ['a 257-character value', [{ key: 'k', value: 'v'.repeat(257) }], 'at most 256 characters'],
+    [
+      'a duplicate key',
+      [
+        { key: 'k', value: 'a' },
+        { key: 'k', value: 'b' },
+      ],
+      'Duplicate tag key',
+    ],
+  ])('refuses %s (InvalidParameterException)', (_, given, message) => {
+    expect(register(given)).toThrow(refused(message));
+  });
+});
+
 describe('Class: VirtualClock', () => {
   it('jumps to the next timer only when no work holds the clock', async () => {
     const clock = new VirtualClock(new Date(START));
