@@ -28,6 +28,7 @@ const tagValue = (tags: Tag[] | undefined, key: string): string | undefined =>
  * by DescribeTaskDefinition but refused by RegisterTaskDefinition).
  */
 export const MAX_TASK_DEFINITION_TAGS = 50;
+const MAX_TAG_VALUE_LENGTH = 256;
 const isReserved = (text: string | undefined): boolean => text?.toLowerCase().startsWith('aws:') ?? false;
 
 /**
@@ -140,9 +141,16 @@ export class EcsSlotDeployer implements SlotDeployer {
     }
     const { definition, tags: baseTags } = await this.taskDefinition(input.baseTaskDefinitionArn);
     // The team's own tags carry over to the new revision; Shipline's are set for this release.
+    // ECR tags run to 300 characters, ECS tag values to 256: a longer version is not tagged (the release
+    // record keeps it; describeSlot then reports no version and the stored stable version is used).
+    const versionFits = input.version.length <= MAX_TAG_VALUE_LENGTH;
+    if (!versionFits)
+      this.options.warn?.(
+        `version ${input.version.slice(0, 40)}... is longer than the ${MAX_TAG_VALUE_LENGTH} characters of an ECS tag value; ${TASK_DEFINITION_TAGS.version} is not set`,
+      );
     const releaseTags: Tag[] = [
       { key: TASK_DEFINITION_TAGS.release, value: input.releaseId },
-      { key: TASK_DEFINITION_TAGS.version, value: input.version },
+      ...(versionFits ? [{ key: TASK_DEFINITION_TAGS.version, value: input.version }] : []),
     ];
     const { kept, reserved, overLimit } = carriedTags(baseTags, releaseTags.length);
     const keys = (tags: Tag[]) => tags.map((tag) => tag.key).join(', ');

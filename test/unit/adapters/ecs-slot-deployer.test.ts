@@ -311,6 +311,27 @@ describe('Class: EcsSlotDeployer', () => {
         );
       });
 
+      it('does not tag a version longer than an ECS tag value (256), warning, and keeps the release tag', async () => {
+        const warnings: string[] = [];
+        const version = `v-${'x'.repeat(298)}`;
+        ecs.on(DescribeServicesCommand).resolves(serviceRunning(TD_GREEN_OLD));
+        ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: baseDefinition, tags: [] });
+        ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: TD_V2 } });
+        ecs.on(UpdateServiceCommand).resolves({
+          service: { deployments: [{ id: 'ecs-svc/1002', status: 'PRIMARY' }] },
+        });
+        await new EcsSlotDeployer(new ECSClient({ region: 'us-east-1' }), {
+          warn: (message) => warnings.push(message),
+        }).deployImage({ ...deployInput, version });
+
+        expect(ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input.tags).toEqual([
+          { key: 'shipline:release', value: V2_RELEASE_ID },
+        ]);
+        expect(warnings).toEqual([
+          `version ${version.slice(0, 40)}... is longer than the 256 characters of an ECS tag value; shipline:version is not set`,
+        ]);
+      });
+
       it('keeps 48 team tags whole, without a warning', async () => {
         const warnings: string[] = [];
         const tags = await registeredTags(userTags(48), (message) => warnings.push(message));
