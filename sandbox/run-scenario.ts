@@ -49,6 +49,8 @@ export interface ScenarioResult {
   toVersion: string | null;
   servingVersion: string | null;
   traffic: Record<string, number>;
+  /** The listener rule's action types at the end, in order, e.g. `['authenticate-oidc', 'forward']`. */
+  listenerRuleActions: string[];
   executions: Array<{
     name: string;
     version: string;
@@ -322,23 +324,29 @@ const runPackaged = async (
   try {
     // The initial world: the stable slot serves `serving` at 100%, the idle slot runs nothing.
     const repositoryUri = `${account}.dkr.ecr.${region}.amazonaws.com/${declared.image.repository}`;
-    const baseDefinition = world.ecs.registerTaskDefinition({
-      family: serviceName,
-      networkMode: 'awsvpc',
-      requiresCompatibilities: ['FARGATE'],
-      cpu: '512',
-      memory: '1024',
-      executionRoleArn: `arn:aws:iam::${account}:role/${serviceName}-execution`,
-      containerDefinitions: [
-        {
-          name: target.container,
-          image: `${repositoryUri}@${serving.digest}`,
-          essential: true,
-          portMappings: [{ containerPort: 8080 }],
-        },
-      ],
-      tags: [{ key: TASK_DEFINITION_TAGS.version, value: scenario.world.serving }],
-    });
+    const baseDefinition = world.ecs.registerTaskDefinition(
+      {
+        family: serviceName,
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '512',
+        memory: '1024',
+        executionRoleArn: `arn:aws:iam::${account}:role/${serviceName}-execution`,
+        containerDefinitions: [
+          {
+            name: target.container,
+            image: `${repositoryUri}@${serving.digest}`,
+            essential: true,
+            portMappings: [{ containerPort: 8080 }],
+          },
+        ],
+        tags: [
+          ...Object.entries(scenario.world.taskDefinitionTags).map(([key, value]) => ({ key, value })),
+          { key: TASK_DEFINITION_TAGS.version, value: scenario.world.serving },
+        ],
+      },
+      { byAws: true },
+    );
     const stableSlot = scenario.world.stableSlot;
     const idleSlot = stableSlot === 'blue' ? 'green' : 'blue';
     for (const slot of ['blue', 'green'] as const) {
@@ -352,10 +360,16 @@ const runPackaged = async (
       );
       world.elbv2.targetGroups.set(target.slots[slot].targetGroupArn, { name: slot });
     }
-    world.elbv2.createRule(target.listenerRuleArn, [
-      { TargetGroupArn: target.slots[stableSlot].targetGroupArn, Weight: 100 },
-      { TargetGroupArn: target.slots[idleSlot].targetGroupArn, Weight: 0 },
-    ]);
+    world.elbv2.createRule(
+      target.listenerRuleArn,
+      [
+        { TargetGroupArn: target.slots[stableSlot].targetGroupArn, Weight: 100 },
+        { TargetGroupArn: target.slots[idleSlot].targetGroupArn, Weight: 0 },
+      ],
+      scenario.world.listenerRule.authenticate
+        ? { authenticate: scenario.world.listenerRule.authenticate }
+        : {},
+    );
     for (const alarm of scenario.world.alarms) {
       const targetGroupArn = alarm.targetGroup ? target.slots[alarm.targetGroup].targetGroupArn : undefined;
       const since = new Date(start.getTime() - (parseDurationSeconds(alarm.stateSince) ?? 3600) * 1000);
@@ -589,6 +603,7 @@ const runPackaged = async (
       toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
       servingVersion,
       traffic,
+      listenerRuleActions: world.elbv2.actionTypesOf(target.listenerRuleArn),
       executions: executions.map((e) => ({
         name: e.name,
         version: label(e.name),

@@ -66,6 +66,53 @@ describe('Class: ShiplineConfigPlugin', () => {
     );
   });
 
+  describe('the notification topic region', () => {
+    /** The repository's config, its resources moved to the topic's region (the config keeps them together). */
+    const notifiedOn = (topicArn: string) =>
+      serviceDirWith(
+        readFileSync(path.join(root, 'shipline.yml'), 'utf8')
+          .replaceAll(':us-east-1:', `:${topicArn.split(':')[3]}:`)
+          .replace('      bake: 10m\n', `      bake: 10m\n    notify:\n      topicArn: ${topicArn}\n`),
+      );
+    /** The plugin as osls runs it: provider.region resolved, the AWS provider answering getRegion(). */
+    const pluginIn = (serviceDir: string, region: string, cliRegion?: string) =>
+      new ShiplineConfigPlugin(
+        {
+          serviceDir,
+          config: {},
+          classes: { Error },
+          service: { custom: { shipline: { config: '' } }, provider: { region } },
+          getProvider: () => ({ getRegion: () => cliRegion ?? region }),
+        },
+        {},
+        { log: { notice: () => undefined } },
+      );
+
+    it('stops packaging when a service is notified on a topic of another region, naming both regions', () => {
+      const dir = notifiedOn('arn:aws:sns:eu-west-1:123456789012:releases');
+      expect(() => pluginIn(dir, 'us-east-1').writeConfig()).toThrow(
+        'services.checkout.notify.topicArn: arn:aws:sns:eu-west-1:123456789012:releases is in eu-west-1, but the stack deploys to us-east-1',
+      );
+    });
+
+    it('packages a topic of the deploy region', () => {
+      const dir = notifiedOn('arn:aws:sns:eu-west-1:123456789012:releases');
+      pluginIn(dir, 'eu-west-1').writeConfig();
+      expect(packagedServices(dir)).toEqual(['checkout']);
+    });
+
+    it('compares with the region the deploy goes to (--region over provider.region)', () => {
+      const dir = notifiedOn('arn:aws:sns:us-east-1:123456789012:releases');
+      expect(() => pluginIn(dir, 'us-east-1', 'eu-west-1').writeConfig()).toThrow('deploys to eu-west-1');
+    });
+
+    it('checks no region when the provider gives none', () => {
+      const dir = notifiedOn('arn:aws:sns:eu-west-1:123456789012:releases');
+      pluginFor(dir).writeConfig();
+      expect(packagedServices(dir)).toEqual(['checkout']);
+    });
+  });
+
   describe('the config to deploy', () => {
     const savedEnv = process.env.SHIPLINE_CONFIG;
     afterEach(() => {

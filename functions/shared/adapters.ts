@@ -19,6 +19,7 @@ import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { environment } from '../../lib/env.ts';
 import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
+import { logger } from './stack.ts';
 
 /**
  * Adapter factories. Each function builds only the adapters it uses, at module scope, so warm
@@ -27,7 +28,8 @@ import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
 export const createStore = () =>
   new DynamoDbReleaseStore(createDynamoDbDocumentClient(), environment.tableName);
 export const createRouter = () => new AlbTrafficRouter(createElbv2Client());
-export const createDeployer = () => new EcsSlotDeployer(createEcsClient());
+export const createDeployer = () =>
+  new EcsSlotDeployer(createEcsClient(), { warn: (message) => logger.warn(message) });
 export const createAlarmWatcher = () => new CloudWatchAlarmWatcher(createCloudWatchClient());
 export const createMetrics = () => new CloudWatchMetrics(createCloudWatchClient());
 export const createNotifier = () => new SnsNotifier(createSnsClient());

@@ -1,4 +1,5 @@
 import {
+  type Action,
   DescribeRulesCommand,
   type ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
@@ -6,6 +7,18 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { TargetStateError } from '../errors.ts';
 import type { TrafficRoute, TrafficRouter, TrafficSplit } from '../ports/traffic-router.ts';
+
+/**
+ * An action as DescribeRules returned it, made acceptable to ModifyRule. DescribeRules never returns an
+ * authenticate-oidc action's ClientSecret, and ModifyRule requires either the secret or
+ * `UseExistingClientSecret: true` (not both) -- "If you are modifying a rule, you can omit this parameter
+ * if you set UseExistingClientSecret to true" (ELBv2 API reference, AuthenticateOidcActionConfig).
+ */
+const resendable = (action: Action): Action => {
+  if (action.Type !== 'authenticate-oidc' || !action.AuthenticateOidcConfig) return action;
+  const { ClientSecret: _secret, ...config } = action.AuthenticateOidcConfig;
+  return { ...action, AuthenticateOidcConfig: { ...config, UseExistingClientSecret: true } };
+};
 
 /** ALB weighted target groups on one listener rule (ModifyRule replaces the forward action atomically). */
 export class AlbTrafficRouter implements TrafficRouter {
@@ -44,8 +57,8 @@ export class AlbTrafficRouter implements TrafficRouter {
       Enabled: false,
     };
     // ModifyRule replaces the whole action list: the rule's other actions (authenticate-oidc,
-    // authenticate-cognito) are sent back unchanged, in their order, or the rule would lose them.
-    const others = actions.filter((action) => action.Type !== 'forward');
+    // authenticate-cognito) are sent back with their Order, or the rule would lose them.
+    const others = actions.filter((action) => action.Type !== 'forward').map(resendable);
     await this.client.send(
       new ModifyRuleCommand({
         RuleArn: route.listenerRuleArn,

@@ -22,6 +22,38 @@ export const TASK_DEFINITION_TAGS = { release: 'shipline:release', version: 'shi
 const tagValue = (tags: Tag[] | undefined, key: string): string | undefined =>
   tags?.find((tag) => tag.key === key)?.value;
 
+/**
+ * ECS tag limits (API reference, Tag): at most 50 tags per resource; the `aws:` prefix, in any case, is
+ * reserved for AWS "for either keys or values" (CloudFormation's `aws:cloudformation:*` tags are read back
+ * by DescribeTaskDefinition but refused by RegisterTaskDefinition).
+ */
+export const MAX_TASK_DEFINITION_TAGS = 50;
+const MAX_TAG_VALUE_LENGTH = 256;
+const isReserved = (text: string | undefined): boolean => text?.toLowerCase().startsWith('aws:') ?? false;
+
+/**
+ * The stable revision's user tags that the new revision can carry: Shipline's own and AWS-reserved tags
+ * removed, then, if the release tags would push the total over 50, the keys last in sort order dropped
+ * (sorted so the same tags are dropped on every release, whatever order DescribeTaskDefinition gave).
+ */
+export const carriedTags = (
+  tags: Tag[] | undefined,
+  releaseTagCount: number,
+): { kept: Tag[]; reserved: Tag[]; overLimit: Tag[] } => {
+  const user = (tags ?? []).filter((tag) => !tag.key?.startsWith('shipline:'));
+  const reserved = user.filter((tag) => isReserved(tag.key) || isReserved(tag.value));
+  const allowed = user
+    .filter((tag) => !reserved.includes(tag))
+    .sort((a, b) => ((a.key ?? '') < (b.key ?? '') ? -1 : (a.key ?? '') > (b.key ?? '') ? 1 : 0));
+  const room = Math.max(0, MAX_TASK_DEFINITION_TAGS - releaseTagCount);
+  return { kept: allowed.slice(0, room), reserved, overLimit: allowed.slice(room) };
+};
+
+/** Where the adapter reports what it had to leave out (the function's logger). */
+export interface EcsSlotDeployerOptions {
+  warn?: (message: string) => void;
+}
+
 /** The fields of a described task definition that RegisterTaskDefinition accepts back. */
 const registerableFields = (
   definition: TaskDefinition,
@@ -46,7 +78,10 @@ const registerableFields = (
 
 /** ECS services as deployment slots. */
 export class EcsSlotDeployer implements SlotDeployer {
-  public constructor(private readonly client: ECSClient) {}
+  public constructor(
+    private readonly client: ECSClient,
+    private readonly options: EcsSlotDeployerOptions = {},
+  ) {}
 
   private async service(cluster: string, service: string) {
     const response = await this.client.send(new DescribeServicesCommand({ cluster, services: [service] }));
@@ -106,7 +141,27 @@ export class EcsSlotDeployer implements SlotDeployer {
     }
     const { definition, tags: baseTags } = await this.taskDefinition(input.baseTaskDefinitionArn);
     // The team's own tags carry over to the new revision; Shipline's are set for this release.
-    const carriedTags = (baseTags ?? []).filter((tag) => !tag.key?.startsWith('shipline:'));
+    // ECR tags run to 300 characters, ECS tag values to 256: a longer version is not tagged (the release
+    // record keeps it; describeSlot then reports no version and the stored stable version is used).
+    const versionFits = input.version.length <= MAX_TAG_VALUE_LENGTH;
+    if (!versionFits)
+      this.options.warn?.(
+        `version ${input.version.slice(0, 40)}... is longer than the ${MAX_TAG_VALUE_LENGTH} characters of an ECS tag value; ${TASK_DEFINITION_TAGS.version} is not set`,
+      );
+    const releaseTags: Tag[] = [
+      { key: TASK_DEFINITION_TAGS.release, value: input.releaseId },
+      ...(versionFits ? [{ key: TASK_DEFINITION_TAGS.version, value: input.version }] : []),
+    ];
+    const { kept, reserved, overLimit } = carriedTags(baseTags, releaseTags.length);
+    const keys = (tags: Tag[]) => tags.map((tag) => tag.key).join(', ');
+    if (reserved.length > 0)
+      this.options.warn?.(
+        `task definition ${input.baseTaskDefinitionArn}: not copying AWS-reserved (aws:) tags ${keys(reserved)}`,
+      );
+    if (overLimit.length > 0)
+      this.options.warn?.(
+        `task definition ${input.baseTaskDefinitionArn}: not copying tags ${keys(overLimit)} (ECS allows ${MAX_TASK_DEFINITION_TAGS} tags, ${releaseTags.length} are Shipline's)`,
+      );
     const containers = definition.containerDefinitions ?? [];
     if (!containers.some((container) => container.name === input.container)) {
       throw new TargetStateError(
@@ -120,11 +175,7 @@ export class EcsSlotDeployer implements SlotDeployer {
         containerDefinitions: containers.map((container) =>
           container.name === input.container ? { ...container, image: input.imageUri } : container,
         ),
-        tags: [
-          ...carriedTags,
-          { key: TASK_DEFINITION_TAGS.release, value: input.releaseId },
-          { key: TASK_DEFINITION_TAGS.version, value: input.version },
-        ],
+        tags: [...kept, ...releaseTags],
       }),
     );
     const taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;

@@ -1,9 +1,13 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { SUBJECT_MAX_LENGTH } from '../domain/notifications.ts';
 import type { Notification, Notifier } from '../ports/notifier.ts';
 
-const SUBJECT_MAX = 100;
+const SUBJECT_MAX = SUBJECT_MAX_LENGTH;
 
-/** SNS subjects: ASCII, no line breaks, at most 100 characters. */
+/**
+ * SNS subjects: ASCII, no line breaks, less than 100 characters (SNS API reference, Publish). The domain
+ * already fits its subjects; this is the last guard before the wire.
+ */
 export const toSnsSubject = (subject: string): string => {
   const ascii = subject
     .replace(/[→]/g, '->')

@@ -29,22 +29,81 @@ export interface NotificationFacts {
 export const consoleUrlFor = (executionArn: string, region: string): string =>
   `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 
+/**
+ * SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100
+ * characters long" (SNS API reference, Publish); email clients show printable ASCII best.
+ */
+export const SUBJECT_MAX_LENGTH = 99;
+const ELLIPSIS = '...';
+/**
+ * A shortened version or service keeps at least this many characters before its ellipsis on a first pass,
+ * so it stays recognisable; only if the subject is still too long is it cut to MIN_KEPT.
+ */
+const RECOGNISABLE = 16;
+const MIN_KEPT = 4;
+
+/** Printable ASCII on one line: line breaks and tabs become spaces, other characters become `?`. */
+export const toPrintableAscii = (text: string): string =>
+  text
+    .replace(/[→]/g, '->')
+    .replace(/[—–]/g, '-')
+    .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?');
+
+/**
+ * A subject part: fixed words (what happened) are never shortened; a variable part (version, reason,
+ * service) is shortened in `rank` order, lowest first, when the subject is too long.
+ */
+type SubjectPart = string | { text: string; rank: number };
+
+/** Joins the parts, shortening variable ones (reason, then versions, then the service) until it fits. */
+const fitSubject = (parts: SubjectPart[]): string => {
+  const texts = parts.map((part) => toPrintableAscii(typeof part === 'string' ? part : part.text));
+  const ranked = parts
+    .map((part, index) => ({ index, rank: typeof part === 'string' ? Number.POSITIVE_INFINITY : part.rank }))
+    .filter((entry) => Number.isFinite(entry.rank))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index);
+  const length = () => texts.reduce((sum, text) => sum + text.length, 0);
+  const shorten = (index: number, floor: number) => {
+    const excess = length() - SUBJECT_MAX_LENGTH;
+    if (excess <= 0) return;
+    const text = texts[index] ?? '';
+    const keep = Math.max(floor, text.length - excess - ELLIPSIS.length);
+    if (keep < text.length - ELLIPSIS.length) texts[index] = `${text.slice(0, keep)}${ELLIPSIS}`;
+  };
+  for (const { index, rank } of ranked) shorten(index, rank === 0 ? MIN_KEPT : RECOGNISABLE);
+  for (const { index } of ranked) shorten(index, MIN_KEPT);
+  return texts.join('').trim();
+};
+
 const subjectFor = (facts: NotificationFacts): string => {
   const { service, fromVersion, toVersion, reason } = facts;
-  const from = fromVersion ? ` (from ${fromVersion})` : '';
+  // Shortened first: the reason (the message carries it in full), then the versions, the service last.
+  const why = (text: string | undefined): SubjectPart[] => (text ? [': ', { text, rank: 0 }] : []);
+  const svc = { text: service, rank: 3 };
+  const to = { text: toVersion, rank: 2 };
+  const from = fromVersion ? { text: fromVersion, rank: 1 } : undefined;
   switch (facts.kind) {
     case 'started':
-      return `[shipline] ${service}: releasing ${toVersion}${from}`;
+      return fitSubject(['[shipline] ', svc, ': releasing ', to, ...(from ? [' (from ', from, ')'] : [])]);
     case 'promoted':
-      return `[shipline] ${service}: ${toVersion} promoted, now serving 100%`;
+      return fitSubject(['[shipline] ', svc, ': ', to, ' promoted, now serving 100%']);
     case 'rolled_back':
-      return `[shipline] ${service}: ${toVersion} rolled back to ${fromVersion ?? 'the stable version'}: ${reason ?? ''}`;
+      return fitSubject([
+        '[shipline] ',
+        svc,
+        ': ',
+        to,
+        ' rolled back to ',
+        from ?? 'the stable version',
+        ...why(reason),
+      ]);
     case 'failed':
-      return `[shipline] ${service}: release of ${toVersion} failed: ${reason ?? ''}`;
+      return fitSubject(['[shipline] ', svc, ': release of ', to, ' failed', ...why(reason)]);
     case 'superseded':
-      return `[shipline] ${service}: ${toVersion} skipped, superseded by a newer push`;
+      return fitSubject(['[shipline] ', svc, ': ', to, ' skipped, superseded by a newer push']);
     case 'rollback_failed':
-      return `[shipline] ACTION NEEDED ${service}: rollback of ${toVersion} FAILED`;
+      return fitSubject(['[shipline] ACTION NEEDED ', svc, ': rollback of ', to, ' FAILED']);
   }
 };
 

@@ -50,7 +50,36 @@ export class SimulatedEcs {
     return `arn:aws:ecs:${this.world.region}:${this.world.account}:${kind}/${name}`;
   }
 
-  public registerTaskDefinition(input: Record<string, unknown>): TaskDefinition {
+  /**
+   * ECS tag restrictions (API reference, Tag): at most 50 tags, unique keys, key 1-128 and value at most
+   * 256 characters, and no `aws:` prefix in any case on a key or a value ("reserved for AWS use").
+   */
+  private validateTags(tags: unknown): void {
+    if (tags === undefined) return;
+    const list = tags as Array<{ key?: string; value?: string }>;
+    const invalid = (message: string) => new SimulatedAwsError('InvalidParameterException', message);
+    if (list.length > 50)
+      throw invalid(`Too many tags: ${list.length} were given, the maximum is 50 tags per resource.`);
+    const seen = new Set<string>();
+    for (const tag of list) {
+      const key = tag.key ?? '';
+      const value = tag.value ?? '';
+      if (key.length < 1 || key.length > 128)
+        throw invalid(`Tag key "${key.slice(0, 40)}" must be 1 to 128 characters long.`);
+      if (value.length > 256) throw invalid(`The value of tag "${key}" must be at most 256 characters long.`);
+      if (key.toLowerCase().startsWith('aws:') || value.toLowerCase().startsWith('aws:'))
+        throw invalid(`Tag "${key}": the aws: prefix is reserved for AWS use.`);
+      if (seen.has(key)) throw invalid(`Duplicate tag key "${key}".`);
+      seen.add(key);
+    }
+  }
+
+  public registerTaskDefinition(
+    input: Record<string, unknown>,
+    options: { byAws?: boolean } = {},
+  ): TaskDefinition {
+    // Task definitions the world starts with (e.g. created by CloudFormation) may carry aws: tags.
+    if (!options.byAws) this.validateTags(input.tags);
     const family = String(input.family);
     const revision = (this.revisions.get(family) ?? 0) + 1;
     this.revisions.set(family, revision);

@@ -9,6 +9,8 @@ export interface PublishedMessage {
   attributes: Record<string, unknown>;
 }
 
+const MAX_MESSAGE_BYTES = 262_144;
+
 /** SNS topics that record what is published to them. */
 export class SimulatedSns {
   public readonly topics = new Set<string>();
@@ -19,16 +21,34 @@ export class SimulatedSns {
   public handle(command: string, input: Record<string, unknown>): unknown {
     if (command !== 'Publish') return undefined;
     const topicArn = String(input.TopicArn ?? '');
+    // A topic is reached only through its own region's endpoint: SNS answers a topic ARN of another
+    // region with InvalidParameter "Invalid parameter: TopicArn", not NotFound.
+    const topicRegion = topicArn.split(':')[3];
+    if (topicArn.startsWith('arn:') && topicRegion !== this.world.region)
+      throw new SimulatedAwsError(
+        'InvalidParameterException',
+        `Invalid parameter: TopicArn (topic region ${topicRegion ?? '?'}, client region ${this.world.region})`,
+      );
     if (!this.topics.has(topicArn))
       throw new SimulatedAwsError('NotFoundException', `Topic does not exist: ${topicArn}`);
     const subject = input.Subject === undefined ? '' : String(input.Subject);
-    // SNS: subjects are ASCII, no line breaks, at most 100 characters.
-    if (subject.length > 100 || /[^\x20-\x7e]/.test(subject)) {
+    // SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
+    // 100 characters long"; the sandbox also refuses non-ASCII, which email subjects mangle.
+    if (subject.length >= 100 || /[^\x20-\x7e]/.test(subject)) {
       throw new SimulatedAwsError('InvalidParameterException', 'Invalid parameter: Subject');
     }
     const message = String(input.Message ?? '');
     if (message.length === 0)
       throw new SimulatedAwsError('InvalidParameterException', 'Invalid parameter: Empty message');
+    // SNS Publish: the message, with its attributes, is at most 256 KB (262,144 bytes).
+    const size =
+      Buffer.byteLength(message, 'utf8') +
+      Buffer.byteLength(JSON.stringify(input.MessageAttributes ?? {}), 'utf8');
+    if (size > MAX_MESSAGE_BYTES)
+      throw new SimulatedAwsError(
+        'InvalidParameterException',
+        `Invalid parameter: Message too long (${size} bytes, at most ${MAX_MESSAGE_BYTES})`,
+      );
     this.messages.push({
       at: this.world.clock.nowMillis,
       topicArn,

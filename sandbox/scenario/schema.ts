@@ -160,6 +160,18 @@ export const scenarioSchema = z
         requestsPerMinute: z.number().min(0).default(6000),
         ecsDeploySeconds: z.number().int().min(1).default(90),
         alarms: z.array(alarmSchema).default([]),
+        taskDefinitionTags: z.record(z.string(), z.string()).default({}).meta({
+          description:
+            'Extra tags on the stable task definition, as CloudFormation or the team left them (aws: tags allowed).',
+        }),
+        listenerRule: z
+          .object({
+            authenticate: z.enum(['oidc']).optional().meta({
+              description: 'Authenticate with an OIDC IdP (an authenticate-oidc action) before forwarding.',
+            }),
+          })
+          .strict()
+          .default({}),
       })
       .strict(),
     versions: z.record(z.string(), versionSchema),

@@ -49,6 +49,16 @@ describe('Sandbox: example scenarios', () => {
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
   });
 
+  it('shifts and rolls back through a listener rule behind OIDC, keeping its authenticate-oidc action', async () => {
+    const result = await run('oidc-listener-rule.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
+    expect(shifts).toEqual(['blue 95% / green 5%', 'blue 100% / green 0%']);
+    expect(result.listenerRuleActions).toEqual(['authenticate-oidc', 'forward']);
+  });
+
   it('rolls a bad version back at 5% as soon as the alarm fires', async () => {
     const result = await run('bad-version-rolled-back.yml');
     expect(result.expectations?.failures).toEqual([]);
@@ -264,6 +274,28 @@ describe('Sandbox: example scenarios', () => {
     );
   });
 
+  it('deploys from a stable task definition with a CloudFormation aws: tag and 55 team tags', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
+    const teamTags = Object.fromEntries(
+      Array.from({ length: 55 }, (_, i) => [`team:tag-${String(i).padStart(2, '0')}`, `value-${i}`]),
+    );
+    const tagged = parseScenario({
+      ...scenario,
+      world: {
+        ...scenario.world,
+        taskDefinitionTags: { 'aws:cloudformation:stack-name': 'checkout-prod', ...teamTags },
+      },
+      until: '5m',
+      expect: undefined,
+    });
+    const result = await runScenario(tagged, baseDir);
+    expect(result.awsCalls['ECS:RegisterTaskDefinition']).toBe(1);
+    expect(result.timeline.find((e) => e.kind === 'ecs' && e.text.startsWith('registered'))?.text).toMatch(
+      /^registered checkout:2 /,
+    );
+    expect(result.traffic).toEqual({ 'blue (v1)': 95, 'green (v2)': 5 });
+  });
+
   it('fails the bake at once when a scenario forces a watched alarm to ALARM', async () => {
     const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
     const forced = parseScenario({
@@ -331,7 +363,11 @@ describe('Sandbox: example scenarios', () => {
     );
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
     expect(events(result)).toEqual(['started', 'promoted', 'rolled_back']);
-    expect(result.notifications[2]?.subject).toContain('after promotion');
+    // The subject stays under SNS's 100 characters, shortening the reason; the message keeps it whole.
+    expect(result.notifications[2]?.subject).toContain(
+      'rolled back to v1: alarm checkout-green-5xx went to ALARM after',
+    );
+    expect(result.notifications[2]?.message.reason).toContain('after promotion');
     expect(result.releases[0]).toMatchObject({ status: 'rolled_back', toVersion: 'v2' });
     // Promoted after the three bakes, rolled back inside the 15-minute window, at once.
     const [, promoted, rolledBack] = result.notifications;

@@ -376,6 +376,188 @@ describe('Class: SimulatedWorld', () => {
   });
 });
 
+describe('Class: SimulatedElbv2', () => {
+  const RULE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/lb/1/2/3';
+  const BLUE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/1';
+  const GREEN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/2';
+  const oidcRule = () => {
+    const { world } = makeWorld();
+    world.elbv2.targetGroups.set(BLUE, { name: 'blue' });
+    world.elbv2.targetGroups.set(GREEN, { name: 'green' });
+    world.elbv2.createRule(
+      RULE,
+      [
+        { TargetGroupArn: BLUE, Weight: 100 },
+        { TargetGroupArn: GREEN, Weight: 0 },
+      ],
+      { authenticate: 'oidc' },
+    );
+    return world;
+  };
+  const describedActions = (world: SimulatedWorld) =>
+    (world.elbv2.handle('DescribeRules', { RuleArns: [RULE] }) as { Rules: Array<{ Actions: unknown[] }> })
+      .Rules[0]?.Actions as Array<Record<string, unknown>>;
+  const forward = (blue: number, green: number) => ({
+    Type: 'forward',
+    Order: 2,
+    ForwardConfig: {
+      TargetGroups: [
+        { TargetGroupArn: BLUE, Weight: blue },
+        { TargetGroupArn: GREEN, Weight: green },
+      ],
+    },
+  });
+  const oidcWith = (extra: Record<string, unknown>) => {
+    const [oidc] = describedActions(oidcRule());
+    return {
+      ...oidc,
+      AuthenticateOidcConfig: { ...(oidc?.AuthenticateOidcConfig as object), ...extra },
+    };
+  };
+
+  it('describes the authenticate-oidc action before the forward action, without its ClientSecret', () => {
+    const actions = describedActions(oidcRule());
+    expect(actions.map((a) => [a.Type, a.Order])).toEqual([
+      ['authenticate-oidc', 1],
+      ['forward', 2],
+    ]);
+    expect(actions[0]?.AuthenticateOidcConfig).not.toHaveProperty('ClientSecret');
+  });
+
+  it('keeps the authenticate-oidc action when ModifyRule sends it with UseExistingClientSecret', () => {
+    const world = oidcRule();
+    world.elbv2.handle('ModifyRule', {
+      RuleArn: RULE,
+      Actions: [oidcWith({ UseExistingClientSecret: true }), forward(95, 5)],
+    });
+    expect(world.elbv2.actionTypesOf(RULE)).toEqual(['authenticate-oidc', 'forward']);
+    expect(world.elbv2.weightsOf(RULE)).toEqual({ [BLUE]: 95, [GREEN]: 5 });
+  });
+
+  it.each([
+    ['neither ClientSecret nor UseExistingClientSecret', {}, 'ClientSecret is required'],
+    [
+      'both ClientSecret and UseExistingClientSecret',
+      { ClientSecret: 's', UseExistingClientSecret: true },
+      'cannot be specified',
+    ],
+  ])('rejects an authenticate-oidc action with %s (ValidationError), changing nothing', (_, extra, message) => {
+    const world = oidcRule();
+    expect(() =>
+      world.elbv2.handle('ModifyRule', { RuleArn: RULE, Actions: [oidcWith(extra), forward(95, 5)] }),
+    ).toThrow(
+      expect.objectContaining({ name: 'ValidationError', message: expect.stringContaining(message) }),
+    );
+    expect(world.elbv2.weightsOf(RULE)).toEqual({ [BLUE]: 100, [GREEN]: 0 });
+  });
+
+  it('rejects a weight outside 0-999 and an unknown target group', () => {
+    const world = oidcRule();
+    const oidc = oidcWith({ UseExistingClientSecret: true });
+    expect(() =>
+      world.elbv2.handle('ModifyRule', { RuleArn: RULE, Actions: [oidc, forward(1000, 5)] }),
+    ).toThrow(expect.objectContaining({ name: 'ValidationError' }));
+    const unknown = forward(95, 5);
+    unknown.ForwardConfig.TargetGroups[1] = { TargetGroupArn: `${GREEN}0`, Weight: 5 };
+    expect(() => world.elbv2.handle('ModifyRule', { RuleArn: RULE, Actions: [oidc, unknown] })).toThrow(
+      expect.objectContaining({ name: 'TargetGroupNotFoundException' }),
+    );
+  });
+});
+
+describe('Class: SimulatedSns', () => {
+  const TOPIC = 'arn:aws:sns:us-east-1:123456789012:releases';
+  const publish = (input: Record<string, unknown>) => {
+    const { world } = makeWorld();
+    world.sns.topics.add(TOPIC);
+    world.sns.topics.add('arn:aws:sns:eu-west-1:123456789012:releases');
+    return { world, call: () => world.sns.handle('Publish', { TopicArn: TOPIC, Message: '{}', ...input }) };
+  };
+
+  it('publishes a subject of 99 printable ASCII characters', () => {
+    const { world, call } = publish({ Subject: 's'.repeat(99) });
+    call();
+    expect(world.sns.messages).toHaveLength(1);
+  });
+
+  it.each([
+    ['of 100 characters', 's'.repeat(100)],
+    ['with a line break', 'released\nv2'],
+    ['with non-ASCII', 'released v2 \u2705'],
+  ])('refuses a subject %s (InvalidParameterException), publishing nothing', (_, subject) => {
+    const { world, call } = publish({ Subject: subject });
+    expect(call).toThrow(
+      expect.objectContaining({ name: 'InvalidParameterException', message: 'Invalid parameter: Subject' }),
+    );
+    expect(world.sns.messages).toHaveLength(0);
+  });
+
+  it('refuses a message over 256 KB (InvalidParameterException)', () => {
+    const { world, call } = publish({ Message: 'x'.repeat(262_145) });
+    expect(call).toThrow(
+      expect.objectContaining({
+        name: 'InvalidParameterException',
+        message: expect.stringContaining('Message too long'),
+      }),
+    );
+    expect(world.sns.messages).toHaveLength(0);
+  });
+
+  it('refuses a topic of another region as SNS does (InvalidParameter: TopicArn), even one that exists', () => {
+    const { world, call } = publish({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:releases' });
+    expect(call).toThrow(
+      expect.objectContaining({
+        name: 'InvalidParameterException',
+        message: expect.stringContaining('Invalid parameter: TopicArn'),
+      }),
+    );
+    expect(world.sns.messages).toHaveLength(0);
+  });
+
+  it('answers an unknown topic with NotFoundException', () => {
+    const { call } = publish({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:nope' });
+    expect(call).toThrow(expect.objectContaining({ name: 'NotFoundException' }));
+  });
+});
+
+describe('Class: SimulatedEcs, RegisterTaskDefinition tags', () => {
+  const register = (tags: Array<{ key: string; value: string }>) => {
+    const { world } = makeWorld();
+    return () =>
+      world.ecs.handle('RegisterTaskDefinition', {
+        family: 'checkout',
+        containerDefinitions: [{ name: 'app', image: 'repo@sha256:1' }],
+        tags,
+      });
+  };
+  const tags = (count: number) => Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: 'v' }));
+  const refused = (message: string) =>
+    expect.objectContaining({ name: 'InvalidParameterException', message: expect.stringContaining(message) });
+
+  it('registers 50 tags', () => {
+    expect(register(tags(50))).not.toThrow();
+  });
+
+  it.each([
+    ['51 tags', tags(51), 'maximum is 50 tags'],
+    ['an aws: key', [{ key: 'aws:cloudformation:stack-name', value: 'x' }], 'aws: prefix is reserved'],
+    ['an AWS: key', [{ key: 'AWS:x', value: 'x' }], 'aws: prefix is reserved'],
+    ['an aws: value', [{ key: 'origin', value: 'aws:marketplace' }], 'aws: prefix is reserved'],
+    ['a 129-character key', [{ key: 'k'.repeat(129), value: 'x' }], '1 to 128 characters'],
+    ['a 257-character value', [{ key: 'k', value: 'v'.repeat(257) }], 'at most 256 characters'],
+    [
+      'a duplicate key',
+      [
+        { key: 'k', value: 'a' },
+        { key: 'k', value: 'b' },
+      ],
+      'Duplicate tag key',
+    ],
+  ])('refuses %s (InvalidParameterException)', (_, given, message) => {
+    expect(register(given)).toThrow(refused(message));
+  });
+});
+
 describe('Class: VirtualClock', () => {
   it('jumps to the next timer only when no work holds the clock', async () => {
     const clock = new VirtualClock(new Date(START));

@@ -192,6 +192,94 @@ describe('Class: AlbTrafficRouter', () => {
       });
     });
 
+    it('sends an authenticate-oidc action back first, in its order, with UseExistingClientSecret and no secret', async () => {
+      const oidc = {
+        Issuer: 'https://idp.example.com',
+        AuthorizationEndpoint: 'https://idp.example.com/authorize',
+        TokenEndpoint: 'https://idp.example.com/token',
+        UserInfoEndpoint: 'https://idp.example.com/userinfo',
+        ClientId: 'shop',
+        Scope: 'openid',
+        OnUnauthenticatedRequest: 'authenticate' as const,
+      };
+      const described = ruleForwarding([
+        { TargetGroupArn: BLUE_TG, Weight: 100 },
+        { TargetGroupArn: GREEN_TG, Weight: 0 },
+      ]);
+      const rule = described.Rules[0];
+      const forward = rule?.Actions[0];
+      if (!rule || !forward) throw new Error('fixture has a forward rule');
+      // DescribeRules returns the OIDC action without its ClientSecret; the forward action comes second.
+      const actions = [
+        { Type: 'authenticate-oidc' as const, Order: 1, AuthenticateOidcConfig: oidc },
+        { ...forward, Order: 2 },
+      ];
+      elbv2.on(DescribeRulesCommand).resolves({ Rules: [{ ...rule, Actions: actions }] });
+      elbv2.on(ModifyRuleCommand).resolves({});
+
+      await router.setWeights(route, { stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 5 });
+
+      expect(elbv2.commandCalls(ModifyRuleCommand)[0]?.args[0].input).toEqual({
+        RuleArn: LISTENER_RULE_ARN,
+        Actions: [
+          {
+            Type: 'authenticate-oidc',
+            Order: 1,
+            AuthenticateOidcConfig: { ...oidc, UseExistingClientSecret: true },
+          },
+          {
+            Type: 'forward',
+            Order: 2,
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: BLUE_TG, Weight: 95 },
+                { TargetGroupArn: GREEN_TG, Weight: 5 },
+              ],
+              TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 300 },
+            },
+          },
+        ],
+      });
+    });
+
+    it('never sends a ClientSecret back, even one the rule description carried', async () => {
+      const rule = ruleForwarding([{ TargetGroupArn: BLUE_TG, Weight: 1 }]).Rules[0];
+      const forward = rule?.Actions[0];
+      if (!rule || !forward) throw new Error('fixture has a forward rule');
+      const oidc = {
+        Issuer: 'https://idp.example.com',
+        AuthorizationEndpoint: 'https://idp.example.com/authorize',
+        TokenEndpoint: 'https://idp.example.com/token',
+        UserInfoEndpoint: 'https://idp.example.com/userinfo',
+        ClientId: 'shop',
+      };
+      elbv2.on(DescribeRulesCommand).resolves({
+        Rules: [
+          {
+            ...rule,
+            Actions: [
+              {
+                Type: 'authenticate-oidc',
+                Order: 1,
+                AuthenticateOidcConfig: { ...oidc, ClientSecret: 'leaked', UseExistingClientSecret: false },
+              },
+              { ...forward, Order: 2 },
+            ],
+          },
+        ],
+      });
+      elbv2.on(ModifyRuleCommand).resolves({});
+
+      await router.setWeights(route, { stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 5 });
+
+      const sent = elbv2.commandCalls(ModifyRuleCommand)[0]?.args[0].input.Actions?.[0];
+      expect(sent).toEqual({
+        Type: 'authenticate-oidc',
+        Order: 1,
+        AuthenticateOidcConfig: { ...oidc, UseExistingClientSecret: true },
+      });
+    });
+
     it('modifies nothing when the rule is gone', async () => {
       elbv2.on(DescribeRulesCommand).resolves({ Rules: [] });
 

@@ -245,6 +245,102 @@ describe('Class: EcsSlotDeployer', () => {
       });
     });
 
+    describe('tags copied from the stable revision', () => {
+      const userTags = (count: number) =>
+        Array.from({ length: count }, (_, i) => ({
+          key: `team:tag-${String(i).padStart(2, '0')}`,
+          value: `v${i}`,
+        }));
+      const registeredTags = async (
+        baseTags: Array<{ key: string; value: string }>,
+        warn?: (m: string) => void,
+      ) => {
+        ecs.on(DescribeServicesCommand).resolves(serviceRunning(TD_GREEN_OLD));
+        ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: TD_GREEN_OLD }).resolves({
+          taskDefinition: { ...baseDefinition, taskDefinitionArn: TD_GREEN_OLD },
+          tags: [],
+        });
+        ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: TD_V1 }).resolves({
+          taskDefinition: baseDefinition,
+          tags: baseTags,
+        });
+        ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: TD_V2 } });
+        ecs.on(UpdateServiceCommand).resolves({
+          service: { deployments: [{ id: 'ecs-svc/1002', status: 'PRIMARY' }] },
+        });
+        const deployerWithWarnings = new EcsSlotDeployer(new ECSClient({ region: 'us-east-1' }), { warn });
+        await deployerWithWarnings.deployImage(deployInput);
+        return ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input.tags;
+      };
+      const releaseTags = [
+        { key: 'shipline:release', value: V2_RELEASE_ID },
+        { key: 'shipline:version', value: 'v2' },
+      ];
+
+      it('carries the team tags and never an aws:-prefixed one, warning which were left out', async () => {
+        const warnings: string[] = [];
+        const tags = await registeredTags(
+          [
+            { key: 'aws:cloudformation:stack-name', value: 'checkout-prod' },
+            { key: 'AWS:Custom', value: 'x' },
+            { key: 'team', value: 'payments' },
+            { key: 'origin', value: 'aws:marketplace' },
+            { key: 'shipline:version', value: 'v1' },
+          ],
+          (message) => warnings.push(message),
+        );
+
+        expect(tags).toEqual([{ key: 'team', value: 'payments' }, ...releaseTags]);
+        expect(warnings).toEqual([
+          `task definition ${TD_V1}: not copying AWS-reserved (aws:) tags aws:cloudformation:stack-name, AWS:Custom, origin`,
+        ]);
+      });
+
+      it('sends at most 50 tags, keeping the release tags and the first 48 team tags by key', async () => {
+        const warnings: string[] = [];
+        const shuffled = userTags(55).reverse();
+        const tags = await registeredTags(
+          [{ key: 'aws:cloudformation:stack-name', value: 'checkout-prod' }, ...shuffled],
+          (message) => warnings.push(message),
+        );
+
+        expect(tags).toHaveLength(50);
+        expect(tags).toEqual([...userTags(48), ...releaseTags]);
+        expect(warnings).toContain(
+          `task definition ${TD_V1}: not copying tags team:tag-48, team:tag-49, team:tag-50, team:tag-51, team:tag-52, team:tag-53, team:tag-54 (ECS allows 50 tags, 2 are Shipline's)`,
+        );
+      });
+
+      it('does not tag a version longer than an ECS tag value (256), warning, and keeps the release tag', async () => {
+        const warnings: string[] = [];
+        const version = `v-${'x'.repeat(298)}`;
+        ecs.on(DescribeServicesCommand).resolves(serviceRunning(TD_GREEN_OLD));
+        ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: baseDefinition, tags: [] });
+        ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: TD_V2 } });
+        ecs.on(UpdateServiceCommand).resolves({
+          service: { deployments: [{ id: 'ecs-svc/1002', status: 'PRIMARY' }] },
+        });
+        await new EcsSlotDeployer(new ECSClient({ region: 'us-east-1' }), {
+          warn: (message) => warnings.push(message),
+        }).deployImage({ ...deployInput, version });
+
+        expect(ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input.tags).toEqual([
+          { key: 'shipline:release', value: V2_RELEASE_ID },
+        ]);
+        expect(warnings).toEqual([
+          `version ${version.slice(0, 40)}... is longer than the 256 characters of an ECS tag value; shipline:version is not set`,
+        ]);
+      });
+
+      it('keeps 48 team tags whole, without a warning', async () => {
+        const warnings: string[] = [];
+        const tags = await registeredTags(userTags(48), (message) => warnings.push(message));
+
+        expect(tags).toEqual([...userTags(48), ...releaseTags]);
+        expect(warnings).toEqual([]);
+      });
+    });
+
     it('describes the current and the base task definition with tags', async () => {
       ecs.on(DescribeServicesCommand).resolves(serviceRunning(TD_GREEN_OLD));
       ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: baseDefinition, tags: [] });

@@ -43,7 +43,7 @@ describe('Class: SnsNotifier', () => {
       });
     });
 
-    it('sends an ASCII subject of at most 100 characters', async () => {
+    it('sends an ASCII subject of less than 100 characters', async () => {
       const reason = 'alarm checkout-green-5xx went to ALARM at 25% — p99 latency → 2.4s '.repeat(3);
 
       await notifier.publish(TOPIC_ARN, {
@@ -52,7 +52,7 @@ describe('Class: SnsNotifier', () => {
       });
 
       const subject = sns.commandCalls(PublishCommand)[0]?.args[0].input.Subject ?? '';
-      expect(subject.length).toBeLessThanOrEqual(100);
+      expect(subject.length).toBeLessThan(100);
       expect(subject).toMatch(/^[\x20-\x7e]+$/);
       expect(subject.endsWith('...')).toBe(true);
       expect(subject.startsWith('[shipline] checkout: v2 rolled back to v1: alarm checkout-green-5xx')).toBe(
@@ -81,14 +81,15 @@ describe('Function: toSnsSubject', () => {
     expect(toSnsSubject('v1 → v2 — done ✅\nnext  line')).toBe('v1 -> v2 - done next line');
   });
 
-  it('cuts a long subject to exactly 100 characters ending in "..."', () => {
+  it('cuts a long subject to 99 characters ending in "..." (SNS wants less than 100)', () => {
     const subject = toSnsSubject('x'.repeat(250));
 
-    expect(subject).toHaveLength(100);
-    expect(subject).toBe(`${'x'.repeat(97)}...`);
+    expect(subject).toHaveLength(99);
+    expect(subject).toBe(`${'x'.repeat(96)}...`);
   });
 
-  it('keeps a subject of exactly 100 characters whole', () => {
-    expect(toSnsSubject('y'.repeat(100))).toBe('y'.repeat(100));
+  it('keeps a subject of 99 characters whole and cuts one of 100', () => {
+    expect(toSnsSubject('y'.repeat(99))).toBe('y'.repeat(99));
+    expect(toSnsSubject('y'.repeat(100))).toBe(`${'y'.repeat(96)}...`);
   });
 });

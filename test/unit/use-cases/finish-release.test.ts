@@ -647,8 +647,10 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
     expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
     expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-green', desiredCount: 0 }]);
     expect(ports.store.states.get('checkout')).toMatchObject({ stableSlot: 'blue', stableVersion: 'v1' });
+    // The subject shortens the reason to stay under SNS's 100 characters; the message keeps it whole.
     expect(ports.notifier.published[0]?.notification.subject).toBe(
-      `[shipline] checkout: v2 rolled back to v1: ${alarm.Cause}`,
+      `[shipline] checkout: v2 rolled back to v1: ${alarm.Cause.slice(0, 53)}...`,
     );
+    expect(ports.notifier.published[0]?.notification.message.reason).toBe(alarm.Cause);
   });
 });
