@@ -390,6 +390,8 @@ const runPackaged = async (
       readFileSync(path.join(REPOSITORY_ROOT, 'statemachines/release.asl.yaml'), 'utf8'),
     ) as Record<string, unknown>;
     world.sfn.createStateMachine(stateMachineName, asl);
+    for (const drop of scenario.world.dropEvents)
+      world.droppedEvents.push({ detailType: drop.detailType, remaining: drop.times });
     for (const fault of scenario.faults) {
       if ('command' in fault)
         world.commandFaults.push({

@@ -1,3 +1,4 @@
+import { now } from '../clock.ts';
 import { alarmFailsRelease, alarmReason, classifyAlarms } from '../domain/alarm-rule.ts';
 import type { BakeOutcome, Deployment, ShiftStep } from '../domain/types.ts';
 import { formatDuration } from '../duration.ts';
@@ -51,8 +52,24 @@ export const startBake = async (
 };
 
 /**
- * End of a quiet bake (the wait timed out): stop watching, and confirm with DescribeAlarms that no
- * alarm fired, in case a state-change event was lost.
+ * The first alarm that failed the release since it started, by its state now or, for an alarm that
+ * fired and recovered while its event was lost, by its history up to now.
+ */
+const firstFailingAlarm = async (
+  alarms: AlarmWatcher,
+  deployment: Deployment,
+  found: Parameters<typeof classifyAlarms>[0],
+): Promise<{ name: string; at: Date } | undefined> => {
+  const since = new Date(deployment.startedAt);
+  const [firing] = classifyAlarms(found, since).failing;
+  if (firing) return { name: firing.name, at: firing.updatedAt };
+  const [fired] = await alarms.transitionsToAlarm(deployment.alarms, since, now());
+  return fired;
+};
+
+/**
+ * End of a quiet bake (the wait timed out): stop watching, and confirm with DescribeAlarms and the
+ * alarms' history that no alarm fired, in case a state-change event was lost.
  */
 export const confirmBake = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher },
@@ -67,8 +84,8 @@ export const confirmBake = async (
       reason: `watched alarm(s) disappeared during the bake: ${missing.join(', ')}`,
     };
   }
-  const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
-  if (firing) return failedBy(firing.name, step.percent, firing.updatedAt);
+  const failing = await firstFailingAlarm(ports.alarms, deployment, found);
+  if (failing) return failedBy(failing.name, step.percent, failing.at);
   const watched = deployment.alarms.length;
   return {
     outcome: 'passed',
@@ -177,8 +194,8 @@ export const startRollbackWindow = async (
 };
 
 /**
- * End of a quiet rollback window: stop watching and confirm with DescribeAlarms that no alarm fired (a
- * lost event). An alarm that did fires AlarmAfterPromotion (the state machine rolls back); a newer
+ * End of a quiet rollback window: stop watching and confirm with DescribeAlarms and the alarms' history
+ * that no alarm fired (a lost event). An alarm that did fires AlarmAfterPromotion (the state machine rolls back); a newer
  * release owning the service, or a missing alarm, ends the window without rollback.
  */
 export const confirmRollbackWindow = async (
@@ -188,8 +205,8 @@ export const confirmRollbackWindow = async (
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) return handedOver(deployment);
   const { found } = await ports.alarms.describe(deployment.alarms);
-  const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
-  if (firing) throw new AlarmAfterPromotionError(alarmAfterPromotionReason(firing.name));
+  const failing = await firstFailingAlarm(ports.alarms, deployment, found);
+  if (failing) throw new AlarmAfterPromotionError(alarmAfterPromotionReason(failing.name));
   return {
     outcome: 'passed',
     reason: `no alarm fired in the ${formatDuration(deployment.target.rollbackWindowSeconds)} rollback window`,

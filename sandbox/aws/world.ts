@@ -70,6 +70,8 @@ export class SimulatedWorld {
   public readonly alarmTransitions: Array<{ at: number; alarm: string; state: string }> = [];
   public readonly commands: Array<{ at: number; service: string; command: string; input: unknown }> = [];
   public readonly commandFaults: CommandFault[] = [];
+  /** Events EventBridge loses (scenario `world.dropEvents`): the next `remaining` of this detail-type. */
+  public readonly droppedEvents: Array<{ detailType: string; remaining: number }> = [];
   public readonly ecs: SimulatedEcs;
   public readonly elbv2: SimulatedElbv2;
   public readonly cloudwatch: SimulatedCloudWatch;
@@ -187,6 +189,14 @@ export class SimulatedWorld {
         'ValidationException',
         `Total size of the entries in the request is over the limit. (event of ${size} bytes; EventBridge accepts at most ${MAX_EVENT_BYTES})`,
       );
+    }
+    if (!options.target) {
+      const drop = this.droppedEvents.find((d) => d.detailType === event['detail-type'] && d.remaining > 0);
+      if (drop) {
+        drop.remaining -= 1;
+        this.record('fault', `EventBridge lost a ${drop.detailType} event (delivered to no function)`);
+        return 0;
+      }
     }
     const targets = options.target
       ? [options.target]

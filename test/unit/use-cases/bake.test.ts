@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { useClock } from '../../../lib/clock.ts';
 import type { ShiftStep } from '../../../lib/domain/types.ts';
 import { alarmStateChangeEventSchema } from '../../../lib/events/alarm-state-change.ts';
 import { confirmBake, onAlarmStateChange, startBake } from '../../../lib/use-cases/bake.ts';
@@ -110,6 +111,30 @@ describe('Use case: bake', () => {
         alarm: 'checkout-green-5xx',
         alarmChangedAt: DURING_BAKE,
       });
+    });
+
+    it('fails the bake for an alarm that fired and recovered while its event was lost', async () => {
+      const previous = useClock({ now: () => new Date('2025-03-04T10:20:00.000Z') });
+      try {
+        alarms.fired('checkout-green-5xx', '2025-03-04T10:14:00.000Z');
+        alarms.set('checkout-green-5xx', 'OK', '2025-03-04T10:17:00.000Z');
+
+        await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toEqual({
+          outcome: 'failed',
+          reason: 'alarm checkout-green-5xx went to ALARM at 25%',
+          alarm: 'checkout-green-5xx',
+          alarmChangedAt: '2025-03-04T10:14:00.000Z',
+        });
+        expect(alarms.historyCalls).toEqual([
+          {
+            alarmNames: ['checkout-latency-p99', 'checkout-green-5xx'],
+            since: new Date(STARTED),
+            until: new Date('2025-03-04T10:20:00.000Z'),
+          },
+        ]);
+      } finally {
+        useClock(previous);
+      }
     });
 
     it('passes despite an alarm in ALARM since before the release', async () => {
