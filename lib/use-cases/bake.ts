@@ -1,6 +1,6 @@
 import { now } from '../clock.ts';
-import { alarmFailsRelease, alarmReason, classifyAlarms } from '../domain/alarm-rule.ts';
-import type { BakeOutcome, Deployment, ShiftStep } from '../domain/types.ts';
+import { alarmFailsRelease, alarmReasonAt, classifyAlarms } from '../domain/alarm-rule.ts';
+import type { BakeOutcome, Deployment, ShiftStep, StepShift } from '../domain/types.ts';
 import { formatDuration } from '../duration.ts';
 import { AlarmAfterPromotionError } from '../errors.ts';
 import type { AlarmStateChangeEvent } from '../events/alarm-state-change.ts';
@@ -11,9 +11,15 @@ import type { TaskTokens } from '../ports/workflow.ts';
 /** Watches live this long past the bake, then DynamoDB TTL removes leftovers. */
 const WATCH_TTL_MARGIN_SECONDS = 3600;
 
-const failedBy = (alarm: string, percent: number, changedAt: Date): BakeOutcome => ({
+/** The bake fails, naming the step during which the alarm transitioned (from its timestamp). */
+const failedBy = (
+  alarm: string,
+  shifts: readonly StepShift[] | undefined,
+  percent: number,
+  changedAt: Date,
+): BakeOutcome => ({
   outcome: 'failed',
-  reason: alarmReason(alarm, percent),
+  reason: alarmReasonAt(alarm, shifts, changedAt, percent),
   alarm,
   alarmChangedAt: changedAt.toISOString(),
 });
@@ -28,6 +34,7 @@ export const startBake = async (
   deployment: Deployment,
   step: ShiftStep,
   taskToken: string,
+  shifts?: readonly StepShift[],
 ): Promise<{ watching: string[]; failedAtStart?: string }> => {
   await ports.store.putAlarmWatches(
     deployment.alarms.map((alarmName) => ({
@@ -36,6 +43,7 @@ export const startBake = async (
       service: deployment.service,
       taskToken,
       percent: step.percent,
+      ...(shifts ? { shifts: [...shifts] } : {}),
       watchFrom: deployment.startedAt,
     })),
     step.bakeSeconds + WATCH_TTL_MARGIN_SECONDS,
@@ -44,7 +52,7 @@ export const startBake = async (
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
   if (firing) {
     // Resume first, then stop watching: if resuming fails the state retries with the watches in place.
-    await ports.tokens.succeed(taskToken, failedBy(firing.name, step.percent, firing.updatedAt));
+    await ports.tokens.succeed(taskToken, failedBy(firing.name, shifts, step.percent, firing.updatedAt));
     await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
     return { watching: [], failedAtStart: firing.name };
   }
@@ -75,6 +83,7 @@ export const confirmBake = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher },
   deployment: Deployment,
   step: ShiftStep,
+  shifts?: readonly StepShift[],
 ): Promise<BakeOutcome> => {
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
@@ -85,7 +94,7 @@ export const confirmBake = async (
     };
   }
   const failing = await firstFailingAlarm(ports.alarms, deployment, found);
-  if (failing) return failedBy(failing.name, step.percent, failing.at);
+  if (failing) return failedBy(failing.name, shifts, step.percent, failing.at);
   const watched = deployment.alarms.length;
   return {
     outcome: 'passed',
@@ -115,7 +124,7 @@ export const onAlarmStateChange = async (
     }
     const resumed = await ports.tokens.succeed(
       watch.taskToken,
-      failedBy(alarmName, watch.percent, changedAt),
+      failedBy(alarmName, watch.shifts, watch.percent, changedAt),
     );
     await ports.store.claimAlarmWatch(alarmName, watch.releaseId, watch.taskToken);
     if (resumed) failedReleases.push(watch.releaseId);

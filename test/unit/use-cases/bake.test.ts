@@ -13,6 +13,14 @@ const step25: ShiftStep = deployment.plan.steps[1] as ShiftStep;
 const BEFORE_START = '2025-03-04T09:30:00.000Z';
 const DURING_BAKE = '2025-03-04T10:14:00.000Z';
 
+/** The 5% step's weights were applied at 10:00:10, the 25% step's at 10:10:10. */
+const SHIFTS = [
+  { percent: 5, shiftedAt: '2025-03-04T10:00:10.000Z' },
+  { percent: 25, shiftedAt: '2025-03-04T10:10:10.000Z' },
+];
+const DURING_5 = '2025-03-04T10:09:00.000Z';
+const BEFORE_ANY_SHIFT = '2025-03-04T10:00:07.000Z';
+
 const alarmEvent = (alarmName: string, value: string, timestamp: string) =>
   alarmStateChangeEventSchema.parse(alarmStateChangeEvent(alarmName, value, timestamp));
 
@@ -75,6 +83,80 @@ describe('Use case: bake', () => {
 
       expect(result).toEqual({ watching: ['checkout-latency-p99', 'checkout-green-5xx'] });
       expect(tokens.succeeded).toEqual([]);
+    });
+  });
+
+  describe('The step an alarm transitioned in (from its timestamp)', () => {
+    it('names the 5% step for an event that arrives late, after the 25% shift', async () => {
+      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+
+      await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:09:00.000+0000'),
+      );
+
+      expect(tokens.succeeded).toEqual([
+        {
+          token: 'token-bake-25',
+          output: {
+            outcome: 'failed',
+            reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+            alarm: 'checkout-green-5xx',
+            alarmChangedAt: DURING_5,
+          },
+        },
+      ]);
+    });
+
+    it('names the 25% step for a transition after its shift', async () => {
+      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+
+      await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:10:10.000+0000'),
+      );
+
+      expect(tokens.succeeded[0]?.output).toMatchObject({
+        reason: 'alarm checkout-green-5xx went to ALARM at 25%',
+      });
+    });
+
+    it('names the previous step for an alarm found firing at bake start that transitioned before this shift', async () => {
+      alarms.set('checkout-green-5xx', 'ALARM', DURING_5);
+
+      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+
+      expect(tokens.succeeded[0]?.output).toMatchObject({
+        reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+        alarmChangedAt: DURING_5,
+      });
+    });
+
+    it('says "before any traffic moved" for an alarm that transitioned before the first shift', async () => {
+      alarms.set('checkout-green-5xx', 'ALARM', BEFORE_ANY_SHIFT);
+      const step5 = deployment.plan.steps[0] as ShiftStep;
+
+      await startBake({ store, alarms, tokens }, deployment, step5, 'token-bake-5', SHIFTS.slice(0, 1));
+
+      expect(tokens.succeeded[0]?.output).toMatchObject({
+        reason: 'alarm checkout-green-5xx went to ALARM before any traffic moved',
+      });
+    });
+
+    it('names the 5% step at the end of the 25% bake for a lost event from the 5% bake', async () => {
+      const previous = useClock({ now: () => new Date('2025-03-04T10:20:10.000Z') });
+      try {
+        await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+        alarms.fired('checkout-green-5xx', DURING_5);
+        alarms.set('checkout-green-5xx', 'OK', '2025-03-04T10:12:00.000Z');
+
+        await expect(confirmBake({ store, alarms }, deployment, step25, SHIFTS)).resolves.toMatchObject({
+          outcome: 'failed',
+          reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+        });
+      } finally {
+        useClock(previous);
+      }
     });
   });
 
