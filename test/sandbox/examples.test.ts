@@ -148,9 +148,10 @@ describe('Sandbox: example scenarios', () => {
   it('ignores a malformed event of a repository no service releases, without retries or dead letters', async () => {
     const result = await run('unknown-repository-event.yml');
     expect(result.expectations?.failures).toEqual([]);
-    expect(result.triggers).toEqual([
-      { t: 0, status: 'ignored', reason: 'repository payments releases no service in shipline.yml' },
-    ]);
+    // The trigger's rule matches only the repositories shipline.yml releases: no function is invoked.
+    expect(result.triggers).toEqual([]);
+    expect(result.reason).toBe('no EventBridge rule matched the event');
+    expect(result.timeline.filter((e) => e.kind === 'lambda')).toEqual([]);
     expect(result.deadLetters).toEqual([]);
     expect(result.executions).toEqual([]);
   });
