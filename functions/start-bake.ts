@@ -1,5 +1,10 @@
 import * as z from 'zod/mini';
-import { deploymentSchema, shiftStepSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
+import {
+  deploymentSchema,
+  shiftStepSchema,
+  stepShiftsSchema,
+  taskTokenSchema,
+} from '../lib/domain/schemas.ts';
 import { startBake } from '../lib/use-cases/bake.ts';
 import { createAlarmWatcher, createStore, createTaskTokens } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
@@ -9,6 +14,11 @@ const ports = { store: createStore(), alarms: createAlarmWatcher(), tokens: crea
 /** Registers the bake's task token against the watched alarms; an alarm event ends the bake at once. */
 export const handler = shiplineHandler(
   'start-bake',
-  z.object({ deployment: deploymentSchema, step: shiftStepSchema, taskToken: taskTokenSchema }),
-  async ({ deployment, step, taskToken }) => startBake(ports, deployment, step, taskToken),
+  z.object({
+    deployment: deploymentSchema,
+    step: shiftStepSchema,
+    taskToken: taskTokenSchema,
+    shifts: z.optional(stepShiftsSchema),
+  }),
+  async ({ deployment, step, taskToken, shifts }) => startBake(ports, deployment, step, taskToken, shifts),
 );

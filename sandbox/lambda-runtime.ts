@@ -34,19 +34,6 @@ export const readDeclaredFunctions = (root: string): DeclaredFunction[] => {
   });
 };
 
-/** EventBridge pattern matching for the subset rules use: arrays of allowed values, nested objects. */
-export const matchesPattern = (pattern: Record<string, unknown>, event: unknown): boolean => {
-  if (typeof event !== 'object' || event === null) return false;
-  const record = event as Record<string, unknown>;
-  return Object.entries(pattern).every(([field, expected]) => {
-    const actual = record[field];
-    if (Array.isArray(expected)) return expected.some((value) => value === actual);
-    if (typeof expected === 'object' && expected !== null)
-      return matchesPattern(expected as Record<string, unknown>, actual);
-    return expected === actual;
-  });
-};
-
 /** An error as Step Functions sees a failed Lambda invocation: Error = errorType, Cause = the JSON payload. */
 export class LambdaInvocationError extends Error {
   /** The handler's own message, for people (the `message` is the JSON payload Step Functions sees). */

@@ -20,7 +20,7 @@ import type { ExecutionRecord } from './aws/sfn.ts';
 import { VersionCatalog } from './aws/traffic.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { IamEnforcer } from './iam/enforce.ts';
-import { readServerlessDocument, resolveRolePolicies } from './iam/policies.ts';
+import { readServerlessDocument, resolveEventPatterns, resolveRolePolicies } from './iam/policies.ts';
 import { installSandboxClients, useIam, useWorld } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
@@ -307,19 +307,24 @@ const runPackaged = async (
   });
   useWorld(world);
   // Every command a function sends is authorized against that function's role, as on AWS.
+  const serverlessDocument = options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT);
+  const sandboxResources = {
+    region,
+    account,
+    tableName,
+    topicArn,
+    stateMachineArn,
+    config: options.roleConfig ?? config,
+  };
   useIam(
-    new IamEnforcer(
-      resolveRolePolicies(options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT), {
-        region,
-        account,
-        tableName,
-        topicArn,
-        stateMachineArn,
-        config: options.roleConfig ?? config,
-      }),
-      { region, account, stateMachineArn },
-    ),
+    new IamEnforcer(resolveRolePolicies(serverlessDocument, sandboxResources), {
+      region,
+      account,
+      stateMachineArn,
+    }),
   );
+  // EventBridge rules scoped from shipline.yml (repositories, services, alarms), as the template holds them.
+  world.eventPatterns = resolveEventPatterns(serverlessDocument, sandboxResources);
 
   try {
     // The initial world: the stable slot serves `serving` at 100%, the idle slot runs nothing.
@@ -404,6 +409,8 @@ const runPackaged = async (
       readFileSync(path.join(REPOSITORY_ROOT, 'statemachines/release.asl.yaml'), 'utf8'),
     ) as Record<string, unknown>;
     world.sfn.createStateMachine(stateMachineName, asl);
+    for (const drop of scenario.world.dropEvents)
+      world.droppedEvents.push({ detailType: drop.detailType, remaining: drop.times });
     for (const fault of scenario.faults) {
       if ('command' in fault)
         world.commandFaults.push({

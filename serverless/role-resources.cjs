@@ -41,4 +41,21 @@ module.exports = {
   listenerRules: (config) => [
     ...new Set(Object.values(config.services).map((service) => service.target.listenerRuleArn)),
   ],
+  /** The ECR repositories whose pushes release a service (`image.repository`): the trigger rule's filter. */
+  ecrRepositories: (config) => [
+    ...new Set(Object.values(config.services).map((service) => service.image.repository)),
+  ],
+  /**
+   * Every alarm a bake watches (service and slot alarms): the alarm rule's filter on `detail.alarmName`.
+   * With none, `exists: false` on a field every alarm event has: the rule matches nothing (an empty list
+   * is not a valid pattern).
+   */
+  watchedAlarms: (config) => {
+    const names = new Set();
+    for (const service of Object.values(config.services)) {
+      for (const name of service.alarms) names.add(name);
+      for (const slot of Object.values(service.target.slots)) for (const name of slot.alarms) names.add(name);
+    }
+    return names.size > 0 ? [...names] : [{ exists: false }];
+  },
 };

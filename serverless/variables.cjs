@@ -22,4 +22,8 @@ module.exports = {
   ecsServices: async (context) => roleResources.ecsServices(await loadConfig(context)),
   /** The declared listener rules: the only rules the pipeline may modify. */
   listenerRules: async (context) => roleResources.listenerRules(await loadConfig(context)),
+  /** The ECR repositories shipline.yml releases: the trigger's rule matches only their pushes. */
+  ecrRepositories: async (context) => roleResources.ecrRepositories(await loadConfig(context)),
+  /** The alarms the bakes watch: the alarm function's rule matches only their state changes. */
+  watchedAlarms: async (context) => roleResources.watchedAlarms(await loadConfig(context)),
 };

@@ -112,17 +112,27 @@ const WILDCARD_RESOURCE_ACTIONS = new Set([
   'logs:DescribeLogGroups',
 ]);
 
+/** Each rule is scoped to what shipline.yml declares: its repositories, its services' slots, its alarms. */
 const EVENT_PATTERNS: Partial<Record<FunctionKey, unknown>> = {
   trigger: {
     source: ['aws.ecr'],
     'detail-type': ['ECR Image Action'],
-    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': ['checkout'] },
   },
-  ecsDeploymentEvents: { source: ['aws.ecs'], 'detail-type': ['ECS Deployment State Change'] },
+  ecsDeploymentEvents: {
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Deployment State Change'],
+    resources: ['checkout-blue', 'checkout-green'].map((name) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:service/prod/${name}`,
+    })),
+  },
   alarmEvents: {
     source: ['aws.cloudwatch'],
     'detail-type': ['CloudWatch Alarm State Change'],
-    detail: { state: { value: ['ALARM'] } },
+    detail: {
+      alarmName: ['checkout-latency-p99', 'checkout-blue-5xx', 'checkout-green-5xx'],
+      state: { value: ['ALARM'] },
+    },
   },
 };
 

@@ -1,4 +1,5 @@
 import type { AlarmStatus } from '../ports/alarm-watcher.ts';
+import type { StepShift } from './types.ts';
 
 /**
  * The pre-existing alarm rule: an alarm fails a release only if it went to ALARM at or after the
@@ -22,3 +23,34 @@ export const classifyAlarms = (
 /** The reason a person reads: "alarm checkout-5xx went to ALARM at 25%". */
 export const alarmReason = (alarmName: string, percent: number): string =>
   `alarm ${alarmName} went to ALARM at ${percent}%`;
+
+/**
+ * The step an alarm transition at `at` belongs to: the last shift at or before it (`before` when the
+ * transition came before any traffic moved). Without shifts (an input from before they were recorded),
+ * the step now running (`current`).
+ */
+export const stepOfTransition = (
+  shifts: readonly StepShift[] | undefined,
+  at: Date,
+  current: number,
+): number | 'before' => {
+  if (!shifts || shifts.length === 0) return current;
+  let percent: number | 'before' = 'before';
+  for (const shift of shifts) {
+    if (new Date(shift.shiftedAt).getTime() <= at.getTime()) percent = shift.percent;
+  }
+  return percent;
+};
+
+/** The reason a person reads, naming the step during which the alarm transitioned. */
+export const alarmReasonAt = (
+  alarmName: string,
+  shifts: readonly StepShift[] | undefined,
+  at: Date,
+  current: number,
+): string => {
+  const step = stepOfTransition(shifts, at, current);
+  return step === 'before'
+    ? `alarm ${alarmName} went to ALARM before any traffic moved`
+    : alarmReason(alarmName, step);
+};

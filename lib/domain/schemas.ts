@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { CaughtFailure, Deployment, ReleaseRequest, ShiftStep } from './types.ts';
+import type { CaughtFailure, Deployment, ReleaseRequest, ShiftStep, StepShift } from './types.ts';
 
 /** Schemas of what the state machine passes between states; handlers validate their payload with them. */
 
@@ -37,6 +37,11 @@ export const shiftStepSchema: z.ZodMiniType<ShiftStep> = z.object({
   bakeSeconds: integer(0),
   label: z.string(),
 });
+
+/** The shifts applied so far, oldest first (see StepShift). */
+export const stepShiftsSchema: z.ZodMiniType<StepShift[]> = z.array(
+  z.object({ percent: integer(0, 100), shiftedAt: nonEmpty() }),
+);
 
 export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
   id: nonEmpty(),

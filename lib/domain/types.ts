@@ -92,6 +92,16 @@ export interface ShiftStep {
 
 export type PlanStep = ShiftStep;
 
+/**
+ * When a step's weights were applied. The step an alarm transition belongs to is the last one shifted at
+ * or before the transition (its event may arrive later, after the next shift).
+ */
+export interface StepShift {
+  percent: number;
+  /** ISO 8601, when shift-traffic applied the step's weights. */
+  shiftedAt: string;
+}
+
 export interface Plan {
   strategy: string;
   steps: PlanStep[];

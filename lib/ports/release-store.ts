@@ -1,5 +1,5 @@
 import type { RequestOrder } from '../domain/request-order.ts';
-import type { ReleaseOutcome, SlotName } from '../domain/types.ts';
+import type { ReleaseOutcome, SlotName, StepShift } from '../domain/types.ts';
 
 /** When the trigger received a request: orders two pushes of the same second (see request-order.ts). */
 export type Receipt = Omit<RequestOrder, 'requestedAt'>;
@@ -54,6 +54,8 @@ export interface AlarmWatch {
   service: string;
   taskToken: string;
   percent: number;
+  /** The release's shifts so far: an alarm's event names the step during which it transitioned. */
+  shifts?: StepShift[];
   /** Only alarm transitions at or after this instant fail the release (see README: pre-existing alarms). */
   watchFrom: string;
   /**

@@ -1,5 +1,6 @@
-import { alarmFailsRelease, alarmReason, classifyAlarms } from '../domain/alarm-rule.ts';
-import type { BakeOutcome, Deployment, ShiftStep } from '../domain/types.ts';
+import { now } from '../clock.ts';
+import { alarmFailsRelease, alarmReasonAt, classifyAlarms } from '../domain/alarm-rule.ts';
+import type { BakeOutcome, Deployment, ShiftStep, StepShift } from '../domain/types.ts';
 import { formatDuration } from '../duration.ts';
 import { AlarmAfterPromotionError } from '../errors.ts';
 import type { AlarmStateChangeEvent } from '../events/alarm-state-change.ts';
@@ -10,9 +11,15 @@ import type { TaskTokens } from '../ports/workflow.ts';
 /** Watches live this long past the bake, then DynamoDB TTL removes leftovers. */
 const WATCH_TTL_MARGIN_SECONDS = 3600;
 
-const failedBy = (alarm: string, percent: number, changedAt: Date): BakeOutcome => ({
+/** The bake fails, naming the step during which the alarm transitioned (from its timestamp). */
+const failedBy = (
+  alarm: string,
+  shifts: readonly StepShift[] | undefined,
+  percent: number,
+  changedAt: Date,
+): BakeOutcome => ({
   outcome: 'failed',
-  reason: alarmReason(alarm, percent),
+  reason: alarmReasonAt(alarm, shifts, changedAt, percent),
   alarm,
   alarmChangedAt: changedAt.toISOString(),
 });
@@ -27,6 +34,7 @@ export const startBake = async (
   deployment: Deployment,
   step: ShiftStep,
   taskToken: string,
+  shifts?: readonly StepShift[],
 ): Promise<{ watching: string[]; failedAtStart?: string }> => {
   await ports.store.putAlarmWatches(
     deployment.alarms.map((alarmName) => ({
@@ -35,6 +43,7 @@ export const startBake = async (
       service: deployment.service,
       taskToken,
       percent: step.percent,
+      ...(shifts ? { shifts: [...shifts] } : {}),
       watchFrom: deployment.startedAt,
     })),
     step.bakeSeconds + WATCH_TTL_MARGIN_SECONDS,
@@ -43,7 +52,7 @@ export const startBake = async (
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
   if (firing) {
     // Resume first, then stop watching: if resuming fails the state retries with the watches in place.
-    await ports.tokens.succeed(taskToken, failedBy(firing.name, step.percent, firing.updatedAt));
+    await ports.tokens.succeed(taskToken, failedBy(firing.name, shifts, step.percent, firing.updatedAt));
     await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
     return { watching: [], failedAtStart: firing.name };
   }
@@ -51,13 +60,30 @@ export const startBake = async (
 };
 
 /**
- * End of a quiet bake (the wait timed out): stop watching, and confirm with DescribeAlarms that no
- * alarm fired, in case a state-change event was lost.
+ * The first alarm that failed the release since it started, by its state now or, for an alarm that
+ * fired and recovered while its event was lost, by its history up to now.
+ */
+const firstFailingAlarm = async (
+  alarms: AlarmWatcher,
+  deployment: Deployment,
+  found: Parameters<typeof classifyAlarms>[0],
+): Promise<{ name: string; at: Date } | undefined> => {
+  const since = new Date(deployment.startedAt);
+  const [firing] = classifyAlarms(found, since).failing;
+  if (firing) return { name: firing.name, at: firing.updatedAt };
+  const [fired] = await alarms.transitionsToAlarm(deployment.alarms, since, now());
+  return fired;
+};
+
+/**
+ * End of a quiet bake (the wait timed out): stop watching, and confirm with DescribeAlarms and the
+ * alarms' history that no alarm fired, in case a state-change event was lost.
  */
 export const confirmBake = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher },
   deployment: Deployment,
   step: ShiftStep,
+  shifts?: readonly StepShift[],
 ): Promise<BakeOutcome> => {
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
@@ -67,8 +93,8 @@ export const confirmBake = async (
       reason: `watched alarm(s) disappeared during the bake: ${missing.join(', ')}`,
     };
   }
-  const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
-  if (firing) return failedBy(firing.name, step.percent, firing.updatedAt);
+  const failing = await firstFailingAlarm(ports.alarms, deployment, found);
+  if (failing) return failedBy(failing.name, shifts, step.percent, failing.at);
   const watched = deployment.alarms.length;
   return {
     outcome: 'passed',
@@ -98,7 +124,7 @@ export const onAlarmStateChange = async (
     }
     const resumed = await ports.tokens.succeed(
       watch.taskToken,
-      failedBy(alarmName, watch.percent, changedAt),
+      failedBy(alarmName, watch.shifts, watch.percent, changedAt),
     );
     await ports.store.claimAlarmWatch(alarmName, watch.releaseId, watch.taskToken);
     if (resumed) failedReleases.push(watch.releaseId);
@@ -177,8 +203,8 @@ export const startRollbackWindow = async (
 };
 
 /**
- * End of a quiet rollback window: stop watching and confirm with DescribeAlarms that no alarm fired (a
- * lost event). An alarm that did fires AlarmAfterPromotion (the state machine rolls back); a newer
+ * End of a quiet rollback window: stop watching and confirm with DescribeAlarms and the alarms' history
+ * that no alarm fired (a lost event). An alarm that did fires AlarmAfterPromotion (the state machine rolls back); a newer
  * release owning the service, or a missing alarm, ends the window without rollback.
  */
 export const confirmRollbackWindow = async (
@@ -188,8 +214,8 @@ export const confirmRollbackWindow = async (
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) return handedOver(deployment);
   const { found } = await ports.alarms.describe(deployment.alarms);
-  const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
-  if (firing) throw new AlarmAfterPromotionError(alarmAfterPromotionReason(firing.name));
+  const failing = await firstFailingAlarm(ports.alarms, deployment, found);
+  if (failing) throw new AlarmAfterPromotionError(alarmAfterPromotionReason(failing.name));
   return {
     outcome: 'passed',
     reason: `no alarm fired in the ${formatDuration(deployment.target.rollbackWindowSeconds)} rollback window`,

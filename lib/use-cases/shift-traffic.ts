@@ -1,4 +1,5 @@
-import type { Deployment, ShiftStep } from '../domain/types.ts';
+import { now } from '../clock.ts';
+import type { Deployment, ShiftStep, StepShift } from '../domain/types.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { TrafficRoute, TrafficRouter } from '../ports/traffic-router.ts';
 
@@ -25,6 +26,8 @@ export interface ShiftResult {
   weights: Record<string, number>;
   /** True on the plan's last step: after its bake passes, the release is promoted. */
   last: boolean;
+  /** The shifts so far, this one last: the bakes name the step an alarm transitioned in from them. */
+  shifts: StepShift[];
 }
 
 /** Applies one plan step's weights and records the release's progress. Idempotent. */
@@ -32,6 +35,7 @@ export const shiftTraffic = async (
   ports: { router: TrafficRouter; store: ReleaseStore },
   deployment: Deployment,
   step: ShiftStep,
+  previous: readonly StepShift[] = [],
 ): Promise<ShiftResult> => {
   await setCanaryPercent(ports.router, deployment, step.percent);
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
@@ -45,5 +49,7 @@ export const shiftTraffic = async (
       [deployment.target.canary.name]: step.percent,
     },
     last: step.index === deployment.plan.steps.length - 1,
+    // Stamped after the weights took effect: a transition before this belongs to the previous step.
+    shifts: [...previous, { percent: step.percent, shiftedAt: now().toISOString() }],
   };
 };

@@ -89,6 +89,16 @@ export class SimulatedCloudWatch {
     value: number;
   }> = [];
 
+  /** Every state transition of every alarm, oldest first: what DescribeAlarmHistory answers from. */
+  private readonly history: Array<{
+    AlarmName: string;
+    AlarmType: 'MetricAlarm';
+    Timestamp: Date;
+    HistoryItemType: 'StateUpdate';
+    HistorySummary: string;
+    HistoryData: string;
+  }> = [];
+
   public constructor(private readonly world: SimulatedWorld) {}
 
   public putAlarm(alarm: Omit<MetricAlarm, 'AlarmArn'>): void {
@@ -197,6 +207,18 @@ export class SimulatedCloudWatch {
     alarm.StateTransitionedTimestamp = now;
     this.world.record('alarm', `${alarm.AlarmName} ${previous.value} -> ${next}`);
     this.world.alarmTransitions.push({ at: now.getTime(), alarm: alarm.AlarmName, state: next });
+    this.history.push({
+      AlarmName: alarm.AlarmName,
+      AlarmType: 'MetricAlarm',
+      Timestamp: now,
+      HistoryItemType: 'StateUpdate',
+      HistorySummary: `Alarm updated from ${previous.value} to ${next}`,
+      HistoryData: JSON.stringify({
+        version: '1.0',
+        oldState: { stateValue: previous.value, stateReason: previous.reason },
+        newState: { stateValue: next, stateReason: reason, stateReasonData: reasonData },
+      }),
+    });
     this.world.emitEvent('aws.cloudwatch', 'CloudWatch Alarm State Change', [alarm.AlarmArn], {
       alarmName: alarm.AlarmName,
       state: { value: next, reason, reasonData: alarm.StateReasonData, timestamp: eventTimestamp(now) },
@@ -280,8 +302,58 @@ export class SimulatedCloudWatch {
     }
   }
 
+  /**
+   * DescribeAlarmHistory as AWS answers it: filtered by AlarmName, AlarmTypes (metric alarms when
+   * omitted), HistoryItemType and StartDate/EndDate; newest first unless ScanBy is TimestampAscending;
+   * MaxRecords 1-100 a page with a NextToken for the rest
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html).
+   */
+  private describeAlarmHistory(input: Record<string, unknown>): unknown {
+    const maxRecords = input.MaxRecords === undefined ? 100 : Number(input.MaxRecords);
+    if (!Number.isInteger(maxRecords) || maxRecords < 1 || maxRecords > 100)
+      throw new SimulatedAwsError(
+        'InvalidParameterValue',
+        `The value ${String(input.MaxRecords)} for parameter MaxRecords is not valid: it must be 1 to 100.`,
+      );
+    const date = (field: 'StartDate' | 'EndDate'): number | undefined => {
+      const value = input[field];
+      if (value === undefined) return undefined;
+      const at = new Date(value as string | Date).getTime();
+      if (Number.isNaN(at))
+        throw new SimulatedAwsError('InvalidParameterValue', `The parameter ${field} is not a timestamp.`);
+      return at;
+    };
+    const start = date('StartDate');
+    const end = date('EndDate');
+    const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
+    const matching = this.history.filter(
+      (item) =>
+        (input.AlarmName === undefined || item.AlarmName === input.AlarmName) &&
+        types.includes(item.AlarmType) &&
+        (input.HistoryItemType === undefined || item.HistoryItemType === input.HistoryItemType) &&
+        (start === undefined || item.Timestamp.getTime() >= start) &&
+        (end === undefined || item.Timestamp.getTime() <= end),
+    );
+    const ordered = input.ScanBy === 'TimestampAscending' ? matching : [...matching].reverse();
+    let offset = 0;
+    if (input.NextToken !== undefined) {
+      const match = /^history-(\d+)$/.exec(String(input.NextToken));
+      if (!match)
+        throw new SimulatedAwsError('InvalidNextToken', `The service couldn't process the NextToken.`);
+      offset = Number(match[1]);
+    }
+    const page = ordered.slice(offset, offset + maxRecords);
+    const rest = offset + maxRecords < ordered.length;
+    return {
+      AlarmHistoryItems: page.map((item) => ({ ...item, Timestamp: new Date(item.Timestamp) })),
+      ...(rest ? { NextToken: `history-${offset + maxRecords}` } : {}),
+    };
+  }
+
   public handle(command: string, input: Record<string, unknown>): unknown {
     switch (command) {
+      case 'DescribeAlarmHistory':
+        return this.describeAlarmHistory(input);
       case 'DescribeAlarms': {
         const names = input.AlarmNames as string[] | undefined;
         const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];

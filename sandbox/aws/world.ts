@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { LambdaInvocationError, type LambdaRuntime, matchesPattern } from '../lambda-runtime.ts';
+import { matchesEventPattern } from '../eventbridge/pattern.ts';
+import { LambdaInvocationError, type LambdaRuntime } from '../lambda-runtime.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { SimulatedEcs } from './ecs.ts';
@@ -70,6 +71,13 @@ export class SimulatedWorld {
   public readonly alarmTransitions: Array<{ at: number; alarm: string; state: string }> = [];
   public readonly commands: Array<{ at: number; service: string; command: string; input: unknown }> = [];
   public readonly commandFaults: CommandFault[] = [];
+  /**
+   * Each function's EventBridge rule patterns as deployed (variables resolved from the run's config);
+   * a function absent here uses its patterns as serverless.yml writes them.
+   */
+  public eventPatterns = new Map<string, Record<string, unknown>[]>();
+  /** Events EventBridge loses (scenario `world.dropEvents`): the next `remaining` of this detail-type. */
+  public readonly droppedEvents: Array<{ detailType: string; remaining: number }> = [];
   public readonly ecs: SimulatedEcs;
   public readonly elbv2: SimulatedElbv2;
   public readonly cloudwatch: SimulatedCloudWatch;
@@ -188,10 +196,22 @@ export class SimulatedWorld {
         `Total size of the entries in the request is over the limit. (event of ${size} bytes; EventBridge accepts at most ${MAX_EVENT_BYTES})`,
       );
     }
+    if (!options.target) {
+      const drop = this.droppedEvents.find((d) => d.detailType === event['detail-type'] && d.remaining > 0);
+      if (drop) {
+        drop.remaining -= 1;
+        this.record('fault', `EventBridge lost a ${drop.detailType} event (delivered to no function)`);
+        return 0;
+      }
+    }
     const targets = options.target
       ? [options.target]
       : [...this.lambda.functions.values()]
-          .filter((fn) => fn.eventPatterns.some((pattern) => matchesPattern(pattern, event)))
+          .filter((fn) =>
+            (this.eventPatterns.get(fn.key) ?? fn.eventPatterns).some((pattern) =>
+              matchesEventPattern(pattern, event),
+            ),
+          )
           .map((fn) => fn.key);
     const retryDelays = options.target ? [] : ASYNC_RETRY_DELAYS_MS;
     for (const key of targets) this.attempt(key, event, 0, retryDelays, options.onResult);

@@ -42,16 +42,11 @@ export const readServerlessDocument = (root: string): unknown =>
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
 /**
- * Resolves the roles serverless.yml declares, per function, exactly as the packaged template would hold
- * them: `${self:custom.arns.*}` and `${file(./serverless/variables.cjs):notifyTopics}` substituted, then
- * `Fn::Sub`/`Fn::GetAtt`/`Ref` resolved for the sandbox's account, region and resource names, plus the
- * CloudWatch Logs statement serverless-iam-roles-per-function adds to every role. An intrinsic or
- * variable the sandbox cannot resolve fails loudly rather than silently granting or denying.
+ * Resolves a serverless.yml value as the packaged template holds it: `${self:custom.arns.*}` and
+ * `${file(./serverless/variables.cjs):X}` substituted, then `Fn::Sub`/`Fn::GetAtt`/`Ref` resolved for the
+ * sandbox's account, region and resource names. What it cannot resolve fails loudly.
  */
-export const resolveRolePolicies = (
-  document: unknown,
-  resources: SandboxResources,
-): Map<string, PolicyStatement[]> => {
+const templateResolver = (document: unknown, resources: SandboxResources): ((value: unknown) => unknown) => {
   const doc = document as ServerlessDocument;
   const { region, account } = resources;
   const service = doc.service ?? 'shipline';
@@ -122,6 +117,47 @@ export const resolveRolePolicies = (
     }
     return value;
   };
+  return resolve;
+};
+
+/**
+ * The EventBridge patterns of each function's `eventBridge` events, resolved as the packaged template
+ * holds them (variables computed from the run's config, intrinsics for the sandbox's account and region).
+ */
+export const resolveEventPatterns = (
+  document: unknown,
+  resources: SandboxResources,
+): Map<string, Record<string, unknown>[]> => {
+  const resolve = templateResolver(document, resources);
+  const functions = (document as { functions?: Record<string, { events?: Array<Record<string, unknown>> }> })
+    .functions;
+  return new Map(
+    Object.entries(functions ?? {}).map(([key, fn]) => [
+      key,
+      (fn.events ?? [])
+        .map((event) => (event.eventBridge as { pattern?: unknown } | undefined)?.pattern)
+        .filter((pattern) => pattern !== undefined)
+        .map((pattern) => resolve(pattern) as Record<string, unknown>),
+    ]),
+  );
+};
+
+/**
+ * Resolves the roles serverless.yml declares, per function, exactly as the packaged template would hold
+ * them: `${self:custom.arns.*}` and `${file(./serverless/variables.cjs):notifyTopics}` substituted, then
+ * `Fn::Sub`/`Fn::GetAtt`/`Ref` resolved for the sandbox's account, region and resource names, plus the
+ * CloudWatch Logs statement serverless-iam-roles-per-function adds to every role. An intrinsic or
+ * variable the sandbox cannot resolve fails loudly rather than silently granting or denying.
+ */
+export const resolveRolePolicies = (
+  document: unknown,
+  resources: SandboxResources,
+): Map<string, PolicyStatement[]> => {
+  const doc = document as ServerlessDocument;
+  const { region, account } = resources;
+  const service = doc.service ?? 'shipline';
+  const stage = 'sandbox';
+  const resolve = templateResolver(document, resources);
 
   const roles = new Map<string, PolicyStatement[]>();
   for (const [key, fn] of Object.entries(doc.functions ?? {})) {

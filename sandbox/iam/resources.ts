@@ -106,6 +106,11 @@ export const iamChecksFor = (
         resource: `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`,
       }));
     }
+    // DescribeAlarmHistory is authorized on the alarm ARN (on alarm:* when no AlarmName is given).
+    case 'cloudwatch:DescribeAlarmHistory':
+      return one(
+        `arn:aws:cloudwatch:${region}:${account}:alarm:${input.AlarmName === undefined ? '*' : String(input.AlarmName)}`,
+      );
     // PutMetricData supports no resource-level permission; a policy may limit it by namespace.
     case 'cloudwatch:PutMetricData':
       return [{ action, resource: '*', context: { 'cloudwatch:namespace': String(input.Namespace) } }];

@@ -172,6 +172,20 @@ export const scenarioSchema = z
           })
           .strict()
           .default({}),
+        dropEvents: z
+          .array(
+            z
+              .object({
+                detailType: z.string().min(1).meta({ description: 'e.g. CloudWatch Alarm State Change.' }),
+                times: z.number().int().min(1).default(1),
+              })
+              .strict(),
+          )
+          .default([])
+          .meta({
+            description:
+              'EventBridge loses the next `times` events of this detail-type (no function is invoked).',
+          }),
       })
       .strict(),
     versions: z.record(z.string(), versionSchema),

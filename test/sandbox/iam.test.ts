@@ -136,6 +136,13 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       'cloudwatch:DescribeAlarms',
       'arn:aws:cloudwatch:us-east-1:123456789012:alarm:a',
     ],
+    [
+      'CloudWatch',
+      'DescribeAlarmHistory',
+      { AlarmName: 'a', HistoryItemType: 'StateUpdate' },
+      'cloudwatch:DescribeAlarmHistory',
+      'arn:aws:cloudwatch:us-east-1:123456789012:alarm:a',
+    ],
     ['SNS', 'Publish', { TopicArn: 'arn:t' }, 'sns:Publish', 'arn:t'],
     ['SFN', 'SendTaskSuccess', {}, 'states:SendTaskSuccess', scope.stateMachineArn],
     ['SFN', 'StartExecution', { stateMachineArn: 'arn:m' }, 'states:StartExecution', 'arn:m'],

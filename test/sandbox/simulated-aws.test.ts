@@ -136,6 +136,91 @@ describe('Class: SimulatedCloudWatch', () => {
   });
 });
 
+describe('Class: SimulatedCloudWatch, DescribeAlarmHistory', () => {
+  /** errors: OK -> ALARM at +1m, ALARM -> OK at +3m, OK -> ALARM at +5m; other: OK -> ALARM at +2m. */
+  const withHistory = async () => {
+    const { clock, world } = makeWorld();
+    world.deliver = () => 0;
+    world.cloudwatch.putAlarm(alarm());
+    world.cloudwatch.putAlarm(alarm({ AlarmName: 'other' }));
+    const at = (minute: number, name: string, state: 'OK' | 'ALARM') =>
+      clock.schedule(START + minute * 60_000, () =>
+        world.cloudwatch.handle('SetAlarmState', { AlarmName: name, StateValue: state, StateReason: 'test' }),
+      );
+    at(1, 'errors', 'ALARM');
+    at(2, 'other', 'ALARM');
+    at(3, 'errors', 'OK');
+    at(5, 'errors', 'ALARM');
+    await clock.run(() => false, START + 10 * 60_000);
+    return world;
+  };
+  const times = (output: unknown) =>
+    (output as { AlarmHistoryItems: Array<{ Timestamp: Date }> }).AlarmHistoryItems.map((item) =>
+      item.Timestamp.toISOString().slice(11, 16),
+    );
+
+  it("answers one alarm's state updates in the window, newest first, with HistoryData JSON", async () => {
+    const world = await withHistory();
+    const output = world.cloudwatch.handle('DescribeAlarmHistory', {
+      AlarmName: 'errors',
+      HistoryItemType: 'StateUpdate',
+      StartDate: new Date(START + 60_000),
+      EndDate: new Date(START + 4 * 60_000),
+    }) as { AlarmHistoryItems: Array<Record<string, unknown>>; NextToken?: string };
+    expect(times(output)).toEqual(['10:03', '10:01']);
+    expect(output.NextToken).toBeUndefined();
+    expect(output.AlarmHistoryItems[1]).toMatchObject({
+      AlarmName: 'errors',
+      AlarmType: 'MetricAlarm',
+      HistoryItemType: 'StateUpdate',
+      HistorySummary: 'Alarm updated from OK to ALARM',
+    });
+    expect(JSON.parse(String(output.AlarmHistoryItems[1]?.HistoryData))).toMatchObject({
+      oldState: { stateValue: 'OK' },
+      newState: { stateValue: 'ALARM', stateReason: 'test' },
+    });
+  });
+
+  it('pages by MaxRecords with a NextToken, oldest first with ScanBy TimestampAscending', async () => {
+    const world = await withHistory();
+    const first = world.cloudwatch.handle('DescribeAlarmHistory', {
+      ScanBy: 'TimestampAscending',
+      MaxRecords: 3,
+    }) as { NextToken?: string };
+    expect(times(first)).toEqual(['10:01', '10:02', '10:03']);
+    const second = world.cloudwatch.handle('DescribeAlarmHistory', {
+      ScanBy: 'TimestampAscending',
+      MaxRecords: 3,
+      NextToken: first.NextToken,
+    }) as { NextToken?: string };
+    expect(times(second)).toEqual(['10:05']);
+    expect(second.NextToken).toBeUndefined();
+  });
+
+  it('refuses MaxRecords outside 1-100 and a NextToken it never issued', async () => {
+    const world = await withHistory();
+    expect(() => world.cloudwatch.handle('DescribeAlarmHistory', { MaxRecords: 101 })).toThrow(
+      expect.objectContaining({ name: 'InvalidParameterValue' }),
+    );
+    expect(() => world.cloudwatch.handle('DescribeAlarmHistory', { NextToken: 'forged' })).toThrow(
+      expect.objectContaining({ name: 'InvalidNextToken' }),
+    );
+  });
+});
+
+describe('Class: SimulatedWorld, dropped events', () => {
+  it('loses the next event of a dropped detail-type, delivering it to no function, then delivers again', () => {
+    const { world } = makeWorld();
+    world.droppedEvents.push({ detailType: 'CloudWatch Alarm State Change', remaining: 1 });
+    const event = { 'detail-type': 'CloudWatch Alarm State Change', source: 'aws.cloudwatch', detail: {} };
+    expect(world.deliver(event)).toBe(0);
+    expect(world.timeline.map((e) => e.text)).toEqual([
+      'EventBridge lost a CloudWatch Alarm State Change event (delivered to no function)',
+    ]);
+    expect(world.droppedEvents[0]?.remaining).toBe(0);
+  });
+});
+
 describe('Class: SimulatedCloudWatch, PutMetricData', () => {
   it('records a datapoint in a custom namespace, on the timeline', () => {
     const { world } = makeWorld();

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { alarmFailsRelease, alarmReason, classifyAlarms } from '../../lib/domain/alarm-rule.ts';
+import {
+  alarmFailsRelease,
+  alarmReason,
+  classifyAlarms,
+  stepOfTransition,
+} from '../../lib/domain/alarm-rule.ts';
 import type { AlarmStatus } from '../../lib/ports/alarm-watcher.ts';
 
 const start = new Date('2025-03-04T10:00:00.000Z');
@@ -51,5 +56,24 @@ describe('Function: classifyAlarms', () => {
 describe('Function: alarmReason', () => {
   it('says which alarm went to ALARM at which percentage', () => {
     expect(alarmReason('checkout-5xx', 25)).toBe('alarm checkout-5xx went to ALARM at 25%');
+  });
+});
+
+describe('Function: stepOfTransition', () => {
+  const shifts = [
+    { percent: 5, shiftedAt: '2025-03-04T10:00:10.000Z' },
+    { percent: 25, shiftedAt: '2025-03-04T10:10:10.000Z' },
+  ];
+  it.each([
+    ['2025-03-04T10:00:09.999Z', 'before'],
+    ['2025-03-04T10:00:10.000Z', 5],
+    ['2025-03-04T10:10:09.999Z', 5],
+    ['2025-03-04T10:10:10.000Z', 25],
+    ['2025-03-04T10:30:00.000Z', 25],
+  ])('a transition at %s belongs to %s', (at, expected) => {
+    expect(stepOfTransition(shifts, new Date(at), 25)).toBe(expected);
+  });
+  it('falls back to the running step without shifts', () => {
+    expect(stepOfTransition(undefined, new Date('2025-03-04T10:00:00.000Z'), 25)).toBe(25);
   });
 });

@@ -300,6 +300,28 @@ export class FakeAlarmWatcher implements AlarmWatcher {
     this.alarms.set(name, { name, state, updatedAt: new Date(updatedAt), reason });
   }
 
+  /** Transitions into ALARM, as DescribeAlarmHistory holds them. */
+  public readonly history: Array<{ name: string; at: Date }> = [];
+  public historyCalls: Array<{ alarmNames: readonly string[]; since: Date; until: Date }> = [];
+
+  /** Records that the alarm went to ALARM at `at` (it may have recovered since). */
+  public fired(name: string, at: string): void {
+    this.history.push({ name, at: new Date(at) });
+  }
+
+  public async transitionsToAlarm(alarmNames: readonly string[], since: Date, until: Date) {
+    this.historyCalls.push({ alarmNames, since, until });
+    return this.history
+      .filter(
+        (t) =>
+          alarmNames.includes(t.name) &&
+          t.at.getTime() >= since.getTime() &&
+          t.at.getTime() <= until.getTime(),
+      )
+      .sort((a, b) => a.at.getTime() - b.at.getTime())
+      .map((t) => ({ ...t }));
+  }
+
   public async describe(alarmNames: readonly string[]) {
     this.describeCalls += 1;
     const found = alarmNames.flatMap((name) => {

@@ -1,4 +1,8 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudWatchAlarmWatcher } from '../../../lib/adapters/cloudwatch-alarm-watcher.ts';
@@ -118,6 +122,86 @@ describe('Class: CloudWatchAlarmWatcher', () => {
     it('sends nothing for no alarms', async () => {
       await expect(watcher.describe([])).resolves.toEqual({ found: [], missing: [] });
       expect(cloudwatch.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('Method: transitionsToAlarm', () => {
+    const since = new Date('2025-03-04T10:00:05Z');
+    const until = new Date('2025-03-04T10:20:00Z');
+    const stateUpdate = (alarm: string, from: string, to: string, at: string) => ({
+      AlarmName: alarm,
+      AlarmType: 'MetricAlarm' as const,
+      Timestamp: new Date(at),
+      HistoryItemType: 'StateUpdate' as const,
+      HistorySummary: `Alarm updated from ${from} to ${to}`,
+      HistoryData: JSON.stringify({
+        version: '1.0',
+        oldState: { stateValue: from, stateReason: 'before' },
+        newState: { stateValue: to, stateReason: 'Threshold Crossed' },
+      }),
+    });
+
+    it("reads each alarm's state updates over the window, every page, and keeps the ALARM ones", async () => {
+      cloudwatch
+        .on(DescribeAlarmHistoryCommand, { AlarmName: 'checkout-green-5xx' })
+        .resolves({
+          AlarmHistoryItems: [stateUpdate('checkout-green-5xx', 'ALARM', 'OK', '2025-03-04T10:17:00Z')],
+          NextToken: 'page-2',
+        })
+        .on(DescribeAlarmHistoryCommand, { AlarmName: 'checkout-green-5xx', NextToken: 'page-2' })
+        .resolves({
+          AlarmHistoryItems: [stateUpdate('checkout-green-5xx', 'OK', 'ALARM', '2025-03-04T10:14:00Z')],
+        })
+        .on(DescribeAlarmHistoryCommand, { AlarmName: 'checkout-latency-p99' })
+        .resolves({ AlarmHistoryItems: [] });
+
+      const transitions = await watcher.transitionsToAlarm(
+        ['checkout-green-5xx', 'checkout-latency-p99'],
+        since,
+        until,
+      );
+
+      expect(transitions).toEqual([{ name: 'checkout-green-5xx', at: new Date('2025-03-04T10:14:00Z') }]);
+      expect(cloudwatch.commandCalls(DescribeAlarmHistoryCommand).map((call) => call.args[0].input)).toEqual([
+        {
+          AlarmName: 'checkout-green-5xx',
+          HistoryItemType: 'StateUpdate',
+          StartDate: since,
+          EndDate: until,
+          MaxRecords: 100,
+        },
+        {
+          AlarmName: 'checkout-green-5xx',
+          HistoryItemType: 'StateUpdate',
+          StartDate: since,
+          EndDate: until,
+          MaxRecords: 100,
+          NextToken: 'page-2',
+        },
+        {
+          AlarmName: 'checkout-latency-p99',
+          HistoryItemType: 'StateUpdate',
+          StartDate: since,
+          EndDate: until,
+          MaxRecords: 100,
+        },
+      ]);
+    });
+
+    it('orders transitions oldest first and skips items it cannot read', async () => {
+      cloudwatch.on(DescribeAlarmHistoryCommand).resolves({
+        AlarmHistoryItems: [
+          stateUpdate('a', 'OK', 'ALARM', '2025-03-04T10:18:00Z'),
+          { ...stateUpdate('a', 'OK', 'ALARM', '2025-03-04T10:16:00Z'), HistoryData: 'not json' },
+          stateUpdate('a', 'OK', 'INSUFFICIENT_DATA', '2025-03-04T10:12:00Z'),
+          stateUpdate('a', 'OK', 'ALARM', '2025-03-04T10:10:00Z'),
+        ],
+      });
+
+      await expect(watcher.transitionsToAlarm(['a'], since, until)).resolves.toEqual([
+        { name: 'a', at: new Date('2025-03-04T10:10:00Z') },
+        { name: 'a', at: new Date('2025-03-04T10:18:00Z') },
+      ]);
     });
   });
 });

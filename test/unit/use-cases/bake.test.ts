@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { useClock } from '../../../lib/clock.ts';
 import type { ShiftStep } from '../../../lib/domain/types.ts';
 import { alarmStateChangeEventSchema } from '../../../lib/events/alarm-state-change.ts';
 import { confirmBake, onAlarmStateChange, startBake } from '../../../lib/use-cases/bake.ts';
@@ -11,6 +12,14 @@ const STARTED = deployment.startedAt; // 2025-03-04T10:00:05.000Z
 const step25: ShiftStep = deployment.plan.steps[1] as ShiftStep;
 const BEFORE_START = '2025-03-04T09:30:00.000Z';
 const DURING_BAKE = '2025-03-04T10:14:00.000Z';
+
+/** The 5% step's weights were applied at 10:00:10, the 25% step's at 10:10:10. */
+const SHIFTS = [
+  { percent: 5, shiftedAt: '2025-03-04T10:00:10.000Z' },
+  { percent: 25, shiftedAt: '2025-03-04T10:10:10.000Z' },
+];
+const DURING_5 = '2025-03-04T10:09:00.000Z';
+const BEFORE_ANY_SHIFT = '2025-03-04T10:00:07.000Z';
 
 const alarmEvent = (alarmName: string, value: string, timestamp: string) =>
   alarmStateChangeEventSchema.parse(alarmStateChangeEvent(alarmName, value, timestamp));
@@ -77,6 +86,80 @@ describe('Use case: bake', () => {
     });
   });
 
+  describe('The step an alarm transitioned in (from its timestamp)', () => {
+    it('names the 5% step for an event that arrives late, after the 25% shift', async () => {
+      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+
+      await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:09:00.000+0000'),
+      );
+
+      expect(tokens.succeeded).toEqual([
+        {
+          token: 'token-bake-25',
+          output: {
+            outcome: 'failed',
+            reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+            alarm: 'checkout-green-5xx',
+            alarmChangedAt: DURING_5,
+          },
+        },
+      ]);
+    });
+
+    it('names the 25% step for a transition after its shift', async () => {
+      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+
+      await onAlarmStateChange(
+        { store, tokens },
+        alarmEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:10:10.000+0000'),
+      );
+
+      expect(tokens.succeeded[0]?.output).toMatchObject({
+        reason: 'alarm checkout-green-5xx went to ALARM at 25%',
+      });
+    });
+
+    it('names the previous step for an alarm found firing at bake start that transitioned before this shift', async () => {
+      alarms.set('checkout-green-5xx', 'ALARM', DURING_5);
+
+      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+
+      expect(tokens.succeeded[0]?.output).toMatchObject({
+        reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+        alarmChangedAt: DURING_5,
+      });
+    });
+
+    it('says "before any traffic moved" for an alarm that transitioned before the first shift', async () => {
+      alarms.set('checkout-green-5xx', 'ALARM', BEFORE_ANY_SHIFT);
+      const step5 = deployment.plan.steps[0] as ShiftStep;
+
+      await startBake({ store, alarms, tokens }, deployment, step5, 'token-bake-5', SHIFTS.slice(0, 1));
+
+      expect(tokens.succeeded[0]?.output).toMatchObject({
+        reason: 'alarm checkout-green-5xx went to ALARM before any traffic moved',
+      });
+    });
+
+    it('names the 5% step at the end of the 25% bake for a lost event from the 5% bake', async () => {
+      const previous = useClock({ now: () => new Date('2025-03-04T10:20:10.000Z') });
+      try {
+        await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+        alarms.fired('checkout-green-5xx', DURING_5);
+        alarms.set('checkout-green-5xx', 'OK', '2025-03-04T10:12:00.000Z');
+
+        await expect(confirmBake({ store, alarms }, deployment, step25, SHIFTS)).resolves.toMatchObject({
+          outcome: 'failed',
+          reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+        });
+      } finally {
+        useClock(previous);
+      }
+    });
+  });
+
   describe('Function: confirmBake', () => {
     beforeEach(async () => {
       await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
@@ -110,6 +193,30 @@ describe('Use case: bake', () => {
         alarm: 'checkout-green-5xx',
         alarmChangedAt: DURING_BAKE,
       });
+    });
+
+    it('fails the bake for an alarm that fired and recovered while its event was lost', async () => {
+      const previous = useClock({ now: () => new Date('2025-03-04T10:20:00.000Z') });
+      try {
+        alarms.fired('checkout-green-5xx', '2025-03-04T10:14:00.000Z');
+        alarms.set('checkout-green-5xx', 'OK', '2025-03-04T10:17:00.000Z');
+
+        await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toEqual({
+          outcome: 'failed',
+          reason: 'alarm checkout-green-5xx went to ALARM at 25%',
+          alarm: 'checkout-green-5xx',
+          alarmChangedAt: '2025-03-04T10:14:00.000Z',
+        });
+        expect(alarms.historyCalls).toEqual([
+          {
+            alarmNames: ['checkout-latency-p99', 'checkout-green-5xx'],
+            since: new Date(STARTED),
+            until: new Date('2025-03-04T10:20:00.000Z'),
+          },
+        ]);
+      } finally {
+        useClock(previous);
+      }
     });
 
     it('passes despite an alarm in ALARM since before the release', async () => {

@@ -119,6 +119,15 @@ describe('Use case: the rollback window after promotion', () => {
       });
     });
 
+    it('raises AlarmAfterPromotion for an alarm that fired and recovered while its event was lost', async () => {
+      alarms.fired('checkout-green-5xx', AFTER_PROMOTION);
+
+      await expect(confirmRollbackWindow({ store, alarms }, deployment)).rejects.toMatchObject({
+        name: 'AlarmAfterPromotion',
+        message: REASON,
+      });
+    });
+
     it('does not roll back over a newer release', async () => {
       alarms.set('checkout-green-5xx', 'ALARM', AFTER_PROMOTION);
       await store.claimIdleSlot('checkout', 'checkout-v3');
