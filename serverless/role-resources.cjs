@@ -37,6 +37,17 @@ module.exports = {
     }
     return arns;
   },
+  /**
+   * The roles the deploy function may pass to ECS tasks: every declared `target.taskRoleArns` when each
+   * service declares them, else any role of the account (the statement's iam:PassedToService condition
+   * still limits it to ECS tasks): a service that names none could use any role.
+   */
+  taskRoles: (config) => {
+    const services = Object.values(config.services);
+    if (services.length === 0 || services.some((service) => !service.target.taskRoleArns))
+      return [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }];
+    return [...new Set(services.flatMap((service) => service.target.taskRoleArns))];
+  },
   /** The listener rule each service shifts weights on (`target.listenerRuleArn`). */
   listenerRules: (config) => [
     ...new Set(Object.values(config.services).map((service) => service.target.listenerRuleArn)),

@@ -20,6 +20,8 @@ module.exports = {
   notifyTopics: async (context) => roleResources.notifyTopics(await loadConfig(context)),
   /** The declared services' ECS service ARNs, one per slot: the only services the pipeline may describe or update. */
   ecsServices: async (context) => roleResources.ecsServices(await loadConfig(context)),
+  /** The roles the deploy function may pass to ECS tasks (`target.taskRoleArns`, else any of the account). */
+  taskRoles: async (context) => roleResources.taskRoles(await loadConfig(context)),
   /** The declared listener rules: the only rules the pipeline may modify. */
   listenerRules: async (context) => roleResources.listenerRules(await loadConfig(context)),
   /** The ECR repositories shipline.yml releases: the trigger's rule matches only their pushes. */

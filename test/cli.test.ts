@@ -111,7 +111,7 @@ describe('CLI: shipline', () => {
     );
     const { code, stderr } = await run(['validate', '--config', file]);
     expect(code).toBe(2);
-    expect(stderr).toContain(`${file}:28:14 services.checkout.strategy.steps: the last step must be 100`);
+    expect(stderr).toContain(`${file}:30:14 services.checkout.strategy.steps: the last step must be 100`);
   });
 
   it('validate checks the file SHIPLINE_CONFIG names, the one a deploy packages', async () => {

@@ -361,7 +361,7 @@ describe('serverless package', () => {
     expect(roles.size).toBe(FUNCTION_KEYS.length);
   });
 
-  it('scopes ECS service and listener-rule grants to what shipline.yml declares', () => {
+  it('scopes ECS service, listener-rule and PassRole grants to what shipline.yml declares', () => {
     const resourcesOf = (key: FunctionKey, action: string): unknown[] =>
       roleStatements(`${logicalId(key)}IamRoleLambdaExecution`)
         .filter((statement) => asArray(statement.Action).includes(action))
@@ -377,6 +377,9 @@ describe('serverless package', () => {
       expect(resourcesOf(key, 'elasticloadbalancing:ModifyRule'), key).toEqual([
         'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod-web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee',
       ]);
+    expect(resourcesOf('deploySlot', 'iam:PassRole')).toEqual([
+      'arn:aws:iam::123456789012:role/checkout-execution',
+    ]);
   });
 
   it('grants no wildcard action, and `*` resources only to actions without resource-level permissions', () => {

@@ -49,12 +49,19 @@ const ARN_KINDS = {
     resource: /^[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/,
     shape: 'arn:aws:sns:<region>:<account>:<topic>',
   },
+  // IAM is global: a role ARN has no region (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).
+  'iam-role': {
+    service: 'iam',
+    resource: /^role\/(?:[\x21-\x7E]*\/)?[\w+=,.@-]{1,64}$/,
+    shape: 'arn:aws:iam::<account>:role/<name>',
+  },
 } as const;
 
 const ARN_LABELS = {
   'listener-rule': 'a listener-rule',
   'target-group': 'a target group',
   'sns-topic': 'an SNS topic',
+  'iam-role': 'an IAM role',
 } as const;
 
 /** A kind of ARN `arnOf` checks. */
@@ -90,7 +97,7 @@ export const arnOf = (kind: ArnKind) => {
       !/^aws(?:-[a-z]+)*$/.test(arn.partition) ||
       arn.service !== service ||
       !resource.test(arn.resource) ||
-      !/^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(arn.region) ||
+      (service === 'iam' ? arn.region !== '' : !/^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(arn.region)) ||
       !/^\d{12}$/.test(arn.accountId)
     ) {
       ctx.issues.push({
@@ -170,6 +177,10 @@ export const ecsAlbTargetSchema = z
       description: 'ALB listener rule that forwards to both slot target groups with weights.',
     }),
     slots: z.object({ blue: slotSchema, green: slotSchema }).strict(),
+    taskRoleArns: z.array(arnOf('iam-role')).min(1).optional().meta({
+      description:
+        "The task and execution roles the service's task definitions name. When every service declares them, the deploy function may pass only these roles to ECS (iam:PassRole); otherwise any role of the account, to ECS tasks only.",
+    }),
     scaleDownDelay: durationSchema
       .default('15m')
       .meta({ description: 'How long the old slot stays warm after promotion, for instant rollback.' }),
@@ -420,6 +431,17 @@ const checkSameAccountAndRegion = (ctx: z.RefinementCtx, name: string, service: 
       });
     }
   }
+  // ECS passes a role to tasks only within the account (IAM roles have no region).
+  (service.target.taskRoleArns ?? []).forEach((text, index) => {
+    const arn = parsed(text);
+    if (arn && arn.accountId !== rule.accountId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['services', name, 'target', 'taskRoleArns', index],
+        message: `expected a role of account ${rule.accountId} like the listener rule, got account ${arn.accountId}`,
+      });
+    }
+  });
 };
 
 /** Seconds every step of a strategy bakes, in total. */

@@ -65,6 +65,26 @@ describe('Sandbox: IAM enforcement', () => {
     );
   });
 
+  it('passes only the declared task roles to ECS (target.taskRoleArns scopes iam:PassRole)', async () => {
+    const config = loadConfigFile(path.join(REPOSITORY_ROOT, 'shipline.yml'));
+    const checkout = config.services.checkout;
+    if (!checkout) throw new Error('shipline.yml declares no checkout');
+    const withRoles = (taskRoleArns: string[]) => ({
+      ...config,
+      services: { checkout: { ...checkout, target: { ...checkout.target, taskRoleArns } } },
+    });
+    // The sandbox's task definitions name arn:aws:iam::123456789012:role/checkout-execution.
+    const declared = await run(undefined, withRoles(['arn:aws:iam::123456789012:role/checkout-execution']));
+    expect(declared.outcome).toBe('promoted');
+
+    const other = await run(undefined, withRoles(['arn:aws:iam::123456789012:role/billing-execution']));
+    expect(other.outcome).toBe('rolled_back');
+    expect(other.reason).toContain(
+      'is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/checkout-execution',
+    );
+    expect(other.traffic).toEqual({ 'blue (v1)': 100 });
+  });
+
   it('resumes the steady wait by the ECS event, not the steady timeout (ecsDeploymentEvents may GetItem)', async () => {
     const ok = await run();
     expect(ok.outcome).toBe('promoted');

@@ -66,6 +66,7 @@ describe('Function: parseConfigText', () => {
               blue: { service: 'checkout-blue', targetGroupArn: BLUE_TG, alarms: ['checkout-blue-5xx'] },
               green: { service: 'checkout-green', targetGroupArn: GREEN_TG, alarms: ['checkout-green-5xx'] },
             },
+            taskRoleArns: ['arn:aws:iam::123456789012:role/checkout-execution'],
             scaleDownDelay: '15m',
             steadyTimeout: '20m',
           },
@@ -255,7 +256,7 @@ describe('Function: parseConfigText', () => {
     expect(() => parseConfigText(text, 'my.yml')).toThrow(
       'my.yml is invalid:\n' +
         '  my.yml:13:24 services.checkout.target.listenerRuleArn: expected a listener-rule ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener-rule/app/<lb>/<lb-id>/<listener-id>/<rule-id>), got "nope"\n' +
-        '  my.yml:28:14 services.checkout.strategy.steps: the last step must be 100',
+        '  my.yml:30:14 services.checkout.strategy.steps: the last step must be 100',
     );
   });
 });
@@ -431,6 +432,23 @@ describe('Config hardening', () => {
     ]);
   });
 
+  it('takes task roles as IAM role ARNs of the listener rule account, with no region', () => {
+    const role = 'arn:aws:iam::123456789012:role/checkout-execution';
+    expect(
+      issuesOf(configText().replace(role, 'arn:aws:iam:us-east-1:123456789012:role/checkout-execution')),
+    ).toEqual([
+      'services.checkout.target.taskRoleArns[0]: expected an IAM role ARN (arn:aws:iam::<account>:role/<name>), got an iam ARN',
+    ]);
+    expect(issuesOf(configText().replace(role, 'arn:aws:iam::210987654321:role/checkout-execution'))).toEqual(
+      [
+        'services.checkout.target.taskRoleArns[0]: expected a role of account 123456789012 like the listener rule, got account 210987654321',
+      ],
+    );
+    expect(issuesOf(configText().replace(role, 'arn:aws:iam::123456789012:user/deployer'))).toEqual([
+      'services.checkout.target.taskRoleArns[0]: expected an IAM role ARN (arn:aws:iam::<account>:role/<name>), got an iam ARN',
+    ]);
+  });
+
   it('refuses a topic ARN that is not an SNS topic', () => {
     const text = configText().replace(
       '    strategy:',
@@ -478,10 +496,10 @@ describe('Config hardening', () => {
     expect(
       locatedIssuesOf(configText().replace('steps: [5, 25, 100]', 'steps: [5, { percent: 0 }, 100]')),
     ).toEqual([
-      'shipline.yml:28:29 services.checkout.strategy.steps[1].percent: expected a whole percentage from 1 to 100',
+      'shipline.yml:30:29 services.checkout.strategy.steps[1].percent: expected a whole percentage from 1 to 100',
     ]);
     expect(locatedIssuesOf(text)).toEqual([
-      'shipline.yml:27:13 services.checkout.strategy.type: expected type: canary',
+      'shipline.yml:29:13 services.checkout.strategy.type: expected type: canary',
     ]);
   });
 
