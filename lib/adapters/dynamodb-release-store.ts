@@ -10,6 +10,7 @@ import {
 import { nowEpochSeconds } from '../clock.ts';
 import { isNewerRequest } from '../domain/request-order.ts';
 import { environment } from '../env.ts';
+import { TransientAwsError } from '../errors.ts';
 import type {
   AlarmWatch,
   LockLease,
@@ -195,14 +196,47 @@ export class DynamoDbReleaseStore implements ReleaseStore {
   }
 
   public async claimIdleSlot(service: string, releaseId: string): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: keys.state(service),
-        UpdateExpression: 'SET latestRelease = :release, service = :service',
-        ExpressionAttributeValues: { ':release': releaseId, ':service': service },
-      }),
-    );
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.state(service),
+          UpdateExpression: 'SET latestRelease = :release, service = :service',
+          // Never while another release's rollback is putting the slots back (see fenceForRollback).
+          ConditionExpression:
+            'attribute_not_exists(rollbackFenceUntil) OR rollbackFenceUntil < :now OR latestRelease = :release',
+          ExpressionAttributeValues: {
+            ':release': releaseId,
+            ':service': service,
+            ':now': nowEpochSeconds(),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new TransientAwsError(
+        `a rollback of the previous release of ${service} is still putting its slots back; the idle slot is claimed once it is done`,
+        { cause: error },
+      );
+    }
+  }
+
+  public async fenceForRollback(service: string, releaseId: string, seconds: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.state(service),
+          UpdateExpression: 'SET rollbackFenceUntil = :until',
+          ConditionExpression: 'latestRelease = :release',
+          ExpressionAttributeValues: { ':release': releaseId, ':until': nowEpochSeconds() + seconds },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   public async recordPromotion(state: ServiceState): Promise<boolean> {

@@ -98,8 +98,17 @@ export interface ReleaseStore {
   readLock(service: string): Promise<LockLease | undefined>;
 
   readServiceState(service: string): Promise<ServiceState | undefined>;
-  /** Marks `releaseId` as the latest release to take the idle slot. */
+  /**
+   * Marks `releaseId` as the latest release to take the idle slot. Refused with `TransientAwsError`
+   * (retried by the state) while another release holds the rollback fence.
+   */
   claimIdleSlot(service: string, releaseId: string): Promise<void>;
+  /**
+   * Atomically checks that `releaseId` is still the latest release and, if so, fences the service for
+   * `seconds`: no newer release may claim a slot until the rollback records the stable slot again (which
+   * clears the fence) or the fence expires. False if a newer release already owns the service.
+   */
+  fenceForRollback(service: string, releaseId: string, seconds: number): Promise<boolean>;
   /**
    * Records which slot and version are stable. Conditional on `state.latestRelease` still being the
    * latest release: returns false (and writes nothing) if a newer release has taken the service over.

@@ -170,7 +170,10 @@ export const rollBackRelease = async (
 > => {
   const reason = reasonFromFailure(failure);
   const warnings: string[] = [];
-  const owner = await ports.store.isLatestRelease(deployment.service, deployment.id);
+  // One conditional write decides ownership and fences the service: a newer release (woken by the hand-off
+  // after promotion) cannot claim a slot while this rollback moves traffic and scales, nor can this rollback
+  // touch slots a newer release has already claimed. Recording the stable slot below clears the fence.
+  const owner = await ports.store.fenceForRollback(deployment.service, deployment.id, ROLLBACK_FENCE_SECONDS);
   if (!owner && failure?.Error === 'AlarmAfterPromotion') {
     // The alarm fired during the rollback window, but a newer release took the service (and the old
     // slot) meanwhile: this release stays promoted and the window just ends; the newer one is watched.
@@ -230,6 +233,12 @@ export const rollBackRelease = async (
     warnings,
   };
 };
+
+/**
+ * How long a rollback fences the service against newer releases: longer than its retries (~13 minutes),
+ * short enough that a rollback that gave up (ACTION NEEDED) does not block the next release for long.
+ */
+export const ROLLBACK_FENCE_SECONDS = 20 * 60;
 
 export const REPORT_KINDS = ['failed', 'superseded', 'rollback_failed', 'ignored'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];

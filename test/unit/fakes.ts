@@ -1,5 +1,6 @@
 import { nowEpochSeconds } from '../../lib/clock.ts';
 import { isNewerRequest } from '../../lib/domain/request-order.ts';
+import { TransientAwsError } from '../../lib/errors.ts';
 import type {
   AlarmStatus,
   AlarmWatch,
@@ -128,7 +129,30 @@ export class InMemoryReleaseStore implements ReleaseStore {
 
   public async claimIdleSlot(service: string, releaseId: string) {
     this.note('claimIdleSlot');
+    const current = this.states.get(service) as
+      | (Partial<ServiceState> & { rollbackFenceUntil?: number })
+      | undefined;
+    if (
+      current?.rollbackFenceUntil !== undefined &&
+      current.rollbackFenceUntil >= nowEpochSeconds() &&
+      current.latestRelease !== releaseId
+    ) {
+      throw new TransientAwsError(
+        `a rollback of the previous release of ${service} is still putting its slots back`,
+      );
+    }
     this.states.set(service, { ...this.states.get(service), service, latestRelease: releaseId });
+  }
+
+  public async fenceForRollback(service: string, releaseId: string, seconds: number) {
+    this.note('fenceForRollback');
+    const current = this.states.get(service);
+    if (current?.latestRelease !== releaseId) return false;
+    this.states.set(service, {
+      ...current,
+      rollbackFenceUntil: nowEpochSeconds() + seconds,
+    } as typeof current);
+    return true;
   }
 
   public async recordPromotion(state: ServiceState) {

@@ -350,7 +350,34 @@ describe('Class: DynamoDbReleaseStore', () => {
         TableName: TABLE,
         Key: { pk: 'SERVICE#checkout', sk: 'STATE' },
         UpdateExpression: 'SET latestRelease = :release, service = :service',
-        ExpressionAttributeValues: { ':release': V2_RELEASE_ID, ':service': 'checkout' },
+        ConditionExpression:
+          'attribute_not_exists(rollbackFenceUntil) OR rollbackFenceUntil < :now OR latestRelease = :release',
+        ExpressionAttributeValues: { ':release': V2_RELEASE_ID, ':service': 'checkout', ':now': NOW_EPOCH },
+      });
+    });
+
+    it('is refused, as a retryable TransientAwsError, while another release rolls back', async () => {
+      ddb.on(UpdateCommand).rejects(conditionFailed());
+
+      await expect(store.claimIdleSlot('checkout', V2_RELEASE_ID)).rejects.toMatchObject({
+        name: 'TransientAwsError',
+        message: expect.stringContaining('still putting its slots back'),
+      });
+    });
+  });
+
+  describe('Method: fenceForRollback', () => {
+    it('fences the service only while the release is still the latest', async () => {
+      ddb.on(UpdateCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+
+      await expect(store.fenceForRollback('checkout', V2_RELEASE_ID, 1200)).resolves.toBe(true);
+      await expect(store.fenceForRollback('checkout', V2_RELEASE_ID, 1200)).resolves.toBe(false);
+      expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+        TableName: TABLE,
+        Key: { pk: 'SERVICE#checkout', sk: 'STATE' },
+        UpdateExpression: 'SET rollbackFenceUntil = :until',
+        ConditionExpression: 'latestRelease = :release',
+        ExpressionAttributeValues: { ':release': V2_RELEASE_ID, ':until': NOW_EPOCH + 1200 },
       });
     });
   });

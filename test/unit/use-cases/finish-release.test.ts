@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { TransientAwsError } from '../../../lib/errors.ts';
 import {
   handOffService,
   promoteRelease,
@@ -82,7 +83,7 @@ describe('Use case: finish a release', () => {
       await rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN);
 
       expect(ports.journal.entries).toEqual([
-        'store.isLatestRelease',
+        'store.fenceForRollback',
         'router.setWeights 100/0',
         'deployer.scale checkout-green 0',
         'store.clearAlarmWatches',
@@ -631,6 +632,38 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
     expect(ports.deployer.scaled).toEqual([]);
     expect(ports.notifier.published).toEqual([]);
     expect(ports.store.record(V2_RELEASE_ID)).toEqual(before);
+  });
+
+  it('fences the service while it rolls back after promotion: a newer release cannot claim a slot until it is done', async () => {
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    const alarm = {
+      Error: 'AlarmAfterPromotion',
+      Cause: 'alarm checkout-green-5xx went to ALARM after promotion',
+    };
+    // Attempt 1 puts the weights back, then ECS refuses the scale-down (the state retries it).
+    const scale = ports.deployer.scale.bind(ports.deployer);
+    let refusals = 1;
+    ports.deployer.scale = async (cluster, service, desiredCount) => {
+      if (refusals-- > 0) throw new TransientAwsError('ECS UpdateService throttled');
+      return scale(cluster, service, desiredCount);
+    };
+    await expect(rollBackRelease(ports, settings, deployment, alarm, undefined)).rejects.toThrow(
+      'ECS UpdateService throttled',
+    );
+    expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
+
+    // The hand-off after promotion woke v3; it may not take a slot while the rollback is under way.
+    await expect(ports.store.claimIdleSlot('checkout', 'checkout-v3')).rejects.toThrow(TransientAwsError);
+
+    // The retry still owns the service: it finishes the rollback and says so (never "promoted").
+    const result = await rollBackRelease(ports, settings, deployment, alarm, undefined);
+    expect(result).toMatchObject({ kind: 'rolled_back', servingVersion: 'v1' });
+    expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-green', desiredCount: 0 }]);
+    expect(ports.notifier.events()).toEqual(['rolled_back']);
+
+    // Recording the stable slot again lifts the fence: v3 may now claim the idle slot.
+    await ports.store.claimIdleSlot('checkout', 'checkout-v3');
+    expect(ports.store.states.get('checkout')?.latestRelease).toBe('checkout-v3');
   });
 
   it('rolls a promoted release back to the warm old slot while it still owns the service', async () => {
