@@ -51,7 +51,7 @@ export const manualRollback = (deployment: Deployment, region: string, weights: 
     manualSteps: [
       `aws elbv2 describe-rules --rule-arns ${target.listenerRuleArn} --region ${region}`,
       `aws elbv2 modify-rule --rule-arn ${target.listenerRuleArn} --actions '${actions}' --region ${region}`,
-      'modify-rule replaces every action of the rule: if describe-rules shows other actions (e.g. authenticate-oidc), keep them in --actions, in their order, before the forward',
+      'modify-rule replaces every action of the rule: if describe-rules shows other actions (e.g. authenticate-oidc), pass them again in --actions, each with its "Order" and the forward last (with the next Order); give an authenticate-oidc action "UseExistingClientSecret": true, since describe-rules never returns its ClientSecret',
       `aws ecs update-service --cluster ${target.cluster} --service ${target.canary.service} --desired-count 0 --region ${region}`,
     ],
   };

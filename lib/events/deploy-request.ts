@@ -6,17 +6,25 @@ import * as z from 'zod/mini';
  */
 export const manualDeployRequestSchema = z.strictObject({
   source: z._default(z.literal('manual'), 'manual'),
-  service: z.string().check(z.minLength(1)),
   image: z.strictObject({
     digest: z.string().check(z.regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>')),
     tag: z.optional(
       z.string().check(z.minLength(1), z.maxLength(300, 'expected at most 300 characters (ECR limit)')),
     ),
-    uri: z.optional(z.string().check(z.minLength(1))),
+    // A registry host (<= 253), a repository name (<= 256, ECR), a tag and a digest fit well within 1,024.
+    uri: z.optional(z.string().check(z.minLength(1), z.maxLength(1024, 'expected at most 1024 characters'))),
   }),
-  requestedBy: z.optional(z.string().check(z.minLength(1))),
+  // The request travels in every state's data for the whole release: small fields keep each state far
+  // below Step Functions' 256 KB (an oversized state fails with States.DataLimitExceeded, which no Catch
+  // can route to the lock release).
+  service: z.string().check(z.minLength(1), z.maxLength(256, 'expected at most 256 characters')),
+  requestedBy: z.optional(
+    z.string().check(z.minLength(1), z.maxLength(256, 'expected at most 256 characters')),
+  ),
   /** Set to release a digest again (a new execution name is derived from it). */
-  requestId: z.optional(z.string().check(z.minLength(1))),
+  requestId: z.optional(
+    z.string().check(z.minLength(1), z.maxLength(256, 'expected at most 256 characters')),
+  ),
 });
 
 export type ManualDeployRequest = z.output<typeof manualDeployRequestSchema>;

@@ -122,8 +122,11 @@ export const releaseRequestFrom = (
   };
 };
 
-/** Refuses an input Step Functions would refuse, before anything starts, naming its size and the limit. */
-const assertInputFits = (request: ReleaseRequest): void => {
+/**
+ * Refuses an input Step Functions would refuse, before anything starts, naming its size and the limit.
+ * The request schemas cap every field well below it; this guards the whole input as sent.
+ */
+export const assertInputFits = (request: ReleaseRequest): void => {
   const bytes = new TextEncoder().encode(JSON.stringify(request)).length;
   if (bytes > MAX_EXECUTION_INPUT_BYTES) {
     throw new InvalidInputError(

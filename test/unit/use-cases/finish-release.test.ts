@@ -467,7 +467,7 @@ describe('Use case: finish a release', () => {
       expect(message?.manualSteps).toEqual([
         `aws elbv2 describe-rules --rule-arns ${LISTENER_RULE_ARN} --region us-east-1`,
         `aws elbv2 modify-rule --rule-arn ${LISTENER_RULE_ARN} --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"${BLUE_TG}","Weight":100},{"TargetGroupArn":"${GREEN_TG}","Weight":0}]}}]' --region us-east-1`,
-        expect.stringContaining('authenticate-oidc'),
+        expect.stringMatching(/authenticate-oidc.*"Order".*"UseExistingClientSecret": true/),
         'aws ecs update-service --cluster prod --service checkout-green --desired-count 0 --region us-east-1',
       ]);
     });

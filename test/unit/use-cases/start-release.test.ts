@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { manualExecutionNameFor } from '../../../lib/domain/names.ts';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
 import { InvalidInputError, UnknownServiceError } from '../../../lib/errors.ts';
-import { releaseRequestFrom, startRelease } from '../../../lib/use-cases/start-release.ts';
+import { assertInputFits, releaseRequestFrom, startRelease } from '../../../lib/use-cases/start-release.ts';
 import { FakeExecutionStarter } from '../fakes.ts';
 import {
   ecrPushEvent,
@@ -194,20 +194,31 @@ describe('Function: startRelease', () => {
     expect(starter.calls).toHaveLength(1);
   });
 
-  it('refuses an execution input over 256 KB, naming its size and the limit, and starts nothing', async () => {
-    const error = await rejection(
-      startRelease({ starter }, config, {
-        service: 'checkout',
-        image: { digest: V2_DIGEST },
-        requestedBy: 'é'.repeat(131_072),
-      }),
-    );
+  it('caps the manual fields that travel in every state, so no release can outgrow 256 KB of state data', async () => {
+    for (const field of ['requestedBy', 'requestId'] as const) {
+      const error = await rejection(
+        startRelease({ starter }, config, {
+          service: 'checkout',
+          image: { digest: V2_DIGEST },
+          [field]: 'é'.repeat(257),
+        }),
+      );
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(error.message).toContain(field);
+    }
+    expect(starter.calls).toEqual([]);
+  });
 
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect(error.message).toMatch(
+  it('refuses an execution input over 256 KB, naming its size and the limit', () => {
+    const request = {
+      service: 'checkout',
+      image: { repository: 'checkout', digest: V2_DIGEST, tag: 'é'.repeat(131_072) },
+      requestedAt: '2025-03-04T10:00:00Z',
+      source: 'manual',
+    } as ReleaseRequest;
+    expect(() => assertInputFits(request)).toThrow(
       /^release request is too large: the execution input would be 26\d{4} bytes \(UTF-8\), and Step Functions accepts at most 262144 bytes$/,
     );
-    expect(starter.calls).toEqual([]);
   });
 
   it('ignores a push to a repository no service is released from, starting nothing', async () => {
