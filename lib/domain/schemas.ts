@@ -63,6 +63,7 @@ export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
     steadyTimeoutSeconds: integer(1),
     scaleDownDelaySeconds: integer(0),
     rollbackWindowSeconds: integer(1),
+    warmAfterWindowSeconds: integer(0),
   }),
   alarms: z.array(z.string()),
   plan: z.object({ strategy: z.string(), steps: z.array(shiftStepSchema), totalBakeSeconds: z.number() }),

@@ -76,6 +76,8 @@ export interface EcsAlbTarget {
    * (`target.rollbackWindow`, default the scale-down delay; at least 1 s, a Step Functions timeout).
    */
   rollbackWindowSeconds: number;
+  /** How much longer the old slot stays warm after a quiet rollback window: scale-down delay minus the window, at least 0. */
+  warmAfterWindowSeconds: number;
 }
 
 export type ReleaseTarget = EcsAlbTarget;

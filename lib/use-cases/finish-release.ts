@@ -105,7 +105,8 @@ export const promoteRelease = async (
       reason: `all ${deployment.plan.steps.length} steps passed`,
       details: {
         servingSlot: deployment.target.canary.name,
-        oldSlotScaleDownInSeconds: deployment.target.scaleDownDelaySeconds,
+        oldSlotScaleDownInSeconds:
+          deployment.target.rollbackWindowSeconds + deployment.target.warmAfterWindowSeconds,
         rollbackWindowSeconds: deployment.target.rollbackWindowSeconds,
       },
     },

@@ -124,6 +124,11 @@ export const prepareRelease = async (
       steadyTimeoutSeconds: parseDurationSeconds(target.steadyTimeout) ?? 1200,
       scaleDownDelaySeconds: parseDurationSeconds(target.scaleDownDelay) ?? 900,
       rollbackWindowSeconds: rollbackWindowSecondsOf(target),
+      // The old slot stays warm for the scale-down delay even when the rollback window is shorter.
+      warmAfterWindowSeconds: Math.max(
+        0,
+        (parseDurationSeconds(target.scaleDownDelay) ?? 900) - rollbackWindowSecondsOf(target),
+      ),
     },
     alarms: alarmNames,
     plan: buildPlan(declared.strategy, canary.name),

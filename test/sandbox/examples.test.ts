@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import {
   loadScenario,
@@ -47,6 +49,23 @@ describe('Sandbox: example scenarios', () => {
       result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
     ).toBe((promoted?.t ?? 0) + 15 * 60);
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
+  });
+
+  it('keeps the old slot warm for the whole scale-down delay when the rollback window is shorter', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+    const config = parseYaml(readFileSync(path.join(REPOSITORY_ROOT, 'shipline.yml'), 'utf8')) as {
+      services: { checkout: { target: Record<string, unknown> } };
+    };
+    config.services.checkout.target.rollbackWindow = '5m';
+    config.services.checkout.target.scaleDownDelay = '20m';
+    const result = await runScenario(parseScenario({ ...structuredClone(scenario), config }), baseDir);
+
+    expect(result.outcome).toBe('promoted');
+    const promoted = result.notifications.find((n) => n.message.event === 'promoted');
+    expect(promoted?.message.oldSlotScaleDownInSeconds).toBe(20 * 60);
+    expect(
+      result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
+    ).toBe((promoted?.t ?? 0) + 20 * 60);
   });
 
   it('shifts and rolls back through a listener rule behind OIDC, keeping its authenticate-oidc action', async () => {

@@ -117,6 +117,7 @@ export const deploymentFixture = (overrides: Partial<Deployment> = {}): Deployme
     steadyTimeoutSeconds: 1200,
     scaleDownDelaySeconds: 900,
     rollbackWindowSeconds: 900,
+    warmAfterWindowSeconds: 0,
   },
   alarms: ['checkout-latency-p99', 'checkout-green-5xx'],
   plan: {
