@@ -322,28 +322,23 @@ export class SimulatedStepFunctions {
         }
       }
     })();
+    /** A limit the event log saw exceeded fails the execution as AWS would, whatever the engine returned. */
+    const failPending = (): boolean => {
+      const pending = this.pendingFailures.get(execution.executionArn);
+      if (!pending) return false;
+      execution.status = 'FAILED';
+      execution.error = pending.error;
+      execution.cause = pending.cause;
+      return true;
+    };
     run.result
       .then((output) => {
-        if (execution.status !== 'RUNNING') return;
-        const pending = this.pendingFailures.get(execution.executionArn);
-        if (pending) {
-          execution.status = 'FAILED';
-          execution.error = pending.error;
-          execution.cause = pending.cause;
-          return;
-        }
+        if (execution.status !== 'RUNNING' || failPending()) return;
         execution.status = 'SUCCEEDED';
         execution.output = JSON.stringify(output);
       })
       .catch((error: unknown) => {
-        if (execution.status !== 'RUNNING') return;
-        const pending = this.pendingFailures.get(execution.executionArn);
-        if (pending) {
-          execution.status = 'FAILED';
-          execution.error = pending.error;
-          execution.cause = pending.cause;
-          return;
-        }
+        if (execution.status !== 'RUNNING' || failPending()) return;
         const cause =
           error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error);
         execution.status = 'FAILED';
