@@ -1,12 +1,8 @@
 import * as z from 'zod/mini';
-import {
-  caughtFailureSchema,
-  deploymentSchema,
-  executionRefSchema,
-  releaseRequestSchema,
-} from '../lib/domain/schemas.ts';
-import { REPORT_KINDS, recordLostNotification } from '../lib/use-cases/finish-release.ts';
+import { caughtFailureSchema } from '../lib/domain/schemas.ts';
+import { recordLostNotification } from '../lib/use-cases/finish-release.ts';
 import { createMetrics, createStore } from './shared/adapters.ts';
+import { reportInputSchema } from './shared/report-input.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = { store: createStore(), metrics: createMetrics() };
@@ -17,15 +13,7 @@ const ports = { store: createStore(), metrics: createMetrics() };
  */
 export const handler = shiplineHandler(
   'record-lost-notification',
-  z.extend(executionRefSchema, {
-    kind: z.enum(REPORT_KINDS),
-    request: releaseRequestSchema,
-    deployment: z.optional(deploymentSchema),
-    failure: z.optional(caughtFailureSchema),
-    rolledBackBecause: z.optional(caughtFailureSchema),
-    supersededBy: z.optional(z.string()),
-    error: caughtFailureSchema,
-  }),
+  z.extend(reportInputSchema, { error: caughtFailureSchema }),
   async (input) => {
     const result = await recordLostNotification(ports, input);
     logger.error('a release notification was lost', { notificationLost: result.notificationLost });

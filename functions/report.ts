@@ -1,13 +1,8 @@
 import * as z from 'zod/mini';
 import { findService } from '../lib/config/lookup.ts';
-import {
-  caughtFailureSchema,
-  deploymentSchema,
-  executionRefSchema,
-  releaseRequestSchema,
-} from '../lib/domain/schemas.ts';
-import { REPORT_KINDS, reportRelease } from '../lib/use-cases/finish-release.ts';
+import { reportRelease } from '../lib/use-cases/finish-release.ts';
 import { config, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
+import { reportInputSchema } from './shared/report-input.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
@@ -22,15 +17,7 @@ const ports = {
  */
 export const handler = shiplineHandler(
   'report',
-  z.extend(executionRefSchema, {
-    kind: z.enum(REPORT_KINDS),
-    request: releaseRequestSchema,
-    deployment: z.optional(deploymentSchema),
-    failure: z.optional(caughtFailureSchema),
-    rolledBackBecause: z.optional(caughtFailureSchema),
-    supersededBy: z.optional(z.string()),
-    reason: z.optional(z.string()),
-  }),
+  z.extend(reportInputSchema, { reason: z.optional(z.string()) }),
   async (input) => {
     const pipeline = settings();
     const declared = findService(config(), input.request.service);
