@@ -76,6 +76,17 @@ export class TransientAwsError extends ShiplineError {
   }
 }
 
+/**
+ * The service is busy with another release's rollback (its fence is up), or its traffic changed while
+ * this release planned: the state plans again after a wait, for as long as a rollback may take.
+ */
+export class ServiceBusyError extends ShiplineError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ServiceBusyError';
+  }
+}
+
 const TRANSIENT_ERROR_NAMES = new Set([
   'ThrottlingException',
   'Throttling',

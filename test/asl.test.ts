@@ -221,6 +221,24 @@ describe('Release state machine: how a release ends', () => {
     }
   });
 
+  it('plans again for minutes while an older release rolls back, and records an ignored push for minutes', () => {
+    const busy = states['Read what serves and plan the release']?.Retry?.find((r) =>
+      r.ErrorEquals.includes('ServiceBusyError'),
+    );
+    expect(busy).toBeDefined();
+    expect(allErrorsBudget('Record that the pushed version already serves')).toBeGreaterThanOrEqual(600);
+  });
+
+  it('keeps the old slot warm through the whole rollback window when its watch cannot be set up', () => {
+    const watch = states['Watch alarms during the rollback window'];
+    const fallback = watch?.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'))?.Next ?? '';
+    expect(states[fallback]).toMatchObject({
+      Type: 'Wait',
+      SecondsPath: '$.deployment.target.rollbackWindowSeconds',
+      Next: 'Confirm alarms at the end of the rollback window',
+    });
+  });
+
   it('retries the rollback on every error for 10 to 15 minutes', () => {
     const budget = allErrorsBudget('Roll back to the stable version');
     expect(budget).toBeGreaterThanOrEqual(600);

@@ -10,7 +10,7 @@ import {
 import { nowEpochSeconds } from '../clock.ts';
 import { isNewerRequest } from '../domain/request-order.ts';
 import { environment } from '../env.ts';
-import { TransientAwsError } from '../errors.ts';
+import { ServiceBusyError } from '../errors.ts';
 import type {
   AlarmWatch,
   LockLease,
@@ -214,7 +214,7 @@ export class DynamoDbReleaseStore implements ReleaseStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      throw new TransientAwsError(
+      throw new ServiceBusyError(
         `a rollback of the previous release of ${service} is still putting its slots back; the idle slot is claimed once it is done`,
         { cause: error },
       );

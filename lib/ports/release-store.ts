@@ -99,8 +99,8 @@ export interface ReleaseStore {
 
   readServiceState(service: string): Promise<ServiceState | undefined>;
   /**
-   * Marks `releaseId` as the latest release to take the idle slot. Refused with `TransientAwsError`
-   * (retried by the state) while another release holds the rollback fence.
+   * Marks `releaseId` as the latest release to take the idle slot. Refused with `ServiceBusyError`
+   * (retried by the state for minutes) while another release holds the rollback fence.
    */
   claimIdleSlot(service: string, releaseId: string): Promise<void>;
   /**

@@ -198,8 +198,16 @@ export const rollBackRelease = async (
   }
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
+  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+    status: 'rolled_back',
+    endedAt: at,
+    currentPercent: 0,
+    reason,
+  });
   if (owner) {
-    // The stable slot is recorded again: a failure during promotion may already have recorded the new one.
+    // The stable slot is recorded again (a failure during promotion may already have recorded the new one).
+    // This write lifts the fence, so it is the last one that can fail: a retry after it could find a newer
+    // release in charge, and the record above already says the release was rolled back.
     await ports.store.recordPromotion({
       service: deployment.service,
       stableSlot: deployment.target.stable.name,
@@ -209,12 +217,6 @@ export const rollBackRelease = async (
       updatedAt: at,
     });
   }
-  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
-    status: 'rolled_back',
-    endedAt: at,
-    currentPercent: 0,
-    reason,
-  });
   await notifyBestEffort(
     ports,
     deployment.topicArn,

@@ -5,7 +5,7 @@ import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
 import type { AlreadyServing, Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
 import { parseDurationSeconds } from '../duration.ts';
-import { TargetStateError } from '../errors.ts';
+import { ServiceBusyError, TargetStateError } from '../errors.ts';
 import { buildPlan } from '../strategies/index.ts';
 import { notifyBestEffort } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
@@ -149,6 +149,17 @@ export const prepareRelease = async (
   // Claiming the idle slot is the last step that can fail: a release that fails before it leaves the
   // previous release's delayed scale-down of that slot in place.
   await ports.store.claimIdleSlot(request.service, releaseId);
+  // Once claimed, no rollback of an older release can start (its fence needs it to be the latest). One that
+  // finished between the read above and the claim may have moved the weights: plan again from what serves.
+  const after = await ports.router.readWeights(route);
+  if (
+    (after[slots.blue.targetGroupArn] ?? 0) !== blueWeight ||
+    (after[slots.green.targetGroupArn] ?? 0) !== greenWeight
+  ) {
+    throw new ServiceBusyError(
+      `the weights on ${target.listenerRuleArn} changed while ${releaseId} planned (blue ${blueWeight}% / green ${greenWeight}%, now blue ${after[slots.blue.targetGroupArn] ?? 0}% / green ${after[slots.green.targetGroupArn] ?? 0}%); planning again`,
+    );
+  }
   await notifyBestEffort(
     ports,
     deployment.topicArn,

@@ -1,6 +1,6 @@
 import { nowEpochSeconds } from '../../lib/clock.ts';
 import { isNewerRequest } from '../../lib/domain/request-order.ts';
-import { TransientAwsError } from '../../lib/errors.ts';
+import { ServiceBusyError } from '../../lib/errors.ts';
 import type {
   AlarmStatus,
   AlarmWatch,
@@ -137,7 +137,7 @@ export class InMemoryReleaseStore implements ReleaseStore {
       current.rollbackFenceUntil >= nowEpochSeconds() &&
       current.latestRelease !== releaseId
     ) {
-      throw new TransientAwsError(
+      throw new ServiceBusyError(
         `a rollback of the previous release of ${service} is still putting its slots back`,
       );
     }

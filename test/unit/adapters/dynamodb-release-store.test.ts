@@ -356,11 +356,11 @@ describe('Class: DynamoDbReleaseStore', () => {
       });
     });
 
-    it('is refused, as a retryable TransientAwsError, while another release rolls back', async () => {
+    it('is refused, as a ServiceBusyError the state retries for minutes, while another release rolls back', async () => {
       ddb.on(UpdateCommand).rejects(conditionFailed());
 
       await expect(store.claimIdleSlot('checkout', V2_RELEASE_ID)).rejects.toMatchObject({
-        name: 'TransientAwsError',
+        name: 'ServiceBusyError',
         message: expect.stringContaining('still putting its slots back'),
       });
     });

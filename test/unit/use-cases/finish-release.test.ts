@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TransientAwsError } from '../../../lib/errors.ts';
+import { ServiceBusyError, TransientAwsError } from '../../../lib/errors.ts';
 import {
   handOffService,
   promoteRelease,
@@ -87,8 +87,8 @@ describe('Use case: finish a release', () => {
         'router.setWeights 100/0',
         'deployer.scale checkout-green 0',
         'store.clearAlarmWatches',
-        'store.recordPromotion',
         'store.updateRecord',
+        'store.recordPromotion',
         'store.markNotified',
         'notifier.publish rolled_back',
       ]);
@@ -653,7 +653,7 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
     expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
 
     // The hand-off after promotion woke v3; it may not take a slot while the rollback is under way.
-    await expect(ports.store.claimIdleSlot('checkout', 'checkout-v3')).rejects.toThrow(TransientAwsError);
+    await expect(ports.store.claimIdleSlot('checkout', 'checkout-v3')).rejects.toThrow(ServiceBusyError);
 
     // The retry still owns the service: it finishes the rollback and says so (never "promoted").
     const result = await rollBackRelease(ports, settings, deployment, alarm, undefined);

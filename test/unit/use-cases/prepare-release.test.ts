@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../lib/config/load.ts';
-import { TargetStateError } from '../../../lib/errors.ts';
+import { ServiceBusyError, TargetStateError } from '../../../lib/errors.ts';
 import type { ServiceState } from '../../../lib/ports/release-store.ts';
 import type { SlotStatus } from '../../../lib/ports/slot-deployer.ts';
 import { prepareRelease } from '../../../lib/use-cases/prepare-release.ts';
@@ -138,6 +138,22 @@ describe('Function: prepareRelease', () => {
 
     if ('alreadyServing' in deployment) throw new Error(`expected a deployment, got: ${deployment.reason}`);
     expect(deployment.target).toMatchObject({ scaleDownDelaySeconds: 900, rollbackWindowSeconds: 1800 });
+  });
+
+  it('plans again (ServiceBusyError) when the rollback of an older release moved the weights before the claim', async () => {
+    // v2 reads blue 100% (green idle); an older release's rollback then puts green back at 100% and
+    // lifts its fence just before v2's claim goes through.
+    const claim = ports.store.claimIdleSlot.bind(ports.store);
+    ports.store.claimIdleSlot = async (service, releaseId) => {
+      ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+      return claim(service, releaseId);
+    };
+
+    const error = await prepareOutcome().catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(ServiceBusyError);
+    expect((error as Error).message).toContain('changed while checkout-');
+    expect(ports.notifier.published).toEqual([]);
   });
 
   it('records the release as in progress and claims the idle slot', async () => {
