@@ -24,10 +24,14 @@ import { readServerlessDocument, resolveEventPatterns, resolveRolePolicies } fro
 import { installSandboxClients, useIam, useWorld } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
+import { checkExpectations } from './scenario/expectations.ts';
+import { stateNamesOf, unknownNames } from './scenario/faults.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
 /** The repository root: the sandbox runs the files that are deployed (serverless.yml, ASL, handlers). */
+export { checkExpectations } from './scenario/expectations.ts';
+
 export const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A scenario file that cannot be run as written (CLI exit code 2). */
@@ -232,6 +236,11 @@ const runPackaged = async (
     if (!Object.hasOwn(scenario.versions, version))
       throw new ScenarioError(`version "${version}" is used but not declared under versions`);
   }
+  const asl = parseYaml(
+    readFileSync(path.join(REPOSITORY_ROOT, 'statemachines/release.asl.yaml'), 'utf8'),
+  ) as Record<string, unknown>;
+  const unknown = unknownNames(scenario, stateNamesOf(asl));
+  if (unknown.length > 0) throw new ScenarioError(`scenario is invalid:\n  ${unknown.join('\n  ')}`);
 
   const { region, account } = scenario.world;
   const endpoint = await startLocalDynamoDb();
@@ -405,9 +414,6 @@ const runPackaged = async (
     world.sns.topics.add(topicArn);
     for (const svc of Object.values(config.services))
       if (svc.notify.topicArn) world.sns.topics.add(svc.notify.topicArn);
-    const asl = parseYaml(
-      readFileSync(path.join(REPOSITORY_ROOT, 'statemachines/release.asl.yaml'), 'utf8'),
-    ) as Record<string, unknown>;
     world.sfn.createStateMachine(stateMachineName, asl);
     for (const drop of scenario.world.dropEvents)
       world.droppedEvents.push({ detailType: drop.detailType, remaining: drop.times });
@@ -674,47 +680,4 @@ const runPackaged = async (
       else process.env[key] = value;
     }
   }
-};
-
-/** Compares a run with what the scenario expects; each failure says what differed. */
-export const checkExpectations = (
-  expect: NonNullable<Scenario['expect']>,
-  result: ScenarioResult,
-): { passed: boolean; failures: string[] } => {
-  const failures: string[] = [];
-  if (expect.outcome !== undefined && expect.outcome !== result.outcome) {
-    failures.push(
-      `outcome: expected ${expect.outcome}, got ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`,
-    );
-  }
-  if (expect.servingVersion !== undefined && expect.servingVersion !== result.servingVersion) {
-    failures.push(
-      `servingVersion: expected ${expect.servingVersion}, got ${result.servingVersion ?? `none at 100% (${JSON.stringify(result.traffic)})`}`,
-    );
-  }
-  if (expect.executions !== undefined && expect.executions !== result.executions.length) {
-    failures.push(`executions: expected ${expect.executions}, got ${result.executions.length}`);
-  }
-  if (expect.notifications !== undefined) {
-    const events = result.notifications.map((n) => String(n.message.event));
-    if (JSON.stringify(events) !== JSON.stringify(expect.notifications)) {
-      failures.push(
-        `notifications: expected [${expect.notifications.join(', ')}], got [${events.join(', ')}]`,
-      );
-    }
-  }
-  if (expect.reasonContains !== undefined && !(result.reason ?? '').includes(expect.reasonContains)) {
-    failures.push(`reason: expected it to contain "${expect.reasonContains}", got "${result.reason ?? ''}"`);
-  }
-  if (expect.maxRollbackReactionSeconds !== undefined) {
-    if (
-      result.rollbackReactionSeconds === null ||
-      result.rollbackReactionSeconds > expect.maxRollbackReactionSeconds
-    ) {
-      failures.push(
-        `rollbackReactionSeconds: expected at most ${expect.maxRollbackReactionSeconds}, got ${result.rollbackReactionSeconds ?? 'none'}`,
-      );
-    }
-  }
-  return { passed: failures.length === 0, failures };
 };

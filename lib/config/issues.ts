@@ -43,8 +43,8 @@ type UnionIssue = PathIssue & {
 
 /**
  * Replaces a failed union by the issues of the one branch whose type matched the value (a `{ percent: x }`
- * step is an object, so the object branch says what is wrong inside it), keeping the union's own message
- * when no branch, or several, matched.
+ * step is an object, so the object branch says what is wrong inside it) or, among several such branches,
+ * of the one with the fewest issues; keeps the union's own message when no branch, or no single one, wins.
  */
 const expandUnions = (issues: readonly PathIssue[]): PathIssue[] =>
   issues.flatMap((issue) => {
@@ -55,8 +55,12 @@ const expandUnions = (issues: readonly PathIssue[]): PathIssue[] =>
         branch.length > 0 &&
         !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
     );
-    const [only] = matching;
-    if (matching.length !== 1 || !only) return [issue];
+    // Several branches took the value's type (objects told apart by their keys): the one branch with the
+    // fewest issues is the one the author meant, e.g. `{ push: ... }` lacking only `at`.
+    const fewest = Math.min(...matching.map((branch) => branch.length));
+    const closest = matching.filter((branch) => branch.length === fewest);
+    const [only] = closest;
+    if (closest.length !== 1 || !only) return [issue];
     return expandUnions(only.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })));
   });
 

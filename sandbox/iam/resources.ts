@@ -33,6 +33,34 @@ const PREFIX: Record<string, string> = {
   SFN: 'states',
 };
 
+/**
+ * Every AWS API action the pipeline sends, as `prefix:Command` (the cases `iamChecksFor` maps). A scenario
+ * fault may name any of these commands; naming another is an error (it could never fire).
+ */
+export const PIPELINE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+  'ecs:DescribeServices',
+  'ecs:UpdateService',
+  'ecs:DescribeTaskDefinition',
+  'ecs:RegisterTaskDefinition',
+  'elasticloadbalancing:DescribeRules',
+  'elasticloadbalancing:ModifyRule',
+  'cloudwatch:DescribeAlarms',
+  'cloudwatch:DescribeAlarmHistory',
+  'cloudwatch:PutMetricData',
+  'sns:Publish',
+  'states:StartExecution',
+  'states:SendTaskSuccess',
+  'states:SendTaskFailure',
+] as const;
+
+/** The command names (`ModifyRule`, `PutItem`, ...) of `PIPELINE_ACTIONS`. */
+export const PIPELINE_COMMANDS: readonly string[] = PIPELINE_ACTIONS.map((a) => a.slice(a.indexOf(':') + 1));
+
 const lastSegment = (nameOrArn: string): string => nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1);
 
 /**

@@ -6,7 +6,10 @@ import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
 const rateSchema = z
   .union([
     z.number().min(0).max(1),
-    z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 0.1% or 8%'),
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 0.1% or 8%')
+      .refine((text) => Number(text.slice(0, -1)) <= 100, 'a rate is at most 100%'),
   ])
   .transform((value) => (typeof value === 'number' ? value : Number(value.slice(0, -1)) / 100));
 
@@ -86,27 +89,38 @@ const triggerSchema = z.union([
     .strict(),
 ]);
 
-const scheduledEventSchema = z.intersection(
-  z.object({ at: durationSchema }),
-  z.union([
-    z.object({ push: pushSchema }),
-    z.object({ event: z.record(z.string(), z.unknown()) }),
-    z.object({ manual: z.object({ version: z.string().min(1) }).strict() }),
-    z.object({
-      duplicate: z
-        .literal(true)
-        .meta({ description: 'Deliver the trigger event again (EventBridge at-least-once).' }),
-    }),
-    z.object({
-      alarm: z
-        .object({
-          name: z.string(),
-          state: z.enum(['OK', 'ALARM']),
-          reason: z.string().default('forced by the scenario'),
-        })
-        .strict(),
-    }),
-  ]),
+const at = durationSchema.meta({ description: 'Virtual time after the start, e.g. 90s or 12m.' });
+
+/** One event at a virtual time: `at` and exactly one action (unknown keys are errors, as everywhere). */
+const scheduledEventSchema = z.union(
+  [
+    z.object({ at, push: pushSchema }).strict(),
+    z.object({ at, event: z.record(z.string(), z.unknown()) }).strict(),
+    z.object({ at, manual: z.object({ version: z.string().min(1) }).strict() }).strict(),
+    z
+      .object({
+        at,
+        duplicate: z
+          .literal(true)
+          .meta({ description: 'Deliver the trigger event again (EventBridge at-least-once).' }),
+      })
+      .strict(),
+    z
+      .object({
+        at,
+        alarm: z
+          .object({
+            name: z.string(),
+            state: z.enum(['OK', 'ALARM']),
+            reason: z.string().default('forced by the scenario'),
+          })
+          .strict(),
+      })
+      .strict(),
+  ],
+  {
+    error: 'expected `at` and exactly one of push, event, manual, duplicate, alarm',
+  },
 );
 
 const faultSchema = z.union([
@@ -133,6 +147,25 @@ const faultSchema = z.union([
     })
     .strict(),
 ]);
+
+const notificationExpectationSchema = z
+  .object({
+    event: z.string().min(1).meta({ description: 'e.g. rolled_back.' }),
+    subjectContains: z.string().optional(),
+    fields: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: 'Fields the message must hold with these values (nested objects: a subset).' }),
+  })
+  .strict();
+
+const deadLetterExpectationSchema = z
+  .object({
+    fn: z.string().min(1).meta({ description: 'The function that failed the event, e.g. alarmEvents.' }),
+    detailType: z.string().optional(),
+    errorContains: z.string().optional(),
+  })
+  .strict();
 
 export const scenarioSchema = z
   .object({
@@ -199,9 +232,20 @@ export const scenarioSchema = z
         servingVersion: z.string().optional(),
         executions: z.number().int().min(0).optional(),
         notifications: z
+          .array(z.union([z.string(), notificationExpectationSchema]))
+          .optional()
+          .meta({
+            description:
+              'Notifications in order: an event name (e.g. started), or an object naming the event and the fields the message must hold.',
+          }),
+        executionNames: z
           .array(z.string())
           .optional()
-          .meta({ description: 'Notification events in order, e.g. [started, promoted].' }),
+          .meta({ description: 'Names of the executions started, in start order.' }),
+        deadLetters: z
+          .array(deadLetterExpectationSchema)
+          .optional()
+          .meta({ description: 'Events left in the dead-letter queue, in order (an empty list: none).' }),
         reasonContains: z.string().optional(),
         maxRollbackReactionSeconds: z.number().min(0).optional(),
       })

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lib/config/load.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { readServerlessDocument, resolveRolePolicies } from '../../sandbox/iam/policies.ts';
-import { iamChecksFor } from '../../sandbox/iam/resources.ts';
+import { iamChecksFor, PIPELINE_ACTIONS } from '../../sandbox/iam/resources.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
 
@@ -168,6 +168,21 @@ describe('IAM mapping of the commands the pipeline sends', () => {
     ['SFN', 'StartExecution', { stateMachineArn: 'arn:m' }, 'states:StartExecution', 'arn:m'],
   ])('%s %s', (service, command, input, action, resource) => {
     expect(iamChecksFor(service, command, input, scope)[0]).toEqual({ action, resource });
+  });
+  it('maps every action listed as sent by the pipeline (the commands a scenario fault may name)', () => {
+    const client: Record<string, string> = {
+      dynamodb: 'DynamoDB',
+      ecs: 'ECS',
+      elasticloadbalancing: 'ElasticLoadBalancingV2',
+      cloudwatch: 'CloudWatch',
+      sns: 'SNS',
+      states: 'SFN',
+    };
+    const input = { TableName: 't', services: ['s'], family: 'f', RuleArn: 'arn:r', TopicArn: 'arn:t' };
+    for (const action of PIPELINE_ACTIONS) {
+      const [prefix = '', command = ''] = action.split(':');
+      expect(iamChecksFor(client[prefix] ?? '', command, input, scope)[0]?.action).toBe(action);
+    }
   });
   it('PutMetricData is authorized on * with the namespace as a condition key', () => {
     expect(iamChecksFor('CloudWatch', 'PutMetricData', { Namespace: 'Shipline' }, scope)).toEqual([

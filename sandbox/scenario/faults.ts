@@ -1,0 +1,73 @@
+import { PIPELINE_COMMANDS } from '../iam/resources.ts';
+import type { Scenario } from './schema.ts';
+
+/** Edit distance, for "did you mean" hints on misspelt names. */
+const distance = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    let diagonal = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const above = row[j] ?? 0;
+      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] ?? 0;
+};
+
+/** ` (did you mean "X"?)` when one known name is close to `name`, else nothing. */
+export const didYouMean = (name: string, known: readonly string[]): string => {
+  const lower = name.toLowerCase();
+  let best: { name: string; d: number } | undefined;
+  for (const candidate of known) {
+    const d = distance(lower, candidate.toLowerCase());
+    if (!best || d < best.d) best = { name: candidate, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean "${best.name}"?)` : '';
+};
+
+type AslStates = Record<
+  string,
+  { Type?: string; Branches?: unknown[]; ItemProcessor?: unknown; Iterator?: unknown }
+>;
+
+/** Every state name of an ASL document, those inside Parallel branches and Map processors included. */
+export const stateNamesOf = (asl: unknown): string[] => {
+  const states = (asl as { States?: AslStates } | undefined)?.States ?? {};
+  return Object.entries(states).flatMap(([name, state]) => [
+    name,
+    ...(state.Branches ?? []).flatMap(stateNamesOf),
+    ...stateNamesOf(state.ItemProcessor ?? state.Iterator),
+  ]);
+};
+
+/**
+ * What a scenario names that does not exist, one message per mistake, each with its path: a fault on a
+ * state the state machine does not have or an AWS command the pipeline never sends (it could never fire,
+ * so the scenario would pass for the wrong reason), an alarm event on an alarm the world does not declare.
+ */
+export const unknownNames = (scenario: Scenario, stateNames: readonly string[]): string[] => {
+  const problems: string[] = [];
+  scenario.faults.forEach((fault, index) => {
+    if ('command' in fault) {
+      const command = fault.command;
+      if (!PIPELINE_COMMANDS.includes(command))
+        problems.push(
+          `faults[${index}].command: the pipeline never sends "${fault.command}"${didYouMean(command.replace(/Command$/, ''), PIPELINE_COMMANDS)}; it sends ${PIPELINE_COMMANDS.join(', ')}`,
+        );
+    } else if (!stateNames.includes(fault.state)) {
+      problems.push(
+        `faults[${index}].state: the state machine has no state "${fault.state}"${didYouMean(fault.state, stateNames)}`,
+      );
+    }
+  });
+  const alarms = scenario.world.alarms.map((a) => a.name);
+  scenario.events.forEach((event, index) => {
+    if ('alarm' in event && !alarms.includes(event.alarm.name))
+      problems.push(
+        `events[${index}].alarm.name: alarm "${event.alarm.name}" is not declared under world.alarms${didYouMean(event.alarm.name, alarms)}`,
+      );
+  });
+  return problems;
+};

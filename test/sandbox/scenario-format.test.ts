@@ -1,0 +1,179 @@
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import {
+  checkExpectations,
+  loadScenario,
+  parseScenario,
+  REPOSITORY_ROOT,
+  runScenario,
+  type ScenarioResult,
+} from '../../sandbox/run-scenario.ts';
+
+afterAll(async () => {
+  await stopLocalDynamoDb();
+});
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const base = {
+  name: 'format',
+  world: { serving: 'v1', alarms: [{ name: 'checkout-green-5xx', targetGroup: 'green', threshold: 10 }] },
+  versions: { v1: { digest: digest('a') }, v2: { digest: digest('b') } },
+  trigger: { push: { version: 'v2' } },
+};
+
+const refusal = (document: unknown): string => {
+  try {
+    parseScenario(document);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('the scenario was accepted');
+};
+
+const runRefusal = async (document: Record<string, unknown>): Promise<string> => {
+  try {
+    await runScenario(parseScenario(document), path.join(REPOSITORY_ROOT, 'examples'));
+  } catch (error) {
+    return `${(error as Error).name}: ${(error as Error).message}`;
+  }
+  throw new Error('the scenario ran');
+};
+
+describe('Scenario format: what users did not mean is refused, naming the path', () => {
+  it('refuses an unknown key in a scheduled event', () => {
+    expect(refusal({ ...base, events: [{ at: '1m', push: { version: 'v2' }, tag: 'x' }] })).toContain(
+      'events[0]: Unrecognized key: "tag"',
+    );
+    expect(refusal({ ...base, events: [{ at: '1m', duplicate: true, times: 2 }] })).toContain(
+      'events[0]: Unrecognized key: "times"',
+    );
+  });
+
+  it('says what a scheduled event needs when it names no known action, or lacks its time', () => {
+    expect(refusal({ ...base, events: [{ at: '1m', rollback: true }] })).toContain(
+      'events[0]: expected `at` and exactly one of push, event, manual, duplicate, alarm',
+    );
+    expect(refusal({ ...base, events: [{ push: { version: 'v2' } }] })).toContain('events[0].at:');
+  });
+
+  it('refuses an error rate over 100%', () => {
+    expect(
+      refusal({ ...base, versions: { ...base.versions, v2: { digest: digest('b'), errorRate: '150%' } } }),
+    ).toContain('versions.v2.errorRate: a rate is at most 100%');
+    expect(
+      refusal({
+        ...base,
+        versions: { ...base.versions, v2: { digest: digest('b'), changes: [{ after: '1m', errorRate: 2 }] } },
+      }),
+    ).toContain('versions.v2.changes[0].errorRate');
+  });
+
+  it('refuses a fault on a state the state machine does not have, suggesting the closest', async () => {
+    const message = await runRefusal({ ...base, faults: [{ state: 'Roll back to the stable versoin' }] });
+    expect(message).toContain('ScenarioError');
+    expect(message).toContain(
+      'faults[0].state: the state machine has no state "Roll back to the stable versoin"',
+    );
+    expect(message).toContain('(did you mean "Roll back to the stable version"?)');
+  });
+
+  it('refuses a fault on an AWS command the pipeline never sends', async () => {
+    const message = await runRefusal({
+      ...base,
+      faults: [{ command: 'ModifyRules' }, { command: 'ModifyRuleCommand' }, { command: 'ModifyRule' }],
+    });
+    expect(message).toContain(
+      'faults[0].command: the pipeline never sends "ModifyRules" (did you mean "ModifyRule"?)',
+    );
+    expect(message).toContain('faults[1].command: the pipeline never sends "ModifyRuleCommand"');
+    expect(message).not.toContain('faults[2]');
+  });
+
+  it('refuses an alarm event on an alarm the world does not declare', async () => {
+    const message = await runRefusal({
+      ...base,
+      events: [{ at: '5m', alarm: { name: 'checkout-green-5xxx', state: 'ALARM' } }],
+    });
+    expect(message).toContain(
+      'events[0].alarm.name: alarm "checkout-green-5xxx" is not declared under world.alarms (did you mean "checkout-green-5xx"?)',
+    );
+  });
+});
+
+describe('Scenario expectations: notification fields, execution names, dead letters', () => {
+  const result = (overrides: Partial<ScenarioResult>): ScenarioResult =>
+    ({
+      outcome: 'rolled_back',
+      reason: null,
+      servingVersion: 'v1',
+      traffic: {},
+      executions: [],
+      notifications: [],
+      deadLetters: [],
+      rollbackReactionSeconds: null,
+      ...overrides,
+    }) as ScenarioResult;
+  const notifications = [
+    { t: 0, subject: '[shipline] checkout: v2 started', message: { event: 'started', toVersion: 'v2' } },
+    {
+      t: 300,
+      subject: '[shipline] checkout: v2 rolled back to v1',
+      message: { event: 'rolled_back', toVersion: 'v2', trigger: { alarm: 'a', percent: 5 } },
+    },
+  ];
+
+  it('checks the fields and subject of each expected notification', () => {
+    const expect_ = parseScenario({
+      ...base,
+      expect: {
+        notifications: [
+          'started',
+          { event: 'rolled_back', subjectContains: 'rolled back', fields: { trigger: { percent: 25 } } },
+        ],
+      },
+    }).expect;
+    const checked = checkExpectations(expect_ ?? {}, result({ notifications }));
+    expect(checked.failures).toEqual([
+      'notifications[1].trigger: expected {"percent":25}, got {"alarm":"a","percent":5}',
+    ]);
+    const passing = parseScenario({
+      ...base,
+      expect: { notifications: ['started', { event: 'rolled_back', fields: { trigger: { alarm: 'a' } } }] },
+    }).expect;
+    expect(checkExpectations(passing ?? {}, result({ notifications })).failures).toEqual([]);
+  });
+
+  it('checks execution names in start order and the dead letters left', () => {
+    const expect_ = parseScenario({
+      ...base,
+      expect: { executionNames: ['a', 'b'], deadLetters: [{ fn: 'alarmEvents', errorContains: 'Denied' }] },
+    }).expect;
+    const executions = [{ name: 'b' }, { name: 'a' }] as ScenarioResult['executions'];
+    expect(checkExpectations(expect_ ?? {}, result({ executions })).failures).toEqual([
+      'executionNames: expected [a, b], got [b, a]',
+      'deadLetters: expected [alarmEvents], got []',
+    ]);
+    const deadLetters = [
+      { t: 60, fn: 'alarmEvents', error: 'AccessDeniedException: Denied', detailType: 'x' },
+    ];
+    expect(
+      checkExpectations(
+        expect_ ?? {},
+        result({ executions: [{ name: 'a' }, { name: 'b' }] as ScenarioResult['executions'], deadLetters }),
+      ).failures,
+    ).toEqual([]);
+  });
+});
+
+describe('Scenario expectations in a run', () => {
+  it('an ignored push meets `expect.outcome: ignored`', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples/push-of-serving-version.yml'),
+    );
+    expect(scenario.expect?.outcome).toBe('ignored');
+    const run = await runScenario(scenario, baseDir);
+    expect(run.outcome).toBe('ignored');
+    expect(run.expectations).toEqual({ passed: true, failures: [] });
+  });
+});
