@@ -3,15 +3,15 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { systemClock, useClock } from '../lib/clock.ts';
 import { describeIssues } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import type { ReleaseRecord } from '../lib/ports/release-store.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
+import { runInWorld } from './context.ts';
 import { IamEnforcer } from './iam/enforce.ts';
 import { readServerlessDocument, resolveEventPatterns, resolveRolePolicies } from './iam/policies.ts';
-import { installSandboxClients, useIam, useWorld } from './intercept.ts';
+import { installSandboxClients } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { ScenarioError } from './run/errors.ts';
@@ -100,20 +100,10 @@ export const WARM_UP_SECONDS = 15 * 60;
 
 let runCounter = 0;
 
-const ENV_KEYS = [
-  'SHIPLINE_CONFIG_PATH',
-  'SHIPLINE_TABLE',
-  'SHIPLINE_TOPIC_ARN',
-  'SHIPLINE_STATE_MACHINE_ARN',
-  'SHIPLINE_DYNAMODB_ENDPOINT',
-  'SHIPLINE_LOG_LEVEL',
-  'AWS_REGION',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
-] as const;
-
+/** One Lambda runtime per repository and process: worlds share warm containers' modules, as handlers are stateless. */
 const runtimes = new Map<string, LambdaRuntime>();
+/** Each runtime's module loading, started once (concurrent runs wait for the same import). */
+const lambdaLoads = new WeakMap<LambdaRuntime, Promise<void>>();
 
 type RunOptions = {
   onEntry?: (entry: TimelineEntry, label: (execution?: string) => string) => void;
@@ -157,8 +147,8 @@ const runPackaged = async (
   const topicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-notifications`;
   const stateMachineName = 'shipline-sandbox-release';
   const stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${stateMachineName}`;
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((key) => [key, process.env[key]]));
-  Object.assign(process.env, {
+  // The functions' Lambda configuration, for this world only: a run never writes process.env.
+  const env = {
     SHIPLINE_CONFIG_PATH: configPath,
     SHIPLINE_TABLE: tableName,
     SHIPLINE_TOPIC_ARN: topicArn,
@@ -166,20 +156,15 @@ const runPackaged = async (
     SHIPLINE_DYNAMODB_ENDPOINT: endpoint,
     SHIPLINE_LOG_LEVEL: process.env.SHIPLINE_LOG_LEVEL ?? 'SILENT',
     AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: 'sandbox',
-    AWS_SECRET_ACCESS_KEY: 'sandbox',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
+  };
   await createTable(endpoint, tableDefinition(REPOSITORY_ROOT, tableName));
 
   const start = new Date(scenario.world.start);
   const clock = new VirtualClock(new Date(start.getTime() - WARM_UP_SECONDS * 1000));
-  const previousClock = useClock(clock);
   installSandboxClients();
   let lambda = runtimes.get(REPOSITORY_ROOT);
   if (!lambda) {
     lambda = new LambdaRuntime(readDeclaredFunctions(REPOSITORY_ROOT));
-    await lambda.load();
     runtimes.set(REPOSITORY_ROOT, lambda);
   }
 
@@ -200,7 +185,6 @@ const runPackaged = async (
     loadBalancerDimension: ruleMatch?.[1] ?? 'app/sandbox/0000000000000000',
     onRecord: (entry) => options.onEntry?.(entry, label),
   });
-  useWorld(world);
   // Every command a function sends is authorized against that function's role, as on AWS.
   const serverlessDocument = options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT);
   const sandboxResources = {
@@ -211,18 +195,21 @@ const runPackaged = async (
     stateMachineArn,
     config: options.roleConfig ?? config,
   };
-  useIam(
-    new IamEnforcer(resolveRolePolicies(serverlessDocument, sandboxResources), {
-      region,
-      account,
-      stateMachineArn,
-    }),
-  );
+  const iam = new IamEnforcer(resolveRolePolicies(serverlessDocument, sandboxResources), {
+    region,
+    account,
+    stateMachineArn,
+  });
   // EventBridge rules scoped from shipline.yml (repositories, services, alarms), as the template holds them.
   world.eventPatterns = resolveEventPatterns(serverlessDocument, sandboxResources);
 
-  try {
-    seedWorld(world, {
+  const running = world;
+  return runInWorld({ world, clock, iam, env }, async () => {
+    // Handler modules are imported (cold start) inside a world: their module-scope clients read its environment.
+    const load = lambdaLoads.get(lambda) ?? lambda.load();
+    lambdaLoads.set(lambda, load);
+    await load;
+    seedWorld(running, {
       scenario,
       config,
       serviceName,
@@ -233,9 +220,8 @@ const runPackaged = async (
       stateMachineName,
       repositoryRoot: REPOSITORY_ROOT,
     });
-    world.startMinuteTicks();
-    const schedule = scheduleScenario(world, scenario, { serviceName, declared, start });
-    const running = world;
+    running.startMinuteTicks();
+    const schedule = scheduleScenario(running, scenario, { serviceName, declared, start });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
     const ended = await clock.run(
       () => schedule.pending() === 0 && running.pendingDeliveries === 0 && running.sfn.open === 0,
@@ -247,13 +233,13 @@ const runPackaged = async (
         ended === 'limit'
           ? `still running when the scenario's time limit (${scenario.until}) was reached`
           : 'still running with nothing left to wait for';
-      world.sfn.abortOpen(reason);
+      running.sfn.abortOpen(reason);
       clock.abandon(reason);
     }
 
     const result = await summarise({
       scenario,
-      world,
+      world: running,
       versions,
       serviceName,
       declared,
@@ -265,15 +251,7 @@ const runPackaged = async (
     });
     result.expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
     return result;
-  } finally {
-    useIam(undefined);
-    useWorld(undefined);
-    useClock(previousClock === clock ? systemClock : previousClock);
-    for (const [key, value] of Object.entries(savedEnv)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
+  });
 };
 
 /** Compares a run with what the scenario expects; each failure says what differed. */
