@@ -171,18 +171,14 @@ const runPackaged = async (
   const versions = buildVersionCatalog(scenario);
   let world: SimulatedWorld | undefined;
   const label = executionLabeller(() => world);
-  const target = declared.target;
-  const ruleMatch = /listener-rule\/(app\/[^/]+\/[^/]+)\//.exec(target.listenerRuleArn);
   world = new SimulatedWorld({
     clock,
     lambda,
     region,
     account,
-    container: target.container,
     versions,
     requestsPerMinute: scenario.world.requestsPerMinute,
     ecsDeploySeconds: scenario.world.ecsDeploySeconds,
-    loadBalancerDimension: ruleMatch?.[1] ?? 'app/sandbox/0000000000000000',
     onRecord: (entry) => options.onEntry?.(entry, label),
   });
   // Every command a function sends is authorized against that function's role, as on AWS.

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { TASK_DEFINITION_TAGS } from '../../lib/adapters/ecs-slot-deployer.ts';
 import type { ServiceConfig, ShiplineConfig } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
-import { VersionCatalog } from '../aws/traffic.ts';
+import { loadBalancerDimensionOf, VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
@@ -83,6 +83,7 @@ export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => 
       baseDefinition.taskDefinitionArn,
       desired,
       target.slots[slot].targetGroupArn,
+      target.container,
     );
     world.elbv2.targetGroups.set(target.slots[slot].targetGroupArn, { name: slot });
   }
@@ -105,7 +106,10 @@ export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => 
       Namespace: alarm.namespace,
       MetricName: alarm.metric,
       Dimensions: [
-        { Name: 'LoadBalancer', Value: world.loadBalancerDimension },
+        {
+          Name: 'LoadBalancer',
+          Value: loadBalancerDimensionOf(target.listenerRuleArn) ?? world.loadBalancerDimension,
+        },
         ...(targetGroupArn
           ? [{ Name: 'TargetGroup', Value: targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/')) }]
           : []),
