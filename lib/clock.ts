@@ -6,16 +6,28 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 let current: Clock = systemClock;
+let source: (() => Clock | undefined) | undefined;
 
-/** Replaces the clock used by use cases (the sandbox installs its virtual clock). Returns the previous one. */
+/** Replaces the clock used by use cases (tests install a fixed one). Returns the previous one. */
 export const useClock = (next: Clock): Clock => {
   const previous = current;
   current = next;
   return previous;
 };
 
-/** The current time on the installed clock. */
-export const now = (): Date => current.now();
+/**
+ * Installs a source asked for the clock on every read, before the installed clock: the sandbox answers
+ * with the virtual clock of the world the caller runs in (several worlds share one process), and with
+ * undefined outside any world. `undefined` removes the source.
+ */
+export const useClockSource = (next: (() => Clock | undefined) | undefined): void => {
+  source = next;
+};
+
+const active = (): Clock => source?.() ?? current;
+
+/** The current time on the active clock. */
+export const now = (): Date => active().now();
 
 /** Current time as epoch seconds (DynamoDB TTL and lease arithmetic). */
-export const nowEpochSeconds = (): number => Math.floor(current.now().getTime() / 1000);
+export const nowEpochSeconds = (): number => Math.floor(active().now().getTime() / 1000);

@@ -1,17 +1,33 @@
 import { MissingEnvironmentError } from './errors.ts';
 
+/** A set of environment variables, as `process.env` holds them. */
+export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
+
+let source: (() => EnvironmentVariables | undefined) | undefined;
+
 /**
- * The one place that reads `process.env`. Values are read at call time (not import time) so a
+ * Installs a source asked for the environment on every read, before `process.env`: the sandbox answers
+ * with the variables of the world the caller runs in (several worlds share one process, each with its
+ * own table, topic and config), and with undefined outside any world. `undefined` removes the source.
+ */
+export const useEnvironmentSource = (next: (() => EnvironmentVariables | undefined) | undefined): void => {
+  source = next;
+};
+
+/**
+ * The one place that reads the environment. Values are read at call time (not import time) so a
  * warm Lambda and the sandbox both see the environment they run in.
  */
+const read = (name: string): string | undefined => (source?.() ?? process.env)[name];
+
 const required = (name: string): string => {
-  const value = process.env[name];
+  const value = read(name);
   if (value === undefined || value === '') throw new MissingEnvironmentError(name);
   return value;
 };
 
 const optional = (name: string): string | undefined => {
-  const value = process.env[name];
+  const value = read(name);
   return value === undefined || value === '' ? undefined : value;
 };
 

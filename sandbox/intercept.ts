@@ -1,20 +1,7 @@
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
-import type { SimulatedWorld } from './aws/world.ts';
-import type { IamEnforcer } from './iam/enforce.ts';
+import { currentWorld } from './context.ts';
 
-let current: SimulatedWorld | undefined;
 let installed = false;
-let enforcer: IamEnforcer | undefined;
-
-/** Authorizes every command a function sends against its role (undefined: no enforcement). */
-export const useIam = (iam: IamEnforcer | undefined): void => {
-  enforcer = iam;
-};
-
-/** Points every sandbox-created SDK client at this world (one run at a time per process). */
-export const useWorld = (world: SimulatedWorld | undefined): void => {
-  current = world;
-};
 
 type Next = (args: { input: Record<string, unknown> }) => Promise<unknown>;
 type Middleware = (
@@ -22,20 +9,29 @@ type Middleware = (
   context: { commandName?: string },
 ) => (args: { input: Record<string, unknown> }) => Promise<unknown>;
 
+/** The sandbox's own credentials: requests are signed (DynamoDB's reach the local server) but never leave. */
+const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+
 /**
  * Adds one middleware to every client the pipeline's factory creates. It sits after the SDK's retry
  * middleware, so injected throttling is retried exactly as the SDK would, and answers the command from
- * the simulated account instead of sending it. DynamoDB commands go on to the local DynamoDB server.
+ * the simulated account of the world the call runs in (see context.ts) instead of sending it. DynamoDB
+ * commands go on to the local DynamoDB server.
  */
 export const installSandboxClients = (): void => {
   if (installed) return;
   installed = true;
   addClientCustomizer((client, clientName) => {
+    // The SDK would read credentials from process.env, which a run never writes: several worlds share
+    // the process. The identity provider reads `config.credentials` on every request.
+    const config = (client as unknown as { config?: { credentials?: unknown } }).config;
+    if (config) config.credentials = async () => SANDBOX_CREDENTIALS;
     const middleware: Middleware = (next, context) => async (args) => {
-      const world = current;
+      const run = currentWorld();
       const commandName = context.commandName ?? 'UnknownCommand';
-      if (!world) throw new Error(`SDK command ${clientName}:${commandName} sent outside a sandbox run`);
-      enforcer?.authorize(clientName, commandName, args.input);
+      if (!run) throw new Error(`SDK command ${clientName}:${commandName} sent outside a sandbox run`);
+      const { world } = run;
+      run.iam?.authorize(clientName, commandName, args.input);
       if (clientName === 'DynamoDB') {
         world.injectFault(commandName.replace(/Command$/, ''));
         return next(args);

@@ -1,5 +1,5 @@
 import { SimulatedAwsError } from './errors.ts';
-import type { SimulatedWorld } from './world.ts';
+import type { CloudWatchContext } from './services.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 export type ComparisonOperator =
@@ -99,7 +99,7 @@ export class SimulatedCloudWatch {
     HistoryData: string;
   }> = [];
 
-  public constructor(private readonly world: SimulatedWorld) {}
+  public constructor(private readonly world: CloudWatchContext) {}
 
   public putAlarm(alarm: Omit<MetricAlarm, 'AlarmArn'>): void {
     this.alarms.set(alarm.AlarmName, {

@@ -1,5 +1,5 @@
 import { SimulatedAwsError } from './errors.ts';
-import type { SimulatedWorld } from './world.ts';
+import type { EcsContext } from './services.ts';
 
 interface TaskDefinition {
   taskDefinitionArn: string;
@@ -31,6 +31,8 @@ export interface SimulatedService {
   runningCount: number;
   taskDefinition: string;
   targetGroupArn: string;
+  /** The container whose image is the service's version (the config's `target.container`). */
+  container: string;
   deployments: Deployment[];
 }
 
@@ -44,7 +46,7 @@ export class SimulatedEcs {
   public readonly services = new Map<string, SimulatedService>();
   private deploymentSeq = 1000;
 
-  public constructor(private readonly world: SimulatedWorld) {}
+  public constructor(private readonly world: EcsContext) {}
 
   private arn(kind: string, name: string): string {
     return `arn:aws:ecs:${this.world.region}:${this.world.account}:${kind}/${name}`;
@@ -105,6 +107,7 @@ export class SimulatedEcs {
     taskDefinitionArn: string,
     desiredCount: number,
     targetGroupArn: string,
+    container: string,
   ): void {
     const at = this.world.clock.now();
     this.services.set(`${cluster}/${name}`, {
@@ -116,6 +119,7 @@ export class SimulatedEcs {
       runningCount: desiredCount,
       taskDefinition: taskDefinitionArn,
       targetGroupArn,
+      container,
       deployments: [
         {
           id: `ecs-svc/${this.deploymentSeq++}`,
@@ -162,7 +166,7 @@ export class SimulatedEcs {
       service.deployments.find((d) => d.rolloutState === 'COMPLETED' && d.runningCount > 0) ??
       service.deployments.find((d) => d.status === 'PRIMARY' && d.runningCount > 0);
     if (!steady) return undefined;
-    return this.imageOf(steady.taskDefinition, this.world.container);
+    return this.imageOf(steady.taskDefinition, service.container);
   }
 
   public imageOf(taskDefinitionArn: string, container: string): string | undefined {
@@ -265,7 +269,7 @@ export class SimulatedEcs {
         updatedAt: now.toISOString(),
         reason: `ECS deployment ${deployment.id} in progress.`,
       });
-      const image = this.imageOf(taskDefinition, this.world.container) ?? '';
+      const image = this.imageOf(taskDefinition, service.container) ?? '';
       const fails = this.world.versions.failsToStart(image);
       this.world.clock.schedule(this.world.clock.nowMillis + this.world.ecsDeploySeconds * 1000, () => {
         if (service.deployments[0] !== deployment) return;

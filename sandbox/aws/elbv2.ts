@@ -1,5 +1,5 @@
 import { SimulatedAwsError } from './errors.ts';
-import type { SimulatedWorld } from './world.ts';
+import type { Elbv2Context } from './services.ts';
 
 export interface ForwardTarget {
   TargetGroupArn: string;
@@ -60,7 +60,7 @@ export class SimulatedElbv2 {
   public readonly targetGroups = new Map<string, { name: string }>();
   public readonly changes: WeightChange[] = [];
 
-  public constructor(private readonly world: SimulatedWorld) {}
+  public constructor(private readonly world: Elbv2Context) {}
 
   public createRule(ruleArn: string, targets: ForwardTarget[], options: RuleOptions = {}): void {
     const others: RuleAction[] =

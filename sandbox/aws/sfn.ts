@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LambdaRuntime } from '../lambda-runtime.ts';
 import { SimulatedAwsError } from './errors.ts';
-import type { SimulatedWorld } from './world.ts';
+import type { AwsServiceContext } from './services.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type State = Record<string, Json>;
@@ -88,12 +88,15 @@ export class SimulatedStepFunctions {
   public readonly stateFaults: StateFault[] = [];
 
   public constructor(
-    private readonly world: SimulatedWorld,
+    private readonly world: AwsServiceContext,
     private readonly lambda: LambdaRuntime,
   ) {}
 
+  /** Engine runs started and not yet finished: counted, as the clock asks after every step. */
+  private running = 0;
+
   public get open(): number {
-    return [...this.executions.values()].filter((e) => e.status === 'RUNNING').length;
+    return this.running;
   }
 
   /** Registers a state machine from its ASL document (with `Fn::GetAtt` references, as in the repository). */
@@ -281,6 +284,7 @@ export class SimulatedStepFunctions {
     };
     // Held before the engine starts: it runs the first state synchronously, and a Wait there releases the clock.
     this.world.clock.hold();
+    this.running += 1;
     const run = new StateMachine(machine.definition, { validationOptions: { checkArn: false } }).run(
       JSON.parse(input) as Json,
       {
@@ -346,6 +350,7 @@ export class SimulatedStepFunctions {
         execution.cause = cause.message;
       })
       .finally(() => {
+        this.running -= 1;
         this.aborts.delete(execution.executionArn);
         this.pendingFailures.delete(execution.executionArn);
         if (execution.status === 'ABORTED') return;

@@ -1,5 +1,5 @@
 import { SimulatedAwsError } from './errors.ts';
-import type { SimulatedWorld } from './world.ts';
+import type { AwsServiceContext } from './services.ts';
 
 export interface PublishedMessage {
   at: number;
@@ -16,7 +16,7 @@ export class SimulatedSns {
   public readonly topics = new Set<string>();
   public readonly messages: PublishedMessage[] = [];
 
-  public constructor(private readonly world: SimulatedWorld) {}
+  public constructor(private readonly world: AwsServiceContext) {}
 
   public handle(command: string, input: Record<string, unknown>): unknown {
     if (command !== 'Publish') return undefined;

@@ -1,4 +1,7 @@
-import type { SimulatedWorld } from './world.ts';
+import type { VirtualClock } from '../virtual-clock.ts';
+import type { SimulatedCloudWatch } from './cloudwatch.ts';
+import type { SimulatedEcs, SimulatedService } from './ecs.ts';
+import type { SimulatedElbv2 } from './elbv2.ts';
 
 /** How a version behaves from some point on. The last matching entry wins. */
 export interface BehaviourChange {
@@ -22,19 +25,27 @@ export interface VersionBehaviour {
 /** The scenario's versions, recognised by the image a task runs (`repo@sha256:...` or `repo:tag`). */
 export class VersionCatalog {
   private readonly firstTrafficAt = new Map<string, number>();
+  /** Indexed: traffic looks a version up per target group per minute, for every service of the world. */
+  private readonly byDigest = new Map<string, VersionBehaviour>();
+  private readonly byTag = new Map<string, VersionBehaviour>();
 
-  public constructor(public readonly versions: VersionBehaviour[]) {}
+  public constructor(public readonly versions: VersionBehaviour[]) {
+    // The first declared wins, as a search in declaration order would find it.
+    for (const version of [...versions].reverse()) {
+      this.byDigest.set(version.digest, version);
+      this.byTag.set(version.name, version);
+    }
+  }
 
   public byImage(image: string | undefined): VersionBehaviour | undefined {
     if (!image) return undefined;
     const at = image.indexOf('@');
-    if (at >= 0) return this.versions.find((v) => v.digest === image.slice(at + 1));
-    const tag = image.slice(image.lastIndexOf(':') + 1);
-    return this.versions.find((v) => v.name === tag);
+    if (at >= 0) return this.byDigest.get(image.slice(at + 1));
+    return this.byTag.get(image.slice(image.lastIndexOf(':') + 1));
   }
 
   public byName(name: string): VersionBehaviour | undefined {
-    return this.versions.find((v) => v.name === name);
+    return this.byTag.get(name);
   }
 
   public failsToStart(image: string): boolean {
@@ -77,6 +88,21 @@ interface Bucket {
 
 const MINUTE = 60_000;
 
+/** The load balancer a listener rule belongs to, as ALB metrics name it (`app/<name>/<id>`). */
+export const loadBalancerDimensionOf = (listenerRuleArn: string): string | undefined =>
+  /listener-rule\/(app\/[^/]+\/[^/]+)\//.exec(listenerRuleArn)?.[1];
+
+/** What the traffic model reads from the world: routing (ELBv2, ECS), versions, and where metrics go. */
+export interface TrafficContext {
+  readonly clock: VirtualClock;
+  readonly versions: VersionCatalog;
+  readonly elbv2: Pick<SimulatedElbv2, 'rules' | 'weightsOf'>;
+  readonly ecs: Pick<SimulatedEcs, 'services' | 'servingImage'>;
+  readonly cloudwatch: Pick<SimulatedCloudWatch, 'putDatapoint'>;
+  /** For listener rules whose ARN names no load balancer. */
+  readonly loadBalancerDimension: string;
+}
+
 /**
  * Requests flow through the listener rule by weight to each target group, and are served by the
  * version the group's ECS service runs (5xx when it runs no task). Traffic is integrated exactly between
@@ -85,12 +111,35 @@ const MINUTE = 60_000;
 export class TrafficModel {
   private last: number;
   private readonly buckets = new Map<string, Bucket>();
+  /** Requests per minute through each listener rule (each service's own load); others use the default. */
+  private readonly ruleRequestsPerMinute = new Map<string, number>();
+  /** Routing indexes: one lookup per target group per step, not a scan over every service. */
+  private readonly serviceByTargetGroup = new Map<string, SimulatedService>();
+  private indexedServices = -1;
+  private readonly loadBalancerByTargetGroup = new Map<string, string>();
 
   public constructor(
-    private readonly world: SimulatedWorld,
+    private readonly world: TrafficContext,
     private readonly requestsPerMinute: number,
   ) {
     this.last = world.clock.nowMillis;
+  }
+
+  /** Sets the load of one listener rule (one service's requests per minute). */
+  public setRequestsPerMinute(listenerRuleArn: string, requestsPerMinute: number): void {
+    this.ruleRequestsPerMinute.set(listenerRuleArn, requestsPerMinute);
+  }
+
+  /** The ECS service behind a target group (services are created with the world, so the index is rebuilt rarely). */
+  private serviceBehind(targetGroupArn: string): SimulatedService | undefined {
+    if (this.indexedServices !== this.world.ecs.services.size) {
+      this.serviceByTargetGroup.clear();
+      for (const service of this.world.ecs.services.values())
+        if (!this.serviceByTargetGroup.has(service.targetGroupArn))
+          this.serviceByTargetGroup.set(service.targetGroupArn, service);
+      this.indexedServices = this.world.ecs.services.size;
+    }
+    return this.serviceByTargetGroup.get(targetGroupArn);
   }
 
   /** Integrates traffic from the last call up to now; call before anything that changes routing. */
@@ -106,14 +155,15 @@ export class TrafficModel {
 
   private integrate(from: number, to: number): void {
     const minuteStart = Math.floor(from / MINUTE) * MINUTE;
-    const requestsTotal = (this.requestsPerMinute * (to - from)) / MINUTE;
     for (const ruleArn of this.world.elbv2.rules.keys()) {
+      const requestsTotal =
+        ((this.ruleRequestsPerMinute.get(ruleArn) ?? this.requestsPerMinute) * (to - from)) / MINUTE;
+      const loadBalancer = loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension;
       for (const [targetGroupArn, percent] of Object.entries(this.world.elbv2.weightsOf(ruleArn))) {
         if (percent <= 0) continue;
+        this.loadBalancerByTargetGroup.set(targetGroupArn, loadBalancer);
         const requests = (requestsTotal * percent) / 100;
-        const service = [...this.world.ecs.services.values()].find(
-          (s) => s.targetGroupArn === targetGroupArn,
-        );
+        const service = this.serviceBehind(targetGroupArn);
         const version = service
           ? this.world.versions.byImage(this.world.ecs.servingImage(service))
           : undefined;
@@ -146,11 +196,12 @@ export class TrafficModel {
   public publishMinute(minuteEnd: number): void {
     this.accumulate();
     const minuteStart = minuteEnd - MINUTE;
-    const loadBalancer = this.world.loadBalancerDimension;
     for (const [key, bucket] of this.buckets) {
       const [targetGroupArn, start] = key.split('|');
       if (Number(start) !== minuteStart || !targetGroupArn) continue;
       this.buckets.delete(key);
+      const loadBalancer =
+        this.loadBalancerByTargetGroup.get(targetGroupArn) ?? this.world.loadBalancerDimension;
       const targetGroup = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
       const perGroup = [
         { Name: 'LoadBalancer', Value: loadBalancer },

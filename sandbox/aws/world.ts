@@ -6,32 +6,18 @@ import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
+import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSns } from './sns.ts';
-import { TrafficModel, type VersionCatalog } from './traffic.ts';
+import { type TrafficContext, TrafficModel, type VersionCatalog } from './traffic.ts';
+
+export type { TimelineEntry } from './services.ts';
 
 /** EventBridge accepts events up to 256 KB (PutEvents entry size, UTF-8). */
 export const MAX_EVENT_BYTES = 262_144;
 
 /** Lambda retries a failed asynchronous invocation after 1 minute, then after 2 more. */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
-
-export interface TimelineEntry {
-  at: number;
-  kind:
-    | 'state'
-    | 'traffic'
-    | 'alarm'
-    | 'notify'
-    | 'ecs'
-    | 'event'
-    | 'fault'
-    | 'execution'
-    | 'lambda'
-    | 'metric';
-  text: string;
-  execution?: string;
-}
 
 export interface CommandFault {
   command: string;
@@ -47,11 +33,13 @@ export interface WorldOptions {
   lambda: LambdaRuntime;
   region: string;
   account: string;
-  container: string;
+  /** Every version of the scenario (names are world-wide), recognised by the image a task runs. */
   versions: VersionCatalog;
+  /** Requests per minute through a listener rule whose load the scenario does not set. */
   requestsPerMinute: number;
   ecsDeploySeconds: number;
-  loadBalancerDimension: string;
+  /** The ALB metrics' LoadBalancer dimension for a listener rule whose ARN names none. */
+  loadBalancerDimension?: string;
   onRecord?: (entry: TimelineEntry) => void;
 }
 
@@ -59,11 +47,10 @@ export interface WorldOptions {
  * The simulated AWS account: every SDK command the pipeline sends (but DynamoDB's, which go to a real
  * local DynamoDB server) is answered here. A command no service models fails loudly, naming it.
  */
-export class SimulatedWorld {
+export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchContext, TrafficContext {
   public readonly clock: VirtualClock;
   public readonly region: string;
   public readonly account: string;
-  public readonly container: string;
   public readonly versions: VersionCatalog;
   public readonly ecsDeploySeconds: number;
   public readonly loadBalancerDimension: string;
@@ -92,10 +79,9 @@ export class SimulatedWorld {
     this.lambda = options.lambda;
     this.region = options.region;
     this.account = options.account;
-    this.container = options.container;
     this.versions = options.versions;
     this.ecsDeploySeconds = options.ecsDeploySeconds;
-    this.loadBalancerDimension = options.loadBalancerDimension;
+    this.loadBalancerDimension = options.loadBalancerDimension ?? 'app/sandbox/0000000000000000';
     this.onRecord = options.onRecord;
     this.ecs = new SimulatedEcs(this);
     this.elbv2 = new SimulatedElbv2(this);

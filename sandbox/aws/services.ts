@@ -1,0 +1,62 @@
+import type { VirtualClock } from '../virtual-clock.ts';
+
+/** One line of a run's timeline. `service` names the scenario service it concerns, where known. */
+export interface TimelineEntry {
+  at: number;
+  kind:
+    | 'state'
+    | 'traffic'
+    | 'alarm'
+    | 'notify'
+    | 'ecs'
+    | 'event'
+    | 'fault'
+    | 'execution'
+    | 'lambda'
+    | 'metric';
+  text: string;
+  execution?: string;
+  service?: string;
+}
+
+/**
+ * What every simulated AWS service gets from the world it lives in: the account and region, the clock,
+ * the timeline and the default event bus. Services get only this (plus what each needs below), never the
+ * whole world, so `sandbox/aws` has no import cycle and a service can be built and tested on its own.
+ */
+export interface AwsServiceContext {
+  readonly clock: VirtualClock;
+  readonly region: string;
+  readonly account: string;
+  /** Adds a timeline entry. */
+  record(kind: TimelineEntry['kind'], text: string, execution?: string): void;
+  /** Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously. */
+  emitEvent(
+    source: string,
+    detailType: string,
+    resources: string[],
+    detail: Record<string, unknown>,
+  ): Record<string, unknown>;
+}
+
+/** Integrates traffic up to now: called before anything that changes routing. */
+export interface TrafficAccumulator {
+  accumulate(): void;
+}
+
+/** ECS: its deployments take time, may fail to start (per version), and change what traffic reaches. */
+export interface EcsContext extends AwsServiceContext {
+  readonly versions: { failsToStart(image: string): boolean };
+  readonly ecsDeploySeconds: number;
+  readonly traffic: TrafficAccumulator;
+}
+
+/** ELBv2: weight changes move traffic. */
+export interface Elbv2Context extends AwsServiceContext {
+  readonly traffic: TrafficAccumulator;
+}
+
+/** CloudWatch: alarm transitions are kept for the run's summary (rollback reaction time). */
+export interface CloudWatchContext extends AwsServiceContext {
+  readonly alarmTransitions: Array<{ at: number; alarm: string; state: string }>;
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { ServiceConfig } from '../../lib/config/schema.ts';
+import { parseDurationSeconds } from '../../lib/duration.ts';
+import type { SimulatedWorld } from '../aws/world.ts';
+import type { Scenario } from '../scenario/schema.ts';
+import { ScenarioError } from './errors.ts';
+
+/** What one trigger invocation answered (or the error it failed with), at virtual time `at`. */
+export interface TriggerResult {
+  at: number;
+  ok: boolean;
+  value?: unknown;
+  error?: Error;
+}
+
+export interface Schedule {
+  /** Trigger invocations' results in the order they ended. */
+  triggerResults: TriggerResult[];
+  /** Scheduled scenario events that have not fired yet (a run is not over while one is pending). */
+  pending: () => number;
+}
+
+/**
+ * Puts the scenario's trigger (at the start) and its events (at their offsets) on the world's clock:
+ * ECR pushes as EventBridge delivers them, raw events, manual requests to the trigger function, duplicate
+ * deliveries and forced alarm states.
+ */
+export const scheduleScenario = (
+  world: SimulatedWorld,
+  scenario: Scenario,
+  { serviceName, declared, start }: { serviceName: string; declared: ServiceConfig; start: Date },
+): Schedule => {
+  const clock = world.clock;
+  const { region, account } = scenario.world;
+  const triggerResults: TriggerResult[] = [];
+  const onResult = (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
+    if (fn !== 'trigger') return;
+    const at = clock.nowMillis;
+    triggerResults.push(
+      result.ok ? { at, ok: true, value: result.value } : { at, ok: false, error: result.error },
+    );
+  };
+  const pushEvent = (push: { version: string; tag?: string }) => ({
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECR Image Action',
+    source: 'aws.ecr',
+    account,
+    time: clock
+      .now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources: [],
+    detail: {
+      result: 'SUCCESS',
+      'repository-name': declared.image.repository,
+      'image-digest': scenario.versions[push.version]?.digest,
+      'action-type': 'PUSH',
+      'image-tag': push.tag ?? push.version,
+    },
+  });
+  let triggerEvent: Record<string, unknown> | undefined;
+  const fire = (
+    event: Record<string, unknown> | undefined,
+    manual?: { version: string; requestedBy?: string },
+  ) => {
+    if (manual) {
+      world.record('event', `manual deploy of ${manual.version}`);
+      world.deliver(
+        {
+          service: serviceName,
+          image: { digest: scenario.versions[manual.version]?.digest, tag: manual.version },
+          ...(manual.requestedBy ? { requestedBy: manual.requestedBy } : {}),
+        },
+        { target: 'trigger', onResult },
+      );
+      return;
+    }
+    if (!event) return;
+    const detail = event.detail as Record<string, unknown> | undefined;
+    world.record(
+      'event',
+      `${String(event['detail-type'] ?? 'event')} ${String(detail?.['image-tag'] ?? '')} ${String(detail?.['image-digest'] ?? '(no digest)').slice(0, 19)}`.trim(),
+    );
+    let matched: number;
+    try {
+      matched = world.deliver(event, { onResult });
+    } catch (error) {
+      const refusal = error as Error;
+      world.record('event', `EventBridge refused the event: ${refusal.name}: ${refusal.message}`);
+      triggerResults.push({ at: clock.nowMillis, ok: false, error: refusal });
+      return;
+    }
+    if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
+  };
+  let pendingEvents = 1;
+  clock.schedule(start.getTime(), () => {
+    pendingEvents -= 1;
+    const trigger = scenario.trigger;
+    if ('push' in trigger) triggerEvent = pushEvent(trigger.push);
+    else if ('event' in trigger) triggerEvent = trigger.event;
+    fire(triggerEvent, 'manual' in trigger ? trigger.manual : undefined);
+  });
+  for (const event of scenario.events) {
+    pendingEvents += 1;
+    clock.schedule(start.getTime() + (parseDurationSeconds(event.at) ?? 0) * 1000, () => {
+      pendingEvents -= 1;
+      if ('push' in event) fire(pushEvent(event.push));
+      else if ('event' in event) fire(event.event);
+      else if ('manual' in event) fire(undefined, event.manual);
+      else if ('duplicate' in event) fire(triggerEvent);
+      else if ('alarm' in event) {
+        const alarm = world.cloudwatch.alarms.get(event.alarm.name);
+        if (!alarm)
+          throw new ScenarioError(`events: alarm ${event.alarm.name} is not declared under world.alarms`);
+        world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
+      }
+    });
+  }
+  return { triggerResults, pending: () => pendingEvents };
+};

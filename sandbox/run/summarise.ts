@@ -1,0 +1,201 @@
+import {
+  createDynamoDbDocumentClient,
+  DynamoDbReleaseStore,
+} from '../../lib/adapters/dynamodb-release-store.ts';
+import type { ServiceConfig } from '../../lib/config/schema.ts';
+import type { ExecutionRecord } from '../aws/sfn.ts';
+import type { VersionCatalog } from '../aws/traffic.ts';
+import type { SimulatedWorld } from '../aws/world.ts';
+import type { SandboxOutcome, ScenarioResult } from '../run-scenario.ts';
+import type { Scenario } from '../scenario/schema.ts';
+import type { TriggerResult } from './schedule.ts';
+
+/** `+01:05:00` from seconds. */
+export const formatOffset = (seconds: number): string => {
+  const s = Math.abs(Math.round(seconds));
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${seconds < 0 ? '-' : '+'}${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+};
+
+/** How an execution ended, as a release outcome. */
+export const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => {
+  if (execution.status === 'SUCCEEDED') {
+    const output = JSON.parse(execution.output ?? '{}') as {
+      report?: { outcome?: string };
+      ending?: { kind?: string; outcome?: string };
+    };
+    const ended = output.ending?.kind ?? output.report?.outcome;
+    return ended === 'superseded' || ended === 'ignored' ? ended : 'promoted';
+  }
+  if (execution.error === 'ReleaseRolledBack') return 'rolled_back';
+  if (execution.error === 'ScaleDownFailed') return 'promoted';
+  return 'failed';
+};
+
+/**
+ * Executions are shown by the version they release (the tag in their input), not their hash name.
+ * Labels are cached by name: the timeline asks for one per entry, and a fleet has thousands of executions.
+ */
+export const executionLabeller = (world: () => SimulatedWorld | undefined) => {
+  const labels = new Map<string, string>();
+  let indexed = 0;
+  return (execution?: string): string => {
+    if (!execution) return '';
+    const executions = world()?.sfn.executions;
+    if (!labels.has(execution) && executions && executions.size !== indexed) {
+      // Only executions started since the last miss are new; the map keeps start order.
+      let i = 0;
+      for (const record of executions.values()) {
+        if (i++ < indexed) continue;
+        const request = JSON.parse(record.input) as { image?: { tag?: string; digest?: string } };
+        labels.set(record.name, request.image?.tag ?? request.image?.digest?.slice(7, 19) ?? record.name);
+      }
+      indexed = executions.size;
+    }
+    return labels.get(execution) ?? execution;
+  };
+};
+
+export interface SummaryInput {
+  scenario: Scenario;
+  world: SimulatedWorld;
+  versions: VersionCatalog;
+  serviceName: string;
+  declared: ServiceConfig;
+  tableName: string;
+  start: Date;
+  triggerResults: TriggerResult[];
+  label: (execution?: string) => string;
+  wallStart: number;
+}
+
+/** What the run did, read back from the simulated account and the pipeline's own records. */
+export const summarise = async (input: SummaryInput): Promise<ScenarioResult> => {
+  const { scenario, world, versions, serviceName, declared, tableName, start, triggerResults, label } = input;
+  const clock = world.clock;
+  const target = declared.target;
+  const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName);
+  const releases = await store.listRecords(serviceName, 50);
+  // In start order (the map keeps it; the sort is stable): two executions started in the same
+  // millisecond are never ordered by name, which would be by digest.
+  const executions = [...world.sfn.executions.values()].sort(
+    (a, b) => a.startDate.getTime() - b.startDate.getTime(),
+  );
+  const newest = executions.at(-1);
+  const newestRecord = newest ? releases.find((r) => r.releaseId === newest.name) : undefined;
+  const failedTrigger = triggerResults.find((r) => !r.ok);
+  const ignoredTrigger = triggerResults.find(
+    (r) => r.ok && (r.value as { status?: string }).status === 'ignored',
+  );
+  let outcome: SandboxOutcome;
+  let reason: string | null = null;
+  if (!newest) {
+    outcome = failedTrigger ? 'rejected' : 'ignored';
+    reason = failedTrigger
+      ? `${failedTrigger.error?.name}: ${failedTrigger.error?.message}`
+      : ((ignoredTrigger?.value as { reason?: string } | undefined)?.reason ??
+        'no EventBridge rule matched the event');
+  } else {
+    // An execution stopped at the time limit is ABORTED with that reason as its cause, unless its
+    // release had already been promoted (only the warm period was cut short).
+    outcome =
+      newest.status === 'ABORTED' && newestRecord?.status === 'promoted'
+        ? 'promoted'
+        : executionOutcome(newest);
+    reason =
+      newest.status === 'ABORTED' && outcome !== 'promoted'
+        ? (newest.cause ?? null)
+        : (newestRecord?.reason ?? newest.cause ?? null);
+  }
+  const weights = world.elbv2.weightsOf(target.listenerRuleArn);
+  const traffic: Record<string, number> = {};
+  let servingVersion: string | null = null;
+  for (const slot of ['blue', 'green'] as const) {
+    const weight = Math.round(weights[target.slots[slot].targetGroupArn] ?? 0);
+    const service = world.ecs.services.get(`${target.cluster}/${target.slots[slot].service}`);
+    const version = service
+      ? (versions.byImage(world.ecs.servingImage(service))?.name ?? 'nothing')
+      : 'nothing';
+    if (weight > 0) traffic[`${slot} (${version})`] = weight;
+    if (weight === 100) servingVersion = version;
+  }
+  let rollbackReactionSeconds: number | null = null;
+  if (outcome === 'rolled_back' && newest) {
+    const watched = new Set([...declared.alarms, ...target.slots.blue.alarms, ...target.slots.green.alarms]);
+    const alarmAt = world.alarmTransitions.find(
+      (t) => t.state === 'ALARM' && watched.has(t.alarm) && t.at >= newest.startDate.getTime(),
+    )?.at;
+    if (alarmAt !== undefined) {
+      // The first weight change after the alarm that puts one slot back at 100% is the rollback.
+      const restored = world.elbv2.changes.find(
+        (c) =>
+          c.at >= alarmAt &&
+          c.ruleArn === target.listenerRuleArn &&
+          Object.values(c.weights).some((w) => w === 100),
+      );
+      if (restored) rollbackReactionSeconds = (restored.at - alarmAt) / 1000;
+    }
+  }
+  return {
+    scenario: scenario.name,
+    outcome,
+    reason,
+    service: serviceName,
+    fromVersion: newestRecord?.fromVersion ?? null,
+    toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
+    servingVersion,
+    traffic,
+    listenerRuleActions: world.elbv2.actionTypesOf(target.listenerRuleArn),
+    executions: executions.map((e) => ({
+      name: e.name,
+      version: label(e.name),
+      status: e.status,
+      outcome: e.status === 'ABORTED' ? 'failed' : executionOutcome(e),
+      ...(e.error ? { error: e.error, cause: e.cause } : {}),
+      stateTransitions: e.stateEntered,
+    })),
+    releases,
+    timeline: world.timeline.map((entry) => {
+      const t = (entry.at - start.getTime()) / 1000;
+      return {
+        t,
+        time: formatOffset(t),
+        kind: entry.kind,
+        text: entry.text,
+        ...(entry.execution ? { execution: label(entry.execution) } : {}),
+      };
+    }),
+    notifications: world.sns.messages.map((m) => ({
+      t: (m.at - start.getTime()) / 1000,
+      subject: m.subject,
+      message: JSON.parse(m.message) as Record<string, unknown>,
+    })),
+    triggers: triggerResults.map((r) => {
+      const t = (r.at - start.getTime()) / 1000;
+      if (!r.ok) return { t, status: 'error', reason: `${r.error?.name}: ${r.error?.message}` };
+      const value = r.value as { status?: string; reason?: string; executionName?: string };
+      return {
+        t,
+        status: String(value.status),
+        ...(value.reason ? { reason: value.reason } : {}),
+        ...(value.executionName ? { executionName: value.executionName } : {}),
+      };
+    }),
+    awsCalls: world.commands.reduce<Record<string, number>>((counts, c) => {
+      const key = `${c.service}:${c.command}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+      return counts;
+    }, {}),
+    deadLetters: world.deadLetters.map((d) => ({
+      t: (d.at - start.getTime()) / 1000,
+      fn: d.fn,
+      error: d.error,
+      detailType: String(d.event['detail-type'] ?? 'event'),
+    })),
+    stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
+    rollbackReactionSeconds,
+    virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
+    wallMs: Math.round(performance.now() - input.wallStart),
+    expectations: null,
+  };
+};
