@@ -24,6 +24,7 @@ import { readServerlessDocument, resolveEventPatterns, resolveRolePolicies } fro
 import { installSandboxClients, useIam, useWorld } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
+import { checkDetection, detection } from './scenario/detection.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
@@ -74,6 +75,10 @@ export interface ScenarioResult {
   deadLetters: Array<{ t: number; fn: string; error: string; detailType: string }>;
   stateTransitions: number;
   rollbackReactionSeconds: number | null;
+  /** Seconds from regression onset to the first watched alarm's ALARM (see sandbox/scenario/detection.ts). */
+  detectionSeconds: number | null;
+  /** Requests the released version served while regressed (see sandbox/scenario/detection.ts). */
+  exposedRequests: number;
   virtualSeconds: number;
   wallMs: number;
   expectations: { passed: boolean; failures: string[] } | null;
@@ -272,6 +277,7 @@ const runPackaged = async (
       digest: v.digest,
       errorRate: v.errorRate,
       latencyMs: v.latencyMs,
+      ...(v.latencyP99Ms !== undefined ? { latencyP99Ms: v.latencyP99Ms } : {}),
       failsToStart: v.failsToStart,
       changes: v.changes.map((c) => ({
         ...(c.after !== undefined ? { afterSeconds: parseDurationSeconds(c.after) ?? 0 } : {}),
@@ -280,6 +286,7 @@ const runPackaged = async (
           : {}),
         ...(c.errorRate !== undefined ? { errorRate: c.errorRate } : {}),
         ...(c.latencyMs !== undefined ? { latencyMs: c.latencyMs } : {}),
+        ...(c.latencyP99Ms !== undefined ? { latencyP99Ms: c.latencyP99Ms } : {}),
       })),
     })),
   );
@@ -305,6 +312,7 @@ const runPackaged = async (
     loadBalancerDimension: ruleMatch?.[1] ?? 'app/sandbox/0000000000000000',
     onRecord: (entry) => options.onEntry?.(entry, label),
   });
+  world.cloudwatch.timing = { ...scenario.world.cloudwatch };
   useWorld(world);
   // Every command a function sends is authorized against that function's role, as on AWS.
   const serverlessDocument = options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT);
@@ -389,7 +397,9 @@ const runPackaged = async (
             ? [{ Name: 'TargetGroup', Value: targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/')) }]
             : []),
         ],
-        Statistic: alarm.statistic,
+        ...(alarm.extendedStatistic !== undefined
+          ? { ExtendedStatistic: alarm.extendedStatistic }
+          : { Statistic: alarm.statistic ?? 'Sum' }),
         Period: alarm.period,
         EvaluationPeriods: alarm.evaluationPeriods,
         DatapointsToAlarm: alarm.datapointsToAlarm ?? alarm.evaluationPeriods,
@@ -515,7 +525,9 @@ const runPackaged = async (
           const alarm = world.cloudwatch.alarms.get(event.alarm.name);
           if (!alarm)
             throw new ScenarioError(`events: alarm ${event.alarm.name} is not declared under world.alarms`);
-          world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
+          if (event.alarm.delete) world.cloudwatch.deleteAlarm(alarm.AlarmName);
+          else if (event.alarm.state)
+            world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
         }
       });
     }
@@ -601,6 +613,13 @@ const runPackaged = async (
         if (restored) rollbackReactionSeconds = (restored.at - alarmAt) / 1000;
       }
     }
+    const detected = detection({
+      world,
+      fromVersion: newestRecord?.fromVersion ?? null,
+      toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
+      watched: [...declared.alarms, ...target.slots.blue.alarms, ...target.slots.green.alarms],
+      since: newest?.startDate.getTime() ?? start.getTime(),
+    });
     const result: ScenarioResult = {
       scenario: scenario.name,
       outcome,
@@ -659,6 +678,8 @@ const runPackaged = async (
       })),
       stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
       rollbackReactionSeconds,
+      detectionSeconds: detected.detectionSeconds,
+      exposedRequests: detected.exposedRequests,
       virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
       wallMs: Math.round(performance.now() - wallStart),
       expectations: null,
@@ -716,5 +737,6 @@ export const checkExpectations = (
       );
     }
   }
+  failures.push(...checkDetection(expect, result));
   return { passed: failures.length === 0, failures };
 };
