@@ -239,8 +239,11 @@ export class SimulatedCloudWatch {
         'InvalidParameterValue',
         `Alarm ${alarm.AlarmName}: ExtendedStatistic ${alarm.ExtendedStatistic} is not a percentile p0.0 to p100.`,
       );
+    // DescribeAlarms lists only the stat the alarm has: no `Statistic` key on a percentile alarm.
+    const { Statistic, ExtendedStatistic, ...rest } = alarm;
     this.alarms.set(alarm.AlarmName, {
-      ...alarm,
+      ...rest,
+      ...(Statistic !== undefined ? { Statistic } : { ExtendedStatistic }),
       AlarmArn: `arn:aws:cloudwatch:${this.world.region}:${this.world.account}:alarm:${alarm.AlarmName}`,
     });
   }
@@ -329,6 +332,15 @@ export class SimulatedCloudWatch {
       case 'Minimum':
         return Math.min(...buckets.map((b) => b.min));
     }
+  }
+
+  /** How many minutes of a series are kept (what pruning leaves). */
+  public storedMinutes(
+    namespace: string,
+    name: string,
+    dimensions: Array<{ Name: string; Value: string }>,
+  ): number {
+    return this.metrics.get(metricKey(namespace, name, dimensions))?.size ?? 0;
   }
 
   /** Minutes of data the alarms can still read: their evaluation ranges, the longest of them. */
