@@ -1,11 +1,17 @@
 import type { SimulatedWorld } from '../aws/world.ts';
 
 /**
+ * A behaviour is worse when one of its figures exceeds the replaced version's by more than 10%: a version
+ * declared a few percent slower on purpose (healthy-canary's 85 ms against 80 ms) is not a regression.
+ */
+const WORSE_BY = 1.1;
+
+/**
  * How fast a regression was caught, and how many requests it reached.
  *
  * - Regression onset: the first moment the released version (the newest execution's `toVersion`) served
- *   traffic while behaving worse than the version it replaces (`fromVersion`) is declared: a higher error
- *   rate, mean or p99 response time than that version's declared base behaviour. This includes `changes`
+ *   traffic while behaving worse than the version it replaces (`fromVersion`) is declared: an error rate,
+ *   mean or p99 response time more than 10% above that version's declared base behaviour (WORSE_BY). This includes `changes`
  *   that kick in later (after some time, or at some traffic share): onset is when the worse behaviour first
  *   served, not when the release started. Traffic is integrated minute by minute and at every routing
  *   change, so onset is exact to the minute a time-triggered change takes effect in.
@@ -34,7 +40,9 @@ export const detection = (input: {
     if (served.version !== released.name) continue;
     const b = served.behaviour;
     const worse =
-      b.errorRate > base.errorRate || b.latencyMs > base.latencyMs || b.latencyP99Ms > base.latencyP99Ms;
+      b.errorRate > base.errorRate * WORSE_BY ||
+      b.latencyMs > base.latencyMs * WORSE_BY ||
+      b.latencyP99Ms > base.latencyP99Ms * WORSE_BY;
     if (!worse) continue;
     exposed += served.requests;
     onset = onset === undefined ? served.firstAt : Math.min(onset, served.firstAt);

@@ -9,6 +9,7 @@ import {
 import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
 import { SimulatedWorld } from '../../sandbox/aws/world.ts';
 import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
+import { checkDetection } from '../../sandbox/scenario/detection.ts';
 import { VirtualClock } from '../../sandbox/virtual-clock.ts';
 
 const START = Date.parse('2026-11-22T10:00:00Z');
@@ -252,5 +253,30 @@ describe('Histograms: percentiles of a mixture of versions', () => {
     // Neither version's p99, nor their weighted mean (0.288).
     expect(p99).not.toBeCloseTo(0.288, 2);
     expect(percentileOf(emptyHistogram(), 99)).toBeUndefined();
+  });
+});
+
+describe('Function: checkDetection', () => {
+  it('fails maxDetectionSeconds when detection was slower or never happened, and maxExposedRequests when over', () => {
+    expect(
+      checkDetection(
+        { maxDetectionSeconds: 180, maxExposedRequests: 900 },
+        { detectionSeconds: 150, exposedRequests: 750 },
+      ),
+    ).toEqual([]);
+    expect(
+      checkDetection(
+        { maxDetectionSeconds: 120, maxExposedRequests: 500 },
+        { detectionSeconds: 150, exposedRequests: 750 },
+      ),
+    ).toEqual([
+      'detectionSeconds: expected at most 120, got 150',
+      'exposedRequests: expected at most 500, got 750',
+    ]);
+    expect(
+      checkDetection({ maxDetectionSeconds: 120 }, { detectionSeconds: null, exposedRequests: 0 }),
+    ).toEqual([
+      'detectionSeconds: expected at most 120, got none (no regression, or no watched alarm fired after it)',
+    ]);
   });
 });

@@ -49,6 +49,8 @@ describe('Sandbox: example scenarios', () => {
       result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
     ).toBe((promoted?.t ?? 0) + 15 * 60);
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
+    // v2 is 85 ms against 80 ms: within the 10% margin, no regression to detect.
+    expect(result).toMatchObject({ detectionSeconds: null, exposedRequests: 0 });
   });
 
   it('keeps the old slot warm for the whole scale-down delay when the rollback window is shorter', async () => {
@@ -115,6 +117,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v1');
     const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
     expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 100% / green 0%']);
+    // Onset is the 25% shift (+11:30), when the load-related change kicks in, not the release start:
+    // 2 breaching minutes + 60 s metric delay later (+14:00). 2.5 minutes at 25% of 6000 requests a minute.
+    expect(result.detectionSeconds).toBe(150);
+    expect(result.exposedRequests).toBe(3750);
   });
 
   it('rolls back for an alarm that fired and recovered during the 5% bake while its event was lost', async () => {
