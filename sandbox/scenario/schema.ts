@@ -8,15 +8,15 @@ import { DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
 const p99Description = `99th-percentile response time (ms). Response times are log-normal with this mean and p99, so the p99 must be between latencyMs and ${MAX_P99_TO_MEAN.toFixed(1)}x latencyMs.`;
 
 /** A log-normal shape exists only for 1 <= p99/mean <= MAX_P99_TO_MEAN: say so instead of bending it. */
+const tailProblem = (latencyMs: number | undefined, latencyP99Ms: number | undefined): string | undefined => {
+  if (latencyMs === undefined || latencyP99Ms === undefined) return undefined;
+  if (latencyP99Ms >= latencyMs && latencyP99Ms <= latencyMs * MAX_P99_TO_MEAN) return undefined;
+  return `latencyP99Ms ${latencyP99Ms} must be between latencyMs (${latencyMs}) and ${MAX_P99_TO_MEAN.toFixed(1)}x latencyMs (${(latencyMs * MAX_P99_TO_MEAN).toFixed(0)}) for a log-normal response time`;
+};
+
 const checkTail = (value: { latencyMs?: number; latencyP99Ms?: number }, ctx: z.RefinementCtx): void => {
-  const { latencyMs, latencyP99Ms } = value;
-  if (latencyMs === undefined || latencyP99Ms === undefined) return;
-  if (latencyP99Ms < latencyMs || latencyP99Ms > latencyMs * MAX_P99_TO_MEAN)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['latencyP99Ms'],
-      message: `latencyP99Ms ${latencyP99Ms} must be between latencyMs (${latencyMs}) and ${MAX_P99_TO_MEAN.toFixed(1)}x latencyMs (${(latencyMs * MAX_P99_TO_MEAN).toFixed(0)}) for a log-normal response time`,
-    });
+  const message = tailProblem(value.latencyMs, value.latencyP99Ms);
+  if (message) ctx.addIssue({ code: 'custom', path: ['latencyP99Ms'], message });
 };
 
 /** `0.1%` or `0.001`: a fraction of requests. */
@@ -68,7 +68,15 @@ const versionSchema = z
     changes: z.array(changeSchema).default([]),
   })
   .strict()
-  .superRefine(checkTail);
+  .superRefine((version, ctx) => {
+    checkTail(version, ctx);
+    // A change that sets only the tail keeps the version's mean: the pair must still make a shape.
+    version.changes.forEach((change, i) => {
+      const message =
+        change.latencyMs === undefined ? tailProblem(version.latencyMs, change.latencyP99Ms) : undefined;
+      if (message) ctx.addIssue({ code: 'custom', path: ['changes', i, 'latencyP99Ms'], message });
+    });
+  });
 
 const alarmSchema = z
   .object({

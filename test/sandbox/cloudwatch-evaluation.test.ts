@@ -9,6 +9,7 @@ import {
 import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
 import { SimulatedWorld } from '../../sandbox/aws/world.ts';
 import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
+import { parseScenario } from '../../sandbox/run-scenario.ts';
 import { checkDetection } from '../../sandbox/scenario/detection.ts';
 import { VirtualClock } from '../../sandbox/virtual-clock.ts';
 
@@ -278,5 +279,58 @@ describe('Function: checkDetection', () => {
     ).toEqual([
       'detectionSeconds: expected at most 120, got none (no regression, or no watched alarm fired after it)',
     ]);
+  });
+});
+
+describe('Scenario schema: latency tails and alarm statistics', () => {
+  const base = {
+    name: 'schema',
+    world: { serving: 'v1' },
+    versions: { v1: { digest: `sha256:${'a'.repeat(64)}` } },
+    trigger: { push: { version: 'v1' } },
+  };
+
+  it('refuses a p99 below the mean or beyond what a log-normal tail can have, naming the field', () => {
+    expect(() =>
+      parseScenario({
+        ...base,
+        versions: { v1: { digest: `sha256:${'a'.repeat(64)}`, latencyMs: 80, latencyP99Ms: 60 } },
+      }),
+    ).toThrow(/versions\.v1\.latencyP99Ms.*must be between latencyMs \(80\) and 15\.0x latencyMs/);
+    expect(() =>
+      parseScenario({
+        ...base,
+        versions: {
+          v1: { digest: `sha256:${'a'.repeat(64)}`, changes: [{ latencyMs: 100, latencyP99Ms: 5000 }] },
+        },
+      }),
+    ).toThrow(/versions\.v1\.changes\[0\]\.latencyP99Ms/);
+    // A change of the tail alone is checked against the version's mean.
+    expect(() =>
+      parseScenario({
+        ...base,
+        versions: {
+          v1: { digest: `sha256:${'a'.repeat(64)}`, latencyMs: 80, changes: [{ latencyP99Ms: 2000 }] },
+        },
+      }),
+    ).toThrow(/versions\.v1\.changes\[0\]\.latencyP99Ms: latencyP99Ms 2000 must be between latencyMs \(80\)/);
+  });
+
+  it('refuses an alarm with both statistic and extendedStatistic, and a percentile CloudWatch does not know', () => {
+    const withAlarm = (alarm: Record<string, unknown>) =>
+      parseScenario({ ...base, world: { serving: 'v1', alarms: [{ name: 'a', threshold: 1, ...alarm }] } });
+    expect(() => withAlarm({ statistic: 'Average', extendedStatistic: 'p99' })).toThrow(
+      /statistic or extendedStatistic, not both/,
+    );
+    expect(() => withAlarm({ extendedStatistic: 'p999' })).toThrow(/percentile p0\.0 to p100/);
+    expect(withAlarm({ extendedStatistic: 'p99.9' }).world.alarms[0]).toMatchObject({
+      extendedStatistic: 'p99.9',
+    });
+  });
+
+  it('refuses an alarm event that neither forces a state nor deletes', () => {
+    expect(() => parseScenario({ ...base, events: [{ at: '1m', alarm: { name: 'a' } }] })).toThrow(
+      /exactly one of state and delete/,
+    );
   });
 });
