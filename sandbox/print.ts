@@ -74,6 +74,11 @@ export const formatSummary = (result: ScenarioResult, paint: Paint = plain): str
     ...(result.rollbackReactionSeconds !== null
       ? [`Rollback took:   ${result.rollbackReactionSeconds}s (virtual) after the alarm fired`]
       : []),
+    ...(result.detectionSeconds !== null
+      ? [
+          `Detected after:  ${result.detectionSeconds}s (virtual) from regression onset; ${result.exposedRequests} requests served by the regressed version`,
+        ]
+      : []),
     `Virtual time:    ${formatOffset(result.virtualSeconds)}   wall: ${result.wallMs} ms`,
   ];
   if (result.expectations) {

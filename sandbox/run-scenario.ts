@@ -66,6 +66,10 @@ export interface ScenarioResult {
   deadLetters: Array<{ t: number; fn: string; error: string; detailType: string }>;
   stateTransitions: number;
   rollbackReactionSeconds: number | null;
+  /** Seconds from regression onset to the first watched alarm's ALARM (see sandbox/scenario/detection.ts). */
+  detectionSeconds: number | null;
+  /** Requests the released version served while regressed (see sandbox/scenario/detection.ts). */
+  exposedRequests: number;
   virtualSeconds: number;
   wallMs: number;
   expectations: { passed: boolean; failures: string[] } | null;
@@ -186,6 +190,7 @@ const runPackaged = async (
     ecsDeploySeconds: scenario.world.ecsDeploySeconds,
     onRecord: (entry) => options.onEntry?.(entry, label),
   });
+  world.cloudwatch.timing = { ...scenario.world.cloudwatch };
   // Every command a function sends is authorized against that function's role, as on AWS.
   const serverlessDocument = options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT);
   const sandboxResources = {

@@ -24,10 +24,18 @@ const failedBy = (
   alarmChangedAt: changedAt.toISOString(),
 });
 
+/** Why a bake fails when a watched alarm no longer exists: it cannot pass on an alarm it cannot read. */
+const alarmsGone = (missing: readonly string[], when: string): BakeOutcome => ({
+  outcome: 'failed',
+  reason: `watched alarm(s) disappeared ${when}: ${missing.join(', ')}`,
+});
+
 /**
  * Starts a bake: registers the task token against every watched alarm, so an alarm event resumes the
  * bake at once. Then reads the alarms once, so an alarm that fired between steps (when nothing watched)
- * fails the bake now rather than at its end. The state's timeout ends a quiet bake.
+ * fails the bake now rather than at its end. A watched alarm that no longer exists (deleted since the
+ * release started) fails the bake at once too: no event can come from it, and the bake must not pass on an
+ * alarm it cannot read. The state's timeout ends a quiet bake.
  */
 export const startBake = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens },
@@ -35,7 +43,7 @@ export const startBake = async (
   step: ShiftStep,
   taskToken: string,
   shifts?: readonly StepShift[],
-): Promise<{ watching: string[]; failedAtStart?: string }> => {
+): Promise<{ watching: string[]; failedAtStart?: string; missing?: string[] }> => {
   await ports.store.putAlarmWatches(
     deployment.alarms.map((alarmName) => ({
       alarmName,
@@ -48,13 +56,18 @@ export const startBake = async (
     })),
     step.bakeSeconds + WATCH_TTL_MARGIN_SECONDS,
   );
-  const { found } = await ports.alarms.describe(deployment.alarms);
+  const { found, missing } = await ports.alarms.describe(deployment.alarms);
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
   if (firing) {
     // Resume first, then stop watching: if resuming fails the state retries with the watches in place.
     await ports.tokens.succeed(taskToken, failedBy(firing.name, shifts, step.percent, firing.updatedAt));
     await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
     return { watching: [], failedAtStart: firing.name };
+  }
+  if (missing.length > 0) {
+    await ports.tokens.succeed(taskToken, alarmsGone(missing, 'before the bake'));
+    await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+    return { watching: [], missing };
   }
   return { watching: deployment.alarms };
 };
@@ -87,12 +100,7 @@ export const confirmBake = async (
 ): Promise<BakeOutcome> => {
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
-  if (missing.length > 0) {
-    return {
-      outcome: 'failed',
-      reason: `watched alarm(s) disappeared during the bake: ${missing.join(', ')}`,
-    };
-  }
+  if (missing.length > 0) return alarmsGone(missing, 'during the bake');
   const failing = await firstFailingAlarm(ports.alarms, deployment, found);
   if (failing) return failedBy(failing.name, shifts, step.percent, failing.at);
   const watched = deployment.alarms.length;
@@ -213,11 +221,14 @@ export const confirmRollbackWindow = async (
 ): Promise<{ outcome: 'passed' | 'handed-over'; reason: string }> => {
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) return handedOver(deployment);
-  const { found } = await ports.alarms.describe(deployment.alarms);
+  const { found, missing } = await ports.alarms.describe(deployment.alarms);
   const failing = await firstFailingAlarm(ports.alarms, deployment, found);
   if (failing) throw new AlarmAfterPromotionError(alarmAfterPromotionReason(failing.name));
+  // A promoted release is not rolled back for a deleted alarm, but the window says it could not watch it.
+  const unread =
+    missing.length > 0 ? `; alarm(s) ${missing.join(', ')} no longer exist and were not read` : '';
   return {
     outcome: 'passed',
-    reason: `no alarm fired in the ${formatDuration(deployment.target.rollbackWindowSeconds)} rollback window`,
+    reason: `no alarm fired in the ${formatDuration(deployment.target.rollbackWindowSeconds)} rollback window${unread}`,
   };
 };

@@ -1,4 +1,5 @@
 import { SimulatedAwsError } from './errors.ts';
+import { addValue, emptyHistogram, type Histogram, mergeHistograms, percentileOf } from './histogram.ts';
 import type { CloudWatchContext } from './services.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -16,13 +17,16 @@ export interface MetricAlarm {
   Namespace: string;
   MetricName: string;
   Dimensions: Array<{ Name: string; Value: string }>;
-  Statistic: Statistic;
+  /** A simple statistic; absent when the alarm uses ExtendedStatistic (PutMetricAlarm takes one of the two). */
+  Statistic?: Statistic;
+  /** A percentile such as `p99` or `p99.9` (ExtendedStatistic); absent when the alarm uses Statistic. */
+  ExtendedStatistic?: string;
   Period: number;
   EvaluationPeriods: number;
   DatapointsToAlarm: number;
   Threshold: number;
   ComparisonOperator: ComparisonOperator;
-  TreatMissingData: 'missing' | 'notBreaching' | 'breaching' | 'ignore';
+  TreatMissingData: TreatMissingData;
   StateValue: AlarmState;
   StateReason: string;
   StateReasonData?: string;
@@ -30,14 +34,134 @@ export interface MetricAlarm {
   StateTransitionedTimestamp: Date;
 }
 
-/** One per-minute datapoint as ALB publishes it (already aggregated over the minute). */
-interface Datapoint {
+export type TreatMissingData = 'missing' | 'notBreaching' | 'breaching' | 'ignore';
+
+/** `p99`, `p99.9`, `p50`, `p0.0` to `p100`: the percentile ExtendedStatistics an alarm can use. */
+export const PERCENTILE_PATTERN = /^p(100(\.0+)?|\d{1,2}(\.\d+)?)$/;
+
+/** The stat an alarm evaluates, as CloudWatch shows it (`Sum`, `p99`). */
+export const statOf = (alarm: Pick<MetricAlarm, 'Statistic' | 'ExtendedStatistic'>): string =>
+  alarm.ExtendedStatistic ?? alarm.Statistic ?? 'Sum';
+
+/**
+ * One datapoint as a service publishes it: ALB publishes one per minute per series, already aggregated
+ * (sum, count, min, max, and for TargetResponseTime the distribution of response times); PutMetricData one
+ * value. `visibleAt` is when CloudWatch can first return it to an alarm evaluation (default: `at`).
+ */
+export interface Datapoint {
   at: number;
   sum: number;
   count: number;
   min: number;
   max: number;
+  histogram?: Histogram;
+  visibleAt?: number;
 }
+
+/** A series' data for one minute, every datapoint of the minute merged. */
+interface MinuteBucket {
+  sum: number;
+  count: number;
+  min: number;
+  max: number;
+  histogram?: Histogram;
+  visibleAt: number;
+}
+
+const MINUTE = 60_000;
+
+const singleValue = (value: number): Histogram => {
+  const histogram = emptyHistogram();
+  addValue(histogram, value);
+  return histogram;
+};
+
+/**
+ * CloudWatch's timing as modeled, each figure a default a scenario can override (`world.cloudwatch`):
+ *
+ * - `metricDelaySeconds` (60): how long after the end of its minute an ALB datapoint becomes visible to
+ *   alarm evaluation. ALB "measures and sends its metrics in 60-second intervals", only while requests
+ *   flow (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html);
+ *   AWS documents no ingestion figure, and alarms observed on ALB metrics change state about a minute after
+ *   the minute they react to ends (e.g. a 14:34 datapoint alarmed at 14:35:52,
+ *   https://serverfault.com/questions/968465/cloudwatch-metrics-data-doesnt-match-alerts).
+ * - `evaluationRangeExtraPeriods` (2): CloudWatch "attempts to retrieve a higher number of data points than
+ *   the number specified as Evaluation Periods" (the evaluation range), and evaluates on the most recent real
+ *   datapoints in it; its documented example retrieves 5 datapoints for an alarm of 3 evaluation periods
+ *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html). This is
+ *   also why a late datapoint still counts: it is in the range at the next evaluation.
+ *
+ * Metric alarms are evaluated every minute, also when their period is longer, over periods that end at
+ * the evaluation (a 5-minute alarm at 12:16 reads 12:01-12:06, 12:06-12:11, 12:11-12:16;
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html).
+ */
+export interface CloudWatchTiming {
+  metricDelaySeconds: number;
+  evaluationRangeExtraPeriods: number;
+}
+
+export const CLOUDWATCH_TIMING_DEFAULTS: CloudWatchTiming = {
+  metricDelaySeconds: 60,
+  evaluationRangeExtraPeriods: 2,
+};
+
+/**
+ * Decides an alarm's next state from the datapoints of its evaluation range, oldest first (`true` breaching,
+ * `false` not, `undefined` missing), as the CloudWatch user guide's "How alarm state is evaluated when data
+ * is missing" describes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html):
+ *
+ * - At least EvaluationPeriods (N) real datapoints in the range: the most recent N real ones decide, M
+ *   (DatapointsToAlarm) breaching -> ALARM, else OK; TreatMissingData plays no part.
+ * - None at all: `missing` -> INSUFFICIENT_DATA, `ignore` -> the state stays, `breaching` -> ALARM,
+ *   `notBreaching` -> OK.
+ * - Some but fewer than N: every real datapoint counts, and missing ones fill in as few times as possible
+ *   (N minus the real ones): as breaching or not breaching per TreatMissingData. With `missing` and `ignore`
+ *   nothing fills in: ALARM when M real ones breach, OK when so many real ones do not breach that M breaching
+ *   can no longer be reached (more than N - M), and otherwise the state stays (the guide's table: `- - X - -`
+ *   for 3 of 3 retains the state, `- - - - 0` is OK; CloudWatch avoids premature transitions to ALARM).
+ *
+ * Returns the next state (undefined: the state stays) and the indexes of the real datapoints that decided.
+ */
+export const decideAlarmState = (input: {
+  datapoints: ReadonlyArray<boolean | undefined>;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+  treatMissingData: TreatMissingData;
+}): { state: AlarmState | undefined; used: number[]; breaching: number } => {
+  const n = input.evaluationPeriods;
+  const m = input.datapointsToAlarm;
+  const real = input.datapoints.flatMap((d, i) => (d === undefined ? [] : [i]));
+  const breachingOf = (indexes: number[]) => indexes.filter((i) => input.datapoints[i] === true).length;
+  if (real.length >= n) {
+    const used = real.slice(-n);
+    const breaching = breachingOf(used);
+    return { state: breaching >= m ? 'ALARM' : 'OK', used, breaching };
+  }
+  const breachingReal = breachingOf(real);
+  const fill = n - real.length;
+  switch (input.treatMissingData) {
+    case 'breaching':
+      return {
+        state: breachingReal + fill >= m ? 'ALARM' : 'OK',
+        used: real,
+        breaching: breachingReal + fill,
+      };
+    case 'notBreaching':
+      return { state: breachingReal >= m ? 'ALARM' : 'OK', used: real, breaching: breachingReal };
+    case 'missing':
+    case 'ignore': {
+      if (real.length === 0)
+        return {
+          state: input.treatMissingData === 'missing' ? 'INSUFFICIENT_DATA' : undefined,
+          used: [],
+          breaching: 0,
+        };
+      if (breachingReal >= m) return { state: 'ALARM', used: real, breaching: breachingReal };
+      if (real.length - breachingReal > n - m) return { state: 'OK', used: real, breaching: breachingReal };
+      return { state: undefined, used: real, breaching: breachingReal };
+    }
+  }
+};
 
 const metricKey = (
   namespace: string,
@@ -73,13 +197,16 @@ const OPERATOR_WORDS: Record<ComparisonOperator, string> = {
 export const eventTimestamp = (date: Date): string => date.toISOString().replace('Z', '+0000');
 
 /**
- * CloudWatch metrics and metric alarms. Alarms evaluate period by period over the last
- * EvaluationPeriods datapoints (DatapointsToAlarm of them breaching -> ALARM), honour TreatMissingData,
- * and emit "CloudWatch Alarm State Change" to EventBridge on every state change.
+ * CloudWatch metrics and metric alarms. Datapoints are kept per series in minute buckets (a Map keyed by
+ * minute, in time order), so an evaluation reads only the minutes of its range and costs the same at hour
+ * 72 as at minute 10; minutes older than any alarm's range are dropped. Alarms evaluate every minute over
+ * their evaluation range (decideAlarmState), see only datapoints already visible (CloudWatchTiming), and
+ * emit "CloudWatch Alarm State Change" to EventBridge on every state change.
  */
 export class SimulatedCloudWatch {
   public readonly alarms = new Map<string, MetricAlarm>();
-  private readonly metrics = new Map<string, Datapoint[]>();
+  public timing: CloudWatchTiming = { ...CLOUDWATCH_TIMING_DEFAULTS };
+  private readonly metrics = new Map<string, Map<number, MinuteBucket>>();
   /** Datapoints the pipeline published with PutMetricData (its own metrics, e.g. Shipline/NotificationsLost). */
   public readonly published: Array<{
     at: number;
@@ -102,10 +229,33 @@ export class SimulatedCloudWatch {
   public constructor(private readonly world: CloudWatchContext) {}
 
   public putAlarm(alarm: Omit<MetricAlarm, 'AlarmArn'>): void {
+    if ((alarm.Statistic === undefined) === (alarm.ExtendedStatistic === undefined))
+      throw new SimulatedAwsError(
+        'InvalidParameterCombination',
+        `Alarm ${alarm.AlarmName}: exactly one of Statistic and ExtendedStatistic must be specified.`,
+      );
+    if (alarm.ExtendedStatistic !== undefined && !PERCENTILE_PATTERN.test(alarm.ExtendedStatistic))
+      throw new SimulatedAwsError(
+        'InvalidParameterValue',
+        `Alarm ${alarm.AlarmName}: ExtendedStatistic ${alarm.ExtendedStatistic} is not a percentile p0.0 to p100.`,
+      );
+    // DescribeAlarms lists only the stat the alarm has: no `Statistic` key on a percentile alarm.
+    const { Statistic, ExtendedStatistic, ...rest } = alarm;
     this.alarms.set(alarm.AlarmName, {
-      ...alarm,
+      ...rest,
+      ...(Statistic !== undefined ? { Statistic } : { ExtendedStatistic }),
       AlarmArn: `arn:aws:cloudwatch:${this.world.region}:${this.world.account}:alarm:${alarm.AlarmName}`,
     });
+  }
+
+  /**
+   * DeleteAlarms: the alarm is gone at once; DescribeAlarms no longer lists it and it is no longer
+   * evaluated. Its history stays readable, as CloudWatch keeps alarm history for 30 days.
+   */
+  public deleteAlarm(name: string): void {
+    if (!this.alarms.delete(name))
+      throw new SimulatedAwsError('ResourceNotFound', `Alarm ${name} does not exist.`);
+    this.world.record('alarm', `${name} deleted`);
   }
 
   public putDatapoint(
@@ -115,19 +265,62 @@ export class SimulatedCloudWatch {
     point: Datapoint,
   ): void {
     const key = metricKey(namespace, name, dimensions);
-    const points = this.metrics.get(key) ?? [];
-    points.push(point);
-    this.metrics.set(key, points);
+    let series = this.metrics.get(key);
+    if (!series) {
+      series = new Map();
+      this.metrics.set(key, series);
+    }
+    const minute = Math.floor(point.at / MINUTE);
+    const visibleAt = point.visibleAt ?? point.at;
+    const bucket = series.get(minute);
+    if (!bucket) {
+      series.set(minute, {
+        sum: point.sum,
+        count: point.count,
+        min: point.min,
+        max: point.max,
+        ...(point.histogram ? { histogram: Float64Array.from(point.histogram) } : {}),
+        visibleAt,
+      });
+      return;
+    }
+    bucket.sum += point.sum;
+    bucket.count += point.count;
+    bucket.min = Math.min(bucket.min, point.min);
+    bucket.max = Math.max(bucket.max, point.max);
+    const histogram = mergeHistograms(bucket.histogram, point.histogram);
+    if (histogram) bucket.histogram = histogram;
+    bucket.visibleAt = Math.max(bucket.visibleAt, visibleAt);
   }
 
-  private statisticOver(alarm: MetricAlarm, from: number, to: number): number | undefined {
-    const points = (
-      this.metrics.get(metricKey(alarm.Namespace, alarm.MetricName, alarm.Dimensions)) ?? []
-    ).filter((p) => p.at >= from && p.at < to);
-    if (points.length === 0) return undefined;
-    const sum = points.reduce((s, p) => s + p.sum, 0);
-    const count = points.reduce((s, p) => s + p.count, 0);
-    switch (alarm.Statistic) {
+  /**
+   * The alarm's statistic over [from, to) from the datapoints visible at `now`, or undefined when there is
+   * none. A percentile needs the distribution of the values: a series published only as sums (ALB counts)
+   * has no percentile, as CloudWatch needs raw values or single-value statistic sets for one
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html).
+   */
+  private statisticOver(
+    series: Map<number, MinuteBucket> | undefined,
+    alarm: MetricAlarm,
+    from: number,
+    to: number,
+    now: number,
+  ): number | undefined {
+    if (!series) return undefined;
+    const buckets: MinuteBucket[] = [];
+    for (let minute = Math.ceil(from / MINUTE); minute * MINUTE < to; minute += 1) {
+      const bucket = series.get(minute);
+      if (bucket && bucket.visibleAt <= now) buckets.push(bucket);
+    }
+    if (buckets.length === 0) return undefined;
+    if (alarm.ExtendedStatistic !== undefined) {
+      let merged: Histogram | undefined;
+      for (const b of buckets) merged = mergeHistograms(merged, b.histogram);
+      return merged ? percentileOf(merged, Number(alarm.ExtendedStatistic.slice(1))) : undefined;
+    }
+    const sum = buckets.reduce((s, b) => s + b.sum, 0);
+    const count = buckets.reduce((s, b) => s + b.count, 0);
+    switch (alarm.Statistic ?? 'Sum') {
       case 'Sum':
         return sum;
       case 'SampleCount':
@@ -135,53 +328,80 @@ export class SimulatedCloudWatch {
       case 'Average':
         return count === 0 ? 0 : sum / count;
       case 'Maximum':
-        return Math.max(...points.map((p) => p.max));
+        return Math.max(...buckets.map((b) => b.max));
       case 'Minimum':
-        return Math.min(...points.map((p) => p.min));
+        return Math.min(...buckets.map((b) => b.min));
     }
   }
 
-  /** Evaluates every alarm at the period boundary `at` (ms). */
+  /** How many minutes of a series are kept (what pruning leaves). */
+  public storedMinutes(
+    namespace: string,
+    name: string,
+    dimensions: Array<{ Name: string; Value: string }>,
+  ): number {
+    return this.metrics.get(metricKey(namespace, name, dimensions))?.size ?? 0;
+  }
+
+  /** Minutes of data the alarms can still read: their evaluation ranges, the longest of them. */
+  private lookbackMs(): number {
+    let longest = 0;
+    for (const alarm of this.alarms.values()) {
+      const periods = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods;
+      longest = Math.max(longest, periods * alarm.Period * 1000);
+    }
+    return longest;
+  }
+
+  /** Drops every minute older than any alarm can read (series are in time order: stop at the first kept). */
+  private prune(now: number): void {
+    const oldest = Math.floor((now - this.lookbackMs()) / MINUTE) - 1;
+    for (const series of this.metrics.values()) {
+      for (const minute of series.keys()) {
+        if (minute >= oldest) break;
+        series.delete(minute);
+      }
+    }
+  }
+
+  /** Evaluates every alarm at the minute `at` (ms), as CloudWatch does each minute. */
   public evaluate(at: number): void {
+    if (at % MINUTE === 0) this.prune(at);
     for (const alarm of this.alarms.values()) {
       const periodMs = alarm.Period * 1000;
-      if (at % periodMs !== 0) continue;
+      const series = this.metrics.get(metricKey(alarm.Namespace, alarm.MetricName, alarm.Dimensions));
+      const range = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods;
       const values: Array<{ at: number; value: number | undefined }> = [];
-      for (let i = alarm.EvaluationPeriods; i >= 1; i -= 1) {
+      for (let i = range; i >= 1; i -= 1) {
         const from = at - i * periodMs;
-        values.push({ at: from, value: this.statisticOver(alarm, from, from + periodMs) });
+        values.push({ at: from, value: this.statisticOver(series, alarm, from, from + periodMs, at) });
       }
-      const present = values.filter((v) => v.value !== undefined);
-      let breaching = present.filter((v) =>
-        compare(v.value as number, alarm.ComparisonOperator, alarm.Threshold),
-      ).length;
-      const missing = values.length - present.length;
-      if (alarm.TreatMissingData === 'breaching') breaching += missing;
-      let next: AlarmState;
-      if (
-        present.length === 0 &&
-        (alarm.TreatMissingData === 'missing' || alarm.TreatMissingData === 'ignore')
-      ) {
-        if (alarm.TreatMissingData === 'ignore') continue;
-        next = 'INSUFFICIENT_DATA';
-      } else {
-        next = breaching >= alarm.DatapointsToAlarm ? 'ALARM' : 'OK';
-      }
-      if (next === alarm.StateValue) continue;
-      const shown = values
-        .filter((v) => v.value !== undefined)
-        .map((v) => `${(v.value as number).toFixed(1)} (${new Date(v.at).toISOString().slice(11, 16)})`)
+      const decision = decideAlarmState({
+        datapoints: values.map((v) =>
+          v.value === undefined ? undefined : compare(v.value, alarm.ComparisonOperator, alarm.Threshold),
+        ),
+        evaluationPeriods: alarm.EvaluationPeriods,
+        datapointsToAlarm: alarm.DatapointsToAlarm,
+        treatMissingData: alarm.TreatMissingData,
+      });
+      const next = decision.state;
+      if (next === undefined || next === alarm.StateValue) continue;
+      const used = decision.used.map((i) => values[i] as { at: number; value: number });
+      const shown = used
+        .map((v) => `${v.value.toFixed(1)} (${new Date(v.at).toISOString().slice(11, 16)})`)
         .join(', ');
       const reason =
         next === 'INSUFFICIENT_DATA'
           ? 'Insufficient Data: no datapoints were received for the evaluation range.'
-          : `Threshold Crossed: ${breaching} out of the last ${alarm.EvaluationPeriods} datapoints [${shown}] ${next === 'ALARM' ? 'were' : 'were not'} ${OPERATOR_WORDS[alarm.ComparisonOperator]} the threshold (${alarm.Threshold.toFixed(1)}) (minimum ${alarm.DatapointsToAlarm} datapoints for ${alarm.StateValue} -> ${next} transition).`;
+          : `Threshold Crossed: ${decision.breaching} out of the last ${alarm.EvaluationPeriods} datapoints [${shown}] ${next === 'ALARM' ? 'were' : 'were not'} ${OPERATOR_WORDS[alarm.ComparisonOperator]} the threshold (${alarm.Threshold.toFixed(1)}) (minimum ${alarm.DatapointsToAlarm} datapoints for ${alarm.StateValue} -> ${next} transition).`;
       this.changeState(alarm, next, reason, {
         version: '1.0',
         queryDate: eventTimestamp(new Date(at)),
-        statistic: alarm.Statistic,
+        ...(alarm.ExtendedStatistic !== undefined
+          ? { statistic: alarm.ExtendedStatistic }
+          : { statistic: alarm.Statistic }),
         period: alarm.Period,
-        recentDatapoints: values.filter((v) => v.value !== undefined).map((v) => v.value),
+        recentDatapoints: used.map((v) => v.value),
         threshold: alarm.Threshold,
       });
     }
@@ -235,7 +455,7 @@ export class SimulatedCloudWatch {
                 dimensions: Object.fromEntries(alarm.Dimensions.map((d) => [d.Name, d.Value])),
               },
               period: alarm.Period,
-              stat: alarm.Statistic,
+              stat: statOf(alarm),
             },
             returnData: true,
           },
@@ -292,6 +512,8 @@ export class SimulatedCloudWatch {
         count: 1,
         min: value,
         max: value,
+        // Raw values answer percentiles (negative ones never do, as CloudWatch says).
+        ...(value >= 0 ? { histogram: singleValue(value) } : {}),
       });
       const named = Object.fromEntries(dimensions.map((d) => [d.Name, d.Value]));
       this.published.push({ at, namespace, metric: datum.MetricName, dimensions: named, value });

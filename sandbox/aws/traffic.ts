@@ -2,6 +2,14 @@ import type { VirtualClock } from '../virtual-clock.ts';
 import type { SimulatedCloudWatch } from './cloudwatch.ts';
 import type { SimulatedEcs, SimulatedService } from './ecs.ts';
 import type { SimulatedElbv2 } from './elbv2.ts';
+import { addDistribution, emptyHistogram, type Histogram, logNormalDistribution } from './histogram.ts';
+
+/**
+ * A version's p99 response time when the scenario gives none: 3x its mean. With the log-normal shape the
+ * sandbox gives response times, that is a median at 0.87x the mean and a moderate tail, a common shape for a
+ * web service; a scenario sets `latencyP99Ms` for its own.
+ */
+export const DEFAULT_P99_TO_MEAN = 3;
 
 /** How a version behaves from some point on. The last matching entry wins. */
 export interface BehaviourChange {
@@ -11,6 +19,14 @@ export interface BehaviourChange {
   atTrafficPercentAtLeast?: number;
   errorRate?: number;
   latencyMs?: number;
+  latencyP99Ms?: number;
+}
+
+/** How a version serves at some moment: error rate, mean and 99th-percentile response time. */
+export interface Behaviour {
+  errorRate: number;
+  latencyMs: number;
+  latencyP99Ms: number;
 }
 
 export interface VersionBehaviour {
@@ -18,6 +34,8 @@ export interface VersionBehaviour {
   digest: string;
   errorRate: number;
   latencyMs: number;
+  /** p99 response time; default DEFAULT_P99_TO_MEAN x latencyMs. */
+  latencyP99Ms?: number;
   failsToStart: boolean;
   changes: BehaviourChange[];
 }
@@ -56,25 +74,47 @@ export class VersionCatalog {
     if (!this.firstTrafficAt.has(version.name)) this.firstTrafficAt.set(version.name, at);
   }
 
-  /** Error rate and latency of a version at `at`, while it receives `percent` of traffic. */
-  public behaviourAt(
-    version: VersionBehaviour,
-    at: number,
-    percent: number,
-  ): { errorRate: number; latencyMs: number } {
+  /**
+   * Error rate and response times of a version at `at`, while it receives `percent` of traffic. A change
+   * that sets `latencyMs` without `latencyP99Ms` keeps the tail's shape (the p99/mean ratio in effect); one
+   * that sets only `latencyP99Ms` changes the tail alone.
+   */
+  public behaviourAt(version: VersionBehaviour, at: number, percent: number): Behaviour {
     const since = this.firstTrafficAt.get(version.name) ?? at;
     let { errorRate, latencyMs } = version;
+    let latencyP99Ms = version.latencyP99Ms ?? latencyMs * DEFAULT_P99_TO_MEAN;
     for (const change of version.changes) {
       const timeOk = change.afterSeconds === undefined || at - since >= change.afterSeconds * 1000;
       const loadOk =
         change.atTrafficPercentAtLeast === undefined || percent >= change.atTrafficPercentAtLeast;
       if (timeOk && loadOk) {
         errorRate = change.errorRate ?? errorRate;
-        latencyMs = change.latencyMs ?? latencyMs;
+        if (change.latencyMs !== undefined) {
+          const ratio = latencyMs > 0 ? latencyP99Ms / latencyMs : DEFAULT_P99_TO_MEAN;
+          latencyMs = change.latencyMs;
+          latencyP99Ms = change.latencyP99Ms ?? latencyMs * ratio;
+        } else if (change.latencyP99Ms !== undefined) latencyP99Ms = change.latencyP99Ms;
       }
     }
-    return { errorRate, latencyMs };
+    return { errorRate, latencyMs, latencyP99Ms };
   }
+
+  /** The behaviour a version is declared with, before any change. */
+  public baseBehaviour(version: VersionBehaviour): Behaviour {
+    return {
+      errorRate: version.errorRate,
+      latencyMs: version.latencyMs,
+      latencyP99Ms: version.latencyP99Ms ?? version.latencyMs * DEFAULT_P99_TO_MEAN,
+    };
+  }
+}
+
+/** Requests one version served while behaving one way, and when it first did. */
+export interface ServedRequests {
+  version: string;
+  behaviour: Behaviour;
+  requests: number;
+  firstAt: number;
 }
 
 interface Bucket {
@@ -84,6 +124,8 @@ interface Bucket {
   elbErrors: number;
   latencyMsTotal: number;
   maxLatencyMs: number;
+  /** Response times (seconds) of every request served in the minute, every version mixed. */
+  latency: Histogram;
 }
 
 const MINUTE = 60_000;
@@ -98,7 +140,7 @@ export interface TrafficContext {
   readonly versions: VersionCatalog;
   readonly elbv2: Pick<SimulatedElbv2, 'rules' | 'weightsOf'>;
   readonly ecs: Pick<SimulatedEcs, 'services' | 'servingImage'>;
-  readonly cloudwatch: Pick<SimulatedCloudWatch, 'putDatapoint'>;
+  readonly cloudwatch: Pick<SimulatedCloudWatch, 'putDatapoint' | 'timing'>;
   /** For listener rules whose ARN names no load balancer. */
   readonly loadBalancerDimension: string;
 }
@@ -117,6 +159,8 @@ export class TrafficModel {
   private readonly serviceByTargetGroup = new Map<string, SimulatedService>();
   private indexedServices = -1;
   private readonly loadBalancerByTargetGroup = new Map<string, string>();
+  /** Requests served per version per behaviour, in the order each behaviour first served. */
+  public readonly served = new Map<string, ServedRequests>();
 
   public constructor(
     private readonly world: TrafficContext,
@@ -174,6 +218,7 @@ export class TrafficModel {
           elbErrors: 0,
           latencyMsTotal: 0,
           maxLatencyMs: 0,
+          latency: emptyHistogram(),
         };
         this.buckets.set(key, bucket);
         if (!version) {
@@ -183,11 +228,21 @@ export class TrafficModel {
           continue;
         }
         this.world.versions.noteTraffic(version, from);
-        const { errorRate, latencyMs } = this.world.versions.behaviourAt(version, from, percent);
+        const behaviour = this.world.versions.behaviourAt(version, from, percent);
+        const { errorRate, latencyMs, latencyP99Ms } = behaviour;
         bucket.requests += requests;
         bucket.errors += requests * errorRate;
         bucket.latencyMsTotal += requests * latencyMs;
         bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
+        addDistribution(
+          bucket.latency,
+          logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000),
+          requests,
+        );
+        const servedKey = `${version.name}|${errorRate}|${latencyMs}|${latencyP99Ms}`;
+        const served = this.served.get(servedKey);
+        if (served) served.requests += requests;
+        else this.served.set(servedKey, { version: version.name, behaviour, requests, firstAt: from });
       }
     }
   }
@@ -207,13 +262,24 @@ export class TrafficModel {
         { Name: 'LoadBalancer', Value: loadBalancer },
         { Name: 'TargetGroup', Value: targetGroup },
       ];
-      const put = (name: string, dims: typeof perGroup, sum: number, count: number, max: number) =>
+      // The minute's datapoints reach CloudWatch's alarm evaluation only after the ingestion delay.
+      const visibleAt = minuteEnd + this.world.cloudwatch.timing.metricDelaySeconds * 1000;
+      const put = (
+        name: string,
+        dims: typeof perGroup,
+        sum: number,
+        count: number,
+        max: number,
+        histogram?: Histogram,
+      ) =>
         this.world.cloudwatch.putDatapoint('AWS/ApplicationELB', name, dims, {
           at: minuteStart,
           sum,
           count,
           min: 0,
           max,
+          visibleAt,
+          ...(histogram ? { histogram } : {}),
         });
       const requests = Math.round(bucket.requests);
       const errors = Math.round(bucket.errors);
@@ -229,6 +295,7 @@ export class TrafficModel {
             bucket.latencyMsTotal / 1000,
             bucket.requests,
             bucket.maxLatencyMs / 1000,
+            bucket.latency,
           );
         }
         if (errors > 0) put('HTTPCode_Target_5XX_Count', dims, errors, 1, errors);

@@ -107,7 +107,11 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
    * once every alarm has a full evaluation range of history, so they keep their initial state until then.
    */
   public startMinuteTicks(): void {
-    const ranges = [...this.cloudwatch.alarms.values()].map((a) => a.Period * a.EvaluationPeriods * 1000);
+    // A full range is visible once its last period's datapoint has cleared the metric delay.
+    const delay = this.cloudwatch.timing.metricDelaySeconds * 1000;
+    const ranges = [...this.cloudwatch.alarms.values()].map(
+      (a) => a.Period * a.EvaluationPeriods * 1000 + delay,
+    );
     const evaluateFrom = this.clock.nowMillis + Math.max(0, ...ranges);
     const tick = (at: number) => {
       this.clock.schedule(

@@ -114,7 +114,9 @@ export const scheduleScenario = (
         const alarm = world.cloudwatch.alarms.get(event.alarm.name);
         if (!alarm)
           throw new ScenarioError(`events: alarm ${event.alarm.name} is not declared under world.alarms`);
-        world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
+        if (event.alarm.delete) world.cloudwatch.deleteAlarm(alarm.AlarmName);
+        else if (event.alarm.state)
+          world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
       }
     });
   }

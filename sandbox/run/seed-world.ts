@@ -16,6 +16,7 @@ export const buildVersionCatalog = (scenario: Scenario): VersionCatalog =>
       digest: v.digest,
       errorRate: v.errorRate,
       latencyMs: v.latencyMs,
+      ...(v.latencyP99Ms !== undefined ? { latencyP99Ms: v.latencyP99Ms } : {}),
       failsToStart: v.failsToStart,
       changes: v.changes.map((c) => ({
         ...(c.after !== undefined ? { afterSeconds: parseDurationSeconds(c.after) ?? 0 } : {}),
@@ -24,6 +25,7 @@ export const buildVersionCatalog = (scenario: Scenario): VersionCatalog =>
           : {}),
         ...(c.errorRate !== undefined ? { errorRate: c.errorRate } : {}),
         ...(c.latencyMs !== undefined ? { latencyMs: c.latencyMs } : {}),
+        ...(c.latencyP99Ms !== undefined ? { latencyP99Ms: c.latencyP99Ms } : {}),
       })),
     })),
   );
@@ -114,7 +116,9 @@ export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => 
           ? [{ Name: 'TargetGroup', Value: targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/')) }]
           : []),
       ],
-      Statistic: alarm.statistic,
+      ...(alarm.extendedStatistic !== undefined
+        ? { ExtendedStatistic: alarm.extendedStatistic }
+        : { Statistic: alarm.statistic ?? 'Sum' }),
       Period: alarm.period,
       EvaluationPeriods: alarm.evaluationPeriods,
       DatapointsToAlarm: alarm.datapointsToAlarm ?? alarm.evaluationPeriods,

@@ -7,6 +7,7 @@ import type { ExecutionRecord } from '../aws/sfn.ts';
 import type { VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { SandboxOutcome, ScenarioResult } from '../run-scenario.ts';
+import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { TriggerResult } from './schedule.ts';
 
@@ -136,6 +137,13 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
       if (restored) rollbackReactionSeconds = (restored.at - alarmAt) / 1000;
     }
   }
+  const detected = detection({
+    world,
+    fromVersion: newestRecord?.fromVersion ?? null,
+    toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
+    watched: [...declared.alarms, ...target.slots.blue.alarms, ...target.slots.green.alarms],
+    since: newest?.startDate.getTime() ?? start.getTime(),
+  });
   return {
     scenario: scenario.name,
     outcome,
@@ -194,6 +202,8 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     })),
     stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
     rollbackReactionSeconds,
+    detectionSeconds: detected.detectionSeconds,
+    exposedRequests: detected.exposedRequests,
     virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
     wallMs: Math.round(performance.now() - input.wallStart),
     expectations: null,

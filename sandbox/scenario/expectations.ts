@@ -1,4 +1,5 @@
 import type { ScenarioResult } from '../run-scenario.ts';
+import { checkDetection } from './detection.ts';
 import type { Scenario } from './schema.ts';
 
 type Expect = NonNullable<Scenario['expect']>;
@@ -111,5 +112,6 @@ export const checkExpectations = (
       );
     }
   }
+  failures.push(...checkDetection(expect, result));
   return { passed: failures.length === 0, failures };
 };

@@ -1,6 +1,23 @@
 import * as z from 'zod';
 import { durationSchema } from '../../lib/config/schema.ts';
 import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
+import { CLOUDWATCH_TIMING_DEFAULTS, PERCENTILE_PATTERN } from '../aws/cloudwatch.ts';
+import { MAX_P99_TO_MEAN } from '../aws/histogram.ts';
+import { DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
+
+const p99Description = `99th-percentile response time (ms). Response times are log-normal with this mean and p99, so the p99 must be between latencyMs and ${MAX_P99_TO_MEAN.toFixed(1)}x latencyMs.`;
+
+/** A log-normal shape exists only for 1 <= p99/mean <= MAX_P99_TO_MEAN: say so instead of bending it. */
+const tailProblem = (latencyMs: number | undefined, latencyP99Ms: number | undefined): string | undefined => {
+  if (latencyMs === undefined || latencyP99Ms === undefined) return undefined;
+  if (latencyP99Ms >= latencyMs && latencyP99Ms <= latencyMs * MAX_P99_TO_MEAN) return undefined;
+  return `latencyP99Ms ${latencyP99Ms} must be between latencyMs (${latencyMs}) and ${MAX_P99_TO_MEAN.toFixed(1)}x latencyMs (${(latencyMs * MAX_P99_TO_MEAN).toFixed(0)}) for a log-normal response time`;
+};
+
+const checkTail = (value: { latencyMs?: number; latencyP99Ms?: number }, ctx: z.RefinementCtx): void => {
+  const message = tailProblem(value.latencyMs, value.latencyP99Ms);
+  if (message) ctx.addIssue({ code: 'custom', path: ['latencyP99Ms'], message });
+};
 
 /** `0.1%` or `0.001`: a fraction of requests. */
 const rateSchema = z
@@ -26,21 +43,43 @@ const changeSchema = z
       .meta({ description: 'While it receives at least this share.' }),
     errorRate: rateSchema.optional(),
     latencyMs: z.number().min(0).optional(),
+    latencyP99Ms: z
+      .number()
+      .min(0)
+      .optional()
+      .meta({
+        description: `${p99Description} A change setting latencyMs alone keeps the p99/mean ratio in effect.`,
+      }),
   })
-  .strict();
+  .strict()
+  .superRefine(checkTail);
 
 const versionSchema = z
   .object({
     digest: digestSchema,
     errorRate: rateSchema.default(0.001),
-    latencyMs: z.number().min(0).default(80),
+    latencyMs: z.number().min(0).default(80).meta({ description: 'Mean response time (ms).' }),
+    latencyP99Ms: z
+      .number()
+      .min(0)
+      .optional()
+      .meta({ description: `${p99Description} Default ${DEFAULT_P99_TO_MEAN}x latencyMs.` }),
     failsToStart: z
       .boolean()
       .default(false)
       .meta({ description: 'Tasks never become healthy (ECS circuit breaker fails the deployment).' }),
     changes: z.array(changeSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((version, ctx) => {
+    checkTail(version, ctx);
+    // A change that sets only the tail keeps the version's mean: the pair must still make a shape.
+    version.changes.forEach((change, i) => {
+      const message =
+        change.latencyMs === undefined ? tailProblem(version.latencyMs, change.latencyP99Ms) : undefined;
+      if (message) ctx.addIssue({ code: 'custom', path: ['changes', i, 'latencyP99Ms'], message });
+    });
+  });
 
 const alarmSchema = z
   .object({
@@ -52,7 +91,18 @@ const alarmSchema = z
       .enum(['blue', 'green'])
       .optional()
       .meta({ description: 'Scope to one slot; omit for the whole load balancer.' }),
-    statistic: z.enum(['Sum', 'Average', 'Maximum', 'Minimum', 'SampleCount']).default('Sum'),
+    statistic: z
+      .enum(['Sum', 'Average', 'Maximum', 'Minimum', 'SampleCount'])
+      .optional()
+      .meta({ description: 'Statistic (default Sum); or give extendedStatistic instead, not both.' }),
+    extendedStatistic: z
+      .string()
+      .regex(PERCENTILE_PATTERN, 'expected a percentile p0.0 to p100, e.g. p99 or p99.9')
+      .optional()
+      .meta({
+        description:
+          'A percentile (ExtendedStatistic), e.g. p99 on TargetResponseTime. PutMetricAlarm takes Statistic or ExtendedStatistic, not both.',
+      }),
     period: z.number().int().multipleOf(60).default(60),
     evaluationPeriods: z.number().int().min(1).default(2),
     datapointsToAlarm: z.number().int().min(1).optional(),
@@ -71,7 +121,16 @@ const alarmSchema = z
       .default('1h')
       .meta({ description: 'How long before the start the alarm entered its initial state.' }),
   })
-  .strict();
+  .strict()
+  .superRefine((alarm, ctx) => {
+    if (alarm.statistic !== undefined && alarm.extendedStatistic !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['extendedStatistic'],
+        message:
+          'give statistic or extendedStatistic, not both (PutMetricAlarm: InvalidParameterCombination)',
+      });
+  });
 
 const pushSchema = z.object({ version: z.string().min(1), tag: z.string().optional() }).strict();
 
@@ -111,10 +170,20 @@ const scheduledEventSchema = z.union(
         alarm: z
           .object({
             name: z.string(),
-            state: z.enum(['OK', 'ALARM']),
+            state: z
+              .enum(['OK', 'ALARM', 'INSUFFICIENT_DATA'])
+              .optional()
+              .meta({ description: 'Force the alarm into this state (SetAlarmState).' }),
+            delete: z.literal(true).optional().meta({
+              description: 'Delete the alarm (DeleteAlarms): DescribeAlarms no longer lists it.',
+            }),
             reason: z.string().default('forced by the scenario'),
           })
-          .strict(),
+          .strict()
+          .superRefine((alarm, ctx) => {
+            if ((alarm.state === undefined) === (alarm.delete === undefined))
+              ctx.addIssue({ code: 'custom', message: 'give exactly one of state and delete' });
+          }),
       })
       .strict(),
   ],
@@ -193,6 +262,32 @@ export const scenarioSchema = z
         requestsPerMinute: z.number().min(0).default(6000),
         ecsDeploySeconds: z.number().int().min(1).default(90),
         alarms: z.array(alarmSchema).default([]),
+        cloudwatch: z
+          .object({
+            metricDelaySeconds: z
+              .number()
+              .min(0)
+              .default(CLOUDWATCH_TIMING_DEFAULTS.metricDelaySeconds)
+              .meta({
+                description:
+                  'Seconds after the end of its minute an ALB datapoint becomes visible to alarm evaluation (AWS documents 60-second publication; alarms are observed about a minute after the minute ends).',
+              }),
+            evaluationRangeExtraPeriods: z
+              .number()
+              .int()
+              .min(0)
+              .default(CLOUDWATCH_TIMING_DEFAULTS.evaluationRangeExtraPeriods)
+              .meta({
+                description:
+                  'Periods CloudWatch retrieves beyond EvaluationPeriods (the evaluation range; its documented example: 5 for 3).',
+              }),
+          })
+          .strict()
+          .default({
+            metricDelaySeconds: CLOUDWATCH_TIMING_DEFAULTS.metricDelaySeconds,
+            evaluationRangeExtraPeriods: CLOUDWATCH_TIMING_DEFAULTS.evaluationRangeExtraPeriods,
+          })
+          .meta({ description: 'CloudWatch timing: metric delay and evaluation range.' }),
         taskDefinitionTags: z.record(z.string(), z.string()).default({}).meta({
           description:
             'Extra tags on the stable task definition, as CloudFormation or the team left them (aws: tags allowed).',
@@ -248,6 +343,12 @@ export const scenarioSchema = z
           .meta({ description: 'Events left in the dead-letter queue, in order (an empty list: none).' }),
         reasonContains: z.string().optional(),
         maxRollbackReactionSeconds: z.number().min(0).optional(),
+        maxDetectionSeconds: z.number().min(0).optional().meta({
+          description: 'At most this long from regression onset to the first watched alarm in ALARM.',
+        }),
+        maxExposedRequests: z.number().min(0).optional().meta({
+          description: 'At most this many requests served by the released version while regressed.',
+        }),
       })
       .strict()
       .optional(),

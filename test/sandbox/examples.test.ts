@@ -49,6 +49,8 @@ describe('Sandbox: example scenarios', () => {
       result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
     ).toBe((promoted?.t ?? 0) + 15 * 60);
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
+    // v2 is 85 ms against 80 ms: within the 10% margin, no regression to detect.
+    expect(result).toMatchObject({ detectionSeconds: null, exposedRequests: 0 });
   });
 
   it('keeps the old slot warm for the whole scale-down delay when the rollback window is shorter', async () => {
@@ -115,6 +117,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v1');
     const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
     expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 100% / green 0%']);
+    // Onset is the 25% shift (+11:30), when the load-related change kicks in, not the release start:
+    // 2 breaching minutes + 60 s metric delay later (+14:00). 2.5 minutes at 25% of 6000 requests a minute.
+    expect(result.detectionSeconds).toBe(150);
+    expect(result.exposedRequests).toBe(3750);
   });
 
   it('rolls back for an alarm that fired and recovered during the 5% bake while its event was lost', async () => {
@@ -347,6 +353,59 @@ describe('Sandbox: example scenarios', () => {
     });
     expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(420);
     expect(result.rollbackReactionSeconds).toBe(0);
+  });
+
+  it('rolls back a regression only in tail latency, caught by a p99 alarm while the Average alarm stays OK', async () => {
+    const result = await run('p99-latency-regression.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-latency-p99 went to ALARM at 5%',
+    });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    const alarms = result.timeline.filter((e) => e.kind === 'alarm');
+    // Only the p99 alarm moves; the Average alarm on the same metric and slot never leaves OK.
+    expect(alarms.map((e) => e.text)).toEqual(['checkout-latency-p99 OK -> ALARM']);
+    // Onset is the 5% shift (+90 s). The alarm needs 2 breaching minutes (the partial minute of the shift
+    // counts), the second visible after ALB's 60 s metric delay: ALARM at +4:00, 150 s after onset. The
+    // bound is 2 periods + the delay (180 s); v2 serves 5% of 6000 requests a minute meanwhile.
+    expect(result.detectionSeconds).toBe(150);
+    expect(result.exposedRequests).toBe(750);
+  });
+
+  it('fails the bake when a watched alarm is deleted mid-bake, instead of passing on an alarm it cannot read', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
+    const deleted = parseScenario({
+      ...scenario,
+      events: [{ at: '7m', alarm: { name: 'checkout-latency-p99', delete: true } }],
+      expect: undefined,
+    });
+    const result = await runScenario(deleted, baseDir);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'watched alarm(s) disappeared during the bake: checkout-latency-p99',
+    });
+    // No event comes from a deleted alarm: the bake ends at its timeout (+1:30 + 10m) and reads it missing.
+    expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(690);
+    expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => [e.t, e.text])).toEqual([
+      [420, 'checkout-latency-p99 deleted'],
+    ]);
+  });
+
+  it('lets a scenario force a watched alarm to INSUFFICIENT_DATA: the next evaluation puts it back, the bake goes on', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
+    const forced = parseScenario({
+      ...scenario,
+      events: [{ at: '6m30s', alarm: { name: 'checkout-latency-p99', state: 'INSUFFICIENT_DATA' } }],
+    });
+    const result = await runScenario(forced, baseDir);
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => [e.t, e.text])).toEqual([
+      [390, 'checkout-latency-p99 OK -> INSUFFICIENT_DATA'],
+      [420, 'checkout-latency-p99 INSUFFICIENT_DATA -> OK'],
+    ]);
   });
 
   it('keeps shipping when SNS is down: a failed notification never rolls a release back', async () => {

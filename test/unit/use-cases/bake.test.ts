@@ -76,6 +76,24 @@ describe('Use case: bake', () => {
       expect(store.watchKeys()).toEqual([]);
     });
 
+    it('fails the bake at once when a watched alarm no longer exists, and stops watching', async () => {
+      alarms.alarms.delete('checkout-green-5xx');
+
+      const result = await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+
+      expect(result).toEqual({ watching: [], missing: ['checkout-green-5xx'] });
+      expect(tokens.succeeded).toEqual([
+        {
+          token: 'token-bake-25',
+          output: {
+            outcome: 'failed',
+            reason: 'watched alarm(s) disappeared before the bake: checkout-green-5xx',
+          },
+        },
+      ]);
+      expect(store.watchKeys()).toEqual([]);
+    });
+
     it('ignores an alarm already in ALARM before the release started', async () => {
       alarms.set('checkout-latency-p99', 'ALARM', BEFORE_START);
 

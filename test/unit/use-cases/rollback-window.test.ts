@@ -110,6 +110,17 @@ describe('Use case: the rollback window after promotion', () => {
       expect(store.watchKeys()).toEqual([]);
     });
 
+    it('says which watched alarm no longer exists instead of passing as if it had been read', async () => {
+      await startRollbackWindow({ store, alarms, tokens }, deployment, 'token-window');
+      alarms.alarms.delete('checkout-green-5xx');
+
+      await expect(confirmRollbackWindow({ store, alarms }, deployment)).resolves.toEqual({
+        outcome: 'passed',
+        reason:
+          'no alarm fired in the 15m rollback window; alarm(s) checkout-green-5xx no longer exist and were not read',
+      });
+    });
+
     it('raises AlarmAfterPromotion for an alarm whose event was lost', async () => {
       alarms.set('checkout-green-5xx', 'ALARM', AFTER_PROMOTION);
 

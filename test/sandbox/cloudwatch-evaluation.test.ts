@@ -1,0 +1,335 @@
+import { describe, expect, it } from 'vitest';
+import { decideAlarmState, type MetricAlarm, type TreatMissingData } from '../../sandbox/aws/cloudwatch.ts';
+import {
+  addDistribution,
+  emptyHistogram,
+  logNormalDistribution,
+  percentileOf,
+} from '../../sandbox/aws/histogram.ts';
+import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
+import { SimulatedWorld } from '../../sandbox/aws/world.ts';
+import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
+import { parseScenario } from '../../sandbox/run-scenario.ts';
+import { checkDetection } from '../../sandbox/scenario/detection.ts';
+import { VirtualClock } from '../../sandbox/virtual-clock.ts';
+
+const START = Date.parse('2026-11-22T10:00:00Z');
+const MINUTE = 60_000;
+
+const makeWorld = () => {
+  const clock = new VirtualClock(new Date(START));
+  const world = new SimulatedWorld({
+    clock,
+    lambda: new LambdaRuntime([]),
+    region: 'us-east-1',
+    account: '123456789012',
+    versions: new VersionCatalog([]),
+    requestsPerMinute: 0,
+    ecsDeploySeconds: 60,
+    loadBalancerDimension: 'app/lb/1',
+  });
+  return { clock, world };
+};
+
+const DIMENSIONS = [{ Name: 'LoadBalancer', Value: 'app/lb/1' }];
+
+const alarm = (overrides: Partial<MetricAlarm> = {}): Omit<MetricAlarm, 'AlarmArn'> => ({
+  AlarmName: 'errors',
+  Namespace: 'AWS/ApplicationELB',
+  MetricName: 'HTTPCode_Target_5XX_Count',
+  Dimensions: DIMENSIONS,
+  Statistic: 'Sum',
+  Period: 60,
+  EvaluationPeriods: 2,
+  DatapointsToAlarm: 2,
+  Threshold: 10,
+  ComparisonOperator: 'GreaterThanThreshold',
+  TreatMissingData: 'notBreaching',
+  StateValue: 'OK',
+  StateReason: 'initial',
+  StateUpdatedTimestamp: new Date(START - 3600_000),
+  StateTransitionedTimestamp: new Date(START - 3600_000),
+  ...overrides,
+});
+
+/** `0` not breaching, `X` breaching, `-` missing, oldest first (the user guide's notation). */
+const points = (row: string): Array<boolean | undefined> =>
+  row.split(' ').map((c) => (c === '-' ? undefined : c === 'X'));
+
+const decide = (row: string, treatMissingData: TreatMissingData, n = 3, m = 3) =>
+  decideAlarmState({
+    datapoints: points(row),
+    evaluationPeriods: n,
+    datapointsToAlarm: m,
+    treatMissingData,
+  }).state ?? 'retain';
+
+describe('Function: decideAlarmState (CloudWatch user guide, "How alarm state is evaluated when data is missing")', () => {
+  // The guide's table: a 3-of-3 alarm whose evaluation range holds 5 datapoints.
+  it.each([
+    ['0 - X - X', 'OK', 'OK', 'OK', 'OK'],
+    ['- - - - 0', 'OK', 'OK', 'OK', 'OK'],
+    ['- - - - -', 'INSUFFICIENT_DATA', 'retain', 'ALARM', 'OK'],
+    ['0 X X - X', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
+    ['- - X - -', 'retain', 'retain', 'ALARM', 'OK'],
+  ])('3 of 3, range %s: missing %s, ignore %s, breaching %s, notBreaching %s', (row, missing, ignore, breaching, notBreaching) => {
+    expect(decide(row, 'missing')).toBe(missing);
+    expect(decide(row, 'ignore')).toBe(ignore);
+    expect(decide(row, 'breaching')).toBe(breaching);
+    expect(decide(row, 'notBreaching')).toBe(notBreaching);
+  });
+
+  it('decides M of N on the most recent N real datapoints of the range, ignoring TreatMissingData', () => {
+    // 2 of 3: the last three real ones are X 0 X.
+    for (const treat of ['missing', 'ignore', 'breaching', 'notBreaching'] as const)
+      expect(decide('X 0 - X -', treat, 3, 2)).toBe('ALARM');
+    expect(decide('X X 0 0 X', 'breaching', 3, 2)).toBe('OK');
+  });
+
+  it('fills missing datapoints as few times as possible when fewer than N are real', () => {
+    // 2 of 3 with one real breaching datapoint: one more breaching fill is enough with `breaching`.
+    expect(decide('- - X - -', 'breaching', 3, 2)).toBe('ALARM');
+    expect(decide('- - 0 - -', 'breaching', 3, 2)).toBe('ALARM');
+    expect(decide('- 0 0 - -', 'breaching', 3, 2)).toBe('OK');
+    expect(decide('- - X - -', 'notBreaching', 3, 2)).toBe('OK');
+    // `missing`: one real breaching of the two needed keeps the state; two non-breaching make 2 of 3 unreachable.
+    expect(decide('- - X - -', 'missing', 3, 2)).toBe('retain');
+    expect(decide('- 0 0 - -', 'missing', 3, 2)).toBe('OK');
+    expect(decide('- X X - -', 'missing', 3, 2)).toBe('ALARM');
+  });
+});
+
+describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => {
+  const put = (world: SimulatedWorld, minute: number, value: number, visibleAfterMinutes = 0) =>
+    world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', DIMENSIONS, {
+      at: START + minute * MINUTE,
+      sum: value,
+      count: 1,
+      min: value,
+      max: value,
+      visibleAt: START + (minute + 1 + visibleAfterMinutes) * MINUTE,
+    });
+
+  it('does not see a datapoint before its delay, then counts it from the evaluation range', () => {
+    const { world } = makeWorld();
+    world.cloudwatch.putAlarm(alarm());
+    put(world, 0, 50, 1);
+    put(world, 1, 50, 1);
+    world.cloudwatch.evaluate(START + 2 * MINUTE);
+    // Minute 1 arrives at +3m: at +2m only one datapoint is real, and notBreaching fills the other.
+    expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('OK');
+    world.cloudwatch.evaluate(START + 3 * MINUTE);
+    // The newest period (minute 2) is empty; the range still holds minutes 0 and 1: two real breaching.
+    expect(world.alarmTransitions).toEqual([{ at: START, alarm: 'errors', state: 'ALARM' }]);
+    expect(JSON.parse(world.cloudwatch.alarms.get('errors')?.StateReasonData ?? '{}')).toMatchObject({
+      recentDatapoints: [50, 50],
+    });
+  });
+
+  it('evaluates an alarm of 5-minute periods every minute, over periods ending at the evaluation', () => {
+    const { world } = makeWorld();
+    world.cloudwatch.putAlarm(alarm({ Period: 300, EvaluationPeriods: 1, DatapointsToAlarm: 1 }));
+    for (let minute = 0; minute < 6; minute += 1) put(world, minute, minute === 5 ? 11 : 0);
+    world.cloudwatch.evaluate(START + 5 * MINUTE);
+    expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('OK');
+    // At +6m the period is 01:00-06:00, which holds minute 5 (not a multiple of the period).
+    world.cloudwatch.evaluate(START + 6 * MINUTE);
+    expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('ALARM');
+  });
+
+  it('keeps only the minutes an alarm can still read, however long the run', () => {
+    const { world } = makeWorld();
+    world.cloudwatch.putAlarm(alarm({ EvaluationPeriods: 3 }));
+    for (let minute = 0; minute < 72 * 60; minute += 1) {
+      put(world, minute, 1);
+      world.cloudwatch.evaluate(START + (minute + 1) * MINUTE);
+    }
+    // 3 evaluation periods + 2 of range, and a minute of slack either side.
+    expect(
+      world.cloudwatch.storedMinutes('AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', DIMENSIONS),
+    ).toBeLessThanOrEqual(8);
+  });
+
+  it('refuses an alarm with both Statistic and ExtendedStatistic, or a bad percentile', () => {
+    const { world } = makeWorld();
+    expect(() => world.cloudwatch.putAlarm(alarm({ ExtendedStatistic: 'p99' }))).toThrow(
+      /exactly one of Statistic and ExtendedStatistic/,
+    );
+    expect(() =>
+      world.cloudwatch.putAlarm(alarm({ Statistic: undefined, ExtendedStatistic: 'p100.5' })),
+    ).toThrow(/not a percentile/);
+  });
+
+  it('lists a percentile alarm with ExtendedStatistic and emits its stat as p99', () => {
+    const { world } = makeWorld();
+    const emitted: Array<Record<string, unknown>> = [];
+    world.deliver = (event) => {
+      emitted.push(event);
+      return 1;
+    };
+    world.cloudwatch.putAlarm(
+      alarm({
+        AlarmName: 'latency',
+        MetricName: 'TargetResponseTime',
+        Statistic: undefined,
+        ExtendedStatistic: 'p99',
+        Threshold: 0.5,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+      }),
+    );
+    const histogram = emptyHistogram();
+    addDistribution(histogram, logNormalDistribution(0.09, 1.2), 300);
+    world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, {
+      at: START,
+      sum: 300 * 0.09,
+      count: 300,
+      min: 0,
+      max: 0.09,
+      histogram,
+    });
+    world.cloudwatch.evaluate(START + MINUTE);
+    const described = world.cloudwatch.handle('DescribeAlarms', { AlarmNames: ['latency'] }) as {
+      MetricAlarms: MetricAlarm[];
+    };
+    expect(described.MetricAlarms[0]).toMatchObject({ ExtendedStatistic: 'p99', StateValue: 'ALARM' });
+    expect(described.MetricAlarms[0]).not.toHaveProperty('Statistic');
+    expect(emitted[0]).toMatchObject({
+      detail: { configuration: { metrics: [{ metricStat: { stat: 'p99', period: 60 } }] } },
+    });
+    const [value] = JSON.parse(described.MetricAlarms[0]?.StateReasonData ?? '{}').recentDatapoints;
+    expect(value).toBeGreaterThan(1.1);
+    expect(value).toBeLessThan(1.3);
+  });
+
+  it('forgets a deleted alarm: DescribeAlarms no longer lists it', () => {
+    const { world } = makeWorld();
+    world.cloudwatch.putAlarm(alarm());
+    world.cloudwatch.deleteAlarm('errors');
+    expect(world.cloudwatch.handle('DescribeAlarms', { AlarmNames: ['errors'] })).toEqual({
+      MetricAlarms: [],
+      CompositeAlarms: [],
+    });
+  });
+});
+
+/** Log-normal CDF with the given mean and p99, computed independently of the histogram. */
+const erf = (x: number): number => {
+  // Series expansion, accurate for the |x| < 4 used here.
+  let sum = 0;
+  let term = x;
+  for (let n = 0; n < 200; n += 1) {
+    sum += term / (2 * n + 1);
+    term *= (-x * x) / (n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+};
+const logNormalCdf = (mean: number, p99: number, x: number): number => {
+  const z99 = 2.326_347_874;
+  const s = z99 - Math.sqrt(z99 * z99 - 2 * Math.log(p99 / mean));
+  const mu = Math.log(mean) - (s * s) / 2;
+  return 0.5 * (1 + erf((Math.log(x) - mu) / (s * Math.SQRT2)));
+};
+
+describe('Histograms: percentiles of a mixture of versions', () => {
+  it('gives a version its declared p99 and mean', () => {
+    const histogram = logNormalDistribution(0.08, 0.24);
+    expect(percentileOf(histogram, 99)).toBeCloseTo(0.24, 2);
+    let mean = 0;
+    // Mean from the bins' geometric centres is close to the declared one.
+    for (let i = 1; i < histogram.length; i += 1) mean += (histogram[i] ?? 0) * 1e-4 * 1.05 ** (i - 0.5);
+    expect(mean).toBeGreaterThan(0.078);
+    expect(mean).toBeLessThan(0.082);
+  });
+
+  it('answers the p99 of 95% v1 and 5% v2 as the mixture has it, not as a mix of the p99s', () => {
+    const histogram = emptyHistogram();
+    addDistribution(histogram, logNormalDistribution(0.08, 0.24), 950);
+    addDistribution(histogram, logNormalDistribution(0.09, 1.2), 50);
+    const p99 = percentileOf(histogram, 99) as number;
+    const above = 0.95 * (1 - logNormalCdf(0.08, 0.24, p99)) + 0.05 * (1 - logNormalCdf(0.09, 1.2, p99));
+    expect(above).toBeGreaterThan(0.009);
+    expect(above).toBeLessThan(0.011);
+    // Neither version's p99, nor their weighted mean (0.288).
+    expect(p99).not.toBeCloseTo(0.288, 2);
+    expect(percentileOf(emptyHistogram(), 99)).toBeUndefined();
+  });
+});
+
+describe('Function: checkDetection', () => {
+  it('fails maxDetectionSeconds when detection was slower or never happened, and maxExposedRequests when over', () => {
+    expect(
+      checkDetection(
+        { maxDetectionSeconds: 180, maxExposedRequests: 900 },
+        { detectionSeconds: 150, exposedRequests: 750 },
+      ),
+    ).toEqual([]);
+    expect(
+      checkDetection(
+        { maxDetectionSeconds: 120, maxExposedRequests: 500 },
+        { detectionSeconds: 150, exposedRequests: 750 },
+      ),
+    ).toEqual([
+      'detectionSeconds: expected at most 120, got 150',
+      'exposedRequests: expected at most 500, got 750',
+    ]);
+    expect(
+      checkDetection({ maxDetectionSeconds: 120 }, { detectionSeconds: null, exposedRequests: 0 }),
+    ).toEqual([
+      'detectionSeconds: expected at most 120, got none (no regression, or no watched alarm fired after it)',
+    ]);
+  });
+});
+
+describe('Scenario schema: latency tails and alarm statistics', () => {
+  const base = {
+    name: 'schema',
+    world: { serving: 'v1' },
+    versions: { v1: { digest: `sha256:${'a'.repeat(64)}` } },
+    trigger: { push: { version: 'v1' } },
+  };
+
+  it('refuses a p99 below the mean or beyond what a log-normal tail can have, naming the field', () => {
+    expect(() =>
+      parseScenario({
+        ...base,
+        versions: { v1: { digest: `sha256:${'a'.repeat(64)}`, latencyMs: 80, latencyP99Ms: 60 } },
+      }),
+    ).toThrow(/versions\.v1\.latencyP99Ms.*must be between latencyMs \(80\) and 15\.0x latencyMs/);
+    expect(() =>
+      parseScenario({
+        ...base,
+        versions: {
+          v1: { digest: `sha256:${'a'.repeat(64)}`, changes: [{ latencyMs: 100, latencyP99Ms: 5000 }] },
+        },
+      }),
+    ).toThrow(/versions\.v1\.changes\[0\]\.latencyP99Ms/);
+    // A change of the tail alone is checked against the version's mean.
+    expect(() =>
+      parseScenario({
+        ...base,
+        versions: {
+          v1: { digest: `sha256:${'a'.repeat(64)}`, latencyMs: 80, changes: [{ latencyP99Ms: 2000 }] },
+        },
+      }),
+    ).toThrow(/versions\.v1\.changes\[0\]\.latencyP99Ms: latencyP99Ms 2000 must be between latencyMs \(80\)/);
+  });
+
+  it('refuses an alarm with both statistic and extendedStatistic, and a percentile CloudWatch does not know', () => {
+    const withAlarm = (alarm: Record<string, unknown>) =>
+      parseScenario({ ...base, world: { serving: 'v1', alarms: [{ name: 'a', threshold: 1, ...alarm }] } });
+    expect(() => withAlarm({ statistic: 'Average', extendedStatistic: 'p99' })).toThrow(
+      /statistic or extendedStatistic, not both/,
+    );
+    expect(() => withAlarm({ extendedStatistic: 'p999' })).toThrow(/percentile p0\.0 to p100/);
+    expect(withAlarm({ extendedStatistic: 'p99.9' }).world.alarms[0]).toMatchObject({
+      extendedStatistic: 'p99.9',
+    });
+  });
+
+  it('refuses an alarm event that neither forces a state nor deletes', () => {
+    expect(() => parseScenario({ ...base, events: [{ at: '1m', alarm: { name: 'a' } }] })).toThrow(
+      /exactly one of state and delete/,
+    );
+  });
+});
