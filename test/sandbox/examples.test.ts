@@ -374,6 +374,20 @@ describe('Sandbox: example scenarios', () => {
     expect(result.exposedRequests).toBe(750);
   });
 
+  it('detects a minute sooner when a scenario sets the metric delay to 0', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples/p99-latency-regression.yml'),
+    );
+    const instant = parseScenario({
+      ...scenario,
+      world: { ...scenario.world, cloudwatch: { metricDelaySeconds: 0 } },
+    });
+    const result = await runScenario(instant, baseDir);
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.detectionSeconds).toBe(90);
+    expect(result.exposedRequests).toBe(450);
+  });
+
   it('fails the bake when a watched alarm is deleted mid-bake, instead of passing on an alarm it cannot read', async () => {
     const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/healthy-canary.yml'));
     const deleted = parseScenario({
