@@ -1,6 +1,7 @@
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
 import type { SimulatedWorld } from './aws/world.ts';
 import type { IamEnforcer } from './iam/enforce.ts';
+import { retryInVirtualTime } from './sdk-retry.ts';
 
 let current: SimulatedWorld | undefined;
 let installed = false;
@@ -31,6 +32,7 @@ export const installSandboxClients = (): void => {
   if (installed) return;
   installed = true;
   addClientCustomizer((client, clientName) => {
+    retryInVirtualTime(client, clientName, () => current);
     const middleware: Middleware = (next, context) => async (args) => {
       const world = current;
       const commandName = context.commandName ?? 'UnknownCommand';

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { matchesEventPattern } from '../eventbridge/pattern.ts';
 import { LambdaInvocationError, type LambdaRuntime } from '../lambda-runtime.ts';
+import { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { SimulatedEcs } from './ecs.ts';
@@ -28,7 +28,8 @@ export interface TimelineEntry {
     | 'fault'
     | 'execution'
     | 'lambda'
-    | 'metric';
+    | 'metric'
+    | 'retry';
   text: string;
   execution?: string;
 }
@@ -53,6 +54,8 @@ export interface WorldOptions {
   ecsDeploySeconds: number;
   loadBalancerDimension: string;
   onRecord?: (entry: TimelineEntry) => void;
+  /** The run's seeded random source (jitter, ids, tokens); a fixed default seed when absent. */
+  random?: SeededRandom;
 }
 
 /**
@@ -85,6 +88,7 @@ export class SimulatedWorld {
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
   public readonly lambda: LambdaRuntime;
+  public readonly random: SeededRandom;
   private readonly onRecord?: (entry: TimelineEntry) => void;
 
   public constructor(options: WorldOptions) {
@@ -97,6 +101,7 @@ export class SimulatedWorld {
     this.ecsDeploySeconds = options.ecsDeploySeconds;
     this.loadBalancerDimension = options.loadBalancerDimension;
     this.onRecord = options.onRecord;
+    this.random = options.random ?? new SeededRandom();
     this.ecs = new SimulatedEcs(this);
     this.elbv2 = new SimulatedElbv2(this);
     this.cloudwatch = new SimulatedCloudWatch(this);
@@ -146,7 +151,7 @@ export class SimulatedWorld {
   ): Record<string, unknown> {
     const event = {
       version: '0',
-      id: randomUUID(),
+      id: this.random.uuid(),
       'detail-type': detailType,
       source,
       account: this.account,
