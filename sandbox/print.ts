@@ -77,6 +77,7 @@ export const formatSummary = (result: ScenarioResult, paint: Paint = plain): str
       ? [`Rollback took:   ${result.rollbackReactionSeconds}s (virtual) after the alarm fired`]
       : []),
     `Virtual time:    ${formatOffset(result.virtualSeconds)}   wall: ${result.wallMs} ms`,
+    `Seed:            ${result.seed}   (repeat with --seed ${result.seed})`,
   ];
   if (result.expectations) {
     lines.push(

@@ -1,5 +1,4 @@
 import './polyfills.ts';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import { readServerlessDocument, resolveEventPatterns, resolveRolePolicies } fro
 import { installSandboxClients, useIam, useWorld } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
+import { DEFAULT_SEED, SeededRandom } from './random.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
@@ -76,6 +76,8 @@ export interface ScenarioResult {
   rollbackReactionSeconds: number | null;
   virtualSeconds: number;
   wallMs: number;
+  /** The seed of the run's random source: the same seed gives the same timeline. */
+  seed: number;
   expectations: { passed: boolean; failures: string[] } | null;
 }
 
@@ -182,6 +184,8 @@ type RunOptions = {
   serverlessDocument?: unknown;
   /** The config the roles were packaged from (default: the run's own config, as one deploy would). */
   roleConfig?: ShiplineConfig;
+  /** Seed of the run's random source; overrides the scenario's `seed` (default DEFAULT_SEED). */
+  seed?: number;
 };
 
 /**
@@ -304,6 +308,7 @@ const runPackaged = async (
     ecsDeploySeconds: scenario.world.ecsDeploySeconds,
     loadBalancerDimension: ruleMatch?.[1] ?? 'app/sandbox/0000000000000000',
     onRecord: (entry) => options.onEntry?.(entry, label),
+    random: new SeededRandom(options.seed ?? scenario.seed ?? DEFAULT_SEED),
   });
   useWorld(world);
   // Every command a function sends is authorized against that function's role, as on AWS.
@@ -443,7 +448,7 @@ const runPackaged = async (
     };
     const pushEvent = (push: { version: string; tag?: string }) => ({
       version: '0',
-      id: randomUUID(),
+      id: world.random.uuid(),
       'detail-type': 'ECR Image Action',
       source: 'aws.ecr',
       account,
@@ -661,6 +666,7 @@ const runPackaged = async (
       rollbackReactionSeconds,
       virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
       wallMs: Math.round(performance.now() - wallStart),
+      seed: world.random.seed,
       expectations: null,
     };
     result.expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
