@@ -278,7 +278,8 @@ export class SimulatedStepFunctions {
    * A `.waitForTaskToken` task: invokes the function with a fresh token, then waits for SendTaskSuccess or
    * SendTaskFailure. TimeoutSeconds counts from the task's start (TaskStarted), so the invocation's own
    * duration counts: if it runs past the timeout the task fails with States.Timeout at that moment, while
-   * the invocation finishes in the background and its late token is refused (TaskTimedOut).
+   * the invocation finishes in the background and its late token is refused (TaskTimedOut). A token
+   * answered while the invocation still runs completes the task at once.
    */
   private awaitToken(execution: ExecutionRecord, stateName: string, input: State): Promise<Json> {
     const clock = this.world.clock;
@@ -305,32 +306,26 @@ export class SimulatedStepFunctions {
               reject(named('States.Timeout', 'States.Timeout'));
             })
           : () => undefined;
-      invocation.then(
-        () => {
-          if (entry.early) {
-            cancel();
-            if (entry.early.ok) resolve(entry.early.value);
-            else reject(entry.early.error);
-            return;
-          }
-          entry.settle = {
-            resolve: (value) => {
-              cancel();
-              resolve(value);
-            },
-            reject: (error) => {
-              cancel();
-              reject(error);
-            },
-          };
-        },
-        (error: unknown) => {
+      const settle = {
+        resolve: (value: Json) => {
           cancel();
-          if (entry.done && !entry.early) return;
-          entry.done = true;
-          reject(error as Error);
+          resolve(value);
         },
-      );
+        reject: (error: Error) => {
+          cancel();
+          reject(error);
+        },
+      };
+      if (entry.early) {
+        if (entry.early.ok) settle.resolve(entry.early.value);
+        else settle.reject(entry.early.error);
+      } else entry.settle = settle;
+      // A failed invocation fails the task, unless its token was already answered or timed out.
+      invocation.catch((error: unknown) => {
+        if (entry.done) return;
+        entry.done = true;
+        settle.reject(error as Error);
+      });
     });
   }
 

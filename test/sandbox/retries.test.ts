@@ -273,6 +273,47 @@ describe('Class: SimulatedStepFunctions, waitForTaskToken timeout', () => {
     expect(execution?.status).toBe('SUCCEEDED');
     expect(((execution?.stopDate?.getTime() ?? 0) - START) / 1000).toBe(60);
   });
+  it('completes the task when its token is answered, even while the invocation still runs', async () => {
+    let clock: VirtualClock | undefined;
+    let sfn: SimulatedWorld['sfn'] | undefined;
+    const made = makeWorld(async (_key, event) => {
+      await clock?.sleep(5);
+      sfn?.handle('SendTaskSuccess', {
+        taskToken: (event as { token: string }).token,
+        output: '{"answered":true}',
+      });
+      await clock?.sleep(30);
+      return null;
+    });
+    clock = made.clock;
+    sfn = made.world.sfn;
+    const { world } = made;
+    world.sfn.createStateMachine('m', {
+      StartAt: 'Bake',
+      States: {
+        Bake: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: {
+            FunctionName: { 'Fn::GetAtt': ['watch', 'Arn'] },
+            Payload: { 'token.$': '$$.Task.Token' },
+          },
+          TimeoutSeconds: 60,
+          End: true,
+        },
+      },
+    });
+
+    world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+    await made.clock.run(
+      () => world.sfn.open === 0 && made.clock.nowMillis >= START + 35_000,
+      START + 3600_000,
+    );
+
+    const execution = world.sfn.executions.get(`${MACHINE}|r1`);
+    expect(execution).toMatchObject({ status: 'SUCCEEDED', output: '{"answered":true}' });
+    expect(((execution?.stopDate?.getTime() ?? 0) - START) / 1000).toBe(5);
+  });
 });
 
 describe('Function: retryInVirtualTime', () => {
