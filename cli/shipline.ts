@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as z from 'zod';
 import { configJsonSchema, loadConfigFile } from '../lib/config/load.ts';
 import { ConfigError } from '../lib/errors.ts';
@@ -43,7 +43,18 @@ const wantsColour = (flag: boolean): boolean => {
   return process.stdout.isTTY === true && TERM !== 'dumb';
 };
 
-const simulate = async (options: { scenario: string; json: boolean }, colour: boolean): Promise<number> => {
+/** `--seed`: an integer 0-4294967295, or a usage error naming the bad value. */
+const parseSeed = (value: string): number => {
+  const seed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(seed) || seed > 4_294_967_295)
+    throw new InvalidArgumentError(`--seed must be an integer from 0 to 4294967295, got "${value}"`);
+  return seed;
+};
+
+const simulate = async (
+  options: { scenario: string; json: boolean; seed?: number },
+  colour: boolean,
+): Promise<number> => {
   const { ScenarioError, loadScenario, runScenario } = await import('../sandbox/run-scenario.ts');
   const { ansi, formatEntry, formatSummary, plain } = await import('../sandbox/print.ts');
   const { stopLocalDynamoDb } = await import('../sandbox/local-dynamodb.ts');
@@ -56,6 +67,7 @@ const simulate = async (options: { scenario: string; json: boolean }, colour: bo
         `Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`,
       );
     const result = await runScenario(scenario, baseDir, {
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
       onEntry: options.json
         ? undefined
         : (entry, label) => process.stdout.write(`${formatEntry(entry, start, label, paint)}\n`),
@@ -118,8 +130,13 @@ const buildProgram = (result: { code: number }): Command => {
     .description('run a scenario in the local sandbox (no AWS account): live timeline, then a summary')
     .requiredOption('-s, --scenario <file>', 'the scenario file (YAML), e.g. examples/healthy-canary.yml')
     .option('--json', 'print one machine-readable JSON document instead', false)
+    .option(
+      '--seed <n>',
+      "seed of the run's random source (retry jitter, ids); default: the scenario's seed, else 1",
+      parseSeed,
+    )
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (options: { scenario: string; json: boolean }) => {
+    .action(async (options: { scenario: string; json: boolean; seed?: number }) => {
       result.code = await simulate(options, wantsColour(program.opts<{ color: boolean }>().color));
     });
 

@@ -1,5 +1,6 @@
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
 import { currentWorld } from './context.ts';
+import { retryInVirtualTime } from './sdk-retry.ts';
 
 let installed = false;
 
@@ -26,6 +27,7 @@ export const installSandboxClients = (): void => {
     // the process. The identity provider reads `config.credentials` on every request.
     const config = (client as unknown as { config?: { credentials?: unknown } }).config;
     if (config) config.credentials = async () => SANDBOX_CREDENTIALS;
+    retryInVirtualTime(client, clientName, () => currentWorld()?.world);
     const middleware: Middleware = (next, context) => async (args) => {
       const run = currentWorld();
       const commandName = context.commandName ?? 'UnknownCommand';

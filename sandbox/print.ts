@@ -24,6 +24,7 @@ export const ansi: Paint = (style, text) => `\u001b[${STYLES[style][0]}m${text}\
 const KIND_STYLES: Partial<Record<TimelineEntry['kind'], Style>> = {
   fault: 'red',
   alarm: 'yellow',
+  retry: 'yellow',
   execution: 'bold',
 };
 
@@ -40,6 +41,7 @@ const KIND_LABELS: Record<TimelineEntry['kind'], string> = {
   execution: 'end',
   lambda: 'lambda',
   metric: 'metric',
+  retry: 'retry',
 };
 
 /** One timeline line: `+00:05:00  traffic  blue 95% / green 5%`. */
@@ -80,6 +82,7 @@ export const formatSummary = (result: ScenarioResult, paint: Paint = plain): str
         ]
       : []),
     `Virtual time:    ${formatOffset(result.virtualSeconds)}   wall: ${result.wallMs} ms`,
+    `Seed:            ${result.seed}   (repeat with --seed ${result.seed})`,
   ];
   if (result.expectations) {
     lines.push(

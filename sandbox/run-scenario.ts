@@ -14,6 +14,7 @@ import { readServerlessDocument, resolveEventPatterns, resolveRolePolicies } fro
 import { installSandboxClients } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
+import { DEFAULT_SEED, SeededRandom } from './random.ts';
 import { ScenarioError } from './run/errors.ts';
 import { scheduleScenario } from './run/schedule.ts';
 import { buildVersionCatalog, seedWorld } from './run/seed-world.ts';
@@ -72,6 +73,8 @@ export interface ScenarioResult {
   exposedRequests: number;
   virtualSeconds: number;
   wallMs: number;
+  /** The seed of the run's random source: the same seed gives the same timeline. */
+  seed: number;
   expectations: { passed: boolean; failures: string[] } | null;
 }
 
@@ -118,6 +121,8 @@ type RunOptions = {
   serverlessDocument?: unknown;
   /** The config the roles were packaged from (default: the run's own config, as one deploy would). */
   roleConfig?: ShiplineConfig;
+  /** Seed of the run's random source; overrides the scenario's `seed` (default DEFAULT_SEED). */
+  seed?: number;
 };
 
 /**
@@ -189,6 +194,7 @@ const runPackaged = async (
     requestsPerMinute: scenario.world.requestsPerMinute,
     ecsDeploySeconds: scenario.world.ecsDeploySeconds,
     onRecord: (entry) => options.onEntry?.(entry, label),
+    random: new SeededRandom(options.seed ?? scenario.seed ?? DEFAULT_SEED),
   });
   world.cloudwatch.timing = { ...scenario.world.cloudwatch };
   // Every command a function sends is authorized against that function's role, as on AWS.

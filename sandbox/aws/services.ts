@@ -1,3 +1,4 @@
+import type { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
 
 /** One line of a run's timeline. `service` names the scenario service it concerns, where known. */
@@ -13,7 +14,8 @@ export interface TimelineEntry {
     | 'fault'
     | 'execution'
     | 'lambda'
-    | 'metric';
+    | 'metric'
+    | 'retry';
   text: string;
   execution?: string;
   service?: string;
@@ -28,6 +30,8 @@ export interface AwsServiceContext {
   readonly clock: VirtualClock;
   readonly region: string;
   readonly account: string;
+  /** The run's seeded random source (jitter, ids, tokens): the same seed gives the same timeline. */
+  readonly random: SeededRandom;
   /** Adds a timeline entry. */
   record(kind: TimelineEntry['kind'], text: string, execution?: string): void;
   /** Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously. */

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LambdaRuntime } from '../lambda-runtime.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { AwsServiceContext } from './services.ts';
+import { decideRetry, formatDelay, type Retrier } from './sfn-retry.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type State = Record<string, Json>;
@@ -63,6 +63,24 @@ const tooLong = (field: string): SimulatedAwsError =>
 const dataLimitCause = (state: string): string =>
   `The state/task '${state}' returned a result with a size exceeding the maximum number of bytes service limit.`;
 
+/**
+ * Prepared definitions this process has validated: validating the ASL is most of the CPU of starting an
+ * execution, and a definition that was valid once stays valid (checked once per process, across worlds).
+ */
+const validatedDefinitions = new Set<string>();
+
+/** The engine for a prepared definition, validated once per process; its runs skip validation. */
+const engineFor = (definition: StateMachineDefinition): StateMachine => {
+  const key = JSON.stringify(definition);
+  if (!validatedDefinitions.has(key)) {
+    new StateMachine(definition, { validationOptions: { checkArn: false } });
+    validatedDefinitions.add(key);
+  }
+  // Map and Parallel branches are state machines of their own the engine builds per run: they were
+  // validated with the whole definition, so they skip it too.
+  return new StateMachine(definition, { validationOptions: { noValidate: true } });
+};
+
 const named = (name: string, message: string): Error => {
   const error = new Error(message);
   error.name = name;
@@ -78,7 +96,12 @@ const named = (name: string, message: string): Error => {
 export class SimulatedStepFunctions {
   private readonly machines = new Map<
     string,
-    { name: string; definition: StateMachineDefinition; taskStates: Map<string, State> }
+    {
+      name: string;
+      engine: StateMachine;
+      taskStates: Map<string, State>;
+      retriers: Map<string, Retrier[]>;
+    }
   >();
   public readonly executions = new Map<string, ExecutionRecord>();
   private readonly tokens = new Map<string, TokenEntry>();
@@ -103,11 +126,13 @@ export class SimulatedStepFunctions {
   public createStateMachine(name: string, asl: Record<string, unknown>): string {
     const arn = `arn:aws:states:${this.world.region}:${this.world.account}:stateMachine:${name}`;
     const taskStates = new Map<string, State>();
+    const retriers = new Map<string, Retrier[]>();
     const definition = this.prepare(
       structuredClone(asl) as unknown as State,
       taskStates,
+      retriers,
     ) as unknown as StateMachineDefinition;
-    this.machines.set(arn, { name, definition, taskStates });
+    this.machines.set(arn, { name, engine: engineFor(definition), taskStates, retriers });
     return arn;
   }
 
@@ -115,8 +140,13 @@ export class SimulatedStepFunctions {
     return `arn:aws:lambda:${this.world.region}:${this.world.account}:function:shipline-sandbox-${key}`;
   }
 
-  /** Resolves `Fn::GetAtt` like CloudFormation, and rewrites Wait and waitForTaskToken timeouts for the virtual clock. */
-  private prepare(node: State, taskStates: Map<string, State>): State {
+  /**
+   * Resolves `Fn::GetAtt` like CloudFormation, and rewrites Wait states, waitForTaskToken timeouts and Task
+   * Retry for the virtual clock: a Task's retriers are taken out of the definition (the engine would wait
+   * with real timers) and applied by its local handler, so retry intervals pass in virtual time. Catch stays
+   * with the engine.
+   */
+  private prepare(node: State, taskStates: Map<string, State>, retriers: Map<string, Retrier[]>): State {
     const resolve = (value: Json): Json => {
       if (Array.isArray(value)) return value.map(resolve);
       if (value && typeof value === 'object') {
@@ -149,12 +179,27 @@ export class SimulatedStepFunctions {
           delete state.TimeoutSeconds;
           delete state.TimeoutSecondsPath;
         }
+        if (Array.isArray(state.Retry)) retriers.set(name, state.Retry as unknown as Retrier[]);
+        delete state.Retry;
         taskStates.set(name, state);
-      } else if (state.Type === 'Map') {
-        const processor = (state.ItemProcessor ?? state.Iterator) as State;
-        state[state.ItemProcessor ? 'ItemProcessor' : 'Iterator'] = this.prepare(processor, taskStates);
-      } else if (state.Type === 'Parallel') {
-        state.Branches = (state.Branches as State[]).map((branch) => this.prepare(branch, taskStates));
+      } else if (state.Type === 'Map' || state.Type === 'Parallel') {
+        // The engine would wait between retries of these with real timers: refuse rather than be kinder.
+        if (state.Retry)
+          throw new Error(
+            `the sandbox does not model Retry on ${state.Type} state "${name}" on the virtual clock`,
+          );
+        if (state.Type === 'Map') {
+          const processor = (state.ItemProcessor ?? state.Iterator) as State;
+          state[state.ItemProcessor ? 'ItemProcessor' : 'Iterator'] = this.prepare(
+            processor,
+            taskStates,
+            retriers,
+          );
+        } else {
+          state.Branches = (state.Branches as State[]).map((branch) =>
+            this.prepare(branch, taskStates, retriers),
+          );
+        }
       }
     }
     return resolved;
@@ -170,68 +215,121 @@ export class SimulatedStepFunctions {
     return fault;
   }
 
-  private localHandler(execution: ExecutionRecord, stateName: string, state: State) {
-    const clock = this.world.clock;
+  /**
+   * The local handler of one Task state: runs an attempt and applies the state's retriers to its errors in
+   * virtual time (each retry is on the timeline), as Step Functions would before handing the error to Catch.
+   */
+  private localHandler(
+    execution: ExecutionRecord,
+    stateName: string,
+    state: State,
+    retriers: readonly Retrier[],
+  ) {
     return async (input: Json): Promise<Json> => {
-      const pending = this.pendingFailures.get(execution.executionArn);
-      if (pending) {
-        this.failTerminally(execution, pending.error, pending.cause);
-        throw named(pending.error, pending.cause);
-      }
-      const fault = this.takeFault(stateName);
-      if (fault) {
-        this.world.record('fault', `${stateName}: injected ${fault.error}`);
-        throw named(fault.error, fault.cause);
-      }
-      const resource = String(state.Resource);
-      if (resource === 'arn:aws:states:::sandbox:wait') {
-        const params = input as State;
-        await clock.sleep(Number(params.__wait_seconds ?? 0));
-        return params.__input ?? null;
-      }
-      if (resource === WAIT_FOR_TOKEN) {
-        const { __timeout_seconds: timeout, FunctionName, Payload } = input as State;
-        const token = `${execution.name}:${stateName}:${randomUUID()}`;
-        const entry: TokenEntry = { execution: execution.executionArn, state: stateName, done: false };
-        this.tokens.set(token, entry);
-        const payload = JSON.parse(
-          JSON.stringify(Payload ?? {}).replaceAll(TOKEN_PLACEHOLDER, token),
-        ) as Json;
+      // Counted from zero at each entry into the state, one count per retrier.
+      const attempts = retriers.map(() => 0);
+      for (;;) {
         try {
-          await this.lambda.invoke(this.functionKey(String(FunctionName)), payload);
+          return await this.attempt(execution, stateName, state, input);
         } catch (error) {
-          entry.done = true;
-          throw error;
+          const failure = error as Error;
+          if (execution.status !== 'RUNNING') throw failure;
+          const retry = decideRetry(retriers, attempts, failure.name, this.world.random);
+          if (!retry) throw failure;
+          this.world.record(
+            'retry',
+            `${stateName}: ${failure.name}, retry ${retry.retry} of ${retry.maxAttempts} in ${formatDelay(retry.delayMs)}`,
+            execution.name,
+          );
+          await this.world.clock.sleep(retry.delayMs / 1000);
+          if (execution.status !== 'RUNNING') throw failure;
         }
-        return clock.block<Json>((resolve, reject) => {
-          if (entry.early) {
-            if (entry.early.ok) resolve(entry.early.value);
-            else reject(entry.early.error);
-            return;
-          }
-          const cancel =
-            typeof timeout === 'number'
-              ? clock.schedule(clock.nowMillis + timeout * 1000, () => {
-                  if (entry.done) return;
-                  entry.done = true;
-                  reject(named('States.Timeout', 'States.Timeout'));
-                })
-              : () => undefined;
-          entry.settle = {
-            resolve: (value) => {
-              cancel();
-              resolve(value);
-            },
-            reject: (error) => {
-              cancel();
-              reject(error);
-            },
-          };
-        });
       }
-      const result = (await this.lambda.invoke(this.functionKey(resource), input)) as Json;
-      return this.withinLimit(execution, resource, result);
     };
+  }
+
+  /** One attempt of a Task state. */
+  private async attempt(
+    execution: ExecutionRecord,
+    stateName: string,
+    state: State,
+    input: Json,
+  ): Promise<Json> {
+    const clock = this.world.clock;
+    const pending = this.pendingFailures.get(execution.executionArn);
+    if (pending) {
+      this.failTerminally(execution, pending.error, pending.cause);
+      throw named(pending.error, pending.cause);
+    }
+    const fault = this.takeFault(stateName);
+    if (fault) {
+      this.world.record('fault', `${stateName}: injected ${fault.error}`);
+      throw named(fault.error, fault.cause);
+    }
+    const resource = String(state.Resource);
+    if (resource === 'arn:aws:states:::sandbox:wait') {
+      const params = input as State;
+      await clock.sleep(Number(params.__wait_seconds ?? 0));
+      return params.__input ?? null;
+    }
+    if (resource === WAIT_FOR_TOKEN) return this.awaitToken(execution, stateName, input as State);
+    const result = (await this.lambda.invoke(this.functionKey(resource), input)) as Json;
+    return this.withinLimit(execution, resource, result);
+  }
+
+  /**
+   * A `.waitForTaskToken` task: invokes the function with a fresh token, then waits for SendTaskSuccess or
+   * SendTaskFailure. TimeoutSeconds counts from the task's start (TaskStarted), so the invocation's own
+   * duration counts: if it runs past the timeout the task fails with States.Timeout at that moment, while
+   * the invocation finishes in the background and its late token is refused (TaskTimedOut). A token
+   * answered while the invocation still runs completes the task at once.
+   */
+  private awaitToken(execution: ExecutionRecord, stateName: string, input: State): Promise<Json> {
+    const clock = this.world.clock;
+    const { __timeout_seconds: timeout, FunctionName, Payload } = input;
+    const token = `${execution.name}:${stateName}:${this.world.random.uuid()}`;
+    const entry: TokenEntry = { execution: execution.executionArn, state: stateName, done: false };
+    this.tokens.set(token, entry);
+    const payload = JSON.parse(JSON.stringify(Payload ?? {}).replaceAll(TOKEN_PLACEHOLDER, token)) as Json;
+    // The invocation holds the clock on its own, so the task can time out while it still runs.
+    clock.hold();
+    const invocation = (async () => {
+      try {
+        await this.lambda.invoke(this.functionKey(String(FunctionName)), payload);
+      } finally {
+        clock.release();
+      }
+    })();
+    return clock.block<Json>((resolve, reject) => {
+      const cancel =
+        typeof timeout === 'number'
+          ? clock.schedule(clock.nowMillis + timeout * 1000, () => {
+              if (entry.done) return;
+              entry.done = true;
+              reject(named('States.Timeout', 'States.Timeout'));
+            })
+          : () => undefined;
+      const settle = {
+        resolve: (value: Json) => {
+          cancel();
+          resolve(value);
+        },
+        reject: (error: Error) => {
+          cancel();
+          reject(error);
+        },
+      };
+      if (entry.early) {
+        if (entry.early.ok) settle.resolve(entry.early.value);
+        else settle.reject(entry.early.error);
+      } else entry.settle = settle;
+      // A failed invocation fails the task, unless its token was already answered or timed out.
+      invocation.catch((error: unknown) => {
+        if (entry.done) return;
+        entry.done = true;
+        settle.reject(error as Error);
+      });
+    });
   }
 
   /**
@@ -275,32 +373,26 @@ export class SimulatedStepFunctions {
       taskResourceLocalHandlers: Object.fromEntries(
         [...machine.taskStates].map(([stateName, state]) => [
           stateName,
-          this.localHandler(execution, stateName, state),
+          this.localHandler(execution, stateName, state, machine.retriers.get(stateName) ?? []),
         ]),
-      ),
-      retryIntervalOverrides: Object.fromEntries(
-        [...machine.taskStates.keys()].map((stateName) => [stateName, 0]),
       ),
     };
     // Held before the engine starts: it runs the first state synchronously, and a Wait there releases the clock.
     this.world.clock.hold();
     this.running += 1;
-    const run = new StateMachine(machine.definition, { validationOptions: { checkArn: false } }).run(
-      JSON.parse(input) as Json,
-      {
-        overrides,
-        context: {
-          Execution: {
-            Id: execution.executionArn,
-            Name: name,
-            StartTime: startDate.toISOString(),
-            RoleArn: 'arn:aws:iam::123456789012:role/sandbox',
-          },
-          StateMachine: { Id: machineArn, Name: machine.name },
-          Task: { Token: TOKEN_PLACEHOLDER },
+    const run = machine.engine.run(JSON.parse(input) as Json, {
+      overrides,
+      context: {
+        Execution: {
+          Id: execution.executionArn,
+          Name: name,
+          StartTime: startDate.toISOString(),
+          RoleArn: 'arn:aws:iam::123456789012:role/sandbox',
         },
+        StateMachine: { Id: machineArn, Name: machine.name },
+        Task: { Token: TOKEN_PLACEHOLDER },
       },
-    );
+    });
     this.aborts.set(execution.executionArn, run.abort);
     void (async () => {
       for await (const event of run.eventLogs) {
@@ -412,7 +504,7 @@ export class SimulatedStepFunctions {
     switch (command) {
       case 'StartExecution': {
         const machineArn = String(input.stateMachineArn);
-        const name = input.name === undefined ? randomUUID() : String(input.name);
+        const name = input.name === undefined ? this.world.random.uuid() : String(input.name);
         if (!NAME_PATTERN.test(name)) throw new SimulatedAwsError('InvalidName', `Invalid Name: '${name}'`);
         const body = input.input === undefined ? '{}' : String(input.input);
         if (utf8Bytes(body) > MAX_PAYLOAD_BYTES) throw tooLong('input');

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { matchesEventPattern } from '../eventbridge/pattern.ts';
 import { LambdaInvocationError, type LambdaRuntime } from '../lambda-runtime.ts';
+import { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { SimulatedEcs } from './ecs.ts';
@@ -41,6 +41,8 @@ export interface WorldOptions {
   /** The ALB metrics' LoadBalancer dimension for a listener rule whose ARN names none. */
   loadBalancerDimension?: string;
   onRecord?: (entry: TimelineEntry) => void;
+  /** The run's seeded random source (jitter, ids, tokens); a fixed default seed when absent. */
+  random?: SeededRandom;
 }
 
 /**
@@ -72,6 +74,7 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
   public readonly lambda: LambdaRuntime;
+  public readonly random: SeededRandom;
   private readonly onRecord?: (entry: TimelineEntry) => void;
 
   public constructor(options: WorldOptions) {
@@ -83,6 +86,7 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
     this.ecsDeploySeconds = options.ecsDeploySeconds;
     this.loadBalancerDimension = options.loadBalancerDimension ?? 'app/sandbox/0000000000000000';
     this.onRecord = options.onRecord;
+    this.random = options.random ?? new SeededRandom();
     this.ecs = new SimulatedEcs(this);
     this.elbv2 = new SimulatedElbv2(this);
     this.cloudwatch = new SimulatedCloudWatch(this);
@@ -136,7 +140,7 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
   ): Record<string, unknown> {
     const event = {
       version: '0',
-      id: randomUUID(),
+      id: this.random.uuid(),
       'detail-type': detailType,
       source,
       account: this.account,

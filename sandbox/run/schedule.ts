@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { ServiceConfig } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
@@ -42,7 +41,7 @@ export const scheduleScenario = (
   };
   const pushEvent = (push: { version: string; tag?: string }) => ({
     version: '0',
-    id: randomUUID(),
+    id: world.random.uuid(),
     'detail-type': 'ECR Image Action',
     source: 'aws.ecr',
     account,

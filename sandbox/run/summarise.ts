@@ -206,6 +206,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     exposedRequests: detected.exposedRequests,
     virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
     wallMs: Math.round(performance.now() - input.wallStart),
+    seed: world.random.seed,
     expectations: null,
   };
 };

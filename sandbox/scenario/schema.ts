@@ -321,6 +321,10 @@ export const scenarioSchema = z
     events: z.array(scheduledEventSchema).default([]),
     faults: z.array(faultSchema).default([]),
     until: durationSchema.default('6h').meta({ description: 'Virtual time limit for the run.' }),
+    seed: z.number().int().min(0).max(4_294_967_295).optional().meta({
+      description:
+        "Seed of the run's random source (retry jitter, ids, tokens): the same seed gives the same timeline. Default 1; `simulate --seed` overrides it.",
+    }),
     expect: z
       .object({
         outcome: z.enum(RELEASE_OUTCOMES).optional(),

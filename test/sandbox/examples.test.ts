@@ -441,7 +441,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.timeline.filter((e) => e.kind === 'lambda').map((e) => e.text)).toEqual([
       'alarmEvents failed: TransientAwsError: ThrottlingException: Rate exceeded (retry 1 of 2)',
     ]);
-    expect(result.rollbackReactionSeconds).toBe(60);
+    // Lambda retries the event a minute after the failed attempt, which itself took the SDK's two throttling
+    // backoffs (at most 1 s and 2 s, jittered, in virtual time) after the alarm.
+    expect(result.rollbackReactionSeconds).toBeGreaterThanOrEqual(60);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(63);
   });
 
   it('stops what is still running at the time limit and reports it, without running further states', async () => {
@@ -502,8 +505,11 @@ describe('Sandbox: example scenarios', () => {
     expect(result.timeline.filter((e) => e.kind === 'metric').map((e) => e.text)).toEqual([
       'Shipline/NotificationsLost Service=checkout +1',
     ]);
-    // v3 (pushed at 1 minute) started at once, not after the lock's lease of about two hours.
-    expect(result.notifications[0]).toMatchObject({ t: 60, message: { event: 'started', toVersion: 'v3' } });
+    // v3 (pushed at 1 minute) started within minutes, once the failure report had been retried for its
+    // jittered retry-for-minutes window (at most ~11 minutes), not after the lock's lease of about two hours.
+    expect(result.notifications[0]).toMatchObject({ message: { event: 'started', toVersion: 'v3' } });
+    expect(result.notifications[0]?.t).toBeGreaterThanOrEqual(60);
+    expect(result.notifications[0]?.t).toBeLessThanOrEqual(60 + 12 * 60);
   });
 
   it('says in the execution when SNS stays down for a failed notification, and counts it', async () => {
@@ -557,5 +563,53 @@ describe('Sandbox: example scenarios', () => {
       result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
     ).toBe(true);
     expect(result.executions[0]).toMatchObject({ error: 'ReleaseRolledBack' });
+  });
+  it('keeps a throttled rollback trying for minutes of virtual time until blue serves 100% again', async () => {
+    const result = await run('rollback-retried-for-minutes.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    const alarmAt = result.timeline.find((e) => e.text === 'checkout-green-5xx OK -> ALARM')?.t ?? 0;
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic');
+    expect(shifts.map((e) => e.text)).toEqual(['blue 95% / green 5%', 'blue 100% / green 0%']);
+    // Ten rollback attempts fail (three throttled ModifyRule calls each, the SDK's backoff between them),
+    // each retried by the state's Retry after its jittered, growing interval: minutes, not an instant.
+    const stateRetries = result.timeline.filter(
+      (e) => e.kind === 'retry' && e.text.startsWith('Roll back to the stable version: TransientAwsError'),
+    );
+    expect(stateRetries.map((e) => e.text.replace(/ in .*$/, ''))).toEqual(
+      Array.from(
+        { length: 10 },
+        (_, i) => `Roll back to the stable version: TransientAwsError, retry ${i + 1} of 16`,
+      ),
+    );
+    expect(
+      result.timeline.filter((e) => e.kind === 'retry' && e.text.startsWith('ElasticLoadBalancingV2 SDK:')),
+    ).toHaveLength(20);
+    const backAt = shifts[1]?.t ?? 0;
+    expect(backAt - alarmAt).toBeGreaterThan(3 * 60);
+    expect(backAt - alarmAt).toBeLessThan(13 * 60);
+    expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(backAt);
+  });
+
+  it('gives the same timeline for the same seed, byte for byte, and another one for another seed', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/transient-faults.yml'));
+    const timeline = async (seed?: number, fromScenario?: number) => {
+      const result = await runScenario(
+        fromScenario === undefined ? scenario : parseScenario({ ...scenario, seed: fromScenario }),
+        baseDir,
+        seed === undefined ? {} : { seed },
+      );
+      return { seed: result.seed, json: JSON.stringify(result.timeline) };
+    };
+
+    const first = await timeline(42);
+    const again = await timeline(undefined, 42);
+    const other = await timeline(7);
+    const byDefault = await timeline();
+
+    expect(first.json).toContain('"kind":"retry"');
+    expect(again).toEqual(first);
+    expect(other.json).not.toBe(first.json);
+    expect(byDefault.seed).toBe(1);
   });
 });

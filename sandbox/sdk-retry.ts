@@ -1,0 +1,99 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { formatDelay } from './aws/sfn-retry.ts';
+import type { SimulatedWorld } from './aws/world.ts';
+
+/**
+ * The SDK's cap on one backoff delay: `MAXIMUM_RETRY_DELAY = 20 * 1000` ms in @smithy/core's util-retry
+ * constants, applied by its DefaultRetryBackoffStrategy.
+ */
+export const SDK_MAXIMUM_RETRY_DELAY_MS = 20_000;
+
+/** The parts of @smithy/core's StandardRetryStrategy this module relies on (checked at run time). */
+interface SdkRetryToken {
+  getRetryCount(): number;
+}
+interface SdkRetryStrategy {
+  retryBackoffStrategy: {
+    setDelayBase(delay: number): void;
+    computeNextBackoffDelay(attempt: number): number;
+  };
+  refreshRetryTokenForRetry(token: SdkRetryToken, errorInfo: { error?: unknown }): Promise<SdkRetryToken>;
+}
+
+/** The backoff computed for the refresh running in this async context (concurrent requests stay apart). */
+const pendingBackoff = new AsyncLocalStorage<{ baseMs: number; delayMs: number }>();
+
+const isStrategy = (value: unknown): value is SdkRetryStrategy => {
+  const candidate = value as Partial<SdkRetryStrategy> | undefined;
+  return (
+    typeof candidate?.refreshRetryTokenForRetry === 'function' &&
+    typeof candidate.retryBackoffStrategy?.computeNextBackoffDelay === 'function' &&
+    typeof candidate.retryBackoffStrategy.setDelayBase === 'function'
+  );
+};
+
+/**
+ * Puts an SDK client's retry delays on the sandbox's virtual clock, leaving every retry decision to the
+ * SDK. The client keeps its own StandardRetryStrategy: which errors are retried (throttling and transient),
+ * how many attempts (`maxAttempts`, 3 by default) and the retry quota (500 tokens; a retry costs 5 after
+ * throttling, 14 otherwise) are the SDK's. Only its backoff is replaced: the SDK's formula (DefaultRetryBackoffStrategy:
+ * `floor(random() x min(base x 2^retryCount, 20 s))`, base 1 s after throttling and 50 ms otherwise, set by
+ * the strategy) computed with the run's seeded random source, awaited as a virtual sleep, while the SDK itself
+ * waits 0 ms. Each retry is on the timeline. `world` gives the run the request belongs to.
+ */
+export const retryInVirtualTime = (
+  client: object,
+  clientName: string,
+  world: () => SimulatedWorld | undefined,
+): void => {
+  const config = (client as { config?: { retryStrategy?: unknown; maxAttempts?: unknown } }).config;
+  const original = config?.retryStrategy;
+  if (!config || typeof original !== 'function') return;
+  let virtual: Promise<SdkRetryStrategy> | undefined;
+  config.retryStrategy = () => {
+    virtual ??= (original as () => Promise<unknown>)().then((strategy) => {
+      if (!isStrategy(strategy))
+        throw new Error(
+          `the ${clientName} client's retry strategy is not the SDK's StandardRetryStrategy: the sandbox cannot put its delays on the virtual clock`,
+        );
+      strategy.retryBackoffStrategy = {
+        setDelayBase: (delay) => {
+          const slot = pendingBackoff.getStore();
+          if (slot) slot.baseMs = delay;
+        },
+        computeNextBackoffDelay: (retryCount) => {
+          const slot = pendingBackoff.getStore();
+          const random = world()?.random;
+          if (slot && random)
+            slot.delayMs = Math.floor(
+              random.next() * Math.min(slot.baseMs * 2 ** retryCount, SDK_MAXIMUM_RETRY_DELAY_MS),
+            );
+          // The SDK's own wait (a real timer) is for nothing: the delay passes on the virtual clock instead.
+          return 0;
+        },
+      };
+      const refresh = strategy.refreshRetryTokenForRetry.bind(strategy);
+      strategy.refreshRetryTokenForRetry = async (token, errorInfo) => {
+        const slot = { baseMs: 0, delayMs: 0 };
+        // Throws when the SDK decides not to retry: the error goes to the caller as it would on AWS.
+        const next = await pendingBackoff.run(slot, () => refresh(token, errorInfo));
+        const run = world();
+        if (run) {
+          const maxAttempts =
+            typeof config.maxAttempts === 'function'
+              ? Number(await (config.maxAttempts as () => Promise<number>)())
+              : 3;
+          const error = (errorInfo.error as { name?: string } | undefined)?.name ?? 'Error';
+          run.record(
+            'retry',
+            `${clientName} SDK: ${error}, retry ${next.getRetryCount()} of ${maxAttempts - 1} in ${formatDelay(slot.delayMs)}`,
+          );
+          await run.clock.sleep(slot.delayMs / 1000);
+        }
+        return next;
+      };
+      return strategy;
+    });
+    return virtual;
+  };
+};

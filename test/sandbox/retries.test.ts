@@ -1,0 +1,400 @@
+import '../../sandbox/polyfills.ts';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSfnClient } from '../../lib/adapters/aws-clients.ts';
+import { decideRetry, type Retrier } from '../../sandbox/aws/sfn-retry.ts';
+import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
+import { SimulatedWorld } from '../../sandbox/aws/world.ts';
+import { runInWorld } from '../../sandbox/context.ts';
+import { installSandboxClients } from '../../sandbox/intercept.ts';
+import { LambdaInvocationError, LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
+import { SeededRandom } from '../../sandbox/random.ts';
+import { VirtualClock } from '../../sandbox/virtual-clock.ts';
+
+const START = Date.parse('2026-11-22T10:00:00Z');
+const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
+
+/** A Lambda runtime whose functions are plain closures over the test's clock. */
+class ScriptedLambda extends LambdaRuntime {
+  public constructor(private readonly script: (key: string, event: unknown) => Promise<unknown>) {
+    super([]);
+  }
+  public override invoke(key: string, event: unknown): Promise<unknown> {
+    this.invocations += 1;
+    return this.script(key, event);
+  }
+}
+
+const makeWorld = (script: (key: string, event: unknown) => Promise<unknown>, seed = 1) => {
+  const clock = new VirtualClock(new Date(START));
+  const world = new SimulatedWorld({
+    clock,
+    lambda: new ScriptedLambda(script),
+    region: 'us-east-1',
+    account: '123456789012',
+    versions: new VersionCatalog([]),
+    requestsPerMinute: 0,
+    ecsDeploySeconds: 60,
+    loadBalancerDimension: 'app/lb/1',
+    random: new SeededRandom(seed),
+  });
+  return { clock, world };
+};
+
+const retriesOf = (world: SimulatedWorld) =>
+  world.timeline.filter((e) => e.kind === 'retry').map((e) => [(e.at - START) / 1000, e.text]);
+
+describe('Function: decideRetry', () => {
+  const random = () => new SeededRandom(7);
+
+  it('waits IntervalSeconds x BackoffRate^(n-1), capped at MaxDelaySeconds, then hands the error on', () => {
+    const retriers: Retrier[] = [
+      { ErrorEquals: ['Busy'], IntervalSeconds: 5, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 30 },
+    ];
+    const attempts = [0];
+    const delays = Array.from(
+      { length: 6 },
+      () => decideRetry(retriers, attempts, 'Busy', random())?.delayMs,
+    );
+    expect(delays).toEqual([5_000, 10_000, 20_000, 30_000, 30_000, undefined]);
+  });
+
+  it('uses the ASL defaults: 1 s interval, backoff rate 2, 3 attempts', () => {
+    const attempts = [0];
+    const delays = Array.from(
+      { length: 4 },
+      () => decideRetry([{ ErrorEquals: ['X'] }], attempts, 'X', random())?.delayMs,
+    );
+    expect(delays).toEqual([1_000, 2_000, 4_000, undefined]);
+  });
+
+  it('draws a FULL jitter delay between 0 and the computed backoff, from the seeded source', () => {
+    const retrier: Retrier = {
+      ErrorEquals: ['X'],
+      IntervalSeconds: 8,
+      MaxAttempts: 1,
+      JitterStrategy: 'FULL',
+    };
+    const draws = Array.from({ length: 50 }, (_, seed) => {
+      const decision = decideRetry([retrier], [0], 'X', new SeededRandom(seed));
+      return decision?.delayMs ?? -1;
+    });
+    for (const delay of draws) expect(delay).toBeGreaterThanOrEqual(0);
+    for (const delay of draws) expect(delay).toBeLessThanOrEqual(8_000);
+    expect(new Set(draws).size).toBeGreaterThan(40);
+    expect(decideRetry([retrier], [0], 'X', new SeededRandom(3))).toEqual(
+      decideRetry([retrier], [0], 'X', new SeededRandom(3)),
+    );
+  });
+
+  it('lets the first matching retrier decide alone and counts attempts per retrier', () => {
+    const retriers: Retrier[] = [
+      { ErrorEquals: ['A'], MaxAttempts: 1, IntervalSeconds: 1 },
+      { ErrorEquals: ['States.ALL'], MaxAttempts: 2, IntervalSeconds: 3 },
+    ];
+    const attempts = [0, 0];
+    expect(decideRetry(retriers, attempts, 'A', random())).toMatchObject({ retry: 1, delayMs: 1_000 });
+    expect(decideRetry(retriers, attempts, 'B', random())).toMatchObject({ retry: 1, delayMs: 3_000 });
+    // A's retrier is spent: A is not retried by the States.ALL retrier after it.
+    expect(decideRetry(retriers, attempts, 'A', random())).toBeUndefined();
+    expect(decideRetry(retriers, attempts, 'B', random())).toMatchObject({ retry: 2, delayMs: 6_000 });
+    expect(attempts).toEqual([1, 2]);
+  });
+
+  it('matches States.TaskFailed for any error but States.Timeout, States.ALL for any but terminal ones', () => {
+    const taskFailed: Retrier[] = [{ ErrorEquals: ['States.TaskFailed'] }];
+    expect(decideRetry(taskFailed, [0], 'Lambda.ServiceException', random())).toBeDefined();
+    expect(decideRetry(taskFailed, [0], 'States.Timeout', random())).toBeUndefined();
+    const all: Retrier[] = [{ ErrorEquals: ['States.ALL'] }];
+    expect(decideRetry(all, [0], 'States.Timeout', random())).toBeDefined();
+    expect(decideRetry(all, [0], 'States.DataLimitExceeded', random())).toBeUndefined();
+    expect(decideRetry(all, [0], 'States.Runtime', random())).toBeUndefined();
+  });
+
+  it('never retries with MaxAttempts 0', () => {
+    expect(decideRetry([{ ErrorEquals: ['X'], MaxAttempts: 0 }], [0], 'X', random())).toBeUndefined();
+  });
+});
+
+describe('Class: SimulatedStepFunctions, Retry on the virtual clock', () => {
+  it('retries a Task after its backoff in virtual time, on the timeline, then goes to Catch', async () => {
+    const { clock, world } = makeWorld(async () => {
+      throw new LambdaInvocationError('Lambda.TooManyRequestsException', 'Rate exceeded');
+    });
+    world.sfn.createStateMachine('m', {
+      StartAt: 'Roll back',
+      States: {
+        'Roll back': {
+          Type: 'Task',
+          Resource: { 'Fn::GetAtt': ['rollBack', 'Arn'] },
+          Retry: [
+            {
+              ErrorEquals: ['Lambda.TooManyRequestsException'],
+              IntervalSeconds: 2,
+              MaxAttempts: 4,
+              BackoffRate: 2,
+              MaxDelaySeconds: 5,
+            },
+          ],
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Gave up' }],
+          End: true,
+        },
+        'Gave up': { Type: 'Succeed' },
+      },
+    });
+    const wallStart = performance.now();
+
+    world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+    await clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+    expect(retriesOf(world)).toEqual([
+      [0, 'Roll back: Lambda.TooManyRequestsException, retry 1 of 4 in 2 s'],
+      [2, 'Roll back: Lambda.TooManyRequestsException, retry 2 of 4 in 4 s'],
+      [6, 'Roll back: Lambda.TooManyRequestsException, retry 3 of 4 in 5 s'],
+      [11, 'Roll back: Lambda.TooManyRequestsException, retry 4 of 4 in 5 s'],
+    ]);
+    expect(world.lambda.invocations).toBe(5);
+    const execution = world.sfn.executions.get(`${MACHINE}|r1`);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(execution?.history.map((h) => [h.state, (h.at - START) / 1000])).toEqual([
+      ['Roll back', 0],
+      ['Gave up', 16],
+    ]);
+    // Sixteen seconds of retries took no real time.
+    expect(performance.now() - wallStart).toBeLessThan(1_000);
+  });
+
+  it('succeeds on a retry and counts each entry into the state from zero', async () => {
+    let calls = 0;
+    const { clock, world } = makeWorld(async () => {
+      calls += 1;
+      if (calls % 2 === 1) throw new LambdaInvocationError('Busy', 'try again');
+      return { ok: calls };
+    });
+    world.sfn.createStateMachine('m', {
+      StartAt: 'Work',
+      States: {
+        Work: {
+          Type: 'Task',
+          Resource: { 'Fn::GetAtt': ['work', 'Arn'] },
+          Retry: [{ ErrorEquals: ['Busy'], IntervalSeconds: 10, MaxAttempts: 1 }],
+          ResultPath: '$.result',
+          Next: 'Again?',
+        },
+        'Again?': {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.result.ok', NumericLessThan: 3, Next: 'Work' }],
+          Default: 'Done',
+        },
+        Done: { Type: 'Succeed' },
+      },
+    });
+
+    world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+    await clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+    expect(world.sfn.executions.get(`${MACHINE}|r1`)?.status).toBe('SUCCEEDED');
+    expect(retriesOf(world)).toEqual([
+      [0, 'Work: Busy, retry 1 of 1 in 10 s'],
+      [10, 'Work: Busy, retry 1 of 1 in 10 s'],
+    ]);
+  });
+});
+
+describe('Class: SimulatedStepFunctions, waitForTaskToken timeout', () => {
+  it("counts TimeoutSeconds from the task's start, the function's own invocation time included", async () => {
+    let clock: VirtualClock | undefined;
+    const made = makeWorld(async () => {
+      // The function takes 40 s (a cold start and slow API calls) and then waits for its token.
+      await clock?.sleep(40);
+      return null;
+    });
+    clock = made.clock;
+    const { world } = made;
+    world.sfn.createStateMachine('m', {
+      StartAt: 'Bake',
+      States: {
+        Bake: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: {
+            FunctionName: { 'Fn::GetAtt': ['watch', 'Arn'] },
+            Payload: { 'token.$': '$$.Task.Token' },
+          },
+          TimeoutSeconds: 60,
+          Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'Check' }],
+          End: true,
+        },
+        Check: { Type: 'Succeed' },
+      },
+    });
+
+    world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+    await made.clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+    expect(
+      world.sfn.executions.get(`${MACHINE}|r1`)?.history.map((h) => [h.state, (h.at - START) / 1000]),
+    ).toEqual([
+      ['Bake', 0],
+      ['Check', 60],
+    ]);
+  });
+
+  it('times the task out at TimeoutSeconds even while the invocation still runs', async () => {
+    let clock: VirtualClock | undefined;
+    const made = makeWorld(async () => {
+      await clock?.sleep(90);
+      return null;
+    });
+    clock = made.clock;
+    const { world } = made;
+    world.sfn.createStateMachine('m', {
+      StartAt: 'Bake',
+      States: {
+        Bake: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: { FunctionName: { 'Fn::GetAtt': ['watch', 'Arn'] }, Payload: {} },
+          TimeoutSeconds: 60,
+          Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'Check' }],
+          End: true,
+        },
+        Check: { Type: 'Succeed' },
+      },
+    });
+
+    world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+    await made.clock.run(
+      () => world.sfn.open === 0 && made.clock.nowMillis >= START + 90_000,
+      START + 3600_000,
+    );
+
+    const execution = world.sfn.executions.get(`${MACHINE}|r1`);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(((execution?.stopDate?.getTime() ?? 0) - START) / 1000).toBe(60);
+  });
+  it('completes the task when its token is answered, even while the invocation still runs', async () => {
+    let clock: VirtualClock | undefined;
+    let sfn: SimulatedWorld['sfn'] | undefined;
+    const made = makeWorld(async (_key, event) => {
+      await clock?.sleep(5);
+      sfn?.handle('SendTaskSuccess', {
+        taskToken: (event as { token: string }).token,
+        output: '{"answered":true}',
+      });
+      await clock?.sleep(30);
+      return null;
+    });
+    clock = made.clock;
+    sfn = made.world.sfn;
+    const { world } = made;
+    world.sfn.createStateMachine('m', {
+      StartAt: 'Bake',
+      States: {
+        Bake: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: {
+            FunctionName: { 'Fn::GetAtt': ['watch', 'Arn'] },
+            Payload: { 'token.$': '$$.Task.Token' },
+          },
+          TimeoutSeconds: 60,
+          End: true,
+        },
+      },
+    });
+
+    world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+    await made.clock.run(
+      () => world.sfn.open === 0 && made.clock.nowMillis >= START + 35_000,
+      START + 3600_000,
+    );
+
+    const execution = world.sfn.executions.get(`${MACHINE}|r1`);
+    expect(execution).toMatchObject({ status: 'SUCCEEDED', output: '{"answered":true}' });
+    expect(((execution?.stopDate?.getTime() ?? 0) - START) / 1000).toBe(5);
+  });
+});
+
+describe('Function: retryInVirtualTime', () => {
+  const saved = { ...process.env };
+  beforeAll(() => {
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'sandbox',
+      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+    installSandboxClients();
+  });
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it("retries a throttled command as the SDK decides, after the SDK's backoff in virtual time", async () => {
+    const { clock, world } = makeWorld(async () => null, 42);
+    world.sfn.createStateMachine('m', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
+    world.commandFaults.push({
+      command: 'ListExecutions',
+      error: 'ThrottlingException',
+      message: 'Rate exceeded',
+      remaining: 2,
+      activeFrom: -Infinity,
+    });
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      const client = createSfnClient();
+      const wallStart = performance.now();
+
+      let output: { executions?: unknown[]; $metadata: { attempts?: number } } | undefined;
+      void clock.track(async () => {
+        output = await client.send(new ListExecutionsCommand({ stateMachineArn: MACHINE }));
+      });
+      await clock.run(() => output !== undefined, START + 3600_000);
+
+      expect(output?.$metadata.attempts).toBe(3);
+      const at = world.commands.filter((c) => c.command === 'ListExecutions').map((c) => c.at - START);
+      expect(at).toHaveLength(3);
+      const [first = 0, second = 0, third = 0] = at;
+      // The SDK's throttling backoff: a random share of 1 s, then of 2 s (standard mode, 3 attempts).
+      expect(first).toBe(0);
+      expect(second - first).toBeGreaterThan(0);
+      expect(second - first).toBeLessThanOrEqual(1_000);
+      expect(third - second).toBeGreaterThan(0);
+      expect(third - second).toBeLessThanOrEqual(2_000);
+      // Each retry is on the timeline when its attempt failed, with the delay that follows.
+      expect(retriesOf(world)).toEqual([
+        [0, `SFN SDK: ThrottlingException, retry 1 of 2 in ${second} ms`],
+        [second / 1000, expect.stringMatching(/^SFN SDK: ThrottlingException, retry 2 of 2 in \d/)],
+      ]);
+      expect(performance.now() - wallStart).toBeLessThan(500);
+    });
+  });
+
+  it('gives up when the SDK does: a third throttle fails the call after its attempts', async () => {
+    const { clock, world } = makeWorld(async () => null);
+    world.sfn.createStateMachine('m', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
+    world.commandFaults.push({
+      command: 'ListExecutions',
+      error: 'ThrottlingException',
+      message: 'Rate exceeded',
+      remaining: 5,
+      activeFrom: -Infinity,
+    });
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      const client = createSfnClient();
+
+      let failure: Error | undefined;
+      void clock.track(async () => {
+        failure = await client.send(new ListExecutionsCommand({ stateMachineArn: MACHINE })).then(
+          () => new Error('should have failed'),
+          (error: unknown) => error as Error,
+        );
+      });
+      await clock.run(() => failure !== undefined, START + 3600_000);
+
+      expect(failure?.name).toBe('ThrottlingException');
+      expect(world.commands.filter((c) => c.command === 'ListExecutions')).toHaveLength(3);
+      expect(retriesOf(world)).toHaveLength(2);
+    });
+  });
+});
