@@ -36,6 +36,7 @@ export const installSandboxClients = (): void => {
       const commandName = context.commandName ?? 'UnknownCommand';
       if (!world) throw new Error(`SDK command ${clientName}:${commandName} sent outside a sandbox run`);
       enforcer?.authorize(clientName, commandName, args.input);
+      await world.callLatency();
       if (clientName === 'DynamoDB') {
         world.injectFault(commandName.replace(/Command$/, ''));
         return next(args);

@@ -25,6 +25,7 @@ import { installSandboxClients, useIam, useWorld } from './intercept.ts';
 import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
+import { installDeliveryFaults, scenarioTiming } from './scenario/timing.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
 /** The repository root: the sandbox runs the files that are deployed (serverless.yml, ASL, handlers). */
@@ -301,7 +302,7 @@ const runPackaged = async (
     container: target.container,
     versions,
     requestsPerMinute: scenario.world.requestsPerMinute,
-    ecsDeploySeconds: scenario.world.ecsDeploySeconds,
+    timing: scenarioTiming(scenario.world),
     loadBalancerDimension: ruleMatch?.[1] ?? 'app/sandbox/0000000000000000',
     onRecord: (entry) => options.onEntry?.(entry, label),
   });
@@ -411,6 +412,8 @@ const runPackaged = async (
     world.sfn.createStateMachine(stateMachineName, asl);
     for (const drop of scenario.world.dropEvents)
       world.droppedEvents.push({ detailType: drop.detailType, remaining: drop.times });
+    const deliveryProblems = installDeliveryFaults(world, scenario.world);
+    if (deliveryProblems.length > 0) throw new ScenarioError(deliveryProblems.join('\n'));
     for (const fault of scenario.faults) {
       if ('command' in fault)
         world.commandFaults.push({

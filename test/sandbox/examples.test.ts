@@ -18,6 +18,19 @@ const run = async (file: string): Promise<ScenarioResult> => {
 
 const events = (result: ScenarioResult) => result.notifications.map((n) => n.message.event);
 
+/**
+ * Virtual seconds at `expected` or a few later: every Lambda start, EventBridge delivery and AWS call takes
+ * the time it takes on AWS (`sandbox/aws/timing.ts`), so a moment the pipeline reaches through them comes
+ * that much after the wait that leads to it.
+ */
+const expectSoonAfter = (actual: number | undefined, expected: number, slackSeconds = 5): void => {
+  expect(actual).toBeGreaterThanOrEqual(expected);
+  expect(actual).toBeLessThanOrEqual(expected + slackSeconds);
+};
+
+/** What a rollback takes at most once the alarm fired: the event's delivery, Lambda starts, AWS calls. */
+const ROLLBACK_REACTION_SECONDS = 3;
+
 afterAll(async () => {
   await stopLocalDynamoDb();
 });
@@ -45,9 +58,10 @@ describe('Sandbox: example scenarios', () => {
     // Three 10-minute bakes after a 90 s deployment; blue drains 15 minutes after promotion.
     expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
     // Blue stays warm through the 15-minute rollback window (alarms watched, none fired), then goes to 0.
-    expect(
+    expectSoonAfter(
       result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
-    ).toBe((promoted?.t ?? 0) + 15 * 60);
+      (promoted?.t ?? 0) + 15 * 60,
+    );
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
   });
 
@@ -63,9 +77,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.outcome).toBe('promoted');
     const promoted = result.notifications.find((n) => n.message.event === 'promoted');
     expect(promoted?.message.oldSlotScaleDownInSeconds).toBe(20 * 60);
-    expect(
+    expectSoonAfter(
       result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
-    ).toBe((promoted?.t ?? 0) + 20 * 60);
+      (promoted?.t ?? 0) + 20 * 60,
+    );
   });
 
   it('shifts and rolls back through a listener rule behind OIDC, keeping its authenticate-oidc action', async () => {
@@ -88,7 +103,7 @@ describe('Sandbox: example scenarios', () => {
     });
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
     expect(result.rollbackReactionSeconds).not.toBeNull();
-    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(1);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
     expect(events(result)).toEqual(['started', 'rolled_back']);
     expect(result.notifications[1]?.subject).toContain(
       'rolled back to v1: alarm checkout-green-5xx went to ALARM at 5%',
@@ -137,11 +152,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.executions).toHaveLength(1);
     // The redelivered event (same input but for its receipt) and the retagged push, both while the first
     // execution runs: each is reported a duplicate, not a second start.
-    expect(result.triggers.map((t) => [t.t, t.status])).toEqual([
-      [0, 'started'],
-      [3, 'duplicate'],
-      [60, 'duplicate'],
-    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'duplicate', 'duplicate']);
+    expectSoonAfter(result.triggers[0]?.t, 0);
+    expectSoonAfter(result.triggers[1]?.t, 3);
+    expectSoonAfter(result.triggers[2]?.t, 60);
     expect(events(result)).toEqual(['started', 'promoted']);
   });
 
@@ -217,8 +231,9 @@ describe('Sandbox: example scenarios', () => {
     expect(result.reason).toContain('detail.image-digest');
     // Retried twice by Lambda, then kept in the dead-letter queue with its error.
     expect(result.deadLetters).toEqual([
-      expect.objectContaining({ fn: 'trigger', detailType: 'ECR Image Action', t: 180 }),
+      expect.objectContaining({ fn: 'trigger', detailType: 'ECR Image Action' }),
     ]);
+    expectSoonAfter(result.deadLetters[0]?.t, 180);
     expect(result.executions).toEqual([]);
     expect(result.notifications).toEqual([]);
     expect(result.servingVersion).toBe('v1');
@@ -345,8 +360,8 @@ describe('Sandbox: example scenarios', () => {
       servingVersion: 'v1',
       reason: 'alarm checkout-latency-p99 went to ALARM at 5%',
     });
-    expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(420);
-    expect(result.rollbackReactionSeconds).toBe(0);
+    expectSoonAfter(result.notifications.find((n) => n.message.event === 'rolled_back')?.t, 420);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
   });
 
   it('keeps shipping when SNS is down: a failed notification never rolls a release back', async () => {
@@ -368,7 +383,8 @@ describe('Sandbox: example scenarios', () => {
     expect(result.timeline.filter((e) => e.kind === 'lambda').map((e) => e.text)).toEqual([
       'alarmEvents failed: TransientAwsError: ThrottlingException: Rate exceeded (retry 1 of 2)',
     ]);
-    expect(result.rollbackReactionSeconds).toBe(60);
+    // The throttled attempt, then Lambda's retry a minute later.
+    expectSoonAfter(result.rollbackReactionSeconds ?? undefined, 60);
   });
 
   it('stops what is still running at the time limit and reports it, without running further states', async () => {
@@ -407,7 +423,7 @@ describe('Sandbox: example scenarios', () => {
     const [, promoted, rolledBack] = result.notifications;
     expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
     expect(rolledBack?.t).toBeLessThan((promoted?.t ?? 0) + 15 * 60);
-    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(1);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
     expect(
       result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
     ).toBe(true);
@@ -430,7 +446,8 @@ describe('Sandbox: example scenarios', () => {
       'Shipline/NotificationsLost Service=checkout +1',
     ]);
     // v3 (pushed at 1 minute) started at once, not after the lock's lease of about two hours.
-    expect(result.notifications[0]).toMatchObject({ t: 60, message: { event: 'started', toVersion: 'v3' } });
+    expect(result.notifications[0]).toMatchObject({ message: { event: 'started', toVersion: 'v3' } });
+    expectSoonAfter(result.notifications[0]?.t, 60);
   });
 
   it('says in the execution when SNS stays down for a failed notification, and counts it', async () => {
@@ -464,7 +481,7 @@ describe('Sandbox: example scenarios', () => {
     // v2's window ended when green's alarm fired (v3 owned the service by then): blue, now v3's, untouched.
     const alarm = result.timeline.find((e) => e.kind === 'alarm' && e.text.endsWith('-> ALARM'));
     const v2End = result.timeline.find((e) => e.kind === 'execution' && e.execution === 'v2');
-    expect(v2End?.t).toBe(alarm?.t);
+    expectSoonAfter(v2End?.t, alarm?.t ?? Number.NaN);
     expect(result.timeline.filter((e) => e.kind === 'ecs' && e.text.endsWith('scaled to 0 tasks'))).toEqual([
       expect.objectContaining({ text: 'checkout-green: scaled to 0 tasks' }),
     ]);
