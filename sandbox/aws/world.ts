@@ -251,13 +251,13 @@ export class SimulatedWorld {
       const plan = this.delivery.planFor(plans, key);
       const what = `${String(event['detail-type'])} event${describeEvent(event)} to ${key}`;
       if (plan.drop) {
-        this.record('fault', `EventBridge lost a ${what}`);
+        this.record('fault', `EventBridge lost the ${what}`);
         continue;
       }
       delivered += 1;
-      if (plan.delayMs > 0) this.record('fault', `EventBridge delays a ${what} by ${plan.delayMs / 1000}s`);
+      if (plan.delayMs > 0) this.record('fault', `EventBridge delays the ${what} by ${plan.delayMs / 1000}s`);
       if (plan.duplicates > 0)
-        this.record('fault', `EventBridge delivers a ${what} ${plan.duplicates + 1} times`);
+        this.record('fault', `EventBridge delivers the ${what} ${plan.duplicates + 1} times`);
       for (let copy = 0; copy <= plan.duplicates; copy += 1)
         this.attempt(
           key,

@@ -251,6 +251,89 @@ describe('Sandbox: example scenarios', () => {
     ]);
   });
 
+  it('rolls back on the real ALARM when its event arrives late, twice, and after the alarm is back to OK', async () => {
+    const result = await run('alarm-event-late-duplicated-reordered.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+    });
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      'EventBridge delays the CloudWatch Alarm State Change event (checkout-green-5xx ALARM) to alarmEvents by 240s',
+      'EventBridge delivers the CloudWatch Alarm State Change event (checkout-green-5xx ALARM) to alarmEvents 2 times',
+    ]);
+    const alarms = result.timeline.filter((e) => e.kind === 'alarm');
+    expect(alarms.map((e) => e.text)).toEqual([
+      'checkout-green-5xx OK -> ALARM',
+      'checkout-green-5xx ALARM -> OK',
+    ]);
+    // The rollback came with the late event, after the alarm was back to OK, and only once.
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic');
+    expect(shifts.map((e) => e.text)).toEqual(['blue 95% / green 5%', 'blue 100% / green 0%']);
+    expect(shifts[1]?.t).toBeGreaterThan(alarms[1]?.t ?? Number.POSITIVE_INFINITY);
+    expectSoonAfter(result.rollbackReactionSeconds ?? undefined, 240, ROLLBACK_REACTION_SECONDS);
+    expect(result.deadLetters).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'lambda')).toEqual([]);
+  });
+
+  it('rolls back at the end of the bake when the ALARM event comes later still, and ignores it then', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'alarm-event-late-duplicated-reordered.yml'),
+    );
+    const late = structuredClone(scenario);
+    const [rule] = late.world.delivery;
+    if (rule) rule.delay = '30m';
+    const result = await runScenario(late, baseDir);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+    });
+    // The bake's end read the alarm's history; the two copies, delivered 30 minutes late, changed nothing.
+    expect(result.timeline.some((e) => e.text === 'Confirm alarms at the end of the bake')).toBe(true);
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([
+      'blue 95% / green 5%',
+      'blue 100% / green 0%',
+    ]);
+    expect(result.virtualSeconds).toBeGreaterThan(360 + 30 * 60);
+    expect(result.deadLetters).toEqual([]);
+  });
+
+  it('refuses a delivery fault for a function that is not deployed, naming its path', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'alarm-event-late-duplicated-reordered.yml'),
+    );
+    const wrong = structuredClone(scenario);
+    const [rule] = wrong.world.delivery;
+    if (rule) rule.fn = 'alarmEvent';
+    await expect(runScenario(wrong, baseDir)).rejects.toThrow(
+      /world\.delivery\[0\]\.fn: no function "alarmEvent" is deployed/,
+    );
+  });
+
+  it('goes on through the steady timeout and a direct check when the ECS completion event is lost', async () => {
+    const result = await run('ecs-event-dropped.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      'EventBridge lost the ECS Deployment State Change event (SERVICE_DEPLOYMENT_COMPLETED) to ecsDeploymentEvents',
+    ]);
+    const started = result.timeline.find((e) => e.text === 'Wait until the new slot is steady');
+    const check = result.timeline.find((e) => e.text === 'Check the new slot after the wait');
+    // Nothing resumed the wait: the 20-minute steady timeout ended it, then the direct check passed.
+    expectSoonAfter(check?.t, (started?.t ?? 0) + 20 * 60);
+    const healthy = result.timeline.find((e) => e.text === 'Is the new slot healthy?');
+    expect(healthy?.t).toBeGreaterThanOrEqual(check?.t ?? Number.POSITIVE_INFINITY);
+    expect(result.awsCalls['ECS:DescribeServices']).toBeGreaterThanOrEqual(1);
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([
+      'blue 95% / green 5%',
+      'blue 75% / green 25%',
+      'blue 0% / green 100%',
+    ]);
+  });
+
   it('rolls back before any traffic moves when the new tasks never become healthy', async () => {
     const result = await run('tasks-fail-to-start.yml');
     expect(result.expectations?.failures).toEqual([]);
