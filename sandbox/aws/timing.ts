@@ -33,9 +33,11 @@ export interface Timing {
    */
   apiCallMs: number;
   /**
-   * ECS on Fargate: from a task launched to its container started (capacity provisioned, image pulled,
-   * container started, then registered in the target group). Not documented as a figure; a minute is
-   * typical for a small image.
+   * ECS on Fargate: from a task launched to its container started (capacity provisioned, network interface
+   * attached, image pulled and unpacked, container started, registered in the target group). AWS documents
+   * no fixed figure: on re:Post AWS says "it is normal for new AWS Fargate tasks to take 30-45 seconds or
+   * longer to start", and the ECS Developer Guide ("Fargate pull behavior") that every task pulls its whole
+   * image, so launch time grows with it. A minute sits at the slow end of "normal".
    */
   ecsTaskStartSeconds: number;
   /**
