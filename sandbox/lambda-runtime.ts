@@ -47,12 +47,6 @@ export class LambdaInvocationError extends Error {
   }
 }
 
-interface ExecutionEnvironment {
-  busy: boolean;
-  /** Virtual time (ms) the environment last finished an invocation. */
-  idleSince: number;
-}
-
 /**
  * A world's Lambda execution environments, per function. An invocation takes an idle environment of its
  * function (a warm start) or, when every one is busy or none is left, a new one that first runs init (a
@@ -61,7 +55,11 @@ interface ExecutionEnvironment {
  * `timing.ts`). The start time advances the virtual clock while the invocation holds it.
  */
 export class ExecutionEnvironments {
-  private readonly pools = new Map<string, ExecutionEnvironment[]>();
+  /**
+   * Per function, when each idle environment last finished, oldest first: released in time order, so the
+   * newest is last and, once the newest is past reclaim, every one is (O(1) per invocation at any scale).
+   */
+  private readonly idle = new Map<string, number[]>();
   public coldStarts = 0;
   public warmStarts = 0;
 
@@ -75,25 +73,22 @@ export class ExecutionEnvironments {
 
   /** Takes an environment for one invocation of `key`, paying its start; returns its release. */
   public async enter(key: string): Promise<() => void> {
-    const now = this.clock.nowMillis;
-    const reclaimAfter = this.timing.lambdaIdleReclaimSeconds * 1000;
-    // A function has as many environments as its peak concurrency: a handful, so a filter is cheap.
-    const pool = (this.pools.get(key) ?? []).filter((env) => env.busy || now - env.idleSince < reclaimAfter);
-    let environment = pool.find((env) => !env.busy);
-    const cold = environment === undefined;
-    if (!environment) {
-      environment = { busy: true, idleSince: now };
-      pool.push(environment);
+    let idle = this.idle.get(key);
+    if (!idle) {
+      idle = [];
+      this.idle.set(key, idle);
     }
-    environment.busy = true;
-    this.pools.set(key, pool);
-    if (cold) this.coldStarts += 1;
-    else this.warmStarts += 1;
-    await sleepMs(this.clock, (cold ? this.timing.lambdaColdStartMs : 0) + this.timing.lambdaWarmStartMs);
-    const taken = environment;
+    const newest = idle.pop();
+    const warm =
+      newest !== undefined && this.clock.nowMillis - newest < this.timing.lambdaIdleReclaimSeconds * 1000;
+    // The newest idle one is past reclaim: so is every older one.
+    if (newest !== undefined && !warm) idle.length = 0;
+    if (warm) this.warmStarts += 1;
+    else this.coldStarts += 1;
+    await sleepMs(this.clock, (warm ? 0 : this.timing.lambdaColdStartMs) + this.timing.lambdaWarmStartMs);
+    const pool = idle;
     return () => {
-      taken.busy = false;
-      taken.idleSince = this.clock.nowMillis;
+      pool.push(this.clock.nowMillis);
     };
   }
 }

@@ -133,16 +133,19 @@ export class SimulatedEcs {
     });
   }
 
+  /** By ARN, `family:revision` or `family` (its latest revision): map lookups, never a scan of them all. */
   private resolveTaskDefinition(reference: string): TaskDefinition {
     const direct = this.taskDefinitions.get(reference);
     if (direct) return direct;
-    for (const definition of this.taskDefinitions.values()) {
-      if (`${definition.family}:${definition.revision}` === reference) return definition;
-    }
-    const latest = [...this.taskDefinitions.values()]
-      .filter((d) => d.family === reference)
-      .sort((a, b) => b.revision - a.revision)[0];
-    if (latest) return latest;
+    const revisioned = /^(.+):(\d+)$/.exec(reference);
+    const [family, revision] = revisioned
+      ? [revisioned[1] ?? '', Number(revisioned[2])]
+      : [reference, this.revisions.get(reference)];
+    const found =
+      revision === undefined
+        ? undefined
+        : this.taskDefinitions.get(this.arn('task-definition', `${family}:${revision}`));
+    if (found) return found;
     throw new SimulatedAwsError('ClientException', `Unable to describe task definition ${reference}.`);
   }
 
