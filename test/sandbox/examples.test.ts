@@ -251,6 +251,36 @@ describe('Sandbox: example scenarios', () => {
     ]);
   });
 
+  it("takes AWS's latencies from world.timing: with none, the rollback is instant; a slower task start delays the canary", async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'bad-version-rolled-back.yml'),
+    );
+    const instant = parseScenario({
+      ...structuredClone(scenario),
+      world: {
+        ...structuredClone(scenario.world),
+        timing: { eventDeliveryMs: 0, lambdaColdStartMs: 0, lambdaWarmStartMs: 0, apiCallMs: 0 },
+      },
+    });
+    const quick = await runScenario(instant, baseDir);
+    expect(quick).toMatchObject({ outcome: 'rolled_back', rollbackReactionSeconds: 0 });
+    expect(quick.timeline.find((e) => e.text === 'Is the new slot healthy?')?.t).toBe(90);
+
+    const slow = parseScenario({
+      ...structuredClone(scenario),
+      world: {
+        ...structuredClone(scenario.world),
+        timing: { ecsTaskStart: '2m', healthCheckInterval: '10s' },
+      },
+    });
+    const slowStart = await runScenario(slow, baseDir);
+    expect(slowStart.outcome).toBe('rolled_back');
+    // The task starts in 2 minutes and passes its first health check 10 s later.
+    const deployed = slowStart.timeline.find((e) => e.kind === 'ecs' && e.text.includes('started'));
+    const steady = slowStart.timeline.find((e) => e.kind === 'ecs' && e.text.includes('completed'));
+    expect((steady?.t ?? 0) - (deployed?.t ?? 0)).toBe(130);
+  });
+
   it('rolls back on the real ALARM when its event arrives late, twice, and after the alarm is back to OK', async () => {
     const result = await run('alarm-event-late-duplicated-reordered.yml');
     expect(result.expectations?.failures).toEqual([]);
@@ -311,6 +341,20 @@ describe('Sandbox: example scenarios', () => {
     await expect(runScenario(wrong, baseDir)).rejects.toThrow(
       /world\.delivery\[0\]\.fn: no function "alarmEvent" is deployed/,
     );
+    const withRule = (extra: Record<string, unknown>) => ({
+      ...structuredClone(scenario),
+      world: {
+        ...structuredClone(scenario.world),
+        delivery: [{ detailType: 'ECS Deployment State Change', ...extra }],
+      },
+    });
+    expect(() => parseScenario(withRule({}))).toThrow(
+      /world\.delivery\[0\]: say what happens to the event: delay, duplicate or drop/,
+    );
+    expect(() => parseScenario(withRule({ drop: true, delay: '1m' }))).toThrow(
+      /drop cannot go with delay or duplicate/,
+    );
+    expect(() => parseScenario(withRule({ duplicate: 1, late: '1m' }))).toThrow(/late/);
   });
 
   it('goes on through the steady timeout and a direct check when the ECS completion event is lost', async () => {
