@@ -268,7 +268,7 @@ export const scenarioSchema = z
           .default([])
           .meta({
             description:
-              'EventBridge loses the next `times` events of this detail-type (no function is invoked).',
+              'EventBridge loses the next `times` events of this detail-type (no function is invoked). world.delivery with drop: true does the same per function.',
           }),
       })
       .strict(),
