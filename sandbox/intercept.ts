@@ -34,6 +34,7 @@ export const installSandboxClients = (): void => {
       if (!run) throw new Error(`SDK command ${clientName}:${commandName} sent outside a sandbox run`);
       const { world } = run;
       run.iam?.authorize(clientName, commandName, args.input);
+      await world.callLatency();
       if (clientName === 'DynamoDB') {
         world.injectFault(commandName.replace(/Command$/, ''));
         return next(args);

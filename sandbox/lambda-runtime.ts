@@ -4,7 +4,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
+import { sleepMs, type Timing } from './aws/timing.ts';
 import { currentFunction } from './iam/enforce.ts';
+import type { VirtualClock } from './virtual-clock.ts';
 
 /** A function as serverless.yml declares it: handler module and EventBridge patterns. */
 export interface DeclaredFunction {
@@ -45,14 +47,78 @@ export class LambdaInvocationError extends Error {
   }
 }
 
+/**
+ * A world's Lambda execution environments, per function. An invocation takes an idle environment of its
+ * function (a warm start) or, when every one is busy or none is left, a new one that first runs init (a
+ * cold start): concurrent invocations need as many environments. An environment idle for longer than
+ * `lambdaIdleReclaimSeconds` is reclaimed (Lambda keeps it "for a non-deterministic period of time"; see
+ * `timing.ts`). The start time advances the virtual clock while the invocation holds it.
+ */
+export class ExecutionEnvironments {
+  /**
+   * Per function, when each idle environment last finished, oldest first: released in time order, so the
+   * newest is last and, once the newest is past reclaim, every one is (O(1) per invocation at any scale).
+   */
+  private readonly idle = new Map<string, number[]>();
+  public coldStarts = 0;
+  public warmStarts = 0;
+
+  public constructor(
+    private readonly clock: VirtualClock,
+    private readonly timing: Pick<
+      Timing,
+      'lambdaColdStartMs' | 'lambdaWarmStartMs' | 'lambdaIdleReclaimSeconds'
+    >,
+  ) {}
+
+  /** Takes an environment for one invocation of `key`, paying its start; returns its release. */
+  public async enter(key: string): Promise<() => void> {
+    let idle = this.idle.get(key);
+    if (!idle) {
+      idle = [];
+      this.idle.set(key, idle);
+    }
+    const newest = idle.pop();
+    const warm =
+      newest !== undefined && this.clock.nowMillis - newest < this.timing.lambdaIdleReclaimSeconds * 1000;
+    // The newest idle one is past reclaim: so is every older one.
+    if (newest !== undefined && !warm) idle.length = 0;
+    if (warm) this.warmStarts += 1;
+    else this.coldStarts += 1;
+    await sleepMs(this.clock, (warm ? 0 : this.timing.lambdaColdStartMs) + this.timing.lambdaWarmStartMs);
+    const pool = idle;
+    return () => {
+      pool.push(this.clock.nowMillis);
+    };
+  }
+}
+
 /** Runs the real handler modules (their middy stacks included) as Lambda would, one module per function. */
 export class LambdaRuntime {
-  private readonly handlers = new Map<string, Handler>();
+  private readonly handlers: Map<string, Handler>;
   public readonly functions: Map<string, DeclaredFunction>;
   public invocations = 0;
+  /** This world's execution environments; undefined for the process-wide runtime (no start time). */
+  public readonly environments: ExecutionEnvironments | undefined;
 
-  public constructor(functions: DeclaredFunction[]) {
+  public constructor(
+    functions: DeclaredFunction[],
+    shared?: { handlers: Map<string, Handler>; environments: ExecutionEnvironments },
+  ) {
     this.functions = new Map(functions.map((fn) => [fn.key, fn]));
+    this.handlers = shared?.handlers ?? new Map();
+    this.environments = shared?.environments;
+  }
+
+  /**
+   * The same loaded handlers as one world's Lambda service: invocations pay cold and warm starts on that
+   * world's clock, with execution environments of their own.
+   */
+  public forWorld(clock: VirtualClock, timing: Timing): LambdaRuntime {
+    return new LambdaRuntime([...this.functions.values()], {
+      handlers: this.handlers,
+      environments: new ExecutionEnvironments(clock, timing),
+    });
   }
 
   /** Imports every handler module (cold start); the sandbox's client customizer must be installed first. */
@@ -69,6 +135,7 @@ export class LambdaRuntime {
     const handler = this.handlers.get(key);
     if (!handler) throw new Error(`the sandbox has no function "${key}" (is it declared in serverless.yml?)`);
     this.invocations += 1;
+    const release = this.environments ? await this.environments.enter(key) : undefined;
     const context = {
       functionName: `shipline-sandbox-${key}`,
       functionVersion: '$LATEST',
@@ -91,6 +158,8 @@ export class LambdaRuntime {
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       throw new LambdaInvocationError(failure.name || 'Error', failure.message);
+    } finally {
+      release?.();
     }
   }
 }

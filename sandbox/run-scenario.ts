@@ -23,6 +23,7 @@ import { type PackagedConfig, resolveConfig, validateScenario } from './run/vali
 import { checkExpectations } from './scenario/expectations.ts';
 import { checkNames } from './scenario/faults.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
+import { installDeliveryFaults, scenarioTiming } from './scenario/timing.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
 export { checkExpectations } from './scenario/expectations.ts';
@@ -192,7 +193,7 @@ const runPackaged = async (
     account,
     versions,
     requestsPerMinute: scenario.world.requestsPerMinute,
-    ecsDeploySeconds: scenario.world.ecsDeploySeconds,
+    timing: scenarioTiming(scenario.world),
     onRecord: (entry) => options.onEntry?.(entry, label),
     random: new SeededRandom(options.seed ?? scenario.seed ?? DEFAULT_SEED),
   });
@@ -232,6 +233,8 @@ const runPackaged = async (
       stateMachineName,
       repositoryRoot: REPOSITORY_ROOT,
     });
+    const deliveryProblems = installDeliveryFaults(running, scenario.world);
+    if (deliveryProblems.length > 0) throw new ScenarioError(deliveryProblems.join('\n'));
     running.startMinuteTicks();
     const schedule = scheduleScenario(running, scenario, { serviceName, declared, start });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;

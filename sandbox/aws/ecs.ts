@@ -1,5 +1,6 @@
 import { SimulatedAwsError } from './errors.ts';
 import type { EcsContext } from './services.ts';
+import { circuitBreakerThreshold, taskHealthySeconds, taskUnhealthySeconds } from './timing.ts';
 
 interface TaskDefinition {
   taskDefinitionArn: string;
@@ -136,16 +137,19 @@ export class SimulatedEcs {
     });
   }
 
+  /** By ARN, `family:revision` or `family` (its latest revision): map lookups, never a scan of them all. */
   private resolveTaskDefinition(reference: string): TaskDefinition {
     const direct = this.taskDefinitions.get(reference);
     if (direct) return direct;
-    for (const definition of this.taskDefinitions.values()) {
-      if (`${definition.family}:${definition.revision}` === reference) return definition;
-    }
-    const latest = [...this.taskDefinitions.values()]
-      .filter((d) => d.family === reference)
-      .sort((a, b) => b.revision - a.revision)[0];
-    if (latest) return latest;
+    const revisioned = /^(.+):(\d+)$/.exec(reference);
+    const [family, revision] = revisioned
+      ? [revisioned[1] ?? '', Number(revisioned[2])]
+      : [reference, this.revisions.get(reference)];
+    const found =
+      revision === undefined
+        ? undefined
+        : this.taskDefinitions.get(this.arn('task-definition', `${family}:${revision}`));
+    if (found) return found;
     throw new SimulatedAwsError('ClientException', `Unable to describe task definition ${reference}.`);
   }
 
@@ -162,9 +166,10 @@ export class SimulatedEcs {
   /** The image a service's tasks run (what its target group serves), or undefined when no task runs. */
   public servingImage(service: SimulatedService): string | undefined {
     if (service.runningCount === 0) return undefined;
+    // Once the new tasks are healthy the old ones are deregistered (draining): the new deployment serves.
     const steady =
-      service.deployments.find((d) => d.rolloutState === 'COMPLETED' && d.runningCount > 0) ??
-      service.deployments.find((d) => d.status === 'PRIMARY' && d.runningCount > 0);
+      service.deployments.find((d) => d.status === 'PRIMARY' && d.runningCount > 0) ??
+      service.deployments.find((d) => d.rolloutState === 'COMPLETED' && d.runningCount > 0);
     if (!steady) return undefined;
     return this.imageOf(steady.taskDefinition, service.container);
   }
@@ -269,46 +274,7 @@ export class SimulatedEcs {
         updatedAt: now.toISOString(),
         reason: `ECS deployment ${deployment.id} in progress.`,
       });
-      const image = this.imageOf(taskDefinition, service.container) ?? '';
-      const fails = this.world.versions.failsToStart(image);
-      this.world.clock.schedule(this.world.clock.nowMillis + this.world.ecsDeploySeconds * 1000, () => {
-        if (service.deployments[0] !== deployment) return;
-        this.world.traffic.accumulate();
-        const at = this.world.clock.now();
-        deployment.updatedAt = at;
-        if (fails) {
-          deployment.rolloutState = 'FAILED';
-          deployment.rolloutStateReason = 'ECS deployment circuit breaker: tasks failed to start.';
-          this.world.record(
-            'ecs',
-            `${service.serviceName}: deployment ${deployment.id} FAILED (tasks failed to start)`,
-          );
-          this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
-            eventType: 'ERROR',
-            eventName: 'SERVICE_DEPLOYMENT_FAILED',
-            deploymentId: deployment.id,
-            updatedAt: at.toISOString(),
-            reason: `ECS deployment circuit breaker: tasks failed to start.`,
-          });
-          return;
-        }
-        deployment.rolloutState = 'COMPLETED';
-        deployment.rolloutStateReason = 'ECS deployment completed.';
-        deployment.runningCount = deployment.desiredCount;
-        service.deployments = [deployment];
-        service.runningCount = deployment.desiredCount;
-        this.world.record(
-          'ecs',
-          `${service.serviceName}: deployment ${deployment.id} completed, ${service.runningCount} tasks steady`,
-        );
-        this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
-          eventType: 'INFO',
-          eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
-          deploymentId: deployment.id,
-          updatedAt: at.toISOString(),
-          reason: `ECS deployment ${deployment.id} completed.`,
-        });
-      });
+      this.rollOut(service, deployment);
     } else if (desired !== service.desiredCount) {
       service.desiredCount = desired;
       for (const d of service.deployments) if (d.status === 'PRIMARY') d.desiredCount = desired;
@@ -321,8 +287,85 @@ export class SimulatedEcs {
       };
       // Draining to zero is immediate for traffic purposes; scaling up takes task start time.
       if (desired < service.runningCount) apply();
-      else this.world.clock.schedule(this.world.clock.nowMillis + this.world.ecsDeploySeconds * 1000, apply);
+      else
+        this.world.clock.schedule(
+          this.world.clock.nowMillis + taskHealthySeconds(this.world.timing) * 1000,
+          apply,
+        );
     }
     return service;
+  }
+
+  /**
+   * A deployment replaces the service's tasks as ECS does, in virtual time with a timer per phase (never per
+   * task): the new tasks launch together and are healthy once started and past one health check
+   * (`taskHealthySeconds`); then the old tasks are deregistered and drain for the target group's
+   * deregistration delay before they stop, and only then is the deployment COMPLETED (steady state).
+   * Tasks that never pass their health check are marked unhealthy and replaced, wave after wave, until the
+   * failed ones reach the circuit breaker's threshold (half the desired count, at least 3, at most 200):
+   * the deployment is then FAILED. Nothing happens for a deployment a newer one has replaced.
+   */
+  private rollOut(service: SimulatedService, deployment: Deployment): void {
+    const { clock, timing } = this.world;
+    const image = this.imageOf(deployment.taskDefinition, service.container) ?? '';
+    const current = () => service.deployments[0] === deployment;
+    const finish = (state: 'COMPLETED' | 'FAILED', reason: string, text: string) => {
+      const at = clock.now();
+      deployment.rolloutState = state;
+      deployment.rolloutStateReason = reason;
+      deployment.updatedAt = at;
+      this.world.record('ecs', `${service.serviceName}: deployment ${deployment.id} ${text}`);
+      this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
+        eventType: state === 'FAILED' ? 'ERROR' : 'INFO',
+        eventName: state === 'FAILED' ? 'SERVICE_DEPLOYMENT_FAILED' : 'SERVICE_DEPLOYMENT_COMPLETED',
+        deploymentId: deployment.id,
+        updatedAt: at.toISOString(),
+        reason: state === 'FAILED' ? reason : `ECS deployment ${deployment.id} completed.`,
+      });
+    };
+    if (this.world.versions.failsToStart(image)) {
+      // Every wave launches the desired count; each of its tasks fails, so the breaker trips in the wave
+      // where the failures reach the threshold. A service scaled to 0 launches nothing and never fails.
+      const perWave = Math.max(1, deployment.desiredCount);
+      const waves = Math.ceil(circuitBreakerThreshold(deployment.desiredCount) / perWave);
+      clock.schedule(clock.nowMillis + waves * taskUnhealthySeconds(timing) * 1000, () => {
+        if (!current()) return;
+        this.world.traffic.accumulate();
+        finish(
+          'FAILED',
+          'ECS deployment circuit breaker: tasks failed to start.',
+          `FAILED (tasks failed to start: ${Math.min(waves * perWave, circuitBreakerThreshold(deployment.desiredCount))} failed tasks reached the circuit breaker threshold of ${circuitBreakerThreshold(deployment.desiredCount)})`,
+        );
+      });
+      return;
+    }
+    clock.schedule(clock.nowMillis + taskHealthySeconds(timing) * 1000, () => {
+      if (!current()) return;
+      this.world.traffic.accumulate();
+      deployment.runningCount = deployment.desiredCount;
+      deployment.updatedAt = clock.now();
+      service.runningCount = deployment.desiredCount;
+      const draining = service.deployments.filter((d) => d !== deployment && d.runningCount > 0);
+      const steady = () => {
+        service.deployments = [deployment];
+        service.runningCount = deployment.desiredCount;
+        finish('COMPLETED', 'ECS deployment completed.', `completed, ${service.runningCount} tasks steady`);
+      };
+      if (draining.length === 0) {
+        steady();
+        return;
+      }
+      const old = draining.reduce((sum, d) => sum + d.runningCount, 0);
+      service.runningCount = deployment.desiredCount + old;
+      this.world.record(
+        'ecs',
+        `${service.serviceName}: ${deployment.desiredCount} new tasks healthy; ${old} old tasks draining for ${timing.deregistrationDelaySeconds}s`,
+      );
+      clock.schedule(clock.nowMillis + timing.deregistrationDelaySeconds * 1000, () => {
+        if (!current()) return;
+        for (const d of draining) d.runningCount = 0;
+        steady();
+      });
+    });
   }
 }

@@ -1,5 +1,6 @@
 import type { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
+import type { Timing } from './timing.ts';
 
 /** One line of a run's timeline. `service` names the scenario service it concerns, where known. */
 export interface TimelineEntry {
@@ -52,6 +53,8 @@ export interface TrafficAccumulator {
 export interface EcsContext extends AwsServiceContext {
   readonly versions: { failsToStart(image: string): boolean };
   readonly ecsDeploySeconds: number;
+  /** How long things take on AWS in this world (defaults and sources in `timing.ts`). */
+  readonly timing: Timing;
   readonly traffic: TrafficAccumulator;
 }
 

@@ -1,20 +1,33 @@
 import { matchesEventPattern } from '../eventbridge/pattern.ts';
+import { currentFunction } from '../iam/enforce.ts';
 import { LambdaInvocationError, type LambdaRuntime } from '../lambda-runtime.ts';
 import { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
+import { DeliveryFaults } from './delivery.ts';
 import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSns } from './sns.ts';
+import { DEFAULT_TIMING, sleepMs, type Timing, taskHealthySeconds } from './timing.ts';
 import { type TrafficContext, TrafficModel, type VersionCatalog } from './traffic.ts';
 
 export type { TimelineEntry } from './services.ts';
 
 /** EventBridge accepts events up to 256 KB (PutEvents entry size, UTF-8). */
 export const MAX_EVENT_BYTES = 262_144;
+
+/** A few words saying which event this is in the timeline (an alarm's state, an ECS event's name). */
+const describeEvent = (event: Record<string, unknown>): string => {
+  const detail = (event.detail ?? {}) as Record<string, unknown>;
+  const state = (detail.state as { value?: unknown } | undefined)?.value;
+  if (typeof detail.alarmName === 'string' && typeof state === 'string')
+    return ` (${detail.alarmName} ${state})`;
+  if (typeof detail.eventName === 'string') return ` (${detail.eventName})`;
+  return '';
+};
 
 /** Lambda retries a failed asynchronous invocation after 1 minute, then after 2 more. */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
@@ -37,7 +50,10 @@ export interface WorldOptions {
   versions: VersionCatalog;
   /** Requests per minute through a listener rule whose load the scenario does not set. */
   requestsPerMinute: number;
-  ecsDeploySeconds: number;
+  /** Time from launch until a new task is healthy (older option; `timing.ecsTaskHealthySeconds` wins). */
+  ecsDeploySeconds?: number;
+  /** Overrides of AWS's latencies (defaults and sources in `timing.ts`). */
+  timing?: Partial<Timing>;
   /** The ALB metrics' LoadBalancer dimension for a listener rule whose ARN names none. */
   loadBalancerDimension?: string;
   onRecord?: (entry: TimelineEntry) => void;
@@ -54,7 +70,12 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
   public readonly region: string;
   public readonly account: string;
   public readonly versions: VersionCatalog;
+  /** Seconds from launch until a new task is healthy in its target group. */
   public readonly ecsDeploySeconds: number;
+  /** How long things take on AWS in this world (defaults and sources in `timing.ts`). */
+  public readonly timing: Timing;
+  /** Delivery faults the scenario injects (`world.delivery`): late, duplicated or lost events. */
+  public readonly delivery = new DeliveryFaults();
   public readonly loadBalancerDimension: string;
   public readonly timeline: TimelineEntry[] = [];
   public readonly alarmTransitions: Array<{ at: number; alarm: string; state: string }> = [];
@@ -79,11 +100,17 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
 
   public constructor(options: WorldOptions) {
     this.clock = options.clock;
-    this.lambda = options.lambda;
+    this.timing = {
+      ...DEFAULT_TIMING,
+      ...(options.ecsDeploySeconds !== undefined ? { ecsTaskHealthySeconds: options.ecsDeploySeconds } : {}),
+      ...options.timing,
+    };
+    // One Lambda service per world: its execution environments (cold and warm starts) live on this clock.
+    this.lambda = options.lambda.forWorld(this.clock, this.timing);
     this.region = options.region;
     this.account = options.account;
     this.versions = options.versions;
-    this.ecsDeploySeconds = options.ecsDeploySeconds;
+    this.ecsDeploySeconds = taskHealthySeconds(this.timing);
     this.loadBalancerDimension = options.loadBalancerDimension ?? 'app/sandbox/0000000000000000';
     this.onRecord = options.onRecord;
     this.random = options.random ?? new SeededRandom();
@@ -91,7 +118,7 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
     this.elbv2 = new SimulatedElbv2(this);
     this.cloudwatch = new SimulatedCloudWatch(this);
     this.sns = new SimulatedSns(this);
-    this.sfn = new SimulatedStepFunctions(this, options.lambda);
+    this.sfn = new SimulatedStepFunctions(this, this.lambda);
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
   }
 
@@ -207,9 +234,35 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
             ),
           )
           .map((fn) => fn.key);
-    const retryDelays = options.target ? [] : ASYNC_RETRY_DELAYS_MS;
-    for (const key of targets) this.attempt(key, event, 0, retryDelays, options.onResult);
-    return targets.length;
+    if (options.target) {
+      for (const key of targets) this.attempt(key, event, 0, [], options.onResult);
+      return targets.length;
+    }
+    // Through the bus: EventBridge's delivery latency, and whatever the scenario does to this delivery.
+    const plans = this.delivery.plan(event, targets);
+    let delivered = 0;
+    for (const key of targets) {
+      const plan = this.delivery.planFor(plans, key);
+      const what = `${String(event['detail-type'])} event${describeEvent(event)} to ${key}`;
+      if (plan.drop) {
+        this.record('fault', `EventBridge lost the ${what}`);
+        continue;
+      }
+      delivered += 1;
+      if (plan.delayMs > 0) this.record('fault', `EventBridge delays the ${what} by ${plan.delayMs / 1000}s`);
+      if (plan.duplicates > 0)
+        this.record('fault', `EventBridge delivers the ${what} ${plan.duplicates + 1} times`);
+      for (let copy = 0; copy <= plan.duplicates; copy += 1)
+        this.attempt(
+          key,
+          event,
+          0,
+          ASYNC_RETRY_DELAYS_MS,
+          options.onResult,
+          this.timing.eventDeliveryMs + plan.delayMs,
+        );
+    }
+    return delivered;
   }
 
   private attempt(
@@ -218,9 +271,10 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
     attempt: number,
     retryDelays: readonly number[],
     onResult?: (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => void,
+    firstDelayMs = 0,
   ): void {
     this.pendingDeliveries += 1;
-    const at = this.clock.nowMillis + (attempt === 0 ? 0 : (retryDelays[attempt - 1] ?? 0));
+    const at = this.clock.nowMillis + (attempt === 0 ? firstDelayMs : (retryDelays[attempt - 1] ?? 0));
     this.clock.schedule(at, () => {
       void this.clock.track(async () => {
         try {
@@ -274,6 +328,15 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
       status: serverSide ? 500 : 400,
       fault: serverSide ? 'server' : 'client',
     });
+  }
+
+  /**
+   * A function's SDK call takes a round trip's virtual time (`timing.apiCallMs`) before AWS answers it. Only
+   * calls made inside an invocation pay it: they run while the invocation holds the clock.
+   */
+  public async callLatency(): Promise<void> {
+    if (currentFunction.getStore() === undefined) return;
+    await sleepMs(this.clock, this.timing.apiCallMs);
   }
 
   /** Answers one SDK command. */

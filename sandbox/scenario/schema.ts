@@ -132,6 +132,80 @@ const alarmSchema = z
       });
   });
 
+/** Whole milliseconds, for latencies under a second. */
+const millisecondsSchema = z.number().int().min(0);
+
+/**
+ * `world.timing`: how long things take on AWS. Every field is optional; the defaults and their sources are
+ * in `sandbox/aws/timing.ts`.
+ */
+const timingSchema = z
+  .object({
+    eventDeliveryMs: millisecondsSchema.optional().meta({
+      description:
+        'EventBridge: event put on the bus to its target invoked, in ms (default 500: "near real-time").',
+    }),
+    lambdaColdStartMs: millisecondsSchema.optional().meta({
+      description:
+        'Lambda init in a new execution environment, in ms (default 400; AWS: "under 100 ms to over 1 second").',
+    }),
+    lambdaWarmStartMs: millisecondsSchema
+      .optional()
+      .meta({ description: 'Lambda invocation overhead in a warm environment, in ms (default 5).' }),
+    lambdaIdleReclaim: durationSchema.optional().meta({
+      description:
+        'An idle Lambda execution environment is reclaimed after this long (default 5m; AWS: "non-deterministic").',
+    }),
+    apiCallMs: millisecondsSchema
+      .optional()
+      .meta({ description: 'Each AWS API call a function makes, in ms (default 30).' }),
+    ecsTaskStart: durationSchema.optional().meta({
+      description: 'ECS task launch to container started: capacity, image pull, start (default 60s).',
+    }),
+    healthCheckInterval: durationSchema
+      .optional()
+      .meta({ description: 'ALB target group health check interval (default 30s, the ALB default).' }),
+    unhealthyThresholdCount: z.number().int().min(2).max(10).optional().meta({
+      description: 'Failed health checks before a target is unhealthy (default 2, the ALB default).',
+    }),
+    deregistrationDelay: durationSchema.optional().meta({
+      description: 'ALB deregistration delay: old tasks drain this long before they stop (default 300s).',
+    }),
+  })
+  .strict();
+
+const deliveryRuleSchema = z
+  .object({
+    detailType: z.string().min(1).meta({ description: 'e.g. CloudWatch Alarm State Change.' }),
+    fn: z.string().min(1).optional().meta({
+      description: 'Only deliveries to this function (serverless.yml key); all matching when absent.',
+    }),
+    match: z.record(z.string(), z.unknown()).optional().meta({
+      description:
+        'An EventBridge pattern the event must also match, e.g. { detail: { state: { value: [ALARM] } } }.',
+    }),
+    delay: durationSchema.optional().meta({
+      description: 'Deliver this long late (reorder: delay an event past the next one).',
+    }),
+    duplicate: z.number().int().min(1).max(10).optional().meta({
+      description: 'Deliver this many extra copies (EventBridge is at-least-once).',
+    }),
+    drop: z.literal(true).optional().meta({ description: 'Never deliver it.' }),
+    times: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .meta({ description: 'How many matching events this applies to, in order.' }),
+  })
+  .strict()
+  .refine((rule) => rule.delay !== undefined || rule.duplicate !== undefined || rule.drop !== undefined, {
+    message: 'say what happens to the event: delay, duplicate or drop',
+  })
+  .refine((rule) => !(rule.drop && (rule.delay !== undefined || rule.duplicate !== undefined)), {
+    message: 'a dropped event is never delivered: drop cannot go with delay or duplicate',
+  });
+
 const pushSchema = z.object({ version: z.string().min(1), tag: z.string().optional() }).strict();
 
 const triggerSchema = z.union([
@@ -260,7 +334,17 @@ export const scenarioSchema = z
         stableSlot: z.enum(['blue', 'green']).default('blue'),
         desiredCount: z.number().int().min(1).default(4),
         requestsPerMinute: z.number().min(0).default(6000),
-        ecsDeploySeconds: z.number().int().min(1).default(90),
+        ecsDeploySeconds: z.number().int().min(1).optional().meta({
+          description:
+            'Seconds from launch until a new ECS task is healthy in its target group (default: world.timing ecsTaskStart + healthCheckInterval, 90).',
+        }),
+        timing: timingSchema.default({}).meta({
+          description: 'How long things take on AWS; defaults and their sources in sandbox/aws/timing.ts.',
+        }),
+        delivery: z.array(deliveryRuleSchema).default([]).meta({
+          description:
+            'EventBridge delivery faults: an event to a function delivered late, more than once, or never.',
+        }),
         alarms: z.array(alarmSchema).default([]),
         cloudwatch: z
           .object({
@@ -312,7 +396,7 @@ export const scenarioSchema = z
           .default([])
           .meta({
             description:
-              'EventBridge loses the next `times` events of this detail-type (no function is invoked).',
+              'EventBridge loses the next `times` events of this detail-type (no function is invoked). world.delivery with drop: true does the same per function.',
           }),
       })
       .strict(),

@@ -18,6 +18,28 @@ const run = async (file: string): Promise<ScenarioResult> => {
 
 const events = (result: ScenarioResult) => result.notifications.map((n) => n.message.event);
 
+/**
+ * Virtual seconds at `expected` or a few later: every Lambda start, EventBridge delivery and AWS call takes
+ * the time it takes on AWS (`sandbox/aws/timing.ts`), so a moment the pipeline reaches through them comes
+ * that much after the wait that leads to it.
+ */
+const expectSoonAfter = (actual: number | undefined, expected: number, slackSeconds = 5): void => {
+  expect(actual).toBeGreaterThanOrEqual(expected);
+  expect(actual).toBeLessThanOrEqual(expected + slackSeconds);
+};
+
+/**
+ * Requests the regressed version served: its share of the scenario's 6000 requests a minute from onset
+ * (detection) until traffic was back on the stable slot (the rollback reaction).
+ */
+const exposedWhileServing = (result: ScenarioResult, share: number): void => {
+  const seconds = (result.detectionSeconds ?? 0) + (result.rollbackReactionSeconds ?? 0);
+  expect(Math.abs(result.exposedRequests - seconds * share * 100)).toBeLessThanOrEqual(1);
+};
+
+/** What a rollback takes at most once the alarm fired: the event's delivery, Lambda starts, AWS calls. */
+const ROLLBACK_REACTION_SECONDS = 3;
+
 afterAll(async () => {
   await stopLocalDynamoDb();
 });
@@ -45,9 +67,10 @@ describe('Sandbox: example scenarios', () => {
     // Three 10-minute bakes after a 90 s deployment; blue drains 15 minutes after promotion.
     expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
     // Blue stays warm through the 15-minute rollback window (alarms watched, none fired), then goes to 0.
-    expect(
+    expectSoonAfter(
       result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
-    ).toBe((promoted?.t ?? 0) + 15 * 60);
+      (promoted?.t ?? 0) + 15 * 60,
+    );
     expect(result.stateTransitions).toBeLessThanOrEqual(40);
     // v2 is 85 ms against 80 ms: within the 10% margin, no regression to detect.
     expect(result).toMatchObject({ detectionSeconds: null, exposedRequests: 0 });
@@ -65,9 +88,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.outcome).toBe('promoted');
     const promoted = result.notifications.find((n) => n.message.event === 'promoted');
     expect(promoted?.message.oldSlotScaleDownInSeconds).toBe(20 * 60);
-    expect(
+    expectSoonAfter(
       result.timeline.find((e) => e.kind === 'ecs' && e.text === 'checkout-blue: scaled to 0 tasks')?.t,
-    ).toBe((promoted?.t ?? 0) + 20 * 60);
+      (promoted?.t ?? 0) + 20 * 60,
+    );
   });
 
   it('shifts and rolls back through a listener rule behind OIDC, keeping its authenticate-oidc action', async () => {
@@ -90,7 +114,7 @@ describe('Sandbox: example scenarios', () => {
     });
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
     expect(result.rollbackReactionSeconds).not.toBeNull();
-    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(1);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
     expect(events(result)).toEqual(['started', 'rolled_back']);
     expect(result.notifications[1]?.subject).toContain(
       'rolled back to v1: alarm checkout-green-5xx went to ALARM at 5%',
@@ -117,10 +141,13 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v1');
     const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
     expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 100% / green 0%']);
-    // Onset is the 25% shift (+11:30), when the load-related change kicks in, not the release start:
-    // 2 breaching minutes + 60 s metric delay later (+14:00). 2.5 minutes at 25% of 6000 requests a minute.
-    expect(result.detectionSeconds).toBe(150);
-    expect(result.exposedRequests).toBe(3750);
+    // Onset is the 25% shift (about +11:35), when the load-related change kicks in, not the release start.
+    // The alarm needs 2 breaching minutes (the partial minute of the shift counts), the second visible after
+    // ALB's 60 s metric delay: at most 2 periods + the delay after onset.
+    expect(result.detectionSeconds).toBeGreaterThan(120);
+    expect(result.detectionSeconds).toBeLessThanOrEqual(180);
+    // v2 served 25% of 6000 requests a minute from onset until the rollback put blue back at 100%.
+    exposedWhileServing(result, 0.25);
   });
 
   it('rolls back for an alarm that fired and recovered during the 5% bake while its event was lost', async () => {
@@ -143,11 +170,10 @@ describe('Sandbox: example scenarios', () => {
     expect(result.executions).toHaveLength(1);
     // The redelivered event (same input but for its receipt) and the retagged push, both while the first
     // execution runs: each is reported a duplicate, not a second start.
-    expect(result.triggers.map((t) => [t.t, t.status])).toEqual([
-      [0, 'started'],
-      [3, 'duplicate'],
-      [60, 'duplicate'],
-    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'duplicate', 'duplicate']);
+    expectSoonAfter(result.triggers[0]?.t, 0);
+    expectSoonAfter(result.triggers[1]?.t, 3);
+    expectSoonAfter(result.triggers[2]?.t, 60);
     expect(events(result)).toEqual(['started', 'promoted']);
   });
 
@@ -223,8 +249,9 @@ describe('Sandbox: example scenarios', () => {
     expect(result.reason).toContain('detail.image-digest');
     // Retried twice by Lambda, then kept in the dead-letter queue with its error.
     expect(result.deadLetters).toEqual([
-      expect.objectContaining({ fn: 'trigger', detailType: 'ECR Image Action', t: 180 }),
+      expect.objectContaining({ fn: 'trigger', detailType: 'ECR Image Action' }),
     ]);
+    expectSoonAfter(result.deadLetters[0]?.t, 180);
     expect(result.executions).toEqual([]);
     expect(result.notifications).toEqual([]);
     expect(result.servingVersion).toBe('v1');
@@ -239,6 +266,133 @@ describe('Sandbox: example scenarios', () => {
     });
     expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text)).toEqual([
       'checkout-latency-p99 ALARM -> OK',
+    ]);
+  });
+
+  it("takes AWS's latencies from world.timing: with none, the rollback is instant; a slower task start delays the canary", async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'bad-version-rolled-back.yml'),
+    );
+    const instant = parseScenario({
+      ...structuredClone(scenario),
+      world: {
+        ...structuredClone(scenario.world),
+        timing: { eventDeliveryMs: 0, lambdaColdStartMs: 0, lambdaWarmStartMs: 0, apiCallMs: 0 },
+      },
+    });
+    const quick = await runScenario(instant, baseDir);
+    expect(quick).toMatchObject({ outcome: 'rolled_back', rollbackReactionSeconds: 0 });
+    expect(quick.timeline.find((e) => e.text === 'Is the new slot healthy?')?.t).toBe(90);
+
+    const slow = parseScenario({
+      ...structuredClone(scenario),
+      world: {
+        ...structuredClone(scenario.world),
+        timing: { ecsTaskStart: '2m', healthCheckInterval: '10s' },
+      },
+    });
+    const slowStart = await runScenario(slow, baseDir);
+    expect(slowStart.outcome).toBe('rolled_back');
+    // The task starts in 2 minutes and passes its first health check 10 s later.
+    const deployed = slowStart.timeline.find((e) => e.kind === 'ecs' && e.text.includes('started'));
+    const steady = slowStart.timeline.find((e) => e.kind === 'ecs' && e.text.includes('completed'));
+    expect((steady?.t ?? 0) - (deployed?.t ?? 0)).toBe(130);
+  });
+
+  it('rolls back on the real ALARM when its event arrives late, twice, and after the alarm is back to OK', async () => {
+    const result = await run('alarm-event-late-duplicated-reordered.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+    });
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      'EventBridge delays the CloudWatch Alarm State Change event (checkout-green-5xx ALARM) to alarmEvents by 240s',
+      'EventBridge delivers the CloudWatch Alarm State Change event (checkout-green-5xx ALARM) to alarmEvents 2 times',
+    ]);
+    const alarms = result.timeline.filter((e) => e.kind === 'alarm');
+    expect(alarms.map((e) => e.text)).toEqual([
+      'checkout-green-5xx OK -> ALARM',
+      'checkout-green-5xx ALARM -> OK',
+    ]);
+    // The rollback came with the late event, after the alarm was back to OK, and only once.
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic');
+    expect(shifts.map((e) => e.text)).toEqual(['blue 95% / green 5%', 'blue 100% / green 0%']);
+    expect(shifts[1]?.t).toBeGreaterThan(alarms[1]?.t ?? Number.POSITIVE_INFINITY);
+    expectSoonAfter(result.rollbackReactionSeconds ?? undefined, 240, ROLLBACK_REACTION_SECONDS);
+    expect(result.deadLetters).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'lambda')).toEqual([]);
+  });
+
+  it('rolls back at the end of the bake when the ALARM event comes later still, and ignores it then', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'alarm-event-late-duplicated-reordered.yml'),
+    );
+    const late = structuredClone(scenario);
+    const [rule] = late.world.delivery;
+    if (rule) rule.delay = '30m';
+    const result = await runScenario(late, baseDir);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 5%',
+    });
+    // The bake's end read the alarm's history; the two copies, delivered 30 minutes late, changed nothing.
+    expect(result.timeline.some((e) => e.text === 'Confirm alarms at the end of the bake')).toBe(true);
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([
+      'blue 95% / green 5%',
+      'blue 100% / green 0%',
+    ]);
+    expect(result.virtualSeconds).toBeGreaterThan(360 + 30 * 60);
+    expect(result.deadLetters).toEqual([]);
+  });
+
+  it('refuses a delivery fault for a function that is not deployed, naming its path', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'alarm-event-late-duplicated-reordered.yml'),
+    );
+    const wrong = structuredClone(scenario);
+    const [rule] = wrong.world.delivery;
+    if (rule) rule.fn = 'alarmEvent';
+    await expect(runScenario(wrong, baseDir)).rejects.toThrow(
+      /world\.delivery\[0\]\.fn: no function "alarmEvent" is deployed/,
+    );
+    const withRule = (extra: Record<string, unknown>) => ({
+      ...structuredClone(scenario),
+      world: {
+        ...structuredClone(scenario.world),
+        delivery: [{ detailType: 'ECS Deployment State Change', ...extra }],
+      },
+    });
+    expect(() => parseScenario(withRule({}))).toThrow(
+      /world\.delivery\[0\]: say what happens to the event: delay, duplicate or drop/,
+    );
+    expect(() => parseScenario(withRule({ drop: true, delay: '1m' }))).toThrow(
+      /drop cannot go with delay or duplicate/,
+    );
+    expect(() => parseScenario(withRule({ duplicate: 1, late: '1m' }))).toThrow(/late/);
+  });
+
+  it('goes on through the steady timeout and a direct check when the ECS completion event is lost', async () => {
+    const result = await run('ecs-event-dropped.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      'EventBridge lost the ECS Deployment State Change event (SERVICE_DEPLOYMENT_COMPLETED) to ecsDeploymentEvents',
+    ]);
+    const started = result.timeline.find((e) => e.text === 'Wait until the new slot is steady');
+    const check = result.timeline.find((e) => e.text === 'Check the new slot after the wait');
+    // Nothing resumed the wait: the 20-minute steady timeout ended it, then the direct check passed.
+    expectSoonAfter(check?.t, (started?.t ?? 0) + 20 * 60);
+    const healthy = result.timeline.find((e) => e.text === 'Is the new slot healthy?');
+    expect(healthy?.t).toBeGreaterThanOrEqual(check?.t ?? Number.POSITIVE_INFINITY);
+    expect(result.awsCalls['ECS:DescribeServices']).toBeGreaterThanOrEqual(1);
+    expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([
+      'blue 95% / green 5%',
+      'blue 75% / green 25%',
+      'blue 0% / green 100%',
     ]);
   });
 
@@ -351,8 +505,8 @@ describe('Sandbox: example scenarios', () => {
       servingVersion: 'v1',
       reason: 'alarm checkout-latency-p99 went to ALARM at 5%',
     });
-    expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(420);
-    expect(result.rollbackReactionSeconds).toBe(0);
+    expectSoonAfter(result.notifications.find((n) => n.message.event === 'rolled_back')?.t, 420);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
   });
 
   it('rolls back a regression only in tail latency, caught by a p99 alarm while the Average alarm stays OK', async () => {
@@ -367,11 +521,12 @@ describe('Sandbox: example scenarios', () => {
     const alarms = result.timeline.filter((e) => e.kind === 'alarm');
     // Only the p99 alarm moves; the Average alarm on the same metric and slot never leaves OK.
     expect(alarms.map((e) => e.text)).toEqual(['checkout-latency-p99 OK -> ALARM']);
-    // Onset is the 5% shift (+90 s). The alarm needs 2 breaching minutes (the partial minute of the shift
-    // counts), the second visible after ALB's 60 s metric delay: ALARM at +4:00, 150 s after onset. The
-    // bound is 2 periods + the delay (180 s); v2 serves 5% of 6000 requests a minute meanwhile.
-    expect(result.detectionSeconds).toBe(150);
-    expect(result.exposedRequests).toBe(750);
+    // Onset is the 5% shift (about +94 s, once the slot is healthy). The alarm needs 2 breaching minutes (the
+    // partial minute of the shift counts), the second visible after ALB's 60 s metric delay: ALARM at +4:00.
+    // The bound is 2 periods + the delay (180 s); v2 serves 5% of 6000 requests a minute meanwhile.
+    expect(result.detectionSeconds).toBeGreaterThan(120);
+    expect(result.detectionSeconds).toBeLessThanOrEqual(180);
+    exposedWhileServing(result, 0.05);
   });
 
   it('detects a minute sooner when a scenario sets the metric delay to 0', async () => {
@@ -384,8 +539,9 @@ describe('Sandbox: example scenarios', () => {
     });
     const result = await runScenario(instant, baseDir);
     expect(result.expectations?.failures).toEqual([]);
-    expect(result.detectionSeconds).toBe(90);
-    expect(result.exposedRequests).toBe(450);
+    const delayed = await run('p99-latency-regression.yml');
+    expect((delayed.detectionSeconds ?? 0) - (result.detectionSeconds ?? 0)).toBe(60);
+    exposedWhileServing(result, 0.05);
   });
 
   it('fails the bake when a watched alarm is deleted mid-bake, instead of passing on an alarm it cannot read', async () => {
@@ -401,8 +557,9 @@ describe('Sandbox: example scenarios', () => {
       servingVersion: 'v1',
       reason: 'watched alarm(s) disappeared during the bake: checkout-latency-p99',
     });
-    // No event comes from a deleted alarm: the bake ends at its timeout (+1:30 + 10m) and reads it missing.
-    expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(690);
+    // No event comes from a deleted alarm: the bake ends at its timeout (the 5% shift + 10m) and reads it missing.
+    const shiftAt = result.timeline.find((e) => e.kind === 'traffic')?.t ?? 0;
+    expectSoonAfter(result.notifications.find((n) => n.message.event === 'rolled_back')?.t, shiftAt + 600);
     expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => [e.t, e.text])).toEqual([
       [420, 'checkout-latency-p99 deleted'],
     ]);
@@ -442,9 +599,9 @@ describe('Sandbox: example scenarios', () => {
       'alarmEvents failed: TransientAwsError: ThrottlingException: Rate exceeded (retry 1 of 2)',
     ]);
     // Lambda retries the event a minute after the failed attempt, which itself took the SDK's two throttling
-    // backoffs (at most 1 s and 2 s, jittered, in virtual time) after the alarm.
+    // backoffs (at most 1 s and 2 s, jittered, in virtual time) and AWS's latencies after the alarm.
     expect(result.rollbackReactionSeconds).toBeGreaterThanOrEqual(60);
-    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(63);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(66);
   });
 
   it('stops what is still running at the time limit and reports it, without running further states', async () => {
@@ -483,7 +640,7 @@ describe('Sandbox: example scenarios', () => {
     const [, promoted, rolledBack] = result.notifications;
     expect(promoted?.t).toBeGreaterThanOrEqual(90 + 3 * 600);
     expect(rolledBack?.t).toBeLessThan((promoted?.t ?? 0) + 15 * 60);
-    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(1);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
     expect(
       result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
     ).toBe(true);
@@ -543,7 +700,7 @@ describe('Sandbox: example scenarios', () => {
     // v2's window ended when green's alarm fired (v3 owned the service by then): blue, now v3's, untouched.
     const alarm = result.timeline.find((e) => e.kind === 'alarm' && e.text.endsWith('-> ALARM'));
     const v2End = result.timeline.find((e) => e.kind === 'execution' && e.execution === 'v2');
-    expect(v2End?.t).toBe(alarm?.t);
+    expectSoonAfter(v2End?.t, alarm?.t ?? Number.NaN);
     expect(result.timeline.filter((e) => e.kind === 'ecs' && e.text.endsWith('scaled to 0 tasks'))).toEqual([
       expect.objectContaining({ text: 'checkout-green: scaled to 0 tasks' }),
     ]);
@@ -588,7 +745,7 @@ describe('Sandbox: example scenarios', () => {
     const backAt = shifts[1]?.t ?? 0;
     expect(backAt - alarmAt).toBeGreaterThan(3 * 60);
     expect(backAt - alarmAt).toBeLessThan(13 * 60);
-    expect(result.notifications.find((n) => n.message.event === 'rolled_back')?.t).toBe(backAt);
+    expectSoonAfter(result.notifications.find((n) => n.message.event === 'rolled_back')?.t, backAt);
   });
 
   it('gives the same timeline for the same seed, byte for byte, and another one for another seed', async () => {
