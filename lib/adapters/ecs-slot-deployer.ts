@@ -1,7 +1,7 @@
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  type ECSClient,
+  ECSClient,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
   type Tag,
@@ -15,6 +15,7 @@ import type {
   SlotDeployer,
   SlotStatus,
 } from '../ports/slot-deployer.ts';
+import { clientBase, customize } from './aws-clients.ts';
 
 /** Tags Shipline records on the task definition revisions it registers. */
 export const TASK_DEFINITION_TAGS = { release: 'shipline:release', version: 'shipline:version' } as const;
@@ -199,3 +200,7 @@ export class EcsSlotDeployer implements SlotDeployer {
     await this.client.send(new UpdateServiceCommand({ cluster, service, desiredCount }));
   }
 }
+
+/** The deployer on a new ECS client. */
+export const createEcsSlotDeployer = (options: EcsSlotDeployerOptions = {}): EcsSlotDeployer =>
+  new EcsSlotDeployer(customize(new ECSClient(clientBase()), 'ECS'), options);
