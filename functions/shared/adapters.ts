@@ -5,7 +5,11 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
-import { createEcsSlotDeployer } from '../../lib/adapters/ecs-slot-deployer.ts';
+import {
+  createEcsSlotDeployer,
+  createEcsSlotReader,
+  createEcsSlotScaler,
+} from '../../lib/adapters/ecs-slot-deployer.ts';
 import { createSfnExecutionStarter, createSfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
 import { createSnsNotifier } from '../../lib/adapters/sns-notifier.ts';
 import { loadBundledConfig } from '../../lib/config/lookup.ts';
@@ -18,6 +22,8 @@ import type {
   Notifier,
   ReleaseStore,
   SlotDeployer,
+  SlotReader,
+  SlotScaler,
   TaskTokens,
   TrafficRouter,
 } from '../../lib/ports/index.ts';
@@ -85,6 +91,11 @@ export const createDeployer = (): SlotDeployer =>
     deployImage: true,
     scale: true,
   });
+/** Only reading a slot (prepare-release): bundles no RegisterTaskDefinition. */
+export const createSlotReader = (): SlotReader =>
+  lazyPort<SlotReader>(createEcsSlotReader, { describeSlot: true });
+/** Only scaling (roll-back, scale-down): bundles no task-definition command. */
+export const createScaler = (): SlotScaler => lazyPort<SlotScaler>(createEcsSlotScaler, { scale: true });
 export const createAlarmWatcher = (): AlarmWatcher =>
   lazyPort<AlarmWatcher>(createCloudWatchAlarmWatcher, { describe: true, transitionsToAlarm: true });
 export const createMetrics = (): Metrics => lazyPort<Metrics>(createCloudWatchMetrics, { count: true });
