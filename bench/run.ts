@@ -60,6 +60,8 @@ interface Row {
   target: string;
   /** undefined: informational, or not measurable yet. */
   pass?: boolean;
+  /** Has a target but cannot be measured on this branch yet (the multi-service scenario format). */
+  pending?: boolean;
 }
 
 const main = async () => {
@@ -133,10 +135,10 @@ const main = async () => {
         ? `not measurable yet (${measure.error.slice(0, 80)})`
         : `${(measure.wallMs / 1000).toFixed(1)} s / ${measure.peakRssMb} MB (${measure.promoted} promoted)`,
       target: gated ? `<= ${TARGETS.fleetWallMs / 1000} s / ${TARGETS.fleetPeakRssMb} MB` : '',
-      ...(gated
+      ...(gated && measure.error ? { pending: true } : {}),
+      ...(gated && !measure.error
         ? {
             pass:
-              !measure.error &&
               measure.promoted === measure.size &&
               measure.wallMs <= TARGETS.fleetWallMs &&
               measure.peakRssMb <= TARGETS.fleetPeakRssMb,
@@ -172,8 +174,9 @@ const main = async () => {
       const bundle = bundles.find((b) => b.fn === fn);
       if (!bundle) continue;
       const ratio = bundle.coldImportMs / baseline.coldImportMs;
+      const minRatio = bundle.coldImportMinMs / baseline.coldImportMinMs;
       rows.push({
-        measure: `cold import ${fn} / baseline (same run)`,
+        measure: `cold import ${fn} / baseline (same run, medians; fastest runs: ${minRatio.toFixed(2)}x)`,
         value: `${ratio.toFixed(2)}x`,
         target: `<= ${TARGETS.coldImportOverBaseline}x`,
         pass: ratio <= TARGETS.coldImportOverBaseline,
@@ -204,7 +207,12 @@ const main = async () => {
 
   const table = [
     ['measure', 'value', 'target', ''],
-    ...rows.map((r) => [r.measure, r.value, r.target, r.pass === undefined ? '' : r.pass ? 'ok' : 'MISSED']),
+    ...rows.map((r) => [
+      r.measure,
+      r.value,
+      r.target,
+      r.pending ? 'PENDING' : r.pass === undefined ? '' : r.pass ? 'ok' : 'MISSED',
+    ]),
   ];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
   for (const row of table)
