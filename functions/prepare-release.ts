@@ -4,9 +4,9 @@ import { prepareRelease } from '../lib/use-cases/prepare-release.ts';
 import {
   config,
   createAlarmWatcher,
-  createDeployer,
   createNotifier,
   createRouter,
+  createSlotReader,
   createStore,
   settings,
 } from './shared/adapters.ts';
@@ -15,7 +15,7 @@ import { logger, shiplineHandler } from './shared/stack.ts';
 const ports = {
   store: createStore(),
   router: createRouter(),
-  deployer: createDeployer(),
+  deployer: createSlotReader(),
   alarms: createAlarmWatcher(),
   notifier: createNotifier(),
 };

@@ -1,13 +1,13 @@
 import * as z from 'zod/mini';
 import { caughtFailureSchema, deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
 import { rollBackRelease } from '../lib/use-cases/finish-release.ts';
-import { createDeployer, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
+import { createNotifier, createRouter, createScaler, createStore, settings } from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
   router: createRouter(),
-  deployer: createDeployer(),
+  deployer: createScaler(),
   notifier: createNotifier(),
 };
 

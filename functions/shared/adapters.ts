@@ -1,40 +1,109 @@
-import { AlbTrafficRouter } from '../../lib/adapters/alb-traffic-router.ts';
-import {
-  createCloudWatchClient,
-  createEcsClient,
-  createElbv2Client,
-  createSfnClient,
-  createSnsClient,
-} from '../../lib/adapters/aws-clients.ts';
-import { CloudWatchAlarmWatcher } from '../../lib/adapters/cloudwatch-alarm-watcher.ts';
-import { CloudWatchMetrics } from '../../lib/adapters/cloudwatch-metrics.ts';
+import { createAlbTrafficRouter } from '../../lib/adapters/alb-traffic-router.ts';
+import { createCloudWatchAlarmWatcher } from '../../lib/adapters/cloudwatch-alarm-watcher.ts';
+import { createCloudWatchMetrics } from '../../lib/adapters/cloudwatch-metrics.ts';
 import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
-import { EcsSlotDeployer } from '../../lib/adapters/ecs-slot-deployer.ts';
-import { SfnExecutionStarter, SfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
-import { SnsNotifier } from '../../lib/adapters/sns-notifier.ts';
+import {
+  createEcsSlotDeployer,
+  createEcsSlotReader,
+  createEcsSlotScaler,
+} from '../../lib/adapters/ecs-slot-deployer.ts';
+import { createSfnExecutionStarter, createSfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
+import { createSnsNotifier } from '../../lib/adapters/sns-notifier.ts';
 import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { environment } from '../../lib/env.ts';
+import type {
+  AlarmWatcher,
+  ExecutionStarter,
+  Metrics,
+  Notifier,
+  ReleaseStore,
+  SlotDeployer,
+  SlotReader,
+  SlotScaler,
+  TaskTokens,
+  TrafficRouter,
+} from '../../lib/ports/index.ts';
 import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
 import { logger } from './stack.ts';
 
 /**
- * Adapter factories. Each function builds only the adapters it uses, at module scope, so warm
- * invocations reuse clients and bundles carry only the SDK clients they need.
+ * A port whose adapter (and its SDK client) is built on the port's first call, once per container. Why:
+ * building a client resolves its whole configuration and middleware stack, a large part of a cold start;
+ * a path then builds only the clients it calls (a push of the serving version never reaches CloudWatch
+ * or SNS). `methods` lists every method of the port (the type makes it complete); each returns a promise,
+ * as every port method does.
  */
-export const createStore = () =>
-  new DynamoDbReleaseStore(createDynamoDbDocumentClient(), environment.tableName);
-export const createRouter = () => new AlbTrafficRouter(createElbv2Client());
-export const createDeployer = () =>
-  new EcsSlotDeployer(createEcsClient(), { warn: (message) => logger.warn(message) });
-export const createAlarmWatcher = () => new CloudWatchAlarmWatcher(createCloudWatchClient());
-export const createMetrics = () => new CloudWatchMetrics(createCloudWatchClient());
-export const createNotifier = () => new SnsNotifier(createSnsClient());
-export const createTaskTokens = () => new SfnTaskTokens(createSfnClient());
-export const createStarter = () => new SfnExecutionStarter(createSfnClient(), environment.stateMachineArn);
+export const lazyPort = <P extends object>(build: () => P, methods: Record<keyof P, true>): P => {
+  let adapter: P | undefined;
+  const port: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const method of Object.keys(methods)) {
+    port[method] = async (...args) => {
+      adapter ??= build();
+      const target = adapter as unknown as Record<string, (...args: unknown[]) => unknown>;
+      return target[method]?.(...args);
+    };
+  }
+  return port as unknown as P;
+};
+
+/**
+ * Adapter factories. Each function creates the ports it uses at module scope (warm invocations reuse
+ * them; clients are built on first use) and bundles only the SDK clients of those ports.
+ */
+export const createStore = (): ReleaseStore =>
+  lazyPort<ReleaseStore>(
+    () => new DynamoDbReleaseStore(createDynamoDbDocumentClient(), environment.tableName),
+    {
+      acquireLock: true,
+      releaseLock: true,
+      enqueueWaiter: true,
+      readWaiter: true,
+      dequeueWaiter: true,
+      readLock: true,
+      readServiceState: true,
+      claimIdleSlot: true,
+      fenceForRollback: true,
+      recordPromotion: true,
+      isLatestRelease: true,
+      putRecord: true,
+      updateRecord: true,
+      listRecords: true,
+      putAlarmWatches: true,
+      alarmWatches: true,
+      claimAlarmWatch: true,
+      clearAlarmWatches: true,
+      putSlotWait: true,
+      readSlotWait: true,
+      claimSlotWait: true,
+      markNotified: true,
+      unmarkNotified: true,
+    },
+  );
+export const createRouter = (): TrafficRouter =>
+  lazyPort<TrafficRouter>(createAlbTrafficRouter, { readWeights: true, setWeights: true });
+export const createDeployer = (): SlotDeployer =>
+  lazyPort<SlotDeployer>(() => createEcsSlotDeployer({ warn: (message) => logger.warn(message) }), {
+    describeSlot: true,
+    deployImage: true,
+    scale: true,
+  });
+/** Only reading a slot (prepare-release): bundles no RegisterTaskDefinition. */
+export const createSlotReader = (): SlotReader =>
+  lazyPort<SlotReader>(createEcsSlotReader, { describeSlot: true });
+/** Only scaling (roll-back, scale-down): bundles no task-definition command. */
+export const createScaler = (): SlotScaler => lazyPort<SlotScaler>(createEcsSlotScaler, { scale: true });
+export const createAlarmWatcher = (): AlarmWatcher =>
+  lazyPort<AlarmWatcher>(createCloudWatchAlarmWatcher, { describe: true, transitionsToAlarm: true });
+export const createMetrics = (): Metrics => lazyPort<Metrics>(createCloudWatchMetrics, { count: true });
+export const createNotifier = (): Notifier => lazyPort<Notifier>(createSnsNotifier, { publish: true });
+export const createTaskTokens = (): TaskTokens =>
+  lazyPort<TaskTokens>(createSfnTaskTokens, { succeed: true, fail: true });
+export const createStarter = (): ExecutionStarter =>
+  lazyPort<ExecutionStarter>(() => createSfnExecutionStarter(environment.stateMachineArn), { start: true });
 
 /** The config packaged with the function (`shipline.json`, parsed once per container). */
 export const config = (): ShiplineConfig => loadBundledConfig(environment.configPath());

@@ -1,12 +1,13 @@
 import {
   type Action,
   DescribeRulesCommand,
-  type ElasticLoadBalancingV2Client,
+  ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
   type TargetGroupStickinessConfig,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { TargetStateError } from '../errors.ts';
 import type { TrafficRoute, TrafficRouter, TrafficSplit } from '../ports/traffic-router.ts';
+import { clientBase, customize } from './aws-clients.ts';
 
 /**
  * An action as DescribeRules returned it, made acceptable to ModifyRule. DescribeRules never returns an
@@ -80,3 +81,7 @@ export class AlbTrafficRouter implements TrafficRouter {
     );
   }
 }
+
+/** The router on a new ELBv2 client. */
+export const createAlbTrafficRouter = (): AlbTrafficRouter =>
+  new AlbTrafficRouter(customize(new ElasticLoadBalancingV2Client(clientBase()), 'ElasticLoadBalancingV2'));

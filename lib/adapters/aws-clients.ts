@@ -1,8 +1,3 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { environment } from '../env.ts';
 
 /** The part of an SDK v3 client a customizer may touch (its middleware stack). */
@@ -28,13 +23,8 @@ export const customize = <C extends CustomizableClient>(client: C, clientName: s
   return client;
 };
 
-/** Settings every client shares. */
+/**
+ * Settings every client shares. Each adapter module builds its own client (no SDK import here), so a
+ * function bundles, and loads, only the clients of the adapters it uses.
+ */
 export const clientBase = () => ({ region: environment.region() });
-
-export const createEcsClient = (): ECSClient => customize(new ECSClient(clientBase()), 'ECS');
-export const createElbv2Client = (): ElasticLoadBalancingV2Client =>
-  customize(new ElasticLoadBalancingV2Client(clientBase()), 'ElasticLoadBalancingV2');
-export const createCloudWatchClient = (): CloudWatchClient =>
-  customize(new CloudWatchClient(clientBase()), 'CloudWatch');
-export const createSnsClient = (): SNSClient => customize(new SNSClient(clientBase()), 'SNS');
-export const createSfnClient = (): SFNClient => customize(new SFNClient(clientBase()), 'SFN');

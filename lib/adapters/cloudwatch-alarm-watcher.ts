@@ -1,10 +1,11 @@
 import {
   type AlarmHistoryItem,
-  type CloudWatchClient,
+  CloudWatchClient,
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
 } from '@aws-sdk/client-cloudwatch';
 import type { AlarmStateValue, AlarmStatus, AlarmTransition, AlarmWatcher } from '../ports/alarm-watcher.ts';
+import { clientBase, customize } from './aws-clients.ts';
 
 const MAX_NAMES_PER_CALL = 100;
 /** DescribeAlarmHistory returns at most 100 records a page. */
@@ -96,3 +97,7 @@ export class CloudWatchAlarmWatcher implements AlarmWatcher {
     return transitions.sort((a, b) => a.at.getTime() - b.at.getTime());
   }
 }
+
+/** The alarm watcher on a new CloudWatch client. */
+export const createCloudWatchAlarmWatcher = (): CloudWatchAlarmWatcher =>
+  new CloudWatchAlarmWatcher(customize(new CloudWatchClient(clientBase()), 'CloudWatch'));

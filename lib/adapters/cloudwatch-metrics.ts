@@ -1,5 +1,6 @@
-import { type CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { Metrics } from '../ports/metrics.ts';
+import { clientBase, customize } from './aws-clients.ts';
 
 /**
  * The namespace every Shipline metric goes to. The functions' roles may publish only here
@@ -27,3 +28,7 @@ export class CloudWatchMetrics implements Metrics {
     );
   }
 }
+
+/** The metrics publisher on a new CloudWatch client. */
+export const createCloudWatchMetrics = (): CloudWatchMetrics =>
+  new CloudWatchMetrics(customize(new CloudWatchClient(clientBase()), 'CloudWatch'));

@@ -1,7 +1,7 @@
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  type ECSClient,
+  ECSClient,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
   type Tag,
@@ -13,8 +13,11 @@ import type {
   DeployImageInput,
   DeployImageResult,
   SlotDeployer,
+  SlotReader,
+  SlotScaler,
   SlotStatus,
 } from '../ports/slot-deployer.ts';
+import { clientBase, customize } from './aws-clients.ts';
 
 /** Tags Shipline records on the task definition revisions it registers. */
 export const TASK_DEFINITION_TAGS = { release: 'shipline:release', version: 'shipline:version' } as const;
@@ -76,14 +79,15 @@ const registerableFields = (
   enableFaultInjection: definition.enableFaultInjection,
 });
 
-/** ECS services as deployment slots. */
-export class EcsSlotDeployer implements SlotDeployer {
-  public constructor(
-    private readonly client: ECSClient,
-    private readonly options: EcsSlotDeployerOptions = {},
-  ) {}
+/**
+ * Reads ECS services as deployment slots. Functions that only read a slot (prepare-release) use it
+ * instead of the deployer: esbuild keeps every method of a class it bundles, and deployImage brings
+ * RegisterTaskDefinition and its schemas.
+ */
+export class EcsSlotReader implements SlotReader {
+  public constructor(protected readonly client: ECSClient) {}
 
-  private async service(cluster: string, service: string) {
+  protected async service(cluster: string, service: string) {
     const response = await this.client.send(new DescribeServicesCommand({ cluster, services: [service] }));
     const found = response.services?.[0];
     if (!found || found.status === 'INACTIVE') {
@@ -93,7 +97,7 @@ export class EcsSlotDeployer implements SlotDeployer {
     return found;
   }
 
-  private async taskDefinition(arn: string) {
+  protected async taskDefinition(arn: string) {
     const response = await this.client.send(
       new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }),
     );
@@ -127,6 +131,16 @@ export class EcsSlotDeployer implements SlotDeployer {
           }
         : undefined,
     };
+  }
+}
+
+/** ECS services as deployment slots. */
+export class EcsSlotDeployer extends EcsSlotReader implements SlotDeployer {
+  public constructor(
+    client: ECSClient,
+    private readonly options: EcsSlotDeployerOptions = {},
+  ) {
+    super(client);
   }
 
   public async deployImage(input: DeployImageInput): Promise<DeployImageResult> {
@@ -196,6 +210,35 @@ export class EcsSlotDeployer implements SlotDeployer {
   }
 
   public async scale(cluster: string, service: string, desiredCount: number): Promise<void> {
-    await this.client.send(new UpdateServiceCommand({ cluster, service, desiredCount }));
+    await scaleService(this.client, cluster, service, desiredCount);
   }
 }
+
+const scaleService = async (client: ECSClient, cluster: string, service: string, desiredCount: number) => {
+  await client.send(new UpdateServiceCommand({ cluster, service, desiredCount }));
+};
+
+/**
+ * Only scales slots. Functions that never deploy or read a slot (roll-back, scale-down) use it instead
+ * of the deployer: esbuild keeps every method of a class it bundles, and the deployer's methods bring
+ * the task-definition commands and their large schemas.
+ */
+export class EcsSlotScaler implements SlotScaler {
+  public constructor(private readonly client: ECSClient) {}
+
+  public async scale(cluster: string, service: string, desiredCount: number): Promise<void> {
+    await scaleService(this.client, cluster, service, desiredCount);
+  }
+}
+
+/** The deployer on a new ECS client. */
+export const createEcsSlotDeployer = (options: EcsSlotDeployerOptions = {}): EcsSlotDeployer =>
+  new EcsSlotDeployer(customize(new ECSClient(clientBase()), 'ECS'), options);
+
+/** The scaler on a new ECS client. */
+export const createEcsSlotScaler = (): EcsSlotScaler =>
+  new EcsSlotScaler(customize(new ECSClient(clientBase()), 'ECS'));
+
+/** The reader on a new ECS client. */
+export const createEcsSlotReader = (): EcsSlotReader =>
+  new EcsSlotReader(customize(new ECSClient(clientBase()), 'ECS'));

@@ -2,10 +2,11 @@ import {
   ExecutionAlreadyExists,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
-  type SFNClient,
+  SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { ExecutionStarter, TaskTokens } from '../ports/workflow.ts';
+import { clientBase, customize } from './aws-clients.ts';
 
 /** Errors that mean "this token has already been used or has expired": nothing left to resume. */
 const STALE_TOKEN_ERRORS = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
@@ -72,3 +73,11 @@ export class SfnTaskTokens implements TaskTokens {
     );
   }
 }
+
+/** Task tokens on a new Step Functions client. */
+export const createSfnTaskTokens = (): SfnTaskTokens =>
+  new SfnTaskTokens(customize(new SFNClient(clientBase()), 'SFN'));
+
+/** The execution starter on a new Step Functions client. */
+export const createSfnExecutionStarter = (stateMachineArn: () => string): SfnExecutionStarter =>
+  new SfnExecutionStarter(customize(new SFNClient(clientBase()), 'SFN'), stateMachineArn);

@@ -1,6 +1,7 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SUBJECT_MAX_LENGTH } from '../domain/notifications.ts';
 import type { Notification, Notifier } from '../ports/notifier.ts';
+import { clientBase, customize } from './aws-clients.ts';
 
 const SUBJECT_MAX = SUBJECT_MAX_LENGTH;
 
@@ -33,3 +34,7 @@ export class SnsNotifier implements Notifier {
     );
   }
 }
+
+/** The notifier on a new SNS client. */
+export const createSnsNotifier = (): SnsNotifier =>
+  new SnsNotifier(customize(new SNSClient(clientBase()), 'SNS'));

@@ -29,6 +29,12 @@ export interface DeployImageResult {
   deploymentId: string;
 }
 
+/** Scales a slot: all a function that only rolls back or scales down needs of the deployer. */
+export type SlotScaler = Pick<SlotDeployer, 'scale'>;
+
+/** Reads a slot: all a function that plans but does not deploy needs of the deployer. */
+export type SlotReader = Pick<SlotDeployer, 'describeSlot'>;
+
 /** Runs versions in slots. One adapter per compute platform (ECS first). */
 export interface SlotDeployer {
   describeSlot(cluster: string, service: string, container: string): Promise<SlotStatus>;

@@ -5,6 +5,7 @@ import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.
 import { TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
+import type { SlotScaler } from '../ports/slot-deployer.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
@@ -135,7 +136,7 @@ export const handOffService = async (
  * (then it is that release's canary, and it is left alone).
  */
 export const scaleDownOldSlot = async (
-  ports: Pick<ReleasePorts, 'store' | 'deployer'>,
+  ports: Pick<ReleasePorts, 'store'> & { deployer: SlotScaler },
   deployment: Deployment,
 ): Promise<{ scaledDown: boolean; reason: string }> => {
   const oldSlot = deployment.target.stable;
@@ -154,7 +155,7 @@ export const scaleDownOldSlot = async (
  * took the service over leaves traffic and slots alone.
  */
 export const rollBackRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'notifier'>,
+  ports: Pick<ReleasePorts, 'store' | 'router' | 'notifier'> & { deployer: SlotScaler },
   settings: PipelineSettings,
   deployment: Deployment,
   failure: CaughtFailure | undefined,

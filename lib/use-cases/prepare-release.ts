@@ -6,6 +6,7 @@ import { parseImageUri, versionLabel } from '../domain/names.ts';
 import type { AlreadyServing, Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
 import { parseDurationSeconds } from '../duration.ts';
 import { ServiceBusyError, TargetStateError } from '../errors.ts';
+import type { SlotReader } from '../ports/slot-deployer.ts';
 import { buildPlan } from '../strategies/index.ts';
 import { notifyBestEffort } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
@@ -21,7 +22,7 @@ const otherSlot = (slot: SlotName): SlotName => (slot === 'blue' ? 'green' : 'bl
  * manual request with a requestId asks for it again.
  */
 export const prepareRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'router' | 'deployer' | 'alarms' | 'notifier'>,
+  ports: Pick<ReleasePorts, 'store' | 'router' | 'alarms' | 'notifier'> & { deployer: SlotReader },
   config: ShiplineConfig,
   settings: PipelineSettings,
   request: ReleaseRequest,
