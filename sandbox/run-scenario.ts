@@ -3,6 +3,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import {
+  createDynamoDbDocumentClient,
+  DynamoDbReleaseStore,
+} from '../lib/adapters/dynamodb-release-store.ts';
 import { describeIssues } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
@@ -16,12 +20,14 @@ import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { ScenarioError } from './run/errors.ts';
 import { scheduleScenario } from './run/schedule.ts';
-import { buildVersionCatalog, seedWorld } from './run/seed-world.ts';
-import { executionLabeller, formatOffset, summarise } from './run/summarise.ts';
+import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-world.ts';
+import { checkServiceExpectations } from './run/service-expectations.ts';
+import { executionLabeller, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
 import { type PackagedConfig, resolveConfig, validateScenario } from './run/validate.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
+export type { ServiceResult };
 export { formatOffset, ScenarioError };
 
 /** The repository root: the sandbox runs the files that are deployed (serverless.yml, ASL, handlers). */
@@ -50,13 +56,21 @@ export interface ScenarioResult {
     stateTransitions: number;
   }>;
   releases: ReleaseRecord[];
-  timeline: Array<{ t: number; time: string; kind: string; text: string; execution?: string }>;
+  /** `service`: the service an entry concerns, where known (its execution's, or the push's). */
+  timeline: Array<{
+    t: number;
+    time: string;
+    kind: string;
+    text: string;
+    execution?: string;
+    service?: string;
+  }>;
   notifications: Array<{ t: number; subject: string; message: Record<string, unknown> }>;
   /**
    * What each trigger invocation answered, in the order they ended: `started`, `duplicate`, `ignored`
    * (with its reason), or `error` (with the error's name and message; a retried event appears per attempt).
    */
-  triggers: Array<{ t: number; status: string; reason?: string; executionName?: string }>;
+  triggers: Array<{ t: number; status: string; reason?: string; executionName?: string; service?: string }>;
   /** How many times the pipeline called each AWS API, e.g. `{ "ECS:UpdateService": 1 }` (DynamoDB excluded). */
   awsCalls: Record<string, number>;
   /** Events a function failed on after every retry, as they would wait in the dead-letter queue. */
@@ -65,6 +79,11 @@ export interface ScenarioResult {
   rollbackReactionSeconds: number | null;
   virtualSeconds: number;
   wallMs: number;
+  /**
+   * Each service of the world: its release's outcome, versions, traffic, notifications, executions and
+   * records. The top-level fields are the scenario's own service's (its entry here).
+   */
+  services: Record<string, ServiceResult>;
   expectations: { passed: boolean; failures: string[] } | null;
 }
 
@@ -138,7 +157,7 @@ const runPackaged = async (
   options: RunOptions,
   wallStart: number,
 ): Promise<ScenarioResult> => {
-  const { serviceName, declared, serving } = validateScenario(scenario, config);
+  const { serviceName, services } = validateScenario(scenario, config);
 
   const { region, account } = scenario.world;
   const endpoint = await startLocalDynamoDb();
@@ -208,16 +227,20 @@ const runPackaged = async (
     seedWorld(running, {
       scenario,
       config,
-      serviceName,
-      declared,
-      serving,
+      services: services.values(),
       start,
       topicArn,
       stateMachineName,
       repositoryRoot: REPOSITORY_ROOT,
     });
+    await seedReleaseTable(
+      new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName),
+      services.values(),
+      start,
+      clock.now(),
+    );
     running.startMinuteTicks();
-    const schedule = scheduleScenario(running, scenario, { serviceName, declared, start });
+    const schedule = scheduleScenario(running, scenario, { serviceName, services, start });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
     const ended = await clock.run(
       () => schedule.pending() === 0 && running.pendingDeliveries === 0 && running.sfn.open === 0,
@@ -238,14 +261,19 @@ const runPackaged = async (
       world: running,
       versions,
       serviceName,
-      declared,
+      services,
       tableName,
       start,
       triggerResults: schedule.triggerResults,
       label,
       wallStart,
     });
-    result.expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
+    const expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
+    const serviceFailures = checkServiceExpectations(scenario.expect?.services, result.services);
+    result.expectations = expectations && {
+      passed: expectations.passed && serviceFailures.length === 0,
+      failures: [...expectations.failures, ...serviceFailures],
+    };
     return result;
   });
 };

@@ -91,12 +91,14 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
   }
 
-  public record(kind: TimelineEntry['kind'], text: string, execution?: string): void {
+  /** Adds a timeline entry; `service` names the scenario service it concerns, when the caller knows it. */
+  public record(kind: TimelineEntry['kind'], text: string, execution?: string, service?: string): void {
     const entry: TimelineEntry = {
       at: this.clock.nowMillis,
       kind,
       text,
       ...(execution ? { execution } : {}),
+      ...(service ? { service } : {}),
     };
     this.timeline.push(entry);
     this.onRecord?.(entry);

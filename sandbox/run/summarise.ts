@@ -2,13 +2,14 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
-import type { ServiceConfig } from '../../lib/config/schema.ts';
+import type { ReleaseRecord } from '../../lib/ports/release-store.ts';
 import type { ExecutionRecord } from '../aws/sfn.ts';
 import type { VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { SandboxOutcome, ScenarioResult } from '../run-scenario.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { TriggerResult } from './schedule.ts';
+import type { ServicePlan } from './validate.ts';
 
 /** `+01:05:00` from seconds. */
 export const formatOffset = (seconds: number): string => {
@@ -60,8 +61,9 @@ export interface SummaryInput {
   scenario: Scenario;
   world: SimulatedWorld;
   versions: VersionCatalog;
+  /** The scenario's own service: the top-level fields of the result describe it. */
   serviceName: string;
-  declared: ServiceConfig;
+  services: ReadonlyMap<string, ServicePlan>;
   tableName: string;
   start: Date;
   triggerResults: TriggerResult[];
@@ -69,18 +71,53 @@ export interface SummaryInput {
   wallStart: number;
 }
 
-/** What the run did, read back from the simulated account and the pipeline's own records. */
-export const summarise = async (input: SummaryInput): Promise<ScenarioResult> => {
-  const { scenario, world, versions, serviceName, declared, tableName, start, triggerResults, label } = input;
-  const clock = world.clock;
-  const target = declared.target;
-  const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName);
-  const releases = await store.listRecords(serviceName, 50);
-  // In start order (the map keeps it; the sort is stable): two executions started in the same
-  // millisecond are never ordered by name, which would be by digest.
-  const executions = [...world.sfn.executions.values()].sort(
-    (a, b) => a.startDate.getTime() - b.startDate.getTime(),
+/** What the run did to one service: the same fields the result has at its top level for the scenario's service. */
+export interface ServiceResult {
+  outcome: SandboxOutcome;
+  reason: string | null;
+  fromVersion: string | null;
+  toVersion: string | null;
+  servingVersion: string | null;
+  traffic: Record<string, number>;
+  /** The listener rule's action types at the end, in order. */
+  listenerRuleActions: string[];
+  notifications: ScenarioResult['notifications'];
+  executions: ScenarioResult['executions'];
+  releases: ReleaseRecord[];
+  stateTransitions: number;
+  rollbackReactionSeconds: number | null;
+}
+
+/** Which service an execution releases (its input's `service`), by execution name. */
+const servicesOfExecutions = (executions: readonly ExecutionRecord[]): Map<string, string | undefined> =>
+  new Map(
+    executions.map((e) => {
+      const input = JSON.parse(e.input) as { service?: unknown };
+      return [e.name, typeof input.service === 'string' ? input.service : undefined];
+    }),
   );
+
+interface ServiceInputs {
+  executions: ExecutionRecord[];
+  triggerResults: TriggerResult[];
+  notifications: ScenarioResult['notifications'];
+}
+
+const summariseService = async (
+  plan: ServicePlan,
+  inputs: ServiceInputs,
+  context: {
+    world: SimulatedWorld;
+    versions: VersionCatalog;
+    store: DynamoDbReleaseStore;
+    label: (e?: string) => string;
+  },
+): Promise<ServiceResult> => {
+  const { world, versions, store, label } = context;
+  const { declared } = plan;
+  const { executions, triggerResults } = inputs;
+  const target = declared.target;
+  const releases = await store.listRecords(plan.name, 50);
   const newest = executions.at(-1);
   const newestRecord = newest ? releases.find((r) => r.releaseId === newest.name) : undefined;
   const failedTrigger = triggerResults.find((r) => !r.ok);
@@ -137,15 +174,14 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     }
   }
   return {
-    scenario: scenario.name,
     outcome,
     reason,
-    service: serviceName,
     fromVersion: newestRecord?.fromVersion ?? null,
     toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
     servingVersion,
     traffic,
     listenerRuleActions: world.elbv2.actionTypesOf(target.listenerRuleArn),
+    notifications: inputs.notifications,
     executions: executions.map((e) => ({
       name: e.name,
       version: label(e.name),
@@ -155,30 +191,85 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
       stateTransitions: e.stateEntered,
     })),
     releases,
+    stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
+    rollbackReactionSeconds,
+  };
+};
+
+/**
+ * What the run did, read back from the simulated account and the pipeline's own records: per service,
+ * and at the top level for the scenario's own service. In a world of one service, everything the run saw
+ * (every execution, trigger and notification) is that service's, whatever it names.
+ */
+export const summarise = async (input: SummaryInput): Promise<ScenarioResult> => {
+  const { scenario, world, versions, serviceName, services, start, triggerResults, label } = input;
+  const clock = world.clock;
+  const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => input.tableName);
+  // In start order (the map keeps it; the sort is stable): two executions started in the same
+  // millisecond are never ordered by name, which would be by digest.
+  const executions = [...world.sfn.executions.values()].sort(
+    (a, b) => a.startDate.getTime() - b.startDate.getTime(),
+  );
+  const serviceOf = servicesOfExecutions(executions);
+  const notifications = world.sns.messages.map((m) => ({
+    t: (m.at - start.getTime()) / 1000,
+    subject: m.subject,
+    message: JSON.parse(m.message) as Record<string, unknown>,
+  }));
+  const single = services.size === 1;
+  const perService: Record<string, ServiceResult> = {};
+  for (const plan of services.values()) {
+    const mine = (service: unknown, unattributed: boolean) =>
+      single || service === plan.name || (unattributed && service === undefined && plan.name === serviceName);
+    perService[plan.name] = await summariseService(
+      plan,
+      {
+        executions: executions.filter((e) => mine(serviceOf.get(e.name), false)),
+        // Raw events name no service: they count for the scenario's own.
+        triggerResults: triggerResults.filter((r) => mine(r.service, true)),
+        notifications: notifications.filter((n) => mine(n.message.service, false)),
+      },
+      { world, versions, store, label },
+    );
+  }
+  const own = perService[serviceName];
+  if (!own) throw new Error(`the scenario's service ${serviceName} was not summarised`);
+  return {
+    scenario: scenario.name,
+    outcome: own.outcome,
+    reason: own.reason,
+    service: serviceName,
+    fromVersion: own.fromVersion,
+    toVersion: own.toVersion,
+    servingVersion: own.servingVersion,
+    traffic: own.traffic,
+    listenerRuleActions: own.listenerRuleActions,
+    executions: own.executions,
+    releases: own.releases,
     timeline: world.timeline.map((entry) => {
       const t = (entry.at - start.getTime()) / 1000;
+      const service = entry.service ?? (entry.execution ? serviceOf.get(entry.execution) : undefined);
       return {
         t,
         time: formatOffset(t),
         kind: entry.kind,
         text: entry.text,
         ...(entry.execution ? { execution: label(entry.execution) } : {}),
+        ...(service ? { service } : {}),
       };
     }),
-    notifications: world.sns.messages.map((m) => ({
-      t: (m.at - start.getTime()) / 1000,
-      subject: m.subject,
-      message: JSON.parse(m.message) as Record<string, unknown>,
-    })),
+    notifications: own.notifications,
     triggers: triggerResults.map((r) => {
       const t = (r.at - start.getTime()) / 1000;
-      if (!r.ok) return { t, status: 'error', reason: `${r.error?.name}: ${r.error?.message}` };
+      const service = r.service !== undefined ? { service: r.service } : {};
+      if (!r.ok) return { t, status: 'error', reason: `${r.error?.name}: ${r.error?.message}`, ...service };
       const value = r.value as { status?: string; reason?: string; executionName?: string };
       return {
         t,
         status: String(value.status),
         ...(value.reason ? { reason: value.reason } : {}),
         ...(value.executionName ? { executionName: value.executionName } : {}),
+        ...service,
       };
     }),
     awsCalls: world.commands.reduce<Record<string, number>>((counts, c) => {
@@ -192,10 +283,11 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
       error: d.error,
       detailType: String(d.event['detail-type'] ?? 'event'),
     })),
-    stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
-    rollbackReactionSeconds,
+    stateTransitions: own.stateTransitions,
+    rollbackReactionSeconds: own.rollbackReactionSeconds,
     virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
     wallMs: Math.round(performance.now() - input.wallStart),
+    services: perService,
     expectations: null,
   };
 };

@@ -70,7 +70,113 @@ const alarmSchema = z
   })
   .strict();
 
-const pushSchema = z.object({ version: z.string().min(1), tag: z.string().optional() }).strict();
+const serviceField = z.string().min(1).optional().meta({
+  description: "The service (of the config) it concerns; defaults to the scenario's service.",
+});
+
+const pushSchema = z
+  .object({ version: z.string().min(1), tag: z.string().optional(), service: serviceField })
+  .strict();
+
+const manualSchema = z
+  .object({ version: z.string().min(1), requestedBy: z.string().optional(), service: serviceField })
+  .strict();
+
+const percentSchema = z.number().int().min(0).max(100);
+
+/**
+ * One service's state at the start of the run. The scenario's own service may also be described by the
+ * same fields directly under `world` (the single-service shorthand).
+ */
+const serviceStateShape = {
+  serving: z
+    .string()
+    .min(1)
+    .meta({ description: 'Version the stable slot runs (serving 100% unless `weights` says otherwise).' }),
+  stableSlot: z.enum(['blue', 'green']).default('blue'),
+  desiredCount: z.number().int().min(1).default(4),
+  requestsPerMinute: z
+    .number()
+    .min(0)
+    .default(6000)
+    .meta({ description: "Requests per minute through the service's listener rule." }),
+  alarms: z.array(alarmSchema).default([]),
+  taskDefinitionTags: z.record(z.string(), z.string()).default({}).meta({
+    description:
+      'Extra tags on the stable task definition, as CloudFormation or the team left them (aws: tags allowed).',
+  }),
+  listenerRule: z
+    .object({
+      authenticate: z.enum(['oidc']).optional().meta({
+        description: 'Authenticate with an OIDC IdP (an authenticate-oidc action) before forwarding.',
+      }),
+    })
+    .strict()
+    .default({}),
+  idleServing: z.string().min(1).optional().meta({
+    description:
+      'Version the idle slot runs at the start (desiredCount tasks); omit for an idle slot with no task.',
+  }),
+  weights: z
+    .object({ blue: percentSchema, green: percentSchema })
+    .strict()
+    .refine((w) => w.blue + w.green === 100, 'blue and green weights must add up to 100')
+    .optional()
+    .meta({
+      description:
+        'Listener rule weights at the start, e.g. { blue: 75, green: 25 } (a split an interrupted release left); default 100 to the stable slot.',
+    }),
+  lock: z
+    .object({
+      holder: z
+        .string()
+        .min(1)
+        .default('earlier-release')
+        .meta({ description: 'Release id holding the lock.' }),
+      requestedAgo: durationSchema
+        .default('1h')
+        .meta({ description: "How long before the start the holder's image was pushed." }),
+      leaseRemaining: durationSchema.meta({
+        description: 'How long after the start its lease expires (then a waiting release takes the lock).',
+      }),
+    })
+    .strict()
+    .optional()
+    .meta({
+      description: 'A release lock held at the start by an earlier execution that will not release it.',
+    }),
+  history: z
+    .array(
+      z
+        .object({
+          releaseId: z.string().min(1).optional().meta({ description: 'Default: history-<index>.' }),
+          fromVersion: z.string().min(1).optional(),
+          toVersion: z.string().min(1),
+          status: z.enum(['in_progress', ...RELEASE_OUTCOMES]),
+          ago: durationSchema.meta({ description: 'How long before the start it was requested.' }),
+          reason: z.string().optional(),
+        })
+        .strict(),
+    )
+    .default([])
+    .meta({
+      description: 'Earlier release records in the release table, as the pipeline wrote them (newest last).',
+    }),
+};
+
+const serviceStateSchema = z.object(serviceStateShape).strict();
+
+/** One service's expected end state. */
+const serviceExpectationSchema = z
+  .object({
+    outcome: z.enum(RELEASE_OUTCOMES).optional(),
+    servingVersion: z.string().optional(),
+    notifications: z
+      .array(z.string())
+      .optional()
+      .meta({ description: "The service's notification events in order, e.g. [started, promoted]." }),
+  })
+  .strict();
 
 const triggerSchema = z.union([
   z
@@ -81,9 +187,7 @@ const triggerSchema = z.union([
     .object({ event: z.record(z.string(), z.unknown()) })
     .strict()
     .meta({ description: 'A raw EventBridge event, delivered as is.' }),
-  z
-    .object({ manual: z.object({ version: z.string().min(1), requestedBy: z.string().optional() }).strict() })
-    .strict(),
+  z.object({ manual: manualSchema }).strict(),
 ]);
 
 const scheduledEventSchema = z.intersection(
@@ -91,7 +195,7 @@ const scheduledEventSchema = z.intersection(
   z.union([
     z.object({ push: pushSchema }),
     z.object({ event: z.record(z.string(), z.unknown()) }),
-    z.object({ manual: z.object({ version: z.string().min(1) }).strict() }),
+    z.object({ manual: manualSchema }),
     z.object({
       duplicate: z
         .literal(true)
@@ -154,24 +258,16 @@ export const scenarioSchema = z
           .regex(/^\d{12}$/)
           .default('123456789012'),
         region: z.string().default('us-east-1'),
-        serving: z.string().min(1).meta({ description: 'Version serving 100% at the start.' }),
-        stableSlot: z.enum(['blue', 'green']).default('blue'),
-        desiredCount: z.number().int().min(1).default(4),
-        requestsPerMinute: z.number().min(0).default(6000),
-        ecsDeploySeconds: z.number().int().min(1).default(90),
-        alarms: z.array(alarmSchema).default([]),
-        taskDefinitionTags: z.record(z.string(), z.string()).default({}).meta({
+        ...serviceStateShape,
+        serving: serviceStateShape.serving.optional().meta({
           description:
-            'Extra tags on the stable task definition, as CloudFormation or the team left them (aws: tags allowed).',
+            "Single-service shorthand: the version the scenario's service serves at the start (with the fields beside it). Omit when world.services describes that service.",
         }),
-        listenerRule: z
-          .object({
-            authenticate: z.enum(['oidc']).optional().meta({
-              description: 'Authenticate with an OIDC IdP (an authenticate-oidc action) before forwarding.',
-            }),
-          })
-          .strict()
-          .default({}),
+        ecsDeploySeconds: z.number().int().min(1).default(90),
+        services: z.record(z.string(), serviceStateSchema).default({}).meta({
+          description:
+            "Each service's state at the start (services of the config); the scenario's service may use the shorthand fields above instead, never both.",
+        }),
         dropEvents: z
           .array(
             z
@@ -204,6 +300,10 @@ export const scenarioSchema = z
           .meta({ description: 'Notification events in order, e.g. [started, promoted].' }),
         reasonContains: z.string().optional(),
         maxRollbackReactionSeconds: z.number().min(0).optional(),
+        services: z
+          .record(z.string(), serviceExpectationSchema)
+          .optional()
+          .meta({ description: 'Expected end state per service (several services in one world).' }),
       })
       .strict()
       .optional(),
@@ -211,3 +311,6 @@ export const scenarioSchema = z
   .strict();
 
 export type Scenario = z.output<typeof scenarioSchema>;
+
+/** One service's state at the start of a run (from `world.services.<name>` or the shorthand under `world`). */
+export type ServiceWorldState = z.output<typeof serviceStateSchema>;
