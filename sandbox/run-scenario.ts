@@ -22,7 +22,7 @@ import { ScenarioError } from './run/errors.ts';
 import { scheduleScenario } from './run/schedule.ts';
 import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-world.ts';
 import { checkServiceExpectations } from './run/service-expectations.ts';
-import { executionLabeller, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
+import { executionIndex, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
 import { type PackagedConfig, resolveConfig, validateScenario } from './run/validate.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
 import { VirtualClock } from './virtual-clock.ts';
@@ -189,7 +189,8 @@ const runPackaged = async (
 
   const versions = buildVersionCatalog(scenario);
   let world: SimulatedWorld | undefined;
-  const label = executionLabeller(() => world);
+  const index = executionIndex(() => world);
+  const label = index.label;
   world = new SimulatedWorld({
     clock,
     lambda,
@@ -198,7 +199,15 @@ const runPackaged = async (
     versions,
     requestsPerMinute: scenario.world.requestsPerMinute,
     ecsDeploySeconds: scenario.world.ecsDeploySeconds,
-    onRecord: (entry) => options.onEntry?.(entry, label),
+    // In a world of several services, each entry says which one it concerns (its execution's, where known).
+    onRecord: (entry) => {
+      if (!options.onEntry) return;
+      const service = entry.service ?? (entry.execution ? index.service(entry.execution) : undefined);
+      options.onEntry(
+        services.size > 1 && service ? { ...entry, service } : { ...entry, service: undefined },
+        label,
+      );
+    },
   });
   // Every command a function sends is authorized against that function's role, as on AWS.
   const serverlessDocument = options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT);
@@ -265,7 +274,7 @@ const runPackaged = async (
       tableName,
       start,
       triggerResults: schedule.triggerResults,
-      label,
+      executions: index,
       wallStart,
     });
     const expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;

@@ -106,6 +106,7 @@ export const seedService = (
     state.listenerRule.authenticate ? { authenticate: state.listenerRule.authenticate } : {},
   );
   world.traffic.setRequestsPerMinute(target.listenerRuleArn, state.requestsPerMinute);
+  world.resourceServices.set(target.listenerRuleArn, name);
   const loadBalancer = loadBalancerDimensionOf(target.listenerRuleArn) ?? world.loadBalancerDimension;
   for (const alarm of state.alarms) {
     const targetGroupArn = alarm.targetGroup ? target.slots[alarm.targetGroup].targetGroupArn : undefined;

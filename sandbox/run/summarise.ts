@@ -33,27 +33,41 @@ export const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => 
   return 'failed';
 };
 
-/**
- * Executions are shown by the version they release (the tag in their input), not their hash name.
- * Labels are cached by name: the timeline asks for one per entry, and a fleet has thousands of executions.
- */
-export const executionLabeller = (world: () => SimulatedWorld | undefined) => {
-  const labels = new Map<string, string>();
+/** Each execution's label and service, read once from its input. */
+export interface ExecutionIndex {
+  /** Executions are shown by the version they release (the tag in their input), not their hash name. */
+  label: (execution?: string) => string;
+  /** The service an execution releases (its input's `service`). */
+  service: (execution: string) => string | undefined;
+}
+
+/** Indexes executions by name as they start: the timeline asks once per entry, and a fleet has thousands. */
+export const executionIndex = (world: () => SimulatedWorld | undefined): ExecutionIndex => {
+  const known = new Map<string, { label: string; service?: string }>();
   let indexed = 0;
-  return (execution?: string): string => {
-    if (!execution) return '';
+  const lookup = (execution: string) => {
     const executions = world()?.sfn.executions;
-    if (!labels.has(execution) && executions && executions.size !== indexed) {
+    if (!known.has(execution) && executions && executions.size !== indexed) {
       // Only executions started since the last miss are new; the map keeps start order.
       let i = 0;
       for (const record of executions.values()) {
         if (i++ < indexed) continue;
-        const request = JSON.parse(record.input) as { image?: { tag?: string; digest?: string } };
-        labels.set(record.name, request.image?.tag ?? request.image?.digest?.slice(7, 19) ?? record.name);
+        const request = JSON.parse(record.input) as {
+          service?: unknown;
+          image?: { tag?: string; digest?: string };
+        };
+        known.set(record.name, {
+          label: request.image?.tag ?? request.image?.digest?.slice(7, 19) ?? record.name,
+          ...(typeof request.service === 'string' ? { service: request.service } : {}),
+        });
       }
       indexed = executions.size;
     }
-    return labels.get(execution) ?? execution;
+    return known.get(execution);
+  };
+  return {
+    label: (execution) => (execution ? (lookup(execution)?.label ?? execution) : ''),
+    service: (execution) => lookup(execution)?.service,
   };
 };
 
@@ -67,7 +81,7 @@ export interface SummaryInput {
   tableName: string;
   start: Date;
   triggerResults: TriggerResult[];
-  label: (execution?: string) => string;
+  executions: ExecutionIndex;
   wallStart: number;
 }
 
@@ -87,15 +101,6 @@ export interface ServiceResult {
   stateTransitions: number;
   rollbackReactionSeconds: number | null;
 }
-
-/** Which service an execution releases (its input's `service`), by execution name. */
-const servicesOfExecutions = (executions: readonly ExecutionRecord[]): Map<string, string | undefined> =>
-  new Map(
-    executions.map((e) => {
-      const input = JSON.parse(e.input) as { service?: unknown };
-      return [e.name, typeof input.service === 'string' ? input.service : undefined];
-    }),
-  );
 
 interface ServiceInputs {
   executions: ExecutionRecord[];
@@ -202,7 +207,8 @@ const summariseService = async (
  * (every execution, trigger and notification) is that service's, whatever it names.
  */
 export const summarise = async (input: SummaryInput): Promise<ScenarioResult> => {
-  const { scenario, world, versions, serviceName, services, start, triggerResults, label } = input;
+  const { scenario, world, versions, serviceName, services, start, triggerResults } = input;
+  const { label } = input.executions;
   const clock = world.clock;
   const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => input.tableName);
   // In start order (the map keeps it; the sort is stable): two executions started in the same
@@ -210,7 +216,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
   const executions = [...world.sfn.executions.values()].sort(
     (a, b) => a.startDate.getTime() - b.startDate.getTime(),
   );
-  const serviceOf = servicesOfExecutions(executions);
+  const serviceOf = input.executions.service;
   const notifications = world.sns.messages.map((m) => ({
     t: (m.at - start.getTime()) / 1000,
     subject: m.subject,
@@ -224,7 +230,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     perService[plan.name] = await summariseService(
       plan,
       {
-        executions: executions.filter((e) => mine(serviceOf.get(e.name), false)),
+        executions: executions.filter((e) => mine(serviceOf(e.name), false)),
         // Raw events name no service: they count for the scenario's own.
         triggerResults: triggerResults.filter((r) => mine(r.service, true)),
         notifications: notifications.filter((n) => mine(n.message.service, false)),
@@ -248,7 +254,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     releases: own.releases,
     timeline: world.timeline.map((entry) => {
       const t = (entry.at - start.getTime()) / 1000;
-      const service = entry.service ?? (entry.execution ? serviceOf.get(entry.execution) : undefined);
+      const service = entry.service ?? (entry.execution ? serviceOf(entry.execution) : undefined);
       return {
         t,
         time: formatOffset(t),

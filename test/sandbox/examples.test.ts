@@ -485,4 +485,34 @@ describe('Sandbox: example scenarios', () => {
     ).toBe(true);
     expect(result.executions[0]).toMatchObject({ error: 'ReleaseRolledBack' });
   });
+
+  it('releases three services of one world at once and rolls back only the one whose version regresses', async () => {
+    const result = await run('three-services.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.services.checkout).toMatchObject({ outcome: 'promoted', servingVersion: 'c2' });
+    expect(result.services.payments).toMatchObject({
+      outcome: 'rolled_back',
+      fromVersion: 'p1',
+      toVersion: 'p2',
+      servingVersion: 'p1',
+      traffic: { 'blue (p1)': 100 },
+    });
+    expect(result.services.payments?.reason).toContain('payments-green-5xx');
+    expect(result.services.search).toMatchObject({ outcome: 'promoted', servingVersion: 's2' });
+    const events = (name: string) => result.services[name]?.notifications.map((n) => n.message.event);
+    expect(events('payments')).toEqual(['started', 'rolled_back']);
+    expect(events('search')).toEqual(['started', 'promoted']);
+    // Each service's traffic moved on its own listener rule, and the timeline says whose it was.
+    const shifts = (name: string) =>
+      result.timeline.filter((e) => e.kind === 'traffic' && e.service === name).map((e) => e.text);
+    expect(shifts('payments')).toEqual([
+      'blue 95% / green 5%',
+      'blue 75% / green 25%',
+      'blue 100% / green 0%',
+    ]);
+    expect(shifts('search')).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%']);
+    // The top level is the scenario's own service (checkout).
+    expect(result).toMatchObject({ service: 'checkout', outcome: 'promoted', servingVersion: 'c2' });
+    expect(result.executions.map((e) => e.version)).toEqual(['c2']);
+  });
 });
