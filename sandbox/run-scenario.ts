@@ -243,10 +243,10 @@ const runPackaged = async (
       repositoryRoot: REPOSITORY_ROOT,
     });
     await seedReleaseTable(
+      running,
       new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName),
       services.values(),
       start,
-      clock.now(),
     );
     running.startMinuteTicks();
     const schedule = scheduleScenario(running, scenario, { serviceName, services, start });

@@ -175,19 +175,22 @@ export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => 
 };
 
 /**
- * What the release table holds at the start, per service: a lock an earlier execution still holds (taken
- * through the store's own acquireLock, so its shape is the pipeline's), and earlier release records.
- * Written at the warm-up's start, before any function runs.
+ * What the release table holds at the start, per service, written through the store's own API (so the
+ * shapes are the pipeline's) at the warm-up's start, before any function runs: earlier release records;
+ * for the newest promoted one, the service state its promotion recorded (stable slot and version, which
+ * the next release reads when the listener rule is split); and a lock an earlier execution still holds.
  */
 export const seedReleaseTable = async (
+  world: SimulatedWorld,
   store: ReleaseStore,
   services: Iterable<ServicePlan>,
   start: Date,
-  now: Date,
 ): Promise<void> => {
+  const now = world.clock.now();
   const before = (duration: string | number) =>
     new Date(start.getTime() - (parseDurationSeconds(duration) ?? 0) * 1000).toISOString();
-  for (const { name, state } of services) {
+  for (const plan of services) {
+    const { name, state } = plan;
     for (const [index, entry] of state.history.entries()) {
       const requestedAt = before(entry.ago);
       await store.putRecord({
@@ -200,6 +203,20 @@ export const seedReleaseTable = async (
         startedAt: requestedAt,
         ...(entry.status !== 'in_progress' ? { endedAt: requestedAt } : {}),
         ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+      });
+    }
+    const promotedIndex = state.history.findLastIndex((entry) => entry.status === 'promoted');
+    const promoted = state.history[promotedIndex];
+    if (promoted) {
+      const target = plan.declared.target;
+      const stable = world.ecs.services.get(`${target.cluster}/${target.slots[state.stableSlot].service}`);
+      await store.recordPromotion({
+        service: name,
+        stableSlot: state.stableSlot,
+        stableVersion: promoted.toVersion,
+        stableTaskDefinitionArn: stable?.taskDefinition ?? '',
+        latestRelease: promoted.releaseId ?? `history-${promotedIndex}`,
+        updatedAt: before(promoted.ago),
       });
     }
     if (state.lock) {

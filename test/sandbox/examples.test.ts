@@ -515,4 +515,45 @@ describe('Sandbox: example scenarios', () => {
     expect(result).toMatchObject({ service: 'checkout', outcome: 'promoted', servingVersion: 'c2' });
     expect(result.executions.map((e) => e.version)).toEqual(['c2']);
   });
+
+  it('waits for a lock an earlier release still holds and takes it once its lease has expired', async () => {
+    const result = await run('held-lock.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    // The lease runs out at +20 min; the waiting release checks again when its 15-minute wait times out.
+    const deployed = result.timeline.find(
+      (e) => e.kind === 'ecs' && e.text.startsWith('checkout-green: deployment'),
+    );
+    expect(deployed?.t).toBe(30 * 60);
+    expect(result.notifications[0]?.t).toBe(30 * 60);
+    // The earlier release's record is in the table, older than this one.
+    expect(result.releases.map((r) => [r.releaseId, r.status])).toEqual([
+      [result.executions[0]?.name, 'promoted'],
+      ['earlier-release', 'in_progress'],
+    ]);
+  });
+
+  it('keeps the stable slot the last promotion recorded when the listener rule starts split', async () => {
+    const result = await run('interrupted-split.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ fromVersion: 'v1', toVersion: 'v3', servingVersion: 'v3' });
+    expect(result.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'))?.text).toMatch(
+      /^checkout-green: deployment/,
+    );
+    // Without that history, the heavier green (v2) is taken as stable and v3 goes to blue.
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'interrupted-split.yml'),
+    );
+    const forgotten = await runScenario(
+      parseScenario({
+        ...structuredClone(scenario),
+        world: { ...scenario.world, history: [] },
+        expect: undefined,
+      }),
+      baseDir,
+    );
+    expect(forgotten).toMatchObject({ outcome: 'promoted', fromVersion: 'v2', servingVersion: 'v3' });
+    expect(forgotten.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'))?.text).toMatch(
+      /^checkout-blue: deployment/,
+    );
+  });
 });
