@@ -222,18 +222,30 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     subject: m.subject,
     message: JSON.parse(m.message) as Record<string, unknown>,
   }));
+  // Grouped once by service (a fleet has a thousand): in a world of one service, everything is its own.
   const single = services.size === 1;
+  const group = <T>(items: readonly T[], serviceOfItem: (item: T) => unknown): Map<unknown, T[]> => {
+    const groups = new Map<unknown, T[]>();
+    for (const item of items) {
+      const key = single ? serviceName : serviceOfItem(item);
+      const list = groups.get(key) ?? [];
+      list.push(item);
+      groups.set(key, list);
+    }
+    return groups;
+  };
+  const executionsBy = group(executions, (e) => serviceOf(e.name));
+  // Raw events name no service: they count for the scenario's own.
+  const triggersBy = group(triggerResults, (r) => r.service ?? serviceName);
+  const notificationsBy = group(notifications, (n) => n.message.service);
   const perService: Record<string, ServiceResult> = {};
   for (const plan of services.values()) {
-    const mine = (service: unknown, unattributed: boolean) =>
-      single || service === plan.name || (unattributed && service === undefined && plan.name === serviceName);
     perService[plan.name] = await summariseService(
       plan,
       {
-        executions: executions.filter((e) => mine(serviceOf(e.name), false)),
-        // Raw events name no service: they count for the scenario's own.
-        triggerResults: triggerResults.filter((r) => mine(r.service, true)),
-        notifications: notifications.filter((n) => mine(n.message.service, false)),
+        executions: executionsBy.get(plan.name) ?? [],
+        triggerResults: triggersBy.get(plan.name) ?? [],
+        notifications: notificationsBy.get(plan.name) ?? [],
       },
       { world, versions, store, label },
     );
