@@ -55,6 +55,9 @@ const simulate = async (
   options: { scenario: string; json: boolean; seed?: number },
   colour: boolean,
 ): Promise<number> => {
+  // A process-wide setting of this command (runs never write process.env): the SDK's Node version notice
+  // is about the machine, not the simulated account.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { ScenarioError, loadScenario, runScenario } = await import('../sandbox/run-scenario.ts');
   const { ansi, formatEntry, formatSummary, plain } = await import('../sandbox/print.ts');
   const { stopLocalDynamoDb } = await import('../sandbox/local-dynamodb.ts');

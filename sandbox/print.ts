@@ -1,4 +1,4 @@
-import type { TimelineEntry } from './aws/world.ts';
+import type { TimelineEntry } from './aws/services.ts';
 import { formatOffset, type ScenarioResult } from './run-scenario.ts';
 
 /** The few styles the CLI uses: ANSI SGR codes (on, off). */
@@ -44,14 +44,16 @@ const KIND_LABELS: Record<TimelineEntry['kind'], string> = {
   retry: 'retry',
 };
 
-/** One timeline line: `+00:05:00  traffic  blue 95% / green 5%`. */
+/** One timeline line: `+00:05:00  traffic  blue 95% / green 5%` (`[payments p2] ...` with several services). */
 export const formatEntry = (
   entry: TimelineEntry,
   start: number,
   label: (execution?: string) => string,
   paint: Paint = plain,
 ): string => {
-  const who = entry.execution ? `[${label(entry.execution)}] ` : '';
+  // The service is named only when set: the runner sets it in worlds of several services.
+  const release = [entry.service, entry.execution ? label(entry.execution) : undefined].filter(Boolean);
+  const who = release.length > 0 ? `[${release.join(' ')}] ` : '';
   const kind = KIND_LABELS[entry.kind].padEnd(7);
   const style = KIND_STYLES[entry.kind];
   return `${formatOffset((entry.at - start) / 1000)}  ${style ? paint(style, kind) : kind}  ${who}${entry.text}`;
@@ -84,6 +86,16 @@ export const formatSummary = (result: ScenarioResult, paint: Paint = plain): str
     `Virtual time:    ${formatOffset(result.virtualSeconds)}   wall: ${result.wallMs} ms`,
     `Seed:            ${result.seed}   (repeat with --seed ${result.seed})`,
   ];
+  const services = Object.entries(result.services ?? {});
+  if (services.length > 1) {
+    lines.push('Services:');
+    for (const [name, service] of services) {
+      const style = OUTCOME_STYLES[service.outcome] ?? 'yellow';
+      lines.push(
+        `  ${name.padEnd(14)} ${paint(style, service.outcome.toUpperCase())}  ${service.fromVersion ?? '?'} -> ${service.toVersion ?? '?'}, serving ${service.servingVersion ?? 'SPLIT'}${service.reason ? ` (${service.reason})` : ''}`,
+      );
+    }
+  }
   if (result.expectations) {
     lines.push(
       result.expectations.passed

@@ -3,6 +3,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import {
+  createDynamoDbDocumentClient,
+  DynamoDbReleaseStore,
+} from '../lib/adapters/dynamodb-release-store.ts';
 import { describeIssues } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
@@ -17,8 +21,9 @@ import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamo
 import { DEFAULT_SEED, SeededRandom } from './random.ts';
 import { ScenarioError } from './run/errors.ts';
 import { scheduleScenario } from './run/schedule.ts';
-import { buildVersionCatalog, seedWorld } from './run/seed-world.ts';
-import { executionLabeller, formatOffset, summarise } from './run/summarise.ts';
+import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-world.ts';
+import { checkServiceExpectations } from './run/service-expectations.ts';
+import { executionIndex, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
 import { type PackagedConfig, resolveConfig, validateScenario } from './run/validate.ts';
 import { checkExpectations } from './scenario/expectations.ts';
 import { checkNames } from './scenario/faults.ts';
@@ -27,6 +32,7 @@ import { installDeliveryFaults, scenarioTiming } from './scenario/timing.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
 export { checkExpectations } from './scenario/expectations.ts';
+export type { ServiceResult };
 export { formatOffset, ScenarioError };
 
 /** The repository root: the sandbox runs the files that are deployed (serverless.yml, ASL, handlers). */
@@ -55,13 +61,21 @@ export interface ScenarioResult {
     stateTransitions: number;
   }>;
   releases: ReleaseRecord[];
-  timeline: Array<{ t: number; time: string; kind: string; text: string; execution?: string }>;
+  /** `service`: the service an entry concerns, where known (its execution's, or the push's). */
+  timeline: Array<{
+    t: number;
+    time: string;
+    kind: string;
+    text: string;
+    execution?: string;
+    service?: string;
+  }>;
   notifications: Array<{ t: number; subject: string; message: Record<string, unknown> }>;
   /**
    * What each trigger invocation answered, in the order they ended: `started`, `duplicate`, `ignored`
    * (with its reason), or `error` (with the error's name and message; a retried event appears per attempt).
    */
-  triggers: Array<{ t: number; status: string; reason?: string; executionName?: string }>;
+  triggers: Array<{ t: number; status: string; reason?: string; executionName?: string; service?: string }>;
   /** How many times the pipeline called each AWS API, e.g. `{ "ECS:UpdateService": 1 }` (DynamoDB excluded). */
   awsCalls: Record<string, number>;
   /** Events a function failed on after every retry, as they would wait in the dead-letter queue. */
@@ -76,6 +90,11 @@ export interface ScenarioResult {
   wallMs: number;
   /** The seed of the run's random source: the same seed gives the same timeline. */
   seed: number;
+  /**
+   * Each service of the world: its release's outcome, versions, traffic, notifications, executions and
+   * records. The top-level fields are the scenario's own service's (its entry here).
+   */
+  services: Record<string, ServiceResult>;
   expectations: { passed: boolean; failures: string[] } | null;
 }
 
@@ -151,7 +170,7 @@ const runPackaged = async (
   options: RunOptions,
   wallStart: number,
 ): Promise<ScenarioResult> => {
-  const { serviceName, declared, serving } = validateScenario(scenario, config);
+  const { serviceName, services } = validateScenario(scenario, config);
   const misnamed = checkNames(scenario, REPOSITORY_ROOT);
   if (misnamed) throw new ScenarioError(misnamed);
 
@@ -185,7 +204,8 @@ const runPackaged = async (
 
   const versions = buildVersionCatalog(scenario);
   let world: SimulatedWorld | undefined;
-  const label = executionLabeller(() => world);
+  const index = executionIndex(() => world);
+  const label = index.label;
   world = new SimulatedWorld({
     clock,
     lambda,
@@ -194,8 +214,16 @@ const runPackaged = async (
     versions,
     requestsPerMinute: scenario.world.requestsPerMinute,
     timing: scenarioTiming(scenario.world),
-    onRecord: (entry) => options.onEntry?.(entry, label),
     random: new SeededRandom(options.seed ?? scenario.seed ?? DEFAULT_SEED),
+    // In a world of several services, each entry says which one it concerns (its execution's, where known).
+    onRecord: (entry) => {
+      if (!options.onEntry) return;
+      const service = entry.service ?? (entry.execution ? index.service(entry.execution) : undefined);
+      options.onEntry(
+        services.size > 1 && service ? { ...entry, service } : { ...entry, service: undefined },
+        label,
+      );
+    },
   });
   world.cloudwatch.timing = { ...scenario.world.cloudwatch };
   // Every command a function sends is authorized against that function's role, as on AWS.
@@ -225,9 +253,7 @@ const runPackaged = async (
     seedWorld(running, {
       scenario,
       config,
-      serviceName,
-      declared,
-      serving,
+      services: services.values(),
       start,
       topicArn,
       stateMachineName,
@@ -235,8 +261,14 @@ const runPackaged = async (
     });
     const deliveryProblems = installDeliveryFaults(running, scenario.world);
     if (deliveryProblems.length > 0) throw new ScenarioError(deliveryProblems.join('\n'));
+    await seedReleaseTable(
+      running,
+      new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName),
+      services.values(),
+      start,
+    );
     running.startMinuteTicks();
-    const schedule = scheduleScenario(running, scenario, { serviceName, declared, start });
+    const schedule = scheduleScenario(running, scenario, { serviceName, services, start });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
     const ended = await clock.run(
       () => schedule.pending() === 0 && running.pendingDeliveries === 0 && running.sfn.open === 0,
@@ -257,14 +289,19 @@ const runPackaged = async (
       world: running,
       versions,
       serviceName,
-      declared,
+      services,
       tableName,
       start,
       triggerResults: schedule.triggerResults,
-      label,
+      executions: index,
       wallStart,
     });
-    result.expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
+    const expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
+    const serviceFailures = checkServiceExpectations(scenario.expect?.services, result.services);
+    result.expectations = expectations && {
+      passed: expectations.passed && serviceFailures.length === 0,
+      failures: [...expectations.failures, ...serviceFailures],
+    };
     return result;
   });
 };

@@ -227,6 +227,8 @@ export class SimulatedElbv2 {
           Object.entries(weights)
             .map(([arn, weight]) => `${this.targetGroups.get(arn)?.name ?? arn} ${Math.round(weight)}%`)
             .join(' / '),
+          undefined,
+          this.world.serviceOf(rule.RuleArn),
         );
         return { Rules: [{ RuleArn: rule.RuleArn }] };
       }

@@ -33,8 +33,10 @@ export interface AwsServiceContext {
   readonly account: string;
   /** The run's seeded random source (jitter, ids, tokens): the same seed gives the same timeline. */
   readonly random: SeededRandom;
-  /** Adds a timeline entry. */
-  record(kind: TimelineEntry['kind'], text: string, execution?: string): void;
+  /** Adds a timeline entry (`service`: the scenario service it concerns, when known). */
+  record(kind: TimelineEntry['kind'], text: string, execution?: string, service?: string): void;
+  /** The scenario service a resource (a listener rule ARN) belongs to, for the timeline. */
+  serviceOf(resource: string): string | undefined;
   /** Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously. */
   emitEvent(
     source: string,

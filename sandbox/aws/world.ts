@@ -122,12 +122,21 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
   }
 
-  public record(kind: TimelineEntry['kind'], text: string, execution?: string): void {
+  /** Which scenario service each resource (listener rule ARN) belongs to: set when the world is seeded. */
+  public readonly resourceServices = new Map<string, string>();
+
+  public serviceOf(resource: string): string | undefined {
+    return this.resourceServices.get(resource);
+  }
+
+  /** Adds a timeline entry; `service` names the scenario service it concerns, when the caller knows it. */
+  public record(kind: TimelineEntry['kind'], text: string, execution?: string, service?: string): void {
     const entry: TimelineEntry = {
       at: this.clock.nowMillis,
       kind,
       text,
       ...(execution ? { execution } : {}),
+      ...(service ? { service } : {}),
     };
     this.timeline.push(entry);
     this.onRecord?.(entry);

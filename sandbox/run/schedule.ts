@@ -10,6 +10,8 @@ export interface TriggerResult {
   ok: boolean;
   value?: unknown;
   error?: Error;
+  /** The service the push or request was for, when the scenario says (raw events name none). */
+  service?: string;
 }
 
 export interface Schedule {
@@ -27,19 +29,26 @@ export interface Schedule {
 export const scheduleScenario = (
   world: SimulatedWorld,
   scenario: Scenario,
-  { serviceName, declared, start }: { serviceName: string; declared: ServiceConfig; start: Date },
+  {
+    serviceName,
+    services,
+    start,
+  }: { serviceName: string; services: ReadonlyMap<string, { declared: ServiceConfig }>; start: Date },
 ): Schedule => {
   const clock = world.clock;
   const { region, account } = scenario.world;
   const triggerResults: TriggerResult[] = [];
-  const onResult = (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
-    if (fn !== 'trigger') return;
-    const at = clock.nowMillis;
-    triggerResults.push(
-      result.ok ? { at, ok: true, value: result.value } : { at, ok: false, error: result.error },
-    );
-  };
-  const pushEvent = (push: { version: string; tag?: string }) => ({
+  const resultsFor =
+    (service: string | undefined) =>
+    (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
+      if (fn !== 'trigger') return;
+      const at = clock.nowMillis;
+      triggerResults.push({
+        ...(result.ok ? { at, ok: true, value: result.value } : { at, ok: false, error: result.error }),
+        ...(service !== undefined ? { service } : {}),
+      });
+    };
+  const pushEvent = (push: { version: string; tag?: string; service?: string }) => ({
     version: '0',
     id: world.random.uuid(),
     'detail-type': 'ECR Image Action',
@@ -53,22 +62,25 @@ export const scheduleScenario = (
     resources: [],
     detail: {
       result: 'SUCCESS',
-      'repository-name': declared.image.repository,
+      'repository-name': services.get(push.service ?? serviceName)?.declared.image.repository,
       'image-digest': scenario.versions[push.version]?.digest,
       'action-type': 'PUSH',
       'image-tag': push.tag ?? push.version,
     },
   });
   let triggerEvent: Record<string, unknown> | undefined;
+  let triggerService: string | undefined;
   const fire = (
     event: Record<string, unknown> | undefined,
-    manual?: { version: string; requestedBy?: string },
+    manual?: { version: string; requestedBy?: string; service?: string },
+    service?: string,
   ) => {
+    const onResult = resultsFor(manual ? (manual.service ?? serviceName) : service);
     if (manual) {
-      world.record('event', `manual deploy of ${manual.version}`);
+      world.record('event', `manual deploy of ${manual.version}`, undefined, manual.service ?? serviceName);
       world.deliver(
         {
-          service: serviceName,
+          service: manual.service ?? serviceName,
           image: { digest: scenario.versions[manual.version]?.digest, tag: manual.version },
           ...(manual.requestedBy ? { requestedBy: manual.requestedBy } : {}),
         },
@@ -81,6 +93,8 @@ export const scheduleScenario = (
     world.record(
       'event',
       `${String(event['detail-type'] ?? 'event')} ${String(detail?.['image-tag'] ?? '')} ${String(detail?.['image-digest'] ?? '(no digest)').slice(0, 19)}`.trim(),
+      undefined,
+      service,
     );
     let matched: number;
     try {
@@ -88,7 +102,12 @@ export const scheduleScenario = (
     } catch (error) {
       const refusal = error as Error;
       world.record('event', `EventBridge refused the event: ${refusal.name}: ${refusal.message}`);
-      triggerResults.push({ at: clock.nowMillis, ok: false, error: refusal });
+      triggerResults.push({
+        at: clock.nowMillis,
+        ok: false,
+        error: refusal,
+        ...(service !== undefined ? { service } : {}),
+      });
       return;
     }
     if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
@@ -97,18 +116,20 @@ export const scheduleScenario = (
   clock.schedule(start.getTime(), () => {
     pendingEvents -= 1;
     const trigger = scenario.trigger;
-    if ('push' in trigger) triggerEvent = pushEvent(trigger.push);
-    else if ('event' in trigger) triggerEvent = trigger.event;
-    fire(triggerEvent, 'manual' in trigger ? trigger.manual : undefined);
+    if ('push' in trigger) {
+      triggerEvent = pushEvent(trigger.push);
+      triggerService = trigger.push.service ?? serviceName;
+    } else if ('event' in trigger) triggerEvent = trigger.event;
+    fire(triggerEvent, 'manual' in trigger ? trigger.manual : undefined, triggerService);
   });
   for (const event of scenario.events) {
     pendingEvents += 1;
     clock.schedule(start.getTime() + (parseDurationSeconds(event.at) ?? 0) * 1000, () => {
       pendingEvents -= 1;
-      if ('push' in event) fire(pushEvent(event.push));
+      if ('push' in event) fire(pushEvent(event.push), undefined, event.push.service ?? serviceName);
       else if ('event' in event) fire(event.event);
       else if ('manual' in event) fire(undefined, event.manual);
-      else if ('duplicate' in event) fire(triggerEvent);
+      else if ('duplicate' in event) fire(triggerEvent, undefined, triggerService);
       else if ('alarm' in event) {
         const alarm = world.cloudwatch.alarms.get(event.alarm.name);
         if (!alarm)

@@ -2,7 +2,7 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
-import type { ServiceConfig } from '../../lib/config/schema.ts';
+import type { ReleaseRecord } from '../../lib/ports/release-store.ts';
 import type { ExecutionRecord } from '../aws/sfn.ts';
 import type { VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
@@ -10,6 +10,7 @@ import type { SandboxOutcome, ScenarioResult } from '../run-scenario.ts';
 import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { TriggerResult } from './schedule.ts';
+import type { ServicePlan } from './validate.ts';
 
 /** `+01:05:00` from seconds. */
 export const formatOffset = (seconds: number): string => {
@@ -33,27 +34,41 @@ export const executionOutcome = (execution: ExecutionRecord): SandboxOutcome => 
   return 'failed';
 };
 
-/**
- * Executions are shown by the version they release (the tag in their input), not their hash name.
- * Labels are cached by name: the timeline asks for one per entry, and a fleet has thousands of executions.
- */
-export const executionLabeller = (world: () => SimulatedWorld | undefined) => {
-  const labels = new Map<string, string>();
+/** Each execution's label and service, read once from its input. */
+export interface ExecutionIndex {
+  /** Executions are shown by the version they release (the tag in their input), not their hash name. */
+  label: (execution?: string) => string;
+  /** The service an execution releases (its input's `service`). */
+  service: (execution: string) => string | undefined;
+}
+
+/** Indexes executions by name as they start: the timeline asks once per entry, and a fleet has thousands. */
+export const executionIndex = (world: () => SimulatedWorld | undefined): ExecutionIndex => {
+  const known = new Map<string, { label: string; service?: string }>();
   let indexed = 0;
-  return (execution?: string): string => {
-    if (!execution) return '';
+  const lookup = (execution: string) => {
     const executions = world()?.sfn.executions;
-    if (!labels.has(execution) && executions && executions.size !== indexed) {
+    if (!known.has(execution) && executions && executions.size !== indexed) {
       // Only executions started since the last miss are new; the map keeps start order.
       let i = 0;
       for (const record of executions.values()) {
         if (i++ < indexed) continue;
-        const request = JSON.parse(record.input) as { image?: { tag?: string; digest?: string } };
-        labels.set(record.name, request.image?.tag ?? request.image?.digest?.slice(7, 19) ?? record.name);
+        const request = JSON.parse(record.input) as {
+          service?: unknown;
+          image?: { tag?: string; digest?: string };
+        };
+        known.set(record.name, {
+          label: request.image?.tag ?? request.image?.digest?.slice(7, 19) ?? record.name,
+          ...(typeof request.service === 'string' ? { service: request.service } : {}),
+        });
       }
       indexed = executions.size;
     }
-    return labels.get(execution) ?? execution;
+    return known.get(execution);
+  };
+  return {
+    label: (execution) => (execution ? (lookup(execution)?.label ?? execution) : ''),
+    service: (execution) => lookup(execution)?.service,
   };
 };
 
@@ -61,27 +76,59 @@ export interface SummaryInput {
   scenario: Scenario;
   world: SimulatedWorld;
   versions: VersionCatalog;
+  /** The scenario's own service: the top-level fields of the result describe it. */
   serviceName: string;
-  declared: ServiceConfig;
+  services: ReadonlyMap<string, ServicePlan>;
   tableName: string;
   start: Date;
   triggerResults: TriggerResult[];
-  label: (execution?: string) => string;
+  executions: ExecutionIndex;
   wallStart: number;
 }
 
-/** What the run did, read back from the simulated account and the pipeline's own records. */
-export const summarise = async (input: SummaryInput): Promise<ScenarioResult> => {
-  const { scenario, world, versions, serviceName, declared, tableName, start, triggerResults, label } = input;
-  const clock = world.clock;
+/** What the run did to one service: the same fields the result has at its top level for the scenario's service. */
+export interface ServiceResult {
+  outcome: SandboxOutcome;
+  reason: string | null;
+  fromVersion: string | null;
+  toVersion: string | null;
+  servingVersion: string | null;
+  traffic: Record<string, number>;
+  /** The listener rule's action types at the end, in order. */
+  listenerRuleActions: string[];
+  notifications: ScenarioResult['notifications'];
+  executions: ScenarioResult['executions'];
+  releases: ReleaseRecord[];
+  stateTransitions: number;
+  rollbackReactionSeconds: number | null;
+  /** Seconds from regression onset to the first watched alarm's ALARM (see sandbox/scenario/detection.ts). */
+  detectionSeconds: number | null;
+  /** Requests the released version served while regressed. */
+  exposedRequests: number;
+}
+
+interface ServiceInputs {
+  executions: ExecutionRecord[];
+  triggerResults: TriggerResult[];
+  notifications: ScenarioResult['notifications'];
+}
+
+const summariseService = async (
+  plan: ServicePlan,
+  inputs: ServiceInputs,
+  context: {
+    world: SimulatedWorld;
+    versions: VersionCatalog;
+    store: DynamoDbReleaseStore;
+    label: (e?: string) => string;
+    start: Date;
+  },
+): Promise<ServiceResult> => {
+  const { world, versions, store, label, start } = context;
+  const { declared } = plan;
+  const { executions, triggerResults } = inputs;
   const target = declared.target;
-  const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => tableName);
-  const releases = await store.listRecords(serviceName, 50);
-  // In start order (the map keeps it; the sort is stable): two executions started in the same
-  // millisecond are never ordered by name, which would be by digest.
-  const executions = [...world.sfn.executions.values()].sort(
-    (a, b) => a.startDate.getTime() - b.startDate.getTime(),
-  );
+  const releases = await store.listRecords(plan.name, 50);
   const newest = executions.at(-1);
   const newestRecord = newest ? releases.find((r) => r.releaseId === newest.name) : undefined;
   const failedTrigger = triggerResults.find((r) => !r.ok);
@@ -145,15 +192,14 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     since: newest?.startDate.getTime() ?? start.getTime(),
   });
   return {
-    scenario: scenario.name,
     outcome,
     reason,
-    service: serviceName,
     fromVersion: newestRecord?.fromVersion ?? null,
     toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
     servingVersion,
     traffic,
     listenerRuleActions: world.elbv2.actionTypesOf(target.listenerRuleArn),
+    notifications: inputs.notifications,
     executions: executions.map((e) => ({
       name: e.name,
       version: label(e.name),
@@ -163,30 +209,100 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
       stateTransitions: e.stateEntered,
     })),
     releases,
+    stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
+    rollbackReactionSeconds,
+    detectionSeconds: detected.detectionSeconds,
+    exposedRequests: detected.exposedRequests,
+  };
+};
+
+/**
+ * What the run did, read back from the simulated account and the pipeline's own records: per service,
+ * and at the top level for the scenario's own service. In a world of one service, everything the run saw
+ * (every execution, trigger and notification) is that service's, whatever it names.
+ */
+export const summarise = async (input: SummaryInput): Promise<ScenarioResult> => {
+  const { scenario, world, versions, serviceName, services, start, triggerResults } = input;
+  const { label } = input.executions;
+  const clock = world.clock;
+  const store = new DynamoDbReleaseStore(createDynamoDbDocumentClient(), () => input.tableName);
+  // In start order (the map keeps it; the sort is stable): two executions started in the same
+  // millisecond are never ordered by name, which would be by digest.
+  const executions = [...world.sfn.executions.values()].sort(
+    (a, b) => a.startDate.getTime() - b.startDate.getTime(),
+  );
+  const serviceOf = input.executions.service;
+  const notifications = world.sns.messages.map((m) => ({
+    t: (m.at - start.getTime()) / 1000,
+    subject: m.subject,
+    message: JSON.parse(m.message) as Record<string, unknown>,
+  }));
+  // Grouped once by service (a fleet has a thousand): in a world of one service, everything is its own.
+  const single = services.size === 1;
+  const group = <T>(items: readonly T[], serviceOfItem: (item: T) => unknown): Map<unknown, T[]> => {
+    const groups = new Map<unknown, T[]>();
+    for (const item of items) {
+      const key = single ? serviceName : serviceOfItem(item);
+      const list = groups.get(key) ?? [];
+      list.push(item);
+      groups.set(key, list);
+    }
+    return groups;
+  };
+  const executionsBy = group(executions, (e) => serviceOf(e.name));
+  // Raw events name no service: they count for the scenario's own.
+  const triggersBy = group(triggerResults, (r) => r.service ?? serviceName);
+  const notificationsBy = group(notifications, (n) => n.message.service);
+  const perService: Record<string, ServiceResult> = {};
+  for (const plan of services.values()) {
+    perService[plan.name] = await summariseService(
+      plan,
+      {
+        executions: executionsBy.get(plan.name) ?? [],
+        triggerResults: triggersBy.get(plan.name) ?? [],
+        notifications: notificationsBy.get(plan.name) ?? [],
+      },
+      { world, versions, store, label, start },
+    );
+  }
+  const own = perService[serviceName];
+  if (!own) throw new Error(`the scenario's service ${serviceName} was not summarised`);
+  return {
+    scenario: scenario.name,
+    outcome: own.outcome,
+    reason: own.reason,
+    service: serviceName,
+    fromVersion: own.fromVersion,
+    toVersion: own.toVersion,
+    servingVersion: own.servingVersion,
+    traffic: own.traffic,
+    listenerRuleActions: own.listenerRuleActions,
+    executions: own.executions,
+    releases: own.releases,
     timeline: world.timeline.map((entry) => {
       const t = (entry.at - start.getTime()) / 1000;
+      const service = entry.service ?? (entry.execution ? serviceOf(entry.execution) : undefined);
       return {
         t,
         time: formatOffset(t),
         kind: entry.kind,
         text: entry.text,
         ...(entry.execution ? { execution: label(entry.execution) } : {}),
+        ...(service ? { service } : {}),
       };
     }),
-    notifications: world.sns.messages.map((m) => ({
-      t: (m.at - start.getTime()) / 1000,
-      subject: m.subject,
-      message: JSON.parse(m.message) as Record<string, unknown>,
-    })),
+    notifications: own.notifications,
     triggers: triggerResults.map((r) => {
       const t = (r.at - start.getTime()) / 1000;
-      if (!r.ok) return { t, status: 'error', reason: `${r.error?.name}: ${r.error?.message}` };
+      const service = r.service !== undefined ? { service: r.service } : {};
+      if (!r.ok) return { t, status: 'error', reason: `${r.error?.name}: ${r.error?.message}`, ...service };
       const value = r.value as { status?: string; reason?: string; executionName?: string };
       return {
         t,
         status: String(value.status),
         ...(value.reason ? { reason: value.reason } : {}),
         ...(value.executionName ? { executionName: value.executionName } : {}),
+        ...service,
       };
     }),
     awsCalls: world.commands.reduce<Record<string, number>>((counts, c) => {
@@ -200,13 +316,14 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
       error: d.error,
       detailType: String(d.event['detail-type'] ?? 'event'),
     })),
-    stateTransitions: executions.reduce((sum, e) => sum + e.stateEntered, 0),
-    rollbackReactionSeconds,
-    detectionSeconds: detected.detectionSeconds,
-    exposedRequests: detected.exposedRequests,
+    stateTransitions: own.stateTransitions,
+    rollbackReactionSeconds: own.rollbackReactionSeconds,
+    detectionSeconds: own.detectionSeconds,
+    exposedRequests: own.exposedRequests,
     virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
     wallMs: Math.round(performance.now() - input.wallStart),
     seed: world.random.seed,
+    services: perService,
     expectations: null,
   };
 };

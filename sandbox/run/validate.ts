@@ -4,7 +4,7 @@ import path from 'node:path';
 import { findService, parseConfig, parseConfigText } from '../../lib/config/load.ts';
 import type { ServiceConfig, ShiplineConfig } from '../../lib/config/schema.ts';
 import { ConfigError } from '../../lib/errors.ts';
-import type { Scenario } from '../scenario/schema.ts';
+import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
 import { ScenarioError } from './errors.ts';
 
 /** The config as `serverless package` writes it, and where the functions load it from. */
@@ -40,37 +40,117 @@ export const resolveConfig = (scenario: Scenario, baseDir: string): PackagedConf
   }
 };
 
-/** The scenario's service as the config declares it, and the version it serves at the start. */
+/** One service of the world: as the config declares it, and its state at the start. */
+export interface ServicePlan {
+  name: string;
+  declared: ServiceConfig;
+  state: ServiceWorldState;
+  /** Where the scenario describes it (`world` for the shorthand, `world.services.<name>`), for errors. */
+  path: string;
+}
+
+/** The scenario's cross-references resolved: its own (default) service, and every service of the world. */
 export interface ValidatedScenario {
   serviceName: string;
   declared: ServiceConfig;
-  serving: Scenario['versions'][string];
+  /** Every service the world holds, the scenario's own first, then in `world.services` order. */
+  services: Map<string, ServicePlan>;
 }
 
-/** Checks the scenario's cross-references (its service, every version it names) against the config. */
+/** Shorthand fields that only mean something with `world.serving`: set without it, they would be ignored. */
+const SHORTHAND_ONLY = ['alarms', 'taskDefinitionTags', 'idleServing', 'weights', 'lock', 'history'] as const;
+
+const declaredVersion = (scenario: Scenario, version: string, where: string): void => {
+  // Own keys only: a version named `constructor` must not resolve to Object's.
+  if (!Object.hasOwn(scenario.versions, version))
+    throw new ScenarioError(`${where}: version "${version}" is not declared under versions`);
+};
+
+const isSet = (value: unknown): boolean =>
+  value !== undefined &&
+  !(Array.isArray(value) && value.length === 0) &&
+  !(typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+
+/**
+ * Checks the scenario's cross-references against the config: its services (each with one initial state,
+ * from `world.services` or the single-service shorthand, never both), and every version it names.
+ */
 export const validateScenario = (scenario: Scenario, config: ShiplineConfig): ValidatedScenario => {
   const serviceName = scenario.service ?? Object.keys(config.services)[0];
   const declared = serviceName ? findService(config, serviceName) : undefined;
   if (!serviceName || !declared)
     throw new ScenarioError(`service: "${scenario.service}" is not declared in the config`);
-  // Own keys only: a version named `constructor` must not resolve to Object's.
-  const serving = Object.hasOwn(scenario.versions, scenario.world.serving)
-    ? scenario.versions[scenario.world.serving]
-    : undefined;
-  if (!serving)
-    throw new ScenarioError(
-      `world.serving: version "${scenario.world.serving}" is not declared under versions`,
-    );
-  const referenced = [
-    ...('push' in scenario.trigger ? [scenario.trigger.push.version] : []),
-    ...('manual' in scenario.trigger ? [scenario.trigger.manual.version] : []),
-    ...scenario.events.flatMap((event) =>
-      'push' in event ? [event.push.version] : 'manual' in event ? [event.manual.version] : [],
+  const world = scenario.world;
+  const services = new Map<string, ServicePlan>();
+  if (world.serving !== undefined) {
+    if (Object.hasOwn(world.services, serviceName))
+      throw new ScenarioError(
+        `world.services.${serviceName}: the scenario's service ${serviceName} is already described by world.serving (the single-service shorthand); describe it in one place`,
+      );
+    const {
+      start: _s,
+      account: _a,
+      region: _r,
+      ecsDeploySeconds: _e,
+      dropEvents: _d,
+      services: _x,
+      ...state
+    } = world;
+    services.set(serviceName, {
+      name: serviceName,
+      declared,
+      state: { ...state, serving: world.serving },
+      path: 'world',
+    });
+  } else {
+    if (!Object.hasOwn(world.services, serviceName))
+      throw new ScenarioError(
+        `world.serving: the scenario's service ${serviceName} has no initial state: set world.serving, or describe it under world.services.${serviceName}`,
+      );
+    const stray = SHORTHAND_ONLY.find((field) => isSet(world[field]));
+    if (stray)
+      throw new ScenarioError(
+        `world.${stray}: shorthand fields describe the scenario's service only with world.serving; put them under world.services.${serviceName}`,
+      );
+  }
+  for (const [name, state] of Object.entries(world.services)) {
+    const service = findService(config, name);
+    if (!service)
+      throw new ScenarioError(`world.services.${name}: service "${name}" is not declared in the config`);
+    services.set(name, { name, declared: service, state, path: `world.services.${name}` });
+  }
+  for (const plan of services.values()) {
+    declaredVersion(scenario, plan.state.serving, `${plan.path}.serving`);
+    if (plan.state.idleServing !== undefined)
+      declaredVersion(scenario, plan.state.idleServing, `${plan.path}.idleServing`);
+    const idle = plan.state.stableSlot === 'blue' ? 'green' : 'blue';
+    const idleWeight = plan.state.weights?.[idle] ?? 0;
+    if (idleWeight > 0 && plan.state.idleServing === undefined)
+      throw new ScenarioError(
+        `${plan.path}.weights: the idle slot ${idle} gets ${idleWeight}% but runs no task; set ${plan.path}.idleServing`,
+      );
+  }
+  const references: Array<{ where: string; version: string; service?: string }> = [
+    ...('push' in scenario.trigger ? [{ where: 'trigger.push', ...scenario.trigger.push }] : []),
+    ...('manual' in scenario.trigger ? [{ where: 'trigger.manual', ...scenario.trigger.manual }] : []),
+    ...scenario.events.flatMap((event, index) =>
+      'push' in event
+        ? [{ where: `events[${index}].push`, ...event.push }]
+        : 'manual' in event
+          ? [{ where: `events[${index}].manual`, ...event.manual }]
+          : [],
     ),
   ];
-  for (const version of referenced) {
-    if (!Object.hasOwn(scenario.versions, version))
-      throw new ScenarioError(`version "${version}" is used but not declared under versions`);
+  for (const reference of references) {
+    if (!Object.hasOwn(scenario.versions, reference.version))
+      throw new ScenarioError(`version "${reference.version}" is used but not declared under versions`);
+    if (reference.service !== undefined && !services.has(reference.service))
+      throw new ScenarioError(
+        `${reference.where}.service: service "${reference.service}" is not in the world (describe it under world.services.${reference.service})`,
+      );
   }
-  return { serviceName, declared, serving };
+  for (const name of Object.keys(scenario.expect?.services ?? {}))
+    if (!services.has(name))
+      throw new ScenarioError(`expect.services.${name}: service "${name}" is not in the world`);
+  return { serviceName, declared, services };
 };

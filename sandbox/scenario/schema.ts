@@ -206,7 +206,113 @@ const deliveryRuleSchema = z
     message: 'a dropped event is never delivered: drop cannot go with delay or duplicate',
   });
 
-const pushSchema = z.object({ version: z.string().min(1), tag: z.string().optional() }).strict();
+const serviceField = z.string().min(1).optional().meta({
+  description: "The service (of the config) it concerns; defaults to the scenario's service.",
+});
+
+const pushSchema = z
+  .object({ version: z.string().min(1), tag: z.string().optional(), service: serviceField })
+  .strict();
+
+const manualSchema = z
+  .object({ version: z.string().min(1), requestedBy: z.string().optional(), service: serviceField })
+  .strict();
+
+const percentSchema = z.number().int().min(0).max(100);
+
+/**
+ * One service's state at the start of the run. The scenario's own service may also be described by the
+ * same fields directly under `world` (the single-service shorthand).
+ */
+const serviceStateShape = {
+  serving: z
+    .string()
+    .min(1)
+    .meta({ description: 'Version the stable slot runs (serving 100% unless `weights` says otherwise).' }),
+  stableSlot: z.enum(['blue', 'green']).default('blue'),
+  desiredCount: z.number().int().min(1).default(4),
+  requestsPerMinute: z
+    .number()
+    .min(0)
+    .default(6000)
+    .meta({ description: "Requests per minute through the service's listener rule." }),
+  alarms: z.array(alarmSchema).default([]),
+  taskDefinitionTags: z.record(z.string(), z.string()).default({}).meta({
+    description:
+      'Extra tags on the stable task definition, as CloudFormation or the team left them (aws: tags allowed).',
+  }),
+  listenerRule: z
+    .object({
+      authenticate: z.enum(['oidc']).optional().meta({
+        description: 'Authenticate with an OIDC IdP (an authenticate-oidc action) before forwarding.',
+      }),
+    })
+    .strict()
+    .default({}),
+  idleServing: z.string().min(1).optional().meta({
+    description:
+      'Version the idle slot runs at the start (desiredCount tasks); omit for an idle slot with no task.',
+  }),
+  weights: z
+    .object({ blue: percentSchema, green: percentSchema })
+    .strict()
+    .refine((w) => w.blue + w.green === 100, 'blue and green weights must add up to 100')
+    .optional()
+    .meta({
+      description:
+        'Listener rule weights at the start, e.g. { blue: 75, green: 25 } (a split an interrupted release left); default 100 to the stable slot.',
+    }),
+  lock: z
+    .object({
+      holder: z
+        .string()
+        .min(1)
+        .default('earlier-release')
+        .meta({ description: 'Release id holding the lock.' }),
+      requestedAgo: durationSchema
+        .default('1h')
+        .meta({ description: "How long before the start the holder's image was pushed." }),
+      leaseRemaining: durationSchema.meta({
+        description: 'How long after the start its lease expires (then a waiting release takes the lock).',
+      }),
+    })
+    .strict()
+    .optional()
+    .meta({
+      description: 'A release lock held at the start by an earlier execution that will not release it.',
+    }),
+  history: z
+    .array(
+      z
+        .object({
+          releaseId: z.string().min(1).optional().meta({ description: 'Default: history-<index>.' }),
+          fromVersion: z.string().min(1).optional(),
+          toVersion: z.string().min(1),
+          status: z.enum(['in_progress', ...RELEASE_OUTCOMES]),
+          ago: durationSchema.meta({ description: 'How long before the start it was requested.' }),
+          reason: z.string().optional(),
+        })
+        .strict(),
+    )
+    .default([])
+    .meta({
+      description: 'Earlier release records in the release table, as the pipeline wrote them (newest last).',
+    }),
+};
+
+const serviceStateSchema = z.object(serviceStateShape).strict();
+
+/** One service's expected end state. */
+const serviceExpectationSchema = z
+  .object({
+    outcome: z.enum(RELEASE_OUTCOMES).optional(),
+    servingVersion: z.string().optional(),
+    notifications: z
+      .array(z.string())
+      .optional()
+      .meta({ description: "The service's notification events in order, e.g. [started, promoted]." }),
+  })
+  .strict();
 
 const triggerSchema = z.union([
   z
@@ -217,9 +323,7 @@ const triggerSchema = z.union([
     .object({ event: z.record(z.string(), z.unknown()) })
     .strict()
     .meta({ description: 'A raw EventBridge event, delivered as is.' }),
-  z
-    .object({ manual: z.object({ version: z.string().min(1), requestedBy: z.string().optional() }).strict() })
-    .strict(),
+  z.object({ manual: manualSchema }).strict(),
 ]);
 
 const at = durationSchema.meta({ description: 'Virtual time after the start, e.g. 90s or 12m.' });
@@ -229,7 +333,7 @@ const scheduledEventSchema = z.union(
   [
     z.object({ at, push: pushSchema }).strict(),
     z.object({ at, event: z.record(z.string(), z.unknown()) }).strict(),
-    z.object({ at, manual: z.object({ version: z.string().min(1) }).strict() }).strict(),
+    z.object({ at, manual: manualSchema }).strict(),
     z
       .object({
         at,
@@ -330,10 +434,11 @@ export const scenarioSchema = z
           .regex(/^\d{12}$/)
           .default('123456789012'),
         region: z.string().default('us-east-1'),
-        serving: z.string().min(1).meta({ description: 'Version serving 100% at the start.' }),
-        stableSlot: z.enum(['blue', 'green']).default('blue'),
-        desiredCount: z.number().int().min(1).default(4),
-        requestsPerMinute: z.number().min(0).default(6000),
+        ...serviceStateShape,
+        serving: serviceStateShape.serving.optional().meta({
+          description:
+            "Single-service shorthand: the version the scenario's service serves at the start (with the fields beside it). Omit when world.services describes that service.",
+        }),
         ecsDeploySeconds: z.number().int().min(1).optional().meta({
           description:
             'Seconds from launch until a new ECS task is healthy in its target group (default: world.timing ecsTaskStart + healthCheckInterval, 90).',
@@ -345,7 +450,6 @@ export const scenarioSchema = z
           description:
             'EventBridge delivery faults: an event to a function delivered late, more than once, or never.',
         }),
-        alarms: z.array(alarmSchema).default([]),
         cloudwatch: z
           .object({
             metricDelaySeconds: z
@@ -372,18 +476,10 @@ export const scenarioSchema = z
             evaluationRangeExtraPeriods: CLOUDWATCH_TIMING_DEFAULTS.evaluationRangeExtraPeriods,
           })
           .meta({ description: 'CloudWatch timing: metric delay and evaluation range.' }),
-        taskDefinitionTags: z.record(z.string(), z.string()).default({}).meta({
+        services: z.record(z.string(), serviceStateSchema).default({}).meta({
           description:
-            'Extra tags on the stable task definition, as CloudFormation or the team left them (aws: tags allowed).',
+            "Each service's state at the start (services of the config); the scenario's service may use the shorthand fields above instead, never both.",
         }),
-        listenerRule: z
-          .object({
-            authenticate: z.enum(['oidc']).optional().meta({
-              description: 'Authenticate with an OIDC IdP (an authenticate-oidc action) before forwarding.',
-            }),
-          })
-          .strict()
-          .default({}),
         dropEvents: z
           .array(
             z
@@ -437,6 +533,10 @@ export const scenarioSchema = z
         maxExposedRequests: z.number().min(0).optional().meta({
           description: 'At most this many requests served by the released version while regressed.',
         }),
+        services: z
+          .record(z.string(), serviceExpectationSchema)
+          .optional()
+          .meta({ description: 'Expected end state per service (several services in one world).' }),
       })
       .strict()
       .optional(),
@@ -444,3 +544,6 @@ export const scenarioSchema = z
   .strict();
 
 export type Scenario = z.output<typeof scenarioSchema>;
+
+/** One service's state at the start of a run (from `world.services.<name>` or the shorthand under `world`). */
+export type ServiceWorldState = z.output<typeof serviceStateSchema>;

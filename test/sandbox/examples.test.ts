@@ -769,4 +769,76 @@ describe('Sandbox: example scenarios', () => {
     expect(other.json).not.toBe(first.json);
     expect(byDefault.seed).toBe(1);
   });
+
+  it('releases three services of one world at once and rolls back only the one whose version regresses', async () => {
+    const result = await run('three-services.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.services.checkout).toMatchObject({ outcome: 'promoted', servingVersion: 'c2' });
+    expect(result.services.payments).toMatchObject({
+      outcome: 'rolled_back',
+      fromVersion: 'p1',
+      toVersion: 'p2',
+      servingVersion: 'p1',
+      traffic: { 'blue (p1)': 100 },
+    });
+    expect(result.services.payments?.reason).toContain('payments-green-5xx');
+    expect(result.services.search).toMatchObject({ outcome: 'promoted', servingVersion: 's2' });
+    const events = (name: string) => result.services[name]?.notifications.map((n) => n.message.event);
+    expect(events('payments')).toEqual(['started', 'rolled_back']);
+    expect(events('search')).toEqual(['started', 'promoted']);
+    // Each service's traffic moved on its own listener rule, and the timeline says whose it was.
+    const shifts = (name: string) =>
+      result.timeline.filter((e) => e.kind === 'traffic' && e.service === name).map((e) => e.text);
+    expect(shifts('payments')).toEqual([
+      'blue 95% / green 5%',
+      'blue 75% / green 25%',
+      'blue 100% / green 0%',
+    ]);
+    expect(shifts('search')).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%']);
+    // The top level is the scenario's own service (checkout).
+    expect(result).toMatchObject({ service: 'checkout', outcome: 'promoted', servingVersion: 'c2' });
+    expect(result.executions.map((e) => e.version)).toEqual(['c2']);
+  });
+
+  it('waits for a lock an earlier release still holds and takes it once its lease has expired', async () => {
+    const result = await run('held-lock.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    // The lease runs out at +20 min; the waiting release checks again when its 15-minute wait times out.
+    const deployed = result.timeline.find(
+      (e) => e.kind === 'ecs' && e.text.startsWith('checkout-green: deployment'),
+    );
+    // (Then AWS's latencies: EventBridge, Lambda starts and the calls before the deployment and the notice.)
+    expectSoonAfter(deployed?.t, 30 * 60);
+    expectSoonAfter(result.notifications[0]?.t, 30 * 60);
+    // The earlier release's record is in the table, older than this one.
+    expect(result.releases.map((r) => [r.releaseId, r.status])).toEqual([
+      [result.executions[0]?.name, 'promoted'],
+      ['earlier-release', 'in_progress'],
+    ]);
+  });
+
+  it('keeps the stable slot the last promotion recorded when the listener rule starts split', async () => {
+    const result = await run('interrupted-split.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ fromVersion: 'v1', toVersion: 'v3', servingVersion: 'v3' });
+    expect(result.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'))?.text).toMatch(
+      /^checkout-green: deployment/,
+    );
+    // Without that history, the heavier green (v2) is taken as stable and v3 goes to blue.
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'interrupted-split.yml'),
+    );
+    const forgotten = await runScenario(
+      parseScenario({
+        ...structuredClone(scenario),
+        world: { ...scenario.world, history: [] },
+        expect: undefined,
+      }),
+      baseDir,
+    );
+    expect(forgotten).toMatchObject({ outcome: 'promoted', fromVersion: 'v2', servingVersion: 'v3' });
+    expect(forgotten.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'))?.text).toMatch(
+      /^checkout-blue: deployment/,
+    );
+  });
 });

@@ -1,7 +1,7 @@
 import '../../sandbox/polyfills.ts';
-import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSfnClient } from '../../lib/adapters/aws-clients.ts';
+import { clientBase, customize } from '../../lib/adapters/aws-clients.ts';
 import { decideRetry, type Retrier } from '../../sandbox/aws/sfn-retry.ts';
 import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
 import { SimulatedWorld } from '../../sandbox/aws/world.ts';
@@ -346,7 +346,7 @@ describe('Function: retryInVirtualTime', () => {
       activeFrom: -Infinity,
     });
     await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
-      const client = createSfnClient();
+      const client = customize(new SFNClient(clientBase()), 'SFN');
       const wallStart = performance.now();
 
       let output: { executions?: unknown[]; $metadata: { attempts?: number } } | undefined;
@@ -385,7 +385,7 @@ describe('Function: retryInVirtualTime', () => {
       activeFrom: -Infinity,
     });
     await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
-      const client = createSfnClient();
+      const client = customize(new SFNClient(clientBase()), 'SFN');
 
       let failure: Error | undefined;
       void clock.track(async () => {

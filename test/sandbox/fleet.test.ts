@@ -1,0 +1,148 @@
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import { checkServiceExpectations } from '../../sandbox/run/service-expectations.ts';
+import type { ServiceResult } from '../../sandbox/run/summarise.ts';
+import {
+  loadScenario,
+  parseScenario,
+  REPOSITORY_ROOT,
+  runScenario,
+  ScenarioError,
+} from '../../sandbox/run-scenario.ts';
+
+const threeServices = () => loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'three-services.yml'));
+const healthy = () => loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+
+/** Runs a variant of an example and returns the ScenarioError it is refused with. */
+const refusal = async (
+  example: () => ReturnType<typeof loadScenario>,
+  change: (document: Record<string, unknown>) => void,
+): Promise<string> => {
+  const { scenario, baseDir } = example();
+  const document = structuredClone(scenario) as unknown as Record<string, unknown>;
+  change(document);
+  const error = await runScenario(parseScenario(document), baseDir).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ScenarioError);
+  return (error as Error).message;
+};
+
+type World = Record<string, unknown> & { services: Record<string, Record<string, unknown>> };
+
+afterAll(async () => {
+  await stopLocalDynamoDb();
+});
+
+describe('Sandbox: a world of several services', () => {
+  it('refuses a service described both by the shorthand and under world.services', async () => {
+    const message = await refusal(threeServices, (d) => {
+      (d.world as World).serving = 'c1';
+    });
+    expect(message).toBe(
+      "world.services.checkout: the scenario's service checkout is already described by world.serving (the single-service shorthand); describe it in one place",
+    );
+  });
+
+  it("refuses a world with no initial state for the scenario's service", async () => {
+    const message = await refusal(threeServices, (d) => {
+      delete (d.world as World).services.checkout;
+    });
+    expect(message).toContain("world.serving: the scenario's service checkout has no initial state");
+  });
+
+  it('refuses shorthand fields that would be ignored without world.serving', async () => {
+    const message = await refusal(threeServices, (d) => {
+      (d.world as World).alarms = [{ name: 'x', threshold: 1 }];
+    });
+    expect(message).toContain('world.alarms: shorthand fields describe the scenario');
+  });
+
+  it('refuses a push to a service the world does not hold, naming the event', async () => {
+    const message = await refusal(threeServices, (d) => {
+      delete (d.world as World).services.search;
+    });
+    expect(message).toBe(
+      'events[1].push.service: service "search" is not in the world (describe it under world.services.search)',
+    );
+  });
+
+  it('refuses a service of world.services the config does not declare', async () => {
+    const message = await refusal(threeServices, (d) => {
+      (d.world as World).services.billing = { serving: 'c1' };
+    });
+    expect(message).toBe('world.services.billing: service "billing" is not declared in the config');
+  });
+
+  it('refuses an undeclared serving version, naming the service path', async () => {
+    const message = await refusal(threeServices, (d) => {
+      ((d.world as World).services.payments as Record<string, unknown>).serving = 'p9';
+    });
+    expect(message).toBe('world.services.payments.serving: version "p9" is not declared under versions');
+  });
+
+  it('refuses split weights that send traffic to an idle slot running nothing', async () => {
+    const message = await refusal(healthy, (d) => {
+      (d.world as World).weights = { blue: 75, green: 25 };
+    });
+    expect(message).toBe(
+      'world.weights: the idle slot green gets 25% but runs no task; set world.idleServing',
+    );
+  });
+
+  it('refuses weights that do not add up to 100 when parsing', () => {
+    const { scenario } = healthy();
+    expect(() =>
+      parseScenario({
+        ...structuredClone(scenario),
+        world: { ...scenario.world, weights: { blue: 75, green: 20 } },
+      }),
+    ).toThrow(/world\.weights.*add up to 100/);
+  });
+
+  it('refuses expectations for a service the world does not hold', async () => {
+    const message = await refusal(threeServices, (d) => {
+      ((d.expect as Record<string, unknown>).services as Record<string, unknown>).billing = {
+        outcome: 'promoted',
+      };
+    });
+    expect(message).toBe('expect.services.billing: service "billing" is not in the world');
+  });
+
+  it('says per service which expectation failed', () => {
+    const payments: ServiceResult = {
+      outcome: 'promoted',
+      reason: null,
+      fromVersion: 'p1',
+      toVersion: 'p2',
+      servingVersion: 'p2',
+      traffic: { 'green (p2)': 100 },
+      listenerRuleActions: ['forward'],
+      notifications: [{ t: 0, subject: 's', message: { event: 'started' } }],
+      executions: [],
+      releases: [],
+      detectionSeconds: null,
+      exposedRequests: 0,
+      stateTransitions: 0,
+      rollbackReactionSeconds: null,
+    };
+    expect(
+      checkServiceExpectations(
+        {
+          payments: {
+            outcome: 'rolled_back',
+            servingVersion: 'p1',
+            notifications: ['started', 'rolled_back'],
+          },
+        },
+        { payments },
+      ),
+    ).toEqual([
+      'services.payments.outcome: expected rolled_back, got promoted',
+      'services.payments.servingVersion: expected p1, got p2',
+      'services.payments.notifications: expected [started, rolled_back], got [started]',
+    ]);
+  });
+});
