@@ -195,20 +195,26 @@ describe('CLI: usage, help and exit codes', () => {
     expect(stderr).toContain('Usage: shipline');
   });
 
-  it('colours the run only when asked, and never with NO_COLOR or --no-color', async () => {
+  // Four CLI processes, run side by side: each imports the whole pipeline, seconds on a loaded 2-core machine.
+  it('colours the run only when asked, and never with NO_COLOR or --no-color', {
+    timeout: 90_000,
+  }, async () => {
     const scenario = ['simulate', '--scenario', 'examples/bad-version-rolled-back.yml'];
-    const forced = await run(scenario, { FORCE_COLOR: '1' });
+    const [forced, noColor, flag, piped] = await Promise.all([
+      run(scenario, { FORCE_COLOR: '1' }),
+      run(scenario, { FORCE_COLOR: '1', NO_COLOR: '1' }),
+      run([...scenario, '--no-color'], { FORCE_COLOR: '1' }),
+      // Not a terminal (a pipe, as here): plain text by default.
+      run(scenario),
+    ]);
     expect(forced.code).toBe(0);
     expect(forced.stdout).toMatch(ANSI);
-    const noColor = await run(scenario, { FORCE_COLOR: '1', NO_COLOR: '1' });
     expect(noColor.code).toBe(0);
     expect(noColor.stdout).toContain('Outcome:         ROLLED_BACK');
     expect(noColor.stdout).not.toMatch(ANSI);
     expect(noColor.stderr).not.toMatch(ANSI);
-    const flag = await run([...scenario, '--no-color'], { FORCE_COLOR: '1' });
     expect(flag.stdout).not.toMatch(ANSI);
-    // Not a terminal (a pipe, as here): plain text by default.
-    expect((await run(scenario)).stdout).not.toMatch(ANSI);
+    expect(piped.stdout).not.toMatch(ANSI);
   });
 
   it('ends quietly when the reader closes its end of stdout early (| head)', async () => {
