@@ -241,7 +241,7 @@ export class SimulatedEcs {
     const taskDefinition = input.taskDefinition
       ? this.resolveTaskDefinition(String(input.taskDefinition)).taskDefinitionArn
       : service.taskDefinition;
-    this.world.traffic.accumulate();
+    this.world.traffic.accumulate(service.targetGroupArn);
     if (taskDefinition !== service.taskDefinition || input.forceNewDeployment === true) {
       for (const d of service.deployments) d.status = 'ACTIVE';
       const deployment: Deployment = {
@@ -273,7 +273,7 @@ export class SimulatedEcs {
       const fails = this.world.versions.failsToStart(image);
       this.world.clock.schedule(this.world.clock.nowMillis + this.world.ecsDeploySeconds * 1000, () => {
         if (service.deployments[0] !== deployment) return;
-        this.world.traffic.accumulate();
+        this.world.traffic.accumulate(service.targetGroupArn);
         const at = this.world.clock.now();
         deployment.updatedAt = at;
         if (fails) {
@@ -314,7 +314,7 @@ export class SimulatedEcs {
       for (const d of service.deployments) if (d.status === 'PRIMARY') d.desiredCount = desired;
       this.world.record('ecs', `${service.serviceName}: scaled to ${desired} tasks`);
       const apply = () => {
-        this.world.traffic.accumulate();
+        this.world.traffic.accumulate(service.targetGroupArn);
         service.runningCount = service.desiredCount;
         for (const d of service.deployments)
           if (d.status === 'PRIMARY') d.runningCount = service.desiredCount;
