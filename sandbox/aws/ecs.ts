@@ -246,7 +246,7 @@ export class SimulatedEcs {
     const taskDefinition = input.taskDefinition
       ? this.resolveTaskDefinition(String(input.taskDefinition)).taskDefinitionArn
       : service.taskDefinition;
-    this.world.traffic.accumulate();
+    this.world.traffic.accumulate(service.targetGroupArn);
     if (taskDefinition !== service.taskDefinition || input.forceNewDeployment === true) {
       for (const d of service.deployments) d.status = 'ACTIVE';
       const deployment: Deployment = {
@@ -280,7 +280,7 @@ export class SimulatedEcs {
       for (const d of service.deployments) if (d.status === 'PRIMARY') d.desiredCount = desired;
       this.world.record('ecs', `${service.serviceName}: scaled to ${desired} tasks`);
       const apply = () => {
-        this.world.traffic.accumulate();
+        this.world.traffic.accumulate(service.targetGroupArn);
         service.runningCount = service.desiredCount;
         for (const d of service.deployments)
           if (d.status === 'PRIMARY') d.runningCount = service.desiredCount;
@@ -330,7 +330,7 @@ export class SimulatedEcs {
       const waves = Math.ceil(circuitBreakerThreshold(deployment.desiredCount) / perWave);
       clock.schedule(clock.nowMillis + waves * taskUnhealthySeconds(timing) * 1000, () => {
         if (!current()) return;
-        this.world.traffic.accumulate();
+        this.world.traffic.accumulate(service.targetGroupArn);
         finish(
           'FAILED',
           'ECS deployment circuit breaker: tasks failed to start.',
@@ -341,7 +341,7 @@ export class SimulatedEcs {
     }
     clock.schedule(clock.nowMillis + taskHealthySeconds(timing) * 1000, () => {
       if (!current()) return;
-      this.world.traffic.accumulate();
+      this.world.traffic.accumulate(service.targetGroupArn);
       deployment.runningCount = deployment.desiredCount;
       deployment.updatedAt = clock.now();
       service.runningCount = deployment.desiredCount;

@@ -215,7 +215,7 @@ export class SimulatedElbv2 {
             'ValidationError',
             'At least one target group must have a weight greater than 0',
           );
-        this.world.traffic.accumulate();
+        this.world.traffic.accumulate(rule.RuleArn);
         rule.others = others;
         rule.forwardOrder = Number(forward?.Order ?? others.length + 1);
         rule.targets = targets.map((t) => ({ TargetGroupArn: t.TargetGroupArn, Weight: t.Weight }));

@@ -46,9 +46,9 @@ export interface AwsServiceContext {
   ): Record<string, unknown>;
 }
 
-/** Integrates traffic up to now: called before anything that changes routing. */
+/** Integrates traffic up to now: called before anything that changes routing (`resource`: what changes). */
 export interface TrafficAccumulator {
-  accumulate(): void;
+  accumulate(resource?: string): void;
 }
 
 /** ECS: its deployments take time, may fail to start (per version), and change what traffic reaches. */

@@ -161,6 +161,15 @@ export class TrafficModel {
   private readonly loadBalancerByTargetGroup = new Map<string, string>();
   /** Requests served per version per behaviour, in the order each behaviour first served. */
   public readonly served = new Map<string, ServedRequests>();
+  /**
+   * Each listener rule is integrated up to its own instant: a change to one service's routing integrates
+   * that service's rule only, not every rule of a fleet (whose traffic is linear in time until it changes).
+   */
+  private readonly ruleLast = new Map<string, number>();
+  private readonly rulesByTargetGroup = new Map<string, Set<string>>();
+  private readonly targetGroupsOfRule = new Map<string, string[]>();
+  /** Rules whose targets may have changed since they were indexed (re-read on the next lookup). */
+  private readonly unindexed = new Set<string>();
 
   public constructor(
     private readonly world: TrafficContext,
@@ -186,20 +195,51 @@ export class TrafficModel {
     return this.serviceByTargetGroup.get(targetGroupArn);
   }
 
-  /** Integrates traffic from the last call up to now; call before anything that changes routing. */
-  public accumulate(): void {
+  /**
+   * Integrates traffic up to now; call before anything that changes routing. `resource` (a listener rule
+   * or target group ARN) says what is about to change: only the rules routing through it are integrated.
+   */
+  public accumulate(resource?: string): void {
     const now = this.world.clock.nowMillis;
-    while (this.last < now) {
-      const minuteEnd = (Math.floor(this.last / MINUTE) + 1) * MINUTE;
-      const until = Math.min(now, minuteEnd);
-      this.integrate(this.last, until);
-      this.last = until;
+    const rules = resource === undefined ? undefined : this.rulesThrough(resource);
+    for (const ruleArn of rules ?? this.world.elbv2.rules.keys()) {
+      let last = this.ruleLast.get(ruleArn) ?? this.last;
+      while (last < now) {
+        const minuteEnd = (Math.floor(last / MINUTE) + 1) * MINUTE;
+        const until = Math.min(now, minuteEnd);
+        this.integrate(last, until, [ruleArn]);
+        last = until;
+      }
+      this.ruleLast.set(ruleArn, last);
     }
+    // A rule about to be modified may forward elsewhere afterwards.
+    if (resource !== undefined && this.world.elbv2.rules.has(resource)) this.unindexed.add(resource);
   }
 
-  private integrate(from: number, to: number): void {
+  /** The rules forwarding to a target group (or the rule itself); undefined when unknown (then all are integrated). */
+  private rulesThrough(resource: string): Iterable<string> | undefined {
+    if (this.world.elbv2.rules.has(resource)) return [resource];
+    if (this.targetGroupsOfRule.size !== this.world.elbv2.rules.size)
+      for (const ruleArn of this.world.elbv2.rules.keys())
+        if (!this.targetGroupsOfRule.has(ruleArn)) this.unindexed.add(ruleArn);
+    for (const ruleArn of this.unindexed) {
+      for (const targetGroupArn of this.targetGroupsOfRule.get(ruleArn) ?? [])
+        this.rulesByTargetGroup.get(targetGroupArn)?.delete(ruleArn);
+      const targetGroups = Object.keys(this.world.elbv2.weightsOf(ruleArn));
+      this.targetGroupsOfRule.set(ruleArn, targetGroups);
+      for (const targetGroupArn of targetGroups) {
+        const rules = this.rulesByTargetGroup.get(targetGroupArn) ?? new Set<string>();
+        rules.add(ruleArn);
+        this.rulesByTargetGroup.set(targetGroupArn, rules);
+      }
+    }
+    this.unindexed.clear();
+    return this.rulesByTargetGroup.get(resource);
+  }
+
+  private integrate(from: number, to: number, rules: Iterable<string> = this.world.elbv2.rules.keys()): void {
     const minuteStart = Math.floor(from / MINUTE) * MINUTE;
-    for (const ruleArn of this.world.elbv2.rules.keys()) {
+    for (const ruleArn of rules) {
       const requestsTotal =
         ((this.ruleRequestsPerMinute.get(ruleArn) ?? this.requestsPerMinute) * (to - from)) / MINUTE;
       const loadBalancer = loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension;

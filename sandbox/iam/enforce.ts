@@ -49,12 +49,43 @@ export class IamEnforcer {
     }
   }
 
+  /** Per role: each statement's exact resource ARNs (a set) and its patterns, for `statementsFor`. */
+  private readonly indexes = new Map<
+    string,
+    Array<{ statement: PolicyStatement; exact: Set<string>; patterns: string[] }>
+  >();
+
+  /**
+   * The role's statements that can apply to `resource`, each with only the resources that can match it: an
+   * exact ARN other than the requested one never matches, so dropping it changes no decision. A role
+   * scoped to a thousand services' ARNs is evaluated against a handful, not all of them on every call.
+   */
+  private statementsFor(fn: string, resource: string): PolicyStatement[] {
+    let index = this.indexes.get(fn);
+    if (!index) {
+      const statements = this.roles.get(fn);
+      if (!statements) throw new Error(`the sandbox has no IAM role for function "${fn}"`);
+      index = statements.map((statement) => {
+        const isPattern = (r: string) => /[*?$]/.test(r);
+        return {
+          statement,
+          exact: new Set(statement.Resource.filter((r) => !isPattern(r))),
+          patterns: statement.Resource.filter(isPattern),
+        };
+      });
+      this.indexes.set(fn, index);
+    }
+    return index.flatMap(({ statement, exact, patterns }) => {
+      const resources = [...(exact.has(resource) ? [resource] : []), ...patterns];
+      return resources.length > 0 ? [{ ...statement, Resource: resources }] : [];
+    });
+  }
+
   private allowed(fn: string, check: IamCheck): boolean {
     const key = `${fn}\u0000${check.action}\u0000${check.resource}\u0000${JSON.stringify(check.context ?? {})}`;
     const cached = this.decisions.get(key);
     if (cached !== undefined) return cached;
-    const statements = this.roles.get(fn);
-    if (!statements) throw new Error(`the sandbox has no IAM role for function "${fn}"`);
+    const statements = this.statementsFor(fn, check.resource);
     // The unsafe (unvalidated) entry point: iam-data lists no resource type for states:SendTaskSuccess,
     // yet AWS authorizes it against the issuing state machine, which the validated one refuses.
     const result = runUnsafeSimulation(
