@@ -7,6 +7,64 @@ interface Timer {
   /** Background timers (metric ticks) do not keep a run alive on their own. */
   background: boolean;
   cancelled: boolean;
+  /** Fired (or dropped by `abandon`): cancelling it changes nothing. */
+  done: boolean;
+}
+
+const earlier = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+/**
+ * Timers in a binary heap ordered by time, then by scheduling order: a fleet keeps thousands pending, and
+ * each schedule and each step is O(log n), not a sort or a scan of all of them.
+ */
+class TimerHeap {
+  private readonly items: Timer[] = [];
+
+  public get size(): number {
+    return this.items.length;
+  }
+
+  public peek(): Timer | undefined {
+    return this.items[0];
+  }
+
+  public push(timer: Timer): void {
+    const items = this.items;
+    items.push(timer);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const above = items[parent] as Timer;
+      if (!earlier(timer, above)) break;
+      items[i] = above;
+      i = parent;
+    }
+    items[i] = timer;
+  }
+
+  public pop(): Timer | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child =
+        right < items.length && earlier(items[right] as Timer, items[left] as Timer) ? right : left;
+      if (!earlier(items[child] as Timer, last)) break;
+      items[i] = items[child] as Timer;
+      i = child;
+    }
+    items[i] = last;
+    return top;
+  }
+
+  public clear(): Timer[] {
+    return this.items.splice(0);
+  }
 }
 
 /**
@@ -17,7 +75,9 @@ interface Timer {
 export class VirtualClock implements Clock {
   private nowMs: number;
   private seq = 0;
-  private readonly timers: Timer[] = [];
+  private readonly timers = new TimerHeap();
+  /** Foreground timers neither fired nor cancelled: a run with none left has nothing more to wait for. */
+  private foreground = 0;
   private busy = 0;
   private idleWaiters: Array<() => void> = [];
   /** Rejecters of everything blocked on the clock, for `abandon`. */
@@ -44,11 +104,14 @@ export class VirtualClock implements Clock {
       fire,
       background: options.background ?? false,
       cancelled: false,
+      done: false,
     };
     this.timers.push(timer);
-    this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    if (!timer.background) this.foreground += 1;
     return () => {
+      if (timer.cancelled || timer.done) return;
       timer.cancelled = true;
+      if (!timer.background) this.foreground -= 1;
     };
   }
 
@@ -119,7 +182,8 @@ export class VirtualClock implements Clock {
    */
   public abandon(reason: string): void {
     this.abandoned = true;
-    this.timers.length = 0;
+    for (const timer of this.timers.clear()) timer.done = true;
+    this.foreground = 0;
     for (const reject of [...this.blocked])
       reject(Object.assign(new Error(reason), { name: 'SandboxTimeLimit' }));
   }
@@ -139,13 +203,14 @@ export class VirtualClock implements Clock {
     for (;;) {
       await this.settle();
       if (done()) return 'done';
-      const live = this.timers.filter((timer) => !timer.cancelled);
-      this.timers.length = 0;
-      this.timers.push(...live);
-      if (!live.some((timer) => !timer.background)) return 'idle';
-      const next = this.timers.shift();
+      while (this.timers.peek()?.cancelled) this.timers.pop();
+      if (this.foreground === 0) return 'idle';
+      const next = this.timers.peek();
       if (!next) return 'idle';
       if (next.at > limitMs) return 'limit';
+      this.timers.pop();
+      next.done = true;
+      if (!next.background) this.foreground -= 1;
       this.nowMs = Math.max(this.nowMs, next.at);
       next.fire();
     }

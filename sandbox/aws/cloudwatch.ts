@@ -228,6 +228,31 @@ export class SimulatedCloudWatch {
 
   public constructor(private readonly world: CloudWatchContext) {}
 
+  /** Each alarm's history items, oldest first (the same objects as `history`): a fleet reads one alarm's. */
+  private readonly historyByAlarm = new Map<string, Array<(typeof this.history)[number]>>();
+
+  private pushHistory(item: (typeof this.history)[number]): void {
+    this.history.push(item);
+    const own = this.historyByAlarm.get(item.AlarmName) ?? [];
+    own.push(item);
+    this.historyByAlarm.set(item.AlarmName, own);
+  }
+
+  /** Creation order of each alarm name (the order DescribeAlarms lists them in). */
+  private readonly created = new Map<string, number>();
+
+  /** Each alarm's metric series key, computed once (evaluation looks it up every minute). */
+  private readonly seriesKeys = new WeakMap<MetricAlarm, string>();
+
+  private seriesKeyOf(alarm: MetricAlarm): string {
+    let key = this.seriesKeys.get(alarm);
+    if (key === undefined) {
+      key = metricKey(alarm.Namespace, alarm.MetricName, alarm.Dimensions);
+      this.seriesKeys.set(alarm, key);
+    }
+    return key;
+  }
+
   public putAlarm(alarm: Omit<MetricAlarm, 'AlarmArn'>): void {
     if ((alarm.Statistic === undefined) === (alarm.ExtendedStatistic === undefined))
       throw new SimulatedAwsError(
@@ -241,6 +266,7 @@ export class SimulatedCloudWatch {
       );
     // DescribeAlarms lists only the stat the alarm has: no `Statistic` key on a percentile alarm.
     const { Statistic, ExtendedStatistic, ...rest } = alarm;
+    if (!this.created.has(alarm.AlarmName)) this.created.set(alarm.AlarmName, this.created.size);
     this.alarms.set(alarm.AlarmName, {
       ...rest,
       ...(Statistic !== undefined ? { Statistic } : { ExtendedStatistic }),
@@ -369,7 +395,7 @@ export class SimulatedCloudWatch {
     if (at % MINUTE === 0) this.prune(at);
     for (const alarm of this.alarms.values()) {
       const periodMs = alarm.Period * 1000;
-      const series = this.metrics.get(metricKey(alarm.Namespace, alarm.MetricName, alarm.Dimensions));
+      const series = this.metrics.get(this.seriesKeyOf(alarm));
       const range = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods;
       const values: Array<{ at: number; value: number | undefined }> = [];
       for (let i = range; i >= 1; i -= 1) {
@@ -427,7 +453,7 @@ export class SimulatedCloudWatch {
     alarm.StateTransitionedTimestamp = now;
     this.world.record('alarm', `${alarm.AlarmName} ${previous.value} -> ${next}`);
     this.world.alarmTransitions.push({ at: now.getTime(), alarm: alarm.AlarmName, state: next });
-    this.history.push({
+    this.pushHistory({
       AlarmName: alarm.AlarmName,
       AlarmType: 'MetricAlarm',
       Timestamp: now,
@@ -548,7 +574,9 @@ export class SimulatedCloudWatch {
     const start = date('StartDate');
     const end = date('EndDate');
     const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
-    const matching = this.history.filter(
+    const scope =
+      input.AlarmName === undefined ? this.history : (this.historyByAlarm.get(String(input.AlarmName)) ?? []);
+    const matching = scope.filter(
       (item) =>
         (input.AlarmName === undefined || item.AlarmName === input.AlarmName) &&
         types.includes(item.AlarmType) &&
@@ -581,7 +609,15 @@ export class SimulatedCloudWatch {
         const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
         if (names && names.length > 100)
           throw new SimulatedAwsError('InvalidParameterValue', 'AlarmNames: at most 100 names');
-        const selected = [...this.alarms.values()].filter((a) => !names || names.includes(a.AlarmName));
+        // Named alarms are looked up, not scanned for (a fleet has thousands), and listed in creation order.
+        const selected = names
+          ? this.alarms.size <= names.length
+            ? [...this.alarms.values()].filter((a) => names.includes(a.AlarmName))
+            : [...new Set(names)]
+                .map((name) => this.alarms.get(name))
+                .filter((a): a is MetricAlarm => a !== undefined)
+                .sort((a, b) => (this.created.get(a.AlarmName) ?? 0) - (this.created.get(b.AlarmName) ?? 0))
+          : [...this.alarms.values()];
         return {
           MetricAlarms: types.includes('MetricAlarm')
             ? selected.map((a) => ({ ...a, Dimensions: a.Dimensions.map((d) => ({ ...d })) }))

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../sandbox/random.ts';
+import { VirtualClock } from '../../sandbox/virtual-clock.ts';
+
+const START = Date.parse('2026-11-22T10:00:00Z');
+
+describe('VirtualClock', () => {
+  it('fires timers in time order, and timers of the same instant in the order they were scheduled', async () => {
+    const clock = new VirtualClock(new Date(START));
+    const random = new SeededRandom(3);
+    const fired: Array<[number, number]> = [];
+    const expected: Array<[number, number]> = [];
+    for (let i = 0; i < 500; i += 1) {
+      const at = START + Math.floor(random.next() * 50) * 1000;
+      expected.push([at, i]);
+      clock.schedule(at, () => fired.push([clock.nowMillis, i]));
+    }
+    expect(await clock.run(() => false, START + 3600_000)).toBe('idle');
+    expected.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    expect(fired).toEqual(expected);
+  });
+
+  it('skips cancelled timers and is idle once only background timers are left', async () => {
+    const clock = new VirtualClock(new Date(START));
+    const fired: string[] = [];
+    const cancel = clock.schedule(START + 1000, () => fired.push('cancelled'));
+    clock.schedule(START + 2000, () => fired.push('foreground'));
+    const tick = (at: number) =>
+      clock.schedule(
+        at,
+        () => {
+          fired.push(`tick ${(at - START) / 1000}`);
+          tick(at + 1500);
+        },
+        { background: true },
+      );
+    tick(START + 500);
+    cancel();
+    cancel(); // twice changes nothing
+    expect(await clock.run(() => false, START + 3600_000)).toBe('idle');
+    // At +2 s the foreground timer was scheduled first; once it fired, only the ticks are left.
+    expect(fired).toEqual(['tick 0.5', 'foreground']);
+  });
+
+  it('stops at the limit without firing a later timer, and a fired timer cannot be cancelled into a miscount', async () => {
+    const clock = new VirtualClock(new Date(START));
+    const fired: number[] = [];
+    const first = clock.schedule(START + 1000, () => fired.push(1));
+    clock.schedule(START + 10_000, () => fired.push(10));
+    expect(await clock.run(() => fired.length === 1, START + 5000)).toBe('done');
+    first(); // already fired
+    expect(await clock.run(() => false, START + 5000)).toBe('limit');
+    expect(fired).toEqual([1]);
+    expect(clock.nowMillis).toBe(START + 1000);
+  });
+});
