@@ -6,30 +6,12 @@ import {
   logNormalDistribution,
   percentileOf,
 } from '../../sandbox/aws/histogram.ts';
-import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
-import { SimulatedWorld } from '../../sandbox/aws/world.ts';
-import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
+import type { SimulatedWorld } from '../../sandbox/aws/world.ts';
 import { parseScenario } from '../../sandbox/run-scenario.ts';
 import { checkDetection } from '../../sandbox/scenario/detection.ts';
-import { VirtualClock } from '../../sandbox/virtual-clock.ts';
+import { makeWorld, START } from './support.ts';
 
-const START = Date.parse('2026-11-22T10:00:00Z');
 const MINUTE = 60_000;
-
-const makeWorld = () => {
-  const clock = new VirtualClock(new Date(START));
-  const world = new SimulatedWorld({
-    clock,
-    lambda: new LambdaRuntime([]),
-    region: 'us-east-1',
-    account: '123456789012',
-    versions: new VersionCatalog([]),
-    requestsPerMinute: 0,
-    ecsDeploySeconds: 60,
-    loadBalancerDimension: 'app/lb/1',
-  });
-  return { clock, world };
-};
 
 const DIMENSIONS = [{ Name: 'LoadBalancer', Value: 'app/lb/1' }];
 

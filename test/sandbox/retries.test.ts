@@ -3,15 +3,14 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientBase, customize } from '../../lib/adapters/aws-clients.ts';
 import { decideRetry, type Retrier } from '../../sandbox/aws/sfn-retry.ts';
-import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
-import { SimulatedWorld } from '../../sandbox/aws/world.ts';
+import type { SimulatedWorld } from '../../sandbox/aws/world.ts';
 import { runInWorld } from '../../sandbox/context.ts';
 import { installSandboxClients } from '../../sandbox/intercept.ts';
 import { LambdaInvocationError, LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
 import { SeededRandom } from '../../sandbox/random.ts';
-import { VirtualClock } from '../../sandbox/virtual-clock.ts';
+import type { VirtualClock } from '../../sandbox/virtual-clock.ts';
+import { makeWorld as makeBareWorld, START } from './support.ts';
 
-const START = Date.parse('2026-11-22T10:00:00Z');
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
 
 /** A Lambda runtime whose functions are plain closures over the test's clock. */
@@ -29,21 +28,8 @@ class ScriptedLambda extends LambdaRuntime {
   }
 }
 
-const makeWorld = (script: (key: string, event: unknown) => Promise<unknown>, seed = 1) => {
-  const clock = new VirtualClock(new Date(START));
-  const world = new SimulatedWorld({
-    clock,
-    lambda: new ScriptedLambda(script),
-    region: 'us-east-1',
-    account: '123456789012',
-    versions: new VersionCatalog([]),
-    requestsPerMinute: 0,
-    ecsDeploySeconds: 60,
-    loadBalancerDimension: 'app/lb/1',
-    random: new SeededRandom(seed),
-  });
-  return { clock, world };
-};
+const makeWorld = (script: (key: string, event: unknown) => Promise<unknown>, seed = 1) =>
+  makeBareWorld({ lambda: new ScriptedLambda(script), random: new SeededRandom(seed) });
 
 const retriesOf = (world: SimulatedWorld) =>
   world.timeline.filter((e) => e.kind === 'retry').map((e) => [(e.at - START) / 1000, e.text]);

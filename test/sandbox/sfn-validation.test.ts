@@ -1,9 +1,6 @@
 import '../../sandbox/polyfills.ts';
 import { describe, expect, it, vi } from 'vitest';
-import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
-import { SimulatedWorld } from '../../sandbox/aws/world.ts';
-import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
-import { VirtualClock } from '../../sandbox/virtual-clock.ts';
+import { makeWorld, START } from './support.ts';
 
 /** How many times the engine validated a definition (its constructor runs asl-validator unless told not to). */
 const counter = vi.hoisted(() => ({ validations: 0 }));
@@ -19,23 +16,7 @@ vi.mock('aws-local-stepfunctions', async (importOriginal) => {
   return { ...actual, StateMachine: CountingStateMachine };
 });
 
-const START = Date.parse('2026-11-22T10:00:00Z');
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
-
-const makeWorld = () => {
-  const clock = new VirtualClock(new Date(START));
-  const world = new SimulatedWorld({
-    clock,
-    lambda: new LambdaRuntime([]),
-    region: 'us-east-1',
-    account: '123456789012',
-    versions: new VersionCatalog([]),
-    requestsPerMinute: 0,
-    ecsDeploySeconds: 60,
-    loadBalancerDimension: 'app/lb/1',
-  });
-  return { clock, world };
-};
 
 const DEFINITION = {
   StartAt: 'Hold',

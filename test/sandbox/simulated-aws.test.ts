@@ -16,23 +16,7 @@ import {
 } from '../../sandbox/local-dynamodb.ts';
 import { REPOSITORY_ROOT } from '../../sandbox/run-scenario.ts';
 import { VirtualClock } from '../../sandbox/virtual-clock.ts';
-
-const START = Date.parse('2026-11-22T10:00:00Z');
-
-const makeWorld = () => {
-  const clock = new VirtualClock(new Date(START));
-  const world = new SimulatedWorld({
-    clock,
-    lambda: new LambdaRuntime([]),
-    region: 'us-east-1',
-    account: '123456789012',
-    versions: new VersionCatalog([]),
-    requestsPerMinute: 0,
-    ecsDeploySeconds: 60,
-    loadBalancerDimension: 'app/lb/1',
-  });
-  return { clock, world };
-};
+import { makeWorld, START } from './support.ts';
 
 const alarm = (overrides: Partial<MetricAlarm> = {}): Omit<MetricAlarm, 'AlarmArn'> => ({
   AlarmName: 'errors',
