@@ -31,6 +31,29 @@ const alarmsGone = (missing: readonly string[], when: string): BakeOutcome => ({
 });
 
 /**
+ * Registers a watch of every alarm of the release for the task `taskToken` waits on, for `seconds` (plus a
+ * margin): an alarm's state-change event finds the waiting task through it.
+ */
+const watchAlarms = (
+  store: ReleaseStore,
+  deployment: Deployment,
+  taskToken: string,
+  watch: Pick<AlarmWatch, 'percent' | 'shifts' | 'kind'>,
+  seconds: number,
+): Promise<void> =>
+  store.putAlarmWatches(
+    deployment.alarms.map((alarmName) => ({
+      alarmName,
+      releaseId: deployment.id,
+      service: deployment.service,
+      taskToken,
+      watchFrom: deployment.startedAt,
+      ...watch,
+    })),
+    seconds + WATCH_TTL_MARGIN_SECONDS,
+  );
+
+/**
  * Starts a bake: registers the task token against every watched alarm, so an alarm event resumes the
  * bake at once. Then reads the alarms once, so an alarm that fired between steps (when nothing watched)
  * fails the bake now rather than at its end. A watched alarm that no longer exists (deleted since the
@@ -44,17 +67,12 @@ export const startBake = async (
   taskToken: string,
   shifts?: readonly StepShift[],
 ): Promise<{ watching: string[]; failedAtStart?: string; missing?: string[] }> => {
-  await ports.store.putAlarmWatches(
-    deployment.alarms.map((alarmName) => ({
-      alarmName,
-      releaseId: deployment.id,
-      service: deployment.service,
-      taskToken,
-      percent: step.percent,
-      ...(shifts ? { shifts: [...shifts] } : {}),
-      watchFrom: deployment.startedAt,
-    })),
-    step.bakeSeconds + WATCH_TTL_MARGIN_SECONDS,
+  await watchAlarms(
+    ports.store,
+    deployment,
+    taskToken,
+    { percent: step.percent, ...(shifts ? { shifts: [...shifts] } : {}) },
+    step.bakeSeconds,
   );
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
@@ -188,17 +206,12 @@ export const startRollbackWindow = async (
     await ports.tokens.succeed(taskToken, handedOver(deployment));
     return { watching: [], handedOver: true };
   }
-  await ports.store.putAlarmWatches(
-    deployment.alarms.map((alarmName) => ({
-      alarmName,
-      releaseId: deployment.id,
-      service: deployment.service,
-      taskToken,
-      percent: 100,
-      watchFrom: deployment.startedAt,
-      kind: 'rollback-window' as const,
-    })),
-    deployment.target.rollbackWindowSeconds + WATCH_TTL_MARGIN_SECONDS,
+  await watchAlarms(
+    ports.store,
+    deployment,
+    taskToken,
+    { percent: 100, kind: 'rollback-window' },
+    deployment.target.rollbackWindowSeconds,
   );
   const { found } = await ports.alarms.describe(deployment.alarms);
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;

@@ -9,30 +9,13 @@ import {
 import type { SimulatedWorld } from '../../sandbox/aws/world.ts';
 import { parseScenario } from '../../sandbox/run-scenario.ts';
 import { checkDetection } from '../../sandbox/scenario/detection.ts';
-import { makeWorld, START } from './support.ts';
+import { makeWorld, metricAlarm, START } from './support.ts';
 
 const MINUTE = 60_000;
 
 const DIMENSIONS = [{ Name: 'LoadBalancer', Value: 'app/lb/1' }];
 
-const alarm = (overrides: Partial<MetricAlarm> = {}): Omit<MetricAlarm, 'AlarmArn'> => ({
-  AlarmName: 'errors',
-  Namespace: 'AWS/ApplicationELB',
-  MetricName: 'HTTPCode_Target_5XX_Count',
-  Dimensions: DIMENSIONS,
-  Statistic: 'Sum',
-  Period: 60,
-  EvaluationPeriods: 2,
-  DatapointsToAlarm: 2,
-  Threshold: 10,
-  ComparisonOperator: 'GreaterThanThreshold',
-  TreatMissingData: 'notBreaching',
-  StateValue: 'OK',
-  StateReason: 'initial',
-  StateUpdatedTimestamp: new Date(START - 3600_000),
-  StateTransitionedTimestamp: new Date(START - 3600_000),
-  ...overrides,
-});
+const alarm = metricAlarm;
 
 /** `0` not breaching, `X` breaching, `-` missing, oldest first (the user guide's notation). */
 const points = (row: string): Array<boolean | undefined> =>

@@ -16,26 +16,10 @@ import {
 } from '../../sandbox/local-dynamodb.ts';
 import { REPOSITORY_ROOT } from '../../sandbox/run-scenario.ts';
 import { VirtualClock } from '../../sandbox/virtual-clock.ts';
-import { makeWorld, START } from './support.ts';
+import { makeWorld, metricAlarm, START } from './support.ts';
 
-const alarm = (overrides: Partial<MetricAlarm> = {}): Omit<MetricAlarm, 'AlarmArn'> => ({
-  AlarmName: 'errors',
-  Namespace: 'AWS/ApplicationELB',
-  MetricName: 'HTTPCode_Target_5XX_Count',
-  Dimensions: [{ Name: 'LoadBalancer', Value: 'app/lb/1' }],
-  Statistic: 'Sum',
-  Period: 60,
-  EvaluationPeriods: 3,
-  DatapointsToAlarm: 2,
-  Threshold: 10,
-  ComparisonOperator: 'GreaterThanThreshold',
-  TreatMissingData: 'notBreaching',
-  StateValue: 'OK',
-  StateReason: 'initial',
-  StateUpdatedTimestamp: new Date(START - 3600_000),
-  StateTransitionedTimestamp: new Date(START - 3600_000),
-  ...overrides,
-});
+/** The suite's alarm: 2 of 3 one-minute periods over 10 errors. */
+const alarm = (overrides: Partial<MetricAlarm> = {}) => metricAlarm({ EvaluationPeriods: 3, ...overrides });
 
 const put = (world: SimulatedWorld, minute: number, value: number) =>
   world.cloudwatch.putDatapoint(

@@ -1,3 +1,4 @@
+import type { MetricAlarm } from '../../sandbox/aws/cloudwatch.ts';
 import { VersionCatalog } from '../../sandbox/aws/traffic.ts';
 import { SimulatedWorld, type WorldOptions } from '../../sandbox/aws/world.ts';
 import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
@@ -27,3 +28,26 @@ export const makeWorld = (
   });
   return { clock, world };
 };
+
+/**
+ * A metric alarm on the load balancer's 5xx count: 2 of 2 one-minute periods over 10, OK for an hour before
+ * START (`overrides` change any field).
+ */
+export const metricAlarm = (overrides: Partial<MetricAlarm> = {}): Omit<MetricAlarm, 'AlarmArn'> => ({
+  AlarmName: 'errors',
+  Namespace: 'AWS/ApplicationELB',
+  MetricName: 'HTTPCode_Target_5XX_Count',
+  Dimensions: [{ Name: 'LoadBalancer', Value: 'app/lb/1' }],
+  Statistic: 'Sum',
+  Period: 60,
+  EvaluationPeriods: 2,
+  DatapointsToAlarm: 2,
+  Threshold: 10,
+  ComparisonOperator: 'GreaterThanThreshold',
+  TreatMissingData: 'notBreaching',
+  StateValue: 'OK',
+  StateReason: 'initial',
+  StateUpdatedTimestamp: new Date(START - 3600_000),
+  StateTransitionedTimestamp: new Date(START - 3600_000),
+  ...overrides,
+});
