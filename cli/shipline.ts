@@ -2,8 +2,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as z from 'zod';
-import { configJsonSchema, loadConfigFile } from '../lib/config/load.ts';
+import { configJsonSchema, findService, loadConfigFile } from '../lib/config/load.ts';
+import type { ServiceConfig, ShiplineConfig } from '../lib/config/schema.ts';
+import { formatDuration } from '../lib/duration.ts';
 import { ConfigError } from '../lib/errors.ts';
+import { buildPlan } from '../lib/strategies/index.ts';
 
 /** The CLI's exit codes: scripts and CI branch on them, so they are part of its contract. */
 const EXIT = { ok: 0, expectationFailed: 1, usage: 2, internal: 3 } as const;
@@ -87,20 +90,71 @@ const simulate = async (
   }
 };
 
-const validate = (options: { config?: string }): number => {
-  const file = options.config ?? process.env.SHIPLINE_CONFIG ?? 'shipline.yml';
+/** One phrase per strategy: `canary: 5% -> 25% -> 100%`, `linear: 10% every 3m`, `blue-green`. */
+const strategySummary = (service: ServiceConfig): string => {
+  const { strategy } = service;
+  switch (strategy.type) {
+    case 'canary':
+      return `canary: ${strategy.steps.map((step) => step.percent).join('% -> ')}%`;
+    case 'linear':
+      return `linear: ${strategy.stepPercent}% every ${formatDuration(strategy.interval)}`;
+    default:
+      return strategy.type;
+  }
+};
+
+/** Reads and validates the config a command names (default: $SHIPLINE_CONFIG, else ./shipline.yml). */
+const readConfig = (option: string | undefined): { file: string; config: ShiplineConfig } => {
+  const file = option ?? process.env.SHIPLINE_CONFIG ?? 'shipline.yml';
   try {
-    const config = loadConfigFile(file);
-    const services = Object.entries(config.services).map(
-      ([name, s]) =>
-        `${name} (${s.strategy.type}: ${s.strategy.steps.map((x) => (typeof x === 'number' ? x : x.percent)).join('% -> ')}%)`,
-    );
-    process.stdout.write(`${file} is valid: ${services.join(', ')}\n`);
-    return EXIT.ok;
+    return { file, config: loadConfigFile(file) };
   } catch (error) {
     if (error instanceof ConfigError) throw new InputError(error.message);
     throw error;
   }
+};
+
+/** What kind of target a service releases to, in a few words. */
+const TARGET_WORDS = {
+  'ecs-alb':
+    'ecs-alb (blue and green slots behind an ALB listener rule; the new version goes to the idle slot)',
+  'ecs-rolling': 'ecs-rolling (one ECS service updated in place)',
+} as const;
+
+const plan = (options: { config?: string; service?: string; json: boolean }): number => {
+  const { file, config } = readConfig(options.config);
+  const names = options.service === undefined ? Object.keys(config.services) : [options.service];
+  const plans = names.map((name) => {
+    const found = findService(config, name);
+    if (!found)
+      throw new InputError(
+        `service "${name}" is not declared in ${file} (declared: ${Object.keys(config.services).join(', ')})`,
+      );
+    return { name, strategy: found.strategy.type, target: found.target.type, plan: buildPlan(found, {}) };
+  });
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ config: file, services: plans }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const text = plans.map(({ name, strategy, target, plan: { steps, totalBakeSeconds } }) =>
+    [
+      `${name}: ${strategy} on ${TARGET_WORDS[target]}`,
+      ...steps.map((step) => `  ${String(step.index + 1).padStart(2)}. ${step.label}`),
+      `  bakes ${formatDuration(totalBakeSeconds)} in all`,
+    ].join('\n'),
+  );
+  process.stdout.write(`${text.join('\n\n')}\n`);
+  return EXIT.ok;
+};
+
+const validate = (options: { config?: string }): number => {
+  const { file, config } = readConfig(options.config);
+  const services = Object.entries(config.services).map(
+    ([name, s]) =>
+      `${name} (${strategySummary(s)}${s.target.type === 'ecs-alb' ? '' : ` on ${s.target.type}`})`,
+  );
+  process.stdout.write(`${file} is valid: ${services.join(', ')}\n`);
+  return EXIT.ok;
 };
 
 const schema = async (options: { out: string }): Promise<number> => {
@@ -150,6 +204,17 @@ const buildProgram = (result: { code: number }): Command => {
     .addHelpText('after', EXIT_CODES_HELP)
     .action((options: { config?: string }) => {
       result.code = validate(options);
+    });
+
+  program
+    .command('plan')
+    .description("print each service's plan: its strategy, its target and the numbered steps a release takes")
+    .option('-c, --config <file>', 'the config to read (default: $SHIPLINE_CONFIG, else ./shipline.yml)')
+    .option('--service <name>', 'only this service')
+    .option('--json', 'print one machine-readable JSON document instead', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((options: { config?: string; service?: string; json: boolean }) => {
+      result.code = plan(options);
     });
 
   program

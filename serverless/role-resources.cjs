@@ -25,7 +25,9 @@ module.exports = {
     const arns = [];
     for (const service of Object.values(config.services)) {
       const cluster = clusterParts(service.target.cluster);
-      for (const slot of Object.values(service.target.slots)) {
+      // An ecs-rolling target is one service; an ecs-alb target two slots.
+      const services = service.target.slots ? Object.values(service.target.slots) : [service.target];
+      for (const slot of services) {
         arns.push(
           cluster.account
             ? `arn:${cluster.partition}:ecs:${cluster.region}:${cluster.account}:service/${cluster.name}/${slot.service}`
@@ -48,9 +50,13 @@ module.exports = {
       return [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }];
     return [...new Set(services.flatMap((service) => service.target.taskRoleArns))];
   },
-  /** The listener rule each service shifts weights on (`target.listenerRuleArn`). */
+  /** The listener rule each service shifts weights on (`target.listenerRuleArn`; ecs-rolling has none). */
   listenerRules: (config) => [
-    ...new Set(Object.values(config.services).map((service) => service.target.listenerRuleArn)),
+    ...new Set(
+      Object.values(config.services)
+        .map((service) => service.target.listenerRuleArn)
+        .filter((arn) => typeof arn === 'string'),
+    ),
   ],
   /** The ECR repositories whose pushes release a service (`image.repository`): the trigger rule's filter. */
   ecrRepositories: (config) => [
@@ -65,7 +71,8 @@ module.exports = {
     const names = new Set();
     for (const service of Object.values(config.services)) {
       for (const name of service.alarms) names.add(name);
-      for (const slot of Object.values(service.target.slots)) for (const name of slot.alarms) names.add(name);
+      for (const slot of Object.values(service.target.slots ?? {}))
+        for (const name of slot.alarms) names.add(name);
     }
     return names.size > 0 ? [...names] : [{ exists: false }];
   },

@@ -51,12 +51,26 @@ describe('Class: ShiplineConfigPlugin', () => {
     expect(Object.keys(pluginFor(root).hooks)).toContain('before:package:createDeploymentArtifacts');
   });
 
-  it('writes the validated config, defaults applied, as the JSON the functions load', () => {
+  it('writes the validated config, defaults applied, durations in seconds, as the JSON the functions load', () => {
     const dir = serviceDirWith(readFileSync(path.join(root, 'shipline.yml'), 'utf8'));
     pluginFor(dir).writeConfig();
     const written = JSON.parse(readFileSync(path.join(dir, '.shipline/shipline.json'), 'utf8'));
-    expect(written.services.checkout.target).toMatchObject({ scaleDownDelay: '15m', steadyTimeout: '20m' });
-    expect(written.services.checkout.strategy).toEqual({ type: 'canary', steps: [5, 25, 100], bake: '10m' });
+    expect(written.services.checkout.target).toMatchObject({
+      scaleDownDelay: 900,
+      rollbackWindow: 900,
+      steadyTimeout: 1200,
+    });
+    expect(written.services.checkout.strategy).toEqual({
+      type: 'canary',
+      steps: [
+        { percent: 5, bakeSeconds: 600 },
+        { percent: 25, bakeSeconds: 600 },
+        { percent: 100, bakeSeconds: 600 },
+      ],
+      bake: 600,
+      checks: [],
+    });
+    expect(written.services.checkout.inconclusive).toBe('fail');
   });
 
   it('stops packaging with the path of the bad field when shipline.yml is invalid', () => {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseDurationSeconds } from '../duration.ts';
 import { ConfigError, UnknownServiceError } from '../errors.ts';
-import type { EcsAlbTargetConfig, ServiceConfig, ShiplineConfig } from './schema.ts';
+import type { ServiceConfig, ShiplineConfig } from './schema.ts';
 
 /**
  * Config lookups for the functions. The functions load the config as the JSON that packaging wrote after
@@ -56,17 +55,3 @@ export const serviceForRepository = (
   }
   return undefined;
 };
-
-/**
- * The rollback window after promotion, in seconds: `rollbackWindow`, else the scale-down delay (the old
- * slot is warm that long anyway), at least 1 s (a Step Functions task timeout must be positive).
- */
-export const rollbackWindowSecondsOf = (
-  target: Pick<EcsAlbTargetConfig, 'rollbackWindow' | 'scaleDownDelay'>,
-): number =>
-  Math.max(
-    1,
-    parseDurationSeconds(target.rollbackWindow ?? target.scaleDownDelay) ??
-      parseDurationSeconds(target.scaleDownDelay) ??
-      900,
-  );

@@ -1,6 +1,9 @@
 import { parse as parseArn } from '@aws-sdk/util-arn-parser';
 import * as z from 'zod';
+import { INCONCLUSIVE_POLICIES } from '../domain/plan.ts';
 import { parseDurationSeconds } from '../duration.ts';
+import { buildPlan } from '../strategies/index.ts';
+import { LEASE_MARGIN_SECONDS, leaseSecondsOf } from '../strategies/lease.ts';
 
 /**
  * The longest duration Step Functions accepts as a Wait `Seconds` or a Task `TimeoutSeconds`: "a positive,
@@ -30,6 +33,17 @@ export const durationSchema = z
     }
   })
   .meta({ description: 'A duration such as 30s, 10m, 1h30m, or a number of seconds (at most 99999999).' });
+
+/**
+ * A duration in the config: written as `durationSchema` accepts it, parsed to whole seconds. Every duration
+ * of the parsed config (and of the packaged JSON the functions read) is a number of seconds under its own
+ * field name (`steadyTimeout: 1200`); a number is read as seconds again, so a parsed config parses the same.
+ */
+const secondsSchema = durationSchema.transform((value) => parseDurationSeconds(value) ?? 0);
+
+/** A duration that must be at least 1 s (a Step Functions task timeout or a bake), `what` naming it. */
+const positiveSeconds = (what: string) =>
+  secondsSchema.refine((seconds) => seconds >= 1, { message: `${what} must be at least 1s` });
 
 /** The kinds of ARN the config refers to, with what each must look like. */
 const ARN_KINDS = {
@@ -157,19 +171,33 @@ const slotSchema = z
   })
   .strict();
 
-/** An ECS service deployed as two slots (blue, green) behind one ALB listener rule with weighted target groups. */
+/** An ECS cluster name or ARN. */
+const clusterSchema = z
+  .union(
+    [
+      ecsNameSchema('cluster'),
+      z.string().regex(/^arn:aws(?:-[a-z]+)*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/),
+    ],
+    { error: 'expected an ECS cluster name (1 to 255 letters, digits, _ and -) or cluster ARN' },
+  )
+  .meta({ description: 'ECS cluster name or ARN.' });
+
+const taskRoleArnsSchema = z.array(arnOf('iam-role')).min(1).optional().meta({
+  description:
+    "The task and execution roles the service's task definitions name. When every service declares them, the deploy function may pass only these roles to ECS (iam:PassRole); otherwise any role of the account, to ECS tasks only.",
+});
+
+const steadyTimeoutSchema = positiveSeconds('the steady timeout').prefault('20m');
+
+/**
+ * An ECS service deployed as two slots (blue, green) behind one ALB listener rule with weighted target
+ * groups. Parsed, `rollbackWindow` always holds seconds (the scale-down delay when not given, at least 1 s:
+ * a Step Functions task timeout must be positive).
+ */
 export const ecsAlbTargetSchema = z
   .object({
     type: z.literal('ecs-alb'),
-    cluster: z
-      .union(
-        [
-          ecsNameSchema('cluster'),
-          z.string().regex(/^arn:aws(?:-[a-z]+)*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/),
-        ],
-        { error: 'expected an ECS cluster name (1 to 255 letters, digits, _ and -) or cluster ARN' },
-      )
-      .meta({ description: 'ECS cluster name or ARN.' }),
+    cluster: clusterSchema,
     container: ecsNameSchema('container').meta({
       description: 'Name of the container whose image is replaced.',
     }),
@@ -177,33 +205,68 @@ export const ecsAlbTargetSchema = z
       description: 'ALB listener rule that forwards to both slot target groups with weights.',
     }),
     slots: z.object({ blue: slotSchema, green: slotSchema }).strict(),
-    taskRoleArns: z.array(arnOf('iam-role')).min(1).optional().meta({
-      description:
-        "The task and execution roles the service's task definitions name. When every service declares them, the deploy function may pass only these roles to ECS (iam:PassRole); otherwise any role of the account, to ECS tasks only.",
-    }),
-    scaleDownDelay: durationSchema
-      .default('15m')
+    taskRoleArns: taskRoleArnsSchema,
+    scaleDownDelay: secondsSchema
+      .prefault('15m')
       .meta({ description: 'How long the old slot stays warm after promotion, for instant rollback.' }),
-    rollbackWindow: durationSchema
-      .refine((value) => (parseDurationSeconds(value) ?? 1) >= 1, {
-        message: 'the rollback window must be at least 1s',
-      })
+    rollbackWindow: positiveSeconds('the rollback window').optional().meta({
+      description:
+        "After promotion, how long the new slot's alarms are still watched: an alarm in this window rolls back at once to the old slot, kept warm until the window ends (then scaled to 0). Defaults to scaleDownDelay.",
+    }),
+    steadyTimeout: steadyTimeoutSchema.meta({
+      description:
+        'How long the new slot may take to reach a steady state before the release is rolled back.',
+    }),
+    testListenerRuleArn: arnOf('listener-rule').optional().meta({
+      description:
+        'A second ALB listener rule (e.g. on a test listener or a header match) that the pipeline points at the new slot while its checks run, and back at the stable slot after: the test route. Needed by blue-green.',
+    }),
+    testUrl: z
+      .url({ protocol: /^https?$/, error: 'expected an http or https URL such as https://test.example.com' })
       .optional()
       .meta({
         description:
-          "After promotion, how long the new slot's alarms are still watched: an alarm in this window rolls back at once to the old slot, kept warm until the window ends (then scaled to 0). Defaults to scaleDownDelay.",
-      }),
-    steadyTimeout: durationSchema
-      .refine((value) => (parseDurationSeconds(value) ?? 1) >= 1, {
-        message: 'the steady timeout must be at least 1s',
-      })
-      .default('20m')
-      .meta({
-        description:
-          'How long the new slot may take to reach a steady state before the release is rolled back.',
+          'Base URL (http or https) that reaches the test route: http checks request their path on it, Lambda checks receive it. Needs testListenerRuleArn.',
       }),
   })
-  .strict();
+  .strict()
+  .transform(({ rollbackWindow, ...target }) => ({
+    ...target,
+    rollbackWindow: rollbackWindow ?? Math.max(1, target.scaleDownDelay),
+  }));
+
+/**
+ * One ECS service updated in place (rolling update with the deployment circuit breaker): no slots, no
+ * weights. Parsed, `rollbackWindow` holds seconds, 0 when not given (no window: promotion ends the release).
+ */
+export const ecsRollingTargetSchema = z
+  .object({
+    type: z.literal('ecs-rolling'),
+    cluster: clusterSchema,
+    service: ecsNameSchema('service').meta({ description: 'The ECS service updated in place.' }),
+    container: ecsNameSchema('container').meta({
+      description: 'Name of the container whose image is replaced.',
+    }),
+    taskRoleArns: taskRoleArnsSchema,
+    steadyTimeout: steadyTimeoutSchema.meta({
+      description:
+        'How long the rolling deployment may take to complete (ECS deployment COMPLETED) before the release is rolled back.',
+    }),
+    rollbackWindow: positiveSeconds('the rollback window').optional().meta({
+      description:
+        'After promotion, how long the alarms are still watched: an alarm in this window deploys the previous task definition again. None by default.',
+    }),
+  })
+  .strict()
+  .transform(({ rollbackWindow, ...target }) => ({ ...target, rollbackWindow: rollbackWindow ?? 0 }));
+
+/** Target kinds are a discriminated union on `type`. */
+export const targetSchema = z.discriminatedUnion('type', [ecsAlbTargetSchema, ecsRollingTargetSchema], {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? 'expected type: ecs-alb or ecs-rolling'
+      : 'expected a target with a type (ecs-alb or ecs-rolling)',
+});
 
 const percentSchema = z
   .number({ error: 'expected a whole percentage from 1 to 100' })
@@ -211,13 +274,102 @@ const percentSchema = z
   .min(1, 'expected a whole percentage from 1 to 100')
   .max(100, 'expected a whole percentage from 1 to 100');
 
-const canaryStepObjectSchema = z.object({ percent: percentSchema, bake: durationSchema.optional() }).strict();
+const canaryStepObjectSchema = z.object({ percent: percentSchema, bake: secondsSchema.optional() }).strict();
 
 const canaryStepSchema = z.union([percentSchema, canaryStepObjectSchema], {
   error: 'expected a step: a percentage from 1 to 100, or { percent, bake }',
 });
 
-/** Canary: shift a growing share of traffic to the new version, baking at each step. */
+/**
+ * A Lambda function as Invoke names it: a name, a partial or full ARN, optionally qualified
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, FunctionName: 1 to 170 characters).
+ */
+const lambdaFunctionSchema = z
+  .string()
+  .max(170, 'a Lambda function name or ARN has at most 170 characters')
+  .regex(
+    /^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$/,
+    'expected a Lambda function name or ARN, e.g. checkout-smoke or arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke',
+  );
+
+/** The time a check may take when it does not say. */
+export const DEFAULT_CHECK_TIMEOUT = '60s';
+
+const checkBase = {
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/,
+      'expected a check name: 1 to 64 letters, digits, spaces, ., _ and -, starting with a letter or digit',
+    )
+    .meta({ description: 'The name the plan, the console and notifications show, e.g. login-smoke.' }),
+  timeout: positiveSeconds('a check timeout')
+    .prefault(DEFAULT_CHECK_TIMEOUT)
+    .meta({ description: 'How long the check may take before it counts as failed.' }),
+};
+
+/**
+ * A smoke test: a Lambda function the user names (invoked with the release and the test URL, answers
+ * `{ passed, reason? }`), or an HTTP request from the pipeline to `target.testUrl` + `path`.
+ */
+export const checkSchema = z.union(
+  [
+    z
+      .object({
+        ...checkBase,
+        lambda: lambdaFunctionSchema.meta({
+          description: 'The function to invoke: name or ARN (of the pipeline account and region).',
+        }),
+      })
+      .strict(),
+    z
+      .object({
+        ...checkBase,
+        http: z
+          .object({
+            path: z
+              .string()
+              .regex(/^\/\S*$/, 'expected a path starting with /, e.g. /health')
+              .meta({ description: 'Path (with query) requested on target.testUrl.' }),
+            expectStatus: z
+              .number()
+              .int('expected an HTTP status from 100 to 599')
+              .min(100, 'expected an HTTP status from 100 to 599')
+              .max(599, 'expected an HTTP status from 100 to 599')
+              .default(200)
+              .meta({ description: 'The status that passes the check.' }),
+          })
+          .strict(),
+      })
+      .strict(),
+  ],
+  { error: 'expected a check: { name, lambda: <function> } or { name, http: { path } }' },
+);
+
+const checksSchema = z
+  .array(checkSchema)
+  .default([])
+  .meta({
+    description:
+      'Smoke tests run after the new version is ready and before it takes production traffic (blue-green: against the test route), in order; one failure rolls back.',
+  })
+  .superRefine((checks, ctx) => {
+    const seen = new Set<string>();
+    checks.forEach((check, index) => {
+      if (seen.has(check.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'name'],
+          message: `check "${check.name}" is declared twice; give each check its own name`,
+        });
+      seen.add(check.name);
+    });
+  });
+
+/**
+ * Canary: shift a growing share of traffic to the new version, baking at each step. Parsed, `steps` are
+ * `{ percent, bakeSeconds }` (a step's own bake, else the strategy's) and `bake` holds seconds.
+ */
 export const canaryStrategySchema = z
   .object({
     type: z.literal('canary'),
@@ -225,7 +377,8 @@ export const canaryStrategySchema = z
       .array(canaryStepSchema)
       .min(1)
       .meta({ description: 'Traffic percentages sent to the new version, in order; the last must be 100.' }),
-    bake: durationSchema.meta({ description: 'How long each step bakes while alarms are watched.' }),
+    bake: secondsSchema.meta({ description: 'How long each step bakes while alarms are watched.' }),
+    checks: checksSchema,
   })
   .strict()
   .superRefine((strategy, ctx) => {
@@ -245,7 +398,7 @@ export const canaryStrategySchema = z
     }
     strategy.steps.forEach((step, index) => {
       const bake = typeof step === 'number' ? strategy.bake : (step.bake ?? strategy.bake);
-      if (parseDurationSeconds(bake) === 0) {
+      if (bake === 0) {
         ctx.addIssue({
           code: 'custom',
           path: ['steps', index],
@@ -253,13 +406,96 @@ export const canaryStrategySchema = z
         });
       }
     });
+  })
+  .transform((strategy) => ({
+    ...strategy,
+    steps: strategy.steps.map((step) =>
+      typeof step === 'number'
+        ? { percent: step, bakeSeconds: strategy.bake }
+        : { percent: step.percent, bakeSeconds: step.bake ?? strategy.bake },
+    ),
+  }));
+
+/**
+ * Linear: shift `stepPercent` more every `interval` (10% every 3m: 10, 20, ..., 100), each share baked for
+ * the interval; a stepPercent that does not divide 100 ends with a last shift to 100. Parsed, `interval`
+ * holds seconds and `steps` the shifts as a canary's (`{ percent, bakeSeconds }`).
+ */
+export const linearStrategySchema = z
+  .object({
+    type: z.literal('linear'),
+    stepPercent: percentSchema.meta({ description: 'How much more traffic each step sends, e.g. 10.' }),
+    interval: positiveSeconds('the interval').meta({
+      description: 'How long each step bakes (alarms watched) before the next, e.g. 3m.',
+    }),
+    checks: checksSchema,
+  })
+  .strict()
+  .transform((strategy) => {
+    const steps: { percent: number; bakeSeconds: number }[] = [];
+    for (let percent = strategy.stepPercent; percent < 100; percent += strategy.stepPercent)
+      steps.push({ percent, bakeSeconds: strategy.interval });
+    steps.push({ percent: 100, bakeSeconds: strategy.interval });
+    return { ...strategy, steps };
   });
 
-/** Strategies are a discriminated union on `type`; later strategies (linear, all-at-once, blue-green) join it. */
-export const strategySchema = z.discriminatedUnion('type', [canaryStrategySchema], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'expected type: canary' : 'expected a strategy with a type (canary)',
-});
+/** All at once: one shift to 100% (or, on ecs-rolling, the rolling update itself), then one bake. */
+export const allAtOnceStrategySchema = z
+  .object({
+    type: z.literal('all-at-once'),
+    bake: positiveSeconds('the bake').meta({
+      description: 'How long the new version bakes at 100% while alarms are watched.',
+    }),
+    checks: checksSchema,
+  })
+  .strict();
+
+/** A wait for a person before blue-green's swap: resumed by promote/approve, or timed out. */
+const pauseSchema = z
+  .object({
+    timeout: positiveSeconds('the pause timeout').meta({
+      description: 'How long the release waits for a person before onTimeout applies.',
+    }),
+    onTimeout: z
+      .enum(['fail', 'continue'], { error: 'expected onTimeout: fail or continue' })
+      .default('fail')
+      .meta({
+        description: 'What the timeout means: roll back (fail, the default) or swap anyway (continue).',
+      }),
+  })
+  .strict();
+
+/**
+ * Blue/green (ecs-alb only): deploy to the idle slot, point the test route (`target.testListenerRuleArn`) at
+ * it, run the checks, optionally pause for a person, swap all production traffic in one call, bake.
+ */
+export const blueGreenStrategySchema = z
+  .object({
+    type: z.literal('blue-green'),
+    bake: positiveSeconds('the bake').meta({
+      description: 'How long the new slot bakes after the swap while alarms are watched.',
+    }),
+    pause: pauseSchema.optional().meta({ description: 'Wait for a person before the swap.' }),
+    checks: checksSchema,
+  })
+  .strict();
+
+export const STRATEGY_TYPES = ['canary', 'linear', 'all-at-once', 'blue-green'] as const;
+
+/** Strategies are a discriminated union on `type`. */
+export const strategySchema = z.discriminatedUnion(
+  'type',
+  [canaryStrategySchema, linearStrategySchema, allAtOnceStrategySchema, blueGreenStrategySchema],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? 'expected type: canary, linear, all-at-once or blue-green'
+        : 'expected a strategy with a type (canary, linear, all-at-once or blue-green)',
+  },
+);
+
+/** How long an inconclusive bake waits for a person when `inconclusive: pause` does not say. */
+export const DEFAULT_INCONCLUSIVE_PAUSE_TIMEOUT = '1h';
 
 export const serviceSchema = z
   .object({
@@ -287,15 +523,24 @@ export const serviceSchema = z
           }),
       })
       .strict(),
-    target: z.discriminatedUnion('type', [ecsAlbTargetSchema], {
-      error: (issue) =>
-        issue.code === 'invalid_union' ? 'expected type: ecs-alb' : 'expected a target with a type (ecs-alb)',
+    target: targetSchema,
+    alarms: z.array(alarmNameSchema).default([]).meta({
+      description:
+        'CloudWatch alarm names watched during every bake (and, on ecs-rolling, during the rollout and the rollback window).',
     }),
-    alarms: z
-      .array(alarmNameSchema)
-      .default([])
-      .meta({ description: 'CloudWatch alarm names watched during every bake.' }),
     strategy: strategySchema,
+    inconclusive: z
+      .enum(INCONCLUSIVE_POLICIES, { error: 'expected inconclusive: fail, pass or pause' })
+      .default('fail')
+      .meta({
+        description:
+          'What a bake whose watched alarms stayed INSUFFICIENT_DATA the whole time means: fail (roll back, the default), pass (go on), or pause (wait for a person to promote or abort, at most inconclusivePauseTimeout, then roll back).',
+      }),
+    inconclusivePauseTimeout: positiveSeconds('the inconclusive pause timeout')
+      .optional()
+      .meta({
+        description: `With inconclusive: pause, how long an inconclusive bake waits for a person before the release rolls back (default ${DEFAULT_INCONCLUSIVE_PAUSE_TIMEOUT}).`,
+      }),
     watchAlarms: z
       .boolean()
       .default(true)
@@ -310,7 +555,27 @@ export const serviceSchema = z
       .default({})
       .meta({ description: 'Where this service is notified; defaults to the pipeline topic.' }),
   })
-  .strict();
+  .strict()
+  .superRefine((service, ctx) => {
+    if (service.inconclusivePauseTimeout !== undefined && service.inconclusive !== 'pause')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inconclusivePauseTimeout'],
+        message: `only means something with inconclusive: pause (inconclusive is ${service.inconclusive}); remove it or set inconclusive: pause`,
+      });
+  })
+  // Parsed, `inconclusivePauseTimeout` holds seconds exactly when the policy is pause.
+  .transform(
+    ({ inconclusivePauseTimeout, ...service }): typeof service & { inconclusivePauseTimeout?: number } =>
+      service.inconclusive === 'pause'
+        ? {
+            ...service,
+            inconclusivePauseTimeout:
+              inconclusivePauseTimeout ??
+              (parseDurationSeconds(DEFAULT_INCONCLUSIVE_PAUSE_TIMEOUT) as number),
+          }
+        : service,
+  );
 
 export const shiplineConfigSchema = z
   .object({
@@ -356,61 +621,112 @@ export const shiplineConfigSchema = z
         });
       }
       owners.set(service.image.repository, name);
-      const { blue, green } = service.target.slots;
-      const watched = service.alarms.length + blue.alarms.length + green.alarms.length;
-      if (watched === 0 && service.watchAlarms) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['services', name],
-          message:
-            'watches no alarm; add alarms (service alarms or slot alarms) or set watchAlarms: false to release without watching',
-        });
-      }
-      if (watched > 0 && !service.watchAlarms) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['services', name, 'watchAlarms'],
-          message: 'watchAlarms: false but alarms are declared; remove the alarms or watchAlarms',
-        });
-      }
-      checkSameAccountAndRegion(ctx, name, service);
-      const lease =
-        (parseDurationSeconds(service.target.steadyTimeout) ?? 0) +
-        totalBakeSeconds(service.strategy) +
-        Math.max(
-          parseDurationSeconds(service.target.scaleDownDelay) ?? 0,
-          parseDurationSeconds(service.target.rollbackWindow ?? service.target.scaleDownDelay) ?? 0,
-        ) +
-        LEASE_MARGIN_SECONDS;
-      if (lease > MAX_LEASE_SECONDS) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['services', name],
-          message: `a release of ${name} may hold its lock for ${lease} seconds (steady timeout + every bake + the longer of scale-down delay and rollback window + 1h), more than a Step Functions execution may run (${MAX_LEASE_SECONDS} seconds, one year); shorten them`,
-        });
-      }
-      if (blue.service === green.service || blue.targetGroupArn === green.targetGroupArn) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['services', name, 'target', 'slots'],
-          message: 'blue and green must be different ECS services in different target groups',
-        });
-      }
+      // A service with an issue of its own may not have been transformed (zod runs this refinement after
+      // continuable issues): its cross-field checks wait until its fields are valid.
+      const broken = ctx.issues.some((issue) => issue.path?.[0] === 'services' && issue.path[1] === name);
+      if (!broken) checkService(ctx, name, service);
     }
   });
 
+/** Why a rolling target takes only all-at-once: part of the refusal message. */
+const ROLLING_ONLY_ALL_AT_ONCE =
+  'an ecs-rolling target supports only all-at-once: a rolling update replaces the tasks of its one service, so no share of traffic can be held on the new version (canary, linear) and there is no idle slot to test and swap to (blue-green)';
+
+/** The checks across the fields of one service: target and strategy fit, alarms, slots, ARNs, lease. */
+const checkService = (ctx: z.RefinementCtx, name: string, service: ServiceConfig): void => {
+  const issue = (path: PropertyKey[], message: string) =>
+    ctx.addIssue({ code: 'custom', path: ['services', name, ...path], message });
+  const { target, strategy } = service;
+  if (target.type === 'ecs-rolling' && strategy.type !== 'all-at-once') {
+    issue(['strategy', 'type'], `strategy ${strategy.type} is refused: ${ROLLING_ONLY_ALL_AT_ONCE}`);
+  }
+  if (target.type === 'ecs-alb') {
+    if (strategy.type === 'blue-green' && target.testListenerRuleArn === undefined) {
+      issue(
+        ['target', 'testListenerRuleArn'],
+        'strategy blue-green needs target.testListenerRuleArn: the listener rule that forwards test traffic to the new slot while its checks run, before the swap',
+      );
+    }
+    if (target.testUrl !== undefined && target.testListenerRuleArn === undefined) {
+      issue(
+        ['target', 'testUrl'],
+        'testUrl reaches the test route, which needs target.testListenerRuleArn (the listener rule the pipeline points at the new slot); declare it or remove testUrl',
+      );
+    }
+  }
+  strategy.checks.forEach((check, index) => {
+    if (!('http' in check)) return;
+    if (target.type === 'ecs-rolling') {
+      issue(
+        ['strategy', 'checks', index, 'http'],
+        `http check "${check.name}" needs a test route, which an ecs-rolling target has not (its new tasks serve production at once); use a lambda check`,
+      );
+    } else if (target.testUrl === undefined) {
+      issue(
+        ['strategy', 'checks', index, 'http'],
+        `http check "${check.name}" needs target.testUrl, the base URL (http or https) that reaches the test route`,
+      );
+    }
+  });
+  const slotAlarms =
+    target.type === 'ecs-alb' ? target.slots.blue.alarms.length + target.slots.green.alarms.length : 0;
+  const watched = service.alarms.length + slotAlarms;
+  if (watched === 0 && service.watchAlarms) {
+    issue(
+      [],
+      target.type === 'ecs-alb'
+        ? 'watches no alarm; add alarms (service alarms or slot alarms) or set watchAlarms: false to release without watching'
+        : 'watches no alarm; add alarms or set watchAlarms: false to release without watching',
+    );
+  }
+  if (watched > 0 && !service.watchAlarms) {
+    issue(['watchAlarms'], 'watchAlarms: false but alarms are declared; remove the alarms or watchAlarms');
+  }
+  if (target.type === 'ecs-alb') {
+    checkSameAccountAndRegion(ctx, name, service, target);
+    const { blue, green } = target.slots;
+    if (blue.service === green.service || blue.targetGroupArn === green.targetGroupArn) {
+      issue(['target', 'slots'], 'blue and green must be different ECS services in different target groups');
+    }
+    if (target.testListenerRuleArn !== undefined && target.testListenerRuleArn === target.listenerRuleArn) {
+      issue(
+        ['target', 'testListenerRuleArn'],
+        'the test listener rule must be another rule than listenerRuleArn: it carries test traffic only, never production',
+      );
+    }
+  }
+  // Only a plan of a strategy the target takes has a meaningful length.
+  if (target.type === 'ecs-alb' || strategy.type === 'all-at-once') {
+    const lease = leaseSecondsOf(service, buildPlan(service, {}));
+    if (lease > MAX_LEASE_SECONDS) {
+      issue(
+        [],
+        `a release of ${name} may hold its lock for ${lease} seconds (every step of its plan at its longest: steady timeout, checks, pauses, bakes, the longer of scale-down delay and rollback window; + ${LEASE_MARGIN_SECONDS / 3600}h), more than a Step Functions execution may run (${MAX_LEASE_SECONDS} seconds, one year); shorten them`,
+      );
+    }
+  }
+};
+
 /** Every ARN of one service, by field path, for the account and region check. */
-const serviceArns = (service: ServiceConfig): [PropertyKey[], string][] => [
-  [['target', 'listenerRuleArn'], service.target.listenerRuleArn],
-  [['target', 'slots', 'blue', 'targetGroupArn'], service.target.slots.blue.targetGroupArn],
-  [['target', 'slots', 'green', 'targetGroupArn'], service.target.slots.green.targetGroupArn],
+const serviceArns = (service: ServiceConfig, target: EcsAlbTargetConfig): [PropertyKey[], string][] => [
+  [['target', 'listenerRuleArn'], target.listenerRuleArn],
+  [['target', 'slots', 'blue', 'targetGroupArn'], target.slots.blue.targetGroupArn],
+  [['target', 'slots', 'green', 'targetGroupArn'], target.slots.green.targetGroupArn],
+  ...(target.testListenerRuleArn
+    ? [[['target', 'testListenerRuleArn'], target.testListenerRuleArn] as [PropertyKey[], string]]
+    : []),
   ...(service.notify.topicArn
     ? [[['notify', 'topicArn'], service.notify.topicArn] as [PropertyKey[], string]]
     : []),
 ];
 
 /** The listener rule, both target groups and the topic of a service must live in one account and region. */
-const checkSameAccountAndRegion = (ctx: z.RefinementCtx, name: string, service: ServiceConfig): void => {
+const checkSameAccountAndRegion = (
+  ctx: z.RefinementCtx,
+  name: string,
+  service: ServiceConfig,
+  target: EcsAlbTargetConfig,
+): void => {
   const parsed = (text: string) => {
     try {
       return parseArn(text);
@@ -418,9 +734,9 @@ const checkSameAccountAndRegion = (ctx: z.RefinementCtx, name: string, service: 
       return undefined; // arnOf reported it
     }
   };
-  const rule = parsed(service.target.listenerRuleArn);
+  const rule = parsed(target.listenerRuleArn);
   if (!rule) return;
-  for (const [path, text] of serviceArns(service).slice(1)) {
+  for (const [path, text] of serviceArns(service, target).slice(1)) {
     const arn = parsed(text);
     if (!arn) continue;
     if (arn.region !== rule.region || arn.accountId !== rule.accountId) {
@@ -432,7 +748,7 @@ const checkSameAccountAndRegion = (ctx: z.RefinementCtx, name: string, service: 
     }
   }
   // ECS passes a role to tasks only within the account (IAM roles have no region).
-  (service.target.taskRoleArns ?? []).forEach((text, index) => {
+  (target.taskRoleArns ?? []).forEach((text, index) => {
     const arn = parsed(text);
     if (arn && arn.accountId !== rule.accountId) {
       ctx.addIssue({
@@ -444,17 +760,7 @@ const checkSameAccountAndRegion = (ctx: z.RefinementCtx, name: string, service: 
   });
 };
 
-/** Seconds every step of a strategy bakes, in total. */
-const totalBakeSeconds = (strategy: StrategyConfig): number =>
-  strategy.steps.reduce<number>(
-    (total, step) =>
-      total +
-      (parseDurationSeconds(typeof step === 'number' ? strategy.bake : (step.bake ?? strategy.bake)) ?? 0),
-    0,
-  );
-
-/** Margin the release lock lease keeps beyond the longest release; `leaseSecondsFor` adds the same hour. */
-export const LEASE_MARGIN_SECONDS = 3600;
+export { LEASE_MARGIN_SECONDS } from '../strategies/lease.ts';
 
 /**
  * The longest a release may hold its lock: a Standard Step Functions execution runs at most one year
@@ -466,4 +772,11 @@ export const MAX_LEASE_SECONDS = 365 * 24 * 3600;
 export type ShiplineConfig = z.output<typeof shiplineConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type StrategyConfig = z.output<typeof strategySchema>;
+export type TargetConfig = z.output<typeof targetSchema>;
 export type EcsAlbTargetConfig = z.output<typeof ecsAlbTargetSchema>;
+export type EcsRollingTargetConfig = z.output<typeof ecsRollingTargetSchema>;
+export type CanaryStrategyConfig = z.output<typeof canaryStrategySchema>;
+export type LinearStrategyConfig = z.output<typeof linearStrategySchema>;
+export type AllAtOnceStrategyConfig = z.output<typeof allAtOnceStrategySchema>;
+export type BlueGreenStrategyConfig = z.output<typeof blueGreenStrategySchema>;
+export type CheckConfig = z.output<typeof checkSchema>;

@@ -1,30 +1,28 @@
-import type { z } from 'zod';
-import type { canaryStrategySchema } from '../config/schema.ts';
-import type { Plan, SlotName } from '../domain/types.ts';
-import { formatDuration, parseDurationSeconds } from '../duration.ts';
-
-export type CanaryStrategy = z.output<typeof canaryStrategySchema>;
+import type { CanaryStrategyConfig, ServiceConfig } from '../config/schema.ts';
+import type { ReleasePlan } from '../domain/plan.ts';
+import {
+  assemble,
+  awaitReadyStep,
+  checksBeforeTraffic,
+  deployStep,
+  type PlanContext,
+  retireStep,
+  shiftsAndBakes,
+} from './steps.ts';
 
 /**
- * Canary: one shift step per configured percentage, each baked while alarms are watched.
- * The 100% step bakes too: the old slot is still warm then, so a late regression rolls back instantly.
+ * Canary: deploy to the idle slot, wait until it is ready, run the checks, then shift each configured share
+ * and bake it while the alarms are watched, up to 100%, and retire the old slot. The 100% step bakes too:
+ * the old slot is still warm then, so a late regression rolls back instantly.
  */
-export const planCanary = (strategy: CanaryStrategy, canarySlot: SlotName): Plan => {
-  const steps = strategy.steps.map((step, index) => {
-    const percent = typeof step === 'number' ? step : step.percent;
-    const bake = typeof step === 'number' ? strategy.bake : (step.bake ?? strategy.bake);
-    const bakeSeconds = parseDurationSeconds(bake) ?? 0;
-    return {
-      kind: 'shift' as const,
-      index,
-      percent,
-      bakeSeconds,
-      label: `Shift ${percent}% to ${canarySlot}, bake ${formatDuration(bakeSeconds)}`,
-    };
-  });
-  return {
-    strategy: 'canary',
-    steps,
-    totalBakeSeconds: steps.reduce((sum, step) => sum + step.bakeSeconds, 0),
-  };
-};
+export const planCanary = (
+  service: ServiceConfig & { strategy: CanaryStrategyConfig },
+  context: PlanContext,
+): ReleasePlan =>
+  assemble('canary', [
+    deployStep(service, context),
+    awaitReadyStep(service, context),
+    ...checksBeforeTraffic(service, context),
+    ...shiftsAndBakes(service, service.strategy.steps, context),
+    retireStep(service, context),
+  ]);

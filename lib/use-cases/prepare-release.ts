@@ -1,13 +1,13 @@
 import { now } from '../clock.ts';
-import { rollbackWindowSecondsOf, serviceConfig } from '../config/lookup.ts';
+import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
 import type { AlreadyServing, Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
-import { parseDurationSeconds } from '../duration.ts';
-import { ServiceBusyError, TargetStateError } from '../errors.ts';
+import { ConfigError, ServiceBusyError, TargetStateError } from '../errors.ts';
 import type { SlotReader } from '../ports/slot-deployer.ts';
 import { buildPlan } from '../strategies/index.ts';
+import { toShiftAndBakePlan } from '../strategies/shift-and-bake.ts';
 import { notifyBestEffort } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 
@@ -33,6 +33,11 @@ export const prepareRelease = async (
 ): Promise<Deployment | AlreadyServing> => {
   const declared = serviceConfig(config, request.service);
   const target = declared.target;
+  if (target.type !== 'ecs-alb') {
+    throw new ConfigError(
+      `service ${request.service}: the release state machine cannot release an ${target.type} target yet`,
+    );
+  }
   const slots: Record<SlotName, SlotRef> = {
     blue: {
       name: 'blue',
@@ -122,17 +127,14 @@ export const prepareRelease = async (
       canary,
       desiredCount: stableStatus.desiredCount,
       stableTaskDefinitionArn: stableStatus.taskDefinitionArn,
-      steadyTimeoutSeconds: parseDurationSeconds(target.steadyTimeout) ?? 1200,
-      scaleDownDelaySeconds: parseDurationSeconds(target.scaleDownDelay) ?? 900,
-      rollbackWindowSeconds: rollbackWindowSecondsOf(target),
+      steadyTimeoutSeconds: target.steadyTimeout,
+      scaleDownDelaySeconds: target.scaleDownDelay,
+      rollbackWindowSeconds: target.rollbackWindow,
       // The old slot stays warm for the scale-down delay even when the rollback window is shorter.
-      warmAfterWindowSeconds: Math.max(
-        0,
-        (parseDurationSeconds(target.scaleDownDelay) ?? 900) - rollbackWindowSecondsOf(target),
-      ),
+      warmAfterWindowSeconds: Math.max(0, target.scaleDownDelay - target.rollbackWindow),
     },
     alarms: alarmNames,
-    plan: buildPlan(declared.strategy, canary.name),
+    plan: toShiftAndBakePlan(buildPlan(declared, { newSlot: canary.name })),
     topicArn: declared.notify.topicArn ?? settings.defaultTopicArn,
   };
 

@@ -1,15 +1,11 @@
 import { nowEpochSeconds } from '../clock.ts';
-import { rollbackWindowSecondsOf, serviceConfig } from '../config/lookup.ts';
+import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
-import { parseDurationSeconds } from '../duration.ts';
 import type { Receipt, ReleaseStore } from '../ports/release-store.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
-import { buildPlan } from '../strategies/index.ts';
-
-/** Margin on top of the planned duration before a lock may be taken over from a dead holder. */
-const LEASE_MARGIN_SECONDS = 3600;
+import { buildPlan, leaseSecondsOf } from '../strategies/index.ts';
 
 export type AcquireResult =
   | { acquired: true; superseded: false }
@@ -27,17 +23,13 @@ const receiptOf = (request: ReleaseRequest): Receipt => {
   return received;
 };
 
-/** The lease covers the whole planned release (steady wait, every bake, the warm period) plus a margin. */
+/**
+ * The lease covers the whole planned release (steady wait, every check, pause and bake, the warm period)
+ * plus a margin: the same figure the config schema bounds.
+ */
 export const leaseSecondsFor = (config: ShiplineConfig, service: string): number => {
   const declared = serviceConfig(config, service);
-  const plan = buildPlan(declared.strategy, 'green');
-  const steady = parseDurationSeconds(declared.target.steadyTimeout) ?? 0;
-  // The lock is handed on right after promotion; the rollback window only matters if that hand-off fails.
-  const warm = Math.max(
-    parseDurationSeconds(declared.target.scaleDownDelay) ?? 0,
-    rollbackWindowSecondsOf(declared.target),
-  );
-  return steady + plan.totalBakeSeconds + warm + LEASE_MARGIN_SECONDS;
+  return leaseSecondsOf(declared, buildPlan(declared, {}));
 };
 
 /**

@@ -8,6 +8,7 @@ import type { ReleaseStore } from '../../lib/ports/release-store.ts';
 import { loadBalancerDimensionOf, VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { Scenario } from '../scenario/schema.ts';
+import { ScenarioError } from './errors.ts';
 import type { ServicePlan } from './validate.ts';
 
 /** The scenario's versions as the traffic model plays them. */
@@ -56,6 +57,8 @@ export const seedService = (
   const { region, account } = scenario.world;
   const { name, declared, state } = plan;
   const target = declared.target;
+  if (target.type !== 'ecs-alb')
+    throw new ScenarioError(`service ${name}: the sandbox does not simulate an ${target.type} target yet`);
   const repositoryUri = `${account}.dkr.ecr.${region}.amazonaws.com/${declared.image.repository}`;
   const definitionOf = (version: string) =>
     world.ecs.registerTaskDefinition(
@@ -213,6 +216,10 @@ export const seedReleaseTable = async (
     const promoted = state.history[promotedIndex];
     if (promoted) {
       const target = plan.declared.target;
+      if (target.type !== 'ecs-alb')
+        throw new ScenarioError(
+          `service ${name}: the sandbox does not simulate an ${target.type} target yet`,
+        );
       const stable = world.ecs.services.get(`${target.cluster}/${target.slots[state.stableSlot].service}`);
       await store.recordPromotion({
         service: name,

@@ -9,6 +9,7 @@ import type { SimulatedWorld } from '../aws/world.ts';
 import type { SandboxOutcome, ScenarioResult } from '../run-scenario.ts';
 import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
+import { ScenarioError } from './errors.ts';
 import type { TriggerResult } from './schedule.ts';
 import type { ServicePlan } from './validate.ts';
 
@@ -128,6 +129,10 @@ const summariseService = async (
   const { declared } = plan;
   const { executions, triggerResults } = inputs;
   const target = declared.target;
+  if (target.type !== 'ecs-alb')
+    throw new ScenarioError(
+      `service ${plan.name}: the sandbox does not simulate an ${target.type} target yet`,
+    );
   const releases = await store.listRecords(plan.name, 50);
   const newest = executions.at(-1);
   const newestRecord = newest ? releases.find((r) => r.releaseId === newest.name) : undefined;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   configJsonSchema,
   findService,
@@ -67,11 +68,22 @@ describe('Function: parseConfigText', () => {
               green: { service: 'checkout-green', targetGroupArn: GREEN_TG, alarms: ['checkout-green-5xx'] },
             },
             taskRoleArns: ['arn:aws:iam::123456789012:role/checkout-execution'],
-            scaleDownDelay: '15m',
-            steadyTimeout: '20m',
+            scaleDownDelay: 900,
+            rollbackWindow: 900,
+            steadyTimeout: 1200,
           },
           alarms: ['checkout-latency-p99'],
-          strategy: { type: 'canary', steps: [5, 25, 100], bake: '10m' },
+          strategy: {
+            type: 'canary',
+            steps: [
+              { percent: 5, bakeSeconds: 600 },
+              { percent: 25, bakeSeconds: 600 },
+              { percent: 100, bakeSeconds: 600 },
+            ],
+            bake: 600,
+            checks: [],
+          },
+          inconclusive: 'fail',
           watchAlarms: true,
           notify: {},
         },
@@ -79,25 +91,40 @@ describe('Function: parseConfigText', () => {
     });
   });
 
-  it('fills every default of a minimal service', () => {
+  it('fills every default of a minimal service, durations in seconds', () => {
     const config = parseConfigText(`services:\n  checkout:${minimalService}`);
 
     expect(config.version).toBe(1);
-    expect(config.services.checkout?.target.scaleDownDelay).toBe('15m');
-    expect(config.services.checkout?.target.steadyTimeout).toBe('20m');
-    expect(config.services.checkout?.target.slots.blue.alarms).toEqual([]);
-    expect(config.services.checkout?.target.slots.green.alarms).toEqual([]);
-    expect(config.services.checkout?.alarms).toEqual([]);
-    expect(config.services.checkout?.watchAlarms).toBe(false);
-    expect(config.services.checkout?.notify).toEqual({});
+    const checkout = config.services.checkout;
+    expect(checkout?.target).toMatchObject({
+      type: 'ecs-alb',
+      scaleDownDelay: 900,
+      rollbackWindow: 900,
+      steadyTimeout: 1200,
+      slots: { blue: { alarms: [] }, green: { alarms: [] } },
+    });
+    expect(checkout?.alarms).toEqual([]);
+    expect(checkout?.watchAlarms).toBe(false);
+    expect(checkout?.notify).toEqual({});
+    expect(checkout?.inconclusive).toBe('fail');
+    expect(checkout).not.toHaveProperty('inconclusivePauseTimeout');
+    expect(checkout?.strategy.checks).toEqual([]);
   });
 
-  it('accepts steps with their own bake', () => {
+  it("normalises canary steps to { percent, bakeSeconds }: a step's own bake, else the strategy's", () => {
     const config = parseConfigText(
-      configText().replace('steps: [5, 25, 100]', 'steps: [5, { percent: 50, bake: 30m }, 100]'),
+      configText().replace('steps: [5, 25, 100]', 'steps: [5, { percent: 50, bake: 30m }, { percent: 100 }]'),
     );
 
-    expect(config.services.checkout?.strategy.steps).toEqual([5, { percent: 50, bake: '30m' }, 100]);
+    expect(config.services.checkout?.strategy).toMatchObject({
+      type: 'canary',
+      bake: 600,
+      steps: [
+        { percent: 5, bakeSeconds: 600 },
+        { percent: 50, bakeSeconds: 1800 },
+        { percent: 100, bakeSeconds: 600 },
+      ],
+    });
   });
 
   it('names the step that does not increase', () => {
@@ -217,15 +244,17 @@ describe('Function: parseConfigText', () => {
     ]);
   });
 
-  it('reads the rollback window, which defaults to the scale-down delay', () => {
-    expect(
-      parseConfigText(configText(), 'shipline.yml').services.checkout?.target.rollbackWindow,
-    ).toBeUndefined();
+  it('reads the rollback window in seconds, which defaults to the scale-down delay (at least 1s)', () => {
+    expect(parseConfigText(configText(), 'shipline.yml').services.checkout?.target.rollbackWindow).toBe(900);
     const text = configText().replace(
       'scaleDownDelay: 15m',
       'scaleDownDelay: 15m\n      rollbackWindow: 30m',
     );
-    expect(parseConfigText(text, 'shipline.yml').services.checkout?.target.rollbackWindow).toBe('30m');
+    expect(parseConfigText(text, 'shipline.yml').services.checkout?.target.rollbackWindow).toBe(1800);
+    expect(
+      parseConfigText(configText().replace('scaleDownDelay: 15m', 'scaleDownDelay: 0s')).services.checkout
+        ?.target,
+    ).toMatchObject({ scaleDownDelay: 0, rollbackWindow: 1 });
     expect(
       issuesOf(configText().replace('scaleDownDelay: 15m', 'scaleDownDelay: 15m\n      rollbackWindow: 0s')),
     ).toEqual(['services.checkout.target.rollbackWindow: the rollback window must be at least 1s']);
@@ -396,7 +425,7 @@ describe('Config hardening', () => {
     const text = configText().replace('bake: 10m', 'bake: 3000h');
 
     expect(issuesOf(text)).toEqual([
-      'services.checkout: a release of checkout may hold its lock for 32405700 seconds (steady timeout + every bake + the longer of scale-down delay and rollback window + 1h), more than a Step Functions execution may run (31536000 seconds, one year); shorten them',
+      'services.checkout: a release of checkout may hold its lock for 32405700 seconds (every step of its plan at its longest: steady timeout, checks, pauses, bakes, the longer of scale-down delay and rollback window; + 1h), more than a Step Functions execution may run (31536000 seconds, one year); shorten them',
     ]);
   });
 
@@ -499,7 +528,7 @@ describe('Config hardening', () => {
       'shipline.yml:30:29 services.checkout.strategy.steps[1].percent: expected a whole percentage from 1 to 100',
     ]);
     expect(locatedIssuesOf(text)).toEqual([
-      'shipline.yml:29:13 services.checkout.strategy.type: expected type: canary',
+      'shipline.yml:29:13 services.checkout.strategy.type: expected type: canary, linear, all-at-once or blue-green',
     ]);
   });
 
@@ -518,8 +547,7 @@ describe('Config hardening', () => {
   });
 
   it('keeps path-only messages for an object config', () => {
-    const config = parseConfigText(configText());
-    const broken = structuredClone(config) as unknown as {
+    const broken = parseYaml(configText()) as {
       services: { checkout: { strategy: { bake: string } } };
     };
     broken.services.checkout.strategy.bake = '1.5s';
@@ -527,5 +555,329 @@ describe('Config hardening', () => {
     expect(() => parseConfig(broken)).toThrow(
       'shipline.yml is invalid:\n  services.checkout.strategy.bake: expected a duration in whole seconds such as 30s, 10m or 1h30m, got "1.5s"',
     );
+  });
+});
+
+const TEST_RULE_ARN = LISTENER_RULE_ARN.replace(/[0-9a-f]{16}$/, '1111222233334444');
+
+/** A service document on an ecs-alb target, with `target` and the service fields merged over it. */
+const albService = (fields: Record<string, unknown> = {}, target: Record<string, unknown> = {}) => ({
+  image: { repository: 'checkout' },
+  target: {
+    type: 'ecs-alb',
+    cluster: 'prod',
+    container: 'app',
+    listenerRuleArn: LISTENER_RULE_ARN,
+    slots: {
+      blue: { service: 'checkout-blue', targetGroupArn: BLUE_TG },
+      green: { service: 'checkout-green', targetGroupArn: GREEN_TG },
+    },
+    ...target,
+  },
+  alarms: ['checkout-5xx'],
+  strategy: { type: 'canary', steps: [10, 100], bake: '5m' },
+  ...fields,
+});
+
+/** A service document on an ecs-rolling target. */
+const rollingService = (fields: Record<string, unknown> = {}, target: Record<string, unknown> = {}) => ({
+  image: { repository: 'checkout' },
+  target: { type: 'ecs-rolling', cluster: 'prod', service: 'checkout', container: 'app', ...target },
+  alarms: ['checkout-5xx'],
+  strategy: { type: 'all-at-once', bake: '10m' },
+  ...fields,
+});
+
+const parseService = (service: unknown) => {
+  const parsed = parseConfig({ services: { checkout: service } }).services.checkout;
+  if (!parsed) throw new Error('expected the checkout service');
+  return parsed;
+};
+
+/** The path-only issues a service document fails with. */
+const serviceIssues = (service: unknown): readonly string[] => {
+  try {
+    parseConfig({ services: { checkout: service } });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected the service to be invalid');
+};
+
+describe('Config: strategies, targets and checks', () => {
+  it('lays a linear strategy out as shares baked every interval, in seconds', () => {
+    expect(
+      parseService(albService({ strategy: { type: 'linear', stepPercent: 10, interval: '3m' } })).strategy,
+    ).toEqual({
+      type: 'linear',
+      stepPercent: 10,
+      interval: 180,
+      checks: [],
+      steps: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((percent) => ({ percent, bakeSeconds: 180 })),
+    });
+  });
+
+  it('ends a linear strategy whose step does not divide 100 with a last shift to 100', () => {
+    const { strategy } = parseService(
+      albService({ strategy: { type: 'linear', stepPercent: 30, interval: 60 } }),
+    );
+
+    expect(strategy.type === 'linear' && strategy.steps).toEqual([
+      { percent: 30, bakeSeconds: 60 },
+      { percent: 60, bakeSeconds: 60 },
+      { percent: 90, bakeSeconds: 60 },
+      { percent: 100, bakeSeconds: 60 },
+    ]);
+  });
+
+  it('accepts all-at-once on ecs-alb with its bake in seconds', () => {
+    expect(parseService(albService({ strategy: { type: 'all-at-once', bake: '15m' } })).strategy).toEqual({
+      type: 'all-at-once',
+      bake: 900,
+      checks: [],
+    });
+  });
+
+  it('accepts blue-green with a test route, normalising checks and the pause', () => {
+    const service = parseService(
+      albService(
+        {
+          strategy: {
+            type: 'blue-green',
+            bake: '10m',
+            pause: { timeout: '2h' },
+            checks: [
+              { name: 'login-smoke', lambda: 'checkout-smoke' },
+              { name: 'health', http: { path: '/health?deep=1' }, timeout: '2m' },
+              { name: 'teapot', http: { path: '/tea', expectStatus: 418 } },
+            ],
+          },
+        },
+        { testListenerRuleArn: TEST_RULE_ARN, testUrl: 'https://test.checkout.example.com:8443' },
+      ),
+    );
+
+    expect(service.strategy).toEqual({
+      type: 'blue-green',
+      bake: 600,
+      pause: { timeout: 7200, onTimeout: 'fail' },
+      checks: [
+        { name: 'login-smoke', lambda: 'checkout-smoke', timeout: 60 },
+        { name: 'health', http: { path: '/health?deep=1', expectStatus: 200 }, timeout: 120 },
+        { name: 'teapot', http: { path: '/tea', expectStatus: 418 }, timeout: 60 },
+      ],
+    });
+    expect(service.target).toMatchObject({
+      testListenerRuleArn: TEST_RULE_ARN,
+      testUrl: 'https://test.checkout.example.com:8443',
+    });
+  });
+
+  it('accepts checks in any strategy, a Lambda check by name or ARN', () => {
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke:live';
+    const service = parseService(
+      albService({
+        strategy: {
+          type: 'canary',
+          steps: [100],
+          bake: '5m',
+          checks: [{ name: 'smoke', lambda: arn, timeout: 30 }],
+        },
+      }),
+    );
+
+    expect(service.strategy.checks).toEqual([{ name: 'smoke', lambda: arn, timeout: 30 }]);
+  });
+
+  it('accepts an ecs-rolling target with all-at-once, durations in seconds, no rollback window by default', () => {
+    expect(parseService(rollingService()).target).toEqual({
+      type: 'ecs-rolling',
+      cluster: 'prod',
+      service: 'checkout',
+      container: 'app',
+      steadyTimeout: 1200,
+      rollbackWindow: 0,
+    });
+    expect(
+      parseService(rollingService({}, { steadyTimeout: '30m', rollbackWindow: '10m' })).target,
+    ).toMatchObject({ steadyTimeout: 1800, rollbackWindow: 600 });
+  });
+
+  it('reads the inconclusive policy: fail by default; pause with its timeout in seconds (default 1h)', () => {
+    expect(parseService(albService()).inconclusive).toBe('fail');
+    expect(parseService(albService({ inconclusive: 'pass' }))).toMatchObject({ inconclusive: 'pass' });
+    expect(parseService(albService({ inconclusive: 'pause' }))).toMatchObject({
+      inconclusive: 'pause',
+      inconclusivePauseTimeout: 3600,
+    });
+    expect(
+      parseService(albService({ inconclusive: 'pause', inconclusivePauseTimeout: '30m' })),
+    ).toMatchObject({ inconclusivePauseTimeout: 1800 });
+  });
+
+  it.each([
+    'canary',
+    'linear',
+    'blue-green',
+  ])('refuses %s on ecs-rolling, saying all-at-once is what it takes and why', (type) => {
+    const strategy = {
+      canary: { type: 'canary', steps: [10, 100], bake: '5m' },
+      linear: { type: 'linear', stepPercent: 10, interval: '3m' },
+      'blue-green': { type: 'blue-green', bake: '5m' },
+    }[type];
+
+    expect(serviceIssues(rollingService({ strategy }))).toEqual([
+      `services.checkout.strategy.type: strategy ${type} is refused: an ecs-rolling target supports only all-at-once: a rolling update replaces the tasks of its one service, so no share of traffic can be held on the new version (canary, linear) and there is no idle slot to test and swap to (blue-green)`,
+    ]);
+  });
+
+  it('refuses blue-green without a test listener rule', () => {
+    expect(serviceIssues(albService({ strategy: { type: 'blue-green', bake: '5m' } }))).toEqual([
+      'services.checkout.target.testListenerRuleArn: strategy blue-green needs target.testListenerRuleArn: the listener rule that forwards test traffic to the new slot while its checks run, before the swap',
+    ]);
+  });
+
+  it('refuses an http check without a test URL, and on ecs-rolling', () => {
+    const checks = [{ name: 'health', http: { path: '/health' } }];
+    expect(
+      serviceIssues(
+        albService(
+          { strategy: { type: 'blue-green', bake: '5m', checks } },
+          { testListenerRuleArn: TEST_RULE_ARN },
+        ),
+      ),
+    ).toEqual([
+      'services.checkout.strategy.checks[0].http: http check "health" needs target.testUrl, the base URL (http or https) that reaches the test route',
+    ]);
+    expect(serviceIssues(rollingService({ strategy: { type: 'all-at-once', bake: '5m', checks } }))).toEqual([
+      'services.checkout.strategy.checks[0].http: http check "health" needs a test route, which an ecs-rolling target has not (its new tasks serve production at once); use a lambda check',
+    ]);
+  });
+
+  it('refuses a test URL without a test route, or that is not http(s)', () => {
+    expect(serviceIssues(albService({}, { testUrl: 'https://test.example.com' }))).toEqual([
+      'services.checkout.target.testUrl: testUrl reaches the test route, which needs target.testListenerRuleArn (the listener rule the pipeline points at the new slot); declare it or remove testUrl',
+    ]);
+    expect(
+      serviceIssues(
+        albService({}, { testListenerRuleArn: TEST_RULE_ARN, testUrl: 'ftp://test.example.com' }),
+      ),
+    ).toEqual([
+      'services.checkout.target.testUrl: expected an http or https URL such as https://test.example.com',
+    ]);
+  });
+
+  it('refuses a test listener rule that is the production rule or of another account', () => {
+    expect(serviceIssues(albService({}, { testListenerRuleArn: LISTENER_RULE_ARN }))).toEqual([
+      'services.checkout.target.testListenerRuleArn: the test listener rule must be another rule than listenerRuleArn: it carries test traffic only, never production',
+    ]);
+    expect(
+      serviceIssues(
+        albService({}, { testListenerRuleArn: TEST_RULE_ARN.replace('123456789012', '210987654321') }),
+      ),
+    ).toEqual([
+      'services.checkout.target.testListenerRuleArn: expected account 123456789012 in us-east-1 like the listener rule, got account 210987654321 in us-east-1',
+    ]);
+  });
+
+  it('refuses an inconclusive pause timeout without inconclusive: pause, and an unknown policy', () => {
+    expect(serviceIssues(albService({ inconclusivePauseTimeout: '1h' }))).toEqual([
+      'services.checkout.inconclusivePauseTimeout: only means something with inconclusive: pause (inconclusive is fail); remove it or set inconclusive: pause',
+    ]);
+    expect(serviceIssues(albService({ inconclusive: 'retry' }))).toEqual([
+      'services.checkout.inconclusive: expected inconclusive: fail, pass or pause',
+    ]);
+  });
+
+  it.each([
+    [
+      { name: 'a', lambda: 'checkout smoke' },
+      'checks[0].lambda: expected a Lambda function name or ARN, e.g. checkout-smoke or arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke',
+    ],
+    [
+      { name: 'a', http: { path: 'health' } },
+      'checks[0].http.path: expected a path starting with /, e.g. /health',
+    ],
+    [
+      { name: 'a', http: { path: '/', expectStatus: 700 } },
+      'checks[0].http.expectStatus: expected an HTTP status from 100 to 599',
+    ],
+    [{ name: 'a', lambda: 'f', timeout: '0s' }, 'checks[0].timeout: a check timeout must be at least 1s'],
+    [
+      { name: '', lambda: 'f' },
+      'checks[0].name: expected a check name: 1 to 64 letters, digits, spaces, ., _ and -, starting with a letter or digit',
+    ],
+    [{ name: 'a' }, 'checks[0]: expected a check: { name, lambda: <function> } or { name, http: { path } }'],
+  ])('refuses the check %j, naming what is wrong', (check, message) => {
+    expect(
+      serviceIssues(rollingService({ strategy: { type: 'all-at-once', bake: '5m', checks: [check] } })),
+    ).toEqual([`services.checkout.strategy.${message}`]);
+  });
+
+  it('refuses two checks of one name', () => {
+    const checks = [
+      { name: 'smoke', lambda: 'a' },
+      { name: 'smoke', lambda: 'b' },
+    ];
+    expect(serviceIssues(rollingService({ strategy: { type: 'all-at-once', bake: '5m', checks } }))).toEqual([
+      'services.checkout.strategy.checks[1].name: check "smoke" is declared twice; give each check its own name',
+    ]);
+  });
+
+  it('refuses bad linear, all-at-once, blue-green and pause fields, naming them', () => {
+    expect(
+      serviceIssues(albService({ strategy: { type: 'linear', stepPercent: 0, interval: '0s' } })),
+    ).toEqual([
+      'services.checkout.strategy.stepPercent: expected a whole percentage from 1 to 100',
+      'services.checkout.strategy.interval: the interval must be at least 1s',
+    ]);
+    expect(serviceIssues(albService({ strategy: { type: 'all-at-once', bake: 0 } }))).toEqual([
+      'services.checkout.strategy.bake: the bake must be at least 1s',
+    ]);
+    expect(
+      serviceIssues(
+        albService(
+          { strategy: { type: 'blue-green', bake: '5m', pause: { timeout: '1h', onTimeout: 'maybe' } } },
+          { testListenerRuleArn: TEST_RULE_ARN },
+        ),
+      ),
+    ).toEqual(['services.checkout.strategy.pause.onTimeout: expected onTimeout: fail or continue']);
+    expect(serviceIssues(albService({ strategy: { type: 'rolling', bake: '5m' } }))).toEqual([
+      'services.checkout.strategy.type: expected type: canary, linear, all-at-once or blue-green',
+    ]);
+    expect(serviceIssues(albService({}, { type: 'lambda' }))).toEqual([
+      'services.checkout.target.type: expected type: ecs-alb or ecs-rolling',
+    ]);
+  });
+
+  it('refuses a rolling service that watches no alarm, without speaking of slots', () => {
+    expect(serviceIssues(rollingService({ alarms: [] }))).toEqual([
+      'services.checkout: watches no alarm; add alarms or set watchAlarms: false to release without watching',
+    ]);
+  });
+
+  it('counts check timeouts, pauses and inconclusive pauses in the lock lease it bounds', () => {
+    const issues = serviceIssues(
+      albService(
+        {
+          inconclusive: 'pause',
+          inconclusivePauseTimeout: '3000h',
+          strategy: {
+            type: 'blue-green',
+            bake: '1h',
+            pause: { timeout: '5000h' },
+            checks: [{ name: 'slow', lambda: 'f', timeout: '1000h' }],
+          },
+        },
+        { testListenerRuleArn: TEST_RULE_ARN },
+      ),
+    );
+    // 1200 steady + 3600000 check + 18000000 pause + 3600 bake + 10800000 inconclusive pause + 900 warm + 3600.
+    expect(issues).toEqual([
+      expect.stringMatching(
+        /^services\.checkout: a release of checkout may hold its lock for 32409300 seconds /,
+      ),
+    ]);
   });
 });

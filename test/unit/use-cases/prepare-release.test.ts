@@ -124,7 +124,7 @@ describe('Function: prepareRelease', () => {
     if (!checkout) throw new Error('the repository config declares checkout');
     const withWindow = {
       ...config,
-      services: { checkout: { ...checkout, target: { ...checkout.target, rollbackWindow: '30m' } } },
+      services: { checkout: { ...checkout, target: { ...checkout.target, rollbackWindow: 1800 } } },
     };
 
     const deployment = await prepareRelease(
