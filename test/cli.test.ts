@@ -114,6 +114,64 @@ describe('CLI: shipline', () => {
     expect(stderr).toContain(`${file}:30:14 services.checkout.strategy.steps: the last step must be 100`);
   });
 
+  it("plan prints each service's strategy, target and numbered steps, as text or JSON", async () => {
+    const text = await run(['plan']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe(
+      [
+        'checkout: canary on ecs-alb (blue and green slots behind an ALB listener rule; the new version goes to the idle slot)',
+        '   1. Deploy the new version to the new slot',
+        '   2. Wait until the new slot is ready (at most 20m)',
+        '   3. Shift 5% to the new slot',
+        '   4. Bake 10m watching 2 alarms',
+        '   5. Shift 25% to the new slot',
+        '   6. Bake 10m watching 2 alarms',
+        '   7. Shift 100% to the new slot',
+        '   8. Bake 10m watching 2 alarms',
+        '   9. Promote the new slot, watch the 15m rollback window, scale the old slot down after 15m',
+        '  bakes 30m in all',
+        '',
+      ].join('\n'),
+    );
+    const json = await run(['plan', '--service', 'checkout', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      config: 'shipline.yml',
+      services: [
+        {
+          name: 'checkout',
+          strategy: 'canary',
+          target: 'ecs-alb',
+          plan: { strategy: 'canary', totalBakeSeconds: 1800, steps: expect.arrayContaining([]) },
+        },
+      ],
+    });
+    expect(JSON.parse(json.stdout).services[0].plan.steps.map((step: { kind: string }) => step.kind)).toEqual(
+      ['deploy', 'await-ready', 'shift', 'bake', 'shift', 'bake', 'shift', 'bake', 'retire'],
+    );
+  });
+
+  it('plan exits 2 with the config issues of an invalid config, or naming an undeclared service', async () => {
+    const file = path.join(tempDir(), 'shipline.yml');
+    writeFileSync(
+      file,
+      readFileSync(path.join(root, 'shipline.yml'), 'utf8').replace(
+        /strategy:\n(.*\n)*/,
+        'strategy:\n      type: linear\n      stepPercent: 10\n      interval: soon\n',
+      ),
+    );
+    const invalid = await run(['plan', '--config', file]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain(
+      'services.checkout.strategy.interval: expected a duration in whole seconds such as 30s, 10m or 1h30m, got "soon"',
+    );
+    const unknown = await run(['plan', '--service', 'payments']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe(
+      'shipline: service "payments" is not declared in shipline.yml (declared: checkout)\n',
+    );
+  });
+
   it('validate checks the file SHIPLINE_CONFIG names, the one a deploy packages', async () => {
     const file = path.join(tempDir(), 'my-shipline.yml');
     writeFileSync(
