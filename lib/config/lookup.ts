@@ -27,6 +27,16 @@ export const loadBundledConfig = (path: string): ShiplineConfig => {
       `${path} is not a packaged Shipline config (version 1 with services); run the package step again`,
     );
   }
+  // The packaged config is the parsed one: durations in seconds, steps normalised. A file packaged by an
+  // older Shipline holds duration strings that would read as NaN seconds here.
+  const stale = Object.entries(config.services).find(
+    ([, service]) => typeof service?.target?.steadyTimeout !== 'number',
+  );
+  if (stale) {
+    throw new ConfigError(
+      `${path} holds service ${stale[0]} without its durations in seconds (packaged by an older Shipline); run the package step again`,
+    );
+  }
   bundled.set(path, config);
   return config;
 };

@@ -327,6 +327,15 @@ describe('Function: loadBundledConfig', () => {
     expect(() => loadBundledConfig(file)).toThrow(`cannot read the packaged config ${file}: `);
   });
 
+  it('rejects a packaged config whose durations are not seconds (packaged by an older Shipline)', () => {
+    const config = parseYaml(configText()) as { services: Record<string, unknown> };
+    const file = writeTemp('stale.json', JSON.stringify({ version: 1, ...config }));
+
+    expect(() => loadBundledConfig(file)).toThrow(
+      `${file} holds service checkout without its durations in seconds (packaged by an older Shipline); run the package step again`,
+    );
+  });
+
   it('rejects JSON that is not a packaged config', () => {
     const file = writeTemp('other.json', '{"services": {}}');
 
