@@ -20,7 +20,7 @@ Exit codes:
 
 Environment:
   NO_COLOR          any non-empty value: no colour (as --no-color); colour is only used on a terminal
-  SHIPLINE_CONFIG   the shipline.yml that validate checks by default (and that deploy packages)
+  SHIPLINE_CONFIG   the shipline.yml that validate and plan read by default (and that deploy packages)
   SHIPLINE_DEBUG=1  print the stack trace of an internal error (as --debug)`;
 
 /** Bad input a person can fix (a scenario or config that does not validate): exit 2, message only. */
@@ -121,6 +121,14 @@ const TARGET_WORDS = {
   'ecs-rolling': 'ecs-rolling (one ECS service updated in place)',
 } as const;
 
+/** What an inconclusive bake (its alarms without data the whole time) does, by the service's policy. */
+const INCONCLUSIVE_WORDS = {
+  fail: () => 'a bake without alarm data rolls back',
+  pass: () => 'a bake without alarm data passes',
+  pause: (seconds: number) =>
+    `a bake without alarm data waits for a person (at most ${formatDuration(seconds)}), then rolls back`,
+} as const;
+
 const plan = (options: { config?: string; service?: string; json: boolean }): number => {
   const { file, config } = readConfig(options.config);
   const names = options.service === undefined ? Object.keys(config.services) : [options.service];
@@ -130,17 +138,26 @@ const plan = (options: { config?: string; service?: string; json: boolean }): nu
       throw new InputError(
         `service "${name}" is not declared in ${file} (declared: ${Object.keys(config.services).join(', ')})`,
       );
-    return { name, strategy: found.strategy.type, target: found.target.type, plan: buildPlan(found, {}) };
+    return {
+      name,
+      strategy: found.strategy.type,
+      target: found.target.type,
+      inconclusive: found.inconclusive,
+      ...(found.inconclusivePauseTimeout !== undefined
+        ? { inconclusivePauseTimeout: found.inconclusivePauseTimeout }
+        : {}),
+      plan: buildPlan(found, {}),
+    };
   });
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ config: file, services: plans }, null, 2)}\n`);
     return EXIT.ok;
   }
-  const text = plans.map(({ name, strategy, target, plan: { steps, totalBakeSeconds } }) =>
+  const text = plans.map((service) =>
     [
-      `${name}: ${strategy} on ${TARGET_WORDS[target]}`,
-      ...steps.map((step) => `  ${String(step.index + 1).padStart(2)}. ${step.label}`),
-      `  bakes ${formatDuration(totalBakeSeconds)} in all`,
+      `${service.name}: ${service.strategy} on ${TARGET_WORDS[service.target]}`,
+      ...service.plan.steps.map((step) => `  ${String(step.index + 1).padStart(2)}. ${step.label}`),
+      `  bakes ${formatDuration(service.plan.totalBakeSeconds)} in all; ${INCONCLUSIVE_WORDS[service.inconclusive](service.inconclusivePauseTimeout ?? 0)}`,
     ].join('\n'),
   );
   process.stdout.write(`${text.join('\n\n')}\n`);

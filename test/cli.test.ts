@@ -129,7 +129,7 @@ describe('CLI: shipline', () => {
         '   7. Shift 100% to the new slot',
         '   8. Bake 10m watching 2 alarms',
         '   9. Promote the new slot, watch the 15m rollback window, scale the old slot down after 15m',
-        '  bakes 30m in all',
+        '  bakes 30m in all; a bake without alarm data rolls back',
         '',
       ].join('\n'),
     );
@@ -142,6 +142,7 @@ describe('CLI: shipline', () => {
           name: 'checkout',
           strategy: 'canary',
           target: 'ecs-alb',
+          inconclusive: 'fail',
           plan: { strategy: 'canary', totalBakeSeconds: 1800, steps: expect.arrayContaining([]) },
         },
       ],

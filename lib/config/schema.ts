@@ -480,8 +480,6 @@ export const blueGreenStrategySchema = z
   })
   .strict();
 
-export const STRATEGY_TYPES = ['canary', 'linear', 'all-at-once', 'blue-green'] as const;
-
 /** Strategies are a discriminated union on `type`. */
 export const strategySchema = z.discriminatedUnion(
   'type',

@@ -47,11 +47,13 @@ const alarmCount = (service: ServiceConfig, context: PlanContext): string => {
   return low === high ? `${low} alarm${low === 1 ? '' : 's'}` : `${low} to ${high} alarms`;
 };
 
+/** Runs the new version where it takes no production traffic yet (idle slot), or starts the rolling update. */
 export const deployStep = (service: ServiceConfig, context: PlanContext): DraftStep =>
   service.target.type === 'ecs-alb'
     ? { kind: 'deploy', label: `Deploy the new version to ${slotWords(context).newSlot}` }
     : { kind: 'deploy', label: `Start a rolling update of ${service.target.service} to the new version` };
 
+/** Waits for the new version to run its full count (ecs-alb) or the rollout to complete (ecs-rolling). */
 export const awaitReadyStep = (service: ServiceConfig, context: PlanContext): DraftStep => {
   const timeoutSeconds = service.target.steadyTimeout;
   const within = `(at most ${formatDuration(timeoutSeconds)})`;
@@ -69,11 +71,13 @@ export const awaitReadyStep = (service: ServiceConfig, context: PlanContext): Dr
       };
 };
 
+/** A configured check as the plan's smoke test. */
 export const smokeTestOf = (check: CheckConfig): SmokeTest =>
   'lambda' in check
     ? { type: 'lambda', functionName: check.lambda }
     : { type: 'http', path: check.http.path, expectStatus: check.http.expectStatus };
 
+/** One step per configured check, in order. */
 export const checkSteps = (service: ServiceConfig): DraftStep[] =>
   service.strategy.checks.map((check) => {
     const test = smokeTestOf(check);
@@ -110,12 +114,14 @@ export const checksBeforeTraffic = (service: ServiceConfig, context: PlanContext
   return [testTrafficStep(true, context), ...checks, testTrafficStep(false, context)];
 };
 
+/** Sends `percent` of production traffic to the new slot. */
 export const shiftStep = (percent: number, context: PlanContext): DraftStep => ({
   kind: 'shift',
   percent,
   label: `Shift ${percent}% to ${slotWords(context).newSlot}`,
 });
 
+/** Holds the traffic for `seconds` while the watched alarms are watched; carries the inconclusive policy. */
 export const bakeStep = (service: ServiceConfig, seconds: number, context: PlanContext): DraftStep => ({
   kind: 'bake',
   seconds,
@@ -123,6 +129,10 @@ export const bakeStep = (service: ServiceConfig, seconds: number, context: PlanC
   label: `Bake ${formatDuration(seconds)} watching ${alarmCount(service, context)}`,
 });
 
+/**
+ * Promotes and watches the rollback window; on ecs-alb the old slot stays warm for the scale-down delay
+ * (the window, then `warmAfterWindowSeconds` more), on ecs-rolling nothing stays warm.
+ */
 export const retireStep = (service: ServiceConfig, context: PlanContext): DraftStep => {
   const { target } = service;
   if (target.type === 'ecs-rolling') {
