@@ -602,6 +602,9 @@ export const shiplineConfigSchema = z
   .superRefine((config, ctx) => {
     const owners = new Map<string, string>();
     for (const [name, service] of Object.entries(config.services)) {
+      // A service with an issue in its fields may not have been transformed (zod runs this refinement after
+      // continuable issues): its cross-field checks wait until its fields are valid.
+      const broken = ctx.issues.some((issue) => issue.path?.[0] === 'services' && issue.path[1] === name);
       const validName = nameSchema.safeParse(name);
       if (!validName.success) {
         ctx.addIssue({
@@ -619,9 +622,6 @@ export const shiplineConfigSchema = z
         });
       }
       owners.set(service.image.repository, name);
-      // A service with an issue of its own may not have been transformed (zod runs this refinement after
-      // continuable issues): its cross-field checks wait until its fields are valid.
-      const broken = ctx.issues.some((issue) => issue.path?.[0] === 'services' && issue.path[1] === name);
       if (!broken) checkService(ctx, name, service);
     }
   });
