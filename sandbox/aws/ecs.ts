@@ -347,7 +347,8 @@ export class SimulatedEcs {
 
   private updateService(input: Record<string, unknown>): SimulatedService {
     const service = this.service(input.cluster, input.service);
-    if (service.rolling) this.applyDeploymentConfiguration(service, input.deploymentConfiguration);
+    // ECS checks the configuration on every service; only a rolling service's deployments use it here.
+    this.applyDeploymentConfiguration(service, input.deploymentConfiguration);
     const now = this.world.clock.now();
     const desired = input.desiredCount === undefined ? service.desiredCount : Number(input.desiredCount);
     const taskDefinition = input.taskDefinition

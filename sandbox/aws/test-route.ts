@@ -25,7 +25,13 @@ export interface TestRouteContext extends AwsServiceContext {
   readonly elbv2: Pick<SimulatedElbv2, 'rules' | 'weightsOf'>;
   readonly ecs: Pick<SimulatedEcs, 'services' | 'servingShares'>;
   readonly traffic: {
-    serveTestRequest(targetGroupArn: string, loadBalancerOf: string, status: number, latencyMs: number): void;
+    serveTestRequest(
+      targetGroupArn: string,
+      ruleArn: string,
+      status: number,
+      latencyMs: number,
+      answeredBy?: 'target' | 'load-balancer',
+    ): void;
   };
 }
 
@@ -90,8 +96,12 @@ export class SimulatedTestRoutes {
   public serve(route: TestRoute, path: string): RouteAnswer & { latencyMs: number } {
     const { version, targetGroupArn } = this.versionThrough(route.ruleArn);
     const behaviour = version ? this.world.versions.byName(version) : undefined;
-    if (!behaviour || !targetGroupArn)
-      return { ...(targetGroupArn ? { targetGroupArn } : {}), status: 503, latencyMs: 0 };
+    if (!targetGroupArn) return { status: 503, latencyMs: 0 };
+    if (!behaviour) {
+      // No running task behind the group: the load balancer answers 503 itself (HTTPCode_ELB_5XX_Count).
+      this.world.traffic.serveTestRequest(targetGroupArn, route.ruleArn, 503, 0, 'load-balancer');
+      return { targetGroupArn, status: 503, latencyMs: 0 };
+    }
     const status = statusFor(behaviour.httpStatus, path);
     const latencyMs = this.world.versions.baseBehaviour(behaviour).latencyMs;
     this.world.traffic.serveTestRequest(targetGroupArn, route.ruleArn, status, latencyMs);

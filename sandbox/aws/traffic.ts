@@ -321,7 +321,13 @@ export class TrafficModel {
    * and the load balancer's RequestCount and, for a 5xx, HTTPCode_Target_5XX_Count, like any other; it is
    * never production traffic (`served`, the exposed requests).
    */
-  public serveTestRequest(targetGroupArn: string, ruleArn: string, status: number, latencyMs: number): void {
+  public serveTestRequest(
+    targetGroupArn: string,
+    ruleArn: string,
+    status: number,
+    latencyMs: number,
+    answeredBy: 'target' | 'load-balancer' = 'target',
+  ): void {
     const now = this.world.clock.nowMillis;
     const minuteStart = Math.floor(now / MINUTE) * MINUTE;
     this.loadBalancerByTargetGroup.set(
@@ -329,6 +335,10 @@ export class TrafficModel {
       loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension,
     );
     const bucket = this.bucketOf(targetGroupArn, minuteStart);
+    if (answeredBy === 'load-balancer') {
+      bucket.elbErrors += 1;
+      return;
+    }
     bucket.requests += 1;
     if (status >= 500) bucket.errors += 1;
     bucket.latencyMsTotal += latencyMs;

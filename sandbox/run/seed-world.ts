@@ -9,6 +9,7 @@ import { DEFAULT_DEPLOYMENT_CONFIGURATION, type DeploymentConfiguration } from '
 import { loadBalancerDimensionOf, VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
+import { ScenarioError } from './errors.ts';
 import type { ServicePlan } from './validate.ts';
 
 /** The scenario's versions as the traffic model plays them. */
@@ -45,9 +46,30 @@ export interface SeedOptions {
 }
 
 /**
- * One service as the account holds it before the scenario starts: the stable slot runs `serving`, the idle
- * slot runs `idleServing` or nothing, the listener rule splits traffic by `weights` (default: 100% to the
- * stable slot), and its alarms are in their initial state.
+ * The fields the sandbox reads from an `ecs-rolling` target (config vocabulary of issue 7: one ECS service,
+ * no slots). The target group and listener rule are optional there: without them the world gives the service
+ * its own (ALB metrics need a load balancer and a target group).
+ */
+interface RollingTargetFields {
+  type: 'ecs-rolling';
+  cluster: string;
+  service: string;
+  container: string;
+  targetGroupArn?: string;
+  listenerRuleArn?: string;
+}
+
+/** Narrows a config target to the rolling kind (never on a config that declares no such kind). */
+const isRollingTarget = <T extends { type: string }>(
+  target: T,
+): target is Extract<T, { type: 'ecs-rolling' }> => target.type === 'ecs-rolling';
+
+/**
+ * One service as the account holds it before the scenario starts. Slots (`ecs-alb`): the stable slot runs
+ * `serving`, the idle slot runs `idleServing` or nothing, the listener rule splits traffic by `weights`
+ * (default: 100% to the stable slot). Rolling (`ecs-rolling`): one service runs `serving` with its
+ * `deploymentConfiguration`, its target group takes all of the listener rule's traffic. Its alarms are in their
+ * initial state.
  */
 export const seedService = (
   world: SimulatedWorld,
@@ -83,6 +105,31 @@ export const seedService = (
       },
       { byAws: true },
     );
+  if (isRollingTarget(target)) {
+    const rolling = target as unknown as RollingTargetFields;
+    const listenerRuleArn =
+      rolling.listenerRuleArn ??
+      `arn:aws:elasticloadbalancing:${region}:${account}:listener-rule/app/${name}/0000000000000000/0000000000000000/0000000000000000`;
+    const targetGroupArn =
+      rolling.targetGroupArn ??
+      `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${rolling.service}/0000000000000000`;
+    seedRollingService(world, {
+      name,
+      cluster: rolling.cluster,
+      service: rolling.service,
+      container: rolling.container,
+      targetGroupArn,
+      listenerRuleArn,
+      taskDefinitionArn: definitionOf(state.serving).taskDefinitionArn,
+      state,
+    });
+    seedAlarms(world, plan, start, listenerRuleArn, (slot, index) => {
+      throw new ScenarioError(
+        `${plan.path}.alarms[${index}].targetGroup: ${name} is a rolling service with one target group; omit targetGroup ${slot}`,
+      );
+    });
+    return;
+  }
   const baseDefinition = definitionOf(state.serving);
   const idleDefinition = state.idleServing !== undefined ? definitionOf(state.idleServing) : undefined;
   const stableSlot = state.stableSlot;
@@ -113,9 +160,20 @@ export const seedService = (
   world.resourceServices.set(target.listenerRuleArn, name);
   world.productionRules.set(name, target.listenerRuleArn);
   seedTestRoute(world, name, target, state);
-  const loadBalancer = loadBalancerDimensionOf(target.listenerRuleArn) ?? world.loadBalancerDimension;
-  for (const alarm of state.alarms) {
-    const targetGroupArn = alarm.targetGroup ? target.slots[alarm.targetGroup].targetGroupArn : undefined;
+  seedAlarms(world, plan, start, target.listenerRuleArn, (slot) => target.slots[slot].targetGroupArn);
+};
+
+/** The service's alarms in their initial state; `targetGroupOf` resolves an alarm scoped to one slot. */
+const seedAlarms = (
+  world: SimulatedWorld,
+  plan: ServicePlan,
+  start: Date,
+  listenerRuleArn: string,
+  targetGroupOf: (slot: 'blue' | 'green', index: number) => string,
+): void => {
+  const loadBalancer = loadBalancerDimensionOf(listenerRuleArn) ?? world.loadBalancerDimension;
+  for (const [index, alarm] of plan.state.alarms.entries()) {
+    const targetGroupArn = alarm.targetGroup ? targetGroupOf(alarm.targetGroup, index) : undefined;
     const since = new Date(start.getTime() - (parseDurationSeconds(alarm.stateSince) ?? 3600) * 1000);
     world.cloudwatch.putAlarm({
       AlarmName: alarm.name,

@@ -5,7 +5,7 @@ import {
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { clientBase, customize } from '../../lib/adapters/aws-clients.ts';
 import type { DeploymentConfiguration } from '../../sandbox/aws/ecs.ts';
 import type { UserFunction } from '../../sandbox/aws/lambda-functions.ts';
@@ -14,7 +14,8 @@ import type { SimulatedWorld } from '../../sandbox/aws/world.ts';
 import { runInWorld } from '../../sandbox/context.ts';
 import { currentFunction } from '../../sandbox/iam/enforce.ts';
 import { installSandboxClients } from '../../sandbox/intercept.ts';
-import { seedFunctions, seedTestRoute } from '../../sandbox/run/seed-world.ts';
+import { seedFunctions, seedService, seedTestRoute } from '../../sandbox/run/seed-world.ts';
+import type { ServicePlan } from '../../sandbox/run/validate.ts';
 import { scenarioSchema } from '../../sandbox/scenario/schema.ts';
 import type { VirtualClock } from '../../sandbox/virtual-clock.ts';
 import { makeWorld, START } from './support.ts';
@@ -242,6 +243,22 @@ describe('Sandbox fetch: the simulated HTTP test route', () => {
     expect(metric('HTTPCode_Target_5XX_Count', 0)).toBe(3);
     expect(metric('RequestCount', 0, GREEN)).toBe(3);
     expect(served(world)).toEqual({ v1: 1800 });
+  });
+
+  it('answers 503 from the load balancer itself when no task runs behind the test rule', async () => {
+    const { clock, world } = blueGreenWorld();
+    const metric = recordDatapoints(world);
+    world.ecs.handle('UpdateService', { cluster: 'prod', service: 'shop-green', desiredCount: 0 });
+    world.startMinuteTicks();
+    clock.schedule(START + 30_000, () => {
+      void withClock(clock, world, async () => {
+        const answer = await fetch('https://test.shop.example.com/health');
+        expect([answer.status, answer.headers.get('server')]).toEqual([503, 'awselb/2.0']);
+      });
+    });
+    await advanceTo(clock, START + 3 * 60_000);
+    expect(metric('HTTPCode_ELB_5XX_Count', 0)).toBe(1);
+    expect(metric('HTTPCode_Target_5XX_Count', 0, GREEN)).toBe(0);
   });
 
   it('takes a round trip and the version response time in virtual time inside an invocation', async () => {
@@ -578,4 +595,58 @@ describe('Class: SimulatedEcs, rolling updates', () => {
   });
 });
 
-afterAll(() => undefined);
+describe('Function: seedService, an ecs-rolling target', () => {
+  const scenario = (alarms: unknown[] = []) =>
+    scenarioSchema.parse({
+      name: 'rolling',
+      world: {
+        serving: 'v1',
+        desiredCount: 6,
+        deploymentConfiguration: {
+          minimumHealthyPercent: 50,
+          circuitBreaker: { enable: true, rollback: true },
+        },
+        alarms,
+      },
+      versions: { v1: { digest: digest('a') }, v2: { digest: digest('b') } },
+      trigger: { push: { version: 'v2' } },
+    });
+  const plan = (parsed: ReturnType<typeof scenario>): ServicePlan =>
+    ({
+      name: 'api',
+      path: 'world',
+      state: { ...parsed.world, serving: 'v1' },
+      declared: {
+        image: { repository: 'api' },
+        target: { type: 'ecs-rolling', cluster: 'prod', service: 'api', container: 'app' },
+      },
+    }) as unknown as ServicePlan;
+
+  it('creates one rolling service behind its own target group, serving the version the scenario says', () => {
+    const parsed = scenario([{ name: 'api-5xx', threshold: 5 }]);
+    const { world } = makeWorld({ versions: VERSIONS() });
+    seedService(world, plan(parsed), parsed, new Date(START));
+    const service = world.ecs.services.get('prod/api');
+    expect(service).toMatchObject({
+      rolling: true,
+      desiredCount: 6,
+      deploymentConfiguration: {
+        minimumHealthyPercent: 50,
+        maximumPercent: 200,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+      },
+    });
+    expect(world.versionReachedBy('api')).toBe('v1');
+    expect(world.cloudwatch.alarms.get('api-5xx')?.Dimensions).toEqual([
+      { Name: 'LoadBalancer', Value: 'app/api/0000000000000000' },
+    ]);
+  });
+
+  it('refuses an alarm scoped to a slot: a rolling service has one target group', () => {
+    const parsed = scenario([{ name: 'green-5xx', threshold: 5, targetGroup: 'green' }]);
+    const { world } = makeWorld({ versions: VERSIONS() });
+    expect(() => seedService(world, plan(parsed), parsed, new Date(START))).toThrow(
+      'world.alarms[0].targetGroup: api is a rolling service with one target group; omit targetGroup green',
+    );
+  });
+});
