@@ -50,17 +50,34 @@ export interface SeedOptions {
  * no slots). The target group and listener rule are optional there: without them the world gives the service
  * its own (ALB metrics need a load balancer and a target group).
  */
-interface RollingTargetFields {
+export interface RollingTargetFields {
   type: 'ecs-rolling';
   cluster: string;
   service: string;
   container: string;
   targetGroupArn?: string;
   listenerRuleArn?: string;
+  /** Alarms watched for this target besides the service's own. */
+  alarms?: string[];
 }
 
+/** A rolling service's target group and listener rule: the config's, or the world's own for it. */
+export const rollingRouting = (
+  name: string,
+  target: RollingTargetFields,
+  region: string,
+  account: string,
+): { listenerRuleArn: string; targetGroupArn: string } => ({
+  listenerRuleArn:
+    target.listenerRuleArn ??
+    `arn:aws:elasticloadbalancing:${region}:${account}:listener-rule/app/${name}/0000000000000000/0000000000000000/0000000000000000`,
+  targetGroupArn:
+    target.targetGroupArn ??
+    `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${target.service}/0000000000000000`,
+});
+
 /** Narrows a config target to the rolling kind (never on a config that declares no such kind). */
-const isRollingTarget = <T extends { type: string }>(
+export const isRollingTarget = <T extends { type: string }>(
   target: T,
 ): target is Extract<T, { type: 'ecs-rolling' }> => target.type === 'ecs-rolling';
 
@@ -107,12 +124,7 @@ export const seedService = (
     );
   if (isRollingTarget(target)) {
     const rolling = target as unknown as RollingTargetFields;
-    const listenerRuleArn =
-      rolling.listenerRuleArn ??
-      `arn:aws:elasticloadbalancing:${region}:${account}:listener-rule/app/${name}/0000000000000000/0000000000000000/0000000000000000`;
-    const targetGroupArn =
-      rolling.targetGroupArn ??
-      `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${rolling.service}/0000000000000000`;
+    const { listenerRuleArn, targetGroupArn } = rollingRouting(name, rolling, region, account);
     seedRollingService(world, {
       name,
       cluster: rolling.cluster,

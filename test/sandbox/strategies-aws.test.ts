@@ -15,6 +15,7 @@ import { runInWorld } from '../../sandbox/context.ts';
 import { currentFunction } from '../../sandbox/iam/enforce.ts';
 import { installSandboxClients } from '../../sandbox/intercept.ts';
 import { seedFunctions, seedService, seedTestRoute } from '../../sandbox/run/seed-world.ts';
+import { routeOf } from '../../sandbox/run/summarise.ts';
 import type { ServicePlan } from '../../sandbox/run/validate.ts';
 import { scenarioSchema } from '../../sandbox/scenario/schema.ts';
 import type { VirtualClock } from '../../sandbox/virtual-clock.ts';
@@ -618,6 +619,7 @@ describe('Function: seedService, an ecs-rolling target', () => {
       state: { ...parsed.world, serving: 'v1' },
       declared: {
         image: { repository: 'api' },
+        alarms: ['api-5xx'],
         target: { type: 'ecs-rolling', cluster: 'prod', service: 'api', container: 'app' },
       },
     }) as unknown as ServicePlan;
@@ -640,6 +642,31 @@ describe('Function: seedService, an ecs-rolling target', () => {
     expect(world.cloudwatch.alarms.get('api-5xx')?.Dimensions).toEqual([
       { Name: 'LoadBalancer', Value: 'app/api/0000000000000000' },
     ]);
+  });
+
+  it('summarises what serves a rolling service: traffic per version by tasks, the rollback as its next UpdateService', async () => {
+    const parsed = scenario([{ name: 'api-5xx', threshold: 5 }]);
+    const { clock, world } = makeWorld({ versions: VERSIONS() });
+    seedService(world, plan(parsed), parsed, new Date(START));
+    const v2 = world.ecs.registerTaskDefinition({
+      family: 'api',
+      containerDefinitions: [{ name: 'app', image: `repo@${digest('b')}` }],
+    }).taskDefinitionArn;
+    world.handle('ECS', 'UpdateService', {
+      cluster: 'prod',
+      service: 'api',
+      taskDefinition: v2,
+      deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 150 },
+    });
+    await advanceTo(clock, START + 60_000);
+    const route = routeOf(plan(parsed), world, world.versions);
+    expect(route).toMatchObject({
+      traffic: { 'api (v1)': 50, 'api (v2)': 50 },
+      servingVersion: null,
+      watched: ['api-5xx'],
+    });
+    expect(route.rollbackAfter(START + 30_000)).toBeUndefined();
+    expect(route.rollbackAfter(START)).toBe(START);
   });
 
   it('refuses an alarm scoped to a slot: a rolling service has one target group', () => {
