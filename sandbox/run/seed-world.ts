@@ -237,7 +237,13 @@ export const seedTestRoute = (
   const ruleArn =
     state.testRoute?.ruleArn ??
     (typeof target.testListenerRuleArn === 'string' ? target.testListenerRuleArn : undefined);
-  if (ruleArn === undefined) return;
+  if (ruleArn === undefined) {
+    if (state.testRoute !== undefined)
+      throw new ScenarioError(
+        `testRoute of ${name}: no test listener rule: set testRoute.ruleArn, or target.testListenerRuleArn in the config`,
+      );
+    return;
+  }
   let host = state.testRoute?.host;
   if (host === undefined && typeof target.testUrl === 'string') {
     try {

@@ -179,6 +179,18 @@ describe('Class: SimulatedElbv2, test listener rules', () => {
     });
   });
 
+  it('refuses a testRoute with no rule to route through (neither testRoute.ruleArn nor the config declares one)', () => {
+    const { world } = makeWorld();
+    expect(() =>
+      seedTestRoute(
+        world,
+        'shop',
+        { slots: { blue: { targetGroupArn: BLUE }, green: { targetGroupArn: GREEN } } },
+        { stableSlot: 'blue', testRoute: { host: 'test.shop.example.com' } },
+      ),
+    ).toThrow('testRoute of shop: no test listener rule');
+  });
+
   it('gives the test rule no production load: the version behind it serves no production request', async () => {
     const { clock, world } = blueGreenWorld();
     const metric = recordDatapoints(world);
