@@ -1,6 +1,8 @@
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
 import { currentWorld } from './context.ts';
 import { retryInVirtualTime } from './sdk-retry.ts';
+import { installSandboxFetch } from './test-route-fetch.ts';
 
 let installed = false;
 
@@ -22,6 +24,7 @@ const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox'
 export const installSandboxClients = (): void => {
   if (installed) return;
   installed = true;
+  installSandboxFetch();
   addClientCustomizer((client, clientName) => {
     // The SDK would read credentials from process.env, which a run never writes: several worlds share
     // the process. The identity provider reads `config.credentials` on every request.
@@ -39,10 +42,15 @@ export const installSandboxClients = (): void => {
         world.injectFault(commandName.replace(/Command$/, ''));
         return next(args);
       }
-      const output = world.handle(clientName, commandName, args.input) as Record<string, unknown>;
+      // Some commands take modeled time of their own (Lambda Invoke waits for the function's run).
+      const output = (await world.handle(clientName, commandName, args.input)) as Record<string, unknown>;
+      const copy = structuredClone(output);
+      // A blob (Lambda's Payload) reaches the caller as the SDK's Uint8ArrayBlobAdapter (transformToString).
+      if (output.Payload instanceof Uint8Array)
+        copy.Payload = Uint8ArrayBlobAdapter.mutate(copy.Payload as Uint8Array);
       return {
         output: {
-          ...structuredClone(output),
+          ...copy,
           $metadata: { httpStatusCode: 200, requestId: 'sandbox', attempts: 1 },
         },
         response: { statusCode: 200, headers: {}, body: undefined },

@@ -21,7 +21,28 @@ interface Deployment {
   rolloutStateReason: string;
   createdAt: Date;
   updatedAt: Date;
+  /** Rolling update: tasks launched and not yet healthy (they count against maximumPercent). */
+  pendingCount?: number;
+  /** Rolling update: tasks of this deployment that failed their health checks (the circuit breaker counts them). */
+  failedTasks?: number;
 }
+
+/** A rolling update's deployment configuration, as UpdateService takes it and DescribeServices shows it. */
+export interface DeploymentConfiguration {
+  minimumHealthyPercent: number;
+  maximumPercent: number;
+  deploymentCircuitBreaker: { enable: boolean; rollback: boolean };
+}
+
+/**
+ * ECS's defaults for a REPLICA service with the rolling update (ECS) deployment controller: minimumHealthyPercent
+ * 100 and maximumPercent 200 (API reference, DeploymentConfiguration); the circuit breaker is off unless set.
+ */
+export const DEFAULT_DEPLOYMENT_CONFIGURATION: DeploymentConfiguration = {
+  minimumHealthyPercent: 100,
+  maximumPercent: 200,
+  deploymentCircuitBreaker: { enable: false, rollback: false },
+};
 
 export interface SimulatedService {
   serviceName: string;
@@ -35,6 +56,17 @@ export interface SimulatedService {
   /** The container whose image is the service's version (the config's `target.container`). */
   container: string;
   deployments: Deployment[];
+  /**
+   * One service updated in place by rolling updates (target `ecs-rolling`): tasks are replaced in batches
+   * bounded by `deploymentConfiguration`, and the target group's traffic is split across the versions by their
+   * registered healthy tasks. Slot services (blue/green) keep the one-batch model (see `rollOut`).
+   */
+  rolling: boolean;
+  deploymentConfiguration: DeploymentConfiguration;
+  /** Rolling update: old tasks deregistered and draining (still RUNNING, so they count against maximumPercent). */
+  drainingCount: number;
+  /** The task definition of the last deployment that COMPLETED (what a circuit-breaker rollback returns to). */
+  lastCompletedTaskDefinition: string;
 }
 
 /**
@@ -109,6 +141,7 @@ export class SimulatedEcs {
     desiredCount: number,
     targetGroupArn: string,
     container: string,
+    options: { rolling?: boolean; deploymentConfiguration?: DeploymentConfiguration } = {},
   ): void {
     const at = this.world.clock.now();
     this.services.set(`${cluster}/${name}`, {
@@ -121,6 +154,12 @@ export class SimulatedEcs {
       taskDefinition: taskDefinitionArn,
       targetGroupArn,
       container,
+      rolling: options.rolling ?? false,
+      deploymentConfiguration: structuredClone(
+        options.deploymentConfiguration ?? DEFAULT_DEPLOYMENT_CONFIGURATION,
+      ),
+      drainingCount: 0,
+      lastCompletedTaskDefinition: taskDefinitionArn,
       deployments: [
         {
           id: `ecs-svc/${this.deploymentSeq++}`,
@@ -174,6 +213,25 @@ export class SimulatedEcs {
     return this.imageOf(steady.taskDefinition, service.container);
   }
 
+  /**
+   * The images the target group's registered tasks run, with how many tasks run each: a request reaches one
+   * of them. A rolling update registers new tasks as they become healthy and deregisters old ones as they are
+   * stopped, so both versions serve during it; outside one (and on slot services) one image serves.
+   */
+  public servingShares(service: SimulatedService): Array<{ image: string; tasks: number }> {
+    if (!service.rolling) {
+      const image = this.servingImage(service);
+      return image ? [{ image, tasks: Math.max(1, service.runningCount) }] : [];
+    }
+    const shares: Array<{ image: string; tasks: number }> = [];
+    for (const deployment of service.deployments) {
+      if (deployment.runningCount <= 0) continue;
+      const image = this.imageOf(deployment.taskDefinition, service.container);
+      if (image) shares.push({ image, tasks: deployment.runningCount });
+    }
+    return shares;
+  }
+
   public imageOf(taskDefinitionArn: string, container: string): string | undefined {
     return this.resolveTaskDefinition(taskDefinitionArn).containerDefinitions.find(
       (c) => c.name === container,
@@ -191,8 +249,13 @@ export class SimulatedEcs {
       pendingCount: Math.max(0, service.desiredCount - service.runningCount),
       taskDefinition: service.taskDefinition,
       loadBalancers: [{ targetGroupArn: service.targetGroupArn, containerName: 'app', containerPort: 8080 }],
-      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
-      deployments: service.deployments.map((d) => ({ ...d })),
+      deploymentConfiguration: service.rolling
+        ? structuredClone(service.deploymentConfiguration)
+        : { deploymentCircuitBreaker: { enable: true, rollback: false } },
+      deployments: service.deployments.map(({ pendingCount, failedTasks, ...d }) => ({
+        ...d,
+        ...(service.rolling ? { pendingCount: pendingCount ?? 0, failedTasks: failedTasks ?? 0 } : {}),
+      })),
     };
   }
 
@@ -239,8 +302,53 @@ export class SimulatedEcs {
     }
   }
 
+  /**
+   * Checks and applies UpdateService's `deploymentConfiguration` as ECS does: whole percentages,
+   * minimumHealthyPercent 0-100, maximumPercent at least 100 for a REPLICA service (the upper limit of tasks
+   * RUNNING or PENDING during a deployment, API reference DeploymentConfiguration), the circuit breaker with
+   * both `enable` and `rollback` (both required, API reference DeploymentCircuitBreaker). Fields left out keep
+   * the service's current values.
+   */
+  private applyDeploymentConfiguration(service: SimulatedService, input: unknown): void {
+    if (input === undefined) return;
+    const given = input as Partial<{
+      minimumHealthyPercent: unknown;
+      maximumPercent: unknown;
+      deploymentCircuitBreaker: { enable?: unknown; rollback?: unknown };
+    }>;
+    const invalid = (message: string) => new SimulatedAwsError('InvalidParameterException', message);
+    const next = structuredClone(service.deploymentConfiguration);
+    if (given.minimumHealthyPercent !== undefined) {
+      const value = given.minimumHealthyPercent;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 100)
+        throw invalid(
+          `deploymentConfiguration.minimumHealthyPercent must be an integer from 0 to 100, got ${String(value)}.`,
+        );
+      next.minimumHealthyPercent = value;
+    }
+    if (given.maximumPercent !== undefined) {
+      const value = given.maximumPercent;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 100)
+        throw invalid(
+          `deploymentConfiguration.maximumPercent must be an integer of at least 100 for a REPLICA service, got ${String(value)}.`,
+        );
+      next.maximumPercent = value;
+    }
+    const breaker = given.deploymentCircuitBreaker;
+    if (breaker !== undefined) {
+      if (typeof breaker.enable !== 'boolean' || typeof breaker.rollback !== 'boolean')
+        throw invalid(
+          'deploymentConfiguration.deploymentCircuitBreaker requires both enable and rollback (booleans).',
+        );
+      next.deploymentCircuitBreaker = { enable: breaker.enable, rollback: breaker.rollback };
+    }
+    service.deploymentConfiguration = next;
+  }
+
   private updateService(input: Record<string, unknown>): SimulatedService {
     const service = this.service(input.cluster, input.service);
+    // ECS checks the configuration on every service; only a rolling service's deployments use it here.
+    this.applyDeploymentConfiguration(service, input.deploymentConfiguration);
     const now = this.world.clock.now();
     const desired = input.desiredCount === undefined ? service.desiredCount : Number(input.desiredCount);
     const taskDefinition = input.taskDefinition
@@ -274,7 +382,14 @@ export class SimulatedEcs {
         updatedAt: now.toISOString(),
         reason: `ECS deployment ${deployment.id} in progress.`,
       });
-      this.rollOut(service, deployment);
+      if (service.rolling) {
+        // A newer deployment replaces the one rolling out: its launched tasks are abandoned, its healthy ones
+        // are now old tasks to replace.
+        for (const d of service.deployments.slice(1)) d.pendingCount = 0;
+        deployment.pendingCount = 0;
+        deployment.failedTasks = 0;
+        this.rollingStep(service);
+      } else this.rollOut(service, deployment);
     } else if (desired !== service.desiredCount) {
       service.desiredCount = desired;
       for (const d of service.deployments) if (d.status === 'PRIMARY') d.desiredCount = desired;
@@ -366,6 +481,187 @@ export class SimulatedEcs {
         for (const d of draining) d.runningCount = 0;
         steady();
       });
+    });
+  }
+
+  /**
+   * One step of a rolling update (target `ecs-rolling`), run when the update starts and whenever a batch of
+   * tasks becomes healthy, fails, or finishes draining. As the ECS Developer Guide ("Rolling update")
+   * describes it: the scheduler keeps at least `minimumHealthyPercent` of the desired count healthy (rounded
+   * up) and at most `maximumPercent` RUNNING or PENDING (rounded down): it stops old tasks when new ones are
+   * healthy or to make room for a batch, never below the minimum, and launches as many new tasks as the maximum
+   * allows. A stopped task is first deregistered and drains for the deregistration delay (still RUNNING, so it
+   * counts against the maximum). New tasks serve once healthy (`taskHealthySeconds`); tasks of a version that
+   * never passes its health check fail after `taskUnhealthySeconds` and are replaced, and the circuit breaker
+   * (when enabled) fails the deployment once the failures reach its threshold.
+   */
+  private rollingStep(service: SimulatedService): void {
+    const primary = service.deployments[0];
+    if (primary?.rolloutState !== 'IN_PROGRESS') return;
+    const { clock, timing } = this.world;
+    const desired = service.desiredCount;
+    const config = service.deploymentConfiguration;
+    const minHealthy = Math.ceil((desired * config.minimumHealthyPercent) / 100);
+    const maxTasks = Math.floor((desired * config.maximumPercent) / 100);
+    const others = service.deployments.slice(1);
+    const old = () => others.reduce((sum, d) => sum + d.runningCount, 0);
+    const pending = () => primary.pendingCount ?? 0;
+    const inFlight = () => old() + service.drainingCount + primary.runningCount + pending();
+    const remaining = Math.max(0, desired - primary.runningCount - pending());
+    // Old tasks beyond the desired count are replaced; more are stopped to make room for the next batch.
+    const excess = Math.max(0, old() + primary.runningCount - desired);
+    const wantRoom = Math.max(0, remaining - Math.max(0, maxTasks - inFlight()));
+    const stoppable = Math.max(0, old() + primary.runningCount - minHealthy);
+    const stop = Math.min(old(), stoppable, Math.max(excess, wantRoom));
+    if (stop > 0) {
+      this.world.traffic.accumulate(service.targetGroupArn);
+      let left = stop;
+      // The oldest deployments are replaced first.
+      for (const d of [...others].reverse()) {
+        const taken = Math.min(left, d.runningCount);
+        d.runningCount -= taken;
+        left -= taken;
+      }
+      service.drainingCount += stop;
+      service.runningCount = primary.runningCount + old();
+      this.world.record(
+        'ecs',
+        `${service.serviceName}: ${stop} old tasks deregistered, draining for ${timing.deregistrationDelaySeconds}s`,
+      );
+      clock.schedule(clock.nowMillis + timing.deregistrationDelaySeconds * 1000, () => {
+        service.drainingCount -= stop;
+        this.rollingStep(service);
+      });
+    }
+    const launch = Math.min(remaining, Math.max(0, maxTasks - inFlight()));
+    if (launch > 0) this.launchBatch(service, primary, launch);
+    if (primary.runningCount >= desired && old() === 0 && service.drainingCount === 0) {
+      for (const d of others) d.runningCount = 0;
+      service.deployments = [primary];
+      service.runningCount = primary.runningCount;
+      service.lastCompletedTaskDefinition = primary.taskDefinition;
+      this.finishRolling(service, primary, 'COMPLETED', 'ECS deployment completed.');
+      return;
+    }
+    if (launch === 0 && stop === 0 && pending() === 0 && service.drainingCount === 0 && remaining > 0)
+      this.world.record(
+        'ecs',
+        `${service.serviceName}: deployment ${primary.id} cannot progress: minimumHealthyPercent ${config.minimumHealthyPercent} and maximumPercent ${config.maximumPercent} of ${desired} tasks leave no room to start or stop a task`,
+      );
+  }
+
+  /** Launches `count` tasks of the deployment: healthy after `taskHealthySeconds`, or failed (and counted). */
+  private launchBatch(service: SimulatedService, deployment: Deployment, count: number): void {
+    const { clock, timing } = this.world;
+    deployment.pendingCount = (deployment.pendingCount ?? 0) + count;
+    service.runningCount = service.deployments.reduce((sum, d) => sum + d.runningCount, 0);
+    const image = this.imageOf(deployment.taskDefinition, service.container) ?? '';
+    const fails = this.world.versions.failsToStart(image);
+    const current = () => service.deployments[0] === deployment && deployment.rolloutState === 'IN_PROGRESS';
+    this.world.record(
+      'ecs',
+      `${service.serviceName}: ${count} tasks of deployment ${deployment.id} launched`,
+    );
+    const after = (fails ? taskUnhealthySeconds(timing) : taskHealthySeconds(timing)) * 1000;
+    clock.schedule(clock.nowMillis + after, () => {
+      if (!current()) return;
+      deployment.pendingCount = Math.max(0, (deployment.pendingCount ?? 0) - count);
+      deployment.updatedAt = clock.now();
+      if (!fails) {
+        this.world.traffic.accumulate(service.targetGroupArn);
+        deployment.runningCount += count;
+        service.runningCount = service.deployments.reduce((sum, d) => sum + d.runningCount, 0);
+        this.world.record(
+          'ecs',
+          `${service.serviceName}: ${count} new tasks healthy (${deployment.runningCount} of ${service.desiredCount})`,
+        );
+        this.rollingStep(service);
+        return;
+      }
+      deployment.failedTasks = (deployment.failedTasks ?? 0) + count;
+      const threshold = circuitBreakerThreshold(service.desiredCount);
+      this.world.record(
+        'ecs',
+        `${service.serviceName}: ${count} tasks of deployment ${deployment.id} failed their health checks and were stopped (${deployment.failedTasks} failed)`,
+      );
+      const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
+      if (breaker.enable && deployment.failedTasks >= threshold) {
+        this.tripCircuitBreaker(service, deployment, threshold);
+        return;
+      }
+      this.rollingStep(service);
+    });
+  }
+
+  /**
+   * The circuit breaker fails the deployment and stops launching its tasks ("a service deployment will
+   * transition to a failed state and stop launching new tasks", API reference DeploymentCircuitBreaker). With
+   * `rollback`, ECS starts a deployment of the last deployment that completed, which rolls out like any other;
+   * without it the service keeps the tasks that run.
+   */
+  private tripCircuitBreaker(service: SimulatedService, deployment: Deployment, threshold: number): void {
+    const reason = 'ECS deployment circuit breaker: tasks failed to start.';
+    this.finishRolling(
+      service,
+      deployment,
+      'FAILED',
+      reason,
+      `${deployment.failedTasks} failed tasks reached the circuit breaker threshold of ${threshold}`,
+    );
+    if (!service.deploymentConfiguration.deploymentCircuitBreaker.rollback) return;
+    const now = this.world.clock.now();
+    for (const d of service.deployments) d.status = 'ACTIVE';
+    const rollback: Deployment = {
+      id: `ecs-svc/${this.deploymentSeq++}`,
+      status: 'PRIMARY',
+      taskDefinition: service.lastCompletedTaskDefinition,
+      desiredCount: service.desiredCount,
+      runningCount: 0,
+      pendingCount: 0,
+      failedTasks: 0,
+      rolloutState: 'IN_PROGRESS',
+      rolloutStateReason: `ECS deployment circuit breaker: rolling back to deploymentId ${deployment.id}.`,
+      createdAt: now,
+      updatedAt: now,
+    };
+    service.deployments.unshift(rollback);
+    service.taskDefinition = rollback.taskDefinition;
+    this.world.record(
+      'ecs',
+      `${service.serviceName}: circuit breaker rolls back: deployment ${rollback.id} of ${rollback.taskDefinition.split('/').at(-1)} started`,
+    );
+    this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
+      eventType: 'INFO',
+      eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS',
+      deploymentId: rollback.id,
+      updatedAt: now.toISOString(),
+      reason: rollback.rolloutStateReason,
+    });
+    this.rollingStep(service);
+  }
+
+  private finishRolling(
+    service: SimulatedService,
+    deployment: Deployment,
+    state: 'COMPLETED' | 'FAILED',
+    reason: string,
+    detail?: string,
+  ): void {
+    const at = this.world.clock.now();
+    deployment.rolloutState = state;
+    deployment.rolloutStateReason = reason;
+    deployment.updatedAt = at;
+    deployment.pendingCount = 0;
+    this.world.record(
+      'ecs',
+      `${service.serviceName}: deployment ${deployment.id} ${state === 'FAILED' ? `FAILED (${detail ?? reason})` : `completed, ${service.runningCount} tasks steady`}`,
+    );
+    this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
+      eventType: state === 'FAILED' ? 'ERROR' : 'INFO',
+      eventName: state === 'FAILED' ? 'SERVICE_DEPLOYMENT_FAILED' : 'SERVICE_DEPLOYMENT_COMPLETED',
+      deploymentId: deployment.id,
+      updatedAt: at.toISOString(),
+      reason: state === 'FAILED' ? reason : `ECS deployment ${deployment.id} completed.`,
     });
   }
 }

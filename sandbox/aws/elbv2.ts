@@ -23,6 +23,15 @@ interface Rule {
 export interface RuleOptions {
   /** Authenticate users with an OIDC IdP before forwarding (an authenticate-oidc action of Order 1). */
   authenticate?: 'oidc';
+  /**
+   * A test listener rule (blue/green): it carries only the requests the pipeline's checks send through it,
+   * never production load, and its requests are never production traffic (see `SimulatedTestRoutes`).
+   */
+  test?: boolean;
+  /** The rule's priority (default 10; a test rule defaults to 20: two rules of a listener never share one). */
+  priority?: string;
+  /** The host the rule matches (default shop.example.com, or the test route's host). */
+  host?: string;
 }
 
 /** The OIDC settings a sandbox rule authenticates with; the secret never leaves the simulated ALB. */
@@ -59,6 +68,8 @@ export class SimulatedElbv2 {
   public readonly rules = new Map<string, Rule>();
   public readonly targetGroups = new Map<string, { name: string }>();
   public readonly changes: WeightChange[] = [];
+  /** Test listener rules: ModifyRule and DescribeRules treat them as any rule; traffic gives them no load. */
+  public readonly testRules = new Set<string>();
 
   public constructor(private readonly world: Elbv2Context) {}
 
@@ -69,13 +80,14 @@ export class SimulatedElbv2 {
         : [];
     this.rules.set(ruleArn, {
       RuleArn: ruleArn,
-      Priority: '10',
-      Conditions: [{ Field: 'host-header', Values: ['shop.example.com'] }],
+      Priority: options.priority ?? (options.test ? '20' : '10'),
+      Conditions: [{ Field: 'host-header', Values: [options.host ?? 'shop.example.com'] }],
       others,
       forwardOrder: others.length + 1,
       targets,
       stickiness: { Enabled: false },
     });
+    if (options.test) this.testRules.add(ruleArn);
   }
 
   public weightsOf(ruleArn: string): Record<string, number> {

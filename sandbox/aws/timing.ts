@@ -29,7 +29,8 @@ export interface Timing {
   lambdaIdleReclaimSeconds: number;
   /**
    * One AWS API call, request to response, as the SDK sees it. AWS documents no per-call latency; tens of
-   * milliseconds is typical within a region. Applied to every call a function makes (DynamoDB included).
+   * milliseconds is typical within a region. Applied to every call a function makes (DynamoDB included), and
+   * as the network round trip of an HTTP check through a test route (plus the answering version's response time).
    */
   apiCallMs: number;
   /**

@@ -38,6 +38,11 @@ export interface VersionBehaviour {
   latencyP99Ms?: number;
   failsToStart: boolean;
   changes: BehaviourChange[];
+  /**
+   * The HTTP status the version answers on the test route: one for every path, or per path (an unlisted
+   * path answers 404); undefined: 200 for every path.
+   */
+  httpStatus?: number | Record<string, number>;
 }
 
 /** The scenario's versions, recognised by the image a task runs (`repo@sha256:...` or `repo:tag`). */
@@ -138,8 +143,8 @@ export const loadBalancerDimensionOf = (listenerRuleArn: string): string | undef
 export interface TrafficContext {
   readonly clock: VirtualClock;
   readonly versions: VersionCatalog;
-  readonly elbv2: Pick<SimulatedElbv2, 'rules' | 'weightsOf'>;
-  readonly ecs: Pick<SimulatedEcs, 'services' | 'servingImage'>;
+  readonly elbv2: Pick<SimulatedElbv2, 'rules' | 'weightsOf' | 'testRules'>;
+  readonly ecs: Pick<SimulatedEcs, 'services' | 'servingShares'>;
   readonly cloudwatch: Pick<SimulatedCloudWatch, 'putDatapoint' | 'timing'>;
   /** For listener rules whose ARN names no load balancer. */
   readonly loadBalancerDimension: string;
@@ -240,6 +245,8 @@ export class TrafficModel {
   private integrate(from: number, to: number, rules: Iterable<string> = this.world.elbv2.rules.keys()): void {
     const minuteStart = Math.floor(from / MINUTE) * MINUTE;
     for (const ruleArn of rules) {
+      // A test listener rule carries only the pipeline's checks (serveTestRequest), no production load.
+      if (this.world.elbv2.testRules.has(ruleArn)) continue;
       const requestsTotal =
         ((this.ruleRequestsPerMinute.get(ruleArn) ?? this.requestsPerMinute) * (to - from)) / MINUTE;
       const loadBalancer = loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension;
@@ -248,43 +255,99 @@ export class TrafficModel {
         this.loadBalancerByTargetGroup.set(targetGroupArn, loadBalancer);
         const requests = (requestsTotal * percent) / 100;
         const service = this.serviceBehind(targetGroupArn);
-        const version = service
-          ? this.world.versions.byImage(this.world.ecs.servingImage(service))
-          : undefined;
-        const key = `${targetGroupArn}|${minuteStart}`;
-        const bucket = this.buckets.get(key) ?? {
-          requests: 0,
-          errors: 0,
-          elbErrors: 0,
-          latencyMsTotal: 0,
-          maxLatencyMs: 0,
-          latency: emptyHistogram(),
-        };
-        this.buckets.set(key, bucket);
-        if (!version) {
+        // A rolling update spreads the group's requests over the registered tasks of every version it runs.
+        const shares = service ? this.world.ecs.servingShares(service) : [];
+        const tasks = shares.reduce((sum, share) => sum + share.tasks, 0);
+        const bucket = this.bucketOf(targetGroupArn, minuteStart);
+        const served = shares
+          .map((share) => ({ version: this.world.versions.byImage(share.image), share }))
+          .filter((entry) => entry.version !== undefined && entry.share.tasks > 0);
+        if (served.length === 0 || tasks <= 0) {
           // No running task: ALB answers 503 itself. That is HTTPCode_ELB_5XX_Count, per load balancer only;
           // the target group publishes nothing.
           bucket.elbErrors += requests;
           continue;
         }
-        this.world.versions.noteTraffic(version, from);
-        const behaviour = this.world.versions.behaviourAt(version, from, percent);
-        const { errorRate, latencyMs, latencyP99Ms } = behaviour;
-        bucket.requests += requests;
-        bucket.errors += requests * errorRate;
-        bucket.latencyMsTotal += requests * latencyMs;
-        bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
-        addDistribution(
-          bucket.latency,
-          logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000),
-          requests,
-        );
-        const servedKey = `${version.name}|${errorRate}|${latencyMs}|${latencyP99Ms}`;
-        const served = this.served.get(servedKey);
-        if (served) served.requests += requests;
-        else this.served.set(servedKey, { version: version.name, behaviour, requests, firstAt: from });
+        for (const { version, share } of served) {
+          if (!version) continue;
+          // One version serving (every service outside a rolling update): its requests exactly, no rounding.
+          const part = served.length === 1 ? requests : (requests * share.tasks) / tasks;
+          this.serve(bucket, version, part, from, percent);
+        }
       }
     }
+  }
+
+  private bucketOf(targetGroupArn: string, minuteStart: number): Bucket {
+    const key = `${targetGroupArn}|${minuteStart}`;
+    const bucket = this.buckets.get(key) ?? {
+      requests: 0,
+      errors: 0,
+      elbErrors: 0,
+      latencyMsTotal: 0,
+      maxLatencyMs: 0,
+      latency: emptyHistogram(),
+    };
+    this.buckets.set(key, bucket);
+    return bucket;
+  }
+
+  /** Production requests one version served: in its target group's minute, and as served (exposure). */
+  private serve(
+    bucket: Bucket,
+    version: VersionBehaviour,
+    requests: number,
+    from: number,
+    percent: number,
+  ): void {
+    this.world.versions.noteTraffic(version, from);
+    const behaviour = this.world.versions.behaviourAt(version, from, percent);
+    const { errorRate, latencyMs, latencyP99Ms } = behaviour;
+    bucket.requests += requests;
+    bucket.errors += requests * errorRate;
+    bucket.latencyMsTotal += requests * latencyMs;
+    bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
+    addDistribution(bucket.latency, logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000), requests);
+    const servedKey = `${version.name}|${errorRate}|${latencyMs}|${latencyP99Ms}`;
+    const served = this.served.get(servedKey);
+    if (served) served.requests += requests;
+    else this.served.set(servedKey, { version: version.name, behaviour, requests, firstAt: from });
+  }
+
+  /**
+   * One request through a test listener rule (an HTTP check), answered `status` after `latencyMs`. ALB's
+   * metrics have no listener or rule dimension (ALB User Guide, "CloudWatch metrics for your Application
+   * Load Balancer": LoadBalancer, TargetGroup, AvailabilityZone), so the request counts in the target group's
+   * and the load balancer's RequestCount and, for a 5xx, HTTPCode_Target_5XX_Count, like any other; it is
+   * never production traffic (`served`, the exposed requests).
+   */
+  public serveTestRequest(
+    targetGroupArn: string,
+    ruleArn: string,
+    status: number,
+    latencyMs: number,
+    answeredBy: 'target' | 'load-balancer' = 'target',
+  ): void {
+    const now = this.world.clock.nowMillis;
+    const minuteStart = Math.floor(now / MINUTE) * MINUTE;
+    this.loadBalancerByTargetGroup.set(
+      targetGroupArn,
+      loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension,
+    );
+    const bucket = this.bucketOf(targetGroupArn, minuteStart);
+    if (answeredBy === 'load-balancer') {
+      bucket.elbErrors += 1;
+      return;
+    }
+    bucket.requests += 1;
+    if (status >= 500) bucket.errors += 1;
+    bucket.latencyMsTotal += latencyMs;
+    bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
+    addDistribution(
+      bucket.latency,
+      logNormalDistribution(latencyMs / 1000, (latencyMs * DEFAULT_P99_TO_MEAN) / 1000),
+      1,
+    );
   }
 
   /** Publishes the datapoints of the minute that ended at `minuteEnd`. */

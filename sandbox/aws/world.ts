@@ -8,9 +8,11 @@ import { DeliveryFaults } from './delivery.ts';
 import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
+import { type LambdaFunctionsContext, SimulatedLambdaFunctions } from './lambda-functions.ts';
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSns } from './sns.ts';
+import { SimulatedTestRoutes, type TestRouteContext } from './test-route.ts';
 import { DEFAULT_TIMING, sleepMs, type Timing, taskHealthySeconds } from './timing.ts';
 import { type TrafficContext, TrafficModel, type VersionCatalog } from './traffic.ts';
 
@@ -65,7 +67,15 @@ export interface WorldOptions {
  * The simulated AWS account: every SDK command the pipeline sends (but DynamoDB's, which go to a real
  * local DynamoDB server) is answered here. A command no service models fails loudly, naming it.
  */
-export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchContext, TrafficContext {
+export class SimulatedWorld
+  implements
+    EcsContext,
+    Elbv2Context,
+    CloudWatchContext,
+    TrafficContext,
+    LambdaFunctionsContext,
+    TestRouteContext
+{
   public readonly clock: VirtualClock;
   public readonly region: string;
   public readonly account: string;
@@ -95,6 +105,12 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
   public readonly lambda: LambdaRuntime;
+  /** The user's own Lambda functions (smoke tests), as the scenario declares them (`world.functions`). */
+  public readonly functions: SimulatedLambdaFunctions;
+  /** The hosts of the services' test routes (test listener rules), answered by the versions behind them. */
+  public readonly testRoutes: SimulatedTestRoutes;
+  /** Each scenario service's production listener rule (for the version a smoke test reaches without a test route). */
+  public readonly productionRules = new Map<string, string>();
   public readonly random: SeededRandom;
   private readonly onRecord?: (entry: TimelineEntry) => void;
 
@@ -120,6 +136,14 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
     this.sns = new SimulatedSns(this);
     this.sfn = new SimulatedStepFunctions(this, this.lambda);
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
+    this.functions = new SimulatedLambdaFunctions(this);
+    this.testRoutes = new SimulatedTestRoutes(this);
+  }
+
+  /** The version one request to the service's test route reaches; with no test route, its production route. */
+  public versionReachedBy(service: string): string | undefined {
+    const ruleArn = this.testRoutes.ofService(service)?.ruleArn ?? this.productionRules.get(service);
+    return ruleArn === undefined ? undefined : this.testRoutes.versionThrough(ruleArn).version;
   }
 
   /** Which scenario service each resource (listener rule ARN) belongs to: set when the world is seeded. */
@@ -359,6 +383,7 @@ export class SimulatedWorld implements EcsContext, Elbv2Context, CloudWatchConte
       CloudWatch: this.cloudwatch,
       SNS: this.sns,
       SFN: this.sfn,
+      Lambda: this.functions,
     }[clientName];
     const output = service?.handle(command, input);
     if (output === undefined) throw new UnsupportedCommandError(clientName, command);

@@ -31,6 +31,7 @@ const PREFIX: Record<string, string> = {
   CloudWatch: 'cloudwatch',
   SNS: 'sns',
   SFN: 'states',
+  Lambda: 'lambda',
 };
 
 /**
@@ -56,10 +57,24 @@ export const PIPELINE_ACTIONS = [
   'states:StartExecution',
   'states:SendTaskSuccess',
   'states:SendTaskFailure',
+  'lambda:Invoke',
 ] as const;
 
 /** The command names (`ModifyRule`, `PutItem`, ...) of `PIPELINE_ACTIONS`. */
 export const PIPELINE_COMMANDS: readonly string[] = PIPELINE_ACTIONS.map((a) => a.slice(a.indexOf(':') + 1));
+
+/**
+ * The ARN Lambda authorizes an invocation on: the function's ARN, qualified when the call names a version or
+ * alias (a policy on the unqualified ARN does not cover a qualified one; Lambda Developer Guide, "Resources and
+ * conditions for Lambda actions"). FunctionName may be a name, `name:qualifier`, `account:function:name` or an ARN.
+ */
+const lambdaFunctionArn = (functionName: string, qualifier: unknown, scope: RequestScope): string => {
+  const parts = functionName.startsWith('arn:') ? functionName.split(':').slice(6) : functionName.split(':');
+  // `account:function:name[:qualifier]` (a partial ARN) or `name[:qualifier]`.
+  const [name = '', nameQualifier] = parts[1] === 'function' ? parts.slice(2) : parts;
+  const version = nameQualifier ?? (qualifier === undefined ? undefined : String(qualifier));
+  return `arn:aws:lambda:${scope.region}:${scope.account}:function:${name}${version ? `:${version}` : ''}`;
+};
 
 const lastSegment = (nameOrArn: string): string => nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1);
 
@@ -75,7 +90,9 @@ export const iamChecksFor = (
 ): IamCheck[] => {
   const prefix = PREFIX[service];
   if (!prefix) throw new UnmappedCommandError(service, command);
-  const action = `${prefix}:${command}`;
+  // Lambda's Invoke API is authorized as the IAM action lambda:InvokeFunction (Service Authorization Reference).
+  const action =
+    service === 'Lambda' && command === 'Invoke' ? 'lambda:InvokeFunction' : `${prefix}:${command}`;
   const { region, account } = scope;
   const one = (resource: string): IamCheck[] => [{ action, resource }];
   switch (action) {
@@ -149,6 +166,8 @@ export const iamChecksFor = (
     case 'states:SendTaskSuccess':
     case 'states:SendTaskFailure':
       return one(scope.stateMachineArn);
+    case 'lambda:InvokeFunction':
+      return one(lambdaFunctionArn(String(input.FunctionName), input.Qualifier, scope));
     default:
       throw new UnmappedCommandError(service, command);
   }

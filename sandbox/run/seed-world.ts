@@ -5,9 +5,10 @@ import { TASK_DEFINITION_TAGS } from '../../lib/adapters/ecs-slot-deployer.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
 import type { ReleaseStore } from '../../lib/ports/release-store.ts';
+import { DEFAULT_DEPLOYMENT_CONFIGURATION, type DeploymentConfiguration } from '../aws/ecs.ts';
 import { loadBalancerDimensionOf, VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
-import type { Scenario } from '../scenario/schema.ts';
+import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
 import { ScenarioError } from './errors.ts';
 import type { ServicePlan } from './validate.ts';
 
@@ -21,6 +22,7 @@ export const buildVersionCatalog = (scenario: Scenario): VersionCatalog =>
       latencyMs: v.latencyMs,
       ...(v.latencyP99Ms !== undefined ? { latencyP99Ms: v.latencyP99Ms } : {}),
       failsToStart: v.failsToStart,
+      ...(v.httpStatus !== undefined ? { httpStatus: v.httpStatus } : {}),
       changes: v.changes.map((c) => ({
         ...(c.after !== undefined ? { afterSeconds: parseDurationSeconds(c.after) ?? 0 } : {}),
         ...(c.atTrafficPercentAtLeast !== undefined
@@ -44,9 +46,47 @@ export interface SeedOptions {
 }
 
 /**
- * One service as the account holds it before the scenario starts: the stable slot runs `serving`, the idle
- * slot runs `idleServing` or nothing, the listener rule splits traffic by `weights` (default: 100% to the
- * stable slot), and its alarms are in their initial state.
+ * The fields the sandbox reads from an `ecs-rolling` target (config vocabulary of issue 7: one ECS service,
+ * no slots). The target group and listener rule are optional there: without them the world gives the service
+ * its own (ALB metrics need a load balancer and a target group).
+ */
+export interface RollingTargetFields {
+  type: 'ecs-rolling';
+  cluster: string;
+  service: string;
+  container: string;
+  targetGroupArn?: string;
+  listenerRuleArn?: string;
+  /** Alarms watched for this target besides the service's own. */
+  alarms?: string[];
+}
+
+/** A rolling service's target group and listener rule: the config's, or the world's own for it. */
+export const rollingRouting = (
+  name: string,
+  target: RollingTargetFields,
+  region: string,
+  account: string,
+): { listenerRuleArn: string; targetGroupArn: string } => ({
+  listenerRuleArn:
+    target.listenerRuleArn ??
+    `arn:aws:elasticloadbalancing:${region}:${account}:listener-rule/app/${name}/0000000000000000/0000000000000000/0000000000000000`,
+  targetGroupArn:
+    target.targetGroupArn ??
+    `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${target.service}/0000000000000000`,
+});
+
+/** Narrows a config target to the rolling kind (never on a config that declares no such kind). */
+export const isRollingTarget = <T extends { type: string }>(
+  target: T,
+): target is Extract<T, { type: 'ecs-rolling' }> => target.type === 'ecs-rolling';
+
+/**
+ * One service as the account holds it before the scenario starts. Slots (`ecs-alb`): the stable slot runs
+ * `serving`, the idle slot runs `idleServing` or nothing, the listener rule splits traffic by `weights`
+ * (default: 100% to the stable slot). Rolling (`ecs-rolling`): one service runs `serving` with its
+ * `deploymentConfiguration`, its target group takes all of the listener rule's traffic. Its alarms are in their
+ * initial state.
  */
 export const seedService = (
   world: SimulatedWorld,
@@ -57,8 +97,6 @@ export const seedService = (
   const { region, account } = scenario.world;
   const { name, declared, state } = plan;
   const target = declared.target;
-  if (target.type !== 'ecs-alb')
-    throw new ScenarioError(`service ${name}: the sandbox does not simulate an ${target.type} target yet`);
   const repositoryUri = `${account}.dkr.ecr.${region}.amazonaws.com/${declared.image.repository}`;
   const definitionOf = (version: string) =>
     world.ecs.registerTaskDefinition(
@@ -84,6 +122,26 @@ export const seedService = (
       },
       { byAws: true },
     );
+  if (isRollingTarget(target)) {
+    const rolling = target as unknown as RollingTargetFields;
+    const { listenerRuleArn, targetGroupArn } = rollingRouting(name, rolling, region, account);
+    seedRollingService(world, {
+      name,
+      cluster: rolling.cluster,
+      service: rolling.service,
+      container: rolling.container,
+      targetGroupArn,
+      listenerRuleArn,
+      taskDefinitionArn: definitionOf(state.serving).taskDefinitionArn,
+      state,
+    });
+    seedAlarms(world, plan, start, listenerRuleArn, (slot, index) => {
+      throw new ScenarioError(
+        `${plan.path}.alarms[${index}].targetGroup: ${name} is a rolling service with one target group; omit targetGroup ${slot}`,
+      );
+    });
+    return;
+  }
   const baseDefinition = definitionOf(state.serving);
   const idleDefinition = state.idleServing !== undefined ? definitionOf(state.idleServing) : undefined;
   const stableSlot = state.stableSlot;
@@ -112,9 +170,22 @@ export const seedService = (
   );
   world.traffic.setRequestsPerMinute(target.listenerRuleArn, state.requestsPerMinute);
   world.resourceServices.set(target.listenerRuleArn, name);
-  const loadBalancer = loadBalancerDimensionOf(target.listenerRuleArn) ?? world.loadBalancerDimension;
-  for (const alarm of state.alarms) {
-    const targetGroupArn = alarm.targetGroup ? target.slots[alarm.targetGroup].targetGroupArn : undefined;
+  world.productionRules.set(name, target.listenerRuleArn);
+  seedTestRoute(world, name, target, state);
+  seedAlarms(world, plan, start, target.listenerRuleArn, (slot) => target.slots[slot].targetGroupArn);
+};
+
+/** The service's alarms in their initial state; `targetGroupOf` resolves an alarm scoped to one slot. */
+const seedAlarms = (
+  world: SimulatedWorld,
+  plan: ServicePlan,
+  start: Date,
+  listenerRuleArn: string,
+  targetGroupOf: (slot: 'blue' | 'green', index: number) => string,
+): void => {
+  const loadBalancer = loadBalancerDimensionOf(listenerRuleArn) ?? world.loadBalancerDimension;
+  for (const [index, alarm] of plan.state.alarms.entries()) {
+    const targetGroupArn = alarm.targetGroup ? targetGroupOf(alarm.targetGroup, index) : undefined;
     const since = new Date(start.getTime() - (parseDurationSeconds(alarm.stateSince) ?? 3600) * 1000);
     world.cloudwatch.putAlarm({
       AlarmName: alarm.name,
@@ -144,13 +215,123 @@ export const seedService = (
   }
 };
 
+/** The test-route fields of a target (`ecs-alb` blue/green): read loosely, the config may not declare them. */
+interface TestRouteTarget {
+  testListenerRuleArn?: unknown;
+  testUrl?: unknown;
+  slots: Record<'blue' | 'green', { targetGroupArn: string }>;
+}
+
+/**
+ * A service's test listener rule, when the config declares `target.testListenerRuleArn` (or the scenario
+ * gives `testRoute.ruleArn`): it forwards to one slot (`testRoute.forwardsTo`, default the stable one) and is
+ * reached at the host of `target.testUrl` (or `testRoute.host`), the only host of the service the world's DNS
+ * resolves.
+ */
+export const seedTestRoute = (
+  world: SimulatedWorld,
+  name: string,
+  target: TestRouteTarget,
+  state: Pick<ServiceWorldState, 'testRoute' | 'stableSlot'>,
+): void => {
+  const ruleArn =
+    state.testRoute?.ruleArn ??
+    (typeof target.testListenerRuleArn === 'string' ? target.testListenerRuleArn : undefined);
+  if (ruleArn === undefined) {
+    if (state.testRoute !== undefined)
+      throw new ScenarioError(
+        `testRoute of ${name}: no test listener rule: set testRoute.ruleArn, or target.testListenerRuleArn in the config`,
+      );
+    return;
+  }
+  let host = state.testRoute?.host;
+  if (host === undefined && typeof target.testUrl === 'string') {
+    try {
+      host = new URL(target.testUrl).hostname;
+    } catch {
+      host = undefined;
+    }
+  }
+  const slot = state.testRoute?.forwardsTo ?? state.stableSlot;
+  world.elbv2.createRule(ruleArn, [{ TargetGroupArn: target.slots[slot].targetGroupArn, Weight: 1 }], {
+    test: true,
+    ...(host ? { host } : {}),
+  });
+  world.resourceServices.set(ruleArn, name);
+  if (host) world.testRoutes.add({ service: name, ruleArn, host });
+};
+
+/** A rolling service as the scenario describes it (`deploymentConfiguration`), for `SimulatedEcs.createService`. */
+export const rollingDeploymentConfiguration = (
+  state: Pick<ServiceWorldState, 'deploymentConfiguration'>,
+): DeploymentConfiguration => {
+  const given = state.deploymentConfiguration;
+  if (!given) return structuredClone(DEFAULT_DEPLOYMENT_CONFIGURATION);
+  return {
+    minimumHealthyPercent: given.minimumHealthyPercent,
+    maximumPercent: given.maximumPercent,
+    deploymentCircuitBreaker: { ...given.circuitBreaker },
+  };
+};
+
+/**
+ * One ECS service updated in place (target `ecs-rolling`): steady on `taskDefinitionArn` with `desiredCount`
+ * tasks behind one target group, which the production listener rule forwards all its traffic to.
+ */
+export const seedRollingService = (
+  world: SimulatedWorld,
+  options: {
+    name: string;
+    cluster: string;
+    service: string;
+    container: string;
+    targetGroupArn: string;
+    listenerRuleArn: string;
+    taskDefinitionArn: string;
+    state: Pick<ServiceWorldState, 'deploymentConfiguration' | 'desiredCount' | 'requestsPerMinute'>;
+  },
+): void => {
+  const { name, state } = options;
+  world.ecs.createService(
+    options.cluster,
+    options.service,
+    options.taskDefinitionArn,
+    state.desiredCount,
+    options.targetGroupArn,
+    options.container,
+    { rolling: true, deploymentConfiguration: rollingDeploymentConfiguration(state) },
+  );
+  world.elbv2.targetGroups.set(options.targetGroupArn, { name: options.service });
+  world.elbv2.createRule(options.listenerRuleArn, [{ TargetGroupArn: options.targetGroupArn, Weight: 1 }]);
+  world.traffic.setRequestsPerMinute(options.listenerRuleArn, state.requestsPerMinute);
+  world.resourceServices.set(options.listenerRuleArn, name);
+  world.productionRules.set(name, options.listenerRuleArn);
+};
+
+/** The user's smoke-test functions (`world.functions`), each testing a service of the world. */
+export const seedFunctions = (world: SimulatedWorld, scenario: Scenario, defaultService: string): void => {
+  for (const [name, fn] of Object.entries(scenario.world.functions))
+    world.functions.functions.set(name, {
+      name,
+      service: fn.service ?? defaultService,
+      answers: fn.answers,
+      otherwise: fn.otherwise,
+      ...(fn.error ? { error: fn.error } : {}),
+      durationMs: fn.durationMs,
+      timeoutSeconds: parseDurationSeconds(fn.timeout) ?? 3,
+    });
+};
+
 /**
  * The initial world: every service of the scenario, the topics, the state machine, and the faults the
  * scenario injects.
  */
 export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => {
   const { scenario, config, start } = options;
-  for (const plan of options.services) seedService(world, plan, scenario, start);
+  const plans = [...options.services];
+  for (const plan of plans) seedService(world, plan, scenario, start);
+  const first = plans[0]?.name;
+  if (first !== undefined) seedFunctions(world, scenario, first);
   world.sns.topics.add(options.topicArn);
   for (const svc of Object.values(config.services))
     if (svc.notify.topicArn) world.sns.topics.add(svc.notify.topicArn);

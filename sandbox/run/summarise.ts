@@ -11,6 +11,7 @@ import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { ScenarioError } from './errors.ts';
 import type { TriggerResult } from './schedule.ts';
+import { isRollingTarget, type RollingTargetFields, rollingRouting } from './seed-world.ts';
 import type { ServicePlan } from './validate.ts';
 
 /** `+01:05:00` from seconds. */
@@ -114,6 +115,80 @@ interface ServiceInputs {
   notifications: ScenarioResult['notifications'];
 }
 
+/**
+ * What serves a service at the end, per target kind: the listener rule, the traffic per slot (or, on a rolling
+ * service, per version by running tasks), the version serving all of it, the watched alarms, and when the
+ * pipeline reacted to an alarm by rolling back (a slot back at 100%; on a rolling service, its next
+ * UpdateService).
+ */
+export const routeOf = (
+  plan: ServicePlan,
+  world: SimulatedWorld,
+  versions: VersionCatalog,
+): {
+  listenerRuleArn: string;
+  traffic: Record<string, number>;
+  servingVersion: string | null;
+  watched: string[];
+  rollbackAfter: (at: number) => number | undefined;
+} => {
+  const { declared } = plan;
+  const target = declared.target;
+  const traffic: Record<string, number> = {};
+  let servingVersion: string | null = null;
+  if (isRollingTarget(target)) {
+    const rolling = target as unknown as RollingTargetFields;
+    const { listenerRuleArn } = rollingRouting(plan.name, rolling, world.region, world.account);
+    const service = world.ecs.services.get(`${rolling.cluster}/${rolling.service}`);
+    const shares = service ? world.ecs.servingShares(service) : [];
+    const tasks = shares.reduce((sum, share) => sum + share.tasks, 0);
+    for (const share of shares) {
+      const version = versions.byImage(share.image)?.name ?? 'nothing';
+      traffic[`${rolling.service} (${version})`] = Math.round((share.tasks / tasks) * 100);
+      if (share.tasks === tasks) servingVersion = version;
+    }
+    return {
+      listenerRuleArn,
+      traffic,
+      servingVersion,
+      watched: [...declared.alarms, ...(rolling.alarms ?? [])],
+      rollbackAfter: (at) =>
+        world.commands.find(
+          (c) =>
+            c.at >= at &&
+            c.command === 'UpdateService' &&
+            String((c.input as { service?: unknown }).service)
+              .split('/')
+              .at(-1) === rolling.service,
+        )?.at,
+    };
+  }
+  const weights = world.elbv2.weightsOf(target.listenerRuleArn);
+  for (const slot of ['blue', 'green'] as const) {
+    const weight = Math.round(weights[target.slots[slot].targetGroupArn] ?? 0);
+    const service = world.ecs.services.get(`${target.cluster}/${target.slots[slot].service}`);
+    const version = service
+      ? (versions.byImage(world.ecs.servingImage(service))?.name ?? 'nothing')
+      : 'nothing';
+    if (weight > 0) traffic[`${slot} (${version})`] = weight;
+    if (weight === 100) servingVersion = version;
+  }
+  return {
+    listenerRuleArn: target.listenerRuleArn,
+    traffic,
+    servingVersion,
+    watched: [...declared.alarms, ...target.slots.blue.alarms, ...target.slots.green.alarms],
+    // The first weight change after the alarm that puts one slot back at 100% is the rollback.
+    rollbackAfter: (at) =>
+      world.elbv2.changes.find(
+        (c) =>
+          c.at >= at &&
+          c.ruleArn === target.listenerRuleArn &&
+          Object.values(c.weights).some((w) => w === 100),
+      )?.at,
+  };
+};
+
 const summariseService = async (
   plan: ServicePlan,
   inputs: ServiceInputs,
@@ -126,13 +201,7 @@ const summariseService = async (
   },
 ): Promise<ServiceResult> => {
   const { world, versions, store, label, start } = context;
-  const { declared } = plan;
   const { executions, triggerResults } = inputs;
-  const target = declared.target;
-  if (target.type !== 'ecs-alb')
-    throw new ScenarioError(
-      `service ${plan.name}: the sandbox does not simulate an ${target.type} target yet`,
-    );
   const releases = await store.listRecords(plan.name, 50);
   const newest = executions.at(-1);
   const newestRecord = newest ? releases.find((r) => r.releaseId === newest.name) : undefined;
@@ -160,40 +229,24 @@ const summariseService = async (
         ? (newest.cause ?? null)
         : (newestRecord?.reason ?? newest.cause ?? null);
   }
-  const weights = world.elbv2.weightsOf(target.listenerRuleArn);
-  const traffic: Record<string, number> = {};
-  let servingVersion: string | null = null;
-  for (const slot of ['blue', 'green'] as const) {
-    const weight = Math.round(weights[target.slots[slot].targetGroupArn] ?? 0);
-    const service = world.ecs.services.get(`${target.cluster}/${target.slots[slot].service}`);
-    const version = service
-      ? (versions.byImage(world.ecs.servingImage(service))?.name ?? 'nothing')
-      : 'nothing';
-    if (weight > 0) traffic[`${slot} (${version})`] = weight;
-    if (weight === 100) servingVersion = version;
-  }
+  const route = routeOf(plan, world, versions);
+  const { traffic, servingVersion } = route;
   let rollbackReactionSeconds: number | null = null;
   if (outcome === 'rolled_back' && newest) {
-    const watched = new Set([...declared.alarms, ...target.slots.blue.alarms, ...target.slots.green.alarms]);
+    const watched = new Set(route.watched);
     const alarmAt = world.alarmTransitions.find(
       (t) => t.state === 'ALARM' && watched.has(t.alarm) && t.at >= newest.startDate.getTime(),
     )?.at;
     if (alarmAt !== undefined) {
-      // The first weight change after the alarm that puts one slot back at 100% is the rollback.
-      const restored = world.elbv2.changes.find(
-        (c) =>
-          c.at >= alarmAt &&
-          c.ruleArn === target.listenerRuleArn &&
-          Object.values(c.weights).some((w) => w === 100),
-      );
-      if (restored) rollbackReactionSeconds = (restored.at - alarmAt) / 1000;
+      const reactedAt = route.rollbackAfter(alarmAt);
+      if (reactedAt !== undefined) rollbackReactionSeconds = (reactedAt - alarmAt) / 1000;
     }
   }
   const detected = detection({
     world,
     fromVersion: newestRecord?.fromVersion ?? null,
     toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
-    watched: [...declared.alarms, ...target.slots.blue.alarms, ...target.slots.green.alarms],
+    watched: route.watched,
     since: newest?.startDate.getTime() ?? start.getTime(),
   });
   return {
@@ -203,7 +256,7 @@ const summariseService = async (
     toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
     servingVersion,
     traffic,
-    listenerRuleActions: world.elbv2.actionTypesOf(target.listenerRuleArn),
+    listenerRuleActions: world.elbv2.actionTypesOf(route.listenerRuleArn),
     notifications: inputs.notifications,
     executions: executions.map((e) => ({
       name: e.name,

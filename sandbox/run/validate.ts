@@ -58,7 +58,16 @@ export interface ValidatedScenario {
 }
 
 /** Shorthand fields that only mean something with `world.serving`: set without it, they would be ignored. */
-const SHORTHAND_ONLY = ['alarms', 'taskDefinitionTags', 'idleServing', 'weights', 'lock', 'history'] as const;
+const SHORTHAND_ONLY = [
+  'alarms',
+  'taskDefinitionTags',
+  'idleServing',
+  'weights',
+  'lock',
+  'history',
+  'testRoute',
+  'deploymentConfiguration',
+] as const;
 
 const declaredVersion = (scenario: Scenario, version: string, where: string): void => {
   // Own keys only: a version named `constructor` must not resolve to Object's.
@@ -94,6 +103,7 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
       ecsDeploySeconds: _e,
       dropEvents: _d,
       services: _x,
+      functions: _f,
       ...state
     } = world;
     services.set(serviceName, {
@@ -148,6 +158,14 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
       throw new ScenarioError(
         `${reference.where}.service: service "${reference.service}" is not in the world (describe it under world.services.${reference.service})`,
       );
+  }
+  for (const [name, fn] of Object.entries(world.functions)) {
+    if (fn.service !== undefined && !services.has(fn.service))
+      throw new ScenarioError(
+        `world.functions.${name}.service: service "${fn.service}" is not in the world (describe it under world.services.${fn.service})`,
+      );
+    for (const version of Object.keys(fn.answers))
+      declaredVersion(scenario, version, `world.functions.${name}.answers`);
   }
   for (const name of Object.keys(scenario.expect?.services ?? {}))
     if (!services.has(name))

@@ -30,6 +30,9 @@ const rateSchema = z
   ])
   .transform((value) => (typeof value === 'number' ? value : Number(value.slice(0, -1)) / 100));
 
+/** A status a web application can answer (the Fetch API's Response refuses any other). */
+const httpStatusSchema = z.number().int().min(200).max(599);
+
 const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>');
 
 const changeSchema = z
@@ -69,6 +72,16 @@ const versionSchema = z
       .default(false)
       .meta({ description: 'Tasks never become healthy (ECS circuit breaker fails the deployment).' }),
     changes: z.array(changeSchema).default([]),
+    httpStatus: z
+      .union([
+        httpStatusSchema,
+        z.record(z.string().regex(/^\//, 'a path starts with /, e.g. /health'), httpStatusSchema),
+      ])
+      .optional()
+      .meta({
+        description:
+          'The HTTP status the version answers through a test route (an HTTP check): one status for every path, or per path, e.g. { /health: 200, /ready: 503 } (a path not listed answers 404). Default 200 for every path.',
+      }),
   })
   .strict()
   .superRefine((version, ctx) => {
@@ -206,6 +219,42 @@ const deliveryRuleSchema = z
     message: 'a dropped event is never delivered: drop cannot go with delay or duplicate',
   });
 
+/** A user's smoke-test function (`world.functions.<name>`). */
+const userFunctionSchema = z
+  .object({
+    service: z.string().min(1).optional().meta({
+      description:
+        "The service whose version the function tests; default the scenario's service. The answer depends on the version one request to that service's test route reaches (its production route when it has none).",
+    }),
+    answers: z.record(z.string(), z.record(z.string(), z.unknown())).default({}).meta({
+      description:
+        'The payload the function returns per version it reaches, e.g. { v2: { passed: false, reason: login fails } }.',
+    }),
+    otherwise: z
+      .record(z.string(), z.unknown())
+      .default({ passed: true })
+      .meta({ description: 'The payload for a version answers does not list (default { passed: true }).' }),
+    error: z
+      .object({
+        errorType: z.string().min(1).default('Error'),
+        errorMessage: z.string().default('the smoke test threw'),
+      })
+      .strict()
+      .optional()
+      .meta({
+        description:
+          'The function throws: Invoke answers 200 with FunctionError Unhandled and this error as the payload.',
+      }),
+    durationMs: z.number().int().min(0).default(500).meta({
+      description: 'How long one invocation runs, init included, in ms (virtual time the caller waits).',
+    }),
+    timeout: durationSchema.default('3s').meta({
+      description:
+        "The function's timeout (Lambda's default 3s): a longer run ends with FunctionError Unhandled, errorType Sandbox.Timedout.",
+    }),
+  })
+  .strict();
+
 const serviceField = z.string().min(1).optional().meta({
   description: "The service (of the config) it concerns; defaults to the scenario's service.",
 });
@@ -249,6 +298,40 @@ const serviceStateShape = {
     })
     .strict()
     .default({}),
+  testRoute: z
+    .object({
+      ruleArn: z.string().min(1).optional().meta({
+        description: "The test listener rule's ARN; default the config's target.testListenerRuleArn.",
+      }),
+      forwardsTo: z.enum(['blue', 'green']).optional().meta({
+        description: 'The slot the test rule forwards to at the start (default the stable slot).',
+      }),
+      host: z.string().min(1).optional().meta({
+        description:
+          "The host the world's DNS resolves to the test route; default the host of the config's target.testUrl. Any other host fails like a DNS failure (fetch failed, ENOTFOUND).",
+      }),
+    })
+    .strict()
+    .optional()
+    .meta({
+      description:
+        "A test listener rule (blue/green): it forwards to one slot, carries only the pipeline's checks (never production load or exposed requests), and is created whenever the config declares target.testListenerRuleArn.",
+    }),
+  deploymentConfiguration: z
+    .object({
+      minimumHealthyPercent: z.number().int().min(0).max(100).default(100),
+      maximumPercent: z.number().int().min(100).default(200),
+      circuitBreaker: z
+        .object({ enable: z.boolean(), rollback: z.boolean() })
+        .strict()
+        .default({ enable: false, rollback: false }),
+    })
+    .strict()
+    .optional()
+    .meta({
+      description:
+        "A rolling service's deployment configuration as it was created (ECS defaults: 100 / 200, breaker off); an UpdateService that names one replaces it.",
+    }),
   idleServing: z.string().min(1).optional().meta({
     description:
       'Version the idle slot runs at the start (desiredCount tasks); omit for an idle slot with no task.',
@@ -480,6 +563,16 @@ export const scenarioSchema = z
           description:
             "Each service's state at the start (services of the config); the scenario's service may use the shorthand fields above instead, never both.",
         }),
+        functions: z
+          .record(
+            z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a Lambda function name: 1-64 letters, digits, - or _'),
+            userFunctionSchema,
+          )
+          .default({})
+          .meta({
+            description:
+              "The user's own Lambda functions (smoke tests) the pipeline may invoke; invoking any other fails with ResourceNotFoundException, as Lambda does.",
+          }),
         dropEvents: z
           .array(
             z

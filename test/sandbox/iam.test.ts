@@ -168,6 +168,20 @@ describe('IAM mapping of the commands the pipeline sends', () => {
     ['SNS', 'Publish', { TopicArn: 'arn:t' }, 'sns:Publish', 'arn:t'],
     ['SFN', 'SendTaskSuccess', {}, 'states:SendTaskSuccess', scope.stateMachineArn],
     ['SFN', 'StartExecution', { stateMachineArn: 'arn:m' }, 'states:StartExecution', 'arn:m'],
+    [
+      'Lambda',
+      'Invoke',
+      { FunctionName: 'checkout-smoke' },
+      'lambda:InvokeFunction',
+      'arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke',
+    ],
+    [
+      'Lambda',
+      'Invoke',
+      { FunctionName: 'arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke', Qualifier: 'live' },
+      'lambda:InvokeFunction',
+      'arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke:live',
+    ],
   ])('%s %s', (service, command, input, action, resource) => {
     expect(iamChecksFor(service, command, input, scope)[0]).toEqual({ action, resource });
   });
@@ -179,11 +193,23 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       cloudwatch: 'CloudWatch',
       sns: 'SNS',
       states: 'SFN',
+      lambda: 'Lambda',
     };
-    const input = { TableName: 't', services: ['s'], family: 'f', RuleArn: 'arn:r', TopicArn: 'arn:t' };
+    // The API's name where IAM names the action otherwise.
+    const iamAction: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
+    const input = {
+      TableName: 't',
+      services: ['s'],
+      family: 'f',
+      RuleArn: 'arn:r',
+      TopicArn: 'arn:t',
+      FunctionName: 'f',
+    };
     for (const action of PIPELINE_ACTIONS) {
       const [prefix = '', command = ''] = action.split(':');
-      expect(iamChecksFor(client[prefix] ?? '', command, input, scope)[0]?.action).toBe(action);
+      expect(iamChecksFor(client[prefix] ?? '', command, input, scope)[0]?.action).toBe(
+        iamAction[action] ?? action,
+      );
     }
   });
   it('PutMetricData is authorized on * with the namespace as a condition key', () => {
