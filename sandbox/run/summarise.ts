@@ -9,7 +9,6 @@ import type { SimulatedWorld } from '../aws/world.ts';
 import type { SandboxOutcome, ScenarioResult } from '../run-scenario.ts';
 import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { ScenarioError } from './errors.ts';
 import type { TriggerResult } from './schedule.ts';
 import { isRollingTarget, type RollingTargetFields, rollingRouting } from './seed-world.ts';
 import type { ServicePlan } from './validate.ts';
