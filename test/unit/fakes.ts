@@ -376,6 +376,7 @@ export class InMemoryReleaseStore extends ComposedReleaseStore {
   /** Every old-style method call, by name, in order. */
   public readonly calls: string[] = [];
   public declare readonly waits: InMemoryWaitRegistry;
+  public declare readonly history: InMemoryReleaseHistory;
 
   public constructor(private readonly journal = new Journal()) {
     const registry = new InMemoryWaitRegistry();
