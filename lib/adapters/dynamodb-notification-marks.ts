@@ -1,8 +1,7 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { nowEpochSeconds } from '../clock.ts';
 import type { NotificationMarks } from '../ports/notification-marks.ts';
-import { RECORD_RETENTION_SECONDS } from './dynamodb-release-history.ts';
-import { DynamoDbTablePart, isConditionFailure, keys } from './dynamodb-table.ts';
+import { DynamoDbTablePart, isConditionFailure, keys, RECORD_RETENTION_SECONDS } from './dynamodb-table.ts';
 
 /** One marker item per release and notification kind, created on condition that none exists. */
 export class DynamoDbNotificationMarks extends DynamoDbTablePart implements NotificationMarks {

@@ -8,13 +8,8 @@ import type {
   ReleaseRef,
 } from '../ports/release-history.ts';
 import { DEFAULT_ENVIRONMENT, type ServiceRef } from '../ports/service-ref.ts';
-import { DynamoDbTablePart, INDEXES, keys, sortableTime, stripKeys } from './dynamodb-table.ts';
-
-/** Retention of release records and notification markers (DynamoDB TTL on `expiresAt`). */
-export const RECORD_RETENTION_SECONDS = 400 * 24 * 3600;
-
-/** Above every character a release id holds: the upper bound of "ended at or before this instant". */
-const AFTER_ANY_RELEASE = '\uffff';
+import { endedBounds } from '../store/history-order.ts';
+import { DynamoDbTablePart, INDEXES, keys, RECORD_RETENTION_SECONDS, stripKeys } from './dynamodb-table.ts';
 
 const encodeCursor = (key: Record<string, unknown>): string =>
   Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
@@ -27,17 +22,6 @@ const decodeCursor = (cursor: string): Record<string, unknown> => {
     // Reported below, naming the cursor.
   }
   throw new Error(`cursor "${cursor}" is not one this history returned`);
-};
-
-/** Checks a page request; returns the index's sort key bounds. */
-export const endedBounds = (query: EndedQuery): { from: string; to: string } => {
-  const from = sortableTime(query.from, 'from');
-  const to = sortableTime(query.to, 'to');
-  if (from > to) throw new Error(`from (${query.from}) is after to (${query.to})`);
-  if (!Number.isInteger(query.limit) || query.limit < 1) {
-    throw new Error(`limit must be a whole number of at least 1, got ${query.limit}`);
-  }
-  return { from: `${from}#`, to: `${to}#${AFTER_ANY_RELEASE}` };
 };
 
 /**

@@ -3,6 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReleaseRef } from '../ports/release-history.ts';
 import type { ServiceRef } from '../ports/service-ref.ts';
 import { SOLE_WAIT_KINDS, WAIT_SUBJECT, type WaitKind, type WaitRef } from '../ports/wait-registry.ts';
+import { sortableTime } from '../store/history-order.ts';
 
 /**
  * The single pipeline table: `pk`/`sk` keys, TTL on `expiresAt`, and two sparse global secondary indexes.
@@ -24,18 +25,17 @@ export const INDEXES = {
   historyByEndTime: 'HistoryByEndTime',
 } as const;
 
+/** Retention of release records and notification markers (DynamoDB TTL on `expiresAt`). */
+export const RECORD_RETENTION_SECONDS = 400 * 24 * 3600;
+
 /** The index key attributes, never part of what the store returns. */
 const INDEX_ATTRIBUTES = ['waitRelease', 'waitOn', 'endedIn', 'endedOrder'] as const;
 
-/** A service within its environment. Both are config keys, which never contain `#`. */
+/**
+ * A service within its environment. Service names are lowercase letters, digits and dashes (config schema),
+ * so `#` separates the parts unambiguously; environment names must keep to the same alphabet.
+ */
 const servicePk = (ref: ServiceRef): string => `SERVICE#${ref.environment}#${ref.service}`;
-
-/** A time as the history index sorts it: one fixed ISO 8601 form, so string order is time order. */
-export const sortableTime = (iso: string, what: string): string => {
-  const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) throw new Error(`${what} "${iso}" is not an ISO 8601 date-time`);
-  return at.toISOString();
-};
 
 const requireRelease = (ref: WaitRef): string => {
   if (ref.releaseId === undefined) {

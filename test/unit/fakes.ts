@@ -1,5 +1,4 @@
-import { endedBounds, RECORD_RETENTION_SECONDS } from '../../lib/adapters/dynamodb-release-history.ts';
-import { sortableTime } from '../../lib/adapters/dynamodb-table.ts';
+import { RECORD_RETENTION_SECONDS } from '../../lib/adapters/dynamodb-table.ts';
 import { nowEpochSeconds } from '../../lib/clock.ts';
 import { ServiceBusyError } from '../../lib/errors.ts';
 import type {
@@ -38,6 +37,7 @@ import type {
 import { DEFAULT_ENVIRONMENT, serviceRef } from '../../lib/ports/service-ref.ts';
 import { lockQueueKey, SOLE_WAIT_KINDS, subjectOf, WAIT_SUBJECT } from '../../lib/ports/wait-registry.ts';
 import { ComposedReleaseStore, readyWaitOf, slotWaitOf } from '../../lib/store/composed-release-store.ts';
+import { endedBounds, sortableTime } from '../../lib/store/history-order.ts';
 import { dequeue, enqueueNewest, queueWaitOf, readQueued, waiterOf } from '../../lib/store/lock-queue.ts';
 
 /**
