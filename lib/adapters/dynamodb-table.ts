@@ -10,9 +10,11 @@ import { sortableTime } from '../store/history-order.ts';
  * Only items that carry both key attributes of an index appear in it (DynamoDB writes an index entry only
  * when the item has the index key attributes: "Take advantage of sparse indexes",
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-indexes-general-sparse-indexes.html),
- * so each index holds only waits, or only ended releases. Index key attributes are top-level strings, as
- * every key attribute of a table or index must be a top-level String, Number or Binary
- * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html).
+ * so each index holds only waits, or only ended releases. Index key attributes are top-level, non-empty
+ * strings: a GSI's key attributes may only be top-level String, Number or Binary attributes of the base
+ * table, no other scalar, document or set type (Using Global Secondary Indexes in DynamoDB,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html); composed values such as
+ * `<kind>#<key>` carry what a nested attribute would.
  */
 export const INDEXES = {
   /** Every wait of a release: partition `waitRelease` = `RELEASE#<id>`, sort `waitOn` = `<kind>#<key>`. */
