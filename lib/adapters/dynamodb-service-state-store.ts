@@ -9,7 +9,12 @@ import { DynamoDbTablePart, isConditionFailure, keys, stripKeys } from './dynamo
 export class DynamoDbServiceStateStore extends DynamoDbTablePart implements ServiceStateStore {
   public async read(ref: ServiceRef): Promise<ServiceState | undefined> {
     const item = await this.get(keys.state(ref));
-    return item?.stableSlot ? stripKeys<ServiceState>(item) : undefined;
+    if (!item?.stableSlot) return undefined;
+    // The fence is the store's own guard, not part of what serves the service.
+    const { rollbackFenceUntil: _fence, ...state } = stripKeys<
+      ServiceState & { rollbackFenceUntil?: number }
+    >(item);
+    return state;
   }
 
   public async claimIdleSlot(ref: ServiceRef, releaseId: string): Promise<void> {

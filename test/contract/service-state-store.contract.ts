@@ -72,6 +72,16 @@ export const serviceStateStoreContract = (name: string, factory: StoreFactory): 
       await expect(services.isLatestRelease(CHECKOUT, 'r2')).resolves.toBe(true);
     });
 
+    it('reads the state alone while the service is fenced, never the fence', async () => {
+      const { services } = subject.store;
+      await services.claimIdleSlot(CHECKOUT, 'r1');
+      await services.recordPromotion(CHECKOUT, promoted('r1', 'v1'));
+
+      await services.fenceForRollback(CHECKOUT, 'r1', 600);
+
+      await expect(services.read(CHECKOUT)).resolves.toEqual(promoted('r1', 'v1'));
+    });
+
     it('clears the fence when the rollback records the stable slot again', async () => {
       const { services } = subject.store;
       await services.claimIdleSlot(CHECKOUT, 'r1');
