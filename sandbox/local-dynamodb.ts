@@ -29,7 +29,7 @@ export const stopLocalDynamoDb = async (): Promise<void> => {
   if (running) await new Promise<void>((resolve) => running.close(() => resolve()));
 };
 
-/** The pipeline table exactly as serverless.yml declares it (keys and attribute types). */
+/** The pipeline table exactly as serverless.yml declares it (keys, attribute types, global secondary indexes). */
 export const tableDefinition = (root: string, tableName: string): CreateTableCommandInput => {
   const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as {
     resources?: { Resources?: Record<string, { Type: string; Properties: Record<string, unknown> }> };
@@ -38,11 +38,14 @@ export const tableDefinition = (root: string, tableName: string): CreateTableCom
     (r) => r.Type === 'AWS::DynamoDB::Table',
   );
   if (!table) throw new Error('serverless.yml declares no AWS::DynamoDB::Table');
+  const indexes = table.Properties
+    .GlobalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'];
   return {
     TableName: tableName,
     KeySchema: table.Properties.KeySchema as CreateTableCommandInput['KeySchema'],
     AttributeDefinitions: table.Properties
       .AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    ...(indexes ? { GlobalSecondaryIndexes: indexes } : {}),
     BillingMode: 'PAY_PER_REQUEST',
   };
 };

@@ -411,7 +411,7 @@ describe('serverless package', () => {
     });
   });
 
-  it('declares the release table with pk/sk keys, TTL on expiresAt, and keeps it on stack deletion', () => {
+  it('declares the release table with pk/sk keys, two sparse indexes, TTL on expiresAt, and keeps it on stack deletion', () => {
     const table = resource('ReleaseTable');
     expect(table.Type).toBe('AWS::DynamoDB::Table');
     expect(table.DeletionPolicy).toBe('Retain');
@@ -424,6 +424,28 @@ describe('serverless package', () => {
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: 'waitRelease', AttributeType: 'S' },
+        { AttributeName: 'waitOn', AttributeType: 'S' },
+        { AttributeName: 'endedIn', AttributeType: 'S' },
+        { AttributeName: 'endedOrder', AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'WaitsByRelease',
+          KeySchema: [
+            { AttributeName: 'waitRelease', KeyType: 'HASH' },
+            { AttributeName: 'waitOn', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: 'HistoryByEndTime',
+          KeySchema: [
+            { AttributeName: 'endedIn', KeyType: 'HASH' },
+            { AttributeName: 'endedOrder', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

@@ -1,7 +1,13 @@
 export type * from './alarm-watcher.ts';
+export type * from './lock-store.ts';
 export type * from './metrics.ts';
+export type * from './notification-marks.ts';
 export type * from './notifier.ts';
+export type * from './release-history.ts';
 export type * from './release-store.ts';
+export type * from './service-ref.ts';
+export type * from './service-state-store.ts';
 export type * from './slot-deployer.ts';
 export type * from './traffic-router.ts';
+export type * from './wait-registry.ts';
 export type * from './workflow.ts';

@@ -1,51 +1,13 @@
-import type { RequestOrder } from '../domain/request-order.ts';
-import type { ReleaseOutcome, SlotName, StepShift } from '../domain/types.ts';
+import type { StepShift } from '../domain/types.ts';
+import type { LockLease, LockStore, Receipt, Waiter } from './lock-store.ts';
+import type { NotificationMarks } from './notification-marks.ts';
+import type { ReleaseHistory, ReleaseRecord } from './release-history.ts';
+import type { ServiceState, ServiceStateStore } from './service-state-store.ts';
+import type { WaitRegistry } from './wait-registry.ts';
 
-/** When the trigger received a request: orders two pushes of the same second (see request-order.ts). */
-export type Receipt = Omit<RequestOrder, 'requestedAt'>;
-
-export interface LockLease {
-  holder: string;
-  /** When the holder's image was pushed (or requested): an older request never overtakes it. */
-  requestedAt: string;
-  receivedAt?: string;
-  receivedSeq?: number;
-  acquiredAt: string;
-  leaseExpiresAt: number;
-}
-
-export interface Waiter {
-  executionName: string;
-  requestedAt: string;
-  receivedAt?: string;
-  receivedSeq?: number;
-  taskToken: string;
-}
-
-/** What serves a service, as the pipeline last left it. */
-export interface ServiceState {
-  service: string;
-  stableSlot: SlotName;
-  stableVersion: string;
-  stableTaskDefinitionArn: string;
-  /** The latest release that took the idle slot; a delayed scale-down of that slot is skipped if a newer one has. */
-  latestRelease: string;
-  updatedAt: string;
-}
-
-export interface ReleaseRecord {
-  service: string;
-  releaseId: string;
-  requestedAt: string;
-  status: 'in_progress' | ReleaseOutcome;
-  fromVersion?: string;
-  toVersion?: string;
-  executionArn?: string;
-  startedAt?: string;
-  endedAt?: string;
-  currentPercent?: number;
-  reason?: string;
-}
+export type { LockLease, Receipt, Waiter } from './lock-store.ts';
+export type { ReleaseRecord } from './release-history.ts';
+export type { ServiceState } from './service-state-store.ts';
 
 /** A bake waiting for alarm events: resumed by the alarm function through its task token. */
 export interface AlarmWatch {
@@ -69,10 +31,25 @@ export interface AlarmWatch {
 export interface SlotWait {
   deploymentId: string;
   releaseId: string;
+  /** The service the release deploys (recorded with the wait so a command finds it; optional for old callers). */
+  service?: string;
   taskToken: string;
 }
 
-/** Persistence for the pipeline (DynamoDB). Every write that guards correctness is conditional. */
+/** The store's parts, one per concern; each has its own contract suite (test/contract). */
+export interface ReleaseStoreParts {
+  lock: LockStore;
+  waits: WaitRegistry;
+  history: ReleaseHistory;
+  services: ServiceStateStore;
+  marks: NotificationMarks;
+}
+
+/**
+ * Persistence for the pipeline (DynamoDB), as use cases call it today: every method is implemented on the
+ * parts ({@link ReleaseStoreParts}) in the default environment, and waits of every kind go through the wait
+ * registry, so each is found from its release. New code takes the parts it needs instead.
+ */
 export interface ReleaseStore {
   /** Takes the service lock, or returns the current holder. Re-entrant for the same holder. */
   acquireLock(

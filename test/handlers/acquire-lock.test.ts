@@ -43,7 +43,7 @@ describe('Handler: acquire-lock', () => {
     expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Item: {
-        pk: 'SERVICE#checkout',
+        pk: 'SERVICE#default#checkout',
         sk: 'LOCK',
         holder: V2_RELEASE_ID,
         requestedAt: request.requestedAt,
@@ -55,17 +55,18 @@ describe('Handler: acquire-lock', () => {
     });
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
-      Key: { pk: 'SERVICE#checkout', sk: 'WAITER' },
-      ConditionExpression: 'executionName = :name',
-      ExpressionAttributeValues: { ':name': V2_RELEASE_ID },
+      Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' },
+      ReturnValues: 'ALL_OLD',
+      ConditionExpression: 'releaseId = :release',
+      ExpressionAttributeValues: { ':release': V2_RELEASE_ID },
     });
   });
 
   it('reports the holder when an older release holds the lock', async () => {
-    ddb.on(GetCommand, { Key: { pk: 'SERVICE#checkout', sk: 'WAITER' } }).resolves({});
-    ddb.on(GetCommand, { Key: { pk: 'SERVICE#checkout', sk: 'LOCK' } }).resolves({
+    ddb.on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } }).resolves({});
+    ddb.on(GetCommand, { Key: { pk: 'SERVICE#default#checkout', sk: 'LOCK' } }).resolves({
       Item: {
-        pk: 'SERVICE#checkout',
+        pk: 'SERVICE#default#checkout',
         sk: 'LOCK',
         holder: 'checkout-v1',
         requestedAt: '2025-03-04T09:00:00Z',

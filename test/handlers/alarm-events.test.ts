@@ -13,14 +13,17 @@ const context = lambdaContext('shipline-alarm-events');
 
 const STARTED = '2025-03-04T10:00:05.000Z';
 const watchItem = (releaseId: string, taskToken: string, watchFrom = STARTED) => ({
-  pk: 'ALARM#checkout-5xx',
-  sk: `WATCH#${releaseId}`,
-  alarmName: 'checkout-5xx',
+  pk: 'WAIT#ALARM#checkout-5xx',
+  sk: `RELEASE#${releaseId}`,
+  waitRelease: `RELEASE#${releaseId}`,
+  waitOn: 'bake#checkout-5xx',
+  kind: 'bake',
+  key: 'checkout-5xx',
   releaseId,
   service: 'checkout',
+  environment: 'default',
   taskToken,
-  percent: 25,
-  watchFrom,
+  data: { percent: 25, watchFrom },
   expiresAt: 1_741_086_000,
 });
 const firing = alarmStateChangeEvent('checkout-5xx', 'ALARM', '2025-03-04T10:14:00.123+0000');
@@ -48,13 +51,13 @@ describe('Handler: alarm-events', () => {
     expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': 'ALARM#checkout-5xx' },
+      ExpressionAttributeValues: { ':pk': 'WAIT#ALARM#checkout-5xx' },
       ConsistentRead: true,
     });
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
-      Key: { pk: 'ALARM#checkout-5xx', sk: `WATCH#${V2_RELEASE_ID}` },
-      ConditionExpression: 'attribute_exists(pk) AND taskToken = :token',
+      Key: { pk: 'WAIT#ALARM#checkout-5xx', sk: `RELEASE#${V2_RELEASE_ID}` },
+      ConditionExpression: 'taskToken = :token',
       ExpressionAttributeValues: { ':token': 'token-bake-25' },
     });
     const success = sfn.commandCalls(SendTaskSuccessCommand);

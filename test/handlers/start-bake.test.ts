@@ -75,14 +75,17 @@ describe('Handler: start-bake', () => {
       ['checkout-latency-p99', 'checkout-green-5xx'].map((alarmName) => ({
         TableName: TABLE,
         Item: {
-          pk: `ALARM#${alarmName}`,
-          sk: `WATCH#${V2_RELEASE_ID}`,
-          alarmName,
+          pk: `WAIT#ALARM#${alarmName}`,
+          sk: `RELEASE#${V2_RELEASE_ID}`,
+          waitRelease: `RELEASE#${V2_RELEASE_ID}`,
+          waitOn: `bake#${alarmName}`,
+          kind: 'bake',
+          key: alarmName,
           releaseId: V2_RELEASE_ID,
           service: 'checkout',
+          environment: 'default',
           taskToken: 'token-bake-25',
-          percent: 25,
-          watchFrom: deployment.startedAt,
+          data: { percent: 25, watchFrom: deployment.startedAt },
           expiresAt: NOW_EPOCH + 600 + 3600,
         },
       })),
@@ -106,8 +109,16 @@ describe('Handler: start-bake', () => {
 
     expect(result).toEqual({ watching: [], failedAtStart: 'checkout-green-5xx' });
     expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input)).toEqual([
-      { TableName: TABLE, Key: { pk: 'ALARM#checkout-latency-p99', sk: `WATCH#${V2_RELEASE_ID}` } },
-      { TableName: TABLE, Key: { pk: 'ALARM#checkout-green-5xx', sk: `WATCH#${V2_RELEASE_ID}` } },
+      {
+        TableName: TABLE,
+        Key: { pk: 'WAIT#ALARM#checkout-latency-p99', sk: `RELEASE#${V2_RELEASE_ID}` },
+        ReturnValues: 'ALL_OLD',
+      },
+      {
+        TableName: TABLE,
+        Key: { pk: 'WAIT#ALARM#checkout-green-5xx', sk: `RELEASE#${V2_RELEASE_ID}` },
+        ReturnValues: 'ALL_OLD',
+      },
     ]);
     const success = sfn.commandCalls(SendTaskSuccessCommand);
     expect(success).toHaveLength(1);

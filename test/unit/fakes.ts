@@ -1,20 +1,26 @@
+import { RECORD_RETENTION_SECONDS } from '../../lib/adapters/dynamodb-table.ts';
 import { nowEpochSeconds } from '../../lib/clock.ts';
-import { isNewerRequest } from '../../lib/domain/request-order.ts';
 import { ServiceBusyError } from '../../lib/errors.ts';
 import type {
   AlarmStatus,
-  AlarmWatch,
   AlarmWatcher,
   DeployImageInput,
   DeployImageResult,
+  EndedPage,
+  EndedQuery,
   ExecutionStarter,
   LockLease,
+  LockStore,
   Notification,
+  NotificationMarks,
   Notifier,
   Receipt,
+  ReleaseHistory,
   ReleaseRecord,
-  ReleaseStore,
+  ReleaseRef,
+  ServiceRef,
   ServiceState,
+  ServiceStateStore,
   SlotDeployer,
   SlotStatus,
   SlotWait,
@@ -22,8 +28,17 @@ import type {
   TrafficRoute,
   TrafficRouter,
   TrafficSplit,
+  Wait,
   Waiter,
+  WaitKind,
+  WaitRef,
+  WaitRegistry,
 } from '../../lib/ports/index.ts';
+import { DEFAULT_ENVIRONMENT, serviceRef } from '../../lib/ports/service-ref.ts';
+import { lockQueueKey, SOLE_WAIT_KINDS, subjectOf, WAIT_SUBJECT } from '../../lib/ports/wait-registry.ts';
+import { ComposedReleaseStore, readyWaitOf, slotWaitOf } from '../../lib/store/composed-release-store.ts';
+import { endedBounds, sortableTime } from '../../lib/store/history-order.ts';
+import { dequeue, enqueueNewest, queueWaitOf, readQueued, waiterOf } from '../../lib/store/lock-queue.ts';
 
 /**
  * In-memory fakes of the ports in lib/ports. They keep state the way the AWS adapters do (a lock
@@ -38,42 +53,165 @@ export class Journal {
   }
 }
 
-const recordKey = (service: string, requestedAt: string, releaseId: string) =>
-  `${service}#${requestedAt}#${releaseId}`;
+/** A fake map's key for a service: the bare name in the default environment (as tests write it). */
+const serviceKey = (ref: ServiceRef): string =>
+  ref.environment === DEFAULT_ENVIRONMENT ? ref.service : `${ref.environment}/${ref.service}`;
 
-export class InMemoryReleaseStore implements ReleaseStore {
-  public readonly locks = new Map<string, LockLease>();
-  public readonly waiters = new Map<string, Waiter>();
-  public readonly states = new Map<string, Partial<ServiceState> & { service: string }>();
-  public readonly records = new Map<string, ReleaseRecord>();
-  /** alarmName -> releaseId -> watch */
-  public readonly watches = new Map<string, Map<string, AlarmWatch>>();
-  public readonly slotWaits = new Map<string, SlotWait>();
-  public readonly notified = new Set<string>();
-  /** Every method call, by name, in order. */
-  public readonly calls: string[] = [];
+const recordKey = (ref: ServiceRef & { requestedAt: string; releaseId: string }) =>
+  `${serviceKey(ref)}#${ref.requestedAt}#${ref.releaseId}`;
 
-  public constructor(private readonly journal = new Journal()) {}
+const waitSlot = (ref: WaitRef): string => {
+  if (!SOLE_WAIT_KINDS.has(ref.kind) && ref.releaseId === undefined) {
+    throw new Error(`a ${ref.kind} wait on ${ref.key} is one per release: name the release`);
+  }
+  return `${WAIT_SUBJECT[ref.kind]}#${ref.key}#${SOLE_WAIT_KINDS.has(ref.kind) ? 'SOLE' : ref.releaseId}`;
+};
 
-  private note(call: string): void {
-    this.calls.push(call);
-    this.journal.record(`store.${call}`);
+const copyWait = (wait: Wait): Wait => structuredClone(wait);
+
+/** The wait registry in memory: one entry per wait, keyed as the DynamoDB items are. */
+export class InMemoryWaitRegistry implements WaitRegistry {
+  /** Every registered wait, by its item key. */
+  public readonly entries = new Map<string, Wait>();
+
+  /** Puts a wait as is (tests seed waits; views write through it). */
+  public put(wait: Wait, ttlSeconds?: number): void {
+    const { expiresAt: _ignored, ...fields } = wait;
+    this.entries.set(waitSlot(wait), {
+      ...structuredClone(fields),
+      ...(ttlSeconds !== undefined ? { expiresAt: nowEpochSeconds() + ttlSeconds } : {}),
+    } as Wait);
   }
 
-  public async acquireLock(
-    service: string,
+  public peek(ref: WaitRef): Wait | undefined {
+    const wait = this.entries.get(waitSlot(ref));
+    if (!wait || (ref.releaseId !== undefined && wait.releaseId !== ref.releaseId)) return undefined;
+    return copyWait(wait);
+  }
+
+  public async read(ref: WaitRef) {
+    return this.peek(ref);
+  }
+
+  public async register(waits: readonly Wait[], ttlSeconds: number) {
+    for (const wait of waits) this.put(wait, ttlSeconds);
+  }
+
+  public async replaceSole(
+    wait: Wait,
+    expected: { releaseId: string; taskToken: string } | undefined,
+    ttlSeconds?: number,
+  ) {
+    if (!SOLE_WAIT_KINDS.has(wait.kind)) {
+      throw new Error(
+        `${wait.kind} waits are one per release on ${wait.key}, not one per key: register them`,
+      );
+    }
+    const current = this.entries.get(waitSlot(wait));
+    const matches = expected
+      ? current?.releaseId === expected.releaseId && current.taskToken === expected.taskToken
+      : current === undefined;
+    if (!matches) return false;
+    this.put(wait, ttlSeconds);
+    return true;
+  }
+
+  public async findByKey(kinds: WaitKind | readonly WaitKind[], key: string) {
+    const wanted: readonly WaitKind[] = typeof kinds === 'string' ? [kinds] : kinds;
+    const subject = subjectOf(wanted);
+    return [...this.entries.values()]
+      .filter((wait) => WAIT_SUBJECT[wait.kind] === subject && wait.key === key && wanted.includes(wait.kind))
+      .map(copyWait);
+  }
+
+  public async findByRelease(releaseId: string) {
+    return [...this.entries.values()].filter((wait) => wait.releaseId === releaseId).map(copyWait);
+  }
+
+  public async claim(ref: WaitRef, taskToken: string) {
+    const wait = this.peek(ref);
+    if (!wait || wait.taskToken !== taskToken) return false;
+    this.entries.delete(waitSlot(ref));
+    return true;
+  }
+
+  public async remove(ref: WaitRef) {
+    const wait = this.peek(ref);
+    if (wait) this.entries.delete(waitSlot(ref));
+    return wait;
+  }
+
+  public async clearRelease(releaseId: string) {
+    const cleared: Wait[] = [];
+    for (const wait of await this.findByRelease(releaseId)) {
+      const removed = await this.remove({ kind: wait.kind, key: wait.key, releaseId });
+      if (removed) cleared.push(removed);
+    }
+    return cleared;
+  }
+}
+
+/**
+ * A Map-like view of one kind of wait in the registry, in the shape the old store methods use (waiters by
+ * service, slot waits by deployment id): tests seed and inspect waits through it.
+ */
+export class WaitView<V> {
+  public constructor(
+    private readonly registry: InMemoryWaitRegistry,
+    private readonly kind: WaitKind,
+    private readonly keyOf: (key: string) => string,
+    private readonly toValue: (wait: Wait) => V,
+    private readonly toWait: (key: string, value: V) => Wait,
+  ) {}
+
+  private waits(): Wait[] {
+    return [...this.registry.entries.values()].filter((wait) => wait.kind === this.kind);
+  }
+
+  public get(key: string): V | undefined {
+    const wait = this.registry.peek({ kind: this.kind, key: this.keyOf(key) });
+    return wait ? this.toValue(wait) : undefined;
+  }
+
+  public set(key: string, value: V): this {
+    this.registry.put(this.toWait(key, value));
+    return this;
+  }
+
+  public has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  public delete(key: string): boolean {
+    return this.registry.entries.delete(waitSlot({ kind: this.kind, key: this.keyOf(key) }));
+  }
+
+  public get size(): number {
+    return this.waits().length;
+  }
+}
+
+/** The lock in memory; its queue is the lock-queue wait of the registry, as in the DynamoDB adapter. */
+export class InMemoryLockStore implements LockStore {
+  public constructor(
+    /** Leases by service (`environment/service` outside the default environment). */
+    public readonly leases: Map<string, LockLease>,
+    private readonly waits: WaitRegistry,
+  ) {}
+
+  public async acquire(
+    ref: ServiceRef,
     holder: string,
     requestedAt: string,
     leaseSeconds: number,
     received: Receipt = {},
   ) {
-    this.note('acquireLock');
     const now = nowEpochSeconds();
-    const current = this.locks.get(service);
+    const current = this.leases.get(serviceKey(ref));
     if (current && current.holder !== holder && current.leaseExpiresAt >= now) {
       return { acquired: false as const, holder: { ...current } };
     }
-    this.locks.set(service, {
+    this.leases.set(serviceKey(ref), {
       holder,
       requestedAt,
       ...received,
@@ -83,115 +221,199 @@ export class InMemoryReleaseStore implements ReleaseStore {
     return { acquired: true as const };
   }
 
-  public async releaseLock(service: string, holder: string) {
-    this.note('releaseLock');
-    const current = this.locks.get(service);
-    const released = current?.holder === holder;
-    if (released) this.locks.delete(service);
-    const next = this.waiters.get(service);
-    return { released, ...(next ? { next: { ...next } } : {}) };
+  public async read(ref: ServiceRef) {
+    const lease = this.leases.get(serviceKey(ref));
+    return lease ? { ...lease } : undefined;
   }
 
-  public async enqueueWaiter(service: string, waiter: Waiter) {
-    this.note('enqueueWaiter');
-    const existing = this.waiters.get(service);
-    if (existing && existing.executionName !== waiter.executionName) {
-      const existingIsNewer = isNewerRequest(existing, waiter);
-      if (existingIsNewer) return { queued: false as const, newer: { ...existing } };
-    }
-    this.waiters.set(service, { ...waiter });
-    const replaced = existing && existing.executionName !== waiter.executionName ? existing : undefined;
-    return { queued: true as const, ...(replaced ? { replaced } : {}) };
+  public async release(ref: ServiceRef, holder: string) {
+    const released = this.leases.get(serviceKey(ref))?.holder === holder;
+    if (released) this.leases.delete(serviceKey(ref));
+    const next = await readQueued(this.waits, ref);
+    return { released, ...(next ? { next } : {}) };
   }
 
-  public async readWaiter(service: string) {
-    this.note('readWaiter');
-    const waiter = this.waiters.get(service);
-    return waiter ? { ...waiter } : undefined;
+  public enqueue(ref: ServiceRef, waiter: Waiter) {
+    return enqueueNewest(this.waits, ref, waiter);
   }
 
-  public async dequeueWaiter(service: string, executionName: string) {
-    this.note('dequeueWaiter');
-    if (this.waiters.get(service)?.executionName === executionName) this.waiters.delete(service);
+  public queued(ref: ServiceRef) {
+    return readQueued(this.waits, ref);
   }
 
-  public async readLock(service: string) {
-    this.note('readLock');
-    const lock = this.locks.get(service);
-    return lock ? { ...lock } : undefined;
+  public dequeue(ref: ServiceRef, executionName: string) {
+    return dequeue(this.waits, ref, executionName);
+  }
+}
+
+type StoredState = Partial<ServiceState> & { service: string; rollbackFenceUntil?: number };
+
+/** What serves each service, in memory, with the adapter's conditions. */
+export class InMemoryServiceStateStore implements ServiceStateStore {
+  public constructor(public readonly states: Map<string, StoredState>) {}
+
+  public async read(ref: ServiceRef) {
+    const state = this.states.get(serviceKey(ref));
+    if (!state?.stableSlot) return undefined;
+    const { rollbackFenceUntil: _fence, ...rest } = state;
+    return { ...rest } as ServiceState;
   }
 
-  public async readServiceState(service: string) {
-    this.note('readServiceState');
-    const state = this.states.get(service);
-    return state?.stableSlot ? ({ ...state } as ServiceState) : undefined;
-  }
-
-  public async claimIdleSlot(service: string, releaseId: string) {
-    this.note('claimIdleSlot');
-    const current = this.states.get(service) as
-      | (Partial<ServiceState> & { rollbackFenceUntil?: number })
-      | undefined;
+  public async claimIdleSlot(ref: ServiceRef, releaseId: string) {
+    const current = this.states.get(serviceKey(ref));
     if (
       current?.rollbackFenceUntil !== undefined &&
       current.rollbackFenceUntil >= nowEpochSeconds() &&
       current.latestRelease !== releaseId
     ) {
       throw new ServiceBusyError(
-        `a rollback of the previous release of ${service} is still putting its slots back`,
+        `a rollback of the previous release of ${ref.service} is still putting its slots back`,
       );
     }
-    this.states.set(service, { ...this.states.get(service), service, latestRelease: releaseId });
+    this.states.set(serviceKey(ref), { ...current, service: ref.service, latestRelease: releaseId });
   }
 
-  public async fenceForRollback(service: string, releaseId: string, seconds: number) {
-    this.note('fenceForRollback');
-    const current = this.states.get(service);
+  public async fenceForRollback(ref: ServiceRef, releaseId: string, seconds: number) {
+    const current = this.states.get(serviceKey(ref));
     if (current?.latestRelease !== releaseId) return false;
-    this.states.set(service, {
-      ...current,
-      rollbackFenceUntil: nowEpochSeconds() + seconds,
-    } as typeof current);
+    this.states.set(serviceKey(ref), { ...current, rollbackFenceUntil: nowEpochSeconds() + seconds });
     return true;
   }
 
-  public async recordPromotion(state: ServiceState) {
-    this.note('recordPromotion');
-    const current = this.states.get(state.service);
+  public async recordPromotion(ref: ServiceRef, state: ServiceState) {
+    const current = this.states.get(serviceKey(ref));
     if (current?.latestRelease !== undefined && current.latestRelease !== state.latestRelease) return false;
-    this.states.set(state.service, { ...state });
+    this.states.set(serviceKey(ref), { ...state });
     return true;
   }
 
-  public async isLatestRelease(service: string, releaseId: string) {
-    this.note('isLatestRelease');
-    return this.states.get(service)?.latestRelease === releaseId;
+  public async isLatestRelease(ref: ServiceRef, releaseId: string) {
+    return this.states.get(serviceKey(ref))?.latestRelease === releaseId;
+  }
+}
+
+/** Release records in memory, with the history index by end time the adapter keeps. */
+export class InMemoryReleaseHistory implements ReleaseHistory {
+  /** Retention TTL of each record, by record key (the adapter's `expiresAt`). */
+  public readonly expiresAt = new Map<string, number>();
+
+  public constructor(public readonly records: Map<string, ReleaseRecord>) {}
+
+  public async put(record: ReleaseRecord) {
+    const key = recordKey({ environment: record.environment ?? DEFAULT_ENVIRONMENT, ...record });
+    this.records.set(key, { ...record });
+    this.expiresAt.set(key, nowEpochSeconds() + RECORD_RETENTION_SECONDS);
   }
 
-  public async putRecord(record: ReleaseRecord) {
-    this.note('putRecord');
-    this.records.set(recordKey(record.service, record.requestedAt, record.releaseId), { ...record });
-  }
-
-  public async updateRecord(
-    service: string,
-    requestedAt: string,
-    releaseId: string,
-    changes: Partial<ReleaseRecord>,
-  ) {
-    this.note('updateRecord');
-    const key = recordKey(service, requestedAt, releaseId);
+  public async update(ref: ReleaseRef, changes: Partial<Omit<ReleaseRecord, 'service' | 'environment'>>) {
+    const key = recordKey(ref);
     const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
     this.records.set(key, { ...this.records.get(key), ...defined } as ReleaseRecord);
   }
 
-  public async listRecords(service: string, limit: number) {
-    this.note('listRecords');
+  public async listByService(ref: ServiceRef, limit: number) {
     return [...this.records.entries()]
-      .filter(([key]) => key.startsWith(`${service}#`))
+      .filter(([key]) => key.startsWith(`${serviceKey(ref)}#`))
       .sort(([a], [b]) => (a < b ? 1 : -1))
       .slice(0, limit)
       .map(([, record]) => ({ ...record }));
+  }
+
+  public async listEnded(environment: string, query: EndedQuery): Promise<EndedPage> {
+    const { from, to } = endedBounds(query);
+    const ended = [...this.records.values()]
+      .filter((record) => (record.environment ?? DEFAULT_ENVIRONMENT) === environment && record.endedAt)
+      .map((record) => ({
+        order: `${sortableTime(record.endedAt ?? '', 'endedAt')}#${record.releaseId}`,
+        record,
+      }))
+      .filter(({ order }) => order >= from && order <= to)
+      .sort((a, b) => (a.order < b.order ? 1 : -1));
+    const after = query.cursor ? Buffer.from(query.cursor, 'base64url').toString('utf8') : undefined;
+    const rest = after === undefined ? ended : ended.filter(({ order }) => order < after);
+    const page = rest.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      records: page.map(({ record }) => ({ ...record })),
+      ...(rest.length > query.limit && last
+        ? { cursor: Buffer.from(last.order, 'utf8').toString('base64url') }
+        : {}),
+    };
+  }
+}
+
+/** Notification markers in memory, as `releaseId#kind`. */
+export class InMemoryNotificationMarks implements NotificationMarks {
+  public constructor(public readonly notified: Set<string>) {}
+
+  public async mark(releaseId: string, kind: string) {
+    const key = `${releaseId}#${kind}`;
+    if (this.notified.has(key)) return false;
+    this.notified.add(key);
+    return true;
+  }
+
+  public async unmark(releaseId: string, kind: string) {
+    this.notified.delete(`${releaseId}#${kind}`);
+  }
+}
+
+/**
+ * The release store in memory: the in-memory parts, composed as the DynamoDB store composes its parts, with
+ * Map-like views of the state tests seed and inspect (leases, queued waiters, slot waits, states, records,
+ * markers) and a record of every old-style method call.
+ */
+export class InMemoryReleaseStore extends ComposedReleaseStore {
+  /** Leases by service. */
+  public readonly locks: Map<string, LockLease>;
+  public readonly states: Map<string, StoredState>;
+  public readonly records: Map<string, ReleaseRecord>;
+  public readonly notified: Set<string>;
+  /** Queued waiters by service (lock-queue waits of the registry). */
+  public readonly waiters: WaitView<Waiter>;
+  /** Slot waits by ECS deployment id (ready waits of the registry). */
+  public readonly slotWaits: WaitView<SlotWait>;
+  /** Every old-style method call, by name, in order. */
+  public readonly calls: string[] = [];
+  public declare readonly waits: InMemoryWaitRegistry;
+  public declare readonly history: InMemoryReleaseHistory;
+
+  public constructor(private readonly journal = new Journal()) {
+    const registry = new InMemoryWaitRegistry();
+    const leases = new Map<string, LockLease>();
+    const states = new Map<string, StoredState>();
+    const records = new Map<string, ReleaseRecord>();
+    const notified = new Set<string>();
+    super(
+      new InMemoryLockStore(leases, registry),
+      registry,
+      new InMemoryReleaseHistory(records),
+      new InMemoryServiceStateStore(states),
+      new InMemoryNotificationMarks(notified),
+    );
+    this.locks = leases;
+    this.states = states;
+    this.records = records;
+    this.notified = notified;
+    this.waiters = new WaitView<Waiter>(
+      registry,
+      'lock-queue',
+      (service) => lockQueueKey(serviceRef(service)),
+      waiterOf,
+      (service, waiter) => queueWaitOf(serviceRef(service), waiter),
+    );
+    this.slotWaits = new WaitView<SlotWait>(
+      registry,
+      'ready',
+      (deploymentId) => deploymentId,
+      slotWaitOf,
+      (_deploymentId, wait) => readyWaitOf(wait, DEFAULT_ENVIRONMENT),
+    );
+  }
+
+  protected override called(method: string): void {
+    this.calls.push(method);
+    this.journal.record(`store.${method}`);
   }
 
   /** The record of a release, whatever its request time. */
@@ -199,67 +421,15 @@ export class InMemoryReleaseStore implements ReleaseStore {
     return [...this.records.values()].find((record) => record.releaseId === releaseId);
   }
 
-  public async putAlarmWatches(watches: readonly AlarmWatch[], _ttlSeconds: number) {
-    this.note('putAlarmWatches');
-    for (const watch of watches) {
-      const byRelease = this.watches.get(watch.alarmName) ?? new Map<string, AlarmWatch>();
-      byRelease.set(watch.releaseId, { ...watch });
-      this.watches.set(watch.alarmName, byRelease);
-    }
-  }
-
-  public async alarmWatches(alarmName: string) {
-    this.note('alarmWatches');
-    return [...(this.watches.get(alarmName)?.values() ?? [])].map((watch) => ({ ...watch }));
-  }
-
-  public async claimAlarmWatch(alarmName: string, releaseId: string, taskToken?: string) {
-    this.note('claimAlarmWatch');
-    const watch = this.watches.get(alarmName)?.get(releaseId);
-    if (!watch || (taskToken !== undefined && watch.taskToken !== taskToken)) return false;
-    return this.watches.get(alarmName)?.delete(releaseId) ?? false;
-  }
-
-  public async clearAlarmWatches(alarmNames: readonly string[], releaseId: string) {
-    this.note('clearAlarmWatches');
-    for (const alarmName of alarmNames) this.watches.get(alarmName)?.delete(releaseId);
-  }
-
-  /** Every watch still registered, as `alarm/release`. */
+  /** Every alarm watch still registered, as `alarm/release`. */
   public watchKeys(): string[] {
-    return [...this.watches.entries()].flatMap(([alarm, byRelease]) =>
-      [...byRelease.keys()].map((release) => `${alarm}/${release}`),
-    );
-  }
-
-  public async putSlotWait(wait: SlotWait, _ttlSeconds: number) {
-    this.note('putSlotWait');
-    this.slotWaits.set(wait.deploymentId, { ...wait });
-  }
-
-  public async readSlotWait(deploymentId: string) {
-    this.note('readSlotWait');
-    return this.slotWaits.get(deploymentId);
-  }
-
-  public async claimSlotWait(deploymentId: string) {
-    this.note('claimSlotWait');
-    const wait = this.slotWaits.get(deploymentId);
-    this.slotWaits.delete(deploymentId);
-    return wait;
-  }
-
-  public async markNotified(releaseId: string, kind: string) {
-    this.note('markNotified');
-    const key = `${releaseId}#${kind}`;
-    if (this.notified.has(key)) return false;
-    this.notified.add(key);
-    return true;
-  }
-
-  public async unmarkNotified(releaseId: string, kind: string) {
-    this.note('unmarkNotified');
-    this.notified.delete(`${releaseId}#${kind}`);
+    // Grouped by alarm, in the order alarms were first watched (as the store listed them before the registry).
+    const byAlarm = new Map<string, string[]>();
+    for (const wait of this.waits.entries.values()) {
+      if (wait.kind !== 'bake' && wait.kind !== 'rollback-window') continue;
+      byAlarm.set(wait.key, [...(byAlarm.get(wait.key) ?? []), `${wait.key}/${wait.releaseId}`]);
+    }
+    return [...byAlarm.values()].flat();
   }
 }
 

@@ -10,7 +10,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbReleaseStore, keys } from '../../../lib/adapters/dynamodb-release-store.ts';
-import type { AlarmWatch, ServiceState } from '../../../lib/ports/release-store.ts';
+import type { AlarmWatch, ServiceState, Waiter } from '../../../lib/ports/release-store.ts';
+import { serviceRef } from '../../../lib/ports/service-ref.ts';
 import { TABLE, V2_RELEASE_ID, withFixedClock } from '../fixtures.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -36,6 +37,22 @@ const NEWER = {
   taskToken: 'token-newer',
 };
 const ME = { executionName: 'checkout-me', requestedAt: '2025-03-04T10:00:00Z', taskToken: 'token-me' };
+const CHECKOUT = serviceRef('checkout');
+const QUEUE_KEY = { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' };
+
+/** The lock-queue wait item of a queued waiter, as the registry stores it. */
+const queueItem = ({ executionName, taskToken, ...order }: Waiter) => ({
+  ...QUEUE_KEY,
+  waitRelease: `RELEASE#${executionName}`,
+  waitOn: 'lock-queue#default/checkout',
+  kind: 'lock-queue',
+  key: 'default/checkout',
+  releaseId: executionName,
+  service: 'checkout',
+  environment: 'default',
+  taskToken,
+  data: order,
+});
 
 describe('Class: DynamoDbReleaseStore', () => {
   let store: DynamoDbReleaseStore;
@@ -51,17 +68,49 @@ describe('Class: DynamoDbReleaseStore', () => {
   });
 
   describe('Object: keys', () => {
-    it('lays items out by service, alarm, ECS deployment and release', () => {
-      expect(keys.lock('checkout')).toEqual({ pk: 'SERVICE#checkout', sk: 'LOCK' });
-      expect(keys.waiter('checkout')).toEqual({ pk: 'SERVICE#checkout', sk: 'WAITER' });
-      expect(keys.state('checkout')).toEqual({ pk: 'SERVICE#checkout', sk: 'STATE' });
-      expect(keys.record('checkout', '2025-03-04T10:00:00Z', 'r1')).toEqual({
-        pk: 'SERVICE#checkout',
+    it('lays items out by service in its environment, by what a wait waits on, and by release', () => {
+      expect(keys.lock(CHECKOUT)).toEqual({ pk: 'SERVICE#default#checkout', sk: 'LOCK' });
+      expect(keys.lock(serviceRef('checkout', 'staging'))).toEqual({
+        pk: 'SERVICE#staging#checkout',
+        sk: 'LOCK',
+      });
+      expect(keys.state(CHECKOUT)).toEqual({ pk: 'SERVICE#default#checkout', sk: 'STATE' });
+      expect(keys.record({ ...CHECKOUT, requestedAt: '2025-03-04T10:00:00Z', releaseId: 'r1' })).toEqual({
+        pk: 'SERVICE#default#checkout',
         sk: 'RELEASE#2025-03-04T10:00:00Z#r1',
       });
-      expect(keys.alarmWatch('checkout-5xx', 'r1')).toEqual({ pk: 'ALARM#checkout-5xx', sk: 'WATCH#r1' });
-      expect(keys.slotWait('ecs-svc/1002')).toEqual({ pk: 'ECSDEPLOY#ecs-svc/1002', sk: 'WAIT' });
+      expect(keys.wait({ kind: 'bake', key: 'checkout-5xx', releaseId: 'r1' })).toEqual({
+        pk: 'WAIT#ALARM#checkout-5xx',
+        sk: 'RELEASE#r1',
+      });
+      expect(keys.wait({ kind: 'rollback-window', key: 'checkout-5xx', releaseId: 'r1' })).toEqual({
+        pk: 'WAIT#ALARM#checkout-5xx',
+        sk: 'RELEASE#r1',
+      });
+      expect(keys.wait({ kind: 'ready', key: 'ecs-svc/1002' })).toEqual({
+        pk: 'WAIT#DEPLOYMENT#ecs-svc/1002',
+        sk: 'SOLE',
+      });
+      expect(keys.wait({ kind: 'lock-queue', key: 'default/checkout' })).toEqual(QUEUE_KEY);
+      expect(keys.wait({ kind: 'pause', key: 'r1', releaseId: 'r1' })).toEqual({
+        pk: 'WAIT#RELEASE#r1',
+        sk: 'RELEASE#r1',
+      });
+      expect(keys.waitIndex({ kind: 'bake', key: 'checkout-5xx', releaseId: 'r1' })).toEqual({
+        waitRelease: 'RELEASE#r1',
+        waitOn: 'bake#checkout-5xx',
+      });
+      expect(keys.ended('default', '2025-03-04T10:00:00Z', 'r1')).toEqual({
+        endedIn: 'ENDED#default',
+        endedOrder: '2025-03-04T10:00:00.000Z#r1',
+      });
       expect(keys.notified('r1', 'started')).toEqual({ pk: 'RELEASE#r1', sk: 'NOTIFIED#started' });
+    });
+
+    it('refuses a per-release wait key without its release', () => {
+      expect(() => keys.wait({ kind: 'bake', key: 'checkout-5xx' })).toThrow(
+        'a bake wait on checkout-5xx is one per release: name the release',
+      );
     });
   });
 
@@ -77,7 +126,7 @@ describe('Class: DynamoDbReleaseStore', () => {
       expect(calls[0]?.args[0].input).toEqual({
         TableName: TABLE,
         Item: {
-          pk: 'SERVICE#checkout',
+          pk: 'SERVICE#default#checkout',
           sk: 'LOCK',
           holder: 'checkout-me',
           requestedAt: '2025-03-04T09:59:00Z',
@@ -93,7 +142,7 @@ describe('Class: DynamoDbReleaseStore', () => {
       ddb.on(PutCommand).rejects(conditionFailed());
       ddb.on(GetCommand).resolves({
         Item: {
-          ...keys.lock('checkout'),
+          ...keys.lock(CHECKOUT),
           holder: 'checkout-other',
           requestedAt: '2025-03-04T09:00:00Z',
           acquiredAt: '2025-03-04T09:00:01.000Z',
@@ -114,7 +163,7 @@ describe('Class: DynamoDbReleaseStore', () => {
       });
       expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'SERVICE#checkout', sk: 'LOCK' },
+        Key: { pk: 'SERVICE#default#checkout', sk: 'LOCK' },
         ConsistentRead: true,
       });
     });
@@ -142,20 +191,20 @@ describe('Class: DynamoDbReleaseStore', () => {
   describe('Method: releaseLock', () => {
     it('deletes the lock only if this holder holds it, and returns the queued waiter', async () => {
       ddb.on(DeleteCommand).resolves({});
-      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...NEWER } });
+      ddb.on(GetCommand).resolves({ Item: queueItem(NEWER) });
 
       const result = await store.releaseLock('checkout', 'checkout-me');
 
       expect(result).toEqual({ released: true, next: NEWER });
       expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'SERVICE#checkout', sk: 'LOCK' },
+        Key: { pk: 'SERVICE#default#checkout', sk: 'LOCK' },
         ConditionExpression: 'holder = :holder',
         ExpressionAttributeValues: { ':holder': 'checkout-me' },
       });
       expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'SERVICE#checkout', sk: 'WAITER' },
+        Key: QUEUE_KEY,
         ConsistentRead: true,
       });
     });
@@ -185,26 +234,26 @@ describe('Class: DynamoDbReleaseStore', () => {
       await expect(store.enqueueWaiter('checkout', ME)).resolves.toEqual({ queued: true });
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Item: { pk: 'SERVICE#checkout', sk: 'WAITER', ...ME },
+        Item: queueItem(ME),
         ConditionExpression: 'attribute_not_exists(pk)',
       });
     });
 
     it('replaces an older waiter on condition that it is still the one read, and returns it', async () => {
-      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...OLDER } });
+      ddb.on(GetCommand).resolves({ Item: queueItem(OLDER) });
       ddb.on(PutCommand).resolves({});
 
       await expect(store.enqueueWaiter('checkout', ME)).resolves.toEqual({ queued: true, replaced: OLDER });
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Item: { pk: 'SERVICE#checkout', sk: 'WAITER', ...ME },
-        ConditionExpression: 'executionName = :name AND taskToken = :token',
-        ExpressionAttributeValues: { ':name': 'checkout-older', ':token': 'token-older' },
+        Item: queueItem(ME),
+        ConditionExpression: 'releaseId = :release AND taskToken = :token',
+        ExpressionAttributeValues: { ':release': 'checkout-older', ':token': 'token-older' },
       });
     });
 
     it('does not queue behind a newer waiter, and names it', async () => {
-      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...NEWER } });
+      ddb.on(GetCommand).resolves({ Item: queueItem(NEWER) });
 
       await expect(store.enqueueWaiter('checkout', ME)).resolves.toEqual({ queued: false, newer: NEWER });
       expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
@@ -220,7 +269,7 @@ describe('Class: DynamoDbReleaseStore', () => {
         receivedAt: '2025-03-04T10:00:01.100Z',
         receivedSeq: 9,
       };
-      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...receivedFirst } });
+      ddb.on(GetCommand).resolves({ Item: queueItem(receivedFirst) });
       ddb.on(PutCommand).resolves({});
 
       await expect(store.enqueueWaiter('checkout', me)).resolves.toEqual({
@@ -228,15 +277,14 @@ describe('Class: DynamoDbReleaseStore', () => {
         replaced: receivedFirst,
       });
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({
-        receivedAt: '2025-03-04T10:00:01.250Z',
-        receivedSeq: 7,
+        data: { receivedAt: '2025-03-04T10:00:01.250Z', receivedSeq: 7 },
       });
     });
 
     it('keeps the queued request received later in the same second', async () => {
       const me = { ...ME, executionName: 'checkout-zz', receivedAt: '2025-03-04T10:00:01.100Z' };
       const receivedLater = { ...ME, receivedAt: '2025-03-04T10:00:01.250Z' };
-      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...receivedLater } });
+      ddb.on(GetCommand).resolves({ Item: queueItem(receivedLater) });
 
       await expect(store.enqueueWaiter('checkout', me)).resolves.toEqual({
         queued: false,
@@ -245,12 +293,12 @@ describe('Class: DynamoDbReleaseStore', () => {
     });
 
     it('refreshes its own entry (a retry) without reporting a replacement', async () => {
-      ddb.on(GetCommand).resolves({ Item: { ...keys.waiter('checkout'), ...ME, taskToken: 'token-old' } });
+      ddb.on(GetCommand).resolves({ Item: queueItem({ ...ME, taskToken: 'token-old' }) });
       ddb.on(PutCommand).resolves({});
 
       await expect(store.enqueueWaiter('checkout', ME)).resolves.toEqual({ queued: true });
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({
-        ':name': 'checkout-me',
+        ':release': 'checkout-me',
         ':token': 'token-old',
       });
     });
@@ -259,7 +307,7 @@ describe('Class: DynamoDbReleaseStore', () => {
       ddb
         .on(GetCommand)
         .resolvesOnce({})
-        .resolves({ Item: { ...keys.waiter('checkout'), ...OLDER } });
+        .resolves({ Item: queueItem(OLDER) });
       ddb.on(PutCommand).rejectsOnce(conditionFailed()).resolves({});
 
       await expect(store.enqueueWaiter('checkout', ME)).resolves.toEqual({ queued: true, replaced: OLDER });
@@ -285,9 +333,10 @@ describe('Class: DynamoDbReleaseStore', () => {
       await expect(store.dequeueWaiter('checkout', 'checkout-me')).resolves.toBeUndefined();
       expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'SERVICE#checkout', sk: 'WAITER' },
-        ConditionExpression: 'executionName = :name',
-        ExpressionAttributeValues: { ':name': 'checkout-me' },
+        Key: QUEUE_KEY,
+        ReturnValues: 'ALL_OLD',
+        ConditionExpression: 'releaseId = :release',
+        ExpressionAttributeValues: { ':release': 'checkout-me' },
       });
     });
   });
@@ -303,7 +352,7 @@ describe('Class: DynamoDbReleaseStore', () => {
     };
 
     it('returns the recorded state without its keys', async () => {
-      ddb.on(GetCommand).resolves({ Item: { ...keys.state('checkout'), ...state } });
+      ddb.on(GetCommand).resolves({ Item: { ...keys.state(CHECKOUT), ...state } });
 
       await expect(store.readServiceState('checkout')).resolves.toEqual(state);
     });
@@ -311,7 +360,7 @@ describe('Class: DynamoDbReleaseStore', () => {
     it('returns undefined while only an idle-slot claim is recorded', async () => {
       ddb
         .on(GetCommand)
-        .resolves({ Item: { ...keys.state('checkout'), latestRelease: 'r1', service: 'checkout' } });
+        .resolves({ Item: { ...keys.state(CHECKOUT), latestRelease: 'r1', service: 'checkout' } });
 
       await expect(store.readServiceState('checkout')).resolves.toBeUndefined();
     });
@@ -323,7 +372,7 @@ describe('Class: DynamoDbReleaseStore', () => {
 
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Item: { pk: 'SERVICE#checkout', sk: 'STATE', ...state },
+        Item: { pk: 'SERVICE#default#checkout', sk: 'STATE', ...state },
         ConditionExpression: 'attribute_not_exists(latestRelease) OR latestRelease = :release',
         ExpressionAttributeValues: { ':release': state.latestRelease },
       });
@@ -348,7 +397,7 @@ describe('Class: DynamoDbReleaseStore', () => {
 
       expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'SERVICE#checkout', sk: 'STATE' },
+        Key: { pk: 'SERVICE#default#checkout', sk: 'STATE' },
         UpdateExpression: 'SET latestRelease = :release, service = :service',
         ConditionExpression:
           'attribute_not_exists(rollbackFenceUntil) OR rollbackFenceUntil < :now OR latestRelease = :release',
@@ -374,7 +423,7 @@ describe('Class: DynamoDbReleaseStore', () => {
       await expect(store.fenceForRollback('checkout', V2_RELEASE_ID, 1200)).resolves.toBe(false);
       expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'SERVICE#checkout', sk: 'STATE' },
+        Key: { pk: 'SERVICE#default#checkout', sk: 'STATE' },
         UpdateExpression: 'SET rollbackFenceUntil = :until',
         ConditionExpression: 'latestRelease = :release',
         ExpressionAttributeValues: { ':release': V2_RELEASE_ID, ':until': NOW_EPOCH + 1200 },
@@ -384,7 +433,7 @@ describe('Class: DynamoDbReleaseStore', () => {
 
   describe('Method: isLatestRelease', () => {
     it('compares the recorded latest release', async () => {
-      ddb.on(GetCommand).resolves({ Item: { ...keys.state('checkout'), latestRelease: 'r2' } });
+      ddb.on(GetCommand).resolves({ Item: { ...keys.state(CHECKOUT), latestRelease: 'r2' } });
 
       await expect(store.isLatestRelease('checkout', 'r2')).resolves.toBe(true);
       await expect(store.isLatestRelease('checkout', 'r1')).resolves.toBe(false);
@@ -413,7 +462,7 @@ describe('Class: DynamoDbReleaseStore', () => {
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
         Item: {
-          pk: 'SERVICE#checkout',
+          pk: 'SERVICE#default#checkout',
           sk: `RELEASE#2025-03-04T09:59:00Z#${V2_RELEASE_ID}`,
           ...record,
           expiresAt: NOW_EPOCH + RETENTION,
@@ -434,10 +483,37 @@ describe('Class: DynamoDbReleaseStore', () => {
 
       expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'SERVICE#checkout', sk: 'RELEASE#2025-03-04T09:59:00Z#r1' },
+        Key: { pk: 'SERVICE#default#checkout', sk: 'RELEASE#2025-03-04T09:59:00Z#r1' },
         UpdateExpression: 'SET #f0 = :v0, #f1 = :v1',
         ExpressionAttributeNames: { '#f0': 'status', '#f1': 'currentPercent' },
         ExpressionAttributeValues: { ':v0': 'rolled_back', ':v1': 0 },
+      });
+    });
+
+    it('indexes the record by its end time when the release ends', async () => {
+      ddb.on(UpdateCommand).resolves({});
+
+      await store.updateRecord('checkout', '2025-03-04T09:59:00Z', 'r1', {
+        status: 'promoted',
+        endedAt: '2025-03-04T10:30:00Z',
+      });
+
+      expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+        TableName: TABLE,
+        Key: { pk: 'SERVICE#default#checkout', sk: 'RELEASE#2025-03-04T09:59:00Z#r1' },
+        UpdateExpression: 'SET #f0 = :v0, #f1 = :v1, #f2 = :v2, #f3 = :v3',
+        ExpressionAttributeNames: {
+          '#f0': 'status',
+          '#f1': 'endedAt',
+          '#f2': 'endedIn',
+          '#f3': 'endedOrder',
+        },
+        ExpressionAttributeValues: {
+          ':v0': 'promoted',
+          ':v1': '2025-03-04T10:30:00Z',
+          ':v2': 'ENDED#default',
+          ':v3': '2025-03-04T10:30:00.000Z#r1',
+        },
       });
     });
 
@@ -448,11 +524,81 @@ describe('Class: DynamoDbReleaseStore', () => {
     });
   });
 
+  describe('Method: history.listEnded', () => {
+    it('queries the end-time index of the environment newest first, a page at a time', async () => {
+      const last = {
+        pk: 'SERVICE#default#checkout',
+        sk: 'RELEASE#t#r2',
+        endedIn: 'ENDED#default',
+        endedOrder: 'x',
+      };
+      ddb
+        .on(QueryCommand)
+        .resolvesOnce({
+          Items: [{ ...last, service: 'checkout', releaseId: 'r2', expiresAt: 1 }],
+          LastEvaluatedKey: last,
+        })
+        .resolves({ Items: [] });
+
+      const page = await store.history.listEnded('default', {
+        from: '2025-03-01T00:00:00Z',
+        to: '2025-03-04T23:59:59Z',
+        limit: 1,
+      });
+      await store.history.listEnded('default', {
+        from: '2025-03-01T00:00:00Z',
+        to: '2025-03-04T23:59:59Z',
+        limit: 1,
+        ...(page.cursor ? { cursor: page.cursor } : {}),
+      });
+
+      expect(page.records).toEqual([{ service: 'checkout', releaseId: 'r2' }]);
+      expect(ddb.commandCalls(QueryCommand).map((call) => call.args[0].input)).toEqual([
+        {
+          TableName: TABLE,
+          IndexName: 'HistoryByEndTime',
+          KeyConditionExpression: 'endedIn = :environment AND endedOrder BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':environment': 'ENDED#default',
+            ':from': '2025-03-01T00:00:00.000Z#',
+            ':to': '2025-03-04T23:59:59.000Z#\uffff',
+          },
+          ScanIndexForward: false,
+          Limit: 1,
+        },
+        expect.objectContaining({ ExclusiveStartKey: last }),
+      ]);
+    });
+
+    it('refuses a malformed range, limit or cursor, naming it, and sends nothing', async () => {
+      const range = { from: '2025-03-01T00:00:00Z', to: '2025-03-02T00:00:00Z', limit: 10 };
+      await expect(store.history.listEnded('default', { ...range, from: 'yesterday' })).rejects.toThrow(
+        'from "yesterday" is not an ISO 8601 date-time',
+      );
+      await expect(
+        store.history.listEnded('default', { ...range, from: '2025-03-03T00:00:00Z' }),
+      ).rejects.toThrow('from (2025-03-03T00:00:00Z) is after to (2025-03-02T00:00:00Z)');
+      await expect(store.history.listEnded('default', { ...range, limit: 0 })).rejects.toThrow(
+        'limit must be a whole number of at least 1, got 0',
+      );
+      await expect(store.history.listEnded('default', { ...range, cursor: 'nonsense' })).rejects.toThrow(
+        'cursor "nonsense" is not one this history returned',
+      );
+      expect(ddb.calls()).toHaveLength(0);
+    });
+  });
+
   describe('Method: listRecords', () => {
     it('queries the newest records of a service first', async () => {
       ddb.on(QueryCommand).resolves({
         Items: [
-          { pk: 'SERVICE#checkout', sk: 'RELEASE#t#r1', service: 'checkout', releaseId: 'r1', expiresAt: 1 },
+          {
+            pk: 'SERVICE#default#checkout',
+            sk: 'RELEASE#t#r1',
+            service: 'checkout',
+            releaseId: 'r1',
+            expiresAt: 1,
+          },
         ],
       });
 
@@ -462,88 +608,125 @@ describe('Class: DynamoDbReleaseStore', () => {
       expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': 'SERVICE#checkout', ':prefix': 'RELEASE#' },
+        ExpressionAttributeValues: { ':pk': 'SERVICE#default#checkout', ':prefix': 'RELEASE#' },
         ScanIndexForward: false,
         Limit: 5,
       });
     });
   });
 
+  const watch = (alarmName: string): AlarmWatch => ({
+    alarmName,
+    releaseId: 'r1',
+    service: 'checkout',
+    taskToken: 'token-bake',
+    percent: 5,
+    watchFrom: NOW,
+  });
+  /** The wait item of a bake watching `alarmName` for release r1. */
+  const bakeItem = (alarmName: string) => ({
+    pk: `WAIT#ALARM#${alarmName}`,
+    sk: 'RELEASE#r1',
+    waitRelease: 'RELEASE#r1',
+    waitOn: `bake#${alarmName}`,
+    kind: 'bake',
+    key: alarmName,
+    releaseId: 'r1',
+    service: 'checkout',
+    environment: 'default',
+    taskToken: 'token-bake',
+    data: { percent: 5, watchFrom: NOW },
+  });
+
   describe('Method: putAlarmWatches', () => {
-    it('puts one watch per alarm, under the alarm, with a TTL', async () => {
+    it('registers one bake wait per alarm, under the alarm and indexed by release, with a TTL', async () => {
       ddb.on(PutCommand).resolves({});
-      const watch = (alarmName: string): AlarmWatch => ({
-        alarmName,
-        releaseId: 'r1',
-        service: 'checkout',
-        taskToken: 'token-bake',
-        percent: 5,
-        watchFrom: NOW,
-      });
 
       await store.putAlarmWatches([watch('checkout-latency-p99'), watch('checkout-green-5xx')], 4200);
 
       expect(ddb.commandCalls(PutCommand).map((call) => call.args[0].input)).toEqual([
         {
           TableName: TABLE,
-          Item: {
-            pk: 'ALARM#checkout-latency-p99',
-            sk: 'WATCH#r1',
-            ...watch('checkout-latency-p99'),
-            expiresAt: NOW_EPOCH + 4200,
-          },
+          Item: { ...bakeItem('checkout-latency-p99'), expiresAt: NOW_EPOCH + 4200 },
         },
         {
           TableName: TABLE,
-          Item: {
-            pk: 'ALARM#checkout-green-5xx',
-            sk: 'WATCH#r1',
-            ...watch('checkout-green-5xx'),
-            expiresAt: NOW_EPOCH + 4200,
-          },
+          Item: { ...bakeItem('checkout-green-5xx'), expiresAt: NOW_EPOCH + 4200 },
         },
       ]);
+    });
+
+    it('registers a rollback window as its own kind, on the same item of the alarm', async () => {
+      ddb.on(PutCommand).resolves({});
+
+      await store.putAlarmWatches([{ ...watch('a'), kind: 'rollback-window', percent: 100 }], 60);
+
+      expect(ddb.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({
+        pk: 'WAIT#ALARM#a',
+        sk: 'RELEASE#r1',
+        kind: 'rollback-window',
+        waitOn: 'rollback-window#a',
+      });
     });
   });
 
   describe('Method: alarmWatches', () => {
-    it('queries the watches of an alarm with a consistent read', async () => {
+    it('queries the waits on an alarm with a consistent read, as watches', async () => {
       ddb.on(QueryCommand).resolves({
-        Items: [{ pk: 'ALARM#a', sk: 'WATCH#r1', alarmName: 'a', releaseId: 'r1', expiresAt: 9 }],
+        Items: [
+          { ...bakeItem('a'), expiresAt: 9 },
+          { ...bakeItem('a'), releaseId: 'r2', kind: 'rollback-window', expiresAt: 9 },
+        ],
       });
 
-      await expect(store.alarmWatches('a')).resolves.toEqual([{ alarmName: 'a', releaseId: 'r1' }]);
+      await expect(store.alarmWatches('a')).resolves.toEqual([
+        watch('a'),
+        { ...watch('a'), releaseId: 'r2', kind: 'rollback-window' },
+      ]);
       expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'ALARM#a' },
+        ExpressionAttributeValues: { ':pk': 'WAIT#ALARM#a' },
         ConsistentRead: true,
       });
     });
   });
 
   describe('Method: claimAlarmWatch', () => {
-    it('deletes the watch on condition that it exists', async () => {
-      ddb.on(DeleteCommand).resolves({});
+    it('deletes the watch whatever its token when none is given, true if it was there', async () => {
+      ddb
+        .on(DeleteCommand)
+        .resolvesOnce({ Attributes: bakeItem('checkout-green-5xx') })
+        .resolves({});
 
       await expect(store.claimAlarmWatch('checkout-green-5xx', 'r1')).resolves.toBe(true);
+      await expect(store.claimAlarmWatch('checkout-green-5xx', 'r1')).resolves.toBe(false);
       expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'ALARM#checkout-green-5xx', sk: 'WATCH#r1' },
-        ConditionExpression: 'attribute_exists(pk)',
+        Key: { pk: 'WAIT#ALARM#checkout-green-5xx', sk: 'RELEASE#r1' },
+        ReturnValues: 'ALL_OLD',
       });
     });
 
-    it('returns false when another event already claimed it', async () => {
-      ddb.on(DeleteCommand).rejects(conditionFailed());
+    it('deletes the watch only while it holds the token', async () => {
+      ddb.on(DeleteCommand).resolvesOnce({}).rejects(conditionFailed());
 
-      await expect(store.claimAlarmWatch('checkout-green-5xx', 'r1')).resolves.toBe(false);
+      await expect(store.claimAlarmWatch('checkout-green-5xx', 'r1', 'token-bake')).resolves.toBe(true);
+      await expect(store.claimAlarmWatch('checkout-green-5xx', 'r1', 'token-bake')).resolves.toBe(false);
+      expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
+        TableName: TABLE,
+        Key: { pk: 'WAIT#ALARM#checkout-green-5xx', sk: 'RELEASE#r1' },
+        ConditionExpression: 'taskToken = :token',
+        ExpressionAttributeValues: { ':token': 'token-bake' },
+      });
     });
 
     it('rethrows any other error', async () => {
       ddb.on(DeleteCommand).rejects(throttled());
 
-      await expect(store.claimAlarmWatch('checkout-green-5xx', 'r1')).rejects.toThrow(/allowed throughput/);
+      await expect(store.claimAlarmWatch('checkout-green-5xx', 'r1', 't')).rejects.toThrow(
+        /allowed throughput/,
+      );
     });
   });
 
@@ -554,39 +737,67 @@ describe('Class: DynamoDbReleaseStore', () => {
       await store.clearAlarmWatches(['a', 'b'], 'r1');
 
       expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input)).toEqual([
-        { TableName: TABLE, Key: { pk: 'ALARM#a', sk: 'WATCH#r1' } },
-        { TableName: TABLE, Key: { pk: 'ALARM#b', sk: 'WATCH#r1' } },
+        { TableName: TABLE, Key: { pk: 'WAIT#ALARM#a', sk: 'RELEASE#r1' }, ReturnValues: 'ALL_OLD' },
+        { TableName: TABLE, Key: { pk: 'WAIT#ALARM#b', sk: 'RELEASE#r1' }, ReturnValues: 'ALL_OLD' },
       ]);
     });
   });
 
-  describe('Method: putSlotWait', () => {
-    it('puts the wait under the ECS deployment id with a TTL', async () => {
-      ddb.on(PutCommand).resolves({});
-      const wait = { deploymentId: 'ecs-svc/1002', releaseId: 'r1', taskToken: 'token-steady' };
+  const slotWait = { deploymentId: 'ecs-svc/1002', releaseId: 'r1', taskToken: 'token-steady' };
+  const readyItem = {
+    pk: 'WAIT#DEPLOYMENT#ecs-svc/1002',
+    sk: 'SOLE',
+    waitRelease: 'RELEASE#r1',
+    waitOn: 'ready#ecs-svc/1002',
+    kind: 'ready',
+    key: 'ecs-svc/1002',
+    releaseId: 'r1',
+    service: 'checkout',
+    environment: 'default',
+    taskToken: 'token-steady',
+  };
 
-      await store.putSlotWait(wait, 4800);
+  describe('Method: putSlotWait', () => {
+    it('registers a ready wait under the ECS deployment id, indexed by release, with a TTL', async () => {
+      ddb.on(PutCommand).resolves({});
+
+      await store.putSlotWait({ ...slotWait, service: 'checkout' }, 4800);
 
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Item: { pk: 'ECSDEPLOY#ecs-svc/1002', sk: 'WAIT', ...wait, expiresAt: NOW_EPOCH + 4800 },
+        Item: { ...readyItem, expiresAt: NOW_EPOCH + 4800 },
+      });
+    });
+  });
+
+  describe('Method: readSlotWait', () => {
+    it('reads the wait of the deployment with a consistent read', async () => {
+      ddb.on(GetCommand).resolves({ Item: { ...readyItem, expiresAt: 1 } });
+
+      await expect(store.readSlotWait('ecs-svc/1002')).resolves.toEqual({ ...slotWait, service: 'checkout' });
+      expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
+        TableName: TABLE,
+        Key: { pk: 'WAIT#DEPLOYMENT#ecs-svc/1002', sk: 'SOLE' },
+        ConsistentRead: true,
       });
     });
   });
 
   describe('Method: claimSlotWait', () => {
     it('deletes the wait and returns what was there', async () => {
-      const wait = { deploymentId: 'ecs-svc/1002', releaseId: 'r1', taskToken: 'token-steady' };
       ddb
         .on(DeleteCommand)
-        .resolvesOnce({ Attributes: { ...keys.slotWait('ecs-svc/1002'), ...wait, expiresAt: 1 } })
+        .resolvesOnce({ Attributes: { ...readyItem, expiresAt: 1 } })
         .resolves({});
 
-      await expect(store.claimSlotWait('ecs-svc/1002')).resolves.toEqual(wait);
+      await expect(store.claimSlotWait('ecs-svc/1002')).resolves.toEqual({
+        ...slotWait,
+        service: 'checkout',
+      });
       await expect(store.claimSlotWait('ecs-svc/1002')).resolves.toBeUndefined();
       expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Key: { pk: 'ECSDEPLOY#ecs-svc/1002', sk: 'WAIT' },
+        Key: { pk: 'WAIT#DEPLOYMENT#ecs-svc/1002', sk: 'SOLE' },
         ReturnValues: 'ALL_OLD',
       });
     });

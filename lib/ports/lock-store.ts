@@ -1,0 +1,57 @@
+import type { RequestOrder } from '../domain/request-order.ts';
+import type { ServiceRef } from './service-ref.ts';
+
+/** When the trigger received a request: orders two pushes of the same second (see request-order.ts). */
+export type Receipt = Omit<RequestOrder, 'requestedAt'>;
+
+/** Who holds a service's lock, and until when the lease protects it from a take-over. */
+export interface LockLease {
+  holder: string;
+  /** When the holder's image was pushed (or requested): an older request never overtakes it. */
+  requestedAt: string;
+  receivedAt?: string;
+  receivedSeq?: number;
+  acquiredAt: string;
+  leaseExpiresAt: number;
+}
+
+/** The release queued behind the lock holder, with the task token that resumes it. */
+export interface Waiter {
+  executionName: string;
+  requestedAt: string;
+  receivedAt?: string;
+  receivedSeq?: number;
+  taskToken: string;
+}
+
+/**
+ * One release at a time per service (and environment): a leased lock, and a queue that keeps only the
+ * newest waiting push. The queued waiter is a `lock-queue` wait of the wait registry, so it is found from
+ * its release like every other wait.
+ */
+export interface LockStore {
+  /** Takes the lock, or returns the current holder. Re-entrant for the same holder; a lapsed lease is taken over. */
+  acquire(
+    ref: ServiceRef,
+    holder: string,
+    requestedAt: string,
+    leaseSeconds: number,
+    received?: Receipt,
+  ): Promise<{ acquired: true } | { acquired: false; holder: LockLease }>;
+  /** The current lease, if any (a consistent read). */
+  read(ref: ServiceRef): Promise<LockLease | undefined>;
+  /** Releases the lock if `holder` holds it; returns the queued waiter to wake, if any. */
+  release(ref: ServiceRef, holder: string): Promise<{ released: boolean; next?: Waiter }>;
+  /**
+   * Queues a waiter. Only the newest request (by push time, then receipt time) is kept: returns the waiter
+   * it replaced, or `newer` when a newer request is already queued (then this one is superseded).
+   */
+  enqueue(
+    ref: ServiceRef,
+    waiter: Waiter,
+  ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
+  /** The queued waiter, if any. */
+  queued(ref: ServiceRef): Promise<Waiter | undefined>;
+  /** Removes the queued waiter if it is this execution (a later waiter stays queued). */
+  dequeue(ref: ServiceRef, executionName: string): Promise<void>;
+}

@@ -1,0 +1,56 @@
+import type { ReleaseOutcome } from '../domain/types.ts';
+import type { ServiceRef } from './service-ref.ts';
+
+/** One release of a service, from request to end. */
+export interface ReleaseRecord {
+  service: string;
+  /** The environment the release belongs to; the default environment when absent. */
+  environment?: string;
+  releaseId: string;
+  requestedAt: string;
+  status: 'in_progress' | ReleaseOutcome;
+  fromVersion?: string;
+  toVersion?: string;
+  executionArn?: string;
+  startedAt?: string;
+  /** Set when the release ends: the record then enters the history index by end time. */
+  endedAt?: string;
+  currentPercent?: number;
+  reason?: string;
+}
+
+/** Which record: a release of a service in an environment, at its request time. */
+export interface ReleaseRef extends ServiceRef {
+  requestedAt: string;
+  releaseId: string;
+}
+
+/** A page of ended releases, newest first; `cursor` is set while more may follow. */
+export interface EndedPage {
+  records: ReleaseRecord[];
+  cursor?: string;
+}
+
+/** Which ended releases to list: ended between `from` and `to` (both inclusive, ISO 8601). */
+export interface EndedQuery {
+  from: string;
+  to: string;
+  /** At most this many records per page. */
+  limit: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+}
+
+/**
+ * Release records, kept for 400 days. A record written or updated with `endedAt` also enters the history
+ * index of its environment by end time (status, history and DORA read it).
+ */
+export interface ReleaseHistory {
+  put(record: ReleaseRecord): Promise<void>;
+  /** Sets the defined fields of `changes`; with `endedAt`, indexes the record by its end time. */
+  update(ref: ReleaseRef, changes: Partial<Omit<ReleaseRecord, 'service' | 'environment'>>): Promise<void>;
+  /** The newest records of a service by request time, newest first. */
+  listByService(ref: ServiceRef, limit: number): Promise<ReleaseRecord[]>;
+  /** Releases of an environment that ended between two instants, newest end first, a page at a time. */
+  listEnded(environment: string, query: EndedQuery): Promise<EndedPage>;
+}

@@ -1,0 +1,217 @@
+import type { LockLease, LockStore, Receipt, Waiter } from '../ports/lock-store.ts';
+import type { NotificationMarks } from '../ports/notification-marks.ts';
+import type { ReleaseHistory, ReleaseRecord } from '../ports/release-history.ts';
+import type { AlarmWatch, ReleaseStore, ReleaseStoreParts, SlotWait } from '../ports/release-store.ts';
+import { DEFAULT_ENVIRONMENT, serviceRef } from '../ports/service-ref.ts';
+import type { ServiceState, ServiceStateStore } from '../ports/service-state-store.ts';
+import type { Wait, WaitRegistry } from '../ports/wait-registry.ts';
+
+/** The registry's form of an alarm watch (a bake, or a rollback window). */
+export const alarmWaitOf = (watch: AlarmWatch, environment: string): Wait => ({
+  kind: watch.kind ?? 'bake',
+  key: watch.alarmName,
+  releaseId: watch.releaseId,
+  service: watch.service,
+  environment,
+  taskToken: watch.taskToken,
+  data: {
+    percent: watch.percent,
+    ...(watch.shifts ? { shifts: watch.shifts } : {}),
+    watchFrom: watch.watchFrom,
+  },
+});
+
+/** The alarm watch an alarm wait stands for (a bake leaves `kind` out, as before the registry). */
+export const alarmWatchOf = (wait: Wait): AlarmWatch => {
+  if (wait.kind !== 'bake' && wait.kind !== 'rollback-window') {
+    throw new Error(`wait ${wait.kind} on ${wait.key} is not an alarm wait`);
+  }
+  return {
+    alarmName: wait.key,
+    releaseId: wait.releaseId,
+    service: wait.service,
+    taskToken: wait.taskToken,
+    ...wait.data,
+    ...(wait.kind === 'rollback-window' ? { kind: wait.kind } : {}),
+  };
+};
+
+/** The registry's form of a wait for an ECS deployment to become ready. */
+export const readyWaitOf = (wait: SlotWait, environment: string): Wait => ({
+  kind: 'ready',
+  key: wait.deploymentId,
+  releaseId: wait.releaseId,
+  // Old callers did not name the service; the release id still leads to the wait.
+  service: wait.service ?? '',
+  environment,
+  taskToken: wait.taskToken,
+});
+
+/** The slot wait a ready wait stands for. */
+export const slotWaitOf = (wait: Wait): SlotWait => ({
+  deploymentId: wait.key,
+  releaseId: wait.releaseId,
+  ...(wait.service ? { service: wait.service } : {}),
+  taskToken: wait.taskToken,
+});
+
+const ALARM_KINDS = ['bake', 'rollback-window'] as const;
+
+/**
+ * The release store as use cases call it today, on the parts by concern, in the default environment.
+ * Every wait (alarm watches, slot waits, the lock queue) goes through the wait registry, so each is also
+ * found from its release. Adapters and fakes extend it with their parts.
+ */
+export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
+  public constructor(
+    public readonly lock: LockStore,
+    public readonly waits: WaitRegistry,
+    public readonly history: ReleaseHistory,
+    public readonly services: ServiceStateStore,
+    public readonly marks: NotificationMarks,
+    /** The environment of the old methods, which name only the service. */
+    protected readonly environment: string = DEFAULT_ENVIRONMENT,
+  ) {}
+
+  /** Called with each old method's name before it runs (the fake records calls). */
+  protected called(_method: string): void {}
+
+  private ref(service: string) {
+    return serviceRef(service, this.environment);
+  }
+
+  public acquireLock(
+    service: string,
+    holder: string,
+    requestedAt: string,
+    leaseSeconds: number,
+    received?: Receipt,
+  ): Promise<{ acquired: true } | { acquired: false; holder: LockLease }> {
+    this.called('acquireLock');
+    return this.lock.acquire(this.ref(service), holder, requestedAt, leaseSeconds, received);
+  }
+
+  public releaseLock(service: string, holder: string): Promise<{ released: boolean; next?: Waiter }> {
+    this.called('releaseLock');
+    return this.lock.release(this.ref(service), holder);
+  }
+
+  public enqueueWaiter(service: string, waiter: Waiter) {
+    this.called('enqueueWaiter');
+    return this.lock.enqueue(this.ref(service), waiter);
+  }
+
+  public readWaiter(service: string): Promise<Waiter | undefined> {
+    this.called('readWaiter');
+    return this.lock.queued(this.ref(service));
+  }
+
+  public dequeueWaiter(service: string, executionName: string): Promise<void> {
+    this.called('dequeueWaiter');
+    return this.lock.dequeue(this.ref(service), executionName);
+  }
+
+  public readLock(service: string): Promise<LockLease | undefined> {
+    this.called('readLock');
+    return this.lock.read(this.ref(service));
+  }
+
+  public readServiceState(service: string): Promise<ServiceState | undefined> {
+    this.called('readServiceState');
+    return this.services.read(this.ref(service));
+  }
+
+  public claimIdleSlot(service: string, releaseId: string): Promise<void> {
+    this.called('claimIdleSlot');
+    return this.services.claimIdleSlot(this.ref(service), releaseId);
+  }
+
+  public fenceForRollback(service: string, releaseId: string, seconds: number): Promise<boolean> {
+    this.called('fenceForRollback');
+    return this.services.fenceForRollback(this.ref(service), releaseId, seconds);
+  }
+
+  public recordPromotion(state: ServiceState): Promise<boolean> {
+    this.called('recordPromotion');
+    return this.services.recordPromotion(this.ref(state.service), state);
+  }
+
+  public isLatestRelease(service: string, releaseId: string): Promise<boolean> {
+    this.called('isLatestRelease');
+    return this.services.isLatestRelease(this.ref(service), releaseId);
+  }
+
+  public putRecord(record: ReleaseRecord): Promise<void> {
+    this.called('putRecord');
+    return this.history.put(record);
+  }
+
+  public updateRecord(
+    service: string,
+    requestedAt: string,
+    releaseId: string,
+    changes: Partial<ReleaseRecord>,
+  ): Promise<void> {
+    this.called('updateRecord');
+    const { service: _service, environment: _environment, ...rest } = changes;
+    return this.history.update({ ...this.ref(service), requestedAt, releaseId }, rest);
+  }
+
+  public listRecords(service: string, limit: number): Promise<ReleaseRecord[]> {
+    this.called('listRecords');
+    return this.history.listByService(this.ref(service), limit);
+  }
+
+  public putAlarmWatches(watches: readonly AlarmWatch[], ttlSeconds: number): Promise<void> {
+    this.called('putAlarmWatches');
+    return this.waits.register(
+      watches.map((watch) => alarmWaitOf(watch, this.environment)),
+      ttlSeconds,
+    );
+  }
+
+  public async alarmWatches(alarmName: string): Promise<AlarmWatch[]> {
+    this.called('alarmWatches');
+    return (await this.waits.findByKey(ALARM_KINDS, alarmName)).map(alarmWatchOf);
+  }
+
+  public async claimAlarmWatch(alarmName: string, releaseId: string, taskToken?: string): Promise<boolean> {
+    this.called('claimAlarmWatch');
+    // A bake and a rollback window of one release share the item of each alarm: either kind names it.
+    const ref = { kind: 'bake' as const, key: alarmName, releaseId };
+    if (taskToken !== undefined) return this.waits.claim(ref, taskToken);
+    return (await this.waits.remove(ref)) !== undefined;
+  }
+
+  public async clearAlarmWatches(alarmNames: readonly string[], releaseId: string): Promise<void> {
+    this.called('clearAlarmWatches');
+    for (const alarmName of alarmNames) await this.waits.remove({ kind: 'bake', key: alarmName, releaseId });
+  }
+
+  public putSlotWait(wait: SlotWait, ttlSeconds: number): Promise<void> {
+    this.called('putSlotWait');
+    return this.waits.register([readyWaitOf(wait, this.environment)], ttlSeconds);
+  }
+
+  public async readSlotWait(deploymentId: string): Promise<SlotWait | undefined> {
+    this.called('readSlotWait');
+    const wait = await this.waits.read({ kind: 'ready', key: deploymentId });
+    return wait ? slotWaitOf(wait) : undefined;
+  }
+
+  public async claimSlotWait(deploymentId: string): Promise<SlotWait | undefined> {
+    this.called('claimSlotWait');
+    const wait = await this.waits.remove({ kind: 'ready', key: deploymentId });
+    return wait ? slotWaitOf(wait) : undefined;
+  }
+
+  public markNotified(releaseId: string, kind: string): Promise<boolean> {
+    this.called('markNotified');
+    return this.marks.mark(releaseId, kind);
+  }
+
+  public unmarkNotified(releaseId: string, kind: string): Promise<void> {
+    this.called('unmarkNotified');
+    return this.marks.unmark(releaseId, kind);
+  }
+}

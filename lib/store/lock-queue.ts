@@ -1,0 +1,72 @@
+import { isNewerRequest } from '../domain/request-order.ts';
+import type { Waiter } from '../ports/lock-store.ts';
+import type { ServiceRef } from '../ports/service-ref.ts';
+import { lockQueueKey, type Wait, type WaitRegistry } from '../ports/wait-registry.ts';
+
+/**
+ * The queue of a service's lock, kept in the wait registry as one `lock-queue` wait per service: the
+ * newest push waiting for the lock. Shared by every LockStore, so the fake and the DynamoDB adapter
+ * apply the same ordering through the same conditional replace.
+ */
+
+/** The registry's form of a queued waiter. */
+export const queueWaitOf = (ref: ServiceRef, waiter: Waiter): Wait => {
+  const { executionName, taskToken, requestedAt, receivedAt, receivedSeq } = waiter;
+  return {
+    kind: 'lock-queue',
+    key: lockQueueKey(ref),
+    releaseId: executionName,
+    service: ref.service,
+    environment: ref.environment,
+    taskToken,
+    data: {
+      requestedAt,
+      ...(receivedAt !== undefined ? { receivedAt } : {}),
+      ...(receivedSeq !== undefined ? { receivedSeq } : {}),
+    },
+  };
+};
+
+/** The queued waiter a lock-queue wait stands for. */
+export const waiterOf = (wait: Wait): Waiter => {
+  if (wait.kind !== 'lock-queue')
+    throw new Error(`wait ${wait.kind} on ${wait.key} is not a lock-queue wait`);
+  return { executionName: wait.releaseId, ...wait.data, taskToken: wait.taskToken };
+};
+
+/** The queued waiter of a service, if any. */
+export const readQueued = async (waits: WaitRegistry, ref: ServiceRef): Promise<Waiter | undefined> => {
+  const wait = await waits.read({ kind: 'lock-queue', key: lockQueueKey(ref) });
+  return wait ? waiterOf(wait) : undefined;
+};
+
+/** How often a queue that keeps changing under the enqueue is read again before giving up. */
+const ENQUEUE_ATTEMPTS = 5;
+
+/**
+ * Queues `waiter` unless a newer request is queued: replaces the queued waiter on condition that it is
+ * still the one read (or that none appeared), and reads again when it changed.
+ */
+export const enqueueNewest = async (
+  waits: WaitRegistry,
+  ref: ServiceRef,
+  waiter: Waiter,
+): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }> => {
+  for (let attempt = 0; attempt < ENQUEUE_ATTEMPTS; attempt += 1) {
+    const existing = await readQueued(waits, ref);
+    const other = existing && existing.executionName !== waiter.executionName ? existing : undefined;
+    if (other && isNewerRequest(other, waiter)) return { queued: false, newer: other };
+    const expected = existing
+      ? { releaseId: existing.executionName, taskToken: existing.taskToken }
+      : undefined;
+    if (await waits.replaceSole(queueWaitOf(ref, waiter), expected)) {
+      return { queued: true, ...(other ? { replaced: other } : {}) };
+    }
+  }
+  throw new Error(`could not queue ${waiter.executionName} for ${ref.service}: the queue kept changing`);
+};
+
+/** Removes the queued waiter if it is this execution. */
+export const dequeue = async (waits: WaitRegistry, ref: ServiceRef, executionName: string): Promise<void> => {
+  await waits.remove({ kind: 'lock-queue', key: lockQueueKey(ref), releaseId: executionName });
+};
