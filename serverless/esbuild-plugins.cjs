@@ -44,4 +44,118 @@ export const eventStreamSerdeProvider = unsupported;`,
   },
 };
 
-module.exports = [sdkPackageVersion, noEventStreams];
+/**
+ * Each SDK client declares every error of its service as a class (ECS 31, ELBv2 56, DynamoDB 35...), and
+ * registers them all, so every one is bundled: about 250 bytes minified each, 10 to 13 KB per client,
+ * parsed on every cold start. The classes are generated to one pattern: a name, a fault, an optional
+ * `$retryable`, members copied from the response. This rewrites such a `models/errors.js` to one small
+ * factory called once per error, with the same behaviour: same exported names, each error its own
+ * subclass of the service's exception with the same `name`, `$fault`, `$retryable`, members and static
+ * `shapeId` (so `instanceof` and `error.name` are unchanged, and the class keeps its name when minified).
+ * A file that departs from the pattern in any line is bundled as it is.
+ */
+/** One generated error class, line by line (`?` marks an optional line, `*` a repeated one). */
+const ERROR_CLASS = new RegExp(
+  `^${[
+    'export class (\\w+) extends __BaseException \\{',
+    '(?:    static shapeId = "([^"#]+)#(\\w+)";\\n)?    name = "(\\w+)";',
+    '    \\$fault = "(client|server)";',
+    '(?:    \\$retryable = (\\{[^}\\n]*\\});\\n)?((?:    \\w+;\\n)*)    constructor\\(opts\\) \\{',
+    '        super\\(\\{',
+    '            name: "(\\w+)",',
+    '            \\$fault: "(client|server)",',
+    '            \\.\\.\\.opts,',
+    '        \\}\\);',
+    '        Object\\.setPrototypeOf\\(this, (\\w+)\\.prototype\\);',
+    '((?:        this\\.\\w+ = opts\\.\\w+;\\n)*)    \\}',
+    '\\}',
+  ].join('\\n')}\\n`,
+);
+const ERRORS_IMPORT =
+  /^import \{ (\w+ServiceException) as __BaseException \} from "(\.\/\w+ServiceException)";\n/;
+
+/** The compact `models/errors.js`, or undefined when `source` is not made only of generated error classes. */
+const compactErrorClasses = (source) => {
+  const header = ERRORS_IMPORT.exec(source);
+  if (!header) return undefined;
+  let rest = source.slice(header[0].length);
+  const errors = [];
+  while (rest.length > 0) {
+    const match = ERROR_CLASS.exec(rest);
+    if (!match) return undefined;
+    const [
+      whole,
+      className,
+      namespace,
+      shapeName,
+      name,
+      fault,
+      retryable,
+      fieldLines,
+      superName,
+      superFault,
+      protoName,
+      assignLines,
+    ] = match;
+    const fields = [...fieldLines.matchAll(/^ {4}(\w+);$/gm)].map((m) => m[1]);
+    const assigned = [...assignLines.matchAll(/^ {8}this\.(\w+) = opts\.(\w+);$/gm)].map((m) => [m[1], m[2]]);
+    const consistent =
+      className === name &&
+      superName === name &&
+      protoName === name &&
+      superFault === fault &&
+      (shapeName === undefined || shapeName === name) &&
+      assigned.length === fields.length &&
+      assigned.every(([target, from], i) => target === from && target === fields[i]);
+    if (!consistent) return undefined;
+    errors.push({ name, namespace, fault, retryable, fields });
+    rest = rest.slice(whole.length);
+  }
+  if (errors.length === 0) return undefined;
+  const lines = [
+    header[0].trimEnd(),
+    // Field order as the classes define them: name, $fault, $retryable, members; then the prototype, then members.
+    `const __error = (name, $fault, members, namespace, retryable) => {
+  const ServiceError = class extends __BaseException {
+    constructor(opts) {
+      super({ name, $fault, ...opts });
+      this.name = name;
+      this.$fault = $fault;
+      if (retryable) this.$retryable = retryable();
+      for (const member of members) this[member] = undefined;
+      Object.setPrototypeOf(this, ServiceError.prototype);
+      for (const member of members) this[member] = opts[member];
+    }
+  };
+  Object.defineProperty(ServiceError, "name", { value: name });
+  if (namespace) ServiceError.shapeId = namespace + "#" + name;
+  return ServiceError;
+};`,
+  ];
+  // The shape namespace, once per file rather than once per error.
+  const namespaces = [...new Set(errors.map((error) => error.namespace ?? ''))];
+  lines.push(`const __namespaces = ${JSON.stringify(namespaces)};`);
+  for (const { name, namespace, fault, retryable, fields } of errors) {
+    const args = [JSON.stringify(name), JSON.stringify(fault), JSON.stringify(fields)];
+    if (namespace || retryable) args.push(`__namespaces[${namespaces.indexOf(namespace ?? '')}]`);
+    if (retryable) args.push(`() => (${retryable})`);
+    lines.push(`export const ${name} = /* @__PURE__ */ __error(${args.join(', ')});`);
+  }
+  return `${lines.join('\n')}\n`;
+};
+
+const compactSdkErrors = {
+  name: 'shipline-compact-sdk-errors',
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]models[\\/]errors\.js$/ },
+      (args) => {
+        const contents = compactErrorClasses(readFileSync(args.path, 'utf8'));
+        return contents === undefined ? undefined : { contents, loader: 'js' };
+      },
+    );
+  },
+};
+
+module.exports = [sdkPackageVersion, noEventStreams, compactSdkErrors];
+module.exports.compactErrorClasses = compactErrorClasses;
