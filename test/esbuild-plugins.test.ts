@@ -9,7 +9,10 @@ import { build, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..');
-const plugins = createRequire(import.meta.url)(path.join(root, 'serverless/esbuild-plugins.cjs')) as Plugin[];
+const require = createRequire(import.meta.url);
+const plugins = require(path.join(root, 'serverless/esbuild-plugins.cjs')) as Plugin[] & {
+  LRU_CACHE_ON_MAP: string;
+};
 
 /** One SDK client bundled as the functions are (minified ESM, SDK bundled), with or without the plugins. */
 const bundle = async (withPlugins: boolean): Promise<string> => {
@@ -216,5 +219,61 @@ export const errors = async (endpoint) => {
       server.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("give the DynamoDB endpoint cache an LRU cache on a Map that behaves as mnemonist's, without mnemonist", async () => {
+    interface Lru {
+      size: number;
+      has(key: string): boolean;
+      peek(key: string): unknown;
+      get(key: string): unknown;
+      set(key: string, value: unknown): unknown;
+      clear(): void;
+    }
+    type LruClass = new (capacity: number) => Lru;
+    const Mnemonist = require('mnemonist/lru-cache') as LruClass;
+    const OnMap = (
+      (await import(`data:text/javascript,${encodeURIComponent(plugins.LRU_CACHE_ON_MAP)}`)) as {
+        default: LruClass;
+      }
+    ).default;
+    // The same sequence of operations on both: a seeded pseudo-random mix over few keys, so keys get
+    // refreshed, evicted and set again.
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const [expected, actual] = [new Mnemonist(3), new OnMap(3)];
+    const trace = (cache: Lru, op: number, key: string, i: number): unknown => {
+      if (op === 0) return cache.get(key);
+      if (op === 1) return cache.peek(key);
+      if (op === 2) return cache.has(key);
+      if (op === 3 && i % 97 === 0) return cache.clear();
+      cache.set(key, `value ${i}`);
+      return cache.size;
+    };
+    for (let i = 0; i < 2_000; i += 1) {
+      const [op, key] = [next(5), `key ${next(6)}`];
+      expect(trace(actual, op, key, i), `operation ${i}`).toEqual(trace(expected, op, key, i));
+    }
+    const withoutMnemonist = await build({
+      stdin: {
+        contents:
+          "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; export const client = new DynamoDBClient({});",
+        resolveDir: root,
+      },
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      mainFields: ['module', 'main'],
+      metafile: true,
+      logLevel: 'silent',
+      plugins,
+    });
+    expect(
+      Object.keys(withoutMnemonist.metafile.inputs).filter((input) => input.includes('mnemonist')),
+    ).toEqual([]);
   });
 });
