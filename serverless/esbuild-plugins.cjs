@@ -204,6 +204,33 @@ const endpointCacheOnMap = {
   },
 };
 
-module.exports = [sdkPackageVersion, noEventStreams, compactSdkErrors, endpointCacheOnMap];
+/**
+ * middy imports `ReadableStream` from `node:stream/web` for streamed responses only (`streamifyResponse`,
+ * which Shipline does not use), and that import loads Node's whole web-streams implementation at every
+ * cold start (about 2 ms). Node has the same class as a global (`globalThis.ReadableStream`, loaded on
+ * first use), so without the import line middy's code reads the same class, only when it streams.
+ */
+const MIDDY_STREAM_WEB_IMPORT = /^import \{ ReadableStream \} from "node:stream\/web";\n/m;
+const middyWebStreamsOnUse = {
+  name: 'shipline-middy-web-streams-on-use',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]@middy[\\/]core[\\/]index\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      // Only where the file declares no ReadableStream of its own besides that import.
+      const rest = source.replace(MIDDY_STREAM_WEB_IMPORT, '');
+      if (rest === source || /\b(?:const|let|var|class|function)\s+ReadableStream\b/.test(rest))
+        return undefined;
+      return { contents: rest, loader: 'js' };
+    });
+  },
+};
+
+module.exports = [
+  sdkPackageVersion,
+  noEventStreams,
+  compactSdkErrors,
+  endpointCacheOnMap,
+  middyWebStreamsOnUse,
+];
 module.exports.compactErrorClasses = compactErrorClasses;
 module.exports.LRU_CACHE_ON_MAP = LRU_CACHE_ON_MAP;

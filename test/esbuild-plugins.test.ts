@@ -276,4 +276,28 @@ export const errors = async (endpoint) => {
       Object.keys(withoutMnemonist.metafile.inputs).filter((input) => input.includes('mnemonist')),
     ).toEqual([]);
   });
+
+  it('bundle middy without loading node:stream/web at import; it reads the same class from the global', async () => {
+    const stack = async (withPlugins: boolean): Promise<string> => {
+      const result = await build({
+        entryPoints: [path.join(root, 'functions/shared/stack.ts')],
+        bundle: true,
+        minify: true,
+        write: false,
+        platform: 'node',
+        format: 'esm',
+        mainFields: ['module', 'main'],
+        logLevel: 'silent',
+        plugins: withPlugins ? plugins : [],
+      });
+      return result.outputFiles[0]?.text ?? '';
+    };
+    const [plain, shipped] = await Promise.all([stack(false), stack(true)]);
+    const importsWebStreams = (code: string): boolean => /from\s*"node:stream\/web"/.test(code);
+    expect([importsWebStreams(plain), importsWebStreams(shipped)]).toEqual([true, false]);
+    // middy's streamed-response check still names the class, now the global one.
+    expect(shipped.includes('instanceof ReadableStream')).toBe(true);
+    const { ReadableStream } = await import('node:stream/web');
+    expect(globalThis.ReadableStream).toBe(ReadableStream);
+  });
 });
