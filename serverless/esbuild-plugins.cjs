@@ -46,7 +46,7 @@ export const eventStreamSerdeProvider = unsupported;`,
 
 /**
  * Each SDK client declares every error of its service as a class (ECS 31, ELBv2 56, DynamoDB 35...), and
- * registers them all, so every one is bundled: about 250 bytes minified each, 10 to 13 KB per client,
+ * registers them all, so every one is bundled: about 250 bytes minified each, 5 to 13 KB per client,
  * parsed on every cold start. The classes are generated to one pattern: a name, a fault, an optional
  * `$retryable`, members copied from the response. This rewrites such a `models/errors.js` to one small
  * factory called once per error, with the same behaviour: same exported names, each error its own
@@ -54,7 +54,8 @@ export const eventStreamSerdeProvider = unsupported;`,
  * `shapeId` (so `instanceof` and `error.name` are unchanged, and the class keeps its name when minified).
  * A file that departs from the pattern in any line is bundled as it is.
  */
-/** One generated error class, line by line (`?` marks an optional line, `*` a repeated one). */
+// One generated error class, line by line; the optional lines (static shapeId, $retryable) and the
+// repeated ones (member declarations and assignments) are folded into the line they precede.
 const ERROR_CLASS = new RegExp(
   `^${[
     'export class (\\w+) extends __BaseException \\{',
