@@ -36,6 +36,12 @@ export interface BundleMeasure {
   coldImportMs: number;
   /** Fastest of those runs: the import with the least interference from other load on the machine. */
   coldImportMinMs: number;
+  /**
+   * Median CPU time (user + system) the importing process spent on the import: the work of parsing,
+   * compiling and evaluating the bundle, which waiting for a core on a loaded machine does not inflate
+   * as it inflates wall time.
+   */
+  coldImportCpuMs: number;
 }
 
 /**
@@ -66,11 +72,14 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-/** Imports the bundle in a new Node process and returns the import time that process measured. */
-const coldImport = async (file: string): Promise<number> => {
-  const script = `const start = performance.now();
+/** Imports the bundle in a new Node process and returns the wall and CPU time that process measured. */
+const coldImport = async (file: string): Promise<{ wallMs: number; cpuMs: number }> => {
+  const script = `const cpu = process.cpuUsage();
+const start = performance.now();
 await import(${JSON.stringify(pathToFileURL(file).href)});
-process.stdout.write(String(performance.now() - start));`;
+const wallMs = performance.now() - start;
+const { user, system } = process.cpuUsage(cpu);
+process.stdout.write(JSON.stringify({ wallMs, cpuMs: (user + system) / 1000 }));`;
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     cwd: path.dirname(file),
     env: {
@@ -80,9 +89,11 @@ process.stdout.write(String(performance.now() - start));`;
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   });
-  const ms = Number(stdout);
-  if (!Number.isFinite(ms)) throw new Error(`importing ${file} printed ${JSON.stringify(stdout)}`);
-  return ms;
+  const measured = JSON.parse(stdout) as { wallMs: unknown; cpuMs: unknown };
+  const { wallMs, cpuMs } = measured;
+  if (typeof wallMs !== 'number' || typeof cpuMs !== 'number')
+    throw new Error(`importing ${file} printed ${JSON.stringify(stdout)}`);
+  return { wallMs, cpuMs };
 };
 
 /**
@@ -110,17 +121,23 @@ export async function measureBundles(extraEntries: readonly string[] = []): Prom
     });
     const files = entries.map((entry) => {
       const fn = path.basename(entry, '.ts');
-      return { fn, file: path.join(outdir, `${fn}.mjs`), times: [] as number[] };
+      return { fn, file: path.join(outdir, `${fn}.mjs`), times: [] as number[], cpuTimes: [] as number[] };
     });
     // Round-robin over the bundles, so a burst of load on the machine hits all of them alike.
     for (let run = 0; run < RUNS; run += 1) {
-      for (const bundle of files) bundle.times.push(await coldImport(bundle.file));
+      for (const bundle of files) {
+        const { wallMs, cpuMs } = await coldImport(bundle.file);
+        bundle.times.push(wallMs);
+        bundle.cpuTimes.push(cpuMs);
+      }
     }
-    return files.map(({ fn, file, times }) => ({
+    const tenths = (ms: number): number => Math.round(ms * 10) / 10;
+    return files.map(({ fn, file, times, cpuTimes }) => ({
       fn,
       bytes: statSync(file).size,
-      coldImportMs: Math.round(median(times) * 10) / 10,
-      coldImportMinMs: Math.round(Math.min(...times) * 10) / 10,
+      coldImportMs: tenths(median(times)),
+      coldImportMinMs: tenths(Math.min(...times)),
+      coldImportCpuMs: tenths(median(cpuTimes)),
     }));
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -129,12 +146,31 @@ export async function measureBundles(extraEntries: readonly string[] = []): Prom
 
 const printTable = (measures: BundleMeasure[]): void => {
   const rows = [
-    ['function', 'bundle', `cold import (median of ${RUNS})`],
-    ...measures.map((m) => [m.fn, `${(m.bytes / 1024).toFixed(0)} KB`, `${m.coldImportMs.toFixed(1)} ms`]),
+    ['function', 'bundle', `cold import (median of ${RUNS})`, 'fastest', 'CPU (median)'],
+    ...measures.map((m) => [
+      m.fn,
+      `${(m.bytes / 1024).toFixed(0)} KB`,
+      `${m.coldImportMs.toFixed(1)} ms`,
+      `${m.coldImportMinMs.toFixed(1)} ms`,
+      `${m.coldImportCpuMs.toFixed(1)} ms`,
+    ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   for (const row of rows)
     process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}\n`);
 };
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) printTable(await measureBundles());
+/** The one-client baseline (bench/baseline-one-client.ts), measured alongside the functions. */
+export const BASELINE_ENTRY = path.join(root, 'bench/baseline-one-client.ts');
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const measures = await measureBundles([BASELINE_ENTRY]);
+  printTable(measures);
+  const baseline = measures.find((m) => m.fn === path.basename(BASELINE_ENTRY, '.ts'));
+  if (baseline)
+    for (const m of measures)
+      if (m !== baseline)
+        process.stdout.write(
+          `${m.fn}: ${(m.coldImportMs / baseline.coldImportMs).toFixed(2)}x the baseline (fastest ${(m.coldImportMinMs / baseline.coldImportMinMs).toFixed(2)}x, CPU ${(m.coldImportCpuMs / baseline.coldImportCpuMs).toFixed(2)}x)\n`,
+        );
+}
