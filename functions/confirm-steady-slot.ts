@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { deploymentSchema, slotDeploymentSchema } from '../lib/domain/schemas.ts';
+import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { confirmSteadySlot } from '../lib/use-cases/deploy-slot.ts';
 import { createDeployer, createStore } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
@@ -11,7 +11,7 @@ export const handler = shiplineHandler(
   'confirm-steady-slot',
   z.object({
     deployment: deploymentSchema,
-    slotDeployment: slotDeploymentSchema,
+    cursor: stepCursorSchema,
   }),
-  async ({ deployment, slotDeployment }) => confirmSteadySlot(ports, deployment, slotDeployment),
+  async ({ deployment, cursor }) => confirmSteadySlot(ports, deployment, cursor),
 );

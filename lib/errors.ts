@@ -56,6 +56,17 @@ export class AlarmAfterPromotionError extends ShiplineError {
   }
 }
 
+/**
+ * A bake ended failed (an alarm fired, or it was inconclusive and the step's policy says fail): the state
+ * machine rolls back. Raised as a decision, its message is the reason a person reads.
+ */
+export class BakeFailedError extends ShiplineError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'BakeFailed';
+  }
+}
+
 /** A request names a service that `shipline.yml` does not declare. */
 export class UnknownServiceError extends ShiplineError {
   public constructor(service: string, known: readonly string[]) {

@@ -70,3 +70,11 @@ export const rollbackWindowSecondsOf = (
       parseDurationSeconds(target.scaleDownDelay) ??
       900,
   );
+
+/** How long the new version may take to become ready, in seconds (`target.steadyTimeout`). */
+export const steadyTimeoutSecondsOf = (target: Pick<EcsAlbTargetConfig, 'steadyTimeout'>): number =>
+  Math.max(1, parseDurationSeconds(target.steadyTimeout) ?? 1200);
+
+/** How long the old version stays warm after promotion, in seconds (`target.scaleDownDelay`). */
+export const scaleDownDelaySecondsOf = (target: Pick<EcsAlbTargetConfig, 'scaleDownDelay'>): number =>
+  parseDurationSeconds(target.scaleDownDelay) ?? 900;

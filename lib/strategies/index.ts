@@ -1,11 +1,18 @@
-import type { StrategyConfig } from '../config/schema.ts';
-import type { Plan, SlotName } from '../domain/types.ts';
+import type { ServiceConfig } from '../config/schema.ts';
+import type { ReleasePlan } from '../domain/plan.ts';
+import type { SlotName } from '../domain/types.ts';
 import { planCanary } from './canary.ts';
 
-/** The one dispatch point from a configured strategy to its plan. */
-export const buildPlan = (strategy: StrategyConfig, canarySlot: SlotName): Plan => {
+/** What the plan depends on besides the config: the slot the new version goes to (slotted targets). */
+export interface PlanContext {
+  newSlot?: SlotName;
+}
+
+/** The one dispatch point from a service's configured strategy to its plan. */
+export const buildPlan = (service: ServiceConfig, context: PlanContext): ReleasePlan => {
+  const { strategy } = service;
   switch (strategy.type) {
     case 'canary':
-      return planCanary(strategy, canarySlot);
+      return planCanary(strategy, service.target, context.newSlot ?? 'green');
   }
 };

@@ -1,21 +1,25 @@
-import type { BakeOutcome, Deployment } from '../domain/types.ts';
+import { currentStep, nextCursor, rolloutOf } from '../domain/cursor.ts';
+import type { BakeOutcome, Deployment, Rollout, StepCursor } from '../domain/types.ts';
 import type { EcsDeploymentStateChangeEvent } from '../events/ecs-deployment.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { SlotDeployer } from '../ports/slot-deployer.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 
-export interface SlotDeployment {
-  taskDefinitionArn: string;
-  deploymentId: string;
-}
+/** What the deploy step started (the revision and the ECS deployment rolling it out). */
+export type SlotDeployment = Rollout;
 
-/** Registers a task definition revision pinned to the digest and rolls it out to the idle slot. */
+/**
+ * The deploy step: registers a task definition revision pinned to the digest and rolls it out to the idle
+ * slot. Returns the next step's cursor, which carries the rollout for the steps that wait on it.
+ */
 export const deployToIdleSlot = async (
   ports: { deployer: SlotDeployer },
   deployment: Deployment,
-): Promise<SlotDeployment> => {
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  currentStep(cursor, 'deploy');
   const { target } = deployment;
-  return ports.deployer.deployImage({
+  const rollout = await ports.deployer.deployImage({
     cluster: target.cluster,
     service: target.canary.service,
     container: target.container,
@@ -25,6 +29,7 @@ export const deployToIdleSlot = async (
     desiredCount: target.desiredCount,
     releaseId: deployment.id,
   });
+  return nextCursor(deployment.plan, cursor, { rollout });
 };
 
 /**
@@ -60,12 +65,14 @@ const steadyOutcome = (
 export const awaitSteadySlot = async (
   ports: { store: ReleaseStore; deployer: SlotDeployer; tokens: TaskTokens },
   deployment: Deployment,
-  slotDeployment: SlotDeployment,
+  cursor: StepCursor,
   taskToken: string,
 ): Promise<{ waiting: boolean }> => {
+  const step = currentStep(cursor, 'await-ready');
+  const slotDeployment = rolloutOf(cursor);
   await ports.store.putSlotWait(
     { deploymentId: slotDeployment.deploymentId, releaseId: deployment.id, taskToken },
-    deployment.target.steadyTimeoutSeconds + 3600,
+    step.timeoutSeconds + 3600,
   );
   const { target } = deployment;
   const status = await ports.deployer.describeSlot(target.cluster, target.canary.service, target.container);
@@ -85,8 +92,10 @@ export const awaitSteadySlot = async (
 export const confirmSteadySlot = async (
   ports: { store: ReleaseStore; deployer: SlotDeployer },
   deployment: Deployment,
-  slotDeployment: SlotDeployment,
+  cursor: StepCursor,
 ): Promise<BakeOutcome> => {
+  const step = currentStep(cursor, 'await-ready');
+  const slotDeployment = rolloutOf(cursor);
   await ports.store.claimSlotWait(slotDeployment.deploymentId);
   const { target } = deployment;
   const status = await ports.deployer.describeSlot(target.cluster, target.canary.service, target.container);
@@ -100,7 +109,7 @@ export const confirmSteadySlot = async (
   if (rollout.rolloutState === 'IN_PROGRESS') {
     return {
       outcome: 'failed',
-      reason: `new slot ${target.canary.service} was not steady after ${deployment.target.steadyTimeoutSeconds}s`,
+      reason: `new slot ${target.canary.service} was not steady after ${step.timeoutSeconds}s`,
     };
   }
   return steadyOutcome(deployment, rollout.rolloutState, rollout.reason, status.runningCount);

@@ -1,7 +1,8 @@
 import { now } from '../clock.ts';
+import { currentStep, rolloutOf } from '../domain/cursor.ts';
 import { describeTraffic, manualRollback, type SlotWeights } from '../domain/manual-rollback.ts';
 import { versionLabel } from '../domain/names.ts';
-import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.ts';
+import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
 import { TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
@@ -13,7 +14,13 @@ import { releaseLockAndWakeNext } from './release-lock.ts';
 import { routeOf, setCanaryPercent } from './shift-traffic.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
-const DECISION_ERRORS = new Set(['BakeFailed', 'SlotNotSteady', 'AlarmAfterPromotion']);
+const DECISION_ERRORS = new Set([
+  'BakeFailed',
+  'SlotNotSteady',
+  'AlarmAfterPromotion',
+  'CheckFailed',
+  'UnsupportedStep',
+]);
 
 /** The reason a person reads, from a caught `{ Error, Cause }`. */
 export const reasonFromFailure = (failure: CaughtFailure | undefined): string => {
@@ -49,6 +56,10 @@ const releaseFacts = (
   region: settings.region,
 });
 
+/** The steps a person counts as the release's steps: each traffic move with its bake (shift, swap). */
+const trafficSteps = (deployment: Deployment): number =>
+  deployment.plan.steps.filter((step) => step.kind === 'shift' || step.kind === 'swap').length;
+
 /**
  * Promotion: the new slot already serves 100% after the last bake. The release record is marked promoted,
  * then the service state records the new slot as stable: that write is the commit point and the last
@@ -60,9 +71,11 @@ export const promoteRelease = async (
   settings: PipelineSettings,
   deployment: Deployment,
   executionArn: string | undefined,
-  /** The revision the new slot runs (registered by the deploy step); it becomes the stable one. */
-  newTaskDefinitionArn: string,
+  /** At the retire step; its rollout (from the deploy step) is the revision that becomes the stable one. */
+  cursor: StepCursor,
 ): Promise<{ outcome: 'promoted'; servingVersion: string; servingSlot: string; warnings: string[] }> => {
+  const retire = currentStep(cursor, 'retire');
+  const newTaskDefinitionArn = rolloutOf(cursor).taskDefinitionArn;
   const result = {
     outcome: 'promoted' as const,
     servingVersion: deployment.toVersion,
@@ -103,12 +116,11 @@ export const promoteRelease = async (
     {
       ...releaseFacts(deployment, settings, executionArn),
       kind: 'promoted',
-      reason: `all ${deployment.plan.steps.length} steps passed`,
+      reason: `all ${trafficSteps(deployment)} steps passed`,
       details: {
         servingSlot: deployment.target.canary.name,
-        oldSlotScaleDownInSeconds:
-          deployment.target.rollbackWindowSeconds + deployment.target.warmAfterWindowSeconds,
-        rollbackWindowSeconds: deployment.target.rollbackWindowSeconds,
+        oldSlotScaleDownInSeconds: retire.rollbackWindowSeconds + retire.warmAfterWindowSeconds,
+        rollbackWindowSeconds: retire.rollbackWindowSeconds,
       },
     },
     result.warnings,

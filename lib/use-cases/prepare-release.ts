@@ -1,10 +1,9 @@
 import { now } from '../clock.ts';
-import { rollbackWindowSecondsOf, serviceConfig } from '../config/lookup.ts';
+import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
 import type { AlreadyServing, Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
-import { parseDurationSeconds } from '../duration.ts';
 import { ServiceBusyError, TargetStateError } from '../errors.ts';
 import type { SlotReader } from '../ports/slot-deployer.ts';
 import { buildPlan } from '../strategies/index.ts';
@@ -122,17 +121,9 @@ export const prepareRelease = async (
       canary,
       desiredCount: stableStatus.desiredCount,
       stableTaskDefinitionArn: stableStatus.taskDefinitionArn,
-      steadyTimeoutSeconds: parseDurationSeconds(target.steadyTimeout) ?? 1200,
-      scaleDownDelaySeconds: parseDurationSeconds(target.scaleDownDelay) ?? 900,
-      rollbackWindowSeconds: rollbackWindowSecondsOf(target),
-      // The old slot stays warm for the scale-down delay even when the rollback window is shorter.
-      warmAfterWindowSeconds: Math.max(
-        0,
-        (parseDurationSeconds(target.scaleDownDelay) ?? 900) - rollbackWindowSecondsOf(target),
-      ),
     },
     alarms: alarmNames,
-    plan: buildPlan(declared.strategy, canary.name),
+    plan: buildPlan(declared, { newSlot: canary.name }),
     topicArn: declared.notify.topicArn ?? settings.defaultTopicArn,
   };
 

@@ -30,7 +30,7 @@ const receiptOf = (request: ReleaseRequest): Receipt => {
 /** The lease covers the whole planned release (steady wait, every bake, the warm period) plus a margin. */
 export const leaseSecondsFor = (config: ShiplineConfig, service: string): number => {
   const declared = serviceConfig(config, service);
-  const plan = buildPlan(declared.strategy, 'green');
+  const plan = buildPlan(declared, { newSlot: 'green' });
   const steady = parseDurationSeconds(declared.target.steadyTimeout) ?? 0;
   // The lock is handed on right after promotion; the rollback window only matters if that hand-off fails.
   const warm = Math.max(

@@ -1,5 +1,6 @@
 import { now } from '../clock.ts';
-import type { Deployment, ShiftStep, StepShift } from '../domain/types.ts';
+import { currentStep, nextCursor } from '../domain/cursor.ts';
+import type { Deployment, StepCursor } from '../domain/types.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { TrafficRoute, TrafficRouter } from '../ports/traffic-router.ts';
 
@@ -20,36 +21,22 @@ export const setCanaryPercent = (
     canaryPercent: percent,
   });
 
-export interface ShiftResult {
-  step: number;
-  percent: number;
-  weights: Record<string, number>;
-  /** True on the plan's last step: after its bake passes, the release is promoted. */
-  last: boolean;
-  /** The shifts so far, this one last: the bakes name the step an alarm transitioned in from them. */
-  shifts: StepShift[];
-}
-
-/** Applies one plan step's weights and records the release's progress. Idempotent. */
+/**
+ * The shift step: applies its weights and records the release's progress. Idempotent. Returns the next
+ * step's cursor, with this shift stamped (after the weights took effect: a transition before it belongs to
+ * the previous step).
+ */
 export const shiftTraffic = async (
   ports: { router: TrafficRouter; store: ReleaseStore },
   deployment: Deployment,
-  step: ShiftStep,
-  previous: readonly StepShift[] = [],
-): Promise<ShiftResult> => {
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  const step = currentStep(cursor, 'shift');
   await setCanaryPercent(ports.router, deployment, step.percent);
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     currentPercent: step.percent,
   });
-  return {
-    step: step.index + 1,
-    percent: step.percent,
-    weights: {
-      [deployment.target.stable.name]: 100 - step.percent,
-      [deployment.target.canary.name]: step.percent,
-    },
-    last: step.index === deployment.plan.steps.length - 1,
-    // Stamped after the weights took effect: a transition before this belongs to the previous step.
-    shifts: [...previous, { percent: step.percent, shiftedAt: now().toISOString() }],
-  };
+  return nextCursor(deployment.plan, cursor, {
+    shifts: [...cursor.shifts, { percent: step.percent, shiftedAt: now().toISOString() }],
+  });
 };

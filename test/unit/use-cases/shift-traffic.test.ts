@@ -1,12 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../../lib/clock.ts';
-import type { ShiftStep } from '../../../lib/domain/types.ts';
 import { routeOf, shiftTraffic } from '../../../lib/use-cases/shift-traffic.ts';
 import { FakeTrafficRouter, InMemoryReleaseStore } from '../fakes.ts';
-import { BLUE_TG, deploymentFixture, GREEN_TG, LISTENER_RULE_ARN, V2_RELEASE_ID } from '../fixtures.ts';
+import {
+  BLUE_TG,
+  cursorAt,
+  deploymentFixture,
+  GREEN_TG,
+  LISTENER_RULE_ARN,
+  ROLLOUT,
+  V2_RELEASE_ID,
+} from '../fixtures.ts';
 
 const deployment = deploymentFixture();
-const [step5, , step100] = deployment.plan.steps as [ShiftStep, ShiftStep, ShiftStep];
+const step5 = cursorAt(2);
+const [, , , bake5, , , , bake100] = deployment.plan.steps;
 
 describe('Function: shiftTraffic', () => {
   let router: FakeTrafficRouter;
@@ -31,32 +39,40 @@ describe('Function: shiftTraffic', () => {
     });
   });
 
-  it("applies the step's weights and records the progress", async () => {
+  it("applies the step's weights, records the progress and returns the next step's cursor", async () => {
     const result = await shiftTraffic({ router, store }, deployment, step5);
 
     expect(result).toEqual({
-      step: 1,
-      percent: 5,
-      weights: { blue: 95, green: 5 },
-      last: false,
+      index: 3,
+      step: bake5,
+      rollout: ROLLOUT,
       shifts: [{ percent: 5, shiftedAt: '2025-03-04T10:02:00.000Z' }],
     });
     expect(router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 5 }]);
     expect(store.record(V2_RELEASE_ID)?.currentPercent).toBe(5);
   });
 
-  it('flags the last step of the plan and appends its shift to the earlier ones', async () => {
+  it('appends its shift to the earlier ones', async () => {
     const earlier = [
       { percent: 5, shiftedAt: '2025-03-04T09:40:00.000Z' },
       { percent: 25, shiftedAt: '2025-03-04T09:50:00.000Z' },
     ];
-    await expect(shiftTraffic({ router, store }, deployment, step100, earlier)).resolves.toEqual({
-      step: 3,
-      percent: 100,
-      weights: { blue: 0, green: 100 },
-      last: true,
+    await expect(
+      shiftTraffic({ router, store }, deployment, cursorAt(6, { shifts: earlier })),
+    ).resolves.toEqual({
+      index: 7,
+      step: bake100,
+      rollout: ROLLOUT,
       shifts: [...earlier, { percent: 100, shiftedAt: '2025-03-04T10:02:00.000Z' }],
     });
+    expect(router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 0, [GREEN_TG]: 100 });
+  });
+
+  it('refuses a cursor that points at another kind of step, changing nothing', async () => {
+    await expect(shiftTraffic({ router, store }, deployment, cursorAt(3))).rejects.toThrow(
+      'step 3 is a bake step, not a shift step ("Bake 10m at 5% watching alarms")',
+    );
+    expect(router.splits).toEqual([]);
   });
 
   it('is idempotent', async () => {
