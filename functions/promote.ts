@@ -1,12 +1,12 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, executionRefSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { promoteRelease } from '../lib/use-cases/finish-release.ts';
-import { createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
+import { createDriver, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
-  router: createRouter(),
+  driver: createDriver({ router: createRouter() }),
   notifier: createNotifier(),
 };
 

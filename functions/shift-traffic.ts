@@ -1,10 +1,10 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { shiftTraffic } from '../lib/use-cases/shift-traffic.ts';
-import { createRouter, createStore } from './shared/adapters.ts';
+import { createDriver, createRouter, createStore } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { router: createRouter(), store: createStore() };
+const ports = { driver: createDriver({ router: createRouter() }), store: createStore() };
 
 /** The shift step: sets the target-group weights and returns the next step's cursor. */
 export const handler = shiplineHandler(

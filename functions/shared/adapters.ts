@@ -14,6 +14,7 @@ import { createSfnExecutionStarter, createSfnTaskTokens } from '../../lib/adapte
 import { createSnsNotifier } from '../../lib/adapters/sns-notifier.ts';
 import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
+import { EcsAlbDriver, type EcsAlbDriverPorts } from '../../lib/drivers/ecs-alb.ts';
 import { environment } from '../../lib/env.ts';
 import type {
   AlarmWatcher,
@@ -24,6 +25,7 @@ import type {
   SlotDeployer,
   SlotReader,
   SlotScaler,
+  TargetDriver,
   TaskTokens,
   TrafficRouter,
 } from '../../lib/ports/index.ts';
@@ -104,6 +106,12 @@ export const createTaskTokens = (): TaskTokens =>
   lazyPort<TaskTokens>(createSfnTaskTokens, { succeed: true, fail: true });
 export const createStarter = (): ExecutionStarter =>
   lazyPort<ExecutionStarter>(() => createSfnExecutionStarter(environment.stateMachineArn), { start: true });
+
+/**
+ * The target driver of the released services (ecs-alb), built from the ports the function passes: only
+ * those it calls, so its bundle and its role hold nothing more.
+ */
+export const createDriver = (ports: EcsAlbDriverPorts): TargetDriver => new EcsAlbDriver(ports);
 
 /** The config packaged with the function (`shipline.json`, parsed once per container). */
 export const config = (): ShiplineConfig => loadBundledConfig(environment.configPath());

@@ -2,24 +2,7 @@ import { now } from '../clock.ts';
 import { currentStep, nextCursor } from '../domain/cursor.ts';
 import type { Deployment, StepCursor } from '../domain/types.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
-import type { TrafficRoute, TrafficRouter } from '../ports/traffic-router.ts';
-
-export const routeOf = (deployment: Deployment): TrafficRoute => ({
-  kind: 'alb-listener-rule',
-  listenerRuleArn: deployment.target.listenerRuleArn,
-});
-
-/** Sends `percent` of traffic to the new slot, the rest to the stable slot. */
-export const setCanaryPercent = (
-  router: TrafficRouter,
-  deployment: Deployment,
-  percent: number,
-): Promise<void> =>
-  router.setWeights(routeOf(deployment), {
-    stable: deployment.target.stable.targetGroupArn,
-    canary: deployment.target.canary.targetGroupArn,
-    canaryPercent: percent,
-  });
+import type { TargetDriver } from '../ports/target-driver.ts';
 
 /**
  * The shift step: applies its weights and records the release's progress. Idempotent. Returns the next
@@ -27,12 +10,12 @@ export const setCanaryPercent = (
  * the previous step).
  */
 export const shiftTraffic = async (
-  ports: { router: TrafficRouter; store: ReleaseStore },
+  ports: { driver: TargetDriver; store: ReleaseStore },
   deployment: Deployment,
   cursor: StepCursor,
 ): Promise<StepCursor> => {
   const step = currentStep(cursor, 'shift');
-  await setCanaryPercent(ports.router, deployment, step.percent);
+  await ports.driver.setTraffic(deployment.target, step.percent);
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     currentPercent: step.percent,
   });

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { EcsAlbDriver } from '../../../lib/drivers/ecs-alb.ts';
 import { ecsDeploymentStateChangeEventSchema } from '../../../lib/events/ecs-deployment.ts';
 import type { SlotStatus } from '../../../lib/ports/slot-deployer.ts';
 import {
@@ -64,7 +65,11 @@ describe('Use case: deploy the idle slot', () => {
 
   describe('Function: deployToIdleSlot', () => {
     it('deploys the pinned image to the canary slot from the stable task definition', async () => {
-      const result = await deployToIdleSlot({ deployer }, deployment, cursorAt(0));
+      const result = await deployToIdleSlot(
+        { driver: new EcsAlbDriver({ slots: deployer }) },
+        deployment,
+        cursorAt(0),
+      );
 
       expect(deployer.deployed).toEqual([
         {
@@ -93,7 +98,12 @@ describe('Use case: deploy the idle slot', () => {
       deployer.slots.set('checkout-green', green('IN_PROGRESS'));
 
       await expect(
-        awaitSteadySlot({ store, deployer, tokens }, deployment, ready, 'token-steady'),
+        awaitSteadySlot(
+          { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
+          deployment,
+          ready,
+          'token-steady',
+        ),
       ).resolves.toEqual({
         waiting: true,
       });
@@ -109,7 +119,12 @@ describe('Use case: deploy the idle slot', () => {
       deployer.slots.set('checkout-green', green('COMPLETED'));
 
       await expect(
-        awaitSteadySlot({ store, deployer, tokens }, deployment, ready, 'token-steady'),
+        awaitSteadySlot(
+          { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
+          deployment,
+          ready,
+          'token-steady',
+        ),
       ).resolves.toEqual({
         waiting: false,
       });
@@ -125,7 +140,12 @@ describe('Use case: deploy the idle slot', () => {
         green('FAILED', 'ecs-svc/1002', 'circuit breaker: tasks failed to start'),
       );
 
-      await awaitSteadySlot({ store, deployer, tokens }, deployment, ready, 'token-steady');
+      await awaitSteadySlot(
+        { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
+        deployment,
+        ready,
+        'token-steady',
+      );
 
       expect(tokens.succeeded[0]?.output).toEqual({
         outcome: 'failed',
@@ -138,7 +158,9 @@ describe('Use case: deploy the idle slot', () => {
     it('fails a deployment still in progress after the timeout', async () => {
       deployer.slots.set('checkout-green', green('IN_PROGRESS'));
 
-      await expect(confirmSteadySlot({ store, deployer }, deployment, ready)).resolves.toEqual({
+      await expect(
+        confirmSteadySlot({ store, driver: new EcsAlbDriver({ slots: deployer }) }, deployment, ready),
+      ).resolves.toEqual({
         outcome: 'failed',
         reason: 'new slot checkout-green was not steady after 1200s',
       });
@@ -147,7 +169,9 @@ describe('Use case: deploy the idle slot', () => {
     it('fails a deployment replaced by another one', async () => {
       deployer.slots.set('checkout-green', green('COMPLETED', 'ecs-svc/2000'));
 
-      await expect(confirmSteadySlot({ store, deployer }, deployment, ready)).resolves.toEqual({
+      await expect(
+        confirmSteadySlot({ store, driver: new EcsAlbDriver({ slots: deployer }) }, deployment, ready),
+      ).resolves.toEqual({
         outcome: 'failed',
         reason: 'deployment ecs-svc/1002 of checkout-green was replaced by another deployment',
       });
@@ -156,7 +180,9 @@ describe('Use case: deploy the idle slot', () => {
     it('fails a completed deployment that runs fewer tasks than the stable slot', async () => {
       deployer.slots.set('checkout-green', { ...green('COMPLETED'), runningCount: 1 });
 
-      await expect(confirmSteadySlot({ store, deployer }, deployment, ready)).resolves.toEqual({
+      await expect(
+        confirmSteadySlot({ store, driver: new EcsAlbDriver({ slots: deployer }) }, deployment, ready),
+      ).resolves.toEqual({
         outcome: 'failed',
         reason: `new slot checkout-green runs 1 of ${deployment.target.desiredCount} tasks`,
       });
@@ -166,7 +192,9 @@ describe('Use case: deploy the idle slot', () => {
       deployer.slots.set('checkout-green', green('COMPLETED'));
       await store.putSlotWait({ deploymentId: 'ecs-svc/1002', releaseId: V2_RELEASE_ID, taskToken: 't' }, 60);
 
-      await expect(confirmSteadySlot({ store, deployer }, deployment, ready)).resolves.toEqual({
+      await expect(
+        confirmSteadySlot({ store, driver: new EcsAlbDriver({ slots: deployer }) }, deployment, ready),
+      ).resolves.toEqual({
         outcome: 'passed',
         reason: 'checkout-green is steady on v2',
       });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../../lib/clock.ts';
-import { routeOf, shiftTraffic } from '../../../lib/use-cases/shift-traffic.ts';
+import { EcsAlbDriver } from '../../../lib/drivers/ecs-alb.ts';
+import { shiftTraffic } from '../../../lib/use-cases/shift-traffic.ts';
 import { FakeTrafficRouter, InMemoryReleaseStore } from '../fakes.ts';
 import {
   BLUE_TG,
@@ -40,7 +41,7 @@ describe('Function: shiftTraffic', () => {
   });
 
   it("applies the step's weights, records the progress and returns the next step's cursor", async () => {
-    const result = await shiftTraffic({ router, store }, deployment, step5);
+    const result = await shiftTraffic({ driver: new EcsAlbDriver({ router }), store }, deployment, step5);
 
     expect(result).toEqual({
       index: 3,
@@ -58,7 +59,11 @@ describe('Function: shiftTraffic', () => {
       { percent: 25, shiftedAt: '2025-03-04T09:50:00.000Z' },
     ];
     await expect(
-      shiftTraffic({ router, store }, deployment, cursorAt(6, { shifts: earlier })),
+      shiftTraffic(
+        { driver: new EcsAlbDriver({ router }), store },
+        deployment,
+        cursorAt(6, { shifts: earlier }),
+      ),
     ).resolves.toEqual({
       index: 7,
       step: bake100,
@@ -69,22 +74,16 @@ describe('Function: shiftTraffic', () => {
   });
 
   it('refuses a cursor that points at another kind of step, changing nothing', async () => {
-    await expect(shiftTraffic({ router, store }, deployment, cursorAt(3))).rejects.toThrow(
-      'step 3 is a bake step, not a shift step ("Bake 10m at 5% watching alarms")',
-    );
+    await expect(
+      shiftTraffic({ driver: new EcsAlbDriver({ router }), store }, deployment, cursorAt(3)),
+    ).rejects.toThrow('step 3 is a bake step, not a shift step ("Bake 10m at 5% watching alarms")');
     expect(router.splits).toEqual([]);
   });
 
   it('is idempotent', async () => {
-    await shiftTraffic({ router, store }, deployment, step5);
-    await shiftTraffic({ router, store }, deployment, step5);
+    await shiftTraffic({ driver: new EcsAlbDriver({ router }), store }, deployment, step5);
+    await shiftTraffic({ driver: new EcsAlbDriver({ router }), store }, deployment, step5);
 
     expect(router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 95, [GREEN_TG]: 5 });
-  });
-});
-
-describe('Function: routeOf', () => {
-  it('is the listener rule of the deployment', () => {
-    expect(routeOf(deployment)).toEqual({ kind: 'alb-listener-rule', listenerRuleArn: LISTENER_RULE_ARN });
   });
 });
