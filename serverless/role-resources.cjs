@@ -48,9 +48,17 @@ module.exports = {
       return [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }];
     return [...new Set(services.flatMap((service) => service.target.taskRoleArns))];
   },
-  /** The listener rule each service shifts weights on (`target.listenerRuleArn`). */
+  /**
+   * The listener rules a release modifies: each service's production rule (`target.listenerRuleArn`) and
+   * its test rule when it declares one (`target.testListenerRuleArn`, pointed by test-traffic steps).
+   */
   listenerRules: (config) => [
-    ...new Set(Object.values(config.services).map((service) => service.target.listenerRuleArn)),
+    ...new Set(
+      Object.values(config.services).flatMap((service) => [
+        service.target.listenerRuleArn,
+        ...(service.target.testListenerRuleArn ? [service.target.testListenerRuleArn] : []),
+      ]),
+    ),
   ],
   /** The ECR repositories whose pushes release a service (`image.repository`): the trigger rule's filter. */
   ecrRepositories: (config) => [

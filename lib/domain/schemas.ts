@@ -100,6 +100,8 @@ export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
     canary: slotRefSchema,
     desiredCount: integer(0),
     stableTaskDefinitionArn: nonEmpty(),
+    testListenerRuleArn: z.optional(nonEmpty()),
+    testUrl: z.optional(nonEmpty()),
   }),
   alarms: z.array(z.string()),
   plan: releasePlanSchema,

@@ -71,6 +71,10 @@ export interface EcsAlbTarget {
   desiredCount: number;
   /** Task definition the stable slot runs; the new revision copies it with the new image. */
   stableTaskDefinitionArn: string;
+  /** The test listener rule (`target.testListenerRuleArn`): test-traffic steps point it at a slot. */
+  testListenerRuleArn?: string;
+  /** The URL the test route answers on (`target.testUrl`), for smoke tests. */
+  testUrl?: string;
 }
 
 export type ReleaseTarget = EcsAlbTarget;

@@ -24,6 +24,22 @@ const ecsAlb = (target: ReleaseTarget): EcsAlbTarget => {
   return target;
 };
 
+/**
+ * The test route's fields when the service declares them (`target.testListenerRuleArn`, `target.testUrl`;
+ * read by name so this driver works before and after the config schema declares them).
+ */
+const optionalTargetFields = (
+  declared: ServiceConfig['target'],
+): Pick<EcsAlbTarget, 'testListenerRuleArn' | 'testUrl'> => {
+  const fields = declared as { testListenerRuleArn?: unknown; testUrl?: unknown };
+  return {
+    ...(typeof fields.testListenerRuleArn === 'string'
+      ? { testListenerRuleArn: fields.testListenerRuleArn }
+      : {}),
+    ...(typeof fields.testUrl === 'string' ? { testUrl: fields.testUrl } : {}),
+  };
+};
+
 const routeOf = (target: EcsAlbTarget): TrafficRoute => ({
   kind: 'alb-listener-rule',
   listenerRuleArn: target.listenerRuleArn,
@@ -120,6 +136,7 @@ export class EcsAlbDriver implements TargetDriver {
         canary,
         desiredCount: status.desiredCount,
         stableTaskDefinitionArn: status.taskDefinitionArn,
+        ...optionalTargetFields(declared),
       },
       servingImage: status.image,
       ...(status.version ? { servingVersion: status.version } : {}),
@@ -212,10 +229,24 @@ export class EcsAlbDriver implements TargetDriver {
     return (await this.weights(ecsAlb(state))).canary;
   }
 
-  public async setTestTraffic(state: ReleaseTarget, _on: boolean): Promise<void> {
+  /**
+   * ModifyRule on the test listener rule: forward all of it to the new slot's target group (on), or to the
+   * stable slot's (off). The rule's other actions are kept, as for the production rule.
+   */
+  public async setTestTraffic(state: ReleaseTarget, on: boolean): Promise<void> {
     const target = ecsAlb(state);
-    throw new TargetStateError(
-      `test traffic is not supported yet for ${target.listenerRuleArn}: the service declares no test listener rule`,
+    if (!target.testListenerRuleArn) {
+      throw new TargetStateError(
+        `a test-traffic step needs target.testListenerRuleArn, and the service declares none (production rule ${target.listenerRuleArn})`,
+      );
+    }
+    await this.router().setWeights(
+      { kind: 'alb-listener-rule', listenerRuleArn: target.testListenerRuleArn },
+      {
+        stable: target.stable.targetGroupArn,
+        canary: target.canary.targetGroupArn,
+        canaryPercent: on ? 100 : 0,
+      },
     );
   }
 
@@ -227,6 +258,12 @@ export class EcsAlbDriver implements TargetDriver {
     const target = ecsAlb(state);
     const weights = await this.weights(target);
     if (weights.stable !== 100 || weights.canary !== 0) await this.setTraffic(target, 0);
+    // The test route goes back to the stable slot too (the new one is about to run no tasks).
+    if (target.testListenerRuleArn) {
+      const route = { kind: 'alb-listener-rule' as const, listenerRuleArn: target.testListenerRuleArn };
+      const test = await this.router().readWeights(route);
+      if ((test[target.canary.targetGroupArn] ?? 0) !== 0) await this.setTestTraffic(target, false);
+    }
     await this.slot('scale')(target.cluster, target.canary.service, 0);
   }
 

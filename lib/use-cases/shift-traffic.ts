@@ -23,3 +23,52 @@ export const shiftTraffic = async (
     shifts: [...cursor.shifts, { percent: step.percent, shiftedAt: now().toISOString() }],
   });
 };
+
+/**
+ * The swap step (blue/green): all production traffic to the new version in one call. Recorded as a shift
+ * to 100%, so a later bake names it and the rollback puts it back in one call too.
+ */
+export const swapTraffic = async (
+  ports: { driver: TargetDriver; store: ReleaseStore },
+  deployment: Deployment,
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  currentStep(cursor, 'swap');
+  await ports.driver.setTraffic(deployment.target, 100);
+  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+    currentPercent: 100,
+  });
+  return nextCursor(deployment.plan, cursor, {
+    shifts: [...cursor.shifts, { percent: 100, shiftedAt: now().toISOString() }],
+  });
+};
+
+/**
+ * The test-traffic step: points the test route at the new version (on) or back at the stable one (off).
+ * Production traffic is not touched.
+ */
+export const switchTestTraffic = async (
+  ports: { driver: TargetDriver },
+  deployment: Deployment,
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  const step = currentStep(cursor, 'test-traffic');
+  await ports.driver.setTestTraffic(deployment.target, step.on);
+  return nextCursor(deployment.plan, cursor);
+};
+
+/** The traffic steps one function carries out (they need the same ELB actions): shift, swap, test-traffic. */
+export const moveTraffic = (
+  ports: { driver: TargetDriver; store: ReleaseStore },
+  deployment: Deployment,
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  switch (cursor.step.kind) {
+    case 'swap':
+      return swapTraffic(ports, deployment, cursor);
+    case 'test-traffic':
+      return switchTestTraffic(ports, deployment, cursor);
+    default:
+      return shiftTraffic(ports, deployment, cursor);
+  }
+};

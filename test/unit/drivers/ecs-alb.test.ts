@@ -119,6 +119,36 @@ describe('Class: EcsAlbDriver', () => {
     });
   });
 
+  describe('Method: setTestTraffic', () => {
+    const TEST_RULE = `${LISTENER_RULE_ARN}-test`;
+    const withTestRule = { ...target, testListenerRuleArn: TEST_RULE };
+
+    it('forwards the whole test listener rule to the new slot, and back to the stable one', async () => {
+      elbv2.on(DescribeRulesCommand).resolves(rule(100, 0));
+
+      await driver.setTestTraffic(withTestRule, true);
+      await driver.setTestTraffic(withTestRule, false);
+
+      expect(elbv2.commandCalls(ModifyRuleCommand).map((call) => call.args[0].input)).toEqual([
+        { ...forwarding(100), RuleArn: TEST_RULE },
+        { ...forwarding(0), RuleArn: TEST_RULE },
+      ]);
+      expect(elbv2.commandCalls(DescribeRulesCommand)[0]?.args[0].input).toEqual({ RuleArns: [TEST_RULE] });
+    });
+
+    it('puts the test route back on the stable slot when rolling back, and production stays untouched', async () => {
+      elbv2.on(DescribeRulesCommand, { RuleArns: [LISTENER_RULE_ARN] }).resolves(rule(100, 0));
+      elbv2.on(DescribeRulesCommand, { RuleArns: [TEST_RULE] }).resolves(rule(0, 100));
+
+      await driver.rollBack(withTestRule);
+
+      expect(elbv2.commandCalls(ModifyRuleCommand).map((call) => call.args[0].input)).toEqual([
+        { ...forwarding(0), RuleArn: TEST_RULE },
+      ]);
+      expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+    });
+  });
+
   describe('Method: retire', () => {
     it('scales the old (stable) slot to 0', async () => {
       await driver.retire(target);
