@@ -67,6 +67,17 @@ export class BakeFailedError extends ShiplineError {
   }
 }
 
+/**
+ * A check step's smoke test failed (or could not run): the state machine rolls back. Before any production
+ * shift, production traffic was never touched. Raised as a decision, its message is the reason.
+ */
+export class CheckFailedError extends ShiplineError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'CheckFailed';
+  }
+}
+
 /** A request names a service that `shipline.yml` does not declare. */
 export class UnknownServiceError extends ShiplineError {
   public constructor(service: string, known: readonly string[]) {

@@ -60,6 +60,34 @@ module.exports = {
       ]),
     ),
   ],
+  /**
+   * The users' smoke-test functions (every `{ type: lambda, functionName }` a service's checks name): the
+   * only functions the check function may invoke. A name is a function of the stack's account and region.
+   * With none, one ARN no function has: the statement stays valid and allows nothing.
+   */
+  smokeTestFunctions: (config) => {
+    const names = new Set();
+    const visit = (value) => {
+      if (Array.isArray(value)) for (const item of value) visit(item);
+      else if (value && typeof value === 'object') {
+        if (value.type === 'lambda' && typeof value.functionName === 'string') names.add(value.functionName);
+        for (const item of Object.values(value)) visit(item);
+      }
+    };
+    for (const service of Object.values(config.services)) visit(service);
+    const arns = [...names].map((name) =>
+      name.startsWith('arn:')
+        ? name
+        : { 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}` },
+    );
+    return arns.length > 0
+      ? arns
+      : [
+          {
+            'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:shipline-no-smoke-tests`,
+          },
+        ];
+  },
   /** The ECR repositories whose pushes release a service (`image.repository`): the trigger rule's filter. */
   ecrRepositories: (config) => [
     ...new Set(Object.values(config.services).map((service) => service.image.repository)),

@@ -278,7 +278,7 @@ describe('Release state machine: the plan, step by step', () => {
       (choice) => choice.Variable === '$.cursor.step.kind' && choice.StringEquals === kind,
     )?.Next;
   /** The kinds this state machine carries out (the others end in the dispatch's Default, a rollback). */
-  const CARRIED_OUT = ['deploy', 'await-ready', 'shift', 'bake', 'swap', 'test-traffic', 'retire'];
+  const CARRIED_OUT = ['deploy', 'await-ready', 'shift', 'bake', 'swap', 'test-traffic', 'check', 'retire'];
 
   it("dispatches on the current step's kind with one Choice, one route per kind", () => {
     expect(dispatch.Type).toBe('Choice');

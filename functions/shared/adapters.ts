@@ -11,6 +11,7 @@ import {
   createEcsSlotScaler,
 } from '../../lib/adapters/ecs-slot-deployer.ts';
 import { createSfnExecutionStarter, createSfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
+import { createLambdaHttpSmokeTester } from '../../lib/adapters/smoke-tester.ts';
 import { createSnsNotifier } from '../../lib/adapters/sns-notifier.ts';
 import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
@@ -25,6 +26,7 @@ import type {
   SlotDeployer,
   SlotReader,
   SlotScaler,
+  SmokeTester,
   TargetDriver,
   TaskTokens,
   TrafficRouter,
@@ -102,6 +104,8 @@ export const createAlarmWatcher = (): AlarmWatcher =>
   lazyPort<AlarmWatcher>(createCloudWatchAlarmWatcher, { describe: true, transitionsToAlarm: true });
 export const createMetrics = (): Metrics => lazyPort<Metrics>(createCloudWatchMetrics, { count: true });
 export const createNotifier = (): Notifier => lazyPort<Notifier>(createSnsNotifier, { publish: true });
+export const createSmokeTester = (): SmokeTester =>
+  lazyPort<SmokeTester>(createLambdaHttpSmokeTester, { run: true });
 export const createTaskTokens = (): TaskTokens =>
   lazyPort<TaskTokens>(createSfnTaskTokens, { succeed: true, fail: true });
 export const createStarter = (): ExecutionStarter =>

@@ -288,6 +288,10 @@ export class EcsAlbDriver implements TargetDriver {
     };
   }
 
+  public testUrl(state: ReleaseTarget): string | undefined {
+    return ecsAlb(state).testUrl;
+  }
+
   public names(state: ReleaseTarget): TargetNames {
     const target = ecsAlb(state);
     return {

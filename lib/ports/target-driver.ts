@@ -107,6 +107,8 @@ export interface TargetDriver {
   retire(target: ReleaseTarget): Promise<void>;
   /** Traffic now for a failed rollback's report; never throws (undefined figures when unreadable). */
   trafficReport(target: ReleaseTarget, region: string): Promise<TrafficReport>;
+  /** The URL the test route answers on, for smoke tests (undefined when the service declares none). */
+  testUrl(target: ReleaseTarget): string | undefined;
   /** Names a person reads. */
   names(target: ReleaseTarget): TargetNames;
   /** What the store records as stable once the new version is promoted (its rollout's revision). */

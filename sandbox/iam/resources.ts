@@ -31,6 +31,7 @@ const PREFIX: Record<string, string> = {
   CloudWatch: 'cloudwatch',
   SNS: 'sns',
   SFN: 'states',
+  Lambda: 'lambda',
 };
 
 /**
@@ -149,6 +150,16 @@ export const iamChecksFor = (
     case 'states:SendTaskSuccess':
     case 'states:SendTaskFailure':
       return one(scope.stateMachineArn);
+    // A check step invokes the user's smoke-test function; IAM names the Invoke API lambda:InvokeFunction.
+    case 'lambda:Invoke': {
+      const name = String(input.FunctionName);
+      return [
+        {
+          action: 'lambda:InvokeFunction',
+          resource: name.startsWith('arn:') ? name : `arn:aws:lambda:${region}:${account}:function:${name}`,
+        },
+      ];
+    }
     default:
       throw new UnmappedCommandError(service, command);
   }

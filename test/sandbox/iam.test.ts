@@ -168,6 +168,13 @@ describe('IAM mapping of the commands the pipeline sends', () => {
     ['SNS', 'Publish', { TopicArn: 'arn:t' }, 'sns:Publish', 'arn:t'],
     ['SFN', 'SendTaskSuccess', {}, 'states:SendTaskSuccess', scope.stateMachineArn],
     ['SFN', 'StartExecution', { stateMachineArn: 'arn:m' }, 'states:StartExecution', 'arn:m'],
+    [
+      'Lambda',
+      'Invoke',
+      { FunctionName: 'checkout-smoke' },
+      'lambda:InvokeFunction',
+      'arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke',
+    ],
   ])('%s %s', (service, command, input, action, resource) => {
     expect(iamChecksFor(service, command, input, scope)[0]).toEqual({ action, resource });
   });
