@@ -277,8 +277,8 @@ describe('Release state machine: the plan, step by step', () => {
     dispatch.Choices?.find(
       (choice) => choice.Variable === '$.cursor.step.kind' && choice.StringEquals === kind,
     )?.Next;
-  /** The kinds this state machine carries out (the others end in the dispatch's Default, a rollback). */
-  const CARRIED_OUT = ['deploy', 'await-ready', 'shift', 'bake', 'swap', 'test-traffic', 'check', 'retire'];
+  /** Every kind of the plan vocabulary is carried out (anything else ends in the Default, a rollback). */
+  const CARRIED_OUT = STEP_KINDS;
 
   it("dispatches on the current step's kind with one Choice, one route per kind", () => {
     expect(dispatch.Type).toBe('Choice');
@@ -325,5 +325,26 @@ describe('Release state machine: the plan, step by step', () => {
       (name) => !/^[A-Z][a-z']*( [^ ]+)+$/.test(name) || /[a-z][A-Z]/.test(name) || /[_.$]/.test(name),
     );
     expect(notSentences).toEqual([]);
+  });
+
+  it('waits for a person at a pause, and its timeout rolls back or goes on as the step says', () => {
+    const pause = states[routeOf('pause') ?? ''] as State;
+    expect(pause).toMatchObject({
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSecondsPath: '$.cursor.step.timeoutSeconds',
+      Next: 'Go on to the next step',
+    });
+    const timeout = pause.Catch?.find((c) => c.ErrorEquals.includes('States.Timeout'))?.Next ?? '';
+    expect(states[timeout]).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.cursor.step.onTimeout', StringEquals: 'continue', Next: 'Go on to the next step' },
+      ],
+    });
+    expect(states[states[timeout]?.Default ?? '']).toMatchObject({
+      Type: 'Pass',
+      Parameters: { Error: 'PauseTimedOut' },
+      Next: 'Roll back to the stable version',
+    });
   });
 });

@@ -30,6 +30,7 @@ const FUNCTIONS = {
   handOffService: 'hand-off-service',
   scaleDown: 'scale-down',
   runCheck: 'run-check',
+  startPause: 'start-pause',
   rollBack: 'roll-back',
   report: 'report',
   recordLostNotification: 'record-lost-notification',

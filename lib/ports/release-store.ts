@@ -45,6 +45,11 @@ export interface ReleaseRecord {
   endedAt?: string;
   currentPercent?: number;
   reason?: string;
+  /**
+   * A pause step waiting for a person: the task token a promote/approve command resumes, found from the
+   * release (until the wait registry holds every wait).
+   */
+  pause?: { taskToken: string; step: number; label: string; until: string };
 }
 
 /** A bake waiting for alarm events: resumed by the alarm function through its task token. */

@@ -16,6 +16,7 @@ const DECISION_ERRORS = new Set([
   'SlotNotSteady',
   'AlarmAfterPromotion',
   'CheckFailed',
+  'PauseTimedOut',
   'UnsupportedStep',
 ]);
 
