@@ -1,19 +1,22 @@
 import * as z from 'zod/mini';
-import { deploymentSchema, slotDeploymentSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
+import { deploymentSchema, stepCursorSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { awaitSteadySlot } from '../lib/use-cases/deploy-slot.ts';
-import { createDeployer, createStore, createTaskTokens } from './shared/adapters.ts';
+import { createDeployer, createDriver, createStore, createTaskTokens } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { store: createStore(), deployer: createDeployer(), tokens: createTaskTokens() };
+const ports = {
+  store: createStore(),
+  driver: createDriver({ slots: createDeployer() }),
+  tokens: createTaskTokens(),
+};
 
-/** Parks the task token until ECS reports the new slot's deployment completed or failed. */
+/** The await-ready step: parks the task token until ECS reports the new slot's deployment completed or failed. */
 export const handler = shiplineHandler(
   'await-steady-slot',
   z.object({
     deployment: deploymentSchema,
-    slotDeployment: slotDeploymentSchema,
+    cursor: stepCursorSchema,
     taskToken: taskTokenSchema,
   }),
-  async ({ deployment, slotDeployment, taskToken }) =>
-    awaitSteadySlot(ports, deployment, slotDeployment, taskToken),
+  async ({ deployment, cursor, taskToken }) => awaitSteadySlot(ports, deployment, cursor, taskToken),
 );

@@ -1,17 +1,17 @@
 import * as z from 'zod/mini';
-import { deploymentSchema, slotDeploymentSchema } from '../lib/domain/schemas.ts';
+import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { confirmSteadySlot } from '../lib/use-cases/deploy-slot.ts';
-import { createDeployer, createStore } from './shared/adapters.ts';
+import { createDeployer, createDriver, createStore } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { store: createStore(), deployer: createDeployer() };
+const ports = { store: createStore(), driver: createDriver({ slots: createDeployer() }) };
 
 /** The steady wait timed out: read the deployment state directly (guard against a lost ECS event). */
 export const handler = shiplineHandler(
   'confirm-steady-slot',
   z.object({
     deployment: deploymentSchema,
-    slotDeployment: slotDeploymentSchema,
+    cursor: stepCursorSchema,
   }),
-  async ({ deployment, slotDeployment }) => confirmSteadySlot(ports, deployment, slotDeployment),
+  async ({ deployment, cursor }) => confirmSteadySlot(ports, deployment, cursor),
 );

@@ -4,6 +4,7 @@ import { prepareRelease } from '../lib/use-cases/prepare-release.ts';
 import {
   config,
   createAlarmWatcher,
+  createDriver,
   createNotifier,
   createRouter,
   createSlotReader,
@@ -14,8 +15,7 @@ import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
-  router: createRouter(),
-  deployer: createSlotReader(),
+  driver: createDriver({ router: createRouter(), slots: createSlotReader() }),
   alarms: createAlarmWatcher(),
   notifier: createNotifier(),
 };

@@ -1,12 +1,12 @@
 import * as z from 'zod/mini';
-import { deploymentSchema, executionRefSchema, slotDeploymentSchema } from '../lib/domain/schemas.ts';
+import { deploymentSchema, executionRefSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { promoteRelease } from '../lib/use-cases/finish-release.ts';
-import { createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
+import { createDriver, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
-  router: createRouter(),
+  driver: createDriver({ router: createRouter() }),
   notifier: createNotifier(),
 };
 
@@ -15,16 +15,10 @@ export const handler = shiplineHandler(
   'promote',
   z.extend(executionRefSchema, {
     deployment: deploymentSchema,
-    slotDeployment: slotDeploymentSchema,
+    cursor: stepCursorSchema,
   }),
-  async ({ deployment, slotDeployment, executionArn }) => {
-    const result = await promoteRelease(
-      ports,
-      settings(),
-      deployment,
-      executionArn,
-      slotDeployment.taskDefinitionArn,
-    );
+  async ({ deployment, cursor, executionArn }) => {
+    const result = await promoteRelease(ports, settings(), deployment, executionArn, cursor);
     if (result.warnings.length > 0) logger.error('promoted with warnings', { warnings: result.warnings });
     return result;
   },

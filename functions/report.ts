@@ -1,14 +1,21 @@
 import * as z from 'zod/mini';
 import { findService } from '../lib/config/lookup.ts';
 import { reportRelease } from '../lib/use-cases/finish-release.ts';
-import { config, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
+import {
+  config,
+  createDriver,
+  createNotifier,
+  createRouter,
+  createStore,
+  settings,
+} from './shared/adapters.ts';
 import { reportInputSchema } from './shared/report-input.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
   notifier: createNotifier(),
-  router: createRouter(),
+  driver: createDriver({ router: createRouter() }),
 };
 
 /**

@@ -1,13 +1,19 @@
 import * as z from 'zod/mini';
 import { caughtFailureSchema, deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
 import { rollBackRelease } from '../lib/use-cases/finish-release.ts';
-import { createNotifier, createRouter, createScaler, createStore, settings } from './shared/adapters.ts';
+import {
+  createDriver,
+  createNotifier,
+  createRouter,
+  createScaler,
+  createStore,
+  settings,
+} from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
-  router: createRouter(),
-  deployer: createScaler(),
+  driver: createDriver({ router: createRouter(), slots: createScaler() }),
   notifier: createNotifier(),
 };
 

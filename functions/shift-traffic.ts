@@ -1,14 +1,17 @@
 import * as z from 'zod/mini';
-import { deploymentSchema, shiftStepSchema, stepShiftsSchema } from '../lib/domain/schemas.ts';
-import { shiftTraffic } from '../lib/use-cases/shift-traffic.ts';
-import { createRouter, createStore } from './shared/adapters.ts';
+import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
+import { moveTraffic } from '../lib/use-cases/shift-traffic.ts';
+import { createDriver, createRouter, createStore } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { router: createRouter(), store: createStore() };
+const ports = { driver: createDriver({ router: createRouter() }), store: createStore() };
 
-/** Sets the target-group weights of one plan step. */
+/**
+ * The traffic steps: shift (weights), swap (all production traffic in one call) and test-traffic (the test
+ * route); returns the next step's cursor.
+ */
 export const handler = shiplineHandler(
   'shift-traffic',
-  z.object({ deployment: deploymentSchema, step: shiftStepSchema, shifts: z.optional(stepShiftsSchema) }),
-  async ({ deployment, step, shifts }) => shiftTraffic(ports, deployment, step, shifts),
+  z.object({ deployment: deploymentSchema, cursor: stepCursorSchema }),
+  async ({ deployment, cursor }) => moveTraffic(ports, deployment, cursor),
 );

@@ -1,10 +1,5 @@
 import * as z from 'zod/mini';
-import {
-  deploymentSchema,
-  shiftStepSchema,
-  stepShiftsSchema,
-  taskTokenSchema,
-} from '../lib/domain/schemas.ts';
+import { deploymentSchema, stepCursorSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { startBake } from '../lib/use-cases/bake.ts';
 import { createAlarmWatcher, createStore, createTaskTokens } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
@@ -16,9 +11,8 @@ export const handler = shiplineHandler(
   'start-bake',
   z.object({
     deployment: deploymentSchema,
-    step: shiftStepSchema,
+    cursor: stepCursorSchema,
     taskToken: taskTokenSchema,
-    shifts: z.optional(stepShiftsSchema),
   }),
-  async ({ deployment, step, taskToken, shifts }) => startBake(ports, deployment, step, taskToken, shifts),
+  async ({ deployment, cursor, taskToken }) => startBake(ports, deployment, cursor, taskToken),
 );

@@ -56,6 +56,28 @@ export class AlarmAfterPromotionError extends ShiplineError {
   }
 }
 
+/**
+ * A bake ended failed (an alarm fired, or it was inconclusive and the step's policy says fail): the state
+ * machine rolls back. Raised as a decision, its message is the reason a person reads.
+ */
+export class BakeFailedError extends ShiplineError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'BakeFailed';
+  }
+}
+
+/**
+ * A check step's smoke test failed (or could not run): the state machine rolls back. Before any production
+ * shift, production traffic was never touched. Raised as a decision, its message is the reason.
+ */
+export class CheckFailedError extends ShiplineError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'CheckFailed';
+  }
+}
+
 /** A request names a service that `shipline.yml` does not declare. */
 export class UnknownServiceError extends ShiplineError {
   public constructor(service: string, known: readonly string[]) {

@@ -23,8 +23,9 @@ const sdkPackageVersion = {
 /**
  * The SDK's HTTP protocols load event-stream support with a dynamic `import('@smithy/core/event-streams')`
  * only for an operation with an event-stream member; esbuild inlines it (about 13 KB) into every bundle.
- * No operation of the clients Shipline uses (DynamoDB, ECS, ELBv2, CloudWatch, SNS, Step Functions) has
- * an event stream, so the import resolves to a module that says so, should a future operation need it.
+ * No operation Shipline calls has an event stream (the Lambda client has one, InvokeWithResponseStream, so
+ * its config resolver is kept as a pass-through: Invoke never reads the marshaller), so the import
+ * resolves to a module that says so, should a future operation need it.
  */
 const noEventStreams = {
   name: 'shipline-no-event-streams',
@@ -38,7 +39,8 @@ const noEventStreams = {
   throw new Error('Shipline functions are bundled without SDK event-stream support (serverless/esbuild-plugins.cjs): an operation with an event stream needs it back');
 };
 export class EventStreamSerde { constructor() { unsupported(); } }
-export const eventStreamSerdeProvider = unsupported;`,
+export const eventStreamSerdeProvider = unsupported;
+export const resolveEventStreamSerdeConfig = (config) => config;`,
       loader: 'js',
     }));
   },

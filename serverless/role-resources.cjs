@@ -50,14 +50,55 @@ module.exports = {
       return [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*` }];
     return [...new Set(services.flatMap((service) => service.target.taskRoleArns))];
   },
-  /** The listener rule each service shifts weights on (`target.listenerRuleArn`; ecs-rolling has none). */
-  listenerRules: (config) => [
-    ...new Set(
-      Object.values(config.services)
-        .map((service) => service.target.listenerRuleArn)
-        .filter((arn) => typeof arn === 'string'),
-    ),
-  ],
+  /**
+   * The listener rules a release modifies: each service's production rule (`target.listenerRuleArn`) and
+   * its test rule when it declares one (`target.testListenerRuleArn`, pointed by test-traffic steps). An
+   * ecs-rolling target has neither; with no rule at all, one ARN no rule has keeps the statement valid.
+   */
+  listenerRules: (config) => {
+    const arns = [
+      ...new Set(
+        Object.values(config.services)
+          .flatMap((service) => [service.target.listenerRuleArn, service.target.testListenerRuleArn])
+          .filter((arn) => typeof arn === 'string'),
+      ),
+    ];
+    return arns.length > 0
+      ? arns
+      : [
+          {
+            'Fn::Sub':
+              `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:listener-rule/app/shipline-no-rule/0/0/0`,
+          },
+        ];
+  },
+  /**
+   * The users' smoke-test functions (every `checks[].lambda` of a service's strategy): the only functions
+   * the check function may invoke. A name is a function of the stack's account and region; an ARN (possibly
+   * qualified) is taken as it is. With none, one ARN no function has: the statement stays valid and allows
+   * nothing.
+   */
+  smokeTestFunctions: (config) => {
+    const names = new Set();
+    for (const service of Object.values(config.services)) {
+      for (const check of service.strategy.checks ?? []) {
+        if (typeof check.lambda === 'string') names.add(check.lambda);
+      }
+    }
+    const arns = [...names].map((name) =>
+      name.startsWith('arn:')
+        ? name
+        : { 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}` },
+    );
+    return arns.length > 0
+      ? arns
+      : [
+          {
+            'Fn::Sub':
+              `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:shipline-no-smoke-tests`,
+          },
+        ];
+  },
   /** The ECR repositories whose pushes release a service (`image.repository`): the trigger rule's filter. */
   ecrRepositories: (config) => [
     ...new Set(Object.values(config.services).map((service) => service.image.repository)),

@@ -24,6 +24,8 @@ module.exports = {
   taskRoles: async (context) => roleResources.taskRoles(await loadConfig(context)),
   /** The declared listener rules: the only rules the pipeline may modify. */
   listenerRules: async (context) => roleResources.listenerRules(await loadConfig(context)),
+  /** The smoke-test functions the checks name: the only functions the check function may invoke. */
+  smokeTestFunctions: async (context) => roleResources.smokeTestFunctions(await loadConfig(context)),
   /** The ECR repositories shipline.yml releases: the trigger's rule matches only their pushes. */
   ecrRepositories: async (context) => roleResources.ecrRepositories(await loadConfig(context)),
   /** The alarms the bakes watch: the alarm function's rule matches only their state changes. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, type Tags } from 'yaml';
+import { STEP_KINDS } from '../lib/domain/plan.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const machinesDir = path.join(root, 'statemachines');
@@ -234,7 +235,7 @@ describe('Release state machine: how a release ends', () => {
     const fallback = watch?.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'))?.Next ?? '';
     expect(states[fallback]).toMatchObject({
       Type: 'Wait',
-      SecondsPath: '$.deployment.target.rollbackWindowSeconds',
+      SecondsPath: '$.cursor.step.rollbackWindowSeconds',
       Next: 'Confirm alarms at the end of the rollback window',
     });
   });
@@ -249,7 +250,7 @@ describe('Release state machine: how a release ends', () => {
     const window = states['Watch alarms during the rollback window'];
     expect(window).toMatchObject({
       Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-      TimeoutSecondsPath: '$.deployment.target.rollbackWindowSeconds',
+      TimeoutSecondsPath: '$.cursor.step.rollbackWindowSeconds',
     });
     expect(predecessors('Watch alarms during the rollback window')).toEqual([
       'Hand the service to the next release',
@@ -264,5 +265,86 @@ describe('Release state machine: how a release ends', () => {
           Next: 'Roll back to the stable version',
         }),
       );
+  });
+});
+
+describe('Release state machine: the plan, step by step', () => {
+  const release = machines.find((m) => m.file === 'release.asl.yaml')?.definition as StateMachine;
+  const states = release.States;
+  const DISPATCH = 'What is the next step?';
+  const dispatch = states[DISPATCH] as State;
+  const routeOf = (kind: string): string | undefined =>
+    dispatch.Choices?.find(
+      (choice) => choice.Variable === '$.cursor.step.kind' && choice.StringEquals === kind,
+    )?.Next;
+  /** Every kind of the plan vocabulary is carried out (anything else ends in the Default, a rollback). */
+  const CARRIED_OUT = STEP_KINDS;
+
+  it("dispatches on the current step's kind with one Choice, one route per kind", () => {
+    expect(dispatch.Type).toBe('Choice');
+    const kinds = (dispatch.Choices ?? []).map((choice) => choice.StringEquals);
+    expect(new Set(kinds).size).toBe(kinds.length);
+    expect(kinds.every((kind) => (STEP_KINDS as readonly unknown[]).includes(kind))).toBe(true);
+    for (const kind of CARRIED_OUT) expect([kind, routeOf(kind) !== undefined]).toEqual([kind, true]);
+    const other = Object.entries(states).filter(
+      ([, state]) =>
+        state.Type === 'Choice' &&
+        (state.Choices ?? []).some((choice) => choice.Variable === '$.cursor.step.kind'),
+    );
+    expect(other.map(([name]) => name)).toEqual([DISPATCH]);
+  });
+
+  it('rolls back a step kind it cannot carry out, naming it', () => {
+    expect(states[dispatch.Default ?? '']).toMatchObject({
+      Type: 'Pass',
+      Parameters: { Error: 'UnsupportedStep' },
+      Next: 'Roll back to the stable version',
+    });
+  });
+
+  it('starts the plan at its first step and comes back to the dispatch after every step but retire', () => {
+    expect(states['Start with the first step']).toMatchObject({
+      Type: 'Pass',
+      Parameters: { index: 0, 'step.$': '$.deployment.plan.steps[0]', shifts: [], rollout: null },
+      ResultPath: '$.cursor',
+      Next: DISPATCH,
+    });
+    // A step's function returns the next step's cursor: no state in between.
+    for (const name of [
+      'Deploy the new version',
+      'Shift traffic to the new version',
+      'Confirm alarms at the end of the bake',
+    ])
+      expect([name, states[name]?.Next, states[name]?.ResultPath]).toEqual([name, DISPATCH, '$.cursor']);
+    expect(states['Go on to the next step']?.Next).toBe(DISPATCH);
+    expect(routeOf('retire')).toBe('Promote the new version');
+  });
+
+  it('names every state with a sentence an on-call engineer reads', () => {
+    const notSentences = Object.keys(states).filter(
+      (name) => !/^[A-Z][a-z']*( [^ ]+)+$/.test(name) || /[a-z][A-Z]/.test(name) || /[_.$]/.test(name),
+    );
+    expect(notSentences).toEqual([]);
+  });
+
+  it('waits for a person at a pause, and its timeout rolls back or goes on as the step says', () => {
+    const pause = states[routeOf('pause') ?? ''] as State;
+    expect(pause).toMatchObject({
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSecondsPath: '$.cursor.step.timeoutSeconds',
+      Next: 'Go on to the next step',
+    });
+    const timeout = pause.Catch?.find((c) => c.ErrorEquals.includes('States.Timeout'))?.Next ?? '';
+    expect(states[timeout]).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.cursor.step.onTimeout', StringEquals: 'continue', Next: 'Go on to the next step' },
+      ],
+    });
+    expect(states[states[timeout]?.Default ?? '']).toMatchObject({
+      Type: 'Pass',
+      Parameters: { Error: 'PauseTimedOut' },
+      Next: 'Roll back to the stable version',
+    });
   });
 });

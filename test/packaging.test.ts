@@ -29,6 +29,8 @@ const FUNCTIONS = {
   confirmRollbackWindow: 'confirm-rollback-window',
   handOffService: 'hand-off-service',
   scaleDown: 'scale-down',
+  runCheck: 'run-check',
+  startPause: 'start-pause',
   rollBack: 'roll-back',
   report: 'report',
   recordLostNotification: 'record-lost-notification',
@@ -56,7 +58,10 @@ const CLIENT_PREFIX: Record<string, string> = {
   cloudwatch: 'cloudwatch',
   sns: 'sns',
   sfn: 'states',
+  lambda: 'lambda',
 };
+/** Commands whose IAM action has another name than the API (Lambda's Invoke is lambda:InvokeFunction). */
+const ACTION_OF_COMMAND: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
 /** Authorizations AWS makes beyond the command's own action. */
 const IMPLIED_ACTIONS: Record<string, string[]> = {
   // Tag on create, and the task and execution roles the task definition names are passed to ECS.
@@ -85,7 +90,7 @@ const deriveCodeActions = async (): Promise<Map<string, Set<string>>> => {
       if (!match || bytesInOutput === 0) continue;
       const prefix = CLIENT_PREFIX[match[1] ?? ''];
       if (!prefix) throw new Error(`no IAM prefix for @aws-sdk/client-${match[1]}: add it to CLIENT_PREFIX`);
-      const action = `${prefix}:${match[2]}`;
+      const action = ACTION_OF_COMMAND[`${prefix}:${match[2]}`] ?? `${prefix}:${match[2]}`;
       actions.add(action);
       for (const implied of IMPLIED_ACTIONS[action] ?? []) actions.add(implied);
     }

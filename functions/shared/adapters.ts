@@ -5,15 +5,18 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
+import { DynamoDbWaitRegistry } from '../../lib/adapters/dynamodb-wait-registry.ts';
 import {
   createEcsSlotDeployer,
   createEcsSlotReader,
   createEcsSlotScaler,
 } from '../../lib/adapters/ecs-slot-deployer.ts';
 import { createSfnExecutionStarter, createSfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
+import { createLambdaHttpSmokeTester } from '../../lib/adapters/smoke-tester.ts';
 import { createSnsNotifier } from '../../lib/adapters/sns-notifier.ts';
 import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
+import { EcsAlbDriver, type EcsAlbDriverPorts } from '../../lib/drivers/ecs-alb.ts';
 import { environment } from '../../lib/env.ts';
 import type {
   AlarmWatcher,
@@ -24,8 +27,11 @@ import type {
   SlotDeployer,
   SlotReader,
   SlotScaler,
+  SmokeTester,
+  TargetDriver,
   TaskTokens,
   TrafficRouter,
+  WaitRegistry,
 } from '../../lib/ports/index.ts';
 import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
 import { logger } from './stack.ts';
@@ -83,6 +89,21 @@ export const createStore = (): ReleaseStore =>
       unmarkNotified: true,
     },
   );
+/** Only the wait registry (a pause step): the same table, without the rest of the store. */
+export const createWaitRegistry = (): WaitRegistry =>
+  lazyPort<WaitRegistry>(
+    () => new DynamoDbWaitRegistry(createDynamoDbDocumentClient(), environment.tableName),
+    {
+      register: true,
+      replaceSole: true,
+      read: true,
+      findByKey: true,
+      findByRelease: true,
+      claim: true,
+      remove: true,
+      clearRelease: true,
+    },
+  );
 export const createRouter = (): TrafficRouter =>
   lazyPort<TrafficRouter>(createAlbTrafficRouter, { readWeights: true, setWeights: true });
 export const createDeployer = (): SlotDeployer =>
@@ -100,10 +121,18 @@ export const createAlarmWatcher = (): AlarmWatcher =>
   lazyPort<AlarmWatcher>(createCloudWatchAlarmWatcher, { describe: true, transitionsToAlarm: true });
 export const createMetrics = (): Metrics => lazyPort<Metrics>(createCloudWatchMetrics, { count: true });
 export const createNotifier = (): Notifier => lazyPort<Notifier>(createSnsNotifier, { publish: true });
+export const createSmokeTester = (): SmokeTester =>
+  lazyPort<SmokeTester>(createLambdaHttpSmokeTester, { run: true });
 export const createTaskTokens = (): TaskTokens =>
   lazyPort<TaskTokens>(createSfnTaskTokens, { succeed: true, fail: true });
 export const createStarter = (): ExecutionStarter =>
   lazyPort<ExecutionStarter>(() => createSfnExecutionStarter(environment.stateMachineArn), { start: true });
+
+/**
+ * The target driver of the released services (ecs-alb), built from the ports the function passes: only
+ * those it calls, so its bundle and its role hold nothing more.
+ */
+export const createDriver = (ports: EcsAlbDriverPorts): TargetDriver => new EcsAlbDriver(ports);
 
 /** The config packaged with the function (`shipline.json`, parsed once per container). */
 export const config = (): ShiplineConfig => loadBundledConfig(environment.configPath());

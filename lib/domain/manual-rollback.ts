@@ -1,4 +1,4 @@
-import type { Deployment } from './types.ts';
+import type { EcsAlbTarget } from './types.ts';
 
 /** Weights of the two slots as read from the listener rule, in percent; undefined when they could not be read. */
 export interface SlotWeights {
@@ -7,8 +7,8 @@ export interface SlotWeights {
 }
 
 /** What traffic looks like now, in words a person acts on. Says "split" only when both slots get traffic. */
-export const describeTraffic = (deployment: Deployment, weights: SlotWeights | undefined): string => {
-  const { stable, canary } = deployment.target;
+export const describeTraffic = (target: EcsAlbTarget, weights: SlotWeights | undefined): string => {
+  const { stable, canary } = target;
   if (!weights) {
     return `the weights could not be read: traffic may be split between ${stable.name} and ${canary.name}; check the listener rule`;
   }
@@ -26,8 +26,7 @@ export const describeTraffic = (deployment: Deployment, weights: SlotWeights | u
  * now, and the exact AWS CLI commands. ModifyRule replaces ALL actions of the rule, so any other action
  * (e.g. authenticate-oidc before the forward) must be passed again in the same call.
  */
-export const manualRollback = (deployment: Deployment, region: string, weights: SlotWeights | undefined) => {
-  const { target } = deployment;
+export const manualRollback = (target: EcsAlbTarget, region: string, weights: SlotWeights | undefined) => {
   const actions = JSON.stringify([
     {
       Type: 'forward',

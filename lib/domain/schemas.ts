@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import type { CaughtFailure, Deployment, ReleaseRequest, ShiftStep, StepShift } from './types.ts';
+import type { PlanStep, ReleasePlan } from './plan.ts';
+import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor, StepShift } from './types.ts';
 
 /** Schemas of what the state machine passes between states; handlers validate their payload with them. */
 
@@ -30,12 +31,51 @@ const slotRefSchema = z.object({
   targetGroupArn: nonEmpty(),
 });
 
-export const shiftStepSchema: z.ZodMiniType<ShiftStep> = z.object({
-  kind: z.literal('shift'),
-  index: integer(0),
-  percent: integer(0, 100),
-  bakeSeconds: integer(0),
-  label: z.string(),
+const stepBase = { index: integer(0), label: z.string() };
+
+const smokeTestSchema = z.union([
+  z.object({ type: z.literal('lambda'), functionName: nonEmpty() }),
+  z.object({ type: z.literal('http'), path: nonEmpty(), expectStatus: integer(100, 599) }),
+]);
+
+/** One step of a plan (lib/domain/plan.ts), as it travels in the execution's state. */
+export const planStepSchema: z.ZodMiniType<PlanStep> = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('deploy'), ...stepBase }),
+  z.object({ kind: z.literal('await-ready'), ...stepBase, timeoutSeconds: integer(1) }),
+  z.object({ kind: z.literal('shift'), ...stepBase, percent: integer(0, 100) }),
+  z.object({
+    kind: z.literal('bake'),
+    ...stepBase,
+    seconds: integer(1),
+    inconclusive: z.enum(['fail', 'pass', 'pause']),
+  }),
+  z.object({ kind: z.literal('test-traffic'), ...stepBase, on: z.boolean() }),
+  z.object({
+    kind: z.literal('check'),
+    ...stepBase,
+    name: nonEmpty(),
+    test: smokeTestSchema,
+    timeoutSeconds: integer(1),
+  }),
+  z.object({ kind: z.literal('swap'), ...stepBase }),
+  z.object({
+    kind: z.literal('pause'),
+    ...stepBase,
+    timeoutSeconds: integer(1),
+    onTimeout: z.enum(['fail', 'continue']),
+  }),
+  z.object({
+    kind: z.literal('retire'),
+    ...stepBase,
+    rollbackWindowSeconds: integer(1),
+    warmAfterWindowSeconds: integer(0),
+  }),
+]);
+
+export const releasePlanSchema: z.ZodMiniType<ReleasePlan> = z.object({
+  strategy: z.enum(['canary', 'linear', 'all-at-once', 'blue-green']),
+  steps: z.array(planStepSchema).check(z.minLength(1)),
+  totalBakeSeconds: integer(0),
 });
 
 /** The shifts applied so far, oldest first (see StepShift). */
@@ -60,18 +100,25 @@ export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
     canary: slotRefSchema,
     desiredCount: integer(0),
     stableTaskDefinitionArn: nonEmpty(),
-    steadyTimeoutSeconds: integer(1),
-    scaleDownDelaySeconds: integer(0),
-    rollbackWindowSeconds: integer(1),
-    warmAfterWindowSeconds: integer(0),
+    testListenerRuleArn: z.optional(nonEmpty()),
+    testUrl: z.optional(nonEmpty()),
   }),
   alarms: z.array(z.string()),
-  plan: z.object({ strategy: z.string(), steps: z.array(shiftStepSchema), totalBakeSeconds: z.number() }),
+  plan: releasePlanSchema,
   topicArn: nonEmpty(),
 });
 
-/** What the deploy step returns: the revision registered and the ECS deployment rolling it out. */
-export const slotDeploymentSchema = z.object({ taskDefinitionArn: nonEmpty(), deploymentId: nonEmpty() });
+/** What the deploy step started: the revision registered and the ECS deployment rolling it out. */
+export const rolloutSchema = z.object({ taskDefinitionArn: nonEmpty(), deploymentId: nonEmpty() });
+
+/** Where the release is in its plan (`$.cursor`), see StepCursor. */
+export const stepCursorSchema: z.ZodMiniType<StepCursor> = z.object({
+  index: integer(0),
+  step: planStepSchema,
+  shifts: stepShiftsSchema,
+  rollout: z.nullable(rolloutSchema),
+  note: z.optional(z.string()),
+});
 
 export const caughtFailureSchema: z.ZodMiniType<CaughtFailure> = z.object({
   Error: z.string(),

@@ -1,3 +1,5 @@
+import type { PlanStep, ReleasePlan } from './plan.ts';
+
 /**
  * The release model carried through the state machine. Inputs and outputs stay small: what a person
  * reading the execution in the console needs, and what the next state needs.
@@ -69,30 +71,13 @@ export interface EcsAlbTarget {
   desiredCount: number;
   /** Task definition the stable slot runs; the new revision copies it with the new image. */
   stableTaskDefinitionArn: string;
-  steadyTimeoutSeconds: number;
-  scaleDownDelaySeconds: number;
-  /**
-   * After promotion, how long the new slot's alarms are still watched while the old slot stays warm
-   * (`target.rollbackWindow`, default the scale-down delay; at least 1 s, a Step Functions timeout).
-   */
-  rollbackWindowSeconds: number;
-  /** How much longer the old slot stays warm after a quiet rollback window: scale-down delay minus the window, at least 0. */
-  warmAfterWindowSeconds: number;
+  /** The test listener rule (`target.testListenerRuleArn`): test-traffic steps point it at a slot. */
+  testListenerRuleArn?: string;
+  /** The URL the test route answers on (`target.testUrl`), for smoke tests. */
+  testUrl?: string;
 }
 
 export type ReleaseTarget = EcsAlbTarget;
-
-/** One step of a plan: send `percent` of traffic to the new version and bake. */
-export interface ShiftStep {
-  kind: 'shift';
-  index: number;
-  percent: number;
-  bakeSeconds: number;
-  /** Runbook wording, e.g. "Shift 25% to green, bake 10m". */
-  label: string;
-}
-
-export type PlanStep = ShiftStep;
 
 /**
  * When a step's weights were applied. The step an alarm transition belongs to is the last one shifted at
@@ -104,11 +89,26 @@ export interface StepShift {
   shiftedAt: string;
 }
 
-export interface Plan {
-  strategy: string;
-  steps: PlanStep[];
-  /** Sum of all bakes: the least time the release takes. */
-  totalBakeSeconds: number;
+/** What the deploy step started: the revision registered and the rollout carrying it out. */
+export interface Rollout {
+  taskDefinitionArn: string;
+  deploymentId: string;
+}
+
+/**
+ * Where the release is in its plan (`$.cursor` in the state machine): the step to run now, and what earlier
+ * steps left for later ones. Every step's function returns the cursor of the step after it, so the state
+ * machine goes from one step to the next without a state in between.
+ */
+export interface StepCursor {
+  index: number;
+  step: PlanStep;
+  /** The shifts applied so far, oldest first: a bake names the step an alarm transitioned in from them. */
+  shifts: StepShift[];
+  /** Set by the deploy step; null before it. */
+  rollout: Rollout | null;
+  /** What the step before this one wants a person to read in the execution (e.g. an inconclusive bake passed). */
+  note?: string;
 }
 
 /** What Prepare hands to every later state. */
@@ -124,19 +124,32 @@ export interface Deployment {
   target: ReleaseTarget;
   /** Alarms watched during every bake (service alarms plus the new slot's alarms). */
   alarms: string[];
-  plan: Plan;
+  plan: ReleasePlan;
   topicArn: string;
 }
 
-export const BAKE_OUTCOMES = ['passed', 'failed'] as const;
+export const BAKE_OUTCOMES = ['passed', 'failed', 'inconclusive'] as const;
 export type BakeOutcomeValue = (typeof BAKE_OUTCOMES)[number];
 
-/** How a bake (or a wait for the new slot) ended. Decisions are data; the state machine routes them. */
+/**
+ * How a bake (or a wait for the new version) ended. Decisions are data; the state machine routes them.
+ *
+ * - `passed`: no watched alarm went to ALARM during the bake, and at least one gave data for part of it.
+ * - `failed`: a watched alarm went to ALARM after the release started (event, state or history), or a
+ *   watched alarm no longer exists.
+ * - `inconclusive`: nothing failed, but a watched alarm told nothing for the WHOLE bake: it is in
+ *   INSUFFICIENT_DATA at the confirm, and its history holds no state update from the bake's start to now
+ *   (so it was in INSUFFICIENT_DATA already when the bake began and never left it). One such alarm makes the
+ *   bake inconclusive: an alarm with no data cannot say the new version is healthy. The step's
+ *   `inconclusive` policy decides what that means for the release.
+ */
 export interface BakeOutcome {
   outcome: BakeOutcomeValue;
   reason: string;
-  /** The alarm that failed the bake, if any. */
+  /** The alarm that failed the bake (or, inconclusive, the first one that told nothing), if any. */
   alarm?: string;
+  /** Inconclusive: every watched alarm that stayed INSUFFICIENT_DATA for the whole bake. */
+  silentAlarms?: string[];
   /** When the alarm changed state (ISO), for reaction-time accounting. */
   alarmChangedAt?: string;
 }

@@ -8,6 +8,8 @@ export type * from './release-store.ts';
 export type * from './service-ref.ts';
 export type * from './service-state-store.ts';
 export type * from './slot-deployer.ts';
+export type * from './smoke-tester.ts';
+export type * from './target-driver.ts';
 export type * from './traffic-router.ts';
 export type * from './wait-registry.ts';
 export type * from './workflow.ts';

@@ -1,8 +1,10 @@
 import { now } from '../clock.ts';
 import { alarmFailsRelease, alarmReasonAt, classifyAlarms } from '../domain/alarm-rule.ts';
-import type { BakeOutcome, Deployment, ShiftStep, StepShift } from '../domain/types.ts';
+import { currentStep, nextCursor } from '../domain/cursor.ts';
+import type { BakeStep } from '../domain/plan.ts';
+import type { BakeOutcome, Deployment, StepCursor, StepShift } from '../domain/types.ts';
 import { formatDuration } from '../duration.ts';
-import { AlarmAfterPromotionError } from '../errors.ts';
+import { AlarmAfterPromotionError, BakeFailedError } from '../errors.ts';
 import type { AlarmStateChangeEvent } from '../events/alarm-state-change.ts';
 import type { AlarmWatcher } from '../ports/alarm-watcher.ts';
 import type { AlarmWatch, ReleaseStore } from '../ports/release-store.ts';
@@ -23,6 +25,13 @@ const failedBy = (
   alarm,
   alarmChangedAt: changedAt.toISOString(),
 });
+
+/** The share of traffic the new version takes while this bake runs: the last shift's (0 before any). */
+const percentOf = (cursor: StepCursor): number => cursor.shifts.at(-1)?.percent ?? 0;
+
+/** When the bake began: its traffic took effect with the last shift (or the release started, before any). */
+const bakeStartOf = (deployment: Deployment, cursor: StepCursor): Date =>
+  new Date(cursor.shifts.at(-1)?.shiftedAt ?? deployment.startedAt);
 
 /** Why a bake fails when a watched alarm no longer exists: it cannot pass on an alarm it cannot read. */
 const alarmsGone = (missing: readonly string[], when: string): BakeOutcome => ({
@@ -63,22 +72,18 @@ const watchAlarms = (
 export const startBake = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens },
   deployment: Deployment,
-  step: ShiftStep,
+  cursor: StepCursor,
   taskToken: string,
-  shifts?: readonly StepShift[],
 ): Promise<{ watching: string[]; failedAtStart?: string; missing?: string[] }> => {
-  await watchAlarms(
-    ports.store,
-    deployment,
-    taskToken,
-    { percent: step.percent, ...(shifts ? { shifts: [...shifts] } : {}) },
-    step.bakeSeconds,
-  );
+  const step = currentStep(cursor, 'bake');
+  const { shifts } = cursor;
+  const percent = percentOf(cursor);
+  await watchAlarms(ports.store, deployment, taskToken, { percent, shifts: [...shifts] }, step.seconds);
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
   if (firing) {
     // Resume first, then stop watching: if resuming fails the state retries with the watches in place.
-    await ports.tokens.succeed(taskToken, failedBy(firing.name, shifts, step.percent, firing.updatedAt));
+    await ports.tokens.succeed(taskToken, failedBy(firing.name, shifts, percent, firing.updatedAt));
     await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
     return { watching: [], failedAtStart: firing.name };
   }
@@ -107,25 +112,88 @@ const firstFailingAlarm = async (
 };
 
 /**
+ * The watched alarms that told nothing for the whole bake: in INSUFFICIENT_DATA now, with their last state
+ * transition (DescribeAlarms' StateTransitionedTimestamp) at or before the bake began. Such an alarm was in
+ * INSUFFICIENT_DATA when the bake began and never left it (any transition since would be newer; one to
+ * ALARM also shows in its history, read before this and failing the bake).
+ */
+const silentThroughout = (found: Parameters<typeof classifyAlarms>[0], bakeStart: Date): string[] =>
+  found
+    .filter(
+      (alarm) => alarm.state === 'INSUFFICIENT_DATA' && alarm.updatedAt.getTime() <= bakeStart.getTime(),
+    )
+    .map((alarm) => alarm.name);
+
+/**
  * End of a quiet bake (the wait timed out): stop watching, and confirm with DescribeAlarms and the
- * alarms' history that no alarm fired, in case a state-change event was lost.
+ * alarms' history that no alarm fired, in case a state-change event was lost. Nothing fired, but a watched
+ * alarm told nothing for the whole bake: `inconclusive` (see BakeOutcome), for the step's policy to decide.
  */
 export const confirmBake = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher },
   deployment: Deployment,
-  step: ShiftStep,
-  shifts?: readonly StepShift[],
+  cursor: StepCursor,
 ): Promise<BakeOutcome> => {
+  const step = currentStep(cursor, 'bake');
+  const percent = percentOf(cursor);
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
   if (missing.length > 0) return alarmsGone(missing, 'during the bake');
   const failing = await firstFailingAlarm(ports.alarms, deployment, found);
-  if (failing) return failedBy(failing.name, shifts, step.percent, failing.at);
+  if (failing) return failedBy(failing.name, cursor.shifts, percent, failing.at);
+  const silent = silentThroughout(found, bakeStartOf(deployment, cursor));
+  const [firstSilent] = silent;
+  if (firstSilent) {
+    return {
+      outcome: 'inconclusive',
+      reason: `inconclusive: alarm ${silent.join(', ')} stayed INSUFFICIENT_DATA for the whole ${formatDuration(step.seconds)} bake at ${percent}%, so ${silent.length === 1 ? 'it' : 'they'} could not tell whether the new version is healthy`,
+      alarm: firstSilent,
+      silentAlarms: silent,
+    };
+  }
   const watched = deployment.alarms.length;
   return {
     outcome: 'passed',
-    reason: `no alarm fired in ${formatDuration(step.bakeSeconds)} at ${step.percent}% (${watched} alarm${watched === 1 ? '' : 's'} watched)`,
+    reason: `no alarm fired in ${formatDuration(step.seconds)} at ${percent}% (${watched} alarm${watched === 1 ? '' : 's'} watched)`,
   };
+};
+
+/** What an inconclusive bake means for the release under the step's policy. */
+const decideInconclusive = (step: BakeStep, outcome: BakeOutcome): { go: boolean; reason: string } => {
+  switch (step.inconclusive) {
+    case 'pass':
+      return { go: true, reason: `${outcome.reason}; the service treats an inconclusive bake as passed` };
+    case 'fail':
+      return { go: false, reason: `${outcome.reason}; the service treats an inconclusive bake as failed` };
+    case 'pause':
+      // No command resumes a paused release yet (promote/approve): waiting for a person nobody can answer
+      // would only hold the service. Until then a pause policy fails the bake, and says so.
+      return {
+        go: false,
+        reason: `${outcome.reason}; the service asks to pause for a person, which Shipline cannot do yet, so the bake fails`,
+      };
+  }
+};
+
+/**
+ * The bake step's end, after its wait timed out: confirms the bake (confirmBake) and decides. Passed (or
+ * inconclusive under a `pass` policy, said so in the next cursor's note) returns the next step's cursor;
+ * failed (or inconclusive under `fail`) throws BakeFailed, naming the alarm, and the state machine rolls back.
+ */
+export const finishBake = async (
+  ports: { store: ReleaseStore; alarms: AlarmWatcher },
+  deployment: Deployment,
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  const step = currentStep(cursor, 'bake');
+  const outcome = await confirmBake(ports, deployment, cursor);
+  if (outcome.outcome === 'failed') throw new BakeFailedError(outcome.reason);
+  if (outcome.outcome === 'inconclusive') {
+    const decision = decideInconclusive(step, outcome);
+    if (!decision.go) throw new BakeFailedError(decision.reason);
+    return nextCursor(deployment.plan, cursor, { note: decision.reason });
+  }
+  return nextCursor(deployment.plan, cursor, { note: outcome.reason });
 };
 
 /**
@@ -200,8 +268,10 @@ const endRollbackWindow = async (
 export const startRollbackWindow = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens },
   deployment: Deployment,
+  cursor: StepCursor,
   taskToken: string,
 ): Promise<{ watching: string[]; failedAtStart?: string; handedOver?: true }> => {
+  const step = currentStep(cursor, 'retire');
   if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) {
     await ports.tokens.succeed(taskToken, handedOver(deployment));
     return { watching: [], handedOver: true };
@@ -211,7 +281,7 @@ export const startRollbackWindow = async (
     deployment,
     taskToken,
     { percent: 100, kind: 'rollback-window' },
-    deployment.target.rollbackWindowSeconds,
+    step.rollbackWindowSeconds,
   );
   const { found } = await ports.alarms.describe(deployment.alarms);
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
@@ -231,7 +301,9 @@ export const startRollbackWindow = async (
 export const confirmRollbackWindow = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher },
   deployment: Deployment,
+  cursor: StepCursor,
 ): Promise<{ outcome: 'passed' | 'handed-over'; reason: string }> => {
+  const step = currentStep(cursor, 'retire');
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) return handedOver(deployment);
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
@@ -242,6 +314,6 @@ export const confirmRollbackWindow = async (
     missing.length > 0 ? `; alarm(s) ${missing.join(', ')} no longer exist and were not read` : '';
   return {
     outcome: 'passed',
-    reason: `no alarm fired in the ${formatDuration(deployment.target.rollbackWindowSeconds)} rollback window${unread}`,
+    reason: `no alarm fired in the ${formatDuration(step.rollbackWindowSeconds)} rollback window${unread}`,
   };
 };

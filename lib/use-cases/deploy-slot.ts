@@ -1,80 +1,57 @@
-import type { BakeOutcome, Deployment } from '../domain/types.ts';
+import { currentStep, nextCursor, rolloutOf } from '../domain/cursor.ts';
+import type { BakeOutcome, Deployment, Rollout, StepCursor } from '../domain/types.ts';
 import type { EcsDeploymentStateChangeEvent } from '../events/ecs-deployment.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
-import type { SlotDeployer } from '../ports/slot-deployer.ts';
+import type { Readiness, TargetDriver } from '../ports/target-driver.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 
-export interface SlotDeployment {
-  taskDefinitionArn: string;
-  deploymentId: string;
-}
-
-/** Registers a task definition revision pinned to the digest and rolls it out to the idle slot. */
-export const deployToIdleSlot = async (
-  ports: { deployer: SlotDeployer },
-  deployment: Deployment,
-): Promise<SlotDeployment> => {
-  const { target } = deployment;
-  return ports.deployer.deployImage({
-    cluster: target.cluster,
-    service: target.canary.service,
-    container: target.container,
-    baseTaskDefinitionArn: target.stableTaskDefinitionArn,
-    imageUri: deployment.image.uri,
-    version: deployment.toVersion,
-    desiredCount: target.desiredCount,
-    releaseId: deployment.id,
-  });
-};
+/** What the deploy step started (the revision and the ECS deployment rolling it out). */
+export type SlotDeployment = Rollout;
 
 /**
- * A completed deployment passes only with the tasks the new slot must run: traffic is never shifted to a
- * slot that runs fewer tasks than the stable one (ALB would answer 503 for an empty one).
+ * The deploy step: the driver starts the new version where it takes no production traffic yet (on
+ * ecs-alb: a task definition revision pinned to the digest, rolled out to the idle slot). Returns the next
+ * step's cursor, which carries the rollout for the steps that wait on it.
  */
-const steadyOutcome = (
+export const deployToIdleSlot = async (
+  ports: { driver: TargetDriver },
   deployment: Deployment,
-  state: 'COMPLETED' | 'FAILED',
-  reason: string | undefined,
-  runningCount: number,
-): BakeOutcome => {
-  const { canary, desiredCount } = deployment.target;
-  if (state === 'FAILED') {
-    return {
-      outcome: 'failed',
-      reason: `new slot ${canary.service} failed to become steady${reason ? `: ${reason}` : ''}`,
-    };
-  }
-  if (runningCount < desiredCount) {
-    return {
-      outcome: 'failed',
-      reason: `new slot ${canary.service} runs ${runningCount} of ${desiredCount} tasks`,
-    };
-  }
-  return { outcome: 'passed', reason: `${canary.service} is steady on ${deployment.toVersion}` };
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  currentStep(cursor, 'deploy');
+  const rollout = await ports.driver.deploy(deployment.target, {
+    imageUri: deployment.image.uri,
+    version: deployment.toVersion,
+    releaseId: deployment.id,
+  });
+  return nextCursor(deployment.plan, cursor, { rollout });
 };
+
+/** A rollout that ended (ready or failed) as the await-ready step's outcome. */
+const readyOutcome = (readiness: Readiness): BakeOutcome => ({
+  outcome: readiness.state === 'ready' ? 'passed' : 'failed',
+  reason: readiness.reason,
+});
 
 /**
  * Waits for the ECS deployment event, holding the task token. Checks once right away, in case the
  * deployment completed before the wait was registered.
  */
 export const awaitSteadySlot = async (
-  ports: { store: ReleaseStore; deployer: SlotDeployer; tokens: TaskTokens },
+  ports: { store: ReleaseStore; driver: TargetDriver; tokens: TaskTokens },
   deployment: Deployment,
-  slotDeployment: SlotDeployment,
+  cursor: StepCursor,
   taskToken: string,
 ): Promise<{ waiting: boolean }> => {
+  const step = currentStep(cursor, 'await-ready');
+  const slotDeployment = rolloutOf(cursor);
   await ports.store.putSlotWait(
     { deploymentId: slotDeployment.deploymentId, releaseId: deployment.id, taskToken },
-    deployment.target.steadyTimeoutSeconds + 3600,
+    step.timeoutSeconds + 3600,
   );
-  const { target } = deployment;
-  const status = await ports.deployer.describeSlot(target.cluster, target.canary.service, target.container);
-  const rollout = status.deployment;
-  if (rollout?.id === slotDeployment.deploymentId && rollout.rolloutState !== 'IN_PROGRESS') {
-    await ports.tokens.succeed(
-      taskToken,
-      steadyOutcome(deployment, rollout.rolloutState, rollout.reason, status.runningCount),
-    );
+  const readiness = await ports.driver.readiness(deployment.target, slotDeployment, deployment.toVersion);
+  if (readiness.state === 'ready' || readiness.state === 'failed') {
+    await ports.tokens.succeed(taskToken, readyOutcome(readiness));
     await ports.store.claimSlotWait(slotDeployment.deploymentId);
     return { waiting: false };
   }
@@ -83,27 +60,19 @@ export const awaitSteadySlot = async (
 
 /** After the steady timeout: the lost-event guard reads the deployment state directly. */
 export const confirmSteadySlot = async (
-  ports: { store: ReleaseStore; deployer: SlotDeployer },
+  ports: { store: ReleaseStore; driver: TargetDriver },
   deployment: Deployment,
-  slotDeployment: SlotDeployment,
+  cursor: StepCursor,
 ): Promise<BakeOutcome> => {
+  const step = currentStep(cursor, 'await-ready');
+  const slotDeployment = rolloutOf(cursor);
   await ports.store.claimSlotWait(slotDeployment.deploymentId);
-  const { target } = deployment;
-  const status = await ports.deployer.describeSlot(target.cluster, target.canary.service, target.container);
-  const rollout = status.deployment;
-  if (rollout?.id !== slotDeployment.deploymentId) {
-    return {
-      outcome: 'failed',
-      reason: `deployment ${slotDeployment.deploymentId} of ${target.canary.service} was replaced by another deployment`,
-    };
+  const readiness = await ports.driver.readiness(deployment.target, slotDeployment, deployment.toVersion);
+  if (readiness.state === 'in-progress') {
+    const { newUnit } = ports.driver.names(deployment.target);
+    return { outcome: 'failed', reason: `new slot ${newUnit} was not steady after ${step.timeoutSeconds}s` };
   }
-  if (rollout.rolloutState === 'IN_PROGRESS') {
-    return {
-      outcome: 'failed',
-      reason: `new slot ${target.canary.service} was not steady after ${deployment.target.steadyTimeoutSeconds}s`,
-    };
-  }
-  return steadyOutcome(deployment, rollout.rolloutState, rollout.reason, status.runningCount);
+  return readyOutcome(readiness);
 };
 
 /** Resumes the release waiting on this ECS deployment, if any. Other deployments are ignored. */

@@ -1,19 +1,24 @@
 import { now } from '../clock.ts';
-import { describeTraffic, manualRollback, type SlotWeights } from '../domain/manual-rollback.ts';
+import { currentStep, rolloutOf } from '../domain/cursor.ts';
 import { versionLabel } from '../domain/names.ts';
-import type { CaughtFailure, Deployment, ReleaseRequest } from '../domain/types.ts';
+import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
 import { TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
-import type { SlotScaler } from '../ports/slot-deployer.ts';
-import type { TrafficRouter } from '../ports/traffic-router.ts';
+import type { TargetDriver, TrafficReport } from '../ports/target-driver.ts';
 import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import { releaseLockAndWakeNext } from './release-lock.ts';
-import { routeOf, setCanaryPercent } from './shift-traffic.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
-const DECISION_ERRORS = new Set(['BakeFailed', 'SlotNotSteady', 'AlarmAfterPromotion']);
+const DECISION_ERRORS = new Set([
+  'BakeFailed',
+  'SlotNotSteady',
+  'AlarmAfterPromotion',
+  'CheckFailed',
+  'PauseTimedOut',
+  'UnsupportedStep',
+]);
 
 /** The reason a person reads, from a caught `{ Error, Cause }`. */
 export const reasonFromFailure = (failure: CaughtFailure | undefined): string => {
@@ -49,6 +54,10 @@ const releaseFacts = (
   region: settings.region,
 });
 
+/** The steps a person counts as the release's steps: each traffic move with its bake (shift, swap). */
+const trafficSteps = (deployment: Deployment): number =>
+  deployment.plan.steps.filter((step) => step.kind === 'shift' || step.kind === 'swap').length;
+
 /**
  * Promotion: the new slot already serves 100% after the last bake. The release record is marked promoted,
  * then the service state records the new slot as stable: that write is the commit point and the last
@@ -56,17 +65,20 @@ const releaseFacts = (
  * told best effort; the lock is handed on by the next state.
  */
 export const promoteRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'router' | 'notifier'>,
+  ports: Pick<ReleasePorts, 'store' | 'driver' | 'notifier'>,
   settings: PipelineSettings,
   deployment: Deployment,
   executionArn: string | undefined,
-  /** The revision the new slot runs (registered by the deploy step); it becomes the stable one. */
-  newTaskDefinitionArn: string,
+  /** At the retire step; its rollout (from the deploy step) is the revision that becomes the stable one. */
+  cursor: StepCursor,
 ): Promise<{ outcome: 'promoted'; servingVersion: string; servingSlot: string; warnings: string[] }> => {
+  const retire = currentStep(cursor, 'retire');
+  const rollout = rolloutOf(cursor);
+  const names = ports.driver.names(deployment.target);
   const result = {
     outcome: 'promoted' as const,
     servingVersion: deployment.toVersion,
-    servingSlot: deployment.target.canary.name,
+    servingSlot: names.newPlace,
     warnings: [] as string[],
   };
   if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) {
@@ -75,9 +87,8 @@ export const promoteRelease = async (
     );
   }
   // The last step already sent 100% to the new slot; only a plan that ends lower needs a final shift.
-  const weights = await ports.router.readWeights(routeOf(deployment));
-  if ((weights[deployment.target.canary.targetGroupArn] ?? 0) !== 100)
-    await setCanaryPercent(ports.router, deployment, 100);
+  if ((await ports.driver.newVersionPercent(deployment.target)) !== 100)
+    await ports.driver.setTraffic(deployment.target, 100);
   const at = now().toISOString();
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     status: 'promoted',
@@ -86,9 +97,8 @@ export const promoteRelease = async (
   });
   const committed = await ports.store.recordPromotion({
     service: deployment.service,
-    stableSlot: deployment.target.canary.name,
+    ...ports.driver.promotedRecord(deployment.target, rollout),
     stableVersion: deployment.toVersion,
-    stableTaskDefinitionArn: newTaskDefinitionArn,
     latestRelease: deployment.id,
     updatedAt: at,
   });
@@ -103,12 +113,11 @@ export const promoteRelease = async (
     {
       ...releaseFacts(deployment, settings, executionArn),
       kind: 'promoted',
-      reason: `all ${deployment.plan.steps.length} steps passed`,
+      reason: `all ${trafficSteps(deployment)} steps passed`,
       details: {
-        servingSlot: deployment.target.canary.name,
-        oldSlotScaleDownInSeconds:
-          deployment.target.rollbackWindowSeconds + deployment.target.warmAfterWindowSeconds,
-        rollbackWindowSeconds: deployment.target.rollbackWindowSeconds,
+        servingSlot: names.newPlace,
+        oldSlotScaleDownInSeconds: retire.rollbackWindowSeconds + retire.warmAfterWindowSeconds,
+        rollbackWindowSeconds: retire.rollbackWindowSeconds,
       },
     },
     result.warnings,
@@ -136,15 +145,15 @@ export const handOffService = async (
  * (then it is that release's canary, and it is left alone).
  */
 export const scaleDownOldSlot = async (
-  ports: Pick<ReleasePorts, 'store'> & { deployer: SlotScaler },
+  ports: Pick<ReleasePorts, 'store' | 'driver'>,
   deployment: Deployment,
 ): Promise<{ scaledDown: boolean; reason: string }> => {
-  const oldSlot = deployment.target.stable;
+  const oldUnit = ports.driver.names(deployment.target).stableUnit;
   if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) {
-    return { scaledDown: false, reason: `a newer release has taken ${oldSlot.service}` };
+    return { scaledDown: false, reason: `a newer release has taken ${oldUnit}` };
   }
-  await ports.deployer.scale(deployment.target.cluster, oldSlot.service, 0);
-  return { scaledDown: true, reason: `${oldSlot.service} scaled to 0 after the warm period` };
+  await ports.driver.retire(deployment.target);
+  return { scaledDown: true, reason: `${oldUnit} scaled to 0 after the warm period` };
 };
 
 /**
@@ -155,7 +164,7 @@ export const scaleDownOldSlot = async (
  * took the service over leaves traffic and slots alone.
  */
 export const rollBackRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'router' | 'notifier'> & { deployer: SlotScaler },
+  ports: Pick<ReleasePorts, 'store' | 'driver' | 'notifier'>,
   settings: PipelineSettings,
   deployment: Deployment,
   failure: CaughtFailure | undefined,
@@ -187,16 +196,9 @@ export const rollBackRelease = async (
       warnings,
     };
   }
-  if (owner) {
-    // Read first: a retry after the weights were restored changes nothing on the listener rule, and
-    // still reaches the scale-down below (a failure between the two must not leave the new slot running).
-    const weights = await ports.router.readWeights(routeOf(deployment));
-    const restored =
-      (weights[deployment.target.stable.targetGroupArn] ?? 0) === 100 &&
-      (weights[deployment.target.canary.targetGroupArn] ?? 0) === 0;
-    if (!restored) await setCanaryPercent(ports.router, deployment, 0);
-    await ports.deployer.scale(deployment.target.cluster, deployment.target.canary.service, 0);
-  }
+  // Idempotent in the driver: a retry after traffic was restored changes nothing on it, and still stops
+  // the new version (a failure between the two must not leave it running).
+  if (owner) await ports.driver.rollBack(deployment.target);
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
@@ -211,9 +213,8 @@ export const rollBackRelease = async (
     // release in charge, and the record above already says the release was rolled back.
     await ports.store.recordPromotion({
       service: deployment.service,
-      stableSlot: deployment.target.stable.name,
+      ...ports.driver.restoredRecord(deployment.target),
       stableVersion: deployment.fromVersion,
-      stableTaskDefinitionArn: deployment.target.stableTaskDefinitionArn,
       latestRelease: deployment.id,
       updatedAt: at,
     });
@@ -225,7 +226,7 @@ export const rollBackRelease = async (
       ...releaseFacts(deployment, settings, executionArn),
       kind: 'rolled_back',
       reason,
-      details: { servingSlot: deployment.target.stable.name },
+      details: { servingSlot: ports.driver.names(deployment.target).stablePlace },
     },
     warnings,
   );
@@ -269,29 +270,11 @@ export interface ReportResult {
   reason: string;
 }
 
-/** Reads the two slots' weights for a person; undefined (and said so) when the rule cannot be read. */
-const readSlotWeights = async (
-  router: TrafficRouter | undefined,
-  deployment: Deployment,
-): Promise<SlotWeights | undefined> => {
-  if (!router) return undefined;
-  try {
-    const weights = await router.readWeights(routeOf(deployment));
-    return {
-      stable: weights[deployment.target.stable.targetGroupArn] ?? 0,
-      canary: weights[deployment.target.canary.targetGroupArn] ?? 0,
-    };
-  } catch {
-    // The report must go out even when ELB is what failed: the message then says the weights are unknown.
-    return undefined;
-  }
-};
-
 /** The reason and the release record of a report, written before anyone is told. */
 const recordReport = async (
   store: ReleaseStore,
   input: Omit<ReportInput, 'topicArn'>,
-  weights: SlotWeights | undefined,
+  traffic: TrafficReport | undefined,
 ): Promise<ReportResult> => {
   const { request, deployment } = input;
   const reason =
@@ -300,7 +283,7 @@ const recordReport = async (
       : input.kind === 'superseded'
         ? `superseded by newer release ${input.supersededBy ?? 'unknown'}`
         : input.kind === 'rollback_failed'
-          ? `rollback failed (${reasonFromFailure(input.failure)})${input.rolledBackBecause ? ` while rolling back because ${reasonFromFailure(input.rolledBackBecause)}` : ''}; ${deployment ? describeTraffic(deployment, weights) : 'traffic may be split between the slots'}: finish the rollback by hand`
+          ? `rollback failed (${reasonFromFailure(input.failure)})${input.rolledBackBecause ? ` while rolling back because ${reasonFromFailure(input.rolledBackBecause)}` : ''}; ${traffic?.description ?? 'traffic may be split between the slots'}: finish the rollback by hand`
           : reasonFromFailure(input.failure);
   const status = input.kind === 'superseded' || input.kind === 'ignored' ? input.kind : 'failed';
   await store.putRecord({
@@ -323,23 +306,22 @@ const recordReport = async (
  * here: the state after every report releases it, whether or not the report succeeded.
  */
 export const reportRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'notifier'> & { router?: TrafficRouter },
+  ports: Pick<ReleasePorts, 'store' | 'notifier'> & { driver?: TargetDriver },
   settings: PipelineSettings,
   input: ReportInput,
 ): Promise<ReportResult> => {
   const { request, deployment } = input;
-  const weights =
-    input.kind === 'rollback_failed' && deployment
-      ? await readSlotWeights(ports.router, deployment)
+  // The driver reads traffic for a person and never throws: the report goes out even when ELB failed.
+  const traffic =
+    input.kind === 'rollback_failed' && deployment && ports.driver
+      ? await ports.driver.trafficReport(deployment.target, settings.region)
       : undefined;
-  const result = await recordReport(ports.store, input, weights);
+  const result = await recordReport(ports.store, input, traffic);
   // Nothing happened to an ignored release (its digest already serves): it is recorded, nobody is told.
   if (input.kind === 'ignored') return result;
   const details = {
     ...(input.supersededBy ? { supersededBy: input.supersededBy } : {}),
-    ...(input.kind === 'rollback_failed' && deployment
-      ? manualRollback(deployment, settings.region, weights)
-      : {}),
+    ...(input.kind === 'rollback_failed' && traffic ? traffic.manualRollback : {}),
   };
   await notifyOnce(ports, deployment?.topicArn ?? input.topicArn, {
     kind: input.kind,

@@ -1,15 +1,14 @@
 import type { AlarmWatcher } from '../ports/alarm-watcher.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
-import type { SlotDeployer } from '../ports/slot-deployer.ts';
-import type { TrafficRouter } from '../ports/traffic-router.ts';
+import type { TargetDriver } from '../ports/target-driver.ts';
 import type { ExecutionStarter, TaskTokens } from '../ports/workflow.ts';
 
 /** Every port a use case may need; each use case takes only the ones it uses. */
 export interface ReleasePorts {
   store: ReleaseStore;
-  router: TrafficRouter;
-  deployer: SlotDeployer;
+  /** The service's target kind's driver: the only way a use case acts on what serves. */
+  driver: TargetDriver;
   alarms: AlarmWatcher;
   notifier: Notifier;
   tokens: TaskTokens;

@@ -3,15 +3,11 @@ import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
-import type { AlreadyServing, Deployment, ReleaseRequest, SlotName, SlotRef } from '../domain/types.ts';
-import { ConfigError, ServiceBusyError, TargetStateError } from '../errors.ts';
-import type { SlotReader } from '../ports/slot-deployer.ts';
+import type { AlreadyServing, Deployment, ReleaseRequest } from '../domain/types.ts';
+import { ServiceBusyError, TargetStateError } from '../errors.ts';
 import { buildPlan } from '../strategies/index.ts';
-import { toShiftAndBakePlan } from '../strategies/shift-and-bake.ts';
 import { notifyBestEffort } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
-
-const otherSlot = (slot: SlotName): SlotName => (slot === 'blue' ? 'green' : 'blue');
 
 /**
  * Reads what serves now and plans the release: the slot at 100% is stable (if traffic is split, e.g.
@@ -22,7 +18,7 @@ const otherSlot = (slot: SlotName): SlotName => (slot === 'blue' ? 'green' : 'bl
  * manual request with a requestId asks for it again.
  */
 export const prepareRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'router' | 'alarms' | 'notifier'> & { deployer: SlotReader },
+  ports: Pick<ReleasePorts, 'store' | 'driver' | 'alarms' | 'notifier'>,
   config: ShiplineConfig,
   settings: PipelineSettings,
   request: ReleaseRequest,
@@ -32,57 +28,18 @@ export const prepareRelease = async (
   warnings: string[] = [],
 ): Promise<Deployment | AlreadyServing> => {
   const declared = serviceConfig(config, request.service);
-  const target = declared.target;
-  if (target.type !== 'ecs-alb') {
-    throw new ConfigError(
-      `service ${request.service}: the release state machine cannot release an ${target.type} target yet`,
-    );
-  }
-  const slots: Record<SlotName, SlotRef> = {
-    blue: {
-      name: 'blue',
-      service: target.slots.blue.service,
-      targetGroupArn: target.slots.blue.targetGroupArn,
-    },
-    green: {
-      name: 'green',
-      service: target.slots.green.service,
-      targetGroupArn: target.slots.green.targetGroupArn,
-    },
-  };
-  const route = { kind: 'alb-listener-rule' as const, listenerRuleArn: target.listenerRuleArn };
-  const weights = await ports.router.readWeights(route);
-  for (const slot of Object.values(slots)) {
-    if (!(slot.targetGroupArn in weights)) {
-      throw new TargetStateError(
-        `listener rule ${target.listenerRuleArn} does not forward to the ${slot.name} target group ${slot.targetGroupArn}`,
-      );
-    }
-  }
-  const recorded = await ports.store.readServiceState(request.service);
-  const blueWeight = weights[slots.blue.targetGroupArn] ?? 0;
-  const greenWeight = weights[slots.green.targetGroupArn] ?? 0;
-  const stableName: SlotName =
-    blueWeight === 100
-      ? 'blue'
-      : greenWeight === 100
-        ? 'green'
-        : (recorded?.stableSlot ?? (blueWeight >= greenWeight ? 'blue' : 'green'));
-  const stable = slots[stableName];
-  const canary = slots[otherSlot(stableName)];
-
-  const stableStatus = await ports.deployer.describeSlot(target.cluster, stable.service, target.container);
-  if (stableStatus.desiredCount < 1) {
-    throw new TargetStateError(
-      `the stable slot ${stable.service} runs no tasks (desiredCount 0): nothing to release from`,
-    );
-  }
-  const stableImage = parseImageUri(stableStatus.image);
-  const stableWeight = weights[stable.targetGroupArn] ?? 0;
-  if (stableWeight === 100 && stableImage.digest === request.image.digest && !request.requestId) {
+  let recorded: Awaited<ReturnType<typeof ports.store.readServiceState>>;
+  const snapshot = await ports.driver.snapshot(declared, async () => {
+    recorded = await ports.store.readServiceState(request.service);
+    return recorded;
+  });
+  const { target } = snapshot;
+  const names = ports.driver.names(target);
+  const stableImage = parseImageUri(snapshot.servingImage);
+  if (snapshot.servesAll && stableImage.digest === request.image.digest && !request.requestId) {
     return {
       alreadyServing: true,
-      reason: `already serving: ${request.image.digest} (pushed as ${versionLabel(request.image)}) is what the stable slot ${stable.service} runs at 100%${stableStatus.version ? ` as ${stableStatus.version}` : ''}; push another image, or deploy it again with a requestId`,
+      reason: `already serving: ${request.image.digest} (pushed as ${versionLabel(request.image)}) is what the stable slot ${names.stableUnit} runs at 100%${snapshot.servingVersion ? ` as ${snapshot.servingVersion}` : ''}; push another image, or deploy it again with a requestId`,
     };
   }
   const imageUri = request.image.uri ?? `${stableImage.repositoryUri}@${request.image.digest}`;
@@ -98,7 +55,7 @@ export const prepareRelease = async (
     );
   }
 
-  const alarmNames = [...new Set([...declared.alarms, ...target.slots[canary.name].alarms])];
+  const alarmNames = [...new Set([...declared.alarms, ...snapshot.alarms])];
   const startedAt = now();
   const { found, missing } = await ports.alarms.describe(alarmNames);
   if (missing.length > 0) {
@@ -111,30 +68,16 @@ export const prepareRelease = async (
     service: request.service,
     requestedAt: request.requestedAt,
     startedAt: startedAt.toISOString(),
-    fromVersion: stableStatus.version ?? recorded?.stableVersion ?? versionLabel(stableImage),
+    fromVersion: snapshot.servingVersion ?? recorded?.stableVersion ?? versionLabel(stableImage),
     toVersion: versionLabel(request.image),
     image: {
       digest: request.image.digest,
       uri: imageUri,
       ...(request.image.tag ? { tag: request.image.tag } : {}),
     },
-    target: {
-      type: 'ecs-alb',
-      cluster: target.cluster,
-      container: target.container,
-      listenerRuleArn: target.listenerRuleArn,
-      stable,
-      canary,
-      desiredCount: stableStatus.desiredCount,
-      stableTaskDefinitionArn: stableStatus.taskDefinitionArn,
-      steadyTimeoutSeconds: target.steadyTimeout,
-      scaleDownDelaySeconds: target.scaleDownDelay,
-      rollbackWindowSeconds: target.rollbackWindow,
-      // The old slot stays warm for the scale-down delay even when the rollback window is shorter.
-      warmAfterWindowSeconds: Math.max(0, target.scaleDownDelay - target.rollbackWindow),
-    },
+    target,
     alarms: alarmNames,
-    plan: toShiftAndBakePlan(buildPlan(declared, { newSlot: canary.name })),
+    plan: buildPlan(declared, snapshot.planContext),
     topicArn: declared.notify.topicArn ?? settings.defaultTopicArn,
   };
 
@@ -154,15 +97,8 @@ export const prepareRelease = async (
   await ports.store.claimIdleSlot(request.service, releaseId);
   // Once claimed, no rollback of an older release can start (its fence needs it to be the latest). One that
   // finished between the read above and the claim may have moved the weights: plan again from what serves.
-  const after = await ports.router.readWeights(route);
-  if (
-    (after[slots.blue.targetGroupArn] ?? 0) !== blueWeight ||
-    (after[slots.green.targetGroupArn] ?? 0) !== greenWeight
-  ) {
-    throw new ServiceBusyError(
-      `the weights on ${target.listenerRuleArn} changed while ${releaseId} planned (blue ${blueWeight}% / green ${greenWeight}%, now blue ${after[slots.blue.targetGroupArn] ?? 0}% / green ${after[slots.green.targetGroupArn] ?? 0}%); planning again`,
-    );
-  }
+  const changed = await ports.driver.trafficChangedSince(target, snapshot, releaseId);
+  if (changed) throw new ServiceBusyError(`${changed}; planning again`);
   await notifyBestEffort(
     ports,
     deployment.topicArn,
@@ -176,7 +112,7 @@ export const prepareRelease = async (
       region: settings.region,
       details: {
         plan: deployment.plan.steps.map((step) => step.label),
-        newSlot: canary.name,
+        ...snapshot.details,
         watchedAlarms: alarmNames,
         ...(preExisting.length > 0
           ? {

@@ -1,55 +1,74 @@
 import { now } from '../clock.ts';
-import type { Deployment, ShiftStep, StepShift } from '../domain/types.ts';
+import { currentStep, nextCursor } from '../domain/cursor.ts';
+import type { Deployment, StepCursor } from '../domain/types.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
-import type { TrafficRoute, TrafficRouter } from '../ports/traffic-router.ts';
+import type { TargetDriver } from '../ports/target-driver.ts';
 
-export const routeOf = (deployment: Deployment): TrafficRoute => ({
-  kind: 'alb-listener-rule',
-  listenerRuleArn: deployment.target.listenerRuleArn,
-});
-
-/** Sends `percent` of traffic to the new slot, the rest to the stable slot. */
-export const setCanaryPercent = (
-  router: TrafficRouter,
-  deployment: Deployment,
-  percent: number,
-): Promise<void> =>
-  router.setWeights(routeOf(deployment), {
-    stable: deployment.target.stable.targetGroupArn,
-    canary: deployment.target.canary.targetGroupArn,
-    canaryPercent: percent,
-  });
-
-export interface ShiftResult {
-  step: number;
-  percent: number;
-  weights: Record<string, number>;
-  /** True on the plan's last step: after its bake passes, the release is promoted. */
-  last: boolean;
-  /** The shifts so far, this one last: the bakes name the step an alarm transitioned in from them. */
-  shifts: StepShift[];
-}
-
-/** Applies one plan step's weights and records the release's progress. Idempotent. */
+/**
+ * The shift step: applies its weights and records the release's progress. Idempotent. Returns the next
+ * step's cursor, with this shift stamped (after the weights took effect: a transition before it belongs to
+ * the previous step).
+ */
 export const shiftTraffic = async (
-  ports: { router: TrafficRouter; store: ReleaseStore },
+  ports: { driver: TargetDriver; store: ReleaseStore },
   deployment: Deployment,
-  step: ShiftStep,
-  previous: readonly StepShift[] = [],
-): Promise<ShiftResult> => {
-  await setCanaryPercent(ports.router, deployment, step.percent);
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  const step = currentStep(cursor, 'shift');
+  await ports.driver.setTraffic(deployment.target, step.percent);
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     currentPercent: step.percent,
   });
-  return {
-    step: step.index + 1,
-    percent: step.percent,
-    weights: {
-      [deployment.target.stable.name]: 100 - step.percent,
-      [deployment.target.canary.name]: step.percent,
-    },
-    last: step.index === deployment.plan.steps.length - 1,
-    // Stamped after the weights took effect: a transition before this belongs to the previous step.
-    shifts: [...previous, { percent: step.percent, shiftedAt: now().toISOString() }],
-  };
+  return nextCursor(deployment.plan, cursor, {
+    shifts: [...cursor.shifts, { percent: step.percent, shiftedAt: now().toISOString() }],
+  });
+};
+
+/**
+ * The swap step (blue/green): all production traffic to the new version in one call. Recorded as a shift
+ * to 100%, so a later bake names it and the rollback puts it back in one call too.
+ */
+export const swapTraffic = async (
+  ports: { driver: TargetDriver; store: ReleaseStore },
+  deployment: Deployment,
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  currentStep(cursor, 'swap');
+  await ports.driver.setTraffic(deployment.target, 100);
+  await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+    currentPercent: 100,
+  });
+  return nextCursor(deployment.plan, cursor, {
+    shifts: [...cursor.shifts, { percent: 100, shiftedAt: now().toISOString() }],
+  });
+};
+
+/**
+ * The test-traffic step: points the test route at the new version (on) or back at the stable one (off).
+ * Production traffic is not touched.
+ */
+export const switchTestTraffic = async (
+  ports: { driver: TargetDriver },
+  deployment: Deployment,
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  const step = currentStep(cursor, 'test-traffic');
+  await ports.driver.setTestTraffic(deployment.target, step.on);
+  return nextCursor(deployment.plan, cursor);
+};
+
+/** The traffic steps one function carries out (they need the same ELB actions): shift, swap, test-traffic. */
+export const moveTraffic = (
+  ports: { driver: TargetDriver; store: ReleaseStore },
+  deployment: Deployment,
+  cursor: StepCursor,
+): Promise<StepCursor> => {
+  switch (cursor.step.kind) {
+    case 'swap':
+      return swapTraffic(ports, deployment, cursor);
+    case 'test-traffic':
+      return switchTestTraffic(ports, deployment, cursor);
+    default:
+      return shiftTraffic(ports, deployment, cursor);
+  }
 };

@@ -9,9 +9,8 @@ import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
-import type { ShiftStep } from '../../lib/domain/types.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
-import { deploymentFixture, fixedClock, TABLE, V2_RELEASE_ID } from '../unit/fixtures.ts';
+import { cursorAt, deploymentFixture, fixedClock, TABLE, V2_RELEASE_ID } from '../unit/fixtures.ts';
 import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -22,8 +21,10 @@ const context = lambdaContext('shipline-start-bake');
 const NOW = '2025-03-04T10:11:30.000Z';
 const NOW_EPOCH = Date.parse(NOW) / 1000;
 const deployment = deploymentFixture();
-const step = deployment.plan.steps[1] as ShiftStep;
-const event = { deployment, step, taskToken: 'token-bake-25' };
+/** The 25% bake; its shift took effect at 10:10:10. */
+const SHIFTS = [{ percent: 25, shiftedAt: '2025-03-04T10:10:10.000Z' }];
+const cursor = cursorAt(5, { shifts: SHIFTS });
+const event = { deployment, cursor, taskToken: 'token-bake-25' };
 
 const metricAlarm = (name: string, state: StateValue, transitionedAt: string): MetricAlarm => ({
   AlarmName: name,
@@ -85,7 +86,7 @@ describe('Handler: start-bake', () => {
           service: 'checkout',
           environment: 'default',
           taskToken: 'token-bake-25',
-          data: { percent: 25, watchFrom: deployment.startedAt },
+          data: { percent: 25, shifts: SHIFTS, watchFrom: deployment.startedAt },
           expiresAt: NOW_EPOCH + 600 + 3600,
         },
       })),
@@ -132,20 +133,22 @@ describe('Handler: start-bake', () => {
   });
 
   it('rejects a malformed payload, naming the field, and sends no command', async () => {
-    const { percent: _percent, ...stepWithoutPercent } = step;
+    const { seconds: _seconds, ...stepWithoutSeconds } = cursor.step as { seconds: number };
 
-    const error = await rejection(handler({ ...event, step: stepWithoutPercent }, context));
+    const error = await rejection(
+      handler({ ...event, cursor: { ...cursor, step: stepWithoutSeconds } }, context),
+    );
 
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toMatch(/^start-bake input is malformed: /);
-    expect(error.message).toContain('step.percent');
+    expect(error.message).toContain('cursor.step');
     expect(ddb.calls()).toHaveLength(0);
     expect(cloudwatch.calls()).toHaveLength(0);
     expect(sfn.calls()).toHaveLength(0);
   });
 
   it('rejects a payload without a task token', async () => {
-    const error = await rejection(handler({ deployment, step }, context));
+    const error = await rejection(handler({ deployment, cursor }, context));
 
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toContain('taskToken');

@@ -282,7 +282,7 @@ describe('Sandbox: example scenarios', () => {
     });
     const quick = await runScenario(instant, baseDir);
     expect(quick).toMatchObject({ outcome: 'rolled_back', rollbackReactionSeconds: 0 });
-    expect(quick.timeline.find((e) => e.text === 'Is the new slot healthy?')?.t).toBe(90);
+    expect(quick.timeline.find((e) => e.text === 'Is the new version ready?')?.t).toBe(90);
 
     const slow = parseScenario({
       ...structuredClone(scenario),
@@ -382,11 +382,11 @@ describe('Sandbox: example scenarios', () => {
     expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
       'EventBridge lost the ECS Deployment State Change event (SERVICE_DEPLOYMENT_COMPLETED) to ecsDeploymentEvents',
     ]);
-    const started = result.timeline.find((e) => e.text === 'Wait until the new slot is steady');
-    const check = result.timeline.find((e) => e.text === 'Check the new slot after the wait');
+    const started = result.timeline.find((e) => e.text === 'Wait until the new version is ready');
+    const check = result.timeline.find((e) => e.text === 'Check the new version after the wait');
     // Nothing resumed the wait: the 20-minute steady timeout ended it, then the direct check passed.
     expectSoonAfter(check?.t, (started?.t ?? 0) + 20 * 60);
-    const healthy = result.timeline.find((e) => e.text === 'Is the new slot healthy?');
+    const healthy = result.timeline.find((e) => e.text === 'Is the new version ready?');
     expect(healthy?.t).toBeGreaterThanOrEqual(check?.t ?? Number.POSITIVE_INFINITY);
     expect(result.awsCalls['ECS:DescribeServices']).toBeGreaterThanOrEqual(1);
     expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([

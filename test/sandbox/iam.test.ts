@@ -91,18 +91,18 @@ describe('Sandbox: IAM enforcement', () => {
     expect(ok.deadLetters).toEqual([]);
     // The ECS event (deployment completed 90 s after UpdateService) resumes the wait within seconds (the
     // event's delivery, Lambda starts and AWS calls take the time they take on AWS); the steady-timeout
-    // path ("Check the new slot after the wait", at steadyTimeout) never runs.
-    const healthy = ok.timeline.find((e) => e.text === 'Is the new slot healthy?');
+    // path ("Check the new version after the wait", at steadyTimeout) never runs.
+    const healthy = ok.timeline.find((e) => e.text === 'Is the new version ready?');
     expect(healthy?.t).toBeGreaterThanOrEqual(90);
     expect(healthy?.t).toBeLessThan(100);
-    expect(ok.timeline.some((e) => e.text === 'Check the new slot after the wait')).toBe(false);
+    expect(ok.timeline.some((e) => e.text === 'Check the new version after the wait')).toBe(false);
     expect(ok.timeline.filter((e) => e.kind === 'lambda')).toEqual([]);
     const denied = await run(without('ecsDeploymentEvents', 'dynamodb:GetItem'));
     // Before the fix every ECS deployment event failed into the dead-letter queue.
     expect(denied.deadLetters.length).toBeGreaterThan(0);
     expect(denied.deadLetters[0]?.error).toContain('dynamodb:GetItem');
     expect(denied.virtualSeconds).toBeGreaterThan(ok.virtualSeconds);
-    const checked = denied.timeline.find((e) => e.text === 'Check the new slot after the wait');
+    const checked = denied.timeline.find((e) => e.text === 'Check the new version after the wait');
     expect(checked?.t).toBeGreaterThan(90);
   });
 });

@@ -1,5 +1,6 @@
 import { RECORD_RETENTION_SECONDS } from '../../lib/adapters/dynamodb-table.ts';
 import { nowEpochSeconds } from '../../lib/clock.ts';
+import { EcsAlbDriver } from '../../lib/drivers/ecs-alb.ts';
 import { ServiceBusyError } from '../../lib/errors.ts';
 import type {
   AlarmStatus,
@@ -598,11 +599,15 @@ export class FakeExecutionStarter implements ExecutionStarter {
 /** Every fake sharing one journal. */
 export const createFakePorts = () => {
   const journal = new Journal();
+  const router = new FakeTrafficRouter(journal);
+  const deployer = new FakeSlotDeployer(journal);
   return {
     journal,
     store: new InMemoryReleaseStore(journal),
-    router: new FakeTrafficRouter(journal),
-    deployer: new FakeSlotDeployer(journal),
+    router,
+    deployer,
+    /** The real ecs-alb driver over the fake router and deployer. */
+    driver: new EcsAlbDriver({ router, slots: deployer }),
     alarms: new FakeAlarmWatcher(),
     notifier: new FakeNotifier(journal),
     tokens: new FakeTaskTokens(journal),

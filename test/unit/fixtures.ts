@@ -5,7 +5,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
 import { parseConfigText } from '../../lib/config/load.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
-import type { Deployment, ReleaseRequest } from '../../lib/domain/types.ts';
+import type { PlanStep } from '../../lib/domain/plan.ts';
+import type { Deployment, ReleaseRequest, StepCursor } from '../../lib/domain/types.ts';
 
 /** Shared test data: the repository's own `shipline.yml` and the values it declares. */
 
@@ -96,6 +97,38 @@ export const releaseRequest = (overrides: Partial<ReleaseRequest> = {}): Release
   ...overrides,
 });
 
+/** The canary plan of checkout (5/25/100, 10-minute bakes) with green as the new slot. */
+export const CANARY_STEPS: PlanStep[] = [
+  { kind: 'deploy', index: 0, label: 'Deploy the new version to green' },
+  { kind: 'await-ready', index: 1, label: 'Wait until green is ready (at most 20m)', timeoutSeconds: 1200 },
+  { kind: 'shift', index: 2, label: 'Shift 5% to green', percent: 5 },
+  { kind: 'bake', index: 3, label: 'Bake 10m watching 2 alarms', seconds: 600, inconclusive: 'fail' },
+  { kind: 'shift', index: 4, label: 'Shift 25% to green', percent: 25 },
+  { kind: 'bake', index: 5, label: 'Bake 10m watching 2 alarms', seconds: 600, inconclusive: 'fail' },
+  { kind: 'shift', index: 6, label: 'Shift 100% to green', percent: 100 },
+  { kind: 'bake', index: 7, label: 'Bake 10m watching 2 alarms', seconds: 600, inconclusive: 'fail' },
+  {
+    kind: 'retire',
+    index: 8,
+    label: 'Promote green, watch the 15m rollback window, scale blue down after 15m',
+    rollbackWindowSeconds: 900,
+    warmAfterWindowSeconds: 0,
+  },
+];
+
+/** The rollout the deploy step of the fixtures started. */
+export const ROLLOUT = {
+  taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:8',
+  deploymentId: 'ecs-svc/1234567890',
+};
+
+/** The cursor at step `index` of the fixture plan (rollout set once the deploy ran). */
+export const cursorAt = (index: number, overrides: Partial<StepCursor> = {}): StepCursor => {
+  const step = CANARY_STEPS[index];
+  if (!step) throw new Error(`the fixture plan has no step ${index}`);
+  return { index, step, shifts: [], rollout: index > 0 ? ROLLOUT : null, ...overrides };
+};
+
 /** What prepare-release produces for checkout v2 (blue stable at v1, green receives v2). */
 export const deploymentFixture = (overrides: Partial<Deployment> = {}): Deployment => ({
   id: V2_RELEASE_ID,
@@ -114,19 +147,11 @@ export const deploymentFixture = (overrides: Partial<Deployment> = {}): Deployme
     canary: { name: 'green', service: 'checkout-green', targetGroupArn: GREEN_TG },
     desiredCount: 4,
     stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
-    steadyTimeoutSeconds: 1200,
-    scaleDownDelaySeconds: 900,
-    rollbackWindowSeconds: 900,
-    warmAfterWindowSeconds: 0,
   },
   alarms: ['checkout-latency-p99', 'checkout-green-5xx'],
   plan: {
     strategy: 'canary',
-    steps: [
-      { kind: 'shift', index: 0, percent: 5, bakeSeconds: 600, label: 'Shift 5% to green, bake 10m' },
-      { kind: 'shift', index: 1, percent: 25, bakeSeconds: 600, label: 'Shift 25% to green, bake 10m' },
-      { kind: 'shift', index: 2, percent: 100, bakeSeconds: 600, label: 'Shift 100% to green, bake 10m' },
-    ],
+    steps: CANARY_STEPS,
     totalBakeSeconds: 1800,
   },
   topicArn: TOPIC_ARN,

@@ -3,7 +3,6 @@ import { parseConfig } from '../../lib/config/load.ts';
 import type { PlanStep } from '../../lib/domain/plan.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { buildPlan, leaseSecondsOf } from '../../lib/strategies/index.ts';
-import { toShiftAndBakePlan } from '../../lib/strategies/shift-and-bake.ts';
 import { BLUE_TG, GREEN_TG, LISTENER_RULE_ARN } from './fixtures.ts';
 
 const TEST_RULE_ARN = LISTENER_RULE_ARN.replace(/[0-9a-f]{16}$/, '1111222233334444');
@@ -371,47 +370,6 @@ describe('Function: buildPlan', () => {
     expect(() =>
       buildPlan({ ...service, strategy: { type: 'blue-green', bake: 300, checks: [] } }, {}),
     ).toThrow(new ConfigError('an ecs-rolling target takes only all-at-once, not blue-green'));
-  });
-});
-
-describe('Function: toShiftAndBakePlan', () => {
-  it('fuses each shift with its bake for the current state machine, with the labels it always had', () => {
-    const plan = toShiftAndBakePlan(
-      buildPlan(albService({ strategy: { type: 'canary', steps: [5, 25, 100], bake: '10m' } }), {
-        newSlot: 'green',
-      }),
-    );
-
-    expect(plan).toEqual({
-      strategy: 'canary',
-      steps: [
-        { kind: 'shift', index: 0, percent: 5, bakeSeconds: 600, label: 'Shift 5% to green, bake 10m' },
-        { kind: 'shift', index: 1, percent: 25, bakeSeconds: 600, label: 'Shift 25% to green, bake 10m' },
-        { kind: 'shift', index: 2, percent: 100, bakeSeconds: 600, label: 'Shift 100% to green, bake 10m' },
-      ],
-      totalBakeSeconds: 1800,
-    });
-  });
-
-  it('accepts a bake given in seconds', () => {
-    const plan = toShiftAndBakePlan(
-      buildPlan(albService({ strategy: { type: 'canary', steps: [100], bake: 45 } }), { newSlot: 'green' }),
-    );
-
-    expect(plan.steps).toEqual([
-      { kind: 'shift', index: 0, percent: 100, bakeSeconds: 45, label: 'Shift 100% to green, bake 45s' },
-    ]);
-  });
-
-  it('refuses a plan with a step the current state machine cannot run, naming it', () => {
-    const plan = buildPlan(
-      albService({ strategy: { type: 'blue-green', bake: '5m' } }, { testListenerRuleArn: TEST_RULE_ARN }),
-      { newSlot: 'green' },
-    );
-
-    expect(() => toShiftAndBakePlan(plan)).toThrow(
-      'the release state machine cannot run step "Send test traffic to green" (test-traffic) of a blue-green plan yet',
-    );
   });
 });
 

@@ -1,15 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useClock } from '../../../lib/clock.ts';
-import type { ShiftStep } from '../../../lib/domain/types.ts';
+import type { BakeStep } from '../../../lib/domain/plan.ts';
+import type { StepShift } from '../../../lib/domain/types.ts';
 import { alarmStateChangeEventSchema } from '../../../lib/events/alarm-state-change.ts';
-import { confirmBake, onAlarmStateChange, startBake } from '../../../lib/use-cases/bake.ts';
+import { confirmBake, finishBake, onAlarmStateChange, startBake } from '../../../lib/use-cases/bake.ts';
 import { FakeAlarmWatcher, FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
-import { alarmStateChangeEvent, deploymentFixture } from '../fixtures.ts';
+import { alarmStateChangeEvent, cursorAt, deploymentFixture } from '../fixtures.ts';
 
 const deployment = deploymentFixture();
 const RELEASE = deployment.id;
 const STARTED = deployment.startedAt; // 2025-03-04T10:00:05.000Z
-const step25: ShiftStep = deployment.plan.steps[1] as ShiftStep;
 const BEFORE_START = '2025-03-04T09:30:00.000Z';
 const DURING_BAKE = '2025-03-04T10:14:00.000Z';
 
@@ -20,6 +20,11 @@ const SHIFTS = [
 ];
 const DURING_5 = '2025-03-04T10:09:00.000Z';
 const BEFORE_ANY_SHIFT = '2025-03-04T10:00:07.000Z';
+
+/** Only the 25% step's shift, applied as the release started. */
+const ONLY_25: StepShift[] = [{ percent: 25, shiftedAt: STARTED }];
+/** The cursor at the 25% bake, after `shifts`. */
+const bake25 = (shifts: StepShift[] = ONLY_25) => cursorAt(5, { shifts });
 
 const alarmEvent = (alarmName: string, value: string, timestamp: string) =>
   alarmStateChangeEventSchema.parse(alarmStateChangeEvent(alarmName, value, timestamp));
@@ -39,7 +44,7 @@ describe('Use case: bake', () => {
 
   describe('Function: startBake', () => {
     it('registers the task token against every watched alarm and keeps waiting', async () => {
-      const result = await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+      const result = await startBake({ store, alarms, tokens }, deployment, bake25(), 'token-bake-25');
 
       expect(result).toEqual({ watching: ['checkout-latency-p99', 'checkout-green-5xx'] });
       expect(await store.alarmWatches('checkout-green-5xx')).toEqual([
@@ -49,6 +54,7 @@ describe('Use case: bake', () => {
           service: 'checkout',
           taskToken: 'token-bake-25',
           percent: 25,
+          shifts: ONLY_25,
           watchFrom: STARTED,
         },
       ]);
@@ -59,7 +65,7 @@ describe('Use case: bake', () => {
     it('fails the bake at once when an alarm went to ALARM since the release started', async () => {
       alarms.set('checkout-green-5xx', 'ALARM', '2025-03-04T10:11:00.000Z');
 
-      const result = await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+      const result = await startBake({ store, alarms, tokens }, deployment, bake25(), 'token-bake-25');
 
       expect(result).toEqual({ watching: [], failedAtStart: 'checkout-green-5xx' });
       expect(tokens.succeeded).toEqual([
@@ -79,7 +85,7 @@ describe('Use case: bake', () => {
     it('fails the bake at once when a watched alarm no longer exists, and stops watching', async () => {
       alarms.alarms.delete('checkout-green-5xx');
 
-      const result = await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+      const result = await startBake({ store, alarms, tokens }, deployment, bake25(), 'token-bake-25');
 
       expect(result).toEqual({ watching: [], missing: ['checkout-green-5xx'] });
       expect(tokens.succeeded).toEqual([
@@ -97,7 +103,7 @@ describe('Use case: bake', () => {
     it('ignores an alarm already in ALARM before the release started', async () => {
       alarms.set('checkout-latency-p99', 'ALARM', BEFORE_START);
 
-      const result = await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+      const result = await startBake({ store, alarms, tokens }, deployment, bake25(), 'token-bake-25');
 
       expect(result).toEqual({ watching: ['checkout-latency-p99', 'checkout-green-5xx'] });
       expect(tokens.succeeded).toEqual([]);
@@ -106,7 +112,7 @@ describe('Use case: bake', () => {
 
   describe('The step an alarm transitioned in (from its timestamp)', () => {
     it('names the 5% step for an event that arrives late, after the 25% shift', async () => {
-      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+      await startBake({ store, alarms, tokens }, deployment, bake25(SHIFTS), 'token-bake-25');
 
       await onAlarmStateChange(
         { store, tokens },
@@ -127,7 +133,7 @@ describe('Use case: bake', () => {
     });
 
     it('names the 25% step for a transition after its shift', async () => {
-      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+      await startBake({ store, alarms, tokens }, deployment, bake25(SHIFTS), 'token-bake-25');
 
       await onAlarmStateChange(
         { store, tokens },
@@ -142,7 +148,7 @@ describe('Use case: bake', () => {
     it('names the previous step for an alarm found firing at bake start that transitioned before this shift', async () => {
       alarms.set('checkout-green-5xx', 'ALARM', DURING_5);
 
-      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+      await startBake({ store, alarms, tokens }, deployment, bake25(SHIFTS), 'token-bake-25');
 
       expect(tokens.succeeded[0]?.output).toMatchObject({
         reason: 'alarm checkout-green-5xx went to ALARM at 5%',
@@ -152,9 +158,13 @@ describe('Use case: bake', () => {
 
     it('says "before any traffic moved" for an alarm that transitioned before the first shift', async () => {
       alarms.set('checkout-green-5xx', 'ALARM', BEFORE_ANY_SHIFT);
-      const step5 = deployment.plan.steps[0] as ShiftStep;
 
-      await startBake({ store, alarms, tokens }, deployment, step5, 'token-bake-5', SHIFTS.slice(0, 1));
+      await startBake(
+        { store, alarms, tokens },
+        deployment,
+        cursorAt(3, { shifts: SHIFTS.slice(0, 1) }),
+        'token-bake-5',
+      );
 
       expect(tokens.succeeded[0]?.output).toMatchObject({
         reason: 'alarm checkout-green-5xx went to ALARM before any traffic moved',
@@ -164,11 +174,11 @@ describe('Use case: bake', () => {
     it('names the 5% step at the end of the 25% bake for a lost event from the 5% bake', async () => {
       const previous = useClock({ now: () => new Date('2025-03-04T10:20:10.000Z') });
       try {
-        await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25', SHIFTS);
+        await startBake({ store, alarms, tokens }, deployment, bake25(SHIFTS), 'token-bake-25');
         alarms.fired('checkout-green-5xx', DURING_5);
         alarms.set('checkout-green-5xx', 'OK', '2025-03-04T10:12:00.000Z');
 
-        await expect(confirmBake({ store, alarms }, deployment, step25, SHIFTS)).resolves.toMatchObject({
+        await expect(confirmBake({ store, alarms }, deployment, bake25(SHIFTS))).resolves.toMatchObject({
           outcome: 'failed',
           reason: 'alarm checkout-green-5xx went to ALARM at 5%',
         });
@@ -180,11 +190,11 @@ describe('Use case: bake', () => {
 
   describe('Function: confirmBake', () => {
     beforeEach(async () => {
-      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+      await startBake({ store, alarms, tokens }, deployment, bake25(), 'token-bake-25');
     });
 
     it('passes a quiet bake and stops watching', async () => {
-      const outcome = await confirmBake({ store, alarms }, deployment, step25);
+      const outcome = await confirmBake({ store, alarms }, deployment, bake25());
 
       expect(outcome).toEqual({
         outcome: 'passed',
@@ -196,16 +206,36 @@ describe('Use case: bake', () => {
     it('says "alarm" for a single watched alarm', async () => {
       const single = deploymentFixture({ alarms: ['checkout-green-5xx'] });
 
-      await expect(confirmBake({ store, alarms }, single, step25)).resolves.toEqual({
+      await expect(confirmBake({ store, alarms }, single, bake25())).resolves.toEqual({
         outcome: 'passed',
         reason: 'no alarm fired in 10m at 25% (1 alarm watched)',
+      });
+    });
+
+    it('is inconclusive when a watched alarm stayed INSUFFICIENT_DATA for the whole bake', async () => {
+      alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', BEFORE_START);
+
+      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toEqual({
+        outcome: 'inconclusive',
+        reason:
+          'inconclusive: alarm checkout-green-5xx stayed INSUFFICIENT_DATA for the whole 10m bake at 25%, so it could not tell whether the new version is healthy',
+        alarm: 'checkout-green-5xx',
+        silentAlarms: ['checkout-green-5xx'],
+      });
+    });
+
+    it('passes when an alarm in INSUFFICIENT_DATA now had data during the bake (it transitioned after it began)', async () => {
+      alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', DURING_BAKE);
+
+      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toMatchObject({
+        outcome: 'passed',
       });
     });
 
     it('fails the bake for an alarm whose event was lost', async () => {
       alarms.set('checkout-green-5xx', 'ALARM', DURING_BAKE);
 
-      await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toEqual({
+      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toEqual({
         outcome: 'failed',
         reason: 'alarm checkout-green-5xx went to ALARM at 25%',
         alarm: 'checkout-green-5xx',
@@ -219,7 +249,7 @@ describe('Use case: bake', () => {
         alarms.fired('checkout-green-5xx', '2025-03-04T10:14:00.000Z');
         alarms.set('checkout-green-5xx', 'OK', '2025-03-04T10:17:00.000Z');
 
-        await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toEqual({
+        await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toEqual({
           outcome: 'failed',
           reason: 'alarm checkout-green-5xx went to ALARM at 25%',
           alarm: 'checkout-green-5xx',
@@ -240,7 +270,7 @@ describe('Use case: bake', () => {
     it('passes despite an alarm in ALARM since before the release', async () => {
       alarms.set('checkout-latency-p99', 'ALARM', BEFORE_START);
 
-      await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toMatchObject({
+      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toMatchObject({
         outcome: 'passed',
       });
     });
@@ -248,7 +278,7 @@ describe('Use case: bake', () => {
     it('fails the bake when a watched alarm disappeared', async () => {
       alarms.alarms.delete('checkout-latency-p99');
 
-      await expect(confirmBake({ store, alarms }, deployment, step25)).resolves.toEqual({
+      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toEqual({
         outcome: 'failed',
         reason: 'watched alarm(s) disappeared during the bake: checkout-latency-p99',
       });
@@ -257,13 +287,13 @@ describe('Use case: bake', () => {
 
   describe('Function: onAlarmStateChange', () => {
     beforeEach(async () => {
-      await startBake({ store, alarms, tokens }, deployment, step25, 'token-bake-25');
+      await startBake({ store, alarms, tokens }, deployment, bake25(), 'token-bake-25');
     });
 
     it('fails the bake watching the alarm, with the reason a person reads', async () => {
       const single = deploymentFixture({ alarms: ['checkout-5xx'] });
       alarms.set('checkout-5xx', 'OK', BEFORE_START);
-      await startBake({ store, alarms, tokens }, single, step25, 'token-single');
+      await startBake({ store, alarms, tokens }, single, bake25(), 'token-single');
 
       const result = await onAlarmStateChange(
         { store, tokens },
@@ -337,6 +367,64 @@ describe('Use case: bake', () => {
       );
 
       expect(result).toEqual({ failedReleases: [] });
+    });
+  });
+
+  describe('Function: finishBake', () => {
+    const withPolicy = (inconclusive: BakeStep['inconclusive']) => {
+      const step = { ...(deployment.plan.steps[5] as BakeStep), inconclusive };
+      return cursorAt(5, { step, shifts: ONLY_25 });
+    };
+
+    it("returns the next step's cursor after a quiet bake, saying why it passed", async () => {
+      await expect(finishBake({ store, alarms }, deployment, bake25())).resolves.toEqual({
+        index: 6,
+        step: deployment.plan.steps[6],
+        shifts: ONLY_25,
+        rollout: bake25().rollout,
+        note: 'no alarm fired in 10m at 25% (2 alarms watched)',
+      });
+    });
+
+    it('throws BakeFailed naming the alarm when one fired (the state machine rolls back)', async () => {
+      alarms.set('checkout-green-5xx', 'ALARM', DURING_BAKE);
+
+      await expect(finishBake({ store, alarms }, deployment, bake25())).rejects.toMatchObject({
+        name: 'BakeFailed',
+        message: 'alarm checkout-green-5xx went to ALARM at 25%',
+      });
+    });
+
+    describe('an inconclusive bake', () => {
+      beforeEach(() => {
+        alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', BEFORE_START);
+      });
+
+      it('fails under the fail policy, naming the alarm', async () => {
+        await expect(finishBake({ store, alarms }, deployment, withPolicy('fail'))).rejects.toMatchObject({
+          name: 'BakeFailed',
+          message:
+            'inconclusive: alarm checkout-green-5xx stayed INSUFFICIENT_DATA for the whole 10m bake at 25%, so it could not tell whether the new version is healthy; the service treats an inconclusive bake as failed',
+        });
+      });
+
+      it('goes on under the pass policy, and says so in the next cursor', async () => {
+        const next = await finishBake({ store, alarms }, deployment, withPolicy('pass'));
+
+        expect(next).toMatchObject({ index: 6, step: { kind: 'shift', percent: 100 } });
+        expect(next.note).toBe(
+          'inconclusive: alarm checkout-green-5xx stayed INSUFFICIENT_DATA for the whole 10m bake at 25%, so it could not tell whether the new version is healthy; the service treats an inconclusive bake as passed',
+        );
+      });
+
+      it('fails under the pause policy, saying a pause cannot happen yet', async () => {
+        await expect(finishBake({ store, alarms }, deployment, withPolicy('pause'))).rejects.toMatchObject({
+          name: 'BakeFailed',
+          message: expect.stringContaining(
+            'the service asks to pause for a person, which Shipline cannot do yet, so the bake fails',
+          ),
+        });
+      });
     });
   });
 });

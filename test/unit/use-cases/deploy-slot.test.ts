@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { EcsAlbDriver } from '../../../lib/drivers/ecs-alb.ts';
 import { ecsDeploymentStateChangeEventSchema } from '../../../lib/events/ecs-deployment.ts';
 import type { SlotStatus } from '../../../lib/ports/slot-deployer.ts';
 import {
@@ -8,13 +9,15 @@ import {
   onEcsDeploymentEvent,
 } from '../../../lib/use-cases/deploy-slot.ts';
 import { FakeSlotDeployer, FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
-import { deploymentFixture, V2_IMAGE, V2_RELEASE_ID } from '../fixtures.ts';
+import { cursorAt, deploymentFixture, V2_IMAGE, V2_RELEASE_ID } from '../fixtures.ts';
 
 const deployment = deploymentFixture();
 const slotDeployment = {
   taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:8',
   deploymentId: 'ecs-svc/1002',
 };
+/** At the await-ready step, after the deploy started `slotDeployment`. */
+const ready = cursorAt(1, { rollout: slotDeployment });
 
 const green = (
   rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED',
@@ -62,7 +65,11 @@ describe('Use case: deploy the idle slot', () => {
 
   describe('Function: deployToIdleSlot', () => {
     it('deploys the pinned image to the canary slot from the stable task definition', async () => {
-      const result = await deployToIdleSlot({ deployer }, deployment);
+      const result = await deployToIdleSlot(
+        { driver: new EcsAlbDriver({ slots: deployer }) },
+        deployment,
+        cursorAt(0),
+      );
 
       expect(deployer.deployed).toEqual([
         {
@@ -76,7 +83,13 @@ describe('Use case: deploy the idle slot', () => {
           releaseId: V2_RELEASE_ID,
         },
       ]);
-      expect(result).toEqual(slotDeployment);
+      // The next step (await-ready) gets the rollout to wait on.
+      expect(result).toEqual({
+        index: 1,
+        step: deployment.plan.steps[1],
+        shifts: [],
+        rollout: slotDeployment,
+      });
     });
   });
 
@@ -85,7 +98,12 @@ describe('Use case: deploy the idle slot', () => {
       deployer.slots.set('checkout-green', green('IN_PROGRESS'));
 
       await expect(
-        awaitSteadySlot({ store, deployer, tokens }, deployment, slotDeployment, 'token-steady'),
+        awaitSteadySlot(
+          { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
+          deployment,
+          ready,
+          'token-steady',
+        ),
       ).resolves.toEqual({
         waiting: true,
       });
@@ -101,7 +119,12 @@ describe('Use case: deploy the idle slot', () => {
       deployer.slots.set('checkout-green', green('COMPLETED'));
 
       await expect(
-        awaitSteadySlot({ store, deployer, tokens }, deployment, slotDeployment, 'token-steady'),
+        awaitSteadySlot(
+          { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
+          deployment,
+          ready,
+          'token-steady',
+        ),
       ).resolves.toEqual({
         waiting: false,
       });
@@ -117,7 +140,12 @@ describe('Use case: deploy the idle slot', () => {
         green('FAILED', 'ecs-svc/1002', 'circuit breaker: tasks failed to start'),
       );
 
-      await awaitSteadySlot({ store, deployer, tokens }, deployment, slotDeployment, 'token-steady');
+      await awaitSteadySlot(
+        { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
+        deployment,
+        ready,
+        'token-steady',
+      );
 
       expect(tokens.succeeded[0]?.output).toEqual({
         outcome: 'failed',
@@ -130,7 +158,9 @@ describe('Use case: deploy the idle slot', () => {
     it('fails a deployment still in progress after the timeout', async () => {
       deployer.slots.set('checkout-green', green('IN_PROGRESS'));
 
-      await expect(confirmSteadySlot({ store, deployer }, deployment, slotDeployment)).resolves.toEqual({
+      await expect(
+        confirmSteadySlot({ store, driver: new EcsAlbDriver({ slots: deployer }) }, deployment, ready),
+      ).resolves.toEqual({
         outcome: 'failed',
         reason: 'new slot checkout-green was not steady after 1200s',
       });
@@ -139,7 +169,9 @@ describe('Use case: deploy the idle slot', () => {
     it('fails a deployment replaced by another one', async () => {
       deployer.slots.set('checkout-green', green('COMPLETED', 'ecs-svc/2000'));
 
-      await expect(confirmSteadySlot({ store, deployer }, deployment, slotDeployment)).resolves.toEqual({
+      await expect(
+        confirmSteadySlot({ store, driver: new EcsAlbDriver({ slots: deployer }) }, deployment, ready),
+      ).resolves.toEqual({
         outcome: 'failed',
         reason: 'deployment ecs-svc/1002 of checkout-green was replaced by another deployment',
       });
@@ -148,7 +180,9 @@ describe('Use case: deploy the idle slot', () => {
     it('fails a completed deployment that runs fewer tasks than the stable slot', async () => {
       deployer.slots.set('checkout-green', { ...green('COMPLETED'), runningCount: 1 });
 
-      await expect(confirmSteadySlot({ store, deployer }, deployment, slotDeployment)).resolves.toEqual({
+      await expect(
+        confirmSteadySlot({ store, driver: new EcsAlbDriver({ slots: deployer }) }, deployment, ready),
+      ).resolves.toEqual({
         outcome: 'failed',
         reason: `new slot checkout-green runs 1 of ${deployment.target.desiredCount} tasks`,
       });
@@ -158,7 +192,9 @@ describe('Use case: deploy the idle slot', () => {
       deployer.slots.set('checkout-green', green('COMPLETED'));
       await store.putSlotWait({ deploymentId: 'ecs-svc/1002', releaseId: V2_RELEASE_ID, taskToken: 't' }, 60);
 
-      await expect(confirmSteadySlot({ store, deployer }, deployment, slotDeployment)).resolves.toEqual({
+      await expect(
+        confirmSteadySlot({ store, driver: new EcsAlbDriver({ slots: deployer }) }, deployment, ready),
+      ).resolves.toEqual({
         outcome: 'passed',
         reason: 'checkout-green is steady on v2',
       });

@@ -12,6 +12,7 @@ import {
 import { createFakePorts } from '../fakes.ts';
 import {
   BLUE_TG,
+  cursorAt,
   deploymentFixture,
   GREEN_TG,
   LISTENER_RULE_ARN,
@@ -199,13 +200,17 @@ describe('Use case: finish a release', () => {
 
   describe('Function: promoteRelease', () => {
     const NEW_TASK_DEFINITION_ARN = 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:8';
+    /** At the retire step, after the deploy registered NEW_TASK_DEFINITION_ARN. */
+    const NEW_TASK_DEFINITION = cursorAt(8, {
+      rollout: { taskDefinitionArn: NEW_TASK_DEFINITION_ARN, deploymentId: 'ecs-svc/1' },
+    });
 
     beforeEach(() => {
       ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
     });
 
     it('leaves the weights alone when the new slot already serves 100%', async () => {
-      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION);
 
       expect(ports.router.splits).toEqual([]);
     });
@@ -213,19 +218,13 @@ describe('Use case: finish a release', () => {
     it('shifts the rest of the traffic when the plan ended below 100%', async () => {
       ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 50, [GREEN_TG]: 50 });
 
-      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION);
 
       expect(ports.router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 100 }]);
     });
 
     it('records the new slot as stable and the release as promoted', async () => {
-      const result = await promoteRelease(
-        ports,
-        settings,
-        deployment,
-        EXECUTION_ARN,
-        NEW_TASK_DEFINITION_ARN,
-      );
+      const result = await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION);
 
       expect(result).toEqual({
         outcome: 'promoted',
@@ -249,8 +248,8 @@ describe('Use case: finish a release', () => {
     });
 
     it('tells people once, and leaves the lock to the hand-off state', async () => {
-      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
-      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION_ARN);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION);
+      await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION);
 
       expect(ports.store.locks.has('checkout')).toBe(true);
       expect(ports.tokens.succeeded).toEqual([]);
@@ -573,13 +572,7 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
       });
     };
 
-    const result = await promoteRelease(
-      ports,
-      settings,
-      deployment,
-      undefined,
-      'arn:aws:ecs:task-definition/checkout:8',
-    );
+    const result = await promoteRelease(ports, settings, deployment, undefined, cursorAt(8));
 
     expect(result.outcome).toBe('promoted');
     expect(result.warnings).toEqual([
@@ -591,9 +584,9 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
   it('refuses to promote over a release that has taken the service over', async () => {
     await ports.store.claimIdleSlot('checkout', 'checkout-v3');
 
-    await expect(
-      promoteRelease(ports, settings, deployment, undefined, 'arn:aws:ecs:task-definition/checkout:8'),
-    ).rejects.toThrow('another release has taken checkout over');
+    await expect(promoteRelease(ports, settings, deployment, undefined, cursorAt(8))).rejects.toThrow(
+      'another release has taken checkout over',
+    );
     expect(ports.router.splits).toEqual([]);
   });
 

@@ -137,7 +137,12 @@ describe('Function: prepareRelease', () => {
     );
 
     if ('alreadyServing' in deployment) throw new Error(`expected a deployment, got: ${deployment.reason}`);
-    expect(deployment.target).toMatchObject({ scaleDownDelaySeconds: 900, rollbackWindowSeconds: 1800 });
+    // The plan's retire step holds the window (30m) and the rest of the 15m scale-down delay (none).
+    expect(deployment.plan.steps.at(-1)).toMatchObject({
+      kind: 'retire',
+      rollbackWindowSeconds: 1800,
+      warmAfterWindowSeconds: 0,
+    });
   });
 
   it('plans again (ServiceBusyError) when the rollback of an older release moved the weights before the claim', async () => {
@@ -193,9 +198,15 @@ describe('Function: prepareRelease', () => {
             consoleUrl: `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION_ARN}`,
             at: NOW,
             plan: [
-              'Shift 5% to green, bake 10m',
-              'Shift 25% to green, bake 10m',
-              'Shift 100% to green, bake 10m',
+              'Deploy the new version to green',
+              'Wait until green is ready (at most 20m)',
+              'Shift 5% to green',
+              'Bake 10m watching 2 alarms',
+              'Shift 25% to green',
+              'Bake 10m watching 2 alarms',
+              'Shift 100% to green',
+              'Bake 10m watching 2 alarms',
+              'Promote green, watch the 15m rollback window, scale blue down after 15m',
             ],
             newSlot: 'green',
             watchedAlarms: ['checkout-latency-p99', 'checkout-green-5xx'],
@@ -223,9 +234,15 @@ describe('Function: prepareRelease', () => {
     });
     expect(deployment.alarms).toEqual(['checkout-latency-p99', 'checkout-blue-5xx']);
     expect(deployment.plan.steps.map((step) => step.label)).toEqual([
-      'Shift 5% to blue, bake 10m',
-      'Shift 25% to blue, bake 10m',
-      'Shift 100% to blue, bake 10m',
+      'Deploy the new version to blue',
+      'Wait until blue is ready (at most 20m)',
+      'Shift 5% to blue',
+      'Bake 10m watching 2 alarms',
+      'Shift 25% to blue',
+      'Bake 10m watching 2 alarms',
+      'Shift 100% to blue',
+      'Bake 10m watching 2 alarms',
+      'Promote blue, watch the 15m rollback window, scale green down after 15m',
     ]);
   });
 

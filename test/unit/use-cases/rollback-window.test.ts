@@ -6,10 +6,12 @@ import {
   startRollbackWindow,
 } from '../../../lib/use-cases/bake.ts';
 import { FakeAlarmWatcher, FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
-import { alarmStateChangeEvent, deploymentFixture } from '../fixtures.ts';
+import { alarmStateChangeEvent, cursorAt, deploymentFixture } from '../fixtures.ts';
 
 const deployment = deploymentFixture();
 const RELEASE = deployment.id;
+/** At the retire step (15-minute rollback window). */
+const retire = cursorAt(8);
 const BEFORE_START = '2025-03-04T09:30:00.000Z';
 const AFTER_PROMOTION = '2025-03-04T10:40:00.000Z';
 const REASON = 'alarm checkout-green-5xx went to ALARM after promotion, during the rollback window';
@@ -34,7 +36,7 @@ describe('Use case: the rollback window after promotion', () => {
 
   describe('Function: startRollbackWindow', () => {
     it('registers the window token against every watched alarm, as a rollback-window watch', async () => {
-      const result = await startRollbackWindow({ store, alarms, tokens }, deployment, 'token-window');
+      const result = await startRollbackWindow({ store, alarms, tokens }, deployment, retire, 'token-window');
 
       expect(result).toEqual({ watching: ['checkout-latency-p99', 'checkout-green-5xx'] });
       expect(await store.alarmWatches('checkout-green-5xx')).toEqual([
@@ -47,7 +49,7 @@ describe('Use case: the rollback window after promotion', () => {
     it('fails the window at once when an alarm fired since the release started', async () => {
       alarms.set('checkout-green-5xx', 'ALARM', AFTER_PROMOTION);
 
-      const result = await startRollbackWindow({ store, alarms, tokens }, deployment, 'token-window');
+      const result = await startRollbackWindow({ store, alarms, tokens }, deployment, retire, 'token-window');
 
       expect(result).toEqual({ watching: [], failedAtStart: 'checkout-green-5xx' });
       expect(tokens.failed).toEqual([{ token: 'token-window', error: 'AlarmAfterPromotion', cause: REASON }]);
@@ -57,7 +59,7 @@ describe('Use case: the rollback window after promotion', () => {
     it('ends the window quietly when a newer release has taken the service', async () => {
       await store.claimIdleSlot('checkout', 'checkout-v3');
 
-      const result = await startRollbackWindow({ store, alarms, tokens }, deployment, 'token-window');
+      const result = await startRollbackWindow({ store, alarms, tokens }, deployment, retire, 'token-window');
 
       expect(result).toEqual({ watching: [], handedOver: true });
       expect(tokens.succeeded).toEqual([
@@ -69,7 +71,7 @@ describe('Use case: the rollback window after promotion', () => {
 
   describe('Function: onAlarmStateChange', () => {
     it('fails the window with AlarmAfterPromotion, so the release rolls back at once', async () => {
-      await startRollbackWindow({ store, alarms, tokens }, deployment, 'token-window');
+      await startRollbackWindow({ store, alarms, tokens }, deployment, retire, 'token-window');
 
       const result = await onAlarmStateChange(
         { store, tokens },
@@ -83,7 +85,7 @@ describe('Use case: the rollback window after promotion', () => {
     });
 
     it('ends the window without rollback when a newer release owns the service by then', async () => {
-      await startRollbackWindow({ store, alarms, tokens }, deployment, 'token-window');
+      await startRollbackWindow({ store, alarms, tokens }, deployment, retire, 'token-window');
       await store.claimIdleSlot('checkout', 'checkout-v3');
 
       const result = await onAlarmStateChange(
@@ -101,9 +103,9 @@ describe('Use case: the rollback window after promotion', () => {
 
   describe('Function: confirmRollbackWindow', () => {
     it('passes a quiet window and stops watching', async () => {
-      await startRollbackWindow({ store, alarms, tokens }, deployment, 'token-window');
+      await startRollbackWindow({ store, alarms, tokens }, deployment, retire, 'token-window');
 
-      await expect(confirmRollbackWindow({ store, alarms }, deployment)).resolves.toEqual({
+      await expect(confirmRollbackWindow({ store, alarms }, deployment, retire)).resolves.toEqual({
         outcome: 'passed',
         reason: 'no alarm fired in the 15m rollback window',
       });
@@ -111,10 +113,10 @@ describe('Use case: the rollback window after promotion', () => {
     });
 
     it('says which watched alarm no longer exists instead of passing as if it had been read', async () => {
-      await startRollbackWindow({ store, alarms, tokens }, deployment, 'token-window');
+      await startRollbackWindow({ store, alarms, tokens }, deployment, retire, 'token-window');
       alarms.alarms.delete('checkout-green-5xx');
 
-      await expect(confirmRollbackWindow({ store, alarms }, deployment)).resolves.toEqual({
+      await expect(confirmRollbackWindow({ store, alarms }, deployment, retire)).resolves.toEqual({
         outcome: 'passed',
         reason:
           'no alarm fired in the 15m rollback window; alarm(s) checkout-green-5xx no longer exist and were not read',
@@ -124,7 +126,7 @@ describe('Use case: the rollback window after promotion', () => {
     it('raises AlarmAfterPromotion for an alarm whose event was lost', async () => {
       alarms.set('checkout-green-5xx', 'ALARM', AFTER_PROMOTION);
 
-      await expect(confirmRollbackWindow({ store, alarms }, deployment)).rejects.toMatchObject({
+      await expect(confirmRollbackWindow({ store, alarms }, deployment, retire)).rejects.toMatchObject({
         name: 'AlarmAfterPromotion',
         message: REASON,
       });
@@ -133,7 +135,7 @@ describe('Use case: the rollback window after promotion', () => {
     it('raises AlarmAfterPromotion for an alarm that fired and recovered while its event was lost', async () => {
       alarms.fired('checkout-green-5xx', AFTER_PROMOTION);
 
-      await expect(confirmRollbackWindow({ store, alarms }, deployment)).rejects.toMatchObject({
+      await expect(confirmRollbackWindow({ store, alarms }, deployment, retire)).rejects.toMatchObject({
         name: 'AlarmAfterPromotion',
         message: REASON,
       });
@@ -143,7 +145,7 @@ describe('Use case: the rollback window after promotion', () => {
       alarms.set('checkout-green-5xx', 'ALARM', AFTER_PROMOTION);
       await store.claimIdleSlot('checkout', 'checkout-v3');
 
-      await expect(confirmRollbackWindow({ store, alarms }, deployment)).resolves.toMatchObject({
+      await expect(confirmRollbackWindow({ store, alarms }, deployment, retire)).resolves.toMatchObject({
         outcome: 'handed-over',
       });
     });

@@ -1,0 +1,52 @@
+import { InvalidInputError, TargetStateError } from '../errors.ts';
+import type { PlanStep, ReleasePlan, StepKind } from './plan.ts';
+import type { StepCursor } from './types.ts';
+
+/** The step a cursor points at, checked to be of the kind the state running it expects. */
+export const currentStep = <K extends StepKind>(
+  cursor: StepCursor,
+  kind: K,
+): Extract<PlanStep, { kind: K }> => {
+  if (cursor.step.kind !== kind) {
+    throw new InvalidInputError(
+      `step ${cursor.index} is a ${cursor.step.kind} step, not a ${kind} step ("${cursor.step.label}")`,
+    );
+  }
+  return cursor.step as Extract<PlanStep, { kind: K }>;
+};
+
+/**
+ * The cursor of the step after the current one, carrying what the steps so far left for later ones. Every
+ * step's function returns it, so the state machine needs no state of its own between two steps. A plan ends
+ * with a step (retire) whose states never ask for a next one: asking past the end is a bug in the plan.
+ */
+export const nextCursor = (
+  plan: ReleasePlan,
+  cursor: StepCursor,
+  changes: Partial<Pick<StepCursor, 'shifts' | 'rollout' | 'note'>> = {},
+): StepCursor => {
+  const index = cursor.index + 1;
+  const step = plan.steps[index];
+  if (!step) {
+    throw new TargetStateError(
+      `the plan has no step after step ${cursor.index} ("${cursor.step.label}"): a plan ends with retire`,
+    );
+  }
+  return {
+    index,
+    step,
+    shifts: changes.shifts ?? cursor.shifts,
+    rollout: changes.rollout === undefined ? cursor.rollout : changes.rollout,
+    ...(changes.note ? { note: changes.note } : {}),
+  };
+};
+
+/** The rollout the deploy step started; a step that needs it before the deploy ran is a bug in the plan. */
+export const rolloutOf = (cursor: StepCursor): NonNullable<StepCursor['rollout']> => {
+  if (!cursor.rollout) {
+    throw new TargetStateError(
+      `step ${cursor.index} ("${cursor.step.label}") needs the new version deployed, but no deploy step ran before it`,
+    );
+  }
+  return cursor.rollout;
+};
