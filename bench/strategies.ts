@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { addClientCustomizer, type CustomizableClient } from '../lib/adapters/aws-clients.ts';
 import { currentWorld } from '../sandbox/context.ts';
 import { currentFunction } from '../sandbox/iam/enforce.ts';
 import { LambdaRuntime } from '../sandbox/lambda-runtime.ts';
+import { stopLocalDynamoDb } from '../sandbox/local-dynamodb.ts';
 import { REPOSITORY_ROOT, runScenario } from '../sandbox/run-scenario.ts';
 import type { Scenario } from '../sandbox/scenario/schema.ts';
 import { healthyCanary } from './scenarios.ts';
@@ -132,6 +134,19 @@ export const functionMemoryMb = (serverlessDocument: unknown): Map<string, numbe
   );
 };
 
+/**
+ * The duration price above is arm64's: a serverless.yml that deploys another architecture (or none, which
+ * Lambda runs as x86_64) would be priced wrong, so the bench refuses it.
+ */
+export const checkPricedArchitecture = (serverlessDocument: unknown): void => {
+  const architecture = (serverlessDocument as { provider?: { architecture?: string } }).provider
+    ?.architecture;
+  if (architecture !== 'arm64')
+    throw new Error(
+      `bench/strategies.ts prices Lambda duration for arm64, but serverless.yml provider.architecture is ${architecture ?? 'not set (x86_64)'}: update PRICES_USD.lambdaArmPerGbSecond`,
+    );
+};
+
 /** DynamoDB commands that read (RRU); every other data command writes (WRU). */
 const READ_COMMANDS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 
@@ -167,8 +182,10 @@ type Next = (args: { input: Record<string, unknown> }) => Promise<{ output?: Rec
  */
 export const installUsageMeter = (): void => {
   if (installed) return;
+  const document: unknown = parse(readFileSync(path.join(REPOSITORY_ROOT, 'serverless.yml'), 'utf8'));
+  checkPricedArchitecture(document);
   installed = true;
-  const memory = functionMemoryMb(parse(readFileSync(path.join(REPOSITORY_ROOT, 'serverless.yml'), 'utf8')));
+  const memory = functionMemoryMb(document);
   const invoke = LambdaRuntime.prototype.invoke;
   LambdaRuntime.prototype.invoke = async function metered(this: LambdaRuntime, key, event) {
     if (!metering) return invoke.call(this, key, event);
@@ -265,7 +282,7 @@ export const STRATEGY_CASES: readonly StrategyCase[] = [
   variant('canary 5/25/100 (ecs-alb)', (service, bake) => {
     service.strategy = { type: 'canary', steps: [5, 25, 100], bake };
   }),
-  variant('linear 25% every bake (ecs-alb)', (service, bake) => {
+  variant('linear 25% every interval (ecs-alb)', (service, bake) => {
     service.strategy = { type: 'linear', stepPercent: 25, interval: bake };
   }),
   variant('all-at-once (ecs-alb)', (service, bake) => {
@@ -299,6 +316,8 @@ export const STRATEGY_CASES: readonly StrategyCase[] = [
         taskRoleArns,
         steadyTimeout: '20m',
       };
+      // One service, one target group: one 5xx alarm where the slots had one each; two alarms watched, as elsewhere.
+      service.alarms = ['checkout-5xx', 'checkout-latency-p99'];
       service.strategy = { type: 'all-at-once', bake };
     },
     (scenario) => ({
@@ -307,8 +326,9 @@ export const STRATEGY_CASES: readonly StrategyCase[] = [
         maximumPercent: 200,
         circuitBreaker: { enable: true, rollback: false },
       },
-      // A rolling service has one target group: the slot-scoped alarms of the example become service-wide.
-      alarms: scenario.world.alarms.map(({ targetGroup: _slot, ...alarm }) => alarm),
+      alarms: scenario.world.alarms
+        .filter((alarm) => alarm.targetGroup !== 'green')
+        .map(({ targetGroup, ...alarm }) => (targetGroup ? { ...alarm, name: 'checkout-5xx' } : alarm)),
     }),
   ),
 ];
@@ -447,10 +467,10 @@ export const strategyRows = (runs: readonly StrategyRun[]): StrategyRow[] => {
         target: '',
       },
       {
-        measure: `${strategy}: AWS API calls by service, bake ${measured[0]?.bake}`,
-        value: Object.entries(callsByService(measured[0]?.usage.awsCalls ?? {}))
+        measure: `${strategy}: AWS API calls by service at bake ${measured[0]?.bake}; total, bake ${bakes}`,
+        value: `${Object.entries(callsByService(measured[0]?.usage.awsCalls ?? {}))
           .map(([service, count]) => `${service} ${count}`)
-          .join(', '),
+          .join(', ')}; ${per((r) => String(Object.values(r.usage.awsCalls).reduce((a, b) => a + b, 0)))}`,
         target: '',
       },
       {
@@ -462,3 +482,36 @@ export const strategyRows = (runs: readonly StrategyRun[]): StrategyRow[] => {
   }
   return rows;
 };
+
+/** Formats rows as the bench's table (bench/run.ts prints the same columns). */
+export const formatTable = (rows: readonly StrategyRow[]): string => {
+  const table = [
+    ['measure', 'value', 'target', ''],
+    ...rows.map((r) => [
+      r.measure,
+      r.value,
+      r.target,
+      r.pending ? 'PENDING' : r.pass === undefined ? '' : r.pass ? 'ok' : 'MISSED',
+    ]),
+  ];
+  const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
+  return table.map((row) => `${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}\n`).join('');
+};
+
+/**
+ * `node --import tsx bench/strategies.ts`: this section alone (the whole bench takes minutes), printed, not
+ * written to bench/results.json; exits non-zero when a strategy's transitions depend on its bake length.
+ */
+const runAlone = async (): Promise<void> => {
+  installUsageMeter();
+  const runs = await measureStrategies();
+  await stopLocalDynamoDb();
+  process.stdout.write(formatTable(strategyRows(runs)));
+  const problems = flatnessProblems(runs);
+  if (problems.length > 0) {
+    process.stderr.write(`\ntransitions must be flat in bake length\n  ${problems.join('\n  ')}\n`);
+    process.exitCode = 1;
+  }
+};
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await runAlone();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   callsByService,
+  checkPricedArchitecture,
   flatnessProblems,
   functionMemoryMb,
   PRICES_USD,
@@ -83,6 +84,16 @@ describe('bench cost per release', () => {
   });
 });
 
+describe('bench Lambda price', () => {
+  it('refuses a serverless.yml that deploys another architecture than the arm64 it prices', () => {
+    expect(() => checkPricedArchitecture({ provider: { architecture: 'arm64' } })).not.toThrow();
+    expect(() => checkPricedArchitecture({ provider: { architecture: 'x86_64' } })).toThrow(
+      /prices Lambda duration for arm64, but serverless.yml provider.architecture is x86_64/,
+    );
+    expect(() => checkPricedArchitecture({ provider: {} })).toThrow(/is not set \(x86_64\)/);
+  });
+});
+
 describe('bench flatness in bake length', () => {
   const run = (strategy: string, bake: string, transitions: number): StrategyRun => {
     const u = usage({ stateTransitions: transitions });
@@ -130,7 +141,11 @@ describe('bench flatness in bake length', () => {
         '21, 10.00 / 21, 10.00 / 21, 10.00',
         undefined,
       ],
-      ['canary: AWS API calls by service, bake 1m', 'CloudWatch 17, DynamoDB 14, ECS 2, SNS 2', undefined],
+      [
+        'canary: AWS API calls by service at bake 1m; total, bake 1m / 10m / 60m',
+        'CloudWatch 17, DynamoDB 14, ECS 2, SNS 2; 35 / 35 / 35',
+        undefined,
+      ],
       [
         'canary: cost per release (USD, us-east-1 list prices), bake 1m / 10m / 60m',
         '$0.001178 / $0.001178 / $0.001178',
