@@ -17,10 +17,11 @@ import { healthyCanary } from './scenarios.ts';
  * whatever its bake length (the bake waits on a task token, not a polling loop): `flatnessProblems` says
  * where it does not.
  *
- * AWS list prices, us-east-1, on-demand. The free tiers (Step Functions 4,000 transitions a month, Lambda
- * 1M requests and 400,000 GB-seconds a month, DynamoDB 25 GB storage, CloudWatch 1M API requests, SNS 1M
- * publishes) are IGNORED: a fleet releasing all day outgrows them, and a per-release price is only
- * comparable without them.
+ * AWS list prices, us-east-1, on-demand. The free tiers are IGNORED (Step Functions 4,000 transitions a
+ * month, Lambda 1M requests and 400,000 GB-seconds a month, the first 1M SNS publishes; DynamoDB's applies to
+ * provisioned capacity and storage, not to on-demand requests): a fleet releasing all day outgrows them,
+ * and a per-release price is only comparable without them. Storage, logs, data transfer and the ECS tasks
+ * themselves are the service's own running cost, not the release's, and are not counted.
  */
 export const PRICES_USD = {
   /**
