@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { parse as parseYaml } from 'yaml';
+import { readYamlFile } from './yaml-file.ts';
 
 let server: Server | undefined;
 let endpoint: string | undefined;
@@ -31,7 +30,7 @@ export const stopLocalDynamoDb = async (): Promise<void> => {
 
 /** The pipeline table exactly as serverless.yml declares it (keys and attribute types). */
 export const tableDefinition = (root: string, tableName: string): CreateTableCommandInput => {
-  const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as {
+  const document = readYamlFile(path.join(root, 'serverless.yml')) as {
     resources?: { Resources?: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   };
   const table = Object.values(document.resources?.Resources ?? {}).find(

@@ -66,6 +66,11 @@ interface MinuteBucket {
   max: number;
   histogram?: Histogram;
   visibleAt: number;
+  /**
+   * Percentiles already read from `histogram` (by ExtendedStatistic): a one-minute alarm reads the same
+   * minute once per evaluation of its range. Dropped when another datapoint merges into the minute.
+   */
+  percentiles?: Map<string, number | undefined>;
 }
 
 const MINUTE = 60_000;
@@ -163,7 +168,8 @@ export const decideAlarmState = (input: {
   }
 };
 
-const metricKey = (
+/** The key of a metric series: namespace, name and dimensions in name order. */
+export const metricKey = (
   namespace: string,
   name: string,
   dimensions: Array<{ Name: string; Value: string }>,
@@ -284,13 +290,18 @@ export class SimulatedCloudWatch {
     this.world.record('alarm', `${name} deleted`);
   }
 
+  /**
+   * Adds a datapoint to its series. `key` is the series' metricKey, for a publisher that computed it once.
+   * The point's histogram is kept as given, not copied: a published histogram is never changed afterwards
+   * (merging makes a new one).
+   */
   public putDatapoint(
     namespace: string,
     name: string,
     dimensions: Array<{ Name: string; Value: string }>,
     point: Datapoint,
+    key: string = metricKey(namespace, name, dimensions),
   ): void {
-    const key = metricKey(namespace, name, dimensions);
     let series = this.metrics.get(key);
     if (!series) {
       series = new Map();
@@ -305,7 +316,7 @@ export class SimulatedCloudWatch {
         count: point.count,
         min: point.min,
         max: point.max,
-        ...(point.histogram ? { histogram: Float64Array.from(point.histogram) } : {}),
+        ...(point.histogram ? { histogram: point.histogram } : {}),
         visibleAt,
       });
       return;
@@ -316,6 +327,7 @@ export class SimulatedCloudWatch {
     bucket.max = Math.max(bucket.max, point.max);
     const histogram = mergeHistograms(bucket.histogram, point.histogram);
     if (histogram) bucket.histogram = histogram;
+    bucket.percentiles = undefined;
     bucket.visibleAt = Math.max(bucket.visibleAt, visibleAt);
   }
 
@@ -333,12 +345,18 @@ export class SimulatedCloudWatch {
     now: number,
   ): number | undefined {
     if (!series) return undefined;
-    const buckets: MinuteBucket[] = [];
+    let first: MinuteBucket | undefined;
+    let buckets: MinuteBucket[] | undefined;
     for (let minute = Math.ceil(from / MINUTE); minute * MINUTE < to; minute += 1) {
       const bucket = series.get(minute);
-      if (bucket && bucket.visibleAt <= now) buckets.push(bucket);
+      if (bucket === undefined || bucket.visibleAt > now) continue;
+      if (first === undefined) first = bucket;
+      else if (buckets === undefined) buckets = [first, bucket];
+      else buckets.push(bucket);
     }
-    if (buckets.length === 0) return undefined;
+    if (first === undefined) return undefined;
+    // One minute (a one-minute period, the usual case) is read without merging or copying anything.
+    if (buckets === undefined) return this.minuteStatistic(first, alarm);
     if (alarm.ExtendedStatistic !== undefined) {
       let merged: Histogram | undefined;
       for (const b of buckets) merged = mergeHistograms(merged, b.histogram);
@@ -357,6 +375,33 @@ export class SimulatedCloudWatch {
         return Math.max(...buckets.map((b) => b.max));
       case 'Minimum':
         return Math.min(...buckets.map((b) => b.min));
+    }
+  }
+
+  /** The alarm's statistic over one minute's data: what statisticOver gives for that minute alone. */
+  private minuteStatistic(bucket: MinuteBucket, alarm: MetricAlarm): number | undefined {
+    const stat = alarm.ExtendedStatistic;
+    if (stat !== undefined) {
+      if (bucket.percentiles?.has(stat)) return bucket.percentiles.get(stat);
+      const value = bucket.histogram ? percentileOf(bucket.histogram, Number(stat.slice(1))) : undefined;
+      bucket.percentiles ??= new Map();
+      bucket.percentiles.set(stat, value);
+      return value;
+    }
+    // `0 +`: the same number a sum over the minutes gives (a lone -0 sums to 0).
+    const sum = 0 + bucket.sum;
+    const count = 0 + bucket.count;
+    switch (alarm.Statistic ?? 'Sum') {
+      case 'Sum':
+        return sum;
+      case 'SampleCount':
+        return count;
+      case 'Average':
+        return count === 0 ? 0 : sum / count;
+      case 'Maximum':
+        return bucket.max;
+      case 'Minimum':
+        return bucket.min;
     }
   }
 

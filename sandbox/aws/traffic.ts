@@ -1,5 +1,5 @@
 import type { VirtualClock } from '../virtual-clock.ts';
-import type { SimulatedCloudWatch } from './cloudwatch.ts';
+import { metricKey, type SimulatedCloudWatch } from './cloudwatch.ts';
 import type { SimulatedEcs, SimulatedService } from './ecs.ts';
 import type { SimulatedElbv2 } from './elbv2.ts';
 import { addDistribution, emptyHistogram, type Histogram, logNormalDistribution } from './histogram.ts';
@@ -130,6 +130,25 @@ interface Bucket {
 
 const MINUTE = 60_000;
 
+const NAMESPACE = 'AWS/ApplicationELB';
+const METRICS = [
+  'RequestCount',
+  'TargetResponseTime',
+  'HTTPCode_Target_5XX_Count',
+  'HTTPCode_ELB_5XX_Count',
+] as const;
+type MetricName = (typeof METRICS)[number];
+type Dimensions = Array<{ Name: string; Value: string }>;
+
+/** The dimensions and series keys of a target group's metrics, and of its load balancer's. */
+interface PublishedSeries {
+  loadBalancer: string;
+  perGroup: Dimensions;
+  lb: Dimensions;
+  perGroupKeys: Record<MetricName, string>;
+  lbKeys: Record<MetricName, string>;
+}
+
 /** The load balancer a listener rule belongs to, as ALB metrics name it (`app/<name>/<id>`). */
 export const loadBalancerDimensionOf = (listenerRuleArn: string): string | undefined =>
   /listener-rule\/(app\/[^/]+\/[^/]+)\//.exec(listenerRuleArn)?.[1];
@@ -152,7 +171,10 @@ export interface TrafficContext {
  */
 export class TrafficModel {
   private last: number;
-  private readonly buckets = new Map<string, Bucket>();
+  /** Each minute's buckets (by its start) per target group, in the order the groups first served in it. */
+  private readonly buckets = new Map<number, Map<string, Bucket>>();
+  /** The dimensions and series keys each published series uses, built once per target group. */
+  private readonly seriesOf = new Map<string, PublishedSeries>();
   /** Requests per minute through each listener rule (each service's own load); others use the default. */
   private readonly ruleRequestsPerMinute = new Map<string, number>();
   /** Routing indexes: one lookup per target group per step, not a scan over every service. */
@@ -251,16 +273,23 @@ export class TrafficModel {
         const version = service
           ? this.world.versions.byImage(this.world.ecs.servingImage(service))
           : undefined;
-        const key = `${targetGroupArn}|${minuteStart}`;
-        const bucket = this.buckets.get(key) ?? {
-          requests: 0,
-          errors: 0,
-          elbErrors: 0,
-          latencyMsTotal: 0,
-          maxLatencyMs: 0,
-          latency: emptyHistogram(),
-        };
-        this.buckets.set(key, bucket);
+        let minute = this.buckets.get(minuteStart);
+        if (!minute) {
+          minute = new Map();
+          this.buckets.set(minuteStart, minute);
+        }
+        let bucket = minute.get(targetGroupArn);
+        if (!bucket) {
+          bucket = {
+            requests: 0,
+            errors: 0,
+            elbErrors: 0,
+            latencyMsTotal: 0,
+            maxLatencyMs: 0,
+            latency: emptyHistogram(),
+          };
+          minute.set(targetGroupArn, bucket);
+        }
         if (!version) {
           // No running task: ALB answers 503 itself. That is HTTPCode_ELB_5XX_Count, per load balancer only;
           // the target group publishes nothing.
@@ -287,62 +316,88 @@ export class TrafficModel {
     }
   }
 
+  /** The series a target group's minute goes to: per target group, and for its whole load balancer. */
+  private publishedSeries(targetGroupArn: string, loadBalancer: string): PublishedSeries {
+    const known = this.seriesOf.get(targetGroupArn);
+    if (known && known.loadBalancer === loadBalancer) return known;
+    const targetGroup = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
+    const perGroup = [
+      { Name: 'LoadBalancer', Value: loadBalancer },
+      { Name: 'TargetGroup', Value: targetGroup },
+    ];
+    const lb = [{ Name: 'LoadBalancer', Value: loadBalancer }];
+    const keys = (dims: Dimensions) =>
+      Object.fromEntries(METRICS.map((name) => [name, metricKey(NAMESPACE, name, dims)])) as Record<
+        MetricName,
+        string
+      >;
+    const series = { loadBalancer, perGroup, lb, perGroupKeys: keys(perGroup), lbKeys: keys(lb) };
+    this.seriesOf.set(targetGroupArn, series);
+    return series;
+  }
+
   /** Publishes the datapoints of the minute that ended at `minuteEnd`. */
   public publishMinute(minuteEnd: number): void {
     this.accumulate();
     const minuteStart = minuteEnd - MINUTE;
-    for (const [key, bucket] of this.buckets) {
-      const [targetGroupArn, start] = key.split('|');
-      if (Number(start) !== minuteStart || !targetGroupArn) continue;
-      this.buckets.delete(key);
+    const minute = this.buckets.get(minuteStart);
+    if (!minute) return;
+    this.buckets.delete(minuteStart);
+    // The minute's datapoints reach CloudWatch's alarm evaluation only after the ingestion delay.
+    const visibleAt = minuteEnd + this.world.cloudwatch.timing.metricDelaySeconds * 1000;
+    const put = (
+      name: MetricName,
+      dims: Dimensions,
+      key: string,
+      sum: number,
+      count: number,
+      max: number,
+      histogram?: Histogram,
+    ) =>
+      this.world.cloudwatch.putDatapoint(
+        NAMESPACE,
+        name,
+        dims,
+        { at: minuteStart, sum, count, min: 0, max, visibleAt, ...(histogram ? { histogram } : {}) },
+        key,
+      );
+    for (const [targetGroupArn, bucket] of minute) {
       const loadBalancer =
         this.loadBalancerByTargetGroup.get(targetGroupArn) ?? this.world.loadBalancerDimension;
-      const targetGroup = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
-      const perGroup = [
-        { Name: 'LoadBalancer', Value: loadBalancer },
-        { Name: 'TargetGroup', Value: targetGroup },
-      ];
-      // The minute's datapoints reach CloudWatch's alarm evaluation only after the ingestion delay.
-      const visibleAt = minuteEnd + this.world.cloudwatch.timing.metricDelaySeconds * 1000;
-      const put = (
-        name: string,
-        dims: typeof perGroup,
-        sum: number,
-        count: number,
-        max: number,
-        histogram?: Histogram,
-      ) =>
-        this.world.cloudwatch.putDatapoint('AWS/ApplicationELB', name, dims, {
-          at: minuteStart,
-          sum,
-          count,
-          min: 0,
-          max,
-          visibleAt,
-          ...(histogram ? { histogram } : {}),
-        });
+      const series = this.publishedSeries(targetGroupArn, loadBalancer);
       const requests = Math.round(bucket.requests);
       const errors = Math.round(bucket.errors);
       const elbErrors = Math.round(bucket.elbErrors);
       // ALB publishes each target-group series, and the same series for the whole load balancer.
-      const lb = [{ Name: 'LoadBalancer', Value: loadBalancer }];
-      for (const dims of [perGroup, lb]) {
+      for (const [dims, keys] of [
+        [series.perGroup, series.perGroupKeys],
+        [series.lb, series.lbKeys],
+      ] as const) {
         if (requests > 0) {
-          put('RequestCount', dims, requests, 1, requests);
+          put('RequestCount', dims, keys.RequestCount, requests, 1, requests);
           put(
             'TargetResponseTime',
             dims,
+            keys.TargetResponseTime,
             bucket.latencyMsTotal / 1000,
             bucket.requests,
             bucket.maxLatencyMs / 1000,
             bucket.latency,
           );
         }
-        if (errors > 0) put('HTTPCode_Target_5XX_Count', dims, errors, 1, errors);
+        if (errors > 0)
+          put('HTTPCode_Target_5XX_Count', dims, keys.HTTPCode_Target_5XX_Count, errors, 1, errors);
       }
       if (elbErrors > 0) {
-        put('HTTPCode_ELB_5XX_Count', lb, elbErrors, 1, elbErrors);
-        put('RequestCount', lb, elbErrors, 1, elbErrors);
+        put(
+          'HTTPCode_ELB_5XX_Count',
+          series.lb,
+          series.lbKeys.HTTPCode_ELB_5XX_Count,
+          elbErrors,
+          1,
+          elbErrors,
+        );
+        put('RequestCount', series.lb, series.lbKeys.RequestCount, elbErrors, 1, elbErrors);
       }
     }
   }
