@@ -127,6 +127,13 @@ export const CLOUDWATCH_TIMING_DEFAULTS: CloudWatchTiming = {
  *
  * Returns the next state (undefined: the state stays) and the indexes of the real datapoints that decided.
  */
+/** How many of the datapoints at `indexes` breach. */
+const countBreaching = (datapoints: ReadonlyArray<boolean | undefined>, indexes: number[]): number => {
+  let breaching = 0;
+  for (const i of indexes) if (datapoints[i] === true) breaching += 1;
+  return breaching;
+};
+
 export const decideAlarmState = (input: {
   datapoints: ReadonlyArray<boolean | undefined>;
   evaluationPeriods: number;
@@ -135,8 +142,10 @@ export const decideAlarmState = (input: {
 }): { state: AlarmState | undefined; used: number[]; breaching: number } => {
   const n = input.evaluationPeriods;
   const m = input.datapointsToAlarm;
-  const real = input.datapoints.flatMap((d, i) => (d === undefined ? [] : [i]));
-  const breachingOf = (indexes: number[]) => indexes.filter((i) => input.datapoints[i] === true).length;
+  // Plain loops: this runs for every alarm every simulated minute.
+  const real: number[] = [];
+  for (let i = 0; i < input.datapoints.length; i += 1) if (input.datapoints[i] !== undefined) real.push(i);
+  const breachingOf = (indexes: number[]) => countBreaching(input.datapoints, indexes);
   if (real.length >= n) {
     const used = real.slice(-n);
     const breaching = breachingOf(used);
@@ -443,14 +452,17 @@ export class SimulatedCloudWatch {
       const series = this.metrics.get(this.seriesKeyOf(alarm));
       const range = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods;
       const values: Array<{ at: number; value: number | undefined }> = [];
+      const datapoints: Array<boolean | undefined> = [];
       for (let i = range; i >= 1; i -= 1) {
         const from = at - i * periodMs;
-        values.push({ at: from, value: this.statisticOver(series, alarm, from, from + periodMs, at) });
+        const value = this.statisticOver(series, alarm, from, from + periodMs, at);
+        values.push({ at: from, value });
+        datapoints.push(
+          value === undefined ? undefined : compare(value, alarm.ComparisonOperator, alarm.Threshold),
+        );
       }
       const decision = decideAlarmState({
-        datapoints: values.map((v) =>
-          v.value === undefined ? undefined : compare(v.value, alarm.ComparisonOperator, alarm.Threshold),
-        ),
+        datapoints,
         evaluationPeriods: alarm.EvaluationPeriods,
         datapointsToAlarm: alarm.DatapointsToAlarm,
         treatMissingData: alarm.TreatMissingData,

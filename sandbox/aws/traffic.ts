@@ -124,8 +124,13 @@ interface Bucket {
   elbErrors: number;
   latencyMsTotal: number;
   maxLatencyMs: number;
-  /** Response times (seconds) of every request served in the minute, every version mixed. */
-  latency: Histogram;
+  /**
+   * Response times (seconds) of every request served in the minute, every version mixed; undefined until
+   * a version served. While `latencyShared`, it is a histogram other minutes share (see `scaled`): it is
+   * copied before anything is added to it.
+   */
+  latency: Histogram | undefined;
+  latencyShared: boolean;
 }
 
 const MINUTE = 60_000;
@@ -173,6 +178,14 @@ export class TrafficModel {
   private last: number;
   /** Each minute's buckets (by its start) per target group, in the order the groups first served in it. */
   private readonly buckets = new Map<number, Map<string, Bucket>>();
+  /**
+   * The last histogram built per distribution: `weight` requests of it, added to an empty minute. A steady
+   * minute (same version, same load) serves exactly the same requests as the minute before, so it shares
+   * that histogram instead of building its own; a shared histogram is never changed.
+   */
+  private readonly scaledDistributions = new WeakMap<Histogram, { weight: number; histogram: Histogram }>();
+  /** Each listener rule's load balancer dimension (parsed from its ARN once). */
+  private readonly loadBalancerOfRule = new Map<string, string>();
   /** The dimensions and series keys each published series uses, built once per target group. */
   private readonly seriesOf = new Map<string, PublishedSeries>();
   /** Requests per minute through each listener rule (each service's own load); others use the default. */
@@ -264,7 +277,11 @@ export class TrafficModel {
     for (const ruleArn of rules) {
       const requestsTotal =
         ((this.ruleRequestsPerMinute.get(ruleArn) ?? this.requestsPerMinute) * (to - from)) / MINUTE;
-      const loadBalancer = loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension;
+      let loadBalancer = this.loadBalancerOfRule.get(ruleArn);
+      if (loadBalancer === undefined) {
+        loadBalancer = loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension;
+        this.loadBalancerOfRule.set(ruleArn, loadBalancer);
+      }
       for (const [targetGroupArn, percent] of Object.entries(this.world.elbv2.weightsOf(ruleArn))) {
         if (percent <= 0) continue;
         this.loadBalancerByTargetGroup.set(targetGroupArn, loadBalancer);
@@ -286,7 +303,8 @@ export class TrafficModel {
             elbErrors: 0,
             latencyMsTotal: 0,
             maxLatencyMs: 0,
-            latency: emptyHistogram(),
+            latency: undefined,
+            latencyShared: false,
           };
           minute.set(targetGroupArn, bucket);
         }
@@ -303,17 +321,33 @@ export class TrafficModel {
         bucket.errors += requests * errorRate;
         bucket.latencyMsTotal += requests * latencyMs;
         bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
-        addDistribution(
-          bucket.latency,
-          logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000),
-          requests,
-        );
+        const distribution = logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000);
+        if (bucket.latency === undefined) {
+          bucket.latency = this.scaled(distribution, requests);
+          bucket.latencyShared = true;
+        } else {
+          if (bucket.latencyShared) {
+            bucket.latency = Float64Array.from(bucket.latency);
+            bucket.latencyShared = false;
+          }
+          addDistribution(bucket.latency, distribution, requests);
+        }
         const servedKey = `${version.name}|${errorRate}|${latencyMs}|${latencyP99Ms}`;
         const served = this.served.get(servedKey);
         if (served) served.requests += requests;
         else this.served.set(servedKey, { version: version.name, behaviour, requests, firstAt: from });
       }
     }
+  }
+
+  /** `weight` requests of a distribution added to an empty histogram (the same numbers every time). */
+  private scaled(distribution: Histogram, weight: number): Histogram {
+    const last = this.scaledDistributions.get(distribution);
+    if (last && Object.is(last.weight, weight)) return last.histogram;
+    const histogram = emptyHistogram();
+    addDistribution(histogram, distribution, weight);
+    this.scaledDistributions.set(distribution, { weight, histogram });
+    return histogram;
   }
 
   /** The series a target group's minute goes to: per target group, and for its whole load balancer. */
@@ -382,7 +416,7 @@ export class TrafficModel {
             bucket.latencyMsTotal / 1000,
             bucket.requests,
             bucket.maxLatencyMs / 1000,
-            bucket.latency,
+            bucket.latency ?? emptyHistogram(),
           );
         }
         if (errors > 0)
