@@ -22,11 +22,19 @@ const DENIED_NAME: Record<string, string> = {
 };
 
 /**
+ * Decisions by role (its statements, interned as a number) and request, shared by every world of the
+ * process: a decision depends on nothing else, and each run of a scenario asks the same questions again.
+ */
+const decisions = new Map<string, boolean>();
+const roleIds = new Map<string, number>();
+
+/**
  * Authorizes every command a function sends against that function's role, with a real IAM evaluator.
- * Decisions are cached per (function, action, resource, context).
+ * Decisions are cached per (role statements, action, resource, context).
  */
 export class IamEnforcer {
-  private readonly decisions = new Map<string, boolean>();
+  /** Each function's role, as its interned id in `roleIds`. */
+  private readonly roleIdOf = new Map<string, number>();
   public constructor(
     private readonly roles: Map<string, PolicyStatement[]>,
     private readonly scope: RequestScope,
@@ -81,9 +89,20 @@ export class IamEnforcer {
     });
   }
 
+  private roleId(fn: string): number {
+    let id = this.roleIdOf.get(fn);
+    if (id === undefined) {
+      const role = JSON.stringify([fn, this.scope, this.roles.get(fn) ?? null]);
+      id = roleIds.get(role) ?? roleIds.size;
+      roleIds.set(role, id);
+      this.roleIdOf.set(fn, id);
+    }
+    return id;
+  }
+
   private allowed(fn: string, check: IamCheck): boolean {
-    const key = `${fn}\u0000${check.action}\u0000${check.resource}\u0000${JSON.stringify(check.context ?? {})}`;
-    const cached = this.decisions.get(key);
+    const key = `${this.roleId(fn)}\u0000${check.action}\u0000${check.resource}\u0000${JSON.stringify(check.context ?? {})}`;
+    const cached = decisions.get(key);
     if (cached !== undefined) return cached;
     const statements = this.statementsFor(fn, check.resource);
     // The unsafe (unvalidated) entry point: iam-data lists no resource type for states:SendTaskSuccess,
@@ -104,7 +123,7 @@ export class IamEnforcer {
       {},
     ) as unknown;
     const decision = result === 'Allowed';
-    this.decisions.set(key, decision);
+    decisions.set(key, decision);
     return decision;
   }
 }
