@@ -26,4 +26,27 @@ describe('IamEnforcer decisions', () => {
     // And the first world still allows it.
     expect(() => publish(allowing)).not.toThrow();
   });
+
+  it.each([
+    [['sns:Publish'], true],
+    [['SNS:publish'], true],
+    [['sns:Pub*'], true],
+    [['sns:Publis?'], true],
+    [['*'], true],
+    [['sns:PublishBatch'], false],
+    [['sns:Pub'], false],
+    [['sqs:Publish'], false],
+  ])('matches the action of a statement with actions %j as IAM does: allowed %s', (actions, allowed) => {
+    const iam = enforcer([{ Effect: 'Allow', Action: actions, Resource: [TOPIC] }]);
+    if (allowed) expect(() => publish(iam)).not.toThrow();
+    else expect(() => publish(iam)).toThrow(/not authorized/);
+  });
+
+  it('lets a Deny statement with a wildcard action win over an Allow', () => {
+    const iam = enforcer([
+      { Effect: 'Allow', Action: ['sns:Publish'], Resource: [TOPIC] },
+      { Effect: 'Deny', Action: ['sns:*'], Resource: ['*'] },
+    ]);
+    expect(() => publish(iam)).toThrow(/not authorized/);
+  });
 });
