@@ -145,13 +145,12 @@ export const decideAlarmState = (input: {
   // Plain loops: this runs for every alarm every simulated minute.
   const real: number[] = [];
   for (let i = 0; i < input.datapoints.length; i += 1) if (input.datapoints[i] !== undefined) real.push(i);
-  const breachingOf = (indexes: number[]) => countBreaching(input.datapoints, indexes);
   if (real.length >= n) {
     const used = real.slice(-n);
-    const breaching = breachingOf(used);
+    const breaching = countBreaching(input.datapoints, used);
     return { state: breaching >= m ? 'ALARM' : 'OK', used, breaching };
   }
-  const breachingReal = breachingOf(real);
+  const breachingReal = countBreaching(input.datapoints, real);
   const fill = n - real.length;
   switch (input.treatMissingData) {
     case 'breaching':
@@ -325,7 +324,7 @@ export class SimulatedCloudWatch {
         count: point.count,
         min: point.min,
         max: point.max,
-        ...(point.histogram ? { histogram: point.histogram } : {}),
+        histogram: point.histogram,
         visibleAt,
       });
       return;
@@ -334,7 +333,7 @@ export class SimulatedCloudWatch {
     bucket.count += point.count;
     bucket.min = Math.min(bucket.min, point.min);
     bucket.max = Math.max(bucket.max, point.max);
-    const histogram = mergeHistograms(bucket.histogram, point.histogram);
+    const histogram = this.merged(bucket.histogram, point.histogram);
     if (histogram) bucket.histogram = histogram;
     bucket.percentiles = undefined;
     bucket.visibleAt = Math.max(bucket.visibleAt, visibleAt);
@@ -385,6 +384,22 @@ export class SimulatedCloudWatch {
       case 'Minimum':
         return Math.min(...buckets.map((b) => b.min));
     }
+  }
+
+  /**
+   * The last merge of each histogram with another, by identity: histograms here are never changed, and a
+   * steady minute merges the same two (e.g. both slots' response times into the load balancer's series).
+   */
+  private readonly merges = new WeakMap<Histogram, { other: Histogram; result: Histogram }>();
+
+  /** The sum of two minute histograms (mergeHistograms), reusing the last identical merge. */
+  private merged(a: Histogram | undefined, b: Histogram | undefined): Histogram | undefined {
+    if (a === undefined || b === undefined) return mergeHistograms(a, b);
+    const last = this.merges.get(a);
+    if (last?.other === b) return last.result;
+    const result = mergeHistograms(a, b) as Histogram;
+    this.merges.set(a, { other: b, result });
+    return result;
   }
 
   /** The alarm's statistic over one minute's data: what statisticOver gives for that minute alone. */

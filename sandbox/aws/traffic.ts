@@ -184,6 +184,8 @@ export class TrafficModel {
    * that histogram instead of building its own; a shared histogram is never changed.
    */
   private readonly scaledDistributions = new WeakMap<Histogram, { weight: number; histogram: Histogram }>();
+  /** What each version served last (a steady minute adds to it without building its key). */
+  private readonly lastServed = new Map<string, ServedRequests>();
   /** Each listener rule's load balancer dimension (parsed from its ARN once). */
   private readonly loadBalancerOfRule = new Map<string, string>();
   /** The dimensions and series keys each published series uses, built once per target group. */
@@ -332,10 +334,24 @@ export class TrafficModel {
           }
           addDistribution(bucket.latency, distribution, requests);
         }
+        const lastServed = this.lastServed.get(version.name);
+        if (
+          lastServed &&
+          lastServed.behaviour.errorRate === errorRate &&
+          lastServed.behaviour.latencyMs === latencyMs &&
+          lastServed.behaviour.latencyP99Ms === latencyP99Ms
+        ) {
+          lastServed.requests += requests;
+          continue;
+        }
         const servedKey = `${version.name}|${errorRate}|${latencyMs}|${latencyP99Ms}`;
-        const served = this.served.get(servedKey);
+        let served = this.served.get(servedKey);
         if (served) served.requests += requests;
-        else this.served.set(servedKey, { version: version.name, behaviour, requests, firstAt: from });
+        else {
+          served = { version: version.name, behaviour, requests, firstAt: from };
+          this.served.set(servedKey, served);
+        }
+        this.lastServed.set(version.name, served);
       }
     }
   }
@@ -392,7 +408,7 @@ export class TrafficModel {
         NAMESPACE,
         name,
         dims,
-        { at: minuteStart, sum, count, min: 0, max, visibleAt, ...(histogram ? { histogram } : {}) },
+        { at: minuteStart, sum, count, min: 0, max, visibleAt, histogram },
         key,
       );
     for (const [targetGroupArn, bucket] of minute) {
