@@ -1,5 +1,7 @@
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
 import { currentWorld } from './context.ts';
+import { inProcessTransport, type SdkRequestHandler } from './dynamodb-transport.ts';
+import { localDynamoDbServer } from './local-dynamodb.ts';
 import { retryInVirtualTime } from './sdk-retry.ts';
 
 let installed = false;
@@ -38,6 +40,9 @@ export const installSandboxClients = (): void => {
     const config = (client as unknown as { config?: { credentials?: unknown; signer?: unknown } }).config;
     if (config) config.credentials = async () => SANDBOX_CREDENTIALS;
     if (config?.signer && clientName !== 'DynamoDB') config.signer = unsignedSigner;
+    const transport = config as { requestHandler?: SdkRequestHandler } | undefined;
+    if (transport?.requestHandler && clientName === 'DynamoDB')
+      transport.requestHandler = inProcessTransport(localDynamoDbServer, transport.requestHandler);
     retryInVirtualTime(client, clientName, () => currentWorld()?.world);
     const middleware: Middleware = (next, context) => async (args) => {
       const run = currentWorld();

@@ -1,7 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { readYamlFile } from './yaml-file.ts';
 
@@ -20,6 +25,9 @@ export const startLocalDynamoDb = async (): Promise<string> => {
   endpoint = `http://127.0.0.1:${(started.address() as AddressInfo).port}`;
   return endpoint;
 };
+
+/** The running local DynamoDB server, if any (the sandbox's DynamoDB clients reach it in-process). */
+export const localDynamoDbServer = (): Server | undefined => server;
 
 export const stopLocalDynamoDb = async (): Promise<void> => {
   const running = server;
@@ -56,5 +64,12 @@ export const createTable = async (
     credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
   });
   await client.send(new CreateTableCommand(definition));
+  // As on AWS, a table is CREATING first and refuses items until ACTIVE (dynalite turns it ACTIVE on its next
+  // timer): a run starts writing at once, so it waits for ACTIVE instead of counting on a socket's delay.
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
   client.destroy();
 };
