@@ -126,7 +126,8 @@ export const promoteRelease = async (
 };
 
 /**
- * Releases the lock (if this release holds it) and wakes the queued release. Its own state on every path
+ * Releases the lock (if this release holds it) and wakes the queued release, and removes the release's
+ * pause wait (if it paused). Its own state on every path
  * that ends a release, retried on every error for minutes: a failure elsewhere (reporting, notifying)
  * must never strand the next push behind a lock held until its lease ends. Idempotent, and harmless for
  * a release that never held the lock.
@@ -136,6 +137,8 @@ export const handOffService = async (
   service: string,
   releaseId: string,
 ): Promise<{ released: boolean; woke: string | null }> => {
+  // The release's pause (answered, or timed out) ends with it; its other waits end with their steps.
+  await ports.store.clearPauseWait(releaseId);
   const { released, woke } = await releaseLockAndWakeNext(ports, service, releaseId);
   return { released, woke: woke ?? null };
 };

@@ -284,6 +284,32 @@ describe('Use case: finish a release', () => {
     });
   });
 
+  describe('Function: handOffService, ending a release that paused', () => {
+    it("removes the release's pause wait, answered or timed out, so nothing looks for a person any more", async () => {
+      await ports.store.waits.register(
+        [
+          {
+            kind: 'pause',
+            key: deployment.id,
+            releaseId: deployment.id,
+            service: deployment.service,
+            environment: 'default',
+            taskToken: 'token-pause',
+          },
+        ],
+        7200,
+      );
+
+      await handOffService(ports, deployment.service, deployment.id);
+
+      await expect(
+        ports.store.waits.read({ kind: 'pause', key: deployment.id, releaseId: deployment.id }),
+      ).resolves.toBeUndefined();
+      const left = await ports.store.waits.findByRelease(deployment.id);
+      expect(left.filter((wait) => wait.kind === 'pause')).toEqual([]);
+    });
+  });
+
   describe('Function: scaleDownOldSlot', () => {
     it('scales the old slot to zero when no newer release took it', async () => {
       await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
