@@ -54,9 +54,15 @@ const releaseFacts = (
   region: settings.region,
 });
 
-/** The steps a person counts as the release's steps: each traffic move with its bake (shift, swap). */
-const trafficSteps = (deployment: Deployment): number =>
-  deployment.plan.steps.filter((step) => step.kind === 'shift' || step.kind === 'swap').length;
+/**
+ * The steps a person counts as the release's steps: each traffic move with its bake (shift, swap). A plan
+ * that moves no traffic in steps of its own (a rolling update: the rollout is the move) counts every step
+ * before the retire step, so the promotion never says "all 0 steps passed".
+ */
+const trafficSteps = (deployment: Deployment): number => {
+  const moves = deployment.plan.steps.filter((step) => step.kind === 'shift' || step.kind === 'swap').length;
+  return moves > 0 ? moves : deployment.plan.steps.filter((step) => step.kind !== 'retire').length;
+};
 
 /**
  * Promotion: the new slot already serves 100% after the last bake. The release record is marked promoted,

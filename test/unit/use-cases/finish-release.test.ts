@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { PlanStep } from '../../../lib/domain/plan.ts';
 import { ServiceBusyError, TransientAwsError } from '../../../lib/errors.ts';
 import {
   handOffService,
@@ -12,6 +13,7 @@ import {
 import { createFakePorts } from '../fakes.ts';
 import {
   BLUE_TG,
+  CANARY_STEPS,
   cursorAt,
   deploymentFixture,
   GREEN_TG,
@@ -244,6 +246,26 @@ describe('Use case: finish a release', () => {
         status: 'promoted',
         endedAt: NOW,
         currentPercent: 100,
+      });
+    });
+
+    it('says what passed when the plan moved no traffic in steps of its own (a rolling update), never "all 0 steps"', async () => {
+      const steps = [
+        CANARY_STEPS[0],
+        CANARY_STEPS[1],
+        { kind: 'bake', index: 2, label: 'Bake 10m watching 2 alarms', seconds: 600, inconclusive: 'fail' },
+        { ...CANARY_STEPS[8], index: 3 },
+      ] as PlanStep[];
+      const rolling = {
+        ...deployment,
+        plan: { strategy: 'all-at-once' as const, steps, totalBakeSeconds: 600 },
+      };
+      const retire = { ...NEW_TASK_DEFINITION, index: 3, step: steps[3] as PlanStep };
+
+      await promoteRelease(ports, settings, rolling, EXECUTION_ARN, retire);
+
+      expect(ports.notifier.published[0]?.notification.message).toMatchObject({
+        reason: 'all 3 steps passed',
       });
     });
 
