@@ -29,9 +29,19 @@ const failedBy = (
 /** The share of traffic the new version takes while this bake runs: the last shift's (0 before any). */
 const percentOf = (cursor: StepCursor): number => cursor.shifts.at(-1)?.percent ?? 0;
 
-/** When the bake began: its traffic took effect with the last shift (or the release started, before any). */
-const bakeStartOf = (deployment: Deployment, cursor: StepCursor): Date =>
-  new Date(cursor.shifts.at(-1)?.shiftedAt ?? deployment.startedAt);
+/**
+ * When the bake began, confirmed as its wait timed out: `seconds` ago (a task's timeout counts from its
+ * start), and never before its traffic took effect (the last shift) or the release started. The shift alone
+ * is not enough: a bake that follows other steps (a rolling update's bake comes after the rollout and the
+ * checks) would count an alarm that went silent before the bake began as having told something during it.
+ */
+const bakeStartOf = (deployment: Deployment, cursor: StepCursor, step: BakeStep): Date =>
+  new Date(
+    Math.max(
+      new Date(cursor.shifts.at(-1)?.shiftedAt ?? deployment.startedAt).getTime(),
+      now().getTime() - step.seconds * 1000,
+    ),
+  );
 
 /** Why a bake fails when a watched alarm no longer exists: it cannot pass on an alarm it cannot read. */
 const alarmsGone = (missing: readonly string[], when: string): BakeOutcome => ({
@@ -141,7 +151,7 @@ export const confirmBake = async (
   if (missing.length > 0) return alarmsGone(missing, 'during the bake');
   const failing = await firstFailingAlarm(ports.alarms, deployment, found);
   if (failing) return failedBy(failing.name, cursor.shifts, percent, failing.at);
-  const silent = silentThroughout(found, bakeStartOf(deployment, cursor));
+  const silent = silentThroughout(found, bakeStartOf(deployment, cursor, step));
   const [firstSilent] = silent;
   if (firstSilent) {
     return {
@@ -152,9 +162,16 @@ export const confirmBake = async (
     };
   }
   const watched = deployment.alarms.length;
+  // An alarm in ALARM since before the release never fails it (README: pre-existing alarms), so it could
+  // not have told anything about the new version: the reason says so rather than count it as watched.
+  const { preExisting } = classifyAlarms(found, new Date(deployment.startedAt));
+  const blind =
+    preExisting.length > 0
+      ? `; ${preExisting.map((alarm) => alarm.name).join(', ')} ${preExisting.length === 1 ? 'was' : 'were'} already in ALARM before the release, so ${preExisting.length === 1 ? 'it' : 'they'} could not tell`
+      : '';
   return {
     outcome: 'passed',
-    reason: `no alarm fired in ${formatDuration(step.seconds)} at ${percent}% (${watched} alarm${watched === 1 ? '' : 's'} watched)`,
+    reason: `no alarm fired in ${formatDuration(step.seconds)} at ${percent}% (${watched} alarm${watched === 1 ? '' : 's'} watched${blind})`,
   };
 };
 

@@ -149,6 +149,27 @@ describe('Class: EcsAlbDriver', () => {
     });
   });
 
+  describe('Method: rollBack, when the test route cannot be put back', () => {
+    it('has already restored production and scaled the new slot to 0 when the test listener rule fails', async () => {
+      const TEST_RULE = `${LISTENER_RULE_ARN}-test`;
+      elbv2.on(DescribeRulesCommand, { RuleArns: [LISTENER_RULE_ARN] }).resolves(rule(0, 100));
+      elbv2
+        .on(DescribeRulesCommand, { RuleArns: [TEST_RULE] })
+        .rejects(Object.assign(new Error('One or more rules not found'), { name: 'RuleNotFoundException' }));
+
+      await expect(driver.rollBack({ ...target, testListenerRuleArn: TEST_RULE })).rejects.toThrow(
+        'One or more rules not found',
+      );
+
+      expect(elbv2.commandCalls(ModifyRuleCommand).map((call) => call.args[0].input)).toEqual([
+        forwarding(0),
+      ]);
+      expect(ecs.commandCalls(UpdateServiceCommand).map((call) => call.args[0].input)).toEqual([
+        { cluster: 'prod', service: 'checkout-green', desiredCount: 0 },
+      ]);
+    });
+  });
+
   describe('Method: retire', () => {
     it('scales the old (stable) slot to 0', async () => {
       await driver.retire(target);

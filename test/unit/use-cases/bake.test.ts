@@ -225,11 +225,33 @@ describe('Use case: bake', () => {
     });
 
     it('passes when an alarm in INSUFFICIENT_DATA now had data during the bake (it transitioned after it began)', async () => {
-      alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', DURING_BAKE);
+      // Confirmed as the 10-minute bake ends, at 10:20.
+      const previous = useClock({ now: () => new Date('2025-03-04T10:20:00.000Z') });
+      try {
+        alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', DURING_BAKE);
 
-      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toMatchObject({
-        outcome: 'passed',
-      });
+        await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toMatchObject({
+          outcome: 'passed',
+        });
+      } finally {
+        useClock(previous);
+      }
+    });
+
+    it('is inconclusive for an alarm silent through the whole bake though it transitioned after the release started, before the bake', async () => {
+      // No shift before this bake (a rolling update's bake follows the rollout and the checks): the alarm went
+      // INSUFFICIENT_DATA during the rollout, 5 minutes in, and told nothing through the 10-minute bake that
+      // ended 25 minutes in (its confirmation runs when the bake's wait times out).
+      const previous = useClock({ now: () => new Date('2025-03-04T10:25:05.000Z') });
+      try {
+        alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', '2025-03-04T10:05:05.000Z');
+
+        await expect(
+          confirmBake({ store, alarms }, deployment, cursorAt(5, { shifts: [] })),
+        ).resolves.toMatchObject({ outcome: 'inconclusive', silentAlarms: ['checkout-green-5xx'] });
+      } finally {
+        useClock(previous);
+      }
     });
 
     it('fails the bake for an alarm whose event was lost', async () => {
@@ -267,11 +289,13 @@ describe('Use case: bake', () => {
       }
     });
 
-    it('passes despite an alarm in ALARM since before the release', async () => {
+    it('passes despite an alarm in ALARM since before the release, saying that alarm could not tell', async () => {
       alarms.set('checkout-latency-p99', 'ALARM', BEFORE_START);
 
-      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toMatchObject({
+      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toEqual({
         outcome: 'passed',
+        reason:
+          'no alarm fired in 10m at 25% (2 alarms watched; checkout-latency-p99 was already in ALARM before the release, so it could not tell)',
       });
     });
 
