@@ -86,6 +86,8 @@ export interface ScenarioResult {
   detectionSeconds: number | null;
   /** Requests the released version served while regressed (see sandbox/scenario/detection.ts). */
   exposedRequests: number;
+  /** ModifyRule calls on the production listener rule (see `ServiceResult.productionWeightChanges`). */
+  productionWeightChanges: number;
   virtualSeconds: number;
   wallMs: number;
   /** The seed of the run's random source: the same seed gives the same timeline. */

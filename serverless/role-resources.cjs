@@ -67,8 +67,7 @@ module.exports = {
       ? arns
       : [
           {
-            'Fn::Sub':
-              `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:listener-rule/app/shipline-no-rule/0/0/0`,
+            'Fn::Sub': `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:listener-rule/app/shipline-no-rule/0/0/0`,
           },
         ];
   },
@@ -94,8 +93,7 @@ module.exports = {
       ? arns
       : [
           {
-            'Fn::Sub':
-              `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:shipline-no-smoke-tests`,
+            'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:shipline-no-smoke-tests`,
           },
         ];
   },

@@ -106,6 +106,11 @@ export interface ServiceResult {
   detectionSeconds: number | null;
   /** Requests the released version served while regressed. */
   exposedRequests: number;
+  /**
+   * How many times the pipeline changed the production listener rule's weights (ModifyRule on it): 0 when a
+   * release failed before moving production traffic, 1 for a blue/green swap, 2 for a swap and its swap back.
+   */
+  productionWeightChanges: number;
 }
 
 interface ServiceInputs {
@@ -270,6 +275,7 @@ const summariseService = async (
     rollbackReactionSeconds,
     detectionSeconds: detected.detectionSeconds,
     exposedRequests: detected.exposedRequests,
+    productionWeightChanges: world.elbv2.changes.filter((c) => c.ruleArn === route.listenerRuleArn).length,
   };
 };
 
@@ -377,6 +383,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     rollbackReactionSeconds: own.rollbackReactionSeconds,
     detectionSeconds: own.detectionSeconds,
     exposedRequests: own.exposedRequests,
+    productionWeightChanges: own.productionWeightChanges,
     virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
     wallMs: Math.round(performance.now() - input.wallStart),
     seed: world.random.seed,

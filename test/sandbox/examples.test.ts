@@ -841,4 +841,66 @@ describe('Sandbox: example scenarios', () => {
       /^checkout-blue: deployment/,
     );
   });
+
+  it('releases blue/green: checks on the test route pass, one swap, a bake, promoted', async () => {
+    const result = await run('blue-green-healthy.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', exposedRequests: 0 });
+    expect(result.traffic).toEqual({ 'green (v2)': 100 });
+    expect(events(result)).toEqual(['started', 'promoted']);
+    // The test rule to green for the checks, production in one swap, the test rule back at the stable slot.
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
+    expect(shifts).toEqual([
+      'test rule: blue 0% / green 100%',
+      'test route GET https://test.checkout.example.com/health: 200 from v2',
+      'blue 0% / green 100%',
+      'test rule: blue 100% / green 0%',
+    ]);
+    expect(result.productionWeightChanges).toBe(1);
+    expect(result.timeline.filter((e) => e.kind === 'lambda').map((e) => e.text)).toEqual([
+      'checkout-login-smoke invoked (reaches v2): {"passed":true}',
+    ]);
+    expect(result.awsCalls['Lambda:Invoke']).toBe(1);
+  });
+
+  it('rolls blue/green back on a failed smoke test without ever touching production traffic', async () => {
+    const result = await run('blue-green-smoke-test-fails.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'check login-smoke failed: checkout-login-smoke: login returns 500 for a valid user',
+      productionWeightChanges: 0,
+      exposedRequests: 0,
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    // Only the test rule moved: to green for the checks, and back to the stable slot on the rollback.
+    const rules = result.timeline
+      .filter((e) => e.kind === 'traffic' && e.text.includes('%'))
+      .map((e) => e.text);
+    expect(rules).toEqual(['test rule: blue 0% / green 100%', 'test rule: blue 100% / green 0%']);
+    expect(result.awsCalls['ElasticLoadBalancingV2:ModifyRule']).toBe(2);
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
+    ).toBe(true);
+  });
+
+  it('swaps blue/green back in one call when an alarm fires after the swap', async () => {
+    const result = await run('blue-green-alarm-after-swap.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 100%',
+      productionWeightChanges: 2,
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    const production = result.timeline
+      .filter((e) => e.kind === 'traffic' && /^blue \d+% \/ green \d+%$/.test(e.text))
+      .map((e) => e.text);
+    expect(production).toEqual(['blue 0% / green 100%', 'blue 100% / green 0%']);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
+  });
 });
