@@ -903,4 +903,85 @@ describe('Sandbox: example scenarios', () => {
     expect(production).toEqual(['blue 0% / green 100%', 'blue 100% / green 0%']);
     expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
   });
+
+  /** The production listener rule's weights as the pipeline set them, in order (test rule changes left out). */
+  const productionShifts = (result: ScenarioResult): string[] =>
+    result.timeline
+      .filter((e) => e.kind === 'traffic' && /^blue \d+% \/ green \d+%$/.test(e.text))
+      .map((e) => e.text);
+
+  it('promotes a healthy linear release, 25% more every 3 minutes', async () => {
+    const result = await run('linear-healthy.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', exposedRequests: 0 });
+    expect(events(result)).toEqual(['started', 'promoted']);
+    expect(productionShifts(result)).toEqual([
+      'blue 75% / green 25%',
+      'blue 50% / green 50%',
+      'blue 25% / green 75%',
+      'blue 0% / green 100%',
+    ]);
+    // Four 3-minute bakes after a 90 s deployment.
+    expect(result.notifications[1]?.t).toBeGreaterThanOrEqual(90 + 4 * 180);
+  });
+
+  it('rolls a linear release back at its middle step, when the regression appears at 50%', async () => {
+    const result = await run('linear-fails-mid-way.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 50%',
+    });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    // 75% is never reached.
+    expect(productionShifts(result)).toEqual([
+      'blue 75% / green 25%',
+      'blue 50% / green 50%',
+      'blue 100% / green 0%',
+    ]);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
+    // v2 served half of 6000 requests a minute from onset (the 50% shift) until blue had it all again.
+    exposedWhileServing(result, 0.5);
+  });
+
+  it('promotes a healthy all-at-once release after one shift and one bake', async () => {
+    const result = await run('all-at-once-healthy.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', productionWeightChanges: 1 });
+    expect(productionShifts(result)).toEqual(['blue 0% / green 100%']);
+    expect(events(result)).toEqual(['started', 'promoted']);
+    expect(result.notifications[1]?.t).toBeGreaterThanOrEqual(90 + 600);
+  });
+
+  it('rolls an all-at-once release back in one call when the alarm fires', async () => {
+    const result = await run('all-at-once-rolled-back.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 100%',
+    });
+    expect(productionShifts(result)).toEqual(['blue 0% / green 100%', 'blue 100% / green 0%']);
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    exposedWhileServing(result, 1);
+  });
+
+  it('rolls a canary back when its smoke test fails before any production traffic moved', async () => {
+    const result = await run('checks-before-canary.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'check login-smoke failed: checkout-login-smoke: login returns 500 for a valid user',
+      productionWeightChanges: 0,
+      exposedRequests: 0,
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(productionShifts(result)).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'lambda').map((e) => e.text)).toEqual([
+      'checkout-login-smoke invoked (reaches v2): {"passed":false,"reason":"login returns 500 for a valid user"}',
+    ]);
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+  });
 });
