@@ -58,6 +58,8 @@ export interface ScenarioResult {
     outcome: SandboxOutcome;
     error?: string;
     cause?: string;
+    /** What the execution's last step said (the note of the cursor it ended with), when it succeeded. */
+    lastNote?: string;
     stateTransitions: number;
   }>;
   releases: ReleaseRecord[];

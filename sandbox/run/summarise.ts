@@ -87,6 +87,16 @@ export interface SummaryInput {
   wallStart: number;
 }
 
+/**
+ * The note of the cursor a succeeded execution ended with: what its last cursor-returning step said (after a
+ * bake, why it passed, e.g. an inconclusive bake the service treats as passed).
+ */
+const lastNoteOf = (output: string | undefined): { lastNote?: string } => {
+  if (output === undefined) return {};
+  const note = (JSON.parse(output) as { cursor?: { note?: unknown } } | null)?.cursor?.note;
+  return typeof note === 'string' ? { lastNote: note } : {};
+};
+
 /** What the run did to one service: the same fields the result has at its top level for the scenario's service. */
 export interface ServiceResult {
   outcome: SandboxOutcome;
@@ -268,6 +278,7 @@ const summariseService = async (
       status: e.status,
       outcome: e.status === 'ABORTED' ? 'failed' : executionOutcome(e),
       ...(e.error ? { error: e.error, cause: e.cause } : {}),
+      ...lastNoteOf(e.output),
       stateTransitions: e.stateEntered,
     })),
     releases,

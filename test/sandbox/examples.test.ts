@@ -984,4 +984,35 @@ describe('Sandbox: example scenarios', () => {
     ]);
     expect(events(result)).toEqual(['started', 'rolled_back']);
   });
+
+  it('pauses on an inconclusive bake under the pause policy, and rolls back when nobody resumes it', async () => {
+    const result = await run('inconclusive-bake-paused.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason:
+        'nobody resumed the release at step "Wait for a person: the 10m bake at 100% was inconclusive" within 1800 seconds',
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    const states = result.timeline.filter((e) => e.kind === 'state');
+    const confirmed = states.find((e) => e.text.endsWith('Confirm alarms at the end of the bake'));
+    const paused = states.find((e) => e.text.endsWith('Wait for a person to resume the release'));
+    const timedOut = states.find((e) => e.text.endsWith('Nobody resumed the release in time'));
+    // The 10-minute bake, then the service's 30-minute inconclusive pause, then the rollback.
+    expectSoonAfter(confirmed?.t, 90 + 600);
+    expectSoonAfter(paused?.t, confirmed?.t ?? 0);
+    expectSoonAfter(timedOut?.t, (paused?.t ?? 0) + 30 * 60);
+    expect(productionShifts(result)).toEqual(['blue 0% / green 100%', 'blue 100% / green 0%']);
+  });
+
+  it('promotes after an inconclusive bake under the pass policy, saying it was treated as passed', async () => {
+    const result = await run('inconclusive-bake-passed.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.executions[0]?.lastNote).toBe(
+      'inconclusive: alarm checkout-orders-placed stayed INSUFFICIENT_DATA for the whole 10m bake at 100%, so it could not tell whether the new version is healthy; the service treats an inconclusive bake as passed',
+    );
+  });
 });
