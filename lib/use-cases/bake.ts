@@ -165,22 +165,22 @@ export const confirmBake = async (
 const decideInconclusive = (
   step: BakeStep,
   outcome: BakeOutcome,
-): { then: 'go' | 'fail'; reason: string } | { then: 'pause'; reason: string; timeoutSeconds: number } => {
+): { next: 'go' | 'fail'; reason: string } | { next: 'pause'; reason: string; timeoutSeconds: number } => {
   switch (step.inconclusive) {
     case 'pass':
-      return { then: 'go', reason: `${outcome.reason}; the service treats an inconclusive bake as passed` };
+      return { next: 'go', reason: `${outcome.reason}; the service treats an inconclusive bake as passed` };
     case 'fail':
-      return { then: 'fail', reason: `${outcome.reason}; the service treats an inconclusive bake as failed` };
+      return { next: 'fail', reason: `${outcome.reason}; the service treats an inconclusive bake as failed` };
     case 'pause':
       // A plan built before the step carried its timeout cannot know how long to wait: failing is the
       // only answer that never holds the service for a person nobody asked.
       if (step.inconclusivePauseSeconds === undefined)
         return {
-          then: 'fail',
+          next: 'fail',
           reason: `${outcome.reason}; the service asks to pause for a person, but the plan carries no pause timeout, so the bake fails`,
         };
       return {
-        then: 'pause',
+        next: 'pause',
         reason: `${outcome.reason}; the service pauses for a person to promote or abort, at most ${formatDuration(step.inconclusivePauseSeconds)}`,
         timeoutSeconds: step.inconclusivePauseSeconds,
       };
@@ -217,8 +217,8 @@ export const finishBake = async (
   if (outcome.outcome === 'failed') throw new BakeFailedError(outcome.reason);
   if (outcome.outcome === 'inconclusive') {
     const decision = decideInconclusive(step, outcome);
-    if (decision.then === 'fail') throw new BakeFailedError(decision.reason);
-    if (decision.then === 'pause')
+    if (decision.next === 'fail') throw new BakeFailedError(decision.reason);
+    if (decision.next === 'pause')
       return {
         ...cursor,
         step: inconclusivePause(step, percentOf(cursor), decision.timeoutSeconds),
