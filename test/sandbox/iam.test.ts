@@ -5,7 +5,7 @@ import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { readServerlessDocument, resolveRolePolicies } from '../../sandbox/iam/policies.ts';
 import { iamChecksFor, PIPELINE_ACTIONS } from '../../sandbox/iam/resources.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
-import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
+import { loadScenario, parseScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
 
 type Doc = { functions: Record<string, { iamRoleStatements: Array<{ Action: string[] }> }> };
 
@@ -111,6 +111,21 @@ describe('Sandbox: IAM enforcement', () => {
     );
     // Refused before the swap: production traffic never moved.
     expect(denied).toMatchObject({ productionWeightChanges: 0, servingVersion: 'v1' });
+  });
+
+  it('authorizes a smoke-test function named by a partial ARN (account:function:name) as Lambda resolves it', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'blue-green-healthy.yml'),
+    );
+    const config = structuredClone(scenario.config) as {
+      services: { checkout: { strategy: { checks: Array<Record<string, unknown>> } } };
+    };
+    for (const check of config.services.checkout.strategy.checks)
+      if ('lambda' in check) check.lambda = '123456789012:function:checkout-login-smoke';
+    const result = await runScenario(parseScenario({ ...structuredClone(scenario), config }), baseDir);
+    expect(result.reason).toBeNull();
+    expect(result.outcome).toBe('promoted');
+    expect(result.awsCalls['Lambda:Invoke']).toBe(1);
   });
 
   it('resumes the steady wait by the ECS event, not the steady timeout (ecsDeploymentEvents may GetItem)', async () => {
