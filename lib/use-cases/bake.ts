@@ -1,7 +1,7 @@
 import { now } from '../clock.ts';
 import { alarmFailsRelease, alarmReasonAt, classifyAlarms } from '../domain/alarm-rule.ts';
 import { currentStep, nextCursor } from '../domain/cursor.ts';
-import type { BakeStep } from '../domain/plan.ts';
+import type { BakeStep, PauseStep } from '../domain/plan.ts';
 import type { BakeOutcome, Deployment, StepCursor, StepShift } from '../domain/types.ts';
 import { formatDuration } from '../duration.ts';
 import { AlarmAfterPromotionError, BakeFailedError } from '../errors.ts';
@@ -175,27 +175,54 @@ export const confirmBake = async (
   };
 };
 
-/** What an inconclusive bake means for the release under the step's policy. */
-const decideInconclusive = (step: BakeStep, outcome: BakeOutcome): { go: boolean; reason: string } => {
+/**
+ * What an inconclusive bake means for the release under the step's policy: go on, fail, or wait for a
+ * person for the service's inconclusive pause timeout.
+ */
+const decideInconclusive = (
+  step: BakeStep,
+  outcome: BakeOutcome,
+): { next: 'go' | 'fail'; reason: string } | { next: 'pause'; reason: string; timeoutSeconds: number } => {
   switch (step.inconclusive) {
     case 'pass':
-      return { go: true, reason: `${outcome.reason}; the service treats an inconclusive bake as passed` };
+      return { next: 'go', reason: `${outcome.reason}; the service treats an inconclusive bake as passed` };
     case 'fail':
-      return { go: false, reason: `${outcome.reason}; the service treats an inconclusive bake as failed` };
+      return { next: 'fail', reason: `${outcome.reason}; the service treats an inconclusive bake as failed` };
     case 'pause':
-      // No command resumes a paused release yet (promote/approve): waiting for a person nobody can answer
-      // would only hold the service. Until then a pause policy fails the bake, and says so.
+      // A plan built before the step carried its timeout cannot know how long to wait: failing is the
+      // only answer that never holds the service for a person nobody asked.
+      if (step.inconclusivePauseSeconds === undefined)
+        return {
+          next: 'fail',
+          reason: `${outcome.reason}; the service asks to pause for a person, but the plan carries no pause timeout, so the bake fails`,
+        };
       return {
-        go: false,
-        reason: `${outcome.reason}; the service asks to pause for a person, which Shipline cannot do yet, so the bake fails`,
+        next: 'pause',
+        reason: `${outcome.reason}; the service pauses for a person to promote or abort, at most ${formatDuration(step.inconclusivePauseSeconds)}`,
+        timeoutSeconds: step.inconclusivePauseSeconds,
       };
   }
 };
 
 /**
+ * The pause an inconclusive bake turns into under a `pause` policy: it keeps the bake's index, so a person
+ * resuming it goes on to the step after the bake, and its label (which the timeout's reason quotes) says
+ * why the release waits.
+ */
+const inconclusivePause = (step: BakeStep, percent: number, timeoutSeconds: number): PauseStep => ({
+  kind: 'pause',
+  index: step.index,
+  label: `Wait for a person: the ${formatDuration(step.seconds)} bake at ${percent}% was inconclusive`,
+  timeoutSeconds,
+  onTimeout: 'fail',
+});
+
+/**
  * The bake step's end, after its wait timed out: confirms the bake (confirmBake) and decides. Passed (or
  * inconclusive under a `pass` policy, said so in the next cursor's note) returns the next step's cursor;
- * failed (or inconclusive under `fail`) throws BakeFailed, naming the alarm, and the state machine rolls back.
+ * inconclusive under `pause` returns a cursor on a pause step in the bake's place (the dispatch runs it as
+ * any pause: a person resumes it, or its timeout rolls back); failed (or inconclusive under `fail`) throws
+ * BakeFailed, naming the alarm, and the state machine rolls back.
  */
 export const finishBake = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher },
@@ -207,7 +234,13 @@ export const finishBake = async (
   if (outcome.outcome === 'failed') throw new BakeFailedError(outcome.reason);
   if (outcome.outcome === 'inconclusive') {
     const decision = decideInconclusive(step, outcome);
-    if (!decision.go) throw new BakeFailedError(decision.reason);
+    if (decision.next === 'fail') throw new BakeFailedError(decision.reason);
+    if (decision.next === 'pause')
+      return {
+        ...cursor,
+        step: inconclusivePause(step, percentOf(cursor), decision.timeoutSeconds),
+        note: decision.reason,
+      };
     return nextCursor(deployment.plan, cursor, { note: decision.reason });
   }
   return nextCursor(deployment.plan, cursor, { note: outcome.reason });

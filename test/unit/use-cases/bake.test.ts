@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useClock } from '../../../lib/clock.ts';
 import type { BakeStep } from '../../../lib/domain/plan.ts';
+import { stepCursorSchema } from '../../../lib/domain/schemas.ts';
 import type { StepShift } from '../../../lib/domain/types.ts';
 import { alarmStateChangeEventSchema } from '../../../lib/events/alarm-state-change.ts';
 import { confirmBake, finishBake, onAlarmStateChange, startBake } from '../../../lib/use-cases/bake.ts';
@@ -441,11 +442,34 @@ describe('Use case: bake', () => {
         );
       });
 
-      it('fails under the pause policy, saying a pause cannot happen yet', async () => {
+      it("turns into a pause for a person under the pause policy, for the service's pause timeout", async () => {
+        const cursor = withPolicy('pause');
+        const paused = { ...cursor, step: { ...(cursor.step as BakeStep), inconclusivePauseSeconds: 1800 } };
+
+        const next = await finishBake({ store, alarms }, deployment, paused);
+
+        // The pause keeps the bake's index: resumed, the release goes on to the step after the bake.
+        expect(next).toEqual({
+          index: 5,
+          step: {
+            kind: 'pause',
+            index: 5,
+            label: 'Wait for a person: the 10m bake at 25% was inconclusive',
+            timeoutSeconds: 1800,
+            onTimeout: 'fail',
+          },
+          shifts: ONLY_25,
+          rollout: cursor.rollout,
+          note: 'inconclusive: alarm checkout-green-5xx stayed INSUFFICIENT_DATA for the whole 10m bake at 25%, so it could not tell whether the new version is healthy; the service pauses for a person to promote or abort, at most 30m',
+        });
+        expect(stepCursorSchema.parse(next)).toEqual(next);
+      });
+
+      it('fails under the pause policy when the plan carries no pause timeout, saying so', async () => {
         await expect(finishBake({ store, alarms }, deployment, withPolicy('pause'))).rejects.toMatchObject({
           name: 'BakeFailed',
           message: expect.stringContaining(
-            'the service asks to pause for a person, which Shipline cannot do yet, so the bake fails',
+            'the service asks to pause for a person, but the plan carries no pause timeout, so the bake fails',
           ),
         });
       });
