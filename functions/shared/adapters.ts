@@ -16,7 +16,9 @@ import { createLambdaHttpSmokeTester } from '../../lib/adapters/smoke-tester.ts'
 import { createSnsNotifier } from '../../lib/adapters/sns-notifier.ts';
 import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
+import { TargetDriverByType } from '../../lib/drivers/by-type.ts';
 import { EcsAlbDriver, type EcsAlbDriverPorts } from '../../lib/drivers/ecs-alb.ts';
+import { EcsRollingDriver, type EcsRollingDriverPorts } from '../../lib/drivers/ecs-rolling.ts';
 import { environment } from '../../lib/env.ts';
 import type {
   AlarmWatcher,
@@ -111,12 +113,15 @@ export const createDeployer = (): SlotDeployer =>
     describeSlot: true,
     deployImage: true,
     scale: true,
+    runningTaskDefinition: true,
+    revertTo: true,
   });
 /** Only reading a slot (prepare-release): bundles no RegisterTaskDefinition. */
 export const createSlotReader = (): SlotReader =>
   lazyPort<SlotReader>(createEcsSlotReader, { describeSlot: true });
 /** Only scaling (roll-back, scale-down): bundles no task-definition command. */
-export const createScaler = (): SlotScaler => lazyPort<SlotScaler>(createEcsSlotScaler, { scale: true });
+export const createScaler = (): SlotScaler =>
+  lazyPort<SlotScaler>(createEcsSlotScaler, { scale: true, runningTaskDefinition: true, revertTo: true });
 export const createAlarmWatcher = (): AlarmWatcher =>
   lazyPort<AlarmWatcher>(createCloudWatchAlarmWatcher, { describe: true, transitionsToAlarm: true });
 export const createMetrics = (): Metrics => lazyPort<Metrics>(createCloudWatchMetrics, { count: true });
@@ -129,10 +134,11 @@ export const createStarter = (): ExecutionStarter =>
   lazyPort<ExecutionStarter>(() => createSfnExecutionStarter(environment.stateMachineArn), { start: true });
 
 /**
- * The target driver of the released services (ecs-alb), built from the ports the function passes: only
+ * The target driver of the released services (each kind's, chosen by the release's target type), built from the ports the function passes: only
  * those it calls, so its bundle and its role hold nothing more.
  */
-export const createDriver = (ports: EcsAlbDriverPorts): TargetDriver => new EcsAlbDriver(ports);
+export const createDriver = (ports: EcsAlbDriverPorts & EcsRollingDriverPorts): TargetDriver =>
+  new TargetDriverByType({ 'ecs-alb': new EcsAlbDriver(ports), 'ecs-rolling': new EcsRollingDriver(ports) });
 
 /** The config packaged with the function (`shipline.json`, parsed once per container). */
 export const config = (): ShiplineConfig => loadBundledConfig(environment.configPath());

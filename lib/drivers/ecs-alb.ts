@@ -254,7 +254,7 @@ export class EcsAlbDriver implements TargetDriver {
    * Reads first: a retry after the weights were restored changes nothing on the listener rule, and still
    * reaches the scale-down (a failure between the two must not leave the new slot running).
    */
-  public async rollBack(state: ReleaseTarget): Promise<void> {
+  public async rollBack(state: ReleaseTarget): Promise<undefined> {
     const target = ecsAlb(state);
     const weights = await this.weights(target);
     if (weights.stable !== 100 || weights.canary !== 0) await this.setTraffic(target, 0);
@@ -265,6 +265,7 @@ export class EcsAlbDriver implements TargetDriver {
       if ((test[target.canary.targetGroupArn] ?? 0) !== 0) await this.setTestTraffic(target, false);
     }
     await this.slot('scale')(target.cluster, target.canary.service, 0);
+    return undefined;
   }
 
   public async retire(state: ReleaseTarget): Promise<void> {
