@@ -252,9 +252,19 @@ describe('Release state machine: how a release ends', () => {
       Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
       TimeoutSecondsPath: '$.cursor.step.rollbackWindowSeconds',
     });
-    expect(predecessors('Watch alarms during the rollback window')).toEqual([
-      'Hand the service to the next release',
-    ]);
+    expect(predecessors('Watch alarms during the rollback window')).toEqual(['Is there a rollback window?']);
+    expect(predecessors('Is there a rollback window?')).toEqual(['Hand the service to the next release']);
+    // A window of 0 (a rolling service's default) is never waited on: a task's timeout must be positive.
+    expect(states['Is there a rollback window?']).toMatchObject({
+      Choices: [
+        {
+          Variable: '$.cursor.step.rollbackWindowSeconds',
+          NumericGreaterThan: 0,
+          Next: 'Watch alarms during the rollback window',
+        },
+      ],
+      Default: 'Release promoted',
+    });
     for (const name of [
       'Watch alarms during the rollback window',
       'Confirm alarms at the end of the rollback window',

@@ -67,7 +67,7 @@ export const planStepSchema: z.ZodMiniType<PlanStep> = z.discriminatedUnion('kin
   z.object({
     kind: z.literal('retire'),
     ...stepBase,
-    rollbackWindowSeconds: integer(1),
+    rollbackWindowSeconds: integer(0),
     warmAfterWindowSeconds: integer(0),
   }),
 ]);

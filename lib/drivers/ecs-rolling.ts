@@ -140,7 +140,7 @@ export class EcsRollingDriver implements TargetDriver {
     if (deployment.rolloutState === 'FAILED') {
       return {
         state: 'failed',
-        reason: `rolling deployment ${deployment.id} of ${target.service} failed${deployment.reason ? `: ${deployment.reason}` : ''}`,
+        reason: `ECS deployment ${deployment.id} of ${target.service} failed to become steady${deployment.reason ? `: ${deployment.reason}` : ''}`,
       };
     }
     return { state: 'ready', reason: `${target.service} runs ${version} on all its tasks` };

@@ -85,13 +85,14 @@ export const onEcsDeploymentEvent = async (
   // Resume first, then delete the wait: if resuming fails the event is retried with the wait in place.
   const wait = await ports.store.readSlotWait(deploymentId);
   if (!wait) return { resumed: null };
-  const service = event.resources[0]?.split('/').at(-1) ?? 'the new slot';
+  const service = event.resources[0]?.split('/').at(-1) ?? 'the service';
+  // Named by deployment and service only: the same event readies a new slot (ecs-alb) or a rolling update.
   const outcome: BakeOutcome =
     eventName === 'SERVICE_DEPLOYMENT_COMPLETED'
       ? { outcome: 'passed', reason: `${service} reached a steady state` }
       : {
           outcome: 'failed',
-          reason: `new slot ${service} failed to become steady${reason ? `: ${reason}` : ''}`,
+          reason: `ECS deployment ${deploymentId} of ${service} failed to become steady${reason ? `: ${reason}` : ''}`,
         };
   const resumed = await ports.tokens.succeed(wait.taskToken, outcome);
   await ports.store.claimSlotWait(deploymentId);

@@ -400,7 +400,7 @@ describe('Sandbox: example scenarios', () => {
     const result = await run('tasks-fail-to-start.yml');
     expect(result.expectations?.failures).toEqual([]);
     expect(result.reason).toBe(
-      'new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
+      'ECS deployment ecs-svc/1002 of checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
     );
     // The weights never left the stable slot: the rollback reads them and changes nothing on the rule.
     expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([]);
@@ -408,6 +408,47 @@ describe('Sandbox: example scenarios', () => {
     expect(
       result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
     ).toBe(true);
+  });
+
+  it('promotes a rolling update of one ECS service once its deployment completes and the bake passes', async () => {
+    const result = await run('rolling-healthy.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.traffic).toEqual({ 'api (v2)': 100 });
+    expect(events(result)).toEqual(['started', 'promoted']);
+    expect(result.notifications[1]?.subject).toBe('[shipline] api: v2 promoted, now serving 100%');
+    // The completion event ends the wait (no timeout, no traffic step), the bake follows, nothing to scale.
+    const completed = result.timeline.find(
+      (e) => e.kind === 'ecs' && e.text === 'api: deployment ecs-svc/1001 completed, 4 tasks steady',
+    );
+    const ready = result.timeline.find((e) => e.text === 'Is the new version ready?');
+    expectSoonAfter(ready?.t, completed?.t ?? 0);
+    expect(result.timeline.filter((e) => e.kind === 'traffic')).toEqual([]);
+    expect(result.timeline.some((e) => e.text === 'Scale down the old slot')).toBe(false);
+    expect(result.awsCalls['ECS:UpdateService']).toBe(1);
+  });
+
+  it('rolls a rolling update back when the circuit breaker fails its deployment, the previous task definition rolling back in', async () => {
+    const result = await run('rolling-circuit-breaker.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    expect(result.reason).toBe(
+      'ECS deployment ecs-svc/1001 of api failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
+    );
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    expect(result.traffic).toEqual({ 'api (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    expect(result.notifications[1]?.message).toMatchObject({
+      reason: result.reason,
+      note: 'the previous task definition arn:aws:ecs:us-east-1:123456789012:task-definition/api:1 is rolling back in on api, task by task',
+    });
+    // The breaker tripped as documented, and the release (not ECS: its rollback is off) deployed v1 again.
+    const ecs = result.timeline.filter((e) => e.kind === 'ecs').map((e) => e.text);
+    expect(ecs).toContain(
+      'api: deployment ecs-svc/1001 FAILED (4 failed tasks reached the circuit breaker threshold of 3)',
+    );
+    expect(ecs).toContain('api: deployment ecs-svc/1002 started (4 tasks)');
+    expect(result.awsCalls['ECS:UpdateService']).toBe(2);
+    expect(result.exposedRequests).toBe(0);
   });
 
   it('retries throttled AWS calls and a failed Lambda invocation, then promotes', async () => {

@@ -224,7 +224,7 @@ describe('Class: EcsRollingDriver', () => {
       ).toEqual({
         state: 'failed',
         reason:
-          'rolling deployment ecs-svc/2 of checkout failed: ECS deployment circuit breaker: tasks failed to start.',
+          'ECS deployment ecs-svc/2 of checkout failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
       });
     });
 

@@ -238,7 +238,7 @@ describe('Use case: deploy the idle slot', () => {
       expect(tokens.succeeded[0]?.output).toEqual({
         outcome: 'failed',
         reason:
-          'new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
+          'ECS deployment ecs-svc/1002 of checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
       });
     });
 
