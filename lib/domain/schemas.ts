@@ -41,7 +41,12 @@ const smokeTestSchema = z.union([
 /** One step of a plan (lib/domain/plan.ts), as it travels in the execution's state. */
 export const planStepSchema: z.ZodMiniType<PlanStep> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('deploy'), ...stepBase }),
-  z.object({ kind: z.literal('await-ready'), ...stepBase, timeoutSeconds: integer(1) }),
+  z.object({
+    kind: z.literal('await-ready'),
+    ...stepBase,
+    timeoutSeconds: integer(1),
+    watchAlarms: z.optional(z.literal(true)),
+  }),
   z.object({ kind: z.literal('shift'), ...stepBase, percent: integer(0, 100) }),
   z.object({
     kind: z.literal('bake'),

@@ -451,6 +451,35 @@ describe('Sandbox: example scenarios', () => {
     expect(result.exposedRequests).toBe(0);
   });
 
+  it('rolls a rolling update back at once when a watched alarm fires during the rollout', async () => {
+    const result = await run('rolling-alarm-during-rollout.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    expect(result.reason).toBe(
+      'alarm api-5xx went to ALARM during the rollout, while the new tasks took production traffic',
+    );
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    expect(result.traffic).toEqual({ 'api (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    expect(result.notifications[1]?.message).toMatchObject({
+      reason: result.reason,
+      note: 'the previous task definition arn:aws:ecs:us-east-1:123456789012:task-definition/api:1 is rolling back in on api, task by task',
+    });
+    // The alarm event resumed the wait before the rollout completed: the release did not wait for it.
+    const alarmAt = result.timeline.find((e) => e.kind === 'alarm' && e.text === 'api-5xx OK -> ALARM')?.t;
+    const rolledBack = result.timeline.find(
+      (e) => e.kind === 'ecs' && e.text === 'api: deployment ecs-svc/1002 started (4 tasks)',
+    )?.t;
+    expectSoonAfter(rolledBack, alarmAt ?? 0, ROLLBACK_REACTION_SECONDS);
+    expect(
+      result.timeline.some((e) => e.text === 'api: deployment ecs-svc/1001 completed, 4 tasks steady'),
+    ).toBe(false);
+    expect(result.timeline.some((e) => e.text === 'Check the new version after the wait')).toBe(false);
+    // Detection from v2's first healthy tasks, and every request v2 served until v1 rolled back in.
+    expect(result.detectionSeconds).toBeGreaterThan(0);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
+    expect(result.exposedRequests).toBeGreaterThan(0);
+  });
+
   it('retries throttled AWS calls and a failed Lambda invocation, then promotes', async () => {
     const result = await run('transient-faults.yml');
     expect(result.expectations?.failures).toEqual([]);
