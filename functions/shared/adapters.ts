@@ -7,6 +7,7 @@ import {
 } from '../../lib/adapters/dynamodb-release-store.ts';
 import { DynamoDbWaitRegistry } from '../../lib/adapters/dynamodb-wait-registry.ts';
 import {
+  createEcsServiceReverter,
   createEcsSlotDeployer,
   createEcsSlotReader,
   createEcsSlotScaler,
@@ -26,6 +27,7 @@ import type {
   Metrics,
   Notifier,
   ReleaseStore,
+  ServiceReverter,
   SlotDeployer,
   SlotReader,
   SlotScaler,
@@ -120,8 +122,10 @@ export const createDeployer = (): SlotDeployer =>
 export const createSlotReader = (): SlotReader =>
   lazyPort<SlotReader>(createEcsSlotReader, { describeSlot: true });
 /** Only scaling (roll-back, scale-down): bundles no task-definition command. */
-export const createScaler = (): SlotScaler =>
-  lazyPort<SlotScaler>(createEcsSlotScaler, { scale: true, runningTaskDefinition: true, revertTo: true });
+export const createScaler = (): SlotScaler => lazyPort<SlotScaler>(createEcsSlotScaler, { scale: true });
+/** Only pointing a rolling service back at its previous revision (roll-back). */
+export const createReverter = (): ServiceReverter =>
+  lazyPort<ServiceReverter>(createEcsServiceReverter, { runningTaskDefinition: true, revertTo: true });
 export const createAlarmWatcher = (): AlarmWatcher =>
   lazyPort<AlarmWatcher>(createCloudWatchAlarmWatcher, { describe: true, transitionsToAlarm: true });
 export const createMetrics = (): Metrics => lazyPort<Metrics>(createCloudWatchMetrics, { count: true });

@@ -12,6 +12,7 @@ import { TargetStateError } from '../errors.ts';
 import type {
   DeployImageInput,
   DeployImageResult,
+  ServiceReverter,
   SlotDeployer,
   SlotReader,
   SlotScaler,
@@ -269,6 +270,14 @@ export class EcsSlotScaler implements SlotScaler {
   public async scale(cluster: string, service: string, desiredCount: number): Promise<void> {
     await scaleService(this.client, cluster, service, desiredCount);
   }
+}
+
+/**
+ * Points a rolling service back at its previous revision (roll-back): DescribeServices and UpdateService
+ * only, so the functions that merely scale (scale-down) bundle no DescribeServices.
+ */
+export class EcsServiceReverter implements ServiceReverter {
+  public constructor(private readonly client: ECSClient) {}
 
   public async runningTaskDefinition(cluster: string, service: string): Promise<string> {
     return runningTaskDefinition(this.client, cluster, service);
@@ -291,6 +300,10 @@ export const createEcsSlotDeployer = (options: EcsSlotDeployerOptions = {}): Ecs
 /** The scaler on a new ECS client. */
 export const createEcsSlotScaler = (): EcsSlotScaler =>
   new EcsSlotScaler(customize(new ECSClient(clientBase()), 'ECS'));
+
+/** The reverter on a new ECS client. */
+export const createEcsServiceReverter = (): EcsServiceReverter =>
+  new EcsServiceReverter(customize(new ECSClient(clientBase()), 'ECS'));
 
 /** The reader on a new ECS client. */
 export const createEcsSlotReader = (): EcsSlotReader =>

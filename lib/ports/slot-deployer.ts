@@ -36,11 +36,11 @@ export interface DeployImageResult {
   deploymentId: string;
 }
 
-/**
- * Scales a slot, or points a rolling service back at a revision: all a function that only rolls back or
- * scales down needs of the deployer.
- */
-export type SlotScaler = Pick<SlotDeployer, 'scale' | 'runningTaskDefinition' | 'revertTo'>;
+/** Scales a slot: all a function that only rolls back or scales down needs of the deployer. */
+export type SlotScaler = Pick<SlotDeployer, 'scale'>;
+
+/** Points a rolling service back at a revision: all a rollback of a rolling service needs of the deployer. */
+export type ServiceReverter = Pick<SlotDeployer, 'runningTaskDefinition' | 'revertTo'>;
 
 /** Reads a slot: all a function that plans but does not deploy needs of the deployer. */
 export type SlotReader = Pick<SlotDeployer, 'describeSlot'>;

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EcsSlotDeployer, EcsSlotScaler } from '../../../lib/adapters/ecs-slot-deployer.ts';
+import { EcsServiceReverter, EcsSlotDeployer } from '../../../lib/adapters/ecs-slot-deployer.ts';
 import { parseConfig } from '../../../lib/config/load.ts';
 import type { EcsRollingTarget } from '../../../lib/domain/types.ts';
 import { TargetDriverByType } from '../../../lib/drivers/by-type.ts';
@@ -244,7 +244,7 @@ describe('Class: EcsRollingDriver', () => {
 
   describe('Method: rollBack', () => {
     beforeEach(() => {
-      driver = new EcsRollingDriver({ slots: new EcsSlotScaler(new ECSClient({ region: 'us-east-1' })) });
+      driver = new EcsRollingDriver({ slots: new EcsServiceReverter(new ECSClient({ region: 'us-east-1' })) });
     });
 
     it('updates the service back to the previous task definition, and says it is rolling back in', async () => {
@@ -285,7 +285,7 @@ describe('Class: EcsRollingDriver', () => {
 
   describe('Method: trafficReport', () => {
     it('names the revision the service runs and the command that puts the previous one back', async () => {
-      driver = new EcsRollingDriver({ slots: new EcsSlotScaler(new ECSClient({ region: 'us-east-1' })) });
+      driver = new EcsRollingDriver({ slots: new EcsServiceReverter(new ECSClient({ region: 'us-east-1' })) });
       ecs.on(DescribeServicesCommand).resolves(described(TD_V2, { id: 'ecs-svc/2', state: 'FAILED' }));
 
       expect(await driver.trafficReport(TARGET, 'us-east-1')).toEqual({
@@ -304,7 +304,7 @@ describe('Class: EcsRollingDriver', () => {
 describe('Class: TargetDriverByType', () => {
   it('hands each call to the driver of the target kind', async () => {
     ecs.reset();
-    const slots = new EcsSlotScaler(new ECSClient({ region: 'us-east-1' }));
+    const slots = new EcsServiceReverter(new ECSClient({ region: 'us-east-1' }));
     const driver = new TargetDriverByType({
       'ecs-alb': new EcsAlbDriver({ slots }),
       'ecs-rolling': new EcsRollingDriver({ slots }),
