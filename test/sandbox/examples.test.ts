@@ -428,6 +428,38 @@ describe('Sandbox: example scenarios', () => {
     expect(result.awsCalls['ECS:UpdateService']).toBe(1);
   });
 
+  it('ignores a push of the digest a settled rolling service already runs on all its tasks', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'rolling-healthy.yml'));
+    const result = await runScenario(
+      parseScenario({
+        ...structuredClone(scenario),
+        trigger: { push: { version: 'v1' } },
+        expect: undefined,
+      }),
+      baseDir,
+    );
+    expect(result.outcome).toBe('ignored');
+    expect(result.reason).toContain('(pushed as v1) is what the stable slot api runs at 100% as v1');
+    expect(result.awsCalls['ECS:UpdateService'] ?? 0).toBe(0);
+    expect(result.notifications).toEqual([]);
+  });
+
+  it('watches the alarms through a rolling service rollback window, then has nothing to scale down', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'rolling-healthy.yml'));
+    const config = structuredClone(scenario.config) as {
+      services: { api: { target: Record<string, unknown> } };
+    };
+    config.services.api.target.rollbackWindow = '5m';
+    const result = await runScenario(parseScenario({ ...structuredClone(scenario), config }), baseDir);
+
+    expect(result.expectations?.failures).toEqual([]);
+    const promoted = result.notifications.find((n) => n.message.event === 'promoted');
+    const scaled = result.timeline.find((e) => e.text === 'Scale down the old slot');
+    expectSoonAfter(scaled?.t, (promoted?.t ?? 0) + 5 * 60);
+    // The rolling update replaced the old tasks: nothing is scaled (one UpdateService, the deploy's).
+    expect(result.awsCalls['ECS:UpdateService']).toBe(1);
+  });
+
   it('rolls a rolling update back when the circuit breaker fails its deployment, the previous task definition rolling back in', async () => {
     const result = await run('rolling-circuit-breaker.yml');
     expect(result.expectations).toEqual({ passed: true, failures: [] });

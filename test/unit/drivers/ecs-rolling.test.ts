@@ -244,7 +244,9 @@ describe('Class: EcsRollingDriver', () => {
 
   describe('Method: rollBack', () => {
     beforeEach(() => {
-      driver = new EcsRollingDriver({ slots: new EcsServiceReverter(new ECSClient({ region: 'us-east-1' })) });
+      driver = new EcsRollingDriver({
+        slots: new EcsServiceReverter(new ECSClient({ region: 'us-east-1' })),
+      });
     });
 
     it('updates the service back to the previous task definition, and says it is rolling back in', async () => {
@@ -285,7 +287,9 @@ describe('Class: EcsRollingDriver', () => {
 
   describe('Method: trafficReport', () => {
     it('names the revision the service runs and the command that puts the previous one back', async () => {
-      driver = new EcsRollingDriver({ slots: new EcsServiceReverter(new ECSClient({ region: 'us-east-1' })) });
+      driver = new EcsRollingDriver({
+        slots: new EcsServiceReverter(new ECSClient({ region: 'us-east-1' })),
+      });
       ecs.on(DescribeServicesCommand).resolves(described(TD_V2, { id: 'ecs-svc/2', state: 'FAILED' }));
 
       expect(await driver.trafficReport(TARGET, 'us-east-1')).toEqual({
