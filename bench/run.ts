@@ -6,11 +6,20 @@ import type { Scenario } from '../sandbox/scenario/schema.ts';
 import { measureBundles } from './bundles.ts';
 import { type FleetMeasure, measureInChild } from './fleet.ts';
 import { healthyCanary, queuedPushes, withBake } from './scenarios.ts';
+import {
+  flatnessProblems,
+  installUsageMeter,
+  measureStrategies,
+  PRICES_USD,
+  strategyRows,
+} from './strategies.ts';
 
 /**
  * Shipline benchmark (`npm run bench`, never part of `npm test`): cost (state transitions) against bake
  * length, rollback reaction time, sandbox wall time and how it scales (bake length, queued pushes, a
- * fleet), bundle size and cold import per function. Prints a table and writes bench/results.json.
+ * fleet), bundle size and cold import per function, and per strategy (bench/strategies.ts) the state
+ * transitions, Lambda, API calls and cost of one release at three bake lengths. Prints a table and writes
+ * bench/results.json; exits non-zero when a strategy's transitions depend on its bake length.
  */
 const TARGETS = {
   stateTransitions: 40,
@@ -66,6 +75,8 @@ interface Row {
 }
 
 const main = async () => {
+  // Before any run: handler modules build their SDK clients when first loaded, and the meter must reach them.
+  installUsageMeter();
   const { scenario: base, baseDir } = healthyCanary();
   const rows: Row[] = [];
 
@@ -82,6 +93,11 @@ const main = async () => {
       pass: result.stateTransitions <= TARGETS.stateTransitions,
     });
   }
+
+  // Each strategy and target: one healthy release per bake length, metered (off for every other row).
+  const strategies = await measureStrategies();
+  rows.push(...strategyRows(strategies));
+  const notFlat = flatnessProblems(strategies);
 
   // A rollback at 5% (v2 bad from its first request) and at 25% (v2 breaks only under 25% of the load):
   // detection (regression onset to ALARM), reaction (ALARM to traffic back) and requests exposed.
@@ -214,6 +230,7 @@ const main = async () => {
     node: process.version,
     targets: TARGETS,
     stateTransitions: transitions,
+    strategies: { pricesUsd: PRICES_USD, freeTier: 'ignored', runs: strategies },
     rollbackAt25: {
       outcome: rollback.outcome,
       reason: rollback.reason,
@@ -253,6 +270,12 @@ const main = async () => {
   for (const row of table)
     process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}\n`);
   process.stdout.write('\nwrote bench/results.json\n');
+  if (notFlat.length > 0) {
+    process.stderr.write(
+      `\nbench failed: transitions must be flat in bake length\n  ${notFlat.join('\n  ')}\n`,
+    );
+    process.exitCode = 1;
+  }
 };
 
 await main();

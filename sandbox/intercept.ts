@@ -1,6 +1,8 @@
 import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
 import { currentWorld } from './context.ts';
+import { inProcessTransport, type SdkRequestHandler } from './dynamodb-transport.ts';
+import { localDynamoDbServer } from './local-dynamodb.ts';
 import { retryInVirtualTime } from './sdk-retry.ts';
 import { installSandboxFetch } from './test-route-fetch.ts';
 
@@ -16,6 +18,16 @@ type Middleware = (
 const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
 
 /**
+ * The SigV4 request signer of the simulated services' clients: it leaves the request as it is. A
+ * simulated service answers from the command's input and never reads a signature; what a signature
+ * stands for on AWS, the caller's identity and its permissions, the sandbox checks on every call with
+ * the function's role (IamEnforcer), and the SDK still resolves the credentials and runs its signing
+ * middleware. Only the hashing is skipped. DynamoDB's requests reach a real server and stay signed.
+ */
+const UNSIGNED = { sign: async <R>(request: R): Promise<R> => request };
+const unsignedSigner = async () => UNSIGNED;
+
+/**
  * Adds one middleware to every client the pipeline's factory creates. It sits after the SDK's retry
  * middleware, so injected throttling is retried exactly as the SDK would, and answers the command from
  * the simulated account of the world the call runs in (see context.ts) instead of sending it. DynamoDB
@@ -28,8 +40,12 @@ export const installSandboxClients = (): void => {
   addClientCustomizer((client, clientName) => {
     // The SDK would read credentials from process.env, which a run never writes: several worlds share
     // the process. The identity provider reads `config.credentials` on every request.
-    const config = (client as unknown as { config?: { credentials?: unknown } }).config;
+    const config = (client as unknown as { config?: { credentials?: unknown; signer?: unknown } }).config;
     if (config) config.credentials = async () => SANDBOX_CREDENTIALS;
+    if (config?.signer && clientName !== 'DynamoDB') config.signer = unsignedSigner;
+    const transport = config as { requestHandler?: SdkRequestHandler } | undefined;
+    if (transport?.requestHandler && clientName === 'DynamoDB')
+      transport.requestHandler = inProcessTransport(localDynamoDbServer, transport.requestHandler);
     retryInVirtualTime(client, clientName, () => currentWorld()?.world);
     const middleware: Middleware = (next, context) => async (args) => {
       const run = currentWorld();

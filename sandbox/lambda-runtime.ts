@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { parse as parseYaml } from 'yaml';
 import { sleepMs, type Timing } from './aws/timing.ts';
 import { currentFunction } from './iam/enforce.ts';
 import type { VirtualClock } from './virtual-clock.ts';
+import { readYamlFile } from './yaml-file.ts';
 
 /** A function as serverless.yml declares it: handler module and EventBridge patterns. */
 export interface DeclaredFunction {
@@ -20,7 +19,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** Reads the functions (and their EventBridge rules) from serverless.yml: the sandbox wires what is deployed. */
 export const readDeclaredFunctions = (root: string): DeclaredFunction[] => {
-  const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as {
+  const document = readYamlFile(path.join(root, 'serverless.yml')) as {
     functions?: Record<string, { handler: string; events?: Array<Record<string, unknown>> }>;
   };
   return Object.entries(document.functions ?? {}).map(([key, fn]) => {

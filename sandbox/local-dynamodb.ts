@@ -1,10 +1,14 @@
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { parse as parseYaml } from 'yaml';
+import { readYamlFile } from './yaml-file.ts';
 
 let server: Server | undefined;
 let endpoint: string | undefined;
@@ -22,6 +26,9 @@ export const startLocalDynamoDb = async (): Promise<string> => {
   return endpoint;
 };
 
+/** The running local DynamoDB server, if any (the sandbox's DynamoDB clients reach it in-process). */
+export const localDynamoDbServer = (): Server | undefined => server;
+
 export const stopLocalDynamoDb = async (): Promise<void> => {
   const running = server;
   server = undefined;
@@ -31,7 +38,7 @@ export const stopLocalDynamoDb = async (): Promise<void> => {
 
 /** The pipeline table exactly as serverless.yml declares it (keys, attribute types, global secondary indexes). */
 export const tableDefinition = (root: string, tableName: string): CreateTableCommandInput => {
-  const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as {
+  const document = readYamlFile(path.join(root, 'serverless.yml')) as {
     resources?: { Resources?: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   };
   const table = Object.values(document.resources?.Resources ?? {}).find(
@@ -60,5 +67,12 @@ export const createTable = async (
     credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
   });
   await client.send(new CreateTableCommand(definition));
+  // As on AWS, a table is CREATING first and refuses items until ACTIVE (dynalite turns it ACTIVE on its next
+  // timer): a run starts writing at once, so it waits for ACTIVE instead of counting on a socket's delay.
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
   client.destroy();
 };

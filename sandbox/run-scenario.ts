@@ -58,6 +58,8 @@ export interface ScenarioResult {
     outcome: SandboxOutcome;
     error?: string;
     cause?: string;
+    /** What the execution's last step said (the note of the cursor it ended with), when it succeeded. */
+    lastNote?: string;
     stateTransitions: number;
   }>;
   releases: ReleaseRecord[];
@@ -86,6 +88,8 @@ export interface ScenarioResult {
   detectionSeconds: number | null;
   /** Requests the released version served while regressed (see sandbox/scenario/detection.ts). */
   exposedRequests: number;
+  /** ModifyRule calls on the production listener rule (see `ServiceResult.productionWeightChanges`). */
+  productionWeightChanges: number;
   virtualSeconds: number;
   wallMs: number;
   /** The seed of the run's random source: the same seed gives the same timeline. */

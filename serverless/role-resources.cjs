@@ -67,15 +67,14 @@ module.exports = {
       ? arns
       : [
           {
-            'Fn::Sub':
-              `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:listener-rule/app/shipline-no-rule/0/0/0`,
+            'Fn::Sub': `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:listener-rule/app/shipline-no-rule/0/0/0`,
           },
         ];
   },
   /**
    * The users' smoke-test functions (every `checks[].lambda` of a service's strategy): the only functions
-   * the check function may invoke. A name is a function of the stack's account and region; an ARN (possibly
-   * qualified) is taken as it is. With none, one ARN no function has: the statement stays valid and allows
+   * the check function may invoke. A name is a function of the stack's account and region, a partial ARN
+   * of its own account; an ARN (possibly qualified) is taken as it is. With none, one ARN no function has: the statement stays valid and allows
    * nothing.
    */
   smokeTestFunctions: (config) => {
@@ -85,17 +84,23 @@ module.exports = {
         if (typeof check.lambda === 'string') names.add(check.lambda);
       }
     }
-    const arns = [...names].map((name) =>
-      name.startsWith('arn:')
-        ? name
-        : { 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}` },
-    );
+    // Lambda resolves a name, `name:qualifier` and a partial ARN (`account:function:name[:qualifier]`) to
+    // the function's ARN, and authorizes the invocation on that ARN (qualified when the call names a version
+    // or alias): the role names the same ARN, never the text as written.
+    const arnOf = (name) => {
+      if (name.startsWith('arn:')) return name;
+      const partial = /^(?:([a-z]{2}(?:-gov)?-[a-z]+-\d):)?(?:(\d{12}):)?(?:function:)?(.+)$/.exec(name);
+      const [, region, account, rest] = partial ?? [];
+      return {
+        'Fn::Sub': `arn:\${AWS::Partition}:lambda:${region ?? '${AWS::Region}'}:${account ?? '${AWS::AccountId}'}:function:${rest ?? name}`,
+      };
+    };
+    const arns = [...names].map(arnOf);
     return arns.length > 0
       ? arns
       : [
           {
-            'Fn::Sub':
-              `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:shipline-no-smoke-tests`,
+            'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:shipline-no-smoke-tests`,
           },
         ];
   },

@@ -240,6 +240,30 @@ describe('Release state machine: how a release ends', () => {
     });
   });
 
+  it('reaches no task whose TimeoutSecondsPath could select 0: a plan without a rollback window skips the watch', () => {
+    // AWS fails the execution with States.Runtime (no Catch handles it) when the path selects anything but a
+    // positive integer. The only such field a plan may hold at 0 is the retire step's rollback window.
+    const withPath = Object.entries(states).filter(([, state]) => state.TimeoutSecondsPath !== undefined);
+    expect(withPath.map(([, state]) => state.TimeoutSecondsPath).sort()).toEqual([
+      '$.cursor.step.rollbackWindowSeconds',
+      '$.cursor.step.seconds',
+      '$.cursor.step.timeoutSeconds',
+      '$.cursor.step.timeoutSeconds',
+    ]);
+    const guard = states['Is there a rollback window to watch?'];
+    expect(guard).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        {
+          Variable: '$.cursor.step.rollbackWindowSeconds',
+          NumericGreaterThan: 0,
+          Next: 'Watch alarms during the rollback window',
+        },
+      ],
+      Default: 'Keep the old slot warm until the scale-down delay',
+    });
+  });
+
   it('retries the rollback on every error for 10 to 15 minutes', () => {
     const budget = allErrorsBudget('Roll back to the stable version');
     expect(budget).toBeGreaterThanOrEqual(600);
@@ -252,19 +276,12 @@ describe('Release state machine: how a release ends', () => {
       Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
       TimeoutSecondsPath: '$.cursor.step.rollbackWindowSeconds',
     });
-    expect(predecessors('Watch alarms during the rollback window')).toEqual(['Is there a rollback window?']);
-    expect(predecessors('Is there a rollback window?')).toEqual(['Hand the service to the next release']);
-    // A window of 0 (a rolling service's default) is never waited on: a task's timeout must be positive.
-    expect(states['Is there a rollback window?']).toMatchObject({
-      Choices: [
-        {
-          Variable: '$.cursor.step.rollbackWindowSeconds',
-          NumericGreaterThan: 0,
-          Next: 'Watch alarms during the rollback window',
-        },
-      ],
-      Default: 'Release promoted',
-    });
+    expect(predecessors('Watch alarms during the rollback window')).toEqual([
+      'Is there a rollback window to watch?',
+    ]);
+    expect(predecessors('Is there a rollback window to watch?')).toEqual([
+      'Hand the service to the next release',
+    ]);
     for (const name of [
       'Watch alarms during the rollback window',
       'Confirm alarms at the end of the rollback window',

@@ -86,6 +86,7 @@ export const createStore = (): ReleaseStore =>
       alarmWatches: true,
       claimAlarmWatch: true,
       clearAlarmWatches: true,
+      clearPauseWait: true,
       putSlotWait: true,
       readSlotWait: true,
       claimSlotWait: true,

@@ -295,6 +295,14 @@ const lambdaFunctionSchema = z
 /** The time a check may take when it does not say. */
 export const DEFAULT_CHECK_TIMEOUT = '60s';
 
+/**
+ * The longest a check may take. It runs inside one invocation of the runCheck function, which Lambda stops
+ * after at most 900 seconds (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html); the
+ * check aborts itself at its timeout and reports why, so the function (timeout 900 in serverless.yml) must
+ * outlive it by a margin, else Lambda kills it first and the release rolls back on "Task timed out".
+ */
+export const MAX_CHECK_SECONDS = 840;
+
 const checkBase = {
   name: z
     .string()
@@ -304,6 +312,9 @@ const checkBase = {
     )
     .meta({ description: 'The name the plan, the console and notifications show, e.g. login-smoke.' }),
   timeout: positiveSeconds('a check timeout')
+    .refine((seconds) => seconds <= MAX_CHECK_SECONDS, {
+      message: `a check timeout must be at most 14m (${MAX_CHECK_SECONDS}s): the check runs inside one Lambda invocation, which lasts at most 15 minutes`,
+    })
     .prefault(DEFAULT_CHECK_TIMEOUT)
     .meta({ description: 'How long the check may take before it counts as failed.' }),
 };

@@ -61,6 +61,11 @@ export interface BakeStep extends StepBase {
   seconds: number;
   /** The service's choice for an inconclusive bake. */
   inconclusive: InconclusivePolicy;
+  /**
+   * With `inconclusive: pause`: how long an inconclusive bake waits for a person (the service's
+   * `inconclusivePauseTimeout`) before the release rolls back. Absent under any other policy.
+   */
+  inconclusivePauseSeconds?: number;
 }
 
 /** Points the test route (e.g. a test listener rule) at the new version, or back at the stable one. */

@@ -53,6 +53,7 @@ export const planStepSchema: z.ZodMiniType<PlanStep> = z.discriminatedUnion('kin
     ...stepBase,
     seconds: integer(1),
     inconclusive: z.enum(['fail', 'pass', 'pause']),
+    inconclusivePauseSeconds: z.optional(integer(1)),
   }),
   z.object({ kind: z.literal('test-traffic'), ...stepBase, on: z.boolean() }),
   z.object({

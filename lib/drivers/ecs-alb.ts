@@ -252,19 +252,21 @@ export class EcsAlbDriver implements TargetDriver {
 
   /**
    * Reads first: a retry after the weights were restored changes nothing on the listener rule, and still
-   * reaches the scale-down (a failure between the two must not leave the new slot running).
+   * reaches the scale-down (a failure between the two must not leave the new slot running). Production
+   * first, then the new slot, then the test route: the route carries no production traffic, so a test rule
+   * that fails (deleted, throttled) must not leave the new version running while the rollback retries.
    */
   public async rollBack(state: ReleaseTarget): Promise<undefined> {
     const target = ecsAlb(state);
     const weights = await this.weights(target);
     if (weights.stable !== 100 || weights.canary !== 0) await this.setTraffic(target, 0);
-    // The test route goes back to the stable slot too (the new one is about to run no tasks).
+    await this.slot('scale')(target.cluster, target.canary.service, 0);
+    // The test route goes back to the stable slot too (the new one now runs no tasks).
     if (target.testListenerRuleArn) {
       const route = { kind: 'alb-listener-rule' as const, listenerRuleArn: target.testListenerRuleArn };
       const test = await this.router().readWeights(route);
       if ((test[target.canary.targetGroupArn] ?? 0) !== 0) await this.setTestTraffic(target, false);
     }
-    await this.slot('scale')(target.cluster, target.canary.service, 0);
     return undefined;
   }
 

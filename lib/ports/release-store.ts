@@ -113,6 +113,11 @@ export interface ReleaseStore {
    */
   claimAlarmWatch(alarmName: string, releaseId: string, taskToken?: string): Promise<boolean>;
   clearAlarmWatches(alarmNames: readonly string[], releaseId: string): Promise<void>;
+  /**
+   * Removes the release's pause wait, if any: a pause answered or timed out leaves it registered, and an
+   * ended release must not look as if it still waited for a person.
+   */
+  clearPauseWait(releaseId: string): Promise<void>;
 
   putSlotWait(wait: SlotWait, ttlSeconds: number): Promise<void>;
   readSlotWait(deploymentId: string): Promise<SlotWait | undefined>;

@@ -188,6 +188,11 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
     for (const alarmName of alarmNames) await this.waits.remove({ kind: 'bake', key: alarmName, releaseId });
   }
 
+  public async clearPauseWait(releaseId: string): Promise<void> {
+    this.called('clearPauseWait');
+    await this.waits.remove({ kind: 'pause', key: releaseId, releaseId });
+  }
+
   public putSlotWait(wait: SlotWait, ttlSeconds: number): Promise<void> {
     this.called('putSlotWait');
     return this.waits.register([readyWaitOf(wait, this.environment)], ttlSeconds);

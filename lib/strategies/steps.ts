@@ -127,6 +127,9 @@ export const bakeStep = (service: ServiceConfig, seconds: number, context: PlanC
   kind: 'bake',
   seconds,
   inconclusive: service.inconclusive,
+  ...(service.inconclusivePauseTimeout === undefined
+    ? {}
+    : { inconclusivePauseSeconds: service.inconclusivePauseTimeout }),
   label: `Bake ${formatDuration(seconds)} watching ${alarmCount(service, context)}`,
 });
 

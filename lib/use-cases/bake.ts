@@ -1,7 +1,7 @@
 import { now } from '../clock.ts';
 import { alarmFailsRelease, alarmReasonAt, classifyAlarms } from '../domain/alarm-rule.ts';
 import { currentStep, nextCursor } from '../domain/cursor.ts';
-import type { BakeStep } from '../domain/plan.ts';
+import type { BakeStep, PauseStep } from '../domain/plan.ts';
 import type { BakeOutcome, Deployment, StepCursor, StepShift } from '../domain/types.ts';
 import { formatDuration } from '../duration.ts';
 import { AlarmAfterPromotionError, BakeFailedError } from '../errors.ts';
@@ -29,9 +29,19 @@ const failedBy = (
 /** The share of traffic the new version takes while this bake runs: the last shift's (0 before any). */
 const percentOf = (cursor: StepCursor): number => cursor.shifts.at(-1)?.percent ?? 0;
 
-/** When the bake began: its traffic took effect with the last shift (or the release started, before any). */
-const bakeStartOf = (deployment: Deployment, cursor: StepCursor): Date =>
-  new Date(cursor.shifts.at(-1)?.shiftedAt ?? deployment.startedAt);
+/**
+ * When the bake began, confirmed as its wait timed out: `seconds` ago (a task's timeout counts from its
+ * start), and never before its traffic took effect (the last shift) or the release started. The shift alone
+ * is not enough: a bake that follows other steps (a rolling update's bake comes after the rollout and the
+ * checks) would count an alarm that went silent before the bake began as having told something during it.
+ */
+const bakeStartOf = (deployment: Deployment, cursor: StepCursor, step: BakeStep): Date =>
+  new Date(
+    Math.max(
+      new Date(cursor.shifts.at(-1)?.shiftedAt ?? deployment.startedAt).getTime(),
+      now().getTime() - step.seconds * 1000,
+    ),
+  );
 
 /** Why a bake fails when a watched alarm no longer exists: it cannot pass on an alarm it cannot read. */
 const alarmsGone = (missing: readonly string[], when: string): BakeOutcome => ({
@@ -141,7 +151,7 @@ export const confirmBake = async (
   if (missing.length > 0) return alarmsGone(missing, 'during the bake');
   const failing = await firstFailingAlarm(ports.alarms, deployment, found);
   if (failing) return failedBy(failing.name, cursor.shifts, percent, failing.at);
-  const silent = silentThroughout(found, bakeStartOf(deployment, cursor));
+  const silent = silentThroughout(found, bakeStartOf(deployment, cursor, step));
   const [firstSilent] = silent;
   if (firstSilent) {
     return {
@@ -152,33 +162,67 @@ export const confirmBake = async (
     };
   }
   const watched = deployment.alarms.length;
+  // An alarm in ALARM since before the release never fails it (README: pre-existing alarms), so it could
+  // not have told anything about the new version: the reason says so rather than count it as watched.
+  const { preExisting } = classifyAlarms(found, new Date(deployment.startedAt));
+  const blind =
+    preExisting.length > 0
+      ? `; ${preExisting.map((alarm) => alarm.name).join(', ')} ${preExisting.length === 1 ? 'was' : 'were'} already in ALARM before the release, so ${preExisting.length === 1 ? 'it' : 'they'} could not tell`
+      : '';
   return {
     outcome: 'passed',
-    reason: `no alarm fired in ${formatDuration(step.seconds)} at ${percent}% (${watched} alarm${watched === 1 ? '' : 's'} watched)`,
+    reason: `no alarm fired in ${formatDuration(step.seconds)} at ${percent}% (${watched} alarm${watched === 1 ? '' : 's'} watched${blind})`,
   };
 };
 
-/** What an inconclusive bake means for the release under the step's policy. */
-const decideInconclusive = (step: BakeStep, outcome: BakeOutcome): { go: boolean; reason: string } => {
+/**
+ * What an inconclusive bake means for the release under the step's policy: go on, fail, or wait for a
+ * person for the service's inconclusive pause timeout.
+ */
+const decideInconclusive = (
+  step: BakeStep,
+  outcome: BakeOutcome,
+): { next: 'go' | 'fail'; reason: string } | { next: 'pause'; reason: string; timeoutSeconds: number } => {
   switch (step.inconclusive) {
     case 'pass':
-      return { go: true, reason: `${outcome.reason}; the service treats an inconclusive bake as passed` };
+      return { next: 'go', reason: `${outcome.reason}; the service treats an inconclusive bake as passed` };
     case 'fail':
-      return { go: false, reason: `${outcome.reason}; the service treats an inconclusive bake as failed` };
+      return { next: 'fail', reason: `${outcome.reason}; the service treats an inconclusive bake as failed` };
     case 'pause':
-      // No command resumes a paused release yet (promote/approve): waiting for a person nobody can answer
-      // would only hold the service. Until then a pause policy fails the bake, and says so.
+      // A plan built before the step carried its timeout cannot know how long to wait: failing is the
+      // only answer that never holds the service for a person nobody asked.
+      if (step.inconclusivePauseSeconds === undefined)
+        return {
+          next: 'fail',
+          reason: `${outcome.reason}; the service asks to pause for a person, but the plan carries no pause timeout, so the bake fails`,
+        };
       return {
-        go: false,
-        reason: `${outcome.reason}; the service asks to pause for a person, which Shipline cannot do yet, so the bake fails`,
+        next: 'pause',
+        reason: `${outcome.reason}; the service pauses for a person to promote or abort, at most ${formatDuration(step.inconclusivePauseSeconds)}`,
+        timeoutSeconds: step.inconclusivePauseSeconds,
       };
   }
 };
 
 /**
+ * The pause an inconclusive bake turns into under a `pause` policy: it keeps the bake's index, so a person
+ * resuming it goes on to the step after the bake, and its label (which the timeout's reason quotes) says
+ * why the release waits.
+ */
+const inconclusivePause = (step: BakeStep, percent: number, timeoutSeconds: number): PauseStep => ({
+  kind: 'pause',
+  index: step.index,
+  label: `Wait for a person: the ${formatDuration(step.seconds)} bake at ${percent}% was inconclusive`,
+  timeoutSeconds,
+  onTimeout: 'fail',
+});
+
+/**
  * The bake step's end, after its wait timed out: confirms the bake (confirmBake) and decides. Passed (or
  * inconclusive under a `pass` policy, said so in the next cursor's note) returns the next step's cursor;
- * failed (or inconclusive under `fail`) throws BakeFailed, naming the alarm, and the state machine rolls back.
+ * inconclusive under `pause` returns a cursor on a pause step in the bake's place (the dispatch runs it as
+ * any pause: a person resumes it, or its timeout rolls back); failed (or inconclusive under `fail`) throws
+ * BakeFailed, naming the alarm, and the state machine rolls back.
  */
 export const finishBake = async (
   ports: { store: ReleaseStore; alarms: AlarmWatcher },
@@ -190,7 +234,13 @@ export const finishBake = async (
   if (outcome.outcome === 'failed') throw new BakeFailedError(outcome.reason);
   if (outcome.outcome === 'inconclusive') {
     const decision = decideInconclusive(step, outcome);
-    if (!decision.go) throw new BakeFailedError(decision.reason);
+    if (decision.next === 'fail') throw new BakeFailedError(decision.reason);
+    if (decision.next === 'pause')
+      return {
+        ...cursor,
+        step: inconclusivePause(step, percentOf(cursor), decision.timeoutSeconds),
+        note: decision.reason,
+      };
     return nextCursor(deployment.plan, cursor, { note: decision.reason });
   }
   return nextCursor(deployment.plan, cursor, { note: outcome.reason });

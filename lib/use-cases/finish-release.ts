@@ -54,9 +54,15 @@ const releaseFacts = (
   region: settings.region,
 });
 
-/** The steps a person counts as the release's steps: each traffic move with its bake (shift, swap). */
-const trafficSteps = (deployment: Deployment): number =>
-  deployment.plan.steps.filter((step) => step.kind === 'shift' || step.kind === 'swap').length;
+/**
+ * The steps a person counts as the release's steps: each traffic move with its bake (shift, swap). A plan
+ * that moves no traffic in steps of its own (a rolling update: the rollout is the move) counts every step
+ * before the retire step, so the promotion never says "all 0 steps passed".
+ */
+const trafficSteps = (deployment: Deployment): number => {
+  const moves = deployment.plan.steps.filter((step) => step.kind === 'shift' || step.kind === 'swap').length;
+  return moves > 0 ? moves : deployment.plan.steps.filter((step) => step.kind !== 'retire').length;
+};
 
 /**
  * Promotion: the new slot already serves 100% after the last bake. The release record is marked promoted,
@@ -126,7 +132,8 @@ export const promoteRelease = async (
 };
 
 /**
- * Releases the lock (if this release holds it) and wakes the queued release. Its own state on every path
+ * Releases the lock (if this release holds it) and wakes the queued release, and removes the release's
+ * pause wait (if it paused). Its own state on every path
  * that ends a release, retried on every error for minutes: a failure elsewhere (reporting, notifying)
  * must never strand the next push behind a lock held until its lease ends. Idempotent, and harmless for
  * a release that never held the lock.
@@ -136,6 +143,8 @@ export const handOffService = async (
   service: string,
   releaseId: string,
 ): Promise<{ released: boolean; woke: string | null }> => {
+  // The release's pause (answered, or timed out) ends with it; its other waits end with their steps.
+  await ports.store.clearPauseWait(releaseId);
   const { released, woke } = await releaseLockAndWakeNext(ports, service, releaseId);
   return { released, woke: woke ?? null };
 };

@@ -66,6 +66,11 @@ interface MinuteBucket {
   max: number;
   histogram?: Histogram;
   visibleAt: number;
+  /**
+   * Percentiles already read from `histogram` (by ExtendedStatistic): a one-minute alarm reads the same
+   * minute once per evaluation of its range. Dropped when another datapoint merges into the minute.
+   */
+  percentiles?: Map<string, number | undefined>;
 }
 
 const MINUTE = 60_000;
@@ -122,6 +127,13 @@ export const CLOUDWATCH_TIMING_DEFAULTS: CloudWatchTiming = {
  *
  * Returns the next state (undefined: the state stays) and the indexes of the real datapoints that decided.
  */
+/** How many of the datapoints at `indexes` breach. */
+const countBreaching = (datapoints: ReadonlyArray<boolean | undefined>, indexes: number[]): number => {
+  let breaching = 0;
+  for (const i of indexes) if (datapoints[i] === true) breaching += 1;
+  return breaching;
+};
+
 export const decideAlarmState = (input: {
   datapoints: ReadonlyArray<boolean | undefined>;
   evaluationPeriods: number;
@@ -130,14 +142,15 @@ export const decideAlarmState = (input: {
 }): { state: AlarmState | undefined; used: number[]; breaching: number } => {
   const n = input.evaluationPeriods;
   const m = input.datapointsToAlarm;
-  const real = input.datapoints.flatMap((d, i) => (d === undefined ? [] : [i]));
-  const breachingOf = (indexes: number[]) => indexes.filter((i) => input.datapoints[i] === true).length;
+  // Plain loops: this runs for every alarm every simulated minute.
+  const real: number[] = [];
+  for (let i = 0; i < input.datapoints.length; i += 1) if (input.datapoints[i] !== undefined) real.push(i);
   if (real.length >= n) {
     const used = real.slice(-n);
-    const breaching = breachingOf(used);
+    const breaching = countBreaching(input.datapoints, used);
     return { state: breaching >= m ? 'ALARM' : 'OK', used, breaching };
   }
-  const breachingReal = breachingOf(real);
+  const breachingReal = countBreaching(input.datapoints, real);
   const fill = n - real.length;
   switch (input.treatMissingData) {
     case 'breaching':
@@ -163,7 +176,8 @@ export const decideAlarmState = (input: {
   }
 };
 
-const metricKey = (
+/** The key of a metric series: namespace, name and dimensions in name order. */
+export const metricKey = (
   namespace: string,
   name: string,
   dimensions: Array<{ Name: string; Value: string }>,
@@ -284,13 +298,18 @@ export class SimulatedCloudWatch {
     this.world.record('alarm', `${name} deleted`);
   }
 
+  /**
+   * Adds a datapoint to its series. `key` is the series' metricKey, for a publisher that computed it once.
+   * The point's histogram is kept as given, not copied: a published histogram is never changed afterwards
+   * (merging makes a new one).
+   */
   public putDatapoint(
     namespace: string,
     name: string,
     dimensions: Array<{ Name: string; Value: string }>,
     point: Datapoint,
+    key: string = metricKey(namespace, name, dimensions),
   ): void {
-    const key = metricKey(namespace, name, dimensions);
     let series = this.metrics.get(key);
     if (!series) {
       series = new Map();
@@ -305,7 +324,7 @@ export class SimulatedCloudWatch {
         count: point.count,
         min: point.min,
         max: point.max,
-        ...(point.histogram ? { histogram: Float64Array.from(point.histogram) } : {}),
+        histogram: point.histogram,
         visibleAt,
       });
       return;
@@ -314,8 +333,9 @@ export class SimulatedCloudWatch {
     bucket.count += point.count;
     bucket.min = Math.min(bucket.min, point.min);
     bucket.max = Math.max(bucket.max, point.max);
-    const histogram = mergeHistograms(bucket.histogram, point.histogram);
+    const histogram = this.merged(bucket.histogram, point.histogram);
     if (histogram) bucket.histogram = histogram;
+    bucket.percentiles = undefined;
     bucket.visibleAt = Math.max(bucket.visibleAt, visibleAt);
   }
 
@@ -333,12 +353,18 @@ export class SimulatedCloudWatch {
     now: number,
   ): number | undefined {
     if (!series) return undefined;
-    const buckets: MinuteBucket[] = [];
+    let first: MinuteBucket | undefined;
+    let buckets: MinuteBucket[] | undefined;
     for (let minute = Math.ceil(from / MINUTE); minute * MINUTE < to; minute += 1) {
       const bucket = series.get(minute);
-      if (bucket && bucket.visibleAt <= now) buckets.push(bucket);
+      if (bucket === undefined || bucket.visibleAt > now) continue;
+      if (first === undefined) first = bucket;
+      else if (buckets === undefined) buckets = [first, bucket];
+      else buckets.push(bucket);
     }
-    if (buckets.length === 0) return undefined;
+    if (first === undefined) return undefined;
+    // One minute (a one-minute period, the usual case) is read without merging or copying anything.
+    if (buckets === undefined) return this.minuteStatistic(first, alarm);
     if (alarm.ExtendedStatistic !== undefined) {
       let merged: Histogram | undefined;
       for (const b of buckets) merged = mergeHistograms(merged, b.histogram);
@@ -357,6 +383,49 @@ export class SimulatedCloudWatch {
         return Math.max(...buckets.map((b) => b.max));
       case 'Minimum':
         return Math.min(...buckets.map((b) => b.min));
+    }
+  }
+
+  /**
+   * The last merge of each histogram with another, by identity: histograms here are never changed, and a
+   * steady minute merges the same two (e.g. both slots' response times into the load balancer's series).
+   */
+  private readonly merges = new WeakMap<Histogram, { other: Histogram; result: Histogram }>();
+
+  /** The sum of two minute histograms (mergeHistograms), reusing the last identical merge. */
+  private merged(a: Histogram | undefined, b: Histogram | undefined): Histogram | undefined {
+    if (a === undefined || b === undefined) return mergeHistograms(a, b);
+    const last = this.merges.get(a);
+    if (last?.other === b) return last.result;
+    const result = mergeHistograms(a, b) as Histogram;
+    this.merges.set(a, { other: b, result });
+    return result;
+  }
+
+  /** The alarm's statistic over one minute's data: what statisticOver gives for that minute alone. */
+  private minuteStatistic(bucket: MinuteBucket, alarm: MetricAlarm): number | undefined {
+    const stat = alarm.ExtendedStatistic;
+    if (stat !== undefined) {
+      if (bucket.percentiles?.has(stat)) return bucket.percentiles.get(stat);
+      const value = bucket.histogram ? percentileOf(bucket.histogram, Number(stat.slice(1))) : undefined;
+      bucket.percentiles ??= new Map();
+      bucket.percentiles.set(stat, value);
+      return value;
+    }
+    // `0 +`: the same number a sum over the minutes gives (a lone -0 sums to 0).
+    const sum = 0 + bucket.sum;
+    const count = 0 + bucket.count;
+    switch (alarm.Statistic ?? 'Sum') {
+      case 'Sum':
+        return sum;
+      case 'SampleCount':
+        return count;
+      case 'Average':
+        return count === 0 ? 0 : sum / count;
+      case 'Maximum':
+        return bucket.max;
+      case 'Minimum':
+        return bucket.min;
     }
   }
 
@@ -398,14 +467,17 @@ export class SimulatedCloudWatch {
       const series = this.metrics.get(this.seriesKeyOf(alarm));
       const range = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods;
       const values: Array<{ at: number; value: number | undefined }> = [];
+      const datapoints: Array<boolean | undefined> = [];
       for (let i = range; i >= 1; i -= 1) {
         const from = at - i * periodMs;
-        values.push({ at: from, value: this.statisticOver(series, alarm, from, from + periodMs, at) });
+        const value = this.statisticOver(series, alarm, from, from + periodMs, at);
+        values.push({ at: from, value });
+        datapoints.push(
+          value === undefined ? undefined : compare(value, alarm.ComparisonOperator, alarm.Threshold),
+        );
       }
       const decision = decideAlarmState({
-        datapoints: values.map((v) =>
-          v.value === undefined ? undefined : compare(v.value, alarm.ComparisonOperator, alarm.Threshold),
-        ),
+        datapoints,
         evaluationPeriods: alarm.EvaluationPeriods,
         datapointsToAlarm: alarm.DatapointsToAlarm,
         treatMissingData: alarm.TreatMissingData,

@@ -234,11 +234,13 @@ export class SimulatedElbv2 {
         if (config?.TargetGroupStickinessConfig) rule.stickiness = config.TargetGroupStickinessConfig;
         const weights = this.weightsOf(rule.RuleArn);
         this.changes.push({ at: this.world.clock.nowMillis, ruleArn: rule.RuleArn, weights });
+        const split = Object.entries(weights)
+          .map(([arn, weight]) => `${this.targetGroups.get(arn)?.name ?? arn} ${Math.round(weight)}%`)
+          .join(' / ');
+        // A test rule carries only the pipeline's checks: said so, never read as a production shift.
         this.world.record(
           'traffic',
-          Object.entries(weights)
-            .map(([arn, weight]) => `${this.targetGroups.get(arn)?.name ?? arn} ${Math.round(weight)}%`)
-            .join(' / '),
+          this.testRules.has(rule.RuleArn) ? `test rule: ${split}` : split,
           undefined,
           this.world.serviceOf(rule.RuleArn),
         );

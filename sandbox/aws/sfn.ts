@@ -173,8 +173,10 @@ export class SimulatedStepFunctions {
       } else if (state.Type === 'Task') {
         if (state.Resource === WAIT_FOR_TOKEN) {
           const params = (state.Parameters ?? {}) as State;
-          if (state.TimeoutSecondsPath) params['__timeout_seconds.$'] = state.TimeoutSecondsPath;
-          else if (state.TimeoutSeconds) params.__timeout_seconds = state.TimeoutSeconds;
+          if (state.TimeoutSecondsPath) {
+            params['__timeout_seconds.$'] = state.TimeoutSecondsPath;
+            params.__timeout_path = state.TimeoutSecondsPath;
+          } else if (state.TimeoutSeconds) params.__timeout_seconds = state.TimeoutSeconds;
           state.Parameters = params;
           delete state.TimeoutSeconds;
           delete state.TimeoutSecondsPath;
@@ -286,7 +288,15 @@ export class SimulatedStepFunctions {
    */
   private awaitToken(execution: ExecutionRecord, stateName: string, input: State): Promise<Json> {
     const clock = this.world.clock;
-    const { __timeout_seconds: timeout, FunctionName, Payload } = input;
+    const { __timeout_seconds: timeout, __timeout_path: timeoutPath, FunctionName, Payload } = input;
+    // "When resolved, the path must select a field whose value is a positive integer" (Task state,
+    // TimeoutSecondsPath); AWS fails the execution with States.Runtime, which no Catch handles (not even
+    // States.ALL: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+    if (typeof timeoutPath === 'string' && !(Number.isInteger(timeout) && Number(timeout) >= 1)) {
+      const cause = `TimeoutSecondsPath '${timeoutPath}' resolved to ${JSON.stringify(timeout)} in state '${stateName}': it must select a positive integer`;
+      this.failTerminally(execution, 'States.Runtime', cause);
+      return Promise.reject(named('States.Runtime', cause));
+    }
     const token = `${execution.name}:${stateName}:${this.world.random.uuid()}`;
     const entry: TokenEntry = { execution: execution.executionArn, state: stateName, done: false };
     this.tokens.set(token, entry);

@@ -1,5 +1,5 @@
 import type { VirtualClock } from '../virtual-clock.ts';
-import type { SimulatedCloudWatch } from './cloudwatch.ts';
+import { metricKey, type SimulatedCloudWatch } from './cloudwatch.ts';
 import type { SimulatedEcs, SimulatedService } from './ecs.ts';
 import type { SimulatedElbv2 } from './elbv2.ts';
 import { addDistribution, emptyHistogram, type Histogram, logNormalDistribution } from './histogram.ts';
@@ -129,11 +129,35 @@ interface Bucket {
   elbErrors: number;
   latencyMsTotal: number;
   maxLatencyMs: number;
-  /** Response times (seconds) of every request served in the minute, every version mixed. */
-  latency: Histogram;
+  /**
+   * Response times (seconds) of every request served in the minute, every version mixed; undefined until
+   * a version served. While `latencyShared`, it is a histogram other minutes share (see `scaled`): it is
+   * copied before anything is added to it.
+   */
+  latency: Histogram | undefined;
+  latencyShared: boolean;
 }
 
 const MINUTE = 60_000;
+
+const NAMESPACE = 'AWS/ApplicationELB';
+const METRICS = [
+  'RequestCount',
+  'TargetResponseTime',
+  'HTTPCode_Target_5XX_Count',
+  'HTTPCode_ELB_5XX_Count',
+] as const;
+type MetricName = (typeof METRICS)[number];
+type Dimensions = Array<{ Name: string; Value: string }>;
+
+/** The dimensions and series keys of a target group's metrics, and of its load balancer's. */
+interface PublishedSeries {
+  loadBalancer: string;
+  perGroup: Dimensions;
+  lb: Dimensions;
+  perGroupKeys: Record<MetricName, string>;
+  lbKeys: Record<MetricName, string>;
+}
 
 /** The load balancer a listener rule belongs to, as ALB metrics name it (`app/<name>/<id>`). */
 export const loadBalancerDimensionOf = (listenerRuleArn: string): string | undefined =>
@@ -157,7 +181,20 @@ export interface TrafficContext {
  */
 export class TrafficModel {
   private last: number;
-  private readonly buckets = new Map<string, Bucket>();
+  /** Each minute's buckets (by its start) per target group, in the order the groups first served in it. */
+  private readonly buckets = new Map<number, Map<string, Bucket>>();
+  /**
+   * The last histogram built per distribution: `weight` requests of it, added to an empty minute. A steady
+   * minute (same version, same load) serves exactly the same requests as the minute before, so it shares
+   * that histogram instead of building its own; a shared histogram is never changed.
+   */
+  private readonly scaledDistributions = new WeakMap<Histogram, { weight: number; histogram: Histogram }>();
+  /** What each version served last (a steady minute adds to it without building its key). */
+  private readonly lastServed = new Map<string, ServedRequests>();
+  /** Each listener rule's load balancer dimension (parsed from its ARN once). */
+  private readonly loadBalancerOfRule = new Map<string, string>();
+  /** The dimensions and series keys each published series uses, built once per target group. */
+  private readonly seriesOf = new Map<string, PublishedSeries>();
   /** Requests per minute through each listener rule (each service's own load); others use the default. */
   private readonly ruleRequestsPerMinute = new Map<string, number>();
   /** Routing indexes: one lookup per target group per step, not a scan over every service. */
@@ -249,7 +286,11 @@ export class TrafficModel {
       if (this.world.elbv2.testRules.has(ruleArn)) continue;
       const requestsTotal =
         ((this.ruleRequestsPerMinute.get(ruleArn) ?? this.requestsPerMinute) * (to - from)) / MINUTE;
-      const loadBalancer = loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension;
+      let loadBalancer = this.loadBalancerOfRule.get(ruleArn);
+      if (loadBalancer === undefined) {
+        loadBalancer = loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension;
+        this.loadBalancerOfRule.set(ruleArn, loadBalancer);
+      }
       for (const [targetGroupArn, percent] of Object.entries(this.world.elbv2.weightsOf(ruleArn))) {
         if (percent <= 0) continue;
         this.loadBalancerByTargetGroup.set(targetGroupArn, loadBalancer);
@@ -257,39 +298,64 @@ export class TrafficModel {
         const service = this.serviceBehind(targetGroupArn);
         // A rolling update spreads the group's requests over the registered tasks of every version it runs.
         const shares = service ? this.world.ecs.servingShares(service) : [];
-        const tasks = shares.reduce((sum, share) => sum + share.tasks, 0);
+        let tasks = 0;
+        const served: { version: VersionBehaviour; tasks: number }[] = [];
+        for (const share of shares) {
+          tasks += share.tasks;
+          const version = this.world.versions.byImage(share.image);
+          if (version !== undefined && share.tasks > 0) served.push({ version, tasks: share.tasks });
+        }
         const bucket = this.bucketOf(targetGroupArn, minuteStart);
-        const served = shares
-          .map((share) => ({ version: this.world.versions.byImage(share.image), share }))
-          .filter((entry) => entry.version !== undefined && entry.share.tasks > 0);
         if (served.length === 0 || tasks <= 0) {
           // No running task: ALB answers 503 itself. That is HTTPCode_ELB_5XX_Count, per load balancer only;
           // the target group publishes nothing.
           bucket.elbErrors += requests;
           continue;
         }
-        for (const { version, share } of served) {
-          if (!version) continue;
+        for (const entry of served) {
           // One version serving (every service outside a rolling update): its requests exactly, no rounding.
-          const part = served.length === 1 ? requests : (requests * share.tasks) / tasks;
-          this.serve(bucket, version, part, from, percent);
+          const part = served.length === 1 ? requests : (requests * entry.tasks) / tasks;
+          this.serve(bucket, entry.version, part, from, percent);
         }
       }
     }
   }
 
+  /** A target group's bucket of the minute starting at `minuteStart`, created empty on first use. */
   private bucketOf(targetGroupArn: string, minuteStart: number): Bucket {
-    const key = `${targetGroupArn}|${minuteStart}`;
-    const bucket = this.buckets.get(key) ?? {
-      requests: 0,
-      errors: 0,
-      elbErrors: 0,
-      latencyMsTotal: 0,
-      maxLatencyMs: 0,
-      latency: emptyHistogram(),
-    };
-    this.buckets.set(key, bucket);
+    let minute = this.buckets.get(minuteStart);
+    if (!minute) {
+      minute = new Map();
+      this.buckets.set(minuteStart, minute);
+    }
+    let bucket = minute.get(targetGroupArn);
+    if (!bucket) {
+      bucket = {
+        requests: 0,
+        errors: 0,
+        elbErrors: 0,
+        latencyMsTotal: 0,
+        maxLatencyMs: 0,
+        latency: undefined,
+        latencyShared: false,
+      };
+      minute.set(targetGroupArn, bucket);
+    }
     return bucket;
+  }
+
+  /** Adds `weight` requests of a latency distribution to a bucket's histogram (copying a shared one first). */
+  private addLatency(bucket: Bucket, distribution: Histogram, weight: number): void {
+    if (bucket.latency === undefined) {
+      bucket.latency = this.scaled(distribution, weight);
+      bucket.latencyShared = true;
+      return;
+    }
+    if (bucket.latencyShared) {
+      bucket.latency = Float64Array.from(bucket.latency);
+      bucket.latencyShared = false;
+    }
+    addDistribution(bucket.latency, distribution, weight);
   }
 
   /** Production requests one version served: in its target group's minute, and as served (exposure). */
@@ -307,11 +373,25 @@ export class TrafficModel {
     bucket.errors += requests * errorRate;
     bucket.latencyMsTotal += requests * latencyMs;
     bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
-    addDistribution(bucket.latency, logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000), requests);
+    this.addLatency(bucket, logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000), requests);
+    const lastServed = this.lastServed.get(version.name);
+    if (
+      lastServed &&
+      lastServed.behaviour.errorRate === errorRate &&
+      lastServed.behaviour.latencyMs === latencyMs &&
+      lastServed.behaviour.latencyP99Ms === latencyP99Ms
+    ) {
+      lastServed.requests += requests;
+      return;
+    }
     const servedKey = `${version.name}|${errorRate}|${latencyMs}|${latencyP99Ms}`;
-    const served = this.served.get(servedKey);
+    let served = this.served.get(servedKey);
     if (served) served.requests += requests;
-    else this.served.set(servedKey, { version: version.name, behaviour, requests, firstAt: from });
+    else {
+      served = { version: version.name, behaviour, requests, firstAt: from };
+      this.served.set(servedKey, served);
+    }
+    this.lastServed.set(version.name, served);
   }
 
   /**
@@ -343,69 +423,105 @@ export class TrafficModel {
     if (status >= 500) bucket.errors += 1;
     bucket.latencyMsTotal += latencyMs;
     bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
-    addDistribution(
-      bucket.latency,
+    this.addLatency(
+      bucket,
       logNormalDistribution(latencyMs / 1000, (latencyMs * DEFAULT_P99_TO_MEAN) / 1000),
       1,
     );
+  }
+
+  /** `weight` requests of a distribution added to an empty histogram (the same numbers every time). */
+  private scaled(distribution: Histogram, weight: number): Histogram {
+    const last = this.scaledDistributions.get(distribution);
+    if (last && Object.is(last.weight, weight)) return last.histogram;
+    const histogram = emptyHistogram();
+    addDistribution(histogram, distribution, weight);
+    this.scaledDistributions.set(distribution, { weight, histogram });
+    return histogram;
+  }
+
+  /** The series a target group's minute goes to: per target group, and for its whole load balancer. */
+  private publishedSeries(targetGroupArn: string, loadBalancer: string): PublishedSeries {
+    const known = this.seriesOf.get(targetGroupArn);
+    if (known && known.loadBalancer === loadBalancer) return known;
+    const targetGroup = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
+    const perGroup = [
+      { Name: 'LoadBalancer', Value: loadBalancer },
+      { Name: 'TargetGroup', Value: targetGroup },
+    ];
+    const lb = [{ Name: 'LoadBalancer', Value: loadBalancer }];
+    const keys = (dims: Dimensions) =>
+      Object.fromEntries(METRICS.map((name) => [name, metricKey(NAMESPACE, name, dims)])) as Record<
+        MetricName,
+        string
+      >;
+    const series = { loadBalancer, perGroup, lb, perGroupKeys: keys(perGroup), lbKeys: keys(lb) };
+    this.seriesOf.set(targetGroupArn, series);
+    return series;
   }
 
   /** Publishes the datapoints of the minute that ended at `minuteEnd`. */
   public publishMinute(minuteEnd: number): void {
     this.accumulate();
     const minuteStart = minuteEnd - MINUTE;
-    for (const [key, bucket] of this.buckets) {
-      const [targetGroupArn, start] = key.split('|');
-      if (Number(start) !== minuteStart || !targetGroupArn) continue;
-      this.buckets.delete(key);
+    const minute = this.buckets.get(minuteStart);
+    if (!minute) return;
+    this.buckets.delete(minuteStart);
+    // The minute's datapoints reach CloudWatch's alarm evaluation only after the ingestion delay.
+    const visibleAt = minuteEnd + this.world.cloudwatch.timing.metricDelaySeconds * 1000;
+    const put = (
+      name: MetricName,
+      dims: Dimensions,
+      key: string,
+      sum: number,
+      count: number,
+      max: number,
+      histogram?: Histogram,
+    ) =>
+      this.world.cloudwatch.putDatapoint(
+        NAMESPACE,
+        name,
+        dims,
+        { at: minuteStart, sum, count, min: 0, max, visibleAt, histogram },
+        key,
+      );
+    for (const [targetGroupArn, bucket] of minute) {
       const loadBalancer =
         this.loadBalancerByTargetGroup.get(targetGroupArn) ?? this.world.loadBalancerDimension;
-      const targetGroup = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
-      const perGroup = [
-        { Name: 'LoadBalancer', Value: loadBalancer },
-        { Name: 'TargetGroup', Value: targetGroup },
-      ];
-      // The minute's datapoints reach CloudWatch's alarm evaluation only after the ingestion delay.
-      const visibleAt = minuteEnd + this.world.cloudwatch.timing.metricDelaySeconds * 1000;
-      const put = (
-        name: string,
-        dims: typeof perGroup,
-        sum: number,
-        count: number,
-        max: number,
-        histogram?: Histogram,
-      ) =>
-        this.world.cloudwatch.putDatapoint('AWS/ApplicationELB', name, dims, {
-          at: minuteStart,
-          sum,
-          count,
-          min: 0,
-          max,
-          visibleAt,
-          ...(histogram ? { histogram } : {}),
-        });
+      const series = this.publishedSeries(targetGroupArn, loadBalancer);
       const requests = Math.round(bucket.requests);
       const errors = Math.round(bucket.errors);
       const elbErrors = Math.round(bucket.elbErrors);
       // ALB publishes each target-group series, and the same series for the whole load balancer.
-      const lb = [{ Name: 'LoadBalancer', Value: loadBalancer }];
-      for (const dims of [perGroup, lb]) {
+      for (const [dims, keys] of [
+        [series.perGroup, series.perGroupKeys],
+        [series.lb, series.lbKeys],
+      ] as const) {
         if (requests > 0) {
-          put('RequestCount', dims, requests, 1, requests);
+          put('RequestCount', dims, keys.RequestCount, requests, 1, requests);
           put(
             'TargetResponseTime',
             dims,
+            keys.TargetResponseTime,
             bucket.latencyMsTotal / 1000,
             bucket.requests,
             bucket.maxLatencyMs / 1000,
-            bucket.latency,
+            bucket.latency ?? emptyHistogram(),
           );
         }
-        if (errors > 0) put('HTTPCode_Target_5XX_Count', dims, errors, 1, errors);
+        if (errors > 0)
+          put('HTTPCode_Target_5XX_Count', dims, keys.HTTPCode_Target_5XX_Count, errors, 1, errors);
       }
       if (elbErrors > 0) {
-        put('HTTPCode_ELB_5XX_Count', lb, elbErrors, 1, elbErrors);
-        put('RequestCount', lb, elbErrors, 1, elbErrors);
+        put(
+          'HTTPCode_ELB_5XX_Count',
+          series.lb,
+          series.lbKeys.HTTPCode_ELB_5XX_Count,
+          elbErrors,
+          1,
+          elbErrors,
+        );
+        put('RequestCount', series.lb, series.lbKeys.RequestCount, elbErrors, 1, elbErrors);
       }
     }
   }

@@ -185,7 +185,8 @@ export class SimulatedWorld
           if (at >= evaluateFrom) this.cloudwatch.evaluate(at);
           tick(at + 60_000);
         },
-        { background: true },
+        // Publication and evaluation are synchronous: an alarm's event is delivered by a timer of its own.
+        { background: true, synchronous: true },
       );
     };
     tick((Math.floor(this.clock.nowMillis / 60_000) + 1) * 60_000);

@@ -22,6 +22,20 @@ const DENIED_NAME: Record<string, string> = {
 };
 
 /**
+ * An IAM action pattern (`ecs:Describe*`) as a regular expression: IAM matches action names case-insensitively,
+ * `*` standing for any run of characters and `?` for one
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
+ */
+const actionPattern = (action: string): RegExp =>
+  new RegExp(
+    `^${action
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+      .join('')}$`,
+    'i',
+  );
+
+/**
  * Authorizes every command a function sends against that function's role, with a real IAM evaluator.
  * Decisions are cached per (function, action, resource, context).
  */
@@ -52,7 +66,7 @@ export class IamEnforcer {
   /** Per role: each statement's exact resource ARNs (a set) and its patterns, for `statementsFor`. */
   private readonly indexes = new Map<
     string,
-    Array<{ statement: PolicyStatement; exact: Set<string>; patterns: string[] }>
+    Array<{ statement: PolicyStatement; exact: Set<string>; patterns: string[]; actions: RegExp[] }>
   >();
 
   /**
@@ -60,7 +74,7 @@ export class IamEnforcer {
    * exact ARN other than the requested one never matches, so dropping it changes no decision. A role
    * scoped to a thousand services' ARNs is evaluated against a handful, not all of them on every call.
    */
-  private statementsFor(fn: string, resource: string): PolicyStatement[] {
+  private statementsFor(fn: string, resource: string, action: string): PolicyStatement[] {
     let index = this.indexes.get(fn);
     if (!index) {
       const statements = this.roles.get(fn);
@@ -71,11 +85,14 @@ export class IamEnforcer {
           statement,
           exact: new Set(statement.Resource.filter((r) => !isPattern(r))),
           patterns: statement.Resource.filter(isPattern),
+          actions: statement.Action.map(actionPattern),
         };
       });
       this.indexes.set(fn, index);
     }
-    return index.flatMap(({ statement, exact, patterns }) => {
+    return index.flatMap(({ statement, exact, patterns, actions }) => {
+      // A statement none of whose actions is the requested one applies to nothing here, either way.
+      if (!actions.some((pattern) => pattern.test(action))) return [];
       const resources = [...(exact.has(resource) ? [resource] : []), ...patterns];
       return resources.length > 0 ? [{ ...statement, Resource: resources }] : [];
     });
@@ -85,7 +102,7 @@ export class IamEnforcer {
     const key = `${fn}\u0000${check.action}\u0000${check.resource}\u0000${JSON.stringify(check.context ?? {})}`;
     const cached = this.decisions.get(key);
     if (cached !== undefined) return cached;
-    const statements = this.statementsFor(fn, check.resource);
+    const statements = this.statementsFor(fn, check.resource, check.action);
     // The unsafe (unvalidated) entry point: iam-data lists no resource type for states:SendTaskSuccess,
     // yet AWS authorizes it against the issuing state machine, which the validated one refuses.
     const result = runUnsafeSimulation(

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
+import { readYamlFile } from '../yaml-file.ts';
 
 /** The same computations serverless/variables.cjs makes for the deployed template, from the run's config. */
 const roleResources = createRequire(import.meta.url)('../../serverless/role-resources.cjs') as Record<
@@ -37,7 +36,7 @@ type ServerlessDocument = {
 
 /** Reads serverless.yml as the sandbox's default policy source. */
 export const readServerlessDocument = (root: string): unknown =>
-  parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8'));
+  readYamlFile(path.join(root, 'serverless.yml'));
 
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { TASK_DEFINITION_TAGS } from '../../lib/adapters/ecs-slot-deployer.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
@@ -9,6 +7,7 @@ import { DEFAULT_DEPLOYMENT_CONFIGURATION, type DeploymentConfiguration } from '
 import { loadBalancerDimensionOf, VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
+import { readYamlFile } from '../yaml-file.ts';
 import { ScenarioError } from './errors.ts';
 import type { ServicePlan } from './validate.ts';
 
@@ -335,9 +334,10 @@ export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => 
   world.sns.topics.add(options.topicArn);
   for (const svc of Object.values(config.services))
     if (svc.notify.topicArn) world.sns.topics.add(svc.notify.topicArn);
-  const asl = parseYaml(
-    readFileSync(path.join(options.repositoryRoot, 'statemachines/release.asl.yaml'), 'utf8'),
-  ) as Record<string, unknown>;
+  const asl = readYamlFile(path.join(options.repositoryRoot, 'statemachines/release.asl.yaml')) as Record<
+    string,
+    unknown
+  >;
   world.sfn.createStateMachine(options.stateMachineName, asl);
   for (const drop of scenario.world.dropEvents)
     world.droppedEvents.push({ detailType: drop.detailType, remaining: drop.times });

@@ -87,6 +87,16 @@ export interface SummaryInput {
   wallStart: number;
 }
 
+/**
+ * The note of the cursor a succeeded execution ended with: what its last cursor-returning step said (after a
+ * bake, why it passed, e.g. an inconclusive bake the service treats as passed).
+ */
+const lastNoteOf = (output: string | undefined): { lastNote?: string } => {
+  if (output === undefined) return {};
+  const note = (JSON.parse(output) as { cursor?: { note?: unknown } } | null)?.cursor?.note;
+  return typeof note === 'string' ? { lastNote: note } : {};
+};
+
 /** What the run did to one service: the same fields the result has at its top level for the scenario's service. */
 export interface ServiceResult {
   outcome: SandboxOutcome;
@@ -106,6 +116,11 @@ export interface ServiceResult {
   detectionSeconds: number | null;
   /** Requests the released version served while regressed. */
   exposedRequests: number;
+  /**
+   * How many times the pipeline changed the production listener rule's weights (ModifyRule on it): 0 when a
+   * release failed before moving production traffic, 1 for a blue/green swap, 2 for a swap and its swap back.
+   */
+  productionWeightChanges: number;
 }
 
 interface ServiceInputs {
@@ -263,6 +278,7 @@ const summariseService = async (
       status: e.status,
       outcome: e.status === 'ABORTED' ? 'failed' : executionOutcome(e),
       ...(e.error ? { error: e.error, cause: e.cause } : {}),
+      ...lastNoteOf(e.output),
       stateTransitions: e.stateEntered,
     })),
     releases,
@@ -270,6 +286,7 @@ const summariseService = async (
     rollbackReactionSeconds,
     detectionSeconds: detected.detectionSeconds,
     exposedRequests: detected.exposedRequests,
+    productionWeightChanges: world.elbv2.changes.filter((c) => c.ruleArn === route.listenerRuleArn).length,
   };
 };
 
@@ -377,6 +394,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     rollbackReactionSeconds: own.rollbackReactionSeconds,
     detectionSeconds: own.detectionSeconds,
     exposedRequests: own.exposedRequests,
+    productionWeightChanges: own.productionWeightChanges,
     virtualSeconds: Math.max(0, (clock.nowMillis - start.getTime()) / 1000),
     wallMs: Math.round(performance.now() - input.wallStart),
     seed: world.random.seed,

@@ -112,6 +112,19 @@ export const checkExpectations = (
       );
     }
   }
+  if (
+    expect.productionWeightChanges !== undefined &&
+    expect.productionWeightChanges !== result.productionWeightChanges
+  ) {
+    failures.push(
+      `productionWeightChanges: expected ${expect.productionWeightChanges}, got ${result.productionWeightChanges} (${
+        result.timeline
+          .filter((e) => e.kind === 'traffic' && /^\S+ \d+% \//.test(e.text))
+          .map((e) => e.text)
+          .join('; ') || 'none'
+      })`,
+    );
+  }
   failures.push(...checkDetection(expect, result));
   return { passed: failures.length === 0, failures };
 };

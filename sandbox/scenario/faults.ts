@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { PIPELINE_COMMANDS } from '../iam/resources.ts';
+import { readYamlFile } from '../yaml-file.ts';
 import type { Scenario } from './schema.ts';
 
 /** Edit distance, for "did you mean" hints on misspelt names. */
@@ -77,9 +76,7 @@ export const unknownNames = (scenario: Scenario, stateNames: readonly string[]):
 
 /** Refuses (as one message, each mistake on its line) a scenario naming states, commands or alarms that do not exist. */
 export const checkNames = (scenario: Scenario, repositoryRoot: string): string | undefined => {
-  const asl = parseYaml(
-    readFileSync(path.join(repositoryRoot, 'statemachines/release.asl.yaml'), 'utf8'),
-  ) as unknown;
+  const asl = readYamlFile(path.join(repositoryRoot, 'statemachines/release.asl.yaml'));
   const unknown = unknownNames(scenario, stateNamesOf(asl));
   return unknown.length > 0 ? `scenario is invalid:\n  ${unknown.join('\n  ')}` : undefined;
 };

@@ -626,6 +626,10 @@ export const scenarioSchema = z
         maxExposedRequests: z.number().min(0).optional().meta({
           description: 'At most this many requests served by the released version while regressed.',
         }),
+        productionWeightChanges: z.number().int().min(0).optional().meta({
+          description:
+            "Exactly this many changes of the production listener rule's weights: 0 proves production traffic was never touched (a check failed before the swap), 2 a blue/green swap and its one-call swap back.",
+        }),
         services: z
           .record(z.string(), serviceExpectationSchema)
           .optional()

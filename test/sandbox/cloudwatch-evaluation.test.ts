@@ -167,6 +167,48 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     expect(value).toBeLessThan(1.3);
   });
 
+  it("reads a minute's percentile again once a later datapoint merges into it, and never changes a published histogram", () => {
+    const { world } = makeWorld();
+    world.cloudwatch.putAlarm(
+      alarm({
+        AlarmName: 'latency',
+        MetricName: 'TargetResponseTime',
+        Statistic: undefined,
+        ExtendedStatistic: 'p99',
+        Threshold: 0.5,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+      }),
+    );
+    const fast = emptyHistogram();
+    addDistribution(fast, logNormalDistribution(0.05, 0.1), 1000);
+    const published = Float64Array.from(fast);
+    const point = (histogram: Float64Array, requests: number) => ({
+      at: START,
+      sum: requests * 0.05,
+      count: requests,
+      min: 0,
+      max: 1,
+      histogram,
+    });
+    world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, point(fast, 1000));
+    world.cloudwatch.evaluate(START + MINUTE);
+    const state = () =>
+      (
+        world.cloudwatch.handle('DescribeAlarms', { AlarmNames: ['latency'] }) as {
+          MetricAlarms: MetricAlarm[];
+        }
+      ).MetricAlarms[0]?.StateValue;
+    expect(state()).toBe('OK');
+    // A slow version's datapoint for the same minute arrives late: the same minute now breaches.
+    const slow = emptyHistogram();
+    addDistribution(slow, logNormalDistribution(2, 4), 100);
+    world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, point(slow, 100));
+    world.cloudwatch.evaluate(START + MINUTE + 1000);
+    expect(state()).toBe('ALARM');
+    expect(fast).toEqual(published);
+  });
+
   it('forgets a deleted alarm: DescribeAlarms no longer lists it', () => {
     const { world } = makeWorld();
     world.cloudwatch.putAlarm(alarm());

@@ -424,7 +424,8 @@ describe('Sandbox: example scenarios', () => {
     const ready = result.timeline.find((e) => e.text === 'Is the new version ready?');
     expectSoonAfter(ready?.t, completed?.t ?? 0);
     expect(result.timeline.filter((e) => e.kind === 'traffic')).toEqual([]);
-    expect(result.timeline.some((e) => e.text === 'Scale down the old slot')).toBe(false);
+    // No rollback window by default; retiring a rolling service scales nothing (one UpdateService: the deploy).
+    expect(result.timeline.some((e) => e.text === 'Watch alarms during the rollback window')).toBe(false);
     expect(result.awsCalls['ECS:UpdateService']).toBe(1);
   });
 
@@ -941,6 +942,180 @@ describe('Sandbox: example scenarios', () => {
     expect(forgotten).toMatchObject({ outcome: 'promoted', fromVersion: 'v2', servingVersion: 'v3' });
     expect(forgotten.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'))?.text).toMatch(
       /^checkout-blue: deployment/,
+    );
+  });
+
+  it('releases blue/green: checks on the test route pass, one swap, a bake, promoted', async () => {
+    const result = await run('blue-green-healthy.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', exposedRequests: 0 });
+    expect(result.traffic).toEqual({ 'green (v2)': 100 });
+    expect(events(result)).toEqual(['started', 'promoted']);
+    // The test rule to green for the checks, production in one swap, the test rule back at the stable slot.
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
+    expect(shifts).toEqual([
+      'test rule: blue 0% / green 100%',
+      'test route GET https://test.checkout.example.com/health: 200 from v2',
+      'blue 0% / green 100%',
+      'test rule: blue 100% / green 0%',
+    ]);
+    expect(result.productionWeightChanges).toBe(1);
+    expect(result.timeline.filter((e) => e.kind === 'lambda').map((e) => e.text)).toEqual([
+      'checkout-login-smoke invoked (reaches v2): {"passed":true}',
+    ]);
+    expect(result.awsCalls['Lambda:Invoke']).toBe(1);
+  });
+
+  it('rolls blue/green back on a failed smoke test without ever touching production traffic', async () => {
+    const result = await run('blue-green-smoke-test-fails.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'check login-smoke failed: checkout-login-smoke: login returns 500 for a valid user',
+      productionWeightChanges: 0,
+      exposedRequests: 0,
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    // Only the test rule moved: to green for the checks, and back to the stable slot on the rollback.
+    const rules = result.timeline
+      .filter((e) => e.kind === 'traffic' && e.text.includes('%'))
+      .map((e) => e.text);
+    expect(rules).toEqual(['test rule: blue 0% / green 100%', 'test rule: blue 100% / green 0%']);
+    expect(result.awsCalls['ElasticLoadBalancingV2:ModifyRule']).toBe(2);
+    expect(
+      result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
+    ).toBe(true);
+  });
+
+  it('swaps blue/green back in one call when an alarm fires after the swap', async () => {
+    const result = await run('blue-green-alarm-after-swap.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 100%',
+      productionWeightChanges: 2,
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    const production = result.timeline
+      .filter((e) => e.kind === 'traffic' && /^blue \d+% \/ green \d+%$/.test(e.text))
+      .map((e) => e.text);
+    expect(production).toEqual(['blue 0% / green 100%', 'blue 100% / green 0%']);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
+  });
+
+  /** The production listener rule's weights as the pipeline set them, in order (test rule changes left out). */
+  const productionShifts = (result: ScenarioResult): string[] =>
+    result.timeline
+      .filter((e) => e.kind === 'traffic' && /^blue \d+% \/ green \d+%$/.test(e.text))
+      .map((e) => e.text);
+
+  it('promotes a healthy linear release, 25% more every 3 minutes', async () => {
+    const result = await run('linear-healthy.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', exposedRequests: 0 });
+    expect(events(result)).toEqual(['started', 'promoted']);
+    expect(productionShifts(result)).toEqual([
+      'blue 75% / green 25%',
+      'blue 50% / green 50%',
+      'blue 25% / green 75%',
+      'blue 0% / green 100%',
+    ]);
+    // Four 3-minute bakes after a 90 s deployment.
+    expect(result.notifications[1]?.t).toBeGreaterThanOrEqual(90 + 4 * 180);
+  });
+
+  it('rolls a linear release back at its middle step, when the regression appears at 50%', async () => {
+    const result = await run('linear-fails-mid-way.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 50%',
+    });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    // 75% is never reached.
+    expect(productionShifts(result)).toEqual([
+      'blue 75% / green 25%',
+      'blue 50% / green 50%',
+      'blue 100% / green 0%',
+    ]);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
+    // v2 served half of 6000 requests a minute from onset (the 50% shift) until blue had it all again.
+    exposedWhileServing(result, 0.5);
+  });
+
+  it('promotes a healthy all-at-once release after one shift and one bake', async () => {
+    const result = await run('all-at-once-healthy.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', productionWeightChanges: 1 });
+    expect(productionShifts(result)).toEqual(['blue 0% / green 100%']);
+    expect(events(result)).toEqual(['started', 'promoted']);
+    expect(result.notifications[1]?.t).toBeGreaterThanOrEqual(90 + 600);
+  });
+
+  it('rolls an all-at-once release back in one call when the alarm fires', async () => {
+    const result = await run('all-at-once-rolled-back.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'alarm checkout-green-5xx went to ALARM at 100%',
+    });
+    expect(productionShifts(result)).toEqual(['blue 0% / green 100%', 'blue 100% / green 0%']);
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    exposedWhileServing(result, 1);
+  });
+
+  it('rolls a canary back when its smoke test fails before any production traffic moved', async () => {
+    const result = await run('checks-before-canary.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'check login-smoke failed: checkout-login-smoke: login returns 500 for a valid user',
+      productionWeightChanges: 0,
+      exposedRequests: 0,
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(productionShifts(result)).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'lambda').map((e) => e.text)).toEqual([
+      'checkout-login-smoke invoked (reaches v2): {"passed":false,"reason":"login returns 500 for a valid user"}',
+    ]);
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+  });
+
+  it('pauses on an inconclusive bake under the pause policy, and rolls back when nobody resumes it', async () => {
+    const result = await run('inconclusive-bake-paused.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason:
+        'nobody resumed the release at step "Wait for a person: the 10m bake at 100% was inconclusive" within 1800 seconds',
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    const states = result.timeline.filter((e) => e.kind === 'state');
+    const confirmed = states.find((e) => e.text.endsWith('Confirm alarms at the end of the bake'));
+    const paused = states.find((e) => e.text.endsWith('Wait for a person to resume the release'));
+    const timedOut = states.find((e) => e.text.endsWith('Nobody resumed the release in time'));
+    // The 10-minute bake, then the service's 30-minute inconclusive pause, then the rollback.
+    expectSoonAfter(confirmed?.t, 90 + 600);
+    expectSoonAfter(paused?.t, confirmed?.t ?? 0);
+    expectSoonAfter(timedOut?.t, (paused?.t ?? 0) + 30 * 60);
+    expect(productionShifts(result)).toEqual(['blue 0% / green 100%', 'blue 100% / green 0%']);
+  });
+
+  it('promotes after an inconclusive bake under the pass policy, saying it was treated as passed', async () => {
+    const result = await run('inconclusive-bake-passed.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.executions[0]?.lastNote).toBe(
+      'inconclusive: alarm checkout-orders-placed stayed INSUFFICIENT_DATA for the whole 10m bake at 100%, so it could not tell whether the new version is healthy; the service treats an inconclusive bake as passed',
     );
   });
 });

@@ -125,6 +125,7 @@ describe('Sandbox: a world of several services', () => {
       releases: [],
       detectionSeconds: null,
       exposedRequests: 0,
+      productionWeightChanges: 1,
       stateTransitions: 0,
       rollbackReactionSeconds: null,
     };

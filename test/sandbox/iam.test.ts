@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../lib/config/load.ts';
+import { loadConfigFile, parseConfig } from '../../lib/config/load.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { readServerlessDocument, resolveRolePolicies } from '../../sandbox/iam/policies.ts';
 import { iamChecksFor, PIPELINE_ACTIONS } from '../../sandbox/iam/resources.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
-import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
+import { loadScenario, parseScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
 
 type Doc = { functions: Record<string, { iamRoleStatements: Array<{ Action: string[] }> }> };
 
@@ -83,6 +83,49 @@ describe('Sandbox: IAM enforcement', () => {
       'is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/checkout-execution',
     );
     expect(other.traffic).toEqual({ 'blue (v1)': 100 });
+  });
+
+  it('lets runCheck invoke only the smoke-test functions the checks declare (lambda:InvokeFunction)', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'blue-green-healthy.yml'),
+    );
+    const declared = await runScenario(scenario, baseDir);
+    expect(declared.outcome).toBe('promoted');
+    expect(declared.awsCalls['Lambda:Invoke']).toBe(1);
+
+    // The roles were packaged for a config whose check names another function.
+    const config = parseConfig(scenario.config);
+    const checkout = config.services.checkout;
+    if (!checkout) throw new Error('the example declares no checkout');
+    const strategy = {
+      ...checkout.strategy,
+      checks: checkout.strategy.checks.map((c) =>
+        'lambda' in c ? { ...c, lambda: 'checkout-other-smoke' } : c,
+      ),
+    };
+    const other = { ...config, services: { checkout: { ...checkout, strategy } } } as ShiplineConfig;
+    const denied = await runScenario(scenario, baseDir, { roleConfig: other });
+    expect(denied.outcome).toBe('rolled_back');
+    expect(denied.reason).toContain(
+      'is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:checkout-login-smoke',
+    );
+    // Refused before the swap: production traffic never moved.
+    expect(denied).toMatchObject({ productionWeightChanges: 0, servingVersion: 'v1' });
+  });
+
+  it('authorizes a smoke-test function named by a partial ARN (account:function:name) as Lambda resolves it', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'blue-green-healthy.yml'),
+    );
+    const config = structuredClone(scenario.config) as {
+      services: { checkout: { strategy: { checks: Array<Record<string, unknown>> } } };
+    };
+    for (const check of config.services.checkout.strategy.checks)
+      if ('lambda' in check) check.lambda = '123456789012:function:checkout-login-smoke';
+    const result = await runScenario(parseScenario({ ...structuredClone(scenario), config }), baseDir);
+    expect(result.reason).toBeNull();
+    expect(result.outcome).toBe('promoted');
+    expect(result.awsCalls['Lambda:Invoke']).toBe(1);
   });
 
   it('resumes the steady wait by the ECS event, not the steady timeout (ecsDeploymentEvents may GetItem)', async () => {

@@ -164,6 +164,20 @@ describe('Scenario expectations: notification fields, execution names, dead lett
       ).failures,
     ).toEqual([]);
   });
+
+  it('checks how many times the production weights changed, listing the changes it saw', () => {
+    const expect_ = parseScenario({ ...base, expect: { productionWeightChanges: 0 } }).expect;
+    const timeline = [
+      { t: 90, time: '+00:01:30', kind: 'traffic', text: 'test rule: blue 0% / green 100%' },
+      { t: 95, time: '+00:01:35', kind: 'traffic', text: 'blue 0% / green 100%' },
+    ];
+    expect(
+      checkExpectations(expect_ ?? {}, result({ productionWeightChanges: 1, timeline })).failures,
+    ).toEqual(['productionWeightChanges: expected 0, got 1 (blue 0% / green 100%)']);
+    expect(
+      checkExpectations(expect_ ?? {}, result({ productionWeightChanges: 0, timeline: [] })).failures,
+    ).toEqual([]);
+  });
 });
 
 describe('Scenario expectations in a run', () => {

@@ -365,6 +365,53 @@ describe('Class: SimulatedStepFunctions', () => {
       expect(execution?.history.map((h) => h.state)).toEqual(['Produce']);
     });
 
+    it('fails the execution with States.Runtime, past any Catch, when TimeoutSecondsPath is not a positive integer', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'shipline-timeout-'));
+      const modulePath = path.join(dir, 'wait.mjs');
+      writeFileSync(modulePath, 'export const handler = async () => ({ waiting: true });\n');
+      const lambda = new LambdaRuntime([
+        { key: 'wait', modulePath, exportName: 'handler', eventPatterns: [] },
+      ]);
+      await lambda.load();
+      const clock = new VirtualClock(new Date(START));
+      const world = new SimulatedWorld({
+        clock,
+        lambda,
+        region: 'us-east-1',
+        account: '123456789012',
+        versions: new VersionCatalog([]),
+        requestsPerMinute: 0,
+        ecsDeploySeconds: 60,
+        loadBalancerDimension: 'app/lb/1',
+      });
+      world.sfn.createStateMachine('m', {
+        StartAt: 'Wait for a token',
+        States: {
+          'Wait for a token': {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            Parameters: {
+              FunctionName: { 'Fn::GetAtt': ['wait', 'Arn'] },
+              Payload: { 'token.$': '$$.Task.Token' },
+            },
+            TimeoutSecondsPath: '$.seconds',
+            Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+            End: true,
+          },
+          Caught: { Type: 'Succeed' },
+        },
+      });
+
+      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{"seconds":0}' });
+      await clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+      expect(world.sfn.executions.get(`${MACHINE}|r1`)).toMatchObject({
+        status: 'FAILED',
+        error: 'States.Runtime',
+        cause: expect.stringContaining("TimeoutSecondsPath '$.seconds' resolved to 0"),
+      });
+    });
+
     it('fails the execution with States.DataLimitExceeded on a state output over 256 KB', async () => {
       const { clock, world } = makeWorld();
       world.sfn.createStateMachine('m', {

@@ -53,4 +53,37 @@ describe('VirtualClock', () => {
     expect(fired).toEqual([1]);
     expect(clock.nowMillis).toBe(START + 1000);
   });
+
+  it('runs synchronous timers that leave it idle without an event-loop turn each, and settles after one that starts work', async () => {
+    const clock = new VirtualClock(new Date(START));
+    let turns = 0;
+    let counting = true;
+    const countTurns = () => {
+      turns += 1;
+      if (counting) setImmediate(countTurns);
+    };
+    setImmediate(countTurns);
+    const order: string[] = [];
+    // A day of minute ticks, as the metric publication and alarm evaluation run.
+    for (let minute = 1; minute <= 1440; minute += 1)
+      clock.schedule(START + minute * 60_000, () => undefined, { background: true, synchronous: true });
+    // A synchronous timer that starts tracked work: the work runs before the next timer fires.
+    clock.schedule(
+      START + 30_000,
+      () => {
+        void clock.track(async () => {
+          await Promise.resolve();
+          order.push('tracked work');
+        });
+      },
+      { synchronous: true },
+    );
+    clock.schedule(START + 30_000, () => order.push('next timer'));
+    clock.schedule(START + 1440 * 60_000, () => order.push('end'));
+    expect(await clock.run(() => false, START + 2 * 86_400_000)).toBe('idle');
+    counting = false;
+    expect(order).toEqual(['tracked work', 'next timer', 'end']);
+    // One turn per ordinary timer and per settle after work, not one per tick (1,440 before).
+    expect(turns).toBeLessThan(20);
+  });
 });

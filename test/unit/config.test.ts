@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   serviceConfig,
   serviceForRepository,
 } from '../../lib/config/load.ts';
+import { MAX_CHECK_SECONDS } from '../../lib/config/schema.ts';
 import { ConfigError, UnknownServiceError } from '../../lib/errors.ts';
 import { BLUE_TG, configText, GREEN_TG, LISTENER_RULE_ARN } from './fixtures.ts';
 
@@ -764,6 +765,32 @@ describe('Config: strategies, targets and checks', () => {
     ]);
   });
 
+  it('refuses a check timeout the check function cannot outlive, and deploys that function long enough', () => {
+    const check = (timeout: string) => ({
+      strategy: {
+        type: 'canary',
+        steps: [100],
+        bake: '5m',
+        checks: [{ name: 'smoke', lambda: 'smoke', timeout }],
+      },
+    });
+    expect(parseService(albService(check('14m'))).strategy.checks).toEqual([
+      { name: 'smoke', lambda: 'smoke', timeout: MAX_CHECK_SECONDS },
+    ]);
+    expect(serviceIssues(albService(check('15m')))).toEqual([
+      `services.checkout.strategy.checks[0].timeout: a check timeout must be at most 14m (${MAX_CHECK_SECONDS}s): the check runs inside one Lambda invocation, which lasts at most 15 minutes`,
+    ]);
+    // The check aborts itself at its timeout and reports a failed check; the function must still be running
+    // then, or Lambda kills it first and the release rolls back on "Task timed out" instead of the reason.
+    const functions = (
+      parseYaml(readFileSync(path.resolve(import.meta.dirname, '../../serverless.yml'), 'utf8')) as {
+        functions: Record<string, { timeout?: number }>;
+      }
+    ).functions;
+    expect(functions.runCheck?.timeout).toBeGreaterThan(MAX_CHECK_SECONDS);
+    expect(functions.runCheck?.timeout).toBeLessThanOrEqual(900);
+  });
+
   it('refuses a test URL without a test route, or that is not http(s)', () => {
     expect(serviceIssues(albService({}, { testUrl: 'https://test.example.com' }))).toEqual([
       'services.checkout.target.testUrl: testUrl reaches the test route, which needs target.testListenerRuleArn (the listener rule the pipeline points at the new slot); declare it or remove testUrl',
@@ -875,17 +902,17 @@ describe('Config: strategies, targets and checks', () => {
           strategy: {
             type: 'blue-green',
             bake: '1h',
-            pause: { timeout: '5000h' },
-            checks: [{ name: 'slow', lambda: 'f', timeout: '1000h' }],
+            pause: { timeout: '6000h' },
+            checks: [{ name: 'slow', lambda: 'f', timeout: '10m' }],
           },
         },
         { testListenerRuleArn: TEST_RULE_ARN },
       ),
     );
-    // 1200 steady + 3600000 check + 18000000 pause + 3600 bake + 10800000 inconclusive pause + 900 warm + 3600.
+    // 1200 steady + 600 check + 21600000 pause + 3600 bake + 10800000 inconclusive pause + 900 warm + 3600.
     expect(issues).toEqual([
       expect.stringMatching(
-        /^services\.checkout: a release of checkout may hold its lock for 32409300 seconds /,
+        /^services\.checkout: a release of checkout may hold its lock for 32409900 seconds /,
       ),
     ]);
   });

@@ -241,7 +241,8 @@ describe('Function: buildPlan', () => {
         },
         { kind: 'swap', index: 5, label: 'Swap production traffic to blue' },
         { kind: 'test-traffic', index: 6, on: false, label: 'Send test traffic back to green' },
-        bake(7, 600, '10m', 'pause'),
+        // The default inconclusive pause timeout (1h), carried on the bake for an inconclusive outcome.
+        { ...bake(7, 600, '10m', 'pause'), inconclusivePauseSeconds: 3600 } as PlanStep,
         {
           kind: 'retire',
           index: 8,

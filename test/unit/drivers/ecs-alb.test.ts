@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { AlbTrafficRouter } from '../../../lib/adapters/alb-traffic-router.ts';
 import { EcsSlotReader, EcsSlotScaler } from '../../../lib/adapters/ecs-slot-deployer.ts';
 import { EcsAlbDriver } from '../../../lib/drivers/ecs-alb.ts';
-import { BLUE_TG, deploymentFixture, GREEN_TG, LISTENER_RULE_ARN } from '../fixtures.ts';
+import { ALB_TARGET, BLUE_TG, deploymentFixture, GREEN_TG, LISTENER_RULE_ARN } from '../fixtures.ts';
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const ecs = mockClient(ECSClient);
@@ -146,6 +146,27 @@ describe('Class: EcsAlbDriver', () => {
         { ...forwarding(0), RuleArn: TEST_RULE },
       ]);
       expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+    });
+  });
+
+  describe('Method: rollBack, when the test route cannot be put back', () => {
+    it('has already restored production and scaled the new slot to 0 when the test listener rule fails', async () => {
+      const TEST_RULE = `${LISTENER_RULE_ARN}-test`;
+      elbv2.on(DescribeRulesCommand, { RuleArns: [LISTENER_RULE_ARN] }).resolves(rule(0, 100));
+      elbv2
+        .on(DescribeRulesCommand, { RuleArns: [TEST_RULE] })
+        .rejects(Object.assign(new Error('One or more rules not found'), { name: 'RuleNotFoundException' }));
+
+      await expect(driver.rollBack({ ...ALB_TARGET, testListenerRuleArn: TEST_RULE })).rejects.toThrow(
+        'One or more rules not found',
+      );
+
+      expect(elbv2.commandCalls(ModifyRuleCommand).map((call) => call.args[0].input)).toEqual([
+        forwarding(0),
+      ]);
+      expect(ecs.commandCalls(UpdateServiceCommand).map((call) => call.args[0].input)).toEqual([
+        { cluster: 'prod', service: 'checkout-green', desiredCount: 0 },
+      ]);
     });
   });
 

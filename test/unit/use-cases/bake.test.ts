@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useClock } from '../../../lib/clock.ts';
 import type { BakeStep } from '../../../lib/domain/plan.ts';
+import { stepCursorSchema } from '../../../lib/domain/schemas.ts';
 import type { StepShift } from '../../../lib/domain/types.ts';
 import { alarmStateChangeEventSchema } from '../../../lib/events/alarm-state-change.ts';
 import { confirmBake, finishBake, onAlarmStateChange, startBake } from '../../../lib/use-cases/bake.ts';
@@ -225,11 +226,33 @@ describe('Use case: bake', () => {
     });
 
     it('passes when an alarm in INSUFFICIENT_DATA now had data during the bake (it transitioned after it began)', async () => {
-      alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', DURING_BAKE);
+      // Confirmed as the 10-minute bake ends, at 10:20.
+      const previous = useClock({ now: () => new Date('2025-03-04T10:20:00.000Z') });
+      try {
+        alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', DURING_BAKE);
 
-      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toMatchObject({
-        outcome: 'passed',
-      });
+        await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toMatchObject({
+          outcome: 'passed',
+        });
+      } finally {
+        useClock(previous);
+      }
+    });
+
+    it('is inconclusive for an alarm silent through the whole bake though it transitioned after the release started, before the bake', async () => {
+      // No shift before this bake (a rolling update's bake follows the rollout and the checks): the alarm went
+      // INSUFFICIENT_DATA during the rollout, 5 minutes in, and told nothing through the 10-minute bake that
+      // ended 25 minutes in (its confirmation runs when the bake's wait times out).
+      const previous = useClock({ now: () => new Date('2025-03-04T10:25:05.000Z') });
+      try {
+        alarms.set('checkout-green-5xx', 'INSUFFICIENT_DATA', '2025-03-04T10:05:05.000Z');
+
+        await expect(
+          confirmBake({ store, alarms }, deployment, cursorAt(5, { shifts: [] })),
+        ).resolves.toMatchObject({ outcome: 'inconclusive', silentAlarms: ['checkout-green-5xx'] });
+      } finally {
+        useClock(previous);
+      }
     });
 
     it('fails the bake for an alarm whose event was lost', async () => {
@@ -267,11 +290,13 @@ describe('Use case: bake', () => {
       }
     });
 
-    it('passes despite an alarm in ALARM since before the release', async () => {
+    it('passes despite an alarm in ALARM since before the release, saying that alarm could not tell', async () => {
       alarms.set('checkout-latency-p99', 'ALARM', BEFORE_START);
 
-      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toMatchObject({
+      await expect(confirmBake({ store, alarms }, deployment, bake25())).resolves.toEqual({
         outcome: 'passed',
+        reason:
+          'no alarm fired in 10m at 25% (2 alarms watched; checkout-latency-p99 was already in ALARM before the release, so it could not tell)',
       });
     });
 
@@ -417,11 +442,34 @@ describe('Use case: bake', () => {
         );
       });
 
-      it('fails under the pause policy, saying a pause cannot happen yet', async () => {
+      it("turns into a pause for a person under the pause policy, for the service's pause timeout", async () => {
+        const cursor = withPolicy('pause');
+        const paused = { ...cursor, step: { ...(cursor.step as BakeStep), inconclusivePauseSeconds: 1800 } };
+
+        const next = await finishBake({ store, alarms }, deployment, paused);
+
+        // The pause keeps the bake's index: resumed, the release goes on to the step after the bake.
+        expect(next).toEqual({
+          index: 5,
+          step: {
+            kind: 'pause',
+            index: 5,
+            label: 'Wait for a person: the 10m bake at 25% was inconclusive',
+            timeoutSeconds: 1800,
+            onTimeout: 'fail',
+          },
+          shifts: ONLY_25,
+          rollout: cursor.rollout,
+          note: 'inconclusive: alarm checkout-green-5xx stayed INSUFFICIENT_DATA for the whole 10m bake at 25%, so it could not tell whether the new version is healthy; the service pauses for a person to promote or abort, at most 30m',
+        });
+        expect(stepCursorSchema.parse(next)).toEqual(next);
+      });
+
+      it('fails under the pause policy when the plan carries no pause timeout, saying so', async () => {
         await expect(finishBake({ store, alarms }, deployment, withPolicy('pause'))).rejects.toMatchObject({
           name: 'BakeFailed',
           message: expect.stringContaining(
-            'the service asks to pause for a person, which Shipline cannot do yet, so the bake fails',
+            'the service asks to pause for a person, but the plan carries no pause timeout, so the bake fails',
           ),
         });
       });

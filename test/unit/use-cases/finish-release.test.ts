@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { PlanStep } from '../../../lib/domain/plan.ts';
 import { ServiceBusyError, TransientAwsError } from '../../../lib/errors.ts';
 import {
   handOffService,
@@ -12,6 +13,7 @@ import {
 import { createFakePorts } from '../fakes.ts';
 import {
   BLUE_TG,
+  CANARY_STEPS,
   cursorAt,
   deploymentFixture,
   GREEN_TG,
@@ -247,6 +249,26 @@ describe('Use case: finish a release', () => {
       });
     });
 
+    it('says what passed when the plan moved no traffic in steps of its own (a rolling update), never "all 0 steps"', async () => {
+      const steps = [
+        CANARY_STEPS[0],
+        CANARY_STEPS[1],
+        { kind: 'bake', index: 2, label: 'Bake 10m watching 2 alarms', seconds: 600, inconclusive: 'fail' },
+        { ...CANARY_STEPS[8], index: 3 },
+      ] as PlanStep[];
+      const rolling = {
+        ...deployment,
+        plan: { strategy: 'all-at-once' as const, steps, totalBakeSeconds: 600 },
+      };
+      const retire = { ...NEW_TASK_DEFINITION, index: 3, step: steps[3] as PlanStep };
+
+      await promoteRelease(ports, settings, rolling, EXECUTION_ARN, retire);
+
+      expect(ports.notifier.published[0]?.notification.message).toMatchObject({
+        reason: 'all 3 steps passed',
+      });
+    });
+
     it('tells people once, and leaves the lock to the hand-off state', async () => {
       await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION);
       await promoteRelease(ports, settings, deployment, EXECUTION_ARN, NEW_TASK_DEFINITION);
@@ -281,6 +303,32 @@ describe('Use case: finish a release', () => {
         released: false,
         woke: 'checkout-v3',
       });
+    });
+  });
+
+  describe('Function: handOffService, ending a release that paused', () => {
+    it("removes the release's pause wait, answered or timed out, so nothing looks for a person any more", async () => {
+      await ports.store.waits.register(
+        [
+          {
+            kind: 'pause',
+            key: deployment.id,
+            releaseId: deployment.id,
+            service: deployment.service,
+            environment: 'default',
+            taskToken: 'token-pause',
+          },
+        ],
+        7200,
+      );
+
+      await handOffService(ports, deployment.service, deployment.id);
+
+      await expect(
+        ports.store.waits.read({ kind: 'pause', key: deployment.id, releaseId: deployment.id }),
+      ).resolves.toBeUndefined();
+      const left = await ports.store.waits.findByRelease(deployment.id);
+      expect(left.filter((wait) => wait.kind === 'pause')).toEqual([]);
     });
   });
 

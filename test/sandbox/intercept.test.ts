@@ -1,0 +1,65 @@
+import '../../sandbox/polyfills.ts';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientBase, customize } from '../../lib/adapters/aws-clients.ts';
+import { runInWorld } from '../../sandbox/context.ts';
+import { installSandboxClients } from '../../sandbox/intercept.ts';
+import { makeWorld } from './support.ts';
+
+type Captured = { headers: Record<string, string> };
+
+/** Records the request as it leaves the SDK's signing middleware, then stops it there (nothing is sent). */
+const captureSigned = (client: { middlewareStack: unknown }, seen: Captured[]) => {
+  (
+    client.middlewareStack as {
+      addRelativeTo: (mw: unknown, options: Record<string, unknown>) => void;
+    }
+  ).addRelativeTo(
+    () => async (args: { request: Captured }) => {
+      seen.push({ headers: { ...args.request.headers } });
+      throw Object.assign(new Error('captured'), { name: 'Captured' });
+    },
+    { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'captureSigned' },
+  );
+};
+
+describe('sandbox SDK clients', () => {
+  const saved = { ...process.env };
+  beforeAll(() => {
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+    installSandboxClients();
+  });
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('sends a simulated service its commands unsigned, and DynamoDB (a real server) signed requests', async () => {
+    const { clock, world } = makeWorld();
+    const sfn: Captured[] = [];
+    const dynamodb: Captured[] = [];
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      const sfnClient = customize(new SFNClient(clientBase()), 'SFN');
+      captureSigned(sfnClient, sfn);
+      const dynamoClient = customize(
+        new DynamoDBClient({ ...clientBase(), endpoint: 'http://127.0.0.1:9' }),
+        'DynamoDB',
+      );
+      captureSigned(dynamoClient, dynamodb);
+      await expect(
+        sfnClient.send(
+          new ListExecutionsCommand({ stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:m' }),
+        ),
+      ).rejects.toThrow('captured');
+      await expect(
+        dynamoClient.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' } } })),
+      ).rejects.toThrow('captured');
+    });
+    expect(sfn[0]?.headers).not.toHaveProperty('authorization');
+    expect(sfn[0]?.headers).not.toHaveProperty('x-amz-date');
+    expect(dynamodb[0]?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=sandbox\//);
+  });
+});
