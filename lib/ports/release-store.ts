@@ -26,6 +26,8 @@ export interface AlarmWatch {
    * or a rolling update's rollout (its await-ready step), which an alarm resumes as not ready.
    */
   kind?: 'bake' | 'rollback-window' | 'rollout';
+  /** A rollout's: the ECS deployment its task also waits on (that `ready` wait ends with it). */
+  deploymentId?: string;
 }
 
 /** A wait for an ECS deployment to reach a steady state, resumed by the ECS event function. */

@@ -45,6 +45,8 @@ export interface AlarmWaitData {
   shifts?: StepShift[];
   /** Only alarm transitions at or after this instant fail the release (see README: pre-existing alarms). */
   watchFrom: string;
+  /** A rollout's: the ECS deployment its task also waits on (that `ready` wait ends with it). */
+  deploymentId?: string;
 }
 
 /** What a lock-queue wait keeps to order pushes (see request-order.ts). */

@@ -18,6 +18,7 @@ export const alarmWaitOf = (watch: AlarmWatch, environment: string): Wait => ({
     percent: watch.percent,
     ...(watch.shifts ? { shifts: watch.shifts } : {}),
     watchFrom: watch.watchFrom,
+    ...(watch.deploymentId ? { deploymentId: watch.deploymentId } : {}),
   },
 });
 

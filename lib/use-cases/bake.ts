@@ -57,7 +57,7 @@ const watchAlarms = (
   store: ReleaseStore,
   deployment: Deployment,
   taskToken: string,
-  watch: Pick<AlarmWatch, 'percent' | 'shifts' | 'kind'>,
+  watch: Pick<AlarmWatch, 'percent' | 'shifts' | 'kind' | 'deploymentId'>,
   seconds: number,
 ): Promise<void> =>
   store.putAlarmWatches(
@@ -273,6 +273,9 @@ export const onAlarmStateChange = async (
         : failedBy(alarmName, watch.shifts, watch.percent, changedAt),
     );
     await ports.store.claimAlarmWatch(alarmName, watch.releaseId, watch.taskToken);
+    // The rollout's task also waited on its ECS deployment: that wait ends too (no event may ever come for
+    // a deployment the rollback replaces).
+    if (watch.kind === 'rollout' && watch.deploymentId) await ports.store.claimSlotWait(watch.deploymentId);
     if (resumed) failedReleases.push(watch.releaseId);
   }
   return { failedReleases };
@@ -294,8 +297,10 @@ export const watchDuringRollout = (
   store: ReleaseStore,
   deployment: Deployment,
   taskToken: string,
+  deploymentId: string,
   seconds: number,
-): Promise<void> => watchAlarms(store, deployment, taskToken, { percent: 100, kind: 'rollout' }, seconds);
+): Promise<void> =>
+  watchAlarms(store, deployment, taskToken, { percent: 100, kind: 'rollout', deploymentId }, seconds);
 
 /**
  * End of a rolling update's wait (timed out): stops watching, and reads the alarms' state and history for

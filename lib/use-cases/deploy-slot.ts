@@ -54,7 +54,14 @@ export const awaitSteadySlot = async (
   );
   // Production traffic reaches the new version while it gets ready (a rolling update): the same task waits
   // on every watched alarm too, and whichever comes first (the deployment's end, an alarm) resumes it.
-  if (step.watchAlarms) await watchDuringRollout(ports.store, deployment, taskToken, step.timeoutSeconds);
+  if (step.watchAlarms)
+    await watchDuringRollout(
+      ports.store,
+      deployment,
+      taskToken,
+      slotDeployment.deploymentId,
+      step.timeoutSeconds,
+    );
   const readiness = await ports.driver.readiness(deployment.target, slotDeployment, deployment.toVersion);
   if (readiness.state === 'ready' || readiness.state === 'failed') {
     await ports.tokens.succeed(taskToken, readyOutcome(readiness));

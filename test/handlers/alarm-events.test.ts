@@ -80,7 +80,7 @@ describe('Handler: alarm-events', () => {
           ...watchItem(V2_RELEASE_ID, 'token-rollout'),
           waitOn: 'rollout#checkout-5xx',
           kind: 'rollout',
-          data: { percent: 100, watchFrom: STARTED },
+          data: { percent: 100, watchFrom: STARTED, deploymentId: 'ecs-svc/1002' },
         },
       ],
     });
@@ -101,6 +101,10 @@ describe('Handler: alarm-events', () => {
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toMatchObject({
       Key: { pk: 'WAIT#ALARM#checkout-5xx', sk: `RELEASE#${V2_RELEASE_ID}` },
       ExpressionAttributeValues: { ':token': 'token-rollout' },
+    });
+    // The same task's wait on its ECS deployment ends with it.
+    expect(ddb.commandCalls(DeleteCommand)[1]?.args[0].input).toMatchObject({
+      Key: { pk: 'WAIT#DEPLOYMENT#ecs-svc/1002', sk: 'SOLE' },
     });
   });
 
