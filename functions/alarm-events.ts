@@ -5,7 +5,10 @@ import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = { store: createStore(), tokens: createTaskTokens() };
 
-/** EventBridge "CloudWatch Alarm State Change" -> fails every bake watching that alarm. */
+/**
+ * EventBridge "CloudWatch Alarm State Change" -> fails every bake and rolling rollout watching that alarm, and
+ * ends rollback windows.
+ */
 export const handler = shiplineHandler('alarm-events', alarmStateChangeEventSchema, async (event) => {
   const result = await onAlarmStateChange(ports, event);
   logger.info('alarm state change', {

@@ -4,6 +4,7 @@ import { rollBackRelease } from '../lib/use-cases/finish-release.ts';
 import {
   createDriver,
   createNotifier,
+  createReverter,
   createRouter,
   createScaler,
   createStore,
@@ -13,7 +14,7 @@ import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
-  driver: createDriver({ router: createRouter(), slots: createScaler() }),
+  driver: createDriver({ router: createRouter(), slots: { ...createScaler(), ...createReverter() } }),
   notifier: createNotifier(),
 };
 

@@ -28,7 +28,8 @@ const ecsCommandsIn = async (fn: string): Promise<string[]> => {
 
 describe('Functions bundle only the ECS commands (and their schemas) their path can send', () => {
   it.each([
-    ['roll-back', ['UpdateService']],
+    // DescribeServices: a rolling service's rollback reads the revision it runs before updating it back.
+    ['roll-back', ['DescribeServices', 'UpdateService']],
     ['scale-down', ['UpdateService']],
     ['prepare-release', ['DescribeServices', 'DescribeTaskDefinition']],
     [

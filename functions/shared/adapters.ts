@@ -7,6 +7,7 @@ import {
 } from '../../lib/adapters/dynamodb-release-store.ts';
 import { DynamoDbWaitRegistry } from '../../lib/adapters/dynamodb-wait-registry.ts';
 import {
+  createEcsServiceReverter,
   createEcsSlotDeployer,
   createEcsSlotReader,
   createEcsSlotScaler,
@@ -16,7 +17,9 @@ import { createLambdaHttpSmokeTester } from '../../lib/adapters/smoke-tester.ts'
 import { createSnsNotifier } from '../../lib/adapters/sns-notifier.ts';
 import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
+import { TargetDriverByType } from '../../lib/drivers/by-type.ts';
 import { EcsAlbDriver, type EcsAlbDriverPorts } from '../../lib/drivers/ecs-alb.ts';
+import { EcsRollingDriver, type EcsRollingDriverPorts } from '../../lib/drivers/ecs-rolling.ts';
 import { environment } from '../../lib/env.ts';
 import type {
   AlarmWatcher,
@@ -24,6 +27,7 @@ import type {
   Metrics,
   Notifier,
   ReleaseStore,
+  ServiceReverter,
   SlotDeployer,
   SlotReader,
   SlotScaler,
@@ -112,12 +116,17 @@ export const createDeployer = (): SlotDeployer =>
     describeSlot: true,
     deployImage: true,
     scale: true,
+    runningTaskDefinition: true,
+    revertTo: true,
   });
 /** Only reading a slot (prepare-release): bundles no RegisterTaskDefinition. */
 export const createSlotReader = (): SlotReader =>
   lazyPort<SlotReader>(createEcsSlotReader, { describeSlot: true });
 /** Only scaling (roll-back, scale-down): bundles no task-definition command. */
 export const createScaler = (): SlotScaler => lazyPort<SlotScaler>(createEcsSlotScaler, { scale: true });
+/** Only pointing a rolling service back at its previous revision (roll-back). */
+export const createReverter = (): ServiceReverter =>
+  lazyPort<ServiceReverter>(createEcsServiceReverter, { runningTaskDefinition: true, revertTo: true });
 export const createAlarmWatcher = (): AlarmWatcher =>
   lazyPort<AlarmWatcher>(createCloudWatchAlarmWatcher, { describe: true, transitionsToAlarm: true });
 export const createMetrics = (): Metrics => lazyPort<Metrics>(createCloudWatchMetrics, { count: true });
@@ -130,10 +139,11 @@ export const createStarter = (): ExecutionStarter =>
   lazyPort<ExecutionStarter>(() => createSfnExecutionStarter(environment.stateMachineArn), { start: true });
 
 /**
- * The target driver of the released services (ecs-alb), built from the ports the function passes: only
+ * The target driver of the released services (each kind's, chosen by the release's target type), built from the ports the function passes: only
  * those it calls, so its bundle and its role hold nothing more.
  */
-export const createDriver = (ports: EcsAlbDriverPorts): TargetDriver => new EcsAlbDriver(ports);
+export const createDriver = (ports: EcsAlbDriverPorts & EcsRollingDriverPorts): TargetDriver =>
+  new TargetDriverByType({ 'ecs-alb': new EcsAlbDriver(ports), 'ecs-rolling': new EcsRollingDriver(ports) });
 
 /** The config packaged with the function (`shipline.json`, parsed once per container). */
 export const config = (): ShiplineConfig => loadBundledConfig(environment.configPath());

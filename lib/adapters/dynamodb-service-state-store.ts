@@ -9,7 +9,8 @@ import { DynamoDbTablePart, isConditionFailure, keys, stripKeys } from './dynamo
 export class DynamoDbServiceStateStore extends DynamoDbTablePart implements ServiceStateStore {
   public async read(ref: ServiceRef): Promise<ServiceState | undefined> {
     const item = await this.get(keys.state(ref));
-    if (!item?.stableSlot) return undefined;
+    // Only a promotion writes the stable revision (a claim writes the latest release alone).
+    if (!item?.stableTaskDefinitionArn) return undefined;
     // The fence is the store's own guard, not part of what serves the service.
     const { rollbackFenceUntil: _fence, ...state } = stripKeys<
       ServiceState & { rollbackFenceUntil?: number }

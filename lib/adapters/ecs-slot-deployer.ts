@@ -12,6 +12,7 @@ import { TargetStateError } from '../errors.ts';
 import type {
   DeployImageInput,
   DeployImageResult,
+  ServiceReverter,
   SlotDeployer,
   SlotReader,
   SlotScaler,
@@ -123,6 +124,7 @@ export class EcsSlotReader implements SlotReader {
       runningCount: found.runningCount ?? 0,
       image,
       version: tagValue(tags, TASK_DEFINITION_TAGS.version),
+      deploymentCount: found.deployments?.length ?? 0,
       deployment: primary?.id
         ? {
             id: primary.id,
@@ -201,6 +203,12 @@ export class EcsSlotDeployer extends EcsSlotReader implements SlotDeployer {
         service: input.service,
         taskDefinition: taskDefinitionArn,
         desiredCount: input.desiredCount,
+        // Only the circuit breaker is given: the fields of deploymentConfiguration left out keep the service's
+        // values (its minimumHealthyPercent and maximumPercent stay the team's). `rollback: false` because the
+        // pipeline decides: it rolls back on a FAILED deployment as on an alarm, and says why.
+        ...(input.circuitBreaker
+          ? { deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } } }
+          : {}),
       }),
     );
     const primary = updated.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY');
@@ -212,10 +220,43 @@ export class EcsSlotDeployer extends EcsSlotReader implements SlotDeployer {
   public async scale(cluster: string, service: string, desiredCount: number): Promise<void> {
     await scaleService(this.client, cluster, service, desiredCount);
   }
+
+  public async runningTaskDefinition(cluster: string, service: string): Promise<string> {
+    return runningTaskDefinition(this.client, cluster, service);
+  }
+
+  public async revertTo(
+    cluster: string,
+    service: string,
+    taskDefinitionArn: string,
+    desiredCount: number,
+  ): Promise<void> {
+    await revertService(this.client, cluster, service, taskDefinitionArn, desiredCount);
+  }
 }
 
 const scaleService = async (client: ECSClient, cluster: string, service: string, desiredCount: number) => {
   await client.send(new UpdateServiceCommand({ cluster, service, desiredCount }));
+};
+
+const runningTaskDefinition = async (client: ECSClient, cluster: string, service: string) => {
+  const response = await client.send(new DescribeServicesCommand({ cluster, services: [service] }));
+  const found = response.services?.[0];
+  if (!found?.taskDefinition || found.status === 'INACTIVE') {
+    const reason = response.failures?.[0]?.reason ?? 'not found';
+    throw new TargetStateError(`ECS service ${service} in cluster ${cluster}: ${reason}`);
+  }
+  return found.taskDefinition;
+};
+
+const revertService = async (
+  client: ECSClient,
+  cluster: string,
+  service: string,
+  taskDefinition: string,
+  desiredCount: number,
+) => {
+  await client.send(new UpdateServiceCommand({ cluster, service, taskDefinition, desiredCount }));
 };
 
 /**
@@ -231,6 +272,27 @@ export class EcsSlotScaler implements SlotScaler {
   }
 }
 
+/**
+ * Points a rolling service back at its previous revision (roll-back): DescribeServices and UpdateService
+ * only, so the functions that merely scale (scale-down) bundle no DescribeServices.
+ */
+export class EcsServiceReverter implements ServiceReverter {
+  public constructor(private readonly client: ECSClient) {}
+
+  public async runningTaskDefinition(cluster: string, service: string): Promise<string> {
+    return runningTaskDefinition(this.client, cluster, service);
+  }
+
+  public async revertTo(
+    cluster: string,
+    service: string,
+    taskDefinitionArn: string,
+    desiredCount: number,
+  ): Promise<void> {
+    await revertService(this.client, cluster, service, taskDefinitionArn, desiredCount);
+  }
+}
+
 /** The deployer on a new ECS client. */
 export const createEcsSlotDeployer = (options: EcsSlotDeployerOptions = {}): EcsSlotDeployer =>
   new EcsSlotDeployer(customize(new ECSClient(clientBase()), 'ECS'), options);
@@ -238,6 +300,10 @@ export const createEcsSlotDeployer = (options: EcsSlotDeployerOptions = {}): Ecs
 /** The scaler on a new ECS client. */
 export const createEcsSlotScaler = (): EcsSlotScaler =>
   new EcsSlotScaler(customize(new ECSClient(clientBase()), 'ECS'));
+
+/** The reverter on a new ECS client. */
+export const createEcsServiceReverter = (): EcsServiceReverter =>
+  new EcsServiceReverter(customize(new ECSClient(clientBase()), 'ECS'));
 
 /** The reader on a new ECS client. */
 export const createEcsSlotReader = (): EcsSlotReader =>

@@ -38,6 +38,11 @@ export interface DeployStep extends StepBase {
 export interface AwaitReadyStep extends StepBase {
   kind: 'await-ready';
   timeoutSeconds: number;
+  /**
+   * The new version takes production traffic while it gets ready (a rolling update): the watched alarms
+   * count during the wait, and one going to ALARM ends it as not ready at once. Absent: nothing watched.
+   */
+  watchAlarms?: true;
 }
 
 /** Sends `percent` of production traffic to the new version, the rest to the stable one. */

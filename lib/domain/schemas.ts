@@ -41,7 +41,12 @@ const smokeTestSchema = z.union([
 /** One step of a plan (lib/domain/plan.ts), as it travels in the execution's state. */
 export const planStepSchema: z.ZodMiniType<PlanStep> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('deploy'), ...stepBase }),
-  z.object({ kind: z.literal('await-ready'), ...stepBase, timeoutSeconds: integer(1) }),
+  z.object({
+    kind: z.literal('await-ready'),
+    ...stepBase,
+    timeoutSeconds: integer(1),
+    watchAlarms: z.optional(z.literal(true)),
+  }),
   z.object({ kind: z.literal('shift'), ...stepBase, percent: integer(0, 100) }),
   z.object({
     kind: z.literal('bake'),
@@ -68,7 +73,7 @@ export const planStepSchema: z.ZodMiniType<PlanStep> = z.discriminatedUnion('kin
   z.object({
     kind: z.literal('retire'),
     ...stepBase,
-    rollbackWindowSeconds: integer(1),
+    rollbackWindowSeconds: integer(0),
     warmAfterWindowSeconds: integer(0),
   }),
 ]);
@@ -92,18 +97,28 @@ export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
   fromVersion: z.string(),
   toVersion: z.string(),
   image: z.object({ digest: z.string(), uri: z.string(), tag: z.optional(z.string()) }),
-  target: z.object({
-    type: z.literal('ecs-alb'),
-    cluster: nonEmpty(),
-    container: nonEmpty(),
-    listenerRuleArn: nonEmpty(),
-    stable: slotRefSchema,
-    canary: slotRefSchema,
-    desiredCount: integer(0),
-    stableTaskDefinitionArn: nonEmpty(),
-    testListenerRuleArn: z.optional(nonEmpty()),
-    testUrl: z.optional(nonEmpty()),
-  }),
+  target: z.discriminatedUnion('type', [
+    z.object({
+      type: z.literal('ecs-alb'),
+      cluster: nonEmpty(),
+      container: nonEmpty(),
+      listenerRuleArn: nonEmpty(),
+      stable: slotRefSchema,
+      canary: slotRefSchema,
+      desiredCount: integer(0),
+      stableTaskDefinitionArn: nonEmpty(),
+      testListenerRuleArn: z.optional(nonEmpty()),
+      testUrl: z.optional(nonEmpty()),
+    }),
+    z.object({
+      type: z.literal('ecs-rolling'),
+      cluster: nonEmpty(),
+      container: nonEmpty(),
+      service: nonEmpty(),
+      desiredCount: integer(0),
+      stableTaskDefinitionArn: nonEmpty(),
+    }),
+  ]),
   alarms: z.array(z.string()),
   plan: releasePlanSchema,
   topicArn: nonEmpty(),

@@ -77,7 +77,20 @@ export interface EcsAlbTarget {
   testUrl?: string;
 }
 
-export type ReleaseTarget = EcsAlbTarget;
+/** One ECS service updated in place by a rolling update (no slots, no weights). */
+export interface EcsRollingTarget {
+  type: 'ecs-rolling';
+  cluster: string;
+  container: string;
+  /** The ECS service the rolling update replaces the tasks of. */
+  service: string;
+  /** Task count the service runs (kept by the update and by the rollback). */
+  desiredCount: number;
+  /** Task definition the service ran before the release: the new revision copies it, a rollback returns to it. */
+  stableTaskDefinitionArn: string;
+}
+
+export type ReleaseTarget = EcsAlbTarget | EcsRollingTarget;
 
 /**
  * When a step's weights were applied. The step an alarm transition belongs to is the last one shifted at

@@ -256,7 +256,7 @@ export class EcsAlbDriver implements TargetDriver {
    * first, then the new slot, then the test route: the route carries no production traffic, so a test rule
    * that fails (deleted, throttled) must not leave the new version running while the rollback retries.
    */
-  public async rollBack(state: ReleaseTarget): Promise<void> {
+  public async rollBack(state: ReleaseTarget): Promise<undefined> {
     const target = ecsAlb(state);
     const weights = await this.weights(target);
     if (weights.stable !== 100 || weights.canary !== 0) await this.setTraffic(target, 0);
@@ -267,6 +267,7 @@ export class EcsAlbDriver implements TargetDriver {
       const test = await this.router().readWeights(route);
       if ((test[target.canary.targetGroupArn] ?? 0) !== 0) await this.setTestTraffic(target, false);
     }
+    return undefined;
   }
 
   public async retire(state: ReleaseTarget): Promise<void> {

@@ -21,10 +21,13 @@ export interface AlarmWatch {
   /** Only alarm transitions at or after this instant fail the release (see README: pre-existing alarms). */
   watchFrom: string;
   /**
-   * What waits on the alarm: a bake (the default when absent), or the rollback window after promotion,
-   * which an alarm resumes as failed (AlarmAfterPromotion) so the release rolls back to the warm old slot.
+   * What waits on the alarm: a bake (the default when absent), the rollback window after promotion,
+   * which an alarm resumes as failed (AlarmAfterPromotion) so the release rolls back to the warm old slot,
+   * or a rolling update's rollout (its await-ready step), which an alarm resumes as not ready.
    */
-  kind?: 'bake' | 'rollback-window';
+  kind?: 'bake' | 'rollback-window' | 'rollout';
+  /** A rollout's: the ECS deployment its task also waits on (that `ready` wait ends with it). */
+  deploymentId?: string;
 }
 
 /** A wait for an ECS deployment to reach a steady state, resumed by the ECS event function. */

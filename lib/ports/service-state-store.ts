@@ -4,7 +4,8 @@ import type { ServiceRef } from './service-ref.ts';
 /** What serves a service, as the pipeline last left it. */
 export interface ServiceState {
   service: string;
-  stableSlot: SlotName;
+  /** The slot at 100% (ecs-alb); a rolling service has none. */
+  stableSlot?: SlotName;
   stableVersion: string;
   stableTaskDefinitionArn: string;
   /** The latest release that took the idle slot; a delayed scale-down of that slot is skipped if a newer one has. */

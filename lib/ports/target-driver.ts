@@ -11,7 +11,7 @@ import type { ServiceState } from './release-store.ts';
  * - ecs-alb: two slots; deploy goes to the idle slot, traffic moves by target-group weights, a test route
  *   is a test listener rule, rollback puts all traffic back and scales the new slot to 0, retire scales
  *   the old slot to 0.
- * - ecs-rolling (later): one service; deploy is UpdateService with the circuit breaker, readiness is the
+ * - ecs-rolling: one service; deploy is UpdateService with the circuit breaker, readiness is the
  *   rollout's completion (the alarms count during it), there is no traffic to set (`setTraffic` to 100 is a
  *   no-op, a partial shift is refused by the plan builder), rollback deploys the previous task definition
  *   again, retire has nothing to scale.
@@ -101,8 +101,11 @@ export interface TargetDriver {
   newVersionPercent(target: ReleaseTarget): Promise<number>;
   /** Points the test route at the new version (`on`) or back at the stable one. */
   setTestTraffic(target: ReleaseTarget, on: boolean): Promise<void>;
-  /** All production traffic back on the stable version, then the new version stopped. Idempotent. */
-  rollBack(target: ReleaseTarget): Promise<void>;
+  /**
+   * All production traffic back on the stable version, then the new version stopped. Idempotent. Returns a
+   * note for the people told when the stable version is not back at once (e.g. it is rolling back in).
+   */
+  rollBack(target: ReleaseTarget): Promise<{ note?: string } | undefined>;
   /** After the warm period: stops the old version. */
   retire(target: ReleaseTarget): Promise<void>;
   /** Traffic now for a failed rollback's report; never throws (undefined figures when unreadable). */

@@ -4,11 +4,13 @@ import type { StepShift } from '../domain/types.ts';
  * Every kind of task that waits on a task token:
  * - `bake`: a bake step, keyed by the alarm it watches (one wait per watched alarm);
  * - `rollback-window`: the warm period after promotion, keyed by the alarm it watches;
+ * - `rollout`: a rolling update whose new tasks take production traffic as they start (its await-ready step),
+ *   keyed by the alarm it watches (the same task also waits as `ready` on its ECS deployment);
  * - `ready`: a deployment becoming ready, keyed by the ECS deployment id;
  * - `lock-queue`: the newest push queued behind the service lock, keyed by service (see {@link lockQueueKey});
  * - `pause`: a pause step waiting for a person, keyed by release id.
  */
-export const WAIT_KINDS = ['bake', 'rollback-window', 'ready', 'lock-queue', 'pause'] as const;
+export const WAIT_KINDS = ['bake', 'rollback-window', 'rollout', 'ready', 'lock-queue', 'pause'] as const;
 export type WaitKind = (typeof WAIT_KINDS)[number];
 
 /**
@@ -19,6 +21,7 @@ export type WaitKind = (typeof WAIT_KINDS)[number];
 export const WAIT_SUBJECT = {
   bake: 'ALARM',
   'rollback-window': 'ALARM',
+  rollout: 'ALARM',
   ready: 'DEPLOYMENT',
   'lock-queue': 'QUEUE',
   pause: 'RELEASE',
@@ -42,6 +45,8 @@ export interface AlarmWaitData {
   shifts?: StepShift[];
   /** Only alarm transitions at or after this instant fail the release (see README: pre-existing alarms). */
   watchFrom: string;
+  /** A rollout's: the ECS deployment its task also waits on (that `ready` wait ends with it). */
+  deploymentId?: string;
 }
 
 /** What a lock-queue wait keeps to order pushes (see request-order.ts). */
@@ -63,7 +68,7 @@ interface WaitBase {
 
 /** A waiting task, registered with its release, kind, key and task token. */
 export type Wait =
-  | (WaitBase & { kind: 'bake' | 'rollback-window'; data: AlarmWaitData })
+  | (WaitBase & { kind: 'bake' | 'rollback-window' | 'rollout'; data: AlarmWaitData })
   | (WaitBase & { kind: 'lock-queue'; data: QueueWaitData })
   | (WaitBase & { kind: 'ready' | 'pause'; data?: undefined });
 

@@ -18,12 +18,13 @@ export const alarmWaitOf = (watch: AlarmWatch, environment: string): Wait => ({
     percent: watch.percent,
     ...(watch.shifts ? { shifts: watch.shifts } : {}),
     watchFrom: watch.watchFrom,
+    ...(watch.deploymentId ? { deploymentId: watch.deploymentId } : {}),
   },
 });
 
 /** The alarm watch an alarm wait stands for (a bake leaves `kind` out, as before the registry). */
 export const alarmWatchOf = (wait: Wait): AlarmWatch => {
-  if (wait.kind !== 'bake' && wait.kind !== 'rollback-window') {
+  if (wait.kind !== 'bake' && wait.kind !== 'rollback-window' && wait.kind !== 'rollout') {
     throw new Error(`wait ${wait.kind} on ${wait.key} is not an alarm wait`);
   }
   return {
@@ -32,7 +33,7 @@ export const alarmWatchOf = (wait: Wait): AlarmWatch => {
     service: wait.service,
     taskToken: wait.taskToken,
     ...wait.data,
-    ...(wait.kind === 'rollback-window' ? { kind: wait.kind } : {}),
+    ...(wait.kind !== 'bake' ? { kind: wait.kind } : {}),
   };
 };
 
@@ -55,7 +56,7 @@ export const slotWaitOf = (wait: Wait): SlotWait => ({
   taskToken: wait.taskToken,
 });
 
-const ALARM_KINDS = ['bake', 'rollback-window'] as const;
+const ALARM_KINDS = ['bake', 'rollback-window', 'rollout'] as const;
 
 /**
  * The release store as use cases call it today, on the parts by concern, in the default environment.

@@ -67,6 +67,7 @@ export const awaitReadyStep = (service: ServiceConfig, context: PlanContext): Dr
         kind: 'await-ready',
         timeoutSeconds,
         // The new tasks take production traffic as they start: the alarms count during the rollout.
+        watchAlarms: true,
         label: `Wait until the rollout completes ${within}, watching ${alarmCount(service, context)}`,
       };
 };

@@ -57,7 +57,7 @@ const watchAlarms = (
   store: ReleaseStore,
   deployment: Deployment,
   taskToken: string,
-  watch: Pick<AlarmWatch, 'percent' | 'shifts' | 'kind'>,
+  watch: Pick<AlarmWatch, 'percent' | 'shifts' | 'kind' | 'deploymentId'>,
   seconds: number,
 ): Promise<void> =>
   store.putAlarmWatches(
@@ -268,12 +268,53 @@ export const onAlarmStateChange = async (
     }
     const resumed = await ports.tokens.succeed(
       watch.taskToken,
-      failedBy(alarmName, watch.shifts, watch.percent, changedAt),
+      watch.kind === 'rollout'
+        ? failedDuringRollout(alarmName, changedAt)
+        : failedBy(alarmName, watch.shifts, watch.percent, changedAt),
     );
     await ports.store.claimAlarmWatch(alarmName, watch.releaseId, watch.taskToken);
+    // The rollout's task also waited on its ECS deployment: that wait ends too (no event may ever come for
+    // a deployment the rollback replaces).
+    if (watch.kind === 'rollout' && watch.deploymentId) await ports.store.claimSlotWait(watch.deploymentId);
     if (resumed) failedReleases.push(watch.releaseId);
   }
   return { failedReleases };
+};
+
+/** Why a rolling update is not ready: a watched alarm fired while its new tasks took production traffic. */
+export const failedDuringRollout = (alarm: string, changedAt: Date): BakeOutcome => ({
+  outcome: 'failed',
+  reason: `alarm ${alarm} went to ALARM during the rollout, while the new tasks took production traffic`,
+  alarm,
+  alarmChangedAt: changedAt.toISOString(),
+});
+
+/**
+ * A rolling update's await-ready step: registers its task token against every watched alarm too (kind
+ * `rollout`), so an alarm event ends the wait as not ready at once instead of when the rollout completes.
+ */
+export const watchDuringRollout = (
+  store: ReleaseStore,
+  deployment: Deployment,
+  taskToken: string,
+  deploymentId: string,
+  seconds: number,
+): Promise<void> =>
+  watchAlarms(store, deployment, taskToken, { percent: 100, kind: 'rollout', deploymentId }, seconds);
+
+/**
+ * End of a rolling update's wait (timed out): stops watching, and reads the alarms' state and history for
+ * one that fired during the rollout while its event was lost, as a bake's confirm does. Undefined if none.
+ */
+export const confirmRolloutAlarms = async (
+  ports: { store: ReleaseStore; alarms: AlarmWatcher },
+  deployment: Deployment,
+): Promise<BakeOutcome | undefined> => {
+  await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+  const { found, missing } = await ports.alarms.describe(deployment.alarms);
+  if (missing.length > 0) return alarmsGone(missing, 'during the rollout');
+  const failing = await firstFailingAlarm(ports.alarms, deployment, found);
+  return failing ? failedDuringRollout(failing.name, failing.at) : undefined;
 };
 
 /** Why a promoted release rolls back: the alarm, and that it fired after promotion. */

@@ -1,9 +1,12 @@
 import { currentStep, nextCursor, rolloutOf } from '../domain/cursor.ts';
 import type { BakeOutcome, Deployment, Rollout, StepCursor } from '../domain/types.ts';
+import { TargetStateError } from '../errors.ts';
 import type { EcsDeploymentStateChangeEvent } from '../events/ecs-deployment.ts';
+import type { AlarmWatcher } from '../ports/alarm-watcher.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { Readiness, TargetDriver } from '../ports/target-driver.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
+import { confirmRolloutAlarms, watchDuringRollout } from './bake.ts';
 
 /** What the deploy step started (the revision and the ECS deployment rolling it out). */
 export type SlotDeployment = Rollout;
@@ -49,6 +52,16 @@ export const awaitSteadySlot = async (
     { deploymentId: slotDeployment.deploymentId, releaseId: deployment.id, taskToken },
     step.timeoutSeconds + 3600,
   );
+  // Production traffic reaches the new version while it gets ready (a rolling update): the same task waits
+  // on every watched alarm too, and whichever comes first (the deployment's end, an alarm) resumes it.
+  if (step.watchAlarms)
+    await watchDuringRollout(
+      ports.store,
+      deployment,
+      taskToken,
+      slotDeployment.deploymentId,
+      step.timeoutSeconds,
+    );
   const readiness = await ports.driver.readiness(deployment.target, slotDeployment, deployment.toVersion);
   if (readiness.state === 'ready' || readiness.state === 'failed') {
     await ports.tokens.succeed(taskToken, readyOutcome(readiness));
@@ -60,13 +73,19 @@ export const awaitSteadySlot = async (
 
 /** After the steady timeout: the lost-event guard reads the deployment state directly. */
 export const confirmSteadySlot = async (
-  ports: { store: ReleaseStore; driver: TargetDriver },
+  ports: { store: ReleaseStore; driver: TargetDriver; alarms?: AlarmWatcher },
   deployment: Deployment,
   cursor: StepCursor,
 ): Promise<BakeOutcome> => {
   const step = currentStep(cursor, 'await-ready');
   const slotDeployment = rolloutOf(cursor);
   await ports.store.claimSlotWait(slotDeployment.deploymentId);
+  if (step.watchAlarms) {
+    // An alarm that fired during the rollout while its event was lost fails it, as a bake's confirm does.
+    if (!ports.alarms) throw new TargetStateError('confirming a rollout needs the alarm watcher');
+    const fired = await confirmRolloutAlarms({ store: ports.store, alarms: ports.alarms }, deployment);
+    if (fired) return fired;
+  }
   const readiness = await ports.driver.readiness(deployment.target, slotDeployment, deployment.toVersion);
   if (readiness.state === 'in-progress') {
     const { newUnit } = ports.driver.names(deployment.target);
@@ -85,13 +104,14 @@ export const onEcsDeploymentEvent = async (
   // Resume first, then delete the wait: if resuming fails the event is retried with the wait in place.
   const wait = await ports.store.readSlotWait(deploymentId);
   if (!wait) return { resumed: null };
-  const service = event.resources[0]?.split('/').at(-1) ?? 'the new slot';
+  const service = event.resources[0]?.split('/').at(-1) ?? 'the service';
+  // Named by deployment and service only: the same event readies a new slot (ecs-alb) or a rolling update.
   const outcome: BakeOutcome =
     eventName === 'SERVICE_DEPLOYMENT_COMPLETED'
       ? { outcome: 'passed', reason: `${service} reached a steady state` }
       : {
           outcome: 'failed',
-          reason: `new slot ${service} failed to become steady${reason ? `: ${reason}` : ''}`,
+          reason: `ECS deployment ${deploymentId} of ${service} failed to become steady${reason ? `: ${reason}` : ''}`,
         };
   const resumed = await ports.tokens.succeed(wait.taskToken, outcome);
   await ports.store.claimSlotWait(deploymentId);

@@ -207,7 +207,7 @@ export const rollBackRelease = async (
   }
   // Idempotent in the driver: a retry after traffic was restored changes nothing on it, and still stops
   // the new version (a failure between the two must not leave it running).
-  if (owner) await ports.driver.rollBack(deployment.target);
+  const rolled = owner ? await ports.driver.rollBack(deployment.target) : undefined;
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
@@ -235,7 +235,10 @@ export const rollBackRelease = async (
       ...releaseFacts(deployment, settings, executionArn),
       kind: 'rolled_back',
       reason,
-      details: { servingSlot: ports.driver.names(deployment.target).stablePlace },
+      details: {
+        servingSlot: ports.driver.names(deployment.target).stablePlace,
+        ...(rolled?.note ? { note: rolled.note } : {}),
+      },
     },
     warnings,
   );

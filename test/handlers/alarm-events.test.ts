@@ -73,6 +73,41 @@ describe('Handler: alarm-events', () => {
     });
   });
 
+  it("ends a rolling update's await-ready wait as not ready, naming the alarm and the rollout", async () => {
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        {
+          ...watchItem(V2_RELEASE_ID, 'token-rollout'),
+          waitOn: 'rollout#checkout-5xx',
+          kind: 'rollout',
+          data: { percent: 100, watchFrom: STARTED, deploymentId: 'ecs-svc/1002' },
+        },
+      ],
+    });
+
+    const result = await handler(firing, context);
+
+    expect(result).toEqual({ failedReleases: [V2_RELEASE_ID] });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
+      taskToken: 'token-rollout',
+      output: JSON.stringify({
+        outcome: 'failed',
+        reason:
+          'alarm checkout-5xx went to ALARM during the rollout, while the new tasks took production traffic',
+        alarm: 'checkout-5xx',
+        alarmChangedAt: '2025-03-04T10:14:00.123Z',
+      }),
+    });
+    expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toMatchObject({
+      Key: { pk: 'WAIT#ALARM#checkout-5xx', sk: `RELEASE#${V2_RELEASE_ID}` },
+      ExpressionAttributeValues: { ':token': 'token-rollout' },
+    });
+    // The same task's wait on its ECS deployment ends with it.
+    expect(ddb.commandCalls(DeleteCommand)[1]?.args[0].input).toMatchObject({
+      Key: { pk: 'WAIT#DEPLOYMENT#ecs-svc/1002', sk: 'SOLE' },
+    });
+  });
+
   it('resumes nothing for a replayed event whose bake was already resumed', async () => {
     // The first delivery resumed the bake; the replay finds the token used and the watch already gone.
     sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));

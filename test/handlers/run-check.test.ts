@@ -2,7 +2,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../lib/domain/plan.ts';
-import { deploymentFixture, ROLLOUT, V2_DIGEST, V2_RELEASE_ID } from '../unit/fixtures.ts';
+import { ALB_TARGET, deploymentFixture, ROLLOUT, V2_DIGEST, V2_RELEASE_ID } from '../unit/fixtures.ts';
 import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
 
 const lambda = mockClient(LambdaClient);
@@ -28,7 +28,7 @@ const STEPS: PlanStep[] = [
   },
 ];
 const deployment = deploymentFixture({
-  target: { ...deploymentFixture().target, testUrl: 'https://test.shop.example.com' },
+  target: { ...ALB_TARGET, testUrl: 'https://test.shop.example.com' },
   plan: { strategy: 'blue-green', steps: STEPS, totalBakeSeconds: 0 },
 });
 const cursor = { index: 1, step: STEPS[1] as PlanStep, shifts: [], rollout: ROLLOUT };

@@ -400,7 +400,7 @@ describe('Sandbox: example scenarios', () => {
     const result = await run('tasks-fail-to-start.yml');
     expect(result.expectations?.failures).toEqual([]);
     expect(result.reason).toBe(
-      'new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
+      'ECS deployment ecs-svc/1002 of checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
     );
     // The weights never left the stable slot: the rollback reads them and changes nothing on the rule.
     expect(result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text)).toEqual([]);
@@ -408,6 +408,109 @@ describe('Sandbox: example scenarios', () => {
     expect(
       result.timeline.some((e) => e.kind === 'ecs' && e.text === 'checkout-green: scaled to 0 tasks'),
     ).toBe(true);
+  });
+
+  it('promotes a rolling update of one ECS service once its deployment completes and the bake passes', async () => {
+    const result = await run('rolling-healthy.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.traffic).toEqual({ 'api (v2)': 100 });
+    expect(events(result)).toEqual(['started', 'promoted']);
+    expect(result.notifications[1]?.subject).toBe('[shipline] api: v2 promoted, now serving 100%');
+    // The completion event ends the wait (no timeout, no traffic step), the bake follows, nothing to scale.
+    const completed = result.timeline.find(
+      (e) => e.kind === 'ecs' && e.text === 'api: deployment ecs-svc/1001 completed, 4 tasks steady',
+    );
+    const ready = result.timeline.find((e) => e.text === 'Is the new version ready?');
+    expectSoonAfter(ready?.t, completed?.t ?? 0);
+    expect(result.timeline.filter((e) => e.kind === 'traffic')).toEqual([]);
+    // No rollback window by default; retiring a rolling service scales nothing (one UpdateService: the deploy).
+    expect(result.timeline.some((e) => e.text === 'Watch alarms during the rollback window')).toBe(false);
+    expect(result.awsCalls['ECS:UpdateService']).toBe(1);
+  });
+
+  it('ignores a push of the digest a settled rolling service already runs on all its tasks', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'rolling-healthy.yml'));
+    const result = await runScenario(
+      parseScenario({
+        ...structuredClone(scenario),
+        trigger: { push: { version: 'v1' } },
+        expect: undefined,
+      }),
+      baseDir,
+    );
+    expect(result.outcome).toBe('ignored');
+    expect(result.reason).toContain('(pushed as v1) is what the stable slot api runs at 100% as v1');
+    expect(result.awsCalls['ECS:UpdateService'] ?? 0).toBe(0);
+    expect(result.notifications).toEqual([]);
+  });
+
+  it('watches the alarms through a rolling service rollback window, then has nothing to scale down', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'rolling-healthy.yml'));
+    const config = structuredClone(scenario.config) as {
+      services: { api: { target: Record<string, unknown> } };
+    };
+    config.services.api.target.rollbackWindow = '5m';
+    const result = await runScenario(parseScenario({ ...structuredClone(scenario), config }), baseDir);
+
+    expect(result.expectations?.failures).toEqual([]);
+    const promoted = result.notifications.find((n) => n.message.event === 'promoted');
+    const scaled = result.timeline.find((e) => e.text === 'Scale down the old slot');
+    expectSoonAfter(scaled?.t, (promoted?.t ?? 0) + 5 * 60);
+    // The rolling update replaced the old tasks: nothing is scaled (one UpdateService, the deploy's).
+    expect(result.awsCalls['ECS:UpdateService']).toBe(1);
+  });
+
+  it('rolls a rolling update back when the circuit breaker fails its deployment, the previous task definition rolling back in', async () => {
+    const result = await run('rolling-circuit-breaker.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    expect(result.reason).toBe(
+      'ECS deployment ecs-svc/1001 of api failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
+    );
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    expect(result.traffic).toEqual({ 'api (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    expect(result.notifications[1]?.message).toMatchObject({
+      reason: result.reason,
+      note: 'the previous task definition arn:aws:ecs:us-east-1:123456789012:task-definition/api:1 is rolling back in on api, task by task',
+    });
+    // The breaker tripped as documented, and the release (not ECS: its rollback is off) deployed v1 again.
+    const ecs = result.timeline.filter((e) => e.kind === 'ecs').map((e) => e.text);
+    expect(ecs).toContain(
+      'api: deployment ecs-svc/1001 FAILED (4 failed tasks reached the circuit breaker threshold of 3)',
+    );
+    expect(ecs).toContain('api: deployment ecs-svc/1002 started (4 tasks)');
+    expect(result.awsCalls['ECS:UpdateService']).toBe(2);
+    expect(result.exposedRequests).toBe(0);
+  });
+
+  it('rolls a rolling update back at once when a watched alarm fires during the rollout', async () => {
+    const result = await run('rolling-alarm-during-rollout.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    expect(result.reason).toBe(
+      'alarm api-5xx went to ALARM during the rollout, while the new tasks took production traffic',
+    );
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    expect(result.traffic).toEqual({ 'api (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    expect(result.notifications[1]?.message).toMatchObject({
+      reason: result.reason,
+      note: 'the previous task definition arn:aws:ecs:us-east-1:123456789012:task-definition/api:1 is rolling back in on api, task by task',
+    });
+    // The alarm event resumed the wait before the rollout completed: the release did not wait for it.
+    const alarmAt = result.timeline.find((e) => e.kind === 'alarm' && e.text === 'api-5xx OK -> ALARM')?.t;
+    const rolledBack = result.timeline.find(
+      (e) => e.kind === 'ecs' && e.text === 'api: deployment ecs-svc/1002 started (4 tasks)',
+    )?.t;
+    expectSoonAfter(rolledBack, alarmAt ?? 0, ROLLBACK_REACTION_SECONDS);
+    expect(
+      result.timeline.some((e) => e.text === 'api: deployment ecs-svc/1001 completed, 4 tasks steady'),
+    ).toBe(false);
+    expect(result.timeline.some((e) => e.text === 'Check the new version after the wait')).toBe(false);
+    // Detection from v2's first healthy tasks, and every request v2 served until v1 rolled back in.
+    expect(result.detectionSeconds).toBeGreaterThan(0);
+    expect(result.rollbackReactionSeconds).toBeLessThanOrEqual(ROLLBACK_REACTION_SECONDS);
+    expect(result.exposedRequests).toBeGreaterThan(0);
   });
 
   it('retries throttled AWS calls and a failed Lambda invocation, then promotes', async () => {

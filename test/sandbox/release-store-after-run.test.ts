@@ -63,4 +63,13 @@ describe('Sandbox: the release store after a release', () => {
     expect(page.records).toEqual([expect.objectContaining({ service: 'checkout', status: 'rolled_back' })]);
     documents.destroy();
   });
+
+  it('leaves none of the waits of a rolling release an alarm rolled back during its rollout', async () => {
+    const { result, store, documents } = await runAndOpenStore('rolling-alarm-during-rollout.yml');
+    expect(result.outcome).toBe('rolled_back');
+    const [release] = await store.listRecords('api', 1);
+
+    await expect(store.waits.findByRelease(release?.releaseId ?? 'none')).resolves.toEqual([]);
+    documents.destroy();
+  });
 });

@@ -255,7 +255,7 @@ export class InMemoryServiceStateStore implements ServiceStateStore {
 
   public async read(ref: ServiceRef) {
     const state = this.states.get(serviceKey(ref));
-    if (!state?.stableSlot) return undefined;
+    if (!state?.stableTaskDefinitionArn) return undefined;
     const { rollbackFenceUntil: _fence, ...rest } = state;
     return { ...rest } as ServiceState;
   }
@@ -483,6 +483,16 @@ export class FakeSlotDeployer implements SlotDeployer {
     this.journal.record(`deployer.scale ${service} ${desiredCount}`);
     const slot = this.slots.get(service);
     if (slot) this.slots.set(service, { ...slot, desiredCount });
+  }
+
+  public async runningTaskDefinition(_cluster: string, service: string): Promise<string> {
+    return (await this.describeSlot('', service, '')).taskDefinitionArn;
+  }
+
+  public async revertTo(_cluster: string, service: string, taskDefinitionArn: string, desiredCount: number) {
+    this.journal.record(`deployer.revertTo ${service} ${taskDefinitionArn}`);
+    const slot = this.slots.get(service);
+    if (slot) this.slots.set(service, { ...slot, taskDefinitionArn, desiredCount });
   }
 }
 

@@ -6,7 +6,7 @@ import { type Clock, useClock } from '../../lib/clock.ts';
 import { parseConfigText } from '../../lib/config/load.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import type { PlanStep } from '../../lib/domain/plan.ts';
-import type { Deployment, ReleaseRequest, StepCursor } from '../../lib/domain/types.ts';
+import type { Deployment, EcsAlbTarget, ReleaseRequest, StepCursor } from '../../lib/domain/types.ts';
 
 /** Shared test data: the repository's own `shipline.yml` and the values it declares. */
 
@@ -129,6 +129,18 @@ export const cursorAt = (index: number, overrides: Partial<StepCursor> = {}): St
   return { index, step, shifts: [], rollout: index > 0 ? ROLLOUT : null, ...overrides };
 };
 
+/** The fixture's ecs-alb target: blue stable at v1, green receives v2. */
+export const ALB_TARGET: EcsAlbTarget = {
+  type: 'ecs-alb',
+  cluster: 'prod',
+  container: 'app',
+  listenerRuleArn: LISTENER_RULE_ARN,
+  stable: { name: 'blue', service: 'checkout-blue', targetGroupArn: BLUE_TG },
+  canary: { name: 'green', service: 'checkout-green', targetGroupArn: GREEN_TG },
+  desiredCount: 4,
+  stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+};
+
 /** What prepare-release produces for checkout v2 (blue stable at v1, green receives v2). */
 export const deploymentFixture = (overrides: Partial<Deployment> = {}): Deployment => ({
   id: V2_RELEASE_ID,
@@ -138,16 +150,7 @@ export const deploymentFixture = (overrides: Partial<Deployment> = {}): Deployme
   fromVersion: 'v1',
   toVersion: 'v2',
   image: { digest: V2_DIGEST, uri: V2_IMAGE, tag: 'v2' },
-  target: {
-    type: 'ecs-alb',
-    cluster: 'prod',
-    container: 'app',
-    listenerRuleArn: LISTENER_RULE_ARN,
-    stable: { name: 'blue', service: 'checkout-blue', targetGroupArn: BLUE_TG },
-    canary: { name: 'green', service: 'checkout-green', targetGroupArn: GREEN_TG },
-    desiredCount: 4,
-    stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
-  },
+  target: ALB_TARGET,
   alarms: ['checkout-latency-p99', 'checkout-green-5xx'],
   plan: {
     strategy: 'canary',

@@ -296,6 +296,7 @@ describe('Function: buildPlan', () => {
           kind: 'await-ready',
           index: 1,
           timeoutSeconds: 1800,
+          watchAlarms: true,
           label: 'Wait until the rollout completes (at most 30m), watching 3 alarms',
         },
         {

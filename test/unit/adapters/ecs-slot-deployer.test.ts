@@ -125,6 +125,7 @@ describe('Class: EcsSlotDeployer', () => {
         runningCount: 3,
         image: V1_IMAGE,
         version: 'v1',
+        deploymentCount: 2,
         deployment: {
           id: 'ecs-svc/1001',
           rolloutState: 'IN_PROGRESS',

@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { AlbTrafficRouter } from '../../../lib/adapters/alb-traffic-router.ts';
 import { EcsSlotReader, EcsSlotScaler } from '../../../lib/adapters/ecs-slot-deployer.ts';
 import { EcsAlbDriver } from '../../../lib/drivers/ecs-alb.ts';
-import { BLUE_TG, deploymentFixture, GREEN_TG, LISTENER_RULE_ARN } from '../fixtures.ts';
+import { ALB_TARGET, BLUE_TG, deploymentFixture, GREEN_TG, LISTENER_RULE_ARN } from '../fixtures.ts';
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const ecs = mockClient(ECSClient);
@@ -157,7 +157,7 @@ describe('Class: EcsAlbDriver', () => {
         .on(DescribeRulesCommand, { RuleArns: [TEST_RULE] })
         .rejects(Object.assign(new Error('One or more rules not found'), { name: 'RuleNotFoundException' }));
 
-      await expect(driver.rollBack({ ...target, testListenerRuleArn: TEST_RULE })).rejects.toThrow(
+      await expect(driver.rollBack({ ...ALB_TARGET, testListenerRuleArn: TEST_RULE })).rejects.toThrow(
         'One or more rules not found',
       );
 

@@ -8,8 +8,8 @@ import {
   deployToIdleSlot,
   onEcsDeploymentEvent,
 } from '../../../lib/use-cases/deploy-slot.ts';
-import { FakeSlotDeployer, FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
-import { cursorAt, deploymentFixture, V2_IMAGE, V2_RELEASE_ID } from '../fixtures.ts';
+import { FakeAlarmWatcher, FakeSlotDeployer, FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
+import { cursorAt, deploymentFixture, V2_IMAGE, V2_RELEASE_ID, withFixedClock } from '../fixtures.ts';
 
 const deployment = deploymentFixture();
 const slotDeployment = {
@@ -238,7 +238,7 @@ describe('Use case: deploy the idle slot', () => {
       expect(tokens.succeeded[0]?.output).toEqual({
         outcome: 'failed',
         reason:
-          'new slot checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
+          'ECS deployment ecs-svc/1002 of checkout-green failed to become steady: ECS deployment circuit breaker: tasks failed to start.',
       });
     });
 
@@ -255,6 +255,65 @@ describe('Use case: deploy the idle slot', () => {
       });
       expect(tokens.succeeded).toEqual([]);
       expect(store.slotWaits.has('ecs-svc/1002')).toBe(true);
+    });
+  });
+
+  describe('A rolling update (the await-ready step watches the alarms)', () => {
+    withFixedClock('2025-03-04T10:30:00.000Z');
+    const rollingReady = {
+      ...ready,
+      step: { ...ready.step, kind: 'await-ready' as const, timeoutSeconds: 1200, watchAlarms: true as const },
+    };
+
+    it('waits on the deployment and on every watched alarm with the same task token', async () => {
+      deployer.slots.set('checkout-green', green('IN_PROGRESS'));
+
+      await awaitSteadySlot(
+        { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
+        deployment,
+        rollingReady,
+        'token-rollout',
+      );
+
+      expect(store.slotWaits.get('ecs-svc/1002')?.taskToken).toBe('token-rollout');
+      for (const alarm of deployment.alarms)
+        expect(await store.alarmWatches(alarm)).toEqual([
+          expect.objectContaining({ taskToken: 'token-rollout', kind: 'rollout', releaseId: V2_RELEASE_ID }),
+        ]);
+    });
+
+    it('fails the rollout after the timeout for an alarm that fired during it while its event was lost', async () => {
+      const alarms = new FakeAlarmWatcher();
+      for (const alarm of deployment.alarms) alarms.set(alarm, 'OK', '2025-03-04T09:00:00Z');
+      alarms.fired('checkout-green-5xx', '2025-03-04T10:12:00.000Z');
+      deployer.slots.set('checkout-green', green('COMPLETED'));
+
+      await expect(
+        confirmSteadySlot(
+          { store, driver: new EcsAlbDriver({ slots: deployer }), alarms },
+          deployment,
+          rollingReady,
+        ),
+      ).resolves.toEqual({
+        outcome: 'failed',
+        reason:
+          'alarm checkout-green-5xx went to ALARM during the rollout, while the new tasks took production traffic',
+        alarm: 'checkout-green-5xx',
+        alarmChangedAt: '2025-03-04T10:12:00.000Z',
+      });
+    });
+
+    it('keeps the ecs-alb wait free of alarms (its new slot takes no production traffic)', async () => {
+      deployer.slots.set('checkout-green', green('IN_PROGRESS'));
+
+      await awaitSteadySlot(
+        { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
+        deployment,
+        ready,
+        'token-steady',
+      );
+
+      expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
     });
   });
 });

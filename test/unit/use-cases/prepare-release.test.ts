@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../lib/config/load.ts';
+import type { EcsAlbTarget } from '../../../lib/domain/types.ts';
 import { ServiceBusyError, TargetStateError } from '../../../lib/errors.ts';
 import type { ServiceState } from '../../../lib/ports/release-store.ts';
 import type { SlotStatus } from '../../../lib/ports/slot-deployer.ts';
@@ -222,12 +223,12 @@ describe('Function: prepareRelease', () => {
 
     const deployment = await prepare();
 
-    expect(deployment.target.stable).toEqual({
+    expect((deployment.target as EcsAlbTarget).stable).toEqual({
       name: 'green',
       service: 'checkout-green',
       targetGroupArn: GREEN_TG,
     });
-    expect(deployment.target.canary).toEqual({
+    expect((deployment.target as EcsAlbTarget).canary).toEqual({
       name: 'blue',
       service: 'checkout-blue',
       targetGroupArn: BLUE_TG,
@@ -253,8 +254,8 @@ describe('Function: prepareRelease', () => {
 
     const deployment = await prepare();
 
-    expect(deployment.target.stable.name).toBe('green');
-    expect(deployment.target.canary.name).toBe('blue');
+    expect((deployment.target as EcsAlbTarget).stable.name).toBe('green');
+    expect((deployment.target as EcsAlbTarget).canary.name).toBe('blue');
   });
 
   it('falls back to the heavier slot when traffic is split and nothing is recorded', async () => {
@@ -263,7 +264,7 @@ describe('Function: prepareRelease', () => {
 
     const deployment = await prepare();
 
-    expect(deployment.target.stable.name).toBe('green');
+    expect((deployment.target as EcsAlbTarget).stable.name).toBe('green');
   });
 
   it('throws TargetStateError for a missing alarm before anything is written', async () => {

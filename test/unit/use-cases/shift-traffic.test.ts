@@ -5,6 +5,7 @@ import { EcsAlbDriver } from '../../../lib/drivers/ecs-alb.ts';
 import { moveTraffic, shiftTraffic } from '../../../lib/use-cases/shift-traffic.ts';
 import { FakeTrafficRouter, InMemoryReleaseStore } from '../fakes.ts';
 import {
+  ALB_TARGET,
   BLUE_TG,
   cursorAt,
   deploymentFixture,
@@ -106,7 +107,7 @@ const BLUE_GREEN: PlanStep[] = [
   },
 ];
 const blueGreen = deploymentFixture({
-  target: { ...deployment.target, testListenerRuleArn: TEST_RULE_ARN },
+  target: { ...ALB_TARGET, testListenerRuleArn: TEST_RULE_ARN },
   plan: { strategy: 'blue-green', steps: BLUE_GREEN, totalBakeSeconds: 600 },
 });
 const at = (index: number) => ({
