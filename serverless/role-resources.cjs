@@ -92,7 +92,7 @@ module.exports = {
       const partial = /^(?:([a-z]{2}(?:-gov)?-[a-z]+-\d):)?(?:(\d{12}):)?(?:function:)?(.+)$/.exec(name);
       const [, region, account, rest] = partial ?? [];
       return {
-        'Fn::Sub': `arn:\${AWS::Partition}:lambda:${region ?? '${AWS::Region}'}:${account ?? '${AWS::AccountId}'}:function:${rest ?? name}`,
+        'Fn::Sub': `arn:\${AWS::Partition}:lambda:${region ?? `\${AWS::Region}`}:${account ?? `\${AWS::AccountId}`}:function:${rest ?? name}`,
       };
     };
     const arns = [...names].map(arnOf);
