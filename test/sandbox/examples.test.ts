@@ -995,7 +995,8 @@ describe('Sandbox: example scenarios', () => {
         'nobody resumed the release at step "Wait for a person: the 10m bake at 100% was inconclusive" within 1800 seconds',
     });
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
-    expect(events(result)).toEqual(['started', 'rolled_back']);
+    // The pause tells people the release waits for them (and how to approve or abort it).
+    expect(events(result)).toEqual(['started', 'paused', 'rolled_back']);
     const states = result.timeline.filter((e) => e.kind === 'state');
     const confirmed = states.find((e) => e.text.endsWith('Confirm alarms at the end of the bake'));
     const paused = states.find((e) => e.text.endsWith('Wait for a person to resume the release'));
