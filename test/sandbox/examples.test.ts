@@ -863,6 +863,68 @@ describe('Sandbox: example scenarios', () => {
     expect(result.awsCalls['Lambda:Invoke']).toBe(1);
   });
 
+  it('pauses blue/green for a person, who approves it with shipline approve: swapped at once, promoted', async () => {
+    const result = await run('blue-green-approved.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', exposedRequests: 0 });
+    expect(result.traffic).toEqual({ 'green (v2)': 100 });
+    expect(events(result)).toEqual(['started', 'paused', 'promoted']);
+    const paused = result.notifications[1];
+    const release = String(paused?.message.release);
+    expect(paused?.subject).toMatch(
+      /^\[shipline\] checkout: v2 paused, waiting for approval \(until \d\d:\d\d UTC\)$/,
+    );
+    expect(paused?.message).toMatchObject({
+      event: 'paused',
+      step: 'Wait for approval to swap (at most 1h, then roll back)',
+      timeoutSeconds: 3600,
+      commands: {
+        approve: expect.stringMatching(
+          new RegExp(
+            `^shipline approve --release ${release} --service checkout --table \\S+ --region us-east-1$`,
+          ),
+        ),
+        abort: expect.stringMatching(new RegExp(`^shipline abort --release ${release} --reason "<why>" `)),
+      },
+    });
+    // The pause began after the checks, ends when the person approves at minute 12: the swap follows at once.
+    const states = result.timeline.filter((e) => e.kind === 'state');
+    const pausedAt = states.find((e) => e.text.endsWith('Wait for a person to resume the release'))?.t ?? 0;
+    expect(pausedAt).toBeLessThan(3 * 60);
+    expect(
+      Date.parse(String(paused?.message.until)) - Date.parse(String(paused?.message.at)),
+    ).toBeLessThanOrEqual(3600 * 1000);
+    const swap = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 0% / green 100%');
+    expectSoonAfter(swap?.t, 12 * 60);
+    expect(result.timeline.filter((e) => e.kind === 'event').map((e) => e.text)).toContain(
+      'shipline approve: pause resumed',
+    );
+    expect(result.productionWeightChanges).toBe(1);
+  });
+
+  it('rolls a canary back when a person aborts it during its 25% bake, naming their reason', async () => {
+    const result = await run('abort-during-bake.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'aborted by a person: wrong feature flags in this build',
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    const rolledBack = result.notifications[1];
+    expect(rolledBack?.subject).toBe(
+      '[shipline] checkout: v2 rolled back to v1: aborted by a person: wrong feature flags in this build',
+    );
+    expect(rolledBack?.message).toMatchObject({
+      reason: 'aborted by a person: wrong feature flags in this build',
+    });
+    // Aborted at minute 15, in the 25% bake (which would have ended near minute 21): rolled back at once.
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
+    expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 100% / green 0%']);
+    expectSoonAfter(rolledBack?.t, 15 * 60);
+  });
+
   it('rolls blue/green back on a failed smoke test without ever touching production traffic', async () => {
     const result = await run('blue-green-smoke-test-fails.yml');
     expect(result.expectations?.failures).toEqual([]);
