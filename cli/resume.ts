@@ -93,7 +93,14 @@ export const runResumeCommand = async (
     ),
     tokens: new SfnTaskTokens(new SFNClient(regionOption)),
   };
-  const region = options.region ?? (await dynamo.config.region());
+  let region: string;
+  try {
+    region = options.region ?? (await dynamo.config.region());
+  } catch (error) {
+    throw new ResumeUsageError(
+      `no AWS region: pass --region, or set AWS_REGION or a region in your AWS profile (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
   let report: ResumeReport;
   try {
     report =

@@ -137,6 +137,34 @@ describe('CLI: shipline approve', () => {
     expect(ddb.calls()).toEqual([]);
   });
 
+  it("takes the region from the SDK's default chain (AWS_REGION), and is a usage error without one", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [PAUSE] });
+    const saved = {
+      region: process.env.AWS_REGION,
+      config: process.env.AWS_CONFIG_FILE,
+      profile: process.env.AWS_PROFILE,
+    };
+    try {
+      process.env.AWS_REGION = 'ap-southeast-2';
+      const found = await run('approve', { table: TABLE, region: undefined, json: true });
+      expect(JSON.parse(found.stdout)).toMatchObject({ region: 'ap-southeast-2' });
+      delete process.env.AWS_REGION;
+      delete process.env.AWS_PROFILE;
+      process.env.AWS_CONFIG_FILE = '/nonexistent/shipline-test-aws-config';
+      await expect(run('approve', { table: TABLE, region: undefined })).rejects.toThrow(
+        /no AWS region: pass --region/,
+      );
+    } finally {
+      for (const [name, value] of [
+        ['AWS_REGION', saved.region],
+        ['AWS_CONFIG_FILE', saved.config],
+        ['AWS_PROFILE', saved.profile],
+      ] as const)
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+    }
+  });
+
   it('is a usage error naming the table when DynamoDB does not know it', async () => {
     ddb
       .on(QueryCommand)

@@ -94,6 +94,25 @@ describe('Sandbox: example scenarios', () => {
     );
   });
 
+  it('rolls back a promoted release a person aborts during its rollback window, while the old slot is warm', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+    // Promoted near minute 32; the 15-minute rollback window runs until near minute 47.
+    const events_ = [{ at: '40m', abort: { reason: 'customers report wrong prices' } }];
+    const result = await runScenario(
+      parseScenario({ ...structuredClone(scenario), events: events_ }),
+      baseDir,
+    );
+
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'aborted by a person: customers report wrong prices',
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'promoted', 'rolled_back']);
+    expectSoonAfter(result.notifications[2]?.t, 40 * 60);
+  });
+
   it('shifts and rolls back through a listener rule behind OIDC, keeping its authenticate-oidc action', async () => {
     const result = await run('oidc-listener-rule.yml');
     expect(result.expectations?.failures).toEqual([]);
