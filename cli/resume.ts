@@ -48,8 +48,8 @@ const WAIT_WORDS: Record<ResumedWait['kind'], string> = {
   'lock-queue': 'the queue behind the running release of',
 };
 
-const describeWait = (wait: ResumedWait): string =>
-  `${WAIT_WORDS[wait.kind]}${wait.kind === 'pause' ? '' : ` ${wait.key}`} (${wait.service}): ${wait.result === 'resumed' ? (wait.kind === 'pause' ? 'resumed' : 'failed with ReleaseAborted') : 'already ended (its task had timed out or finished)'}`;
+const describeWait = (wait: ResumedWait, command: ResumeReport['command']): string =>
+  `${WAIT_WORDS[wait.kind]}${wait.kind === 'pause' ? '' : ` ${wait.key}`} (${wait.service}): ${wait.result === 'resumed' ? (command === 'approve' ? 'resumed' : 'failed with ReleaseAborted') : 'already ended (its task had timed out or finished)'}`;
 
 const summary = (report: ResumeReport, where: string): string => {
   if (report.status === 'nothing-to-resume') {
@@ -62,7 +62,7 @@ const summary = (report: ResumeReport, where: string): string => {
   const verb = report.command === 'approve' ? 'approved' : 'aborted';
   return [
     `${verb} release ${report.releaseId} (${where}):`,
-    ...report.waits.map((w) => `  ${describeWait(w)}`),
+    ...report.waits.map((w) => `  ${describeWait(w, report.command)}`),
   ].join('\n');
 };
 

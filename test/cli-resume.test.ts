@@ -187,6 +187,17 @@ describe('CLI: shipline abort', () => {
     expect(stdout).toContain('the bake watching checkout-5xx (checkout): failed with ReleaseAborted');
   });
 
+  it('fails a pause too: the person who could approve may abort instead', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [PAUSE] });
+    const { code, stdout } = await run('abort', { table: TABLE, reason: 'not today' });
+    expect(code).toBe(0);
+    expect(sfn.commandCalls(SendTaskFailureCommand).map((call) => call.args[0].input)).toEqual([
+      { taskToken: 'token-pause', error: 'ReleaseAborted', cause: 'aborted by a person: not today' },
+    ]);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toEqual([]);
+    expect(stdout).toContain('the pause (checkout): failed with ReleaseAborted');
+  });
+
   it('exits 4 when the release waits on nothing', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     const { code, stderr } = await run('abort', { table: TABLE, reason: 'wrong build' });
