@@ -17,11 +17,14 @@ Exit codes:
   1  an expectation of the scenario failed
   2  usage error or invalid input (unknown command or option, invalid scenario or shipline.yml)
   3  internal error (one line; the stack trace with --debug or SHIPLINE_DEBUG=1)
+  4  approve, abort: nothing to resume (the release waits on nothing the command resumes)
 
 Environment:
   NO_COLOR          any non-empty value: no colour (as --no-color); colour is only used on a terminal
   SHIPLINE_CONFIG   the shipline.yml that validate and plan read by default (and that deploy packages)
-  SHIPLINE_DEBUG=1  print the stack trace of an internal error (as --debug)`;
+  SHIPLINE_DEBUG=1  print the stack trace of an internal error (as --debug)
+  SHIPLINE_TABLE    the release table approve and abort read (as --table; stack output ReleaseTableName)
+  AWS_REGION, AWS_PROFILE, ...  approve and abort use the AWS SDK's default credential chain and region`;
 
 /** Bad input a person can fix (a scenario or config that does not validate): exit 2, message only. */
 class InputError extends Error {
@@ -233,6 +236,81 @@ const buildProgram = (result: { code: number }): Command => {
     .action((options: { config?: string; service?: string; json: boolean }) => {
       result.code = plan(options);
     });
+
+  const resume = async (
+    command: 'approve' | 'abort',
+    options: {
+      release: string;
+      service?: string;
+      reason?: string;
+      table?: string;
+      region?: string;
+      json: boolean;
+    },
+  ): Promise<number> => {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const { ResumeUsageError, runResumeCommand } = await import('./resume.ts');
+    try {
+      return await runResumeCommand(command, options, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+      });
+    } catch (error) {
+      if (error instanceof ResumeUsageError) throw new InputError(error.message);
+      throw error;
+    }
+  };
+  const TABLE_OPTION = '--table <name>';
+  const TABLE_WORDS =
+    'the release table (default: $SHIPLINE_TABLE; the stack output ReleaseTableName, as serverless.yml lets CloudFormation name it)';
+  const REGION_WORDS = "the region of the pipeline (default: the AWS SDK's, from AWS_REGION or the profile)";
+
+  program
+    .command('approve')
+    .description('resume a release waiting for a person at a pause step: it goes on with its next step')
+    .requiredOption('--release <id>', 'the release id (the execution name; the paused notification gives it)')
+    .option('--service <name>', 'only if the release is of this service (a guard against a mistyped id)')
+    .option(TABLE_OPTION, TABLE_WORDS)
+    .option('--region <region>', REGION_WORDS)
+    .option('--json', 'print one machine-readable JSON document instead', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(
+      async (options: {
+        release: string;
+        service?: string;
+        table?: string;
+        region?: string;
+        json: boolean;
+      }) => {
+        result.code = await resume('approve', options);
+      },
+    );
+
+  program
+    .command('abort')
+    .description(
+      'abort a release whatever it waits on (pause, bake, readiness, rollback window): it rolls back with your reason',
+    )
+    .requiredOption('--release <id>', 'the release id (the execution name)')
+    .requiredOption('--reason <text>', 'why: the rolled_back notification names it')
+    .option('--service <name>', 'only if the release is of this service (a guard against a mistyped id)')
+    .option(TABLE_OPTION, TABLE_WORDS)
+    .option('--region <region>', REGION_WORDS)
+    .option('--json', 'print one machine-readable JSON document instead', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(
+      async (options: {
+        release: string;
+        reason: string;
+        service?: string;
+        table?: string;
+        region?: string;
+        json: boolean;
+      }) => {
+        result.code = await resume('abort', options);
+      },
+    );
 
   program
     .command('schema')

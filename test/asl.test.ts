@@ -374,4 +374,28 @@ describe('Release state machine: the plan, step by step', () => {
       Next: 'Roll back to the stable version',
     });
   });
+
+  it('routes ReleaseAborted (shipline abort) from every waiting state to the rollback, with the reason as the failure', () => {
+    const waiting = Object.entries(states).filter(
+      ([, state]) => state.Type === 'Task' && String(state.Resource).endsWith('.waitForTaskToken'),
+    );
+    const routes = Object.fromEntries(
+      waiting.map(([name, state]) => {
+        // Step Functions takes the first catcher whose ErrorEquals names the error or States.ALL.
+        const catcher = (
+          state.Catch as Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>
+        )?.find((c) => c.ErrorEquals.includes('ReleaseAborted') || c.ErrorEquals.includes('States.ALL'));
+        return [name, { Next: catcher?.Next, ResultPath: catcher?.ResultPath }];
+      }),
+    );
+    const rollback = { Next: 'Roll back to the stable version', ResultPath: '$.failure' };
+    expect(routes).toEqual({
+      // A queued push holds nothing yet: it is reported as failed with the reason.
+      'Wait for the running release to finish': { Next: 'Report the failure', ResultPath: '$.failure' },
+      'Wait until the new version is ready': rollback,
+      'Wait for a person to resume the release': rollback,
+      'Bake while watching alarms': rollback,
+      'Watch alarms during the rollback window': rollback,
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import { createAlbTrafficRouter } from '../../lib/adapters/alb-traffic-router.ts';
 import { createCloudWatchAlarmWatcher } from '../../lib/adapters/cloudwatch-alarm-watcher.ts';
 import { createCloudWatchMetrics } from '../../lib/adapters/cloudwatch-metrics.ts';
+import { DynamoDbNotificationMarks } from '../../lib/adapters/dynamodb-notification-marks.ts';
 import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
@@ -25,6 +26,7 @@ import type {
   AlarmWatcher,
   ExecutionStarter,
   Metrics,
+  NotificationMarks,
   Notifier,
   ReleaseStore,
   ServiceReverter,
@@ -37,6 +39,7 @@ import type {
   TrafficRouter,
   WaitRegistry,
 } from '../../lib/ports/index.ts';
+import type { NotificationMarkStore } from '../../lib/use-cases/notify.ts';
 import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
 import { logger } from './stack.ts';
 
@@ -109,6 +112,17 @@ export const createWaitRegistry = (): WaitRegistry =>
       clearRelease: true,
     },
   );
+/** Only the notification marks (a pause notifies once): the same table, without the rest of the store. */
+export const createNotificationMarks = (): NotificationMarkStore => {
+  const marks = lazyPort<NotificationMarks>(
+    () => new DynamoDbNotificationMarks(createDynamoDbDocumentClient(), environment.tableName),
+    { mark: true, unmark: true },
+  );
+  return {
+    markNotified: (releaseId, kind) => marks.mark(releaseId, kind),
+    unmarkNotified: (releaseId, kind) => marks.unmark(releaseId, kind),
+  };
+};
 export const createRouter = (): TrafficRouter =>
   lazyPort<TrafficRouter>(createAlbTrafficRouter, { readWeights: true, setWeights: true });
 export const createDeployer = (): SlotDeployer =>

@@ -8,6 +8,7 @@ export const NOTIFICATION_KINDS = [
   'failed',
   'superseded',
   'rollback_failed',
+  'paused',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -21,6 +22,8 @@ export interface NotificationFacts {
   reason?: string;
   at: string;
   region: string;
+  /** A pause: when its wait ends if nobody answers (ISO 8601). */
+  until?: string;
   /** Extra facts (plan summary, who superseded, ...). */
   details?: Record<string, unknown>;
 }
@@ -104,7 +107,23 @@ const subjectFor = (facts: NotificationFacts): string => {
       return fitSubject(['[shipline] ', svc, ': ', to, ' skipped, superseded by a newer push']);
     case 'rollback_failed':
       return fitSubject(['[shipline] ACTION NEEDED ', svc, ': rollback of ', to, ' FAILED']);
+    case 'paused':
+      return fitSubject([
+        '[shipline] ',
+        svc,
+        ': ',
+        to,
+        ' paused, waiting for approval',
+        ...(facts.until ? [` (until ${untilWords(facts.until, facts.at)})`] : []),
+      ]);
   }
+};
+
+/** `11:05 UTC` on the day the notification is sent, else `2026-11-24 11:05 UTC`. */
+export const untilWords = (until: string, at: string): string => {
+  const [day = '', time = ''] = new Date(until).toISOString().split('T');
+  const hhmm = `${time.slice(0, 5)} UTC`;
+  return day === new Date(at).toISOString().slice(0, 10) ? hhmm : `${day} ${hhmm}`;
 };
 
 /** Builds the inbox subject and the JSON message for a release event. */
@@ -120,6 +139,7 @@ export const buildNotification = (facts: NotificationFacts): Notification => ({
     executionArn: facts.executionArn ?? null,
     consoleUrl: facts.executionArn ? consoleUrlFor(facts.executionArn, facts.region) : null,
     at: facts.at,
+    ...(facts.until ? { until: facts.until } : {}),
     ...(facts.details ?? {}),
   },
 });

@@ -18,6 +18,7 @@ const DECISION_ERRORS = new Set([
   'CheckFailed',
   'PauseTimedOut',
   'UnsupportedStep',
+  'ReleaseAborted',
 ]);
 
 /** The reason a person reads, from a caught `{ Error, Cause }`. */

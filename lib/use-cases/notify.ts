@@ -4,16 +4,21 @@ import { asError } from '../errors.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 
+/** Only the marks of the store: a function that notifies without the rest of the store (a pause) passes just these. */
+export type NotificationMarkStore = Pick<ReleaseStore, 'markNotified' | 'unmarkNotified'>;
+
 /**
  * Publishes a release notification once per release and kind: a retried state, or a replayed event,
  * does not notify twice. If publishing fails the marker is removed so the retry publishes.
  */
 export const notifyOnce = async (
-  ports: { store: ReleaseStore; notifier: Notifier },
+  ports: { store: NotificationMarkStore; notifier: Notifier },
   topicArn: string,
   facts: Omit<NotificationFacts, 'at'> & { at?: string },
+  /** What "once" counts by: the kind, or more (a release may pause at several steps). */
+  markKind: string = facts.kind,
 ): Promise<boolean> => {
-  const first = await ports.store.markNotified(facts.releaseId, facts.kind);
+  const first = await ports.store.markNotified(facts.releaseId, markKind);
   if (!first) return false;
   try {
     await ports.notifier.publish(
@@ -22,7 +27,7 @@ export const notifyOnce = async (
     );
     return true;
   } catch (error) {
-    await ports.store.unmarkNotified(facts.releaseId, facts.kind);
+    await ports.store.unmarkNotified(facts.releaseId, markKind);
     throw error;
   }
 };
@@ -33,13 +38,14 @@ export const notifyOnce = async (
  * handler logs as an error.
  */
 export const notifyBestEffort = async (
-  ports: { store: ReleaseStore; notifier: Notifier },
+  ports: { store: NotificationMarkStore; notifier: Notifier },
   topicArn: string,
   facts: Parameters<typeof notifyOnce>[2],
   warnings: string[],
+  markKind: string = facts.kind,
 ): Promise<void> => {
   try {
-    await notifyOnce(ports, topicArn, facts);
+    await notifyOnce(ports, topicArn, facts, markKind);
   } catch (error) {
     const failure = asError(error);
     warnings.push(`the ${facts.kind} notification could not be sent: ${failure.name}: ${failure.message}`);

@@ -1,5 +1,10 @@
+import { createDynamoDbDocumentClient } from '../../lib/adapters/dynamodb-release-store.ts';
+import { DynamoDbWaitRegistry } from '../../lib/adapters/dynamodb-wait-registry.ts';
+import { createSfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
 import type { ServiceConfig } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
+import { environment } from '../../lib/env.ts';
+import { abortRelease, approveRelease } from '../../lib/use-cases/resume.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { ScenarioError } from './errors.ts';
@@ -20,6 +25,68 @@ export interface Schedule {
   /** Scheduled scenario events that have not fired yet (a run is not over while one is pending). */
   pending: () => number;
 }
+
+/** The release a person would name: the one of the service's latest started notification. */
+const startedRelease = (world: SimulatedWorld, service: string): string | undefined => {
+  for (const published of [...world.sns.messages].reverse()) {
+    try {
+      const message = JSON.parse(published.message) as {
+        event?: unknown;
+        service?: unknown;
+        release?: unknown;
+      };
+      if (message.event === 'started' && message.service === service && typeof message.release === 'string')
+        return message.release;
+    } catch {
+      // not a Shipline notification
+    }
+  }
+  return undefined;
+};
+
+/**
+ * A person runs `shipline approve` or `shipline abort` on the service's release: the same use case as the
+ * CLI, on the world's table and Step Functions (a person's calls are not a function's, so no role applies).
+ */
+const actAsPerson = async (
+  world: SimulatedWorld,
+  command: 'approve' | 'abort',
+  service: string,
+  reason?: string,
+): Promise<void> => {
+  const releaseId = startedRelease(world, service);
+  if (releaseId === undefined) {
+    world.record(
+      'event',
+      `a person runs shipline ${command} for ${service}: no started release to name`,
+      undefined,
+      service,
+    );
+    return;
+  }
+  world.record(
+    'event',
+    `a person runs shipline ${command} --release ${releaseId}${reason ? ` --reason "${reason}"` : ''}`,
+    undefined,
+    service,
+  );
+  const ports = {
+    waits: new DynamoDbWaitRegistry(createDynamoDbDocumentClient(), environment.tableName),
+    tokens: createSfnTaskTokens(),
+  };
+  const report =
+    command === 'approve'
+      ? await approveRelease(ports, { releaseId, service })
+      : await abortRelease(ports, { releaseId, service, reason: reason ?? '' });
+  world.record(
+    'event',
+    report.status === 'done'
+      ? `shipline ${command}: ${report.waits.map((wait) => `${wait.kind}${wait.kind === 'pause' ? '' : ` on ${wait.key}`} ${wait.result === 'already-ended' ? 'had already ended' : command === 'approve' ? 'resumed' : 'aborted'}`).join(', ')}`
+      : `shipline ${command}: nothing to resume (exit 4)${report.found.length > 0 ? `; the release waits on ${report.found.join(', ')}` : ''}`,
+    undefined,
+    service,
+  );
+};
 
 /**
  * Puts the scenario's trigger (at the start) and its events (at their offsets) on the world's clock:
@@ -137,7 +204,12 @@ export const scheduleScenario = (
         if (event.alarm.delete) world.cloudwatch.deleteAlarm(alarm.AlarmName);
         else if (event.alarm.state)
           world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
-      }
+      } else if ('approve' in event)
+        void clock.track(() => actAsPerson(world, 'approve', event.approve.service ?? serviceName));
+      else if ('abort' in event)
+        void clock.track(() =>
+          actAsPerson(world, 'abort', event.abort.service ?? serviceName, event.abort.reason),
+        );
     });
   }
   return { triggerResults, pending: () => pendingEvents };

@@ -159,6 +159,14 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
         `${reference.where}.service: service "${reference.service}" is not in the world (describe it under world.services.${reference.service})`,
       );
   }
+  scenario.events.forEach((event, index) => {
+    const person = 'approve' in event ? event.approve : 'abort' in event ? event.abort : undefined;
+    const where = `events[${index}].${'approve' in event ? 'approve' : 'abort'}.service`;
+    if (person?.service !== undefined && !services.has(person.service))
+      throw new ScenarioError(
+        `${where}: service "${person.service}" is not in the world (describe it under world.services.${person.service})`,
+      );
+  });
   for (const [name, fn] of Object.entries(world.functions)) {
     if (fn.service !== undefined && !services.has(fn.service))
       throw new ScenarioError(

@@ -447,9 +447,42 @@ const scheduledEventSchema = z.union(
           }),
       })
       .strict(),
+    z
+      .object({
+        at,
+        approve: z
+          .object({
+            service: z.string().min(1).optional().meta({
+              description: "The service whose release a person approves (default: the scenario's service).",
+            }),
+          })
+          .strict()
+          .meta({
+            description:
+              "A person runs shipline approve on the service's release (the id from its started notification): a pause step goes on.",
+          }),
+      })
+      .strict(),
+    z
+      .object({
+        at,
+        abort: z
+          .object({
+            service: z.string().min(1).optional().meta({
+              description: "The service whose release a person aborts (default: the scenario's service).",
+            }),
+            reason: z.string().min(1).meta({ description: 'Why: the rolled_back notification names it.' }),
+          })
+          .strict()
+          .meta({
+            description:
+              "A person runs shipline abort on the service's release: whatever it waits on fails with ReleaseAborted and it rolls back.",
+          }),
+      })
+      .strict(),
   ],
   {
-    error: 'expected `at` and exactly one of push, event, manual, duplicate, alarm',
+    error: 'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort',
   },
 );
 

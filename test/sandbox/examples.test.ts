@@ -94,6 +94,25 @@ describe('Sandbox: example scenarios', () => {
     );
   });
 
+  it('rolls back a promoted release a person aborts during its rollback window, while the old slot is warm', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+    // Promoted near minute 32; the 15-minute rollback window runs until near minute 47.
+    const events_ = [{ at: '40m', abort: { reason: 'customers report wrong prices' } }];
+    const result = await runScenario(
+      parseScenario({ ...structuredClone(scenario), events: events_ }),
+      baseDir,
+    );
+
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'aborted by a person: customers report wrong prices',
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'promoted', 'rolled_back']);
+    expectSoonAfter(result.notifications[2]?.t, 40 * 60);
+  });
+
   it('shifts and rolls back through a listener rule behind OIDC, keeping its authenticate-oidc action', async () => {
     const result = await run('oidc-listener-rule.yml');
     expect(result.expectations?.failures).toEqual([]);
@@ -966,6 +985,68 @@ describe('Sandbox: example scenarios', () => {
     expect(result.awsCalls['Lambda:Invoke']).toBe(1);
   });
 
+  it('pauses blue/green for a person, who approves it with shipline approve: swapped at once, promoted', async () => {
+    const result = await run('blue-green-approved.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', exposedRequests: 0 });
+    expect(result.traffic).toEqual({ 'green (v2)': 100 });
+    expect(events(result)).toEqual(['started', 'paused', 'promoted']);
+    const paused = result.notifications[1];
+    const release = String(paused?.message.release);
+    expect(paused?.subject).toMatch(
+      /^\[shipline\] checkout: v2 paused, waiting for approval \(until \d\d:\d\d UTC\)$/,
+    );
+    expect(paused?.message).toMatchObject({
+      event: 'paused',
+      step: 'Wait for approval to swap (at most 1h, then roll back)',
+      timeoutSeconds: 3600,
+      commands: {
+        approve: expect.stringMatching(
+          new RegExp(
+            `^shipline approve --release ${release} --service checkout --table \\S+ --region us-east-1$`,
+          ),
+        ),
+        abort: expect.stringMatching(new RegExp(`^shipline abort --release ${release} --reason "<why>" `)),
+      },
+    });
+    // The pause began after the checks, ends when the person approves at minute 12: the swap follows at once.
+    const states = result.timeline.filter((e) => e.kind === 'state');
+    const pausedAt = states.find((e) => e.text.endsWith('Wait for a person to resume the release'))?.t ?? 0;
+    expect(pausedAt).toBeLessThan(3 * 60);
+    expect(
+      Date.parse(String(paused?.message.until)) - Date.parse(String(paused?.message.at)),
+    ).toBeLessThanOrEqual(3600 * 1000);
+    const swap = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 0% / green 100%');
+    expectSoonAfter(swap?.t, 12 * 60);
+    expect(result.timeline.filter((e) => e.kind === 'event').map((e) => e.text)).toContain(
+      'shipline approve: pause resumed',
+    );
+    expect(result.productionWeightChanges).toBe(1);
+  });
+
+  it('rolls a canary back when a person aborts it during its 25% bake, naming their reason', async () => {
+    const result = await run('abort-during-bake.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      reason: 'aborted by a person: wrong feature flags in this build',
+    });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(events(result)).toEqual(['started', 'rolled_back']);
+    const rolledBack = result.notifications[1];
+    expect(rolledBack?.subject).toBe(
+      '[shipline] checkout: v2 rolled back to v1: aborted by a person: wrong feature flags in this build',
+    );
+    expect(rolledBack?.message).toMatchObject({
+      reason: 'aborted by a person: wrong feature flags in this build',
+    });
+    // Aborted at minute 15, in the 25% bake (which would have ended near minute 21): rolled back at once.
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
+    expect(shifts).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 100% / green 0%']);
+    expectSoonAfter(rolledBack?.t, 15 * 60);
+  });
+
   it('rolls blue/green back on a failed smoke test without ever touching production traffic', async () => {
     const result = await run('blue-green-smoke-test-fails.yml');
     expect(result.expectations?.failures).toEqual([]);
@@ -1098,7 +1179,8 @@ describe('Sandbox: example scenarios', () => {
         'nobody resumed the release at step "Wait for a person: the 10m bake at 100% was inconclusive" within 1800 seconds',
     });
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
-    expect(events(result)).toEqual(['started', 'rolled_back']);
+    // The pause tells people the release waits for them (and how to approve or abort it).
+    expect(events(result)).toEqual(['started', 'paused', 'rolled_back']);
     const states = result.timeline.filter((e) => e.kind === 'state');
     const confirmed = states.find((e) => e.text.endsWith('Confirm alarms at the end of the bake'));
     const paused = states.find((e) => e.text.endsWith('Wait for a person to resume the release'));

@@ -57,6 +57,22 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     expect(refusal({ ...base, events: [{ push: { version: 'v2' } }] })).toContain('events[0].at:');
   });
 
+  it("refuses a person's approve or abort that is not what they meant: unknown keys, an abort without a reason, another world's service", async () => {
+    expect(
+      refusal({ ...base, events: [{ at: '5m', approve: { service: 'checkout', reason: 'x' } }] }),
+    ).toContain('events[0].approve: Unrecognized key: "reason"');
+    expect(refusal({ ...base, events: [{ at: '5m', abort: { service: 'checkout' } }] })).toContain(
+      'events[0]',
+    );
+    expect(refusal({ ...base, events: [{ at: '5m', abort: { reason: '' } }] })).toContain('events[0]');
+    expect(
+      parseScenario({ ...base, events: [{ at: '5m', abort: { reason: 'wrong build' } }] }).events,
+    ).toEqual([{ at: '5m', abort: { reason: 'wrong build' } }]);
+    expect(await runRefusal({ ...base, events: [{ at: '5m', approve: { service: 'payments' } }] })).toContain(
+      'events[0].approve.service: service "payments" is not in the world',
+    );
+  });
+
   it('refuses an error rate over 100%', () => {
     expect(
       refusal({ ...base, versions: { ...base.versions, v2: { digest: digest('b'), errorRate: '150%' } } }),

@@ -26,6 +26,7 @@ const WHAT_HAPPENED: Record<NotificationKind, string[]> = {
   failed: ['release of', 'failed'],
   superseded: ['skipped, superseded by a newer push'],
   rollback_failed: ['ACTION NEEDED', 'rollback of', 'FAILED'],
+  paused: ['paused, waiting for approval'],
 };
 
 const LONG_TAG = `release-${'a'.repeat(292)}`;
@@ -55,6 +56,23 @@ describe('Function: buildNotification, subject', () => {
   it.each(NOTIFICATION_KINDS)('keeps a short %s subject whole', (kind) => {
     const { subject } = buildNotification(facts(kind, { reason: 'alarm x went to ALARM at 5%' }));
     expect(subject).not.toContain('...');
+  });
+
+  it('says until when a paused release waits, keeping the time when the version is long', () => {
+    expect(buildNotification(facts('paused', { until: '2026-11-22T11:05:00.000Z' })).subject).toBe(
+      '[shipline] checkout: v2 paused, waiting for approval (until 11:05 UTC)',
+    );
+    expect(buildNotification(facts('paused', { until: '2026-11-23T09:30:00.000Z' })).subject).toBe(
+      '[shipline] checkout: v2 paused, waiting for approval (until 2026-11-23 09:30 UTC)',
+    );
+    const long = buildNotification(
+      facts('paused', { service: 's'.repeat(255), toVersion: LONG_TAG, until: '2026-11-22T11:05:00.000Z' }),
+    );
+    expect(long.subject.length).toBeLessThanOrEqual(SUBJECT_MAX_LENGTH);
+    expect(long.subject).toMatch(
+      /^\[shipline\] s+\.\.\.: release-a+\.\.\. paused, waiting for approval \(until 11:05 UTC\)$/,
+    );
+    expect(long.message).toMatchObject({ event: 'paused', until: '2026-11-22T11:05:00.000Z' });
   });
 
   it('shortens the reason before the versions', () => {

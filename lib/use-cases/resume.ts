@@ -1,0 +1,120 @@
+import type { Wait, WaitKind, WaitRegistry } from '../ports/wait-registry.ts';
+import type { TaskTokens } from '../ports/workflow.ts';
+
+/** The error an aborted wait fails with; the state machine routes it to the rollback (error names are the ASL contract). */
+export const RELEASE_ABORTED = 'ReleaseAborted';
+
+/** The ports a person's resume command uses: where waits are found, and how their tasks are completed. */
+export interface ResumePorts {
+  waits: WaitRegistry;
+  tokens: TaskTokens;
+}
+
+/** What happened to one wait of the release. */
+export interface ResumedWait {
+  kind: WaitKind;
+  key: string;
+  service: string;
+  /** `resumed`: its task took the command; `already-ended`: its token was no longer valid (timed out, or done). */
+  result: 'resumed' | 'already-ended';
+}
+
+/**
+ * The answer to a person's command: `done` when at least one wait took it, `nothing-to-resume` when the
+ * release waits on nothing the command can resume (`found` lists what it does wait on, if anything).
+ */
+export interface ResumeReport {
+  command: 'approve' | 'abort';
+  releaseId: string;
+  status: 'done' | 'nothing-to-resume';
+  waits: ResumedWait[];
+  /** Kinds of the release's waits the command left alone (approve resumes only pauses). */
+  found: WaitKind[];
+}
+
+/** What a pause's task returns when a person approves it (the pause state's `ResultPath` keeps it). */
+export interface PauseApproval {
+  resumed: true;
+  decision: 'approved';
+}
+
+const PAUSE_APPROVAL: PauseApproval = { resumed: true, decision: 'approved' };
+
+/** The rollback reason of an aborted release, as its `rolled_back` notification names it. */
+export const abortCause = (reason: string): string => `aborted by a person: ${reason}`;
+
+/**
+ * Completes each wait's task once (a bake holds one wait per watched alarm, all on the same token), then
+ * claims every wait of that token: a token no longer valid leaves a stale record nobody would claim.
+ */
+const completeEach = async (
+  ports: ResumePorts,
+  waits: readonly Wait[],
+  complete: (token: string) => Promise<boolean>,
+): Promise<ResumedWait[]> => {
+  const byToken = new Map<string, Wait[]>();
+  for (const wait of waits) byToken.set(wait.taskToken, [...(byToken.get(wait.taskToken) ?? []), wait]);
+  const results: ResumedWait[] = [];
+  for (const [token, sharing] of byToken) {
+    const took = await complete(token);
+    for (const wait of sharing) {
+      await ports.waits.claim({ kind: wait.kind, key: wait.key, releaseId: wait.releaseId }, token);
+      results.push({
+        kind: wait.kind,
+        key: wait.key,
+        service: wait.service,
+        result: took ? 'resumed' : 'already-ended',
+      });
+    }
+  }
+  return results;
+};
+
+const report = (
+  command: ResumeReport['command'],
+  releaseId: string,
+  all: readonly Wait[],
+  acted: ResumedWait[],
+): ResumeReport => ({
+  command,
+  releaseId,
+  status: acted.length > 0 ? 'done' : 'nothing-to-resume',
+  waits: acted,
+  found: [...new Set(all.map((wait) => wait.kind))],
+});
+
+/**
+ * A person approves a release waiting at a pause step: its task succeeds and the release goes on with its
+ * next step. With `service`, only that service's release is touched (a safeguard against a mistyped id).
+ */
+export const approveRelease = async (
+  ports: ResumePorts,
+  request: { releaseId: string; service?: string },
+): Promise<ResumeReport> => {
+  const all = (await ports.waits.findByRelease(request.releaseId)).filter(
+    (wait) => request.service === undefined || wait.service === request.service,
+  );
+  const pauses = all.filter((wait) => wait.kind === 'pause');
+  const acted = await completeEach(ports, pauses, (token) => ports.tokens.succeed(token, PAUSE_APPROVAL));
+  return report('approve', request.releaseId, all, acted);
+};
+
+/**
+ * A person aborts a release, whatever it waits on (a pause, a bake, readiness, the rollback window, the
+ * lock queue): every waiting task fails with {@link RELEASE_ABORTED} and the reason, which the state
+ * machine routes to the rollback (a queued push, which holds nothing yet, is reported as failed).
+ */
+export const abortRelease = async (
+  ports: ResumePorts,
+  request: { releaseId: string; reason: string; service?: string },
+): Promise<ResumeReport> => {
+  const reason = request.reason.trim();
+  if (reason === '') throw new Error('an abort needs a reason: the rollback notification names it');
+  const all = (await ports.waits.findByRelease(request.releaseId)).filter(
+    (wait) => request.service === undefined || wait.service === request.service,
+  );
+  const acted = await completeEach(ports, all, (token) =>
+    ports.tokens.fail(token, RELEASE_ABORTED, abortCause(reason)),
+  );
+  return report('abort', request.releaseId, all, acted);
+};
