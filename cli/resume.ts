@@ -46,6 +46,7 @@ const WAIT_WORDS: Record<ResumedWait['kind'], string> = {
   'rollback-window': 'the rollback window watching',
   ready: 'the wait for deployment',
   'lock-queue': 'the queue behind the running release of',
+  rollout: 'the rollout watching',
 };
 
 const describeWait = (wait: ResumedWait, command: ResumeReport['command']): string =>
