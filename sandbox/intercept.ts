@@ -43,6 +43,12 @@ export const installSandboxClients = (): void => {
     const config = (client as unknown as { config?: { credentials?: unknown; signer?: unknown } }).config;
     if (config) config.credentials = async () => SANDBOX_CREDENTIALS;
     if (config?.signer && clientName !== 'DynamoDB') config.signer = unsignedSigner;
+    // The SDK's own handler cache (`cacheMiddleware`): a client resolves each command's middleware stack
+    // once instead of on every send (a sixth of a fleet's CPU went to rebuilding and sorting it). Every
+    // middleware, the sandbox's included, is added when the client is made, before its first send. Not for
+    // DynamoDB: lib-dynamodb's commands bind their resolved handler to the command instance they resolved on.
+    const cache = config as { cacheMiddleware?: boolean } | undefined;
+    if (cache && clientName !== 'DynamoDB') cache.cacheMiddleware = true;
     const transport = config as { requestHandler?: SdkRequestHandler } | undefined;
     if (transport?.requestHandler && clientName === 'DynamoDB')
       transport.requestHandler = inProcessTransport(localDynamoDbServer, transport.requestHandler);

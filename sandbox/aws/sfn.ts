@@ -64,6 +64,16 @@ const dataLimitCause = (state: string): string =>
   `The state/task '${state}' returned a result with a size exceeding the maximum number of bytes service limit.`;
 
 /**
+ * What the engine is told a Task's timeout is. aws-local-stepfunctions races every Task against a real
+ * `setTimeout` of its TimeoutSeconds[Path], 60 s when the state has none: a task blocked on the virtual
+ * clock (a token wait, a Wait state, a retry interval) for a minute of wall time, as in a large fleet, would
+ * fail with States.Timeout and the engine would move on from a state whose task still holds or awaits the
+ * clock. Timeouts are the sandbox's, in virtual time; the engine's is the longest delay a Node timer takes
+ * (2^31 - 1 ms), so it never fires.
+ */
+const ENGINE_TASK_TIMEOUT_SECONDS = Math.floor(0x7fffffff / 1000);
+
+/**
  * Prepared definitions this process has validated: validating the ASL is most of the CPU of starting an
  * execution, and a definition that was valid once stays valid (checked once per process, across worlds).
  */
@@ -124,6 +134,9 @@ export class SimulatedStepFunctions {
 
   /** Registers a state machine from its ASL document (with `Fn::GetAtt` references, as in the repository). */
   public createStateMachine(name: string, asl: Record<string, unknown>): string {
+    // The engine would time the execution out in real time: refuse rather than be kinder.
+    if (asl.TimeoutSeconds !== undefined)
+      throw new Error('the sandbox does not model an execution TimeoutSeconds on the virtual clock');
     const arn = `arn:aws:states:${this.world.region}:${this.world.account}:stateMachine:${name}`;
     const taskStates = new Map<string, State>();
     const retriers = new Map<string, Retrier[]>();
@@ -167,6 +180,7 @@ export class SimulatedStepFunctions {
           Type: 'Task',
           Resource: 'arn:aws:states:::sandbox:wait',
           Parameters: { ...seconds, '__input.$': '$' },
+          TimeoutSeconds: ENGINE_TASK_TIMEOUT_SECONDS,
           ...(state.Next ? { Next: state.Next } : { End: true }),
         };
         taskStates.set(name, states[name] as State);
@@ -178,9 +192,14 @@ export class SimulatedStepFunctions {
             params.__timeout_path = state.TimeoutSecondsPath;
           } else if (state.TimeoutSeconds) params.__timeout_seconds = state.TimeoutSeconds;
           state.Parameters = params;
-          delete state.TimeoutSeconds;
           delete state.TimeoutSecondsPath;
+        } else if (state.TimeoutSeconds !== undefined || state.TimeoutSecondsPath !== undefined) {
+          // The engine would time the function out in real time: refuse rather than be kinder.
+          throw new Error(
+            `the sandbox does not model TimeoutSeconds on Task state "${name}" (only on .waitForTaskToken tasks) on the virtual clock`,
+          );
         }
+        state.TimeoutSeconds = ENGINE_TASK_TIMEOUT_SECONDS;
         if (Array.isArray(state.Retry)) retriers.set(name, state.Retry as unknown as Retrier[]);
         delete state.Retry;
         taskStates.set(name, state);

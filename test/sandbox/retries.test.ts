@@ -1,6 +1,6 @@
 import '../../sandbox/polyfills.ts';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientBase, customize } from '../../lib/adapters/aws-clients.ts';
 import { decideRetry, type Retrier } from '../../sandbox/aws/sfn-retry.ts';
 import type { SimulatedWorld } from '../../sandbox/aws/world.ts';
@@ -303,6 +303,54 @@ describe('Class: SimulatedStepFunctions, waitForTaskToken timeout', () => {
     const execution = world.sfn.executions.get(`${MACHINE}|r1`);
     expect(execution).toMatchObject({ status: 'SUCCEEDED', output: '{"answered":true}' });
     expect(((execution?.stopDate?.getTime() ?? 0) - START) / 1000).toBe(5);
+  });
+  it('lets no real time end a task: a token answered after a minute of wall time still completes it', async () => {
+    // A large fleet keeps a task blocked on its token for minutes of wall time while other releases run;
+    // the engine's own per-task timeout (60 s of real time by default) must not time it out or move on.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let token: string | undefined;
+      const { clock, world } = makeWorld(async (_key, event) => {
+        token = (event as { token: string }).token;
+        return null;
+      });
+      world.sfn.createStateMachine('m', {
+        StartAt: 'Wait for the lock',
+        States: {
+          'Wait for the lock': {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            Parameters: {
+              FunctionName: { 'Fn::GetAtt': ['watch', 'Arn'] },
+              Payload: { 'token.$': '$$.Task.Token' },
+            },
+            TimeoutSeconds: 900,
+            Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Gave up' }],
+            Next: 'Hold',
+          },
+          Hold: { Type: 'Wait', Seconds: 60, Next: 'Done' },
+          'Gave up': { Type: 'Fail', Error: 'GaveUp' },
+          Done: { Type: 'Succeed' },
+        },
+      });
+      clock.schedule(START + 10_000, () => vi.advanceTimersByTime(61_000));
+      clock.schedule(START + 20_000, () => {
+        world.sfn.handle('SendTaskSuccess', { taskToken: token, output: '{}' });
+      });
+
+      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
+      await clock.run(() => world.sfn.open === 0, START + 3600_000);
+
+      const execution = world.sfn.executions.get(`${MACHINE}|r1`);
+      expect(execution?.history.map((h) => [h.state, (h.at - START) / 1000])).toEqual([
+        ['Wait for the lock', 0],
+        ['Hold', 20],
+        ['Done', 80],
+      ]);
+      expect(execution?.status).toBe('SUCCEEDED');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -439,6 +439,28 @@ describe('Class: SimulatedStepFunctions', () => {
       });
     });
 
+    it('refuses a TimeoutSeconds it could only apply in real time (a Lambda Task, the execution)', () => {
+      const { world } = makeWorld();
+      const task = (extra: Record<string, unknown>) => ({
+        StartAt: 'Call',
+        States: {
+          Call: {
+            Type: 'Task',
+            Resource: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+            End: true,
+            ...extra,
+          },
+        },
+      });
+
+      expect(() => world.sfn.createStateMachine('m', task({ TimeoutSeconds: 30 }))).toThrow(
+        'the sandbox does not model TimeoutSeconds on Task state "Call"',
+      );
+      expect(() => world.sfn.createStateMachine('m', { ...task({}), TimeoutSeconds: 30 })).toThrow(
+        'the sandbox does not model an execution TimeoutSeconds',
+      );
+    });
+
     it('rejects a token that was never issued', () => {
       const { world } = makeWorld();
       expect(() => world.sfn.handle('SendTaskSuccess', { taskToken: 'nope', output: '{}' })).toThrow(
