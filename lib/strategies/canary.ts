@@ -1,14 +1,6 @@
 import type { CanaryStrategyConfig, ServiceConfig } from '../config/schema.ts';
 import type { ReleasePlan } from '../domain/plan.ts';
-import {
-  assemble,
-  awaitReadyStep,
-  checksBeforeTraffic,
-  deployStep,
-  type PlanContext,
-  retireStep,
-  shiftsAndBakes,
-} from './steps.ts';
+import { type PlanContext, planInShares } from './steps.ts';
 
 /**
  * Canary: deploy to the idle slot, wait until it is ready, run the checks, then shift each configured share
@@ -18,11 +10,4 @@ import {
 export const planCanary = (
   service: ServiceConfig & { strategy: CanaryStrategyConfig },
   context: PlanContext,
-): ReleasePlan =>
-  assemble('canary', [
-    deployStep(service, context),
-    awaitReadyStep(service, context),
-    ...checksBeforeTraffic(service, context),
-    ...shiftsAndBakes(service, service.strategy.steps, context),
-    retireStep(service, context),
-  ]);
+): ReleasePlan => planInShares('canary', service, service.strategy.steps, context);

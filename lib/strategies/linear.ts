@@ -1,14 +1,6 @@
 import type { LinearStrategyConfig, ServiceConfig } from '../config/schema.ts';
 import type { ReleasePlan } from '../domain/plan.ts';
-import {
-  assemble,
-  awaitReadyStep,
-  checksBeforeTraffic,
-  deployStep,
-  type PlanContext,
-  retireStep,
-  shiftsAndBakes,
-} from './steps.ts';
+import { type PlanContext, planInShares } from './steps.ts';
 
 /**
  * Linear: like a canary whose shares grow by `stepPercent` every `interval` (the schema lays the shares
@@ -17,11 +9,4 @@ import {
 export const planLinear = (
   service: ServiceConfig & { strategy: LinearStrategyConfig },
   context: PlanContext,
-): ReleasePlan =>
-  assemble('linear', [
-    deployStep(service, context),
-    awaitReadyStep(service, context),
-    ...checksBeforeTraffic(service, context),
-    ...shiftsAndBakes(service, service.strategy.steps, context),
-    retireStep(service, context),
-  ]);
+): ReleasePlan => planInShares('linear', service, service.strategy.steps, context);

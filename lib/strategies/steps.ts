@@ -170,3 +170,21 @@ export const shiftsAndBakes = (
   steps.flatMap((step) => [shiftStep(step.percent, context), bakeStep(service, step.bakeSeconds, context)]);
 
 export type { DraftStep };
+
+/**
+ * A plan that moves production traffic in growing shares (canary, linear): deploy, wait until ready, the
+ * checks before any traffic, then shift and bake each share up to 100%, and retire the old version.
+ */
+export const planInShares = (
+  strategy: 'canary' | 'linear',
+  service: ServiceConfig,
+  shares: readonly { percent: number; bakeSeconds: number }[],
+  context: PlanContext,
+): ReleasePlan =>
+  assemble(strategy, [
+    deployStep(service, context),
+    awaitReadyStep(service, context),
+    ...checksBeforeTraffic(service, context),
+    ...shiftsAndBakes(service, shares, context),
+    retireStep(service, context),
+  ]);
