@@ -225,13 +225,8 @@ export class EcsSlotDeployer extends EcsSlotReader implements SlotDeployer {
     return runningTaskDefinition(this.client, cluster, service);
   }
 
-  public async revertTo(
-    cluster: string,
-    service: string,
-    taskDefinitionArn: string,
-    desiredCount: number,
-  ): Promise<void> {
-    await revertService(this.client, cluster, service, taskDefinitionArn, desiredCount);
+  public async revertTo(cluster: string, service: string, taskDefinitionArn: string): Promise<void> {
+    await revertService(this.client, cluster, service, taskDefinitionArn);
   }
 }
 
@@ -249,14 +244,10 @@ const runningTaskDefinition = async (client: ECSClient, cluster: string, service
   return found.taskDefinition;
 };
 
-const revertService = async (
-  client: ECSClient,
-  cluster: string,
-  service: string,
-  taskDefinition: string,
-  desiredCount: number,
-) => {
-  await client.send(new UpdateServiceCommand({ cluster, service, taskDefinition, desiredCount }));
+// No desiredCount: UpdateService leaves the count as it is when it is omitted, and a rollback often comes
+// during an incident, after Application Auto Scaling scaled the service out since the release read it.
+const revertService = async (client: ECSClient, cluster: string, service: string, taskDefinition: string) => {
+  await client.send(new UpdateServiceCommand({ cluster, service, taskDefinition }));
 };
 
 /**
@@ -283,13 +274,8 @@ export class EcsServiceReverter implements ServiceReverter {
     return runningTaskDefinition(this.client, cluster, service);
   }
 
-  public async revertTo(
-    cluster: string,
-    service: string,
-    taskDefinitionArn: string,
-    desiredCount: number,
-  ): Promise<void> {
-    await revertService(this.client, cluster, service, taskDefinitionArn, desiredCount);
+  public async revertTo(cluster: string, service: string, taskDefinitionArn: string): Promise<void> {
+    await revertService(this.client, cluster, service, taskDefinitionArn);
   }
 }
 

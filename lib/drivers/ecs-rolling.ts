@@ -182,12 +182,7 @@ export class EcsRollingDriver implements TargetDriver {
     const note = `the previous task definition ${target.stableTaskDefinitionArn} is rolling back in on ${target.service}, task by task`;
     const running = await this.slot('runningTaskDefinition')(target.cluster, target.service);
     if (running !== target.stableTaskDefinitionArn) {
-      await this.slot('revertTo')(
-        target.cluster,
-        target.service,
-        target.stableTaskDefinitionArn,
-        target.desiredCount,
-      );
+      await this.slot('revertTo')(target.cluster, target.service, target.stableTaskDefinitionArn);
     }
     return { note };
   }
@@ -215,7 +210,7 @@ export class EcsRollingDriver implements TargetDriver {
       manualRollback: {
         service: target.service,
         previousTaskDefinition: target.stableTaskDefinitionArn,
-        command: `aws ecs update-service --region ${region} --cluster ${target.cluster} --service ${target.service} --task-definition ${target.stableTaskDefinitionArn} --desired-count ${target.desiredCount}`,
+        command: `aws ecs update-service --region ${region} --cluster ${target.cluster} --service ${target.service} --task-definition ${target.stableTaskDefinitionArn}`,
       },
     };
   }

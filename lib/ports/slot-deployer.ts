@@ -52,6 +52,9 @@ export interface SlotDeployer {
   scale(cluster: string, service: string, desiredCount: number): Promise<void>;
   /** The task definition the service runs now (its PRIMARY deployment's), read without describing it. */
   runningTaskDefinition(cluster: string, service: string): Promise<string>;
-  /** Starts a deployment of `taskDefinitionArn` on the service with `desiredCount` tasks (a rolling rollback). */
-  revertTo(cluster: string, service: string, taskDefinitionArn: string, desiredCount: number): Promise<void>;
+  /**
+   * Starts a deployment of `taskDefinitionArn` on the service (a rolling rollback), keeping the desired
+   * count the service has now: autoscaling may have scaled it out since the release read it.
+   */
+  revertTo(cluster: string, service: string, taskDefinitionArn: string): Promise<void>;
 }

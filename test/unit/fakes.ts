@@ -489,10 +489,10 @@ export class FakeSlotDeployer implements SlotDeployer {
     return (await this.describeSlot('', service, '')).taskDefinitionArn;
   }
 
-  public async revertTo(_cluster: string, service: string, taskDefinitionArn: string, desiredCount: number) {
+  public async revertTo(_cluster: string, service: string, taskDefinitionArn: string) {
     this.journal.record(`deployer.revertTo ${service} ${taskDefinitionArn}`);
     const slot = this.slots.get(service);
-    if (slot) this.slots.set(service, { ...slot, taskDefinitionArn, desiredCount });
+    if (slot) this.slots.set(service, { ...slot, taskDefinitionArn });
   }
 }
 

@@ -249,7 +249,7 @@ describe('Class: EcsRollingDriver', () => {
       });
     });
 
-    it('updates the service back to the previous task definition, and says it is rolling back in', async () => {
+    it('updates the service back to the previous task definition with the count it has now (autoscaling may have scaled it out), and says it is rolling back in', async () => {
       ecs
         .on(DescribeServicesCommand)
         .resolves(
@@ -262,7 +262,7 @@ describe('Class: EcsRollingDriver', () => {
       const result = await driver.rollBack(TARGET);
 
       expect(ecs.commandCalls(UpdateServiceCommand).map((call) => call.args[0].input)).toEqual([
-        { cluster: 'prod', service: 'checkout', taskDefinition: TD_V1, desiredCount: 4 },
+        { cluster: 'prod', service: 'checkout', taskDefinition: TD_V1 },
       ]);
       expect(result).toEqual({
         note: `the previous task definition ${TD_V1} is rolling back in on checkout, task by task`,
@@ -298,7 +298,7 @@ describe('Class: EcsRollingDriver', () => {
         manualRollback: {
           service: 'checkout',
           previousTaskDefinition: TD_V1,
-          command: `aws ecs update-service --region us-east-1 --cluster prod --service checkout --task-definition ${TD_V1} --desired-count 4`,
+          command: `aws ecs update-service --region us-east-1 --cluster prod --service checkout --task-definition ${TD_V1}`,
         },
       });
     });
