@@ -54,6 +54,13 @@ const describeWait = (wait: ResumedWait, command: ResumeReport['command']): stri
 
 const summary = (report: ResumeReport, where: string): string => {
   if (report.status === 'nothing-to-resume') {
+    const ended = report.waits.filter((wait) => wait.result === 'already-ended');
+    if (ended.length > 0) {
+      return [
+        `nothing to ${report.command} for release ${report.releaseId} in ${where}: every wait found had already ended`,
+        ...ended.map((wait) => `  ${describeWait(wait, report.command)}`),
+      ].join('\n');
+    }
     const found =
       report.found.length > 0
         ? `it waits on ${report.found.join(', ')}, which approve does not resume (abort does)`

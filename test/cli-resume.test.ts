@@ -126,9 +126,11 @@ describe('CLI: shipline approve', () => {
   ])('reports a pause whose token Step Functions refuses with %s as already ended', async (_name, error) => {
     ddb.on(QueryCommand).resolves({ Items: [PAUSE] });
     sfn.on(SendTaskSuccessCommand).rejects(error);
-    const { code, stdout } = await run('approve', { table: TABLE });
-    expect(code).toBe(0);
-    expect(stdout).toContain('already ended');
+    const { code, stderr } = await run('approve', { table: TABLE });
+    // Nothing resumed: exit 4, so a script sees the approval did not take.
+    expect(code).toBe(4);
+    expect(stderr).toContain('every wait found had already ended');
+    expect(stderr).toContain('already ended (its task had timed out or finished)');
   });
 
   it('is a usage error, before any AWS call, without a table', async () => {

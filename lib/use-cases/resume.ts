@@ -78,7 +78,8 @@ const report = (
 ): ResumeReport => ({
   command,
   releaseId,
-  status: acted.length > 0 ? 'done' : 'nothing-to-resume',
+  // Done only when a waiting task was resumed: waits whose tasks had already ended resumed nothing.
+  status: acted.some((wait) => wait.result === 'resumed') ? 'done' : 'nothing-to-resume',
   waits: acted,
   found: [...new Set(all.map((wait) => wait.kind))],
 });

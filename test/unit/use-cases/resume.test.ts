@@ -60,7 +60,8 @@ describe('Use case: resume', () => {
       expect(report.waits).toEqual([
         { kind: 'pause', key: 'rel-1', service: 'checkout', result: 'already-ended' },
       ]);
-      expect(report.status).toBe('done');
+      // Nothing was resumed: the CLI exits 4, not 0, so a script sees the approval did not take.
+      expect(report.status).toBe('nothing-to-resume');
       expect(registry.entries.size).toBe(0);
     });
   });
