@@ -1,5 +1,6 @@
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { nowEpochSeconds } from '../clock.ts';
+import type { OperatorAction } from '../domain/progress.ts';
 import type {
   EndedPage,
   EndedQuery,
@@ -75,6 +76,20 @@ export class DynamoDbReleaseHistory extends DynamoDbTablePart implements Release
         UpdateExpression: `SET ${sets.join(', ')}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  public async appendAction(ref: ReleaseRef, action: OperatorAction): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.record(ref),
+        UpdateExpression: 'SET #actions = list_append(if_not_exists(#actions, :none), :action)',
+        // Only on a record that exists: an action on a release nobody recorded is a mistake, not a new record.
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#actions': 'actions' },
+        ExpressionAttributeValues: { ':none': [], ':action': [action] },
       }),
     );
   }

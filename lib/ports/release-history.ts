@@ -1,3 +1,4 @@
+import type { OperatorAction, ReleaseProgress } from '../domain/progress.ts';
 import type { ReleaseOutcome } from '../domain/types.ts';
 import type { ServiceRef } from './service-ref.ts';
 
@@ -17,6 +18,10 @@ export interface ReleaseRecord {
   endedAt?: string;
   currentPercent?: number;
   reason?: string;
+  /** Where the release is in its plan, as its functions last recorded it (status, Slack, report). */
+  progress?: ReleaseProgress;
+  /** The commands people gave the release, oldest first (who did what, when, why). */
+  actions?: OperatorAction[];
 }
 
 /** Which record: a release of a service in an environment, at its request time. */
@@ -49,6 +54,8 @@ export interface ReleaseHistory {
   put(record: ReleaseRecord): Promise<void>;
   /** Sets the defined fields of `changes`; with `endedAt`, indexes the record by its end time. */
   update(ref: ReleaseRef, changes: Partial<Omit<ReleaseRecord, 'service' | 'environment'>>): Promise<void>;
+  /** Appends a person's command to the record's `actions` (the record must exist). */
+  appendAction(ref: ReleaseRef, action: OperatorAction): Promise<void>;
   /** The newest records of a service by request time, newest first. */
   listByService(ref: ServiceRef, limit: number): Promise<ReleaseRecord[]>;
   /** Releases of an environment that ended between two instants, newest end first, a page at a time. */

@@ -67,6 +67,38 @@ export const releaseHistoryContract = (name: string, factory: StoreFactory): voi
       });
     });
 
+    describe('Method: appendAction', () => {
+      const ref = { ...serviceRef('checkout'), requestedAt: START, releaseId: 'r1' };
+      const action = (command: 'promote' | 'abort', by: string) => ({
+        at: START,
+        command,
+        actor: { via: 'cli' as const, id: by },
+        reason: `${command} by ${by}`,
+        result: 'done',
+      });
+
+      it('keeps every command on the record, oldest first, with who gave it', async () => {
+        const { history } = subject.store;
+        await history.put(record('r1', START));
+
+        await history.appendAction(ref, action('promote', 'arn:aws:iam::1:user/ana'));
+        await history.appendAction(ref, action('abort', 'arn:aws:iam::1:user/bo'));
+
+        const [stored] = await history.listByService(serviceRef('checkout'), 1);
+        expect(stored?.actions?.map((a) => [a.command, a.actor.id])).toEqual([
+          ['promote', 'arn:aws:iam::1:user/ana'],
+          ['abort', 'arn:aws:iam::1:user/bo'],
+        ]);
+      });
+
+      it('refuses a release that has no record instead of creating one', async () => {
+        await expect(
+          subject.store.history.appendAction(ref, action('abort', 'arn:aws:iam::1:user/bo')),
+        ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+        await expect(subject.store.history.listByService(serviceRef('checkout'), 5)).resolves.toEqual([]);
+      });
+    });
+
     describe('Method: listByService', () => {
       it('lists the newest requests of a service first, up to the limit, and only that service in its environment', async () => {
         const { history } = subject.store;

@@ -1,5 +1,6 @@
 import { RECORD_RETENTION_SECONDS } from '../../lib/adapters/dynamodb-table.ts';
 import { nowEpochSeconds } from '../../lib/clock.ts';
+import type { OperatorAction } from '../../lib/domain/progress.ts';
 import { EcsAlbDriver } from '../../lib/drivers/ecs-alb.ts';
 import { ServiceBusyError } from '../../lib/errors.ts';
 import type {
@@ -310,6 +311,16 @@ export class InMemoryReleaseHistory implements ReleaseHistory {
     const key = recordKey(ref);
     const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
     this.records.set(key, { ...this.records.get(key), ...defined } as ReleaseRecord);
+  }
+
+  public async appendAction(ref: ReleaseRef, action: OperatorAction) {
+    const key = recordKey(ref);
+    const record = this.records.get(key);
+    if (!record)
+      throw Object.assign(new Error('The conditional request failed'), {
+        name: 'ConditionalCheckFailedException',
+      });
+    this.records.set(key, { ...record, actions: [...(record.actions ?? []), action] });
   }
 
   public async listByService(ref: ServiceRef, limit: number) {
