@@ -5,16 +5,18 @@ import {
   config,
   createAlarmWatcher,
   createDriver,
+  createNotificationMarks,
   createNotifier,
   createRouter,
+  createServiceAndHistoryStore,
   createSlotReader,
-  createStore,
   settings,
 } from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
-  store: createStore(),
+  // Only the store parts it touches: no lock, waits or their adapters in its bundle.
+  store: { ...createServiceAndHistoryStore(), ...createNotificationMarks() },
   driver: createDriver({ router: createRouter(), slots: createSlotReader() }),
   alarms: createAlarmWatcher(),
   notifier: createNotifier(),

@@ -40,3 +40,42 @@ describe('Functions bundle only the ECS commands (and their schemas) their path 
     expect(await ecsCommandsIn(fn)).toEqual(expected);
   });
 });
+
+/** The Shipline modules that contribute bytes to a function's bundle (esbuild metafile), by path. */
+const shiplineModulesIn = async (fn: string): Promise<string[]> => {
+  const result = await build({
+    entryPoints: [path.join(root, 'functions', `${fn}.ts`)],
+    bundle: true,
+    write: false,
+    outdir: path.join(root, '.esbuild', 'bundle-modules'),
+    platform: 'node',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const modules: string[] = [];
+  for (const output of Object.values(result.metafile.outputs))
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs))
+      if (input.startsWith('lib/') && bytesInOutput > 0) modules.push(input);
+  return modules;
+};
+
+describe('Functions bundle only the store parts they touch', () => {
+  it('prepare-release (service state, history, marks): no lock store, lock queue or wait registry', async () => {
+    const modules = await shiplineModulesIn('prepare-release');
+    expect(modules).toEqual(
+      expect.arrayContaining([
+        'lib/adapters/dynamodb-service-state-store.ts',
+        'lib/adapters/dynamodb-release-history.ts',
+        'lib/adapters/dynamodb-notification-marks.ts',
+      ]),
+    );
+    for (const absent of [
+      'lib/adapters/dynamodb-lock-store.ts',
+      'lib/store/lock-queue.ts',
+      'lib/adapters/dynamodb-wait-registry.ts',
+    ])
+      expect(modules).not.toContain(absent);
+  });
+});

@@ -2,10 +2,12 @@ import { createAlbTrafficRouter } from '../../lib/adapters/alb-traffic-router.ts
 import { createCloudWatchAlarmWatcher } from '../../lib/adapters/cloudwatch-alarm-watcher.ts';
 import { createCloudWatchMetrics } from '../../lib/adapters/cloudwatch-metrics.ts';
 import { DynamoDbNotificationMarks } from '../../lib/adapters/dynamodb-notification-marks.ts';
+import { DynamoDbReleaseHistory } from '../../lib/adapters/dynamodb-release-history.ts';
 import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
+import { DynamoDbServiceStateStore } from '../../lib/adapters/dynamodb-service-state-store.ts';
 import { DynamoDbWaitRegistry } from '../../lib/adapters/dynamodb-wait-registry.ts';
 import {
   createEcsServiceReverter,
@@ -39,6 +41,10 @@ import type {
   TrafficRouter,
   WaitRegistry,
 } from '../../lib/ports/index.ts';
+import {
+  type ServiceAndHistoryMethods,
+  serviceAndHistoryStore,
+} from '../../lib/store/composed-release-store.ts';
 import type { NotificationMarkStore } from '../../lib/use-cases/notify.ts';
 import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
 import { logger } from './stack.ts';
@@ -95,6 +101,30 @@ export const createStore = (): ReleaseStore =>
       claimSlotWait: true,
       markNotified: true,
       unmarkNotified: true,
+    },
+  );
+/**
+ * Only service state and release history (prepare-release): the same table, without the lock, the waits
+ * and the marks, whose adapters a function that never touches them need not bundle.
+ */
+export const createServiceAndHistoryStore = (): Pick<ReleaseStore, ServiceAndHistoryMethods> =>
+  lazyPort<Pick<ReleaseStore, ServiceAndHistoryMethods>>(
+    () => {
+      const client = createDynamoDbDocumentClient();
+      return serviceAndHistoryStore(
+        new DynamoDbServiceStateStore(client, environment.tableName),
+        new DynamoDbReleaseHistory(client, environment.tableName),
+      );
+    },
+    {
+      readServiceState: true,
+      claimIdleSlot: true,
+      fenceForRollback: true,
+      recordPromotion: true,
+      isLatestRelease: true,
+      putRecord: true,
+      updateRecord: true,
+      listRecords: true,
     },
   );
 /** Only the wait registry (a pause step): the same table, without the rest of the store. */

@@ -58,6 +58,44 @@ export const slotWaitOf = (wait: Wait): SlotWait => ({
 
 const ALARM_KINDS = ['bake', 'rollback-window', 'rollout'] as const;
 
+/** The store methods that touch only service state and release history (no lock, waits or marks). */
+export type ServiceAndHistoryMethods =
+  | 'readServiceState'
+  | 'claimIdleSlot'
+  | 'fenceForRollback'
+  | 'recordPromotion'
+  | 'isLatestRelease'
+  | 'putRecord'
+  | 'updateRecord'
+  | 'listRecords';
+
+/**
+ * The store's service-state and history methods on those two parts alone, for a function that needs no
+ * lock, wait or mark: its bundle then holds neither their adapters nor this class (see
+ * ComposedReleaseStore, which implements the same methods the same way).
+ */
+export const serviceAndHistoryStore = (
+  services: ServiceStateStore,
+  history: ReleaseHistory,
+  environment: string = DEFAULT_ENVIRONMENT,
+): Pick<ReleaseStore, ServiceAndHistoryMethods> => {
+  const ref = (service: string) => serviceRef(service, environment);
+  return {
+    readServiceState: (service) => services.read(ref(service)),
+    claimIdleSlot: (service, releaseId) => services.claimIdleSlot(ref(service), releaseId),
+    fenceForRollback: (service, releaseId, seconds) =>
+      services.fenceForRollback(ref(service), releaseId, seconds),
+    recordPromotion: (state) => services.recordPromotion(ref(state.service), state),
+    isLatestRelease: (service, releaseId) => services.isLatestRelease(ref(service), releaseId),
+    putRecord: (record) => history.put(record),
+    updateRecord: (service, requestedAt, releaseId, changes) => {
+      const { service: _service, environment: _environment, ...rest } = changes;
+      return history.update({ ...ref(service), requestedAt, releaseId }, rest);
+    },
+    listRecords: (service, limit) => history.listByService(ref(service), limit),
+  };
+};
+
 /**
  * The release store as use cases call it today, on the parts by concern, in the default environment.
  * Every wait (alarm watches, slot waits, the lock queue) goes through the wait registry, so each is also
@@ -72,7 +110,11 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
     public readonly marks: NotificationMarks,
     /** The environment of the old methods, which name only the service. */
     protected readonly environment: string = DEFAULT_ENVIRONMENT,
-  ) {}
+  ) {
+    this.serviceAndHistory = serviceAndHistoryStore(services, history, environment);
+  }
+
+  private readonly serviceAndHistory: Pick<ReleaseStore, ServiceAndHistoryMethods>;
 
   /** Called with each old method's name before it runs (the fake records calls). */
   protected called(_method: string): void {}
@@ -119,32 +161,32 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
 
   public readServiceState(service: string): Promise<ServiceState | undefined> {
     this.called('readServiceState');
-    return this.services.read(this.ref(service));
+    return this.serviceAndHistory.readServiceState(service);
   }
 
   public claimIdleSlot(service: string, releaseId: string): Promise<void> {
     this.called('claimIdleSlot');
-    return this.services.claimIdleSlot(this.ref(service), releaseId);
+    return this.serviceAndHistory.claimIdleSlot(service, releaseId);
   }
 
   public fenceForRollback(service: string, releaseId: string, seconds: number): Promise<boolean> {
     this.called('fenceForRollback');
-    return this.services.fenceForRollback(this.ref(service), releaseId, seconds);
+    return this.serviceAndHistory.fenceForRollback(service, releaseId, seconds);
   }
 
   public recordPromotion(state: ServiceState): Promise<boolean> {
     this.called('recordPromotion');
-    return this.services.recordPromotion(this.ref(state.service), state);
+    return this.serviceAndHistory.recordPromotion(state);
   }
 
   public isLatestRelease(service: string, releaseId: string): Promise<boolean> {
     this.called('isLatestRelease');
-    return this.services.isLatestRelease(this.ref(service), releaseId);
+    return this.serviceAndHistory.isLatestRelease(service, releaseId);
   }
 
   public putRecord(record: ReleaseRecord): Promise<void> {
     this.called('putRecord');
-    return this.history.put(record);
+    return this.serviceAndHistory.putRecord(record);
   }
 
   public updateRecord(
@@ -154,13 +196,12 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
     changes: Partial<ReleaseRecord>,
   ): Promise<void> {
     this.called('updateRecord');
-    const { service: _service, environment: _environment, ...rest } = changes;
-    return this.history.update({ ...this.ref(service), requestedAt, releaseId }, rest);
+    return this.serviceAndHistory.updateRecord(service, requestedAt, releaseId, changes);
   }
 
   public listRecords(service: string, limit: number): Promise<ReleaseRecord[]> {
     this.called('listRecords');
-    return this.history.listByService(this.ref(service), limit);
+    return this.serviceAndHistory.listRecords(service, limit);
   }
 
   public putAlarmWatches(watches: readonly AlarmWatch[], ttlSeconds: number): Promise<void> {

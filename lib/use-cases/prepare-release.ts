@@ -5,9 +5,14 @@ import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
 import type { AlreadyServing, Deployment, ReleaseRequest } from '../domain/types.ts';
 import { ServiceBusyError, TargetStateError } from '../errors.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import type { ServiceAndHistoryMethods } from '../store/composed-release-store.ts';
 import { buildPlan } from '../strategies/index.ts';
-import { notifyBestEffort } from './notify.ts';
+import { type NotificationMarkStore, notifyBestEffort } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
+
+/** What preparing a release reads and writes: service state, the release record, notification marks. */
+export type PreparingStore = Pick<ReleaseStore, ServiceAndHistoryMethods> & NotificationMarkStore;
 
 /**
  * Reads what serves now and plans the release: the slot at 100% is stable (if traffic is split, e.g.
@@ -18,7 +23,7 @@ import type { PipelineSettings, ReleasePorts } from './ports.ts';
  * manual request with a requestId asks for it again.
  */
 export const prepareRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'driver' | 'alarms' | 'notifier'>,
+  ports: Pick<ReleasePorts, 'driver' | 'alarms' | 'notifier'> & { store: PreparingStore },
   config: ShiplineConfig,
   settings: PipelineSettings,
   request: ReleaseRequest,

@@ -1,6 +1,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
 import { addClientCustomizer } from '../../lib/adapters/aws-clients.ts';
 import { TOPIC_ARN } from '../unit/fixtures.ts';
 import { setHandlerEnvironment } from './support.ts';
@@ -33,5 +34,30 @@ describe('Handlers build SDK clients on first use, not at import', () => {
       'one',
       'two',
     ]);
+  });
+});
+
+describe('Handlers build their payload schemas on first parse, not at import', () => {
+  /** Whether a `z.lazy` schema has built its inner schema yet (zod caches it on the definition). */
+  const built = (schema: unknown): boolean =>
+    '_cachedInner' in (schema as { _zod: { def: object } })._zod.def;
+
+  it('importing the two largest functions builds no deployment, plan or request schema; the first parse builds what it reads', async () => {
+    setHandlerEnvironment();
+    const schemas = await import('../../lib/domain/schemas.ts');
+    await import('../../functions/prepare-release.ts');
+    await import('../../functions/roll-back.ts');
+    for (const schema of [
+      schemas.releaseRequestSchema,
+      schemas.deploymentSchema,
+      schemas.releasePlanSchema,
+      schemas.planStepSchema,
+      schemas.stepCursorSchema,
+      schemas.caughtFailureSchema,
+    ])
+      expect(built(schema)).toBe(false);
+    expect(z.safeParse(schemas.caughtFailureSchema, { Error: 'States.Timeout' }).success).toBe(true);
+    expect(built(schemas.caughtFailureSchema)).toBe(true);
+    expect(built(schemas.deploymentSchema)).toBe(false);
   });
 });
