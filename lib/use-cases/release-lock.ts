@@ -3,7 +3,7 @@ import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
-import type { Receipt, ReleaseStore } from '../ports/release-store.ts';
+import type { LockLease, Receipt, ReleaseStore } from '../ports/release-store.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 import { buildPlan, leaseSecondsOf } from '../strategies/index.ts';
 
@@ -56,6 +56,14 @@ export const acquireReleaseLock = async (
   if (waiter && waiter.executionName !== releaseId && isNewerRequest(waiter, me)) {
     return { acquired: false, superseded: true, by: waiter.executionName };
   }
+  const refusedBy = (holder: LockLease): AcquireResult =>
+    isNewerRequest(holder, me)
+      ? { acquired: false, superseded: true, by: holder.holder }
+      : { acquired: false, superseded: false, holder: holder.holder };
+  // A lease another release holds and has not let lapse refuses the conditional write: decide on the lease
+  // read above (as if the write had been refused then) instead of sending a write bound to fail and reading
+  // the lock again. A lock freed since is not missed: the wait reads the lock after queueing.
+  if (held && held.leaseExpiresAt >= nowEpochSeconds()) return refusedBy(held);
   const result = await store.acquireLock(
     request.service,
     releaseId,
@@ -67,10 +75,7 @@ export const acquireReleaseLock = async (
     await store.dequeueWaiter(request.service, releaseId);
     return { acquired: true, superseded: false };
   }
-  if (isNewerRequest(result.holder, me)) {
-    return { acquired: false, superseded: true, by: result.holder.holder };
-  }
-  return { acquired: false, superseded: false, holder: result.holder.holder };
+  return refusedBy(result.holder);
 };
 
 /**
@@ -116,10 +121,16 @@ export const releaseLockAndWakeNext = async (
   service: string,
   releaseId: string,
 ): Promise<{ released: boolean; woke?: string }> => {
-  const { released, next } = await ports.store.releaseLock(service, releaseId);
-  // Only the holder hands the lock on: a release that never held it must not wake a waiter while another
-  // release holds it. A retried call whose first attempt already deleted the lock still wakes the waiter.
-  const free = released || (await ports.store.readLock(service)) === undefined;
+  const held = await ports.store.readLock(service);
+  // Only the holder hands the lock on: a release that never held it (a superseded push) must not wake a
+  // waiter while another release holds it, and needs no conditional delete bound to fail to learn that.
+  if (held && held.holder !== releaseId) return { released: false };
+  // A retried call whose first attempt already deleted the lock (none is held) still wakes the waiter.
+  const { released, next } = held
+    ? await ports.store.releaseLock(service, releaseId)
+    : { released: false, next: await ports.store.readWaiter(service) };
+  // The holder's lease may have lapsed and been taken over between the read and the delete.
+  const free = released || held === undefined || (await ports.store.readLock(service)) === undefined;
   if (free && next && next.executionName !== releaseId) {
     await ports.tokens.succeed(next.taskToken, { superseded: false } satisfies WaitOutcome);
     return { released, woke: next.executionName };

@@ -127,6 +127,19 @@ describe('Use case: release lock', () => {
       expect(store.waiters.has('checkout')).toBe(false);
     });
 
+    it('queues behind a live lease on what it read, without a conditional write bound to fail', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      store.calls.length = 0;
+
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
+        acquired: false,
+        superseded: false,
+        holder: 'checkout-v2',
+      });
+      expect(store.calls).toEqual(['readLock', 'readWaiter']);
+      expect(store.locks.get('checkout')?.holder).toBe('checkout-v2');
+    });
+
     it('takes over a lock whose lease expired', async () => {
       store.locks.set('checkout', {
         holder: 'checkout-dead',
@@ -227,6 +240,31 @@ describe('Use case: release lock', () => {
 
       expect(result.released).toBe(false);
       expect(store.locks.get('checkout')?.holder).toBe('checkout-v2');
+    });
+
+    it('a push that never held the lock (superseded) releases nothing and wakes nobody, reading the lock once', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4');
+      store.calls.length = 0;
+
+      await expect(releaseLockAndWakeNext({ store, tokens }, 'checkout', v3.id)).resolves.toEqual({
+        released: false,
+      });
+      expect(store.calls).toEqual(['readLock']);
+      expect(store.locks.get('checkout')?.holder).toBe('checkout-v2');
+      expect(tokens.succeeded).toEqual([]);
+    });
+
+    it('a retried hand-off whose first attempt already deleted the lock still wakes the waiter', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      store.locks.delete('checkout');
+
+      await expect(releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id)).resolves.toEqual({
+        released: false,
+        woke: 'checkout-v3',
+      });
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: false } }]);
     });
 
     it('does not wake itself', async () => {
