@@ -242,13 +242,15 @@ describe('Release state machine: how a release ends', () => {
 
   it('reaches no task whose TimeoutSecondsPath could select 0: a plan without a rollback window skips the watch', () => {
     // AWS fails the execution with States.Runtime (no Catch handles it) when the path selects anything but a
-    // positive integer. The only such field a plan may hold at 0 is the retire step's rollback window.
+    // positive integer. The only such field a plan may hold at 0 is the retire step's rollback window; the
+    // lock wait's comes from acquire-lock, at least 1 (test/unit/use-cases/release-lock.test.ts).
     const withPath = Object.entries(states).filter(([, state]) => state.TimeoutSecondsPath !== undefined);
     expect(withPath.map(([, state]) => state.TimeoutSecondsPath).sort()).toEqual([
       '$.cursor.step.rollbackWindowSeconds',
       '$.cursor.step.seconds',
       '$.cursor.step.timeoutSeconds',
       '$.cursor.step.timeoutSeconds',
+      '$.lock.waitSeconds',
     ]);
     const guard = states['Is there a rollback window to watch?'];
     expect(guard).toMatchObject({

@@ -9,7 +9,18 @@ import { buildPlan, leaseSecondsOf } from '../strategies/index.ts';
 
 export type AcquireResult =
   | { acquired: true; superseded: false }
-  | { acquired: false; superseded: false; holder: string }
+  | {
+      acquired: false;
+      superseded: false;
+      holder: string;
+      /**
+       * How long to wait, at most, for the holder's wake-up: until just past its lease. The wake-up is
+       * event-driven (the holder's hand-off resumes the queued push); this timeout only catches a lost
+       * wake-up, when the lapsed lease can be taken over, so a push queued behind a long release waits
+       * in one piece instead of re-arming a fixed timeout while the release runs.
+       */
+      waitSeconds: number;
+    }
   | { acquired: false; superseded: true; by: string };
 
 /** What a woken waiter is told. */
@@ -59,7 +70,12 @@ export const acquireReleaseLock = async (
   const refusedBy = (holder: LockLease): AcquireResult =>
     isNewerRequest(holder, me)
       ? { acquired: false, superseded: true, by: holder.holder }
-      : { acquired: false, superseded: false, holder: holder.holder };
+      : {
+          acquired: false,
+          superseded: false,
+          holder: holder.holder,
+          waitSeconds: Math.max(1, holder.leaseExpiresAt - nowEpochSeconds() + 1),
+        };
   // A lease another release holds and has not let lapse refuses the conditional write: decide on the lease
   // read above (as if the write had been refused then) instead of sending a write bound to fail and reading
   // the lock again. A lock freed since is not missed: the wait reads the lock after queueing.

@@ -62,7 +62,7 @@ describe('Handler: acquire-lock', () => {
     });
   });
 
-  it('reports the holder when an older release holds the lock', async () => {
+  it('reports the holder when an older release holds the lock, from the lease it read (no write bound to fail)', async () => {
     ddb.on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } }).resolves({});
     ddb.on(GetCommand, { Key: { pk: 'SERVICE#default#checkout', sk: 'LOCK' } }).resolves({
       Item: {
@@ -84,7 +84,9 @@ describe('Handler: acquire-lock', () => {
       acquired: false,
       superseded: false,
       holder: 'checkout-v1',
+      waitSeconds: 3601,
     });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
   });
 

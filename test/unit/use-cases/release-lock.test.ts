@@ -77,13 +77,30 @@ describe('Use case: release lock', () => {
       });
     });
 
-    it('reports the holder when an older release holds the lock', async () => {
+    it('reports the holder when an older release holds the lock, and waits at most until just past its lease', async () => {
       await acquireReleaseLock({ store }, config, v2.request, v2.id);
 
       await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
         acquired: false,
         superseded: false,
         holder: 'checkout-v2',
+        // The lease covers the whole release (7500 s): one wait, woken by the hand-off; the timeout only
+        // catches a lost wake-up, once the lapsed lease can be taken over.
+        waitSeconds: 7501,
+      });
+    });
+
+    it('waits at least a second behind a lease that lapses now', async () => {
+      store.locks.set('checkout', {
+        holder: 'checkout-v2',
+        requestedAt: v2.request.requestedAt,
+        acquiredAt: '2025-03-04T08:00:00.000Z',
+        leaseExpiresAt: NOW_EPOCH,
+      });
+
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toMatchObject({
+        acquired: false,
+        waitSeconds: 1,
       });
     });
 
@@ -131,7 +148,7 @@ describe('Use case: release lock', () => {
       await acquireReleaseLock({ store }, config, v2.request, v2.id);
       store.calls.length = 0;
 
-      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toMatchObject({
         acquired: false,
         superseded: false,
         holder: 'checkout-v2',
