@@ -23,6 +23,7 @@ export const releaseRequestSchema: z.ZodMiniType<ReleaseRequest> = z.object({
   source: z.enum(['ecr-push', 'manual']),
   requestedBy: z.optional(z.string()),
   requestId: z.optional(nonEmpty()),
+  commitTime: z.optional(nonEmpty()),
 });
 
 const slotRefSchema = z.object({

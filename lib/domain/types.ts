@@ -39,6 +39,8 @@ export interface ReleaseRequest {
   requestedBy?: string;
   /** A manual request's id: releases the digest again, even one that already serves 100%. */
   requestId?: string;
+  /** When the change was made, as the deploy request says (`shipline deploy --commit-time`): DORA lead time. */
+  commitTime?: string;
 }
 
 /**

@@ -21,6 +21,8 @@ export const manualDeployRequestSchema = z.strictObject({
   requestedBy: z.optional(
     z.string().check(z.minLength(1), z.maxLength(256, 'expected at most 256 characters')),
   ),
+  /** When the change was made (the commit's time, ISO 8601): DORA change lead time counts from it. */
+  commitTime: z.optional(z.iso.datetime({ offset: true })),
   /** Set to release a digest again (a new execution name is derived from it). */
   requestId: z.optional(
     z.string().check(z.minLength(1), z.maxLength(256, 'expected at most 256 characters')),

@@ -337,6 +337,22 @@ describe('Function: startRelease', () => {
     expect(starter.executions.size).toBe(2);
   });
 
+  it("carries a manual request's commit time into the execution input (DORA lead time), and refuses one that is no ISO time", async () => {
+    await startRelease({ starter }, config, {
+      service: 'checkout',
+      image: { digest: V2_DIGEST },
+      commitTime: '2025-03-04T11:30:00Z',
+    });
+    expect(starter.calls[0]?.input).toMatchObject({ commitTime: '2025-03-04T11:30:00Z' });
+    await expect(
+      startRelease({ starter }, config, {
+        service: 'checkout',
+        image: { digest: V2_DIGEST },
+        commitTime: 'yesterday',
+      }),
+    ).rejects.toThrow(/commitTime/);
+  });
+
   it('rejects a manual request for an undeclared service', async () => {
     const error = await rejection(
       startRelease({ starter }, config, { service: 'payments', image: { digest: V2_DIGEST } }),
