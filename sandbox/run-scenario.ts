@@ -11,6 +11,7 @@ import { describeIssues } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import type { ReleaseRecord } from '../lib/ports/release-store.ts';
+import { TrafficSeries } from './aws/series.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { runInWorld } from './context.ts';
 import { IamEnforcer } from './iam/enforce.ts';
@@ -147,6 +148,8 @@ type RunOptions = {
   roleConfig?: ShiplineConfig;
   /** Seed of the run's random source; overrides the scenario's `seed` (default DEFAULT_SEED). */
   seed?: number;
+  /** Record each service's time series (`ServiceResult.series`), for a picture of the run. Default false. */
+  series?: boolean;
 };
 
 /**
@@ -230,6 +233,7 @@ const runPackaged = async (
     },
   });
   world.cloudwatch.timing = { ...scenario.world.cloudwatch };
+  if (options.series) world.traffic.series = new TrafficSeries();
   // Every command a function sends is authorized against that function's role, as on AWS.
   const serverlessDocument = options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT);
   const sandboxResources = {
