@@ -58,7 +58,7 @@ const parseSeed = (value: string): number => {
 };
 
 const simulate = async (
-  options: { scenario: string; json: boolean; seed?: number },
+  options: { scenario: string; json: boolean; seed?: number; report?: string },
   colour: boolean,
 ): Promise<number> => {
   // A process-wide setting of this command (runs never write process.env): the SDK's Node version notice
@@ -77,13 +77,21 @@ const simulate = async (
       );
     const result = await runScenario(scenario, baseDir, {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      // The JSON result and the report carry each service's time series; the text output needs none.
+      series: options.json || options.report !== undefined,
       onEntry: options.json
         ? undefined
         : (entry, label) => process.stdout.write(`${formatEntry(entry, start, label, paint)}\n`),
     });
+    if (options.report !== undefined) {
+      const { writeReport } = await import('../sandbox/report/write.ts');
+      writeReport(options.report, { result, scenario, file: options.scenario });
+    }
     process.stdout.write(
       options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result, paint)}\n`,
     );
+    if (options.report !== undefined && !options.json)
+      process.stdout.write(`Report:          ${options.report}\n`);
     return result.expectations && !result.expectations.passed ? EXIT.expectationFailed : EXIT.ok;
   } catch (error) {
     if (error instanceof ScenarioError) throw new InputError(error.message);
@@ -206,14 +214,22 @@ const buildProgram = (result: { code: number }): Command => {
     .command('simulate')
     .description('run a scenario in the local sandbox (no AWS account): live timeline, then a summary')
     .requiredOption('-s, --scenario <file>', 'the scenario file (YAML), e.g. examples/healthy-canary.yml')
-    .option('--json', 'print one machine-readable JSON document instead', false)
+    .option(
+      '--json',
+      "print one machine-readable JSON document instead (with each service's time series)",
+      false,
+    )
+    .option(
+      '--report <file>',
+      "also write a self-contained HTML page: outcome, timeline, and a plot per service of each version's traffic share, error rate and latency with the alarms and the rollback or promotion marked",
+    )
     .option(
       '--seed <n>',
       "seed of the run's random source (retry jitter, ids); default: the scenario's seed, else 1",
       parseSeed,
     )
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (options: { scenario: string; json: boolean; seed?: number }) => {
+    .action(async (options: { scenario: string; json: boolean; seed?: number; report?: string }) => {
       result.code = await simulate(options, wantsColour(program.opts<{ color: boolean }>().color));
     });
 

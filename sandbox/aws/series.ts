@@ -13,6 +13,9 @@ export interface VersionMinute {
   /** The minute's start (ms), as CloudWatch timestamps a one-minute datapoint. */
   at: number;
   version: string;
+  /** The part of the minute the version served (ms): a version that starts or stops serving mid-minute. */
+  from: number;
+  until: number;
   requests: number;
   /** 5xx answered by the version's tasks (HTTPCode_Target_5XX_Count's part of this version). */
   errors: number;
@@ -63,10 +66,11 @@ export class TrafficSeries {
     else steps.push({ at, shares });
   }
 
-  /** `requests` served by `version` through the rule at `at`, with their error rate and response times. */
+  /** `requests` served by `version` through the rule from `at` to `until` (one minute at most), with their error rate and response times. */
   public served(
     ruleArn: string,
     at: number,
+    until: number,
     version: string,
     requests: number,
     errorRate: number,
@@ -82,9 +86,20 @@ export class TrafficSeries {
     }
     let entry = minute.get(version);
     if (!entry) {
-      entry = { at: minuteStart, version, requests: 0, errors: 0, latencyAverageMs: 0, latency: new Map() };
+      entry = {
+        at: minuteStart,
+        version,
+        from: at,
+        until,
+        requests: 0,
+        errors: 0,
+        latencyAverageMs: 0,
+        latency: new Map(),
+      };
       minute.set(version, entry);
     }
+    entry.from = Math.min(entry.from, at);
+    entry.until = Math.max(entry.until, until);
     const total = entry.requests + requests;
     entry.latencyAverageMs =
       total > 0 ? (entry.latencyAverageMs * entry.requests + latencyMs * requests) / total : 0;

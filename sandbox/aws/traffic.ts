@@ -319,7 +319,7 @@ export class TrafficModel {
         for (const entry of served) {
           // One version serving (every service outside a rolling update): its requests exactly, no rounding.
           const part = served.length === 1 ? requests : (requests * entry.tasks) / tasks;
-          this.serve(bucket, entry.version, part, from, percent, ruleArn);
+          this.serve(bucket, entry.version, part, from, to, percent, ruleArn);
           if (versionShares)
             versionShares[entry.version.name] =
               (versionShares[entry.version.name] ?? 0) +
@@ -373,6 +373,7 @@ export class TrafficModel {
     version: VersionBehaviour,
     requests: number,
     from: number,
+    to: number,
     percent: number,
     ruleArn: string,
   ): void {
@@ -385,7 +386,7 @@ export class TrafficModel {
     bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
     const distribution = logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000);
     this.addLatency(bucket, distribution, requests);
-    this.series?.served(ruleArn, from, version.name, requests, errorRate, latencyMs, distribution);
+    this.series?.served(ruleArn, from, to, version.name, requests, errorRate, latencyMs, distribution);
     const lastServed = this.lastServed.get(version.name);
     if (
       lastServed &&

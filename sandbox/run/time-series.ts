@@ -28,6 +28,9 @@ export interface ServiceTimeSeries {
   minutes: Array<{
     t: number;
     version: string;
+    /** The part of the minute the version served (seconds): where it started or stopped serving mid-minute. */
+    from: number;
+    until: number;
     requests: number;
     errors: number;
     errorRate: number;
@@ -138,6 +141,8 @@ export const serviceTimeSeries = (input: {
     return {
       t: seconds(minute.at),
       version: minute.version,
+      from: seconds(minute.from),
+      until: seconds(minute.until),
       requests: round(minute.requests, 2),
       errors: round(minute.errors, 2),
       errorRate: minute.requests > 0 ? round(minute.errors / minute.requests, 6) : 0,
