@@ -70,6 +70,8 @@ const simulate = async (
   const paint = colour ? ansi : plain;
   try {
     const { scenario, baseDir } = loadScenario(options.scenario);
+    const report = options.report === undefined ? undefined : await import('../sandbox/report/write.ts');
+    report?.checkReportPath(options.report ?? '');
     const start = new Date(scenario.world.start).getTime();
     if (!options.json)
       process.stdout.write(
@@ -83,10 +85,8 @@ const simulate = async (
         ? undefined
         : (entry, label) => process.stdout.write(`${formatEntry(entry, start, label, paint)}\n`),
     });
-    if (options.report !== undefined) {
-      const { writeReport } = await import('../sandbox/report/write.ts');
-      writeReport(options.report, { result, scenario, file: options.scenario });
-    }
+    if (report && options.report !== undefined)
+      report.writeReport(options.report, { result, scenario, file: options.scenario });
     process.stdout.write(
       options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result, paint)}\n`,
     );

@@ -187,9 +187,11 @@ const versionsTable = (versions: ReportInput['scenario']['versions']): string =>
 };
 
 const timelineTable = (result: ScenarioResult): string => {
+  // As the text output: the service is named only in a world of several.
+  const several = Object.keys(result.services).length > 1;
   const rows = result.timeline
     .map((e) => {
-      const release = [e.service, e.execution].filter(Boolean).join(' ');
+      const release = [several ? e.service : undefined, e.execution].filter(Boolean).join(' ');
       const kind = KIND_LABELS[e.kind as keyof typeof KIND_LABELS] ?? e.kind;
       return `<tr class="kind-${escapeHtml(e.kind)}"><td>${escapeHtml(e.time)}</td><td>${escapeHtml(kind)}</td><td>${escapeHtml(release)}</td><td>${escapeHtml(e.text)}</td></tr>`;
     })
@@ -220,7 +222,8 @@ figcaption{color:var(--muted);margin-bottom:.5rem}
 .legend li{display:flex;align-items:center;gap:.4rem;font-weight:600}
 .plot{width:100%;height:auto;display:block}
 .plot-narrow{display:none}
-@media (max-width:40rem){.plot-wide{display:none}.plot-narrow{display:block}main{padding:.75rem}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:.35rem}}
+@media (max-width:40rem){.plot-wide{display:none}.plot-narrow{display:block}main{padding:.75rem}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:.35rem}
+.timeline thead{display:none}.timeline tr{display:grid;grid-template-columns:auto auto 1fr;gap:0 .6rem;border-bottom:1px solid var(--line);padding:.25rem 0}.timeline td{border:0;padding:0}.timeline td:last-child{grid-column:1/-1;overflow-wrap:anywhere}}
 .events{list-style:none;padding:0;margin:.5rem 0}
 .events li{display:flex;gap:.5rem;align-items:baseline;margin:.25rem 0}
 .event-badge{flex:none;display:inline-block;min-width:1.6em;text-align:center;font-weight:700;border:2px solid}

@@ -254,14 +254,24 @@ export const renderPlot = (input: {
   const font = layout.fontSize;
   const left = Math.round(font * 4.2);
   const right = Math.round(font * 1.2);
-  const badgeRows = 3;
   const badge = font * 1.6;
-  const top = Math.round(badgeRows * (badge + 3) + 4);
+  const plotWidth = layout.width - left - right;
+  const x = (t: number) => left + ((t - domain.from) / (domain.to - domain.from)) * plotWidth;
+  // Each event's badge row: badges too close to the one before take the next row up (at most 4 rows).
+  const placed: Array<{ event: PlotEvent; row: number }> = [];
+  const rows: number[] = [];
+  for (const event of [...events].sort((a, b) => a.t - b.t)) {
+    if (event.t < domain.from || event.t > domain.to) continue;
+    const ex = x(event.t);
+    let row = rows.findIndex((lastX) => ex - lastX >= badge + 2);
+    if (row < 0) row = Math.min(rows.length, 3);
+    rows[row] = ex;
+    placed.push({ event, row });
+  }
+  const top = Math.round(Math.max(1, rows.length) * (badge + 3) + 4);
   const panelGap = Math.round(font * 3.2);
   const axisSpace = Math.round(font * 3.6);
-  const plotWidth = layout.width - left - right;
   const height = top + panels.length * layout.panelHeight + panels.length * panelGap + axisSpace;
-  const x = (t: number) => left + ((t - domain.from) / (domain.to - domain.from)) * plotWidth;
   const f = (n: number) => n.toFixed(1);
   const out: string[] = [];
   const titleId = `${id}-title`;
@@ -344,15 +354,10 @@ export const renderPlot = (input: {
     `<text x="${f(left + plotWidth / 2)}" y="${f(axisY + font * 2.6)}" text-anchor="middle" fill="#1a1a1a">${escapeHtml("Virtual time since the scenario's start (minutes)")}</text>`,
   );
   // Events: a line across every panel, a numbered badge on top; badges close together take the next row.
-  const rows: number[] = [];
   const lineBottom = top + panels.length * (layout.panelHeight + panelGap);
   const badges: string[] = [];
-  for (const event of [...events].sort((a, b) => a.t - b.t)) {
-    if (event.t < domain.from || event.t > domain.to) continue;
+  for (const { event, row } of placed) {
     const ex = x(event.t);
-    let row = rows.findIndex((lastX) => ex - lastX >= badge + 2);
-    if (row < 0) row = rows.length < badgeRows ? rows.length : badgeRows - 1;
-    rows[row] = ex;
     const style = EVENT_STYLES[event.kind];
     const by = top - (row + 1) * (badge + 3);
     const label = `${event.number}. ${formatOffset(event.t)} ${event.text}`;
