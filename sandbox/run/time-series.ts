@@ -39,9 +39,10 @@ export interface ServiceTimeSeries {
   /** Every state change of an alarm the service's releases watch, in time order. */
   alarms: Array<{ t: number; alarm: string; from: string; to: string }>;
   /**
-   * When each release of the service ended traffic-wise: `promotion` when the new version reached 100%,
-   * `rollback` when the old version was back at 100% (or the release ended, if the new version never served),
-   * `failure` when a release failed; `text` says it in words.
+   * Where each release of the service moved traffic for good: `promotion` when the new version reached 100%
+   * (also a blue/green swap or a promotion a rollback later undid), `rollback` when the new version was off
+   * the traffic again (or where the release ended, if it never served), `failure` where a release failed;
+   * `text` says it in words.
    */
   markers: Array<{ t: number; kind: 'promotion' | 'rollback' | 'failure'; version: string; text: string }>;
 }
@@ -65,56 +66,73 @@ const latencyStatisticOf = (world: SimulatedWorld, watched: readonly string[]): 
   return 'p99';
 };
 
-/** Where one release's traffic ended: the marker a picture draws, from the shares that actually moved. */
-const markerOf = (
+/**
+ * Where one release's traffic went: the moment the new version served all of it (a promotion, or a
+ * blue/green swap later undone), and where a rollback put the old version back, from the shares that
+ * actually moved; a release that never moved traffic is marked where it ended.
+ */
+const markersOf = (
   execution: { record: ExecutionRecord; version: string; outcome: SandboxOutcome },
   release: ReleaseRecord | undefined,
   steps: ReadonlyArray<{ t: number; shares: Record<string, number> }>,
   start: number,
-): ServiceTimeSeries['markers'][number] | undefined => {
+): ServiceTimeSeries['markers'] => {
   const { record, version, outcome } = execution;
   const began = (record.startDate.getTime() - start) / 1000;
   const ended = record.stopDate ? (record.stopDate.getTime() - start) / 1000 : undefined;
   const after = steps.filter((step) => step.t >= began);
   const reason = release?.reason ? ` (${release.reason})` : '';
+  const full = after.find((step) => (step.shares[version] ?? 0) >= ALL);
   if (outcome === 'promoted') {
-    const full = after.find((step) => (step.shares[version] ?? 0) >= ALL);
     const t = full?.t ?? ended;
     return t === undefined
-      ? undefined
-      : { t, kind: 'promotion', version, text: `Promoted ${version}: it serves 100% of the traffic` };
+      ? []
+      : [{ t, kind: 'promotion', version, text: `Promoted ${version}: it serves 100% of the traffic` }];
   }
   if (outcome === 'rolled_back') {
     const served = after.findIndex((step) => (step.shares[version] ?? 0) > 0);
     const back =
       served < 0 ? undefined : after.slice(served).find((step) => (step.shares[version] ?? 0) === 0);
+    // All of the traffic before the rollback (a swap, or a promotion undone in its rollback window).
+    const before: ServiceTimeSeries['markers'] =
+      full && (back === undefined || full.t < back.t)
+        ? [{ t: full.t, kind: 'promotion', version, text: `${version} serves 100% of the traffic` }]
+        : [];
     if (back) {
       const serving = Object.entries(back.shares).find(([, share]) => share >= ALL)?.[0];
-      return {
-        t: back.t,
-        kind: 'rollback',
-        version,
-        text: `Rolled back ${version}${serving ? `: ${serving} serves 100% again` : ''}${reason}`,
-      };
+      return [
+        ...before,
+        {
+          t: back.t,
+          kind: 'rollback',
+          version,
+          text: `Rolled back ${version}${serving ? `: ${serving} serves 100% again` : ''}${reason}`,
+        },
+      ];
     }
     // Never served, or not yet off the traffic when the run ended: the marker is where the release ended.
     return ended === undefined
-      ? undefined
-      : {
-          t: ended,
-          kind: 'rollback',
-          version,
-          text: `Rolled back ${version}${served < 0 ? ' before it served production traffic' : ''}${reason}`,
-        };
+      ? before
+      : [
+          ...before,
+          {
+            t: ended,
+            kind: 'rollback',
+            version,
+            text: `Rolled back ${version}${served < 0 ? ' before it served production traffic' : ''}${reason}`,
+          },
+        ];
   }
   if (outcome === 'failed' && ended !== undefined)
-    return {
-      t: ended,
-      kind: 'failure',
-      version,
-      text: `Release of ${version} failed${record.error ? `: ${record.error}` : ''}${reason}`,
-    };
-  return undefined;
+    return [
+      {
+        t: ended,
+        kind: 'failure',
+        version,
+        text: `Release of ${version} failed${record.error ? `: ${record.error}` : ''}${reason}`,
+      },
+    ];
+  return [];
 };
 
 /** The time series of one service, read from what the simulated ALB and CloudWatch saw during the run. */
@@ -158,10 +176,13 @@ export const serviceTimeSeries = (input: {
       from: transition.from,
       to: transition.state,
     }));
-  const markers = input.executions.flatMap((execution) => {
-    const release = input.releases.find((r) => r.releaseId === execution.record.name);
-    const marker = markerOf(execution, release, shares, start);
-    return marker ? [marker] : [];
-  });
+  const markers = input.executions.flatMap((execution) =>
+    markersOf(
+      execution,
+      input.releases.find((r) => r.releaseId === execution.record.name),
+      shares,
+      start,
+    ),
+  );
   return { latencyStatistic, shares, minutes, alarms, markers };
 };

@@ -103,6 +103,18 @@ describe('Sandbox: the time series a picture of a run draws', () => {
     ]);
   });
 
+  it('marks a blue/green swap that an alarm undid: all of the traffic, then the rollback', async () => {
+    const result = await run('blue-green-alarm-after-swap.yml');
+    const series = seriesOf(result);
+    const swap = series.shares.find((s) => s.shares.v2 === 100);
+    const back = series.shares.find((s) => s.t > (swap?.t ?? 0) && s.shares.v1 === 100);
+    expect(series.markers.map(({ t, kind }) => ({ t, kind }))).toEqual([
+      { t: swap?.t, kind: 'promotion' },
+      { t: back?.t, kind: 'rollback' },
+    ]);
+    expect(series.markers[0]?.text).toBe('v2 serves 100% of the traffic');
+  });
+
   it('records nothing unless asked: the result keeps its shape', async () => {
     const result = await run('bad-version-rolled-back.yml', false);
     expect(result.services[result.service]).not.toHaveProperty('series');
