@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +20,9 @@ const SCENARIO = 'examples/bad-version-rolled-back.yml';
 /** Set SHIPLINE_REPORT_SCREENSHOTS=dir to keep screenshots of the page (wide and phone) for a person to look at. */
 const SCREENSHOTS = process.env.SHIPLINE_REPORT_SCREENSHOTS;
 
-let context: BrowserContext;
+let context: BrowserContext | undefined;
+/** The browser's profile: new and empty for this file, removed after it. */
+let profile: string | undefined;
 let page: Page;
 let result: ScenarioResult;
 let reportUrl: string;
@@ -62,24 +64,22 @@ describe.skipIf(!hasChromium)(
       result = JSON.parse(cli.stdout) as ScenarioResult;
       reportUrl = pathToFileURL(file).href;
       // A new, empty profile: nothing from another run (cache, service workers) can change what is seen.
-      context = await chromium.launchPersistentContext(
-        mkdtempSync(path.join(tmpdir(), 'shipline-chromium-')),
-        {
-          executablePath: CHROMIUM,
-          headless: true,
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
-          viewport: { width: 1280, height: 900 },
-        },
-      );
+      profile = mkdtempSync(path.join(tmpdir(), 'shipline-chromium-'));
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+        viewport: { width: 1280, height: 900 },
+      });
       page = context.pages()[0] ?? (await context.newPage());
       page.on('console', (message) => {
         if (message.type() === 'error') consoleErrors.push(message.text());
@@ -95,6 +95,7 @@ describe.skipIf(!hasChromium)(
 
     afterAll(async () => {
       await context?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
     });
 
     it('shows the scenario and its outcome in words', async () => {
