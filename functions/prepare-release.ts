@@ -7,6 +7,7 @@ import {
   createDriver,
   createNotificationMarks,
   createNotifier,
+  createReleaseEvents,
   createRouter,
   createServiceAndHistoryStore,
   createSlotReader,
@@ -20,6 +21,7 @@ const ports = {
   driver: createDriver({ router: createRouter(), slots: createSlotReader() }),
   alarms: createAlarmWatcher(),
   notifier: createNotifier(),
+  events: createReleaseEvents(),
 };
 
 /**

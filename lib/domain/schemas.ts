@@ -30,6 +30,7 @@ export const releaseRequestSchema: z.ZodMiniType<ReleaseRequest> = /* @__PURE__ 
     source: z.enum(['ecr-push', 'manual']),
     requestedBy: z.optional(z.string()),
     requestId: z.optional(nonEmpty()),
+    commitTime: z.optional(nonEmpty()),
   }),
 );
 
@@ -137,6 +138,9 @@ export const deploymentSchema: z.ZodMiniType<Deployment> = /* @__PURE__ */ z.laz
     alarms: z.array(z.string()),
     plan: releasePlanSchema,
     topicArn: nonEmpty(),
+    changeTime: z.optional(
+      z.object({ at: nonEmpty(), source: z.enum(['oci-label', 'deploy-request', 'push']) }),
+    ),
   }),
 );
 

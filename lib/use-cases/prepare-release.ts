@@ -3,13 +3,16 @@ import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
+import { changeTimeOfRequest, subjectOfDeployment } from '../domain/release-progress.ts';
 import type { AlreadyServing, Deployment, ReleaseRequest } from '../domain/types.ts';
 import { ServiceBusyError, TargetStateError } from '../errors.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ServiceAndHistoryMethods } from '../store/composed-release-store.ts';
 import { buildPlan } from '../strategies/index.ts';
 import { type NotificationMarkStore, notifyBestEffort } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
+import { progressOf, publishTransition } from './transitions.ts';
 
 /** What preparing a release reads and writes: service state, the release record, notification marks. */
 export type PreparingStore = Pick<ReleaseStore, ServiceAndHistoryMethods> & NotificationMarkStore;
@@ -23,7 +26,10 @@ export type PreparingStore = Pick<ReleaseStore, ServiceAndHistoryMethods> & Noti
  * manual request with a requestId asks for it again.
  */
 export const prepareRelease = async (
-  ports: Pick<ReleasePorts, 'driver' | 'alarms' | 'notifier'> & { store: PreparingStore },
+  ports: Pick<ReleasePorts, 'driver' | 'alarms' | 'notifier'> & {
+    store: PreparingStore;
+    events?: ReleaseEvents;
+  },
   config: ShiplineConfig,
   settings: PipelineSettings,
   request: ReleaseRequest,
@@ -85,6 +91,9 @@ export const prepareRelease = async (
     plan: buildPlan(declared, snapshot.planContext),
     topicArn: declared.notify.topicArn ?? settings.defaultTopicArn,
   };
+  const changeTime = changeTimeOfRequest(request);
+  if (changeTime) deployment.changeTime = changeTime;
+  const progress = progressOf(deployment, undefined, { phase: 'started', at: deployment.startedAt });
 
   await ports.store.putRecord({
     service: request.service,
@@ -93,9 +102,11 @@ export const prepareRelease = async (
     status: 'in_progress',
     fromVersion: deployment.fromVersion,
     toVersion: deployment.toVersion,
+    image: deployment.image,
     ...(executionArn ? { executionArn } : {}),
     startedAt: deployment.startedAt,
     currentPercent: 0,
+    progress,
   });
   // Claiming the idle slot is the last step that can fail: a release that fails before it leaves the
   // previous release's delayed scale-down of that slot in place.
@@ -128,6 +139,16 @@ export const prepareRelease = async (
       },
     },
     warnings,
+  );
+  await publishTransition(
+    ports.events,
+    subjectOfDeployment(deployment),
+    progress,
+    {
+      kind: 'started',
+      text: `Releasing ${deployment.toVersion} to ${deployment.service} (from ${deployment.fromVersion}), ${deployment.plan.strategy}: ${deployment.plan.steps.length} steps`,
+    },
+    executionArn,
   );
   return deployment;
 };

@@ -2,6 +2,7 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
+import type { ReleaseEventMessage } from '../../lib/domain/progress.ts';
 import type { ReleaseRecord } from '../../lib/ports/release-store.ts';
 import type { ExecutionRecord } from '../aws/sfn.ts';
 import type { VersionCatalog } from '../aws/traffic.ts';
@@ -11,6 +12,7 @@ import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { TriggerResult } from './schedule.ts';
 import { isRollingTarget, type RollingTargetFields, rollingRouting } from './seed-world.ts';
+import { type ServiceTimeSeries, serviceTimeSeries } from './time-series.ts';
 import type { ServicePlan } from './validate.ts';
 
 /** `+01:05:00` from seconds. */
@@ -121,6 +123,12 @@ export interface ServiceResult {
    * release failed before moving production traffic, 1 for a blue/green swap, 2 for a swap and its swap back.
    */
   productionWeightChanges: number;
+  /**
+   * Over virtual time: each version's traffic share, per minute its requests, errors and response time, the
+   * watched alarms' transitions and where each release ended. Only in a run that records them (`shipline
+   * simulate --json` or `--report`; `runScenario(..., { series: true })`).
+   */
+  series?: ServiceTimeSeries;
 }
 
 interface ServiceInputs {
@@ -287,6 +295,23 @@ const summariseService = async (
     detectionSeconds: detected.detectionSeconds,
     exposedRequests: detected.exposedRequests,
     productionWeightChanges: world.elbv2.changes.filter((c) => c.ruleArn === route.listenerRuleArn).length,
+    ...(world.traffic.series
+      ? {
+          series: serviceTimeSeries({
+            series: world.traffic.series,
+            world,
+            listenerRuleArn: route.listenerRuleArn,
+            watched: route.watched,
+            executions: executions.map((e) => ({
+              record: e,
+              version: label(e.name),
+              outcome: e.status === 'ABORTED' ? 'failed' : executionOutcome(e),
+            })),
+            releases,
+            start: start.getTime(),
+          }),
+        }
+      : {}),
   };
 };
 
@@ -366,6 +391,10 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
       };
     }),
     notifications: own.notifications,
+    releaseEvents: world.sns.internalMessages.map((m) => ({
+      t: (m.at - start.getTime()) / 1000,
+      message: JSON.parse(m.message) as ReleaseEventMessage,
+    })),
     triggers: triggerResults.map((r) => {
       const t = (r.at - start.getTime()) / 1000;
       const service = r.service !== undefined ? { service: r.service } : {};
