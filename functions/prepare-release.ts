@@ -30,7 +30,7 @@ const ports = {
  */
 export const handler = shiplineHandler(
   'prepare-release',
-  z.extend(executionRefSchema, { request: releaseRequestSchema }),
+  () => z.extend(executionRefSchema, { request: releaseRequestSchema }),
   async ({ request, releaseId, executionArn }) => {
     const warnings: string[] = [];
     const deployment = await prepareRelease(

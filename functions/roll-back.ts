@@ -23,7 +23,8 @@ const ports = {
 /** All traffic back to the stable slot, new slot to zero, record, notify (the next state hands the lock on). */
 export const handler = shiplineHandler(
   'roll-back',
-  z.extend(executionRefSchema, { deployment: deploymentSchema, failure: z.optional(caughtFailureSchema) }),
+  () =>
+    z.extend(executionRefSchema, { deployment: deploymentSchema, failure: z.optional(caughtFailureSchema) }),
   async ({ deployment, failure, executionArn }) => {
     const result = await rollBackRelease(ports, settings(), deployment, failure, executionArn);
     if (result.warnings.length > 0) logger.error('rolled back with warnings', { warnings: result.warnings });

@@ -13,12 +13,22 @@ export const logger = new Logger({
   logLevel: environment.logLevel() as 'INFO',
 });
 
-/** Validates the event against the handler's schema before the handler runs; the error names each bad field. */
-const validateInput = <S extends $ZodType>(schema: S, what: string): MiddlewareObj<unknown, unknown> => ({
-  before: (request) => {
-    request.event = parseInput(schema, request.event, what);
-  },
-});
+/**
+ * Validates the event against the handler's schema before the handler runs; the error names each bad field.
+ * A schema given as a function is built on the first invocation, not at import (see shiplineHandler).
+ */
+const validateInput = <S extends $ZodType>(
+  schema: S | (() => S),
+  what: string,
+): MiddlewareObj<unknown, unknown> => {
+  let built: S | undefined;
+  return {
+    before: (request) => {
+      built ??= typeof schema === 'function' ? schema() : schema;
+      request.event = parseInput(built, request.event, what);
+    },
+  };
+};
 
 /**
  * Logs every fault once, with its name (the state machine routes on it), and rethrows. Throttling and
@@ -36,11 +46,13 @@ const logFaults = (): MiddlewareObj<unknown, unknown> => ({
 
 /**
  * The one middy stack every Shipline function uses: Powertools logger context, input validation,
- * fault logging. The handler body receives the validated input and returns plain JSON.
+ * fault logging. The handler body receives the validated input and returns plain JSON. `schema` may be
+ * a function that builds it: then it is built on the first invocation, so importing the function (its
+ * cold start's init) builds no zod schema.
  */
 export const shiplineHandler = <S extends $ZodType, R>(
   name: string,
-  schema: S,
+  schema: S | (() => S),
   body: (input: output<S>, context: Context) => Promise<R>,
 ) =>
   middy<unknown, R, Error, Context>()

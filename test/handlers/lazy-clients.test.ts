@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { addClientCustomizer } from '../../lib/adapters/aws-clients.ts';
 import { TOPIC_ARN } from '../unit/fixtures.ts';
-import { setHandlerEnvironment } from './support.ts';
+import { lambdaContext, setHandlerEnvironment } from './support.ts';
 
 const sns = mockClient(SNSClient);
 /** Every SDK client the adapter factories build, by name, in order. */
@@ -59,5 +59,28 @@ describe('Handlers build their payload schemas on first parse, not at import', (
     expect(z.safeParse(schemas.caughtFailureSchema, { Error: 'States.Timeout' }).success).toBe(true);
     expect(built(schemas.caughtFailureSchema)).toBe(true);
     expect(built(schemas.deploymentSchema)).toBe(false);
+  });
+});
+
+describe('A handler whose schema is given as a function', () => {
+  it('builds it on the first invocation, once, and validates every invocation with it', async () => {
+    setHandlerEnvironment();
+    const { shiplineHandler } = await import('../../functions/shared/stack.ts');
+    let builds = 0;
+    const handler = shiplineHandler(
+      'lazy-schema',
+      () => {
+        builds += 1;
+        return z.object({ service: z.string().check(z.minLength(1)) });
+      },
+      async ({ service }) => ({ service }),
+    );
+    expect(builds).toBe(0);
+    const context = lambdaContext('lazy-schema');
+    await expect(handler({ service: 'checkout' }, context)).resolves.toEqual({ service: 'checkout' });
+    await expect(handler({ service: '' }, context)).rejects.toThrow(
+      /lazy-schema input is malformed: service/,
+    );
+    expect(builds).toBe(1);
   });
 });
