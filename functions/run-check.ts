@@ -1,14 +1,20 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { runCheck } from '../lib/use-cases/run-check.ts';
-import { createDriver, createReleaseEvents, createSmokeTester, createStore } from './shared/adapters.ts';
+import {
+  createDriver,
+  createReleaseEvents,
+  createServiceAndHistoryStore,
+  createSmokeTester,
+} from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   smoke: createSmokeTester(),
   // Only the test URL is read: no AWS client behind it.
   driver: createDriver({}),
-  store: createStore(),
+  // Only the release record is written (its progress): no lock, waits or their adapters in its bundle.
+  store: createServiceAndHistoryStore(),
   events: createReleaseEvents(),
 };
 
