@@ -375,6 +375,42 @@ describe('Release state machine: the plan, step by step', () => {
     });
   });
 
+  it("goes on with a person's promotion (BakePromotion) from a bake and from the rollback window", () => {
+    // A bake's task returned { outcome: 'promoted', full, by, reason }: the bake function records it and
+    // returns the next cursor (the retire step's for a full promotion), back to the dispatch.
+    const bakeChoice = states['Did the bake pass?'] as State;
+    expect(bakeChoice.Choices).toContainEqual({
+      Variable: '$.bake.outcome',
+      StringEquals: 'promoted',
+      Next: 'Go on as a person promoted the release',
+    });
+    expect(states['Go on as a person promoted the release']).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:aws:lambda:us-east-1:123456789012:function:confirmBake',
+      Parameters: { 'deployment.$': '$.deployment', 'cursor.$': '$.cursor', 'promotion.$': '$.bake' },
+      ResultPath: '$.cursor',
+      Next: 'What is the next step?',
+      Catch: [
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Roll back to the stable version' }),
+      ],
+    });
+    // The window's task returned it: the window ends now, recorded, and the old version is retired.
+    expect(states['Watch alarms during the rollback window']?.Next).toBe(
+      'Did a person end the rollback window?',
+    );
+    const windowChoice = states['Did a person end the rollback window?'] as State;
+    expect(windowChoice).toMatchObject({ Type: 'Choice', Default: 'Scale down the old slot' });
+    expect(JSON.stringify(windowChoice.Choices)).toContain('"StringEquals":"promoted"');
+    expect(windowChoice.Choices?.[0]?.Next).toBe('End the rollback window as a person promoted the release');
+    expect(states['End the rollback window as a person promoted the release']).toMatchObject({
+      Resource: 'arn:aws:lambda:us-east-1:123456789012:function:confirmRollbackWindow',
+      Parameters: { 'deployment.$': '$.deployment', 'cursor.$': '$.cursor', 'promotion.$': '$.window' },
+      Next: 'Scale down the old slot',
+      // The release is promoted either way: a failure to record the early end still retires the old version.
+      Catch: [expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Scale down the old slot' })],
+    });
+  });
+
   it('routes ReleaseAborted (shipline abort) from every waiting state to the rollback, with the reason as the failure', () => {
     const waiting = Object.entries(states).filter(
       ([, state]) => state.Type === 'Task' && String(state.Resource).endsWith('.waitForTaskToken'),

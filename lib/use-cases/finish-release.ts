@@ -2,7 +2,7 @@ import { now } from '../clock.ts';
 import { currentStep, rolloutOf } from '../domain/cursor.ts';
 import { versionLabel } from '../domain/names.ts';
 import type { ReleaseProgress, ReleaseState } from '../domain/progress.ts';
-import { progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
+import { actorOf, progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
 import { asError, TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
@@ -70,6 +70,22 @@ const trafficSteps = (deployment: Deployment): number => {
 };
 
 /**
+ * Why the release is promoted: all its steps passed, or a person ended some bakes early (named, with why),
+ * or promoted it in full (the steps skipped named by count).
+ */
+const promotionReason = (deployment: Deployment, cursor: StepCursor): string => {
+  const promotions = cursor.promotions ?? [];
+  const full = promotions.find((promotion) => promotion.full);
+  const steps = deployment.plan.steps.length;
+  const by = (promotion: NonNullable<StepCursor['promotions']>[number]) =>
+    `${promotion.by}${promotion.reason ? ` (${promotion.reason})` : ''}`;
+  if (full)
+    return `promoted in full by ${by(full)} at step ${full.index + 1} of ${steps}; the remaining bakes, checks and pauses were skipped`;
+  const early = promotions.map((promotion) => `step ${promotion.index + 1} by ${by(promotion)}`);
+  return `all ${trafficSteps(deployment)} steps passed${early.length > 0 ? `; bakes ended early as passed: ${early.join(', ')}` : ''}`;
+};
+
+/**
  * Promotion: the new slot already serves 100% after the last bake. The release record is marked promoted,
  * then the service state records the new slot as stable: that write is the commit point and the last
  * step that may fail (a failure before it leads to rollback, and the old slot is still warm). People are
@@ -101,7 +117,8 @@ export const promoteRelease = async (
   if ((await ports.driver.newVersionPercent(deployment.target)) !== 100)
     await ports.driver.setTraffic(deployment.target, 100);
   const at = now().toISOString();
-  const reason = `all ${trafficSteps(deployment)} steps passed`;
+  const reason = promotionReason(deployment, cursor);
+  const fullPromotion = cursor.promotions?.find((promotion) => promotion.full);
   const progress = progressOf(deployment, cursor, { phase: 'promoted', at, newPercent: 100 });
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     status: 'promoted',
@@ -144,6 +161,7 @@ export const promoteRelease = async (
       kind: 'promoted',
       text: `${deployment.toVersion} promoted: it serves 100% on ${names.newPlace}`,
       reason,
+      ...(fullPromotion ? { actor: actorOf(fullPromotion.by) } : {}),
     },
     executionArn,
   );
