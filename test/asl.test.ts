@@ -270,6 +270,30 @@ describe('Release state machine: how a release ends', () => {
     expect(budget).toBeLessThanOrEqual(900);
   });
 
+  it('reaches the rollback only after the first step set the cursor, which it passes on', () => {
+    // The rollback takes `cursor.$: $.cursor` (the step it rolls back from): a path reaching it before
+    // "Start with the first step" would fail the state on a missing path, past every Catch.
+    const reachedWithoutCursor = new Set<string>();
+    const visit = (name: string) => {
+      if (reachedWithoutCursor.has(name) || name === 'Start with the first step') return;
+      reachedWithoutCursor.add(name);
+      const state = states[name];
+      for (const next of [
+        state?.Next,
+        state?.Default,
+        ...(state?.Choices ?? []).map((c) => c.Next),
+        ...(state?.Catch ?? []).map((c) => c.Next),
+      ])
+        if (next) visit(next);
+    };
+    visit(release.StartAt);
+    expect(reachedWithoutCursor.has('Read what serves and plan the release')).toBe(true);
+    expect(reachedWithoutCursor.has('Roll back to the stable version')).toBe(false);
+    expect(reachedWithoutCursor.has('Report the failed rollback')).toBe(false);
+    expect(reachedWithoutCursor.has('Count the lost rollback alert')).toBe(false);
+    expect(states['Roll back to the stable version']?.Parameters).toMatchObject({ 'cursor.$': '$.cursor' });
+  });
+
   it('watches alarms during the rollback window and rolls back on AlarmAfterPromotion', () => {
     const window = states['Watch alarms during the rollback window'];
     expect(window).toMatchObject({

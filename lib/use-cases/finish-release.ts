@@ -229,6 +229,8 @@ export const rollBackRelease = async (
   deployment: Deployment,
   failure: CaughtFailure | undefined,
   executionArn: string | undefined,
+  /** Where the release was when it failed (the step it rolls back from), when the state machine says. */
+  cursor?: StepCursor,
 ): Promise<
   | {
       kind: 'rolled_back';
@@ -264,14 +266,16 @@ export const rollBackRelease = async (
       await recordTransition(
         ports,
         deployment,
-        undefined,
+        cursor,
         {
           kind: 'step',
           text: `Rolling back to ${deployment.fromVersion}`,
           reason,
           facts: {
             phase: 'rolling-back',
-            newPercent: await ports.driver.newVersionPercent(deployment.target),
+            // What the release last applied: read from the cursor, not from ELB, so that telling it
+            // costs the rollback no extra call before traffic moves back.
+            newPercent: cursor ? rollingBackFrom(cursor) : 0,
           },
         },
         {},
@@ -287,7 +291,7 @@ export const rollBackRelease = async (
   const rolled = owner ? await ports.driver.rollBack(deployment.target) : undefined;
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
-  const progress = progressAt(deployment.plan, undefined, {
+  const progress = progressAt(deployment.plan, cursor, {
     phase: 'ended',
     state: 'rolled-back',
     at,
@@ -343,6 +347,18 @@ export const rollBackRelease = async (
 };
 
 /**
+ * The new version's share when a release starts rolling back from `cursor`: a traffic step that failed may
+ * have applied its weights before failing, so its own share counts (the larger figure is the safe one to
+ * tell); otherwise the last shift's.
+ */
+const rollingBackFrom = (cursor: StepCursor): number => {
+  const applied = cursor.shifts.at(-1)?.percent ?? 0;
+  if (cursor.step.kind === 'shift') return Math.max(applied, cursor.step.percent);
+  if (cursor.step.kind === 'swap') return 100;
+  return applied;
+};
+
+/**
  * How long a rollback fences the service against newer releases: longer than its retries (~13 minutes),
  * short enough that a rollback that gave up (ACTION NEEDED) does not block the next release for long.
  */
@@ -358,6 +374,8 @@ export interface ReportInput {
   releaseId: string;
   executionArn?: string;
   deployment?: Deployment;
+  /** Where the release was (a failed rollback's step), when the state machine says. */
+  cursor?: StepCursor;
   failure?: CaughtFailure;
   /** For a failed rollback: why the rollback started. */
   rolledBackBecause?: CaughtFailure;
@@ -400,7 +418,7 @@ const recordReport = async (
   const progress =
     input.kind === 'ignored'
       ? undefined
-      : progressAt(deployment?.plan, undefined, {
+      : progressAt(deployment?.plan, deployment ? input.cursor : undefined, {
           phase: 'ended',
           state: REPORT_STATES[input.kind],
           at: endedAt,
