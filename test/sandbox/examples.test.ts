@@ -138,6 +138,23 @@ describe('Sandbox: example scenarios', () => {
     expect(result.notifications[1]?.subject).toContain(
       'rolled back to v1: alarm checkout-green-5xx went to ALARM at 5%',
     );
+    // On the release-events topic: the bake at 5% the alarm ended, rolling back from it, then rolled back.
+    expect(
+      result.releaseEvents
+        .slice(-3)
+        .map(({ message: m }) => [
+          m.kind,
+          m.progress.state,
+          m.progress.step,
+          m.progress.newPercent,
+          m.outcome,
+        ]),
+    ).toEqual([
+      ['step', 'baking', 4, 5, undefined],
+      ['step', 'rolling-back', 4, 5, undefined],
+      ['rolled_back', 'rolled-back', 4, 0, 'rolled_back'],
+    ]);
+    expect(result.releaseEvents.at(-1)?.message.reason).toBe('alarm checkout-green-5xx went to ALARM at 5%');
     expect(result.executions).toEqual([
       expect.objectContaining({
         status: 'FAILED',
