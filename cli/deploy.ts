@@ -136,7 +136,8 @@ const follow = async (
     const records = await history.listByService(serviceRef(service), 20);
     const record = records.find((candidate) => candidate.releaseId === started.releaseId);
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    if (record) {
+    // An ended record is said once, by the outcome line below.
+    if (record && record.status === 'in_progress') {
       const line = progressLine(record, now());
       const key = `${record.status}|${record.progress?.sequence ?? ''}|${line.replace(/, (bake|rollback window) ends in .*$|, waits for a person .*$/, '')}`;
       if (key !== last) {

@@ -306,6 +306,9 @@ const isEntry = (): boolean => {
 };
 
 if (isEntry()) {
+  // A process-wide setting of the program (never of an import): the SDK's Node version notice is about the
+  // machine, and would land in every CI log that runs shipline deploy.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // A reader that stops early (`shipline simulate ... | head`) closes the pipe: end quietly, as Unix tools
   // do, instead of dying on an unhandled EPIPE with a stack trace.
   for (const stream of [process.stdout, process.stderr])

@@ -235,7 +235,6 @@ describe('CLI: shipline deploy --wait', () => {
       `started release ${RELEASE} of checkout (v3); following it (at most 1h)`,
       '+0s step 1 of 4 (Shift 5% to green): shifting, 5% on v3',
       '+10s step 2 of 4 (Bake 5% for 5m): baking, 5% on v3',
-      '+20s step 4 of 4 (Retire blue): promoted, 100% on v3',
       '+20s promoted: checkout serves v3',
       '',
     ]);
@@ -327,7 +326,7 @@ describe('CLI: shipline status and history', () => {
     expect(stdout).toBe(
       [
         'checkout',
-        '  serving:   v2 (blue) since 2026-03-01 09:40:00Z, release checkout-222222222222',
+        '  serving:   v2 (blue) since 2026-03-01 09:40:00Z',
         `  releasing: ${RELEASE} (v2 -> v3), started 2026-03-02 10:00:01Z`,
         '             step 2 of 4 (Bake 5% for 5m): baking, 5% on v3, bake ends in 3m12s',
         `             2026-03-02 10:05:00Z promote by ${CALLER} ("looks good"): ended the bake of step 1 of 4`,
