@@ -1357,4 +1357,15 @@ describe('Sandbox: the shipline CLI against the simulated account', () => {
     expect(result.cli.map((each) => each.exitCode)).toEqual([0, 2]);
     expect(result.releases[0]?.actions).toBeUndefined();
   });
+
+  it('resume approves a paused blue/green release: swapped at once, promoted, who resumed recorded', async () => {
+    const result = await run('cli-resume-paused.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(events(result)).toEqual(['started', 'paused', 'promoted']);
+    const swap = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 0% / green 100%');
+    expectSoonAfter(swap?.t, 12 * 60);
+    expect(result.releases[0]?.actions).toMatchObject([
+      { command: 'resume', reason: 'test route checked by hand', actor: { via: 'cli' } },
+    ]);
+  });
 });
