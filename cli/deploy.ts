@@ -279,7 +279,7 @@ export const registerDeployCommand = (
       )
       .option(
         '--timeout <duration>',
-        `how long --wait follows it (default ${DEFAULT_WAIT_TIMEOUT})`,
+        'how long --wait follows it, e.g. 30m or 2h',
         parseTimeout,
         DEFAULT_WAIT_TIMEOUT,
       ),

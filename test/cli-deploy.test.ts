@@ -336,6 +336,34 @@ describe('CLI: shipline status and history', () => {
     );
   });
 
+  it('status --watch refreshes every --interval until nothing is releasing', async () => {
+    const running = record({ progress: progress(2, 'baking', 5, 'Bake 5% for 5m') });
+    const ended = record({ status: 'promoted', endedAt: '2026-03-02T10:20:00.000Z' });
+    // The release's record reads as running twice, then as promoted; it waits on nothing.
+    let reads = 0;
+    ddb.on(QueryCommand).callsFake((input: { IndexName?: string }) => {
+      if (input.IndexName === 'WaitsByRelease') return { Items: [] };
+      reads += 1;
+      return { Items: [reads <= 2 ? running : ended] };
+    });
+    const slept: number[] = [];
+    const out: string[] = [];
+    const code = await runCli(['status', 'checkout', '--watch', '--interval', '30'], {
+      out: (text) => out.push(text),
+      err: () => undefined,
+      env: { AWS_REGION: 'eu-west-1' },
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    expect(code).toBe(0);
+    expect(slept).toEqual([30_000, 30_000]);
+    const screens = out.join('').split('\n\n');
+    expect(screens).toHaveLength(3);
+    expect(screens[0]).toContain('step 2 of 4 (Bake 5% for 5m): baking');
+    expect(screens[2]).toContain('releasing: nothing');
+  });
+
   it('history lists outcome, versions, duration, reason and who acted', async () => {
     ddb.on(QueryCommand).resolves({
       Items: [
