@@ -1385,4 +1385,11 @@ describe('Sandbox: the shipline CLI against the simulated account', () => {
       { command: 'resume', reason: 'test route checked by hand', actor: { via: 'cli' } },
     ]);
   });
+
+  it('deploy --wait of a digest a push already released follows that release instead of starting another', async () => {
+    const result = await run('cli-deploy-after-push.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions).toHaveLength(1);
+    expect(command(result, 30)).toMatchObject({ exitCode: 0 });
+  });
 });
