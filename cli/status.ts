@@ -210,6 +210,11 @@ const statusText = (status: ServiceStatus, record: ReleaseRecord | undefined): s
       `  releasing: ${status.release.releaseId} (${status.release.versions}), started ${shortTime(status.release.startedAt)}`,
     );
     lines.push(`             ${progressLine(record, now())}`);
+    // A paused release waits for a person: say how they answer it.
+    if (record.progress?.state === 'paused')
+      lines.push(
+        `             shipline resume ${status.service} goes on; shipline abort ${status.service} --reason TEXT rolls back`,
+      );
     for (const action of status.release.actions) lines.push(`             ${actionLine(action)}`);
   } else lines.push('  releasing: nothing');
   if (status.alarms.length > 0)
