@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseEventMessage } from '../../lib/domain/progress.ts';
+import { releaseEventsFromSns } from '../../lib/events/release-event.ts';
 import { readServerlessDocument } from '../../sandbox/iam/policies.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import {
@@ -32,10 +33,11 @@ const withSubscribers = (): unknown => {
   return document;
 };
 
+/** What a subscriber read, through the parser the real subscribers use. */
 const messagesOf = (fn: string): ReleaseEventMessage[] =>
   received
     .filter((entry) => entry.fn === `shipline-sandbox-${fn}`)
-    .map((entry) => JSON.parse(entry.event.Records[0]?.Sns.Message ?? 'null') as ReleaseEventMessage);
+    .flatMap((entry) => releaseEventsFromSns(entry.event));
 
 let result: ScenarioResult;
 
