@@ -209,7 +209,10 @@ export const scaleDownOldSlot = async (
     retire ? { index: retireIndex, step: retire, shifts: [] } : undefined,
     {
       kind: 'step',
-      text: `The rollback window is over: ${reason}`,
+      text:
+        retire?.kind === 'retire' && retire.rollbackWindowSeconds > 0
+          ? `The rollback window is over: ${reason}`
+          : `The old version is retired: ${reason}`,
       facts: { phase: 'window-closed', state: 'promoted', newPercent: 100 },
     },
   );

@@ -419,6 +419,28 @@ describe('Use case: finish a release', () => {
       expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-blue', desiredCount: 0 }]);
     });
 
+    it('records the end of the rollback window as the last transition of a promoted release', async () => {
+      await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
+      const events = new FakeReleaseEvents();
+
+      await scaleDownOldSlot({ ...ports, events }, deployment);
+
+      expect(events.published).toEqual([
+        expect.objectContaining({
+          kind: 'step',
+          text: 'The rollback window is over: checkout-blue scaled to 0 after the warm period',
+          progress: expect.objectContaining({
+            step: 9,
+            steps: 9,
+            state: 'promoted',
+            newPercent: 100,
+            sequence: 2 + 8 * 4 + 3,
+          }),
+        }),
+      ]);
+      expect(ports.store.record(V2_RELEASE_ID)?.progress).toMatchObject({ state: 'promoted', sequence: 37 });
+    });
+
     it('leaves the old slot alone when a newer release took it', async () => {
       await ports.store.claimIdleSlot('checkout', 'checkout-v3');
 
