@@ -423,6 +423,26 @@ describe('Use case: finish a release', () => {
       expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-blue', desiredCount: 0 }]);
     });
 
+    it('reports the old slot scaled down even when the window-closed progress cannot be recorded', async () => {
+      await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
+      const events = new FakeReleaseEvents(ports.journal);
+      ports.store.updateRecord = async () => {
+        throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+          name: 'ValidationException',
+        });
+      };
+
+      // A throw here would end the promoted release in "The old slot is still running" (ScaleDownFailed).
+      await expect(scaleDownOldSlot({ ...ports, events }, deployment)).resolves.toEqual({
+        scaledDown: true,
+        reason: 'checkout-blue scaled to 0 after the warm period',
+      });
+      expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-blue', desiredCount: 0 }]);
+      // The topic still hears it; the failed write is logged as the loss of the transition's record.
+      expect(events.published.map((m) => m.progress.state)).toEqual(['promoted']);
+      expect(events.lostMessages.map((lost) => lost.error.name)).toEqual(['ProgressNotRecorded']);
+    });
+
     it('leaves the old slot alone when a newer release took it', async () => {
       await ports.store.claimIdleSlot('checkout', 'checkout-v3');
 
