@@ -48,6 +48,12 @@ export const awaitSteadySlot = async (
 ): Promise<{ waiting: boolean }> => {
   const step = currentStep(cursor, 'await-ready');
   const slotDeployment = rolloutOf(cursor);
+  // A rolling update replaces every task of the serving service: the new version is in production from
+  // here on (DORA counts the release as a deployment, even if its rollout is rolled back).
+  if (step.watchAlarms)
+    await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+      peakPercent: 100,
+    });
   await ports.store.putSlotWait(
     { deploymentId: slotDeployment.deploymentId, releaseId: deployment.id, taskToken },
     step.timeoutSeconds + 3600,

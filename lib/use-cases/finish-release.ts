@@ -101,6 +101,9 @@ export const promoteRelease = async (
     status: 'promoted',
     endedAt: at,
     currentPercent: 100,
+    peakPercent: 100,
+    // Kept when a rollback in the rollback window ends the release later: it did run in production (lead time).
+    promotedAt: at,
   });
   const committed = await ports.store.recordPromotion({
     service: deployment.service,
@@ -191,6 +194,9 @@ export const rollBackRelease = async (
 > => {
   const reason = reasonFromFailure(failure);
   const warnings: string[] = [];
+  // The rollback starts the moment a bake fails or a person aborts: the failure's detection, from which
+  // DORA's failed deployment recovery time runs until traffic is back on the stable version.
+  const rollbackStartedAt = now().toISOString();
   // One conditional write decides ownership and fences the service: a newer release (woken by the hand-off
   // after promotion) cannot claim a slot while this rollback moves traffic and scales, nor can this rollback
   // touch slots a newer release has already claimed. Recording the stable slot below clears the fence.
@@ -215,6 +221,7 @@ export const rollBackRelease = async (
     status: 'rolled_back',
     endedAt: at,
     currentPercent: 0,
+    rollbackStartedAt,
     reason,
   });
   if (owner) {

@@ -16,8 +16,11 @@ export const shiftTraffic = async (
 ): Promise<StepCursor> => {
   const step = currentStep(cursor, 'shift');
   await ports.driver.setTraffic(deployment.target, step.percent);
+  // Shifts only grow within a plan: this step's share is the largest the new version has taken (DORA counts
+  // a release whose new version took any production traffic as a deployment).
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     currentPercent: step.percent,
+    peakPercent: step.percent,
   });
   return nextCursor(deployment.plan, cursor, {
     shifts: [...cursor.shifts, { percent: step.percent, shiftedAt: now().toISOString() }],
@@ -37,6 +40,7 @@ export const swapTraffic = async (
   await ports.driver.setTraffic(deployment.target, 100);
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     currentPercent: 100,
+    peakPercent: 100,
   });
   return nextCursor(deployment.plan, cursor, {
     shifts: [...cursor.shifts, { percent: 100, shiftedAt: now().toISOString() }],

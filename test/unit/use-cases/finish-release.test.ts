@@ -145,6 +145,7 @@ describe('Use case: finish a release', () => {
         toVersion: 'v2',
         currentPercent: 0,
         endedAt: NOW,
+        rollbackStartedAt: NOW,
         reason: 'alarm checkout-5xx went to ALARM at 25%',
       });
       expect(ports.store.watchKeys()).toEqual([]);
@@ -246,6 +247,8 @@ describe('Use case: finish a release', () => {
         status: 'promoted',
         endedAt: NOW,
         currentPercent: 100,
+        peakPercent: 100,
+        promotedAt: NOW,
       });
     });
 
