@@ -124,7 +124,7 @@ module.exports = {
       : [
           {
             'Fn::Sub':
-              'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/shipline-no-repository',
+              `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/shipline-no-repository`,
           },
         ];
   },
@@ -135,7 +135,7 @@ module.exports = {
    * environment, as the release-metrics function publishes them (lib/domain/dora.ts).
    */
   doraDashboardBody: (config) => {
-    const region = '${AWS::Region}';
+    const region = `\${AWS::Region}`;
     const widgets = [];
     let y = 0;
     for (const name of Object.keys(config.services)) {

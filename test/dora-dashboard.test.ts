@@ -16,7 +16,7 @@ interface Widget {
 /** The dashboard body as CloudFormation substitutes it in us-east-1. */
 const bodyFor = (config: unknown) =>
   JSON.parse(
-    roleResources.doraDashboardBody(config)['Fn::Sub'].replaceAll('${AWS::Region}', 'us-east-1'),
+    roleResources.doraDashboardBody(config)['Fn::Sub'].replaceAll(`\${AWS::Region}`, 'us-east-1'),
   ) as {
     widgets: Widget[];
   };
