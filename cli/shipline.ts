@@ -8,6 +8,7 @@ import type { ServiceConfig, ShiplineConfig } from '../lib/config/schema.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { buildPlan } from '../lib/strategies/index.ts';
+import { registerDoraCommand } from './dora.ts';
 import { type CliIo, CliUsageError, EXIT, processIo } from './io.ts';
 import { registerOperateCommands } from './operate.ts';
 
@@ -240,6 +241,13 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
     });
 
   registerOperateCommands(program, {
+    io,
+    exit: (code) => {
+      result.code = code;
+    },
+    help: EXIT_CODES_HELP,
+  });
+  registerDoraCommand(program, {
     io,
     exit: (code) => {
       result.code = code;
