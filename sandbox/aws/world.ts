@@ -5,6 +5,7 @@ import { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { DeliveryFaults } from './delivery.ts';
+import { SimulatedEcr } from './ecr.ts';
 import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
@@ -101,6 +102,7 @@ export class SimulatedWorld
   public readonly ecs: SimulatedEcs;
   public readonly elbv2: SimulatedElbv2;
   public readonly cloudwatch: SimulatedCloudWatch;
+  public readonly ecr: SimulatedEcr;
   public readonly sns: SimulatedSns;
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
@@ -133,6 +135,7 @@ export class SimulatedWorld
     this.ecs = new SimulatedEcs(this);
     this.elbv2 = new SimulatedElbv2(this);
     this.cloudwatch = new SimulatedCloudWatch(this);
+    this.ecr = new SimulatedEcr(this);
     this.sns = new SimulatedSns(this);
     this.sfn = new SimulatedStepFunctions(this, this.lambda);
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
@@ -382,6 +385,7 @@ export class SimulatedWorld
       ECS: this.ecs,
       ElasticLoadBalancingV2: this.elbv2,
       CloudWatch: this.cloudwatch,
+      ECR: this.ecr,
       SNS: this.sns,
       SFN: this.sfn,
       Lambda: this.functions,

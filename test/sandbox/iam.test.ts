@@ -234,6 +234,7 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       ecs: 'ECS',
       elasticloadbalancing: 'ElasticLoadBalancingV2',
       cloudwatch: 'CloudWatch',
+      ecr: 'ECR',
       sns: 'SNS',
       states: 'SFN',
       lambda: 'Lambda',
@@ -258,6 +259,27 @@ describe('IAM mapping of the commands the pipeline sends', () => {
   it('PutMetricData is authorized on * with the namespace as a condition key', () => {
     expect(iamChecksFor('CloudWatch', 'PutMetricData', { Namespace: 'Shipline' }, scope)).toEqual([
       { action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'Shipline' } },
+    ]);
+  });
+  it('BatchGetImage and GetDownloadUrlForLayer are authorized on the repository of the registry they name', () => {
+    expect(iamChecksFor('ECR', 'BatchGetImage', { repositoryName: 'team/checkout' }, scope)).toEqual([
+      {
+        action: 'ecr:BatchGetImage',
+        resource: 'arn:aws:ecr:us-east-1:123456789012:repository/team/checkout',
+      },
+    ]);
+    expect(
+      iamChecksFor(
+        'ECR',
+        'GetDownloadUrlForLayer',
+        { repositoryName: 'checkout', registryId: '210987654321' },
+        scope,
+      ),
+    ).toEqual([
+      {
+        action: 'ecr:GetDownloadUrlForLayer',
+        resource: 'arn:aws:ecr:us-east-1:210987654321:repository/checkout',
+      },
     ]);
   });
   it('SendTaskFailure is authorized against the state machine, as SendTaskSuccess', () => {
