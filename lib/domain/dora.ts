@@ -83,7 +83,8 @@ export interface ReleaseAssessment {
 }
 
 const ms = (iso: string): number => new Date(iso).getTime();
-const seconds = (from: string, to: string): number => Math.max(0, Math.round((ms(to) - ms(from)) / 1000));
+/** Seconds from one instant to the next, to the millisecond (a rollback takes well under a second). */
+const seconds = (from: string, to: string): number => Math.max(0, Math.round(ms(to) - ms(from)) / 1000);
 
 /** The release's change time: as recorded, else its request time (for a push, the push time). */
 export const changeTimeOf = (record: ReleaseRecord): ChangeTime =>

@@ -429,6 +429,36 @@ describe('Sandbox: example scenarios', () => {
     ).toBe(true);
   });
 
+  it("shows checkout's DORA figures after a promotion, a rollback at 5% and the fix that answered it", async () => {
+    const result = await run('dora-release-history.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    const checkout = result.dora.checkout;
+    // v2, v3 and v4 each took production traffic; v3 failed; v4 was pushed 26 minutes after v3's rollback.
+    expect(checkout).toMatchObject({
+      deployments: 3,
+      changeFailRate: { failedDeployments: 1, rate: 1 / 3, band: 'low' },
+      deploymentReworkRate: { reworkDeployments: 1, rate: 1 / 3, band: null },
+      failedDeploymentRecoveryTime: { samples: 1, notRecovered: 0, band: 'elite' },
+      changeLeadTime: { samples: 2, band: 'elite' },
+    });
+    // Recovery: from the start of v3's rollback to its end, traffic back on v2 (well under a second here).
+    const [v4, v3, v2] = result.releases;
+    expect(v3).toMatchObject({ status: 'rolled_back', peakPercent: 5 });
+    expect(checkout?.failedDeploymentRecoveryTime.medianSeconds).toBe(
+      (Date.parse(v3?.endedAt ?? '') - Date.parse(v3?.rollbackStartedAt ?? '')) / 1000,
+    );
+    // Lead time ends at each promotion (v2 and v4); it starts at the change time the release records.
+    expect(v2).toMatchObject({ status: 'promoted', peakPercent: 100, promotedAt: v2?.endedAt });
+    expect(v4).toMatchObject({ status: 'promoted', peakPercent: 100, promotedAt: v4?.endedAt });
+    const lead = (release: typeof v2) =>
+      (Date.parse(release?.promotedAt ?? '') -
+        Date.parse(release?.changeTime?.at ?? release?.requestedAt ?? '')) /
+      1000;
+    expect(checkout?.changeLeadTime.medianSeconds).toBeCloseTo((lead(v2) + lead(v4)) / 2, 3);
+    // 3 deployments in the run's span: more than one a day.
+    expect(checkout?.deploymentFrequency.band).toBe('elite');
+  });
+
   it('promotes a rolling update of one ECS service once its deployment completes and the bake passes', async () => {
     const result = await run('rolling-healthy.yml');
     expect(result.expectations).toEqual({ passed: true, failures: [] });
