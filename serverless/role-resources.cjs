@@ -123,8 +123,7 @@ module.exports = {
       ? [...arns.values()]
       : [
           {
-            'Fn::Sub':
-              `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/shipline-no-repository`,
+            'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/shipline-no-repository`,
           },
         ];
   },
