@@ -407,6 +407,9 @@ const recordReport = async (
     endedAt,
     reason,
     ...(progress ? { progress } : {}),
+    // A failed rollback that leaves traffic on the new version: it was in production (a failed deployment
+    // in DORA's metrics). The record is written anew here, so the share is recorded again.
+    ...(traffic && (traffic.newPercent ?? 0) > 0 ? { peakPercent: traffic.newPercent } : {}),
   });
   return { kind: input.kind, outcome: status, reason, ...(progress ? { progress } : {}) };
 };

@@ -508,6 +508,8 @@ describe('Use case: finish a release', () => {
         status: 'failed',
         fromVersion: 'v1',
         startedAt: deployment.startedAt,
+        // 25% still on the new version: a failed deployment in DORA's metrics.
+        peakPercent: 25,
       });
     });
 
@@ -553,6 +555,7 @@ describe('Use case: finish a release', () => {
       );
       expect(result.reason).not.toContain('split');
       expect(ports.notifier.published[0]?.notification.message.weightsNow).toEqual({ blue: 100, green: 0 });
+      expect(ports.store.record(V2_RELEASE_ID)?.peakPercent).toBeUndefined();
     });
 
     it('says the weights are unknown when the listener rule cannot be read', async () => {
