@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { now } from '../lib/clock.ts';
 import {
   assessReleases,
@@ -233,11 +233,10 @@ export const registerDoraCommand = (program: Command, context: CommandContext): 
         "DORA's five software delivery metrics of each service (or one) from the release history, with the DORA performance band of each",
       )
       .argument('[service]', 'only this service')
-      .option(
-        '--since <period>',
-        'the period to measure, back from now: 30d, 2w, 12h',
-        parseSince,
-        DEFAULT_SINCE_SECONDS,
+      .addOption(
+        new Option('--since <period>', 'the period to measure, back from now: 30d, 2w, 12h')
+          .argParser(parseSince)
+          .default(DEFAULT_SINCE_SECONDS, '30d'),
       ),
   )
     .addHelpText('after', context.help)
