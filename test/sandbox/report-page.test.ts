@@ -113,6 +113,8 @@ const result = (services: Record<string, ServiceResult>): ScenarioResult => {
     wallMs: 900,
     seed: 1,
     services,
+    dora: {},
+    doraMetrics: [],
     expectations: { passed: true, failures: [] },
   };
 };
