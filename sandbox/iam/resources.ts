@@ -1,3 +1,4 @@
+import { SANDBOX_STACK_ID } from '../aws/cloudformation.ts';
 /** One authorization AWS makes for a command: the IAM action, the resource ARN, and request context keys. */
 export interface IamCheck {
   action: string;
@@ -33,6 +34,8 @@ const PREFIX: Record<string, string> = {
   SNS: 'sns',
   SFN: 'states',
   Lambda: 'lambda',
+  CloudFormation: 'cloudformation',
+  STS: 'sts',
 };
 
 /**
@@ -175,6 +178,24 @@ export const iamChecksFor = (
     case 'states:SendTaskSuccess':
     case 'states:SendTaskFailure':
       return one(scope.stateMachineArn);
+    // The operator's CLI (`shipline deploy`, `status`, `history`, `promote`, ...).
+    case 'cloudformation:DescribeStacks': {
+      const named = String(input.StackName ?? '*');
+      return one(
+        named.startsWith('arn:')
+          ? named
+          : `arn:aws:cloudformation:${region}:${account}:stack/${named}/${SANDBOX_STACK_ID}`,
+      );
+    }
+    // GetCallerIdentity needs no permission, and an explicit deny does not stop it (STS API reference).
+    case 'sts:GetCallerIdentity':
+      return [];
+    case 'states:DescribeExecution':
+      return one(String(input.executionArn));
+    case 'ecr:DescribeImages':
+      return one(
+        `arn:aws:ecr:${region}:${String(input.registryId ?? account)}:repository/${String(input.repositoryName)}`,
+      );
     case 'lambda:InvokeFunction':
       return one(lambdaFunctionArn(String(input.FunctionName), input.Qualifier, scope));
     default:

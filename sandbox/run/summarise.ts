@@ -447,6 +447,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
         environment: point.dimensions.environment ?? '',
         value: point.value,
       })),
+    cli: [],
     expectations: null,
   };
 };
