@@ -9,6 +9,7 @@ import { formatDuration } from '../lib/duration.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { buildPlan } from '../lib/strategies/index.ts';
 import { registerDeployCommand } from './deploy.ts';
+import { registerDoraCommand } from './dora.ts';
 import { type CliIo, CliUsageError, EXIT, processIo } from './io.ts';
 import { registerOperateCommands } from './operate.ts';
 import { registerStatusCommands } from './status.ts';
@@ -18,7 +19,8 @@ Exit codes:
   0  ok; deploy --wait: the release was promoted
   1  simulate: an expectation of the scenario failed; deploy --wait: the release rolled back or failed
   2  usage error or invalid input (unknown command or option, invalid scenario or shipline.yml, access
-     denied), or nothing to act on (promote, abort, rollback, resume: the service has nothing the command acts on)
+     denied), or nothing to act on (promote, abort, rollback, resume: the service has nothing the command acts on;
+     dora: no release ended in the period)
   3  internal error (one line; the stack trace with --debug or SHIPLINE_DEBUG=1)
   4  deploy --wait: the timeout passed and the release is still running
 
@@ -29,7 +31,7 @@ Environment:
   SHIPLINE_STACK    the pipeline's CloudFormation stack the account commands read (as --stack; default
                     shipline-dev): its outputs name the release table, the state machine and the trigger function
   SHIPLINE_TABLE    the release table (as --table; default: the stack output ReleaseTableName)
-  AWS_REGION, AWS_PROFILE, ...  deploy, status, history, promote, abort, rollback and resume use the AWS
+  AWS_REGION, AWS_PROFILE, ...  deploy, status, history, promote, abort, rollback, resume and dora use the AWS
                     SDK's default credential chain and region (as --region, --profile)`;
 
 /** Bad input a person can fix (a scenario or config that does not validate): exit 2, message only. */
@@ -278,6 +280,7 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
   registerDeployCommand(program, commandContext);
   registerStatusCommands(program, commandContext);
   registerOperateCommands(program, commandContext);
+  registerDoraCommand(program, commandContext);
 
   program
     .command('schema')

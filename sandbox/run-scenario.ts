@@ -9,6 +9,7 @@ import {
 } from '../lib/adapters/dynamodb-release-store.ts';
 import { describeIssues } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
+import type { DoraFigures } from '../lib/domain/dora.ts';
 import type { ReleaseEventMessage } from '../lib/domain/progress.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import type { ReleaseRecord } from '../lib/ports/release-store.ts';
@@ -113,6 +114,13 @@ export interface ScenarioResult {
    * records. The top-level fields are the scenario's own service's (its entry here).
    */
   services: Record<string, ServiceResult>;
+  /**
+   * DORA's five figures of each service over the run (its start to its end), computed from the release
+   * records as `shipline dora` computes them (lib/domain/dora.ts).
+   */
+  dora: Record<string, DoraFigures>;
+  /** The DORA datapoints the release-metrics function published (EMF, extracted into Shipline/DORA). */
+  doraMetrics: Array<{ t: number; metric: string; service: string; environment: string; value: number }>;
   /** The CLI commands people ran (scenario `cli`, `approve` and `abort` events): output and exit code. */
   cli: CliRun[];
   expectations: { passed: boolean; failures: string[] } | null;

@@ -124,6 +124,9 @@ export const promoteRelease = async (
     status: 'promoted',
     endedAt: at,
     currentPercent: 100,
+    peakPercent: 100,
+    // Kept when a rollback in the rollback window ends the release later: it did run in production (lead time).
+    promotedAt: at,
     progress,
   });
   const committed = await ports.store.recordPromotion({
@@ -246,6 +249,9 @@ export const rollBackRelease = async (
 > => {
   const reason = reasonFromFailure(failure);
   const warnings: string[] = [];
+  // The rollback starts the moment a bake fails or a person aborts: the failure's detection, from which
+  // DORA's failed deployment recovery time runs until traffic is back on the stable version.
+  const rollbackStartedAt = now().toISOString();
   // One conditional write decides ownership and fences the service: a newer release (woken by the hand-off
   // after promotion) cannot claim a slot while this rollback moves traffic and scales, nor can this rollback
   // touch slots a newer release has already claimed. Recording the stable slot below clears the fence.
@@ -279,6 +285,7 @@ export const rollBackRelease = async (
     status: 'rolled_back',
     endedAt: at,
     currentPercent: 0,
+    rollbackStartedAt,
     reason,
     progress,
   });
@@ -454,6 +461,9 @@ const recordReport = async (
     endedAt,
     reason,
     ...(progress ? { progress } : {}),
+    // A failed rollback that leaves traffic on the new version: it was in production (a failed deployment
+    // in DORA's metrics). The record is written anew here, so the share is recorded again.
+    ...(traffic && (traffic.newPercent ?? 0) > 0 ? { peakPercent: traffic.newPercent } : {}),
   });
   return { kind: input.kind, outcome: status, reason, ...(progress ? { progress } : {}) };
 };

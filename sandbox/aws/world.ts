@@ -7,6 +7,7 @@ import type { VirtualClock } from '../virtual-clock.ts';
 import { SimulatedCloudFormation } from './cloudformation.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { DeliveryFaults } from './delivery.ts';
+import { SimulatedEcr } from './ecr.ts';
 import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
@@ -116,6 +117,7 @@ export class SimulatedWorld
   public readonly ecs: SimulatedEcs;
   public readonly elbv2: SimulatedElbv2;
   public readonly cloudwatch: SimulatedCloudWatch;
+  public readonly ecr: SimulatedEcr;
   public readonly sns: SimulatedSns;
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
@@ -151,6 +153,7 @@ export class SimulatedWorld
     this.ecs = new SimulatedEcs(this);
     this.elbv2 = new SimulatedElbv2(this);
     this.cloudwatch = new SimulatedCloudWatch(this);
+    this.ecr = new SimulatedEcr(this);
     this.sns = new SimulatedSns(this);
     this.sns.onPublished = (message) => this.deliverSns(message);
     this.sfn = new SimulatedStepFunctions(this, this.lambda);
@@ -537,6 +540,7 @@ export class SimulatedWorld
       ECS: this.ecs,
       ElasticLoadBalancingV2: this.elbv2,
       CloudWatch: this.cloudwatch,
+      ECR: this.ecr,
       SNS: this.sns,
       SFN: this.sfn,
       Lambda: this.functions,

@@ -30,12 +30,12 @@ const PREFIX: Record<string, string> = {
   ECS: 'ecs',
   ElasticLoadBalancingV2: 'elasticloadbalancing',
   CloudWatch: 'cloudwatch',
+  ECR: 'ecr',
   SNS: 'sns',
   SFN: 'states',
   Lambda: 'lambda',
   CloudFormation: 'cloudformation',
   STS: 'sts',
-  ECR: 'ecr',
 };
 
 /**
@@ -57,6 +57,8 @@ export const PIPELINE_ACTIONS = [
   'cloudwatch:DescribeAlarms',
   'cloudwatch:DescribeAlarmHistory',
   'cloudwatch:PutMetricData',
+  'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
   'sns:Publish',
   'states:StartExecution',
   'states:SendTaskSuccess',
@@ -163,6 +165,12 @@ export const iamChecksFor = (
     // PutMetricData supports no resource-level permission; a policy may limit it by namespace.
     case 'cloudwatch:PutMetricData':
       return [{ action, resource: '*', context: { 'cloudwatch:namespace': String(input.Namespace) } }];
+    // Both on the repository, in the registry the call names (the caller's account when none).
+    case 'ecr:BatchGetImage':
+    case 'ecr:GetDownloadUrlForLayer':
+      return one(
+        `arn:aws:ecr:${region}:${input.registryId === undefined ? account : String(input.registryId)}:repository/${String(input.repositoryName)}`,
+      );
     case 'sns:Publish':
       return one(String(input.TopicArn));
     case 'states:StartExecution':

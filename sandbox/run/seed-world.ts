@@ -97,6 +97,13 @@ export const seedService = (
   const { name, declared, state } = plan;
   const target = declared.target;
   const repositoryUri = `${account}.dkr.ecr.${region}.amazonaws.com/${declared.image.repository}`;
+  // The repository holds every version's image, with the labels its configuration carries (OCI created).
+  for (const version of Object.values(scenario.versions))
+    world.ecr.putImage(
+      declared.image.repository,
+      version.digest,
+      version.created ? { 'org.opencontainers.image.created': version.created } : {},
+    );
   const definitionOf = (version: string) =>
     world.ecs.registerTaskDefinition(
       {

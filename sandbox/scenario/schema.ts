@@ -72,6 +72,10 @@ const versionSchema = z
       .default(false)
       .meta({ description: 'Tasks never become healthy (ECS circuit breaker fails the deployment).' }),
     changes: z.array(changeSchema).default([]),
+    created: z.iso.datetime({ offset: true }).optional().meta({
+      description:
+        "The image's org.opencontainers.image.created label (RFC 3339, e.g. 2026-03-04T08:00:00Z): DORA's change lead time starts there. Without it the image carries no label.",
+    }),
     httpStatus: z
       .union([
         httpStatusSchema,

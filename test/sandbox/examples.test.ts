@@ -446,6 +446,61 @@ describe('Sandbox: example scenarios', () => {
     ).toBe(true);
   });
 
+  it("shows checkout's DORA figures after a promotion, a rollback at 5% and the fix that answered it", async () => {
+    const result = await run('dora-release-history.yml');
+    expect(result.expectations).toEqual({ passed: true, failures: [] });
+    const checkout = result.dora.checkout;
+    // v2, v3 and v4 each took production traffic; v3 failed; v4 was pushed 26 minutes after v3's rollback.
+    expect(checkout).toMatchObject({
+      deployments: 3,
+      changeFailRate: { failedDeployments: 1, rate: 1 / 3, band: 'low' },
+      deploymentReworkRate: { reworkDeployments: 1, rate: 1 / 3, band: null },
+      failedDeploymentRecoveryTime: { samples: 1, notRecovered: 0, band: 'elite' },
+      changeLeadTime: { samples: 2, band: 'elite' },
+    });
+    // Recovery: from the start of v3's rollback to its end, traffic back on v2 (well under a second here).
+    const [v4, v3, v2] = result.releases;
+    expect(v3).toMatchObject({ status: 'rolled_back', peakPercent: 5 });
+    expect(checkout?.failedDeploymentRecoveryTime.medianSeconds).toBe(
+      (Date.parse(v3?.endedAt ?? '') - Date.parse(v3?.rollbackStartedAt ?? '')) / 1000,
+    );
+    // Lead time runs from each image's OCI created label (read from ECR by the release-metrics function and
+    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.2, v4 11:20 -> 12:01:37.2.
+    expect(v2).toMatchObject({
+      status: 'promoted',
+      peakPercent: 100,
+      promotedAt: '2026-11-22T10:31:37.200Z',
+      changeTime: { at: '2026-11-22T08:00:00.000Z', source: 'oci-label' },
+    });
+    expect(v4).toMatchObject({
+      status: 'promoted',
+      peakPercent: 100,
+      promotedAt: '2026-11-22T12:01:37.200Z',
+      changeTime: { at: '2026-11-22T11:20:00.000Z', source: 'oci-label' },
+    });
+    expect(checkout?.changeLeadTime).toMatchObject({
+      medianSeconds: (9097.2 + 2497.2) / 2,
+      sources: { 'oci-label': 2, 'deploy-request': 0, push: 0 },
+    });
+    // 3 deployments in the run's span: more than one a day.
+    expect(checkout?.deploymentFrequency.band).toBe('elite');
+    // What CloudWatch received from the EMF lines, one release end at a time: its sums and medians are the
+    // same figures.
+    expect(result.doraMetrics.map((point) => [point.metric, point.value])).toEqual([
+      ['Deployments', 1],
+      ['LeadTimeSeconds', 9097.2],
+      ['Deployments', 1],
+      ['FailedDeployments', 1],
+      ['RecoveryTimeSeconds', checkout?.failedDeploymentRecoveryTime.medianSeconds],
+      ['Deployments', 1],
+      ['ReworkDeployments', 1],
+      ['LeadTimeSeconds', 2497.2],
+    ]);
+    expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
+      new Set(['checkout/default']),
+    );
+  });
+
   it('promotes a rolling update of one ECS service once its deployment completes and the bake passes', async () => {
     const result = await run('rolling-healthy.yml');
     expect(result.expectations).toEqual({ passed: true, failures: [] });
@@ -798,9 +853,12 @@ describe('Sandbox: example scenarios', () => {
     expect(result.executions[0]).toMatchObject({ error: 'ReleaseFailed' });
     expect(result.executions[0]?.cause).toContain('the failed notification was NOT sent');
     expect(result.releases.find((r) => r.toVersion === 'v2')).toMatchObject({ status: 'failed' });
-    expect(result.timeline.filter((e) => e.kind === 'metric').map((e) => e.text)).toEqual([
-      'Shipline/NotificationsLost Service=checkout +1',
-    ]);
+    // The pipeline's own counter (the DORA metrics of v3's promotion are on the timeline too).
+    expect(
+      result.timeline
+        .filter((e) => e.kind === 'metric' && !e.text.startsWith('Shipline/DORA/'))
+        .map((e) => e.text),
+    ).toEqual(['Shipline/NotificationsLost Service=checkout +1']);
     // v3 (pushed at 1 minute) started within minutes, once the failure report had been retried for its
     // jittered retry-for-minutes window (at most ~11 minutes), not after the lock's lease of about two hours.
     expect(result.notifications[0]).toMatchObject({ message: { event: 'started', toVersion: 'v3' } });

@@ -147,6 +147,7 @@ describe('Use case: finish a release', () => {
         toVersion: 'v2',
         currentPercent: 0,
         endedAt: NOW,
+        rollbackStartedAt: NOW,
         reason: 'alarm checkout-5xx went to ALARM at 25%',
         progress: {
           sequence: ENDING_SEQUENCE + 1,
@@ -326,6 +327,8 @@ describe('Use case: finish a release', () => {
         status: 'promoted',
         endedAt: NOW,
         currentPercent: 100,
+        peakPercent: 100,
+        promotedAt: NOW,
       });
     });
 
@@ -615,6 +618,8 @@ describe('Use case: finish a release', () => {
         status: 'failed',
         fromVersion: 'v1',
         startedAt: deployment.startedAt,
+        // 25% still on the new version: a failed deployment in DORA's metrics.
+        peakPercent: 25,
       });
     });
 
@@ -660,6 +665,7 @@ describe('Use case: finish a release', () => {
       );
       expect(result.reason).not.toContain('split');
       expect(ports.notifier.published[0]?.notification.message.weightsNow).toEqual({ blue: 100, green: 0 });
+      expect(ports.store.record(V2_RELEASE_ID)?.peakPercent).toBeUndefined();
     });
 
     it('says the weights are unknown when the listener rule cannot be read', async () => {
