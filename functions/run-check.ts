@@ -3,8 +3,8 @@ import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { runCheck } from '../lib/use-cases/run-check.ts';
 import {
   createDriver,
+  createProgressRecords,
   createReleaseEvents,
-  createServiceAndHistoryStore,
   createSmokeTester,
 } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
@@ -13,8 +13,7 @@ const ports = {
   smoke: createSmokeTester(),
   // Only the test URL is read: no AWS client behind it.
   driver: createDriver({}),
-  // Only the release record is written (its progress): no lock, waits or their adapters in its bundle.
-  store: createServiceAndHistoryStore(),
+  store: createProgressRecords(),
   events: createReleaseEvents(),
 };
 

@@ -1,7 +1,9 @@
 import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
+import { useEmfSink } from '../lib/adapters/emf-delivery-metrics.ts';
 import { currentWorld } from './context.ts';
 import { inProcessTransport, type SdkRequestHandler } from './dynamodb-transport.ts';
+import { currentFunction } from './iam/enforce.ts';
 import { localDynamoDbServer } from './local-dynamodb.ts';
 import { retryInVirtualTime } from './sdk-retry.ts';
 import { installSandboxFetch } from './test-route-fetch.ts';
@@ -37,6 +39,12 @@ export const installSandboxClients = (): void => {
   if (installed) return;
   installed = true;
   installSandboxFetch();
+  // A function's EMF log lines go to the CloudWatch of its world, which extracts them as CloudWatch Logs does.
+  useEmfSink((line) => {
+    const run = currentWorld();
+    if (!run) throw new Error('an EMF log line was written outside a sandbox run');
+    run.world.cloudwatch.extractEmf(line, currentFunction.getStore() ?? 'a function');
+  });
   addClientCustomizer((client, clientName) => {
     // The SDK would read credentials from process.env, which a run never writes: several worlds share
     // the process. The identity provider reads `config.credentials` on every request.

@@ -38,6 +38,23 @@ const answer = async (
   const url = urlOf(input);
   const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
   const waits = currentFunction.getStore() !== undefined;
+  // A pre-signed URL ECR issued (GetDownloadUrlForLayer): the layer bucket answers with the blob.
+  const blob = world.ecr.blobAt(url);
+  if (blob) {
+    if (waits) await sleepMs(clock, world.timing.apiCallMs);
+    // Not on the timeline: like the ECR calls before it, it is the pipeline's own bookkeeping, not traffic.
+    return new Response(new Uint8Array(blob), {
+      status: 200,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+  }
+  if (url.hostname === world.ecr.blobHost) {
+    if (waits) await sleepMs(clock, world.timing.apiCallMs);
+    return new Response('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>', {
+      status: 403,
+      headers: { 'content-type': 'application/xml' },
+    });
+  }
   const route = world.testRoutes.ofHost(url.hostname);
   if (!route) {
     if (waits) await sleepMs(clock, world.timing.apiCallMs);

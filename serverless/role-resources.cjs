@@ -104,6 +104,130 @@ module.exports = {
           },
         ];
   },
+  /**
+   * The ECR repositories the services release from, as ARNs (`image.registry` when declared, else the
+   * stack's account and region): the only repositories the metrics function may read image labels from.
+   */
+  ecrRepositoryArns: (config) => {
+    const arns = new Map();
+    for (const service of Object.values(config.services)) {
+      const { repository, registry } = service.image;
+      const arn = registry
+        ? `arn:aws:ecr:${registry.region}:${registry.account}:repository/${repository}`
+        : {
+            'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${repository}`,
+          };
+      arns.set(typeof arn === 'string' ? arn : arn['Fn::Sub'], arn);
+    }
+    return arns.size > 0
+      ? [...arns.values()]
+      : [
+          {
+            'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/shipline-no-repository`,
+          },
+        ];
+  },
+  /**
+   * The DORA dashboard's body (AWS::CloudWatch::Dashboard DashboardBody, a JSON string with the stack's
+   * region substituted): per service, the five figures over the dashboard's time range (single values,
+   * `setPeriodToTimeRange`) and a weekly graph. Metrics: namespace Shipline/DORA, dimensions service and
+   * environment, as the release-metrics function publishes them (lib/domain/dora.ts).
+   */
+  doraDashboardBody: (config) => {
+    const region = `\${AWS::Region}`;
+    const widgets = [];
+    let y = 0;
+    for (const name of Object.keys(config.services)) {
+      const metric = (metricName, id, stat) => [
+        'Shipline/DORA',
+        metricName,
+        'service',
+        name,
+        'environment',
+        'default',
+        { id, stat, visible: false },
+      ];
+      widgets.push({
+        type: 'metric',
+        x: 0,
+        y,
+        width: 24,
+        height: 4,
+        properties: {
+          title: `${name}: DORA software delivery performance over the selected period`,
+          view: 'singleValue',
+          region,
+          setPeriodToTimeRange: true,
+          metrics: [
+            metric('Deployments', 'deployments', 'Sum'),
+            metric('LeadTimeSeconds', 'lead', 'p50'),
+            metric('FailedDeployments', 'failed', 'Sum'),
+            metric('RecoveryTimeSeconds', 'recovery', 'p50'),
+            metric('ReworkDeployments', 'rework', 'Sum'),
+            [
+              {
+                id: 'frequency',
+                expression: 'deployments * 86400 / PERIOD(deployments)',
+                label: 'Deployment frequency (per day)',
+              },
+            ],
+            [{ id: 'leadHours', expression: 'lead / 3600', label: 'Change lead time, median (hours)' }],
+            [
+              {
+                id: 'failRate',
+                expression: '100 * FILL(failed, 0) / deployments',
+                label: 'Change fail rate (%)',
+              },
+            ],
+            [
+              {
+                id: 'recoveryMinutes',
+                expression: 'recovery / 60',
+                label: 'Failed deployment recovery time, median (minutes)',
+              },
+            ],
+            [
+              {
+                id: 'reworkRate',
+                expression: '100 * FILL(rework, 0) / deployments',
+                label: 'Deployment rework rate (%)',
+              },
+            ],
+          ],
+        },
+      });
+      widgets.push({
+        type: 'metric',
+        x: 0,
+        y: y + 4,
+        width: 24,
+        height: 6,
+        properties: {
+          title: `${name}: deployments per week`,
+          view: 'timeSeries',
+          stacked: false,
+          region,
+          period: 604800,
+          stat: 'Sum',
+          metrics: [
+            [
+              'Shipline/DORA',
+              'Deployments',
+              'service',
+              name,
+              'environment',
+              'default',
+              { label: 'Deployments' },
+            ],
+            ['.', 'FailedDeployments', '.', '.', '.', '.', { label: 'Failed deployments' }],
+            ['.', 'ReworkDeployments', '.', '.', '.', '.', { label: 'Rework deployments' }],
+          ],
+        },
+      });
+      y += 10;
+    }
+    return { 'Fn::Sub': JSON.stringify({ start: '-P30D', periodOverride: 'inherit', widgets }) };
+  },
   /** The ECR repositories whose pushes release a service (`image.repository`): the trigger rule's filter. */
   ecrRepositories: (config) => [
     ...new Set(Object.values(config.services).map((service) => service.image.repository)),

@@ -26,6 +26,10 @@ module.exports = {
   listenerRules: async (context) => roleResources.listenerRules(await loadConfig(context)),
   /** The smoke-test functions the checks name: the only functions the check function may invoke. */
   smokeTestFunctions: async (context) => roleResources.smokeTestFunctions(await loadConfig(context)),
+  /** The ECR repositories' ARNs: the only ones the metrics function reads image labels from. */
+  ecrRepositoryArns: async (context) => roleResources.ecrRepositoryArns(await loadConfig(context)),
+  /** The DORA dashboard of the declared services (a DashboardBody with the stack's region). */
+  doraDashboardBody: async (context) => roleResources.doraDashboardBody(await loadConfig(context)),
   /** The ECR repositories shipline.yml releases: the trigger's rule matches only their pushes. */
   ecrRepositories: async (context) => roleResources.ecrRepositories(await loadConfig(context)),
   /** The alarms the bakes watch: the alarm function's rule matches only their state changes. */

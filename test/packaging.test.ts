@@ -34,12 +34,13 @@ const FUNCTIONS = {
   rollBack: 'roll-back',
   report: 'report',
   recordLostNotification: 'record-lost-notification',
+  releaseMetrics: 'release-metrics',
 } as const;
 type FunctionKey = keyof typeof FUNCTIONS;
 const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
 /** Functions started by EventBridge rather than by the state machine. */
-const EVENT_FUNCTIONS: FunctionKey[] = ['trigger', 'ecsDeploymentEvents', 'alarmEvents'];
+const EVENT_FUNCTIONS: FunctionKey[] = ['trigger', 'ecsDeploymentEvents', 'alarmEvents', 'releaseMetrics'];
 
 /**
  * The IAM actions each function's code can send, DERIVED from its bundle rather than kept by hand: each
@@ -59,6 +60,7 @@ const CLIENT_PREFIX: Record<string, string> = {
   sns: 'sns',
   sfn: 'states',
   lambda: 'lambda',
+  ecr: 'ecr',
 };
 /** Commands whose IAM action has another name than the API (Lambda's Invoke is lambda:InvokeFunction). */
 const ACTION_OF_COMMAND: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };

@@ -32,6 +32,7 @@ import type {
   NotificationMarks,
   Notifier,
   ReleaseEvents,
+  ReleaseHistory,
   ReleaseStore,
   ServiceReverter,
   SlotDeployer,
@@ -43,6 +44,7 @@ import type {
   TrafficRouter,
   WaitRegistry,
 } from '../../lib/ports/index.ts';
+import { serviceRef } from '../../lib/ports/service-ref.ts';
 import {
   type ServiceAndHistoryMethods,
   serviceAndHistoryStore,
@@ -144,6 +146,22 @@ export const createWaitRegistry = (): WaitRegistry =>
       clearRelease: true,
     },
   );
+/**
+ * Only the release record's update (a step that records its progress and nothing else in the table): the
+ * history part, without the rest of the store and its commands.
+ */
+export const createProgressRecords = (): Pick<ReleaseStore, 'updateRecord'> => {
+  const history = lazyPort<Pick<ReleaseHistory, 'update'>>(
+    () => new DynamoDbReleaseHistory(createDynamoDbDocumentClient(), environment.tableName),
+    { update: true },
+  );
+  return {
+    updateRecord: (service, requestedAt, releaseId, changes) => {
+      const { service: _service, environment: _environment, ...rest } = changes;
+      return history.update({ ...serviceRef(service), requestedAt, releaseId }, rest);
+    },
+  };
+};
 /** Only the notification marks (a pause notifies once): the same table, without the rest of the store. */
 export const createNotificationMarks = (): NotificationMarkStore => {
   const marks = lazyPort<NotificationMarks>(

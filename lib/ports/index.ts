@@ -1,4 +1,6 @@
 export type * from './alarm-watcher.ts';
+export type * from './delivery-metrics.ts';
+export type * from './image-labels.ts';
 export type * from './lock-store.ts';
 export type * from './metrics.ts';
 export type * from './notification-marks.ts';

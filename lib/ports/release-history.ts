@@ -1,3 +1,4 @@
+import type { ChangeTime } from '../domain/dora.ts';
 import type { OperatorAction, ReleaseProgress } from '../domain/progress.ts';
 import type { ReleaseOutcome } from '../domain/types.ts';
 import type { ServiceRef } from './service-ref.ts';
@@ -27,6 +28,17 @@ export interface ReleaseRecord {
   progress?: ReleaseProgress;
   /** The commands people gave the release, oldest first (who did what, when, why). */
   actions?: OperatorAction[];
+  /**
+   * The largest share of production traffic the new version took (percent): a release that took any is a
+   * deployment in DORA's metrics. Shifts only grow within a plan, so each shift records its own share.
+   */
+  peakPercent?: number;
+  /** When the release was promoted; kept when a rollback in the rollback window ends it later (lead time). */
+  promotedAt?: string;
+  /** When its rollback began, i.e. when its failure was detected (DORA's failed deployment recovery time). */
+  rollbackStartedAt?: string;
+  /** When the change it releases was made, and where that time came from (DORA's change lead time). */
+  changeTime?: ChangeTime;
 }
 
 /** Which record: a release of a service in an environment, at its request time. */

@@ -20,7 +20,7 @@ export type SlotDeployment = Rollout;
  * step's cursor, which carries the rollout for the steps that wait on it.
  */
 export const deployToIdleSlot = async (
-  ports: { driver: TargetDriver; store?: ReleaseStore; events?: ReleaseEvents },
+  ports: { driver: TargetDriver; store?: Pick<ReleaseStore, 'updateRecord'>; events?: ReleaseEvents },
   deployment: Deployment,
   cursor: StepCursor,
 ): Promise<StepCursor> => {
@@ -57,15 +57,23 @@ export const awaitSteadySlot = async (
   const step = currentStep(cursor, 'await-ready');
   const slotDeployment = rolloutOf(cursor);
   const startedAt = now();
-  await recordTransition(ports, deployment, cursor, {
-    kind: 'step',
-    text: `Waiting until ${deployment.toVersion} is ready`,
-    facts: {
-      phase: 'begin',
-      endsAt: new Date(startedAt.getTime() + step.timeoutSeconds * 1000).toISOString(),
-      ...(step.watchAlarms ? { watchedAlarms: deployment.alarms } : {}),
+  await recordTransition(
+    ports,
+    deployment,
+    cursor,
+    {
+      kind: 'step',
+      text: `Waiting until ${deployment.toVersion} is ready`,
+      facts: {
+        phase: 'begin',
+        endsAt: new Date(startedAt.getTime() + step.timeoutSeconds * 1000).toISOString(),
+        ...(step.watchAlarms ? { watchedAlarms: deployment.alarms } : {}),
+      },
     },
-  });
+    // A rolling update replaces every task of the serving service: the new version is in production from
+    // here on (DORA counts the release as a deployment, even if its rollout is rolled back).
+    step.watchAlarms ? { peakPercent: 100 } : {},
+  );
   await ports.store.putSlotWait(
     { deploymentId: slotDeployment.deploymentId, releaseId: deployment.id, taskToken },
     step.timeoutSeconds + 3600,

@@ -2,9 +2,9 @@ import { now } from '../clock.ts';
 import { currentStep, rolloutOf } from '../domain/cursor.ts';
 import { versionLabel } from '../domain/names.ts';
 import type { ReleaseProgress, ReleaseState } from '../domain/progress.ts';
-import { progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
+import { actorOf, progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
-import { asError, TargetStateError } from '../errors.ts';
+import { TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
@@ -70,6 +70,22 @@ const trafficSteps = (deployment: Deployment): number => {
 };
 
 /**
+ * Why the release is promoted: all its steps passed, or a person ended some bakes early (named, with why),
+ * or promoted it in full (the steps skipped named by count).
+ */
+const promotionReason = (deployment: Deployment, cursor: StepCursor): string => {
+  const promotions = cursor.promotions ?? [];
+  const full = promotions.find((promotion) => promotion.full);
+  const steps = deployment.plan.steps.length;
+  const by = (promotion: NonNullable<StepCursor['promotions']>[number]) =>
+    `${promotion.by}${promotion.reason ? ` (${promotion.reason})` : ''}`;
+  if (full)
+    return `promoted in full by ${by(full)} at step ${full.index + 1} of ${steps}; the remaining bakes, checks and pauses were skipped`;
+  const early = promotions.map((promotion) => `step ${promotion.index + 1} by ${by(promotion)}`);
+  return `all ${trafficSteps(deployment)} steps passed${early.length > 0 ? `; bakes ended early as passed: ${early.join(', ')}` : ''}`;
+};
+
+/**
  * Promotion: the new slot already serves 100% after the last bake. The release record is marked promoted,
  * then the service state records the new slot as stable: that write is the commit point and the last
  * step that may fail (a failure before it leads to rollback, and the old slot is still warm). People are
@@ -101,12 +117,16 @@ export const promoteRelease = async (
   if ((await ports.driver.newVersionPercent(deployment.target)) !== 100)
     await ports.driver.setTraffic(deployment.target, 100);
   const at = now().toISOString();
-  const reason = `all ${trafficSteps(deployment)} steps passed`;
+  const reason = promotionReason(deployment, cursor);
+  const fullPromotion = cursor.promotions?.find((promotion) => promotion.full);
   const progress = progressOf(deployment, cursor, { phase: 'promoted', at, newPercent: 100 });
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     status: 'promoted',
     endedAt: at,
     currentPercent: 100,
+    peakPercent: 100,
+    // Kept when a rollback in the rollback window ends the release later: it did run in production (lead time).
+    promotedAt: at,
     progress,
   });
   const committed = await ports.store.recordPromotion({
@@ -144,6 +164,7 @@ export const promoteRelease = async (
       kind: 'promoted',
       text: `${deployment.toVersion} promoted: it serves 100% on ${names.newPlace}`,
       reason,
+      ...(fullPromotion ? { actor: actorOf(fullPromotion.by) } : {}),
     },
     executionArn,
   );
@@ -191,7 +212,10 @@ export const scaleDownOldSlot = async (
     retire ? { index: retireIndex, step: retire, shifts: [] } : undefined,
     {
       kind: 'step',
-      text: `The rollback window is over: ${reason}`,
+      text:
+        retire?.kind === 'retire' && retire.rollbackWindowSeconds > 0
+          ? `The rollback window is over: ${reason}`
+          : `The old version is retired: ${reason}`,
       facts: { phase: 'window-closed', state: 'promoted', newPercent: 100 },
     },
   );
@@ -211,6 +235,8 @@ export const rollBackRelease = async (
   deployment: Deployment,
   failure: CaughtFailure | undefined,
   executionArn: string | undefined,
+  /** Where the release was when it failed (the step it rolls back from), when the state machine says. */
+  cursor?: StepCursor,
 ): Promise<
   | {
       kind: 'rolled_back';
@@ -223,6 +249,9 @@ export const rollBackRelease = async (
 > => {
   const reason = reasonFromFailure(failure);
   const warnings: string[] = [];
+  // The rollback starts the moment a bake fails or a person aborts: the failure's detection, from which
+  // DORA's failed deployment recovery time runs until traffic is back on the stable version.
+  const rollbackStartedAt = now().toISOString();
   // One conditional write decides ownership and fences the service: a newer release (woken by the hand-off
   // after promotion) cannot claim a slot while this rollback moves traffic and scales, nor can this rollback
   // touch slots a newer release has already claimed. Recording the stable slot below clears the fence.
@@ -239,37 +268,14 @@ export const rollBackRelease = async (
     };
   }
   const subject = subjectOfDeployment(deployment);
-  if (owner) {
-    // Told before traffic moves: a rollback that keeps failing (retried for minutes) shows as rolling back.
-    // Never in the rollback's way: a failure to record it is a warning, and traffic moves regardless.
-    try {
-      await recordTransition(
-        ports,
-        deployment,
-        undefined,
-        {
-          kind: 'step',
-          text: `Rolling back to ${deployment.fromVersion}`,
-          reason,
-          facts: {
-            phase: 'rolling-back',
-            newPercent: await ports.driver.newVersionPercent(deployment.target),
-          },
-        },
-        {},
-        executionArn,
-      );
-    } catch (error) {
-      const failure = asError(error);
-      warnings.push(`the rolling-back progress could not be recorded: ${failure.name}: ${failure.message}`);
-    }
-  }
-  // Idempotent in the driver: a retry after traffic was restored changes nothing on it, and still stops
-  // the new version (a failure between the two must not leave it running).
-  const rolled = owner ? await ports.driver.rollBack(deployment.target) : undefined;
+  // Traffic moves back first: that is what stops the harm, and nothing is told before it (a record and a
+  // publish cost the rollback reaction ~100 ms of AWS calls). Idempotent in the driver: a retry after
+  // traffic was restored changes nothing on it, and still stops the new version (a failure between the
+  // two must not leave it running).
+  const rolled = owner ? await rollBackTraffic(ports, deployment, cursor, reason, executionArn) : undefined;
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
-  const progress = progressAt(deployment.plan, undefined, {
+  const progress = progressAt(deployment.plan, cursor, {
     phase: 'ended',
     state: 'rolled-back',
     at,
@@ -279,6 +285,7 @@ export const rollBackRelease = async (
     status: 'rolled_back',
     endedAt: at,
     currentPercent: 0,
+    rollbackStartedAt,
     reason,
     progress,
   });
@@ -325,6 +332,58 @@ export const rollBackRelease = async (
 };
 
 /**
+ * Moves traffic back through the driver. Only when that fails (the state machine then retries the
+ * rollback for minutes) is the release told as rolling back, so that a rollback that keeps failing shows
+ * as such; the driver's error is what the state machine sees, never a failure to record it.
+ */
+const rollBackTraffic = async (
+  ports: Pick<ReleasePorts, 'store' | 'driver'> & { events?: ReleaseEvents },
+  deployment: Deployment,
+  cursor: StepCursor | undefined,
+  reason: string,
+  executionArn: string | undefined,
+): Promise<{ note?: string } | undefined> => {
+  try {
+    return await ports.driver.rollBack(deployment.target);
+  } catch (error) {
+    try {
+      await recordTransition(
+        ports,
+        deployment,
+        cursor,
+        {
+          kind: 'step',
+          text: `Rolling back to ${deployment.fromVersion}`,
+          reason,
+          facts: {
+            phase: 'rolling-back',
+            // What the release last applied, from the cursor: the rollback may have failed reading ELB.
+            newPercent: cursor ? rollingBackFrom(cursor) : 0,
+          },
+        },
+        {},
+        executionArn,
+      );
+    } catch {
+      // Telling it is best effort: the driver's failure below is what the state machine retries on.
+    }
+    throw error;
+  }
+};
+
+/**
+ * The new version's share when a release starts rolling back from `cursor`: a traffic step that failed may
+ * have applied its weights before failing, so its own share counts (the larger figure is the safe one to
+ * tell); otherwise the last shift's.
+ */
+const rollingBackFrom = (cursor: StepCursor): number => {
+  const applied = cursor.shifts.at(-1)?.percent ?? 0;
+  if (cursor.step.kind === 'shift') return Math.max(applied, cursor.step.percent);
+  if (cursor.step.kind === 'swap') return 100;
+  return applied;
+};
+
+/**
  * How long a rollback fences the service against newer releases: longer than its retries (~13 minutes),
  * short enough that a rollback that gave up (ACTION NEEDED) does not block the next release for long.
  */
@@ -340,6 +399,8 @@ export interface ReportInput {
   releaseId: string;
   executionArn?: string;
   deployment?: Deployment;
+  /** Where the release was (a failed rollback's step), when the state machine says. */
+  cursor?: StepCursor;
   failure?: CaughtFailure;
   /** For a failed rollback: why the rollback started. */
   rolledBackBecause?: CaughtFailure;
@@ -382,7 +443,7 @@ const recordReport = async (
   const progress =
     input.kind === 'ignored'
       ? undefined
-      : progressAt(deployment?.plan, undefined, {
+      : progressAt(deployment?.plan, deployment ? input.cursor : undefined, {
           phase: 'ended',
           state: REPORT_STATES[input.kind],
           at: endedAt,
@@ -400,6 +461,9 @@ const recordReport = async (
     endedAt,
     reason,
     ...(progress ? { progress } : {}),
+    // A failed rollback that leaves traffic on the new version: it was in production (a failed deployment
+    // in DORA's metrics). The record is written anew here, so the share is recorded again.
+    ...(traffic && (traffic.newPercent ?? 0) > 0 ? { peakPercent: traffic.newPercent } : {}),
   });
   return { kind: input.kind, outcome: status, reason, ...(progress ? { progress } : {}) };
 };

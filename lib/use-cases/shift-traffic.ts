@@ -34,7 +34,9 @@ export const shiftTraffic = async (
       text: `${step.percent}% of production traffic now goes to ${deployment.toVersion}`,
       facts: { phase: 'begin', newPercent: step.percent },
     },
-    { currentPercent: step.percent },
+    // Shifts only grow within a plan: this step's share is the largest the new version has taken (DORA
+    // counts a release whose new version took any production traffic as a deployment).
+    { currentPercent: step.percent, peakPercent: step.percent },
   );
   return nextCursor(deployment.plan, cursor, {
     shifts: [...cursor.shifts, { percent: step.percent, shiftedAt: now().toISOString() }],
@@ -61,7 +63,7 @@ export const swapTraffic = async (
       text: `All production traffic swapped to ${deployment.toVersion}`,
       facts: { phase: 'begin', newPercent: 100 },
     },
-    { currentPercent: 100 },
+    { currentPercent: 100, peakPercent: 100 },
   );
   return nextCursor(deployment.plan, cursor, {
     shifts: [...cursor.shifts, { percent: 100, shiftedAt: now().toISOString() }],

@@ -628,6 +628,90 @@ export class SimulatedCloudWatch {
   }
 
   /**
+   * What CloudWatch Logs does with a function's log line in the embedded metric format: the root `_aws`
+   * object's `Timestamp` (epoch ms) and `CloudWatchMetrics` directives (`Namespace`, `Dimensions` as arrays
+   * of root keys, `Metrics` as `{ Name, Unit }`) turn root values into datapoints, one per value (a member may
+   * hold an array of values) and per dimension set. A document that breaks the specification is not
+   * extracted (CloudWatch Logs keeps it as a plain log line): recorded on the timeline, with the reason.
+   * Returns how many datapoints were extracted.
+   */
+  public extractEmf(line: string, source: string): number {
+    const skip = (why: string): number => {
+      this.world.record('metric', `${source}: EMF log line not extracted (${why})`);
+      return 0;
+    };
+    let document: Record<string, unknown>;
+    try {
+      document = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return skip('not JSON');
+    }
+    const aws = document._aws as { Timestamp?: unknown; CloudWatchMetrics?: unknown } | undefined;
+    if (!aws || typeof aws !== 'object') return skip('no _aws metadata');
+    if (typeof aws.Timestamp !== 'number' || !Number.isFinite(aws.Timestamp))
+      return skip('_aws.Timestamp is not a number of milliseconds');
+    if (!Array.isArray(aws.CloudWatchMetrics)) return skip('_aws.CloudWatchMetrics is not an array');
+    const points: Array<{
+      namespace: string;
+      metric: string;
+      dimensions: Record<string, string>;
+      value: number;
+    }> = [];
+    for (const directive of aws.CloudWatchMetrics as Array<Record<string, unknown>>) {
+      const namespace = directive.Namespace;
+      if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 255)
+        return skip('a directive has no Namespace');
+      const sets = directive.Dimensions;
+      if (!Array.isArray(sets)) return skip(`${namespace}: Dimensions is not an array of dimension sets`);
+      const metrics = directive.Metrics;
+      if (!Array.isArray(metrics)) return skip(`${namespace}: Metrics is not an array`);
+      for (const set of sets.length > 0 ? (sets as unknown[]) : [[]]) {
+        if (!Array.isArray(set) || set.length > 30)
+          return skip(`${namespace}: a dimension set is not 0-30 keys`);
+        const dimensions: Record<string, string> = {};
+        for (const key of set) {
+          const value = document[String(key)];
+          if (typeof value !== 'string')
+            return skip(`${namespace}: dimension ${String(key)} has no string value`);
+          dimensions[String(key)] = value;
+        }
+        for (const metric of metrics as Array<{ Name?: unknown }>) {
+          const name = metric.Name;
+          if (typeof name !== 'string' || name.length === 0)
+            return skip(`${namespace}: a metric has no Name`);
+          const raw = document[name];
+          const values = Array.isArray(raw) ? raw : [raw];
+          for (const value of values) {
+            if (typeof value !== 'number' || !Number.isFinite(value))
+              return skip(`${namespace}/${name}: the value is not a number`);
+            points.push({ namespace, metric: name, dimensions, value });
+          }
+        }
+      }
+    }
+    const at = aws.Timestamp;
+    for (const point of points) {
+      const dimensions = Object.entries(point.dimensions).map(([Name, Value]) => ({ Name, Value }));
+      this.putDatapoint(point.namespace, point.metric, dimensions, {
+        at,
+        sum: point.value,
+        count: 1,
+        min: point.value,
+        max: point.value,
+        ...(point.value >= 0 ? { histogram: singleValue(point.value) } : {}),
+      });
+      this.published.push({ at, ...point });
+      this.world.record(
+        'metric',
+        `${point.namespace}/${point.metric} ${dimensions.map((d) => `${d.Name}=${d.Value}`).join(',')} ${point.value} (EMF from ${source})`,
+        undefined,
+        point.dimensions.service,
+      );
+    }
+    return points.length;
+  }
+
+  /**
    * DescribeAlarmHistory as AWS answers it: filtered by AlarmName, AlarmTypes (metric alarms when
    * omitted), HistoryItemType and StartDate/EndDate; newest first unless ScanBy is TimestampAscending;
    * MaxRecords 1-100 a page with a NextToken for the rest

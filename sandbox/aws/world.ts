@@ -1,10 +1,13 @@
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { matchesEventPattern } from '../eventbridge/pattern.ts';
 import { currentFunction } from '../iam/enforce.ts';
 import { LambdaInvocationError, type LambdaRuntime } from '../lambda-runtime.ts';
 import { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
+import { SimulatedCloudFormation } from './cloudformation.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { DeliveryFaults } from './delivery.ts';
+import { SimulatedEcr } from './ecr.ts';
 import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
@@ -12,6 +15,7 @@ import { type LambdaFunctionsContext, SimulatedLambdaFunctions } from './lambda-
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
 import { type PublishedMessage, SimulatedSns } from './sns.ts';
+import { SimulatedSts } from './sts.ts';
 import { SimulatedTestRoutes, type TestRouteContext } from './test-route.ts';
 import { DEFAULT_TIMING, sleepMs, type Timing, taskHealthySeconds } from './timing.ts';
 import { type TrafficContext, TrafficModel, type VersionCatalog } from './traffic.ts';
@@ -30,6 +34,9 @@ const describeEvent = (event: Record<string, unknown>): string => {
   if (typeof detail.eventName === 'string') return ` (${detail.eventName})`;
   return '';
 };
+
+/** The detail-type a `world.delivery` rule names to act on SNS deliveries (to the topics' subscribers). */
+export const SNS_DETAIL_TYPE = 'SNS Notification';
 
 /** Lambda retries a failed asynchronous invocation after 1 minute, then after 2 more. */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
@@ -110,6 +117,7 @@ export class SimulatedWorld
   public readonly ecs: SimulatedEcs;
   public readonly elbv2: SimulatedElbv2;
   public readonly cloudwatch: SimulatedCloudWatch;
+  public readonly ecr: SimulatedEcr;
   public readonly sns: SimulatedSns;
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
@@ -118,6 +126,9 @@ export class SimulatedWorld
   public readonly functions: SimulatedLambdaFunctions;
   /** The hosts of the services' test routes (test listener rules), answered by the versions behind them. */
   public readonly testRoutes: SimulatedTestRoutes;
+  /** The pipeline's stack (DescribeStacks) and the operator's identity (GetCallerIdentity), for the CLI. */
+  public readonly cloudformation: SimulatedCloudFormation;
+  public readonly sts: SimulatedSts;
   /** Each scenario service's production listener rule (for the version a smoke test reaches without a test route). */
   public readonly productionRules = new Map<string, string>();
   public readonly random: SeededRandom;
@@ -142,12 +153,15 @@ export class SimulatedWorld
     this.ecs = new SimulatedEcs(this);
     this.elbv2 = new SimulatedElbv2(this);
     this.cloudwatch = new SimulatedCloudWatch(this);
+    this.ecr = new SimulatedEcr(this);
     this.sns = new SimulatedSns(this);
     this.sns.onPublished = (message) => this.deliverSns(message);
     this.sfn = new SimulatedStepFunctions(this, this.lambda);
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
     this.functions = new SimulatedLambdaFunctions(this);
     this.testRoutes = new SimulatedTestRoutes(this);
+    this.cloudformation = new SimulatedCloudFormation(this);
+    this.sts = new SimulatedSts(this);
   }
 
   /** The version one request to the service's test route reaches; with no test route, its production route. */
@@ -337,35 +351,65 @@ export class SimulatedWorld
         return [name, Type === 'Number' ? Number(Value) : Value];
       }),
     );
-    for (const [key, subscriptions] of this.snsSubscriptions) {
-      for (const subscription of subscriptions) {
-        if (subscription.topicArn !== message.topicArn) continue;
-        if (subscription.filterPolicy && !matchesEventPattern(subscription.filterPolicy, attributeValues))
-          continue;
-        const event = {
-          Records: [
-            {
-              EventSource: 'aws:sns',
-              EventVersion: '1.0',
-              EventSubscriptionArn: `${message.topicArn}:${key}`,
-              Sns: {
-                Type: 'Notification',
-                MessageId: message.messageId,
-                TopicArn: message.topicArn,
-                Subject: message.subject === '' ? null : message.subject,
-                Message: message.message,
-                Timestamp: new Date(message.at).toISOString(),
-                SignatureVersion: '1',
-                Signature: 'sandbox',
-                SigningCertUrl: `https://sns.${this.region}.amazonaws.com/SimpleNotificationService-sandbox.pem`,
-                UnsubscribeUrl: `https://sns.${this.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${message.topicArn}:${key}`,
-                MessageAttributes: attributes,
-              },
-            },
-          ],
-        };
-        this.attempt(key, event, 0, ASYNC_RETRY_DELAYS_MS, undefined, this.timing.snsDeliveryMs);
+    const targets = [...this.snsSubscriptions].flatMap(([key, subscriptions]) =>
+      subscriptions
+        .filter(
+          (subscription) =>
+            subscription.topicArn === message.topicArn &&
+            (!subscription.filterPolicy || matchesEventPattern(subscription.filterPolicy, attributeValues)),
+        )
+        .map(() => key),
+    );
+    // SNS delivers at least once, so a scenario may delay, duplicate or lose a delivery as for EventBridge
+    // (`world.delivery` with detailType `SNS Notification`, matched on the message attributes).
+    const plans = this.delivery.plan(
+      {
+        'detail-type': SNS_DETAIL_TYPE,
+        source: 'aws.sns',
+        detail: { topicArn: message.topicArn, ...attributeValues },
+      },
+      targets,
+    );
+    for (const key of targets) {
+      const plan = this.delivery.planFor(plans, key);
+      const what = `SNS message (${String(attributeValues.event ?? 'no event attribute')}) to ${key}`;
+      if (plan.drop) {
+        this.record('fault', `SNS lost the ${what}`);
+        continue;
       }
+      if (plan.delayMs > 0) this.record('fault', `SNS delays the ${what} by ${plan.delayMs / 1000}s`);
+      if (plan.duplicates > 0) this.record('fault', `SNS delivers the ${what} ${plan.duplicates + 1} times`);
+      const event = {
+        Records: [
+          {
+            EventSource: 'aws:sns',
+            EventVersion: '1.0',
+            EventSubscriptionArn: `${message.topicArn}:${key}`,
+            Sns: {
+              Type: 'Notification',
+              MessageId: message.messageId,
+              TopicArn: message.topicArn,
+              Subject: message.subject === '' ? null : message.subject,
+              Message: message.message,
+              Timestamp: new Date(message.at).toISOString(),
+              SignatureVersion: '1',
+              Signature: 'sandbox',
+              SigningCertUrl: `https://sns.${this.region}.amazonaws.com/SimpleNotificationService-sandbox.pem`,
+              UnsubscribeUrl: `https://sns.${this.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${message.topicArn}:${key}`,
+              MessageAttributes: attributes,
+            },
+          },
+        ],
+      };
+      for (let copy = 0; copy <= plan.duplicates; copy += 1)
+        this.attempt(
+          key,
+          event,
+          0,
+          ASYNC_RETRY_DELAYS_MS,
+          undefined,
+          this.timing.snsDeliveryMs + plan.delayMs,
+        );
     }
   }
 
@@ -443,18 +487,65 @@ export class SimulatedWorld
     await sleepMs(this.clock, this.timing.apiCallMs);
   }
 
+  /**
+   * A synchronous Invoke of one of the pipeline's own functions (`shipline-sandbox-<key>`: the CLI invokes the
+   * trigger function), or undefined for any other function. A function error is no API error: Lambda
+   * answers 200 with `FunctionError: 'Unhandled'` and the error as the payload.
+   */
+  private invokePipelineFunction(input: Record<string, unknown>): Promise<unknown> | undefined {
+    const name = String(input.FunctionName ?? '');
+    const prefix = `arn:aws:lambda:${this.region}:${this.account}:function:`;
+    const key = (name.startsWith(prefix) ? name.slice(prefix.length) : name).replace(
+      /^shipline-sandbox-/,
+      '',
+    );
+    if (key === name || !this.lambda.functions.has(key)) return undefined;
+    const raw = input.Payload;
+    const text =
+      raw === undefined
+        ? ''
+        : typeof raw === 'string'
+          ? raw
+          : Buffer.from(raw as Uint8Array).toString('utf8');
+    const payload: unknown = text === '' ? {} : JSON.parse(text);
+    const answer = (body: unknown, error = false) => ({
+      StatusCode: 200,
+      ExecutedVersion: '$LATEST',
+      ...(error ? { FunctionError: 'Unhandled' } : {}),
+      Payload: Uint8ArrayBlobAdapter.fromString(JSON.stringify(body)),
+    });
+    return this.lambda.invoke(key, payload).then(
+      (value) => answer(value),
+      (failure: Error) =>
+        answer(
+          {
+            errorType: failure.name,
+            errorMessage: failure instanceof LambdaInvocationError ? failure.errorMessage : failure.message,
+          },
+          true,
+        ),
+    );
+  }
+
   /** Answers one SDK command. */
   public handle(clientName: string, commandName: string, input: Record<string, unknown>): unknown {
     const command = commandName.replace(/Command$/, '');
     this.commands.push({ at: this.clock.nowMillis, service: clientName, command, input });
     this.injectFault(command);
+    if (clientName === 'Lambda' && command === 'Invoke') {
+      const pipeline = this.invokePipelineFunction(input);
+      if (pipeline) return pipeline;
+    }
     const service = {
       ECS: this.ecs,
       ElasticLoadBalancingV2: this.elbv2,
       CloudWatch: this.cloudwatch,
+      ECR: this.ecr,
       SNS: this.sns,
       SFN: this.sfn,
       Lambda: this.functions,
+      CloudFormation: this.cloudformation,
+      STS: this.sts,
     }[clientName];
     const output = service?.handle(command, input);
     if (output === undefined) throw new UnsupportedCommandError(clientName, command);

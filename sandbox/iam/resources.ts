@@ -1,3 +1,4 @@
+import { SANDBOX_STACK_ID } from '../aws/cloudformation.ts';
 /** One authorization AWS makes for a command: the IAM action, the resource ARN, and request context keys. */
 export interface IamCheck {
   action: string;
@@ -29,9 +30,12 @@ const PREFIX: Record<string, string> = {
   ECS: 'ecs',
   ElasticLoadBalancingV2: 'elasticloadbalancing',
   CloudWatch: 'cloudwatch',
+  ECR: 'ecr',
   SNS: 'sns',
   SFN: 'states',
   Lambda: 'lambda',
+  CloudFormation: 'cloudformation',
+  STS: 'sts',
 };
 
 /**
@@ -53,6 +57,8 @@ export const PIPELINE_ACTIONS = [
   'cloudwatch:DescribeAlarms',
   'cloudwatch:DescribeAlarmHistory',
   'cloudwatch:PutMetricData',
+  'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
   'sns:Publish',
   'states:StartExecution',
   'states:SendTaskSuccess',
@@ -159,6 +165,12 @@ export const iamChecksFor = (
     // PutMetricData supports no resource-level permission; a policy may limit it by namespace.
     case 'cloudwatch:PutMetricData':
       return [{ action, resource: '*', context: { 'cloudwatch:namespace': String(input.Namespace) } }];
+    // Both on the repository, in the registry the call names (the caller's account when none).
+    case 'ecr:BatchGetImage':
+    case 'ecr:GetDownloadUrlForLayer':
+      return one(
+        `arn:aws:ecr:${region}:${input.registryId === undefined ? account : String(input.registryId)}:repository/${String(input.repositoryName)}`,
+      );
     case 'sns:Publish':
       return one(String(input.TopicArn));
     case 'states:StartExecution':
@@ -166,6 +178,24 @@ export const iamChecksFor = (
     case 'states:SendTaskSuccess':
     case 'states:SendTaskFailure':
       return one(scope.stateMachineArn);
+    // The operator's CLI (`shipline deploy`, `status`, `history`, `promote`, ...).
+    case 'cloudformation:DescribeStacks': {
+      const named = String(input.StackName ?? '*');
+      return one(
+        named.startsWith('arn:')
+          ? named
+          : `arn:aws:cloudformation:${region}:${account}:stack/${named}/${SANDBOX_STACK_ID}`,
+      );
+    }
+    // GetCallerIdentity needs no permission, and an explicit deny does not stop it (STS API reference).
+    case 'sts:GetCallerIdentity':
+      return [];
+    case 'states:DescribeExecution':
+      return one(String(input.executionArn));
+    case 'ecr:DescribeImages':
+      return one(
+        `arn:aws:ecr:${region}:${String(input.registryId ?? account)}:repository/${String(input.repositoryName)}`,
+      );
     case 'lambda:InvokeFunction':
       return one(lambdaFunctionArn(String(input.FunctionName), input.Qualifier, scope));
     default:

@@ -2,6 +2,7 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
+import { assessReleases, DORA_NAMESPACE, doraFigures } from '../../lib/domain/dora.ts';
 import type { ReleaseEventMessage } from '../../lib/domain/progress.ts';
 import type { ReleaseRecord } from '../../lib/ports/release-store.ts';
 import type { ExecutionRecord } from '../aws/sfn.ts';
@@ -428,6 +429,25 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     wallMs: Math.round(performance.now() - input.wallStart),
     seed: world.random.seed,
     services: perService,
+    dora: Object.fromEntries(
+      Object.entries(perService).map(([name, result]) => [
+        name,
+        doraFigures(assessReleases(result.releases), {
+          from: start.toISOString(),
+          to: new Date(Math.max(clock.nowMillis, start.getTime() + 1000)).toISOString(),
+        }),
+      ]),
+    ),
+    doraMetrics: world.cloudwatch.published
+      .filter((point) => point.namespace === DORA_NAMESPACE)
+      .map((point) => ({
+        t: (point.at - start.getTime()) / 1000,
+        metric: point.metric,
+        service: point.dimensions.service ?? '',
+        environment: point.dimensions.environment ?? '',
+        value: point.value,
+      })),
+    cli: [],
     expectations: null,
   };
 };

@@ -72,6 +72,10 @@ const versionSchema = z
       .default(false)
       .meta({ description: 'Tasks never become healthy (ECS circuit breaker fails the deployment).' }),
     changes: z.array(changeSchema).default([]),
+    created: z.iso.datetime({ offset: true }).optional().meta({
+      description:
+        "The image's org.opencontainers.image.created label (RFC 3339, e.g. 2026-03-04T08:00:00Z): DORA's change lead time starts there. Without it the image carries no label.",
+    }),
     httpStatus: z
       .union([
         httpStatusSchema,
@@ -189,7 +193,10 @@ const timingSchema = z
 
 const deliveryRuleSchema = z
   .object({
-    detailType: z.string().min(1).meta({ description: 'e.g. CloudWatch Alarm State Change.' }),
+    detailType: z.string().min(1).meta({
+      description:
+        'e.g. CloudWatch Alarm State Change; `SNS Notification` for a message of the release-events topic to its subscribers (match on `{ detail: { event: [promoted] } }`, its message attributes).',
+    }),
     fn: z.string().min(1).optional().meta({
       description: 'Only deliveries to this function (serverless.yml key); all matching when absent.',
     }),
@@ -407,6 +414,14 @@ const triggerSchema = z.union([
     .strict()
     .meta({ description: 'A raw EventBridge event, delivered as is.' }),
   z.object({ manual: manualSchema }).strict(),
+  z
+    .object({
+      cli: z.string().min(1).meta({
+        description:
+          'A person starts the run with a shipline command, e.g. "deploy checkout --image sha256:... --wait" (shell-like quoting).',
+      }),
+    })
+    .strict(),
 ]);
 
 const at = durationSchema.meta({ description: 'Virtual time after the start, e.g. 90s or 12m.' });
@@ -480,11 +495,56 @@ const scheduledEventSchema = z.union(
           }),
       })
       .strict(),
+    z
+      .object({
+        at,
+        cli: z.string().min(1).meta({
+          description:
+            "A person runs a shipline command against the simulated account, e.g. \"promote checkout --reason 'looks good'\" (shell-like quoting; a leading shipline is optional). Its output and exit code go to the timeline and to the result's cli list.",
+        }),
+      })
+      .strict(),
   ],
   {
-    error: 'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort',
+    error: 'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort, cli',
   },
 );
+
+const policyStatementSchema = z
+  .object({
+    Sid: z.string().optional(),
+    Effect: z.enum(['Allow', 'Deny']),
+    Action: z.union([z.string(), z.array(z.string()).min(1)]),
+    Resource: z.union([z.string(), z.array(z.string()).min(1)]),
+    Condition: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  })
+  .strict();
+
+const operatorSchema = z
+  .object({
+    arn: z.string().min(20).optional().meta({
+      description:
+        "The operator's principal, as STS GetCallerIdentity answers it (default: arn:aws:sts::<account>:assumed-role/shipline-operator/sandbox-operator).",
+    }),
+    policy: z.array(policyStatementSchema).optional().meta({
+      description:
+        "The operator's identity policy statements, with the Region, Account and Stack placeholders of iam/operator-policy.json replaced; default: that file, the policy the README shows.",
+    }),
+  })
+  .strict();
+
+const cliExpectationSchema = z
+  .object({
+    at: durationSchema.optional().meta({ description: 'The command given at this virtual time.' }),
+    command: z.string().optional().meta({ description: 'The command with exactly this text.' }),
+    exitCode: z.number().int().min(0).max(255).optional(),
+    stdoutContains: z.union([z.string(), z.array(z.string())]).optional(),
+    stderrContains: z.union([z.string(), z.array(z.string())]).optional(),
+  })
+  .strict()
+  .refine((value) => value.at !== undefined || value.command !== undefined, {
+    message: 'name the command by at or by command',
+  });
 
 const faultSchema = z.union([
   z
@@ -564,7 +624,7 @@ export const scenarioSchema = z
         }),
         delivery: z.array(deliveryRuleSchema).default([]).meta({
           description:
-            'EventBridge delivery faults: an event to a function delivered late, more than once, or never.',
+            'EventBridge (and SNS) delivery faults: an event to a function delivered late, more than once, or never.',
         }),
         cloudwatch: z
           .object({
@@ -606,6 +666,9 @@ export const scenarioSchema = z
             description:
               "The user's own Lambda functions (smoke tests) the pipeline may invoke; invoking any other fails with ResourceNotFoundException, as Lambda does.",
           }),
+        operator: operatorSchema.optional().meta({
+          description: "Who runs the scenario's cli commands, and with what IAM policy.",
+        }),
         dropEvents: z
           .array(
             z
@@ -667,6 +730,9 @@ export const scenarioSchema = z
           .record(z.string(), serviceExpectationSchema)
           .optional()
           .meta({ description: 'Expected end state per service (several services in one world).' }),
+        cli: z.array(cliExpectationSchema).optional().meta({
+          description: "What the scenario's cli commands printed and how they exited.",
+        }),
       })
       .strict()
       .optional(),

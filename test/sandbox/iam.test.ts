@@ -58,6 +58,33 @@ describe('Sandbox: IAM enforcement', () => {
     expect(result.releases[0]?.progress).toMatchObject({ state: 'promoted' });
   });
 
+  it('reads image labels for the DORA lead time only as the release-metrics role allows: without GetDownloadUrlForLayer, from the push', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'dora-release-history.yml'),
+    );
+    const allowed = await runScenario(scenario, baseDir);
+    expect(allowed.releases.map((release) => release.changeTime?.source)).toEqual([
+      'oci-label',
+      'oci-label',
+      'oci-label',
+    ]);
+
+    const denied = await runScenario(scenario, baseDir, {
+      serverlessDocument: without('releaseMetrics', 'ecr:GetDownloadUrlForLayer'),
+    });
+    // The label read fails with AccessDenied on the blob's URL request: each release falls back to its push.
+    expect(denied.outcome).toBe('promoted');
+    expect(denied.releases.map((release) => release.changeTime)).toEqual(
+      denied.releases.map((release) => ({ at: release.requestedAt, source: 'push' })),
+    );
+    expect(denied.dora.checkout?.changeLeadTime.sources).toEqual({
+      'oci-label': 0,
+      'deploy-request': 0,
+      push: 2,
+    });
+    expect(denied.awsCalls['ECR:GetDownloadUrlForLayer']).toBeUndefined();
+  });
+
   it('denies ECS calls on a service the packaged roles were not scoped to (roles from shipline.yml)', async () => {
     const config = loadConfigFile(path.join(REPOSITORY_ROOT, 'shipline.yml'));
     const checkout = config.services.checkout;
@@ -236,8 +263,34 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       'lambda:InvokeFunction',
       'arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke:live',
     ],
+    // The operator's CLI.
+    [
+      'CloudFormation',
+      'DescribeStacks',
+      { StackName: 'shipline-dev' },
+      'cloudformation:DescribeStacks',
+      'arn:aws:cloudformation:us-east-1:123456789012:stack/shipline-dev/00000000-0000-4000-8000-000000000000',
+    ],
+    [
+      'SFN',
+      'DescribeExecution',
+      { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:m:x' },
+      'states:DescribeExecution',
+      'arn:aws:states:us-east-1:123456789012:execution:m:x',
+    ],
+    [
+      'ECR',
+      'DescribeImages',
+      { registryId: '210987654321', repositoryName: 'checkout', imageIds: [{ imageTag: 'v3' }] },
+      'ecr:DescribeImages',
+      'arn:aws:ecr:us-east-1:210987654321:repository/checkout',
+    ],
   ])('%s %s', (service, command, input, action, resource) => {
     expect(iamChecksFor(service, command, input, scope)[0]).toEqual({ action, resource });
+  });
+
+  it('STS GetCallerIdentity needs no permission (an explicit deny does not stop it, as on AWS)', () => {
+    expect(iamChecksFor('STS', 'GetCallerIdentity', {}, scope)).toEqual([]);
   });
   it('maps every action listed as sent by the pipeline (the commands a scenario fault may name)', () => {
     const client: Record<string, string> = {
@@ -245,6 +298,7 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       ecs: 'ECS',
       elasticloadbalancing: 'ElasticLoadBalancingV2',
       cloudwatch: 'CloudWatch',
+      ecr: 'ECR',
       sns: 'SNS',
       states: 'SFN',
       lambda: 'Lambda',
@@ -269,6 +323,27 @@ describe('IAM mapping of the commands the pipeline sends', () => {
   it('PutMetricData is authorized on * with the namespace as a condition key', () => {
     expect(iamChecksFor('CloudWatch', 'PutMetricData', { Namespace: 'Shipline' }, scope)).toEqual([
       { action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'Shipline' } },
+    ]);
+  });
+  it('BatchGetImage and GetDownloadUrlForLayer are authorized on the repository of the registry they name', () => {
+    expect(iamChecksFor('ECR', 'BatchGetImage', { repositoryName: 'team/checkout' }, scope)).toEqual([
+      {
+        action: 'ecr:BatchGetImage',
+        resource: 'arn:aws:ecr:us-east-1:123456789012:repository/team/checkout',
+      },
+    ]);
+    expect(
+      iamChecksFor(
+        'ECR',
+        'GetDownloadUrlForLayer',
+        { repositoryName: 'checkout', registryId: '210987654321' },
+        scope,
+      ),
+    ).toEqual([
+      {
+        action: 'ecr:GetDownloadUrlForLayer',
+        resource: 'arn:aws:ecr:us-east-1:210987654321:repository/checkout',
+      },
     ]);
   });
   it('SendTaskFailure is authorized against the state machine, as SendTaskSuccess', () => {

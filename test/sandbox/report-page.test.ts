@@ -101,6 +101,7 @@ const result = (services: Record<string, ServiceResult>): ScenarioResult => {
     ],
     notifications: [],
     releaseEvents: [],
+    cli: [],
     triggers: [],
     awsCalls: {},
     deadLetters: [],
@@ -113,6 +114,8 @@ const result = (services: Record<string, ServiceResult>): ScenarioResult => {
     wallMs: 900,
     seed: 1,
     services,
+    dora: {},
+    doraMetrics: [],
     expectations: { passed: true, failures: [] },
   };
 };

@@ -267,6 +267,12 @@ describe('Use case: deploy the idle slot', () => {
 
     it('waits on the deployment and on every watched alarm with the same task token', async () => {
       deployer.slots.set('checkout-green', green('IN_PROGRESS'));
+      await store.putRecord({
+        service: 'checkout',
+        releaseId: V2_RELEASE_ID,
+        requestedAt: deployment.requestedAt,
+        status: 'in_progress',
+      });
 
       await awaitSteadySlot(
         { store, driver: new EcsAlbDriver({ slots: deployer }), tokens },
@@ -280,6 +286,8 @@ describe('Use case: deploy the idle slot', () => {
         expect(await store.alarmWatches(alarm)).toEqual([
           expect.objectContaining({ taskToken: 'token-rollout', kind: 'rollout', releaseId: V2_RELEASE_ID }),
         ]);
+      // The rollout replaces the serving tasks: the new version is in production (a DORA deployment).
+      expect(store.record(V2_RELEASE_ID)?.peakPercent).toBe(100);
     });
 
     it('fails the rollout after the timeout for an alarm that fired during it while its event was lost', async () => {
@@ -314,6 +322,7 @@ describe('Use case: deploy the idle slot', () => {
       );
 
       expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
+      expect(store.record(V2_RELEASE_ID)?.peakPercent).toBeUndefined();
     });
   });
 });

@@ -11,7 +11,7 @@ import {
   rollBackRelease,
   scaleDownOldSlot,
 } from '../../../lib/use-cases/finish-release.ts';
-import { createFakePorts } from '../fakes.ts';
+import { createFakePorts, FakeReleaseEvents } from '../fakes.ts';
 import {
   BLUE_TG,
   CANARY_STEPS,
@@ -88,8 +88,7 @@ describe('Use case: finish a release', () => {
 
       expect(ports.journal.entries).toEqual([
         'store.fenceForRollback',
-        // The rolling-back progress, before traffic moves.
-        'store.updateRecord',
+        // Traffic first: nothing is recorded or told before it moves back.
         'router.setWeights 100/0',
         'deployer.scale checkout-green 0',
         'store.clearAlarmWatches',
@@ -148,6 +147,7 @@ describe('Use case: finish a release', () => {
         toVersion: 'v2',
         currentPercent: 0,
         endedAt: NOW,
+        rollbackStartedAt: NOW,
         reason: 'alarm checkout-5xx went to ALARM at 25%',
         progress: {
           sequence: ENDING_SEQUENCE + 1,
@@ -160,6 +160,75 @@ describe('Use case: finish a release', () => {
         },
       });
       expect(ports.store.watchKeys()).toEqual([]);
+    });
+
+    it('moves traffic back before recording or telling anything, then tells that it rolled back', async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const at25 = cursorAt(5, {
+        shifts: [
+          { percent: 5, shiftedAt: '2025-03-04T10:05:00.000Z' },
+          { percent: 25, shiftedAt: '2025-03-04T10:16:00.000Z' },
+        ],
+      });
+
+      await rollBackRelease({ ...ports, events }, settings, deployment, bakeFailed, EXECUTION_ARN, at25);
+
+      expect(ports.journal.entries.slice(0, 2)).toEqual([
+        'store.fenceForRollback',
+        'router.setWeights 100/0',
+      ]);
+      // A rollback that moved traffic at once is told once, as rolled back from the failing step.
+      expect(
+        events.published.map((m) => [
+          m.kind,
+          m.progress.state,
+          m.progress.step,
+          m.progress.label,
+          m.progress.newPercent,
+        ]),
+      ).toEqual([['rolled_back', 'rolled-back', 6, 'Bake 10m watching 2 alarms', 0]]);
+      expect(events.published[0]).toMatchObject({
+        outcome: 'rolled_back',
+        endedAt: NOW,
+        executionArn: EXECUTION_ARN,
+      });
+      expect(ports.store.record(V2_RELEASE_ID)?.progress).toMatchObject({ state: 'rolled-back', step: 6 });
+    });
+
+    it("tells a rollback whose traffic move fails as rolling back, and fails with the driver's error for the retry", async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      ports.router.setWeights = async () => {
+        throw throttled;
+      };
+
+      const at25 = cursorAt(5, { shifts: [{ percent: 25, shiftedAt: '2025-03-04T10:16:00.000Z' }] });
+
+      await expect(
+        rollBackRelease({ ...ports, events }, settings, deployment, bakeFailed, EXECUTION_ARN, at25),
+      ).rejects.toBe(throttled);
+
+      expect(events.published.map((m) => [m.kind, m.progress.state, m.progress.newPercent])).toEqual([
+        ['step', 'rolling-back', 25],
+      ]);
+      expect(ports.store.record(V2_RELEASE_ID)).toMatchObject({
+        status: 'in_progress',
+        progress: { state: 'rolling-back' },
+      });
+    });
+
+    it("fails with the driver's error, not the recording's, when neither traffic nor its progress can be written", async () => {
+      const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      ports.router.setWeights = async () => {
+        throw throttled;
+      };
+      ports.store.updateRecord = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+      };
+
+      await expect(
+        rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN, cursorAt(5)),
+      ).rejects.toBe(throttled);
     });
 
     it('leaves releasing the lock and waking the queued release to the state after it', async () => {
@@ -258,6 +327,8 @@ describe('Use case: finish a release', () => {
         status: 'promoted',
         endedAt: NOW,
         currentPercent: 100,
+        peakPercent: 100,
+        promotedAt: NOW,
       });
     });
 
@@ -353,6 +424,48 @@ describe('Use case: finish a release', () => {
         reason: 'checkout-blue scaled to 0 after the warm period',
       });
       expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-blue', desiredCount: 0 }]);
+    });
+
+    it('records the end of the rollback window as the last transition of a promoted release', async () => {
+      await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
+      const events = new FakeReleaseEvents();
+
+      await scaleDownOldSlot({ ...ports, events }, deployment);
+
+      expect(events.published).toEqual([
+        expect.objectContaining({
+          kind: 'step',
+          text: 'The rollback window is over: checkout-blue scaled to 0 after the warm period',
+          progress: expect.objectContaining({
+            step: 9,
+            steps: 9,
+            state: 'promoted',
+            newPercent: 100,
+            sequence: 2 + 8 * 4 + 3,
+          }),
+        }),
+      ]);
+      expect(ports.store.record(V2_RELEASE_ID)?.progress).toMatchObject({ state: 'promoted', sequence: 37 });
+    });
+
+    it('reports the old slot scaled down even when the window-closed progress cannot be recorded', async () => {
+      await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
+      const events = new FakeReleaseEvents(ports.journal);
+      ports.store.updateRecord = async () => {
+        throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+          name: 'ValidationException',
+        });
+      };
+
+      // A throw here would end the promoted release in "The old slot is still running" (ScaleDownFailed).
+      await expect(scaleDownOldSlot({ ...ports, events }, deployment)).resolves.toEqual({
+        scaledDown: true,
+        reason: 'checkout-blue scaled to 0 after the warm period',
+      });
+      expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-blue', desiredCount: 0 }]);
+      // The topic still hears it; the failed write is logged as the loss of the transition's record.
+      expect(events.published.map((m) => m.progress.state)).toEqual(['promoted']);
+      expect(events.lostMessages.map((lost) => lost.error.name)).toEqual(['ProgressNotRecorded']);
     });
 
     it('leaves the old slot alone when a newer release took it', async () => {
@@ -505,6 +618,8 @@ describe('Use case: finish a release', () => {
         status: 'failed',
         fromVersion: 'v1',
         startedAt: deployment.startedAt,
+        // 25% still on the new version: a failed deployment in DORA's metrics.
+        peakPercent: 25,
       });
     });
 
@@ -550,6 +665,7 @@ describe('Use case: finish a release', () => {
       );
       expect(result.reason).not.toContain('split');
       expect(ports.notifier.published[0]?.notification.message.weightsNow).toEqual({ blue: 100, green: 0 });
+      expect(ports.store.record(V2_RELEASE_ID)?.peakPercent).toBeUndefined();
     });
 
     it('says the weights are unknown when the listener rule cannot be read', async () => {

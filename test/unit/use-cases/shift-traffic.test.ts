@@ -52,7 +52,7 @@ describe('Function: shiftTraffic', () => {
       shifts: [{ percent: 5, shiftedAt: '2025-03-04T10:02:00.000Z' }],
     });
     expect(router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 5 }]);
-    expect(store.record(V2_RELEASE_ID)?.currentPercent).toBe(5);
+    expect(store.record(V2_RELEASE_ID)).toMatchObject({ currentPercent: 5, peakPercent: 5 });
   });
 
   it('appends its shift to the earlier ones', async () => {
@@ -153,7 +153,7 @@ describe('Function: moveTraffic (blue/green steps)', () => {
     const next = await moveTraffic({ driver: new EcsAlbDriver({ router }), store }, blueGreen, at(2));
 
     expect(router.splits).toEqual([{ stable: BLUE_TG, canary: GREEN_TG, canaryPercent: 100 }]);
-    expect(store.record(V2_RELEASE_ID)?.currentPercent).toBe(100);
+    expect(store.record(V2_RELEASE_ID)).toMatchObject({ currentPercent: 100, peakPercent: 100 });
     expect(next).toMatchObject({
       index: 3,
       step: { kind: 'bake' },

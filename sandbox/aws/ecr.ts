@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { SimulatedAwsError } from './errors.ts';
+import type { AwsServiceContext } from './services.ts';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const DIGEST = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/;
+const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+/** The documented `acceptedMediaTypes` of BatchGetImage. */
+const ACCEPTED_MEDIA_TYPES = new Set([
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  OCI_MANIFEST,
+]);
+
+interface StoredImage {
+  manifest: string;
+  configDigest: string;
+}
+
+const sha256 = (bytes: string | Buffer): string =>
+  `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/**
+ * ECR repositories of the account, holding the scenario's images (each version's digest, with the labels
+ * its configuration carries), and the S3 host their blobs download from. Answers BatchGetImage and
+ * GetDownloadUrlForLayer as the ECR API reference describes them; the pre-signed URL is answered through
+ * the world's `fetch` (sandbox/test-route-fetch.ts).
+ */
+export class SimulatedEcr {
+  private readonly repositories = new Map<string, Map<string, StoredImage>>();
+  /** Blobs by digest, per repository (a blob is only served for a repository whose image references it). */
+  private readonly blobs = new Map<string, Buffer>();
+  private readonly urls = new Map<string, string>();
+
+  public constructor(private readonly world: AwsServiceContext) {}
+
+  /** The host pre-signed layer URLs point at (ECR's S3 bucket of the region). */
+  public get blobHost(): string {
+    return `prod-${this.world.region}-starport-layer-bucket.s3.${this.world.region}.amazonaws.com`;
+  }
+
+  public createRepository(name: string): void {
+    if (!this.repositories.has(name)) this.repositories.set(name, new Map());
+  }
+
+  /**
+   * Stores an image as a push leaves it: an OCI manifest naming a configuration blob whose `config.Labels`
+   * hold `labels`. The manifest's own digest is the version's (the sandbox keeps the scenario's digests).
+   */
+  public putImage(repository: string, digest: string, labels: Record<string, string>): void {
+    this.createRepository(repository);
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'arm64',
+        os: 'linux',
+        config: { Labels: Object.keys(labels).length > 0 ? labels : null },
+        rootfs: { type: 'layers', diff_ids: [] },
+      }),
+    );
+    const configDigest = sha256(config);
+    this.blobs.set(`${repository}@${configDigest}`, config);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: configDigest, size: config.length },
+      layers: [],
+    });
+    this.repositories.get(repository)?.set(digest, { manifest, configDigest });
+  }
+
+  /** The blob a pre-signed URL this service issued points at, or undefined for any other URL. */
+  public blobAt(url: URL): Buffer | undefined {
+    if (url.hostname !== this.blobHost) return undefined;
+    const key = this.urls.get(url.pathname.slice(1));
+    return key === undefined ? undefined : this.blobs.get(key);
+  }
+
+  /** The repository named in the call, in this account's registry; RepositoryNotFoundException otherwise. */
+  private repository(input: Record<string, unknown>): { name: string; images: Map<string, StoredImage> } {
+    const name = String(input.repositoryName ?? '');
+    if (name.length < 2 || name.length > 256 || !REPOSITORY_NAME.test(name))
+      throw new SimulatedAwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'repositoryName' failed to satisfy constraint: '${name}'`,
+      );
+    const registry = input.registryId === undefined ? this.world.account : String(input.registryId);
+    const images = registry === this.world.account ? this.repositories.get(name) : undefined;
+    if (!images)
+      throw new SimulatedAwsError(
+        'RepositoryNotFoundException',
+        `The repository with name '${name}' does not exist in the registry with id '${registry}'`,
+      );
+    return { name, images };
+  }
+
+  public handle(command: string, input: Record<string, unknown>): unknown {
+    switch (command) {
+      case 'BatchGetImage':
+        return this.batchGetImage(input);
+      case 'GetDownloadUrlForLayer':
+        return this.getDownloadUrlForLayer(input);
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * BatchGetImage: each image id (digest or tag; this sandbox stores images by digest) is answered with its
+   * manifest or a failure (ImageNotFound, InvalidImageDigest); `acceptedMediaTypes` holds the documented
+   * manifest types only.
+   */
+  private batchGetImage(input: Record<string, unknown>): unknown {
+    const { images } = this.repository(input);
+    const ids = input.imageIds as Array<{ imageDigest?: string; imageTag?: string }> | undefined;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 100)
+      throw new SimulatedAwsError(
+        'InvalidParameterException',
+        "Invalid parameter at 'imageIds' failed to satisfy constraint: Member must have length between 1 and 100",
+      );
+    const accepted = input.acceptedMediaTypes as string[] | undefined;
+    for (const type of accepted ?? [])
+      if (!ACCEPTED_MEDIA_TYPES.has(type))
+        throw new SimulatedAwsError(
+          'InvalidParameterException',
+          `Invalid parameter: acceptedMediaTypes ${type}`,
+        );
+    const found: unknown[] = [];
+    const failures: unknown[] = [];
+    for (const id of ids) {
+      const digest = id.imageDigest;
+      if (digest !== undefined && !DIGEST.test(digest)) {
+        failures.push({
+          imageId: id,
+          failureCode: 'InvalidImageDigest',
+          failureReason: 'Invalid image digest',
+        });
+        continue;
+      }
+      const image = digest === undefined ? undefined : images.get(digest);
+      if (!image) {
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+        });
+        continue;
+      }
+      found.push({
+        registryId: this.world.account,
+        repositoryName: String(input.repositoryName),
+        imageId: { imageDigest: digest },
+        imageManifest: image.manifest,
+        imageManifestMediaType: OCI_MANIFEST,
+      });
+    }
+    return { images: found, failures };
+  }
+
+  /**
+   * GetDownloadUrlForLayer: "You can only get URLs for image layers that are referenced in an image";
+   * anything else is LayersNotFoundException. The URL is a pre-signed S3 URL of the region's layer bucket.
+   */
+  private getDownloadUrlForLayer(input: Record<string, unknown>): unknown {
+    const { name } = this.repository(input);
+    const layerDigest = String(input.layerDigest ?? '');
+    if (!DIGEST.test(layerDigest))
+      throw new SimulatedAwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'layerDigest' failed to satisfy constraint: '${layerDigest}'`,
+      );
+    const key = `${name}@${layerDigest}`;
+    if (!this.blobs.has(key))
+      throw new SimulatedAwsError(
+        'LayersNotFoundException',
+        `The specified layers could not be found, or the specified layer is not valid for this repository: ${layerDigest}`,
+      );
+    const path = `${name.replaceAll('/', '-')}-${layerDigest.slice(7, 23)}-${this.urls.size + 1}`;
+    this.urls.set(path, key);
+    return {
+      downloadUrl: `https://${this.blobHost}/${path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=sandbox`,
+      layerDigest,
+    };
+  }
+}

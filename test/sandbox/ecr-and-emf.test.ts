@@ -1,0 +1,124 @@
+import '../../sandbox/polyfills.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEcrImageLabels } from '../../lib/adapters/ecr-image-labels.ts';
+import { EmfDeliveryMetrics } from '../../lib/adapters/emf-delivery-metrics.ts';
+import { runInWorld } from '../../sandbox/context.ts';
+import { installSandboxClients } from '../../sandbox/intercept.ts';
+import { makeWorld, START } from './support.ts';
+
+const DIGEST = `sha256:${'c'.repeat(64)}`;
+const UNLABELLED = `sha256:${'d'.repeat(64)}`;
+const ENV = { AWS_REGION: 'us-east-1' };
+
+describe('Sandbox: ECR image labels and EMF metrics', () => {
+  const saved = { ...process.env };
+  beforeAll(() => {
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+    installSandboxClients();
+  });
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it("reads an image's OCI created label through BatchGetImage, GetDownloadUrlForLayer and the blob's URL", async () => {
+    const { clock, world } = makeWorld();
+    world.ecr.putImage('checkout', DIGEST, {
+      'org.opencontainers.image.created': '2026-11-22T08:30:00+01:00',
+    });
+    world.ecr.putImage('checkout', UNLABELLED, {});
+
+    const results = await runInWorld({ world, clock, env: ENV }, async () => {
+      const labels = createEcrImageLabels();
+      return [
+        await labels.createdAt({ repository: 'checkout', digest: DIGEST }),
+        await labels.createdAt({ repository: 'checkout', digest: UNLABELLED }),
+        await labels.createdAt({ repository: 'checkout', digest: `sha256:${'e'.repeat(64)}` }),
+        await labels.createdAt({ repository: 'payments', digest: DIGEST }),
+      ];
+    });
+
+    expect(results).toEqual([
+      { at: '2026-11-22T07:30:00.000Z' },
+      { missing: 'the image has no org.opencontainers.image.created label' },
+      { missing: 'ECR BatchGetImage: ImageNotFound: Requested image not found' },
+      {
+        missing:
+          "ECR BatchGetImage: RepositoryNotFoundException: The repository with name 'payments' does not exist in the registry with id '123456789012'",
+      },
+    ]);
+    expect(world.commands.map((command) => `${command.service}:${command.command}`)).toEqual([
+      'ECR:BatchGetImage',
+      'ECR:GetDownloadUrlForLayer',
+      'ECR:BatchGetImage',
+      'ECR:GetDownloadUrlForLayer',
+      'ECR:BatchGetImage',
+      'ECR:BatchGetImage',
+    ]);
+  });
+
+  it('answers only layers an image of the repository references', () => {
+    const { world } = makeWorld();
+    world.ecr.putImage('checkout', DIGEST, {});
+    expect(() =>
+      world.ecr.handle('GetDownloadUrlForLayer', { repositoryName: 'checkout', layerDigest: DIGEST }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'LayersNotFoundException',
+      }),
+    );
+  });
+
+  it('turns the EMF line a function writes into CloudWatch datapoints, as CloudWatch Logs extracts them', async () => {
+    const { clock, world } = makeWorld();
+
+    await runInWorld({ world, clock, env: ENV }, () =>
+      new EmfDeliveryMetrics().publish(
+        { service: 'checkout', environment: 'default' },
+        [
+          { metric: 'Deployments', value: 1, unit: 'Count' },
+          { metric: 'LeadTimeSeconds', value: 5400, unit: 'Seconds' },
+        ],
+        new Date(START),
+      ),
+    );
+
+    expect(world.cloudwatch.published).toEqual([
+      {
+        at: START,
+        namespace: 'Shipline/DORA',
+        metric: 'Deployments',
+        dimensions: { service: 'checkout', environment: 'default' },
+        value: 1,
+      },
+      {
+        at: START,
+        namespace: 'Shipline/DORA',
+        metric: 'LeadTimeSeconds',
+        dimensions: { service: 'checkout', environment: 'default' },
+        value: 5400,
+      },
+    ]);
+  });
+
+  it('leaves a line that breaks the EMF specification as a log line, saying why', () => {
+    const { world } = makeWorld();
+    const line = JSON.stringify({
+      _aws: {
+        Timestamp: START,
+        CloudWatchMetrics: [
+          { Namespace: 'Shipline/DORA', Dimensions: [['service']], Metrics: [{ Name: 'Deployments' }] },
+        ],
+      },
+      Deployments: 1,
+    });
+
+    expect(world.cloudwatch.extractEmf(line, 'releaseMetrics')).toBe(0);
+    expect(world.cloudwatch.published).toEqual([]);
+    expect(world.timeline.at(-1)?.text).toBe(
+      'releaseMetrics: EMF log line not extracted (Shipline/DORA: dimension service has no string value)',
+    );
+  });
+});
