@@ -55,6 +55,16 @@ export class SlackApiError extends Error {
   }
 }
 
+/** A secret could not be read; `retryable` when AWS may answer later (throttling, a server error). */
+export class SlackSecretError extends Error {
+  public readonly retryable: boolean;
+  public constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'SlackSecretError';
+    this.retryable = options.retryable;
+  }
+}
+
 /** Reads a secret the config references (the bot token, a signing secret), cached by the adapter. */
 export interface SecretReader {
   read(ref: SecretRef): Promise<string>;
@@ -86,6 +96,8 @@ export interface SlackThreadStore {
   recordRoot(releaseId: string, ts: string, sequence: number): Promise<void>;
   /** Moves the root to `sequence` if it shows an older one: true when the caller should update it. */
   advanceRoot(releaseId: string, sequence: number): Promise<boolean>;
+  /** Moves the root back from `sequence` to `previous` (its update failed and will be retried). */
+  rewindRoot(releaseId: string, sequence: number, previous: number): Promise<void>;
   /** Remembers a reply as posted: false when it already was (a redelivered event). */
   markReplied(releaseId: string, key: string): Promise<boolean>;
   /** Forgets a reply that could not be posted, so a retry posts it. */

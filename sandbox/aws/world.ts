@@ -9,6 +9,7 @@ import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
 import { type LambdaFunctionsContext, SimulatedLambdaFunctions } from './lambda-functions.ts';
+import { SimulatedSecretsManager, SimulatedSsm } from './secrets.ts';
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSns } from './sns.ts';
@@ -102,6 +103,9 @@ export class SimulatedWorld
   public readonly elbv2: SimulatedElbv2;
   public readonly cloudwatch: SimulatedCloudWatch;
   public readonly sns: SimulatedSns;
+  /** SSM parameters and Secrets Manager secrets the scenario declares (`world.parameters`, `world.secrets`). */
+  public readonly ssm: SimulatedSsm;
+  public readonly secretsManager: SimulatedSecretsManager;
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
   public readonly lambda: LambdaRuntime;
@@ -134,6 +138,8 @@ export class SimulatedWorld
     this.elbv2 = new SimulatedElbv2(this);
     this.cloudwatch = new SimulatedCloudWatch(this);
     this.sns = new SimulatedSns(this);
+    this.ssm = new SimulatedSsm(this);
+    this.secretsManager = new SimulatedSecretsManager(this);
     this.sfn = new SimulatedStepFunctions(this, this.lambda);
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
     this.functions = new SimulatedLambdaFunctions(this);
@@ -385,6 +391,8 @@ export class SimulatedWorld
       SNS: this.sns,
       SFN: this.sfn,
       Lambda: this.functions,
+      SSM: this.ssm,
+      SecretsManager: this.secretsManager,
     }[clientName];
     const output = service?.handle(command, input);
     if (output === undefined) throw new UnsupportedCommandError(clientName, command);

@@ -101,6 +101,10 @@ const templateResolver = (document: unknown, resources: SandboxResources): ((val
     if (typeof value === 'object' && value !== null) {
       const record = value as Record<string, unknown>;
       if ('Fn::Sub' in record) return sub(String(record['Fn::Sub']));
+      if ('Fn::Join' in record) {
+        const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
+        return parts.map((part) => String(resolve(part))).join(separator);
+      }
       if ('Ref' in record) {
         const ref = refs[String(record.Ref)];
         if (ref === undefined) throw new Error(`the sandbox cannot resolve Ref ${String(record.Ref)}`);

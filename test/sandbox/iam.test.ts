@@ -225,6 +225,20 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       'lambda:InvokeFunction',
       'arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke:live',
     ],
+    [
+      'SSM',
+      'GetParameter',
+      { Name: '/shipline/slack/bot-token', WithDecryption: true },
+      'ssm:GetParameter',
+      'arn:aws:ssm:us-east-1:123456789012:parameter/shipline/slack/bot-token',
+    ],
+    [
+      'SecretsManager',
+      'GetSecretValue',
+      { SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:shipline/signing-AbCdEf' },
+      'secretsmanager:GetSecretValue',
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:shipline/signing-AbCdEf',
+    ],
   ])('%s %s', (service, command, input, action, resource) => {
     expect(iamChecksFor(service, command, input, scope)[0]).toEqual({ action, resource });
   });
@@ -237,6 +251,8 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       sns: 'SNS',
       states: 'SFN',
       lambda: 'Lambda',
+      ssm: 'SSM',
+      secretsmanager: 'SecretsManager',
     };
     // The API's name where IAM names the action otherwise.
     const iamAction: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
@@ -247,6 +263,8 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       RuleArn: 'arn:r',
       TopicArn: 'arn:t',
       FunctionName: 'f',
+      Name: '/p',
+      SecretId: 's',
     };
     for (const action of PIPELINE_ACTIONS) {
       const [prefix = '', command = ''] = action.split(':');
