@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as z from 'zod';
 import { configJsonSchema, findService, loadConfigFile } from '../lib/config/load.ts';
@@ -7,32 +8,30 @@ import type { ServiceConfig, ShiplineConfig } from '../lib/config/schema.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { buildPlan } from '../lib/strategies/index.ts';
-
-/** The CLI's exit codes: scripts and CI branch on them, so they are part of its contract. */
-const EXIT = { ok: 0, expectationFailed: 1, usage: 2, internal: 3 } as const;
+import { type CliIo, CliUsageError, EXIT, processIo } from './io.ts';
+import { registerOperateCommands } from './operate.ts';
 
 const EXIT_CODES_HELP = `
 Exit codes:
-  0  ok
-  1  an expectation of the scenario failed
-  2  usage error or invalid input (unknown command or option, invalid scenario or shipline.yml)
+  0  ok; deploy --wait: the release was promoted
+  1  simulate: an expectation of the scenario failed; deploy --wait: the release rolled back or failed
+  2  usage error or invalid input (unknown command or option, invalid scenario or shipline.yml, access
+     denied), or nothing to act on (promote, abort, rollback, resume: the service has nothing the command acts on)
   3  internal error (one line; the stack trace with --debug or SHIPLINE_DEBUG=1)
-  4  approve, abort: nothing to resume (the release waits on nothing the command resumes)
+  4  deploy --wait: the timeout passed and the release is still running
 
 Environment:
   NO_COLOR          any non-empty value: no colour (as --no-color); colour is only used on a terminal
   SHIPLINE_CONFIG   the shipline.yml that validate and plan read by default (and that deploy packages)
   SHIPLINE_DEBUG=1  print the stack trace of an internal error (as --debug)
-  SHIPLINE_TABLE    the release table approve and abort read (as --table; stack output ReleaseTableName)
-  AWS_REGION, AWS_PROFILE, ...  approve and abort use the AWS SDK's default credential chain and region`;
+  SHIPLINE_STACK    the pipeline's CloudFormation stack the account commands read (as --stack; default
+                    shipline-dev): its outputs name the release table, the state machine and the trigger function
+  SHIPLINE_TABLE    the release table (as --table; default: the stack output ReleaseTableName)
+  AWS_REGION, AWS_PROFILE, ...  deploy, status, history, promote, abort, rollback and resume use the AWS
+                    SDK's default credential chain and region (as --region, --profile)`;
 
 /** Bad input a person can fix (a scenario or config that does not validate): exit 2, message only. */
-class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InputError';
-  }
-}
+const InputError = CliUsageError;
 
 const packageVersion = (): string =>
   (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -60,6 +59,7 @@ const parseSeed = (value: string): number => {
 const simulate = async (
   options: { scenario: string; json: boolean; seed?: number },
   colour: boolean,
+  io: CliIo,
 ): Promise<number> => {
   // A process-wide setting of this command (runs never write process.env): the SDK's Node version notice
   // is about the machine, not the simulated account.
@@ -72,19 +72,17 @@ const simulate = async (
     const { scenario, baseDir } = loadScenario(options.scenario);
     const start = new Date(scenario.world.start).getTime();
     if (!options.json)
-      process.stdout.write(
+      io.out(
         `Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`,
       );
     const result = await runScenario(scenario, baseDir, {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       onEntry: options.json
         ? undefined
-        : (entry, label) => process.stdout.write(`${formatEntry(entry, start, label, paint)}\n`),
+        : (entry, label) => io.out(`${formatEntry(entry, start, label, paint)}\n`),
     });
-    process.stdout.write(
-      options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result, paint)}\n`,
-    );
-    return result.expectations && !result.expectations.passed ? EXIT.expectationFailed : EXIT.ok;
+    io.out(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result, paint)}\n`);
+    return result.expectations && !result.expectations.passed ? EXIT.failed : EXIT.ok;
   } catch (error) {
     if (error instanceof ScenarioError) throw new InputError(error.message);
     throw error;
@@ -132,7 +130,7 @@ const INCONCLUSIVE_WORDS = {
     `a bake without alarm data waits for a person (at most ${formatDuration(seconds)}), then rolls back`,
 } as const;
 
-const plan = (options: { config?: string; service?: string; json: boolean }): number => {
+const plan = (options: { config?: string; service?: string; json: boolean }, io: CliIo): number => {
   const { file, config } = readConfig(options.config);
   const names = options.service === undefined ? Object.keys(config.services) : [options.service];
   const plans = names.map((name) => {
@@ -153,7 +151,7 @@ const plan = (options: { config?: string; service?: string; json: boolean }): nu
     };
   });
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ config: file, services: plans }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ config: file, services: plans }, null, 2)}\n`);
     return EXIT.ok;
   }
   const text = plans.map((service) =>
@@ -163,21 +161,21 @@ const plan = (options: { config?: string; service?: string; json: boolean }): nu
       `  bakes ${formatDuration(service.plan.totalBakeSeconds)} in all; ${INCONCLUSIVE_WORDS[service.inconclusive](service.inconclusivePauseTimeout ?? 0)}`,
     ].join('\n'),
   );
-  process.stdout.write(`${text.join('\n\n')}\n`);
+  io.out(`${text.join('\n\n')}\n`);
   return EXIT.ok;
 };
 
-const validate = (options: { config?: string }): number => {
+const validate = (options: { config?: string }, io: CliIo): number => {
   const { file, config } = readConfig(options.config);
   const services = Object.entries(config.services).map(
     ([name, s]) =>
       `${name} (${strategySummary(s)}${s.target.type === 'ecs-alb' ? '' : ` on ${s.target.type}`})`,
   );
-  process.stdout.write(`${file} is valid: ${services.join(', ')}\n`);
+  io.out(`${file} is valid: ${services.join(', ')}\n`);
   return EXIT.ok;
 };
 
-const schema = async (options: { out: string }): Promise<number> => {
+const schema = async (options: { out: string }, io: CliIo): Promise<number> => {
   const { scenarioSchema } = await import('../sandbox/scenario/schema.ts');
   const { out } = options;
   mkdirSync(out, { recursive: true });
@@ -186,12 +184,15 @@ const schema = async (options: { out: string }): Promise<number> => {
     path.join(out, 'scenario.schema.json'),
     `${JSON.stringify(z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`,
   );
-  process.stdout.write(`wrote ${out}/shipline.schema.json and ${out}/scenario.schema.json\n`);
+  io.out(`wrote ${out}/shipline.schema.json and ${out}/scenario.schema.json\n`);
   return EXIT.ok;
 };
 
-/** The command tree; each action stores its exit code in `result.code`. */
-const buildProgram = (result: { code: number }): Command => {
+/**
+ * The command tree; each action stores its exit code in `result.code`. Everything it writes goes to `io`
+ * (the sandbox runs scenario `cli:` events through the same program).
+ */
+export const buildProgram = (result: { code: number }, io: CliIo = processIo()): Command => {
   const program = new Command('shipline')
     .description('Progressive delivery for AWS: canary releases on ECS behind an ALB, run by Step Functions.')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
@@ -200,6 +201,7 @@ const buildProgram = (result: { code: number }): Command => {
     .helpCommand('help [command]', 'show the help of a command')
     .showHelpAfterError()
     .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) })
     .addHelpText('after', EXIT_CODES_HELP);
 
   program
@@ -214,7 +216,7 @@ const buildProgram = (result: { code: number }): Command => {
     )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (options: { scenario: string; json: boolean; seed?: number }) => {
-      result.code = await simulate(options, wantsColour(program.opts<{ color: boolean }>().color));
+      result.code = await simulate(options, wantsColour(program.opts<{ color: boolean }>().color), io);
     });
 
   program
@@ -223,7 +225,7 @@ const buildProgram = (result: { code: number }): Command => {
     .option('-c, --config <file>', 'the config to validate (default: $SHIPLINE_CONFIG, else ./shipline.yml)')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((options: { config?: string }) => {
-      result.code = validate(options);
+      result.code = validate(options, io);
     });
 
   program
@@ -234,83 +236,16 @@ const buildProgram = (result: { code: number }): Command => {
     .option('--json', 'print one machine-readable JSON document instead', false)
     .addHelpText('after', EXIT_CODES_HELP)
     .action((options: { config?: string; service?: string; json: boolean }) => {
-      result.code = plan(options);
+      result.code = plan(options, io);
     });
 
-  const resume = async (
-    command: 'approve' | 'abort',
-    options: {
-      release: string;
-      service?: string;
-      reason?: string;
-      table?: string;
-      region?: string;
-      json: boolean;
+  registerOperateCommands(program, {
+    io,
+    exit: (code) => {
+      result.code = code;
     },
-  ): Promise<number> => {
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const { ResumeUsageError, runResumeCommand } = await import('./resume.ts');
-    try {
-      return await runResumeCommand(command, options, {
-        out: (text) => process.stdout.write(text),
-        err: (text) => process.stderr.write(text),
-        env: process.env,
-      });
-    } catch (error) {
-      if (error instanceof ResumeUsageError) throw new InputError(error.message);
-      throw error;
-    }
-  };
-  const TABLE_OPTION = '--table <name>';
-  const TABLE_WORDS =
-    'the release table (default: $SHIPLINE_TABLE; the stack output ReleaseTableName, as serverless.yml lets CloudFormation name it)';
-  const REGION_WORDS = "the region of the pipeline (default: the AWS SDK's, from AWS_REGION or the profile)";
-
-  program
-    .command('approve')
-    .description('resume a release waiting for a person at a pause step: it goes on with its next step')
-    .requiredOption('--release <id>', 'the release id (the execution name; the paused notification gives it)')
-    .option('--service <name>', 'only if the release is of this service (a guard against a mistyped id)')
-    .option(TABLE_OPTION, TABLE_WORDS)
-    .option('--region <region>', REGION_WORDS)
-    .option('--json', 'print one machine-readable JSON document instead', false)
-    .addHelpText('after', EXIT_CODES_HELP)
-    .action(
-      async (options: {
-        release: string;
-        service?: string;
-        table?: string;
-        region?: string;
-        json: boolean;
-      }) => {
-        result.code = await resume('approve', options);
-      },
-    );
-
-  program
-    .command('abort')
-    .description(
-      'abort a release whatever it waits on (pause, bake, readiness, rollback window): it rolls back with your reason',
-    )
-    .requiredOption('--release <id>', 'the release id (the execution name)')
-    .requiredOption('--reason <text>', 'why: the rolled_back notification names it')
-    .option('--service <name>', 'only if the release is of this service (a guard against a mistyped id)')
-    .option(TABLE_OPTION, TABLE_WORDS)
-    .option('--region <region>', REGION_WORDS)
-    .option('--json', 'print one machine-readable JSON document instead', false)
-    .addHelpText('after', EXIT_CODES_HELP)
-    .action(
-      async (options: {
-        release: string;
-        reason: string;
-        service?: string;
-        table?: string;
-        region?: string;
-        json: boolean;
-      }) => {
-        result.code = await resume('abort', options);
-      },
-    );
+    help: EXIT_CODES_HELP,
+  });
 
   program
     .command('schema')
@@ -318,41 +253,60 @@ const buildProgram = (result: { code: number }): Command => {
     .addOption(new Option('--out <dir>', 'the directory to write them to').default('schema'))
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (options: { out: string }) => {
-      result.code = await schema(options);
+      result.code = await schema(options, io);
     });
 
   return program;
 };
 
-const main = async (argv: string[]): Promise<number> => {
+/** Runs one command line (without the program name) and returns its exit code. */
+export const runCli = async (argv: readonly string[], io: CliIo = processIo()): Promise<number> => {
   const result = { code: EXIT.ok as number };
-  const program = buildProgram(result);
+  const program = buildProgram(result, io);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync([...argv], { from: 'user' });
     return result.code;
   } catch (error) {
     // Commander has already printed its message (and the usage) to stderr; help and version exit 0.
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (error instanceof InputError) {
-      process.stderr.write(`shipline: ${error.message}\n`);
+      io.err(`shipline: ${error.message}\n`);
       return EXIT.usage;
     }
-    const debug = program.opts<{ debug?: boolean }>().debug === true || process.env.SHIPLINE_DEBUG === '1';
-    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    const debug = program.opts<{ debug?: boolean }>().debug === true || io.env.SHIPLINE_DEBUG === '1';
+    if (debug && error instanceof Error && error.stack) io.err(`${error.stack}\n`);
     else
-      process.stderr.write(
+      io.err(
         `shipline: internal error: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]} (--debug or SHIPLINE_DEBUG=1 prints the stack trace)\n`,
       );
     return EXIT.internal;
   }
 };
 
-// A reader that stops early (`shipline simulate ... | head`) closes the pipe: end quietly, as Unix tools
-// do, instead of dying on an unhandled EPIPE with a stack trace.
-for (const stream of [process.stdout, process.stderr])
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    process.exit(process.exitCode ?? EXIT.ok);
-  });
+/**
+ * True when this module is the program being run (bin/shipline.mjs, or `node --import tsx cli/shipline.ts`),
+ * false when it is imported (the sandbox runs scenario `cli:` events through `runCli`).
+ */
+const isEntry = (): boolean => {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    const real = realpathSync(script);
+    return [import.meta.url, new URL('../bin/shipline.mjs', import.meta.url).href].some(
+      (url) => fileURLToPath(url) === real,
+    );
+  } catch {
+    return false;
+  }
+};
 
-process.exitCode = await main(process.argv.slice(2));
+if (isEntry()) {
+  // A reader that stops early (`shipline simulate ... | head`) closes the pipe: end quietly, as Unix tools
+  // do, instead of dying on an unhandled EPIPE with a stack trace.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? EXIT.ok);
+    });
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -115,20 +115,23 @@ describe('CLI: usage, help and exit codes', () => {
     expect(debugEnv.stderr).toMatch(STACK);
   });
 
-  it('approve and abort: --help documents exit code 4, and bad usage exits 2 before any AWS call', async () => {
-    for (const command of ['approve', 'abort']) {
+  it('operator commands: --help documents exit code 2 for nothing to act on, and bad usage exits 2 before any AWS call', async () => {
+    for (const command of ['approve', 'resume', 'abort', 'promote', 'rollback']) {
       const help = await run([command, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('--release <id>');
+      expect(help.stdout).toContain('--stack <name>');
       expect(help.stdout).toContain('--table <name>');
-      expect(help.stdout).toContain('4  approve, abort: nothing to resume');
+      expect(help.stdout).toContain('nothing to act on (promote, abort, rollback, resume');
     }
     const noReason = await run(['abort', '--release', 'checkout-v2']);
     expect(noReason).toMatchObject({ code: 2 });
-    expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
-    const noTable = await run(['approve', '--release', 'checkout-v2'], { SHIPLINE_TABLE: '' });
-    expect(noTable).toMatchObject({ code: 2 });
-    expect(noTable.stderr).toMatch(/^shipline: which release table\? Pass --table or set SHIPLINE_TABLE/);
-    expect(noTable.stderr).not.toMatch(STACK);
+    expect(noReason.stderr).toBe(
+      'shipline: abort needs --reason TEXT: the rollback notification and the history name it\n',
+    );
+    const noService = await run(['approve'], { SHIPLINE_TABLE: '' });
+    expect(noService).toMatchObject({ code: 2 });
+    expect(noService.stderr).toBe('shipline: resume needs the service: shipline resume SERVICE\n');
+    expect(noService.stderr).not.toMatch(STACK);
   });
 });

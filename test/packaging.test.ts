@@ -483,7 +483,7 @@ describe('serverless package', () => {
     });
   });
 
-  it('declares the notifications topic and outputs table, topic and state machine', () => {
+  it('declares the notifications topic and outputs table, topic, state machine and trigger function', () => {
     expect(resource('NotificationsTopic')).toMatchObject({
       Type: 'AWS::SNS::Topic',
       Properties: { TopicName: 'shipline-dev-notifications' },
@@ -491,6 +491,8 @@ describe('serverless package', () => {
     expect(template.Outputs.ReleaseTableName?.Value).toEqual({ Ref: 'ReleaseTable' });
     expect(template.Outputs.NotificationsTopicArn?.Value).toEqual({ Ref: 'NotificationsTopic' });
     expect(template.Outputs.ReleaseStateMachineArn?.Value).toEqual({ Ref: 'ReleaseStateMachine' });
+    // The CLI's deploy and rollback invoke it (cli/aws.ts reads the stack's outputs).
+    expect(template.Outputs.TriggerFunctionName?.Value).toEqual({ Ref: 'TriggerLambdaFunction' });
   });
 
   it('routes the three EventBridge rules, with their exact patterns, to the right functions', () => {

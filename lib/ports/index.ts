@@ -4,6 +4,7 @@ export type * from './metrics.ts';
 export type * from './notification-marks.ts';
 export type * from './notifier.ts';
 export type * from './release-history.ts';
+export type * from './release-starter.ts';
 export type * from './release-store.ts';
 export type * from './service-ref.ts';
 export type * from './service-state-store.ts';

@@ -12,6 +12,11 @@ export interface ReleaseRecord {
   status: 'in_progress' | ReleaseOutcome;
   fromVersion?: string;
   toVersion?: string;
+  /**
+   * The image released, pinned by digest (set when the release starts): `shipline rollback` past the
+   * rollback window releases the previous promoted record's digest again.
+   */
+  image?: { digest: string; tag?: string; uri?: string };
   executionArn?: string;
   startedAt?: string;
   /** Set when the release ends: the record then enters the history index by end time. */

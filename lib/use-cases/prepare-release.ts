@@ -88,6 +88,7 @@ export const prepareRelease = async (
     status: 'in_progress',
     fromVersion: deployment.fromVersion,
     toVersion: deployment.toVersion,
+    image: deployment.image,
     ...(executionArn ? { executionArn } : {}),
     startedAt: deployment.startedAt,
     currentPercent: 0,

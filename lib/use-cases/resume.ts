@@ -47,7 +47,7 @@ export const abortCause = (reason: string): string => `aborted by a person: ${re
  * Completes each wait's task once (a bake holds one wait per watched alarm, all on the same token), then
  * claims every wait of that token: a token no longer valid leaves a stale record nobody would claim.
  */
-const completeEach = async (
+export const completeWaits = async (
   ports: ResumePorts,
   waits: readonly Wait[],
   complete: (token: string) => Promise<boolean>,
@@ -96,7 +96,7 @@ export const approveRelease = async (
     (wait) => request.service === undefined || wait.service === request.service,
   );
   const pauses = all.filter((wait) => wait.kind === 'pause');
-  const acted = await completeEach(ports, pauses, (token) => ports.tokens.succeed(token, PAUSE_APPROVAL));
+  const acted = await completeWaits(ports, pauses, (token) => ports.tokens.succeed(token, PAUSE_APPROVAL));
   return report('approve', request.releaseId, all, acted);
 };
 
@@ -114,7 +114,7 @@ export const abortRelease = async (
   const all = (await ports.waits.findByRelease(request.releaseId)).filter(
     (wait) => request.service === undefined || wait.service === request.service,
   );
-  const acted = await completeEach(ports, all, (token) =>
+  const acted = await completeWaits(ports, all, (token) =>
     ports.tokens.fail(token, RELEASE_ABORTED, abortCause(reason)),
   );
   return report('abort', request.releaseId, all, acted);

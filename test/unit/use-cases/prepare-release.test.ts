@@ -162,7 +162,7 @@ describe('Function: prepareRelease', () => {
     expect(ports.notifier.published).toEqual([]);
   });
 
-  it('records the release as in progress and claims the idle slot', async () => {
+  it('records the release as in progress, with its image pinned by digest, and claims the idle slot', async () => {
     await prepare();
 
     expect(ports.store.record(V2_RELEASE_ID)).toEqual({
@@ -172,6 +172,8 @@ describe('Function: prepareRelease', () => {
       status: 'in_progress',
       fromVersion: 'v1',
       toVersion: 'v2',
+      // A later `shipline rollback` past the rollback window releases this digest again.
+      image: { digest: V2_DIGEST, tag: 'v2', uri: `${REGISTRY}/checkout@${V2_DIGEST}` },
       executionArn: EXECUTION_ARN,
       startedAt: NOW,
       currentPercent: 0,

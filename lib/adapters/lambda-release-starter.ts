@@ -1,0 +1,62 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { ManualDeployRequest } from '../events/deploy-request.ts';
+import type { ReleaseStarter, ReleaseStartResult } from '../ports/release-starter.ts';
+
+/** The trigger function refused or failed the request: its error type and message, as Lambda returned them. */
+export class TriggerFunctionError extends Error {
+  public constructor(
+    public readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TriggerFunctionError';
+  }
+}
+
+const text = (payload: Uint8Array | undefined): string =>
+  payload === undefined ? '' : new TextDecoder().decode(payload);
+
+/**
+ * Starts a release by invoking the pipeline's trigger function synchronously with a manual deploy request:
+ * the same code path as a push (the same execution name per digest, so asking twice starts one release).
+ */
+export class LambdaReleaseStarter implements ReleaseStarter {
+  public constructor(
+    private readonly client: LambdaClient,
+    private readonly functionName: () => Promise<string>,
+  ) {}
+
+  public async start(request: ManualDeployRequest): Promise<ReleaseStartResult> {
+    const functionName = await this.functionName();
+    const response = await this.client.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(JSON.stringify(request)),
+      }),
+    );
+    const body = text(response.Payload);
+    let answer: Record<string, unknown> = {};
+    try {
+      answer = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
+    } catch {
+      throw new TriggerFunctionError(
+        'InvalidResponse',
+        `${functionName} answered with no JSON: ${body.slice(0, 200)}`,
+      );
+    }
+    if (response.FunctionError)
+      throw new TriggerFunctionError(
+        String(answer.errorType ?? response.FunctionError),
+        String(answer.errorMessage ?? body),
+      );
+    if (answer.status === 'ignored') return { status: 'ignored', reason: String(answer.reason ?? '') };
+    if (
+      (answer.status === 'started' || answer.status === 'duplicate') &&
+      typeof answer.executionName === 'string' &&
+      typeof answer.executionArn === 'string'
+    )
+      return { status: answer.status, releaseId: answer.executionName, executionArn: answer.executionArn };
+    throw new TriggerFunctionError('InvalidResponse', `${functionName} answered ${body.slice(0, 200)}`);
+  }
+}

@@ -1,0 +1,388 @@
+import { now } from '../clock.ts';
+import type { OperationRequest, OperationResult } from '../domain/operations.ts';
+import type { Actor, BakePromotion, OperatorAction, ReleaseState } from '../domain/progress.ts';
+import { ShiplineError } from '../errors.ts';
+import type { ReleaseHistory, ReleaseRecord } from '../ports/release-history.ts';
+import type { ReleaseStarter } from '../ports/release-starter.ts';
+import { type ServiceRef, serviceRef } from '../ports/service-ref.ts';
+import type { ServiceState, ServiceStateStore } from '../ports/service-state-store.ts';
+import type { Wait, WaitKind, WaitRegistry } from '../ports/wait-registry.ts';
+import type { TaskTokens } from '../ports/workflow.ts';
+import { abortCause, abortRelease, approveRelease, completeWaits, RELEASE_ABORTED } from './resume.ts';
+
+/** What `operate` reads and steers: the CLI and the Slack interactions function each pass their own. */
+export interface OperatePorts {
+  waits: WaitRegistry;
+  tokens: TaskTokens;
+  history: Pick<ReleaseHistory, 'listByService' | 'appendAction'>;
+  services: Pick<ServiceStateStore, 'read'>;
+  /** Starts a release as a push would (a rollback once the previous version's slot is no longer warm). */
+  releases: ReleaseStarter;
+}
+
+/** A command that cannot be given as asked (a missing reason): the CLI exits 2 and says the message. */
+export class OperationInputError extends ShiplineError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'OperationInputError';
+  }
+}
+
+/** How many of a service's newest records are read to find its current and previous releases. */
+const HISTORY_DEPTH = 50;
+
+/** The waits a promotion ends: a bake (the step passes) or the rollback window (the release stays). */
+const PROMOTABLE: ReadonlySet<WaitKind> = new Set<WaitKind>(['bake', 'rollback-window']);
+
+const STATE_WORDS: Record<ReleaseState, string> = {
+  queued: 'queued behind another release of the service',
+  deploying: 'deploying the new version',
+  'waiting-ready': 'waiting for the new tasks to be ready',
+  shifting: 'shifting traffic',
+  baking: 'baking',
+  checking: 'running a check',
+  paused: 'paused, waiting for a person',
+  swapping: 'swapping the slots',
+  'rollback-window': 'promoted and in its rollback window',
+  'rolling-back': 'rolling back',
+  promoted: 'promoted',
+  'rolled-back': 'rolled back',
+  failed: 'failed',
+  superseded: 'superseded by a newer release',
+};
+
+const STATUS_WORDS: Record<ReleaseRecord['status'], string> = {
+  in_progress: 'is in progress',
+  promoted: 'was promoted',
+  rolled_back: 'was rolled back',
+  failed: 'failed',
+  rejected: 'was rejected',
+  superseded: 'was superseded',
+  ignored: 'was ignored (its image already served)',
+};
+
+const who = (actor: Actor): string => actor.name ?? actor.id;
+
+const versions = (record: ReleaseRecord): string =>
+  record.fromVersion !== undefined && record.toVersion !== undefined
+    ? `${record.fromVersion} -> ${record.toVersion}`
+    : (record.toVersion ?? 'unknown version');
+
+/** Where a release is, from its recorded progress: "baking (step 2 of 4: Bake 25% for 5m), 25% on v2". */
+const whereItIs = (record: ReleaseRecord, inWindow: boolean): string => {
+  const progress = record.progress;
+  if (inWindow && progress?.state !== 'rollback-window') return STATE_WORDS['rollback-window'];
+  if (!progress)
+    return record.currentPercent !== undefined
+      ? `in progress, ${record.currentPercent}% of traffic on ${record.toVersion ?? 'the new version'}`
+      : 'in progress';
+  const step =
+    progress.step > 0 && progress.steps > 0
+      ? ` (step ${progress.step} of ${progress.steps}${progress.label ? `: ${progress.label}` : ''})`
+      : '';
+  return `${STATE_WORDS[progress.state]}${step}, ${progress.newPercent}% of traffic on ${record.toVersion ?? 'the new version'}`;
+};
+
+/** What a release of the service is doing, in one sentence. */
+export const describeRelease = (record: ReleaseRecord, inWindow = false): string =>
+  `release ${record.releaseId} of ${record.service} (${versions(record)}) is ${whereItIs(record, inWindow)}`;
+
+/** What an idle service serves and how its last release ended, in one sentence. */
+export const describeIdle = (
+  service: string,
+  state: ServiceState | undefined,
+  records: readonly ReleaseRecord[],
+): string => {
+  const serving = state ? `it serves ${state.stableVersion}` : 'no release of it has been promoted yet';
+  const last = records[0];
+  const lastWords = last
+    ? `; its last release ${last.releaseId} (${versions(last)}) ${STATUS_WORDS[last.status]}${last.endedAt ? ` at ${last.endedAt}` : ''}`
+    : '; it has no release yet';
+  return `${service} is not releasing: ${serving}${lastWords}`;
+};
+
+/** The release a command acts on: the one named, the one running, or the promoted one still in its window. */
+interface Target {
+  releaseId: string;
+  record?: ReleaseRecord;
+  waits: Wait[];
+  inWindow: boolean;
+}
+
+const waitsOf = async (ports: OperatePorts, releaseId: string, service: string): Promise<Wait[]> =>
+  (await ports.waits.findByRelease(releaseId)).filter((wait) => wait.service === service);
+
+const findTarget = async (
+  ports: OperatePorts,
+  request: OperationRequest,
+  records: readonly ReleaseRecord[],
+): Promise<Target | undefined> => {
+  if (request.releaseId !== undefined) {
+    const record = records.find((candidate) => candidate.releaseId === request.releaseId);
+    const waits = await waitsOf(ports, request.releaseId, request.service);
+    if (!record && waits.length === 0) return undefined;
+    return {
+      releaseId: request.releaseId,
+      ...(record ? { record } : {}),
+      waits,
+      inWindow: waits.some((wait) => wait.kind === 'rollback-window'),
+    };
+  }
+  const running = records.find((record) => record.status === 'in_progress');
+  if (running) {
+    const waits = await waitsOf(ports, running.releaseId, request.service);
+    return {
+      releaseId: running.releaseId,
+      record: running,
+      waits,
+      inWindow: waits.some((wait) => wait.kind === 'rollback-window'),
+    };
+  }
+  // A promoted release keeps watching its alarms while the old slot stays warm: it still takes commands.
+  const promoted = records.find((record) => record.status === 'promoted');
+  if (!promoted) return undefined;
+  const waits = await waitsOf(ports, promoted.releaseId, request.service);
+  if (!waits.some((wait) => wait.kind === 'rollback-window')) return undefined;
+  return { releaseId: promoted.releaseId, record: promoted, waits, inWindow: true };
+};
+
+/** The target in a sentence, for a record-less one (a queued push named by id) too. */
+const describeTarget = (target: Target, service: string): string =>
+  target.record
+    ? describeRelease(target.record, target.inWindow)
+    : `release ${target.releaseId} of ${service} waits on ${[...new Set(target.waits.map((wait) => wait.kind))].join(', ') || 'nothing'}`;
+
+const requireReason = (request: OperationRequest): string => {
+  const reason = (request.reason ?? '').trim();
+  if (reason === '')
+    throw new OperationInputError(
+      `${request.command} needs a reason: the rollback notification and the release's history name it`,
+    );
+  return reason;
+};
+
+/**
+ * Records who did what on the release's record. The command has already acted, so a failure to record it
+ * is said in the answer rather than thrown (a retry would find nothing left to act on).
+ */
+const record = async (
+  ports: OperatePorts,
+  ref: ServiceRef,
+  target: ReleaseRecord | undefined,
+  request: OperationRequest,
+  result: string,
+): Promise<string> => {
+  if (!target) return result;
+  const reason = request.reason?.trim();
+  const action: OperatorAction = {
+    at: now().toISOString(),
+    command: request.command,
+    actor: request.actor,
+    ...(reason ? { reason } : {}),
+    result,
+  };
+  try {
+    await ports.history.appendAction(
+      { ...ref, requestedAt: target.requestedAt, releaseId: target.releaseId },
+      action,
+    );
+    return result;
+  } catch (error) {
+    return `${result} (who asked could not be recorded on the release: ${error instanceof Error ? error.message : String(error)})`;
+  }
+};
+
+/**
+ * Acts on a service's release as a person asked, from the CLI or a Slack button, and records who did what:
+ * - `promote` / `promote-full`: ends the current bake as passed (with `full`, the rest of the plan goes to
+ *   100% at once) or ends the rollback window, the release staying promoted;
+ * - `abort`: every waiting task fails with ReleaseAborted and the release rolls back;
+ * - `resume` / `reject`: approves, or fails with ReleaseAborted, a paused release;
+ * - `rollback`: aborts a release that runs or is in its rollback window (the old version is still warm);
+ *   otherwise releases the previous promoted digest again, through the plan.
+ * Answers `nothing-to-act-on`, saying what the service is doing, when the command has nothing to act on.
+ */
+export const operate = async (ports: OperatePorts, request: OperationRequest): Promise<OperationResult> => {
+  const ref = serviceRef(request.service, request.environment);
+  if (request.command === 'abort' || request.command === 'rollback') requireReason(request);
+  const records = await ports.history.listByService(ref, HISTORY_DEPTH);
+  const target = await findTarget(ports, request, records);
+  const base = { command: request.command, service: request.service };
+  const nothing = (message: string, releaseId?: string): OperationResult => ({
+    ...base,
+    status: 'nothing-to-act-on',
+    ...(releaseId !== undefined ? { releaseId } : {}),
+    message,
+  });
+  const done = async (at: Target, result: string): Promise<OperationResult> => ({
+    ...base,
+    status: 'done',
+    releaseId: at.releaseId,
+    message: await record(ports, ref, at.record, request, result),
+  });
+  const idle = async (): Promise<string> =>
+    request.releaseId !== undefined
+      ? `release ${request.releaseId} of ${request.service} was not found, or waits on nothing`
+      : describeIdle(request.service, await ports.services.read(ref), records);
+
+  switch (request.command) {
+    case 'promote':
+    case 'promote-full': {
+      if (!target) return nothing(`nothing to promote: ${await idle()}`);
+      const promotable = target.waits.filter((wait) => PROMOTABLE.has(wait.kind));
+      if (promotable.length === 0)
+        return nothing(
+          `nothing to promote: ${describeTarget(target, request.service)}; promote ends a bake or the rollback window`,
+          target.releaseId,
+        );
+      const full = request.command === 'promote-full';
+      const payload: BakePromotion = {
+        outcome: 'promoted',
+        full,
+        by: who(request.actor),
+        reason: request.reason?.trim() || `${request.command} asked by ${who(request.actor)}`,
+      };
+      const acted = await completeWaits(ports, promotable, (token) => ports.tokens.succeed(token, payload));
+      if (!acted.some((wait) => wait.result === 'resumed'))
+        return nothing(
+          `nothing to promote: the wait of release ${target.releaseId} had already ended (it timed out or moved on); ${describeTarget(target, request.service)}`,
+          target.releaseId,
+        );
+      const toVersion = target.record?.toVersion ?? 'the new version';
+      const step = target.record?.progress;
+      const which = step && step.step > 0 && step.steps > 0 ? ` of step ${step.step} of ${step.steps}` : '';
+      const result = target.inWindow
+        ? `ended the rollback window of release ${target.releaseId}: ${toVersion} stays promoted and the old version is scaled down`
+        : full
+          ? `ended the bake${which} of release ${target.releaseId} as passed and skipped the rest of the plan: ${toVersion} goes to 100%`
+          : `ended the bake${which} of release ${target.releaseId} as passed: the release goes on with its next step`;
+      return done(target, result);
+    }
+    case 'abort': {
+      if (!target) return nothing(`nothing to abort: ${await idle()}`);
+      const reason = requireReason(request);
+      const report = await abortRelease(ports, {
+        releaseId: target.releaseId,
+        reason: `${reason} (${who(request.actor)})`,
+        service: request.service,
+      });
+      if (report.status !== 'done')
+        return nothing(
+          `nothing to abort right now: ${describeTarget(target, request.service)} and waits on nothing a command can end (it is between steps); try again in a few seconds`,
+          target.releaseId,
+        );
+      return done(
+        target,
+        `aborted release ${target.releaseId}: it rolls back to ${target.record?.fromVersion ?? 'the stable version'}`,
+      );
+    }
+    case 'resume': {
+      if (!target) return nothing(`nothing to resume: ${await idle()}`);
+      const report = await approveRelease(ports, { releaseId: target.releaseId, service: request.service });
+      if (report.status !== 'done')
+        return nothing(
+          `nothing to resume: ${describeTarget(target, request.service)}, not paused`,
+          target.releaseId,
+        );
+      return done(target, `approved the pause of release ${target.releaseId}: it goes on with its next step`);
+    }
+    case 'reject': {
+      if (!target) return nothing(`nothing to reject: ${await idle()}`);
+      const pauses = target.waits.filter((wait) => wait.kind === 'pause');
+      const reason = request.reason?.trim();
+      const cause = abortCause(`rejected by ${who(request.actor)}${reason ? `: ${reason}` : ''}`);
+      const acted = await completeWaits(ports, pauses, (token) =>
+        ports.tokens.fail(token, RELEASE_ABORTED, cause),
+      );
+      if (!acted.some((wait) => wait.result === 'resumed'))
+        return nothing(
+          `nothing to reject: ${describeTarget(target, request.service)}, not paused`,
+          target.releaseId,
+        );
+      return done(
+        target,
+        `rejected the pause of release ${target.releaseId}: it rolls back to ${target.record?.fromVersion ?? 'the stable version'}`,
+      );
+    }
+    case 'rollback': {
+      const reason = requireReason(request);
+      if (target) {
+        const report = await abortRelease(ports, {
+          releaseId: target.releaseId,
+          reason: `${reason} (${who(request.actor)})`,
+          service: request.service,
+        });
+        if (report.status === 'done')
+          return done(
+            target,
+            target.inWindow
+              ? `rolling back release ${target.releaseId} within its rollback window: ${target.record?.fromVersion ?? 'the old version'} serves again from its warm slot`
+              : `aborted release ${target.releaseId}: it rolls back to ${target.record?.fromVersion ?? 'the stable version'}`,
+          );
+        if (request.releaseId !== undefined || target.record?.status === 'in_progress')
+          return nothing(
+            `nothing to roll back right now: ${describeTarget(target, request.service)} and waits on nothing a command can end (it is between steps); try again in a few seconds`,
+            target.releaseId,
+          );
+      }
+      return rollbackToPrevious(ports, request, reason, records, nothing, done);
+    }
+  }
+};
+
+/** The previous promoted digest, released again: the old version's slot is no longer warm. */
+const rollbackToPrevious = async (
+  ports: OperatePorts,
+  request: OperationRequest,
+  reason: string,
+  records: readonly ReleaseRecord[],
+  nothing: (message: string, releaseId?: string) => OperationResult,
+  done: (at: Target, result: string) => Promise<OperationResult>,
+): Promise<OperationResult> => {
+  const promoted = records.filter((record) => record.status === 'promoted');
+  const [serving] = promoted;
+  if (!serving)
+    return nothing(
+      `nothing to roll back: ${describeIdle(request.service, await ports.services.read(serviceRef(request.service, request.environment)), records)}`,
+    );
+  const earlier = promoted.slice(1).filter((record) => record.image?.digest !== serving.image?.digest);
+  const previous = earlier.find((record) => record.image !== undefined);
+  if (!previous)
+    return nothing(
+      earlier.length > 0
+        ? `nothing to roll back to: the earlier promoted release ${earlier[0]?.releaseId} (${earlier[0]?.toVersion}) has no recorded image digest; release it with shipline deploy ${request.service} --image DIGEST`
+        : `nothing to roll back to: ${request.service} serves ${serving.toVersion} (release ${serving.releaseId}) and its history has no earlier promoted version`,
+      serving.releaseId,
+    );
+  const image = previous.image as NonNullable<ReleaseRecord['image']>;
+  // One rollback per command on the serving release: a retry after a failed rollback release starts anew.
+  const attempt = (serving.actions ?? []).filter((action) => action.command === 'rollback').length + 1;
+  const started = await ports.releases.start({
+    source: 'manual',
+    service: request.service,
+    image: {
+      digest: image.digest,
+      ...(image.tag ? { tag: image.tag } : {}),
+      ...(image.uri ? { uri: image.uri } : {}),
+    },
+    requestedBy: request.actor.id,
+    requestId: `rollback-of-${serving.releaseId}-${attempt}`,
+  });
+  if (started.status === 'ignored')
+    return nothing(
+      `nothing to roll back: releasing ${previous.toVersion} again was refused: ${started.reason}`,
+      serving.releaseId,
+    );
+  const result = await done(
+    { releaseId: serving.releaseId, record: serving, waits: [], inWindow: false },
+    `${started.status === 'duplicate' ? 'already started' : 'started'} release ${started.releaseId} of ${previous.toVersion} (${image.digest.slice(0, 19)}), the version before ${serving.toVersion}: its slot is no longer warm, so it goes through the plan (${reason})`,
+  );
+  return {
+    ...result,
+    startedRelease: {
+      releaseId: started.releaseId,
+      executionArn: started.executionArn,
+      digest: image.digest,
+    },
+  };
+};
