@@ -1,12 +1,18 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import * as z from 'zod/mini';
+import { clientBase, customize } from '../lib/adapters/aws-clients.ts';
+import { DynamoDbReleaseHistory } from '../lib/adapters/dynamodb-release-history.ts';
 import { createDynamoDbDocumentClient } from '../lib/adapters/dynamodb-release-store.ts';
+import { DynamoDbServiceStateStore } from '../lib/adapters/dynamodb-service-state-store.ts';
 import { DynamoDbSlackStore } from '../lib/adapters/dynamodb-slack-store.ts';
+import { LambdaReleaseStarter } from '../lib/adapters/lambda-release-starter.ts';
 import { createSlackSecretReader } from '../lib/adapters/slack-secrets.ts';
 import { createSlackWebApi } from '../lib/adapters/slack-web-api.ts';
-import type { Operate, OperationResult } from '../lib/domain/operations.ts';
+import type { Operate } from '../lib/domain/operations.ts';
 import { environment } from '../lib/env.ts';
+import type { ReleaseStarter } from '../lib/ports/release-starter.ts';
 import type { ReplayGuard } from '../lib/ports/slack.ts';
-import { abortRelease, approveRelease } from '../lib/use-cases/resume.ts';
+import { type OperatePorts, operate } from '../lib/use-cases/operate.ts';
 import { handleSlackInteraction } from '../lib/use-cases/slack-interaction.ts';
 import { config, createTaskTokens, createWaitRegistry, lazyPort } from './shared/adapters.ts';
 import { slackLog } from './shared/slack-log.ts';
@@ -25,32 +31,31 @@ const functionUrlEventSchema = z.object({
 });
 
 /**
- * Until the operate use case (lib/use-cases/operate.ts) lands: approve resumes the release's pause, reject
- * and roll back abort it (the rollback follows), promote is not available yet.
+ * The ports `operate` acts through, as the CLI's (cli/aws.ts) but with the function's role: the release
+ * table, Step Functions' task tokens, and the trigger function (a rollback once the previous version's slot
+ * is no longer warm starts a release of the previous digest, as a push would).
  */
-const interimOperate: Operate = async (request) => {
-  const ports = { waits: createWaitRegistry(), tokens: createTaskTokens() };
-  const releaseId = request.releaseId ?? '';
-  const base = { command: request.command, service: request.service, releaseId };
-  if (request.command === 'promote' || request.command === 'promote-full')
-    return { ...base, status: 'nothing-to-act-on', message: 'promote is not available from Slack yet' };
-  const report =
-    request.command === 'resume'
-      ? await approveRelease(ports, { releaseId, service: request.service })
-      : await abortRelease(ports, {
-          releaseId,
-          service: request.service,
-          reason: request.reason ?? `${request.command} from Slack`,
-        });
-  const result: OperationResult = {
-    ...base,
-    status: report.status === 'done' ? 'done' : 'nothing-to-act-on',
-    message:
-      report.status === 'done'
-        ? `${request.command === 'resume' ? 'Approved' : 'Rolling back'} ${request.service} (release ${releaseId}).`
-        : `${request.service} has nothing to ${request.command === 'resume' ? 'approve' : 'roll back'} (release ${releaseId}).`,
+const operatePorts = (): OperatePorts => {
+  const documents = () => createDynamoDbDocumentClient();
+  return {
+    waits: createWaitRegistry(),
+    tokens: createTaskTokens(),
+    history: lazyPort<OperatePorts['history']>(
+      () => new DynamoDbReleaseHistory(documents(), environment.tableName),
+      { listByService: true, appendAction: true },
+    ),
+    services: lazyPort<OperatePorts['services']>(
+      () => new DynamoDbServiceStateStore(documents(), environment.tableName),
+      { read: true },
+    ),
+    releases: lazyPort<ReleaseStarter>(
+      () =>
+        new LambdaReleaseStarter(customize(new LambdaClient(clientBase()), 'Lambda'), async () =>
+          environment.triggerFunction(),
+        ),
+      { start: true },
+    ),
   };
-  return result;
 };
 
 const replays = lazyPort<ReplayGuard>(
@@ -88,4 +93,8 @@ export const createSlackInteractionsHandler = (operate: Operate) => {
  * Slack's interactivity Request URL (a Function URL, auth NONE: Slack signs each request and the function
  * verifies it). Answers within Slack's 3 seconds with the command done (see the use case).
  */
-export const handler = createSlackInteractionsHandler(interimOperate);
+export const handler = createSlackInteractionsHandler((request) => {
+  ports ??= operatePorts();
+  return operate(ports, request);
+});
+let ports: OperatePorts | undefined;

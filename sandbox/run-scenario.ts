@@ -191,6 +191,7 @@ const runPackaged = async (
     SHIPLINE_TABLE: tableName,
     SHIPLINE_TOPIC_ARN: topicArn,
     SHIPLINE_STATE_MACHINE_ARN: stateMachineArn,
+    SHIPLINE_TRIGGER_FUNCTION: 'shipline-sandbox-trigger',
     SHIPLINE_DYNAMODB_ENDPOINT: endpoint,
     SHIPLINE_LOG_LEVEL: process.env.SHIPLINE_LOG_LEVEL ?? 'SILENT',
     AWS_REGION: region,

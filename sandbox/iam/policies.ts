@@ -90,10 +90,12 @@ const templateResolver = (document: unknown, resources: SandboxResources): ((val
     NotificationsTopic: resources.topicArn,
     ReleaseStateMachine: resources.stateMachineArn,
     ReleaseTable: resources.tableName,
+    TriggerLambdaFunction: `shipline-${stage}-trigger`,
   };
   const attributes: Record<string, string> = {
     'ReleaseTable.Arn': `arn:aws:dynamodb:${region}:${account}:table/${resources.tableName}`,
     'EventsDeadLetterQueue.Arn': `arn:aws:sqs:${region}:${account}:shipline-${stage}-failed-events`,
+    'TriggerLambdaFunction.Arn': `arn:aws:lambda:${region}:${account}:function:shipline-${stage}-trigger`,
   };
   const resolve = (value: unknown): unknown => {
     if (typeof value === 'string') return resolveString(value);
