@@ -23,6 +23,7 @@ import { ScenarioError } from './run/errors.ts';
 import { scheduleScenario } from './run/schedule.ts';
 import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-world.ts';
 import { checkServiceExpectations } from './run/service-expectations.ts';
+import { checkSlackExpectations, type SlackSummary, summariseSlack } from './run/slack-summary.ts';
 import { executionIndex, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
 import { type PackagedConfig, resolveConfig, validateScenario } from './run/validate.ts';
 import { checkExpectations } from './scenario/expectations.ts';
@@ -100,6 +101,8 @@ export interface ScenarioResult {
    */
   services: Record<string, ServiceResult>;
   expectations: { passed: boolean; failures: string[] } | null;
+  /** The Slack workspace at the end (threads, refusals, clicks), when the world has one or a click was made. */
+  slack?: SlackSummary;
 }
 
 /** Parses and validates a scenario file; errors name the bad field's path. */
@@ -301,8 +304,13 @@ const runPackaged = async (
       executions: index,
       wallStart,
     });
+    const slack = summariseSlack(running, schedule.slackClicks.results, start);
+    if (slack) result.slack = slack;
     const expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
-    const serviceFailures = checkServiceExpectations(scenario.expect?.services, result.services);
+    const serviceFailures = [
+      ...checkServiceExpectations(scenario.expect?.services, result.services),
+      ...checkSlackExpectations(scenario.expect?.slack, slack),
+    ];
     result.expectations = expectations && {
       passed: expectations.passed && serviceFailures.length === 0,
       failures: [...expectations.failures, ...serviceFailures],

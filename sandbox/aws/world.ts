@@ -12,6 +12,7 @@ import { type LambdaFunctionsContext, SimulatedLambdaFunctions } from './lambda-
 import { SimulatedSecretsManager, SimulatedSsm } from './secrets.ts';
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
+import { SimulatedSlack } from './slack.ts';
 import { SimulatedSns } from './sns.ts';
 import { SimulatedTestRoutes, type TestRouteContext } from './test-route.ts';
 import { DEFAULT_TIMING, sleepMs, type Timing, taskHealthySeconds } from './timing.ts';
@@ -106,6 +107,8 @@ export class SimulatedWorld
   /** SSM parameters and Secrets Manager secrets the scenario declares (`world.parameters`, `world.secrets`). */
   public readonly ssm: SimulatedSsm;
   public readonly secretsManager: SimulatedSecretsManager;
+  /** The Slack workspace the scenario declares (`world.slack`): its Web API answers the functions' fetch. */
+  public readonly slack: SimulatedSlack;
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
   public readonly lambda: LambdaRuntime;
@@ -140,6 +143,7 @@ export class SimulatedWorld
     this.sns = new SimulatedSns(this);
     this.ssm = new SimulatedSsm(this);
     this.secretsManager = new SimulatedSecretsManager(this);
+    this.slack = new SimulatedSlack(this);
     this.sfn = new SimulatedStepFunctions(this, this.lambda);
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
     this.functions = new SimulatedLambdaFunctions(this);

@@ -8,6 +8,7 @@ import { abortRelease, approveRelease } from '../../lib/use-cases/resume.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { ScenarioError } from './errors.ts';
+import { SlackClicks } from './slack-clicks.ts';
 
 /** What one trigger invocation answered (or the error it failed with), at virtual time `at`. */
 export interface TriggerResult {
@@ -22,6 +23,8 @@ export interface TriggerResult {
 export interface Schedule {
   /** Trigger invocations' results in the order they ended. */
   triggerResults: TriggerResult[];
+  /** The scenario's Slack clicks and how each was answered. */
+  slackClicks: SlackClicks;
   /** Scheduled scenario events that have not fired yet (a run is not over while one is pending). */
   pending: () => number;
 }
@@ -179,6 +182,7 @@ export const scheduleScenario = (
     }
     if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
   };
+  const slackClicks = new SlackClicks(world, (service) => startedRelease(world, service));
   let pendingEvents = 1;
   clock.schedule(start.getTime(), () => {
     pendingEvents -= 1;
@@ -210,7 +214,9 @@ export const scheduleScenario = (
         void clock.track(() =>
           actAsPerson(world, 'abort', event.abort.service ?? serviceName, event.abort.reason),
         );
+      else if ('click' in event)
+        void clock.track(() => slackClicks.click(event.click, event.click.service ?? serviceName));
     });
   }
-  return { triggerResults, pending: () => pendingEvents };
+  return { triggerResults, slackClicks, pending: () => pendingEvents };
 };

@@ -1201,3 +1201,64 @@ describe('Sandbox: example scenarios', () => {
     );
   });
 });
+
+describe('Sandbox: Slack buttons', () => {
+  const SLACK_ACTOR = { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' };
+
+  it('a listed user presses Approve on a pause: the release swaps and is promoted, recorded as that user', async () => {
+    const result = await run('slack-approve-pause.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.releases.at(-1)?.actions).toEqual([
+      expect.objectContaining({
+        command: 'resume',
+        actor: SLACK_ACTOR,
+        reason: 'Approve pressed in Slack by alice',
+      }),
+    ]);
+    const click = result.slack?.clicks[0];
+    expect(click).toMatchObject({ button: 'approve', status: 200 });
+    // Slack gives up after 3 s: the click is answered with the command done well before.
+    expect(click?.ms).toBeLessThan(3000);
+  });
+
+  it('a listed user presses Roll back now during a bake: v1 serves again, the notification names who', async () => {
+    const result = await run('slack-rollback-click.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    expect(result.notifications[1]?.message.reason).toBe(
+      'aborted by a person: Roll back now pressed in Slack by alice (alice)',
+    );
+    expect(result.releases.at(-1)?.actions).toEqual([
+      expect.objectContaining({ command: 'rollback', actor: SLACK_ACTOR }),
+    ]);
+    expect(result.slack?.clicks[0]?.told).toEqual([
+      'aborted release checkout-93bf26337dddd824f7ca7fb711d1d602: it rolls back to v1',
+    ]);
+  });
+
+  it("refuses an unlisted user's click (403, told why) and leaves the release alone", async () => {
+    const result = await run('slack-unlisted-click.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.releases.at(-1)?.actions ?? []).toEqual([]);
+    expect(result.slack?.clicks.map((c) => [c.user, c.status, c.body])).toEqual([
+      ['U0VISITOR', 403, 'not allowed'],
+    ]);
+  });
+
+  it('refuses forged, expired and replayed clicks (401) and acts on the real one once', async () => {
+    const result = await run('slack-forged-clicks.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.slack?.clicks.map((c) => [c.signed, c.status, c.body])).toEqual([
+      [false, 401, 'invalid signature'],
+      ['expired', 401, 'request expired'],
+      [true, 200, ''],
+      ['replayed', 401, 'request already processed'],
+    ]);
+    // Only the real click reached operate.
+    expect(result.releases.at(-1)?.actions?.map((a) => a.command)).toEqual(['resume']);
+  });
+});
