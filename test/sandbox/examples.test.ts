@@ -1222,6 +1222,23 @@ describe('Sandbox: Slack buttons', () => {
     expect(click?.ms).toBeLessThan(3000);
   });
 
+  it('a listed user presses Reject on a pause: the release rolls back before the swap, production never moved', async () => {
+    const result = await run('slack-reject-pause.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'rolled_back',
+      servingVersion: 'v1',
+      productionWeightChanges: 0,
+    });
+    expect(result.releases.at(-1)?.actions).toEqual([
+      expect.objectContaining({
+        command: 'reject',
+        actor: SLACK_ACTOR,
+        reason: 'Reject pressed in Slack by alice',
+      }),
+    ]);
+  });
+
   it('a listed user presses Roll back now during a bake: v1 serves again, the notification names who', async () => {
     const result = await run('slack-rollback-click.yml');
     expect(result.expectations?.failures).toEqual([]);
