@@ -255,6 +255,29 @@ describe('Handler: slack-notify', () => {
     });
   });
 
+  it('logs and ends when the bot token parameter does not exist (a configuration error, not retried)', async () => {
+    // Another pipeline table: a container of its own, with nothing cached.
+    process.env.SHIPLINE_TABLE = 'shipline-no-token';
+    try {
+      ssm.on(GetParameterCommand).rejects(
+        Object.assign(new Error('Parameter /shipline/slack/bot-token not found.'), {
+          name: 'ParameterNotFound',
+        }),
+      );
+      const result = await handler(snsEvent(releaseEvent()), context);
+      expect(result.results[0]).toEqual({
+        status: 'slack-failed',
+        releaseId: 'checkout-v2-0001',
+        error:
+          'cannot read the SSM parameter /shipline/slack/bot-token: ParameterNotFound: Parameter /shipline/slack/bot-token not found.',
+      });
+      expect(slack.calls).toEqual([]);
+      expect(ddb.commandCalls(GetCommand)).toEqual([]);
+    } finally {
+      process.env.SHIPLINE_TABLE = TABLE;
+    }
+  });
+
   it('refuses an SNS message that is not a release event, naming the field', async () => {
     const bad = snsEvent(releaseEvent());
     const record = bad.Records[0];
