@@ -13,6 +13,8 @@ import { DynamoDbWaitRegistry } from '../lib/adapters/dynamodb-wait-registry.ts'
 import { LambdaReleaseStarter } from '../lib/adapters/lambda-release-starter.ts';
 import { SfnTaskTokens } from '../lib/adapters/sfn-workflow.ts';
 import type { Actor } from '../lib/domain/progress.ts';
+import type { ReleaseHistory } from '../lib/ports/release-history.ts';
+import type { ServiceStateStore } from '../lib/ports/service-state-store.ts';
 import type { OperatePorts } from '../lib/use-cases/operate.ts';
 import { type CliIo, CliUsageError } from './io.ts';
 
@@ -114,13 +116,16 @@ export class AwsSession {
   public async client<C extends { middlewareStack: { add: (...args: never[]) => void } }>(
     name: string,
     make: (config: { region: string; profile?: string }) => C,
+    /** Another region than the session's (an ECR registry elsewhere). */
+    inRegion?: string,
   ): Promise<C> {
-    const made = this.clients.get(name);
+    const region = inRegion ?? (await this.region());
+    const key = `${name}@${region}`;
+    const made = this.clients.get(key);
     if (made) return made as C;
-    const region = await this.region();
     const profile = this.profile;
     const client = customize(make({ region, ...(profile ? { profile } : {}) }), name);
-    this.clients.set(name, client);
+    this.clients.set(key, client);
     return client;
   }
 
@@ -204,8 +209,9 @@ export class AwsSession {
     return this.client('CloudWatch', (config) => new CloudWatchClient(config));
   }
 
-  public ecr(): Promise<ECRClient> {
-    return this.client('ECR', (config) => new ECRClient(config));
+  /** ECR in the registry's region (default: the session's). */
+  public ecr(region?: string): Promise<ECRClient> {
+    return this.client('ECR', (config) => new ECRClient(config), region);
   }
 
   public lambda(): Promise<LambdaClient> {
@@ -213,7 +219,9 @@ export class AwsSession {
   }
 
   /** The ports `operate` acts through: the pipeline's table, Step Functions and its trigger function. */
-  public async operatePorts(): Promise<OperatePorts & { table: string }> {
+  public async operatePorts(): Promise<
+    OperatePorts & { table: string; history: ReleaseHistory; services: ServiceStateStore }
+  > {
     const table = await this.table();
     const documents = await this.documentClient();
     const tableName = () => table;

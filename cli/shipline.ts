@@ -8,8 +8,10 @@ import type { ServiceConfig, ShiplineConfig } from '../lib/config/schema.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { buildPlan } from '../lib/strategies/index.ts';
+import { registerDeployCommand } from './deploy.ts';
 import { type CliIo, CliUsageError, EXIT, processIo } from './io.ts';
 import { registerOperateCommands } from './operate.ts';
+import { registerStatusCommands } from './status.ts';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -239,13 +241,16 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
       result.code = plan(options, io);
     });
 
-  registerOperateCommands(program, {
+  const commandContext = {
     io,
-    exit: (code) => {
+    exit: (code: number) => {
       result.code = code;
     },
     help: EXIT_CODES_HELP,
-  });
+  };
+  registerDeployCommand(program, commandContext);
+  registerStatusCommands(program, commandContext);
+  registerOperateCommands(program, commandContext);
 
   program
     .command('schema')

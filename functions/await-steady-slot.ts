@@ -1,13 +1,20 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { awaitSteadySlot } from '../lib/use-cases/deploy-slot.ts';
-import { createDeployer, createDriver, createStore, createTaskTokens } from './shared/adapters.ts';
+import {
+  createDeployer,
+  createDriver,
+  createReleaseEvents,
+  createStore,
+  createTaskTokens,
+} from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
   driver: createDriver({ slots: createDeployer() }),
   tokens: createTaskTokens(),
+  events: createReleaseEvents(),
 };
 
 /** The await-ready step: parks the task token until ECS reports the new slot's deployment completed or failed. */

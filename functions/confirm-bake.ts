@@ -1,10 +1,10 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { finishBake } from '../lib/use-cases/bake.ts';
-import { createAlarmWatcher, createStore } from './shared/adapters.ts';
+import { createAlarmWatcher, createReleaseEvents, createStore } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { store: createStore(), alarms: createAlarmWatcher() };
+const ports = { store: createStore(), alarms: createAlarmWatcher(), events: createReleaseEvents() };
 
 /**
  * End of a quiet bake: confirms with DescribeAlarms and the alarms' history that nothing fired (guard

@@ -1,14 +1,18 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { deployToIdleSlot } from '../lib/use-cases/deploy-slot.ts';
-import { createDeployer, createDriver } from './shared/adapters.ts';
+import { createDeployer, createDriver, createReleaseEvents, createStore } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const driver = createDriver({ slots: createDeployer() });
+const ports = {
+  driver: createDriver({ slots: createDeployer() }),
+  store: createStore(),
+  events: createReleaseEvents(),
+};
 
 /** The deploy step: a new task definition revision pinned to the digest, rolled out to the idle slot. */
 export const handler = shiplineHandler(
   'deploy-slot',
   z.object({ deployment: deploymentSchema, cursor: stepCursorSchema }),
-  async ({ deployment, cursor }) => deployToIdleSlot({ driver }, deployment, cursor),
+  async ({ deployment, cursor }) => deployToIdleSlot(ports, deployment, cursor),
 );

@@ -6,6 +6,7 @@ import {
   createAlarmWatcher,
   createDriver,
   createNotifier,
+  createReleaseEvents,
   createRouter,
   createSlotReader,
   createStore,
@@ -18,6 +19,7 @@ const ports = {
   driver: createDriver({ router: createRouter(), slots: createSlotReader() }),
   alarms: createAlarmWatcher(),
   notifier: createNotifier(),
+  events: createReleaseEvents(),
 };
 
 /**

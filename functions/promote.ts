@@ -1,13 +1,21 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, executionRefSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { promoteRelease } from '../lib/use-cases/finish-release.ts';
-import { createDriver, createNotifier, createRouter, createStore, settings } from './shared/adapters.ts';
+import {
+  createDriver,
+  createNotifier,
+  createReleaseEvents,
+  createRouter,
+  createStore,
+  settings,
+} from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   store: createStore(),
   driver: createDriver({ router: createRouter() }),
   notifier: createNotifier(),
+  events: createReleaseEvents(),
 };
 
 /** Records the new slot as stable and announces the promotion (the next state hands the lock on). */

@@ -1,11 +1,11 @@
 import * as z from 'zod/mini';
 import { caughtFailureSchema } from '../lib/domain/schemas.ts';
 import { recordLostNotification } from '../lib/use-cases/finish-release.ts';
-import { createMetrics, createStore } from './shared/adapters.ts';
+import { createMetrics, createReleaseEvents, createStore } from './shared/adapters.ts';
 import { reportInputSchema } from './shared/report-input.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
-const ports = { store: createStore(), metrics: createMetrics() };
+const ports = { store: createStore(), metrics: createMetrics(), events: createReleaseEvents() };
 
 /**
  * A report state failed past its retries: records the release anyway, counts the lost notification

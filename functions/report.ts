@@ -5,6 +5,7 @@ import {
   config,
   createDriver,
   createNotifier,
+  createReleaseEvents,
   createRouter,
   createStore,
   settings,
@@ -16,6 +17,7 @@ const ports = {
   store: createStore(),
   notifier: createNotifier(),
   driver: createDriver({ router: createRouter() }),
+  events: createReleaseEvents(),
 };
 
 /**

@@ -4,6 +4,7 @@ import { rollBackRelease } from '../lib/use-cases/finish-release.ts';
 import {
   createDriver,
   createNotifier,
+  createReleaseEvents,
   createReverter,
   createRouter,
   createScaler,
@@ -16,6 +17,7 @@ const ports = {
   store: createStore(),
   driver: createDriver({ router: createRouter(), slots: { ...createScaler(), ...createReverter() } }),
   notifier: createNotifier(),
+  events: createReleaseEvents(),
 };
 
 /** All traffic back to the stable slot, new slot to zero, record, notify (the next state hands the lock on). */

@@ -1,13 +1,15 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { runCheck } from '../lib/use-cases/run-check.ts';
-import { createDriver, createSmokeTester } from './shared/adapters.ts';
+import { createDriver, createReleaseEvents, createSmokeTester, createStore } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   smoke: createSmokeTester(),
   // Only the test URL is read: no AWS client behind it.
   driver: createDriver({}),
+  store: createStore(),
+  events: createReleaseEvents(),
 };
 
 /** The check step: runs its smoke test; a failure throws CheckFailed (the state machine rolls back). */

@@ -1,10 +1,14 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { moveTraffic } from '../lib/use-cases/shift-traffic.ts';
-import { createDriver, createRouter, createStore } from './shared/adapters.ts';
+import { createDriver, createReleaseEvents, createRouter, createStore } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { driver: createDriver({ router: createRouter() }), store: createStore() };
+const ports = {
+  driver: createDriver({ router: createRouter() }),
+  store: createStore(),
+  events: createReleaseEvents(),
+};
 
 /**
  * The traffic steps: shift (weights), swap (all production traffic in one call) and test-traffic (the test

@@ -1,10 +1,15 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { startBake } from '../lib/use-cases/bake.ts';
-import { createAlarmWatcher, createStore, createTaskTokens } from './shared/adapters.ts';
+import { createAlarmWatcher, createReleaseEvents, createStore, createTaskTokens } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
-const ports = { store: createStore(), alarms: createAlarmWatcher(), tokens: createTaskTokens() };
+const ports = {
+  store: createStore(),
+  alarms: createAlarmWatcher(),
+  tokens: createTaskTokens(),
+  events: createReleaseEvents(),
+};
 
 /** Registers the bake's task token against the watched alarms; an alarm event ends the bake at once. */
 export const handler = shiplineHandler(

@@ -2,10 +2,22 @@ import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema, taskTokenSchema } from '../lib/domain/schemas.ts';
 import { environment } from '../lib/env.ts';
 import { startPause } from '../lib/use-cases/pause.ts';
-import { createNotificationMarks, createNotifier, createWaitRegistry } from './shared/adapters.ts';
+import {
+  createNotificationMarks,
+  createNotifier,
+  createReleaseEvents,
+  createStore,
+  createWaitRegistry,
+} from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
-const ports = { waits: createWaitRegistry(), store: createNotificationMarks(), notifier: createNotifier() };
+const ports = {
+  waits: createWaitRegistry(),
+  store: createNotificationMarks(),
+  notifier: createNotifier(),
+  records: createStore(),
+  events: createReleaseEvents(),
+};
 
 /**
  * The pause step: registers its task token under the release for a person's `shipline approve` or

@@ -41,6 +41,8 @@ export const environment = {
   tableName: (): string => required('SHIPLINE_TABLE'),
   /** The pipeline's SNS topic, used when a service declares none. */
   topicArn: (): string => required('SHIPLINE_TOPIC_ARN'),
+  /** The pipeline's internal release-events topic (every transition of every release; Slack and metrics subscribe). */
+  releaseEventsTopicArn: (): string => required('SHIPLINE_RELEASE_EVENTS_TOPIC_ARN'),
   /** The release state machine started by the trigger function. */
   stateMachineArn: (): string => required('SHIPLINE_STATE_MACHINE_ARN'),
   /** The trigger function (name or ARN): a rollback from Slack past the warm slot starts a release through it. */

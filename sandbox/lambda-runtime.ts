@@ -18,8 +18,12 @@ export interface DeclaredFunction {
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** Reads the functions (and their EventBridge rules) from serverless.yml: the sandbox wires what is deployed. */
-export const readDeclaredFunctions = (root: string): DeclaredFunction[] => {
-  const document = readYamlFile(path.join(root, 'serverless.yml')) as {
+export const readDeclaredFunctions = (root: string): DeclaredFunction[] =>
+  declaredFunctionsOf(readYamlFile(path.join(root, 'serverless.yml')), root);
+
+/** The functions a serverless document declares, their handler modules resolved from `root`. */
+export const declaredFunctionsOf = (serverlessDocument: unknown, root: string): DeclaredFunction[] => {
+  const document = serverlessDocument as {
     functions?: Record<string, { handler: string; events?: Array<Record<string, unknown>> }>;
   };
   return Object.entries(document.functions ?? {}).map(([key, fn]) => {

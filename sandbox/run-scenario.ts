@@ -9,14 +9,20 @@ import {
 } from '../lib/adapters/dynamodb-release-store.ts';
 import { describeIssues } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
+import type { ReleaseEventMessage } from '../lib/domain/progress.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import type { ReleaseRecord } from '../lib/ports/release-store.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { runInWorld } from './context.ts';
 import { IamEnforcer } from './iam/enforce.ts';
-import { readServerlessDocument, resolveEventPatterns, resolveRolePolicies } from './iam/policies.ts';
+import {
+  readServerlessDocument,
+  resolveEventPatterns,
+  resolveRolePolicies,
+  resolveSnsSubscriptions,
+} from './iam/policies.ts';
 import { installSandboxClients } from './intercept.ts';
-import { LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
+import { declaredFunctionsOf, LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { DEFAULT_SEED, SeededRandom } from './random.ts';
 import { ScenarioError } from './run/errors.ts';
@@ -74,6 +80,11 @@ export interface ScenarioResult {
     service?: string;
   }>;
   notifications: Array<{ t: number; subject: string; message: Record<string, unknown> }>;
+  /**
+   * Every message the release's functions published on the internal release-events topic, in publish order
+   * (each transition of every release; Slack and the metrics function subscribe to these).
+   */
+  releaseEvents: Array<{ t: number; message: ReleaseEventMessage }>;
   /**
    * What each trigger invocation answered, in the order they ended: `started`, `duplicate`, `ignored`
    * (with its reason), or `error` (with the error's name and message; a retried event appears per attempt).
@@ -150,6 +161,11 @@ type RunOptions = {
   roleConfig?: ShiplineConfig;
   /** Seed of the run's random source; overrides the scenario's `seed` (default DEFAULT_SEED). */
   seed?: number;
+  /**
+   * Runs the functions `serverlessDocument` declares (handler paths from the repository root) rather than
+   * serverless.yml's: a test adds a function (an SNS subscriber) of its own.
+   */
+  functionsFromDocument?: boolean;
 };
 
 /**
@@ -186,6 +202,7 @@ const runPackaged = async (
   runCounter += 1;
   const tableName = `shipline-sandbox-${process.pid}-${runCounter}`;
   const topicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-notifications`;
+  const releaseEventsTopicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-release-events`;
   const stateMachineName = 'shipline-sandbox-release';
   const stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${stateMachineName}`;
   // The functions' Lambda configuration, for this world only: a run never writes process.env.
@@ -193,6 +210,7 @@ const runPackaged = async (
     SHIPLINE_CONFIG_PATH: configPath,
     SHIPLINE_TABLE: tableName,
     SHIPLINE_TOPIC_ARN: topicArn,
+    SHIPLINE_RELEASE_EVENTS_TOPIC_ARN: releaseEventsTopicArn,
     SHIPLINE_STATE_MACHINE_ARN: stateMachineArn,
     SHIPLINE_TRIGGER_FUNCTION: 'shipline-sandbox-trigger',
     SHIPLINE_DYNAMODB_ENDPOINT: endpoint,
@@ -205,7 +223,10 @@ const runPackaged = async (
   const clock = new VirtualClock(new Date(start.getTime() - WARM_UP_SECONDS * 1000));
   installSandboxClients();
   let lambda = runtimes.get(REPOSITORY_ROOT);
-  if (!lambda) {
+  if (options.functionsFromDocument && options.serverlessDocument) {
+    // A test's own document: its functions, loaded for this run (modules already imported are cached).
+    lambda = new LambdaRuntime(declaredFunctionsOf(options.serverlessDocument, REPOSITORY_ROOT));
+  } else if (!lambda) {
     lambda = new LambdaRuntime(readDeclaredFunctions(REPOSITORY_ROOT));
     runtimes.set(REPOSITORY_ROOT, lambda);
   }
@@ -241,6 +262,7 @@ const runPackaged = async (
     account,
     tableName,
     topicArn,
+    releaseEventsTopicArn,
     stateMachineArn,
     config: options.roleConfig ?? config,
   };
@@ -251,6 +273,10 @@ const runPackaged = async (
   });
   // EventBridge rules scoped from shipline.yml (repositories, services, alarms), as the template holds them.
   world.eventPatterns = resolveEventPatterns(serverlessDocument, sandboxResources);
+  // SNS subscriptions (`events: - sns: ...`): the release-events topic reaches its subscribed functions.
+  world.snsSubscriptions = resolveSnsSubscriptions(serverlessDocument, sandboxResources);
+  world.sns.topics.add(releaseEventsTopicArn);
+  world.sns.internalTopics.add(releaseEventsTopicArn);
 
   const running = world;
   return runInWorld({ world, clock, iam, env }, async () => {

@@ -266,10 +266,17 @@ describe('serverless package', () => {
       const publish = roleStatements(`${logicalId(key)}IamRoleLambdaExecution`).filter((statement) =>
         asArray(statement.Action).includes('sns:Publish'),
       );
+      // Every publisher publishes its transitions on the release-events topic, in a statement of its own;
+      // a notifying function also on the pipeline topic and every declared one.
+      const onEvents = (statement: (typeof publish)[number]) =>
+        JSON.stringify(statement.Resource).includes('ReleaseEventsTopic');
       expect(
-        publish.flatMap((statement) => asArray(statement.Resource)),
+        publish.filter(onEvents).flatMap((statement) => asArray(statement.Resource)),
         key,
-      ).toEqual([{ Ref: 'NotificationsTopic' }, DEPLOYED_TOPIC]);
+      ).toEqual([{ Ref: 'ReleaseEventsTopic' }]);
+      const notify = publish.filter((statement) => !onEvents(statement));
+      for (const statement of notify)
+        expect(asArray(statement.Resource), key).toEqual([{ Ref: 'NotificationsTopic' }, DEPLOYED_TOPIC]);
     }
   });
 
@@ -288,6 +295,7 @@ describe('serverless package', () => {
       expect((fn.Environment as { Variables: Record<string, unknown> }).Variables, key).toMatchObject({
         SHIPLINE_TABLE: { Ref: 'ReleaseTable' },
         SHIPLINE_TOPIC_ARN: { Ref: 'NotificationsTopic' },
+        SHIPLINE_RELEASE_EVENTS_TOPIC_ARN: { Ref: 'ReleaseEventsTopic' },
         SHIPLINE_CONFIG_PATH: '.shipline/shipline.json',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         POWERTOOLS_SERVICE_NAME: 'shipline',
@@ -490,6 +498,9 @@ describe('serverless package', () => {
     });
     expect(template.Outputs.ReleaseTableName?.Value).toEqual({ Ref: 'ReleaseTable' });
     expect(template.Outputs.NotificationsTopicArn?.Value).toEqual({ Ref: 'NotificationsTopic' });
+    // The internal release-events topic, owned by the stack: subscribers find it by this output.
+    expect(template.Outputs.ReleaseEventsTopicArn?.Value).toEqual({ Ref: 'ReleaseEventsTopic' });
+    expect(resource('ReleaseEventsTopic').Type).toBe('AWS::SNS::Topic');
     expect(template.Outputs.ReleaseStateMachineArn?.Value).toEqual({ Ref: 'ReleaseStateMachine' });
     // The CLI's deploy and rollback invoke it (cli/aws.ts reads the stack's outputs).
     expect(template.Outputs.TriggerFunctionName?.Value).toEqual({ Ref: 'TriggerLambdaFunction' });

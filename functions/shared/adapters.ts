@@ -16,6 +16,7 @@ import {
 import { createSfnExecutionStarter, createSfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
 import { createLambdaHttpSmokeTester } from '../../lib/adapters/smoke-tester.ts';
 import { createSnsNotifier } from '../../lib/adapters/sns-notifier.ts';
+import { createSnsReleaseEvents } from '../../lib/adapters/sns-release-events.ts';
 import { loadBundledConfig } from '../../lib/config/lookup.ts';
 import type { ShiplineConfig } from '../../lib/config/schema.ts';
 import { TargetDriverByType } from '../../lib/drivers/by-type.ts';
@@ -28,6 +29,7 @@ import type {
   Metrics,
   NotificationMarks,
   Notifier,
+  ReleaseEvents,
   ReleaseStore,
   ServiceReverter,
   SlotDeployer,
@@ -145,6 +147,25 @@ export const createAlarmWatcher = (): AlarmWatcher =>
   lazyPort<AlarmWatcher>(createCloudWatchAlarmWatcher, { describe: true, transitionsToAlarm: true });
 export const createMetrics = (): Metrics => lazyPort<Metrics>(createCloudWatchMetrics, { count: true });
 export const createNotifier = (): Notifier => lazyPort<Notifier>(createSnsNotifier, { publish: true });
+/**
+ * The release-events topic (SHIPLINE_RELEASE_EVENTS_TOPIC_ARN). A message that could not be published is
+ * logged as an error and the release goes on (the use cases never let it change the release).
+ */
+export const createReleaseEvents = (): ReleaseEvents => {
+  const sns = lazyPort(() => createSnsReleaseEvents(environment.releaseEventsTopicArn), { publish: true });
+  return {
+    region: () => environment.region(),
+    publish: (message) => sns.publish(message),
+    lost: (message, error) =>
+      logger.error('a release event could not be published', {
+        releaseId: message.releaseId,
+        kind: message.kind,
+        sequence: message.progress.sequence,
+        errorName: error.name,
+        error,
+      }),
+  };
+};
 export const createSmokeTester = (): SmokeTester =>
   lazyPort<SmokeTester>(createLambdaHttpSmokeTester, { run: true });
 export const createTaskTokens = (): TaskTokens =>

@@ -23,6 +23,7 @@ export const releaseRequestSchema: z.ZodMiniType<ReleaseRequest> = z.object({
   source: z.enum(['ecr-push', 'manual']),
   requestedBy: z.optional(z.string()),
   requestId: z.optional(nonEmpty()),
+  commitTime: z.optional(nonEmpty()),
 });
 
 const slotRefSchema = z.object({
@@ -122,6 +123,9 @@ export const deploymentSchema: z.ZodMiniType<Deployment> = z.object({
   alarms: z.array(z.string()),
   plan: releasePlanSchema,
   topicArn: nonEmpty(),
+  changeTime: z.optional(
+    z.object({ at: nonEmpty(), source: z.enum(['oci-label', 'deploy-request', 'push']) }),
+  ),
 });
 
 /** What the deploy step started: the revision registered and the ECS deployment rolling it out. */

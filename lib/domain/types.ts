@@ -39,6 +39,8 @@ export interface ReleaseRequest {
   requestedBy?: string;
   /** A manual request's id: releases the digest again, even one that already serves 100%. */
   requestId?: string;
+  /** When the change was made (ISO 8601), as the deploy request gave it (DORA change lead time). */
+  commitTime?: string;
 }
 
 /**
@@ -139,6 +141,8 @@ export interface Deployment {
   alarms: string[];
   plan: ReleasePlan;
   topicArn: string;
+  /** When the change was made and where that time came from, when the request said (DORA lead time). */
+  changeTime?: { at: string; source: 'oci-label' | 'deploy-request' | 'push' };
 }
 
 export const BAKE_OUTCOMES = ['passed', 'failed', 'inconclusive'] as const;

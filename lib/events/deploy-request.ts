@@ -21,6 +21,13 @@ export const manualDeployRequestSchema = z.strictObject({
   requestedBy: z.optional(
     z.string().check(z.minLength(1), z.maxLength(256, 'expected at most 256 characters')),
   ),
+  /**
+   * When the change was made (ISO 8601 with a time zone, e.g. the commit time CI knows): the release's
+   * change lead time counts from it (DORA).
+   */
+  commitTime: z.optional(
+    z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' }),
+  ),
   /** Set to release a digest again (a new execution name is derived from it). */
   requestId: z.optional(
     z.string().check(z.minLength(1), z.maxLength(256, 'expected at most 256 characters')),

@@ -7,8 +7,10 @@ import { formatDuration } from '../duration.ts';
 import { AlarmAfterPromotionError, BakeFailedError } from '../errors.ts';
 import type { AlarmStateChangeEvent } from '../events/alarm-state-change.ts';
 import type { AlarmWatcher } from '../ports/alarm-watcher.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { AlarmWatch, ReleaseStore } from '../ports/release-store.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
+import { recordTransition } from './transitions.ts';
 
 /** Watches live this long past the bake, then DynamoDB TTL removes leftovers. */
 const WATCH_TTL_MARGIN_SECONDS = 3600;
@@ -80,7 +82,7 @@ const watchAlarms = (
  * alarm it cannot read. The state's timeout ends a quiet bake.
  */
 export const startBake = async (
-  ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens },
+  ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens; events?: ReleaseEvents },
   deployment: Deployment,
   cursor: StepCursor,
   taskToken: string,
@@ -88,6 +90,15 @@ export const startBake = async (
   const step = currentStep(cursor, 'bake');
   const { shifts } = cursor;
   const percent = percentOf(cursor);
+  await recordTransition(ports, deployment, cursor, {
+    kind: 'step',
+    text: `Baking ${formatDuration(step.seconds)} at ${percent}%, watching ${deployment.alarms.length} alarm${deployment.alarms.length === 1 ? '' : 's'}`,
+    facts: {
+      phase: 'begin',
+      endsAt: new Date(now().getTime() + step.seconds * 1000).toISOString(),
+      watchedAlarms: deployment.alarms,
+    },
+  });
   await watchAlarms(ports.store, deployment, taskToken, { percent, shifts: [...shifts] }, step.seconds);
   const { found, missing } = await ports.alarms.describe(deployment.alarms);
   const [firing] = classifyAlarms(found, new Date(deployment.startedAt)).failing;
@@ -225,24 +236,34 @@ const inconclusivePause = (step: BakeStep, percent: number, timeoutSeconds: numb
  * BakeFailed, naming the alarm, and the state machine rolls back.
  */
 export const finishBake = async (
-  ports: { store: ReleaseStore; alarms: AlarmWatcher },
+  ports: { store: ReleaseStore; alarms: AlarmWatcher; events?: ReleaseEvents },
   deployment: Deployment,
   cursor: StepCursor,
 ): Promise<StepCursor> => {
   const step = currentStep(cursor, 'bake');
   const outcome = await confirmBake(ports, deployment, cursor);
   if (outcome.outcome === 'failed') throw new BakeFailedError(outcome.reason);
+  const bakeEnded = (reason: string) =>
+    recordTransition(ports, deployment, cursor, {
+      kind: 'step',
+      text: `The ${formatDuration(step.seconds)} bake at ${percentOf(cursor)}% passed`,
+      reason,
+      facts: { phase: 'end', stepStartedAt: bakeStartOf(deployment, cursor, step).toISOString() },
+    });
   if (outcome.outcome === 'inconclusive') {
     const decision = decideInconclusive(step, outcome);
     if (decision.next === 'fail') throw new BakeFailedError(decision.reason);
+    // The pause in the bake's place records its own transition when it starts.
     if (decision.next === 'pause')
       return {
         ...cursor,
         step: inconclusivePause(step, percentOf(cursor), decision.timeoutSeconds),
         note: decision.reason,
       };
+    await bakeEnded(decision.reason);
     return nextCursor(deployment.plan, cursor, { note: decision.reason });
   }
+  await bakeEnded(outcome.reason);
   return nextCursor(deployment.plan, cursor, { note: outcome.reason });
 };
 
@@ -357,7 +378,7 @@ const endRollbackWindow = async (
  * taken the service. The state's timeout (the window) ends a quiet window.
  */
 export const startRollbackWindow = async (
-  ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens },
+  ports: { store: ReleaseStore; alarms: AlarmWatcher; tokens: TaskTokens; events?: ReleaseEvents },
   deployment: Deployment,
   cursor: StepCursor,
   taskToken: string,
@@ -367,6 +388,16 @@ export const startRollbackWindow = async (
     await ports.tokens.succeed(taskToken, handedOver(deployment));
     return { watching: [], handedOver: true };
   }
+  await recordTransition(ports, deployment, cursor, {
+    kind: 'step',
+    text: `Rollback window: ${deployment.fromVersion} stays warm for ${formatDuration(step.rollbackWindowSeconds)} while the alarms are watched`,
+    facts: {
+      phase: 'window',
+      newPercent: 100,
+      endsAt: new Date(now().getTime() + step.rollbackWindowSeconds * 1000).toISOString(),
+      watchedAlarms: deployment.alarms,
+    },
+  });
   await watchAlarms(
     ports.store,
     deployment,

@@ -1,12 +1,15 @@
+import { now } from '../clock.ts';
 import { currentStep, nextCursor, rolloutOf } from '../domain/cursor.ts';
 import type { BakeOutcome, Deployment, Rollout, StepCursor } from '../domain/types.ts';
 import { TargetStateError } from '../errors.ts';
 import type { EcsDeploymentStateChangeEvent } from '../events/ecs-deployment.ts';
 import type { AlarmWatcher } from '../ports/alarm-watcher.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { Readiness, TargetDriver } from '../ports/target-driver.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 import { confirmRolloutAlarms, watchDuringRollout } from './bake.ts';
+import { recordTransition } from './transitions.ts';
 
 /** What the deploy step started (the revision and the ECS deployment rolling it out). */
 export type SlotDeployment = Rollout;
@@ -17,7 +20,7 @@ export type SlotDeployment = Rollout;
  * step's cursor, which carries the rollout for the steps that wait on it.
  */
 export const deployToIdleSlot = async (
-  ports: { driver: TargetDriver },
+  ports: { driver: TargetDriver; store?: ReleaseStore; events?: ReleaseEvents },
   deployment: Deployment,
   cursor: StepCursor,
 ): Promise<StepCursor> => {
@@ -26,6 +29,11 @@ export const deployToIdleSlot = async (
     imageUri: deployment.image.uri,
     version: deployment.toVersion,
     releaseId: deployment.id,
+  });
+  await recordTransition(ports, deployment, cursor, {
+    kind: 'step',
+    text: `Deploying ${deployment.toVersion} to ${ports.driver.names(deployment.target).newUnit}, with no production traffic yet`,
+    facts: { phase: 'begin' },
   });
   return nextCursor(deployment.plan, cursor, { rollout });
 };
@@ -41,13 +49,23 @@ const readyOutcome = (readiness: Readiness): BakeOutcome => ({
  * deployment completed before the wait was registered.
  */
 export const awaitSteadySlot = async (
-  ports: { store: ReleaseStore; driver: TargetDriver; tokens: TaskTokens },
+  ports: { store: ReleaseStore; driver: TargetDriver; tokens: TaskTokens; events?: ReleaseEvents },
   deployment: Deployment,
   cursor: StepCursor,
   taskToken: string,
 ): Promise<{ waiting: boolean }> => {
   const step = currentStep(cursor, 'await-ready');
   const slotDeployment = rolloutOf(cursor);
+  const startedAt = now();
+  await recordTransition(ports, deployment, cursor, {
+    kind: 'step',
+    text: `Waiting until ${deployment.toVersion} is ready`,
+    facts: {
+      phase: 'begin',
+      endsAt: new Date(startedAt.getTime() + step.timeoutSeconds * 1000).toISOString(),
+      ...(step.watchAlarms ? { watchedAlarms: deployment.alarms } : {}),
+    },
+  });
   await ports.store.putSlotWait(
     { deploymentId: slotDeployment.deploymentId, releaseId: deployment.id, taskToken },
     step.timeoutSeconds + 3600,

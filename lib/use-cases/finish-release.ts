@@ -1,14 +1,18 @@
 import { now } from '../clock.ts';
 import { currentStep, rolloutOf } from '../domain/cursor.ts';
 import { versionLabel } from '../domain/names.ts';
+import type { ReleaseProgress, ReleaseState } from '../domain/progress.ts';
+import { progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
-import { TargetStateError } from '../errors.ts';
+import { asError, TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { TargetDriver, TrafficReport } from '../ports/target-driver.ts';
 import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import { releaseLockAndWakeNext } from './release-lock.ts';
+import { progressOf, publishTransition, recordTransition } from './transitions.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
 const DECISION_ERRORS = new Set([
@@ -72,7 +76,7 @@ const trafficSteps = (deployment: Deployment): number => {
  * told best effort; the lock is handed on by the next state.
  */
 export const promoteRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'driver' | 'notifier'>,
+  ports: Pick<ReleasePorts, 'store' | 'driver' | 'notifier'> & { events?: ReleaseEvents },
   settings: PipelineSettings,
   deployment: Deployment,
   executionArn: string | undefined,
@@ -97,10 +101,13 @@ export const promoteRelease = async (
   if ((await ports.driver.newVersionPercent(deployment.target)) !== 100)
     await ports.driver.setTraffic(deployment.target, 100);
   const at = now().toISOString();
+  const reason = `all ${trafficSteps(deployment)} steps passed`;
+  const progress = progressOf(deployment, cursor, { phase: 'promoted', at, newPercent: 100 });
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     status: 'promoted',
     endedAt: at,
     currentPercent: 100,
+    progress,
   });
   const committed = await ports.store.recordPromotion({
     service: deployment.service,
@@ -120,7 +127,7 @@ export const promoteRelease = async (
     {
       ...releaseFacts(deployment, settings, executionArn),
       kind: 'promoted',
-      reason: `all ${trafficSteps(deployment)} steps passed`,
+      reason,
       details: {
         servingSlot: names.newPlace,
         oldSlotScaleDownInSeconds: retire.rollbackWindowSeconds + retire.warmAfterWindowSeconds,
@@ -128,6 +135,17 @@ export const promoteRelease = async (
       },
     },
     result.warnings,
+  );
+  await publishTransition(
+    ports.events,
+    subjectOfDeployment(deployment),
+    progress,
+    {
+      kind: 'promoted',
+      text: `${deployment.toVersion} promoted: it serves 100% on ${names.newPlace}`,
+      reason,
+    },
+    executionArn,
   );
   return result;
 };
@@ -155,15 +173,29 @@ export const handOffService = async (
  * (then it is that release's canary, and it is left alone).
  */
 export const scaleDownOldSlot = async (
-  ports: Pick<ReleasePorts, 'store' | 'driver'>,
+  ports: Pick<ReleasePorts, 'store' | 'driver'> & { events?: ReleaseEvents },
   deployment: Deployment,
 ): Promise<{ scaledDown: boolean; reason: string }> => {
   const oldUnit = ports.driver.names(deployment.target).stableUnit;
-  if (!(await ports.store.isLatestRelease(deployment.service, deployment.id))) {
-    return { scaledDown: false, reason: `a newer release has taken ${oldUnit}` };
-  }
-  await ports.driver.retire(deployment.target);
-  return { scaledDown: true, reason: `${oldUnit} scaled to 0 after the warm period` };
+  const latest = await ports.store.isLatestRelease(deployment.service, deployment.id);
+  if (latest) await ports.driver.retire(deployment.target);
+  const reason = latest
+    ? `${oldUnit} scaled to 0 after the warm period`
+    : `a newer release has taken ${oldUnit}`;
+  // The release's last transition: the rollback window (if any) is over, the old version no longer warm.
+  const retireIndex = deployment.plan.steps.findIndex((step) => step.kind === 'retire');
+  const retire = deployment.plan.steps[retireIndex];
+  await recordTransition(
+    ports,
+    deployment,
+    retire ? { index: retireIndex, step: retire, shifts: [] } : undefined,
+    {
+      kind: 'step',
+      text: `The rollback window is over: ${reason}`,
+      facts: { phase: 'window-closed', state: 'promoted', newPercent: 100 },
+    },
+  );
+  return { scaledDown: latest, reason };
 };
 
 /**
@@ -174,7 +206,7 @@ export const scaleDownOldSlot = async (
  * took the service over leaves traffic and slots alone.
  */
 export const rollBackRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'driver' | 'notifier'>,
+  ports: Pick<ReleasePorts, 'store' | 'driver' | 'notifier'> & { events?: ReleaseEvents },
   settings: PipelineSettings,
   deployment: Deployment,
   failure: CaughtFailure | undefined,
@@ -206,16 +238,49 @@ export const rollBackRelease = async (
       warnings,
     };
   }
+  const subject = subjectOfDeployment(deployment);
+  if (owner) {
+    // Told before traffic moves: a rollback that keeps failing (retried for minutes) shows as rolling back.
+    // Never in the rollback's way: a failure to record it is a warning, and traffic moves regardless.
+    try {
+      await recordTransition(
+        ports,
+        deployment,
+        undefined,
+        {
+          kind: 'step',
+          text: `Rolling back to ${deployment.fromVersion}`,
+          reason,
+          facts: {
+            phase: 'rolling-back',
+            newPercent: await ports.driver.newVersionPercent(deployment.target),
+          },
+        },
+        {},
+        executionArn,
+      );
+    } catch (error) {
+      const failure = asError(error);
+      warnings.push(`the rolling-back progress could not be recorded: ${failure.name}: ${failure.message}`);
+    }
+  }
   // Idempotent in the driver: a retry after traffic was restored changes nothing on it, and still stops
   // the new version (a failure between the two must not leave it running).
   const rolled = owner ? await ports.driver.rollBack(deployment.target) : undefined;
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
+  const progress = progressAt(deployment.plan, undefined, {
+    phase: 'ended',
+    state: 'rolled-back',
+    at,
+    newPercent: 0,
+  });
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     status: 'rolled_back',
     endedAt: at,
     currentPercent: 0,
     reason,
+    progress,
   });
   if (owner) {
     // The stable slot is recorded again (a failure during promotion may already have recorded the new one).
@@ -242,6 +307,13 @@ export const rollBackRelease = async (
       },
     },
     warnings,
+  );
+  await publishTransition(
+    ports.events,
+    subject,
+    progress,
+    { kind: 'rolled_back', text: `Rolled back: ${deployment.fromVersion} serves 100% again`, reason },
+    executionArn,
   );
   return {
     kind: 'rolled_back',
@@ -283,12 +355,19 @@ export interface ReportResult {
   reason: string;
 }
 
-/** The reason and the release record of a report, written before anyone is told. */
+/** The state a report's release ends in (ignored: nothing happened, no state). */
+const REPORT_STATES: Record<Exclude<ReportKind, 'ignored'>, ReleaseState> = {
+  failed: 'failed',
+  superseded: 'superseded',
+  rollback_failed: 'failed',
+};
+
+/** The reason, the progress and the release record of a report, written before anyone is told. */
 const recordReport = async (
   store: ReleaseStore,
   input: Omit<ReportInput, 'topicArn'>,
   traffic: TrafficReport | undefined,
-): Promise<ReportResult> => {
+): Promise<ReportResult & { progress?: ReleaseProgress }> => {
   const { request, deployment } = input;
   const reason =
     input.kind === 'ignored'
@@ -299,6 +378,17 @@ const recordReport = async (
           ? `rollback failed (${reasonFromFailure(input.failure)})${input.rolledBackBecause ? ` while rolling back because ${reasonFromFailure(input.rolledBackBecause)}` : ''}; ${traffic?.description ?? 'traffic may be split between the slots'}: finish the rollback by hand`
           : reasonFromFailure(input.failure);
   const status = input.kind === 'superseded' || input.kind === 'ignored' ? input.kind : 'failed';
+  const endedAt = now().toISOString();
+  const progress =
+    input.kind === 'ignored'
+      ? undefined
+      : progressAt(deployment?.plan, undefined, {
+          phase: 'ended',
+          state: REPORT_STATES[input.kind],
+          at: endedAt,
+          // A failed rollback may leave traffic split: the share read for the report, when it could be.
+          newPercent: traffic?.newPercent ?? 0,
+        });
   await store.putRecord({
     service: request.service,
     releaseId: input.releaseId,
@@ -307,10 +397,37 @@ const recordReport = async (
     toVersion: deployment?.toVersion ?? versionLabel(request.image),
     ...(deployment ? { fromVersion: deployment.fromVersion, startedAt: deployment.startedAt } : {}),
     ...(input.executionArn ? { executionArn: input.executionArn } : {}),
-    endedAt: now().toISOString(),
+    endedAt,
     reason,
+    ...(progress ? { progress } : {}),
   });
-  return { kind: input.kind, outcome: status, reason };
+  return { kind: input.kind, outcome: status, reason, ...(progress ? { progress } : {}) };
+};
+
+/** Publishes a report's ending on the release-events topic (best effort; an ignored release is not told). */
+const publishReport = async (
+  events: ReleaseEvents | undefined,
+  input: Omit<ReportInput, 'topicArn'>,
+  recorded: ReportResult & { progress?: ReleaseProgress },
+): Promise<void> => {
+  if (input.kind === 'ignored' || !recorded.progress) return;
+  const { request, deployment } = input;
+  const subject = deployment
+    ? subjectOfDeployment(deployment)
+    : subjectOfRequest(request, input.releaseId, versionLabel(request.image), 'unplanned');
+  const text =
+    input.kind === 'superseded'
+      ? `${subject.toVersion} skipped: a newer push superseded it`
+      : input.kind === 'rollback_failed'
+        ? `ACTION NEEDED: the rollback of ${subject.toVersion} failed`
+        : `The release of ${subject.toVersion} failed`;
+  await publishTransition(
+    events,
+    subject,
+    recorded.progress,
+    { kind: input.kind, text, reason: recorded.reason },
+    input.executionArn,
+  );
 };
 
 /**
@@ -319,7 +436,7 @@ const recordReport = async (
  * here: the state after every report releases it, whether or not the report succeeded.
  */
 export const reportRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'notifier'> & { driver?: TargetDriver },
+  ports: Pick<ReleasePorts, 'store' | 'notifier'> & { driver?: TargetDriver; events?: ReleaseEvents },
   settings: PipelineSettings,
   input: ReportInput,
 ): Promise<ReportResult> => {
@@ -329,9 +446,12 @@ export const reportRelease = async (
     input.kind === 'rollback_failed' && deployment && ports.driver
       ? await ports.driver.trafficReport(deployment.target, settings.region)
       : undefined;
-  const result = await recordReport(ports.store, input, traffic);
+  const { progress, ...result } = await recordReport(ports.store, input, traffic);
   // Nothing happened to an ignored release (its digest already serves): it is recorded, nobody is told.
   if (input.kind === 'ignored') return result;
+  // The release-events topic first: a failed notification below retries the state, and the topic is
+  // delivered at least once anyway.
+  await publishReport(ports.events, input, { ...result, ...(progress ? { progress } : {}) });
   const details = {
     ...(input.supersededBy ? { supersededBy: input.supersededBy } : {}),
     ...(input.kind === 'rollback_failed' && traffic ? traffic.manualRollback : {}),
@@ -359,10 +479,11 @@ export const NOTIFICATIONS_LOST_METRIC = 'NotificationsLost';
  * says which notification was lost and why, so the execution shows it.
  */
 export const recordLostNotification = async (
-  ports: { store: ReleaseStore; metrics: Metrics },
+  ports: { store: ReleaseStore; metrics: Metrics; events?: ReleaseEvents },
   input: Omit<ReportInput, 'topicArn'> & { error: CaughtFailure },
 ): Promise<ReportResult & { notificationLost: { kind: ReportKind; error: string } }> => {
-  const result = await recordReport(ports.store, input, undefined);
+  const { progress, ...result } = await recordReport(ports.store, input, undefined);
+  await publishReport(ports.events, input, { ...result, ...(progress ? { progress } : {}) });
   await ports.metrics.count(NOTIFICATIONS_LOST_METRIC, { Service: input.request.service });
   const error = reasonFromFailure(input.error);
   return {

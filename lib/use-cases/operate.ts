@@ -263,7 +263,7 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
       const reason = requireReason(request);
       const report = await abortRelease(ports, {
         releaseId: target.releaseId,
-        reason: `${reason} (${who(request.actor)})`,
+        reason,
         service: request.service,
       });
       if (report.status !== 'done')
@@ -309,7 +309,7 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
       if (target) {
         const report = await abortRelease(ports, {
           releaseId: target.releaseId,
-          reason: `${reason} (${who(request.actor)})`,
+          reason,
           service: request.service,
         });
         if (report.status === 'done')

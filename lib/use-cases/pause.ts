@@ -2,9 +2,12 @@ import { now } from '../clock.ts';
 import { currentStep } from '../domain/cursor.ts';
 import type { Deployment, StepCursor } from '../domain/types.ts';
 import type { Notifier } from '../ports/notifier.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
 import { DEFAULT_ENVIRONMENT } from '../ports/service-ref.ts';
 import type { WaitRegistry } from '../ports/wait-registry.ts';
 import { type NotificationMarkStore, notifyBestEffort } from './notify.ts';
+import { recordTransition } from './transitions.ts';
 
 /** How long a pause's wait outlives its timeout before DynamoDB's TTL removes it, unclaimed. */
 const PAUSE_WAIT_MARGIN_SECONDS = 3600;
@@ -36,7 +39,13 @@ export const resumeCommands = (
  * outage must not fail the pause (the wait is registered; the warning is logged).
  */
 export const startPause = async (
-  ports: { waits: WaitRegistry; store: NotificationMarkStore; notifier: Notifier },
+  ports: {
+    waits: WaitRegistry;
+    store: NotificationMarkStore;
+    notifier: Notifier;
+    records?: Pick<ReleaseStore, 'updateRecord'>;
+    events?: ReleaseEvents;
+  },
   settings: PauseSettings,
   deployment: Deployment,
   cursor: StepCursor,
@@ -45,6 +54,20 @@ export const startPause = async (
 ): Promise<{ waiting: true; until: string; warnings?: string[] }> => {
   const step = currentStep(cursor, 'pause');
   const until = new Date(now().getTime() + step.timeoutSeconds * 1000).toISOString();
+  // An inconclusive bake's pause takes the bake's index: a phase of its own keeps the sequence growing.
+  const inPlaceOfBake = deployment.plan.steps[cursor.index]?.kind === 'bake';
+  await recordTransition(
+    { ...(ports.records ? { store: ports.records } : {}), ...(ports.events ? { events: ports.events } : {}) },
+    deployment,
+    cursor,
+    {
+      kind: 'paused',
+      text: `Paused: ${step.label}; waiting for a person until ${until}`,
+      facts: { phase: inPlaceOfBake ? 'pause-instead' : 'begin', endsAt: until },
+    },
+    {},
+    executionArn,
+  );
   await ports.waits.register(
     [
       {

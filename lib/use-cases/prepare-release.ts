@@ -3,11 +3,14 @@ import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { classifyAlarms } from '../domain/alarm-rule.ts';
 import { parseImageUri, versionLabel } from '../domain/names.ts';
+import { changeTimeOfRequest, subjectOfDeployment } from '../domain/release-progress.ts';
 import type { AlreadyServing, Deployment, ReleaseRequest } from '../domain/types.ts';
 import { ServiceBusyError, TargetStateError } from '../errors.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
 import { buildPlan } from '../strategies/index.ts';
 import { notifyBestEffort } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
+import { progressOf, publishTransition } from './transitions.ts';
 
 /**
  * Reads what serves now and plans the release: the slot at 100% is stable (if traffic is split, e.g.
@@ -18,7 +21,7 @@ import type { PipelineSettings, ReleasePorts } from './ports.ts';
  * manual request with a requestId asks for it again.
  */
 export const prepareRelease = async (
-  ports: Pick<ReleasePorts, 'store' | 'driver' | 'alarms' | 'notifier'>,
+  ports: Pick<ReleasePorts, 'store' | 'driver' | 'alarms' | 'notifier'> & { events?: ReleaseEvents },
   config: ShiplineConfig,
   settings: PipelineSettings,
   request: ReleaseRequest,
@@ -80,6 +83,9 @@ export const prepareRelease = async (
     plan: buildPlan(declared, snapshot.planContext),
     topicArn: declared.notify.topicArn ?? settings.defaultTopicArn,
   };
+  const changeTime = changeTimeOfRequest(request);
+  if (changeTime) deployment.changeTime = changeTime;
+  const progress = progressOf(deployment, undefined, { phase: 'started', at: deployment.startedAt });
 
   await ports.store.putRecord({
     service: request.service,
@@ -92,6 +98,7 @@ export const prepareRelease = async (
     ...(executionArn ? { executionArn } : {}),
     startedAt: deployment.startedAt,
     currentPercent: 0,
+    progress,
   });
   // Claiming the idle slot is the last step that can fail: a release that fails before it leaves the
   // previous release's delayed scale-down of that slot in place.
@@ -124,6 +131,16 @@ export const prepareRelease = async (
       },
     },
     warnings,
+  );
+  await publishTransition(
+    ports.events,
+    subjectOfDeployment(deployment),
+    progress,
+    {
+      kind: 'started',
+      text: `Releasing ${deployment.toVersion} to ${deployment.service} (from ${deployment.fromVersion}), ${deployment.plan.strategy}: ${deployment.plan.steps.length} steps`,
+    },
+    executionArn,
   );
   return deployment;
 };

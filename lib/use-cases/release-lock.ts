@@ -1,11 +1,15 @@
-import { nowEpochSeconds } from '../clock.ts';
+import { now, nowEpochSeconds } from '../clock.ts';
 import { serviceConfig } from '../config/lookup.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
+import { versionLabel } from '../domain/names.ts';
+import { progressAt, subjectOfRequest } from '../domain/release-progress.ts';
 import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { Receipt, ReleaseStore } from '../ports/release-store.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 import { buildPlan, leaseSecondsOf } from '../strategies/index.ts';
+import { publishTransition } from './transitions.ts';
 
 export type AcquireResult =
   | { acquired: true; superseded: false }
@@ -79,7 +83,7 @@ export const acquireReleaseLock = async (
  * so it retries the lock (no lost wake-up).
  */
 export const waitForReleaseLock = async (
-  ports: { store: ReleaseStore; tokens: TaskTokens },
+  ports: { store: ReleaseStore; tokens: TaskTokens; events?: ReleaseEvents },
   request: ReleaseRequest,
   releaseId: string,
   taskToken: string,
@@ -104,6 +108,17 @@ export const waitForReleaseLock = async (
     } satisfies WaitOutcome);
   }
   const lock = await store.readLock(request.service);
+  // Not planned yet, so no release record: only the topic hears that it waits.
+  const at = now().toISOString();
+  await publishTransition(
+    ports.events,
+    subjectOfRequest(request, releaseId, versionLabel(request.image), 'unplanned'),
+    progressAt(undefined, undefined, { phase: 'queued', at }),
+    {
+      kind: 'step',
+      text: `${versionLabel(request.image)} is queued behind ${lock?.holder ?? 'the running release'}`,
+    },
+  );
   if (!lock || lock.leaseExpiresAt < nowEpochSeconds()) {
     await tokens.succeed(taskToken, { superseded: false } satisfies WaitOutcome);
   }

@@ -1,8 +1,11 @@
 import { currentStep, nextCursor } from '../domain/cursor.ts';
 import type { Deployment, StepCursor } from '../domain/types.ts';
 import { CheckFailedError } from '../errors.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
 import type { SmokeTester } from '../ports/smoke-tester.ts';
 import type { TargetDriver } from '../ports/target-driver.ts';
+import { recordTransition } from './transitions.ts';
 
 /**
  * The check step: runs its smoke test against the new version (the user's function is told the release
@@ -11,11 +14,21 @@ import type { TargetDriver } from '../ports/target-driver.ts';
  * touched: the rollback finds it on the stable version and leaves it).
  */
 export const runCheck = async (
-  ports: { smoke: SmokeTester; driver: Pick<TargetDriver, 'testUrl'> },
+  ports: {
+    smoke: SmokeTester;
+    driver: Pick<TargetDriver, 'testUrl'>;
+    store?: Pick<ReleaseStore, 'updateRecord'>;
+    events?: ReleaseEvents;
+  },
   deployment: Deployment,
   cursor: StepCursor,
 ): Promise<StepCursor> => {
   const step = currentStep(cursor, 'check');
+  await recordTransition(ports, deployment, cursor, {
+    kind: 'step',
+    text: `Running check ${step.name} against ${deployment.toVersion}`,
+    facts: { phase: 'begin' },
+  });
   const testUrl = ports.driver.testUrl(deployment.target);
   const result = await ports.smoke.run(
     step.test,

@@ -118,6 +118,7 @@ export const releaseRequestFrom = (
       source: 'manual',
       ...(manual.requestedBy ? { requestedBy: manual.requestedBy } : {}),
       ...(manual.requestId ? { requestId: manual.requestId } : {}),
+      ...(manual.commitTime ? { commitTime: manual.commitTime } : {}),
     },
   };
 };

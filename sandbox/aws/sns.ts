@@ -3,6 +3,7 @@ import type { AwsServiceContext } from './services.ts';
 
 export interface PublishedMessage {
   at: number;
+  messageId: string;
   topicArn: string;
   subject: string;
   message: string;
@@ -11,10 +12,21 @@ export interface PublishedMessage {
 
 const MAX_MESSAGE_BYTES = 262_144;
 
-/** SNS topics that record what is published to them. */
+/** SNS topics that record what is published to them, and hand each message to the topic's subscribers. */
 export class SimulatedSns {
   public readonly topics = new Set<string>();
+  /** What the users' notification topics received (people read these). */
   public readonly messages: PublishedMessage[] = [];
+  /**
+   * The pipeline's own topics (the release-events topic): what they receive is kept apart from the users'
+   * notifications, and is no notification in the timeline.
+   */
+  public readonly internalTopics = new Set<string>();
+  /** What the internal topics received, in publish order. */
+  public readonly internalMessages: PublishedMessage[] = [];
+  /** Told of every message published (the world delivers it to the topic's subscribed functions). */
+  public onPublished?: (message: PublishedMessage) => void;
+  private published = 0;
 
   public constructor(private readonly world: AwsServiceContext) {}
 
@@ -49,14 +61,22 @@ export class SimulatedSns {
         'InvalidParameterException',
         `Invalid parameter: Message too long (${size} bytes, at most ${MAX_MESSAGE_BYTES})`,
       );
-    this.messages.push({
+    this.published += 1;
+    const published: PublishedMessage = {
       at: this.world.clock.nowMillis,
+      // Counted, not drawn from the run's random source: publishing must not shift the run's jitter.
+      messageId: `00000000-0000-4000-8000-${String(this.published).padStart(12, '0')}`,
       topicArn,
       subject,
       message,
       attributes: (input.MessageAttributes as Record<string, unknown>) ?? {},
-    });
-    this.world.record('notify', subject);
-    return { MessageId: `sandbox-${this.messages.length}` };
+    };
+    if (this.internalTopics.has(topicArn)) this.internalMessages.push(published);
+    else {
+      this.messages.push(published);
+      this.world.record('notify', subject);
+    }
+    this.onPublished?.(published);
+    return { MessageId: published.messageId };
   }
 }

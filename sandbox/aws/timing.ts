@@ -14,6 +14,13 @@ export interface Timing {
    */
   eventDeliveryMs: number;
   /**
+   * SNS: from a message published to a topic to a subscribed Lambda function invoked (asynchronously). AWS
+   * documents no latency for SNS-to-Lambda delivery (the SNS FAQ, https://aws.amazon.com/sns/faqs/, speaks of
+   * "push" delivery without a figure); the sandbox takes the same half second as EventBridge, a documented
+   * default of this model rather than an AWS figure.
+   */
+  snsDeliveryMs: number;
+  /**
    * Lambda cold start: preparing an execution environment and running the function's init code. The Lambda
    * Operator Guide ("Lambda execution environments, cold starts and latency") gives "from under 100 ms to
    * over 1 second"; a Node.js handler importing AWS SDK clients and middy sits in the middle.
@@ -64,6 +71,7 @@ export interface Timing {
 /** The defaults, each explained on {@link Timing}. */
 export const DEFAULT_TIMING: Readonly<Required<Omit<Timing, 'ecsTaskHealthySeconds'>>> = {
   eventDeliveryMs: 500,
+  snsDeliveryMs: 500,
   lambdaColdStartMs: 400,
   lambdaWarmStartMs: 5,
   lambdaIdleReclaimSeconds: 300,

@@ -13,7 +13,7 @@ import { SimulatedSecretsManager, SimulatedSsm } from './secrets.ts';
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSlack } from './slack.ts';
-import { SimulatedSns } from './sns.ts';
+import { type PublishedMessage, SimulatedSns } from './sns.ts';
 import { SimulatedTestRoutes, type TestRouteContext } from './test-route.ts';
 import { DEFAULT_TIMING, sleepMs, type Timing, taskHealthySeconds } from './timing.ts';
 import { type TrafficContext, TrafficModel, type VersionCatalog } from './traffic.ts';
@@ -98,6 +98,15 @@ export class SimulatedWorld
    * a function absent here uses its patterns as serverless.yml writes them.
    */
   public eventPatterns = new Map<string, Record<string, unknown>[]>();
+  /**
+   * Each function's SNS subscriptions (serverless.yml `events: - sns: ...`), resolved for this world: a
+   * message published to a topic is delivered to every function subscribed to it whose filter policy
+   * matches, as an asynchronous invocation with the SNS event AWS sends.
+   */
+  public snsSubscriptions = new Map<
+    string,
+    Array<{ topicArn: string; filterPolicy?: Record<string, unknown> }>
+  >();
   /** Events EventBridge loses (scenario `world.dropEvents`): the next `remaining` of this detail-type. */
   public readonly droppedEvents: Array<{ detailType: string; remaining: number }> = [];
   public readonly ecs: SimulatedEcs;
@@ -141,6 +150,7 @@ export class SimulatedWorld
     this.elbv2 = new SimulatedElbv2(this);
     this.cloudwatch = new SimulatedCloudWatch(this);
     this.sns = new SimulatedSns(this);
+    this.sns.onPublished = (message) => this.deliverSns(message);
     this.ssm = new SimulatedSsm(this);
     this.secretsManager = new SimulatedSecretsManager(this);
     this.slack = new SimulatedSlack(this);
@@ -307,6 +317,66 @@ export class SimulatedWorld
         );
     }
     return delivered;
+  }
+
+  /**
+   * Delivers an SNS message to every function subscribed to its topic, as SNS invokes Lambda: asynchronously
+   * (Lambda's retries and dead-letter handling apply, as for an EventBridge event), after the modeled SNS
+   * latency, with the event shape the Lambda Developer Guide gives ("Invoking Lambda functions with Amazon
+   * SNS notifications": `Records[].Sns` with Type, MessageId, TopicArn, Subject, Message, Timestamp,
+   * MessageAttributes as `{ Type, Value }`). A subscription's filter policy is matched on the message
+   * attributes with the EventBridge pattern matcher: the same exact, prefix, anything-but, numeric and exists
+   * operators as SNS filter policies (Amazon SNS Developer Guide, "Amazon SNS message filtering").
+   */
+  private deliverSns(message: PublishedMessage): void {
+    const attributes = Object.fromEntries(
+      Object.entries(message.attributes).map(([name, value]) => {
+        const attribute = value as { DataType?: string; StringValue?: string };
+        return [name, { Type: attribute.DataType ?? 'String', Value: attribute.StringValue ?? '' }];
+      }),
+    );
+    const attributeValues = Object.fromEntries(
+      Object.entries(attributes).map(([name, { Type, Value }]) => {
+        if (Type === 'String.Array') {
+          try {
+            return [name, JSON.parse(Value) as unknown];
+          } catch {
+            return [name, Value];
+          }
+        }
+        return [name, Type === 'Number' ? Number(Value) : Value];
+      }),
+    );
+    for (const [key, subscriptions] of this.snsSubscriptions) {
+      for (const subscription of subscriptions) {
+        if (subscription.topicArn !== message.topicArn) continue;
+        if (subscription.filterPolicy && !matchesEventPattern(subscription.filterPolicy, attributeValues))
+          continue;
+        const event = {
+          Records: [
+            {
+              EventSource: 'aws:sns',
+              EventVersion: '1.0',
+              EventSubscriptionArn: `${message.topicArn}:${key}`,
+              Sns: {
+                Type: 'Notification',
+                MessageId: message.messageId,
+                TopicArn: message.topicArn,
+                Subject: message.subject === '' ? null : message.subject,
+                Message: message.message,
+                Timestamp: new Date(message.at).toISOString(),
+                SignatureVersion: '1',
+                Signature: 'sandbox',
+                SigningCertUrl: `https://sns.${this.region}.amazonaws.com/SimpleNotificationService-sandbox.pem`,
+                UnsubscribeUrl: `https://sns.${this.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${message.topicArn}:${key}`,
+                MessageAttributes: attributes,
+              },
+            },
+          ],
+        };
+        this.attempt(key, event, 0, ASYNC_RETRY_DELAYS_MS, undefined, this.timing.snsDeliveryMs);
+      }
+    }
   }
 
   private attempt(

@@ -23,6 +23,8 @@ export interface SandboxResources {
   account: string;
   tableName: string;
   topicArn: string;
+  /** The internal release-events topic (`ReleaseEventsTopic`); by default `shipline-sandbox-release-events`. */
+  releaseEventsTopicArn?: string;
   stateMachineArn: string;
   /** The run's validated config: `${file(./serverless/variables.cjs):X}` variables are computed from it. */
   config: ShiplineConfig;
@@ -32,6 +34,57 @@ type ServerlessDocument = {
   service?: string;
   custom?: { arns?: Record<string, unknown> };
   functions?: Record<string, { iamRoleStatements?: Array<Record<string, unknown>> }>;
+};
+
+/** The sandbox's release-events topic: the one the resources name, else the stack's default name. */
+export const releaseEventsTopicOf = (
+  resources: Pick<SandboxResources, 'region' | 'account' | 'releaseEventsTopicArn'>,
+): string =>
+  resources.releaseEventsTopicArn ??
+  `arn:aws:sns:${resources.region}:${resources.account}:shipline-sandbox-release-events`;
+
+/** One function's subscription to an SNS topic (`events: - sns: ...`), as the packaged template holds it. */
+export interface SnsSubscription {
+  topicArn: string;
+  /** The subscription's filter policy on message attributes, when it declares one. */
+  filterPolicy?: Record<string, unknown>;
+}
+
+/**
+ * The SNS subscriptions of each function's `sns` events, resolved as the packaged template holds them: an
+ * `arn` (a string or an intrinsic such as `Ref: ReleaseEventsTopic`), with its `filterPolicy`. A bare topic
+ * name (`- sns: dispatch`, a topic osls would create) names a topic of the sandbox's account and region.
+ */
+export const resolveSnsSubscriptions = (
+  document: unknown,
+  resources: SandboxResources,
+): Map<string, SnsSubscription[]> => {
+  const resolve = templateResolver(document, resources);
+  const functions = (document as { functions?: Record<string, { events?: Array<Record<string, unknown>> }> })
+    .functions;
+  const topicOfName = (name: string) => `arn:aws:sns:${resources.region}:${resources.account}:${name}`;
+  return new Map(
+    Object.entries(functions ?? {}).map(([key, fn]) => [
+      key,
+      (fn.events ?? [])
+        .map((event) => event.sns)
+        .filter((sns) => sns !== undefined)
+        .map((sns): SnsSubscription => {
+          if (typeof sns === 'string') return { topicArn: sns.startsWith('arn:') ? sns : topicOfName(sns) };
+          const declared = sns as { arn?: unknown; topicName?: string; filterPolicy?: unknown };
+          const topicArn =
+            declared.arn !== undefined
+              ? String(resolve(declared.arn))
+              : topicOfName(String(declared.topicName));
+          return {
+            topicArn,
+            ...(declared.filterPolicy
+              ? { filterPolicy: resolve(declared.filterPolicy) as Record<string, unknown> }
+              : {}),
+          };
+        }),
+    ]),
+  );
 };
 
 /** Reads serverless.yml as the sandbox's default policy source. */
@@ -88,6 +141,7 @@ const templateResolver = (document: unknown, resources: SandboxResources): ((val
     });
   const refs: Record<string, string> = {
     NotificationsTopic: resources.topicArn,
+    ReleaseEventsTopic: releaseEventsTopicOf(resources),
     ReleaseStateMachine: resources.stateMachineArn,
     ReleaseTable: resources.tableName,
     TriggerLambdaFunction: `shipline-${stage}-trigger`,

@@ -2,6 +2,7 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../../lib/adapters/dynamodb-release-store.ts';
+import type { ReleaseEventMessage } from '../../lib/domain/progress.ts';
 import type { ReleaseRecord } from '../../lib/ports/release-store.ts';
 import type { ExecutionRecord } from '../aws/sfn.ts';
 import type { VersionCatalog } from '../aws/traffic.ts';
@@ -366,6 +367,10 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
       };
     }),
     notifications: own.notifications,
+    releaseEvents: world.sns.internalMessages.map((m) => ({
+      t: (m.at - start.getTime()) / 1000,
+      message: JSON.parse(m.message) as ReleaseEventMessage,
+    })),
     triggers: triggerResults.map((r) => {
       const t = (r.at - start.getTime()) / 1000;
       const service = r.service !== undefined ? { service: r.service } : {};

@@ -5,7 +5,7 @@ import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EcsRollingTarget } from '../../lib/domain/types.ts';
-import { deploymentFixture, V2_RELEASE_ID } from '../unit/fixtures.ts';
+import { deploymentFixture, TOPIC_ARN, V2_RELEASE_ID } from '../unit/fixtures.ts';
 import { lambdaContext, setHandlerEnvironment } from './support.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -68,7 +68,10 @@ describe('Handler: roll-back, an ecs-rolling release', () => {
     ]);
     // A rolling service has no listener rule of its own to read or move.
     expect(elbv2.calls()).toHaveLength(0);
-    const message = JSON.parse(String(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message));
+    const notification = sns
+      .commandCalls(PublishCommand)
+      .find((call) => call.args[0].input.TopicArn === TOPIC_ARN);
+    const message = JSON.parse(String(notification?.args[0].input.Message));
     expect(message).toMatchObject({
       event: 'rolled_back',
       reason: failure.Cause,

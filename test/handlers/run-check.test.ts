@@ -1,4 +1,6 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../lib/domain/plan.ts';
@@ -6,6 +8,9 @@ import { ALB_TARGET, deploymentFixture, ROLLOUT, V2_DIGEST, V2_RELEASE_ID } from
 import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
 
 const lambda = mockClient(LambdaClient);
+// The check records its progress and publishes it on the release-events topic before it runs.
+const ddb = mockClient(DynamoDBDocumentClient);
+const sns = mockClient(SNSClient);
 const context = lambdaContext('shipline-run-check');
 
 /** A smoke test right after deploy, before any production traffic moved. */
@@ -44,6 +49,10 @@ describe('Handler: run-check', () => {
 
   beforeEach(() => {
     lambda.reset();
+    ddb.reset();
+    ddb.on(UpdateCommand).resolves({});
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   });
 
   it("invokes the user's function with the release and the test URL, and goes on when it passed", async () => {

@@ -6,7 +6,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
 import type { PlanStep } from '../../lib/domain/plan.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
-import { deploymentFixture, fixedClock, ROLLOUT, TABLE, TOPIC_ARN } from '../unit/fixtures.ts';
+import {
+  deploymentFixture,
+  fixedClock,
+  RELEASE_EVENTS_TOPIC_ARN,
+  ROLLOUT,
+  TABLE,
+  TOPIC_ARN,
+} from '../unit/fixtures.ts';
 import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -23,6 +30,10 @@ const deployment = deploymentFixture({ plan: { strategy: 'blue-green', steps: ST
 const cursor = { index: 1, step: STEPS[1] as PlanStep, shifts: [], rollout: ROLLOUT };
 
 let handler: typeof import('../../functions/start-pause.ts')['handler'];
+
+/** The publishes to the users' notification topic (the release-events topic hears every transition too). */
+const notificationPublishes = () =>
+  sns.commandCalls(PublishCommand).filter((call) => call.args[0].input.TopicArn === TOPIC_ARN);
 
 describe('Handler: start-pause', () => {
   let previousClock: Clock;
@@ -78,7 +89,7 @@ describe('Handler: start-pause', () => {
   it('sends the paused notification with the step, until when, and the exact commands to approve or abort', async () => {
     await handler({ deployment, cursor, taskToken: 'token-pause', executionArn: EXECUTION_ARN }, context);
 
-    const publishes = sns.commandCalls(PublishCommand);
+    const publishes = notificationPublishes();
     expect(publishes).toHaveLength(1);
     const input = publishes[0]?.args[0].input;
     expect(input).toMatchObject({
@@ -103,6 +114,18 @@ describe('Handler: start-pause', () => {
         abort: `shipline abort --release ${deployment.id} --reason "<why>" --table ${TABLE} --region us-east-1`,
       },
     });
+    // The release-events topic hears the pause too, with its progress (until when it waits).
+    const transitions = sns
+      .commandCalls(PublishCommand)
+      .filter((call) => call.args[0].input.TopicArn === RELEASE_EVENTS_TOPIC_ARN);
+    expect(transitions.map((call) => call.args[0].input.MessageAttributes?.event?.StringValue)).toEqual([
+      'paused',
+    ]);
+    expect(JSON.parse(transitions[0]?.args[0].input.Message ?? '{}')).toMatchObject({
+      kind: 'paused',
+      executionArn: EXECUTION_ARN,
+      progress: { step: 2, steps: 3, state: 'paused', endsAt: '2025-03-04T11:05:00.000Z' },
+    });
     expect(markPut().map((call) => call.args[0].input)).toEqual([
       {
         TableName: TABLE,
@@ -121,7 +144,7 @@ describe('Handler: start-pause', () => {
     const result = await handler({ deployment, cursor, taskToken: 'token-pause' }, context);
 
     expect(result).toEqual({ waiting: true, until: '2025-03-04T11:05:00.000Z' });
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(notificationPublishes()).toHaveLength(0);
   });
 
   it('still pauses when SNS fails: the wait is registered, the mark removed, the warning returned', async () => {

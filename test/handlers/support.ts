@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterAll } from 'vitest';
-import { repoConfig, STATE_MACHINE_ARN, TABLE, TOPIC_ARN } from '../unit/fixtures.ts';
+import {
+  RELEASE_EVENTS_TOPIC_ARN,
+  repoConfig,
+  STATE_MACHINE_ARN,
+  TABLE,
+  TOPIC_ARN,
+} from '../unit/fixtures.ts';
 
 const packagedDirs: string[] = [];
 
@@ -32,6 +38,7 @@ export const setHandlerEnvironment = (): void => {
   process.env.SHIPLINE_CONFIG_PATH = packagedConfigPath();
   process.env.SHIPLINE_TABLE = TABLE;
   process.env.SHIPLINE_TOPIC_ARN = TOPIC_ARN;
+  process.env.SHIPLINE_RELEASE_EVENTS_TOPIC_ARN = RELEASE_EVENTS_TOPIC_ARN;
   process.env.SHIPLINE_STATE_MACHINE_ARN = STATE_MACHINE_ARN;
 };
 

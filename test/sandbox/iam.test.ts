@@ -47,6 +47,17 @@ describe('Sandbox: IAM enforcement', () => {
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
   });
 
+  it('goes on when a role may not publish on the release-events topic: the transition is lost, the release is not', async () => {
+    const result = await run(without('shiftTraffic', 'sns:Publish'));
+    expect(result.outcome).toBe('promoted');
+    // The three shifts' messages were refused (AuthorizationError, logged); every other transition went out.
+    const kinds = result.releaseEvents.map(({ message }) => message.progress.state);
+    expect(kinds).not.toContain('shifting');
+    expect(kinds).toContain('baking');
+    // The progress still reached the release record (the shifts' own update).
+    expect(result.releases[0]?.progress).toMatchObject({ state: 'promoted' });
+  });
+
   it('denies ECS calls on a service the packaged roles were not scoped to (roles from shipline.yml)', async () => {
     const config = loadConfigFile(path.join(REPOSITORY_ROOT, 'shipline.yml'));
     const checkout = config.services.checkout;

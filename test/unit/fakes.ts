@@ -1,6 +1,6 @@
 import { RECORD_RETENTION_SECONDS } from '../../lib/adapters/dynamodb-table.ts';
 import { nowEpochSeconds } from '../../lib/clock.ts';
-import type { OperatorAction } from '../../lib/domain/progress.ts';
+import type { OperatorAction, ReleaseEventMessage } from '../../lib/domain/progress.ts';
 import { EcsAlbDriver } from '../../lib/drivers/ecs-alb.ts';
 import { ServiceBusyError } from '../../lib/errors.ts';
 import type {
@@ -36,6 +36,7 @@ import type {
   WaitRef,
   WaitRegistry,
 } from '../../lib/ports/index.ts';
+import type { ReleaseEvents } from '../../lib/ports/release-events.ts';
 import { DEFAULT_ENVIRONMENT, serviceRef } from '../../lib/ports/service-ref.ts';
 import { lockQueueKey, SOLE_WAIT_KINDS, subjectOf, WAIT_SUBJECT } from '../../lib/ports/wait-registry.ts';
 import { ComposedReleaseStore, readyWaitOf, slotWaitOf } from '../../lib/store/composed-release-store.ts';
@@ -618,6 +619,38 @@ export class FakeExecutionStarter implements ExecutionStarter {
 }
 
 /** Every fake sharing one journal. */
+/** The release-events topic: records what was published; `failNext` makes the next publish throw. */
+export class FakeReleaseEvents implements ReleaseEvents {
+  public readonly published: ReleaseEventMessage[] = [];
+  public readonly lostMessages: Array<{ message: ReleaseEventMessage; error: Error }> = [];
+  public failNext: Error | undefined;
+
+  public constructor(private readonly journal = new Journal()) {}
+
+  public region(): string {
+    return 'us-east-1';
+  }
+
+  public async publish(message: ReleaseEventMessage): Promise<void> {
+    if (this.failNext) {
+      const error = this.failNext;
+      this.failNext = undefined;
+      throw error;
+    }
+    this.published.push(message);
+    this.journal.record(`events.publish ${message.kind}`);
+  }
+
+  public lost(message: ReleaseEventMessage, error: Error): void {
+    this.lostMessages.push({ message, error });
+  }
+
+  /** What was published, as `kind state sequence` lines. */
+  public summary(): string[] {
+    return this.published.map((m) => `${m.kind} ${m.progress.state} ${m.progress.sequence}`);
+  }
+}
+
 export const createFakePorts = () => {
   const journal = new Journal();
   const router = new FakeTrafficRouter(journal);

@@ -25,6 +25,8 @@ export const GREEN_TG =
   'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-green/8f1e2d6bc24d8a06';
 export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:shipline-release';
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:shipline';
+/** The pipeline's internal release-events topic. */
+export const RELEASE_EVENTS_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:shipline-release-events';
 export const TABLE = 'shipline-test';
 export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 

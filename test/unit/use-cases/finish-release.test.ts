@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../../lib/domain/plan.ts';
+import { ENDING_SEQUENCE } from '../../../lib/domain/release-progress.ts';
 import { ServiceBusyError, TransientAwsError } from '../../../lib/errors.ts';
 import {
   handOffService,
@@ -87,6 +88,8 @@ describe('Use case: finish a release', () => {
 
       expect(ports.journal.entries).toEqual([
         'store.fenceForRollback',
+        // The rolling-back progress, before traffic moves.
+        'store.updateRecord',
         'router.setWeights 100/0',
         'deployer.scale checkout-green 0',
         'store.clearAlarmWatches',
@@ -146,6 +149,15 @@ describe('Use case: finish a release', () => {
         currentPercent: 0,
         endedAt: NOW,
         reason: 'alarm checkout-5xx went to ALARM at 25%',
+        progress: {
+          sequence: ENDING_SEQUENCE + 1,
+          step: 0,
+          steps: deployment.plan.steps.length,
+          state: 'rolled-back',
+          newPercent: 0,
+          stepStartedAt: NOW,
+          updatedAt: NOW,
+        },
       });
       expect(ports.store.watchKeys()).toEqual([]);
     });
@@ -379,6 +391,15 @@ describe('Use case: finish a release', () => {
         toVersion: 'v2',
         endedAt: NOW,
         reason: 'superseded by newer release checkout-v3',
+        progress: {
+          sequence: ENDING_SEQUENCE + 1,
+          step: 0,
+          steps: 0,
+          state: 'superseded',
+          newPercent: 0,
+          stepStartedAt: NOW,
+          updatedAt: NOW,
+        },
       });
       expect(ports.store.calls).not.toContain('releaseLock');
       expect(ports.store.locks.get('checkout')?.holder).toBe(V2_RELEASE_ID);

@@ -5,7 +5,7 @@ import { ServiceBusyError, TargetStateError } from '../../../lib/errors.ts';
 import type { ServiceState } from '../../../lib/ports/release-store.ts';
 import type { SlotStatus } from '../../../lib/ports/slot-deployer.ts';
 import { prepareRelease } from '../../../lib/use-cases/prepare-release.ts';
-import { createFakePorts } from '../fakes.ts';
+import { createFakePorts, FakeReleaseEvents } from '../fakes.ts';
 import {
   BLUE_TG,
   configText,
@@ -120,6 +120,45 @@ describe('Function: prepareRelease', () => {
     expect(deployment).toEqual(deploymentFixture());
   });
 
+  it("carries a deploy request's commit time as the change time, and announces the start on the release-events topic", async () => {
+    const events = new FakeReleaseEvents();
+    const deployment = await prepareRelease(
+      { ...ports, events },
+      config,
+      settings,
+      releaseRequest({ source: 'manual', commitTime: '2025-03-04T09:30:00Z' }),
+      V2_RELEASE_ID,
+      EXECUTION_ARN,
+    );
+
+    expect(deployment).toMatchObject({
+      changeTime: { at: '2025-03-04T09:30:00Z', source: 'deploy-request' },
+    });
+    expect(events.published).toEqual([
+      expect.objectContaining({
+        kind: 'started',
+        releaseId: V2_RELEASE_ID,
+        executionArn: EXECUTION_ARN,
+        changeTime: { at: '2025-03-04T09:30:00Z', source: 'deploy-request' },
+        progress: expect.objectContaining({ sequence: 1, step: 0, steps: 9, state: 'deploying' }),
+      }),
+    ]);
+  });
+
+  it('leaves the change time unset for a push (resolved later from the image or the push time)', async () => {
+    const events = new FakeReleaseEvents();
+    await prepareRelease(
+      { ...ports, events },
+      config,
+      settings,
+      releaseRequest(),
+      V2_RELEASE_ID,
+      EXECUTION_ARN,
+    );
+
+    expect(events.published[0]).not.toHaveProperty('changeTime');
+  });
+
   it('plans the rollback window from target.rollbackWindow, else the scale-down delay', async () => {
     const checkout = config.services.checkout;
     if (!checkout) throw new Error('the repository config declares checkout');
@@ -177,6 +216,16 @@ describe('Function: prepareRelease', () => {
       executionArn: EXECUTION_ARN,
       startedAt: NOW,
       currentPercent: 0,
+      // Started, before step 1 of the plan: the first recorded progress.
+      progress: {
+        sequence: 1,
+        step: 0,
+        steps: 9,
+        state: 'deploying',
+        newPercent: 0,
+        stepStartedAt: NOW,
+        updatedAt: NOW,
+      },
     });
     expect(ports.store.states.get('checkout')).toEqual({ service: 'checkout', latestRelease: V2_RELEASE_ID });
   });

@@ -337,6 +337,31 @@ describe('Function: startRelease', () => {
     expect(starter.executions.size).toBe(2);
   });
 
+  it("carries a manual request's commit time to the execution, for the change lead time", async () => {
+    await startRelease({ starter }, config, {
+      service: 'checkout',
+      image: { digest: V2_DIGEST },
+      commitTime: '2025-03-04T11:30:00+01:00',
+    });
+
+    expect(starter.calls[0]?.input).toMatchObject({ commitTime: '2025-03-04T11:30:00+01:00' });
+  });
+
+  it('rejects a commit time that is no ISO 8601 date-time, naming the field', async () => {
+    const error = await rejection(
+      startRelease({ starter }, config, {
+        service: 'checkout',
+        image: { digest: V2_DIGEST },
+        commitTime: 'yesterday',
+      }),
+    );
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toContain('commitTime');
+    expect(error.message).toContain('expected an ISO 8601 date-time');
+    expect(starter.calls).toEqual([]);
+  });
+
   it('rejects a manual request for an undeclared service', async () => {
     const error = await rejection(
       startRelease({ starter }, config, { service: 'payments', image: { digest: V2_DIGEST } }),

@@ -1,0 +1,16 @@
+import type { ReleaseEventMessage } from '../domain/progress.ts';
+
+/**
+ * The pipeline's internal release-events topic: every transition of every release, for the functions that
+ * subscribe to it (Slack, DORA metrics). Publishing is best effort for the release: see `announce`.
+ */
+export interface ReleaseEvents {
+  /** The region the pipeline (and its topic) runs in: every message names it. */
+  region(): string;
+  publish(message: ReleaseEventMessage): Promise<void>;
+  /**
+   * Told when a message could not be published (the release goes on regardless): the adapter logs it as an
+   * error, so a lost transition is never silent.
+   */
+  lost(message: ReleaseEventMessage, error: Error): void;
+}

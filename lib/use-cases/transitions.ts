@@ -1,0 +1,105 @@
+import { now } from '../clock.ts';
+import type { ReleaseEventKind, ReleaseEventMessage, ReleaseProgress } from '../domain/progress.ts';
+import {
+  progressAt,
+  type ReleaseSubject,
+  releaseEventOf,
+  subjectOfDeployment,
+  type TransitionFacts,
+} from '../domain/release-progress.ts';
+import type { Deployment, StepCursor } from '../domain/types.ts';
+import { asError } from '../errors.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseRecord } from '../ports/release-history.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import { DEFAULT_ENVIRONMENT } from '../ports/service-ref.ts';
+
+/**
+ * What a function needs to record a transition: the release record, and the release-events topic. Every
+ * deployed function passes both; a use case called without one (a unit test of other behaviour) skips it.
+ */
+export interface TransitionPorts {
+  store?: Pick<ReleaseStore, 'updateRecord'>;
+  events?: ReleaseEvents;
+}
+
+/** One transition as a use case describes it. */
+export interface Transition {
+  kind: ReleaseEventKind;
+  text: string;
+  facts: Omit<TransitionFacts, 'at'> & { at?: string };
+  reason?: string;
+  actor?: ReleaseEventMessage['actor'];
+}
+
+/**
+ * Publishes a release event without letting a failure change the release: the port is told (it logs the
+ * loss as an error) and the release goes on, as a notification's failure does (notifyBestEffort).
+ */
+export const announce = async (events: ReleaseEvents, message: ReleaseEventMessage): Promise<void> => {
+  try {
+    await events.publish(message);
+  } catch (error) {
+    events.lost(message, asError(error));
+  }
+};
+
+/** The message of a transition of a release, with its progress. */
+export const messageOf = (
+  subject: ReleaseSubject,
+  progress: ReleaseProgress,
+  transition: Pick<Transition, 'kind' | 'text' | 'reason' | 'actor'>,
+  region: string,
+  executionArn?: string,
+): ReleaseEventMessage =>
+  releaseEventOf(subject, {
+    kind: transition.kind,
+    text: transition.text,
+    progress,
+    region,
+    environment: DEFAULT_ENVIRONMENT,
+    ...(executionArn ? { executionArn } : {}),
+    ...(transition.reason ? { reason: transition.reason } : {}),
+    ...(transition.actor ? { actor: transition.actor } : {}),
+  });
+
+/** The progress of a planned release at a transition (now, unless the facts say when). */
+export const progressOf = (
+  deployment: Pick<Deployment, 'plan'>,
+  cursor: Pick<StepCursor, 'index' | 'step' | 'shifts'> | undefined,
+  facts: Transition['facts'],
+): ReleaseProgress => progressAt(deployment.plan, cursor, { ...facts, at: facts.at ?? now().toISOString() });
+
+/**
+ * Records a transition of a planned release: its progress on the release record (with the other `changes`
+ * the function writes anyway, in the same update), then the message on the release-events topic (best
+ * effort). Returns the progress recorded.
+ */
+export const recordTransition = async (
+  ports: TransitionPorts,
+  deployment: Deployment,
+  cursor: Pick<StepCursor, 'index' | 'step' | 'shifts'> | undefined,
+  transition: Transition,
+  changes: Partial<Omit<ReleaseRecord, 'service' | 'environment' | 'progress'>> = {},
+  executionArn?: string,
+): Promise<ReleaseProgress> => {
+  const progress = progressOf(deployment, cursor, transition.facts);
+  await ports.store?.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+    ...changes,
+    progress,
+  });
+  await publishTransition(ports.events, subjectOfDeployment(deployment), progress, transition, executionArn);
+  return progress;
+};
+
+/** Publishes a transition whose progress the caller recorded itself (best effort; nothing without a topic). */
+export const publishTransition = async (
+  events: ReleaseEvents | undefined,
+  subject: ReleaseSubject,
+  progress: ReleaseProgress,
+  transition: Pick<Transition, 'kind' | 'text' | 'reason' | 'actor'>,
+  executionArn?: string,
+): Promise<void> => {
+  if (!events) return;
+  await announce(events, messageOf(subject, progress, transition, events.region(), executionArn));
+};

@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReleaseEventMessage } from '../../lib/domain/progress.ts';
+import { readServerlessDocument } from '../../sandbox/iam/policies.ts';
+import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import {
+  loadScenario,
+  REPOSITORY_ROOT,
+  runScenario,
+  type ScenarioResult,
+} from '../../sandbox/run-scenario.ts';
+import { received } from '../fixtures/release-events-recorder.ts';
+
+/** serverless.yml plus test-only subscribers of the release-events topic, declared as osls declares them. */
+const withSubscribers = (): unknown => {
+  const document = structuredClone(readServerlessDocument(REPOSITORY_ROOT)) as {
+    functions: Record<string, unknown>;
+  };
+  const topic = { arn: { Ref: 'ReleaseEventsTopic' }, topicName: 'shipline-sandbox-release-events' };
+  document.functions.recordReleaseEvents = {
+    handler: 'test/fixtures/release-events-recorder.handler',
+    events: [{ sns: topic }],
+  };
+  document.functions.recordPromotions = {
+    handler: 'test/fixtures/release-events-recorder.handler',
+    events: [{ sns: { ...topic, filterPolicy: { event: ['promoted', 'rolled_back'] } } }],
+  };
+  document.functions.publishBack = {
+    handler: 'test/fixtures/release-events-recorder.publishesBack',
+    events: [{ sns: { ...topic, filterPolicy: { event: ['started'] } } }],
+  };
+  return document;
+};
+
+const messagesOf = (fn: string): ReleaseEventMessage[] =>
+  received
+    .filter((entry) => entry.fn === `shipline-sandbox-${fn}`)
+    .map((entry) => JSON.parse(entry.event.Records[0]?.Sns.Message ?? 'null') as ReleaseEventMessage);
+
+let result: ScenarioResult;
+
+beforeAll(async () => {
+  const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+  result = await runScenario(scenario, baseDir, {
+    serverlessDocument: withSubscribers(),
+    functionsFromDocument: true,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await stopLocalDynamoDb();
+});
+
+describe('Sandbox: the release-events topic', () => {
+  it('publishes every transition of a healthy canary, in order, with a growing sequence', () => {
+    expect(result.outcome).toBe('promoted');
+    const published = result.releaseEvents.map(({ message }) => message);
+    expect(
+      published.map((m) => `${m.kind} ${m.progress.state} ${m.progress.step}/${m.progress.steps}`),
+    ).toEqual([
+      'started deploying 0/9',
+      'step deploying 1/9',
+      'step waiting-ready 2/9',
+      'step shifting 3/9',
+      'step baking 4/9',
+      'step baking 4/9',
+      'step shifting 5/9',
+      'step baking 6/9',
+      'step baking 6/9',
+      'step shifting 7/9',
+      'step baking 8/9',
+      'step baking 8/9',
+      'promoted promoted 9/9',
+      'step rollback-window 9/9',
+      'step promoted 9/9',
+    ]);
+    const sequences = published.map((m) => m.progress.sequence);
+    expect(sequences.every((sequence, index) => index === 0 || sequence > (sequences[index - 1] ?? 0))).toBe(
+      true,
+    );
+    expect(published.map((m) => m.progress.newPercent)).toEqual([
+      0, 0, 0, 5, 5, 5, 25, 25, 25, 100, 100, 100, 100, 100, 100,
+    ]);
+    // Users' notification topics keep only the notification kinds, unchanged.
+    expect(result.notifications.map((n) => n.message.event)).toEqual(['started', 'promoted']);
+  });
+
+  it('records the last progress on the release record', () => {
+    expect(result.releases[0]?.progress).toMatchObject({
+      state: 'promoted',
+      step: 9,
+      steps: 9,
+      newPercent: 100,
+    });
+    expect(result.releases[0]?.progress?.sequence).toBe(
+      result.releaseEvents.at(-1)?.message.progress.sequence,
+    );
+  });
+
+  it('delivers each message to the subscribed function as SNS invokes Lambda', () => {
+    expect(messagesOf('recordReleaseEvents')).toEqual(result.releaseEvents.map(({ message }) => message));
+    const [first] = received.filter((entry) => entry.fn === 'shipline-sandbox-recordReleaseEvents');
+    const record = first?.event.Records[0];
+    expect(record).toMatchObject({
+      EventSource: 'aws:sns',
+      EventVersion: '1.0',
+      Sns: {
+        Type: 'Notification',
+        TopicArn: 'arn:aws:sns:us-east-1:123456789012:shipline-sandbox-release-events',
+        Subject: null,
+        MessageAttributes: {
+          event: { Type: 'String', Value: 'started' },
+          service: { Type: 'String', Value: 'checkout' },
+        },
+      },
+    });
+    // Delivered after SNS's modeled latency, never before the publish.
+    expect(Date.parse(record?.Sns.Timestamp ?? '')).toBeLessThanOrEqual(
+      Date.parse(result.releaseEvents[1]?.message.at ?? ''),
+    );
+  });
+
+  it("applies a subscription's filter policy on the message attributes", () => {
+    expect(messagesOf('recordPromotions').map((m) => m.kind)).toEqual(['promoted']);
+  });
+
+  it("enforces a subscriber's own IAM: publishing without sns:Publish is refused (AuthorizationError) and dead-lettered", () => {
+    expect(result.deadLetters).toEqual([
+      expect.objectContaining({
+        fn: 'publishBack',
+        error: expect.stringMatching(
+          /^AuthorizationErrorException: .*not authorized to perform: sns:Publish/,
+        ),
+      }),
+    ]);
+    // The release never noticed.
+    expect(result.outcome).toBe('promoted');
+  });
+});
