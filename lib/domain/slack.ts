@@ -227,7 +227,7 @@ export const rootMessage = (event: ReleaseEventMessage, options: { buttons: bool
     : undefined;
   return {
     text: cut(
-      `${event.service} ${versions(event)}: ${state.words.toLowerCase()}, step ${event.progress.step} of ${event.progress.steps} (${weights(event)})`,
+      `${event.service} ${versions(event)}: ${state.words.toLowerCase()}, ${event.progress.step > 0 ? `step ${event.progress.step} of ${event.progress.steps}` : `${event.progress.steps} steps planned`} (${weights(event)})`,
       LIMITS.section,
     ),
     blocks: [

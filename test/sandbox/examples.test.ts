@@ -1205,6 +1205,49 @@ describe('Sandbox: example scenarios', () => {
   });
 });
 
+describe('Sandbox: Slack threads', () => {
+  it("keeps a healthy canary's release in one thread: root updated in place, a reply per transition, the outcome in the channel", async () => {
+    const result = await run('slack-healthy-canary.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    const [thread, ...others] = result.slack?.threads ?? [];
+    expect(others).toEqual([]);
+    expect(thread?.channel).toBe('C0RELEASES');
+    // Every release event became exactly one reply, in the order they were published.
+    const published = result.timeline.filter((e) => e.text.startsWith('Slack C0RELEASES thread'));
+    expect(thread?.replies.length).toBe(published.length);
+    expect(thread?.replies.filter((r) => r.broadcast).map((r) => r.text.split('\n')[0])).toEqual([
+      ':white_check_mark: *checkout v1 → v2*: v2 promoted: it serves 100% on green',
+    ]);
+    expect(thread?.root).toContain(':white_check_mark: Promoted');
+    expect(thread?.buttons).toEqual([]);
+    expect(result.slack?.refusals).toEqual({});
+  });
+
+  it('promotes on time while Slack is down: each event is retried twice, then dropped', async () => {
+    const result = await run('slack-down.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(result.slack?.threads).toEqual([]);
+    expect(Object.keys(result.slack?.refusals ?? {})).toEqual(['chat.postMessage: http_503']);
+    expect(result.deadLetters.length).toBeGreaterThan(0);
+    expect(result.deadLetters.every((letter) => letter.fn === 'slackNotify')).toBe(true);
+  });
+
+  it('promotes with a revoked bot token: every post is refused (invalid_auth), logged and not retried', async () => {
+    const result = await run('slack-invalid-token.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    const refused = result.slack?.refusals['chat.postMessage: invalid_auth'] ?? 0;
+    // One refusal per release event: none was retried.
+    expect(refused).toBe(
+      result.timeline.filter((e) => e.text === 'Slack chat.postMessage: invalid_auth').length,
+    );
+    expect(refused).toBeGreaterThan(5);
+    expect(result.deadLetters).toEqual([]);
+  });
+});
+
 describe('Sandbox: Slack buttons', () => {
   const SLACK_ACTOR = { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' };
 
@@ -1248,7 +1291,7 @@ describe('Sandbox: Slack buttons', () => {
     expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
     expect(result.traffic).toEqual({ 'blue (v1)': 100 });
     expect(result.notifications[1]?.message.reason).toBe(
-      'aborted by a person: Roll back now pressed in Slack by alice (alice)',
+      'aborted by a person: Roll back now pressed in Slack by alice',
     );
     expect(result.releases.at(-1)?.actions).toEqual([
       expect.objectContaining({ command: 'rollback', actor: SLACK_ACTOR }),
