@@ -30,13 +30,19 @@ const functionUrlEventSchema = z.object({
   requestContext: z.object({ http: z.object({ method: z.string() }) }),
 });
 
+/** One DynamoDB document client for every part of the table the function uses, built on first use. */
+let documentClient: ReturnType<typeof createDynamoDbDocumentClient> | undefined;
+const documents = () => {
+  documentClient ??= createDynamoDbDocumentClient();
+  return documentClient;
+};
+
 /**
  * The ports `operate` acts through, as the CLI's (cli/aws.ts) but with the function's role: the release
  * table, Step Functions' task tokens, and the trigger function (a rollback once the previous version's slot
  * is no longer warm starts a release of the previous digest, as a push would).
  */
 const operatePorts = (): OperatePorts => {
-  const documents = () => createDynamoDbDocumentClient();
   return {
     waits: createWaitRegistry(),
     tokens: createTaskTokens(),
@@ -58,10 +64,9 @@ const operatePorts = (): OperatePorts => {
   };
 };
 
-const replays = lazyPort<ReplayGuard>(
-  () => new DynamoDbSlackStore(createDynamoDbDocumentClient(), environment.tableName),
-  { firstUse: true },
-);
+const replays = lazyPort<ReplayGuard>(() => new DynamoDbSlackStore(documents(), environment.tableName), {
+  firstUse: true,
+});
 
 /** The interactions function with its ports; `operate` is the one use case the CLI uses too. */
 export const createSlackInteractionsHandler = (operate: Operate) => {
@@ -89,12 +94,13 @@ export const createSlackInteractionsHandler = (operate: Operate) => {
   });
 };
 
+let operateWith: OperatePorts | undefined;
+
 /**
  * Slack's interactivity Request URL (a Function URL, auth NONE: Slack signs each request and the function
  * verifies it). Answers within Slack's 3 seconds with the command done (see the use case).
  */
 export const handler = createSlackInteractionsHandler((request) => {
-  ports ??= operatePorts();
-  return operate(ports, request);
+  operateWith ??= operatePorts();
+  return operate(operateWith, request);
 });
-let ports: OperatePorts | undefined;
