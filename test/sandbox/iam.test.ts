@@ -161,6 +161,53 @@ describe('Sandbox: IAM enforcement', () => {
   });
 });
 
+describe('Sandbox: IAM of the Slack functions', () => {
+  const slackRun = (roleConfig?: ShiplineConfig) => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'slack-rollback-click.yml'),
+    );
+    return runScenario(scenario, baseDir, roleConfig ? { roleConfig } : {});
+  };
+  const slackConfig = () =>
+    loadConfigFile(path.join(REPOSITORY_ROOT, 'examples', 'configs', 'slack-canary.yml'));
+
+  it('lets slackNotify read only the bot token parameter shipline.yml names (ssm:GetParameter)', async () => {
+    const config = slackConfig();
+    if (!config.slack) throw new Error('the example config has no slack section');
+    // The roles were packaged for a config whose token lives in another parameter.
+    const result = await slackRun({
+      ...config,
+      slack: { ...config.slack, botToken: { ssm: '/other/bot-token' } },
+    });
+    // Slack is told nothing (the thread function logs the denial and ends), the release is unaffected.
+    expect(result.slack?.threads).toEqual([]);
+    expect(result.awsCalls['SSM:GetParameter']).toBeUndefined();
+    const allowed = await slackRun();
+    expect(allowed.awsCalls['SSM:GetParameter']).toBeGreaterThan(0);
+    expect(allowed.slack?.threads).toHaveLength(1);
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+  });
+
+  it('lets slackInteractions read only the signing secret shipline.yml names (secretsmanager:GetSecretValue)', async () => {
+    const config = slackConfig();
+    if (!config.slack) throw new Error('the example config has no slack section');
+    const result = await slackRun({
+      ...config,
+      slack: { ...config.slack, signingSecret: { secretsManager: 'other/signing-secret' } },
+    });
+    // The click cannot be verified: the function fails (502 from the Function URL) and nothing is rolled back.
+    expect(result.slack?.clicks.map((c) => [c.status, c.body])).toEqual([
+      [
+        502,
+        expect.stringMatching(
+          /is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:123456789012:secret:shipline\/slack\/signing-secret-\w{6}/,
+        ),
+      ],
+    ]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+  });
+});
+
 describe('IAM mapping of the commands the pipeline sends', () => {
   const scope = {
     region: 'us-east-1',
