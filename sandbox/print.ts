@@ -64,7 +64,7 @@ const formatSlack = (slack: NonNullable<ScenarioResult['slack']>): string[] => {
   const lines = [`Slack:           ${slack.threads.length} thread${slack.threads.length === 1 ? '' : 's'}`];
   for (const thread of slack.threads) {
     const broadcasts = thread.replies.filter((reply) => reply.broadcast).length;
-    const state = thread.root.split('\n').find((line, index, all) => all[index - 1] === '*State*') ?? '';
+    const state = thread.root.split('\n').find((_line, index, all) => all[index - 1] === '*State*') ?? '';
     lines.push(
       `  ${thread.channel} ${thread.ts}: ${thread.root.split('\n')[0]}, ${state.replace(/^:[a-z_]+: /, '')}; ${thread.replies.length} replies (${broadcasts} also in the channel), root updated ${thread.updates} times`,
     );
