@@ -59,7 +59,7 @@ const parseSeed = (value: string): number => {
 };
 
 const simulate = async (
-  options: { scenario: string; json: boolean; seed?: number },
+  options: { scenario: string; json: boolean; seed?: number; report?: string },
   colour: boolean,
   io: CliIo,
 ): Promise<number> => {
@@ -72,6 +72,8 @@ const simulate = async (
   const paint = colour ? ansi : plain;
   try {
     const { scenario, baseDir } = loadScenario(options.scenario);
+    const report = options.report === undefined ? undefined : await import('../sandbox/report/write.ts');
+    report?.checkReportPath(options.report ?? '');
     const start = new Date(scenario.world.start).getTime();
     if (!options.json)
       io.out(
@@ -79,11 +81,16 @@ const simulate = async (
       );
     const result = await runScenario(scenario, baseDir, {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      // The JSON result and the report carry each service's time series; the text output needs none.
+      series: options.json || options.report !== undefined,
       onEntry: options.json
         ? undefined
         : (entry, label) => io.out(`${formatEntry(entry, start, label, paint)}\n`),
     });
+    if (report && options.report !== undefined)
+      report.writeReport(options.report, { result, scenario, file: options.scenario });
     io.out(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result, paint)}\n`);
+    if (options.report !== undefined && !options.json) io.out(`Report:          ${options.report}\n`);
     return result.expectations && !result.expectations.passed ? EXIT.failed : EXIT.ok;
   } catch (error) {
     if (error instanceof ScenarioError) throw new InputError(error.message);
@@ -210,14 +217,22 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
     .command('simulate')
     .description('run a scenario in the local sandbox (no AWS account): live timeline, then a summary')
     .requiredOption('-s, --scenario <file>', 'the scenario file (YAML), e.g. examples/healthy-canary.yml')
-    .option('--json', 'print one machine-readable JSON document instead', false)
+    .option(
+      '--json',
+      "print one machine-readable JSON document instead (with each service's time series)",
+      false,
+    )
+    .option(
+      '--report <file>',
+      "also write a self-contained HTML page: outcome, timeline, and a plot per service of each version's traffic share, error rate and latency with the alarms and the rollback or promotion marked",
+    )
     .option(
       '--seed <n>',
       "seed of the run's random source (retry jitter, ids); default: the scenario's seed, else 1",
       parseSeed,
     )
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (options: { scenario: string; json: boolean; seed?: number }) => {
+    .action(async (options: { scenario: string; json: boolean; seed?: number; report?: string }) => {
       result.code = await simulate(options, wantsColour(program.opts<{ color: boolean }>().color), io);
     });
 

@@ -30,7 +30,8 @@ const KIND_STYLES: Partial<Record<TimelineEntry['kind'], Style>> = {
 
 const OUTCOME_STYLES: Record<string, Style> = { promoted: 'green', rolled_back: 'red', failed: 'red' };
 
-const KIND_LABELS: Record<TimelineEntry['kind'], string> = {
+/** The word the text output prints for each kind of timeline entry. */
+export const KIND_LABELS: Record<TimelineEntry['kind'], string> = {
   state: 'state',
   traffic: 'traffic',
   alarm: 'alarm',

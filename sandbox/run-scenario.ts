@@ -12,6 +12,7 @@ import type { ShiplineConfig } from '../lib/config/schema.ts';
 import type { ReleaseEventMessage } from '../lib/domain/progress.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import type { ReleaseRecord } from '../lib/ports/release-store.ts';
+import { TrafficSeries } from './aws/series.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { runInWorld } from './context.ts';
 import { IamEnforcer } from './iam/enforce.ts';
@@ -166,6 +167,8 @@ type RunOptions = {
    * serverless.yml's: a test adds a function (an SNS subscriber) of its own.
    */
   functionsFromDocument?: boolean;
+  /** Record each service's time series (`ServiceResult.series`), for a picture of the run. Default false. */
+  series?: boolean;
 };
 
 /**
@@ -255,6 +258,7 @@ const runPackaged = async (
     },
   });
   world.cloudwatch.timing = { ...scenario.world.cloudwatch };
+  if (options.series) world.traffic.series = new TrafficSeries();
   // Every command a function sends is authorized against that function's role, as on AWS.
   const serverlessDocument = options.serverlessDocument ?? readServerlessDocument(REPOSITORY_ROOT);
   const sandboxResources = {

@@ -524,7 +524,12 @@ export class SimulatedCloudWatch {
     alarm.StateUpdatedTimestamp = now;
     alarm.StateTransitionedTimestamp = now;
     this.world.record('alarm', `${alarm.AlarmName} ${previous.value} -> ${next}`);
-    this.world.alarmTransitions.push({ at: now.getTime(), alarm: alarm.AlarmName, state: next });
+    this.world.alarmTransitions.push({
+      at: now.getTime(),
+      alarm: alarm.AlarmName,
+      from: previous.value,
+      state: next,
+    });
     this.pushHistory({
       AlarmName: alarm.AlarmName,
       AlarmType: 'MetricAlarm',

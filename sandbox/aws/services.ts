@@ -67,5 +67,5 @@ export interface Elbv2Context extends AwsServiceContext {
 
 /** CloudWatch: alarm transitions are kept for the run's summary (rollback reaction time). */
 export interface CloudWatchContext extends AwsServiceContext {
-  readonly alarmTransitions: Array<{ at: number; alarm: string; state: string }>;
+  readonly alarmTransitions: Array<{ at: number; alarm: string; from: string; state: string }>;
 }

@@ -3,6 +3,7 @@ import { metricKey, type SimulatedCloudWatch } from './cloudwatch.ts';
 import type { SimulatedEcs, SimulatedService } from './ecs.ts';
 import type { SimulatedElbv2 } from './elbv2.ts';
 import { addDistribution, emptyHistogram, type Histogram, logNormalDistribution } from './histogram.ts';
+import type { TrafficSeries } from './series.ts';
 
 /**
  * A version's p99 response time when the scenario gives none: 3x its mean. With the log-normal shape the
@@ -212,6 +213,8 @@ export class TrafficModel {
   private readonly targetGroupsOfRule = new Map<string, string[]>();
   /** Rules whose targets may have changed since they were indexed (re-read on the next lookup). */
   private readonly unindexed = new Set<string>();
+  /** Per version shares and minutes for a picture of the run (`shipline simulate --report`); off by default. */
+  public series: TrafficSeries | undefined;
 
   public constructor(
     private readonly world: TrafficContext,
@@ -291,6 +294,7 @@ export class TrafficModel {
         loadBalancer = loadBalancerDimensionOf(ruleArn) ?? this.world.loadBalancerDimension;
         this.loadBalancerOfRule.set(ruleArn, loadBalancer);
       }
+      const versionShares: Record<string, number> | undefined = this.series ? {} : undefined;
       for (const [targetGroupArn, percent] of Object.entries(this.world.elbv2.weightsOf(ruleArn))) {
         if (percent <= 0) continue;
         this.loadBalancerByTargetGroup.set(targetGroupArn, loadBalancer);
@@ -315,9 +319,14 @@ export class TrafficModel {
         for (const entry of served) {
           // One version serving (every service outside a rolling update): its requests exactly, no rounding.
           const part = served.length === 1 ? requests : (requests * entry.tasks) / tasks;
-          this.serve(bucket, entry.version, part, from, percent);
+          this.serve(bucket, entry.version, part, from, to, percent, ruleArn);
+          if (versionShares)
+            versionShares[entry.version.name] =
+              (versionShares[entry.version.name] ?? 0) +
+              (served.length === 1 ? percent : (percent * entry.tasks) / tasks);
         }
       }
+      if (versionShares) this.series?.share(ruleArn, from, versionShares);
     }
   }
 
@@ -364,7 +373,9 @@ export class TrafficModel {
     version: VersionBehaviour,
     requests: number,
     from: number,
+    to: number,
     percent: number,
+    ruleArn: string,
   ): void {
     this.world.versions.noteTraffic(version, from);
     const behaviour = this.world.versions.behaviourAt(version, from, percent);
@@ -373,7 +384,9 @@ export class TrafficModel {
     bucket.errors += requests * errorRate;
     bucket.latencyMsTotal += requests * latencyMs;
     bucket.maxLatencyMs = Math.max(bucket.maxLatencyMs, latencyMs);
-    this.addLatency(bucket, logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000), requests);
+    const distribution = logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000);
+    this.addLatency(bucket, distribution, requests);
+    this.series?.served(ruleArn, from, to, version.name, requests, errorRate, latencyMs, distribution);
     const lastServed = this.lastServed.get(version.name);
     if (
       lastServed &&

@@ -90,7 +90,7 @@ export class SimulatedWorld
   public readonly delivery = new DeliveryFaults();
   public readonly loadBalancerDimension: string;
   public readonly timeline: TimelineEntry[] = [];
-  public readonly alarmTransitions: Array<{ at: number; alarm: string; state: string }> = [];
+  public readonly alarmTransitions: Array<{ at: number; alarm: string; from: string; state: string }> = [];
   public readonly commands: Array<{ at: number; service: string; command: string; input: unknown }> = [];
   public readonly commandFaults: CommandFault[] = [];
   /**

@@ -12,6 +12,7 @@ import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { TriggerResult } from './schedule.ts';
 import { isRollingTarget, type RollingTargetFields, rollingRouting } from './seed-world.ts';
+import { type ServiceTimeSeries, serviceTimeSeries } from './time-series.ts';
 import type { ServicePlan } from './validate.ts';
 
 /** `+01:05:00` from seconds. */
@@ -122,6 +123,12 @@ export interface ServiceResult {
    * release failed before moving production traffic, 1 for a blue/green swap, 2 for a swap and its swap back.
    */
   productionWeightChanges: number;
+  /**
+   * Over virtual time: each version's traffic share, per minute its requests, errors and response time, the
+   * watched alarms' transitions and where each release ended. Only in a run that records them (`shipline
+   * simulate --json` or `--report`; `runScenario(..., { series: true })`).
+   */
+  series?: ServiceTimeSeries;
 }
 
 interface ServiceInputs {
@@ -288,6 +295,23 @@ const summariseService = async (
     detectionSeconds: detected.detectionSeconds,
     exposedRequests: detected.exposedRequests,
     productionWeightChanges: world.elbv2.changes.filter((c) => c.ruleArn === route.listenerRuleArn).length,
+    ...(world.traffic.series
+      ? {
+          series: serviceTimeSeries({
+            series: world.traffic.series,
+            world,
+            listenerRuleArn: route.listenerRuleArn,
+            watched: route.watched,
+            executions: executions.map((e) => ({
+              record: e,
+              version: label(e.name),
+              outcome: e.status === 'ABORTED' ? 'failed' : executionOutcome(e),
+            })),
+            releases,
+            start: start.getTime(),
+          }),
+        }
+      : {}),
   };
 };
 

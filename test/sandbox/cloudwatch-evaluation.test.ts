@@ -85,7 +85,7 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('OK');
     world.cloudwatch.evaluate(START + 3 * MINUTE);
     // The newest period (minute 2) is empty; the range still holds minutes 0 and 1: two real breaching.
-    expect(world.alarmTransitions).toEqual([{ at: START, alarm: 'errors', state: 'ALARM' }]);
+    expect(world.alarmTransitions).toEqual([{ at: START, alarm: 'errors', from: 'OK', state: 'ALARM' }]);
     expect(JSON.parse(world.cloudwatch.alarms.get('errors')?.StateReasonData ?? '{}')).toMatchObject({
       recentDatapoints: [50, 50],
     });

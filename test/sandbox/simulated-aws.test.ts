@@ -51,7 +51,7 @@ describe('Class: SimulatedCloudWatch', () => {
       put(world, 4, 20);
       world.cloudwatch.evaluate(START + 5 * 60_000);
       expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('ALARM');
-      expect(world.alarmTransitions).toEqual([{ at: START, alarm: 'errors', state: 'ALARM' }]);
+      expect(world.alarmTransitions).toEqual([{ at: START, alarm: 'errors', from: 'OK', state: 'ALARM' }]);
     });
 
     it('treats missing data as the alarm says: breaching, notBreaching, or INSUFFICIENT_DATA when missing', () => {
