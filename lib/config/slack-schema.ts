@@ -136,6 +136,7 @@ export const serviceSlackSchema = z.union([
     }),
 ]);
 
+/** The parsed `slack` sections and a secret reference. */
 export type SlackConfig = z.output<typeof slackSchema>;
 export type ServiceSlackConfig = z.output<typeof serviceSlackSchema>;
 export type SecretRef = z.output<ReturnType<typeof secretRefSchema>>;

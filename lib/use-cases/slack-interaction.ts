@@ -20,6 +20,7 @@ import { SIGNATURE_MAX_AGE_SECONDS, verifySlackSignature } from '../domain/slack
 import type { ReplayGuard, SecretReader, SlackChat } from '../ports/slack.ts';
 import type { SlackLog } from './slack-notify.ts';
 
+/** What a click goes through: the signing secrets, the replay guard, Slack's response URL, operate. */
 export interface SlackInteractionPorts {
   secrets: SecretReader;
   replays: ReplayGuard;

@@ -43,6 +43,7 @@ export interface SlackLog {
   error(message: string, details?: Record<string, unknown>): void;
 }
 
+/** What the Slack thread use case talks to: Slack, the secrets, the release table, the config, the log. */
 export interface SlackNotifyPorts {
   chat: SlackChat;
   secrets: SecretReader;

@@ -46,6 +46,7 @@ const buttonsOf = (blocks: unknown[]): string[] =>
     .flatMap((block) => (block.elements as unknown[] | undefined) ?? [])
     .map((element) => textOf((element as { text?: unknown }).text));
 
+/** The run's Slack workspace for the result, or undefined when the world had none and nobody clicked. */
 export const summariseSlack = (
   world: SimulatedWorld,
   clicks: readonly ClickResult[],

@@ -113,6 +113,7 @@ export const slackExpectationSchema = z
   })
   .strict();
 
+/** The parsed Slack parts of a scenario. */
 export type SlackWorld = z.output<typeof slackWorldSchema>;
 export type SlackClick = z.output<typeof clickSchema>;
 export type SlackExpectation = z.output<typeof slackExpectationSchema>;
