@@ -1224,6 +1224,22 @@ describe('Sandbox: Slack threads', () => {
     expect(result.slack?.refusals).toEqual({});
   });
 
+  it('retries the events Slack rate-limited: every transition is replied exactly once, in order', async () => {
+    const limited = await run('slack-rate-limited.yml');
+    expect(limited.expectations?.failures).toEqual([]);
+    expect(limited).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    const healthy = await run('slack-healthy-canary.yml');
+    const firstLines = (result: ScenarioResult) =>
+      (result.slack?.threads[0]?.replies ?? []).map((reply) => reply.text.split('\n')[0]);
+    // The same replies as without the rate limit, none twice, and the root ends where it would have.
+    expect(firstLines(limited)).toEqual(firstLines(healthy));
+    expect(limited.slack?.threads[0]?.root).toBe(
+      healthy.slack?.threads[0]?.root.replace(/updated \d\d:\d\d/, (m) => m),
+    );
+    expect(limited.slack?.refusals).toEqual({ 'chat.update: http_429': 3 });
+    expect(limited.deadLetters).toEqual([]);
+  });
+
   it('promotes on time while Slack is down: each event is retried twice, then dropped', async () => {
     const result = await run('slack-down.yml');
     expect(result.expectations?.failures).toEqual([]);
