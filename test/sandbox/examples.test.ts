@@ -1238,7 +1238,7 @@ describe('Sandbox: Slack threads', () => {
     expect(limited.deadLetters).toEqual([]);
   });
 
-  it('promotes on time while Slack is down: each event is retried twice, then dropped', async () => {
+  it('promotes on time while Slack is down: each event is retried twice, then left in the dead-letter queue', async () => {
     const result = await run('slack-down.yml');
     expect(result.expectations?.failures).toEqual([]);
     expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
