@@ -136,7 +136,9 @@ const follow = async (
     const records = await history.listByService(serviceRef(service), 20);
     const record = records.find((candidate) => candidate.releaseId === started.releaseId);
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    if (record) {
+    // An ended record is said once, by the outcome line below; a promoted one still in its rollback window
+    // is not ended yet (an alarm may still roll it back).
+    if (record && (record.status === 'in_progress' || record.progress?.state === 'rollback-window')) {
       const line = progressLine(record, now());
       const key = `${record.status}|${record.progress?.sequence ?? ''}|${line.replace(/, (bake|rollback window) ends in .*$|, waits for a person .*$/, '')}`;
       if (key !== last) {
@@ -278,7 +280,7 @@ export const registerDeployCommand = (
       )
       .option(
         '--timeout <duration>',
-        `how long --wait follows it (default ${DEFAULT_WAIT_TIMEOUT})`,
+        'how long --wait follows it, e.g. 30m or 2h',
         parseTimeout,
         DEFAULT_WAIT_TIMEOUT,
       ),

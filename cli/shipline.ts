@@ -174,8 +174,14 @@ const plan = (options: { config?: string; service?: string; json: boolean }, io:
   return EXIT.ok;
 };
 
-const validate = (options: { config?: string }, io: CliIo): number => {
+const validate = (options: { config?: string; json?: boolean }, io: CliIo): number => {
   const { file, config } = readConfig(options.config);
+  if (options.json) {
+    io.out(
+      `${JSON.stringify({ config: file, valid: true, services: Object.entries(config.services).map(([name, s]) => ({ name, strategy: s.strategy.type, target: s.target.type })) }, null, 2)}\n`,
+    );
+    return EXIT.ok;
+  }
   const services = Object.entries(config.services).map(
     ([name, s]) =>
       `${name} (${strategySummary(s)}${s.target.type === 'ecs-alb' ? '' : ` on ${s.target.type}`})`,
@@ -184,7 +190,7 @@ const validate = (options: { config?: string }, io: CliIo): number => {
   return EXIT.ok;
 };
 
-const schema = async (options: { out: string }, io: CliIo): Promise<number> => {
+const schema = async (options: { out: string; json?: boolean }, io: CliIo): Promise<number> => {
   const { scenarioSchema } = await import('../sandbox/scenario/schema.ts');
   const { out } = options;
   mkdirSync(out, { recursive: true });
@@ -193,7 +199,12 @@ const schema = async (options: { out: string }, io: CliIo): Promise<number> => {
     path.join(out, 'scenario.schema.json'),
     `${JSON.stringify(z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`,
   );
-  io.out(`wrote ${out}/shipline.schema.json and ${out}/scenario.schema.json\n`);
+  const written = [path.join(out, 'shipline.schema.json'), path.join(out, 'scenario.schema.json')];
+  io.out(
+    options.json
+      ? `${JSON.stringify({ wrote: written }, null, 2)}\n`
+      : `wrote ${out}/shipline.schema.json and ${out}/scenario.schema.json\n`,
+  );
   return EXIT.ok;
 };
 
@@ -240,8 +251,9 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
     .command('validate')
     .description('validate a shipline.yml; every error names the path of the bad field')
     .option('-c, --config <file>', 'the config to validate (default: $SHIPLINE_CONFIG, else ./shipline.yml)')
+    .option('--json', 'print one machine-readable JSON document instead', false)
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((options: { config?: string }) => {
+    .action((options: { config?: string; json: boolean }) => {
       result.code = validate(options, io);
     });
 
@@ -271,8 +283,9 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
     .command('schema')
     .description('write the JSON Schemas of shipline.yml and of scenario files')
     .addOption(new Option('--out <dir>', 'the directory to write them to').default('schema'))
+    .option('--json', 'print one machine-readable JSON document instead', false)
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (options: { out: string }) => {
+    .action(async (options: { out: string; json: boolean }) => {
       result.code = await schema(options, io);
     });
 
@@ -321,6 +334,9 @@ const isEntry = (): boolean => {
 };
 
 if (isEntry()) {
+  // A process-wide setting of the program (never of an import): the SDK's Node version notice is about the
+  // machine, and would land in every CI log that runs shipline deploy.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // A reader that stops early (`shipline simulate ... | head`) closes the pipe: end quietly, as Unix tools
   // do, instead of dying on an unhandled EPIPE with a stack trace.
   for (const stream of [process.stdout, process.stderr])

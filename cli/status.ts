@@ -28,7 +28,9 @@ interface AlarmState {
 /** One service as `status` shows it. */
 export interface ServiceStatus {
   service: string;
-  serving: { version: string; slot?: string; releaseId: string; since: string } | null;
+  serving: { version: string; slot?: string; releaseId?: string; since: string } | null;
+  /** What the running release replaces, when no promotion was recorded yet. */
+  servingBefore?: string;
   release: {
     releaseId: string;
     status: ReleaseRecord['status'];
@@ -144,8 +146,10 @@ const statusOf = async (
       ? newest
       : undefined;
   const current = running ?? inWindow;
+  // `latestRelease` is the release that last took the idle slot (a running one, too): what serves is the
+  // newest promoted release of the stable version.
   const servingRecord = state
-    ? records.find((record) => record.releaseId === state.latestRelease)
+    ? records.find((record) => record.status === 'promoted' && record.toVersion === state.stableVersion)
     : undefined;
   const alarms = await readAlarms(session, await watchedAlarms(ports, current));
   const at = now();
@@ -157,10 +161,14 @@ const statusOf = async (
       ? {
           version: state.stableVersion,
           ...(state.stableSlot ? { slot: state.stableSlot } : {}),
-          releaseId: state.latestRelease,
+          ...(servingRecord ? { releaseId: servingRecord.releaseId } : {}),
           since: servingRecord?.endedAt ?? state.updatedAt,
         }
       : null,
+    // No promotion recorded yet (the first release through Shipline): the release says what it replaces.
+    ...(state === undefined && current?.fromVersion !== undefined
+      ? { servingBefore: current.fromVersion }
+      : {}),
     release: current
       ? {
           releaseId: current.releaseId,
@@ -192,14 +200,21 @@ const statusText = (status: ServiceStatus, record: ReleaseRecord | undefined): s
   const lines = [status.service];
   lines.push(
     status.serving
-      ? `  serving:   ${status.serving.version}${status.serving.slot ? ` (${status.serving.slot})` : ''} since ${shortTime(status.serving.since)}, release ${status.serving.releaseId}`
-      : '  serving:   nothing released by Shipline yet',
+      ? `  serving:   ${status.serving.version}${status.serving.slot ? ` (${status.serving.slot})` : ''} since ${shortTime(status.serving.since)}${status.serving.releaseId ? `, release ${status.serving.releaseId}` : ''}`
+      : status.servingBefore !== undefined
+        ? `  serving:   ${status.servingBefore} (no promotion recorded yet)`
+        : '  serving:   nothing released by Shipline yet',
   );
   if (status.release && record) {
     lines.push(
       `  releasing: ${status.release.releaseId} (${status.release.versions}), started ${shortTime(status.release.startedAt)}`,
     );
     lines.push(`             ${progressLine(record, now())}`);
+    // A paused release waits for a person: say how they answer it.
+    if (record.progress?.state === 'paused')
+      lines.push(
+        `             shipline resume ${status.service} goes on; shipline abort ${status.service} --reason TEXT rolls back`,
+      );
     for (const action of status.release.actions) lines.push(`             ${actionLine(action)}`);
   } else lines.push('  releasing: nothing');
   if (status.alarms.length > 0)

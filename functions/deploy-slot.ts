@@ -1,12 +1,17 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { deployToIdleSlot } from '../lib/use-cases/deploy-slot.ts';
-import { createDeployer, createDriver, createReleaseEvents, createStore } from './shared/adapters.ts';
+import {
+  createDeployer,
+  createDriver,
+  createProgressRecords,
+  createReleaseEvents,
+} from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   driver: createDriver({ slots: createDeployer() }),
-  store: createStore(),
+  store: createProgressRecords(),
   events: createReleaseEvents(),
 };
 

@@ -1,5 +1,10 @@
 import * as z from 'zod/mini';
-import { caughtFailureSchema, deploymentSchema, executionRefSchema } from '../lib/domain/schemas.ts';
+import {
+  caughtFailureSchema,
+  deploymentSchema,
+  executionRefSchema,
+  stepCursorSchema,
+} from '../lib/domain/schemas.ts';
 import { rollBackRelease } from '../lib/use-cases/finish-release.ts';
 import {
   createDriver,
@@ -23,9 +28,13 @@ const ports = {
 /** All traffic back to the stable slot, new slot to zero, record, notify (the next state hands the lock on). */
 export const handler = shiplineHandler(
   'roll-back',
-  z.extend(executionRefSchema, { deployment: deploymentSchema, failure: z.optional(caughtFailureSchema) }),
-  async ({ deployment, failure, executionArn }) => {
-    const result = await rollBackRelease(ports, settings(), deployment, failure, executionArn);
+  z.extend(executionRefSchema, {
+    deployment: deploymentSchema,
+    failure: z.optional(caughtFailureSchema),
+    cursor: z.optional(stepCursorSchema),
+  }),
+  async ({ deployment, failure, executionArn, cursor }) => {
+    const result = await rollBackRelease(ports, settings(), deployment, failure, executionArn, cursor);
     if (result.warnings.length > 0) logger.error('rolled back with warnings', { warnings: result.warnings });
     return result;
   },

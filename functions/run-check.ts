@@ -1,14 +1,19 @@
 import * as z from 'zod/mini';
 import { deploymentSchema, stepCursorSchema } from '../lib/domain/schemas.ts';
 import { runCheck } from '../lib/use-cases/run-check.ts';
-import { createDriver, createReleaseEvents, createSmokeTester, createStore } from './shared/adapters.ts';
+import {
+  createDriver,
+  createProgressRecords,
+  createReleaseEvents,
+  createSmokeTester,
+} from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
   smoke: createSmokeTester(),
   // Only the test URL is read: no AWS client behind it.
   driver: createDriver({}),
-  store: createStore(),
+  store: createProgressRecords(),
   events: createReleaseEvents(),
 };
 

@@ -5,8 +5,8 @@ import { startPause } from '../lib/use-cases/pause.ts';
 import {
   createNotificationMarks,
   createNotifier,
+  createProgressRecords,
   createReleaseEvents,
-  createStore,
   createWaitRegistry,
 } from './shared/adapters.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
@@ -15,7 +15,7 @@ const ports = {
   waits: createWaitRegistry(),
   store: createNotificationMarks(),
   notifier: createNotifier(),
-  records: createStore(),
+  records: createProgressRecords(),
   events: createReleaseEvents(),
 };
 

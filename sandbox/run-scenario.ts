@@ -16,6 +16,7 @@ import { TrafficSeries } from './aws/series.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { runInWorld } from './context.ts';
 import { IamEnforcer } from './iam/enforce.ts';
+import { operatorPolicy, resolveStatements } from './iam/operator.ts';
 import {
   readServerlessDocument,
   resolveEventPatterns,
@@ -26,6 +27,7 @@ import { installSandboxClients } from './intercept.ts';
 import { declaredFunctionsOf, LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
 import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { DEFAULT_SEED, SeededRandom } from './random.ts';
+import { type CliRun, checkCliExpectations } from './run/cli.ts';
 import { ScenarioError } from './run/errors.ts';
 import { scheduleScenario } from './run/schedule.ts';
 import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-world.ts';
@@ -112,6 +114,8 @@ export interface ScenarioResult {
    * records. The top-level fields are the scenario's own service's (its entry here).
    */
   services: Record<string, ServiceResult>;
+  /** The CLI commands people ran (scenario `cli`, `approve` and `abort` events): output and exit code. */
+  cli: CliRun[];
   expectations: { passed: boolean; failures: string[] } | null;
   /** The Slack workspace at the end (threads, refusals, clicks), when the world has one or a click was made. */
   slack?: SlackSummary;
@@ -270,11 +274,30 @@ const runPackaged = async (
     stateMachineArn,
     config: options.roleConfig ?? config,
   };
-  const iam = new IamEnforcer(resolveRolePolicies(serverlessDocument, sandboxResources), {
-    region,
-    account,
-    stateMachineArn,
+  // The operator's CLI finds the pipeline by its stack, as on AWS (osls names it <service>-<stage>).
+  const stack = 'shipline-sandbox';
+  world.cloudformation.putStack({
+    name: stack,
+    outputs: {
+      ReleaseTableName: tableName,
+      NotificationsTopicArn: topicArn,
+      ReleaseStateMachineArn: stateMachineArn,
+      TriggerFunctionName: `${stack}-trigger`,
+    },
   });
+  const operatorScope = { region, account, stack };
+  const operator = scenario.world.operator;
+  if (operator?.arn) world.sts.callerArn = operator.arn;
+  const iam = new IamEnforcer(
+    resolveRolePolicies(serverlessDocument, sandboxResources),
+    { region, account, stateMachineArn },
+    {
+      arn: world.sts.callerArn,
+      statements: operator?.policy
+        ? resolveStatements(operator.policy, operatorScope)
+        : operatorPolicy(REPOSITORY_ROOT, operatorScope),
+    },
+  );
   // EventBridge rules scoped from shipline.yml (repositories, services, alarms), as the template holds them.
   world.eventPatterns = resolveEventPatterns(serverlessDocument, sandboxResources);
   // SNS subscriptions (`events: - sns: ...`): the release-events topic reaches its subscribed functions.
@@ -306,7 +329,12 @@ const runPackaged = async (
       start,
     );
     running.startMinuteTicks();
-    const schedule = scheduleScenario(running, scenario, { serviceName, services, start });
+    const schedule = scheduleScenario(running, scenario, {
+      serviceName,
+      services,
+      start,
+      terminal: { region, stack, dynamoDbEndpoint: endpoint, configPath },
+    });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
     const ended = await clock.run(
       () => schedule.pending() === 0 && running.pendingDeliveries === 0 && running.sfn.open === 0,
@@ -336,10 +364,12 @@ const runPackaged = async (
     });
     const slack = summariseSlack(running, schedule.slackClicks.results, start);
     if (slack) result.slack = slack;
+    result.cli = schedule.cliRuns;
     const expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
     const serviceFailures = [
       ...checkServiceExpectations(scenario.expect?.services, result.services),
       ...checkSlackExpectations(scenario.expect?.slack, slack),
+      ...checkCliExpectations(scenario.expect?.cli, result.cli, (at) => parseDurationSeconds(at) ?? -1),
     ];
     result.expectations = expectations && {
       passed: expectations.passed && serviceFailures.length === 0,

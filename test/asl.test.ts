@@ -270,6 +270,30 @@ describe('Release state machine: how a release ends', () => {
     expect(budget).toBeLessThanOrEqual(900);
   });
 
+  it('reaches the rollback only after the first step set the cursor, which it passes on', () => {
+    // The rollback takes `cursor.$: $.cursor` (the step it rolls back from): a path reaching it before
+    // "Start with the first step" would fail the state on a missing path, past every Catch.
+    const reachedWithoutCursor = new Set<string>();
+    const visit = (name: string) => {
+      if (reachedWithoutCursor.has(name) || name === 'Start with the first step') return;
+      reachedWithoutCursor.add(name);
+      const state = states[name];
+      for (const next of [
+        state?.Next,
+        state?.Default,
+        ...(state?.Choices ?? []).map((c) => c.Next),
+        ...(state?.Catch ?? []).map((c) => c.Next),
+      ])
+        if (next) visit(next);
+    };
+    visit(release.StartAt);
+    expect(reachedWithoutCursor.has('Read what serves and plan the release')).toBe(true);
+    expect(reachedWithoutCursor.has('Roll back to the stable version')).toBe(false);
+    expect(reachedWithoutCursor.has('Report the failed rollback')).toBe(false);
+    expect(reachedWithoutCursor.has('Count the lost rollback alert')).toBe(false);
+    expect(states['Roll back to the stable version']?.Parameters).toMatchObject({ 'cursor.$': '$.cursor' });
+  });
+
   it('watches alarms during the rollback window and rolls back on AlarmAfterPromotion', () => {
     const window = states['Watch alarms during the rollback window'];
     expect(window).toMatchObject({
@@ -372,6 +396,42 @@ describe('Release state machine: the plan, step by step', () => {
       Type: 'Pass',
       Parameters: { Error: 'PauseTimedOut' },
       Next: 'Roll back to the stable version',
+    });
+  });
+
+  it("goes on with a person's promotion (BakePromotion) from a bake and from the rollback window", () => {
+    // A bake's task returned { outcome: 'promoted', full, by, reason }: the bake function records it and
+    // returns the next cursor (the retire step's for a full promotion), back to the dispatch.
+    const bakeChoice = states['Did the bake pass?'] as State;
+    expect(bakeChoice.Choices).toContainEqual({
+      Variable: '$.bake.outcome',
+      StringEquals: 'promoted',
+      Next: 'Go on as a person promoted the release',
+    });
+    expect(states['Go on as a person promoted the release']).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:aws:lambda:us-east-1:123456789012:function:confirmBake',
+      Parameters: { 'deployment.$': '$.deployment', 'cursor.$': '$.cursor', 'promotion.$': '$.bake' },
+      ResultPath: '$.cursor',
+      Next: 'What is the next step?',
+      Catch: [
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Roll back to the stable version' }),
+      ],
+    });
+    // The window's task returned it: the window ends now, recorded, and the old version is retired.
+    expect(states['Watch alarms during the rollback window']?.Next).toBe(
+      'Did a person end the rollback window?',
+    );
+    const windowChoice = states['Did a person end the rollback window?'] as State;
+    expect(windowChoice).toMatchObject({ Type: 'Choice', Default: 'Scale down the old slot' });
+    expect(JSON.stringify(windowChoice.Choices)).toContain('"StringEquals":"promoted"');
+    expect(windowChoice.Choices?.[0]?.Next).toBe('End the rollback window as a person promoted the release');
+    expect(states['End the rollback window as a person promoted the release']).toMatchObject({
+      Resource: 'arn:aws:lambda:us-east-1:123456789012:function:confirmRollbackWindow',
+      Parameters: { 'deployment.$': '$.deployment', 'cursor.$': '$.cursor', 'promotion.$': '$.window' },
+      Next: 'Scale down the old slot',
+      // The release is promoted either way: a failure to record the early end still retires the old version.
+      Catch: [expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Scale down the old slot' })],
     });
   });
 

@@ -235,7 +235,6 @@ describe('CLI: shipline deploy --wait', () => {
       `started release ${RELEASE} of checkout (v3); following it (at most 1h)`,
       '+0s step 1 of 4 (Shift 5% to green): shifting, 5% on v3',
       '+10s step 2 of 4 (Bake 5% for 5m): baking, 5% on v3',
-      '+20s step 4 of 4 (Retire blue): promoted, 100% on v3',
       '+20s promoted: checkout serves v3',
       '',
     ]);
@@ -327,7 +326,7 @@ describe('CLI: shipline status and history', () => {
     expect(stdout).toBe(
       [
         'checkout',
-        '  serving:   v2 (blue) since 2026-03-01 09:40:00Z, release checkout-222222222222',
+        '  serving:   v2 (blue) since 2026-03-01 09:40:00Z',
         `  releasing: ${RELEASE} (v2 -> v3), started 2026-03-02 10:00:01Z`,
         '             step 2 of 4 (Bake 5% for 5m): baking, 5% on v3, bake ends in 3m12s',
         `             2026-03-02 10:05:00Z promote by ${CALLER} ("looks good"): ended the bake of step 1 of 4`,
@@ -335,6 +334,34 @@ describe('CLI: shipline status and history', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('status --watch refreshes every --interval until nothing is releasing', async () => {
+    const running = record({ progress: progress(2, 'baking', 5, 'Bake 5% for 5m') });
+    const ended = record({ status: 'promoted', endedAt: '2026-03-02T10:20:00.000Z' });
+    // The release's record reads as running twice, then as promoted; it waits on nothing.
+    let reads = 0;
+    ddb.on(QueryCommand).callsFake((input: { IndexName?: string }) => {
+      if (input.IndexName === 'WaitsByRelease') return { Items: [] };
+      reads += 1;
+      return { Items: [reads <= 2 ? running : ended] };
+    });
+    const slept: number[] = [];
+    const out: string[] = [];
+    const code = await runCli(['status', 'checkout', '--watch', '--interval', '30'], {
+      out: (text) => out.push(text),
+      err: () => undefined,
+      env: { AWS_REGION: 'eu-west-1' },
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    expect(code).toBe(0);
+    expect(slept).toEqual([30_000, 30_000]);
+    const screens = out.join('').split('\n\n');
+    expect(screens).toHaveLength(3);
+    expect(screens[0]).toContain('step 2 of 4 (Bake 5% for 5m): baking');
+    expect(screens[2]).toContain('releasing: nothing');
   });
 
   it('history lists outcome, versions, duration, reason and who acted', async () => {

@@ -2,6 +2,7 @@ import { createAlbTrafficRouter } from '../../lib/adapters/alb-traffic-router.ts
 import { createCloudWatchAlarmWatcher } from '../../lib/adapters/cloudwatch-alarm-watcher.ts';
 import { createCloudWatchMetrics } from '../../lib/adapters/cloudwatch-metrics.ts';
 import { DynamoDbNotificationMarks } from '../../lib/adapters/dynamodb-notification-marks.ts';
+import { DynamoDbReleaseHistory } from '../../lib/adapters/dynamodb-release-history.ts';
 import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
@@ -30,6 +31,7 @@ import type {
   NotificationMarks,
   Notifier,
   ReleaseEvents,
+  ReleaseHistory,
   ReleaseStore,
   ServiceReverter,
   SlotDeployer,
@@ -41,6 +43,7 @@ import type {
   TrafficRouter,
   WaitRegistry,
 } from '../../lib/ports/index.ts';
+import { serviceRef } from '../../lib/ports/service-ref.ts';
 import type { NotificationMarkStore } from '../../lib/use-cases/notify.ts';
 import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
 import { logger } from './stack.ts';
@@ -114,6 +117,22 @@ export const createWaitRegistry = (): WaitRegistry =>
       clearRelease: true,
     },
   );
+/**
+ * Only the release record's update (a step that records its progress and nothing else in the table): the
+ * history part, without the rest of the store and its commands.
+ */
+export const createProgressRecords = (): Pick<ReleaseStore, 'updateRecord'> => {
+  const history = lazyPort<Pick<ReleaseHistory, 'update'>>(
+    () => new DynamoDbReleaseHistory(createDynamoDbDocumentClient(), environment.tableName),
+    { update: true },
+  );
+  return {
+    updateRecord: (service, requestedAt, releaseId, changes) => {
+      const { service: _service, environment: _environment, ...rest } = changes;
+      return history.update({ ...serviceRef(service), requestedAt, releaseId }, rest);
+    },
+  };
+};
 /** Only the notification marks (a pause notifies once): the same table, without the rest of the store. */
 export const createNotificationMarks = (): NotificationMarkStore => {
   const marks = lazyPort<NotificationMarks>(

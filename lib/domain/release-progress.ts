@@ -5,7 +5,13 @@
  */
 import type { NotificationKind } from './notifications.ts';
 import type { PlanStep, ReleasePlan } from './plan.ts';
-import type { ReleaseEventKind, ReleaseEventMessage, ReleaseProgress, ReleaseState } from './progress.ts';
+import type {
+  Actor,
+  ReleaseEventKind,
+  ReleaseEventMessage,
+  ReleaseProgress,
+  ReleaseState,
+} from './progress.ts';
 import type { Deployment, ReleaseRequest, StepCursor } from './types.ts';
 
 /**
@@ -21,6 +27,7 @@ export type TransitionPhase =
   | 'pause-instead'
   | 'promoted'
   | 'window'
+  | 'window-ended'
   | 'window-closed'
   | 'rolling-back'
   | 'ended';
@@ -33,6 +40,7 @@ const PHASE_OFFSET: Partial<Record<TransitionPhase, number>> = {
   end: 1,
   window: 1,
   'pause-instead': 2,
+  'window-ended': 2,
   'window-closed': 3,
 };
 /**
@@ -238,6 +246,12 @@ export const releaseEventOf = (
     at: facts.progress.updatedAt,
   };
 };
+
+/**
+ * Who a promotion's `by` names: `slack:<team>/<user>` is a Slack user, anything else (an AWS principal ARN)
+ * a CLI caller.
+ */
+export const actorOf = (by: string): Actor => ({ via: by.startsWith('slack:') ? 'slack' : 'cli', id: by });
 
 /** A sentence for a step's transition: "Step 3 of 7: Shift 25% to green". */
 export const stepText = (progress: ReleaseProgress, what?: string): string =>

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { PlanStep, ReleasePlan } from './plan.ts';
+import type { BakePromotion } from './progress.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor, StepShift } from './types.ts';
 
 /** Schemas of what the state machine passes between states; handlers validate their payload with them. */
@@ -138,6 +139,22 @@ export const stepCursorSchema: z.ZodMiniType<StepCursor> = z.object({
   shifts: stepShiftsSchema,
   rollout: z.nullable(rolloutSchema),
   note: z.optional(z.string()),
+  promotions: z.optional(
+    z.array(
+      z.object({ index: integer(0), by: nonEmpty(), reason: z.string(), full: z.boolean(), at: nonEmpty() }),
+    ),
+  ),
+});
+
+/**
+ * What a bake's (or the rollback window's) task returns when a person promotes the release (BakePromotion,
+ * lib/domain/progress.ts): the command sends exactly this.
+ */
+export const bakePromotionSchema: z.ZodMiniType<BakePromotion> = z.object({
+  outcome: z.literal('promoted'),
+  full: z.boolean(),
+  by: nonEmpty(),
+  reason: z.string(),
 });
 
 export const caughtFailureSchema: z.ZodMiniType<CaughtFailure> = z.object({

@@ -124,6 +124,18 @@ export interface StepCursor {
   rollout: Rollout | null;
   /** What the step before this one wants a person to read in the execution (e.g. an inconclusive bake passed). */
   note?: string;
+  /** The waits people ended early by promoting the release (`shipline promote`), oldest first. */
+  promotions?: StepPromotion[];
+}
+
+/** A person ended a bake (or the rollback window) early as passed: who, why, and whether the rest was skipped. */
+export interface StepPromotion {
+  /** The plan index of the step whose wait was ended. */
+  index: number;
+  by: string;
+  reason: string;
+  full: boolean;
+  at: string;
 }
 
 /** What Prepare hands to every later state. */

@@ -1,7 +1,9 @@
 import { now } from '../clock.ts';
 import { alarmFailsRelease, alarmReasonAt, classifyAlarms } from '../domain/alarm-rule.ts';
-import { currentStep, nextCursor } from '../domain/cursor.ts';
+import { currentStep, nextCursor, promotedCursor, promotionNote } from '../domain/cursor.ts';
 import type { BakeStep, PauseStep } from '../domain/plan.ts';
+import type { BakePromotion } from '../domain/progress.ts';
+import { actorOf } from '../domain/release-progress.ts';
 import type { BakeOutcome, Deployment, StepCursor, StepShift } from '../domain/types.ts';
 import { formatDuration } from '../duration.ts';
 import { AlarmAfterPromotionError, BakeFailedError } from '../errors.ts';
@@ -438,4 +440,55 @@ export const confirmRollbackWindow = async (
     outcome: 'passed',
     reason: `no alarm fired in the ${formatDuration(step.rollbackWindowSeconds)} rollback window${unread}`,
   };
+};
+
+/**
+ * A person promoted the release while a step baked (its task returned a BakePromotion): the bake ends as
+ * passed, its alarm watches go, and the transition says who promoted and why. Returns the next step's
+ * cursor, or with `full` the retire step's (every bake, check, pause and shift left is skipped; the
+ * promotion then moves the rest of the traffic in one shift and the rollback window still applies).
+ */
+export const promoteBake = async (
+  ports: { store: ReleaseStore; events?: ReleaseEvents },
+  deployment: Deployment,
+  cursor: StepCursor,
+  promotion: BakePromotion,
+): Promise<StepCursor> => {
+  const step = currentStep(cursor, 'bake');
+  await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+  const at = now().toISOString();
+  const next = promotedCursor(deployment.plan, cursor, promotion, at);
+  await recordTransition(ports, deployment, cursor, {
+    kind: 'step',
+    text: promotion.full
+      ? `Promoted in full by ${promotion.by} during the ${formatDuration(step.seconds)} bake at ${percentOf(cursor)}%: ${next.index - cursor.index - 1} steps skipped, all traffic goes to ${deployment.toVersion}`
+      : `The ${formatDuration(step.seconds)} bake at ${percentOf(cursor)}% was ended as passed by ${promotion.by}`,
+    reason: promotionNote(promotion),
+    actor: actorOf(promotion.by),
+    facts: { phase: 'end', at },
+  });
+  return next;
+};
+
+/**
+ * A person promoted the release during its rollback window: the window ends now (its alarm watches go) and
+ * the state machine retires the old version. The transition says who ended it and why.
+ */
+export const promoteRollbackWindow = async (
+  ports: { store: ReleaseStore; events?: ReleaseEvents },
+  deployment: Deployment,
+  cursor: StepCursor,
+  promotion: BakePromotion,
+): Promise<{ outcome: 'promoted'; reason: string }> => {
+  currentStep(cursor, 'retire');
+  await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
+  const reason = `the rollback window was ended early by ${promotion.by}${promotion.reason ? `: ${promotion.reason}` : ''}`;
+  await recordTransition(ports, deployment, cursor, {
+    kind: 'step',
+    text: `The rollback window was ended by ${promotion.by}; ${deployment.fromVersion} is retired now`,
+    reason,
+    actor: actorOf(promotion.by),
+    facts: { phase: 'window-ended', state: 'promoted', newPercent: 100 },
+  });
+  return { outcome: 'promoted', reason };
 };

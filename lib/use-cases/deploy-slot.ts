@@ -20,7 +20,7 @@ export type SlotDeployment = Rollout;
  * step's cursor, which carries the rollout for the steps that wait on it.
  */
 export const deployToIdleSlot = async (
-  ports: { driver: TargetDriver; store?: ReleaseStore; events?: ReleaseEvents },
+  ports: { driver: TargetDriver; store?: Pick<ReleaseStore, 'updateRecord'>; events?: ReleaseEvents },
   deployment: Deployment,
   cursor: StepCursor,
 ): Promise<StepCursor> => {

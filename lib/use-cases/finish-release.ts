@@ -2,7 +2,7 @@ import { now } from '../clock.ts';
 import { currentStep, rolloutOf } from '../domain/cursor.ts';
 import { versionLabel } from '../domain/names.ts';
 import type { ReleaseProgress, ReleaseState } from '../domain/progress.ts';
-import { progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
+import { actorOf, progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
 import { asError, TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
@@ -70,6 +70,22 @@ const trafficSteps = (deployment: Deployment): number => {
 };
 
 /**
+ * Why the release is promoted: all its steps passed, or a person ended some bakes early (named, with why),
+ * or promoted it in full (the steps skipped named by count).
+ */
+const promotionReason = (deployment: Deployment, cursor: StepCursor): string => {
+  const promotions = cursor.promotions ?? [];
+  const full = promotions.find((promotion) => promotion.full);
+  const steps = deployment.plan.steps.length;
+  const by = (promotion: NonNullable<StepCursor['promotions']>[number]) =>
+    `${promotion.by}${promotion.reason ? ` (${promotion.reason})` : ''}`;
+  if (full)
+    return `promoted in full by ${by(full)} at step ${full.index + 1} of ${steps}; the remaining bakes, checks and pauses were skipped`;
+  const early = promotions.map((promotion) => `step ${promotion.index + 1} by ${by(promotion)}`);
+  return `all ${trafficSteps(deployment)} steps passed${early.length > 0 ? `; bakes ended early as passed: ${early.join(', ')}` : ''}`;
+};
+
+/**
  * Promotion: the new slot already serves 100% after the last bake. The release record is marked promoted,
  * then the service state records the new slot as stable: that write is the commit point and the last
  * step that may fail (a failure before it leads to rollback, and the old slot is still warm). People are
@@ -101,7 +117,8 @@ export const promoteRelease = async (
   if ((await ports.driver.newVersionPercent(deployment.target)) !== 100)
     await ports.driver.setTraffic(deployment.target, 100);
   const at = now().toISOString();
-  const reason = `all ${trafficSteps(deployment)} steps passed`;
+  const reason = promotionReason(deployment, cursor);
+  const fullPromotion = cursor.promotions?.find((promotion) => promotion.full);
   const progress = progressOf(deployment, cursor, { phase: 'promoted', at, newPercent: 100 });
   await ports.store.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
     status: 'promoted',
@@ -144,6 +161,7 @@ export const promoteRelease = async (
       kind: 'promoted',
       text: `${deployment.toVersion} promoted: it serves 100% on ${names.newPlace}`,
       reason,
+      ...(fullPromotion ? { actor: actorOf(fullPromotion.by) } : {}),
     },
     executionArn,
   );
@@ -211,6 +229,8 @@ export const rollBackRelease = async (
   deployment: Deployment,
   failure: CaughtFailure | undefined,
   executionArn: string | undefined,
+  /** Where the release was when it failed (the step it rolls back from), when the state machine says. */
+  cursor?: StepCursor,
 ): Promise<
   | {
       kind: 'rolled_back';
@@ -246,14 +266,16 @@ export const rollBackRelease = async (
       await recordTransition(
         ports,
         deployment,
-        undefined,
+        cursor,
         {
           kind: 'step',
           text: `Rolling back to ${deployment.fromVersion}`,
           reason,
           facts: {
             phase: 'rolling-back',
-            newPercent: await ports.driver.newVersionPercent(deployment.target),
+            // What the release last applied: read from the cursor, not from ELB, so that telling it
+            // costs the rollback no extra call before traffic moves back.
+            newPercent: cursor ? rollingBackFrom(cursor) : 0,
           },
         },
         {},
@@ -269,7 +291,7 @@ export const rollBackRelease = async (
   const rolled = owner ? await ports.driver.rollBack(deployment.target) : undefined;
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
-  const progress = progressAt(deployment.plan, undefined, {
+  const progress = progressAt(deployment.plan, cursor, {
     phase: 'ended',
     state: 'rolled-back',
     at,
@@ -325,6 +347,18 @@ export const rollBackRelease = async (
 };
 
 /**
+ * The new version's share when a release starts rolling back from `cursor`: a traffic step that failed may
+ * have applied its weights before failing, so its own share counts (the larger figure is the safe one to
+ * tell); otherwise the last shift's.
+ */
+const rollingBackFrom = (cursor: StepCursor): number => {
+  const applied = cursor.shifts.at(-1)?.percent ?? 0;
+  if (cursor.step.kind === 'shift') return Math.max(applied, cursor.step.percent);
+  if (cursor.step.kind === 'swap') return 100;
+  return applied;
+};
+
+/**
  * How long a rollback fences the service against newer releases: longer than its retries (~13 minutes),
  * short enough that a rollback that gave up (ACTION NEEDED) does not block the next release for long.
  */
@@ -340,6 +374,8 @@ export interface ReportInput {
   releaseId: string;
   executionArn?: string;
   deployment?: Deployment;
+  /** Where the release was (a failed rollback's step), when the state machine says. */
+  cursor?: StepCursor;
   failure?: CaughtFailure;
   /** For a failed rollback: why the rollback started. */
   rolledBackBecause?: CaughtFailure;
@@ -382,7 +418,7 @@ const recordReport = async (
   const progress =
     input.kind === 'ignored'
       ? undefined
-      : progressAt(deployment?.plan, undefined, {
+      : progressAt(deployment?.plan, deployment ? input.cursor : undefined, {
           phase: 'ended',
           state: REPORT_STATES[input.kind],
           at: endedAt,

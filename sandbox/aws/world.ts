@@ -1,8 +1,10 @@
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { matchesEventPattern } from '../eventbridge/pattern.ts';
 import { currentFunction } from '../iam/enforce.ts';
 import { LambdaInvocationError, type LambdaRuntime } from '../lambda-runtime.ts';
 import { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
+import { SimulatedCloudFormation } from './cloudformation.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { DeliveryFaults } from './delivery.ts';
 import { SimulatedEcs } from './ecs.ts';
@@ -14,6 +16,7 @@ import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from 
 import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSlack } from './slack.ts';
 import { type PublishedMessage, SimulatedSns } from './sns.ts';
+import { SimulatedSts } from './sts.ts';
 import { SimulatedTestRoutes, type TestRouteContext } from './test-route.ts';
 import { DEFAULT_TIMING, sleepMs, type Timing, taskHealthySeconds } from './timing.ts';
 import { type TrafficContext, TrafficModel, type VersionCatalog } from './traffic.ts';
@@ -125,6 +128,9 @@ export class SimulatedWorld
   public readonly functions: SimulatedLambdaFunctions;
   /** The hosts of the services' test routes (test listener rules), answered by the versions behind them. */
   public readonly testRoutes: SimulatedTestRoutes;
+  /** The pipeline's stack (DescribeStacks) and the operator's identity (GetCallerIdentity), for the CLI. */
+  public readonly cloudformation: SimulatedCloudFormation;
+  public readonly sts: SimulatedSts;
   /** Each scenario service's production listener rule (for the version a smoke test reaches without a test route). */
   public readonly productionRules = new Map<string, string>();
   public readonly random: SeededRandom;
@@ -158,6 +164,8 @@ export class SimulatedWorld
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
     this.functions = new SimulatedLambdaFunctions(this);
     this.testRoutes = new SimulatedTestRoutes(this);
+    this.cloudformation = new SimulatedCloudFormation(this);
+    this.sts = new SimulatedSts(this);
   }
 
   /** The version one request to the service's test route reaches; with no test route, its production route. */
@@ -453,11 +461,55 @@ export class SimulatedWorld
     await sleepMs(this.clock, this.timing.apiCallMs);
   }
 
+  /**
+   * A synchronous Invoke of one of the pipeline's own functions (`shipline-sandbox-<key>`: the CLI invokes the
+   * trigger function), or undefined for any other function. A function error is no API error: Lambda
+   * answers 200 with `FunctionError: 'Unhandled'` and the error as the payload.
+   */
+  private invokePipelineFunction(input: Record<string, unknown>): Promise<unknown> | undefined {
+    const name = String(input.FunctionName ?? '');
+    const prefix = `arn:aws:lambda:${this.region}:${this.account}:function:`;
+    const key = (name.startsWith(prefix) ? name.slice(prefix.length) : name).replace(
+      /^shipline-sandbox-/,
+      '',
+    );
+    if (key === name || !this.lambda.functions.has(key)) return undefined;
+    const raw = input.Payload;
+    const text =
+      raw === undefined
+        ? ''
+        : typeof raw === 'string'
+          ? raw
+          : Buffer.from(raw as Uint8Array).toString('utf8');
+    const payload: unknown = text === '' ? {} : JSON.parse(text);
+    const answer = (body: unknown, error = false) => ({
+      StatusCode: 200,
+      ExecutedVersion: '$LATEST',
+      ...(error ? { FunctionError: 'Unhandled' } : {}),
+      Payload: Uint8ArrayBlobAdapter.fromString(JSON.stringify(body)),
+    });
+    return this.lambda.invoke(key, payload).then(
+      (value) => answer(value),
+      (failure: Error) =>
+        answer(
+          {
+            errorType: failure.name,
+            errorMessage: failure instanceof LambdaInvocationError ? failure.errorMessage : failure.message,
+          },
+          true,
+        ),
+    );
+  }
+
   /** Answers one SDK command. */
   public handle(clientName: string, commandName: string, input: Record<string, unknown>): unknown {
     const command = commandName.replace(/Command$/, '');
     this.commands.push({ at: this.clock.nowMillis, service: clientName, command, input });
     this.injectFault(command);
+    if (clientName === 'Lambda' && command === 'Invoke') {
+      const pipeline = this.invokePipelineFunction(input);
+      if (pipeline) return pipeline;
+    }
     const service = {
       ECS: this.ecs,
       ElasticLoadBalancingV2: this.elbv2,
@@ -467,6 +519,8 @@ export class SimulatedWorld
       Lambda: this.functions,
       SSM: this.ssm,
       SecretsManager: this.secretsManager,
+      CloudFormation: this.cloudformation,
+      STS: this.sts,
     }[clientName];
     const output = service?.handle(command, input);
     if (output === undefined) throw new UnsupportedCommandError(clientName, command);

@@ -7,6 +7,18 @@ import { type IamCheck, iamChecksFor, type RequestScope } from './resources.ts';
 /** Which function's code is running: set by LambdaRuntime.invoke around every handler invocation. */
 export const currentFunction = new AsyncLocalStorage<string>();
 
+/** Set while a person's CLI command runs (a scenario `cli:` event): its calls are the operator's. */
+export const currentOperator = new AsyncLocalStorage<true>();
+
+/** The role key the operator's policy is evaluated under (no function is named so). */
+const OPERATOR = '@operator';
+
+/** The scenario's operator: the principal the CLI runs as, and its identity policy. */
+export interface OperatorPrincipal {
+  arn: string;
+  statements: PolicyStatement[];
+}
+
 /**
  * The error code each service answers a denied call with, as its SDK surfaces it (`error.name`):
  * JSON-protocol services say AccessDeniedException, the Query-protocol ELBv2 and CloudWatch AccessDenied,
@@ -19,6 +31,9 @@ const DENIED_NAME: Record<string, string> = {
   ElasticLoadBalancingV2: 'AccessDenied',
   CloudWatch: 'AccessDenied',
   SNS: 'AuthorizationErrorException',
+  Lambda: 'AccessDeniedException',
+  CloudFormation: 'AccessDenied',
+  ECR: 'AccessDeniedException',
 };
 
 /**
@@ -41,18 +56,34 @@ const actionPattern = (action: string): RegExp =>
  */
 export class IamEnforcer {
   private readonly decisions = new Map<string, boolean>();
+  private readonly roles: Map<string, PolicyStatement[]>;
+
   public constructor(
-    private readonly roles: Map<string, PolicyStatement[]>,
+    roles: Map<string, PolicyStatement[]>,
     private readonly scope: RequestScope,
-  ) {}
+    /** The operator whose CLI commands the scenario runs (their calls are authorized against its policy). */
+    private readonly operator?: OperatorPrincipal,
+  ) {
+    this.roles = new Map(roles);
+    if (operator) this.roles.set(OPERATOR, operator.statements);
+  }
 
   /** Throws the service's access-denied error when the running function's role does not allow the command. */
   public authorize(service: string, commandName: string, input: Record<string, unknown>): void {
-    const fn = currentFunction.getStore();
-    if (fn === undefined) return; // the scenario runner itself (seeding the world) is not a function
+    // A function's own calls (the trigger the CLI invokes included) are its role's; a CLI command's, the
+    // operator's. The scenario runner itself (seeding the world) is neither.
+    const fn =
+      currentFunction.getStore() ?? (currentOperator.getStore() && this.operator ? OPERATOR : undefined);
+    if (fn === undefined) return;
     const command = commandName.replace(/Command$/, '');
     for (const check of iamChecksFor(service, command, input, this.scope)) {
       if (!this.allowed(fn, check)) {
+        if (fn === OPERATOR && this.operator)
+          throw new SimulatedAwsError(
+            DENIED_NAME[service] ?? 'AccessDeniedException',
+            `User: ${this.operator.arn} is not authorized to perform: ${check.action} on resource: ${check.resource} because no identity-based policy allows the ${check.action} action`,
+            { fault: 'client', status: 400 },
+          );
         const role = `shipline-sandbox-${fn}-${this.scope.region}-lambdaRole`;
         throw new SimulatedAwsError(
           DENIED_NAME[service] ?? 'AccessDeniedException',
@@ -113,7 +144,10 @@ export class IamEnforcer {
         resourcePolicy: undefined,
         request: {
           action: check.action,
-          principal: `arn:aws:sts::${this.scope.account}:assumed-role/shipline-sandbox-${fn}/shipline-sandbox-${fn}`,
+          principal:
+            fn === OPERATOR && this.operator
+              ? this.operator.arn
+              : `arn:aws:sts::${this.scope.account}:assumed-role/shipline-sandbox-${fn}/shipline-sandbox-${fn}`,
           resource: { accountId: this.scope.account, resource: check.resource },
           contextVariables: check.context ?? {},
         },

@@ -1,3 +1,4 @@
+import { SANDBOX_STACK_ID } from '../aws/cloudformation.ts';
 import { secretArnOf } from '../aws/secrets.ts';
 
 /** One authorization AWS makes for a command: the IAM action, the resource ARN, and request context keys. */
@@ -36,6 +37,9 @@ const PREFIX: Record<string, string> = {
   Lambda: 'lambda',
   SSM: 'ssm',
   SecretsManager: 'secretsmanager',
+  CloudFormation: 'cloudformation',
+  STS: 'sts',
+  ECR: 'ecr',
 };
 
 /**
@@ -172,6 +176,24 @@ export const iamChecksFor = (
     case 'states:SendTaskSuccess':
     case 'states:SendTaskFailure':
       return one(scope.stateMachineArn);
+    // The operator's CLI (`shipline deploy`, `status`, `history`, `promote`, ...).
+    case 'cloudformation:DescribeStacks': {
+      const named = String(input.StackName ?? '*');
+      return one(
+        named.startsWith('arn:')
+          ? named
+          : `arn:aws:cloudformation:${region}:${account}:stack/${named}/${SANDBOX_STACK_ID}`,
+      );
+    }
+    // GetCallerIdentity needs no permission, and an explicit deny does not stop it (STS API reference).
+    case 'sts:GetCallerIdentity':
+      return [];
+    case 'states:DescribeExecution':
+      return one(String(input.executionArn));
+    case 'ecr:DescribeImages':
+      return one(
+        `arn:aws:ecr:${region}:${String(input.registryId ?? account)}:repository/${String(input.repositoryName)}`,
+      );
     case 'lambda:InvokeFunction':
       return one(lambdaFunctionArn(String(input.FunctionName), input.Qualifier, scope));
     // A parameter's ARN holds its name without the leading slash. Decrypting a SecureString with the AWS

@@ -1,12 +1,8 @@
-import { createDynamoDbDocumentClient } from '../../lib/adapters/dynamodb-release-store.ts';
-import { DynamoDbWaitRegistry } from '../../lib/adapters/dynamodb-wait-registry.ts';
-import { createSfnTaskTokens } from '../../lib/adapters/sfn-workflow.ts';
 import type { ServiceConfig } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
-import { environment } from '../../lib/env.ts';
-import { abortRelease, approveRelease } from '../../lib/use-cases/resume.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
 import type { Scenario } from '../scenario/schema.ts';
+import { type CliRun, type OperatorTerminal, runOperatorCommand } from './cli.ts';
 import { ScenarioError } from './errors.ts';
 import { SlackClicks } from './slack-clicks.ts';
 
@@ -27,69 +23,12 @@ export interface Schedule {
   slackClicks: SlackClicks;
   /** Scheduled scenario events that have not fired yet (a run is not over while one is pending). */
   pending: () => number;
+  /** The CLI commands people ran (`cli`, `approve` and `abort` events), in the order they were given. */
+  cliRuns: CliRun[];
 }
 
-/** The release a person would name: the one of the service's latest started notification. */
-const startedRelease = (world: SimulatedWorld, service: string): string | undefined => {
-  for (const published of [...world.sns.messages].reverse()) {
-    try {
-      const message = JSON.parse(published.message) as {
-        event?: unknown;
-        service?: unknown;
-        release?: unknown;
-      };
-      if (message.event === 'started' && message.service === service && typeof message.release === 'string')
-        return message.release;
-    } catch {
-      // not a Shipline notification
-    }
-  }
-  return undefined;
-};
-
-/**
- * A person runs `shipline approve` or `shipline abort` on the service's release: the same use case as the
- * CLI, on the world's table and Step Functions (a person's calls are not a function's, so no role applies).
- */
-const actAsPerson = async (
-  world: SimulatedWorld,
-  command: 'approve' | 'abort',
-  service: string,
-  reason?: string,
-): Promise<void> => {
-  const releaseId = startedRelease(world, service);
-  if (releaseId === undefined) {
-    world.record(
-      'event',
-      `a person runs shipline ${command} for ${service}: no started release to name`,
-      undefined,
-      service,
-    );
-    return;
-  }
-  world.record(
-    'event',
-    `a person runs shipline ${command} --release ${releaseId}${reason ? ` --reason "${reason}"` : ''}`,
-    undefined,
-    service,
-  );
-  const ports = {
-    waits: new DynamoDbWaitRegistry(createDynamoDbDocumentClient(), environment.tableName),
-    tokens: createSfnTaskTokens(),
-  };
-  const report =
-    command === 'approve'
-      ? await approveRelease(ports, { releaseId, service })
-      : await abortRelease(ports, { releaseId, service, reason: reason ?? '' });
-  world.record(
-    'event',
-    report.status === 'done'
-      ? `shipline ${command}: ${report.waits.map((wait) => `${wait.kind}${wait.kind === 'pause' ? '' : ` on ${wait.key}`} ${wait.result === 'already-ended' ? 'had already ended' : command === 'approve' ? 'resumed' : 'aborted'}`).join(', ')}`
-      : `shipline ${command}: nothing to resume (exit 4)${report.found.length > 0 ? `; the release waits on ${report.found.join(', ')}` : ''}`,
-    undefined,
-    service,
-  );
-};
+/** Quotes a value for a command line (the reason of an `abort` event). */
+const quoted = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
 
 /**
  * Puts the scenario's trigger (at the start) and its events (at their offsets) on the world's clock:
@@ -103,7 +42,14 @@ export const scheduleScenario = (
     serviceName,
     services,
     start,
-  }: { serviceName: string; services: ReadonlyMap<string, { declared: ServiceConfig }>; start: Date },
+    terminal,
+  }: {
+    serviceName: string;
+    services: ReadonlyMap<string, { declared: ServiceConfig }>;
+    start: Date;
+    /** The operator's terminal in this world (the CLI commands' region, stack and table). */
+    terminal: OperatorTerminal;
+  },
 ): Schedule => {
   const clock = world.clock;
   const { region, account } = scenario.world;
@@ -138,6 +84,20 @@ export const scheduleScenario = (
       'image-tag': push.tag ?? push.version,
     },
   });
+  const cliRuns: CliRun[] = [];
+  /** A person runs a shipline command; the run's result lists it with its output and exit code. */
+  let runningCommands = 0;
+  const runCommand = (command: string, service?: string) => {
+    runningCommands += 1;
+    void clock.track(async () => {
+      try {
+        cliRuns.push(await runOperatorCommand(world, command, terminal, start.getTime(), service));
+        cliRuns.sort((a, b) => a.t - b.t);
+      } finally {
+        runningCommands -= 1;
+      }
+    });
+  };
   let triggerEvent: Record<string, unknown> | undefined;
   let triggerService: string | undefined;
   const fire = (
@@ -182,7 +142,7 @@ export const scheduleScenario = (
     }
     if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
   };
-  const slackClicks = new SlackClicks(world, (service) => startedRelease(world, service));
+  const slackClicks = new SlackClicks(world);
   let pendingEvents = 1;
   clock.schedule(start.getTime(), () => {
     pendingEvents -= 1;
@@ -191,6 +151,10 @@ export const scheduleScenario = (
       triggerEvent = pushEvent(trigger.push);
       triggerService = trigger.push.service ?? serviceName;
     } else if ('event' in trigger) triggerEvent = trigger.event;
+    else if ('cli' in trigger) {
+      runCommand(trigger.cli);
+      return;
+    }
     fire(triggerEvent, 'manual' in trigger ? trigger.manual : undefined, triggerService);
   });
   for (const event of scenario.events) {
@@ -208,15 +172,17 @@ export const scheduleScenario = (
         if (event.alarm.delete) world.cloudwatch.deleteAlarm(alarm.AlarmName);
         else if (event.alarm.state)
           world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
-      } else if ('approve' in event)
-        void clock.track(() => actAsPerson(world, 'approve', event.approve.service ?? serviceName));
-      else if ('abort' in event)
-        void clock.track(() =>
-          actAsPerson(world, 'abort', event.abort.service ?? serviceName, event.abort.reason),
-        );
+      } else if ('approve' in event) {
+        const service = event.approve.service ?? serviceName;
+        runCommand(`approve ${service}`, service);
+      } else if ('abort' in event) {
+        const service = event.abort.service ?? serviceName;
+        runCommand(`abort ${service} --reason ${quoted(event.abort.reason)}`, service);
+      } else if ('cli' in event) runCommand(event.cli);
       else if ('click' in event)
         void clock.track(() => slackClicks.click(event.click, event.click.service ?? serviceName));
     });
   }
-  return { triggerResults, slackClicks, pending: () => pendingEvents };
+  // A command still running (deploy --wait between two polls) keeps the run going.
+  return { triggerResults, slackClicks, pending: () => pendingEvents + runningCommands, cliRuns };
 };

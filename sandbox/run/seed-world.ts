@@ -402,6 +402,8 @@ export const seedReleaseTable = async (
   const now = world.clock.now();
   const before = (duration: string | number) =>
     new Date(start.getTime() - (parseDurationSeconds(duration) ?? 0) * 1000).toISOString();
+  const digestOf = (version: string): string | undefined =>
+    world.versions.versions.find((each) => each.name === version)?.digest;
   for (const plan of services) {
     const { name, state } = plan;
     for (const [index, entry] of state.history.entries()) {
@@ -413,6 +415,10 @@ export const seedReleaseTable = async (
         status: entry.status,
         ...(entry.fromVersion !== undefined ? { fromVersion: entry.fromVersion } : {}),
         toVersion: entry.toVersion,
+        // The image the release pinned, as the pipeline records it (`shipline rollback` releases it again).
+        ...(digestOf(entry.toVersion)
+          ? { image: { digest: digestOf(entry.toVersion) as string, tag: entry.toVersion } }
+          : {}),
         startedAt: requestedAt,
         ...(entry.status !== 'in_progress' ? { endedAt: requestedAt } : {}),
         ...(entry.reason !== undefined ? { reason: entry.reason } : {}),

@@ -99,10 +99,25 @@ export class SlackClicks {
   public readonly results: ClickResult[] = [];
   private lastRequest: ReturnType<typeof functionUrlRequest> | undefined;
 
-  public constructor(
-    private readonly world: SimulatedWorld,
-    private readonly releaseOf: (service: string) => string | undefined,
-  ) {}
+  public constructor(private readonly world: SimulatedWorld) {}
+
+  /** The release of the service's latest started notification (the one its thread would be about). */
+  private releaseOf(service: string): string | undefined {
+    for (const published of [...this.world.sns.messages].reverse()) {
+      try {
+        const message = JSON.parse(published.message) as {
+          event?: unknown;
+          service?: unknown;
+          release?: unknown;
+        };
+        if (message.event === 'started' && message.service === service && typeof message.release === 'string')
+          return message.release;
+      } catch {
+        // not a Shipline notification
+      }
+    }
+    return undefined;
+  }
 
   /** A person clicks a button; Slack posts the click to the interactions function's Function URL. */
   public async click(click: SlackClick, service: string): Promise<void> {

@@ -428,6 +428,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
     wallMs: Math.round(performance.now() - input.wallStart),
     seed: world.random.seed,
     services: perService,
+    cli: [],
     expectations: null,
   };
 };

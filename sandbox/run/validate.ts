@@ -5,6 +5,7 @@ import { findService, parseConfig, parseConfigText } from '../../lib/config/load
 import type { ServiceConfig, ShiplineConfig } from '../../lib/config/schema.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
+import { splitCommandLine } from './cli.ts';
 import { ScenarioError } from './errors.ts';
 
 /** The config as `serverless package` writes it, and where the functions load it from. */
@@ -159,7 +160,22 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
         `${reference.where}.service: service "${reference.service}" is not in the world (describe it under world.services.${reference.service})`,
       );
   }
+  if ('cli' in scenario.trigger) {
+    try {
+      if (splitCommandLine(scenario.trigger.cli).length === 0) throw new Error('no command');
+    } catch (error) {
+      throw new ScenarioError(`trigger.cli: ${(error as Error).message}`);
+    }
+  }
   scenario.events.forEach((event, index) => {
+    if ('cli' in event) {
+      try {
+        if (splitCommandLine(event.cli).length === 0) throw new Error('no command');
+      } catch (error) {
+        throw new ScenarioError(`events[${index}].cli: ${(error as Error).message}`);
+      }
+      return;
+    }
     const person = 'approve' in event ? event.approve : 'abort' in event ? event.abort : undefined;
     const where = `events[${index}].${'approve' in event ? 'approve' : 'abort'}.service`;
     if (person?.service !== undefined && !services.has(person.service))

@@ -408,6 +408,14 @@ const triggerSchema = z.union([
     .strict()
     .meta({ description: 'A raw EventBridge event, delivered as is.' }),
   z.object({ manual: manualSchema }).strict(),
+  z
+    .object({
+      cli: z.string().min(1).meta({
+        description:
+          'A person starts the run with a shipline command, e.g. "deploy checkout --image sha256:... --wait" (shell-like quoting).',
+      }),
+    })
+    .strict(),
 ]);
 
 const at = durationSchema.meta({ description: 'Virtual time after the start, e.g. 90s or 12m.' });
@@ -490,11 +498,57 @@ const scheduledEventSchema = z.union(
         }),
       })
       .strict(),
+    z
+      .object({
+        at,
+        cli: z.string().min(1).meta({
+          description:
+            "A person runs a shipline command against the simulated account, e.g. \"promote checkout --reason 'looks good'\" (shell-like quoting; a leading shipline is optional). Its output and exit code go to the timeline and to the result's cli list.",
+        }),
+      })
+      .strict(),
   ],
   {
-    error: 'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort, click',
+    error:
+      'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort, cli, click',
   },
 );
+
+const policyStatementSchema = z
+  .object({
+    Sid: z.string().optional(),
+    Effect: z.enum(['Allow', 'Deny']),
+    Action: z.union([z.string(), z.array(z.string()).min(1)]),
+    Resource: z.union([z.string(), z.array(z.string()).min(1)]),
+    Condition: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  })
+  .strict();
+
+const operatorSchema = z
+  .object({
+    arn: z.string().min(20).optional().meta({
+      description:
+        "The operator's principal, as STS GetCallerIdentity answers it (default: arn:aws:sts::<account>:assumed-role/shipline-operator/sandbox-operator).",
+    }),
+    policy: z.array(policyStatementSchema).optional().meta({
+      description:
+        "The operator's identity policy statements, with the Region, Account and Stack placeholders of iam/operator-policy.json replaced; default: that file, the policy the README shows.",
+    }),
+  })
+  .strict();
+
+const cliExpectationSchema = z
+  .object({
+    at: durationSchema.optional().meta({ description: 'The command given at this virtual time.' }),
+    command: z.string().optional().meta({ description: 'The command with exactly this text.' }),
+    exitCode: z.number().int().min(0).max(255).optional(),
+    stdoutContains: z.union([z.string(), z.array(z.string())]).optional(),
+    stderrContains: z.union([z.string(), z.array(z.string())]).optional(),
+  })
+  .strict()
+  .refine((value) => value.at !== undefined || value.command !== undefined, {
+    message: 'name the command by at or by command',
+  });
 
 const faultSchema = z.union([
   z
@@ -625,6 +679,9 @@ export const scenarioSchema = z
           description:
             'Secrets Manager secrets by name (their SecretString); any other is ResourceNotFoundException.',
         }),
+        operator: operatorSchema.optional().meta({
+          description: "Who runs the scenario's cli commands, and with what IAM policy.",
+        }),
         dropEvents: z
           .array(
             z
@@ -689,6 +746,9 @@ export const scenarioSchema = z
           .record(z.string(), serviceExpectationSchema)
           .optional()
           .meta({ description: 'Expected end state per service (several services in one world).' }),
+        cli: z.array(cliExpectationSchema).optional().meta({
+          description: "What the scenario's cli commands printed and how they exited.",
+        }),
       })
       .strict()
       .optional(),

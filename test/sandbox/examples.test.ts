@@ -138,6 +138,23 @@ describe('Sandbox: example scenarios', () => {
     expect(result.notifications[1]?.subject).toContain(
       'rolled back to v1: alarm checkout-green-5xx went to ALARM at 5%',
     );
+    // On the release-events topic: the bake at 5% the alarm ended, rolling back from it, then rolled back.
+    expect(
+      result.releaseEvents
+        .slice(-3)
+        .map(({ message: m }) => [
+          m.kind,
+          m.progress.state,
+          m.progress.step,
+          m.progress.newPercent,
+          m.outcome,
+        ]),
+    ).toEqual([
+      ['step', 'baking', 4, 5, undefined],
+      ['step', 'rolling-back', 4, 5, undefined],
+      ['rolled_back', 'rolled-back', 4, 0, 'rolled_back'],
+    ]);
+    expect(result.releaseEvents.at(-1)?.message.reason).toBe('alarm checkout-green-5xx went to ALARM at 5%');
     expect(result.executions).toEqual([
       expect.objectContaining({
         status: 'FAILED',
@@ -1021,9 +1038,17 @@ describe('Sandbox: example scenarios', () => {
     ).toBeLessThanOrEqual(3600 * 1000);
     const swap = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 0% / green 100%');
     expectSoonAfter(swap?.t, 12 * 60);
-    expect(result.timeline.filter((e) => e.kind === 'event').map((e) => e.text)).toContain(
-      'shipline approve: pause resumed',
-    );
+    // The approve event runs the CLI's own command as the scenario's operator.
+    expect(result.cli).toEqual([
+      {
+        t: 720,
+        command: 'approve checkout',
+        exitCode: 0,
+        stdout: `approved the pause of release ${release}: it goes on with its next step\n`,
+        stderr: '',
+        endedT: 720,
+      },
+    ]);
     expect(result.productionWeightChanges).toBe(1);
   });
 
@@ -1337,5 +1362,186 @@ describe('Sandbox: Slack buttons', () => {
     ]);
     // Only the real click reached operate.
     expect(result.releases.at(-1)?.actions?.map((a) => a.command)).toEqual(['resume']);
+  });
+});
+
+describe('Sandbox: the shipline CLI against the simulated account', () => {
+  it('deploy --wait starts a release as a push would, prints each transition and exits 0 once promoted', async () => {
+    const result = await run('cli-deploy-wait-promoted.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    const [deploy] = result.cli;
+    expect(deploy?.exitCode).toBe(0);
+    const lines = deploy?.stdout.trim().split('\n') ?? [];
+    expect(lines[0]).toBe(
+      'started release checkout-93bf26337dddd824f7ca7fb711d1d602 of checkout (v2); following it (at most 2h)',
+    );
+    // It follows the release through 5%, 25%, 100% and the rollback window, then says how it ended.
+    for (const state of [
+      'step 4 of 9 (Bake 10m watching 2 alarms): baking, 5% on v2',
+      'step 6 of 9 (Bake 10m watching 2 alarms): baking, 25% on v2',
+      'step 8 of 9 (Bake 10m watching 2 alarms): baking, 100% on v2',
+      'rollback-window, 100% on v2, rollback window ends in',
+    ])
+      expect(lines.some((line) => line.includes(state))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^\+\S+ promoted: checkout serves v2$/);
+    // The deploy request came from the operator, through the trigger function (the same name a push gets).
+    expect(result.executions.map((execution) => execution.name)).toEqual([
+      'checkout-93bf26337dddd824f7ca7fb711d1d602',
+    ]);
+  });
+
+  /** The command a scenario ran at `t` virtual seconds. */
+  const command = (result: ScenarioResult, t: number) => result.cli.find((each) => each.t === t);
+
+  it('deploy --wait exits 1 when the release rolls back, naming the alarm', async () => {
+    const result = await run('cli-deploy-wait-rolled-back.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    expect(command(result, 0)).toMatchObject({ exitCode: 1 });
+    expect(command(result, 0)?.stdout.trim().split('\n').at(-1)).toMatch(
+      /^\+\S+ rolled back: checkout stays on v1 \(alarm checkout-green-5xx went to ALARM at 5%\)$/,
+    );
+  });
+
+  it('deploy --wait exits 4 at its timeout and leaves the release running to its promotion', async () => {
+    const result = await run('cli-deploy-wait-timeout.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(command(result, 0)).toMatchObject({ exitCode: 4, endedT: expect.any(Number) });
+    // It gave up after 10 minutes (its last poll), long before the 30-minute canary ended.
+    expectSoonAfter(command(result, 0)?.endedT, 600, 10);
+  });
+
+  it('status during a bake shows what serves, the release, its traffic share and the watched alarms', async () => {
+    const result = await run('cli-status-during-bake.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    const stdout = command(result, 360)?.stdout ?? '';
+    expect(stdout).toMatch(/alarms: {4}checkout-\S+ OK, checkout-\S+ OK\n/);
+    for (const alarm of ['checkout-green-5xx OK', 'checkout-latency-p99 OK']) expect(stdout).toContain(alarm);
+    // The release's recorded progress: its step of the plan and the bake's time left.
+    expect(stdout).toMatch(
+      /step 4 of 9 \(Bake 10m watching 2 alarms\): baking, 5% on v2, bake ends in \d+m\d+s/,
+    );
+    const json = JSON.parse(command(result, 420)?.stdout ?? '{}') as {
+      services: Array<Record<string, unknown>>;
+    };
+    expect(json.services[0]).toMatchObject({
+      service: 'checkout',
+      serving: { version: 'v1', slot: 'blue', releaseId: 'checkout-v1' },
+      release: {
+        releaseId: 'checkout-93bf26337dddd824f7ca7fb711d1d602',
+        status: 'in_progress',
+        newPercent: 5,
+      },
+    });
+  });
+
+  it('history lists the newest releases first with outcome, versions, duration and reason', async () => {
+    const result = await run('cli-history.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    const lines = command(result, 3000)?.stdout.trim().split('\n') ?? [];
+    expect(lines.map((line) => line.split(/\s{2,}/)[1])).toEqual([
+      'OUTCOME',
+      'promoted',
+      'promoted',
+      'rolled back',
+      'reason: alarm checkout-green-5xx fired at 5%',
+    ]);
+  });
+
+  it('promote ends the 5% bake early: the 25% shift follows at once, and the record keeps who promoted', async () => {
+    const result = await run('cli-promote.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    const shift25 = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 75% / green 25%');
+    expectSoonAfter(shift25?.t, 5 * 60);
+    expect(result.releases[0]?.actions).toEqual([
+      {
+        at: expect.any(String),
+        command: 'promote',
+        actor: {
+          via: 'cli',
+          id: 'arn:aws:sts::123456789012:assumed-role/shipline-operator/sandbox-operator',
+        },
+        reason: 'looks good',
+        result: command(result, 300)?.stdout.trim(),
+      },
+    ]);
+  });
+
+  it('promote --full sends the promotion with full set and the release is promoted', async () => {
+    const result = await run('cli-promote-full.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    // The 5% bake ended at minute 5: the next shift follows at once (with the state machine's side of
+    // --full, straight to 100%).
+    const next = result.timeline.find((e) => e.kind === 'traffic' && e.t >= 5 * 60);
+    expectSoonAfter(next?.t, 5 * 60);
+    expect(result.releases[0]?.actions).toMatchObject([
+      { command: 'promote-full', reason: 'hotfix, verified in staging' },
+    ]);
+  });
+
+  it('abort rolls the canary back at once with the reason', async () => {
+    const result = await run('cli-abort.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    const back = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 100% / green 0%');
+    expectSoonAfter(back?.t, 15 * 60);
+  });
+
+  it('rollback within the rollback window swaps back to the warm old slot at once', async () => {
+    const result = await run('cli-rollback-in-window.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.traffic).toEqual({ 'blue (v1)': 100 });
+    const back = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 100% / green 0%');
+    expectSoonAfter(back?.t, 40 * 60);
+    expect(result.releases[0]?.actions).toMatchObject([
+      { command: 'rollback', reason: 'conversion dropped' },
+    ]);
+  });
+
+  it('rollback after the window releases the previous promoted digest again, through the plan', async () => {
+    const result = await run('cli-rollback-after-window.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((execution) => [execution.version, execution.outcome])).toEqual([
+      ['v2', 'promoted'],
+      ['v1', 'promoted'],
+    ]);
+    expect(result.executions[1]?.name).toMatch(/^checkout-bb75f00a6d6eb4f69bbc806056c09393-[0-9a-f]{8}$/);
+    expect(result.servingVersion).toBe('v1');
+  });
+
+  it('a command with nothing to act on says what the service does and exits 2', async () => {
+    const result = await run('cli-nothing-to-act-on.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.cli.map((each) => each.exitCode)).toEqual([2, 2, 2]);
+    // Nothing was steered: the release went its own way to promotion.
+    expect(events(result)).toEqual(['started', 'promoted']);
+  });
+
+  it('an operator whose policy does not allow steering gets AccessDenied naming the action, and the release goes on', async () => {
+    const result = await run('cli-operator-access-denied.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.cli.map((each) => each.exitCode)).toEqual([0, 2]);
+    expect(result.releases[0]?.actions).toBeUndefined();
+  });
+
+  it('resume approves a paused blue/green release: swapped at once, promoted, who resumed recorded', async () => {
+    const result = await run('cli-resume-paused.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(events(result)).toEqual(['started', 'paused', 'promoted']);
+    const swap = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 0% / green 100%');
+    expectSoonAfter(swap?.t, 12 * 60);
+    expect(result.releases[0]?.actions).toMatchObject([
+      { command: 'resume', reason: 'test route checked by hand', actor: { via: 'cli' } },
+    ]);
+  });
+
+  it('deploy --wait of a digest a push already released follows that release instead of starting another', async () => {
+    const result = await run('cli-deploy-after-push.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions).toHaveLength(1);
+    expect(command(result, 30)).toMatchObject({ exitCode: 0 });
   });
 });

@@ -297,8 +297,34 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       'secretsmanager:GetSecretValue',
       'arn:aws:secretsmanager:us-east-1:123456789012:secret:shipline/signing-AbCdEf',
     ],
+    // The operator's CLI.
+    [
+      'CloudFormation',
+      'DescribeStacks',
+      { StackName: 'shipline-dev' },
+      'cloudformation:DescribeStacks',
+      'arn:aws:cloudformation:us-east-1:123456789012:stack/shipline-dev/00000000-0000-4000-8000-000000000000',
+    ],
+    [
+      'SFN',
+      'DescribeExecution',
+      { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:m:x' },
+      'states:DescribeExecution',
+      'arn:aws:states:us-east-1:123456789012:execution:m:x',
+    ],
+    [
+      'ECR',
+      'DescribeImages',
+      { registryId: '210987654321', repositoryName: 'checkout', imageIds: [{ imageTag: 'v3' }] },
+      'ecr:DescribeImages',
+      'arn:aws:ecr:us-east-1:210987654321:repository/checkout',
+    ],
   ])('%s %s', (service, command, input, action, resource) => {
     expect(iamChecksFor(service, command, input, scope)[0]).toEqual({ action, resource });
+  });
+
+  it('STS GetCallerIdentity needs no permission (an explicit deny does not stop it, as on AWS)', () => {
+    expect(iamChecksFor('STS', 'GetCallerIdentity', {}, scope)).toEqual([]);
   });
   it('maps every action listed as sent by the pipeline (the commands a scenario fault may name)', () => {
     const client: Record<string, string> = {

@@ -101,6 +101,7 @@ const result = (services: Record<string, ServiceResult>): ScenarioResult => {
     ],
     notifications: [],
     releaseEvents: [],
+    cli: [],
     triggers: [],
     awsCalls: {},
     deadLetters: [],

@@ -11,7 +11,7 @@ import {
   rollBackRelease,
   scaleDownOldSlot,
 } from '../../../lib/use-cases/finish-release.ts';
-import { createFakePorts } from '../fakes.ts';
+import { createFakePorts, FakeReleaseEvents } from '../fakes.ts';
 import {
   BLUE_TG,
   CANARY_STEPS,
@@ -160,6 +160,70 @@ describe('Use case: finish a release', () => {
         },
       });
       expect(ports.store.watchKeys()).toEqual([]);
+    });
+
+    it('tells it rolls back from the failing step before traffic moves, then that it rolled back', async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const at25 = cursorAt(5, {
+        shifts: [
+          { percent: 5, shiftedAt: '2025-03-04T10:05:00.000Z' },
+          { percent: 25, shiftedAt: '2025-03-04T10:16:00.000Z' },
+        ],
+      });
+
+      await rollBackRelease({ ...ports, events }, settings, deployment, bakeFailed, EXECUTION_ARN, at25);
+
+      expect(ports.journal.entries.slice(0, 4)).toEqual([
+        'store.fenceForRollback',
+        'store.updateRecord',
+        'events.publish step',
+        'router.setWeights 100/0',
+      ]);
+      expect(
+        events.published.map((m) => [
+          m.kind,
+          m.progress.state,
+          m.progress.step,
+          m.progress.label,
+          m.progress.newPercent,
+        ]),
+      ).toEqual([
+        ['step', 'rolling-back', 6, 'Bake 10m watching 2 alarms', 25],
+        ['rolled_back', 'rolled-back', 6, 'Bake 10m watching 2 alarms', 0],
+      ]);
+      expect(events.published[1]).toMatchObject({
+        outcome: 'rolled_back',
+        endedAt: NOW,
+        executionArn: EXECUTION_ARN,
+      });
+      expect(ports.store.record(V2_RELEASE_ID)?.progress).toMatchObject({ state: 'rolled-back', step: 6 });
+    });
+
+    it('rolls back even when the rolling-back progress cannot be recorded, and says so', async () => {
+      const update = ports.store.updateRecord.bind(ports.store);
+      let failed = false;
+      ports.store.updateRecord = async (...args) => {
+        if (!failed) {
+          failed = true;
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+        }
+        return update(...args);
+      };
+
+      const result = await rollBackRelease(
+        ports,
+        settings,
+        deployment,
+        bakeFailed,
+        EXECUTION_ARN,
+        cursorAt(5),
+      );
+
+      expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
+      expect(result).toMatchObject({ outcome: 'rolled_back' });
+      expect(result.warnings).toEqual([
+        'the rolling-back progress could not be recorded: ProvisionedThroughputExceededException: Rate exceeded',
+      ]);
     });
 
     it('leaves releasing the lock and waking the queued release to the state after it', async () => {
