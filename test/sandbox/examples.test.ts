@@ -1307,6 +1307,22 @@ describe('Sandbox: Slack buttons', () => {
     expect(click?.ms).toBeLessThan(3000);
   });
 
+  it('a listed user presses Promote now during the 5% bake: it ends as passed at once, the canary goes on', async () => {
+    const result = await run('slack-promote-click.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    // 25% came at the click (5 minutes), not at the end of the 10-minute bake.
+    const shift = result.timeline.find((e) => e.kind === 'traffic' && e.text === 'blue 75% / green 25%');
+    expectSoonAfter(shift?.t, 300, 5);
+    expect(result.releases.at(-1)?.actions).toEqual([
+      expect.objectContaining({
+        command: 'promote',
+        actor: SLACK_ACTOR,
+        reason: 'Promote now pressed in Slack by alice',
+      }),
+    ]);
+  });
+
   it('a listed user presses Reject on a pause: the release rolls back before the swap, production never moved', async () => {
     const result = await run('slack-reject-pause.yml');
     expect(result.expectations?.failures).toEqual([]);
