@@ -123,6 +123,18 @@ export const createSlackWebApi = (fetchFn: Fetch = (input, init) => fetch(input,
       blocks: message.blocks,
     });
   },
+  replaceClicked: async (
+    responseUrl: string,
+    message: { text: string; blocks: SlackBlock[] },
+  ): Promise<void> => {
+    const { answer } = await send(fetchFn, 'response_url', responseUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ replace_original: true, text: message.text, blocks: message.blocks }),
+    });
+    if (answer && answer.ok === false)
+      throw new SlackApiError('response_url', answer.error ?? 'unknown_error', { retryable: false });
+  },
   respond: async (responseUrl: string, text: string): Promise<void> => {
     // A response_url takes the message as JSON, no token (the URL itself is the credential, valid 30 minutes);
     // it answers 200, with `{ ok: false }` when it refuses.

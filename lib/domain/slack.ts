@@ -293,3 +293,30 @@ export const transitionReply = (event: ReleaseEventMessage, options: { buttons: 
 
 /** The key a reply is remembered by, so a redelivered event is not posted twice. */
 export const replyKey = (event: ReleaseEventMessage): string => `${event.progress.sequence}:${event.kind}`;
+
+/**
+ * A clicked reply once its question is answered (a pause's Approve or Reject): the same message without its
+ * buttons, with who answered and when, so nobody presses a stale button. Undefined for a message that is not
+ * a thread reply (the root is updated by the thread function, to the release's newest state).
+ */
+export const answeredReply = (
+  message: { ts?: unknown; thread_ts?: unknown; text?: unknown; blocks?: unknown } | undefined,
+  note: string,
+  at: string,
+): SlackMessage | undefined => {
+  if (!message || typeof message.thread_ts !== 'string' || message.thread_ts === message.ts) return undefined;
+  if (!Array.isArray(message.blocks)) return undefined;
+  const blocks = (message.blocks as Array<{ type?: unknown }>).filter(
+    (block): block is SlackBlock => typeof block?.type === 'string' && block.type !== 'actions',
+  );
+  return {
+    text: typeof message.text === 'string' ? message.text : note,
+    blocks: [
+      ...blocks,
+      {
+        type: 'context',
+        elements: [mrkdwn(`:ballot_box_with_check: ${escapeMrkdwn(note)} · ${clockTime(at)}`)],
+      },
+    ],
+  };
+};

@@ -24,6 +24,8 @@ export interface SlackChat {
   update(token: string, message: SlackMessageRef & { text: string; blocks: SlackBlock[] }): Promise<void>;
   /** Answers a click through its `response_url`: a message only the clicking user sees. */
   respond(responseUrl: string, text: string): Promise<void>;
+  /** Replaces the message whose button was clicked, through the click's `response_url`. */
+  replaceClicked(responseUrl: string, message: { text: string; blocks: SlackBlock[] }): Promise<void>;
 }
 
 /**

@@ -11,11 +11,11 @@
  * `response_url` (visible only to them); the thread itself shows the transition when the release publishes
  * it. Handing the work to a second invocation would add a function and a Lambda permission for no gain.
  */
-import { nowEpochSeconds } from '../clock.ts';
+import { now, nowEpochSeconds } from '../clock.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
 import { secretRefKey, slackSecretRefs, slackSettingsFor } from '../config/slack.ts';
 import type { Operate, OperationResult } from '../domain/operations.ts';
-import { buttonOfAction, parseButtonValue, SLACK_BUTTONS } from '../domain/slack.ts';
+import { answeredReply, buttonOfAction, parseButtonValue, SLACK_BUTTONS } from '../domain/slack.ts';
 import { SIGNATURE_MAX_AGE_SECONDS, verifySlackSignature } from '../domain/slack-signature.ts';
 import type { ReplayGuard, SecretReader, SlackChat } from '../ports/slack.ts';
 import type { SlackLog } from './slack-notify.ts';
@@ -24,7 +24,7 @@ import type { SlackLog } from './slack-notify.ts';
 export interface SlackInteractionPorts {
   secrets: SecretReader;
   replays: ReplayGuard;
-  chat: Pick<SlackChat, 'respond'>;
+  chat: Pick<SlackChat, 'respond' | 'replaceClicked'>;
   operate: Operate;
   config: () => ShiplineConfig;
   log: SlackLog;
@@ -62,6 +62,8 @@ interface BlockActionsPayload {
   user?: { id?: unknown; username?: unknown; name?: unknown; team_id?: unknown };
   response_url?: unknown;
   actions?: Array<{ action_id?: unknown; value?: unknown }>;
+  /** The message whose button was clicked (for a click on a message). */
+  message?: { ts?: unknown; thread_ts?: unknown; text?: unknown; blocks?: unknown };
 }
 
 /** Only Slack's own hooks receive a response: a payload cannot make the function post elsewhere. */
@@ -198,5 +200,17 @@ export const handleSlackInteraction = async (
     message: result.message,
   });
   await tell(result.message);
+  // A pause's reply keeps its question until answered: then its buttons go, and it says who answered.
+  const answered =
+    result.status === 'done' && responseUrl
+      ? answeredReply(payload.message, `${spec.label} pressed by ${userName}`, now().toISOString())
+      : undefined;
+  if (answered && responseUrl) {
+    try {
+      await ports.chat.replaceClicked(responseUrl, answered);
+    } catch (error) {
+      log.warn('could not take the buttons off the answered message', { error: (error as Error).message });
+    }
+  }
   return answer(200, result.status === 'done' ? 'done' : 'nothing-to-act-on', '');
 };

@@ -109,16 +109,24 @@ export class SimulatedSlack {
   public readonly responses: SlackResponseRecord[] = [];
   /** Every Web API call and how Slack answered it. */
   public readonly calls: Array<{ at: number; method: string; ok: boolean; error?: string }> = [];
-  private readonly responseUrls = new Map<string, { user: string; issuedAt: number; uses: number }>();
+  private readonly responseUrls = new Map<
+    string,
+    { user: string; issuedAt: number; uses: number; message?: SlackMessageRecord }
+  >();
   private counter = 0;
 
   public constructor(private readonly world: AwsServiceContext) {}
 
   /** A response URL for one click of `user` (valid 30 minutes, up to five uses, as Slack documents). */
-  public issueResponseUrl(user: string): string {
+  public issueResponseUrl(user: string, message?: SlackMessageRecord): string {
     this.counter += 1;
     const url = `https://hooks.slack.com/actions/${this.workspace?.team ?? 'T0SANDBOX'}/${this.counter}/${this.world.random.uuid().replace(/-/g, '')}`;
-    this.responseUrls.set(url, { user, issuedAt: this.world.clock.nowMillis, uses: 0 });
+    this.responseUrls.set(url, {
+      user,
+      issuedAt: this.world.clock.nowMillis,
+      uses: 0,
+      ...(message ? { message } : {}),
+    });
     return url;
   }
 
@@ -166,6 +174,23 @@ export class SimulatedSlack {
       message = JSON.parse(body) as Record<string, unknown>;
     } catch {
       return json({ ok: false, error: 'invalid_payload' });
+    }
+    // replace_original: the message whose button was clicked becomes this one (for everyone in the channel).
+    if (message.replace_original === true) {
+      if (!issued.message) return json({ ok: false, error: 'no_original_message' });
+      const problem = message.blocks === undefined ? undefined : blockProblem(message.blocks);
+      if (problem) return json({ ok: false, error: 'invalid_blocks', errors: [problem] });
+      const current = SimulatedSlack.current(issued.message);
+      issued.message.updates.push({
+        at: this.world.clock.nowMillis,
+        text: typeof message.text === 'string' ? message.text : current.text,
+        blocks: (message.blocks as unknown[] | undefined) ?? current.blocks,
+      });
+      this.world.record(
+        'event',
+        `Slack ${issued.message.channel} message ${issued.message.ts} replaced after the click`,
+      );
+      return new Response('ok', { status: 200 });
     }
     this.responses.push({
       at: this.world.clock.nowMillis,

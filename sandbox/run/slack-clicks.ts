@@ -155,7 +155,7 @@ export class SlackClicks {
         );
         return;
       }
-      responseUrl = world.slack.issueResponseUrl(click.user);
+      responseUrl = world.slack.issueResponseUrl(click.user, target.message);
       const team = workspace?.team ?? 'T0SANDBOX';
       const payload = {
         type: 'block_actions',
@@ -173,6 +173,15 @@ export class SlackClicks {
           : { type: 'message' },
         trigger_id: `${world.clock.nowMillis}.sandbox`,
         channel: target.message ? { id: target.message.channel } : undefined,
+        // The clicked message as the channel shows it (Slack sends it with a click on a message).
+        message: target.message
+          ? {
+              type: 'message',
+              ts: target.message.ts,
+              ...(target.message.threadTs ? { thread_ts: target.message.threadTs } : {}),
+              ...SimulatedSlack.current(target.message),
+            }
+          : undefined,
         response_url: responseUrl,
         actions: [
           {

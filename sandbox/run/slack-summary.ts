@@ -70,12 +70,16 @@ export const summariseSlack = (
         updates: root.updates.length,
         replies: world.slack.messages
           .filter((message) => message.channel === root.channel && message.threadTs === root.ts)
-          .map((reply) => ({
-            t: t(reply.postedAt),
-            text: readable(reply.blocks, reply.text),
-            broadcast: reply.broadcast,
-            buttons: buttonsOf(reply.blocks),
-          })),
+          .map((reply) => {
+            // A reply as it shows now: a pause's, once answered, without its buttons.
+            const now = SimulatedSlack.current(reply);
+            return {
+              t: t(reply.postedAt),
+              text: readable(now.blocks, now.text),
+              broadcast: reply.broadcast,
+              buttons: buttonsOf(now.blocks),
+            };
+          }),
       };
     }),
     refusals,

@@ -26,9 +26,10 @@ const NOW_SECONDS = Date.parse(NOW) / 1000;
 const RESPONSE_URL = 'https://hooks.slack.com/actions/T0TEAM/1234/abcd';
 
 /** The form body Slack posts for a click on one of the thread's buttons. */
-const clickBody = (actionId: string, user = ONCALL): string =>
+const clickBody = (actionId: string, user = ONCALL, message?: Record<string, unknown>): string =>
   `payload=${encodeURIComponent(
     JSON.stringify({
+      ...(message ? { message } : {}),
       type: 'block_actions',
       team: { id: 'T0TEAM', domain: 'acme' },
       user: { id: user, username: 'alice', name: 'alice', team_id: 'T0TEAM' },
@@ -164,6 +165,43 @@ describe('Handler: slack-interactions', () => {
         body: { response_type: 'ephemeral', replace_original: false, text: 'Rolling back checkout to v1.' },
       },
     ]);
+  });
+
+  it('takes the buttons off an answered pause reply and says who answered, for everyone', async () => {
+    const pauseReply = {
+      type: 'message',
+      ts: '1795341695.000007',
+      thread_ts: '1795341603.000001',
+      text: 'checkout: Paused',
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: ':double_vertical_bar: Paused' } },
+        { type: 'actions', block_id: 'shipline_actions', elements: [] },
+      ],
+    };
+    const answer = await handler(request(clickBody('shipline_approve', ONCALL, pauseReply)), context);
+    expect(answer.statusCode).toBe(200);
+    expect(slack.calls.map((c) => c.body)).toEqual([
+      { response_type: 'ephemeral', replace_original: false, text: 'Rolling back checkout to v1.' },
+      {
+        replace_original: true,
+        text: 'checkout: Paused',
+        blocks: [
+          { type: 'section', text: { type: 'mrkdwn', text: ':double_vertical_bar: Paused' } },
+          {
+            type: 'context',
+            elements: [
+              { type: 'mrkdwn', text: ':ballot_box_with_check: Approve pressed by alice · 10:20 UTC' },
+            ],
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('leaves the root message to the thread function (no replace through the response URL)', async () => {
+    const root = { type: 'message', ts: '1795341603.000001', text: 'checkout v1 → v2', blocks: [] };
+    await handler(request(clickBody('shipline_rollback', ONCALL, root)), context);
+    expect(slack.calls.map((c) => c.body.replace_original)).toEqual([false]);
   });
 
   it('maps each button to its command: Approve resumes, Reject rejects, Promote promotes', async () => {

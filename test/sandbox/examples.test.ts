@@ -1301,6 +1301,10 @@ describe('Sandbox: Slack buttons', () => {
         reason: 'Approve pressed in Slack by alice',
       }),
     ]);
+    // The pause's reply no longer offers its buttons, and says who answered.
+    const pause = result.slack?.threads[0]?.replies.find((reply) => reply.text.includes('Paused'));
+    expect(pause?.buttons).toEqual([]);
+    expect(pause?.text).toContain(':ballot_box_with_check: Approve pressed by alice · 10:12 UTC');
     const click = result.slack?.clicks[0];
     expect(click).toMatchObject({ button: 'approve', status: 200 });
     // Slack gives up after 3 s: the click is answered with the command done well before.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  answeredReply,
   buttonOfAction,
   buttonsFor,
   escapeMrkdwn,
@@ -204,5 +205,37 @@ describe('Function: verifySlackSignature', () => {
       ok: false,
       reason: 'missing',
     });
+  });
+});
+
+describe('Function: answeredReply', () => {
+  it('drops the buttons of an answered thread reply and says who answered; leaves a root alone', () => {
+    const blocks = [
+      { type: 'section', text: { type: 'mrkdwn', text: 'Paused' } },
+      { type: 'actions', elements: [] },
+    ];
+    expect(
+      answeredReply(
+        { ts: '2.0', thread_ts: '1.0', text: 'Paused', blocks },
+        'Reject pressed by <bob>',
+        '2026-11-22T10:12:30Z',
+      ),
+    ).toEqual({
+      text: 'Paused',
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: 'Paused' } },
+        {
+          type: 'context',
+          elements: [
+            { type: 'mrkdwn', text: ':ballot_box_with_check: Reject pressed by &lt;bob&gt; · 10:12 UTC' },
+          ],
+        },
+      ],
+    });
+    expect(answeredReply({ ts: '1.0', text: 'root', blocks }, 'x', '2026-11-22T10:12:30Z')).toBeUndefined();
+    expect(
+      answeredReply({ ts: '1.0', thread_ts: '1.0', blocks }, 'x', '2026-11-22T10:12:30Z'),
+    ).toBeUndefined();
+    expect(answeredReply(undefined, 'x', '2026-11-22T10:12:30Z')).toBeUndefined();
   });
 });
