@@ -3,7 +3,7 @@ import { DynamoDbSlackStore } from '../lib/adapters/dynamodb-slack-store.ts';
 import { createSlackSecretReader } from '../lib/adapters/slack-secrets.ts';
 import { createSlackWebApi } from '../lib/adapters/slack-web-api.ts';
 import { environment } from '../lib/env.ts';
-import { releaseEventsOf, snsEventSchema } from '../lib/events/release-event.ts';
+import { releaseEventsFromSns, snsEventSchema } from '../lib/events/release-event.ts';
 import type { SlackThreadStore } from '../lib/ports/slack.ts';
 import { postReleaseEvent, type SlackNotifyResult } from '../lib/use-cases/slack-notify.ts';
 import { config, lazyPort } from './shared/adapters.ts';
@@ -36,7 +36,7 @@ const ports = {
  */
 export const handler = shiplineHandler('slack-notify', snsEventSchema, async (event) => {
   const results: SlackNotifyResult[] = [];
-  for (const message of releaseEventsOf(event)) results.push(await postReleaseEvent(ports, message));
+  for (const message of releaseEventsFromSns(event)) results.push(await postReleaseEvent(ports, message));
   logger.debug('release events handled', { results });
   return { results };
 });

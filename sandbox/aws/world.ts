@@ -36,6 +36,9 @@ const describeEvent = (event: Record<string, unknown>): string => {
   return '';
 };
 
+/** The detail-type a `world.delivery` rule names to act on SNS deliveries (to the topics' subscribers). */
+export const SNS_DETAIL_TYPE = 'SNS Notification';
+
 /** Lambda retries a failed asynchronous invocation after 1 minute, then after 2 more. */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 
@@ -355,35 +358,65 @@ export class SimulatedWorld
         return [name, Type === 'Number' ? Number(Value) : Value];
       }),
     );
-    for (const [key, subscriptions] of this.snsSubscriptions) {
-      for (const subscription of subscriptions) {
-        if (subscription.topicArn !== message.topicArn) continue;
-        if (subscription.filterPolicy && !matchesEventPattern(subscription.filterPolicy, attributeValues))
-          continue;
-        const event = {
-          Records: [
-            {
-              EventSource: 'aws:sns',
-              EventVersion: '1.0',
-              EventSubscriptionArn: `${message.topicArn}:${key}`,
-              Sns: {
-                Type: 'Notification',
-                MessageId: message.messageId,
-                TopicArn: message.topicArn,
-                Subject: message.subject === '' ? null : message.subject,
-                Message: message.message,
-                Timestamp: new Date(message.at).toISOString(),
-                SignatureVersion: '1',
-                Signature: 'sandbox',
-                SigningCertUrl: `https://sns.${this.region}.amazonaws.com/SimpleNotificationService-sandbox.pem`,
-                UnsubscribeUrl: `https://sns.${this.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${message.topicArn}:${key}`,
-                MessageAttributes: attributes,
-              },
-            },
-          ],
-        };
-        this.attempt(key, event, 0, ASYNC_RETRY_DELAYS_MS, undefined, this.timing.snsDeliveryMs);
+    const targets = [...this.snsSubscriptions].flatMap(([key, subscriptions]) =>
+      subscriptions
+        .filter(
+          (subscription) =>
+            subscription.topicArn === message.topicArn &&
+            (!subscription.filterPolicy || matchesEventPattern(subscription.filterPolicy, attributeValues)),
+        )
+        .map(() => key),
+    );
+    // SNS delivers at least once, so a scenario may delay, duplicate or lose a delivery as for EventBridge
+    // (`world.delivery` with detailType `SNS Notification`, matched on the message attributes).
+    const plans = this.delivery.plan(
+      {
+        'detail-type': SNS_DETAIL_TYPE,
+        source: 'aws.sns',
+        detail: { topicArn: message.topicArn, ...attributeValues },
+      },
+      targets,
+    );
+    for (const key of targets) {
+      const plan = this.delivery.planFor(plans, key);
+      const what = `SNS message (${String(attributeValues.event ?? 'no event attribute')}) to ${key}`;
+      if (plan.drop) {
+        this.record('fault', `SNS lost the ${what}`);
+        continue;
       }
+      if (plan.delayMs > 0) this.record('fault', `SNS delays the ${what} by ${plan.delayMs / 1000}s`);
+      if (plan.duplicates > 0) this.record('fault', `SNS delivers the ${what} ${plan.duplicates + 1} times`);
+      const event = {
+        Records: [
+          {
+            EventSource: 'aws:sns',
+            EventVersion: '1.0',
+            EventSubscriptionArn: `${message.topicArn}:${key}`,
+            Sns: {
+              Type: 'Notification',
+              MessageId: message.messageId,
+              TopicArn: message.topicArn,
+              Subject: message.subject === '' ? null : message.subject,
+              Message: message.message,
+              Timestamp: new Date(message.at).toISOString(),
+              SignatureVersion: '1',
+              Signature: 'sandbox',
+              SigningCertUrl: `https://sns.${this.region}.amazonaws.com/SimpleNotificationService-sandbox.pem`,
+              UnsubscribeUrl: `https://sns.${this.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${message.topicArn}:${key}`,
+              MessageAttributes: attributes,
+            },
+          },
+        ],
+      };
+      for (let copy = 0; copy <= plan.duplicates; copy += 1)
+        this.attempt(
+          key,
+          event,
+          0,
+          ASYNC_RETRY_DELAYS_MS,
+          undefined,
+          this.timing.snsDeliveryMs + plan.delayMs,
+        );
     }
   }
 

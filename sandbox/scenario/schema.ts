@@ -190,7 +190,10 @@ const timingSchema = z
 
 const deliveryRuleSchema = z
   .object({
-    detailType: z.string().min(1).meta({ description: 'e.g. CloudWatch Alarm State Change.' }),
+    detailType: z.string().min(1).meta({
+      description:
+        'e.g. CloudWatch Alarm State Change; `SNS Notification` for a message of the release-events topic to its subscribers (match on `{ detail: { event: [promoted] } }`, its message attributes).',
+    }),
     fn: z.string().min(1).optional().meta({
       description: 'Only deliveries to this function (serverless.yml key); all matching when absent.',
     }),
@@ -628,7 +631,7 @@ export const scenarioSchema = z
         }),
         delivery: z.array(deliveryRuleSchema).default([]).meta({
           description:
-            'EventBridge delivery faults: an event to a function delivered late, more than once, or never.',
+            'EventBridge (and SNS) delivery faults: an event to a function delivered late, more than once, or never.',
         }),
         cloudwatch: z
           .object({
