@@ -1355,6 +1355,11 @@ describe('Sandbox: Slack buttons', () => {
     expect(result.releases.at(-1)?.actions).toEqual([
       expect.objectContaining({ command: 'rollback', actor: SLACK_ACTOR }),
     ]);
+    // The thread's outcome, also in the channel, says why.
+    const outcome = result.slack?.threads[0]?.replies.find((reply) => reply.broadcast);
+    expect(outcome?.text).toContain(
+      'Rolled back: v1 serves 100% again\n> aborted by a person: Roll back now pressed in Slack by alice',
+    );
     expect(result.slack?.clicks[0]?.told).toEqual([
       'aborted release checkout-93bf26337dddd824f7ca7fb711d1d602: it rolls back to v1',
     ]);
