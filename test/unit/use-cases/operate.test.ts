@@ -126,7 +126,7 @@ const setup = (records: ReleaseRecord[], waits: Wait[] = []) => {
     (await history.listByService({ environment: 'default', service: 'checkout' }, 10)).find(
       (each) => each.releaseId === releaseId,
     )?.actions;
-  return { history, registry, tokens, releases, run, actions };
+  return { history, registry, tokens, releases, services, run, actions };
 };
 
 let previousClock: Clock;
@@ -355,6 +355,23 @@ describe('Use case: operate', () => {
         'rolling back release checkout-v2 within its rollback window: v1 serves again from its warm slot',
       );
       expect(await actions('checkout-v2')).toMatchObject([{ command: 'rollback', reason: 'p99 up' }]);
+    });
+
+    it('does not end the window of a release a newer one has taken the service from: nothing would roll back', async () => {
+      const { tokens, services, run } = setup(
+        [v1, v2],
+        [wait('checkout-v2', 'rollback-window', 'checkout-5xx', 'tok-window')],
+      );
+      // v3 took the idle slot (the old version's) while v2's window still runs.
+      await services.claimIdleSlot({ environment: 'default', service: 'checkout' }, 'checkout-v3');
+      for (const command of ['rollback', 'abort'] as const) {
+        const result = await run(command, { reason: 'p99 up', releaseId: 'checkout-v2' });
+        expect(result).toMatchObject({ status: 'nothing-to-act-on', releaseId: 'checkout-v2' });
+        expect(result.message).toContain(
+          'release checkout-v3 has taken checkout over since: the old version no longer waits warm for checkout-v2',
+        );
+      }
+      expect(tokens.failed).toEqual([]);
     });
 
     it('after the window, releases the previous promoted digest again, as a manual request', async () => {
