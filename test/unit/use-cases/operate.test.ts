@@ -168,6 +168,21 @@ describe('Use case: operate', () => {
       ]);
     });
 
+    it('records who promoted, and answers done, even when the waits cannot be claimed after the bake ended', async () => {
+      const { tokens, registry, run, actions } = setup(
+        [v2, running],
+        [wait('checkout-v3', 'bake', 'checkout-5xx', 'tok-bake')],
+      );
+      registry.claim = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      const result = await run('promote', { reason: 'looks good' });
+      // The bake took the promotion: the command acted, whatever became of its bookkeeping.
+      expect(tokens.succeeded.map((each) => each.token)).toEqual(['tok-bake']);
+      expect(result).toMatchObject({ status: 'done', releaseId: 'checkout-v3' });
+      expect(await actions('checkout-v3')).toMatchObject([{ command: 'promote', reason: 'looks good' }]);
+    });
+
     it('promote-full sends full: true, with a default reason naming who asked', async () => {
       const { tokens, run } = setup([v2, running], [wait('checkout-v3', 'bake', 'checkout-5xx', 'tok-bake')]);
       const result = await run('promote-full', { actor: { via: 'slack', id: 'slack:T1/U1', name: 'ana' } });
