@@ -249,7 +249,7 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
       const promotable = target.waits.filter((wait) => PROMOTABLE.has(wait.kind));
       if (promotable.length === 0)
         return nothing(
-          `nothing to promote: ${describeTarget(target, request.service)}; promote ends a bake or the rollback window`,
+          `nothing to promote: ${describeTarget(target, request.service)}; promote ends a bake or the rollback window${target.waits.some((wait) => wait.kind === 'pause') ? `: a paused release goes on with shipline resume ${request.service}, or rolls back with shipline abort ${request.service}` : ''}`,
           target.releaseId,
         );
       const full = request.command === 'promote-full';

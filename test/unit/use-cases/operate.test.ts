@@ -231,7 +231,7 @@ describe('Use case: operate', () => {
         service: 'checkout',
         releaseId: 'checkout-v3',
         message:
-          'nothing to promote: release checkout-v3 of checkout (v2 -> v3) is paused, waiting for a person (step 3 of 6: Pause for approval), 5% of traffic on v3; promote ends a bake or the rollback window',
+          'nothing to promote: release checkout-v3 of checkout (v2 -> v3) is paused, waiting for a person (step 3 of 6: Pause for approval), 5% of traffic on v3; promote ends a bake or the rollback window: a paused release goes on with shipline resume checkout, or rolls back with shipline abort checkout',
       });
       expect(await actions('checkout-v3')).toBeUndefined();
     });
