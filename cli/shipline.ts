@@ -347,5 +347,9 @@ if (isEntry()) {
       if (error.code !== 'EPIPE') throw error;
       process.exit(process.exitCode ?? EXIT.ok);
     });
-  process.exitCode = await runCli(process.argv.slice(2));
+  // Not a top-level await: the module finishes evaluating at once, so `simulate` can import it again (its
+  // scenarios' cli events run through runCli) without waiting on itself.
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

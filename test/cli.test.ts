@@ -7,6 +7,14 @@ import { scenarioSchema } from '../sandbox/scenario/schema.ts';
 import { root, run, tempDir } from './cli-support.ts';
 
 describe('CLI: shipline', () => {
+  it("simulate runs a scenario's cli events through the program it runs in, and prints them in the timeline", async () => {
+    const { code, stdout } = await run(['simulate', '--scenario', 'examples/cli-nothing-to-act-on.yml']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('+00:05:00  event    $ shipline resume checkout');
+    expect(stdout).toContain('+00:05:00  event    shipline resume exited 2');
+    expect(stdout).toContain('Expectations:    all met');
+  });
+
   it('simulate --json prints one JSON document and exits 0 when expectations hold', async () => {
     const { code, stdout } = await run(['simulate', '--scenario', 'examples/malformed-event.yml', '--json']);
     expect(code).toBe(0);

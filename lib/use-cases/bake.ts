@@ -211,7 +211,7 @@ const decideInconclusive = (
         };
       return {
         next: 'pause',
-        reason: `${outcome.reason}; the service pauses for a person to promote or abort, at most ${formatDuration(step.inconclusivePauseSeconds)}`,
+        reason: `${outcome.reason}; the service pauses for a person to resume or abort, at most ${formatDuration(step.inconclusivePauseSeconds)}`,
         timeoutSeconds: step.inconclusivePauseSeconds,
       };
   }

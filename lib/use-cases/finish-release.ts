@@ -256,8 +256,13 @@ export const rollBackRelease = async (
   // after promotion) cannot claim a slot while this rollback moves traffic and scales, nor can this rollback
   // touch slots a newer release has already claimed. Recording the stable slot below clears the fence.
   const owner = await ports.store.fenceForRollback(deployment.service, deployment.id, ROLLBACK_FENCE_SECONDS);
-  if (!owner && failure?.Error === 'AlarmAfterPromotion') {
-    // The alarm fired during the rollback window, but a newer release took the service (and the old
+  // A rollback from the rollback window, after promotion: an alarm, or a person's abort of the window (an
+  // abort at the retire step can only end its window; a failed promotion at that step is no abort).
+  const fromWindow =
+    failure?.Error === 'AlarmAfterPromotion' ||
+    (failure?.Error === 'ReleaseAborted' && cursor?.step.kind === 'retire');
+  if (!owner && fromWindow) {
+    // The window was ended (an alarm, a person), but a newer release took the service (and the old
     // slot) meanwhile: this release stays promoted and the window just ends; the newer one is watched.
     await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
     return {

@@ -147,6 +147,22 @@ const findTarget = async (
   return { releaseId: promoted.releaseId, record: promoted, waits, inWindow: true };
 };
 
+/**
+ * Why a rollback within `target`'s window would roll nothing back: a newer release has taken the service
+ * (and the warm old slot) since it was promoted. The state machine then ends the window without rolling
+ * back, so a person is told now instead of being told it rolls back.
+ */
+const windowTakenOver = async (
+  ports: OperatePorts,
+  ref: ServiceRef,
+  target: Target,
+): Promise<string | undefined> => {
+  if (!target.inWindow) return undefined;
+  const state = await ports.services.read(ref);
+  if (!state || state.latestRelease === target.releaseId) return undefined;
+  return `release ${state.latestRelease} has taken ${ref.service} over since: the old version no longer waits warm for ${target.releaseId}; act on ${state.latestRelease} instead`;
+};
+
 /** The target in a sentence, for a record-less one (a queued push named by id) too. */
 const describeTarget = (target: Target, service: string): string =>
   target.record
@@ -233,7 +249,7 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
       const promotable = target.waits.filter((wait) => PROMOTABLE.has(wait.kind));
       if (promotable.length === 0)
         return nothing(
-          `nothing to promote: ${describeTarget(target, request.service)}; promote ends a bake or the rollback window`,
+          `nothing to promote: ${describeTarget(target, request.service)}; promote ends a bake or the rollback window${target.waits.some((wait) => wait.kind === 'pause') ? `: a paused release goes on with shipline resume ${request.service}, or rolls back with shipline abort ${request.service}` : ''}`,
           target.releaseId,
         );
       const full = request.command === 'promote-full';
@@ -262,6 +278,8 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
     case 'abort': {
       if (!target) return nothing(`nothing to abort: ${await idle()}`);
       const reason = requireReason(request);
+      const takenOver = await windowTakenOver(ports, ref, target);
+      if (takenOver) return nothing(`nothing to abort: ${takenOver}`, target.releaseId);
       const report = await abortRelease(ports, {
         releaseId: target.releaseId,
         reason,
@@ -318,6 +336,8 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
           `nothing to roll back: release ${target.releaseId} of ${target.record?.toVersion ?? 'the previous version'} is already rolling ${request.service} back (${rollingBack}); ${describeTarget(target, request.service)}`,
           target.releaseId,
         );
+      const takenOver = target ? await windowTakenOver(ports, ref, target) : undefined;
+      if (target && takenOver) return nothing(`nothing to roll back: ${takenOver}`, target.releaseId);
       if (target) {
         const report = await abortRelease(ports, {
           releaseId: target.releaseId,

@@ -58,7 +58,11 @@ export const completeWaits = async (
   for (const [token, sharing] of byToken) {
     const took = await complete(token);
     for (const wait of sharing) {
-      await ports.waits.claim({ kind: wait.kind, key: wait.key, releaseId: wait.releaseId }, token);
+      // Bookkeeping once the task took the command (or had ended): a wait left unclaimed is removed by the
+      // release's own step end or by its TTL, so a failure here must not hide that the command acted.
+      await ports.waits
+        .claim({ kind: wait.kind, key: wait.key, releaseId: wait.releaseId }, token)
+        .catch(() => false);
       results.push({
         kind: wait.kind,
         key: wait.key,

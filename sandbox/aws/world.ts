@@ -12,8 +12,10 @@ import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
 import { type LambdaFunctionsContext, SimulatedLambdaFunctions } from './lambda-functions.ts';
+import { SimulatedSecretsManager, SimulatedSsm } from './secrets.ts';
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
+import { SimulatedSlack } from './slack.ts';
 import { type PublishedMessage, SimulatedSns } from './sns.ts';
 import { SimulatedSts } from './sts.ts';
 import { SimulatedTestRoutes, type TestRouteContext } from './test-route.ts';
@@ -119,6 +121,11 @@ export class SimulatedWorld
   public readonly cloudwatch: SimulatedCloudWatch;
   public readonly ecr: SimulatedEcr;
   public readonly sns: SimulatedSns;
+  /** SSM parameters and Secrets Manager secrets the scenario declares (`world.parameters`, `world.secrets`). */
+  public readonly ssm: SimulatedSsm;
+  public readonly secretsManager: SimulatedSecretsManager;
+  /** The Slack workspace the scenario declares (`world.slack`): its Web API answers the functions' fetch. */
+  public readonly slack: SimulatedSlack;
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
   public readonly lambda: LambdaRuntime;
@@ -156,6 +163,9 @@ export class SimulatedWorld
     this.ecr = new SimulatedEcr(this);
     this.sns = new SimulatedSns(this);
     this.sns.onPublished = (message) => this.deliverSns(message);
+    this.ssm = new SimulatedSsm(this);
+    this.secretsManager = new SimulatedSecretsManager(this);
+    this.slack = new SimulatedSlack(this);
     this.sfn = new SimulatedStepFunctions(this, this.lambda);
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
     this.functions = new SimulatedLambdaFunctions(this);
@@ -544,6 +554,8 @@ export class SimulatedWorld
       SNS: this.sns,
       SFN: this.sfn,
       Lambda: this.functions,
+      SSM: this.ssm,
+      SecretsManager: this.secretsManager,
       CloudFormation: this.cloudformation,
       STS: this.sts,
     }[clientName];

@@ -460,7 +460,7 @@ describe('Use case: bake', () => {
           },
           shifts: ONLY_25,
           rollout: cursor.rollout,
-          note: 'inconclusive: alarm checkout-green-5xx stayed INSUFFICIENT_DATA for the whole 10m bake at 25%, so it could not tell whether the new version is healthy; the service pauses for a person to promote or abort, at most 30m',
+          note: 'inconclusive: alarm checkout-green-5xx stayed INSUFFICIENT_DATA for the whole 10m bake at 25%, so it could not tell whether the new version is healthy; the service pauses for a person to resume or abort, at most 30m',
         });
         expect(stepCursorSchema.parse(next)).toEqual(next);
       });

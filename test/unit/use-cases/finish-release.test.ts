@@ -812,6 +812,30 @@ describe('Use case: finish a release, when things go wrong afterwards', () => {
     expect(ports.store.record(V2_RELEASE_ID)).toEqual(before);
   });
 
+  it('stays promoted, and tells nobody it rolled back, when a person aborts its rollback window after a newer release took the service', async () => {
+    await ports.store.claimIdleSlot('checkout', 'checkout-v3');
+    const before = ports.store.record(V2_RELEASE_ID);
+
+    // shipline abort --release, or the Roll back button on the release's thread, during its window.
+    const result = await rollBackRelease(
+      ports,
+      settings,
+      deployment,
+      { Error: 'ReleaseAborted', Cause: 'aborted by a person: conversion dropped' },
+      undefined,
+      cursorAt(8),
+    );
+
+    expect(result).toMatchObject({ kind: 'promoted', outcome: 'promoted' });
+    expect(result.reason).toBe(
+      'aborted by a person: conversion dropped; a newer release has taken checkout over, so nothing was rolled back',
+    );
+    expect(ports.router.splits).toEqual([]);
+    expect(ports.deployer.scaled).toEqual([]);
+    expect(ports.notifier.published).toEqual([]);
+    expect(ports.store.record(V2_RELEASE_ID)).toEqual(before);
+  });
+
   it('fences the service while it rolls back after promotion: a newer release cannot claim a slot until it is done', async () => {
     ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
     const alarm = {

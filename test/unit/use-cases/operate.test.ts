@@ -126,7 +126,7 @@ const setup = (records: ReleaseRecord[], waits: Wait[] = []) => {
     (await history.listByService({ environment: 'default', service: 'checkout' }, 10)).find(
       (each) => each.releaseId === releaseId,
     )?.actions;
-  return { history, registry, tokens, releases, run, actions };
+  return { history, registry, tokens, releases, services, run, actions };
 };
 
 let previousClock: Clock;
@@ -166,6 +166,21 @@ describe('Use case: operate', () => {
       expect(await actions('checkout-v3')).toEqual([
         { at: NOW, command: 'promote', actor: ACTOR, reason: 'looks good', result: result.message },
       ]);
+    });
+
+    it('records who promoted, and answers done, even when the waits cannot be claimed after the bake ended', async () => {
+      const { tokens, registry, run, actions } = setup(
+        [v2, running],
+        [wait('checkout-v3', 'bake', 'checkout-5xx', 'tok-bake')],
+      );
+      registry.claim = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      const result = await run('promote', { reason: 'looks good' });
+      // The bake took the promotion: the command acted, whatever became of its bookkeeping.
+      expect(tokens.succeeded.map((each) => each.token)).toEqual(['tok-bake']);
+      expect(result).toMatchObject({ status: 'done', releaseId: 'checkout-v3' });
+      expect(await actions('checkout-v3')).toMatchObject([{ command: 'promote', reason: 'looks good' }]);
     });
 
     it('promote-full sends full: true, with a default reason naming who asked', async () => {
@@ -216,7 +231,7 @@ describe('Use case: operate', () => {
         service: 'checkout',
         releaseId: 'checkout-v3',
         message:
-          'nothing to promote: release checkout-v3 of checkout (v2 -> v3) is paused, waiting for a person (step 3 of 6: Pause for approval), 5% of traffic on v3; promote ends a bake or the rollback window',
+          'nothing to promote: release checkout-v3 of checkout (v2 -> v3) is paused, waiting for a person (step 3 of 6: Pause for approval), 5% of traffic on v3; promote ends a bake or the rollback window: a paused release goes on with shipline resume checkout, or rolls back with shipline abort checkout',
       });
       expect(await actions('checkout-v3')).toBeUndefined();
     });
@@ -355,6 +370,23 @@ describe('Use case: operate', () => {
         'rolling back release checkout-v2 within its rollback window: v1 serves again from its warm slot',
       );
       expect(await actions('checkout-v2')).toMatchObject([{ command: 'rollback', reason: 'p99 up' }]);
+    });
+
+    it('does not end the window of a release a newer one has taken the service from: nothing would roll back', async () => {
+      const { tokens, services, run } = setup(
+        [v1, v2],
+        [wait('checkout-v2', 'rollback-window', 'checkout-5xx', 'tok-window')],
+      );
+      // v3 took the idle slot (the old version's) while v2's window still runs.
+      await services.claimIdleSlot({ environment: 'default', service: 'checkout' }, 'checkout-v3');
+      for (const command of ['rollback', 'abort'] as const) {
+        const result = await run(command, { reason: 'p99 up', releaseId: 'checkout-v2' });
+        expect(result).toMatchObject({ status: 'nothing-to-act-on', releaseId: 'checkout-v2' });
+        expect(result.message).toContain(
+          'release checkout-v3 has taken checkout over since: the old version no longer waits warm for checkout-v2',
+        );
+      }
+      expect(tokens.failed).toEqual([]);
     });
 
     it('after the window, releases the previous promoted digest again, as a manual request', async () => {
