@@ -60,6 +60,25 @@ export const formatEntry = (
   return `${formatOffset((entry.at - start) / 1000)}  ${style ? paint(style, kind) : kind}  ${who}${entry.text}`;
 };
 
+/** The Slack workspace at the end of a run: each thread's root and replies, each click's answer. */
+const formatSlack = (slack: NonNullable<ScenarioResult['slack']>): string[] => {
+  const lines = [`Slack:           ${slack.threads.length} thread${slack.threads.length === 1 ? '' : 's'}`];
+  for (const thread of slack.threads) {
+    const broadcasts = thread.replies.filter((reply) => reply.broadcast).length;
+    const state = thread.root.split('\n').find((_line, index, all) => all[index - 1] === '*State*') ?? '';
+    lines.push(
+      `  ${thread.channel} ${thread.ts}: ${thread.root.split('\n')[0]}, ${state.replace(/^:[a-z_]+: /, '')}; ${thread.replies.length} replies (${broadcasts} also in the channel), root updated ${thread.updates} times`,
+    );
+  }
+  for (const [refusal, count] of Object.entries(slack.refusals))
+    lines.push(`  refused ${count}x: ${refusal}`);
+  for (const click of slack.clicks)
+    lines.push(
+      `  ${formatOffset(click.t)}  ${click.user} clicks ${click.button}${click.signed === true ? '' : ` (${click.signed === false ? 'forged' : click.signed})`}: ${click.status}${click.body ? ` ${click.body}` : ''} in ${click.ms} ms${click.told.length > 0 ? `; told: ${click.told.join(' / ')}` : ''}`,
+    );
+  return lines;
+};
+
 /** The closing summary of a run, for people. */
 export const formatSummary = (result: ScenarioResult, paint: Paint = plain): string => {
   const outcome = result.outcome.toUpperCase();
@@ -97,6 +116,7 @@ export const formatSummary = (result: ScenarioResult, paint: Paint = plain): str
       );
     }
   }
+  if (result.slack) lines.push(...formatSlack(result.slack));
   if (result.expectations) {
     lines.push(
       result.expectations.passed

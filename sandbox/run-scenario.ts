@@ -33,6 +33,7 @@ import { ScenarioError } from './run/errors.ts';
 import { scheduleScenario } from './run/schedule.ts';
 import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-world.ts';
 import { checkServiceExpectations } from './run/service-expectations.ts';
+import { checkSlackExpectations, type SlackSummary, summariseSlack } from './run/slack-summary.ts';
 import { executionIndex, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
 import { type PackagedConfig, resolveConfig, validateScenario } from './run/validate.ts';
 import { checkExpectations } from './scenario/expectations.ts';
@@ -124,6 +125,8 @@ export interface ScenarioResult {
   /** The CLI commands people ran (scenario `cli`, `approve` and `abort` events): output and exit code. */
   cli: CliRun[];
   expectations: { passed: boolean; failures: string[] } | null;
+  /** The Slack workspace at the end (threads, refusals, clicks), when the world has one or a click was made. */
+  slack?: SlackSummary;
 }
 
 /** Parses and validates a scenario file; errors name the bad field's path. */
@@ -224,6 +227,7 @@ const runPackaged = async (
     SHIPLINE_TOPIC_ARN: topicArn,
     SHIPLINE_RELEASE_EVENTS_TOPIC_ARN: releaseEventsTopicArn,
     SHIPLINE_STATE_MACHINE_ARN: stateMachineArn,
+    SHIPLINE_TRIGGER_FUNCTION: 'shipline-sandbox-trigger',
     SHIPLINE_DYNAMODB_ENDPOINT: endpoint,
     SHIPLINE_LOG_LEVEL: process.env.SHIPLINE_LOG_LEVEL ?? 'SILENT',
     AWS_REGION: region,
@@ -366,10 +370,13 @@ const runPackaged = async (
       executions: index,
       wallStart,
     });
+    const slack = summariseSlack(running, schedule.slackClicks.results, start);
+    if (slack) result.slack = slack;
     result.cli = schedule.cliRuns;
     const expectations = scenario.expect ? checkExpectations(scenario.expect, result) : null;
     const serviceFailures = [
       ...checkServiceExpectations(scenario.expect?.services, result.services),
+      ...checkSlackExpectations(scenario.expect?.slack, slack),
       ...checkCliExpectations(scenario.expect?.cli, result.cli, (at) => parseDurationSeconds(at) ?? -1),
     ];
     result.expectations = expectations && {

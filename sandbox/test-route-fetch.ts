@@ -1,3 +1,4 @@
+import { SLACK_HOSTS } from './aws/slack.ts';
 import { sleepMs } from './aws/timing.ts';
 import { currentWorld, type WorldContext } from './context.ts';
 import { currentFunction } from './iam/enforce.ts';
@@ -54,6 +55,11 @@ const answer = async (
       status: 403,
       headers: { 'content-type': 'application/xml' },
     });
+  }
+  // Slack's hosts are answered by the world's Slack workspace (sandbox/aws/slack.ts).
+  if (SLACK_HOSTS.has(url.hostname)) {
+    if (waits) await sleepMs(clock, world.timing.apiCallMs);
+    return world.slack.answer(url, init, method);
   }
   const route = world.testRoutes.ofHost(url.hostname);
   if (!route) {

@@ -9,7 +9,64 @@ const clusterParts = (cluster) => {
   return { name: cluster };
 };
 
+/**
+ * Each service's Slack settings, the service's own fields over the pipeline's (lib/config/slack.ts
+ * `slackSettingsFor`); a service with no applicable Slack section is left out.
+ */
+const slackSettings = (config) =>
+  Object.values(config.services)
+    .map((service) => {
+      const own = service.slack;
+      if (own === false) return undefined;
+      const pipeline = config.slack ?? {};
+      const settings = {
+        botToken: own?.botToken ?? pipeline.botToken,
+        signingSecret: own?.signingSecret ?? pipeline.signingSecret,
+      };
+      return settings.botToken && settings.signingSecret ? settings : undefined;
+    })
+    .filter((settings) => settings !== undefined);
+
+/**
+ * The ARNs of one Slack secret kind (`botToken` or `signingSecret`) in SSM or in Secrets Manager. An SSM
+ * parameter's ARN holds its name without the leading slash (`parameter/shipline/bot`); a secret named
+ * rather than given by ARN gets Secrets Manager's six random characters as `-??????`
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-policies.html). With none,
+ * one ARN nothing has: the statement stays valid and allows nothing.
+ */
+const slackSecretArns = (config, which, store) => {
+  const arns = new Set();
+  for (const settings of slackSettings(config)) {
+    const ref = settings[which];
+    if (store === 'ssm' && typeof ref.ssm === 'string')
+      arns.add(
+        `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${ref.ssm.replace(/^\//, '')}`,
+      );
+    if (store === 'secretsmanager' && typeof ref.secretsManager === 'string')
+      arns.add(
+        ref.secretsManager.startsWith('arn:')
+          ? ref.secretsManager
+          : `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${ref.secretsManager}-??????`,
+      );
+  }
+  const none =
+    store === 'ssm'
+      ? `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/shipline-no-slack-${which}`
+      : `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:shipline-no-slack-${which}`;
+  return (arns.size > 0 ? [...arns] : [none]).map((arn) =>
+    arn.startsWith('arn:aws') ? arn : { 'Fn::Sub': arn },
+  );
+};
+
 module.exports = {
+  /** The SSM parameters holding the Slack bot tokens (slackNotify reads them). */
+  slackBotTokenParameters: (config) => slackSecretArns(config, 'botToken', 'ssm'),
+  /** The Secrets Manager secrets holding the Slack bot tokens. */
+  slackBotTokenSecrets: (config) => slackSecretArns(config, 'botToken', 'secretsmanager'),
+  /** The SSM parameters holding the Slack signing secrets (slackInteractions reads them). */
+  slackSigningSecretParameters: (config) => slackSecretArns(config, 'signingSecret', 'ssm'),
+  /** The Secrets Manager secrets holding the Slack signing secrets. */
+  slackSigningSecretSecrets: (config) => slackSecretArns(config, 'signingSecret', 'secretsmanager'),
   /** SNS topics the notifying functions may publish to: the pipeline's own and every service's `notify.topicArn`. */
   notifyTopics: (config) => {
     const declared = Object.values(config.services)

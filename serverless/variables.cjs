@@ -16,6 +16,15 @@ const loadConfig = async ({ resolveVariable }) =>
   }).config;
 
 module.exports = {
+  /** The Slack bot tokens' SSM parameters and secrets: the only ones the Slack thread function may read. */
+  slackBotTokenParameters: async (context) =>
+    roleResources.slackBotTokenParameters(await loadConfig(context)),
+  slackBotTokenSecrets: async (context) => roleResources.slackBotTokenSecrets(await loadConfig(context)),
+  /** The Slack signing secrets' SSM parameters and secrets: the only ones the interactions function may read. */
+  slackSigningSecretParameters: async (context) =>
+    roleResources.slackSigningSecretParameters(await loadConfig(context)),
+  slackSigningSecretSecrets: async (context) =>
+    roleResources.slackSigningSecretSecrets(await loadConfig(context)),
   /** SNS topics the notifying functions may publish to: the pipeline's own and every service's `notify.topicArn`. */
   notifyTopics: async (context) => roleResources.notifyTopics(await loadConfig(context)),
   /** The declared services' ECS service ARNs, one per slot: the only services the pipeline may describe or update. */

@@ -35,12 +35,16 @@ const FUNCTIONS = {
   report: 'report',
   recordLostNotification: 'record-lost-notification',
   releaseMetrics: 'release-metrics',
+  slackNotify: 'slack-notify',
+  slackInteractions: 'slack-interactions',
 } as const;
 type FunctionKey = keyof typeof FUNCTIONS;
 const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
 /** Functions started by EventBridge rather than by the state machine. */
 const EVENT_FUNCTIONS: FunctionKey[] = ['trigger', 'ecsDeploymentEvents', 'alarmEvents', 'releaseMetrics'];
+/** Functions the state machine never invokes: the event functions, the Slack thread and its buttons. */
+const OUTSIDE_STATE_MACHINE: FunctionKey[] = [...EVENT_FUNCTIONS, 'slackNotify', 'slackInteractions'];
 
 /**
  * The IAM actions each function's code can send, DERIVED from its bundle rather than kept by hand: each
@@ -61,6 +65,8 @@ const CLIENT_PREFIX: Record<string, string> = {
   sfn: 'states',
   lambda: 'lambda',
   ecr: 'ecr',
+  ssm: 'ssm',
+  'secrets-manager': 'secretsmanager',
 };
 /** Commands whose IAM action has another name than the API (Lambda's Invoke is lambda:InvokeFunction). */
 const ACTION_OF_COMMAND: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
@@ -310,6 +316,26 @@ describe('serverless package', () => {
     }
   });
 
+  it("serves Slack's interactivity requests on a Function URL with no AWS auth (Slack signs them instead)", () => {
+    expect(resource('SlackInteractionsLambdaFunctionUrl').Properties).toMatchObject({ AuthType: 'NONE' });
+    expect(template.Outputs?.SlackInteractionsLambdaFunctionUrl).toBeDefined();
+    // No Slack section in this config: the secret grants name a parameter and a secret nothing has.
+    const resources = (key: FunctionKey, action: string) =>
+      roleStatements(`${logicalId(key)}IamRoleLambdaExecution`)
+        .filter((statement) => asArray(statement.Action).includes(action))
+        .flatMap((statement) => asArray(statement.Resource as unknown));
+    expect(resources('slackNotify', 'ssm:GetParameter')).toEqual([
+      {
+        'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/shipline-no-slack-botToken`,
+      },
+    ]);
+    expect(resources('slackInteractions', 'secretsmanager:GetSecretValue')).toEqual([
+      {
+        'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:shipline-no-slack-signingSecret`,
+      },
+    ]);
+  });
+
   it('gives the trigger the state machine ARN', () => {
     const variables = (resource('TriggerLambdaFunction').Properties.Environment as { Variables: object })
       .Variables;
@@ -329,7 +355,7 @@ describe('serverless package', () => {
     // Every placeholder is one the Fn::Sub fills with a function ARN: none is left for CloudFormation to choke on.
     expect(placeholders.filter((name) => resolved[name]?.['Fn::GetAtt']?.[1] !== 'Arn')).toEqual([]);
     const referenced = new Set(Object.values(resolved).map((value) => value['Fn::GetAtt']?.[0]));
-    const expected = FUNCTION_KEYS.filter((key) => !EVENT_FUNCTIONS.includes(key)).map(
+    const expected = FUNCTION_KEYS.filter((key) => !OUTSIDE_STATE_MACHINE.includes(key)).map(
       (key) => `${logicalId(key)}LambdaFunction`,
     );
     expect([...referenced].sort()).toEqual(expected.sort());
@@ -349,7 +375,7 @@ describe('serverless package', () => {
         .map((arn) => (arn as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt']?.[0])
         .filter((id) => id !== undefined),
     );
-    const expected = FUNCTION_KEYS.filter((key) => !EVENT_FUNCTIONS.includes(key)).map(
+    const expected = FUNCTION_KEYS.filter((key) => !OUTSIDE_STATE_MACHINE.includes(key)).map(
       (key) => `${logicalId(key)}LambdaFunction`,
     );
     expect([...targets].sort()).toEqual(expected.sort());

@@ -4,6 +4,7 @@ import { INCONCLUSIVE_POLICIES } from '../domain/plan.ts';
 import { parseDurationSeconds } from '../duration.ts';
 import { buildPlan } from '../strategies/index.ts';
 import { LEASE_MARGIN_SECONDS, leaseSecondsOf } from '../strategies/lease.ts';
+import { serviceSlackSchema, slackSchema } from './slack-schema.ts';
 
 /**
  * The longest duration Step Functions accepts as a Wait `Seconds` or a Task `TimeoutSeconds`: "a positive,
@@ -563,6 +564,10 @@ export const serviceSchema = z
       .strict()
       .default({})
       .meta({ description: 'Where this service is notified; defaults to the pipeline topic.' }),
+    slack: serviceSlackSchema.optional().meta({
+      description:
+        "This service's Slack thread settings, overriding the top-level slack ones field by field; false: no Slack for this service.",
+    }),
   })
   .strict()
   .superRefine((service, ctx) => {
@@ -589,6 +594,10 @@ export const serviceSchema = z
 export const shiplineConfigSchema = z
   .object({
     version: z.literal(1).default(1),
+    slack: slackSchema.optional().meta({
+      description:
+        'Release threads in Slack (one per release, with buttons for the allowlisted users); services may override it.',
+    }),
     services: z
       .preprocess(
         (services, ctx) => {
@@ -633,9 +642,28 @@ export const shiplineConfigSchema = z
         });
       }
       owners.set(service.image.repository, name);
+      checkServiceSlack(ctx, name, service, config.slack !== undefined);
       if (!broken) checkService(ctx, name, service);
     }
   });
+
+/** With no top-level `slack`, a service's own Slack section must say everything a thread needs. */
+const checkServiceSlack = (
+  ctx: z.RefinementCtx,
+  name: string,
+  service: ServiceConfig,
+  pipelineSlack: boolean,
+): void => {
+  const slack = service.slack;
+  if (pipelineSlack || slack === undefined || slack === false) return;
+  const missing = (['channel', 'botToken', 'signingSecret'] as const).filter((field) => !slack[field]);
+  if (missing.length > 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['services', name, 'slack'],
+      message: `needs ${missing.join(', ')}: there is no top-level slack section to take ${missing.length > 1 ? 'them' : 'it'} from`,
+    });
+};
 
 /** Why a rolling target takes only all-at-once: part of the refusal message. */
 const ROLLING_ONLY_ALL_AT_ONCE =

@@ -1,4 +1,10 @@
 import * as z from 'zod/mini';
+import { NOTIFICATION_KINDS } from '../domain/notifications.ts';
+import { RELEASE_STATES, type ReleaseEventMessage } from '../domain/progress.ts';
+import { InvalidInputError } from '../errors.ts';
+import { parseInput } from './parse.ts';
+
+const text = () => z.string().check(z.minLength(1));
 
 const isoTime = z
   .string()
@@ -25,13 +31,57 @@ export const releaseEventFactsSchema = z.looseObject({
 });
 export type ReleaseEventFacts = z.output<typeof releaseEventFactsSchema>;
 
-/** An SNS notification to a subscribed Lambda: each record's `Sns.Message` is the published body. */
-export const snsEventSchema = z.looseObject({
-  Records: z
-    .array(
-      z.looseObject({
-        Sns: z.looseObject({ Message: z.string(), MessageId: z.optional(z.string()) }),
-      }),
-    )
-    .check(z.minLength(1)),
+/** The ReleaseEventMessage a subscriber reads (lib/domain/progress.ts): the fields it relies on, checked. */
+export const releaseEventMessageSchema = z.looseObject({
+  version: z.literal(1),
+  kind: z.enum([...NOTIFICATION_KINDS, 'step']),
+  service: text(),
+  environment: text(),
+  releaseId: text(),
+  region: text(),
+  strategy: text(),
+  toVersion: z.string(),
+  text: z.string(),
+  requestedAt: text(),
+  at: text(),
+  progress: z.looseObject({
+    sequence: z.number(),
+    step: z.number(),
+    steps: z.number(),
+    state: z.enum(RELEASE_STATES),
+    newPercent: z.number(),
+    stepStartedAt: text(),
+    updatedAt: text(),
+  }),
 });
+
+/** The SNS event Lambda receives from a topic subscription: its records, each with the message as text. */
+export const snsEventSchema = z.object({
+  Records: z.array(
+    z.looseObject({
+      Sns: z.looseObject({ TopicArn: text(), MessageId: text(), Message: z.string() }),
+    }),
+  ),
+});
+
+/**
+ * The release events an SNS invocation carries, in record order (SNS hands Lambda one record per
+ * invocation, but the event shape is a list). A record that is not a release event is an error naming it:
+ * the subscription points at the wrong topic, or the message was damaged.
+ */
+export const releaseEventsFromSns = (event: unknown): ReleaseEventMessage[] =>
+  parseInput(snsEventSchema, event, 'SNS event').Records.map((record, index) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(record.Sns.Message);
+    } catch {
+      throw new InvalidInputError(
+        `SNS record ${index} (message ${record.Sns.MessageId} from ${record.Sns.TopicArn}) is not JSON: not a release event`,
+      );
+    }
+    return parseInput(
+      releaseEventMessageSchema,
+      body,
+      `release event ${record.Sns.MessageId}`,
+    ) as unknown as ReleaseEventMessage;
+  });

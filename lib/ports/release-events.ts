@@ -9,7 +9,8 @@ export interface ReleaseEvents {
   region(): string;
   publish(message: ReleaseEventMessage): Promise<void>;
   /**
-   * Told when a message could not be published (the release goes on regardless): the adapter logs it as an
+   * Told when a message could not be published, or its progress not recorded on the release record (error
+   * `ProgressNotRecorded`); the release goes on regardless: the adapter logs it as an
    * error, so a lost transition is never silent.
    */
   lost(message: ReleaseEventMessage, error: Error): void;

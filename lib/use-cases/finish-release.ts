@@ -4,7 +4,7 @@ import { versionLabel } from '../domain/names.ts';
 import type { ReleaseProgress, ReleaseState } from '../domain/progress.ts';
 import { actorOf, progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
-import { asError, TargetStateError } from '../errors.ts';
+import { TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
@@ -212,7 +212,10 @@ export const scaleDownOldSlot = async (
     retire ? { index: retireIndex, step: retire, shifts: [] } : undefined,
     {
       kind: 'step',
-      text: `The rollback window is over: ${reason}`,
+      text:
+        retire?.kind === 'retire' && retire.rollbackWindowSeconds > 0
+          ? `The rollback window is over: ${reason}`
+          : `The old version is retired: ${reason}`,
       facts: { phase: 'window-closed', state: 'promoted', newPercent: 100 },
     },
   );
@@ -265,36 +268,11 @@ export const rollBackRelease = async (
     };
   }
   const subject = subjectOfDeployment(deployment);
-  if (owner) {
-    // Told before traffic moves: a rollback that keeps failing (retried for minutes) shows as rolling back.
-    // Never in the rollback's way: a failure to record it is a warning, and traffic moves regardless.
-    try {
-      await recordTransition(
-        ports,
-        deployment,
-        cursor,
-        {
-          kind: 'step',
-          text: `Rolling back to ${deployment.fromVersion}`,
-          reason,
-          facts: {
-            phase: 'rolling-back',
-            // What the release last applied: read from the cursor, not from ELB, so that telling it
-            // costs the rollback no extra call before traffic moves back.
-            newPercent: cursor ? rollingBackFrom(cursor) : 0,
-          },
-        },
-        {},
-        executionArn,
-      );
-    } catch (error) {
-      const failure = asError(error);
-      warnings.push(`the rolling-back progress could not be recorded: ${failure.name}: ${failure.message}`);
-    }
-  }
-  // Idempotent in the driver: a retry after traffic was restored changes nothing on it, and still stops
-  // the new version (a failure between the two must not leave it running).
-  const rolled = owner ? await ports.driver.rollBack(deployment.target) : undefined;
+  // Traffic moves back first: that is what stops the harm, and nothing is told before it (a record and a
+  // publish cost the rollback reaction ~100 ms of AWS calls). Idempotent in the driver: a retry after
+  // traffic was restored changes nothing on it, and still stops the new version (a failure between the
+  // two must not leave it running).
+  const rolled = owner ? await rollBackTraffic(ports, deployment, cursor, reason, executionArn) : undefined;
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
   const progress = progressAt(deployment.plan, cursor, {
@@ -351,6 +329,46 @@ export const rollBackRelease = async (
     servingVersion: deployment.fromVersion,
     warnings,
   };
+};
+
+/**
+ * Moves traffic back through the driver. Only when that fails (the state machine then retries the
+ * rollback for minutes) is the release told as rolling back, so that a rollback that keeps failing shows
+ * as such; the driver's error is what the state machine sees, never a failure to record it.
+ */
+const rollBackTraffic = async (
+  ports: Pick<ReleasePorts, 'store' | 'driver'> & { events?: ReleaseEvents },
+  deployment: Deployment,
+  cursor: StepCursor | undefined,
+  reason: string,
+  executionArn: string | undefined,
+): Promise<{ note?: string } | undefined> => {
+  try {
+    return await ports.driver.rollBack(deployment.target);
+  } catch (error) {
+    try {
+      await recordTransition(
+        ports,
+        deployment,
+        cursor,
+        {
+          kind: 'step',
+          text: `Rolling back to ${deployment.fromVersion}`,
+          reason,
+          facts: {
+            phase: 'rolling-back',
+            // What the release last applied, from the cursor: the rollback may have failed reading ELB.
+            newPercent: cursor ? rollingBackFrom(cursor) : 0,
+          },
+        },
+        {},
+        executionArn,
+      );
+    } catch {
+      // Telling it is best effort: the driver's failure below is what the state machine retries on.
+    }
+    throw error;
+  }
 };
 
 /**

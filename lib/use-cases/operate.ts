@@ -1,4 +1,5 @@
 import { now } from '../clock.ts';
+import { manualExecutionNameFor } from '../domain/names.ts';
 import type { OperationRequest, OperationResult } from '../domain/operations.ts';
 import type { Actor, BakePromotion, OperatorAction, ReleaseState } from '../domain/progress.ts';
 import { ShiplineError } from '../errors.ts';
@@ -306,6 +307,17 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
     }
     case 'rollback': {
       const reason = requireReason(request);
+      // The running release may be the rollback itself (a release of the previous digest that an earlier
+      // rollback started): aborting it would send the service forward again, not back.
+      const rollingBack =
+        target?.record?.status === 'in_progress' && request.releaseId === undefined
+          ? rollbackUnderWay(request.service, records, target.record)
+          : undefined;
+      if (target && rollingBack)
+        return nothing(
+          `nothing to roll back: release ${target.releaseId} of ${target.record?.toVersion ?? 'the previous version'} is already rolling ${request.service} back (${rollingBack}); ${describeTarget(target, request.service)}`,
+          target.releaseId,
+        );
       if (target) {
         const report = await abortRelease(ports, {
           releaseId: target.releaseId,
@@ -330,6 +342,57 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
   }
 };
 
+/** The commands that roll a release back. */
+const ROLLS_BACK: ReadonlySet<OperatorAction['command']> = new Set(['rollback', 'abort']);
+
+/** The rollback commands people gave a release, oldest first. */
+const rollbacksOf = (record: ReleaseRecord): OperatorAction[] =>
+  (record.actions ?? []).filter((action) => ROLLS_BACK.has(action.command));
+
+/** How a rollback release that ended without serving ends: a later rollback of the same release starts anew. */
+const GAVE_UP: ReadonlySet<ReleaseRecord['status']> = new Set([
+  'failed',
+  'rolled_back',
+  'superseded',
+  'rejected',
+]);
+
+/** The release id of the `attempt`th rollback of `serving` to `digest` (the trigger names it from the request id). */
+const rollbackReleaseId = (
+  service: string,
+  serving: ReleaseRecord,
+  digest: string,
+  attempt: number,
+): string => manualExecutionNameFor(service, digest, rollbackRequestId(serving, attempt));
+
+const rollbackRequestId = (serving: ReleaseRecord, attempt: number): string =>
+  `rollback-of-${serving.releaseId}-${attempt}`;
+
+/**
+ * Whether `running` is a release of the previous digest that a person's rollback of the serving release
+ * started; says who asked, when it is.
+ */
+const rollbackUnderWay = (
+  service: string,
+  records: readonly ReleaseRecord[],
+  running: ReleaseRecord,
+): string | undefined => {
+  const digest = running.image?.digest;
+  if (!digest) return undefined;
+  const serving = records.find((record) => record.status === 'promoted');
+  if (!serving) return undefined;
+  const asked = rollbacksOf(serving);
+  for (let attempt = 1; attempt <= asked.length + 1; attempt += 1) {
+    if (rollbackReleaseId(service, serving, digest, attempt) === running.releaseId) {
+      const by = asked.at(-1);
+      return by
+        ? `started by the rollback of ${who(by.actor)} at ${by.at} from ${serving.toVersion ?? serving.releaseId}`
+        : `started by a rollback of ${serving.toVersion ?? serving.releaseId}`;
+    }
+  }
+  return undefined;
+};
+
 /** The previous promoted digest, released again: the old version's slot is no longer warm. */
 const rollbackToPrevious = async (
   ports: OperatePorts,
@@ -345,6 +408,16 @@ const rollbackToPrevious = async (
     return nothing(
       `nothing to roll back: ${describeIdle(request.service, await ports.services.read(serviceRef(request.service, request.environment)), records)}`,
     );
+  // A person's rollback already took the newest release back to what serves: a second one (two people at
+  // once, a double click) must not take the service one more version back.
+  const [newest] = records;
+  const undone =
+    newest && newest !== serving && newest.status === 'rolled_back' ? rollbacksOf(newest).at(-1) : undefined;
+  if (newest && undone)
+    return nothing(
+      `nothing to roll back: release ${newest.releaseId} (${versions(newest)}) was already rolled back on the ${undone.command} of ${who(undone.actor)} at ${undone.at}, and ${request.service} serves ${serving.toVersion} (release ${serving.releaseId}); to release an earlier version, run shipline deploy ${request.service} --image DIGEST`,
+      newest.releaseId,
+    );
   const earlier = promoted.slice(1).filter((record) => record.image?.digest !== serving.image?.digest);
   const previous = earlier.find((record) => record.image !== undefined);
   if (!previous)
@@ -355,8 +428,25 @@ const rollbackToPrevious = async (
       serving.releaseId,
     );
   const image = previous.image as NonNullable<ReleaseRecord['image']>;
-  // One rollback per command on the serving release: a retry after a failed rollback release starts anew.
-  const attempt = (serving.actions ?? []).filter((action) => action.command === 'rollback').length + 1;
+  // One rollback of the serving release at a time. Each rollback asked of it either rolled it back within
+  // its window, or started a release of the previous digest; only such a release that ended without
+  // serving (failed, rolled back) lets a later rollback start anew. Two people at once, or a rollback
+  // within the window still under way, find it asked and not given up on: nothing more to do.
+  const asked = rollbacksOf(serving);
+  const gaveUp = asked.filter((_, index) =>
+    records.some(
+      (record) =>
+        record.releaseId === rollbackReleaseId(request.service, serving, image.digest, index + 1) &&
+        GAVE_UP.has(record.status),
+    ),
+  ).length;
+  const last = asked.at(-1);
+  if (last && gaveUp < asked.length)
+    return nothing(
+      `nothing to roll back: a rollback of release ${serving.releaseId} (${versions(serving)}) is already under way, asked by ${who(last.actor)} at ${last.at}${last.reason ? ` (${last.reason})` : ''}: ${last.result}`,
+      serving.releaseId,
+    );
+  const attempt = gaveUp + 1;
   const started = await ports.releases.start({
     source: 'manual',
     service: request.service,
@@ -366,7 +456,7 @@ const rollbackToPrevious = async (
       ...(image.uri ? { uri: image.uri } : {}),
     },
     requestedBy: request.actor.id,
-    requestId: `rollback-of-${serving.releaseId}-${attempt}`,
+    requestId: rollbackRequestId(serving, attempt),
   });
   if (started.status === 'ignored')
     return nothing(

@@ -74,6 +74,12 @@ export const progressOf = (
  * Records a transition of a planned release: its progress on the release record (with the other `changes`
  * the function writes anyway, in the same update), then the message on the release-events topic (best
  * effort). Returns the progress recorded.
+ *
+ * Progress alone never changes the release: when nothing but progress is written, a failed write is
+ * reported as the transition's loss (logged as an error, `ProgressNotRecorded`) and the message is still
+ * published, so a person's promotion never turns into a rollback, nor a done scale-down into a failed one,
+ * because a record could not be written. With `changes`, the write was the step's own before it carried
+ * progress, and its failure fails the step as it always did.
  */
 export const recordTransition = async (
   ports: TransitionPorts,
@@ -84,11 +90,26 @@ export const recordTransition = async (
   executionArn?: string,
 ): Promise<ReleaseProgress> => {
   const progress = progressOf(deployment, cursor, transition.facts);
-  await ports.store?.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
-    ...changes,
-    progress,
-  });
-  await publishTransition(ports.events, subjectOfDeployment(deployment), progress, transition, executionArn);
+  const subject = subjectOfDeployment(deployment);
+  try {
+    await ports.store?.updateRecord(deployment.service, deployment.requestedAt, deployment.id, {
+      ...changes,
+      progress,
+    });
+  } catch (error) {
+    if (Object.keys(changes).length > 0) throw error;
+    const cause = asError(error);
+    ports.events?.lost(
+      messageOf(subject, progress, transition, ports.events.region(), executionArn),
+      Object.assign(
+        new Error(
+          `the progress could not be recorded on the release record: ${cause.name}: ${cause.message}`,
+        ),
+        { name: 'ProgressNotRecorded', cause },
+      ),
+    );
+  }
+  await publishTransition(ports.events, subject, progress, transition, executionArn);
   return progress;
 };
 

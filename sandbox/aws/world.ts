@@ -12,8 +12,10 @@ import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
 import { type LambdaFunctionsContext, SimulatedLambdaFunctions } from './lambda-functions.ts';
+import { SimulatedSecretsManager, SimulatedSsm } from './secrets.ts';
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
+import { SimulatedSlack } from './slack.ts';
 import { type PublishedMessage, SimulatedSns } from './sns.ts';
 import { SimulatedSts } from './sts.ts';
 import { SimulatedTestRoutes, type TestRouteContext } from './test-route.ts';
@@ -34,6 +36,9 @@ const describeEvent = (event: Record<string, unknown>): string => {
   if (typeof detail.eventName === 'string') return ` (${detail.eventName})`;
   return '';
 };
+
+/** The detail-type a `world.delivery` rule names to act on SNS deliveries (to the topics' subscribers). */
+export const SNS_DETAIL_TYPE = 'SNS Notification';
 
 /** Lambda retries a failed asynchronous invocation after 1 minute, then after 2 more. */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
@@ -116,6 +121,11 @@ export class SimulatedWorld
   public readonly cloudwatch: SimulatedCloudWatch;
   public readonly ecr: SimulatedEcr;
   public readonly sns: SimulatedSns;
+  /** SSM parameters and Secrets Manager secrets the scenario declares (`world.parameters`, `world.secrets`). */
+  public readonly ssm: SimulatedSsm;
+  public readonly secretsManager: SimulatedSecretsManager;
+  /** The Slack workspace the scenario declares (`world.slack`): its Web API answers the functions' fetch. */
+  public readonly slack: SimulatedSlack;
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
   public readonly lambda: LambdaRuntime;
@@ -153,6 +163,9 @@ export class SimulatedWorld
     this.ecr = new SimulatedEcr(this);
     this.sns = new SimulatedSns(this);
     this.sns.onPublished = (message) => this.deliverSns(message);
+    this.ssm = new SimulatedSsm(this);
+    this.secretsManager = new SimulatedSecretsManager(this);
+    this.slack = new SimulatedSlack(this);
     this.sfn = new SimulatedStepFunctions(this, this.lambda);
     this.traffic = new TrafficModel(this, options.requestsPerMinute);
     this.functions = new SimulatedLambdaFunctions(this);
@@ -348,35 +361,65 @@ export class SimulatedWorld
         return [name, Type === 'Number' ? Number(Value) : Value];
       }),
     );
-    for (const [key, subscriptions] of this.snsSubscriptions) {
-      for (const subscription of subscriptions) {
-        if (subscription.topicArn !== message.topicArn) continue;
-        if (subscription.filterPolicy && !matchesEventPattern(subscription.filterPolicy, attributeValues))
-          continue;
-        const event = {
-          Records: [
-            {
-              EventSource: 'aws:sns',
-              EventVersion: '1.0',
-              EventSubscriptionArn: `${message.topicArn}:${key}`,
-              Sns: {
-                Type: 'Notification',
-                MessageId: message.messageId,
-                TopicArn: message.topicArn,
-                Subject: message.subject === '' ? null : message.subject,
-                Message: message.message,
-                Timestamp: new Date(message.at).toISOString(),
-                SignatureVersion: '1',
-                Signature: 'sandbox',
-                SigningCertUrl: `https://sns.${this.region}.amazonaws.com/SimpleNotificationService-sandbox.pem`,
-                UnsubscribeUrl: `https://sns.${this.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${message.topicArn}:${key}`,
-                MessageAttributes: attributes,
-              },
-            },
-          ],
-        };
-        this.attempt(key, event, 0, ASYNC_RETRY_DELAYS_MS, undefined, this.timing.snsDeliveryMs);
+    const targets = [...this.snsSubscriptions].flatMap(([key, subscriptions]) =>
+      subscriptions
+        .filter(
+          (subscription) =>
+            subscription.topicArn === message.topicArn &&
+            (!subscription.filterPolicy || matchesEventPattern(subscription.filterPolicy, attributeValues)),
+        )
+        .map(() => key),
+    );
+    // SNS delivers at least once, so a scenario may delay, duplicate or lose a delivery as for EventBridge
+    // (`world.delivery` with detailType `SNS Notification`, matched on the message attributes).
+    const plans = this.delivery.plan(
+      {
+        'detail-type': SNS_DETAIL_TYPE,
+        source: 'aws.sns',
+        detail: { topicArn: message.topicArn, ...attributeValues },
+      },
+      targets,
+    );
+    for (const key of targets) {
+      const plan = this.delivery.planFor(plans, key);
+      const what = `SNS message (${String(attributeValues.event ?? 'no event attribute')}) to ${key}`;
+      if (plan.drop) {
+        this.record('fault', `SNS lost the ${what}`);
+        continue;
       }
+      if (plan.delayMs > 0) this.record('fault', `SNS delays the ${what} by ${plan.delayMs / 1000}s`);
+      if (plan.duplicates > 0) this.record('fault', `SNS delivers the ${what} ${plan.duplicates + 1} times`);
+      const event = {
+        Records: [
+          {
+            EventSource: 'aws:sns',
+            EventVersion: '1.0',
+            EventSubscriptionArn: `${message.topicArn}:${key}`,
+            Sns: {
+              Type: 'Notification',
+              MessageId: message.messageId,
+              TopicArn: message.topicArn,
+              Subject: message.subject === '' ? null : message.subject,
+              Message: message.message,
+              Timestamp: new Date(message.at).toISOString(),
+              SignatureVersion: '1',
+              Signature: 'sandbox',
+              SigningCertUrl: `https://sns.${this.region}.amazonaws.com/SimpleNotificationService-sandbox.pem`,
+              UnsubscribeUrl: `https://sns.${this.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${message.topicArn}:${key}`,
+              MessageAttributes: attributes,
+            },
+          },
+        ],
+      };
+      for (let copy = 0; copy <= plan.duplicates; copy += 1)
+        this.attempt(
+          key,
+          event,
+          0,
+          ASYNC_RETRY_DELAYS_MS,
+          undefined,
+          this.timing.snsDeliveryMs + plan.delayMs,
+        );
     }
   }
 
@@ -511,6 +554,8 @@ export class SimulatedWorld
       SNS: this.sns,
       SFN: this.sfn,
       Lambda: this.functions,
+      SSM: this.ssm,
+      SecretsManager: this.secretsManager,
       CloudFormation: this.cloudformation,
       STS: this.sts,
     }[clientName];

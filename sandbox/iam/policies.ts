@@ -144,10 +144,12 @@ const templateResolver = (document: unknown, resources: SandboxResources): ((val
     ReleaseEventsTopic: releaseEventsTopicOf(resources),
     ReleaseStateMachine: resources.stateMachineArn,
     ReleaseTable: resources.tableName,
+    TriggerLambdaFunction: `shipline-${stage}-trigger`,
   };
   const attributes: Record<string, string> = {
     'ReleaseTable.Arn': `arn:aws:dynamodb:${region}:${account}:table/${resources.tableName}`,
     'EventsDeadLetterQueue.Arn': `arn:aws:sqs:${region}:${account}:shipline-${stage}-failed-events`,
+    'TriggerLambdaFunction.Arn': `arn:aws:lambda:${region}:${account}:function:shipline-${stage}-trigger`,
   };
   const resolve = (value: unknown): unknown => {
     if (typeof value === 'string') return resolveString(value);
@@ -155,6 +157,10 @@ const templateResolver = (document: unknown, resources: SandboxResources): ((val
     if (typeof value === 'object' && value !== null) {
       const record = value as Record<string, unknown>;
       if ('Fn::Sub' in record) return sub(String(record['Fn::Sub']));
+      if ('Fn::Join' in record) {
+        const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
+        return parts.map((part) => String(resolve(part))).join(separator);
+      }
       if ('Ref' in record) {
         const ref = refs[String(record.Ref)];
         if (ref === undefined) throw new Error(`the sandbox cannot resolve Ref ${String(record.Ref)}`);

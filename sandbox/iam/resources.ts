@@ -1,4 +1,6 @@
 import { SANDBOX_STACK_ID } from '../aws/cloudformation.ts';
+import { secretArnOf } from '../aws/secrets.ts';
+
 /** One authorization AWS makes for a command: the IAM action, the resource ARN, and request context keys. */
 export interface IamCheck {
   action: string;
@@ -34,6 +36,8 @@ const PREFIX: Record<string, string> = {
   SNS: 'sns',
   SFN: 'states',
   Lambda: 'lambda',
+  SSM: 'ssm',
+  SecretsManager: 'secretsmanager',
   CloudFormation: 'cloudformation',
   STS: 'sts',
 };
@@ -64,6 +68,8 @@ export const PIPELINE_ACTIONS = [
   'states:SendTaskSuccess',
   'states:SendTaskFailure',
   'lambda:Invoke',
+  'ssm:GetParameter',
+  'secretsmanager:GetSecretValue',
 ] as const;
 
 /** The command names (`ModifyRule`, `PutItem`, ...) of `PIPELINE_ACTIONS`. */
@@ -198,6 +204,13 @@ export const iamChecksFor = (
       );
     case 'lambda:InvokeFunction':
       return one(lambdaFunctionArn(String(input.FunctionName), input.Qualifier, scope));
+    // A parameter's ARN holds its name without the leading slash. Decrypting a SecureString with the AWS
+    // managed key aws/ssm needs no grant of its own (a customer managed key would need kms:Decrypt).
+    case 'ssm:GetParameter':
+      return one(`arn:aws:ssm:${region}:${account}:parameter/${String(input.Name).replace(/^\//, '')}`);
+    // Authorized on the secret's ARN, which ends in six random characters a policy matches with `-??????`.
+    case 'secretsmanager:GetSecretValue':
+      return one(secretArnOf(String(input.SecretId), region, account));
     default:
       throw new UnmappedCommandError(service, command);
   }

@@ -4,6 +4,7 @@ import type { SimulatedWorld } from '../aws/world.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { type CliRun, type OperatorTerminal, runOperatorCommand } from './cli.ts';
 import { ScenarioError } from './errors.ts';
+import { SlackClicks } from './slack-clicks.ts';
 
 /** What one trigger invocation answered (or the error it failed with), at virtual time `at`. */
 export interface TriggerResult {
@@ -18,6 +19,8 @@ export interface TriggerResult {
 export interface Schedule {
   /** Trigger invocations' results in the order they ended. */
   triggerResults: TriggerResult[];
+  /** The scenario's Slack clicks and how each was answered. */
+  slackClicks: SlackClicks;
   /** Scheduled scenario events that have not fired yet (a run is not over while one is pending). */
   pending: () => number;
   /** The CLI commands people ran (`cli`, `approve` and `abort` events), in the order they were given. */
@@ -139,6 +142,7 @@ export const scheduleScenario = (
     }
     if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
   };
+  const slackClicks = new SlackClicks(world);
   let pendingEvents = 1;
   clock.schedule(start.getTime(), () => {
     pendingEvents -= 1;
@@ -175,8 +179,10 @@ export const scheduleScenario = (
         const service = event.abort.service ?? serviceName;
         runCommand(`abort ${service} --reason ${quoted(event.abort.reason)}`, service);
       } else if ('cli' in event) runCommand(event.cli);
+      else if ('click' in event)
+        void clock.track(() => slackClicks.click(event.click, event.click.service ?? serviceName));
     });
   }
   // A command still running (deploy --wait between two polls) keeps the run going.
-  return { triggerResults, pending: () => pendingEvents + runningCommands, cliRuns };
+  return { triggerResults, slackClicks, pending: () => pendingEvents + runningCommands, cliRuns };
 };

@@ -332,6 +332,30 @@ export const seedFunctions = (world: SimulatedWorld, scenario: Scenario, default
  * The initial world: every service of the scenario, the topics, the state machine, and the faults the
  * scenario injects.
  */
+/** The world's secrets (SSM parameters, Secrets Manager secrets) and its Slack workspace. */
+const seedSlack = (world: SimulatedWorld, scenario: Scenario, start: Date): void => {
+  for (const [name, value] of Object.entries(scenario.world.parameters))
+    world.ssm.parameters.set(name, value);
+  for (const [name, value] of Object.entries(scenario.world.secrets))
+    world.secretsManager.secrets.set(name, value);
+  const slack = scenario.world.slack;
+  if (!slack) return;
+  const at = (duration: string | number) => start.getTime() + (parseDurationSeconds(duration) ?? 0) * 1000;
+  world.slack.workspace = {
+    team: slack.team,
+    botToken: slack.botToken,
+    signingSecret: slack.signingSecret,
+    channels: slack.channels,
+    users: slack.users,
+    outages: slack.down.map((outage) => ({
+      from: at(outage.from),
+      until: outage.until === undefined ? Number.POSITIVE_INFINITY : at(outage.until),
+      status: outage.status,
+      retryAfterSeconds: parseDurationSeconds(outage.retryAfter) ?? 30,
+    })),
+  };
+};
+
 export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => {
   const { scenario, config, start } = options;
   const plans = [...options.services];
@@ -346,6 +370,7 @@ export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => 
     unknown
   >;
   world.sfn.createStateMachine(options.stateMachineName, asl);
+  seedSlack(world, scenario, start);
   for (const drop of scenario.world.dropEvents)
     world.droppedEvents.push({ detailType: drop.detailType, remaining: drop.times });
   for (const fault of scenario.faults) {

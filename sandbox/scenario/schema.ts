@@ -4,6 +4,7 @@ import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
 import { CLOUDWATCH_TIMING_DEFAULTS, PERCENTILE_PATTERN } from '../aws/cloudwatch.ts';
 import { MAX_P99_TO_MEAN } from '../aws/histogram.ts';
 import { DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
+import { clickSchema, slackExpectationSchema, slackWorldSchema } from './slack-schema.ts';
 
 const p99Description = `99th-percentile response time (ms). Response times are log-normal with this mean and p99, so the p99 must be between latencyMs and ${MAX_P99_TO_MEAN.toFixed(1)}x latencyMs.`;
 
@@ -193,7 +194,10 @@ const timingSchema = z
 
 const deliveryRuleSchema = z
   .object({
-    detailType: z.string().min(1).meta({ description: 'e.g. CloudWatch Alarm State Change.' }),
+    detailType: z.string().min(1).meta({
+      description:
+        'e.g. CloudWatch Alarm State Change; `SNS Notification` for a message of the release-events topic to its subscribers (match on `{ detail: { event: [promoted] } }`, its message attributes).',
+    }),
     fn: z.string().min(1).optional().meta({
       description: 'Only deliveries to this function (serverless.yml key); all matching when absent.',
     }),
@@ -495,6 +499,15 @@ const scheduledEventSchema = z.union(
     z
       .object({
         at,
+        click: clickSchema.meta({
+          description:
+            "A person clicks a button of the service's Slack thread: Slack posts the signed click to the interactions function's Function URL.",
+        }),
+      })
+      .strict(),
+    z
+      .object({
+        at,
         cli: z.string().min(1).meta({
           description:
             "A person runs a shipline command against the simulated account, e.g. \"promote checkout --reason 'looks good'\" (shell-like quoting; a leading shipline is optional). Its output and exit code go to the timeline and to the result's cli list.",
@@ -503,7 +516,8 @@ const scheduledEventSchema = z.union(
       .strict(),
   ],
   {
-    error: 'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort, cli',
+    error:
+      'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort, cli, click',
   },
 );
 
@@ -621,7 +635,7 @@ export const scenarioSchema = z
         }),
         delivery: z.array(deliveryRuleSchema).default([]).meta({
           description:
-            'EventBridge delivery faults: an event to a function delivered late, more than once, or never.',
+            'EventBridge (and SNS) delivery faults: an event to a function delivered late, more than once, or never.',
         }),
         cloudwatch: z
           .object({
@@ -663,6 +677,15 @@ export const scenarioSchema = z
             description:
               "The user's own Lambda functions (smoke tests) the pipeline may invoke; invoking any other fails with ResourceNotFoundException, as Lambda does.",
           }),
+        slack: slackWorldSchema.optional(),
+        parameters: z.record(z.string(), z.string()).default({}).meta({
+          description:
+            'SSM Parameter Store SecureString parameters by name, e.g. { /shipline/slack/bot-token: xoxb-... }; any other name is ParameterNotFound.',
+        }),
+        secrets: z.record(z.string(), z.string()).default({}).meta({
+          description:
+            'Secrets Manager secrets by name (their SecretString); any other is ResourceNotFoundException.',
+        }),
         operator: operatorSchema.optional().meta({
           description: "Who runs the scenario's cli commands, and with what IAM policy.",
         }),
@@ -722,6 +745,9 @@ export const scenarioSchema = z
         productionWeightChanges: z.number().int().min(0).optional().meta({
           description:
             "Exactly this many changes of the production listener rule's weights: 0 proves production traffic was never touched (a check failed before the swap), 2 a blue/green swap and its one-call swap back.",
+        }),
+        slack: slackExpectationSchema.optional().meta({
+          description: 'The Slack thread at the end and how each click was answered.',
         }),
         services: z
           .record(z.string(), serviceExpectationSchema)

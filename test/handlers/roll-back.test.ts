@@ -1,11 +1,23 @@
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EcsRollingTarget } from '../../lib/domain/types.ts';
-import { deploymentFixture, TOPIC_ARN, V2_RELEASE_ID } from '../unit/fixtures.ts';
+import {
+  BLUE_TG,
+  cursorAt,
+  deploymentFixture,
+  GREEN_TG,
+  LISTENER_RULE_ARN,
+  TOPIC_ARN,
+  V2_RELEASE_ID,
+} from '../unit/fixtures.ts';
 import { lambdaContext, setHandlerEnvironment } from './support.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -86,5 +98,86 @@ describe('Handler: roll-back, an ecs-rolling release', () => {
     await handler({ deployment, failure, releaseId: V2_RELEASE_ID }, context);
 
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+});
+
+describe('Handler: roll-back, an ecs-alb release', () => {
+  beforeAll(async () => {
+    setHandlerEnvironment();
+    ({ handler } = await import('../../functions/roll-back.ts'));
+  });
+
+  /** Every AWS call of the rollback, in the order it was sent, across the clients. */
+  const sent: string[] = [];
+  const inOrder =
+    <T>(name: string, output: T) =>
+    () => {
+      sent.push(name);
+      return output;
+    };
+
+  beforeEach(() => {
+    sent.length = 0;
+    for (const client of [ddb, ecs, elbv2, sns]) client.reset();
+    ddb.on(UpdateCommand).callsFake((input: { Key?: Record<string, unknown> }) => {
+      sent.push(`dynamodb.Update ${String(input.Key?.sk ?? '')}`.trim());
+      return {};
+    });
+    ddb.on(PutCommand).callsFake(inOrder('dynamodb.Put', {}));
+    ddb.on(DeleteCommand).callsFake(inOrder('dynamodb.Delete', {}));
+    sns.on(PublishCommand).callsFake(inOrder('sns.Publish', { MessageId: 'm-1' }));
+    ecs.on(UpdateServiceCommand).callsFake(inOrder('ecs.UpdateService', {}));
+    elbv2.on(DescribeRulesCommand).callsFake(
+      inOrder('elbv2.DescribeRules', {
+        Rules: [
+          {
+            RuleArn: LISTENER_RULE_ARN,
+            Actions: [
+              {
+                Type: 'forward',
+                ForwardConfig: {
+                  TargetGroups: [
+                    { TargetGroupArn: BLUE_TG, Weight: 95 },
+                    { TargetGroupArn: GREEN_TG, Weight: 5 },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    elbv2.on(ModifyRuleCommand).callsFake(inOrder('elbv2.ModifyRule', {}));
+  });
+
+  it('moves production traffic back before it records or publishes anything of the rollback', async () => {
+    const deployment = deploymentFixture();
+    const at5 = cursorAt(3, { shifts: [{ percent: 5, shiftedAt: '2025-03-04T10:05:00.000Z' }] });
+    const bakeFailed = { Error: 'BakeFailed', Cause: 'alarm checkout-green-5xx went to ALARM at 5%' };
+
+    const result = await handler(
+      { deployment, failure: bakeFailed, cursor: at5, releaseId: V2_RELEASE_ID },
+      context,
+    );
+
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+    const modified = sent.indexOf('elbv2.ModifyRule');
+    expect(modified).toBeGreaterThan(-1);
+    // Only the conditional write that makes this rollback the service's owner (the fence) and reads of
+    // the rule come before traffic moves: no progress write, no release event, no notification.
+    expect(sent.slice(0, modified).filter((call) => call !== 'elbv2.DescribeRules')).toEqual([
+      'dynamodb.Update STATE',
+    ]);
+    expect(elbv2.commandCalls(ModifyRuleCommand)[0]?.args[0].input.Actions?.[0]?.ForwardConfig).toMatchObject(
+      {
+        TargetGroups: [
+          { TargetGroupArn: BLUE_TG, Weight: 100 },
+          { TargetGroupArn: GREEN_TG, Weight: 0 },
+        ],
+      },
+    );
+    expect(sent.slice(modified + 1)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^dynamodb\.Update /), 'sns.Publish']),
+    );
   });
 });

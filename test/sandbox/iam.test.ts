@@ -188,6 +188,53 @@ describe('Sandbox: IAM enforcement', () => {
   });
 });
 
+describe('Sandbox: IAM of the Slack functions', () => {
+  const slackRun = (roleConfig?: ShiplineConfig) => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'slack-rollback-click.yml'),
+    );
+    return runScenario(scenario, baseDir, roleConfig ? { roleConfig } : {});
+  };
+  const slackConfig = () =>
+    loadConfigFile(path.join(REPOSITORY_ROOT, 'examples', 'configs', 'slack-canary.yml'));
+
+  it('lets slackNotify read only the bot token parameter shipline.yml names (ssm:GetParameter)', async () => {
+    const config = slackConfig();
+    if (!config.slack) throw new Error('the example config has no slack section');
+    // The roles were packaged for a config whose token lives in another parameter.
+    const result = await slackRun({
+      ...config,
+      slack: { ...config.slack, botToken: { ssm: '/other/bot-token' } },
+    });
+    // Slack is told nothing (the thread function logs the denial and ends), the release is unaffected.
+    expect(result.slack?.threads).toEqual([]);
+    expect(result.awsCalls['SSM:GetParameter']).toBeUndefined();
+    const allowed = await slackRun();
+    expect(allowed.awsCalls['SSM:GetParameter']).toBeGreaterThan(0);
+    expect(allowed.slack?.threads).toHaveLength(1);
+    expect(result).toMatchObject({ outcome: 'rolled_back', servingVersion: 'v1' });
+  });
+
+  it('lets slackInteractions read only the signing secret shipline.yml names (secretsmanager:GetSecretValue)', async () => {
+    const config = slackConfig();
+    if (!config.slack) throw new Error('the example config has no slack section');
+    const result = await slackRun({
+      ...config,
+      slack: { ...config.slack, signingSecret: { secretsManager: 'other/signing-secret' } },
+    });
+    // The click cannot be verified: the function fails (502 from the Function URL) and nothing is rolled back.
+    expect(result.slack?.clicks.map((c) => [c.status, c.body])).toEqual([
+      [
+        502,
+        expect.stringMatching(
+          /is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:123456789012:secret:shipline\/slack\/signing-secret-\w{6}/,
+        ),
+      ],
+    ]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+  });
+});
+
 describe('IAM mapping of the commands the pipeline sends', () => {
   const scope = {
     region: 'us-east-1',
@@ -263,6 +310,20 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       'lambda:InvokeFunction',
       'arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke:live',
     ],
+    [
+      'SSM',
+      'GetParameter',
+      { Name: '/shipline/slack/bot-token', WithDecryption: true },
+      'ssm:GetParameter',
+      'arn:aws:ssm:us-east-1:123456789012:parameter/shipline/slack/bot-token',
+    ],
+    [
+      'SecretsManager',
+      'GetSecretValue',
+      { SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:shipline/signing-AbCdEf' },
+      'secretsmanager:GetSecretValue',
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:shipline/signing-AbCdEf',
+    ],
     // The operator's CLI.
     [
       'CloudFormation',
@@ -302,6 +363,8 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       sns: 'SNS',
       states: 'SFN',
       lambda: 'Lambda',
+      ssm: 'SSM',
+      secretsmanager: 'SecretsManager',
     };
     // The API's name where IAM names the action otherwise.
     const iamAction: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
@@ -312,6 +375,8 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       RuleArn: 'arn:r',
       TopicArn: 'arn:t',
       FunctionName: 'f',
+      Name: '/p',
+      SecretId: 's',
     };
     for (const action of PIPELINE_ACTIONS) {
       const [prefix = '', command = ''] = action.split(':');

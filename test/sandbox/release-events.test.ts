@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseEventMessage } from '../../lib/domain/progress.ts';
+import { releaseEventsFromSns } from '../../lib/events/release-event.ts';
 import { readServerlessDocument } from '../../sandbox/iam/policies.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import {
@@ -32,10 +33,11 @@ const withSubscribers = (): unknown => {
   return document;
 };
 
+/** What a subscriber read, through the parser the real subscribers use. */
 const messagesOf = (fn: string): ReleaseEventMessage[] =>
   received
     .filter((entry) => entry.fn === `shipline-sandbox-${fn}`)
-    .map((entry) => JSON.parse(entry.event.Records[0]?.Sns.Message ?? 'null') as ReleaseEventMessage);
+    .flatMap((entry) => releaseEventsFromSns(entry.event));
 
 let result: ScenarioResult;
 
@@ -136,4 +138,38 @@ describe('Sandbox: the release-events topic', () => {
     // The release never noticed.
     expect(result.outcome).toBe('promoted');
   });
+
+  it('delivers at least once: a scenario may duplicate, delay or lose a delivery to one subscriber', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+    scenario.world.delivery.push(
+      { detailType: 'SNS Notification', fn: 'recordPromotions', duplicate: 1, times: 1 },
+      {
+        detailType: 'SNS Notification',
+        fn: 'recordReleaseEvents',
+        match: { detail: { event: ['started'] } },
+        drop: true,
+        times: 1,
+      },
+    );
+    received.length = 0;
+    const faulty = await runScenario(scenario, baseDir, {
+      serverlessDocument: withSubscribers(),
+      functionsFromDocument: true,
+    });
+
+    expect(faulty.outcome).toBe('promoted');
+    // The promotion reached its filtered subscriber twice (subscribers dedupe by release and sequence).
+    expect(messagesOf('recordPromotions').map((m) => [m.kind, m.progress.sequence])).toEqual([
+      ['promoted', 34],
+      ['promoted', 34],
+    ]);
+    // The other subscriber never got the start, and got every later transition.
+    const kinds = messagesOf('recordReleaseEvents').map((m) => m.kind);
+    expect(kinds).not.toContain('started');
+    expect(kinds).toHaveLength(faulty.releaseEvents.length - 1);
+    expect(faulty.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      'SNS lost the SNS message (started) to recordReleaseEvents',
+      'SNS delivers the SNS message (promoted) to recordPromotions 2 times',
+    ]);
+  }, 60_000);
 });

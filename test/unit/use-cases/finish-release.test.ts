@@ -88,8 +88,7 @@ describe('Use case: finish a release', () => {
 
       expect(ports.journal.entries).toEqual([
         'store.fenceForRollback',
-        // The rolling-back progress, before traffic moves.
-        'store.updateRecord',
+        // Traffic first: nothing is recorded or told before it moves back.
         'router.setWeights 100/0',
         'deployer.scale checkout-green 0',
         'store.clearAlarmWatches',
@@ -163,7 +162,7 @@ describe('Use case: finish a release', () => {
       expect(ports.store.watchKeys()).toEqual([]);
     });
 
-    it('tells it rolls back from the failing step before traffic moves, then that it rolled back', async () => {
+    it('moves traffic back before recording or telling anything, then tells that it rolled back', async () => {
       const events = new FakeReleaseEvents(ports.journal);
       const at25 = cursorAt(5, {
         shifts: [
@@ -174,12 +173,11 @@ describe('Use case: finish a release', () => {
 
       await rollBackRelease({ ...ports, events }, settings, deployment, bakeFailed, EXECUTION_ARN, at25);
 
-      expect(ports.journal.entries.slice(0, 4)).toEqual([
+      expect(ports.journal.entries.slice(0, 2)).toEqual([
         'store.fenceForRollback',
-        'store.updateRecord',
-        'events.publish step',
         'router.setWeights 100/0',
       ]);
+      // A rollback that moved traffic at once is told once, as rolled back from the failing step.
       expect(
         events.published.map((m) => [
           m.kind,
@@ -188,11 +186,8 @@ describe('Use case: finish a release', () => {
           m.progress.label,
           m.progress.newPercent,
         ]),
-      ).toEqual([
-        ['step', 'rolling-back', 6, 'Bake 10m watching 2 alarms', 25],
-        ['rolled_back', 'rolled-back', 6, 'Bake 10m watching 2 alarms', 0],
-      ]);
-      expect(events.published[1]).toMatchObject({
+      ).toEqual([['rolled_back', 'rolled-back', 6, 'Bake 10m watching 2 alarms', 0]]);
+      expect(events.published[0]).toMatchObject({
         outcome: 'rolled_back',
         endedAt: NOW,
         executionArn: EXECUTION_ARN,
@@ -200,31 +195,40 @@ describe('Use case: finish a release', () => {
       expect(ports.store.record(V2_RELEASE_ID)?.progress).toMatchObject({ state: 'rolled-back', step: 6 });
     });
 
-    it('rolls back even when the rolling-back progress cannot be recorded, and says so', async () => {
-      const update = ports.store.updateRecord.bind(ports.store);
-      let failed = false;
-      ports.store.updateRecord = async (...args) => {
-        if (!failed) {
-          failed = true;
-          throw Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
-        }
-        return update(...args);
+    it("tells a rollback whose traffic move fails as rolling back, and fails with the driver's error for the retry", async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      ports.router.setWeights = async () => {
+        throw throttled;
       };
 
-      const result = await rollBackRelease(
-        ports,
-        settings,
-        deployment,
-        bakeFailed,
-        EXECUTION_ARN,
-        cursorAt(5),
-      );
+      const at25 = cursorAt(5, { shifts: [{ percent: 25, shiftedAt: '2025-03-04T10:16:00.000Z' }] });
 
-      expect(ports.router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
-      expect(result).toMatchObject({ outcome: 'rolled_back' });
-      expect(result.warnings).toEqual([
-        'the rolling-back progress could not be recorded: ProvisionedThroughputExceededException: Rate exceeded',
+      await expect(
+        rollBackRelease({ ...ports, events }, settings, deployment, bakeFailed, EXECUTION_ARN, at25),
+      ).rejects.toBe(throttled);
+
+      expect(events.published.map((m) => [m.kind, m.progress.state, m.progress.newPercent])).toEqual([
+        ['step', 'rolling-back', 25],
       ]);
+      expect(ports.store.record(V2_RELEASE_ID)).toMatchObject({
+        status: 'in_progress',
+        progress: { state: 'rolling-back' },
+      });
+    });
+
+    it("fails with the driver's error, not the recording's, when neither traffic nor its progress can be written", async () => {
+      const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      ports.router.setWeights = async () => {
+        throw throttled;
+      };
+      ports.store.updateRecord = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+      };
+
+      await expect(
+        rollBackRelease(ports, settings, deployment, bakeFailed, EXECUTION_ARN, cursorAt(5)),
+      ).rejects.toBe(throttled);
     });
 
     it('leaves releasing the lock and waking the queued release to the state after it', async () => {
@@ -420,6 +424,48 @@ describe('Use case: finish a release', () => {
         reason: 'checkout-blue scaled to 0 after the warm period',
       });
       expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-blue', desiredCount: 0 }]);
+    });
+
+    it('records the end of the rollback window as the last transition of a promoted release', async () => {
+      await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
+      const events = new FakeReleaseEvents();
+
+      await scaleDownOldSlot({ ...ports, events }, deployment);
+
+      expect(events.published).toEqual([
+        expect.objectContaining({
+          kind: 'step',
+          text: 'The rollback window is over: checkout-blue scaled to 0 after the warm period',
+          progress: expect.objectContaining({
+            step: 9,
+            steps: 9,
+            state: 'promoted',
+            newPercent: 100,
+            sequence: 2 + 8 * 4 + 3,
+          }),
+        }),
+      ]);
+      expect(ports.store.record(V2_RELEASE_ID)?.progress).toMatchObject({ state: 'promoted', sequence: 37 });
+    });
+
+    it('reports the old slot scaled down even when the window-closed progress cannot be recorded', async () => {
+      await ports.store.claimIdleSlot('checkout', V2_RELEASE_ID);
+      const events = new FakeReleaseEvents(ports.journal);
+      ports.store.updateRecord = async () => {
+        throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+          name: 'ValidationException',
+        });
+      };
+
+      // A throw here would end the promoted release in "The old slot is still running" (ScaleDownFailed).
+      await expect(scaleDownOldSlot({ ...ports, events }, deployment)).resolves.toEqual({
+        scaledDown: true,
+        reason: 'checkout-blue scaled to 0 after the warm period',
+      });
+      expect(ports.deployer.scaled).toEqual([{ cluster: 'prod', service: 'checkout-blue', desiredCount: 0 }]);
+      // The topic still hears it; the failed write is logged as the loss of the transition's record.
+      expect(events.published.map((m) => m.progress.state)).toEqual(['promoted']);
+      expect(events.lostMessages.map((lost) => lost.error.name)).toEqual(['ProgressNotRecorded']);
     });
 
     it('leaves the old slot alone when a newer release took it', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../../lib/clock.ts';
+import { manualExecutionNameFor } from '../../../lib/domain/names.ts';
 import type { OperationRequest } from '../../../lib/domain/operations.ts';
 import type { ManualDeployRequest } from '../../../lib/events/deploy-request.ts';
 import type { ReleaseRecord } from '../../../lib/ports/release-history.ts';
@@ -72,6 +73,14 @@ const wait = (releaseId: string, kind: Wait['kind'], key: string, taskToken: str
         data: { percent: 5, watchFrom: '2026-03-02T10:00:00.000Z' },
       }
     : { releaseId, service: 'checkout', environment: 'default', kind, key, taskToken }) as Wait;
+
+const rollbackAction = (result: string) => ({
+  at: '2026-03-02T10:20:00.000Z',
+  command: 'rollback' as const,
+  actor: ACTOR,
+  reason: 'p99 up',
+  result,
+});
 
 class FakeReleaseStarter implements ReleaseStarter {
   public readonly requests: ManualDeployRequest[] = [];
@@ -379,9 +388,85 @@ describe('Use case: operate', () => {
         },
       });
       expect(await actions('checkout-v2')).toMatchObject([{ command: 'rollback' }]);
-      // A second rollback of the same serving release (the first one failed) is a new request.
-      await run('rollback', { reason: 'again' });
-      expect(releases.requests[1]?.requestId).toBe('rollback-of-checkout-v2-2');
+    });
+
+    it('after its release of the previous digest failed, a second rollback of the same serving release is a new request', async () => {
+      const failed = record(manualExecutionNameFor('checkout', DIGEST_V1, 'rollback-of-checkout-v2-1'), {
+        requestedAt: '2026-03-02T10:10:00.000Z',
+        status: 'failed',
+        fromVersion: 'v2',
+        toVersion: 'v1',
+        image: { digest: DIGEST_V1 },
+      });
+      const asked = { ...v2, actions: [rollbackAction('started release ...')] };
+      const { releases, run } = setup([v1, asked, failed]);
+      const result = await run('rollback', { reason: 'again' });
+      expect(result.status).toBe('done');
+      expect(releases.requests.map((each) => each.requestId)).toEqual(['rollback-of-checkout-v2-2']);
+    });
+
+    it('two people rolling back at once past the window start one release of the previous digest', async () => {
+      const { releases, run } = setup([v1, v2]);
+      await run('rollback', { reason: 'p99 up' });
+      // The second finds the first's rollback recorded, its release not yet recorded (it is starting).
+      const second = await run('rollback', { reason: 'conversion dropped' });
+      expect(releases.requests).toHaveLength(1);
+      expect(second).toMatchObject({ status: 'nothing-to-act-on', releaseId: 'checkout-v2' });
+      expect(second.message).toContain('a rollback of release checkout-v2 (v1 -> v2) is already under way');
+    });
+
+    it('does not abort the release of the previous digest a rollback started: it is the rollback', async () => {
+      const rollbackId = manualExecutionNameFor('checkout', DIGEST_V1, 'rollback-of-checkout-v2-1');
+      const rollingBack = record(rollbackId, {
+        requestedAt: '2026-03-02T10:20:00.000Z',
+        fromVersion: 'v2',
+        toVersion: 'v1',
+        image: { digest: DIGEST_V1, tag: 'v1' },
+      });
+      const asked = { ...v2, actions: [rollbackAction(`started release ${rollbackId} of v1`)] };
+      const { tokens, releases, run } = setup(
+        [v1, asked, rollingBack],
+        [wait(rollbackId, 'ready', 'ecs-svc/1', 'tok-ready')],
+      );
+      const result = await run('rollback', { reason: 'p99 up' });
+      expect(tokens.failed).toEqual([]);
+      expect(releases.requests).toEqual([]);
+      expect(result).toMatchObject({ status: 'nothing-to-act-on', releaseId: rollbackId });
+      expect(result.message).toContain(`release ${rollbackId} of v1 is already rolling checkout back`);
+    });
+
+    it('a second rollback while the first one rolls back within the window does not release an older version', async () => {
+      // The first aborted the window (its waits are gone); the release is still recorded as promoted.
+      const asked = {
+        ...v2,
+        actions: [rollbackAction('rolling back release checkout-v2 within its rollback window')],
+      };
+      const { releases, run } = setup([v1, asked]);
+      const result = await run('rollback', { reason: 'p99 up' });
+      expect(releases.requests).toEqual([]);
+      expect(result).toMatchObject({ status: 'nothing-to-act-on', releaseId: 'checkout-v2' });
+      expect(result.message).toContain('a rollback of release checkout-v2 (v1 -> v2) is already under way');
+    });
+
+    it("a second rollback after a person's rollback ended does not go one more version back", async () => {
+      const v0 = record('checkout-v0', {
+        requestedAt: '2026-02-28T08:00:00.000Z',
+        status: 'promoted',
+        toVersion: 'v0',
+        image: { digest: `sha256:${'0'.repeat(64)}` },
+      });
+      const rolledBack = {
+        ...v2,
+        status: 'rolled_back' as const,
+        actions: [rollbackAction('rolling back release checkout-v2 within its rollback window')],
+      };
+      const { releases, run } = setup([v0, v1, rolledBack]);
+      const result = await run('rollback', { reason: 'p99 up' });
+      expect(releases.requests).toEqual([]);
+      expect(result).toMatchObject({ status: 'nothing-to-act-on', releaseId: 'checkout-v2' });
+      expect(result.message).toContain(
+        'release checkout-v2 (v1 -> v2) was already rolled back on the rollback of arn:aws:sts::123456789012:assumed-role/deployer/ana',
+      );
     });
 
     it('skips earlier releases of the serving digest and rolled-back ones', async () => {

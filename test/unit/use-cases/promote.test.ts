@@ -167,4 +167,25 @@ describe('Use case: a person promotes a release from the state machine side', ()
     ).rejects.toThrow('step 2 is a shift step, not a bake step ("Shift 5% to green")');
     expect(events.published).toEqual([]);
   });
+
+  it("ends the bake as passed on the person's word even when its progress cannot be recorded", async () => {
+    ports.store.updateRecord = async () => {
+      throw Object.assign(new Error('User is not authorized to perform: dynamodb:UpdateItem'), {
+        name: 'AccessDeniedException',
+      });
+    };
+
+    // A throw here would send the promoted release into rollback (the state's Catch).
+    const next = await promoteBake(
+      { store: ports.store, events },
+      deployment,
+      cursorAt(3, { shifts: at5 }),
+      promotion(false),
+    );
+
+    expect(next.index).toBe(4);
+    expect(ports.store.watchKeys()).toEqual([]);
+    expect(events.published.map((m) => m.actor?.id)).toEqual([ALICE]);
+    expect(events.lostMessages.map((lost) => lost.error.name)).toEqual(['ProgressNotRecorded']);
+  });
 });
