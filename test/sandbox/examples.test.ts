@@ -499,6 +499,12 @@ describe('Sandbox: example scenarios', () => {
     expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
       new Set(['checkout/default']),
     );
+    // The operator's `shipline dora`: nothing ended yet at 1 minute (exit 2); the same figures at the end.
+    expect(result.cli.map((run) => [run.command, run.exitCode])).toEqual([
+      ['dora checkout', 2],
+      ['dora checkout --since 1d', 0],
+    ]);
+    expect(result.cli[1]?.stdout).toContain('checkout: 3 deployments');
   });
 
   it('promotes a rolling update of one ECS service once its deployment completes and the bake passes', async () => {
