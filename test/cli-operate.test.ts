@@ -193,13 +193,17 @@ describe('CLI: shipline promote', () => {
     });
   });
 
-  it('exits 2 saying what the release does when it does not bake', async () => {
-    table([RUNNING], [PAUSE]);
+  it('exits 2 saying what the release does when it does not bake, and how to answer a pause', async () => {
+    const paused = {
+      ...RUNNING,
+      progress: { ...RUNNING.progress, step: 3, state: 'paused', label: 'Wait for approval' },
+    };
+    table([paused], [PAUSE]);
     const { code, stdout, stderr } = await cli(['promote', 'checkout', '--table', TABLE]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toBe(
-      'shipline: nothing to promote: release checkout-v3 of checkout (v2 -> v3) is baking (step 2 of 6: Bake 5% for 5m), 5% of traffic on v3; promote ends a bake or the rollback window\n',
+      'shipline: nothing to promote: release checkout-v3 of checkout (v2 -> v3) is paused, waiting for a person (step 3 of 6: Wait for approval), 5% of traffic on v3; promote ends a bake or the rollback window: a paused release goes on with shipline resume checkout, or rolls back with shipline abort checkout\n',
     );
     expect(sfn.calls()).toEqual([]);
   });
