@@ -34,22 +34,23 @@ const recordItem = (releaseId: string, fields: Record<string, unknown>) => ({
   releaseId,
   ...fields,
 });
-const RUNNING = recordItem(RELEASE, {
+const RUNNING_FIELDS = {
   requestedAt: '2026-03-02T10:00:00.000Z',
   status: 'in_progress',
   fromVersion: 'v2',
   toVersion: 'v3',
-  progress: {
-    sequence: 3,
-    step: 2,
-    steps: 6,
-    state: 'baking',
-    label: 'Bake 5% for 5m',
-    newPercent: 5,
-    stepStartedAt: '2026-03-02T10:02:00.000Z',
-    updatedAt: '2026-03-02T10:02:00.000Z',
-  },
-});
+};
+const BAKING = {
+  sequence: 3,
+  step: 2,
+  steps: 6,
+  state: 'baking',
+  label: 'Bake 5% for 5m',
+  newPercent: 5,
+  stepStartedAt: '2026-03-02T10:02:00.000Z',
+  updatedAt: '2026-03-02T10:02:00.000Z',
+};
+const RUNNING = recordItem(RELEASE, { ...RUNNING_FIELDS, progress: BAKING });
 const V1 = recordItem('checkout-v1', {
   requestedAt: '2026-03-01T08:00:00.000Z',
   status: 'promoted',
@@ -194,10 +195,10 @@ describe('CLI: shipline promote', () => {
   });
 
   it('exits 2 saying what the release does when it does not bake, and how to answer a pause', async () => {
-    const paused = {
-      ...RUNNING,
-      progress: { ...RUNNING.progress, step: 3, state: 'paused', label: 'Wait for approval' },
-    };
+    const paused = recordItem(RELEASE, {
+      ...RUNNING_FIELDS,
+      progress: { ...BAKING, step: 3, state: 'paused', label: 'Wait for approval' },
+    });
     table([paused], [PAUSE]);
     const { code, stdout, stderr } = await cli(['promote', 'checkout', '--table', TABLE]);
     expect(code).toBe(2);
