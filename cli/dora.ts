@@ -101,6 +101,7 @@ export const doraReport = async (
 /** `3d4h`, `1h15m`, `45s`, `0.2s`: days for long lead times, tenths for a fast rollback, else the shortest duration. */
 const duration = (seconds: number): string => {
   if (seconds < 10 && !Number.isInteger(seconds)) return `${Number(seconds.toFixed(1))}s`;
+  if (seconds >= 86_400 && seconds % 86_400 === 0) return `${seconds / 86_400}d`;
   if (seconds < 2 * 86_400) return formatDuration(seconds);
   const days = Math.floor(seconds / 86_400);
   const hours = Math.round((seconds % 86_400) / 3600);

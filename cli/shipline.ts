@@ -347,8 +347,9 @@ if (isEntry()) {
       if (error.code !== 'EPIPE') throw error;
       process.exit(process.exitCode ?? EXIT.ok);
     });
-  // Not a top-level await: the module finishes evaluating at once, so `simulate` can import it again (its
-  // scenarios' cli events run through runCli) without waiting on itself.
+  // Not a top-level await: the module must finish evaluating before the command runs, because a scenario's
+  // `cli` events import it again (sandbox/run/cli.ts) while `simulate` runs, and an import of a module still
+  // evaluating waits for it: `shipline simulate` of a scenario with a cli event would never end.
   void runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

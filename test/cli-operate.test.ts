@@ -34,22 +34,23 @@ const recordItem = (releaseId: string, fields: Record<string, unknown>) => ({
   releaseId,
   ...fields,
 });
-const RUNNING = recordItem(RELEASE, {
+const RUNNING_FIELDS = {
   requestedAt: '2026-03-02T10:00:00.000Z',
   status: 'in_progress',
   fromVersion: 'v2',
   toVersion: 'v3',
-  progress: {
-    sequence: 3,
-    step: 2,
-    steps: 6,
-    state: 'baking',
-    label: 'Bake 5% for 5m',
-    newPercent: 5,
-    stepStartedAt: '2026-03-02T10:02:00.000Z',
-    updatedAt: '2026-03-02T10:02:00.000Z',
-  },
-});
+};
+const BAKING = {
+  sequence: 3,
+  step: 2,
+  steps: 6,
+  state: 'baking',
+  label: 'Bake 5% for 5m',
+  newPercent: 5,
+  stepStartedAt: '2026-03-02T10:02:00.000Z',
+  updatedAt: '2026-03-02T10:02:00.000Z',
+};
+const RUNNING = recordItem(RELEASE, { ...RUNNING_FIELDS, progress: BAKING });
 const V1 = recordItem('checkout-v1', {
   requestedAt: '2026-03-01T08:00:00.000Z',
   status: 'promoted',
@@ -193,13 +194,17 @@ describe('CLI: shipline promote', () => {
     });
   });
 
-  it('exits 2 saying what the release does when it does not bake', async () => {
-    table([RUNNING], [PAUSE]);
+  it('exits 2 saying what the release does when it does not bake, and how to answer a pause', async () => {
+    const paused = recordItem(RELEASE, {
+      ...RUNNING_FIELDS,
+      progress: { ...BAKING, step: 3, state: 'paused', label: 'Wait for approval' },
+    });
+    table([paused], [PAUSE]);
     const { code, stdout, stderr } = await cli(['promote', 'checkout', '--table', TABLE]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toBe(
-      'shipline: nothing to promote: release checkout-v3 of checkout (v2 -> v3) is baking (step 2 of 6: Bake 5% for 5m), 5% of traffic on v3; promote ends a bake or the rollback window\n',
+      'shipline: nothing to promote: release checkout-v3 of checkout (v2 -> v3) is paused, waiting for a person (step 3 of 6: Wait for approval), 5% of traffic on v3; promote ends a bake or the rollback window: a paused release goes on with shipline resume checkout, or rolls back with shipline abort checkout\n',
     );
     expect(sfn.calls()).toEqual([]);
   });

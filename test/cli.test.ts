@@ -39,6 +39,24 @@ describe('CLI: shipline', () => {
     }
   });
 
+  it('simulate runs a scenario whose operator runs shipline commands (the CLI imported again) and exits', async () => {
+    const { code, stdout } = await run([
+      'simulate',
+      '--scenario',
+      'examples/dora-release-history.yml',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as {
+      cli: Array<{ command: string; exitCode: number; stdout: string }>;
+    };
+    expect(result.cli.map((each) => [each.command, each.exitCode])).toEqual([
+      ['dora checkout', 2],
+      ['dora checkout --since 1d', 0],
+    ]);
+    expect(result.cli[1]?.stdout).toContain('Change fail rate                33.3% (1 of 3)');
+  }, 120_000);
+
   it('simulate exits 1 and names the expectation that failed', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'wrong.yml');

@@ -499,6 +499,12 @@ describe('Sandbox: example scenarios', () => {
     expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
       new Set(['checkout/default']),
     );
+    // The operator's `shipline dora`: nothing ended yet at 1 minute (exit 2); the same figures at the end.
+    expect(result.cli.map((run) => [run.command, run.exitCode])).toEqual([
+      ['dora checkout', 2],
+      ['dora checkout --since 1d', 0],
+    ]);
+    expect(result.cli[1]?.stdout).toContain('checkout: 3 deployments');
   });
 
   it('promotes a rolling update of one ECS service once its deployment completes and the bake passes', async () => {
@@ -1561,10 +1567,13 @@ describe('Sandbox: the shipline CLI against the simulated account', () => {
   it('promote --full sends the promotion with full set and the release is promoted', async () => {
     const result = await run('cli-promote-full.yml');
     expect(result.expectations?.failures).toEqual([]);
-    // The 5% bake ended at minute 5: the next shift follows at once (with the state machine's side of
-    // --full, straight to 100%).
-    const next = result.timeline.find((e) => e.kind === 'traffic' && e.t >= 5 * 60);
-    expectSoonAfter(next?.t, 5 * 60);
+    // The 5% bake ended at minute 5 and --full sends all traffic to v2 in one shift: 25% is never served,
+    // and the promotion follows at once (no further bake), the rollback window still watched after it.
+    const shifts = result.timeline.filter((e) => e.kind === 'traffic' && e.t >= 5 * 60);
+    expect(shifts.map((e) => e.text)).toEqual(['blue 0% / green 100%']);
+    expectSoonAfter(shifts[0]?.t, 5 * 60);
+    const promoted = result.notifications.find((n) => n.message.event === 'promoted');
+    expectSoonAfter(promoted?.t, 5 * 60);
     expect(result.releases[0]?.actions).toMatchObject([
       { command: 'promote-full', reason: 'hotfix, verified in staging' },
     ]);
