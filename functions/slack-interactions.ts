@@ -1,20 +1,17 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import * as z from 'zod/mini';
-import { clientBase, customize } from '../lib/adapters/aws-clients.ts';
 import { DynamoDbReleaseHistory } from '../lib/adapters/dynamodb-release-history.ts';
 import { createDynamoDbDocumentClient } from '../lib/adapters/dynamodb-release-store.ts';
 import { DynamoDbServiceStateStore } from '../lib/adapters/dynamodb-service-state-store.ts';
 import { DynamoDbSlackStore } from '../lib/adapters/dynamodb-slack-store.ts';
-import { LambdaReleaseStarter } from '../lib/adapters/lambda-release-starter.ts';
 import { createSlackSecretReader } from '../lib/adapters/slack-secrets.ts';
 import { createSlackWebApi } from '../lib/adapters/slack-web-api.ts';
 import type { Operate } from '../lib/domain/operations.ts';
 import { environment } from '../lib/env.ts';
-import type { ReleaseStarter } from '../lib/ports/release-starter.ts';
 import type { ReplayGuard } from '../lib/ports/slack.ts';
 import { type OperatePorts, operate } from '../lib/use-cases/operate.ts';
 import { handleSlackInteraction } from '../lib/use-cases/slack-interaction.ts';
-import { config, createTaskTokens, createWaitRegistry, lazyPort } from './shared/adapters.ts';
+import { inProcessReleaseStarter } from '../lib/use-cases/start-release.ts';
+import { config, createStarter, createTaskTokens, createWaitRegistry, lazyPort } from './shared/adapters.ts';
 import { slackLog } from './shared/slack-log.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
@@ -39,8 +36,8 @@ const documents = () => {
 
 /**
  * The ports `operate` acts through, as the CLI's (cli/aws.ts) but with the function's role: the release
- * table, Step Functions' task tokens, and the trigger function (a rollback once the previous version's slot
- * is no longer warm starts a release of the previous digest, as a push would).
+ * table, Step Functions' task tokens, and the trigger's use case (a rollback once the previous version's
+ * slot is no longer warm starts a release of the previous digest, as a push would).
  */
 const operatePorts = (): OperatePorts => {
   return {
@@ -54,13 +51,10 @@ const operatePorts = (): OperatePorts => {
       () => new DynamoDbServiceStateStore(documents(), environment.tableName),
       { read: true },
     ),
-    releases: lazyPort<ReleaseStarter>(
-      () =>
-        new LambdaReleaseStarter(customize(new LambdaClient(clientBase()), 'Lambda'), async () =>
-          environment.triggerFunction(),
-        ),
-      { start: true },
-    ),
+    // The trigger's own use case, in-process: the same request and execution name a push makes.
+    releases: inProcessReleaseStarter({ starter: createStarter() }, config, () => ({
+      pipeline: { account: environment.stateMachineArn().split(':')[4] ?? '', region: environment.region() },
+    })),
   };
 };
 

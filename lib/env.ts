@@ -46,7 +46,6 @@ export const environment = {
   /** The release state machine started by the trigger function. */
   stateMachineArn: (): string => required('SHIPLINE_STATE_MACHINE_ARN'),
   /** The trigger function (name or ARN): a rollback from Slack past the warm slot starts a release through it. */
-  triggerFunction: (): string => required('SHIPLINE_TRIGGER_FUNCTION'),
   /** AWS region the pipeline runs in. @default 'us-east-1' */
   region: (): string => optional('AWS_REGION') ?? 'us-east-1',
   /** DynamoDB endpoint override (the sandbox points it at its local DynamoDB server). */

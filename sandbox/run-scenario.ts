@@ -227,7 +227,6 @@ const runPackaged = async (
     SHIPLINE_TOPIC_ARN: topicArn,
     SHIPLINE_RELEASE_EVENTS_TOPIC_ARN: releaseEventsTopicArn,
     SHIPLINE_STATE_MACHINE_ARN: stateMachineArn,
-    SHIPLINE_TRIGGER_FUNCTION: 'shipline-sandbox-trigger',
     SHIPLINE_DYNAMODB_ENDPOINT: endpoint,
     SHIPLINE_LOG_LEVEL: process.env.SHIPLINE_LOG_LEVEL ?? 'SILENT',
     AWS_REGION: region,

@@ -7,6 +7,7 @@ import { InvalidInputError } from '../errors.ts';
 import { manualDeployRequestSchema } from '../events/deploy-request.ts';
 import { ecrImageActionEventSchema, imageUriFromEcrEvent, looksLikeEcrEvent } from '../events/ecr-push.ts';
 import { parseInput } from '../events/parse.ts';
+import type { ReleaseStarter } from '../ports/release-starter.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
 
 export type StartReleaseResult =
@@ -160,3 +161,22 @@ export const startRelease = async (
     executionArn,
   };
 };
+
+/**
+ * A {@link ReleaseStarter} for a function that holds the packaged config and may start executions (the Slack
+ * interactions function): it runs the trigger's own use case in-process, so a release it starts is exactly
+ * the one a push or `shipline deploy` would start (same input, same execution name per digest), without
+ * invoking the trigger function (and bundling the Lambda client) to get there.
+ */
+export const inProcessReleaseStarter = (
+  ports: { starter: ExecutionStarter },
+  config: () => ShiplineConfig,
+  context: () => TriggerContext,
+): ReleaseStarter => ({
+  start: async (request) => {
+    const result = await startRelease(ports, config(), request, context());
+    return result.status === 'ignored'
+      ? result
+      : { status: result.status, releaseId: result.executionName, executionArn: result.executionArn };
+  },
+});

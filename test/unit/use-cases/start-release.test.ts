@@ -2,7 +2,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { manualExecutionNameFor } from '../../../lib/domain/names.ts';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
 import { InvalidInputError, UnknownServiceError } from '../../../lib/errors.ts';
-import { assertInputFits, releaseRequestFrom, startRelease } from '../../../lib/use-cases/start-release.ts';
+import {
+  assertInputFits,
+  inProcessReleaseStarter,
+  releaseRequestFrom,
+  startRelease,
+} from '../../../lib/use-cases/start-release.ts';
 import { FakeExecutionStarter } from '../fakes.ts';
 import {
   ecrPushEvent,
@@ -335,6 +340,32 @@ describe('Function: startRelease', () => {
       executionName: manualExecutionNameFor('checkout', V2_DIGEST, 'retry-1'),
     });
     expect(starter.executions.size).toBe(2);
+  });
+
+  it('starts in-process exactly the execution the trigger would, once per digest (a Slack rollback past the warm slot)', async () => {
+    const releases = inProcessReleaseStarter(
+      { starter },
+      () => config,
+      () => ({}),
+    );
+    const request = { source: 'manual' as const, service: 'checkout', image: { digest: V2_DIGEST } };
+
+    const first = await releases.start(request);
+    const again = await releases.start(request);
+
+    expect(first).toEqual({
+      status: 'started',
+      releaseId: starter.calls[0]?.name,
+      executionArn: expect.stringContaining(`:execution:`),
+    });
+    expect(again).toMatchObject({
+      status: 'duplicate',
+      releaseId: first.status === 'ignored' ? '' : first.releaseId,
+    });
+    expect(starter.executions.size).toBe(1);
+    await expect(
+      releases.start({ source: 'manual', service: 'nope', image: { digest: V2_DIGEST } }),
+    ).rejects.toBeInstanceOf(UnknownServiceError);
   });
 
   it("carries a manual request's commit time to the execution, for the change lead time", async () => {
