@@ -344,5 +344,18 @@ if (isEntry()) {
       if (error.code !== 'EPIPE') throw error;
       process.exit(process.exitCode ?? EXIT.ok);
     });
-  process.exitCode = await runCli(process.argv.slice(2));
+  // Not awaited at the top level: the module must finish loading while the command runs, because a
+  // scenario's `cli:` events import it again (`shipline simulate` running `shipline promote`), and an
+  // import of a module still awaiting its own top level waits forever.
+  void runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(
+        `shipline: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exitCode = EXIT.internal;
+    },
+  );
 }
