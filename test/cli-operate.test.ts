@@ -199,7 +199,7 @@ describe('CLI: shipline promote', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toBe(
-      'shipline: nothing to promote: release checkout-v3 of checkout (v2 -> v3) is baking (step 2 of 6: Bake 5% for 5m), 5% of traffic on v3; promote ends a bake or the rollback window\n',
+      'shipline: nothing to promote: release checkout-v3 of checkout (v2 -> v3) is baking (step 2 of 6: Bake 5% for 5m), 5% of traffic on v3; promote ends a bake or the rollback window: a paused release goes on with shipline resume checkout, or rolls back with shipline abort checkout\n',
     );
     expect(sfn.calls()).toEqual([]);
   });
