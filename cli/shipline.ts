@@ -347,10 +347,18 @@ if (isEntry()) {
       if (error.code !== 'EPIPE') throw error;
       process.exit(process.exitCode ?? EXIT.ok);
     });
-  // Not a top-level await: the module must finish evaluating before the command runs, because a scenario's
-  // `cli` events import it again (sandbox/run/cli.ts) while `simulate` runs, and an import of a module still
-  // evaluating waits for it: `shipline simulate` of a scenario with a cli event would never end.
-  void runCli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  // Not awaited at the top level: the module must finish loading while the command runs, because a
+  // scenario's `cli:` events import it again (`shipline simulate` running `shipline promote`), and an
+  // import of a module still awaiting its own top level waits forever.
+  void runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(
+        `shipline: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exitCode = EXIT.internal;
+    },
+  );
 }

@@ -86,6 +86,27 @@ describe('CLI: usage, help and exit codes', () => {
     expect(piped.stdout).not.toMatch(ANSI);
   });
 
+  // The scenario runs `shipline promote` inside the `shipline simulate` process: the program must have
+  // finished loading by then, or importing it again waits on itself forever.
+  it('runs a scenario that gives shipline commands, from the terminal', { timeout: 90_000 }, async () => {
+    const { FORCE_COLOR, NO_COLOR, SHIPLINE_CONFIG, ...env } = process.env;
+    const child = spawn(
+      'node',
+      [path.join(root, 'bin/shipline.mjs'), 'simulate', '--scenario', 'examples/cli-promote.yml'],
+      { cwd: root, env },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    expect(stdout).toContain('Outcome:         PROMOTED');
+    expect(stdout).toContain('Expectations:    all met');
+    expect(code).toBe(0);
+  });
+
   it('ends quietly when the reader closes its end of stdout early (| head)', async () => {
     const { FORCE_COLOR, NO_COLOR, ...env } = process.env;
     const child = spawn('node', [path.join(root, 'bin/shipline.mjs'), '--help'], { cwd: root, env });

@@ -285,6 +285,12 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
         reason,
         service: request.service,
       });
+      const aborted = target.record ? rollbacksOf(target.record).at(-1) : undefined;
+      if (report.status !== 'done' && aborted && target.record?.status === 'in_progress')
+        return nothing(
+          `nothing to abort: release ${target.releaseId} is already rolling back: ${who(aborted.actor)} gave ${aborted.command} at ${aborted.at}${aborted.reason ? ` (${aborted.reason})` : ''}`,
+          target.releaseId,
+        );
       if (report.status !== 'done')
         return nothing(
           `nothing to abort right now: ${describeTarget(target, request.service)} and waits on nothing a command can end (it is between steps); try again in a few seconds`,

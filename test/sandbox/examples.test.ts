@@ -1579,6 +1579,21 @@ describe('Sandbox: the shipline CLI against the simulated account', () => {
     ]);
   });
 
+  it('promote --full on a rolling update: nothing to end while it rolls out, then the bake ends and v2 serves alone', async () => {
+    const result = await run('cli-promote-full-rolling.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.traffic).toEqual({ 'api (v2)': 100 });
+    expect(result.releases[0]?.actions).toMatchObject([
+      { command: 'promote-full', reason: 'hotfix, verified in staging' },
+    ]);
+    expect(result.notifications[1]?.message).toMatchObject({
+      event: 'promoted',
+      reason: expect.stringContaining(
+        'promoted in full by arn:aws:sts::123456789012:assumed-role/shipline-operator/sandbox-operator (hotfix, verified in staging)',
+      ),
+    });
+  });
+
   it('abort rolls the canary back at once with the reason', async () => {
     const result = await run('cli-abort.yml');
     expect(result.expectations?.failures).toEqual([]);

@@ -293,6 +293,18 @@ describe('Use case: operate', () => {
       expect(result.message).toMatch(/^nothing to abort right now: release checkout-v3 of checkout/);
     });
 
+    it('says the release is already rolling back when another person aborted it a moment before', async () => {
+      const { tokens, run } = setup([v2, running], [wait('checkout-v3', 'bake', 'a', 'tok')]);
+      await run('abort', { reason: 'p99 up' });
+      // The first abort ended the bake and claimed its wait: the second finds only the record of it.
+      const second = await run('abort', { reason: 'errors' });
+      expect(tokens.failed).toHaveLength(1);
+      expect(second).toMatchObject({ status: 'nothing-to-act-on', releaseId: 'checkout-v3' });
+      expect(second.message).toBe(
+        `nothing to abort: release checkout-v3 is already rolling back: ${ACTOR.id} gave abort at ${NOW} (p99 up)`,
+      );
+    });
+
     it('acts on the release --release names only', async () => {
       const { tokens, run } = setup([v2, running], [wait('checkout-v3', 'bake', 'a', 'tok')]);
       const other = await run('abort', { reason: 'x', releaseId: 'checkout-nope' });
