@@ -544,7 +544,7 @@ export const serviceSchema = z
       .default('fail')
       .meta({
         description:
-          'What a bake whose watched alarms stayed INSUFFICIENT_DATA the whole time means: fail (roll back, the default), pass (go on), or pause (wait for a person to promote or abort, at most inconclusivePauseTimeout, then roll back).',
+          'What a bake whose watched alarms stayed INSUFFICIENT_DATA the whole time means: fail (roll back, the default), pass (go on), or pause (wait for a person to resume or abort, at most inconclusivePauseTimeout, then roll back).',
       }),
     inconclusivePauseTimeout: positiveSeconds('the inconclusive pause timeout')
       .optional()
