@@ -14,12 +14,13 @@ const clusterParts = (cluster) => {
  * `slackSettingsFor`); a service with no applicable Slack section is left out.
  */
 const slackSettings = (config) =>
-  Object.values(config.services)
-    .map((service) => {
+  Object.entries(config.services)
+    .map(([name, service]) => {
       const own = service.slack;
       if (own === false) return undefined;
       const pipeline = config.slack ?? {};
       const settings = {
+        name,
         botToken: own?.botToken ?? pipeline.botToken,
         signingSecret: own?.signingSecret ?? pipeline.signingSecret,
       };
@@ -59,6 +60,16 @@ const slackSecretArns = (config, which, store) => {
 };
 
 module.exports = {
+  /**
+   * The services with a Slack thread: the slackNotify subscription's filter policy on the message attribute
+   * `service`, so transitions of other services never invoke it. SNS refuses an empty list in a filter
+   * policy, so with none it names a service nobody can declare (config names are lower-case letters,
+   * digits and hyphens) and the subscription matches nothing.
+   */
+  slackServices: (config) => {
+    const names = slackSettings(config).map((settings) => settings.name);
+    return names.length > 0 ? names : ['(no service has Slack)'];
+  },
   /** The SSM parameters holding the Slack bot tokens (slackNotify reads them). */
   slackBotTokenParameters: (config) => slackSecretArns(config, 'botToken', 'ssm'),
   /** The Secrets Manager secrets holding the Slack bot tokens. */

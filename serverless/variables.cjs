@@ -16,6 +16,8 @@ const loadConfig = async ({ resolveVariable }) =>
   }).config;
 
 module.exports = {
+  /** The services with Slack: the only ones whose release events invoke the Slack thread function. */
+  slackServices: async (context) => roleResources.slackServices(await loadConfig(context)),
   /** The Slack bot tokens' SSM parameters and secrets: the only ones the Slack thread function may read. */
   slackBotTokenParameters: async (context) =>
     roleResources.slackBotTokenParameters(await loadConfig(context)),

@@ -336,6 +336,25 @@ describe('serverless package', () => {
     ]);
   });
 
+  it('invokes the Slack thread function only for the services with Slack (none here: its filter matches nothing)', () => {
+    const subscriptions = Object.values(template.Resources).filter(
+      (r) =>
+        r.Type === 'AWS::SNS::Subscription' &&
+        JSON.stringify(r.Properties.Endpoint ?? '').includes('SlackNotifyLambdaFunction'),
+    );
+    expect(subscriptions.map((r) => r.Properties.FilterPolicy)).toEqual([
+      { service: ['(no service has Slack)'] },
+    ]);
+  });
+
+  it('lets the Slack buttons start a release only as the trigger does (StartExecution), never by invoking it', () => {
+    const actions = roleStatements('SlackInteractionsIamRoleLambdaExecution').flatMap((statement) =>
+      asArray(statement.Action),
+    );
+    expect(actions).toContain('states:StartExecution');
+    expect(actions).not.toContain('lambda:InvokeFunction');
+  });
+
   it('gives the trigger the state machine ARN', () => {
     const variables = (resource('TriggerLambdaFunction').Properties.Environment as { Variables: object })
       .Variables;
