@@ -82,7 +82,10 @@ export const handleSlackInteraction = async (
   request: SlackHttpRequest,
 ): Promise<SlackHttpAnswer> => {
   const { log } = ports;
-  if (request.method !== 'POST') return answer(405, 'bad-request', 'Slack interactions are POST requests');
+  if (request.method !== 'POST') {
+    log.warn('refused a request: not a POST', { method: request.method });
+    return answer(405, 'bad-request', 'Slack interactions are POST requests');
+  }
   const config = ports.config();
   const refs = slackSecretRefs(config, 'signingSecret');
   // Each Slack app's secret on its own: one service's missing or unreadable secret must not refuse the
@@ -133,6 +136,7 @@ export const handleSlackInteraction = async (
     const form = new URLSearchParams(request.body.toString('utf8'));
     payload = JSON.parse(form.get('payload') ?? 'null') as BlockActionsPayload;
   } catch {
+    log.warn('refused a Slack request: its payload is not JSON', { timestamp });
     return answer(400, 'bad-request', 'no payload');
   }
   const action = payload?.type === 'block_actions' ? payload.actions?.[0] : undefined;

@@ -163,6 +163,30 @@ describe('handleSlackInteraction with several Slack apps', () => {
       expect(operations).toEqual([]);
     }));
 
+  it('logs every refusal, a signed request with no JSON payload and a GET too', () =>
+    withClock(async () => {
+      const { ports, logs } = setup({
+        '/shipline/slack/signing-secret': CHECKOUT_SECRET,
+        '/payments/slack/signing-secret': 'fedcba9876543210fedcba9876543210',
+      });
+      const body = 'payload=%7Bnot-json';
+      const timestamp = String(NOW_SECONDS - 1);
+      const notJson = await handleSlackInteraction(ports, {
+        method: 'POST',
+        headers: {
+          'x-slack-request-timestamp': timestamp,
+          'x-slack-signature': slackSignature(CHECKOUT_SECRET, timestamp, body),
+        },
+        body: Buffer.from(body),
+      });
+      const get = await handleSlackInteraction(ports, { method: 'GET', headers: {}, body: Buffer.alloc(0) });
+      expect([notJson.statusCode, get.statusCode]).toEqual([400, 405]);
+      expect(logs.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
+        'refused a Slack request: its payload is not JSON',
+        'refused a request: not a POST',
+      ]);
+    }));
+
   it("refuses a user allowed on checkout pressing a payments button signed by checkout's app", () =>
     withClock(async () => {
       const { ports, operations } = setup({
