@@ -336,6 +336,9 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
           `nothing to roll back: release ${target.releaseId} of ${target.record?.toVersion ?? 'the previous version'} is already rolling ${request.service} back (${rollingBack}); ${describeTarget(target, request.service)}`,
           target.releaseId,
         );
+      // A named release that is not found (a button of another service's release, a mistyped --release)
+      // must not roll back what the service serves now: that was not asked.
+      if (!target && request.releaseId !== undefined) return nothing(`nothing to roll back: ${await idle()}`);
       const takenOver = target ? await windowTakenOver(ports, ref, target) : undefined;
       if (target && takenOver) return nothing(`nothing to roll back: ${takenOver}`, target.releaseId);
       if (target) {

@@ -422,6 +422,20 @@ describe('Use case: operate', () => {
       expect(await actions('checkout-v2')).toMatchObject([{ command: 'rollback' }]);
     });
 
+    it("rolls nothing back for a release it does not find (another service's, or a mistyped --release)", async () => {
+      const { tokens, releases, run, actions } = setup([v1, v2]);
+      const result = await run('rollback', { reason: 'p99 up', releaseId: 'payments-v9' });
+      expect(result).toEqual({
+        status: 'nothing-to-act-on',
+        command: 'rollback',
+        service: 'checkout',
+        message: 'nothing to roll back: release payments-v9 of checkout was not found, or waits on nothing',
+      });
+      expect(releases.requests).toEqual([]);
+      expect(tokens.failed).toEqual([]);
+      expect(await actions('checkout-v2')).toBeUndefined();
+    });
+
     it('after its release of the previous digest failed, a second rollback of the same serving release is a new request', async () => {
       const failed = record(manualExecutionNameFor('checkout', DIGEST_V1, 'rollback-of-checkout-v2-1'), {
         requestedAt: '2026-03-02T10:10:00.000Z',
