@@ -354,7 +354,16 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
               ? `rolling back release ${target.releaseId} within its rollback window: ${target.record?.fromVersion ?? 'the old version'} serves again from its warm slot`
               : `aborted release ${target.releaseId}: it rolls back to ${target.record?.fromVersion ?? 'the stable version'}`,
           );
-        if (request.releaseId !== undefined || target.record?.status === 'in_progress')
+        // A release named after it ended: the one that serves is rolled back to the previous version (its
+        // window is over), any other one has nothing of it left to roll back.
+        const serving = records.find((candidate) => candidate.status === 'promoted');
+        const ended = target.record !== undefined && target.record.status !== 'in_progress';
+        if (request.releaseId !== undefined && ended && serving?.releaseId !== target.releaseId)
+          return nothing(
+            `nothing to roll back: release ${target.releaseId} of ${request.service} ${STATUS_WORDS[target.record?.status ?? 'in_progress']} and is not what ${request.service} serves${serving ? ` (release ${serving.releaseId}, ${serving.toVersion ?? 'its version'})` : ''}; shipline rollback ${request.service} rolls back what serves`,
+            target.releaseId,
+          );
+        if (!ended && (request.releaseId !== undefined || target.record?.status === 'in_progress'))
           return nothing(
             `nothing to roll back right now: ${describeTarget(target, request.service)} and waits on nothing a command can end (it is between steps); try again in a few seconds`,
             target.releaseId,
