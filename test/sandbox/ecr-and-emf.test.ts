@@ -151,5 +151,24 @@ describe('Sandbox: ECR image labels and EMF metrics', () => {
     expect(world.timeline.at(-1)?.text).toBe(
       'releaseMetrics: EMF log line not extracted (Shipline/DORA: dimension service has no string value)',
     );
+
+    const badUnit = JSON.stringify({
+      _aws: {
+        Timestamp: START,
+        CloudWatchMetrics: [
+          {
+            Namespace: 'Shipline/DORA',
+            Dimensions: [['service']],
+            Metrics: [{ Name: 'LeadTimeSeconds', Unit: 'Secs' }],
+          },
+        ],
+      },
+      service: 'checkout',
+      LeadTimeSeconds: 60,
+    });
+    expect(world.cloudwatch.extractEmf(badUnit, 'releaseMetrics')).toBe(0);
+    expect(world.timeline.at(-1)?.text).toBe(
+      'releaseMetrics: EMF log line not extracted (Shipline/DORA/LeadTimeSeconds: Unit "Secs" is not a CloudWatch unit)',
+    );
   });
 });
