@@ -1,5 +1,6 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { nowEpochSeconds } from '../clock.ts';
+import type { SlackBlock } from '../domain/slack.ts';
 import type { ReplayGuard, SlackThread, SlackThreadStore } from '../ports/slack.ts';
 import { DynamoDbTablePart, isConditionFailure, RECORD_RETENTION_SECONDS } from './dynamodb-table.ts';
 
@@ -7,6 +8,12 @@ import { DynamoDbTablePart, isConditionFailure, RECORD_RETENTION_SECONDS } from 
 const threadKey = (releaseId: string) => ({ pk: `RELEASE#${releaseId}`, sk: 'SLACK#THREAD' });
 /** One item per accepted click signature, kept (TTL) until Slack's window would refuse it anyway. */
 const signatureKey = (signature: string) => ({ pk: `SLACK#SIGNATURE#${signature}`, sk: 'SEEN' });
+
+const isRootMessage = (value: unknown): value is { text: string; blocks: SlackBlock[] } =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { text?: unknown }).text === 'string' &&
+  Array.isArray((value as { blocks?: unknown }).blocks);
 
 /** A conditional write: true when it applied, false when its condition failed. */
 const applied = async (write: () => Promise<unknown>): Promise<boolean> => {
@@ -31,6 +38,7 @@ export class DynamoDbSlackStore extends DynamoDbTablePart implements SlackThread
       channel: String(item.channel),
       ...(typeof item.ts === 'string' ? { ts: item.ts } : {}),
       rootSequence: typeof item.rootSequence === 'number' ? item.rootSequence : -1,
+      ...(isRootMessage(item.rootMessage) ? { root: item.rootMessage } : {}),
     };
   }
 
@@ -78,15 +86,19 @@ export class DynamoDbSlackStore extends DynamoDbTablePart implements SlackThread
     );
   }
 
-  public advanceRoot(releaseId: string, sequence: number): Promise<boolean> {
+  public advanceRoot(
+    releaseId: string,
+    sequence: number,
+    root: { text: string; blocks: SlackBlock[] },
+  ): Promise<boolean> {
     return applied(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: threadKey(releaseId),
-          UpdateExpression: 'SET rootSequence = :sequence',
+          UpdateExpression: 'SET rootSequence = :sequence, rootMessage = :root',
           ConditionExpression: 'attribute_exists(ts) AND rootSequence < :sequence',
-          ExpressionAttributeValues: { ':sequence': sequence },
+          ExpressionAttributeValues: { ':sequence': sequence, ':root': root },
         }),
       ),
     );

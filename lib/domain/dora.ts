@@ -18,7 +18,8 @@
  * - Change lead time: from the change's commit time (`changeTime`: the image's OCI
  *   `org.opencontainers.image.created` label, else the deploy request's commit time, else the push time;
  *   its `source` says which) to the moment the release was promoted (`promotedAt`), for each promoted
- *   deployment (also one rolled back later, in its rollback window: it did run in production).
+ *   deployment (also one rolled back later, in its rollback window: it did run in production), except a
+ *   redeploy of a version promoted before (no new change: its change time is the old build's).
  * - A failed deployment is a deployment that ended rolled back or failed: it needed immediate
  *   intervention (Shipline's automatic rollback, a person's abort, or a failed rollback left to a person).
  * - Failed deployment recovery time: from the failure's detection (`rollbackStartedAt`: the rollback starts
@@ -101,6 +102,12 @@ const promotionOf = (record: ReleaseRecord): string | undefined =>
 /** When a failed deployment's failure was detected: the start of its rollback, else when it ended. */
 const detectedAt = (record: ReleaseRecord): string => record.rollbackStartedAt ?? (record.endedAt as string);
 
+/** Two releases of one version: the same image digest, else (no digest recorded) the same version name. */
+const sameVersion = (a: ReleaseRecord, b: ReleaseRecord): boolean =>
+  a.image?.digest !== undefined && b.image?.digest !== undefined
+    ? a.image.digest === b.image.digest
+    : a.toVersion !== undefined && a.toVersion === b.toVersion;
+
 const byEnd = (a: ReleaseRecord, b: ReleaseRecord): number =>
   ms(a.endedAt as string) - ms(b.endedAt as string) || a.releaseId.localeCompare(b.releaseId);
 
@@ -134,6 +141,11 @@ export const assessReleases = (
       previous.toVersion !== record.toVersion;
     const promotedAt = promotionOf(record);
     const change = changeTimeOf(record);
+    // A version promoted before and released again (a rollback by redeploy) carries no new change: its
+    // change time is the old build's, and counting it again would add the old version's age as a lead time.
+    const redeploy = deployments
+      .slice(0, Math.max(index, 0))
+      .some((earlier) => promotionOf(earlier) !== undefined && sameVersion(earlier, record));
     const assessment: ReleaseAssessment = {
       releaseId: record.releaseId,
       service: record.service,
@@ -143,7 +155,7 @@ export const assessReleases = (
       failed,
       rework: deployment && (reworkAfterFailure || undoesPrevious),
     };
-    if (deployment && promotedAt !== undefined)
+    if (deployment && promotedAt !== undefined && !redeploy)
       assessment.leadTime = {
         seconds: seconds(change.at, promotedAt),
         source: change.source,

@@ -79,6 +79,8 @@ export interface SlackThread {
   ts?: string;
   /** The progress sequence the root message shows. */
   rootSequence: number;
+  /** The root message of `rootSequence`, as the delivery that advanced it rendered it. */
+  root?: { text: string; blocks: SlackBlock[] };
 }
 
 /**
@@ -96,8 +98,15 @@ export interface SlackThreadStore {
   unclaim(releaseId: string): Promise<void>;
   /** Records the posted root message. */
   recordRoot(releaseId: string, ts: string, sequence: number): Promise<void>;
-  /** Moves the root to `sequence` if it shows an older one: true when the caller should update it. */
-  advanceRoot(releaseId: string, sequence: number): Promise<boolean>;
+  /**
+   * Moves the root to `sequence` if it shows an older one, keeping the message it renders: true when the
+   * caller should update it.
+   */
+  advanceRoot(
+    releaseId: string,
+    sequence: number,
+    root: { text: string; blocks: SlackBlock[] },
+  ): Promise<boolean>;
   /** Moves the root back from `sequence` to `previous` (its update failed and will be retried). */
   rewindRoot(releaseId: string, sequence: number, previous: number): Promise<void>;
   /** Remembers a reply as posted: false when it already was (a redelivered event). */

@@ -342,6 +342,9 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
           `nothing to roll back: release ${target.releaseId} of ${target.record?.toVersion ?? 'the previous version'} is already rolling ${request.service} back (${rollingBack}); ${describeTarget(target, request.service)}`,
           target.releaseId,
         );
+      // A named release that is not found (a button of another service's release, a mistyped --release)
+      // must not roll back what the service serves now: that was not asked.
+      if (!target && request.releaseId !== undefined) return nothing(`nothing to roll back: ${await idle()}`);
       const takenOver = target ? await windowTakenOver(ports, ref, target) : undefined;
       if (target && takenOver) return nothing(`nothing to roll back: ${takenOver}`, target.releaseId);
       if (target) {
@@ -357,7 +360,16 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
               ? `rolling back release ${target.releaseId} within its rollback window: ${target.record?.fromVersion ?? 'the old version'} serves again from its warm slot`
               : `aborted release ${target.releaseId}: it rolls back to ${target.record?.fromVersion ?? 'the stable version'}`,
           );
-        if (request.releaseId !== undefined || target.record?.status === 'in_progress')
+        // A release named after it ended: the one that serves is rolled back to the previous version (its
+        // window is over), any other one has nothing of it left to roll back.
+        const serving = records.find((candidate) => candidate.status === 'promoted');
+        const ended = target.record !== undefined && target.record.status !== 'in_progress';
+        if (request.releaseId !== undefined && ended && serving?.releaseId !== target.releaseId)
+          return nothing(
+            `nothing to roll back: release ${target.releaseId} of ${request.service} ${STATUS_WORDS[target.record?.status ?? 'in_progress']} and is not what ${request.service} serves${serving ? ` (release ${serving.releaseId}, ${serving.toVersion ?? 'its version'})` : ''}; shipline rollback ${request.service} rolls back what serves`,
+            target.releaseId,
+          );
+        if (!ended && (request.releaseId !== undefined || target.record?.status === 'in_progress'))
           return nothing(
             `nothing to roll back right now: ${describeTarget(target, request.service)} and waits on nothing a command can end (it is between steps); try again in a few seconds`,
             target.releaseId,

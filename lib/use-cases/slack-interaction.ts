@@ -13,7 +13,7 @@
  */
 import { now, nowEpochSeconds } from '../clock.ts';
 import type { ShiplineConfig } from '../config/schema.ts';
-import { secretRefKey, slackSecretRefs, slackSettingsFor } from '../config/slack.ts';
+import { type SecretRef, secretRefKey, slackSecretRefs, slackSettingsFor } from '../config/slack.ts';
 import type { Operate, OperationResult } from '../domain/operations.ts';
 import { answeredReply, buttonOfAction, parseButtonValue, SLACK_BUTTONS } from '../domain/slack.ts';
 import { SIGNATURE_MAX_AGE_SECONDS, verifySlackSignature } from '../domain/slack-signature.ts';
@@ -82,10 +82,26 @@ export const handleSlackInteraction = async (
   request: SlackHttpRequest,
 ): Promise<SlackHttpAnswer> => {
   const { log } = ports;
-  if (request.method !== 'POST') return answer(405, 'bad-request', 'Slack interactions are POST requests');
+  if (request.method !== 'POST') {
+    log.warn('refused a request: not a POST', { method: request.method });
+    return answer(405, 'bad-request', 'Slack interactions are POST requests');
+  }
   const config = ports.config();
   const refs = slackSecretRefs(config, 'signingSecret');
-  const secrets = await Promise.all(refs.map((ref) => ports.secrets.read(ref)));
+  // Each Slack app's secret on its own: one service's missing or unreadable secret must not refuse the
+  // clicks of every other service's app.
+  const reads = await Promise.allSettled(refs.map((ref) => ports.secrets.read(ref)));
+  const readable: Array<{ ref: SecretRef; secret: string }> = [];
+  const unreadable: string[] = [];
+  for (const [index, read] of reads.entries()) {
+    const ref = refs[index] as SecretRef;
+    if (read.status === 'fulfilled') readable.push({ ref, secret: read.value });
+    else {
+      const error = read.reason instanceof Error ? read.reason.message : String(read.reason);
+      unreadable.push(error);
+      log.error('could not read a Slack signing secret', { error });
+    }
+  }
   const signature = request.headers['x-slack-signature'];
   const timestamp = request.headers['x-slack-request-timestamp'];
   const check = verifySlackSignature({
@@ -93,8 +109,15 @@ export const handleSlackInteraction = async (
     timestamp,
     body: request.body,
     nowSeconds: nowEpochSeconds(),
-    signingSecrets: secrets,
+    signingSecrets: readable.map((entry) => entry.secret),
   });
+  if (!check.ok && check.reason === 'forged' && unreadable.length > 0) {
+    // The click may be signed by the app whose secret could not be read: not a forgery, a fault to fix.
+    log.error('could not verify a Slack request: a signing secret is unreadable', {
+      unreadable: unreadable.length,
+    });
+    return answer(503, 'failed', 'cannot verify the request now');
+  }
   if (!check.ok) {
     const outcome = check.reason === 'expired' ? 'expired' : 'forged';
     log.warn('refused a Slack request: bad signature', { outcome, detail: check.detail });
@@ -113,6 +136,7 @@ export const handleSlackInteraction = async (
     const form = new URLSearchParams(request.body.toString('utf8'));
     payload = JSON.parse(form.get('payload') ?? 'null') as BlockActionsPayload;
   } catch {
+    log.warn('refused a Slack request: its payload is not JSON', { timestamp });
     return answer(400, 'bad-request', 'no payload');
   }
   const action = payload?.type === 'block_actions' ? payload.actions?.[0] : undefined;
@@ -147,7 +171,7 @@ export const handleSlackInteraction = async (
 
   const spec = SLACK_BUTTONS[button];
   const settings = slackSettingsFor(config, target.service);
-  const signedBy = refs[check.secretIndex];
+  const signedBy = readable[check.secretIndex]?.ref;
   // A click counts only if signed by the Slack app of the service it acts on.
   if (!settings || !signedBy || secretRefKey(settings.signingSecret) !== secretRefKey(signedBy)) {
     log.warn("refused a Slack click: not signed by the service's Slack app", {

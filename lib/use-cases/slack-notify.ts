@@ -115,6 +115,39 @@ const ensureRoot = async (
   return { ...posted, created: true, rootSequence: event.progress.sequence };
 };
 
+/** How many times a delivery looks again for a newer root after its own update. */
+const ROOT_RECHECKS = 3;
+
+/**
+ * Two deliveries can update the root at once, and Slack applies the updates in the order they arrive: an
+ * older event's update may land after a newer one's and leave the root showing the past. So a delivery
+ * looks again after its update, and sends the newest root recorded (its delivery rendered and kept it)
+ * until what it sent last is the newest: the last update to land is then always the newest root. A
+ * failure here is only logged: the delivery that advanced the root updated it too.
+ */
+const showNewestRoot = async (
+  ports: SlackNotifyPorts,
+  event: ReleaseEventMessage,
+  token: string,
+  thread: { channel: string; ts: string },
+  sent: number,
+): Promise<void> => {
+  let shown = sent;
+  try {
+    for (let check = 0; check < ROOT_RECHECKS; check += 1) {
+      const now = await ports.threads.read(event.releaseId);
+      if (!now?.root || now.rootSequence <= shown) return;
+      shown = now.rootSequence;
+      await ports.chat.update(token, { channel: thread.channel, ts: thread.ts, ...now.root });
+    }
+  } catch (error) {
+    ports.log.warn('could not check that the root shows the newest progress', {
+      releaseId: event.releaseId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+};
+
 /** Puts one release event into its Slack thread (see the module comment for what is retried). */
 export const postReleaseEvent = async (
   ports: SlackNotifyPorts,
@@ -128,13 +161,10 @@ export const postReleaseEvent = async (
     const thread = await ensureRoot(ports, event, settings, token);
     let updated = false;
     if (!thread.created && event.progress.sequence > thread.rootSequence) {
-      if (await ports.threads.advanceRoot(event.releaseId, event.progress.sequence)) {
+      const root = rootMessage(event, { buttons });
+      if (await ports.threads.advanceRoot(event.releaseId, event.progress.sequence, root)) {
         try {
-          await ports.chat.update(token, {
-            channel: thread.channel,
-            ts: thread.ts,
-            ...rootMessage(event, { buttons }),
-          });
+          await ports.chat.update(token, { channel: thread.channel, ts: thread.ts, ...root });
         } catch (error) {
           // The retry must update the root again (else an outcome could leave it showing "baking").
           if (error instanceof SlackApiError && error.retryable)
@@ -142,6 +172,7 @@ export const postReleaseEvent = async (
           throw error;
         }
         updated = true;
+        await showNewestRoot(ports, event, token, thread, event.progress.sequence);
       }
     }
     const key = replyKey(event);

@@ -211,6 +211,40 @@ const OPERATOR_WORDS: Record<ComparisonOperator, string> = {
 export const eventTimestamp = (date: Date): string => date.toISOString().replace('Z', '+0000');
 
 /**
+ * CloudWatch's units (MetricDatum `Unit`, the StandardUnit list): an EMF metric definition's `Unit` must be
+ * one of them (EMF specification, MetricDefinition), else the line is not extracted.
+ */
+const STANDARD_UNITS: ReadonlySet<string> = new Set([
+  'Seconds',
+  'Microseconds',
+  'Milliseconds',
+  'Bytes',
+  'Kilobytes',
+  'Megabytes',
+  'Gigabytes',
+  'Terabytes',
+  'Bits',
+  'Kilobits',
+  'Megabits',
+  'Gigabits',
+  'Terabits',
+  'Percent',
+  'Count',
+  'Bytes/Second',
+  'Kilobytes/Second',
+  'Megabytes/Second',
+  'Gigabytes/Second',
+  'Terabytes/Second',
+  'Bits/Second',
+  'Kilobits/Second',
+  'Megabits/Second',
+  'Gigabits/Second',
+  'Terabits/Second',
+  'Count/Second',
+  'None',
+]);
+
+/**
  * CloudWatch metrics and metric alarms. Datapoints are kept per series in minute buckets (a Map keyed by
  * minute, in time order), so an evaluation reads only the minutes of its range and costs the same at hour
  * 72 as at minute 10; minutes older than any alarm's range are dropped. Alarms evaluate every minute over
@@ -675,10 +709,13 @@ export class SimulatedCloudWatch {
             return skip(`${namespace}: dimension ${String(key)} has no string value`);
           dimensions[String(key)] = value;
         }
-        for (const metric of metrics as Array<{ Name?: unknown }>) {
+        if (metrics.length > 100) return skip(`${namespace}: more than 100 metrics in one directive`);
+        for (const metric of metrics as Array<{ Name?: unknown; Unit?: unknown }>) {
           const name = metric.Name;
           if (typeof name !== 'string' || name.length === 0)
             return skip(`${namespace}: a metric has no Name`);
+          if (metric.Unit !== undefined && !STANDARD_UNITS.has(String(metric.Unit)))
+            return skip(`${namespace}/${name}: Unit ${JSON.stringify(metric.Unit)} is not a CloudWatch unit`);
           const raw = document[name];
           const values = Array.isArray(raw) ? raw : [raw];
           for (const value of values) {

@@ -7,16 +7,25 @@ const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const DIGEST = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/;
 const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
-/** The documented `acceptedMediaTypes` of BatchGetImage. */
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+
+/**
+ * The `acceptedMediaTypes` of BatchGetImage: the API reference lists the three manifest types, and ECR
+ * also stores and serves Docker manifest lists and OCI image indexes ("Container image manifest format
+ * support in Amazon ECR"; the containerd ECR resolver asks for them).
+ */
 const ACCEPTED_MEDIA_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v2+json',
   OCI_MANIFEST,
+  OCI_INDEX,
+  DOCKER_MANIFEST_LIST,
 ]);
 
 interface StoredImage {
   manifest: string;
-  configDigest: string;
+  mediaType: string;
 }
 
 const sha256 = (bytes: string | Buffer): string =>
@@ -48,8 +57,15 @@ export class SimulatedEcr {
   /**
    * Stores an image as a push leaves it: an OCI manifest naming a configuration blob whose `config.Labels`
    * hold `labels`. The manifest's own digest is the version's (the sandbox keeps the scenario's digests).
+   * With `index`, the version's digest is an OCI image index as `docker buildx` pushes it: the platform's
+   * manifest and a provenance attestation manifest (platform unknown/unknown).
    */
-  public putImage(repository: string, digest: string, labels: Record<string, string>): void {
+  public putImage(
+    repository: string,
+    digest: string,
+    labels: Record<string, string>,
+    options: { index?: boolean } = {},
+  ): void {
     this.createRepository(repository);
     const config = Buffer.from(
       JSON.stringify({
@@ -67,7 +83,45 @@ export class SimulatedEcr {
       config: { mediaType: OCI_CONFIG, digest: configDigest, size: config.length },
       layers: [],
     });
-    this.repositories.get(repository)?.set(digest, { manifest, configDigest });
+    if (!options.index) {
+      this.repositories.get(repository)?.set(digest, { manifest, mediaType: OCI_MANIFEST });
+      return;
+    }
+    const platformDigest = sha256(manifest);
+    this.repositories.get(repository)?.set(platformDigest, { manifest, mediaType: OCI_MANIFEST });
+    const attestation = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: sha256('{}'), size: 2 },
+      layers: [],
+    });
+    const attestationDigest = sha256(attestation);
+    this.repositories
+      .get(repository)
+      ?.set(attestationDigest, { manifest: attestation, mediaType: OCI_MANIFEST });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        {
+          mediaType: OCI_MANIFEST,
+          digest: platformDigest,
+          size: manifest.length,
+          platform: { architecture: 'arm64', os: 'linux' },
+        },
+        {
+          mediaType: OCI_MANIFEST,
+          digest: attestationDigest,
+          size: attestation.length,
+          annotations: {
+            'vnd.docker.reference.digest': platformDigest,
+            'vnd.docker.reference.type': 'attestation-manifest',
+          },
+          platform: { architecture: 'unknown', os: 'unknown' },
+        },
+      ],
+    });
+    this.repositories.get(repository)?.set(digest, { manifest: index, mediaType: OCI_INDEX });
   }
 
   /** The blob a pre-signed URL this service issued points at, or undefined for any other URL. */
@@ -108,8 +162,8 @@ export class SimulatedEcr {
 
   /**
    * BatchGetImage: each image id (digest or tag; this sandbox stores images by digest) is answered with its
-   * manifest or a failure (ImageNotFound, InvalidImageDigest); `acceptedMediaTypes` holds the documented
-   * manifest types only.
+   * manifest or a failure (ImageNotFound, InvalidImageDigest); `acceptedMediaTypes` holds the manifest and
+   * index types ECR serves.
    */
   private batchGetImage(input: Record<string, unknown>): unknown {
     const { images } = this.repository(input);
@@ -139,7 +193,9 @@ export class SimulatedEcr {
         continue;
       }
       const image = digest === undefined ? undefined : images.get(digest);
-      if (!image) {
+      // An image whose manifest type the caller does not accept is not served (a registry answers such a
+      // pull with 404): a caller that never asks for indexes does not get a multi-platform image's.
+      if (!image || (accepted !== undefined && accepted.length > 0 && !accepted.includes(image.mediaType))) {
         failures.push({
           imageId: id,
           failureCode: 'ImageNotFound',
@@ -152,7 +208,7 @@ export class SimulatedEcr {
         repositoryName: String(input.repositoryName),
         imageId: { imageDigest: digest },
         imageManifest: image.manifest,
-        imageManifestMediaType: OCI_MANIFEST,
+        imageManifestMediaType: image.mediaType,
       });
     }
     return { images: found, failures };

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbSlackStore } from '../../lib/adapters/dynamodb-slack-store.ts';
 import { type Clock, useClock } from '../../lib/clock.ts';
+import type { SlackBlock } from '../../lib/domain/slack.ts';
 import {
   createTable,
   startLocalDynamoDb,
@@ -63,18 +64,24 @@ describe('Adapter: DynamoDbSlackStore (dynalite)', () => {
   });
 
   it('moves the root only forward, and back when its update failed', async () => {
+    const root = (text: string): { text: string; blocks: SlackBlock[] } => ({
+      text,
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+    });
     await store.claim('r1', 'C1', NOW + 60);
-    expect(await store.advanceRoot('r1', 4)).toBe(false); // no root yet
+    expect(await store.advanceRoot('r1', 4, root('step 4'))).toBe(false); // no root yet
     await store.recordRoot('r1', '1.000100', 3);
-    expect(await store.advanceRoot('r1', 5)).toBe(true);
-    expect(await store.advanceRoot('r1', 4)).toBe(false);
-    expect(await store.advanceRoot('r1', 5)).toBe(false);
+    expect(await store.advanceRoot('r1', 5, root('step 5'))).toBe(true);
+    expect(await store.advanceRoot('r1', 4, root('step 4'))).toBe(false);
+    expect(await store.advanceRoot('r1', 5, root('step 5 again'))).toBe(false);
+    // The root message of the sequence it shows is kept (a delivery re-sends the newest).
+    expect((await store.read('r1'))?.root).toEqual(root('step 5'));
     await store.rewindRoot('r1', 5, 3);
     expect((await store.read('r1'))?.rootSequence).toBe(3);
     // A rewind from a sequence the root no longer shows changes nothing.
-    await store.advanceRoot('r1', 7);
+    await store.advanceRoot('r1', 7, root('step 7'));
     await store.rewindRoot('r1', 5, 3);
-    expect((await store.read('r1'))?.rootSequence).toBe(7);
+    expect(await store.read('r1')).toMatchObject({ rootSequence: 7, root: root('step 7') });
   });
 
   it('remembers each reply once, and forgets one on demand', async () => {

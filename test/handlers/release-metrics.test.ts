@@ -169,6 +169,8 @@ describe('Handler: release-metrics', () => {
       acceptedMediaTypes: [
         'application/vnd.oci.image.manifest.v1+json',
         'application/vnd.docker.distribution.manifest.v2+json',
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
       ],
     });
     expect(blobRequests).toEqual([BLOB_URL]);

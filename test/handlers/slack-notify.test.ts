@@ -143,15 +143,50 @@ describe('Handler: slack-notify', () => {
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Key: THREAD_KEY,
-      UpdateExpression: 'SET rootSequence = :sequence',
+      UpdateExpression: 'SET rootSequence = :sequence, rootMessage = :root',
       ConditionExpression: 'attribute_exists(ts) AND rootSequence < :sequence',
-      ExpressionAttributeValues: { ':sequence': 5 },
+      ExpressionAttributeValues: {
+        ':sequence': 5,
+        ':root': { text: slack.calls[0]?.body.text, blocks: slack.calls[0]?.body.blocks },
+      },
     });
     expect(slack.calls.map((c) => c.url)).toEqual([
       'https://slack.com/api/chat.update',
       'https://slack.com/api/chat.postMessage',
     ]);
     expect(slack.calls[0]?.body).toMatchObject({ channel: CHANNEL, ts: '1795860000.000001' });
+  });
+
+  it('sends the newest root again when a newer delivery advanced it while this one updated (Slack applies updates as they arrive)', async () => {
+    const newest = {
+      text: 'checkout v1 -> v2: Promoted',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: ':white_check_mark: Promoted' } }],
+    };
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({ Item: { ...THREAD_KEY, channel: CHANNEL, ts: '1795860000.000001', rootSequence: 3 } })
+      // After this delivery's update of step 5: a delivery of step 9 advanced the root meanwhile, and its
+      // update may have landed before this one's.
+      .resolves({
+        Item: {
+          ...THREAD_KEY,
+          channel: CHANNEL,
+          ts: '1795860000.000001',
+          rootSequence: 9,
+          rootMessage: newest,
+        },
+      });
+    ddb.on(UpdateCommand).resolves({});
+
+    const result = await handler(snsEvent(releaseEvent()), context);
+
+    expect(result.results[0]).toMatchObject({ status: 'posted', updated: true });
+    expect(slack.calls.map((c) => c.url)).toEqual([
+      'https://slack.com/api/chat.update',
+      'https://slack.com/api/chat.update',
+      'https://slack.com/api/chat.postMessage',
+    ]);
+    expect(slack.calls[1]?.body).toEqual({ channel: CHANNEL, ts: '1795860000.000001', ...newest });
   });
 
   it('leaves the root alone for an event older than it shows (SNS reorders), still replying', async () => {

@@ -59,6 +59,37 @@ describe('Sandbox: ECR image labels and EMF metrics', () => {
     ]);
   });
 
+  it("follows a multi-platform image (an OCI index, as buildx pushes it) to its platform's label", async () => {
+    const { clock, world } = makeWorld();
+    world.ecr.putImage(
+      'checkout',
+      DIGEST,
+      { 'org.opencontainers.image.created': '2026-11-22T08:30:00+01:00' },
+      { index: true },
+    );
+
+    const [label, indexRefused] = await runInWorld({ world, clock, env: ENV }, async () => [
+      await createEcrImageLabels().createdAt({ repository: 'checkout', digest: DIGEST }),
+      world.ecr.handle('BatchGetImage', {
+        repositoryName: 'checkout',
+        imageIds: [{ imageDigest: DIGEST }],
+        acceptedMediaTypes: ['application/vnd.oci.image.manifest.v1+json'],
+      }),
+    ]);
+
+    expect(label).toEqual({ at: '2026-11-22T07:30:00.000Z' });
+    expect(world.commands.map((command) => `${command.service}:${command.command}`)).toEqual([
+      'ECR:BatchGetImage',
+      'ECR:BatchGetImage',
+      'ECR:GetDownloadUrlForLayer',
+    ]);
+    // A caller that does not accept indexes is not served one.
+    expect(indexRefused).toMatchObject({
+      images: [],
+      failures: [{ failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }],
+    });
+  });
+
   it('answers only layers an image of the repository references', () => {
     const { world } = makeWorld();
     world.ecr.putImage('checkout', DIGEST, {});
@@ -119,6 +150,25 @@ describe('Sandbox: ECR image labels and EMF metrics', () => {
     expect(world.cloudwatch.published).toEqual([]);
     expect(world.timeline.at(-1)?.text).toBe(
       'releaseMetrics: EMF log line not extracted (Shipline/DORA: dimension service has no string value)',
+    );
+
+    const badUnit = JSON.stringify({
+      _aws: {
+        Timestamp: START,
+        CloudWatchMetrics: [
+          {
+            Namespace: 'Shipline/DORA',
+            Dimensions: [['service']],
+            Metrics: [{ Name: 'LeadTimeSeconds', Unit: 'Secs' }],
+          },
+        ],
+      },
+      service: 'checkout',
+      LeadTimeSeconds: 60,
+    });
+    expect(world.cloudwatch.extractEmf(badUnit, 'releaseMetrics')).toBe(0);
+    expect(world.timeline.at(-1)?.text).toBe(
+      'releaseMetrics: EMF log line not extracted (Shipline/DORA/LeadTimeSeconds: Unit "Secs" is not a CloudWatch unit)',
     );
   });
 });

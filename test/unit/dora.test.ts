@@ -121,7 +121,8 @@ const NOVEMBER: ReleaseRecord[] = [
     promotedAt: '2026-11-20T14:30:00.000Z',
     endedAt: '2026-11-20T14:30:00.000Z',
   }),
-  // Releases v6 again, the version r9 replaced: rework (a rollback by redeploy). Lead 08:00 -> 09:00 = 3600 s.
+  // Releases v6 again, the version r9 replaced: rework (a rollback by redeploy). No lead time: v6's change
+  // was deployed by r7 (its OCI label is v6's build time, 13 days before).
   release('r10', {
     requestedAt: '2026-11-25T08:30:00.000Z',
     status: 'promoted',
@@ -130,7 +131,7 @@ const NOVEMBER: ReleaseRecord[] = [
     peakPercent: 100,
     promotedAt: '2026-11-25T09:00:00.000Z',
     endedAt: '2026-11-25T09:00:00.000Z',
-    changeTime: { at: '2026-11-25T08:00:00.000Z', source: 'oci-label' },
+    changeTime: { at: '2026-11-12T11:00:00.000Z', source: 'oci-label' },
   }),
   // Still running: ignored.
   release('r11', { requestedAt: '2026-11-30T08:00:00.000Z', status: 'in_progress', peakPercent: 5 }),
@@ -179,6 +180,22 @@ describe('Function: assessReleases', () => {
     expect(byId.get('r2')?.leadTime).toBeUndefined();
   });
 
+  it('takes no lead time for a redeploy of a version promoted before (a rollback by redeploy)', () => {
+    expect(byId.get('r10')).toMatchObject({ deployment: true, rework: true });
+    expect(byId.get('r10')?.leadTime).toBeUndefined();
+    // The same image digest counts as the same version whatever its name.
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const [, again] = assessReleases([
+      { ...(NOVEMBER[1] as ReleaseRecord), image: { digest } },
+      {
+        ...(NOVEMBER[3] as ReleaseRecord),
+        toVersion: 'v2-again',
+        image: { digest },
+      },
+    ]);
+    expect(again?.leadTime).toBeUndefined();
+  });
+
   it('marks fixes after a failure and redeploys of the replaced version as rework, nothing else', () => {
     expect([...byId.values()].filter((a) => a.rework).map((a) => a.releaseId)).toEqual([
       'r3',
@@ -212,11 +229,11 @@ describe('Function: doraFigures', () => {
     expect(figures.deploymentFrequency.perDay).toBeCloseTo(8 / 30, 10);
     expect(figures.deploymentFrequency.perWeek).toBeCloseTo(56 / 30, 10);
     expect(figures.deploymentFrequency.band).toBe('high');
-    // 2400 2400 3600 5400 9000 90000: median (3600 + 5400) / 2 = 4500 s.
+    // 2400 2400 5400 9000 90000 (r10 redeploys v6: no lead time): median 5400 s.
     expect(figures.changeLeadTime).toEqual({
-      medianSeconds: 4500,
-      samples: 6,
-      sources: { 'oci-label': 3, 'deploy-request': 1, push: 2 },
+      medianSeconds: 5400,
+      samples: 5,
+      sources: { 'oci-label': 2, 'deploy-request': 1, push: 2 },
       band: 'elite',
     });
     // r2 r6 r8 of 8.

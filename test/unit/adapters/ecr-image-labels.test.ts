@@ -61,6 +61,8 @@ describe('Class: EcrImageLabels', () => {
         acceptedMediaTypes: [
           'application/vnd.oci.image.manifest.v1+json',
           'application/vnd.docker.distribution.manifest.v2+json',
+          'application/vnd.oci.image.index.v1+json',
+          'application/vnd.docker.distribution.manifest.list.v2+json',
         ],
       });
       expect(ecr.commandCalls(GetDownloadUrlForLayerCommand)[0]?.args[0].input).toEqual({
@@ -131,17 +133,69 @@ describe('Class: EcrImageLabels', () => {
       });
     });
 
-    it('says an index manifest names no configuration blob', async () => {
+    it("says an image index that names no platform's manifest has no label to read", async () => {
       ecr.on(BatchGetImageCommand).resolves({
         images: [{ imageManifest: JSON.stringify({ schemaVersion: 2, manifests: [] }) }],
       });
       const labels = new EcrImageLabels(new ECRClient({ region: 'us-east-1' }), serving(CONFIG));
 
-      await expect(labels.createdAt({ repository: 'checkout', digest: IMAGE_DIGEST })).resolves.toMatchObject(
+      await expect(labels.createdAt({ repository: 'checkout', digest: IMAGE_DIGEST })).resolves.toEqual({
+        missing: `the image index ${IMAGE_DIGEST} names no platform's image manifest`,
+      });
+    });
+
+    it("follows a multi-platform image index (buildx, with its attestation) to a platform's manifest", async () => {
+      const platform = `sha256:${'b'.repeat(64)}`;
+      const index = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: `sha256:${'f'.repeat(64)}`,
+            size: 566,
+            annotations: {
+              'vnd.docker.reference.digest': platform,
+              'vnd.docker.reference.type': 'attestation-manifest',
+            },
+            platform: { architecture: 'unknown', os: 'unknown' },
+          },
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: platform,
+            size: 1054,
+            platform: { architecture: 'arm64', os: 'linux' },
+          },
+        ],
+      });
+      ecr
+        .on(BatchGetImageCommand, { imageIds: [{ imageDigest: IMAGE_DIGEST }] })
+        .resolves({
+          images: [
+            {
+              imageManifest: index,
+              imageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+            },
+          ],
+        })
+        .on(BatchGetImageCommand, { imageIds: [{ imageDigest: platform }] })
+        .resolves({ images: [{ imageManifest: manifestFor(digestOf(CONFIG)) }] });
+      const labels = new EcrImageLabels(new ECRClient({ region: 'us-east-1' }), serving(CONFIG));
+
+      await expect(labels.createdAt({ repository: 'checkout', digest: IMAGE_DIGEST })).resolves.toEqual({
+        at: '2026-11-20T08:15:00.000Z',
+      });
+      expect(ecr.commandCalls(BatchGetImageCommand).map((call) => call.args[0].input)).toEqual([
+        expect.objectContaining({ imageIds: [{ imageDigest: IMAGE_DIGEST }] }),
         {
-          missing: expect.stringContaining('names no sha256 configuration blob'),
+          repositoryName: 'checkout',
+          imageIds: [{ imageDigest: platform }],
+          acceptedMediaTypes: [
+            'application/vnd.oci.image.manifest.v1+json',
+            'application/vnd.docker.distribution.manifest.v2+json',
+          ],
         },
-      );
+      ]);
     });
   });
 });

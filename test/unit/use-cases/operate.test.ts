@@ -434,6 +434,43 @@ describe('Use case: operate', () => {
       expect(await actions('checkout-v2')).toMatchObject([{ command: 'rollback' }]);
     });
 
+    it("rolls nothing back for a release it does not find (another service's, or a mistyped --release)", async () => {
+      const { tokens, releases, run, actions } = setup([v1, v2]);
+      const result = await run('rollback', { reason: 'p99 up', releaseId: 'payments-v9' });
+      expect(result).toEqual({
+        status: 'nothing-to-act-on',
+        command: 'rollback',
+        service: 'checkout',
+        message: 'nothing to roll back: release payments-v9 of checkout was not found, or waits on nothing',
+      });
+      expect(releases.requests).toEqual([]);
+      expect(tokens.failed).toEqual([]);
+      expect(await actions('checkout-v2')).toBeUndefined();
+    });
+
+    it('rolls the named serving release back to the previous version once its window is over (a stale button)', async () => {
+      const { releases, run } = setup([v1, v2]);
+      const result = await run('rollback', { reason: 'p99 up', releaseId: 'checkout-v2' });
+      expect(result).toMatchObject({ status: 'done', releaseId: 'checkout-v2' });
+      expect(releases.requests).toMatchObject([
+        { image: { digest: DIGEST_V1 }, requestId: 'rollback-of-checkout-v2-1' },
+      ]);
+    });
+
+    it('rolls nothing back for a named release that ended and no longer serves, and says what serves', async () => {
+      const { releases, run } = setup([v1, v2]);
+      const result = await run('rollback', { reason: 'p99 up', releaseId: 'checkout-v1' });
+      expect(result).toEqual({
+        status: 'nothing-to-act-on',
+        command: 'rollback',
+        service: 'checkout',
+        releaseId: 'checkout-v1',
+        message:
+          'nothing to roll back: release checkout-v1 of checkout was promoted and is not what checkout serves (release checkout-v2, v2); shipline rollback checkout rolls back what serves',
+      });
+      expect(releases.requests).toEqual([]);
+    });
+
     it('after its release of the previous digest failed, a second rollback of the same serving release is a new request', async () => {
       const failed = record(manualExecutionNameFor('checkout', DIGEST_V1, 'rollback-of-checkout-v2-1'), {
         requestedAt: '2026-03-02T10:10:00.000Z',
