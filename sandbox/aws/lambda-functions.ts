@@ -31,6 +31,10 @@ export interface LambdaFunctionsContext extends AwsServiceContext {
 /** Lambda's limit on a synchronous invocation's request payload: 6 MB (Lambda quotas, "Invocation payload"). */
 export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
+/** An Invoke request's Payload as text: the SDK sends bytes, a hand-built input may hold a string. */
+export const payloadText = (raw: unknown): string =>
+  raw === undefined ? '' : typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8');
+
 /**
  * Lambda for the user's functions (smoke tests the pipeline invokes): `Invoke` with RequestResponse (the
  * default), Event or DryRun, as the Lambda API reference describes it. A function's answer depends on the
@@ -91,13 +95,7 @@ export class SimulatedLambdaFunctions {
         'ValidationException',
         `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
       );
-    const raw = input.Payload;
-    const text =
-      raw === undefined
-        ? ''
-        : typeof raw === 'string'
-          ? raw
-          : Buffer.from(raw as Uint8Array).toString('utf8');
+    const text = payloadText(input.Payload);
     if (Buffer.byteLength(text, 'utf8') > MAX_SYNC_PAYLOAD_BYTES && type === 'RequestResponse')
       throw new SimulatedAwsError(
         'RequestTooLargeException',

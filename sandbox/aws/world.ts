@@ -11,7 +11,7 @@ import { SimulatedEcr } from './ecr.ts';
 import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
 import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
-import { type LambdaFunctionsContext, SimulatedLambdaFunctions } from './lambda-functions.ts';
+import { type LambdaFunctionsContext, payloadText, SimulatedLambdaFunctions } from './lambda-functions.ts';
 import { SimulatedSecretsManager, SimulatedSsm } from './secrets.ts';
 import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
@@ -510,13 +510,7 @@ export class SimulatedWorld
       '',
     );
     if (key === name || !this.lambda.functions.has(key)) return undefined;
-    const raw = input.Payload;
-    const text =
-      raw === undefined
-        ? ''
-        : typeof raw === 'string'
-          ? raw
-          : Buffer.from(raw as Uint8Array).toString('utf8');
+    const text = payloadText(input.Payload);
     const payload: unknown = text === '' ? {} : JSON.parse(text);
     const answer = (body: unknown, error = false) => ({
       StatusCode: 200,
