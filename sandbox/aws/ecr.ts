@@ -26,7 +26,13 @@ const ACCEPTED_MEDIA_TYPES = new Set([
 interface StoredImage {
   manifest: string;
   mediaType: string;
+  /** The image's tags (a tag names one image of a repository: tagging another image moves it). */
+  tags: string[];
+  pushedAt: Date;
 }
+
+/** An image id's tag: 1 to 300 characters (ImageIdentifier, ECR API reference). */
+const TAG = /^.{1,300}$/s;
 
 const sha256 = (bytes: string | Buffer): string =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -64,9 +70,14 @@ export class SimulatedEcr {
     repository: string,
     digest: string,
     labels: Record<string, string>,
-    options: { index?: boolean } = {},
+    options: { index?: boolean; tags?: string[] } = {},
   ): void {
     this.createRepository(repository);
+    const pushedAt = this.world.clock.now();
+    // Pushing a digest the repository holds again adds the new tags to it.
+    const tags = [...(this.repositories.get(repository)?.get(digest)?.tags ?? [])];
+    for (const tag of options.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
+    this.untag(repository, tags);
     const config = Buffer.from(
       JSON.stringify({
         architecture: 'arm64',
@@ -84,11 +95,15 @@ export class SimulatedEcr {
       layers: [],
     });
     if (!options.index) {
-      this.repositories.get(repository)?.set(digest, { manifest, mediaType: OCI_MANIFEST });
+      this.repositories
+        .get(repository)
+        ?.set(digest, { manifest, mediaType: OCI_MANIFEST, tags: [...tags], pushedAt });
       return;
     }
     const platformDigest = sha256(manifest);
-    this.repositories.get(repository)?.set(platformDigest, { manifest, mediaType: OCI_MANIFEST });
+    this.repositories
+      .get(repository)
+      ?.set(platformDigest, { manifest, mediaType: OCI_MANIFEST, tags: [], pushedAt });
     const attestation = JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
@@ -96,9 +111,12 @@ export class SimulatedEcr {
       layers: [],
     });
     const attestationDigest = sha256(attestation);
-    this.repositories
-      .get(repository)
-      ?.set(attestationDigest, { manifest: attestation, mediaType: OCI_MANIFEST });
+    this.repositories.get(repository)?.set(attestationDigest, {
+      manifest: attestation,
+      mediaType: OCI_MANIFEST,
+      tags: [],
+      pushedAt,
+    });
     const index = JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
@@ -121,7 +139,27 @@ export class SimulatedEcr {
         },
       ],
     });
-    this.repositories.get(repository)?.set(digest, { manifest: index, mediaType: OCI_INDEX });
+    this.repositories
+      .get(repository)
+      ?.set(digest, { manifest: index, mediaType: OCI_INDEX, tags: [...tags], pushedAt });
+  }
+
+  /**
+   * Tags a stored image as a push of an existing digest with a new tag does (PutImage of the same manifest):
+   * the tag leaves whichever image held it. Returns false when the repository holds no such image.
+   */
+  public tagImage(repository: string, digest: string, tag: string): boolean {
+    const image = this.repositories.get(repository)?.get(digest);
+    if (!image) return false;
+    this.untag(repository, [tag]);
+    image.tags.push(tag);
+    return true;
+  }
+
+  /** Takes `tags` off every image of the repository (a tag names at most one image). */
+  private untag(repository: string, tags: string[]): void {
+    for (const image of this.repositories.get(repository)?.values() ?? [])
+      image.tags = image.tags.filter((each) => !tags.includes(each));
   }
 
   /** The blob a pre-signed URL this service issued points at, or undefined for any other URL. */
@@ -155,6 +193,8 @@ export class SimulatedEcr {
         return this.batchGetImage(input);
       case 'GetDownloadUrlForLayer':
         return this.getDownloadUrlForLayer(input);
+      case 'DescribeImages':
+        return this.describeImages(input);
       default:
         return undefined;
     }
@@ -212,6 +252,93 @@ export class SimulatedEcr {
       });
     }
     return { images: found, failures };
+  }
+
+  /**
+   * DescribeImages (ECR API reference): with `imageIds` (1 to 100, each a tag or a digest) the images they
+   * name, and ImageNotFoundException naming the first id the repository does not hold (unlike BatchGetImage,
+   * which reports failures per id); without, every image of the repository, filtered by `filter.tagStatus`
+   * (TAGGED, UNTAGGED, ANY), `maxResults` (1 to 1000) at a time with a `nextToken`. `maxResults` and
+   * `nextToken` cannot be used with `imageIds`. Each detail carries registryId, repositoryName, imageDigest,
+   * imageTags (only when it has any), imageSizeInBytes, imagePushedAt, imageManifestMediaType.
+   */
+  private describeImages(input: Record<string, unknown>): unknown {
+    const { name, images } = this.repository(input);
+    const registry = this.world.account;
+    const detail = (digest: string, image: StoredImage) => ({
+      registryId: registry,
+      repositoryName: name,
+      imageDigest: digest,
+      ...(image.tags.length > 0 ? { imageTags: [...image.tags] } : {}),
+      imageSizeInBytes: image.manifest.length,
+      imagePushedAt: image.pushedAt,
+      imageManifestMediaType: image.mediaType,
+    });
+    const ids = input.imageIds as Array<{ imageDigest?: string; imageTag?: string }> | undefined;
+    if (ids !== undefined) {
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > 100)
+        throw new SimulatedAwsError(
+          'InvalidParameterException',
+          "Invalid parameter at 'imageIds' failed to satisfy constraint: Member must have length between 1 and 100",
+        );
+      if (input.maxResults !== undefined || input.nextToken !== undefined)
+        throw new SimulatedAwsError(
+          'InvalidParameterException',
+          'maxResults and nextToken cannot be used when you specify images with imageIds',
+        );
+      const found = new Map<string, ReturnType<typeof detail>>();
+      for (const id of ids) {
+        const { imageDigest: digest, imageTag: tag } = id;
+        if (digest === undefined && tag === undefined)
+          throw new SimulatedAwsError(
+            'InvalidParameterException',
+            'Invalid parameter at imageIds: an image id needs an imageDigest or an imageTag',
+          );
+        if (digest !== undefined && !DIGEST.test(digest))
+          throw new SimulatedAwsError(
+            'InvalidParameterException',
+            `Invalid parameter at 'imageDigest' failed to satisfy constraint: '${digest}'`,
+          );
+        if (tag !== undefined && !TAG.test(tag))
+          throw new SimulatedAwsError(
+            'InvalidParameterException',
+            `Invalid parameter at 'imageTag' failed to satisfy constraint: '${tag}'`,
+          );
+        const match = [...images].find(
+          ([key, image]) =>
+            (digest === undefined || key === digest) && (tag === undefined || image.tags.includes(tag)),
+        );
+        if (!match)
+          throw new SimulatedAwsError(
+            'ImageNotFoundException',
+            `The image with imageId {imageDigest:'${digest ?? 'null'}', imageTag:'${tag ?? 'null'}'} does not exist within the repository with name '${name}' in the registry with id '${registry}'`,
+          );
+        found.set(match[0], detail(match[0], match[1]));
+      }
+      return { imageDetails: [...found.values()] };
+    }
+    const filter = input.filter as { tagStatus?: string } | undefined;
+    const status = filter?.tagStatus ?? 'ANY';
+    if (!['TAGGED', 'UNTAGGED', 'ANY'].includes(status))
+      throw new SimulatedAwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]`,
+      );
+    const maxResults = input.maxResults === undefined ? 100 : Number(input.maxResults);
+    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 1000)
+      throw new SimulatedAwsError(
+        'InvalidParameterException',
+        "Invalid parameter at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000",
+      );
+    const all = [...images]
+      .filter(([, image]) => status === 'ANY' || (status === 'TAGGED') === image.tags.length > 0)
+      .map(([digest, image]) => detail(digest, image));
+    const start = input.nextToken === undefined ? 0 : Number(input.nextToken);
+    if (!Number.isInteger(start) || start < 0 || start > all.length)
+      throw new SimulatedAwsError('InvalidParameterException', 'Invalid parameter at nextToken');
+    const page = all.slice(start, start + maxResults);
+    const next = start + maxResults;
+    return { imageDetails: page, ...(next < all.length ? { nextToken: String(next) } : {}) };
   }
 
   /**

@@ -64,7 +64,19 @@ export const scheduleScenario = (
         ...(service !== undefined ? { service } : {}),
       });
     };
-  const pushEvent = (push: { version: string; tag?: string; service?: string }) => ({
+  const pushEvent = (push: { version: string; tag?: string; service?: string }) => {
+    const repository = services.get(push.service ?? serviceName)?.declared.image.repository;
+    const digest = scenario.versions[push.version]?.digest;
+    // The push leaves its tag on the image in ECR (a tag moves to the newest image that carries it).
+    if (repository !== undefined && digest !== undefined)
+      world.ecr.tagImage(repository, digest, push.tag ?? push.version);
+    return pushDetail(push, repository, digest);
+  };
+  const pushDetail = (
+    push: { version: string; tag?: string },
+    repository: string | undefined,
+    digest: string | undefined,
+  ) => ({
     version: '0',
     id: world.random.uuid(),
     'detail-type': 'ECR Image Action',
@@ -78,8 +90,8 @@ export const scheduleScenario = (
     resources: [],
     detail: {
       result: 'SUCCESS',
-      'repository-name': services.get(push.service ?? serviceName)?.declared.image.repository,
-      'image-digest': scenario.versions[push.version]?.digest,
+      'repository-name': repository,
+      'image-digest': digest,
       'action-type': 'PUSH',
       'image-tag': push.tag ?? push.version,
     },

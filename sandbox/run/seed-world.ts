@@ -97,12 +97,14 @@ export const seedService = (
   const { name, declared, state } = plan;
   const target = declared.target;
   const repositoryUri = `${account}.dkr.ecr.${region}.amazonaws.com/${declared.image.repository}`;
-  // The repository holds every version's image, with the labels its configuration carries (OCI created).
-  for (const version of Object.values(scenario.versions))
+  // The repository holds every version's image, with the labels its configuration carries (OCI created),
+  // tagged with the version's name as a push of it tags it (`v2`), so a deploy can name `<repository>:v2`.
+  for (const [tag, version] of Object.entries(scenario.versions))
     world.ecr.putImage(
       declared.image.repository,
       version.digest,
       version.created ? { 'org.opencontainers.image.created': version.created } : {},
+      { tags: [tag] },
     );
   const definitionOf = (version: string) =>
     world.ecs.registerTaskDefinition(

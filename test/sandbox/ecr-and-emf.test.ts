@@ -1,5 +1,6 @@
 import '../../sandbox/polyfills.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientBase, customize } from '../../lib/adapters/aws-clients.ts';
 import { createEcrImageLabels } from '../../lib/adapters/ecr-image-labels.ts';
 import { EmfDeliveryMetrics } from '../../lib/adapters/emf-delivery-metrics.ts';
 import { runInWorld } from '../../sandbox/context.ts';
@@ -99,6 +100,61 @@ describe('Sandbox: ECR image labels and EMF metrics', () => {
       expect.objectContaining({
         name: 'LayersNotFoundException',
       }),
+    );
+  });
+
+  it('describes images by tag or digest (DescribeImages), a tag naming one image; unknown ids and repositories are refused', async () => {
+    const { clock, world } = makeWorld();
+    world.ecr.putImage('checkout', DIGEST, {}, { tags: ['v1', 'latest'] });
+    world.ecr.putImage('checkout', UNLABELLED, {}, { tags: ['v2', 'latest'] });
+    const { DescribeImagesCommand, ECRClient } = await import('@aws-sdk/client-ecr');
+
+    const [byTag, byDigest, all] = await runInWorld({ world, clock, env: ENV }, async () => {
+      const ecr = customize(new ECRClient(clientBase()), 'ECR');
+      return [
+        await ecr.send(
+          new DescribeImagesCommand({ repositoryName: 'checkout', imageIds: [{ imageTag: 'v2' }] }),
+        ),
+        await ecr.send(
+          new DescribeImagesCommand({ repositoryName: 'checkout', imageIds: [{ imageDigest: DIGEST }] }),
+        ),
+        await ecr.send(new DescribeImagesCommand({ repositoryName: 'checkout', maxResults: 1 })),
+      ];
+    });
+
+    // `latest` moved to the image tagged last.
+    expect(byTag.imageDetails).toEqual([
+      {
+        registryId: '123456789012',
+        repositoryName: 'checkout',
+        imageDigest: UNLABELLED,
+        imageTags: ['v2', 'latest'],
+        imageSizeInBytes: expect.any(Number),
+        imagePushedAt: new Date(START),
+        imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+      },
+    ]);
+    expect(byDigest.imageDetails?.map((image) => [image.imageDigest, image.imageTags])).toEqual([
+      [DIGEST, ['v1']],
+    ]);
+    expect(all).toMatchObject({ imageDetails: [{ imageDigest: DIGEST }], nextToken: expect.any(String) });
+
+    const refused = (input: Record<string, unknown>) => {
+      try {
+        world.ecr.handle('DescribeImages', input);
+      } catch (error) {
+        return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+      return 'answered';
+    };
+    expect(refused({ repositoryName: 'checkout', imageIds: [{ imageTag: 'v9' }] })).toBe(
+      "ImageNotFoundException: The image with imageId {imageDigest:'null', imageTag:'v9'} does not exist within the repository with name 'checkout' in the registry with id '123456789012'",
+    );
+    expect(refused({ repositoryName: 'payments', imageIds: [{ imageTag: 'v2' }] })).toBe(
+      "RepositoryNotFoundException: The repository with name 'payments' does not exist in the registry with id '123456789012'",
+    );
+    expect(refused({ repositoryName: 'checkout', imageIds: [{ imageTag: 'v2' }], maxResults: 5 })).toMatch(
+      /^InvalidParameterException: maxResults and nextToken cannot be used/,
     );
   });
 
