@@ -1488,6 +1488,28 @@ describe('Sandbox: the shipline CLI against the simulated account', () => {
   /** The command a scenario ran at `t` virtual seconds. */
   const command = (result: ScenarioResult, t: number) => result.cli.find((each) => each.t === t);
 
+  it('deploy --image REPOSITORY_URI:TAG --wait releases the digest ECR gives the tag; an unknown tag exits 2 and starts nothing', async () => {
+    const result = await run('cli-deploy-by-tag.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(command(result, 0)?.exitCode).toBe(0);
+    // The release is pinned to v2's digest (DescribeImages), never to the moving tag.
+    const v2 = 'sha256:93bf26337dddd824f7ca7fb711d1d6029ba20da6066b1eccbaabffbbb1403eb0';
+    expect(result.releases.map((release) => release.image)).toEqual([
+      { digest: v2, uri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@${v2}`, tag: 'v2' },
+    ]);
+    expect(command(result, 60)).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(command(result, 60)?.stderr).toContain(
+      "imageId {imageDigest:'null', imageTag:'v9'} does not exist within the repository with name 'checkout' in the registry with id '123456789012'",
+    );
+    // The unknown tag started nothing: one trigger invocation, one execution.
+    expect(result.awsCalls['Lambda:Invoke']).toBe(1);
+    expect(result.executions.map((execution) => execution.name)).toEqual([
+      'checkout-93bf26337dddd824f7ca7fb711d1d602',
+    ]);
+    expect(result.awsCalls['ECR:DescribeImages']).toBe(2);
+  });
+
   it('deploy --wait exits 1 when the release rolls back, naming the alarm', async () => {
     const result = await run('cli-deploy-wait-rolled-back.yml');
     expect(result.expectations?.failures).toEqual([]);
