@@ -705,7 +705,10 @@ export const scenarioSchema = z
           }),
       })
       .strict(),
-    versions: z.record(z.string(), versionSchema),
+    versions: z.record(z.string(), versionSchema).meta({
+      description:
+        "The images, by name: each is in the service's ECR repository from the start, tagged with its name (v2), so a deploy can name <repository URI>:v2; a push with a `tag` moves that tag to it.",
+    }),
     trigger: triggerSchema,
     events: z.array(scheduledEventSchema).default([]),
     faults: z.array(faultSchema).default([]),
