@@ -51,8 +51,19 @@ const actionPattern = (action: string): RegExp =>
   );
 
 /**
+ * Decisions shared by every world of the process, keyed by everything the evaluator is given: the
+ * statements it evaluates (their JSON), the principal, the account, the action, the resource and the
+ * context. The evaluator is a pure function of those, so a later world asking the same question of the
+ * same statements gets the same answer without evaluating it again; a statement that differs in anything is
+ * another key. Bounded: cleared when it grows past DECISIONS_LIMIT (a fleet of distinct services' ARNs).
+ */
+const sharedDecisions = new Map<string, boolean>();
+const DECISIONS_LIMIT = 100_000;
+
+/**
  * Authorizes every command a function sends against that function's role, with a real IAM evaluator.
- * Decisions are cached per (function, action, resource, context).
+ * Decisions are cached per (function, action, resource, context) in a world, and across worlds per
+ * (statements evaluated, principal, action, resource, context).
  */
 export class IamEnforcer {
   private readonly decisions = new Map<string, boolean>();
@@ -133,7 +144,17 @@ export class IamEnforcer {
     const key = `${fn}\u0000${check.action}\u0000${check.resource}\u0000${JSON.stringify(check.context ?? {})}`;
     const cached = this.decisions.get(key);
     if (cached !== undefined) return cached;
+    const principal =
+      fn === OPERATOR && this.operator
+        ? this.operator.arn
+        : `arn:aws:sts::${this.scope.account}:assumed-role/shipline-sandbox-${fn}/shipline-sandbox-${fn}`;
     const statements = this.statementsFor(fn, check.resource, check.action);
+    const sharedKey = `${this.scope.account}\u0000${principal}\u0000${key}\u0000${JSON.stringify(statements)}`;
+    const shared = sharedDecisions.get(sharedKey);
+    if (shared !== undefined) {
+      this.decisions.set(key, shared);
+      return shared;
+    }
     // The unsafe (unvalidated) entry point: iam-data lists no resource type for states:SendTaskSuccess,
     // yet AWS authorizes it against the issuing state machine, which the validated one refuses.
     const result = runUnsafeSimulation(
@@ -144,10 +165,7 @@ export class IamEnforcer {
         resourcePolicy: undefined,
         request: {
           action: check.action,
-          principal:
-            fn === OPERATOR && this.operator
-              ? this.operator.arn
-              : `arn:aws:sts::${this.scope.account}:assumed-role/shipline-sandbox-${fn}/shipline-sandbox-${fn}`,
+          principal,
           resource: { accountId: this.scope.account, resource: check.resource },
           contextVariables: check.context ?? {},
         },
@@ -156,6 +174,8 @@ export class IamEnforcer {
     ) as unknown;
     const decision = result === 'Allowed';
     this.decisions.set(key, decision);
+    if (sharedDecisions.size >= DECISIONS_LIMIT) sharedDecisions.clear();
+    sharedDecisions.set(sharedKey, decision);
     return decision;
   }
 }
