@@ -76,6 +76,9 @@ export class IamEnforcer {
     private readonly operator?: OperatorPrincipal,
   ) {
     this.roles = new Map(roles);
+    this.runTable = scope.tableName
+      ? new RegExp(`:table/${scope.tableName.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(?=["/\u0000]|$)`, 'g')
+      : undefined;
     if (operator) this.roles.set(OPERATOR, operator.statements);
   }
 
@@ -140,6 +143,27 @@ export class IamEnforcer {
     });
   }
 
+  /** The run's table ARN (`:table/NAME`, then the end of the ARN or a sub-resource) in a decision's key. */
+  private readonly runTable: RegExp | undefined;
+
+  /**
+   * The key with the run's table renamed to one name for every run, where that cannot change the
+   * decision: every resource of the statements evaluated is an exact ARN (no `*` or `?` a renamed name could
+   * match differently) and no statement has a condition (which could name the table) or a Not* element.
+   * Then the evaluator only compares the requested ARN with the statements' ARNs, and a name renamed
+   * the same way on both sides compares the same. Otherwise the key keeps the run's own name.
+   */
+  private withRunTableRenamed(key: string, statements: PolicyStatement[]): string {
+    if (!this.runTable) return key;
+    const exactOnly = statements.every(
+      (statement) =>
+        Object.keys(statement).every((element) =>
+          ['Sid', 'Effect', 'Action', 'Resource'].includes(element),
+        ) && statement.Resource.every((resource) => !/[*?$]/.test(resource)),
+    );
+    return exactOnly ? key.replace(this.runTable, ':table/\u0001run-table') : key;
+  }
+
   private allowed(fn: string, check: IamCheck): boolean {
     const key = `${fn}\u0000${check.action}\u0000${check.resource}\u0000${JSON.stringify(check.context ?? {})}`;
     const cached = this.decisions.get(key);
@@ -149,7 +173,10 @@ export class IamEnforcer {
         ? this.operator.arn
         : `arn:aws:sts::${this.scope.account}:assumed-role/shipline-sandbox-${fn}/shipline-sandbox-${fn}`;
     const statements = this.statementsFor(fn, check.resource, check.action);
-    const sharedKey = `${this.scope.account}\u0000${principal}\u0000${key}\u0000${JSON.stringify(statements)}`;
+    const sharedKey = this.withRunTableRenamed(
+      `${this.scope.account}\u0000${principal}\u0000${key}\u0000${JSON.stringify(statements)}`,
+      statements,
+    );
     const shared = sharedDecisions.get(sharedKey);
     if (shared !== undefined) {
       this.decisions.set(key, shared);

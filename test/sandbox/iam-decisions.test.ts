@@ -59,6 +59,32 @@ describe('IamEnforcer decisions', () => {
     expect(evaluations.mock.calls.length - before).toBe(2);
   });
 
+  it("shares a decision across runs' own tables only where the rename cannot change it", () => {
+    const tableArn = (name: string) => `arn:aws:dynamodb:us-east-1:123456789012:table/${name}`;
+    const run = (table: string, statements: PolicyStatement[]) =>
+      new IamEnforcer(new Map([['notify', statements]]), { ...SCOPE, tableName: table });
+    const get = (iam: IamEnforcer, table: string) =>
+      currentFunction.run('notify', () => iam.authorize('DynamoDB', 'GetItemCommand', { TableName: table }));
+    const own = (table: string): PolicyStatement[] => [
+      { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: [tableArn(table)] },
+    ];
+    const evaluations = vi.mocked(runUnsafeSimulation);
+    const before = evaluations.mock.calls.length;
+    expect(() => get(run('decisions-run-1', own('decisions-run-1')), 'decisions-run-1')).not.toThrow();
+    expect(() => get(run('decisions-run-2', own('decisions-run-2')), 'decisions-run-2')).not.toThrow();
+    expect(evaluations.mock.calls.length - before).toBe(1);
+    // A role naming another run's table: its statement applies to nothing here, and the call is denied.
+    expect(() => get(run('decisions-run-3', own('decisions-run-1')), 'decisions-run-3')).toThrow(
+      /not authorized/,
+    );
+    // A pattern could match the run's name and not the renamed one: evaluated with the real names.
+    const pattern: PolicyStatement[] = [
+      { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: [tableArn('decisions-run-1*')] },
+    ];
+    expect(() => get(run('decisions-run-10', pattern), 'decisions-run-10')).not.toThrow();
+    expect(() => get(run('decisions-run-20', pattern), 'decisions-run-20')).toThrow(/not authorized/);
+  });
+
   it.each([
     [['sns:Publish'], true],
     [['SNS:publish'], true],
