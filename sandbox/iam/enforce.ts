@@ -41,14 +41,23 @@ const DENIED_NAME: Record<string, string> = {
  * `*` standing for any run of characters and `?` for one
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
  */
-const actionPattern = (action: string): RegExp =>
-  new RegExp(
-    `^${action
-      .split('')
-      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-      .join('')}$`,
-    'i',
-  );
+const actionPattern = (action: string): RegExp => {
+  // Every world's roles name the same few actions: each pattern is compiled once per process (a RegExp
+  // without the g flag keeps no state between tests).
+  let pattern = actionPatterns.get(action);
+  if (!pattern) {
+    pattern = new RegExp(
+      `^${action
+        .split('')
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+        .join('')}$`,
+      'i',
+    );
+    actionPatterns.set(action, pattern);
+  }
+  return pattern;
+};
+const actionPatterns = new Map<string, RegExp>();
 
 /**
  * Decisions shared by every world of the process, keyed by everything the evaluator is given: the
