@@ -64,12 +64,6 @@ export const installSandboxClients = (): void => {
     const logged = config as { logger?: unknown } | undefined;
     if (logged?.logger instanceof NoOpLogger)
       (client.middlewareStack as unknown as { remove: (name: string) => boolean }).remove('loggerMiddleware');
-    // The User-Agent header of a simulated service's request: the request is never sent (the sandbox answers
-    // the command below), so nobody reads it. DynamoDB's requests reach the local server with it.
-    if (clientName !== 'DynamoDB')
-      (client.middlewareStack as unknown as { remove: (name: string) => boolean }).remove(
-        'getUserAgentMiddleware',
-      );
     const transport = config as { requestHandler?: SdkRequestHandler } | undefined;
     if (transport?.requestHandler && clientName === 'DynamoDB')
       transport.requestHandler = inProcessTransport(localDynamoDbServer, transport.requestHandler);

@@ -72,11 +72,4 @@ describe('sandbox SDK clients', () => {
     const logging = customize(new SFNClient({ ...clientBase(), logger }), 'SFN');
     expect(names(logging)).toMatch(/loggerMiddleware/);
   });
-
-  it('builds no User-Agent for a simulated service (its request is never sent), and does for DynamoDB', () => {
-    const names = (client: { middlewareStack: unknown }) =>
-      (client.middlewareStack as { identify: () => string[] }).identify().join(' ');
-    expect(names(customize(new SFNClient(clientBase()), 'SFN'))).not.toMatch(/getUserAgentMiddleware/);
-    expect(names(customize(new DynamoDBClient(clientBase()), 'DynamoDB'))).toMatch(/getUserAgentMiddleware/);
-  });
 });
