@@ -1,3 +1,4 @@
+import { NoOpLogger } from '@smithy/core/client';
 import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
 import { useEmfSink } from '../lib/adapters/emf-delivery-metrics.ts';
@@ -57,6 +58,12 @@ export const installSandboxClients = (): void => {
     // DynamoDB: lib-dynamodb's commands bind their resolved handler to the command instance they resolved on.
     const cache = config as { cacheMiddleware?: boolean } | undefined;
     if (cache && clientName !== 'DynamoDB') cache.cacheMiddleware = true;
+    // The SDK's logger middleware redacts every command's input and output (walking their schemas) to hand
+    // them to the client's logger, on every call; a client without a logger (none of Shipline's has one)
+    // has the NoOpLogger, which drops them. Nothing is logged either way, so the sandbox skips the walk.
+    const logged = config as { logger?: unknown } | undefined;
+    if (logged?.logger instanceof NoOpLogger)
+      (client.middlewareStack as unknown as { remove: (name: string) => boolean }).remove('loggerMiddleware');
     const transport = config as { requestHandler?: SdkRequestHandler } | undefined;
     if (transport?.requestHandler && clientName === 'DynamoDB')
       transport.requestHandler = inProcessTransport(localDynamoDbServer, transport.requestHandler);

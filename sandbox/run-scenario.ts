@@ -297,7 +297,7 @@ const runPackaged = async (
   if (operator?.arn) world.sts.callerArn = operator.arn;
   const iam = new IamEnforcer(
     resolveRolePolicies(serverlessDocument, sandboxResources),
-    { region, account, stateMachineArn },
+    { region, account, stateMachineArn, tableName },
     {
       arn: world.sts.callerArn,
       statements: operator?.policy

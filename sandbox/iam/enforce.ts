@@ -41,18 +41,38 @@ const DENIED_NAME: Record<string, string> = {
  * `*` standing for any run of characters and `?` for one
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
  */
-const actionPattern = (action: string): RegExp =>
-  new RegExp(
-    `^${action
-      .split('')
-      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-      .join('')}$`,
-    'i',
-  );
+const actionPattern = (action: string): RegExp => {
+  // Every world's roles name the same few actions: each pattern is compiled once per process (a RegExp
+  // without the g flag keeps no state between tests).
+  let pattern = actionPatterns.get(action);
+  if (!pattern) {
+    pattern = new RegExp(
+      `^${action
+        .split('')
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+        .join('')}$`,
+      'i',
+    );
+    actionPatterns.set(action, pattern);
+  }
+  return pattern;
+};
+const actionPatterns = new Map<string, RegExp>();
+
+/**
+ * Decisions shared by every world of the process, keyed by everything the evaluator is given: the
+ * statements it evaluates (their JSON), the principal, the account, the action, the resource and the
+ * context. The evaluator is a pure function of those, so a later world asking the same question of the
+ * same statements gets the same answer without evaluating it again; a statement that differs in anything is
+ * another key. Bounded: cleared when it grows past DECISIONS_LIMIT (a fleet of distinct services' ARNs).
+ */
+const sharedDecisions = new Map<string, boolean>();
+const DECISIONS_LIMIT = 100_000;
 
 /**
  * Authorizes every command a function sends against that function's role, with a real IAM evaluator.
- * Decisions are cached per (function, action, resource, context).
+ * Decisions are cached per (function, action, resource, context) in a world, and across worlds per
+ * (statements evaluated, principal, action, resource, context).
  */
 export class IamEnforcer {
   private readonly decisions = new Map<string, boolean>();
@@ -65,6 +85,9 @@ export class IamEnforcer {
     private readonly operator?: OperatorPrincipal,
   ) {
     this.roles = new Map(roles);
+    this.runTable = scope.tableName
+      ? new RegExp(`:table/${scope.tableName.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(?=["/\u0000]|$)`, 'g')
+      : undefined;
     if (operator) this.roles.set(OPERATOR, operator.statements);
   }
 
@@ -129,11 +152,45 @@ export class IamEnforcer {
     });
   }
 
+  /** The run's table ARN (`:table/NAME`, then the end of the ARN or a sub-resource) in a decision's key. */
+  private readonly runTable: RegExp | undefined;
+
+  /**
+   * The key with the run's table renamed to one name for every run, where that cannot change the
+   * decision: every resource of the statements evaluated is an exact ARN (no `*` or `?` a renamed name could
+   * match differently) and no statement has a condition (which could name the table) or a Not* element.
+   * Then the evaluator only compares the requested ARN with the statements' ARNs, and a name renamed
+   * the same way on both sides compares the same. Otherwise the key keeps the run's own name.
+   */
+  private withRunTableRenamed(key: string, statements: PolicyStatement[]): string {
+    if (!this.runTable) return key;
+    const exactOnly = statements.every(
+      (statement) =>
+        Object.keys(statement).every((element) =>
+          ['Sid', 'Effect', 'Action', 'Resource'].includes(element),
+        ) && statement.Resource.every((resource) => !/[*?$]/.test(resource)),
+    );
+    return exactOnly ? key.replace(this.runTable, ':table/\u0001run-table') : key;
+  }
+
   private allowed(fn: string, check: IamCheck): boolean {
     const key = `${fn}\u0000${check.action}\u0000${check.resource}\u0000${JSON.stringify(check.context ?? {})}`;
     const cached = this.decisions.get(key);
     if (cached !== undefined) return cached;
+    const principal =
+      fn === OPERATOR && this.operator
+        ? this.operator.arn
+        : `arn:aws:sts::${this.scope.account}:assumed-role/shipline-sandbox-${fn}/shipline-sandbox-${fn}`;
     const statements = this.statementsFor(fn, check.resource, check.action);
+    const sharedKey = this.withRunTableRenamed(
+      `${this.scope.account}\u0000${principal}\u0000${key}\u0000${JSON.stringify(statements)}`,
+      statements,
+    );
+    const shared = sharedDecisions.get(sharedKey);
+    if (shared !== undefined) {
+      this.decisions.set(key, shared);
+      return shared;
+    }
     // The unsafe (unvalidated) entry point: iam-data lists no resource type for states:SendTaskSuccess,
     // yet AWS authorizes it against the issuing state machine, which the validated one refuses.
     const result = runUnsafeSimulation(
@@ -144,10 +201,7 @@ export class IamEnforcer {
         resourcePolicy: undefined,
         request: {
           action: check.action,
-          principal:
-            fn === OPERATOR && this.operator
-              ? this.operator.arn
-              : `arn:aws:sts::${this.scope.account}:assumed-role/shipline-sandbox-${fn}/shipline-sandbox-${fn}`,
+          principal,
           resource: { accountId: this.scope.account, resource: check.resource },
           contextVariables: check.context ?? {},
         },
@@ -156,6 +210,8 @@ export class IamEnforcer {
     ) as unknown;
     const decision = result === 'Allowed';
     this.decisions.set(key, decision);
+    if (sharedDecisions.size >= DECISIONS_LIMIT) sharedDecisions.clear();
+    sharedDecisions.set(sharedKey, decision);
     return decision;
   }
 }

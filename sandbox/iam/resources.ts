@@ -14,6 +14,11 @@ export interface RequestScope {
   account: string;
   /** The state machine that issued task tokens: AWS authorizes SendTask* against it (see serverless.yml). */
   stateMachineArn: string;
+  /**
+   * The run's own DynamoDB table (a fresh name per run): the IAM enforcer shares decisions across runs
+   * with this name renamed where the renaming cannot change a decision (see IamEnforcer).
+   */
+  tableName?: string;
 }
 
 /** The command has no IAM mapping: the sandbox refuses to guess (it never silently allows). */

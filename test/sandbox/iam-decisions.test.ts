@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { describe, expect, it, vi } from 'vitest';
 import { currentFunction, IamEnforcer } from '../../sandbox/iam/enforce.ts';
 import type { PolicyStatement } from '../../sandbox/iam/policies.ts';
+
+// The real evaluator, counted: a later world's same question of the same statements is not evaluated again.
+vi.mock('@cloud-copilot/iam-simulate', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@cloud-copilot/iam-simulate')>();
+  return { ...actual, runUnsafeSimulation: vi.fn(actual.runUnsafeSimulation) };
+});
 
 const SCOPE = {
   region: 'us-east-1',
@@ -25,6 +32,57 @@ describe('IamEnforcer decisions', () => {
     expect(() => publish(denying)).toThrow(/not authorized to perform: sns:Publish/);
     // And the first world still allows it.
     expect(() => publish(allowing)).not.toThrow();
+  });
+
+  it('evaluates a question once per process: a later world with the same statements reuses the decision', () => {
+    const statements: PolicyStatement[] = [
+      {
+        Effect: 'Allow',
+        Action: ['sns:Publish'],
+        Resource: ['arn:aws:sns:us-east-1:123456789012:shared-decisions'],
+      },
+    ];
+    const sharedTopic = 'arn:aws:sns:us-east-1:123456789012:shared-decisions';
+    const send = (iam: IamEnforcer) =>
+      currentFunction.run('notify', () =>
+        iam.authorize('SNS', 'PublishCommand', { TopicArn: sharedTopic, Message: '{}' }),
+      );
+    const evaluations = vi.mocked(runUnsafeSimulation);
+    const before = evaluations.mock.calls.length;
+    expect(() => send(enforcer(statements))).not.toThrow();
+    expect(() => send(enforcer(structuredClone(statements)))).not.toThrow();
+    expect(evaluations.mock.calls.length - before).toBe(1);
+    // A statement that differs in anything (here its effect) is another question, evaluated and denied.
+    expect(() => send(enforcer([{ ...structuredClone(statements[0]!), Effect: 'Deny' }]))).toThrow(
+      /not authorized/,
+    );
+    expect(evaluations.mock.calls.length - before).toBe(2);
+  });
+
+  it("shares a decision across runs' own tables only where the rename cannot change it", () => {
+    const tableArn = (name: string) => `arn:aws:dynamodb:us-east-1:123456789012:table/${name}`;
+    const run = (table: string, statements: PolicyStatement[]) =>
+      new IamEnforcer(new Map([['notify', statements]]), { ...SCOPE, tableName: table });
+    const get = (iam: IamEnforcer, table: string) =>
+      currentFunction.run('notify', () => iam.authorize('DynamoDB', 'GetItemCommand', { TableName: table }));
+    const own = (table: string): PolicyStatement[] => [
+      { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: [tableArn(table)] },
+    ];
+    const evaluations = vi.mocked(runUnsafeSimulation);
+    const before = evaluations.mock.calls.length;
+    expect(() => get(run('decisions-run-1', own('decisions-run-1')), 'decisions-run-1')).not.toThrow();
+    expect(() => get(run('decisions-run-2', own('decisions-run-2')), 'decisions-run-2')).not.toThrow();
+    expect(evaluations.mock.calls.length - before).toBe(1);
+    // A role naming another run's table: its statement applies to nothing here, and the call is denied.
+    expect(() => get(run('decisions-run-3', own('decisions-run-1')), 'decisions-run-3')).toThrow(
+      /not authorized/,
+    );
+    // A pattern could match the run's name and not the renamed one: evaluated with the real names.
+    const pattern: PolicyStatement[] = [
+      { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: [tableArn('decisions-run-1*')] },
+    ];
+    expect(() => get(run('decisions-run-10', pattern), 'decisions-run-10')).not.toThrow();
+    expect(() => get(run('decisions-run-20', pattern), 'decisions-run-20')).toThrow(/not authorized/);
   });
 
   it.each([

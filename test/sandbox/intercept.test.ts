@@ -62,4 +62,14 @@ describe('sandbox SDK clients', () => {
     expect(sfn[0]?.headers).not.toHaveProperty('x-amz-date');
     expect(dynamodb[0]?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=sandbox\//);
   });
+
+  it('drops the SDK logger middleware of a client without a logger, and keeps it where a logger reads it', () => {
+    const names = (client: { middlewareStack: unknown }) =>
+      (client.middlewareStack as { identify: () => string[] }).identify().join(' ');
+    const silent = customize(new SFNClient(clientBase()), 'SFN');
+    expect(names(silent)).not.toMatch(/loggerMiddleware/);
+    const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+    const logging = customize(new SFNClient({ ...clientBase(), logger }), 'SFN');
+    expect(names(logging)).toMatch(/loggerMiddleware/);
+  });
 });
