@@ -163,7 +163,12 @@ export const releaseLockAndWakeNext = async (
   // The holder's lease may have lapsed and been taken over between the read and the delete.
   const free = released || held === undefined || (await ports.store.readLock(service)) === undefined;
   if (free && next && next.executionName !== releaseId) {
-    await ports.tokens.succeed(next.taskToken, { superseded: false } satisfies WaitOutcome);
+    // A waiter older than the holder handing off was queued before that holder took a lock left free
+    // (its previous holder's wake-up failed): woken plainly, it would take the lock and release an older
+    // image after the newer one. Only the newest push proceeds, so it ends as superseded by the holder.
+    const outcome: WaitOutcome =
+      held && isNewerRequest(held, next) ? { superseded: true, by: held.holder } : { superseded: false };
+    await ports.tokens.succeed(next.taskToken, outcome);
     return { released, woke: next.executionName };
   }
   return { released };

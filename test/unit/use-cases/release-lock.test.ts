@@ -284,6 +284,25 @@ describe('Use case: release lock', () => {
       expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: false } }]);
     });
 
+    it('resumes a waiter older than the holder handing off as superseded: an older push never releases after a newer one', async () => {
+      // v3 queues behind v2. v2's hand-off deletes the lock but fails before waking v3 (SendTaskSuccess
+      // throttled); meanwhile v4 is pushed and takes the free lock, so v2's retried hand-off wakes nobody.
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      await store.releaseLock('checkout', v2.id);
+      await expect(acquireReleaseLock({ store }, config, v4.request, v4.id)).resolves.toEqual({
+        acquired: true,
+        superseded: false,
+      });
+      await expect(releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id)).resolves.toEqual({
+        released: false,
+      });
+
+      // When v4 hands off, v3 (older than v4, which released) ends as superseded instead of taking the lock.
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v4.id);
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: true, by: 'checkout-v4' } }]);
+    });
+
     it('does not wake itself', async () => {
       await acquireReleaseLock({ store }, config, v2.request, v2.id);
       store.waiters.set('checkout', {
