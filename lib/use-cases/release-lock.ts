@@ -33,6 +33,13 @@ export interface WaitOutcome {
   by?: string;
 }
 
+/**
+ * The longest Task `TimeoutSeconds` Step Functions accepts, "a positive, integer value from 0 up to
+ * 99999999" (https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html); the same figure as the
+ * config schema's MAX_STATE_SECONDS, kept here so the lock functions do not load the config schema.
+ */
+const MAX_STATE_SECONDS = 99_999_999;
+
 const receiptOf = (request: ReleaseRequest): Receipt => {
   const { requestedAt: _pushed, ...received } = requestOrderOf(request);
   return received;
@@ -78,7 +85,12 @@ export const acquireReleaseLock = async (
           acquired: false,
           superseded: false,
           holder: holder.holder,
-          waitSeconds: Math.max(1, holder.leaseExpiresAt - nowEpochSeconds() + 1),
+          // TimeoutSecondsPath takes a positive integer up to 99999999 (MAX_STATE_SECONDS); a lease beyond
+          // it (written under another config) is re-checked at that bound rather than failing the state.
+          waitSeconds: Math.min(
+            MAX_STATE_SECONDS,
+            Math.max(1, holder.leaseExpiresAt - nowEpochSeconds() + 1),
+          ),
         };
   // A lease another release holds and has not let lapse refuses the conditional write: decide on the lease
   // read above (as if the write had been refused then) instead of sending a write bound to fail and reading

@@ -104,6 +104,22 @@ describe('Use case: release lock', () => {
       });
     });
 
+    it('waits at most the longest task timeout Step Functions accepts behind a lease further away', async () => {
+      // A lease written under another config (or another Shipline version) may lie beyond what
+      // TimeoutSecondsPath accepts (99999999): the wait then re-checks at that bound instead of failing.
+      store.locks.set('checkout', {
+        holder: 'checkout-v2',
+        requestedAt: v2.request.requestedAt,
+        acquiredAt: NOW,
+        leaseExpiresAt: NOW_EPOCH + 200_000_000,
+      });
+
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toMatchObject({
+        acquired: false,
+        waitSeconds: 99_999_999,
+      });
+    });
+
     it('supersedes a request older than the lock holder', async () => {
       await acquireReleaseLock({ store }, config, v3.request, v3.id);
 
