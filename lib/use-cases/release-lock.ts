@@ -18,10 +18,10 @@ export type AcquireResult =
       superseded: false;
       holder: string;
       /**
-       * How long to wait, at most, for the holder's wake-up: until just past its lease. The wake-up is
-       * event-driven (the holder's hand-off resumes the queued push); this timeout only catches a lost
-       * wake-up, when the lapsed lease can be taken over, so a push queued behind a long release waits
-       * in one piece instead of re-arming a fixed timeout while the release runs.
+       * How long to wait, at most, for the holder's wake-up: until just past its lease, and no longer than
+       * LOCK_RECHECK_SECONDS. The wake-up is event-driven (the holder's hand-off resumes the queued push);
+       * this timeout only catches a lost wake-up: when the lapsed lease can be taken over, or a lock a
+       * failed hand-off left free.
        */
       waitSeconds: number;
     }
@@ -39,6 +39,16 @@ export interface WaitOutcome {
  * config schema's MAX_STATE_SECONDS, kept here so the lock functions do not load the config schema.
  */
 const MAX_STATE_SECONDS = 99_999_999;
+
+/**
+ * The longest a queued push waits without looking at the lock again. The holder's hand-off wakes it; but a
+ * hand-off that deleted the lock and then failed to wake it (Step Functions or DynamoDB still failing, or
+ * access denied, past the hand-off's retries of about 11 minutes) leaves the lock free while the push
+ * waits. Without this bound it would wait until the holder's lease ends, which for a release with long
+ * bakes or pauses is hours or days; with it, such a lost wake-up costs at most an hour, and a push queued
+ * behind a 72-hour release re-arms its wait 72 times rather than every 15 minutes.
+ */
+export const LOCK_RECHECK_SECONDS = 3600;
 
 const receiptOf = (request: ReleaseRequest): Receipt => {
   const { requestedAt: _pushed, ...received } = requestOrderOf(request);
@@ -85,9 +95,11 @@ export const acquireReleaseLock = async (
           acquired: false,
           superseded: false,
           holder: holder.holder,
-          // TimeoutSecondsPath takes a positive integer up to 99999999 (MAX_STATE_SECONDS); a lease beyond
-          // it (written under another config) is re-checked at that bound rather than failing the state.
+          // Just past the lease, at most LOCK_RECHECK_SECONDS (a lost wake-up), and never beyond what
+          // TimeoutSecondsPath accepts (a positive integer up to MAX_STATE_SECONDS; a lease further away
+          // was written under another config).
           waitSeconds: Math.min(
+            LOCK_RECHECK_SECONDS,
             MAX_STATE_SECONDS,
             Math.max(1, holder.leaseExpiresAt - nowEpochSeconds() + 1),
           ),

@@ -71,7 +71,7 @@ describe('Handler: acquire-lock', () => {
         holder: 'checkout-v1',
         requestedAt: '2025-03-04T09:00:00Z',
         acquiredAt: '2025-03-04T09:00:01.000Z',
-        leaseExpiresAt: NOW_EPOCH + 3600,
+        leaseExpiresAt: NOW_EPOCH + 1800,
       },
     });
     ddb
@@ -84,7 +84,7 @@ describe('Handler: acquire-lock', () => {
       acquired: false,
       superseded: false,
       holder: 'checkout-v1',
-      waitSeconds: 3601,
+      waitSeconds: 1801,
     });
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);

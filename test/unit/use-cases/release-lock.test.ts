@@ -77,16 +77,16 @@ describe('Use case: release lock', () => {
       });
     });
 
-    it('reports the holder when an older release holds the lock, and waits at most until just past its lease', async () => {
+    it('reports the holder when an older release holds the lock, and waits at most until just past its lease, or an hour', async () => {
       await acquireReleaseLock({ store }, config, v2.request, v2.id);
 
       await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
         acquired: false,
         superseded: false,
         holder: 'checkout-v2',
-        // The lease covers the whole release (7500 s): one wait, woken by the hand-off; the timeout only
-        // catches a lost wake-up, once the lapsed lease can be taken over.
-        waitSeconds: 7501,
+        // The lease covers the whole release (7500 s): woken by the hand-off; the timeout only catches a
+        // lost wake-up, re-checking the lock at most an hour later.
+        waitSeconds: 3600,
       });
     });
 
@@ -104,7 +104,7 @@ describe('Use case: release lock', () => {
       });
     });
 
-    it('waits at most the longest task timeout Step Functions accepts behind a lease further away', async () => {
+    it('waits no longer than Step Functions accepts as a task timeout behind a lease further away', async () => {
       // A lease written under another config (or another Shipline version) may lie beyond what
       // TimeoutSecondsPath accepts (99999999): the wait then re-checks at that bound instead of failing.
       store.locks.set('checkout', {
@@ -116,7 +116,31 @@ describe('Use case: release lock', () => {
 
       await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toMatchObject({
         acquired: false,
-        waitSeconds: 99_999_999,
+        waitSeconds: 3600,
+      });
+    });
+
+    it('re-checks within the hour a lock a failed hand-off left free behind a long release', async () => {
+      // A release with long bakes holds a 3-day lease; its hand-off deletes the lock but cannot wake the
+      // queued push (SendTaskSuccess failing past its retries): the lock is free and nobody is woken.
+      store.locks.set('checkout', {
+        holder: 'checkout-v2',
+        requestedAt: v2.request.requestedAt,
+        acquiredAt: NOW,
+        leaseExpiresAt: NOW_EPOCH + 72 * 3600,
+      });
+      const refused = await acquireReleaseLock({ store }, config, v3.request, v3.id);
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      store.locks.delete('checkout');
+
+      // The queued push's wait times out within the hour and it retries the lock, instead of after 72 hours.
+      expect(refused).toMatchObject({ acquired: false, superseded: false });
+      expect(refused.acquired === false && !refused.superseded && refused.waitSeconds).toBeLessThanOrEqual(
+        3600,
+      );
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
+        acquired: true,
+        superseded: false,
       });
     });
 
