@@ -1,3 +1,4 @@
+import { isAbsolute, join } from 'node:path';
 import { MissingEnvironmentError } from './errors.ts';
 
 /** A set of environment variables, as `process.env` holds them. */
@@ -33,10 +34,16 @@ const optional = (name: string): string | undefined => {
 
 export const environment = {
   /**
-   * Path of the validated config packaged with the function (JSON, converted from `shipline.yml`).
+   * Path of the validated config packaged with the function (JSON, converted from `shipline.yml`). A
+   * relative path is relative to the task root (LAMBDA_TASK_ROOT, which Lambda sets to /var/task, also
+   * its working directory); with no task root, to the working directory.
    * @default 'shipline.json' (relative to the task root)
    */
-  configPath: (): string => optional('SHIPLINE_CONFIG_PATH') ?? 'shipline.json',
+  configPath: (): string => {
+    const configured = optional('SHIPLINE_CONFIG_PATH') ?? 'shipline.json';
+    const taskRoot = optional('LAMBDA_TASK_ROOT');
+    return taskRoot && !isAbsolute(configured) ? join(taskRoot, configured) : configured;
+  },
   /** DynamoDB table holding deployment records, locks and task tokens. */
   tableName: (): string => required('SHIPLINE_TABLE'),
   /** The pipeline's SNS topic, used when a service declares none. */

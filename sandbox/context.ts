@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { useClockSource } from '../lib/clock.ts';
 import { type EnvironmentVariables, useEnvironmentSource } from '../lib/env.ts';
 import type { SimulatedWorld } from './aws/world.ts';
-import type { IamEnforcer } from './iam/enforce.ts';
+import type { FunctionConfig } from './function-config.ts';
+import { currentFunction, type IamEnforcer } from './iam/enforce.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
 /**
@@ -15,8 +16,16 @@ export interface WorldContext {
   clock: VirtualClock;
   /** Authorizes every command a function sends against its role (undefined: no enforcement). */
   iam?: IamEnforcer;
-  /** The environment variables the functions of this world read (their Lambda configuration). */
+  /**
+   * The environment lib reads outside any function's invocation: the sandbox's own code, and the handler
+   * modules, imported once per process (their module scope reads nothing else).
+   */
   env: EnvironmentVariables;
+  /**
+   * Each function's Lambda configuration (function-config.ts): during an invocation lib reads exactly its
+   * function's environment, so a variable serverless.yml does not give that function is missing, as on AWS.
+   */
+  functions?: ReadonlyMap<string, FunctionConfig>;
 }
 
 const storage = new AsyncLocalStorage<WorldContext>();
@@ -31,7 +40,13 @@ const installSources = (): void => {
   if (sourcesInstalled) return;
   sourcesInstalled = true;
   useClockSource(() => storage.getStore()?.clock);
-  useEnvironmentSource(() => storage.getStore()?.env);
+  useEnvironmentSource(() => {
+    const run = storage.getStore();
+    const key = run?.functions ? currentFunction.getStore() : undefined;
+    if (key === undefined) return run?.env;
+    // A function the world has no configuration for gets no variables at all, never another's.
+    return run?.functions?.get(key)?.environment ?? {};
+  });
 };
 
 /** Runs `work` (and everything it schedules) inside this world. */

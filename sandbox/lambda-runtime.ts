@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { sleepMs, type Timing } from './aws/timing.ts';
+import { functionConfigOf, invocationContext, withinTimeout } from './function-config.ts';
 import { currentFunction } from './iam/enforce.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 import { readYamlFile } from './yaml-file.ts';
@@ -67,7 +67,7 @@ export class ExecutionEnvironments {
   public warmStarts = 0;
 
   public constructor(
-    private readonly clock: VirtualClock,
+    public readonly clock: VirtualClock,
     private readonly timing: Pick<
       Timing,
       'lambdaColdStartMs' | 'lambdaWarmStartMs' | 'lambdaIdleReclaimSeconds'
@@ -139,30 +139,25 @@ export class LambdaRuntime {
     if (!handler) throw new Error(`the sandbox has no function "${key}" (is it declared in serverless.yml?)`);
     this.invocations += 1;
     const release = this.environments ? await this.environments.enter(key) : undefined;
-    const context = {
-      functionName: `shipline-sandbox-${key}`,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:shipline-sandbox-${key}`,
-      memoryLimitInMB: '1024',
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/shipline-sandbox-${key}`,
-      logStreamName: 'sandbox',
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => 30_000,
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    } as Context;
+    const config = functionConfigOf(key);
+    const context = invocationContext(key, config, this.environments?.clock);
+    const run = () => currentFunction.run(key, () => handler(JSON.parse(JSON.stringify(event)), context));
+    let timedOut: LambdaInvocationError | undefined;
     try {
-      const result = await currentFunction.run(key, () =>
-        handler(JSON.parse(JSON.stringify(event)), context),
-      );
+      const result = await (config && this.environments
+        ? withinTimeout(this.environments.clock, config, context.awsRequestId, run, (message) => {
+            timedOut = new LambdaInvocationError('Sandbox.Timedout', message);
+            return timedOut;
+          })
+        : run());
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (error) {
+      if (timedOut && error === timedOut) throw error;
       const failure = error instanceof Error ? error : new Error(String(error));
       throw new LambdaInvocationError(failure.name || 'Error', failure.message);
     } finally {
-      release?.();
+      // A timed-out invocation's environment is not reused: Lambda resets it (the next one starts cold).
+      if (!timedOut) release?.();
     }
   }
 }

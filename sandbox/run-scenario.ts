@@ -16,6 +16,7 @@ import type { ReleaseRecord } from '../lib/ports/release-store.ts';
 import { TrafficSeries } from './aws/series.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { runInWorld } from './context.ts';
+import { resolveFunctionConfigs } from './function-config.ts';
 import { IamEnforcer } from './iam/enforce.ts';
 import { operatorPolicy, resolveStatements } from './iam/operator.ts';
 import {
@@ -198,13 +199,13 @@ export const runScenario = async (
   try {
     return await runPackaged(scenario, packagedConfig, options, wallStart);
   } finally {
-    rmSync(path.dirname(packagedConfig.configPath), { recursive: true, force: true });
+    rmSync(packagedConfig.taskRoot, { recursive: true, force: true });
   }
 };
 
 const runPackaged = async (
   scenario: Scenario,
-  { config, configPath }: PackagedConfig,
+  { config, configPath, taskRoot }: PackagedConfig,
   options: RunOptions,
   wallStart: number,
 ): Promise<ScenarioResult> => {
@@ -220,14 +221,10 @@ const runPackaged = async (
   const releaseEventsTopicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-release-events`;
   const stateMachineName = 'shipline-sandbox-release';
   const stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${stateMachineName}`;
-  // The functions' Lambda configuration, for this world only: a run never writes process.env.
+  // What lib reads outside a function's invocation (a run never writes process.env): the region, and the
+  // log level of the handler modules' logger, built once when they are imported. During an invocation a
+  // function reads exactly its own Lambda configuration (function-config.ts).
   const env = {
-    SHIPLINE_CONFIG_PATH: configPath,
-    SHIPLINE_TABLE: tableName,
-    SHIPLINE_TOPIC_ARN: topicArn,
-    SHIPLINE_RELEASE_EVENTS_TOPIC_ARN: releaseEventsTopicArn,
-    SHIPLINE_STATE_MACHINE_ARN: stateMachineArn,
-    SHIPLINE_DYNAMODB_ENDPOINT: endpoint,
     SHIPLINE_LOG_LEVEL: process.env.SHIPLINE_LOG_LEVEL ?? 'SILENT',
     AWS_REGION: region,
   };
@@ -312,8 +309,11 @@ const runPackaged = async (
   world.sns.topics.add(releaseEventsTopicArn);
   world.sns.internalTopics.add(releaseEventsTopicArn);
 
+  // Each function's environment, memory and timeout as the packaged template gives them.
+  const functions = resolveFunctionConfigs(serverlessDocument, sandboxResources, { taskRoot, start });
+
   const running = world;
-  return runInWorld({ world, clock, iam, env }, async () => {
+  return runInWorld({ world, clock, iam, env, functions }, async () => {
     // Handler modules are imported (cold start) inside a world: their module-scope clients read its environment.
     const load = lambdaLoads.get(lambda) ?? lambda.load();
     lambdaLoads.set(lambda, load);

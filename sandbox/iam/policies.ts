@@ -94,33 +94,65 @@ export const readServerlessDocument = (root: string): unknown =>
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
 /**
- * Resolves a serverless.yml value as the packaged template holds it: `${self:custom.arns.*}` and
- * `${file(./serverless/variables.cjs):X}` substituted, then `Fn::Sub`/`Fn::GetAtt`/`Ref` resolved for the
- * sandbox's account, region and resource names. What it cannot resolve fails loudly.
+ * osls's logical ID of a function's resource: the key with its first letter upper-cased, `-` spelled
+ * `Dash` and `_` spelled `Underscore`, then `LambdaFunction` (so `trigger` is `TriggerLambdaFunction`).
  */
-const templateResolver = (document: unknown, resources: SandboxResources): ((value: unknown) => unknown) => {
+const functionLogicalId = (key: string): string =>
+  `${key.charAt(0).toUpperCase()}${key.slice(1).replace(/-/g, 'Dash').replace(/_/g, 'Underscore')}LambdaFunction`;
+
+/**
+ * Resolves a serverless.yml value as the packaged template holds it: `${self:...}`, `${sls:stage}`,
+ * `${aws:region}`/`${aws:accountId}` and `${file(./serverless/variables.cjs):X}` substituted (a whole value
+ * keeps its type; inside a longer string it is interpolated), then `Fn::Sub`/`Fn::Join`/`Fn::GetAtt`/`Ref`
+ * resolved for the sandbox's account, region and resource names. What it cannot resolve fails loudly.
+ */
+export const templateResolver = (
+  document: unknown,
+  resources: SandboxResources,
+): ((value: unknown) => unknown) => {
   const doc = document as ServerlessDocument;
   const { region, account } = resources;
   const service = doc.service ?? 'shipline';
   // The sandbox's state machine is `shipline-sandbox-release`: the stage is "sandbox".
   const stage = 'sandbox';
-  const arns = doc.custom?.arns ?? {};
 
-  const resolveString = (value: string): unknown => {
-    const custom = /^\$\{self:custom\.arns\.([A-Za-z0-9]+)\}$/.exec(value);
-    if (custom?.[1]) {
-      if (!(custom[1] in arns)) throw new Error(`serverless.yml: custom.arns.${custom[1]} is not defined`);
-      return resolve(arns[custom[1]]);
+  /** `self:a.b.c`: the document's own value at that path (provider.region and .stage: the sandbox's). */
+  const selfValue = (path: string, whole: string): unknown => {
+    if (path === 'provider.region') return region;
+    if (path === 'provider.stage') return stage;
+    let value: unknown = doc;
+    for (const part of path.split('.')) {
+      if (typeof value !== 'object' || value === null || !(part in value))
+        throw new Error(`serverless.yml: ${path} is not defined (in ${whole})`);
+      value = (value as Record<string, unknown>)[part];
     }
-    const variable = /^\$\{file\(\.\/serverless\/variables\.cjs\):(\w+)\}$/.exec(value);
-    if (variable?.[1]) {
-      const compute = roleResources[variable[1]];
+    return resolve(value);
+  };
+  const variable = (name: string, whole: string): unknown => {
+    const self = /^self:([A-Za-z0-9_.-]+)$/.exec(name);
+    if (self?.[1]) return selfValue(self[1], whole);
+    if (name === 'sls:stage' || name === 'opt:stage') return stage;
+    if (name === 'aws:region') return region;
+    if (name === 'aws:accountId') return account;
+    const file = /^file\(\.\/serverless\/variables\.cjs\):(\w+)$/.exec(name);
+    if (file?.[1]) {
+      const compute = roleResources[file[1]];
       if (!compute)
-        throw new Error(`the sandbox cannot resolve ${value}: no ${variable[1]} in role-resources.cjs`);
+        throw new Error(`the sandbox cannot resolve ${whole}: no ${file[1]} in role-resources.cjs`);
       return resolve(compute(resources.config));
     }
-    if (value.includes('${')) throw new Error(`the sandbox cannot resolve the variable in "${value}"`);
-    return value;
+    throw new Error(`the sandbox cannot resolve the variable in "${whole}"`);
+  };
+  const resolveString = (value: string): unknown => {
+    if (!value.includes('${')) return value;
+    const whole = /^\$\{([^{}]+)\}$/.exec(value);
+    if (whole?.[1]) return variable(whole[1].trim(), value);
+    return value.replace(/\$\{([^{}]+)\}/g, (_, name: string) => {
+      const resolved = variable(name.trim(), value);
+      if (typeof resolved === 'object' && resolved !== null)
+        throw new Error(`serverless.yml: \${${name}} in "${value}" is not a string`);
+      return String(resolved);
+    });
   };
   const sub = (template: string): string =>
     template.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
@@ -139,18 +171,31 @@ const templateResolver = (document: unknown, resources: SandboxResources): ((val
           throw new Error(`the sandbox cannot resolve \${${name}} in Fn::Sub "${template}"`);
       }
     });
+  const queueName = `shipline-${stage}-failed-events`;
   const refs: Record<string, string> = {
     NotificationsTopic: resources.topicArn,
     ReleaseEventsTopic: releaseEventsTopicOf(resources),
     ReleaseStateMachine: resources.stateMachineArn,
     ReleaseTable: resources.tableName,
-    TriggerLambdaFunction: `shipline-${stage}-trigger`,
+    // Ref of an AWS::SQS::Queue is its URL.
+    EventsDeadLetterQueue: `https://sqs.${region}.amazonaws.com/${account}/${queueName}`,
   };
   const attributes: Record<string, string> = {
     'ReleaseTable.Arn': `arn:aws:dynamodb:${region}:${account}:table/${resources.tableName}`,
-    'EventsDeadLetterQueue.Arn': `arn:aws:sqs:${region}:${account}:shipline-${stage}-failed-events`,
-    'TriggerLambdaFunction.Arn': `arn:aws:lambda:${region}:${account}:function:shipline-${stage}-trigger`,
+    'EventsDeadLetterQueue.Arn': `arn:aws:sqs:${region}:${account}:${queueName}`,
+    'EventsDeadLetterQueue.QueueName': queueName,
+    'NotificationsTopic.TopicArn': resources.topicArn,
+    'ReleaseEventsTopic.TopicArn': releaseEventsTopicOf(resources),
+    'ReleaseStateMachine.Name': resources.stateMachineArn.split(':').at(-1) ?? '',
   };
+  // Every function osls deploys: Ref is its name, Arn its ARN, and a Function URL's FunctionUrl its URL.
+  for (const key of Object.keys(doc.functions ?? {})) {
+    const id = functionLogicalId(key);
+    const name = `${service}-${stage}-${key}`;
+    refs[id] = name;
+    attributes[`${id}.Arn`] = `arn:aws:lambda:${region}:${account}:function:${name}`;
+    attributes[`${id}Url.FunctionUrl`] = `https://${name}.lambda-url.${region}.on.aws/`;
+  }
   const resolve = (value: unknown): unknown => {
     if (typeof value === 'string') return resolveString(value);
     if (Array.isArray(value)) return value.flatMap((item) => asList(resolve(item)));

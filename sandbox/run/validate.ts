@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findService, parseConfig, parseConfigText } from '../../lib/config/load.ts';
@@ -12,13 +12,20 @@ import { ScenarioError } from './errors.ts';
 export interface PackagedConfig {
   config: ShiplineConfig;
   configPath: string;
+  /** The package's root, the functions' task root (Lambda's /var/task): the config is in it. */
+  taskRoot: string;
 }
 
-/** What `serverless package` does: the validated config written as the JSON the functions load. */
+/**
+ * What `serverless package` does: the validated config written as the JSON the functions load, where the
+ * shipline-config plugin puts it in the package (`.shipline/shipline.json`, serverless/shipline-config.cjs).
+ */
 const packaged = (config: ShiplineConfig): PackagedConfig => {
-  const configPath = path.join(mkdtempSync(path.join(tmpdir(), 'shipline-')), 'shipline.json');
+  const taskRoot = mkdtempSync(path.join(tmpdir(), 'shipline-'));
+  mkdirSync(path.join(taskRoot, '.shipline'));
+  const configPath = path.join(taskRoot, '.shipline', 'shipline.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  return { config, configPath };
+  return { config, configPath, taskRoot };
 };
 
 /** Reads (or takes inline) the scenario's shipline config and packages it; a bad config is a ScenarioError. */

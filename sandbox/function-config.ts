@@ -1,0 +1,320 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { currentWorld } from './context.ts';
+import { type SandboxResources, templateResolver } from './iam/policies.ts';
+import type { VirtualClock } from './virtual-clock.ts';
+
+/**
+ * One function's Lambda configuration as the packaged template gives it: its name, environment, memory,
+ * timeout and reserved concurrency, from serverless.yml (provider defaults, then the function's own).
+ */
+export interface FunctionConfig {
+  key: string;
+  /** The deployed function's name: osls names it `<service>-<stage>-<key>` unless the function sets `name`. */
+  name: string;
+  arn: string;
+  /** Exactly the variables Lambda gives the function: its own and the provider's, plus Lambda's defined ones. */
+  environment: Readonly<Record<string, string>>;
+  memorySize: number;
+  timeoutSeconds: number;
+  /** `reservedConcurrency`: at most this many invocations at once; undefined when it sets none. */
+  reservedConcurrency?: number;
+}
+
+type FunctionDeclaration = {
+  handler?: string;
+  name?: string;
+  runtime?: string;
+  memorySize?: unknown;
+  timeout?: unknown;
+  reservedConcurrency?: unknown;
+  environment?: Record<string, unknown>;
+};
+
+type ServerlessDocument = {
+  service?: string;
+  provider?: {
+    runtime?: string;
+    memorySize?: unknown;
+    timeout?: unknown;
+    environment?: Record<string, unknown>;
+  };
+  functions?: Record<string, FunctionDeclaration>;
+};
+
+/**
+ * The Serverless Framework's defaults, which osls writes into the template when serverless.yml sets none
+ * (Lambda's own API defaults, 128 MB and 3 s, never apply to an osls function).
+ */
+const OSLS_DEFAULT_MEMORY_MB = 1024;
+const OSLS_DEFAULT_TIMEOUT_SECONDS = 6;
+
+/**
+ * Lambda's limits on a function's configuration (Lambda Developer Guide, "Lambda quotas"): memory 128 MB to
+ * 10,240 MB, timeout 1 to 900 seconds, and all its environment variables together at most 4 KB.
+ */
+const MEMORY_RANGE = [128, 10_240] as const;
+const TIMEOUT_RANGE = [1, 900] as const;
+const ENVIRONMENT_MAX_BYTES = 4096;
+
+/**
+ * The variables Lambda sets itself and refuses in a function's configuration ("Defined runtime environment
+ * variables", Lambda Developer Guide, https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime):
+ * a deployment that sets one fails with InvalidParameterValueException naming the reserved keys.
+ */
+const RESERVED = [
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+] as const;
+
+/** A function's configuration that Lambda (or CloudFormation) would refuse at deploy time. */
+export class SandboxFunctionConfigError extends Error {
+  public override readonly name = 'SandboxFunctionConfigError';
+}
+
+const numberSetting = (value: unknown, fallback: number, what: string, range: readonly [number, number]) => {
+  const number = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(number) || number < range[0] || number > range[1])
+    throw new SandboxFunctionConfigError(
+      `${what} ${String(value)} is invalid: Lambda accepts a whole number from ${range[0]} to ${range[1]}`,
+    );
+  return number;
+};
+
+/**
+ * The variables Lambda's Node.js runtime defines for every function (the reserved ones above plus the
+ * unreserved defaults a function may override: LANG, PATH, LD_LIBRARY_PATH, NODE_PATH, TZ and the X-Ray
+ * daemon's address). The task root is where the sandbox put the package (Lambda's is /var/task); the
+ * credentials are the sandbox's own (intercept.ts), as Lambda hands over the role's session credentials.
+ */
+const lambdaDefined = (
+  fn: { key: string; name: string; handler: string; runtime: string; memorySize: number },
+  region: string,
+  taskRoot: string,
+  logStreamDate: string,
+): Record<string, string> => {
+  const stream = createHash('sha256').update(fn.name).digest('hex').slice(0, 32);
+  return {
+    LANG: 'en_US.UTF-8',
+    PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
+    LD_LIBRARY_PATH: `/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:${taskRoot}:${taskRoot}/lib:/opt/lib`,
+    NODE_PATH: `/opt/nodejs/node${fn.runtime.replace(/^nodejs(\d+).*$/, '$1')}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:${taskRoot}`,
+    TZ: ':UTC',
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129:2000',
+    _HANDLER: fn.handler,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `${logStreamDate}/[$LATEST]${stream}`,
+    AWS_ACCESS_KEY_ID: 'sandbox',
+    AWS_SECRET_ACCESS_KEY: 'sandbox',
+    AWS_SESSION_TOKEN: 'sandbox',
+    AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001',
+    LAMBDA_TASK_ROOT: taskRoot,
+    LAMBDA_RUNTIME_DIR: '/var/runtime',
+  };
+};
+
+/** One `environment:` block resolved as CloudFormation hands it to Lambda: every value a string. */
+const resolveEnvironment = (
+  block: Record<string, unknown> | undefined,
+  resolve: (value: unknown) => unknown,
+  where: string,
+): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(block ?? {}).map(([name, raw]) => {
+      const value = resolve(raw);
+      if (typeof value === 'object' && value !== null)
+        throw new SandboxFunctionConfigError(
+          `${where}.environment.${name} does not resolve to a string (${JSON.stringify(value)})`,
+        );
+      return [name, String(value)];
+    }),
+  );
+
+/**
+ * Every function's Lambda configuration as the packaged template holds it, for this world: the provider's
+ * and the function's own `environment` (the function's win), CloudFormation references resolved to the
+ * sandbox's resources, plus the variables Lambda defines; memory and timeout from the function, else the
+ * provider, else osls's defaults. What Lambda would refuse at deploy time (a reserved variable, more than
+ * 4 KB of variables, a memory size or timeout out of range) fails the run here, naming the function.
+ */
+export const resolveFunctionConfigs = (
+  document: unknown,
+  resources: SandboxResources,
+  options: { taskRoot: string; start: Date },
+): Map<string, FunctionConfig> => {
+  const doc = document as ServerlessDocument;
+  const resolve = templateResolver(document, resources);
+  const provider = doc.provider ?? {};
+  const service = doc.service ?? 'shipline';
+  const providerEnvironment = resolveEnvironment(provider.environment, resolve, 'provider');
+  const logStreamDate = options.start.toISOString().slice(0, 10).replace(/-/g, '/');
+  const configs = new Map<string, FunctionConfig>();
+  for (const [key, fn] of Object.entries(doc.functions ?? {})) {
+    const where = `functions.${key}`;
+    const name = fn.name ?? `${service}-sandbox-${key}`;
+    const memorySize = numberSetting(
+      fn.memorySize ?? provider.memorySize,
+      OSLS_DEFAULT_MEMORY_MB,
+      `${where} memorySize`,
+      MEMORY_RANGE,
+    );
+    const timeoutSeconds = numberSetting(
+      fn.timeout ?? provider.timeout,
+      OSLS_DEFAULT_TIMEOUT_SECONDS,
+      `${where} timeout`,
+      TIMEOUT_RANGE,
+    );
+    const own = { ...providerEnvironment, ...resolveEnvironment(fn.environment, resolve, where) };
+    const reserved = Object.keys(own).filter((variable) =>
+      (RESERVED as readonly string[]).includes(variable),
+    );
+    if (reserved.length > 0)
+      throw new SandboxFunctionConfigError(
+        `${where}: Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+      );
+    // Lambda measures the variables as the JSON object of names and values.
+    const bytes = Buffer.byteLength(JSON.stringify(own), 'utf8');
+    if (bytes > ENVIRONMENT_MAX_BYTES)
+      throw new SandboxFunctionConfigError(
+        `${where}: Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit (${bytes} bytes)`,
+      );
+    const reservedConcurrency =
+      fn.reservedConcurrency === undefined
+        ? undefined
+        : numberSetting(fn.reservedConcurrency, 0, `${where} reservedConcurrency`, [0, 1000]);
+    const defined = lambdaDefined(
+      {
+        key,
+        name,
+        handler: fn.handler ?? '',
+        runtime: fn.runtime ?? provider.runtime ?? 'nodejs22.x',
+        memorySize,
+      },
+      resources.region,
+      options.taskRoot,
+      logStreamDate,
+    );
+    configs.set(key, {
+      key,
+      name,
+      arn: `arn:aws:lambda:${resources.region}:${resources.account}:function:${name}`,
+      environment: { ...defined, ...own },
+      memorySize,
+      timeoutSeconds,
+      ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
+    });
+  }
+  return configs;
+};
+
+/** The configuration of the function `key` in the world the caller runs in (undefined outside a world). */
+export const functionConfigOf = (key: string): FunctionConfig | undefined =>
+  currentWorld()?.functions?.get(key);
+
+/** Invocations of each function in its world so far: request ids the same run after run (`--seed`). */
+const invocationCounts = new WeakMap<FunctionConfig, number>();
+
+/** A request id (UUID-shaped) from the function, the virtual time and the invocation's number in its world. */
+const requestIdOf = (config: FunctionConfig, clock: VirtualClock): string => {
+  const count = (invocationCounts.get(config) ?? 0) + 1;
+  invocationCounts.set(config, count);
+  const hex = createHash('sha256').update(`${config.arn}:${clock.nowMillis}:${count}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+};
+
+/**
+ * The context object Lambda hands the handler: the function's name, ARN, memory and log names from its
+ * configuration, and the time left before its timeout on the world's clock.
+ */
+export const invocationContext = (
+  key: string,
+  config: FunctionConfig | undefined,
+  clock: VirtualClock | undefined,
+): Context => {
+  const name = config?.name ?? `shipline-sandbox-${key}`;
+  const timeoutMs = (config?.timeoutSeconds ?? OSLS_DEFAULT_TIMEOUT_SECONDS) * 1000;
+  const deadline = clock ? clock.nowMillis + timeoutMs : undefined;
+  return {
+    awsRequestId: config && clock ? requestIdOf(config, clock) : randomUUID(),
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: config?.arn ?? `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    memoryLimitInMB: String(config?.memorySize ?? OSLS_DEFAULT_MEMORY_MB),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: config?.environment.AWS_LAMBDA_LOG_STREAM_NAME ?? 'sandbox',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () =>
+      clock && deadline !== undefined ? Math.max(0, deadline - clock.nowMillis) : timeoutMs,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+};
+
+/**
+ * Runs one invocation within the function's timeout, in virtual time, as Lambda does: past it the
+ * invocation fails with `Sandbox.Timedout` ("Task timed out after N.00 seconds", the errorType Step
+ * Functions sees for a Lambda timeout) and whatever the handler still does is lost with its environment.
+ * The caller holds the clock; the handler holds it too while it runs, so time advances only when both wait.
+ */
+export const withinTimeout = async <T>(
+  clock: VirtualClock,
+  config: FunctionConfig,
+  requestId: string,
+  run: () => Promise<T>,
+  timedOut: (message: string) => Error,
+): Promise<T> => {
+  const deadline = clock.nowMillis + config.timeoutSeconds * 1000;
+  clock.hold();
+  let running: Promise<T>;
+  try {
+    running = run();
+  } catch (error) {
+    clock.release();
+    throw error;
+  }
+  let cancel = (): void => undefined;
+  const outcome = clock.block<T>((resolve, reject) => {
+    running.then(resolve, reject);
+    cancel = clock.schedule(deadline, () =>
+      reject(
+        timedOut(
+          `${new Date(deadline).toISOString()} ${requestId} Task timed out after ${config.timeoutSeconds.toFixed(2)} seconds`,
+        ),
+      ),
+    );
+  });
+  running.then(
+    () => clock.release(),
+    () => clock.release(),
+  );
+  try {
+    return await outcome;
+  } finally {
+    cancel();
+  }
+};
