@@ -275,6 +275,28 @@ export const invocationContext = (
   };
 };
 
+/** Invocations of each function running now, in its world. */
+const running = new WeakMap<FunctionConfig, number>();
+
+/**
+ * Takes one of the function's concurrent executions for an invocation; returns its release, or undefined
+ * when its `reservedConcurrency` executions are all busy: Lambda then throttles the invocation
+ * (TooManyRequestsException, Reason ReservedFunctionConcurrentInvocationLimitExceeded), and Step
+ * Functions sees Lambda.TooManyRequestsException. With no reserved concurrency nothing is counted.
+ */
+export const claimConcurrency = (config: FunctionConfig | undefined): (() => void) | undefined => {
+  if (config?.reservedConcurrency === undefined) return () => undefined;
+  const busy = running.get(config) ?? 0;
+  if (busy >= config.reservedConcurrency) return undefined;
+  running.set(config, busy + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    running.set(config, (running.get(config) ?? 1) - 1);
+  };
+};
+
 /**
  * Runs one invocation within the function's timeout, in virtual time, as Lambda does: past it the
  * invocation fails with `Sandbox.Timedout` ("Task timed out after N.00 seconds", the errorType Step

@@ -221,10 +221,16 @@ const runPackaged = async (
   const releaseEventsTopicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-release-events`;
   const stateMachineName = 'shipline-sandbox-release';
   const stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${stateMachineName}`;
-  // What lib reads outside a function's invocation (a run never writes process.env): the region, and the
-  // log level of the handler modules' logger, built once when they are imported. During an invocation a
-  // function reads exactly its own Lambda configuration (function-config.ts).
+  // What lib reads in this world outside any function's invocation (a run never writes process.env): the
+  // sandbox's own code, and a test acting in the world as a person would, find the pipeline's resources here.
+  // An invocation reads exactly its function's Lambda configuration instead (function-config.ts).
   const env = {
+    SHIPLINE_CONFIG_PATH: configPath,
+    SHIPLINE_TABLE: tableName,
+    SHIPLINE_TOPIC_ARN: topicArn,
+    SHIPLINE_RELEASE_EVENTS_TOPIC_ARN: releaseEventsTopicArn,
+    SHIPLINE_STATE_MACHINE_ARN: stateMachineArn,
+    SHIPLINE_DYNAMODB_ENDPOINT: endpoint,
     SHIPLINE_LOG_LEVEL: process.env.SHIPLINE_LOG_LEVEL ?? 'SILENT',
     AWS_REGION: region,
   };
@@ -314,8 +320,13 @@ const runPackaged = async (
 
   const running = world;
   return runInWorld({ world, clock, iam, env, functions }, async () => {
-    // Handler modules are imported (cold start) inside a world: their module-scope clients read its environment.
-    const load = lambdaLoads.get(lambda) ?? lambda.load();
+    // Handler modules are imported (cold start) once per process, inside a world but with none of the
+    // pipeline's variables: a module that read one at import would read it for every function. Only the
+    // region, and the log level of the logger they build at import (the sandbox's output stays quiet).
+    const imports = { AWS_REGION: region, SHIPLINE_LOG_LEVEL: env.SHIPLINE_LOG_LEVEL };
+    const load =
+      lambdaLoads.get(lambda) ??
+      runInWorld({ world: running, clock, iam, env: imports, functions }, () => lambda.load());
     lambdaLoads.set(lambda, load);
     await load;
     seedWorld(running, {

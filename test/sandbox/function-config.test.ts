@@ -250,4 +250,22 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
       );
     expect(result.deadLetters.map((letter) => letter.fn)).toEqual(['slowProbe']);
   }, 60_000);
+
+  it('throttles a function past its reserved concurrency: Lambda.TooManyRequestsException, and the handler never runs', async () => {
+    readings.length = 0;
+    const { scenario, baseDir } = healthyCanary();
+    const result = await runScenario(scenario, baseDir, {
+      serverlessDocument: withProbes((doc) => {
+        (doc.functions.probe as Fn).reservedConcurrency = 0;
+      }),
+      functionsFromDocument: true,
+    });
+    expect(result.outcome).toBe('promoted');
+    expect(readings.filter((reading) => reading.fn === 'shipline-sandbox-probe')).toEqual([]);
+    const throttled = result.timeline.filter((entry) => entry.text.startsWith('probe failed'));
+    expect(throttled).toHaveLength(3);
+    expect(throttled[0]?.text).toContain(
+      'probe failed: Lambda.TooManyRequestsException: Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded; shipline-sandbox-probe reserves 0)',
+    );
+  }, 60_000);
 });
