@@ -275,6 +275,9 @@ export const invocationContext = (
   };
 };
 
+/** The release of an invocation of a function without reserved concurrency: nothing was counted. */
+const unlimited = (): void => undefined;
+
 /** Invocations of each function running now, in its world. */
 const running = new WeakMap<FunctionConfig, number>();
 
@@ -285,7 +288,7 @@ const running = new WeakMap<FunctionConfig, number>();
  * Functions sees Lambda.TooManyRequestsException. With no reserved concurrency nothing is counted.
  */
 export const claimConcurrency = (config: FunctionConfig | undefined): (() => void) | undefined => {
-  if (config?.reservedConcurrency === undefined) return () => undefined;
+  if (config?.reservedConcurrency === undefined) return unlimited;
   const busy = running.get(config) ?? 0;
   if (busy >= config.reservedConcurrency) return undefined;
   running.set(config, busy + 1);

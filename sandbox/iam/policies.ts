@@ -188,14 +188,27 @@ export const templateResolver = (
     'ReleaseEventsTopic.TopicArn': releaseEventsTopicOf(resources),
     'ReleaseStateMachine.Name': resources.stateMachineArn.split(':').at(-1) ?? '',
   };
-  // Every function osls deploys: Ref is its name, Arn its ARN, and a Function URL's FunctionUrl its URL.
-  for (const key of Object.keys(doc.functions ?? {})) {
-    const id = functionLogicalId(key);
-    const name = `${service}-${stage}-${key}`;
-    refs[id] = name;
-    attributes[`${id}.Arn`] = `arn:aws:lambda:${region}:${account}:function:${name}`;
-    attributes[`${id}Url.FunctionUrl`] = `https://${name}.lambda-url.${region}.on.aws/`;
-  }
+  // Every function osls deploys: Ref is its name, Arn its ARN, and a Function URL's FunctionUrl its URL
+  // (looked up only when a value names one: most documents resolve no function reference at all).
+  let functionIds: Map<string, string> | undefined;
+  const functionNamed = (id: string): string | undefined => {
+    functionIds ??= new Map(Object.keys(doc.functions ?? {}).map((key) => [functionLogicalId(key), key]));
+    const key = functionIds.get(id);
+    return key === undefined ? undefined : `${service}-${stage}-${key}`;
+  };
+  const functionRef = (id: string): string | undefined => functionNamed(id);
+  const functionAttribute = (path: string): string | undefined => {
+    const [id = '', attribute] = path.split('.');
+    if (attribute === 'Arn') {
+      const name = functionNamed(id);
+      return name && `arn:aws:lambda:${region}:${account}:function:${name}`;
+    }
+    if (attribute === 'FunctionUrl' && id.endsWith('Url')) {
+      const name = functionNamed(id.slice(0, -'Url'.length));
+      return name && `https://${name}.lambda-url.${region}.on.aws/`;
+    }
+    return undefined;
+  };
   const resolve = (value: unknown): unknown => {
     if (typeof value === 'string') return resolveString(value);
     if (Array.isArray(value)) return value.flatMap((item) => asList(resolve(item)));
@@ -207,13 +220,13 @@ export const templateResolver = (
         return parts.map((part) => String(resolve(part))).join(separator);
       }
       if ('Ref' in record) {
-        const ref = refs[String(record.Ref)];
+        const ref = refs[String(record.Ref)] ?? functionRef(String(record.Ref));
         if (ref === undefined) throw new Error(`the sandbox cannot resolve Ref ${String(record.Ref)}`);
         return ref;
       }
       if ('Fn::GetAtt' in record) {
         const key = asList(record['Fn::GetAtt']).join('.');
-        const attribute = attributes[key];
+        const attribute = attributes[key] ?? functionAttribute(key);
         if (attribute === undefined) throw new Error(`the sandbox cannot resolve Fn::GetAtt ${key}`);
         return attribute;
       }
