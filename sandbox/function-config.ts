@@ -137,6 +137,11 @@ const lambdaDefined = (
   };
 };
 
+/** The names of the variables Lambda defines for every function (reserved or not), whatever their values. */
+export const LAMBDA_DEFINED_VARIABLES: readonly string[] = Object.keys(
+  lambdaDefined({ key: '', name: '', handler: '', runtime: 'nodejs22.x', memorySize: 0 }, '', '', ''),
+);
+
 /** One `environment:` block resolved as CloudFormation hands it to Lambda: every value a string. */
 const resolveEnvironment = (
   block: Record<string, unknown> | undefined,

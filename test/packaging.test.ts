@@ -6,6 +6,9 @@ import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { loadConfigFile } from '../lib/config/load.ts';
+import { LAMBDA_DEFINED_VARIABLES, resolveFunctionConfigs } from '../sandbox/function-config.ts';
+import { readServerlessDocument, templateResolver } from '../sandbox/iam/policies.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
@@ -589,6 +592,38 @@ describe('serverless package', () => {
       timeout: 60_000,
     }).toString();
     expect(JSON.parse(output)).toEqual(Object.fromEntries(FUNCTION_KEYS.map((key) => [key, 'function'])));
+  });
+
+  it("gives each sandbox function the packaged template's configuration: its environment, memory and timeout", () => {
+    const resources = {
+      region: 'us-east-1',
+      account: '123456789012',
+      tableName: 'shipline-sandbox-table',
+      topicArn: 'arn:aws:sns:us-east-1:123456789012:shipline-sandbox-notifications',
+      stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:shipline-sandbox-release',
+      config: loadConfigFile(deployedConfig),
+    };
+    const document = readServerlessDocument(root);
+    const sandbox = resolveFunctionConfigs(document, resources, { taskRoot: '/var/task', start: new Date() });
+    // The template's intrinsics (Ref, Fn::GetAtt) resolved as the sandbox resolves them for its resources.
+    const resolve = templateResolver(document, resources);
+    for (const key of FUNCTION_KEYS) {
+      const packaged = resource(`${logicalId(key)}LambdaFunction`).Properties as {
+        Environment: { Variables: Record<string, unknown> };
+        MemorySize: number;
+        Timeout: number;
+        ReservedConcurrentExecutions?: number;
+      };
+      const config = sandbox.get(key);
+      if (!config) throw new Error(`the sandbox has no configuration for ${key}`);
+      const own = Object.fromEntries(
+        Object.entries(config.environment).filter(([name]) => !LAMBDA_DEFINED_VARIABLES.includes(name)),
+      );
+      expect(own, key).toEqual(resolve(packaged.Environment.Variables));
+      expect(config.memorySize, key).toBe(packaged.MemorySize);
+      expect(config.timeoutSeconds, key).toBe(packaged.Timeout);
+      expect(config.reservedConcurrency, key).toBe(packaged.ReservedConcurrentExecutions);
+    }
   });
 
   it('reads the packaged config from the task root, as Lambda runs the handler', () => {
