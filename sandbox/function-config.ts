@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { currentWorld } from './context.ts';
 import { type SandboxResources, templateResolver } from './iam/policies.ts';
+import type { ExecutionEnvironments } from './lambda-runtime.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
 /**
@@ -346,5 +347,57 @@ export const withinTimeout = async <T>(
     return await outcome;
   } finally {
     cancel();
+  }
+};
+
+/**
+ * One invocation of `key` as Lambda runs it under the function's configuration: throttled past its reserved
+ * concurrency (Lambda.TooManyRequestsException), in an execution environment of its function (start time on
+ * the world's clock), with the context Lambda hands the handler, stopped at its timeout (Sandbox.Timedout).
+ * What the handler throws becomes `invocationError(name, message)`, the error its caller sees.
+ */
+export const invokeAsConfigured = async (
+  key: string,
+  environments: ExecutionEnvironments | undefined,
+  run: (context: Context) => Promise<unknown>,
+  invocationError: (errorType: string, errorMessage: string) => Error,
+): Promise<unknown> => {
+  const config = functionConfigOf(key);
+  const leave = claimConcurrency(config);
+  if (!leave)
+    throw invocationError(
+      'Lambda.TooManyRequestsException',
+      `Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded; ${config?.name} reserves ${config?.reservedConcurrency})`,
+    );
+  let release: (() => void) | undefined;
+  try {
+    release = environments ? await environments.enter(key) : undefined;
+  } catch (error) {
+    leave();
+    throw error;
+  }
+  const context = invocationContext(key, config, environments?.clock);
+  let timedOut: Error | undefined;
+  try {
+    return await (config && environments
+      ? withinTimeout(
+          environments.clock,
+          config,
+          context.awsRequestId,
+          () => run(context),
+          (message) => {
+            timedOut = invocationError('Sandbox.Timedout', message);
+            return timedOut;
+          },
+        )
+      : run(context));
+  } catch (error) {
+    if (timedOut && error === timedOut) throw error;
+    const failure = error instanceof Error ? error : new Error(String(error));
+    throw invocationError(failure.name || 'Error', failure.message);
+  } finally {
+    // A timed-out invocation's environment is not reused: Lambda resets it (the next one starts cold).
+    if (!timedOut) release?.();
+    leave();
   }
 };

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { sleepMs, type Timing } from './aws/timing.ts';
-import { claimConcurrency, functionConfigOf, invocationContext, withinTimeout } from './function-config.ts';
+import { invokeAsConfigured } from './function-config.ts';
 import { currentFunction } from './iam/enforce.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 import { readYamlFile } from './yaml-file.ts';
@@ -138,38 +138,13 @@ export class LambdaRuntime {
     const handler = this.handlers.get(key);
     if (!handler) throw new Error(`the sandbox has no function "${key}" (is it declared in serverless.yml?)`);
     this.invocations += 1;
-    const config = functionConfigOf(key);
-    const leave = claimConcurrency(config);
-    if (!leave)
-      throw new LambdaInvocationError(
-        'Lambda.TooManyRequestsException',
-        `Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded; ${config?.name} reserves ${config?.reservedConcurrency})`,
-      );
-    const release = this.environments
-      ? await this.environments.enter(key).catch((error: unknown) => {
-          leave();
-          throw error;
-        })
-      : undefined;
-    const context = invocationContext(key, config, this.environments?.clock);
-    const run = () => currentFunction.run(key, () => handler(JSON.parse(JSON.stringify(event)), context));
-    let timedOut: LambdaInvocationError | undefined;
-    try {
-      const result = await (config && this.environments
-        ? withinTimeout(this.environments.clock, config, context.awsRequestId, run, (message) => {
-            timedOut = new LambdaInvocationError('Sandbox.Timedout', message);
-            return timedOut;
-          })
-        : run());
-      return result === undefined ? null : JSON.parse(JSON.stringify(result));
-    } catch (error) {
-      if (timedOut && error === timedOut) throw error;
-      const failure = error instanceof Error ? error : new Error(String(error));
-      throw new LambdaInvocationError(failure.name || 'Error', failure.message);
-    } finally {
-      // A timed-out invocation's environment is not reused: Lambda resets it (the next one starts cold).
-      if (!timedOut) release?.();
-      leave();
-    }
+    // Run as its Lambda configuration says (function-config.ts): reserved concurrency, context, timeout.
+    const result = await invokeAsConfigured(
+      key,
+      this.environments,
+      (context) => currentFunction.run(key, () => handler(JSON.parse(JSON.stringify(event)), context)),
+      (errorType, errorMessage) => new LambdaInvocationError(errorType, errorMessage),
+    );
+    return result === undefined ? null : JSON.parse(JSON.stringify(result));
   }
 }
