@@ -1,11 +1,15 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lib/config/load.ts';
+import { environment } from '../../lib/env.ts';
+import { runInWorld } from '../../sandbox/context.ts';
 import { resolveFunctionConfigs, SandboxFunctionConfigError } from '../../sandbox/function-config.ts';
+import { currentFunction } from '../../sandbox/iam/enforce.ts';
 import { readServerlessDocument } from '../../sandbox/iam/policies.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
 import { readings } from '../fixtures/lambda-config-probe.ts';
+import { makeWorld } from './support.ts';
 
 type Fn = {
   handler: string;
@@ -165,6 +169,32 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
       MEMORY: '2048',
       // The function's own value wins over the provider's.
       POWERTOOLS_SERVICE_NAME: 'lock',
+    });
+  });
+
+  it("lets lib read, during an invocation, only its function's variables; outside any, the world's", () => {
+    const { world, clock } = makeWorld();
+    const functions = resolveFunctionConfigs(document(), resources, options);
+    const env = {
+      AWS_REGION: 'eu-west-1',
+      SHIPLINE_TABLE: 'the-world-table',
+      SHIPLINE_STATE_MACHINE_ARN: 'x',
+    };
+    runInWorld({ world, clock, env, functions }, () => {
+      expect(environment.tableName()).toBe('the-world-table');
+      const read = (key: string, what: () => string) => {
+        try {
+          return currentFunction.run(key, what);
+        } catch (error) {
+          return (error as Error).name;
+        }
+      };
+      expect(read('trigger', environment.stateMachineArn)).toBe(resources.stateMachineArn);
+      expect(read('acquireLock', environment.stateMachineArn)).toBe('MissingEnvironmentError');
+      expect(read('acquireLock', environment.tableName)).toBe('shipline-sandbox-table');
+      expect(read('acquireLock', environment.configPath)).toBe('/tmp/package/.shipline/shipline.json');
+      // A function the world has no configuration for reads nothing, not the world's variables.
+      expect(read('undeclared', environment.tableName)).toBe('MissingEnvironmentError');
     });
   });
 
