@@ -14,8 +14,11 @@ import type { VirtualClock } from './virtual-clock.ts';
 export interface WorldContext {
   world: SimulatedWorld;
   clock: VirtualClock;
-  /** Authorizes every command a function sends against its role (undefined: no enforcement). */
-  iam?: IamEnforcer;
+  /**
+   * Authorizes every command a function sends against its role (undefined: no enforcement). A timed-out
+   * invocation's own copy of the context refuses every call its handler still makes (function-config.ts).
+   */
+  iam?: Pick<IamEnforcer, 'authorize'>;
   /**
    * The environment lib reads outside any function's invocation: the sandbox's own code, and the handler
    * modules, imported once per process (their module scope reads nothing else).

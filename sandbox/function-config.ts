@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { currentWorld } from './context.ts';
+import { currentWorld, runInWorld } from './context.ts';
 import { type SandboxResources, templateResolver } from './iam/policies.ts';
 import type { ExecutionEnvironments } from './lambda-runtime.ts';
 import type { VirtualClock } from './virtual-clock.ts';
@@ -83,6 +83,23 @@ const RESERVED = [
   'LAMBDA_TASK_ROOT',
   'LAMBDA_RUNTIME_DIR',
 ] as const;
+
+/**
+ * A call a handler makes after Lambda stopped its invocation at the timeout: on AWS the execution environment
+ * is stopped and the call is never sent, so in the sandbox it reaches no simulated service either.
+ */
+export class SandboxInvocationStopped extends Error {
+  public override readonly name = 'SandboxInvocationStopped';
+}
+
+/** The authorizer of a stopped invocation's context: it refuses every call, naming the timeout. */
+const stoppedInvocation = (config: FunctionConfig, timeout: string) => ({
+  authorize: (service: string, commandName: string): void => {
+    throw new SandboxInvocationStopped(
+      `${config.name} called ${service}:${commandName.replace(/Command$/, '')} after Lambda stopped its invocation (${timeout})`,
+    );
+  },
+});
 
 /** A function's configuration that Lambda (or CloudFormation) would refuse at deploy time. */
 export class SandboxFunctionConfigError extends Error {
@@ -381,18 +398,22 @@ export const invokeAsConfigured = async (
   const context = invocationContext(key, config, environments?.clock);
   let timedOut: Error | undefined;
   try {
-    return await (config && environments
-      ? withinTimeout(
-          environments.clock,
-          config,
-          context.awsRequestId,
-          () => run(context),
-          (message) => {
-            timedOut = invocationError('Sandbox.Timedout', message);
-            return timedOut;
-          },
-        )
-      : run(context));
+    const world = currentWorld();
+    if (!config || !environments || !world) return await run(context);
+    // The handler runs in its own copy of the world's context: once Lambda has stopped the invocation at
+    // its timeout, whatever the handler still does (it cannot be killed in-process) reaches no AWS service.
+    const invocation = { ...world };
+    return await withinTimeout(
+      environments.clock,
+      config,
+      context.awsRequestId,
+      () => runInWorld(invocation, () => run(context)),
+      (message) => {
+        invocation.iam = stoppedInvocation(config, message);
+        timedOut = invocationError('Sandbox.Timedout', message);
+        return timedOut;
+      },
+    );
   } catch (error) {
     if (timedOut && error === timedOut) throw error;
     const failure = error instanceof Error ? error : new Error(String(error));

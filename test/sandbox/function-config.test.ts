@@ -75,7 +75,15 @@ const withProbes = (change?: (doc: Doc) => void): Doc => {
     },
   ];
   doc.functions.probe = { handler: 'test/fixtures/lambda-config-probe.probe', events };
-  doc.functions.slowProbe = { handler: 'test/fixtures/lambda-config-probe.slow', timeout: 10, events };
+  // Its role may publish on the pipeline's topic: only the timeout stops its late message.
+  doc.functions.slowProbe = {
+    handler: 'test/fixtures/lambda-config-probe.slow',
+    timeout: 10,
+    events,
+    iamRoleStatements: [
+      { Effect: 'Allow', Action: ['sns:Publish'], Resource: variable('self:custom.arns.topic') },
+    ],
+  };
   change?.(doc);
   return doc;
 };
@@ -279,6 +287,9 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
         /^slowProbe failed: Sandbox\.Timedout: \S+Z [0-9a-f-]{36} Task timed out after 10\.00 seconds/,
       );
     expect(result.deadLetters.map((letter) => letter.fn)).toEqual(['slowProbe']);
+    // The handler went on sleeping past its timeout; what it did after it never reached SNS.
+    expect(result.notifications.map((n) => n.message)).not.toContainEqual({ late: true });
+    expect(result.notifications).toHaveLength(2);
   }, 60_000);
 
   it('throttles a function past its reserved concurrency: Lambda.TooManyRequestsException, and the handler never runs', async () => {
