@@ -115,6 +115,52 @@ describe('Scenario format: what users did not mean is refused, naming the path',
       'events[0].alarm.name: alarm "checkout-green-5xxx" is not declared under world.alarms (did you mean "checkout-green-5xx"?)',
     );
   });
+
+  it('forces the state of an alarm a service of world.services declares, and refuses one no service declares', async () => {
+    const services = {
+      ...base,
+      world: { services: { checkout: base.world } },
+      events: [{ at: '1m', alarm: { name: 'checkout-green-5xx', state: 'INSUFFICIENT_DATA' } }],
+      until: '90s',
+    };
+    const result = await runScenario(parseScenario(services), path.join(REPOSITORY_ROOT, 'examples'));
+    expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => [e.t, e.text])).toContainEqual([
+      60,
+      'checkout-green-5xx OK -> INSUFFICIENT_DATA',
+    ]);
+    expect(
+      await runRefusal({
+        ...services,
+        events: [{ at: '1m', alarm: { name: 'checkout-green-5xxx', state: 'ALARM' } }],
+      }),
+    ).toContain(
+      'events[0].alarm.name: alarm "checkout-green-5xxx" is not declared in the world (world.alarms, world.services.<service>.alarms) (did you mean "checkout-green-5xx"?)',
+    );
+  });
+
+  it('refuses an alarm declared twice in one world, naming both places', async () => {
+    const green = base.world.alarms[0];
+    expect(
+      await runRefusal({ ...base, world: { ...base.world, alarms: [green, { ...green, threshold: 50 }] } }),
+    ).toContain(
+      'world.alarms[1].name: alarm "checkout-green-5xx" is already declared at world.alarms[0] (an account and Region hold one alarm of a name)',
+    );
+  });
+
+  it('refuses an alarm event on an alarm an earlier event deleted, in virtual time order', async () => {
+    const message = await runRefusal({
+      ...base,
+      events: [
+        { at: '6m', alarm: { name: 'checkout-green-5xx', state: 'ALARM' } },
+        { at: '5m', alarm: { name: 'checkout-green-5xx', delete: true } },
+        { at: '4m', alarm: { name: 'checkout-green-5xx', state: 'OK' } },
+      ],
+    });
+    expect(message).toContain(
+      'events[0].alarm.name: alarm "checkout-green-5xx" is already deleted by events[1] (SetAlarmState and DeleteAlarms on a deleted alarm fail with ResourceNotFound)',
+    );
+    expect(message).not.toContain('events[2]');
+  });
 });
 
 describe('Scenario expectations: notification fields, execution names, dead letters', () => {
