@@ -163,6 +163,10 @@ const timingSchema = z
       description:
         'EventBridge: event put on the bus to its target invoked, in ms (default 500: "near real-time").',
     }),
+    snsDeliveryMs: millisecondsSchema.optional().meta({
+      description:
+        'SNS: message published to its subscribed Lambda function invoked, in ms (default 500; AWS documents no figure).',
+    }),
     lambdaColdStartMs: millisecondsSchema.optional().meta({
       description:
         'Lambda init in a new execution environment, in ms (default 400; AWS: "under 100 ms to over 1 second").',

@@ -12,6 +12,7 @@ export const scenarioTiming = (world: Scenario['world']): Partial<Timing> => {
   const t = world.timing;
   const entries: Array<[keyof Timing, number | undefined]> = [
     ['eventDeliveryMs', t.eventDeliveryMs],
+    ['snsDeliveryMs', t.snsDeliveryMs],
     ['lambdaColdStartMs', t.lambdaColdStartMs],
     ['lambdaWarmStartMs', t.lambdaWarmStartMs],
     ['lambdaIdleReclaimSeconds', seconds(t.lambdaIdleReclaim)],
