@@ -121,7 +121,12 @@ const alarmSchema = z
         description:
           'A percentile (ExtendedStatistic), e.g. p99 on TargetResponseTime. PutMetricAlarm takes Statistic or ExtendedStatistic, not both.',
       }),
-    period: z.number().int().multipleOf(60).default(60),
+    period: z
+      .number()
+      .int()
+      .min(60, 'a period is at least 60 seconds (ALB publishes one datapoint a minute)')
+      .multipleOf(60, 'a period is a multiple of 60 seconds')
+      .default(60),
     evaluationPeriods: z.number().int().min(1).default(2),
     datapointsToAlarm: z.number().int().min(1).optional(),
     threshold: z.number(),
@@ -141,6 +146,22 @@ const alarmSchema = z
   })
   .strict()
   .superRefine((alarm, ctx) => {
+    // PutMetricAlarm's own rules (CloudWatch API Reference, PutMetricAlarm): M of N needs M <= N, and "an
+    // alarm's total current evaluation period can be no longer than seven days ... For alarms with a period
+    // of less than one hour (3,600 seconds), the total evaluation period can't be longer than one day".
+    if (alarm.datapointsToAlarm !== undefined && alarm.datapointsToAlarm > alarm.evaluationPeriods)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['datapointsToAlarm'],
+        message: `datapointsToAlarm ${alarm.datapointsToAlarm} is more than evaluationPeriods ${alarm.evaluationPeriods}: the alarm could never fire (M out of N needs M <= N)`,
+      });
+    const limit = alarm.period < 3600 ? 86_400 : 604_800;
+    if (alarm.period * alarm.evaluationPeriods > limit)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluationPeriods'],
+        message: `period x evaluationPeriods is ${alarm.period * alarm.evaluationPeriods} seconds; CloudWatch allows at most ${limit} (${alarm.period < 3600 ? 'one day for a period under an hour' : 'seven days'})`,
+      });
     if (alarm.statistic !== undefined && alarm.extendedStatistic !== undefined)
       ctx.addIssue({
         code: 'custom',

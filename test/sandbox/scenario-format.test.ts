@@ -85,6 +85,29 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     ).toContain('versions.v2.changes[0].errorRate');
   });
 
+  it('refuses an alarm CloudWatch would refuse or that could never fire, naming the field', () => {
+    const alarm = (fields: Record<string, unknown>) =>
+      refusal({ ...base, world: { ...base.world, alarms: [{ ...base.world.alarms[0], ...fields }] } });
+    expect(alarm({ period: 0 })).toContain('world.alarms[0].period: a period is at least 60 seconds');
+    expect(alarm({ period: 90 })).toContain('world.alarms[0].period: a period is a multiple of 60 seconds');
+    expect(alarm({ evaluationPeriods: 2, datapointsToAlarm: 3 })).toContain(
+      'world.alarms[0].datapointsToAlarm: datapointsToAlarm 3 is more than evaluationPeriods 2: the alarm could never fire',
+    );
+    expect(alarm({ period: 300, evaluationPeriods: 289 })).toContain(
+      'world.alarms[0].evaluationPeriods: period x evaluationPeriods is 86700 seconds; CloudWatch allows at most 86400',
+    );
+    expect(alarm({ period: 3600, evaluationPeriods: 169 })).toContain('CloudWatch allows at most 604800');
+    expect(
+      parseScenario({
+        ...base,
+        world: {
+          ...base.world,
+          alarms: [{ ...base.world.alarms[0], period: 300, evaluationPeriods: 288, datapointsToAlarm: 288 }],
+        },
+      }).world.alarms[0],
+    ).toMatchObject({ period: 300, evaluationPeriods: 288, datapointsToAlarm: 288 });
+  });
+
   it('refuses a fault on a state the state machine does not have, suggesting the closest', async () => {
     const message = await runRefusal({ ...base, faults: [{ state: 'Roll back to the stable versoin' }] });
     expect(message).toContain('ScenarioError');
