@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findService, parseConfig, parseConfigText } from '../../lib/config/load.ts';
 import type { ServiceConfig, ShiplineConfig } from '../../lib/config/schema.ts';
+import { parseDurationSeconds } from '../../lib/duration.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
 import { splitCommandLine } from './cli.ts';
@@ -82,6 +83,30 @@ const isSet = (value: unknown): boolean =>
   !(typeof value === 'object' && value !== null && Object.keys(value).length === 0);
 
 /**
+ * A service's earlier releases must describe the world they lead to: listed oldest first (the newest
+ * promoted one is what the pipeline's service state records), and the newest promoted release is of the
+ * version the stable slot serves (the pipeline would otherwise report releases from a version that is not
+ * serving).
+ */
+const historyProblem = (plan: ServicePlan): void => {
+  const history = plan.state.history;
+  const agoSeconds = history.map((entry) => parseDurationSeconds(entry.ago) ?? 0);
+  agoSeconds.forEach((ago, index) => {
+    const before = agoSeconds[index - 1];
+    if (before !== undefined && ago > before)
+      throw new ScenarioError(
+        `${plan.path}.history[${index}].ago: ${history[index]?.ago} ago is before history[${index - 1}] (${history[index - 1]?.ago} ago); list earlier releases oldest first`,
+      );
+  });
+  const newest = history.findLastIndex((entry) => entry.status === 'promoted');
+  const promoted = history[newest];
+  if (promoted && promoted.toVersion !== plan.state.serving)
+    throw new ScenarioError(
+      `${plan.path}.history[${newest}].toVersion: the newest promoted release is of ${promoted.toVersion}, but ${plan.path}.serving is ${plan.state.serving} (the stable slot serves what the last promotion released)`,
+    );
+};
+
+/**
  * Checks the scenario's cross-references against the config: its services (each with one initial state,
  * from `world.services` or the single-service shorthand, never both), and every version it names.
  */
@@ -134,6 +159,7 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
     declaredVersion(scenario, plan.state.serving, `${plan.path}.serving`);
     if (plan.state.idleServing !== undefined)
       declaredVersion(scenario, plan.state.idleServing, `${plan.path}.idleServing`);
+    historyProblem(plan);
     const idle = plan.state.stableSlot === 'blue' ? 'green' : 'blue';
     const idleWeight = plan.state.weights?.[idle] ?? 0;
     if (idleWeight > 0 && plan.state.idleServing === undefined)

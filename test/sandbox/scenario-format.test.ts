@@ -108,6 +108,28 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     ).toMatchObject({ period: 300, evaluationPeriods: 288, datapointsToAlarm: 288 });
   });
 
+  it('refuses an earlier release history that contradicts the world: out of order, or a newest promotion of another version', async () => {
+    const history = (entries: unknown[]) =>
+      runRefusal({ ...base, world: { ...base.world, history: entries } });
+    expect(
+      await history([
+        { toVersion: 'v1', status: 'promoted', ago: '24h' },
+        { toVersion: 'v0', status: 'promoted', ago: '48h' },
+      ]),
+    ).toContain(
+      'world.history[1].ago: 48h ago is before history[0] (24h ago); list earlier releases oldest first',
+    );
+    expect(
+      await history([
+        { toVersion: 'v1', status: 'promoted', ago: '48h' },
+        { fromVersion: 'v1', toVersion: 'v0', status: 'promoted', ago: '24h' },
+        { fromVersion: 'v0', toVersion: 'v1-bad', status: 'rolled_back', ago: '2h' },
+      ]),
+    ).toContain(
+      'world.history[1].toVersion: the newest promoted release is of v0, but world.serving is v1 (the stable slot serves what the last promotion released)',
+    );
+  });
+
   it('refuses a fault on a state the state machine does not have, suggesting the closest', async () => {
     const message = await runRefusal({ ...base, faults: [{ state: 'Roll back to the stable versoin' }] });
     expect(message).toContain('ScenarioError');
