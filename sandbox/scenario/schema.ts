@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { durationSchema } from '../../lib/config/schema.ts';
 import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
+import { parseDurationSeconds } from '../../lib/duration.ts';
 import { CLOUDWATCH_TIMING_DEFAULTS, PERCENTILE_PATTERN } from '../aws/cloudwatch.ts';
 import { MAX_P99_TO_MEAN } from '../aws/histogram.ts';
 import { DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
@@ -171,6 +172,17 @@ const alarmSchema = z
       });
   });
 
+/**
+ * A duration within the range AWS accepts for the setting, e.g. a target group's health check interval
+ * (`HealthCheckIntervalSeconds` 5-300) or deregistration delay (`deregistration_delay.timeout_seconds`
+ * 0-3600), ELB API Reference, CreateTargetGroup and TargetGroupAttribute.
+ */
+const durationWithin = (min: number, max: number, what: string) =>
+  durationSchema.refine((value) => {
+    const seconds = parseDurationSeconds(value);
+    return seconds === undefined || (seconds >= min && seconds <= max);
+  }, `${what} is ${min} to ${max} seconds on AWS`);
+
 /** Whole milliseconds, for latencies under a second. */
 const millisecondsSchema = z.number().int().min(0);
 
@@ -205,13 +217,13 @@ const timingSchema = z
     ecsTaskStart: durationSchema.optional().meta({
       description: 'ECS task launch to container started: capacity, image pull, start (default 60s).',
     }),
-    healthCheckInterval: durationSchema
+    healthCheckInterval: durationWithin(5, 300, 'a health check interval')
       .optional()
       .meta({ description: 'ALB target group health check interval (default 30s, the ALB default).' }),
     unhealthyThresholdCount: z.number().int().min(2).max(10).optional().meta({
       description: 'Failed health checks before a target is unhealthy (default 2, the ALB default).',
     }),
-    deregistrationDelay: durationSchema.optional().meta({
+    deregistrationDelay: durationWithin(0, 3600, 'a deregistration delay').optional().meta({
       description: 'ALB deregistration delay: old tasks drain this long before they stop (default 300s).',
     }),
   })

@@ -130,6 +130,24 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     );
   });
 
+  it('refuses a target group timing AWS does not accept', () => {
+    const timing = (fields: Record<string, unknown>) =>
+      refusal({ ...base, world: { ...base.world, timing: fields } });
+    expect(timing({ healthCheckInterval: '0s' })).toContain(
+      'world.timing.healthCheckInterval: a health check interval is 5 to 300 seconds on AWS',
+    );
+    expect(timing({ healthCheckInterval: '6m' })).toContain('world.timing.healthCheckInterval');
+    expect(timing({ deregistrationDelay: '2h' })).toContain(
+      'world.timing.deregistrationDelay: a deregistration delay is 0 to 3600 seconds on AWS',
+    );
+    expect(
+      parseScenario({
+        ...base,
+        world: { ...base.world, timing: { healthCheckInterval: '5s', deregistrationDelay: 0 } },
+      }).world.timing,
+    ).toEqual({ healthCheckInterval: '5s', deregistrationDelay: 0 });
+  });
+
   it('refuses a fault on a state the state machine does not have, suggesting the closest', async () => {
     const message = await runRefusal({ ...base, faults: [{ state: 'Roll back to the stable versoin' }] });
     expect(message).toContain('ScenarioError');
