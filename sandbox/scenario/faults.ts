@@ -35,15 +35,26 @@ type AslStates = Record<
   { Type?: string; Branches?: unknown[]; ItemProcessor?: unknown; Iterator?: unknown }
 >;
 
-/** Every state name of an ASL document, those inside Parallel branches and Map processors included. */
-export const stateNamesOf = (asl: unknown): string[] => {
+/** Every state of an ASL document with its Type, those inside Parallel branches and Map processors included. */
+const statesOf = (asl: unknown): Array<[name: string, type: string]> => {
   const states = (asl as { States?: AslStates } | undefined)?.States ?? {};
-  return Object.entries(states).flatMap(([name, state]) => [
-    name,
-    ...(state.Branches ?? []).flatMap(stateNamesOf),
-    ...stateNamesOf(state.ItemProcessor ?? state.Iterator),
-  ]);
+  return Object.entries(states).flatMap(
+    ([name, state]): Array<[string, string]> => [
+      [name, state.Type ?? ''],
+      ...(state.Branches ?? []).flatMap(statesOf),
+      ...statesOf(state.ItemProcessor ?? state.Iterator),
+    ],
+  );
 };
+
+/** Every state name of an ASL document, those inside Parallel branches and Map processors included. */
+export const stateNamesOf = (asl: unknown): string[] => statesOf(asl).map(([name]) => name);
+
+/** The Task states of an ASL document: the only states whose invocation a fault can fail. */
+export const taskStateNamesOf = (asl: unknown): string[] =>
+  statesOf(asl)
+    .filter(([, type]) => type === 'Task')
+    .map(([name]) => name);
 
 /** Every alarm the world declares, with where: the shorthand's (`world.alarms`) and each service's. */
 const declaredAlarms = (scenario: Scenario): Array<{ name: string; path: string }> => [
@@ -110,7 +121,11 @@ const alarmNameProblems = (scenario: Scenario): string[] => {
  * so the scenario would pass for the wrong reason), an alarm declared twice, an alarm event on an alarm the
  * world does not declare (by any of its services) or that an earlier event deleted.
  */
-export const unknownNames = (scenario: Scenario, stateNames: readonly string[]): string[] => {
+export const unknownNames = (
+  scenario: Scenario,
+  stateNames: readonly string[],
+  taskStateNames: readonly string[] = stateNames,
+): string[] => {
   const problems: string[] = [];
   scenario.faults.forEach((fault, index) => {
     if ('command' in fault) {
@@ -123,6 +138,11 @@ export const unknownNames = (scenario: Scenario, stateNames: readonly string[]):
       problems.push(
         `faults[${index}].state: the state machine has no state "${fault.state}"${didYouMean(fault.state, stateNames)}`,
       );
+    } else if (!taskStateNames.includes(fault.state)) {
+      // A fault fails a Task's invocation: on a Choice, Pass or Wait state it could never fire.
+      problems.push(
+        `faults[${index}].state: "${fault.state}" is not a Task state, so no invocation of it can fail${didYouMean(fault.state, taskStateNames)}`,
+      );
     }
   });
   problems.push(...alarmNameProblems(scenario));
@@ -132,6 +152,6 @@ export const unknownNames = (scenario: Scenario, stateNames: readonly string[]):
 /** Refuses (as one message, each mistake on its line) a scenario naming states, commands or alarms that do not exist. */
 export const checkNames = (scenario: Scenario, repositoryRoot: string): string | undefined => {
   const asl = readYamlFile(path.join(repositoryRoot, 'statemachines/release.asl.yaml'));
-  const unknown = unknownNames(scenario, stateNamesOf(asl));
+  const unknown = unknownNames(scenario, stateNamesOf(asl), taskStateNamesOf(asl));
   return unknown.length > 0 ? `scenario is invalid:\n  ${unknown.join('\n  ')}` : undefined;
 };

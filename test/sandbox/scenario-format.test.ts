@@ -157,6 +157,13 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     expect(message).toContain('(did you mean "Roll back to the stable version"?)');
   });
 
+  it('refuses a fault on a state that is not a Task, which no invocation could fail', async () => {
+    const message = await runRefusal({ ...base, faults: [{ state: 'Is the new version ready?' }] });
+    expect(message).toContain(
+      'faults[0].state: "Is the new version ready?" is not a Task state, so no invocation of it can fail',
+    );
+  });
+
   it('refuses a fault on an AWS command the pipeline never sends', async () => {
     const message = await runRefusal({
       ...base,
