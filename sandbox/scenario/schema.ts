@@ -800,7 +800,27 @@ export const scenarioSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((scenario, ctx) => {
+    // The run ends at `until`: an event or a fault's start later than that could never happen, and the
+    // scenario would pass for the wrong reason.
+    const until = parseDurationSeconds(scenario.until) ?? Number.POSITIVE_INFINITY;
+    const late = (at: string | number | undefined, path: Array<string | number>, what: string): void => {
+      const seconds = at === undefined ? undefined : parseDurationSeconds(at);
+      if (seconds !== undefined && seconds > until)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `${what} at ${at} never comes: the run ends at until (${scenario.until})`,
+        });
+    };
+    scenario.events.forEach((event, index) => {
+      late(event.at, ['events', index, 'at'], 'an event');
+    });
+    scenario.faults.forEach((fault, index) => {
+      if ('after' in fault) late(fault.after, ['faults', index, 'after'], 'a fault starting');
+    });
+  });
 
 export type Scenario = z.output<typeof scenarioSchema>;
 

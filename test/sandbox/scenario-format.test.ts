@@ -148,6 +148,23 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     ).toEqual({ healthCheckInterval: '5s', deregistrationDelay: 0 });
   });
 
+  it('refuses an event or a fault that starts after the run ends', () => {
+    const message = refusal({
+      ...base,
+      until: '2h',
+      events: [
+        { at: '2h', alarm: { name: 'checkout-green-5xx', state: 'ALARM' } },
+        { at: '3h', alarm: { name: 'checkout-green-5xx', state: 'ALARM' } },
+      ],
+      faults: [{ command: 'ModifyRule', after: '150m' }],
+    });
+    expect(message).toContain('events[1].at: an event at 3h never comes: the run ends at until (2h)');
+    expect(message).toContain(
+      'faults[0].after: a fault starting at 150m never comes: the run ends at until (2h)',
+    );
+    expect(message).not.toContain('events[0]');
+  });
+
   it('refuses a fault on a state the state machine does not have, suggesting the closest', async () => {
     const message = await runRefusal({ ...base, faults: [{ state: 'Roll back to the stable versoin' }] });
     expect(message).toContain('ScenarioError');
