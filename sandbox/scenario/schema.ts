@@ -776,6 +776,14 @@ export const scenarioSchema = z
           .meta({ description: 'Events left in the dead-letter queue, in order (an empty list: none).' }),
         reasonContains: z.string().optional(),
         maxRollbackReactionSeconds: z.number().min(0).optional(),
+        minRollbackReactionSeconds: z.number().min(0).optional().meta({
+          description:
+            'At least this long from the alarm to traffic back on the stable version: a rollback that keeps retrying for minutes.',
+        }),
+        alarmChanges: z.array(z.string()).optional().meta({
+          description:
+            'Every alarm change of the run in order, as the timeline shows it: `NAME FROM -> TO` (e.g. checkout-latency-p99 OK -> ALARM) or `NAME deleted`; an empty list: no alarm moved.',
+        }),
         maxDetectionSeconds: z.number().min(0).optional().meta({
           description: 'At most this long from regression onset to the first watched alarm in ALARM.',
         }),

@@ -327,6 +327,36 @@ describe('Scenario expectations: notification fields, execution names, dead lett
       checkExpectations(expect_ ?? {}, result({ productionWeightChanges: 0, timeline: [] })).failures,
     ).toEqual([]);
   });
+
+  it('checks a lower bound on the rollback reaction and the alarm changes in order', () => {
+    const expect_ = parseScenario({
+      ...base,
+      expect: {
+        minRollbackReactionSeconds: 180,
+        alarmChanges: ['checkout-latency-p99 OK -> ALARM'],
+      },
+    }).expect;
+    const timeline = [
+      { t: 240, time: '+00:04:00', kind: 'alarm', text: 'checkout-latency-p99 OK -> ALARM' },
+      { t: 250, time: '+00:04:10', kind: 'traffic', text: 'blue 100% / green 0%' },
+      { t: 300, time: '+00:05:00', kind: 'alarm', text: 'checkout-latency-average OK -> ALARM' },
+    ];
+    expect(
+      checkExpectations(expect_ ?? {}, result({ rollbackReactionSeconds: 1.5, timeline })).failures,
+    ).toEqual([
+      'rollbackReactionSeconds: expected at least 180, got 1.5',
+      'alarmChanges: expected [checkout-latency-p99 OK -> ALARM], got [checkout-latency-p99 OK -> ALARM, checkout-latency-average OK -> ALARM]',
+    ]);
+    expect(
+      checkExpectations(
+        expect_ ?? {},
+        result({ rollbackReactionSeconds: 200, timeline: timeline.slice(0, 2) }),
+      ).failures,
+    ).toEqual([]);
+    expect(checkExpectations(expect_ ?? {}, result({ timeline: [] })).failures).toContain(
+      'rollbackReactionSeconds: expected at least 180, got none',
+    );
+  });
 });
 
 describe('Scenario expectations in a run', () => {
