@@ -35,7 +35,16 @@ export const resolveConfig = (scenario: Scenario, baseDir: string): PackagedConf
       }
       return packaged(parseConfigText(text, configPath));
     }
-    return packaged(parseConfig(scenario.config, 'scenario config'));
+    try {
+      return packaged(parseConfig(scenario.config, 'scenario config'));
+    } catch (error) {
+      // The config is part of the scenario: each issue names its path from the scenario's root.
+      if (error instanceof ConfigError && error.issues.length > 0)
+        throw new ScenarioError(
+          `scenario is invalid:\n  ${error.issues.map((issue) => `config.${issue}`).join('\n  ')}`,
+        );
+      throw error;
+    }
   } catch (error) {
     if (error instanceof ConfigError) throw new ScenarioError(error.message);
     throw error;

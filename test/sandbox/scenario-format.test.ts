@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import {
   checkExpectations,
@@ -71,6 +73,14 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     expect(await runRefusal({ ...base, events: [{ at: '5m', approve: { service: 'payments' } }] })).toContain(
       'events[0].approve.service: service "payments" is not in the world',
     );
+  });
+
+  it('names the path of a mistake in an inline config from the scenario root', async () => {
+    const config = parse(readFileSync(path.join(REPOSITORY_ROOT, 'shipline.yml'), 'utf8'));
+    config.services.checkout.canry = true;
+    const message = await runRefusal({ ...base, config });
+    expect(message).toContain('ScenarioError: scenario is invalid:');
+    expect(message).toContain('config.services.checkout: Unrecognized key: "canry"');
   });
 
   it('refuses an error rate over 100%', () => {
