@@ -203,6 +203,11 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
     }
   }
   scenario.events.forEach((event, index) => {
+    // Only an EventBridge event can be delivered again: a manual request or a command has none.
+    if ('duplicate' in event && !('push' in scenario.trigger || 'event' in scenario.trigger))
+      throw new ScenarioError(
+        `events[${index}].duplicate: the trigger is ${'manual' in scenario.trigger ? 'a manual request' : 'a shipline command'}, not an EventBridge event: there is nothing to deliver again`,
+      );
     if ('cli' in event) {
       try {
         if (splitCommandLine(event.cli).length === 0) throw new Error('no command');

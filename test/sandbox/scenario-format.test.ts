@@ -83,6 +83,25 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     expect(message).toContain('config.services.checkout: Unrecognized key: "canry"');
   });
 
+  it('refuses a duplicate of a trigger that is no EventBridge event', async () => {
+    expect(
+      await runRefusal({
+        ...base,
+        trigger: { manual: { version: 'v2' } },
+        events: [{ at: '3s', duplicate: true }],
+      }),
+    ).toContain(
+      'events[0].duplicate: the trigger is a manual request, not an EventBridge event: there is nothing to deliver again',
+    );
+    expect(
+      await runRefusal({
+        ...base,
+        trigger: { cli: 'deploy checkout --image v2' },
+        events: [{ at: '3s', duplicate: true }],
+      }),
+    ).toContain('events[0].duplicate: the trigger is a shipline command');
+  });
+
   it('refuses an error rate over 100%', () => {
     expect(
       refusal({ ...base, versions: { ...base.versions, v2: { digest: digest('b'), errorRate: '150%' } } }),
