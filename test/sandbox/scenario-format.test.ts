@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import { formatSummary } from '../../sandbox/print.ts';
 import {
   checkExpectations,
   loadScenario,
@@ -397,5 +398,32 @@ describe('Scenario expectations in a run', () => {
     const run = await runScenario(scenario, baseDir);
     expect(run.outcome).toBe('ignored');
     expect(run.expectations).toEqual({ passed: true, failures: [] });
+    expect(run.unusedFaults).toEqual([]);
+  });
+
+  it('tells which faults never applied, naming each by its path', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples/push-of-serving-version.yml'),
+    );
+    const faulty = parseScenario({
+      ...scenario,
+      world: {
+        ...scenario.world,
+        delivery: [{ detailType: 'CloudWatch Alarm State Change', fn: 'alarmEvents', drop: true }],
+        dropEvents: [{ detailType: 'ECS Deployment State Change' }],
+      },
+      faults: [{ command: 'ModifyRule' }, { state: 'Roll back to the stable version', times: 2 }],
+    });
+    const run = await runScenario(faulty, baseDir);
+    expect(run.outcome).toBe('ignored');
+    expect(run.unusedFaults).toEqual([
+      'faults[0] (ModifyRule: ThrottlingException) never fired',
+      'faults[1] (state "Roll back to the stable version": Lambda.ServiceException) never fired',
+      'world.delivery[0] (CloudWatch Alarm State Change to alarmEvents) matched no event',
+      'world.dropEvents[0] (ECS Deployment State Change) matched no event',
+    ]);
+    expect(formatSummary(run)).toContain(
+      'Unused faults:   4 never applied\n  - faults[0] (ModifyRule: ThrottlingException) never fired',
+    );
   });
 });
