@@ -117,6 +117,11 @@ export const formatSummary = (result: ScenarioResult, paint: Paint = plain): str
     }
   }
   if (result.slack) lines.push(...formatSlack(result.slack));
+  if (result.unusedFaults.length > 0)
+    lines.push(
+      `Unused faults:   ${paint('yellow', `${result.unusedFaults.length} never applied`)}`,
+      ...result.unusedFaults.map((text) => `  - ${text}`),
+    );
   if (result.expectations) {
     lines.push(
       result.expectations.passed

@@ -125,6 +125,11 @@ export interface ScenarioResult {
   doraMetrics: Array<{ t: number; metric: string; service: string; environment: string; value: number }>;
   /** The CLI commands people ran (scenario `cli`, `approve` and `abort` events): output and exit code. */
   cli: CliRun[];
+  /**
+   * The scenario's faults that never applied (a command or state never reached, a delivery rule no event
+   * matched), each named by its path: what it set out to inject did not happen.
+   */
+  unusedFaults: string[];
   expectations: { passed: boolean; failures: string[] } | null;
   /** The Slack workspace at the end (threads, refusals, clicks), when the world has one or a click was made. */
   slack?: SlackSummary;

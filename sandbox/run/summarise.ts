@@ -14,6 +14,7 @@ import type { Scenario } from '../scenario/schema.ts';
 import type { TriggerResult } from './schedule.ts';
 import { isRollingTarget, type RollingTargetFields, rollingRouting } from './seed-world.ts';
 import { type ServiceTimeSeries, serviceTimeSeries } from './time-series.ts';
+import { unusedFaults } from './unused-faults.ts';
 import type { ServicePlan } from './validate.ts';
 
 /** `+01:05:00` from seconds. */
@@ -448,6 +449,7 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
         value: point.value,
       })),
     cli: [],
+    unusedFaults: unusedFaults(scenario, world),
     expectations: null,
   };
 };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findService, parseConfig, parseConfigText } from '../../lib/config/load.ts';
 import type { ServiceConfig, ShiplineConfig } from '../../lib/config/schema.ts';
+import { parseDurationSeconds } from '../../lib/duration.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
 import { splitCommandLine } from './cli.ts';
@@ -41,7 +42,16 @@ export const resolveConfig = (scenario: Scenario, baseDir: string): PackagedConf
       }
       return packaged(parseConfigText(text, configPath));
     }
-    return packaged(parseConfig(scenario.config, 'scenario config'));
+    try {
+      return packaged(parseConfig(scenario.config, 'scenario config'));
+    } catch (error) {
+      // The config is part of the scenario: each issue names its path from the scenario's root.
+      if (error instanceof ConfigError && error.issues.length > 0)
+        throw new ScenarioError(
+          `scenario is invalid:\n  ${error.issues.map((issue) => `config.${issue}`).join('\n  ')}`,
+        );
+      throw error;
+    }
   } catch (error) {
     if (error instanceof ConfigError) throw new ScenarioError(error.message);
     throw error;
@@ -87,6 +97,30 @@ const isSet = (value: unknown): boolean =>
   value !== undefined &&
   !(Array.isArray(value) && value.length === 0) &&
   !(typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+
+/**
+ * A service's earlier releases must describe the world they lead to: listed oldest first (the newest
+ * promoted one is what the pipeline's service state records), and the newest promoted release is of the
+ * version the stable slot serves (the pipeline would otherwise report releases from a version that is not
+ * serving).
+ */
+const historyProblem = (plan: ServicePlan): void => {
+  const history = plan.state.history;
+  const agoSeconds = history.map((entry) => parseDurationSeconds(entry.ago) ?? 0);
+  agoSeconds.forEach((ago, index) => {
+    const before = agoSeconds[index - 1];
+    if (before !== undefined && ago > before)
+      throw new ScenarioError(
+        `${plan.path}.history[${index}].ago: ${history[index]?.ago} ago is before history[${index - 1}] (${history[index - 1]?.ago} ago); list earlier releases oldest first`,
+      );
+  });
+  const newest = history.findLastIndex((entry) => entry.status === 'promoted');
+  const promoted = history[newest];
+  if (promoted && promoted.toVersion !== plan.state.serving)
+    throw new ScenarioError(
+      `${plan.path}.history[${newest}].toVersion: the newest promoted release is of ${promoted.toVersion}, but ${plan.path}.serving is ${plan.state.serving} (the stable slot serves what the last promotion released)`,
+    );
+};
 
 /**
  * Checks the scenario's cross-references against the config: its services (each with one initial state,
@@ -141,6 +175,7 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
     declaredVersion(scenario, plan.state.serving, `${plan.path}.serving`);
     if (plan.state.idleServing !== undefined)
       declaredVersion(scenario, plan.state.idleServing, `${plan.path}.idleServing`);
+    historyProblem(plan);
     const idle = plan.state.stableSlot === 'blue' ? 'green' : 'blue';
     const idleWeight = plan.state.weights?.[idle] ?? 0;
     if (idleWeight > 0 && plan.state.idleServing === undefined)
@@ -175,6 +210,11 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
     }
   }
   scenario.events.forEach((event, index) => {
+    // Only an EventBridge event can be delivered again: a manual request or a command has none.
+    if ('duplicate' in event && !('push' in scenario.trigger || 'event' in scenario.trigger))
+      throw new ScenarioError(
+        `events[${index}].duplicate: the trigger is ${'manual' in scenario.trigger ? 'a manual request' : 'a shipline command'}, not an EventBridge event: there is nothing to deliver again`,
+      );
     if ('cli' in event) {
       try {
         if (splitCommandLine(event.cli).length === 0) throw new Error('no command');

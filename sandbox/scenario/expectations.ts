@@ -113,6 +113,22 @@ export const checkExpectations = (
     }
   }
   if (
+    expect.minRollbackReactionSeconds !== undefined &&
+    (result.rollbackReactionSeconds === null ||
+      result.rollbackReactionSeconds < expect.minRollbackReactionSeconds)
+  ) {
+    failures.push(
+      `rollbackReactionSeconds: expected at least ${expect.minRollbackReactionSeconds}, got ${result.rollbackReactionSeconds ?? 'none'}`,
+    );
+  }
+  if (expect.alarmChanges !== undefined) {
+    const changes = result.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text);
+    if (JSON.stringify(changes) !== JSON.stringify(expect.alarmChanges))
+      failures.push(
+        `alarmChanges: expected [${expect.alarmChanges.join(', ')}], got [${changes.join(', ')}]`,
+      );
+  }
+  if (
     expect.productionWeightChanges !== undefined &&
     expect.productionWeightChanges !== result.productionWeightChanges
   ) {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { durationSchema } from '../../lib/config/schema.ts';
 import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
+import { parseDurationSeconds } from '../../lib/duration.ts';
 import { CLOUDWATCH_TIMING_DEFAULTS, PERCENTILE_PATTERN } from '../aws/cloudwatch.ts';
 import { MAX_P99_TO_MEAN } from '../aws/histogram.ts';
 import { DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
@@ -121,7 +122,12 @@ const alarmSchema = z
         description:
           'A percentile (ExtendedStatistic), e.g. p99 on TargetResponseTime. PutMetricAlarm takes Statistic or ExtendedStatistic, not both.',
       }),
-    period: z.number().int().multipleOf(60).default(60),
+    period: z
+      .number()
+      .int()
+      .min(60, 'a period is at least 60 seconds (ALB publishes one datapoint a minute)')
+      .multipleOf(60, 'a period is a multiple of 60 seconds')
+      .default(60),
     evaluationPeriods: z.number().int().min(1).default(2),
     datapointsToAlarm: z.number().int().min(1).optional(),
     threshold: z.number(),
@@ -141,6 +147,22 @@ const alarmSchema = z
   })
   .strict()
   .superRefine((alarm, ctx) => {
+    // PutMetricAlarm's own rules (CloudWatch API Reference, PutMetricAlarm): M of N needs M <= N, and "an
+    // alarm's total current evaluation period can be no longer than seven days ... For alarms with a period
+    // of less than one hour (3,600 seconds), the total evaluation period can't be longer than one day".
+    if (alarm.datapointsToAlarm !== undefined && alarm.datapointsToAlarm > alarm.evaluationPeriods)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['datapointsToAlarm'],
+        message: `datapointsToAlarm ${alarm.datapointsToAlarm} is more than evaluationPeriods ${alarm.evaluationPeriods}: the alarm could never fire (M out of N needs M <= N)`,
+      });
+    const limit = alarm.period < 3600 ? 86_400 : 604_800;
+    if (alarm.period * alarm.evaluationPeriods > limit)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluationPeriods'],
+        message: `period x evaluationPeriods is ${alarm.period * alarm.evaluationPeriods} seconds; CloudWatch allows at most ${limit} (${alarm.period < 3600 ? 'one day for a period under an hour' : 'seven days'})`,
+      });
     if (alarm.statistic !== undefined && alarm.extendedStatistic !== undefined)
       ctx.addIssue({
         code: 'custom',
@@ -149,6 +171,17 @@ const alarmSchema = z
           'give statistic or extendedStatistic, not both (PutMetricAlarm: InvalidParameterCombination)',
       });
   });
+
+/**
+ * A duration within the range AWS accepts for the setting, e.g. a target group's health check interval
+ * (`HealthCheckIntervalSeconds` 5-300) or deregistration delay (`deregistration_delay.timeout_seconds`
+ * 0-3600), ELB API Reference, CreateTargetGroup and TargetGroupAttribute.
+ */
+const durationWithin = (min: number, max: number, what: string) =>
+  durationSchema.refine((value) => {
+    const seconds = parseDurationSeconds(value);
+    return seconds === undefined || (seconds >= min && seconds <= max);
+  }, `${what} is ${min} to ${max} seconds on AWS`);
 
 /** Whole milliseconds, for latencies under a second. */
 const millisecondsSchema = z.number().int().min(0);
@@ -162,6 +195,10 @@ const timingSchema = z
     eventDeliveryMs: millisecondsSchema.optional().meta({
       description:
         'EventBridge: event put on the bus to its target invoked, in ms (default 500: "near real-time").',
+    }),
+    snsDeliveryMs: millisecondsSchema.optional().meta({
+      description:
+        'SNS: message published to its subscribed Lambda function invoked, in ms (default 500; AWS documents no figure).',
     }),
     lambdaColdStartMs: millisecondsSchema.optional().meta({
       description:
@@ -180,13 +217,13 @@ const timingSchema = z
     ecsTaskStart: durationSchema.optional().meta({
       description: 'ECS task launch to container started: capacity, image pull, start (default 60s).',
     }),
-    healthCheckInterval: durationSchema
+    healthCheckInterval: durationWithin(5, 300, 'a health check interval')
       .optional()
       .meta({ description: 'ALB target group health check interval (default 30s, the ALB default).' }),
     unhealthyThresholdCount: z.number().int().min(2).max(10).optional().meta({
       description: 'Failed health checks before a target is unhealthy (default 2, the ALB default).',
     }),
-    deregistrationDelay: durationSchema.optional().meta({
+    deregistrationDelay: durationWithin(0, 3600, 'a deregistration delay').optional().meta({
       description: 'ALB deregistration delay: old tasks drain this long before they stop (default 300s).',
     }),
   })
@@ -739,6 +776,14 @@ export const scenarioSchema = z
           .meta({ description: 'Events left in the dead-letter queue, in order (an empty list: none).' }),
         reasonContains: z.string().optional(),
         maxRollbackReactionSeconds: z.number().min(0).optional(),
+        minRollbackReactionSeconds: z.number().min(0).optional().meta({
+          description:
+            'At least this long from the alarm to traffic back on the stable version: a rollback that keeps retrying for minutes.',
+        }),
+        alarmChanges: z.array(z.string()).optional().meta({
+          description:
+            'Every alarm change of the run in order, as the timeline shows it: `NAME FROM -> TO` (e.g. checkout-latency-p99 OK -> ALARM) or `NAME deleted`; an empty list: no alarm moved.',
+        }),
         maxDetectionSeconds: z.number().min(0).optional().meta({
           description: 'At most this long from regression onset to the first watched alarm in ALARM.',
         }),
@@ -763,7 +808,27 @@ export const scenarioSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((scenario, ctx) => {
+    // The run ends at `until`: an event or a fault's start later than that could never happen, and the
+    // scenario would pass for the wrong reason.
+    const until = parseDurationSeconds(scenario.until) ?? Number.POSITIVE_INFINITY;
+    const late = (at: string | number | undefined, path: Array<string | number>, what: string): void => {
+      const seconds = at === undefined ? undefined : parseDurationSeconds(at);
+      if (seconds !== undefined && seconds > until)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `${what} at ${at} never comes: the run ends at until (${scenario.until})`,
+        });
+    };
+    scenario.events.forEach((event, index) => {
+      late(event.at, ['events', index, 'at'], 'an event');
+    });
+    scenario.faults.forEach((fault, index) => {
+      if ('after' in fault) late(fault.after, ['faults', index, 'after'], 'a fault starting');
+    });
+  });
 
 export type Scenario = z.output<typeof scenarioSchema>;
 

@@ -411,6 +411,30 @@ describe('Sandbox: example scenarios', () => {
     expect(() => parseScenario(withRule({ duplicate: 1, late: '1m' }))).toThrow(/late/);
   });
 
+  it('refuses a delivery fault or a lost event on a detail-type its function, or no function, ever receives', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'alarm-event-late-duplicated-reordered.yml'),
+    );
+    const typo = structuredClone(scenario);
+    const [rule] = typo.world.delivery;
+    if (rule) rule.detailType = 'CloudWatch Alarm State Changed';
+    await expect(runScenario(typo, baseDir)).rejects.toThrow(
+      'world.delivery[0].detailType: function alarmEvents never receives "CloudWatch Alarm State Changed" (did you mean "CloudWatch Alarm State Change"?); it receives CloudWatch Alarm State Change',
+    );
+    const elsewhere = structuredClone(scenario);
+    const [other] = elsewhere.world.delivery;
+    if (other) other.detailType = 'ECS Deployment State Change';
+    await expect(runScenario(elsewhere, baseDir)).rejects.toThrow(
+      'world.delivery[0].detailType: function alarmEvents never receives "ECS Deployment State Change"',
+    );
+    const lost = structuredClone(scenario);
+    lost.world.delivery = [];
+    lost.world.dropEvents = [{ detailType: 'ECS Deployment Stat Change', times: 1 }];
+    await expect(runScenario(lost, baseDir)).rejects.toThrow(
+      'world.dropEvents[0].detailType: no deployed function receives "ECS Deployment Stat Change" (did you mean "ECS Deployment State Change"?); they receive CloudWatch Alarm State Change, ECR Image Action, ECS Deployment State Change',
+    );
+  });
+
   it('goes on through the steady timeout and a direct check when the ECS completion event is lost', async () => {
     const result = await run('ecs-event-dropped.yml');
     expect(result.expectations?.failures).toEqual([]);

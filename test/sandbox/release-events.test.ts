@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseEventMessage } from '../../lib/domain/progress.ts';
 import { releaseEventsFromSns } from '../../lib/events/release-event.ts';
+import { DEFAULT_TIMING } from '../../sandbox/aws/timing.ts';
 import { readServerlessDocument } from '../../sandbox/iam/policies.ts';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import {
@@ -38,6 +39,18 @@ const messagesOf = (fn: string): ReleaseEventMessage[] =>
   received
     .filter((entry) => entry.fn === `shipline-sandbox-${fn}`)
     .flatMap((entry) => releaseEventsFromSns(entry.event));
+
+/** How long after its publish each message reached `fn`'s handler, in virtual ms. */
+const deliveryDelaysMs = (fn: string): number[] =>
+  received
+    .filter((entry) => entry.fn === `shipline-sandbox-${fn}`)
+    .map((entry) => entry.at - Date.parse(entry.event.Records[0]?.Sns.Timestamp ?? ''));
+
+/** A subscriber's start: in a new execution environment (init, then the invocation) or a warm one. */
+const FUNCTION_STARTS_MS = [
+  DEFAULT_TIMING.lambdaColdStartMs + DEFAULT_TIMING.lambdaWarmStartMs,
+  DEFAULT_TIMING.lambdaWarmStartMs,
+];
 
 let result: ScenarioResult;
 
@@ -120,6 +133,10 @@ describe('Sandbox: the release-events topic', () => {
     expect(Date.parse(record?.Sns.Timestamp ?? '')).toBeLessThanOrEqual(
       Date.parse(result.releaseEvents[1]?.message.at ?? ''),
     );
+    // Invoked SNS's modeled delivery latency (500 ms by default) after the publish, plus the function's start.
+    expect(new Set(deliveryDelaysMs('recordReleaseEvents'))).toEqual(
+      new Set(FUNCTION_STARTS_MS.map((ms) => DEFAULT_TIMING.snsDeliveryMs + ms)),
+    );
   });
 
   it("applies a subscription's filter policy on the message attributes", () => {
@@ -139,7 +156,7 @@ describe('Sandbox: the release-events topic', () => {
     expect(result.outcome).toBe('promoted');
   });
 
-  it('delivers at least once: a scenario may duplicate, delay or lose a delivery to one subscriber', async () => {
+  it("delivers at least once: a scenario may duplicate, delay or lose a delivery to one subscriber, and set SNS's latency", async () => {
     const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
     scenario.world.delivery.push(
       { detailType: 'SNS Notification', fn: 'recordPromotions', duplicate: 1, times: 1 },
@@ -151,6 +168,7 @@ describe('Sandbox: the release-events topic', () => {
         times: 1,
       },
     );
+    scenario.world.timing.snsDeliveryMs = 4000;
     received.length = 0;
     const faulty = await runScenario(scenario, baseDir, {
       serverlessDocument: withSubscribers(),
@@ -158,6 +176,10 @@ describe('Sandbox: the release-events topic', () => {
     });
 
     expect(faulty.outcome).toBe('promoted');
+    // world.timing.snsDeliveryMs: every delivery comes 4 s after its publish (plus the function's start).
+    expect(new Set(deliveryDelaysMs('recordReleaseEvents'))).toEqual(
+      new Set(FUNCTION_STARTS_MS.map((ms) => 4000 + ms)),
+    );
     // The promotion reached its filtered subscriber twice (subscribers dedupe by release and sequence).
     expect(messagesOf('recordPromotions').map((m) => [m.kind, m.progress.sequence])).toEqual([
       ['promoted', 34],

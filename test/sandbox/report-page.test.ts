@@ -102,6 +102,7 @@ const result = (services: Record<string, ServiceResult>): ScenarioResult => {
     notifications: [],
     releaseEvents: [],
     cli: [],
+    unusedFaults: [],
     triggers: [],
     awsCalls: {},
     deadLetters: [],

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import { formatSummary } from '../../sandbox/print.ts';
 import {
   checkExpectations,
   loadScenario,
@@ -73,6 +76,33 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     );
   });
 
+  it('names the path of a mistake in an inline config from the scenario root', async () => {
+    const config = parse(readFileSync(path.join(REPOSITORY_ROOT, 'shipline.yml'), 'utf8'));
+    config.services.checkout.canry = true;
+    const message = await runRefusal({ ...base, config });
+    expect(message).toContain('ScenarioError: scenario is invalid:');
+    expect(message).toContain('config.services.checkout: Unrecognized key: "canry"');
+  });
+
+  it('refuses a duplicate of a trigger that is no EventBridge event', async () => {
+    expect(
+      await runRefusal({
+        ...base,
+        trigger: { manual: { version: 'v2' } },
+        events: [{ at: '3s', duplicate: true }],
+      }),
+    ).toContain(
+      'events[0].duplicate: the trigger is a manual request, not an EventBridge event: there is nothing to deliver again',
+    );
+    expect(
+      await runRefusal({
+        ...base,
+        trigger: { cli: 'deploy checkout --image v2' },
+        events: [{ at: '3s', duplicate: true }],
+      }),
+    ).toContain('events[0].duplicate: the trigger is a shipline command');
+  });
+
   it('refuses an error rate over 100%', () => {
     expect(
       refusal({ ...base, versions: { ...base.versions, v2: { digest: digest('b'), errorRate: '150%' } } }),
@@ -85,6 +115,86 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     ).toContain('versions.v2.changes[0].errorRate');
   });
 
+  it('refuses an alarm CloudWatch would refuse or that could never fire, naming the field', () => {
+    const alarm = (fields: Record<string, unknown>) =>
+      refusal({ ...base, world: { ...base.world, alarms: [{ ...base.world.alarms[0], ...fields }] } });
+    expect(alarm({ period: 0 })).toContain('world.alarms[0].period: a period is at least 60 seconds');
+    expect(alarm({ period: 90 })).toContain('world.alarms[0].period: a period is a multiple of 60 seconds');
+    expect(alarm({ evaluationPeriods: 2, datapointsToAlarm: 3 })).toContain(
+      'world.alarms[0].datapointsToAlarm: datapointsToAlarm 3 is more than evaluationPeriods 2: the alarm could never fire',
+    );
+    expect(alarm({ period: 300, evaluationPeriods: 289 })).toContain(
+      'world.alarms[0].evaluationPeriods: period x evaluationPeriods is 86700 seconds; CloudWatch allows at most 86400',
+    );
+    expect(alarm({ period: 3600, evaluationPeriods: 169 })).toContain('CloudWatch allows at most 604800');
+    expect(
+      parseScenario({
+        ...base,
+        world: {
+          ...base.world,
+          alarms: [{ ...base.world.alarms[0], period: 300, evaluationPeriods: 288, datapointsToAlarm: 288 }],
+        },
+      }).world.alarms[0],
+    ).toMatchObject({ period: 300, evaluationPeriods: 288, datapointsToAlarm: 288 });
+  });
+
+  it('refuses an earlier release history that contradicts the world: out of order, or a newest promotion of another version', async () => {
+    const history = (entries: unknown[]) =>
+      runRefusal({ ...base, world: { ...base.world, history: entries } });
+    expect(
+      await history([
+        { toVersion: 'v1', status: 'promoted', ago: '24h' },
+        { toVersion: 'v0', status: 'promoted', ago: '48h' },
+      ]),
+    ).toContain(
+      'world.history[1].ago: 48h ago is before history[0] (24h ago); list earlier releases oldest first',
+    );
+    expect(
+      await history([
+        { toVersion: 'v1', status: 'promoted', ago: '48h' },
+        { fromVersion: 'v1', toVersion: 'v0', status: 'promoted', ago: '24h' },
+        { fromVersion: 'v0', toVersion: 'v1-bad', status: 'rolled_back', ago: '2h' },
+      ]),
+    ).toContain(
+      'world.history[1].toVersion: the newest promoted release is of v0, but world.serving is v1 (the stable slot serves what the last promotion released)',
+    );
+  });
+
+  it('refuses a target group timing AWS does not accept', () => {
+    const timing = (fields: Record<string, unknown>) =>
+      refusal({ ...base, world: { ...base.world, timing: fields } });
+    expect(timing({ healthCheckInterval: '0s' })).toContain(
+      'world.timing.healthCheckInterval: a health check interval is 5 to 300 seconds on AWS',
+    );
+    expect(timing({ healthCheckInterval: '6m' })).toContain('world.timing.healthCheckInterval');
+    expect(timing({ deregistrationDelay: '2h' })).toContain(
+      'world.timing.deregistrationDelay: a deregistration delay is 0 to 3600 seconds on AWS',
+    );
+    expect(
+      parseScenario({
+        ...base,
+        world: { ...base.world, timing: { healthCheckInterval: '5s', deregistrationDelay: 0 } },
+      }).world.timing,
+    ).toEqual({ healthCheckInterval: '5s', deregistrationDelay: 0 });
+  });
+
+  it('refuses an event or a fault that starts after the run ends', () => {
+    const message = refusal({
+      ...base,
+      until: '2h',
+      events: [
+        { at: '2h', alarm: { name: 'checkout-green-5xx', state: 'ALARM' } },
+        { at: '3h', alarm: { name: 'checkout-green-5xx', state: 'ALARM' } },
+      ],
+      faults: [{ command: 'ModifyRule', after: '150m' }],
+    });
+    expect(message).toContain('events[1].at: an event at 3h never comes: the run ends at until (2h)');
+    expect(message).toContain(
+      'faults[0].after: a fault starting at 150m never comes: the run ends at until (2h)',
+    );
+    expect(message).not.toContain('events[0]');
+  });
+
   it('refuses a fault on a state the state machine does not have, suggesting the closest', async () => {
     const message = await runRefusal({ ...base, faults: [{ state: 'Roll back to the stable versoin' }] });
     expect(message).toContain('ScenarioError');
@@ -92,6 +202,13 @@ describe('Scenario format: what users did not mean is refused, naming the path',
       'faults[0].state: the state machine has no state "Roll back to the stable versoin"',
     );
     expect(message).toContain('(did you mean "Roll back to the stable version"?)');
+  });
+
+  it('refuses a fault on a state that is not a Task, which no invocation could fail', async () => {
+    const message = await runRefusal({ ...base, faults: [{ state: 'Is the new version ready?' }] });
+    expect(message).toContain(
+      'faults[0].state: "Is the new version ready?" is not a Task state, so no invocation of it can fail',
+    );
   });
 
   it('refuses a fault on an AWS command the pipeline never sends', async () => {
@@ -114,6 +231,52 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     expect(message).toContain(
       'events[0].alarm.name: alarm "checkout-green-5xxx" is not declared under world.alarms (did you mean "checkout-green-5xx"?)',
     );
+  });
+
+  it('forces the state of an alarm a service of world.services declares, and refuses one no service declares', async () => {
+    const services = {
+      ...base,
+      world: { services: { checkout: base.world } },
+      events: [{ at: '1m', alarm: { name: 'checkout-green-5xx', state: 'INSUFFICIENT_DATA' } }],
+      until: '90s',
+    };
+    const result = await runScenario(parseScenario(services), path.join(REPOSITORY_ROOT, 'examples'));
+    expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => [e.t, e.text])).toContainEqual([
+      60,
+      'checkout-green-5xx OK -> INSUFFICIENT_DATA',
+    ]);
+    expect(
+      await runRefusal({
+        ...services,
+        events: [{ at: '1m', alarm: { name: 'checkout-green-5xxx', state: 'ALARM' } }],
+      }),
+    ).toContain(
+      'events[0].alarm.name: alarm "checkout-green-5xxx" is not declared in the world (world.alarms, world.services.<service>.alarms) (did you mean "checkout-green-5xx"?)',
+    );
+  });
+
+  it('refuses an alarm declared twice in one world, naming both places', async () => {
+    const green = base.world.alarms[0];
+    expect(
+      await runRefusal({ ...base, world: { ...base.world, alarms: [green, { ...green, threshold: 50 }] } }),
+    ).toContain(
+      'world.alarms[1].name: alarm "checkout-green-5xx" is already declared at world.alarms[0] (an account and Region hold one alarm of a name)',
+    );
+  });
+
+  it('refuses an alarm event on an alarm an earlier event deleted, in virtual time order', async () => {
+    const message = await runRefusal({
+      ...base,
+      events: [
+        { at: '6m', alarm: { name: 'checkout-green-5xx', state: 'ALARM' } },
+        { at: '5m', alarm: { name: 'checkout-green-5xx', delete: true } },
+        { at: '4m', alarm: { name: 'checkout-green-5xx', state: 'OK' } },
+      ],
+    });
+    expect(message).toContain(
+      'events[0].alarm.name: alarm "checkout-green-5xx" is already deleted by events[1] (SetAlarmState and DeleteAlarms on a deleted alarm fail with ResourceNotFound)',
+    );
+    expect(message).not.toContain('events[2]');
   });
 });
 
@@ -194,6 +357,36 @@ describe('Scenario expectations: notification fields, execution names, dead lett
       checkExpectations(expect_ ?? {}, result({ productionWeightChanges: 0, timeline: [] })).failures,
     ).toEqual([]);
   });
+
+  it('checks a lower bound on the rollback reaction and the alarm changes in order', () => {
+    const expect_ = parseScenario({
+      ...base,
+      expect: {
+        minRollbackReactionSeconds: 180,
+        alarmChanges: ['checkout-latency-p99 OK -> ALARM'],
+      },
+    }).expect;
+    const timeline = [
+      { t: 240, time: '+00:04:00', kind: 'alarm', text: 'checkout-latency-p99 OK -> ALARM' },
+      { t: 250, time: '+00:04:10', kind: 'traffic', text: 'blue 100% / green 0%' },
+      { t: 300, time: '+00:05:00', kind: 'alarm', text: 'checkout-latency-average OK -> ALARM' },
+    ];
+    expect(
+      checkExpectations(expect_ ?? {}, result({ rollbackReactionSeconds: 1.5, timeline })).failures,
+    ).toEqual([
+      'rollbackReactionSeconds: expected at least 180, got 1.5',
+      'alarmChanges: expected [checkout-latency-p99 OK -> ALARM], got [checkout-latency-p99 OK -> ALARM, checkout-latency-average OK -> ALARM]',
+    ]);
+    expect(
+      checkExpectations(
+        expect_ ?? {},
+        result({ rollbackReactionSeconds: 200, timeline: timeline.slice(0, 2) }),
+      ).failures,
+    ).toEqual([]);
+    expect(checkExpectations(expect_ ?? {}, result({ timeline: [] })).failures).toContain(
+      'rollbackReactionSeconds: expected at least 180, got none',
+    );
+  });
 });
 
 describe('Scenario expectations in a run', () => {
@@ -205,5 +398,32 @@ describe('Scenario expectations in a run', () => {
     const run = await runScenario(scenario, baseDir);
     expect(run.outcome).toBe('ignored');
     expect(run.expectations).toEqual({ passed: true, failures: [] });
+    expect(run.unusedFaults).toEqual([]);
+  });
+
+  it('tells which faults never applied, naming each by its path', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples/push-of-serving-version.yml'),
+    );
+    const faulty = parseScenario({
+      ...scenario,
+      world: {
+        ...scenario.world,
+        delivery: [{ detailType: 'CloudWatch Alarm State Change', fn: 'alarmEvents', drop: true }],
+        dropEvents: [{ detailType: 'ECS Deployment State Change' }],
+      },
+      faults: [{ command: 'ModifyRule' }, { state: 'Roll back to the stable version', times: 2 }],
+    });
+    const run = await runScenario(faulty, baseDir);
+    expect(run.outcome).toBe('ignored');
+    expect(run.unusedFaults).toEqual([
+      'faults[0] (ModifyRule: ThrottlingException) never fired',
+      'faults[1] (state "Roll back to the stable version": Lambda.ServiceException) never fired',
+      'world.delivery[0] (CloudWatch Alarm State Change to alarmEvents) matched no event',
+      'world.dropEvents[0] (ECS Deployment State Change) matched no event',
+    ]);
+    expect(formatSummary(run)).toContain(
+      'Unused faults:   4 never applied\n  - faults[0] (ModifyRule: ThrottlingException) never fired',
+    );
   });
 });
