@@ -9,9 +9,10 @@ import type { Metrics } from '../ports/metrics.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { TargetDriver, TrafficReport } from '../ports/target-driver.ts';
+import type { ExecutionStarter } from '../ports/workflow.ts';
 import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
-import { releaseLockAndWakeNext } from './release-lock.ts';
+import { releaseLockAndWakeNext, type SupersedePendingPush, type SupersedePorts } from './release-lock.ts';
 import { progressOf, publishTransition, recordTransition } from './transitions.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
@@ -179,7 +180,7 @@ export const promoteRelease = async (
  * a release that never held the lock.
  */
 export const handOffService = async (
-  ports: Pick<ReleasePorts, 'store' | 'tokens'>,
+  ports: Pick<ReleasePorts, 'store'> & SupersedePorts & { starter?: ExecutionStarter },
   service: string,
   releaseId: string,
 ): Promise<{ released: boolean; woke: string | null }> => {
@@ -538,6 +539,28 @@ export const reportRelease = async (
   });
   return result;
 };
+
+/**
+ * Records and tells that a pending push (queued as data by the trigger, with no execution) was superseded:
+ * the report the execution's "Record that a newer push superseded this one" state would have made, run
+ * in-process by whichever function replaced or refused it. Same record, release event and notification
+ * (a retry tells nobody twice); no execution ARN, as none ever ran.
+ */
+export const pendingPushReporter =
+  (
+    ports: Pick<ReleasePorts, 'store' | 'notifier'> & { events?: ReleaseEvents },
+    settings: () => PipelineSettings,
+    topicArnOf: (service: string) => string,
+  ): SupersedePendingPush =>
+  async (request, releaseId, by) => {
+    await reportRelease(ports, settings(), {
+      kind: 'superseded',
+      request,
+      releaseId,
+      supersededBy: by,
+      topicArn: topicArnOf(request.service),
+    });
+  };
 
 /** The CloudWatch metric (namespace Shipline, dimension Service) an alarm pages on when people were not told. */
 export const NOTIFICATIONS_LOST_METRIC = 'NotificationsLost';

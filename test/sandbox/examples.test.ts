@@ -216,10 +216,16 @@ describe('Sandbox: example scenarios', () => {
   it('lets only the newest waiting push proceed and supersedes the older one', async () => {
     const result = await run('second-push-during-release.yml');
     expect(result.expectations?.failures).toEqual([]);
+    // v3 and v4 wait as pending pushes (data): only v4, the newest, ever gets an execution.
     expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
       ['v2', 'promoted'],
-      ['v3', 'superseded'],
       ['v4', 'promoted'],
+    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued', 'queued']);
+    expect(result.releases.map((r) => [r.toVersion, r.status])).toEqual([
+      ['v4', 'promoted'],
+      ['v3', 'superseded'],
+      ['v2', 'promoted'],
     ]);
     const superseded = result.notifications.find((n) => n.message.event === 'superseded');
     expect(superseded?.subject).toBe('[shipline] checkout: v3 skipped, superseded by a newer push');
@@ -229,14 +235,16 @@ describe('Sandbox: example scenarios', () => {
   it('orders two pushes of the same second by when the trigger received them, not by digest', async () => {
     const result = await run('same-second-pushes.yml');
     expect(result.expectations?.failures).toEqual([]);
-    const [v3, v4] = result.executions.filter((e) => e.version === 'v3' || e.version === 'v4');
-    // v4's execution name sorts first (its digest does): the tie is not broken by name.
-    expect(v4 && v3 && v4.name < v3.name).toBe(true);
+    // v4's release id (its execution name) sorts first (its digest does): the tie is not broken by name.
+    const v3 = result.releases.find((r) => r.toVersion === 'v3')?.releaseId;
+    const v4 = result.releases.find((r) => r.toVersion === 'v4')?.releaseId;
+    expect(v4 && v3 && v4 < v3).toBe(true);
+    // v3 waited as a pending push and never started an execution: it is a superseded release record.
     expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
       ['v2', 'promoted'],
-      ['v3', 'superseded'],
       ['v4', 'promoted'],
     ]);
+    expect(result.releases.find((r) => r.toVersion === 'v3')?.status).toBe('superseded');
     const superseded = result.notifications.find((n) => n.message.event === 'superseded');
     expect(superseded?.subject).toBe('[shipline] checkout: v3 skipped, superseded by a newer push');
     expect(result.servingVersion).toBe('v4');

@@ -244,8 +244,8 @@ export class InMemoryLockStore implements LockStore {
     return readQueued(this.waits, ref);
   }
 
-  public dequeue(ref: ServiceRef, executionName: string) {
-    return dequeue(this.waits, ref, executionName);
+  public dequeue(ref: ServiceRef, executionName: string, taskToken?: string) {
+    return dequeue(this.waits, ref, executionName, taskToken);
   }
 }
 
@@ -615,6 +615,17 @@ export class FakeExecutionStarter implements ExecutionStarter {
     }
     this.executions.set(name, input);
     return { executionArn, started: true };
+  }
+
+  /** Executions that ended (by name): no longer running. */
+  public readonly ended = new Set<string>();
+
+  public async executionArn(name: string) {
+    return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+
+  public async isRunning(name: string) {
+    return this.executions.has(name) && !this.ended.has(name);
   }
 }
 
