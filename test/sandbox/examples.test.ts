@@ -232,6 +232,35 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v4');
   });
 
+  it('coalesces five pushes during a release into one release of the newest: two executions in all', async () => {
+    const result = await run('queued-pushes-coalesce.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    // The pushes behind the running release wait as data: none of v3 to v6 ever starts an execution.
+    expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
+      ['v2', 'promoted'],
+      ['v7', 'promoted'],
+    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', ...Array(5).fill('queued')]);
+    expect(
+      result.notifications.filter((n) => n.message.event === 'superseded').map((n) => n.subject),
+    ).toEqual(
+      ['v3', 'v4', 'v5', 'v6'].map((v) => `[shipline] checkout: ${v} skipped, superseded by a newer push`),
+    );
+    expect(result.releases.filter((r) => r.status === 'superseded').map((r) => r.toVersion)).toEqual([
+      'v6',
+      'v5',
+      'v4',
+      'v3',
+    ]);
+    // Each is told the moment the next push replaces it (then the trigger's AWS latencies).
+    const told = result.notifications.filter((n) => n.message.event === 'superseded').map((n) => n.t);
+    told.forEach((t, i) => expectSoonAfter(t, (6 + i) * 60));
+    // v7's execution starts when v2 hands the service on after its promotion.
+    const promotedV2 = result.notifications.find((n) => n.subject.includes('v2 promoted'))?.t ?? 0;
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v7'))?.t, promotedV2);
+    expect(result.servingVersion).toBe('v7');
+  });
+
   it('orders two pushes of the same second by when the trigger received them, not by digest', async () => {
     const result = await run('same-second-pushes.yml');
     expect(result.expectations?.failures).toEqual([]);
