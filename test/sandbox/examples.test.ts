@@ -254,7 +254,7 @@ describe('Sandbox: example scenarios', () => {
     ]);
     // Each is told the moment the next push replaces it (then the trigger's AWS latencies).
     const told = result.notifications.filter((n) => n.message.event === 'superseded').map((n) => n.t);
-    told.forEach((t, i) => expectSoonAfter(t, (6 + i) * 60));
+    for (const [i, t] of told.entries()) expectSoonAfter(t, (6 + i) * 60);
     // v7's execution starts when v2 hands the service on after its promotion.
     const promotedV2 = result.notifications.find((n) => n.subject.includes('v2 promoted'))?.t ?? 0;
     expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v7'))?.t, promotedV2);
