@@ -28,6 +28,7 @@ const FUNCTIONS = {
   startRollbackWindow: 'start-rollback-window',
   confirmRollbackWindow: 'confirm-rollback-window',
   handOffService: 'hand-off-service',
+  handOffEndedExecution: 'hand-off-ended-execution',
   scaleDown: 'scale-down',
   runCheck: 'run-check',
   startPause: 'start-pause',
@@ -42,7 +43,13 @@ type FunctionKey = keyof typeof FUNCTIONS;
 const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
 /** Functions started by EventBridge rather than by the state machine. */
-const EVENT_FUNCTIONS: FunctionKey[] = ['trigger', 'ecsDeploymentEvents', 'alarmEvents', 'releaseMetrics'];
+const EVENT_FUNCTIONS: FunctionKey[] = [
+  'trigger',
+  'ecsDeploymentEvents',
+  'alarmEvents',
+  'releaseMetrics',
+  'handOffEndedExecution',
+];
 /** Functions the state machine never invokes: the event functions, the Slack thread and its buttons. */
 const OUTSIDE_STATE_MACHINE: FunctionKey[] = [...EVENT_FUNCTIONS, 'slackNotify', 'slackInteractions'];
 
@@ -138,6 +145,18 @@ const EVENT_PATTERNS: Partial<Record<FunctionKey, unknown>> = {
     resources: ['checkout-blue', 'checkout-green'].map((name) => ({
       'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:service/prod/${name}`,
     })),
+  },
+  handOffEndedExecution: {
+    source: ['aws.states'],
+    'detail-type': ['Step Functions Execution Status Change'],
+    detail: {
+      status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
+      stateMachineArn: [
+        {
+          'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:shipline-dev-release`,
+        },
+      ],
+    },
   },
   alarmEvents: {
     source: ['aws.cloudwatch'],

@@ -261,6 +261,27 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v7');
   });
 
+  it('starts a push queued behind a release a person stops, from the execution status change event', async () => {
+    const result = await run('queued-push-after-abort.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
+      ['v2', 'ABORTED'],
+      ['v3', 'SUCCEEDED'],
+    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+    // The ABORTED event reaches the hand-off 30 s late (and twice): v3 starts then, not at v2's lease end.
+    const stopped = result.timeline.find((e) => e.kind === 'execution' && e.text.startsWith('ABORTED'));
+    expect(stopped?.t).toBe(15 * 60);
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      expect.stringMatching(/^EventBridge delays the Step Functions Execution Status Change event.* by 30s$/),
+      expect.stringMatching(
+        /^EventBridge delivers the Step Functions Execution Status Change event.* 2 times$/,
+      ),
+    ]);
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 15 * 60 + 30);
+    expect(result.servingVersion).toBe('v3');
+  });
+
   it('orders two pushes of the same second by when the trigger received them, not by digest', async () => {
     const result = await run('same-second-pushes.yml');
     expect(result.expectations?.failures).toEqual([]);

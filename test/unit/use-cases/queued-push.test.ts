@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
 import type { Waiter } from '../../../lib/ports/lock-store.ts';
-import { pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
+import { handOffEndedExecution, pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
 import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
 import {
   acquireReleaseLock,
@@ -271,6 +271,71 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
 
       await expect(handOff()).resolves.toEqual({ released: true, woke: nameOf('a') });
       expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+  });
+
+  describe('Function: handOffEndedExecution (the execution status change event)', () => {
+    const ended = (status: string, name = HOLDER) => ({
+      name,
+      status,
+      input: JSON.stringify({ service: 'checkout', image: { digest: `sha256:${'0'.repeat(64)}` } }),
+    });
+    const ports = () => ({ store, tokens, starter, supersedePending });
+
+    it('wakes the pending push behind a holder a person stopped: its lock released, the push started', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      starter.ended.add(HOLDER);
+
+      await expect(handOffEndedExecution(ports(), ended('ABORTED'))).resolves.toEqual({
+        released: true,
+        woke: nameOf('a'),
+      });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.locks.get('checkout')).toBeUndefined();
+    });
+
+    it('changes nothing when a late or repeated event finds another release holding the lock', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await handOffEndedExecution(ports(), ended('ABORTED'));
+      // The started push takes the lock.
+      await acquireReleaseLock({ store }, config, starter.calls[0]?.input as ReleaseRequest, nameOf('a'));
+
+      await expect(handOffEndedExecution(ports(), ended('ABORTED'))).resolves.toEqual({
+        released: false,
+        woke: null,
+      });
+      expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
+      expect(starter.calls).toHaveLength(1);
+    });
+
+    it('ignores an execution that succeeded: its own states handed the service on', async () => {
+      holdLock();
+      await expect(handOffEndedExecution(ports(), ended('SUCCEEDED'))).resolves.toEqual({
+        ignored: `execution ${HOLDER} is SUCCEEDED: its own states hand the service on`,
+      });
+      expect(store.locks.get('checkout')?.holder).toBe(HOLDER);
+    });
+
+    it("frees the queue of a stopped execution's own wait, whose task token nobody can answer", async () => {
+      holdLock();
+      await store.enqueueWaiter('checkout', {
+        executionName: 'checkout-stopped',
+        requestedAt: '2025-03-04T10:05:00Z',
+        taskToken: 'token-s',
+      });
+
+      await handOffEndedExecution(ports(), ended('TIMED_OUT', 'checkout-stopped'));
+
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(store.locks.get('checkout')?.holder).toBe(HOLDER);
+    });
+
+    it('refuses an event without the input, naming why its service is unknown', async () => {
+      await expect(
+        handOffEndedExecution(ports(), { name: HOLDER, status: 'FAILED', input: null }),
+      ).rejects.toThrow('carries no input (too large for the event)');
     });
   });
 
