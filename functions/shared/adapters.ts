@@ -222,7 +222,7 @@ export const createStarter = (): ExecutionStarter =>
   lazyPort<ExecutionStarter>(() => createSfnExecutionStarter(environment.stateMachineArn), {
     start: true,
     executionArn: true,
-    isRunning: true,
+    executionState: true,
   });
 
 /**

@@ -46,14 +46,14 @@ export class SfnExecutionStarter implements ExecutionStarter {
     return executionArnFor(this.stateMachineArn(), name);
   }
 
-  public async isRunning(name: string): Promise<boolean> {
+  public async executionState(name: string): Promise<'running' | 'ended' | 'none'> {
     try {
       const { status } = await this.client.send(
         new DescribeExecutionCommand({ executionArn: executionArnFor(this.stateMachineArn(), name) }),
       );
-      return status === 'RUNNING';
+      return status === 'RUNNING' ? 'running' : 'ended';
     } catch (error) {
-      if ((error as Error).name === 'ExecutionDoesNotExist') return false;
+      if ((error as Error).name === 'ExecutionDoesNotExist') return 'none';
       throw error;
     }
   }

@@ -8,10 +8,10 @@ export interface ExecutionStarter {
   /** The ARN the execution of this name has (or will have, once started). */
   executionArn(name: string): Promise<string>;
   /**
-   * Whether the execution of this name is running: false when it ended, or never started (a lock left by
-   * a holder that no hand-off will come from).
+   * Where the execution of this name is: `running`, `ended` (any final status), or `none` (never started,
+   * or gone: a lock left by a holder that no hand-off will come from).
    */
-  isRunning(name: string): Promise<boolean>;
+  executionState(name: string): Promise<'running' | 'ended' | 'none'>;
 }
 
 export interface TaskTokens {

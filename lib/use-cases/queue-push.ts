@@ -24,9 +24,10 @@ export interface PushQueuePorts extends SupersedePorts {
  * push waits (request-order.ts): one older than the holder or than the queued waiter is superseded at
  * once; the waiter it replaces is superseded (an execution through its task token, a pending push
  * recorded and told here). Returns undefined when the push should start its execution now: the lock is
- * free, its lease has lapsed (the execution takes it over), this very release holds it (a duplicate), or
+ * free, its lease has lapsed (the execution takes it over), this very release holds it (a duplicate),
  * its holder's execution no longer runs (no hand-off will come from it, so an execution must wait for the
- * lease and take it over, as before).
+ * lease and take it over, as before), or an execution of its name already exists (StartExecution then
+ * answers it is a duplicate, as it always did).
  */
 export const queueBehindHolder = async (
   ports: PushQueuePorts & { starter: ExecutionStarter },
@@ -37,7 +38,10 @@ export const queueBehindHolder = async (
   const { service } = request;
   const held = await store.readLock(service);
   if (!held || held.holder === executionName || held.leaseExpiresAt < nowEpochSeconds()) return undefined;
-  if (!(await starter.isRunning(held.holder))) return undefined;
+  if ((await starter.executionState(held.holder)) !== 'running') return undefined;
+  // A digest whose execution already exists (running, or released before) is a duplicate, as when
+  // StartExecution refuses its name: it is not queued to be released again.
+  if ((await starter.executionState(executionName)) !== 'none') return undefined;
   const executionArn = await starter.executionArn(executionName);
   const superseded = async (by: string): Promise<StartReleaseResult> => {
     await supersedeWaiter(ports, pendingWaiter(request, executionName), by);

@@ -61,6 +61,14 @@ describe('Handler: trigger', () => {
     useClock(previousClock);
   });
 
+  /** The holder's execution runs; no execution of the pushed digest exists yet. */
+  const runningHolder = () => {
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+    sfn.on(DescribeExecutionCommand, { executionArn: HOLDER_ARN }).resolves({ status: 'RUNNING' });
+  };
+
   beforeEach(() => {
     sfn.reset();
     ddb.reset();
@@ -74,7 +82,7 @@ describe('Handler: trigger', () => {
     ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
     ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({});
     ddb.on(PutCommand).resolves({});
-    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    runningHolder();
 
     const result = await handler(ecrPushEvent(), context);
 
@@ -150,7 +158,7 @@ describe('Handler: trigger', () => {
     ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
     ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({ Item: older });
     ddb.on(PutCommand).resolves({});
-    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    runningHolder();
 
     await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'queued' });
 
@@ -181,7 +189,7 @@ describe('Handler: trigger', () => {
     ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({});
     ddb.on(PutCommand).resolves({});
     ddb.on(DeleteCommand).resolves({});
-    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    runningHolder();
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(0) });
 
     await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'started' });

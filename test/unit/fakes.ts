@@ -624,8 +624,9 @@ export class FakeExecutionStarter implements ExecutionStarter {
     return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   }
 
-  public async isRunning(name: string) {
-    return this.executions.has(name) && !this.ended.has(name);
+  public async executionState(name: string) {
+    if (!this.executions.has(name)) return 'none' as const;
+    return this.ended.has(name) ? ('ended' as const) : ('running' as const);
   }
 }
 

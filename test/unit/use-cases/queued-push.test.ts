@@ -162,6 +162,17 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(notifier.published).toEqual([]);
     });
 
+    it('answers a push of a digest whose execution exists (released before) as a duplicate, as StartExecution does', async () => {
+      holdLock();
+      starter.executions.set(nameOf('a'), { released: 'before' });
+      starter.ended.add(nameOf('a'));
+
+      const again = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(again).toMatchObject({ status: 'duplicate', executionName: nameOf('a') });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
     it('starts the pending push at once when the holder handed off between the read and the enqueue', async () => {
       holdLock();
       // The holder's hand-off runs right after the trigger read the lock: it finds nobody queued.
