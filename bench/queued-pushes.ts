@@ -4,8 +4,9 @@ import { runScenario } from '../sandbox/run-scenario.ts';
 import { healthyCanary, queuedPushes } from './scenarios.ts';
 
 /**
- * 50 queued pushes over one push, alone (`node --import tsx bench/queued-pushes.ts`): wall time (median of
- * RUNS after two warm-up runs of each), executions, state transitions and AWS calls of each scenario.
+ * 50 queued pushes over one push, alone (`node --import tsx bench/queued-pushes.ts`): wall time and the
+ * process's CPU time (median of RUNS after two warm-up runs of each: CPU time is what a loaded machine
+ * does not inflate), executions, state transitions, Lambda invocations and AWS calls of each scenario.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -25,10 +26,14 @@ const { scenario: base, baseDir } = healthyCanary();
 const measure = async (pushes: number) => {
   const scenario = queuedPushes(base, pushes);
   const walls: number[] = [];
+  const cpus: number[] = [];
   let last: Awaited<ReturnType<typeof runScenario>> | undefined;
   for (let i = 0; i < RUNS + 2; i += 1) {
     invocations = 0;
+    const cpu = process.cpuUsage();
     last = await runScenario(scenario, baseDir);
+    const used = process.cpuUsage(cpu);
+    if (i >= 2) cpus.push(Math.round((used.user + used.system) / 1000));
     if (last.outcome !== 'promoted') throw new Error(`${scenario.name}: ${last.outcome}: ${last.reason}`);
     if (i >= 2) walls.push(last.wallMs);
   }
@@ -37,6 +42,8 @@ const measure = async (pushes: number) => {
     pushes,
     medianMs: median(walls),
     walls,
+    medianCpuMs: median(cpus),
+    cpus,
     executions: last.executions.length,
     stateTransitions: last.stateTransitions,
     awsCalls: Object.values(last.awsCalls).reduce((sum, n) => sum + n, 0),
@@ -48,7 +55,13 @@ const measure = async (pushes: number) => {
 try {
   const one = await measure(0);
   const fifty = await measure(50);
-  console.log(JSON.stringify({ one, fifty, ratio: fifty.medianMs / one.medianMs }, null, 2));
+  console.log(
+    JSON.stringify(
+      { one, fifty, ratio: fifty.medianMs / one.medianMs, cpuRatio: fifty.medianCpuMs / one.medianCpuMs },
+      null,
+      2,
+    ),
+  );
 } finally {
   await stopLocalDynamoDb();
 }
