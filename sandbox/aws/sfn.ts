@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LambdaRuntime } from '../lambda-runtime.ts';
 import { SimulatedAwsError } from './errors.ts';
@@ -51,6 +52,15 @@ export interface StateFault {
 export const MAX_PAYLOAD_BYTES = 262_144;
 
 const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/**
+ * A status-change event's id, derived from the execution and its status (a UUID's shape): an event no rule
+ * matches (every RUNNING and SUCCEEDED one, in this pipeline) draws nothing from the run's random source.
+ */
+const statusEventId = (execution: { executionArn: string; status: string }): string => {
+  const hex = createHash('sha256').update(`${execution.executionArn}|${execution.status}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
 
 /** The input and output a status-change event carries at most, leaving room in the 256 KB event for the rest. */
 const STATUS_EVENT_DATA_BYTES = 240 * 1024;
@@ -300,19 +310,25 @@ export class SimulatedStepFunctions {
     // `inputDetails.included: false` says.
     const included =
       utf8Bytes(execution.input) + utf8Bytes(execution.output ?? '') <= STATUS_EVENT_DATA_BYTES;
-    this.world.emitEvent('aws.states', 'Step Functions Execution Status Change', [execution.executionArn], {
-      executionArn: execution.executionArn,
-      stateMachineArn: execution.stateMachineArn,
-      name: execution.name,
-      status: execution.status,
-      startDate: execution.startDate.getTime(),
-      stopDate: execution.stopDate ? execution.stopDate.getTime() : null,
-      input: included ? execution.input : null,
-      output: included ? (execution.output ?? null) : null,
-      inputDetails: { included },
-      outputDetails: execution.output === undefined ? null : { included },
-      ...(execution.error !== undefined ? { error: execution.error, cause: execution.cause ?? null } : {}),
-    });
+    this.world.emitEvent(
+      'aws.states',
+      'Step Functions Execution Status Change',
+      [execution.executionArn],
+      {
+        executionArn: execution.executionArn,
+        stateMachineArn: execution.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        startDate: execution.startDate.getTime(),
+        stopDate: execution.stopDate ? execution.stopDate.getTime() : null,
+        input: included ? execution.input : null,
+        output: included ? (execution.output ?? null) : null,
+        inputDetails: { included },
+        outputDetails: execution.output === undefined ? null : { included },
+        ...(execution.error !== undefined ? { error: execution.error, cause: execution.cause ?? null } : {}),
+      },
+      statusEventId(execution),
+    );
   }
 
   /**

@@ -523,21 +523,22 @@ describe('Sandbox: example scenarios', () => {
       (Date.parse(v3?.endedAt ?? '') - Date.parse(v3?.rollbackStartedAt ?? '')) / 1000,
     );
     // Lead time runs from each image's OCI created label (read from ECR by the release-metrics function and
-    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.2, v4 11:20 -> 12:01:37.2.
+    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.23, v4 11:20 -> 12:01:37.23 (the
+    // trigger reads the service's lock before it starts an execution: one DynamoDB read, 30 ms).
     expect(v2).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T10:31:37.200Z',
+      promotedAt: '2026-11-22T10:31:37.230Z',
       changeTime: { at: '2026-11-22T08:00:00.000Z', source: 'oci-label' },
     });
     expect(v4).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T12:01:37.200Z',
+      promotedAt: '2026-11-22T12:01:37.230Z',
       changeTime: { at: '2026-11-22T11:20:00.000Z', source: 'oci-label' },
     });
     expect(checkout?.changeLeadTime).toMatchObject({
-      medianSeconds: (9097.2 + 2497.2) / 2,
+      medianSeconds: (9097.23 + 2497.23) / 2,
       sources: { 'oci-label': 2, 'deploy-request': 0, push: 0 },
     });
     // 3 deployments in the run's span: more than one a day.
@@ -546,13 +547,13 @@ describe('Sandbox: example scenarios', () => {
     // same figures.
     expect(result.doraMetrics.map((point) => [point.metric, point.value])).toEqual([
       ['Deployments', 1],
-      ['LeadTimeSeconds', 9097.2],
+      ['LeadTimeSeconds', 9097.23],
       ['Deployments', 1],
       ['FailedDeployments', 1],
       ['RecoveryTimeSeconds', checkout?.failedDeploymentRecoveryTime.medianSeconds],
       ['Deployments', 1],
       ['ReworkDeployments', 1],
-      ['LeadTimeSeconds', 2497.2],
+      ['LeadTimeSeconds', 2497.23],
     ]);
     expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
       new Set(['checkout/default']),

@@ -5,6 +5,7 @@ import { makeWorld, START } from './support.ts';
 
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:m:r1';
+const UUID = expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
 /** A function that returns at once (the task then waits for its token, which nobody sends). */
 class IdleLambda extends LambdaRuntime {
@@ -75,6 +76,7 @@ describe('Class: SimulatedStepFunctions, execution status change events', () => 
           inputDetails: { included: true },
           outputDetails: null,
         },
+        UUID,
       ],
       [
         'aws.states',
@@ -94,8 +96,12 @@ describe('Class: SimulatedStepFunctions, execution status change events', () => 
           error: 'Stopped',
           cause: 'by on-call',
         },
+        UUID,
       ],
     ]);
+    // Derived from the execution and status: no draw on the run's random source (the timeline stays as it was).
+    const [first, second] = emitted.mock.calls.map((call) => call[4]);
+    expect(first).not.toBe(second);
   });
 
   it('emits FAILED with the error and cause of an execution that fails', async () => {
