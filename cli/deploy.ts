@@ -135,7 +135,19 @@ const follow = async (
   for (;;) {
     const records = await history.listByService(serviceRef(service), 20);
     const record = records.find((candidate) => candidate.releaseId === started.releaseId);
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    // A push queued behind the running release has no execution until that release hands the service on.
+    const execution = await sfn
+      .send(new DescribeExecutionCommand({ executionArn: started.executionArn }))
+      .catch((error: unknown) => {
+        if ((error as Error).name === 'ExecutionDoesNotExist') return { status: 'QUEUED' } as const;
+        throw error;
+      });
+    if (execution.status === 'QUEUED' && !record && last === '') {
+      last = 'queued';
+      say(
+        `queued behind the running release of ${service}: it starts when that release hands the service on`,
+      );
+    }
     // An ended record is said once, by the outcome line below; a promoted one still in its rollback window
     // is not ended yet (an alarm may still roll it back).
     if (record && (record.status === 'in_progress' || record.progress?.state === 'rollback-window')) {
@@ -147,11 +159,17 @@ const follow = async (
       }
     }
     const status = execution.status ?? 'RUNNING';
-    if (status !== 'RUNNING' && status !== 'PENDING_REDRIVE') {
+    // A queued push ends without an execution only when a newer push supersedes it (its record says so).
+    const ended =
+      status === 'QUEUED'
+        ? record !== undefined && record.status !== 'in_progress'
+        : status !== 'RUNNING' && status !== 'PENDING_REDRIVE';
+    if (ended) {
       const outcome =
         record?.status !== undefined && record.status !== 'in_progress' ? record.status : status;
       const exitCode = OUTCOME_EXIT[outcome] ?? (status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed);
-      const reason = record?.reason ?? execution.cause ?? execution.error;
+      const reason =
+        record?.reason ?? ('cause' in execution ? (execution.cause ?? execution.error) : undefined);
       say(
         `${outcome.replace('_', ' ')}: ${service} ${exitCode === EXIT.ok ? `serves ${record?.toVersion ?? 'the new version'}` : `stays on ${record?.fromVersion ?? 'the previous version'}`}${reason ? ` (${reason})` : ''}`,
       );
@@ -219,14 +237,20 @@ export const runDeploy = async (service: string, options: DeployOptions, io: Cli
     else io.err(`shipline: nothing to deploy: ${started.reason}\n`);
     return EXIT.usage;
   }
+  const label = image.tag ?? image.digest.slice(0, 19);
   const head =
     started.status === 'started'
-      ? `started release ${started.releaseId} of ${service} (${image.tag ?? image.digest.slice(0, 19)})`
-      : `release ${started.releaseId} of ${service} was already started for ${image.digest.slice(0, 19)} (one release per digest)`;
+      ? `started release ${started.releaseId} of ${service} (${label})`
+      : started.status === 'queued'
+        ? `queued release ${started.releaseId} of ${service} (${label}) behind release ${started.behind}: it starts when that release hands ${service} on`
+        : started.status === 'superseded'
+          ? `release ${started.releaseId} of ${service} (${label}) was superseded at once by newer release ${started.by}: only the newest push is released`
+          : `release ${started.releaseId} of ${service} was already started for ${image.digest.slice(0, 19)} (one release per digest)`;
   if (!options.wait) {
     if (options.json) printJson(io, { ...started, service, image, region });
     else io.out(`${head}\n  execution: ${started.executionArn}\n  follow it: shipline status ${service}\n`);
-    return EXIT.ok;
+    // A push superseded at once releases nothing, as a superseded release's outcome says.
+    return started.status === 'superseded' ? (OUTCOME_EXIT.superseded ?? EXIT.failed) : EXIT.ok;
   }
   if (!options.json) io.out(`${head}; following it (at most ${formatDuration(timeoutSeconds)})\n`);
   const followed = await follow(session, started, service, timeoutSeconds, io, (line) => {

@@ -1,21 +1,44 @@
 import * as z from 'zod/mini';
+import type { ReleaseRequest } from '../lib/domain/types.ts';
 import { environment } from '../lib/env.ts';
+import { queueBehindHolder } from '../lib/use-cases/queue-push.ts';
 import { startRelease } from '../lib/use-cases/start-release.ts';
-import { config, createStarter } from './shared/adapters.ts';
+import {
+  config,
+  createNotifier,
+  createReleaseEvents,
+  createStarter,
+  createStore,
+  createTaskTokens,
+} from './shared/adapters.ts';
+import { createPendingPushReporter } from './shared/pending-push.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const starter = createStarter();
+const store = createStore();
+const events = createReleaseEvents();
+const queuePorts = {
+  store,
+  starter,
+  tokens: createTaskTokens(),
+  events,
+  supersedePending: createPendingPushReporter({ store, notifier: createNotifier(), events }),
+};
+const queue = (request: ReleaseRequest, executionName: string) =>
+  queueBehindHolder(queuePorts, request, executionName);
 
 /** The pipeline's account, from its state machine ARN (`arn:aws:states:<region>:<account>:stateMachine:<name>`). */
 const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4] ?? '';
 
 /**
- * ECR push (EventBridge) or manual deploy request -> exactly one execution per service and digest.
- * An event of a repository no service releases, or of another account's or region's registry, is
- * ignored with a log line; a malformed event of a released repository throws and starts nothing.
+ * ECR push (EventBridge) or manual deploy request -> exactly one execution per service and digest; while
+ * another release of the service runs, the push is queued as data (a pending push) instead, and started
+ * when that release hands the service on. An event of a repository no service releases, or of another
+ * account's or region's registry, is ignored with a log line; a malformed event of a released repository
+ * throws and starts nothing.
  */
 export const handler = shiplineHandler('trigger', z.unknown(), async (event, context) => {
-  const result = await startRelease({ starter }, config(), event, {
+  const result = await startRelease({ starter, queue }, config(), event, {
     receiptId: context.awsRequestId,
     pipeline: { account: pipelineAccount(), region: environment.region() },
   });

@@ -201,6 +201,29 @@ describe('Release state machine: how a release ends', () => {
     expect(predecessors('How did the release end?')).toEqual(['Release the lock and wake the next push']);
   });
 
+  it("hands the service on, through its status-change rule, after every FAILED end but the machine's own Fail states", () => {
+    // Each Fail state is reached only after the execution's own hand-off (the test above): the rule on
+    // "Step Functions Execution Status Change" skips exactly those errors, and runs the hand-off for any
+    // other failure (States.Runtime, States.DataLimitExceeded, ...), a timeout or a person's stop.
+    const failErrors = Object.values(states)
+      .filter((state) => state.Type === 'Fail')
+      .map((state) => String((state as Json).Error));
+    const document = parseYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), {
+      customTags: cloudFormationTags,
+    }) as {
+      functions: Record<
+        string,
+        { events: Array<{ eventBridge: { pattern: { detail: Record<string, unknown> } } }> }
+      >;
+    };
+    const details = document.functions.handOffEndedExecution?.events.map(
+      (event) => event.eventBridge.pattern.detail,
+    );
+    expect(details?.map((detail) => detail.status)).toEqual([['ABORTED', 'TIMED_OUT'], ['FAILED']]);
+    const excluded = (details?.[1]?.error as Array<{ 'anything-but': string[] }>)[0]?.['anything-but'];
+    expect([...(excluded ?? [])].sort()).toEqual([...failErrors].sort());
+  });
+
   it('retries releasing the lock and reporting on every error for minutes, then counts a lost notification', () => {
     for (const name of [
       'Release the lock and wake the next push',

@@ -240,6 +240,89 @@ describe('CLI: shipline deploy --wait', () => {
     ]);
   });
 
+  it('says a push queued behind the running release is queued, and --wait follows it until its release ends', async () => {
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: new TextEncoder().encode(
+        JSON.stringify({
+          status: 'queued',
+          service: 'checkout',
+          executionName: RELEASE,
+          executionArn: EXECUTION,
+          behind: 'checkout-222222222222',
+        }),
+      ) as never,
+    });
+    // Queued: no record and no execution yet; then its execution runs and is promoted.
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [] })
+      .resolvesOnce({ Items: [record({ progress: progress(1, 'shifting', 5, 'Shift 5% to green') })] })
+      .resolves({
+        Items: [
+          record({
+            status: 'promoted',
+            endedAt: '2026-03-02T10:40:00.000Z',
+            progress: progress(4, 'promoted', 100, 'Retire blue'),
+          }),
+        ],
+      });
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejectsOnce(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }))
+      .resolvesOnce({ status: 'RUNNING' } as never)
+      .resolves({ status: 'SUCCEEDED' } as never);
+
+    const { code, stdout } = await cli(['deploy', 'checkout', '--image', DIGEST, '--tag', 'v3', '--wait']);
+
+    expect(code).toBe(0);
+    expect(stdout.split('\n')).toEqual([
+      `queued release ${RELEASE} of checkout (v3) behind release checkout-222222222222: it starts when that release hands checkout on; following it (at most 1h)`,
+      '+0s queued behind the running release of checkout: it starts when that release hands the service on',
+      '+10s step 1 of 4 (Shift 5% to green): shifting, 5% on v3',
+      '+20s promoted: checkout serves v3',
+      '',
+    ]);
+  });
+
+  it('ends the wait of a queued push that a newer push superseded, exiting 1', async () => {
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: new TextEncoder().encode(
+        JSON.stringify({
+          status: 'queued',
+          service: 'checkout',
+          executionName: RELEASE,
+          executionArn: EXECUTION,
+          behind: 'checkout-222222222222',
+        }),
+      ) as never,
+    });
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [] })
+      .resolves({
+        Items: [
+          record({
+            status: 'superseded',
+            reason: 'superseded by newer release checkout-444444444444',
+            endedAt: '2026-03-02T10:05:00.000Z',
+          }),
+        ],
+      });
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+
+    const { code, stdout } = await cli(['deploy', 'checkout', '--image', DIGEST, '--wait']);
+
+    expect(code).toBe(1);
+    expect(stdout.split('\n').slice(-2)).toEqual([
+      '+10s superseded: checkout stays on v2 (superseded by newer release checkout-444444444444)',
+      '',
+    ]);
+  });
+
   it('exits 1 when the release rolls back, with the reason', async () => {
     records(
       record({

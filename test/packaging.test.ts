@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -31,6 +32,7 @@ const FUNCTIONS = {
   startRollbackWindow: 'start-rollback-window',
   confirmRollbackWindow: 'confirm-rollback-window',
   handOffService: 'hand-off-service',
+  handOffEndedExecution: 'hand-off-ended-execution',
   scaleDown: 'scale-down',
   runCheck: 'run-check',
   startPause: 'start-pause',
@@ -45,7 +47,13 @@ type FunctionKey = keyof typeof FUNCTIONS;
 const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
 /** Functions started by EventBridge rather than by the state machine. */
-const EVENT_FUNCTIONS: FunctionKey[] = ['trigger', 'ecsDeploymentEvents', 'alarmEvents', 'releaseMetrics'];
+const EVENT_FUNCTIONS: FunctionKey[] = [
+  'trigger',
+  'ecsDeploymentEvents',
+  'alarmEvents',
+  'releaseMetrics',
+  'handOffEndedExecution',
+];
 /** Functions the state machine never invokes: the event functions, the Slack thread and its buttons. */
 const OUTSIDE_STATE_MACHINE: FunctionKey[] = [...EVENT_FUNCTIONS, 'slackNotify', 'slackInteractions'];
 
@@ -128,7 +136,15 @@ const WILDCARD_RESOURCE_ACTIONS = new Set([
   'logs:DescribeLogGroups',
 ]);
 
-/** Each rule is scoped to what shipline.yml declares: its repositories, its services' slots, its alarms. */
+/** The release state machine's ARN, built from its name (no Ref cycle). */
+const RELEASE_STATE_MACHINE_ARN = {
+  'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:shipline-dev-release`,
+};
+
+/**
+ * Each rule is scoped to what shipline.yml declares: its repositories, its services' slots, its alarms.
+ * A function with several rules lists each pattern.
+ */
 const EVENT_PATTERNS: Partial<Record<FunctionKey, unknown>> = {
   trigger: {
     source: ['aws.ecr'],
@@ -142,6 +158,33 @@ const EVENT_PATTERNS: Partial<Record<FunctionKey, unknown>> = {
       'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:service/prod/${name}`,
     })),
   },
+  // Two rules: ABORTED or TIMED_OUT; FAILED by anything but the state machine's own Fail states.
+  handOffEndedExecution: [
+    {
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [RELEASE_STATE_MACHINE_ARN] },
+    },
+    {
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['FAILED'],
+        stateMachineArn: [RELEASE_STATE_MACHINE_ARN],
+        error: [
+          {
+            'anything-but': [
+              'ReleaseRolledBack',
+              'RollbackFailed',
+              'ReleaseFailed',
+              'ReportFailed',
+              'ScaleDownFailed',
+            ],
+          },
+        ],
+      },
+    },
+  ],
   alarmEvents: {
     source: ['aws.cloudwatch'],
     'detail-type': ['CloudWatch Alarm State Change'],
@@ -530,18 +573,21 @@ describe('serverless package', () => {
     expect(template.Outputs.TriggerFunctionName?.Value).toEqual({ Ref: 'TriggerLambdaFunction' });
   });
 
-  it('routes the three EventBridge rules, with their exact patterns, to the right functions', () => {
+  it('routes the EventBridge rules, with their exact patterns, to the right functions', () => {
     const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-    expect(rules).toHaveLength(Object.keys(EVENT_PATTERNS).length);
-    for (const [key, pattern] of Object.entries(EVENT_PATTERNS)) {
+    const patterns = Object.entries(EVENT_PATTERNS).flatMap(([key, pattern]) =>
+      (Array.isArray(pattern) ? pattern : [pattern]).map((one) => [key, one] as const),
+    );
+    expect(rules).toHaveLength(patterns.length);
+    for (const [key, pattern] of patterns) {
       const target = { 'Fn::GetAtt': [`${logicalId(key)}LambdaFunction`, 'Arn'] };
-      const rule = rules.find((r) =>
-        (r.Properties.Targets as Array<{ Arn: unknown }>).some(
-          (t) => JSON.stringify(t.Arn) === JSON.stringify(target),
-        ),
+      const rule = rules.find(
+        (r) =>
+          (r.Properties.Targets as Array<{ Arn: unknown }>).some(
+            (t) => JSON.stringify(t.Arn) === JSON.stringify(target),
+          ) && isDeepStrictEqual(r.Properties.EventPattern, pattern),
       );
-      expect(rule, key).toBeDefined();
-      expect(rule?.Properties.EventPattern, key).toEqual(pattern);
+      expect(rule, `${key}: ${JSON.stringify(pattern)}`).toBeDefined();
       expect(rule?.Properties.State, key).toBe('ENABLED');
     }
   });

@@ -219,7 +219,11 @@ export const createSmokeTester = (): SmokeTester =>
 export const createTaskTokens = (): TaskTokens =>
   lazyPort<TaskTokens>(createSfnTaskTokens, { succeed: true, fail: true });
 export const createStarter = (): ExecutionStarter =>
-  lazyPort<ExecutionStarter>(() => createSfnExecutionStarter(environment.stateMachineArn), { start: true });
+  lazyPort<ExecutionStarter>(() => createSfnExecutionStarter(environment.stateMachineArn), {
+    start: true,
+    executionArn: true,
+    executionState: true,
+  });
 
 /**
  * The target driver of the released services (each kind's, chosen by the release's target type), built from the ports the function passes: only

@@ -82,7 +82,7 @@ export class DynamoDbLockStore extends DynamoDbTablePart implements LockStore {
     return readQueued(this.waits, ref);
   }
 
-  public dequeue(ref: ServiceRef, executionName: string): Promise<void> {
-    return dequeue(this.waits, ref, executionName);
+  public dequeue(ref: ServiceRef, executionName: string, taskToken?: string): Promise<void> {
+    return dequeue(this.waits, ref, executionName, taskToken);
   }
 }

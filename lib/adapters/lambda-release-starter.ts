@@ -51,12 +51,16 @@ export class LambdaReleaseStarter implements ReleaseStarter {
         String(answer.errorMessage ?? body),
       );
     if (answer.status === 'ignored') return { status: 'ignored', reason: String(answer.reason ?? '') };
-    if (
-      (answer.status === 'started' || answer.status === 'duplicate') &&
-      typeof answer.executionName === 'string' &&
-      typeof answer.executionArn === 'string'
-    )
-      return { status: answer.status, releaseId: answer.executionName, executionArn: answer.executionArn };
+    const { executionName: releaseId, executionArn } = answer;
+    if (typeof releaseId === 'string' && typeof executionArn === 'string') {
+      if (answer.status === 'started' || answer.status === 'duplicate')
+        return { status: answer.status, releaseId, executionArn };
+      // A push queued behind the running release, or superseded at once by a newer one (the trigger says whom).
+      if (answer.status === 'queued' && typeof answer.behind === 'string')
+        return { status: 'queued', releaseId, executionArn, behind: answer.behind };
+      if (answer.status === 'superseded' && typeof answer.by === 'string')
+        return { status: 'superseded', releaseId, executionArn, by: answer.by };
+    }
     throw new TriggerFunctionError('InvalidResponse', `${functionName} answered ${body.slice(0, 200)}`);
   }
 }

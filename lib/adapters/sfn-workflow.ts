@@ -1,4 +1,5 @@
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -37,6 +38,22 @@ export class SfnExecutionStarter implements ExecutionStarter {
       if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
         return { executionArn: executionArnFor(this.stateMachineArn(), name), started: false };
       }
+      throw error;
+    }
+  }
+
+  public async executionArn(name: string): Promise<string> {
+    return executionArnFor(this.stateMachineArn(), name);
+  }
+
+  public async executionState(name: string): Promise<'running' | 'ended' | 'none'> {
+    try {
+      const { status } = await this.client.send(
+        new DescribeExecutionCommand({ executionArn: executionArnFor(this.stateMachineArn(), name) }),
+      );
+      return status === 'RUNNING' ? 'running' : 'ended';
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return 'none';
       throw error;
     }
   }

@@ -15,14 +15,42 @@ export interface LockLease {
   leaseExpiresAt: number;
 }
 
-/** The release queued behind the lock holder, with the task token that resumes it. */
+/**
+ * The release queued behind the lock holder: an execution waiting on the task token that resumes it, or a
+ * pending push (`pendingInput` set) whose execution is started only when the lock is handed on to it.
+ */
 export interface Waiter {
   executionName: string;
   requestedAt: string;
   receivedAt?: string;
   receivedSeq?: number;
+  /**
+   * The task token that resumes a waiting execution. A pending push has no execution to resume: its token
+   * is a marker unique to that enqueue ({@link pendingTokenOf}), so a conditional replace or claim still
+   * names exactly the waiter it read.
+   */
   taskToken: string;
+  /**
+   * A pending push: the execution input exactly as StartExecution will send it (JSON text), so every start
+   * of it (the trigger's, any hand-off's, a retried one) sends the same input and Step Functions treats
+   * them as one idempotent start.
+   */
+  pendingInput?: string;
 }
+
+/** The prefix of a pending push's marker token: never a Step Functions task token. */
+export const PENDING_TOKEN_PREFIX = 'pending-push:';
+
+/** True when the waiter is a pending push (no execution yet), not an execution waiting on a task token. */
+export const isPendingPush = (waiter: Waiter): waiter is Waiter & { pendingInput: string } =>
+  waiter.pendingInput !== undefined;
+
+/** A pending push's marker token: unique to the request as the trigger received it. */
+export const pendingTokenOf = (
+  executionName: string,
+  received: { receivedAt?: string; receivedSeq?: number; receiptId?: string },
+): string =>
+  `${PENDING_TOKEN_PREFIX}${executionName}:${received.receivedAt ?? ''}:${received.receivedSeq ?? ''}:${received.receiptId ?? ''}`;
 
 /**
  * One release at a time per service (and environment): a leased lock, and a queue that keeps only the
@@ -44,7 +72,8 @@ export interface LockStore {
   release(ref: ServiceRef, holder: string): Promise<{ released: boolean; next?: Waiter }>;
   /**
    * Queues a waiter. Only the newest request (by push time, then receipt time) is kept: returns the waiter
-   * it replaced, or `newer` when a newer request is already queued (then this one is superseded).
+   * it replaced, or `newer` when a newer request is already queued (then this one is superseded). A pending
+   * push finding its own execution name queued (a duplicate push) leaves it there: `newer` is that waiter.
    */
   enqueue(
     ref: ServiceRef,
@@ -52,6 +81,9 @@ export interface LockStore {
   ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
   /** The queued waiter, if any. */
   queued(ref: ServiceRef): Promise<Waiter | undefined>;
-  /** Removes the queued waiter if it is this execution (a later waiter stays queued). */
-  dequeue(ref: ServiceRef, executionName: string): Promise<void>;
+  /**
+   * Removes the queued waiter if it is this execution (a later waiter stays queued); with `taskToken`, only
+   * if it still holds that token.
+   */
+  dequeue(ref: ServiceRef, executionName: string, taskToken?: string): Promise<void>;
 }

@@ -1,8 +1,14 @@
 import type { ManualDeployRequest } from '../events/deploy-request.ts';
 
-/** What starting a release answered: started, already started for this request, or ignored (and why). */
+/**
+ * What starting a release answered: started, already started (or queued) for this request, queued behind
+ * the running release `behind` (its execution starts when that one hands the lock on; `executionArn` is the
+ * one it will have), superseded at once by a newer push `by`, or ignored (and why).
+ */
 export type ReleaseStartResult =
   | { status: 'started' | 'duplicate'; releaseId: string; executionArn: string }
+  | { status: 'queued'; releaseId: string; executionArn: string; behind: string }
+  | { status: 'superseded'; releaseId: string; executionArn: string; by: string }
   | { status: 'ignored'; reason: string };
 
 /**

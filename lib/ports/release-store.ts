@@ -73,8 +73,8 @@ export interface ReleaseStore {
     waiter: Waiter,
   ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
   readWaiter(service: string): Promise<Waiter | undefined>;
-  /** Removes the queued waiter if it is this execution. */
-  dequeueWaiter(service: string, executionName: string): Promise<void>;
+  /** Removes the queued waiter if it is this execution (with `taskToken`: only if it still holds it). */
+  dequeueWaiter(service: string, executionName: string, taskToken?: string): Promise<void>;
   readLock(service: string): Promise<LockLease | undefined>;
 
   readServiceState(service: string): Promise<ServiceState | undefined>;

@@ -54,6 +54,8 @@ export interface QueueWaitData {
   requestedAt: string;
   receivedAt?: string;
   receivedSeq?: number;
+  /** A pending push's execution input (JSON text): no execution waits yet (see Waiter in lock-store.ts). */
+  pendingInput?: string;
 }
 
 interface WaitBase {

@@ -5,6 +5,13 @@ export interface ExecutionStarter {
    * (a duplicate event), with its ARN when known.
    */
   start(name: string, input: unknown): Promise<{ executionArn: string; started: boolean }>;
+  /** The ARN the execution of this name has (or will have, once started). */
+  executionArn(name: string): Promise<string>;
+  /**
+   * Where the execution of this name is: `running`, `ended` (any final status), or `none` (never started,
+   * or gone: a lock left by a holder that no hand-off will come from).
+   */
+  executionState(name: string): Promise<'running' | 'ended' | 'none'>;
 }
 
 export interface TaskTokens {

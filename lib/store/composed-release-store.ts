@@ -149,9 +149,9 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
     return this.lock.queued(this.ref(service));
   }
 
-  public dequeueWaiter(service: string, executionName: string): Promise<void> {
+  public dequeueWaiter(service: string, executionName: string, taskToken?: string): Promise<void> {
     this.called('dequeueWaiter');
-    return this.lock.dequeue(this.ref(service), executionName);
+    return this.lock.dequeue(this.ref(service), executionName, taskToken);
   }
 
   public readLock(service: string): Promise<LockLease | undefined> {

@@ -11,7 +11,7 @@ import { lockQueueKey, type Wait, type WaitRegistry } from '../ports/wait-regist
 
 /** The registry's form of a queued waiter. */
 export const queueWaitOf = (ref: ServiceRef, waiter: Waiter): Wait => {
-  const { executionName, taskToken, requestedAt, receivedAt, receivedSeq } = waiter;
+  const { executionName, taskToken, requestedAt, receivedAt, receivedSeq, pendingInput } = waiter;
   return {
     kind: 'lock-queue',
     key: lockQueueKey(ref),
@@ -23,6 +23,7 @@ export const queueWaitOf = (ref: ServiceRef, waiter: Waiter): Wait => {
       requestedAt,
       ...(receivedAt !== undefined ? { receivedAt } : {}),
       ...(receivedSeq !== undefined ? { receivedSeq } : {}),
+      ...(pendingInput !== undefined ? { pendingInput } : {}),
     },
   };
 };
@@ -45,7 +46,9 @@ const ENQUEUE_ATTEMPTS = 5;
 
 /**
  * Queues `waiter` unless a newer request is queued: replaces the queued waiter on condition that it is
- * still the one read (or that none appeared), and reads again when it changed.
+ * still the one read (or that none appeared), and reads again when it changed. A pending push whose
+ * execution name is already queued (the same digest pushed again, or a redelivered event) is a duplicate:
+ * the queued one stays as it is and is returned as `newer`.
  */
 export const enqueueNewest = async (
   waits: WaitRegistry,
@@ -54,6 +57,8 @@ export const enqueueNewest = async (
 ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }> => {
   for (let attempt = 0; attempt < ENQUEUE_ATTEMPTS; attempt += 1) {
     const existing = await readQueued(waits, ref);
+    if (existing && waiter.pendingInput !== undefined && existing.executionName === waiter.executionName)
+      return { queued: false, newer: existing };
     const other = existing && existing.executionName !== waiter.executionName ? existing : undefined;
     if (other && isNewerRequest(other, waiter)) return { queued: false, newer: other };
     const expected = existing
@@ -66,7 +71,18 @@ export const enqueueNewest = async (
   throw new Error(`could not queue ${waiter.executionName} for ${ref.service}: the queue kept changing`);
 };
 
-/** Removes the queued waiter if it is this execution. */
-export const dequeue = async (waits: WaitRegistry, ref: ServiceRef, executionName: string): Promise<void> => {
-  await waits.remove({ kind: 'lock-queue', key: lockQueueKey(ref), releaseId: executionName });
+/**
+ * Removes the queued waiter if it is this execution; with `taskToken`, only if it is still the very waiter
+ * read (a pending push once its execution is started: the same execution queued again since, with a task
+ * token, stays queued).
+ */
+export const dequeue = async (
+  waits: WaitRegistry,
+  ref: ServiceRef,
+  executionName: string,
+  taskToken?: string,
+): Promise<void> => {
+  const wait = { kind: 'lock-queue' as const, key: lockQueueKey(ref), releaseId: executionName };
+  if (taskToken === undefined) await waits.remove(wait);
+  else await waits.claim(wait, taskToken);
 };

@@ -4,14 +4,15 @@ import { versionLabel } from '../domain/names.ts';
 import type { ReleaseProgress, ReleaseState } from '../domain/progress.ts';
 import { actorOf, progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
-import { TargetStateError } from '../errors.ts';
+import { InvalidInputError, TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { TargetDriver, TrafficReport } from '../ports/target-driver.ts';
+import type { ExecutionStarter } from '../ports/workflow.ts';
 import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
-import { releaseLockAndWakeNext } from './release-lock.ts';
+import { releaseLockAndWakeNext, type SupersedePendingPush, type SupersedePorts } from './release-lock.ts';
 import { progressOf, publishTransition, recordTransition } from './transitions.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
@@ -179,7 +180,7 @@ export const promoteRelease = async (
  * a release that never held the lock.
  */
 export const handOffService = async (
-  ports: Pick<ReleasePorts, 'store' | 'tokens'>,
+  ports: Pick<ReleasePorts, 'store'> & SupersedePorts & { starter?: ExecutionStarter },
   service: string,
   releaseId: string,
 ): Promise<{ released: boolean; woke: string | null }> => {
@@ -187,6 +188,55 @@ export const handOffService = async (
   await ports.store.clearPauseWait(releaseId);
   const { released, woke } = await releaseLockAndWakeNext(ports, service, releaseId);
   return { released, woke: woke ?? null };
+};
+
+/** The statuses of an execution that ended without its own hand-off state having run for sure. */
+export const ENDED_WITHOUT_HAND_OFF = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+
+/** What a "Step Functions Execution Status Change" event says of the execution (its `detail`). */
+export interface ExecutionStatusChange {
+  name: string;
+  status: string;
+  /** The execution input (JSON text); null when too large for the event (`inputDetails.included: false`). */
+  input: string | null;
+}
+
+/**
+ * A release execution ended ABORTED (a person's StopExecution), TIMED_OUT or FAILED: its own hand-off
+ * state may never have run, and a push queued as data has no execution of its own to take a lapsed lease
+ * over. The hand-off runs for it here (idempotent: it releases the lock only if that execution still holds
+ * it, and wakes the queued push), and an ended execution's own place in the queue is freed (its task token
+ * can no longer be answered). Events come at least once and in any order: a late one finds the lock with
+ * another holder and changes nothing.
+ */
+export const handOffEndedExecution = async (
+  ports: Pick<ReleasePorts, 'store'> & SupersedePorts & { starter?: ExecutionStarter },
+  change: ExecutionStatusChange,
+): Promise<{ released: boolean; woke: string | null } | { ignored: string }> => {
+  if (!(ENDED_WITHOUT_HAND_OFF as readonly string[]).includes(change.status))
+    return { ignored: `execution ${change.name} is ${change.status}: its own states hand the service on` };
+  if (change.input === null)
+    throw new InvalidInputError(
+      `the status change of execution ${change.name} carries no input (too large for the event), so its service is unknown: its lock is taken over once its lease lapses`,
+    );
+  const service = serviceOfInput(change.input);
+  if (service === undefined)
+    throw new InvalidInputError(
+      `the input of execution ${change.name} names no service: it is not a release of this pipeline`,
+    );
+  const result = await handOffService(ports, service, change.name);
+  await ports.store.dequeueWaiter(service, change.name);
+  return result;
+};
+
+/** The `service` of a release execution's input (JSON text), if it names one. */
+const serviceOfInput = (input: string): string | undefined => {
+  try {
+    const parsed = JSON.parse(input) as { service?: unknown };
+    return typeof parsed.service === 'string' && parsed.service !== '' ? parsed.service : undefined;
+  } catch {
+    return undefined;
+  }
 };
 
 /**
@@ -538,6 +588,28 @@ export const reportRelease = async (
   });
   return result;
 };
+
+/**
+ * Records and tells that a pending push (queued as data by the trigger, with no execution) was superseded:
+ * the report the execution's "Record that a newer push superseded this one" state would have made, run
+ * in-process by whichever function replaced or refused it. Same record, release event and notification
+ * (a retry tells nobody twice); no execution ARN, as none ever ran.
+ */
+export const pendingPushReporter =
+  (
+    ports: Pick<ReleasePorts, 'store' | 'notifier'> & { events?: ReleaseEvents },
+    settings: () => PipelineSettings,
+    topicArnOf: (service: string) => string,
+  ): SupersedePendingPush =>
+  async (request, releaseId, by) => {
+    await reportRelease(ports, settings(), {
+      kind: 'superseded',
+      request,
+      releaseId,
+      supersededBy: by,
+      topicArn: topicArnOf(request.service),
+    });
+  };
 
 /** The CloudWatch metric (namespace Shipline, dimension Service) an alarm pages on when people were not told. */
 export const NOTIFICATIONS_LOST_METRIC = 'NotificationsLost';

@@ -4,7 +4,7 @@ import type { OperationRequest, OperationResult } from '../domain/operations.ts'
 import type { Actor, BakePromotion, OperatorAction, ReleaseState } from '../domain/progress.ts';
 import { ShiplineError } from '../errors.ts';
 import type { ReleaseHistory, ReleaseRecord } from '../ports/release-history.ts';
-import type { ReleaseStarter } from '../ports/release-starter.ts';
+import type { ReleaseStarter, ReleaseStartResult } from '../ports/release-starter.ts';
 import { type ServiceRef, serviceRef } from '../ports/service-ref.ts';
 import type { ServiceState, ServiceStateStore } from '../ports/service-state-store.ts';
 import type { Wait, WaitKind, WaitRegistry } from '../ports/wait-registry.ts';
@@ -380,6 +380,20 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
   }
 };
 
+/** How a release start went, in the words of a sentence "<words> release X of v1". */
+const startedWords = (started: Exclude<ReleaseStartResult, { status: 'ignored' }>): string => {
+  switch (started.status) {
+    case 'duplicate':
+      return 'already started';
+    case 'queued':
+      return `queued behind ${started.behind} (it starts when that release hands the service on)`;
+    case 'superseded':
+      return `a newer push (${started.by}) superseded`;
+    default:
+      return 'started';
+  }
+};
+
 /** The commands that roll a release back. */
 const ROLLS_BACK: ReadonlySet<OperatorAction['command']> = new Set(['rollback', 'abort']);
 
@@ -503,7 +517,7 @@ const rollbackToPrevious = async (
     );
   const result = await done(
     { releaseId: serving.releaseId, record: serving, waits: [], inWindow: false },
-    `${started.status === 'duplicate' ? 'already started' : 'started'} release ${started.releaseId} of ${previous.toVersion} (${image.digest.slice(0, 19)}), the version before ${serving.toVersion}: its slot is no longer warm, so it goes through the plan (${reason})`,
+    `${startedWords(started)} release ${started.releaseId} of ${previous.toVersion} (${image.digest.slice(0, 19)}), the version before ${serving.toVersion}: its slot is no longer warm, so it goes through the plan (${reason})`,
   );
   return {
     ...result,

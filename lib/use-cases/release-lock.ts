@@ -5,9 +5,10 @@ import { versionLabel } from '../domain/names.ts';
 import { progressAt, subjectOfRequest } from '../domain/release-progress.ts';
 import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
+import { isPendingPush, type Waiter } from '../ports/lock-store.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { LockLease, Receipt, ReleaseStore } from '../ports/release-store.ts';
-import type { TaskTokens } from '../ports/workflow.ts';
+import type { ExecutionStarter, TaskTokens } from '../ports/workflow.ts';
 import { buildPlan, leaseSecondsOf } from '../strategies/index.ts';
 import { publishTransition } from './transitions.ts';
 
@@ -32,6 +33,91 @@ export interface WaitOutcome {
   superseded: boolean;
   by?: string;
 }
+
+/**
+ * Records and tells that a pending push (queued as data, with no execution) was superseded by `by`: what
+ * the execution's "Record that a newer push superseded this one" state does, run in-process.
+ */
+export type SupersedePendingPush = (request: ReleaseRequest, releaseId: string, by: string) => Promise<void>;
+
+/** What telling a queued waiter it was superseded takes: its task token, or the in-process report of a pending push. */
+export interface SupersedePorts {
+  tokens: TaskTokens;
+  /** Needed once a pending push can be in the queue (every deployed function that touches the queue has it). */
+  supersedePending?: SupersedePendingPush;
+}
+
+/** The in-process report of a superseded pending push, refusing loudly when the caller was not given one. */
+const reporterOf = (ports: SupersedePorts, waiter: Waiter): SupersedePendingPush => {
+  if (!ports.supersedePending)
+    throw new Error(
+      `pending push ${waiter.executionName} must be recorded as superseded, and this function was given no way to report it`,
+    );
+  return ports.supersedePending;
+};
+
+/** The execution starter, refusing loudly when the caller was not given one. */
+const starterOf = (ports: { starter?: ExecutionStarter }, waiter: Waiter): ExecutionStarter => {
+  if (!ports.starter)
+    throw new Error(
+      `pending push ${waiter.executionName} must be started, and this function was given no execution starter`,
+    );
+  return ports.starter;
+};
+
+/** The request a pending push holds (its execution input, as StartExecution will send it). */
+export const pendingRequestOf = (waiter: Waiter & { pendingInput: string }): ReleaseRequest =>
+  JSON.parse(waiter.pendingInput) as ReleaseRequest;
+
+/**
+ * Tells a waiter a newer push (or the holder) superseded it: an execution waiting on its task token is
+ * resumed with `{ superseded: true, by }` and records it itself; a pending push has no execution, so it is
+ * recorded and told here.
+ */
+export const supersedeWaiter = async (ports: SupersedePorts, waiter: Waiter, by: string): Promise<void> => {
+  if (isPendingPush(waiter)) {
+    await reporterOf(ports, waiter)(pendingRequestOf(waiter), waiter.executionName, by);
+    return;
+  }
+  await ports.tokens.succeed(waiter.taskToken, { superseded: true, by } satisfies WaitOutcome);
+};
+
+/**
+ * Starts a pending push's execution with the name and input it was queued with, then takes it out of the
+ * queue (only if it is still that very pending push: the same execution queued since with a task token
+ * stays). StartExecution with the same name and input while the execution is open answers with it again,
+ * and ExecutionAlreadyExists otherwise (an earlier start of it, or the digest released before): either
+ * way an execution of that name exists and no longer needs the queue to start it. Until the start
+ * succeeds the push stays queued, so a retried hand-off starts it again.
+ */
+export const startPendingPush = async (
+  ports: { store: ReleaseStore; starter?: ExecutionStarter },
+  service: string,
+  waiter: Waiter & { pendingInput: string },
+): Promise<{ executionArn: string; started: boolean }> => {
+  const result = await starterOf(ports, waiter).start(waiter.executionName, pendingRequestOf(waiter));
+  await ports.store.dequeueWaiter(service, waiter.executionName, waiter.taskToken);
+  return result;
+};
+
+/** Says on the release-events topic that a push waits behind `holder` (it has no release record yet). */
+export const announceQueued = async (
+  events: ReleaseEvents | undefined,
+  request: ReleaseRequest,
+  releaseId: string,
+  holder: string | undefined,
+): Promise<void> => {
+  const at = now().toISOString();
+  await publishTransition(
+    events,
+    subjectOfRequest(request, releaseId, versionLabel(request.image), 'unplanned'),
+    progressAt(undefined, undefined, { phase: 'queued', at }),
+    {
+      kind: 'step',
+      text: `${versionLabel(request.image)} is queued behind ${holder ?? 'the running release'}`,
+    },
+  );
+};
 
 /**
  * The longest Task `TimeoutSeconds` Step Functions accepts, "a positive, integer value from 0 up to
@@ -128,7 +214,7 @@ export const acquireReleaseLock = async (
  * so it retries the lock (no lost wake-up).
  */
 export const waitForReleaseLock = async (
-  ports: { store: ReleaseStore; tokens: TaskTokens; events?: ReleaseEvents },
+  ports: SupersedePorts & { store: ReleaseStore; events?: ReleaseEvents },
   request: ReleaseRequest,
   releaseId: string,
   taskToken: string,
@@ -146,33 +232,23 @@ export const waitForReleaseLock = async (
     } satisfies WaitOutcome);
     return { queued: false, supersededBy: result.newer.executionName };
   }
-  if (result.replaced) {
-    await tokens.succeed(result.replaced.taskToken, {
-      superseded: true,
-      by: releaseId,
-    } satisfies WaitOutcome);
-  }
+  // A replaced waiter may be a pending push (queued by the trigger): it is recorded as superseded here.
+  if (result.replaced) await supersedeWaiter(ports, result.replaced, releaseId);
   const lock = await store.readLock(request.service);
   // Not planned yet, so no release record: only the topic hears that it waits.
-  const at = now().toISOString();
-  await publishTransition(
-    ports.events,
-    subjectOfRequest(request, releaseId, versionLabel(request.image), 'unplanned'),
-    progressAt(undefined, undefined, { phase: 'queued', at }),
-    {
-      kind: 'step',
-      text: `${versionLabel(request.image)} is queued behind ${lock?.holder ?? 'the running release'}`,
-    },
-  );
+  await announceQueued(ports.events, request, releaseId, lock?.holder);
   if (!lock || lock.leaseExpiresAt < nowEpochSeconds()) {
     await tokens.succeed(taskToken, { superseded: false } satisfies WaitOutcome);
   }
   return { queued: true, ...(result.replaced ? { replaced: result.replaced.executionName } : {}) };
 };
 
-/** Releases the lock (if this release holds it) and wakes the queued release, if any. */
+/**
+ * Releases the lock (if this release holds it) and wakes the queued release, if any: an execution waiting
+ * on its task token is resumed, a pending push's execution is started.
+ */
 export const releaseLockAndWakeNext = async (
-  ports: { store: ReleaseStore; tokens: TaskTokens },
+  ports: SupersedePorts & { store: ReleaseStore; starter?: ExecutionStarter },
   service: string,
   releaseId: string,
 ): Promise<{ released: boolean; woke?: string }> => {
@@ -190,8 +266,20 @@ export const releaseLockAndWakeNext = async (
     // A waiter older than the holder handing off was queued before that holder took a lock left free
     // (its previous holder's wake-up failed): woken plainly, it would take the lock and release an older
     // image after the newer one. Only the newest push proceeds, so it ends as superseded by the holder.
-    const outcome: WaitOutcome =
-      held && isNewerRequest(held, next) ? { superseded: true, by: held.holder } : { superseded: false };
+    const olderThanHolder = held !== undefined && isNewerRequest(held, next);
+    if (isPendingPush(next)) {
+      if (olderThanHolder) {
+        // Recorded and told, never started; then out of the queue (a retry records nothing twice).
+        await reporterOf(ports, next)(pendingRequestOf(next), next.executionName, held.holder);
+        await ports.store.dequeueWaiter(service, next.executionName, next.taskToken);
+        return { released };
+      }
+      await startPendingPush(ports, service, next);
+      return { released, woke: next.executionName };
+    }
+    const outcome: WaitOutcome = olderThanHolder
+      ? { superseded: true, by: held.holder }
+      : { superseded: false };
     await ports.tokens.succeed(next.taskToken, outcome);
     return { released, woke: next.executionName };
   }

@@ -1,3 +1,4 @@
+import { PENDING_TOKEN_PREFIX } from '../ports/lock-store.ts';
 import type { Wait, WaitKind, WaitRegistry } from '../ports/wait-registry.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
 
@@ -53,7 +54,12 @@ export const completeWaits = async (
   complete: (token: string) => Promise<boolean>,
 ): Promise<ResumedWait[]> => {
   const byToken = new Map<string, Wait[]>();
-  for (const wait of waits) byToken.set(wait.taskToken, [...(byToken.get(wait.taskToken) ?? []), wait]);
+  for (const wait of waits) {
+    // A push queued as data (a pending push) has no task to complete: it is left queued, never dropped
+    // from the queue as a wait whose token had ended.
+    if (wait.taskToken.startsWith(PENDING_TOKEN_PREFIX)) continue;
+    byToken.set(wait.taskToken, [...(byToken.get(wait.taskToken) ?? []), wait]);
+  }
   const results: ResumedWait[] = [];
   for (const [token, sharing] of byToken) {
     const took = await complete(token);

@@ -10,8 +10,16 @@ import { parseInput } from '../events/parse.ts';
 import type { ReleaseStarter } from '../ports/release-starter.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
 
+/**
+ * What a push came to: its execution `started`; a `duplicate` of one already started or queued; `queued`
+ * as a pending push behind `behind` (its execution starts when the lock is handed on to it); `superseded`
+ * at once by `by`, a newer push queued or holding the lock (recorded and told as a superseded release);
+ * or `ignored`.
+ */
 export type StartReleaseResult =
   | { status: 'started' | 'duplicate'; service: string; executionName: string; executionArn: string }
+  | { status: 'queued'; service: string; executionName: string; executionArn: string; behind: string }
+  | { status: 'superseded'; service: string; executionName: string; executionArn: string; by: string }
   | { status: 'ignored'; reason: string };
 
 /** Step Functions' limit on an execution's input: 256 KB, counted in UTF-8 bytes. */
@@ -145,7 +153,14 @@ export const assertInputFits = (request: ReleaseRequest): void => {
  * success (same name and input while open) and rightly reports `started`.
  */
 export const startRelease = async (
-  ports: { starter: ExecutionStarter },
+  ports: {
+    starter: ExecutionStarter;
+    /**
+     * Queues the push as data behind a running release (the trigger's {@link queueBehindHolder} in
+     * queue-push.ts), or answers undefined to start it now. Without it, every push starts its execution.
+     */
+    queue?: (request: ReleaseRequest, executionName: string) => Promise<StartReleaseResult | undefined>;
+  },
   config: ShiplineConfig,
   input: unknown,
   context: TriggerContext = {},
@@ -153,6 +168,8 @@ export const startRelease = async (
   const derived = releaseRequestFrom(config, input, context);
   if ('ignored' in derived) return { status: 'ignored', reason: derived.ignored };
   assertInputFits(derived.request);
+  const queued = await ports.queue?.(derived.request, derived.executionName);
+  if (queued) return queued;
   const { executionArn, started } = await ports.starter.start(derived.executionName, derived.request);
   return {
     status: started ? 'started' : 'duplicate',
@@ -175,8 +192,8 @@ export const inProcessReleaseStarter = (
 ): ReleaseStarter => ({
   start: async (request) => {
     const result = await startRelease(ports, config(), request, context());
-    return result.status === 'ignored'
-      ? result
-      : { status: result.status, releaseId: result.executionName, executionArn: result.executionArn };
+    if (result.status === 'ignored') return result;
+    const { service: _service, executionName: releaseId, ...rest } = result;
+    return { ...rest, releaseId };
   },
 });

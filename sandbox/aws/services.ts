@@ -37,12 +37,17 @@ export interface AwsServiceContext {
   record(kind: TimelineEntry['kind'], text: string, execution?: string, service?: string): void;
   /** The scenario service a resource (a listener rule ARN) belongs to, for the timeline. */
   serviceOf(resource: string): string | undefined;
-  /** Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously. */
+  /**
+   * Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously.
+   * `id`: the event's id when the service derives it (then the run's random source is not drawn on, so an
+   * event no rule matches leaves every later draw, and the timeline, as it was).
+   */
   emitEvent(
     source: string,
     detailType: string,
     resources: string[],
     detail: Record<string, unknown>,
+    id?: string,
   ): Record<string, unknown>;
 }
 

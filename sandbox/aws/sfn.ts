@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LambdaRuntime } from '../lambda-runtime.ts';
 import { SimulatedAwsError } from './errors.ts';
@@ -51,6 +52,18 @@ export interface StateFault {
 export const MAX_PAYLOAD_BYTES = 262_144;
 
 const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/**
+ * A status-change event's id, derived from the execution and its status (a UUID's shape): an event no rule
+ * matches (every RUNNING and SUCCEEDED one, in this pipeline) draws nothing from the run's random source.
+ */
+const statusEventId = (execution: { executionArn: string; status: string }): string => {
+  const hex = createHash('sha256').update(`${execution.executionArn}|${execution.status}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
+
+/** The input and output a status-change event carries at most, leaving room in the 256 KB event for the rest. */
+const STATUS_EVENT_DATA_BYTES = 240 * 1024;
 
 /** What AWS answers for a request field over its length constraint. */
 const tooLong = (field: string): SimulatedAwsError =>
@@ -119,6 +132,10 @@ export class SimulatedStepFunctions {
   /** A state output over the limit, seen in the event log after the engine moved on: fails the execution at its next task or end. */
   private readonly pendingFailures = new Map<string, { error: string; cause: string }>();
   public readonly stateFaults: StateFault[] = [];
+  /** Executions stopped by StopExecution (not by the run's time limit): they end on the timeline and emit their event. */
+  private readonly stopped = new Set<string>();
+  /** Per execution, how many of its states sleep on the clock (a Wait state, a retry interval) right now. */
+  private readonly sleeping = new Map<string, number>();
 
   public constructor(
     private readonly world: AwsServiceContext,
@@ -262,11 +279,86 @@ export class SimulatedStepFunctions {
             `${stateName}: ${failure.name}, retry ${retry.retry} of ${retry.maxAttempts} in ${formatDelay(retry.delayMs)}`,
             execution.name,
           );
-          await this.world.clock.sleep(retry.delayMs / 1000);
+          await this.sleep(execution, retry.delayMs / 1000);
           if (execution.status !== 'RUNNING') throw failure;
         }
       }
     };
+  }
+
+  /** Sleeps on the clock for a state of `execution`, counted so StopExecution knows it sleeps. */
+  private async sleep(execution: ExecutionRecord, seconds: number): Promise<void> {
+    const arn = execution.executionArn;
+    this.sleeping.set(arn, (this.sleeping.get(arn) ?? 0) + 1);
+    try {
+      await this.world.clock.sleep(seconds);
+    } finally {
+      this.sleeping.set(arn, (this.sleeping.get(arn) ?? 1) - 1);
+    }
+  }
+
+  /**
+   * Emits "Step Functions Execution Status Change" on the default bus, in the shape the Step Functions
+   * Developer Guide documents ("Step Functions events" / EventBridge integration): the execution's ARN,
+   * its state machine's, name, status, start and stop dates as epoch milliseconds, input (with
+   * `inputDetails.included`), output, error and cause. AWS delivers these events best effort
+   * (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-states.html); the world's EventBridge
+   * adds its latency, at-least-once delivery and the scenario's event faults.
+   */
+  private emitStatusChange(execution: ExecutionRecord): void {
+    // The event must fit EventBridge's 256 KB: input and output too large for it are left out, as
+    // `inputDetails.included: false` says.
+    const included =
+      utf8Bytes(execution.input) + utf8Bytes(execution.output ?? '') <= STATUS_EVENT_DATA_BYTES;
+    this.world.emitEvent(
+      'aws.states',
+      'Step Functions Execution Status Change',
+      [execution.executionArn],
+      {
+        executionArn: execution.executionArn,
+        stateMachineArn: execution.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        startDate: execution.startDate.getTime(),
+        stopDate: execution.stopDate ? execution.stopDate.getTime() : null,
+        input: included ? execution.input : null,
+        output: included ? (execution.output ?? null) : null,
+        inputDetails: { included },
+        outputDetails: execution.output === undefined ? null : { included },
+        ...(execution.error !== undefined ? { error: execution.error, cause: execution.cause ?? null } : {}),
+      },
+      statusEventId(execution),
+    );
+  }
+
+  /**
+   * StopExecution, as a person (or an operator's script) calls it: the execution ends ABORTED at once and
+   * runs no further state. A task waiting on its token stops waiting. The sandbox stops an execution only
+   * while it runs a task or waits on a token: stopping one asleep on the clock (a Wait state, a retry
+   * interval) is refused rather than modeled loosely.
+   */
+  public stopExecution(executionArn: string, error?: string, cause?: string): { stopDate: Date } {
+    const execution = [...this.executions.values()].find((e) => e.executionArn === executionArn);
+    if (!execution)
+      throw new SimulatedAwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    if (execution.status !== 'RUNNING') return { stopDate: execution.stopDate ?? this.world.clock.now() };
+    if ((this.sleeping.get(executionArn) ?? 0) > 0)
+      throw new Error(
+        `the sandbox does not stop execution ${execution.name} while it sleeps (a Wait state or a retry interval): stop it while it runs a task or waits on a task token`,
+      );
+    execution.status = 'ABORTED';
+    if (error !== undefined) execution.error = error;
+    if (cause !== undefined) execution.cause = cause;
+    this.stopped.add(executionArn);
+    // A task blocked on its token holds the clock again as it is woken: the execution's run then holds
+    // it, as when it runs a task, and its end below releases it.
+    for (const entry of this.tokens.values()) {
+      if (entry.execution !== executionArn || entry.done || !entry.settle) continue;
+      entry.done = true;
+      entry.settle.reject(named('States.Aborted', 'the execution was stopped'));
+    }
+    this.aborts.get(executionArn)?.();
+    return { stopDate: this.world.clock.now() };
   }
 
   /** One attempt of a Task state. */
@@ -276,7 +368,6 @@ export class SimulatedStepFunctions {
     state: State,
     input: Json,
   ): Promise<Json> {
-    const clock = this.world.clock;
     const pending = this.pendingFailures.get(execution.executionArn);
     if (pending) {
       this.failTerminally(execution, pending.error, pending.cause);
@@ -290,7 +381,7 @@ export class SimulatedStepFunctions {
     const resource = String(state.Resource);
     if (resource === 'arn:aws:states:::sandbox:wait') {
       const params = input as State;
-      await clock.sleep(Number(params.__wait_seconds ?? 0));
+      await this.sleep(execution, Number(params.__wait_seconds ?? 0));
       return params.__input ?? null;
     }
     if (resource === WAIT_FOR_TOKEN) return this.awaitToken(execution, stateName, input as State);
@@ -423,6 +514,7 @@ export class SimulatedStepFunctions {
       },
     });
     this.aborts.set(execution.executionArn, run.abort);
+    this.emitStatusChange(execution);
     void (async () => {
       for await (const event of run.eventLogs) {
         if (event.type === 'StateEntered') {
@@ -474,13 +566,16 @@ export class SimulatedStepFunctions {
         this.running -= 1;
         this.aborts.delete(execution.executionArn);
         this.pendingFailures.delete(execution.executionArn);
-        if (execution.status === 'ABORTED') return;
+        this.sleeping.delete(execution.executionArn);
+        // Stopped by the run's time limit: the world ends, nothing more happens in it.
+        if (execution.status === 'ABORTED' && !this.stopped.has(execution.executionArn)) return;
         execution.stopDate = this.world.clock.now();
         this.world.record(
           'execution',
           `${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`,
           execution.name,
         );
+        this.emitStatusChange(execution);
         this.world.clock.release();
       });
     return execution;
@@ -600,6 +695,12 @@ export class SimulatedStepFunctions {
           error: named(String(input.error ?? ''), String(input.cause ?? '')),
         });
         return {};
+      case 'StopExecution':
+        return this.stopExecution(
+          String(input.executionArn),
+          input.error === undefined ? undefined : String(input.error),
+          input.cause === undefined ? undefined : String(input.cause),
+        );
       case 'SendTaskHeartbeat': {
         const entry = this.tokens.get(String(input.taskToken));
         if (!entry) throw new SimulatedAwsError('InvalidToken', 'Invalid token');

@@ -232,10 +232,11 @@ export class SimulatedWorld
     detailType: string,
     resources: string[],
     detail: Record<string, unknown>,
+    id?: string,
   ): Record<string, unknown> {
     const event = {
       version: '0',
-      id: this.random.uuid(),
+      id: id ?? this.random.uuid(),
       'detail-type': detailType,
       source,
       account: this.account,

@@ -72,6 +72,8 @@ export const PIPELINE_ACTIONS = [
   'states:StartExecution',
   'states:SendTaskSuccess',
   'states:SendTaskFailure',
+  // The trigger: whether the lock's holder still runs (a push queues as data behind a running one only).
+  'states:DescribeExecution',
   'lambda:Invoke',
   'ssm:GetParameter',
   'secretsmanager:GetSecretValue',

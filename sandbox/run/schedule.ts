@@ -190,6 +190,26 @@ export const scheduleScenario = (
       } else if ('abort' in event) {
         const service = event.abort.service ?? serviceName;
         runCommand(`abort ${service} --reason ${quoted(event.abort.reason)}`, service);
+      } else if ('stop' in event) {
+        const service = event.stop.service ?? serviceName;
+        const digest = scenario.versions[event.stop.version]?.digest;
+        const execution = [...world.sfn.executions.values()].find((candidate) => {
+          const input = JSON.parse(candidate.input) as { service?: string; image?: { digest?: string } };
+          return (
+            input.service === service && input.image?.digest === digest && candidate.status === 'RUNNING'
+          );
+        });
+        if (!execution)
+          throw new ScenarioError(
+            `events: no release execution of ${event.stop.version} of ${service} runs at ${event.at} to stop`,
+          );
+        world.record(
+          'event',
+          `a person stops execution ${execution.name} (StopExecution)`,
+          execution.name,
+          service,
+        );
+        world.sfn.stopExecution(execution.executionArn, 'StoppedByPerson', event.stop.cause);
       } else if ('cli' in event) runCommand(event.cli);
       else if ('click' in event)
         void clock.track(() => slackClicks.click(event.click, event.click.service ?? serviceName));

@@ -536,6 +536,27 @@ const scheduledEventSchema = z.union(
     z
       .object({
         at,
+        stop: z
+          .object({
+            version: z
+              .string()
+              .min(1)
+              .meta({ description: 'The version whose release execution is stopped.' }),
+            service: z.string().min(1).optional().meta({
+              description: "The service it releases (default: the scenario's service).",
+            }),
+            cause: z.string().min(1).optional().meta({ description: 'The cause StopExecution is given.' }),
+          })
+          .strict()
+          .meta({
+            description:
+              'A person stops the release execution of this version outside Shipline (aws stepfunctions stop-execution): it ends ABORTED at once and its own states never hand the service on; the "Step Functions Execution Status Change" event does.',
+          }),
+      })
+      .strict(),
+    z
+      .object({
+        at,
         click: clickSchema.meta({
           description:
             "A person clicks a button of the service's Slack thread: Slack posts the signed click to the interactions function's Function URL.",
@@ -554,7 +575,7 @@ const scheduledEventSchema = z.union(
   ],
   {
     error:
-      'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort, cli, click',
+      'expected `at` and exactly one of push, event, manual, duplicate, alarm, approve, abort, stop, cli, click',
   },
 );
 

@@ -1,24 +1,223 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock, useClock } from '../../lib/clock.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
-import { ecrPushEvent, STATE_MACHINE_ARN, V2_DIGEST, V2_IMAGE, V2_RELEASE_ID } from '../unit/fixtures.ts';
+import {
+  ecrPushEvent,
+  fixedClock,
+  RELEASE_EVENTS_TOPIC_ARN,
+  STATE_MACHINE_ARN,
+  TABLE,
+  TOPIC_ARN,
+  V2_DIGEST,
+  V2_IMAGE,
+  V2_RELEASE_ID,
+} from '../unit/fixtures.ts';
 import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
 
 const sfn = mockClient(SFNClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+const sns = mockClient(SNSClient);
+const NOW = '2025-03-04T10:00:01.000Z';
+const NOW_EPOCH = Date.parse(NOW) / 1000;
+const LOCK_KEY = { pk: 'SERVICE#default#checkout', sk: 'LOCK' };
+const QUEUE_KEY = { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' };
+const HOLDER = 'checkout-0123456789ab';
+const HOLDER_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-release:${HOLDER}`;
+/** The lease of a release pushed before v2 (09:00), still running. */
+const heldLock = {
+  Item: {
+    ...LOCK_KEY,
+    holder: HOLDER,
+    requestedAt: '2025-03-04T09:00:00Z',
+    acquiredAt: '2025-03-04T09:00:01.000Z',
+    leaseExpiresAt: NOW_EPOCH + 1800,
+  },
+};
 const context = lambdaContext('shipline-trigger');
 const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-release:${V2_RELEASE_ID}`;
 
 let handler: typeof import('../../functions/trigger.ts')['handler'];
 
 describe('Handler: trigger', () => {
+  let previousClock: Clock;
+
   beforeAll(async () => {
     setHandlerEnvironment();
+    previousClock = useClock(fixedClock(NOW));
     ({ handler } = await import('../../functions/trigger.ts'));
   });
 
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  /** The holder's execution runs; no execution of the pushed digest exists yet. */
+  const runningHolder = () => {
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+    sfn.on(DescribeExecutionCommand, { executionArn: HOLDER_ARN }).resolves({ status: 'RUNNING' });
+  };
+
   beforeEach(() => {
     sfn.reset();
+    ddb.reset();
+    sns.reset();
+    // No release holds the service's lock: the push starts its execution at once.
+    ddb.on(GetCommand).resolves({});
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+  });
+
+  it('queues a push as data behind a running release: no execution, a pending waiter with its input', async () => {
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({});
+    ddb.on(PutCommand).resolves({});
+    runningHolder();
+
+    const result = await handler(ecrPushEvent(), context);
+
+    expect(result).toEqual({
+      status: 'queued',
+      service: 'checkout',
+      executionName: V2_RELEASE_ID,
+      executionArn: EXECUTION_ARN,
+      behind: HOLDER,
+    });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input).toEqual({
+      executionArn: HOLDER_ARN,
+    });
+    const put = ddb.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(put).toEqual({
+      TableName: TABLE,
+      Item: {
+        pk: 'WAIT#QUEUE#default/checkout',
+        sk: 'SOLE',
+        waitRelease: `RELEASE#${V2_RELEASE_ID}`,
+        waitOn: 'lock-queue#default/checkout',
+        kind: 'lock-queue',
+        key: 'default/checkout',
+        releaseId: V2_RELEASE_ID,
+        service: 'checkout',
+        environment: 'default',
+        taskToken: expect.stringMatching(new RegExp(`^pending-push:${V2_RELEASE_ID}:`)),
+        data: {
+          requestedAt: '2025-03-04T10:00:00Z',
+          receivedAt: NOW,
+          receivedSeq: expect.any(Number),
+          pendingInput: expect.any(String),
+        },
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    // The input its execution will be started with, exactly as the trigger would have sent it.
+    expect(JSON.parse(String(put?.Item?.data?.pendingInput))).toEqual({
+      service: 'checkout',
+      image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2', uri: V2_IMAGE },
+      requestedAt: '2025-03-04T10:00:00Z',
+      receivedAt: NOW,
+      receivedSeq: expect.any(Number),
+      receiptId: context.awsRequestId,
+      source: 'ecr-push',
+    });
+    // Only the release-events topic hears that it waits (as a queued execution's wait says today).
+    expect(sns.commandCalls(PublishCommand).map((call) => call.args[0].input.TopicArn)).toEqual([
+      RELEASE_EVENTS_TOPIC_ARN,
+    ]);
+  });
+
+  it('supersedes the pending push it replaces: recorded and told, as its execution would have', async () => {
+    const older = {
+      ...QUEUE_KEY,
+      kind: 'lock-queue',
+      key: 'default/checkout',
+      releaseId: 'checkout-111111111111',
+      service: 'checkout',
+      environment: 'default',
+      taskToken: 'pending-push:checkout-111111111111:x',
+      data: {
+        requestedAt: '2025-03-04T09:30:00Z',
+        pendingInput: JSON.stringify({
+          service: 'checkout',
+          image: { repository: 'checkout', digest: `sha256:${'1'.repeat(64)}`, tag: 'v1.5' },
+          requestedAt: '2025-03-04T09:30:00Z',
+          source: 'ecr-push',
+        }),
+      },
+    };
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({ Item: older });
+    ddb.on(PutCommand).resolves({});
+    runningHolder();
+
+    await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'queued' });
+
+    const puts = ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
+    // Replaced on condition that the queue still holds the pending push read.
+    expect(puts[0]).toMatchObject({
+      ConditionExpression: 'releaseId = :release AND taskToken = :token',
+      ExpressionAttributeValues: {
+        ':release': 'checkout-111111111111',
+        ':token': 'pending-push:checkout-111111111111:x',
+      },
+    });
+    expect(puts.map((put) => put.Item?.status).filter(Boolean)).toEqual(['superseded']);
+    expect(puts.find((put) => put.Item?.status === 'superseded')?.Item).toMatchObject({
+      releaseId: 'checkout-111111111111',
+      toVersion: 'v1.5',
+      reason: `superseded by newer release ${V2_RELEASE_ID}`,
+    });
+    const told = sns.commandCalls(PublishCommand).find((call) => call.args[0].input.TopicArn === TOPIC_ARN);
+    expect(told?.args[0].input.Subject).toBe('[shipline] checkout: v1.5 skipped, superseded by a newer push');
+    // No execution was ever started for it, and none for this push yet.
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it('starts the pending push at once when the holder handed off between the read and the enqueue', async () => {
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolvesOnce(heldLock).resolves({});
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({});
+    ddb.on(PutCommand).resolves({});
+    ddb.on(DeleteCommand).resolves({});
+    runningHolder();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(0) });
+
+    await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'started' });
+
+    const pending = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: V2_RELEASE_ID,
+      input: pending?.data?.pendingInput,
+    });
+    // Out of the queue only if it is still that very pending push.
+    expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: QUEUE_KEY,
+      ConditionExpression: 'taskToken = :token AND releaseId = :release',
+      ExpressionAttributeValues: { ':token': pending?.taskToken, ':release': V2_RELEASE_ID },
+    });
+  });
+
+  it('starts an execution as before when the lock holder no longer runs (no hand-off will come from it)', async () => {
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(0) });
+
+    await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'started' });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('starts one execution for an ECR push, named after the service and digest', async () => {

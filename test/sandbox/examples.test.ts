@@ -216,27 +216,85 @@ describe('Sandbox: example scenarios', () => {
   it('lets only the newest waiting push proceed and supersedes the older one', async () => {
     const result = await run('second-push-during-release.yml');
     expect(result.expectations?.failures).toEqual([]);
+    // v3 and v4 wait as pending pushes (data): only v4, the newest, ever gets an execution.
     expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
       ['v2', 'promoted'],
-      ['v3', 'superseded'],
       ['v4', 'promoted'],
+    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued', 'queued']);
+    expect(result.releases.map((r) => [r.toVersion, r.status])).toEqual([
+      ['v4', 'promoted'],
+      ['v3', 'superseded'],
+      ['v2', 'promoted'],
     ]);
     const superseded = result.notifications.find((n) => n.message.event === 'superseded');
     expect(superseded?.subject).toBe('[shipline] checkout: v3 skipped, superseded by a newer push');
     expect(result.servingVersion).toBe('v4');
   });
 
+  it('coalesces five pushes during a release into one release of the newest: two executions in all', async () => {
+    const result = await run('queued-pushes-coalesce.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    // The pushes behind the running release wait as data: none of v3 to v6 ever starts an execution.
+    expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
+      ['v2', 'promoted'],
+      ['v7', 'promoted'],
+    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', ...Array(5).fill('queued')]);
+    expect(
+      result.notifications.filter((n) => n.message.event === 'superseded').map((n) => n.subject),
+    ).toEqual(
+      ['v3', 'v4', 'v5', 'v6'].map((v) => `[shipline] checkout: ${v} skipped, superseded by a newer push`),
+    );
+    expect(result.releases.filter((r) => r.status === 'superseded').map((r) => r.toVersion)).toEqual([
+      'v6',
+      'v5',
+      'v4',
+      'v3',
+    ]);
+    // Each is told the moment the next push replaces it (then the trigger's AWS latencies).
+    const told = result.notifications.filter((n) => n.message.event === 'superseded').map((n) => n.t);
+    for (const [i, t] of told.entries()) expectSoonAfter(t, (6 + i) * 60);
+    // v7's execution starts when v2 hands the service on after its promotion.
+    const promotedV2 = result.notifications.find((n) => n.subject.includes('v2 promoted'))?.t ?? 0;
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v7'))?.t, promotedV2);
+    expect(result.servingVersion).toBe('v7');
+  });
+
+  it('starts a push queued behind a release a person stops, from the execution status change event', async () => {
+    const result = await run('queued-push-after-abort.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
+      ['v2', 'ABORTED'],
+      ['v3', 'SUCCEEDED'],
+    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+    // The ABORTED event reaches the hand-off 30 s late (and twice): v3 starts then, not at v2's lease end.
+    const stopped = result.timeline.find((e) => e.kind === 'execution' && e.text.startsWith('ABORTED'));
+    expect(stopped?.t).toBe(15 * 60);
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      expect.stringMatching(/^EventBridge delays the Step Functions Execution Status Change event.* by 30s$/),
+      expect.stringMatching(
+        /^EventBridge delivers the Step Functions Execution Status Change event.* 2 times$/,
+      ),
+    ]);
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 15 * 60 + 30);
+    expect(result.servingVersion).toBe('v3');
+  });
+
   it('orders two pushes of the same second by when the trigger received them, not by digest', async () => {
     const result = await run('same-second-pushes.yml');
     expect(result.expectations?.failures).toEqual([]);
-    const [v3, v4] = result.executions.filter((e) => e.version === 'v3' || e.version === 'v4');
-    // v4's execution name sorts first (its digest does): the tie is not broken by name.
-    expect(v4 && v3 && v4.name < v3.name).toBe(true);
+    // v4's release id (its execution name) sorts first (its digest does): the tie is not broken by name.
+    const v3 = result.releases.find((r) => r.toVersion === 'v3')?.releaseId;
+    const v4 = result.releases.find((r) => r.toVersion === 'v4')?.releaseId;
+    expect(v4 && v3 && v4 < v3).toBe(true);
+    // v3 waited as a pending push and never started an execution: it is a superseded release record.
     expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
       ['v2', 'promoted'],
-      ['v3', 'superseded'],
       ['v4', 'promoted'],
     ]);
+    expect(result.releases.find((r) => r.toVersion === 'v3')?.status).toBe('superseded');
     const superseded = result.notifications.find((n) => n.message.event === 'superseded');
     expect(superseded?.subject).toBe('[shipline] checkout: v3 skipped, superseded by a newer push');
     expect(result.servingVersion).toBe('v4');
@@ -489,21 +547,22 @@ describe('Sandbox: example scenarios', () => {
       (Date.parse(v3?.endedAt ?? '') - Date.parse(v3?.rollbackStartedAt ?? '')) / 1000,
     );
     // Lead time runs from each image's OCI created label (read from ECR by the release-metrics function and
-    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.2, v4 11:20 -> 12:01:37.2.
+    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.23, v4 11:20 -> 12:01:37.23 (the
+    // trigger reads the service's lock before it starts an execution: one DynamoDB read, 30 ms).
     expect(v2).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T10:31:37.200Z',
+      promotedAt: '2026-11-22T10:31:37.230Z',
       changeTime: { at: '2026-11-22T08:00:00.000Z', source: 'oci-label' },
     });
     expect(v4).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T12:01:37.200Z',
+      promotedAt: '2026-11-22T12:01:37.230Z',
       changeTime: { at: '2026-11-22T11:20:00.000Z', source: 'oci-label' },
     });
     expect(checkout?.changeLeadTime).toMatchObject({
-      medianSeconds: (9097.2 + 2497.2) / 2,
+      medianSeconds: (9097.23 + 2497.23) / 2,
       sources: { 'oci-label': 2, 'deploy-request': 0, push: 0 },
     });
     // 3 deployments in the run's span: more than one a day.
@@ -512,13 +571,13 @@ describe('Sandbox: example scenarios', () => {
     // same figures.
     expect(result.doraMetrics.map((point) => [point.metric, point.value])).toEqual([
       ['Deployments', 1],
-      ['LeadTimeSeconds', 9097.2],
+      ['LeadTimeSeconds', 9097.23],
       ['Deployments', 1],
       ['FailedDeployments', 1],
       ['RecoveryTimeSeconds', checkout?.failedDeploymentRecoveryTime.medianSeconds],
       ['Deployments', 1],
       ['ReworkDeployments', 1],
-      ['LeadTimeSeconds', 2497.2],
+      ['LeadTimeSeconds', 2497.23],
     ]);
     expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
       new Set(['checkout/default']),

@@ -244,8 +244,8 @@ export class InMemoryLockStore implements LockStore {
     return readQueued(this.waits, ref);
   }
 
-  public dequeue(ref: ServiceRef, executionName: string) {
-    return dequeue(this.waits, ref, executionName);
+  public dequeue(ref: ServiceRef, executionName: string, taskToken?: string) {
+    return dequeue(this.waits, ref, executionName, taskToken);
   }
 }
 
@@ -615,6 +615,18 @@ export class FakeExecutionStarter implements ExecutionStarter {
     }
     this.executions.set(name, input);
     return { executionArn, started: true };
+  }
+
+  /** Executions that ended (by name): no longer running. */
+  public readonly ended = new Set<string>();
+
+  public async executionArn(name: string) {
+    return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+
+  public async executionState(name: string) {
+    if (!this.executions.has(name)) return 'none' as const;
+    return this.ended.has(name) ? ('ended' as const) : ('running' as const);
   }
 }
 

@@ -80,6 +80,21 @@ describe('Use case: resume', () => {
       expect(registry.entries.size).toBe(0);
     });
 
+    it('leaves a push queued as data (a pending push) queued: it has no task to fail, and is not dropped', async () => {
+      const pending: Wait = {
+        ...base,
+        kind: 'lock-queue',
+        key: 'default/checkout',
+        taskToken: 'pending-push:rel-1:2026-01-01T00:00:00.000Z:1:r',
+        data: { requestedAt: '2026-01-01T00:00:00Z', pendingInput: '{}' },
+      };
+      const { ports, tokens, registry } = setup(pending);
+      const report = await abortRelease(ports, { releaseId: 'rel-1', reason: 'wrong build' });
+      expect(tokens.failed).toEqual([]);
+      expect(report).toMatchObject({ status: 'nothing-to-resume', waits: [], found: ['lock-queue'] });
+      expect(registry.entries.size).toBe(1);
+    });
+
     it('has nothing to resume when the release waits on nothing', async () => {
       const { ports, tokens } = setup();
       const report = await abortRelease(ports, { releaseId: 'rel-1', reason: 'wrong build' });

@@ -1,0 +1,80 @@
+import { nowEpochSeconds } from '../clock.ts';
+import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
+import type { ReleaseRequest } from '../domain/types.ts';
+import { pendingTokenOf, type Waiter } from '../ports/lock-store.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import type { ExecutionStarter } from '../ports/workflow.ts';
+import { announceQueued, type SupersedePorts, startPendingPush, supersedeWaiter } from './release-lock.ts';
+import type { StartReleaseResult } from './start-release.ts';
+
+/**
+ * What queueing a push as data takes (the trigger has them all): the lock and its queue, how a replaced
+ * waiter hears it was superseded, and the release-events topic that hears the push waits.
+ */
+export interface PushQueuePorts extends SupersedePorts {
+  store: ReleaseStore;
+  events?: ReleaseEvents;
+}
+
+/**
+ * Queues a push as data behind a release that holds the service's lock and is running (so its hand-off
+ * will come): a pending push in the service's single waiter slot, with its execution name and input and
+ * no execution, so the pushes that pile up behind a long release cost no execution each. Only the newest
+ * push waits (request-order.ts): one older than the holder or than the queued waiter is superseded at
+ * once; the waiter it replaces is superseded (an execution through its task token, a pending push
+ * recorded and told here). Returns undefined when the push should start its execution now: the lock is
+ * free, its lease has lapsed (the execution takes it over), this very release holds it (a duplicate),
+ * its holder's execution no longer runs (no hand-off will come from it, so an execution must wait for the
+ * lease and take it over, as before), or an execution of its name already exists (StartExecution then
+ * answers it is a duplicate, as it always did).
+ */
+export const queueBehindHolder = async (
+  ports: PushQueuePorts & { starter: ExecutionStarter },
+  request: ReleaseRequest,
+  executionName: string,
+): Promise<StartReleaseResult | undefined> => {
+  const { store, starter } = ports;
+  const { service } = request;
+  const held = await store.readLock(service);
+  if (!held || held.holder === executionName || held.leaseExpiresAt < nowEpochSeconds()) return undefined;
+  if ((await starter.executionState(held.holder)) !== 'running') return undefined;
+  // A digest whose execution already exists (running, or released before) is a duplicate, as when
+  // StartExecution refuses its name: it is not queued to be released again.
+  if ((await starter.executionState(executionName)) !== 'none') return undefined;
+  const executionArn = await starter.executionArn(executionName);
+  const superseded = async (by: string): Promise<StartReleaseResult> => {
+    await supersedeWaiter(ports, pendingWaiter(request, executionName), by);
+    return { status: 'superseded', service, executionName, executionArn, by };
+  };
+  // Only the newest push proceeds: an image pushed before the one being released never follows it.
+  if (isNewerRequest(held, request)) return superseded(held.holder);
+  const waiter = pendingWaiter(request, executionName);
+  const result = await store.enqueueWaiter(service, waiter);
+  if (!result.queued) {
+    if (result.newer.executionName === executionName)
+      return { status: 'duplicate', service, executionName, executionArn };
+    return superseded(result.newer.executionName);
+  }
+  if (result.replaced) await supersedeWaiter(ports, result.replaced, executionName);
+  // No lost wake-up: the holder may have handed off between the read above and the enqueue, finding no
+  // waiter. Then the lock is free (or its lease lapsed) and nobody else will start this push.
+  const now = await store.readLock(service);
+  if (!now || now.leaseExpiresAt < nowEpochSeconds()) {
+    const { started } = await startPendingPush(ports, service, waiter);
+    return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
+  }
+  await announceQueued(ports.events, request, executionName, now.holder);
+  return { status: 'queued', service, executionName, executionArn, behind: now.holder };
+};
+
+/** A push as a pending waiter: its order, a marker token unique to this receipt, and its execution input. */
+const pendingWaiter = (
+  request: ReleaseRequest,
+  executionName: string,
+): Waiter & { pendingInput: string } => ({
+  executionName,
+  ...requestOrderOf(request),
+  taskToken: pendingTokenOf(executionName, request),
+  pendingInput: JSON.stringify(request),
+});

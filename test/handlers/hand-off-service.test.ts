@@ -1,0 +1,158 @@
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock, useClock } from '../../lib/clock.ts';
+import { fixedClock, STATE_MACHINE_ARN, TABLE, TOPIC_ARN } from '../unit/fixtures.ts';
+import { lambdaContext, setHandlerEnvironment } from './support.ts';
+
+const sfn = mockClient(SFNClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+const sns = mockClient(SNSClient);
+const context = lambdaContext('shipline-hand-off-service');
+const NOW = '2025-03-04T10:40:00.000Z';
+const NOW_EPOCH = Date.parse(NOW) / 1000;
+const HOLDER = 'checkout-holder';
+const PENDING = 'checkout-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+const LOCK_KEY = { pk: 'SERVICE#default#checkout', sk: 'LOCK' };
+const QUEUE_KEY = { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' };
+const PENDING_TOKEN = `pending-push:${PENDING}:2025-03-04T10:05:00.100Z:3:r-1`;
+/** The pending push's execution input, as the trigger queued it (JSON text). */
+const pendingInput = (requestedAt: string) =>
+  JSON.stringify({
+    service: 'checkout',
+    image: { repository: 'checkout', digest: `sha256:${'a'.repeat(64)}`, tag: 'v3' },
+    requestedAt,
+    receivedAt: '2025-03-04T10:05:00.100Z',
+    receivedSeq: 3,
+    receiptId: 'r-1',
+    source: 'ecr-push',
+  });
+const pendingWait = (requestedAt: string) => ({
+  Item: {
+    ...QUEUE_KEY,
+    kind: 'lock-queue',
+    key: 'default/checkout',
+    releaseId: PENDING,
+    service: 'checkout',
+    environment: 'default',
+    taskToken: PENDING_TOKEN,
+    data: {
+      requestedAt,
+      receivedAt: '2025-03-04T10:05:00.100Z',
+      receivedSeq: 3,
+      pendingInput: pendingInput(requestedAt),
+    },
+  },
+});
+const lease = (requestedAt: string) => ({
+  Item: {
+    ...LOCK_KEY,
+    holder: HOLDER,
+    requestedAt,
+    acquiredAt: '2025-03-04T10:00:01.000Z',
+    leaseExpiresAt: NOW_EPOCH + 1800,
+  },
+});
+
+let handler: typeof import('../../functions/hand-off-service.ts')['handler'];
+
+describe('Handler: hand-off-service', () => {
+  let previousClock: Clock;
+
+  beforeAll(async () => {
+    setHandlerEnvironment();
+    previousClock = useClock(fixedClock(NOW));
+    ({ handler } = await import('../../functions/hand-off-service.ts'));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  beforeEach(() => {
+    sfn.reset();
+    ddb.reset();
+    sns.reset();
+    ddb.on(DeleteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+  });
+
+  it("releases the lock and starts the pending push's execution with the name and input it was queued with", async () => {
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(pendingWait('2025-03-04T10:05:00Z'));
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:e', startDate: new Date(0) });
+
+    await expect(handler({ service: 'checkout', releaseId: HOLDER }, context)).resolves.toEqual({
+      released: true,
+      woke: PENDING,
+    });
+
+    expect(sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input)).toEqual([
+      { stateMachineArn: STATE_MACHINE_ARN, name: PENDING, input: pendingInput('2025-03-04T10:05:00Z') },
+    ]);
+    const deletes = ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input);
+    expect(deletes).toContainEqual({
+      TableName: TABLE,
+      Key: LOCK_KEY,
+      ConditionExpression: 'holder = :holder',
+      ExpressionAttributeValues: { ':holder': HOLDER },
+    });
+    // Out of the queue once started, only if it is still that very pending push.
+    expect(deletes.at(-1)).toEqual({
+      TableName: TABLE,
+      Key: QUEUE_KEY,
+      ConditionExpression: 'taskToken = :token AND releaseId = :release',
+      ExpressionAttributeValues: { ':token': PENDING_TOKEN, ':release': PENDING },
+    });
+  });
+
+  it('keeps the pending push queued when StartExecution fails, so the retried hand-off starts it', async () => {
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(pendingWait('2025-03-04T10:05:00Z'));
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    await expect(handler({ service: 'checkout', releaseId: HOLDER }, context)).rejects.toThrow(
+      'Rate exceeded',
+    );
+
+    const queueDeletes = ddb
+      .commandCalls(DeleteCommand)
+      .filter((call) => call.args[0].input.Key?.pk === QUEUE_KEY.pk);
+    expect(queueDeletes).toHaveLength(0);
+  });
+
+  it('ends a pending push older than the holder as superseded: recorded and told, never started', async () => {
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:20:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(pendingWait('2025-03-04T10:05:00Z'));
+
+    await expect(handler({ service: 'checkout', releaseId: HOLDER }, context)).resolves.toEqual({
+      released: true,
+      woke: null,
+    });
+
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    const record = ddb
+      .commandCalls(PutCommand)
+      .map((call) => call.args[0].input.Item)
+      .find((item) => item?.status === 'superseded');
+    expect(record).toMatchObject({
+      releaseId: PENDING,
+      toVersion: 'v3',
+      requestedAt: '2025-03-04T10:05:00Z',
+      reason: `superseded by newer release ${HOLDER}`,
+    });
+    const told = sns.commandCalls(PublishCommand).find((call) => call.args[0].input.TopicArn === TOPIC_ARN);
+    expect(told?.args[0].input.Subject).toBe('[shipline] checkout: v3 skipped, superseded by a newer push');
+    expect(ddb.commandCalls(DeleteCommand).at(-1)?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: QUEUE_KEY,
+      ConditionExpression: 'taskToken = :token AND releaseId = :release',
+      ExpressionAttributeValues: { ':token': PENDING_TOKEN, ':release': PENDING },
+    });
+  });
+});

@@ -1,0 +1,390 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ReleaseRequest } from '../../../lib/domain/types.ts';
+import type { Waiter } from '../../../lib/ports/lock-store.ts';
+import { handOffEndedExecution, pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
+import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
+import {
+  acquireReleaseLock,
+  releaseLockAndWakeNext,
+  type SupersedePendingPush,
+  waitForReleaseLock,
+} from '../../../lib/use-cases/release-lock.ts';
+import { type StartReleaseResult, startRelease } from '../../../lib/use-cases/start-release.ts';
+import {
+  FakeExecutionStarter,
+  FakeNotifier,
+  FakeReleaseEvents,
+  FakeTaskTokens,
+  InMemoryReleaseStore,
+} from '../fakes.ts';
+import { ecrPushEvent, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
+
+const config = repoConfig();
+const NOW = '2025-03-04T10:30:00.000Z';
+const NOW_EPOCH = Date.parse(NOW) / 1000;
+const HOLDER = 'checkout-holder';
+const executionArn = (name: string) =>
+  `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+
+/** A push of checkout at `time` (HH:MM), of an image whose digest is `digit` repeated. */
+const push = (time: string, digit: string, tag: string) =>
+  ecrPushEvent({ time: `2025-03-04T${time}:00Z`, digest: `sha256:${digit.repeat(64)}`, tag });
+
+/** The execution name the trigger derives for a push of that digest. */
+const nameOf = (digit: string) => `checkout-${digit.repeat(32)}`;
+
+describe('Use case: pushes queued as data (pending pushes)', () => {
+  let store: InMemoryReleaseStore;
+  let tokens: FakeTaskTokens;
+  let starter: FakeExecutionStarter;
+  let notifier: FakeNotifier;
+  let events: FakeReleaseEvents;
+  let supersedePending: SupersedePendingPush;
+  /** The trigger's queueing, as functions/trigger.ts wires it. */
+  let queue: (request: ReleaseRequest, executionName: string) => Promise<StartReleaseResult | undefined>;
+
+  withFixedClock(NOW);
+
+  /** The running release (pushed at 10:00) holds the lock with a live lease. */
+  const holdLock = (requestedAt = '2025-03-04T10:00:00Z') => {
+    store.locks.set('checkout', {
+      holder: HOLDER,
+      requestedAt,
+      acquiredAt: '2025-03-04T10:00:01.000Z',
+      leaseExpiresAt: NOW_EPOCH + 3600,
+    });
+    starter.executions.set(HOLDER, {});
+  };
+
+  const superseded = () => [...store.records.values()].filter((record) => record.status === 'superseded');
+
+  beforeEach(() => {
+    store = new InMemoryReleaseStore();
+    tokens = new FakeTaskTokens();
+    starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+    notifier = new FakeNotifier();
+    events = new FakeReleaseEvents();
+    supersedePending = pendingPushReporter(
+      { store, notifier, events },
+      () => ({ region: 'us-east-1', defaultTopicArn: TOPIC_ARN }),
+      () => TOPIC_ARN,
+    );
+    queue = (request, executionName) =>
+      queueBehindHolder({ store, starter, tokens, events, supersedePending }, request, executionName);
+  });
+
+  describe('Function: startRelease (the trigger)', () => {
+    it('queues a push behind a running release as a pending push: no execution, its input kept', async () => {
+      holdLock();
+
+      const result = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(result).toEqual({
+        status: 'queued',
+        service: 'checkout',
+        executionName: nameOf('a'),
+        executionArn: executionArn(nameOf('a')),
+        behind: HOLDER,
+      });
+      expect(starter.calls).toEqual([]);
+      const waiter = store.waiters.get('checkout');
+      expect(waiter).toMatchObject({ executionName: nameOf('a'), requestedAt: '2025-03-04T10:05:00Z' });
+      expect(JSON.parse(waiter?.pendingInput ?? '')).toMatchObject({
+        service: 'checkout',
+        image: { digest: `sha256:${'a'.repeat(64)}`, tag: 'v3' },
+        requestedAt: '2025-03-04T10:05:00Z',
+      });
+      // The release-events topic hears it waits, as a queued execution's wait tells it.
+      expect(events.published.map((message) => message.text)).toEqual([`v3 is queued behind ${HOLDER}`]);
+    });
+
+    it('supersedes the pending push a newer one replaces: recorded and told, never started', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      const result = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      expect(result).toMatchObject({ status: 'queued', executionName: nameOf('b') });
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
+      expect(superseded()).toEqual([
+        expect.objectContaining({
+          releaseId: nameOf('a'),
+          toVersion: 'v3',
+          reason: `superseded by newer release ${nameOf('b')}`,
+        }),
+      ]);
+      expect(notifier.published).toEqual([
+        {
+          topicArn: TOPIC_ARN,
+          notification: expect.objectContaining({
+            subject: '[shipline] checkout: v3 skipped, superseded by a newer push',
+          }),
+        },
+      ]);
+      expect(starter.calls).toEqual([]);
+    });
+
+    it('supersedes at once a push older than the queued one, and one older than the holder', async () => {
+      holdLock('2025-03-04T10:02:00Z');
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).resolves.toMatchObject(
+        {
+          status: 'superseded',
+          by: nameOf('b'),
+        },
+      );
+      await expect(startRelease({ starter, queue }, config, push('10:01', 'c', 'v2'))).resolves.toMatchObject(
+        {
+          status: 'superseded',
+          by: HOLDER,
+        },
+      );
+
+      expect(superseded().map((record) => [record.toVersion, record.reason])).toEqual([
+        ['v3', `superseded by newer release ${nameOf('b')}`],
+        ['v2', `superseded by newer release ${HOLDER}`],
+      ]);
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
+      expect(starter.calls).toEqual([]);
+    });
+
+    it('answers a duplicate push of the pending digest as a duplicate, leaving the queued push as it was', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const queued = store.waiters.get('checkout');
+
+      const again = await startRelease({ starter, queue }, config, push('10:06', 'a', 'v3-retagged'));
+
+      expect(again).toMatchObject({ status: 'duplicate', executionName: nameOf('a') });
+      expect(store.waiters.get('checkout')).toEqual(queued);
+      expect(superseded()).toEqual([]);
+      expect(notifier.published).toEqual([]);
+    });
+
+    it('answers a push of a digest whose execution exists (released before) as a duplicate, as StartExecution does', async () => {
+      holdLock();
+      starter.executions.set(nameOf('a'), { released: 'before' });
+      starter.ended.add(nameOf('a'));
+
+      const again = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(again).toMatchObject({ status: 'duplicate', executionName: nameOf('a') });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
+    it('starts the pending push at once when the holder handed off between the read and the enqueue', async () => {
+      holdLock();
+      // The holder's hand-off runs right after the trigger read the lock: it finds nobody queued.
+      const read = store.readLock.bind(store);
+      let reads = 0;
+      store.readLock = async (service) => {
+        const lease = await read(service);
+        reads += 1;
+        if (reads === 1) await releaseLockAndWakeNext({ store, tokens, starter }, 'checkout', HOLDER);
+        return lease;
+      };
+
+      const result = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(result).toMatchObject({ status: 'started', executionName: nameOf('a') });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
+    it('starts an execution as before when the lock holder no longer runs (no hand-off would come)', async () => {
+      holdLock();
+      starter.ended.add(HOLDER);
+
+      const result = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(result).toMatchObject({ status: 'started' });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
+    it('starts an execution as before when the lease lapsed (it takes the lock over)', async () => {
+      holdLock();
+      const lease = store.locks.get('checkout');
+      if (lease) store.locks.set('checkout', { ...lease, leaseExpiresAt: NOW_EPOCH - 1 });
+
+      await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).resolves.toMatchObject(
+        { status: 'started' },
+      );
+    });
+  });
+
+  describe('Function: releaseLockAndWakeNext (the hand-off)', () => {
+    const handOff = () =>
+      releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+
+    it("starts a pending push's execution with the name and input it was queued with", async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const queued = store.waiters.get('checkout');
+
+      await expect(handOff()).resolves.toEqual({ released: true, woke: nameOf('a') });
+
+      expect(starter.calls).toEqual([{ name: nameOf('a'), input: JSON.parse(queued?.pendingInput ?? '') }]);
+      expect(store.locks.get('checkout')).toBeUndefined();
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      // The started execution takes the lock like any push.
+      const request = JSON.parse(queued?.pendingInput ?? '') as ReleaseRequest;
+      await expect(acquireReleaseLock({ store }, config, request, nameOf('a'))).resolves.toEqual({
+        acquired: true,
+        superseded: false,
+      });
+    });
+
+    it('starts it again when a retried hand-off follows a failed StartExecution', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const start = starter.start.bind(starter);
+      let attempts = 0;
+      starter.start = async (name, input) => {
+        attempts += 1;
+        if (attempts === 1) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return start(name, input);
+      };
+
+      await expect(handOff()).rejects.toThrow('Rate exceeded');
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('a'));
+
+      await expect(handOff()).resolves.toEqual({ released: false, woke: nameOf('a') });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
+    it('ends a pending push older than the holder as superseded: recorded, told, never started', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // A newer push took the lock the failed hand-off left free, while the older one stayed queued.
+      store.locks.set('checkout', {
+        holder: HOLDER,
+        requestedAt: '2025-03-04T10:20:00Z',
+        acquiredAt: '2025-03-04T10:20:01.000Z',
+        leaseExpiresAt: NOW_EPOCH + 3600,
+      });
+
+      await expect(handOff()).resolves.toEqual({ released: true });
+
+      expect(starter.calls).toEqual([]);
+      expect(superseded().map((record) => [record.releaseId, record.reason])).toEqual([
+        [nameOf('a'), `superseded by newer release ${HOLDER}`],
+      ]);
+      expect(notifier.events()).toEqual(['superseded']);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
+    it('counts an execution that already exists as started and leaves the queue', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      starter.executions.set(nameOf('a'), { another: 'input' });
+
+      await expect(handOff()).resolves.toEqual({ released: true, woke: nameOf('a') });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+  });
+
+  describe('Function: handOffEndedExecution (the execution status change event)', () => {
+    const ended = (status: string, name = HOLDER) => ({
+      name,
+      status,
+      input: JSON.stringify({ service: 'checkout', image: { digest: `sha256:${'0'.repeat(64)}` } }),
+    });
+    const ports = () => ({ store, tokens, starter, supersedePending });
+
+    it('wakes the pending push behind a holder a person stopped: its lock released, the push started', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      starter.ended.add(HOLDER);
+
+      await expect(handOffEndedExecution(ports(), ended('ABORTED'))).resolves.toEqual({
+        released: true,
+        woke: nameOf('a'),
+      });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.locks.get('checkout')).toBeUndefined();
+    });
+
+    it('changes nothing when a late or repeated event finds another release holding the lock', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await handOffEndedExecution(ports(), ended('ABORTED'));
+      // The started push takes the lock.
+      await acquireReleaseLock({ store }, config, starter.calls[0]?.input as ReleaseRequest, nameOf('a'));
+
+      await expect(handOffEndedExecution(ports(), ended('ABORTED'))).resolves.toEqual({
+        released: false,
+        woke: null,
+      });
+      expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
+      expect(starter.calls).toHaveLength(1);
+    });
+
+    it('ignores an execution that succeeded: its own states handed the service on', async () => {
+      holdLock();
+      await expect(handOffEndedExecution(ports(), ended('SUCCEEDED'))).resolves.toEqual({
+        ignored: `execution ${HOLDER} is SUCCEEDED: its own states hand the service on`,
+      });
+      expect(store.locks.get('checkout')?.holder).toBe(HOLDER);
+    });
+
+    it("frees the queue of a stopped execution's own wait, whose task token nobody can answer", async () => {
+      holdLock();
+      await store.enqueueWaiter('checkout', {
+        executionName: 'checkout-stopped',
+        requestedAt: '2025-03-04T10:05:00Z',
+        taskToken: 'token-s',
+      });
+
+      await handOffEndedExecution(ports(), ended('TIMED_OUT', 'checkout-stopped'));
+
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(store.locks.get('checkout')?.holder).toBe(HOLDER);
+    });
+
+    it('refuses an event without the input, naming why its service is unknown', async () => {
+      await expect(
+        handOffEndedExecution(ports(), { name: HOLDER, status: 'FAILED', input: null }),
+      ).rejects.toThrow('carries no input (too large for the event)');
+    });
+  });
+
+  describe('Function: waitForReleaseLock (an execution started directly)', () => {
+    it('supersedes the pending push it replaces in-process, and queues with its task token', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const manual = {
+        service: 'checkout',
+        image: { repository: 'checkout', digest: `sha256:${'d'.repeat(64)}`, tag: 'v5' },
+        requestedAt: '2025-03-04T10:20:00Z',
+        source: 'manual',
+      } satisfies ReleaseRequest;
+
+      await expect(
+        waitForReleaseLock({ store, tokens, events, supersedePending }, manual, 'checkout-manual', 'token-m'),
+      ).resolves.toEqual({ queued: true, replaced: nameOf('a') });
+
+      const waiter: Waiter | undefined = store.waiters.get('checkout');
+      expect(waiter).toMatchObject({ executionName: 'checkout-manual', taskToken: 'token-m' });
+      expect(waiter?.pendingInput).toBeUndefined();
+      expect(superseded().map((record) => record.releaseId)).toEqual([nameOf('a')]);
+      expect(tokens.succeeded).toEqual([]);
+    });
+
+    it('refuses loudly to replace a pending push when it was given no way to report it', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const manual = {
+        service: 'checkout',
+        image: { repository: 'checkout', digest: `sha256:${'d'.repeat(64)}` },
+        requestedAt: '2025-03-04T10:20:00Z',
+        source: 'manual',
+      } satisfies ReleaseRequest;
+
+      await expect(
+        waitForReleaseLock({ store, tokens }, manual, 'checkout-manual', 'token-m'),
+      ).rejects.toThrow(`pending push ${nameOf('a')} must be recorded as superseded`);
+    });
+  });
+});
