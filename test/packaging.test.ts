@@ -665,7 +665,15 @@ describe('serverless package', () => {
       const own = Object.fromEntries(
         Object.entries(config.environment).filter(([name]) => !LAMBDA_DEFINED_VARIABLES.includes(name)),
       );
-      expect(own, key).toEqual(resolve(packaged.Environment.Variables));
+      // An ARN built from the state machine's name (no Ref, to avoid a cycle) names the packaged stage's
+      // machine; the sandbox's machine is the same one under its own name.
+      const packagedVariables = JSON.parse(
+        JSON.stringify(resolve(packaged.Environment.Variables)).replaceAll(
+          'arn:aws:states:us-east-1:123456789012:stateMachine:shipline-dev-release',
+          resources.stateMachineArn,
+        ),
+      );
+      expect(own, key).toEqual(packagedVariables);
       expect(config.memorySize, key).toBe(packaged.MemorySize);
       expect(config.timeoutSeconds, key).toBe(packaged.Timeout);
       expect(config.reservedConcurrency, key).toBe(packaged.ReservedConcurrentExecutions);

@@ -112,10 +112,9 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
     };
     expect(Object.keys(provider).sort()).toEqual(Object.keys(doc.provider.environment).sort());
     for (const [key, config] of configs) {
-      const own =
-        key === 'trigger' || key === 'slackInteractions'
-          ? { SHIPLINE_STATE_MACHINE_ARN: resources.stateMachineArn }
-          : {};
+      const own = ['trigger', 'slackInteractions', 'handOffService', 'handOffEndedExecution'].includes(key)
+        ? { SHIPLINE_STATE_MACHINE_ARN: resources.stateMachineArn }
+        : {};
       expect(Object.keys(doc.functions[key]?.environment ?? {})).toEqual(Object.keys(own));
       const { environment } = config;
       // Nothing else: no variable of the sandbox's own (its DynamoDB endpoint, its log level).
