@@ -89,6 +89,8 @@ export interface BakePromotion {
   full: boolean;
   by: string;
   reason: string;
+  /** Who promoted, so the transitions it causes say "by alice via Slack" (absent from older commands). */
+  actor?: Actor;
 }
 
 /** The kind of a message on the release-events topic: a notification kind, or one plan transition. */

@@ -1,8 +1,9 @@
 import { now } from '../clock.ts';
 import { currentStep, rolloutOf } from '../domain/cursor.ts';
 import { versionLabel } from '../domain/names.ts';
-import type { ReleaseProgress, ReleaseState } from '../domain/progress.ts';
+import type { Actor, ReleaseProgress, ReleaseState } from '../domain/progress.ts';
 import { actorOf, progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
+import { actorSchema } from '../domain/schemas.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
 import { TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
@@ -43,6 +44,17 @@ const parseCause = (cause: string | undefined): string => {
     // plain text cause
   }
   return cause;
+};
+
+/** Who aborted the release, when its ReleaseAborted cause says (abortCause, lib/use-cases/resume.ts). */
+export const actorFromFailure = (failure: CaughtFailure | undefined): Actor | undefined => {
+  if (failure?.Error !== 'ReleaseAborted' || !failure.Cause) return undefined;
+  try {
+    const parsed = actorSchema.safeParse((JSON.parse(failure.Cause) as { actor?: unknown }).actor);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // a plain text cause: nobody named
+  }
 };
 
 /** What every notification about a planned release says: which service, release and versions. */
@@ -164,7 +176,7 @@ export const promoteRelease = async (
       kind: 'promoted',
       text: `${deployment.toVersion} promoted: it serves 100% on ${names.newPlace}`,
       reason,
-      ...(fullPromotion ? { actor: actorOf(fullPromotion.by) } : {}),
+      ...(fullPromotion ? { actor: fullPromotion.actor ?? actorOf(fullPromotion.by) } : {}),
     },
     executionArn,
   );
@@ -248,6 +260,7 @@ export const rollBackRelease = async (
   | { kind: 'promoted'; outcome: 'promoted'; reason: string; warnings: string[] }
 > => {
   const reason = reasonFromFailure(failure);
+  const actor = actorFromFailure(failure);
   const warnings: string[] = [];
   // The rollback starts the moment a bake fails or a person aborts: the failure's detection, from which
   // DORA's failed deployment recovery time runs until traffic is back on the stable version.
@@ -324,7 +337,12 @@ export const rollBackRelease = async (
     ports.events,
     subject,
     progress,
-    { kind: 'rolled_back', text: `Rolled back: ${deployment.fromVersion} serves 100% again`, reason },
+    {
+      kind: 'rolled_back',
+      text: `Rolled back: ${deployment.fromVersion} serves 100% again`,
+      reason,
+      ...(actor ? { actor } : {}),
+    },
     executionArn,
   );
   return {

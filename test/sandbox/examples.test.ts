@@ -1397,7 +1397,7 @@ describe('Sandbox: Slack buttons', () => {
     // The pause's reply no longer offers its buttons, and says who answered.
     const pause = result.slack?.threads[0]?.replies.find((reply) => reply.text.includes('Paused'));
     expect(pause?.buttons).toEqual([]);
-    expect(pause?.text).toContain(':ballot_box_with_check: Approve pressed by alice · 10:12 UTC');
+    expect(pause?.text).toContain(':ballot_box_with_check: Approve pressed by alice via Slack · 10:12 UTC');
     const click = result.slack?.clicks[0];
     expect(click).toMatchObject({ button: 'approve', status: 200 });
     // Slack gives up after 3 s: the click is answered with the command done well before.
@@ -1435,6 +1435,12 @@ describe('Sandbox: Slack buttons', () => {
         reason: 'Reject pressed in Slack by alice',
       }),
     ]);
+    // The answered pause and the rollback it caused both say who did it.
+    const [pause, outcome] = ['Paused', 'Rolled back'].map((words) =>
+      result.slack?.threads[0]?.replies.find((reply) => reply.text.includes(words)),
+    );
+    expect(pause?.text).toContain(':ballot_box_with_check: Reject pressed by alice via Slack · 10:12 UTC');
+    expect(outcome?.text).toContain('traffic v2 0% · v1 100% · by alice via Slack');
   });
 
   it('a listed user presses Roll back now during a bake: v1 serves again, the notification names who', async () => {
@@ -1448,10 +1454,14 @@ describe('Sandbox: Slack buttons', () => {
     expect(result.releases.at(-1)?.actions).toEqual([
       expect.objectContaining({ command: 'rollback', actor: SLACK_ACTOR }),
     ]);
-    // The thread's outcome, also in the channel, says why.
+    // The thread's outcome, also in the channel, says why and who did it; the root where the release got to.
     const outcome = result.slack?.threads[0]?.replies.find((reply) => reply.broadcast);
     expect(outcome?.text).toContain(
       'Rolled back: v1 serves 100% again\n> aborted by a person: Roll back now pressed in Slack by alice',
+    );
+    expect(outcome?.text).toContain('10:14 UTC · step 6 of 9 · traffic v2 0% · v1 100% · by alice via Slack');
+    expect(result.slack?.threads[0]?.root).toContain(
+      '*Step*\nrolled back at step 6 of 9 · Bake 10m watching 2 alarms',
     );
     expect(result.slack?.clicks[0]?.told).toEqual([
       'aborted release checkout-93bf26337dddd824f7ca7fb711d1d602: it rolls back to v1',

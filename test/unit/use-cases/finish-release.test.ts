@@ -3,6 +3,7 @@ import type { PlanStep } from '../../../lib/domain/plan.ts';
 import { ENDING_SEQUENCE } from '../../../lib/domain/release-progress.ts';
 import { ServiceBusyError, TransientAwsError } from '../../../lib/errors.ts';
 import {
+  actorFromFailure,
   handOffService,
   promoteRelease,
   reasonFromFailure,
@@ -11,6 +12,7 @@ import {
   rollBackRelease,
   scaleDownOldSlot,
 } from '../../../lib/use-cases/finish-release.ts';
+import { abortCause } from '../../../lib/use-cases/resume.ts';
 import { createFakePorts, FakeReleaseEvents } from '../fakes.ts';
 import {
   BLUE_TG,
@@ -193,6 +195,50 @@ describe('Use case: finish a release', () => {
         executionArn: EXECUTION_ARN,
       });
       expect(ports.store.record(V2_RELEASE_ID)?.progress).toMatchObject({ state: 'rolled-back', step: 6 });
+    });
+
+    it('names who aborted the release on its rolled_back event, from the abort cause; the reason reads as before', async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const alice = { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' } as const;
+      const aborted = {
+        Error: 'ReleaseAborted',
+        Cause: abortCause('Roll back now pressed in Slack by alice', alice),
+      };
+      const at25 = cursorAt(5, { shifts: [{ percent: 25, shiftedAt: '2025-03-04T10:16:00.000Z' }] });
+
+      const result = await rollBackRelease(
+        { ...ports, events },
+        settings,
+        deployment,
+        aborted,
+        EXECUTION_ARN,
+        at25,
+      );
+
+      expect(result.reason).toBe('aborted by a person: Roll back now pressed in Slack by alice');
+      expect(events.published).toEqual([
+        expect.objectContaining({
+          kind: 'rolled_back',
+          reason: 'aborted by a person: Roll back now pressed in Slack by alice',
+          actor: alice,
+        }),
+      ]);
+      expect(ports.store.record(V2_RELEASE_ID)?.reason).toBe(
+        'aborted by a person: Roll back now pressed in Slack by alice',
+      );
+      // A cause without a person (an older abort, an alarm) names nobody.
+      expect(
+        actorFromFailure({ Error: 'ReleaseAborted', Cause: 'aborted by a person: p99 up' }),
+      ).toBeUndefined();
+      expect(
+        actorFromFailure({ Error: 'BakeFailed', Cause: JSON.stringify({ actor: alice }) }),
+      ).toBeUndefined();
+      expect(
+        actorFromFailure({
+          Error: 'ReleaseAborted',
+          Cause: JSON.stringify({ errorMessage: 'x', actor: { via: 'x' } }),
+        }),
+      ).toBeUndefined();
     });
 
     it("tells a rollback whose traffic move fails as rolling back, and fails with the driver's error for the retry", async () => {
