@@ -1587,6 +1587,40 @@ describe('Sandbox: the shipline CLI against the simulated account', () => {
     });
   });
 
+  it('status --watch redraws on the virtual clock through every state and exits 0 once nothing is releasing', async () => {
+    const result = await run('cli-status-watch.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    const watch = command(result, 360);
+    expect(watch?.exitCode).toBe(0);
+    const drawings = (watch?.stdout ?? '').trim().split('\n\n');
+    // Every 300 virtual seconds from 6m: the bakes at 5%, 25% and 100%, the rollback window, then the end.
+    expect(
+      drawings.map((drawing) => /(baking, \d+%|rollback-window|releasing: nothing)/.exec(drawing)?.[1]),
+    ).toEqual([
+      'baking, 5%',
+      'baking, 5%',
+      'baking, 25%',
+      'baking, 25%',
+      'baking, 100%',
+      'baking, 100%',
+      'rollback-window',
+      'rollback-window',
+      'rollback-window',
+      'releasing: nothing',
+    ]);
+    expect(drawings.at(-1)).toContain('serving:   v2 (green)');
+    // It exits at its first redraw after the release ended (the old slot scaled down), not before.
+    const ended = result.timeline.find((entry) => entry.text === 'Release promoted')?.t ?? Number.NaN;
+    expect(watch?.endedT).toBe(360 + 9 * 300);
+    expect(watch?.endedT).toBeGreaterThan(ended);
+    expect((watch?.endedT ?? 0) - ended).toBeLessThan(300);
+    // Each drawing is in the timeline at the virtual time it was drawn.
+    const drawn = result.timeline
+      .filter((entry) => entry.text.includes('releasing: '))
+      .map((entry) => entry.t);
+    expect(drawn).toEqual(Array.from({ length: 10 }, (_, round) => 360 + round * 300));
+  });
+
   it('history lists the newest releases first with outcome, versions, duration and reason', async () => {
     const result = await run('cli-history.yml');
     expect(result.expectations?.failures).toEqual([]);
