@@ -158,11 +158,12 @@ const ENDED_WORDS: Partial<Record<ReleaseState, string>> = {
  * started is no longer "planned"); one that has not reached its first step yet says what is planned.
  */
 const stepLine = (event: ReleaseEventMessage): string => {
-  const { step, steps, label, state } = event.progress;
+  const { step, steps, label, state, reachedPercent } = event.progress;
   const ended = ENDED_WORDS[state];
   if (ended !== undefined) {
     if (step <= 0) return `${ended} before its first step${steps > 0 ? ` (of ${steps})` : ''}`;
-    return `${ended} at step ${step} of ${steps}${label ? ` · ${label}` : ''}`;
+    const reached = reachedPercent !== undefined && reachedPercent > 0 ? ` (${reachedPercent}%)` : '';
+    return `${ended} at step ${step} of ${steps}${reached}${label ? ` · ${label}` : ''}`;
   }
   if (step <= 0) return `${steps} steps planned`;
   return `${step} of ${steps}${label ? ` · ${label}` : ''}`;
@@ -173,7 +174,9 @@ const stepSummary = (event: ReleaseEventMessage): string => {
   const { step, steps, state } = event.progress;
   const ended = ENDED_WORDS[state];
   if (ended !== undefined)
-    return step <= 0 ? `ended before its first step` : `ended at step ${step} of ${steps}`;
+    return step <= 0
+      ? 'ended before its first step'
+      : `ended at step ${step} of ${steps}${event.progress.reachedPercent ? ` after reaching ${event.progress.reachedPercent}%` : ''}`;
   return step > 0 ? `step ${step} of ${steps}` : `${steps} steps planned`;
 };
 

@@ -1461,7 +1461,7 @@ describe('Sandbox: Slack buttons', () => {
     );
     expect(outcome?.text).toContain('10:14 UTC · step 6 of 9 · traffic v2 0% · v1 100% · by alice via Slack');
     expect(result.slack?.threads[0]?.root).toContain(
-      '*Step*\nrolled back at step 6 of 9 · Bake 10m watching 2 alarms',
+      '*Step*\nrolled back at step 6 of 9 (25%) · Bake 10m watching 2 alarms',
     );
     expect(result.slack?.clicks[0]?.told).toEqual([
       'aborted release checkout-93bf26337dddd824f7ca7fb711d1d602: it rolls back to v1',

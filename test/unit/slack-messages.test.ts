@@ -163,6 +163,26 @@ describe('Function: rootMessage, once the release ended', () => {
     );
   });
 
+  it('a release rolled back after its shifts says how far it had got (the share its shifts reached)', () => {
+    const rolled = rootMessage(
+      releaseEvent({
+        progress: {
+          state: 'rolled-back',
+          step: 2,
+          steps: 9,
+          newPercent: 0,
+          reachedPercent: 5,
+          label: 'Bake 10m at 5%',
+        },
+      }),
+      { buttons: true },
+    );
+    expect(stepField(rolled)).toBe('*Step*\nrolled back at step 2 of 9 (5%) · Bake 10m at 5%');
+    expect(rolled.text).toBe(
+      'checkout v1 → v2: rolled back, ended at step 2 of 9 after reaching 5% (v2 0% · v1 100%)',
+    );
+  });
+
   it('a release still before its first step says what is planned', () => {
     const queued = rootMessage(releaseEvent({ progress: { state: 'deploying', step: 0, steps: 9 } }), {
       buttons: false,
