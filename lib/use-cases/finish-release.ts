@@ -290,7 +290,9 @@ export const rollBackRelease = async (
   // publish cost the rollback reaction ~100 ms of AWS calls). Idempotent in the driver: a retry after
   // traffic was restored changes nothing on it, and still stops the new version (a failure between the
   // two must not leave it running).
-  const rolled = owner ? await rollBackTraffic(ports, deployment, cursor, reason, executionArn) : undefined;
+  const rolled = owner
+    ? await rollBackTraffic(ports, deployment, cursor, reason, executionArn, actor)
+    : undefined;
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
   const progress = progressAt(deployment.plan, cursor, {
@@ -365,6 +367,7 @@ const rollBackTraffic = async (
   cursor: StepCursor | undefined,
   reason: string,
   executionArn: string | undefined,
+  actor: Actor | undefined,
 ): Promise<{ note?: string } | undefined> => {
   try {
     return await ports.driver.rollBack(deployment.target);
@@ -378,6 +381,7 @@ const rollBackTraffic = async (
           kind: 'step',
           text: `Rolling back to ${deployment.fromVersion}`,
           reason,
+          ...(actor ? { actor } : {}),
           facts: {
             phase: 'rolling-back',
             // What the release last applied, from the cursor: the rollback may have failed reading ELB.

@@ -241,6 +241,24 @@ describe('Use case: finish a release', () => {
       ).toBeUndefined();
     });
 
+    it('names who aborted on the rolling-back event too, when the traffic move fails and is retried', async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const bob = { via: 'cli', id: 'arn:aws:sts::123456789012:assumed-role/oncall/bob' } as const;
+      ports.router.setWeights = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      const aborted = { Error: 'ReleaseAborted', Cause: abortCause('p99 up', bob) };
+      const at25 = cursorAt(5, { shifts: [{ percent: 25, shiftedAt: '2025-03-04T10:16:00.000Z' }] });
+
+      await expect(
+        rollBackRelease({ ...ports, events }, settings, deployment, aborted, EXECUTION_ARN, at25),
+      ).rejects.toThrow('Rate exceeded');
+
+      expect(events.published.map((m) => [m.kind, m.progress.state, m.reason, m.actor])).toEqual([
+        ['step', 'rolling-back', 'aborted by a person: p99 up', bob],
+      ]);
+    });
+
     it("tells a rollback whose traffic move fails as rolling back, and fails with the driver's error for the retry", async () => {
       const events = new FakeReleaseEvents(ports.journal);
       const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
