@@ -159,7 +159,7 @@ const ENDED_WORDS: Partial<Record<ReleaseState, string>> = {
  */
 const stepLine = (event: ReleaseEventMessage): string => {
   const { step, steps, label, state, reachedPercent } = event.progress;
-  const ended = ENDED_WORDS[state];
+  const ended = event.kind === 'rollback_failed' ? 'rollback failed' : ENDED_WORDS[state];
   if (ended !== undefined) {
     if (step <= 0) return `${ended} before its first step${steps > 0 ? ` (of ${steps})` : ''}`;
     const reached = reachedPercent !== undefined && reachedPercent > 0 ? ` (${reachedPercent}%)` : '';
@@ -251,7 +251,11 @@ const targetOf = (event: ReleaseEventMessage): ButtonTarget => ({
  * traffic weights and strategy as fields; the buttons its state offers when someone may press them.
  */
 export const rootMessage = (event: ReleaseEventMessage, options: { buttons: boolean }): SlackMessage => {
-  const state = STATE_WORDS[event.progress.state];
+  // A failed rollback is no plain failure: traffic may still be split, and a person must finish it.
+  const state =
+    event.kind === 'rollback_failed'
+      ? { emoji: ':rotating_light:', words: 'Rollback failed: finish it by hand' }
+      : STATE_WORDS[event.progress.state];
   const header = `${event.service} ${versions(event)}`;
   const fields = [
     mrkdwn(`*State*\n${state.emoji} ${state.words}`),

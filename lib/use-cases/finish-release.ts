@@ -495,6 +495,12 @@ const recordReport = async (
   return { kind: input.kind, outcome: status, reason, ...(progress ? { progress } : {}) };
 };
 
+/** Who aborted a release that ends failed (a queued push aborted while it waited), when its cause says. */
+const actorOfReport = (input: Omit<ReportInput, 'topicArn'>): { actor?: Actor } => {
+  const actor = input.kind === 'failed' ? actorFromFailure(input.failure) : undefined;
+  return actor ? { actor } : {};
+};
+
 /** Publishes a report's ending on the release-events topic (best effort; an ignored release is not told). */
 const publishReport = async (
   events: ReleaseEvents | undefined,
@@ -516,7 +522,7 @@ const publishReport = async (
     events,
     subject,
     recorded.progress,
-    { kind: input.kind, text, reason: recorded.reason },
+    { kind: input.kind, text, reason: recorded.reason, ...actorOfReport(input) },
     input.executionArn,
   );
 };

@@ -183,6 +183,27 @@ describe('Function: rootMessage, once the release ended', () => {
     );
   });
 
+  it('a failed rollback says so on the root, not just "failed": a person must finish it', () => {
+    const message = rootMessage(
+      releaseEvent({
+        kind: 'rollback_failed',
+        outcome: 'failed',
+        text: 'ACTION NEEDED: the rollback of v2 failed',
+        progress: { state: 'failed', step: 6, steps: 9, newPercent: 25, label: 'Bake 10m at 25%' },
+      }),
+      { buttons: true },
+    );
+    const section = message.blocks[1];
+    expect(section?.type === 'section' ? section.fields?.slice(0, 2).map((f) => f.text) : []).toEqual([
+      '*State*\n:rotating_light: Rollback failed: finish it by hand',
+      '*Step*\nrollback failed at step 6 of 9 · Bake 10m at 25%',
+    ]);
+    expect(message.text).toBe(
+      'checkout v1 → v2: rollback failed: finish it by hand, ended at step 6 of 9 (v2 25% · v1 75%)',
+    );
+    expect(message.blocks.map((b) => b.type)).toEqual(['header', 'section', 'context']);
+  });
+
   it('a release still before its first step says what is planned', () => {
     const queued = rootMessage(releaseEvent({ progress: { state: 'deploying', step: 0, steps: 9 } }), {
       buttons: false,

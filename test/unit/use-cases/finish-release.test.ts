@@ -657,6 +657,23 @@ describe('Use case: finish a release', () => {
       );
     });
 
+    it('names who aborted a release that ends failed (a queued push aborted while it waited) on its event', async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const alice = { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' } as const;
+      const result = await reportRelease({ ...ports, events }, settings, {
+        kind: 'failed',
+        request: releaseRequest(),
+        releaseId: V2_RELEASE_ID,
+        executionArn: EXECUTION_ARN,
+        failure: { Error: 'ReleaseAborted', Cause: abortCause('wrong build', alice) },
+        topicArn: TOPIC_ARN,
+      });
+      expect(result.reason).toBe('aborted by a person: wrong build');
+      expect(events.published.map((m) => [m.kind, m.reason, m.actor])).toEqual([
+        ['failed', 'aborted by a person: wrong build', alice],
+      ]);
+    });
+
     it('reports a failed rollback loudly to the deployment topic', async () => {
       const ownTopic = 'arn:aws:sns:us-east-1:123456789012:checkout-team';
 
