@@ -189,7 +189,10 @@ const stepSummary = (event: ReleaseEventMessage): string => {
 export const actorWords = (actor: NonNullable<ReleaseEventMessage['actor']>): string => {
   if (actor.via === 'slack') {
     const user = /^slack:[^/]*\/([A-Z0-9]+)$/.exec(actor.id)?.[1];
-    const who = actor.name ? escapeMrkdwn(actor.name) : user ? `<@${user}>` : escapeMrkdwn(actor.id);
+    // A click without a user name carries the user ID as the name (slack-interaction): mention them then.
+    const name = actor.name;
+    const named = name !== undefined && name !== '' && name !== user;
+    const who = named ? escapeMrkdwn(name) : user ? `<@${user}>` : escapeMrkdwn(actor.id);
     return `by ${who} via Slack`;
   }
   return `by ${escapeMrkdwn(actor.name ?? actor.id)} via the CLI`;

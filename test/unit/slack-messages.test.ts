@@ -216,6 +216,9 @@ describe('Function: actorWords', () => {
   it('names a Slack user by the name the click carried, else mentions them; a CLI caller by principal', () => {
     expect(actorWords({ via: 'slack', id: 'slack:T1/U0ONCALL1', name: 'alice' })).toBe('by alice via Slack');
     expect(actorWords({ via: 'slack', id: 'slack:T1/U0ONCALL1' })).toBe('by <@U0ONCALL1> via Slack');
+    expect(actorWords({ via: 'slack', id: 'slack:T1/U0ONCALL1', name: 'U0ONCALL1' })).toBe(
+      'by <@U0ONCALL1> via Slack',
+    );
     expect(actorWords({ via: 'slack', id: 'slack:T1/U1', name: '<!channel>' })).toBe(
       'by &lt;!channel&gt; via Slack',
     );
