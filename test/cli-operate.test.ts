@@ -140,7 +140,13 @@ describe('CLI: shipline promote', () => {
     expect(sfn.commandCalls(SendTaskSuccessCommand).map((call) => call.args[0].input)).toEqual([
       {
         taskToken: 'token-bake',
-        output: JSON.stringify({ outcome: 'promoted', full: false, by: CALLER, reason: 'looks good' }),
+        output: JSON.stringify({
+          outcome: 'promoted',
+          full: false,
+          by: CALLER,
+          reason: 'looks good',
+          actor: { via: 'cli', id: CALLER },
+        }),
       },
     ]);
     const append = ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input);
@@ -182,6 +188,7 @@ describe('CLI: shipline promote', () => {
       full: true,
       by: CALLER,
       reason: `promote-full asked by ${CALLER}`,
+      actor: { via: 'cli', id: CALLER },
     });
     expect(JSON.parse(stdout)).toEqual({
       status: 'done',
@@ -239,7 +246,10 @@ describe('CLI: shipline abort', () => {
       {
         taskToken: 'token-bake',
         error: 'ReleaseAborted',
-        cause: 'aborted by a person: wrong build',
+        cause: JSON.stringify({
+          errorMessage: 'aborted by a person: wrong build',
+          actor: { via: 'cli', id: CALLER },
+        }),
       },
     ]);
     expect(stdout).toBe('aborted release checkout-v3: it rolls back to v2\n');

@@ -64,7 +64,14 @@ export const promotedCursor = (
     ...cursor,
     promotions: [
       ...(cursor.promotions ?? []),
-      { index: cursor.index, by: promotion.by, reason: promotion.reason, full: promotion.full, at },
+      {
+        index: cursor.index,
+        by: promotion.by,
+        reason: promotion.reason,
+        full: promotion.full,
+        at,
+        ...(promotion.actor ? { actor: promotion.actor } : {}),
+      },
     ],
   };
   const note = promotionNote(promotion);

@@ -39,6 +39,11 @@ export interface ReleaseProgress {
   state: ReleaseState;
   /** Percent of production traffic on the new version. */
   newPercent: number;
+  /**
+   * On an ending that moved traffic back (a rollback), the largest share the new version had reached
+   * through the plan's shifts: where the release got to ("rolled back at step 6 of 9 (25%)").
+   */
+  reachedPercent?: number;
   /** When the current step began (ISO 8601). */
   stepStartedAt: string;
   /** When the current wait ends if nothing ends it sooner: a bake, a pause, the rollback window. */
@@ -89,6 +94,8 @@ export interface BakePromotion {
   full: boolean;
   by: string;
   reason: string;
+  /** Who promoted, so the transitions it causes say "by alice via Slack" (absent from older commands). */
+  actor?: Actor;
 }
 
 /** The kind of a message on the release-events topic: a notification kind, or one plan transition. */

@@ -127,13 +127,20 @@ export const progressAt = (
             : step
               ? stateOfStep(step)
               : 'failed');
+  const newPercent = facts.newPercent ?? (cursor ? newPercentOf(cursor) : 0);
+  // Only an ending says how far the release had got before traffic went back.
+  const reachedPercent =
+    cursor && (facts.phase === 'ended' || facts.phase === 'rolling-back')
+      ? Math.max(0, ...cursor.shifts.map((shift) => shift.percent))
+      : 0;
   return {
     sequence: progressSequence(facts.phase, cursor?.index ?? 0),
     step: cursor && facts.phase !== 'queued' && facts.phase !== 'started' ? cursor.index + 1 : 0,
     steps: plan?.steps.length ?? 0,
     ...(step && facts.phase !== 'started' ? { kind: step.kind, label: step.label } : {}),
     state,
-    newPercent: facts.newPercent ?? (cursor ? newPercentOf(cursor) : 0),
+    newPercent,
+    ...(reachedPercent > newPercent ? { reachedPercent } : {}),
     stepStartedAt: facts.stepStartedAt ?? facts.at,
     ...(facts.endsAt ? { endsAt: facts.endsAt } : {}),
     ...(facts.watchedAlarms && facts.watchedAlarms.length > 0

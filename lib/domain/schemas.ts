@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { PlanStep, ReleasePlan } from './plan.ts';
-import type { BakePromotion } from './progress.ts';
+import type { Actor, BakePromotion } from './progress.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor, StepShift } from './types.ts';
 
 /**
@@ -150,6 +150,15 @@ export const rolloutSchema = /* @__PURE__ */ z.lazy(() =>
   z.object({ taskDefinitionArn: nonEmpty(), deploymentId: nonEmpty() }),
 );
 
+/** Who gave a command (Actor): a CLI caller's principal, or a Slack user with the name the click carried. */
+export const actorSchema: z.ZodMiniType<Actor> = /* @__PURE__ */ z.lazy(() =>
+  z.object({
+    via: z.enum(['cli', 'slack']),
+    id: nonEmpty(),
+    name: z.optional(z.string()),
+  }),
+);
+
 /** Where the release is in its plan (`$.cursor`), see StepCursor. */
 export const stepCursorSchema: z.ZodMiniType<StepCursor> = /* @__PURE__ */ z.lazy(() =>
   z.object({
@@ -166,6 +175,7 @@ export const stepCursorSchema: z.ZodMiniType<StepCursor> = /* @__PURE__ */ z.laz
           reason: z.string(),
           full: z.boolean(),
           at: nonEmpty(),
+          actor: z.optional(actorSchema),
         }),
       ),
     ),
@@ -182,6 +192,7 @@ export const bakePromotionSchema: z.ZodMiniType<BakePromotion> = /* @__PURE__ */
     full: z.boolean(),
     by: nonEmpty(),
     reason: z.string(),
+    actor: z.optional(actorSchema),
   }),
 );
 

@@ -145,10 +145,57 @@ const weights = (event: ReleaseEventMessage): string => {
   return `${event.toVersion} ${newPercent}% · ${event.fromVersion} ${100 - newPercent}%`;
 };
 
+/** How an ended release ended, in the words of its step line ("rolled back at step 6 of 9"). */
+const ENDED_WORDS: Partial<Record<ReleaseState, string>> = {
+  promoted: 'promoted',
+  'rolled-back': 'rolled back',
+  failed: 'failed',
+  superseded: 'superseded',
+};
+
+/**
+ * Where the release is in its plan. A release that ended says how and where it got to (a plan it never
+ * started is no longer "planned"); one that has not reached its first step yet says what is planned.
+ */
 const stepLine = (event: ReleaseEventMessage): string => {
-  const { step, steps, label } = event.progress;
+  const { step, steps, label, state, reachedPercent } = event.progress;
+  const ended = event.kind === 'rollback_failed' ? 'rollback failed' : ENDED_WORDS[state];
+  if (ended !== undefined) {
+    if (step <= 0) return `${ended} before its first step${steps > 0 ? ` (of ${steps})` : ''}`;
+    const reached = reachedPercent !== undefined && reachedPercent > 0 ? ` (${reachedPercent}%)` : '';
+    return `${ended} at step ${step} of ${steps}${reached}${label ? ` · ${label}` : ''}`;
+  }
   if (step <= 0) return `${steps} steps planned`;
   return `${step} of ${steps}${label ? ` · ${label}` : ''}`;
+};
+
+/** The step part of a root's one-line text: the step line without its label. */
+const stepSummary = (event: ReleaseEventMessage): string => {
+  const { step, steps, state } = event.progress;
+  const ended = ENDED_WORDS[state];
+  if (ended !== undefined)
+    return step <= 0
+      ? 'ended before its first step'
+      : `ended at step ${step} of ${steps}${event.progress.reachedPercent ? ` after reaching ${event.progress.reachedPercent}%` : ''}`;
+  return step > 0 ? `step ${step} of ${steps}` : `${steps} steps planned`;
+};
+
+/**
+ * Who gave the command that caused a transition, as mrkdwn: "by alice via Slack" with the Slack user's name
+ * when the click carried it, else a mention of the user (`<@U0ONCALL1>`, which Slack renders as their
+ * current display name: https://docs.slack.dev/messaging/formatting-message-text#mentioning-users); "by
+ * <principal> via the CLI" for an operator's AWS principal. Everything but the mention is escaped.
+ */
+export const actorWords = (actor: NonNullable<ReleaseEventMessage['actor']>): string => {
+  if (actor.via === 'slack') {
+    const user = /^slack:[^/]*\/([A-Z0-9]+)$/.exec(actor.id)?.[1];
+    // A click without a user name carries the user ID as the name (slack-interaction): mention them then.
+    const name = actor.name;
+    const named = name !== undefined && name !== '' && name !== user;
+    const who = named ? escapeMrkdwn(name) : user ? `<@${user}>` : escapeMrkdwn(actor.id);
+    return `by ${who} via Slack`;
+  }
+  return `by ${escapeMrkdwn(actor.name ?? actor.id)} via the CLI`;
 };
 
 const confirmFor = (button: SlackButton, target: ButtonTarget): SlackButtonElement['confirm'] => {
@@ -207,7 +254,11 @@ const targetOf = (event: ReleaseEventMessage): ButtonTarget => ({
  * traffic weights and strategy as fields; the buttons its state offers when someone may press them.
  */
 export const rootMessage = (event: ReleaseEventMessage, options: { buttons: boolean }): SlackMessage => {
-  const state = STATE_WORDS[event.progress.state];
+  // A failed rollback is no plain failure: traffic may still be split, and a person must finish it.
+  const state =
+    event.kind === 'rollback_failed'
+      ? { emoji: ':rotating_light:', words: 'Rollback failed: finish it by hand' }
+      : STATE_WORDS[event.progress.state];
   const header = `${event.service} ${versions(event)}`;
   const fields = [
     mrkdwn(`*State*\n${state.emoji} ${state.words}`),
@@ -217,6 +268,8 @@ export const rootMessage = (event: ReleaseEventMessage, options: { buttons: bool
   ].map((field) => ({ ...field, text: cut(field.text, LIMITS.field) }));
   const context = [
     `${escapeMrkdwn(event.environment)} · release ${escapeMrkdwn(event.releaseId)}`,
+    // An ending a person caused says who, on the root too: it is what the channel reads last.
+    ...(event.actor && ENDED.has(event.progress.state) ? [actorWords(event.actor)] : []),
     `updated ${clockTime(event.at)}`,
     ...(event.progress.endsAt && !ENDED.has(event.progress.state)
       ? [`until ${clockTime(event.progress.endsAt)}`]
@@ -227,7 +280,7 @@ export const rootMessage = (event: ReleaseEventMessage, options: { buttons: bool
     : undefined;
   return {
     text: cut(
-      `${event.service} ${versions(event)}: ${state.words.toLowerCase()}, ${event.progress.step > 0 ? `step ${event.progress.step} of ${event.progress.steps}` : `${event.progress.steps} steps planned`} (${weights(event)})`,
+      `${event.service} ${versions(event)}: ${state.words.toLowerCase()}, ${stepSummary(event)} (${weights(event)})`,
       LIMITS.section,
     ),
     blocks: [
@@ -270,12 +323,10 @@ export const transitionReply = (event: ReleaseEventMessage, options: { buttons: 
     ...(event.reason ? [`> ${escapeMrkdwn(event.reason).replace(/\n/g, '\n> ')}`] : []),
   ];
   const context = [
-    clockTime(event.at),
+    escapeMrkdwn(clockTime(event.at)),
     ...(event.progress.step > 0 ? [`step ${event.progress.step} of ${event.progress.steps}`] : []),
-    `traffic ${weights(event)}`,
-    ...(event.actor
-      ? [`by ${event.actor.name ?? event.actor.id} via ${event.actor.via === 'slack' ? 'Slack' : 'the CLI'}`]
-      : []),
+    `traffic ${escapeMrkdwn(weights(event))}`,
+    ...(event.actor ? [actorWords(event.actor)] : []),
   ].join(' · ');
   const actions =
     options.buttons && event.kind === 'paused'
@@ -285,7 +336,7 @@ export const transitionReply = (event: ReleaseEventMessage, options: { buttons: 
     text: cut(`${event.service}: ${event.text}${event.reason ? ` (${event.reason})` : ''}`, LIMITS.section),
     blocks: [
       { type: 'section', text: mrkdwn(cut(lines.join('\n'), LIMITS.section)) },
-      { type: 'context', elements: [mrkdwn(escapeMrkdwn(cut(context, LIMITS.context)))] },
+      { type: 'context', elements: [mrkdwn(cut(context, LIMITS.context))] },
       ...(actions ? [actions] : []),
     ],
   };

@@ -1,4 +1,5 @@
 import type { PlanStep, ReleasePlan } from './plan.ts';
+import type { Actor } from './progress.ts';
 
 /**
  * The release model carried through the state machine. Inputs and outputs stay small: what a person
@@ -136,6 +137,8 @@ export interface StepPromotion {
   reason: string;
   full: boolean;
   at: string;
+  /** Who promoted (CLI principal or Slack user), when the command said. */
+  actor?: Actor;
 }
 
 /** What Prepare hands to every later state. */

@@ -464,7 +464,7 @@ export const promoteBake = async (
       ? `Promoted in full by ${promotion.by} during the ${formatDuration(step.seconds)} bake at ${percentOf(cursor)}%: ${next.index - cursor.index - 1} steps skipped, all traffic goes to ${deployment.toVersion}`
       : `The ${formatDuration(step.seconds)} bake at ${percentOf(cursor)}% was ended as passed by ${promotion.by}`,
     reason: promotionNote(promotion),
-    actor: actorOf(promotion.by),
+    actor: promotion.actor ?? actorOf(promotion.by),
     facts: { phase: 'end', at },
   });
   return next;
@@ -487,7 +487,7 @@ export const promoteRollbackWindow = async (
     kind: 'step',
     text: `The rollback window was ended by ${promotion.by}; ${deployment.fromVersion} is retired now`,
     reason,
-    actor: actorOf(promotion.by),
+    actor: promotion.actor ?? actorOf(promotion.by),
     facts: { phase: 'window-ended', state: 'promoted', newPercent: 100 },
   });
   return { outcome: 'promoted', reason };

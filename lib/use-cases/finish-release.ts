@@ -1,8 +1,9 @@
 import { now } from '../clock.ts';
 import { currentStep, rolloutOf } from '../domain/cursor.ts';
 import { versionLabel } from '../domain/names.ts';
-import type { ReleaseProgress, ReleaseState } from '../domain/progress.ts';
+import type { Actor, ReleaseProgress, ReleaseState } from '../domain/progress.ts';
 import { actorOf, progressAt, subjectOfDeployment, subjectOfRequest } from '../domain/release-progress.ts';
+import { actorSchema } from '../domain/schemas.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
 import { InvalidInputError, TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
@@ -44,6 +45,17 @@ const parseCause = (cause: string | undefined): string => {
     // plain text cause
   }
   return cause;
+};
+
+/** Who aborted the release, when its ReleaseAborted cause says (abortCause, lib/use-cases/resume.ts). */
+export const actorFromFailure = (failure: CaughtFailure | undefined): Actor | undefined => {
+  if (failure?.Error !== 'ReleaseAborted' || !failure.Cause) return undefined;
+  try {
+    const parsed = actorSchema.safeParse((JSON.parse(failure.Cause) as { actor?: unknown }).actor);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // a plain text cause: nobody named
+  }
 };
 
 /** What every notification about a planned release says: which service, release and versions. */
@@ -165,7 +177,7 @@ export const promoteRelease = async (
       kind: 'promoted',
       text: `${deployment.toVersion} promoted: it serves 100% on ${names.newPlace}`,
       reason,
-      ...(fullPromotion ? { actor: actorOf(fullPromotion.by) } : {}),
+      ...(fullPromotion ? { actor: fullPromotion.actor ?? actorOf(fullPromotion.by) } : {}),
     },
     executionArn,
   );
@@ -298,6 +310,7 @@ export const rollBackRelease = async (
   | { kind: 'promoted'; outcome: 'promoted'; reason: string; warnings: string[] }
 > => {
   const reason = reasonFromFailure(failure);
+  const actor = actorFromFailure(failure);
   const warnings: string[] = [];
   // The rollback starts the moment a bake fails or a person aborts: the failure's detection, from which
   // DORA's failed deployment recovery time runs until traffic is back on the stable version.
@@ -327,7 +340,9 @@ export const rollBackRelease = async (
   // publish cost the rollback reaction ~100 ms of AWS calls). Idempotent in the driver: a retry after
   // traffic was restored changes nothing on it, and still stops the new version (a failure between the
   // two must not leave it running).
-  const rolled = owner ? await rollBackTraffic(ports, deployment, cursor, reason, executionArn) : undefined;
+  const rolled = owner
+    ? await rollBackTraffic(ports, deployment, cursor, reason, executionArn, actor)
+    : undefined;
   await ports.store.clearAlarmWatches(deployment.alarms, deployment.id);
   const at = now().toISOString();
   const progress = progressAt(deployment.plan, cursor, {
@@ -374,7 +389,12 @@ export const rollBackRelease = async (
     ports.events,
     subject,
     progress,
-    { kind: 'rolled_back', text: `Rolled back: ${deployment.fromVersion} serves 100% again`, reason },
+    {
+      kind: 'rolled_back',
+      text: `Rolled back: ${deployment.fromVersion} serves 100% again`,
+      reason,
+      ...(actor ? { actor } : {}),
+    },
     executionArn,
   );
   return {
@@ -397,6 +417,7 @@ const rollBackTraffic = async (
   cursor: StepCursor | undefined,
   reason: string,
   executionArn: string | undefined,
+  actor: Actor | undefined,
 ): Promise<{ note?: string } | undefined> => {
   try {
     return await ports.driver.rollBack(deployment.target);
@@ -410,6 +431,7 @@ const rollBackTraffic = async (
           kind: 'step',
           text: `Rolling back to ${deployment.fromVersion}`,
           reason,
+          ...(actor ? { actor } : {}),
           facts: {
             phase: 'rolling-back',
             // What the release last applied, from the cursor: the rollback may have failed reading ELB.
@@ -523,6 +545,12 @@ const recordReport = async (
   return { kind: input.kind, outcome: status, reason, ...(progress ? { progress } : {}) };
 };
 
+/** Who aborted a release that ends failed (a queued push aborted while it waited), when its cause says. */
+const actorOfReport = (input: Omit<ReportInput, 'topicArn'>): { actor?: Actor } => {
+  const actor = input.kind === 'failed' ? actorFromFailure(input.failure) : undefined;
+  return actor ? { actor } : {};
+};
+
 /** Publishes a report's ending on the release-events topic (best effort; an ignored release is not told). */
 const publishReport = async (
   events: ReleaseEvents | undefined,
@@ -544,7 +572,7 @@ const publishReport = async (
     events,
     subject,
     recorded.progress,
-    { kind: input.kind, text, reason: recorded.reason },
+    { kind: input.kind, text, reason: recorded.reason, ...actorOfReport(input) },
     input.executionArn,
   );
 };

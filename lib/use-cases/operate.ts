@@ -258,6 +258,7 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
         full,
         by: who(request.actor),
         reason: request.reason?.trim() || `${request.command} asked by ${who(request.actor)}`,
+        actor: request.actor,
       };
       const acted = await completeWaits(ports, promotable, (token) => ports.tokens.succeed(token, payload));
       if (!acted.some((wait) => wait.result === 'resumed'))
@@ -284,6 +285,7 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
         releaseId: target.releaseId,
         reason,
         service: request.service,
+        actor: request.actor,
       });
       const aborted = target.record ? rollbacksOf(target.record).at(-1) : undefined;
       if (report.status !== 'done' && aborted && target.record?.status === 'in_progress')
@@ -315,7 +317,10 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
       if (!target) return nothing(`nothing to reject: ${await idle()}`);
       const pauses = target.waits.filter((wait) => wait.kind === 'pause');
       const reason = request.reason?.trim();
-      const cause = abortCause(`rejected by ${who(request.actor)}${reason ? `: ${reason}` : ''}`);
+      const cause = abortCause(
+        `rejected by ${who(request.actor)}${reason ? `: ${reason}` : ''}`,
+        request.actor,
+      );
       const acted = await completeWaits(ports, pauses, (token) =>
         ports.tokens.fail(token, RELEASE_ABORTED, cause),
       );
@@ -352,6 +357,7 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
           releaseId: target.releaseId,
           reason,
           service: request.service,
+          actor: request.actor,
         });
         if (report.status === 'done')
           return done(

@@ -1,3 +1,4 @@
+import type { Actor } from '../domain/progress.ts';
 import { PENDING_TOKEN_PREFIX } from '../ports/lock-store.ts';
 import type { Wait, WaitKind, WaitRegistry } from '../ports/wait-registry.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
@@ -41,8 +42,16 @@ export interface PauseApproval {
 
 const PAUSE_APPROVAL: PauseApproval = { resumed: true, decision: 'approved' };
 
-/** The rollback reason of an aborted release, as its `rolled_back` notification names it. */
-export const abortCause = (reason: string): string => `aborted by a person: ${reason}`;
+/**
+ * The cause an aborted release's task fails with. Its rollback reason (what the `rolled_back` notification
+ * names) is "aborted by a person: <reason>". With the person who aborted, the cause is the JSON a Lambda
+ * error's cause is (`{"errorMessage": ...}`, which the rollback already reads its reason from) plus the
+ * `actor`, so the rollback's release event says who did it.
+ */
+export const abortCause = (reason: string, actor?: Actor): string => {
+  const message = `aborted by a person: ${reason}`;
+  return actor ? JSON.stringify({ errorMessage: message, actor }) : message;
+};
 
 /**
  * Completes each wait's task once (a bake holds one wait per watched alarm, all on the same token), then
@@ -117,7 +126,7 @@ export const approveRelease = async (
  */
 export const abortRelease = async (
   ports: ResumePorts,
-  request: { releaseId: string; reason: string; service?: string },
+  request: { releaseId: string; reason: string; service?: string; actor?: Actor },
 ): Promise<ResumeReport> => {
   const reason = request.reason.trim();
   if (reason === '') throw new Error('an abort needs a reason: the rollback notification names it');
@@ -125,7 +134,7 @@ export const abortRelease = async (
     (wait) => request.service === undefined || wait.service === request.service,
   );
   const acted = await completeWaits(ports, all, (token) =>
-    ports.tokens.fail(token, RELEASE_ABORTED, abortCause(reason)),
+    ports.tokens.fail(token, RELEASE_ABORTED, abortCause(reason, request.actor)),
   );
   return report('abort', request.releaseId, all, acted);
 };

@@ -227,7 +227,7 @@ export const handleSlackInteraction = async (
   // A pause's reply keeps its question until answered: then its buttons go, and it says who answered.
   const answered =
     result.status === 'done' && responseUrl
-      ? answeredReply(payload.message, `${spec.label} pressed by ${userName}`, now().toISOString())
+      ? answeredReply(payload.message, `${spec.label} pressed by ${userName} via Slack`, now().toISOString())
       : undefined;
   if (answered && responseUrl) {
     try {

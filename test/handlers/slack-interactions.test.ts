@@ -190,7 +190,10 @@ describe('Handler: slack-interactions', () => {
           {
             type: 'context',
             elements: [
-              { type: 'mrkdwn', text: ':ballot_box_with_check: Approve pressed by alice · 10:20 UTC' },
+              {
+                type: 'mrkdwn',
+                text: ':ballot_box_with_check: Approve pressed by alice via Slack · 10:20 UTC',
+              },
             ],
           },
         ],

@@ -231,6 +231,51 @@ describe('Handler: slack-notify', () => {
     expect(slack.calls[1]?.body).toMatchObject({ thread_ts: '1795860000.000001', reply_broadcast: true });
   });
 
+  it('says who caused an ending: by name via Slack, a mention without one, a principal via the CLI; the root too', async () => {
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { ...THREAD_KEY, channel: CHANNEL, ts: '1795860000.000001', rootSequence: 5 } });
+    ddb.on(UpdateCommand).resolves({});
+    const rolledBack = (sequence: number, actor: ReleaseEventMessage['actor']) =>
+      releaseEvent({
+        kind: 'rolled_back',
+        outcome: 'rolled_back',
+        text: 'Rolled back: v1 serves 100% again',
+        reason: 'aborted by a person: Roll back now pressed in Slack by alice',
+        actor,
+        progress: { sequence, state: 'rolled-back', step: 4, steps: 7, newPercent: 0, reachedPercent: 25 },
+      });
+    const contexts = async (event: ReleaseEventMessage): Promise<unknown[]> => {
+      slack.calls.length = 0;
+      await handler(snsEvent(event), context);
+      return slack.calls.map(
+        (call) =>
+          (call.body.blocks as Array<{ type: string; elements?: Array<{ text: string }> }>).find(
+            (b) => b.type === 'context',
+          )?.elements?.[0]?.text,
+      );
+    };
+
+    expect(
+      await contexts(rolledBack(1_000_001, { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' })),
+    ).toEqual([
+      'default · release checkout-v2-0001 · by alice via Slack · updated 10:14 UTC',
+      '10:14 UTC · step 4 of 7 · traffic v2 0% · v1 100% · by alice via Slack',
+    ]);
+    const [, mentioned] = await contexts(
+      rolledBack(1_000_001, { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1' }),
+    );
+    expect(mentioned).toBe('10:14 UTC · step 4 of 7 · traffic v2 0% · v1 100% · by <@U0ONCALL1> via Slack');
+    const [, cli] = await contexts(
+      rolledBack(1_000_001, { via: 'cli', id: 'arn:aws:sts::123456789012:assumed-role/oncall/bob' }),
+    );
+    expect(cli).toBe(
+      '10:14 UTC · step 4 of 7 · traffic v2 0% · v1 100% · by arn:aws:sts::123456789012:assumed-role/oncall/bob via the CLI',
+    );
+    // The root says how the release ended and how far it had got, not the steps it planned.
+    expect(JSON.stringify(slack.calls[0]?.body.blocks)).toContain('rolled back at step 4 of 7 (25%)');
+  });
+
   it('waits for a concurrent delivery still posting the root (throws to be retried)', async () => {
     ddb.on(GetCommand).resolves({
       Item: { ...THREAD_KEY, channel: CHANNEL, rootSequence: -1, claimedUntil: NOW_SECONDS + 30 },

@@ -1456,7 +1456,7 @@ describe('Sandbox: Slack buttons', () => {
     // The pause's reply no longer offers its buttons, and says who answered.
     const pause = result.slack?.threads[0]?.replies.find((reply) => reply.text.includes('Paused'));
     expect(pause?.buttons).toEqual([]);
-    expect(pause?.text).toContain(':ballot_box_with_check: Approve pressed by alice · 10:12 UTC');
+    expect(pause?.text).toContain(':ballot_box_with_check: Approve pressed by alice via Slack · 10:12 UTC');
     const click = result.slack?.clicks[0];
     expect(click).toMatchObject({ button: 'approve', status: 200 });
     // Slack gives up after 3 s: the click is answered with the command done well before.
@@ -1494,6 +1494,12 @@ describe('Sandbox: Slack buttons', () => {
         reason: 'Reject pressed in Slack by alice',
       }),
     ]);
+    // The answered pause and the rollback it caused both say who did it.
+    const [pause, outcome] = ['Paused', 'Rolled back'].map((words) =>
+      result.slack?.threads[0]?.replies.find((reply) => reply.text.includes(words)),
+    );
+    expect(pause?.text).toContain(':ballot_box_with_check: Reject pressed by alice via Slack · 10:12 UTC');
+    expect(outcome?.text).toContain('traffic v2 0% · v1 100% · by alice via Slack');
   });
 
   it('a listed user presses Roll back now during a bake: v1 serves again, the notification names who', async () => {
@@ -1507,10 +1513,14 @@ describe('Sandbox: Slack buttons', () => {
     expect(result.releases.at(-1)?.actions).toEqual([
       expect.objectContaining({ command: 'rollback', actor: SLACK_ACTOR }),
     ]);
-    // The thread's outcome, also in the channel, says why.
+    // The thread's outcome, also in the channel, says why and who did it; the root where the release got to.
     const outcome = result.slack?.threads[0]?.replies.find((reply) => reply.broadcast);
     expect(outcome?.text).toContain(
       'Rolled back: v1 serves 100% again\n> aborted by a person: Roll back now pressed in Slack by alice',
+    );
+    expect(outcome?.text).toContain('10:14 UTC · step 6 of 9 · traffic v2 0% · v1 100% · by alice via Slack');
+    expect(result.slack?.threads[0]?.root).toContain(
+      '*Step*\nrolled back at step 6 of 9 (25%) · Bake 10m watching 2 alarms',
     );
     expect(result.slack?.clicks[0]?.told).toEqual([
       'aborted release checkout-93bf26337dddd824f7ca7fb711d1d602: it rolls back to v1',
@@ -1634,6 +1644,40 @@ describe('Sandbox: the shipline CLI against the simulated account', () => {
         newPercent: 5,
       },
     });
+  });
+
+  it('status --watch redraws on the virtual clock through every state and exits 0 once nothing is releasing', async () => {
+    const result = await run('cli-status-watch.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    const watch = command(result, 360);
+    expect(watch?.exitCode).toBe(0);
+    const drawings = (watch?.stdout ?? '').trim().split('\n\n');
+    // Every 300 virtual seconds from 6m: the bakes at 5%, 25% and 100%, the rollback window, then the end.
+    expect(
+      drawings.map((drawing) => /(baking, \d+%|rollback-window|releasing: nothing)/.exec(drawing)?.[1]),
+    ).toEqual([
+      'baking, 5%',
+      'baking, 5%',
+      'baking, 25%',
+      'baking, 25%',
+      'baking, 100%',
+      'baking, 100%',
+      'rollback-window',
+      'rollback-window',
+      'rollback-window',
+      'releasing: nothing',
+    ]);
+    expect(drawings.at(-1)).toContain('serving:   v2 (green)');
+    // It exits at its first redraw after the release ended (the old slot scaled down), not before.
+    const ended = result.timeline.find((entry) => entry.text === 'Release promoted')?.t ?? Number.NaN;
+    expect(watch?.endedT).toBe(360 + 9 * 300);
+    expect(watch?.endedT).toBeGreaterThan(ended);
+    expect((watch?.endedT ?? 0) - ended).toBeLessThan(300);
+    // Each drawing is in the timeline at the virtual time it was drawn.
+    const drawn = result.timeline
+      .filter((entry) => entry.text.includes('releasing: '))
+      .map((entry) => entry.t);
+    expect(drawn).toEqual(Array.from({ length: 10 }, (_, round) => 360 + round * 300));
   });
 
   it('history lists the newest releases first with outcome, versions, duration and reason', async () => {

@@ -38,6 +38,35 @@ describe('Domain: release progress', () => {
     });
   });
 
+  it('an ending that moved traffic back keeps how far the shifts had got; others do not', () => {
+    const shifts = [
+      { percent: 5, shiftedAt: '2025-03-04T10:02:00.000Z' },
+      { percent: 25, shiftedAt: '2025-03-04T10:12:00.000Z' },
+    ];
+    const rolledBack = progressAt(plan, cursorAt(5, { shifts }), {
+      phase: 'ended',
+      state: 'rolled-back',
+      at: AT,
+      newPercent: 0,
+    });
+    expect(rolledBack).toMatchObject({ step: 6, newPercent: 0, reachedPercent: 25 });
+    const promoted = progressAt(plan, cursorAt(8, { shifts }), {
+      phase: 'promoted',
+      at: AT,
+      newPercent: 100,
+    });
+    expect(promoted.reachedPercent).toBeUndefined();
+    const baking = progressAt(plan, cursorAt(5, { shifts }), { phase: 'begin', at: AT });
+    expect(baking.reachedPercent).toBeUndefined();
+    const neverShifted = progressAt(plan, cursorAt(1, { shifts: [] }), {
+      phase: 'ended',
+      state: 'rolled-back',
+      at: AT,
+      newPercent: 0,
+    });
+    expect(neverShifted.reachedPercent).toBeUndefined();
+  });
+
   it('names a state for every step kind', () => {
     const states = CANARY_STEPS.map(
       (_step, index) => progressAt(plan, cursorAt(index), { phase: 'begin', at: AT }).state,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  actorWords,
   answeredReply,
   buttonOfAction,
   buttonsFor,
@@ -73,6 +74,157 @@ describe('Function: rootMessage', () => {
       },
     );
     expect(JSON.stringify(reply.blocks)).not.toContain('<!here>');
+  });
+});
+
+describe('Function: rootMessage, once the release ended', () => {
+  const stepField = (message: ReturnType<typeof rootMessage>): string | undefined => {
+    const section = message.blocks[1];
+    return section?.type === 'section' ? section.fields?.[1]?.text : undefined;
+  };
+  const ended = (
+    state: 'promoted' | 'rolled-back' | 'failed' | 'superseded',
+    step: number,
+    overrides: Parameters<typeof releaseEvent>[0] = {},
+  ) =>
+    rootMessage(
+      releaseEvent({
+        ...overrides,
+        progress: {
+          state,
+          step,
+          steps: 9,
+          newPercent: state === 'promoted' ? 100 : 0,
+          label: step > 0 ? 'Bake 10m at 25%' : undefined,
+          ...(step > 0 ? {} : { kind: undefined }),
+        },
+      }),
+      { buttons: true },
+    );
+
+  it.each([
+    ['promoted', 9, '*Step*\npromoted at step 9 of 9 · Bake 10m at 25%', 'promoted, ended at step 9 of 9'],
+    [
+      'rolled-back',
+      2,
+      '*Step*\nrolled back at step 2 of 9 · Bake 10m at 25%',
+      'rolled back, ended at step 2 of 9',
+    ],
+    ['failed', 4, '*Step*\nfailed at step 4 of 9 · Bake 10m at 25%', 'failed, ended at step 4 of 9'],
+    [
+      'superseded',
+      1,
+      '*Step*\nsuperseded at step 1 of 9 · Bake 10m at 25%',
+      'superseded by a newer release, ended at step 1 of 9',
+    ],
+  ] as const)('a %s release says so and where it got to, never "steps planned"', (state, step, field, text) => {
+    const message = ended(state, step);
+    expect(stepField(message)).toBe(field);
+    expect(message.text).toContain(text);
+    expect(JSON.stringify(message)).not.toContain('planned');
+  });
+
+  it.each([
+    ['rolled-back', 'rolled back before its first step (of 9)'],
+    ['failed', 'failed before its first step (of 9)'],
+    ['superseded', 'superseded before its first step (of 9)'],
+    ['promoted', 'promoted before its first step (of 9)'],
+  ] as const)('a %s release that never reached its first step says it ended before it', (state, words) => {
+    const message = ended(state, 0);
+    expect(stepField(message)).toBe(`*Step*\n${words}`);
+    expect(message.text).toContain('ended before its first step');
+    expect(JSON.stringify(message)).not.toContain('planned');
+  });
+
+  it('a release aborted or rejected by a person rolled back: the root says so, and who did it', () => {
+    const rejected = ended('rolled-back', 5, {
+      kind: 'rolled_back',
+      outcome: 'rolled_back',
+      reason: 'aborted by a person: rejected by alice: Reject pressed in Slack by alice',
+      actor: { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' },
+    });
+    expect(stepField(rejected)).toBe('*Step*\nrolled back at step 5 of 9 · Bake 10m at 25%');
+    expect(rejected.blocks[2]).toEqual({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: 'default · release checkout-v2-0001 · by alice via Slack · updated 10:14 UTC',
+        },
+      ],
+    });
+    const aborted = ended('rolled-back', 4, {
+      kind: 'rolled_back',
+      outcome: 'rolled_back',
+      actor: { via: 'cli', id: 'arn:aws:sts::123456789012:assumed-role/oncall/bob' },
+    });
+    expect(JSON.stringify(aborted.blocks[2])).toContain(
+      'by arn:aws:sts::123456789012:assumed-role/oncall/bob via the CLI',
+    );
+  });
+
+  it('a release rolled back after its shifts says how far it had got (the share its shifts reached)', () => {
+    const rolled = rootMessage(
+      releaseEvent({
+        progress: {
+          state: 'rolled-back',
+          step: 2,
+          steps: 9,
+          newPercent: 0,
+          reachedPercent: 5,
+          label: 'Bake 10m at 5%',
+        },
+      }),
+      { buttons: true },
+    );
+    expect(stepField(rolled)).toBe('*Step*\nrolled back at step 2 of 9 (5%) · Bake 10m at 5%');
+    expect(rolled.text).toBe(
+      'checkout v1 → v2: rolled back, ended at step 2 of 9 after reaching 5% (v2 0% · v1 100%)',
+    );
+  });
+
+  it('a failed rollback says so on the root, not just "failed": a person must finish it', () => {
+    const message = rootMessage(
+      releaseEvent({
+        kind: 'rollback_failed',
+        outcome: 'failed',
+        text: 'ACTION NEEDED: the rollback of v2 failed',
+        progress: { state: 'failed', step: 6, steps: 9, newPercent: 25, label: 'Bake 10m at 25%' },
+      }),
+      { buttons: true },
+    );
+    const section = message.blocks[1];
+    expect(section?.type === 'section' ? section.fields?.slice(0, 2).map((f) => f.text) : []).toEqual([
+      '*State*\n:rotating_light: Rollback failed: finish it by hand',
+      '*Step*\nrollback failed at step 6 of 9 · Bake 10m at 25%',
+    ]);
+    expect(message.text).toBe(
+      'checkout v1 → v2: rollback failed: finish it by hand, ended at step 6 of 9 (v2 25% · v1 75%)',
+    );
+    expect(message.blocks.map((b) => b.type)).toEqual(['header', 'section', 'context']);
+  });
+
+  it('a release still before its first step says what is planned', () => {
+    const queued = rootMessage(releaseEvent({ progress: { state: 'deploying', step: 0, steps: 9 } }), {
+      buttons: false,
+    });
+    expect(stepField(queued)).toBe('*Step*\n9 steps planned');
+  });
+});
+
+describe('Function: actorWords', () => {
+  it('names a Slack user by the name the click carried, else mentions them; a CLI caller by principal', () => {
+    expect(actorWords({ via: 'slack', id: 'slack:T1/U0ONCALL1', name: 'alice' })).toBe('by alice via Slack');
+    expect(actorWords({ via: 'slack', id: 'slack:T1/U0ONCALL1' })).toBe('by <@U0ONCALL1> via Slack');
+    expect(actorWords({ via: 'slack', id: 'slack:T1/U0ONCALL1', name: 'U0ONCALL1' })).toBe(
+      'by <@U0ONCALL1> via Slack',
+    );
+    expect(actorWords({ via: 'slack', id: 'slack:T1/U1', name: '<!channel>' })).toBe(
+      'by &lt;!channel&gt; via Slack',
+    );
+    expect(actorWords({ via: 'cli', id: 'arn:aws:iam::123456789012:user/bob' })).toBe(
+      'by arn:aws:iam::123456789012:user/bob via the CLI',
+    );
   });
 });
 

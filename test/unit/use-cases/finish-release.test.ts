@@ -3,6 +3,7 @@ import type { PlanStep } from '../../../lib/domain/plan.ts';
 import { ENDING_SEQUENCE } from '../../../lib/domain/release-progress.ts';
 import { ServiceBusyError, TransientAwsError } from '../../../lib/errors.ts';
 import {
+  actorFromFailure,
   handOffService,
   promoteRelease,
   reasonFromFailure,
@@ -11,6 +12,7 @@ import {
   rollBackRelease,
   scaleDownOldSlot,
 } from '../../../lib/use-cases/finish-release.ts';
+import { abortCause } from '../../../lib/use-cases/resume.ts';
 import { createFakePorts, FakeReleaseEvents } from '../fakes.ts';
 import {
   BLUE_TG,
@@ -193,6 +195,68 @@ describe('Use case: finish a release', () => {
         executionArn: EXECUTION_ARN,
       });
       expect(ports.store.record(V2_RELEASE_ID)?.progress).toMatchObject({ state: 'rolled-back', step: 6 });
+    });
+
+    it('names who aborted the release on its rolled_back event, from the abort cause; the reason reads as before', async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const alice = { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' } as const;
+      const aborted = {
+        Error: 'ReleaseAborted',
+        Cause: abortCause('Roll back now pressed in Slack by alice', alice),
+      };
+      const at25 = cursorAt(5, { shifts: [{ percent: 25, shiftedAt: '2025-03-04T10:16:00.000Z' }] });
+
+      const result = await rollBackRelease(
+        { ...ports, events },
+        settings,
+        deployment,
+        aborted,
+        EXECUTION_ARN,
+        at25,
+      );
+
+      expect(result.reason).toBe('aborted by a person: Roll back now pressed in Slack by alice');
+      expect(events.published).toEqual([
+        expect.objectContaining({
+          kind: 'rolled_back',
+          reason: 'aborted by a person: Roll back now pressed in Slack by alice',
+          actor: alice,
+        }),
+      ]);
+      expect(ports.store.record(V2_RELEASE_ID)?.reason).toBe(
+        'aborted by a person: Roll back now pressed in Slack by alice',
+      );
+      // A cause without a person (an older abort, an alarm) names nobody.
+      expect(
+        actorFromFailure({ Error: 'ReleaseAborted', Cause: 'aborted by a person: p99 up' }),
+      ).toBeUndefined();
+      expect(
+        actorFromFailure({ Error: 'BakeFailed', Cause: JSON.stringify({ actor: alice }) }),
+      ).toBeUndefined();
+      expect(
+        actorFromFailure({
+          Error: 'ReleaseAborted',
+          Cause: JSON.stringify({ errorMessage: 'x', actor: { via: 'x' } }),
+        }),
+      ).toBeUndefined();
+    });
+
+    it('names who aborted on the rolling-back event too, when the traffic move fails and is retried', async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const bob = { via: 'cli', id: 'arn:aws:sts::123456789012:assumed-role/oncall/bob' } as const;
+      ports.router.setWeights = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      const aborted = { Error: 'ReleaseAborted', Cause: abortCause('p99 up', bob) };
+      const at25 = cursorAt(5, { shifts: [{ percent: 25, shiftedAt: '2025-03-04T10:16:00.000Z' }] });
+
+      await expect(
+        rollBackRelease({ ...ports, events }, settings, deployment, aborted, EXECUTION_ARN, at25),
+      ).rejects.toThrow('Rate exceeded');
+
+      expect(events.published.map((m) => [m.kind, m.progress.state, m.reason, m.actor])).toEqual([
+        ['step', 'rolling-back', 'aborted by a person: p99 up', bob],
+      ]);
     });
 
     it("tells a rollback whose traffic move fails as rolling back, and fails with the driver's error for the retry", async () => {
@@ -591,6 +655,23 @@ describe('Use case: finish a release', () => {
       expect(ports.notifier.published[0]?.notification.subject).toBe(
         '[shipline] checkout: release of v2 failed: TargetStateError: watched alarm(s) do not exist: x',
       );
+    });
+
+    it('names who aborted a release that ends failed (a queued push aborted while it waited) on its event', async () => {
+      const events = new FakeReleaseEvents(ports.journal);
+      const alice = { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' } as const;
+      const result = await reportRelease({ ...ports, events }, settings, {
+        kind: 'failed',
+        request: releaseRequest(),
+        releaseId: V2_RELEASE_ID,
+        executionArn: EXECUTION_ARN,
+        failure: { Error: 'ReleaseAborted', Cause: abortCause('wrong build', alice) },
+        topicArn: TOPIC_ARN,
+      });
+      expect(result.reason).toBe('aborted by a person: wrong build');
+      expect(events.published.map((m) => [m.kind, m.reason, m.actor])).toEqual([
+        ['failed', 'aborted by a person: wrong build', alice],
+      ]);
     });
 
     it('reports a failed rollback loudly to the deployment topic', async () => {

@@ -151,7 +151,7 @@ describe('Use case: operate', () => {
       expect(tokens.succeeded).toEqual([
         {
           token: 'tok-bake',
-          output: { outcome: 'promoted', full: false, by: ACTOR.id, reason: 'looks good' },
+          output: { outcome: 'promoted', full: false, by: ACTOR.id, reason: 'looks good', actor: ACTOR },
         },
       ]);
       expect(registry.entries.size).toBe(0);
@@ -189,7 +189,13 @@ describe('Use case: operate', () => {
       expect(tokens.succeeded).toEqual([
         {
           token: 'tok-bake',
-          output: { outcome: 'promoted', full: true, by: 'ana', reason: 'promote-full asked by ana' },
+          output: {
+            outcome: 'promoted',
+            full: true,
+            by: 'ana',
+            reason: 'promote-full asked by ana',
+            actor: { via: 'slack', id: 'slack:T1/U1', name: 'ana' },
+          },
         },
       ]);
       expect(result.message).toContain('skipped the rest of the plan: v3 goes to 100%');
@@ -268,7 +274,7 @@ describe('Use case: operate', () => {
         {
           token: 'tok-bake',
           error: 'ReleaseAborted',
-          cause: 'aborted by a person: wrong build',
+          cause: JSON.stringify({ errorMessage: 'aborted by a person: wrong build', actor: ACTOR }),
         },
       ]);
       expect(result).toMatchObject({
@@ -351,7 +357,10 @@ describe('Use case: operate', () => {
         {
           token: 'tok-pause',
           error: 'ReleaseAborted',
-          cause: `aborted by a person: rejected by ${ACTOR.id}: not on a Friday`,
+          cause: JSON.stringify({
+            errorMessage: `aborted by a person: rejected by ${ACTOR.id}: not on a Friday`,
+            actor: ACTOR,
+          }),
         },
       ]);
       expect(registry.entries.size).toBe(0);
@@ -375,7 +384,11 @@ describe('Use case: operate', () => {
       );
       const result = await run('rollback', { reason: 'p99 up' });
       expect(tokens.failed).toEqual([
-        { token: 'tok-window', error: 'ReleaseAborted', cause: 'aborted by a person: p99 up' },
+        {
+          token: 'tok-window',
+          error: 'ReleaseAborted',
+          cause: JSON.stringify({ errorMessage: 'aborted by a person: p99 up', actor: ACTOR }),
+        },
       ]);
       expect(releases.requests).toEqual([]);
       expect(result.message).toBe(

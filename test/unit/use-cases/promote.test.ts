@@ -120,6 +120,28 @@ describe('Use case: a person promotes a release from the state machine side', ()
     expect(events.published[1]?.reason).toBe(reason);
   });
 
+  it('a Slack user who promotes is named as such on the transition and the promotion, not as a CLI caller', async () => {
+    const alice = { via: 'slack', id: 'slack:T0SANDBOX/U0ONCALL1', name: 'alice' } as const;
+    const retire = await promoteBake(
+      { store: ports.store, events },
+      deployment,
+      cursorAt(3, { shifts: at5 }),
+      {
+        outcome: 'promoted',
+        full: true,
+        by: 'alice',
+        reason: 'Promote now pressed in Slack by alice',
+        actor: alice,
+      },
+    );
+    expect(retire.promotions?.[0]?.actor).toEqual(alice);
+    await promoteRelease({ ...ports, events }, settings, deployment, undefined, retire);
+    expect(events.published.map((m) => [m.kind, m.actor])).toEqual([
+      ['step', alice],
+      ['promoted', alice],
+    ]);
+  });
+
   it('names the bakes people ended early when the release is promoted at its end', async () => {
     const next = await promoteBake(
       { store: ports.store, events },
