@@ -30,6 +30,34 @@ const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox'
 const UNSIGNED = { sign: async <R>(request: R): Promise<R> => request };
 const unsignedSigner = async () => UNSIGNED;
 
+type Signer = (authScheme?: {
+  name?: string;
+  signingRegion?: string;
+  signingName?: string;
+}) => Promise<unknown>;
+
+/**
+ * The SDK's signer provider of a client without a `signer` of its own builds a new SigV4 signer on every
+ * request (spreading the whole client config into it), so the signer's cache of derived signing keys
+ * never serves: every request derives its key again (four HMACs) before signing. This one builds the
+ * signer once per auth scheme (name, region, service), as the requests of one client share them; the
+ * requests are signed exactly as before.
+ */
+const oneSignerPerScope = (signer: Signer): Signer => {
+  const signers = new Map<string, Promise<unknown>>();
+  return (authScheme) => {
+    const scope = `${authScheme?.name}\u0000${authScheme?.signingRegion}\u0000${authScheme?.signingName}`;
+    let made = signers.get(scope);
+    if (!made) {
+      made = signer(authScheme);
+      signers.set(scope, made);
+      // A failed build (no region) fails this request, as before, and is tried again on the next.
+      made.catch(() => signers.delete(scope));
+    }
+    return made;
+  };
+};
+
 /**
  * Adds one middleware to every client the pipeline's factory creates. It sits after the SDK's retry
  * middleware, so injected throttling is retried exactly as the SDK would, and answers the command from
@@ -49,9 +77,14 @@ export const installSandboxClients = (): void => {
   addClientCustomizer((client, clientName) => {
     // The SDK would read credentials from process.env, which a run never writes: several worlds share
     // the process. The identity provider reads `config.credentials` on every request.
-    const config = (client as unknown as { config?: { credentials?: unknown; signer?: unknown } }).config;
+    const config = (
+      client as unknown as {
+        config?: { credentials?: unknown; signer?: unknown };
+      }
+    ).config;
     if (config) config.credentials = async () => SANDBOX_CREDENTIALS;
     if (config?.signer && clientName !== 'DynamoDB') config.signer = unsignedSigner;
+    else if (typeof config?.signer === 'function') config.signer = oneSignerPerScope(config.signer as Signer);
     // The SDK's own handler cache (`cacheMiddleware`): a client resolves each command's middleware stack
     // once instead of on every send (a sixth of a fleet's CPU went to rebuilding and sorting it). Every
     // middleware, the sandbox's included, is added when the client is made, before its first send. Not for

@@ -63,6 +63,60 @@ describe('sandbox SDK clients', () => {
     expect(dynamodb[0]?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=sandbox\//);
   });
 
+  it('signs DynamoDB requests with one SigV4 signer per client, as a new signer signs them', async () => {
+    const { clock, world } = makeWorld();
+    const client = new DynamoDBClient({ ...clientBase(), endpoint: 'http://127.0.0.1:9' });
+    interface SdkHttpRequest extends Captured {
+      clone(): SdkHttpRequest;
+    }
+    type SignerProvider = (scheme?: unknown) => Promise<{
+      sign: (request: SdkHttpRequest, options: { signingDate: Date }) => Promise<Captured>;
+    }>;
+    const config = client.config as unknown as { signer: SignerProvider };
+    const sdkSigner = config.signer;
+    let built = 0;
+    config.signer = (scheme) => {
+      built += 1;
+      return sdkSigner(scheme);
+    };
+    customize(client, 'DynamoDB');
+    const unsigned: SdkHttpRequest[] = [];
+    (
+      client.middlewareStack as unknown as {
+        addRelativeTo: (mw: unknown, options: Record<string, unknown>) => void;
+      }
+    ).addRelativeTo(
+      (next: (args: unknown) => Promise<unknown>) => async (args: { request: SdkHttpRequest }) => {
+        unsigned.push(args.request.clone());
+        return next(args);
+      },
+      { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'captureUnsigned' },
+    );
+    const signed: Captured[] = [];
+    captureSigned(client, signed);
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      for (const pk of ['a', 'b'])
+        await expect(
+          client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: pk } } })),
+        ).rejects.toThrow('captured');
+    });
+    expect(built).toBe(1);
+    expect(signed).toHaveLength(2);
+    // A signer the SDK builds afresh, signing the same request at the same time, writes the same signature.
+    const fresh = await sdkSigner({ name: 'sigv4', signingRegion: 'us-east-1', signingName: 'dynamodb' });
+    for (const [index, request] of signed.entries()) {
+      const date = request.headers['x-amz-date'] ?? '';
+      const signingDate = new Date(
+        date.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+      );
+      const original = unsigned[index];
+      if (!original) throw new Error(`request ${index} was not captured before signing`);
+      const again = await fresh.sign(original.clone(), { signingDate });
+      expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=sandbox\//);
+      expect(request.headers.authorization).toBe(again.headers.authorization);
+    }
+  });
+
   it('drops the SDK logger middleware of a client without a logger, and keeps it where a logger reads it', () => {
     const names = (client: { middlewareStack: unknown }) =>
       (client.middlewareStack as { identify: () => string[] }).identify().join(' ');
