@@ -59,6 +59,21 @@ const oneSignerPerScope = (signer: Signer): Signer => {
 };
 
 /**
+ * The SDK's default user agent sections (SDK, OS, runtime, service) are computed on every request, an
+ * `os.release()` system call among them; they cannot change while the process runs, so they are read
+ * once per client. The user agent middleware still builds the header from them on every request.
+ */
+const memoizeUserAgent = (config: { defaultUserAgentProvider?: unknown } | undefined): void => {
+  const provider = config?.defaultUserAgentProvider;
+  if (!config || typeof provider !== 'function') return;
+  let sections: Promise<unknown[]> | undefined;
+  config.defaultUserAgentProvider = async (...args: unknown[]) => {
+    sections ??= (provider as (...args: unknown[]) => Promise<unknown[]>)(...args);
+    return [...(await sections)];
+  };
+};
+
+/**
  * Adds one middleware to every client the pipeline's factory creates. It sits after the SDK's retry
  * middleware, so injected throttling is retried exactly as the SDK would, and answers the command from
  * the simulated account of the world the call runs in (see context.ts) instead of sending it. DynamoDB
@@ -79,12 +94,13 @@ export const installSandboxClients = (): void => {
     // the process. The identity provider reads `config.credentials` on every request.
     const config = (
       client as unknown as {
-        config?: { credentials?: unknown; signer?: unknown };
+        config?: { credentials?: unknown; signer?: unknown; defaultUserAgentProvider?: unknown };
       }
     ).config;
     if (config) config.credentials = async () => SANDBOX_CREDENTIALS;
     if (config?.signer && clientName !== 'DynamoDB') config.signer = unsignedSigner;
     else if (typeof config?.signer === 'function') config.signer = oneSignerPerScope(config.signer as Signer);
+    memoizeUserAgent(config);
     // The SDK's own handler cache (`cacheMiddleware`): a client resolves each command's middleware stack
     // once instead of on every send (a sixth of a fleet's CPU went to rebuilding and sorting it). Every
     // middleware, the sandbox's included, is added when the client is made, before its first send. Not for

@@ -117,6 +117,35 @@ describe('sandbox SDK clients', () => {
     }
   });
 
+  it("reads the SDK's default user agent once per client, and sends the same header on every request", async () => {
+    const { clock, world } = makeWorld();
+    const client = new SFNClient(clientBase());
+    type Provider = (...args: unknown[]) => Promise<unknown[]>;
+    const config = client.config as unknown as { defaultUserAgentProvider: Provider };
+    const sdkProvider = config.defaultUserAgentProvider;
+    let read = 0;
+    config.defaultUserAgentProvider = (...args) => {
+      read += 1;
+      return sdkProvider(...args);
+    };
+    customize(client, 'SFN');
+    const seen: Captured[] = [];
+    captureSigned(client, seen);
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      for (let attempt = 0; attempt < 3; attempt += 1)
+        await expect(
+          client.send(
+            new ListExecutionsCommand({ stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:m' }),
+          ),
+        ).rejects.toThrow('captured');
+    });
+    expect(read).toBe(1);
+    const agents = seen.map((request) => request.headers['user-agent']);
+    expect(agents).toHaveLength(3);
+    expect(new Set(agents).size).toBe(1);
+    expect(agents[0]).toMatch(/^aws-sdk-js\/\S+ ua\/2\.1 os\/\S+ lang\/js md\/nodejs#\S+ api\/sfn#\S+/);
+  });
+
   it('drops the SDK logger middleware of a client without a logger, and keeps it where a logger reads it', () => {
     const names = (client: { middlewareStack: unknown }) =>
       (client.middlewareStack as { identify: () => string[] }).identify().join(' ');
