@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { NoOpLogger } from '@smithy/core/client';
 import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
@@ -17,7 +18,7 @@ type Middleware = (
   context: { commandName?: string },
 ) => (args: { input: Record<string, unknown> }) => Promise<unknown>;
 
-/** The sandbox's own credentials: requests are signed (DynamoDB's reach the local server) but never leave. */
+/** The sandbox's own credentials: requests carry them (DynamoDB's reach the local server) but never leave. */
 const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
 
 /**
@@ -25,37 +26,94 @@ const SANDBOX_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox'
  * simulated service answers from the command's input and never reads a signature; what a signature
  * stands for on AWS, the caller's identity and its permissions, the sandbox checks on every call with
  * the function's role (IamEnforcer), and the SDK still resolves the credentials and runs its signing
- * middleware. Only the hashing is skipped. DynamoDB's requests reach a real server and stay signed.
+ * middleware. Only the hashing is skipped.
  */
 const UNSIGNED = { sign: async <R>(request: R): Promise<R> => request };
 const unsignedSigner = async () => UNSIGNED;
 
-type Signer = (authScheme?: {
-  name?: string;
-  signingRegion?: string;
-  signingName?: string;
-}) => Promise<unknown>;
+/** Headers SigV4 never signs (@smithy/signature-v4's ALWAYS_UNSIGNABLE_HEADERS). */
+const UNSIGNABLE = new Set([
+  'authorization',
+  'cache-control',
+  'connection',
+  'expect',
+  'from',
+  'keep-alive',
+  'max-forwards',
+  'pragma',
+  'referer',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'user-agent',
+  'x-amzn-trace-id',
+]);
+
+interface SignableRequest {
+  headers: Record<string, string>;
+  body?: unknown;
+  clone?: () => SignableRequest;
+}
 
 /**
- * The SDK's signer provider of a client without a `signer` of its own builds a new SigV4 signer on every
- * request (spreading the whole client config into it), so the signer's cache of derived signing keys
- * never serves: every request derives its key again (four HMACs) before signing. This one builds the
- * signer once per auth scheme (name, region, service), as the requests of one client share them; the
- * requests are signed exactly as before.
+ * The SigV4 request signer of the DynamoDB clients, whose requests reach a real (local) DynamoDB server:
+ * it writes what SigV4 adds to a request, `X-Amz-Date` and an `Authorization` header naming the
+ * credential scope (the sandbox's access key, date, region, service) and the signed headers, with a
+ * signature of zeros instead of the HMAC chain's. The local server requires that header and its fields
+ * (it answers MissingAuthenticationToken or IncompleteSignature without them) and, like every simulated
+ * service, never verifies a signature: the sandbox's credentials are always valid, and the caller's
+ * permissions are checked with the function's role (IamEnforcer). The SDK still resolves the credentials
+ * and runs its signing middleware; the hashing (the body's, the canonical request's and the HMACs: a
+ * third of a DynamoDB call's CPU in the sandbox) is skipped. As SignatureV4 does, it signs a copy.
  */
-const oneSignerPerScope = (signer: Signer): Signer => {
-  const signers = new Map<string, Promise<unknown>>();
-  return (authScheme) => {
-    const scope = `${authScheme?.name}\u0000${authScheme?.signingRegion}\u0000${authScheme?.signingName}`;
-    let made = signers.get(scope);
-    if (!made) {
-      made = signer(authScheme);
-      signers.set(scope, made);
-      // A failed build (no region) fails this request, as before, and is tried again on the next.
-      made.catch(() => signers.delete(scope));
-    }
-    return made;
+/** A request body's bytes as SigV4 hashes them (the SDK's JSON body is a Uint8Array; none is empty). */
+const payloadOf = (body: unknown): Uint8Array | string => {
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  if (body === undefined || body === null) return '';
+  throw new Error('the sandbox signs DynamoDB requests with a string or byte body only');
+};
+
+const headerFormSigner = (config: {
+  region?: unknown;
+  signingName?: unknown;
+  defaultSigningName?: unknown;
+}) => {
+  const signer = {
+    sign: async (
+      request: SignableRequest,
+      options: { signingDate?: Date; signingRegion?: string; signingService?: string } = {},
+    ): Promise<SignableRequest> => {
+      // As SignatureV4 does: the signing properties' region and service, else the client's.
+      const region =
+        options.signingRegion ??
+        (typeof config.region === 'function'
+          ? await (config.region as () => Promise<string>)()
+          : config.region);
+      const service = options.signingService ?? config.signingName ?? config.defaultSigningName;
+      const signed = request.clone?.() ?? { ...request, headers: { ...request.headers } };
+      const longDate = (options.signingDate ?? new Date())
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
+      signed.headers['x-amz-date'] = longDate;
+      // SignatureV4's `applyChecksum`: the payload's SHA-256, a header of its own (one hash, no HMAC).
+      if (signed.headers['x-amz-content-sha256'] === undefined)
+        signed.headers['x-amz-content-sha256'] = createHash('sha256')
+          .update(payloadOf(signed.body))
+          .digest('hex');
+      const names = Object.keys(signed.headers)
+        .map((name) => name.toLowerCase())
+        .filter((name) => !UNSIGNABLE.has(name))
+        .sort()
+        .join(';');
+      const scope = `${longDate.slice(0, 8)}/${String(region)}/${String(service)}/aws4_request`;
+      signed.headers.authorization = `AWS4-HMAC-SHA256 Credential=${SANDBOX_CREDENTIALS.accessKeyId}/${scope}, SignedHeaders=${names}, Signature=${'0'.repeat(64)}`;
+      return signed;
+    },
   };
+  return async () => signer;
 };
 
 /**
@@ -94,12 +152,18 @@ export const installSandboxClients = (): void => {
     // the process. The identity provider reads `config.credentials` on every request.
     const config = (
       client as unknown as {
-        config?: { credentials?: unknown; signer?: unknown; defaultUserAgentProvider?: unknown };
+        config?: {
+          credentials?: unknown;
+          signer?: unknown;
+          defaultUserAgentProvider?: unknown;
+          region?: unknown;
+          signingName?: unknown;
+          defaultSigningName?: unknown;
+        };
       }
     ).config;
     if (config) config.credentials = async () => SANDBOX_CREDENTIALS;
-    if (config?.signer && clientName !== 'DynamoDB') config.signer = unsignedSigner;
-    else if (typeof config?.signer === 'function') config.signer = oneSignerPerScope(config.signer as Signer);
+    if (config?.signer) config.signer = clientName === 'DynamoDB' ? headerFormSigner(config) : unsignedSigner;
     memoizeUserAgent(config);
     // The SDK's own handler cache (`cacheMiddleware`): a client resolves each command's middleware stack
     // once instead of on every send (a sixth of a fleet's CPU went to rebuilding and sorting it). Every
