@@ -131,6 +131,20 @@ const memoizeUserAgent = (config: { defaultUserAgentProvider?: unknown } | undef
   };
 };
 
+/** The SDK's build-step middlewares that only set headers of the HTTP request, with their priority. */
+const HEADER_ONLY_MIDDLEWARE: Record<string, 'low' | 'normal'> = {
+  contentLengthMiddleware: 'normal',
+  getUserAgentMiddleware: 'low',
+  hostHeaderMiddleware: 'low',
+  recursionDetectionMiddleware: 'low',
+};
+
+/** A middleware that passes the request on as it is. */
+const passOn =
+  (next: (args: unknown) => Promise<unknown>) =>
+  (args: unknown): Promise<unknown> =>
+    next(args);
+
 /**
  * Adds one middleware to every client the pipeline's factory creates. It sits after the SDK's retry
  * middleware, so injected throttling is retried exactly as the SDK would, and answers the command from
@@ -177,6 +191,18 @@ export const installSandboxClients = (): void => {
     const logged = config as { logger?: unknown } | undefined;
     if (logged?.logger instanceof NoOpLogger)
       (client.middlewareStack as unknown as { remove: (name: string) => boolean }).remove('loggerMiddleware');
+    // The build step's middlewares only write headers of the HTTP request (Content-Length, User-Agent, Host,
+    // X-Amzn-Trace-Id). A simulated service's request never leaves the process and nobody reads its headers:
+    // the service answers from the command's input. Each is replaced by one that passes the request on, in
+    // its place and under its name (other middlewares, Powertools' user agent among them, are added relative
+    // to it). DynamoDB's requests reach the local server and keep them.
+    if (clientName !== 'DynamoDB')
+      for (const [name, priority] of Object.entries(HEADER_ONLY_MIDDLEWARE))
+        (
+          client.middlewareStack as unknown as {
+            add: (middleware: unknown, options: Record<string, unknown>) => void;
+          }
+        ).add(passOn, { name, step: 'build', priority, override: true });
     const transport = config as { requestHandler?: SdkRequestHandler } | undefined;
     if (transport?.requestHandler && clientName === 'DynamoDB')
       transport.requestHandler = inProcessTransport(localDynamoDbServer, transport.requestHandler);

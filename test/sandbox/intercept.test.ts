@@ -127,7 +127,7 @@ describe('sandbox SDK clients', () => {
 
   it("reads the SDK's default user agent once per client, and sends the same header on every request", async () => {
     const { clock, world } = makeWorld();
-    const client = new SFNClient(clientBase());
+    const client = new DynamoDBClient({ ...clientBase(), endpoint: 'http://127.0.0.1:9' });
     type Provider = (...args: unknown[]) => Promise<unknown[]>;
     const config = client.config as unknown as { defaultUserAgentProvider: Provider };
     const sdkProvider = config.defaultUserAgentProvider;
@@ -136,22 +136,68 @@ describe('sandbox SDK clients', () => {
       read += 1;
       return sdkProvider(...args);
     };
-    customize(client, 'SFN');
+    customize(client, 'DynamoDB');
     const seen: Captured[] = [];
     captureSigned(client, seen);
     await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
       for (let attempt = 0; attempt < 3; attempt += 1)
         await expect(
-          client.send(
-            new ListExecutionsCommand({ stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:m' }),
-          ),
+          client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: String(attempt) } } })),
         ).rejects.toThrow('captured');
     });
     expect(read).toBe(1);
     const agents = seen.map((request) => request.headers['user-agent']);
     expect(agents).toHaveLength(3);
     expect(new Set(agents).size).toBe(1);
-    expect(agents[0]).toMatch(/^aws-sdk-js\/\S+ ua\/2\.1 os\/\S+ lang\/js md\/nodejs#\S+ api\/sfn#\S+/);
+    expect(agents[0]).toMatch(/^aws-sdk-js\/\S+ ua\/2\.1 os\/\S+ lang\/js md\/nodejs#\S+ api\/dynamodb#\S+/);
+  });
+
+  it("passes a simulated service's request on without its headers, through the same middleware names", async () => {
+    const names = (client: { middlewareStack: unknown }) =>
+      (client.middlewareStack as { identify: () => string[] }).identify().join(' ');
+    const sfn = customize(new SFNClient(clientBase()), 'SFN');
+    const dynamo = customize(
+      new DynamoDBClient({ ...clientBase(), endpoint: 'http://127.0.0.1:9' }),
+      'DynamoDB',
+    );
+    // The names stay (other middlewares are added relative to them, Powertools' after the user agent's).
+    for (const name of [
+      'contentLengthMiddleware',
+      'getUserAgentMiddleware',
+      'hostHeaderMiddleware',
+      'recursionDetectionMiddleware',
+    ]) {
+      expect(names(sfn)).toContain(`${name} - build`);
+      expect(names(dynamo)).toContain(`${name} - build`);
+    }
+    expect(names(sfn)).toMatch(/retryMiddleware.*httpSigningMiddleware.*shiplineSandboxAccount/);
+    (
+      sfn.middlewareStack as unknown as {
+        addRelativeTo: (mw: unknown, options: Record<string, unknown>) => void;
+      }
+    ).addRelativeTo((next: (args: unknown) => Promise<unknown>) => next, {
+      relation: 'after',
+      toMiddleware: 'getUserAgentMiddleware',
+      name: 'afterUserAgent',
+    });
+    const { clock, world } = makeWorld();
+    const seen: Captured[] = [];
+    captureSigned(sfn, seen);
+    const dynamoSeen: Captured[] = [];
+    captureSigned(dynamo, dynamoSeen);
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      await expect(
+        sfn.send(new ListExecutionsCommand({ stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:m' })),
+      ).rejects.toThrow('captured');
+      await expect(
+        dynamo.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' } } })),
+      ).rejects.toThrow('captured');
+    });
+    for (const header of ['user-agent', 'host', 'content-length'])
+      expect(seen[0]?.headers).not.toHaveProperty(header);
+    // DynamoDB's request reaches a server: it keeps every header.
+    for (const header of ['user-agent', 'host', 'content-length'])
+      expect(dynamoSeen[0]?.headers).toHaveProperty(header);
   });
 
   it('drops the SDK logger middleware of a client without a logger, and keeps it where a logger reads it', () => {
