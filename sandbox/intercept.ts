@@ -3,6 +3,7 @@ import { NoOpLogger } from '@smithy/core/client';
 import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { addClientCustomizer } from '../lib/adapters/aws-clients.ts';
 import { useEmfSink } from '../lib/adapters/emf-delivery-metrics.ts';
+import { cloneData } from './aws/clone.ts';
 import { currentWorld } from './context.ts';
 import { inProcessTransport, type SdkRequestHandler } from './dynamodb-transport.ts';
 import { currentFunction } from './iam/enforce.ts';
@@ -220,7 +221,7 @@ export const installSandboxClients = (): void => {
       }
       // Some commands take modeled time of their own (Lambda Invoke waits for the function's run).
       const output = (await world.handle(clientName, commandName, args.input)) as Record<string, unknown>;
-      const copy = structuredClone(output);
+      const copy = cloneData(output);
       // A blob (Lambda's Payload) reaches the caller as the SDK's Uint8ArrayBlobAdapter (transformToString).
       if (output.Payload instanceof Uint8Array)
         copy.Payload = Uint8ArrayBlobAdapter.mutate(copy.Payload as Uint8Array);
