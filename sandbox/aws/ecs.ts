@@ -1,3 +1,4 @@
+import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { EcsContext } from './services.ts';
 import { circuitBreakerThreshold, taskHealthySeconds, taskUnhealthySeconds } from './timing.ts';
@@ -124,9 +125,7 @@ export class SimulatedEcs {
       family,
       revision,
       taskDefinitionArn: this.arn('task-definition', `${family}:${revision}`),
-      containerDefinitions: structuredClone(
-        input.containerDefinitions,
-      ) as TaskDefinition['containerDefinitions'],
+      containerDefinitions: cloneData(input.containerDefinitions) as TaskDefinition['containerDefinitions'],
       tags: (tags as TaskDefinition['tags'] | undefined) ?? [],
     };
     this.taskDefinitions.set(definition.taskDefinitionArn, definition);
@@ -155,9 +154,7 @@ export class SimulatedEcs {
       targetGroupArn,
       container,
       rolling: options.rolling ?? false,
-      deploymentConfiguration: structuredClone(
-        options.deploymentConfiguration ?? DEFAULT_DEPLOYMENT_CONFIGURATION,
-      ),
+      deploymentConfiguration: cloneData(options.deploymentConfiguration ?? DEFAULT_DEPLOYMENT_CONFIGURATION),
       drainingCount: 0,
       lastCompletedTaskDefinition: taskDefinitionArn,
       deployments: [
@@ -250,7 +247,7 @@ export class SimulatedEcs {
       taskDefinition: service.taskDefinition,
       loadBalancers: [{ targetGroupArn: service.targetGroupArn, containerName: 'app', containerPort: 8080 }],
       deploymentConfiguration: service.rolling
-        ? structuredClone(service.deploymentConfiguration)
+        ? cloneData(service.deploymentConfiguration)
         : { deploymentCircuitBreaker: { enable: true, rollback: false } },
       deployments: service.deployments.map(({ pendingCount, failedTasks, ...d }) => ({
         ...d,
@@ -282,8 +279,8 @@ export class SimulatedEcs {
         const { tags, ...taskDefinition } = definition;
         const include = (input.include as string[] | undefined) ?? [];
         return {
-          taskDefinition: structuredClone(taskDefinition),
-          ...(include.includes('TAGS') ? { tags: structuredClone(tags) } : {}),
+          taskDefinition: cloneData(taskDefinition),
+          ...(include.includes('TAGS') ? { tags: cloneData(tags) } : {}),
         };
       }
       case 'RegisterTaskDefinition': {
@@ -293,7 +290,7 @@ export class SimulatedEcs {
           `registered ${definition.family}:${definition.revision} (${definition.containerDefinitions.map((c) => c.image).join(', ')})`,
         );
         const { tags, ...taskDefinition } = definition;
-        return { taskDefinition: structuredClone(taskDefinition), tags: structuredClone(tags) };
+        return { taskDefinition: cloneData(taskDefinition), tags: cloneData(tags) };
       }
       case 'UpdateService':
         return { service: this.describe(this.updateService(input)) };
@@ -317,7 +314,7 @@ export class SimulatedEcs {
       deploymentCircuitBreaker: { enable?: unknown; rollback?: unknown };
     }>;
     const invalid = (message: string) => new SimulatedAwsError('InvalidParameterException', message);
-    const next = structuredClone(service.deploymentConfiguration);
+    const next = cloneData(service.deploymentConfiguration);
     if (given.minimumHealthyPercent !== undefined) {
       const value = given.minimumHealthyPercent;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 100)

@@ -1,3 +1,4 @@
+import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { Elbv2Context } from './services.ts';
 
@@ -51,9 +52,9 @@ const SANDBOX_OIDC = {
 /** A copy of an action as DescribeRules shows it: never an OIDC ClientSecret. */
 const described = (action: RuleAction): RuleAction => {
   const config = action.AuthenticateOidcConfig as Record<string, unknown> | undefined;
-  if (!config) return structuredClone(action);
+  if (!config) return cloneData(action);
   const { ClientSecret: _secret, ...rest } = config;
-  return { ...structuredClone(action), AuthenticateOidcConfig: structuredClone(rest) };
+  return { ...cloneData(action), AuthenticateOidcConfig: cloneData(rest) };
 };
 
 /** A weight change as applied, for the timeline and for reaction-time accounting. */
@@ -144,7 +145,7 @@ export class SimulatedElbv2 {
     return actions
       .filter((a) => a.Type !== 'forward')
       .map((action) => {
-        const kept = structuredClone(action) as RuleAction;
+        const kept = cloneData(action) as RuleAction;
         if (action.Type !== 'authenticate-oidc') return kept;
         const config = action.AuthenticateOidcConfig as Record<string, unknown> | undefined;
         if (!config)
@@ -182,7 +183,7 @@ export class SimulatedElbv2 {
             return {
               RuleArn: rule.RuleArn,
               Priority: rule.Priority,
-              Conditions: structuredClone(rule.Conditions),
+              Conditions: cloneData(rule.Conditions),
               IsDefault: false,
               Actions: [
                 ...rule.others.map(described),

@@ -1,5 +1,6 @@
 import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { currentFunction } from '../iam/enforce.ts';
+import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { AwsServiceContext } from './services.ts';
 import { sleepMs, type Timing } from './timing.ts';
@@ -132,7 +133,7 @@ export class SimulatedLambdaFunctions {
         }
       : fn.error
         ? { errorType: fn.error.errorType, errorMessage: fn.error.errorMessage, trace: [] }
-        : structuredClone((version !== undefined ? fn.answers[version] : undefined) ?? fn.otherwise);
+        : cloneData((version !== undefined ? fn.answers[version] : undefined) ?? fn.otherwise);
     const unhandled = timedOut || fn.error !== undefined;
     this.invocations.push({
       at: this.world.clock.nowMillis,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LambdaRuntime } from '../lambda-runtime.ts';
+import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { AwsServiceContext } from './services.ts';
 import { decideRetry, formatDelay, type Retrier } from './sfn-retry.ts';
@@ -158,7 +159,7 @@ export class SimulatedStepFunctions {
     const taskStates = new Map<string, State>();
     const retriers = new Map<string, Retrier[]>();
     const definition = this.prepare(
-      structuredClone(asl) as unknown as State,
+      cloneData(asl) as unknown as State,
       taskStates,
       retriers,
     ) as unknown as StateMachineDefinition;

@@ -59,6 +59,20 @@ const actionPattern = (action: string): RegExp => {
 };
 const actionPatterns = new Map<string, RegExp>();
 
+/** A role's statement, indexed for the questions asked of it. */
+interface IndexedStatement {
+  statement: PolicyStatement;
+  /** Its exact resource ARNs. */
+  exact: Set<string>;
+  /** Its resources with a wildcard (`*`, `?`) or a policy variable. */
+  patterns: string[];
+  actions: RegExp[];
+  /** The statement with only its patterns for resources, as JSON: a decision's key holds it. */
+  json: string;
+  /** It names exact ARNs only, and has no condition or Not* element (see `allowed`). */
+  exactOnly: boolean;
+}
+
 /**
  * Decisions shared by every world of the process, keyed by everything the evaluator is given: the
  * statements it evaluates (their JSON), the principal, the account, the action, the resource and the
@@ -118,61 +132,76 @@ export class IamEnforcer {
   }
 
   /** Per role: each statement's exact resource ARNs (a set) and its patterns, for `statementsFor`. */
-  private readonly indexes = new Map<
-    string,
-    Array<{ statement: PolicyStatement; exact: Set<string>; patterns: string[]; actions: RegExp[] }>
-  >();
+  private readonly indexes = new Map<string, IndexedStatement[]>();
 
-  /**
-   * The role's statements that can apply to `resource`, each with only the resources that can match it: an
-   * exact ARN other than the requested one never matches, so dropping it changes no decision. A role
-   * scoped to a thousand services' ARNs is evaluated against a handful, not all of them on every call.
-   */
-  private statementsFor(fn: string, resource: string, action: string): PolicyStatement[] {
+  /** Per role and action: the statements naming that action (matched once per world, not per resource). */
+  private readonly byAction = new Map<string, IndexedStatement[]>();
+
+  /** The role's statements that name `action` (an action pattern matching it), indexed. */
+  private statementsNaming(fn: string, action: string): IndexedStatement[] {
+    const byAction = `${fn}\u0000${action}`;
+    const known = this.byAction.get(byAction);
+    if (known) return known;
     let index = this.indexes.get(fn);
     if (!index) {
       const statements = this.roles.get(fn);
       if (!statements) throw new Error(`the sandbox has no IAM role for function "${fn}"`);
       index = statements.map((statement) => {
         const isPattern = (r: string) => /[*?$]/.test(r);
+        const patterns = statement.Resource.filter(isPattern);
         return {
           statement,
           exact: new Set(statement.Resource.filter((r) => !isPattern(r))),
-          patterns: statement.Resource.filter(isPattern),
+          patterns,
           actions: statement.Action.map(actionPattern),
+          json: JSON.stringify({ ...statement, Resource: patterns }),
+          exactOnly:
+            patterns.length === 0 &&
+            Object.keys(statement).every((element) =>
+              ['Sid', 'Effect', 'Action', 'Resource'].includes(element),
+            ),
         };
       });
       this.indexes.set(fn, index);
     }
-    return index.flatMap(({ statement, exact, patterns, actions }) => {
-      // A statement none of whose actions is the requested one applies to nothing here, either way.
-      if (!actions.some((pattern) => pattern.test(action))) return [];
-      const resources = [...(exact.has(resource) ? [resource] : []), ...patterns];
-      return resources.length > 0 ? [{ ...statement, Resource: resources }] : [];
-    });
+    // A statement none of whose actions is the requested one applies to nothing here, either way.
+    const naming = index.filter(({ actions }) => actions.some((pattern) => pattern.test(action)));
+    this.byAction.set(byAction, naming);
+    return naming;
+  }
+
+  /**
+   * The role's statements that can apply to `resource`, each with only the resources that can match it: an
+   * exact ARN other than the requested one never matches, so dropping it changes no decision. A role
+   * scoped to a thousand services' ARNs is evaluated against a handful, not all of them on every call.
+   * `named`: the statement names `resource` exactly (its resources are then `resource` and its patterns).
+   */
+  private statementsFor(
+    fn: string,
+    resource: string,
+    action: string,
+  ): Array<{ indexed: IndexedStatement; named: boolean }> {
+    const applicable: Array<{ indexed: IndexedStatement; named: boolean }> = [];
+    for (const indexed of this.statementsNaming(fn, action)) {
+      const named = indexed.exact.has(resource);
+      if (named || indexed.patterns.length > 0) applicable.push({ indexed, named });
+    }
+    return applicable;
   }
 
   /** The run's table ARN (`:table/NAME`, then the end of the ARN or a sub-resource) in a decision's key. */
   private readonly runTable: RegExp | undefined;
 
   /**
-   * The key with the run's table renamed to one name for every run, where that cannot change the
-   * decision: every resource of the statements evaluated is an exact ARN (no `*` or `?` a renamed name could
-   * match differently) and no statement has a condition (which could name the table) or a Not* element.
-   * Then the evaluator only compares the requested ARN with the statements' ARNs, and a name renamed
-   * the same way on both sides compares the same. Otherwise the key keeps the run's own name.
+   * Whether the role allows the check. The decision shared across worlds is keyed by the evaluator's whole
+   * input: the account, principal, action, resource, context and each statement evaluated (its JSON with
+   * its patterns for resources, and whether it also names the requested resource). The run's table is
+   * renamed to one name for every run where that cannot change the decision: every statement evaluated
+   * names exact ARNs only (no `*` or `?` a renamed name could match differently) and none has a condition
+   * (which could name the table) or a Not* element. Then the evaluator only compares the requested ARN
+   * with the statements' ARNs, and a name renamed the same way on both sides compares the same.
+   * Otherwise the key keeps the run's own name.
    */
-  private withRunTableRenamed(key: string, statements: PolicyStatement[]): string {
-    if (!this.runTable) return key;
-    const exactOnly = statements.every(
-      (statement) =>
-        Object.keys(statement).every((element) =>
-          ['Sid', 'Effect', 'Action', 'Resource'].includes(element),
-        ) && statement.Resource.every((resource) => !/[*?$]/.test(resource)),
-    );
-    return exactOnly ? key.replace(this.runTable, ':table/\u0001run-table') : key;
-  }
-
   private allowed(fn: string, check: IamCheck): boolean {
     const key = `${fn}\u0000${check.action}\u0000${check.resource}\u0000${JSON.stringify(check.context ?? {})}`;
     const cached = this.decisions.get(key);
@@ -181,16 +210,24 @@ export class IamEnforcer {
       fn === OPERATOR && this.operator
         ? this.operator.arn
         : `arn:aws:sts::${this.scope.account}:assumed-role/shipline-sandbox-${fn}/shipline-sandbox-${fn}`;
-    const statements = this.statementsFor(fn, check.resource, check.action);
-    const sharedKey = this.withRunTableRenamed(
-      `${this.scope.account}\u0000${principal}\u0000${key}\u0000${JSON.stringify(statements)}`,
-      statements,
-    );
+    const applicable = this.statementsFor(fn, check.resource, check.action);
+    let described = `${this.scope.account}\u0000${principal}\u0000${key}`;
+    let exactOnly = true;
+    for (const { indexed, named } of applicable) {
+      described += `\u0000${named ? 'named' : 'patterns'}\u0000${indexed.json}`;
+      exactOnly &&= indexed.exactOnly;
+    }
+    const sharedKey =
+      exactOnly && this.runTable ? described.replace(this.runTable, ':table/\u0001run-table') : described;
     const shared = sharedDecisions.get(sharedKey);
     if (shared !== undefined) {
       this.decisions.set(key, shared);
       return shared;
     }
+    const statements = applicable.map(({ indexed, named }) => ({
+      ...indexed.statement,
+      Resource: named ? [check.resource, ...indexed.patterns] : indexed.patterns,
+    }));
     // The unsafe (unvalidated) entry point: iam-data lists no resource type for states:SendTaskSuccess,
     // yet AWS authorizes it against the issuing state machine, which the validated one refuses.
     const result = runUnsafeSimulation(

@@ -1,6 +1,6 @@
 import '../../sandbox/polyfills.ts';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { customize } from '../../lib/adapters/aws-clients.ts';
 import { runInWorld } from '../../sandbox/context.ts';
 import { installSandboxClients } from '../../sandbox/intercept.ts';
@@ -59,5 +59,23 @@ describe('sandbox DynamoDB transport', () => {
       ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     });
     expect(connections).toBe(0);
+  });
+
+  it('asks the server its address once, not on every request (a system call each)', async () => {
+    const { clock, world } = makeWorld();
+    const server = localDynamoDbServer();
+    if (!server) throw new Error('the local DynamoDB server is not running');
+    const address = vi.spyOn(server, 'address');
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      const client = customize(new DynamoDBClient({ region: 'us-east-1', endpoint }), 'DynamoDB');
+      for (const n of ['1', '2', '3'])
+        await client.send(
+          new PutItemCommand({ TableName: 'transport', Item: { pk: { S: 'b' }, n: { N: n } } }),
+        );
+      const read = await client.send(new GetItemCommand({ TableName: 'transport', Key: { pk: { S: 'b' } } }));
+      expect(read.Item?.n).toEqual({ N: '3' });
+    });
+    expect(address.mock.calls.length).toBeLessThanOrEqual(1);
+    address.mockRestore();
   });
 });
