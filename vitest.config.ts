@@ -1,16 +1,53 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import type { TestSpecification } from 'vitest/node';
+import { BaseSequencer } from 'vitest/node';
+import { PROJECTS, type ProjectName, projectOf, testFiles } from './test/setup/projects.ts';
+
+const root = import.meta.dirname;
+const files = testFiles(root);
+const filesOf = (project: ProjectName): string[] => files.filter((file) => projectOf(file) === project);
+
+/**
+ * Files that wait longest on child processes (osls package and its esbuild builds, the CLI as a user runs
+ * it): they start first, so the two workers never end on one of them while the other has nothing left.
+ */
+const STARTS_FIRST = ['test/packaging.test.ts', 'test/cli-usage.test.ts'];
+
+/**
+ * Orders the files without a cache of earlier runs (CI has none): the long child-process files first, then
+ * each project's files together (a worker reuses its process for the next file of a shared project only
+ * when that file comes next), largest first within a project.
+ */
+class LongestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification): [number, number, number] => {
+      const file = path.relative(root, spec.moduleId);
+      const first = STARTS_FIRST.indexOf(file);
+      const project = PROJECTS.indexOf(spec.project.name as ProjectName);
+      return [
+        first === -1 ? STARTS_FIRST.length : first,
+        project === -1 ? PROJECTS.length : project,
+        -statSync(spec.moduleId).size,
+      ];
+    };
+    const ranked = files.map((spec) => ({ spec, key: rank(spec) }));
+    ranked.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2]);
+    return ranked.map(({ spec }) => spec);
+  }
+}
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Sandbox scenarios start their own local DynamoDB; files run in separate workers.
     pool: 'forks',
     // Both cores: much of a test run waits on child processes (osls package, the CLI), so two workers
     // finish well ahead of vitest's default of one worker on a 2-core machine.
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirstSequencer },
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_REGION: 'us-east-1',
@@ -18,5 +55,15 @@ export default defineConfig({
       AWS_SECRET_ACCESS_KEY: 'test',
       SHIPLINE_LOG_LEVEL: 'SILENT',
     },
+    // Explicit file lists: every test file is in exactly one project.
+    projects: PROJECTS.map((name) => ({
+      extends: true,
+      test: {
+        name,
+        include: filesOf(name),
+        isolate: name === 'isolated',
+        ...(name === 'isolated' ? {} : { setupFiles: ['test/setup/shared-process.ts'] }),
+      },
+    })),
   },
 });
