@@ -9,6 +9,14 @@ export type ProjectName = (typeof PROJECTS)[number];
 const ISOLATED_SANDBOX_FILES = new Set(
   ['iam-decisions', 'sfn-validation', 'retries'].map((name) => `test/sandbox/${name}.test.ts`),
 );
+/** Other files that run scenarios: the report as Chromium shows it. */
+const SANDBOX_FILES = new Set(['test/asl.test.ts', 'test/report-browser.test.ts']);
+/** Other files that mock SDK clients at most: the CLI run in the test's process, with its io injected. */
+const UNIT_FILES = new Set(
+  ['dora-dashboard', 'cli-deploy', 'cli-dora', 'cli-json', 'cli-operate'].map(
+    (name) => `test/${name}.test.ts`,
+  ),
+);
 
 /**
  * Which files share one module graph per worker (`isolate: false`): each worker then imports the AWS SDK, the
@@ -23,9 +31,9 @@ const ISOLATED_SANDBOX_FILES = new Set(
  */
 export const projectOf = (file: string): ProjectName => {
   if (ISOLATED_SANDBOX_FILES.has(file)) return 'isolated';
-  if (file.startsWith('test/sandbox/') || file.startsWith('test/contract/') || file === 'test/asl.test.ts')
+  if (file.startsWith('test/sandbox/') || file.startsWith('test/contract/') || SANDBOX_FILES.has(file))
     return 'sandbox';
-  if (file.startsWith('test/unit/') || file === 'test/dora-dashboard.test.ts') return 'unit';
+  if (file.startsWith('test/unit/') || UNIT_FILES.has(file)) return 'unit';
   return 'isolated';
 };
 

@@ -33,7 +33,9 @@ describe('Test files that share a process', () => {
     expect(handlers.length).toBeGreaterThan(5);
     expect(new Set(handlers.map(projectOf))).toEqual(new Set(['isolated']));
     expect(projectOf('test/sandbox/sfn-validation.test.ts')).toBe('isolated');
+    // The CLI as a user runs it, in processes of its own: they start from nothing anyway.
     expect(projectOf('test/cli-usage.test.ts')).toBe('isolated');
+    expect(projectOf('test/packaging.test.ts')).toBe('isolated');
     expect(projectOf('test/sandbox/examples.test.ts')).toBe('sandbox');
   });
 });
