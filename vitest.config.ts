@@ -10,10 +10,19 @@ const files = testFiles(root);
 const filesOf = (project: ProjectName): string[] => files.filter((file) => projectOf(file) === project);
 
 /**
- * Files that wait longest on child processes (osls package and its esbuild builds, the CLI as a user runs
- * it): they start first, so the two workers never end on one of them while the other has nothing left.
+ * The slowest files, in the order they start: the two that wait longest on child processes (osls package
+ * and its esbuild builds, the CLI as a user runs it), the example scenarios, the CLI's scenario runs (a file's
+ * size says little of how long it waits on the processes it starts). Started
+ * first, they run side by side with the rest instead of leaving one worker busy at the end while the other
+ * has nothing left to run.
  */
-const STARTS_FIRST = ['test/packaging.test.ts', 'test/cli-usage.test.ts'];
+const STARTS_FIRST = [
+  'test/packaging.test.ts',
+  'test/cli-usage.test.ts',
+  'test/sandbox/examples.test.ts',
+  'test/cli.test.ts',
+  'test/cli-report.test.ts',
+];
 
 /**
  * Orders the files without a cache of earlier runs (CI has none): the long child-process files first, then
