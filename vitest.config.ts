@@ -25,12 +25,32 @@ const STARTS_FIRST = [
 ];
 
 /**
+ * The files in an order drawn from `seed` (SHIPLINE_SHUFFLE_FILES=seed): files that share a process must
+ * pass in any order, e.g. `SHIPLINE_SHUFFLE_FILES=7 npx vitest run --project sandbox --maxWorkers 1`.
+ */
+const shuffled = <T>(items: T[], seed: number): T[] => {
+  const result = [...items];
+  let state = seed >>> 0 || 1;
+  for (let i = result.length - 1; i > 0; i -= 1) {
+    // xorshift32: the same seed, the same order.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    const j = (state >>> 0) % (i + 1);
+    [result[i], result[j]] = [result[j] as T, result[i] as T];
+  }
+  return result;
+};
+
+/**
  * Orders the files without a cache of earlier runs (CI has none): the long child-process files first, then
  * each project's files together (a worker reuses its process for the next file of a shared project only
  * when that file comes next), largest first within a project.
  */
 class LongestFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const seed = process.env.SHIPLINE_SHUFFLE_FILES;
+    if (seed) return shuffled(files, Number(seed));
     const rank = (spec: TestSpecification): [number, number, number] => {
       const file = path.relative(root, spec.moduleId);
       const first = STARTS_FIRST.indexOf(file);
