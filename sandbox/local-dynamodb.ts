@@ -12,17 +12,39 @@ import { readYamlFile } from './yaml-file.ts';
 
 let server: Server | undefined;
 let endpoint: string | undefined;
+/** The port the last server of this process listened on: a restarted server listens there again. */
+let lastPort: number | undefined;
 
-/** Starts (once per process) a DynamoDB-protocol server in memory on 127.0.0.1 and returns its endpoint. */
+const listen = (started: Server, port: number): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    const failed = (error: Error) => reject(error);
+    started.once('error', failed);
+    started.listen(port, '127.0.0.1', () => {
+      started.off('error', failed);
+      resolve();
+    });
+  });
+
+/**
+ * Starts (once per process) a DynamoDB-protocol server in memory on 127.0.0.1 and returns its endpoint.
+ * Started again after `stopLocalDynamoDb`, it listens on the same port as before when that port is free:
+ * function modules already loaded in the process keep the DynamoDB clients they built with the endpoint of
+ * their first run, and several runs share one process (test files without isolation, a bench).
+ */
 export const startLocalDynamoDb = async (): Promise<string> => {
   if (endpoint) return endpoint;
-  const started = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    started.once('error', reject);
-    started.listen(0, '127.0.0.1', () => resolve());
-  });
+  let started = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  try {
+    await listen(started, lastPort ?? 0);
+  } catch (error) {
+    if (lastPort === undefined || (error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    // Someone else took the port meanwhile: any free port (clients built earlier point at the old one).
+    started = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await listen(started, 0);
+  }
   server = started;
-  endpoint = `http://127.0.0.1:${(started.address() as AddressInfo).port}`;
+  lastPort = (started.address() as AddressInfo).port;
+  endpoint = `http://127.0.0.1:${lastPort}`;
   return endpoint;
 };
 

@@ -4,10 +4,19 @@ import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-/** The ECS command modules that contribute bytes to a function's bundle (esbuild metafile). */
-const ecsCommandsIn = async (fn: string): Promise<string[]> => {
-  const result = await build({
-    entryPoints: [path.join(root, 'functions', `${fn}.ts`)],
+/** The functions this file reads the bundles of. */
+const FUNCTIONS = ['roll-back', 'scale-down', 'prepare-release', 'deploy-slot', 'run-check'];
+
+/**
+ * Each function's bundle, as esbuild's metafile lists it: the input modules that contribute bytes to the
+ * function's output. One build with every function as an entry point: without code splitting each entry's
+ * output holds exactly what a build of that entry alone would (the same inputs, the same bytes), and the SDK's
+ * modules are parsed once instead of once per function.
+ */
+let bundles: Promise<Map<string, Record<string, { bytesInOutput: number }>>> | undefined;
+const bundledInputs = async (fn: string): Promise<Record<string, { bytesInOutput: number }>> => {
+  bundles ??= build({
+    entryPoints: FUNCTIONS.map((name) => path.join(root, 'functions', `${name}.ts`)),
     bundle: true,
     write: false,
     outdir: path.join(root, '.esbuild', 'bundle-commands'),
@@ -16,13 +25,26 @@ const ecsCommandsIn = async (fn: string): Promise<string[]> => {
     mainFields: ['module', 'main'],
     metafile: true,
     logLevel: 'silent',
-  });
+  }).then(
+    (result) =>
+      new Map(
+        Object.values(result.metafile.outputs).flatMap((output) =>
+          output.entryPoint ? [[path.basename(output.entryPoint, '.ts'), output.inputs] as const] : [],
+        ),
+      ),
+  );
+  const inputs = (await bundles).get(fn);
+  if (!inputs) throw new Error(`no bundle of functions/${fn}.ts: add it to FUNCTIONS`);
+  return inputs;
+};
+
+/** The ECS command modules that contribute bytes to a function's bundle (esbuild metafile). */
+const ecsCommandsIn = async (fn: string): Promise<string[]> => {
   const commands = new Set<string>();
-  for (const output of Object.values(result.metafile.outputs))
-    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const match = /@aws-sdk\/client-ecs\/dist-es\/commands\/(\w+)Command\.js$/.exec(input);
-      if (match?.[1] && bytesInOutput > 0) commands.add(match[1]);
-    }
+  for (const [input, { bytesInOutput }] of Object.entries(await bundledInputs(fn))) {
+    const match = /@aws-sdk\/client-ecs\/dist-es\/commands\/(\w+)Command\.js$/.exec(input);
+    if (match?.[1] && bytesInOutput > 0) commands.add(match[1]);
+  }
   return [...commands].sort();
 };
 
@@ -43,21 +65,9 @@ describe('Functions bundle only the ECS commands (and their schemas) their path 
 
 /** The Shipline modules that contribute bytes to a function's bundle (esbuild metafile), by path. */
 const shiplineModulesIn = async (fn: string): Promise<string[]> => {
-  const result = await build({
-    entryPoints: [path.join(root, 'functions', `${fn}.ts`)],
-    bundle: true,
-    write: false,
-    outdir: path.join(root, '.esbuild', 'bundle-modules'),
-    platform: 'node',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    metafile: true,
-    logLevel: 'silent',
-  });
   const modules: string[] = [];
-  for (const output of Object.values(result.metafile.outputs))
-    for (const [input, { bytesInOutput }] of Object.entries(output.inputs))
-      if (input.startsWith('lib/') && bytesInOutput > 0) modules.push(input);
+  for (const [input, { bytesInOutput }] of Object.entries(await bundledInputs(fn)))
+    if (input.startsWith('lib/') && bytesInOutput > 0) modules.push(input);
   return modules;
 };
 

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -274,27 +274,34 @@ const roleStatements = (roleId: string): Statement[] =>
   );
 
 beforeAll(async () => {
+  // Each function's actions are derived while osls packages (both mostly wait on esbuild); its failure is
+  // reported once the package is done.
+  const derived = deriveCodeActions();
+  derived.catch(() => undefined);
   // Packaged into a temporary directory, so a developer's .serverless (maybe awaiting a deploy) is untouched.
   try {
-    execFileSync('node', [require.resolve('osls/bin/serverless.js'), 'package', '--package', outDir], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        AWS_REGION: 'us-east-1',
-        SHIPLINE_CONFIG: deployedConfig,
+    await promisify(execFile)(
+      'node',
+      [require.resolve('osls/bin/serverless.js'), 'package', '--package', outDir],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          AWS_REGION: 'us-east-1',
+          SHIPLINE_CONFIG: deployedConfig,
+        },
+        timeout: 120_000,
       },
-      stdio: 'pipe',
-      timeout: 120_000,
-    });
+    );
   } catch (error) {
-    const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`osls package failed:\n${String(stdout ?? '')}${String(stderr ?? '')}`, { cause: error });
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`osls package failed:\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
   }
   template = JSON.parse(
     readFileSync(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   ) as Template;
-  codeActions = await deriveCodeActions();
+  codeActions = await derived;
 }, 120_000);
 
 afterAll(() => {
