@@ -199,6 +199,9 @@ export interface ExecutionStatusChange {
   status: string;
   /** The execution input (JSON text); null when too large for the event (`inputDetails.included: false`). */
   input: string | null;
+  /** The error and cause the execution ended with (StopExecution's, the timeout's, the failure's), if any. */
+  error?: string | null;
+  cause?: string | null;
 }
 
 /**
@@ -210,9 +213,17 @@ export interface ExecutionStatusChange {
  * another holder and changes nothing.
  */
 export const handOffEndedExecution = async (
-  ports: Pick<ReleasePorts, 'store'> & SupersedePorts & { starter?: ExecutionStarter },
+  ports: Pick<ReleasePorts, 'store'> &
+    SupersedePorts & {
+      starter?: ExecutionStarter;
+      /**
+       * Ends the release's record and tells people it was stopped part-way (stopped-release.ts
+       * endStoppedRelease): nothing rolled it back, and the service may be left split.
+       */
+      endStopped?: (service: string, change: ExecutionStatusChange) => Promise<{ ended: boolean }>;
+    },
   change: ExecutionStatusChange,
-): Promise<{ released: boolean; woke: string | null } | { ignored: string }> => {
+): Promise<{ released: boolean; woke: string | null; ended?: boolean } | { ignored: string }> => {
   if (!(ENDED_WITHOUT_HAND_OFF as readonly string[]).includes(change.status))
     return { ignored: `execution ${change.name} is ${change.status}: its own states hand the service on` };
   if (change.input === null)
@@ -224,9 +235,20 @@ export const handOffEndedExecution = async (
     throw new InvalidInputError(
       `the input of execution ${change.name} names no service: it is not a release of this pipeline`,
     );
+  // The record and the people first: a split service is known before the next release plans on it. A
+  // failure to tell is thrown only after the hand-off ran, so the queue never waits on SNS; the retried
+  // event tells nobody twice and hands nothing on twice.
+  let told: { ended: boolean } | undefined;
+  let tellFailure: unknown;
+  try {
+    told = await ports.endStopped?.(service, change);
+  } catch (error) {
+    tellFailure = error;
+  }
   const result = await handOffService(ports, service, change.name);
   await ports.store.dequeueWaiter(service, change.name);
-  return result;
+  if (tellFailure !== undefined) throw tellFailure;
+  return { ...result, ...(told ? { ended: told.ended } : {}) };
 };
 
 /** The `service` of a release execution's input (JSON text), if it names one. */

@@ -280,6 +280,16 @@ describe('Sandbox: example scenarios', () => {
     ]);
     expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 15 * 60 + 30);
     expect(result.servingVersion).toBe('v3');
+    // Nothing rolled v2 back: its record ends, and people are told (once, though the event came twice)
+    // that it stopped at 25% with traffic left split, before v3 plans on that split.
+    const stoppedV2 = result.releases.find((r) => r.toVersion === 'v2');
+    expect(stoppedV2?.status).toBe('failed');
+    expect(stoppedV2?.reason).toContain('traffic is split: blue 75% / green 25%');
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed.map((n) => n.subject)).toEqual([
+      expect.stringMatching(/^\[shipline\] checkout: release of v2 failed: stopped outside Shipline at 25%/),
+    ]);
+    expectSoonAfter(failed[0]?.t, 15 * 60 + 30);
   });
 
   it('orders two pushes of the same second by when the trigger received them, not by digest', async () => {
