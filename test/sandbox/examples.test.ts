@@ -292,6 +292,19 @@ describe('Sandbox: example scenarios', () => {
     expectSoonAfter(failed[0]?.t, 15 * 60 + 30);
   });
 
+  it('never releases a superseded push delivered again after the newer release (one release per digest)', async () => {
+    const result = await run('superseded-push-delivered-again.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    // v3 was superseded as data (no execution): its late copy is a duplicate, not a release over v4.
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued', 'queued', 'duplicate']);
+    expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
+      ['v2', 'promoted'],
+      ['v4', 'promoted'],
+    ]);
+    expect(result.releases.find((r) => r.toVersion === 'v3')?.status).toBe('superseded');
+    expect(result.servingVersion).toBe('v4');
+  });
+
   it('orders two pushes of the same second by when the trigger received them, not by digest', async () => {
     const result = await run('same-second-pushes.yml');
     expect(result.expectations?.failures).toEqual([]);

@@ -98,6 +98,26 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(events.published.map((message) => message.text)).toEqual([`v3 is queued behind ${HOLDER}`]);
     });
 
+    it('answers a push already told superseded as a duplicate, never started, once the lock is free', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      store.locks.delete('checkout');
+      store.waiters.delete('checkout');
+
+      // v3's push event delivered again (at least once), after v4's release ended.
+      const again = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(again).toEqual({
+        status: 'duplicate',
+        service: 'checkout',
+        executionName: nameOf('a'),
+        executionArn: executionArn(nameOf('a')),
+      });
+      expect(starter.calls).toEqual([]);
+      expect(notifier.published).toHaveLength(1);
+    });
+
     it('supersedes the pending push a newer one replaces: recorded and told, never started', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
