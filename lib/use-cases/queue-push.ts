@@ -64,8 +64,12 @@ export const queueBehindHolder = async (
   const waiter = pendingWaiter(request, executionName);
   const result = await store.enqueueWaiter(service, waiter);
   if (!result.queued) {
-    if (result.newer.executionName === executionName)
+    if (result.newer.executionName === executionName) {
+      // A retried trigger whose first attempt replaced a pending push and failed before telling it
+      // tells it now (recorded and told once: a redelivered event tells nobody twice).
+      if (result.newer.supersedes) await supersedeWaiter(ports, result.newer.supersedes, executionName);
       return { status: 'duplicate', service, executionName, executionArn };
+    }
     return superseded(result.newer.executionName);
   }
   if (result.replaced) await supersedeWaiter(ports, result.replaced, executionName);

@@ -118,6 +118,29 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(notifier.published).toHaveLength(1);
     });
 
+    it('still tells the pending push it replaced when a retried trigger finds its own push queued', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+
+      // v4 replaces v3 in the queue, then fails to tell v3: Lambda retries the event.
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'Rate exceeded',
+      );
+      expect(notifier.published).toEqual([]);
+      const retried = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      expect(retried).toMatchObject({ status: 'duplicate', executionName: nameOf('b') });
+      expect(
+        notifier.published.map((p) => [p.notification.message.event, p.notification.message.release]),
+      ).toEqual([['superseded', nameOf('a')]]);
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
+      expect(starter.calls).toEqual([]);
+      // A third copy of the event tells nobody twice.
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      expect(notifier.published).toHaveLength(1);
+    });
+
     it('supersedes the pending push a newer one replaces: recorded and told, never started', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -371,6 +394,32 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
   });
 
   describe('Function: waitForReleaseLock (an execution started directly)', () => {
+    it('still tells the pending push it replaced when its first attempt failed to (the Retry of the wait)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const manual = {
+        service: 'checkout',
+        image: { repository: 'checkout', digest: `sha256:${'d'.repeat(64)}`, tag: 'v5' },
+        requestedAt: '2025-03-04T10:20:00Z',
+        source: 'manual',
+      } satisfies ReleaseRequest;
+      notifier.failNext = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+      const wait = (token: string) =>
+        waitForReleaseLock({ store, tokens, events, supersedePending }, manual, 'checkout-manual', token);
+
+      await expect(wait('token-m1')).rejects.toThrow('Rate exceeded');
+      expect(notifier.published).toEqual([]);
+      await expect(wait('token-m2')).resolves.toEqual({ queued: true, replaced: nameOf('a') });
+
+      expect(
+        notifier.published.map((p) => [p.notification.message.event, p.notification.message.release]),
+      ).toEqual([['superseded', nameOf('a')]]);
+      expect(store.waiters.get('checkout')).toMatchObject({
+        executionName: 'checkout-manual',
+        taskToken: 'token-m2',
+      });
+    });
+
     it('supersedes the pending push it replaces in-process, and queues with its task token', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
