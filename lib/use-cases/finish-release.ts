@@ -190,8 +190,29 @@ export const handOffService = async (
   return { released, woke: woke ?? null };
 };
 
-/** The statuses of an execution that ended without its own hand-off state having run for sure. */
-export const ENDED_WITHOUT_HAND_OFF = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+/** The final statuses of an execution (the status-change rule takes each of them). */
+export const ENDED_STATUSES = ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const;
+
+/**
+ * The errors of the state machine's own Fail states: each is reached after the release was reported and
+ * its own hand-off state ran (the ASL test keeps this list equal to the Fail states).
+ */
+export const OWN_FAIL_ERRORS = [
+  'ReleaseRolledBack',
+  'RollbackFailed',
+  'ReleaseFailed',
+  'ReportFailed',
+  'ScaleDownFailed',
+] as const;
+
+/**
+ * True when the execution ended outside its own states (a person's StopExecution, a timeout, a failure no
+ * Catch took): nothing reported the release, and its own hand-off may never have run.
+ */
+export const endedOutsideItsStates = (change: Pick<ExecutionStatusChange, 'status' | 'error'>): boolean =>
+  change.status === 'ABORTED' ||
+  change.status === 'TIMED_OUT' ||
+  (change.status === 'FAILED' && !(OWN_FAIL_ERRORS as readonly string[]).includes(change.error ?? ''));
 
 /** What a "Step Functions Execution Status Change" event says of the execution (its `detail`). */
 export interface ExecutionStatusChange {
@@ -205,12 +226,14 @@ export interface ExecutionStatusChange {
 }
 
 /**
- * A release execution ended ABORTED (a person's StopExecution), TIMED_OUT or FAILED: its own hand-off
- * state may never have run, and a push queued as data has no execution of its own to take a lapsed lease
- * over. The hand-off runs for it here (idempotent: it releases the lock only if that execution still holds
- * it, and wakes the queued push), and an ended execution's own place in the queue is freed (its task token
- * can no longer be answered). Events come at least once and in any order: a late one finds the lock with
- * another holder and changes nothing.
+ * A release execution ended. One that ended outside its own states (ABORTED by a person's StopExecution,
+ * TIMED_OUT, or FAILED past every Catch) never ran its hand-off state; one that ended through them ran it,
+ * but a hand-off failing past its retries is caught so the release still ends (a promoted release then
+ * ends SUCCEEDED with the lock, or a queued push, left behind). Either way a push queued as data has no
+ * execution of its own to take a lapsed lease over, so the hand-off runs again here (idempotent: it
+ * releases the lock only if that execution still holds it, and wakes the queued push), and an ended
+ * execution's own place in the queue is freed (its task token can no longer be answered). Events come at
+ * least once and in any order: a late one finds the lock with another holder and changes nothing.
  */
 export const handOffEndedExecution = async (
   ports: Pick<ReleasePorts, 'store'> &
@@ -224,8 +247,8 @@ export const handOffEndedExecution = async (
     },
   change: ExecutionStatusChange,
 ): Promise<{ released: boolean; woke: string | null; ended?: boolean } | { ignored: string }> => {
-  if (!(ENDED_WITHOUT_HAND_OFF as readonly string[]).includes(change.status))
-    return { ignored: `execution ${change.name} is ${change.status}: its own states hand the service on` };
+  if (!(ENDED_STATUSES as readonly string[]).includes(change.status))
+    return { ignored: `execution ${change.name} is ${change.status}: it has not ended` };
   if (change.input === null)
     throw new InvalidInputError(
       `the status change of execution ${change.name} carries no input (too large for the event), so its service is unknown: its lock is taken over once its lease lapses`,
@@ -241,7 +264,7 @@ export const handOffEndedExecution = async (
   let told: { ended: boolean } | undefined;
   let tellFailure: unknown;
   try {
-    told = await ports.endStopped?.(service, change);
+    if (endedOutsideItsStates(change)) told = await ports.endStopped?.(service, change);
   } catch (error) {
     tellFailure = error;
   }

@@ -292,6 +292,17 @@ describe('Sandbox: example scenarios', () => {
     expectSoonAfter(failed[0]?.t, 15 * 60 + 30);
   });
 
+  it('starts a push queued behind a promoted release whose hand-off failed, from its SUCCEEDED status change', async () => {
+    const result = await run('queued-push-after-failed-hand-off.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.unusedFaults).toEqual([]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+    // v3 starts as v2's execution ends (its status change), not never.
+    const ended = result.timeline.find((e) => e.kind === 'execution' && e.text.startsWith('SUCCEEDED'));
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, ended?.t ?? 0);
+    expect(result.servingVersion).toBe('v3');
+  });
+
   it('never releases a superseded push delivered again after the newer release (one release per digest)', async () => {
     const result = await run('superseded-push-delivered-again.yml');
     expect(result.expectations?.failures).toEqual([]);
@@ -570,22 +581,23 @@ describe('Sandbox: example scenarios', () => {
       (Date.parse(v3?.endedAt ?? '') - Date.parse(v3?.rollbackStartedAt ?? '')) / 1000,
     );
     // Lead time runs from each image's OCI created label (read from ECR by the release-metrics function and
-    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.23, v4 11:20 -> 12:01:37.23 (the
-    // trigger reads the service's lock before it starts an execution: one DynamoDB read, 30 ms).
+    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.26, v4 11:20 -> 12:01:37.26 (the
+    // trigger reads whether the push was already told superseded, and the service's lock, before it starts
+    // an execution: two DynamoDB reads, 30 ms each).
     expect(v2).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T10:31:37.230Z',
+      promotedAt: '2026-11-22T10:31:37.260Z',
       changeTime: { at: '2026-11-22T08:00:00.000Z', source: 'oci-label' },
     });
     expect(v4).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T12:01:37.230Z',
+      promotedAt: '2026-11-22T12:01:37.260Z',
       changeTime: { at: '2026-11-22T11:20:00.000Z', source: 'oci-label' },
     });
     expect(checkout?.changeLeadTime).toMatchObject({
-      medianSeconds: (9097.23 + 2497.23) / 2,
+      medianSeconds: (9097.26 + 2497.26) / 2,
       sources: { 'oci-label': 2, 'deploy-request': 0, push: 0 },
     });
     // 3 deployments in the run's span: more than one a day.
@@ -594,13 +606,13 @@ describe('Sandbox: example scenarios', () => {
     // same figures.
     expect(result.doraMetrics.map((point) => [point.metric, point.value])).toEqual([
       ['Deployments', 1],
-      ['LeadTimeSeconds', 9097.23],
+      ['LeadTimeSeconds', 9097.26],
       ['Deployments', 1],
       ['FailedDeployments', 1],
       ['RecoveryTimeSeconds', checkout?.failedDeploymentRecoveryTime.medianSeconds],
       ['Deployments', 1],
       ['ReworkDeployments', 1],
-      ['LeadTimeSeconds', 2497.23],
+      ['LeadTimeSeconds', 2497.26],
     ]);
     expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
       new Set(['checkout/default']),

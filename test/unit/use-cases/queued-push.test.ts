@@ -364,10 +364,33 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(starter.calls).toHaveLength(1);
     });
 
-    it('ignores an execution that succeeded: its own states handed the service on', async () => {
+    it('hands on after a promoted release whose own hand-off failed past its retries (it ends SUCCEEDED)', async () => {
       holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      starter.ended.add(HOLDER);
+
       await expect(handOffEndedExecution(ports(), ended('SUCCEEDED'))).resolves.toEqual({
-        ignored: `execution ${HOLDER} is SUCCEEDED: its own states hand the service on`,
+        released: true,
+        woke: nameOf('a'),
+      });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.locks.get('checkout')).toBeUndefined();
+    });
+
+    it('changes nothing after a succeeded execution whose own hand-off worked', async () => {
+      holdLock();
+      await expect(handOffEndedExecution(ports(), ended('SUCCEEDED', 'checkout-earlier'))).resolves.toEqual({
+        released: false,
+        woke: null,
+      });
+      expect(store.locks.get('checkout')?.holder).toBe(HOLDER);
+      expect(starter.calls).toEqual([]);
+    });
+
+    it('ignores a status change that is no end (RUNNING)', async () => {
+      holdLock();
+      await expect(handOffEndedExecution(ports(), ended('RUNNING'))).resolves.toEqual({
+        ignored: `execution ${HOLDER} is RUNNING: it has not ended`,
       });
       expect(store.locks.get('checkout')?.holder).toBe(HOLDER);
     });

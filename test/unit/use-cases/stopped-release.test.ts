@@ -147,6 +147,30 @@ describe('Use case: a release whose execution ended outside its own states (endS
     expect(notifier.published).toEqual([]);
   });
 
+  it('ends and tells only a release that ended outside its own states', async () => {
+    const tokens = new FakeTaskTokens();
+    const starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+    const told: string[] = [];
+    const endStopped = async (_service: string, change: { status: string }) => {
+      told.push(change.status);
+      return { ended: true };
+    };
+    const input = JSON.stringify({ service: 'checkout' });
+    const end = (status: string, error?: string) =>
+      handOffEndedExecution(
+        { store, tokens, starter, endStopped },
+        { name: V2_RELEASE_ID, status, input, ...(error ? { error } : {}) },
+      );
+
+    await end('SUCCEEDED');
+    await end('FAILED', 'ReleaseRolledBack');
+    await end('FAILED', 'States.Runtime');
+    await end('TIMED_OUT');
+    await end('ABORTED');
+
+    expect(told).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
+  });
+
   it('says what to check for a rolling service (no weights to read)', async () => {
     const rolling = {
       ...declared,
