@@ -80,6 +80,8 @@ export const queueBehindHolder = async (
     const { started } = await startPendingPush(ports, service, waiter);
     return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
   }
+  // The hand-off found it queued first and started it, and its execution already took the lock: it runs.
+  if (now.holder === executionName) return { status: 'started', service, executionName, executionArn };
   await announceQueued(ports.events, request, executionName, now.holder);
   return { status: 'queued', service, executionName, executionArn, behind: now.holder };
 };

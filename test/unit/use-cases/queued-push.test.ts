@@ -141,6 +141,28 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(notifier.published).toHaveLength(1);
     });
 
+    it('answers started, not queued behind itself, when the hand-off started it and it took the lock', async () => {
+      holdLock();
+      // Between the trigger's enqueue and its second read of the lock, the holder hands off: the pending
+      // push's execution starts and takes the lock.
+      const readLock = store.readLock.bind(store);
+      let reads = 0;
+      store.readLock = async (service: string) => {
+        reads += 1;
+        if (reads === 2) {
+          await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+          await acquireReleaseLock({ store }, config, starter.calls[0]?.input as ReleaseRequest, nameOf('a'));
+        }
+        return readLock(service);
+      };
+
+      const result = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(result).toMatchObject({ status: 'started', executionName: nameOf('a') });
+      expect(events.published.map((message) => message.text)).toEqual([]);
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+    });
+
     it('supersedes the pending push a newer one replaces: recorded and told, never started', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
