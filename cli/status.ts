@@ -2,9 +2,11 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { now } from '../lib/clock.ts';
 import { loadConfigFile } from '../lib/config/load.ts';
 import { ConfigError } from '../lib/errors.ts';
+import type { Waiter } from '../lib/ports/lock-store.ts';
 import type { ReleaseRecord } from '../lib/ports/release-history.ts';
 import { serviceRef } from '../lib/ports/service-ref.ts';
 import type { ServiceState } from '../lib/ports/service-state-store.ts';
+import { readQueued } from '../lib/store/lock-queue.ts';
 import type { AwsOptions, AwsSession } from './aws.ts';
 import { actionLine, durationOf, progressLine, secondsLeft, shortTime, versionsOf } from './format.ts';
 import { type CliIo, CliUsageError, EXIT, printJson } from './io.ts';
@@ -45,8 +47,25 @@ export interface ServiceStatus {
     secondsLeft?: number;
     actions: NonNullable<ReleaseRecord['actions']>;
   } | null;
+  /**
+   * The push waiting for the running release to hand the service on (only the newest waits): its release
+   * id, version, push time, and whether it has an execution yet (`pending`: queued as data, its execution
+   * starts at the hand-off).
+   */
+  queued?: { releaseId: string; version?: string; requestedAt: string; pending: boolean };
   alarms: AlarmState[];
 }
+
+/** The version a queued push releases, from the input a pending push keeps (a waiting execution keeps none). */
+const queuedVersion = (waiter: Waiter): string | undefined => {
+  if (waiter.pendingInput === undefined) return undefined;
+  try {
+    const request = JSON.parse(waiter.pendingInput) as { image?: { tag?: string; digest?: string } };
+    return request.image?.tag ?? request.image?.digest?.slice(0, 19);
+  } catch {
+    return undefined;
+  }
+};
 
 const readAlarms = async (session: AwsSession, names: readonly string[]): Promise<AlarmState[]> => {
   if (names.length === 0) return [];
@@ -131,9 +150,10 @@ const statusOf = async (
   service: string,
 ): Promise<{ status: ServiceStatus; record?: ReleaseRecord }> => {
   const ref = serviceRef(service);
-  const [records, state] = await Promise.all([
+  const [records, state, waiter] = await Promise.all([
     ports.history.listByService(ref, STATUS_DEPTH),
     ports.services.read(ref) as Promise<ServiceState | undefined>,
+    readQueued(ports.waits, ref),
   ]);
   const running = records.find((record) => record.status === 'in_progress');
   // A promoted release still watches its alarms while the old slot stays warm (its rollback window).
@@ -191,6 +211,16 @@ const statusOf = async (
           actions: current.actions ?? [],
         }
       : null,
+    ...(waiter
+      ? {
+          queued: {
+            releaseId: waiter.executionName,
+            ...(queuedVersion(waiter) ? { version: queuedVersion(waiter) } : {}),
+            requestedAt: waiter.requestedAt,
+            pending: waiter.pendingInput !== undefined,
+          },
+        }
+      : {}),
     alarms,
   };
   return { status, ...(current ? { record: current } : {}) };
@@ -217,6 +247,10 @@ const statusText = (status: ServiceStatus, record: ReleaseRecord | undefined): s
       );
     for (const action of status.release.actions) lines.push(`             ${actionLine(action)}`);
   } else lines.push('  releasing: nothing');
+  if (status.queued)
+    lines.push(
+      `  queued:    ${status.queued.version ? `${status.queued.version}, ` : ''}release ${status.queued.releaseId} (pushed ${shortTime(status.queued.requestedAt)}): starts when the running release hands ${status.service} on; a newer push replaces it`,
+    );
   if (status.alarms.length > 0)
     lines.push(
       `  alarms:    ${status.alarms.map((alarm) => `${alarm.name} ${alarm.missing ? 'MISSING (no such alarm)' : alarm.state}`).join(', ')}`,

@@ -6,11 +6,13 @@ import {
   createDriver,
   createProgressRecords,
   createReleaseEvents,
+  createRouter,
 } from './shared/adapters.ts';
 import { shiplineHandler } from './shared/stack.ts';
 
 const ports = {
-  driver: createDriver({ slots: createDeployer() }),
+  // The router: a slot still taking production traffic (a split left behind) is taken out of it first.
+  driver: createDriver({ slots: createDeployer(), router: createRouter() }),
   store: createProgressRecords(),
   events: createReleaseEvents(),
 };

@@ -1,31 +1,50 @@
 import * as z from 'zod/mini';
-import { handOffEndedExecution } from '../lib/use-cases/finish-release.ts';
+import { findService } from '../lib/config/lookup.ts';
+import { type ExecutionStatusChange, handOffEndedExecution } from '../lib/use-cases/finish-release.ts';
+import { endStoppedRelease } from '../lib/use-cases/stopped-release.ts';
 import {
+  config,
   createNotifier,
   createReleaseEvents,
+  createRouter,
   createStarter,
   createStore,
   createTaskTokens,
+  settings,
 } from './shared/adapters.ts';
 import { createPendingPushReporter } from './shared/pending-push.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const store = createStore();
+const notifier = createNotifier();
+const events = createReleaseEvents();
+const router = createRouter();
+
+/** Ends the stopped release's record and tells its service's topic (`notify.topicArn`, else the pipeline's). */
+const endStopped = async (service: string, change: ExecutionStatusChange) => {
+  const declared = findService(config(), service);
+  if (!declared) return { ended: false };
+  return endStoppedRelease(
+    { store, notifier, events, router },
+    settings(),
+    { ...declared, name: service, topicArn: declared.notify.topicArn ?? settings().defaultTopicArn },
+    change,
+  );
+};
+
 const ports = {
   store,
   tokens: createTaskTokens(),
   starter: createStarter(),
-  supersedePending: createPendingPushReporter({
-    store,
-    notifier: createNotifier(),
-    events: createReleaseEvents(),
-  }),
+  supersedePending: createPendingPushReporter({ store, notifier, events }),
+  endStopped,
 };
 
 /**
  * "Step Functions Execution Status Change" of a release execution that ended ABORTED, TIMED_OUT or FAILED
- * (EventBridge): runs the hand-off for it, so a push queued as data behind it is started even though the
- * execution's own hand-off state never ran.
+ * (EventBridge): nothing rolled the release back or reported it, so its record is ended and people are told
+ * what serves now (the service may be left split); then the hand-off runs for it, so a push queued as data
+ * behind it is started even though the execution's own hand-off state never ran.
  */
 export const handler = shiplineHandler(
   'hand-off-ended-execution',
@@ -35,6 +54,8 @@ export const handler = shiplineHandler(
       name: z.string().check(z.minLength(1)),
       status: z.string().check(z.minLength(1)),
       input: z.nullable(z.string()),
+      error: z.optional(z.nullable(z.string())),
+      cause: z.optional(z.nullable(z.string())),
     }),
   }),
   async ({ detail }) => {

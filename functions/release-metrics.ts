@@ -18,7 +18,7 @@ const ports = {
   ),
   marks: lazyPort<NotificationMarks>(
     () => new DynamoDbNotificationMarks(createDynamoDbDocumentClient(), environment.tableName),
-    { mark: true, unmark: true },
+    { mark: true, unmark: true, isMarked: true },
   ),
   labels: lazyPort<ImageLabels>(createEcrImageLabels, { createdAt: true }),
   metrics: new EmfDeliveryMetrics(),

@@ -388,16 +388,21 @@ describe('CLI: shipline status and history', () => {
         }),
       ],
     });
-    ddb.on(GetCommand).resolves({
-      Item: {
-        service: 'checkout',
-        stableSlot: 'blue',
-        stableVersion: 'v2',
-        stableTaskDefinitionArn: 'arn:aws:ecs:eu-west-1:1:task-definition/checkout:2',
-        latestRelease: 'checkout-222222222222',
-        updatedAt: '2026-03-01T09:40:00.000Z',
-      },
-    });
+    // The service's state; no push queued behind the release (status reads the queue too).
+    ddb.on(GetCommand).callsFake((input: { Key: { sk: string } }) =>
+      input.Key.sk === 'STATE'
+        ? {
+            Item: {
+              service: 'checkout',
+              stableSlot: 'blue',
+              stableVersion: 'v2',
+              stableTaskDefinitionArn: 'arn:aws:ecs:eu-west-1:1:task-definition/checkout:2',
+              latestRelease: 'checkout-222222222222',
+              updatedAt: '2026-03-01T09:40:00.000Z',
+            },
+          }
+        : {},
+    );
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [{ AlarmName: 'checkout-5xx', StateValue: 'OK' }],
     });

@@ -158,33 +158,15 @@ const EVENT_PATTERNS: Partial<Record<FunctionKey, unknown>> = {
       'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:service/prod/${name}`,
     })),
   },
-  // Two rules: ABORTED or TIMED_OUT; FAILED by anything but the state machine's own Fail states.
-  handOffEndedExecution: [
-    {
-      source: ['aws.states'],
-      'detail-type': ['Step Functions Execution Status Change'],
-      detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [RELEASE_STATE_MACHINE_ARN] },
+  // One rule: every end of a release execution (the function tells apart the ends through its own states).
+  handOffEndedExecution: {
+    source: ['aws.states'],
+    'detail-type': ['Step Functions Execution Status Change'],
+    detail: {
+      status: ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'],
+      stateMachineArn: [RELEASE_STATE_MACHINE_ARN],
     },
-    {
-      source: ['aws.states'],
-      'detail-type': ['Step Functions Execution Status Change'],
-      detail: {
-        status: ['FAILED'],
-        stateMachineArn: [RELEASE_STATE_MACHINE_ARN],
-        error: [
-          {
-            'anything-but': [
-              'ReleaseRolledBack',
-              'RollbackFailed',
-              'ReleaseFailed',
-              'ReportFailed',
-              'ScaleDownFailed',
-            ],
-          },
-        ],
-      },
-    },
-  ],
+  },
   alarmEvents: {
     source: ['aws.cloudwatch'],
     'detail-type': ['CloudWatch Alarm State Change'],

@@ -105,6 +105,7 @@ export const createStore = (): ReleaseStore =>
       claimSlotWait: true,
       markNotified: true,
       unmarkNotified: true,
+      wasNotified: true,
     },
   );
 /**
@@ -166,7 +167,7 @@ export const createProgressRecords = (): Pick<ReleaseStore, 'updateRecord'> => {
 export const createNotificationMarks = (): NotificationMarkStore => {
   const marks = lazyPort<NotificationMarks>(
     () => new DynamoDbNotificationMarks(createDynamoDbDocumentClient(), environment.tableName),
-    { mark: true, unmark: true },
+    { mark: true, unmark: true, isMarked: true },
   );
   return {
     markNotified: (releaseId, kind) => marks.mark(releaseId, kind),

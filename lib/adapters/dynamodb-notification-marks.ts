@@ -24,6 +24,10 @@ export class DynamoDbNotificationMarks extends DynamoDbTablePart implements Noti
     }
   }
 
+  public async isMarked(releaseId: string, kind: string): Promise<boolean> {
+    return (await this.get(keys.notified(releaseId, kind))) !== undefined;
+  }
+
   public async unmark(releaseId: string, kind: string): Promise<void> {
     await this.client.send(new DeleteCommand({ TableName: this.table, Key: keys.notified(releaseId, kind) }));
   }

@@ -165,12 +165,18 @@ export class EcsAlbDriver implements TargetDriver {
     return `the weights on ${target.listenerRuleArn} changed while ${releaseId} planned (blue ${before.blue ?? 0}% / green ${before.green ?? 0}%, now blue ${after.blue ?? 0}% / green ${after.green ?? 0}%)`;
   }
 
-  /** Registers a task definition revision pinned to the digest and rolls it out to the idle slot. */
+  /**
+   * Registers a task definition revision pinned to the digest and rolls it out to the idle slot. A slot
+   * that still takes a share of production traffic (a split an interrupted release or a manual change
+   * left: a release stopped at 25%) is first taken out of production, all traffic on the stable slot:
+   * otherwise the new version would serve that share as its tasks come up, before any check or bake.
+   */
   public async deploy(
     state: ReleaseTarget,
     release: { imageUri: string; version: string; releaseId: string },
   ): Promise<Rollout> {
     const target = ecsAlb(state);
+    if ((await this.weights(target)).canary > 0) await this.setTraffic(state, 0);
     return this.slot('deployImage')({
       cluster: target.cluster,
       service: target.canary.service,

@@ -36,6 +36,12 @@ export interface Waiter {
    * them as one idempotent start.
    */
   pendingInput?: string;
+  /**
+   * The pending push this waiter replaced in the queue, kept with it so that a retried queueing (the
+   * trigger's Lambda retry, the wait state's Retry) still tells that push it was superseded when the
+   * first attempt failed after the replace and before telling it.
+   */
+  supersedes?: Omit<Waiter, 'supersedes'>;
 }
 
 /** The prefix of a pending push's marker token: never a Step Functions task token. */

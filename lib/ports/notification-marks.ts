@@ -4,4 +4,6 @@ export interface NotificationMarks {
   mark(releaseId: string, kind: string): Promise<boolean>;
   /** Forgets the mark (the send failed after marking: the retry must send). */
   unmark(releaseId: string, kind: string): Promise<void>;
+  /** True if `kind` was marked as sent for the release (a consistent read). */
+  isMarked(releaseId: string, kind: string): Promise<boolean>;
 }

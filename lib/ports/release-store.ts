@@ -128,4 +128,6 @@ export interface ReleaseStore {
   /** Records that a notification was sent; false if it already was (a retried state sends nothing twice). */
   markNotified(releaseId: string, kind: string): Promise<boolean>;
   unmarkNotified(releaseId: string, kind: string): Promise<void>;
+  /** True if `kind` was notified for the release (a push told superseded is never released afterwards). */
+  wasNotified(releaseId: string, kind: string): Promise<boolean>;
 }

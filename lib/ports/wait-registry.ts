@@ -56,6 +56,15 @@ export interface QueueWaitData {
   receivedSeq?: number;
   /** A pending push's execution input (JSON text): no execution waits yet (see Waiter in lock-store.ts). */
   pendingInput?: string;
+  /** The pending push this waiter replaced (see Waiter in lock-store.ts). */
+  supersedes?: {
+    executionName: string;
+    requestedAt: string;
+    receivedAt?: string;
+    receivedSeq?: number;
+    taskToken: string;
+    pendingInput?: string;
+  };
 }
 
 interface WaitBase {

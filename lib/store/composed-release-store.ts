@@ -261,4 +261,9 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
     this.called('unmarkNotified');
     return this.marks.unmark(releaseId, kind);
   }
+
+  public wasNotified(releaseId: string, kind: string): Promise<boolean> {
+    this.called('wasNotified');
+    return this.marks.isMarked(releaseId, kind);
+  }
 }

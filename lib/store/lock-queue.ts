@@ -11,7 +11,7 @@ import { lockQueueKey, type Wait, type WaitRegistry } from '../ports/wait-regist
 
 /** The registry's form of a queued waiter. */
 export const queueWaitOf = (ref: ServiceRef, waiter: Waiter): Wait => {
-  const { executionName, taskToken, requestedAt, receivedAt, receivedSeq, pendingInput } = waiter;
+  const { executionName, taskToken, requestedAt, receivedAt, receivedSeq, pendingInput, supersedes } = waiter;
   return {
     kind: 'lock-queue',
     key: lockQueueKey(ref),
@@ -24,6 +24,7 @@ export const queueWaitOf = (ref: ServiceRef, waiter: Waiter): Wait => {
       ...(receivedAt !== undefined ? { receivedAt } : {}),
       ...(receivedSeq !== undefined ? { receivedSeq } : {}),
       ...(pendingInput !== undefined ? { pendingInput } : {}),
+      ...(supersedes !== undefined ? { supersedes } : {}),
     },
   };
 };
@@ -39,6 +40,23 @@ export const waiterOf = (wait: Wait): Waiter => {
 export const readQueued = async (waits: WaitRegistry, ref: ServiceRef): Promise<Waiter | undefined> => {
   const wait = await waits.read({ kind: 'lock-queue', key: lockQueueKey(ref) });
   return wait ? waiterOf(wait) : undefined;
+};
+
+/**
+ * The largest pending push input kept with the waiter that replaced it: two inputs must fit in one
+ * DynamoDB item (400 KB). A larger one (an input is at most 256 KB) is told only by the first attempt.
+ */
+const KEPT_INPUT_BYTES = 64 * 1024;
+
+/** A replaced waiter as kept with its replacement: only a pending push, whose telling is in-process. */
+const pendingOf = (waiter: Waiter): Omit<Waiter, 'supersedes'> | undefined => {
+  if (
+    waiter.pendingInput === undefined ||
+    new TextEncoder().encode(waiter.pendingInput).length > KEPT_INPUT_BYTES
+  )
+    return undefined;
+  const { supersedes: _earlier, ...kept } = waiter;
+  return kept;
 };
 
 /** How often a queue that keeps changing under the enqueue is read again before giving up. */
@@ -64,8 +82,17 @@ export const enqueueNewest = async (
     const expected = existing
       ? { releaseId: existing.executionName, taskToken: existing.taskToken }
       : undefined;
-    if (await waits.replaceSole(queueWaitOf(ref, waiter), expected)) {
-      return { queued: true, ...(other ? { replaced: other } : {}) };
+    // The pending push this one replaces (or, queued again by a retry, replaced the first time) stays
+    // with it until it is told, so a retry after a failure to tell it tells it still.
+    const supersedes = other
+      ? pendingOf(other)
+      : existing?.pendingInput === undefined
+        ? existing?.supersedes
+        : undefined;
+    const queued = { ...waiter, ...(supersedes ? { supersedes } : {}) };
+    if (await waits.replaceSole(queueWaitOf(ref, queued), expected)) {
+      const replaced = other ?? supersedes;
+      return { queued: true, ...(replaced ? { replaced } : {}) };
     }
   }
   throw new Error(`could not queue ${waiter.executionName} for ${ref.service}: the queue kept changing`);

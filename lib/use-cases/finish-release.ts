@@ -202,8 +202,29 @@ export const handOffService = async (
   return { released, woke: woke ?? null };
 };
 
-/** The statuses of an execution that ended without its own hand-off state having run for sure. */
-export const ENDED_WITHOUT_HAND_OFF = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+/** The final statuses of an execution (the status-change rule takes each of them). */
+export const ENDED_STATUSES = ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const;
+
+/**
+ * The errors of the state machine's own Fail states: each is reached after the release was reported and
+ * its own hand-off state ran (the ASL test keeps this list equal to the Fail states).
+ */
+export const OWN_FAIL_ERRORS = [
+  'ReleaseRolledBack',
+  'RollbackFailed',
+  'ReleaseFailed',
+  'ReportFailed',
+  'ScaleDownFailed',
+] as const;
+
+/**
+ * True when the execution ended outside its own states (a person's StopExecution, a timeout, a failure no
+ * Catch took): nothing reported the release, and its own hand-off may never have run.
+ */
+export const endedOutsideItsStates = (change: Pick<ExecutionStatusChange, 'status' | 'error'>): boolean =>
+  change.status === 'ABORTED' ||
+  change.status === 'TIMED_OUT' ||
+  (change.status === 'FAILED' && !(OWN_FAIL_ERRORS as readonly string[]).includes(change.error ?? ''));
 
 /** What a "Step Functions Execution Status Change" event says of the execution (its `detail`). */
 export interface ExecutionStatusChange {
@@ -211,22 +232,35 @@ export interface ExecutionStatusChange {
   status: string;
   /** The execution input (JSON text); null when too large for the event (`inputDetails.included: false`). */
   input: string | null;
+  /** The error and cause the execution ended with (StopExecution's, the timeout's, the failure's), if any. */
+  error?: string | null;
+  cause?: string | null;
 }
 
 /**
- * A release execution ended ABORTED (a person's StopExecution), TIMED_OUT or FAILED: its own hand-off
- * state may never have run, and a push queued as data has no execution of its own to take a lapsed lease
- * over. The hand-off runs for it here (idempotent: it releases the lock only if that execution still holds
- * it, and wakes the queued push), and an ended execution's own place in the queue is freed (its task token
- * can no longer be answered). Events come at least once and in any order: a late one finds the lock with
- * another holder and changes nothing.
+ * A release execution ended. One that ended outside its own states (ABORTED by a person's StopExecution,
+ * TIMED_OUT, or FAILED past every Catch) never ran its hand-off state; one that ended through them ran it,
+ * but a hand-off failing past its retries is caught so the release still ends (a promoted release then
+ * ends SUCCEEDED with the lock, or a queued push, left behind). Either way a push queued as data has no
+ * execution of its own to take a lapsed lease over, so the hand-off runs again here (idempotent: it
+ * releases the lock only if that execution still holds it, and wakes the queued push), and an ended
+ * execution's own place in the queue is freed (its task token can no longer be answered). Events come at
+ * least once and in any order: a late one finds the lock with another holder and changes nothing.
  */
 export const handOffEndedExecution = async (
-  ports: Pick<ReleasePorts, 'store'> & SupersedePorts & { starter?: ExecutionStarter },
+  ports: Pick<ReleasePorts, 'store'> &
+    SupersedePorts & {
+      starter?: ExecutionStarter;
+      /**
+       * Ends the release's record and tells people it was stopped part-way (stopped-release.ts
+       * endStoppedRelease): nothing rolled it back, and the service may be left split.
+       */
+      endStopped?: (service: string, change: ExecutionStatusChange) => Promise<{ ended: boolean }>;
+    },
   change: ExecutionStatusChange,
-): Promise<{ released: boolean; woke: string | null } | { ignored: string }> => {
-  if (!(ENDED_WITHOUT_HAND_OFF as readonly string[]).includes(change.status))
-    return { ignored: `execution ${change.name} is ${change.status}: its own states hand the service on` };
+): Promise<{ released: boolean; woke: string | null; ended?: boolean } | { ignored: string }> => {
+  if (!(ENDED_STATUSES as readonly string[]).includes(change.status))
+    return { ignored: `execution ${change.name} is ${change.status}: it has not ended` };
   if (change.input === null)
     throw new InvalidInputError(
       `the status change of execution ${change.name} carries no input (too large for the event), so its service is unknown: its lock is taken over once its lease lapses`,
@@ -236,9 +270,20 @@ export const handOffEndedExecution = async (
     throw new InvalidInputError(
       `the input of execution ${change.name} names no service: it is not a release of this pipeline`,
     );
+  // The record and the people first: a split service is known before the next release plans on it. A
+  // failure to tell is thrown only after the hand-off ran, so the queue never waits on SNS; the retried
+  // event tells nobody twice and hands nothing on twice.
+  let told: { ended: boolean } | undefined;
+  let tellFailure: unknown;
+  try {
+    if (endedOutsideItsStates(change)) told = await ports.endStopped?.(service, change);
+  } catch (error) {
+    tellFailure = error;
+  }
   const result = await handOffService(ports, service, change.name);
   await ports.store.dequeueWaiter(service, change.name);
-  return result;
+  if (tellFailure !== undefined) throw tellFailure;
+  return { ...result, ...(told ? { ended: told.ended } : {}) };
 };
 
 /** The `service` of a release execution's input (JSON text), if it names one. */

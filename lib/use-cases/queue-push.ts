@@ -23,7 +23,8 @@ export interface PushQueuePorts extends SupersedePorts {
  * no execution, so the pushes that pile up behind a long release cost no execution each. Only the newest
  * push waits (request-order.ts): one older than the holder or than the queued waiter is superseded at
  * once; the waiter it replaces is superseded (an execution through its task token, a pending push
- * recorded and told here). Returns undefined when the push should start its execution now: the lock is
+ * recorded and told here). A push already told superseded is a `duplicate`, whether or not the lock is
+ * held. Returns undefined when the push should start its execution now: the lock is
  * free, its lease has lapsed (the execution takes it over), this very release holds it (a duplicate),
  * its holder's execution no longer runs (no hand-off will come from it, so an execution must wait for the
  * lease and take it over, as before), or an execution of its name already exists (StartExecution then
@@ -36,6 +37,17 @@ export const queueBehindHolder = async (
 ): Promise<StartReleaseResult | undefined> => {
   const { store, starter } = ports;
   const { service } = request;
+  // One release per digest: a push superseded as data never had an execution, so StartExecution would
+  // not refuse its name as it refuses a superseded execution's. Its copy (EventBridge delivers at least
+  // once, and may deliver late) or the same digest pushed again is a duplicate: never released after the
+  // newer push that superseded it.
+  if (await store.wasNotified(executionName, 'superseded'))
+    return {
+      status: 'duplicate',
+      service,
+      executionName,
+      executionArn: await starter.executionArn(executionName),
+    };
   const held = await store.readLock(service);
   if (!held || held.holder === executionName || held.leaseExpiresAt < nowEpochSeconds()) return undefined;
   if ((await starter.executionState(held.holder)) !== 'running') return undefined;
@@ -52,8 +64,12 @@ export const queueBehindHolder = async (
   const waiter = pendingWaiter(request, executionName);
   const result = await store.enqueueWaiter(service, waiter);
   if (!result.queued) {
-    if (result.newer.executionName === executionName)
+    if (result.newer.executionName === executionName) {
+      // A retried trigger whose first attempt replaced a pending push and failed before telling it
+      // tells it now (recorded and told once: a redelivered event tells nobody twice).
+      if (result.newer.supersedes) await supersedeWaiter(ports, result.newer.supersedes, executionName);
       return { status: 'duplicate', service, executionName, executionArn };
+    }
     return superseded(result.newer.executionName);
   }
   if (result.replaced) await supersedeWaiter(ports, result.replaced, executionName);
@@ -64,6 +80,8 @@ export const queueBehindHolder = async (
     const { started } = await startPendingPush(ports, service, waiter);
     return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
   }
+  // The hand-off found it queued first and started it, and its execution already took the lock: it runs.
+  if (now.holder === executionName) return { status: 'started', service, executionName, executionArn };
   await announceQueued(ports.events, request, executionName, now.holder);
   return { status: 'queued', service, executionName, executionArn, behind: now.holder };
 };

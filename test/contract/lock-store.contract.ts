@@ -138,6 +138,29 @@ export const lockStoreContract = (name: string, factory: StoreFactory): void => 
         await expect(lock.queued(CHECKOUT)).resolves.toEqual({ ...v3, taskToken: 'token-retry' });
       });
 
+      it('keeps the pending push a waiter replaced with it, and reports it again to a retried enqueue', async () => {
+        const { lock } = subject.store;
+        const pending = waiter('checkout-v3', '2025-03-04T10:03:00Z', {
+          taskToken: 'pending-push:checkout-v3:::r1',
+          pendingInput: JSON.stringify({ service: 'checkout', requestedAt: '2025-03-04T10:03:00Z' }),
+        });
+        await lock.enqueue(CHECKOUT, pending);
+        const v4 = waiter('checkout-v4', '2025-03-04T10:04:00Z');
+
+        await expect(lock.enqueue(CHECKOUT, v4)).resolves.toEqual({ queued: true, replaced: pending });
+        await expect(lock.queued(CHECKOUT)).resolves.toEqual({ ...v4, supersedes: pending });
+        // The wait's Retry queues the same execution again: the replaced push is reported again.
+        await expect(lock.enqueue(CHECKOUT, { ...v4, taskToken: 'token-retry' })).resolves.toEqual({
+          queued: true,
+          replaced: pending,
+        });
+        await expect(lock.queued(CHECKOUT)).resolves.toEqual({
+          ...v4,
+          taskToken: 'token-retry',
+          supersedes: pending,
+        });
+      });
+
       it('registers the queued push as a lock-queue wait, found from its release', async () => {
         const { lock, waits } = subject.store;
         await lock.enqueue(CHECKOUT, waiter('checkout-v3', '2025-03-04T10:03:00Z'));

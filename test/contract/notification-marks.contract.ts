@@ -20,5 +20,17 @@ export const notificationMarksContract = (name: string, factory: StoreFactory): 
       await marks.unmark('r1', 'started');
       await expect(marks.mark('r1', 'started')).resolves.toBe(true);
     });
+
+    it('says whether a notification of a release was marked', async () => {
+      const { marks } = subject.store;
+
+      await expect(marks.isMarked('r1', 'superseded')).resolves.toBe(false);
+      await marks.mark('r1', 'superseded');
+      await expect(marks.isMarked('r1', 'superseded')).resolves.toBe(true);
+      await expect(marks.isMarked('r1', 'started')).resolves.toBe(false);
+      await expect(marks.isMarked('r2', 'superseded')).resolves.toBe(false);
+      await marks.unmark('r1', 'superseded');
+      await expect(marks.isMarked('r1', 'superseded')).resolves.toBe(false);
+    });
   });
 };

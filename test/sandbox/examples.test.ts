@@ -280,6 +280,40 @@ describe('Sandbox: example scenarios', () => {
     ]);
     expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 15 * 60 + 30);
     expect(result.servingVersion).toBe('v3');
+    // Nothing rolled v2 back: its record ends, and people are told (once, though the event came twice)
+    // that it stopped at 25% with traffic left split, before v3 plans on that split.
+    const stoppedV2 = result.releases.find((r) => r.toVersion === 'v2');
+    expect(stoppedV2?.status).toBe('failed');
+    expect(stoppedV2?.reason).toContain('traffic is split: blue 75% / green 25%');
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed.map((n) => n.subject)).toEqual([
+      expect.stringMatching(/^\[shipline\] checkout: release of v2 failed: stopped outside Shipline at 25%/),
+    ]);
+    expectSoonAfter(failed[0]?.t, 15 * 60 + 30);
+  });
+
+  it('starts a push queued behind a promoted release whose hand-off failed, from its SUCCEEDED status change', async () => {
+    const result = await run('queued-push-after-failed-hand-off.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.unusedFaults).toEqual([]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+    // v3 starts as v2's execution ends (its status change), not never.
+    const ended = result.timeline.find((e) => e.kind === 'execution' && e.text.startsWith('SUCCEEDED'));
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, ended?.t ?? 0);
+    expect(result.servingVersion).toBe('v3');
+  });
+
+  it('never releases a superseded push delivered again after the newer release (one release per digest)', async () => {
+    const result = await run('superseded-push-delivered-again.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    // v3 was superseded as data (no execution): its late copy is a duplicate, not a release over v4.
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued', 'queued', 'duplicate']);
+    expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
+      ['v2', 'promoted'],
+      ['v4', 'promoted'],
+    ]);
+    expect(result.releases.find((r) => r.toVersion === 'v3')?.status).toBe('superseded');
+    expect(result.servingVersion).toBe('v4');
   });
 
   it('orders two pushes of the same second by when the trigger received them, not by digest', async () => {
@@ -547,22 +581,23 @@ describe('Sandbox: example scenarios', () => {
       (Date.parse(v3?.endedAt ?? '') - Date.parse(v3?.rollbackStartedAt ?? '')) / 1000,
     );
     // Lead time runs from each image's OCI created label (read from ECR by the release-metrics function and
-    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.23, v4 11:20 -> 12:01:37.23 (the
-    // trigger reads the service's lock before it starts an execution: one DynamoDB read, 30 ms).
+    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.29, v4 11:20 -> 12:01:37.29 (the
+    // trigger reads whether the push was already told superseded, and the service's lock, before it starts
+    // an execution, and the deploy step reads the listener rule's weights: three reads, 30 ms each).
     expect(v2).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T10:31:37.230Z',
+      promotedAt: '2026-11-22T10:31:37.290Z',
       changeTime: { at: '2026-11-22T08:00:00.000Z', source: 'oci-label' },
     });
     expect(v4).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T12:01:37.230Z',
+      promotedAt: '2026-11-22T12:01:37.290Z',
       changeTime: { at: '2026-11-22T11:20:00.000Z', source: 'oci-label' },
     });
     expect(checkout?.changeLeadTime).toMatchObject({
-      medianSeconds: (9097.23 + 2497.23) / 2,
+      medianSeconds: (9097.29 + 2497.29) / 2,
       sources: { 'oci-label': 2, 'deploy-request': 0, push: 0 },
     });
     // 3 deployments in the run's span: more than one a day.
@@ -571,13 +606,13 @@ describe('Sandbox: example scenarios', () => {
     // same figures.
     expect(result.doraMetrics.map((point) => [point.metric, point.value])).toEqual([
       ['Deployments', 1],
-      ['LeadTimeSeconds', 9097.23],
+      ['LeadTimeSeconds', 9097.29],
       ['Deployments', 1],
       ['FailedDeployments', 1],
       ['RecoveryTimeSeconds', checkout?.failedDeploymentRecoveryTime.medianSeconds],
       ['Deployments', 1],
       ['ReworkDeployments', 1],
-      ['LeadTimeSeconds', 2497.23],
+      ['LeadTimeSeconds', 2497.29],
     ]);
     expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
       new Set(['checkout/default']),
@@ -1115,6 +1150,12 @@ describe('Sandbox: example scenarios', () => {
     const result = await run('interrupted-split.yml');
     expect(result.expectations?.failures).toEqual([]);
     expect(result).toMatchObject({ fromVersion: 'v1', toVersion: 'v3', servingVersion: 'v3' });
+    // Green still took 60% of production: it is taken out of production before v3 is deployed there, so v3
+    // serves nothing before its first step (5%).
+    const firstTraffic = result.timeline.find((e) => e.kind === 'traffic');
+    const firstDeploy = result.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'));
+    expect(firstTraffic?.text).toBe('blue 100% / green 0%');
+    expect(firstTraffic?.t).toBeLessThanOrEqual(firstDeploy?.t ?? 0);
     expect(result.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'))?.text).toMatch(
       /^checkout-green: deployment/,
     );

@@ -369,6 +369,10 @@ export class InMemoryNotificationMarks implements NotificationMarks {
   public async unmark(releaseId: string, kind: string) {
     this.notified.delete(`${releaseId}#${kind}`);
   }
+
+  public async isMarked(releaseId: string, kind: string) {
+    return this.notified.has(`${releaseId}#${kind}`);
+  }
 }
 
 /**

@@ -84,6 +84,45 @@ describe('Class: EcsAlbDriver', () => {
     });
   });
 
+  describe('Method: deploy', () => {
+    const deployed: string[] = [];
+    const deployWith = () =>
+      new EcsAlbDriver({
+        router: new AlbTrafficRouter(new ElasticLoadBalancingV2Client({ region: 'us-east-1' })),
+        slots: {
+          deployImage: async (input) => {
+            deployed.push(input.service);
+            return { taskDefinitionArn: 'arn:td:3', deploymentId: 'ecs-svc/3' };
+          },
+        },
+      });
+    const release = { imageUri: 'registry/checkout@sha256:3', version: 'v3', releaseId: 'checkout-v3' };
+
+    beforeEach(() => {
+      deployed.length = 0;
+    });
+
+    it('takes a new slot still taking production traffic (a split left behind) out of it before deploying', async () => {
+      elbv2.on(DescribeRulesCommand).resolves(rule(75, 25));
+
+      await deployWith().deploy(target, release);
+
+      expect(elbv2.commandCalls(ModifyRuleCommand).map((call) => call.args[0].input)).toEqual([
+        forwarding(0),
+      ]);
+      expect(deployed).toEqual(['checkout-green']);
+    });
+
+    it('leaves the listener rule alone when the new slot takes no production traffic', async () => {
+      elbv2.on(DescribeRulesCommand).resolves(rule(100, 0));
+
+      await deployWith().deploy(target, release);
+
+      expect(elbv2.commandCalls(ModifyRuleCommand)).toEqual([]);
+      expect(deployed).toEqual(['checkout-green']);
+    });
+  });
+
   describe('Method: newVersionPercent', () => {
     it("reads the new slot's weight from the listener rule", async () => {
       elbv2.on(DescribeRulesCommand).resolves(rule(75, 25));

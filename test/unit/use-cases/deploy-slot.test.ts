@@ -8,8 +8,23 @@ import {
   deployToIdleSlot,
   onEcsDeploymentEvent,
 } from '../../../lib/use-cases/deploy-slot.ts';
-import { FakeAlarmWatcher, FakeSlotDeployer, FakeTaskTokens, InMemoryReleaseStore } from '../fakes.ts';
-import { cursorAt, deploymentFixture, V2_IMAGE, V2_RELEASE_ID, withFixedClock } from '../fixtures.ts';
+import {
+  FakeAlarmWatcher,
+  FakeSlotDeployer,
+  FakeTaskTokens,
+  FakeTrafficRouter,
+  InMemoryReleaseStore,
+} from '../fakes.ts';
+import {
+  BLUE_TG,
+  cursorAt,
+  deploymentFixture,
+  GREEN_TG,
+  LISTENER_RULE_ARN,
+  V2_IMAGE,
+  V2_RELEASE_ID,
+  withFixedClock,
+} from '../fixtures.ts';
 
 const deployment = deploymentFixture();
 const slotDeployment = {
@@ -65,11 +80,15 @@ describe('Use case: deploy the idle slot', () => {
 
   describe('Function: deployToIdleSlot', () => {
     it('deploys the pinned image to the canary slot from the stable task definition', async () => {
+      // The driver reads the weights first: the new slot takes no production traffic, so they stay.
+      const router = new FakeTrafficRouter();
+      router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100, [GREEN_TG]: 0 });
       const result = await deployToIdleSlot(
-        { driver: new EcsAlbDriver({ slots: deployer }) },
+        { driver: new EcsAlbDriver({ slots: deployer, router }) },
         deployment,
         cursorAt(0),
       );
+      expect(router.splits).toEqual([]);
 
       expect(deployer.deployed).toEqual([
         {

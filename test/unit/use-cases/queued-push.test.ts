@@ -98,6 +98,71 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(events.published.map((message) => message.text)).toEqual([`v3 is queued behind ${HOLDER}`]);
     });
 
+    it('answers a push already told superseded as a duplicate, never started, once the lock is free', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      store.locks.delete('checkout');
+      store.waiters.delete('checkout');
+
+      // v3's push event delivered again (at least once), after v4's release ended.
+      const again = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(again).toEqual({
+        status: 'duplicate',
+        service: 'checkout',
+        executionName: nameOf('a'),
+        executionArn: executionArn(nameOf('a')),
+      });
+      expect(starter.calls).toEqual([]);
+      expect(notifier.published).toHaveLength(1);
+    });
+
+    it('still tells the pending push it replaced when a retried trigger finds its own push queued', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+
+      // v4 replaces v3 in the queue, then fails to tell v3: Lambda retries the event.
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'Rate exceeded',
+      );
+      expect(notifier.published).toEqual([]);
+      const retried = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      expect(retried).toMatchObject({ status: 'duplicate', executionName: nameOf('b') });
+      expect(
+        notifier.published.map((p) => [p.notification.message.event, p.notification.message.release]),
+      ).toEqual([['superseded', nameOf('a')]]);
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
+      expect(starter.calls).toEqual([]);
+      // A third copy of the event tells nobody twice.
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      expect(notifier.published).toHaveLength(1);
+    });
+
+    it('answers started, not queued behind itself, when the hand-off started it and it took the lock', async () => {
+      holdLock();
+      // Between the trigger's enqueue and its second read of the lock, the holder hands off: the pending
+      // push's execution starts and takes the lock.
+      const readLock = store.readLock.bind(store);
+      let reads = 0;
+      store.readLock = async (service: string) => {
+        reads += 1;
+        if (reads === 2) {
+          await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+          await acquireReleaseLock({ store }, config, starter.calls[0]?.input as ReleaseRequest, nameOf('a'));
+        }
+        return readLock(service);
+      };
+
+      const result = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(result).toMatchObject({ status: 'started', executionName: nameOf('a') });
+      expect(events.published.map((message) => message.text)).toEqual([]);
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+    });
+
     it('supersedes the pending push a newer one replaces: recorded and told, never started', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -321,10 +386,33 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(starter.calls).toHaveLength(1);
     });
 
-    it('ignores an execution that succeeded: its own states handed the service on', async () => {
+    it('hands on after a promoted release whose own hand-off failed past its retries (it ends SUCCEEDED)', async () => {
       holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      starter.ended.add(HOLDER);
+
       await expect(handOffEndedExecution(ports(), ended('SUCCEEDED'))).resolves.toEqual({
-        ignored: `execution ${HOLDER} is SUCCEEDED: its own states hand the service on`,
+        released: true,
+        woke: nameOf('a'),
+      });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.locks.get('checkout')).toBeUndefined();
+    });
+
+    it('changes nothing after a succeeded execution whose own hand-off worked', async () => {
+      holdLock();
+      await expect(handOffEndedExecution(ports(), ended('SUCCEEDED', 'checkout-earlier'))).resolves.toEqual({
+        released: false,
+        woke: null,
+      });
+      expect(store.locks.get('checkout')?.holder).toBe(HOLDER);
+      expect(starter.calls).toEqual([]);
+    });
+
+    it('ignores a status change that is no end (RUNNING)', async () => {
+      holdLock();
+      await expect(handOffEndedExecution(ports(), ended('RUNNING'))).resolves.toEqual({
+        ignored: `execution ${HOLDER} is RUNNING: it has not ended`,
       });
       expect(store.locks.get('checkout')?.holder).toBe(HOLDER);
     });
@@ -351,6 +439,32 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
   });
 
   describe('Function: waitForReleaseLock (an execution started directly)', () => {
+    it('still tells the pending push it replaced when its first attempt failed to (the Retry of the wait)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const manual = {
+        service: 'checkout',
+        image: { repository: 'checkout', digest: `sha256:${'d'.repeat(64)}`, tag: 'v5' },
+        requestedAt: '2025-03-04T10:20:00Z',
+        source: 'manual',
+      } satisfies ReleaseRequest;
+      notifier.failNext = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+      const wait = (token: string) =>
+        waitForReleaseLock({ store, tokens, events, supersedePending }, manual, 'checkout-manual', token);
+
+      await expect(wait('token-m1')).rejects.toThrow('Rate exceeded');
+      expect(notifier.published).toEqual([]);
+      await expect(wait('token-m2')).resolves.toEqual({ queued: true, replaced: nameOf('a') });
+
+      expect(
+        notifier.published.map((p) => [p.notification.message.event, p.notification.message.release]),
+      ).toEqual([['superseded', nameOf('a')]]);
+      expect(store.waiters.get('checkout')).toMatchObject({
+        executionName: 'checkout-manual',
+        taskToken: 'token-m2',
+      });
+    });
+
     it('supersedes the pending push it replaces in-process, and queues with its task token', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
