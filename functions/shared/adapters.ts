@@ -25,6 +25,7 @@ import { TargetDriverByType } from '../../lib/drivers/by-type.ts';
 import { EcsAlbDriver, type EcsAlbDriverPorts } from '../../lib/drivers/ecs-alb.ts';
 import { EcsRollingDriver, type EcsRollingDriverPorts } from '../../lib/drivers/ecs-rolling.ts';
 import { environment } from '../../lib/env.ts';
+import { perEnvironment } from '../../lib/per-environment.ts';
 import type {
   AlarmWatcher,
   ExecutionStarter,
@@ -54,19 +55,19 @@ import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
 import { logger } from './stack.ts';
 
 /**
- * A port whose adapter (and its SDK client) is built on the port's first call, once per container. Why:
- * building a client resolves its whole configuration and middleware stack, a large part of a cold start;
- * a path then builds only the clients it calls (a push of the serving version never reaches CloudWatch
- * or SNS). `methods` lists every method of the port (the type makes it complete); each returns a promise,
- * as every port method does.
+ * A port whose adapter (and its SDK client) is built on the port's first call, once per execution
+ * environment (lib/per-environment.ts: in Lambda, once per container). Why: building a client resolves its
+ * whole configuration and middleware stack, a large part of a cold start; a path then builds only the
+ * clients it calls (a push of the serving version never reaches CloudWatch or SNS). A client holds state
+ * of its environment (the SDK's retry quota), which no other environment shares. `methods` lists every
+ * method of the port (the type makes it complete); each returns a promise, as every port method does.
  */
 export const lazyPort = <P extends object>(build: () => P, methods: Record<keyof P, true>): P => {
-  let adapter: P | undefined;
+  const adapter = perEnvironment(build);
   const port: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const method of Object.keys(methods)) {
     port[method] = async (...args) => {
-      adapter ??= build();
-      const target = adapter as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const target = adapter() as unknown as Record<string, (...args: unknown[]) => unknown>;
       return target[method]?.(...args);
     };
   }
