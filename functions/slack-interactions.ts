@@ -7,7 +7,6 @@ import { createSlackSecretReader } from '../lib/adapters/slack-secrets.ts';
 import { createSlackWebApi } from '../lib/adapters/slack-web-api.ts';
 import type { Operate } from '../lib/domain/operations.ts';
 import { environment } from '../lib/env.ts';
-import { perEnvironment } from '../lib/per-environment.ts';
 import type { ReplayGuard } from '../lib/ports/slack.ts';
 import { type OperatePorts, operate } from '../lib/use-cases/operate.ts';
 import { handleSlackInteraction } from '../lib/use-cases/slack-interaction.ts';
@@ -28,11 +27,12 @@ const functionUrlEventSchema = z.object({
   requestContext: z.object({ http: z.object({ method: z.string() }) }),
 });
 
-/**
- * One DynamoDB document client for every part of the table the function uses, built on first use in each
- * execution environment.
- */
-const documents = perEnvironment(createDynamoDbDocumentClient);
+/** One DynamoDB document client for every part of the table the function uses, built on first use. */
+let documentClient: ReturnType<typeof createDynamoDbDocumentClient> | undefined;
+const documents = () => {
+  documentClient ??= createDynamoDbDocumentClient();
+  return documentClient;
+};
 
 /**
  * The ports `operate` acts through, as the CLI's (cli/aws.ts) but with the function's role: the release
@@ -88,12 +88,13 @@ export const createSlackInteractionsHandler = (operate: Operate) => {
   });
 };
 
-const operateWith = perEnvironment(operatePorts);
+let operateWith: OperatePorts | undefined;
 
 /**
  * Slack's interactivity Request URL (a Function URL, auth NONE: Slack signs each request and the function
  * verifies it). Answers within Slack's 3 seconds with the command done (see the use case).
  */
 export const handler = createSlackInteractionsHandler((request) => {
-  return operate(operateWith(), request);
+  operateWith ??= operatePorts();
+  return operate(operateWith, request);
 });

@@ -25,7 +25,6 @@ import { TargetDriverByType } from '../../lib/drivers/by-type.ts';
 import { EcsAlbDriver, type EcsAlbDriverPorts } from '../../lib/drivers/ecs-alb.ts';
 import { EcsRollingDriver, type EcsRollingDriverPorts } from '../../lib/drivers/ecs-rolling.ts';
 import { environment } from '../../lib/env.ts';
-import { perEnvironment } from '../../lib/per-environment.ts';
 import type {
   AlarmWatcher,
   ExecutionStarter,
@@ -55,19 +54,21 @@ import type { PipelineSettings } from '../../lib/use-cases/ports.ts';
 import { logger } from './stack.ts';
 
 /**
- * A port whose adapter (and its SDK client) is built on the port's first call, once per execution
- * environment (lib/per-environment.ts: in Lambda, once per container). Why: building a client resolves its
- * whole configuration and middleware stack, a large part of a cold start; a path then builds only the
- * clients it calls (a push of the serving version never reaches CloudWatch or SNS). A client holds state
- * of its environment (the SDK's retry quota), which no other environment shares. `methods` lists every
- * method of the port (the type makes it complete); each returns a promise, as every port method does.
+ * A port whose adapter (and its SDK client) is built on the port's first call, once per container. Why:
+ * building a client resolves its whole configuration and middleware stack, a large part of a cold start;
+ * a path then builds only the clients it calls (a push of the serving version never reaches CloudWatch
+ * or SNS). `methods` lists every method of the port (the type makes it complete); each returns a promise,
+ * as every port method does. An adapter keeps no state but its client, and a client's only state of its
+ * execution environment is the SDK's retry quota, which the sandbox keeps per simulated environment
+ * (sandbox/sdk-retry.ts): the sandbox's environments share one client per port without sharing a quota.
  */
 export const lazyPort = <P extends object>(build: () => P, methods: Record<keyof P, true>): P => {
-  const adapter = perEnvironment(build);
+  let adapter: P | undefined;
   const port: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const method of Object.keys(methods)) {
     port[method] = async (...args) => {
-      const target = adapter() as unknown as Record<string, (...args: unknown[]) => unknown>;
+      adapter ??= build();
+      const target = adapter as unknown as Record<string, (...args: unknown[]) => unknown>;
       return target[method]?.(...args);
     };
   }

@@ -30,12 +30,19 @@ interface Providers {
 }
 
 /**
- * The providers (their clients and caches) of the execution environment: in Lambda, the container's. The
+ * The providers (their caches) of the execution environment: in Lambda, the container's. The
  * sandbox runs every simulated environment of several worlds through this module, each world with its own
  * secrets under the same names: a cache shared between them would hand one world's token to another, and
  * a cold start would find values AWS would read again.
  */
 const providers = perEnvironment((): Providers => ({ readAt: new Map() }));
+
+/**
+ * The SDK clients, built on first use, one per container: a provider's cache is its own, and a client's
+ * only state of its environment, the retry quota, the sandbox keeps per simulated environment itself.
+ */
+let ssmClient: SSMClient | undefined;
+let secretsManagerClient: SecretsManagerClient | undefined;
 
 const describe = (ref: SecretRef): string =>
   'ssm' in ref ? `SSM parameter ${ref.ssm}` : `Secrets Manager secret ${ref.secretsManager}`;
@@ -54,12 +61,12 @@ export const createSlackSecretReader = (): SecretReader => ({
     let value: unknown;
     try {
       if ('ssm' in ref) {
-        entry.ssm ??= new SSMProvider({ awsSdkV3Client: customize(new SSMClient(clientBase()), 'SSM') });
+        ssmClient ??= customize(new SSMClient(clientBase()), 'SSM');
+        entry.ssm ??= new SSMProvider({ awsSdkV3Client: ssmClient });
         value = await entry.ssm.get(ref.ssm, { decrypt: true, maxAge: SECRET_CACHE_SECONDS, forceFetch });
       } else {
-        entry.secrets ??= new SecretsProvider({
-          awsSdkV3Client: customize(new SecretsManagerClient(clientBase()), 'SecretsManager'),
-        });
+        secretsManagerClient ??= customize(new SecretsManagerClient(clientBase()), 'SecretsManager');
+        entry.secrets ??= new SecretsProvider({ awsSdkV3Client: secretsManagerClient });
         value = await entry.secrets.get(ref.secretsManager, { maxAge: SECRET_CACHE_SECONDS, forceFetch });
       }
       if (readAt === undefined || forceFetch) entry.readAt.set(what, started);
