@@ -4,10 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lazyPort } from '../../functions/shared/adapters.ts';
 import { clientBase, customize } from '../../lib/adapters/aws-clients.ts';
 import { createSlackSecretReader, SECRET_CACHE_SECONDS } from '../../lib/adapters/slack-secrets.ts';
+import { perEnvironment } from '../../lib/per-environment.ts';
+import { DEFAULT_TIMING } from '../../sandbox/aws/timing.ts';
 import type { SimulatedWorld } from '../../sandbox/aws/world.ts';
 import { runInWorld } from '../../sandbox/context.ts';
+import { type FunctionConfig, invokeAsConfigured } from '../../sandbox/function-config.ts';
 import { installSandboxClients } from '../../sandbox/intercept.ts';
-import type { ExecutionEnvironment } from '../../sandbox/lambda-runtime.ts';
+import { type ExecutionEnvironment, ExecutionEnvironments } from '../../sandbox/lambda-runtime.ts';
 import type { VirtualClock } from '../../sandbox/virtual-clock.ts';
 import { makeWorld, START } from './support.ts';
 
@@ -51,6 +54,50 @@ describe('Sandbox: module state is per execution environment, as on AWS', () => 
   });
   afterAll(() => {
     process.env = saved;
+  });
+
+  it('runs each invocation in its execution environment: a warm start finds its state, a concurrent or reclaimed one starts empty', async () => {
+    const { clock, world } = makeWorld();
+    const config: FunctionConfig = {
+      key: 'fn',
+      name: 'shipline-sandbox-fn',
+      arn: 'arn:aws:lambda:us-east-1:123456789012:function:shipline-sandbox-fn',
+      environment: ENV,
+      memorySize: 1024,
+      timeoutSeconds: 60,
+    };
+    const environments = new ExecutionEnvironments(clock, DEFAULT_TIMING);
+    let built = 0;
+    const state = perEnvironment(() => ({ id: ++built }));
+    const invoke = (holdSeconds: number) =>
+      invokeAsConfigured(
+        'fn',
+        environments,
+        async () => {
+          const { id } = state();
+          await clock.sleep(holdSeconds);
+          return id;
+        },
+        (_type, message) => new Error(message),
+      ) as Promise<number>;
+    const ids: Array<[number, number]> = [];
+    await runInWorld({ world, clock, env: ENV, functions: new Map([['fn', config]]) }, async () => {
+      const at = (seconds: number) =>
+        clock.schedule(START + seconds * 1000, () => {
+          void clock.track(async () => {
+            ids.push([seconds, await invoke(1)]);
+          });
+        });
+      at(0);
+      at(10); // idle since 1.4 s: warm
+      at(20); // two at once: the idle one (warm) and a new one (cold)
+      at(20);
+      at(21.5 + DEFAULT_TIMING.lambdaIdleReclaimSeconds); // both idle past reclaim: a new one
+      await clock.run(() => ids.length === 5, START + 3_600_000);
+    });
+    expect(ids.map(([, id]) => id)).toEqual([1, 1, 1, 2, 3]);
+    // 1 cold, 1 warm (the same environment), 2 at once (one warm, one cold), then all reclaimed: a new one.
+    expect({ cold: environments.coldStarts, warm: environments.warmStarts }).toEqual({ cold: 3, warm: 2 });
   });
 
   it("gives each execution environment, and each world, its own SDK retry quota: one environment's exhausted quota refuses no other's retry", async () => {
