@@ -1,9 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { useClockSource } from '../lib/clock.ts';
 import { type EnvironmentVariables, useEnvironmentSource } from '../lib/env.ts';
+import { useEnvironmentKeySource } from '../lib/per-environment.ts';
 import type { SimulatedWorld } from './aws/world.ts';
 import type { FunctionConfig } from './function-config.ts';
 import { currentFunction, type IamEnforcer } from './iam/enforce.ts';
+import type { ExecutionEnvironment } from './lambda-runtime.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
 /**
@@ -29,6 +31,11 @@ export interface WorldContext {
    * function's environment, so a variable serverless.yml does not give that function is missing, as on AWS.
    */
   functions?: ReadonlyMap<string, FunctionConfig>;
+  /**
+   * The Lambda execution environment an invocation runs in (function-config.ts sets it on the invocation's
+   * copy of the context): the state a handler module keeps per environment is keyed by it.
+   */
+  executionEnvironment?: ExecutionEnvironment;
 }
 
 const storage = new AsyncLocalStorage<WorldContext>();
@@ -49,6 +56,13 @@ const installSources = (): void => {
     if (key === undefined) return run?.env;
     // A function the world has no configuration for gets no variables at all, never another's.
     return run?.functions?.get(key)?.environment ?? {};
+  });
+  // Module state kept per execution environment (lib/per-environment.ts) is the invocation's environment's;
+  // outside one (a world without functions' configuration, the sandbox's own calls) it is the world's, never
+  // another world's. Outside every world it is the module's own, as in Lambda.
+  useEnvironmentKeySource(() => {
+    const run = storage.getStore();
+    return run ? (run.executionEnvironment ?? run.world) : undefined;
   });
 };
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { currentWorld, runInWorld } from './context.ts';
 import { type SandboxResources, templateResolver } from './iam/policies.ts';
-import type { ExecutionEnvironments } from './lambda-runtime.ts';
+import type { ExecutionEnvironment, ExecutionEnvironments } from './lambda-runtime.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
 /**
@@ -389,8 +389,9 @@ export const invokeAsConfigured = async (
       `Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded; ${config?.name} reserves ${config?.reservedConcurrency})`,
     );
   let release: (() => void) | undefined;
+  let environment: ExecutionEnvironment | undefined;
   try {
-    release = environments ? await environments.enter(key) : undefined;
+    if (environments) ({ environment, release } = await environments.enter(key));
   } catch (error) {
     leave();
     throw error;
@@ -402,7 +403,8 @@ export const invokeAsConfigured = async (
     if (!config || !environments || !world) return await run(context);
     // The handler runs in its own copy of the world's context: once Lambda has stopped the invocation at
     // its timeout, whatever the handler still does (it cannot be killed in-process) reaches no AWS service.
-    const invocation = { ...world };
+    // It runs in its execution environment: the state its module keeps per environment is that one's.
+    const invocation = { ...world, executionEnvironment: environment };
     return await withinTimeout(
       environments.clock,
       config,

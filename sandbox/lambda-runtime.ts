@@ -51,6 +51,18 @@ export class LambdaInvocationError extends Error {
 }
 
 /**
+ * One Lambda execution environment: its identity keys the state the handler module keeps per environment
+ * (lib/per-environment.ts: SDK clients and their retry quotas, cached secrets), so a cold start begins
+ * with none of it, as on AWS.
+ */
+export interface ExecutionEnvironment {
+  /** The function it runs. */
+  readonly functionKey: string;
+  /** When it last finished an invocation (virtual epoch ms). */
+  releasedAt: number;
+}
+
+/**
  * A world's Lambda execution environments, per function. An invocation takes an idle environment of its
  * function (a warm start) or, when every one is busy or none is left, a new one that first runs init (a
  * cold start): concurrent invocations need as many environments. An environment idle for longer than
@@ -59,10 +71,10 @@ export class LambdaInvocationError extends Error {
  */
 export class ExecutionEnvironments {
   /**
-   * Per function, when each idle environment last finished, oldest first: released in time order, so the
+   * Per function, its idle environments, the one that finished first first: released in time order, so the
    * newest is last and, once the newest is past reclaim, every one is (O(1) per invocation at any scale).
    */
-  private readonly idle = new Map<string, number[]>();
+  private readonly idle = new Map<string, ExecutionEnvironment[]>();
   public coldStarts = 0;
   public warmStarts = 0;
 
@@ -74,8 +86,8 @@ export class ExecutionEnvironments {
     >,
   ) {}
 
-  /** Takes an environment for one invocation of `key`, paying its start; returns its release. */
-  public async enter(key: string): Promise<() => void> {
+  /** Takes an environment for one invocation of `key`, paying its start; returns it and its release. */
+  public async enter(key: string): Promise<{ environment: ExecutionEnvironment; release: () => void }> {
     let idle = this.idle.get(key);
     if (!idle) {
       idle = [];
@@ -83,15 +95,21 @@ export class ExecutionEnvironments {
     }
     const newest = idle.pop();
     const warm =
-      newest !== undefined && this.clock.nowMillis - newest < this.timing.lambdaIdleReclaimSeconds * 1000;
+      newest !== undefined &&
+      this.clock.nowMillis - newest.releasedAt < this.timing.lambdaIdleReclaimSeconds * 1000;
     // The newest idle one is past reclaim: so is every older one.
     if (newest !== undefined && !warm) idle.length = 0;
     if (warm) this.warmStarts += 1;
     else this.coldStarts += 1;
     await sleepMs(this.clock, (warm ? 0 : this.timing.lambdaColdStartMs) + this.timing.lambdaWarmStartMs);
+    const environment: ExecutionEnvironment = warm && newest ? newest : { functionKey: key, releasedAt: 0 };
     const pool = idle;
-    return () => {
-      pool.push(this.clock.nowMillis);
+    return {
+      environment,
+      release: () => {
+        environment.releasedAt = this.clock.nowMillis;
+        pool.push(environment);
+      },
     };
   }
 }

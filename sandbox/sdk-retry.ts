@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { perEnvironment } from '../lib/per-environment.ts';
 import { formatDelay } from './aws/sfn-retry.ts';
 import type { SimulatedWorld } from './aws/world.ts';
 
@@ -49,13 +50,28 @@ export const retryInVirtualTime = (
   const config = (client as { config?: { retryStrategy?: unknown; maxAttempts?: unknown } }).config;
   const original = config?.retryStrategy;
   if (!config || typeof original !== 'function') return;
-  let virtual: Promise<SdkRetryStrategy> | undefined;
-  config.retryStrategy = () => {
-    virtual ??= (original as () => Promise<unknown>)().then((strategy) => {
+  // The client's strategy as the SDK built it, before any request used it: the template of each one below.
+  let pristine: Promise<SdkRetryStrategy> | undefined;
+  const template = (): Promise<SdkRetryStrategy> => {
+    pristine ??= (original as () => Promise<unknown>)().then((strategy) => {
       if (!isStrategy(strategy))
         throw new Error(
           `the ${clientName} client's retry strategy is not the SDK's StandardRetryStrategy: the sandbox cannot put its delays on the virtual clock`,
         );
+      return Object.assign(Object.create(Object.getPrototypeOf(strategy) as object) as object, strategy);
+    });
+    return pristine;
+  };
+  // The strategy holds the retry quota, which on AWS is the client's and so its execution environment's
+  // (each builds its own clients). The sandbox's environments share the client (a handler module is loaded
+  // once per process): each environment, of each world, gets a strategy of its own, a copy of the pristine
+  // one, so a cold start begins with a full quota and no world drains another's.
+  const perEnvironmentStrategy = perEnvironment(() =>
+    template().then((pristineStrategy) => {
+      const strategy = Object.assign(
+        Object.create(Object.getPrototypeOf(pristineStrategy) as object) as object,
+        pristineStrategy,
+      ) as SdkRetryStrategy;
       strategy.retryBackoffStrategy = {
         setDelayBase: (delay) => {
           const slot = pendingBackoff.getStore();
@@ -93,7 +109,7 @@ export const retryInVirtualTime = (
         return next;
       };
       return strategy;
-    });
-    return virtual;
-  };
+    }),
+  );
+  config.retryStrategy = perEnvironmentStrategy;
 };

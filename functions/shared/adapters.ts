@@ -58,7 +58,9 @@ import { logger } from './stack.ts';
  * building a client resolves its whole configuration and middleware stack, a large part of a cold start;
  * a path then builds only the clients it calls (a push of the serving version never reaches CloudWatch
  * or SNS). `methods` lists every method of the port (the type makes it complete); each returns a promise,
- * as every port method does.
+ * as every port method does. An adapter keeps no state but its client, and a client's only state of its
+ * execution environment is the SDK's retry quota, which the sandbox keeps per simulated environment
+ * (sandbox/sdk-retry.ts): the sandbox's environments share one client per port without sharing a quota.
  */
 export const lazyPort = <P extends object>(build: () => P, methods: Record<keyof P, true>): P => {
   let adapter: P | undefined;

@@ -12,9 +12,10 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { now } from '../clock.ts';
 import type { SecretRef } from '../config/slack.ts';
-import { environment } from '../env.ts';
 import { isTransientAwsError } from '../errors.ts';
+import { perEnvironment } from '../per-environment.ts';
 import { type SecretReader, SlackSecretError } from '../ports/slack.ts';
 import { clientBase, customize } from './aws-clients.ts';
 
@@ -24,25 +25,24 @@ export const SECRET_CACHE_SECONDS = 300;
 interface Providers {
   ssm?: SSMProvider;
   secrets?: SecretsProvider;
+  /** When each secret was last read from AWS (epoch ms on lib's clock), by `describe(ref)`. */
+  readAt: Map<string, number>;
 }
 
 /**
- * One pair of providers (and their caches) per pipeline table. A Lambda function serves one pipeline, so
- * this is one pair; the sandbox runs several simulated accounts in one process, each with its own table and
- * its own secrets under the same names, and a cache shared between them would hand one account's token to
- * another.
+ * The providers (their caches) of the execution environment: in Lambda, the container's. The
+ * sandbox runs every simulated environment of several worlds through this module, each world with its own
+ * secrets under the same names: a cache shared between them would hand one world's token to another, and
+ * a cold start would find values AWS would read again.
  */
-const providersByPipeline = new Map<string, Providers>();
+const providers = perEnvironment((): Providers => ({ readAt: new Map() }));
 
-const providers = (): Providers => {
-  const key = environment.tableName();
-  let entry = providersByPipeline.get(key);
-  if (!entry) {
-    entry = {};
-    providersByPipeline.set(key, entry);
-  }
-  return entry;
-};
+/**
+ * The SDK clients, built on first use, one per container: a provider's cache is its own, and a client's
+ * only state of its environment, the retry quota, the sandbox keeps per simulated environment itself.
+ */
+let ssmClient: SSMClient | undefined;
+let secretsManagerClient: SecretsManagerClient | undefined;
 
 const describe = (ref: SecretRef): string =>
   'ssm' in ref ? `SSM parameter ${ref.ssm}` : `Secrets Manager secret ${ref.secretsManager}`;
@@ -51,17 +51,25 @@ const describe = (ref: SecretRef): string =>
 export const createSlackSecretReader = (): SecretReader => ({
   read: async (ref: SecretRef): Promise<string> => {
     const entry = providers();
+    const what = describe(ref);
+    // Powertools times its cache with Date.now(); the age is also judged on lib's clock, the same one in
+    // Lambda (the result is Powertools' own) and the virtual one in the sandbox, where a run's minutes pass
+    // in milliseconds: a value older than the cache's time is read again there too, as on AWS.
+    const readAt = entry.readAt.get(what);
+    const started = now().getTime();
+    const forceFetch = readAt !== undefined && started - readAt >= SECRET_CACHE_SECONDS * 1000;
     let value: unknown;
     try {
       if ('ssm' in ref) {
-        entry.ssm ??= new SSMProvider({ awsSdkV3Client: customize(new SSMClient(clientBase()), 'SSM') });
-        value = await entry.ssm.get(ref.ssm, { decrypt: true, maxAge: SECRET_CACHE_SECONDS });
+        ssmClient ??= customize(new SSMClient(clientBase()), 'SSM');
+        entry.ssm ??= new SSMProvider({ awsSdkV3Client: ssmClient });
+        value = await entry.ssm.get(ref.ssm, { decrypt: true, maxAge: SECRET_CACHE_SECONDS, forceFetch });
       } else {
-        entry.secrets ??= new SecretsProvider({
-          awsSdkV3Client: customize(new SecretsManagerClient(clientBase()), 'SecretsManager'),
-        });
-        value = await entry.secrets.get(ref.secretsManager, { maxAge: SECRET_CACHE_SECONDS });
+        secretsManagerClient ??= customize(new SecretsManagerClient(clientBase()), 'SecretsManager');
+        entry.secrets ??= new SecretsProvider({ awsSdkV3Client: secretsManagerClient });
+        value = await entry.secrets.get(ref.secretsManager, { maxAge: SECRET_CACHE_SECONDS, forceFetch });
       }
+      if (readAt === undefined || forceFetch) entry.readAt.set(what, started);
     } catch (error) {
       // Powertools wraps the SDK's error (GetParameterError); its cause says what AWS answered.
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;

@@ -7,6 +7,7 @@ import { InvalidInputError } from '../errors.ts';
 import { manualDeployRequestSchema } from '../events/deploy-request.ts';
 import { ecrImageActionEventSchema, imageUriFromEcrEvent, looksLikeEcrEvent } from '../events/ecr-push.ts';
 import { parseInput } from '../events/parse.ts';
+import { perEnvironment } from '../per-environment.ts';
 import type { ReleaseStarter } from '../ports/release-starter.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
 
@@ -33,8 +34,11 @@ export interface TriggerContext {
   pipeline?: { account: string; region: string };
 }
 
-/** Orders two requests received by this container in the same millisecond. */
-let receivedSeq = 0;
+/**
+ * Orders two requests received by this container (execution environment) in the same millisecond: a
+ * counter of the environment's own, as a module variable is on AWS.
+ */
+const received = perEnvironment(() => ({ count: 0 }));
 
 /** The repository named by an ECR event, read before anything else is validated (a string, or undefined). */
 const repositoryOf = (input: unknown): string | undefined => {
@@ -67,10 +71,11 @@ export const releaseRequestFrom = (
   input: unknown,
   context: TriggerContext = {},
 ): { request: ReleaseRequest; executionName: string } | { ignored: string } => {
-  receivedSeq += 1;
+  const counter = received();
+  counter.count += 1;
   const receipt = {
     receivedAt: now().toISOString(),
-    receivedSeq,
+    receivedSeq: counter.count,
     ...(context.receiptId ? { receiptId: context.receiptId } : {}),
   };
   if (looksLikeEcrEvent(input)) {

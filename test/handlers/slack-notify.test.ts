@@ -12,6 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
 import type { ReleaseEventMessage } from '../../lib/domain/progress.ts';
+import { useEnvironmentKeySource } from '../../lib/per-environment.ts';
 import { fixedClock, TABLE } from '../unit/fixtures.ts';
 import { releaseEvent } from '../unit/slack-fixtures.ts';
 import { BOT_TOKEN_PARAMETER, CHANNEL, setSlackHandlerEnvironment, slackFetch } from './slack-support.ts';
@@ -336,8 +337,9 @@ describe('Handler: slack-notify', () => {
   });
 
   it('logs and ends when the bot token parameter does not exist (a configuration error, not retried)', async () => {
-    // Another pipeline table: a container of its own, with nothing cached.
-    process.env.SHIPLINE_TABLE = 'shipline-no-token';
+    // A cold start: an execution environment of its own, with nothing cached (lib/per-environment.ts).
+    const coldStart = {};
+    useEnvironmentKeySource(() => coldStart);
     try {
       ssm.on(GetParameterCommand).rejects(
         Object.assign(new Error('Parameter /shipline/slack/bot-token not found.'), {
@@ -354,7 +356,7 @@ describe('Handler: slack-notify', () => {
       expect(slack.calls).toEqual([]);
       expect(ddb.commandCalls(GetCommand)).toEqual([]);
     } finally {
-      process.env.SHIPLINE_TABLE = TABLE;
+      useEnvironmentKeySource(undefined);
     }
   });
 

@@ -1449,8 +1449,11 @@ describe('Sandbox: Slack threads', () => {
     const healthy = await run('slack-healthy-canary.yml');
     const firstLines = (result: ScenarioResult) =>
       (result.slack?.threads[0]?.replies ?? []).map((reply) => reply.text.split('\n')[0]);
-    // The same replies as without the rate limit, none twice, and the root ends where it would have.
-    expect(firstLines(limited)).toEqual(firstLines(healthy));
+    // The same replies as without the rate limit, none twice, and the root ends where it would have. Replies
+    // to events published in the same second may land in either order (SNS does not order deliveries, and a
+    // cold execution environment reads the bot token before it posts): the root, not the thread, is ordered.
+    expect(firstLines(limited).sort()).toEqual(firstLines(healthy).sort());
+    expect(firstLines(limited).length).toBe(new Set(firstLines(limited)).size);
     expect(limited.slack?.threads[0]?.root).toBe(healthy.slack?.threads[0]?.root);
     expect(limited.slack?.refusals).toEqual({ 'chat.update: http_429': 3 });
     expect(limited.deadLetters).toEqual([]);

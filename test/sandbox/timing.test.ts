@@ -81,7 +81,7 @@ describe('Sandbox timing: Lambda execution environments', () => {
     const invoke = (at: number, holdMs: number) =>
       clock.schedule(START + at, () => {
         void clock.track(async () => {
-          const release = await environments.enter('fn');
+          const { release } = await environments.enter('fn');
           started.push([at, clock.nowMillis - START - at]);
           // The handler's own work (its AWS calls) keeps the environment busy.
           await clock.block<void>((resolve) => clock.schedule(clock.nowMillis + holdMs, resolve));

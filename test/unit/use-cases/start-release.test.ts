@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { manualExecutionNameFor } from '../../../lib/domain/names.ts';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
 import { InvalidInputError, UnknownServiceError } from '../../../lib/errors.ts';
+import { useEnvironmentKeySource } from '../../../lib/per-environment.ts';
 import {
   assertInputFits,
   inProcessReleaseStarter,
@@ -122,6 +123,23 @@ describe('Function: startRelease', () => {
     expect(second).toMatchObject({ receivedAt: '2025-03-04T12:00:00.000Z', receiptId: 'invocation-2' });
     // Same millisecond on this clock: the sequence still orders them as received.
     expect(second?.receivedSeq).toBeGreaterThan(first?.receivedSeq ?? Infinity);
+  });
+
+  it('counts receipts per execution environment: a new one starts at 1, each keeps its own order', async () => {
+    const received = (environment: object) => {
+      useEnvironmentKeySource(() => environment);
+      try {
+        const made = releaseRequestFrom(config, ecrPushEvent());
+        return 'request' in made ? made.request.receivedSeq : undefined;
+      } finally {
+        useEnvironmentKeySource(undefined);
+      }
+    };
+    const warm = {};
+    expect([received(warm), received(warm)]).toEqual([1, 2]);
+    // A cold start (on AWS, a new module instance) counts from the start; the warm one goes on.
+    expect(received({})).toBe(1);
+    expect(received(warm)).toBe(3);
   });
 
   it('ignores an event of an unknown repository before validating anything else', async () => {
