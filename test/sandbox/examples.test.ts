@@ -1442,7 +1442,7 @@ describe('Sandbox: Slack threads', () => {
     expect(result.slack?.refusals).toEqual({});
   });
 
-  it('retries the events Slack rate-limited: every transition is replied exactly once, in order', async () => {
+  it('retries the events Slack rate-limited: every transition is replied exactly once (deliveries are unordered; the root is ordered by sequence)', async () => {
     const limited = await run('slack-rate-limited.yml');
     expect(limited.expectations?.failures).toEqual([]);
     expect(limited).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
