@@ -86,7 +86,16 @@ export const endStoppedRelease = async (
   const records = await store.listRecords(declared.name, RECORDS_SEARCHED);
   const record = records.find((candidate) => candidate.releaseId === ended.name);
   if (record?.status !== 'in_progress') return { ended: false };
-  const serving = await servingWords(declared, ports.router);
+  // A late or retried event may come after the hand-off let a newer release plan and claim the slots: the
+  // weights then are that release's, not what the stopped one left, and are not told as such.
+  const newer = records
+    .slice(0, records.indexOf(record))
+    .find((candidate) => candidate.startedAt !== undefined);
+  const taken =
+    newer !== undefined && !(await store.isLatestRelease(declared.name, record.releaseId))
+      ? `newer release ${newer.releaseId}${newer.toVersion ? ` (${newer.toVersion})` : ''} has taken ${declared.name} over since, and what serves now is its to tell`
+      : undefined;
+  const serving = taken ?? (await servingWords(declared, ports.router));
   const percent = record.progress?.newPercent ?? record.currentPercent ?? 0;
   // What a person acts on first (the subject is shortened from the end): where it stopped, what serves.
   const { how, detail } = endingWords(ended);
