@@ -120,6 +120,7 @@ export class EcsAlbDriver implements TargetDriver {
           : (lastPromotion?.stableSlot ?? (blueWeight >= greenWeight ? 'blue' : 'green'));
     const stable = slots[stableName];
     const canary = slots[otherSlot(stableName)];
+    const canaryWeight = weights[canary.targetGroupArn] ?? 0;
     const status = await this.slot('describeSlot')(declared.cluster, stable.service, declared.container);
     if (status.desiredCount < 1) {
       throw new TargetStateError(
@@ -143,7 +144,15 @@ export class EcsAlbDriver implements TargetDriver {
       servesAll: (weights[stable.targetGroupArn] ?? 0) === 100,
       alarms: declared.slots[canary.name].alarms,
       planContext: { newSlot: canary.name },
-      details: { newSlot: canary.name },
+      details: {
+        newSlot: canary.name,
+        // Told when the release starts: its deploy step puts the new slot's share back on the stable one.
+        ...(canaryWeight > 0
+          ? {
+              splitAtStart: `blue ${blueWeight}% / green ${greenWeight}%: ${canary.name} is taken out of production (all traffic on ${stable.name}) before the new version is deployed there`,
+            }
+          : {}),
+      },
       trafficSeen: { blue: blueWeight, green: greenWeight },
     };
   }
@@ -174,10 +183,11 @@ export class EcsAlbDriver implements TargetDriver {
   public async deploy(
     state: ReleaseTarget,
     release: { imageUri: string; version: string; releaseId: string },
-  ): Promise<Rollout> {
+  ): Promise<Rollout & { tookOutOfProduction?: number }> {
     const target = ecsAlb(state);
-    if ((await this.weights(target)).canary > 0) await this.setTraffic(state, 0);
-    return this.slot('deployImage')({
+    const { canary } = await this.weights(target);
+    if (canary > 0) await this.setTraffic(state, 0);
+    const rollout = await this.slot('deployImage')({
       cluster: target.cluster,
       service: target.canary.service,
       container: target.container,
@@ -187,6 +197,8 @@ export class EcsAlbDriver implements TargetDriver {
       desiredCount: target.desiredCount,
       releaseId: release.releaseId,
     });
+    // The share the slot took is told with the deploy step (a production change people did not ask for).
+    return canary > 0 ? { ...rollout, tookOutOfProduction: canary } : rollout;
   }
 
   /**
