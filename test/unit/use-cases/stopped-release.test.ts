@@ -137,6 +137,28 @@ describe('Use case: a release whose execution ended outside its own states (endS
     expect(notifier.published[0]?.notification.message).toMatchObject({ event: 'failed', reason });
   });
 
+  it('finds the stopped release behind more than 100 newer records (pushes superseded while it ran)', async () => {
+    for (let index = 0; index < 120; index += 1) {
+      const minute = String(index % 60).padStart(2, '0');
+      await store.putRecord({
+        service: 'checkout',
+        releaseId: `checkout-push-${index}`,
+        requestedAt: `2025-03-04T1${1 + Math.floor(index / 60)}:${minute}:00Z`,
+        status: 'superseded',
+        toVersion: `v${index + 3}`,
+      });
+    }
+
+    const result = await endStoppedRelease(ports(), settings, declared, {
+      ...stopped,
+      input: JSON.stringify({ service: 'checkout', requestedAt: '2025-03-04T10:00:00Z' }),
+    });
+
+    expect(result.ended).toBe(true);
+    expect(record()?.status).toBe('failed');
+    expect(notifier.published).toHaveLength(1);
+  });
+
   it('tells nobody twice when the event comes again (EventBridge delivers at least once)', async () => {
     await endStoppedRelease(ports(), settings, declared, stopped);
     const again = await endStoppedRelease(ports(), settings, declared, stopped);
