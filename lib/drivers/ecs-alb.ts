@@ -127,6 +127,13 @@ export class EcsAlbDriver implements TargetDriver {
         `the stable slot ${stable.service} runs no tasks (desiredCount 0): nothing to release from`,
       );
     }
+    // A split is put back on the stable slot before the new version is deployed (and by any rollback):
+    // a slot short of its tasks would then take all production traffic (ALB answers 503 for an empty one).
+    if (weights[stable.targetGroupArn] !== 100 && status.runningCount < status.desiredCount) {
+      throw new TargetStateError(
+        `traffic is split (blue ${blueWeight}% / green ${greenWeight}%) and the stable slot ${stable.service} runs ${status.runningCount} of ${status.desiredCount} tasks: the release would put all traffic on it first; let it run its tasks (or set the weights by hand), then release again`,
+      );
+    }
     return {
       target: {
         type: 'ecs-alb',
