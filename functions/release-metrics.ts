@@ -14,7 +14,7 @@ import { logger, shiplineHandler } from './shared/stack.ts';
 const ports = {
   history: lazyPort<ReleaseHistory>(
     () => new DynamoDbReleaseHistory(createDynamoDbDocumentClient(), environment.tableName),
-    { put: true, update: true, appendAction: true, listByService: true, listEnded: true },
+    { put: true, update: true, appendAction: true, read: true, listByService: true, listEnded: true },
   ),
   marks: lazyPort<NotificationMarks>(
     () => new DynamoDbNotificationMarks(createDynamoDbDocumentClient(), environment.tableName),

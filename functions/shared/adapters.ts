@@ -97,6 +97,7 @@ export const createStore = (): ReleaseStore =>
       putRecord: true,
       updateRecord: true,
       listRecords: true,
+      readRecord: true,
       putAlarmWatches: true,
       alarmWatches: true,
       claimAlarmWatch: true,
@@ -132,6 +133,7 @@ export const createServiceAndHistoryStore = (): Pick<ReleaseStore, ServiceAndHis
       putRecord: true,
       updateRecord: true,
       listRecords: true,
+      readRecord: true,
     },
   );
 /** Only the wait registry (a pause step): the same table, without the rest of the store. */

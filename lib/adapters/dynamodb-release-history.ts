@@ -94,6 +94,11 @@ export class DynamoDbReleaseHistory extends DynamoDbTablePart implements Release
     );
   }
 
+  public async read(ref: ReleaseRef): Promise<ReleaseRecord | undefined> {
+    const item = await this.get(keys.record(ref));
+    return item ? stripKeys<ReleaseRecord>(item) : undefined;
+  }
+
   public async listByService(ref: ServiceRef, limit: number): Promise<ReleaseRecord[]> {
     const { Items } = await this.client.send(
       new QueryCommand({

@@ -120,10 +120,18 @@ export class EcsAlbDriver implements TargetDriver {
           : (lastPromotion?.stableSlot ?? (blueWeight >= greenWeight ? 'blue' : 'green'));
     const stable = slots[stableName];
     const canary = slots[otherSlot(stableName)];
+    const canaryWeight = weights[canary.targetGroupArn] ?? 0;
     const status = await this.slot('describeSlot')(declared.cluster, stable.service, declared.container);
     if (status.desiredCount < 1) {
       throw new TargetStateError(
         `the stable slot ${stable.service} runs no tasks (desiredCount 0): nothing to release from`,
+      );
+    }
+    // A split is put back on the stable slot before the new version is deployed (and by any rollback):
+    // a slot short of its tasks would then take all production traffic (ALB answers 503 for an empty one).
+    if (weights[stable.targetGroupArn] !== 100 && status.runningCount < status.desiredCount) {
+      throw new TargetStateError(
+        `traffic is split (blue ${blueWeight}% / green ${greenWeight}%) and the stable slot ${stable.service} runs ${status.runningCount} of ${status.desiredCount} tasks: the release would put all traffic on it first; let it run its tasks (or set the weights by hand), then release again`,
       );
     }
     return {
@@ -143,7 +151,15 @@ export class EcsAlbDriver implements TargetDriver {
       servesAll: (weights[stable.targetGroupArn] ?? 0) === 100,
       alarms: declared.slots[canary.name].alarms,
       planContext: { newSlot: canary.name },
-      details: { newSlot: canary.name },
+      details: {
+        newSlot: canary.name,
+        // Told when the release starts: its deploy step puts the new slot's share back on the stable one.
+        ...(canaryWeight > 0
+          ? {
+              splitAtStart: `blue ${blueWeight}% / green ${greenWeight}%: ${canary.name} is taken out of production (all traffic on ${stable.name}) before the new version is deployed there`,
+            }
+          : {}),
+      },
       trafficSeen: { blue: blueWeight, green: greenWeight },
     };
   }
@@ -174,10 +190,11 @@ export class EcsAlbDriver implements TargetDriver {
   public async deploy(
     state: ReleaseTarget,
     release: { imageUri: string; version: string; releaseId: string },
-  ): Promise<Rollout> {
+  ): Promise<Rollout & { tookOutOfProduction?: number }> {
     const target = ecsAlb(state);
-    if ((await this.weights(target)).canary > 0) await this.setTraffic(state, 0);
-    return this.slot('deployImage')({
+    const { canary } = await this.weights(target);
+    if (canary > 0) await this.setTraffic(state, 0);
+    const rollout = await this.slot('deployImage')({
       cluster: target.cluster,
       service: target.canary.service,
       container: target.container,
@@ -187,6 +204,8 @@ export class EcsAlbDriver implements TargetDriver {
       desiredCount: target.desiredCount,
       releaseId: release.releaseId,
     });
+    // The share the slot took is told with the deploy step (a production change people did not ask for).
+    return canary > 0 ? { ...rollout, tookOutOfProduction: canary } : rollout;
   }
 
   /**

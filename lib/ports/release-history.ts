@@ -73,6 +73,8 @@ export interface ReleaseHistory {
   update(ref: ReleaseRef, changes: Partial<Omit<ReleaseRecord, 'service' | 'environment'>>): Promise<void>;
   /** Appends a person's command to the record's `actions` (the record must exist). */
   appendAction(ref: ReleaseRef, action: OperatorAction): Promise<void>;
+  /** One record by its key (a consistent read), or undefined. */
+  read(ref: ReleaseRef): Promise<ReleaseRecord | undefined>;
   /** The newest records of a service by request time, newest first. */
   listByService(ref: ServiceRef, limit: number): Promise<ReleaseRecord[]>;
   /** Releases of an environment that ended between two instants, newest end first, a page at a time. */

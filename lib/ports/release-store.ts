@@ -105,6 +105,8 @@ export interface ReleaseStore {
     changes: Partial<ReleaseRecord>,
   ): Promise<void>;
   listRecords(service: string, limit: number): Promise<ReleaseRecord[]>;
+  /** One release's record by its request time and id (however many records are newer), or undefined. */
+  readRecord(service: string, requestedAt: string, releaseId: string): Promise<ReleaseRecord | undefined>;
 
   putAlarmWatches(watches: readonly AlarmWatch[], ttlSeconds: number): Promise<void>;
   /** Watches registered on an alarm. */

@@ -92,7 +92,7 @@ export interface TargetDriver {
   deploy(
     target: ReleaseTarget,
     release: { imageUri: string; version: string; releaseId: string },
-  ): Promise<Rollout>;
+  ): Promise<Rollout & { tookOutOfProduction?: number }>;
   /** How the rollout stands now (the lost-event guard and the check when the wait starts). */
   readiness(target: ReleaseTarget, rollout: Rollout, version: string): Promise<Readiness>;
   /** Sends `percent` of production traffic to the new version, the rest to the stable one, in one call. */

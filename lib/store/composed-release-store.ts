@@ -67,7 +67,8 @@ export type ServiceAndHistoryMethods =
   | 'isLatestRelease'
   | 'putRecord'
   | 'updateRecord'
-  | 'listRecords';
+  | 'listRecords'
+  | 'readRecord';
 
 /**
  * The store's service-state and history methods on those two parts alone, for a function that needs no
@@ -93,6 +94,8 @@ export const serviceAndHistoryStore = (
       return history.update({ ...ref(service), requestedAt, releaseId }, rest);
     },
     listRecords: (service, limit) => history.listByService(ref(service), limit),
+    readRecord: (service, requestedAt, releaseId) =>
+      history.read({ ...ref(service), requestedAt, releaseId }),
   };
 };
 
@@ -202,6 +205,15 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
   public listRecords(service: string, limit: number): Promise<ReleaseRecord[]> {
     this.called('listRecords');
     return this.serviceAndHistory.listRecords(service, limit);
+  }
+
+  public readRecord(
+    service: string,
+    requestedAt: string,
+    releaseId: string,
+  ): Promise<ReleaseRecord | undefined> {
+    this.called('readRecord');
+    return this.serviceAndHistory.readRecord(service, requestedAt, releaseId);
   }
 
   public putAlarmWatches(watches: readonly AlarmWatch[], ttlSeconds: number): Promise<void> {

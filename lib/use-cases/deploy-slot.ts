@@ -25,14 +25,21 @@ export const deployToIdleSlot = async (
   cursor: StepCursor,
 ): Promise<StepCursor> => {
   currentStep(cursor, 'deploy');
-  const rollout = await ports.driver.deploy(deployment.target, {
+  const { tookOutOfProduction, ...rollout } = await ports.driver.deploy(deployment.target, {
     imageUri: deployment.image.uri,
     version: deployment.toVersion,
     releaseId: deployment.id,
   });
+  const names = ports.driver.names(deployment.target);
+  // A slot that still took production traffic (a split left behind) was put back on the stable one first:
+  // a change of production traffic, told with the step that made it.
+  const moved =
+    tookOutOfProduction !== undefined
+      ? `: it took ${tookOutOfProduction}% of production (a split left behind), put back on ${names.stableUnit} first`
+      : '';
   await recordTransition(ports, deployment, cursor, {
     kind: 'step',
-    text: `Deploying ${deployment.toVersion} to ${ports.driver.names(deployment.target).newUnit}, with no production traffic yet`,
+    text: `Deploying ${deployment.toVersion} to ${names.newUnit}, with no production traffic yet${moved}`,
     facts: { phase: 'begin' },
   });
   return nextCursor(deployment.plan, cursor, { rollout });

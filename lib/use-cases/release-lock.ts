@@ -75,6 +75,9 @@ export const pendingRequestOf = (waiter: Waiter & { pendingInput: string }): Rel
  * recorded and told here.
  */
 export const supersedeWaiter = async (ports: SupersedePorts, waiter: Waiter, by: string): Promise<void> => {
+  // The pending push this waiter replaced and had not told yet (its telling failed, and a newer push
+  // replaced it before its retry): told here, or nobody would (told once, so telling it again is harmless).
+  if (waiter.supersedes) await supersedeWaiter(ports, waiter.supersedes, waiter.executionName);
   if (isPendingPush(waiter)) {
     await reporterOf(ports, waiter)(pendingRequestOf(waiter), waiter.executionName, by);
     return;

@@ -13,6 +13,8 @@ import { publishTransition } from './transitions.ts';
 export interface EndedExecution {
   name: string;
   status: string;
+  /** The execution's input (JSON text): its `requestedAt` finds the record however many are newer. */
+  input?: string | null;
   error?: string | null;
   cause?: string | null;
 }
@@ -22,6 +24,17 @@ export interface EndedExecution {
  * a running release are the pushes superseded while it ran (one each) and at most one release after it.
  */
 const RECORDS_SEARCHED = 100;
+
+/** The `requestedAt` of a release execution's input (JSON text), if it has one. */
+const requestedAtOf = (input: string | null | undefined): string | undefined => {
+  if (!input) return undefined;
+  try {
+    const { requestedAt } = JSON.parse(input) as { requestedAt?: unknown };
+    return typeof requestedAt === 'string' && requestedAt !== '' ? requestedAt : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 /** How the execution ended, in a person's words, and the error and cause it ended with. */
 const endingWords = (ended: EndedExecution): { how: string; detail: string } => {
@@ -84,9 +97,22 @@ export const endStoppedRelease = async (
 ): Promise<{ ended: boolean; reason?: string }> => {
   const { store } = ports;
   const records = await store.listRecords(declared.name, RECORDS_SEARCHED);
-  const record = records.find((candidate) => candidate.releaseId === ended.name);
+  // More pushes than that may have been superseded while it ran: its own key finds it then.
+  const requestedAt = requestedAtOf(ended.input);
+  const record =
+    records.find((candidate) => candidate.releaseId === ended.name) ??
+    (requestedAt !== undefined ? await store.readRecord(declared.name, requestedAt, ended.name) : undefined);
   if (record?.status !== 'in_progress') return { ended: false };
-  const serving = await servingWords(declared, ports.router);
+  // A late or retried event may come after the hand-off let a newer release plan and claim the slots: the
+  // weights then are that release's, not what the stopped one left, and are not told as such.
+  const newer = records
+    .slice(0, records.includes(record) ? records.indexOf(record) : records.length)
+    .find((candidate) => candidate.startedAt !== undefined);
+  const taken =
+    newer !== undefined && !(await store.isLatestRelease(declared.name, record.releaseId))
+      ? `newer release ${newer.releaseId}${newer.toVersion ? ` (${newer.toVersion})` : ''} has taken ${declared.name} over since, and what serves now is its to tell`
+      : undefined;
+  const serving = taken ?? (await servingWords(declared, ports.router));
   const percent = record.progress?.newPercent ?? record.currentPercent ?? 0;
   // What a person acts on first (the subject is shortened from the end): where it stopped, what serves.
   const { how, detail } = endingWords(ended);

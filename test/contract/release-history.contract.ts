@@ -114,6 +114,17 @@ export const releaseHistoryContract = (name: string, factory: StoreFactory): voi
       });
     });
 
+    describe('Method: read', () => {
+      it('reads one record by its request time and release id, or undefined', async () => {
+        const { history } = subject.store;
+        await history.put(record('r1', START, { toVersion: 'v2' }));
+        const ref = { ...serviceRef('checkout'), requestedAt: START, releaseId: 'r1' };
+
+        await expect(history.read(ref)).resolves.toEqual(record('r1', START, { toVersion: 'v2' }));
+        await expect(history.read({ ...ref, releaseId: 'r2' })).resolves.toBeUndefined();
+      });
+    });
+
     describe('Method: update', () => {
       it('sets the defined fields only', async () => {
         const { history } = subject.store;

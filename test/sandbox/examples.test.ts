@@ -1156,6 +1156,15 @@ describe('Sandbox: example scenarios', () => {
     const firstDeploy = result.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'));
     expect(firstTraffic?.text).toBe('blue 100% / green 0%');
     expect(firstTraffic?.t).toBeLessThanOrEqual(firstDeploy?.t ?? 0);
+    // People are told: the started notification names the split, the deploy step the share moved back.
+    expect(result.notifications[0]?.message).toMatchObject({
+      event: 'started',
+      splitAtStart:
+        'blue 40% / green 60%: green is taken out of production (all traffic on blue) before the new version is deployed there',
+    });
+    expect(result.releaseEvents.map((e) => e.message.text)).toContain(
+      'Deploying v3 to checkout-green, with no production traffic yet: it took 60% of production (a split left behind), put back on checkout-blue first',
+    );
     expect(result.timeline.find((e) => e.kind === 'ecs' && e.text.includes('deployment'))?.text).toMatch(
       /^checkout-green: deployment/,
     );

@@ -324,6 +324,11 @@ export class InMemoryReleaseHistory implements ReleaseHistory {
     this.records.set(key, { ...record, actions: [...(record.actions ?? []), action] });
   }
 
+  public async read(ref: ReleaseRef) {
+    const record = this.records.get(recordKey(ref));
+    return record ? { ...record } : undefined;
+  }
+
   public async listByService(ref: ServiceRef, limit: number) {
     return [...this.records.entries()]
       .filter(([key]) => key.startsWith(`${serviceKey(ref)}#`))

@@ -10,6 +10,7 @@ import {
 } from '../../../lib/use-cases/deploy-slot.ts';
 import {
   FakeAlarmWatcher,
+  FakeReleaseEvents,
   FakeSlotDeployer,
   FakeTaskTokens,
   FakeTrafficRouter,
@@ -109,6 +110,32 @@ describe('Use case: deploy the idle slot', () => {
         shifts: [],
         rollout: slotDeployment,
       });
+    });
+
+    it('tells in the timeline that the new slot was taken out of production first', async () => {
+      // A split a stopped release left: the new slot still takes 25% of production.
+      const router = new FakeTrafficRouter();
+      router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 75, [GREEN_TG]: 25 });
+      const events = new FakeReleaseEvents();
+      await store.putRecord({
+        service: deployment.service,
+        releaseId: deployment.id,
+        requestedAt: deployment.requestedAt,
+        status: 'in_progress',
+      });
+
+      const result = await deployToIdleSlot(
+        { driver: new EcsAlbDriver({ slots: deployer, router }), store, events },
+        deployment,
+        cursorAt(0),
+      );
+
+      expect(router.rules.get(LISTENER_RULE_ARN)).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
+      const text =
+        'Deploying v2 to checkout-green, with no production traffic yet: it took 25% of production (a split left behind), put back on checkout-blue first';
+      expect(events.published.map((event) => event.text)).toEqual([text]);
+      // The rollout the next step waits on carries nothing else.
+      expect(result.rollout).toEqual(slotDeployment);
     });
   });
 

@@ -309,6 +309,22 @@ describe('Function: prepareRelease', () => {
     expect((deployment.target as EcsAlbTarget).canary.name).toBe('blue');
   });
 
+  it('refuses a split whose stable slot runs fewer tasks than it asks for (its deploy step would put all traffic on it)', async () => {
+    ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 75, [GREEN_TG]: 25 });
+    ports.store.states.set('checkout', recordedGreen);
+    ports.deployer.slots.set('checkout-green', {
+      ...slotRunningV1('checkout-green', 4),
+      runningCount: 1,
+    });
+
+    await expect(prepare()).rejects.toThrow(
+      new TargetStateError(
+        'traffic is split (blue 75% / green 25%) and the stable slot checkout-green runs 1 of 4 tasks: the release would put all traffic on it first; let it run its tasks (or set the weights by hand), then release again',
+      ),
+    );
+    expect(ports.notifier.published).toEqual([]);
+  });
+
   it('falls back to the heavier slot when traffic is split and nothing is recorded', async () => {
     ports.router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 25, [GREEN_TG]: 75 });
     ports.deployer.slots.set('checkout-green', slotRunningV1('checkout-green', 4));

@@ -163,6 +163,29 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
     });
 
+    it('tells the pending push an untold waiter carried when a newer push replaces that waiter before its retry', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+      // v4 replaces v3, then fails to tell v3; v5 replaces v4 before Lambda retries v4's event.
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'Rate exceeded',
+      );
+
+      await startRelease({ starter, queue }, config, push('10:09', 'c', 'v5'));
+      const retried = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      expect(retried).toMatchObject({ status: 'duplicate', executionName: nameOf('b') });
+      expect(
+        notifier.published.map((p) => [p.notification.message.event, p.notification.message.release]),
+      ).toEqual([
+        ['superseded', nameOf('a')],
+        ['superseded', nameOf('b')],
+      ]);
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('c'));
+      expect(starter.calls).toEqual([]);
+    });
+
     it('supersedes the pending push a newer one replaces: recorded and told, never started', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));

@@ -113,6 +113,52 @@ describe('Use case: a release whose execution ended outside its own states (endS
     ]);
   });
 
+  it("does not describe a newer release's traffic as what the stopped one left (a late or retried event)", async () => {
+    // v2 had claimed the idle slot; v3 was pushed later, planned and claimed it, and shifted 5% to blue.
+    await store.claimIdleSlot('checkout', V2_RELEASE_ID);
+    await store.putRecord({
+      service: 'checkout',
+      releaseId: 'checkout-v3',
+      requestedAt: '2025-03-04T10:25:00Z',
+      status: 'in_progress',
+      fromVersion: 'v1',
+      toVersion: 'v3',
+      startedAt: '2025-03-04T10:25:02.000Z',
+    });
+    await store.claimIdleSlot('checkout', 'checkout-v3');
+    router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 5, [GREEN_TG]: 95 });
+
+    const result = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    const reason =
+      'stopped outside Shipline at 25%, not rolled back: newer release checkout-v3 (v3) has taken checkout over since, and what serves now is its to tell (StoppedByPerson: stopped by on-call)';
+    expect(result).toEqual({ ended: true, reason });
+    expect(record()).toMatchObject({ status: 'failed', reason });
+    expect(notifier.published[0]?.notification.message).toMatchObject({ event: 'failed', reason });
+  });
+
+  it('finds the stopped release behind more than 100 newer records (pushes superseded while it ran)', async () => {
+    for (let index = 0; index < 120; index += 1) {
+      const minute = String(index % 60).padStart(2, '0');
+      await store.putRecord({
+        service: 'checkout',
+        releaseId: `checkout-push-${index}`,
+        requestedAt: `2025-03-04T1${1 + Math.floor(index / 60)}:${minute}:00Z`,
+        status: 'superseded',
+        toVersion: `v${index + 3}`,
+      });
+    }
+
+    const result = await endStoppedRelease(ports(), settings, declared, {
+      ...stopped,
+      input: JSON.stringify({ service: 'checkout', requestedAt: '2025-03-04T10:00:00Z' }),
+    });
+
+    expect(result.ended).toBe(true);
+    expect(record()?.status).toBe('failed');
+    expect(notifier.published).toHaveLength(1);
+  });
+
   it('tells nobody twice when the event comes again (EventBridge delivers at least once)', async () => {
     await endStoppedRelease(ports(), settings, declared, stopped);
     const again = await endStoppedRelease(ports(), settings, declared, stopped);
