@@ -9,7 +9,10 @@ import { root, tempDir } from './cli-support.ts';
  * Runs the CLI as a user would, with a loader hook that records every module it resolves: which modules a
  * command loads, not how long it takes (timing on a shared machine is noise).
  */
-const runRecording = async (args: string[]): Promise<{ code: number; modules: string[] }> => {
+const runRecording = async (
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; modules: string[] }> => {
   const log = path.join(tempDir(), 'modules.log');
   const { FORCE_COLOR, NO_COLOR, SHIPLINE_DEBUG, SHIPLINE_CONFIG, ...inherited } = process.env;
   let code = 0;
@@ -22,7 +25,7 @@ const runRecording = async (args: string[]): Promise<{ code: number; modules: st
         path.join(root, 'bin/shipline.mjs'),
         ...args,
       ],
-      { cwd: root, env: { ...inherited, SHIPLINE_MODULE_LOG: log } },
+      { cwd: root, env: { ...inherited, ...env, SHIPLINE_MODULE_LOG: log } },
     );
   } catch (error) {
     code = (error as { code: number }).code;
@@ -73,5 +76,23 @@ describe('CLI: starting loads only what the command needs', () => {
     expect(run.code).toBe(0);
     expect(run.modules.some((url) => /\/node_modules\/zod\//.test(url))).toBe(true);
     expect(run.modules.filter((url) => /@aws-sdk\/client-|\/sandbox\//.test(url))).toEqual([]);
+  });
+
+  it('status loads the clients it calls, not those of other commands (ECR, CloudFormation, STS)', async () => {
+    // The table and region are named, and the table endpoint refuses the connection at once (127.0.0.1,
+    // port 9): status fails as an internal error after creating its clients, without any network beyond.
+    const run = await runRecording(['status', 'web', '--table', 'releases', '--region', 'us-east-1'], {
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_MAX_ATTEMPTS: '1',
+      SHIPLINE_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+    });
+    expect(run.code).toBe(3);
+    const clients = new Set(run.modules.flatMap((url) => url.match(/@aws-sdk\/client-[a-z0-9-]+/g) ?? []));
+    expect([...clients].sort()).toEqual([
+      '@aws-sdk/client-dynamodb',
+      '@aws-sdk/client-lambda',
+      '@aws-sdk/client-sfn',
+    ]);
   });
 });
