@@ -1,10 +1,8 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECRClient } from '@aws-sdk/client-ecr';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { customize } from '../lib/adapters/aws-clients.ts';
 import { DynamoDbReleaseHistory } from '../lib/adapters/dynamodb-release-history.ts';
@@ -102,6 +100,7 @@ export class AwsSession {
       if (named) return named;
       try {
         const profile = this.profile;
+        const { STSClient } = await import('@aws-sdk/client-sts');
         return await new STSClient(profile ? { profile } : {}).config.region();
       } catch (error) {
         throw new CliUsageError(
@@ -132,6 +131,9 @@ export class AwsSession {
   /** The pipeline stack's outputs (DescribeStacks), read once. */
   public outputs(): Promise<Record<string, string>> {
     this.outputsAnswer ??= (async () => {
+      // The clients only some commands use load when first used (every operator command uses the table,
+      // Step Functions and Lambda clients): `deploy` needs no CloudWatch, `status` no ECR.
+      const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
       const cloudformation = await this.client(
         'CloudFormation',
         (config) => new CloudFormationClient(config),
@@ -181,6 +183,7 @@ export class AwsSession {
   /** Who is asking: the caller's principal ARN (STS GetCallerIdentity needs no permission). */
   public caller(): Promise<Actor> {
     this.callerAnswer ??= (async () => {
+      const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
       const sts = await this.client('STS', (config) => new STSClient(config));
       try {
         const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
@@ -205,12 +208,14 @@ export class AwsSession {
     return this.client('SFN', (config) => new SFNClient(config));
   }
 
-  public cloudwatch(): Promise<CloudWatchClient> {
+  public async cloudwatch(): Promise<CloudWatchClient> {
+    const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
     return this.client('CloudWatch', (config) => new CloudWatchClient(config));
   }
 
   /** ECR in the registry's region (default: the session's). */
-  public ecr(region?: string): Promise<ECRClient> {
+  public async ecr(region?: string): Promise<ECRClient> {
+    const { ECRClient } = await import('@aws-sdk/client-ecr');
     return this.client('ECR', (config) => new ECRClient(config), region);
   }
 

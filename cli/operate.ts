@@ -1,6 +1,5 @@
 import { type Command, Option } from 'commander';
 import type { OperationRequest, OperationResult } from '../lib/domain/operations.ts';
-import { OperationInputError, operate } from '../lib/use-cases/operate.ts';
 import type { AwsOptions } from './aws.ts';
 import { type CliIo, CliUsageError, EXIT, printJson } from './io.ts';
 
@@ -72,6 +71,7 @@ export const runOperateCommand = async (
     throw new CliUsageError(`${command} needs the service: shipline ${command} SERVICE`);
   // The SDK loads only when a command talks to AWS: `simulate`, `plan` and `validate` stay quick to start.
   const { AwsSession, explainAwsError } = await import('./aws.ts');
+  const { OperationInputError, operate } = await import('../lib/use-cases/operate.ts');
   const session = new AwsSession(awsOptions(options), io);
   const ports = await session.operatePorts();
   const region = await session.region();

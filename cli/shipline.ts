@@ -2,12 +2,8 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import * as z from 'zod';
-import { configJsonSchema, findService, loadConfigFile } from '../lib/config/load.ts';
 import type { ServiceConfig, ShiplineConfig } from '../lib/config/schema.ts';
 import { formatDuration } from '../lib/duration.ts';
-import { ConfigError } from '../lib/errors.ts';
-import { buildPlan } from '../lib/strategies/index.ts';
 import { registerDeployCommand } from './deploy.ts';
 import { registerDoraCommand } from './dora.ts';
 import { type CliIo, CliUsageError, EXIT, processIo } from './io.ts';
@@ -115,9 +111,15 @@ const strategySummary = (service: ServiceConfig): string => {
   }
 };
 
-/** Reads and validates the config a command names (default: $SHIPLINE_CONFIG, else ./shipline.yml). */
-const readConfig = (option: string | undefined): { file: string; config: ShiplineConfig } => {
+/**
+ * Reads and validates the config a command names (default: $SHIPLINE_CONFIG, else ./shipline.yml). The
+ * config schema (zod, the ARN parser, yaml) loads here, when a command reads a config: `--version`, `--help`
+ * and the account commands start without it.
+ */
+const readConfig = async (option: string | undefined): Promise<{ file: string; config: ShiplineConfig }> => {
   const file = option ?? process.env.SHIPLINE_CONFIG ?? 'shipline.yml';
+  const { loadConfigFile } = await import('../lib/config/load.ts');
+  const { ConfigError } = await import('../lib/errors.ts');
   try {
     return { file, config: loadConfigFile(file) };
   } catch (error) {
@@ -141,8 +143,13 @@ const INCONCLUSIVE_WORDS = {
     `a bake without alarm data waits for a person (at most ${formatDuration(seconds)}), then rolls back`,
 } as const;
 
-const plan = (options: { config?: string; service?: string; json: boolean }, io: CliIo): number => {
-  const { file, config } = readConfig(options.config);
+const plan = async (
+  options: { config?: string; service?: string; json: boolean },
+  io: CliIo,
+): Promise<number> => {
+  const { file, config } = await readConfig(options.config);
+  const { findService } = await import('../lib/config/load.ts');
+  const { buildPlan } = await import('../lib/strategies/index.ts');
   const names = options.service === undefined ? Object.keys(config.services) : [options.service];
   const plans = names.map((name) => {
     const found = findService(config, name);
@@ -176,8 +183,8 @@ const plan = (options: { config?: string; service?: string; json: boolean }, io:
   return EXIT.ok;
 };
 
-const validate = (options: { config?: string; json?: boolean }, io: CliIo): number => {
-  const { file, config } = readConfig(options.config);
+const validate = async (options: { config?: string; json?: boolean }, io: CliIo): Promise<number> => {
+  const { file, config } = await readConfig(options.config);
   if (options.json) {
     io.out(
       `${JSON.stringify({ config: file, valid: true, services: Object.entries(config.services).map(([name, s]) => ({ name, strategy: s.strategy.type, target: s.target.type })) }, null, 2)}\n`,
@@ -194,6 +201,8 @@ const validate = (options: { config?: string; json?: boolean }, io: CliIo): numb
 
 const schema = async (options: { out: string; json?: boolean }, io: CliIo): Promise<number> => {
   const { scenarioSchema } = await import('../sandbox/scenario/schema.ts');
+  const { configJsonSchema } = await import('../lib/config/load.ts');
+  const z = await import('zod');
   const { out } = options;
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'shipline.schema.json'), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
@@ -255,8 +264,8 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
     .option('-c, --config <file>', 'the config to validate (default: $SHIPLINE_CONFIG, else ./shipline.yml)')
     .option('--json', 'print one machine-readable JSON document instead', false)
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((options: { config?: string; json: boolean }) => {
-      result.code = validate(options, io);
+    .action(async (options: { config?: string; json: boolean }) => {
+      result.code = await validate(options, io);
     });
 
   program
@@ -266,8 +275,8 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
     .option('--service <name>', 'only this service')
     .option('--json', 'print one machine-readable JSON document instead', false)
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((options: { config?: string; service?: string; json: boolean }) => {
-      result.code = plan(options, io);
+    .action(async (options: { config?: string; service?: string; json: boolean }) => {
+      result.code = await plan(options, io);
     });
 
   const commandContext = {

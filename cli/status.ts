@@ -1,7 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { now } from '../lib/clock.ts';
-import { loadConfigFile } from '../lib/config/load.ts';
-import { ConfigError } from '../lib/errors.ts';
 import type { Waiter } from '../lib/ports/lock-store.ts';
 import type { ReleaseRecord } from '../lib/ports/release-history.ts';
 import { serviceRef } from '../lib/ports/service-ref.ts';
@@ -120,6 +118,9 @@ const servicesToShow = async (
 ): Promise<string[]> => {
   const file = configFile ?? io.env.SHIPLINE_CONFIG;
   if (file !== undefined) {
+    // The config schema loads only when a config names the services: `status --help` starts without it.
+    const { loadConfigFile } = await import('../lib/config/load.ts');
+    const { ConfigError } = await import('../lib/errors.ts');
     try {
       return Object.keys(loadConfigFile(file).services);
     } catch (error) {
