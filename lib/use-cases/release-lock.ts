@@ -266,6 +266,11 @@ export const releaseLockAndWakeNext = async (
   // The holder's lease may have lapsed and been taken over between the read and the delete.
   const free = released || held === undefined || (await ports.store.readLock(service)) === undefined;
   if (free && next && next.executionName !== releaseId) {
+    // The pending push the waiter replaced, if its telling failed and no retry told it (the trigger's
+    // attempts all failed after the replace: its event went to the dead-letter queue): told here, before
+    // the waiter moves on and leaves the queue with it, or nobody ever would (told once: a push already
+    // told is not told again).
+    if (next.supersedes) await supersedeWaiter(ports, next.supersedes, next.executionName);
     // A waiter older than the holder handing off was queued before that holder took a lock left free
     // (its previous holder's wake-up failed): woken plainly, it would take the lock and release an older
     // image after the newer one. Only the newest push proceeds, so it ends as superseded by the holder.

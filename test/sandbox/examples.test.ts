@@ -303,6 +303,22 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v3');
   });
 
+  it('tells a push replaced in the queue it was superseded when the trigger that replaced it dead-letters', async () => {
+    const result = await run('replaced-push-told-after-dead-letter.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.unusedFaults).toEqual([]);
+    expect(result.deadLetters.map((d) => d.fn)).toEqual(['trigger']);
+    // v3 was replaced by v4, whose trigger never told it: the hand-off tells it, once, before starting v4.
+    expect(
+      result.notifications.filter((n) => n.message.event === 'superseded').map((n) => n.subject),
+    ).toEqual(['[shipline] checkout: v3 skipped, superseded by a newer push']);
+    expect(result.releases.find((r) => r.toVersion === 'v3')?.status).toBe('superseded');
+    expect(result.executions.map((e) => [e.version, e.outcome])).toEqual([
+      ['v2', 'promoted'],
+      ['v4', 'promoted'],
+    ]);
+  });
+
   it('never releases a superseded push delivered again after the newer release (one release per digest)', async () => {
     const result = await run('superseded-push-delivered-again.yml');
     expect(result.expectations?.failures).toEqual([]);
