@@ -351,6 +351,18 @@ describe('serverless package', () => {
     }
   });
 
+  it('pages on the notifications topic as soon as an event waits in the dead-letter queue', () => {
+    expect(resource('EventsDeadLetterAlarm').Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'NotificationsTopic' }],
+    });
+  });
+
   it("serves Slack's interactivity requests on a Function URL with no AWS auth (Slack signs them instead)", () => {
     expect(resource('SlackInteractionsLambdaFunctionUrl').Properties).toMatchObject({ AuthType: 'NONE' });
     expect(template.Outputs?.SlackInteractionsLambdaFunctionUrl).toBeDefined();
