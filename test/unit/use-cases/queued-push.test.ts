@@ -118,6 +118,40 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(notifier.published).toHaveLength(1);
     });
 
+    it('starts the push on the retry when the lock re-read after its enqueue failed and the holder had handed off', async () => {
+      holdLock();
+      // The holder hands off between the trigger's first read and its enqueue (finding nobody queued), and
+      // the re-read after the enqueue fails: Lambda retries the event, which must still start the push.
+      const read = store.readLock.bind(store);
+      let reads = 0;
+      store.readLock = async (service) => {
+        reads += 1;
+        if (reads === 2) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        const lease = await read(service);
+        if (reads === 1) {
+          // The hand-off's own reads are not the trigger's.
+          store.readLock = read;
+          await releaseLockAndWakeNext({ store, tokens, starter }, 'checkout', HOLDER);
+          store.readLock = wrapped;
+        }
+        return lease;
+      };
+      const wrapped = store.readLock;
+      await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).rejects.toThrow(
+        'Rate exceeded',
+      );
+      expect(starter.calls).toEqual([]);
+
+      const retried = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      expect(retried).toMatchObject({ status: 'started', executionName: nameOf('a') });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      // Its execution takes the lock and leaves the queue: nothing else starts it twice.
+      const request = starter.calls[0]?.input as ReleaseRequest;
+      await acquireReleaseLock({ store }, config, request, nameOf('a'));
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
     it('still tells the pending push it replaced when a retried trigger finds its own push queued', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
