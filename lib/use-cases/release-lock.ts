@@ -70,14 +70,34 @@ export const pendingRequestOf = (waiter: Waiter & { pendingInput: string }): Rel
   JSON.parse(waiter.pendingInput) as ReleaseRequest;
 
 /**
+ * Tells the pending push `waiter` replaced in the queue (kept with it until then) that `waiter` superseded
+ * it, unless it was told already: the replacing push's telling may have failed past its retries (its
+ * trigger's event dead-lettered). A push already told is not recorded and published again (its record,
+ * release event and notification went out once).
+ */
+const tellReplaced = async (
+  ports: SupersedePorts & { store?: ReleaseStore },
+  waiter: Waiter,
+): Promise<void> => {
+  const replaced = waiter.supersedes;
+  if (!replaced) return;
+  if (ports.store && (await ports.store.wasNotified(replaced.executionName, 'superseded'))) return;
+  await supersedeWaiter(ports, replaced, waiter.executionName);
+};
+
+/**
  * Tells a waiter a newer push (or the holder) superseded it: an execution waiting on its task token is
  * resumed with `{ superseded: true, by }` and records it itself; a pending push has no execution, so it is
  * recorded and told here.
  */
-export const supersedeWaiter = async (ports: SupersedePorts, waiter: Waiter, by: string): Promise<void> => {
+export const supersedeWaiter = async (
+  ports: SupersedePorts & { store?: ReleaseStore },
+  waiter: Waiter,
+  by: string,
+): Promise<void> => {
   // The pending push this waiter replaced and had not told yet (its telling failed, and a newer push
-  // replaced it before its retry): told here, or nobody would (told once, so telling it again is harmless).
-  if (waiter.supersedes) await supersedeWaiter(ports, waiter.supersedes, waiter.executionName);
+  // replaced it before its retry): told here, or nobody would.
+  await tellReplaced(ports, waiter);
   if (isPendingPush(waiter)) {
     await reporterOf(ports, waiter)(pendingRequestOf(waiter), waiter.executionName, by);
     return;
@@ -270,7 +290,7 @@ export const releaseLockAndWakeNext = async (
     // attempts all failed after the replace: its event went to the dead-letter queue): told here, before
     // the waiter moves on and leaves the queue with it, or nobody ever would (told once: a push already
     // told is not told again).
-    if (next.supersedes) await supersedeWaiter(ports, next.supersedes, next.executionName);
+    await tellReplaced(ports, next);
     // A waiter older than the holder handing off was queued before that holder took a lock left free
     // (its previous holder's wake-up failed): woken plainly, it would take the lock and release an older
     // image after the newer one. Only the newest push proceeds, so it ends as superseded by the holder.

@@ -197,6 +197,20 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
     });
 
+    it('publishes each superseded push once on the release-events topic, the hand-off telling nobody again', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await startRelease({ starter, queue }, config, push('10:06', 'b', 'v4'));
+      await startRelease({ starter, queue }, config, push('10:07', 'c', 'v5'));
+      await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+
+      const supersededEvents = events.published
+        .filter((message) => message.kind === 'superseded')
+        .map((message) => message.releaseId);
+      expect(supersededEvents).toEqual([nameOf('a'), nameOf('b')]);
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('c')]);
+    });
+
     it('tells the pending push an untold waiter carried when a newer push replaces that waiter before its retry', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
