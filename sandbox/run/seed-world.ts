@@ -380,7 +380,7 @@ export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => 
       world.commandFaults.push({
         command: fault.command,
         error: fault.error,
-        message: fault.message,
+        message: fault.message ?? defaultFaultMessage(fault.error),
         remaining: fault.times,
         activeFrom:
           start.getTime() +
@@ -463,4 +463,19 @@ export const seedReleaseTable = async (
       if (!taken.acquired) throw new Error(`the release table already holds a lock for ${name}`);
     }
   }
+};
+
+/**
+ * What an injected AWS error says when the scenario gives no message: the service's own words for
+ * throttling ("Rate exceeded") and DynamoDB's throughput error, else words naming the injected error, so a
+ * timeline never shows an access denial as "Rate exceeded".
+ */
+export const defaultFaultMessage = (error: string): string => {
+  if (/Throttl|TooManyRequests|RequestLimitExceeded|SlowDown/.test(error)) return 'Rate exceeded';
+  if (error === 'ProvisionedThroughputExceededException')
+    // DynamoDB's own message (DynamoDB API Reference, Common errors / ProvisionedThroughputExceededException).
+    return 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.';
+  if (/AccessDenied|Unauthorized|AuthorizationError/.test(error))
+    return `${error}: not authorized to perform this call (a fault the scenario injects)`;
+  return `${error} (a fault the scenario injects)`;
 };

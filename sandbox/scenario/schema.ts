@@ -623,7 +623,10 @@ const faultSchema = z.union([
         .min(1)
         .meta({ description: 'AWS API name, e.g. ModifyRule, UpdateService, PutItem.' }),
       error: z.string().default('ThrottlingException'),
-      message: z.string().default('Rate exceeded'),
+      message: z.string().min(1).optional().meta({
+        description:
+          "The error's message (default: the service's own for a throttling or throughput error, else one naming the injected error).",
+      }),
       times: z.number().int().min(1).default(1),
       after: durationSchema
         .optional()
