@@ -75,6 +75,19 @@ export const lazyPort = <P extends object>(build: () => P, methods: Record<keyof
   return port as unknown as P;
 };
 
+/** The methods of the service-state and release-history parts of the store (both store factories list them). */
+const SERVICE_AND_HISTORY_METHODS: Record<ServiceAndHistoryMethods, true> = {
+  readServiceState: true,
+  claimIdleSlot: true,
+  fenceForRollback: true,
+  recordPromotion: true,
+  isLatestRelease: true,
+  putRecord: true,
+  updateRecord: true,
+  listRecords: true,
+  readRecord: true,
+};
+
 /**
  * Adapter factories. Each function creates the ports it uses at module scope (warm invocations reuse
  * them; clients are built on first use) and bundles only the SDK clients of those ports.
@@ -89,15 +102,7 @@ export const createStore = (): ReleaseStore =>
       readWaiter: true,
       dequeueWaiter: true,
       readLock: true,
-      readServiceState: true,
-      claimIdleSlot: true,
-      fenceForRollback: true,
-      recordPromotion: true,
-      isLatestRelease: true,
-      putRecord: true,
-      updateRecord: true,
-      listRecords: true,
-      readRecord: true,
+      ...SERVICE_AND_HISTORY_METHODS,
       putAlarmWatches: true,
       alarmWatches: true,
       claimAlarmWatch: true,
@@ -116,26 +121,13 @@ export const createStore = (): ReleaseStore =>
  * and the marks, whose adapters a function that never touches them need not bundle.
  */
 export const createServiceAndHistoryStore = (): Pick<ReleaseStore, ServiceAndHistoryMethods> =>
-  lazyPort<Pick<ReleaseStore, ServiceAndHistoryMethods>>(
-    () => {
-      const client = createDynamoDbDocumentClient();
-      return serviceAndHistoryStore(
-        new DynamoDbServiceStateStore(client, environment.tableName),
-        new DynamoDbReleaseHistory(client, environment.tableName),
-      );
-    },
-    {
-      readServiceState: true,
-      claimIdleSlot: true,
-      fenceForRollback: true,
-      recordPromotion: true,
-      isLatestRelease: true,
-      putRecord: true,
-      updateRecord: true,
-      listRecords: true,
-      readRecord: true,
-    },
-  );
+  lazyPort<Pick<ReleaseStore, ServiceAndHistoryMethods>>(() => {
+    const client = createDynamoDbDocumentClient();
+    return serviceAndHistoryStore(
+      new DynamoDbServiceStateStore(client, environment.tableName),
+      new DynamoDbReleaseHistory(client, environment.tableName),
+    );
+  }, SERVICE_AND_HISTORY_METHODS);
 /** Only the wait registry (a pause step): the same table, without the rest of the store. */
 export const createWaitRegistry = (): WaitRegistry =>
   lazyPort<WaitRegistry>(

@@ -1,4 +1,5 @@
 import type { StepShift } from '../domain/types.ts';
+import type { Waiter } from './lock-store.ts';
 
 /**
  * Every kind of task that waits on a task token:
@@ -57,14 +58,7 @@ export interface QueueWaitData {
   /** A pending push's execution input (JSON text): no execution waits yet (see Waiter in lock-store.ts). */
   pendingInput?: string;
   /** The pending push this waiter replaced (see Waiter in lock-store.ts). */
-  supersedes?: {
-    executionName: string;
-    requestedAt: string;
-    receivedAt?: string;
-    receivedSeq?: number;
-    taskToken: string;
-    pendingInput?: string;
-  };
+  supersedes?: Omit<Waiter, 'supersedes'>;
 }
 
 interface WaitBase {
