@@ -38,6 +38,7 @@ const ports = {
   starter: createStarter(),
   supersedePending: createPendingPushReporter({ store, notifier, events }),
   endStopped,
+  log: logger,
 };
 
 /**

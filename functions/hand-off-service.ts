@@ -8,7 +8,7 @@ import {
   createTaskTokens,
 } from './shared/adapters.ts';
 import { createPendingPushReporter } from './shared/pending-push.ts';
-import { shiplineHandler } from './shared/stack.ts';
+import { logger, shiplineHandler } from './shared/stack.ts';
 
 const store = createStore();
 const ports = {
@@ -20,6 +20,7 @@ const ports = {
     notifier: createNotifier(),
     events: createReleaseEvents(),
   }),
+  log: logger,
 };
 
 /**

@@ -192,13 +192,23 @@ export const promoteRelease = async (
  * a release that never held the lock.
  */
 export const handOffService = async (
-  ports: Pick<ReleasePorts, 'store'> & SupersedePorts & { starter?: ExecutionStarter },
+  ports: Pick<ReleasePorts, 'store'> &
+    SupersedePorts & {
+      starter?: ExecutionStarter;
+      /** Where a superseded push the hand-off could not tell is logged (the function's logger). */
+      log?: { error(message: string, data: Record<string, unknown>): void };
+    },
   service: string,
   releaseId: string,
 ): Promise<{ released: boolean; woke: string | null }> => {
   // The release's pause (answered, or timed out) ends with it; its other waits end with their steps.
   await ports.store.clearPauseWait(releaseId);
-  const { released, woke } = await releaseLockAndWakeNext(ports, service, releaseId);
+  const { released, woke, tellingLost } = await releaseLockAndWakeNext(ports, service, releaseId);
+  if (tellingLost)
+    ports.log?.error('a superseded push could not be told; the queued push was woken anyway', {
+      service,
+      ...tellingLost,
+    });
   return { released, woke: woke ?? null };
 };
 
@@ -256,6 +266,7 @@ export const handOffEndedExecution = async (
        * endStoppedRelease): nothing rolled it back, and the service may be left split.
        */
       endStopped?: (service: string, change: ExecutionStatusChange) => Promise<{ ended: boolean }>;
+      log?: { error(message: string, data: Record<string, unknown>): void };
     },
   change: ExecutionStatusChange,
 ): Promise<{ released: boolean; woke: string | null; ended?: boolean } | { ignored: string }> => {

@@ -85,6 +85,12 @@ const tellReplaced = async (
   await supersedeWaiter(ports, replaced, waiter.executionName);
 };
 
+/** A superseded push the hand-off could not tell (its release was woken anyway): who, and why. */
+export interface TellingLost {
+  push: string;
+  error: string;
+}
+
 /**
  * Tells a waiter a newer push (or the holder) superseded it: an execution waiting on its task token is
  * resumed with `{ superseded: true, by }` and records it itself; a pending push has no execution, so it is
@@ -274,7 +280,7 @@ export const releaseLockAndWakeNext = async (
   ports: SupersedePorts & { store: ReleaseStore; starter?: ExecutionStarter },
   service: string,
   releaseId: string,
-): Promise<{ released: boolean; woke?: string }> => {
+): Promise<{ released: boolean; woke?: string; tellingLost?: TellingLost }> => {
   const held = await ports.store.readLock(service);
   // Only the holder hands the lock on: a release that never held it (a superseded push) must not wake a
   // waiter while another release holds it, and needs no conditional delete bound to fail to learn that.
@@ -289,8 +295,19 @@ export const releaseLockAndWakeNext = async (
     // The pending push the waiter replaced, if its telling failed and no retry told it (the trigger's
     // attempts all failed after the replace: its event went to the dead-letter queue): told here, before
     // the waiter moves on and leaves the queue with it, or nobody ever would (told once: a push already
-    // told is not told again).
-    await tellReplaced(ports, next);
+    // told is not told again). Best effort: the lock is already free and the queued push has no execution
+    // to look at it again, so a telling that keeps failing (SNS denied) must never keep the next release
+    // from starting; it is returned for the caller to log.
+    let tellingLost: TellingLost | undefined;
+    try {
+      await tellReplaced(ports, next);
+    } catch (error) {
+      tellingLost = {
+        push: next.supersedes?.executionName ?? next.executionName,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      };
+    }
+    const lost = tellingLost ? { tellingLost } : {};
     // A waiter older than the holder handing off was queued before that holder took a lock left free
     // (its previous holder's wake-up failed): woken plainly, it would take the lock and release an older
     // image after the newer one. Only the newest push proceeds, so it ends as superseded by the holder.
@@ -300,16 +317,16 @@ export const releaseLockAndWakeNext = async (
         // Recorded and told, never started; then out of the queue (a retry records nothing twice).
         await reporterOf(ports, next)(pendingRequestOf(next), next.executionName, held.holder);
         await ports.store.dequeueWaiter(service, next.executionName, next.taskToken);
-        return { released };
+        return { released, ...lost };
       }
       await startPendingPush(ports, service, next);
-      return { released, woke: next.executionName };
+      return { released, woke: next.executionName, ...lost };
     }
     const outcome: WaitOutcome = olderThanHolder
       ? { superseded: true, by: held.holder }
       : { superseded: false };
     await ports.tokens.succeed(next.taskToken, outcome);
-    return { released, woke: next.executionName };
+    return { released, woke: next.executionName, ...lost };
   }
   return { released };
 };

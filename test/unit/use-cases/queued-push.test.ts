@@ -371,6 +371,26 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       });
     });
 
+    it('starts the queued push even when telling the push it replaced keeps failing (the telling is logged)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // v4 replaces v3 in the queue and never manages to tell it (its event dead-letters).
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'not authorized',
+      );
+      // SNS still refuses when the holder hands on.
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+
+      await expect(handOff()).resolves.toEqual({
+        released: true,
+        woke: nameOf('b'),
+        tellingLost: { push: nameOf('a'), error: 'AccessDeniedException: not authorized' },
+      });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
     it('starts it again when a retried hand-off follows a failed StartExecution', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
