@@ -102,6 +102,7 @@ export const createStore = (): ReleaseStore =>
       readWaiter: true,
       dequeueWaiter: true,
       readLock: true,
+      readQueueSnapshot: true,
       ...SERVICE_AND_HISTORY_METHODS,
       putAlarmWatches: true,
       alarmWatches: true,

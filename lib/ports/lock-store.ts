@@ -84,6 +84,8 @@ export interface LockStore {
   enqueue(
     ref: ServiceRef,
     waiter: Waiter,
+    /** The queued waiter as the caller just read it: the first attempt's conditional replace expects it. */
+    known?: { queued: Waiter | undefined },
   ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
   /** The queued waiter, if any. */
   queued(ref: ServiceRef): Promise<Waiter | undefined>;

@@ -39,6 +39,26 @@ export interface SlotWait {
   taskToken: string;
 }
 
+/**
+ * What the trigger decides a push on, read at once (one consistent read of the table in DynamoDB): the
+ * service's lease, its queued waiter, and whether a release was already told a notification kind.
+ */
+export interface QueueSnapshot {
+  lease?: LockLease;
+  /** The queued waiter; undefined when none is queued or it was not asked for. */
+  queued?: Waiter;
+  /** Whether `told` was notified (false when nothing was asked). */
+  told: boolean;
+}
+
+/** What a {@link QueueSnapshot} reads besides the lease. */
+export interface QueueSnapshotRequest {
+  /** Read the queued waiter too. */
+  queued?: boolean;
+  /** Read whether this release was told this notification kind. */
+  told?: { releaseId: string; kind: string };
+}
+
 /** The store's parts, one per concern; each has its own contract suite (test/contract). */
 export interface ReleaseStoreParts {
   lock: LockStore;
@@ -71,11 +91,18 @@ export interface ReleaseStore {
   enqueueWaiter(
     service: string,
     waiter: Waiter,
+    /** The queued waiter as the caller just read it (a snapshot): the first attempt reads it no more. */
+    known?: { queued: Waiter | undefined },
   ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
   readWaiter(service: string): Promise<Waiter | undefined>;
   /** Removes the queued waiter if it is this execution (with `taskToken`: only if it still holds it). */
   dequeueWaiter(service: string, executionName: string, taskToken?: string): Promise<void>;
   readLock(service: string): Promise<LockLease | undefined>;
+  /**
+   * The lease, and as asked the queued waiter and a notification mark, in one consistent read where the
+   * store can (DynamoDB: one BatchGetItem instead of a GetItem each).
+   */
+  readQueueSnapshot(service: string, request?: QueueSnapshotRequest): Promise<QueueSnapshot>;
 
   readServiceState(service: string): Promise<ServiceState | undefined>;
   /**

@@ -1,8 +1,15 @@
 import type { LockLease, LockStore, Receipt, Waiter } from '../ports/lock-store.ts';
 import type { NotificationMarks } from '../ports/notification-marks.ts';
 import type { ReleaseHistory, ReleaseRecord } from '../ports/release-history.ts';
-import type { AlarmWatch, ReleaseStore, ReleaseStoreParts, SlotWait } from '../ports/release-store.ts';
-import { DEFAULT_ENVIRONMENT, serviceRef } from '../ports/service-ref.ts';
+import type {
+  AlarmWatch,
+  QueueSnapshot,
+  QueueSnapshotRequest,
+  ReleaseStore,
+  ReleaseStoreParts,
+  SlotWait,
+} from '../ports/release-store.ts';
+import { DEFAULT_ENVIRONMENT, type ServiceRef, serviceRef } from '../ports/service-ref.ts';
 import type { ServiceState, ServiceStateStore } from '../ports/service-state-store.ts';
 import type { Wait, WaitRegistry } from '../ports/wait-registry.ts';
 
@@ -142,9 +149,9 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
     return this.lock.release(this.ref(service), holder);
   }
 
-  public enqueueWaiter(service: string, waiter: Waiter) {
+  public enqueueWaiter(service: string, waiter: Waiter, known?: { queued: Waiter | undefined }) {
     this.called('enqueueWaiter');
-    return this.lock.enqueue(this.ref(service), waiter);
+    return this.lock.enqueue(this.ref(service), waiter, known);
   }
 
   public readWaiter(service: string): Promise<Waiter | undefined> {
@@ -160,6 +167,19 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
   public readLock(service: string): Promise<LockLease | undefined> {
     this.called('readLock');
     return this.lock.read(this.ref(service));
+  }
+
+  public readQueueSnapshot(service: string, request: QueueSnapshotRequest = {}): Promise<QueueSnapshot> {
+    this.called('readQueueSnapshot');
+    return this.snapshot(this.ref(service), request);
+  }
+
+  /** The snapshot read part by part; a store on one table overrides it with one read of the table. */
+  protected async snapshot(ref: ServiceRef, request: QueueSnapshotRequest): Promise<QueueSnapshot> {
+    const lease = await this.lock.read(ref);
+    const queued = request.queued ? await this.lock.queued(ref) : undefined;
+    const told = request.told ? await this.marks.isMarked(request.told.releaseId, request.told.kind) : false;
+    return { ...(lease ? { lease } : {}), ...(queued ? { queued } : {}), told };
   }
 
   public readServiceState(service: string): Promise<ServiceState | undefined> {

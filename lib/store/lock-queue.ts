@@ -64,7 +64,8 @@ const ENQUEUE_ATTEMPTS = 5;
 
 /**
  * Queues `waiter` unless a newer request is queued: replaces the queued waiter on condition that it is
- * still the one read (or that none appeared), and reads again when it changed. A pending push whose
+ * still the one read (or that none appeared), and reads again when it changed. `known` is the queued
+ * waiter as the caller read it a moment ago: the first attempt starts from it instead of reading. A pending push whose
  * execution name is already queued (the same digest pushed again, or a redelivered event) is a duplicate:
  * the queued one stays as it is and is returned as `newer`.
  */
@@ -72,9 +73,11 @@ export const enqueueNewest = async (
   waits: WaitRegistry,
   ref: ServiceRef,
   waiter: Waiter,
+  known?: { queued: Waiter | undefined },
 ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }> => {
   for (let attempt = 0; attempt < ENQUEUE_ATTEMPTS; attempt += 1) {
-    const existing = await readQueued(waits, ref);
+    // The caller's read, if it made one, stands for the first: the replace is conditional on it anyway.
+    const existing = attempt === 0 && known ? known.queued : await readQueued(waits, ref);
     if (existing && waiter.pendingInput !== undefined && existing.executionName === waiter.executionName)
       return { queued: false, newer: existing };
     const other = existing && existing.executionName !== waiter.executionName ? existing : undefined;

@@ -37,18 +37,24 @@ export const queueBehindHolder = async (
 ): Promise<StartReleaseResult | undefined> => {
   const { store, starter } = ports;
   const { service } = request;
+  // Everything the decision needs from the table, in one read: whether this push was told superseded, the
+  // lease, and the queued waiter (the enqueue's conditional replace starts from it).
+  const before = await store.readQueueSnapshot(service, {
+    queued: true,
+    told: { releaseId: executionName, kind: 'superseded' },
+  });
   // One release per digest: a push superseded as data never had an execution, so StartExecution would
   // not refuse its name as it refuses a superseded execution's. Its copy (EventBridge delivers at least
   // once, and may deliver late) or the same digest pushed again is a duplicate: never released after the
   // newer push that superseded it.
-  if (await store.wasNotified(executionName, 'superseded'))
+  if (before.told)
     return {
       status: 'duplicate',
       service,
       executionName,
       executionArn: await starter.executionArn(executionName),
     };
-  const held = await store.readLock(service);
+  const held = before.lease;
   if (!held || held.holder === executionName || held.leaseExpiresAt < nowEpochSeconds()) return undefined;
   if ((await starter.executionState(held.holder)) !== 'running') return undefined;
   // A digest whose execution already exists (running, or released before) is a duplicate, as when
@@ -62,20 +68,30 @@ export const queueBehindHolder = async (
   // Only the newest push proceeds: an image pushed before the one being released never follows it.
   if (isNewerRequest(held, request)) return superseded(held.holder);
   const waiter = pendingWaiter(request, executionName);
-  const result = await store.enqueueWaiter(service, waiter);
+  const result = await store.enqueueWaiter(service, waiter, { queued: before.queued });
   if (!result.queued) {
     if (result.newer.executionName === executionName) {
       // A retried trigger whose first attempt replaced a pending push and failed before telling it
-      // tells it now (recorded and told once: a redelivered event tells nobody twice).
-      if (result.newer.supersedes) await supersedeWaiter(ports, result.newer.supersedes, executionName);
+      // tells it now (recorded and told once: a redelivered event neither tells nor records it twice).
+      const replaced = result.newer.supersedes;
+      if (replaced && !(await store.wasNotified(replaced.executionName, 'superseded')))
+        await supersedeWaiter(ports, replaced, executionName);
       return { status: 'duplicate', service, executionName, executionArn };
     }
     return superseded(result.newer.executionName);
   }
-  if (result.replaced) await supersedeWaiter(ports, result.replaced, executionName);
-  // No lost wake-up: the holder may have handed off between the read above and the enqueue, finding no
-  // waiter. Then the lock is free (or its lease lapsed) and nobody else will start this push.
-  const now = await store.readLock(service);
+  // After the enqueue, in one read: the lock again, and whether the push the replaced waiter had itself
+  // replaced was told (it is told here if not: see supersedeWaiter).
+  const earlier = result.replaced?.supersedes;
+  const after = await store.readQueueSnapshot(service, {
+    ...(earlier ? { told: { releaseId: earlier.executionName, kind: 'superseded' } } : {}),
+  });
+  if (result.replaced)
+    await supersedeWaiter(ports, result.replaced, executionName, earlier ? after.told : undefined);
+  // No lost wake-up: the holder may have handed off between the first read and the enqueue, finding no
+  // waiter. Then the lock is free (or its lease lapsed) and nobody else will start this push. (A hand-off
+  // after the second read finds this push queued and starts it.)
+  const now = after.lease;
   if (!now || now.leaseExpiresAt < nowEpochSeconds()) {
     const { started } = await startPendingPush(ports, service, waiter);
     return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };

@@ -78,10 +78,15 @@ export const pendingRequestOf = (waiter: Waiter & { pendingInput: string }): Rel
 const tellReplaced = async (
   ports: SupersedePorts & { store?: ReleaseStore },
   waiter: Waiter,
+  /** Whether the push it replaced was told, when the caller just read it (else it is read here). */
+  replacedTold?: boolean,
 ): Promise<void> => {
   const replaced = waiter.supersedes;
   if (!replaced) return;
-  if (ports.store && (await ports.store.wasNotified(replaced.executionName, 'superseded'))) return;
+  const told =
+    replacedTold ??
+    (ports.store ? await ports.store.wasNotified(replaced.executionName, 'superseded') : false);
+  if (told) return;
   await supersedeWaiter(ports, replaced, waiter.executionName);
 };
 
@@ -100,10 +105,12 @@ export const supersedeWaiter = async (
   ports: SupersedePorts & { store?: ReleaseStore },
   waiter: Waiter,
   by: string,
+  /** Whether `waiter.supersedes` was told, when the caller just read it (see tellReplaced). */
+  replacedTold?: boolean,
 ): Promise<void> => {
   // The pending push this waiter replaced and had not told yet (its telling failed, and a newer push
   // replaced it before its retry): told here, or nobody would.
-  await tellReplaced(ports, waiter);
+  await tellReplaced(ports, waiter, replacedTold);
   if (isPendingPush(waiter)) {
     await reporterOf(ports, waiter)(pendingRequestOf(waiter), waiter.executionName, by);
     return;

@@ -53,6 +53,8 @@ const PREFIX: Record<string, string> = {
  */
 export const PIPELINE_ACTIONS = [
   'dynamodb:GetItem',
+  // The trigger: the lease, the queue and a notification mark in one read.
+  'dynamodb:BatchGetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
@@ -123,6 +125,13 @@ export const iamChecksFor = (
       const table = `arn:aws:dynamodb:${region}:${account}:table/${String(input.TableName)}`;
       return one(input.IndexName ? `${table}/index/${String(input.IndexName)}` : table);
     }
+    // One authorization per table the batch reads: BatchGetItem's resource is the table
+    // (Service Authorization Reference for Amazon DynamoDB).
+    case 'dynamodb:BatchGetItem':
+      return Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {}).map((table) => ({
+        action,
+        resource: `arn:aws:dynamodb:${region}:${account}:table/${table}`,
+      }));
     case 'ecs:DescribeServices': {
       const cluster = lastSegment(String(input.cluster ?? 'default'));
       return (input.services as string[]).map((name) => ({

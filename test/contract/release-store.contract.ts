@@ -49,6 +49,70 @@ export const releaseStoreContract = (name: string, factory: StoreFactory): void 
       expect(found.find((wait) => wait.key === 'checkout-5xx')?.expiresAt).toBe(clock.epoch() + 4200);
     });
 
+    it('reads the lease, the queued waiter and a notification mark as one snapshot, each only when asked', async () => {
+      const { store } = subject;
+      expect(
+        await store.readQueueSnapshot('checkout', {
+          queued: true,
+          told: { releaseId: 'r2', kind: 'superseded' },
+        }),
+      ).toEqual({ told: false });
+      await store.acquireLock('checkout', 'r1', START, 1800);
+      const waiter = {
+        executionName: 'r2',
+        requestedAt: START,
+        taskToken: 'pending-push:r2:x',
+        pendingInput: '{}',
+      };
+      await store.enqueueWaiter('checkout', waiter);
+      await store.markNotified('r0', 'superseded');
+
+      const all = await store.readQueueSnapshot('checkout', {
+        queued: true,
+        told: { releaseId: 'r0', kind: 'superseded' },
+      });
+
+      expect(all).toEqual({
+        lease: await store.readLock('checkout'),
+        queued: await store.readWaiter('checkout'),
+        told: true,
+      });
+      expect(all.lease?.holder).toBe('r1');
+      expect(all.queued).toMatchObject(waiter);
+      // The lease alone; another release's mark, another kind.
+      expect(await store.readQueueSnapshot('checkout')).toEqual({ lease: all.lease, told: false });
+      expect(
+        (await store.readQueueSnapshot('checkout', { told: { releaseId: 'r0', kind: 'promoted' } })).told,
+      ).toBe(false);
+      // Another service's lease and queue are not this one's.
+      expect(await store.readQueueSnapshot('payments', { queued: true })).toEqual({ told: false });
+    });
+
+    it("enqueues from a snapshot's waiter, and reads again when the queue changed since", async () => {
+      const { store } = subject;
+      await store.acquireLock('checkout', 'r1', START, 1800);
+      const { queued } = await store.readQueueSnapshot('checkout', { queued: true });
+      const first = {
+        executionName: 'r2',
+        requestedAt: '2025-03-04T10:01:00.000Z',
+        taskToken: 'pending-push:r2:x',
+        pendingInput: '{}',
+      };
+      // Another push is queued after the snapshot was read: the conditional replace fails, and the queue is
+      // read again (the newer push stays, this older one is refused).
+      await store.enqueueWaiter('checkout', {
+        executionName: 'r3',
+        requestedAt: '2025-03-04T10:02:00.000Z',
+        taskToken: 'pending-push:r3:x',
+        pendingInput: '{}',
+      });
+
+      const result = await store.enqueueWaiter('checkout', first, { queued });
+
+      expect(result).toMatchObject({ queued: false, newer: { executionName: 'r3' } });
+      expect((await store.readWaiter('checkout'))?.executionName).toBe('r3');
+    });
+
     it('reads back what it registered in the shapes the use cases know', async () => {
       const { store } = subject;
       const watch = {

@@ -6,7 +6,13 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
@@ -48,6 +54,37 @@ const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-
 
 let handler: typeof import('../../functions/trigger.ts')['handler'];
 
+type Key = { pk: string; sk: string };
+type Item = Record<string, unknown>;
+
+/**
+ * The table's items as the trigger reads them, by GetItem or BatchGetItem alike: `itemAt` answers the
+ * `nth` read (from 0) of each key (undefined: no such item), so a test can change an item between reads.
+ */
+const serveReads = (itemAt: (key: Key, nth: number) => Item | undefined) => {
+  const reads = new Map<string, number>();
+  const read = (key: Key): Item | undefined => {
+    const id = `${key.pk}|${key.sk}`;
+    const nth = reads.get(id) ?? 0;
+    reads.set(id, nth + 1);
+    return itemAt(key, nth);
+  };
+  ddb.on(GetCommand).callsFake((input: { Key: Key }) => {
+    const item = read(input.Key);
+    return item ? { Item: item } : {};
+  });
+  ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: Key[] }> }) => ({
+    Responses: Object.fromEntries(
+      Object.entries(input.RequestItems).map(([table, { Keys }]) => [
+        table,
+        Keys.map(read).filter((item): item is Item => item !== undefined),
+      ]),
+    ),
+    UnprocessedKeys: {},
+  }));
+};
+const sameKey = (a: Key, b: Key) => a.pk === b.pk && a.sk === b.sk;
+
 describe('Handler: trigger', () => {
   let previousClock: Clock;
 
@@ -74,13 +111,12 @@ describe('Handler: trigger', () => {
     ddb.reset();
     sns.reset();
     // No release holds the service's lock: the push starts its execution at once.
-    ddb.on(GetCommand).resolves({});
+    serveReads(() => undefined);
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
   });
 
   it('queues a push as data behind a running release: no execution, a pending waiter with its input', async () => {
-    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
-    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({});
+    serveReads((key) => (sameKey(key, LOCK_KEY) ? heldLock.Item : undefined));
     ddb.on(PutCommand).resolves({});
     runningHolder();
 
@@ -97,6 +133,19 @@ describe('Handler: trigger', () => {
     expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input).toEqual({
       executionArn: HOLDER_ARN,
     });
+    // Whether this push was told superseded, the lease and the queue: one strongly consistent read.
+    expect(ddb.commandCalls(BatchGetCommand)[0]?.args[0].input).toEqual({
+      RequestItems: {
+        [TABLE]: {
+          Keys: [LOCK_KEY, QUEUE_KEY, { pk: `RELEASE#${V2_RELEASE_ID}`, sk: 'NOTIFIED#superseded' }],
+          ConsistentRead: true,
+        },
+      },
+    });
+    // After the enqueue, the lease once more (nothing else to read: the queue held no push).
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      { TableName: TABLE, Key: LOCK_KEY, ConsistentRead: true },
+    ]);
     const put = ddb.commandCalls(PutCommand)[0]?.args[0].input;
     expect(put).toEqual({
       TableName: TABLE,
@@ -155,8 +204,9 @@ describe('Handler: trigger', () => {
         }),
       },
     };
-    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
-    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({ Item: older });
+    serveReads((key) =>
+      sameKey(key, LOCK_KEY) ? heldLock.Item : sameKey(key, QUEUE_KEY) ? older : undefined,
+    );
     ddb.on(PutCommand).resolves({});
     runningHolder();
 
@@ -184,9 +234,73 @@ describe('Handler: trigger', () => {
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
   });
 
+  it('reads the lease and whether the push the replaced one had replaced was told in one read, and tells it only if not', async () => {
+    const earliest = 'checkout-000000000001';
+    const older = {
+      ...QUEUE_KEY,
+      kind: 'lock-queue',
+      key: 'default/checkout',
+      releaseId: 'checkout-111111111111',
+      service: 'checkout',
+      environment: 'default',
+      taskToken: 'pending-push:checkout-111111111111:x',
+      data: {
+        requestedAt: '2025-03-04T09:30:00Z',
+        pendingInput: JSON.stringify({
+          service: 'checkout',
+          image: { repository: 'checkout', digest: `sha256:${'1'.repeat(64)}`, tag: 'v1.5' },
+          requestedAt: '2025-03-04T09:30:00Z',
+          source: 'ecr-push',
+        }),
+        // It replaced an earlier pending push, which its own trigger told.
+        supersedes: {
+          executionName: earliest,
+          requestedAt: '2025-03-04T09:20:00Z',
+          taskToken: `pending-push:${earliest}:x`,
+          pendingInput: JSON.stringify({
+            service: 'checkout',
+            image: { repository: 'checkout', digest: `sha256:${'0'.repeat(63)}1`, tag: 'v1.4' },
+            requestedAt: '2025-03-04T09:20:00Z',
+            source: 'ecr-push',
+          }),
+        },
+      },
+    };
+    const earliestTold = { pk: `RELEASE#${earliest}`, sk: 'NOTIFIED#superseded' };
+    serveReads((key) =>
+      sameKey(key, LOCK_KEY)
+        ? heldLock.Item
+        : sameKey(key, QUEUE_KEY)
+          ? older
+          : sameKey(key, earliestTold)
+            ? { ...earliestTold, expiresAt: NOW_EPOCH + 1 }
+            : undefined,
+    );
+    ddb.on(PutCommand).resolves({});
+    runningHolder();
+
+    await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'queued' });
+
+    // After the enqueue: the lease and the earliest push's mark, together.
+    expect(ddb.commandCalls(BatchGetCommand)[1]?.args[0].input).toEqual({
+      RequestItems: { [TABLE]: { Keys: [LOCK_KEY, earliestTold], ConsistentRead: true } },
+    });
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    // Only the push it replaced is recorded and told; the earliest, told before, is not again.
+    const records = ddb
+      .commandCalls(PutCommand)
+      .map((call) => call.args[0].input.Item)
+      .filter((item) => item?.status === 'superseded');
+    expect(records.map((item) => item?.releaseId)).toEqual(['checkout-111111111111']);
+    const told = sns.commandCalls(PublishCommand).filter((call) => call.args[0].input.TopicArn === TOPIC_ARN);
+    expect(told.map((call) => call.args[0].input.Subject)).toEqual([
+      '[shipline] checkout: v1.5 skipped, superseded by a newer push',
+    ]);
+  });
+
   it('starts the pending push at once when the holder handed off between the read and the enqueue', async () => {
-    ddb.on(GetCommand, { Key: LOCK_KEY }).resolvesOnce(heldLock).resolves({});
-    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({});
+    // The lease is there at the first read and gone at the read after the enqueue.
+    serveReads((key, nth) => (sameKey(key, LOCK_KEY) && nth === 0 ? heldLock.Item : undefined));
     ddb.on(PutCommand).resolves({});
     ddb.on(DeleteCommand).resolves({});
     runningHolder();
@@ -210,7 +324,7 @@ describe('Handler: trigger', () => {
   });
 
   it('starts an execution as before when the lock holder no longer runs (no hand-off will come from it)', async () => {
-    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
+    serveReads((key) => (sameKey(key, LOCK_KEY) ? heldLock.Item : undefined));
     sfn
       .on(DescribeExecutionCommand)
       .rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));

@@ -597,23 +597,24 @@ describe('Sandbox: example scenarios', () => {
       (Date.parse(v3?.endedAt ?? '') - Date.parse(v3?.rollbackStartedAt ?? '')) / 1000,
     );
     // Lead time runs from each image's OCI created label (read from ECR by the release-metrics function and
-    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.29, v4 11:20 -> 12:01:37.29 (the
-    // trigger reads whether the push was already told superseded, and the service's lock, before it starts
-    // an execution, and the deploy step reads the listener rule's weights: three reads, 30 ms each).
+    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.26, v4 11:20 -> 12:01:37.26 (the
+    // trigger reads whether the push was already told superseded, the service's lock and its queue in one
+    // BatchGetItem before it starts an execution, and the deploy step reads the listener rule's weights:
+    // two reads, 30 ms each).
     expect(v2).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T10:31:37.290Z',
+      promotedAt: '2026-11-22T10:31:37.260Z',
       changeTime: { at: '2026-11-22T08:00:00.000Z', source: 'oci-label' },
     });
     expect(v4).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T12:01:37.290Z',
+      promotedAt: '2026-11-22T12:01:37.260Z',
       changeTime: { at: '2026-11-22T11:20:00.000Z', source: 'oci-label' },
     });
     expect(checkout?.changeLeadTime).toMatchObject({
-      medianSeconds: (9097.29 + 2497.29) / 2,
+      medianSeconds: (9097.26 + 2497.26) / 2,
       sources: { 'oci-label': 2, 'deploy-request': 0, push: 0 },
     });
     // 3 deployments in the run's span: more than one a day.
@@ -622,13 +623,13 @@ describe('Sandbox: example scenarios', () => {
     // same figures.
     expect(result.doraMetrics.map((point) => [point.metric, point.value])).toEqual([
       ['Deployments', 1],
-      ['LeadTimeSeconds', 9097.29],
+      ['LeadTimeSeconds', 9097.26],
       ['Deployments', 1],
       ['FailedDeployments', 1],
       ['RecoveryTimeSeconds', checkout?.failedDeploymentRecoveryTime.medianSeconds],
       ['Deployments', 1],
       ['ReworkDeployments', 1],
-      ['LeadTimeSeconds', 2497.29],
+      ['LeadTimeSeconds', 2497.26],
     ]);
     expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
       new Set(['checkout/default']),

@@ -367,6 +367,7 @@ describe('IAM mapping of the commands the pipeline sends', () => {
     const iamAction: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
     const input = {
       TableName: 't',
+      RequestItems: { t: { Keys: [] } },
       services: ['s'],
       family: 'f',
       RuleArn: 'arn:r',
@@ -385,6 +386,14 @@ describe('IAM mapping of the commands the pipeline sends', () => {
   it('PutMetricData is authorized on * with the namespace as a condition key', () => {
     expect(iamChecksFor('CloudWatch', 'PutMetricData', { Namespace: 'Shipline' }, scope)).toEqual([
       { action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'Shipline' } },
+    ]);
+  });
+  it('BatchGetItem is authorized on each table it reads', () => {
+    expect(
+      iamChecksFor('DynamoDB', 'BatchGetItem', { RequestItems: { t: { Keys: [] }, u: { Keys: [] } } }, scope),
+    ).toEqual([
+      { action: 'dynamodb:BatchGetItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/t' },
+      { action: 'dynamodb:BatchGetItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/u' },
     ]);
   });
   it('BatchGetImage and GetDownloadUrlForLayer are authorized on the repository of the registry they name', () => {

@@ -236,8 +236,8 @@ export class InMemoryLockStore implements LockStore {
     return { released, ...(next ? { next } : {}) };
   }
 
-  public enqueue(ref: ServiceRef, waiter: Waiter) {
-    return enqueueNewest(this.waits, ref, waiter);
+  public enqueue(ref: ServiceRef, waiter: Waiter, known?: { queued: Waiter | undefined }) {
+    return enqueueNewest(this.waits, ref, waiter, known);
   }
 
   public queued(ref: ServiceRef) {

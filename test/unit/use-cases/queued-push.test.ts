@@ -122,21 +122,21 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       holdLock();
       // The holder hands off between the trigger's first read and its enqueue (finding nobody queued), and
       // the re-read after the enqueue fails: Lambda retries the event, which must still start the push.
-      const read = store.readLock.bind(store);
+      const read = store.readQueueSnapshot.bind(store);
       let reads = 0;
-      store.readLock = async (service) => {
+      const wrapped: typeof store.readQueueSnapshot = async (service, request) => {
         reads += 1;
         if (reads === 2) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-        const lease = await read(service);
+        const snapshot = await read(service, request);
         if (reads === 1) {
           // The hand-off's own reads are not the trigger's.
-          store.readLock = read;
+          store.readQueueSnapshot = read;
           await releaseLockAndWakeNext({ store, tokens, starter }, 'checkout', HOLDER);
-          store.readLock = wrapped;
+          store.readQueueSnapshot = wrapped;
         }
-        return lease;
+        return snapshot;
       };
-      const wrapped = store.readLock;
+      store.readQueueSnapshot = wrapped;
       await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).rejects.toThrow(
         'Rate exceeded',
       );
@@ -179,15 +179,15 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       holdLock();
       // Between the trigger's enqueue and its second read of the lock, the holder hands off: the pending
       // push's execution starts and takes the lock.
-      const readLock = store.readLock.bind(store);
+      const read = store.readQueueSnapshot.bind(store);
       let reads = 0;
-      store.readLock = async (service: string) => {
+      store.readQueueSnapshot = async (service, request) => {
         reads += 1;
         if (reads === 2) {
           await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
           await acquireReleaseLock({ store }, config, starter.calls[0]?.input as ReleaseRequest, nameOf('a'));
         }
-        return readLock(service);
+        return read(service, request);
       };
 
       const result = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -312,13 +312,13 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
     it('starts the pending push at once when the holder handed off between the read and the enqueue', async () => {
       holdLock();
       // The holder's hand-off runs right after the trigger read the lock: it finds nobody queued.
-      const read = store.readLock.bind(store);
+      const read = store.readQueueSnapshot.bind(store);
       let reads = 0;
-      store.readLock = async (service) => {
-        const lease = await read(service);
+      store.readQueueSnapshot = async (service, request) => {
+        const snapshot = await read(service, request);
         reads += 1;
         if (reads === 1) await releaseLockAndWakeNext({ store, tokens, starter }, 'checkout', HOLDER);
-        return lease;
+        return snapshot;
       };
 
       const result = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
