@@ -3,6 +3,7 @@ import type { ReleaseRequest } from '../lib/domain/types.ts';
 import { environment } from '../lib/env.ts';
 import { queueBehindHolder } from '../lib/use-cases/queue-push.ts';
 import { startRelease } from '../lib/use-cases/start-release.ts';
+import { heldReleaseEvents } from '../lib/use-cases/transitions.ts';
 import {
   config,
   createNotifier,
@@ -17,15 +18,23 @@ import { logger, shiplineHandler } from './shared/stack.ts';
 const starter = createStarter();
 const store = createStore();
 const events = createReleaseEvents();
-const queuePorts = {
-  store,
-  starter,
-  tokens: createTaskTokens(),
-  events,
-  supersedePending: createPendingPushReporter({ store, notifier: createNotifier(), events }),
+const tokens = createTaskTokens();
+const notifier = createNotifier();
+
+/**
+ * The queue's ports for one invocation: its release events are held and published together when it ends
+ * (a queued push that replaces another announces two: one PublishBatch request instead of two Publish).
+ */
+const queueFor = (held: ReturnType<typeof heldReleaseEvents>) => {
+  const ports = {
+    store,
+    starter,
+    tokens,
+    events: held,
+    supersedePending: createPendingPushReporter({ store, notifier, events: held }),
+  };
+  return (request: ReleaseRequest, executionName: string) => queueBehindHolder(ports, request, executionName);
 };
-const queue = (request: ReleaseRequest, executionName: string) =>
-  queueBehindHolder(queuePorts, request, executionName);
 
 /** The pipeline's account, from its state machine ARN (`arn:aws:states:<region>:<account>:stateMachine:<name>`). */
 const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4] ?? '';
@@ -38,10 +47,17 @@ const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4
  * throws and starts nothing.
  */
 export const handler = shiplineHandler('trigger', z.unknown(), async (event, context) => {
-  const result = await startRelease({ starter, queue }, config(), event, {
-    receiptId: context.awsRequestId,
-    pipeline: { account: pipelineAccount(), region: environment.region() },
-  });
+  const held = heldReleaseEvents(events);
+  let result: Awaited<ReturnType<typeof startRelease>>;
+  try {
+    result = await startRelease({ starter, queue: queueFor(held) }, config(), event, {
+      receiptId: context.awsRequestId,
+      pipeline: { account: pipelineAccount(), region: environment.region() },
+    });
+  } finally {
+    // What the invocation announced went out even when it failed afterwards (as it would have one by one).
+    await held.flush();
+  }
   if (result.status === 'ignored') logger.info('push ignored', { reason: result.reason });
   else logger.info(`release ${result.status}`, { ...result });
   return result;

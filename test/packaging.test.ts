@@ -79,8 +79,12 @@ const CLIENT_PREFIX: Record<string, string> = {
   ssm: 'ssm',
   'secrets-manager': 'secretsmanager',
 };
-/** Commands whose IAM action has another name than the API (Lambda's Invoke is lambda:InvokeFunction). */
-const ACTION_OF_COMMAND: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
+/** Commands whose IAM action has another name than the API (Lambda's Invoke is lambda:InvokeFunction, SNS's PublishBatch sns:Publish). */
+const ACTION_OF_COMMAND: Record<string, string> = {
+  'lambda:Invoke': 'lambda:InvokeFunction',
+  // "sns:Publish: Grants permission to both publish and publish batch to a topic" (Amazon SNS API permissions).
+  'sns:PublishBatch': 'sns:Publish',
+};
 /** Authorizations AWS makes beyond the command's own action. */
 const IMPLIED_ACTIONS: Record<string, string[]> = {
   // Tag on create, and the task and execution roles the task definition names are passed to ECS.

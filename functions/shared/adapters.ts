@@ -198,10 +198,14 @@ export const createNotifier = (): Notifier => lazyPort<Notifier>(createSnsNotifi
  * logged as an error and the release goes on (the use cases never let it change the release).
  */
 export const createReleaseEvents = (): ReleaseEvents => {
-  const sns = lazyPort(() => createSnsReleaseEvents(environment.releaseEventsTopicArn), { publish: true });
+  const sns = lazyPort(() => createSnsReleaseEvents(environment.releaseEventsTopicArn), {
+    publish: true,
+    publishAll: true,
+  });
   return {
     region: () => environment.region(),
     publish: (message) => sns.publish(message),
+    publishAll: (messages) => sns.publishAll(messages),
     lost: (message, error) =>
       logger.error('a release event could not be published', {
         releaseId: message.releaseId,

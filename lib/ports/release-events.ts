@@ -9,6 +9,13 @@ export interface ReleaseEvents {
   region(): string;
   publish(message: ReleaseEventMessage): Promise<void>;
   /**
+   * Publishes several messages in as few requests as the topic takes (SNS PublishBatch: ten a request) and
+   * returns those it could not publish, each with why. An adapter without it publishes one at a time.
+   */
+  publishAll?(
+    messages: readonly ReleaseEventMessage[],
+  ): Promise<Array<{ message: ReleaseEventMessage; error: Error }>>;
+  /**
    * Told when a message could not be published, or its progress not recorded on the release record (error
    * `ProgressNotRecorded`); the release goes on regardless: the adapter logs it as an
    * error, so a lost transition is never silent.

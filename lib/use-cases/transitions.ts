@@ -44,6 +44,35 @@ export const announce = async (events: ReleaseEvents, message: ReleaseEventMessa
   }
 };
 
+/**
+ * The release events of one invocation, held until `flush` and then published together: a function that
+ * announces several transitions (the trigger: the push it replaced superseded, this one queued) sends them
+ * in one request. Publishing stays best effort: what could not be published is told to the port as lost.
+ * Made per invocation, never shared between invocations (`flush` sends what this one announced).
+ */
+export const heldReleaseEvents = (events: ReleaseEvents): ReleaseEvents & { flush(): Promise<void> } => {
+  const held: ReleaseEventMessage[] = [];
+  return {
+    region: () => events.region(),
+    publish: async (message) => {
+      held.push(message);
+    },
+    lost: (message, error) => events.lost(message, error),
+    flush: async () => {
+      const messages = held.splice(0);
+      if (messages.length < 2 || !events.publishAll) {
+        for (const message of messages) await announce(events, message);
+        return;
+      }
+      try {
+        for (const { message, error } of await events.publishAll(messages)) events.lost(message, error);
+      } catch (error) {
+        for (const message of messages) events.lost(message, asError(error));
+      }
+    },
+  };
+};
+
 /** The message of a transition of a release, with its progress. */
 export const messageOf = (
   subject: ReleaseSubject,

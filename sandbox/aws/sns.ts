@@ -11,6 +11,26 @@ export interface PublishedMessage {
 }
 
 const MAX_MESSAGE_BYTES = 262_144;
+/** PublishBatch: "Publishes up to 10 messages to the specified topic in a single batch." */
+const MAX_BATCH_ENTRIES = 10;
+
+/**
+ * A message's bytes as SNS counts them against its 256 KB: the message and each attribute's name, data type
+ * and value ("The message size includes the message body and attributes": Amazon SNS message attributes).
+ */
+const sizeOf = (input: Record<string, unknown>): number => {
+  const attributes = (input.MessageAttributes ?? {}) as Record<
+    string,
+    { DataType?: unknown; StringValue?: unknown; BinaryValue?: unknown }
+  >;
+  let size = Buffer.byteLength(String(input.Message ?? ''), 'utf8');
+  for (const [name, value] of Object.entries(attributes)) {
+    size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(String(value?.DataType ?? ''), 'utf8');
+    if (value?.StringValue !== undefined) size += Buffer.byteLength(String(value.StringValue), 'utf8');
+    if (value?.BinaryValue instanceof Uint8Array) size += value.BinaryValue.byteLength;
+  }
+  return size;
+};
 
 /** SNS topics that record what is published to them, and hand each message to the topic's subscribers. */
 export class SimulatedSns {
@@ -31,7 +51,16 @@ export class SimulatedSns {
   public constructor(private readonly world: AwsServiceContext) {}
 
   public handle(command: string, input: Record<string, unknown>): unknown {
-    if (command !== 'Publish') return undefined;
+    if (command === 'Publish') {
+      const topicArn = this.topicOf(input);
+      return { MessageId: this.publish(topicArn, input) };
+    }
+    if (command === 'PublishBatch') return this.publishBatch(input);
+    return undefined;
+  }
+
+  /** The topic a request names: it must exist in this world's region. */
+  private topicOf(input: Record<string, unknown>): string {
     const topicArn = String(input.TopicArn ?? '');
     // A topic is reached only through its own region's endpoint: SNS answers a topic ARN of another
     // region with InvalidParameter "Invalid parameter: TopicArn", not NotFound.
@@ -43,6 +72,11 @@ export class SimulatedSns {
       );
     if (!this.topics.has(topicArn))
       throw new SimulatedAwsError('NotFoundException', `Topic does not exist: ${topicArn}`);
+    return topicArn;
+  }
+
+  /** One message as Publish (or one entry of PublishBatch) sends it: validated, recorded, delivered. */
+  private publish(topicArn: string, input: Record<string, unknown>): string {
     const subject = input.Subject === undefined ? '' : String(input.Subject);
     // SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
     // 100 characters long"; the sandbox also refuses non-ASCII, which email subjects mangle.
@@ -53,9 +87,7 @@ export class SimulatedSns {
     if (message.length === 0)
       throw new SimulatedAwsError('InvalidParameterException', 'Invalid parameter: Empty message');
     // SNS Publish: the message, with its attributes, is at most 256 KB (262,144 bytes).
-    const size =
-      Buffer.byteLength(message, 'utf8') +
-      Buffer.byteLength(JSON.stringify(input.MessageAttributes ?? {}), 'utf8');
+    const size = sizeOf(input);
     if (size > MAX_MESSAGE_BYTES)
       throw new SimulatedAwsError(
         'InvalidParameterException',
@@ -77,6 +109,67 @@ export class SimulatedSns {
       this.world.record('notify', subject);
     }
     this.onPublished?.(published);
-    return { MessageId: published.messageId };
+    return published.messageId;
+  }
+
+  /**
+   * PublishBatch (Amazon SNS API Reference): up to ten entries, each with an Id unique in the request of up to
+   * 80 alphanumeric characters, hyphens and underscores, and at most 256 KB (262,144 bytes) of messages in
+   * all; a request that breaks one of these is refused whole (EmptyBatchRequest, TooManyEntriesInBatchRequest,
+   * InvalidBatchEntryId, BatchEntryIdsNotDistinct, BatchRequestTooLong). Each entry is then published as
+   * Publish would publish it, and answered on its own: in `Successful` with its message id, or in `Failed`
+   * with the code Publish would have answered (the request itself succeeds).
+   */
+  private publishBatch(input: Record<string, unknown>): unknown {
+    const topicArn = this.topicOf(input);
+    const entries = (input.PublishBatchRequestEntries as Array<Record<string, unknown>> | undefined) ?? [];
+    if (entries.length === 0)
+      throw new SimulatedAwsError(
+        'EmptyBatchRequestException',
+        "The batch request doesn't contain any entries.",
+      );
+    if (entries.length > MAX_BATCH_ENTRIES)
+      throw new SimulatedAwsError(
+        'TooManyEntriesInBatchRequestException',
+        `The batch request contains more entries than permissible (${entries.length}, at most ${MAX_BATCH_ENTRIES}).`,
+      );
+    const ids = new Set<string>();
+    for (const entry of entries) {
+      const id = String(entry.Id ?? '');
+      if (!/^[A-Za-z0-9_-]{1,80}$/.test(id))
+        throw new SimulatedAwsError(
+          'InvalidBatchEntryIdException',
+          `The Id of a batch entry in a batch request doesn't abide by the specification: ${JSON.stringify(id)}.`,
+        );
+      if (ids.has(id))
+        throw new SimulatedAwsError(
+          'BatchEntryIdsNotDistinctException',
+          `Two or more batch entries in the request have the same Id: ${id}.`,
+        );
+      ids.add(id);
+    }
+    const total = entries.reduce((sum, entry) => sum + sizeOf(entry), 0);
+    if (total > MAX_MESSAGE_BYTES)
+      throw new SimulatedAwsError(
+        'BatchRequestTooLongException',
+        `The length of all the messages put together is more than the limit (${total} bytes, at most ${MAX_MESSAGE_BYTES}).`,
+      );
+    const Successful: Array<{ Id: string; MessageId: string }> = [];
+    const Failed: Array<{ Id: string; Code: string; Message: string; SenderFault: boolean }> = [];
+    for (const entry of entries) {
+      const Id = String(entry.Id);
+      try {
+        Successful.push({ Id, MessageId: this.publish(topicArn, entry) });
+      } catch (error) {
+        if (!(error instanceof SimulatedAwsError)) throw error;
+        Failed.push({
+          Id,
+          Code: error.name.replace(/Exception$/, ''),
+          Message: error.message,
+          SenderFault: true,
+        });
+      }
+    }
+    return { Successful, Failed };
   }
 }

@@ -71,6 +71,8 @@ export const PIPELINE_ACTIONS = [
   'ecr:BatchGetImage',
   'ecr:GetDownloadUrlForLayer',
   'sns:Publish',
+  // The trigger's release events, published together (authorized as sns:Publish).
+  'sns:PublishBatch',
   'states:StartExecution',
   'states:SendTaskSuccess',
   'states:SendTaskFailure',
@@ -111,9 +113,15 @@ export const iamChecksFor = (
 ): IamCheck[] => {
   const prefix = PREFIX[service];
   if (!prefix) throw new UnmappedCommandError(service, command);
-  // Lambda's Invoke API is authorized as the IAM action lambda:InvokeFunction (Service Authorization Reference).
+  // Lambda's Invoke API is authorized as the IAM action lambda:InvokeFunction (Service Authorization Reference);
+  // SNS's PublishBatch as sns:Publish ("sns:Publish: Grants permission to both publish and publish batch to a
+  // topic", Amazon SNS API permissions: Actions and resources reference).
   const action =
-    service === 'Lambda' && command === 'Invoke' ? 'lambda:InvokeFunction' : `${prefix}:${command}`;
+    service === 'Lambda' && command === 'Invoke'
+      ? 'lambda:InvokeFunction'
+      : service === 'SNS' && command === 'PublishBatch'
+        ? 'sns:Publish'
+        : `${prefix}:${command}`;
   const { region, account } = scope;
   const one = (resource: string): IamCheck[] => [{ action, resource }];
   switch (action) {

@@ -5,7 +5,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -113,6 +113,7 @@ describe('Handler: trigger', () => {
     // No release holds the service's lock: the push starts its execution at once.
     serveReads(() => undefined);
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
   });
 
   it('queues a push as data behind a running release: no execution, a pending waiter with its input', async () => {
@@ -229,6 +230,24 @@ describe('Handler: trigger', () => {
     });
     const told = sns.commandCalls(PublishCommand).find((call) => call.args[0].input.TopicArn === TOPIC_ARN);
     expect(told?.args[0].input.Subject).toBe('[shipline] checkout: v1.5 skipped, superseded by a newer push');
+    // The release-events topic hears both, in one request when the invocation ends: v1.5 superseded, v2 queued.
+    expect(
+      sns
+        .commandCalls(PublishCommand)
+        .filter((call) => call.args[0].input.TopicArn === RELEASE_EVENTS_TOPIC_ARN),
+    ).toHaveLength(0);
+    const [batch, ...more] = sns.commandCalls(PublishBatchCommand).map((call) => call.args[0].input);
+    expect(more).toEqual([]);
+    expect(batch?.TopicArn).toBe(RELEASE_EVENTS_TOPIC_ARN);
+    expect(
+      batch?.PublishBatchRequestEntries?.map((entry) => {
+        const message = JSON.parse(entry.Message ?? '{}') as { kind: string; releaseId: string };
+        return [entry.Id, entry.MessageAttributes?.event?.StringValue, message.kind, message.releaseId];
+      }),
+    ).toEqual([
+      ['0', 'superseded', 'superseded', 'checkout-111111111111'],
+      ['1', 'step', 'step', V2_RELEASE_ID],
+    ]);
     // No execution was ever started for it, and none for this push yet.
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);

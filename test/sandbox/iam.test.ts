@@ -364,7 +364,10 @@ describe('IAM mapping of the commands the pipeline sends', () => {
       secretsmanager: 'SecretsManager',
     };
     // The API's name where IAM names the action otherwise.
-    const iamAction: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
+    const iamAction: Record<string, string> = {
+      'lambda:Invoke': 'lambda:InvokeFunction',
+      'sns:PublishBatch': 'sns:Publish',
+    };
     const input = {
       TableName: 't',
       RequestItems: { t: { Keys: [] } },

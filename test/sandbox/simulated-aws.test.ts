@@ -638,6 +638,68 @@ describe('Class: SimulatedSns', () => {
     const { call } = publish({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:nope' });
     expect(call).toThrow(expect.objectContaining({ name: 'NotFoundException' }));
   });
+
+  describe('PublishBatch', () => {
+    const batch = (entries: Array<Record<string, unknown>>, topicArn = TOPIC) => {
+      const { world } = makeWorld();
+      world.sns.topics.add(TOPIC);
+      return {
+        world,
+        call: () =>
+          world.sns.handle('PublishBatch', { TopicArn: topicArn, PublishBatchRequestEntries: entries }),
+      };
+    };
+    const entry = (id: string, message = '{}') => ({ Id: id, Message: message });
+
+    it('publishes each entry as Publish would, in order, answering each by its Id', () => {
+      const { world, call } = batch([entry('0', '{"a":1}'), entry('1', '{"b":2}')]);
+      expect(call()).toEqual({
+        Successful: [
+          { Id: '0', MessageId: world.sns.messages[0]?.messageId },
+          { Id: '1', MessageId: world.sns.messages[1]?.messageId },
+        ],
+        Failed: [],
+      });
+      expect(world.sns.messages.map((message) => message.message)).toEqual(['{"a":1}', '{"b":2}']);
+    });
+
+    it('answers an entry Publish would refuse in Failed, and publishes the others', () => {
+      const { world, call } = batch([entry('ok'), { Id: 'bad', Message: '{}', Subject: 'line\nbreak' }]);
+      expect(call()).toMatchObject({
+        Successful: [{ Id: 'ok' }],
+        Failed: [
+          { Id: 'bad', Code: 'InvalidParameter', Message: 'Invalid parameter: Subject', SenderFault: true },
+        ],
+      });
+      expect(world.sns.messages).toHaveLength(1);
+    });
+
+    it.each([
+      ['no entries', [], 'EmptyBatchRequestException'],
+      [
+        'eleven entries',
+        Array.from({ length: 11 }, (_, i) => entry(String(i))),
+        'TooManyEntriesInBatchRequestException',
+      ],
+      ['an Id with a dot', [entry('a.b')], 'InvalidBatchEntryIdException'],
+      ['an Id of 81 characters', [entry('i'.repeat(81))], 'InvalidBatchEntryIdException'],
+      ['two entries with one Id', [entry('x'), entry('x')], 'BatchEntryIdsNotDistinctException'],
+      [
+        'messages of more than 256 KB together',
+        [entry('0', 'x'.repeat(131_072)), entry('1', 'x'.repeat(131_073))],
+        'BatchRequestTooLongException',
+      ],
+    ])('refuses a request with %s whole (%s), publishing nothing', (_, entries, name) => {
+      const { world, call } = batch(entries);
+      expect(call).toThrow(expect.objectContaining({ name }));
+      expect(world.sns.messages).toHaveLength(0);
+    });
+
+    it('answers an unknown topic with NotFoundException, as Publish does', () => {
+      const { call } = batch([entry('0')], 'arn:aws:sns:us-east-1:123456789012:nope');
+      expect(call).toThrow(expect.objectContaining({ name: 'NotFoundException' }));
+    });
+  });
 });
 
 describe('Class: SimulatedEcs, RegisterTaskDefinition tags', () => {
