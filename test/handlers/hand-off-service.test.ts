@@ -1,3 +1,4 @@
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -10,6 +11,7 @@ import { lambdaContext, setHandlerEnvironment } from './support.ts';
 const sfn = mockClient(SFNClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
+const cloudwatch = mockClient(CloudWatchClient);
 const context = lambdaContext('shipline-hand-off-service');
 const NOW = '2025-03-04T10:40:00.000Z';
 const NOW_EPOCH = Date.parse(NOW) / 1000;
@@ -75,6 +77,8 @@ describe('Handler: hand-off-service', () => {
     sfn.reset();
     ddb.reset();
     sns.reset();
+    cloudwatch.reset();
+    cloudwatch.on(PutMetricDataCommand).resolves({});
     ddb.on(DeleteCommand).resolves({});
     ddb.on(PutCommand).resolves({});
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
@@ -154,5 +158,63 @@ describe('Handler: hand-off-service', () => {
       ConditionExpression: 'taskToken = :token AND releaseId = :release',
       ExpressionAttributeValues: { ':token': PENDING_TOKEN, ':release': PENDING },
     });
+  });
+  it('counts a replaced push it could not tell as Shipline/NotificationsLost, and still starts the queued push', async () => {
+    const replaced = 'checkout-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+    const queued = pendingWait('2025-03-04T10:05:00Z');
+    // The queued push replaced an older pending push, and its trigger dead-lettered before telling it.
+    const withReplaced = {
+      Item: {
+        ...queued.Item,
+        data: {
+          ...queued.Item.data,
+          supersedes: {
+            executionName: replaced,
+            requestedAt: '2025-03-04T10:03:00Z',
+            taskToken: `pending-push:${replaced}:2025-03-04T10:03:00.100Z:2:r-0`,
+            pendingInput: pendingInput('2025-03-04T10:03:00Z'),
+          },
+        },
+      },
+    };
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(withReplaced);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:e', startDate: new Date(0) });
+    // SNS keeps refusing: the replaced push cannot be told.
+    sns
+      .on(PublishCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to publish'), { name: 'AuthorizationErrorException' }),
+      );
+
+    await expect(handler({ service: 'checkout', releaseId: HOLDER }, context)).resolves.toEqual({
+      released: true,
+      woke: PENDING,
+    });
+
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        Namespace: 'Shipline',
+        MetricData: [
+          {
+            MetricName: 'NotificationsLost',
+            Dimensions: [{ Name: 'Service', Value: 'checkout' }],
+            Value: 1,
+            Unit: 'Count',
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('counts nothing when every push was told', async () => {
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(pendingWait('2025-03-04T10:05:00Z'));
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:e', startDate: new Date(0) });
+
+    await handler({ service: 'checkout', releaseId: HOLDER }, context);
+
+    expect(cloudwatch.commandCalls(PutMetricDataCommand)).toHaveLength(0);
   });
 });
