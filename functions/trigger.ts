@@ -1,6 +1,10 @@
 import * as z from 'zod/mini';
+import { findService } from '../lib/config/lookup.ts';
 import type { ReleaseRequest } from '../lib/domain/types.ts';
 import { environment } from '../lib/env.ts';
+import { InvalidInputError } from '../lib/errors.ts';
+import { parseInput } from '../lib/events/parse.ts';
+import { looksLikeWithdrawal, withdrawRequestSchema } from '../lib/events/withdraw-request.ts';
 import { queueBehindHolder } from '../lib/use-cases/queue-push.ts';
 import { startRelease } from '../lib/use-cases/start-release.ts';
 import {
@@ -12,18 +16,21 @@ import {
   createTaskTokens,
 } from './shared/adapters.ts';
 import { createPendingPushReporter } from './shared/pending-push.ts';
+import { createQueuedPushes } from './shared/queued-pushes.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const starter = createStarter();
 const store = createStore();
 const events = createReleaseEvents();
+const notifier = createNotifier();
 const queuePorts = {
   store,
   starter,
   tokens: createTaskTokens(),
   events,
-  supersedePending: createPendingPushReporter({ store, notifier: createNotifier(), events }),
+  supersedePending: createPendingPushReporter({ store, notifier, events }),
 };
+const queuedPushes = createQueuedPushes({ store, notifier, events, starter });
 const queue = (request: ReleaseRequest, executionName: string) =>
   queueBehindHolder(queuePorts, request, executionName);
 
@@ -38,6 +45,17 @@ const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4
  * throws and starts nothing.
  */
 export const handler = shiplineHandler('trigger', z.unknown(), async (event, context) => {
+  if (looksLikeWithdrawal(event)) {
+    // `shipline abort` of a push queued as data: the CLI has neither the config nor the topics.
+    const { withdraw } = parseInput(withdrawRequestSchema, event, 'withdrawal request');
+    if (!findService(config(), withdraw.service))
+      throw new InvalidInputError(
+        `withdrawal request names service ${withdraw.service}, which shipline.yml does not declare`,
+      );
+    const result = await queuedPushes.withdraw(withdraw);
+    logger.info(`queued push ${result.status}`, { ...result, actor: withdraw.actor });
+    return result;
+  }
   const result = await startRelease({ starter, queue }, config(), event, {
     receiptId: context.awsRequestId,
     pipeline: { account: pipelineAccount(), region: environment.region() },

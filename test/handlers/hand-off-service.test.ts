@@ -104,12 +104,22 @@ describe('Handler: hand-off-service', () => {
       ConditionExpression: 'holder = :holder',
       ExpressionAttributeValues: { ':holder': HOLDER },
     });
-    // Out of the queue once started, only if it is still that very pending push.
+    // Marked as being started before the start, only if the queue still holds that very pending push (a
+    // person's withdrawal that came first makes the mark fail, and nothing is started).
+    expect(ddb.commandCalls(PutCommand).map((call) => call.args[0].input)).toEqual([
+      expect.objectContaining({
+        TableName: TABLE,
+        Item: expect.objectContaining({ ...QUEUE_KEY, taskToken: `${PENDING_TOKEN}:starting` }),
+        ConditionExpression: 'releaseId = :release AND taskToken = :token',
+        ExpressionAttributeValues: { ':release': PENDING, ':token': PENDING_TOKEN },
+      }),
+    ]);
+    // Out of the queue once started, only if it is still that very pending push, as marked.
     expect(deletes.at(-1)).toEqual({
       TableName: TABLE,
       Key: QUEUE_KEY,
       ConditionExpression: 'taskToken = :token AND releaseId = :release',
-      ExpressionAttributeValues: { ':token': PENDING_TOKEN, ':release': PENDING },
+      ExpressionAttributeValues: { ':token': `${PENDING_TOKEN}:starting`, ':release': PENDING },
     });
   });
 

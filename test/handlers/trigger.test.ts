@@ -200,12 +200,19 @@ describe('Handler: trigger', () => {
       name: V2_RELEASE_ID,
       input: pending?.data?.pendingInput,
     });
-    // Out of the queue only if it is still that very pending push.
+    // Marked as being started first, on condition that the queue still holds that very pending push (a
+    // person's withdrawal that came first would make it fail and start nothing).
+    expect(ddb.commandCalls(PutCommand)[1]?.args[0].input).toMatchObject({
+      Item: { releaseId: V2_RELEASE_ID, taskToken: `${pending?.taskToken}:starting` },
+      ConditionExpression: 'releaseId = :release AND taskToken = :token',
+      ExpressionAttributeValues: { ':release': V2_RELEASE_ID, ':token': pending?.taskToken },
+    });
+    // Out of the queue only if it is still that very pending push, as marked.
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Key: QUEUE_KEY,
       ConditionExpression: 'taskToken = :token AND releaseId = :release',
-      ExpressionAttributeValues: { ':token': pending?.taskToken, ':release': V2_RELEASE_ID },
+      ExpressionAttributeValues: { ':token': `${pending?.taskToken}:starting`, ':release': V2_RELEASE_ID },
     });
   });
 
