@@ -172,6 +172,10 @@ const windowTakenOver = async (
   return `release ${state.latestRelease} has taken ${ref.service} over since: the old version no longer waits warm for ${target.releaseId}; act on ${state.latestRelease} instead`;
 };
 
+/** How an ended release ended, in one sentence: "release X of checkout (v3) failed at T: why". */
+const describeEnded = (ended: ReleaseRecord): string =>
+  `release ${ended.releaseId} of ${ended.service} (${versions(ended)}) ${STATUS_WORDS[ended.status]}${ended.endedAt ? ` at ${ended.endedAt}` : ''}${ended.reason ? `: ${ended.reason}` : ''}`;
+
 /** The target in a sentence, for a record-less one (a queued push named by id) too. */
 const describeTarget = (target: Target, service: string): string =>
   target.record
@@ -292,6 +296,9 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
       const queued = await queuedPushOf(ports, ref, request, target);
       if (queued) return withdraw(ports, ref, request, reason, queued, nothing);
       if (!target) return nothing(`nothing to abort: ${await idle()}`);
+      // A release named after it ended (superseded, withdrawn, rolled back): nothing of it is left to abort.
+      if (target.record && target.record.status !== 'in_progress' && !target.inWindow)
+        return nothing(`nothing to abort: ${describeEnded(target.record)}`, target.releaseId);
       const takenOver = await windowTakenOver(ports, ref, target);
       if (takenOver) return nothing(`nothing to abort: ${takenOver}`, target.releaseId);
       const report = await abortRelease(ports, {

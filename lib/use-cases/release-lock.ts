@@ -137,10 +137,15 @@ export const startPendingPush = async (
   ports: { store: ReleaseStore; starter?: ExecutionStarter },
   service: string,
   waiter: Waiter & { pendingInput: string },
-): Promise<{ executionArn: string; started: boolean }> => {
+): Promise<{ executionArn: string; started: boolean; leftQueue?: true }> => {
   const starter = starterOf(ports, waiter);
   const starting = await markStarting(ports.store, service, waiter);
-  if (!starting) return { executionArn: await starter.executionArn(waiter.executionName), started: false };
+  if (!starting)
+    return {
+      executionArn: await starter.executionArn(waiter.executionName),
+      started: false,
+      leftQueue: true,
+    };
   const result = await starter.start(starting.executionName, pendingRequestOf(starting));
   await ports.store.dequeueWaiter(service, starting.executionName, starting.taskToken);
   return result;
@@ -356,8 +361,9 @@ export const releaseLockAndWakeNext = async (
         await ports.store.dequeueWaiter(service, next.executionName, next.taskToken);
         return { released, ...lost };
       }
-      await startPendingPush(ports, service, next);
-      return { released, woke: next.executionName, ...lost };
+      // A push that left the queue meanwhile (a person withdrew it) is not started, and woke nobody.
+      const { leftQueue } = await startPendingPush(ports, service, next);
+      return { released, ...(leftQueue ? {} : { woke: next.executionName }), ...lost };
     }
     const outcome: WaitOutcome = olderThanHolder
       ? { superseded: true, by: held.holder }
