@@ -5,9 +5,9 @@ import { inProcessQueuedPushes } from '../../lib/use-cases/withdraw-push.ts';
 import { config, settings } from './adapters.ts';
 
 /**
- * A person's withdrawal of a queued push, in-process, for a function that has the config (the trigger, for
- * the CLI; the Slack interactions): told on the service's topic (`notify.topicArn`, else the pipeline's),
- * as the report function tells a release that failed.
+ * A person's withdrawal of a queued push, in-process, for a function that has the config and may publish
+ * to the topics (the trigger, which the CLI invokes with it): told on the service's topic
+ * (`notify.topicArn`, else the pipeline's), as the report function tells a release that failed.
  */
 export const createQueuedPushes = (ports: {
   store: ReleaseStore;

@@ -34,8 +34,8 @@ export type WithdrawResult =
   | { status: 'not-queued'; releaseId: string; why: string };
 
 /**
- * Takes a queued push out of the queue: in-process where the function has the config and the topics
- * (Slack's interactions), through the trigger function from the CLI (the same use case).
+ * Takes a queued push out of the queue: in-process where the function has the config and the topics (the
+ * trigger), and through the trigger function from the CLI (the same use case).
  */
 export interface QueuedPushes {
   withdraw(request: WithdrawRequest): Promise<WithdrawResult>;

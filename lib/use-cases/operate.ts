@@ -23,9 +23,9 @@ export interface OperatePorts {
   /** Starts a release as a push would (a rollback once the previous version's slot is no longer warm). */
   releases: ReleaseStarter;
   /**
-   * Withdraws a push queued as data behind the running release (`abort` of a queued push): through the
-   * trigger function from the CLI, in-process in the Slack function. Without it, a queued push is answered
-   * as nothing this caller can withdraw.
+   * Withdraws a push queued as data behind the running release (`abort` of a queued push), through the
+   * trigger function from the CLI (it has the config and the topics the withdrawal tells). Without it (the
+   * Slack function, whose bundle has no room for SNS), a queued push is answered with the CLI command.
    */
   queue?: QueuedPushes;
 }
