@@ -228,3 +228,84 @@ describe('Handler: hand-off-service', () => {
     expect(cloudwatch.commandCalls(PutMetricDataCommand)).toHaveLength(0);
   });
 });
+
+/** The ended-execution hand-off shares the hand-off's path, so it counts a lost telling the same way. */
+describe('Handler: hand-off-ended-execution', () => {
+  let endedHandler: typeof import('../../functions/hand-off-ended-execution.ts')['handler'];
+  let previousClock: Clock;
+  const endedContext = lambdaContext('shipline-hand-off-ended-execution');
+
+  beforeAll(async () => {
+    setHandlerEnvironment();
+    previousClock = useClock(fixedClock(NOW));
+    ({ handler: endedHandler } = await import('../../functions/hand-off-ended-execution.ts'));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  beforeEach(() => {
+    sfn.reset();
+    ddb.reset();
+    sns.reset();
+    cloudwatch.reset();
+    cloudwatch.on(PutMetricDataCommand).resolves({});
+    ddb.on(DeleteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
+  });
+
+  it('counts a replaced push it could not tell as Shipline/NotificationsLost after a release that ended SUCCEEDED', async () => {
+    const replaced = 'checkout-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+    const queued = pendingWait('2025-03-04T10:05:00Z');
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({
+      Item: {
+        ...queued.Item,
+        data: {
+          ...queued.Item.data,
+          supersedes: {
+            executionName: replaced,
+            requestedAt: '2025-03-04T10:03:00Z',
+            taskToken: `pending-push:${replaced}:2025-03-04T10:03:00.100Z:2:r-0`,
+            pendingInput: pendingInput('2025-03-04T10:03:00Z'),
+          },
+        },
+      },
+    });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:e', startDate: new Date(0) });
+    sns
+      .on(PublishCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to publish'), { name: 'AuthorizationErrorException' }),
+      );
+
+    await expect(
+      endedHandler(
+        {
+          'detail-type': 'Step Functions Execution Status Change',
+          detail: {
+            name: HOLDER,
+            status: 'SUCCEEDED',
+            input: JSON.stringify({ service: 'checkout' }),
+          },
+        },
+        endedContext,
+      ),
+    ).resolves.toEqual({ released: true, woke: PENDING });
+
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        Namespace: 'Shipline',
+        MetricData: [
+          {
+            MetricName: 'NotificationsLost',
+            Dimensions: [{ Name: 'Service', Value: 'checkout' }],
+            Value: 1,
+            Unit: 'Count',
+          },
+        ],
+      },
+    ]);
+  });
+});
