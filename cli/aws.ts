@@ -230,13 +230,16 @@ export class AwsSession {
     const table = await this.table();
     const documents = await this.documentClient();
     const tableName = () => table;
+    const trigger = new LambdaReleaseStarter(await this.lambda(), () => this.output(STACK_OUTPUTS.trigger));
     return {
       table,
       waits: new DynamoDbWaitRegistry(documents, tableName),
       tokens: new SfnTaskTokens(await this.sfn()),
       history: new DynamoDbReleaseHistory(documents, tableName),
       services: new DynamoDbServiceStateStore(documents, tableName),
-      releases: new LambdaReleaseStarter(await this.lambda(), () => this.output(STACK_OUTPUTS.trigger)),
+      releases: trigger,
+      // A queued push is withdrawn by the trigger function: it has the config and the topics to tell.
+      queue: trigger,
     };
   }
 }

@@ -152,10 +152,13 @@ export const registerOperateCommands = (program: Command, context: CommandContex
     program
       .command('abort')
       .description(
-        'abort the current release whatever it waits on (bake, pause, readiness, rollback window): it rolls back',
+        'abort the current release whatever it waits on (bake, pause, readiness, rollback window): it rolls back. A push queued behind it, named with --release (or the service when nothing else of it runs), is withdrawn instead: it never starts',
       )
       .argument('[service]', 'the service whose release to abort (or name the release with --release)')
-      .option('--reason <text>', 'why (required): the rolled_back notification names it')
+      .option(
+        '--reason <text>',
+        'why (required): the rolled_back notification (or, for a withdrawn queued push, the failed one) names it',
+      )
       .addOption(releaseOption())
       .addOption(serviceOption()),
   )

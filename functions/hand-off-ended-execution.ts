@@ -4,6 +4,7 @@ import { type ExecutionStatusChange, handOffEndedExecution } from '../lib/use-ca
 import { endStoppedRelease } from '../lib/use-cases/stopped-release.ts';
 import {
   config,
+  createMetrics,
   createNotifier,
   createReleaseEvents,
   createRouter,
@@ -38,6 +39,7 @@ const ports = {
   starter: createStarter(),
   supersedePending: createPendingPushReporter({ store, notifier, events }),
   endStopped,
+  metrics: createMetrics(),
   log: logger,
 };
 

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { handOffService } from '../lib/use-cases/finish-release.ts';
 import {
+  createMetrics,
   createNotifier,
   createReleaseEvents,
   createStarter,
@@ -20,6 +21,7 @@ const ports = {
     notifier: createNotifier(),
     events: createReleaseEvents(),
   }),
+  metrics: createMetrics(),
   log: logger,
 };
 

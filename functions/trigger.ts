@@ -1,6 +1,10 @@
 import * as z from 'zod/mini';
+import { findService } from '../lib/config/lookup.ts';
 import type { ReleaseRequest } from '../lib/domain/types.ts';
 import { environment } from '../lib/env.ts';
+import { InvalidInputError } from '../lib/errors.ts';
+import { parseInput } from '../lib/events/parse.ts';
+import { looksLikeWithdrawal, withdrawRequestSchema } from '../lib/events/withdraw-request.ts';
 import { queueBehindHolder } from '../lib/use-cases/queue-push.ts';
 import { startRelease } from '../lib/use-cases/start-release.ts';
 import { heldReleaseEvents } from '../lib/use-cases/transitions.ts';
@@ -13,6 +17,7 @@ import {
   createTaskTokens,
 } from './shared/adapters.ts';
 import { createPendingPushReporter } from './shared/pending-push.ts';
+import { createQueuedPushes } from './shared/queued-pushes.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
 const starter = createStarter();
@@ -35,6 +40,7 @@ const queueFor = (held: ReturnType<typeof heldReleaseEvents>) => {
   };
   return (request: ReleaseRequest, executionName: string) => queueBehindHolder(ports, request, executionName);
 };
+const queuedPushes = createQueuedPushes({ store, notifier, events, starter });
 
 /** The pipeline's account, from its state machine ARN (`arn:aws:states:<region>:<account>:stateMachine:<name>`). */
 const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4] ?? '';
@@ -47,6 +53,17 @@ const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4
  * throws and starts nothing.
  */
 export const handler = shiplineHandler('trigger', z.unknown(), async (event, context) => {
+  if (looksLikeWithdrawal(event)) {
+    // `shipline abort` of a push queued as data: the CLI has neither the config nor the topics.
+    const { withdraw } = parseInput(withdrawRequestSchema, event, 'withdrawal request');
+    if (!findService(config(), withdraw.service))
+      throw new InvalidInputError(
+        `withdrawal request names service ${withdraw.service}, which shipline.yml does not declare`,
+      );
+    const result = await queuedPushes.withdraw(withdraw);
+    logger.info(`queued push ${result.status}`, { ...result, actor: withdraw.actor });
+    return result;
+  }
   const held = heldReleaseEvents(events);
   let result: Awaited<ReturnType<typeof startRelease>>;
   try {

@@ -464,3 +464,133 @@ describe('CLI: shipline rollback', () => {
     expect(stderr).toContain("missing required argument 'service'");
   });
 });
+
+describe('CLI: shipline abort of a push queued as data', () => {
+  const QUEUED = 'checkout-444444444444';
+  const QUEUE_WAIT = {
+    pk: 'WAIT#QUEUE#default/checkout',
+    sk: 'SOLE',
+    waitRelease: `RELEASE#${QUEUED}`,
+    waitOn: 'lock-queue#default/checkout',
+    kind: 'lock-queue',
+    key: 'default/checkout',
+    releaseId: QUEUED,
+    service: 'checkout',
+    environment: 'default',
+    taskToken: `pending-push:${QUEUED}:2026-03-02T10:05:00.000Z:1:r-1`,
+    data: {
+      requestedAt: '2026-03-02T10:05:00Z',
+      pendingInput: JSON.stringify({
+        service: 'checkout',
+        image: { digest: `sha256:${'4'.repeat(64)}`, tag: 'v4' },
+      }),
+    },
+  };
+
+  it("withdraws it through the stack's trigger function, with the caller as the actor, and records who asked", async () => {
+    cloudformation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'shipline-dev',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
+        },
+      ],
+    });
+    table([RUNNING, V2], [QUEUE_WAIT]);
+    ddb
+      .on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } })
+      .resolves({ Item: QUEUE_WAIT });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: new TextEncoder().encode(
+        JSON.stringify({
+          status: 'withdrawn',
+          releaseId: QUEUED,
+          toVersion: 'v4',
+          behind: RELEASE,
+          reason: 'aborted while queued by ana via the CLI: bad build',
+          told: true,
+        }),
+      ) as never,
+    });
+
+    const { code, stdout } = await cli([
+      'abort',
+      'checkout',
+      '--release',
+      QUEUED,
+      '--reason',
+      'bad build',
+      '--table',
+      TABLE,
+    ]);
+
+    expect(code).toBe(0);
+    const invoke = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect(invoke).toMatchObject({ FunctionName: 'shipline-dev-trigger', InvocationType: 'RequestResponse' });
+    expect(JSON.parse(new TextDecoder().decode(invoke?.Payload as Uint8Array))).toEqual({
+      withdraw: {
+        service: 'checkout',
+        releaseId: QUEUED,
+        reason: 'bad build',
+        actor: { via: 'cli', id: CALLER },
+      },
+    });
+    // The running release is left alone.
+    expect(sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+    expect(stdout).toBe(
+      `withdrew queued push ${QUEUED} (v4): it was queued behind release ${RELEASE} and will not start; recorded as failed (aborted while queued by ana via the CLI: bad build)\n`,
+    );
+    // Who asked, on the withdrawn push's record.
+    const update = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(update?.Key).toEqual({
+      pk: 'SERVICE#default#checkout',
+      sk: `RELEASE#2026-03-02T10:05:00Z#${QUEUED}`,
+    });
+  });
+
+  it('says it could not when the trigger answers that the push is no longer queued, and exits 2', async () => {
+    cloudformation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'shipline-dev',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
+        },
+      ],
+    });
+    table([RUNNING, V2], [QUEUE_WAIT]);
+    ddb
+      .on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } })
+      .resolves({ Item: QUEUE_WAIT });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: new TextEncoder().encode(
+        JSON.stringify({
+          status: 'not-queued',
+          releaseId: QUEUED,
+          why: `push ${QUEUED} is no longer queued: it was superseded by a newer push or withdrawn already`,
+        }),
+      ) as never,
+    });
+
+    const { code, stderr } = await cli([
+      'abort',
+      'checkout',
+      '--release',
+      QUEUED,
+      '--reason',
+      'bad build',
+      '--table',
+      TABLE,
+    ]);
+
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `shipline: nothing to abort: push ${QUEUED} is no longer queued: it was superseded by a newer push or withdrawn already\n`,
+    );
+  });
+});

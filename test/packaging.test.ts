@@ -367,6 +367,27 @@ describe('serverless package', () => {
     });
   });
 
+  it('pages on the notifications topic as soon as a notification is counted lost, for every service', () => {
+    expect(resource('NotificationsLostAlarm').Properties).toEqual({
+      AlarmName: 'shipline-dev-notifications-lost',
+      AlarmDescription: expect.stringContaining('notification was not sent'),
+      Metrics: [
+        {
+          Id: 'lost',
+          Expression: 'SELECT SUM(NotificationsLost) FROM SCHEMA("Shipline", Service)',
+          Period: 60,
+          ReturnData: true,
+        },
+      ],
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'NotificationsTopic' }],
+    });
+  });
+
   it("serves Slack's interactivity requests on a Function URL with no AWS auth (Slack signs them instead)", () => {
     expect(resource('SlackInteractionsLambdaFunctionUrl').Properties).toMatchObject({ AuthType: 'NONE' });
     expect(template.Outputs?.SlackInteractionsLambdaFunctionUrl).toBeDefined();

@@ -101,6 +101,7 @@ export const createStore = (): ReleaseStore =>
       enqueueWaiter: true,
       readWaiter: true,
       dequeueWaiter: true,
+      replaceWaiter: true,
       readLock: true,
       readQueueSnapshot: true,
       ...SERVICE_AND_HISTORY_METHODS,

@@ -5,6 +5,7 @@ export type * from './lock-store.ts';
 export type * from './metrics.ts';
 export type * from './notification-marks.ts';
 export type * from './notifier.ts';
+export type * from './queued-pushes.ts';
 export type * from './release-events.ts';
 export type * from './release-history.ts';
 export type * from './release-starter.ts';

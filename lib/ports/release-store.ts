@@ -97,6 +97,17 @@ export interface ReleaseStore {
   readWaiter(service: string): Promise<Waiter | undefined>;
   /** Removes the queued waiter if it is this execution (with `taskToken`: only if it still holds it). */
   dequeueWaiter(service: string, executionName: string, taskToken?: string): Promise<void>;
+  /**
+   * Replaces the queued waiter with `next`, or removes it when `next` is undefined, only if the queue still
+   * holds `expected` (the same execution with the same token): one conditional write. False when the queue
+   * changed meanwhile (another push replaced it, the hand-off took it, a person withdrew it), so the caller
+   * learns whether it was the one that acted on that very waiter.
+   */
+  replaceWaiter(
+    service: string,
+    expected: Pick<Waiter, 'executionName' | 'taskToken'>,
+    next?: Waiter,
+  ): Promise<boolean>;
   readLock(service: string): Promise<LockLease | undefined>;
   /**
    * The lease, and as asked the queued waiter and a notification mark, in one consistent read where the

@@ -11,7 +11,8 @@ import type {
 } from '../ports/release-store.ts';
 import { DEFAULT_ENVIRONMENT, type ServiceRef, serviceRef } from '../ports/service-ref.ts';
 import type { ServiceState, ServiceStateStore } from '../ports/service-state-store.ts';
-import type { Wait, WaitRegistry } from '../ports/wait-registry.ts';
+import { lockQueueKey, type Wait, type WaitRegistry } from '../ports/wait-registry.ts';
+import { queueWaitOf } from './lock-queue.ts';
 
 /** The registry's form of an alarm watch (a bake, or a rollback window). */
 export const alarmWaitOf = (watch: AlarmWatch, environment: string): Wait => ({
@@ -162,6 +163,22 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
   public dequeueWaiter(service: string, executionName: string, taskToken?: string): Promise<void> {
     this.called('dequeueWaiter');
     return this.lock.dequeue(this.ref(service), executionName, taskToken);
+  }
+
+  public replaceWaiter(
+    service: string,
+    expected: Pick<Waiter, 'executionName' | 'taskToken'>,
+    next?: Waiter,
+  ): Promise<boolean> {
+    this.called('replaceWaiter');
+    const ref = this.ref(service);
+    const current = { releaseId: expected.executionName, taskToken: expected.taskToken };
+    if (!next)
+      return this.waits.claim(
+        { kind: 'lock-queue', key: lockQueueKey(ref), releaseId: current.releaseId },
+        current.taskToken,
+      );
+    return this.waits.replaceSole(queueWaitOf(ref, next), current);
   }
 
   public readLock(service: string): Promise<LockLease | undefined> {

@@ -13,7 +13,12 @@ import type { TargetDriver, TrafficReport } from '../ports/target-driver.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
 import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
-import { releaseLockAndWakeNext, type SupersedePendingPush, type SupersedePorts } from './release-lock.ts';
+import {
+  releaseLockAndWakeNext,
+  type SupersedePendingPush,
+  type SupersedePorts,
+  type TellingLost,
+} from './release-lock.ts';
 import { progressOf, publishTransition, recordTransition } from './transitions.ts';
 
 /** Errors raised by the state machine's own decisions carry a person-readable cause. */
@@ -195,6 +200,11 @@ export const handOffService = async (
   ports: Pick<ReleasePorts, 'store'> &
     SupersedePorts & {
       starter?: ExecutionStarter;
+      /**
+       * Where a superseded push the hand-off could not tell is counted ({@link NOTIFICATIONS_LOST_METRIC},
+       * as every lost notification is, so the alarm on it pages).
+       */
+      metrics?: Metrics;
       /** Where a superseded push the hand-off could not tell is logged (the function's logger). */
       log?: { error(message: string, data: Record<string, unknown>): void };
     },
@@ -204,12 +214,36 @@ export const handOffService = async (
   // The release's pause (answered, or timed out) ends with it; its other waits end with their steps.
   await ports.store.clearPauseWait(releaseId);
   const { released, woke, tellingLost } = await releaseLockAndWakeNext(ports, service, releaseId);
-  if (tellingLost)
+  if (tellingLost) {
     ports.log?.error('a superseded push could not be told; the queued push was woken anyway', {
       service,
       ...tellingLost,
     });
+    await countLostTelling(ports, service, tellingLost);
+  }
   return { released, woke: woke ?? null };
+};
+
+/**
+ * Counts a superseded push the hand-off could not tell, as every lost notification is counted: nothing
+ * retries that telling (the queued push it replaced has moved on), so only the count makes it page. A
+ * count that fails too is logged, never thrown: the lock is already handed on, and a retried hand-off
+ * finds nothing left to tell or count.
+ */
+const countLostTelling = async (
+  ports: { metrics?: Metrics; log?: { error(message: string, data: Record<string, unknown>): void } },
+  service: string,
+  lost: TellingLost,
+): Promise<void> => {
+  try {
+    await ports.metrics?.count(NOTIFICATIONS_LOST_METRIC, { Service: service });
+  } catch (error) {
+    ports.log?.error('a superseded push could not be told, and the loss could not be counted either', {
+      service,
+      ...lost,
+      countError: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
 };
 
 /** The final statuses of an execution (the status-change rule takes each of them). */
@@ -266,6 +300,8 @@ export const handOffEndedExecution = async (
        * endStoppedRelease): nothing rolled it back, and the service may be left split.
        */
       endStopped?: (service: string, change: ExecutionStatusChange) => Promise<{ ended: boolean }>;
+      /** Where a superseded push its hand-off could not tell is counted (see handOffService). */
+      metrics?: Metrics;
       log?: { error(message: string, data: Record<string, unknown>): void };
     },
   change: ExecutionStatusChange,

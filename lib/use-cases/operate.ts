@@ -3,12 +3,15 @@ import { manualExecutionNameFor } from '../domain/names.ts';
 import type { OperationRequest, OperationResult } from '../domain/operations.ts';
 import type { Actor, BakePromotion, OperatorAction, ReleaseState } from '../domain/progress.ts';
 import { ShiplineError } from '../errors.ts';
+import { PENDING_TOKEN_PREFIX, type Waiter } from '../ports/lock-store.ts';
+import type { QueuedPushes, WithdrawResult } from '../ports/queued-pushes.ts';
 import type { ReleaseHistory, ReleaseRecord } from '../ports/release-history.ts';
 import type { ReleaseStarter, ReleaseStartResult } from '../ports/release-starter.ts';
 import { type ServiceRef, serviceRef } from '../ports/service-ref.ts';
 import type { ServiceState, ServiceStateStore } from '../ports/service-state-store.ts';
 import type { Wait, WaitKind, WaitRegistry } from '../ports/wait-registry.ts';
 import type { TaskTokens } from '../ports/workflow.ts';
+import { readQueued } from '../store/lock-queue.ts';
 import { abortCause, abortRelease, approveRelease, completeWaits, RELEASE_ABORTED } from './resume.ts';
 
 /** What `operate` reads and steers: the CLI and the Slack interactions function each pass their own. */
@@ -19,6 +22,12 @@ export interface OperatePorts {
   services: Pick<ServiceStateStore, 'read'>;
   /** Starts a release as a push would (a rollback once the previous version's slot is no longer warm). */
   releases: ReleaseStarter;
+  /**
+   * Withdraws a push queued as data behind the running release (`abort` of a queued push), through the
+   * trigger function from the CLI (it has the config and the topics the withdrawal tells). Without it (the
+   * Slack function, whose bundle has no room for SNS), a queued push is answered with the CLI command.
+   */
+  queue?: QueuedPushes;
 }
 
 /** A command that cannot be given as asked (a missing reason): the CLI exits 2 and says the message. */
@@ -163,6 +172,10 @@ const windowTakenOver = async (
   return `release ${state.latestRelease} has taken ${ref.service} over since: the old version no longer waits warm for ${target.releaseId}; act on ${state.latestRelease} instead`;
 };
 
+/** How an ended release ended, in one sentence: "release X of checkout (v3) failed at T: why". */
+const describeEnded = (ended: ReleaseRecord): string =>
+  `release ${ended.releaseId} of ${ended.service} (${versions(ended)}) ${STATUS_WORDS[ended.status]}${ended.endedAt ? ` at ${ended.endedAt}` : ''}${ended.reason ? `: ${ended.reason}` : ''}`;
+
 /** The target in a sentence, for a record-less one (a queued push named by id) too. */
 const describeTarget = (target: Target, service: string): string =>
   target.record
@@ -185,7 +198,7 @@ const requireReason = (request: OperationRequest): string => {
 const record = async (
   ports: OperatePorts,
   ref: ServiceRef,
-  target: ReleaseRecord | undefined,
+  target: Pick<ReleaseRecord, 'requestedAt' | 'releaseId'> | undefined,
   request: OperationRequest,
   result: string,
 ): Promise<string> => {
@@ -277,8 +290,15 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
       return done(target, result);
     }
     case 'abort': {
-      if (!target) return nothing(`nothing to abort: ${await idle()}`);
       const reason = requireReason(request);
+      // A push queued as data has no execution and no wait a command can end: it is withdrawn instead, when
+      // named, or when nothing else of the service runs.
+      const queued = await queuedPushOf(ports, ref, request, target);
+      if (queued) return withdraw(ports, ref, request, reason, queued, nothing);
+      if (!target) return nothing(`nothing to abort: ${await idle()}`);
+      // A release named after it ended (superseded, withdrawn, rolled back): nothing of it is left to abort.
+      if (target.record && target.record.status !== 'in_progress' && !target.inWindow)
+        return nothing(`nothing to abort: ${describeEnded(target.record)}`, target.releaseId);
       const takenOver = await windowTakenOver(ports, ref, target);
       if (takenOver) return nothing(`nothing to abort: ${takenOver}`, target.releaseId);
       const report = await abortRelease(ports, {
@@ -300,7 +320,7 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
         );
       return done(
         target,
-        `aborted release ${target.releaseId}: it rolls back to ${target.record?.fromVersion ?? 'the stable version'}`,
+        `aborted release ${target.releaseId}: it rolls back to ${target.record?.fromVersion ?? 'the stable version'}${await stillQueued(ports, ref, target.releaseId)}`,
       );
     }
     case 'resume': {
@@ -347,6 +367,11 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
           `nothing to roll back: release ${target.releaseId} of ${target.record?.toVersion ?? 'the previous version'} is already rolling ${request.service} back (${rollingBack}); ${describeTarget(target, request.service)}`,
           target.releaseId,
         );
+      // A named push still queued as data (the "Roll back now" button of a queued release's thread): it is
+      // withdrawn, so it never starts.
+      const queued =
+        request.releaseId !== undefined ? await queuedPushOf(ports, ref, request, target) : undefined;
+      if (queued) return withdraw(ports, ref, request, reason, queued, nothing);
       // A named release that is not found (a button of another service's release, a mistyped --release)
       // must not roll back what the service serves now: that was not asked.
       if (!target && request.releaseId !== undefined) return nothing(`nothing to roll back: ${await idle()}`);
@@ -384,6 +409,113 @@ export const operate = async (ports: OperatePorts, request: OperationRequest): P
       return rollbackToPrevious(ports, request, reason, records, nothing, done);
     }
   }
+};
+
+/** A push queued as data: its release id and, when the queue still held it, the waiter read. */
+interface QueuedPush {
+  releaseId: string;
+  waiter?: Waiter;
+}
+
+/**
+ * The push queued as data that the command means, if any: the one named (found in the queue, or found by
+ * its queue wait when the hand-off took it meanwhile), or, when no release is named and nothing of the
+ * service runs, the service's queued push. A release named or running that is an execution keeps being
+ * acted on as one (an abort by service while a release runs aborts that release, as always).
+ */
+const queuedPushOf = async (
+  ports: OperatePorts,
+  ref: ServiceRef,
+  request: OperationRequest,
+  target: Target | undefined,
+): Promise<QueuedPush | undefined> => {
+  if (request.releaseId === undefined && target) return undefined;
+  const waiter = await readQueued(ports.waits, ref);
+  const pending = waiter?.pendingInput !== undefined ? waiter : undefined;
+  if (request.releaseId === undefined)
+    return pending ? { releaseId: pending.executionName, waiter: pending } : undefined;
+  if (pending?.executionName === request.releaseId) return { releaseId: request.releaseId, waiter: pending };
+  // Found as a queued push by its wait (the index) while the queue no longer holds it: the withdrawal says
+  // what became of it (started by the hand-off, superseded, withdrawn already).
+  const queuedWait = target?.waits.some(
+    (wait) => wait.kind === 'lock-queue' && wait.taskToken.startsWith(PENDING_TOKEN_PREFIX),
+  );
+  return queuedWait && !target?.record ? { releaseId: request.releaseId } : undefined;
+};
+
+/**
+ * Withdraws a queued push (see withdraw-push.ts) and answers with what happened: withdrawn (recorded and
+ * told, and who asked kept on its record), started meanwhile by the hand-off (then aborted as a running
+ * release, or said to be between steps), or no longer queued (why).
+ */
+const withdraw = async (
+  ports: OperatePorts,
+  ref: ServiceRef,
+  request: OperationRequest,
+  reason: string,
+  queued: QueuedPush,
+  nothing: (message: string, releaseId?: string) => OperationResult,
+): Promise<OperationResult> => {
+  const verb = request.command === 'rollback' ? 'roll back' : 'abort';
+  if (!ports.queue)
+    return nothing(
+      `nothing to ${verb} here: push ${queued.releaseId} of ${request.service} is queued behind the running release, and this caller cannot withdraw queued pushes; run shipline abort ${request.service} --release ${queued.releaseId} --reason TEXT`,
+      queued.releaseId,
+    );
+  const result = await ports.queue.withdraw({
+    service: request.service,
+    releaseId: queued.releaseId,
+    reason,
+    actor: request.actor,
+  });
+  const base = { command: request.command, service: request.service, releaseId: queued.releaseId };
+  switch (result.status) {
+    case 'withdrawn': {
+      const message = withdrawnWords(result);
+      const requestedAt = queued.waiter?.requestedAt;
+      return {
+        ...base,
+        status: 'done',
+        message: requestedAt
+          ? await record(ports, ref, { requestedAt, releaseId: result.releaseId }, request, message)
+          : message,
+      };
+    }
+    case 'started': {
+      const report = await abortRelease(ports, {
+        releaseId: queued.releaseId,
+        reason,
+        service: request.service,
+        actor: request.actor,
+      });
+      if (report.status === 'done')
+        return {
+          ...base,
+          status: 'done',
+          message: `push ${queued.releaseId} had just left the queue: the hand-off started its release as the one before it ended; aborted release ${queued.releaseId}: it rolls back to the stable version`,
+        };
+      return nothing(
+        `nothing to ${verb} right now: push ${queued.releaseId} has just left the queue: the hand-off started its release as the one before it ended, and it waits on nothing a command can end yet; run shipline abort ${request.service} --release ${queued.releaseId} again in a few seconds`,
+        queued.releaseId,
+      );
+    }
+    default:
+      return nothing(`nothing to ${verb}: ${result.why}`, queued.releaseId);
+  }
+};
+
+/** What a withdrawal did, in the words a person reads. */
+const withdrawnWords = (result: Extract<WithdrawResult, { status: 'withdrawn' }>): string =>
+  `withdrew queued push ${result.releaseId} (${result.toVersion})${result.behind ? `: it was queued behind release ${result.behind} and` : ': it'} will not start; recorded as failed (${result.reason})${result.told ? '' : `, but people could not be told: ${result.toldError ?? 'unknown error'}`}`;
+
+/**
+ * Said after aborting a running release when a push waits behind it: it still starts when the aborted
+ * release hands the service on, unless it is withdrawn too.
+ */
+const stillQueued = async (ports: OperatePorts, ref: ServiceRef, aborted: string): Promise<string> => {
+  const waiter = await readQueued(ports.waits, ref).catch(() => undefined);
+  if (!waiter || waiter.pendingInput === undefined || waiter.executionName === aborted) return '';
+  return `; push ${waiter.executionName} stays queued and starts once it has rolled back (withdraw it with shipline abort ${ref.service} --release ${waiter.executionName})`;
 };
 
 /** How a release start went, in the words of a sentence "<words> release X of v1". */

@@ -119,21 +119,63 @@ export const supersedeWaiter = async (
 };
 
 /**
+ * What a pending push's marker token ends with once a hand-off (or the trigger) is starting its execution:
+ * the queue entry names the same push, with another token, so a person's withdrawal (conditional on the
+ * token it read) can no longer take it out, and a withdrawal that came first makes this mark fail.
+ */
+const STARTING_SUFFIX = ':starting';
+
+/** True when a hand-off has marked this pending push as being started (see {@link STARTING_SUFFIX}). */
+export const isStartingPush = (waiter: Pick<Waiter, 'taskToken'>): boolean =>
+  waiter.taskToken.endsWith(STARTING_SUFFIX);
+
+/**
  * Starts a pending push's execution with the name and input it was queued with, then takes it out of the
  * queue (only if it is still that very pending push: the same execution queued since with a task token
- * stays). StartExecution with the same name and input while the execution is open answers with it again,
+ * stays). Before the start the queue entry is marked as being started, on condition that it is still the
+ * push read: a person's withdrawal that came first makes the mark fail and nothing is started (a withdrawn
+ * push never starts), and one that comes after finds the push being started and aborts its execution
+ * instead. StartExecution with the same name and input while the execution is open answers with it again,
  * and ExecutionAlreadyExists otherwise (an earlier start of it, or the digest released before): either
  * way an execution of that name exists and no longer needs the queue to start it. Until the start
- * succeeds the push stays queued, so a retried hand-off starts it again.
+ * succeeds the push stays queued (marked), so a retried hand-off starts it again.
  */
 export const startPendingPush = async (
   ports: { store: ReleaseStore; starter?: ExecutionStarter },
   service: string,
   waiter: Waiter & { pendingInput: string },
-): Promise<{ executionArn: string; started: boolean }> => {
-  const result = await starterOf(ports, waiter).start(waiter.executionName, pendingRequestOf(waiter));
-  await ports.store.dequeueWaiter(service, waiter.executionName, waiter.taskToken);
+): Promise<{ executionArn: string; started: boolean; leftQueue?: true }> => {
+  const starter = starterOf(ports, waiter);
+  const starting = await markStarting(ports.store, service, waiter);
+  if (!starting)
+    return {
+      executionArn: await starter.executionArn(waiter.executionName),
+      started: false,
+      leftQueue: true,
+    };
+  const result = await starter.start(starting.executionName, pendingRequestOf(starting));
+  await ports.store.dequeueWaiter(service, starting.executionName, starting.taskToken);
   return result;
+};
+
+/**
+ * Marks the queued pending push as being started, unless it already is (a retried hand-off, or the trigger
+ * and a hand-off both starting it: the same idempotent start). Undefined when the queue no longer holds it
+ * (a person withdrew it, a newer push replaced it, or its start already took it out): nothing to start.
+ */
+const markStarting = async (
+  store: ReleaseStore,
+  service: string,
+  waiter: Waiter & { pendingInput: string },
+): Promise<(Waiter & { pendingInput: string }) | undefined> => {
+  if (isStartingPush(waiter)) return waiter;
+  const starting = { ...waiter, taskToken: `${waiter.taskToken}${STARTING_SUFFIX}` };
+  if (await store.replaceWaiter(service, waiter, starting)) return starting;
+  // Another start marked it first (then it is started once, with the same input), or it left the queue.
+  const now = await store.readWaiter(service);
+  return now?.executionName === waiter.executionName && isPendingPush(now) && isStartingPush(now)
+    ? now
+    : undefined;
 };
 
 /** Says on the release-events topic that a push waits behind `holder` (it has no release record yet). */
@@ -326,8 +368,9 @@ export const releaseLockAndWakeNext = async (
         await ports.store.dequeueWaiter(service, next.executionName, next.taskToken);
         return { released, ...lost };
       }
-      await startPendingPush(ports, service, next);
-      return { released, woke: next.executionName, ...lost };
+      // A push that left the queue meanwhile (a person withdrew it) is not started, and woke nobody.
+      const { leftQueue } = await startPendingPush(ports, service, next);
+      return { released, ...(leftQueue ? {} : { woke: next.executionName }), ...lost };
     }
     const outcome: WaitOutcome = olderThanHolder
       ? { superseded: true, by: held.holder }

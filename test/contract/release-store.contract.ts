@@ -113,6 +113,33 @@ export const releaseStoreContract = (name: string, factory: StoreFactory): void 
       expect((await store.readWaiter('checkout'))?.executionName).toBe('r3');
     });
 
+    it('replaces or removes the queued waiter only while it is the very waiter read (same release and token)', async () => {
+      const { store } = subject;
+      const pending = {
+        executionName: 'r2',
+        requestedAt: START,
+        taskToken: 'pending-push:r2:x',
+        pendingInput: '{"service":"checkout"}',
+      };
+      await store.enqueueWaiter('checkout', pending);
+      const starting = { ...pending, taskToken: 'pending-push:r2:x:starting' };
+
+      // Marked (as the hand-off marks a push it starts): the same waiter, another token.
+      await expect(store.replaceWaiter('checkout', pending, starting)).resolves.toBe(true);
+      await expect(store.readWaiter('checkout')).resolves.toEqual(starting);
+      // A withdrawal conditional on the token it read before the mark finds the queue changed.
+      await expect(store.replaceWaiter('checkout', pending)).resolves.toBe(false);
+      await expect(store.replaceWaiter('checkout', { ...starting, executionName: 'r3' })).resolves.toBe(
+        false,
+      );
+      await expect(store.readWaiter('checkout')).resolves.toEqual(starting);
+      // Removed when it is still that waiter; then nothing is left to replace.
+      await expect(store.replaceWaiter('checkout', starting)).resolves.toBe(true);
+      await expect(store.readWaiter('checkout')).resolves.toBeUndefined();
+      await expect(store.replaceWaiter('checkout', starting, pending)).resolves.toBe(false);
+      await expect(store.readWaiter('checkout')).resolves.toBeUndefined();
+    });
+
     it('reads back what it registered in the shapes the use cases know', async () => {
       const { store } = subject;
       const watch = {

@@ -1,3 +1,4 @@
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -10,6 +11,7 @@ import { lambdaContext, setHandlerEnvironment } from './support.ts';
 const sfn = mockClient(SFNClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
+const cloudwatch = mockClient(CloudWatchClient);
 const context = lambdaContext('shipline-hand-off-service');
 const NOW = '2025-03-04T10:40:00.000Z';
 const NOW_EPOCH = Date.parse(NOW) / 1000;
@@ -75,6 +77,8 @@ describe('Handler: hand-off-service', () => {
     sfn.reset();
     ddb.reset();
     sns.reset();
+    cloudwatch.reset();
+    cloudwatch.on(PutMetricDataCommand).resolves({});
     ddb.on(DeleteCommand).resolves({});
     ddb.on(PutCommand).resolves({});
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
@@ -100,12 +104,22 @@ describe('Handler: hand-off-service', () => {
       ConditionExpression: 'holder = :holder',
       ExpressionAttributeValues: { ':holder': HOLDER },
     });
-    // Out of the queue once started, only if it is still that very pending push.
+    // Marked as being started before the start, only if the queue still holds that very pending push (a
+    // person's withdrawal that came first makes the mark fail, and nothing is started).
+    expect(ddb.commandCalls(PutCommand).map((call) => call.args[0].input)).toEqual([
+      expect.objectContaining({
+        TableName: TABLE,
+        Item: expect.objectContaining({ ...QUEUE_KEY, taskToken: `${PENDING_TOKEN}:starting` }),
+        ConditionExpression: 'releaseId = :release AND taskToken = :token',
+        ExpressionAttributeValues: { ':release': PENDING, ':token': PENDING_TOKEN },
+      }),
+    ]);
+    // Out of the queue once started, only if it is still that very pending push, as marked.
     expect(deletes.at(-1)).toEqual({
       TableName: TABLE,
       Key: QUEUE_KEY,
       ConditionExpression: 'taskToken = :token AND releaseId = :release',
-      ExpressionAttributeValues: { ':token': PENDING_TOKEN, ':release': PENDING },
+      ExpressionAttributeValues: { ':token': `${PENDING_TOKEN}:starting`, ':release': PENDING },
     });
   });
 
@@ -154,5 +168,144 @@ describe('Handler: hand-off-service', () => {
       ConditionExpression: 'taskToken = :token AND releaseId = :release',
       ExpressionAttributeValues: { ':token': PENDING_TOKEN, ':release': PENDING },
     });
+  });
+  it('counts a replaced push it could not tell as Shipline/NotificationsLost, and still starts the queued push', async () => {
+    const replaced = 'checkout-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+    const queued = pendingWait('2025-03-04T10:05:00Z');
+    // The queued push replaced an older pending push, and its trigger dead-lettered before telling it.
+    const withReplaced = {
+      Item: {
+        ...queued.Item,
+        data: {
+          ...queued.Item.data,
+          supersedes: {
+            executionName: replaced,
+            requestedAt: '2025-03-04T10:03:00Z',
+            taskToken: `pending-push:${replaced}:2025-03-04T10:03:00.100Z:2:r-0`,
+            pendingInput: pendingInput('2025-03-04T10:03:00Z'),
+          },
+        },
+      },
+    };
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(withReplaced);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:e', startDate: new Date(0) });
+    // SNS keeps refusing: the replaced push cannot be told.
+    sns
+      .on(PublishCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to publish'), { name: 'AuthorizationErrorException' }),
+      );
+
+    await expect(handler({ service: 'checkout', releaseId: HOLDER }, context)).resolves.toEqual({
+      released: true,
+      woke: PENDING,
+    });
+
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        Namespace: 'Shipline',
+        MetricData: [
+          {
+            MetricName: 'NotificationsLost',
+            Dimensions: [{ Name: 'Service', Value: 'checkout' }],
+            Value: 1,
+            Unit: 'Count',
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('counts nothing when every push was told', async () => {
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(pendingWait('2025-03-04T10:05:00Z'));
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:e', startDate: new Date(0) });
+
+    await handler({ service: 'checkout', releaseId: HOLDER }, context);
+
+    expect(cloudwatch.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+  });
+});
+
+/** The ended-execution hand-off shares the hand-off's path, so it counts a lost telling the same way. */
+describe('Handler: hand-off-ended-execution', () => {
+  let endedHandler: typeof import('../../functions/hand-off-ended-execution.ts')['handler'];
+  let previousClock: Clock;
+  const endedContext = lambdaContext('shipline-hand-off-ended-execution');
+
+  beforeAll(async () => {
+    setHandlerEnvironment();
+    previousClock = useClock(fixedClock(NOW));
+    ({ handler: endedHandler } = await import('../../functions/hand-off-ended-execution.ts'));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  beforeEach(() => {
+    sfn.reset();
+    ddb.reset();
+    sns.reset();
+    cloudwatch.reset();
+    cloudwatch.on(PutMetricDataCommand).resolves({});
+    ddb.on(DeleteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
+  });
+
+  it('counts a replaced push it could not tell as Shipline/NotificationsLost after a release that ended SUCCEEDED', async () => {
+    const replaced = 'checkout-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+    const queued = pendingWait('2025-03-04T10:05:00Z');
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({
+      Item: {
+        ...queued.Item,
+        data: {
+          ...queued.Item.data,
+          supersedes: {
+            executionName: replaced,
+            requestedAt: '2025-03-04T10:03:00Z',
+            taskToken: `pending-push:${replaced}:2025-03-04T10:03:00.100Z:2:r-0`,
+            pendingInput: pendingInput('2025-03-04T10:03:00Z'),
+          },
+        },
+      },
+    });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:e', startDate: new Date(0) });
+    sns
+      .on(PublishCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to publish'), { name: 'AuthorizationErrorException' }),
+      );
+
+    await expect(
+      endedHandler(
+        {
+          'detail-type': 'Step Functions Execution Status Change',
+          detail: {
+            name: HOLDER,
+            status: 'SUCCEEDED',
+            input: JSON.stringify({ service: 'checkout' }),
+          },
+        },
+        endedContext,
+      ),
+    ).resolves.toEqual({ released: true, woke: PENDING });
+
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        Namespace: 'Shipline',
+        MetricData: [
+          {
+            MetricName: 'NotificationsLost',
+            Dimensions: [{ Name: 'Service', Value: 'checkout' }],
+            Value: 1,
+            Unit: 'Count',
+          },
+        ],
+      },
+    ]);
   });
 });

@@ -333,12 +333,19 @@ describe('Handler: trigger', () => {
       name: V2_RELEASE_ID,
       input: pending?.data?.pendingInput,
     });
-    // Out of the queue only if it is still that very pending push.
+    // Marked as being started first, on condition that the queue still holds that very pending push (a
+    // person's withdrawal that came first would make it fail and start nothing).
+    expect(ddb.commandCalls(PutCommand)[1]?.args[0].input).toMatchObject({
+      Item: { releaseId: V2_RELEASE_ID, taskToken: `${pending?.taskToken}:starting` },
+      ConditionExpression: 'releaseId = :release AND taskToken = :token',
+      ExpressionAttributeValues: { ':release': V2_RELEASE_ID, ':token': pending?.taskToken },
+    });
+    // Out of the queue only if it is still that very pending push, as marked.
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Key: QUEUE_KEY,
       ConditionExpression: 'taskToken = :token AND releaseId = :release',
-      ExpressionAttributeValues: { ':token': pending?.taskToken, ':release': V2_RELEASE_ID },
+      ExpressionAttributeValues: { ':token': `${pending?.taskToken}:starting`, ':release': V2_RELEASE_ID },
     });
   });
 
@@ -523,5 +530,97 @@ describe('Handler: trigger', () => {
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
 
     await expect(handler(ecrPushEvent(), context)).rejects.toThrow('Rate exceeded');
+  });
+  describe('a withdrawal (shipline abort of a queued push)', () => {
+    const PENDING_TOKEN = `pending-push:${V2_RELEASE_ID}:2025-03-04T09:30:00.100Z:1:r-1`;
+    const pendingInput = JSON.stringify({
+      service: 'checkout',
+      image: { repository: 'checkout', digest: V2_DIGEST, tag: 'v2', uri: V2_IMAGE },
+      requestedAt: '2025-03-04T09:30:00Z',
+      receivedAt: '2025-03-04T09:30:00.100Z',
+      receivedSeq: 1,
+      receiptId: 'r-1',
+      source: 'ecr-push',
+    });
+    const queuedV2 = {
+      Item: {
+        ...QUEUE_KEY,
+        kind: 'lock-queue',
+        key: 'default/checkout',
+        releaseId: V2_RELEASE_ID,
+        service: 'checkout',
+        environment: 'default',
+        taskToken: PENDING_TOKEN,
+        data: { requestedAt: '2025-03-04T09:30:00Z', pendingInput },
+      },
+    };
+    const ALICE = { via: 'cli', id: 'arn:aws:iam::123456789012:user/alice' };
+    const withdrawal = (fields: Record<string, unknown> = {}) => ({
+      withdraw: {
+        service: 'checkout',
+        releaseId: V2_RELEASE_ID,
+        reason: 'bad build',
+        actor: ALICE,
+        ...fields,
+      },
+    });
+
+    it('takes that very push out of the queue, records it failed naming who withdrew it, and tells it', async () => {
+      ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
+      ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(queuedV2);
+      ddb.on(PutCommand).resolves({});
+      ddb.on(DeleteCommand).resolves({});
+
+      await expect(handler(withdrawal(), context)).resolves.toEqual({
+        status: 'withdrawn',
+        releaseId: V2_RELEASE_ID,
+        toVersion: 'v2',
+        behind: HOLDER,
+        reason: 'aborted while queued by alice via the CLI: bad build',
+        told: true,
+      });
+
+      // Out of the queue only if it is still that very pending push (not one the hand-off marked).
+      expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input)).toEqual([
+        {
+          TableName: TABLE,
+          Key: QUEUE_KEY,
+          ConditionExpression: 'taskToken = :token AND releaseId = :release',
+          ExpressionAttributeValues: { ':token': PENDING_TOKEN, ':release': V2_RELEASE_ID },
+        },
+      ]);
+      const record = ddb
+        .commandCalls(PutCommand)
+        .map((call) => call.args[0].input.Item)
+        .find((item) => item?.status === 'failed');
+      expect(record).toMatchObject({
+        releaseId: V2_RELEASE_ID,
+        toVersion: 'v2',
+        requestedAt: '2025-03-04T09:30:00Z',
+        reason: 'aborted while queued by alice via the CLI: bad build',
+      });
+      const published = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+      expect(published.find((input) => input.TopicArn === TOPIC_ARN)?.Subject).toBe(
+        '[shipline] checkout: release of v2 failed: aborted while queued by alice via the CLI: bad build',
+      );
+      const event = published.find((input) => input.TopicArn === RELEASE_EVENTS_TOPIC_ARN);
+      expect(JSON.parse(event?.Message ?? '{}')).toMatchObject({ kind: 'failed', actor: ALICE });
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    });
+
+    it('refuses a withdrawal with no reason, naming the field', async () => {
+      const error = await rejection(handler(withdrawal({ reason: ' ' }), context));
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(error.message).toMatch(/^withdrawal request is malformed: withdraw\.reason: expected why/);
+      expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+    });
+
+    it('refuses a withdrawal for a service shipline.yml does not declare', async () => {
+      const error = await rejection(handler(withdrawal({ service: 'payments' }), context));
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(error.message).toBe(
+        'withdrawal request names service payments, which shipline.yml does not declare',
+      );
+    });
   });
 });

@@ -292,6 +292,56 @@ describe('Sandbox: example scenarios', () => {
     expectSoonAfter(failed[0]?.t, 15 * 60 + 30);
   });
 
+  it('withdraws a queued push on shipline abort --release: recorded and told once, never started; the next push follows', async () => {
+    const result = await run('cli-abort-queued-push.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    const v3 = 'checkout-6fc5076f5b1ad79e657b782f3da17013';
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued', 'queued']);
+    // v3 never had an execution: v2 hands the service to v4, the push after it.
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
+      ['v2', 'SUCCEEDED'],
+      ['v4', 'SUCCEEDED'],
+    ]);
+    expect(result.executions.map((e) => e.name)).not.toContain(v3);
+    expect(result.cli).toEqual([
+      expect.objectContaining({
+        t: 8 * 60,
+        exitCode: 0,
+        stdout: `withdrew queued push ${v3} (v3): it was queued behind release checkout-93bf26337dddd824f7ca7fb711d1d602 and will not start; recorded as failed (aborted while queued by sandbox-operator via the CLI: bad build)\n`,
+      }),
+    ]);
+    // Recorded as failed, with who withdrew it and why, on v3's own record.
+    const withdrawn = result.releases.find((r) => r.releaseId === v3);
+    expect(withdrawn).toMatchObject({
+      status: 'failed',
+      toVersion: 'v3',
+      reason: 'aborted while queued by sandbox-operator via the CLI: bad build',
+      actions: [
+        {
+          command: 'abort',
+          reason: 'bad build',
+          actor: { via: 'cli', id: expect.stringContaining('sandbox-operator') },
+        },
+      ],
+    });
+    // Told once, when withdrawn: a failed notification, and a failed release event naming the person.
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed.map((n) => n.message.toVersion)).toEqual(['v3']);
+    expectSoonAfter(failed[0]?.t, 8 * 60);
+    const ended = result.releaseEvents.filter(
+      (e) => e.message.releaseId === v3 && e.message.kind === 'failed',
+    );
+    expect(ended).toHaveLength(1);
+    expect(ended[0]?.message).toMatchObject({
+      reason: 'aborted while queued by sandbox-operator via the CLI: bad build',
+      actor: { via: 'cli', id: expect.stringContaining('sandbox-operator') },
+      progress: { state: 'failed', newPercent: 0 },
+    });
+    // v2 went on untouched: promoted, and the hand-off started v4 right after it.
+    expect(events(result)).toEqual(['started', 'failed', 'promoted', 'started', 'promoted']);
+    expect(result.servingVersion).toBe('v4');
+  });
+
   it('starts a push queued behind a promoted release whose hand-off failed, from its SUCCEEDED status change', async () => {
     const result = await run('queued-push-after-failed-hand-off.yml');
     expect(result.expectations?.failures).toEqual([]);

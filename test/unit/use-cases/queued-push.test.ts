@@ -1,7 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
 import type { Waiter } from '../../../lib/ports/lock-store.ts';
-import { handOffEndedExecution, pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
+import {
+  handOffEndedExecution,
+  handOffService,
+  pendingPushReporter,
+} from '../../../lib/use-cases/finish-release.ts';
 import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
 import {
   acquireReleaseLock,
@@ -389,6 +393,77 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       });
       expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
       expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
+    it('counts the superseded push the hand-off could not tell as a lost notification (NotificationsLost), so the alarm pages', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'not authorized',
+      );
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      const counted: { metric: string; dimensions: Record<string, string> }[] = [];
+      const logged: { message: string; data: Record<string, unknown> }[] = [];
+      const ports = {
+        store,
+        tokens,
+        starter,
+        supersedePending,
+        metrics: {
+          count: async (metric: string, dimensions: Record<string, string>) =>
+            void counted.push({ metric, dimensions }),
+        },
+        log: {
+          error: (message: string, data: Record<string, unknown>) => void logged.push({ message, data }),
+        },
+      };
+
+      await expect(handOffService(ports, 'checkout', HOLDER)).resolves.toEqual({
+        released: true,
+        woke: nameOf('b'),
+      });
+
+      expect(counted).toEqual([{ metric: 'NotificationsLost', dimensions: { Service: 'checkout' } }]);
+      expect(logged.map((entry) => entry.data)).toEqual([
+        { service: 'checkout', push: nameOf('a'), error: 'AccessDeniedException: not authorized' },
+      ]);
+      // Nothing is lost when every telling went out: nothing is counted.
+      counted.length = 0;
+      await handOffService(ports, 'checkout', HOLDER);
+      expect(counted).toEqual([]);
+    });
+
+    it('logs a lost telling it cannot count either, and still hands the service on', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'not authorized',
+      );
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      const logged: string[] = [];
+      const ports = {
+        store,
+        tokens,
+        starter,
+        supersedePending,
+        metrics: {
+          count: async () => {
+            throw Object.assign(new Error('CloudWatch down'), { name: 'InternalServiceFault' });
+          },
+        },
+        log: { error: (message: string) => void logged.push(message) },
+      };
+
+      await expect(handOffService(ports, 'checkout', HOLDER)).resolves.toEqual({
+        released: true,
+        woke: nameOf('b'),
+      });
+      expect(logged).toEqual([
+        'a superseded push could not be told; the queued push was woken anyway',
+        'a superseded push could not be told, and the loss could not be counted either',
+      ]);
     });
 
     it('starts it again when a retried hand-off follows a failed StartExecution', async () => {

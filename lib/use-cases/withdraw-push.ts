@@ -1,0 +1,188 @@
+import { versionLabel } from '../domain/names.ts';
+import type { Actor } from '../domain/progress.ts';
+import { isPendingPush, type Waiter } from '../ports/lock-store.ts';
+import type { Notifier } from '../ports/notifier.ts';
+import type { QueuedPushes, WithdrawRequest, WithdrawResult } from '../ports/queued-pushes.ts';
+import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseStore } from '../ports/release-store.ts';
+import type { ExecutionStarter } from '../ports/workflow.ts';
+import { reportRelease } from './finish-release.ts';
+import type { PipelineSettings } from './ports.ts';
+import { isStartingPush, pendingRequestOf } from './release-lock.ts';
+import { RELEASE_ABORTED } from './resume.ts';
+
+/** What withdrawing a queued push takes: the queue and the records, the topics, and where executions run. */
+export interface WithdrawPushPorts {
+  store: ReleaseStore;
+  notifier: Notifier;
+  events?: ReleaseEvents;
+  /** Says whether a push no longer queued has an execution (the hand-off started it). */
+  starter?: Pick<ExecutionStarter, 'executionState'>;
+}
+
+/**
+ * The mark the trigger reads before queueing a push: a push that carries it is a duplicate, never queued
+ * or released again (queue-push.ts). A superseded pending push gets it when it is told; a withdrawn one
+ * gets it here, so the same digest pushed again under another tag, or its event delivered again
+ * (EventBridge delivers at least once), never releases what a person withdrew.
+ */
+const ENDED_WHILE_QUEUED_MARK = 'superseded';
+
+const channel = (actor: Actor): string => (actor.via === 'slack' ? 'Slack' : 'the CLI');
+
+/**
+ * A person's name for a sentence: the display name when known, else the last part of an AWS principal
+ * ARN (`user/alice` -> `alice`, `assumed-role/operator/alice` -> `alice`: the session name). The full
+ * principal stays in the release event's `actor`, and on the record's action.
+ */
+const personOf = (actor: Actor): string => {
+  if (actor.name) return actor.name;
+  if (!actor.id.startsWith('arn:')) return actor.id;
+  return actor.id.split('/').at(-1) || actor.id;
+};
+
+/** The reason a withdrawn push ends with: who withdrew it, from where, and why. */
+export const withdrawnReason = (actor: Actor, reason: string): string =>
+  `aborted while queued by ${personOf(actor)} via ${channel(actor)}: ${reason}`;
+
+const errorText = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/**
+ * A person withdraws a push queued as data behind the running release (a pending push, with no execution
+ * yet), so it never starts when that release hands the service on. Only that very queued push is taken
+ * out, by one conditional write on the token read: a push a newer one replaced, or that the hand-off is
+ * already starting (it marks the push first, see startPendingPush), is left alone and answered as such
+ * (`not-queued`, or `started`: abort its execution instead). A withdrawn push is recorded as failed with
+ * the reason naming who withdrew it, and told once, as a push aborted while it waited is (a `failed`
+ * report with the person as its actor). Marked first, so neither the trigger (the same digest again) nor
+ * a hand-off (an untold push it replaced) releases or tells it afterwards.
+ */
+export const withdrawQueuedPush = async (
+  ports: WithdrawPushPorts,
+  settings: PipelineSettings,
+  topicArnOf: (service: string) => string,
+  request: WithdrawRequest,
+): Promise<WithdrawResult> => {
+  const { store } = ports;
+  const { service, releaseId } = request;
+  const reason = request.reason.trim();
+  if (reason === '') throw new Error('a withdrawal needs a reason: the record and the notification name it');
+  const queued = await store.readWaiter(service);
+  if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
+    // The mark decides first: false when the push was already told superseded (or withdrawn).
+    if (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) {
+      if (await store.replaceWaiter(service, queued))
+        return reportWithdrawn(ports, settings, topicArnOf, request, queued);
+      // The queue changed between the read and the removal: not withdrawn, so not marked either.
+      await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
+    }
+  }
+  return notQueued(ports, request, queued);
+};
+
+/** Why a push the withdrawal did not take out is not (or no longer) the queued one. */
+const notQueued = async (
+  ports: WithdrawPushPorts,
+  request: WithdrawRequest,
+  read: Waiter | undefined,
+): Promise<WithdrawResult> => {
+  const { store } = ports;
+  const { service, releaseId } = request;
+  // The queue may have changed since the first read (the mark or the removal failed): read it again.
+  const queued = read?.executionName === releaseId ? await store.readWaiter(service) : read;
+  if (queued?.executionName === releaseId) {
+    if (!isPendingPush(queued))
+      return {
+        status: 'not-queued',
+        releaseId,
+        why: `release ${releaseId} waits for the lock as an execution, not as a queued push`,
+      };
+    if (isStartingPush(queued)) return { status: 'started', releaseId };
+  }
+  if (ports.starter && (await ports.starter.executionState(releaseId)) !== 'none')
+    return { status: 'started', releaseId };
+  if (await store.wasNotified(releaseId, ENDED_WHILE_QUEUED_MARK))
+    return {
+      status: 'not-queued',
+      releaseId,
+      why: `push ${releaseId} is no longer queued: it was superseded by a newer push or withdrawn already`,
+    };
+  return {
+    status: 'not-queued',
+    releaseId,
+    why: `push ${releaseId} is not queued for ${service}${queued ? ` (the queued push is ${queued.executionName})` : ': nothing is queued'}`,
+  };
+};
+
+/**
+ * Records and tells the withdrawn push: a `failed` report whose cause names the person (the actor of its
+ * release event), as an execution aborted while it waited for the lock is reported. A failure to tell is
+ * returned, not thrown: the push is out of the queue and recorded, and the person who withdrew it reads
+ * the answer.
+ */
+const reportWithdrawn = async (
+  ports: WithdrawPushPorts,
+  settings: PipelineSettings,
+  topicArnOf: (service: string) => string,
+  request: WithdrawRequest,
+  queued: Waiter & { pendingInput: string },
+): Promise<WithdrawResult> => {
+  const push = pendingRequestOf(queued);
+  const reason = withdrawnReason(request.actor, request.reason.trim());
+  const behind = (await ports.store.readLock(request.service).catch(() => undefined))?.holder;
+  const result = {
+    status: 'withdrawn' as const,
+    releaseId: queued.executionName,
+    toVersion: versionLabel(push.image),
+    ...(behind && behind !== queued.executionName ? { behind } : {}),
+    reason,
+  };
+  const topicArn = topicArnOf(request.service);
+  try {
+    // The pending push the withdrawn one replaced, if its telling failed and nobody told it since: told
+    // now, as the hand-off would have told it when the withdrawn push moved on.
+    await tellCarried(ports, settings, topicArn, queued);
+    await reportRelease(ports, settings, {
+      kind: 'failed',
+      request: push,
+      releaseId: queued.executionName,
+      failure: {
+        Error: RELEASE_ABORTED,
+        Cause: JSON.stringify({ errorMessage: reason, actor: request.actor }),
+      },
+      topicArn,
+    });
+    return { ...result, told: true };
+  } catch (error) {
+    return { ...result, told: false, toldError: errorText(error) };
+  }
+};
+
+/** Tells the untold pending push a withdrawn one carried (it had replaced it), unless it was told since. */
+const tellCarried = async (
+  ports: WithdrawPushPorts,
+  settings: PipelineSettings,
+  topicArn: string,
+  queued: Waiter,
+): Promise<void> => {
+  const carried = queued.supersedes;
+  if (!carried || !isPendingPush(carried)) return;
+  if (await ports.store.wasNotified(carried.executionName, ENDED_WHILE_QUEUED_MARK)) return;
+  await reportRelease(ports, settings, {
+    kind: 'superseded',
+    request: pendingRequestOf(carried),
+    releaseId: carried.executionName,
+    supersededBy: queued.executionName,
+    topicArn,
+  });
+};
+
+/** The withdrawal as a port, in-process (a function that has the config and may publish to the topics). */
+export const inProcessQueuedPushes = (
+  ports: WithdrawPushPorts,
+  settings: () => PipelineSettings,
+  topicArnOf: (service: string) => string,
+): QueuedPushes => ({
+  withdraw: (request) => withdrawQueuedPush(ports, settings(), topicArnOf, request),
+});

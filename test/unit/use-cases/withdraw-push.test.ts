@@ -1,0 +1,483 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { OperationRequest } from '../../../lib/domain/operations.ts';
+import type { ReleaseRequest } from '../../../lib/domain/types.ts';
+import type { ReleaseRecord } from '../../../lib/ports/release-history.ts';
+import { handOffService, pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
+import { type OperatePorts, operate } from '../../../lib/use-cases/operate.ts';
+import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
+import { releaseLockAndWakeNext, type SupersedePendingPush } from '../../../lib/use-cases/release-lock.ts';
+import { type StartReleaseResult, startRelease } from '../../../lib/use-cases/start-release.ts';
+import { inProcessQueuedPushes, withdrawQueuedPush } from '../../../lib/use-cases/withdraw-push.ts';
+import {
+  FakeExecutionStarter,
+  FakeNotifier,
+  FakeReleaseEvents,
+  FakeTaskTokens,
+  InMemoryReleaseStore,
+} from '../fakes.ts';
+import { ecrPushEvent, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
+
+const config = repoConfig();
+const NOW = '2025-03-04T10:30:00.000Z';
+const NOW_EPOCH = Date.parse(NOW) / 1000;
+const HOLDER = 'checkout-holder';
+const SETTINGS = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
+const ALICE = { via: 'cli', id: 'arn:aws:sts::123456789012:assumed-role/operator/alice' } as const;
+
+/** A push of checkout at `time` (HH:MM), of an image whose digest is `digit` repeated. */
+const push = (time: string, digit: string, tag: string) =>
+  ecrPushEvent({ time: `2025-03-04T${time}:00Z`, digest: `sha256:${digit.repeat(64)}`, tag });
+
+/** The execution name the trigger derives for a push of that digest. */
+const nameOf = (digit: string) => `checkout-${digit.repeat(32)}`;
+
+describe('Use case: withdrawing a push queued as data', () => {
+  let store: InMemoryReleaseStore;
+  let tokens: FakeTaskTokens;
+  let starter: FakeExecutionStarter;
+  let notifier: FakeNotifier;
+  let events: FakeReleaseEvents;
+  let supersedePending: SupersedePendingPush;
+  let queue: (request: ReleaseRequest, executionName: string) => Promise<StartReleaseResult | undefined>;
+
+  withFixedClock(NOW);
+
+  /** The running release (pushed at 10:00) holds the lock with a live lease. */
+  const holdLock = () => {
+    store.locks.set('checkout', {
+      holder: HOLDER,
+      requestedAt: '2025-03-04T10:00:00Z',
+      acquiredAt: '2025-03-04T10:00:01.000Z',
+      leaseExpiresAt: NOW_EPOCH + 3600,
+    });
+    starter.executions.set(HOLDER, {});
+  };
+
+  const withdraw = (releaseId: string, reason = 'bad build') =>
+    withdrawQueuedPush({ store, notifier, events, starter }, SETTINGS, () => TOPIC_ARN, {
+      service: 'checkout',
+      releaseId,
+      reason,
+      actor: ALICE,
+    });
+
+  const handOff = () =>
+    releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+
+  beforeEach(() => {
+    store = new InMemoryReleaseStore();
+    tokens = new FakeTaskTokens();
+    starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+    notifier = new FakeNotifier();
+    events = new FakeReleaseEvents();
+    supersedePending = pendingPushReporter(
+      { store, notifier, events },
+      () => SETTINGS,
+      () => TOPIC_ARN,
+    );
+    queue = (request, executionName) =>
+      queueBehindHolder({ store, starter, tokens, events, supersedePending }, request, executionName);
+  });
+
+  describe('Function: withdrawQueuedPush', () => {
+    it('takes the queued push out, records it failed naming who withdrew it, and tells it once', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      events.published.length = 0;
+
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({
+        status: 'withdrawn',
+        releaseId: nameOf('a'),
+        toVersion: 'v3',
+        behind: HOLDER,
+        reason: 'aborted while queued by alice via the CLI: bad build',
+        told: true,
+      });
+
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(store.record(nameOf('a'))).toMatchObject({
+        status: 'failed',
+        toVersion: 'v3',
+        requestedAt: '2025-03-04T10:05:00Z',
+        reason: 'aborted while queued by alice via the CLI: bad build',
+        progress: { state: 'failed', newPercent: 0 },
+      });
+      expect(
+        notifier.published.map(({ topicArn, notification }) => [topicArn, notification.subject]),
+      ).toEqual([
+        [
+          TOPIC_ARN,
+          '[shipline] checkout: release of v3 failed: aborted while queued by alice via the CLI: bad build',
+        ],
+      ]);
+      expect(events.published).toEqual([
+        expect.objectContaining({
+          kind: 'failed',
+          releaseId: nameOf('a'),
+          reason: 'aborted while queued by alice via the CLI: bad build',
+          actor: ALICE,
+        }),
+      ]);
+      // Never started: the hand-off finds nothing queued and wakes nobody.
+      await expect(handOff()).resolves.toEqual({ released: true });
+      expect(starter.calls).toEqual([]);
+    });
+
+    it('says a person on Slack by their name', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const result = await withdrawQueuedPush(
+        { store, notifier, events, starter },
+        SETTINGS,
+        () => TOPIC_ARN,
+        {
+          service: 'checkout',
+          releaseId: nameOf('a'),
+          reason: 'wrong flags',
+          actor: { via: 'slack', id: 'slack:T1/U1', name: 'bob' },
+        },
+      );
+      expect(result).toMatchObject({ reason: 'aborted while queued by bob via Slack: wrong flags' });
+    });
+
+    it('never queues the withdrawn push again: the same digest pushed again (another tag) is a duplicate', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await withdraw(nameOf('a'));
+
+      await expect(
+        startRelease({ starter, queue }, config, push('10:05', 'a', 'latest')),
+      ).resolves.toMatchObject({
+        status: 'duplicate',
+        executionName: nameOf('a'),
+      });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      // Also once the service is free.
+      store.locks.delete('checkout');
+      await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).resolves.toMatchObject(
+        {
+          status: 'duplicate',
+        },
+      );
+      expect(starter.calls).toEqual([]);
+    });
+
+    it('withdraws nothing when the hand-off read the push first and withdrawal comes before its start: nothing starts', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The hand-off frees the lock and reads the queued push; the withdrawal lands before it starts it.
+      const release = store.releaseLock.bind(store);
+      let withdrawn: Awaited<ReturnType<typeof withdraw>> | undefined;
+      store.releaseLock = async (service, holder) => {
+        const result = await release(service, holder);
+        withdrawn = await withdraw(nameOf('a'));
+        return result;
+      };
+
+      await expect(handOff()).resolves.toEqual({ released: true });
+
+      expect(withdrawn).toMatchObject({ status: 'withdrawn' });
+      expect(starter.calls).toEqual([]);
+      expect(store.record(nameOf('a'))?.status).toBe('failed');
+    });
+
+    it('leaves a push the hand-off is starting alone, and says it started: its execution is aborted instead', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The withdrawal lands while the hand-off starts the push (it marked it as being started first).
+      const start = starter.start.bind(starter);
+      let withdrawn: Awaited<ReturnType<typeof withdraw>> | undefined;
+      starter.start = async (name, input) => {
+        withdrawn = await withdraw(nameOf('a'));
+        return start(name, input);
+      };
+
+      await expect(handOff()).resolves.toEqual({ released: true, woke: nameOf('a') });
+
+      expect(withdrawn).toEqual({ status: 'started', releaseId: nameOf('a') });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      expect(notifier.published).toEqual([]);
+      // Once started and out of the queue, a later withdrawal says so too (its execution runs).
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+    });
+
+    it('starts the push again on a retried hand-off after a failed start (it stays queued, marked)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const start = starter.start.bind(starter);
+      starter.start = async () => {
+        starter.start = start;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      await expect(handOff()).rejects.toThrow('Rate exceeded');
+      // A withdrawal between the two attempts finds it being started.
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+
+      await expect(handOff()).resolves.toEqual({ released: false, woke: nameOf('a') });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
+    it('leaves a push a newer one replaced alone: it was superseded, and the newer push stays queued', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({
+        status: 'not-queued',
+        releaseId: nameOf('a'),
+        why: `push ${nameOf('a')} is no longer queued: it was superseded by a newer push or withdrawn already`,
+      });
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
+      expect(store.record(nameOf('a'))?.status).toBe('superseded');
+      expect(notifier.events()).toEqual(['superseded']);
+    });
+
+    it('withdraws once: a second withdrawal (a double click) finds it withdrawn already and tells nobody again', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await withdraw(nameOf('a'));
+
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+      expect(notifier.events()).toEqual(['failed']);
+    });
+
+    it('says when nothing of that name is queued', async () => {
+      holdLock();
+      await expect(withdraw(nameOf('c'))).resolves.toEqual({
+        status: 'not-queued',
+        releaseId: nameOf('c'),
+        why: `push ${nameOf('c')} is not queued for checkout: nothing is queued`,
+      });
+    });
+
+    it('still withdraws when people cannot be told, and says why in the answer', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AuthorizationErrorException' });
+
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({
+        status: 'withdrawn',
+        told: false,
+        toldError: 'AuthorizationErrorException: not authorized',
+      });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(store.record(nameOf('a'))?.status).toBe('failed');
+      await handOff();
+      expect(starter.calls).toEqual([]);
+    });
+
+    it('tells the untold push the withdrawn one had replaced (its trigger dead-lettered before telling it)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'not authorized',
+      );
+
+      await expect(withdraw(nameOf('b'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+
+      expect(store.record(nameOf('a'))).toMatchObject({
+        status: 'superseded',
+        reason: `superseded by newer release ${nameOf('b')}`,
+      });
+      expect(notifier.events()).toEqual(['superseded', 'failed']);
+    });
+
+    it('refuses an empty reason', async () => {
+      await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
+    });
+  });
+
+  describe('Function: operate (abort and rollback of a queued push)', () => {
+    const running: ReleaseRecord = {
+      service: 'checkout',
+      releaseId: HOLDER,
+      requestedAt: '2025-03-04T10:00:00Z',
+      status: 'in_progress',
+      fromVersion: 'v1',
+      toVersion: 'v2',
+    };
+    const operatePorts = (withQueue = true): OperatePorts => ({
+      waits: store.waits,
+      tokens,
+      history: store.history,
+      services: store.services,
+      releases: { start: async () => ({ status: 'ignored', reason: 'not in this test' }) },
+      ...(withQueue
+        ? {
+            queue: inProcessQueuedPushes(
+              { store, notifier, events, starter },
+              () => SETTINGS,
+              () => TOPIC_ARN,
+            ),
+          }
+        : {}),
+    });
+    const run = (extra: Partial<OperationRequest> = {}, withQueue = true) =>
+      operate(operatePorts(withQueue), {
+        command: 'abort',
+        service: 'checkout',
+        actor: ALICE,
+        reason: 'bad build',
+        ...extra,
+      });
+
+    it('withdraws the push --release names, records who asked on its record, and leaves the running release alone', async () => {
+      holdLock();
+      await store.putRecord(running);
+      await store.waits.register(
+        [
+          {
+            kind: 'pause',
+            key: HOLDER,
+            releaseId: HOLDER,
+            service: 'checkout',
+            environment: 'default',
+            taskToken: 'tok-pause',
+          },
+        ],
+        3600,
+      );
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      await expect(run({ releaseId: nameOf('a') })).resolves.toEqual({
+        command: 'abort',
+        service: 'checkout',
+        status: 'done',
+        releaseId: nameOf('a'),
+        message: `withdrew queued push ${nameOf('a')} (v3): it was queued behind release ${HOLDER} and will not start; recorded as failed (aborted while queued by alice via the CLI: bad build)`,
+      });
+      expect(tokens.failed).toEqual([]);
+      expect(store.record(nameOf('a'))?.actions).toMatchObject([
+        {
+          command: 'abort',
+          actor: ALICE,
+          reason: 'bad build',
+          result: expect.stringMatching(/^withdrew queued push/),
+        },
+      ]);
+    });
+
+    it('by service while a release runs aborts that release, and says the queued push still follows it', async () => {
+      holdLock();
+      await store.putRecord(running);
+      await store.waits.register(
+        [
+          {
+            kind: 'pause',
+            key: HOLDER,
+            releaseId: HOLDER,
+            service: 'checkout',
+            environment: 'default',
+            taskToken: 'tok-pause',
+          },
+        ],
+        3600,
+      );
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      const result = await run();
+
+      expect(result).toMatchObject({
+        status: 'done',
+        releaseId: HOLDER,
+        message: `aborted release ${HOLDER}: it rolls back to v1; push ${nameOf('a')} stays queued and starts once it has rolled back (withdraw it with shipline abort checkout --release ${nameOf('a')})`,
+      });
+      expect(tokens.failed.map((failed) => failed.token)).toEqual(['tok-pause']);
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('a'));
+    });
+
+    it('by service when no release of it runs withdraws the queued push', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      await expect(run()).resolves.toMatchObject({ status: 'done', releaseId: nameOf('a') });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
+    it('says the push started when the hand-off is starting it, and that it waits on nothing to abort yet', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const queued = store.waiters.get('checkout');
+      if (!queued) throw new Error('not queued');
+      // Marked as being started by the hand-off, not yet started.
+      await store.replaceWaiter('checkout', queued, { ...queued, taskToken: `${queued.taskToken}:starting` });
+
+      await expect(run({ releaseId: nameOf('a') })).resolves.toEqual({
+        command: 'abort',
+        service: 'checkout',
+        status: 'nothing-to-act-on',
+        releaseId: nameOf('a'),
+        message: `nothing to abort right now: push ${nameOf('a')} has just left the queue: the hand-off started its release as the one before it ended, and it waits on nothing a command can end yet; run shipline abort checkout --release ${nameOf('a')} again in a few seconds`,
+      });
+      expect(store.record(nameOf('a'))).toBeUndefined();
+    });
+
+    it('answers a queued push it cannot withdraw (no queue port) with the command that can', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      await expect(run({ command: 'rollback', releaseId: nameOf('a') }, false)).resolves.toMatchObject({
+        status: 'nothing-to-act-on',
+        message: `nothing to roll back here: push ${nameOf('a')} of checkout is queued behind the running release, and this caller cannot withdraw queued pushes; run shipline abort checkout --release ${nameOf('a')} --reason TEXT`,
+      });
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('a'));
+    });
+
+    it('rollback of a named queued push (the button of its thread) withdraws it', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+
+      await expect(run({ command: 'rollback', releaseId: nameOf('a') })).resolves.toMatchObject({
+        status: 'done',
+        releaseId: nameOf('a'),
+      });
+      expect(store.record(nameOf('a'))?.status).toBe('failed');
+    });
+
+    it('a push superseded before the withdrawal is answered as no longer queued', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The index still lists v3's queue wait for a moment after v4 replaced it.
+      const stale = await store.waits.findByRelease(nameOf('a'));
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      const find = store.waits.findByRelease.bind(store.waits);
+      store.waits.findByRelease = async (releaseId) => (releaseId === nameOf('a') ? stale : find(releaseId));
+
+      await expect(run({ releaseId: nameOf('a') })).resolves.toMatchObject({
+        status: 'nothing-to-act-on',
+        message: `nothing to abort: release ${nameOf('a')} of checkout (v3) was superseded at ${NOW}: superseded by newer release ${nameOf('b')}`,
+      });
+    });
+
+    it('a second abort of a withdrawn push says how it ended, and tells nobody again', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await run({ releaseId: nameOf('a') });
+
+      await expect(run({ releaseId: nameOf('a'), reason: 'again' })).resolves.toMatchObject({
+        status: 'nothing-to-act-on',
+        message: `nothing to abort: release ${nameOf('a')} of checkout (v3) failed at ${NOW}: aborted while queued by alice via the CLI: bad build`,
+      });
+      expect(notifier.events()).toEqual(['failed']);
+    });
+  });
+
+  describe('Function: handOffService after a withdrawal', () => {
+    it('releases the lock and wakes nobody', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await withdraw(nameOf('a'));
+
+      await expect(
+        handOffService({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
+      ).resolves.toEqual({
+        released: true,
+        woke: null,
+      });
+      expect(starter.calls).toEqual([]);
+    });
+  });
+});
