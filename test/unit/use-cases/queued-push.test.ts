@@ -175,6 +175,25 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(notifier.published).toHaveLength(1);
     });
 
+    it('records and publishes nothing again when the event of a push that replaced another is delivered again', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      const recordsWritten = store.calls.filter((call) => call === 'putRecord').length;
+
+      // v4's event delivered again (at least once): it finds v4 queued, still carrying v3, told already.
+      const again = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      expect(again).toMatchObject({ status: 'duplicate', executionName: nameOf('b') });
+      expect(store.calls.filter((call) => call === 'putRecord')).toHaveLength(recordsWritten);
+      expect(
+        events.published
+          .filter((message) => message.kind === 'superseded')
+          .map((message) => message.releaseId),
+      ).toEqual([nameOf('a')]);
+      expect(notifier.published).toHaveLength(1);
+    });
+
     it('answers started, not queued behind itself, when the hand-off started it and it took the lock', async () => {
       holdLock();
       // Between the trigger's enqueue and its second read of the lock, the holder hands off: the pending
