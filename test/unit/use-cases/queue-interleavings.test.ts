@@ -27,7 +27,9 @@ import { ecrPushEvent, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock 
  * BatchGetItem reads each item on its own), in many seeded orders; then every started execution runs to
  * its end. Whatever the order, every push is released at most once or else told superseded (once); the
  * newest is released; none after a newer one; and nothing is left queued behind a free lock, nor an
- * execution waiting for a wake-up that never comes.
+ * execution waiting for a wake-up that never comes. Not checked here: a push told superseded and then
+ * released anyway (a known gap, see queued-push.test.ts), and SNS failing after a notification's mark was
+ * written (the hand-off then takes the push for told while the failed telling takes its mark back).
  */
 
 const config = repoConfig();
@@ -251,7 +253,6 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         `${context}: ${name} neither released nor superseded`,
       ).toBeGreaterThan(0);
       expect(told(name), `${context}: ${name} told superseded at most once`).toBeLessThanOrEqual(1);
-      if (releasedTimes === 1 && told(name) > 0) toldThenReleased.push(`${context}: ${name}`);
     }
     expect(released.at(-1), `${context}: the newest push is released last`).toBe(pushes.at(-1));
     const order = released.filter((name) => pushes.includes(name)).map((name) => pushes.indexOf(name));
@@ -269,7 +270,6 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   };
 
   const SEEDS = 40;
-  const toldThenReleased: string[] = [];
 
   const explore = async (
     setup: { queued?: boolean; newer?: boolean; failAt?: number },
@@ -333,15 +333,5 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         await explore({ queued: true, failAt }, seed);
         await explore({ queued: true, newer: true, failAt }, seed);
       }
-  });
-
-  // KNOWN GAP (before this commit too): the hand-off reads pending push A, starts A's execution, and before it
-  // takes A out of the queue a newer push's trigger replaces A (its conditional replace still finds A) and
-  // tells A superseded; A's execution then finds the lock free and nobody queued (the trigger started and
-  // dequeued its own push) and releases A after all. Remove `.fails` once a release told superseded can no
-  // longer take the lock.
-  it.fails('never releases a push it told was superseded', async () => {
-    for (let seed = 1; seed <= 20; seed += 1) await explore({ queued: true }, seed);
-    expect(toldThenReleased).toEqual([]);
   });
 });
