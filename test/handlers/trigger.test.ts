@@ -317,6 +317,78 @@ describe('Handler: trigger', () => {
     ]);
   });
 
+  it('reads the keys BatchGetItem left unprocessed one by one, strongly consistent, and decides on them alike', async () => {
+    const queuedKey = QUEUE_KEY;
+    const ownMark = { pk: `RELEASE#${V2_RELEASE_ID}`, sk: 'NOTIFIED#superseded' };
+    const older = {
+      ...QUEUE_KEY,
+      kind: 'lock-queue',
+      key: 'default/checkout',
+      releaseId: 'checkout-111111111111',
+      service: 'checkout',
+      environment: 'default',
+      taskToken: 'pending-push:checkout-111111111111:x',
+      data: {
+        requestedAt: '2025-03-04T09:30:00Z',
+        pendingInput: JSON.stringify({
+          service: 'checkout',
+          image: { repository: 'checkout', digest: `sha256:${'1'.repeat(64)}`, tag: 'v1.5' },
+          requestedAt: '2025-03-04T09:30:00Z',
+          source: 'ecr-push',
+        }),
+      },
+    };
+    serveReads((key) =>
+      sameKey(key, LOCK_KEY) ? heldLock.Item : sameKey(key, queuedKey) ? older : undefined,
+    );
+    // A partial result (throughput exceeded on a partition): only the lease was read, the queue and the mark
+    // come back in UnprocessedKeys, as DynamoDB returns them.
+    ddb.on(BatchGetCommand).resolvesOnce({
+      Responses: { [TABLE]: [heldLock.Item] },
+      UnprocessedKeys: { [TABLE]: { Keys: [queuedKey, ownMark], ConsistentRead: true } },
+    });
+    ddb.on(PutCommand).resolves({});
+    runningHolder();
+
+    await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'queued' });
+
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      { TableName: TABLE, Key: queuedKey, ConsistentRead: true },
+      { TableName: TABLE, Key: ownMark, ConsistentRead: true },
+      // The lease after the enqueue.
+      { TableName: TABLE, Key: LOCK_KEY, ConsistentRead: true },
+    ]);
+    // The queued push read by GetItem is the one the conditional replace expects.
+    const replace = ddb
+      .commandCalls(PutCommand)
+      .map((call) => call.args[0].input)
+      .find((input) => input.Item?.kind === 'lock-queue');
+    expect(replace).toMatchObject({
+      Item: { releaseId: V2_RELEASE_ID, data: { supersedes: { executionName: 'checkout-111111111111' } } },
+      ConditionExpression: 'releaseId = :release AND taskToken = :token',
+      ExpressionAttributeValues: {
+        ':release': 'checkout-111111111111',
+        ':token': 'pending-push:checkout-111111111111:x',
+      },
+    });
+  });
+
+  it('answers a duplicate when its own superseded mark was among the unprocessed keys', async () => {
+    const ownMark = { pk: `RELEASE#${V2_RELEASE_ID}`, sk: 'NOTIFIED#superseded' };
+    serveReads((key) =>
+      sameKey(key, LOCK_KEY) ? heldLock.Item : sameKey(key, ownMark) ? { ...ownMark } : undefined,
+    );
+    ddb.on(BatchGetCommand).resolvesOnce({
+      Responses: { [TABLE]: [heldLock.Item] },
+      UnprocessedKeys: { [TABLE]: { Keys: [ownMark], ConsistentRead: true } },
+    });
+    runningHolder();
+
+    await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'duplicate' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
   it('starts the pending push at once when the holder handed off between the read and the enqueue', async () => {
     // The lease is there at the first read and gone at the read after the enqueue.
     serveReads((key, nth) => (sameKey(key, LOCK_KEY) && nth === 0 ? heldLock.Item : undefined));

@@ -179,6 +179,81 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(notifier.published).toHaveLength(1);
     });
 
+    it('records and publishes nothing again when the event of a push that replaced another is delivered again', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      const recordsWritten = store.calls.filter((call) => call === 'putRecord').length;
+
+      // v4's event delivered again (at least once): it finds v4 queued, still carrying v3, told already.
+      const again = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      expect(again).toMatchObject({ status: 'duplicate', executionName: nameOf('b') });
+      expect(store.calls.filter((call) => call === 'putRecord')).toHaveLength(recordsWritten);
+      expect(
+        events.published
+          .filter((message) => message.kind === 'superseded')
+          .map((message) => message.releaseId),
+      ).toEqual([nameOf('a')]);
+      expect(notifier.published).toHaveLength(1);
+    });
+
+    // KNOWN GAP (before the snapshot read too; not fixed): the hand-off reads v3, starts its execution, and
+    // before it takes v3 out of the queue v4's trigger replaces v3 (its conditional replace still finds v3)
+    // and tells v3 "skipped, superseded"; v3's execution then finds the lock free and nobody queued (v4's
+    // trigger started and dequeued v4) and releases v3 after all. Not telling v3 when the lease changed is
+    // no fix: a hand-off that reads the queue only after v4 was started and dequeued then tells nobody.
+    // Remove `.fails` once a release told superseded can no longer take the lock.
+    it.fails('never tells superseded a pending push the hand-off started while a newer push replaced it in the queue', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // v4's trigger reads the lease and v3 queued; then the holder hands off: it frees the lock, reads v3
+      // and starts its execution, and before it takes v3 out of the queue, v4's trigger replaces v3.
+      let enqueued: () => void = () => {};
+      const v4Enqueued = new Promise<void>((resolve) => (enqueued = resolve));
+      let reachedStart: () => void = () => {};
+      const handOffStarting = new Promise<void>((resolve) => (reachedStart = resolve));
+      const start = starter.start.bind(starter);
+      starter.start = async (name, input) => {
+        const result = await start(name, input);
+        if (name === nameOf('a')) {
+          reachedStart();
+          await v4Enqueued;
+        }
+        return result;
+      };
+      const read = store.readQueueSnapshot.bind(store);
+      let handOff: Promise<unknown> = Promise.resolve();
+      store.readQueueSnapshot = async (service, request) => {
+        const snapshot = await read(service, request);
+        store.readQueueSnapshot = read;
+        handOff = releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+        await handOffStarting;
+        return snapshot;
+      };
+      const enqueue = store.enqueueWaiter.bind(store);
+      store.enqueueWaiter = async (service, waiter, known) => {
+        const result = await enqueue(service, waiter, known);
+        enqueued();
+        return result;
+      };
+
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      await handOff;
+      starter.ended.add(HOLDER);
+
+      // v3's execution was started: it either takes the lock and releases v3, or ends superseded by v4; it
+      // is never told "skipped, superseded" and then released.
+      const v3 = await acquireReleaseLock(
+        { store },
+        config,
+        JSON.parse(JSON.stringify(starter.calls.find((call) => call.name === nameOf('a'))?.input)),
+        nameOf('a'),
+      );
+      const v3Told = notifier.published.some((p) => p.notification.message.release === nameOf('a'));
+      expect({ acquired: v3.acquired, told: v3Told }).not.toEqual({ acquired: true, told: true });
+    });
+
     it('answers started, not queued behind itself, when the hand-off started it and it took the lock', async () => {
       holdLock();
       // Between the trigger's enqueue and its second read of the lock, the holder hands off: the pending

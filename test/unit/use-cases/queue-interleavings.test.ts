@@ -1,0 +1,337 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { describe, expect, it } from 'vitest';
+import type { ReleaseRequest } from '../../../lib/domain/types.ts';
+import { pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
+import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
+import {
+  acquireReleaseLock,
+  releaseLockAndWakeNext,
+  type SupersedePendingPush,
+  type WaitOutcome,
+  waitForReleaseLock,
+} from '../../../lib/use-cases/release-lock.ts';
+import { type StartReleaseResult, startRelease } from '../../../lib/use-cases/start-release.ts';
+import {
+  FakeExecutionStarter,
+  FakeNotifier,
+  FakeReleaseEvents,
+  FakeTaskTokens,
+  InMemoryReleaseStore,
+} from '../fakes.ts';
+import { ecrPushEvent, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
+
+/**
+ * The trigger's queueing of a push, the holder's hand-off and other pushes' triggers, interleaved at every
+ * call they make to the table, Step Functions or SNS (each call is one step, as each is one request; the
+ * store's parts are gated, so a snapshot's reads of the lease, the queue and a mark are three steps, as a
+ * BatchGetItem reads each item on its own), in many seeded orders; then every started execution runs to
+ * its end. Whatever the order, every push is released at most once or else told superseded (once); the
+ * newest is released; none after a newer one; and nothing is left queued behind a free lock, nor an
+ * execution waiting for a wake-up that never comes. Not checked here: a push told superseded and then
+ * released anyway (a known gap, see queued-push.test.ts), and SNS failing after a notification's mark was
+ * written (the hand-off then takes the push for told while the failed telling takes its mark back).
+ */
+
+const config = repoConfig();
+const NOW = '2025-03-04T10:30:00.000Z';
+const NOW_EPOCH = Date.parse(NOW) / 1000;
+const HOLDER = 'checkout-holder';
+
+const push = (time: string, digit: string, tag: string) =>
+  ecrPushEvent({ time: `2025-03-04T${time}:00Z`, digest: `sha256:${digit.repeat(64)}`, tag });
+const nameOf = (digit: string) => `checkout-${digit.repeat(32)}`;
+
+/** A small seeded generator (mulberry32): the same seed, the same interleaving. */
+const random = (seed: number) => {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+/** Runs processes step by step: each gated call waits until the scheduler picks it among the ready ones. */
+class Scheduler {
+  private readonly ready: Array<() => void> = [];
+  private live = 0;
+  private wake: (() => void) | undefined;
+  public readonly process = new AsyncLocalStorage<{ name: string; steps: number; failAt?: number }>();
+
+  public readonly trace: string[] = [];
+
+  public gate(step = '', failable = true): Promise<void> {
+    const current = this.process.getStore();
+    if (!current) {
+      this.trace.push(`  (drain) ${step}`);
+      return Promise.resolve();
+    }
+    current.steps += 1;
+    // A step that may not fail passes the injected failure on to the next one.
+    if (current.failAt === current.steps && !failable) current.failAt += 1;
+    if (current.failAt === current.steps) {
+      current.failAt = undefined;
+      return Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    }
+    const line = `${current.name} #${current.steps}: ${step}`;
+    return new Promise((resolve) => {
+      this.ready.push(() => {
+        this.trace.push(line);
+        resolve();
+      });
+      this.wake?.();
+    });
+  }
+
+  public async run(
+    processes: Array<{ name: string; failAt?: number; body: () => Promise<unknown> }>,
+    next: () => number,
+  ): Promise<void> {
+    this.live = processes.length;
+    const done = processes.map(({ name, failAt, body }) =>
+      this.process.run({ name, steps: 0, ...(failAt !== undefined ? { failAt } : {}) }, body).finally(() => {
+        this.live -= 1;
+        this.wake?.();
+      }),
+    );
+    for (;;) {
+      while (this.ready.length < this.live) await new Promise<void>((resolve) => (this.wake = resolve));
+      if (this.live === 0) break;
+      const [go] = this.ready.splice(Math.floor(next() * this.ready.length), 1);
+      go?.();
+    }
+    const failed = (await Promise.allSettled(done)).filter((result) => result.status === 'rejected');
+    if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason;
+  }
+}
+
+/** Makes each listed method of `target` one step of the scheduler (its own inner calls stay as they are). */
+const gateMethods = <T extends object>(
+  scheduler: Scheduler,
+  target: T,
+  methods: Array<keyof T>,
+  failable = true,
+): void => {
+  for (const method of methods) {
+    const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+    (target as Record<keyof T, unknown>)[method] = async (...args: unknown[]) => {
+      await scheduler.gate(`${String(method)} ${JSON.stringify(args).slice(0, 140)}`, failable);
+      return original(...args);
+    };
+  }
+};
+
+describe('Interleavings of queued pushes, the hand-off and other triggers', () => {
+  let store: InMemoryReleaseStore;
+  let tokens: FakeTaskTokens;
+  let starter: FakeExecutionStarter;
+  let notifier: FakeNotifier;
+  let events: FakeReleaseEvents;
+  let supersedePending: SupersedePendingPush;
+  let scheduler: Scheduler;
+  let queue: (request: ReleaseRequest, executionName: string) => Promise<StartReleaseResult | undefined>;
+
+  withFixedClock(NOW);
+
+  const gateAll = () => {
+    gateMethods(scheduler, store.lock, ['read', 'acquire', 'release']);
+    gateMethods(scheduler, store.waits, ['read', 'replaceSole', 'claim', 'remove']);
+    gateMethods(scheduler, store.marks, ['isMarked', 'mark', 'unmark']);
+    gateMethods(scheduler, starter, ['start', 'executionState']);
+    // Not SNS: a notification that fails after its mark was written leaves a window in which the hand-off
+    // takes the push for told (see the known gap below); the table and Step Functions fail anywhere.
+    gateMethods(scheduler, notifier, ['publish'], false);
+    gateMethods(scheduler, events, ['publish']);
+    gateMethods(scheduler, tokens, ['succeed']);
+  };
+
+  /** A trigger's event, retried (as Lambda retries an asynchronous invocation) until it succeeds. */
+  const trigger = (event: ReturnType<typeof push>) => async () => {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await startRelease({ starter, queue }, config, event);
+      } catch (error) {
+        if (attempt >= 2) throw error;
+      }
+    }
+  };
+
+  /** The holder's hand-off (retried as its state retries), then its execution ends. */
+  const handOff = async () => {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+        break;
+      } catch (error) {
+        if (attempt >= 2) throw error;
+      }
+    }
+    starter.ended.add(HOLDER);
+  };
+
+  /**
+   * Runs every started execution to its end, as the state machine does: each started execution first takes
+   * the lock (or waits with a task token, or ends superseded), long before a release ends; then the holder
+   * releases it and wakes the next; and so on until nothing moves.
+   */
+  const drain = async () => {
+    const released: string[] = [];
+    const supersededExecutions = new Set<string>();
+    const parked = new Map<string, string>();
+    const finished = new Set<string>();
+    let waits = 0;
+    const step = async (name: string, request: ReleaseRequest): Promise<string | undefined> => {
+      const acquired = await acquireReleaseLock({ store }, config, request, name);
+      if (acquired.acquired) return name;
+      if (acquired.superseded) {
+        supersededExecutions.add(name);
+        finished.add(name);
+        starter.ended.add(name);
+        return undefined;
+      }
+      waits += 1;
+      const waitToken = `token-${name}-${waits}`;
+      parked.set(name, waitToken);
+      await waitForReleaseLock({ store, tokens, events, supersedePending }, request, name, waitToken);
+      return undefined;
+    };
+    for (let progressed = true; progressed; ) {
+      progressed = false;
+      const holders: string[] = [];
+      for (const { name, input } of [...starter.calls]) {
+        if (finished.has(name) || holders.includes(name)) continue;
+        const token = parked.get(name);
+        if (token !== undefined) {
+          const outcome = tokens.succeeded.find((entry) => entry.token === token)?.output as
+            | WaitOutcome
+            | undefined;
+          if (!outcome) continue;
+          parked.delete(name);
+          if (outcome.superseded) {
+            supersededExecutions.add(name);
+            finished.add(name);
+            starter.ended.add(name);
+            progressed = true;
+            continue;
+          }
+        } else if (parked.has(name)) continue;
+        progressed = true;
+        const holder = await step(name, input as ReleaseRequest);
+        if (holder) holders.push(holder);
+      }
+      for (const holder of holders) {
+        released.push(holder);
+        await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', holder);
+        finished.add(holder);
+        starter.ended.add(holder);
+      }
+    }
+    return { released, supersededExecutions, parked };
+  };
+
+  const told = (name: string) =>
+    notifier.published.filter(
+      (entry) =>
+        entry.notification.message.event === 'superseded' && entry.notification.message.release === name,
+    ).length;
+
+  /** Checks what every interleaving must end with; `pushes` in push order (oldest first). */
+  const expectSettled = async (pushes: string[], run: string) => {
+    const { released, supersededExecutions, parked } = await drain();
+    const context = `${run}, released ${released.join(',')}, after\n${scheduler.trace.join('\n')}\n`;
+    expect(parked, `${context}: an execution waits for a wake-up that never comes`).toEqual(new Map());
+    expect(store.waiters.get('checkout'), `${context}: a push left queued`).toBeUndefined();
+    expect(store.locks.get('checkout'), context).toBeUndefined();
+    for (const name of pushes) {
+      const releasedTimes = released.filter((entry) => entry === name).length;
+      const supersededTimes = told(name) + (supersededExecutions.has(name) ? 1 : 0);
+      expect(releasedTimes, `${context}: ${name} released at most once`).toBeLessThanOrEqual(1);
+      expect(
+        releasedTimes + supersededTimes,
+        `${context}: ${name} neither released nor superseded`,
+      ).toBeGreaterThan(0);
+      expect(told(name), `${context}: ${name} told superseded at most once`).toBeLessThanOrEqual(1);
+    }
+    expect(released.at(-1), `${context}: the newest push is released last`).toBe(pushes.at(-1));
+    const order = released.filter((name) => pushes.includes(name)).map((name) => pushes.indexOf(name));
+    expect(order, `${context}: released in push order`).toEqual([...order].sort((a, b) => a - b));
+  };
+
+  const holdLock = () => {
+    store.locks.set('checkout', {
+      holder: HOLDER,
+      requestedAt: '2025-03-04T10:00:00Z',
+      acquiredAt: '2025-03-04T10:00:01.000Z',
+      leaseExpiresAt: NOW_EPOCH + 3600,
+    });
+    starter.executions.set(HOLDER, {});
+  };
+
+  const SEEDS = 40;
+
+  const explore = async (
+    setup: { queued?: boolean; newer?: boolean; failAt?: number },
+    seed: number,
+  ): Promise<void> => {
+    store = new InMemoryReleaseStore();
+    tokens = new FakeTaskTokens();
+    starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+    notifier = new FakeNotifier();
+    events = new FakeReleaseEvents();
+    supersedePending = pendingPushReporter(
+      { store, notifier, events },
+      () => ({ region: 'us-east-1', defaultTopicArn: TOPIC_ARN }),
+      () => TOPIC_ARN,
+    );
+    queue = (request, executionName) =>
+      queueBehindHolder({ store, starter, tokens, events, supersedePending }, request, executionName);
+    scheduler = new Scheduler();
+    holdLock();
+    const pushes: string[] = [];
+    if (setup.queued) {
+      await startRelease({ starter, queue }, config, push('10:03', 'a', 'v2'));
+      pushes.push(nameOf('a'));
+    }
+    gateAll();
+    pushes.push(nameOf('b'));
+    const processes = [
+      {
+        name: 'trigger v3',
+        ...(setup.failAt ? { failAt: setup.failAt } : {}),
+        body: trigger(push('10:05', 'b', 'v3')),
+      },
+      { name: 'hand-off', body: handOff },
+    ];
+    if (setup.newer) {
+      processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
+      pushes.push(nameOf('c'));
+    }
+    await scheduler.run(processes, random(seed));
+    await expectSettled(pushes, `seed ${seed} ${JSON.stringify(setup)}`);
+  };
+
+  it('a push arriving while the holder hands off: never lost, never out of order', async () => {
+    for (let seed = 1; seed <= SEEDS; seed += 1) await explore({}, seed);
+  });
+
+  it('a push replacing a queued one while the holder hands off', async () => {
+    for (let seed = 1; seed <= SEEDS; seed += 1) await explore({ queued: true }, seed);
+  });
+
+  it('two pushes and the hand-off, with or without a queued push', async () => {
+    for (let seed = 1; seed <= SEEDS / 2; seed += 1) {
+      await explore({ newer: true }, seed);
+      await explore({ queued: true, newer: true }, seed);
+    }
+  });
+
+  it('the trigger failing at any step (the table, Step Functions), retried, while the holder hands off', async () => {
+    for (let failAt = 1; failAt <= 14; failAt += 1)
+      for (let seed = 1; seed <= 3; seed += 1) {
+        await explore({ queued: true, failAt }, seed);
+        await explore({ queued: true, newer: true, failAt }, seed);
+      }
+  });
+});
