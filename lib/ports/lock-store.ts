@@ -51,6 +51,18 @@ export const PENDING_TOKEN_PREFIX = 'pending-push:';
 export const isPendingPush = (waiter: Waiter): waiter is Waiter & { pendingInput: string } =>
   waiter.pendingInput !== undefined;
 
+/**
+ * What a pending push's marker token ends with once a hand-off (or the trigger) is starting its execution:
+ * the queue entry names the same push, with another token, so a person's withdrawal (conditional on the
+ * token it read) can no longer take it out, and a withdrawal that came first makes this mark fail. A newer
+ * push replacing it in the queue does not tell it superseded: its execution may be starting this moment.
+ */
+export const STARTING_SUFFIX = ':starting';
+
+/** True when a hand-off has marked this pending push as being started (see {@link STARTING_SUFFIX}). */
+export const isStartingPush = (waiter: Pick<Waiter, 'taskToken'>): boolean =>
+  waiter.taskToken.endsWith(STARTING_SUFFIX);
+
 /** A pending push's marker token: unique to the request as the trigger received it. */
 export const pendingTokenOf = (
   executionName: string,

@@ -40,8 +40,9 @@ export interface SlotWait {
 }
 
 /**
- * What the trigger decides a push on, read at once (one consistent read of the table in DynamoDB): the
- * service's lease, its queued waiter, and whether a release was already told a notification kind.
+ * What the trigger decides a push on, read together (one BatchGetItem in DynamoDB, each item strongly
+ * consistent, but not all at one point in time): the service's lease, its queued waiter, and whether a
+ * release was already told a notification kind.
  */
 export interface QueueSnapshot {
   lease?: LockLease;

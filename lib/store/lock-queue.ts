@@ -1,5 +1,5 @@
 import { isNewerRequest } from '../domain/request-order.ts';
-import type { Waiter } from '../ports/lock-store.ts';
+import { isStartingPush, type Waiter } from '../ports/lock-store.ts';
 import type { ServiceRef } from '../ports/service-ref.ts';
 import { lockQueueKey, type Wait, type WaitRegistry } from '../ports/wait-registry.ts';
 
@@ -94,7 +94,10 @@ export const enqueueNewest = async (
         : undefined;
     const queued = { ...waiter, ...(supersedes ? { supersedes } : {}) };
     if (await waits.replaceSole(queueWaitOf(ref, queued), expected)) {
-      const replaced = other ?? supersedes;
+      // A pending push a hand-off is starting is not the caller's to tell superseded: its execution may
+      // start this very moment (and then settles its own fate against this push). It is kept as
+      // `supersedes`, so a later teller tells it only if no execution of it ever started.
+      const replaced = other && isStartingPush(other) ? undefined : (other ?? supersedes);
       return { queued: true, ...(replaced ? { replaced } : {}) };
     }
   }

@@ -5,7 +5,13 @@ import { pendingTokenOf, type Waiter } from '../ports/lock-store.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
-import { announceQueued, type SupersedePorts, startPendingPush, supersedeWaiter } from './release-lock.ts';
+import {
+  announceQueued,
+  type SupersedePorts,
+  startPendingPush,
+  supersedeWaiter,
+  tellIfUntold,
+} from './release-lock.ts';
 import type { StartReleaseResult } from './start-release.ts';
 
 /**
@@ -74,8 +80,7 @@ export const queueBehindHolder = async (
       // A retried trigger whose first attempt replaced a pending push and failed before telling it
       // tells it now (recorded and told once: a redelivered event neither tells nor records it twice).
       const replaced = result.newer.supersedes;
-      if (replaced && !(await store.wasNotified(replaced.executionName, 'superseded')))
-        await supersedeWaiter(ports, replaced, executionName);
+      if (replaced) await tellIfUntold(ports, replaced, executionName);
       return { status: 'duplicate', service, executionName, executionArn };
     }
     return superseded(result.newer.executionName);

@@ -5,7 +5,7 @@ import { versionLabel } from '../domain/names.ts';
 import { progressAt, subjectOfRequest } from '../domain/release-progress.ts';
 import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
-import { isPendingPush, type Waiter } from '../ports/lock-store.ts';
+import { isPendingPush, isStartingPush, STARTING_SUFFIX, type Waiter } from '../ports/lock-store.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { LockLease, Receipt, ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter, TaskTokens } from '../ports/workflow.ts';
@@ -76,18 +76,34 @@ export const pendingRequestOf = (waiter: Waiter & { pendingInput: string }): Rel
  * release event and notification went out once).
  */
 const tellReplaced = async (
-  ports: SupersedePorts & { store?: ReleaseStore },
+  ports: SupersedePorts & { store?: ReleaseStore; starter?: ExecutionStarter },
   waiter: Waiter,
   /** Whether the push it replaced was told, when the caller just read it (else it is read here). */
   replacedTold?: boolean,
 ): Promise<void> => {
-  const replaced = waiter.supersedes;
-  if (!replaced) return;
-  const told =
-    replacedTold ??
-    (ports.store ? await ports.store.wasNotified(replaced.executionName, 'superseded') : false);
-  if (told) return;
-  await supersedeWaiter(ports, replaced, waiter.executionName);
+  if (waiter.supersedes) await tellIfUntold(ports, waiter.supersedes, waiter.executionName, replacedTold);
+};
+
+/**
+ * Tells a pending push kept as replaced (`supersedes`) that `by` superseded it, unless it was told already
+ * (`told`, when the caller just read it, else read here). A push a hand-off was starting when it was
+ * replaced is told only if no execution of it started (the start failed); one that started settles its
+ * own fate (it takes the lock, or its execution is superseded by the newer push and says so). Without a
+ * way to look it is left to its execution.
+ */
+export const tellIfUntold = async (
+  ports: SupersedePorts & { store?: ReleaseStore; starter?: ExecutionStarter },
+  replaced: Waiter,
+  by: string,
+  told?: boolean,
+): Promise<void> => {
+  const wasTold =
+    told ?? (ports.store ? await ports.store.wasNotified(replaced.executionName, 'superseded') : false);
+  if (wasTold) return;
+  if (isStartingPush(replaced)) {
+    if (!ports.starter || (await ports.starter.executionState(replaced.executionName)) !== 'none') return;
+  }
+  await supersedeWaiter(ports, replaced, by);
 };
 
 /** A superseded push the hand-off could not tell (its release was woken anyway): who, and why. */
@@ -102,7 +118,7 @@ export interface TellingLost {
  * recorded and told here.
  */
 export const supersedeWaiter = async (
-  ports: SupersedePorts & { store?: ReleaseStore },
+  ports: SupersedePorts & { store?: ReleaseStore; starter?: ExecutionStarter },
   waiter: Waiter,
   by: string,
   /** Whether `waiter.supersedes` was told, when the caller just read it (see tellReplaced). */
@@ -117,17 +133,6 @@ export const supersedeWaiter = async (
   }
   await ports.tokens.succeed(waiter.taskToken, { superseded: true, by } satisfies WaitOutcome);
 };
-
-/**
- * What a pending push's marker token ends with once a hand-off (or the trigger) is starting its execution:
- * the queue entry names the same push, with another token, so a person's withdrawal (conditional on the
- * token it read) can no longer take it out, and a withdrawal that came first makes this mark fail.
- */
-const STARTING_SUFFIX = ':starting';
-
-/** True when a hand-off has marked this pending push as being started (see {@link STARTING_SUFFIX}). */
-export const isStartingPush = (waiter: Pick<Waiter, 'taskToken'>): boolean =>
-  waiter.taskToken.endsWith(STARTING_SUFFIX);
 
 /**
  * Starts a pending push's execution with the name and input it was queued with, then takes it out of the

@@ -1,6 +1,6 @@
 import { versionLabel } from '../domain/names.ts';
 import type { Actor } from '../domain/progress.ts';
-import { isPendingPush, type Waiter } from '../ports/lock-store.ts';
+import { isPendingPush, isStartingPush, type Waiter } from '../ports/lock-store.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { QueuedPushes, WithdrawRequest, WithdrawResult } from '../ports/queued-pushes.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
@@ -8,7 +8,7 @@ import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
 import { reportRelease } from './finish-release.ts';
 import type { PipelineSettings } from './ports.ts';
-import { isStartingPush, pendingRequestOf } from './release-lock.ts';
+import { pendingRequestOf } from './release-lock.ts';
 import { RELEASE_ABORTED } from './resume.ts';
 
 /** What withdrawing a queued push takes: the queue and the records, the topics, and where executions run. */

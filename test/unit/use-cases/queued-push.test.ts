@@ -204,7 +204,7 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
     // trigger started and dequeued v4) and releases v3 after all. Not telling v3 when the lease changed is
     // no fix: a hand-off that reads the queue only after v4 was started and dequeued then tells nobody.
     // Remove `.fails` once a release told superseded can no longer take the lock.
-    it.fails('never tells superseded a pending push the hand-off started while a newer push replaced it in the queue', async () => {
+    it('never tells superseded a pending push the hand-off started while a newer push replaced it in the queue', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       // v4's trigger reads the lease and v3 queued; then the holder hands off: it frees the lock, reads v3
@@ -252,6 +252,63 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       );
       const v3Told = notifier.published.some((p) => p.notification.message.release === nameOf('a'));
       expect({ acquired: v3.acquired, told: v3Told }).not.toEqual({ acquired: true, told: true });
+    });
+
+    it('tells superseded, later, a push whose start by the hand-off failed after a newer push replaced it', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The holder's hand-off marks v3 as being started, then StartExecution fails (past its retries).
+      const start = starter.start.bind(starter);
+      starter.start = async (name, input) => {
+        if (name === nameOf('a'))
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return start(name, input);
+      };
+      await expect(
+        releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
+      ).rejects.toThrow('Rate exceeded');
+      starter.start = start;
+      // v4 is pushed before the hand-off is retried: it replaces v3 (marked, so not told now: its execution
+      // might have been starting) and, the lock being free, starts itself.
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      expect(superseded()).toEqual([]);
+      // v5 replaces v4: v3 never had an execution, so it is told superseded now, once; v4 is told too.
+      await startRelease({ starter, queue }, config, push('10:09', 'c', 'v5'));
+
+      expect(
+        superseded()
+          .map((record) => record.releaseId)
+          .sort(),
+      ).toEqual([nameOf('a'), nameOf('b')].sort());
+      expect(starter.calls.map((call) => call.name)).not.toContain(nameOf('a'));
+    });
+
+    it('does not tell superseded a replaced push whose execution the hand-off did start', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The hand-off marks v3 and starts it, and fails before taking it out of the queue.
+      const dequeue = store.dequeueWaiter.bind(store);
+      store.dequeueWaiter = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      await expect(
+        releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
+      ).rejects.toThrow('Rate exceeded');
+      store.dequeueWaiter = dequeue;
+      // v3's execution runs and holds the lock; v4 and v5 queue behind it.
+      store.locks.set('checkout', {
+        holder: nameOf('a'),
+        requestedAt: '2025-03-04T10:05:00Z',
+        acquiredAt: '2025-03-04T10:06:00.000Z',
+        leaseExpiresAt: NOW_EPOCH + 3600,
+      });
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      await startRelease({ starter, queue }, config, push('10:09', 'c', 'v5'));
+
+      // v4 is superseded by v5; v3, which runs, is never told it was skipped.
+      expect(superseded().map((record) => record.releaseId)).toEqual([nameOf('b')]);
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('c'));
     });
 
     it('answers started, not queued behind itself, when the hand-off started it and it took the lock', async () => {
