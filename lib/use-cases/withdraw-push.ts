@@ -72,13 +72,28 @@ export const withdrawQueuedPush = async (
   if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
     // The mark decides first: false when the push was already told superseded (or withdrawn).
     if (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) {
-      if (await store.replaceWaiter(service, queued))
+      if (await removeMarked(store, service, queued))
         return reportWithdrawn(ports, settings, topicArnOf, request, queued);
       // The queue changed between the read and the removal: not withdrawn, so not marked either.
       await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
     }
   }
   return notQueued(ports, request, queued);
+};
+
+/**
+ * Takes the marked push out of the queue. A removal that fails (throttled past the SDK's retries, access
+ * denied) withdrew nothing: its mark is taken back before the error is thrown, or the push would stay
+ * queued (and start) while marked as ended: a retried withdrawal would answer it was withdrawn already,
+ * and a newer push superseding it would tell nobody (the mark says it was told).
+ */
+const removeMarked = async (store: ReleaseStore, service: string, queued: Waiter): Promise<boolean> => {
+  try {
+    return await store.replaceWaiter(service, queued);
+  } catch (error) {
+    await store.unmarkNotified(queued.executionName, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
+    throw error;
+  }
 };
 
 /** Why a push the withdrawal did not take out is not (or no longer) the queued one. */

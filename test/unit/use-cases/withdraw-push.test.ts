@@ -285,6 +285,44 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(notifier.events()).toEqual(['superseded', 'failed']);
     });
 
+    it('leaves no mark when the removal fails (throttled): a retry withdraws it, and nothing is half-done', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async () => {
+        store.replaceWaiter = replace;
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+          name: 'ThrottlingException',
+        });
+      };
+
+      await expect(withdraw(nameOf('a'))).rejects.toThrow('Rate of requests exceeds');
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('a'));
+      expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(false);
+
+      // Asked again, it is withdrawn (not answered as superseded or withdrawn already).
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+      expect(notifier.events()).toEqual(['failed']);
+    });
+
+    it('a push whose withdrawal failed (its removal denied) and that a newer push then replaced is told superseded', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async () => {
+        store.replaceWaiter = replace;
+        throw Object.assign(new Error('not authorized to perform: dynamodb:DeleteItem'), {
+          name: 'AccessDeniedException',
+        });
+      };
+      await expect(withdraw(nameOf('a'))).rejects.toThrow('not authorized');
+
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      expect(store.record(nameOf('a'))?.status).toBe('superseded');
+      expect(notifier.events()).toEqual(['superseded']);
+    });
+
     it('refuses an empty reason', async () => {
       await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
     });
