@@ -76,6 +76,9 @@ export const withdrawQueuedPush = async (
         return reportWithdrawn(ports, settings, topicArnOf, request, queued);
       // The queue changed between the read and the removal: not withdrawn, so not marked either.
       await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
+      const now = await store.readWaiter(service);
+      await tellSupersededMeanwhile(ports, settings, topicArnOf(service), now, releaseId);
+      return notQueued(ports, request, now, true);
     }
   }
   return notQueued(ports, request, queued);
@@ -96,16 +99,35 @@ const removeMarked = async (store: ReleaseStore, service: string, queued: Waiter
   }
 };
 
+/**
+ * A newer push that replaced the push while the withdrawal held its mark told nobody (its telling found
+ * the mark): told now that the mark is taken back, as the hand-off would tell it only when the service is
+ * handed on (hours later, for a long release). Told once (the notification mark); best effort: untold, the
+ * newer push still carries it, and the hand-off or a retried trigger tells it.
+ */
+const tellSupersededMeanwhile = async (
+  ports: WithdrawPushPorts,
+  settings: PipelineSettings,
+  topicArn: string,
+  queued: Waiter | undefined,
+  releaseId: string,
+): Promise<void> => {
+  if (queued?.supersedes?.executionName !== releaseId) return;
+  await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
+};
+
 /** Why a push the withdrawal did not take out is not (or no longer) the queued one. */
 const notQueued = async (
   ports: WithdrawPushPorts,
   request: WithdrawRequest,
   read: Waiter | undefined,
+  /** True when `read` was read after the removal failed (no need to read the queue again). */
+  fresh = false,
 ): Promise<WithdrawResult> => {
   const { store } = ports;
   const { service, releaseId } = request;
-  // The queue may have changed since the first read (the mark or the removal failed): read it again.
-  const queued = read?.executionName === releaseId ? await store.readWaiter(service) : read;
+  // The queue may have changed since the first read (the mark failed): read it again.
+  const queued = !fresh && read?.executionName === releaseId ? await store.readWaiter(service) : read;
   if (queued?.executionName === releaseId) {
     if (!isPendingPush(queued))
       return {

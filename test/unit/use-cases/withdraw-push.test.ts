@@ -323,6 +323,28 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(notifier.events()).toEqual(['superseded']);
     });
 
+    it('a newer push replacing it between the mark and the removal: it is told superseded now, not when the service is handed on', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async (service, expected, next) => {
+        store.replaceWaiter = replace;
+        // The trigger queues a newer push while the withdrawal holds its mark: its telling finds it marked.
+        await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+        return replace(service, expected, next);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
+      expect(store.record(nameOf('a'))?.status).toBe('superseded');
+      expect(notifier.events()).toEqual(['superseded']);
+      // Told once: the hand-off that later starts the newer push tells it no more.
+      await handOff();
+      expect(notifier.events()).toEqual(['superseded']);
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+    });
+
     it('refuses an empty reason', async () => {
       await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
     });
