@@ -192,7 +192,20 @@ const reportWithdrawn = async (
     });
     return { ...result, told: true };
   } catch (error) {
-    return { ...result, told: false, toldError: errorText(error) };
+    // The record is written before anyone is told: a failure may have come before it (its write
+    // throttled), and the answer must not say it was recorded when it was not.
+    const recorded = await ports.store
+      .readRecord(request.service, push.requestedAt, queued.executionName)
+      .then(
+        (found) => found?.status === 'failed',
+        () => false,
+      );
+    return {
+      ...result,
+      told: false,
+      ...(recorded ? {} : { recorded: false as const }),
+      toldError: errorText(error),
+    };
   }
 };
 

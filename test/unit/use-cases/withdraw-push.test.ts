@@ -345,6 +345,30 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
     });
 
+    it('says so when the withdrawn push could not be recorded (its record write throttled), not that it was', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const put = store.putRecord.bind(store);
+      store.putRecord = async () => {
+        store.putRecord = put;
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+          name: 'ThrottlingException',
+        });
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({
+        status: 'withdrawn',
+        told: false,
+        recorded: false,
+        toldError: 'ThrottlingException: Rate of requests exceeds the allowed throughput',
+      });
+      // Out of the queue all the same: it never starts.
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      await handOff();
+      expect(starter.calls).toEqual([]);
+    });
+
     it('refuses an empty reason', async () => {
       await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
     });
@@ -447,6 +471,25 @@ describe('Use case: withdrawing a push queued as data', () => {
       });
       expect(tokens.failed.map((failed) => failed.token)).toEqual(['tok-pause']);
       expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('a'));
+    });
+
+    it('says the withdrawn push could not be recorded when its record write failed, and records no action on it', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const put = store.putRecord.bind(store);
+      store.putRecord = async () => {
+        store.putRecord = put;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+
+      await expect(run({ releaseId: nameOf('a') })).resolves.toEqual({
+        command: 'abort',
+        service: 'checkout',
+        status: 'done',
+        releaseId: nameOf('a'),
+        message: `withdrew queued push ${nameOf('a')} (v3): it was queued behind release ${HOLDER} and will not start; but it could not be recorded as failed (aborted while queued by alice via the CLI: bad build), and people could not be told: ThrottlingException: Rate exceeded`,
+      });
+      expect(store.record(nameOf('a'))).toBeUndefined();
     });
 
     it('by service when no release of it runs withdraws the queued push', async () => {
