@@ -369,6 +369,75 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(starter.calls).toEqual([]);
     });
 
+    it('a fault at any one call of the withdrawal leaves it whole: withdrawn and never started, or nothing done and withdrawn on a retry', async () => {
+      const methods = [
+        'readWaiter',
+        'markNotified',
+        'replaceWaiter',
+        'unmarkNotified',
+        'readLock',
+        'wasNotified',
+        'putRecord',
+      ] as const;
+      // Count the calls one fault-free withdrawal makes, then fail each of them in turn.
+      const setUp = async () => {
+        store = new InMemoryReleaseStore();
+        starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+        notifier = new FakeNotifier();
+        events = new FakeReleaseEvents();
+        supersedePending = pendingPushReporter(
+          { store, notifier, events },
+          () => SETTINGS,
+          () => TOPIC_ARN,
+        );
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      };
+      const inject = (failAt: number) => {
+        let call = 0;
+        for (const method of methods) {
+          const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
+          Object.assign(store, {
+            [method]: async (...args: never[]) => {
+              call += 1;
+              if (call === failAt)
+                throw Object.assign(new Error(`${method} throttled`), { name: 'ThrottlingException' });
+              return original(...args);
+            },
+          });
+        }
+        return () => call;
+      };
+      await setUp();
+      const calls = inject(0);
+      await withdraw(nameOf('a'));
+      const total = calls();
+      expect(total).toBeGreaterThan(3);
+
+      for (let failAt = 1; failAt <= total; failAt += 1) {
+        await setUp();
+        inject(failAt);
+        const first = await withdraw(nameOf('a')).catch((error: Error) => error);
+        if (first instanceof Error) {
+          // Nothing done: still queued, not marked, nobody told; a retry withdraws it.
+          expect(store.waiters.get('checkout')?.executionName, `fault at call ${failAt}`).toBe(nameOf('a'));
+          expect(notifier.events(), `fault at call ${failAt}`).toEqual([]);
+          await expect(withdraw(nameOf('a')), `fault at call ${failAt}`).resolves.toMatchObject({
+            status: 'withdrawn',
+            told: true,
+          });
+        } else expect(first, `fault at call ${failAt}`).toMatchObject({ status: 'withdrawn' });
+        // Either way it never starts, and it ended failed (told once) unless its record is said to be missing.
+        await handOff();
+        expect(starter.calls, `fault at call ${failAt}`).toEqual([]);
+        const withdrawn = first instanceof Error ? undefined : first;
+        if (withdrawn?.status === 'withdrawn' && withdrawn.recorded === false)
+          expect(store.record(nameOf('a')), `fault at call ${failAt}`).toBeUndefined();
+        else expect(store.record(nameOf('a'))?.status, `fault at call ${failAt}`).toBe('failed');
+        expect(notifier.events().length, `fault at call ${failAt}`).toBeLessThanOrEqual(1);
+      }
+    });
+
     it('refuses an empty reason', async () => {
       await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
     });
@@ -565,6 +634,77 @@ describe('Use case: withdrawing a push queued as data', () => {
         message: `nothing to abort: release ${nameOf('a')} of checkout (v3) failed at ${NOW}: aborted while queued by alice via the CLI: bad build`,
       });
       expect(notifier.events()).toEqual(['failed']);
+    });
+  });
+
+  describe('Function: releaseLockAndWakeNext with a fault at any one call', () => {
+    it('starts the queued push exactly once on the retried hand-off, and a withdrawal between the attempts never both withdraws and starts it', async () => {
+      const methods = ['readLock', 'releaseLock', 'readWaiter', 'replaceWaiter', 'dequeueWaiter'] as const;
+      const setUp = async () => {
+        store = new InMemoryReleaseStore();
+        starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+        notifier = new FakeNotifier();
+        events = new FakeReleaseEvents();
+        supersedePending = pendingPushReporter(
+          { store, notifier, events },
+          () => SETTINGS,
+          () => TOPIC_ARN,
+        );
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      };
+      const inject = (failAt: number) => {
+        let call = 0;
+        const fault = (name: string) => {
+          call += 1;
+          if (call === failAt)
+            throw Object.assign(new Error(`${name} denied`), { name: 'AccessDeniedException' });
+        };
+        for (const method of methods) {
+          const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
+          Object.assign(store, {
+            [method]: async (...args: never[]) => {
+              fault(method);
+              return original(...args);
+            },
+          });
+        }
+        const start = starter.start.bind(starter);
+        starter.start = async (name, input) => {
+          fault('StartExecution');
+          return start(name, input);
+        };
+        return () => call;
+      };
+      await setUp();
+      const calls = inject(0);
+      await handOff();
+      const total = calls();
+      // readLock, releaseLock, replaceWaiter (the mark), StartExecution, dequeueWaiter.
+      expect(total).toBe(5);
+
+      for (const withdrawBetween of [false, true]) {
+        for (let failAt = 1; failAt <= total; failAt += 1) {
+          const at = `fault at call ${failAt}${withdrawBetween ? ', withdrawal between' : ''}`;
+          await setUp();
+          inject(failAt);
+          const first = await handOff().catch((error: Error) => error);
+          let withdrawn: Awaited<ReturnType<typeof withdraw>> | undefined;
+          if (first instanceof Error) {
+            if (withdrawBetween) withdrawn = await withdraw(nameOf('a'));
+            await handOff();
+          }
+          const startedNames = new Set(starter.calls.map((call) => call.name));
+          if (withdrawn?.status === 'withdrawn') {
+            expect(startedNames.size, at).toBe(0);
+            expect(store.record(nameOf('a'))?.status, at).toBe('failed');
+          } else {
+            expect([...startedNames], at).toEqual([nameOf('a')]);
+            expect(store.record(nameOf('a')), at).toBeUndefined();
+          }
+          expect(store.waiters.get('checkout'), at).toBeUndefined();
+        }
+      }
     });
   });
 
