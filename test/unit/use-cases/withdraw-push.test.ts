@@ -438,6 +438,47 @@ describe('Use case: withdrawing a push queued as data', () => {
       }
     });
 
+    it('a push the trigger starts itself while it is still queued (its event again, once the lock is free) is never said withdrawn', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The holder's hand-off freed the lock and failed before it read the queue (a lost wake-up); the
+      // push's event is delivered again (EventBridge delivers at least once): the trigger starts it.
+      store.locks.delete('checkout');
+      await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).resolves.toMatchObject(
+        {
+          status: 'started',
+        },
+      );
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+
+      // Its execution has not taken the lock yet: a person's withdrawal finds it started, not queued.
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      expect(notifier.events()).toEqual([]);
+    });
+
+    it('a withdrawal that comes first keeps the trigger from starting the push on its event again', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      store.locks.delete('checkout');
+      // The trigger reads the queue and the lock (the push not yet withdrawn), then the withdrawal lands.
+      const snapshot = store.readQueueSnapshot.bind(store);
+      store.readQueueSnapshot = async (service, request) => {
+        const read = await snapshot(service, request);
+        store.readQueueSnapshot = snapshot;
+        await withdraw(nameOf('a'));
+        return read;
+      };
+
+      await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).resolves.toMatchObject(
+        {
+          status: 'duplicate',
+        },
+      );
+      expect(starter.calls).toEqual([]);
+      expect(store.record(nameOf('a'))?.status).toBe('failed');
+    });
+
     it('refuses an empty reason', async () => {
       await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
     });
