@@ -1,12 +1,13 @@
 import { versionLabel } from '../domain/names.ts';
 import type { Actor } from '../domain/progress.ts';
 import { isPendingPush, type Waiter } from '../ports/lock-store.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { QueuedPushes, WithdrawRequest, WithdrawResult } from '../ports/queued-pushes.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
-import { reportRelease } from './finish-release.ts';
+import { NOTIFICATIONS_LOST_METRIC, reportRelease } from './finish-release.ts';
 import type { PipelineSettings } from './ports.ts';
 import { isStartingPush, pendingRequestOf } from './release-lock.ts';
 import { RELEASE_ABORTED } from './resume.ts';
@@ -18,6 +19,12 @@ export interface WithdrawPushPorts {
   events?: ReleaseEvents;
   /** Says whether a push no longer queued has an execution (the hand-off started it). */
   starter?: Pick<ExecutionStarter, 'executionState'>;
+  /**
+   * Where a notification the withdrawal could not send is counted ({@link NOTIFICATIONS_LOST_METRIC}, as
+   * every lost notification is, so the alarm on it pages): nothing retries it once the push is out of the
+   * queue, and the person who withdrew it is not everyone it was meant for.
+   */
+  metrics?: Metrics;
 }
 
 /**
@@ -194,6 +201,10 @@ const reportWithdrawn = async (
   } catch (error) {
     // The record is written before anyone is told: a failure may have come before it (its write
     // throttled), and the answer must not say it was recorded when it was not.
+    // Counted, never thrown: the push is out of the queue and the answer below says what was not told.
+    await ports.metrics
+      ?.count(NOTIFICATIONS_LOST_METRIC, { Service: request.service })
+      .catch(() => undefined);
     const recorded = await ports.store
       .readRecord(request.service, push.requestedAt, queued.executionName)
       .then(

@@ -268,6 +268,67 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(starter.calls).toEqual([]);
     });
 
+    it('counts a notification the withdrawal could not send as NotificationsLost, so the alarm on it pages', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AuthorizationErrorException' });
+      const counted: { metric: string; dimensions: Record<string, string> }[] = [];
+      const metrics = {
+        count: async (metric: string, dimensions: Record<string, string>) =>
+          void counted.push({ metric, dimensions }),
+      };
+
+      await expect(
+        withdrawQueuedPush({ store, notifier, events, starter, metrics }, SETTINGS, () => TOPIC_ARN, {
+          service: 'checkout',
+          releaseId: nameOf('a'),
+          reason: 'bad build',
+          actor: ALICE,
+        }),
+      ).resolves.toMatchObject({ status: 'withdrawn', told: false });
+
+      expect(counted).toEqual([{ metric: 'NotificationsLost', dimensions: { Service: 'checkout' } }]);
+    });
+
+    it('tells nothing lost when every notification of the withdrawal went out, and a count that fails changes no answer', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await startRelease({ starter, queue }, config, push('10:06', 'b', 'v4'));
+      const counted: string[] = [];
+      const ok = { count: async (metric: string) => void counted.push(metric) };
+      await expect(
+        withdrawQueuedPush({ store, notifier, events, starter, metrics: ok }, SETTINGS, () => TOPIC_ARN, {
+          service: 'checkout',
+          releaseId: nameOf('b'),
+          reason: 'bad build',
+          actor: ALICE,
+        }),
+      ).resolves.toMatchObject({ status: 'withdrawn', told: true });
+      expect(counted).toEqual([]);
+
+      await startRelease({ starter, queue }, config, push('10:07', 'c', 'v5'));
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AuthorizationErrorException' });
+      const denied = {
+        count: async () => {
+          throw Object.assign(new Error('not authorized to perform: cloudwatch:PutMetricData'), {
+            name: 'AccessDenied',
+          });
+        },
+      };
+      await expect(
+        withdrawQueuedPush({ store, notifier, events, starter, metrics: denied }, SETTINGS, () => TOPIC_ARN, {
+          service: 'checkout',
+          releaseId: nameOf('c'),
+          reason: 'bad build',
+          actor: ALICE,
+        }),
+      ).resolves.toMatchObject({
+        status: 'withdrawn',
+        told: false,
+        toldError: 'AuthorizationErrorException: not authorized',
+      });
+    });
+
     it('tells the untold push the withdrawn one had replaced (its trigger dead-lettered before telling it)', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
