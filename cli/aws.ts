@@ -8,9 +8,10 @@ import { customize } from '../lib/adapters/aws-clients.ts';
 import { DynamoDbReleaseHistory } from '../lib/adapters/dynamodb-release-history.ts';
 import { DynamoDbServiceStateStore } from '../lib/adapters/dynamodb-service-state-store.ts';
 import { DynamoDbWaitRegistry } from '../lib/adapters/dynamodb-wait-registry.ts';
-import { LambdaReleaseStarter } from '../lib/adapters/lambda-release-starter.ts';
+import { LambdaReleaseStarter, TriggerFunctionError } from '../lib/adapters/lambda-release-starter.ts';
 import { SfnTaskTokens } from '../lib/adapters/sfn-workflow.ts';
 import type { Actor } from '../lib/domain/progress.ts';
+import type { QueuedPushes } from '../lib/ports/queued-pushes.ts';
 import type { ReleaseHistory } from '../lib/ports/release-history.ts';
 import type { ServiceStateStore } from '../lib/ports/service-state-store.ts';
 import type { OperatePorts } from '../lib/use-cases/operate.ts';
@@ -239,7 +240,25 @@ export class AwsSession {
       services: new DynamoDbServiceStateStore(documents, tableName),
       releases: trigger,
       // A queued push is withdrawn by the trigger function: it has the config and the topics to tell.
-      queue: trigger,
+      queue: explainedWithdrawals(trigger),
     };
   }
 }
+
+/**
+ * A withdrawal the trigger function failed (its DynamoDB throttled, its role denied, its own error) is said
+ * as such, with the error it gave (exit 2, as a deploy request it refused), not as an internal error of
+ * the CLI with a bare message: the person learns the withdrawal did not go through and how to check.
+ */
+const explainedWithdrawals = (queue: QueuedPushes): QueuedPushes => ({
+  withdraw: async (request) => {
+    try {
+      return await queue.withdraw(request);
+    } catch (error) {
+      if (!(error instanceof TriggerFunctionError)) throw error;
+      throw new CliUsageError(
+        `the pipeline's trigger function could not withdraw queued push ${request.releaseId} of ${request.service}: ${error.errorType}: ${error.message} (run the command again: it says whether the push is still queued)`,
+      );
+    }
+  },
+});

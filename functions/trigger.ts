@@ -10,6 +10,7 @@ import { startRelease } from '../lib/use-cases/start-release.ts';
 import { heldReleaseEvents } from '../lib/use-cases/transitions.ts';
 import {
   config,
+  createMetrics,
   createNotifier,
   createReleaseEvents,
   createStarter,
@@ -40,7 +41,7 @@ const queueFor = (held: ReturnType<typeof heldReleaseEvents>) => {
   };
   return (request: ReleaseRequest, executionName: string) => queueBehindHolder(ports, request, executionName);
 };
-const queuedPushes = createQueuedPushes({ store, notifier, events, starter });
+const queuedPushes = createQueuedPushes({ store, notifier, events, starter, metrics: createMetrics() });
 
 /** The pipeline's account, from its state machine ARN (`arn:aws:states:<region>:<account>:stateMachine:<name>`). */
 const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4] ?? '';

@@ -594,3 +594,118 @@ describe('CLI: shipline abort of a push queued as data', () => {
     );
   });
 });
+
+describe('CLI: shipline abort of a queued push when the trigger function fails', () => {
+  const QUEUED = 'checkout-555555555555';
+  const QUEUE_WAIT = {
+    pk: 'WAIT#QUEUE#default/checkout',
+    sk: 'SOLE',
+    waitRelease: `RELEASE#${QUEUED}`,
+    waitOn: 'lock-queue#default/checkout',
+    kind: 'lock-queue',
+    key: 'default/checkout',
+    releaseId: QUEUED,
+    service: 'checkout',
+    environment: 'default',
+    taskToken: `pending-push:${QUEUED}:2026-03-02T10:05:00.000Z:1:r-1`,
+    data: {
+      requestedAt: '2026-03-02T10:05:00Z',
+      pendingInput: JSON.stringify({
+        service: 'checkout',
+        image: { digest: `sha256:${'5'.repeat(64)}`, tag: 'v5' },
+      }),
+    },
+  };
+
+  it('says when the trigger withdrew it but could not record it, and records no action on a missing record', async () => {
+    cloudformation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'shipline-dev',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
+        },
+      ],
+    });
+    table([RUNNING, V2], [QUEUE_WAIT]);
+    ddb
+      .on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } })
+      .resolves({ Item: QUEUE_WAIT });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: new TextEncoder().encode(
+        JSON.stringify({
+          status: 'withdrawn',
+          releaseId: QUEUED,
+          toVersion: 'v5',
+          behind: RELEASE,
+          reason: 'aborted while queued by ana via the CLI: bad build',
+          told: false,
+          recorded: false,
+          toldError: 'ThrottlingException: Rate exceeded',
+        }),
+      ) as never,
+    });
+
+    const { code, stdout } = await cli([
+      'abort',
+      'checkout',
+      '--release',
+      QUEUED,
+      '--reason',
+      'bad build',
+      '--table',
+      TABLE,
+    ]);
+
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      `withdrew queued push ${QUEUED} (v5): it was queued behind release ${RELEASE} and will not start; but it could not be recorded as failed (aborted while queued by ana via the CLI: bad build), and people could not be told: ThrottlingException: Rate exceeded\n`,
+    );
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('says the pipeline could not withdraw it, with the error the trigger gave, and exits 2', async () => {
+    cloudformation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'shipline-dev',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
+        },
+      ],
+    });
+    table([RUNNING, V2], [QUEUE_WAIT]);
+    ddb
+      .on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } })
+      .resolves({ Item: QUEUE_WAIT });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: new TextEncoder().encode(
+        JSON.stringify({
+          errorType: 'ProvisionedThroughputExceededException',
+          errorMessage: 'The level of configured provisioned throughput for the table was exceeded',
+        }),
+      ) as never,
+    });
+
+    const { code, stderr } = await cli([
+      'abort',
+      'checkout',
+      '--release',
+      QUEUED,
+      '--reason',
+      'bad build',
+      '--table',
+      TABLE,
+    ]);
+
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `shipline: the pipeline's trigger function could not withdraw queued push ${QUEUED} of checkout: ProvisionedThroughputExceededException: The level of configured provisioned throughput for the table was exceeded (run the command again: it says whether the push is still queued)\n`,
+    );
+  });
+});

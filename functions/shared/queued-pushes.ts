@@ -1,5 +1,5 @@
 import { findService } from '../../lib/config/lookup.ts';
-import type { Notifier, QueuedPushes, ReleaseEvents, ReleaseStore } from '../../lib/ports/index.ts';
+import type { Metrics, Notifier, QueuedPushes, ReleaseEvents, ReleaseStore } from '../../lib/ports/index.ts';
 import type { ExecutionStarter } from '../../lib/ports/workflow.ts';
 import { inProcessQueuedPushes } from '../../lib/use-cases/withdraw-push.ts';
 import { config, settings } from './adapters.ts';
@@ -14,6 +14,7 @@ export const createQueuedPushes = (ports: {
   notifier: Notifier;
   events: ReleaseEvents;
   starter?: Pick<ExecutionStarter, 'executionState'>;
+  metrics?: Metrics;
 }): QueuedPushes =>
   inProcessQueuedPushes(
     ports,

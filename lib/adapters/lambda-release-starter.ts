@@ -65,6 +65,7 @@ export class LambdaReleaseStarter implements ReleaseStarter, QueuedPushes {
           reason: answer.reason,
           told: answer.told,
           ...(typeof answer.behind === 'string' ? { behind: answer.behind } : {}),
+          ...(answer.recorded === false ? { recorded: false as const } : {}),
           ...(typeof answer.toldError === 'string' ? { toldError: answer.toldError } : {}),
         };
     }

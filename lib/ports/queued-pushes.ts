@@ -13,7 +13,8 @@ export interface WithdrawRequest {
 /**
  * What the withdrawal came to:
  * - `withdrawn`: taken out of the queue, recorded as failed with who withdrew it, and told; it never starts.
- *   `told` is false when the record was written but people could not be told (`toldError` says why);
+ *   `told` is false when people could not be told (`toldError` says why), `recorded` false when even its
+ *   record could not be written;
  * - `started`: it left the queue because the hand-off is starting (or started) its execution: abort it as a
  *   running release;
  * - `not-queued`: it is not the queued push: a newer push superseded it, a person already withdrew it, or it
@@ -28,6 +29,11 @@ export type WithdrawResult =
       behind?: string;
       reason: string;
       told: boolean;
+      /**
+       * False when its record could not be written (then nobody was told either): it is out of the queue
+       * and never starts, but its history says nothing of it. Absent when it was recorded.
+       */
+      recorded?: false;
       toldError?: string;
     }
   | { status: 'started'; releaseId: string }

@@ -472,7 +472,8 @@ const withdraw = async (
   switch (result.status) {
     case 'withdrawn': {
       const message = withdrawnWords(result);
-      const requestedAt = queued.waiter?.requestedAt;
+      // Who asked goes on its record, when there is one (an action on a record never written is refused).
+      const requestedAt = result.recorded === false ? undefined : queued.waiter?.requestedAt;
       return {
         ...base,
         status: 'done',
@@ -506,7 +507,7 @@ const withdraw = async (
 
 /** What a withdrawal did, in the words a person reads. */
 const withdrawnWords = (result: Extract<WithdrawResult, { status: 'withdrawn' }>): string =>
-  `withdrew queued push ${result.releaseId} (${result.toVersion})${result.behind ? `: it was queued behind release ${result.behind} and` : ': it'} will not start; recorded as failed (${result.reason})${result.told ? '' : `, but people could not be told: ${result.toldError ?? 'unknown error'}`}`;
+  `withdrew queued push ${result.releaseId} (${result.toVersion})${result.behind ? `: it was queued behind release ${result.behind} and` : ': it'} will not start; ${result.recorded === false ? 'but it could not be recorded as failed' : 'recorded as failed'} (${result.reason})${result.told ? '' : `, ${result.recorded === false ? 'and' : 'but'} people could not be told: ${result.toldError ?? 'unknown error'}`}`;
 
 /**
  * Said after aborting a running release when a push waits behind it: it still starts when the aborted

@@ -1,7 +1,7 @@
 import { nowEpochSeconds } from '../clock.ts';
 import { isNewerRequest, requestOrderOf } from '../domain/request-order.ts';
 import type { ReleaseRequest } from '../domain/types.ts';
-import { pendingTokenOf, type Waiter } from '../ports/lock-store.ts';
+import { isPendingPush, pendingTokenOf, type Waiter } from '../ports/lock-store.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
@@ -61,8 +61,19 @@ export const queueBehindHolder = async (
       executionArn: await starter.executionArn(executionName),
     };
   const held = before.lease;
-  if (!held || held.holder === executionName || held.leaseExpiresAt < nowEpochSeconds()) return undefined;
-  if ((await starter.executionState(held.holder)) !== 'running') return undefined;
+  // This very push still queued as data (its event delivered again, or its digest pushed again, once no
+  // hand-off will start it): started from the queue as a hand-off starts it, marked as being started on
+  // condition that it is still queued, so a person's withdrawal and this start never both win (a plain
+  // StartExecution would start a push the withdrawal has just said never starts).
+  const self = before.queued;
+  const startNow = async (): Promise<StartReleaseResult | undefined> => {
+    if (self?.executionName !== executionName || !isPendingPush(self)) return undefined;
+    const { started } = await startPendingPush(ports, service, self);
+    const executionArn = await starter.executionArn(executionName);
+    return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
+  };
+  if (!held || held.holder === executionName || held.leaseExpiresAt < nowEpochSeconds()) return startNow();
+  if ((await starter.executionState(held.holder)) !== 'running') return startNow();
   // A digest whose execution already exists (running, or released before) is a duplicate, as when
   // StartExecution refuses its name: it is not queued to be released again.
   if ((await starter.executionState(executionName)) !== 'none') return undefined;

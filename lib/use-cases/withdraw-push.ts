@@ -1,12 +1,13 @@
 import { versionLabel } from '../domain/names.ts';
 import type { Actor } from '../domain/progress.ts';
 import { isPendingPush, isStartingPush, type Waiter } from '../ports/lock-store.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { QueuedPushes, WithdrawRequest, WithdrawResult } from '../ports/queued-pushes.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
-import { reportRelease } from './finish-release.ts';
+import { NOTIFICATIONS_LOST_METRIC, reportRelease } from './finish-release.ts';
 import type { PipelineSettings } from './ports.ts';
 import { pendingRequestOf } from './release-lock.ts';
 import { RELEASE_ABORTED } from './resume.ts';
@@ -18,6 +19,12 @@ export interface WithdrawPushPorts {
   events?: ReleaseEvents;
   /** Says whether a push no longer queued has an execution (the hand-off started it). */
   starter?: Pick<ExecutionStarter, 'executionState'>;
+  /**
+   * Where a notification the withdrawal could not send is counted ({@link NOTIFICATIONS_LOST_METRIC}, as
+   * every lost notification is, so the alarm on it pages): nothing retries it once the push is out of the
+   * queue, and the person who withdrew it is not everyone it was meant for.
+   */
+  metrics?: Metrics;
 }
 
 /**
@@ -72,13 +79,48 @@ export const withdrawQueuedPush = async (
   if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
     // The mark decides first: false when the push was already told superseded (or withdrawn).
     if (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) {
-      if (await store.replaceWaiter(service, queued))
+      if (await removeMarked(store, service, queued))
         return reportWithdrawn(ports, settings, topicArnOf, request, queued);
       // The queue changed between the read and the removal: not withdrawn, so not marked either.
       await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
+      const now = await store.readWaiter(service);
+      await tellSupersededMeanwhile(ports, settings, topicArnOf(service), now, releaseId);
+      return notQueued(ports, request, now, true);
     }
   }
   return notQueued(ports, request, queued);
+};
+
+/**
+ * Takes the marked push out of the queue. A removal that fails (throttled past the SDK's retries, access
+ * denied) withdrew nothing: its mark is taken back before the error is thrown, or the push would stay
+ * queued (and start) while marked as ended: a retried withdrawal would answer it was withdrawn already,
+ * and a newer push superseding it would tell nobody (the mark says it was told).
+ */
+const removeMarked = async (store: ReleaseStore, service: string, queued: Waiter): Promise<boolean> => {
+  try {
+    return await store.replaceWaiter(service, queued);
+  } catch (error) {
+    await store.unmarkNotified(queued.executionName, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
+    throw error;
+  }
+};
+
+/**
+ * A newer push that replaced the push while the withdrawal held its mark told nobody (its telling found
+ * the mark): told now that the mark is taken back, as the hand-off would tell it only when the service is
+ * handed on (hours later, for a long release). Told once (the notification mark); best effort: untold, the
+ * newer push still carries it, and the hand-off or a retried trigger tells it.
+ */
+const tellSupersededMeanwhile = async (
+  ports: WithdrawPushPorts,
+  settings: PipelineSettings,
+  topicArn: string,
+  queued: Waiter | undefined,
+  releaseId: string,
+): Promise<void> => {
+  if (queued?.supersedes?.executionName !== releaseId) return;
+  await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
 };
 
 /** Why a push the withdrawal did not take out is not (or no longer) the queued one. */
@@ -86,11 +128,13 @@ const notQueued = async (
   ports: WithdrawPushPorts,
   request: WithdrawRequest,
   read: Waiter | undefined,
+  /** True when `read` was read after the removal failed (no need to read the queue again). */
+  fresh = false,
 ): Promise<WithdrawResult> => {
   const { store } = ports;
   const { service, releaseId } = request;
-  // The queue may have changed since the first read (the mark or the removal failed): read it again.
-  const queued = read?.executionName === releaseId ? await store.readWaiter(service) : read;
+  // The queue may have changed since the first read (the mark failed): read it again.
+  const queued = !fresh && read?.executionName === releaseId ? await store.readWaiter(service) : read;
   if (queued?.executionName === releaseId) {
     if (!isPendingPush(queued))
       return {
@@ -155,7 +199,24 @@ const reportWithdrawn = async (
     });
     return { ...result, told: true };
   } catch (error) {
-    return { ...result, told: false, toldError: errorText(error) };
+    // The record is written before anyone is told: a failure may have come before it (its write
+    // throttled), and the answer must not say it was recorded when it was not.
+    // Counted, never thrown: the push is out of the queue and the answer below says what was not told.
+    await ports.metrics
+      ?.count(NOTIFICATIONS_LOST_METRIC, { Service: request.service })
+      .catch(() => undefined);
+    const recorded = await ports.store
+      .readRecord(request.service, push.requestedAt, queued.executionName)
+      .then(
+        (found) => found?.status === 'failed',
+        () => false,
+      );
+    return {
+      ...result,
+      told: false,
+      ...(recorded ? {} : { recorded: false as const }),
+      toldError: errorText(error),
+    };
   }
 };
 

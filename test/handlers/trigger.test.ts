@@ -1,3 +1,4 @@
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -33,6 +34,7 @@ import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
 const sfn = mockClient(SFNClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
+const cloudwatch = mockClient(CloudWatchClient);
 const NOW = '2025-03-04T10:00:01.000Z';
 const NOW_EPOCH = Date.parse(NOW) / 1000;
 const LOCK_KEY = { pk: 'SERVICE#default#checkout', sk: 'LOCK' };
@@ -110,6 +112,7 @@ describe('Handler: trigger', () => {
     sfn.reset();
     ddb.reset();
     sns.reset();
+    cloudwatch.reset();
     // No release holds the service's lock: the push starts its execution at once.
     serveReads(() => undefined);
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
@@ -678,6 +681,39 @@ describe('Handler: trigger', () => {
       const event = published.find((input) => input.TopicArn === RELEASE_EVENTS_TOPIC_ARN);
       expect(JSON.parse(event?.Message ?? '{}')).toMatchObject({ kind: 'failed', actor: ALICE });
       expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    });
+
+    it('counts Shipline/NotificationsLost when the failed notification of the withdrawn push is denied', async () => {
+      ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
+      ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(queuedV2);
+      ddb.on(PutCommand).resolves({});
+      ddb.on(DeleteCommand).resolves({});
+      sns
+        .on(PublishCommand, { TopicArn: TOPIC_ARN })
+        .rejects(
+          Object.assign(new Error('not authorized to perform: SNS:Publish'), { name: 'AuthorizationError' }),
+        );
+      cloudwatch.on(PutMetricDataCommand).resolves({});
+
+      await expect(handler(withdrawal(), context)).resolves.toMatchObject({
+        status: 'withdrawn',
+        told: false,
+        toldError: 'AuthorizationError: not authorized to perform: SNS:Publish',
+      });
+
+      expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
+        {
+          Namespace: 'Shipline',
+          MetricData: [
+            {
+              MetricName: 'NotificationsLost',
+              Dimensions: [{ Name: 'Service', Value: 'checkout' }],
+              Value: 1,
+              Unit: 'Count',
+            },
+          ],
+        },
+      ]);
     });
 
     it('refuses a withdrawal with no reason, naming the field', async () => {

@@ -268,6 +268,67 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(starter.calls).toEqual([]);
     });
 
+    it('counts a notification the withdrawal could not send as NotificationsLost, so the alarm on it pages', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AuthorizationErrorException' });
+      const counted: { metric: string; dimensions: Record<string, string> }[] = [];
+      const metrics = {
+        count: async (metric: string, dimensions: Record<string, string>) =>
+          void counted.push({ metric, dimensions }),
+      };
+
+      await expect(
+        withdrawQueuedPush({ store, notifier, events, starter, metrics }, SETTINGS, () => TOPIC_ARN, {
+          service: 'checkout',
+          releaseId: nameOf('a'),
+          reason: 'bad build',
+          actor: ALICE,
+        }),
+      ).resolves.toMatchObject({ status: 'withdrawn', told: false });
+
+      expect(counted).toEqual([{ metric: 'NotificationsLost', dimensions: { Service: 'checkout' } }]);
+    });
+
+    it('tells nothing lost when every notification of the withdrawal went out, and a count that fails changes no answer', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await startRelease({ starter, queue }, config, push('10:06', 'b', 'v4'));
+      const counted: string[] = [];
+      const ok = { count: async (metric: string) => void counted.push(metric) };
+      await expect(
+        withdrawQueuedPush({ store, notifier, events, starter, metrics: ok }, SETTINGS, () => TOPIC_ARN, {
+          service: 'checkout',
+          releaseId: nameOf('b'),
+          reason: 'bad build',
+          actor: ALICE,
+        }),
+      ).resolves.toMatchObject({ status: 'withdrawn', told: true });
+      expect(counted).toEqual([]);
+
+      await startRelease({ starter, queue }, config, push('10:07', 'c', 'v5'));
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AuthorizationErrorException' });
+      const denied = {
+        count: async () => {
+          throw Object.assign(new Error('not authorized to perform: cloudwatch:PutMetricData'), {
+            name: 'AccessDenied',
+          });
+        },
+      };
+      await expect(
+        withdrawQueuedPush({ store, notifier, events, starter, metrics: denied }, SETTINGS, () => TOPIC_ARN, {
+          service: 'checkout',
+          releaseId: nameOf('c'),
+          reason: 'bad build',
+          actor: ALICE,
+        }),
+      ).resolves.toMatchObject({
+        status: 'withdrawn',
+        told: false,
+        toldError: 'AuthorizationErrorException: not authorized',
+      });
+    });
+
     it('tells the untold push the withdrawn one had replaced (its trigger dead-lettered before telling it)', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -283,6 +344,200 @@ describe('Use case: withdrawing a push queued as data', () => {
         reason: `superseded by newer release ${nameOf('b')}`,
       });
       expect(notifier.events()).toEqual(['superseded', 'failed']);
+    });
+
+    it('leaves no mark when the removal fails (throttled): a retry withdraws it, and nothing is half-done', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async () => {
+        store.replaceWaiter = replace;
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+          name: 'ThrottlingException',
+        });
+      };
+
+      await expect(withdraw(nameOf('a'))).rejects.toThrow('Rate of requests exceeds');
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('a'));
+      expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(false);
+
+      // Asked again, it is withdrawn (not answered as superseded or withdrawn already).
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+      expect(notifier.events()).toEqual(['failed']);
+    });
+
+    it('a push whose withdrawal failed (its removal denied) and that a newer push then replaced is told superseded', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async () => {
+        store.replaceWaiter = replace;
+        throw Object.assign(new Error('not authorized to perform: dynamodb:DeleteItem'), {
+          name: 'AccessDeniedException',
+        });
+      };
+      await expect(withdraw(nameOf('a'))).rejects.toThrow('not authorized');
+
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      expect(store.record(nameOf('a'))?.status).toBe('superseded');
+      expect(notifier.events()).toEqual(['superseded']);
+    });
+
+    it('a newer push replacing it between the mark and the removal: it is told superseded now, not when the service is handed on', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async (service, expected, next) => {
+        store.replaceWaiter = replace;
+        // The trigger queues a newer push while the withdrawal holds its mark: its telling finds it marked.
+        await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+        return replace(service, expected, next);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+
+      expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
+      expect(store.record(nameOf('a'))?.status).toBe('superseded');
+      expect(notifier.events()).toEqual(['superseded']);
+      // Told once: the hand-off that later starts the newer push tells it no more.
+      await handOff();
+      expect(notifier.events()).toEqual(['superseded']);
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+    });
+
+    it('says so when the withdrawn push could not be recorded (its record write throttled), not that it was', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const put = store.putRecord.bind(store);
+      store.putRecord = async () => {
+        store.putRecord = put;
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+          name: 'ThrottlingException',
+        });
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({
+        status: 'withdrawn',
+        told: false,
+        recorded: false,
+        toldError: 'ThrottlingException: Rate of requests exceeds the allowed throughput',
+      });
+      // Out of the queue all the same: it never starts.
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      await handOff();
+      expect(starter.calls).toEqual([]);
+    });
+
+    it('a fault at any one call of the withdrawal leaves it whole: withdrawn and never started, or nothing done and withdrawn on a retry', async () => {
+      const methods = [
+        'readWaiter',
+        'markNotified',
+        'replaceWaiter',
+        'unmarkNotified',
+        'readLock',
+        'wasNotified',
+        'putRecord',
+      ] as const;
+      // Count the calls one fault-free withdrawal makes, then fail each of them in turn.
+      const setUp = async () => {
+        store = new InMemoryReleaseStore();
+        starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+        notifier = new FakeNotifier();
+        events = new FakeReleaseEvents();
+        supersedePending = pendingPushReporter(
+          { store, notifier, events },
+          () => SETTINGS,
+          () => TOPIC_ARN,
+        );
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      };
+      const inject = (failAt: number) => {
+        let call = 0;
+        for (const method of methods) {
+          const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
+          Object.assign(store, {
+            [method]: async (...args: never[]) => {
+              call += 1;
+              if (call === failAt)
+                throw Object.assign(new Error(`${method} throttled`), { name: 'ThrottlingException' });
+              return original(...args);
+            },
+          });
+        }
+        return () => call;
+      };
+      await setUp();
+      const calls = inject(0);
+      await withdraw(nameOf('a'));
+      const total = calls();
+      expect(total).toBeGreaterThan(3);
+
+      for (let failAt = 1; failAt <= total; failAt += 1) {
+        await setUp();
+        inject(failAt);
+        const first = await withdraw(nameOf('a')).catch((error: Error) => error);
+        if (first instanceof Error) {
+          // Nothing done: still queued, not marked, nobody told; a retry withdraws it.
+          expect(store.waiters.get('checkout')?.executionName, `fault at call ${failAt}`).toBe(nameOf('a'));
+          expect(notifier.events(), `fault at call ${failAt}`).toEqual([]);
+          await expect(withdraw(nameOf('a')), `fault at call ${failAt}`).resolves.toMatchObject({
+            status: 'withdrawn',
+            told: true,
+          });
+        } else expect(first, `fault at call ${failAt}`).toMatchObject({ status: 'withdrawn' });
+        // Either way it never starts, and it ended failed (told once) unless its record is said to be missing.
+        await handOff();
+        expect(starter.calls, `fault at call ${failAt}`).toEqual([]);
+        const withdrawn = first instanceof Error ? undefined : first;
+        if (withdrawn?.status === 'withdrawn' && withdrawn.recorded === false)
+          expect(store.record(nameOf('a')), `fault at call ${failAt}`).toBeUndefined();
+        else expect(store.record(nameOf('a'))?.status, `fault at call ${failAt}`).toBe('failed');
+        expect(notifier.events().length, `fault at call ${failAt}`).toBeLessThanOrEqual(1);
+      }
+    });
+
+    it('a push the trigger starts itself while it is still queued (its event again, once the lock is free) is never said withdrawn', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The holder's hand-off freed the lock and failed before it read the queue (a lost wake-up); the
+      // push's event is delivered again (EventBridge delivers at least once): the trigger starts it.
+      store.locks.delete('checkout');
+      await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).resolves.toMatchObject(
+        {
+          status: 'started',
+        },
+      );
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+
+      // Its execution has not taken the lock yet: a person's withdrawal finds it started, not queued.
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      expect(notifier.events()).toEqual([]);
+    });
+
+    it('a withdrawal that comes first keeps the trigger from starting the push on its event again', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      store.locks.delete('checkout');
+      // The trigger reads the queue and the lock (the push not yet withdrawn), then the withdrawal lands.
+      const snapshot = store.readQueueSnapshot.bind(store);
+      store.readQueueSnapshot = async (service, request) => {
+        const read = await snapshot(service, request);
+        store.readQueueSnapshot = snapshot;
+        await withdraw(nameOf('a'));
+        return read;
+      };
+
+      await expect(startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'))).resolves.toMatchObject(
+        {
+          status: 'duplicate',
+        },
+      );
+      expect(starter.calls).toEqual([]);
+      expect(store.record(nameOf('a'))?.status).toBe('failed');
     });
 
     it('refuses an empty reason', async () => {
@@ -389,6 +644,25 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('a'));
     });
 
+    it('says the withdrawn push could not be recorded when its record write failed, and records no action on it', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const put = store.putRecord.bind(store);
+      store.putRecord = async () => {
+        store.putRecord = put;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+
+      await expect(run({ releaseId: nameOf('a') })).resolves.toEqual({
+        command: 'abort',
+        service: 'checkout',
+        status: 'done',
+        releaseId: nameOf('a'),
+        message: `withdrew queued push ${nameOf('a')} (v3): it was queued behind release ${HOLDER} and will not start; but it could not be recorded as failed (aborted while queued by alice via the CLI: bad build), and people could not be told: ThrottlingException: Rate exceeded`,
+      });
+      expect(store.record(nameOf('a'))).toBeUndefined();
+    });
+
     it('by service when no release of it runs withdraws the queued push', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -462,6 +736,77 @@ describe('Use case: withdrawing a push queued as data', () => {
         message: `nothing to abort: release ${nameOf('a')} of checkout (v3) failed at ${NOW}: aborted while queued by alice via the CLI: bad build`,
       });
       expect(notifier.events()).toEqual(['failed']);
+    });
+  });
+
+  describe('Function: releaseLockAndWakeNext with a fault at any one call', () => {
+    it('starts the queued push exactly once on the retried hand-off, and a withdrawal between the attempts never both withdraws and starts it', async () => {
+      const methods = ['readLock', 'releaseLock', 'readWaiter', 'replaceWaiter', 'dequeueWaiter'] as const;
+      const setUp = async () => {
+        store = new InMemoryReleaseStore();
+        starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+        notifier = new FakeNotifier();
+        events = new FakeReleaseEvents();
+        supersedePending = pendingPushReporter(
+          { store, notifier, events },
+          () => SETTINGS,
+          () => TOPIC_ARN,
+        );
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      };
+      const inject = (failAt: number) => {
+        let call = 0;
+        const fault = (name: string) => {
+          call += 1;
+          if (call === failAt)
+            throw Object.assign(new Error(`${name} denied`), { name: 'AccessDeniedException' });
+        };
+        for (const method of methods) {
+          const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
+          Object.assign(store, {
+            [method]: async (...args: never[]) => {
+              fault(method);
+              return original(...args);
+            },
+          });
+        }
+        const start = starter.start.bind(starter);
+        starter.start = async (name, input) => {
+          fault('StartExecution');
+          return start(name, input);
+        };
+        return () => call;
+      };
+      await setUp();
+      const calls = inject(0);
+      await handOff();
+      const total = calls();
+      // readLock, releaseLock, replaceWaiter (the mark), StartExecution, dequeueWaiter.
+      expect(total).toBe(5);
+
+      for (const withdrawBetween of [false, true]) {
+        for (let failAt = 1; failAt <= total; failAt += 1) {
+          const at = `fault at call ${failAt}${withdrawBetween ? ', withdrawal between' : ''}`;
+          await setUp();
+          inject(failAt);
+          const first = await handOff().catch((error: Error) => error);
+          let withdrawn: Awaited<ReturnType<typeof withdraw>> | undefined;
+          if (first instanceof Error) {
+            if (withdrawBetween) withdrawn = await withdraw(nameOf('a'));
+            await handOff();
+          }
+          const startedNames = new Set(starter.calls.map((call) => call.name));
+          if (withdrawn?.status === 'withdrawn') {
+            expect(startedNames.size, at).toBe(0);
+            expect(store.record(nameOf('a'))?.status, at).toBe('failed');
+          } else {
+            expect([...startedNames], at).toEqual([nameOf('a')]);
+            expect(store.record(nameOf('a')), at).toBeUndefined();
+          }
+          expect(store.waiters.get('checkout'), at).toBeUndefined();
+        }
+      }
     });
   });
 
