@@ -19,14 +19,17 @@ describe('CLI: shipline', () => {
     expect(stdout).toContain('Expectations:    all met');
   });
 
+  // The real process: nothing but the document reaches its stdout, nothing its stderr (a stray log line
+  // would break every script that parses the output), which a run in the test's process could not see.
   it('simulate --json prints one JSON document and exits 0 when expectations hold', async () => {
-    const { code, stdout } = await runInProcess([
+    const { code, stdout, stderr } = await run([
       'simulate',
       '--scenario',
       'examples/malformed-event.yml',
       '--json',
     ]);
     expect(code).toBe(0);
+    expect(stderr).toBe('');
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(result).toMatchObject({
       outcome: 'rejected',
