@@ -11,16 +11,17 @@ const filesOf = (project: ProjectName): string[] => files.filter((file) => proje
 
 /**
  * The slowest files, in the order they start: the two that wait longest on child processes (osls package
- * and its esbuild builds, the CLI as a user runs it), the example scenarios, the CLI's scenario runs (a
- * file's size says little of how long it waits on the processes it starts). Started first, they run side by
- * side with the rest instead of leaving one worker busy at the end while the other has nothing left to run.
+ * and its esbuild builds, the CLI as a user runs it), the example scenarios, then the files that wait on
+ * other processes (the CLI's real processes, Chromium): a file's size says little of how long it waits on
+ * the processes it starts. Started first, they run side by side with the rest instead of leaving one worker
+ * busy at the end while the other has nothing left to run.
  */
 const STARTS_FIRST = [
   'test/packaging.test.ts',
   'test/cli-usage.test.ts',
   'test/sandbox/examples.test.ts',
   'test/cli.test.ts',
-  'test/cli-report.test.ts',
+  'test/report-browser.test.ts',
 ];
 
 /**

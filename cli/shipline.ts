@@ -40,12 +40,13 @@ const packageVersion = (): string =>
 /**
  * Colour only when a person reads a terminal: `--no-color` and a non-empty NO_COLOR (https://no-color.org)
  * turn it off, FORCE_COLOR turns it on where no terminal is attached (CI logs), as Node and commander read it.
+ * Read from the run's io (the process's environment and stdout in a terminal), as every command reads it.
  */
-const wantsColour = (flag: boolean): boolean => {
-  const { NO_COLOR, FORCE_COLOR, TERM } = process.env;
+const wantsColour = (flag: boolean, io: CliIo): boolean => {
+  const { NO_COLOR, FORCE_COLOR, TERM } = io.env;
   if (!flag || (NO_COLOR !== undefined && NO_COLOR !== '')) return false;
   if (FORCE_COLOR !== undefined) return FORCE_COLOR !== '0' && FORCE_COLOR !== 'false';
-  return process.stdout.isTTY === true && TERM !== 'dumb';
+  return io.isTTY === true && TERM !== 'dumb';
 };
 
 /** `--seed`: an integer 0-4294967295, or a usage error naming the bad value. */
@@ -255,7 +256,7 @@ export const buildProgram = (result: { code: number }, io: CliIo = processIo()):
     )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (options: { scenario: string; json: boolean; seed?: number; report?: string }) => {
-      result.code = await simulate(options, wantsColour(program.opts<{ color: boolean }>().color), io);
+      result.code = await simulate(options, wantsColour(program.opts<{ color: boolean }>().color, io), io);
     });
 
   program

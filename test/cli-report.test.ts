@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, tempDir } from './cli-support.ts';
+import { runInProcess, tempDir } from './cli-support.ts';
 
 describe('CLI: simulate --report', () => {
   it('writes the page and says where, after the summary', async () => {
     const file = path.join(tempDir(), 'healthy.html');
-    const { code, stdout } = await run([
+    const { code, stdout } = await runInProcess([
       'simulate',
       '--scenario',
       'examples/healthy-canary.yml',
@@ -24,7 +24,7 @@ describe('CLI: simulate --report', () => {
 
   it('refuses a report it cannot write before running the scenario (exit 2)', async () => {
     const missing = path.join(tempDir(), 'no-such-dir', 'report.html');
-    const { code, stdout, stderr } = await run([
+    const { code, stdout, stderr } = await runInProcess([
       'simulate',
       '--scenario',
       'examples/healthy-canary.yml',

@@ -28,6 +28,31 @@ export const run = async (
   }
 };
 
+/**
+ * Runs the CLI through its own entry (`runCli`) in the test's process, its io injected: what a command
+ * prints, where (stdout or stderr), its exit code and the files it writes, without starting a process that
+ * loads the sandbox again. The environment the command reads is `env` only, and it writes to no terminal.
+ * The real process (bin/shipline.mjs: its startup, exit codes, streams, environment, a pipe closed early) is
+ * what `run` and test/cli-usage.test.ts, test/cli-startup.test.ts prove.
+ */
+export const runInProcess = async (
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const { runCli } = await import('../cli/shipline.ts');
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await runCli(args, {
+    out: (text) => stdout.push(text),
+    err: (text) => stderr.push(text),
+    env,
+    // The commands run here never poll (simulate runs in virtual time): a real wait would be a bug.
+    sleep: () => Promise.reject(new Error('the CLI run in the test process waits in real time')),
+    isTTY: false,
+  });
+  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+};
+
 const tempDirs: string[] = [];
 export const tempDir = (): string => {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipline-cli-'));

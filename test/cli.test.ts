@@ -4,20 +4,32 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { configJsonSchema } from '../lib/config/load.ts';
 import { scenarioSchema } from '../sandbox/scenario/schema.ts';
-import { root, run, tempDir } from './cli-support.ts';
+import { ANSI, root, run, runInProcess, tempDir } from './cli-support.ts';
 
 describe('CLI: shipline', () => {
   it("simulate runs a scenario's cli events through the program it runs in, and prints them in the timeline", async () => {
-    const { code, stdout } = await run(['simulate', '--scenario', 'examples/cli-nothing-to-act-on.yml']);
+    const { code, stdout } = await runInProcess([
+      'simulate',
+      '--scenario',
+      'examples/cli-nothing-to-act-on.yml',
+    ]);
     expect(code).toBe(0);
     expect(stdout).toContain('+00:05:00  event    $ shipline resume checkout');
     expect(stdout).toContain('+00:05:00  event    shipline resume exited 2');
     expect(stdout).toContain('Expectations:    all met');
   });
 
+  // The real process: nothing but the document reaches its stdout, nothing its stderr (a stray log line
+  // would break every script that parses the output), which a run in the test's process could not see.
   it('simulate --json prints one JSON document and exits 0 when expectations hold', async () => {
-    const { code, stdout } = await run(['simulate', '--scenario', 'examples/malformed-event.yml', '--json']);
+    const { code, stdout, stderr } = await run([
+      'simulate',
+      '--scenario',
+      'examples/malformed-event.yml',
+      '--json',
+    ]);
     expect(code).toBe(0);
+    expect(stderr).toBe('');
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(result).toMatchObject({
       outcome: 'rejected',
@@ -40,7 +52,7 @@ describe('CLI: shipline', () => {
   });
 
   it('simulate runs a scenario whose operator runs shipline commands (the CLI imported again) and exits', async () => {
-    const { code, stdout } = await run([
+    const { code, stdout } = await runInProcess([
       'simulate',
       '--scenario',
       'examples/dora-release-history.yml',
@@ -57,6 +69,22 @@ describe('CLI: shipline', () => {
     expect(result.cli[1]?.stdout).toContain('Change fail rate                33.3% (1 of 3)');
   }, 120_000);
 
+  it("simulate colours its output as the run's environment and terminal say, not the process it runs in", async () => {
+    const scenario = ['simulate', '--scenario', 'examples/malformed-event.yml'];
+    const forced = await runInProcess(scenario, { FORCE_COLOR: '1' });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(ANSI);
+    for (const plain of [
+      await runInProcess(scenario),
+      await runInProcess(scenario, { FORCE_COLOR: '1', NO_COLOR: '1' }),
+      await runInProcess([...scenario, '--no-color'], { FORCE_COLOR: '1' }),
+    ]) {
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toContain('Expectations:    all met');
+      expect(plain.stdout).not.toMatch(ANSI);
+    }
+  });
+
   it('simulate exits 1 and names the expectation that failed', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'wrong.yml');
@@ -66,7 +94,7 @@ describe('CLI: shipline', () => {
         .replace('config: ../shipline.yml', `config: ${path.join(root, 'shipline.yml')}`)
         .replace('outcome: rejected', 'outcome: promoted'),
     );
-    const { code, stdout } = await run(['simulate', '--scenario', file]);
+    const { code, stdout } = await runInProcess(['simulate', '--scenario', file]);
     expect(code).toBe(1);
     expect(stdout).toContain('outcome: expected promoted, got rejected');
   });
@@ -78,7 +106,7 @@ describe('CLI: shipline', () => {
       file,
       'name: broken\nworld: { serving: v1, desiredCount: zero }\nversions: {}\ntrigger: { push: { version: v2 } }\n',
     );
-    const { code, stderr } = await run(['simulate', '--scenario', file]);
+    const { code, stderr } = await runInProcess(['simulate', '--scenario', file]);
     expect(code).toBe(2);
     expect(stderr).toContain('world.desiredCount');
   });

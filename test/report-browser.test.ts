@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../sandbox/report/page.ts';
 import type { ScenarioResult } from '../sandbox/run-scenario.ts';
 import { loadScenario } from '../sandbox/run-scenario.ts';
-import { root, run, tempDir } from './cli-support.ts';
+import { root, runInProcess, tempDir } from './cli-support.ts';
 
 /** Debian's Chromium (`apt-get install chromium`); SHIPLINE_CHROMIUM names another build. */
 const CHROMIUM = process.env.SHIPLINE_CHROMIUM ?? '/usr/bin/chromium';
@@ -58,7 +58,7 @@ describe.skipIf(!hasChromium)(
     beforeAll(async () => {
       const dir = tempDir();
       const file = path.join(dir, 'report.html');
-      const cli = await run(['simulate', '--scenario', SCENARIO, '--json', '--report', file]);
+      const cli = await runInProcess(['simulate', '--scenario', SCENARIO, '--json', '--report', file]);
       expect(cli.stderr).toBe('');
       expect(cli.code).toBe(0);
       result = JSON.parse(cli.stdout) as ScenarioResult;

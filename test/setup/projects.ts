@@ -9,8 +9,13 @@ export type ProjectName = (typeof PROJECTS)[number];
 const ISOLATED_SANDBOX_FILES = new Set(
   ['iam-decisions', 'sfn-validation', 'retries'].map((name) => `test/sandbox/${name}.test.ts`),
 );
-/** Other files that run scenarios: the report as Chromium shows it. */
-const SANDBOX_FILES = new Set(['test/asl.test.ts', 'test/report-browser.test.ts']);
+/**
+ * Other files that run scenarios: the report as Chromium shows it, `shipline simulate` run in the test's
+ * process (its io injected) on the sandbox the worker has already loaded.
+ */
+const SANDBOX_FILES = new Set(
+  ['asl', 'report-browser', 'cli', 'cli-report'].map((name) => `test/${name}.test.ts`),
+);
 /** Other files that mock SDK clients at most: the CLI run in the test's process, with its io injected. */
 const UNIT_FILES = new Set(
   ['dora-dashboard', 'cli-deploy', 'cli-dora', 'cli-json', 'cli-operate'].map(
