@@ -51,6 +51,25 @@ const heldLock = {
     leaseExpiresAt: NOW_EPOCH + 1800,
   },
 };
+/** v1.5, pushed at 09:30 and queued as data (a pending push) behind the holder, as the table holds it. */
+const OLDER_PENDING = {
+  ...QUEUE_KEY,
+  kind: 'lock-queue',
+  key: 'default/checkout',
+  releaseId: 'checkout-111111111111',
+  service: 'checkout',
+  environment: 'default',
+  taskToken: 'pending-push:checkout-111111111111:x',
+  data: {
+    requestedAt: '2025-03-04T09:30:00Z',
+    pendingInput: JSON.stringify({
+      service: 'checkout',
+      image: { repository: 'checkout', digest: `sha256:${'1'.repeat(64)}`, tag: 'v1.5' },
+      requestedAt: '2025-03-04T09:30:00Z',
+      source: 'ecr-push',
+    }),
+  },
+};
 const context = lambdaContext('shipline-trigger');
 const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-release:${V2_RELEASE_ID}`;
 
@@ -190,24 +209,7 @@ describe('Handler: trigger', () => {
   });
 
   it('supersedes the pending push it replaces: recorded and told, as its execution would have', async () => {
-    const older = {
-      ...QUEUE_KEY,
-      kind: 'lock-queue',
-      key: 'default/checkout',
-      releaseId: 'checkout-111111111111',
-      service: 'checkout',
-      environment: 'default',
-      taskToken: 'pending-push:checkout-111111111111:x',
-      data: {
-        requestedAt: '2025-03-04T09:30:00Z',
-        pendingInput: JSON.stringify({
-          service: 'checkout',
-          image: { repository: 'checkout', digest: `sha256:${'1'.repeat(64)}`, tag: 'v1.5' },
-          requestedAt: '2025-03-04T09:30:00Z',
-          source: 'ecr-push',
-        }),
-      },
-    };
+    const older = OLDER_PENDING;
     serveReads((key) =>
       sameKey(key, LOCK_KEY) ? heldLock.Item : sameKey(key, QUEUE_KEY) ? older : undefined,
     );
@@ -259,21 +261,9 @@ describe('Handler: trigger', () => {
   it('reads the lease and whether the push the replaced one had replaced was told in one read, and tells it only if not', async () => {
     const earliest = 'checkout-000000000001';
     const older = {
-      ...QUEUE_KEY,
-      kind: 'lock-queue',
-      key: 'default/checkout',
-      releaseId: 'checkout-111111111111',
-      service: 'checkout',
-      environment: 'default',
-      taskToken: 'pending-push:checkout-111111111111:x',
+      ...OLDER_PENDING,
       data: {
-        requestedAt: '2025-03-04T09:30:00Z',
-        pendingInput: JSON.stringify({
-          service: 'checkout',
-          image: { repository: 'checkout', digest: `sha256:${'1'.repeat(64)}`, tag: 'v1.5' },
-          requestedAt: '2025-03-04T09:30:00Z',
-          source: 'ecr-push',
-        }),
+        ...OLDER_PENDING.data,
         // It replaced an earlier pending push, which its own trigger told.
         supersedes: {
           executionName: earliest,
@@ -323,24 +313,7 @@ describe('Handler: trigger', () => {
   it('reads the keys BatchGetItem left unprocessed one by one, strongly consistent, and decides on them alike', async () => {
     const queuedKey = QUEUE_KEY;
     const ownMark = { pk: `RELEASE#${V2_RELEASE_ID}`, sk: 'NOTIFIED#superseded' };
-    const older = {
-      ...QUEUE_KEY,
-      kind: 'lock-queue',
-      key: 'default/checkout',
-      releaseId: 'checkout-111111111111',
-      service: 'checkout',
-      environment: 'default',
-      taskToken: 'pending-push:checkout-111111111111:x',
-      data: {
-        requestedAt: '2025-03-04T09:30:00Z',
-        pendingInput: JSON.stringify({
-          service: 'checkout',
-          image: { repository: 'checkout', digest: `sha256:${'1'.repeat(64)}`, tag: 'v1.5' },
-          requestedAt: '2025-03-04T09:30:00Z',
-          source: 'ecr-push',
-        }),
-      },
-    };
+    const older = OLDER_PENDING;
     serveReads((key) =>
       sameKey(key, LOCK_KEY) ? heldLock.Item : sameKey(key, queuedKey) ? older : undefined,
     );

@@ -18,7 +18,8 @@ import {
   FakeTaskTokens,
   InMemoryReleaseStore,
 } from '../fakes.ts';
-import { ecrPushEvent, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
+import { repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
+import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
 
 /**
  * The trigger's queueing of a push, the holder's hand-off and other pushes' triggers, interleaved at every
@@ -28,18 +29,12 @@ import { ecrPushEvent, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock 
  * its end. Whatever the order, every push is released at most once or else told superseded (once); the
  * newest is released; none after a newer one; and nothing is left queued behind a free lock, nor an
  * execution waiting for a wake-up that never comes. Not checked here: a push told superseded and then
- * released anyway (a known gap, see queued-push.test.ts), and SNS failing after a notification's mark was
- * written (the hand-off then takes the push for told while the failed telling takes its mark back).
+ * released anyway (a push being started is no longer told by the push replacing it: queued-push.test.ts
+ * proves that order), and SNS failing after a notification's mark was written (the hand-off then takes the
+ * push for told while the failed telling takes its mark back: a known gap).
  */
 
 const config = repoConfig();
-const NOW = '2025-03-04T10:30:00.000Z';
-const NOW_EPOCH = Date.parse(NOW) / 1000;
-const HOLDER = 'checkout-holder';
-
-const push = (time: string, digit: string, tag: string) =>
-  ecrPushEvent({ time: `2025-03-04T${time}:00Z`, digest: `sha256:${digit.repeat(64)}`, tag });
-const nameOf = (digit: string) => `checkout-${digit.repeat(32)}`;
 
 /** A small seeded generator (mulberry32): the same seed, the same interleaving. */
 const random = (seed: number) => {

@@ -15,21 +15,12 @@ import {
   FakeTaskTokens,
   InMemoryReleaseStore,
 } from '../fakes.ts';
-import { ecrPushEvent, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
+import { repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
+import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
 
 const config = repoConfig();
-const NOW = '2025-03-04T10:30:00.000Z';
-const NOW_EPOCH = Date.parse(NOW) / 1000;
-const HOLDER = 'checkout-holder';
 const SETTINGS = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
 const ALICE = { via: 'cli', id: 'arn:aws:sts::123456789012:assumed-role/operator/alice' } as const;
-
-/** A push of checkout at `time` (HH:MM), of an image whose digest is `digit` repeated. */
-const push = (time: string, digit: string, tag: string) =>
-  ecrPushEvent({ time: `2025-03-04T${time}:00Z`, digest: `sha256:${digit.repeat(64)}`, tag });
-
-/** The execution name the trigger derives for a push of that digest. */
-const nameOf = (digit: string) => `checkout-${digit.repeat(32)}`;
 
 describe('Use case: withdrawing a push queued as data', () => {
   let store: InMemoryReleaseStore;
