@@ -320,6 +320,42 @@ describe('CLI: shipline resume (alias approve)', () => {
   });
 });
 
+/** The pipeline's stack, whose outputs name its trigger function (what withdraws a queued push). */
+const stackWithTrigger = () =>
+  cloudformation.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: 'shipline-dev',
+        CreationTime: new Date(),
+        StackStatus: 'UPDATE_COMPLETE',
+        Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
+      },
+    ],
+  });
+
+/** checkout's queue item. */
+const QUEUE_KEY = { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' };
+
+/** A push queued as data behind the running release, as the table holds it: its digest `digit` repeated. */
+const queueWait = (queued: string, digit: string, tag: string) => ({
+  ...QUEUE_KEY,
+  waitRelease: `RELEASE#${queued}`,
+  waitOn: 'lock-queue#default/checkout',
+  kind: 'lock-queue',
+  key: 'default/checkout',
+  releaseId: queued,
+  service: 'checkout',
+  environment: 'default',
+  taskToken: `pending-push:${queued}:2026-03-02T10:05:00.000Z:1:r-1`,
+  data: {
+    requestedAt: '2026-03-02T10:05:00Z',
+    pendingInput: JSON.stringify({
+      service: 'checkout',
+      image: { digest: `sha256:${digit.repeat(64)}`, tag },
+    }),
+  },
+});
+
 describe('CLI: finding the pipeline', () => {
   const outputs = [
     { OutputKey: 'ReleaseTableName', OutputValue: 'from-stack' },
@@ -422,16 +458,7 @@ describe('CLI: shipline rollback', () => {
   });
 
   it("past the rollback window, invokes the stack's trigger function with the previous digest", async () => {
-    cloudformation.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 'shipline-dev',
-          CreationTime: new Date(),
-          StackStatus: 'UPDATE_COMPLETE',
-          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
-        },
-      ],
-    });
+    stackWithTrigger();
     table([V2, V1], []);
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
@@ -467,41 +494,12 @@ describe('CLI: shipline rollback', () => {
 
 describe('CLI: shipline abort of a push queued as data', () => {
   const QUEUED = 'checkout-444444444444';
-  const QUEUE_WAIT = {
-    pk: 'WAIT#QUEUE#default/checkout',
-    sk: 'SOLE',
-    waitRelease: `RELEASE#${QUEUED}`,
-    waitOn: 'lock-queue#default/checkout',
-    kind: 'lock-queue',
-    key: 'default/checkout',
-    releaseId: QUEUED,
-    service: 'checkout',
-    environment: 'default',
-    taskToken: `pending-push:${QUEUED}:2026-03-02T10:05:00.000Z:1:r-1`,
-    data: {
-      requestedAt: '2026-03-02T10:05:00Z',
-      pendingInput: JSON.stringify({
-        service: 'checkout',
-        image: { digest: `sha256:${'4'.repeat(64)}`, tag: 'v4' },
-      }),
-    },
-  };
+  const QUEUE_WAIT = queueWait(QUEUED, '4', 'v4');
 
   it("withdraws it through the stack's trigger function, with the caller as the actor, and records who asked", async () => {
-    cloudformation.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 'shipline-dev',
-          CreationTime: new Date(),
-          StackStatus: 'UPDATE_COMPLETE',
-          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
-        },
-      ],
-    });
+    stackWithTrigger();
     table([RUNNING, V2], [QUEUE_WAIT]);
-    ddb
-      .on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } })
-      .resolves({ Item: QUEUE_WAIT });
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({ Item: QUEUE_WAIT });
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
       Payload: new TextEncoder().encode(
@@ -552,20 +550,9 @@ describe('CLI: shipline abort of a push queued as data', () => {
   });
 
   it('says it could not when the trigger answers that the push is no longer queued, and exits 2', async () => {
-    cloudformation.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 'shipline-dev',
-          CreationTime: new Date(),
-          StackStatus: 'UPDATE_COMPLETE',
-          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
-        },
-      ],
-    });
+    stackWithTrigger();
     table([RUNNING, V2], [QUEUE_WAIT]);
-    ddb
-      .on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } })
-      .resolves({ Item: QUEUE_WAIT });
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({ Item: QUEUE_WAIT });
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
       Payload: new TextEncoder().encode(
@@ -597,41 +584,12 @@ describe('CLI: shipline abort of a push queued as data', () => {
 
 describe('CLI: shipline abort of a queued push when the trigger function fails', () => {
   const QUEUED = 'checkout-555555555555';
-  const QUEUE_WAIT = {
-    pk: 'WAIT#QUEUE#default/checkout',
-    sk: 'SOLE',
-    waitRelease: `RELEASE#${QUEUED}`,
-    waitOn: 'lock-queue#default/checkout',
-    kind: 'lock-queue',
-    key: 'default/checkout',
-    releaseId: QUEUED,
-    service: 'checkout',
-    environment: 'default',
-    taskToken: `pending-push:${QUEUED}:2026-03-02T10:05:00.000Z:1:r-1`,
-    data: {
-      requestedAt: '2026-03-02T10:05:00Z',
-      pendingInput: JSON.stringify({
-        service: 'checkout',
-        image: { digest: `sha256:${'5'.repeat(64)}`, tag: 'v5' },
-      }),
-    },
-  };
+  const QUEUE_WAIT = queueWait(QUEUED, '5', 'v5');
 
   it('says when the trigger withdrew it but could not record it, and records no action on a missing record', async () => {
-    cloudformation.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 'shipline-dev',
-          CreationTime: new Date(),
-          StackStatus: 'UPDATE_COMPLETE',
-          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
-        },
-      ],
-    });
+    stackWithTrigger();
     table([RUNNING, V2], [QUEUE_WAIT]);
-    ddb
-      .on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } })
-      .resolves({ Item: QUEUE_WAIT });
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({ Item: QUEUE_WAIT });
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
       Payload: new TextEncoder().encode(
@@ -667,20 +625,9 @@ describe('CLI: shipline abort of a queued push when the trigger function fails',
   });
 
   it('says the pipeline could not withdraw it, with the error the trigger gave, and exits 2', async () => {
-    cloudformation.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 'shipline-dev',
-          CreationTime: new Date(),
-          StackStatus: 'UPDATE_COMPLETE',
-          Outputs: [{ OutputKey: 'TriggerFunctionName', OutputValue: 'shipline-dev-trigger' }],
-        },
-      ],
-    });
+    stackWithTrigger();
     table([RUNNING, V2], [QUEUE_WAIT]);
-    ddb
-      .on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } })
-      .resolves({ Item: QUEUE_WAIT });
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({ Item: QUEUE_WAIT });
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
       FunctionError: 'Unhandled',

@@ -5,7 +5,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
-import { fixedClock, STATE_MACHINE_ARN, TABLE, TOPIC_ARN } from '../unit/fixtures.ts';
+import { fixedClock, notificationsLostInput, STATE_MACHINE_ARN, TABLE, TOPIC_ARN } from '../unit/fixtures.ts';
 import { lambdaContext, setHandlerEnvironment } from './support.ts';
 
 const sfn = mockClient(SFNClient);
@@ -204,17 +204,7 @@ describe('Handler: hand-off-service', () => {
 
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
     expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
-      {
-        Namespace: 'Shipline',
-        MetricData: [
-          {
-            MetricName: 'NotificationsLost',
-            Dimensions: [{ Name: 'Service', Value: 'checkout' }],
-            Value: 1,
-            Unit: 'Count',
-          },
-        ],
-      },
+      notificationsLostInput(),
     ]);
   });
 
@@ -295,17 +285,7 @@ describe('Handler: hand-off-ended-execution', () => {
     ).resolves.toEqual({ released: true, woke: PENDING });
 
     expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
-      {
-        Namespace: 'Shipline',
-        MetricData: [
-          {
-            MetricName: 'NotificationsLost',
-            Dimensions: [{ Name: 'Service', Value: 'checkout' }],
-            Value: 1,
-            Unit: 'Count',
-          },
-        ],
-      },
+      notificationsLostInput(),
     ]);
   });
 });

@@ -21,6 +21,7 @@ import { InvalidInputError } from '../../lib/errors.ts';
 import {
   ecrPushEvent,
   fixedClock,
+  notificationsLostInput,
   RELEASE_EVENTS_TOPIC_ARN,
   STATE_MACHINE_ARN,
   TABLE,
@@ -675,17 +676,7 @@ describe('Handler: trigger', () => {
       });
 
       expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
-        {
-          Namespace: 'Shipline',
-          MetricData: [
-            {
-              MetricName: 'NotificationsLost',
-              Dimensions: [{ Name: 'Service', Value: 'checkout' }],
-              Value: 1,
-              Unit: 'Count',
-            },
-          ],
-        },
+        notificationsLostInput(),
       ]);
     });
 

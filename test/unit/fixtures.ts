@@ -176,3 +176,16 @@ export const withFixedClock = (iso: string): void => {
     if (previous) useClock(previous);
   });
 };
+
+/** The PutMetricData input that counts one notification people were not sent (Shipline/NotificationsLost). */
+export const notificationsLostInput = (service = 'checkout') => ({
+  Namespace: 'Shipline',
+  MetricData: [
+    {
+      MetricName: 'NotificationsLost',
+      Dimensions: [{ Name: 'Service', Value: service }],
+      Value: 1,
+      Unit: 'Count',
+    },
+  ],
+});

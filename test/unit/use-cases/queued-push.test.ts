@@ -647,12 +647,18 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
     });
     const ports = () => ({ store, tokens, starter, supersedePending });
 
-    it('wakes the pending push behind a holder a person stopped: its lock released, the push started', async () => {
+    it.each([
+      ['behind a holder a person stopped: its lock released, the push started', 'ABORTED'],
+      [
+        'after a promoted release whose own hand-off failed past its retries (it ends SUCCEEDED)',
+        'SUCCEEDED',
+      ],
+    ])('wakes the pending push %s', async (_, status) => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       starter.ended.add(HOLDER);
 
-      await expect(handOffEndedExecution(ports(), ended('ABORTED'))).resolves.toEqual({
+      await expect(handOffEndedExecution(ports(), ended(status))).resolves.toEqual({
         released: true,
         woke: nameOf('a'),
       });
@@ -673,19 +679,6 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       });
       expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
       expect(starter.calls).toHaveLength(1);
-    });
-
-    it('hands on after a promoted release whose own hand-off failed past its retries (it ends SUCCEEDED)', async () => {
-      holdLock();
-      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
-      starter.ended.add(HOLDER);
-
-      await expect(handOffEndedExecution(ports(), ended('SUCCEEDED'))).resolves.toEqual({
-        released: true,
-        woke: nameOf('a'),
-      });
-      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
-      expect(store.locks.get('checkout')).toBeUndefined();
     });
 
     it('changes nothing after a succeeded execution whose own hand-off worked', async () => {

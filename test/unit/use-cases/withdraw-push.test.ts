@@ -570,7 +570,8 @@ describe('Use case: withdrawing a push queued as data', () => {
         ...extra,
       });
 
-    it('withdraws the push --release names, records who asked on its record, and leaves the running release alone', async () => {
+    /** The holder, paused (a wait an abort can end), with v3 pushed and queued behind it. */
+    const pausedHolderWithV3Queued = async () => {
       holdLock();
       await store.putRecord(running);
       await store.waits.register(
@@ -587,6 +588,10 @@ describe('Use case: withdrawing a push queued as data', () => {
         3600,
       );
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+    };
+
+    it('withdraws the push --release names, records who asked on its record, and leaves the running release alone', async () => {
+      await pausedHolderWithV3Queued();
 
       await expect(run({ releaseId: nameOf('a') })).resolves.toEqual({
         command: 'abort',
@@ -607,22 +612,7 @@ describe('Use case: withdrawing a push queued as data', () => {
     });
 
     it('by service while a release runs aborts that release, and says the queued push still follows it', async () => {
-      holdLock();
-      await store.putRecord(running);
-      await store.waits.register(
-        [
-          {
-            kind: 'pause',
-            key: HOLDER,
-            releaseId: HOLDER,
-            service: 'checkout',
-            environment: 'default',
-            taskToken: 'tok-pause',
-          },
-        ],
-        3600,
-      );
-      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await pausedHolderWithV3Queued();
 
       const result = await run();
 
