@@ -275,6 +275,41 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(starter.calls.map((call) => call.name)).not.toContain(nameOf('a'));
     });
 
+    it('tells superseded a push whose start by the hand-off failed, replaced by a newer push that then started itself', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // v4's trigger reads the lease held; before it queues, the holder hands off: it frees the lock, marks
+      // v3 as being started, and StartExecution keeps failing (every retry of the hand-off).
+      const start = starter.start.bind(starter);
+      starter.start = async (name, input) => {
+        if (name === nameOf('a'))
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return start(name, input);
+      };
+      const enqueue = store.enqueueWaiter.bind(store);
+      store.enqueueWaiter = async (...args) => {
+        store.enqueueWaiter = enqueue;
+        await expect(
+          releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
+        ).rejects.toThrow('Rate exceeded');
+        starter.ended.add(HOLDER);
+        return enqueue(...args);
+      };
+      // v4 replaces v3 (marked: not told now) and, the lock being free, starts itself and leaves the queue.
+      const v4 = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      expect(v4.status).toBe('started');
+      // The hand-off's retry finds the lock free and nothing queued; v4's execution takes the lock.
+      await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+      const v4Request = starter.calls.find((call) => call.name === nameOf('b'))?.input as ReleaseRequest;
+      expect(await acquireReleaseLock({ store }, config, v4Request, nameOf('b'))).toMatchObject({
+        acquired: true,
+      });
+
+      // v3 never had an execution and never will: it is told superseded by v4, once.
+      expect(starter.calls.map((call) => call.name)).not.toContain(nameOf('a'));
+      expect(superseded().map((record) => record.releaseId)).toEqual([nameOf('a')]);
+    });
+
     it('does not tell superseded a replaced push whose execution the hand-off did start', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
