@@ -99,9 +99,10 @@ export const enqueueNewest = async (
       // `supersedes`, so a later teller tells it only if no execution of it ever started.
       // It is returned as `kept`: a caller that starts the new waiter itself (and so takes it, with what it
       // keeps, out of the queue) is then the last one able to tell it.
-      if (other && isStartingPush(other))
-        return { queued: true, ...(supersedes ? { kept: supersedes } : {}) };
+      // So is one this waiter kept and queues again (a retried wait): it was never told.
       const replaced = other ?? supersedes;
+      if (replaced && isStartingPush(replaced))
+        return { queued: true, ...(supersedes ? { kept: supersedes } : {}) };
       return { queued: true, ...(replaced ? { replaced } : {}) };
     }
   }
