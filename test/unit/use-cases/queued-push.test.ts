@@ -387,6 +387,29 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(superseded()).toEqual([]);
     });
 
+    it('tells the push it replaced and failed to tell when, its event retried, it starts itself from the queue', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // v4's first attempt replaces v3 and fails telling it (SNS denied): v4 keeps it, untold.
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'not authorized',
+      );
+      expect(store.waiters.get('checkout')?.supersedes?.executionName).toBe(nameOf('a'));
+      // The holder's execution ends without handing off; v4's event is retried and starts v4 from the queue.
+      starter.ended.add(HOLDER);
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).resolves.toMatchObject(
+        {
+          status: 'started',
+        },
+      );
+
+      // v3 left the queue with v4: told now, once.
+      expect(superseded().map((record) => record.releaseId)).toEqual([nameOf('a')]);
+      expect(notifier.events()).toEqual(['superseded']);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
     it('does not tell superseded a replaced push whose execution the hand-off did start', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
