@@ -26,7 +26,8 @@ export class SnsReleaseEvents {
    * messages and attributes a request ("The maximum allowed individual message size and the maximum total
    * payload size (the sum of the individual lengths of all of the batched messages) are both 256 KB":
    * PublishBatch, Amazon SNS API Reference). A batch answers each message on its own: the ones in `Failed`
-   * are returned with their error; a request that fails loses all of its messages (thrown).
+   * are returned with their error; a request that fails loses its own messages (returned with its error),
+   * never those an earlier request published, and the next request is still sent.
    */
   public async publishAll(
     messages: readonly ReleaseEventMessage[],
@@ -34,10 +35,17 @@ export class SnsReleaseEvents {
     const failed: Array<{ message: ReleaseEventMessage; error: Error }> = [];
     for (const batch of batchesOf(messages.map((message) => ({ message, entry: entryOf(message) })))) {
       const entries = batch.map(({ entry }, i): PublishBatchRequestEntry => ({ Id: String(i), ...entry }));
-      const { Failed } = await this.client.send(
-        new PublishBatchCommand({ TopicArn: this.topicArn(), PublishBatchRequestEntries: entries }),
-      );
-      for (const entry of Failed ?? []) {
+      let answer: { Failed?: Array<{ Id?: string; Code?: string; Message?: string }> };
+      try {
+        answer = await this.client.send(
+          new PublishBatchCommand({ TopicArn: this.topicArn(), PublishBatchRequestEntries: entries }),
+        );
+      } catch (error) {
+        const lost = error instanceof Error ? error : new Error(String(error));
+        for (const { message } of batch) failed.push({ message, error: lost });
+        continue;
+      }
+      for (const entry of answer.Failed ?? []) {
         const message = batch[Number(entry.Id)]?.message;
         if (message)
           failed.push({

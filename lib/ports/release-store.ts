@@ -87,14 +87,15 @@ export interface ReleaseStore {
   releaseLock(service: string, holder: string): Promise<{ released: boolean; next?: Waiter }>;
   /**
    * Queues a waiter. Only the newest request (by push time, then receipt time) is kept: returns the waiter it replaced,
-   * or `newer` when a newer request is already queued (then this one is superseded).
+   * or `newer` when a newer request is already queued (then this one is superseded). A pending push a hand-off
+   * is starting is not returned as `replaced` but as `kept` (kept with the waiter as `supersedes`, not told).
    */
   enqueueWaiter(
     service: string,
     waiter: Waiter,
     /** The queued waiter as the caller just read it (a snapshot): the first attempt reads it no more. */
     known?: { queued: Waiter | undefined },
-  ): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }>;
+  ): Promise<{ queued: true; replaced?: Waiter; kept?: Waiter } | { queued: false; newer: Waiter }>;
   readWaiter(service: string): Promise<Waiter | undefined>;
   /** Removes the queued waiter if it is this execution (with `taskToken`: only if it still holds it). */
   dequeueWaiter(service: string, executionName: string, taskToken?: string): Promise<void>;

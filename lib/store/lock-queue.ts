@@ -74,7 +74,7 @@ export const enqueueNewest = async (
   ref: ServiceRef,
   waiter: Waiter,
   known?: { queued: Waiter | undefined },
-): Promise<{ queued: true; replaced?: Waiter } | { queued: false; newer: Waiter }> => {
+): Promise<{ queued: true; replaced?: Waiter; kept?: Waiter } | { queued: false; newer: Waiter }> => {
   for (let attempt = 0; attempt < ENQUEUE_ATTEMPTS; attempt += 1) {
     // The caller's read, if it made one, stands for the first: the replace is conditional on it anyway.
     const existing = attempt === 0 && known ? known.queued : await readQueued(waits, ref);
@@ -97,7 +97,12 @@ export const enqueueNewest = async (
       // A pending push a hand-off is starting is not the caller's to tell superseded: its execution may
       // start this very moment (and then settles its own fate against this push). It is kept as
       // `supersedes`, so a later teller tells it only if no execution of it ever started.
-      const replaced = other && isStartingPush(other) ? undefined : (other ?? supersedes);
+      // It is returned as `kept`: a caller that starts the new waiter itself (and so takes it, with what it
+      // keeps, out of the queue) is then the last one able to tell it.
+      // So is one this waiter kept and queues again (a retried wait): it was never told.
+      const replaced = other ?? supersedes;
+      if (replaced && isStartingPush(replaced))
+        return { queued: true, ...(supersedes ? { kept: supersedes } : {}) };
       return { queued: true, ...(replaced ? { replaced } : {}) };
     }
   }

@@ -69,6 +69,9 @@ export const queueBehindHolder = async (
   const startNow = async (): Promise<StartReleaseResult | undefined> => {
     if (self?.executionName !== executionName || !isPendingPush(self)) return undefined;
     const { started } = await startPendingPush(ports, service, self);
+    // The push it replaced and had not told (a first attempt failed before telling it, or a hand-off was
+    // starting it): it leaves the queue with this push, so it is told now or never.
+    if (self.supersedes) await tellIfUntold(ports, self.supersedes, executionName);
     const executionArn = await starter.executionArn(executionName);
     return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
   };
@@ -110,6 +113,11 @@ export const queueBehindHolder = async (
   const now = after.lease;
   if (!now || now.leaseExpiresAt < nowEpochSeconds()) {
     const { started } = await startPendingPush(ports, service, waiter);
+    // A push a hand-off was starting when this one replaced it (kept, not told): this push's start took it
+    // out of the queue with this one, so no later teller will see it. Told now if no execution of it exists
+    // (its start failed past the hand-off's retries; one that started settles its own fate), after this
+    // push's own start, so an execution of it that starts later finds a newer push started before it.
+    if (result.kept) await tellIfUntold(ports, result.kept, executionName);
     return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
   }
   // The hand-off found it queued first and started it, and its execution already took the lock: it runs.

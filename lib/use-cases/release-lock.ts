@@ -297,7 +297,7 @@ export const acquireReleaseLock = async (
  * so it retries the lock (no lost wake-up).
  */
 export const waitForReleaseLock = async (
-  ports: SupersedePorts & { store: ReleaseStore; events?: ReleaseEvents },
+  ports: SupersedePorts & { store: ReleaseStore; events?: ReleaseEvents; starter?: ExecutionStarter },
   request: ReleaseRequest,
   releaseId: string,
   taskToken: string,
@@ -322,6 +322,10 @@ export const waitForReleaseLock = async (
   await announceQueued(ports.events, request, releaseId, lock?.holder);
   if (!lock || lock.leaseExpiresAt < nowEpochSeconds()) {
     await tokens.succeed(taskToken, { superseded: false } satisfies WaitOutcome);
+    // A push a hand-off was starting when this one replaced it (kept, not told): this release now takes
+    // the free lock and leaves the queue with it, so no hand-off will see it. Told now if no execution of
+    // it exists (its start failed past the hand-off's retries; one that started settles its own fate).
+    if (result.kept) await tellIfUntold(ports, result.kept, releaseId);
   }
   return { queued: true, ...(result.replaced ? { replaced: result.replaced.executionName } : {}) };
 };

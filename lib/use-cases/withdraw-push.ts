@@ -230,6 +230,14 @@ const tellCarried = async (
   const carried = queued.supersedes;
   if (!carried || !isPendingPush(carried)) return;
   if (await ports.store.wasNotified(carried.executionName, ENDED_WHILE_QUEUED_MARK)) return;
+  // One a hand-off was starting when it was replaced is told only if no execution of it exists (as every
+  // teller of a kept push tells it, see tellIfUntold): one that started settles its own fate, and with the
+  // withdrawn push gone it may well be released.
+  if (
+    isStartingPush(carried) &&
+    (!ports.starter || (await ports.starter.executionState(carried.executionName)) !== 'none')
+  )
+    return;
   await reportRelease(ports, settings, {
     kind: 'superseded',
     request: pendingRequestOf(carried),

@@ -15,7 +15,7 @@ import {
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
 import {
@@ -75,6 +75,7 @@ const context = lambdaContext('shipline-trigger');
 const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:shipline-release:${V2_RELEASE_ID}`;
 
 let handler: typeof import('../../functions/trigger.ts')['handler'];
+let logger: typeof import('../../functions/shared/stack.ts')['logger'];
 
 type Key = { pk: string; sk: string };
 type Item = Record<string, unknown>;
@@ -114,6 +115,7 @@ describe('Handler: trigger', () => {
     setHandlerEnvironment();
     previousClock = useClock(fixedClock(NOW));
     ({ handler } = await import('../../functions/trigger.ts'));
+    ({ logger } = await import('../../functions/shared/stack.ts'));
   });
 
   afterAll(() => {
@@ -207,6 +209,36 @@ describe('Handler: trigger', () => {
     expect(sns.commandCalls(PublishCommand).map((call) => call.args[0].input.TopicArn)).toEqual([
       RELEASE_EVENTS_TOPIC_ARN,
     ]);
+  });
+
+  it('still queues when the release-events topic refuses PublishBatch, and logs each event it lost', async () => {
+    serveReads((key) =>
+      sameKey(key, LOCK_KEY) ? heldLock.Item : sameKey(key, QUEUE_KEY) ? OLDER_PENDING : undefined,
+    );
+    ddb.on(PutCommand).resolves({});
+    runningHolder();
+    sns.on(PublishBatchCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: SNS:Publish'), {
+        name: 'AuthorizationErrorException',
+      }),
+    );
+    const errors = vi.spyOn(logger, 'error');
+
+    try {
+      await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'queued' });
+
+      // Sent once, when the invocation ended; both events it held are logged as lost, by release.
+      expect(sns.commandCalls(PublishBatchCommand)).toHaveLength(1);
+      const lost = errors.mock.calls.filter(
+        ([message]) => message === 'a release event could not be published',
+      );
+      expect(lost.map(([, detail]) => (detail as { releaseId?: string }).releaseId)).toEqual([
+        'checkout-111111111111',
+        V2_RELEASE_ID,
+      ]);
+    } finally {
+      errors.mockRestore();
+    }
   });
 
   it('supersedes the pending push it replaces: recorded and told, as its execution would have', async () => {

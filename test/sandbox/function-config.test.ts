@@ -112,7 +112,13 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
     };
     expect(Object.keys(provider).sort()).toEqual(Object.keys(doc.provider.environment).sort());
     for (const [key, config] of configs) {
-      const own = ['trigger', 'slackInteractions', 'handOffService', 'handOffEndedExecution'].includes(key)
+      const own = [
+        'trigger',
+        'slackInteractions',
+        'waitForLock',
+        'handOffService',
+        'handOffEndedExecution',
+      ].includes(key)
         ? { SHIPLINE_STATE_MACHINE_ARN: resources.stateMachineArn }
         : {};
       expect(Object.keys(doc.functions[key]?.environment ?? {})).toEqual(Object.keys(own));

@@ -105,4 +105,27 @@ describe('Class: SnsReleaseEvents', () => {
       ['checkout-000000000002', 'InvalidParameter', 'Invalid parameter: Message'],
     ]);
   });
+
+  it('returns as lost only the messages of a request that failed, not those earlier requests published', async () => {
+    sns
+      .on(PublishBatchCommand)
+      .resolvesOnce({
+        Successful: [],
+        Failed: [{ Id: '3', Code: 'InternalError', Message: 'Internal error', SenderFault: false }],
+      })
+      .rejectsOnce(
+        Object.assign(new Error('User is not authorized to perform: SNS:Publish'), {
+          name: 'AuthorizationErrorException',
+        }),
+      );
+    const messages = Array.from({ length: 12 }, (_, i) => queued(i + 1));
+
+    const failed = await events.publishAll(messages);
+
+    expect(failed.map(({ message, error }) => [message.releaseId, error.name])).toEqual([
+      ['checkout-000000000004', 'InternalError'],
+      ['checkout-000000000011', 'AuthorizationErrorException'],
+      ['checkout-000000000012', 'AuthorizationErrorException'],
+    ]);
+  });
 });

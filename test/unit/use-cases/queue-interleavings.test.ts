@@ -28,10 +28,10 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * BatchGetItem reads each item on its own), in many seeded orders; then every started execution runs to
  * its end. Whatever the order, every push is released at most once or else told superseded (once); the
  * newest is released; none after a newer one; and nothing is left queued behind a free lock, nor an
- * execution waiting for a wake-up that never comes. Not checked here: a push told superseded and then
- * released anyway (a push being started is no longer told by the push replacing it: queued-push.test.ts
- * proves that order), and SNS failing after a notification's mark was written (the hand-off then takes the
- * push for told while the failed telling takes its mark back: a known gap).
+ * execution waiting for a wake-up that never comes, and no push is told superseded and then released. The
+ * trigger or the hand-off fails at one step, retried. Not checked here: a hand-off failing past its retries
+ * (queued-push.test.ts proves those orders), and SNS failing after a notification's mark was written (the
+ * hand-off then takes the push for told while the failed telling takes its mark back: a known gap).
  */
 
 const config = repoConfig();
@@ -248,6 +248,10 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         `${context}: ${name} neither released nor superseded`,
       ).toBeGreaterThan(0);
       expect(told(name), `${context}: ${name} told superseded at most once`).toBeLessThanOrEqual(1);
+      expect(
+        releasedTimes * supersededTimes,
+        `${context}: ${name} released after being told superseded`,
+      ).toBe(0);
     }
     expect(released.at(-1), `${context}: the newest push is released last`).toBe(pushes.at(-1));
     const order = released.filter((name) => pushes.includes(name)).map((name) => pushes.indexOf(name));
@@ -267,7 +271,7 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   const SEEDS = 40;
 
   const explore = async (
-    setup: { queued?: boolean; newer?: boolean; failAt?: number },
+    setup: { queued?: boolean; newer?: boolean; failAt?: number; handOffFailAt?: number },
     seed: number,
   ): Promise<void> => {
     store = new InMemoryReleaseStore();
@@ -297,7 +301,11 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         ...(setup.failAt ? { failAt: setup.failAt } : {}),
         body: trigger(push('10:05', 'b', 'v3')),
       },
-      { name: 'hand-off', body: handOff },
+      {
+        name: 'hand-off',
+        ...(setup.handOffFailAt ? { failAt: setup.handOffFailAt } : {}),
+        body: handOff,
+      },
     ];
     if (setup.newer) {
       processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
@@ -327,6 +335,14 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       for (let seed = 1; seed <= 3; seed += 1) {
         await explore({ queued: true, failAt }, seed);
         await explore({ queued: true, newer: true, failAt }, seed);
+      }
+  });
+
+  it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {
+    for (let handOffFailAt = 1; handOffFailAt <= 8; handOffFailAt += 1)
+      for (let seed = 1; seed <= 3; seed += 1) {
+        await explore({ queued: true, handOffFailAt }, seed);
+        await explore({ queued: true, newer: true, handOffFailAt }, seed);
       }
   });
 });

@@ -275,6 +275,141 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(starter.calls.map((call) => call.name)).not.toContain(nameOf('a'));
     });
 
+    it('tells superseded a push whose start by the hand-off failed, replaced by a newer push that then started itself', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // v4's trigger reads the lease held; before it queues, the holder hands off: it frees the lock, marks
+      // v3 as being started, and StartExecution keeps failing (every retry of the hand-off).
+      const start = starter.start.bind(starter);
+      starter.start = async (name, input) => {
+        if (name === nameOf('a'))
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return start(name, input);
+      };
+      const enqueue = store.enqueueWaiter.bind(store);
+      store.enqueueWaiter = async (...args) => {
+        store.enqueueWaiter = enqueue;
+        await expect(
+          releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
+        ).rejects.toThrow('Rate exceeded');
+        starter.ended.add(HOLDER);
+        return enqueue(...args);
+      };
+      // v4 replaces v3 (marked: not told now) and, the lock being free, starts itself and leaves the queue.
+      const v4 = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      expect(v4.status).toBe('started');
+      // The hand-off's retry finds the lock free and nothing queued; v4's execution takes the lock.
+      await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+      const v4Request = starter.calls.find((call) => call.name === nameOf('b'))?.input as ReleaseRequest;
+      expect(await acquireReleaseLock({ store }, config, v4Request, nameOf('b'))).toMatchObject({
+        acquired: true,
+      });
+
+      // v3 never had an execution and never will: it is told superseded by v4, once.
+      expect(starter.calls.map((call) => call.name)).not.toContain(nameOf('a'));
+      expect(superseded().map((record) => record.releaseId)).toEqual([nameOf('a')]);
+    });
+
+    it('tells superseded a push whose start by the hand-off failed, replaced by an execution that then took the free lock', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // v4's execution found the lock held and goes to wait; meanwhile the holder hands off: it frees the
+      // lock, marks v3 as being started, and StartExecution keeps failing (every retry of the hand-off).
+      const start = starter.start.bind(starter);
+      starter.start = async (name, input) => {
+        if (name === nameOf('a'))
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return start(name, input);
+      };
+      await expect(
+        releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
+      ).rejects.toThrow('Rate exceeded');
+      starter.ended.add(HOLDER);
+      const v4 = await startRelease(
+        { starter, queue: async () => undefined },
+        config,
+        push('10:08', 'b', 'v4'),
+      );
+      const v4Request = starter.calls.find((call) => call.name === nameOf('b'))?.input as ReleaseRequest;
+      expect(v4.status).toBe('started');
+      // v4 replaces v3 (marked: not told now) and, the lock being free, resumes itself and takes the lock.
+      await waitForReleaseLock(
+        { store, tokens, starter, events, supersedePending },
+        v4Request,
+        nameOf('b'),
+        'token-b',
+      );
+      expect(tokens.succeeded).toEqual([{ token: 'token-b', output: { superseded: false } }]);
+      expect(await acquireReleaseLock({ store }, config, v4Request, nameOf('b'))).toMatchObject({
+        acquired: true,
+      });
+      // The hand-off's retry finds v4 holding the lock: it hands nothing on.
+      await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+
+      // v3 never had an execution and never will: it is told superseded by v4, once.
+      expect(starter.calls.map((call) => call.name)).not.toContain(nameOf('a'));
+      expect(superseded().map((record) => record.releaseId)).toEqual([nameOf('a')]);
+    });
+
+    it('does not tell superseded a push the hand-off did start when the wait that replaced it is retried', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The hand-off marks v3 and starts it, and fails before taking it out of the queue.
+      const dequeue = store.dequeueWaiter.bind(store);
+      store.dequeueWaiter = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      await expect(
+        releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
+      ).rejects.toThrow('Rate exceeded');
+      store.dequeueWaiter = dequeue;
+      // v4's execution waits: it replaces v3 in the queue (marked: kept, not told), then fails reading the
+      // lock; its state's Retry queues it again, with a new task token.
+      const v4 = await startRelease(
+        { starter, queue: async () => undefined },
+        config,
+        push('10:08', 'b', 'v4'),
+      );
+      expect(v4.status).toBe('started');
+      const v4Request = starter.calls.find((call) => call.name === nameOf('b'))?.input as ReleaseRequest;
+      const readLock = store.readLock.bind(store);
+      store.readLock = async () => {
+        store.readLock = readLock;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      const ports = { store, tokens, starter, events, supersedePending };
+      await expect(waitForReleaseLock(ports, v4Request, nameOf('b'), 'token-b1')).rejects.toThrow(
+        'Rate exceeded',
+      );
+      await waitForReleaseLock(ports, v4Request, nameOf('b'), 'token-b2');
+
+      // v3's execution runs (it may take the lock first): it is never told it was skipped.
+      expect(superseded()).toEqual([]);
+    });
+
+    it('tells the push it replaced and failed to tell when, its event retried, it starts itself from the queue', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // v4's first attempt replaces v3 and fails telling it (SNS denied): v4 keeps it, untold.
+      notifier.failNext = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+        'not authorized',
+      );
+      expect(store.waiters.get('checkout')?.supersedes?.executionName).toBe(nameOf('a'));
+      // The holder's execution ends without handing off; v4's event is retried and starts v4 from the queue.
+      starter.ended.add(HOLDER);
+      await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).resolves.toMatchObject(
+        {
+          status: 'started',
+        },
+      );
+
+      // v3 left the queue with v4: told now, once.
+      expect(superseded().map((record) => record.releaseId)).toEqual([nameOf('a')]);
+      expect(notifier.events()).toEqual(['superseded']);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
     it('does not tell superseded a replaced push whose execution the hand-off did start', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));

@@ -337,6 +337,47 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(notifier.events()).toEqual(['superseded', 'failed']);
     });
 
+    it('never tells superseded the push the withdrawn one had replaced while the hand-off started it (it runs)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      // The hand-off marks v3 and starts it, and fails before taking it out of the queue.
+      const dequeue = store.dequeueWaiter.bind(store);
+      store.dequeueWaiter = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      await expect(handOff()).rejects.toThrow('Rate exceeded');
+      store.dequeueWaiter = dequeue;
+      // Another release holds the lock again; v4 replaces v3 in the queue (marked: kept, not told).
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      expect(store.waiters.get('checkout')?.supersedes?.executionName).toBe(nameOf('a'));
+
+      await expect(withdraw(nameOf('b'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+
+      // v3's execution runs, and with v4 withdrawn nothing supersedes it: it is never told it was skipped.
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      expect(notifier.events()).toEqual(['failed']);
+    });
+
+    it('tells superseded the push the withdrawn one had replaced while the hand-off failed to start it', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const start = starter.start.bind(starter);
+      starter.start = async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      await expect(handOff()).rejects.toThrow('Rate exceeded');
+      starter.start = start;
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+
+      await expect(withdraw(nameOf('b'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+
+      // v3 has no execution and leaves the queue with v4: told now, or never.
+      expect(store.record(nameOf('a'))).toMatchObject({ status: 'superseded' });
+      expect(notifier.events()).toEqual(['superseded', 'failed']);
+    });
+
     it('leaves no mark when the removal fails (throttled): a retry withdraws it, and nothing is half-done', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
