@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -97,4 +98,21 @@ export const createTable = async (
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   client.destroy();
+};
+
+/**
+ * Deletes a run's table once the run is over: the server lives as long as the process (a test worker, a
+ * bench), and every run's items would otherwise stay in its memory, each run's store growing the next's.
+ */
+export const deleteTable = async (dynamoEndpoint: string, tableName: string): Promise<void> => {
+  const client = new DynamoDBClient({
+    endpoint: dynamoEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+  });
+  try {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+  } finally {
+    client.destroy();
+  }
 };

@@ -27,7 +27,7 @@ import {
 } from './iam/policies.ts';
 import { installSandboxClients } from './intercept.ts';
 import { declaredFunctionsOf, LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
-import { createTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
+import { createTable, deleteTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { DEFAULT_SEED, SeededRandom } from './random.ts';
 import { type CliRun, checkCliExpectations } from './run/cli.ts';
 import { ScenarioError } from './run/errors.ts';
@@ -187,6 +187,11 @@ type RunOptions = {
   functionsFromDocument?: boolean;
   /** Record each service's time series (`ServiceResult.series`), for a picture of the run. Default false. */
   series?: boolean;
+  /**
+   * Leave the run's DynamoDB table in the local server when the run ends (a test reads the store after
+   * it). Default false: the table is deleted, so a process running many scenarios does not keep them all.
+   */
+  keepTable?: boolean;
 };
 
 /**
@@ -201,18 +206,27 @@ export const runScenario = async (
 ): Promise<ScenarioResult> => {
   const wallStart = performance.now();
   const packagedConfig = resolveConfig(scenario, baseDir);
+  const table: CreatedTable = {};
   try {
-    return await runPackaged(scenario, packagedConfig, options, wallStart);
+    return await runPackaged(scenario, packagedConfig, options, wallStart, table);
   } finally {
     rmSync(packagedConfig.taskRoot, { recursive: true, force: true });
+    if (table.name && table.endpoint && !options.keepTable) await deleteTable(table.endpoint, table.name);
   }
 };
+
+/** The DynamoDB table a run created, once it has: deleted when the run ends, whether it succeeded or threw. */
+interface CreatedTable {
+  endpoint?: string;
+  name?: string;
+}
 
 const runPackaged = async (
   scenario: Scenario,
   { config, configPath, taskRoot }: PackagedConfig,
   options: RunOptions,
   wallStart: number,
+  table: CreatedTable,
 ): Promise<ScenarioResult> => {
   const { serviceName, services } = validateScenario(scenario, config);
   const misnamed = checkNames(scenario, REPOSITORY_ROOT);
@@ -240,6 +254,7 @@ const runPackaged = async (
     AWS_REGION: region,
   };
   await createTable(endpoint, tableDefinition(REPOSITORY_ROOT, tableName));
+  Object.assign(table, { endpoint, name: tableName });
 
   const start = new Date(scenario.world.start);
   const clock = new VirtualClock(new Date(start.getTime() - WARM_UP_SECONDS * 1000));

@@ -13,10 +13,10 @@ const client = async () =>
     credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
   });
 
-/** Runs an example, then opens the store of the table the run created (the newest sandbox table). */
+/** Runs an example keeping its table, then opens the store of the table the run created (the newest sandbox table). */
 const runAndOpenStore = async (file: string) => {
   const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
-  const result = await runScenario(scenario, baseDir);
+  const result = await runScenario(scenario, baseDir, { keepTable: true });
   const dynamo = await client();
   const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
   const ours = TableNames.filter((name) => name.startsWith(`shipline-sandbox-${process.pid}-`));
@@ -31,6 +31,29 @@ afterAll(async () => {
 });
 
 describe('Sandbox: the release store after a release', () => {
+  it('deletes the table of a run when the run ends, unless asked to keep it', async () => {
+    const dynamo = await client();
+    const ours = async () =>
+      ((await dynamo.send(new ListTablesCommand({}))).TableNames ?? []).filter((name) =>
+        name.startsWith(`shipline-sandbox-${process.pid}-`),
+      );
+    const before = await ours();
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
+    await expect(runScenario(scenario, baseDir)).resolves.toMatchObject({ outcome: 'promoted' });
+    expect(await ours()).toEqual(before);
+    // A run that fails part-way (its scenario refused once the world was seeded) deletes its table too.
+    const refused = {
+      ...scenario,
+      world: {
+        ...scenario.world,
+        delivery: [{ detailType: 'ECR Image Action', fn: 'noSuchFunction', drop: true, times: 1 }],
+      },
+    };
+    await expect(runScenario(refused as typeof scenario, baseDir)).rejects.toThrow(/noSuchFunction/);
+    expect(await ours()).toEqual(before);
+    dynamo.destroy();
+  });
+
   it('indexes a promoted release by its end time and leaves none of its waits behind', async () => {
     const { result, store, documents } = await runAndOpenStore('healthy-canary.yml');
     expect(result.outcome).toBe('promoted');
