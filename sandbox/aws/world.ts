@@ -532,11 +532,20 @@ export class SimulatedWorld
     );
   }
 
-  /** Answers one SDK command. */
-  public handle(clientName: string, commandName: string, input: Record<string, unknown>): unknown {
+  /**
+   * Counts one SDK command a function sent, with its input, and applies the scenario's faults for it.
+   * Returns the command's name without its `Command` suffix.
+   */
+  public sent(clientName: string, commandName: string, input: Record<string, unknown>): string {
     const command = commandName.replace(/Command$/, '');
     this.commands.push({ at: this.clock.nowMillis, service: clientName, command, input });
     this.injectFault(command);
+    return command;
+  }
+
+  /** Answers one SDK command. */
+  public handle(clientName: string, commandName: string, input: Record<string, unknown>): unknown {
+    const command = this.sent(clientName, commandName, input);
     if (clientName === 'Lambda' && command === 'Invoke') {
       const pipeline = this.invokePipelineFunction(input);
       if (pipeline) return pipeline;

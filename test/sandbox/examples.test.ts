@@ -76,6 +76,22 @@ describe('Sandbox: example scenarios', () => {
     expect(result).toMatchObject({ detectionSeconds: null, exposedRequests: 0 });
   });
 
+  it("counts the functions' and the CLI's DynamoDB calls among the run's AWS calls, not the seeding of the table", async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'cli-history.yml'));
+    const seeded = await runScenario(scenario, baseDir);
+    const unseeded = await runScenario(
+      parseScenario({ ...structuredClone(scenario), world: { ...scenario.world, history: [] } }),
+      baseDir,
+    );
+
+    expect(seeded.outcome).toBe('promoted');
+    // The release writes its record, lock and waits; `shipline history` reads the records (a Query).
+    expect(seeded.awsCalls['DynamoDB:PutItem']).toBeGreaterThan(5);
+    expect(seeded.awsCalls['DynamoDB:Query']).toBeGreaterThan(0);
+    // Three records and a promotion written before the run are the runner's, not the pipeline's calls.
+    expect(seeded.awsCalls['DynamoDB:PutItem']).toBe(unseeded.awsCalls['DynamoDB:PutItem']);
+  });
+
   it('keeps the old slot warm for the whole scale-down delay when the rollback window is shorter', async () => {
     const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
     const config = parseYaml(readFileSync(path.join(REPOSITORY_ROOT, 'shipline.yml'), 'utf8')) as {
