@@ -217,9 +217,10 @@ export const installSandboxClients = (): void => {
       await world.callLatency();
       // The local DynamoDB server answers DynamoDB's commands. A function's or a person's count among the
       // run's AWS calls and meet the scenario's faults; the runner's own (seeding the table) do neither.
+      // Their inputs are not kept: the table holds what they wrote, and a fleet's would weigh on its memory.
       if (clientName === 'DynamoDB') {
         if (currentFunction.getStore() !== undefined || currentOperator.getStore())
-          world.sent(clientName, commandName, args.input);
+          world.sent(clientName, commandName);
         return next(args);
       }
       // Some commands take modeled time of their own (Lambda Invoke waits for the function's run).

@@ -536,7 +536,7 @@ export class SimulatedWorld
    * Counts one SDK command a function sent, with its input, and applies the scenario's faults for it.
    * Returns the command's name without its `Command` suffix.
    */
-  public sent(clientName: string, commandName: string, input: Record<string, unknown>): string {
+  public sent(clientName: string, commandName: string, input?: Record<string, unknown>): string {
     const command = commandName.replace(/Command$/, '');
     this.commands.push({ at: this.clock.nowMillis, service: clientName, command, input });
     this.injectFault(command);
