@@ -110,23 +110,6 @@ export const CLOUDWATCH_TIMING_DEFAULTS: CloudWatchTiming = {
   evaluationRangeExtraPeriods: 2,
 };
 
-/**
- * Decides an alarm's next state from the datapoints of its evaluation range, oldest first (`true` breaching,
- * `false` not, `undefined` missing), as the CloudWatch user guide's "How alarm state is evaluated when data
- * is missing" describes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html):
- *
- * - At least EvaluationPeriods (N) real datapoints in the range: the most recent N real ones decide, M
- *   (DatapointsToAlarm) breaching -> ALARM, else OK; TreatMissingData plays no part.
- * - None at all: `missing` -> INSUFFICIENT_DATA, `ignore` -> the state stays, `breaching` -> ALARM,
- *   `notBreaching` -> OK.
- * - Some but fewer than N: every real datapoint counts, and missing ones fill in as few times as possible
- *   (N minus the real ones): as breaching or not breaching per TreatMissingData. With `missing` and `ignore`
- *   nothing fills in: ALARM when M real ones breach, OK when so many real ones do not breach that M breaching
- *   can no longer be reached (more than N - M), and otherwise the state stays (the guide's table: `- - X - -`
- *   for 3 of 3 retains the state, `- - - - 0` is OK; CloudWatch avoids premature transitions to ALARM).
- *
- * Returns the next state (undefined: the state stays) and the indexes of the real datapoints that decided.
- */
 /** How many of the datapoints at `indexes` breach. */
 const countBreaching = (datapoints: ReadonlyArray<boolean | undefined>, indexes: number[]): number => {
   let breaching = 0;
@@ -134,6 +117,29 @@ const countBreaching = (datapoints: ReadonlyArray<boolean | undefined>, indexes:
   return breaching;
 };
 
+/**
+ * Decides an alarm's next state from the datapoints of its evaluation range, oldest first (`true` breaching,
+ * `false` not, `undefined` missing), as the CloudWatch user guide's "How alarm state is evaluated when data
+ * is missing" and "Avoiding premature transitions to alarm state" describe, both of its tables (3 of 3 and
+ * 2 of 3 over a range of 5) included
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html):
+ *
+ * - At least EvaluationPeriods (N) real datapoints in the range: the most recent N real ones decide, M
+ *   (DatapointsToAlarm) breaching -> ALARM, else OK; TreatMissingData plays no part.
+ * - None at all: `missing` -> INSUFFICIENT_DATA, `ignore` -> the state stays, `breaching` -> ALARM,
+ *   `notBreaching` -> OK.
+ * - Some but fewer than N: every real datapoint counts, and missing ones fill in as few times as possible
+ *   (N minus the real ones): as breaching or not breaching per TreatMissingData. With `missing` and `ignore`:
+ *   ALARM when M real ones breach; OK when fewer breach and a real one does not (the tables: `0 - X - -` and
+ *   `- - - - 0` for 2 of 3 are OK with both). When every real one breaches but fewer than M: `missing` goes
+ *   to ALARM once the oldest of them is at least M periods old ("alarms are designed to always go into ALARM
+ *   state when the oldest available breaching datapoint ... is at least as old as the value of Datapoints to
+ *   Alarm, and all other more recent data points are breaching or missing": `- - X - -` for 3 of 3, `- - - X -`
+ *   for 2 of 3), `ignore` keeps the state, and a younger one keeps the state with both (`- - - - X` does "not go
+ *   immediately into ALARM", as the next datapoint may not breach).
+ *
+ * Returns the next state (undefined: the state stays) and the indexes of the real datapoints that decided.
+ */
 export const decideAlarmState = (input: {
   datapoints: ReadonlyArray<boolean | undefined>;
   evaluationPeriods: number;
@@ -170,8 +176,11 @@ export const decideAlarmState = (input: {
           breaching: 0,
         };
       if (breachingReal >= m) return { state: 'ALARM', used: real, breaching: breachingReal };
-      if (real.length - breachingReal > n - m) return { state: 'OK', used: real, breaching: breachingReal };
-      return { state: undefined, used: real, breaching: breachingReal };
+      if (breachingReal < real.length) return { state: 'OK', used: real, breaching: breachingReal };
+      // Every real datapoint breaches, fewer than M: ALARM (not premature) once the oldest is M periods old.
+      const oldestAge = input.datapoints.length - (real[0] as number);
+      const alarms = input.treatMissingData === 'missing' && oldestAge >= m;
+      return { state: alarms ? 'ALARM' : undefined, used: real, breaching: breachingReal };
     }
   }
 };

@@ -36,12 +36,31 @@ describe('Function: decideAlarmState (CloudWatch user guide, "How alarm state is
     ['- - - - 0', 'OK', 'OK', 'OK', 'OK'],
     ['- - - - -', 'INSUFFICIENT_DATA', 'retain', 'ALARM', 'OK'],
     ['0 X X - X', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
-    ['- - X - -', 'retain', 'retain', 'ALARM', 'OK'],
+    // "Avoiding premature transitions to alarm state": the oldest breaching datapoint is 3 periods old and
+    // nothing more recent is real, so `missing` alarms; `ignore` keeps the state.
+    ['- - X - -', 'ALARM', 'retain', 'ALARM', 'OK'],
+    // One breaching datapoint too recent to be 3 periods old: no premature ALARM.
+    ['- - - X -', 'retain', 'retain', 'ALARM', 'OK'],
+    ['- - - - X', 'retain', 'retain', 'ALARM', 'OK'],
   ])('3 of 3, range %s: missing %s, ignore %s, breaching %s, notBreaching %s', (row, missing, ignore, breaching, notBreaching) => {
     expect(decide(row, 'missing')).toBe(missing);
     expect(decide(row, 'ignore')).toBe(ignore);
     expect(decide(row, 'breaching')).toBe(breaching);
     expect(decide(row, 'notBreaching')).toBe(notBreaching);
+  });
+
+  // The guide's second table: a 2-of-3 alarm (M out of N) whose evaluation range holds 5 datapoints.
+  it.each([
+    ['0 - X - X', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
+    ['0 0 X 0 X', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
+    ['0 - X - -', 'OK', 'OK', 'ALARM', 'OK'],
+    ['- - - - 0', 'OK', 'OK', 'ALARM', 'OK'],
+    ['- - - X -', 'ALARM', 'retain', 'ALARM', 'OK'],
+  ])('2 of 3, range %s: missing %s, ignore %s, breaching %s, notBreaching %s', (row, missing, ignore, breaching, notBreaching) => {
+    expect(decide(row, 'missing', 3, 2)).toBe(missing);
+    expect(decide(row, 'ignore', 3, 2)).toBe(ignore);
+    expect(decide(row, 'breaching', 3, 2)).toBe(breaching);
+    expect(decide(row, 'notBreaching', 3, 2)).toBe(notBreaching);
   });
 
   it('decides M of N on the most recent N real datapoints of the range, ignoring TreatMissingData', () => {
@@ -57,10 +76,16 @@ describe('Function: decideAlarmState (CloudWatch user guide, "How alarm state is
     expect(decide('- - 0 - -', 'breaching', 3, 2)).toBe('ALARM');
     expect(decide('- 0 0 - -', 'breaching', 3, 2)).toBe('OK');
     expect(decide('- - X - -', 'notBreaching', 3, 2)).toBe('OK');
-    // `missing`: one real breaching of the two needed keeps the state; two non-breaching make 2 of 3 unreachable.
-    expect(decide('- - X - -', 'missing', 3, 2)).toBe('retain');
+    // `missing`: a lone breaching datapoint at least M periods old with nothing real after it alarms (no
+    // longer premature); one too recent keeps the state; a real non-breaching one among too few breaching is OK.
+    expect(decide('- - X - -', 'missing', 3, 2)).toBe('ALARM');
+    expect(decide('- - - - X', 'missing', 3, 2)).toBe('retain');
+    expect(decide('- - X 0 -', 'missing', 3, 2)).toBe('OK');
     expect(decide('- 0 0 - -', 'missing', 3, 2)).toBe('OK');
     expect(decide('- X X - -', 'missing', 3, 2)).toBe('ALARM');
+    // 1 of 1 with a range of 3: the one real datapoint decides whatever TreatMissingData says.
+    expect(decide('- X -', 'missing', 1, 1)).toBe('ALARM');
+    expect(decide('- 0 -', 'ignore', 1, 1)).toBe('OK');
   });
 });
 
