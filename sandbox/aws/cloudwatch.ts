@@ -145,7 +145,7 @@ export const decideAlarmState = (input: {
   evaluationPeriods: number;
   datapointsToAlarm: number;
   treatMissingData: TreatMissingData;
-}): { state: AlarmState | undefined; used: number[]; breaching: number } => {
+}): { state: AlarmState | undefined; used: number[]; breaching: number; filled: number } => {
   const n = input.evaluationPeriods;
   const m = input.datapointsToAlarm;
   // Plain loops: this runs for every alarm every simulated minute.
@@ -154,7 +154,7 @@ export const decideAlarmState = (input: {
   if (real.length >= n) {
     const used = real.slice(-n);
     const breaching = countBreaching(input.datapoints, used);
-    return { state: breaching >= m ? 'ALARM' : 'OK', used, breaching };
+    return { state: breaching >= m ? 'ALARM' : 'OK', used, breaching, filled: 0 };
   }
   const breachingReal = countBreaching(input.datapoints, real);
   const fill = n - real.length;
@@ -164,9 +164,15 @@ export const decideAlarmState = (input: {
         state: breachingReal + fill >= m ? 'ALARM' : 'OK',
         used: real,
         breaching: breachingReal + fill,
+        filled: fill,
       };
     case 'notBreaching':
-      return { state: breachingReal >= m ? 'ALARM' : 'OK', used: real, breaching: breachingReal };
+      return {
+        state: breachingReal >= m ? 'ALARM' : 'OK',
+        used: real,
+        breaching: breachingReal,
+        filled: fill,
+      };
     case 'missing':
     case 'ignore': {
       if (real.length === 0)
@@ -174,13 +180,15 @@ export const decideAlarmState = (input: {
           state: input.treatMissingData === 'missing' ? 'INSUFFICIENT_DATA' : undefined,
           used: [],
           breaching: 0,
+          filled: 0,
         };
-      if (breachingReal >= m) return { state: 'ALARM', used: real, breaching: breachingReal };
-      if (breachingReal < real.length) return { state: 'OK', used: real, breaching: breachingReal };
+      const decided = { used: real, breaching: breachingReal, filled: 0 };
+      if (breachingReal >= m) return { state: 'ALARM', ...decided };
+      if (breachingReal < real.length) return { state: 'OK', ...decided };
       // Every real datapoint breaches, fewer than M: ALARM (not premature) once the oldest is M periods old.
       const oldestAge = input.datapoints.length - (real[0] as number);
       const alarms = input.treatMissingData === 'missing' && oldestAge >= m;
-      return { state: alarms ? 'ALARM' : undefined, used: real, breaching: breachingReal };
+      return { state: alarms ? 'ALARM' : undefined, ...decided };
     }
   }
 };
@@ -252,6 +260,53 @@ const STANDARD_UNITS: ReadonlySet<string> = new Set([
   'Count/Second',
   'None',
 ]);
+
+/** A number as CloudWatch's reasons print it (Java's Double.toString): `11.0`, `0.25`, `2.0E7`. */
+const javaDouble = (value: number): string => {
+  const magnitude = Math.abs(value);
+  if (value !== 0 && (magnitude >= 1e7 || magnitude < 1e-3)) {
+    const [mantissa = '0', exponent = '0'] = value.toExponential().split('e');
+    return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
+  }
+  return Number.isInteger(value) ? value.toFixed(1) : String(value);
+};
+
+/** A datapoint's timestamp as CloudWatch's reasons print it: `dd/MM/yy HH:mm:ss` (UTC). */
+const reasonTime = (at: number): string => {
+  const iso = new Date(at).toISOString();
+  return `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(2, 4)} ${iso.slice(11, 19)}`;
+};
+
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/**
+ * The StateReason of an evaluation that crossed the threshold, worded as CloudWatch words it (AWS's sample
+ * events and DescribeAlarms outputs: "Threshold Crossed: 3 out of the last 3 datapoints [38.39 (26/01/22
+ * 13:24:00), ...] were not greater than or equal to the threshold (80.0) (minimum 1 datapoint for ALARM ->
+ * OK transition).", and "no datapoints were received for 1 period and 1 missing datapoint was treated as
+ * [NonBreaching]."): the datapoints newest first, the count of those that breach (to ALARM) or do not (to
+ * OK), and the minimum for the transition: M to ALARM, N - M + 1 to OK.
+ */
+const thresholdCrossedReason = (
+  alarm: MetricAlarm,
+  next: 'OK' | 'ALARM',
+  used: ReadonlyArray<{ at: number; value: number }>,
+  filled: number,
+): string => {
+  const treated = `${plural(filled, 'missing datapoint')} ${filled === 1 ? 'was' : 'were'} treated as [${alarm.TreatMissingData === 'breaching' ? 'Breaching' : 'NonBreaching'}]`;
+  if (used.length === 0)
+    return `Threshold Crossed: no datapoints were received for ${plural(filled, 'period')} and ${treated}.`;
+  const counted = used.filter(
+    (v) => compare(v.value, alarm.ComparisonOperator, alarm.Threshold) === (next === 'ALARM'),
+  ).length;
+  const shown = [...used]
+    .reverse()
+    .map((v) => `${javaDouble(v.value)} (${reasonTime(v.at)})`)
+    .join(', ');
+  const minimum =
+    next === 'ALARM' ? alarm.DatapointsToAlarm : alarm.EvaluationPeriods - alarm.DatapointsToAlarm + 1;
+  return `Threshold Crossed: ${counted} out of the last ${used.length} datapoints [${shown}] ${counted === 1 ? 'was' : 'were'} ${next === 'ALARM' ? '' : 'not '}${OPERATOR_WORDS[alarm.ComparisonOperator]} the threshold (${javaDouble(alarm.Threshold)})${filled > 0 ? ` and ${treated}` : ''} (minimum ${plural(minimum, 'datapoint')} for ${alarm.StateValue} -> ${next} transition).`;
+};
 
 /**
  * CloudWatch metrics and metric alarms. Datapoints are kept per series in minute buckets (a Map keyed by
@@ -528,24 +583,56 @@ export class SimulatedCloudWatch {
       const next = decision.state;
       if (next === undefined || next === alarm.StateValue) continue;
       const used = decision.used.map((i) => values[i] as { at: number; value: number });
-      const shown = used
-        .map((v) => `${v.value.toFixed(1)} (${new Date(v.at).toISOString().slice(11, 16)})`)
-        .join(', ');
-      const reason =
+      const newest = used.at(-1);
+      const statistic = alarm.ExtendedStatistic ?? alarm.Statistic;
+      const { reason, evaluated } =
         next === 'INSUFFICIENT_DATA'
-          ? 'Insufficient Data: no datapoints were received for the evaluation range.'
-          : `Threshold Crossed: ${decision.breaching} out of the last ${alarm.EvaluationPeriods} datapoints [${shown}] ${next === 'ALARM' ? 'were' : 'were not'} ${OPERATOR_WORDS[alarm.ComparisonOperator]} the threshold (${alarm.Threshold.toFixed(1)}) (minimum ${alarm.DatapointsToAlarm} datapoints for ${alarm.StateValue} -> ${next} transition).`;
+          ? {
+              reason: `Insufficient Data: ${range} datapoints were unknown.`,
+              evaluated: values.map((v) => ({ timestamp: eventTimestamp(new Date(v.at)) })).reverse(),
+            }
+          : {
+              reason: thresholdCrossedReason(alarm, next, used, decision.filled),
+              evaluated:
+                newest === undefined
+                  ? values
+                      .slice(-alarm.EvaluationPeriods)
+                      .map((v) => ({ timestamp: eventTimestamp(new Date(v.at)) }))
+                      .reverse()
+                  : [
+                      {
+                        timestamp: eventTimestamp(new Date(newest.at)),
+                        sampleCount: this.sampleCountOver(series, newest.at, newest.at + periodMs, at),
+                        value: newest.value,
+                      },
+                    ],
+            };
       this.changeState(alarm, next, reason, {
         version: '1.0',
         queryDate: eventTimestamp(new Date(at)),
-        ...(alarm.ExtendedStatistic !== undefined
-          ? { statistic: alarm.ExtendedStatistic }
-          : { statistic: alarm.Statistic }),
+        ...(used[0] !== undefined ? { startDate: eventTimestamp(new Date(used[0].at)) } : {}),
+        ...(statistic !== undefined ? { statistic } : {}),
         period: alarm.Period,
         recentDatapoints: used.map((v) => v.value),
         threshold: alarm.Threshold,
+        evaluatedDatapoints: evaluated,
       });
     }
+  }
+
+  /** How many samples the visible datapoints of [from, to) hold (reasonData's `sampleCount`). */
+  private sampleCountOver(
+    series: Map<number, MinuteBucket> | undefined,
+    from: number,
+    to: number,
+    now: number,
+  ): number {
+    let count = 0;
+    for (let minute = Math.ceil(from / MINUTE); minute * MINUTE < to; minute += 1) {
+      const bucket = series?.get(minute);
+      if (bucket !== undefined && bucket.visibleAt <= now) count += bucket.count;
+    }
+    return count;
   }
 
   /** Changes an alarm's state (evaluation or SetAlarmState) and emits the EventBridge event. */
@@ -553,17 +640,21 @@ export class SimulatedCloudWatch {
     alarm: MetricAlarm,
     next: AlarmState,
     reason: string,
-    reasonData: Record<string, unknown> = {},
+    reasonData?: Record<string, unknown> | string,
   ): void {
+    // AWS's sample events carry the previous state's reasonData when it had one.
     const previous = {
       value: alarm.StateValue,
       reason: alarm.StateReason,
+      ...(alarm.StateReasonData !== undefined ? { reasonData: alarm.StateReasonData } : {}),
       timestamp: eventTimestamp(alarm.StateUpdatedTimestamp),
     };
     const now = this.world.clock.now();
     alarm.StateValue = next;
     alarm.StateReason = reason;
-    alarm.StateReasonData = JSON.stringify(reasonData);
+    // SetAlarmState without StateReasonData leaves the alarm without one (no reasonData in the event).
+    alarm.StateReasonData =
+      typeof reasonData === 'string' ? reasonData : reasonData && JSON.stringify(reasonData);
     alarm.StateUpdatedTimestamp = now;
     alarm.StateTransitionedTimestamp = now;
     this.world.record('alarm', `${alarm.AlarmName} ${previous.value} -> ${next}`);
@@ -582,12 +673,23 @@ export class SimulatedCloudWatch {
       HistoryData: JSON.stringify({
         version: '1.0',
         oldState: { stateValue: previous.value, stateReason: previous.reason },
-        newState: { stateValue: next, stateReason: reason, stateReasonData: reasonData },
+        newState: {
+          stateValue: next,
+          stateReason: reason,
+          ...(alarm.StateReasonData !== undefined
+            ? { stateReasonData: JSON.parse(alarm.StateReasonData) as unknown }
+            : {}),
+        },
       }),
     });
     this.world.emitEvent('aws.cloudwatch', 'CloudWatch Alarm State Change', [alarm.AlarmArn], {
       alarmName: alarm.AlarmName,
-      state: { value: next, reason, reasonData: alarm.StateReasonData, timestamp: eventTimestamp(now) },
+      state: {
+        value: next,
+        reason,
+        ...(alarm.StateReasonData !== undefined ? { reasonData: alarm.StateReasonData } : {}),
+        timestamp: eventTimestamp(now),
+      },
       previousState: previous,
       configuration: {
         ...(alarm.AlarmDescription ? { description: alarm.AlarmDescription } : {}),
@@ -839,7 +941,29 @@ export class SimulatedCloudWatch {
         const alarm = this.alarms.get(String(input.AlarmName));
         if (!alarm)
           throw new SimulatedAwsError('ResourceNotFound', `Alarm ${String(input.AlarmName)} not found`);
-        this.changeState(alarm, input.StateValue as AlarmState, String(input.StateReason ?? 'SetAlarmState'));
+        // SetAlarmState's constraints (CloudWatch API Reference): StateValue one of the three states,
+        // StateReason 0-1023 characters and required, StateReasonData optional JSON.
+        const value = input.StateValue;
+        if (value !== 'OK' && value !== 'ALARM' && value !== 'INSUFFICIENT_DATA')
+          throw new SimulatedAwsError(
+            'ValidationError',
+            `1 validation error detected: Value '${String(value)}' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]`,
+          );
+        if (typeof input.StateReason !== 'string' || input.StateReason.length > 1023)
+          throw new SimulatedAwsError(
+            'ValidationError',
+            `1 validation error detected: Value at 'stateReason' failed to satisfy constraint: Member must not be null and have length less than or equal to 1023`,
+          );
+        let reasonData: string | undefined;
+        if (input.StateReasonData !== undefined) {
+          reasonData = String(input.StateReasonData);
+          try {
+            JSON.parse(reasonData);
+          } catch {
+            throw new SimulatedAwsError('InvalidFormat', 'The parameter StateReasonData is not valid JSON.');
+          }
+        }
+        this.changeState(alarm, value, input.StateReason, reasonData);
         return {};
       }
       default:

@@ -116,6 +116,95 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     });
   });
 
+  it('states the reason and reasonData as CloudWatch does: newest datapoint first, minimum per transition', () => {
+    const { world } = makeWorld();
+    const emitted: Array<{ detail: Record<string, { reason?: string; reasonData?: string }> }> = [];
+    world.deliver = (event) => {
+      emitted.push(event as (typeof emitted)[number]);
+      return 1;
+    };
+    // 2 of 3: OK -> ALARM needs 2 breaching, ALARM -> OK needs 2 not breaching (N - M + 1).
+    world.cloudwatch.putAlarm(alarm({ EvaluationPeriods: 3, DatapointsToAlarm: 2, Threshold: 10 }));
+    put(world, 0, 12.5);
+    put(world, 1, 3);
+    put(world, 2, 11);
+    world.cloudwatch.evaluate(START + 3 * MINUTE);
+    const raised = emitted[0]?.detail;
+    expect(raised?.state?.reason).toBe(
+      'Threshold Crossed: 2 out of the last 3 datapoints [11.0 (22/11/26 10:02:00), 3.0 (22/11/26 10:01:00), 12.5 (22/11/26 10:00:00)] were greater than the threshold (10.0) (minimum 2 datapoints for OK -> ALARM transition).',
+    );
+    expect(JSON.parse(raised?.state?.reasonData ?? '{}')).toEqual({
+      version: '1.0',
+      queryDate: '2026-11-22T10:03:00.000+0000',
+      startDate: '2026-11-22T10:00:00.000+0000',
+      statistic: 'Sum',
+      period: 60,
+      recentDatapoints: [12.5, 3, 11],
+      threshold: 10,
+      evaluatedDatapoints: [{ timestamp: '2026-11-22T10:02:00.000+0000', sampleCount: 1, value: 11 }],
+    });
+    put(world, 3, 1);
+    put(world, 4, 2);
+    world.cloudwatch.evaluate(START + 5 * MINUTE);
+    const cleared = emitted[1]?.detail;
+    expect(cleared?.state?.reason).toBe(
+      'Threshold Crossed: 2 out of the last 3 datapoints [2.0 (22/11/26 10:04:00), 1.0 (22/11/26 10:03:00), 11.0 (22/11/26 10:02:00)] were not greater than the threshold (10.0) (minimum 2 datapoints for ALARM -> OK transition).',
+    );
+    // The previous state carries its reasonData, as in AWS's sample events.
+    expect(cleared?.previousState).toMatchObject({
+      reason: raised?.state?.reason,
+      reasonData: raised?.state?.reasonData,
+    });
+  });
+
+  it('says which datapoints were unknown when it goes to INSUFFICIENT_DATA, and what missing ones counted as', () => {
+    const { world } = makeWorld();
+    const reasons: string[] = [];
+    world.deliver = (event) => {
+      reasons.push(String((event.detail as { state: { reason: string } }).state.reason));
+      return 1;
+    };
+    world.cloudwatch.putAlarm(
+      alarm({ EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'missing' }),
+    );
+    world.cloudwatch.putAlarm(
+      alarm({ AlarmName: 'gaps', EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'breaching' }),
+    );
+    world.cloudwatch.evaluate(START + 3 * MINUTE);
+    expect(reasons).toEqual([
+      'Insufficient Data: 3 datapoints were unknown.',
+      'Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [Breaching].',
+    ]);
+    expect(JSON.parse(world.cloudwatch.alarms.get('errors')?.StateReasonData ?? '{}')).toMatchObject({
+      recentDatapoints: [],
+      evaluatedDatapoints: [
+        { timestamp: '2026-11-22T10:02:00.000+0000' },
+        { timestamp: '2026-11-22T10:01:00.000+0000' },
+        { timestamp: '2026-11-22T10:00:00.000+0000' },
+      ],
+    });
+  });
+
+  it('refuses SetAlarmState with a state CloudWatch does not have, or without a reason', () => {
+    const { world } = makeWorld();
+    world.cloudwatch.putAlarm(alarm());
+    expect(() =>
+      world.cloudwatch.handle('SetAlarmState', {
+        AlarmName: 'errors',
+        StateValue: 'BROKEN',
+        StateReason: 'x',
+      }),
+    ).toThrow(
+      expect.objectContaining({ name: 'ValidationError', message: expect.stringContaining('stateValue') }),
+    );
+    expect(() =>
+      world.cloudwatch.handle('SetAlarmState', { AlarmName: 'errors', StateValue: 'ALARM' }),
+    ).toThrow(
+      expect.objectContaining({ name: 'ValidationError', message: expect.stringContaining('stateReason') }),
+    );
+    expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('OK');
+  });
+
   it('evaluates an alarm of 5-minute periods every minute, over periods ending at the evaluation', () => {
     const { world } = makeWorld();
     world.cloudwatch.putAlarm(alarm({ Period: 300, EvaluationPeriods: 1, DatapointsToAlarm: 1 }));
