@@ -2,7 +2,13 @@ import type { VirtualClock } from '../virtual-clock.ts';
 import { metricKey, type SimulatedCloudWatch } from './cloudwatch.ts';
 import type { SimulatedEcs, SimulatedService } from './ecs.ts';
 import type { SimulatedElbv2 } from './elbv2.ts';
-import { addDistribution, emptyHistogram, type Histogram, logNormalDistribution } from './histogram.ts';
+import {
+  addDistribution,
+  emptyHistogram,
+  type Histogram,
+  logNormalDistribution,
+  percentileOf,
+} from './histogram.ts';
 import type { TrafficSeries } from './series.ts';
 
 /**
@@ -490,12 +496,13 @@ export class TrafficModel {
       count: number,
       max: number,
       histogram?: Histogram,
+      min = 0,
     ) =>
       this.world.cloudwatch.putDatapoint(
         NAMESPACE,
         name,
         dims,
-        { at: minuteStart, sum, count, min: 0, max, visibleAt, histogram },
+        { at: minuteStart, sum, count, min, max, visibleAt, histogram },
         key,
       );
     for (const [targetGroupArn, bucket] of minute) {
@@ -505,6 +512,16 @@ export class TrafficModel {
       const requests = Math.round(bucket.requests);
       const errors = Math.round(bucket.errors);
       const elbErrors = Math.round(bucket.elbErrors);
+      // TargetResponseTime's Maximum and Minimum are the minute's slowest and fastest requests (ALB User
+      // Guide, "CloudWatch metrics for your Application Load Balancer": the statistics of the time elapsed
+      // per request), not a version's mean: the expected extremes of n requests drawn from the minute's
+      // distribution, its n/(n+1) and 1/(n+1) quantiles (the expected CDF of the largest and smallest of n).
+      const n = bucket.requests;
+      const slowest =
+        bucket.latency && n > 0
+          ? (percentileOf(bucket.latency, (100 * n) / (n + 1)) ?? 0)
+          : bucket.maxLatencyMs / 1000;
+      const fastest = bucket.latency && n > 0 ? (percentileOf(bucket.latency, 100 / (n + 1)) ?? 0) : 0;
       // ALB publishes each target-group series, and the same series for the whole load balancer.
       for (const [dims, keys] of [
         [series.perGroup, series.perGroupKeys],
@@ -518,8 +535,9 @@ export class TrafficModel {
             keys.TargetResponseTime,
             bucket.latencyMsTotal / 1000,
             bucket.requests,
-            bucket.maxLatencyMs / 1000,
+            slowest,
             bucket.latency ?? emptyHistogram(),
+            fastest,
           );
         }
         if (errors > 0)
