@@ -21,6 +21,11 @@ export interface MetricAlarm {
   Statistic?: Statistic;
   /** A percentile such as `p99` or `p99.9` (ExtendedStatistic); absent when the alarm uses Statistic. */
   ExtendedStatistic?: string;
+  /**
+   * A percentile alarm's treatment of periods with too few samples (see lowSampleMinimum): `ignore` keeps the
+   * state, `evaluate` (the default when absent) evaluates whatever the count.
+   */
+  EvaluateLowSampleCountPercentile?: 'evaluate' | 'ignore';
   Period: number;
   EvaluationPeriods: number;
   DatapointsToAlarm: number;
@@ -38,6 +43,19 @@ export type TreatMissingData = 'missing' | 'notBreaching' | 'breaching' | 'ignor
 
 /** `p99`, `p99.9`, `p50`, `p0.0` to `p100`: the percentile ExtendedStatistics an alarm can use. */
 export const PERCENTILE_PATTERN = /^p(100(\.0+)?|\d{1,2}(\.\d+)?)$/;
+
+/**
+ * The fewest samples a period needs for a percentile to count as statistically significant: 10 / (1 - p)
+ * for p from 0.5 (inclusive) to 1 (exclusive), 10 / p from 0 to 0.5 (exclusive): 1000 for p99, 20 for p50
+ * (CloudWatch user guide, "Percentile-based alarms and low data samples",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html). p0 and
+ * p100 are outside both ranges: never low.
+ */
+export const lowSampleMinimum = (extendedStatistic: string): number => {
+  const p = Number(extendedStatistic.slice(1)) / 100;
+  if (p <= 0 || p >= 1) return 0;
+  return p >= 0.5 ? 10 / (1 - p) : 10 / p;
+};
 
 /** The stat an alarm evaluates, as CloudWatch shows it (`Sum`, `p99`). */
 export const statOf = (alarm: Pick<MetricAlarm, 'Statistic' | 'ExtendedStatistic'>): string =>
@@ -376,6 +394,12 @@ export class SimulatedCloudWatch {
         'InvalidParameterValue',
         `Alarm ${alarm.AlarmName}: ExtendedStatistic ${alarm.ExtendedStatistic} is not a percentile p0.0 to p100.`,
       );
+    const lowSamples = alarm.EvaluateLowSampleCountPercentile;
+    if (lowSamples !== undefined && lowSamples !== 'evaluate' && lowSamples !== 'ignore')
+      throw new SimulatedAwsError(
+        'ValidationError',
+        `Alarm ${alarm.AlarmName}: EvaluateLowSampleCountPercentile must be evaluate or ignore, got ${String(lowSamples)}.`,
+      );
     // DescribeAlarms lists only the stat the alarm has: no `Statistic` key on a percentile alarm.
     const { Statistic, ExtendedStatistic, ...rest } = alarm;
     if (!this.created.has(alarm.AlarmName)) this.created.set(alarm.AlarmName, this.created.size);
@@ -584,6 +608,16 @@ export class SimulatedCloudWatch {
       if (next === undefined || next === alarm.StateValue) continue;
       const used = decision.used.map((i) => values[i] as { at: number; value: number });
       const newest = used.at(-1);
+      // A percentile alarm that ignores low sample counts does not change state while the newest period it
+      // reads holds too few samples (periods with none are missing data, left to TreatMissingData).
+      if (
+        alarm.ExtendedStatistic !== undefined &&
+        alarm.EvaluateLowSampleCountPercentile === 'ignore' &&
+        newest !== undefined &&
+        this.sampleCountOver(series, newest.at, newest.at + periodMs, at) <
+          lowSampleMinimum(alarm.ExtendedStatistic)
+      )
+        continue;
       const statistic = alarm.ExtendedStatistic ?? alarm.Statistic;
       const { reason, evaluated } =
         next === 'INSUFFICIENT_DATA'

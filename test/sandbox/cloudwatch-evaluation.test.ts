@@ -323,6 +323,64 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     expect(fast).toEqual(published);
   });
 
+  it('keeps a p99 alarm set to ignore low sample counts in its state while a minute has fewer than 1000 samples', () => {
+    // CloudWatch user guide, "Percentile-based alarms and low data samples": for p99 the setting applies below
+    // 10 / (1 - 0.99) = 1000 samples; `evaluate` (the default) evaluates whatever the count.
+    const slowMinute = (world: SimulatedWorld, minute: number, requests: number) => {
+      const histogram = emptyHistogram();
+      addDistribution(histogram, logNormalDistribution(0.09, 1.2), requests);
+      world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, {
+        at: START + minute * MINUTE,
+        sum: requests * 0.09,
+        count: requests,
+        min: 0,
+        max: 2,
+        histogram,
+      });
+    };
+    const p99 = (evaluateLow?: 'evaluate' | 'ignore') =>
+      alarm({
+        AlarmName: 'latency',
+        MetricName: 'TargetResponseTime',
+        Statistic: undefined,
+        ExtendedStatistic: 'p99',
+        Threshold: 0.5,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        ...(evaluateLow ? { EvaluateLowSampleCountPercentile: evaluateLow } : {}),
+      });
+    const state = (world: SimulatedWorld) => world.cloudwatch.alarms.get('latency')?.StateValue;
+    const ignoring = makeWorld().world;
+    ignoring.cloudwatch.putAlarm(p99('ignore'));
+    slowMinute(ignoring, 0, 999);
+    ignoring.cloudwatch.evaluate(START + MINUTE);
+    expect(state(ignoring)).toBe('OK');
+    slowMinute(ignoring, 1, 1000);
+    ignoring.cloudwatch.evaluate(START + 2 * MINUTE);
+    expect(state(ignoring)).toBe('ALARM');
+    expect(
+      (
+        ignoring.cloudwatch.handle('DescribeAlarms', { AlarmNames: ['latency'] }) as {
+          MetricAlarms: MetricAlarm[];
+        }
+      ).MetricAlarms[0],
+    ).toMatchObject({ EvaluateLowSampleCountPercentile: 'ignore' });
+    for (const evaluateLow of [undefined, 'evaluate'] as const) {
+      const evaluating = makeWorld().world;
+      evaluating.cloudwatch.putAlarm(p99(evaluateLow));
+      slowMinute(evaluating, 0, 30);
+      evaluating.cloudwatch.evaluate(START + MINUTE);
+      expect(state(evaluating)).toBe('ALARM');
+    }
+    // Only `evaluate` and `ignore` exist, and only a percentile alarm takes the setting.
+    expect(() =>
+      makeWorld().world.cloudwatch.putAlarm({
+        ...p99(),
+        EvaluateLowSampleCountPercentile: 'skip' as 'ignore',
+      }),
+    ).toThrow(/EvaluateLowSampleCountPercentile/);
+  });
+
   it('forgets a deleted alarm: DescribeAlarms no longer lists it', () => {
     const { world } = makeWorld();
     world.cloudwatch.putAlarm(alarm());
@@ -446,6 +504,17 @@ describe('Scenario schema: latency tails and alarm statistics', () => {
     expect(withAlarm({ extendedStatistic: 'p99.9' }).world.alarms[0]).toMatchObject({
       extendedStatistic: 'p99.9',
     });
+  });
+
+  it('takes evaluateLowSampleCountPercentile on a percentile alarm only', () => {
+    const withAlarm = (alarm: Record<string, unknown>) =>
+      parseScenario({ ...base, world: { serving: 'v1', alarms: [{ name: 'a', threshold: 1, ...alarm }] } });
+    expect(
+      withAlarm({ extendedStatistic: 'p99', evaluateLowSampleCountPercentile: 'ignore' }).world.alarms[0],
+    ).toMatchObject({ evaluateLowSampleCountPercentile: 'ignore' });
+    expect(() => withAlarm({ statistic: 'Average', evaluateLowSampleCountPercentile: 'ignore' })).toThrow(
+      /evaluateLowSampleCountPercentile.*only for a percentile/,
+    );
   });
 
   it('refuses an alarm event that neither forces a state nor deletes', () => {
