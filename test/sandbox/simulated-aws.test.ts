@@ -461,6 +461,26 @@ describe('Class: SimulatedStepFunctions', () => {
       );
     });
 
+    it('refuses a HeartbeatSeconds it would otherwise ignore (AWS times the task out without heartbeats)', () => {
+      const { world } = makeWorld();
+      for (const heartbeat of [{ HeartbeatSeconds: 30 }, { HeartbeatSecondsPath: '$.beat' }])
+        expect(() =>
+          world.sfn.createStateMachine('m', {
+            StartAt: 'Bake',
+            States: {
+              Bake: {
+                Type: 'Task',
+                Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+                Parameters: { FunctionName: 'f', Payload: { 'token.$': '$$.Task.Token' } },
+                TimeoutSeconds: 600,
+                ...heartbeat,
+                End: true,
+              },
+            },
+          }),
+        ).toThrow('the sandbox does not model HeartbeatSeconds on Task state "Bake"');
+    });
+
     it('rejects a token that was never issued', () => {
       const { world } = makeWorld();
       expect(() => world.sfn.handle('SendTaskSuccess', { taskToken: 'nope', output: '{}' })).toThrow(
