@@ -1,5 +1,11 @@
 import { SimulatedAwsError } from './errors.ts';
-import { addValue, emptyHistogram, type Histogram, mergeHistograms, percentileOf } from './histogram.ts';
+import {
+  addValue,
+  emptyHistogram,
+  type Histogram,
+  mergeHistograms,
+  samplePercentileOf,
+} from './histogram.ts';
 import type { CloudWatchContext } from './services.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -489,8 +495,14 @@ export class SimulatedCloudWatch {
     if (buckets === undefined) return this.minuteStatistic(first, alarm);
     if (alarm.ExtendedStatistic !== undefined) {
       let merged: Histogram | undefined;
-      for (const b of buckets) merged = mergeHistograms(merged, b.histogram);
-      return merged ? percentileOf(merged, Number(alarm.ExtendedStatistic.slice(1))) : undefined;
+      let samples = 0;
+      for (const b of buckets) {
+        merged = mergeHistograms(merged, b.histogram);
+        samples += b.count;
+      }
+      return merged
+        ? samplePercentileOf(merged, Number(alarm.ExtendedStatistic.slice(1)), samples)
+        : undefined;
     }
     const sum = buckets.reduce((s, b) => s + b.sum, 0);
     const count = buckets.reduce((s, b) => s + b.count, 0);
@@ -529,7 +541,9 @@ export class SimulatedCloudWatch {
     const stat = alarm.ExtendedStatistic;
     if (stat !== undefined) {
       if (bucket.percentiles?.has(stat)) return bucket.percentiles.get(stat);
-      const value = bucket.histogram ? percentileOf(bucket.histogram, Number(stat.slice(1))) : undefined;
+      const value = bucket.histogram
+        ? samplePercentileOf(bucket.histogram, Number(stat.slice(1)), bucket.count)
+        : undefined;
       bucket.percentiles ??= new Map();
       bucket.percentiles.set(stat, value);
       return value;

@@ -277,8 +277,10 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
       detail: { configuration: { metrics: [{ metricStat: { stat: 'p99', period: 60 } }] } },
     });
     const [value] = JSON.parse(described.MetricAlarms[0]?.StateReasonData ?? '{}').recentDatapoints;
-    expect(value).toBeGreaterThan(1.1);
-    expect(value).toBeLessThan(1.3);
+    // The p99 of 300 samples is their 297th, expected at the distribution's 297/301 quantile (about 0.98 s),
+    // a little under the distribution's own p99 (1.2 s).
+    expect(value).toBeGreaterThan(0.9);
+    expect(value).toBeLessThan(1.1);
   });
 
   it("reads a minute's percentile again once a later datapoint merges into it, and never changes a published histogram", () => {
@@ -321,6 +323,49 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     world.cloudwatch.evaluate(START + MINUTE + 1000);
     expect(state()).toBe('ALARM');
     expect(fast).toEqual(published);
+  });
+
+  it('reads a percentile of few samples as those samples have it (p99 of 5 is about their largest), not the distribution p99', () => {
+    // CloudWatch computes a percentile from the period's samples: p99 of 5 requests is the slowest of
+    // them, whose expected rank in the distribution is 5/6, far below its 99th percentile.
+    const p99Of = (requests: number) => {
+      const { world } = makeWorld();
+      world.cloudwatch.putAlarm(
+        alarm({
+          AlarmName: 'latency',
+          MetricName: 'TargetResponseTime',
+          Statistic: undefined,
+          ExtendedStatistic: 'p99',
+          Threshold: 0.5,
+          EvaluationPeriods: 1,
+          DatapointsToAlarm: 1,
+          StateValue: 'INSUFFICIENT_DATA',
+        }),
+      );
+      const histogram = emptyHistogram();
+      addDistribution(histogram, logNormalDistribution(0.09, 1.2), requests);
+      world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, {
+        at: START,
+        sum: requests * 0.09,
+        count: requests,
+        min: 0,
+        max: 2,
+        histogram,
+      });
+      world.cloudwatch.evaluate(START + MINUTE);
+      const latency = world.cloudwatch.alarms.get('latency');
+      return {
+        state: latency?.StateValue,
+        value: JSON.parse(latency?.StateReasonData ?? '{}').recentDatapoints[0],
+      };
+    };
+    const few = p99Of(5);
+    expect(few.state).toBe('OK');
+    expect(few.value).toBeGreaterThan(0.08);
+    expect(few.value).toBeLessThan(0.12);
+    const many = p99Of(100_000);
+    expect(many.state).toBe('ALARM');
+    expect(many.value).toBeCloseTo(1.2, 1);
   });
 
   it('keeps a p99 alarm set to ignore low sample counts in its state while a minute has fewer than 1000 samples', () => {
@@ -368,7 +413,7 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     for (const evaluateLow of [undefined, 'evaluate'] as const) {
       const evaluating = makeWorld().world;
       evaluating.cloudwatch.putAlarm(p99(evaluateLow));
-      slowMinute(evaluating, 0, 30);
+      slowMinute(evaluating, 0, 100);
       evaluating.cloudwatch.evaluate(START + MINUTE);
       expect(state(evaluating)).toBe('ALARM');
     }
