@@ -552,7 +552,9 @@ describe('Class: SimulatedEcs, rolling updates', () => {
       [
         90,
         'SERVICE_DEPLOYMENT_IN_PROGRESS',
-        'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1001.',
+        // The reason names the deployment rolled back to (ECS Developer Guide, "Amazon ECS deployment state
+        // change events"): the completed ecs-svc/1000, not the failed ecs-svc/1001.
+        'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1000.',
       ],
       [450, 'SERVICE_DEPLOYMENT_COMPLETED', 'ECS deployment ecs-svc/1002 completed.'],
     ]);
