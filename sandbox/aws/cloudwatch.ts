@@ -957,31 +957,72 @@ export class SimulatedCloudWatch {
     };
   }
 
+  /**
+   * DescribeAlarms as AWS answers it: AlarmNames (at most 100) or AlarmNamePrefix, not both
+   * (InvalidParameterCombination), StateValue, AlarmTypes (metric alarms when omitted), MaxRecords 1-100 a page
+   * with a NextToken for the rest (AWS documents no default page size; the sandbox takes the largest)
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
+   */
+  private describeAlarms(input: Record<string, unknown>): unknown {
+    const names = input.AlarmNames as string[] | undefined;
+    const prefix = input.AlarmNamePrefix as string | undefined;
+    const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
+    if (names && names.length > 100)
+      throw new SimulatedAwsError('InvalidParameterValue', 'AlarmNames: at most 100 names');
+    if (names !== undefined && prefix !== undefined)
+      throw new SimulatedAwsError(
+        'InvalidParameterCombination',
+        'AlarmNamePrefix and AlarmNames cannot be specified together.',
+      );
+    const state = input.StateValue;
+    if (state !== undefined && state !== 'OK' && state !== 'ALARM' && state !== 'INSUFFICIENT_DATA')
+      throw new SimulatedAwsError(
+        'ValidationError',
+        `1 validation error detected: Value '${String(state)}' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]`,
+      );
+    const maxRecords = input.MaxRecords === undefined ? 100 : Number(input.MaxRecords);
+    if (!Number.isInteger(maxRecords) || maxRecords < 1 || maxRecords > 100)
+      throw new SimulatedAwsError(
+        'InvalidParameterValue',
+        `The value ${String(input.MaxRecords)} for parameter MaxRecords is not valid: it must be 1 to 100.`,
+      );
+    // Named alarms are looked up, not scanned for (a fleet has thousands), and listed in creation order.
+    const selected = names
+      ? this.alarms.size <= names.length
+        ? [...this.alarms.values()].filter((a) => names.includes(a.AlarmName))
+        : [...new Set(names)]
+            .map((name) => this.alarms.get(name))
+            .filter((a): a is MetricAlarm => a !== undefined)
+            .sort((a, b) => (this.created.get(a.AlarmName) ?? 0) - (this.created.get(b.AlarmName) ?? 0))
+      : [...this.alarms.values()];
+    const matching = types.includes('MetricAlarm')
+      ? selected.filter(
+          (a) =>
+            (prefix === undefined || a.AlarmName.startsWith(prefix)) &&
+            (state === undefined || a.StateValue === state),
+        )
+      : [];
+    let offset = 0;
+    if (input.NextToken !== undefined) {
+      const match = /^alarms-(\d+)$/.exec(String(input.NextToken));
+      if (!match)
+        throw new SimulatedAwsError('InvalidNextToken', `The service couldn't process the NextToken.`);
+      offset = Number(match[1]);
+    }
+    const page = matching.slice(offset, offset + maxRecords);
+    return {
+      MetricAlarms: page.map((a) => ({ ...a, Dimensions: a.Dimensions.map((d) => ({ ...d })) })),
+      CompositeAlarms: [],
+      ...(offset + maxRecords < matching.length ? { NextToken: `alarms-${offset + maxRecords}` } : {}),
+    };
+  }
+
   public handle(command: string, input: Record<string, unknown>): unknown {
     switch (command) {
       case 'DescribeAlarmHistory':
         return this.describeAlarmHistory(input);
-      case 'DescribeAlarms': {
-        const names = input.AlarmNames as string[] | undefined;
-        const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
-        if (names && names.length > 100)
-          throw new SimulatedAwsError('InvalidParameterValue', 'AlarmNames: at most 100 names');
-        // Named alarms are looked up, not scanned for (a fleet has thousands), and listed in creation order.
-        const selected = names
-          ? this.alarms.size <= names.length
-            ? [...this.alarms.values()].filter((a) => names.includes(a.AlarmName))
-            : [...new Set(names)]
-                .map((name) => this.alarms.get(name))
-                .filter((a): a is MetricAlarm => a !== undefined)
-                .sort((a, b) => (this.created.get(a.AlarmName) ?? 0) - (this.created.get(b.AlarmName) ?? 0))
-          : [...this.alarms.values()];
-        return {
-          MetricAlarms: types.includes('MetricAlarm')
-            ? selected.map((a) => ({ ...a, Dimensions: a.Dimensions.map((d) => ({ ...d })) }))
-            : [],
-          CompositeAlarms: [],
-        };
-      }
+      case 'DescribeAlarms':
+        return this.describeAlarms(input);
       case 'PutMetricData':
         this.putMetricData(input);
         return {};

@@ -426,6 +426,32 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     ).toThrow(/EvaluateLowSampleCountPercentile/);
   });
 
+  it('filters DescribeAlarms by name prefix and state, a page of MaxRecords at a time, as CloudWatch does', () => {
+    const { world } = makeWorld();
+    for (const name of ['api-5xx', 'api-latency', 'web-5xx'])
+      world.cloudwatch.putAlarm(alarm({ AlarmName: name, StateValue: name === 'web-5xx' ? 'ALARM' : 'OK' }));
+    const names = (input: Record<string, unknown>) => {
+      const output = world.cloudwatch.handle('DescribeAlarms', input) as {
+        MetricAlarms: MetricAlarm[];
+        NextToken?: string;
+      };
+      return { names: output.MetricAlarms.map((a) => a.AlarmName), next: output.NextToken };
+    };
+    expect(names({ AlarmNamePrefix: 'api-' })).toEqual({
+      names: ['api-5xx', 'api-latency'],
+      next: undefined,
+    });
+    expect(names({ StateValue: 'ALARM' }).names).toEqual(['web-5xx']);
+    const first = names({ MaxRecords: 2 });
+    expect(first.names).toEqual(['api-5xx', 'api-latency']);
+    expect(names({ MaxRecords: 2, NextToken: first.next })).toEqual({ names: ['web-5xx'], next: undefined });
+    expect(() =>
+      world.cloudwatch.handle('DescribeAlarms', { AlarmNames: ['api-5xx'], AlarmNamePrefix: 'api' }),
+    ).toThrow(expect.objectContaining({ name: 'InvalidParameterCombination' }));
+    expect(() => world.cloudwatch.handle('DescribeAlarms', { MaxRecords: 101 })).toThrow(/MaxRecords/);
+    expect(() => world.cloudwatch.handle('DescribeAlarms', { StateValue: 'FIRING' })).toThrow(/stateValue/);
+  });
+
   it('forgets a deleted alarm: DescribeAlarms no longer lists it', () => {
     const { world } = makeWorld();
     world.cloudwatch.putAlarm(alarm());
