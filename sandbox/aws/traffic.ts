@@ -318,7 +318,9 @@ export class TrafficModel {
         const bucket = this.bucketOf(targetGroupArn, minuteStart);
         if (served.length === 0 || tasks <= 0) {
           // No running task: ALB answers 503 itself. That is HTTPCode_ELB_5XX_Count, per load balancer only;
-          // the target group publishes nothing.
+          // the target group publishes nothing, and RequestCount "is only incremented for requests where the
+          // load balancer node was able to choose a target" (ALB User Guide, "CloudWatch metrics for your
+          // Application Load Balancer"): not these.
           bucket.elbErrors += requests;
           continue;
         }
@@ -552,7 +554,6 @@ export class TrafficModel {
           1,
           elbErrors,
         );
-        put('RequestCount', series.lb, series.lbKeys.RequestCount, elbErrors, 1, elbErrors);
       }
     }
   }
