@@ -438,10 +438,11 @@ export class SimulatedEcs {
         reason: state === 'FAILED' ? reason : `ECS deployment ${deployment.id} completed.`,
       });
     };
-    if (this.world.versions.failsToStart(image)) {
+    // A service scaled to 0 launches nothing, so nothing fails: its deployment completes.
+    if (this.world.versions.failsToStart(image) && deployment.desiredCount > 0) {
       // Every wave launches the desired count; each of its tasks fails, so the breaker trips in the wave
-      // where the failures reach the threshold. A service scaled to 0 launches nothing and never fails.
-      const perWave = Math.max(1, deployment.desiredCount);
+      // where the failures reach the threshold.
+      const perWave = deployment.desiredCount;
       const waves = Math.ceil(circuitBreakerThreshold(deployment.desiredCount) / perWave);
       clock.schedule(clock.nowMillis + waves * taskUnhealthySeconds(timing) * 1000, () => {
         if (!current()) return;

@@ -156,6 +156,18 @@ describe('Sandbox timing: ECS deployments', () => {
   });
 });
 
+describe('Sandbox timing: ECS deployments of no task', () => {
+  it('completes a deployment of 0 desired tasks even of an image that never starts: nothing launches, nothing fails', async () => {
+    const { clock, deploy, events } = ecsWorld(0);
+    deploy(BAD);
+    await clock.run(() => false, START + 60_000 * 30);
+    expect(events.map((e) => e.name)).toEqual([
+      'SERVICE_DEPLOYMENT_IN_PROGRESS',
+      'SERVICE_DEPLOYMENT_COMPLETED',
+    ]);
+  });
+});
+
 describe('Sandbox delivery faults', () => {
   const event = (state: string) => ({
     'detail-type': 'CloudWatch Alarm State Change',
