@@ -720,7 +720,13 @@ export class SimulatedCloudWatch {
       HistorySummary: `Alarm updated from ${previous.value} to ${next}`,
       HistoryData: JSON.stringify({
         version: '1.0',
-        oldState: { stateValue: previous.value, stateReason: previous.reason },
+        oldState: {
+          stateValue: previous.value,
+          stateReason: previous.reason,
+          ...(previous.reasonData !== undefined
+            ? { stateReasonData: JSON.parse(previous.reasonData) as unknown }
+            : {}),
+        },
         newState: {
           stateValue: next,
           stateReason: reason,

@@ -155,6 +155,14 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
       reason: raised?.state?.reason,
       reasonData: raised?.state?.reasonData,
     });
+    // So does the history item's oldState, as JSON like its newState's.
+    const history = world.cloudwatch.handle('DescribeAlarmHistory', { AlarmName: 'errors' }) as {
+      AlarmHistoryItems: Array<{ HistoryData: string }>;
+    };
+    expect(JSON.parse(history.AlarmHistoryItems[0]?.HistoryData ?? '{}')).toMatchObject({
+      oldState: { stateValue: 'ALARM', stateReasonData: JSON.parse(raised?.state?.reasonData ?? '{}') },
+      newState: { stateValue: 'OK', stateReasonData: { recentDatapoints: [11, 1, 2] } },
+    });
   });
 
   it('says which datapoints were unknown when it goes to INSUFFICIENT_DATA, and what missing ones counted as', () => {
