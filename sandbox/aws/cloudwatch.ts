@@ -767,9 +767,13 @@ export class SimulatedCloudWatch {
   }
 
   /**
-   * PutMetricData with AWS's input rules: a namespace of 1-255 characters not starting with `AWS/`
-   * (reserved for AWS services), 1-1000 datums, each with a metric name, at most 30 dimensions and a
-   * finite value (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
+   * PutMetricData with AWS's input rules (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html,
+   * MetricDatum): a namespace of 1-255 characters not starting with `AWS/` (reserved for AWS services), 1-1000
+   * datums, each with a metric name, at most 30 dimensions, a standard Unit if any, exactly one of Value,
+   * Values (at most 150, with Counts of the same length if given) and StatisticValues (SampleCount, Sum,
+   * Minimum and Maximum), values within -2^360 to 2^360, and a Timestamp at most two weeks in the past and two
+   * hours in the future (the datum counts in that minute; default: now). The whole request is checked before
+   * any datum is stored, as a refused request stores nothing.
    */
   private putMetricData(input: Record<string, unknown>): void {
     const namespace = input.Namespace;
@@ -789,39 +793,95 @@ export class SimulatedCloudWatch {
         'InvalidParameterValue',
         'The parameter MetricData must hold 1 to 1000 datums.',
       );
-    const at = this.world.clock.nowMillis;
-    for (const [i, datum] of data.entries()) {
+    const now = this.world.clock.nowMillis;
+    const points = data.map((datum, i) => {
+      const member = `MetricData.member.${i + 1}`;
+      const invalid = (message: string) =>
+        new SimulatedAwsError('InvalidParameterValue', `${member}: ${message}`);
       if (typeof datum.MetricName !== 'string' || datum.MetricName.length === 0)
-        throw new SimulatedAwsError(
-          'MissingParameter',
-          `The parameter MetricData.member.${i + 1}.MetricName is required.`,
-        );
+        throw new SimulatedAwsError('MissingParameter', `The parameter ${member}.MetricName is required.`);
       const dimensions = (datum.Dimensions as Array<{ Name: string; Value: string }> | undefined) ?? [];
-      if (dimensions.length > 30)
+      if (dimensions.length > 30) throw invalid('Dimensions: at most 30 dimensions.');
+      if (datum.Unit !== undefined && !STANDARD_UNITS.has(String(datum.Unit)))
+        throw invalid(`Unit ${String(datum.Unit)} is not a CloudWatch unit.`);
+      const given = (['Value', 'Values', 'StatisticValues'] as const).filter(
+        (key) => datum[key] !== undefined,
+      );
+      if (given.length !== 1)
         throw new SimulatedAwsError(
-          'InvalidParameterValue',
-          `MetricData.member.${i + 1}.Dimensions: at most 30 dimensions.`,
+          'InvalidParameterCombination',
+          `${member}: exactly one of Value, Values and StatisticValues must be specified${given.length > 1 ? ` (got ${given.join(', ')})` : ''}.`,
         );
-      const value = datum.Value === undefined ? 0 : Number(datum.Value);
-      if (!Number.isFinite(value))
-        throw new SimulatedAwsError(
-          'InvalidParameterValue',
-          `The value for parameter MetricData.member.${i + 1}.Value must be a finite number.`,
-        );
-      this.putDatapoint(namespace, datum.MetricName, dimensions, {
-        at,
-        sum: value,
-        count: 1,
-        min: value,
-        max: value,
+      const number = (value: unknown, field: string): number => {
+        const n = Number(value);
+        if (typeof value !== 'number' || !Number.isFinite(n) || Math.abs(n) > 2 ** 360)
+          throw invalid(`${field} must be a number from -2^360 to 2^360.`);
+        return n;
+      };
+      let at = now;
+      if (datum.Timestamp !== undefined) {
+        at = new Date(datum.Timestamp as string | Date).getTime();
+        if (Number.isNaN(at)) throw invalid('Timestamp is not a timestamp.');
+        if (at < now - 14 * 86_400_000 || at > now + 2 * 3_600_000)
+          throw invalid('Timestamp must be at most two weeks in the past and two hours in the future.');
+      }
+      let point: Datapoint;
+      if (datum.Value !== undefined) {
+        const value = number(datum.Value, 'Value');
         // Raw values answer percentiles (negative ones never do, as CloudWatch says).
-        ...(value >= 0 ? { histogram: singleValue(value) } : {}),
-      });
+        point = { at, sum: value, count: 1, min: value, max: value };
+        if (value >= 0) point.histogram = singleValue(value);
+      } else if (datum.Values !== undefined) {
+        const values = datum.Values as unknown[];
+        const counts = datum.Counts as unknown[] | undefined;
+        if (!Array.isArray(values) || values.length === 0 || values.length > 150)
+          throw invalid('Values must hold 1 to 150 values.');
+        if (counts !== undefined && (!Array.isArray(counts) || counts.length !== values.length))
+          throw invalid('Counts must hold as many counts as Values has values.');
+        const histogram = emptyHistogram();
+        point = {
+          at,
+          sum: 0,
+          count: 0,
+          min: Number.POSITIVE_INFINITY,
+          max: Number.NEGATIVE_INFINITY,
+          histogram,
+        };
+        for (const [j, raw] of values.entries()) {
+          const value = number(raw, `Values.member.${j + 1}`);
+          const count = counts === undefined ? 1 : number(counts[j], `Counts.member.${j + 1}`);
+          point.sum += value * count;
+          point.count += count;
+          point.min = Math.min(point.min, value);
+          point.max = Math.max(point.max, value);
+          if (value >= 0) addValue(histogram, value, count);
+        }
+      } else {
+        const set = datum.StatisticValues as Record<string, unknown>;
+        for (const field of ['SampleCount', 'Sum', 'Minimum', 'Maximum'])
+          if (set?.[field] === undefined)
+            throw new SimulatedAwsError(
+              'MissingParameter',
+              `The parameter ${member}.StatisticValues.${field} is required.`,
+            );
+        // A statistic set holds no distribution: it adds to Sum, SampleCount, Minimum and Maximum only.
+        point = {
+          at,
+          sum: number(set.Sum, 'StatisticValues.Sum'),
+          count: number(set.SampleCount, 'StatisticValues.SampleCount'),
+          min: number(set.Minimum, 'StatisticValues.Minimum'),
+          max: number(set.Maximum, 'StatisticValues.Maximum'),
+        };
+      }
+      return { metric: datum.MetricName, dimensions, point, single: datum.Value !== undefined };
+    });
+    for (const { metric, dimensions, point, single } of points) {
+      this.putDatapoint(namespace, metric, dimensions, point);
       const named = Object.fromEntries(dimensions.map((d) => [d.Name, d.Value]));
-      this.published.push({ at, namespace, metric: datum.MetricName, dimensions: named, value });
+      this.published.push({ at: point.at, namespace, metric, dimensions: named, value: point.sum });
       this.world.record(
         'metric',
-        `${namespace}/${datum.MetricName} ${dimensions.map((d) => `${d.Name}=${d.Value}`).join(',')} +${value}`,
+        `${namespace}/${metric} ${dimensions.map((d) => `${d.Name}=${d.Value}`).join(',')} +${point.sum}${single ? '' : ` (${point.count} samples)`}`,
       );
     }
   }
