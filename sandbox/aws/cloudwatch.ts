@@ -1,5 +1,11 @@
 import { SimulatedAwsError } from './errors.ts';
-import { addValue, emptyHistogram, type Histogram, mergeHistograms, percentileOf } from './histogram.ts';
+import {
+  addValue,
+  emptyHistogram,
+  type Histogram,
+  mergeHistograms,
+  samplePercentileOf,
+} from './histogram.ts';
 import type { CloudWatchContext } from './services.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -21,6 +27,11 @@ export interface MetricAlarm {
   Statistic?: Statistic;
   /** A percentile such as `p99` or `p99.9` (ExtendedStatistic); absent when the alarm uses Statistic. */
   ExtendedStatistic?: string;
+  /**
+   * A percentile alarm's treatment of periods with too few samples (see lowSampleMinimum): `ignore` keeps the
+   * state, `evaluate` (the default when absent) evaluates whatever the count.
+   */
+  EvaluateLowSampleCountPercentile?: 'evaluate' | 'ignore';
   Period: number;
   EvaluationPeriods: number;
   DatapointsToAlarm: number;
@@ -38,6 +49,19 @@ export type TreatMissingData = 'missing' | 'notBreaching' | 'breaching' | 'ignor
 
 /** `p99`, `p99.9`, `p50`, `p0.0` to `p100`: the percentile ExtendedStatistics an alarm can use. */
 export const PERCENTILE_PATTERN = /^p(100(\.0+)?|\d{1,2}(\.\d+)?)$/;
+
+/**
+ * The fewest samples a period needs for a percentile to count as statistically significant: 10 / (1 - p)
+ * for p from 0.5 (inclusive) to 1 (exclusive), 10 / p from 0 to 0.5 (exclusive): 1000 for p99, 20 for p50
+ * (CloudWatch user guide, "Percentile-based alarms and low data samples",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html). p0 and
+ * p100 are outside both ranges: never low.
+ */
+export const lowSampleMinimum = (extendedStatistic: string): number => {
+  const p = Number(extendedStatistic.slice(1)) / 100;
+  if (p <= 0 || p >= 1) return 0;
+  return p >= 0.5 ? 10 / (1 - p) : 10 / p;
+};
 
 /** The stat an alarm evaluates, as CloudWatch shows it (`Sum`, `p99`). */
 export const statOf = (alarm: Pick<MetricAlarm, 'Statistic' | 'ExtendedStatistic'>): string =>
@@ -110,23 +134,6 @@ export const CLOUDWATCH_TIMING_DEFAULTS: CloudWatchTiming = {
   evaluationRangeExtraPeriods: 2,
 };
 
-/**
- * Decides an alarm's next state from the datapoints of its evaluation range, oldest first (`true` breaching,
- * `false` not, `undefined` missing), as the CloudWatch user guide's "How alarm state is evaluated when data
- * is missing" describes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html):
- *
- * - At least EvaluationPeriods (N) real datapoints in the range: the most recent N real ones decide, M
- *   (DatapointsToAlarm) breaching -> ALARM, else OK; TreatMissingData plays no part.
- * - None at all: `missing` -> INSUFFICIENT_DATA, `ignore` -> the state stays, `breaching` -> ALARM,
- *   `notBreaching` -> OK.
- * - Some but fewer than N: every real datapoint counts, and missing ones fill in as few times as possible
- *   (N minus the real ones): as breaching or not breaching per TreatMissingData. With `missing` and `ignore`
- *   nothing fills in: ALARM when M real ones breach, OK when so many real ones do not breach that M breaching
- *   can no longer be reached (more than N - M), and otherwise the state stays (the guide's table: `- - X - -`
- *   for 3 of 3 retains the state, `- - - - 0` is OK; CloudWatch avoids premature transitions to ALARM).
- *
- * Returns the next state (undefined: the state stays) and the indexes of the real datapoints that decided.
- */
 /** How many of the datapoints at `indexes` breach. */
 const countBreaching = (datapoints: ReadonlyArray<boolean | undefined>, indexes: number[]): number => {
   let breaching = 0;
@@ -134,12 +141,35 @@ const countBreaching = (datapoints: ReadonlyArray<boolean | undefined>, indexes:
   return breaching;
 };
 
+/**
+ * Decides an alarm's next state from the datapoints of its evaluation range, oldest first (`true` breaching,
+ * `false` not, `undefined` missing), as the CloudWatch user guide's "How alarm state is evaluated when data
+ * is missing" and "Avoiding premature transitions to alarm state" describe, both of its tables (3 of 3 and
+ * 2 of 3 over a range of 5) included
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html):
+ *
+ * - At least EvaluationPeriods (N) real datapoints in the range: the most recent N real ones decide, M
+ *   (DatapointsToAlarm) breaching -> ALARM, else OK; TreatMissingData plays no part.
+ * - None at all: `missing` -> INSUFFICIENT_DATA, `ignore` -> the state stays, `breaching` -> ALARM,
+ *   `notBreaching` -> OK.
+ * - Some but fewer than N: every real datapoint counts, and missing ones fill in as few times as possible
+ *   (N minus the real ones): as breaching or not breaching per TreatMissingData. With `missing` and `ignore`:
+ *   ALARM when M real ones breach; OK when fewer breach and a real one does not (the tables: `0 - X - -` and
+ *   `- - - - 0` for 2 of 3 are OK with both). When every real one breaches but fewer than M: `missing` goes
+ *   to ALARM once the oldest of them is at least M periods old ("alarms are designed to always go into ALARM
+ *   state when the oldest available breaching datapoint ... is at least as old as the value of Datapoints to
+ *   Alarm, and all other more recent data points are breaching or missing": `- - X - -` for 3 of 3, `- - - X -`
+ *   for 2 of 3), `ignore` keeps the state, and a younger one keeps the state with both (`- - - - X` does "not go
+ *   immediately into ALARM", as the next datapoint may not breach).
+ *
+ * Returns the next state (undefined: the state stays) and the indexes of the real datapoints that decided.
+ */
 export const decideAlarmState = (input: {
   datapoints: ReadonlyArray<boolean | undefined>;
   evaluationPeriods: number;
   datapointsToAlarm: number;
   treatMissingData: TreatMissingData;
-}): { state: AlarmState | undefined; used: number[]; breaching: number } => {
+}): { state: AlarmState | undefined; used: number[]; breaching: number; filled: number } => {
   const n = input.evaluationPeriods;
   const m = input.datapointsToAlarm;
   // Plain loops: this runs for every alarm every simulated minute.
@@ -148,7 +178,7 @@ export const decideAlarmState = (input: {
   if (real.length >= n) {
     const used = real.slice(-n);
     const breaching = countBreaching(input.datapoints, used);
-    return { state: breaching >= m ? 'ALARM' : 'OK', used, breaching };
+    return { state: breaching >= m ? 'ALARM' : 'OK', used, breaching, filled: 0 };
   }
   const breachingReal = countBreaching(input.datapoints, real);
   const fill = n - real.length;
@@ -158,9 +188,15 @@ export const decideAlarmState = (input: {
         state: breachingReal + fill >= m ? 'ALARM' : 'OK',
         used: real,
         breaching: breachingReal + fill,
+        filled: fill,
       };
     case 'notBreaching':
-      return { state: breachingReal >= m ? 'ALARM' : 'OK', used: real, breaching: breachingReal };
+      return {
+        state: breachingReal >= m ? 'ALARM' : 'OK',
+        used: real,
+        breaching: breachingReal,
+        filled: fill,
+      };
     case 'missing':
     case 'ignore': {
       if (real.length === 0)
@@ -168,10 +204,15 @@ export const decideAlarmState = (input: {
           state: input.treatMissingData === 'missing' ? 'INSUFFICIENT_DATA' : undefined,
           used: [],
           breaching: 0,
+          filled: 0,
         };
-      if (breachingReal >= m) return { state: 'ALARM', used: real, breaching: breachingReal };
-      if (real.length - breachingReal > n - m) return { state: 'OK', used: real, breaching: breachingReal };
-      return { state: undefined, used: real, breaching: breachingReal };
+      const decided = { used: real, breaching: breachingReal, filled: 0 };
+      if (breachingReal >= m) return { state: 'ALARM', ...decided };
+      if (breachingReal < real.length) return { state: 'OK', ...decided };
+      // Every real datapoint breaches, fewer than M: ALARM (not premature) once the oldest is M periods old.
+      const oldestAge = input.datapoints.length - (real[0] as number);
+      const alarms = input.treatMissingData === 'missing' && oldestAge >= m;
+      return { state: alarms ? 'ALARM' : undefined, ...decided };
     }
   }
 };
@@ -244,6 +285,53 @@ const STANDARD_UNITS: ReadonlySet<string> = new Set([
   'None',
 ]);
 
+/** A number as CloudWatch's reasons print it (Java's Double.toString): `11.0`, `0.25`, `2.0E7`. */
+const javaDouble = (value: number): string => {
+  const magnitude = Math.abs(value);
+  if (value !== 0 && (magnitude >= 1e7 || magnitude < 1e-3)) {
+    const [mantissa = '0', exponent = '0'] = value.toExponential().split('e');
+    return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
+  }
+  return Number.isInteger(value) ? value.toFixed(1) : String(value);
+};
+
+/** A datapoint's timestamp as CloudWatch's reasons print it: `dd/MM/yy HH:mm:ss` (UTC). */
+const reasonTime = (at: number): string => {
+  const iso = new Date(at).toISOString();
+  return `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(2, 4)} ${iso.slice(11, 19)}`;
+};
+
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/**
+ * The StateReason of an evaluation that crossed the threshold, worded as CloudWatch words it (AWS's sample
+ * events and DescribeAlarms outputs: "Threshold Crossed: 3 out of the last 3 datapoints [38.39 (26/01/22
+ * 13:24:00), ...] were not greater than or equal to the threshold (80.0) (minimum 1 datapoint for ALARM ->
+ * OK transition).", and "no datapoints were received for 1 period and 1 missing datapoint was treated as
+ * [NonBreaching]."): the datapoints newest first, the count of those that breach (to ALARM) or do not (to
+ * OK), and the minimum for the transition: M to ALARM, N - M + 1 to OK.
+ */
+const thresholdCrossedReason = (
+  alarm: MetricAlarm,
+  next: 'OK' | 'ALARM',
+  used: ReadonlyArray<{ at: number; value: number }>,
+  filled: number,
+): string => {
+  const treated = `${plural(filled, 'missing datapoint')} ${filled === 1 ? 'was' : 'were'} treated as [${alarm.TreatMissingData === 'breaching' ? 'Breaching' : 'NonBreaching'}]`;
+  if (used.length === 0)
+    return `Threshold Crossed: no datapoints were received for ${plural(filled, 'period')} and ${treated}.`;
+  const counted = used.filter(
+    (v) => compare(v.value, alarm.ComparisonOperator, alarm.Threshold) === (next === 'ALARM'),
+  ).length;
+  const shown = [...used]
+    .reverse()
+    .map((v) => `${javaDouble(v.value)} (${reasonTime(v.at)})`)
+    .join(', ');
+  const minimum =
+    next === 'ALARM' ? alarm.DatapointsToAlarm : alarm.EvaluationPeriods - alarm.DatapointsToAlarm + 1;
+  return `Threshold Crossed: ${counted} out of the last ${used.length} datapoints [${shown}] ${counted === 1 ? 'was' : 'were'} ${next === 'ALARM' ? '' : 'not '}${OPERATOR_WORDS[alarm.ComparisonOperator]} the threshold (${javaDouble(alarm.Threshold)})${filled > 0 ? ` and ${treated}` : ''} (minimum ${plural(minimum, 'datapoint')} for ${alarm.StateValue} -> ${next} transition).`;
+};
+
 /**
  * CloudWatch metrics and metric alarms. Datapoints are kept per series in minute buckets (a Map keyed by
  * minute, in time order), so an evaluation reads only the minutes of its range and costs the same at hour
@@ -311,6 +399,12 @@ export class SimulatedCloudWatch {
       throw new SimulatedAwsError(
         'InvalidParameterValue',
         `Alarm ${alarm.AlarmName}: ExtendedStatistic ${alarm.ExtendedStatistic} is not a percentile p0.0 to p100.`,
+      );
+    const lowSamples = alarm.EvaluateLowSampleCountPercentile;
+    if (lowSamples !== undefined && lowSamples !== 'evaluate' && lowSamples !== 'ignore')
+      throw new SimulatedAwsError(
+        'ValidationError',
+        `Alarm ${alarm.AlarmName}: EvaluateLowSampleCountPercentile must be evaluate or ignore, got ${String(lowSamples)}.`,
       );
     // DescribeAlarms lists only the stat the alarm has: no `Statistic` key on a percentile alarm.
     const { Statistic, ExtendedStatistic, ...rest } = alarm;
@@ -401,8 +495,14 @@ export class SimulatedCloudWatch {
     if (buckets === undefined) return this.minuteStatistic(first, alarm);
     if (alarm.ExtendedStatistic !== undefined) {
       let merged: Histogram | undefined;
-      for (const b of buckets) merged = mergeHistograms(merged, b.histogram);
-      return merged ? percentileOf(merged, Number(alarm.ExtendedStatistic.slice(1))) : undefined;
+      let samples = 0;
+      for (const b of buckets) {
+        merged = mergeHistograms(merged, b.histogram);
+        samples += b.count;
+      }
+      return merged
+        ? samplePercentileOf(merged, Number(alarm.ExtendedStatistic.slice(1)), samples)
+        : undefined;
     }
     const sum = buckets.reduce((s, b) => s + b.sum, 0);
     const count = buckets.reduce((s, b) => s + b.count, 0);
@@ -441,7 +541,9 @@ export class SimulatedCloudWatch {
     const stat = alarm.ExtendedStatistic;
     if (stat !== undefined) {
       if (bucket.percentiles?.has(stat)) return bucket.percentiles.get(stat);
-      const value = bucket.histogram ? percentileOf(bucket.histogram, Number(stat.slice(1))) : undefined;
+      const value = bucket.histogram
+        ? samplePercentileOf(bucket.histogram, Number(stat.slice(1)), bucket.count)
+        : undefined;
       bucket.percentiles ??= new Map();
       bucket.percentiles.set(stat, value);
       return value;
@@ -519,24 +621,66 @@ export class SimulatedCloudWatch {
       const next = decision.state;
       if (next === undefined || next === alarm.StateValue) continue;
       const used = decision.used.map((i) => values[i] as { at: number; value: number });
-      const shown = used
-        .map((v) => `${v.value.toFixed(1)} (${new Date(v.at).toISOString().slice(11, 16)})`)
-        .join(', ');
-      const reason =
+      const newest = used.at(-1);
+      // A percentile alarm that ignores low sample counts does not change state while the newest period it
+      // reads holds too few samples (periods with none are missing data, left to TreatMissingData).
+      if (
+        alarm.ExtendedStatistic !== undefined &&
+        alarm.EvaluateLowSampleCountPercentile === 'ignore' &&
+        newest !== undefined &&
+        this.sampleCountOver(series, newest.at, newest.at + periodMs, at) <
+          lowSampleMinimum(alarm.ExtendedStatistic)
+      )
+        continue;
+      const statistic = alarm.ExtendedStatistic ?? alarm.Statistic;
+      const { reason, evaluated } =
         next === 'INSUFFICIENT_DATA'
-          ? 'Insufficient Data: no datapoints were received for the evaluation range.'
-          : `Threshold Crossed: ${decision.breaching} out of the last ${alarm.EvaluationPeriods} datapoints [${shown}] ${next === 'ALARM' ? 'were' : 'were not'} ${OPERATOR_WORDS[alarm.ComparisonOperator]} the threshold (${alarm.Threshold.toFixed(1)}) (minimum ${alarm.DatapointsToAlarm} datapoints for ${alarm.StateValue} -> ${next} transition).`;
+          ? {
+              reason: `Insufficient Data: ${range} datapoints were unknown.`,
+              evaluated: values.map((v) => ({ timestamp: eventTimestamp(new Date(v.at)) })).reverse(),
+            }
+          : {
+              reason: thresholdCrossedReason(alarm, next, used, decision.filled),
+              evaluated:
+                newest === undefined
+                  ? values
+                      .slice(-alarm.EvaluationPeriods)
+                      .map((v) => ({ timestamp: eventTimestamp(new Date(v.at)) }))
+                      .reverse()
+                  : [
+                      {
+                        timestamp: eventTimestamp(new Date(newest.at)),
+                        sampleCount: this.sampleCountOver(series, newest.at, newest.at + periodMs, at),
+                        value: newest.value,
+                      },
+                    ],
+            };
       this.changeState(alarm, next, reason, {
         version: '1.0',
         queryDate: eventTimestamp(new Date(at)),
-        ...(alarm.ExtendedStatistic !== undefined
-          ? { statistic: alarm.ExtendedStatistic }
-          : { statistic: alarm.Statistic }),
+        ...(used[0] !== undefined ? { startDate: eventTimestamp(new Date(used[0].at)) } : {}),
+        ...(statistic !== undefined ? { statistic } : {}),
         period: alarm.Period,
         recentDatapoints: used.map((v) => v.value),
         threshold: alarm.Threshold,
+        evaluatedDatapoints: evaluated,
       });
     }
+  }
+
+  /** How many samples the visible datapoints of [from, to) hold (reasonData's `sampleCount`). */
+  private sampleCountOver(
+    series: Map<number, MinuteBucket> | undefined,
+    from: number,
+    to: number,
+    now: number,
+  ): number {
+    let count = 0;
+    for (let minute = Math.ceil(from / MINUTE); minute * MINUTE < to; minute += 1) {
+      const bucket = series?.get(minute);
+      if (bucket !== undefined && bucket.visibleAt <= now) count += bucket.count;
+    }
+    return count;
   }
 
   /** Changes an alarm's state (evaluation or SetAlarmState) and emits the EventBridge event. */
@@ -544,17 +688,21 @@ export class SimulatedCloudWatch {
     alarm: MetricAlarm,
     next: AlarmState,
     reason: string,
-    reasonData: Record<string, unknown> = {},
+    reasonData?: Record<string, unknown> | string,
   ): void {
+    // AWS's sample events carry the previous state's reasonData when it had one.
     const previous = {
       value: alarm.StateValue,
       reason: alarm.StateReason,
+      ...(alarm.StateReasonData !== undefined ? { reasonData: alarm.StateReasonData } : {}),
       timestamp: eventTimestamp(alarm.StateUpdatedTimestamp),
     };
     const now = this.world.clock.now();
     alarm.StateValue = next;
     alarm.StateReason = reason;
-    alarm.StateReasonData = JSON.stringify(reasonData);
+    // SetAlarmState without StateReasonData leaves the alarm without one (no reasonData in the event).
+    alarm.StateReasonData =
+      typeof reasonData === 'string' ? reasonData : reasonData && JSON.stringify(reasonData);
     alarm.StateUpdatedTimestamp = now;
     alarm.StateTransitionedTimestamp = now;
     this.world.record('alarm', `${alarm.AlarmName} ${previous.value} -> ${next}`);
@@ -572,13 +720,30 @@ export class SimulatedCloudWatch {
       HistorySummary: `Alarm updated from ${previous.value} to ${next}`,
       HistoryData: JSON.stringify({
         version: '1.0',
-        oldState: { stateValue: previous.value, stateReason: previous.reason },
-        newState: { stateValue: next, stateReason: reason, stateReasonData: reasonData },
+        oldState: {
+          stateValue: previous.value,
+          stateReason: previous.reason,
+          ...(previous.reasonData !== undefined
+            ? { stateReasonData: JSON.parse(previous.reasonData) as unknown }
+            : {}),
+        },
+        newState: {
+          stateValue: next,
+          stateReason: reason,
+          ...(alarm.StateReasonData !== undefined
+            ? { stateReasonData: JSON.parse(alarm.StateReasonData) as unknown }
+            : {}),
+        },
       }),
     });
     this.world.emitEvent('aws.cloudwatch', 'CloudWatch Alarm State Change', [alarm.AlarmArn], {
       alarmName: alarm.AlarmName,
-      state: { value: next, reason, reasonData: alarm.StateReasonData, timestamp: eventTimestamp(now) },
+      state: {
+        value: next,
+        reason,
+        ...(alarm.StateReasonData !== undefined ? { reasonData: alarm.StateReasonData } : {}),
+        timestamp: eventTimestamp(now),
+      },
       previousState: previous,
       configuration: {
         ...(alarm.AlarmDescription ? { description: alarm.AlarmDescription } : {}),
@@ -602,9 +767,13 @@ export class SimulatedCloudWatch {
   }
 
   /**
-   * PutMetricData with AWS's input rules: a namespace of 1-255 characters not starting with `AWS/`
-   * (reserved for AWS services), 1-1000 datums, each with a metric name, at most 30 dimensions and a
-   * finite value (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
+   * PutMetricData with AWS's input rules (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html,
+   * MetricDatum): a namespace of 1-255 characters not starting with `AWS/` (reserved for AWS services), 1-1000
+   * datums, each with a metric name, at most 30 dimensions, a standard Unit if any, exactly one of Value,
+   * Values (at most 150, with Counts of the same length if given) and StatisticValues (SampleCount, Sum,
+   * Minimum and Maximum), values within -2^360 to 2^360, and a Timestamp at most two weeks in the past and two
+   * hours in the future (the datum counts in that minute; default: now). The whole request is checked before
+   * any datum is stored, as a refused request stores nothing.
    */
   private putMetricData(input: Record<string, unknown>): void {
     const namespace = input.Namespace;
@@ -624,39 +793,95 @@ export class SimulatedCloudWatch {
         'InvalidParameterValue',
         'The parameter MetricData must hold 1 to 1000 datums.',
       );
-    const at = this.world.clock.nowMillis;
-    for (const [i, datum] of data.entries()) {
+    const now = this.world.clock.nowMillis;
+    const points = data.map((datum, i) => {
+      const member = `MetricData.member.${i + 1}`;
+      const invalid = (message: string) =>
+        new SimulatedAwsError('InvalidParameterValue', `${member}: ${message}`);
       if (typeof datum.MetricName !== 'string' || datum.MetricName.length === 0)
-        throw new SimulatedAwsError(
-          'MissingParameter',
-          `The parameter MetricData.member.${i + 1}.MetricName is required.`,
-        );
+        throw new SimulatedAwsError('MissingParameter', `The parameter ${member}.MetricName is required.`);
       const dimensions = (datum.Dimensions as Array<{ Name: string; Value: string }> | undefined) ?? [];
-      if (dimensions.length > 30)
+      if (dimensions.length > 30) throw invalid('Dimensions: at most 30 dimensions.');
+      if (datum.Unit !== undefined && !STANDARD_UNITS.has(String(datum.Unit)))
+        throw invalid(`Unit ${String(datum.Unit)} is not a CloudWatch unit.`);
+      const given = (['Value', 'Values', 'StatisticValues'] as const).filter(
+        (key) => datum[key] !== undefined,
+      );
+      if (given.length !== 1)
         throw new SimulatedAwsError(
-          'InvalidParameterValue',
-          `MetricData.member.${i + 1}.Dimensions: at most 30 dimensions.`,
+          'InvalidParameterCombination',
+          `${member}: exactly one of Value, Values and StatisticValues must be specified${given.length > 1 ? ` (got ${given.join(', ')})` : ''}.`,
         );
-      const value = datum.Value === undefined ? 0 : Number(datum.Value);
-      if (!Number.isFinite(value))
-        throw new SimulatedAwsError(
-          'InvalidParameterValue',
-          `The value for parameter MetricData.member.${i + 1}.Value must be a finite number.`,
-        );
-      this.putDatapoint(namespace, datum.MetricName, dimensions, {
-        at,
-        sum: value,
-        count: 1,
-        min: value,
-        max: value,
+      const number = (value: unknown, field: string): number => {
+        const n = Number(value);
+        if (typeof value !== 'number' || !Number.isFinite(n) || Math.abs(n) > 2 ** 360)
+          throw invalid(`${field} must be a number from -2^360 to 2^360.`);
+        return n;
+      };
+      let at = now;
+      if (datum.Timestamp !== undefined) {
+        at = new Date(datum.Timestamp as string | Date).getTime();
+        if (Number.isNaN(at)) throw invalid('Timestamp is not a timestamp.');
+        if (at < now - 14 * 86_400_000 || at > now + 2 * 3_600_000)
+          throw invalid('Timestamp must be at most two weeks in the past and two hours in the future.');
+      }
+      let point: Datapoint;
+      if (datum.Value !== undefined) {
+        const value = number(datum.Value, 'Value');
         // Raw values answer percentiles (negative ones never do, as CloudWatch says).
-        ...(value >= 0 ? { histogram: singleValue(value) } : {}),
-      });
+        point = { at, sum: value, count: 1, min: value, max: value };
+        if (value >= 0) point.histogram = singleValue(value);
+      } else if (datum.Values !== undefined) {
+        const values = datum.Values as unknown[];
+        const counts = datum.Counts as unknown[] | undefined;
+        if (!Array.isArray(values) || values.length === 0 || values.length > 150)
+          throw invalid('Values must hold 1 to 150 values.');
+        if (counts !== undefined && (!Array.isArray(counts) || counts.length !== values.length))
+          throw invalid('Counts must hold as many counts as Values has values.');
+        const histogram = emptyHistogram();
+        point = {
+          at,
+          sum: 0,
+          count: 0,
+          min: Number.POSITIVE_INFINITY,
+          max: Number.NEGATIVE_INFINITY,
+          histogram,
+        };
+        for (const [j, raw] of values.entries()) {
+          const value = number(raw, `Values.member.${j + 1}`);
+          const count = counts === undefined ? 1 : number(counts[j], `Counts.member.${j + 1}`);
+          point.sum += value * count;
+          point.count += count;
+          point.min = Math.min(point.min, value);
+          point.max = Math.max(point.max, value);
+          if (value >= 0) addValue(histogram, value, count);
+        }
+      } else {
+        const set = datum.StatisticValues as Record<string, unknown>;
+        for (const field of ['SampleCount', 'Sum', 'Minimum', 'Maximum'])
+          if (set?.[field] === undefined)
+            throw new SimulatedAwsError(
+              'MissingParameter',
+              `The parameter ${member}.StatisticValues.${field} is required.`,
+            );
+        // A statistic set holds no distribution: it adds to Sum, SampleCount, Minimum and Maximum only.
+        point = {
+          at,
+          sum: number(set.Sum, 'StatisticValues.Sum'),
+          count: number(set.SampleCount, 'StatisticValues.SampleCount'),
+          min: number(set.Minimum, 'StatisticValues.Minimum'),
+          max: number(set.Maximum, 'StatisticValues.Maximum'),
+        };
+      }
+      return { metric: datum.MetricName, dimensions, point, single: datum.Value !== undefined };
+    });
+    for (const { metric, dimensions, point, single } of points) {
+      this.putDatapoint(namespace, metric, dimensions, point);
       const named = Object.fromEntries(dimensions.map((d) => [d.Name, d.Value]));
-      this.published.push({ at, namespace, metric: datum.MetricName, dimensions: named, value });
+      this.published.push({ at: point.at, namespace, metric, dimensions: named, value: point.sum });
       this.world.record(
         'metric',
-        `${namespace}/${datum.MetricName} ${dimensions.map((d) => `${d.Name}=${d.Value}`).join(',')} +${value}`,
+        `${namespace}/${metric} ${dimensions.map((d) => `${d.Name}=${d.Value}`).join(',')} +${point.sum}${single ? '' : ` (${point.count} samples)`}`,
       );
     }
   }
@@ -798,31 +1023,72 @@ export class SimulatedCloudWatch {
     };
   }
 
+  /**
+   * DescribeAlarms as AWS answers it: AlarmNames (at most 100) or AlarmNamePrefix, not both
+   * (InvalidParameterCombination), StateValue, AlarmTypes (metric alarms when omitted), MaxRecords 1-100 a page
+   * with a NextToken for the rest (AWS documents no default page size; the sandbox takes the largest)
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
+   */
+  private describeAlarms(input: Record<string, unknown>): unknown {
+    const names = input.AlarmNames as string[] | undefined;
+    const prefix = input.AlarmNamePrefix as string | undefined;
+    const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
+    if (names && names.length > 100)
+      throw new SimulatedAwsError('InvalidParameterValue', 'AlarmNames: at most 100 names');
+    if (names !== undefined && prefix !== undefined)
+      throw new SimulatedAwsError(
+        'InvalidParameterCombination',
+        'AlarmNamePrefix and AlarmNames cannot be specified together.',
+      );
+    const state = input.StateValue;
+    if (state !== undefined && state !== 'OK' && state !== 'ALARM' && state !== 'INSUFFICIENT_DATA')
+      throw new SimulatedAwsError(
+        'ValidationError',
+        `1 validation error detected: Value '${String(state)}' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]`,
+      );
+    const maxRecords = input.MaxRecords === undefined ? 100 : Number(input.MaxRecords);
+    if (!Number.isInteger(maxRecords) || maxRecords < 1 || maxRecords > 100)
+      throw new SimulatedAwsError(
+        'InvalidParameterValue',
+        `The value ${String(input.MaxRecords)} for parameter MaxRecords is not valid: it must be 1 to 100.`,
+      );
+    // Named alarms are looked up, not scanned for (a fleet has thousands), and listed in creation order.
+    const selected = names
+      ? this.alarms.size <= names.length
+        ? [...this.alarms.values()].filter((a) => names.includes(a.AlarmName))
+        : [...new Set(names)]
+            .map((name) => this.alarms.get(name))
+            .filter((a): a is MetricAlarm => a !== undefined)
+            .sort((a, b) => (this.created.get(a.AlarmName) ?? 0) - (this.created.get(b.AlarmName) ?? 0))
+      : [...this.alarms.values()];
+    const matching = types.includes('MetricAlarm')
+      ? selected.filter(
+          (a) =>
+            (prefix === undefined || a.AlarmName.startsWith(prefix)) &&
+            (state === undefined || a.StateValue === state),
+        )
+      : [];
+    let offset = 0;
+    if (input.NextToken !== undefined) {
+      const match = /^alarms-(\d+)$/.exec(String(input.NextToken));
+      if (!match)
+        throw new SimulatedAwsError('InvalidNextToken', `The service couldn't process the NextToken.`);
+      offset = Number(match[1]);
+    }
+    const page = matching.slice(offset, offset + maxRecords);
+    return {
+      MetricAlarms: page.map((a) => ({ ...a, Dimensions: a.Dimensions.map((d) => ({ ...d })) })),
+      CompositeAlarms: [],
+      ...(offset + maxRecords < matching.length ? { NextToken: `alarms-${offset + maxRecords}` } : {}),
+    };
+  }
+
   public handle(command: string, input: Record<string, unknown>): unknown {
     switch (command) {
       case 'DescribeAlarmHistory':
         return this.describeAlarmHistory(input);
-      case 'DescribeAlarms': {
-        const names = input.AlarmNames as string[] | undefined;
-        const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
-        if (names && names.length > 100)
-          throw new SimulatedAwsError('InvalidParameterValue', 'AlarmNames: at most 100 names');
-        // Named alarms are looked up, not scanned for (a fleet has thousands), and listed in creation order.
-        const selected = names
-          ? this.alarms.size <= names.length
-            ? [...this.alarms.values()].filter((a) => names.includes(a.AlarmName))
-            : [...new Set(names)]
-                .map((name) => this.alarms.get(name))
-                .filter((a): a is MetricAlarm => a !== undefined)
-                .sort((a, b) => (this.created.get(a.AlarmName) ?? 0) - (this.created.get(b.AlarmName) ?? 0))
-          : [...this.alarms.values()];
-        return {
-          MetricAlarms: types.includes('MetricAlarm')
-            ? selected.map((a) => ({ ...a, Dimensions: a.Dimensions.map((d) => ({ ...d })) }))
-            : [],
-          CompositeAlarms: [],
-        };
-      }
+      case 'DescribeAlarms':
+        return this.describeAlarms(input);
       case 'PutMetricData':
         this.putMetricData(input);
         return {};
@@ -830,7 +1096,29 @@ export class SimulatedCloudWatch {
         const alarm = this.alarms.get(String(input.AlarmName));
         if (!alarm)
           throw new SimulatedAwsError('ResourceNotFound', `Alarm ${String(input.AlarmName)} not found`);
-        this.changeState(alarm, input.StateValue as AlarmState, String(input.StateReason ?? 'SetAlarmState'));
+        // SetAlarmState's constraints (CloudWatch API Reference): StateValue one of the three states,
+        // StateReason 0-1023 characters and required, StateReasonData optional JSON.
+        const value = input.StateValue;
+        if (value !== 'OK' && value !== 'ALARM' && value !== 'INSUFFICIENT_DATA')
+          throw new SimulatedAwsError(
+            'ValidationError',
+            `1 validation error detected: Value '${String(value)}' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]`,
+          );
+        if (typeof input.StateReason !== 'string' || input.StateReason.length > 1023)
+          throw new SimulatedAwsError(
+            'ValidationError',
+            `1 validation error detected: Value at 'stateReason' failed to satisfy constraint: Member must not be null and have length less than or equal to 1023`,
+          );
+        let reasonData: string | undefined;
+        if (input.StateReasonData !== undefined) {
+          reasonData = String(input.StateReasonData);
+          try {
+            JSON.parse(reasonData);
+          } catch {
+            throw new SimulatedAwsError('InvalidFormat', 'The parameter StateReasonData is not valid JSON.');
+          }
+        }
+        this.changeState(alarm, value, input.StateReason, reasonData);
         return {};
       }
       default:

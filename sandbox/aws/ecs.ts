@@ -68,6 +68,8 @@ export interface SimulatedService {
   drainingCount: number;
   /** The task definition of the last deployment that COMPLETED (what a circuit-breaker rollback returns to). */
   lastCompletedTaskDefinition: string;
+  /** That deployment's id: a circuit-breaker rollback's reason names the deployment it rolls back to. */
+  lastCompletedDeploymentId: string;
 }
 
 /**
@@ -157,6 +159,7 @@ export class SimulatedEcs {
       deploymentConfiguration: cloneData(options.deploymentConfiguration ?? DEFAULT_DEPLOYMENT_CONFIGURATION),
       drainingCount: 0,
       lastCompletedTaskDefinition: taskDefinitionArn,
+      lastCompletedDeploymentId: `ecs-svc/${this.deploymentSeq}`,
       deployments: [
         {
           id: `ecs-svc/${this.deploymentSeq++}`,
@@ -435,10 +438,11 @@ export class SimulatedEcs {
         reason: state === 'FAILED' ? reason : `ECS deployment ${deployment.id} completed.`,
       });
     };
-    if (this.world.versions.failsToStart(image)) {
+    // A service scaled to 0 launches nothing, so nothing fails: its deployment completes.
+    if (this.world.versions.failsToStart(image) && deployment.desiredCount > 0) {
       // Every wave launches the desired count; each of its tasks fails, so the breaker trips in the wave
-      // where the failures reach the threshold. A service scaled to 0 launches nothing and never fails.
-      const perWave = Math.max(1, deployment.desiredCount);
+      // where the failures reach the threshold.
+      const perWave = deployment.desiredCount;
       const waves = Math.ceil(circuitBreakerThreshold(deployment.desiredCount) / perWave);
       clock.schedule(clock.nowMillis + waves * taskUnhealthySeconds(timing) * 1000, () => {
         if (!current()) return;
@@ -537,6 +541,7 @@ export class SimulatedEcs {
       service.deployments = [primary];
       service.runningCount = primary.runningCount;
       service.lastCompletedTaskDefinition = primary.taskDefinition;
+      service.lastCompletedDeploymentId = primary.id;
       this.finishRolling(service, primary, 'COMPLETED', 'ECS deployment completed.');
       return;
     }
@@ -617,7 +622,9 @@ export class SimulatedEcs {
       pendingCount: 0,
       failedTasks: 0,
       rolloutState: 'IN_PROGRESS',
-      rolloutStateReason: `ECS deployment circuit breaker: rolling back to deploymentId ${deployment.id}.`,
+      // "The reason field provides the ID of the deployment the service is rolling back to" (ECS Developer
+      // Guide, "Amazon ECS deployment state change events").
+      rolloutStateReason: `ECS deployment circuit breaker: rolling back to deploymentId ${service.lastCompletedDeploymentId}.`,
       createdAt: now,
       updatedAt: now,
     };

@@ -77,6 +77,23 @@ export const percentileOf = (histogram: Histogram, percent: number): number | un
   return lowerEdge(last) * RATIO;
 };
 
+/**
+ * The `percent`-th percentile CloudWatch would read from `samples` values drawn from the histogram's
+ * distribution: the nearest-rank sample, rank ceil(p * n), whose expected place in the distribution is
+ * rank / (n + 1) (the expected CDF of the k-th smallest of n). For many samples it is the distribution's
+ * own percentile; for few it is lower (p99 of 5 values is their largest, about the 83rd percentile).
+ * Without a sample count (0) the distribution's percentile is returned.
+ */
+export const samplePercentileOf = (
+  histogram: Histogram,
+  percent: number,
+  samples: number,
+): number | undefined => {
+  if (!(samples > 0)) return percentileOf(histogram, percent);
+  const rank = Math.max(1, Math.ceil((percent / 100) * samples));
+  return percentileOf(histogram, Math.min(100, (100 * rank) / (samples + 1)));
+};
+
 /** Standard normal CDF (Abramowitz & Stegun 7.1.26 erf, error under 1.5e-7). */
 const normalCdf = (z: number): number => {
   const x = Math.abs(z) / Math.SQRT2;

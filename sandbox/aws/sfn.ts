@@ -203,6 +203,13 @@ export class SimulatedStepFunctions {
         };
         taskStates.set(name, states[name] as State);
       } else if (state.Type === 'Task') {
+        // The engine ignores HeartbeatSeconds; AWS fails a task whose heartbeat is late with
+        // States.HeartbeatTimeout, which a Catch of States.Timeout also matches (Step Functions Developer Guide,
+        // "Error names"). Refuse rather than run a definition that would be kinder than AWS.
+        if (state.HeartbeatSeconds !== undefined || state.HeartbeatSecondsPath !== undefined)
+          throw new Error(
+            `the sandbox does not model HeartbeatSeconds on Task state "${name}": AWS would fail it with States.HeartbeatTimeout when no SendTaskHeartbeat arrives in time`,
+          );
         if (state.Resource === WAIT_FOR_TOKEN) {
           const params = (state.Parameters ?? {}) as State;
           if (state.TimeoutSecondsPath) {

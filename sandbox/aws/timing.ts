@@ -97,8 +97,9 @@ export const taskUnhealthySeconds = (timing: Timing): number =>
 /**
  * The ECS deployment circuit breaker's failure threshold: half the desired count, at least 3 and at most
  * 200 (ECS API Reference, ServiceDeploymentCircuitBreaker `threshold`: "a minimum threshold of 3 and a
- * maximum threshold of 200 ... 0.5 * desired task count"; ThresholdConfiguration default BOUNDED_PERCENT 50).
- * AWS does not say how a half is rounded; rounding up trips no earlier than AWS would.
+ * maximum threshold of 200 ... 0.5 * desired task count"; ThresholdConfiguration default BOUNDED_PERCENT 50),
+ * rounded up: the ECS Developer Guide ("How the Amazon ECS deployment circuit breaker detects failures")
+ * gives 1 -> 3, 25 -> 13 ("the value is rounded up"), 400 -> 200, 800 -> 200.
  */
 export const circuitBreakerThreshold = (desiredCount: number): number =>
   Math.min(200, Math.max(3, Math.ceil(desiredCount * 0.5)));

@@ -2,7 +2,13 @@ import type { VirtualClock } from '../virtual-clock.ts';
 import { metricKey, type SimulatedCloudWatch } from './cloudwatch.ts';
 import type { SimulatedEcs, SimulatedService } from './ecs.ts';
 import type { SimulatedElbv2 } from './elbv2.ts';
-import { addDistribution, emptyHistogram, type Histogram, logNormalDistribution } from './histogram.ts';
+import {
+  addDistribution,
+  emptyHistogram,
+  type Histogram,
+  logNormalDistribution,
+  percentileOf,
+} from './histogram.ts';
 import type { TrafficSeries } from './series.ts';
 
 /**
@@ -312,7 +318,9 @@ export class TrafficModel {
         const bucket = this.bucketOf(targetGroupArn, minuteStart);
         if (served.length === 0 || tasks <= 0) {
           // No running task: ALB answers 503 itself. That is HTTPCode_ELB_5XX_Count, per load balancer only;
-          // the target group publishes nothing.
+          // the target group publishes nothing, and RequestCount "is only incremented for requests where the
+          // load balancer node was able to choose a target" (ALB User Guide, "CloudWatch metrics for your
+          // Application Load Balancer"): not these.
           bucket.elbErrors += requests;
           continue;
         }
@@ -490,12 +498,13 @@ export class TrafficModel {
       count: number,
       max: number,
       histogram?: Histogram,
+      min = 0,
     ) =>
       this.world.cloudwatch.putDatapoint(
         NAMESPACE,
         name,
         dims,
-        { at: minuteStart, sum, count, min: 0, max, visibleAt, histogram },
+        { at: minuteStart, sum, count, min, max, visibleAt, histogram },
         key,
       );
     for (const [targetGroupArn, bucket] of minute) {
@@ -505,6 +514,16 @@ export class TrafficModel {
       const requests = Math.round(bucket.requests);
       const errors = Math.round(bucket.errors);
       const elbErrors = Math.round(bucket.elbErrors);
+      // TargetResponseTime's Maximum and Minimum are the minute's slowest and fastest requests (ALB User
+      // Guide, "CloudWatch metrics for your Application Load Balancer": the statistics of the time elapsed
+      // per request), not a version's mean: the expected extremes of n requests drawn from the minute's
+      // distribution, its n/(n+1) and 1/(n+1) quantiles (the expected CDF of the largest and smallest of n).
+      const n = bucket.requests;
+      const slowest =
+        bucket.latency && n > 0
+          ? (percentileOf(bucket.latency, (100 * n) / (n + 1)) ?? 0)
+          : bucket.maxLatencyMs / 1000;
+      const fastest = bucket.latency && n > 0 ? (percentileOf(bucket.latency, 100 / (n + 1)) ?? 0) : 0;
       // ALB publishes each target-group series, and the same series for the whole load balancer.
       for (const [dims, keys] of [
         [series.perGroup, series.perGroupKeys],
@@ -518,8 +537,9 @@ export class TrafficModel {
             keys.TargetResponseTime,
             bucket.latencyMsTotal / 1000,
             bucket.requests,
-            bucket.maxLatencyMs / 1000,
+            slowest,
             bucket.latency ?? emptyHistogram(),
+            fastest,
           );
         }
         if (errors > 0)
@@ -534,7 +554,6 @@ export class TrafficModel {
           1,
           elbErrors,
         );
-        put('RequestCount', series.lb, series.lbKeys.RequestCount, elbErrors, 1, elbErrors);
       }
     }
   }

@@ -209,6 +209,9 @@ const seedAlarms = (
       ...(alarm.extendedStatistic !== undefined
         ? { ExtendedStatistic: alarm.extendedStatistic }
         : { Statistic: alarm.statistic ?? 'Sum' }),
+      ...(alarm.evaluateLowSampleCountPercentile !== undefined
+        ? { EvaluateLowSampleCountPercentile: alarm.evaluateLowSampleCountPercentile }
+        : {}),
       Period: alarm.period,
       EvaluationPeriods: alarm.evaluationPeriods,
       DatapointsToAlarm: alarm.datapointsToAlarm ?? alarm.evaluationPeriods,

@@ -122,6 +122,10 @@ const alarmSchema = z
         description:
           'A percentile (ExtendedStatistic), e.g. p99 on TargetResponseTime. PutMetricAlarm takes Statistic or ExtendedStatistic, not both.',
       }),
+    evaluateLowSampleCountPercentile: z.enum(['evaluate', 'ignore']).optional().meta({
+      description:
+        'Percentile alarms only (EvaluateLowSampleCountPercentile): ignore keeps the state while a period has fewer than 10/(1-p) samples (1000 for p99); evaluate (the default) evaluates whatever the count.',
+    }),
     period: z
       .number()
       .int()
@@ -162,6 +166,13 @@ const alarmSchema = z
         code: 'custom',
         path: ['evaluationPeriods'],
         message: `period x evaluationPeriods is ${alarm.period * alarm.evaluationPeriods} seconds; CloudWatch allows at most ${limit} (${alarm.period < 3600 ? 'one day for a period under an hour' : 'seven days'})`,
+      });
+    if (alarm.evaluateLowSampleCountPercentile !== undefined && alarm.extendedStatistic === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluateLowSampleCountPercentile'],
+        message:
+          'evaluateLowSampleCountPercentile is only for a percentile alarm (give extendedStatistic, e.g. p99)',
       });
     if (alarm.statistic !== undefined && alarm.extendedStatistic !== undefined)
       ctx.addIssue({

@@ -36,12 +36,31 @@ describe('Function: decideAlarmState (CloudWatch user guide, "How alarm state is
     ['- - - - 0', 'OK', 'OK', 'OK', 'OK'],
     ['- - - - -', 'INSUFFICIENT_DATA', 'retain', 'ALARM', 'OK'],
     ['0 X X - X', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
-    ['- - X - -', 'retain', 'retain', 'ALARM', 'OK'],
+    // "Avoiding premature transitions to alarm state": the oldest breaching datapoint is 3 periods old and
+    // nothing more recent is real, so `missing` alarms; `ignore` keeps the state.
+    ['- - X - -', 'ALARM', 'retain', 'ALARM', 'OK'],
+    // One breaching datapoint too recent to be 3 periods old: no premature ALARM.
+    ['- - - X -', 'retain', 'retain', 'ALARM', 'OK'],
+    ['- - - - X', 'retain', 'retain', 'ALARM', 'OK'],
   ])('3 of 3, range %s: missing %s, ignore %s, breaching %s, notBreaching %s', (row, missing, ignore, breaching, notBreaching) => {
     expect(decide(row, 'missing')).toBe(missing);
     expect(decide(row, 'ignore')).toBe(ignore);
     expect(decide(row, 'breaching')).toBe(breaching);
     expect(decide(row, 'notBreaching')).toBe(notBreaching);
+  });
+
+  // The guide's second table: a 2-of-3 alarm (M out of N) whose evaluation range holds 5 datapoints.
+  it.each([
+    ['0 - X - X', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
+    ['0 0 X 0 X', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
+    ['0 - X - -', 'OK', 'OK', 'ALARM', 'OK'],
+    ['- - - - 0', 'OK', 'OK', 'ALARM', 'OK'],
+    ['- - - X -', 'ALARM', 'retain', 'ALARM', 'OK'],
+  ])('2 of 3, range %s: missing %s, ignore %s, breaching %s, notBreaching %s', (row, missing, ignore, breaching, notBreaching) => {
+    expect(decide(row, 'missing', 3, 2)).toBe(missing);
+    expect(decide(row, 'ignore', 3, 2)).toBe(ignore);
+    expect(decide(row, 'breaching', 3, 2)).toBe(breaching);
+    expect(decide(row, 'notBreaching', 3, 2)).toBe(notBreaching);
   });
 
   it('decides M of N on the most recent N real datapoints of the range, ignoring TreatMissingData', () => {
@@ -57,10 +76,16 @@ describe('Function: decideAlarmState (CloudWatch user guide, "How alarm state is
     expect(decide('- - 0 - -', 'breaching', 3, 2)).toBe('ALARM');
     expect(decide('- 0 0 - -', 'breaching', 3, 2)).toBe('OK');
     expect(decide('- - X - -', 'notBreaching', 3, 2)).toBe('OK');
-    // `missing`: one real breaching of the two needed keeps the state; two non-breaching make 2 of 3 unreachable.
-    expect(decide('- - X - -', 'missing', 3, 2)).toBe('retain');
+    // `missing`: a lone breaching datapoint at least M periods old with nothing real after it alarms (no
+    // longer premature); one too recent keeps the state; a real non-breaching one among too few breaching is OK.
+    expect(decide('- - X - -', 'missing', 3, 2)).toBe('ALARM');
+    expect(decide('- - - - X', 'missing', 3, 2)).toBe('retain');
+    expect(decide('- - X 0 -', 'missing', 3, 2)).toBe('OK');
     expect(decide('- 0 0 - -', 'missing', 3, 2)).toBe('OK');
     expect(decide('- X X - -', 'missing', 3, 2)).toBe('ALARM');
+    // 1 of 1 with a range of 3: the one real datapoint decides whatever TreatMissingData says.
+    expect(decide('- X -', 'missing', 1, 1)).toBe('ALARM');
+    expect(decide('- 0 -', 'ignore', 1, 1)).toBe('OK');
   });
 });
 
@@ -89,6 +114,103 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     expect(JSON.parse(world.cloudwatch.alarms.get('errors')?.StateReasonData ?? '{}')).toMatchObject({
       recentDatapoints: [50, 50],
     });
+  });
+
+  it('states the reason and reasonData as CloudWatch does: newest datapoint first, minimum per transition', () => {
+    const { world } = makeWorld();
+    const emitted: Array<{ detail: Record<string, { reason?: string; reasonData?: string }> }> = [];
+    world.deliver = (event) => {
+      emitted.push(event as (typeof emitted)[number]);
+      return 1;
+    };
+    // 2 of 3: OK -> ALARM needs 2 breaching, ALARM -> OK needs 2 not breaching (N - M + 1).
+    world.cloudwatch.putAlarm(alarm({ EvaluationPeriods: 3, DatapointsToAlarm: 2, Threshold: 10 }));
+    put(world, 0, 12.5);
+    put(world, 1, 3);
+    put(world, 2, 11);
+    world.cloudwatch.evaluate(START + 3 * MINUTE);
+    const raised = emitted[0]?.detail;
+    expect(raised?.state?.reason).toBe(
+      'Threshold Crossed: 2 out of the last 3 datapoints [11.0 (22/11/26 10:02:00), 3.0 (22/11/26 10:01:00), 12.5 (22/11/26 10:00:00)] were greater than the threshold (10.0) (minimum 2 datapoints for OK -> ALARM transition).',
+    );
+    expect(JSON.parse(raised?.state?.reasonData ?? '{}')).toEqual({
+      version: '1.0',
+      queryDate: '2026-11-22T10:03:00.000+0000',
+      startDate: '2026-11-22T10:00:00.000+0000',
+      statistic: 'Sum',
+      period: 60,
+      recentDatapoints: [12.5, 3, 11],
+      threshold: 10,
+      evaluatedDatapoints: [{ timestamp: '2026-11-22T10:02:00.000+0000', sampleCount: 1, value: 11 }],
+    });
+    put(world, 3, 1);
+    put(world, 4, 2);
+    world.cloudwatch.evaluate(START + 5 * MINUTE);
+    const cleared = emitted[1]?.detail;
+    expect(cleared?.state?.reason).toBe(
+      'Threshold Crossed: 2 out of the last 3 datapoints [2.0 (22/11/26 10:04:00), 1.0 (22/11/26 10:03:00), 11.0 (22/11/26 10:02:00)] were not greater than the threshold (10.0) (minimum 2 datapoints for ALARM -> OK transition).',
+    );
+    // The previous state carries its reasonData, as in AWS's sample events.
+    expect(cleared?.previousState).toMatchObject({
+      reason: raised?.state?.reason,
+      reasonData: raised?.state?.reasonData,
+    });
+    // So does the history item's oldState, as JSON like its newState's.
+    const history = world.cloudwatch.handle('DescribeAlarmHistory', { AlarmName: 'errors' }) as {
+      AlarmHistoryItems: Array<{ HistoryData: string }>;
+    };
+    expect(JSON.parse(history.AlarmHistoryItems[0]?.HistoryData ?? '{}')).toMatchObject({
+      oldState: { stateValue: 'ALARM', stateReasonData: JSON.parse(raised?.state?.reasonData ?? '{}') },
+      newState: { stateValue: 'OK', stateReasonData: { recentDatapoints: [11, 1, 2] } },
+    });
+  });
+
+  it('says which datapoints were unknown when it goes to INSUFFICIENT_DATA, and what missing ones counted as', () => {
+    const { world } = makeWorld();
+    const reasons: string[] = [];
+    world.deliver = (event) => {
+      reasons.push(String((event.detail as { state: { reason: string } }).state.reason));
+      return 1;
+    };
+    world.cloudwatch.putAlarm(
+      alarm({ EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'missing' }),
+    );
+    world.cloudwatch.putAlarm(
+      alarm({ AlarmName: 'gaps', EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'breaching' }),
+    );
+    world.cloudwatch.evaluate(START + 3 * MINUTE);
+    expect(reasons).toEqual([
+      'Insufficient Data: 3 datapoints were unknown.',
+      'Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [Breaching].',
+    ]);
+    expect(JSON.parse(world.cloudwatch.alarms.get('errors')?.StateReasonData ?? '{}')).toMatchObject({
+      recentDatapoints: [],
+      evaluatedDatapoints: [
+        { timestamp: '2026-11-22T10:02:00.000+0000' },
+        { timestamp: '2026-11-22T10:01:00.000+0000' },
+        { timestamp: '2026-11-22T10:00:00.000+0000' },
+      ],
+    });
+  });
+
+  it('refuses SetAlarmState with a state CloudWatch does not have, or without a reason', () => {
+    const { world } = makeWorld();
+    world.cloudwatch.putAlarm(alarm());
+    expect(() =>
+      world.cloudwatch.handle('SetAlarmState', {
+        AlarmName: 'errors',
+        StateValue: 'BROKEN',
+        StateReason: 'x',
+      }),
+    ).toThrow(
+      expect.objectContaining({ name: 'ValidationError', message: expect.stringContaining('stateValue') }),
+    );
+    expect(() =>
+      world.cloudwatch.handle('SetAlarmState', { AlarmName: 'errors', StateValue: 'ALARM' }),
+    ).toThrow(
+      expect.objectContaining({ name: 'ValidationError', message: expect.stringContaining('stateReason') }),
+    );
+    expect(world.cloudwatch.alarms.get('errors')?.StateValue).toBe('OK');
   });
 
   it('evaluates an alarm of 5-minute periods every minute, over periods ending at the evaluation', () => {
@@ -163,8 +285,10 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
       detail: { configuration: { metrics: [{ metricStat: { stat: 'p99', period: 60 } }] } },
     });
     const [value] = JSON.parse(described.MetricAlarms[0]?.StateReasonData ?? '{}').recentDatapoints;
-    expect(value).toBeGreaterThan(1.1);
-    expect(value).toBeLessThan(1.3);
+    // The p99 of 300 samples is their 297th, expected at the distribution's 297/301 quantile (about 0.98 s),
+    // a little under the distribution's own p99 (1.2 s).
+    expect(value).toBeGreaterThan(0.9);
+    expect(value).toBeLessThan(1.1);
   });
 
   it("reads a minute's percentile again once a later datapoint merges into it, and never changes a published histogram", () => {
@@ -207,6 +331,133 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     world.cloudwatch.evaluate(START + MINUTE + 1000);
     expect(state()).toBe('ALARM');
     expect(fast).toEqual(published);
+  });
+
+  it('reads a percentile of few samples as those samples have it (p99 of 5 is about their largest), not the distribution p99', () => {
+    // CloudWatch computes a percentile from the period's samples: p99 of 5 requests is the slowest of
+    // them, whose expected rank in the distribution is 5/6, far below its 99th percentile.
+    const p99Of = (requests: number) => {
+      const { world } = makeWorld();
+      world.cloudwatch.putAlarm(
+        alarm({
+          AlarmName: 'latency',
+          MetricName: 'TargetResponseTime',
+          Statistic: undefined,
+          ExtendedStatistic: 'p99',
+          Threshold: 0.5,
+          EvaluationPeriods: 1,
+          DatapointsToAlarm: 1,
+          StateValue: 'INSUFFICIENT_DATA',
+        }),
+      );
+      const histogram = emptyHistogram();
+      addDistribution(histogram, logNormalDistribution(0.09, 1.2), requests);
+      world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, {
+        at: START,
+        sum: requests * 0.09,
+        count: requests,
+        min: 0,
+        max: 2,
+        histogram,
+      });
+      world.cloudwatch.evaluate(START + MINUTE);
+      const latency = world.cloudwatch.alarms.get('latency');
+      return {
+        state: latency?.StateValue,
+        value: JSON.parse(latency?.StateReasonData ?? '{}').recentDatapoints[0],
+      };
+    };
+    const few = p99Of(5);
+    expect(few.state).toBe('OK');
+    expect(few.value).toBeGreaterThan(0.08);
+    expect(few.value).toBeLessThan(0.12);
+    const many = p99Of(100_000);
+    expect(many.state).toBe('ALARM');
+    expect(many.value).toBeCloseTo(1.2, 1);
+  });
+
+  it('keeps a p99 alarm set to ignore low sample counts in its state while a minute has fewer than 1000 samples', () => {
+    // CloudWatch user guide, "Percentile-based alarms and low data samples": for p99 the setting applies below
+    // 10 / (1 - 0.99) = 1000 samples; `evaluate` (the default) evaluates whatever the count.
+    const slowMinute = (world: SimulatedWorld, minute: number, requests: number) => {
+      const histogram = emptyHistogram();
+      addDistribution(histogram, logNormalDistribution(0.09, 1.2), requests);
+      world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, {
+        at: START + minute * MINUTE,
+        sum: requests * 0.09,
+        count: requests,
+        min: 0,
+        max: 2,
+        histogram,
+      });
+    };
+    const p99 = (evaluateLow?: 'evaluate' | 'ignore') =>
+      alarm({
+        AlarmName: 'latency',
+        MetricName: 'TargetResponseTime',
+        Statistic: undefined,
+        ExtendedStatistic: 'p99',
+        Threshold: 0.5,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        ...(evaluateLow ? { EvaluateLowSampleCountPercentile: evaluateLow } : {}),
+      });
+    const state = (world: SimulatedWorld) => world.cloudwatch.alarms.get('latency')?.StateValue;
+    const ignoring = makeWorld().world;
+    ignoring.cloudwatch.putAlarm(p99('ignore'));
+    slowMinute(ignoring, 0, 999);
+    ignoring.cloudwatch.evaluate(START + MINUTE);
+    expect(state(ignoring)).toBe('OK');
+    slowMinute(ignoring, 1, 1000);
+    ignoring.cloudwatch.evaluate(START + 2 * MINUTE);
+    expect(state(ignoring)).toBe('ALARM');
+    expect(
+      (
+        ignoring.cloudwatch.handle('DescribeAlarms', { AlarmNames: ['latency'] }) as {
+          MetricAlarms: MetricAlarm[];
+        }
+      ).MetricAlarms[0],
+    ).toMatchObject({ EvaluateLowSampleCountPercentile: 'ignore' });
+    for (const evaluateLow of [undefined, 'evaluate'] as const) {
+      const evaluating = makeWorld().world;
+      evaluating.cloudwatch.putAlarm(p99(evaluateLow));
+      slowMinute(evaluating, 0, 100);
+      evaluating.cloudwatch.evaluate(START + MINUTE);
+      expect(state(evaluating)).toBe('ALARM');
+    }
+    // Only `evaluate` and `ignore` exist, and only a percentile alarm takes the setting.
+    expect(() =>
+      makeWorld().world.cloudwatch.putAlarm({
+        ...p99(),
+        EvaluateLowSampleCountPercentile: 'skip' as 'ignore',
+      }),
+    ).toThrow(/EvaluateLowSampleCountPercentile/);
+  });
+
+  it('filters DescribeAlarms by name prefix and state, a page of MaxRecords at a time, as CloudWatch does', () => {
+    const { world } = makeWorld();
+    for (const name of ['api-5xx', 'api-latency', 'web-5xx'])
+      world.cloudwatch.putAlarm(alarm({ AlarmName: name, StateValue: name === 'web-5xx' ? 'ALARM' : 'OK' }));
+    const names = (input: Record<string, unknown>) => {
+      const output = world.cloudwatch.handle('DescribeAlarms', input) as {
+        MetricAlarms: MetricAlarm[];
+        NextToken?: string;
+      };
+      return { names: output.MetricAlarms.map((a) => a.AlarmName), next: output.NextToken };
+    };
+    expect(names({ AlarmNamePrefix: 'api-' })).toEqual({
+      names: ['api-5xx', 'api-latency'],
+      next: undefined,
+    });
+    expect(names({ StateValue: 'ALARM' }).names).toEqual(['web-5xx']);
+    const first = names({ MaxRecords: 2 });
+    expect(first.names).toEqual(['api-5xx', 'api-latency']);
+    expect(names({ MaxRecords: 2, NextToken: first.next })).toEqual({ names: ['web-5xx'], next: undefined });
+    expect(() =>
+      world.cloudwatch.handle('DescribeAlarms', { AlarmNames: ['api-5xx'], AlarmNamePrefix: 'api' }),
+    ).toThrow(expect.objectContaining({ name: 'InvalidParameterCombination' }));
+    expect(() => world.cloudwatch.handle('DescribeAlarms', { MaxRecords: 101 })).toThrow(/MaxRecords/);
+    expect(() => world.cloudwatch.handle('DescribeAlarms', { StateValue: 'FIRING' })).toThrow(/stateValue/);
   });
 
   it('forgets a deleted alarm: DescribeAlarms no longer lists it', () => {
@@ -332,6 +583,17 @@ describe('Scenario schema: latency tails and alarm statistics', () => {
     expect(withAlarm({ extendedStatistic: 'p99.9' }).world.alarms[0]).toMatchObject({
       extendedStatistic: 'p99.9',
     });
+  });
+
+  it('takes evaluateLowSampleCountPercentile on a percentile alarm only', () => {
+    const withAlarm = (alarm: Record<string, unknown>) =>
+      parseScenario({ ...base, world: { serving: 'v1', alarms: [{ name: 'a', threshold: 1, ...alarm }] } });
+    expect(
+      withAlarm({ extendedStatistic: 'p99', evaluateLowSampleCountPercentile: 'ignore' }).world.alarms[0],
+    ).toMatchObject({ evaluateLowSampleCountPercentile: 'ignore' });
+    expect(() => withAlarm({ statistic: 'Average', evaluateLowSampleCountPercentile: 'ignore' })).toThrow(
+      /evaluateLowSampleCountPercentile.*only for a percentile/,
+    );
   });
 
   it('refuses an alarm event that neither forces a state nor deletes', () => {

@@ -231,6 +231,73 @@ describe('Class: SimulatedCloudWatch, PutMetricData', () => {
   });
 });
 
+describe('Class: SimulatedCloudWatch, PutMetricData datums', () => {
+  const put = (world: SimulatedWorld, ...data: Array<Record<string, unknown>>) =>
+    world.handle('CloudWatch', 'PutMetricData', {
+      Namespace: 'Shipline',
+      MetricData: data.map((datum) => ({ MetricName: 'Latency', ...datum })),
+    });
+
+  it('takes Values with Counts and StatisticValues, at their Timestamp, and answers percentiles from Values', () => {
+    const { world } = makeWorld();
+    world.cloudwatch.putAlarm(
+      metricAlarm({
+        AlarmName: 'latency',
+        Namespace: 'Shipline',
+        MetricName: 'Latency',
+        Dimensions: [],
+        Statistic: undefined,
+        ExtendedStatistic: 'p50',
+        Threshold: 5,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+      }),
+    );
+    world.cloudwatch.putAlarm(
+      metricAlarm({
+        AlarmName: 'samples',
+        Namespace: 'Shipline',
+        MetricName: 'Latency',
+        Dimensions: [],
+        Statistic: 'SampleCount',
+        Threshold: 12,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+      }),
+    );
+    // 10 values of 8 and one of 1 at the start, then a statistic set stamped into the same minute.
+    put(world, { Values: [8, 1], Counts: [10, 1] });
+    put(world, {
+      StatisticValues: { SampleCount: 2, Sum: 4, Minimum: 1, Maximum: 3 },
+      Timestamp: new Date(START + 30_000),
+    });
+    world.cloudwatch.evaluate(START + 60_000);
+    const state = (name: string) => world.cloudwatch.alarms.get(name)?.StateValue;
+    expect(state('latency')).toBe('ALARM');
+    expect(state('samples')).toBe('ALARM');
+  });
+
+  it('refuses a datum with none or several of Value, Values and StatisticValues, or Counts not matching Values, and publishes nothing', () => {
+    const { world } = makeWorld();
+    for (const [datum, error] of [
+      [{}, 'InvalidParameterCombination'],
+      [{ Value: 1, Values: [1] }, 'InvalidParameterCombination'],
+      [{ Values: [1, 2], Counts: [1] }, 'InvalidParameterValue'],
+      [{ Values: Array(151).fill(1) }, 'InvalidParameterValue'],
+      [{ StatisticValues: { SampleCount: 1, Sum: 1, Minimum: 1 } }, 'MissingParameter'],
+      [{ Value: 2 ** 361 }, 'InvalidParameterValue'],
+      [{ Value: 1, Unit: 'Furlongs' }, 'InvalidParameterValue'],
+      [{ Value: 1, Timestamp: new Date(START - 15 * 86_400_000) }, 'InvalidParameterValue'],
+      [{ Value: 1, Timestamp: new Date(START + 3 * 3_600_000) }, 'InvalidParameterValue'],
+    ] as const)
+      expect(() => put(world, { Value: 1 }, datum), JSON.stringify(datum)).toThrow(
+        expect.objectContaining({ name: error, message: expect.stringContaining('MetricData.member.2') }),
+      );
+    // The valid first datum of each refused request was not published either.
+    expect(world.cloudwatch.published).toEqual([]);
+  });
+});
+
 describe('Class: SimulatedStepFunctions', () => {
   describe('Method: handle', () => {
     it('applies the Step Functions execution name rules', () => {
@@ -459,6 +526,26 @@ describe('Class: SimulatedStepFunctions', () => {
       expect(() => world.sfn.createStateMachine('m', { ...task({}), TimeoutSeconds: 30 })).toThrow(
         'the sandbox does not model an execution TimeoutSeconds',
       );
+    });
+
+    it('refuses a HeartbeatSeconds it would otherwise ignore (AWS times the task out without heartbeats)', () => {
+      const { world } = makeWorld();
+      for (const heartbeat of [{ HeartbeatSeconds: 30 }, { HeartbeatSecondsPath: '$.beat' }])
+        expect(() =>
+          world.sfn.createStateMachine('m', {
+            StartAt: 'Bake',
+            States: {
+              Bake: {
+                Type: 'Task',
+                Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+                Parameters: { FunctionName: 'f', Payload: { 'token.$': '$$.Task.Token' } },
+                TimeoutSeconds: 600,
+                ...heartbeat,
+                End: true,
+              },
+            },
+          }),
+        ).toThrow('the sandbox does not model HeartbeatSeconds on Task state "Bake"');
     });
 
     it('rejects a token that was never issued', () => {

@@ -272,6 +272,10 @@ describe('Sandbox fetch: the simulated HTTP test route', () => {
     await advanceTo(clock, START + 3 * 60_000);
     expect(metric('HTTPCode_ELB_5XX_Count', 0)).toBe(1);
     expect(metric('HTTPCode_Target_5XX_Count', 0, GREEN)).toBe(0);
+    // RequestCount "is only incremented for requests where the load balancer node was able to choose a
+    // target" (ALB User Guide, CloudWatch metrics): the load balancer's count is blue's production alone.
+    expect(metric('RequestCount', 0, BLUE)).toBeGreaterThan(0);
+    expect(metric('RequestCount', 0)).toBe(metric('RequestCount', 0, BLUE));
   });
 
   it('takes a round trip and the version response time in virtual time inside an invocation', async () => {
@@ -552,7 +556,9 @@ describe('Class: SimulatedEcs, rolling updates', () => {
       [
         90,
         'SERVICE_DEPLOYMENT_IN_PROGRESS',
-        'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1001.',
+        // The reason names the deployment rolled back to (ECS Developer Guide, "Amazon ECS deployment state
+        // change events"): the completed ecs-svc/1000, not the failed ecs-svc/1001.
+        'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1000.',
       ],
       [450, 'SERVICE_DEPLOYMENT_COMPLETED', 'ECS deployment ecs-svc/1002 completed.'],
     ]);

@@ -70,6 +70,8 @@ describe('Sandbox timing: documented defaults', () => {
 
   it('computes the circuit breaker threshold as half the desired count, at least 3 and at most 200', () => {
     expect([1, 4, 6, 7, 10, 400, 1000].map(circuitBreakerThreshold)).toEqual([3, 3, 3, 4, 5, 200, 200]);
+    // The Developer Guide's own examples: 25 -> 13 (rounded up), 800 -> 200; 3 and 100 on either side.
+    expect([3, 25, 100, 399, 401, 800].map(circuitBreakerThreshold)).toEqual([3, 13, 50, 200, 200, 200]);
   });
 });
 
@@ -151,6 +153,18 @@ describe('Sandbox timing: ECS deployments', () => {
     // The old tasks keep serving.
     const svc = service();
     expect(svc && world.ecs.servingImage(svc)).toBe(`repo@sha256:${'c'.repeat(64)}`);
+  });
+});
+
+describe('Sandbox timing: ECS deployments of no task', () => {
+  it('completes a deployment of 0 desired tasks even of an image that never starts: nothing launches, nothing fails', async () => {
+    const { clock, deploy, events } = ecsWorld(0);
+    deploy(BAD);
+    await clock.run(() => false, START + 60_000 * 30);
+    expect(events.map((e) => e.name)).toEqual([
+      'SERVICE_DEPLOYMENT_IN_PROGRESS',
+      'SERVICE_DEPLOYMENT_COMPLETED',
+    ]);
   });
 });
 
