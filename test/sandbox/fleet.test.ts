@@ -111,6 +111,49 @@ describe('Sandbox: a world of several services', () => {
     expect(message).toBe('expect.services.billing: service "billing" is not in the world');
   });
 
+  it('plays one image pushed to two services as two deployments: each regresses, is exposed and is detected on its own', async () => {
+    // c2 degrades once it has served 12 minutes. checkout serves it from about +1:34 and search, pushed the same
+    // digest at +10m, from about +11:34: each service's c2 regresses 12 minutes after its own first request
+    // (checkout's during its 25% bake, search's during its own 25% bake, never at 5% from checkout's clock), and
+    // each release's exposure counts only the requests its own listener rule sent to c2.
+    const { scenario, baseDir } = threeServices();
+    const document = structuredClone(scenario) as unknown as Record<string, unknown>;
+    const versions = document.versions as Record<string, Record<string, unknown>>;
+    versions.c2 = { ...versions.c2, changes: [{ after: '12m', errorRate: 0.06 }] };
+    document.events = [
+      { at: '20s', push: { service: 'payments', version: 'p2' } },
+      { at: '10m', push: { service: 'search', version: 'c2' } },
+    ];
+    delete document.expect;
+    const result = await runScenario(parseScenario(document), baseDir);
+    const { checkout, search } = result.services;
+    expect(checkout).toMatchObject({ outcome: 'rolled_back', servingVersion: 'c1', toVersion: 'c2' });
+    expect(search).toMatchObject({ outcome: 'rolled_back', servingVersion: 's1', toVersion: 'c2' });
+    expect(checkout?.reason).toBe('alarm checkout-green-5xx went to ALARM at 25%');
+    expect(search?.reason).toBe('alarm search-green-5xx went to ALARM at 25%');
+    const firstShift = (service: string) =>
+      result.timeline.find((e) => e.kind === 'traffic' && e.service === service)?.t ?? 0;
+    // Requests each service's c2 served from its onset until its rule was back on blue: 25% of its own load.
+    for (const [service, perMinute] of [
+      ['checkout', 6000],
+      ['search', 9000],
+    ] as const) {
+      const own = result.services[service];
+      const seconds = (own?.detectionSeconds ?? 0) + (own?.rollbackReactionSeconds ?? 0);
+      expect(Math.abs((own?.exposedRequests ?? 0) - (seconds * perMinute * 0.25) / 60)).toBeLessThanOrEqual(
+        1,
+      );
+      const alarmAt = result.timeline.find(
+        (e) => e.kind === 'alarm' && e.text === `${service}-green-5xx OK -> ALARM`,
+      )?.t;
+      // Onset (alarm time less detection): the first minute that starts 12 minutes after the service's own
+      // first shift to c2 (traffic is integrated minute by minute).
+      const onset = (alarmAt ?? 0) - (own?.detectionSeconds ?? 0);
+      expect(onset).toBeGreaterThanOrEqual(firstShift(service) + 12 * 60);
+      expect(onset).toBeLessThan(firstShift(service) + 13 * 60);
+    }
+  });
+
   it('says per service which expectation failed', () => {
     const payments: ServiceResult = {
       outcome: 'promoted',
