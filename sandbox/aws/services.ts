@@ -51,6 +51,27 @@ export interface AwsServiceContext {
   ): Record<string, unknown>;
 }
 
+/**
+ * The world's Lambda service as the simulated services use it: the pipeline's functions (each with its
+ * EventBridge rule patterns) and their invocation. sandbox/lambda-runtime.ts implements it; the services know
+ * only this, so nothing here imports the runtime (which runs handlers inside a world, see context.ts).
+ */
+export interface LambdaService {
+  readonly functions: ReadonlyMap<
+    string,
+    { readonly key: string; readonly eventPatterns: Record<string, unknown>[] }
+  >;
+  /** Invocations so far. */
+  readonly invocations: number;
+  /** Invokes a function with an event as Lambda does; a function error rejects with a LambdaInvocationError. */
+  invoke(key: string, event: unknown): Promise<unknown>;
+}
+
+/** What a world gets its Lambda service from: the loaded handlers, with execution environments on its clock. */
+export interface LambdaServiceFactory {
+  forWorld(clock: VirtualClock, timing: Timing): LambdaService;
+}
+
 /** Integrates traffic up to now: called before anything that changes routing (`resource`: what changes). */
 export interface TrafficAccumulator {
   accumulate(resource?: string): void;
