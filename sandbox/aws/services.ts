@@ -35,7 +35,7 @@ export interface AwsServiceContext {
   readonly random: SeededRandom;
   /** Adds a timeline entry (`service`: the scenario service it concerns, when known). */
   record(kind: TimelineEntry['kind'], text: string, execution?: string, service?: string): void;
-  /** The scenario service a resource (a listener rule ARN) belongs to, for the timeline. */
+  /** The scenario service a resource (a listener rule, ECS service, task definition family or alarm ARN) belongs to, for the timeline. */
   serviceOf(resource: string): string | undefined;
   /**
    * Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously.

@@ -187,11 +187,24 @@ export class SimulatedWorld
     return ruleArn === undefined ? undefined : this.testRoutes.versionThrough(ruleArn).version;
   }
 
-  /** Which scenario service each resource (listener rule ARN) belongs to: set when the world is seeded. */
-  public readonly resourceServices = new Map<string, string>();
+  /**
+   * Which scenario service each resource belongs to (listener rules, ECS services, task definition families,
+   * alarms by ARN), set when the world is seeded, for the timeline. A resource two services share (an alarm
+   * both declare) is neither's: undefined.
+   */
+  public readonly resourceServices = new Map<string, string | undefined>();
 
   public serviceOf(resource: string): string | undefined {
     return this.resourceServices.get(resource);
+  }
+
+  /** Says a resource is this service's, unless another service has already claimed it (then it is no one's). */
+  public claimResource(resource: string, service: string): void {
+    const owner = this.resourceServices.get(resource);
+    this.resourceServices.set(
+      resource,
+      this.resourceServices.has(resource) && owner !== service ? undefined : service,
+    );
   }
 
   /** Adds a timeline entry; `service` names the scenario service it concerns, when the caller knows it. */

@@ -1186,6 +1186,10 @@ describe('Sandbox: example scenarios', () => {
       'blue 100% / green 0%',
     ]);
     expect(shifts('search')).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%']);
+    // So does every entry about one service's ECS services, alarms and notifications (here each names it).
+    const about = result.timeline.filter((e) => ['ecs', 'alarm', 'notify'].includes(e.kind));
+    expect(about.filter((e) => e.service === undefined || !e.text.includes(e.service))).toEqual([]);
+    expect(new Set(about.map((e) => e.service))).toEqual(new Set(['checkout', 'payments', 'search']));
     // The top level is the scenario's own service (checkout).
     expect(result).toMatchObject({ service: 'checkout', outcome: 'promoted', servingVersion: 'c2' });
     expect(result.executions.map((e) => e.version)).toEqual(['c2']);
