@@ -154,6 +154,98 @@ describe('Sandbox: a world of several services', () => {
     }
   });
 
+  it('keeps each release its own on one load balancer: outcome, serving version, weights, notifications and Slack thread', async () => {
+    // payments' listener rule is on checkout's load balancer and listener (another rule), in the same cluster,
+    // its alarms named with checkout's as a prefix. payments p2 fails once it takes 100%, while checkout is in
+    // its rollback window; alice rolls search back from Slack in search's own window, while payments rolls back.
+    const { scenario, baseDir } = threeServices();
+    const slack = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'slack-rollback-click.yml')).scenario;
+    const document = structuredClone(scenario) as unknown as Record<string, unknown> & {
+      config: { services: Record<string, { target: Record<string, unknown> }> } & Record<string, unknown>;
+      world: World;
+      versions: Record<string, Record<string, unknown>>;
+    };
+    document.config.slack = {
+      channel: 'C0RELEASES',
+      botToken: { ssm: '/shipline/slack/bot-token' },
+      signingSecret: { secretsManager: 'shipline/slack/signing-secret' },
+      allowlist: ['U0ONCALL1'],
+    };
+    const payments = document.config.services.payments?.target ?? {};
+    payments.listenerRuleArn =
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod-web/50dc6c495c0c9188/f2f7dc8efc522ab2/1111111111111111';
+    const slots = payments.slots as Record<'blue' | 'green', { alarms: string[] }>;
+    slots.blue.alarms = ['checkout-blue-5xx-payments'];
+    slots.green.alarms = ['checkout-green-5xx-payments'];
+    (document.world.services.payments as Record<string, unknown>).alarms = [
+      { name: 'checkout-blue-5xx-payments', targetGroup: 'blue', threshold: 10, evaluationPeriods: 2 },
+      { name: 'checkout-green-5xx-payments', targetGroup: 'green', threshold: 10, evaluationPeriods: 2 },
+    ];
+    for (const key of ['parameters', 'secrets', 'slack'] as const) document.world[key] = slack.world[key];
+    document.versions.p2 = {
+      ...document.versions.p2,
+      changes: [{ atTrafficPercentAtLeast: 100, errorRate: 0.06 }],
+    };
+    document.events = [
+      { at: '40s', push: { service: 'search', version: 's2' } },
+      { at: '10m', push: { service: 'payments', version: 'p2' } },
+      { at: '36m', click: { button: 'rollback', user: 'U0ONCALL1', service: 'search' } },
+    ];
+    delete document.expect;
+    const result = await runScenario(parseScenario(document), baseDir);
+
+    const { checkout, search } = result.services;
+    const paymentsResult = result.services.payments;
+    expect(checkout).toMatchObject({
+      outcome: 'promoted',
+      servingVersion: 'c2',
+      traffic: { 'green (c2)': 100 },
+    });
+    expect(checkout?.productionWeightChanges).toBe(3);
+    expect(paymentsResult).toMatchObject({
+      outcome: 'rolled_back',
+      reason: 'alarm checkout-green-5xx-payments went to ALARM at 100%',
+      servingVersion: 'p1',
+      traffic: { 'blue (p1)': 100 },
+    });
+    expect(search).toMatchObject({
+      outcome: 'rolled_back',
+      reason: 'aborted by a person: Roll back now pressed in Slack by alice',
+      servingVersion: 's1',
+    });
+    const events = (name: string) => result.services[name]?.notifications.map((n) => n.message.event);
+    expect(events('checkout')).toEqual(['started', 'promoted']);
+    expect(events('payments')).toEqual(['started', 'rolled_back']);
+    expect(events('search')).toEqual(['started', 'promoted', 'rolled_back']);
+    for (const [name, own] of Object.entries(result.services))
+      for (const notification of own.notifications) {
+        expect(notification.message.service).toBe(name);
+        expect(notification.subject).toContain(`] ${name}: `);
+      }
+    // payments' rollback happened inside checkout's rollback window, and left checkout alone.
+    const paymentsAlarm = result.timeline.find((e) => e.kind === 'alarm' && e.text.endsWith('OK -> ALARM'));
+    expect(paymentsAlarm).toMatchObject({
+      service: 'payments',
+      text: 'checkout-green-5xx-payments OK -> ALARM',
+    });
+    const promotedAt = checkout?.notifications[1]?.t ?? Number.POSITIVE_INFINITY;
+    expect(paymentsAlarm?.t).toBeGreaterThan(promotedAt);
+    expect(paymentsAlarm?.t).toBeLessThan(promotedAt + 15 * 60);
+    // One Slack thread per release, each about its own service only.
+    const threads = result.slack?.threads ?? [];
+    expect(threads.map((thread) => thread.root.split('\n')[0]).sort()).toEqual([
+      'checkout c1 → c2',
+      'payments p1 → p2',
+      'search s1 → s2',
+    ]);
+    for (const thread of threads) {
+      const name = thread.root.split(' ')[0] ?? '';
+      const others = ['checkout', 'payments', 'search'].filter((other) => other !== name);
+      for (const reply of thread.replies)
+        for (const other of others) expect(reply.text).not.toContain(`${other} `);
+    }
+  });
+
   it('says per service which expectation failed', () => {
     const payments: ServiceResult = {
       outcome: 'promoted',
