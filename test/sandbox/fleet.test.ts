@@ -246,6 +246,53 @@ describe('Sandbox: a world of several services', () => {
     }
   });
 
+  it("counts a raw push event for its repository's service: a malformed payments push is payments' rejection", async () => {
+    const { scenario, baseDir } = threeServices();
+    const document = structuredClone(scenario) as unknown as Record<string, unknown>;
+    document.events = [
+      {
+        at: '20s',
+        event: {
+          version: '0',
+          id: '4f0e8c51-0f6c-4b7e-9a9e-1c2b3d4e5f60',
+          'detail-type': 'ECR Image Action',
+          source: 'aws.ecr',
+          account: '123456789012',
+          time: '2026-11-22T10:00:20Z',
+          region: 'us-east-1',
+          resources: [],
+          detail: {
+            result: 'SUCCESS',
+            'repository-name': 'payments',
+            'action-type': 'PUSH',
+            'image-tag': 'p2',
+          },
+        },
+      },
+    ];
+    document.until = '5m';
+    delete document.expect;
+    const result = await runScenario(parseScenario(document), baseDir);
+    expect(result.services.payments).toMatchObject({ outcome: 'rejected', servingVersion: 'p1' });
+    expect(result.services.payments?.reason).toContain('image-digest');
+    // checkout's own push is still running at the time limit: failed for that reason, not for payments' event.
+    expect(result.services.checkout?.reason).toBe(
+      "still running when the scenario's time limit (5m) was reached",
+    );
+    expect(result.services.search).toMatchObject({
+      outcome: 'ignored',
+      reason: 'no EventBridge rule matched the event',
+    });
+    expect(result.triggers.filter((t) => t.status === 'error').map((t) => t.service)).toEqual([
+      'payments',
+      'payments',
+      'payments',
+    ]);
+    expect(
+      result.timeline.find((e) => e.kind === 'event' && e.text.startsWith('ECR Image Action p2'))?.service,
+    ).toBe('payments');
+  });
+
   it('says per service which expectation failed', () => {
     const payments: ServiceResult = {
       outcome: 'promoted',
