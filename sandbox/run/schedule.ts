@@ -175,8 +175,7 @@ export const scheduleScenario = (
     } else if ('event' in trigger) {
       triggerEvent = trigger.event;
       triggerService = serviceOfRawEvent(trigger.event);
-    }
-    else if ('cli' in trigger) {
+    } else if ('cli' in trigger) {
       runCommand(trigger.cli);
       return;
     }
