@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Server } from 'node:http';
 import { useClockSource } from '../lib/clock.ts';
 import { type EnvironmentVariables, useEnvironmentSource } from '../lib/env.ts';
 import { useEnvironmentKeySource } from '../lib/per-environment.ts';
@@ -31,6 +32,11 @@ export interface WorldContext {
    * function's environment, so a variable serverless.yml does not give that function is missing, as on AWS.
    */
   functions?: ReadonlyMap<string, FunctionConfig>;
+  /**
+   * The world's own DynamoDB server (local-dynamodb.ts): every DynamoDB request made in the world reaches it
+   * in-process. Absent: the process's local server (`startLocalDynamoDb`).
+   */
+  dynamoDb?: Server;
   /**
    * The Lambda execution environment an invocation runs in (function-config.ts sets it on the invocation's
    * copy of the context): the state a handler module keeps per environment is keyed by it.

@@ -24,17 +24,34 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
  * (a getsockname system call) every time, on every DynamoDB request. A closed server drops out (the next
  * server, even on the same port, is another object).
  */
-const listening = new WeakMap<Server, { address: AddressInfo; listener: Listener }>();
+const listening = new WeakMap<Server, { address?: AddressInfo; listener: Listener }>();
+
+/** Servers that never listen: one world's own, reached only in-process (see `serveInProcessOnly`). */
+const inProcessOnly = new WeakSet<Server>();
+
+/** Marks a server that never listens as one the transport hands requests to (a world's own DynamoDB). */
+export const serveInProcessOnly = (server: Server): Server => {
+  inProcessOnly.add(server);
+  return server;
+};
 
 const listeningOf = (
   server: Server | undefined,
-): { address: AddressInfo; listener: Listener } | undefined => {
-  if (!server?.listening) return undefined;
+): { address?: AddressInfo; listener: Listener } | undefined => {
+  if (!server) return undefined;
+  const inProcess = inProcessOnly.has(server);
+  if (!inProcess && !server.listening) return undefined;
   const known = listening.get(server);
   if (known) return known;
-  const address = server.address();
   const listener = server.listeners('request')[0] as Listener | undefined;
-  if (!listener || typeof address !== 'object' || address === null) return undefined;
+  if (!listener) return undefined;
+  if (inProcess) {
+    const entry = { listener };
+    listening.set(server, entry);
+    return entry;
+  }
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) return undefined;
   const entry = { address, listener };
   listening.set(server, entry);
   return entry;

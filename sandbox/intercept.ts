@@ -206,7 +206,10 @@ export const installSandboxClients = (): void => {
         ).add(passOn, { name, step: 'build', priority, override: true });
     const transport = config as { requestHandler?: SdkRequestHandler } | undefined;
     if (transport?.requestHandler && clientName === 'DynamoDB')
-      transport.requestHandler = inProcessTransport(localDynamoDbServer, transport.requestHandler);
+      transport.requestHandler = inProcessTransport(
+        () => currentWorld()?.dynamoDb ?? localDynamoDbServer(),
+        transport.requestHandler,
+      );
     retryInVirtualTime(client, clientName, () => currentWorld()?.world);
     const middleware: Middleware = (next, context) => async (args) => {
       const run = currentWorld();

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { LambdaInvocationError } from './aws/errors.ts';
 import { sleepMs, type Timing } from './aws/timing.ts';
 import { invokeAsConfigured } from './function-config.ts';
 import { currentFunction } from './iam/enforce.ts';
@@ -39,16 +40,8 @@ export const declaredFunctionsOf = (serverlessDocument: unknown, root: string): 
   });
 };
 
-/** An error as Step Functions sees a failed Lambda invocation: Error = errorType, Cause = the JSON payload. */
-export class LambdaInvocationError extends Error {
-  /** The handler's own message, for people (the `message` is the JSON payload Step Functions sees). */
-  public readonly errorMessage: string;
-  public constructor(errorType: string, errorMessage: string) {
-    super(JSON.stringify({ errorType, errorMessage, trace: [] }));
-    this.name = errorType;
-    this.errorMessage = errorMessage;
-  }
-}
+// The error lives with the simulated services (which see it), so they import nothing from the runtime.
+export { LambdaInvocationError } from './aws/errors.ts';
 
 /**
  * One Lambda execution environment: its identity keys the state the handler module keeps per environment

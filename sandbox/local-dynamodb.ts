@@ -4,11 +4,11 @@ import path from 'node:path';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
-  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { inProcessTransport, serveInProcessOnly } from './dynamodb-transport.ts';
 import { readYamlFile } from './yaml-file.ts';
 
 let server: Server | undefined;
@@ -49,6 +49,14 @@ export const startLocalDynamoDb = async (): Promise<string> => {
   return endpoint;
 };
 
+/**
+ * A DynamoDB server of one world's own, in memory, that never listens: the world's DynamoDB requests reach it
+ * in-process (context.ts, intercept.ts). Its tables are the world's alone, so they are named as one deployment
+ * names them (the same in every run and process, whatever runs beside it), and go with the world.
+ */
+export const createWorldDynamoDb = (): Server =>
+  serveInProcessOnly(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
+
 /** The running local DynamoDB server, if any (the sandbox's DynamoDB clients reach it in-process). */
 export const localDynamoDbServer = (): Server | undefined => server;
 
@@ -80,15 +88,21 @@ export const tableDefinition = (root: string, tableName: string): CreateTableCom
   };
 };
 
+/** Creates a table on the local server at `target` (its endpoint), or on a world's own server, and waits for ACTIVE. */
 export const createTable = async (
-  dynamoEndpoint: string,
+  target: string | Server,
   definition: CreateTableCommandInput,
 ): Promise<void> => {
   const client = new DynamoDBClient({
-    endpoint: dynamoEndpoint,
+    // A world's own server is reached in-process only; the endpoint is never connected to.
+    endpoint: typeof target === 'string' ? target : 'http://127.0.0.1:9',
     region: 'us-east-1',
     credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
   });
+  if (typeof target !== 'string') {
+    const config = client.config as { requestHandler: Parameters<typeof inProcessTransport>[1] };
+    config.requestHandler = inProcessTransport(() => target, config.requestHandler);
+  }
   await client.send(new CreateTableCommand(definition));
   // As on AWS, a table is CREATING first and refuses items until ACTIVE (dynalite turns it ACTIVE on its next
   // timer): a run starts writing at once, so it waits for ACTIVE instead of counting on a socket's delay.
@@ -98,21 +112,4 @@ export const createTable = async (
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   client.destroy();
-};
-
-/**
- * Deletes a run's table once the run is over: the server lives as long as the process (a test worker, a
- * bench), and every run's items would otherwise stay in its memory, each run's store growing the next's.
- */
-export const deleteTable = async (dynamoEndpoint: string, tableName: string): Promise<void> => {
-  const client = new DynamoDBClient({
-    endpoint: dynamoEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
-  });
-  try {
-    await client.send(new DeleteTableCommand({ TableName: tableName }));
-  } finally {
-    client.destroy();
-  }
 };

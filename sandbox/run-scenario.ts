@@ -1,5 +1,6 @@
 import './polyfills.ts';
 import { readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -27,7 +28,7 @@ import {
 } from './iam/policies.ts';
 import { installSandboxClients } from './intercept.ts';
 import { declaredFunctionsOf, LambdaRuntime, readDeclaredFunctions } from './lambda-runtime.ts';
-import { createTable, deleteTable, startLocalDynamoDb, tableDefinition } from './local-dynamodb.ts';
+import { createTable, createWorldDynamoDb, tableDefinition } from './local-dynamodb.ts';
 import { DEFAULT_SEED, SeededRandom } from './random.ts';
 import { type CliRun, checkCliExpectations } from './run/cli.ts';
 import { ScenarioError } from './run/errors.ts';
@@ -165,8 +166,6 @@ export const parseScenario = (document: unknown, source = 'scenario'): Scenario 
  */
 export const WARM_UP_SECONDS = 15 * 60;
 
-let runCounter = 0;
-
 /** One Lambda runtime per repository and process: worlds share warm containers' modules, as handlers are stateless. */
 const runtimes = new Map<string, LambdaRuntime>();
 /** Each runtime's module loading, started once (concurrent runs wait for the same import). */
@@ -188,10 +187,10 @@ type RunOptions = {
   /** Record each service's time series (`ServiceResult.series`), for a picture of the run. Default false. */
   series?: boolean;
   /**
-   * Leave the run's DynamoDB table in the local server when the run ends (a test reads the store after
-   * it). Default false: the table is deleted, so a process running many scenarios does not keep them all.
+   * The DynamoDB server the world's table is created on (a test reads it after the run); default a server of
+   * the world's own, gone with it. The table is named as one deployment names it, so a server holds one run's.
    */
-  keepTable?: boolean;
+  dynamoDb?: Server;
 };
 
 /**
@@ -206,36 +205,27 @@ export const runScenario = async (
 ): Promise<ScenarioResult> => {
   const wallStart = performance.now();
   const packagedConfig = resolveConfig(scenario, baseDir);
-  const table: CreatedTable = {};
   try {
-    return await runPackaged(scenario, packagedConfig, options, wallStart, table);
+    return await runPackaged(scenario, packagedConfig, options, wallStart);
   } finally {
     rmSync(packagedConfig.taskRoot, { recursive: true, force: true });
-    if (table.name && table.endpoint && !options.keepTable) await deleteTable(table.endpoint, table.name);
   }
 };
-
-/** The DynamoDB table a run created, once it has: deleted when the run ends, whether it succeeded or threw. */
-interface CreatedTable {
-  endpoint?: string;
-  name?: string;
-}
 
 const runPackaged = async (
   scenario: Scenario,
   { config, configPath, taskRoot }: PackagedConfig,
   options: RunOptions,
   wallStart: number,
-  table: CreatedTable,
 ): Promise<ScenarioResult> => {
   const { serviceName, services } = validateScenario(scenario, config);
   const misnamed = checkNames(scenario, REPOSITORY_ROOT);
   if (misnamed) throw new ScenarioError(misnamed);
 
   const { region, account } = scenario.world;
-  const endpoint = await startLocalDynamoDb();
-  runCounter += 1;
-  const tableName = `shipline-sandbox-${process.pid}-${runCounter}`;
+  // The world's own DynamoDB: its table has the same name in every run, whatever else runs in the process.
+  const dynamoDb = options.dynamoDb ?? createWorldDynamoDb();
+  const tableName = 'shipline-sandbox-releases';
   const topicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-notifications`;
   const releaseEventsTopicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-release-events`;
   const stateMachineName = 'shipline-sandbox-release';
@@ -249,12 +239,10 @@ const runPackaged = async (
     SHIPLINE_TOPIC_ARN: topicArn,
     SHIPLINE_RELEASE_EVENTS_TOPIC_ARN: releaseEventsTopicArn,
     SHIPLINE_STATE_MACHINE_ARN: stateMachineArn,
-    SHIPLINE_DYNAMODB_ENDPOINT: endpoint,
     SHIPLINE_LOG_LEVEL: process.env.SHIPLINE_LOG_LEVEL ?? 'SILENT',
     AWS_REGION: region,
   };
-  await createTable(endpoint, tableDefinition(REPOSITORY_ROOT, tableName));
-  Object.assign(table, { endpoint, name: tableName });
+  await createTable(dynamoDb, tableDefinition(REPOSITORY_ROOT, tableName));
 
   const start = new Date(scenario.world.start);
   const clock = new VirtualClock(new Date(start.getTime() - WARM_UP_SECONDS * 1000));
@@ -339,14 +327,14 @@ const runPackaged = async (
   const functions = resolveFunctionConfigs(serverlessDocument, sandboxResources, { taskRoot, start });
 
   const running = world;
-  return runInWorld({ world, clock, iam, env, functions }, async () => {
+  return runInWorld({ world, clock, iam, env, functions, dynamoDb }, async () => {
     // Handler modules are imported (cold start) once per process, inside a world but with none of the
     // pipeline's variables: a module that read one at import would read it for every function. Only the
     // region, and the log level of the logger they build at import (the sandbox's output stays quiet).
     const imports = { AWS_REGION: region, SHIPLINE_LOG_LEVEL: env.SHIPLINE_LOG_LEVEL };
     const load =
       lambdaLoads.get(lambda) ??
-      runInWorld({ world: running, clock, iam, env: imports, functions }, () => lambda.load());
+      runInWorld({ world: running, clock, iam, env: imports, functions, dynamoDb }, () => lambda.load());
     lambdaLoads.set(lambda, load);
     await load;
     seedWorld(running, {
@@ -371,7 +359,7 @@ const runPackaged = async (
       serviceName,
       services,
       start,
-      terminal: { region, stack, dynamoDbEndpoint: endpoint, configPath },
+      terminal: { region, stack, configPath },
     });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
     const ended = await clock.run(

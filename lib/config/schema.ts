@@ -621,6 +621,7 @@ export const shiplineConfigSchema = z
   .strict()
   .superRefine((config, ctx) => {
     const owners = new Map<string, string>();
+    const claims: ResourceClaims = new Map();
     for (const [name, service] of Object.entries(config.services)) {
       // A service with an issue in its fields may not have been transformed (zod runs this refinement after
       // continuable issues): its cross-field checks wait until its fields are valid.
@@ -643,9 +644,82 @@ export const shiplineConfigSchema = z
       }
       owners.set(service.image.repository, name);
       checkServiceSlack(ctx, name, service, config.slack !== undefined);
-      if (!broken) checkService(ctx, name, service);
+      if (!broken) {
+        checkService(ctx, name, service);
+        claimResources(ctx, name, service, claims);
+      }
     }
   });
+
+/** Which service (and where in it) first named each listener rule, target group and ECS service. */
+type ResourceClaims = Map<string, { owner: string; where: string }>;
+
+/**
+ * Two services on one listener rule, target group or ECS service would move each other's traffic and tasks:
+ * each release holds its own service's lock only, so nothing would keep them apart. Refused, naming the
+ * service that has it first.
+ */
+const claimResources = (
+  ctx: z.RefinementCtx,
+  name: string,
+  service: ServiceConfig,
+  claims: ResourceClaims,
+): void => {
+  const claim = (
+    key: string,
+    where: string,
+    path: PropertyKey[],
+    what: (owner: string, at: string) => string,
+  ) => {
+    const prior = claims.get(key);
+    if (!prior) claims.set(key, { owner: name, where });
+    else if (prior.owner !== name)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['services', name, ...path],
+        message: what(prior.owner, prior.where),
+      });
+  };
+  const { target } = service;
+  // A cluster is named by its name or its ARN: both are the same cluster.
+  const cluster = target.cluster.slice(target.cluster.lastIndexOf('/') + 1);
+  const ecsService = (ecsName: string, where: string, path: PropertyKey[]) =>
+    claim(
+      `ecs:${cluster}/${ecsName}`,
+      where,
+      path,
+      (owner, at) =>
+        `ECS service ${ecsName} of cluster ${cluster} already runs service "${owner}" (${at}): each service needs its own`,
+    );
+  if (target.type === 'ecs-rolling') {
+    ecsService(target.service, 'target.service', ['target', 'service']);
+    return;
+  }
+  const rules = [
+    ['listenerRuleArn', target.listenerRuleArn],
+    ['testListenerRuleArn', target.testListenerRuleArn],
+  ] as const;
+  for (const [field, arn] of rules)
+    if (arn !== undefined)
+      claim(
+        `rule:${arn}`,
+        `target.${field}`,
+        ['target', field],
+        (owner) =>
+          `listener rule ${arn} already routes service "${owner}": each service needs its own (a release moves its rule's weights)`,
+      );
+  for (const slot of ['blue', 'green'] as const) {
+    const { targetGroupArn, service: slotService } = target.slots[slot];
+    claim(
+      `target-group:${targetGroupArn}`,
+      `slots.${slot}`,
+      ['target', 'slots', slot, 'targetGroupArn'],
+      (owner, at) =>
+        `target group ${targetGroupArn} already serves service "${owner}" (${at}): each service needs its own`,
+    );
+    ecsService(slotService, `slots.${slot}`, ['target', 'slots', slot, 'service']);
+  }
+};
 
 /** With no top-level `slack`, a service's own Slack section must say everything a thread needs. */
 const checkServiceSlack = (

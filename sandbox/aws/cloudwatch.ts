@@ -389,6 +389,11 @@ export class SimulatedCloudWatch {
     return key;
   }
 
+  /** An alarm's ARN from its name, as CloudWatch forms it. */
+  public alarmArn(name: string): string {
+    return `arn:aws:cloudwatch:${this.world.region}:${this.world.account}:alarm:${name}`;
+  }
+
   public putAlarm(alarm: Omit<MetricAlarm, 'AlarmArn'>): void {
     if ((alarm.Statistic === undefined) === (alarm.ExtendedStatistic === undefined))
       throw new SimulatedAwsError(
@@ -412,7 +417,7 @@ export class SimulatedCloudWatch {
     this.alarms.set(alarm.AlarmName, {
       ...rest,
       ...(Statistic !== undefined ? { Statistic } : { ExtendedStatistic }),
-      AlarmArn: `arn:aws:cloudwatch:${this.world.region}:${this.world.account}:alarm:${alarm.AlarmName}`,
+      AlarmArn: this.alarmArn(alarm.AlarmName),
     });
   }
 
@@ -421,9 +426,10 @@ export class SimulatedCloudWatch {
    * evaluated. Its history stays readable, as CloudWatch keeps alarm history for 30 days.
    */
   public deleteAlarm(name: string): void {
-    if (!this.alarms.delete(name))
+    const alarm = this.alarms.get(name);
+    if (!alarm || !this.alarms.delete(name))
       throw new SimulatedAwsError('ResourceNotFound', `Alarm ${name} does not exist.`);
-    this.world.record('alarm', `${name} deleted`);
+    this.world.record('alarm', `${name} deleted`, undefined, this.world.serviceOf(alarm.AlarmArn));
   }
 
   /**
@@ -705,7 +711,12 @@ export class SimulatedCloudWatch {
       typeof reasonData === 'string' ? reasonData : reasonData && JSON.stringify(reasonData);
     alarm.StateUpdatedTimestamp = now;
     alarm.StateTransitionedTimestamp = now;
-    this.world.record('alarm', `${alarm.AlarmName} ${previous.value} -> ${next}`);
+    this.world.record(
+      'alarm',
+      `${alarm.AlarmName} ${previous.value} -> ${next}`,
+      undefined,
+      this.world.serviceOf(alarm.AlarmArn),
+    );
     this.world.alarmTransitions.push({
       at: now.getTime(),
       alarm: alarm.AlarmName,

@@ -88,6 +88,16 @@ export class SimulatedEcs {
     return `arn:aws:ecs:${this.world.region}:${this.world.account}:${kind}/${name}`;
   }
 
+  /** The ARN of a task definition family (without revision): the world knows which service it belongs to. */
+  public familyArn(family: string): string {
+    return this.arn('task-definition', family);
+  }
+
+  /** A timeline entry about one ECS service, naming the scenario service it belongs to (when the world knows). */
+  private note(service: Pick<SimulatedService, 'serviceArn'>, text: string): void {
+    this.world.record('ecs', text, undefined, this.world.serviceOf(service.serviceArn));
+  }
+
   /**
    * ECS tag restrictions (API reference, Tag): at most 50 tags, unique keys, key 1-128 and value at most
    * 256 characters, and no `aws:` prefix in any case on a key or a value ("reserved for AWS use").
@@ -134,7 +144,7 @@ export class SimulatedEcs {
     return definition;
   }
 
-  /** Creates a service already steady on `taskDefinitionArn` (the initial world). */
+  /** Creates a service already steady on `taskDefinitionArn` (the initial world); returns its ARN. */
   public createService(
     cluster: string,
     name: string,
@@ -143,11 +153,12 @@ export class SimulatedEcs {
     targetGroupArn: string,
     container: string,
     options: { rolling?: boolean; deploymentConfiguration?: DeploymentConfiguration } = {},
-  ): void {
+  ): string {
     const at = this.world.clock.now();
+    const serviceArn = this.arn('service', `${cluster}/${name}`);
     this.services.set(`${cluster}/${name}`, {
       serviceName: name,
-      serviceArn: this.arn('service', `${cluster}/${name}`),
+      serviceArn,
       clusterArn: this.arn('cluster', cluster),
       cluster,
       desiredCount,
@@ -174,6 +185,7 @@ export class SimulatedEcs {
         },
       ],
     });
+    return serviceArn;
   }
 
   /** By ARN, `family:revision` or `family` (its latest revision): map lookups, never a scan of them all. */
@@ -291,6 +303,8 @@ export class SimulatedEcs {
         this.world.record(
           'ecs',
           `registered ${definition.family}:${definition.revision} (${definition.containerDefinitions.map((c) => c.image).join(', ')})`,
+          undefined,
+          this.world.serviceOf(this.familyArn(definition.family)),
         );
         const { tags, ...taskDefinition } = definition;
         return { taskDefinition: cloneData(taskDefinition), tags: cloneData(tags) };
@@ -371,10 +385,7 @@ export class SimulatedEcs {
       service.deployments.unshift(deployment);
       service.taskDefinition = taskDefinition;
       service.desiredCount = desired;
-      this.world.record(
-        'ecs',
-        `${service.serviceName}: deployment ${deployment.id} started (${desired} tasks)`,
-      );
+      this.note(service, `${service.serviceName}: deployment ${deployment.id} started (${desired} tasks)`);
       this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
         eventType: 'INFO',
         eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS',
@@ -393,7 +404,7 @@ export class SimulatedEcs {
     } else if (desired !== service.desiredCount) {
       service.desiredCount = desired;
       for (const d of service.deployments) if (d.status === 'PRIMARY') d.desiredCount = desired;
-      this.world.record('ecs', `${service.serviceName}: scaled to ${desired} tasks`);
+      this.note(service, `${service.serviceName}: scaled to ${desired} tasks`);
       const apply = () => {
         this.world.traffic.accumulate(service.targetGroupArn);
         service.runningCount = service.desiredCount;
@@ -429,7 +440,7 @@ export class SimulatedEcs {
       deployment.rolloutState = state;
       deployment.rolloutStateReason = reason;
       deployment.updatedAt = at;
-      this.world.record('ecs', `${service.serviceName}: deployment ${deployment.id} ${text}`);
+      this.note(service, `${service.serviceName}: deployment ${deployment.id} ${text}`);
       this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
         eventType: state === 'FAILED' ? 'ERROR' : 'INFO',
         eventName: state === 'FAILED' ? 'SERVICE_DEPLOYMENT_FAILED' : 'SERVICE_DEPLOYMENT_COMPLETED',
@@ -473,8 +484,8 @@ export class SimulatedEcs {
       }
       const old = draining.reduce((sum, d) => sum + d.runningCount, 0);
       service.runningCount = deployment.desiredCount + old;
-      this.world.record(
-        'ecs',
+      this.note(
+        service,
         `${service.serviceName}: ${deployment.desiredCount} new tasks healthy; ${old} old tasks draining for ${timing.deregistrationDelaySeconds}s`,
       );
       clock.schedule(clock.nowMillis + timing.deregistrationDelaySeconds * 1000, () => {
@@ -525,8 +536,8 @@ export class SimulatedEcs {
       }
       service.drainingCount += stop;
       service.runningCount = primary.runningCount + old();
-      this.world.record(
-        'ecs',
+      this.note(
+        service,
         `${service.serviceName}: ${stop} old tasks deregistered, draining for ${timing.deregistrationDelaySeconds}s`,
       );
       clock.schedule(clock.nowMillis + timing.deregistrationDelaySeconds * 1000, () => {
@@ -546,8 +557,8 @@ export class SimulatedEcs {
       return;
     }
     if (launch === 0 && stop === 0 && pending() === 0 && service.drainingCount === 0 && remaining > 0)
-      this.world.record(
-        'ecs',
+      this.note(
+        service,
         `${service.serviceName}: deployment ${primary.id} cannot progress: minimumHealthyPercent ${config.minimumHealthyPercent} and maximumPercent ${config.maximumPercent} of ${desired} tasks leave no room to start or stop a task`,
       );
   }
@@ -560,10 +571,7 @@ export class SimulatedEcs {
     const image = this.imageOf(deployment.taskDefinition, service.container) ?? '';
     const fails = this.world.versions.failsToStart(image);
     const current = () => service.deployments[0] === deployment && deployment.rolloutState === 'IN_PROGRESS';
-    this.world.record(
-      'ecs',
-      `${service.serviceName}: ${count} tasks of deployment ${deployment.id} launched`,
-    );
+    this.note(service, `${service.serviceName}: ${count} tasks of deployment ${deployment.id} launched`);
     const after = (fails ? taskUnhealthySeconds(timing) : taskHealthySeconds(timing)) * 1000;
     clock.schedule(clock.nowMillis + after, () => {
       if (!current()) return;
@@ -573,8 +581,8 @@ export class SimulatedEcs {
         this.world.traffic.accumulate(service.targetGroupArn);
         deployment.runningCount += count;
         service.runningCount = service.deployments.reduce((sum, d) => sum + d.runningCount, 0);
-        this.world.record(
-          'ecs',
+        this.note(
+          service,
           `${service.serviceName}: ${count} new tasks healthy (${deployment.runningCount} of ${service.desiredCount})`,
         );
         this.rollingStep(service);
@@ -582,8 +590,8 @@ export class SimulatedEcs {
       }
       deployment.failedTasks = (deployment.failedTasks ?? 0) + count;
       const threshold = circuitBreakerThreshold(service.desiredCount);
-      this.world.record(
-        'ecs',
+      this.note(
+        service,
         `${service.serviceName}: ${count} tasks of deployment ${deployment.id} failed their health checks and were stopped (${deployment.failedTasks} failed)`,
       );
       const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
@@ -630,8 +638,8 @@ export class SimulatedEcs {
     };
     service.deployments.unshift(rollback);
     service.taskDefinition = rollback.taskDefinition;
-    this.world.record(
-      'ecs',
+    this.note(
+      service,
       `${service.serviceName}: circuit breaker rolls back: deployment ${rollback.id} of ${rollback.taskDefinition.split('/').at(-1)} started`,
     );
     this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {
@@ -656,8 +664,8 @@ export class SimulatedEcs {
     deployment.rolloutStateReason = reason;
     deployment.updatedAt = at;
     deployment.pendingCount = 0;
-    this.world.record(
-      'ecs',
+    this.note(
+      service,
       `${service.serviceName}: deployment ${deployment.id} ${state === 'FAILED' ? `FAILED (${detail ?? reason})` : `completed, ${service.runningCount} tasks steady`}`,
     );
     this.world.emitEvent('aws.ecs', 'ECS Deployment State Change', [service.serviceArn], {

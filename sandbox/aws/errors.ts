@@ -14,6 +14,17 @@ export class SimulatedAwsError extends Error {
   }
 }
 
+/** An error as Step Functions sees a failed Lambda invocation: Error = errorType, Cause = the JSON payload. */
+export class LambdaInvocationError extends Error {
+  /** The handler's own message, for people (the `message` is the JSON payload Step Functions sees). */
+  public readonly errorMessage: string;
+  public constructor(errorType: string, errorMessage: string) {
+    super(JSON.stringify({ errorType, errorMessage, trace: [] }));
+    this.name = errorType;
+    this.errorMessage = errorMessage;
+  }
+}
+
 /** The pipeline called an AWS API the simulated account does not model: fail loudly, naming it. */
 export class UnsupportedCommandError extends Error {
   public constructor(service: string, command: string) {

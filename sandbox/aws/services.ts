@@ -35,7 +35,7 @@ export interface AwsServiceContext {
   readonly random: SeededRandom;
   /** Adds a timeline entry (`service`: the scenario service it concerns, when known). */
   record(kind: TimelineEntry['kind'], text: string, execution?: string, service?: string): void;
-  /** The scenario service a resource (a listener rule ARN) belongs to, for the timeline. */
+  /** The scenario service a resource (a listener rule, ECS service, task definition family or alarm ARN) belongs to, for the timeline. */
   serviceOf(resource: string): string | undefined;
   /**
    * Puts an event on the default bus as AWS emits it; matching rules invoke their function asynchronously.
@@ -49,6 +49,27 @@ export interface AwsServiceContext {
     detail: Record<string, unknown>,
     id?: string,
   ): Record<string, unknown>;
+}
+
+/**
+ * The world's Lambda service as the simulated services use it: the pipeline's functions (each with its
+ * EventBridge rule patterns) and their invocation. sandbox/lambda-runtime.ts implements it; the services know
+ * only this, so nothing here imports the runtime (which runs handlers inside a world, see context.ts).
+ */
+export interface LambdaService {
+  readonly functions: ReadonlyMap<
+    string,
+    { readonly key: string; readonly eventPatterns: Record<string, unknown>[] }
+  >;
+  /** Invocations so far. */
+  readonly invocations: number;
+  /** Invokes a function with an event as Lambda does; a function error rejects with a LambdaInvocationError. */
+  invoke(key: string, event: unknown): Promise<unknown>;
+}
+
+/** What a world gets its Lambda service from: the loaded handlers, with execution environments on its clock. */
+export interface LambdaServiceFactory {
+  forWorld(clock: VirtualClock, timing: Timing): LambdaService;
 }
 
 /** Integrates traffic up to now: called before anything that changes routing (`resource`: what changes). */

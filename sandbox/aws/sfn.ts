@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { LambdaRuntime } from '../lambda-runtime.ts';
 import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
-import type { AwsServiceContext } from './services.ts';
+import type { AwsServiceContext, LambdaService } from './services.ts';
 import { decideRetry, formatDelay, type Retrier } from './sfn-retry.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -140,7 +139,7 @@ export class SimulatedStepFunctions {
 
   public constructor(
     private readonly world: AwsServiceContext,
-    private readonly lambda: LambdaRuntime,
+    private readonly lambda: Pick<LambdaService, 'invoke'>,
   ) {}
 
   /** Engine runs started and not yet finished: counted, as the clock asks after every step. */

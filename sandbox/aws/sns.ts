@@ -32,6 +32,20 @@ const sizeOf = (input: Record<string, unknown>): number => {
   return size;
 };
 
+/**
+ * The service a published message is about, for the timeline: the `service` of a JSON message (Shipline's
+ * notifications carry one); undefined for any other message.
+ */
+const serviceNamedBy = (message: string): string | undefined => {
+  if (!message.startsWith('{')) return undefined;
+  try {
+    const service = (JSON.parse(message) as { service?: unknown }).service;
+    return typeof service === 'string' ? service : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /** SNS topics that record what is published to them, and hand each message to the topic's subscribers. */
 export class SimulatedSns {
   public readonly topics = new Set<string>();
@@ -106,7 +120,7 @@ export class SimulatedSns {
     if (this.internalTopics.has(topicArn)) this.internalMessages.push(published);
     else {
       this.messages.push(published);
-      this.world.record('notify', subject);
+      this.world.record('notify', subject, undefined, serviceNamedBy(message));
     }
     this.onPublished?.(published);
     return published.messageId;

@@ -52,9 +52,14 @@ export interface VersionBehaviour {
   httpStatus?: number | Record<string, number>;
 }
 
-/** The scenario's versions, recognised by the image a task runs (`repo@sha256:...` or `repo:tag`). */
+/**
+ * The scenario's versions, recognised by the image a task runs (`repo@sha256:...` or `repo:tag`). A version
+ * is declared once for the world, but each listener rule (each service) that serves it is a deployment of its
+ * own: its `after` changes count from that rule's first request, never from another service's.
+ */
 export class VersionCatalog {
-  private readonly firstTrafficAt = new Map<string, number>();
+  /** When each version first served through each listener rule (rule, then version name). */
+  private readonly firstTrafficAt = new Map<string, Map<string, number>>();
   /** Indexed: traffic looks a version up per target group per minute, for every service of the world. */
   private readonly byDigest = new Map<string, VersionBehaviour>();
   private readonly byTag = new Map<string, VersionBehaviour>();
@@ -82,17 +87,24 @@ export class VersionCatalog {
     return this.byImage(image)?.failsToStart ?? false;
   }
 
-  public noteTraffic(version: VersionBehaviour, at: number): void {
-    if (!this.firstTrafficAt.has(version.name)) this.firstTrafficAt.set(version.name, at);
+  /** Notes that the version served through this listener rule at `at` (the first time counts). */
+  public noteTraffic(version: VersionBehaviour, at: number, ruleArn = ''): void {
+    let firsts = this.firstTrafficAt.get(ruleArn);
+    if (!firsts) {
+      firsts = new Map();
+      this.firstTrafficAt.set(ruleArn, firsts);
+    }
+    if (!firsts.has(version.name)) firsts.set(version.name, at);
   }
 
   /**
-   * Error rate and response times of a version at `at`, while it receives `percent` of traffic. A change
-   * that sets `latencyMs` without `latencyP99Ms` keeps the tail's shape (the p99/mean ratio in effect); one
-   * that sets only `latencyP99Ms` changes the tail alone.
+   * Error rate and response times of a version at `at`, while it receives `percent` of the traffic of the
+   * listener rule `ruleArn` (its `after` changes count from that rule's first request). A change that sets
+   * `latencyMs` without `latencyP99Ms` keeps the tail's shape (the p99/mean ratio in effect); one that sets
+   * only `latencyP99Ms` changes the tail alone.
    */
-  public behaviourAt(version: VersionBehaviour, at: number, percent: number): Behaviour {
-    const since = this.firstTrafficAt.get(version.name) ?? at;
+  public behaviourAt(version: VersionBehaviour, at: number, percent: number, ruleArn = ''): Behaviour {
+    const since = this.firstTrafficAt.get(ruleArn)?.get(version.name) ?? at;
     let { errorRate, latencyMs } = version;
     let latencyP99Ms = version.latencyP99Ms ?? latencyMs * DEFAULT_P99_TO_MEAN;
     for (const change of version.changes) {
@@ -121,9 +133,11 @@ export class VersionCatalog {
   }
 }
 
-/** Requests one version served while behaving one way, and when it first did. */
+/** Requests one version served through one listener rule while behaving one way, and when it first did. */
 export interface ServedRequests {
   version: string;
+  /** The production listener rule (the service) the requests came through. */
+  listenerRuleArn: string;
   behaviour: Behaviour;
   requests: number;
   firstAt: number;
@@ -196,8 +210,8 @@ export class TrafficModel {
    * that histogram instead of building its own; a shared histogram is never changed.
    */
   private readonly scaledDistributions = new WeakMap<Histogram, { weight: number; histogram: Histogram }>();
-  /** What each version served last (a steady minute adds to it without building its key). */
-  private readonly lastServed = new Map<string, ServedRequests>();
+  /** What each version served last through each rule (a steady minute adds to it without building its key). */
+  private readonly lastServed = new Map<string, Map<string, ServedRequests>>();
   /** Each listener rule's load balancer dimension (parsed from its ARN once). */
   private readonly loadBalancerOfRule = new Map<string, string>();
   /** The dimensions and series keys each published series uses, built once per target group. */
@@ -208,7 +222,10 @@ export class TrafficModel {
   private readonly serviceByTargetGroup = new Map<string, SimulatedService>();
   private indexedServices = -1;
   private readonly loadBalancerByTargetGroup = new Map<string, string>();
-  /** Requests served per version per behaviour, in the order each behaviour first served. */
+  /**
+   * Requests served per listener rule per version per behaviour, in the order each first served: one service's
+   * exposure never counts another's requests to the same image.
+   */
   public readonly served = new Map<string, ServedRequests>();
   /**
    * Each listener rule is integrated up to its own instant: a change to one service's routing integrates
@@ -385,8 +402,8 @@ export class TrafficModel {
     percent: number,
     ruleArn: string,
   ): void {
-    this.world.versions.noteTraffic(version, from);
-    const behaviour = this.world.versions.behaviourAt(version, from, percent);
+    this.world.versions.noteTraffic(version, from, ruleArn);
+    const behaviour = this.world.versions.behaviourAt(version, from, percent, ruleArn);
     const { errorRate, latencyMs, latencyP99Ms } = behaviour;
     bucket.requests += requests;
     bucket.errors += requests * errorRate;
@@ -395,7 +412,12 @@ export class TrafficModel {
     const distribution = logNormalDistribution(latencyMs / 1000, latencyP99Ms / 1000);
     this.addLatency(bucket, distribution, requests);
     this.series?.served(ruleArn, from, to, version.name, requests, errorRate, latencyMs, distribution);
-    const lastServed = this.lastServed.get(version.name);
+    let servedOfRule = this.lastServed.get(ruleArn);
+    if (!servedOfRule) {
+      servedOfRule = new Map();
+      this.lastServed.set(ruleArn, servedOfRule);
+    }
+    const lastServed = servedOfRule.get(version.name);
     if (
       lastServed &&
       lastServed.behaviour.errorRate === errorRate &&
@@ -405,14 +427,14 @@ export class TrafficModel {
       lastServed.requests += requests;
       return;
     }
-    const servedKey = `${version.name}|${errorRate}|${latencyMs}|${latencyP99Ms}`;
+    const servedKey = `${ruleArn}|${version.name}|${errorRate}|${latencyMs}|${latencyP99Ms}`;
     let served = this.served.get(servedKey);
     if (served) served.requests += requests;
     else {
-      served = { version: version.name, behaviour, requests, firstAt: from };
+      served = { version: version.name, listenerRuleArn: ruleArn, behaviour, requests, firstAt: from };
       this.served.set(servedKey, served);
     }
-    this.lastServed.set(version.name, served);
+    servedOfRule.set(version.name, served);
   }
 
   /**

@@ -1,7 +1,6 @@
 import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { matchesEventPattern } from '../eventbridge/pattern.ts';
 import { currentFunction } from '../iam/enforce.ts';
-import { LambdaInvocationError, type LambdaRuntime } from '../lambda-runtime.ts';
 import { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
 import { SimulatedCloudFormation } from './cloudformation.ts';
@@ -10,10 +9,17 @@ import { DeliveryFaults } from './delivery.ts';
 import { SimulatedEcr } from './ecr.ts';
 import { SimulatedEcs } from './ecs.ts';
 import { SimulatedElbv2 } from './elbv2.ts';
-import { SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
+import { LambdaInvocationError, SimulatedAwsError, UnsupportedCommandError } from './errors.ts';
 import { type LambdaFunctionsContext, payloadText, SimulatedLambdaFunctions } from './lambda-functions.ts';
 import { SimulatedSecretsManager, SimulatedSsm } from './secrets.ts';
-import type { CloudWatchContext, EcsContext, Elbv2Context, TimelineEntry } from './services.ts';
+import type {
+  CloudWatchContext,
+  EcsContext,
+  Elbv2Context,
+  LambdaService,
+  LambdaServiceFactory,
+  TimelineEntry,
+} from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
 import { SimulatedSlack } from './slack.ts';
 import { type PublishedMessage, SimulatedSns } from './sns.ts';
@@ -54,7 +60,8 @@ export interface CommandFault {
 
 export interface WorldOptions {
   clock: VirtualClock;
-  lambda: LambdaRuntime;
+  /** The loaded handlers (sandbox/lambda-runtime.ts): the world runs them on its own clock. */
+  lambda: LambdaServiceFactory;
   region: string;
   account: string;
   /** Every version of the scenario (names are world-wide), recognised by the image a task runs. */
@@ -128,7 +135,7 @@ export class SimulatedWorld
   public readonly slack: SimulatedSlack;
   public readonly sfn: SimulatedStepFunctions;
   public readonly traffic: TrafficModel;
-  public readonly lambda: LambdaRuntime;
+  public readonly lambda: LambdaService;
   /** The user's own Lambda functions (smoke tests), as the scenario declares them (`world.functions`). */
   public readonly functions: SimulatedLambdaFunctions;
   /** The hosts of the services' test routes (test listener rules), answered by the versions behind them. */
@@ -180,11 +187,24 @@ export class SimulatedWorld
     return ruleArn === undefined ? undefined : this.testRoutes.versionThrough(ruleArn).version;
   }
 
-  /** Which scenario service each resource (listener rule ARN) belongs to: set when the world is seeded. */
-  public readonly resourceServices = new Map<string, string>();
+  /**
+   * Which scenario service each resource belongs to (listener rules, ECS services, task definition families,
+   * alarms by ARN), set when the world is seeded, for the timeline. A resource two services share (an alarm
+   * both declare) is neither's: undefined.
+   */
+  public readonly resourceServices = new Map<string, string | undefined>();
 
   public serviceOf(resource: string): string | undefined {
     return this.resourceServices.get(resource);
+  }
+
+  /** Says a resource is this service's, unless another service has already claimed it (then it is no one's). */
+  public claimResource(resource: string, service: string): void {
+    const owner = this.resourceServices.get(resource);
+    this.resourceServices.set(
+      resource,
+      this.resourceServices.has(resource) && owner !== service ? undefined : service,
+    );
   }
 
   /** Adds a timeline entry; `service` names the scenario service it concerns, when the caller knows it. */

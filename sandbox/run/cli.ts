@@ -72,8 +72,6 @@ export const splitCommandLine = (line: string): string[] => {
 export interface OperatorTerminal {
   region: string;
   stack: string;
-  /** The local DynamoDB server the world's table lives on. */
-  dynamoDbEndpoint: string;
   /** The scenario's shipline.yml (as packaged), which `status` without a service lists. */
   configPath: string;
 }
@@ -112,7 +110,6 @@ export const runOperatorCommand = async (
       env: {
         AWS_REGION: terminal.region,
         SHIPLINE_STACK: terminal.stack,
-        SHIPLINE_DYNAMODB_ENDPOINT: terminal.dynamoDbEndpoint,
         SHIPLINE_CONFIG: terminal.configPath,
       },
       sleep: (ms) => sleepMs(world.clock, ms),

@@ -110,6 +110,16 @@ export const scheduleScenario = (
       }
     });
   };
+  /**
+   * The service a raw event concerns, for the report: an ECR event's repository's (the trigger would release
+   * that service); undefined for any other event (then it counts for the scenario's own service).
+   */
+  const serviceOfRawEvent = (event: Record<string, unknown>): string | undefined => {
+    const repository = (event.detail as Record<string, unknown> | undefined)?.['repository-name'];
+    if (event.source !== 'aws.ecr' || typeof repository !== 'string') return undefined;
+    for (const [name, { declared }] of services) if (declared.image.repository === repository) return name;
+    return undefined;
+  };
   let triggerEvent: Record<string, unknown> | undefined;
   let triggerService: string | undefined;
   const fire = (
@@ -162,8 +172,10 @@ export const scheduleScenario = (
     if ('push' in trigger) {
       triggerEvent = pushEvent(trigger.push);
       triggerService = trigger.push.service ?? serviceName;
-    } else if ('event' in trigger) triggerEvent = trigger.event;
-    else if ('cli' in trigger) {
+    } else if ('event' in trigger) {
+      triggerEvent = trigger.event;
+      triggerService = serviceOfRawEvent(trigger.event);
+    } else if ('cli' in trigger) {
       runCommand(trigger.cli);
       return;
     }
@@ -174,7 +186,7 @@ export const scheduleScenario = (
     clock.schedule(start.getTime() + (parseDurationSeconds(event.at) ?? 0) * 1000, () => {
       pendingEvents -= 1;
       if ('push' in event) fire(pushEvent(event.push), undefined, event.push.service ?? serviceName);
-      else if ('event' in event) fire(event.event);
+      else if ('event' in event) fire(event.event, undefined, serviceOfRawEvent(event.event));
       else if ('manual' in event) fire(undefined, event.manual);
       else if ('duplicate' in event) fire(triggerEvent, undefined, triggerService);
       else if ('alarm' in event) {

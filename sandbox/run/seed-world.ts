@@ -106,6 +106,8 @@ export const seedService = (
       version.created ? { 'org.opencontainers.image.created': version.created } : {},
       { tags: [tag] },
     );
+  // Its task definition family (the service's name) and alarms are its own on the timeline.
+  world.resourceServices.set(world.ecs.familyArn(name), name);
   const definitionOf = (version: string) =>
     world.ecs.registerTaskDefinition(
       {
@@ -157,7 +159,7 @@ export const seedService = (
   for (const slot of ['blue', 'green'] as const) {
     const definition = slot === stableSlot ? baseDefinition : (idleDefinition ?? baseDefinition);
     const desired = slot === stableSlot || idleDefinition ? state.desiredCount : 0;
-    world.ecs.createService(
+    const serviceArn = world.ecs.createService(
       target.cluster,
       target.slots[slot].service,
       definition.taskDefinitionArn,
@@ -165,6 +167,7 @@ export const seedService = (
       target.slots[slot].targetGroupArn,
       target.container,
     );
+    world.resourceServices.set(serviceArn, name);
     world.elbv2.targetGroups.set(target.slots[slot].targetGroupArn, { name: slot });
   }
   const weights = state.weights ?? { [stableSlot]: 100, [idleSlot]: 0 };
@@ -195,6 +198,7 @@ const seedAlarms = (
   for (const [index, alarm] of plan.state.alarms.entries()) {
     const targetGroupArn = alarm.targetGroup ? targetGroupOf(alarm.targetGroup, index) : undefined;
     const since = new Date(start.getTime() - (parseDurationSeconds(alarm.stateSince) ?? 3600) * 1000);
+    world.claimResource(world.cloudwatch.alarmArn(alarm.name), plan.name);
     world.cloudwatch.putAlarm({
       AlarmName: alarm.name,
       ...(alarm.description ? { AlarmDescription: alarm.description } : {}),
@@ -303,7 +307,7 @@ export const seedRollingService = (
   },
 ): void => {
   const { name, state } = options;
-  world.ecs.createService(
+  const serviceArn = world.ecs.createService(
     options.cluster,
     options.service,
     options.taskDefinitionArn,
@@ -312,6 +316,7 @@ export const seedRollingService = (
     options.container,
     { rolling: true, deploymentConfiguration: rollingDeploymentConfiguration(state) },
   );
+  world.resourceServices.set(serviceArn, name);
   world.elbv2.targetGroups.set(options.targetGroupArn, { name: options.service });
   world.elbv2.createRule(options.listenerRuleArn, [{ TargetGroupArn: options.targetGroupArn, Weight: 1 }]);
   world.traffic.setRequestsPerMinute(options.listenerRuleArn, state.requestsPerMinute);

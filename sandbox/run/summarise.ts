@@ -272,6 +272,7 @@ const summariseService = async (
     toVersion: newestRecord?.toVersion ?? (newest ? label(newest.name) : null),
     watched: route.watched,
     since: newest?.startDate.getTime() ?? start.getTime(),
+    listenerRuleArn: route.listenerRuleArn,
   });
   return {
     outcome,

@@ -10,7 +10,8 @@ const WORSE_BY = 1.1;
  * How fast a regression was caught, and how many requests it reached.
  *
  * - Regression onset: the first moment the released version (the newest execution's `toVersion`) served
- *   traffic while behaving worse than the version it replaces (`fromVersion`) is declared: an error rate,
+ *   the service's traffic (through its own listener rule: another service running the same image is another
+ *   deployment) while behaving worse than the version it replaces (`fromVersion`) is declared: an error rate,
  *   mean or p99 response time more than 10% above that version's declared base behaviour (WORSE_BY). This includes `changes`
  *   that kick in later (after some time, or at some traffic share): onset is when the worse behaviour first
  *   served, not when the release started. Traffic is integrated minute by minute and at every routing
@@ -27,6 +28,8 @@ export const detection = (input: {
   toVersion: string | null;
   watched: readonly string[];
   since: number;
+  /** The service's production listener rule: only requests it routed count. */
+  listenerRuleArn: string;
 }): { detectionSeconds: number | null; exposedRequests: number; regressionOnsetAt: number | null } => {
   const { world } = input;
   const released = input.toVersion ? world.versions.byName(input.toVersion) : undefined;
@@ -37,7 +40,7 @@ export const detection = (input: {
   let onset: number | undefined;
   let exposed = 0;
   for (const served of world.traffic.served.values()) {
-    if (served.version !== released.name) continue;
+    if (served.version !== released.name || served.listenerRuleArn !== input.listenerRuleArn) continue;
     const b = served.behaviour;
     const worse =
       b.errorRate > base.errorRate * WORSE_BY ||

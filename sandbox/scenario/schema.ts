@@ -39,7 +39,10 @@ const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:
 
 const changeSchema = z
   .object({
-    after: durationSchema.optional().meta({ description: 'Once the version has served traffic this long.' }),
+    after: durationSchema.optional().meta({
+      description:
+        "Once the version has served the service's traffic this long (per service: another service running the same image counts from its own first request).",
+    }),
     atTrafficPercentAtLeast: z
       .number()
       .min(0)

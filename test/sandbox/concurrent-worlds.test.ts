@@ -8,10 +8,13 @@ import {
   type ScenarioResult,
 } from '../../sandbox/run-scenario.ts';
 
-const run = async (file: string): Promise<ScenarioResult> => {
+const run = async (file: string, seed?: number): Promise<ScenarioResult> => {
   const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
-  return runScenario(scenario, baseDir);
+  return runScenario(scenario, baseDir, seed === undefined ? {} : { seed });
 };
+
+/** The whole JSON result but the wall-clock time it took. */
+const json = (result: ScenarioResult): string => JSON.stringify({ ...result, wallMs: 0 });
 
 /** What a user reads from a run: its outcome, notifications and timeline (without wall-clock figures). */
 const observed = (result: ScenarioResult) => ({
@@ -42,5 +45,20 @@ describe('Sandbox: several worlds in one process', () => {
     expect(healthy.expectations?.failures).toEqual([]);
     expect(regression.expectations?.failures).toEqual([]);
     expect(process.env).toEqual(envBefore);
+  });
+
+  it('gives byte for byte the same JSON result alone and among other worlds, in this process or any other', async () => {
+    // Each with its own seed; the DORA example's operator commands print the release table's name.
+    const runs = [
+      ['dora-release-history.yml', 3],
+      ['three-services.yml', 4],
+      ['cli-history.yml', 5],
+    ] as const;
+    const alone: string[] = [];
+    for (const [file, seed] of runs) alone.push(json(await run(file, seed)));
+    const together = await Promise.all(runs.map(([file, seed]) => run(file, seed)));
+    expect(together.map(json)).toEqual(alone);
+    // The table is named as one deployment names it, not after the process or the runs before it.
+    expect(alone[0]).toContain('in table shipline-sandbox-releases (us-east-1)');
   });
 });

@@ -630,6 +630,26 @@ describe('Sandbox: example scenarios', () => {
     ]);
   });
 
+  it('resumes the ready wait with the ECS completion event itself when it is not lost (no timeout, no waiting)', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples', 'ecs-event-dropped.yml'),
+    );
+    const delivered = await runScenario(
+      parseScenario({ ...structuredClone(scenario), world: { ...scenario.world, delivery: [] } }),
+      baseDir,
+    );
+    expect(delivered).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    expect(delivered.timeline.filter((e) => e.kind === 'fault')).toEqual([]);
+    // No direct check: the event ended the wait about 90 s in (the tasks' start and health checks), not the
+    // 20-minute timeout.
+    expect(delivered.timeline.some((e) => e.text === 'Check the new version after the wait')).toBe(false);
+    const started = delivered.timeline.find((e) => e.text === 'Wait until the new version is ready');
+    const ready = delivered.timeline.find((e) => e.text === 'Is the new version ready?');
+    const completed = delivered.timeline.find((e) => e.kind === 'ecs' && e.text.includes('completed'));
+    expectSoonAfter(ready?.t, completed?.t ?? Number.POSITIVE_INFINITY);
+    expect((ready?.t ?? 0) - (started?.t ?? 0)).toBeLessThan(120);
+  });
+
   it('rolls back before any traffic moves when the new tasks never become healthy', async () => {
     const result = await run('tasks-fail-to-start.yml');
     expect(result.expectations?.failures).toEqual([]);
@@ -930,6 +950,24 @@ describe('Sandbox: example scenarios', () => {
     exposedWhileServing(result, 0.05);
   });
 
+  it('lets the same tail regression through when the watched alarm reads the Average: only the percentile catches it', async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples/p99-latency-regression.yml'),
+    );
+    const document = structuredClone(scenario) as unknown as { world: { alarms: Record<string, unknown>[] } };
+    // The watched alarm, same metric, slot and threshold (0.6 s), with Statistic Average instead of p99.
+    document.world.alarms = document.world.alarms.map((alarm) => {
+      if (alarm.name !== 'checkout-latency-p99') return alarm;
+      const { extendedStatistic: _p99, ...rest } = alarm;
+      return { ...rest, statistic: 'Average' };
+    });
+    const average = await runScenario(parseScenario({ ...document, expect: undefined }), baseDir);
+    expect(average).toMatchObject({ outcome: 'promoted', servingVersion: 'v2', detectionSeconds: null });
+    expect(average.timeline.filter((e) => e.kind === 'alarm')).toEqual([]);
+    // v2 served its slow tail all along: the regression was there, no watched alarm saw it.
+    expect(average.exposedRequests).toBeGreaterThan(100_000);
+  });
+
   it('detects a minute sooner when a scenario sets the metric delay to 0', async () => {
     const { scenario, baseDir } = loadScenario(
       path.join(REPOSITORY_ROOT, 'examples/p99-latency-regression.yml'),
@@ -1224,6 +1262,10 @@ describe('Sandbox: example scenarios', () => {
       'blue 100% / green 0%',
     ]);
     expect(shifts('search')).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%']);
+    // So does every entry about one service's ECS services, alarms and notifications (here each names it).
+    const about = result.timeline.filter((e) => ['ecs', 'alarm', 'notify'].includes(e.kind));
+    expect(about.filter((e) => e.service === undefined || !e.text.includes(e.service))).toEqual([]);
+    expect(new Set(about.map((e) => e.service))).toEqual(new Set(['checkout', 'payments', 'search']));
     // The top level is the scenario's own service (checkout).
     expect(result).toMatchObject({ service: 'checkout', outcome: 'promoted', servingVersion: 'c2' });
     expect(result.executions.map((e) => e.version)).toEqual(['c2']);

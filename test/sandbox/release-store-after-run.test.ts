@@ -1,59 +1,43 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbReleaseStore } from '../../lib/adapters/dynamodb-release-store.ts';
-import { startLocalDynamoDb, stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
 
-const client = async () =>
-  new DynamoDBClient({
-    endpoint: await startLocalDynamoDb(),
+const servers: Server[] = [];
+
+/**
+ * Runs an example with its table on a DynamoDB server of the test's own (listening on 127.0.0.1), then opens
+ * the store of that table: a world's own server is gone with the run.
+ */
+const runAndOpenStore = async (file: string) => {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
+  const result = await runScenario(scenario, baseDir, { dynamoDb: server });
+  const dynamo = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     region: 'us-east-1',
     credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
   });
-
-/** Runs an example keeping its table, then opens the store of the table the run created (the newest sandbox table). */
-const runAndOpenStore = async (file: string) => {
-  const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
-  const result = await runScenario(scenario, baseDir, { keepTable: true });
-  const dynamo = await client();
-  const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
-  const ours = TableNames.filter((name) => name.startsWith(`shipline-sandbox-${process.pid}-`));
-  const tableName = ours.sort((a, b) => Number(a.split('-').at(-1)) - Number(b.split('-').at(-1))).at(-1);
-  if (!tableName) throw new Error(`the run created no table (tables: ${TableNames.join(', ')})`);
   const documents = DynamoDBDocumentClient.from(dynamo);
-  return { result, store: new DynamoDbReleaseStore(documents, () => tableName), documents };
+  return {
+    result,
+    store: new DynamoDbReleaseStore(documents, () => 'shipline-sandbox-releases'),
+    documents,
+  };
 };
 
 afterAll(async () => {
-  await stopLocalDynamoDb();
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
 describe('Sandbox: the release store after a release', () => {
-  it('deletes the table of a run when the run ends, unless asked to keep it', async () => {
-    const dynamo = await client();
-    const ours = async () =>
-      ((await dynamo.send(new ListTablesCommand({}))).TableNames ?? []).filter((name) =>
-        name.startsWith(`shipline-sandbox-${process.pid}-`),
-      );
-    const before = await ours();
-    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', 'healthy-canary.yml'));
-    await expect(runScenario(scenario, baseDir)).resolves.toMatchObject({ outcome: 'promoted' });
-    expect(await ours()).toEqual(before);
-    // A run that fails part-way (its scenario refused once the world was seeded) deletes its table too.
-    const refused = {
-      ...scenario,
-      world: {
-        ...scenario.world,
-        delivery: [{ detailType: 'ECR Image Action', fn: 'noSuchFunction', drop: true, times: 1 }],
-      },
-    };
-    await expect(runScenario(refused as typeof scenario, baseDir)).rejects.toThrow(/noSuchFunction/);
-    expect(await ours()).toEqual(before);
-    dynamo.destroy();
-  });
-
   it('indexes a promoted release by its end time and leaves none of its waits behind', async () => {
     const { result, store, documents } = await runAndOpenStore('healthy-canary.yml');
     expect(result.outcome).toBe('promoted');

@@ -221,11 +221,31 @@ describe('Function: parseConfigText', () => {
 
   it('rejects two services released by one repository', () => {
     const text = `services:\n  checkout:${minimalService}  checkout-eu:${minimalService
+      .replace(LISTENER_RULE_ARN, LISTENER_RULE_ARN.replace(/[0-9a-f]{4}$/, 'beef'))
       .replace(/checkout-blue/g, 'checkout-eu-blue')
       .replace(/checkout-green/g, 'checkout-eu-green')}`;
 
     expect(issuesOf(text)).toEqual([
       'services.checkout-eu.image.repository: repository "checkout" already releases service "checkout"',
+    ]);
+  });
+
+  it('rejects two services on one listener rule, target group or ECS service: each release would move the other', () => {
+    const other = minimalService.replace('repository: checkout', 'repository: payments');
+    const text = `services:\n  checkout:${minimalService}  payments:${other.replace(/service: checkout-(blue|green)/g, 'service: payments-$1')}`;
+
+    expect(issuesOf(text)).toEqual([
+      `services.payments.target.listenerRuleArn: listener rule ${LISTENER_RULE_ARN} already routes service "checkout": each service needs its own (a release moves its rule's weights)`,
+      `services.payments.target.slots.blue.targetGroupArn: target group ${BLUE_TG} already serves service "checkout" (slots.blue): each service needs its own`,
+      `services.payments.target.slots.green.targetGroupArn: target group ${GREEN_TG} already serves service "checkout" (slots.green): each service needs its own`,
+    ]);
+    const sameEcsService = `services:\n  checkout:${minimalService}  payments:${other
+      .replace(LISTENER_RULE_ARN, LISTENER_RULE_ARN.replace(/[0-9a-f]{4}$/, 'beef'))
+      .replace(BLUE_TG, BLUE_TG.replace(/[0-9a-f]{4}$/, 'beef'))
+      .replace(GREEN_TG, GREEN_TG.replace(/[0-9a-f]{4}$/, 'beef'))}`;
+    expect(issuesOf(sameEcsService)).toEqual([
+      'services.payments.target.slots.blue.service: ECS service checkout-blue of cluster prod already runs service "checkout" (slots.blue): each service needs its own',
+      'services.payments.target.slots.green.service: ECS service checkout-green of cluster prod already runs service "checkout" (slots.green): each service needs its own',
     ]);
   });
 

@@ -4,6 +4,14 @@ import { slackSecretRefs, slackSettingsFor } from '../../lib/config/slack.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { BLUE_TG, GREEN_TG, LISTENER_RULE_ARN } from './fixtures.ts';
 
+/** checkout on the fixtures' listener rule and target groups; any other service on its own (as the config requires). */
+const own = (name: string, arn: string): string =>
+  name === 'checkout'
+    ? arn
+    : arn
+        .replace(/checkout-/, `${name}-`)
+        .replace(/[0-9a-f]{8}$/, Buffer.from(name).toString('hex').slice(0, 8).padEnd(8, '0'));
+
 const service = (name: string, slack = '') => `
   ${name}:
     image:
@@ -12,10 +20,10 @@ const service = (name: string, slack = '') => `
       type: ecs-alb
       cluster: prod
       container: app
-      listenerRuleArn: ${LISTENER_RULE_ARN}
+      listenerRuleArn: ${own(name, LISTENER_RULE_ARN)}
       slots:
-        blue: { service: ${name}-blue, targetGroupArn: ${BLUE_TG} }
-        green: { service: ${name}-green, targetGroupArn: ${GREEN_TG} }
+        blue: { service: ${name}-blue, targetGroupArn: ${own(name, BLUE_TG)} }
+        green: { service: ${name}-green, targetGroupArn: ${own(name, GREEN_TG)} }
     strategy:
       type: canary
       steps: [10, 100]

@@ -34,6 +34,23 @@ const twoAppsConfig = (): ShiplineConfig => {
       payments: {
         ...checkout,
         image: { repository: 'payments' },
+        // Its own listener rule, slots and target groups: two services never share them.
+        target: {
+          ...(checkout.target as Record<string, unknown>),
+          listenerRuleArn: `${String((checkout.target as { listenerRuleArn: string }).listenerRuleArn).slice(0, -4)}beef`,
+          slots: {
+            blue: {
+              service: 'payments-blue',
+              targetGroupArn:
+                'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/payments-blue/84f3e7cd35e9b178',
+            },
+            green: {
+              service: 'payments-green',
+              targetGroupArn:
+                'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/payments-green/9a2f3e7cd35e9b17',
+            },
+          },
+        },
         slack: {
           botToken: { ssm: '/payments/slack/bot-token' },
           signingSecret: { ssm: '/payments/slack/signing-secret' },
