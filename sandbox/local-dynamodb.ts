@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -79,15 +80,37 @@ export const tableDefinition = (root: string, tableName: string): CreateTableCom
   };
 };
 
+/**
+ * Creates a table on the local server and waits until it is ACTIVE. `replace`: a table of that name left by
+ * an earlier run is deleted first, so the new one starts empty.
+ */
 export const createTable = async (
   dynamoEndpoint: string,
   definition: CreateTableCommandInput,
+  options: { replace?: boolean } = {},
 ): Promise<void> => {
   const client = new DynamoDBClient({
     endpoint: dynamoEndpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
   });
+  if (options.replace) {
+    try {
+      await client.send(new DeleteTableCommand({ TableName: definition.TableName }));
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    }
+    // As on AWS, a deleted table is DELETING until it is gone (dynalite removes it on its next timer).
+    for (;;) {
+      try {
+        await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ResourceNotFoundException') break;
+        throw error;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
   await client.send(new CreateTableCommand(definition));
   // As on AWS, a table is CREATING first and refuses items until ACTIVE (dynalite turns it ACTIVE on its next
   // timer): a run starts writing at once, so it waits for ACTIVE instead of counting on a socket's delay.

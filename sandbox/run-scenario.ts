@@ -165,7 +165,27 @@ export const parseScenario = (document: unknown, source = 'scenario'): Scenario 
  */
 export const WARM_UP_SECONDS = 15 * 60;
 
-let runCounter = 0;
+/**
+ * The release tables of the runs in progress in this process: their names are taken. A run's table is
+ * named as CloudFormation names a table whose template sets no TableName (`<stack>-<logical id>-...`),
+ * the same name in every run and every process, so a run's output (a pause's `shipline approve --table`
+ * hint, a CLI message) is the same for the same seed, byte for byte. Only runs at the same time in one
+ * process (which share its local DynamoDB server) need other names: `-2`, `-3`, ... A free name's table,
+ * left by an earlier run, is created afresh.
+ */
+const tablesInUse = new Set<string>();
+/** The release table of a run, when no other run of the process is in progress. */
+export const RELEASE_TABLE = 'shipline-sandbox-ReleaseTable';
+
+const claimTableName = (): string => {
+  for (let n = 1; ; n += 1) {
+    const name = n === 1 ? RELEASE_TABLE : `${RELEASE_TABLE}-${n}`;
+    if (!tablesInUse.has(name)) {
+      tablesInUse.add(name);
+      return name;
+    }
+  }
+};
 
 /** One Lambda runtime per repository and process: worlds share warm containers' modules, as handlers are stateless. */
 const runtimes = new Map<string, LambdaRuntime>();
@@ -201,10 +221,12 @@ export const runScenario = async (
 ): Promise<ScenarioResult> => {
   const wallStart = performance.now();
   const packagedConfig = resolveConfig(scenario, baseDir);
+  const tableName = claimTableName();
   try {
-    return await runPackaged(scenario, packagedConfig, options, wallStart);
+    return await runPackaged(scenario, packagedConfig, options, wallStart, tableName);
   } finally {
     rmSync(packagedConfig.taskRoot, { recursive: true, force: true });
+    tablesInUse.delete(tableName);
   }
 };
 
@@ -213,6 +235,7 @@ const runPackaged = async (
   { config, configPath, taskRoot }: PackagedConfig,
   options: RunOptions,
   wallStart: number,
+  tableName: string,
 ): Promise<ScenarioResult> => {
   const { serviceName, services } = validateScenario(scenario, config);
   const misnamed = checkNames(scenario, REPOSITORY_ROOT);
@@ -220,8 +243,6 @@ const runPackaged = async (
 
   const { region, account } = scenario.world;
   const endpoint = await startLocalDynamoDb();
-  runCounter += 1;
-  const tableName = `shipline-sandbox-${process.pid}-${runCounter}`;
   const topicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-notifications`;
   const releaseEventsTopicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-release-events`;
   const stateMachineName = 'shipline-sandbox-release';
@@ -239,7 +260,7 @@ const runPackaged = async (
     SHIPLINE_LOG_LEVEL: process.env.SHIPLINE_LOG_LEVEL ?? 'SILENT',
     AWS_REGION: region,
   };
-  await createTable(endpoint, tableDefinition(REPOSITORY_ROOT, tableName));
+  await createTable(endpoint, tableDefinition(REPOSITORY_ROOT, tableName), { replace: true });
 
   const start = new Date(scenario.world.start);
   const clock = new VirtualClock(new Date(start.getTime() - WARM_UP_SECONDS * 1000));

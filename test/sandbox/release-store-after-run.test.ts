@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbReleaseStore } from '../../lib/adapters/dynamodb-release-store.ts';
 import { startLocalDynamoDb, stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
-import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
+import { loadScenario, RELEASE_TABLE, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
 
 const client = async () =>
   new DynamoDBClient({
@@ -13,14 +13,13 @@ const client = async () =>
     credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
   });
 
-/** Runs an example, then opens the store of the table the run created (the newest sandbox table). */
+/** Runs an example, then opens the store of the table the run created (no other run is in progress). */
 const runAndOpenStore = async (file: string) => {
   const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
   const result = await runScenario(scenario, baseDir);
   const dynamo = await client();
   const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
-  const ours = TableNames.filter((name) => name.startsWith(`shipline-sandbox-${process.pid}-`));
-  const tableName = ours.sort((a, b) => Number(a.split('-').at(-1)) - Number(b.split('-').at(-1))).at(-1);
+  const tableName = TableNames.find((name) => name === RELEASE_TABLE);
   if (!tableName) throw new Error(`the run created no table (tables: ${TableNames.join(', ')})`);
   const documents = DynamoDBDocumentClient.from(dynamo);
   return { result, store: new DynamoDbReleaseStore(documents, () => tableName), documents };
