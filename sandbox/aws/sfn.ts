@@ -191,9 +191,14 @@ export class SimulatedStepFunctions {
     const states = resolved.States as Record<string, State>;
     for (const [name, state] of Object.entries(states)) {
       if (state.Type === 'Wait') {
+        // A Wait until a Timestamp(Path) waits until that moment of the virtual clock (none: at once).
         const seconds: State = state.SecondsPath
           ? { '__wait_seconds.$': state.SecondsPath }
-          : { __wait_seconds: state.Seconds ?? 0 };
+          : state.TimestampPath
+            ? { '__wait_until.$': state.TimestampPath }
+            : state.Timestamp !== undefined
+              ? { __wait_until: state.Timestamp }
+              : { __wait_seconds: state.Seconds ?? 0 };
         states[name] = {
           Type: 'Task',
           Resource: 'arn:aws:states:::sandbox:wait',
@@ -382,7 +387,17 @@ export class SimulatedStepFunctions {
     const resource = String(state.Resource);
     if (resource === 'arn:aws:states:::sandbox:wait') {
       const params = input as State;
-      await this.sleep(execution, Number(params.__wait_seconds ?? 0));
+      const until = params.__wait_until === undefined ? undefined : Date.parse(String(params.__wait_until));
+      if (until !== undefined && Number.isNaN(until))
+        throw named(
+          'States.Runtime',
+          `The Wait state "${stateName}" was given "${String(params.__wait_until)}", not an RFC 3339 timestamp`,
+        );
+      const seconds =
+        until === undefined
+          ? Number(params.__wait_seconds ?? 0)
+          : Math.max(0, (until - this.world.clock.nowMillis) / 1000);
+      await this.sleep(execution, seconds);
       return params.__input ?? null;
     }
     if (resource === WAIT_FOR_TOKEN) return this.awaitToken(execution, stateName, input as State);

@@ -354,6 +354,52 @@ describe('Class: SimulatedStepFunctions, waitForTaskToken timeout', () => {
   });
 });
 
+describe('Class: SimulatedStepFunctions, Wait states on the virtual clock', () => {
+  const waitUntil = async (wait: Record<string, unknown>, input: Record<string, unknown> = {}) => {
+    const { clock, world } = makeWorld(async () => null);
+    world.sfn.createStateMachine('m', {
+      StartAt: 'Hold',
+      States: { Hold: { Type: 'Wait', ...wait, Next: 'Done' }, Done: { Type: 'Succeed' } },
+    });
+    world.sfn.handle('StartExecution', {
+      stateMachineArn: MACHINE,
+      name: 'r1',
+      input: JSON.stringify(input),
+    });
+    await clock.run(() => world.sfn.open === 0, START + 24 * 3600_000);
+    return world.sfn.executions.get(`${MACHINE}|r1`);
+  };
+
+  it('waits until a Timestamp or a TimestampPath on the virtual clock, not on to the next state at once', async () => {
+    const inTenMinutes = new Date(START + 600_000).toISOString();
+    for (const [wait, input] of [
+      [{ Timestamp: inTenMinutes }, {}],
+      [{ TimestampPath: '$.until' }, { until: inTenMinutes }],
+    ] as const) {
+      const execution = await waitUntil(wait, input);
+      expect(execution?.history.map((h) => [h.state, (h.at - START) / 1000])).toEqual([
+        ['Hold', 0],
+        ['Done', 600],
+      ]);
+      expect(execution?.status).toBe('SUCCEEDED');
+    }
+  });
+
+  it('fails the execution with States.Runtime when the TimestampPath selects no timestamp', async () => {
+    const execution = await waitUntil({ TimestampPath: '$.until' }, { until: 'tomorrow' });
+    expect(execution?.status).toBe('FAILED');
+    expect(execution?.error).toBe('States.Runtime');
+  });
+
+  it('goes on at once from a Timestamp already past', async () => {
+    const execution = await waitUntil({ Timestamp: new Date(START - 60_000).toISOString() });
+    expect(execution?.history.map((h) => [h.state, (h.at - START) / 1000])).toEqual([
+      ['Hold', 0],
+      ['Done', 0],
+    ]);
+  });
+});
+
 describe('Function: retryInVirtualTime', () => {
   const saved = { ...process.env };
   beforeAll(() => {
