@@ -1,10 +1,12 @@
 /**
  * Lambda's asynchronous invocation, as EventBridge and SNS invoke a function: the event waits in Lambda's
- * own queue, and Lambda (not EventBridge, not SNS) retries it. EventBridge's retry policy (24 hours, 185
- * attempts) and SNS's delivery policy apply only when the Invoke call itself fails; an asynchronous Invoke
- * is accepted into the queue, so a function error or a throttle is Lambda's to retry (Lambda Developer
- * Guide, "How Lambda handles errors and retries with asynchronous invocation",
- * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
+ * own queue, and Lambda (not EventBridge, not SNS) retries it. EventBridge's retry policy ("for 24 hours and
+ * up to 185 times with an exponential back off and jitter", EventBridge User Guide, "How EventBridge retries
+ * delivering events", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html)
+ * and SNS's delivery policy apply only when the Invoke call itself fails, which the sandbox does not
+ * simulate; an asynchronous Invoke is accepted into the queue, so a function error or a throttle is
+ * Lambda's to retry (Lambda Developer Guide, "How Lambda handles errors and retries with asynchronous
+ * invocation", https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
  * - a function error (thrown by the code, or by the runtime such as a timeout) is retried at most
  *   `MaximumRetryAttempts` times (0 to 2, default 2), "a one-minute wait between the first two attempts,
  *   and two minutes between the second and third";
