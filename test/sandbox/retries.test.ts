@@ -454,6 +454,44 @@ describe('Function: retryInVirtualTime', () => {
     });
   });
 
+  // The SDK still waits its (zero) backoff on a real timer before it hands the retry back. Whatever else of
+  // the world runs meanwhile (another invocation's DynamoDB call) must not come before the retry in the
+  // timeline depending on how long that real wait took: the retry is recorded when the SDK decides it.
+  it("puts the retry on the timeline when the SDK decides it, not after the SDK's real timer", async () => {
+    const { clock, world } = makeWorld(async () => null, 42);
+    world.sfn.createStateMachine('m', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
+    world.commandFaults.push({
+      command: 'ListExecutions',
+      error: 'ThrottlingException',
+      message: 'Rate exceeded',
+      remaining: 1,
+      activeFrom: -Infinity,
+    });
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      const client = customize(new SFNClient(clientBase()), 'SFN');
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        let output: unknown;
+        void clock.track(async () => {
+          output = await client.send(new ListExecutionsCommand({ stateMachineArn: MACHINE }));
+        });
+        // The first attempt failed and the SDK decided to retry; its real timer has not fired yet.
+        for (let turn = 0; turn < 20 && retriesOf(world).length === 0; turn += 1)
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        expect(output).toBeUndefined();
+        expect(retriesOf(world)).toEqual([
+          [0, expect.stringMatching(/^SFN SDK: ThrottlingException, retry 1 of 2 in \d+ ms$/)],
+        ]);
+        vi.runOnlyPendingTimers();
+        await clock.run(() => output !== undefined, START + 3600_000);
+        expect(output).toBeDefined();
+        expect(retriesOf(world)).toHaveLength(1);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+  });
+
   it('gives up when the SDK does: a third throttle fails the call after its attempts', async () => {
     const { clock, world } = makeWorld(async () => null);
     world.sfn.createStateMachine('m', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
