@@ -4,7 +4,7 @@ import type { LambdaRuntime } from '../lambda-runtime.ts';
 import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { AwsServiceContext } from './services.ts';
-import { decideRetry, formatDelay, type Retrier } from './sfn-retry.ts';
+import { decideRetry, formatDelay, type Retrier, retrierProblems } from './sfn-retry.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type State = Record<string, Json>;
@@ -223,7 +223,16 @@ export class SimulatedStepFunctions {
           );
         }
         state.TimeoutSeconds = ENGINE_TASK_TIMEOUT_SECONDS;
-        if (Array.isArray(state.Retry)) retriers.set(name, state.Retry as unknown as Retrier[]);
+        if (state.Retry !== undefined) {
+          // The engine's validator never sees the retriers (they are applied here): check them as AWS does.
+          const problems = retrierProblems(state.Retry, `/States/${name}`);
+          if (problems.length > 0)
+            throw new SimulatedAwsError(
+              'InvalidDefinition',
+              `Invalid State Machine Definition: '${problems.map((p) => `SCHEMA_VALIDATION_FAILED: ${p}`).join(', ')}'`,
+            );
+          retriers.set(name, state.Retry as unknown as Retrier[]);
+        }
         delete state.Retry;
         taskStates.set(name, state);
       } else if (state.Type === 'Map' || state.Type === 'Parallel') {

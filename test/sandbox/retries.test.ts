@@ -107,6 +107,56 @@ describe('Function: decideRetry', () => {
 });
 
 describe('Class: SimulatedStepFunctions, Retry on the virtual clock', () => {
+  it('refuses at creation a Retry that CreateStateMachine refuses (InvalidDefinition), naming the field', () => {
+    const machine = (retry: unknown) => ({
+      StartAt: 'Roll back',
+      States: {
+        'Roll back': {
+          Type: 'Task',
+          Resource: { 'Fn::GetAtt': ['rollBack', 'Arn'] },
+          Retry: retry,
+          End: true,
+        },
+      },
+    });
+    const refusals: Array<[unknown, RegExp]> = [
+      [
+        [{ ErrorEquals: ['X'], BackoffRate: 0.5 }],
+        /Retry\/0\/BackoffRate must be a number of at least 1\.0, got 0\.5/,
+      ],
+      [[{ ErrorEquals: ['X'], JitterStrategy: 'PARTIAL' }], /Retry\/0\/JitterStrategy must be FULL or NONE/],
+      [[{ ErrorEquals: ['X'], MaxDelaySeconds: 0 }], /Retry\/0\/MaxDelaySeconds must be a positive integer/],
+      [
+        [{ ErrorEquals: ['X'], IntervalSeconds: 1.5 }],
+        /Retry\/0\/IntervalSeconds must be a positive integer/,
+      ],
+      [[{ ErrorEquals: ['X'], MaxAttempts: -1 }], /Retry\/0\/MaxAttempts must be a non-negative integer/],
+      [[{ ErrorEquals: [] }], /Retry\/0\/ErrorEquals must be a non-empty array/],
+      [[{ ErrorEquals: ['States.ALL', 'X'] }], /Retry\/0\/ErrorEquals: States\.ALL must appear alone/],
+      [
+        [{ ErrorEquals: ['States.ALL'] }, { ErrorEquals: ['X'] }],
+        /Retry\/0\/ErrorEquals: States\.ALL must be in the last retrier/,
+      ],
+    ];
+    for (const [retry, message] of refusals) {
+      const { world } = makeWorld(async () => null);
+      expect(() => world.sfn.createStateMachine('m', machine(retry))).toThrow(
+        expect.objectContaining({ name: 'InvalidDefinition', message: expect.stringMatching(message) }),
+      );
+    }
+    // What AWS accepts: MaxAttempts 0, BackoffRate 1, States.ALL alone in the last retrier.
+    const { world } = makeWorld(async () => null);
+    expect(() =>
+      world.sfn.createStateMachine(
+        'm',
+        machine([
+          { ErrorEquals: ['X'], MaxAttempts: 0, BackoffRate: 1, JitterStrategy: 'NONE', MaxDelaySeconds: 1 },
+          { ErrorEquals: ['States.ALL'] },
+        ]),
+      ),
+    ).not.toThrow();
+  });
+
   it('retries a Task after its backoff in virtual time, on the timeline, then goes to Catch', async () => {
     const { clock, world } = makeWorld(async () => {
       throw new LambdaInvocationError('Lambda.TooManyRequestsException', 'Rate exceeded');
