@@ -76,6 +76,35 @@ const MAX_DELAY_SECONDS_BOUND = 31_622_401;
 const isInteger = (value: unknown, min: number, max: number): boolean =>
   typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 
+/** An ErrorEquals as the specification requires it, in a retrier or a catcher (`what`). */
+const errorEqualsProblems = (errors: unknown, at: string, last: boolean, what: string): string[] => {
+  if (!Array.isArray(errors) || errors.length === 0 || errors.some((e) => typeof e !== 'string'))
+    return [`${at}/ErrorEquals must be a non-empty array of error names`];
+  if (!errors.includes('States.ALL')) return [];
+  return [
+    ...(errors.length > 1 ? [`${at}/ErrorEquals: States.ALL must appear alone`] : []),
+    ...(last ? [] : [`${at}/ErrorEquals: States.ALL must be in the last ${what}`]),
+  ];
+};
+
+/**
+ * What CreateStateMachine refuses in a state's Catch: each catcher's ErrorEquals as in a Retry
+ * (`States.ALL` alone, in the last catcher; specification, "Fallback states"), and a Next.
+ */
+export const catcherProblems = (catchers: unknown, where: string): string[] => {
+  if (!Array.isArray(catchers)) return [`${where}/Catch must be an array of catchers`];
+  return catchers.flatMap((catcher: unknown, index): string[] => {
+    const at = `${where}/Catch/${index}`;
+    if (typeof catcher !== 'object' || catcher === null || Array.isArray(catcher))
+      return [`${at} must be an object`];
+    const fields = catcher as Record<string, unknown>;
+    return [
+      ...errorEqualsProblems(fields.ErrorEquals, at, index === catchers.length - 1, 'catcher'),
+      ...(typeof fields.Next === 'string' ? [] : [`${at}/Next must name a state`]),
+    ];
+  });
+};
+
 /**
  * What CreateStateMachine refuses in a state's Retry (InvalidDefinition), as the Amazon States Language
  * specification states it (https://states-language.net/#retrying-after-error): ErrorEquals a non-empty
@@ -91,15 +120,7 @@ export const retrierProblems = (retry: unknown, where: string): string[] => {
     if (typeof retrier !== 'object' || retrier === null || Array.isArray(retrier))
       return [`${at} must be an object`];
     const fields = retrier as Record<string, unknown>;
-    const problems: string[] = [];
-    const errors = fields.ErrorEquals;
-    if (!Array.isArray(errors) || errors.length === 0 || errors.some((e) => typeof e !== 'string'))
-      problems.push(`${at}/ErrorEquals must be a non-empty array of error names`);
-    else if (errors.includes('States.ALL')) {
-      if (errors.length > 1) problems.push(`${at}/ErrorEquals: States.ALL must appear alone`);
-      if (index !== retry.length - 1)
-        problems.push(`${at}/ErrorEquals: States.ALL must be in the last retrier`);
-    }
+    const problems = errorEqualsProblems(fields.ErrorEquals, at, index === retry.length - 1, 'retrier');
     if (
       fields.IntervalSeconds !== undefined &&
       !isInteger(fields.IntervalSeconds, 1, MAX_INTERVAL_OR_ATTEMPTS)

@@ -4,7 +4,7 @@ import type { LambdaRuntime } from '../lambda-runtime.ts';
 import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { AwsServiceContext } from './services.ts';
-import { decideRetry, formatDelay, type Retrier, retrierProblems } from './sfn-retry.ts';
+import { catcherProblems, decideRetry, formatDelay, type Retrier, retrierProblems } from './sfn-retry.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type State = Record<string, Json>;
@@ -190,6 +190,17 @@ export class SimulatedStepFunctions {
     const resolved = resolve(node) as State;
     const states = resolved.States as Record<string, State>;
     for (const [name, state] of Object.entries(states)) {
+      // The engine's validator lets through catchers and retriers AWS refuses (and never sees a Task's
+      // retriers, applied here): they are checked as CreateStateMachine checks them.
+      const problems = [
+        ...(state.Catch === undefined ? [] : catcherProblems(state.Catch, `/States/${name}`)),
+        ...(state.Retry === undefined ? [] : retrierProblems(state.Retry, `/States/${name}`)),
+      ];
+      if (problems.length > 0)
+        throw new SimulatedAwsError(
+          'InvalidDefinition',
+          `Invalid State Machine Definition: '${problems.map((p) => `SCHEMA_VALIDATION_FAILED: ${p}`).join(', ')}'`,
+        );
       if (state.Type === 'Wait') {
         // A Wait until a Timestamp(Path) waits until that moment of the virtual clock (none: at once).
         const seconds: State = state.SecondsPath
@@ -223,16 +234,7 @@ export class SimulatedStepFunctions {
           );
         }
         state.TimeoutSeconds = ENGINE_TASK_TIMEOUT_SECONDS;
-        if (state.Retry !== undefined) {
-          // The engine's validator never sees the retriers (they are applied here): check them as AWS does.
-          const problems = retrierProblems(state.Retry, `/States/${name}`);
-          if (problems.length > 0)
-            throw new SimulatedAwsError(
-              'InvalidDefinition',
-              `Invalid State Machine Definition: '${problems.map((p) => `SCHEMA_VALIDATION_FAILED: ${p}`).join(', ')}'`,
-            );
-          retriers.set(name, state.Retry as unknown as Retrier[]);
-        }
+        if (state.Retry !== undefined) retriers.set(name, state.Retry as unknown as Retrier[]);
         delete state.Retry;
         taskStates.set(name, state);
       } else if (state.Type === 'Map' || state.Type === 'Parallel') {

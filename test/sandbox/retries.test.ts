@@ -144,6 +144,37 @@ describe('Class: SimulatedStepFunctions, Retry on the virtual clock', () => {
         expect.objectContaining({ name: 'InvalidDefinition', message: expect.stringMatching(message) }),
       );
     }
+    // The same rules for a Catch, which the engine's validator lets through too.
+    for (const [catchers, message] of [
+      [
+        [
+          { ErrorEquals: ['States.ALL'], Next: 'Done' },
+          { ErrorEquals: ['X'], Next: 'Done' },
+        ],
+        /Catch\/0\/ErrorEquals: States\.ALL must be in the last catcher/,
+      ],
+      [
+        [{ ErrorEquals: ['States.ALL', 'X'], Next: 'Done' }],
+        /Catch\/0\/ErrorEquals: States\.ALL must appear alone/,
+      ],
+    ] as const) {
+      const { world } = makeWorld(async () => null);
+      const definition = {
+        StartAt: 'Roll back',
+        States: {
+          'Roll back': {
+            Type: 'Task',
+            Resource: { 'Fn::GetAtt': ['rollBack', 'Arn'] },
+            Catch: catchers,
+            End: true,
+          },
+          Done: { Type: 'Succeed' },
+        },
+      };
+      expect(() => world.sfn.createStateMachine('m', definition)).toThrow(
+        expect.objectContaining({ name: 'InvalidDefinition', message: expect.stringMatching(message) }),
+      );
+    }
     // What AWS accepts: MaxAttempts 0, BackoffRate 1, States.ALL alone in the last retrier.
     const { world } = makeWorld(async () => null);
     expect(() =>
