@@ -1,5 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
+import {
+  type AsyncInvocationSettings,
+  LAMBDA_ASYNC_DEFAULTS,
+  MAXIMUM_EVENT_AGE_RANGE,
+  MAXIMUM_RETRY_ATTEMPTS_RANGE,
+} from './aws/async-invocation.ts';
 import { currentWorld, runInWorld } from './context.ts';
 import { type SandboxResources, templateResolver } from './iam/policies.ts';
 import type { ExecutionEnvironment, ExecutionEnvironments } from './lambda-runtime.ts';
@@ -20,6 +26,12 @@ export interface FunctionConfig {
   timeoutSeconds: number;
   /** `reservedConcurrency`: at most this many invocations at once; undefined when it sets none. */
   reservedConcurrency?: number;
+  /**
+   * How Lambda retries and discards its asynchronous invocations (EventBridge, SNS): `maximumRetryAttempts`,
+   * `maximumEventAge` and `destinations.onFailure` (or `onError`, a dead-letter queue) in serverless.yml.
+   * Undefined (a configuration a test builds by hand): Lambda's defaults, with a dead-letter queue.
+   */
+  asyncInvocation?: AsyncInvocationSettings;
 }
 
 type FunctionDeclaration = {
@@ -29,6 +41,10 @@ type FunctionDeclaration = {
   memorySize?: unknown;
   timeout?: unknown;
   reservedConcurrency?: unknown;
+  maximumRetryAttempts?: unknown;
+  maximumEventAge?: unknown;
+  destinations?: { onFailure?: unknown };
+  onError?: unknown;
   environment?: Record<string, unknown>;
 };
 
@@ -229,6 +245,7 @@ export const resolveFunctionConfigs = (
       fn.reservedConcurrency === undefined
         ? undefined
         : numberSetting(fn.reservedConcurrency, 0, `${where} reservedConcurrency`, [0, 1000]);
+    const asyncInvocation = asyncInvocationOf(fn, where);
     const defined = lambdaDefined(
       {
         key,
@@ -251,9 +268,43 @@ export const resolveFunctionConfigs = (
       memorySize,
       timeoutSeconds,
       ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
+      asyncInvocation,
     });
   }
   return configs;
+};
+
+/**
+ * A function's asynchronous invocation settings as osls deploys them (an AWS::Lambda::EventInvokeConfig for
+ * `maximumRetryAttempts`, `maximumEventAge` and `destinations`; the function's DeadLetterConfig for
+ * `onError`), Lambda's defaults for what it leaves out. Values CloudFormation would refuse fail the run.
+ */
+const asyncInvocationOf = (fn: FunctionDeclaration, where: string): AsyncInvocationSettings => {
+  const destination = fn.destinations?.onFailure;
+  // `onFailure` is an ARN (or a function name), or `{ type, arn }` with the ARN a CloudFormation reference.
+  const onFailure =
+    destination === undefined || destination === null
+      ? fn.onError === undefined || fn.onError === null
+        ? undefined
+        : 'its dead-letter queue (onError)'
+      : typeof destination === 'string'
+        ? destination
+        : 'its on-failure destination';
+  return {
+    maximumRetryAttempts: numberSetting(
+      fn.maximumRetryAttempts,
+      LAMBDA_ASYNC_DEFAULTS.maximumRetryAttempts,
+      `${where} maximumRetryAttempts`,
+      MAXIMUM_RETRY_ATTEMPTS_RANGE,
+    ),
+    maximumEventAgeSeconds: numberSetting(
+      fn.maximumEventAge,
+      LAMBDA_ASYNC_DEFAULTS.maximumEventAgeSeconds,
+      `${where} maximumEventAge`,
+      MAXIMUM_EVENT_AGE_RANGE,
+    ),
+    ...(onFailure === undefined ? {} : { onFailure }),
+  };
 };
 
 /** The configuration of the function `key` in the world the caller runs in (undefined outside a world). */

@@ -10,6 +10,7 @@ import { currentFunction, currentOperator } from './iam/enforce.ts';
 import { localDynamoDbServer } from './local-dynamodb.ts';
 import { retryInVirtualTime } from './sdk-retry.ts';
 import { installSandboxFetch } from './test-route-fetch.ts';
+import { installVirtualTimers } from './virtual-timers.ts';
 
 let installed = false;
 
@@ -156,6 +157,8 @@ export const installSandboxClients = (): void => {
   if (installed) return;
   installed = true;
   installSandboxFetch();
+  // Middy's early timeout (a `node:timers` timer a handler sets) counts the invocation's virtual time.
+  installVirtualTimers();
   // A function's EMF log lines go to the CloudWatch of its world, which extracts them as CloudWatch Logs does.
   useEmfSink((line) => {
     const run = currentWorld();

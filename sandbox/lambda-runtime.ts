@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import type { AsyncInvocationSettings } from './aws/async-invocation.ts';
 import { LambdaInvocationError } from './aws/errors.ts';
 import { sleepMs, type Timing } from './aws/timing.ts';
-import { invokeAsConfigured } from './function-config.ts';
+import { functionConfigOf, invokeAsConfigured } from './function-config.ts';
 import { currentFunction } from './iam/enforce.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 import { readYamlFile } from './yaml-file.ts';
@@ -143,6 +144,11 @@ export class LambdaRuntime {
       if (typeof handler !== 'function') throw new Error(`${fn.modulePath} exports no ${fn.exportName}`);
       this.handlers.set(fn.key, handler as Handler);
     }
+  }
+
+  /** The function's asynchronous invocation settings in the world the caller runs in (function-config.ts). */
+  public asyncInvocation(key: string): AsyncInvocationSettings | undefined {
+    return functionConfigOf(key)?.asyncInvocation;
   }
 
   public async invoke(key: string, event: unknown): Promise<unknown> {

@@ -166,6 +166,13 @@ export const parseScenario = (document: unknown, source = 'scenario'): Scenario 
  */
 export const WARM_UP_SECONDS = 15 * 60;
 
+/**
+ * The release table of every run: named as CloudFormation names a table whose template sets no TableName
+ * (`<stack>-<logical id>-...`), and the same in every run and process (each world has its own DynamoDB), so a
+ * run's output (a pause's `shipline approve --table` hint, a CLI message) is the same for a seed, byte for byte.
+ */
+export const RELEASE_TABLE = 'shipline-sandbox-ReleaseTable';
+
 /** One Lambda runtime per repository and process: worlds share warm containers' modules, as handlers are stateless. */
 const runtimes = new Map<string, LambdaRuntime>();
 /** Each runtime's module loading, started once (concurrent runs wait for the same import). */
@@ -225,7 +232,7 @@ const runPackaged = async (
   const { region, account } = scenario.world;
   // The world's own DynamoDB: its table has the same name in every run, whatever else runs in the process.
   const dynamoDb = options.dynamoDb ?? createWorldDynamoDb();
-  const tableName = 'shipline-sandbox-releases';
+  const tableName = RELEASE_TABLE;
   const topicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-notifications`;
   const releaseEventsTopicArn = `arn:aws:sns:${region}:${account}:shipline-sandbox-release-events`;
   const stateMachineName = 'shipline-sandbox-release';

@@ -12,6 +12,7 @@ export const SDK_MAXIMUM_RETRY_DELAY_MS = 20_000;
 /** The parts of @smithy/core's StandardRetryStrategy this module relies on (checked at run time). */
 interface SdkRetryToken {
   getRetryCount(): number;
+  isLongPoll?(): boolean;
 }
 interface SdkRetryStrategy {
   retryBackoffStrategy: {
@@ -21,8 +22,16 @@ interface SdkRetryStrategy {
   refreshRetryTokenForRetry(token: SdkRetryToken, errorInfo: { error?: unknown }): Promise<SdkRetryToken>;
 }
 
-/** The backoff computed for the refresh running in this async context (concurrent requests stay apart). */
-const pendingBackoff = new AsyncLocalStorage<{ baseMs: number; delayMs: number }>();
+/**
+ * The refresh running in this async context (concurrent requests stay apart): the backoff the SDK computes
+ * for it, and what its timeline entry says (`record`: the entry, written the moment the SDK decides).
+ */
+interface PendingBackoff {
+  baseMs: number;
+  delayMs: number;
+  record?: (delayMs: number, retry: number) => void;
+}
+const pendingBackoff = new AsyncLocalStorage<PendingBackoff>();
 
 const isStrategy = (value: unknown): value is SdkRetryStrategy => {
   const candidate = value as Partial<SdkRetryStrategy> | undefined;
@@ -80,30 +89,38 @@ export const retryInVirtualTime = (
         computeNextBackoffDelay: (retryCount) => {
           const slot = pendingBackoff.getStore();
           const random = world()?.random;
-          if (slot && random)
+          if (slot && random) {
             slot.delayMs = Math.floor(
               random.next() * Math.min(slot.baseMs * 2 ** retryCount, SDK_MAXIMUM_RETRY_DELAY_MS),
             );
+            // The SDK computes a backoff only for a retry it makes (or a long poll's, recorded later): the
+            // retry enters the timeline now, before the SDK's zero-length real wait, so no other work of the
+            // world running meanwhile can come before it depending on how long that real wait took.
+            slot.record?.(slot.delayMs, retryCount + 1);
+          }
           // The SDK's own wait (a real timer) is for nothing: the delay passes on the virtual clock instead.
           return 0;
         },
       };
       const refresh = strategy.refreshRetryTokenForRetry.bind(strategy);
       strategy.refreshRetryTokenForRetry = async (token, errorInfo) => {
-        const slot = { baseMs: 0, delayMs: 0 };
+        const run = world();
+        const maxAttempts =
+          typeof config.maxAttempts === 'function'
+            ? Number(await (config.maxAttempts as () => Promise<number>)())
+            : 3;
+        const error = (errorInfo.error as { name?: string } | undefined)?.name ?? 'Error';
+        const record = (delayMs: number, retry: number): void =>
+          run?.record(
+            'retry',
+            `${clientName} SDK: ${error}, retry ${retry} of ${maxAttempts - 1} in ${formatDelay(delayMs)}`,
+          );
+        const longPoll = token.isLongPoll?.() === true;
+        const slot: PendingBackoff = { baseMs: 0, delayMs: 0, ...(longPoll ? {} : { record }) };
         // Throws when the SDK decides not to retry: the error goes to the caller as it would on AWS.
         const next = await pendingBackoff.run(slot, () => refresh(token, errorInfo));
-        const run = world();
         if (run) {
-          const maxAttempts =
-            typeof config.maxAttempts === 'function'
-              ? Number(await (config.maxAttempts as () => Promise<number>)())
-              : 3;
-          const error = (errorInfo.error as { name?: string } | undefined)?.name ?? 'Error';
-          run.record(
-            'retry',
-            `${clientName} SDK: ${error}, retry ${next.getRetryCount()} of ${maxAttempts - 1} in ${formatDelay(slot.delayMs)}`,
-          );
+          if (longPoll) record(slot.delayMs, next.getRetryCount());
           await run.clock.sleep(slot.delayMs / 1000);
         }
         return next;

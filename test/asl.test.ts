@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, type Tags } from 'yaml';
 import { STEP_KINDS } from '../lib/domain/plan.ts';
 import { endedOutsideItsStates, OWN_FAIL_ERRORS } from '../lib/use-cases/finish-release.ts';
+import { catcherProblems, retrierProblems } from '../sandbox/aws/sfn-retry.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const machinesDir = path.join(root, 'statemachines');
@@ -137,6 +138,18 @@ describe('ASL state machines', () => {
           if (!state.Catch || state.Catch.length === 0) problems.push(`${where} > ${name}: no Catch`);
         }
       }
+      expect(problems).toEqual([]);
+    });
+
+    // asl-validator lets through retriers and catchers CreateStateMachine refuses (BackoffRate 0.5,
+    // JitterStrategy PARTIAL, States.ALL before another one): every Retry and Catch is checked as AWS does.
+    it('holds only retriers and catchers CreateStateMachine accepts', () => {
+      const problems: string[] = [];
+      for (const { where, machine } of scopes(definition))
+        for (const [name, state] of Object.entries(machine.States)) {
+          if (state.Retry !== undefined) problems.push(...retrierProblems(state.Retry, `${where} > ${name}`));
+          if (state.Catch !== undefined) problems.push(...catcherProblems(state.Catch, `${where} > ${name}`));
+        }
       expect(problems).toEqual([]);
     });
 

@@ -45,11 +45,28 @@ describe('CLI: shipline', () => {
       'notifications',
       'stateTransitions',
       'rollbackReactionSeconds',
-      'wallMs',
     ]) {
       expect(result).toHaveProperty(key);
     }
   });
+
+  // The promise: the same seed gives the same run, byte for byte. The wall time a run took is the
+  // machine's, not the run's: it is in the text summary, never in the JSON document a script compares.
+  it('simulate --json with the same --seed prints the same document, byte for byte (jitter, faults, retries)', async () => {
+    const args = ['simulate', '--scenario', 'examples/rollback-retried-for-minutes.yml', '--json'];
+    const first = await runInProcess([...args, '--seed', '11']);
+    const second = await runInProcess([...args, '--seed', '11']);
+    const other = await runInProcess([...args, '--seed', '12']);
+    expect(first.code).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+    expect(first.stdout).not.toContain('wallMs');
+    // Another seed draws other jitter: the retries of the rollback wait other delays.
+    const retries = (stdout: string) =>
+      (JSON.parse(stdout) as { timeline: Array<{ kind: string; text: string }> }).timeline
+        .filter((entry) => entry.kind === 'retry')
+        .map((entry) => entry.text);
+    expect(retries(other.stdout)).not.toEqual(retries(first.stdout));
+  }, 120_000);
 
   it('simulate runs a scenario whose operator runs shipline commands (the CLI imported again) and exits', async () => {
     const { code, stdout } = await runInProcess([

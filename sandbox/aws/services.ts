@@ -1,5 +1,6 @@
 import type { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
+import type { AsyncInvocationSettings } from './async-invocation.ts';
 import type { Timing } from './timing.ts';
 
 /** One line of a run's timeline. `service` names the scenario service it concerns, where known. */
@@ -65,6 +66,8 @@ export interface LambdaService {
   readonly invocations: number;
   /** Invokes a function with an event as Lambda does; a function error rejects with a LambdaInvocationError. */
   invoke(key: string, event: unknown): Promise<unknown>;
+  /** How Lambda retries a function's asynchronous events (its configuration in the world), if it says. */
+  asyncInvocation(key: string): AsyncInvocationSettings | undefined;
 }
 
 /** What a world gets its Lambda service from: the loaded handlers, with execution environments on its clock. */

@@ -69,6 +69,99 @@ export const decideRetry = (
   return { retry: made + 1, maxAttempts, delayMs };
 };
 
+/** The largest IntervalSeconds and MaxAttempts Step Functions accepts, and the bound of MaxDelaySeconds. */
+const MAX_INTERVAL_OR_ATTEMPTS = 99_999_999;
+const MAX_DELAY_SECONDS_BOUND = 31_622_401;
+
+const isInteger = (value: unknown, min: number, max: number): boolean =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+
+/** An ErrorEquals as the specification requires it, in a retrier or a catcher (`what`). */
+const errorEqualsProblems = (errors: unknown, at: string, last: boolean, what: string): string[] => {
+  if (!Array.isArray(errors) || errors.length === 0 || errors.some((e) => typeof e !== 'string'))
+    return [`${at}/ErrorEquals must be a non-empty array of error names`];
+  if (!errors.includes('States.ALL')) return [];
+  return [
+    ...(errors.length > 1 ? [`${at}/ErrorEquals: States.ALL must appear alone`] : []),
+    ...(last ? [] : [`${at}/ErrorEquals: States.ALL must be in the last ${what}`]),
+  ];
+};
+
+/**
+ * What CreateStateMachine refuses in a state's Catch: each catcher's ErrorEquals as in a Retry
+ * (`States.ALL` alone, in the last catcher; specification, "Fallback states"), and a Next.
+ */
+export const catcherProblems = (catchers: unknown, where: string): string[] => {
+  if (!Array.isArray(catchers)) return [`${where}/Catch must be an array of catchers`];
+  return catchers.flatMap((catcher: unknown, index): string[] => {
+    const at = `${where}/Catch/${index}`;
+    if (typeof catcher !== 'object' || catcher === null || Array.isArray(catcher))
+      return [`${at} must be an object`];
+    const fields = catcher as Record<string, unknown>;
+    return [
+      ...errorEqualsProblems(fields.ErrorEquals, at, index === catchers.length - 1, 'catcher'),
+      ...(typeof fields.Next === 'string' ? [] : [`${at}/Next must name a state`]),
+    ];
+  });
+};
+
+/**
+ * What CreateStateMachine refuses in a state's Retry (InvalidDefinition), as the Amazon States Language
+ * specification states it (https://states-language.net/#retrying-after-error): ErrorEquals a non-empty
+ * array of error names, `States.ALL` alone in its ErrorEquals and only in the last retrier; IntervalSeconds
+ * a positive integer; MaxAttempts a non-negative integer; BackoffRate a number of at least 1.0;
+ * MaxDelaySeconds a positive integer; JitterStrategy FULL or NONE. Each problem names the field's path,
+ * `where` being the state's (`/States/Roll back`). The engine's own validator lets all of these through.
+ */
+export const retrierProblems = (retry: unknown, where: string): string[] => {
+  if (!Array.isArray(retry)) return [`${where}/Retry must be an array of retriers`];
+  return retry.flatMap((retrier: unknown, index): string[] => {
+    const at = `${where}/Retry/${index}`;
+    if (typeof retrier !== 'object' || retrier === null || Array.isArray(retrier))
+      return [`${at} must be an object`];
+    const fields = retrier as Record<string, unknown>;
+    const problems = errorEqualsProblems(fields.ErrorEquals, at, index === retry.length - 1, 'retrier');
+    if (
+      fields.IntervalSeconds !== undefined &&
+      !isInteger(fields.IntervalSeconds, 1, MAX_INTERVAL_OR_ATTEMPTS)
+    )
+      problems.push(
+        `${at}/IntervalSeconds must be a positive integer, got ${JSON.stringify(fields.IntervalSeconds)}`,
+      );
+    if (fields.MaxAttempts !== undefined && !isInteger(fields.MaxAttempts, 0, MAX_INTERVAL_OR_ATTEMPTS))
+      problems.push(
+        `${at}/MaxAttempts must be a non-negative integer, got ${JSON.stringify(fields.MaxAttempts)}`,
+      );
+    if (
+      fields.BackoffRate !== undefined &&
+      !(
+        typeof fields.BackoffRate === 'number' &&
+        Number.isFinite(fields.BackoffRate) &&
+        fields.BackoffRate >= 1
+      )
+    )
+      problems.push(
+        `${at}/BackoffRate must be a number of at least 1.0, got ${JSON.stringify(fields.BackoffRate)}`,
+      );
+    if (
+      fields.MaxDelaySeconds !== undefined &&
+      !isInteger(fields.MaxDelaySeconds, 1, MAX_DELAY_SECONDS_BOUND - 1)
+    )
+      problems.push(
+        `${at}/MaxDelaySeconds must be a positive integer, got ${JSON.stringify(fields.MaxDelaySeconds)}`,
+      );
+    if (
+      fields.JitterStrategy !== undefined &&
+      fields.JitterStrategy !== 'FULL' &&
+      fields.JitterStrategy !== 'NONE'
+    )
+      problems.push(
+        `${at}/JitterStrategy must be FULL or NONE, got ${JSON.stringify(fields.JitterStrategy)}`,
+      );
+    return problems;
+  });
+};
+
 /** `350 ms`, `8 s`, `7.3 s`, `1 min 4 s`: a retry delay as a person reads it on the timeline. */
 export const formatDelay = (ms: number): string => {
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -3,7 +3,7 @@ import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-l
 import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { AwsServiceContext, LambdaService } from './services.ts';
-import { decideRetry, formatDelay, type Retrier } from './sfn-retry.ts';
+import { catcherProblems, decideRetry, formatDelay, type Retrier, retrierProblems } from './sfn-retry.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type State = Record<string, Json>;
@@ -189,10 +189,26 @@ export class SimulatedStepFunctions {
     const resolved = resolve(node) as State;
     const states = resolved.States as Record<string, State>;
     for (const [name, state] of Object.entries(states)) {
+      // The engine's validator lets through catchers and retriers AWS refuses (and never sees a Task's
+      // retriers, applied here): they are checked as CreateStateMachine checks them.
+      const problems = [
+        ...(state.Catch === undefined ? [] : catcherProblems(state.Catch, `/States/${name}`)),
+        ...(state.Retry === undefined ? [] : retrierProblems(state.Retry, `/States/${name}`)),
+      ];
+      if (problems.length > 0)
+        throw new SimulatedAwsError(
+          'InvalidDefinition',
+          `Invalid State Machine Definition: '${problems.map((p) => `SCHEMA_VALIDATION_FAILED: ${p}`).join(', ')}'`,
+        );
       if (state.Type === 'Wait') {
+        // A Wait until a Timestamp(Path) waits until that moment of the virtual clock (none: at once).
         const seconds: State = state.SecondsPath
           ? { '__wait_seconds.$': state.SecondsPath }
-          : { __wait_seconds: state.Seconds ?? 0 };
+          : state.TimestampPath
+            ? { '__wait_until.$': state.TimestampPath }
+            : state.Timestamp !== undefined
+              ? { __wait_until: state.Timestamp }
+              : { __wait_seconds: state.Seconds ?? 0 };
         states[name] = {
           Type: 'Task',
           Resource: 'arn:aws:states:::sandbox:wait',
@@ -224,7 +240,7 @@ export class SimulatedStepFunctions {
           );
         }
         state.TimeoutSeconds = ENGINE_TASK_TIMEOUT_SECONDS;
-        if (Array.isArray(state.Retry)) retriers.set(name, state.Retry as unknown as Retrier[]);
+        if (state.Retry !== undefined) retriers.set(name, state.Retry as unknown as Retrier[]);
         delete state.Retry;
         taskStates.set(name, state);
       } else if (state.Type === 'Map' || state.Type === 'Parallel') {
@@ -388,7 +404,17 @@ export class SimulatedStepFunctions {
     const resource = String(state.Resource);
     if (resource === 'arn:aws:states:::sandbox:wait') {
       const params = input as State;
-      await this.sleep(execution, Number(params.__wait_seconds ?? 0));
+      const until = params.__wait_until === undefined ? undefined : Date.parse(String(params.__wait_until));
+      if (until !== undefined && Number.isNaN(until))
+        throw named(
+          'States.Runtime',
+          `The Wait state "${stateName}" was given "${String(params.__wait_until)}", not an RFC 3339 timestamp`,
+        );
+      const seconds =
+        until === undefined
+          ? Number(params.__wait_seconds ?? 0)
+          : Math.max(0, (until - this.world.clock.nowMillis) / 1000);
+      await this.sleep(execution, seconds);
       return params.__input ?? null;
     }
     if (resource === WAIT_FOR_TOKEN) return this.awaitToken(execution, stateName, input as State);

@@ -3,6 +3,12 @@ import { matchesEventPattern } from '../eventbridge/pattern.ts';
 import { currentFunction } from '../iam/enforce.ts';
 import { SeededRandom } from '../random.ts';
 import type { VirtualClock } from '../virtual-clock.ts';
+import {
+  type AsyncInvocationSettings,
+  afterFailedAttempt,
+  LAMBDA_ASYNC_DEFAULTS,
+  type QueuedEvent,
+} from './async-invocation.ts';
 import { SimulatedCloudFormation } from './cloudformation.ts';
 import { SimulatedCloudWatch } from './cloudwatch.ts';
 import { DeliveryFaults } from './delivery.ts';
@@ -21,6 +27,7 @@ import type {
   TimelineEntry,
 } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
+import { formatDelay } from './sfn-retry.ts';
 import { SimulatedSlack } from './slack.ts';
 import { type PublishedMessage, SimulatedSns } from './sns.ts';
 import { SimulatedSts } from './sts.ts';
@@ -46,8 +53,19 @@ const describeEvent = (event: Record<string, unknown>): string => {
 /** The detail-type a `world.delivery` rule names to act on SNS deliveries (to the topics' subscribers). */
 export const SNS_DETAIL_TYPE = 'SNS Notification';
 
-/** Lambda retries a failed asynchronous invocation after 1 minute, then after 2 more. */
-const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
+/**
+ * The asynchronous invocation settings of a function the world has no configuration for (a test's bare
+ * world): Lambda's defaults, with a dead-letter queue, as every asynchronously invoked function of
+ * serverless.yml has.
+ */
+const UNCONFIGURED_ASYNC: AsyncInvocationSettings = {
+  ...LAMBDA_ASYNC_DEFAULTS,
+  onFailure: 'the dead-letter queue',
+};
+
+/** `7 min`, `6 h`: an event age as serverless.yml's `maximumEventAge` reads in a person's words. */
+const formatAge = (seconds: number): string =>
+  seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
 
 export interface CommandFault {
   command: string;
@@ -285,9 +303,10 @@ export class SimulatedWorld
 
   /**
    * Delivers an event to every function whose EventBridge rule (from serverless.yml) matches it, as an
-   * asynchronous Lambda invocation: a failed attempt is retried after 1 and then 2 minutes (Lambda's
-   * retry schedule, `maximumRetryAttempts: 2`), then the event goes to the dead-letter queue. `target`
-   * invokes one function directly and synchronously instead (a manual request): no retry.
+   * asynchronous Lambda invocation: Lambda retries it as the function's configuration says (see
+   * async-invocation.ts: function errors after 1 and then 2 minutes, throttles from 1 s up to every 5
+   * minutes, until the event's maximum age), then it goes to the function's on-failure destination, if
+   * any. `target` invokes one function directly and synchronously instead (a manual request): no retry.
    * `onResult` sees each attempt's result or error. An event over 256 KB is refused (ValidationException),
    * as PutEvents refuses it.
    */
@@ -324,7 +343,7 @@ export class SimulatedWorld
           )
           .map((fn) => fn.key);
     if (options.target) {
-      for (const key of targets) this.attempt(key, event, 0, [], options.onResult);
+      for (const key of targets) this.attempt(key, event, undefined, options.onResult);
       return targets.length;
     }
     // Through the bus: EventBridge's delivery latency, and whatever the scenario does to this delivery.
@@ -342,14 +361,7 @@ export class SimulatedWorld
       if (plan.duplicates > 0)
         this.record('fault', `EventBridge delivers the ${what} ${plan.duplicates + 1} times`);
       for (let copy = 0; copy <= plan.duplicates; copy += 1)
-        this.attempt(
-          key,
-          event,
-          0,
-          ASYNC_RETRY_DELAYS_MS,
-          options.onResult,
-          this.timing.eventDeliveryMs + plan.delayMs,
-        );
+        this.attempt(key, event, this.queued(this.timing.eventDeliveryMs + plan.delayMs), options.onResult);
     }
     return delivered;
   }
@@ -433,28 +445,29 @@ export class SimulatedWorld
         ],
       };
       for (let copy = 0; copy <= plan.duplicates; copy += 1)
-        this.attempt(
-          key,
-          event,
-          0,
-          ASYNC_RETRY_DELAYS_MS,
-          undefined,
-          this.timing.snsDeliveryMs + plan.delayMs,
-        );
+        this.attempt(key, event, this.queued(this.timing.snsDeliveryMs + plan.delayMs));
     }
   }
 
+  /** An event Lambda accepts into a function's asynchronous queue `delayMs` from now (its delivery time). */
+  private queued(delayMs: number): QueuedEvent {
+    return { queuedAt: this.clock.nowMillis + delayMs, retries: 0, throttles: 0 };
+  }
+
+  /**
+   * One attempt to run `key` on `event`: at once for a direct (synchronous) invocation, which nothing
+   * retries (`queued` undefined), or, for an event in the function's asynchronous queue, when it is due
+   * (`queued.queuedAt` for the first attempt); a failed one is retried or discarded as Lambda does.
+   */
   private attempt(
     key: string,
     event: Record<string, unknown>,
-    attempt: number,
-    retryDelays: readonly number[],
+    queued: QueuedEvent | undefined,
     onResult?: (fn: string, result: { ok: true; value: unknown } | { ok: false; error: Error }) => void,
-    firstDelayMs = 0,
+    atMs = queued?.queuedAt ?? this.clock.nowMillis,
   ): void {
     this.pendingDeliveries += 1;
-    const at = this.clock.nowMillis + (attempt === 0 ? firstDelayMs : (retryDelays[attempt - 1] ?? 0));
-    this.clock.schedule(at, () => {
+    this.clock.schedule(atMs, () => {
       void this.clock.track(async () => {
         try {
           const value = await this.lambda.invoke(key, event);
@@ -462,21 +475,44 @@ export class SimulatedWorld
         } catch (error) {
           const failure = error as Error;
           const message = failure instanceof LambdaInvocationError ? failure.errorMessage : failure.message;
-          const retry = attempt < retryDelays.length;
+          const failed = `${key} failed: ${failure.name}: ${message}`;
+          onResult?.(key, { ok: false, error: Object.assign(new Error(message), { name: failure.name }) });
+          if (!queued) {
+            this.record('lambda', failed);
+            return;
+          }
+          const settings = this.lambda.asyncInvocation(key) ?? UNCONFIGURED_ASYNC;
+          const next = afterFailedAttempt(queued, failure.name, this.clock.nowMillis, settings);
+          if (next.kind === 'retry') {
+            this.record('lambda', `${failed} (retry ${next.retry} of ${settings.maximumRetryAttempts})`);
+            this.attempt(key, event, queued, onResult, next.atMs);
+            return;
+          }
+          if (next.kind === 'throttled') {
+            this.record(
+              'lambda',
+              `${failed} (throttled: back in Lambda's queue, next attempt in ${formatDelay(next.delayMs)})`,
+            );
+            this.attempt(key, event, queued, onResult, next.atMs);
+            return;
+          }
+          const why =
+            next.reason === 'age'
+              ? `older than its maximum event age of ${formatAge(settings.maximumEventAgeSeconds)}`
+              : settings.maximumRetryAttempts === 0
+                ? 'no retry'
+                : 'retries spent';
           this.record(
             'lambda',
-            `${key} failed: ${failure.name}: ${message}${retry ? ` (retry ${attempt + 1} of ${retryDelays.length})` : retryDelays.length > 0 ? ' (sent to the dead-letter queue)' : ''}`,
+            `${failed} (${why}: ${settings.onFailure === undefined ? 'discarded, the function has no on-failure destination' : 'sent to the dead-letter queue'})`,
           );
-          onResult?.(key, { ok: false, error: Object.assign(new Error(message), { name: failure.name }) });
-          if (retry) this.attempt(key, event, attempt + 1, retryDelays, onResult);
-          else if (retryDelays.length > 0) {
+          if (settings.onFailure !== undefined)
             this.deadLetters.push({
               at: this.clock.nowMillis,
               fn: key,
               event,
               error: `${failure.name}: ${message}`,
             });
-          }
         } finally {
           this.pendingDeliveries -= 1;
         }

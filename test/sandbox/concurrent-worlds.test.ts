@@ -59,6 +59,6 @@ describe('Sandbox: several worlds in one process', () => {
     const together = await Promise.all(runs.map(([file, seed]) => run(file, seed)));
     expect(together.map(json)).toEqual(alone);
     // The table is named as one deployment names it, not after the process or the runs before it.
-    expect(alone[0]).toContain('in table shipline-sandbox-releases (us-east-1)');
+    expect(alone[0]).toContain('in table shipline-sandbox-ReleaseTable (us-east-1)');
   });
 });

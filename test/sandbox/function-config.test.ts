@@ -80,6 +80,8 @@ const withProbes = (change?: (doc: Doc) => void): Doc => {
     handler: 'test/fixtures/lambda-config-probe.slow',
     timeout: 10,
     events,
+    // As serverless.yml's asynchronously invoked functions: a failed event ends in the dead-letter queue.
+    destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] } } },
     iamRoleStatements: [
       { Effect: 'Allow', Action: ['sns:Publish'], Resource: variable('self:custom.arns.topic') },
     ],
@@ -231,6 +233,52 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
     expect(() => resolveFunctionConfigs(unresolved, resources, options)).toThrow(/cannot resolve.*env:HOME/);
   });
 
+  it("reads each function's asynchronous invocation settings, and refuses what CloudFormation refuses", () => {
+    const configs = resolveFunctionConfigs(document(), resources, options);
+    // Every function EventBridge or SNS invokes keeps Lambda's two retries, its 6-hour event age and
+    // ends a failed event in the dead-letter queue (serverless.yml `destinations.onFailure`).
+    for (const key of [
+      'trigger',
+      'ecsDeploymentEvents',
+      'alarmEvents',
+      'handOffEndedExecution',
+      'releaseMetrics',
+      'slackNotify',
+    ])
+      expect(configs.get(key)?.asyncInvocation, key).toEqual({
+        maximumRetryAttempts: 2,
+        maximumEventAgeSeconds: 21_600,
+        onFailure: 'its on-failure destination',
+      });
+    // A function with no destination loses what it fails on.
+    expect(configs.get('promote')?.asyncInvocation).toEqual({
+      maximumRetryAttempts: 2,
+      maximumEventAgeSeconds: 21_600,
+    });
+    const tuned = document();
+    Object.assign(tuned.functions.trigger as Fn, {
+      maximumRetryAttempts: 0,
+      maximumEventAge: 600,
+      destinations: {},
+      onError: 'arn:aws:sqs:eu-west-1:210987654321:dlq',
+    });
+    expect(resolveFunctionConfigs(tuned, resources, options).get('trigger')?.asyncInvocation).toEqual({
+      maximumRetryAttempts: 0,
+      maximumEventAgeSeconds: 600,
+      onFailure: 'its dead-letter queue (onError)',
+    });
+    const retries = document();
+    (retries.functions.trigger as Fn).maximumRetryAttempts = 3;
+    expect(() => resolveFunctionConfigs(retries, resources, options)).toThrow(
+      /functions\.trigger maximumRetryAttempts 3 is invalid: Lambda accepts a whole number from 0 to 2/,
+    );
+    const age = document();
+    (age.functions.trigger as Fn).maximumEventAge = 30;
+    expect(() => resolveFunctionConfigs(age, resources, options)).toThrow(
+      /functions\.trigger maximumEventAge 30 is invalid: Lambda accepts a whole number from 60 to 21600/,
+    );
+  });
+
   it('gives each function in a run exactly its own variables: one serverless.yml does not give fails as on AWS', async () => {
     readings.length = 0;
     const { scenario, baseDir } = healthyCanary();
@@ -309,9 +357,20 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
     expect(result.outcome).toBe('promoted');
     expect(readings.filter((reading) => reading.fn === 'shipline-sandbox-probe')).toEqual([]);
     const throttled = result.timeline.filter((entry) => entry.text.startsWith('probe failed'));
-    expect(throttled).toHaveLength(3);
     expect(throttled[0]?.text).toContain(
       'probe failed: Lambda.TooManyRequestsException: Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded; shipline-sandbox-probe reserves 0)',
     );
+    // A throttled asynchronous event goes back to Lambda's queue (no function-error retry is spent): tried
+    // again after 1 s, doubling up to every 5 minutes, for its maximum age of 6 hours; then, with no
+    // on-failure destination, it is lost.
+    expect(throttled[0]?.text).toMatch(/\(throttled: back in Lambda's queue, next attempt in 1 s\)$/);
+    expect(throttled[9]?.text).toMatch(/next attempt in 5 min\)$/);
+    const last = throttled.at(-1);
+    expect(last?.text).toMatch(
+      /\(older than its maximum event age of 6 h: discarded, the function has no on-failure destination\)$/,
+    );
+    expect((last?.t ?? 0) - (throttled[0]?.t ?? 0)).toBeGreaterThan(6 * 3600 - 300);
+    // Only slowProbe's timed-out event (it has a destination) is a dead letter.
+    expect(result.deadLetters.map((letter) => letter.fn)).toEqual(['slowProbe']);
   }, 60_000);
 });

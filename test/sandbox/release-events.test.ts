@@ -30,6 +30,8 @@ const withSubscribers = (): unknown => {
   document.functions.publishBack = {
     handler: 'test/fixtures/release-events-recorder.publishesBack',
     events: [{ sns: { ...topic, filterPolicy: { event: ['started'] } } }],
+    // As serverless.yml's subscribers: an event it fails on ends in the dead-letter queue.
+    destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] } } },
   };
   return document;
 };

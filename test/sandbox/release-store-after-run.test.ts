@@ -6,7 +6,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbReleaseStore } from '../../lib/adapters/dynamodb-release-store.ts';
-import { loadScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
+import { loadScenario, RELEASE_TABLE, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
 
 const servers: Server[] = [];
 
@@ -28,7 +28,7 @@ const runAndOpenStore = async (file: string) => {
   const documents = DynamoDBDocumentClient.from(dynamo);
   return {
     result,
-    store: new DynamoDbReleaseStore(documents, () => 'shipline-sandbox-releases'),
+    store: new DynamoDbReleaseStore(documents, () => RELEASE_TABLE),
     documents,
   };
 };

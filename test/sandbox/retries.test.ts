@@ -107,6 +107,87 @@ describe('Function: decideRetry', () => {
 });
 
 describe('Class: SimulatedStepFunctions, Retry on the virtual clock', () => {
+  it('refuses at creation a Retry that CreateStateMachine refuses (InvalidDefinition), naming the field', () => {
+    const machine = (retry: unknown) => ({
+      StartAt: 'Roll back',
+      States: {
+        'Roll back': {
+          Type: 'Task',
+          Resource: { 'Fn::GetAtt': ['rollBack', 'Arn'] },
+          Retry: retry,
+          End: true,
+        },
+      },
+    });
+    const refusals: Array<[unknown, RegExp]> = [
+      [
+        [{ ErrorEquals: ['X'], BackoffRate: 0.5 }],
+        /Retry\/0\/BackoffRate must be a number of at least 1\.0, got 0\.5/,
+      ],
+      [[{ ErrorEquals: ['X'], JitterStrategy: 'PARTIAL' }], /Retry\/0\/JitterStrategy must be FULL or NONE/],
+      [[{ ErrorEquals: ['X'], MaxDelaySeconds: 0 }], /Retry\/0\/MaxDelaySeconds must be a positive integer/],
+      [
+        [{ ErrorEquals: ['X'], IntervalSeconds: 1.5 }],
+        /Retry\/0\/IntervalSeconds must be a positive integer/,
+      ],
+      [[{ ErrorEquals: ['X'], MaxAttempts: -1 }], /Retry\/0\/MaxAttempts must be a non-negative integer/],
+      [[{ ErrorEquals: [] }], /Retry\/0\/ErrorEquals must be a non-empty array/],
+      [[{ ErrorEquals: ['States.ALL', 'X'] }], /Retry\/0\/ErrorEquals: States\.ALL must appear alone/],
+      [
+        [{ ErrorEquals: ['States.ALL'] }, { ErrorEquals: ['X'] }],
+        /Retry\/0\/ErrorEquals: States\.ALL must be in the last retrier/,
+      ],
+    ];
+    for (const [retry, message] of refusals) {
+      const { world } = makeWorld(async () => null);
+      expect(() => world.sfn.createStateMachine('m', machine(retry))).toThrow(
+        expect.objectContaining({ name: 'InvalidDefinition', message: expect.stringMatching(message) }),
+      );
+    }
+    // The same rules for a Catch, which the engine's validator lets through too.
+    for (const [catchers, message] of [
+      [
+        [
+          { ErrorEquals: ['States.ALL'], Next: 'Done' },
+          { ErrorEquals: ['X'], Next: 'Done' },
+        ],
+        /Catch\/0\/ErrorEquals: States\.ALL must be in the last catcher/,
+      ],
+      [
+        [{ ErrorEquals: ['States.ALL', 'X'], Next: 'Done' }],
+        /Catch\/0\/ErrorEquals: States\.ALL must appear alone/,
+      ],
+    ] as const) {
+      const { world } = makeWorld(async () => null);
+      const definition = {
+        StartAt: 'Roll back',
+        States: {
+          'Roll back': {
+            Type: 'Task',
+            Resource: { 'Fn::GetAtt': ['rollBack', 'Arn'] },
+            Catch: catchers,
+            End: true,
+          },
+          Done: { Type: 'Succeed' },
+        },
+      };
+      expect(() => world.sfn.createStateMachine('m', definition)).toThrow(
+        expect.objectContaining({ name: 'InvalidDefinition', message: expect.stringMatching(message) }),
+      );
+    }
+    // What AWS accepts: MaxAttempts 0, BackoffRate 1, States.ALL alone in the last retrier.
+    const { world } = makeWorld(async () => null);
+    expect(() =>
+      world.sfn.createStateMachine(
+        'm',
+        machine([
+          { ErrorEquals: ['X'], MaxAttempts: 0, BackoffRate: 1, JitterStrategy: 'NONE', MaxDelaySeconds: 1 },
+          { ErrorEquals: ['States.ALL'] },
+        ]),
+      ),
+    ).not.toThrow();
+  });
+
   it('retries a Task after its backoff in virtual time, on the timeline, then goes to Catch', async () => {
     const { clock, world } = makeWorld(async () => {
       throw new LambdaInvocationError('Lambda.TooManyRequestsException', 'Rate exceeded');
@@ -354,6 +435,52 @@ describe('Class: SimulatedStepFunctions, waitForTaskToken timeout', () => {
   });
 });
 
+describe('Class: SimulatedStepFunctions, Wait states on the virtual clock', () => {
+  const waitUntil = async (wait: Record<string, unknown>, input: Record<string, unknown> = {}) => {
+    const { clock, world } = makeWorld(async () => null);
+    world.sfn.createStateMachine('m', {
+      StartAt: 'Hold',
+      States: { Hold: { Type: 'Wait', ...wait, Next: 'Done' }, Done: { Type: 'Succeed' } },
+    });
+    world.sfn.handle('StartExecution', {
+      stateMachineArn: MACHINE,
+      name: 'r1',
+      input: JSON.stringify(input),
+    });
+    await clock.run(() => world.sfn.open === 0, START + 24 * 3600_000);
+    return world.sfn.executions.get(`${MACHINE}|r1`);
+  };
+
+  it('waits until a Timestamp or a TimestampPath on the virtual clock, not on to the next state at once', async () => {
+    const inTenMinutes = new Date(START + 600_000).toISOString();
+    for (const [wait, input] of [
+      [{ Timestamp: inTenMinutes }, {}],
+      [{ TimestampPath: '$.until' }, { until: inTenMinutes }],
+    ] as const) {
+      const execution = await waitUntil(wait, input);
+      expect(execution?.history.map((h) => [h.state, (h.at - START) / 1000])).toEqual([
+        ['Hold', 0],
+        ['Done', 600],
+      ]);
+      expect(execution?.status).toBe('SUCCEEDED');
+    }
+  });
+
+  it('fails the execution with States.Runtime when the TimestampPath selects no timestamp', async () => {
+    const execution = await waitUntil({ TimestampPath: '$.until' }, { until: 'tomorrow' });
+    expect(execution?.status).toBe('FAILED');
+    expect(execution?.error).toBe('States.Runtime');
+  });
+
+  it('goes on at once from a Timestamp already past', async () => {
+    const execution = await waitUntil({ Timestamp: new Date(START - 60_000).toISOString() });
+    expect(execution?.history.map((h) => [h.state, (h.at - START) / 1000])).toEqual([
+      ['Hold', 0],
+      ['Done', 0],
+    ]);
+  });
+});
+
 describe('Function: retryInVirtualTime', () => {
   const saved = { ...process.env };
   beforeAll(() => {
@@ -405,6 +532,44 @@ describe('Function: retryInVirtualTime', () => {
         [second / 1000, expect.stringMatching(/^SFN SDK: ThrottlingException, retry 2 of 2 in \d/)],
       ]);
       expect(performance.now() - wallStart).toBeLessThan(500);
+    });
+  });
+
+  // The SDK still waits its (zero) backoff on a real timer before it hands the retry back. Whatever else of
+  // the world runs meanwhile (another invocation's DynamoDB call) must not come before the retry in the
+  // timeline depending on how long that real wait took: the retry is recorded when the SDK decides it.
+  it("puts the retry on the timeline when the SDK decides it, not after the SDK's real timer", async () => {
+    const { clock, world } = makeWorld(async () => null, 42);
+    world.sfn.createStateMachine('m', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
+    world.commandFaults.push({
+      command: 'ListExecutions',
+      error: 'ThrottlingException',
+      message: 'Rate exceeded',
+      remaining: 1,
+      activeFrom: -Infinity,
+    });
+    await runInWorld({ world, clock, env: { AWS_REGION: 'us-east-1' } }, async () => {
+      const client = customize(new SFNClient(clientBase()), 'SFN');
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        let output: unknown;
+        void clock.track(async () => {
+          output = await client.send(new ListExecutionsCommand({ stateMachineArn: MACHINE }));
+        });
+        // The first attempt failed and the SDK decided to retry; its real timer has not fired yet.
+        for (let turn = 0; turn < 20 && retriesOf(world).length === 0; turn += 1)
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        expect(output).toBeUndefined();
+        expect(retriesOf(world)).toEqual([
+          [0, expect.stringMatching(/^SFN SDK: ThrottlingException, retry 1 of 2 in \d+ ms$/)],
+        ]);
+        vi.runOnlyPendingTimers();
+        await clock.run(() => output !== undefined, START + 3600_000);
+        expect(output).toBeDefined();
+        expect(retriesOf(world)).toHaveLength(1);
+      } finally {
+        vi.useRealTimers();
+      }
     });
   });
 
