@@ -114,11 +114,16 @@ const strategySummary = (service: ServiceConfig): string => {
 
 /**
  * Reads and validates the config a command names (default: $SHIPLINE_CONFIG, else ./shipline.yml). The
- * config schema (zod, the ARN parser, yaml) loads here, when a command reads a config: `--version`, `--help`
- * and the account commands start without it.
+ * environment is the command's own (`io.env`), as every command reads it: a scenario's operator runs
+ * validate and plan in the simulated terminal, whose SHIPLINE_CONFIG is the scenario's config. The config
+ * schema (zod, the ARN parser, yaml) loads here, when a command reads a config: `--version`, `--help` and
+ * the account commands start without it.
  */
-const readConfig = async (option: string | undefined): Promise<{ file: string; config: ShiplineConfig }> => {
-  const file = option ?? process.env.SHIPLINE_CONFIG ?? 'shipline.yml';
+const readConfig = async (
+  option: string | undefined,
+  io: CliIo,
+): Promise<{ file: string; config: ShiplineConfig }> => {
+  const file = option ?? io.env.SHIPLINE_CONFIG ?? 'shipline.yml';
   const { loadConfigFile } = await import('../lib/config/load.ts');
   const { ConfigError } = await import('../lib/errors.ts');
   try {
@@ -148,7 +153,7 @@ const plan = async (
   options: { config?: string; service?: string; json: boolean },
   io: CliIo,
 ): Promise<number> => {
-  const { file, config } = await readConfig(options.config);
+  const { file, config } = await readConfig(options.config, io);
   const { findService } = await import('../lib/config/load.ts');
   const { buildPlan } = await import('../lib/strategies/index.ts');
   const names = options.service === undefined ? Object.keys(config.services) : [options.service];
@@ -185,7 +190,7 @@ const plan = async (
 };
 
 const validate = async (options: { config?: string; json?: boolean }, io: CliIo): Promise<number> => {
-  const { file, config } = await readConfig(options.config);
+  const { file, config } = await readConfig(options.config, io);
   if (options.json) {
     io.out(
       `${JSON.stringify({ config: file, valid: true, services: Object.entries(config.services).map(([name, s]) => ({ name, strategy: s.strategy.type, target: s.target.type })) }, null, 2)}\n`,

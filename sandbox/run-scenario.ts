@@ -210,7 +210,7 @@ export const runScenario = async (
 
 const runPackaged = async (
   scenario: Scenario,
-  { config, configPath, taskRoot }: PackagedConfig,
+  { config, configPath, taskRoot, sourcePath }: PackagedConfig,
   options: RunOptions,
   wallStart: number,
 ): Promise<ScenarioResult> => {
@@ -356,7 +356,7 @@ const runPackaged = async (
       serviceName,
       services,
       start,
-      terminal: { region, stack, dynamoDbEndpoint: endpoint, configPath },
+      terminal: { region, stack, dynamoDbEndpoint: endpoint, configPath: sourcePath },
     });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
     const ended = await clock.run(

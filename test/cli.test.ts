@@ -199,6 +199,29 @@ describe('CLI: shipline', () => {
     expect(stdout).toContain(`${file} is valid: payments (canary: 5% -> 25% -> 100%)`);
   });
 
+  // The command's own environment (its io), never the process's: a scenario's operator runs validate and
+  // plan in the simulated terminal, whose SHIPLINE_CONFIG is the scenario's config, not the test runner's.
+  it("validate and plan read SHIPLINE_CONFIG from the command's environment, as the account commands do", async () => {
+    const file = path.join(tempDir(), 'payments.yml');
+    writeFileSync(
+      file,
+      readFileSync(path.join(root, 'shipline.yml'), 'utf8').replaceAll('checkout', 'payments'),
+    );
+    expect(process.env.SHIPLINE_CONFIG).toBeUndefined();
+    const validated = await runInProcess(['validate'], { SHIPLINE_CONFIG: file });
+    expect(validated).toEqual({
+      code: 0,
+      stdout: `${file} is valid: payments (canary: 5% -> 25% -> 100%)\n`,
+      stderr: '',
+    });
+    const planned = await runInProcess(['plan', '--json'], { SHIPLINE_CONFIG: file });
+    expect(planned.code).toBe(0);
+    expect(JSON.parse(planned.stdout)).toMatchObject({ config: file, services: [{ name: 'payments' }] });
+    // --config still wins over the environment.
+    const named = await runInProcess(['validate', '--config', 'shipline.yml'], { SHIPLINE_CONFIG: file });
+    expect(named.stdout).toContain('shipline.yml is valid: checkout');
+  });
+
   it('the committed JSON Schemas match the config and scenario schemas', () => {
     const committed = (file: string) =>
       JSON.parse(readFileSync(path.join(root, 'schema', file), 'utf8')) as unknown;

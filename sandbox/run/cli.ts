@@ -74,7 +74,10 @@ export interface OperatorTerminal {
   stack: string;
   /** The local DynamoDB server the world's table lives on. */
   dynamoDbEndpoint: string;
-  /** The scenario's shipline.yml (as packaged), which `status` without a service lists. */
+  /**
+   * The scenario's shipline.yml as a person wrote it (never the packaged JSON): `validate` and `plan` read it,
+   * `status` without a service lists its services.
+   */
   configPath: string;
 }
 

@@ -15,18 +15,32 @@ export interface PackagedConfig {
   configPath: string;
   /** The package's root, the functions' task root (Lambda's /var/task): the config is in it. */
   taskRoot: string;
+  /**
+   * The shipline.yml a person's terminal names (SHIPLINE_CONFIG, read by validate, plan and status): the
+   * scenario's config file, or its inline config as written, in the package's directory. Never the packaged
+   * JSON, which is the config after defaults and normalisation, not what a person writes.
+   */
+  sourcePath: string;
 }
 
 /**
  * What `serverless package` does: the validated config written as the JSON the functions load, where the
  * shipline-config plugin puts it in the package (`.shipline/shipline.json`, serverless/shipline-config.cjs).
  */
-const packaged = (config: ShiplineConfig): PackagedConfig => {
+const packaged = (config: ShiplineConfig, source: { file: string } | { inline: unknown }): PackagedConfig => {
   const taskRoot = mkdtempSync(path.join(tmpdir(), 'shipline-'));
   mkdirSync(path.join(taskRoot, '.shipline'));
   const configPath = path.join(taskRoot, '.shipline', 'shipline.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  return { config, configPath, taskRoot };
+  let sourcePath: string;
+  if ('file' in source) sourcePath = source.file;
+  else {
+    // JSON is YAML: the inline config as the scenario wrote it, removed with the package.
+    mkdirSync(path.join(taskRoot, 'operator'));
+    sourcePath = path.join(taskRoot, 'operator', 'shipline.yml');
+    writeFileSync(sourcePath, `${JSON.stringify(source.inline, null, 2)}\n`);
+  }
+  return { config, configPath, taskRoot, sourcePath };
 };
 
 /** Reads (or takes inline) the scenario's shipline config and packages it; a bad config is a ScenarioError. */
@@ -40,10 +54,10 @@ export const resolveConfig = (scenario: Scenario, baseDir: string): PackagedConf
       } catch (error) {
         throw new ScenarioError(`config: cannot read ${configPath}: ${(error as Error).message}`);
       }
-      return packaged(parseConfigText(text, configPath));
+      return packaged(parseConfigText(text, configPath), { file: configPath });
     }
     try {
-      return packaged(parseConfig(scenario.config, 'scenario config'));
+      return packaged(parseConfig(scenario.config, 'scenario config'), { inline: scenario.config });
     } catch (error) {
       // The config is part of the scenario: each issue names its path from the scenario's root.
       if (error instanceof ConfigError && error.issues.length > 0)
