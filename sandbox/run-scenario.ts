@@ -145,7 +145,9 @@ export const loadScenario = (file: string): { scenario: Scenario; baseDir: strin
   }
   let document: unknown;
   try {
-    document = parseYaml(text);
+    // Merge keys (`<<: *alarm`) as YAML 1.1 and most tools read them (docker compose, GitLab CI): a scenario
+    // repeats alarms and versions, and without them `<<` would be a key the schema refuses.
+    document = parseYaml(text, { merge: true });
   } catch (error) {
     throw new ScenarioError(`scenario ${file} is not valid YAML: ${(error as Error).message}`);
   }

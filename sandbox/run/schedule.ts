@@ -169,7 +169,7 @@ export const scheduleScenario = (
     }
     fire(triggerEvent, 'manual' in trigger ? trigger.manual : undefined, triggerService);
   });
-  for (const event of scenario.events) {
+  scenario.events.forEach((event, index) => {
     pendingEvents += 1;
     clock.schedule(start.getTime() + (parseDurationSeconds(event.at) ?? 0) * 1000, () => {
       pendingEvents -= 1;
@@ -180,7 +180,9 @@ export const scheduleScenario = (
       else if ('alarm' in event) {
         const alarm = world.cloudwatch.alarms.get(event.alarm.name);
         if (!alarm)
-          throw new ScenarioError(`events: alarm ${event.alarm.name} is not declared under world.alarms`);
+          throw new ScenarioError(
+            `events[${index}].alarm.name: alarm ${event.alarm.name} is not declared in the world`,
+          );
         if (event.alarm.delete) world.cloudwatch.deleteAlarm(alarm.AlarmName);
         else if (event.alarm.state)
           world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
@@ -201,7 +203,7 @@ export const scheduleScenario = (
         });
         if (!execution)
           throw new ScenarioError(
-            `events: no release execution of ${event.stop.version} of ${service} runs at ${event.at} to stop`,
+            `events[${index}].stop: no release execution of ${event.stop.version} of ${service} runs at ${event.at} to stop`,
           );
         world.record(
           'event',
@@ -214,7 +216,7 @@ export const scheduleScenario = (
       else if ('click' in event)
         void clock.track(() => slackClicks.click(event.click, event.click.service ?? serviceName));
     });
-  }
+  });
   // A command still running (deploy --wait between two polls) keeps the run going.
   return { triggerResults, slackClicks, pending: () => pendingEvents + runningCommands, cliRuns };
 };

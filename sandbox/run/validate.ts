@@ -128,6 +128,18 @@ const historyProblem = (plan: ServicePlan): void => {
         `${plan.path}.history[${index}].ago: ${history[index]?.ago} ago is before history[${index - 1}] (${history[index - 1]?.ago} ago); list earlier releases oldest first`,
       );
   });
+  // A release id is the record's key in the release table: a second record of the same id would silently
+  // replace the first.
+  const firstIndex = new Map<string, number>();
+  history.forEach((entry, index) => {
+    if (entry.releaseId === undefined) return;
+    const earlier = firstIndex.get(entry.releaseId);
+    if (earlier !== undefined)
+      throw new ScenarioError(
+        `${plan.path}.history[${index}].releaseId: "${entry.releaseId}" is already the id of history[${earlier}] (the release table holds one record per release id)`,
+      );
+    firstIndex.set(entry.releaseId, index);
+  });
   const newest = history.findLastIndex((entry) => entry.status === 'promoted');
   const promoted = history[newest];
   if (promoted && promoted.toVersion !== plan.state.serving)
@@ -205,12 +217,13 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
         ? [{ where: `events[${index}].push`, ...event.push }]
         : 'manual' in event
           ? [{ where: `events[${index}].manual`, ...event.manual }]
-          : [],
+          : 'stop' in event
+            ? [{ where: `events[${index}].stop`, ...event.stop }]
+            : [],
     ),
   ];
   for (const reference of references) {
-    if (!Object.hasOwn(scenario.versions, reference.version))
-      throw new ScenarioError(`version "${reference.version}" is used but not declared under versions`);
+    declaredVersion(scenario, reference.version, `${reference.where}.version`);
     if (reference.service !== undefined && !services.has(reference.service))
       throw new ScenarioError(
         `${reference.where}.service: service "${reference.service}" is not in the world (describe it under world.services.${reference.service})`,
@@ -237,8 +250,15 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
       }
       return;
     }
-    const person = 'approve' in event ? event.approve : 'abort' in event ? event.abort : undefined;
-    const where = `events[${index}].${'approve' in event ? 'approve' : 'abort'}.service`;
+    const [kind, person] =
+      'approve' in event
+        ? ['approve', event.approve]
+        : 'abort' in event
+          ? ['abort', event.abort]
+          : 'click' in event
+            ? ['click', event.click]
+            : [];
+    const where = `events[${index}].${kind}.service`;
     if (person?.service !== undefined && !services.has(person.service))
       throw new ScenarioError(
         `${where}: service "${person.service}" is not in the world (describe it under world.services.${person.service})`,
@@ -252,8 +272,14 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
     for (const version of Object.keys(fn.answers))
       declaredVersion(scenario, version, `world.functions.${name}.answers`);
   }
-  for (const name of Object.keys(scenario.expect?.services ?? {}))
+  // An expectation of a version the scenario does not have could never be met.
+  if (scenario.expect?.servingVersion !== undefined)
+    declaredVersion(scenario, scenario.expect.servingVersion, 'expect.servingVersion');
+  for (const [name, expected] of Object.entries(scenario.expect?.services ?? {})) {
     if (!services.has(name))
       throw new ScenarioError(`expect.services.${name}: service "${name}" is not in the world`);
+    if (expected.servingVersion !== undefined)
+      declaredVersion(scenario, expected.servingVersion, `expect.services.${name}.servingVersion`);
+  }
   return { serviceName, declared, services };
 };

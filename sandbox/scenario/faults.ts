@@ -56,6 +56,16 @@ export const taskStateNamesOf = (asl: unknown): string[] =>
     .filter(([, type]) => type === 'Task')
     .map(([name]) => name);
 
+/**
+ * What a misspelt command most likely means: `dynamodb:PutItem` (an IAM action) and `PutItemCommand` (the
+ * SDK class) both name PutItem, which is how a fault names it.
+ */
+const bareCommand = (command: string): string =>
+  command
+    .trim()
+    .replace(/^[a-z0-9-]+:/, '')
+    .replace(/Command$/, '');
+
 /** Every alarm the world declares, with where: the shorthand's (`world.alarms`) and each service's. */
 const declaredAlarms = (scenario: Scenario): Array<{ name: string; path: string }> => [
   ...scenario.world.alarms.map((alarm, index) => ({ name: alarm.name, path: `world.alarms[${index}]` })),
@@ -132,7 +142,7 @@ export const unknownNames = (
       const command = fault.command;
       if (!PIPELINE_COMMANDS.includes(command))
         problems.push(
-          `faults[${index}].command: the pipeline never sends "${fault.command}"${didYouMean(command.replace(/Command$/, ''), PIPELINE_COMMANDS)}; it sends ${PIPELINE_COMMANDS.join(', ')}`,
+          `faults[${index}].command: the pipeline never sends "${fault.command}"${didYouMean(bareCommand(command), PIPELINE_COMMANDS)}; it sends ${PIPELINE_COMMANDS.join(', ')}`,
         );
     } else if (!stateNames.includes(fault.state)) {
       problems.push(

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { durationSchema } from '../../lib/config/schema.ts';
+import { NOTIFICATION_KINDS } from '../../lib/domain/notifications.ts';
 import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
 import { CLOUDWATCH_TIMING_DEFAULTS, PERCENTILE_PATTERN } from '../aws/cloudwatch.ts';
@@ -23,13 +24,17 @@ const checkTail = (value: { latencyMs?: number; latencyP99Ms?: number }, ctx: z.
 
 /** `0.1%` or `0.001`: a fraction of requests. */
 const rateSchema = z
-  .union([
-    z.number().min(0).max(1),
-    z
-      .string()
-      .regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 0.1% or 8%')
-      .refine((text) => Number(text.slice(0, -1)) <= 100, 'a rate is at most 100%'),
-  ])
+  .union(
+    [
+      z.number().min(0).max(1),
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 0.1% or 8%')
+        .refine((text) => Number(text.slice(0, -1)) <= 100, 'a rate is at most 100%'),
+    ],
+    // A value of neither type (.nan, a list): one message saying what a rate is.
+    { error: 'expected a rate: a fraction from 0 to 1 (0.001) or a percentage from 0% to 100% (0.1%)' },
+  )
   .transform((value) => (typeof value === 'number' ? value : Number(value.slice(0, -1)) / 100));
 
 /** A status a web application can answer (the Fetch API's Response refuses any other). */
@@ -430,13 +435,16 @@ const serviceStateShape = {
 
 const serviceStateSchema = z.object(serviceStateShape).strict();
 
+/** A notification's `event`: an expectation naming another could never be met. */
+const notificationKindSchema = z.enum(NOTIFICATION_KINDS);
+
 /** One service's expected end state. */
 const serviceExpectationSchema = z
   .object({
     outcome: z.enum(RELEASE_OUTCOMES).optional(),
     servingVersion: z.string().optional(),
     notifications: z
-      .array(z.string())
+      .array(notificationKindSchema)
       .optional()
       .meta({ description: "The service's notification events in order, e.g. [started, promoted]." }),
   })
@@ -615,37 +623,43 @@ const cliExpectationSchema = z
     message: 'name the command by at or by command',
   });
 
-const faultSchema = z.union([
-  z
-    .object({
-      command: z
-        .string()
-        .min(1)
-        .meta({ description: 'AWS API name, e.g. ModifyRule, UpdateService, PutItem.' }),
-      error: z.string().default('ThrottlingException'),
-      message: z.string().min(1).optional().meta({
-        description:
-          "The error's message (default: the service's own for a throttling or throughput error, else one naming the injected error).",
-      }),
-      times: z.number().int().min(1).default(1),
-      after: durationSchema
-        .optional()
-        .meta({ description: 'Only calls made at or after this virtual time fail.' }),
-    })
-    .strict(),
-  z
-    .object({
-      state: z.string().min(1).meta({ description: 'State name in the state machine.' }),
-      error: z.string().default('Lambda.ServiceException'),
-      cause: z.string().default('injected by the scenario'),
-      times: z.number().int().min(1).default(1),
-    })
-    .strict(),
-]);
+const faultSchema = z.union(
+  [
+    z
+      .object({
+        command: z
+          .string()
+          .min(1)
+          .meta({ description: 'AWS API name, e.g. ModifyRule, UpdateService, PutItem.' }),
+        error: z.string().min(1).default('ThrottlingException'),
+        message: z.string().min(1).optional().meta({
+          description:
+            "The error's message (default: the service's own for a throttling or throughput error, else one naming the injected error).",
+        }),
+        times: z.number().int().min(1).default(1),
+        after: durationSchema
+          .optional()
+          .meta({ description: 'Only calls made at or after this virtual time fail.' }),
+      })
+      .strict(),
+    z
+      .object({
+        state: z.string().min(1).meta({ description: 'State name in the state machine.' }),
+        error: z.string().min(1).default('Lambda.ServiceException'),
+        cause: z.string().default('injected by the scenario'),
+        times: z.number().int().min(1).default(1),
+      })
+      .strict(),
+  ],
+  {
+    error:
+      'a fault names exactly one of command (an AWS API the pipeline calls, e.g. ModifyRule) or state (a Task state of the state machine)',
+  },
+);
 
 const notificationExpectationSchema = z
   .object({
-    event: z.string().min(1).meta({ description: 'e.g. rolled_back.' }),
+    event: notificationKindSchema.meta({ description: 'e.g. rolled_back.' }),
     subjectContains: z.string().optional(),
     fields: z
       .record(z.string(), z.unknown())
@@ -773,7 +787,10 @@ export const scenarioSchema = z
     trigger: triggerSchema,
     events: z.array(scheduledEventSchema).default([]),
     faults: z.array(faultSchema).default([]),
-    until: durationSchema.default('6h').meta({ description: 'Virtual time limit for the run.' }),
+    until: durationSchema
+      .refine((value) => parseDurationSeconds(value) !== 0, 'a run lasts at least 1s: at 0s nothing happens')
+      .default('6h')
+      .meta({ description: 'Virtual time limit for the run.' }),
     seed: z.number().int().min(0).max(4_294_967_295).optional().meta({
       description:
         "Seed of the run's random source (retry jitter, ids, tokens): the same seed gives the same timeline. Default 1; `simulate --seed` overrides it.",
@@ -784,7 +801,11 @@ export const scenarioSchema = z
         servingVersion: z.string().optional(),
         executions: z.number().int().min(0).optional(),
         notifications: z
-          .array(z.union([z.string(), notificationExpectationSchema]))
+          .array(
+            z.union([notificationKindSchema, notificationExpectationSchema], {
+              error: `expected a notification event (${NOTIFICATION_KINDS.join(', ')}) or an object { event, subjectContains, fields } naming one`,
+            }),
+          )
           .optional()
           .meta({
             description:
@@ -809,10 +830,12 @@ export const scenarioSchema = z
             'Every alarm change of the run in order, as the timeline shows it: `NAME FROM -> TO` (e.g. checkout-latency-p99 OK -> ALARM) or `NAME deleted`; an empty list: no alarm moved.',
         }),
         maxDetectionSeconds: z.number().min(0).optional().meta({
-          description: 'At most this long from regression onset to the first watched alarm in ALARM.',
+          description:
+            'At most this long from regression onset to the first watched alarm in ALARM. It asserts a regression was detected: a run without one, or whose regression no watched alarm caught, fails it.',
         }),
         maxExposedRequests: z.number().min(0).optional().meta({
-          description: 'At most this many requests served by the released version while regressed.',
+          description:
+            'At most this many requests served by the released version while regressed (a run without a regression exposed none).',
         }),
         productionWeightChanges: z.number().int().min(0).optional().meta({
           description:

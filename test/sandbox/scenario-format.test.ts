@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -277,6 +278,168 @@ describe('Scenario format: what users did not mean is refused, naming the path',
       'events[0].alarm.name: alarm "checkout-green-5xx" is already deleted by events[1] (SetAlarmState and DeleteAlarms on a deleted alarm fail with ResourceNotFound)',
     );
     expect(message).not.toContain('events[2]');
+  });
+});
+
+describe('Scenario format: every name and value a user writes means something', () => {
+  it('says what a fault is when it names both a command and a state, or neither', () => {
+    const expected =
+      'faults[0]: a fault names exactly one of command (an AWS API the pipeline calls, e.g. ModifyRule) or state (a Task state of the state machine)';
+    expect(refusal({ ...base, faults: [{ command: 'ModifyRule', state: 'Shift traffic' }] })).toContain(
+      expected,
+    );
+    expect(refusal({ ...base, faults: [{ error: 'ThrottlingException' }] })).toContain(expected);
+    // A fault of one kind with a wrong key still names that key.
+    expect(refusal({ ...base, faults: [{ command: 'ModifyRule', tims: 2 }] })).toContain(
+      'faults[0]: Unrecognized key: "tims"',
+    );
+  });
+
+  it('refuses a fault whose error has no name', () => {
+    expect(refusal({ ...base, faults: [{ command: 'ModifyRule', error: '' }] })).toContain(
+      'faults[0].error: Too small',
+    );
+    expect(refusal({ ...base, faults: [{ state: 'Roll back to the stable version', error: '' }] })).toContain(
+      'faults[0].error: Too small',
+    );
+  });
+
+  it('suggests the command a fault means when it names the IAM action or the SDK class', async () => {
+    const message = await runRefusal({
+      ...base,
+      faults: [{ command: 'dynamodb:PutItem' }, { command: 'putItem' }, { command: 'PutItemCommand' }],
+    });
+    expect(message).toContain(
+      'faults[0].command: the pipeline never sends "dynamodb:PutItem" (did you mean "PutItem"?)',
+    );
+    expect(message).toContain(
+      'faults[1].command: the pipeline never sends "putItem" (did you mean "PutItem"?)',
+    );
+    expect(message).toContain(
+      'faults[2].command: the pipeline never sends "PutItemCommand" (did you mean "PutItem"?)',
+    );
+  });
+
+  it('refuses a run that ends at its start', () => {
+    expect(refusal({ ...base, until: 0 })).toContain('until: a run lasts at least 1s: at 0s nothing happens');
+    expect(refusal({ ...base, until: '0s' })).toContain('until: a run lasts at least 1s');
+    expect(parseScenario({ ...base, until: '1s' }).until).toBe('1s');
+  });
+
+  it('says what a rate is when the value is not a number or a percentage', () => {
+    expect(
+      refusal({
+        ...base,
+        versions: { ...base.versions, v2: { digest: digest('b'), errorRate: Number.NaN } },
+      }),
+    ).toContain(
+      'versions.v2.errorRate: expected a rate: a fraction from 0 to 1 (0.001) or a percentage from 0% to 100% (0.1%)',
+    );
+    expect(
+      refusal({
+        ...base,
+        versions: { ...base.versions, v2: { digest: digest('b'), errorRate: '100.0001%' } },
+      }),
+    ).toContain('versions.v2.errorRate: a rate is at most 100%');
+    expect(
+      parseScenario({
+        ...base,
+        versions: { ...base.versions, v2: { digest: digest('b'), errorRate: '100%' } },
+      }).versions.v2?.errorRate,
+    ).toBe(1);
+  });
+
+  it('refuses an expected notification no release sends, wherever it is expected', () => {
+    expect(refusal({ ...base, expect: { notifications: ['started', 'rolledback'] } })).toContain(
+      'expect.notifications[1]: Invalid option: expected one of "started"|"promoted"|"rolled_back"',
+    );
+    expect(refusal({ ...base, expect: { notifications: [{ event: 'rollback' }] } })).toContain(
+      'expect.notifications[0]: expected a notification event (started, promoted, rolled_back, failed, superseded, rollback_failed, paused) or an object { event, subjectContains, fields } naming one',
+    );
+    expect(refusal({ ...base, expect: { services: { checkout: { notifications: ['strted'] } } } })).toContain(
+      'expect.services.checkout.notifications[0]: Invalid option',
+    );
+  });
+
+  it('names the path of every version, service the world lacks, before anything runs', async () => {
+    expect(await runRefusal({ ...base, events: [{ at: '1m', push: { version: 'v9' } }] })).toBe(
+      'ScenarioError: events[0].push.version: version "v9" is not declared under versions',
+    );
+    expect(await runRefusal({ ...base, trigger: { manual: { version: 'v3' } } })).toBe(
+      'ScenarioError: trigger.manual.version: version "v3" is not declared under versions',
+    );
+    expect(await runRefusal({ ...base, events: [{ at: '1m', stop: { version: 'v9' } }] })).toBe(
+      'ScenarioError: events[0].stop.version: version "v9" is not declared under versions',
+    );
+    expect(
+      await runRefusal({ ...base, events: [{ at: '1m', stop: { version: 'v2', service: 'payments' } }] }),
+    ).toContain('events[0].stop.service: service "payments" is not in the world');
+    expect(
+      await runRefusal({
+        ...base,
+        events: [{ at: '1m', click: { button: 'promote', user: 'U0ONCALL1', service: 'payments' } }],
+      }),
+    ).toContain('events[0].click.service: service "payments" is not in the world');
+    expect(await runRefusal({ ...base, expect: { servingVersion: 'v9' } })).toBe(
+      'ScenarioError: expect.servingVersion: version "v9" is not declared under versions',
+    );
+    expect(await runRefusal({ ...base, expect: { services: { checkout: { servingVersion: 'v3' } } } })).toBe(
+      'ScenarioError: expect.services.checkout.servingVersion: version "v3" is not declared under versions',
+    );
+  });
+
+  it('names the event a person stops when no release of that version runs then', async () => {
+    expect(await runRefusal({ ...base, events: [{ at: '1m', stop: { version: 'v1' } }] })).toBe(
+      'ScenarioError: events[0].stop: no release execution of v1 of checkout runs at 1m to stop',
+    );
+  });
+
+  it('refuses two earlier releases with the same id, which the release table would hold as one', async () => {
+    expect(
+      await runRefusal({
+        ...base,
+        world: {
+          ...base.world,
+          history: [
+            { releaseId: 'r-1', toVersion: 'v0', status: 'promoted', ago: '48h' },
+            { releaseId: 'r-1', fromVersion: 'v0', toVersion: 'v1', status: 'promoted', ago: '24h' },
+          ],
+        },
+      }),
+    ).toBe(
+      'ScenarioError: world.history[1].releaseId: "r-1" is already the id of history[0] (the release table holds one record per release id)',
+    );
+  });
+
+  it('reads YAML anchors and merge keys as YAML 1.1 tools do', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipline-scenario-'));
+    try {
+      const file = path.join(dir, 'merge.yml');
+      writeFileSync(
+        file,
+        [
+          'name: merge keys',
+          'world:',
+          '  serving: v1',
+          '  alarms:',
+          '    - &fivexx { name: checkout-green-5xx, targetGroup: green, threshold: 10, evaluationPeriods: 3 }',
+          '    - { <<: *fivexx, name: checkout-blue-5xx, targetGroup: blue }',
+          'versions:',
+          `  v1: { digest: "${digest('a')}" }`,
+          'trigger: { push: { version: v1 } }',
+          '',
+        ].join('\n'),
+      );
+      const { scenario } = loadScenario(file);
+      expect(
+        scenario.world.alarms.map((a) => [a.name, a.targetGroup, a.threshold, a.evaluationPeriods]),
+      ).toEqual([
+        ['checkout-green-5xx', 'green', 10, 3],
+        ['checkout-blue-5xx', 'blue', 10, 3],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
