@@ -74,18 +74,27 @@ const simulate = async (
     const report = options.report === undefined ? undefined : await import('../sandbox/report/write.ts');
     report?.checkReportPath(options.report ?? '');
     const start = new Date(scenario.world.start).getTime();
-    if (!options.json)
-      io.out(
-        `Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`,
-      );
+    // The header comes with the run's first entry: a scenario the run refuses (a version, service or fault
+    // that does not exist) prints its error alone, as a file the schema refuses does.
+    let header = options.json
+      ? ''
+      : `Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`;
+    const printHeader = () => {
+      if (header !== '') io.out(header);
+      header = '';
+    };
     const result = await runScenario(scenario, baseDir, {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       // The JSON result and the report carry each service's time series; the text output needs none.
       series: options.json || options.report !== undefined,
       onEntry: options.json
         ? undefined
-        : (entry, label) => io.out(`${formatEntry(entry, start, label, paint)}\n`),
+        : (entry, label) => {
+            printHeader();
+            io.out(`${formatEntry(entry, start, label, paint)}\n`);
+          },
     });
+    printHeader();
     if (report && options.report !== undefined)
       report.writeReport(options.report, { result, scenario, file: options.scenario });
     io.out(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result, paint)}\n`);

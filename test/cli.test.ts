@@ -111,6 +111,22 @@ describe('CLI: shipline', () => {
     expect(stderr).toContain('world.desiredCount');
   });
 
+  it('simulate prints nothing but the error for a scenario naming what does not exist, and runs nothing', async () => {
+    const file = path.join(tempDir(), 'unknown-service.yml');
+    writeFileSync(
+      file,
+      readFileSync(path.join(root, 'examples/push-of-serving-version.yml'), 'utf8')
+        .replace('config: ../shipline.yml', `config: ${path.join(root, 'shipline.yml')}`)
+        .replace('push: { version: v1, tag: v1-retagged }', 'push: { version: v1, service: payments }'),
+    );
+    expect(await runInProcess(['simulate', '--scenario', file])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'shipline: trigger.push.service: service "payments" is not in the world (describe it under world.services.payments)\n',
+    });
+  });
+
   it('validate accepts the example shipline.yml and rejects a broken one naming the field', async () => {
     expect((await run(['validate'])).stdout).toContain(
       'shipline.yml is valid: checkout (canary: 5% -> 25% -> 100%)',
