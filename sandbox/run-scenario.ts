@@ -2,12 +2,12 @@ import './polyfills.ts';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../lib/adapters/dynamodb-release-store.ts';
-import { describeIssues } from '../lib/config/load.ts';
+import { describeIssues, locator } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import type { DoraFigures } from '../lib/domain/dora.ts';
 import type { ReleaseEventMessage } from '../lib/domain/progress.ts';
@@ -143,21 +143,35 @@ export const loadScenario = (file: string): { scenario: Scenario; baseDir: strin
   } catch (error) {
     throw new ScenarioError(`cannot read scenario ${file}: ${(error as Error).message}`);
   }
-  let document: unknown;
-  try {
-    // Merge keys (`<<: *alarm`) as YAML 1.1 and most tools read them (docker compose, GitLab CI): a scenario
-    // repeats alarms and versions, and without them `<<` would be a key the schema refuses.
-    document = parseYaml(text, { merge: true });
-  } catch (error) {
-    throw new ScenarioError(`scenario ${file} is not valid YAML: ${(error as Error).message}`);
-  }
-  return { scenario: parseScenario(document, file), baseDir: path.dirname(path.resolve(file)) };
+  // Merge keys (`<<: *alarm`) as YAML 1.1 and most tools read them (docker compose, GitLab CI): a scenario
+  // repeats alarms and versions, and without them `<<` would be a key the schema refuses.
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, merge: true, uniqueKeys: true });
+  const [first] = document.errors;
+  if (first) throw new ScenarioError(`scenario ${file} is not valid YAML: ${first.message}`);
+  if (document.contents === null)
+    throw new ScenarioError(
+      `scenario ${file} is empty: a scenario is a mapping with at least name, world, versions and trigger`,
+    );
+  // Each issue names the line and column of the field as well as its path, as shipline.yml's do.
+  return {
+    scenario: parseScenario(document.toJS(), file, locator(document, lines, file)),
+    baseDir: path.dirname(path.resolve(file)),
+  };
 };
 
-export const parseScenario = (document: unknown, source = 'scenario'): Scenario => {
+/**
+ * Validates a parsed scenario; each error names the bad field's path (and where it is in the file, when
+ * `locate` finds it).
+ */
+export const parseScenario = (
+  document: unknown,
+  source = 'scenario',
+  locate?: (path: readonly PropertyKey[]) => string | undefined,
+): Scenario => {
   const result = scenarioSchema.safeParse(document);
   if (!result.success)
-    throw new ScenarioError(`${source} is invalid:\n  ${describeIssues(result.error).join('\n  ')}`);
+    throw new ScenarioError(`${source} is invalid:\n  ${describeIssues(result.error, locate).join('\n  ')}`);
   return result.data;
 };
 

@@ -34,7 +34,7 @@ export const parseConfig = (document: unknown, source = 'shipline.yml'): Shiplin
  * Where a field sits in the YAML source, `source:line:col`: the node at the path, or else its nearest
  * ancestor that exists (a missing field is reported where its parent is).
  */
-const locator =
+export const locator =
   (document: Document, lines: LineCounter, source: string) =>
   (path: readonly PropertyKey[]): string | undefined => {
     for (let length = path.length; length >= 0; length -= 1) {

@@ -411,6 +411,42 @@ describe('Scenario format: every name and value a user writes means something', 
     );
   });
 
+  it('names the line and column of a mistake in a scenario file, and refuses an empty file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipline-scenario-'));
+    const refused = (text: string): string => {
+      const file = path.join(dir, 'scenario.yml');
+      writeFileSync(file, text);
+      try {
+        loadScenario(file);
+      } catch (error) {
+        return (error as Error).message.replaceAll(file, 'FILE');
+      }
+      throw new Error('the scenario was accepted');
+    };
+    try {
+      expect(
+        refused(
+          [
+            'name: located',
+            'world:',
+            '  serving: v1',
+            '  alarms:',
+            '    - { name: a, threshold: 1, treshold: 2 }',
+            'versions:',
+            `  v1: { digest: "${digest('a')}" }`,
+            'trigger: { push: { version: v1 } }',
+          ].join('\n'),
+        ),
+      ).toBe('FILE is invalid:\n  FILE:5:7 world.alarms[0]: Unrecognized key: "treshold"');
+      const empty =
+        'scenario FILE is empty: a scenario is a mapping with at least name, world, versions and trigger';
+      expect(refused('')).toBe(empty);
+      expect(refused('# a comment only\n')).toBe(empty);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads YAML anchors and merge keys as YAML 1.1 tools do', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'shipline-scenario-'));
     try {
