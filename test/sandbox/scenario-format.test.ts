@@ -600,6 +600,25 @@ describe('Scenario expectations in a run', () => {
     expect(run.unusedFaults).toEqual([]);
   });
 
+  it('forcing an alarm into the state it is in changes nothing: no transition, no event', async () => {
+    const run = await runScenario(
+      parseScenario({
+        ...base,
+        events: [
+          { at: '1m', alarm: { name: 'checkout-green-5xx', state: 'OK' } },
+          { at: '2m', alarm: { name: 'checkout-green-5xx', state: 'INSUFFICIENT_DATA' } },
+        ],
+        until: '150s',
+        expect: { alarmChanges: ['checkout-green-5xx OK -> INSUFFICIENT_DATA'] },
+      }),
+      path.join(REPOSITORY_ROOT, 'examples'),
+    );
+    expect(run.expectations).toEqual({ passed: true, failures: [] });
+    expect(run.timeline.filter((e) => e.t === 60).map((e) => e.text)).toEqual([
+      'checkout-green-5xx is already OK: no state change, no event',
+    ]);
+  });
+
   it('tells which faults never applied, naming each by its path', async () => {
     const { scenario, baseDir } = loadScenario(
       path.join(REPOSITORY_ROOT, 'examples/push-of-serving-version.yml'),
