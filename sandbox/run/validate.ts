@@ -132,13 +132,14 @@ const historyProblem = (plan: ServicePlan): void => {
   // replace the first.
   const firstIndex = new Map<string, number>();
   history.forEach((entry, index) => {
-    if (entry.releaseId === undefined) return;
-    const earlier = firstIndex.get(entry.releaseId);
+    // The id the record gets: its own, else history-<index>.
+    const id = entry.releaseId ?? `history-${index}`;
+    const earlier = firstIndex.get(id);
     if (earlier !== undefined)
       throw new ScenarioError(
-        `${plan.path}.history[${index}].releaseId: "${entry.releaseId}" is already the id of history[${earlier}] (the release table holds one record per release id)`,
+        `${plan.path}.history[${index}]${entry.releaseId === undefined ? '' : '.releaseId'}: "${id}" is already the id of history[${earlier}] (the release table holds one record per release id)`,
       );
-    firstIndex.set(entry.releaseId, index);
+    firstIndex.set(id, index);
   });
   const newest = history.findLastIndex((entry) => entry.status === 'promoted');
   const promoted = history[newest];

@@ -409,6 +409,55 @@ describe('Scenario format: every name and value a user writes means something', 
     ).toBe(
       'ScenarioError: world.history[1].releaseId: "r-1" is already the id of history[0] (the release table holds one record per release id)',
     );
+    // An entry without an id is history-<index>: another entry may not take that id.
+    expect(
+      await runRefusal({
+        ...base,
+        world: {
+          ...base.world,
+          history: [
+            { releaseId: 'history-1', toVersion: 'v0', status: 'promoted', ago: '48h' },
+            { fromVersion: 'v0', toVersion: 'v1', status: 'promoted', ago: '24h' },
+          ],
+        },
+      }),
+    ).toBe(
+      'ScenarioError: world.history[1]: "history-1" is already the id of history[0] (the release table holds one record per release id)',
+    );
+  });
+
+  it('refuses a test route the config gives no rule for, naming where the scenario sets it', async () => {
+    expect(
+      await runRefusal({
+        ...base,
+        world: { ...base.world, testRoute: { host: 'test.checkout.example.com' } },
+      }),
+    ).toBe(
+      'ScenarioError: world.testRoute: checkout has no test listener rule: set testRoute.ruleArn, or target.testListenerRuleArn in the config',
+    );
+  });
+
+  it("holds the earlier releases of a rolling service (one ECS service, no slots) in the world's release table", async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/rolling-healthy.yml'));
+    const run = await runScenario(
+      parseScenario({
+        ...scenario,
+        world: {
+          ...scenario.world,
+          history: [
+            { releaseId: 'api-v0', toVersion: 'v0', status: 'promoted', ago: '48h' },
+            { releaseId: 'api-v1', fromVersion: 'v0', toVersion: 'v1', status: 'promoted', ago: '24h' },
+          ],
+        },
+      }),
+      baseDir,
+    );
+    expect(run.expectations).toEqual({ passed: true, failures: [] });
+    expect(run.releases.map((r) => [r.releaseId, r.fromVersion, r.toVersion, r.status])).toEqual([
+      [expect.stringMatching(/^api-/), 'v1', 'v2', 'promoted'],
+      ['api-v1', 'v0', 'v1', 'promoted'],
+      ['api-v0', undefined, 'v0', 'promoted'],
+    ]);
   });
 
   it('names the line and column of a mistake in a scenario file, and refuses an empty file', () => {
