@@ -13,6 +13,7 @@ import type { DoraFigures } from '../lib/domain/dora.ts';
 import type { ReleaseEventMessage } from '../lib/domain/progress.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import type { ReleaseRecord } from '../lib/ports/release-store.ts';
+import { deliveryRuleProblems } from './aws/delivery.ts';
 import { TrafficSeries } from './aws/series.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { runInWorld } from './context.ts';
@@ -359,7 +360,15 @@ const runPackaged = async (
       stateMachineName,
       repositoryRoot: REPOSITORY_ROOT,
     });
-    const deliveryProblems = installDeliveryFaults(running, scenario.world);
+    const deliveryProblems = [
+      ...installDeliveryFaults(running, scenario.world),
+      // A dead letter is an event a deployed function failed on: one of another function is never left.
+      ...deliveryRuleProblems(
+        scenario.expect?.deadLetters ?? [],
+        [...running.lambda.functions.keys()],
+        'expect.deadLetters',
+      ),
+    ];
     if (deliveryProblems.length > 0) throw new ScenarioError(deliveryProblems.join('\n'));
     await seedReleaseTable(
       running,

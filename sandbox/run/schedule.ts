@@ -31,6 +31,30 @@ export interface Schedule {
 const quoted = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
 
 /**
+ * The shipline commands a scenario's people give, with when (virtual seconds after the start): its `cli`
+ * trigger and events, and the commands its `approve` and `abort` events run.
+ */
+export const commandsGiven = (
+  scenario: Scenario,
+  serviceName: string,
+): Array<{ at: number; command: string }> => [
+  ...('cli' in scenario.trigger ? [{ at: 0, command: scenario.trigger.cli }] : []),
+  ...scenario.events.flatMap((event) => {
+    const at = parseDurationSeconds(event.at) ?? 0;
+    if ('cli' in event) return [{ at, command: event.cli }];
+    if ('approve' in event) return [{ at, command: `approve ${event.approve.service ?? serviceName}` }];
+    if ('abort' in event)
+      return [
+        {
+          at,
+          command: `abort ${event.abort.service ?? serviceName} --reason ${quoted(event.abort.reason)}`,
+        },
+      ];
+    return [];
+  }),
+];
+
+/**
  * Puts the scenario's trigger (at the start) and its events (at their offsets) on the world's clock:
  * ECR pushes as EventBridge delivers them, raw events, manual requests to the trigger function, duplicate
  * deliveries and forced alarm states.

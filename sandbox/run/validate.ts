@@ -8,6 +8,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
 import { splitCommandLine } from './cli.ts';
 import { ScenarioError } from './errors.ts';
+import { commandsGiven } from './schedule.ts';
 
 /** The config as `serverless package` writes it, and where the functions load it from. */
 export interface PackagedConfig {
@@ -273,6 +274,26 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
     for (const version of Object.keys(fn.answers))
       declaredVersion(scenario, version, `world.functions.${name}.answers`);
   }
+  // An expectation of a command nobody gives could never be met: name one by its time or its exact text.
+  const given = commandsGiven(scenario, serviceName);
+  scenario.expect?.cli?.forEach((expected, index) => {
+    const at = expected.at === undefined ? undefined : parseDurationSeconds(expected.at);
+    if (
+      given.some(
+        (each) =>
+          (at === undefined || each.at === at) &&
+          (expected.command === undefined || each.command === expected.command),
+      )
+    )
+      return;
+    const which = [
+      ...(expected.at !== undefined ? [`at ${expected.at}`] : []),
+      ...(expected.command !== undefined ? [`"${expected.command}"`] : []),
+    ].join(' ');
+    throw new ScenarioError(
+      `expect.cli[${index}]: no command ${which} is given (the scenario gives ${given.map((each) => `"${each.command}" at ${each.at}s`).join(', ') || 'none'})`,
+    );
+  });
   // An expectation of a version the scenario does not have could never be met.
   if (scenario.expect?.servingVersion !== undefined)
     declaredVersion(scenario, scenario.expect.servingVersion, 'expect.servingVersion');

@@ -388,6 +388,25 @@ describe('Scenario format: every name and value a user writes means something', 
     );
   });
 
+  it('refuses an expectation of a command nobody gives, or of a dead letter no deployed function can leave', async () => {
+    const commands = {
+      ...base,
+      events: [
+        { at: '5m', cli: 'status checkout' },
+        { at: '6m', abort: { reason: "it's slow" } },
+      ],
+    };
+    expect(await runRefusal({ ...commands, expect: { cli: [{ at: '4m', exitCode: 0 }] } })).toBe(
+      `ScenarioError: expect.cli[0]: no command at 4m is given (the scenario gives "status checkout" at 300s, "abort checkout --reason 'it'\\''s slow'" at 360s)`,
+    );
+    expect(
+      await runRefusal({ ...commands, expect: { cli: [{ at: '5m', command: 'status payments' }] } }),
+    ).toContain('expect.cli[0]: no command at 5m "status payments" is given');
+    expect(await runRefusal({ ...base, expect: { deadLetters: [{ fn: 'alarmEvent' }] } })).toContain(
+      'expect.deadLetters[0].fn: no function "alarmEvent" is deployed (serverless.yml declares trigger,',
+    );
+  });
+
   it('names the event a person stops when no release of that version runs then', async () => {
     expect(await runRefusal({ ...base, events: [{ at: '1m', stop: { version: 'v1' } }] })).toBe(
       'ScenarioError: events[0].stop: no release execution of v1 of checkout runs at 1m to stop',
