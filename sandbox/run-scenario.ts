@@ -398,6 +398,11 @@ const runPackaged = async (
       clock.abandon(reason);
     }
 
+    const trigger = scenario.trigger;
+    const triggerCommand =
+      'cli' in trigger
+        ? schedule.cliRuns.find((run) => run.t === 0 && run.command === trigger.cli)
+        : undefined;
     const result = await summarise({
       scenario,
       world: running,
@@ -407,6 +412,8 @@ const runPackaged = async (
       tableName,
       start,
       triggerResults: schedule.triggerResults,
+      requests: schedule.requests,
+      ...(triggerCommand ? { triggerCommand } : {}),
       executions: index,
       wallStart,
     });

@@ -25,6 +25,17 @@ export interface Schedule {
   pending: () => number;
   /** The CLI commands people ran (`cli`, `approve` and `abort` events), in the order they were given. */
   cliRuns: CliRun[];
+  /**
+   * Per service, the pushes, raw events and manual requests sent for it (raw events count for the scenario's
+   * service), and how many of them no EventBridge rule matched: a service without a release says why.
+   */
+  requests: Map<string, ServiceRequests>;
+}
+
+/** What was sent to a service's trigger (see `Schedule.requests`). */
+export interface ServiceRequests {
+  sent: number;
+  unmatched: number;
 }
 
 /** Quotes a value for a command line (the reason of an `abort` event). */
@@ -134,6 +145,13 @@ export const scheduleScenario = (
       }
     });
   };
+  const requests = new Map<string, ServiceRequests>();
+  const count = (service: string, matched: boolean) => {
+    const counts = requests.get(service) ?? { sent: 0, unmatched: 0 };
+    counts.sent += 1;
+    if (!matched) counts.unmatched += 1;
+    requests.set(service, counts);
+  };
   let triggerEvent: Record<string, unknown> | undefined;
   let triggerService: string | undefined;
   const fire = (
@@ -143,6 +161,7 @@ export const scheduleScenario = (
   ) => {
     const onResult = resultsFor(manual ? (manual.service ?? serviceName) : service);
     if (manual) {
+      count(manual.service ?? serviceName, true);
       world.record('event', `manual deploy of ${manual.version}`, undefined, manual.service ?? serviceName);
       world.deliver(
         {
@@ -176,6 +195,7 @@ export const scheduleScenario = (
       });
       return;
     }
+    count(service ?? serviceName, matched > 0);
     if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
   };
   const slackClicks = new SlackClicks(world);
@@ -242,5 +262,11 @@ export const scheduleScenario = (
     });
   });
   // A command still running (deploy --wait between two polls) keeps the run going.
-  return { triggerResults, slackClicks, pending: () => pendingEvents + runningCommands, cliRuns };
+  return {
+    triggerResults,
+    slackClicks,
+    pending: () => pendingEvents + runningCommands,
+    cliRuns,
+    requests,
+  };
 };

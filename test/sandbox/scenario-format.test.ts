@@ -687,6 +687,43 @@ describe('Scenario expectations in a run', () => {
     ]);
   });
 
+  it('says why a service has no release: a command that started none, a run that ended first, nothing sent to it', async () => {
+    const examples = path.join(REPOSITORY_ROOT, 'examples');
+    const status = await runScenario(
+      parseScenario({ ...base, trigger: { cli: 'status checkout' }, until: '1m' }),
+      examples,
+    );
+    expect([status.outcome, status.reason]).toEqual([
+      'ignored',
+      'shipline status checkout exited 0 without starting a release',
+    ]);
+    const refused = await runScenario(
+      parseScenario({ ...base, trigger: { cli: 'deploy checkout --image v9' }, until: '1m' }),
+      examples,
+    );
+    expect(refused.outcome).toBe('rejected');
+    expect(refused.reason).toMatch(
+      /^shipline deploy checkout --image v9 exited 2 without starting a release: --image v9 names no digest/,
+    );
+    const late = await runScenario(
+      parseScenario({ ...base, world: { ...base.world, timing: { eventDeliveryMs: 5000 } }, until: '2s' }),
+      examples,
+    );
+    expect([late.outcome, late.reason]).toEqual([
+      'failed',
+      'the trigger had not answered when the run ended at until (2s)',
+    ]);
+    const { scenario } = loadScenario(path.join(examples, 'three-services.yml'));
+    const fleet = await runScenario(
+      parseScenario({ ...scenario, events: [], expect: undefined, until: '30s' }),
+      examples,
+    );
+    expect([fleet.services.search?.outcome, fleet.services.search?.reason]).toEqual([
+      'ignored',
+      'nothing was pushed or requested for this service',
+    ]);
+  });
+
   it('tells which faults never applied, naming each by its path', async () => {
     const { scenario, baseDir } = loadScenario(
       path.join(REPOSITORY_ROOT, 'examples/push-of-serving-version.yml'),
