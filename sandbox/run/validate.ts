@@ -151,6 +151,33 @@ const historyProblem = (plan: ServicePlan): void => {
 };
 
 /**
+ * Fields that describe another kind of target than the service's would be ignored: slots, their weights and
+ * a test route on a rolling service (one ECS service behind one target group), an ECS deployment
+ * configuration on a blue/green service (each slot's service is created by the team, and the pipeline only
+ * updates its task definition and count).
+ */
+const targetKindProblem = (plan: ServicePlan): void => {
+  const { state, path: where, name } = plan;
+  if (plan.declared.target.type === 'ecs-rolling') {
+    const slotted = [
+      ...(state.weights !== undefined ? ['weights'] : []),
+      ...(state.idleServing !== undefined ? ['idleServing'] : []),
+      ...(state.stableSlot !== 'blue' ? ['stableSlot'] : []),
+      ...(state.testRoute !== undefined ? ['testRoute'] : []),
+      ...(state.listenerRule.authenticate !== undefined ? ['listenerRule.authenticate'] : []),
+    ];
+    const [first] = slotted;
+    if (first !== undefined)
+      throw new ScenarioError(
+        `${where}.${first}: ${name} is a rolling service (target ecs-rolling: one ECS service, no slots); ${slotted.join(', ')} describe${slotted.length === 1 ? 's' : ''} only a blue/green service (target ecs-alb)`,
+      );
+  } else if (state.deploymentConfiguration !== undefined)
+    throw new ScenarioError(
+      `${where}.deploymentConfiguration: ${name} is a blue/green service (target ${plan.declared.target.type}: two slots); deploymentConfiguration describes a rolling service's ECS deployment`,
+    );
+};
+
+/**
  * Checks the scenario's cross-references against the config: its services (each with one initial state,
  * from `world.services` or the single-service shorthand, never both), and every version it names.
  */
@@ -200,6 +227,7 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
     services.set(name, { name, declared: service, state, path: `world.services.${name}` });
   }
   for (const plan of services.values()) {
+    targetKindProblem(plan);
     declaredVersion(scenario, plan.state.serving, `${plan.path}.serving`);
     if (plan.state.idleServing !== undefined)
       declaredVersion(scenario, plan.state.idleServing, `${plan.path}.idleServing`);

@@ -456,6 +456,36 @@ describe('Scenario format: every name and value a user writes means something', 
     );
   });
 
+  it('refuses fields of another kind of target than the service has, which would be ignored', async () => {
+    const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/rolling-healthy.yml'));
+    const rolling = async (fields: Record<string, unknown>): Promise<string> => {
+      try {
+        await runScenario(parseScenario({ ...scenario, world: { ...scenario.world, ...fields } }), baseDir);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('the scenario ran');
+    };
+    expect(await rolling({ weights: { blue: 50, green: 50 }, idleServing: 'v1' })).toBe(
+      'world.weights: api is a rolling service (target ecs-rolling: one ECS service, no slots); weights, idleServing describe only a blue/green service (target ecs-alb)',
+    );
+    expect(await rolling({ stableSlot: 'green' })).toContain('world.stableSlot: api is a rolling service');
+    expect(await rolling({ testRoute: { host: 'test.api.example.com' } })).toContain(
+      'world.testRoute: api is a rolling service',
+    );
+    expect(await rolling({ listenerRule: { authenticate: 'oidc' } })).toContain(
+      'world.listenerRule.authenticate: api is a rolling service',
+    );
+    expect(
+      await runRefusal({
+        ...base,
+        world: { ...base.world, deploymentConfiguration: { minimumHealthyPercent: 50 } },
+      }),
+    ).toBe(
+      "ScenarioError: world.deploymentConfiguration: checkout is a blue/green service (target ecs-alb: two slots); deploymentConfiguration describes a rolling service's ECS deployment",
+    );
+  });
+
   it("holds the earlier releases of a rolling service (one ECS service, no slots) in the world's release table", async () => {
     const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/rolling-healthy.yml'));
     const run = await runScenario(
