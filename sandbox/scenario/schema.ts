@@ -875,6 +875,14 @@ export const scenarioSchema = z
     scenario.faults.forEach((fault, index) => {
       if ('after' in fault) late(fault.after, ['faults', index, 'after'], 'a fault starting');
     });
+    // ecsDeploySeconds is launch-to-healthy whole: with it, a task's start time would be ignored.
+    if (scenario.world.ecsDeploySeconds !== undefined && scenario.world.timing.ecsTaskStart !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['world', 'timing', 'ecsTaskStart'],
+        message:
+          'world.ecsDeploySeconds already says how long a new task takes to be healthy (start included): give ecsTaskStart or ecsDeploySeconds, not both',
+      });
   });
 
 export type Scenario = z.output<typeof scenarioSchema>;

@@ -161,6 +161,20 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     );
   });
 
+  it('refuses a task start time that ecsDeploySeconds would override', () => {
+    expect(
+      refusal({ ...base, world: { ...base.world, ecsDeploySeconds: 60, timing: { ecsTaskStart: '30s' } } }),
+    ).toContain(
+      'world.timing.ecsTaskStart: world.ecsDeploySeconds already says how long a new task takes to be healthy (start included): give ecsTaskStart or ecsDeploySeconds, not both',
+    );
+    expect(
+      parseScenario({
+        ...base,
+        world: { ...base.world, ecsDeploySeconds: 60, timing: { healthCheckInterval: '10s' } },
+      }).world.ecsDeploySeconds,
+    ).toBe(60);
+  });
+
   it('refuses a target group timing AWS does not accept', () => {
     const timing = (fields: Record<string, unknown>) =>
       refusal({ ...base, world: { ...base.world, timing: fields } });
