@@ -62,7 +62,12 @@ const changeSchema = z
       }),
   })
   .strict()
-  .superRefine(checkTail);
+  .superRefine(checkTail)
+  .refine(
+    (change) =>
+      change.errorRate !== undefined || change.latencyMs !== undefined || change.latencyP99Ms !== undefined,
+    'a change says what changes: errorRate, latencyMs or latencyP99Ms',
+  );
 
 const versionSchema = z
   .object({

@@ -116,6 +116,17 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     ).toContain('versions.v2.changes[0].errorRate');
   });
 
+  it('refuses a change of a version that changes nothing', () => {
+    const changes = (list: unknown[]) =>
+      refusal({ ...base, versions: { ...base.versions, v2: { digest: digest('b'), changes: list } } });
+    expect(changes([{ after: '5m' }])).toContain(
+      'versions.v2.changes[0]: a change says what changes: errorRate, latencyMs or latencyP99Ms',
+    );
+    expect(changes([{ after: '1m', errorRate: '2%' }, {}])).toContain(
+      'versions.v2.changes[1]: a change says what changes',
+    );
+  });
+
   it('refuses an alarm CloudWatch would refuse or that could never fire, naming the field', () => {
     const alarm = (fields: Record<string, unknown>) =>
       refusal({ ...base, world: { ...base.world, alarms: [{ ...base.world.alarms[0], ...fields }] } });
