@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse as parseArn } from '@aws-sdk/util-arn-parser';
 import { findService, parseConfig, parseConfigText } from '../../lib/config/load.ts';
 import type { ServiceConfig, ShiplineConfig } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
@@ -156,6 +157,33 @@ const historyProblem = (plan: ServicePlan): void => {
  * configuration on a blue/green service (each slot's service is created by the team, and the pipeline only
  * updates its task definition and count).
  */
+/**
+ * The world is the account and Region the pipeline is deployed in, and ECS only registers a service with a
+ * target group of its own account and Region: a service whose load balancer the config places elsewhere
+ * could not be released from this world (its ARNs name resources the world's account does not hold).
+ */
+const placementProblem = (plan: ServicePlan, world: Scenario['world']): void => {
+  const target = plan.declared.target as { listenerRuleArn?: unknown; targetGroupArn?: unknown };
+  const field = typeof target.listenerRuleArn === 'string' ? 'listenerRuleArn' : 'targetGroupArn';
+  const text = target[field];
+  if (typeof text !== 'string') return;
+  let arn: { region: string; accountId: string };
+  try {
+    arn = parseArn(text);
+  } catch {
+    return; // the config's schema refused it already
+  }
+  const where = `services.${plan.name}.target.${field} (in the config)`;
+  if (arn.region !== world.region)
+    throw new ScenarioError(
+      `world.region: the world is ${world.region}, but ${where} is in ${arn.region}: set world.region to the Region of the service's load balancer`,
+    );
+  if (arn.accountId !== world.account)
+    throw new ScenarioError(
+      `world.account: the world is account ${world.account}, but ${where} is in account ${arn.accountId}: set world.account to the account of the service's load balancer`,
+    );
+};
+
 const targetKindProblem = (plan: ServicePlan): void => {
   const { state, path: where, name } = plan;
   if (plan.declared.target.type === 'ecs-rolling') {
@@ -228,6 +256,7 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
   }
   for (const plan of services.values()) {
     targetKindProblem(plan);
+    placementProblem(plan, world);
     declaredVersion(scenario, plan.state.serving, `${plan.path}.serving`);
     if (plan.state.idleServing !== undefined)
       declaredVersion(scenario, plan.state.idleServing, `${plan.path}.idleServing`);

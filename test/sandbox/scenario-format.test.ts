@@ -481,6 +481,15 @@ describe('Scenario format: every name and value a user writes means something', 
     );
   });
 
+  it("refuses a world in another account or Region than the config's load balancer", async () => {
+    expect(await runRefusal({ ...base, world: { ...base.world, region: 'eu-west-1' } })).toBe(
+      "ScenarioError: world.region: the world is eu-west-1, but services.checkout.target.listenerRuleArn (in the config) is in us-east-1: set world.region to the Region of the service's load balancer",
+    );
+    expect(await runRefusal({ ...base, world: { ...base.world, account: '999999999999' } })).toBe(
+      "ScenarioError: world.account: the world is account 999999999999, but services.checkout.target.listenerRuleArn (in the config) is in account 123456789012: set world.account to the account of the service's load balancer",
+    );
+  });
+
   it('refuses fields of another kind of target than the service has, which would be ignored', async () => {
     const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples/rolling-healthy.yml'));
     const rolling = async (fields: Record<string, unknown>): Promise<string> => {
