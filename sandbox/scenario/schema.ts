@@ -40,6 +40,18 @@ const rateSchema = z
 /** A status a web application can answer (the Fetch API's Response refuses any other). */
 const httpStatusSchema = z.number().int().min(200).max(599);
 
+/**
+ * An image tag as Docker and ECR take one: "valid ASCII ... lowercase and uppercase letters, digits,
+ * underscores, periods and hyphens ... may not start with a period or a hyphen and may contain a maximum of
+ * 128 characters" (Docker CLI reference, docker image tag). A version's name is its tag in ECR.
+ */
+const imageTagSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+    'expected an image tag: letters, digits, _ . and - (not first), at most 128 characters',
+  );
+
 const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>');
 
 const changeSchema = z
@@ -315,7 +327,7 @@ const serviceField = z.string().min(1).optional().meta({
 });
 
 const pushSchema = z
-  .object({ version: z.string().min(1), tag: z.string().optional(), service: serviceField })
+  .object({ version: z.string().min(1), tag: imageTagSchema.optional(), service: serviceField })
   .strict();
 
 const manualSchema = z
@@ -785,10 +797,21 @@ export const scenarioSchema = z
           }),
       })
       .strict(),
-    versions: z.record(z.string(), versionSchema).meta({
-      description:
-        "The images, by name: each is in the service's ECR repository from the start, tagged with its name (v2), so a deploy can name <repository URI>:v2; a push with a `tag` moves that tag to it.",
-    }),
+    versions: z
+      .record(z.string(), versionSchema)
+      .superRefine((versions, ctx) => {
+        for (const name of Object.keys(versions))
+          if (!imageTagSchema.safeParse(name).success)
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `"${name}" is no image tag (a version's name is its tag in ECR): letters, digits, _ . and - (not first), at most 128 characters`,
+            });
+      })
+      .meta({
+        description:
+          "The images, by name: each is in the service's ECR repository from the start, tagged with its name (v2), so a deploy can name <repository URI>:v2; a push with a `tag` moves that tag to it.",
+      }),
     trigger: triggerSchema,
     events: z.array(scheduledEventSchema).default([]),
     faults: z.array(faultSchema).default([]),

@@ -345,6 +345,23 @@ describe('Scenario format: every name and value a user writes means something', 
     );
   });
 
+  it('refuses a version name or a pushed tag ECR could not hold as an image tag', () => {
+    expect(
+      refusal({ ...base, versions: { ...base.versions, 'bad version': { digest: digest('c') } } }),
+    ).toContain(
+      `versions.bad version: "bad version" is no image tag (a version's name is its tag in ECR): letters, digits, _ . and - (not first), at most 128 characters`,
+    );
+    for (const tag of ['v 2!', '', '-v2', 'x'.repeat(129)])
+      expect(refusal({ ...base, trigger: { push: { version: 'v2', tag } } })).toContain(
+        'trigger.push.tag: expected an image tag',
+      );
+    expect(
+      parseScenario({ ...base, trigger: { push: { version: 'v2', tag: `V2_${'x'.repeat(125)}` } } }).trigger,
+    ).toEqual({
+      push: { version: 'v2', tag: `V2_${'x'.repeat(125)}` },
+    });
+  });
+
   it('refuses a run that ends at its start', () => {
     expect(refusal({ ...base, until: 0 })).toContain('until: a run lasts at least 1s: at 0s nothing happens');
     expect(refusal({ ...base, until: '0s' })).toContain('until: a run lasts at least 1s');
