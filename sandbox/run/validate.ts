@@ -206,6 +206,45 @@ const targetKindProblem = (plan: ServicePlan): void => {
 };
 
 /**
+ * A person stops the release execution of a version: one the scenario never pushed nor requested for that
+ * service by then could not be running. (Raw events and shipline commands may start any version: with
+ * them, only the run can tell.)
+ */
+const stopProblems = (scenario: Scenario, serviceName: string): void => {
+  const opaque =
+    'event' in scenario.trigger ||
+    'cli' in scenario.trigger ||
+    scenario.events.some((event) => 'event' in event || 'cli' in event);
+  if (opaque) return;
+  const seconds = (at: string | number) => parseDurationSeconds(at) ?? 0;
+  const releases = [
+    ...('push' in scenario.trigger ? [{ at: 0, ...scenario.trigger.push }] : []),
+    ...('manual' in scenario.trigger ? [{ at: 0, ...scenario.trigger.manual }] : []),
+    ...scenario.events.flatMap((event) =>
+      'push' in event
+        ? [{ at: seconds(event.at), ...event.push }]
+        : 'manual' in event
+          ? [{ at: seconds(event.at), ...event.manual }]
+          : [],
+    ),
+  ];
+  scenario.events.forEach((event, index) => {
+    if (!('stop' in event)) return;
+    const service = event.stop.service ?? serviceName;
+    const released = releases.some(
+      (release) =>
+        release.version === event.stop.version &&
+        (release.service ?? serviceName) === service &&
+        release.at < seconds(event.at),
+    );
+    if (!released)
+      throw new ScenarioError(
+        `events[${index}].stop.version: no release of ${event.stop.version} of ${service} can run at ${event.at}: nothing pushes or requests it before then`,
+      );
+  });
+};
+
+/**
  * Checks the scenario's cross-references against the config: its services (each with one initial state,
  * from `world.services` or the single-service shorthand, never both), and every version it names.
  */
@@ -295,6 +334,7 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
       throw new ScenarioError(`trigger.cli: ${(error as Error).message}`);
     }
   }
+  stopProblems(scenario, serviceName);
   scenario.events.forEach((event, index) => {
     // Only an EventBridge event can be delivered again: a manual request or a command has none.
     if ('duplicate' in event && !('push' in scenario.trigger || 'event' in scenario.trigger))

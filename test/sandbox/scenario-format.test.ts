@@ -450,8 +450,25 @@ describe('Scenario format: every name and value a user writes means something', 
   });
 
   it('names the event a person stops when no release of that version runs then', async () => {
+    // Before the run: nothing pushes v1, or pushes v2 before the stop.
     expect(await runRefusal({ ...base, events: [{ at: '1m', stop: { version: 'v1' } }] })).toBe(
-      'ScenarioError: events[0].stop: no release execution of v1 of checkout runs at 1m to stop',
+      'ScenarioError: events[0].stop.version: no release of v1 of checkout can run at 1m: nothing pushes or requests it before then',
+    );
+    expect(
+      await runRefusal({
+        ...base,
+        trigger: { manual: { version: 'v1' } },
+        events: [
+          { at: '1m', stop: { version: 'v2' } },
+          { at: '2m', push: { version: 'v2' } },
+        ],
+      }),
+    ).toBe(
+      'ScenarioError: events[0].stop.version: no release of v2 of checkout can run at 1m: nothing pushes or requests it before then',
+    );
+    // During the run: v2's release has ended (it failed at once: the world lacks its watched alarms).
+    expect(await runRefusal({ ...base, events: [{ at: '1m', stop: { version: 'v2' } }] })).toBe(
+      'ScenarioError: events[0].stop: no release execution of v2 of checkout runs at 1m to stop',
     );
   });
 
