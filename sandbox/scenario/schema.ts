@@ -315,7 +315,9 @@ const userFunctionSchema = z
     durationMs: z.number().int().min(0).default(500).meta({
       description: 'How long one invocation runs, init included, in ms (virtual time the caller waits).',
     }),
-    timeout: durationSchema.default('3s').meta({
+    // "you can adjust this in increments of 1 second up to a maximum value of 900 seconds (15 minutes)"
+    // (Lambda Developer Guide, Configure Lambda function timeout).
+    timeout: durationWithin(1, 900, "a Lambda function's timeout").default('3s').meta({
       description:
         "The function's timeout (Lambda's default 3s): a longer run ends with FunctionError Unhandled, errorType Sandbox.Timedout.",
     }),

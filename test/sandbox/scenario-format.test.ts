@@ -186,6 +186,21 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     ).toBe(60);
   });
 
+  it("refuses a smoke-test function's timeout Lambda does not accept", () => {
+    const fn = (timeout: unknown) =>
+      refusal({ ...base, world: { ...base.world, functions: { smoke: { timeout } } } });
+    expect(fn('16m')).toContain(
+      "world.functions.smoke.timeout: a Lambda function's timeout is 1 to 900 seconds on AWS",
+    );
+    expect(fn(0)).toContain(
+      "world.functions.smoke.timeout: a Lambda function's timeout is 1 to 900 seconds on AWS",
+    );
+    expect(
+      parseScenario({ ...base, world: { ...base.world, functions: { smoke: { timeout: '15m' } } } }).world
+        .functions.smoke?.timeout,
+    ).toBe('15m');
+  });
+
   it('refuses a target group timing AWS does not accept', () => {
     const timing = (fields: Record<string, unknown>) =>
       refusal({ ...base, world: { ...base.world, timing: fields } });
