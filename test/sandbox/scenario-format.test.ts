@@ -186,6 +186,20 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     ).toBe(60);
   });
 
+  it('refuses a Slack outage that ends before it begins', () => {
+    const slack = { botToken: 'xoxb-1', signingSecret: 's', channels: ['C0RELEASES'] };
+    const down = (outage: Record<string, unknown>) =>
+      refusal({ ...base, world: { ...base.world, slack: { ...slack, down: [outage] } } });
+    expect(down({ from: '10m', until: '5m' })).toContain(
+      'world.slack.down[0].until: an outage ends after it begins: until is later than from',
+    );
+    expect(down({ from: '5m', until: '5m' })).toContain('world.slack.down[0].until');
+    expect(
+      parseScenario({ ...base, world: { ...base.world, slack: { ...slack, down: [{ until: '5m' }] } } }).world
+        .slack?.down,
+    ).toEqual([{ from: 0, until: '5m', status: 503, retryAfter: '30s' }]);
+  });
+
   it("refuses a smoke-test function's timeout Lambda does not accept", () => {
     const fn = (timeout: unknown) =>
       refusal({ ...base, world: { ...base.world, functions: { smoke: { timeout } } } });
