@@ -629,13 +629,16 @@ const operatorSchema = z
   })
   .strict();
 
+/** A text an expected output contains: every text contains the empty one, so it would assert nothing. */
+const containsSchema = z.string().min(1, 'an empty text is in every output: it would assert nothing');
+
 const cliExpectationSchema = z
   .object({
     at: durationSchema.optional().meta({ description: 'The command given at this virtual time.' }),
     command: z.string().optional().meta({ description: 'The command with exactly this text.' }),
     exitCode: z.number().int().min(0).max(255).optional(),
-    stdoutContains: z.union([z.string(), z.array(z.string())]).optional(),
-    stderrContains: z.union([z.string(), z.array(z.string())]).optional(),
+    stdoutContains: z.union([containsSchema, z.array(containsSchema)]).optional(),
+    stderrContains: z.union([containsSchema, z.array(containsSchema)]).optional(),
   })
   .strict()
   .refine((value) => value.at !== undefined || value.command !== undefined, {
@@ -679,7 +682,7 @@ const faultSchema = z.union(
 const notificationExpectationSchema = z
   .object({
     event: notificationKindSchema.meta({ description: 'e.g. rolled_back.' }),
-    subjectContains: z.string().optional(),
+    subjectContains: containsSchema.optional(),
     fields: z
       .record(z.string(), z.unknown())
       .optional()
@@ -691,7 +694,7 @@ const deadLetterExpectationSchema = z
   .object({
     fn: z.string().min(1).meta({ description: 'The function that failed the event, e.g. alarmEvents.' }),
     detailType: z.string().optional(),
-    errorContains: z.string().optional(),
+    errorContains: containsSchema.optional(),
   })
   .strict();
 
@@ -849,7 +852,7 @@ export const scenarioSchema = z
           .array(deadLetterExpectationSchema)
           .optional()
           .meta({ description: 'Events left in the dead-letter queue, in order (an empty list: none).' }),
-        reasonContains: z.string().optional(),
+        reasonContains: containsSchema.optional(),
         maxRollbackReactionSeconds: z.number().min(0).optional(),
         minRollbackReactionSeconds: z.number().min(0).optional().meta({
           description:

@@ -391,6 +391,22 @@ describe('Scenario format: every name and value a user writes means something', 
     });
   });
 
+  it('refuses an expected text that is empty, which every output contains', () => {
+    const message = 'an empty text is in every output: it would assert nothing';
+    expect(refusal({ ...base, expect: { reasonContains: '' } })).toContain(
+      `expect.reasonContains: ${message}`,
+    );
+    expect(
+      refusal({ ...base, expect: { notifications: [{ event: 'started', subjectContains: '' }] } }),
+    ).toContain(`expect.notifications[0].subjectContains: ${message}`);
+    expect(refusal({ ...base, expect: { deadLetters: [{ fn: 'trigger', errorContains: '' }] } })).toContain(
+      `expect.deadLetters[0].errorContains: ${message}`,
+    );
+    expect(refusal({ ...base, expect: { cli: [{ at: '1m', stdoutContains: ['ok', ''] }] } })).toContain(
+      `expect.cli[0].stdoutContains[1]: ${message}`,
+    );
+  });
+
   it('refuses a run that ends at its start', () => {
     expect(refusal({ ...base, until: 0 })).toContain('until: a run lasts at least 1s: at 0s nothing happens');
     expect(refusal({ ...base, until: '0s' })).toContain('until: a run lasts at least 1s');
