@@ -122,8 +122,26 @@ const alarmNameProblems = (scenario: Scenario): string[] => {
       );
     else if (event.alarm.delete) deletedBy.set(name, index);
   }
+  // An expected alarm change is written as the timeline shows it; another shape, or an alarm the world
+  // does not declare, could never be met.
+  scenario.expect?.alarmChanges?.forEach((change, index) => {
+    const match = ALARM_CHANGE.exec(change);
+    const name = match?.[1] ?? match?.[2];
+    if (name === undefined)
+      problems.push(
+        `expect.alarmChanges[${index}]: "${change}" is no alarm change: write NAME FROM -> TO (states OK, ALARM, INSUFFICIENT_DATA) or NAME deleted`,
+      );
+    else if (!firstPath.has(name))
+      problems.push(
+        `expect.alarmChanges[${index}]: alarm "${name}" is not declared ${where}${didYouMean(name, names)}`,
+      );
+  });
   return problems;
 };
+
+/** `NAME FROM -> TO` or `NAME deleted`, as the timeline shows an alarm change. */
+const ALARM_CHANGE =
+  /^(?:(.+) (?:OK|ALARM|INSUFFICIENT_DATA) -> (?:OK|ALARM|INSUFFICIENT_DATA)|(.+) deleted)$/;
 
 /**
  * What a scenario names that does not exist, one message per mistake, each with its path: a fault on a

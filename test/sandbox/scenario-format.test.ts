@@ -310,6 +310,29 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     );
   });
 
+  it('refuses an expected alarm change that is malformed or names an alarm the world does not declare', async () => {
+    const message = await runRefusal({
+      ...base,
+      expect: {
+        alarmChanges: [
+          'checkout-green-5xx OK -> ALARM',
+          'checkout-green-5xx OK->ALARM',
+          'checkout-green-5xx OK -> FIRING',
+          'checkout-gren-5xx ALARM -> OK',
+          'checkout-green-5xx deleted',
+        ],
+      },
+    });
+    expect(message).toBe(
+      [
+        'ScenarioError: scenario is invalid:',
+        '  expect.alarmChanges[1]: "checkout-green-5xx OK->ALARM" is no alarm change: write NAME FROM -> TO (states OK, ALARM, INSUFFICIENT_DATA) or NAME deleted',
+        '  expect.alarmChanges[2]: "checkout-green-5xx OK -> FIRING" is no alarm change: write NAME FROM -> TO (states OK, ALARM, INSUFFICIENT_DATA) or NAME deleted',
+        '  expect.alarmChanges[3]: alarm "checkout-gren-5xx" is not declared under world.alarms (did you mean "checkout-green-5xx"?)',
+      ].join('\n'),
+    );
+  });
+
   it('refuses an alarm declared twice in one world, naming both places', async () => {
     const green = base.world.alarms[0];
     expect(
