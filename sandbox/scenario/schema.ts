@@ -5,7 +5,8 @@ import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
 import { CLOUDWATCH_TIMING_DEFAULTS, PERCENTILE_PATTERN } from '../aws/cloudwatch.ts';
 import { MAX_P99_TO_MEAN } from '../aws/histogram.ts';
-import { DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
+import { ALB_METRICS, DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
+import { didYouMean } from './did-you-mean.ts';
 import { clickSchema, slackExpectationSchema, slackWorldSchema } from './slack-schema.ts';
 
 const p99Description = `99th-percentile response time (ms). Response times are log-normal with this mean and p99, so the p99 must be between latencyMs and ${MAX_P99_TO_MEAN.toFixed(1)}x latencyMs.`;
@@ -184,6 +185,16 @@ const alarmSchema = z
         code: 'custom',
         path: ['evaluationPeriods'],
         message: `period x evaluationPeriods is ${alarm.period * alarm.evaluationPeriods} seconds; CloudWatch allows at most ${limit} (${alarm.period < 3600 ? 'one day for a period under an hour' : 'seven days'})`,
+      });
+    // An alarm on a load balancer metric the simulated ALB does not publish would never see a datapoint:
+    // a scenario expecting it quiet would pass for the wrong reason. (Other namespaces are the team's own
+    // metrics: the sandbox publishes none, which inconclusive bakes use.)
+    const published: readonly string[] = ALB_METRICS;
+    if (alarm.namespace === 'AWS/ApplicationELB' && !published.includes(alarm.metric))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metric'],
+        message: `the simulated load balancer publishes ${ALB_METRICS.join(', ')} in AWS/ApplicationELB, not ${alarm.metric}${didYouMean(alarm.metric, ALB_METRICS)}`,
       });
     if (alarm.statistic !== undefined && alarm.extendedStatistic !== undefined)
       ctx.addIssue({

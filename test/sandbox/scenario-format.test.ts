@@ -150,6 +150,27 @@ describe('Scenario format: what users did not mean is refused, naming the path',
     ).toMatchObject({ period: 300, evaluationPeriods: 288, datapointsToAlarm: 288 });
   });
 
+  it('refuses an alarm on a load balancer metric the simulated ALB does not publish, suggesting the closest', () => {
+    const alarm = (fields: Record<string, unknown>) =>
+      refusal({ ...base, world: { ...base.world, alarms: [{ ...base.world.alarms[0], ...fields }] } });
+    expect(alarm({ metric: 'HTTPCode_Target_5xx_Count' })).toContain(
+      'world.alarms[0].metric: the simulated load balancer publishes RequestCount, TargetResponseTime, HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count in AWS/ApplicationELB, not HTTPCode_Target_5xx_Count (did you mean "HTTPCode_Target_5XX_Count"?)',
+    );
+    expect(alarm({ metric: 'HealthyHostCount' })).toContain(
+      'world.alarms[0].metric: the simulated load balancer publishes',
+    );
+    // The team's own metrics, in its own namespace, are the team's to publish.
+    expect(
+      parseScenario({
+        ...base,
+        world: {
+          ...base.world,
+          alarms: [{ ...base.world.alarms[0], namespace: 'Checkout', metric: 'OrdersPlaced' }],
+        },
+      }).world.alarms[0]?.metric,
+    ).toBe('OrdersPlaced');
+  });
+
   it('refuses an earlier release history that contradicts the world: out of order, or a newest promotion of another version', async () => {
     const history = (entries: unknown[]) =>
       runRefusal({ ...base, world: { ...base.world, history: entries } });
