@@ -293,6 +293,12 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
       throw new ScenarioError(`world.services.${name}: service "${name}" is not declared in the config`);
     services.set(name, { name, declared: service, state, path: `world.services.${name}` });
   }
+  // The operator works in the world's account (the policy it is given is an identity policy there).
+  const operatorArn = world.operator?.arn;
+  if (operatorArn !== undefined && operatorArn.split(':')[4] !== world.account)
+    throw new ScenarioError(
+      `world.operator.arn: ${operatorArn} is of account ${operatorArn.split(':')[4]}, but the world is account ${world.account}`,
+    );
   for (const plan of services.values()) {
     targetKindProblem(plan);
     placementProblem(plan, world);

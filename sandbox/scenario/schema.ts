@@ -629,10 +629,17 @@ const policyStatementSchema = z
 
 const operatorSchema = z
   .object({
-    arn: z.string().min(20).optional().meta({
-      description:
-        "The operator's principal, as STS GetCallerIdentity answers it (default: arn:aws:sts::<account>:assumed-role/shipline-operator/sandbox-operator).",
-    }),
+    arn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:(?:user|role|assumed-role|federated-user)\/\S+$/,
+        'expected the ARN of an IAM user or role, or an STS session, e.g. arn:aws:sts::123456789012:assumed-role/deployer/alice',
+      )
+      .optional()
+      .meta({
+        description:
+          "The operator's principal, as STS GetCallerIdentity answers it (default: arn:aws:sts::<account>:assumed-role/shipline-operator/sandbox-operator).",
+      }),
     policy: z.array(policyStatementSchema).optional().meta({
       description:
         "The operator's identity policy statements, with the Region, Account and Stack placeholders of iam/operator-policy.json replaced; default: that file, the policy the README shows.",

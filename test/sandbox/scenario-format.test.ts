@@ -604,6 +604,20 @@ describe('Scenario format: every name and value a user writes means something', 
     );
   });
 
+  it("refuses an operator that is no IAM principal of the world's account", async () => {
+    expect(
+      refusal({ ...base, world: { ...base.world, operator: { arn: 'not-an-arn-but-long-enough' } } }),
+    ).toContain('world.operator.arn: expected the ARN of an IAM user or role, or an STS session');
+    expect(
+      await runRefusal({
+        ...base,
+        world: { ...base.world, operator: { arn: 'arn:aws:iam::999999999999:user/alice' } },
+      }),
+    ).toBe(
+      'ScenarioError: world.operator.arn: arn:aws:iam::999999999999:user/alice is of account 999999999999, but the world is account 123456789012',
+    );
+  });
+
   it("refuses a world in another account or Region than the config's load balancer", async () => {
     expect(await runRefusal({ ...base, world: { ...base.world, region: 'eu-west-1' } })).toBe(
       "ScenarioError: world.region: the world is eu-west-1, but services.checkout.target.listenerRuleArn (in the config) is in us-east-1: set world.region to the Region of the service's load balancer",
