@@ -154,9 +154,16 @@ export const loadScenario = (file: string): { scenario: Scenario; baseDir: strin
     throw new ScenarioError(
       `scenario ${file} is empty: a scenario is a mapping with at least name, world, versions and trigger`,
     );
+  // Aliases that would expand a small file into a huge document are refused (yaml's maxAliasCount).
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    throw new ScenarioError(`scenario ${file} is not valid YAML: ${(error as Error).message}`);
+  }
   // Each issue names the line and column of the field as well as its path, as shipline.yml's do.
   return {
-    scenario: parseScenario(document.toJS(), file, locator(document, lines, file)),
+    scenario: parseScenario(value, file, locator(document, lines, file)),
     baseDir: path.dirname(path.resolve(file)),
   };
 };

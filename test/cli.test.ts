@@ -127,6 +127,29 @@ describe('CLI: shipline', () => {
     });
   });
 
+  // Nine levels of ten aliases: a billion-node document from a few hundred bytes.
+  it('simulate and validate refuse a YAML file whose aliases would expand it beyond reason, exit 2, no stack trace', async () => {
+    const file = path.join(tempDir(), 'aliases.yml');
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i += 1)
+      levels.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    writeFileSync(file, `${levels.join('\n')}\nname: aliases\n`);
+    expect(await runInProcess(['simulate', '--scenario', file])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `shipline: scenario ${file} is not valid YAML: Excessive alias count indicates a resource exhaustion attack\n`,
+    });
+    expect(await runInProcess(['validate', '--config', file])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `shipline: ${file} is not valid YAML: Excessive alias count indicates a resource exhaustion attack\n`,
+    });
+  });
+
   it('validate accepts the example shipline.yml and rejects a broken one naming the field', async () => {
     expect((await run(['validate'])).stdout).toContain(
       'shipline.yml is valid: checkout (canary: 5% -> 25% -> 100%)',
