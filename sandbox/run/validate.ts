@@ -152,15 +152,9 @@ const historyProblem = (plan: ServicePlan): void => {
 };
 
 /**
- * Fields that describe another kind of target than the service's would be ignored: slots, their weights and
- * a test route on a rolling service (one ECS service behind one target group), an ECS deployment
- * configuration on a blue/green service (each slot's service is created by the team, and the pipeline only
- * updates its task definition and count).
- */
-/**
- * The world is the account and Region the pipeline is deployed in, and ECS only registers a service with a
- * target group of its own account and Region: a service whose load balancer the config places elsewhere
- * could not be released from this world (its ARNs name resources the world's account does not hold).
+ * The world is the account and Region the pipeline is deployed in, and its functions' clients call that
+ * Region's endpoints with that account's roles: a service whose load balancer the config places in another
+ * account or Region names resources the world does not hold (the sandbox would seed them all the same).
  */
 const placementProblem = (plan: ServicePlan, world: Scenario['world']): void => {
   const target = plan.declared.target as { listenerRuleArn?: unknown; targetGroupArn?: unknown };
@@ -184,6 +178,12 @@ const placementProblem = (plan: ServicePlan, world: Scenario['world']): void => 
     );
 };
 
+/**
+ * Fields that describe another kind of target than the service's would be ignored: slots, their weights and
+ * a test route on a rolling service (one ECS service behind one target group), an ECS deployment
+ * configuration on a blue/green service (each slot's service is created by the team, and the pipeline only
+ * updates its task definition and count).
+ */
 const targetKindProblem = (plan: ServicePlan): void => {
   const { state, path: where, name } = plan;
   if (plan.declared.target.type === 'ecs-rolling') {
