@@ -157,7 +157,7 @@ interface ServiceInputs {
 const withoutRelease = (inputs: ServiceInputs): { outcome: SandboxOutcome; reason: string } => {
   const failed = inputs.triggerResults.find((r) => !r.ok);
   if (failed) return { outcome: 'rejected', reason: `${failed.error?.name}: ${failed.error?.message}` };
-  const answers = inputs.triggerResults.map((r) => r.value as { status?: string; reason?: string });
+  const answers = inputs.triggerResults.map((r) => (r.value ?? {}) as { status?: string; reason?: string });
   const ignored = answers.find((answer) => answer.status === 'ignored');
   if (ignored) return { outcome: 'ignored', reason: ignored.reason ?? 'the trigger ignored the event' };
   const [answer] = answers;
