@@ -617,13 +617,41 @@ const scheduledEventSchema = z.union(
   },
 );
 
+/**
+ * What IAM accepts in an identity policy, so a statement it would refuse (MalformedPolicyDocument) is not
+ * evaluated as if attached: an action is `*` or `service:Action` (wildcards allowed), a resource `*` or an
+ * ARN (the Region, Account and Stack placeholders included), a condition operator one of IAM's, with its
+ * `IfExists` suffix (not on Null) and `ForAllValues:` / `ForAnyValue:` set prefix (IAM User Guide, IAM JSON
+ * policy elements: Action, Resource, Condition operators).
+ */
+const policyActionSchema = z
+  .string()
+  .regex(
+    /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/,
+    'expected * or service:Action, e.g. states:SendTaskSuccess (IAM: "Actions/Conditions must be prefaced by a vendor")',
+  );
+const policyResourceSchema = z.string().regex(/^(?:\*|arn:\S+)$/, 'expected * or an ARN');
+const CONDITION_OPERATOR =
+  /^(?:(?:ForAllValues:|ForAnyValue:)?(?:String(?:Not)?Equals(?:IgnoreCase)?|String(?:Not)?Like|Numeric(?:Not)?Equals|Numeric(?:LessThan|GreaterThan)(?:Equals)?|Date(?:Not)?Equals|Date(?:LessThan|GreaterThan)(?:Equals)?|Bool|BinaryEquals|(?:Not)?IpAddress|Arn(?:Not)?(?:Equals|Like))(?:IfExists)?|Null)$/;
+
 const policyStatementSchema = z
   .object({
     Sid: z.string().optional(),
     Effect: z.enum(['Allow', 'Deny']),
-    Action: z.union([z.string(), z.array(z.string()).min(1)]),
-    Resource: z.union([z.string(), z.array(z.string()).min(1)]),
-    Condition: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    Action: z.union([policyActionSchema, z.array(policyActionSchema).min(1)]),
+    Resource: z.union([policyResourceSchema, z.array(policyResourceSchema).min(1)]),
+    Condition: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .superRefine((condition, ctx) => {
+        for (const operator of Object.keys(condition))
+          if (!CONDITION_OPERATOR.test(operator))
+            ctx.addIssue({
+              code: 'custom',
+              path: [operator],
+              message: `"${operator}" is no IAM condition operator (e.g. StringEquals, ArnLike, StringLikeIfExists, ForAnyValue:StringEquals, Null)`,
+            });
+      })
+      .optional(),
   })
   .strict();
 

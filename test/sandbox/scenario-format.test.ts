@@ -604,6 +604,52 @@ describe('Scenario format: every name and value a user writes means something', 
     );
   });
 
+  it('refuses an operator policy IAM would refuse as malformed', () => {
+    const policy = (statement: Record<string, unknown>) =>
+      refusal({
+        ...base,
+        world: {
+          ...base.world,
+          operator: { policy: [{ Effect: 'Allow', Action: '*', Resource: '*', ...statement }] },
+        },
+      });
+    expect(policy({ Action: ['states:SendTaskSuccess', 'SendTaskFailure'] })).toContain(
+      'world.operator.policy[0].Action[1]: expected * or service:Action, e.g. states:SendTaskSuccess (IAM: "Actions/Conditions must be prefaced by a vendor")',
+    );
+    expect(policy({ Resource: 'table/shipline-*' })).toContain(
+      'world.operator.policy[0].Resource: expected * or an ARN',
+    );
+    expect(policy({ Condition: { StringEqual: { 'aws:RequestedRegion': 'us-east-1' } } })).toContain(
+      'world.operator.policy[0].Condition.StringEqual: "StringEqual" is no IAM condition operator',
+    );
+    expect(policy({ Condition: { NullIfExists: { 'aws:TagKeys': 'true' } } })).toContain(
+      'world.operator.policy[0].Condition.NullIfExists: "NullIfExists" is no IAM condition operator',
+    );
+    const accepted = parseScenario({
+      ...base,
+      world: {
+        ...base.world,
+        operator: {
+          policy: [
+            {
+              Effect: 'Allow',
+              Action: ['states:Send*', 'dynamodb:Get?tem'],
+              // The placeholders of iam/operator-policy.json, not template slots.
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: IAM policy placeholders
+              Resource: 'arn:aws:states:${Region}:${Account}:stateMachine:${Stack}-*',
+              Condition: {
+                'ForAnyValue:StringLikeIfExists': { 'aws:TagKeys': 'team*' },
+                ArnNotEquals: { 'aws:SourceArn': 'arn:aws:sns:us-east-1:123456789012:x' },
+                Null: { 'aws:TokenIssueTime': 'false' },
+              },
+            },
+          ],
+        },
+      },
+    });
+    expect(accepted.world.operator?.policy?.[0]?.Condition).toHaveProperty('ForAnyValue:StringLikeIfExists');
+  });
+
   it("refuses an operator that is no IAM principal of the world's account", async () => {
     expect(
       refusal({ ...base, world: { ...base.world, operator: { arn: 'not-an-arn-but-long-enough' } } }),
