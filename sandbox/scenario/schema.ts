@@ -758,7 +758,11 @@ export const scenarioSchema = z
       .meta({ description: 'Service to release; defaults to the first one in the config.' }),
     world: z
       .object({
-        start: z.iso.datetime().default('2026-11-22T10:00:00Z'),
+        start: z.iso
+          .datetime({
+            error: 'expected a UTC time such as 2026-11-22T10:00:00Z (the timeline counts from it)',
+          })
+          .default('2026-11-22T10:00:00Z'),
         account: z
           .string()
           .regex(/^\d{12}$/)

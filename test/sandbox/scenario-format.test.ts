@@ -451,6 +451,13 @@ describe('Scenario format: every name and value a user writes means something', 
     );
   });
 
+  it('says what a start time looks like', () => {
+    for (const start of ['2026-11-22', '2026-11-22T11:00:00+01:00', 'tomorrow'])
+      expect(refusal({ ...base, world: { ...base.world, start } })).toContain(
+        'world.start: expected a UTC time such as 2026-11-22T10:00:00Z (the timeline counts from it)',
+      );
+  });
+
   it('refuses a run that ends at its start', () => {
     expect(refusal({ ...base, until: 0 })).toContain('until: a run lasts at least 1s: at 0s nothing happens');
     expect(refusal({ ...base, until: '0s' })).toContain('until: a run lasts at least 1s');
