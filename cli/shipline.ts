@@ -74,18 +74,27 @@ const simulate = async (
     const report = options.report === undefined ? undefined : await import('../sandbox/report/write.ts');
     report?.checkReportPath(options.report ?? '');
     const start = new Date(scenario.world.start).getTime();
-    if (!options.json)
-      io.out(
-        `Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`,
-      );
+    // The header comes with the run's first entry: a scenario the run refuses (a version, service or fault
+    // that does not exist) prints its error alone, as a file the schema refuses does.
+    let header = options.json
+      ? ''
+      : `Scenario: ${scenario.name}\n${scenario.description ? `${scenario.description.trim()}\n` : ''}\n`;
+    const printHeader = () => {
+      if (header !== '') io.out(header);
+      header = '';
+    };
     const result = await runScenario(scenario, baseDir, {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       // The JSON result and the report carry each service's time series; the text output needs none.
       series: options.json || options.report !== undefined,
       onEntry: options.json
         ? undefined
-        : (entry, label) => io.out(`${formatEntry(entry, start, label, paint)}\n`),
+        : (entry, label) => {
+            printHeader();
+            io.out(`${formatEntry(entry, start, label, paint)}\n`);
+          },
     });
+    printHeader();
     if (report && options.report !== undefined)
       report.writeReport(options.report, { result, scenario, file: options.scenario });
     // The JSON document is a function of the scenario and the seed alone, so two runs with the same seed
@@ -117,11 +126,16 @@ const strategySummary = (service: ServiceConfig): string => {
 
 /**
  * Reads and validates the config a command names (default: $SHIPLINE_CONFIG, else ./shipline.yml). The
- * config schema (zod, the ARN parser, yaml) loads here, when a command reads a config: `--version`, `--help`
- * and the account commands start without it.
+ * environment is the command's own (`io.env`), as every command reads it: a scenario's operator runs
+ * validate and plan in the simulated terminal, whose SHIPLINE_CONFIG is the scenario's config. The config
+ * schema (zod, the ARN parser, yaml) loads here, when a command reads a config: `--version`, `--help` and
+ * the account commands start without it.
  */
-const readConfig = async (option: string | undefined): Promise<{ file: string; config: ShiplineConfig }> => {
-  const file = option ?? process.env.SHIPLINE_CONFIG ?? 'shipline.yml';
+const readConfig = async (
+  option: string | undefined,
+  io: CliIo,
+): Promise<{ file: string; config: ShiplineConfig }> => {
+  const file = option ?? io.env.SHIPLINE_CONFIG ?? 'shipline.yml';
   const { loadConfigFile } = await import('../lib/config/load.ts');
   const { ConfigError } = await import('../lib/errors.ts');
   try {
@@ -151,7 +165,7 @@ const plan = async (
   options: { config?: string; service?: string; json: boolean },
   io: CliIo,
 ): Promise<number> => {
-  const { file, config } = await readConfig(options.config);
+  const { file, config } = await readConfig(options.config, io);
   const { findService } = await import('../lib/config/load.ts');
   const { buildPlan } = await import('../lib/strategies/index.ts');
   const names = options.service === undefined ? Object.keys(config.services) : [options.service];
@@ -188,7 +202,7 @@ const plan = async (
 };
 
 const validate = async (options: { config?: string; json?: boolean }, io: CliIo): Promise<number> => {
-  const { file, config } = await readConfig(options.config);
+  const { file, config } = await readConfig(options.config, io);
   if (options.json) {
     io.out(
       `${JSON.stringify({ config: file, valid: true, services: Object.entries(config.services).map(([name, s]) => ({ name, strategy: s.strategy.type, target: s.target.type })) }, null, 2)}\n`,

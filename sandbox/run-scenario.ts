@@ -3,17 +3,18 @@ import { readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../lib/adapters/dynamodb-release-store.ts';
-import { describeIssues } from '../lib/config/load.ts';
+import { describeIssues, locator } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import type { DoraFigures } from '../lib/domain/dora.ts';
 import type { ReleaseEventMessage } from '../lib/domain/progress.ts';
 import { parseDurationSeconds } from '../lib/duration.ts';
 import type { ReleaseRecord } from '../lib/ports/release-store.ts';
+import { deliveryRuleProblems } from './aws/delivery.ts';
 import { TrafficSeries } from './aws/series.ts';
 import { SimulatedWorld, type TimelineEntry } from './aws/world.ts';
 import { runInWorld } from './context.ts';
@@ -144,19 +145,42 @@ export const loadScenario = (file: string): { scenario: Scenario; baseDir: strin
   } catch (error) {
     throw new ScenarioError(`cannot read scenario ${file}: ${(error as Error).message}`);
   }
-  let document: unknown;
+  // Merge keys (`<<: *alarm`) as YAML 1.1 and most tools read them (docker compose, GitLab CI): a scenario
+  // repeats alarms and versions, and without them `<<` would be a key the schema refuses.
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, merge: true, uniqueKeys: true });
+  const [first] = document.errors;
+  if (first) throw new ScenarioError(`scenario ${file} is not valid YAML: ${first.message}`);
+  if (document.contents === null)
+    throw new ScenarioError(
+      `scenario ${file} is empty: a scenario is a mapping with at least name, world, versions and trigger`,
+    );
+  // Aliases that would expand a small file into a huge document are refused (yaml's maxAliasCount).
+  let value: unknown;
   try {
-    document = parseYaml(text);
+    value = document.toJS();
   } catch (error) {
     throw new ScenarioError(`scenario ${file} is not valid YAML: ${(error as Error).message}`);
   }
-  return { scenario: parseScenario(document, file), baseDir: path.dirname(path.resolve(file)) };
+  // Each issue names the line and column of the field as well as its path, as shipline.yml's do.
+  return {
+    scenario: parseScenario(value, file, locator(document, lines, file)),
+    baseDir: path.dirname(path.resolve(file)),
+  };
 };
 
-export const parseScenario = (document: unknown, source = 'scenario'): Scenario => {
+/**
+ * Validates a parsed scenario; each error names the bad field's path (and where it is in the file, when
+ * `locate` finds it).
+ */
+export const parseScenario = (
+  document: unknown,
+  source = 'scenario',
+  locate?: (path: readonly PropertyKey[]) => string | undefined,
+): Scenario => {
   const result = scenarioSchema.safeParse(document);
   if (!result.success)
-    throw new ScenarioError(`${source} is invalid:\n  ${describeIssues(result.error).join('\n  ')}`);
+    throw new ScenarioError(`${source} is invalid:\n  ${describeIssues(result.error, locate).join('\n  ')}`);
   return result.data;
 };
 
@@ -221,7 +245,7 @@ export const runScenario = async (
 
 const runPackaged = async (
   scenario: Scenario,
-  { config, configPath, taskRoot }: PackagedConfig,
+  { config, configPath, taskRoot, sourcePath }: PackagedConfig,
   options: RunOptions,
   wallStart: number,
 ): Promise<ScenarioResult> => {
@@ -353,7 +377,15 @@ const runPackaged = async (
       stateMachineName,
       repositoryRoot: REPOSITORY_ROOT,
     });
-    const deliveryProblems = installDeliveryFaults(running, scenario.world);
+    const deliveryProblems = [
+      ...installDeliveryFaults(running, scenario.world),
+      // A dead letter is an event a deployed function failed on: one of another function is never left.
+      ...deliveryRuleProblems(
+        scenario.expect?.deadLetters ?? [],
+        [...running.lambda.functions.keys()],
+        'expect.deadLetters',
+      ),
+    ];
     if (deliveryProblems.length > 0) throw new ScenarioError(deliveryProblems.join('\n'));
     await seedReleaseTable(
       running,
@@ -366,7 +398,7 @@ const runPackaged = async (
       serviceName,
       services,
       start,
-      terminal: { region, stack, configPath },
+      terminal: { region, stack, configPath: sourcePath },
     });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
     const ended = await clock.run(
@@ -383,6 +415,11 @@ const runPackaged = async (
       clock.abandon(reason);
     }
 
+    const trigger = scenario.trigger;
+    const triggerCommand =
+      'cli' in trigger
+        ? schedule.cliRuns.find((run) => run.t === 0 && run.command === trigger.cli)
+        : undefined;
     const result = await summarise({
       scenario,
       world: running,
@@ -392,6 +429,8 @@ const runPackaged = async (
       tableName,
       start,
       triggerResults: schedule.triggerResults,
+      requests: schedule.requests,
+      ...(triggerCommand ? { triggerCommand } : {}),
       executions: index,
       wallStart,
     });

@@ -128,6 +128,45 @@ describe('CLI: shipline', () => {
     expect(stderr).toContain('world.desiredCount');
   });
 
+  it('simulate prints nothing but the error for a scenario naming what does not exist, and runs nothing', async () => {
+    const file = path.join(tempDir(), 'unknown-service.yml');
+    writeFileSync(
+      file,
+      readFileSync(path.join(root, 'examples/push-of-serving-version.yml'), 'utf8')
+        .replace('config: ../shipline.yml', `config: ${path.join(root, 'shipline.yml')}`)
+        .replace('push: { version: v1, tag: v1-retagged }', 'push: { version: v1, service: payments }'),
+    );
+    expect(await runInProcess(['simulate', '--scenario', file])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'shipline: trigger.push.service: service "payments" is not in the world (describe it under world.services.payments)\n',
+    });
+  });
+
+  // Nine levels of ten aliases: a billion-node document from a few hundred bytes.
+  it('simulate and validate refuse a YAML file whose aliases would expand it beyond reason, exit 2, no stack trace', async () => {
+    const file = path.join(tempDir(), 'aliases.yml');
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i += 1)
+      levels.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    writeFileSync(file, `${levels.join('\n')}\nname: aliases\n`);
+    expect(await runInProcess(['simulate', '--scenario', file])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `shipline: scenario ${file} is not valid YAML: Excessive alias count indicates a resource exhaustion attack\n`,
+    });
+    expect(await runInProcess(['validate', '--config', file])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `shipline: ${file} is not valid YAML: Excessive alias count indicates a resource exhaustion attack\n`,
+    });
+  });
+
   it('validate accepts the example shipline.yml and rejects a broken one naming the field', async () => {
     expect((await run(['validate'])).stdout).toContain(
       'shipline.yml is valid: checkout (canary: 5% -> 25% -> 100%)',
@@ -214,6 +253,29 @@ describe('CLI: shipline', () => {
     const { code, stdout } = await run(['validate'], { SHIPLINE_CONFIG: file });
     expect(code).toBe(0);
     expect(stdout).toContain(`${file} is valid: payments (canary: 5% -> 25% -> 100%)`);
+  });
+
+  // The command's own environment (its io), never the process's: a scenario's operator runs validate and
+  // plan in the simulated terminal, whose SHIPLINE_CONFIG is the scenario's config, not the test runner's.
+  it("validate and plan read SHIPLINE_CONFIG from the command's environment, as the account commands do", async () => {
+    const file = path.join(tempDir(), 'payments.yml');
+    writeFileSync(
+      file,
+      readFileSync(path.join(root, 'shipline.yml'), 'utf8').replaceAll('checkout', 'payments'),
+    );
+    expect(process.env.SHIPLINE_CONFIG).toBeUndefined();
+    const validated = await runInProcess(['validate'], { SHIPLINE_CONFIG: file });
+    expect(validated).toEqual({
+      code: 0,
+      stdout: `${file} is valid: payments (canary: 5% -> 25% -> 100%)\n`,
+      stderr: '',
+    });
+    const planned = await runInProcess(['plan', '--json'], { SHIPLINE_CONFIG: file });
+    expect(planned.code).toBe(0);
+    expect(JSON.parse(planned.stdout)).toMatchObject({ config: file, services: [{ name: 'payments' }] });
+    // --config still wins over the environment.
+    const named = await runInProcess(['validate', '--config', 'shipline.yml'], { SHIPLINE_CONFIG: file });
+    expect(named.stdout).toContain('shipline.yml is valid: checkout');
   });
 
   it('the committed JSON Schemas match the config and scenario schemas', () => {

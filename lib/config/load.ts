@@ -34,7 +34,7 @@ export const parseConfig = (document: unknown, source = 'shipline.yml'): Shiplin
  * Where a field sits in the YAML source, `source:line:col`: the node at the path, or else its nearest
  * ancestor that exists (a missing field is reported where its parent is).
  */
-const locator =
+export const locator =
   (document: Document, lines: LineCounter, source: string) =>
   (path: readonly PropertyKey[]): string | undefined => {
     for (let length = path.length; length >= 0; length -= 1) {
@@ -55,8 +55,15 @@ export const parseConfigText = (text: string, source = 'shipline.yml'): Shipline
   if (first) {
     throw new ConfigError(`${source} is not valid YAML: ${first.message}`, [], { cause: first });
   }
-  // `toJS` defines keys as own properties, so a `__proto__` or `constructor` key stays a key.
-  return validate(document.toJS(), source, locator(document, lines, source));
+  // `toJS` defines keys as own properties, so a `__proto__` or `constructor` key stays a key. It refuses
+  // aliases that would expand a small file into a huge document (yaml's maxAliasCount): bad input too.
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message}`, [], { cause: error });
+  }
+  return validate(value, source, locator(document, lines, source));
 };
 
 const cache = new Map<string, ShiplineConfig>();

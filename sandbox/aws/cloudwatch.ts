@@ -689,13 +689,23 @@ export class SimulatedCloudWatch {
     return count;
   }
 
-  /** Changes an alarm's state (evaluation or SetAlarmState) and emits the EventBridge event. */
+  /**
+   * Changes an alarm's state (evaluation or SetAlarmState) and emits the EventBridge event. A state it is
+   * already in is no change: no transition, no history item, no event ("When the updated state differs from
+   * the previous value, the action configured for the appropriate state is invoked", CloudWatch API
+   * Reference, SetAlarmState; EventBridge receives an event "whenever alarms change state", CloudWatch User
+   * Guide, Acting on alarm changes).
+   */
   public changeState(
     alarm: MetricAlarm,
     next: AlarmState,
     reason: string,
     reasonData?: Record<string, unknown> | string,
   ): void {
+    if (next === alarm.StateValue) {
+      this.world.record('event', `${alarm.AlarmName} is already ${next}: no state change, no event`);
+      return;
+    }
     // AWS's sample events carry the previous state's reasonData when it had one.
     const previous = {
       value: alarm.StateValue,

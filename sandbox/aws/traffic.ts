@@ -162,13 +162,14 @@ interface Bucket {
 const MINUTE = 60_000;
 
 const NAMESPACE = 'AWS/ApplicationELB';
-const METRICS = [
+/** The load balancer metrics the simulated ALB publishes (per target group and per load balancer). */
+export const ALB_METRICS = [
   'RequestCount',
   'TargetResponseTime',
   'HTTPCode_Target_5XX_Count',
   'HTTPCode_ELB_5XX_Count',
 ] as const;
-type MetricName = (typeof METRICS)[number];
+type MetricName = (typeof ALB_METRICS)[number];
 type Dimensions = Array<{ Name: string; Value: string }>;
 
 /** The dimensions and series keys of a target group's metrics, and of its load balancer's. */
@@ -494,7 +495,7 @@ export class TrafficModel {
     ];
     const lb = [{ Name: 'LoadBalancer', Value: loadBalancer }];
     const keys = (dims: Dimensions) =>
-      Object.fromEntries(METRICS.map((name) => [name, metricKey(NAMESPACE, name, dims)])) as Record<
+      Object.fromEntries(ALB_METRICS.map((name) => [name, metricKey(NAMESPACE, name, dims)])) as Record<
         MetricName,
         string
       >;

@@ -265,6 +265,13 @@ export const renderReport = ({ result, scenario, file }: ReportInput): string =>
       ['Virtual time', escapeHtml(`${formatOffset(result.virtualSeconds)} (ran in ${result.wallMs} ms)`)],
       ['Seed', escapeHtml(`${result.seed} (repeat with --seed ${result.seed})`)],
       ['Expectations', expectations],
+      // A fault that never applied injected nothing: the run may prove less than the scenario says.
+      [
+        'Unused faults',
+        result.unusedFaults.length === 0
+          ? undefined
+          : `<span class="outcome bad">${result.unusedFaults.length} never applied</span><ul>${result.unusedFaults.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>`,
+      ],
     ]),
     '</header>',
     `<section aria-labelledby="outcome-heading"><h2 id="outcome-heading">Outcome</h2>${services.map(([name, service]) => outcomeSection(name, service)).join('')}</section>`,

@@ -72,7 +72,10 @@ export const splitCommandLine = (line: string): string[] => {
 export interface OperatorTerminal {
   region: string;
   stack: string;
-  /** The scenario's shipline.yml (as packaged), which `status` without a service lists. */
+  /**
+   * The scenario's shipline.yml as a person wrote it (never the packaged JSON): `validate` and `plan` read it,
+   * `status` without a service lists its services.
+   */
   configPath: string;
 }
 

@@ -25,10 +25,45 @@ export interface Schedule {
   pending: () => number;
   /** The CLI commands people ran (`cli`, `approve` and `abort` events), in the order they were given. */
   cliRuns: CliRun[];
+  /**
+   * Per service, the pushes, raw events and manual requests sent for it (raw events count for the scenario's
+   * service), and how many of them no EventBridge rule matched: a service without a release says why.
+   */
+  requests: Map<string, ServiceRequests>;
+}
+
+/** What was sent to a service's trigger (see `Schedule.requests`). */
+export interface ServiceRequests {
+  sent: number;
+  unmatched: number;
 }
 
 /** Quotes a value for a command line (the reason of an `abort` event). */
 const quoted = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
+
+/**
+ * The shipline commands a scenario's people give, with when (virtual seconds after the start): its `cli`
+ * trigger and events, and the commands its `approve` and `abort` events run.
+ */
+export const commandsGiven = (
+  scenario: Scenario,
+  serviceName: string,
+): Array<{ at: number; command: string }> => [
+  ...('cli' in scenario.trigger ? [{ at: 0, command: scenario.trigger.cli }] : []),
+  ...scenario.events.flatMap((event) => {
+    const at = parseDurationSeconds(event.at) ?? 0;
+    if ('cli' in event) return [{ at, command: event.cli }];
+    if ('approve' in event) return [{ at, command: `approve ${event.approve.service ?? serviceName}` }];
+    if ('abort' in event)
+      return [
+        {
+          at,
+          command: `abort ${event.abort.service ?? serviceName} --reason ${quoted(event.abort.reason)}`,
+        },
+      ];
+    return [];
+  }),
+];
 
 /**
  * Puts the scenario's trigger (at the start) and its events (at their offsets) on the world's clock:
@@ -120,6 +155,13 @@ export const scheduleScenario = (
     for (const [name, { declared }] of services) if (declared.image.repository === repository) return name;
     return undefined;
   };
+  const requests = new Map<string, ServiceRequests>();
+  const count = (service: string, matched: boolean) => {
+    const counts = requests.get(service) ?? { sent: 0, unmatched: 0 };
+    counts.sent += 1;
+    if (!matched) counts.unmatched += 1;
+    requests.set(service, counts);
+  };
   let triggerEvent: Record<string, unknown> | undefined;
   let triggerService: string | undefined;
   const fire = (
@@ -129,6 +171,7 @@ export const scheduleScenario = (
   ) => {
     const onResult = resultsFor(manual ? (manual.service ?? serviceName) : service);
     if (manual) {
+      count(manual.service ?? serviceName, true);
       world.record('event', `manual deploy of ${manual.version}`, undefined, manual.service ?? serviceName);
       world.deliver(
         {
@@ -162,6 +205,7 @@ export const scheduleScenario = (
       });
       return;
     }
+    count(service ?? serviceName, matched > 0);
     if (matched === 0) world.record('event', 'no EventBridge rule matched the event');
   };
   const slackClicks = new SlackClicks(world);
@@ -181,7 +225,7 @@ export const scheduleScenario = (
     }
     fire(triggerEvent, 'manual' in trigger ? trigger.manual : undefined, triggerService);
   });
-  for (const event of scenario.events) {
+  scenario.events.forEach((event, index) => {
     pendingEvents += 1;
     clock.schedule(start.getTime() + (parseDurationSeconds(event.at) ?? 0) * 1000, () => {
       pendingEvents -= 1;
@@ -192,7 +236,9 @@ export const scheduleScenario = (
       else if ('alarm' in event) {
         const alarm = world.cloudwatch.alarms.get(event.alarm.name);
         if (!alarm)
-          throw new ScenarioError(`events: alarm ${event.alarm.name} is not declared under world.alarms`);
+          throw new ScenarioError(
+            `events[${index}].alarm.name: alarm ${event.alarm.name} is not declared in the world`,
+          );
         if (event.alarm.delete) world.cloudwatch.deleteAlarm(alarm.AlarmName);
         else if (event.alarm.state)
           world.cloudwatch.changeState(alarm, event.alarm.state, event.alarm.reason);
@@ -213,7 +259,7 @@ export const scheduleScenario = (
         });
         if (!execution)
           throw new ScenarioError(
-            `events: no release execution of ${event.stop.version} of ${service} runs at ${event.at} to stop`,
+            `events[${index}].stop: no release execution of ${event.stop.version} of ${service} runs at ${event.at} to stop`,
           );
         world.record(
           'event',
@@ -226,7 +272,13 @@ export const scheduleScenario = (
       else if ('click' in event)
         void clock.track(() => slackClicks.click(event.click, event.click.service ?? serviceName));
     });
-  }
+  });
   // A command still running (deploy --wait between two polls) keeps the run going.
-  return { triggerResults, slackClicks, pending: () => pendingEvents + runningCommands, cliRuns };
+  return {
+    triggerResults,
+    slackClicks,
+    pending: () => pendingEvents + runningCommands,
+    cliRuns,
+    requests,
+  };
 };

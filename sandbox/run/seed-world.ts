@@ -182,7 +182,7 @@ export const seedService = (
   world.traffic.setRequestsPerMinute(target.listenerRuleArn, state.requestsPerMinute);
   world.resourceServices.set(target.listenerRuleArn, name);
   world.productionRules.set(name, target.listenerRuleArn);
-  seedTestRoute(world, name, target, state);
+  seedTestRoute(world, name, target, state, plan.path);
   seedAlarms(world, plan, start, target.listenerRuleArn, (slot) => target.slots[slot].targetGroupArn);
 };
 
@@ -248,6 +248,8 @@ export const seedTestRoute = (
   name: string,
   target: TestRouteTarget,
   state: Pick<ServiceWorldState, 'testRoute' | 'stableSlot'>,
+  /** Where the scenario describes the service (`world` or `world.services.<name>`), for errors. */
+  where = `world.services.${name}`,
 ): void => {
   const ruleArn =
     state.testRoute?.ruleArn ??
@@ -255,7 +257,7 @@ export const seedTestRoute = (
   if (ruleArn === undefined) {
     if (state.testRoute !== undefined)
       throw new ScenarioError(
-        `testRoute of ${name}: no test listener rule: set testRoute.ruleArn, or target.testListenerRuleArn in the config`,
+        `${where}.testRoute: ${name} has no test listener rule: set testRoute.ruleArn, or target.testListenerRuleArn in the config`,
       );
     return;
   }
@@ -445,14 +447,14 @@ export const seedReleaseTable = async (
     const promoted = state.history[promotedIndex];
     if (promoted) {
       const target = plan.declared.target;
-      if (target.type !== 'ecs-alb')
-        throw new ScenarioError(
-          `service ${name}: the sandbox does not simulate an ${target.type} target yet`,
-        );
-      const stable = world.ecs.services.get(`${target.cluster}/${target.slots[state.stableSlot].service}`);
+      // A rolling service has no slots: its state records the one service's task definition, as the
+      // pipeline's promotion of it does (ServiceState.stableSlot: "a rolling service has none").
+      const stable = isRollingTarget(target)
+        ? world.ecs.services.get(`${target.cluster}/${target.service}`)
+        : world.ecs.services.get(`${target.cluster}/${target.slots[state.stableSlot].service}`);
       await store.recordPromotion({
         service: name,
-        stableSlot: state.stableSlot,
+        ...(isRollingTarget(target) ? {} : { stableSlot: state.stableSlot }),
         stableVersion: promoted.toVersion,
         stableTaskDefinitionArn: stable?.taskDefinition ?? '',
         latestRelease: promoted.releaseId ?? `history-${promotedIndex}`,

@@ -11,7 +11,8 @@ import type { SimulatedWorld } from '../aws/world.ts';
 import type { SandboxOutcome, ScenarioResult } from '../run-scenario.ts';
 import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import type { TriggerResult } from './schedule.ts';
+import type { CliRun } from './cli.ts';
+import type { ServiceRequests, TriggerResult } from './schedule.ts';
 import { isRollingTarget, type RollingTargetFields, rollingRouting } from './seed-world.ts';
 import { type ServiceTimeSeries, serviceTimeSeries } from './time-series.ts';
 import { unusedFaults } from './unused-faults.ts';
@@ -87,6 +88,10 @@ export interface SummaryInput {
   tableName: string;
   start: Date;
   triggerResults: TriggerResult[];
+  /** What was sent to each service's trigger (see `Schedule.requests`). */
+  requests: ReadonlyMap<string, ServiceRequests>;
+  /** The command that started the run (`trigger: { cli }`), once it exited. */
+  triggerCommand?: CliRun;
   executions: ExecutionIndex;
   wallStart: number;
 }
@@ -137,7 +142,48 @@ interface ServiceInputs {
   executions: ExecutionRecord[];
   triggerResults: TriggerResult[];
   notifications: ScenarioResult['notifications'];
+  requests: ServiceRequests;
+  /** The scenario's own service, when a command started the run: that command. */
+  triggerCommand: CliRun | undefined;
+  /** The scenario's `until`, for a trigger the run ended before. */
+  until: string;
 }
+
+/**
+ * Why a service has no release: the trigger refused or ignored what it was sent, the command that started
+ * the run started none, no rule matched its events, the run ended before the trigger answered, or nothing
+ * was sent to it at all.
+ */
+const withoutRelease = (inputs: ServiceInputs): { outcome: SandboxOutcome; reason: string } => {
+  const failed = inputs.triggerResults.find((r) => !r.ok);
+  if (failed) return { outcome: 'rejected', reason: `${failed.error?.name}: ${failed.error?.message}` };
+  const answers = inputs.triggerResults.map((r) => (r.value ?? {}) as { status?: string; reason?: string });
+  const ignored = answers.find((answer) => answer.status === 'ignored');
+  if (ignored) return { outcome: 'ignored', reason: ignored.reason ?? 'the trigger ignored the event' };
+  const [answer] = answers;
+  if (answer)
+    return {
+      outcome: 'failed',
+      reason: `the trigger answered ${answer.status ?? 'without a status'}${answer.reason ? ` (${answer.reason})` : ''} and no release started before the run ended at until (${inputs.until})`,
+    };
+  const command = inputs.triggerCommand;
+  if (command) {
+    const said = command.stderr.split('\n').find((line) => line.trim() !== '');
+    return {
+      outcome: command.exitCode === 0 ? 'ignored' : 'rejected',
+      reason: `shipline ${command.command} exited ${command.exitCode} without starting a release${said ? `: ${said.replace(/^shipline: /, '')}` : ''}`,
+    };
+  }
+  const { sent, unmatched } = inputs.requests;
+  if (sent > 0 && unmatched === sent)
+    return { outcome: 'ignored', reason: 'no EventBridge rule matched the event' };
+  if (sent > 0)
+    return {
+      outcome: 'failed',
+      reason: `the trigger had not answered when the run ended at until (${inputs.until})`,
+    };
+  return { outcome: 'ignored', reason: 'nothing was pushed or requested for this service' };
+};
 
 /**
  * What serves a service at the end, per target kind: the listener rule, the traffic per slot (or, on a rolling
@@ -225,22 +271,14 @@ const summariseService = async (
   },
 ): Promise<ServiceResult> => {
   const { world, versions, store, label, start } = context;
-  const { executions, triggerResults } = inputs;
+  const { executions } = inputs;
   const releases = await store.listRecords(plan.name, 50);
   const newest = executions.at(-1);
   const newestRecord = newest ? releases.find((r) => r.releaseId === newest.name) : undefined;
-  const failedTrigger = triggerResults.find((r) => !r.ok);
-  const ignoredTrigger = triggerResults.find(
-    (r) => r.ok && (r.value as { status?: string }).status === 'ignored',
-  );
   let outcome: SandboxOutcome;
   let reason: string | null = null;
   if (!newest) {
-    outcome = failedTrigger ? 'rejected' : 'ignored';
-    reason = failedTrigger
-      ? `${failedTrigger.error?.name}: ${failedTrigger.error?.message}`
-      : ((ignoredTrigger?.value as { reason?: string } | undefined)?.reason ??
-        'no EventBridge rule matched the event');
+    ({ outcome, reason } = withoutRelease(inputs));
   } else {
     // An execution stopped at the time limit is ABORTED with that reason as its cause, unless its
     // release had already been promoted (only the warm period was cut short).
@@ -363,6 +401,14 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
         executions: executionsBy.get(plan.name) ?? [],
         triggerResults: triggersBy.get(plan.name) ?? [],
         notifications: notificationsBy.get(plan.name) ?? [],
+        requests: single
+          ? [...input.requests.values()].reduce(
+              (sum, each) => ({ sent: sum.sent + each.sent, unmatched: sum.unmatched + each.unmatched }),
+              { sent: 0, unmatched: 0 },
+            )
+          : (input.requests.get(plan.name) ?? { sent: 0, unmatched: 0 }),
+        triggerCommand: plan.name === serviceName ? input.triggerCommand : undefined,
+        until: String(scenario.until),
       },
       { world, versions, store, label, start },
     );

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse as parseArn } from '@aws-sdk/util-arn-parser';
 import { findService, parseConfig, parseConfigText } from '../../lib/config/load.ts';
 import type { ServiceConfig, ShiplineConfig } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
@@ -8,6 +9,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
 import { splitCommandLine } from './cli.ts';
 import { ScenarioError } from './errors.ts';
+import { commandsGiven } from './schedule.ts';
 
 /** The config as `serverless package` writes it, and where the functions load it from. */
 export interface PackagedConfig {
@@ -15,18 +17,32 @@ export interface PackagedConfig {
   configPath: string;
   /** The package's root, the functions' task root (Lambda's /var/task): the config is in it. */
   taskRoot: string;
+  /**
+   * The shipline.yml a person's terminal names (SHIPLINE_CONFIG, read by validate, plan and status): the
+   * scenario's config file, or its inline config as written, in the package's directory. Never the packaged
+   * JSON, which is the config after defaults and normalisation, not what a person writes.
+   */
+  sourcePath: string;
 }
 
 /**
  * What `serverless package` does: the validated config written as the JSON the functions load, where the
  * shipline-config plugin puts it in the package (`.shipline/shipline.json`, serverless/shipline-config.cjs).
  */
-const packaged = (config: ShiplineConfig): PackagedConfig => {
+const packaged = (config: ShiplineConfig, source: { file: string } | { inline: unknown }): PackagedConfig => {
   const taskRoot = mkdtempSync(path.join(tmpdir(), 'shipline-'));
   mkdirSync(path.join(taskRoot, '.shipline'));
   const configPath = path.join(taskRoot, '.shipline', 'shipline.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  return { config, configPath, taskRoot };
+  let sourcePath: string;
+  if ('file' in source) sourcePath = source.file;
+  else {
+    // JSON is YAML: the inline config as the scenario wrote it, removed with the package.
+    mkdirSync(path.join(taskRoot, 'operator'));
+    sourcePath = path.join(taskRoot, 'operator', 'shipline.yml');
+    writeFileSync(sourcePath, `${JSON.stringify(source.inline, null, 2)}\n`);
+  }
+  return { config, configPath, taskRoot, sourcePath };
 };
 
 /** Reads (or takes inline) the scenario's shipline config and packages it; a bad config is a ScenarioError. */
@@ -40,10 +56,10 @@ export const resolveConfig = (scenario: Scenario, baseDir: string): PackagedConf
       } catch (error) {
         throw new ScenarioError(`config: cannot read ${configPath}: ${(error as Error).message}`);
       }
-      return packaged(parseConfigText(text, configPath));
+      return packaged(parseConfigText(text, configPath), { file: configPath });
     }
     try {
-      return packaged(parseConfig(scenario.config, 'scenario config'));
+      return packaged(parseConfig(scenario.config, 'scenario config'), { inline: scenario.config });
     } catch (error) {
       // The config is part of the scenario: each issue names its path from the scenario's root.
       if (error instanceof ConfigError && error.issues.length > 0)
@@ -114,12 +130,118 @@ const historyProblem = (plan: ServicePlan): void => {
         `${plan.path}.history[${index}].ago: ${history[index]?.ago} ago is before history[${index - 1}] (${history[index - 1]?.ago} ago); list earlier releases oldest first`,
       );
   });
+  // A release id is the record's key in the release table: a second record of the same id would silently
+  // replace the first.
+  const firstIndex = new Map<string, number>();
+  history.forEach((entry, index) => {
+    // The id the record gets: its own, else history-<index>.
+    const id = entry.releaseId ?? `history-${index}`;
+    const earlier = firstIndex.get(id);
+    if (earlier !== undefined)
+      throw new ScenarioError(
+        `${plan.path}.history[${index}]${entry.releaseId === undefined ? '' : '.releaseId'}: "${id}" is already the id of history[${earlier}] (the release table holds one record per release id)`,
+      );
+    firstIndex.set(id, index);
+  });
   const newest = history.findLastIndex((entry) => entry.status === 'promoted');
   const promoted = history[newest];
   if (promoted && promoted.toVersion !== plan.state.serving)
     throw new ScenarioError(
       `${plan.path}.history[${newest}].toVersion: the newest promoted release is of ${promoted.toVersion}, but ${plan.path}.serving is ${plan.state.serving} (the stable slot serves what the last promotion released)`,
     );
+};
+
+/**
+ * The world is the account and Region the pipeline is deployed in, and its functions' clients call that
+ * Region's endpoints with that account's roles: a service whose load balancer the config places in another
+ * account or Region names resources the world does not hold (the sandbox would seed them all the same).
+ */
+const placementProblem = (plan: ServicePlan, world: Scenario['world']): void => {
+  const target = plan.declared.target as { listenerRuleArn?: unknown; targetGroupArn?: unknown };
+  const field = typeof target.listenerRuleArn === 'string' ? 'listenerRuleArn' : 'targetGroupArn';
+  const text = target[field];
+  if (typeof text !== 'string') return;
+  let arn: { region: string; accountId: string };
+  try {
+    arn = parseArn(text);
+  } catch {
+    return; // the config's schema refused it already
+  }
+  const where = `services.${plan.name}.target.${field} (in the config)`;
+  if (arn.region !== world.region)
+    throw new ScenarioError(
+      `world.region: the world is ${world.region}, but ${where} is in ${arn.region}: set world.region to the Region of the service's load balancer`,
+    );
+  if (arn.accountId !== world.account)
+    throw new ScenarioError(
+      `world.account: the world is account ${world.account}, but ${where} is in account ${arn.accountId}: set world.account to the account of the service's load balancer`,
+    );
+};
+
+/**
+ * Fields that describe another kind of target than the service's would be ignored: slots, their weights and
+ * a test route on a rolling service (one ECS service behind one target group), an ECS deployment
+ * configuration on a blue/green service (each slot's service is created by the team, and the pipeline only
+ * updates its task definition and count).
+ */
+const targetKindProblem = (plan: ServicePlan): void => {
+  const { state, path: where, name } = plan;
+  if (plan.declared.target.type === 'ecs-rolling') {
+    const slotted = [
+      ...(state.weights !== undefined ? ['weights'] : []),
+      ...(state.idleServing !== undefined ? ['idleServing'] : []),
+      ...(state.stableSlot !== 'blue' ? ['stableSlot'] : []),
+      ...(state.testRoute !== undefined ? ['testRoute'] : []),
+      ...(state.listenerRule.authenticate !== undefined ? ['listenerRule.authenticate'] : []),
+    ];
+    const [first] = slotted;
+    if (first !== undefined)
+      throw new ScenarioError(
+        `${where}.${first}: ${name} is a rolling service (target ecs-rolling: one ECS service, no slots); ${slotted.join(', ')} describe${slotted.length === 1 ? 's' : ''} only a blue/green service (target ecs-alb)`,
+      );
+  } else if (state.deploymentConfiguration !== undefined)
+    throw new ScenarioError(
+      `${where}.deploymentConfiguration: ${name} is a blue/green service (target ${plan.declared.target.type}: two slots); deploymentConfiguration describes a rolling service's ECS deployment`,
+    );
+};
+
+/**
+ * A person stops the release execution of a version: one the scenario never pushed nor requested for that
+ * service by then could not be running. (Raw events and shipline commands may start any version: with
+ * them, only the run can tell.)
+ */
+const stopProblems = (scenario: Scenario, serviceName: string): void => {
+  const opaque =
+    'event' in scenario.trigger ||
+    'cli' in scenario.trigger ||
+    scenario.events.some((event) => 'event' in event || 'cli' in event);
+  if (opaque) return;
+  const seconds = (at: string | number) => parseDurationSeconds(at) ?? 0;
+  const releases = [
+    ...('push' in scenario.trigger ? [{ at: 0, ...scenario.trigger.push }] : []),
+    ...('manual' in scenario.trigger ? [{ at: 0, ...scenario.trigger.manual }] : []),
+    ...scenario.events.flatMap((event) =>
+      'push' in event
+        ? [{ at: seconds(event.at), ...event.push }]
+        : 'manual' in event
+          ? [{ at: seconds(event.at), ...event.manual }]
+          : [],
+    ),
+  ];
+  scenario.events.forEach((event, index) => {
+    if (!('stop' in event)) return;
+    const service = event.stop.service ?? serviceName;
+    const released = releases.some(
+      (release) =>
+        release.version === event.stop.version &&
+        (release.service ?? serviceName) === service &&
+        release.at < seconds(event.at),
+    );
+    if (!released)
+      throw new ScenarioError(
+        `events[${index}].stop.version: no release of ${event.stop.version} of ${service} can run at ${event.at}: nothing pushes or requests it before then`,
+      );
+  });
 };
 
 /**
@@ -171,7 +293,15 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
       throw new ScenarioError(`world.services.${name}: service "${name}" is not declared in the config`);
     services.set(name, { name, declared: service, state, path: `world.services.${name}` });
   }
+  // The operator works in the world's account (the policy it is given is an identity policy there).
+  const operatorArn = world.operator?.arn;
+  if (operatorArn !== undefined && operatorArn.split(':')[4] !== world.account)
+    throw new ScenarioError(
+      `world.operator.arn: ${operatorArn} is of account ${operatorArn.split(':')[4]}, but the world is account ${world.account}`,
+    );
   for (const plan of services.values()) {
+    targetKindProblem(plan);
+    placementProblem(plan, world);
     declaredVersion(scenario, plan.state.serving, `${plan.path}.serving`);
     if (plan.state.idleServing !== undefined)
       declaredVersion(scenario, plan.state.idleServing, `${plan.path}.idleServing`);
@@ -191,12 +321,13 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
         ? [{ where: `events[${index}].push`, ...event.push }]
         : 'manual' in event
           ? [{ where: `events[${index}].manual`, ...event.manual }]
-          : [],
+          : 'stop' in event
+            ? [{ where: `events[${index}].stop`, ...event.stop }]
+            : [],
     ),
   ];
   for (const reference of references) {
-    if (!Object.hasOwn(scenario.versions, reference.version))
-      throw new ScenarioError(`version "${reference.version}" is used but not declared under versions`);
+    declaredVersion(scenario, reference.version, `${reference.where}.version`);
     if (reference.service !== undefined && !services.has(reference.service))
       throw new ScenarioError(
         `${reference.where}.service: service "${reference.service}" is not in the world (describe it under world.services.${reference.service})`,
@@ -209,6 +340,7 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
       throw new ScenarioError(`trigger.cli: ${(error as Error).message}`);
     }
   }
+  stopProblems(scenario, serviceName);
   scenario.events.forEach((event, index) => {
     // Only an EventBridge event can be delivered again: a manual request or a command has none.
     if ('duplicate' in event && !('push' in scenario.trigger || 'event' in scenario.trigger))
@@ -223,8 +355,15 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
       }
       return;
     }
-    const person = 'approve' in event ? event.approve : 'abort' in event ? event.abort : undefined;
-    const where = `events[${index}].${'approve' in event ? 'approve' : 'abort'}.service`;
+    const [kind, person] =
+      'approve' in event
+        ? ['approve', event.approve]
+        : 'abort' in event
+          ? ['abort', event.abort]
+          : 'click' in event
+            ? ['click', event.click]
+            : [];
+    const where = `events[${index}].${kind}.service`;
     if (person?.service !== undefined && !services.has(person.service))
       throw new ScenarioError(
         `${where}: service "${person.service}" is not in the world (describe it under world.services.${person.service})`,
@@ -238,8 +377,34 @@ export const validateScenario = (scenario: Scenario, config: ShiplineConfig): Va
     for (const version of Object.keys(fn.answers))
       declaredVersion(scenario, version, `world.functions.${name}.answers`);
   }
-  for (const name of Object.keys(scenario.expect?.services ?? {}))
+  // An expectation of a command nobody gives could never be met: name one by its time or its exact text.
+  const given = commandsGiven(scenario, serviceName);
+  scenario.expect?.cli?.forEach((expected, index) => {
+    const at = expected.at === undefined ? undefined : parseDurationSeconds(expected.at);
+    if (
+      given.some(
+        (each) =>
+          (at === undefined || each.at === at) &&
+          (expected.command === undefined || each.command === expected.command),
+      )
+    )
+      return;
+    const which = [
+      ...(expected.at !== undefined ? [`at ${expected.at}`] : []),
+      ...(expected.command !== undefined ? [`"${expected.command}"`] : []),
+    ].join(' ');
+    throw new ScenarioError(
+      `expect.cli[${index}]: no command ${which} is given (the scenario gives ${given.map((each) => `"${each.command}" at ${each.at}s`).join(', ') || 'none'})`,
+    );
+  });
+  // An expectation of a version the scenario does not have could never be met.
+  if (scenario.expect?.servingVersion !== undefined)
+    declaredVersion(scenario, scenario.expect.servingVersion, 'expect.servingVersion');
+  for (const [name, expected] of Object.entries(scenario.expect?.services ?? {})) {
     if (!services.has(name))
       throw new ScenarioError(`expect.services.${name}: service "${name}" is not in the world`);
+    if (expected.servingVersion !== undefined)
+      declaredVersion(scenario, expected.servingVersion, `expect.services.${name}.servingVersion`);
+  }
   return { serviceName, declared, services };
 };

@@ -63,19 +63,28 @@ export const detection = (input: {
   };
 };
 
-/** `expect.maxDetectionSeconds` and `expect.maxExposedRequests`: one failure message each. */
+/**
+ * `expect.maxDetectionSeconds` and `expect.maxExposedRequests`: one failure message each.
+ *
+ * A bound on detection asserts that a regression was detected: a run with nothing detected fails it, and
+ * says why (no regression ever served, or a regression no watched alarm caught), because a scenario whose
+ * regression never materialised (a `changes` entry that never applies) would otherwise pass for the wrong
+ * reason. A bound on exposure is a bound on harm: a run without a regression exposed no request and meets it.
+ */
 export const checkDetection = (
   expect: { maxDetectionSeconds?: number; maxExposedRequests?: number },
   result: { detectionSeconds: number | null; exposedRequests: number },
 ): string[] => {
   const failures: string[] = [];
-  if (
-    expect.maxDetectionSeconds !== undefined &&
-    (result.detectionSeconds === null || result.detectionSeconds > expect.maxDetectionSeconds)
-  )
+  const max = expect.maxDetectionSeconds;
+  if (max !== undefined && result.detectionSeconds === null)
     failures.push(
-      `detectionSeconds: expected at most ${expect.maxDetectionSeconds}, got ${result.detectionSeconds ?? 'none (no regression, or no watched alarm fired after it)'}`,
+      result.exposedRequests === 0
+        ? `detectionSeconds: expected at most ${max}, got none: there was no regression to detect (the released version never served a request while behaving worse than the version it replaces)`
+        : `detectionSeconds: expected at most ${max}, got none: the regression was never detected (no watched alarm went to ALARM after its onset; it reached ${result.exposedRequests} requests)`,
     );
+  else if (max !== undefined && result.detectionSeconds !== null && result.detectionSeconds > max)
+    failures.push(`detectionSeconds: expected at most ${max}, got ${result.detectionSeconds}`);
   if (expect.maxExposedRequests !== undefined && result.exposedRequests > expect.maxExposedRequests)
     failures.push(
       `exposedRequests: expected at most ${expect.maxExposedRequests}, got ${result.exposedRequests}`,

@@ -2,33 +2,10 @@ import path from 'node:path';
 import { parseDurationSeconds } from '../../lib/duration.ts';
 import { PIPELINE_COMMANDS } from '../iam/resources.ts';
 import { readYamlFile } from '../yaml-file.ts';
+import { didYouMean } from './did-you-mean.ts';
 import type { Scenario } from './schema.ts';
 
-/** Edit distance, for "did you mean" hints on misspelt names. */
-const distance = (a: string, b: string): number => {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    let diagonal = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const above = row[j] ?? 0;
-      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] ?? 0;
-};
-
-/** ` (did you mean "X"?)` when one known name is close to `name`, else nothing. */
-export const didYouMean = (name: string, known: readonly string[]): string => {
-  const lower = name.toLowerCase();
-  let best: { name: string; d: number } | undefined;
-  for (const candidate of known) {
-    const d = distance(lower, candidate.toLowerCase());
-    if (!best || d < best.d) best = { name: candidate, d };
-  }
-  return best && best.d <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean "${best.name}"?)` : '';
-};
+export { didYouMean };
 
 type AslStates = Record<
   string,
@@ -55,6 +32,16 @@ export const taskStateNamesOf = (asl: unknown): string[] =>
   statesOf(asl)
     .filter(([, type]) => type === 'Task')
     .map(([name]) => name);
+
+/**
+ * What a misspelt command most likely means: `dynamodb:PutItem` (an IAM action) and `PutItemCommand` (the
+ * SDK class) both name PutItem, which is how a fault names it.
+ */
+const bareCommand = (command: string): string =>
+  command
+    .trim()
+    .replace(/^[a-z0-9-]+:/, '')
+    .replace(/Command$/, '');
 
 /** Every alarm the world declares, with where: the shorthand's (`world.alarms`) and each service's. */
 const declaredAlarms = (scenario: Scenario): Array<{ name: string; path: string }> => [
@@ -112,8 +99,26 @@ const alarmNameProblems = (scenario: Scenario): string[] => {
       );
     else if (event.alarm.delete) deletedBy.set(name, index);
   }
+  // An expected alarm change is written as the timeline shows it; another shape, or an alarm the world
+  // does not declare, could never be met.
+  scenario.expect?.alarmChanges?.forEach((change, index) => {
+    const match = ALARM_CHANGE.exec(change);
+    const name = match?.[1] ?? match?.[2];
+    if (name === undefined)
+      problems.push(
+        `expect.alarmChanges[${index}]: "${change}" is no alarm change: write NAME FROM -> TO (states OK, ALARM, INSUFFICIENT_DATA) or NAME deleted`,
+      );
+    else if (!firstPath.has(name))
+      problems.push(
+        `expect.alarmChanges[${index}]: alarm "${name}" is not declared ${where}${didYouMean(name, names)}`,
+      );
+  });
   return problems;
 };
+
+/** `NAME FROM -> TO` or `NAME deleted`, as the timeline shows an alarm change. */
+const ALARM_CHANGE =
+  /^(?:(.+) (?:OK|ALARM|INSUFFICIENT_DATA) -> (?:OK|ALARM|INSUFFICIENT_DATA)|(.+) deleted)$/;
 
 /**
  * What a scenario names that does not exist, one message per mistake, each with its path: a fault on a
@@ -132,7 +137,7 @@ export const unknownNames = (
       const command = fault.command;
       if (!PIPELINE_COMMANDS.includes(command))
         problems.push(
-          `faults[${index}].command: the pipeline never sends "${fault.command}"${didYouMean(command.replace(/Command$/, ''), PIPELINE_COMMANDS)}; it sends ${PIPELINE_COMMANDS.join(', ')}`,
+          `faults[${index}].command: the pipeline never sends "${fault.command}"${didYouMean(bareCommand(command), PIPELINE_COMMANDS)}; it sends ${PIPELINE_COMMANDS.join(', ')}`,
         );
     } else if (!stateNames.includes(fault.state)) {
       problems.push(

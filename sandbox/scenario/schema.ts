@@ -1,10 +1,12 @@
 import * as z from 'zod';
 import { durationSchema } from '../../lib/config/schema.ts';
+import { NOTIFICATION_KINDS } from '../../lib/domain/notifications.ts';
 import { RELEASE_OUTCOMES } from '../../lib/domain/types.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
 import { CLOUDWATCH_TIMING_DEFAULTS, PERCENTILE_PATTERN } from '../aws/cloudwatch.ts';
 import { MAX_P99_TO_MEAN } from '../aws/histogram.ts';
-import { DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
+import { ALB_METRICS, DEFAULT_P99_TO_MEAN } from '../aws/traffic.ts';
+import { didYouMean } from './did-you-mean.ts';
 import { clickSchema, slackExpectationSchema, slackWorldSchema } from './slack-schema.ts';
 
 const p99Description = `99th-percentile response time (ms). Response times are log-normal with this mean and p99, so the p99 must be between latencyMs and ${MAX_P99_TO_MEAN.toFixed(1)}x latencyMs.`;
@@ -23,17 +25,33 @@ const checkTail = (value: { latencyMs?: number; latencyP99Ms?: number }, ctx: z.
 
 /** `0.1%` or `0.001`: a fraction of requests. */
 const rateSchema = z
-  .union([
-    z.number().min(0).max(1),
-    z
-      .string()
-      .regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 0.1% or 8%')
-      .refine((text) => Number(text.slice(0, -1)) <= 100, 'a rate is at most 100%'),
-  ])
+  .union(
+    [
+      z.number().min(0).max(1),
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 0.1% or 8%')
+        .refine((text) => Number(text.slice(0, -1)) <= 100, 'a rate is at most 100%'),
+    ],
+    // A value of neither type (.nan, a list): one message saying what a rate is.
+    { error: 'expected a rate: a fraction from 0 to 1 (0.001) or a percentage from 0% to 100% (0.1%)' },
+  )
   .transform((value) => (typeof value === 'number' ? value : Number(value.slice(0, -1)) / 100));
 
 /** A status a web application can answer (the Fetch API's Response refuses any other). */
 const httpStatusSchema = z.number().int().min(200).max(599);
+
+/**
+ * An image tag as Docker and ECR take one: "valid ASCII ... lowercase and uppercase letters, digits,
+ * underscores, periods and hyphens ... may not start with a period or a hyphen and may contain a maximum of
+ * 128 characters" (Docker CLI reference, docker image tag). A version's name is its tag in ECR.
+ */
+const imageTagSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+    'expected an image tag: letters, digits, _ . and - (not first), at most 128 characters',
+  );
 
 const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>');
 
@@ -60,7 +78,12 @@ const changeSchema = z
       }),
   })
   .strict()
-  .superRefine(checkTail);
+  .superRefine(checkTail)
+  .refine(
+    (change) =>
+      change.errorRate !== undefined || change.latencyMs !== undefined || change.latencyP99Ms !== undefined,
+    'a change says what changes: errorRate, latencyMs or latencyP99Ms',
+  );
 
 const versionSchema = z
   .object({
@@ -176,6 +199,16 @@ const alarmSchema = z
         path: ['evaluateLowSampleCountPercentile'],
         message:
           'evaluateLowSampleCountPercentile is only for a percentile alarm (give extendedStatistic, e.g. p99)',
+      });
+    // An alarm on a load balancer metric the simulated ALB does not publish would never see a datapoint:
+    // a scenario expecting it quiet would pass for the wrong reason. (Other namespaces are the team's own
+    // metrics: the sandbox publishes none, which inconclusive bakes use.)
+    const published: readonly string[] = ALB_METRICS;
+    if (alarm.namespace === 'AWS/ApplicationELB' && !published.includes(alarm.metric))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metric'],
+        message: `the simulated load balancer publishes ${ALB_METRICS.join(', ')} in AWS/ApplicationELB, not ${alarm.metric}${didYouMean(alarm.metric, ALB_METRICS)}`,
       });
     if (alarm.statistic !== undefined && alarm.extendedStatistic !== undefined)
       ctx.addIssue({
@@ -307,7 +340,9 @@ const userFunctionSchema = z
     durationMs: z.number().int().min(0).default(500).meta({
       description: 'How long one invocation runs, init included, in ms (virtual time the caller waits).',
     }),
-    timeout: durationSchema.default('3s').meta({
+    // "you can adjust this in increments of 1 second up to a maximum value of 900 seconds (15 minutes)"
+    // (Lambda Developer Guide, Configure Lambda function timeout).
+    timeout: durationWithin(1, 900, "a Lambda function's timeout").default('3s').meta({
       description:
         "The function's timeout (Lambda's default 3s): a longer run ends with FunctionError Unhandled, errorType Sandbox.Timedout.",
     }),
@@ -319,7 +354,7 @@ const serviceField = z.string().min(1).optional().meta({
 });
 
 const pushSchema = z
-  .object({ version: z.string().min(1), tag: z.string().optional(), service: serviceField })
+  .object({ version: z.string().min(1), tag: imageTagSchema.optional(), service: serviceField })
   .strict();
 
 const manualSchema = z
@@ -444,13 +479,16 @@ const serviceStateShape = {
 
 const serviceStateSchema = z.object(serviceStateShape).strict();
 
+/** A notification's `event`: an expectation naming another could never be met. */
+const notificationKindSchema = z.enum(NOTIFICATION_KINDS);
+
 /** One service's expected end state. */
 const serviceExpectationSchema = z
   .object({
     outcome: z.enum(RELEASE_OUTCOMES).optional(),
     servingVersion: z.string().optional(),
     notifications: z
-      .array(z.string())
+      .array(notificationKindSchema)
       .optional()
       .meta({ description: "The service's notification events in order, e.g. [started, promoted]." }),
   })
@@ -593,22 +631,57 @@ const scheduledEventSchema = z.union(
   },
 );
 
+/**
+ * What IAM accepts in an identity policy, so a statement it would refuse (MalformedPolicyDocument) is not
+ * evaluated as if attached: an action is `*` or `service:Action` (wildcards allowed), a resource `*` or an
+ * ARN (the Region, Account and Stack placeholders included), a condition operator one of IAM's, with its
+ * `IfExists` suffix (not on Null) and `ForAllValues:` / `ForAnyValue:` set prefix (IAM User Guide, IAM JSON
+ * policy elements: Action, Resource, Condition operators).
+ */
+const policyActionSchema = z
+  .string()
+  .regex(
+    /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/,
+    'expected * or service:Action, e.g. states:SendTaskSuccess (IAM: "Actions/Conditions must be prefaced by a vendor")',
+  );
+const policyResourceSchema = z.string().regex(/^(?:\*|arn:\S+)$/, 'expected * or an ARN');
+const CONDITION_OPERATOR =
+  /^(?:(?:ForAllValues:|ForAnyValue:)?(?:String(?:Not)?Equals(?:IgnoreCase)?|String(?:Not)?Like|Numeric(?:Not)?Equals|Numeric(?:LessThan|GreaterThan)(?:Equals)?|Date(?:Not)?Equals|Date(?:LessThan|GreaterThan)(?:Equals)?|Bool|BinaryEquals|(?:Not)?IpAddress|Arn(?:Not)?(?:Equals|Like))(?:IfExists)?|Null)$/;
+
 const policyStatementSchema = z
   .object({
     Sid: z.string().optional(),
     Effect: z.enum(['Allow', 'Deny']),
-    Action: z.union([z.string(), z.array(z.string()).min(1)]),
-    Resource: z.union([z.string(), z.array(z.string()).min(1)]),
-    Condition: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    Action: z.union([policyActionSchema, z.array(policyActionSchema).min(1)]),
+    Resource: z.union([policyResourceSchema, z.array(policyResourceSchema).min(1)]),
+    Condition: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .superRefine((condition, ctx) => {
+        for (const operator of Object.keys(condition))
+          if (!CONDITION_OPERATOR.test(operator))
+            ctx.addIssue({
+              code: 'custom',
+              path: [operator],
+              message: `"${operator}" is no IAM condition operator (e.g. StringEquals, ArnLike, StringLikeIfExists, ForAnyValue:StringEquals, Null)`,
+            });
+      })
+      .optional(),
   })
   .strict();
 
 const operatorSchema = z
   .object({
-    arn: z.string().min(20).optional().meta({
-      description:
-        "The operator's principal, as STS GetCallerIdentity answers it (default: arn:aws:sts::<account>:assumed-role/shipline-operator/sandbox-operator).",
-    }),
+    arn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:(?:user|role|assumed-role|federated-user)\/\S+$/,
+        'expected the ARN of an IAM user or role, or an STS session, e.g. arn:aws:sts::123456789012:assumed-role/deployer/alice',
+      )
+      .optional()
+      .meta({
+        description:
+          "The operator's principal, as STS GetCallerIdentity answers it (default: arn:aws:sts::<account>:assumed-role/shipline-operator/sandbox-operator).",
+      }),
     policy: z.array(policyStatementSchema).optional().meta({
       description:
         "The operator's identity policy statements, with the Region, Account and Stack placeholders of iam/operator-policy.json replaced; default: that file, the policy the README shows.",
@@ -616,51 +689,60 @@ const operatorSchema = z
   })
   .strict();
 
+/** A text an expected output contains: every text contains the empty one, so it would assert nothing. */
+const containsSchema = z.string().min(1, 'an empty text is in every output: it would assert nothing');
+
 const cliExpectationSchema = z
   .object({
     at: durationSchema.optional().meta({ description: 'The command given at this virtual time.' }),
     command: z.string().optional().meta({ description: 'The command with exactly this text.' }),
     exitCode: z.number().int().min(0).max(255).optional(),
-    stdoutContains: z.union([z.string(), z.array(z.string())]).optional(),
-    stderrContains: z.union([z.string(), z.array(z.string())]).optional(),
+    stdoutContains: z.union([containsSchema, z.array(containsSchema)]).optional(),
+    stderrContains: z.union([containsSchema, z.array(containsSchema)]).optional(),
   })
   .strict()
   .refine((value) => value.at !== undefined || value.command !== undefined, {
     message: 'name the command by at or by command',
   });
 
-const faultSchema = z.union([
-  z
-    .object({
-      command: z
-        .string()
-        .min(1)
-        .meta({ description: 'AWS API name, e.g. ModifyRule, UpdateService, PutItem.' }),
-      error: z.string().default('ThrottlingException'),
-      message: z.string().min(1).optional().meta({
-        description:
-          "The error's message (default: the service's own for a throttling or throughput error, else one naming the injected error).",
-      }),
-      times: z.number().int().min(1).default(1),
-      after: durationSchema
-        .optional()
-        .meta({ description: 'Only calls made at or after this virtual time fail.' }),
-    })
-    .strict(),
-  z
-    .object({
-      state: z.string().min(1).meta({ description: 'State name in the state machine.' }),
-      error: z.string().default('Lambda.ServiceException'),
-      cause: z.string().default('injected by the scenario'),
-      times: z.number().int().min(1).default(1),
-    })
-    .strict(),
-]);
+const faultSchema = z.union(
+  [
+    z
+      .object({
+        command: z
+          .string()
+          .min(1)
+          .meta({ description: 'AWS API name, e.g. ModifyRule, UpdateService, PutItem.' }),
+        error: z.string().min(1).default('ThrottlingException'),
+        message: z.string().min(1).optional().meta({
+          description:
+            "The error's message (default: the service's own for a throttling or throughput error, else one naming the injected error).",
+        }),
+        times: z.number().int().min(1).default(1),
+        after: durationSchema
+          .optional()
+          .meta({ description: 'Only calls made at or after this virtual time fail.' }),
+      })
+      .strict(),
+    z
+      .object({
+        state: z.string().min(1).meta({ description: 'State name in the state machine.' }),
+        error: z.string().min(1).default('Lambda.ServiceException'),
+        cause: z.string().default('injected by the scenario'),
+        times: z.number().int().min(1).default(1),
+      })
+      .strict(),
+  ],
+  {
+    error:
+      'a fault names exactly one of command (an AWS API the pipeline calls, e.g. ModifyRule) or state (a Task state of the state machine)',
+  },
+);
 
 const notificationExpectationSchema = z
   .object({
-    event: z.string().min(1).meta({ description: 'e.g. rolled_back.' }),
-    subjectContains: z.string().optional(),
+    event: notificationKindSchema.meta({ description: 'e.g. rolled_back.' }),
+    subjectContains: containsSchema.optional(),
     fields: z
       .record(z.string(), z.unknown())
       .optional()
@@ -672,7 +754,7 @@ const deadLetterExpectationSchema = z
   .object({
     fn: z.string().min(1).meta({ description: 'The function that failed the event, e.g. alarmEvents.' }),
     detailType: z.string().optional(),
-    errorContains: z.string().optional(),
+    errorContains: containsSchema.optional(),
   })
   .strict();
 
@@ -690,7 +772,11 @@ export const scenarioSchema = z
       .meta({ description: 'Service to release; defaults to the first one in the config.' }),
     world: z
       .object({
-        start: z.iso.datetime().default('2026-11-22T10:00:00Z'),
+        start: z.iso
+          .datetime({
+            error: 'expected a UTC time such as 2026-11-22T10:00:00Z (the timeline counts from it)',
+          })
+          .default('2026-11-22T10:00:00Z'),
         account: z
           .string()
           .regex(/^\d{12}$/)
@@ -780,14 +866,28 @@ export const scenarioSchema = z
           }),
       })
       .strict(),
-    versions: z.record(z.string(), versionSchema).meta({
-      description:
-        "The images, by name: each is in the service's ECR repository from the start, tagged with its name (v2), so a deploy can name <repository URI>:v2; a push with a `tag` moves that tag to it.",
-    }),
+    versions: z
+      .record(z.string(), versionSchema)
+      .superRefine((versions, ctx) => {
+        for (const name of Object.keys(versions))
+          if (!imageTagSchema.safeParse(name).success)
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `"${name}" is no image tag (a version's name is its tag in ECR): letters, digits, _ . and - (not first), at most 128 characters`,
+            });
+      })
+      .meta({
+        description:
+          "The images, by name: each is in the service's ECR repository from the start, tagged with its name (v2), so a deploy can name <repository URI>:v2; a push with a `tag` moves that tag to it.",
+      }),
     trigger: triggerSchema,
     events: z.array(scheduledEventSchema).default([]),
     faults: z.array(faultSchema).default([]),
-    until: durationSchema.default('6h').meta({ description: 'Virtual time limit for the run.' }),
+    until: durationSchema
+      .refine((value) => parseDurationSeconds(value) !== 0, 'a run lasts at least 1s: at 0s nothing happens')
+      .default('6h')
+      .meta({ description: 'Virtual time limit for the run.' }),
     seed: z.number().int().min(0).max(4_294_967_295).optional().meta({
       description:
         "Seed of the run's random source (retry jitter, ids, tokens): the same seed gives the same timeline. Default 1; `simulate --seed` overrides it.",
@@ -798,7 +898,11 @@ export const scenarioSchema = z
         servingVersion: z.string().optional(),
         executions: z.number().int().min(0).optional(),
         notifications: z
-          .array(z.union([z.string(), notificationExpectationSchema]))
+          .array(
+            z.union([notificationKindSchema, notificationExpectationSchema], {
+              error: `expected a notification event (${NOTIFICATION_KINDS.join(', ')}) or an object { event, subjectContains, fields } naming one`,
+            }),
+          )
           .optional()
           .meta({
             description:
@@ -812,7 +916,7 @@ export const scenarioSchema = z
           .array(deadLetterExpectationSchema)
           .optional()
           .meta({ description: 'Events left in the dead-letter queue, in order (an empty list: none).' }),
-        reasonContains: z.string().optional(),
+        reasonContains: containsSchema.optional(),
         maxRollbackReactionSeconds: z.number().min(0).optional(),
         minRollbackReactionSeconds: z.number().min(0).optional().meta({
           description:
@@ -823,10 +927,12 @@ export const scenarioSchema = z
             'Every alarm change of the run in order, as the timeline shows it: `NAME FROM -> TO` (e.g. checkout-latency-p99 OK -> ALARM) or `NAME deleted`; an empty list: no alarm moved.',
         }),
         maxDetectionSeconds: z.number().min(0).optional().meta({
-          description: 'At most this long from regression onset to the first watched alarm in ALARM.',
+          description:
+            'At most this long from regression onset to the first watched alarm in ALARM. It asserts a regression was detected: a run without one, or whose regression no watched alarm caught, fails it.',
         }),
         maxExposedRequests: z.number().min(0).optional().meta({
-          description: 'At most this many requests served by the released version while regressed.',
+          description:
+            'At most this many requests served by the released version while regressed (a run without a regression exposed none).',
         }),
         productionWeightChanges: z.number().int().min(0).optional().meta({
           description:
@@ -866,6 +972,14 @@ export const scenarioSchema = z
     scenario.faults.forEach((fault, index) => {
       if ('after' in fault) late(fault.after, ['faults', index, 'after'], 'a fault starting');
     });
+    // ecsDeploySeconds is launch-to-healthy whole: with it, a task's start time would be ignored.
+    if (scenario.world.ecsDeploySeconds !== undefined && scenario.world.timing.ecsTaskStart !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['world', 'timing', 'ecsTaskStart'],
+        message:
+          'world.ecsDeploySeconds already says how long a new task takes to be healthy (start included): give ecsTaskStart or ecsDeploySeconds, not both',
+      });
   });
 
 export type Scenario = z.output<typeof scenarioSchema>;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { durationSchema } from '../../lib/config/schema.ts';
+import { parseDurationSeconds } from '../../lib/duration.ts';
 
 /** `world.slack`: the Slack workspace of the world, whose Web API the pipeline's functions call. */
 export const slackWorldSchema = z
@@ -44,7 +45,13 @@ export const slackWorldSchema = z
               }),
             retryAfter: durationSchema.default('30s').meta({ description: "A 429's Retry-After." }),
           })
-          .strict(),
+          .strict()
+          .refine(
+            (outage) =>
+              outage.until === undefined ||
+              (parseDurationSeconds(outage.until) ?? 0) > (parseDurationSeconds(outage.from) ?? 0),
+            { path: ['until'], message: 'an outage ends after it begins: until is later than from' },
+          ),
       )
       .default([])
       .meta({ description: 'When Slack answers every call with an HTTP error.' }),

@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
 import { type CliRun, checkCliExpectations, splitCommandLine } from '../../sandbox/run/cli.ts';
+import { parseScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
+
+afterAll(async () => {
+  await stopLocalDynamoDb();
+});
 
 describe('Sandbox: a scenario cli command line', () => {
   it.each([
@@ -61,5 +70,39 @@ describe('Sandbox: expectations on cli commands', () => {
       'cli at 12m: stdout does not contain "promoted" (stdout: ended the bake)',
       'cli "abort checkout": no such command ran (ran: "promote checkout", "resume checkout")',
     ]);
+  });
+});
+
+describe("Sandbox: the operator's terminal names the scenario's config", () => {
+  // A person's SHIPLINE_CONFIG names the shipline.yml they wrote: validate and plan read it from the
+  // command's environment (not the test runner's process), and it is the config as written, not the
+  // packaged JSON (defaults filled in and normalised, which validate would refuse).
+  it('validate and plan in a cli event read the inline config of the scenario', async () => {
+    const config = parse(
+      readFileSync(path.join(REPOSITORY_ROOT, 'shipline.yml'), 'utf8').replaceAll('checkout', 'payments'),
+    );
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const result = await runScenario(
+      parseScenario({
+        name: 'operator validate',
+        config,
+        world: { serving: 'v1' },
+        versions: { v1: { digest: digest('a') }, v2: { digest: digest('b') } },
+        trigger: { push: { version: 'v2' } },
+        events: [
+          { at: '1m', cli: 'validate' },
+          { at: '1m', cli: 'plan --json' },
+        ],
+        until: '2m',
+      }),
+      path.join(REPOSITORY_ROOT, 'examples'),
+    );
+    const [validate, plan] = result.cli;
+    expect(validate).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(validate?.stdout).toMatch(/shipline\.yml is valid: payments \(canary: 5% -> 25% -> 100%\)\n$/);
+    expect(plan).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(JSON.parse(plan?.stdout ?? '')).toMatchObject({
+      services: [{ name: 'payments', strategy: 'canary' }],
+    });
   });
 });

@@ -531,10 +531,19 @@ describe('Function: checkDetection', () => {
       'detectionSeconds: expected at most 120, got 150',
       'exposedRequests: expected at most 500, got 750',
     ]);
+    // Nothing detected fails a bound on detection, saying why; no regression meets a bound on exposure.
     expect(
-      checkDetection({ maxDetectionSeconds: 120 }, { detectionSeconds: null, exposedRequests: 0 }),
+      checkDetection(
+        { maxDetectionSeconds: 120, maxExposedRequests: 0 },
+        { detectionSeconds: null, exposedRequests: 0 },
+      ),
     ).toEqual([
-      'detectionSeconds: expected at most 120, got none (no regression, or no watched alarm fired after it)',
+      'detectionSeconds: expected at most 120, got none: there was no regression to detect (the released version never served a request while behaving worse than the version it replaces)',
+    ]);
+    expect(
+      checkDetection({ maxDetectionSeconds: 120 }, { detectionSeconds: null, exposedRequests: 4200 }),
+    ).toEqual([
+      'detectionSeconds: expected at most 120, got none: the regression was never detected (no watched alarm went to ALARM after its onset; it reached 4200 requests)',
     ]);
   });
 });

@@ -223,6 +223,19 @@ describe('Report: the HTML page of a run', () => {
     );
   });
 
+  it('lists the faults that never applied, as the text summary does, and nothing when all applied', () => {
+    const run = result({ checkout: service() });
+    const html = renderReport(
+      input({
+        result: { ...run, unusedFaults: ['faults[0] (ModifyRule: <ThrottlingException>) never fired'] },
+      }),
+    );
+    expect(html).toContain(
+      '<dt>Unused faults</dt><dd><span class="outcome bad">1 never applied</span><ul><li>faults[0] (ModifyRule: &lt;ThrottlingException&gt;) never fired</li></ul></dd>',
+    );
+    expect(renderReport(input())).not.toContain('Unused faults');
+  });
+
   it('states the outcome of each service in words and with a symbol', () => {
     const html = renderReport(
       input({

@@ -188,7 +188,7 @@ describe('Class: SimulatedElbv2, test listener rules', () => {
         { slots: { blue: { targetGroupArn: BLUE }, green: { targetGroupArn: GREEN } } },
         { stableSlot: 'blue', testRoute: { host: 'test.shop.example.com' } },
       ),
-    ).toThrow('testRoute of shop: no test listener rule');
+    ).toThrow('world.services.shop.testRoute: shop has no test listener rule');
   });
 
   it('gives the test rule no production load: the version behind it serves no production request', async () => {
