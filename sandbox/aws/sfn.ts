@@ -104,6 +104,42 @@ const engineFor = (definition: StateMachineDefinition): StateMachine => {
   return new StateMachine(definition, { validationOptions: { noValidate: true } });
 };
 
+/**
+ * A timestamp as Step Functions takes it in a Wait state (Amazon States Language, "Timestamps": RFC 3339,
+ * with an uppercase T between the date and the time and an uppercase Z when no numeric offset is given).
+ */
+const ASL_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** Wait states (as a one-state machine) this process has validated: the same checks once per process. */
+const validatedWaits = new Set<string>();
+
+/**
+ * What CreateStateMachine refuses in a Wait state (none: undefined). The sandbox runs a Wait as a Task of
+ * its own on the virtual clock, so the engine's validator never sees the Wait itself: it checks it here
+ * alone, as the only state of a machine (exactly one of Seconds, SecondsPath, Timestamp, TimestampPath; each
+ * well formed), and the Timestamp's uppercase T and Z, which the engine's validator lets through.
+ */
+const waitProblem = (name: string, state: State): string | undefined => {
+  if (typeof state.Timestamp === 'string' && !ASL_TIMESTAMP.test(state.Timestamp))
+    return `SCHEMA_VALIDATION_FAILED: /States/${name}/Timestamp is invalid: ${JSON.stringify(state.Timestamp)} is not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z`;
+  const { Next: _next, End: _end, ...rest } = state;
+  const alone = { StartAt: name, States: { [name]: { ...rest, End: true } } };
+  const key = JSON.stringify(alone);
+  if (validatedWaits.has(key)) return undefined;
+  try {
+    new StateMachine(alone as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
+  } catch (error) {
+    return (error as Error).message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0)
+      .join(', ');
+  }
+  validatedWaits.add(key);
+  return undefined;
+};
+
 const named = (name: string, message: string): Error => {
   const error = new Error(message);
   error.name = name;
@@ -201,6 +237,9 @@ export class SimulatedStepFunctions {
           `Invalid State Machine Definition: '${problems.map((p) => `SCHEMA_VALIDATION_FAILED: ${p}`).join(', ')}'`,
         );
       if (state.Type === 'Wait') {
+        const problem = waitProblem(name, state);
+        if (problem)
+          throw new SimulatedAwsError('InvalidDefinition', `Invalid State Machine Definition: '${problem}'`);
         // A Wait until a Timestamp(Path) waits until that moment of the virtual clock (none: at once).
         const seconds: State = state.SecondsPath
           ? { '__wait_seconds.$': state.SecondsPath }
@@ -404,7 +443,13 @@ export class SimulatedStepFunctions {
     const resource = String(state.Resource);
     if (resource === 'arn:aws:states:::sandbox:wait') {
       const params = input as State;
-      const until = params.__wait_until === undefined ? undefined : Date.parse(String(params.__wait_until));
+      const timestamp = params.__wait_until;
+      const until =
+        timestamp === undefined
+          ? undefined
+          : typeof timestamp === 'string' && ASL_TIMESTAMP.test(timestamp)
+            ? Date.parse(timestamp)
+            : Number.NaN;
       if (until !== undefined && Number.isNaN(until))
         throw named(
           'States.Runtime',
