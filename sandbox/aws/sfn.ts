@@ -110,6 +110,13 @@ const engineFor = (definition: StateMachineDefinition): StateMachine => {
  */
 const ASL_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 
+/** The longest wait in seconds a Wait state takes (Step Functions Developer Guide, "Wait state"). */
+const MAX_WAIT_SECONDS = 99_999_999;
+
+/** A Wait state's number of seconds: an integer from 0 to 99,999,999. */
+const isWaitSeconds = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_WAIT_SECONDS;
+
 /** Wait states (as a one-state machine) this process has validated: the same checks once per process. */
 const validatedWaits = new Set<string>();
 
@@ -120,6 +127,8 @@ const validatedWaits = new Set<string>();
  * well formed), and the Timestamp's uppercase T and Z, which the engine's validator lets through.
  */
 const waitProblem = (name: string, state: State): string | undefined => {
+  if (state.Seconds !== undefined && !isWaitSeconds(state.Seconds))
+    return `SCHEMA_VALIDATION_FAILED: /States/${name}/Seconds is invalid: ${JSON.stringify(state.Seconds)} is not an integer from 0 to ${MAX_WAIT_SECONDS}`;
   if (typeof state.Timestamp === 'string' && !ASL_TIMESTAMP.test(state.Timestamp))
     return `SCHEMA_VALIDATION_FAILED: /States/${name}/Timestamp is invalid: ${JSON.stringify(state.Timestamp)} is not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z`;
   const { Next: _next, End: _end, ...rest } = state;
@@ -444,20 +453,27 @@ export class SimulatedStepFunctions {
     if (resource === 'arn:aws:states:::sandbox:wait') {
       const params = input as State;
       const timestamp = params.__wait_until;
+      // Step Functions "considers the time value up to seconds and truncates milliseconds" ("Wait state").
       const until =
         timestamp === undefined
           ? undefined
           : typeof timestamp === 'string' && ASL_TIMESTAMP.test(timestamp)
-            ? Date.parse(timestamp)
+            ? Math.floor(Date.parse(timestamp) / 1000) * 1000
             : Number.NaN;
       if (until !== undefined && Number.isNaN(until))
         throw named(
           'States.Runtime',
           `The Wait state "${stateName}" was given "${String(params.__wait_until)}", not an RFC 3339 timestamp`,
         );
+      // A SecondsPath must select an integer number of seconds (a static Seconds was checked at creation).
+      if (until === undefined && !isWaitSeconds(params.__wait_seconds))
+        throw named(
+          'States.Runtime',
+          `The Wait state "${stateName}" was given ${JSON.stringify(params.__wait_seconds) ?? 'nothing'} from its SecondsPath, not an integer number of seconds from 0 to ${MAX_WAIT_SECONDS}`,
+        );
       const seconds =
         until === undefined
-          ? Number(params.__wait_seconds ?? 0)
+          ? (params.__wait_seconds as number)
           : Math.max(0, (until - this.world.clock.nowMillis) / 1000);
       await this.sleep(execution, seconds);
       return params.__input ?? null;
