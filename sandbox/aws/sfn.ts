@@ -117,35 +117,33 @@ const MAX_WAIT_SECONDS = 99_999_999;
 const isWaitSeconds = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_WAIT_SECONDS;
 
-/** Wait states (as a one-state machine) this process has validated: the same checks once per process. */
-const validatedWaits = new Set<string>();
+/** The fields of which a Wait state has exactly one. */
+const WAIT_FIELDS = ['Seconds', 'SecondsPath', 'Timestamp', 'TimestampPath'] as const;
 
 /**
  * What CreateStateMachine refuses in a Wait state (none: undefined). The sandbox runs a Wait as a Task of
- * its own on the virtual clock, so the engine's validator never sees the Wait itself: it checks it here
- * alone, as the only state of a machine (exactly one of Seconds, SecondsPath, Timestamp, TimestampPath; each
- * well formed), and the Timestamp's uppercase T and Z, which the engine's validator lets through.
+ * its own on the virtual clock, so the engine's validator never sees the Wait itself: its rules are checked
+ * here (Step Functions Developer Guide, "Wait state"): exactly one of Seconds, SecondsPath, Timestamp and
+ * TimestampPath; Seconds an integer from 0 to 99,999,999; Timestamp RFC 3339 with an uppercase T and Z;
+ * a path a reference path (`$...`).
  */
 const waitProblem = (name: string, state: State): string | undefined => {
-  if (state.Seconds !== undefined && !isWaitSeconds(state.Seconds))
-    return `SCHEMA_VALIDATION_FAILED: /States/${name}/Seconds is invalid: ${JSON.stringify(state.Seconds)} is not an integer from 0 to ${MAX_WAIT_SECONDS}`;
-  if (typeof state.Timestamp === 'string' && !ASL_TIMESTAMP.test(state.Timestamp))
-    return `SCHEMA_VALIDATION_FAILED: /States/${name}/Timestamp is invalid: ${JSON.stringify(state.Timestamp)} is not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z`;
-  const { Next: _next, End: _end, ...rest } = state;
-  const alone = { StartAt: name, States: { [name]: { ...rest, End: true } } };
-  const key = JSON.stringify(alone);
-  if (validatedWaits.has(key)) return undefined;
-  try {
-    new StateMachine(alone as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
-  } catch (error) {
-    return (error as Error).message
-      .split('\n')
-      .slice(1)
-      .map((line) => line.trim())
-      .filter((line) => line.length > 0)
-      .join(', ');
-  }
-  validatedWaits.add(key);
+  const given = WAIT_FIELDS.filter((field) => state[field] !== undefined);
+  if (given.length !== 1)
+    return `WAIT_DURATION: State "${name}" MUST contain exactly one of "Seconds", "SecondsPath", "Timestamp", "TimestampPath"`;
+  const field = given[0] as (typeof WAIT_FIELDS)[number];
+  const value = state[field];
+  const invalid = (why: string) =>
+    `SCHEMA_VALIDATION_FAILED: /States/${name}/${field} is invalid: ${JSON.stringify(value)} ${why}`;
+  if (field === 'Seconds' && !isWaitSeconds(value))
+    return invalid(`is not an integer from 0 to ${MAX_WAIT_SECONDS}`);
+  if (field === 'Timestamp' && !(typeof value === 'string' && ASL_TIMESTAMP.test(value)))
+    return invalid('is not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z');
+  if (
+    (field === 'SecondsPath' || field === 'TimestampPath') &&
+    !(typeof value === 'string' && value.startsWith('$'))
+  )
+    return invalid('is not a reference path (such as $.until)');
   return undefined;
 };
 
