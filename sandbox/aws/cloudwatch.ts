@@ -622,7 +622,9 @@ export class SimulatedCloudWatch {
         datapoints,
         evaluationPeriods: alarm.EvaluationPeriods,
         datapointsToAlarm: alarm.DatapointsToAlarm,
-        treatMissingData: alarm.TreatMissingData,
+        // "Alarms that evaluate metrics in the AWS/DynamoDB namespace always ignore missing data even if you
+        // choose a different option for TreatMissingData" (CloudWatch API Reference, PutMetricAlarm).
+        treatMissingData: alarm.Namespace === 'AWS/DynamoDB' ? 'ignore' : alarm.TreatMissingData,
       });
       const next = decision.state;
       if (next === undefined || next === alarm.StateValue) continue;

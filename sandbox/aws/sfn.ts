@@ -104,6 +104,49 @@ const engineFor = (definition: StateMachineDefinition): StateMachine => {
   return new StateMachine(definition, { validationOptions: { noValidate: true } });
 };
 
+/**
+ * A timestamp as Step Functions takes it in a Wait state (Amazon States Language, "Timestamps": RFC 3339,
+ * with an uppercase T between the date and the time and an uppercase Z when no numeric offset is given).
+ */
+const ASL_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** The longest wait in seconds a Wait state takes (Step Functions Developer Guide, "Wait state"). */
+const MAX_WAIT_SECONDS = 99_999_999;
+
+/** A Wait state's number of seconds: an integer from 0 to 99,999,999. */
+const isWaitSeconds = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_WAIT_SECONDS;
+
+/** The fields of which a Wait state has exactly one. */
+const WAIT_FIELDS = ['Seconds', 'SecondsPath', 'Timestamp', 'TimestampPath'] as const;
+
+/**
+ * What CreateStateMachine refuses in a Wait state (none: undefined). The sandbox runs a Wait as a Task of
+ * its own on the virtual clock, so the engine's validator never sees the Wait itself: its rules are checked
+ * here (Step Functions Developer Guide, "Wait state"): exactly one of Seconds, SecondsPath, Timestamp and
+ * TimestampPath; Seconds an integer from 0 to 99,999,999; Timestamp RFC 3339 with an uppercase T and Z;
+ * a path a reference path (`$...`).
+ */
+const waitProblem = (name: string, state: State): string | undefined => {
+  const given = WAIT_FIELDS.filter((field) => state[field] !== undefined);
+  if (given.length !== 1)
+    return `WAIT_DURATION: State "${name}" MUST contain exactly one of "Seconds", "SecondsPath", "Timestamp", "TimestampPath"`;
+  const field = given[0] as (typeof WAIT_FIELDS)[number];
+  const value = state[field];
+  const invalid = (why: string) =>
+    `SCHEMA_VALIDATION_FAILED: /States/${name}/${field} is invalid: ${JSON.stringify(value)} ${why}`;
+  if (field === 'Seconds' && !isWaitSeconds(value))
+    return invalid(`is not an integer from 0 to ${MAX_WAIT_SECONDS}`);
+  if (field === 'Timestamp' && !(typeof value === 'string' && ASL_TIMESTAMP.test(value)))
+    return invalid('is not an RFC 3339 timestamp such as 2026-11-24T10:00:00Z');
+  if (
+    (field === 'SecondsPath' || field === 'TimestampPath') &&
+    !(typeof value === 'string' && value.startsWith('$'))
+  )
+    return invalid('is not a reference path (such as $.until)');
+  return undefined;
+};
+
 const named = (name: string, message: string): Error => {
   const error = new Error(message);
   error.name = name;
@@ -201,6 +244,9 @@ export class SimulatedStepFunctions {
           `Invalid State Machine Definition: '${problems.map((p) => `SCHEMA_VALIDATION_FAILED: ${p}`).join(', ')}'`,
         );
       if (state.Type === 'Wait') {
+        const problem = waitProblem(name, state);
+        if (problem)
+          throw new SimulatedAwsError('InvalidDefinition', `Invalid State Machine Definition: '${problem}'`);
         // A Wait until a Timestamp(Path) waits until that moment of the virtual clock (none: at once).
         const seconds: State = state.SecondsPath
           ? { '__wait_seconds.$': state.SecondsPath }
@@ -404,15 +450,28 @@ export class SimulatedStepFunctions {
     const resource = String(state.Resource);
     if (resource === 'arn:aws:states:::sandbox:wait') {
       const params = input as State;
-      const until = params.__wait_until === undefined ? undefined : Date.parse(String(params.__wait_until));
+      const timestamp = params.__wait_until;
+      // Step Functions "considers the time value up to seconds and truncates milliseconds" ("Wait state").
+      const until =
+        timestamp === undefined
+          ? undefined
+          : typeof timestamp === 'string' && ASL_TIMESTAMP.test(timestamp)
+            ? Math.floor(Date.parse(timestamp) / 1000) * 1000
+            : Number.NaN;
       if (until !== undefined && Number.isNaN(until))
         throw named(
           'States.Runtime',
           `The Wait state "${stateName}" was given "${String(params.__wait_until)}", not an RFC 3339 timestamp`,
         );
+      // A SecondsPath must select an integer number of seconds (a static Seconds was checked at creation).
+      if (until === undefined && !isWaitSeconds(params.__wait_seconds))
+        throw named(
+          'States.Runtime',
+          `The Wait state "${stateName}" was given ${JSON.stringify(params.__wait_seconds) ?? 'nothing'} from its SecondsPath, not an integer number of seconds from 0 to ${MAX_WAIT_SECONDS}`,
+        );
       const seconds =
         until === undefined
-          ? Number(params.__wait_seconds ?? 0)
+          ? (params.__wait_seconds as number)
           : Math.max(0, (until - this.world.clock.nowMillis) / 1000);
       await this.sleep(execution, seconds);
       return params.__input ?? null;

@@ -100,6 +100,26 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
       visibleAt: START + (minute + 1 + visibleAfterMinutes) * MINUTE,
     });
 
+  // "Alarms that evaluate metrics in the AWS/DynamoDB namespace always ignore missing data even if you choose
+  // a different option for TreatMissingData" (CloudWatch API Reference, PutMetricAlarm TreatMissingData).
+  it('keeps the state of an AWS/DynamoDB alarm with no data, whatever its TreatMissingData says', () => {
+    for (const treat of ['missing', 'breaching', 'notBreaching'] as const) {
+      const { world } = makeWorld();
+      world.cloudwatch.putAlarm(
+        alarm({
+          AlarmName: `throttles-${treat}`,
+          Namespace: 'AWS/DynamoDB',
+          MetricName: 'ThrottledRequests',
+          Dimensions: [{ Name: 'TableName', Value: 'releases' }],
+          TreatMissingData: treat,
+          StateValue: treat === 'notBreaching' ? 'ALARM' : 'OK',
+        }),
+      );
+      for (let minute = 1; minute <= 10; minute += 1) world.cloudwatch.evaluate(START + minute * MINUTE);
+      expect(world.alarmTransitions, treat).toEqual([]);
+    }
+  });
+
   it('does not see a datapoint before its delay, then counts it from the evaluation range', () => {
     const { world } = makeWorld();
     world.cloudwatch.putAlarm(alarm());

@@ -472,6 +472,64 @@ describe('Class: SimulatedStepFunctions, Wait states on the virtual clock', () =
     expect(execution?.error).toBe('States.Runtime');
   });
 
+  // The sandbox runs a Wait state as a Task of its own on the virtual clock, so the engine's validator never
+  // sees it: the Wait's own rules are checked as CreateStateMachine checks them (Amazon States Language,
+  // "Wait State": exactly one of Seconds, SecondsPath, Timestamp, TimestampPath; "Timestamps": RFC 3339 with
+  // an uppercase T between date and time and an uppercase Z or a numeric offset).
+  it('refuses at creation a Wait state CreateStateMachine refuses (InvalidDefinition), naming what is wrong', () => {
+    const { world } = makeWorld(async () => null);
+    const create = (wait: Record<string, unknown>) => () =>
+      world.sfn.createStateMachine('m', {
+        StartAt: 'Hold',
+        States: { Hold: { Type: 'Wait', ...wait, Next: 'Done' }, Done: { Type: 'Succeed' } },
+      });
+    const exactlyOne =
+      /Hold.*MUST contain exactly one of "Seconds", "SecondsPath", "Timestamp", "TimestampPath"/;
+    expect(create({})).toThrow(exactlyOne);
+    expect(create({ Seconds: 5, Timestamp: '2026-11-22T10:10:00Z' })).toThrow(exactlyOne);
+    for (const timestamp of ['2026-11-22', '2026-11-22T10:10:00', 'tomorrow', '2026-11-22t10:10:00z'])
+      expect(create({ Timestamp: timestamp }), timestamp).toThrow(/\/States\/Hold\/Timestamp/);
+    expect(create({ Seconds: -1 })).toThrow(/\/States\/Hold\/Seconds/);
+    expect(create({ Seconds: 1.5 })).toThrow(/\/States\/Hold\/Seconds/);
+    expect(create({ TimestampPath: 'until' })).toThrow(/\/States\/Hold\/TimestampPath/);
+    for (const make of [create({ Seconds: 5 }), create({ Timestamp: '2026-11-22T10:10:00+01:00' })])
+      expect(make).not.toThrow();
+    try {
+      create({})();
+    } catch (error) {
+      expect((error as Error).name).toBe('InvalidDefinition');
+    }
+  });
+
+  it('fails with States.Runtime when the TimestampPath selects a date that is not an RFC 3339 timestamp', async () => {
+    for (const until of ['2026-11-22', 'Sun Nov 22 2026 10:10:00 GMT', '2026-11-22T10:10:00']) {
+      const execution = await waitUntil({ TimestampPath: '$.until' }, { until });
+      expect(execution?.status, until).toBe('FAILED');
+      expect(execution?.error).toBe('States.Runtime');
+    }
+  });
+
+  // "SecondsPath ... You must specify an integer value" (Step Functions Developer Guide, "Wait state"): any
+  // other value fails the execution, instead of going on at once or waiting a fraction of a second.
+  it('fails with States.Runtime when the SecondsPath selects no integer number of seconds', async () => {
+    for (const seconds of ['abc', -5, 1.5, null, 100_000_000]) {
+      const execution = await waitUntil({ SecondsPath: '$.seconds' }, { seconds });
+      expect(execution?.status, String(seconds)).toBe('FAILED');
+      expect(execution?.error).toBe('States.Runtime');
+      expect(execution?.cause).toContain('"Hold"');
+    }
+  });
+
+  // "If you specify the wait time as a timestamp, Step Functions considers the time value up to seconds and
+  // truncates milliseconds" (Step Functions Developer Guide, "Wait state").
+  it('waits until a Timestamp truncated to its second', async () => {
+    const execution = await waitUntil({ Timestamp: new Date(START + 600_900).toISOString() });
+    expect(execution?.history.map((h) => [h.state, (h.at - START) / 1000])).toEqual([
+      ['Hold', 0],
+      ['Done', 600],
+    ]);
+  });
+
   it('goes on at once from a Timestamp already past', async () => {
     const execution = await waitUntil({ Timestamp: new Date(START - 60_000).toISOString() });
     expect(execution?.history.map((h) => [h.state, (h.at - START) / 1000])).toEqual([
