@@ -484,6 +484,29 @@ export class TrafficModel {
     return histogram;
   }
 
+  /**
+   * The last extremes read from each histogram, by identity (a steady minute serves the same shared one to
+   * the same number of requests): a 72-hour bake reads them once, not 4,320 times per target group.
+   */
+  private readonly extremes = new WeakMap<Histogram, { n: number; slowest: number; fastest: number }>();
+
+  /** A minute's slowest and fastest expected requests (TargetResponseTime Maximum and Minimum). */
+  private extremesOf(bucket: Bucket): { slowest: number; fastest: number } {
+    const n = bucket.requests;
+    const histogram = bucket.latency;
+    if (histogram === undefined || !(n > 0)) return { slowest: bucket.maxLatencyMs / 1000, fastest: 0 };
+    // Only a shared histogram is never added to again (addLatency copies it first), so only it is kept.
+    const known = bucket.latencyShared ? this.extremes.get(histogram) : undefined;
+    if (known && Object.is(known.n, n)) return known;
+    const read = {
+      n,
+      slowest: percentileOf(histogram, (100 * n) / (n + 1)) ?? 0,
+      fastest: percentileOf(histogram, 100 / (n + 1)) ?? 0,
+    };
+    if (bucket.latencyShared) this.extremes.set(histogram, read);
+    return read;
+  }
+
   /** The series a target group's minute goes to: per target group, and for its whole load balancer. */
   private publishedSeries(targetGroupArn: string, loadBalancer: string): PublishedSeries {
     const known = this.seriesOf.get(targetGroupArn);
@@ -541,12 +564,7 @@ export class TrafficModel {
       // Guide, "CloudWatch metrics for your Application Load Balancer": the statistics of the time elapsed
       // per request), not a version's mean: the expected extremes of n requests drawn from the minute's
       // distribution, its n/(n+1) and 1/(n+1) quantiles (the expected CDF of the largest and smallest of n).
-      const n = bucket.requests;
-      const slowest =
-        bucket.latency && n > 0
-          ? (percentileOf(bucket.latency, (100 * n) / (n + 1)) ?? 0)
-          : bucket.maxLatencyMs / 1000;
-      const fastest = bucket.latency && n > 0 ? (percentileOf(bucket.latency, 100 / (n + 1)) ?? 0) : 0;
+      const { slowest, fastest } = this.extremesOf(bucket);
       // ALB publishes each target-group series, and the same series for the whole load balancer.
       for (const [dims, keys] of [
         [series.perGroup, series.perGroupKeys],
