@@ -636,12 +636,14 @@ const scheduledEventSchema = z.union(
  * evaluated as if attached: an action is `*` or `service:Action` (wildcards allowed), a resource `*` or an
  * ARN (the Region, Account and Stack placeholders included), a condition operator one of IAM's, with its
  * `IfExists` suffix (not on Null) and `ForAllValues:` / `ForAnyValue:` set prefix (IAM User Guide, IAM JSON
- * policy elements: Action, Resource, Condition operators).
+ * policy elements: Action, Resource, Condition operators). "The prefix and the action name are case
+ * insensitive. For example, iam:ListAccessKeys is the same as IAM:listaccesskeys" (Action), and the evaluator
+ * matches them so.
  */
 const policyActionSchema = z
   .string()
   .regex(
-    /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/,
+    /^(?:\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$/,
     'expected * or service:Action, e.g. states:SendTaskSuccess (IAM: "Actions/Conditions must be prefaced by a vendor")',
   );
 const policyResourceSchema = z.string().regex(/^(?:\*|arn:\S+)$/, 'expected * or an ARN');
