@@ -8,7 +8,7 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../lib/adapters/dynamodb-release-store.ts';
-import { describeIssues, locator } from '../lib/config/load.ts';
+import { describeIssues, locator, YAML_MAX_ALIAS_COUNT, yamlAliasMessage } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import type { DoraFigures } from '../lib/domain/dora.ts';
 import type { ReleaseEventMessage } from '../lib/domain/progress.ts';
@@ -155,12 +155,12 @@ export const loadScenario = (file: string): { scenario: Scenario; baseDir: strin
     throw new ScenarioError(
       `scenario ${file} is empty: a scenario is a mapping with at least name, world, versions and trigger`,
     );
-  // Aliases that would expand a small file into a huge document are refused (yaml's maxAliasCount).
+  // Aliases that would expand a small file into a huge document are refused, as in shipline.yml.
   let value: unknown;
   try {
-    value = document.toJS();
+    value = document.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
   } catch (error) {
-    throw new ScenarioError(`scenario ${file} is not valid YAML: ${(error as Error).message}`);
+    throw new ScenarioError(`scenario ${file} is not valid YAML: ${yamlAliasMessage(error)}`);
   }
   // Each issue names the line and column of the field as well as its path, as shipline.yml's do.
   return {

@@ -1,0 +1,191 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../lib/config/load.ts';
+import { loadScenario, parseScenario } from '../../sandbox/run-scenario.ts';
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const base = {
+  name: 'acceptance',
+  world: { serving: 'v1', alarms: [{ name: 'checkout-green-5xx', targetGroup: 'green', threshold: 10 }] },
+  versions: { v1: { digest: digest('a') }, v2: { digest: digest('b') } },
+  trigger: { push: { version: 'v2' } },
+};
+
+const withOperator = (operator: Record<string, unknown>) =>
+  parseScenario({ ...base, world: { ...base.world, operator } });
+
+/** Writes a scenario file and loads it, answering the scenario or the refusal's message. */
+const load = (text: string): ReturnType<typeof loadScenario> | string => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shipline-acceptance-'));
+  const file = path.join(dir, 'scenario.yml');
+  try {
+    writeFileSync(file, text);
+    return loadScenario(file);
+  } catch (error) {
+    return (error as Error).message.replaceAll(file, 'FILE');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+describe('Scenario format: what users legitimately write (and AWS accepts) is not refused', () => {
+  it('accepts every policy IAM accepts: wildcards, any-case actions, every condition operator and modifier', () => {
+    // IAM User Guide, IAM JSON policy elements: Action: "The prefix and the action name are case
+    // insensitive. For example, iam:ListAccessKeys is the same as IAM:listaccesskeys."
+    const operators = [
+      'StringEquals',
+      'StringNotEquals',
+      'StringEqualsIgnoreCase',
+      'StringNotEqualsIgnoreCase',
+      'StringLike',
+      'StringNotLike',
+      'NumericEquals',
+      'NumericNotEquals',
+      'NumericLessThan',
+      'NumericLessThanEquals',
+      'NumericGreaterThan',
+      'NumericGreaterThanEquals',
+      'DateEquals',
+      'DateNotEquals',
+      'DateLessThan',
+      'DateLessThanEquals',
+      'DateGreaterThan',
+      'DateGreaterThanEquals',
+      'Bool',
+      'BinaryEquals',
+      'IpAddress',
+      'NotIpAddress',
+      'ArnEquals',
+      'ArnLike',
+      'ArnNotEquals',
+      'ArnNotLike',
+    ];
+    const condition = Object.fromEntries([
+      ...operators.flatMap((operator) => [
+        [operator, { 'aws:PrincipalTag/team': 'x' }],
+        [`${operator}IfExists`, { 'aws:PrincipalTag/team': 'x' }],
+        [`ForAllValues:${operator}`, { 'aws:TagKeys': 'x' }],
+        [`ForAnyValue:${operator}IfExists`, { 'aws:TagKeys': 'x' }],
+      ]),
+      ['Null', { 'aws:TokenIssueTime': 'false' }],
+    ]);
+    const scenario = withOperator({
+      policy: [
+        {
+          Sid: 'Everything',
+          Effect: 'Allow',
+          Action: [
+            '*',
+            's3:Get*',
+            'states:Send*',
+            'dynamodb:Get?tem',
+            'States:SendTaskSuccess',
+            'IAM:listaccesskeys',
+          ],
+          Resource: [
+            '*',
+            'arn:aws:s3:::bucket/*',
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable
+            'arn:aws:iam::123456789012:user/${aws:username}',
+            'arn:aws-cn:states:cn-north-1:123456789012:stateMachine:*',
+          ],
+          Condition: condition,
+        },
+        { Effect: 'Deny', Action: 'ecs:*', Resource: '*' },
+      ],
+    });
+    expect(Object.keys(scenario.world.operator?.policy?.[0]?.Condition ?? {})).toHaveLength(
+      operators.length * 4 + 1,
+    );
+  });
+
+  it('accepts every principal GetCallerIdentity can answer a person with: paths, sessions, federated users, other partitions', () => {
+    for (const arn of [
+      'arn:aws:iam::123456789012:user/alice',
+      'arn:aws:iam::123456789012:user/division/team/alice',
+      'arn:aws:iam::123456789012:role/deploy/ci-deployer',
+      'arn:aws:sts::123456789012:assumed-role/deployer/alice@example.com',
+      'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice',
+      'arn:aws:sts::123456789012:federated-user/alice',
+      'arn:aws-cn:sts::123456789012:assumed-role/deployer/alice',
+      'arn:aws-us-gov:iam::123456789012:user/alice',
+    ])
+      expect(withOperator({ arn }).world.operator?.arn).toBe(arn);
+  });
+
+  it('accepts version names and tags Docker and ECR take', () => {
+    const scenario = parseScenario({
+      ...base,
+      versions: {
+        v1: { digest: digest('a') },
+        '2026.11.24-build_17': { digest: digest('b') },
+        _underscored: { digest: digest('c') },
+        [`V${'x'.repeat(127)}`]: { digest: digest('d') },
+      },
+      trigger: { push: { version: '2026.11.24-build_17', tag: 'release-1.2.3' } },
+    });
+    expect(Object.keys(scenario.versions)).toHaveLength(4);
+  });
+
+  it('reads a scenario whose anchors are used dozens of times, as a fleet scenario does', () => {
+    const services = Array.from({ length: 150 }, (_, i) => `    svc${i}: { <<: *service, serving: v1 }`);
+    const loaded = load(
+      [
+        'name: aliases',
+        'defaults:',
+        '  service: &service { desiredCount: 2, requestsPerMinute: 600 }',
+        'world:',
+        '  serving: v1',
+        'versions:',
+        `  v1: { digest: "${digest('a')}" }`,
+        'trigger: { push: { version: v1 } }',
+        'x-services:',
+        ...services,
+        '',
+      ].join('\n'),
+    );
+    // The unknown top-level keys are refused by the schema, not by the YAML reader: the aliases were read.
+    expect(typeof loaded === 'string' ? loaded : '').not.toContain('not valid YAML');
+  });
+
+  it('reads a shipline.yml whose fleet of services shares anchors', () => {
+    const services = Array.from(
+      { length: 150 },
+      (_, i) =>
+        `  svc${i}:\n    <<: *service\n    image: { repository: svc${i} }\n    target:\n      <<: *target\n      listenerRuleArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2/${String(i).padStart(16, '0')}`,
+    );
+    const text = [
+      'x-defaults:',
+      '  service: &service { deployTimeout: 10m }',
+      '  target: &target { type: ecs-alb }',
+      'services:',
+      ...services,
+      '',
+    ];
+    let message = '';
+    try {
+      parseConfigText(text.join('\n'));
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toContain('not valid YAML');
+  });
+
+  it('still refuses a YAML file whose aliases blow up, saying so in plain words', () => {
+    const laughs = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+      'e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]',
+      'f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]',
+      'g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]',
+      '',
+    ].join('\n');
+    expect(load(laughs)).toMatch(
+      /^scenario FILE is not valid YAML: its aliases would expand beyond 1000 uses of an anchor/,
+    );
+  });
+});
