@@ -38,7 +38,7 @@ import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-wor
 import { checkServiceExpectations } from './run/service-expectations.ts';
 import { checkSlackExpectations, type SlackSummary, summariseSlack } from './run/slack-summary.ts';
 import { executionIndex, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
-import { type PackagedConfig, resolveConfig, validateScenario } from './run/validate.ts';
+import { type PackagedConfig, resolveConfig, scenarioSources, validateScenario } from './run/validate.ts';
 import { checkExpectations } from './scenario/expectations.ts';
 import { checkNames } from './scenario/faults.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
@@ -163,10 +163,10 @@ export const loadScenario = (file: string): { scenario: Scenario; baseDir: strin
     throw new ScenarioError(`scenario ${file} is not valid YAML: ${yamlAliasMessage(error)}`);
   }
   // Each issue names the line and column of the field as well as its path, as shipline.yml's do.
-  return {
-    scenario: parseScenario(value, file, locator(document, lines, file)),
-    baseDir: path.dirname(path.resolve(file)),
-  };
+  const locate = locator(document, lines, file);
+  const scenario = parseScenario(value, file, locate);
+  scenarioSources.set(scenario, { file, locate });
+  return { scenario, baseDir: path.dirname(path.resolve(file)) };
 };
 
 /**

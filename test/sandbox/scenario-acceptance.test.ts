@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../lib/config/load.ts';
-import { loadScenario, parseScenario } from '../../sandbox/run-scenario.ts';
+import { loadScenario, parseScenario, runScenario } from '../../sandbox/run-scenario.ts';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const base = {
@@ -187,5 +187,49 @@ describe('Scenario format: what users legitimately write (and AWS accepts) is no
     expect(load(laughs)).toMatch(
       /^scenario FILE is not valid YAML: its aliases would expand beyond 1000 uses of an anchor/,
     );
+  });
+});
+
+describe('Scenario format: a mistake in an inline config is located in the scenario file', () => {
+  it('names the file, line and column of the config field, from the scenario root', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipline-acceptance-'));
+    const file = path.join(dir, 'inline.yml');
+    try {
+      writeFileSync(
+        file,
+        [
+          'name: inline config',
+          'config:',
+          '  services:',
+          '    checkout:',
+          '      image: { repository: checkout }',
+          '      strategy: { type: all-at-once, bake: 10m }',
+          '      target:',
+          '        type: ecs-rolling',
+          '        cluster: prod',
+          '        service: checkout',
+          '        container: web',
+          '        bogus: 1',
+          'world:',
+          '  serving: v1',
+          'versions:',
+          `  v1: { digest: "${digest('a')}" }`,
+          'trigger: { push: { version: v1 } }',
+          '',
+        ].join('\n'),
+      );
+      const { scenario, baseDir } = loadScenario(file);
+      let message = '';
+      try {
+        await runScenario(scenario, baseDir);
+      } catch (error) {
+        message = (error as Error).message.replaceAll(file, 'FILE');
+      }
+      expect(message).toBe(
+        'FILE is invalid:\n  FILE:8:9 config.services.checkout.target: Unrecognized key: "bogus"',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
