@@ -126,6 +126,61 @@ const versionSchema = z
     });
   });
 
+/**
+ * The AWS/ApplicationELB metrics an Application Load Balancer publishes that the simulated one does not
+ * (Elastic Load Balancing, CloudWatch metrics for your Application Load Balancer:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+ */
+const UNSIMULATED_ALB_METRICS: ReadonlySet<string> = new Set([
+  'ActiveConnectionCount',
+  'AnomalousHostCount',
+  'ClientTLSNegotiationErrorCount',
+  'ConsumedLCUs',
+  'DesyncMitigationMode_NonCompliant_Request_Count',
+  'DroppedInvalidHeaderRequestCount',
+  'ForwardedInvalidHeaderRequestCount',
+  'GrpcRequestCount',
+  'HTTP_Fixed_Response_Count',
+  'HTTP_Redirect_Count',
+  'HTTP_Redirect_Url_Limit_Exceeded_Count',
+  'HTTPCode_ELB_3XX_Count',
+  'HTTPCode_ELB_4XX_Count',
+  'HTTPCode_ELB_500_Count',
+  'HTTPCode_ELB_502_Count',
+  'HTTPCode_ELB_503_Count',
+  'HTTPCode_ELB_504_Count',
+  'HTTPCode_Target_2XX_Count',
+  'HTTPCode_Target_3XX_Count',
+  'HTTPCode_Target_4XX_Count',
+  'HealthyHostCount',
+  'HealthyStateDNS',
+  'HealthyStateRouting',
+  'IPv6ProcessedBytes',
+  'IPv6RequestCount',
+  'LambdaInternalError',
+  'LambdaTargetProcessedBytes',
+  'LambdaUserError',
+  'MitigatedHostCount',
+  'NewConnectionCount',
+  'NonStickyRequestCount',
+  'ProcessedBytes',
+  'RejectedConnectionCount',
+  'RequestCountPerTarget',
+  'RuleEvaluations',
+  'TargetConnectionErrorCount',
+  'TargetTLSNegotiationErrorCount',
+  'UnHealthyHostCount',
+  'UnhealthyRoutingRequestCount',
+  'UnhealthyStateDNS',
+  'UnhealthyStateRouting',
+  'ELBAuthError',
+  'ELBAuthFailure',
+  'ELBAuthLatency',
+  'ELBAuthRefreshTokenSuccess',
+  'ELBAuthSuccess',
+  'ELBAuthUserClaimsSizeExceeded',
+]);
+
 const alarmSchema = z
   .object({
     name: z.string().min(1),
@@ -203,12 +258,17 @@ const alarmSchema = z
     // An alarm on a load balancer metric the simulated ALB does not publish would never see a datapoint:
     // a scenario expecting it quiet would pass for the wrong reason. (Other namespaces are the team's own
     // metrics: the sandbox publishes none, which inconclusive bakes use.)
+    // A real metric the sandbox lacks is its limit, not the user's mistake: no "did you mean" then.
     const published: readonly string[] = ALB_METRICS;
     if (alarm.namespace === 'AWS/ApplicationELB' && !published.includes(alarm.metric))
       ctx.addIssue({
         code: 'custom',
         path: ['metric'],
-        message: `the simulated load balancer publishes ${ALB_METRICS.join(', ')} in AWS/ApplicationELB, not ${alarm.metric}${didYouMean(alarm.metric, ALB_METRICS)}`,
+        message: `the simulated load balancer publishes ${ALB_METRICS.join(', ')} in AWS/ApplicationELB, not ${alarm.metric}${
+          UNSIMULATED_ALB_METRICS.has(alarm.metric)
+            ? `: ${alarm.metric} is an Application Load Balancer metric the sandbox does not simulate: an alarm on it would never see a datapoint here`
+            : didYouMean(alarm.metric, ALB_METRICS)
+        }`,
       });
     if (alarm.statistic !== undefined && alarm.extendedStatistic !== undefined)
       ctx.addIssue({

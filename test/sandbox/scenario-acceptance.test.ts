@@ -233,3 +233,29 @@ describe('Scenario format: a mistake in an inline config is located in the scena
     }
   });
 });
+
+describe('Scenario format: a refusal for what the sandbox lacks says so, and never that the user is wrong', () => {
+  it('says a real load balancer metric is one the sandbox does not simulate, without suggesting a typo', () => {
+    const alarm = (metric: string): string => {
+      try {
+        parseScenario({ ...base, world: { ...base.world, alarms: [{ ...base.world.alarms[0], metric }] } });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    for (const metric of [
+      'HTTPCode_Target_4XX_Count',
+      'UnHealthyHostCount',
+      'HealthyHostCount',
+      'TargetConnectionErrorCount',
+      'RequestCountPerTarget',
+    ]) {
+      const message = alarm(metric);
+      expect(message).toContain(
+        `${metric} is an Application Load Balancer metric the sandbox does not simulate: an alarm on it would never see a datapoint here`,
+      );
+      expect(message).not.toContain('did you mean');
+    }
+  });
+});
