@@ -714,8 +714,10 @@ const policyStatementSchema = z
   .object({
     Sid: z.string().optional(),
     Effect: z.enum(['Allow', 'Deny']),
-    Action: z.union([policyActionSchema, z.array(policyActionSchema).min(1)]),
-    Resource: z.union([policyResourceSchema, z.array(policyResourceSchema).min(1)]),
+    Action: z.union([policyActionSchema, z.array(policyActionSchema).min(1)]).optional(),
+    NotAction: z.union([policyActionSchema, z.array(policyActionSchema).min(1)]).optional(),
+    Resource: z.union([policyResourceSchema, z.array(policyResourceSchema).min(1)]).optional(),
+    NotResource: z.union([policyResourceSchema, z.array(policyResourceSchema).min(1)]).optional(),
     Condition: z
       .record(z.string(), z.record(z.string(), z.unknown()))
       .superRefine((condition, ctx) => {
@@ -729,7 +731,36 @@ const policyStatementSchema = z
       })
       .optional(),
   })
-  .strict();
+  .strict()
+  // IAM: "Statements must include either an Action or NotAction element" (and a Resource or NotResource).
+  .superRefine((statement, ctx) => {
+    for (const [element, not] of [
+      ['Action', 'NotAction'],
+      ['Resource', 'NotResource'],
+    ] as const)
+      if ((statement[element] === undefined) === (statement[not] === undefined))
+        ctx.addIssue({ code: 'custom', message: `give exactly one of ${element} and ${not}` });
+  });
+
+/**
+ * An identity policy as IAM takes it: a document (`Version`, `Statement`: one statement or a list), or its
+ * statements alone (one, or a list), always read as the list of its statements.
+ */
+const policySchema = z
+  .union([
+    z.array(policyStatementSchema),
+    z
+      .object({
+        Version: z.enum(['2012-10-17', '2008-10-17']).optional(),
+        Id: z.string().optional(),
+        Statement: z.union([policyStatementSchema, z.array(policyStatementSchema)]),
+      })
+      .strict(),
+    policyStatementSchema,
+  ])
+  .transform((policy) =>
+    Array.isArray(policy) ? policy : 'Statement' in policy ? [policy.Statement].flat() : [policy],
+  );
 
 const operatorSchema = z
   .object({
@@ -744,9 +775,9 @@ const operatorSchema = z
         description:
           "The operator's principal, as STS GetCallerIdentity answers it (default: arn:aws:sts::<account>:assumed-role/shipline-operator/sandbox-operator).",
       }),
-    policy: z.array(policyStatementSchema).optional().meta({
+    policy: policySchema.optional().meta({
       description:
-        "The operator's identity policy statements, with the Region, Account and Stack placeholders of iam/operator-policy.json replaced; default: that file, the policy the README shows.",
+        "The operator's identity policy (a document, or its statements), with the Region, Account and Stack placeholders of iam/operator-policy.json replaced; default: that file, the policy the README shows.",
     }),
   })
   .strict();

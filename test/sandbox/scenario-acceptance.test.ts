@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../lib/config/load.ts';
+import { currentOperator, IamEnforcer } from '../../sandbox/iam/enforce.ts';
+import { resolveStatements } from '../../sandbox/iam/operator.ts';
 import { loadScenario, parseScenario, runScenario } from '../../sandbox/run-scenario.ts';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -257,5 +259,80 @@ describe('Scenario format: a refusal for what the sandbox lacks says so, and nev
       );
       expect(message).not.toContain('did you mean');
     }
+  });
+});
+
+describe('Scenario format: an operator policy as IAM takes it', () => {
+  const TOPIC = 'arn:aws:sns:us-east-1:123456789012:releases';
+  const SCOPE = {
+    region: 'us-east-1',
+    account: '123456789012',
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:release',
+  };
+  /** Whether the operator holding the scenario's policy may publish to TOPIC, to another topic, and describe listener rules. */
+  const decisions = (policy: unknown): { publish: boolean; other: boolean; describe: boolean } => {
+    const scenario = withOperator({ policy });
+    const iam = new IamEnforcer(new Map(), SCOPE, {
+      arn: 'arn:aws:iam::123456789012:user/alice',
+      statements: resolveStatements(scenario.world.operator?.policy ?? [], { ...SCOPE, stack: 'shipline' }),
+    });
+    const allowed = (call: () => void) =>
+      currentOperator.run(true, () => {
+        try {
+          call();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    return {
+      publish: allowed(() => iam.authorize('SNS', 'PublishCommand', { TopicArn: TOPIC, Message: '{}' })),
+      other: allowed(() =>
+        iam.authorize('SNS', 'PublishCommand', { TopicArn: `${TOPIC}-other`, Message: '{}' }),
+      ),
+      describe: allowed(() => iam.authorize('ElasticLoadBalancingV2', 'DescribeRulesCommand', {})),
+    };
+  };
+
+  it('takes a whole policy document (Version 2012-10-17 or 2008-10-17) or a single statement', () => {
+    const statement = { Effect: 'Allow', Action: 'sns:Publish', Resource: TOPIC };
+    for (const policy of [
+      { Version: '2012-10-17', Statement: [statement] },
+      { Version: '2008-10-17', Id: 'operator', Statement: statement },
+      statement,
+      [statement],
+    ])
+      expect(decisions(policy)).toEqual({ publish: true, other: false, describe: false });
+  });
+
+  it('evaluates NotAction and NotResource as IAM does', () => {
+    expect(decisions([{ Effect: 'Allow', NotAction: 'sns:Publish', Resource: '*' }])).toEqual({
+      publish: false,
+      other: false,
+      describe: true,
+    });
+    expect(
+      decisions([
+        { Effect: 'Allow', Action: '*', Resource: '*' },
+        { Effect: 'Deny', Action: 'sns:*', NotResource: TOPIC },
+      ]),
+    ).toEqual({ publish: true, other: false, describe: true });
+  });
+
+  it('refuses a statement with both or neither of Action and NotAction, Resource and NotResource', () => {
+    const refused = (statement: Record<string, unknown>) => {
+      try {
+        withOperator({ policy: [{ Effect: 'Allow', ...statement }] });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refused({ Action: '*', NotAction: 'sns:Publish', Resource: '*' })).toContain(
+      'world.operator.policy[0]: give exactly one of Action and NotAction',
+    );
+    expect(refused({ Action: '*' })).toContain(
+      'world.operator.policy[0]: give exactly one of Resource and NotResource',
+    );
   });
 });
