@@ -38,7 +38,14 @@ import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-wor
 import { checkServiceExpectations } from './run/service-expectations.ts';
 import { checkSlackExpectations, type SlackSummary, summariseSlack } from './run/slack-summary.ts';
 import { executionIndex, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
-import { type PackagedConfig, resolveConfig, scenarioSources, validateScenario } from './run/validate.ts';
+import {
+  adoptConfigPlacement,
+  type PackagedConfig,
+  resolveConfig,
+  scenarioSources,
+  unnamedPlacement,
+  validateScenario,
+} from './run/validate.ts';
 import { checkExpectations } from './scenario/expectations.ts';
 import { checkNames } from './scenario/faults.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
@@ -181,6 +188,12 @@ export const parseScenario = (
   const result = scenarioSchema.safeParse(document);
   if (!result.success)
     throw new ScenarioError(`${source} is invalid:\n  ${describeIssues(result.error, locate).join('\n  ')}`);
+  // Whether the world named its account and Region: one that did not is its config's (adoptConfigPlacement).
+  const world = (document as { world?: { account?: unknown; region?: unknown } }).world;
+  unnamedPlacement.set(result.data, {
+    account: world?.account === undefined,
+    region: world?.region === undefined,
+  });
   return result.data;
 };
 
@@ -236,6 +249,7 @@ export const runScenario = async (
 ): Promise<ScenarioResult> => {
   const wallStart = performance.now();
   const packagedConfig = resolveConfig(scenario, baseDir);
+  adoptConfigPlacement(scenario, packagedConfig.config);
   try {
     return await runPackaged(scenario, packagedConfig, options, wallStart);
   } finally {

@@ -165,6 +165,36 @@ const historyProblem = (plan: ServicePlan): void => {
     );
 };
 
+/** Scenarios whose world did not name its account or Region (each took the schema's default). */
+export const unnamedPlacement = new WeakMap<Scenario, { account: boolean; region: boolean }>();
+
+/**
+ * A world that names no account or Region is the one its config's load balancers are in, when they agree:
+ * a team simulating its own shipline.yml need not repeat them. A world that names them is held to them
+ * (placementProblem).
+ */
+export const adoptConfigPlacement = (scenario: Scenario, config: ShiplineConfig): void => {
+  const unnamed = unnamedPlacement.get(scenario);
+  if (!unnamed || (!unnamed.account && !unnamed.region)) return;
+  const places = new Set<string>();
+  for (const service of Object.values(config.services)) {
+    const target = service.target as { listenerRuleArn?: unknown; targetGroupArn?: unknown };
+    const text = typeof target.listenerRuleArn === 'string' ? target.listenerRuleArn : target.targetGroupArn;
+    if (typeof text !== 'string') continue;
+    try {
+      const arn = parseArn(text);
+      places.add(`${arn.accountId}\u0000${arn.region}`);
+    } catch {
+      // the config's schema refused it already
+    }
+  }
+  const [only] = places;
+  if (places.size !== 1 || only === undefined) return;
+  const [account = '', region = ''] = only.split('\u0000');
+  if (unnamed.account) scenario.world.account = account;
+  if (unnamed.region) scenario.world.region = region;
+};
+
 /**
  * The world is the account and Region the pipeline is deployed in, and its functions' clients call that
  * Region's endpoints with that account's roles: a service whose load balancer the config places in another

@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { parseConfigText } from '../../lib/config/load.ts';
 import { currentOperator, IamEnforcer } from '../../sandbox/iam/enforce.ts';
 import { resolveStatements } from '../../sandbox/iam/operator.ts';
-import { loadScenario, parseScenario, runScenario } from '../../sandbox/run-scenario.ts';
+import { stopLocalDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import { loadScenario, parseScenario, REPOSITORY_ROOT, runScenario } from '../../sandbox/run-scenario.ts';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const base = {
@@ -333,6 +335,54 @@ describe('Scenario format: an operator policy as IAM takes it', () => {
     );
     expect(refused({ Action: '*' })).toContain(
       'world.operator.policy[0]: give exactly one of Resource and NotResource',
+    );
+  });
+});
+
+describe("Scenario format: a world without an account or Region is the config's", () => {
+  afterAll(async () => {
+    await stopLocalDynamoDb();
+  });
+
+  it("runs a team's own shipline.yml, in its account and Region, without repeating them in world", async () => {
+    const config = parse(
+      readFileSync(path.join(REPOSITORY_ROOT, 'shipline.yml'), 'utf8')
+        .replaceAll('us-east-1:123456789012', 'eu-west-1:111122223333')
+        .replaceAll('arn:aws:iam::123456789012', 'arn:aws:iam::111122223333'),
+    ) as Record<string, unknown>;
+    const scenario = parseScenario({
+      ...base,
+      config,
+      world: {
+        ...base.world,
+        alarms: [
+          { name: 'checkout-green-5xx', targetGroup: 'green', threshold: 10 },
+          { name: 'checkout-blue-5xx', targetGroup: 'blue', threshold: 10 },
+          {
+            name: 'checkout-latency-p99',
+            metric: 'TargetResponseTime',
+            extendedStatistic: 'p99',
+            threshold: 1,
+          },
+        ],
+      },
+      until: '20m',
+    });
+    const result = await runScenario(scenario, path.join(REPOSITORY_ROOT, 'examples'));
+    expect(result.executions[0]?.name).toBeDefined();
+    expect(scenario.world).toMatchObject({ account: '111122223333', region: 'eu-west-1' });
+    // A world that names its account or Region is still held to the load balancer's.
+    let message = '';
+    try {
+      await runScenario(
+        parseScenario({ ...base, config, world: { ...base.world, region: 'us-east-1' } }),
+        path.join(REPOSITORY_ROOT, 'examples'),
+      );
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(
+      'world.region: the world is us-east-1, but services.checkout.target.listenerRuleArn',
     );
   });
 });
