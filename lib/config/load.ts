@@ -65,7 +65,9 @@ export const yamlAliasMessage = (error: unknown): string => {
 /** Parses and validates YAML text; each issue names the line and column of the field as well as its path. */
 export const parseConfigText = (text: string, source = 'shipline.yml'): ShiplineConfig => {
   const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  // Merge keys (`<<: *defaults`) as YAML 1.1 and most tools read them, as a scenario's are: a fleet's
+  // services share a strategy or target fields, and without them `<<` would be a key the schema refuses.
+  const document = parseDocument(text, { lineCounter: lines, merge: true, uniqueKeys: true });
   const [first] = document.errors;
   if (first) {
     throw new ConfigError(`${source} is not valid YAML: ${first.message}`, [], { cause: first });

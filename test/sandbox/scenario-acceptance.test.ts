@@ -386,3 +386,17 @@ describe("Scenario format: a world without an account or Region is the config's"
     );
   });
 });
+
+describe('shipline.yml: YAML merge keys, as the scenario reads them', () => {
+  it('reads a service whose fields come from a merge key', () => {
+    const text = readFileSync(path.join(REPOSITORY_ROOT, 'shipline.yml'), 'utf8');
+    const plain = parseConfigText(text);
+    const withMerge = parseConfigText(
+      text.replace(
+        '    strategy:\n      type: canary\n      steps: [5, 25, 100]\n      bake: 10m',
+        '    <<: { strategy: { type: canary, steps: [5, 25, 100], bake: 10m } }',
+      ),
+    );
+    expect(withMerge.services.checkout?.strategy).toEqual(plain.services.checkout?.strategy);
+  });
+});
