@@ -8,7 +8,7 @@ import {
   createDynamoDbDocumentClient,
   DynamoDbReleaseStore,
 } from '../lib/adapters/dynamodb-release-store.ts';
-import { describeIssues, locator } from '../lib/config/load.ts';
+import { describeIssues, locator, YAML_MAX_ALIAS_COUNT, yamlAliasMessage } from '../lib/config/load.ts';
 import type { ShiplineConfig } from '../lib/config/schema.ts';
 import type { DoraFigures } from '../lib/domain/dora.ts';
 import type { ReleaseEventMessage } from '../lib/domain/progress.ts';
@@ -38,7 +38,14 @@ import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-wor
 import { checkServiceExpectations } from './run/service-expectations.ts';
 import { checkSlackExpectations, type SlackSummary, summariseSlack } from './run/slack-summary.ts';
 import { executionIndex, formatOffset, type ServiceResult, summarise } from './run/summarise.ts';
-import { type PackagedConfig, resolveConfig, validateScenario } from './run/validate.ts';
+import {
+  adoptConfigPlacement,
+  type PackagedConfig,
+  resolveConfig,
+  scenarioSources,
+  unnamedPlacement,
+  validateScenario,
+} from './run/validate.ts';
 import { checkExpectations } from './scenario/expectations.ts';
 import { checkNames } from './scenario/faults.ts';
 import { type Scenario, scenarioSchema } from './scenario/schema.ts';
@@ -155,18 +162,18 @@ export const loadScenario = (file: string): { scenario: Scenario; baseDir: strin
     throw new ScenarioError(
       `scenario ${file} is empty: a scenario is a mapping with at least name, world, versions and trigger`,
     );
-  // Aliases that would expand a small file into a huge document are refused (yaml's maxAliasCount).
+  // Aliases that would expand a small file into a huge document are refused, as in shipline.yml.
   let value: unknown;
   try {
-    value = document.toJS();
+    value = document.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
   } catch (error) {
-    throw new ScenarioError(`scenario ${file} is not valid YAML: ${(error as Error).message}`);
+    throw new ScenarioError(`scenario ${file} is not valid YAML: ${yamlAliasMessage(error)}`);
   }
   // Each issue names the line and column of the field as well as its path, as shipline.yml's do.
-  return {
-    scenario: parseScenario(value, file, locator(document, lines, file)),
-    baseDir: path.dirname(path.resolve(file)),
-  };
+  const locate = locator(document, lines, file);
+  const scenario = parseScenario(value, file, locate);
+  scenarioSources.set(scenario, { file, locate });
+  return { scenario, baseDir: path.dirname(path.resolve(file)) };
 };
 
 /**
@@ -181,6 +188,12 @@ export const parseScenario = (
   const result = scenarioSchema.safeParse(document);
   if (!result.success)
     throw new ScenarioError(`${source} is invalid:\n  ${describeIssues(result.error, locate).join('\n  ')}`);
+  // Whether the world named its account and Region: one that did not is its config's (adoptConfigPlacement).
+  const world = (document as { world?: { account?: unknown; region?: unknown } }).world;
+  unnamedPlacement.set(result.data, {
+    account: world?.account === undefined,
+    region: world?.region === undefined,
+  });
   return result.data;
 };
 
@@ -236,6 +249,7 @@ export const runScenario = async (
 ): Promise<ScenarioResult> => {
   const wallStart = performance.now();
   const packagedConfig = resolveConfig(scenario, baseDir);
+  adoptConfigPlacement(scenario, packagedConfig.config);
   try {
     return await runPackaged(scenario, packagedConfig, options, wallStart);
   } finally {

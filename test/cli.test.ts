@@ -158,12 +158,12 @@ describe('CLI: shipline', () => {
     expect(await runInProcess(['simulate', '--scenario', file])).toEqual({
       code: 2,
       stdout: '',
-      stderr: `shipline: scenario ${file} is not valid YAML: Excessive alias count indicates a resource exhaustion attack\n`,
+      stderr: `shipline: scenario ${file} is not valid YAML: its aliases would expand beyond 1000 uses of an anchor (each weighted by the aliases inside it), which the reader refuses as a resource exhaustion risk\n`,
     });
     expect(await runInProcess(['validate', '--config', file])).toEqual({
       code: 2,
       stdout: '',
-      stderr: `shipline: ${file} is not valid YAML: Excessive alias count indicates a resource exhaustion attack\n`,
+      stderr: `shipline: ${file} is not valid YAML: its aliases would expand beyond 1000 uses of an anchor (each weighted by the aliases inside it), which the reader refuses as a resource exhaustion risk\n`,
     });
   });
 

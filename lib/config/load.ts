@@ -47,21 +47,38 @@ export const locator =
     return undefined;
   };
 
+/**
+ * How far a YAML file's aliases may expand (yaml's maxAliasCount: the uses of one anchor, each weighted by
+ * the aliases inside it). yaml's default of 100 refuses a fleet of a hundred services sharing one
+ * `&service` anchor; a thousand still refuses an alias bomb ("billion laughs") at its first levels.
+ */
+export const YAML_MAX_ALIAS_COUNT = 1000;
+
+/** Why yaml refused to resolve a document, in the words a person reading the error needs. */
+export const yamlAliasMessage = (error: unknown): string => {
+  const message = (error as Error).message;
+  return message.startsWith('Excessive alias count')
+    ? `its aliases would expand beyond ${YAML_MAX_ALIAS_COUNT} uses of an anchor (each weighted by the aliases inside it), which the reader refuses as a resource exhaustion risk`
+    : message;
+};
+
 /** Parses and validates YAML text; each issue names the line and column of the field as well as its path. */
 export const parseConfigText = (text: string, source = 'shipline.yml'): ShiplineConfig => {
   const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  // Merge keys (`<<: *defaults`) as YAML 1.1 and most tools read them, as a scenario's are: a fleet's
+  // services share a strategy or target fields, and without them `<<` would be a key the schema refuses.
+  const document = parseDocument(text, { lineCounter: lines, merge: true, uniqueKeys: true });
   const [first] = document.errors;
   if (first) {
     throw new ConfigError(`${source} is not valid YAML: ${first.message}`, [], { cause: first });
   }
   // `toJS` defines keys as own properties, so a `__proto__` or `constructor` key stays a key. It refuses
-  // aliases that would expand a small file into a huge document (yaml's maxAliasCount): bad input too.
+  // aliases that would expand a small file into a huge document: bad input too.
   let value: unknown;
   try {
-    value = document.toJS();
+    value = document.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
   } catch (error) {
-    throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message}`, [], { cause: error });
+    throw new ConfigError(`${source} is not valid YAML: ${yamlAliasMessage(error)}`, [], { cause: error });
   }
   return validate(value, source, locator(document, lines, source));
 };

@@ -67,6 +67,10 @@ interface IndexedStatement {
   /** Its resources with a wildcard (`*`, `?`) or a policy variable. */
   patterns: string[];
   actions: RegExp[];
+  /** Its NotAction patterns: it names every action none of them matches (an operator's policy may say so). */
+  notActions?: RegExp[];
+  /** It names its resources by NotResource: it can apply to any resource, and is evaluated whole. */
+  notResource: boolean;
   /** The statement with only its patterns for resources, as JSON: a decision's key holds it. */
   json: string;
   /** It names exact ARNs only, and has no condition or Not* element (see `allowed`). */
@@ -154,6 +158,8 @@ export class IamEnforcer {
           exact: new Set(statement.Resource.filter((r) => !isPattern(r))),
           patterns,
           actions: statement.Action.map(actionPattern),
+          ...(statement.NotAction ? { notActions: statement.NotAction.map(actionPattern) } : {}),
+          notResource: statement.NotResource !== undefined,
           json: JSON.stringify({ ...statement, Resource: patterns }),
           exactOnly:
             patterns.length === 0 &&
@@ -165,7 +171,11 @@ export class IamEnforcer {
       this.indexes.set(fn, index);
     }
     // A statement none of whose actions is the requested one applies to nothing here, either way.
-    const naming = index.filter(({ actions }) => actions.some((pattern) => pattern.test(action)));
+    const naming = index.filter(
+      ({ actions, notActions }) =>
+        actions.some((pattern) => pattern.test(action)) ||
+        (notActions !== undefined && !notActions.some((pattern) => pattern.test(action))),
+    );
     this.byAction.set(byAction, naming);
     return naming;
   }
@@ -184,7 +194,7 @@ export class IamEnforcer {
     const applicable: Array<{ indexed: IndexedStatement; named: boolean }> = [];
     for (const indexed of this.statementsNaming(fn, action)) {
       const named = indexed.exact.has(resource);
-      if (named || indexed.patterns.length > 0) applicable.push({ indexed, named });
+      if (named || indexed.patterns.length > 0 || indexed.notResource) applicable.push({ indexed, named });
     }
     return applicable;
   }
@@ -224,10 +234,17 @@ export class IamEnforcer {
       this.decisions.set(key, shared);
       return shared;
     }
-    const statements = applicable.map(({ indexed, named }) => ({
-      ...indexed.statement,
-      Resource: named ? [check.resource, ...indexed.patterns] : indexed.patterns,
-    }));
+    const statements = applicable.map(({ indexed, named }) => {
+      // A NotAction or NotResource statement is evaluated as written, without its empty Action or Resource.
+      const { Action, Resource, ...rest } = indexed.statement;
+      return {
+        ...rest,
+        ...(rest.NotAction ? {} : { Action }),
+        ...(rest.NotResource
+          ? {}
+          : { Resource: named ? [check.resource, ...indexed.patterns] : indexed.patterns }),
+      };
+    });
     // The unsafe (unvalidated) entry point: iam-data lists no resource type for states:SendTaskSuccess,
     // yet AWS authorizes it against the issuing state machine, which the validated one refuses.
     const result = runUnsafeSimulation(

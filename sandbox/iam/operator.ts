@@ -12,8 +12,11 @@ export interface OperatorScope {
 /** A statement as a person writes it: Action and Resource may be one string or a list. */
 export interface WrittenStatement {
   Effect: 'Allow' | 'Deny';
-  Action: string | string[];
-  Resource: string | string[];
+  /** Exactly one of Action and NotAction, and of Resource and NotResource (the scenario schema checks it). */
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: string | string[];
+  NotResource?: string | string[];
   Condition?: Record<string, Record<string, unknown>>;
   Sid?: string;
 }
@@ -25,16 +28,22 @@ export const resolveStatements = (
   statements: readonly WrittenStatement[],
   scope: OperatorScope,
 ): PolicyStatement[] =>
-  statements.map((statement) => ({
-    Effect: statement.Effect,
-    Action: list(statement.Action),
-    Resource: list(statement.Resource).map((resource) =>
-      resource.replace(/\$\{(Region|Account|Stack)\}/g, (_match, name: string) =>
-        name === 'Region' ? scope.region : name === 'Account' ? scope.account : scope.stack,
-      ),
-    ),
-    ...(statement.Condition ? { Condition: statement.Condition } : {}),
-  }));
+  statements.map((statement) => {
+    const resolve = (resources: string | string[]) =>
+      list(resources).map((resource) =>
+        resource.replace(/\$\{(Region|Account|Stack)\}/g, (_match, name: string) =>
+          name === 'Region' ? scope.region : name === 'Account' ? scope.account : scope.stack,
+        ),
+      );
+    return {
+      Effect: statement.Effect,
+      Action: statement.Action === undefined ? [] : list(statement.Action),
+      Resource: statement.Resource === undefined ? [] : resolve(statement.Resource),
+      ...(statement.NotAction !== undefined ? { NotAction: list(statement.NotAction) } : {}),
+      ...(statement.NotResource !== undefined ? { NotResource: resolve(statement.NotResource) } : {}),
+      ...(statement.Condition ? { Condition: statement.Condition } : {}),
+    };
+  });
 
 /**
  * The least-privilege policy of a person or CI role running the CLI (iam/operator-policy.json, shown in the

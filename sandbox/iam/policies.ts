@@ -12,8 +12,12 @@ const roleResources = createRequire(import.meta.url)('../../serverless/role-reso
 /** One IAM statement as the packaged template holds it, intrinsics resolved. */
 export interface PolicyStatement {
   Effect: 'Allow' | 'Deny';
+  /** Empty when the statement names its actions by NotAction (an operator's policy may). */
   Action: string[];
+  /** Empty when the statement names its resources by NotResource (an operator's policy may). */
   Resource: string[];
+  NotAction?: string[];
+  NotResource?: string[];
   Condition?: Record<string, Record<string, unknown>>;
 }
 

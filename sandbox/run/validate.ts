@@ -2,8 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseArn } from '@aws-sdk/util-arn-parser';
-import { findService, parseConfig, parseConfigText } from '../../lib/config/load.ts';
-import type { ServiceConfig, ShiplineConfig } from '../../lib/config/schema.ts';
+import * as z from 'zod';
+import { describeIssues } from '../../lib/config/issues.ts';
+import { findService, parseConfigText } from '../../lib/config/load.ts';
+import { type ServiceConfig, type ShiplineConfig, shiplineConfigSchema } from '../../lib/config/schema.ts';
 import { parseDurationSeconds } from '../../lib/duration.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
@@ -45,6 +47,18 @@ const packaged = (config: ShiplineConfig, source: { file: string } | { inline: u
   return { config, configPath, taskRoot, sourcePath };
 };
 
+/** An inline config as a field of the scenario: its issues' paths start at `config`. */
+const inlineConfigSchema = z.object({ config: shiplineConfigSchema });
+
+/**
+ * The file each scenario read from a file came from, and where its fields are in it (set by loadScenario),
+ * so a mistake found after parsing, in its inline config, is located as the scenario's own are.
+ */
+export const scenarioSources = new WeakMap<
+  Scenario,
+  { file: string; locate: (path: readonly PropertyKey[]) => string | undefined }
+>();
+
 /** Reads (or takes inline) the scenario's shipline config and packages it; a bad config is a ScenarioError. */
 export const resolveConfig = (scenario: Scenario, baseDir: string): PackagedConfig => {
   try {
@@ -58,16 +72,16 @@ export const resolveConfig = (scenario: Scenario, baseDir: string): PackagedConf
       }
       return packaged(parseConfigText(text, configPath), { file: configPath });
     }
-    try {
-      return packaged(parseConfig(scenario.config, 'scenario config'), { inline: scenario.config });
-    } catch (error) {
-      // The config is part of the scenario: each issue names its path from the scenario's root.
-      if (error instanceof ConfigError && error.issues.length > 0)
-        throw new ScenarioError(
-          `scenario is invalid:\n  ${error.issues.map((issue) => `config.${issue}`).join('\n  ')}`,
-        );
-      throw error;
+    // The config is part of the scenario: each issue names its path from the scenario's root, and where
+    // it is in the scenario's file when the scenario was read from one.
+    const result = inlineConfigSchema.safeParse({ config: scenario.config });
+    if (!result.success) {
+      const source = scenarioSources.get(scenario);
+      throw new ScenarioError(
+        `${source?.file ?? 'scenario'} is invalid:\n  ${describeIssues(result.error, source?.locate).join('\n  ')}`,
+      );
     }
+    return packaged(result.data.config, { inline: scenario.config });
   } catch (error) {
     if (error instanceof ConfigError) throw new ScenarioError(error.message);
     throw error;
@@ -149,6 +163,36 @@ const historyProblem = (plan: ServicePlan): void => {
     throw new ScenarioError(
       `${plan.path}.history[${newest}].toVersion: the newest promoted release is of ${promoted.toVersion}, but ${plan.path}.serving is ${plan.state.serving} (the stable slot serves what the last promotion released)`,
     );
+};
+
+/** Scenarios whose world did not name its account or Region (each took the schema's default). */
+export const unnamedPlacement = new WeakMap<Scenario, { account: boolean; region: boolean }>();
+
+/**
+ * A world that names no account or Region is the one its config's load balancers are in, when they agree:
+ * a team simulating its own shipline.yml need not repeat them. A world that names them is held to them
+ * (placementProblem).
+ */
+export const adoptConfigPlacement = (scenario: Scenario, config: ShiplineConfig): void => {
+  const unnamed = unnamedPlacement.get(scenario);
+  if (!unnamed || (!unnamed.account && !unnamed.region)) return;
+  const places = new Set<string>();
+  for (const service of Object.values(config.services)) {
+    const target = service.target as { listenerRuleArn?: unknown; targetGroupArn?: unknown };
+    const text = typeof target.listenerRuleArn === 'string' ? target.listenerRuleArn : target.targetGroupArn;
+    if (typeof text !== 'string') continue;
+    try {
+      const arn = parseArn(text);
+      places.add(`${arn.accountId}\u0000${arn.region}`);
+    } catch {
+      // the config's schema refused it already
+    }
+  }
+  const [only] = places;
+  if (places.size !== 1 || only === undefined) return;
+  const [account = '', region = ''] = only.split('\u0000');
+  if (unnamed.account) scenario.world.account = account;
+  if (unnamed.region) scenario.world.region = region;
 };
 
 /**

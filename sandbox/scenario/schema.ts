@@ -126,6 +126,61 @@ const versionSchema = z
     });
   });
 
+/**
+ * The AWS/ApplicationELB metrics an Application Load Balancer publishes that the simulated one does not
+ * (Elastic Load Balancing, CloudWatch metrics for your Application Load Balancer:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+ */
+const UNSIMULATED_ALB_METRICS: ReadonlySet<string> = new Set([
+  'ActiveConnectionCount',
+  'AnomalousHostCount',
+  'ClientTLSNegotiationErrorCount',
+  'ConsumedLCUs',
+  'DesyncMitigationMode_NonCompliant_Request_Count',
+  'DroppedInvalidHeaderRequestCount',
+  'ForwardedInvalidHeaderRequestCount',
+  'GrpcRequestCount',
+  'HTTP_Fixed_Response_Count',
+  'HTTP_Redirect_Count',
+  'HTTP_Redirect_Url_Limit_Exceeded_Count',
+  'HTTPCode_ELB_3XX_Count',
+  'HTTPCode_ELB_4XX_Count',
+  'HTTPCode_ELB_500_Count',
+  'HTTPCode_ELB_502_Count',
+  'HTTPCode_ELB_503_Count',
+  'HTTPCode_ELB_504_Count',
+  'HTTPCode_Target_2XX_Count',
+  'HTTPCode_Target_3XX_Count',
+  'HTTPCode_Target_4XX_Count',
+  'HealthyHostCount',
+  'HealthyStateDNS',
+  'HealthyStateRouting',
+  'IPv6ProcessedBytes',
+  'IPv6RequestCount',
+  'LambdaInternalError',
+  'LambdaTargetProcessedBytes',
+  'LambdaUserError',
+  'MitigatedHostCount',
+  'NewConnectionCount',
+  'NonStickyRequestCount',
+  'ProcessedBytes',
+  'RejectedConnectionCount',
+  'RequestCountPerTarget',
+  'RuleEvaluations',
+  'TargetConnectionErrorCount',
+  'TargetTLSNegotiationErrorCount',
+  'UnHealthyHostCount',
+  'UnhealthyRoutingRequestCount',
+  'UnhealthyStateDNS',
+  'UnhealthyStateRouting',
+  'ELBAuthError',
+  'ELBAuthFailure',
+  'ELBAuthLatency',
+  'ELBAuthRefreshTokenSuccess',
+  'ELBAuthSuccess',
+  'ELBAuthUserClaimsSizeExceeded',
+]);
+
 const alarmSchema = z
   .object({
     name: z.string().min(1),
@@ -203,12 +258,17 @@ const alarmSchema = z
     // An alarm on a load balancer metric the simulated ALB does not publish would never see a datapoint:
     // a scenario expecting it quiet would pass for the wrong reason. (Other namespaces are the team's own
     // metrics: the sandbox publishes none, which inconclusive bakes use.)
+    // A real metric the sandbox lacks is its limit, not the user's mistake: no "did you mean" then.
     const published: readonly string[] = ALB_METRICS;
     if (alarm.namespace === 'AWS/ApplicationELB' && !published.includes(alarm.metric))
       ctx.addIssue({
         code: 'custom',
         path: ['metric'],
-        message: `the simulated load balancer publishes ${ALB_METRICS.join(', ')} in AWS/ApplicationELB, not ${alarm.metric}${didYouMean(alarm.metric, ALB_METRICS)}`,
+        message: `the simulated load balancer publishes ${ALB_METRICS.join(', ')} in AWS/ApplicationELB, not ${alarm.metric}${
+          UNSIMULATED_ALB_METRICS.has(alarm.metric)
+            ? `: ${alarm.metric} is an Application Load Balancer metric the sandbox does not simulate: an alarm on it would never see a datapoint here`
+            : didYouMean(alarm.metric, ALB_METRICS)
+        }`,
       });
     if (alarm.statistic !== undefined && alarm.extendedStatistic !== undefined)
       ctx.addIssue({
@@ -636,12 +696,14 @@ const scheduledEventSchema = z.union(
  * evaluated as if attached: an action is `*` or `service:Action` (wildcards allowed), a resource `*` or an
  * ARN (the Region, Account and Stack placeholders included), a condition operator one of IAM's, with its
  * `IfExists` suffix (not on Null) and `ForAllValues:` / `ForAnyValue:` set prefix (IAM User Guide, IAM JSON
- * policy elements: Action, Resource, Condition operators).
+ * policy elements: Action, Resource, Condition operators). "The prefix and the action name are case
+ * insensitive. For example, iam:ListAccessKeys is the same as IAM:listaccesskeys" (Action), and the evaluator
+ * matches them so.
  */
 const policyActionSchema = z
   .string()
   .regex(
-    /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/,
+    /^(?:\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$/,
     'expected * or service:Action, e.g. states:SendTaskSuccess (IAM: "Actions/Conditions must be prefaced by a vendor")',
   );
 const policyResourceSchema = z.string().regex(/^(?:\*|arn:\S+)$/, 'expected * or an ARN');
@@ -652,8 +714,10 @@ const policyStatementSchema = z
   .object({
     Sid: z.string().optional(),
     Effect: z.enum(['Allow', 'Deny']),
-    Action: z.union([policyActionSchema, z.array(policyActionSchema).min(1)]),
-    Resource: z.union([policyResourceSchema, z.array(policyResourceSchema).min(1)]),
+    Action: z.union([policyActionSchema, z.array(policyActionSchema).min(1)]).optional(),
+    NotAction: z.union([policyActionSchema, z.array(policyActionSchema).min(1)]).optional(),
+    Resource: z.union([policyResourceSchema, z.array(policyResourceSchema).min(1)]).optional(),
+    NotResource: z.union([policyResourceSchema, z.array(policyResourceSchema).min(1)]).optional(),
     Condition: z
       .record(z.string(), z.record(z.string(), z.unknown()))
       .superRefine((condition, ctx) => {
@@ -667,7 +731,36 @@ const policyStatementSchema = z
       })
       .optional(),
   })
-  .strict();
+  .strict()
+  // IAM: "Statements must include either an Action or NotAction element" (and a Resource or NotResource).
+  .superRefine((statement, ctx) => {
+    for (const [element, not] of [
+      ['Action', 'NotAction'],
+      ['Resource', 'NotResource'],
+    ] as const)
+      if ((statement[element] === undefined) === (statement[not] === undefined))
+        ctx.addIssue({ code: 'custom', message: `give exactly one of ${element} and ${not}` });
+  });
+
+/**
+ * An identity policy as IAM takes it: a document (`Version`, `Statement`: one statement or a list), or its
+ * statements alone (one, or a list), always read as the list of its statements.
+ */
+const policySchema = z
+  .union([
+    z.array(policyStatementSchema),
+    z
+      .object({
+        Version: z.enum(['2012-10-17', '2008-10-17']).optional(),
+        Id: z.string().optional(),
+        Statement: z.union([policyStatementSchema, z.array(policyStatementSchema)]),
+      })
+      .strict(),
+    policyStatementSchema,
+  ])
+  .transform((policy) =>
+    Array.isArray(policy) ? policy : 'Statement' in policy ? [policy.Statement].flat() : [policy],
+  );
 
 const operatorSchema = z
   .object({
@@ -682,9 +775,9 @@ const operatorSchema = z
         description:
           "The operator's principal, as STS GetCallerIdentity answers it (default: arn:aws:sts::<account>:assumed-role/shipline-operator/sandbox-operator).",
       }),
-    policy: z.array(policyStatementSchema).optional().meta({
+    policy: policySchema.optional().meta({
       description:
-        "The operator's identity policy statements, with the Region, Account and Stack placeholders of iam/operator-policy.json replaced; default: that file, the policy the README shows.",
+        "The operator's identity policy (a document, or its statements), with the Region, Account and Stack placeholders of iam/operator-policy.json replaced; default: that file, the policy the README shows.",
     }),
   })
   .strict();
