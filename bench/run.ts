@@ -172,11 +172,18 @@ const main = async () => {
     pass: wallMs <= TARGETS.sandboxWallMs,
   });
 
-  // Only the bake changes: 3 x 72 h of virtual time against 3 x 10 min.
-  const longBake = await wallTimes(withBake(base, '72h', '240h'), baseDir, RUNS);
-  const bakeRatio = median(longBake) / wallMs;
+  // Only the bake changes: 3 x 72 h of virtual time against 3 x 10 min. Both warm (the long bake's minutes
+  // run its own code paths thousands of times: two runs of each first) and in turns, as the queued pushes
+  // below: a run measured alone after the other rows swung by a fifth from one bench to the next.
+  const bakeRuns = Math.max(5, RUNS);
+  const [shortBake = [], longBake = []] = await wallTimesInTurns(
+    [withBake(base, '10m'), withBake(base, '72h', '240h')],
+    baseDir,
+    bakeRuns,
+  );
+  const bakeRatio = median(longBake) / median(shortBake);
   rows.push({
-    measure: `wall time, 72-hour bake / 10-minute bake (median of ${RUNS}: ${median(longBake)} / ${wallMs} ms)`,
+    measure: `wall time, 72-hour bake / 10-minute bake (warm, in turns, median of ${bakeRuns}: ${median(longBake)} / ${median(shortBake)} ms)`,
     value: `${bakeRatio.toFixed(2)}x`,
     target: `<= ${TARGETS.bakeWallRatio}x`,
     pass: bakeRatio <= TARGETS.bakeWallRatio,
@@ -291,7 +298,7 @@ const main = async () => {
       ]),
     ),
     sandboxWallMs: { median: wallMs, runs: warmRuns },
-    bakeWall: { bake10mMs: warmRuns, bake72hMs: longBake, ratio: bakeRatio },
+    bakeWall: { bake10mMs: shortBake, bake72hMs: longBake, ratio: bakeRatio },
     queuedPushesWall: { onePushMs: onePush, fiftyPushesMs: fiftyPushes, ratio: pushRatio },
     fleet,
     sequential,

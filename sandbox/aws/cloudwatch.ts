@@ -608,15 +608,16 @@ export class SimulatedCloudWatch {
       const periodMs = alarm.Period * 1000;
       const series = this.metrics.get(this.seriesKeyOf(alarm));
       const range = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods;
-      const values: Array<{ at: number; value: number | undefined }> = [];
-      const datapoints: Array<boolean | undefined> = [];
-      for (let i = range; i >= 1; i -= 1) {
-        const from = at - i * periodMs;
+      // The periods' statistics, oldest first (period k starts at at - (range - k) * periodMs); their times
+      // and values as objects only once the state changes: this runs for every alarm every minute.
+      const stats: Array<number | undefined> = new Array(range);
+      const datapoints: Array<boolean | undefined> = new Array(range);
+      for (let k = 0; k < range; k += 1) {
+        const from = at - (range - k) * periodMs;
         const value = this.statisticOver(series, alarm, from, from + periodMs, at);
-        values.push({ at: from, value });
-        datapoints.push(
-          value === undefined ? undefined : compare(value, alarm.ComparisonOperator, alarm.Threshold),
-        );
+        stats[k] = value;
+        datapoints[k] =
+          value === undefined ? undefined : compare(value, alarm.ComparisonOperator, alarm.Threshold);
       }
       const decision = decideAlarmState({
         datapoints,
@@ -628,6 +629,7 @@ export class SimulatedCloudWatch {
       });
       const next = decision.state;
       if (next === undefined || next === alarm.StateValue) continue;
+      const values = stats.map((value, k) => ({ at: at - (range - k) * periodMs, value }));
       const used = decision.used.map((i) => values[i] as { at: number; value: number });
       const newest = used.at(-1);
       // A percentile alarm that ignores low sample counts does not change state while the newest period it
