@@ -80,6 +80,12 @@ export const parseConfigText = (text: string, source = 'shipline.yml'): Shipline
   } catch (error) {
     throw new ConfigError(`${source} is not valid YAML: ${yamlAliasMessage(error)}`, [], { cause: error });
   }
+  // An empty file (or comments only) is no config at all, not a config of the wrong type.
+  if (value === null || value === undefined)
+    throw new ConfigError(
+      `${source} is empty: a config is a mapping with at least \`services\` (see shipline.yml)`,
+      [],
+    );
   return validate(value, source, locator(document, lines, source));
 };
 

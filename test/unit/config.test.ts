@@ -150,6 +150,15 @@ describe('Function: parseConfigText', () => {
     expect(issuesOf(text)).toEqual(['services.checkout.strategy.steps: the last step must be 100']);
   });
 
+  it('says an empty file or one of comments only is empty, not of the wrong type', () => {
+    for (const text of ['', '# services come later\n', '---\n'])
+      expect(() => parseConfigText(text, 'shipline.yml')).toThrow(
+        'shipline.yml is empty: a config is a mapping with at least `services` (see shipline.yml)',
+      );
+    // A value that is no mapping is still refused by the schema, naming its type.
+    expect(() => parseConfigText('services\n', 'shipline.yml')).toThrow(/expected object/);
+  });
+
   it('rejects a step that bakes 0s, naming it', () => {
     const text = configText().replace('steps: [5, 25, 100]', 'steps: [5, { percent: 25, bake: 0s }, 100]');
 
