@@ -17,6 +17,19 @@ const DIMENSIONS = [{ Name: 'LoadBalancer', Value: 'app/lb/1' }];
 
 const alarm = metricAlarm;
 
+/** A one-minute p99 alarm on TargetResponseTime at 0.5 s, 1 of 1 (`overrides` change any field). */
+const p99LatencyAlarm = (overrides: Partial<MetricAlarm> = {}): Omit<MetricAlarm, 'AlarmArn'> =>
+  alarm({
+    AlarmName: 'latency',
+    MetricName: 'TargetResponseTime',
+    Statistic: undefined,
+    ExtendedStatistic: 'p99',
+    Threshold: 0.5,
+    EvaluationPeriods: 1,
+    DatapointsToAlarm: 1,
+    ...overrides,
+  });
+
 /** `0` not breaching, `X` breaching, `-` missing, oldest first (the user guide's notation). */
 const points = (row: string): Array<boolean | undefined> =>
   row.split(' ').map((c) => (c === '-' ? undefined : c === 'X'));
@@ -274,17 +287,7 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
       emitted.push(event);
       return 1;
     };
-    world.cloudwatch.putAlarm(
-      alarm({
-        AlarmName: 'latency',
-        MetricName: 'TargetResponseTime',
-        Statistic: undefined,
-        ExtendedStatistic: 'p99',
-        Threshold: 0.5,
-        EvaluationPeriods: 1,
-        DatapointsToAlarm: 1,
-      }),
-    );
+    world.cloudwatch.putAlarm(p99LatencyAlarm());
     const histogram = emptyHistogram();
     addDistribution(histogram, logNormalDistribution(0.09, 1.2), 300);
     world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, {
@@ -313,17 +316,7 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
 
   it("reads a minute's percentile again once a later datapoint merges into it, and never changes a published histogram", () => {
     const { world } = makeWorld();
-    world.cloudwatch.putAlarm(
-      alarm({
-        AlarmName: 'latency',
-        MetricName: 'TargetResponseTime',
-        Statistic: undefined,
-        ExtendedStatistic: 'p99',
-        Threshold: 0.5,
-        EvaluationPeriods: 1,
-        DatapointsToAlarm: 1,
-      }),
-    );
+    world.cloudwatch.putAlarm(p99LatencyAlarm());
     const fast = emptyHistogram();
     addDistribution(fast, logNormalDistribution(0.05, 0.1), 1000);
     const published = Float64Array.from(fast);
@@ -358,18 +351,7 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
     // them, whose expected rank in the distribution is 5/6, far below its 99th percentile.
     const p99Of = (requests: number) => {
       const { world } = makeWorld();
-      world.cloudwatch.putAlarm(
-        alarm({
-          AlarmName: 'latency',
-          MetricName: 'TargetResponseTime',
-          Statistic: undefined,
-          ExtendedStatistic: 'p99',
-          Threshold: 0.5,
-          EvaluationPeriods: 1,
-          DatapointsToAlarm: 1,
-          StateValue: 'INSUFFICIENT_DATA',
-        }),
-      );
+      world.cloudwatch.putAlarm(p99LatencyAlarm({ StateValue: 'INSUFFICIENT_DATA' }));
       const histogram = emptyHistogram();
       addDistribution(histogram, logNormalDistribution(0.09, 1.2), requests);
       world.cloudwatch.putDatapoint('AWS/ApplicationELB', 'TargetResponseTime', DIMENSIONS, {
@@ -412,16 +394,7 @@ describe('Class: SimulatedCloudWatch, evaluation range and metric delay', () => 
       });
     };
     const p99 = (evaluateLow?: 'evaluate' | 'ignore') =>
-      alarm({
-        AlarmName: 'latency',
-        MetricName: 'TargetResponseTime',
-        Statistic: undefined,
-        ExtendedStatistic: 'p99',
-        Threshold: 0.5,
-        EvaluationPeriods: 1,
-        DatapointsToAlarm: 1,
-        ...(evaluateLow ? { EvaluateLowSampleCountPercentile: evaluateLow } : {}),
-      });
+      p99LatencyAlarm(evaluateLow ? { EvaluateLowSampleCountPercentile: evaluateLow } : {});
     const state = (world: SimulatedWorld) => world.cloudwatch.alarms.get('latency')?.StateValue;
     const ignoring = makeWorld().world;
     ignoring.cloudwatch.putAlarm(p99('ignore'));
