@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
+import { type Document, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 import { describeIssues } from './issues.ts';
@@ -80,8 +80,10 @@ export const parseConfigText = (text: string, source = 'shipline.yml'): Shipline
   } catch (error) {
     throw new ConfigError(`${source} is not valid YAML: ${yamlAliasMessage(error)}`, [], { cause: error });
   }
-  // An empty file (or comments only) is no config at all, not a config of the wrong type.
-  if (value === null || value === undefined)
+  // An empty file (whitespace, comments or a bare `---` only) is no config at all, not a config of the
+  // wrong type. A document that says `null` or `~` holds a value, null: the schema names its type.
+  const contents = document.contents;
+  if (contents === null || (isScalar(contents) && contents.source === '' && contents.tag === undefined))
     throw new ConfigError(
       `${source} is empty: a config is a mapping with at least \`services\` (see shipline.yml)`,
       [],

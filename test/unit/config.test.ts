@@ -151,12 +151,22 @@ describe('Function: parseConfigText', () => {
   });
 
   it('says an empty file or one of comments only is empty, not of the wrong type', () => {
-    for (const text of ['', '# services come later\n', '---\n'])
+    for (const text of ['', '   \n\t\n', '# services come later\n', '---\n', '--- # soon\n...\n'])
       expect(() => parseConfigText(text, 'shipline.yml')).toThrow(
         'shipline.yml is empty: a config is a mapping with at least `services` (see shipline.yml)',
       );
     // A value that is no mapping is still refused by the schema, naming its type.
     expect(() => parseConfigText('services\n', 'shipline.yml')).toThrow(/expected object/);
+  });
+
+  it('says a file that holds null (`null`, `~`) is of the wrong type, not empty', () => {
+    for (const text of ['null\n', '~\n', '--- null\n'])
+      expect(issuesOf(text)).toEqual(['(root): Invalid input: expected object, received null']);
+  });
+
+  it('reads a config written as JSON (JSON is YAML) as the same config', () => {
+    const json = JSON.stringify(parseYaml(configText()), null, 2);
+    expect(parseConfigText(json, 'shipline.json')).toEqual(parseConfigText(configText()));
   });
 
   it('rejects a step that bakes 0s, naming it', () => {
