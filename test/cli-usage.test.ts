@@ -64,11 +64,10 @@ describe('CLI: usage, help and exit codes', () => {
     expect(stderr).toContain('Usage: shipline');
   });
 
-  // Three CLI processes, run side by side: each imports the whole pipeline, seconds on a loaded 2-core machine.
-  // What the process's environment and stdout decide; `--no-color`, an option like any other, is checked with
-  // the colour rules in test/cli.test.ts.
-  // The process's own environment and stdout reach the command: every case of the colour decision (NO_COLOR,
-  // --no-color) is in cli.test.ts, run in-process on the same code.
+  // Two CLI processes, run side by side: each imports the whole pipeline, seconds on a loaded 2-core machine.
+  // They prove the process's own environment and stdout reach the command (processIo: process.env and
+  // process.stdout.isTTY); every case of the colour decision (NO_COLOR, --no-color) is in cli.test.ts, run
+  // in-process through the same runCli and the same io.env.
   it('colours the run only when asked, from the real process environment and terminal', {
     timeout: 90_000,
   }, async () => {
