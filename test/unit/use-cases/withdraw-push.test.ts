@@ -55,9 +55,9 @@ describe('Use case: withdrawing a push queued as data', () => {
   const handOff = () =>
     releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
 
-  beforeEach(() => {
+  /** An empty table, no execution, nothing published: what each test (and each fault's attempt) starts from. */
+  const freshAccount = () => {
     store = new InMemoryReleaseStore();
-    tokens = new FakeTaskTokens();
     starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
     notifier = new FakeNotifier();
     events = new FakeReleaseEvents();
@@ -66,6 +66,11 @@ describe('Use case: withdrawing a push queued as data', () => {
       () => SETTINGS,
       () => TOPIC_ARN,
     );
+  };
+
+  beforeEach(() => {
+    tokens = new FakeTaskTokens();
+    freshAccount();
     queue = (request, executionName) =>
       queueBehindHolder({ store, starter, tokens, events, supersedePending }, request, executionName);
   });
@@ -474,15 +479,7 @@ describe('Use case: withdrawing a push queued as data', () => {
       ] as const;
       // Count the calls one fault-free withdrawal makes, then fail each of them in turn.
       const setUp = async () => {
-        store = new InMemoryReleaseStore();
-        starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
-        notifier = new FakeNotifier();
-        events = new FakeReleaseEvents();
-        supersedePending = pendingPushReporter(
-          { store, notifier, events },
-          () => SETTINGS,
-          () => TOPIC_ARN,
-        );
+        freshAccount();
         holdLock();
         await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       };
@@ -765,15 +762,7 @@ describe('Use case: withdrawing a push queued as data', () => {
     it('starts the queued push exactly once on the retried hand-off, and a withdrawal between the attempts never both withdraws and starts it', async () => {
       const methods = ['readLock', 'releaseLock', 'readWaiter', 'replaceWaiter', 'dequeueWaiter'] as const;
       const setUp = async () => {
-        store = new InMemoryReleaseStore();
-        starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
-        notifier = new FakeNotifier();
-        events = new FakeReleaseEvents();
-        supersedePending = pendingPushReporter(
-          { store, notifier, events },
-          () => SETTINGS,
-          () => TOPIC_ARN,
-        );
+        freshAccount();
         holdLock();
         await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       };
