@@ -40,6 +40,18 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
 
   withFixedClock(NOW);
 
+  /** StartExecution of `name` keeps failing (throttled past the SDK's retries); returns what restores it. */
+  const throttleStartOf = (name: string): (() => void) => {
+    const start = starter.start.bind(starter);
+    starter.start = async (started, input) => {
+      if (started === name) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      return start(started, input);
+    };
+    return () => {
+      starter.start = start;
+    };
+  };
+
   /** The running release (pushed at 10:00) holds the lock with a live lease. */
   const holdLock = (requestedAt = '2025-03-04T10:00:00Z') => {
     store.locks.set('checkout', {
@@ -249,16 +261,11 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       // The holder's hand-off marks v3 as being started, then StartExecution fails (past its retries).
-      const start = starter.start.bind(starter);
-      starter.start = async (name, input) => {
-        if (name === nameOf('a'))
-          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-        return start(name, input);
-      };
+      const restoreStart = throttleStartOf(nameOf('a'));
       await expect(
         releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
       ).rejects.toThrow('Rate exceeded');
-      starter.start = start;
+      restoreStart();
       // v4 is pushed before the hand-off is retried: it replaces v3 (marked, so not told now: its execution
       // might have been starting) and, the lock being free, starts itself.
       holdLock();
@@ -280,12 +287,7 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       // v4's trigger reads the lease held; before it queues, the holder hands off: it frees the lock, marks
       // v3 as being started, and StartExecution keeps failing (every retry of the hand-off).
-      const start = starter.start.bind(starter);
-      starter.start = async (name, input) => {
-        if (name === nameOf('a'))
-          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-        return start(name, input);
-      };
+      throttleStartOf(nameOf('a'));
       const enqueue = store.enqueueWaiter.bind(store);
       store.enqueueWaiter = async (...args) => {
         store.enqueueWaiter = enqueue;
@@ -315,12 +317,7 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       // v4's execution found the lock held and goes to wait; meanwhile the holder hands off: it frees the
       // lock, marks v3 as being started, and StartExecution keeps failing (every retry of the hand-off).
-      const start = starter.start.bind(starter);
-      starter.start = async (name, input) => {
-        if (name === nameOf('a'))
-          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-        return start(name, input);
-      };
+      throttleStartOf(nameOf('a'));
       await expect(
         releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER),
       ).rejects.toThrow('Rate exceeded');
