@@ -495,6 +495,9 @@ describe('CLI: shipline rollback', () => {
 describe('CLI: shipline abort of a push queued as data', () => {
   const QUEUED = 'checkout-444444444444';
   const QUEUE_WAIT = queueWait(QUEUED, '4', 'v4');
+  /** `shipline abort checkout --release QUEUED --reason 'bad build'` on the pipeline's table. */
+  const abortQueued = () =>
+    cli(['abort', 'checkout', '--release', QUEUED, '--reason', 'bad build', '--table', TABLE]);
 
   it("withdraws it through the stack's trigger function, with the caller as the actor, and records who asked", async () => {
     stackWithTrigger();
@@ -514,16 +517,7 @@ describe('CLI: shipline abort of a push queued as data', () => {
       ) as never,
     });
 
-    const { code, stdout } = await cli([
-      'abort',
-      'checkout',
-      '--release',
-      QUEUED,
-      '--reason',
-      'bad build',
-      '--table',
-      TABLE,
-    ]);
+    const { code, stdout } = await abortQueued();
 
     expect(code).toBe(0);
     const invoke = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
@@ -564,16 +558,7 @@ describe('CLI: shipline abort of a push queued as data', () => {
       ) as never,
     });
 
-    const { code, stderr } = await cli([
-      'abort',
-      'checkout',
-      '--release',
-      QUEUED,
-      '--reason',
-      'bad build',
-      '--table',
-      TABLE,
-    ]);
+    const { code, stderr } = await abortQueued();
 
     expect(code).toBe(2);
     expect(stderr).toBe(
@@ -585,6 +570,9 @@ describe('CLI: shipline abort of a push queued as data', () => {
 describe('CLI: shipline abort of a queued push when the trigger function fails', () => {
   const QUEUED = 'checkout-555555555555';
   const QUEUE_WAIT = queueWait(QUEUED, '5', 'v5');
+  /** `shipline abort checkout --release QUEUED --reason 'bad build'` on the pipeline's table. */
+  const abortQueued = () =>
+    cli(['abort', 'checkout', '--release', QUEUED, '--reason', 'bad build', '--table', TABLE]);
 
   it('says when the trigger withdrew it but could not record it, and records no action on a missing record', async () => {
     stackWithTrigger();
@@ -606,16 +594,7 @@ describe('CLI: shipline abort of a queued push when the trigger function fails',
       ) as never,
     });
 
-    const { code, stdout } = await cli([
-      'abort',
-      'checkout',
-      '--release',
-      QUEUED,
-      '--reason',
-      'bad build',
-      '--table',
-      TABLE,
-    ]);
+    const { code, stdout } = await abortQueued();
 
     expect(code).toBe(0);
     expect(stdout).toBe(
@@ -639,16 +618,7 @@ describe('CLI: shipline abort of a queued push when the trigger function fails',
       ) as never,
     });
 
-    const { code, stderr } = await cli([
-      'abort',
-      'checkout',
-      '--release',
-      QUEUED,
-      '--reason',
-      'bad build',
-      '--table',
-      TABLE,
-    ]);
+    const { code, stderr } = await abortQueued();
 
     expect(code).toBe(2);
     expect(stderr).toBe(
