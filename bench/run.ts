@@ -207,6 +207,13 @@ const main = async () => {
   // What the wall ratio cannot go below while each call costs alike: the run with 50 queued pushes also
   // releases the newest of them once the first release ends (two releases), and each queued push reads the
   // lock, queues itself, reads the lock again (no lost wake-up), records and tells the push it replaced.
+  // What one queued push costs on its own: the 50-push run less its two releases (each as the one-push run).
+  const perPushMs = (median(fiftyPushes) - 2 * median(onePush)) / 50;
+  rows.push({
+    measure: 'wall time of one queued push: (50-push run - 2 x one-push run) / 50',
+    value: `${perPushMs.toFixed(1)} ms`,
+    target: '',
+  });
   const oneCalls = await awsCallsOf(queuedPushes(base, 0), baseDir);
   const fiftyCalls = await awsCallsOf(queuedPushes(base, 50), baseDir);
   rows.push({
@@ -299,7 +306,12 @@ const main = async () => {
     ),
     sandboxWallMs: { median: wallMs, runs: warmRuns },
     bakeWall: { bake10mMs: shortBake, bake72hMs: longBake, ratio: bakeRatio },
-    queuedPushesWall: { onePushMs: onePush, fiftyPushesMs: fiftyPushes, ratio: pushRatio },
+    queuedPushesWall: {
+      onePushMs: onePush,
+      fiftyPushesMs: fiftyPushes,
+      ratio: pushRatio,
+      perQueuedPushMs: perPushMs,
+    },
     fleet,
     sequential,
     bundles,
