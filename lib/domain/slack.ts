@@ -304,6 +304,7 @@ const KIND_EMOJI: Partial<Record<ReleaseEventMessage['kind'], string>> = {
   superseded: ':fast_forward:',
   rollback_failed: ':rotating_light:',
   paused: ':double_vertical_bar:',
+  stopped: ':octagonal_sign:',
   step: ':small_blue_diamond:',
 };
 
