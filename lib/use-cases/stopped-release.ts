@@ -237,9 +237,10 @@ const endStoppedAfterPromotion = async (
     details,
   });
   // The record last (a failed notification leaves it as it was, so the retried event tells again, once).
-  // It stays promoted, its promotion's reason kept: what happened after is added to it.
+  // It stays promoted (it did promote: DORA counts it as deployed), and a promoted record carries no reason
+  // of its own, so its reason is what happened after: what `shipline history` shows beside the promotion.
   await store.updateRecord(record.service, record.requestedAt, record.releaseId, {
-    reason: record.reason ? `${record.reason}; then ${reason}` : reason,
+    reason,
     progress: settled,
   });
   return { ended: true, reason };

@@ -271,7 +271,6 @@ const inWindow = (): ReleaseRecord => ({
   promotedAt: '2025-03-04T10:32:00.000Z',
   currentPercent: 100,
   peakPercent: 100,
-  reason: 'all 3 steps passed',
   progress: {
     sequence: progressSequence('window', 8),
     step: 9,
@@ -367,11 +366,11 @@ describe('Use case: a promoted release whose execution was stopped before its re
         text: `The release of v2 was stopped during its rollback window (due to end at 2025-03-04T10:47:00.000Z): blue is left warm`,
       }),
     ]);
-    // It did promote: the record stays promoted, its promotion's reason kept, what happened after added.
+    // It did promote: the record stays promoted, and its reason says what happened after.
     expect(record()).toMatchObject({
       status: 'promoted',
       endedAt: '2025-03-04T10:32:00.000Z',
-      reason: `all 3 steps passed; then ${reason}`,
+      reason,
       progress: {
         state: 'promoted',
         sequence: progressSequence('window-closed', 8),
@@ -407,11 +406,35 @@ describe('Use case: a promoted release whose execution was stopped before its re
     expect(tokens.failed).toEqual([]);
   });
 
+  it("treats a window watch the stop's event has not cleared yet as nothing to do: the stopped execution's token is refused", async () => {
+    // The alarm's event comes before the status change's: the watch is still there, its token dead.
+    const tokens = new FakeTaskTokens();
+    await tokens.fail('token-window', 'States.Aborted', 'the execution was stopped');
+
+    await expect(
+      onAlarmStateChange(
+        { store, tokens },
+        alarmStateChangeEventSchema.parse(
+          alarmStateChangeEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:35:00.000+0000'),
+        ),
+      ),
+    ).resolves.toEqual({ failedReleases: [] });
+    expect(tokens.failed).toHaveLength(1);
+    expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
+
+    // The late status change still tells people what the stop left.
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toMatchObject({
+      ended: true,
+    });
+    expect(notifier.published).toHaveLength(1);
+  });
+
   it('leaves the record as it was when telling fails, so the retried event tells (once)', async () => {
     notifier.failNext = Object.assign(new Error('SNS down'), { name: 'InternalErrorException' });
 
     await expect(endStoppedRelease(ports(), settings, declared, stopped)).rejects.toThrow('SNS down');
-    expect(record()).toMatchObject({ status: 'promoted', reason: 'all 3 steps passed' });
+    expect(record()).toMatchObject({ status: 'promoted' });
+    expect(record()?.reason).toBeUndefined();
     expect(record()?.progress?.state).toBe('rollback-window');
 
     await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toMatchObject({
@@ -473,7 +496,8 @@ describe('Use case: a promoted release whose execution was stopped before its re
 
     await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
     expect(notifier.published).toEqual([]);
-    expect(record()).toMatchObject({ status: 'promoted', reason: 'all 3 steps passed' });
+    expect(record()).toMatchObject({ status: 'promoted' });
+    expect(record()?.reason).toBeUndefined();
     // Its own watches still go: nothing of its window is left to resume.
     expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
   });
