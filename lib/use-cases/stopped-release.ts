@@ -142,6 +142,8 @@ const endStoppedAfterPromotion = async (
   declared: ServiceConfig & { name: string; topicArn: string },
   ended: EndedExecution,
   record: ReleaseRecord,
+  /** The service's newest records (the one `shipline rollback` would release again is among them). */
+  records: readonly ReleaseRecord[],
 ): Promise<{ ended: boolean; reason?: string }> => {
   const { store } = ports;
   const progress = record.progress;
@@ -162,7 +164,18 @@ const endStoppedAfterPromotion = async (
   const toVersion = record.toVersion ?? record.releaseId;
   const { how, detail } = endingWords(ended);
   const unwatched = cut ? `no alarm rolls ${toVersion} back automatically any more` : undefined;
-  const back = `to go back to ${record.fromVersion ?? 'the previous version'}, run shipline rollback ${declared.name} --reason TEXT (it releases it again)`;
+  // What `shipline rollback` would release (operate.ts rollbackToPrevious): the newest earlier promoted
+  // release of another image. Without one it has nothing to roll back to, and a person deploys the image.
+  const previous = records.find(
+    (candidate) =>
+      candidate.status === 'promoted' &&
+      candidate.releaseId !== record.releaseId &&
+      candidate.image !== undefined &&
+      candidate.image.digest !== record.image?.digest,
+  );
+  const back = previous
+    ? `to go back to ${previous.toVersion ?? previous.releaseId}, run shipline rollback ${declared.name} --reason TEXT (it releases it again)`
+    : `to go back to ${record.fromVersion ?? 'the previous version'}, release its image with shipline deploy ${declared.name} --image DIGEST`;
   let reason: string;
   let leftWarm: string | undefined;
   let details: Record<string, unknown>;
@@ -274,7 +287,7 @@ export const endStoppedRelease = async (
     records.find((candidate) => candidate.releaseId === ended.name) ??
     (requestedAt !== undefined ? await store.readRecord(declared.name, requestedAt, ended.name) : undefined);
   if (record?.status === 'promoted')
-    return endStoppedAfterPromotion(ports, settings, declared, ended, record);
+    return endStoppedAfterPromotion(ports, settings, declared, ended, record, records);
   if (record?.status !== 'in_progress') return { ended: false };
   // A late or retried event may come after the hand-off let a newer release plan and claim the slots: the
   // weights then are that release's, not what the stopped one left, and are not told as such.

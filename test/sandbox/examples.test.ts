@@ -371,6 +371,34 @@ describe('Sandbox: example scenarios', () => {
     expect(result.cli[0]?.stdout).toContain('releasing: nothing');
   });
 
+  it('tells a rolling release stopped during its rollback window that no alarm rolls it back; the rollback it names releases v1 again', async () => {
+    const result = await run('stopped-during-rollback-window-rolling.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
+      ['v2', 'ABORTED'],
+      ['v1', 'SUCCEEDED'],
+    ]);
+    const stopped = result.notifications.filter((n) => n.message.event === 'stopped');
+    expect(stopped).toHaveLength(1);
+    expectSoonAfter(stopped[0]?.t, 35 * 60);
+    expect(stopped[0]?.subject).toBe('[shipline] api: v2 serves, its rollback window was stopped');
+    expect(stopped[0]?.message.reason).toMatch(
+      /^stopped outside Shipline during its rollback window \(due to end at [^)]+\) \(StoppedByPerson: stopped by on-call\): v2 serves \(its rolling update of ECS service api completed\), and no alarm rolls v2 back automatically any more: watch its alarms yourself, and to go back to v1, run shipline rollback api --reason TEXT \(it releases it again\); nothing was kept warm \(the rolling update replaced the old tasks\)$/,
+    );
+    // A rolling service has no slots to leave warm.
+    expect(result.services.api?.slots).toBeUndefined();
+    expect(result.releases.find((r) => r.toVersion === 'v2')).toMatchObject({
+      status: 'promoted',
+      reason: stopped[0]?.message.reason,
+      progress: { state: 'promoted' },
+    });
+    // shipline status no longer reads v2 as in its window, and the rollback it was told starts a release.
+    expect(result.cli.map((c) => c.exitCode)).toEqual([0, 0]);
+    expect(result.cli[0]?.stdout).toContain('releasing: nothing');
+    expect(result.cli[1]?.stdout).toMatch(/^started release api-\S+ of v1 /);
+    expect(result.servingVersion).toBe('v1');
+  });
+
   it('withdraws a queued push on shipline abort --release: recorded and told once, never started; the next push follows', async () => {
     const result = await run('cli-abort-queued-push.yml');
     expect(result.expectations?.failures).toEqual([]);

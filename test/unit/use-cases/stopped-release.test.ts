@@ -23,6 +23,7 @@ import {
   repoConfig,
   STATE_MACHINE_ARN,
   TOPIC_ARN,
+  V1_DIGEST,
   V2_DIGEST,
   V2_RELEASE_ID,
   withFixedClock,
@@ -303,6 +304,16 @@ describe('Use case: a promoted release whose execution was stopped before its re
     events = new FakeReleaseEvents();
     router = new FakeTrafficRouter();
     router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    // v1's release, promoted yesterday: what shipline rollback would release again.
+    await store.putRecord({
+      service: 'checkout',
+      releaseId: 'checkout-v1',
+      requestedAt: '2025-03-03T09:00:00Z',
+      status: 'promoted',
+      toVersion: 'v1',
+      image: { digest: V1_DIGEST, tag: 'v1' },
+      endedAt: '2025-03-03T09:32:00.000Z',
+    });
     await store.putRecord(inWindow());
     await store.claimIdleSlot('checkout', V2_RELEASE_ID);
     await store.recordPromotion({
@@ -514,10 +525,13 @@ describe('Use case: a promoted release whose execution was stopped before its re
       },
     } as unknown as typeof declared;
 
+    // v1 was never released through Shipline here: shipline rollback would have nothing to roll back to.
+    store.records.delete([...store.records.keys()].find((key) => key.includes('checkout-v1')) ?? '');
+
     const result = await endStoppedRelease(ports(), settings, rolling, stopped);
 
     expect(result.reason).toBe(
-      `${STOPPED_IN_WINDOW}: v2 serves (its rolling update of ECS service checkout-svc completed), and no alarm rolls v2 back automatically any more: watch its alarms yourself, and to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again); nothing was kept warm (the rolling update replaced the old tasks)`,
+      `${STOPPED_IN_WINDOW}: v2 serves (its rolling update of ECS service checkout-svc completed), and no alarm rolls v2 back automatically any more: watch its alarms yourself, and to go back to v1, release its image with shipline deploy checkout --image DIGEST; nothing was kept warm (the rolling update replaced the old tasks)`,
     );
     expect(notifier.published[0]?.notification.subject).toBe(
       '[shipline] checkout: v2 serves, its rollback window was stopped',
