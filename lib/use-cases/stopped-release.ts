@@ -108,14 +108,22 @@ const promotedServing = async (
  * rollback window, in it, after a person ended it, or after it, while the old version was still kept warm.
  * `cut` is true when the window was still to come or running: no alarm rolls the release back any more.
  */
-const windowWords = (progress: ReleaseProgress, at: Date): { when: string; cut: boolean } => {
+const windowWords = (
+  progress: ReleaseProgress,
+  at: Date,
+  /** The target's rollback window: an ecs-rolling target without one ends its release at promotion. */
+  windowSeconds: number,
+): { when: string; cut: boolean } => {
   const index = progress.step - 1;
   if (progress.sequence === progressSequence('window-ended', index))
     return {
       when: 'after a person ended its rollback window, before it retired the old version',
       cut: false,
     };
-  if (progress.state !== 'rollback-window') return { when: 'before its rollback window began', cut: true };
+  if (progress.state !== 'rollback-window')
+    return windowSeconds > 0
+      ? { when: 'before its rollback window began', cut: true }
+      : { when: 'after its promotion, before it retired the old version', cut: false };
   const endsAt = progress.endsAt ? Date.parse(progress.endsAt) : Number.NaN;
   if (endsAt <= at.getTime())
     return { when: 'after its rollback window, before it retired the old version', cut: false };
@@ -158,7 +166,7 @@ const endStoppedAfterPromotion = async (
   if (!(await store.isLatestRelease(declared.name, record.releaseId))) return { ended: false };
   const target = declared.target;
   const at = now();
-  const { when, cut } = windowWords(progress, at);
+  const { when, cut } = windowWords(progress, at, target.rollbackWindow);
   // A rolling update keeps nothing warm: only a window cut short leaves something untrue to tell.
   if (target.type !== 'ecs-alb' && !cut) return { ended: false };
   const toVersion = record.toVersion ?? record.releaseId;

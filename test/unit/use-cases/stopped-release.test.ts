@@ -541,6 +541,35 @@ describe('Use case: a promoted release whose execution was stopped before its re
     );
   });
 
+  it('tells nothing of a rolling service without a rollback window stopped after its promotion: nothing was cut short, nothing kept warm', async () => {
+    const rolling = {
+      ...declared,
+      target: {
+        type: 'ecs-rolling',
+        cluster: 'prod',
+        container: 'app',
+        service: 'checkout-svc',
+        rollbackWindow: 0,
+      },
+    } as unknown as typeof declared;
+    await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, {
+      progress: {
+        sequence: progressSequence('promoted', 4),
+        step: 5,
+        steps: 5,
+        kind: 'retire',
+        label: 'Promote',
+        state: 'promoted',
+        newPercent: 100,
+        stepStartedAt: '2025-03-04T10:32:00.000Z',
+        updatedAt: '2025-03-04T10:32:00.000Z',
+      },
+    });
+
+    await expect(endStoppedRelease(ports(), settings, rolling, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
+  });
+
   it('hands the service on even when telling fails, then fails so the event is retried', async () => {
     const tokens = new FakeTaskTokens();
     const starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
