@@ -46,7 +46,8 @@ const ports = {
 /**
  * "Step Functions Execution Status Change" of a release execution that ended ABORTED, TIMED_OUT or FAILED
  * (EventBridge): nothing rolled the release back or reported it, so its record is ended and people are told
- * what serves now (the service may be left split); then the hand-off runs for it, so a push queued as data
+ * what serves now (the service may be left split); one stopped after its promotion, in its rollback window,
+ * is told that no alarm rolls it back and which old slot is left warm; then the hand-off runs for it, so a push queued as data
  * behind it is started even though the execution's own hand-off state never ran.
  */
 export const handler = shiplineHandler(

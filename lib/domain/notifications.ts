@@ -9,6 +9,11 @@ export const NOTIFICATION_KINDS = [
   'superseded',
   'rollback_failed',
   'paused',
+  /**
+   * A promoted release's execution ended outside its states (stopped, timed out) before it retired the
+   * old version: the new version serves, but no alarm rolls it back any more and what it kept warm stays.
+   */
+  'stopped',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -24,6 +29,8 @@ export interface NotificationFacts {
   region: string;
   /** A pause: when its wait ends if nobody answers (ISO 8601). */
   until?: string;
+  /** A stopped promoted release: the slot it left warm (its tasks keep running until a person scales it). */
+  leftWarm?: string;
   /** Extra facts (plan summary, who superseded, ...). */
   details?: Record<string, unknown>;
 }
@@ -107,6 +114,15 @@ const subjectFor = (facts: NotificationFacts): string => {
       return fitSubject(['[shipline] ', svc, ': ', to, ' skipped, superseded by a newer push']);
     case 'rollback_failed':
       return fitSubject(['[shipline] ACTION NEEDED ', svc, ': rollback of ', to, ' FAILED']);
+    case 'stopped':
+      return fitSubject([
+        facts.leftWarm ? '[shipline] ACTION NEEDED ' : '[shipline] ',
+        svc,
+        ': ',
+        to,
+        ' serves, its rollback window was stopped',
+        ...(facts.leftWarm ? [`; ${facts.leftWarm} left warm`] : []),
+      ]);
     case 'paused':
       return fitSubject([
         '[shipline] ',

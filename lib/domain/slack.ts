@@ -292,9 +292,11 @@ export const rootMessage = (event: ReleaseEventMessage, options: { buttons: bool
   };
 };
 
-/** The kinds that end a release: their reply is also posted to the channel (reply_broadcast). */
+/** The kinds that end a release, or leave a person something to do: their reply is also posted to the channel (reply_broadcast). */
 export const isOutcome = (event: ReleaseEventMessage): boolean =>
-  event.outcome !== undefined || event.kind === 'rollback_failed';
+  // A promoted release stopped in its rollback window is no new outcome, but a person must act on it (a
+  // slot left warm, alarms no longer watched): the channel sees it too.
+  event.outcome !== undefined || event.kind === 'rollback_failed' || event.kind === 'stopped';
 
 const KIND_EMOJI: Partial<Record<ReleaseEventMessage['kind'], string>> = {
   started: ':rocket:',
@@ -304,6 +306,7 @@ const KIND_EMOJI: Partial<Record<ReleaseEventMessage['kind'], string>> = {
   superseded: ':fast_forward:',
   rollback_failed: ':rotating_light:',
   paused: ':double_vertical_bar:',
+  stopped: ':octagonal_sign:',
   step: ':small_blue_diamond:',
 };
 

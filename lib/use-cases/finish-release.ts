@@ -297,7 +297,8 @@ export const handOffEndedExecution = async (
       starter?: ExecutionStarter;
       /**
        * Ends the release's record and tells people it was stopped part-way (stopped-release.ts
-       * endStoppedRelease): nothing rolled it back, and the service may be left split.
+       * endStoppedRelease): nothing rolled it back, and the service may be left split. A release stopped
+       * after its promotion, before it retired the old version, is told what serves and what is left warm.
        */
       endStopped?: (service: string, change: ExecutionStatusChange) => Promise<{ ended: boolean }>;
       /** Where a superseded push its hand-off could not tell is counted (see handOffService). */

@@ -2,8 +2,10 @@ import { now } from '../clock.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import type { ReleaseProgress } from '../domain/progress.ts';
 import { progressSequence, type ReleaseSubject } from '../domain/release-progress.ts';
+import { SLOT_NAMES, type SlotName } from '../domain/types.ts';
 import { asError } from '../errors.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
 import { notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
@@ -75,6 +77,196 @@ export const servingWords = async (
   }
 };
 
+/**
+ * What a promoted release's listener rule says now: the slot with all the weight (its new slot, unless a
+ * person moved traffic since) and the weights in words; undefined slot when none has all or ELB fails.
+ */
+const promotedServing = async (
+  service: ServiceConfig,
+  target: Extract<ServiceConfig['target'], { type: 'ecs-alb' }>,
+  router: Pick<TrafficRouter, 'readWeights'>,
+): Promise<{ slot?: SlotName; words: string }> => {
+  try {
+    const weights = await router.readWeights({
+      kind: 'alb-listener-rule',
+      listenerRuleArn: target.listenerRuleArn,
+    });
+    const share = (slot: SlotName) => weights[target.slots[slot].targetGroupArn] ?? 0;
+    const slot = SLOT_NAMES.find((name) => share(name) === 100);
+    const split = `blue ${share('blue')}% / green ${share('green')}%`;
+    return slot
+      ? { slot, words: `serves 100% on ${slot} (${split})` }
+      : { words: `is not alone serving: ${split}` };
+  } catch {
+    // servingWords reads them again and says they could not be read, and what to check.
+    return { words: `was promoted, but ${await servingWords(service, router)}` };
+  }
+};
+
+/**
+ * When a promoted release's execution ended, in its retire step (its progress says where): before its
+ * rollback window, in it, after a person ended it, or after it, while the old version was still kept warm.
+ * `cut` is true when the window was still to come or running: no alarm rolls the release back any more.
+ */
+const windowWords = (
+  progress: ReleaseProgress,
+  at: Date,
+  /** The target's rollback window: an ecs-rolling target without one ends its release at promotion. */
+  windowSeconds: number,
+): { when: string; cut: boolean } => {
+  const index = progress.step - 1;
+  if (progress.sequence === progressSequence('window-ended', index))
+    return {
+      when: 'after a person ended its rollback window, before it retired the old version',
+      cut: false,
+    };
+  if (progress.state !== 'rollback-window')
+    return windowSeconds > 0
+      ? { when: 'before its rollback window began', cut: true }
+      : { when: 'after its promotion, before it retired the old version', cut: false };
+  const endsAt = progress.endsAt ? Date.parse(progress.endsAt) : Number.NaN;
+  if (endsAt <= at.getTime())
+    return { when: 'after its rollback window, before it retired the old version', cut: false };
+  return {
+    when: `during its rollback window${Number.isNaN(endsAt) ? '' : ` (due to end at ${progress.endsAt})`}`,
+    cut: true,
+  };
+};
+
+/**
+ * A promoted release whose execution ended outside its states before its retire step was over (a person's
+ * StopExecution in the rollback window, a timeout): the new version serves, but nothing watches its alarms
+ * any more and the old slot is never scaled down. Shipline does not act on the release's resources after a
+ * person's stop: it clears the window's alarm watches (a later alarm has no task to resume), tells people
+ * (once) and the release-events topic what serves, that no alarm rolls it back, and which slot is still warm
+ * with the command that scales it down; the record stays promoted (it did promote), its reason says what
+ * happened after, and its progress closes the retire step (so a repeated event finds nothing left to tell).
+ * A release whose retire step was over (the old version retired), that was rolling back, or that a newer
+ * release has taken the service from since, left nothing to tell.
+ */
+const endStoppedAfterPromotion = async (
+  ports: StoppedReleasePorts,
+  settings: PipelineSettings,
+  declared: ServiceConfig & { name: string; topicArn: string },
+  ended: EndedExecution,
+  record: ReleaseRecord,
+  /** The service's newest records (the one `shipline rollback` would release again is among them). */
+  records: readonly ReleaseRecord[],
+): Promise<{ ended: boolean; reason?: string }> => {
+  const { store } = ports;
+  const progress = record.progress;
+  if (progress === undefined || (progress.state !== 'promoted' && progress.state !== 'rollback-window'))
+    return { ended: false };
+  const closed = progressSequence('window-closed', progress.step - 1);
+  if (progress.sequence >= closed) return { ended: false };
+  // The window's watches go with its execution: `shipline status` no longer reads the release as in its
+  // window, and a later alarm finds no task token to resume (a dead token would be ignored anyway).
+  await store.clearAlarmWatches(progress.watchedAlarms ?? [], record.releaseId);
+  // A newer release has claimed the old slot since (its canary now): what it runs is that release's to tell.
+  if (!(await store.isLatestRelease(declared.name, record.releaseId))) return { ended: false };
+  const target = declared.target;
+  const at = now();
+  const { when, cut } = windowWords(progress, at, target.rollbackWindow);
+  // A rolling update keeps nothing warm: only a window cut short leaves something untrue to tell.
+  if (target.type !== 'ecs-alb' && !cut) return { ended: false };
+  const toVersion = record.toVersion ?? record.releaseId;
+  const { how, detail } = endingWords(ended);
+  const unwatched = cut ? `no alarm rolls ${toVersion} back automatically any more` : undefined;
+  // What `shipline rollback` would release (operate.ts rollbackToPrevious): the newest earlier promoted
+  // release of another image. Without one it has nothing to roll back to, and a person deploys the image.
+  const previous = records.find(
+    (candidate) =>
+      candidate.status === 'promoted' &&
+      candidate.releaseId !== record.releaseId &&
+      candidate.image !== undefined &&
+      candidate.image.digest !== record.image?.digest,
+  );
+  const back = previous
+    ? `to go back to ${previous.toVersion ?? previous.releaseId}, run shipline rollback ${declared.name} --reason TEXT (it releases it again)`
+    : `to go back to ${record.fromVersion ?? 'the previous version'}, release its image with shipline deploy ${declared.name} --image DIGEST`;
+  let reason: string;
+  let leftWarm: string | undefined;
+  let details: Record<string, unknown>;
+  if (target.type === 'ecs-alb') {
+    const serving = await promotedServing(declared, target, ports.router);
+    // Without the weights, the promotion's own record says which slot it made stable.
+    const state = serving.slot ? undefined : await store.readServiceState(declared.name);
+    const newSlot =
+      serving.slot ?? (state?.latestRelease === record.releaseId ? state.stableSlot : undefined);
+    const oldSlot = SLOT_NAMES.find((slot) => newSlot !== undefined && slot !== newSlot);
+    const scaleDown = (service: string) =>
+      `aws ecs update-service --region ${settings.region} --cluster ${target.cluster} --service ${service} --desired-count 0`;
+    const warm =
+      oldSlot !== undefined
+        ? `the old slot ${oldSlot} (ECS service ${target.slots[oldSlot].service}${record.fromVersion ? `, ${record.fromVersion}` : ''}) is still warm and Shipline will not scale it down: scale it down with ${scaleDown(target.slots[oldSlot].service)}`
+        : `the old slot (blue or green, whichever does not serve; ${target.slots.blue.service} or ${target.slots.green.service}) is still warm and Shipline will not scale it down: scale it down with ${scaleDown('SERVICE')}`;
+    leftWarm = oldSlot ?? 'the old slot';
+    reason = `${how} ${when}${detail}: ${toVersion} ${serving.words}; ${unwatched ? `${unwatched}, and ` : ''}${warm}; ${back}`;
+    details = {
+      servingVersion: toVersion,
+      oldSlot: {
+        ...(oldSlot ? { slot: oldSlot, ecsService: target.slots[oldSlot].service } : {}),
+        cluster: target.cluster,
+        ...(record.fromVersion ? { version: record.fromVersion } : {}),
+        scaleDownCommand: scaleDown(oldSlot ? target.slots[oldSlot].service : 'SERVICE'),
+      },
+    };
+  } else {
+    reason = `${how} ${when}${detail}: ${toVersion} serves (its rolling update of ECS service ${target.service} completed), and ${unwatched}: watch its alarms yourself, and ${back}; nothing was kept warm (the rolling update replaced the old tasks)`;
+    details = { servingVersion: toVersion };
+  }
+  const stamp = at.toISOString();
+  const { endsAt: _endsAt, watchedAlarms: _watched, ...rest } = progress;
+  const settled: ReleaseProgress = {
+    ...rest,
+    sequence: closed,
+    state: 'promoted',
+    label: `Stopped ${when}${leftWarm ? `: ${leftWarm} left warm` : ''}`,
+    updatedAt: stamp,
+  };
+  const subject: ReleaseSubject = {
+    releaseId: record.releaseId,
+    service: record.service,
+    requestedAt: record.requestedAt,
+    strategy: declared.strategy.type,
+    toVersion,
+    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
+    ...(record.image ? { digest: record.image.digest } : {}),
+    ...(record.changeTime ? { changeTime: record.changeTime } : {}),
+  };
+  await publishTransition(
+    ports.events,
+    subject,
+    settled,
+    {
+      kind: 'stopped',
+      text: `The release of ${toVersion} was ${ended.status === 'ABORTED' ? 'stopped' : 'ended'} ${when}${leftWarm ? `: ${leftWarm} is left warm` : ''}`,
+      reason,
+    },
+    record.executionArn,
+  );
+  await notifyOnce(ports, declared.topicArn, {
+    kind: 'stopped',
+    service: record.service,
+    releaseId: record.releaseId,
+    ...(record.executionArn ? { executionArn: record.executionArn } : {}),
+    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
+    toVersion,
+    region: settings.region,
+    reason,
+    ...(leftWarm ? { leftWarm } : {}),
+    details,
+  });
+  // The record last (a failed notification leaves it as it was, so the retried event tells again, once).
+  // It stays promoted (it did promote: DORA counts it as deployed), and a promoted record carries no reason
+  // of its own, so its reason is what happened after: what `shipline history` shows beside the promotion.
+  await store.updateRecord(record.service, record.requestedAt, record.releaseId, {
+    reason,
+    progress: settled,
+  });
+  return { ended: true, reason };
+};
+
 /** What ending a stopped release takes: its record, the people's topic, the release-events topic, traffic. */
 export interface StoppedReleasePorts extends Pick<ReleasePorts, 'store' | 'notifier'> {
   events?: ReleaseEvents;
@@ -102,6 +294,8 @@ export const endStoppedRelease = async (
   const record =
     records.find((candidate) => candidate.releaseId === ended.name) ??
     (requestedAt !== undefined ? await store.readRecord(declared.name, requestedAt, ended.name) : undefined);
+  if (record?.status === 'promoted')
+    return endStoppedAfterPromotion(ports, settings, declared, ended, record, records);
   if (record?.status !== 'in_progress') return { ended: false };
   // A late or retried event may come after the hand-off let a newer release plan and claim the slots: the
   // weights then are that release's, not what the stopped one left, and are not told as such.

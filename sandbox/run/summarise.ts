@@ -131,6 +131,14 @@ export interface ServiceResult {
    */
   productionWeightChanges: number;
   /**
+   * Each slot's ECS service at the end (ecs-alb only): the version its tasks run and its desired and running
+   * task counts, e.g. the old slot a stopped release left warm (`desiredCount` > 0 with 0% of the traffic).
+   */
+  slots?: Record<
+    'blue' | 'green',
+    { service: string; version: string; desiredCount: number; runningCount: number }
+  >;
+  /**
    * Over virtual time: each version's traffic share, per minute its requests, errors and response time, the
    * watched alarms' transitions and where each release ended. Only in a run that records them (`shipline
    * simulate --json` or `--report`; `runScenario(..., { series: true })`).
@@ -259,6 +267,27 @@ export const routeOf = (
   };
 };
 
+/** Each slot's ECS service at the end, for an ecs-alb service (a rolling one has none). */
+const slotsOf = (
+  plan: ServicePlan,
+  world: SimulatedWorld,
+  versions: VersionCatalog,
+): Pick<ServiceResult, 'slots'> => {
+  const target = plan.declared.target;
+  if (isRollingTarget(target)) return {};
+  const slot = (name: 'blue' | 'green') => {
+    const declared = target.slots[name];
+    const service = world.ecs.services.get(`${target.cluster}/${declared.service}`);
+    return {
+      service: declared.service,
+      version: service ? (versions.byImage(world.ecs.servingImage(service))?.name ?? 'nothing') : 'nothing',
+      desiredCount: service?.desiredCount ?? 0,
+      runningCount: service?.runningCount ?? 0,
+    };
+  };
+  return { slots: { blue: slot('blue'), green: slot('green') } };
+};
+
 const summariseService = async (
   plan: ServicePlan,
   inputs: ServiceInputs,
@@ -336,6 +365,7 @@ const summariseService = async (
     detectionSeconds: detected.detectionSeconds,
     exposedRequests: detected.exposedRequests,
     productionWeightChanges: world.elbv2.changes.filter((c) => c.ruleArn === route.listenerRuleArn).length,
+    ...slotsOf(plan, world, versions),
     ...(world.traffic.series
       ? {
           series: serviceTimeSeries({

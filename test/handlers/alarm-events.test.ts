@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
-import { DeleteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/errors.ts';
@@ -118,6 +118,35 @@ describe('Handler: alarm-events', () => {
       );
 
     await expect(handler(firing, context)).resolves.toEqual({ failedReleases: [] });
+  });
+
+  it('resumes nothing, and fails nothing into the dead-letter queue, for a rollback window whose execution a person stopped', async () => {
+    // The alarm's event came before the status change's cleared the window's watch: its token is dead.
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        {
+          ...watchItem(V2_RELEASE_ID, 'token-window'),
+          waitOn: 'rollback-window#checkout-5xx',
+          kind: 'rollback-window',
+          data: { percent: 100, watchFrom: STARTED },
+        },
+      ],
+    });
+    ddb
+      .on(GetCommand, { Key: { pk: 'SERVICE#default#checkout', sk: 'STATE' } })
+      .resolves({ Item: { service: 'checkout', latestRelease: V2_RELEASE_ID } });
+    // "The task token has either expired or the task associated with the token has already been closed."
+    sfn.on(SendTaskFailureCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
+
+    await expect(handler(firing, context)).resolves.toEqual({ failedReleases: [] });
+    expect(sfn.commandCalls(SendTaskFailureCommand)[0]?.args[0].input).toMatchObject({
+      taskToken: 'token-window',
+      error: 'AlarmAfterPromotion',
+    });
+    // The dead watch is deleted: a later alarm finds nothing to resume.
+    expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toMatchObject({
+      Key: { pk: 'WAIT#ALARM#checkout-5xx', sk: `RELEASE#${V2_RELEASE_ID}` },
+    });
   });
 
   it('keeps the watch when resuming the bake fails, so the retried event can resume it', async () => {

@@ -1,17 +1,39 @@
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
-import { fixedClock, notificationsLostInput, STATE_MACHINE_ARN, TABLE, TOPIC_ARN } from '../unit/fixtures.ts';
+import { progressSequence } from '../../lib/domain/release-progress.ts';
+import {
+  BLUE_TG,
+  fixedClock,
+  GREEN_TG,
+  LISTENER_RULE_ARN,
+  notificationsLostInput,
+  STATE_MACHINE_ARN,
+  TABLE,
+  TOPIC_ARN,
+} from '../unit/fixtures.ts';
 import { lambdaContext, setHandlerEnvironment } from './support.ts';
 
 const sfn = mockClient(SFNClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
 const cloudwatch = mockClient(CloudWatchClient);
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const context = lambdaContext('shipline-hand-off-service');
 const NOW = '2025-03-04T10:40:00.000Z';
 const NOW_EPOCH = Date.parse(NOW) / 1000;
@@ -287,5 +309,152 @@ describe('Handler: hand-off-ended-execution', () => {
     expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
       notificationsLostInput(),
     ]);
+  });
+});
+
+describe('Handler: hand-off-ended-execution, a promoted release stopped in its rollback window', () => {
+  let endedHandler: typeof import('../../functions/hand-off-ended-execution.ts')['handler'];
+  let previousClock: Clock;
+  const endedContext = lambdaContext('shipline-hand-off-ended-execution');
+  const REQUESTED_AT = '2025-03-04T10:00:00Z';
+  const RECORD_KEY = { pk: 'SERVICE#default#checkout', sk: `RELEASE#${REQUESTED_AT}#${HOLDER}` };
+  const stoppedEvent = {
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: {
+      name: HOLDER,
+      status: 'ABORTED',
+      input: JSON.stringify({ service: 'checkout', requestedAt: REQUESTED_AT }),
+      error: 'StoppedByPerson',
+      cause: 'stopped by on-call',
+    },
+  };
+
+  beforeAll(async () => {
+    setHandlerEnvironment();
+    previousClock = useClock(fixedClock(NOW));
+    ({ handler: endedHandler } = await import('../../functions/hand-off-ended-execution.ts'));
+  });
+
+  afterAll(() => {
+    useClock(previousClock);
+  });
+
+  beforeEach(() => {
+    for (const client of [sfn, ddb, sns, cloudwatch, elbv2]) client.reset();
+    ddb.on(DeleteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease(REQUESTED_AT));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({});
+    ddb.on(GetCommand, { Key: { pk: 'SERVICE#default#checkout', sk: 'STATE' } }).resolves({
+      Item: {
+        pk: 'SERVICE#default#checkout',
+        sk: 'STATE',
+        service: 'checkout',
+        stableSlot: 'green',
+        stableVersion: 'v2',
+        stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:8',
+        latestRelease: HOLDER,
+        updatedAt: '2025-03-04T10:32:00.000Z',
+      },
+    });
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        {
+          ...RECORD_KEY,
+          service: 'checkout',
+          releaseId: HOLDER,
+          requestedAt: REQUESTED_AT,
+          status: 'promoted',
+          fromVersion: 'v1',
+          toVersion: 'v2',
+          startedAt: '2025-03-04T10:00:02.000Z',
+          endedAt: '2025-03-04T10:32:00.000Z',
+          progress: {
+            sequence: progressSequence('window', 8),
+            step: 9,
+            steps: 9,
+            kind: 'retire',
+            state: 'rollback-window',
+            newPercent: 100,
+            stepStartedAt: '2025-03-04T10:32:00.000Z',
+            endsAt: '2025-03-04T10:47:00.000Z',
+            watchedAlarms: ['checkout-latency-p99', 'checkout-green-5xx'],
+            updatedAt: '2025-03-04T10:32:00.000Z',
+          },
+        },
+      ],
+    });
+    elbv2.on(DescribeRulesCommand).resolves({
+      Rules: [
+        {
+          RuleArn: LISTENER_RULE_ARN,
+          Actions: [
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [
+                  { TargetGroupArn: BLUE_TG, Weight: 0 },
+                  { TargetGroupArn: GREEN_TG, Weight: 100 },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('tells the topic that v2 serves and blue is left warm, clears the window watches, keeps the record promoted, and hands the service on', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+
+    await expect(endedHandler(stoppedEvent, endedContext)).resolves.toEqual({
+      released: true,
+      woke: null,
+      ended: true,
+    });
+
+    const published = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    const told = published.filter((input) => input.TopicArn === TOPIC_ARN);
+    expect(told).toHaveLength(1);
+    expect(told[0]?.Subject).toBe(
+      '[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue left warm',
+    );
+    expect(JSON.parse(told[0]?.Message ?? '{}')).toMatchObject({
+      event: 'stopped',
+      toVersion: 'v2',
+      reason: expect.stringContaining(
+        'v2 serves 100% on green (blue 0% / green 100%); no alarm rolls v2 back automatically any more, and the old slot blue (ECS service checkout-blue, v1) is still warm and Shipline will not scale it down: scale it down with aws ecs update-service --region us-east-1 --cluster prod --service checkout-blue --desired-count 0',
+      ),
+      oldSlot: { slot: 'blue', ecsService: 'checkout-blue', cluster: 'prod', version: 'v1' },
+    });
+    // The release-events topic hears it too.
+    expect(published.filter((input) => input.TopicArn !== TOPIC_ARN)).toHaveLength(1);
+    // The window's watches are deleted, one per alarm it watched.
+    const deleted = ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key);
+    expect(deleted).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ pk: 'WAIT#ALARM#checkout-latency-p99' }),
+        expect.objectContaining({ pk: 'WAIT#ALARM#checkout-green-5xx' }),
+      ]),
+    );
+    // The record stays promoted: its reason and progress say what happened after.
+    const update = ddb
+      .commandCalls(UpdateCommand)
+      .map((call) => call.args[0].input)
+      .find((input) => input.Key?.sk === RECORD_KEY.sk);
+    expect(JSON.stringify(update?.ExpressionAttributeValues)).toContain(
+      'stopped outside Shipline during its rollback window',
+    );
+    expect(JSON.stringify(update?.ExpressionAttributeValues)).not.toContain('"status"');
+  });
+
+  it('hands the service on when SNS fails, then fails so EventBridge retries the telling', async () => {
+    sns.on(PublishCommand).rejects(Object.assign(new Error('SNS down'), { name: 'InternalErrorException' }));
+
+    await expect(endedHandler(stoppedEvent, endedContext)).rejects.toThrow('SNS down');
+
+    // The lock was released (its conditional delete) although the telling failed.
+    expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input.Key)).toContainEqual(LOCK_KEY);
   });
 });

@@ -317,6 +317,88 @@ describe('Sandbox: example scenarios', () => {
     expectSoonAfter(failed[0]?.t, 15 * 60 + 30);
   });
 
+  it('tells a release stopped during its rollback window once: v2 serves, no alarm rolls it back, blue is left warm and how to scale it down', async () => {
+    const result = await run('stopped-during-rollback-window.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([['v2', 'ABORTED']]);
+    expect(result.servingVersion).toBe('v2');
+    expect(result.traffic).toEqual({ 'green (v2)': 100 });
+    const promotedAt = result.notifications.find((n) => n.message.event === 'promoted')?.t ?? 0;
+    const stopped = result.notifications.filter((n) => n.message.event === 'stopped');
+    expect(stopped).toHaveLength(1);
+    expectSoonAfter(stopped[0]?.t, 40 * 60);
+    // Stopped inside the 15-minute window that began at the promotion.
+    expect(stopped[0]?.t).toBeLessThan(promotedAt + 15 * 60);
+    expect(stopped[0]?.subject).toBe(
+      '[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue left warm',
+    );
+    const reason = String(stopped[0]?.message.reason);
+    expect(reason).toMatch(
+      /^stopped outside Shipline during its rollback window \(due to end at [^)]+\) \(StoppedByPerson: stopped by on-call while investigating\): v2 serves 100% on green \(blue 0% \/ green 100%\); no alarm rolls v2 back automatically any more, and the old slot blue \(ECS service checkout-blue, v1\) is still warm and Shipline will not scale it down: scale it down with aws ecs update-service --region us-east-1 --cluster prod --service checkout-blue --desired-count 0; to go back to v1, run shipline rollback checkout --reason TEXT \(it releases it again\)$/,
+    );
+    expect(stopped[0]?.message).toMatchObject({
+      servingVersion: 'v2',
+      oldSlot: { slot: 'blue', ecsService: 'checkout-blue', cluster: 'prod', version: 'v1' },
+    });
+    // The release-events topic hears it once too (Slack's thread, not an outcome: DORA counted the promotion).
+    const told = result.releaseEvents.filter((e) => e.message.kind === 'stopped');
+    expect(told.map((e) => e.message.reason)).toEqual([reason]);
+    expect(told[0]?.message.outcome).toBeUndefined();
+    // The record stays promoted, its reason says what happened after, and it is no longer in its window.
+    expect(result.releases[0]).toMatchObject({
+      status: 'promoted',
+      toVersion: 'v2',
+      reason,
+      progress: { state: 'promoted' },
+    });
+    // Shipline never scaled blue down: it still runs v1's tasks, with none of the traffic.
+    expect(result.services.checkout?.slots).toEqual({
+      blue: { service: 'checkout-blue', version: 'v1', desiredCount: 4, runningCount: 4 },
+      green: { service: 'checkout-green', version: 'v2', desiredCount: 4, runningCount: 4 },
+    });
+    expect(result.timeline.filter((e) => e.kind === 'ecs' && e.text.includes('scaled to 0'))).toEqual([]);
+    // v2's 5xx alarm fires after the stop: the window's watch went with the execution, so nothing is
+    // resumed, nobody is told a rollback, and nothing lands in the dead-letter queue.
+    const alarmAt = result.timeline.find(
+      (e) => e.kind === 'alarm' && e.text === 'checkout-green-5xx OK -> ALARM',
+    );
+    expect(alarmAt?.t).toBeGreaterThan(stopped[0]?.t ?? 0);
+    expect(alarmAt?.t).toBeLessThan(promotedAt + 15 * 60);
+    expect(events(result)).toEqual(['started', 'promoted', 'stopped']);
+    expect(result.deadLetters).toEqual([]);
+    // shipline status reads it as promoted and done, not as a release still in its window.
+    expect(result.cli[0]?.stdout).toContain('serving:   v2 (green)');
+    expect(result.cli[0]?.stdout).toContain('releasing: nothing');
+  });
+
+  it('tells a rolling release stopped during its rollback window that no alarm rolls it back; the rollback it names releases v1 again', async () => {
+    const result = await run('stopped-during-rollback-window-rolling.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
+      ['v2', 'ABORTED'],
+      ['v1', 'SUCCEEDED'],
+    ]);
+    const stopped = result.notifications.filter((n) => n.message.event === 'stopped');
+    expect(stopped).toHaveLength(1);
+    expectSoonAfter(stopped[0]?.t, 35 * 60);
+    expect(stopped[0]?.subject).toBe('[shipline] api: v2 serves, its rollback window was stopped');
+    expect(stopped[0]?.message.reason).toMatch(
+      /^stopped outside Shipline during its rollback window \(due to end at [^)]+\) \(StoppedByPerson: stopped by on-call\): v2 serves \(its rolling update of ECS service api completed\), and no alarm rolls v2 back automatically any more: watch its alarms yourself, and to go back to v1, run shipline rollback api --reason TEXT \(it releases it again\); nothing was kept warm \(the rolling update replaced the old tasks\)$/,
+    );
+    // A rolling service has no slots to leave warm.
+    expect(result.services.api?.slots).toBeUndefined();
+    expect(result.releases.find((r) => r.toVersion === 'v2')).toMatchObject({
+      status: 'promoted',
+      reason: stopped[0]?.message.reason,
+      progress: { state: 'promoted' },
+    });
+    // shipline status no longer reads v2 as in its window, and the rollback it was told starts a release.
+    expect(result.cli.map((c) => c.exitCode)).toEqual([0, 0]);
+    expect(result.cli[0]?.stdout).toContain('releasing: nothing');
+    expect(result.cli[1]?.stdout).toMatch(/^started release api-\S+ of v1 /);
+    expect(result.servingVersion).toBe('v1');
+  });
+
   it('withdraws a queued push on shipline abort --release: recorded and told once, never started; the next push follows', async () => {
     const result = await run('cli-abort-queued-push.yml');
     expect(result.expectations?.failures).toEqual([]);

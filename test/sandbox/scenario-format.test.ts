@@ -492,7 +492,7 @@ describe('Scenario format: every name and value a user writes means something', 
       'expect.notifications[1]: Invalid option: expected one of "started"|"promoted"|"rolled_back"',
     );
     expect(refusal({ ...base, expect: { notifications: [{ event: 'rollback' }] } })).toContain(
-      'expect.notifications[0]: expected a notification event (started, promoted, rolled_back, failed, superseded, rollback_failed, paused) or an object { event, subjectContains, fields } naming one',
+      'expect.notifications[0]: expected a notification event (started, promoted, rolled_back, failed, superseded, rollback_failed, paused, stopped) or an object { event, subjectContains, fields } naming one',
     );
     expect(refusal({ ...base, expect: { services: { checkout: { notifications: ['strted'] } } } })).toContain(
       'expect.services.checkout.notifications[0]: Invalid option',

@@ -27,6 +27,7 @@ const WHAT_HAPPENED: Record<NotificationKind, string[]> = {
   superseded: ['skipped, superseded by a newer push'],
   rollback_failed: ['ACTION NEEDED', 'rollback of', 'FAILED'],
   paused: ['paused, waiting for approval'],
+  stopped: ['serves, its rollback window was stopped'],
 };
 
 const LONG_TAG = `release-${'a'.repeat(292)}`;
@@ -73,6 +74,19 @@ describe('Function: buildNotification, subject', () => {
       /^\[shipline\] s+\.\.\.: release-a+\.\.\. paused, waiting for approval \(until 11:05 UTC\)$/,
     );
     expect(long.message).toMatchObject({ event: 'paused', until: '2026-11-22T11:05:00.000Z' });
+  });
+
+  it('says which slot a release stopped in its rollback window left warm, and that a person must act', () => {
+    expect(buildNotification(facts('stopped', { leftWarm: 'blue', reason: LONG_REASON })).subject).toBe(
+      '[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue left warm',
+    );
+    const long = buildNotification(facts('stopped', { leftWarm: 'blue', toVersion: LONG_TAG }));
+    expect(long.subject.length).toBeLessThanOrEqual(SUBJECT_MAX_LENGTH);
+    expect(long.subject).toMatch(/; blue left warm$/);
+    // A rolling service keeps nothing warm: nothing to act on but the alarms no longer watched.
+    expect(buildNotification(facts('stopped')).subject).toBe(
+      '[shipline] checkout: v2 serves, its rollback window was stopped',
+    );
   });
 
   it('shortens the reason before the versions', () => {

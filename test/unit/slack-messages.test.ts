@@ -256,6 +256,26 @@ describe('Function: transitionReply', () => {
     });
   });
 
+  it('names service and versions when a promoted release was stopped in its window: a person must act on it', () => {
+    const reply = transitionReply(
+      releaseEvent({
+        kind: 'stopped',
+        text: 'The release of v2 was stopped during its rollback window: blue is left warm',
+        reason: 'no alarm rolls v2 back automatically any more',
+        progress: { state: 'promoted', newPercent: 100 },
+      }),
+      { buttons: true },
+    );
+    expect(reply.blocks[0]).toEqual({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: ':octagonal_sign: *checkout v1 → v2*: The release of v2 was stopped during its rollback window: blue is left warm\n> no alarm rolls v2 back automatically any more',
+      },
+    });
+    expect(reply.blocks.map((b) => b.type)).toEqual(['section', 'context']);
+  });
+
   it('puts Approve and Reject on the pause reply', () => {
     const reply = transitionReply(
       releaseEvent({ kind: 'paused', text: 'Paused for approval', progress: { state: 'paused' } }),

@@ -1,6 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../../lib/config/schema.ts';
+import type { ReleaseProgress } from '../../../lib/domain/progress.ts';
+import { progressSequence } from '../../../lib/domain/release-progress.ts';
+import { alarmStateChangeEventSchema } from '../../../lib/events/alarm-state-change.ts';
 import type { ReleaseRecord } from '../../../lib/ports/release-history.ts';
+import { onAlarmStateChange } from '../../../lib/use-cases/bake.ts';
 import { handOffEndedExecution } from '../../../lib/use-cases/finish-release.ts';
 import { endStoppedRelease, servingWords } from '../../../lib/use-cases/stopped-release.ts';
 import {
@@ -12,12 +16,14 @@ import {
   InMemoryReleaseStore,
 } from '../fakes.ts';
 import {
+  alarmStateChangeEvent,
   BLUE_TG,
   GREEN_TG,
   LISTENER_RULE_ARN,
   repoConfig,
   STATE_MACHINE_ARN,
   TOPIC_ARN,
+  V1_DIGEST,
   V2_DIGEST,
   V2_RELEASE_ID,
   withFixedClock,
@@ -255,5 +261,336 @@ describe('Use case: a release whose execution ended outside its own states (endS
     });
     expect(notifier.published.map((p) => p.notification.message.event)).toEqual(['failed']);
     expect(record()?.status).toBe('failed');
+  });
+});
+
+/** v2's release, promoted at 10:32:00 and in its 15-minute rollback window (until 10:47:00). */
+const inWindow = (): ReleaseRecord => ({
+  ...baking(),
+  status: 'promoted',
+  endedAt: '2025-03-04T10:32:00.000Z',
+  promotedAt: '2025-03-04T10:32:00.000Z',
+  currentPercent: 100,
+  peakPercent: 100,
+  progress: {
+    sequence: progressSequence('window', 8),
+    step: 9,
+    steps: 9,
+    kind: 'retire',
+    label: 'Promote green, watch the 15m rollback window, scale blue down after 15m',
+    state: 'rollback-window',
+    newPercent: 100,
+    stepStartedAt: '2025-03-04T10:32:00.000Z',
+    endsAt: '2025-03-04T10:47:00.000Z',
+    watchedAlarms: ['checkout-latency-p99', 'checkout-green-5xx'],
+    updatedAt: '2025-03-04T10:32:00.000Z',
+  },
+});
+
+const SCALE_DOWN_BLUE =
+  'aws ecs update-service --region us-east-1 --cluster prod --service checkout-blue --desired-count 0';
+
+describe('Use case: a promoted release whose execution was stopped before its retire step ended', () => {
+  let store: InMemoryReleaseStore;
+  let notifier: FakeNotifier;
+  let events: FakeReleaseEvents;
+  let router: FakeTrafficRouter;
+
+  withFixedClock(NOW);
+
+  beforeEach(async () => {
+    store = new InMemoryReleaseStore();
+    notifier = new FakeNotifier();
+    events = new FakeReleaseEvents();
+    router = new FakeTrafficRouter();
+    router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    // v1's release, promoted yesterday: what shipline rollback would release again.
+    await store.putRecord({
+      service: 'checkout',
+      releaseId: 'checkout-v1',
+      requestedAt: '2025-03-03T09:00:00Z',
+      status: 'promoted',
+      toVersion: 'v1',
+      image: { digest: V1_DIGEST, tag: 'v1' },
+      endedAt: '2025-03-03T09:32:00.000Z',
+    });
+    await store.putRecord(inWindow());
+    await store.claimIdleSlot('checkout', V2_RELEASE_ID);
+    await store.recordPromotion({
+      service: 'checkout',
+      stableSlot: 'green',
+      stableVersion: 'v2',
+      stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:8',
+      latestRelease: V2_RELEASE_ID,
+      updatedAt: '2025-03-04T10:32:00.000Z',
+    });
+    await store.putAlarmWatches(
+      ['checkout-latency-p99', 'checkout-green-5xx'].map((alarmName) => ({
+        alarmName,
+        releaseId: V2_RELEASE_ID,
+        service: 'checkout',
+        taskToken: 'token-window',
+        percent: 100,
+        watchFrom: '2025-03-04T10:00:02.000Z',
+        kind: 'rollback-window' as const,
+      })),
+      900,
+    );
+  });
+
+  const ports = () => ({ store, notifier, events, router });
+  const record = () => [...store.records.values()].find((r) => r.releaseId === V2_RELEASE_ID);
+  const STOPPED_IN_WINDOW =
+    'stopped outside Shipline during its rollback window (due to end at 2025-03-04T10:47:00.000Z) (StoppedByPerson: stopped by on-call)';
+
+  it('tells once that v2 serves 100%, that no alarm rolls it back, and which slot is left warm with the command to scale it down', async () => {
+    const result = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    const reason = `${STOPPED_IN_WINDOW}: v2 serves 100% on green (blue 0% / green 100%); no alarm rolls v2 back automatically any more, and the old slot blue (ECS service checkout-blue, v1) is still warm and Shipline will not scale it down: scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`;
+    expect(result).toEqual({ ended: true, reason });
+    expect(notifier.published).toHaveLength(1);
+    expect(notifier.published[0]?.topicArn).toBe(TOPIC_ARN);
+    expect(notifier.published[0]?.notification.subject).toBe(
+      '[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue left warm',
+    );
+    expect(notifier.published[0]?.notification.message).toMatchObject({
+      event: 'stopped',
+      release: V2_RELEASE_ID,
+      fromVersion: 'v1',
+      toVersion: 'v2',
+      reason,
+      executionArn: EXECUTION_ARN,
+      servingVersion: 'v2',
+      oldSlot: {
+        slot: 'blue',
+        ecsService: 'checkout-blue',
+        cluster: 'prod',
+        version: 'v1',
+        scaleDownCommand: SCALE_DOWN_BLUE,
+      },
+    });
+    expect(events.published).toEqual([
+      expect.objectContaining({
+        kind: 'stopped',
+        releaseId: V2_RELEASE_ID,
+        reason,
+        text: `The release of v2 was stopped during its rollback window (due to end at 2025-03-04T10:47:00.000Z): blue is left warm`,
+      }),
+    ]);
+    // It did promote: the record stays promoted, and its reason says what happened after.
+    expect(record()).toMatchObject({
+      status: 'promoted',
+      endedAt: '2025-03-04T10:32:00.000Z',
+      reason,
+      progress: {
+        state: 'promoted',
+        sequence: progressSequence('window-closed', 8),
+        step: 9,
+        newPercent: 100,
+        label: 'Stopped during its rollback window (due to end at 2025-03-04T10:47:00.000Z): blue left warm',
+        updatedAt: NOW,
+      },
+    });
+    expect(record()?.progress?.endsAt).toBeUndefined();
+    expect(record()?.progress?.watchedAlarms).toBeUndefined();
+    // The window's watches went with its execution.
+    expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
+    expect(await store.alarmWatches('checkout-latency-p99')).toEqual([]);
+  });
+
+  it('tells nobody twice when the event comes again, and an alarm after the stop resumes nothing', async () => {
+    await endStoppedRelease(ports(), settings, declared, stopped);
+    const again = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    expect(again).toEqual({ ended: false });
+    expect(notifier.published).toHaveLength(1);
+    expect(events.published).toHaveLength(1);
+    const tokens = new FakeTaskTokens();
+    await expect(
+      onAlarmStateChange(
+        { store, tokens },
+        alarmStateChangeEventSchema.parse(
+          alarmStateChangeEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:35:00.000+0000'),
+        ),
+      ),
+    ).resolves.toEqual({ failedReleases: [] });
+    expect(tokens.failed).toEqual([]);
+  });
+
+  it("treats a window watch the stop's event has not cleared yet as nothing to do: the stopped execution's token is refused", async () => {
+    // The alarm's event comes before the status change's: the watch is still there, its token dead.
+    const tokens = new FakeTaskTokens();
+    await tokens.fail('token-window', 'States.Aborted', 'the execution was stopped');
+
+    await expect(
+      onAlarmStateChange(
+        { store, tokens },
+        alarmStateChangeEventSchema.parse(
+          alarmStateChangeEvent('checkout-green-5xx', 'ALARM', '2025-03-04T10:35:00.000+0000'),
+        ),
+      ),
+    ).resolves.toEqual({ failedReleases: [] });
+    expect(tokens.failed).toHaveLength(1);
+    expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
+
+    // The late status change still tells people what the stop left.
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toMatchObject({
+      ended: true,
+    });
+    expect(notifier.published).toHaveLength(1);
+  });
+
+  it('leaves the record as it was when telling fails, so the retried event tells (once)', async () => {
+    notifier.failNext = Object.assign(new Error('SNS down'), { name: 'InternalErrorException' });
+
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).rejects.toThrow('SNS down');
+    expect(record()).toMatchObject({ status: 'promoted' });
+    expect(record()?.reason).toBeUndefined();
+    expect(record()?.progress?.state).toBe('rollback-window');
+
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toMatchObject({
+      ended: true,
+    });
+    expect(notifier.published).toHaveLength(1);
+    expect(record()?.progress?.state).toBe('promoted');
+  });
+
+  it('names the old slot from the recorded promotion when the weights cannot be read', async () => {
+    router.readWeights = async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    };
+
+    const result = await endStoppedRelease(ports(), settings, declared, {
+      name: V2_RELEASE_ID,
+      status: 'TIMED_OUT',
+      error: null,
+      cause: null,
+    });
+
+    expect(result.reason).toBe(
+      `timed out during its rollback window (due to end at 2025-03-04T10:47:00.000Z): v2 was promoted, but the weights could not be read (ThrottlingException): traffic may be split between blue and green; check listener rule ${LISTENER_RULE_ARN}; no alarm rolls v2 back automatically any more, and the old slot blue (ECS service checkout-blue, v1) is still warm and Shipline will not scale it down: scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
+    );
+  });
+
+  it('after a person ended the window early, says only that the old slot is left warm', async () => {
+    await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, {
+      progress: {
+        ...(inWindow().progress as ReleaseProgress),
+        sequence: progressSequence('window-ended', 8),
+        state: 'promoted',
+      },
+    });
+
+    const result = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    expect(result.reason).toBe(
+      `stopped outside Shipline after a person ended its rollback window, before it retired the old version (StoppedByPerson: stopped by on-call): v2 serves 100% on green (blue 0% / green 100%); the old slot blue (ECS service checkout-blue, v1) is still warm and Shipline will not scale it down: scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
+    );
+  });
+
+  it('tells nothing once the old version was retired (the window closed)', async () => {
+    await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, {
+      progress: {
+        ...(inWindow().progress as ReleaseProgress),
+        sequence: progressSequence('window-closed', 8),
+        state: 'promoted',
+      },
+    });
+
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
+    expect(events.published).toEqual([]);
+  });
+
+  it('tells nothing when a newer release has taken the service (and the old slot) over since', async () => {
+    await store.claimIdleSlot('checkout', 'checkout-v3');
+
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
+    expect(record()).toMatchObject({ status: 'promoted' });
+    expect(record()?.reason).toBeUndefined();
+    // Its own watches still go: nothing of its window is left to resume.
+    expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
+  });
+
+  it('on a rolling service tells that the window was cut short and that nothing was kept warm', async () => {
+    const rolling = {
+      ...declared,
+      target: {
+        type: 'ecs-rolling',
+        cluster: 'prod',
+        container: 'app',
+        service: 'checkout-svc',
+        rollbackWindow: 900,
+      },
+    } as unknown as typeof declared;
+
+    // v1 was never released through Shipline here: shipline rollback would have nothing to roll back to.
+    store.records.delete([...store.records.keys()].find((key) => key.includes('checkout-v1')) ?? '');
+
+    const result = await endStoppedRelease(ports(), settings, rolling, stopped);
+
+    expect(result.reason).toBe(
+      `${STOPPED_IN_WINDOW}: v2 serves (its rolling update of ECS service checkout-svc completed), and no alarm rolls v2 back automatically any more: watch its alarms yourself, and to go back to v1, release its image with shipline deploy checkout --image DIGEST; nothing was kept warm (the rolling update replaced the old tasks)`,
+    );
+    expect(notifier.published[0]?.notification.subject).toBe(
+      '[shipline] checkout: v2 serves, its rollback window was stopped',
+    );
+    expect(record()?.progress?.label).toBe(
+      'Stopped during its rollback window (due to end at 2025-03-04T10:47:00.000Z)',
+    );
+  });
+
+  it('tells nothing of a rolling service without a rollback window stopped after its promotion: nothing was cut short, nothing kept warm', async () => {
+    const rolling = {
+      ...declared,
+      target: {
+        type: 'ecs-rolling',
+        cluster: 'prod',
+        container: 'app',
+        service: 'checkout-svc',
+        rollbackWindow: 0,
+      },
+    } as unknown as typeof declared;
+    await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, {
+      progress: {
+        sequence: progressSequence('promoted', 4),
+        step: 5,
+        steps: 5,
+        kind: 'retire',
+        label: 'Promote',
+        state: 'promoted',
+        newPercent: 100,
+        stepStartedAt: '2025-03-04T10:32:00.000Z',
+        updatedAt: '2025-03-04T10:32:00.000Z',
+      },
+    });
+
+    await expect(endStoppedRelease(ports(), settings, rolling, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
+  });
+
+  it('hands the service on even when telling fails, then fails so the event is retried', async () => {
+    const tokens = new FakeTaskTokens();
+    const starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
+    store.locks.set('checkout', {
+      holder: V2_RELEASE_ID,
+      requestedAt: '2025-03-04T10:00:00Z',
+      acquiredAt: '2025-03-04T10:00:01.000Z',
+      leaseExpiresAt: Date.parse(NOW) / 1000 + 3600,
+    });
+    notifier.failNext = Object.assign(new Error('SNS down'), { name: 'InternalErrorException' });
+    const change = { ...stopped, input: JSON.stringify({ service: 'checkout' }) };
+    const endStopped = () => endStoppedRelease(ports(), settings, declared, change);
+
+    await expect(handOffEndedExecution({ store, tokens, starter, endStopped }, change)).rejects.toThrow(
+      'SNS down',
+    );
+    expect(store.locks.get('checkout')).toBeUndefined();
+
+    await expect(
+      handOffEndedExecution({ store, tokens, starter, endStopped }, change),
+    ).resolves.toMatchObject({ released: false, ended: true });
+    expect(notifier.published).toHaveLength(1);
   });
 });
