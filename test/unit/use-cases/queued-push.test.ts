@@ -814,6 +814,54 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(store.waiters.get('checkout')).toBeUndefined();
     });
 
+    it('tells, once and with its version, a replaced push whose input is over 64 KB when its first telling failed', async () => {
+      holdLock();
+      // v3's input carries a field too large to keep whole beside the push that replaces it (two inputs in
+      // one 400 KB DynamoDB item): a trimmed copy is kept, enough to record and tell it.
+      const large = 'ci-pipeline '.repeat(7000);
+      await startRelease(
+        { starter, queue: (request, name) => queue({ ...request, requestedBy: large }, name) },
+        config,
+        push('10:05', 'a', 'v3'),
+      );
+      expect(new TextEncoder().encode(store.waiters.get('checkout')?.pendingInput).length).toBeGreaterThan(
+        64 * 1024,
+      );
+      // v4 replaces v3, and telling v3 fails on every attempt of v4's event (SNS throttled past the
+      // retries): the event goes to the dead-letter queue.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        notifier.failNext = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+        await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4')).catch(() => undefined);
+      }
+      expect(notifier.published).toEqual([]);
+      const kept = store.waiters.get('checkout')?.supersedes;
+      expect(kept?.executionName).toBe(nameOf('a'));
+      expect(new TextEncoder().encode(kept?.pendingInput).length).toBeLessThanOrEqual(64 * 1024);
+
+      // The holder hands off: it tells v3 before v4 moves on, then starts v4.
+      await expect(handOff()).resolves.toEqual({ released: true, woke: nameOf('b') });
+
+      expect(
+        notifier.published.map(({ notification }) => [
+          notification.subject,
+          notification.message.release,
+          notification.message.supersededBy,
+        ]),
+      ).toEqual([['[shipline] checkout: v3 skipped, superseded by a newer push', nameOf('a'), nameOf('b')]]);
+      expect(store.record(nameOf('a'))).toMatchObject({
+        status: 'superseded',
+        toVersion: 'v3',
+        requestedAt: '2025-03-04T10:05:00Z',
+        supersededBy: nameOf('b'),
+      });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+      // Told once: v4's execution taking the lock and handing it on tells nobody again.
+      const v4Request = starter.calls[0]?.input as ReleaseRequest;
+      await acquireReleaseLock({ store }, config, v4Request, nameOf('b'));
+      await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', nameOf('b'));
+      expect(notifier.events()).toEqual(['superseded']);
+    });
+
     it('ends a pending push older than the holder as superseded: recorded, told, never started', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
