@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
+import type { WithdrawResult } from '../../../lib/ports/queued-pushes.ts';
 import { pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
 import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
 import {
@@ -11,6 +12,7 @@ import {
   waitForReleaseLock,
 } from '../../../lib/use-cases/release-lock.ts';
 import { type StartReleaseResult, startRelease } from '../../../lib/use-cases/start-release.ts';
+import { withdrawQueuedPush } from '../../../lib/use-cases/withdraw-push.ts';
 import {
   FakeExecutionStarter,
   FakeNotifier,
@@ -247,8 +249,16 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         entry.notification.message.event === 'superseded' && entry.notification.message.release === name,
     ).length;
 
-  /** Checks what every interleaving must end with; `pushes` in push order (oldest first). */
-  const expectSettled = async (pushes: string[], run: string, next: () => number) => {
+  const withdrawnTold = (name: string) =>
+    notifier.published.filter(
+      (entry) => entry.notification.message.event === 'failed' && entry.notification.message.release === name,
+    ).length;
+
+  /**
+   * Checks what every interleaving must end with; `pushes` in push order (oldest first); `withdrawn`, the
+   * push a person's withdrawal took out of the queue, if it did.
+   */
+  const expectSettled = async (pushes: string[], run: string, next: () => number, withdrawn?: string) => {
     const { released, supersededExecutions, parked, heldWhileTold } = await drain(next);
     const context = `${run}, released ${released.join(',')}, after\n${scheduler.trace.join('\n')}\n`;
     // The told mark is a commitment: a push told superseded (or withdrawn) never takes the lock.
@@ -256,7 +266,13 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     expect(parked, `${context}: an execution waits for a wake-up that never comes`).toEqual(new Map());
     expect(store.waiters.get('checkout'), `${context}: a push left queued`).toBeUndefined();
     expect(store.locks.get('checkout'), context).toBeUndefined();
-    for (const name of pushes) {
+    if (withdrawn) {
+      // Withdrawn: told once (as failed, naming the person), never released, never told superseded.
+      expect(released, `${context}: withdrawn ${withdrawn} released`).not.toContain(withdrawn);
+      expect(withdrawnTold(withdrawn), `${context}: withdrawn ${withdrawn} told once`).toBe(1);
+      expect(told(withdrawn), `${context}: withdrawn ${withdrawn} told superseded`).toBe(0);
+    }
+    for (const name of pushes.filter((push) => push !== withdrawn)) {
       const releasedTimes = released.filter((entry) => entry === name).length;
       const supersededTimes = told(name) + (supersededExecutions.has(name) ? 1 : 0);
       expect(releasedTimes, `${context}: ${name} released at most once`).toBeLessThanOrEqual(1);
@@ -298,6 +314,8 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
        * step per attempt, and no execution exists until the last (the triggers' start at once).
        */
       slowStart?: number;
+      /** A person withdraws the queued push (v2) meanwhile (shipline abort --release). */
+      withdraw?: boolean;
     },
     seed: number,
   ): Promise<void> => {
@@ -348,9 +366,33 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
       pushes.push(nameOf('c'));
     }
+    let withdrawal: WithdrawResult | undefined;
+    if (setup.withdraw)
+      processes.push({
+        name: 'withdrawal',
+        body: async () => {
+          withdrawal = await withdrawQueuedPush(
+            { store, notifier, events, starter },
+            { region: 'us-east-1', defaultTopicArn: TOPIC_ARN },
+            () => TOPIC_ARN,
+            {
+              service: 'checkout',
+              releaseId: nameOf('a'),
+              reason: 'bad build',
+              actor: { via: 'cli', id: 'alice' },
+            },
+          );
+        },
+      });
     const next = random(seed);
     await scheduler.run(processes, next);
-    await expectSettled(pushes, `seed ${seed} ${JSON.stringify(setup)}`, next);
+    const withdrawn = withdrawal?.status === 'withdrawn' ? withdrawal.releaseId : undefined;
+    await expectSettled(
+      pushes,
+      `seed ${seed} ${JSON.stringify(setup)} ${withdrawal?.status ?? ''}`,
+      next,
+      withdrawn,
+    );
   };
 
   it('a push arriving while the holder hands off: never lost, never out of order', async () => {
@@ -380,6 +422,13 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     for (let seed = 1; seed <= SEEDS; seed += 1) {
       await explore({ queued: true, slowStart: 6 }, seed);
       await explore({ queued: true, newer: true, slowStart: 6 }, seed);
+    }
+  });
+
+  it('a person withdrawing the queued push while the hand-off starts it and a newer push replaces it', async () => {
+    for (let seed = 1; seed <= SEEDS; seed += 1) {
+      await explore({ queued: true, withdraw: true }, seed);
+      await explore({ queued: true, withdraw: true, slowStart: 6 }, seed);
     }
   });
 
