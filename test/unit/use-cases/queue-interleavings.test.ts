@@ -34,7 +34,8 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * push whose told mark is set (told superseded, or withdrawn) ever takes the lock. Started executions reach
  * the lock in an order drawn from the seed. The trigger or the hand-off fails at one step, retried; or the
  * hand-off's StartExecution is throttled several times and lands late (no execution exists meanwhile, so a
- * trigger that replaced the push being started tells it superseded). Not checked here: an execution taking
+ * trigger that replaced the push being started tells it superseded); or a person withdraws the queued push
+ * meanwhile (withdrawn, it is told once and never released). Not checked here: an execution taking
  * the lock between a teller's look at its execution (none yet) and the mark the telling writes. Not checked here: a hand-off failing past its retries
  * (queued-push.test.ts proves those orders), and SNS failing after a notification's mark was written (the
  * hand-off then takes the push for told while the failed telling takes its mark back: a known gap).
