@@ -35,10 +35,11 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * the lock in an order drawn from the seed. The trigger or the hand-off fails at one step, retried; or the
  * hand-off's StartExecution is throttled several times and lands late (no execution exists meanwhile, so a
  * trigger that replaced the push being started tells it superseded); or a person withdraws the queued push
- * meanwhile (withdrawn, it is told once and never released). Not checked here: an execution taking
- * the lock between a teller's look at its execution (none yet) and the mark the telling writes. Not checked here: a hand-off failing past its retries
- * (queued-push.test.ts proves those orders), and SNS failing after a notification's mark was written (the
- * hand-off then takes the push for told while the failed telling takes its mark back: a known gap).
+ * meanwhile (withdrawn, it is told once and never released). Not checked here: a hand-off failing past its
+ * retries (queued-push.test.ts proves those orders); SNS failing after a notification's mark was written
+ * (the hand-off then takes the push for told while the failed telling takes its mark back: a known gap);
+ * and an execution that lands and takes the lock between a teller's look at it (no execution yet) and the
+ * mark its telling writes (executions run only once the triggers and the hand-off are done: a known gap).
  */
 
 const config = repoConfig();
