@@ -24,6 +24,11 @@ export interface ReleaseRecord {
   endedAt?: string;
   currentPercent?: number;
   reason?: string;
+  /**
+   * For a superseded release: the newer release that superseded it (its execution name), as its reason
+   * says. An execution of a push told superseded while it was queued reads it here when it reaches the lock.
+   */
+  supersededBy?: string;
   /** Where the release is in its plan, as its functions last recorded it (status, Slack, report). */
   progress?: ReleaseProgress;
   /** The commands people gave the release, oldest first (who did what, when, why). */

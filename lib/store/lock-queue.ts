@@ -1,4 +1,5 @@
 import { isNewerRequest } from '../domain/request-order.ts';
+import type { ReleaseRequest } from '../domain/types.ts';
 import { isStartingPush, type Waiter } from '../ports/lock-store.ts';
 import type { ServiceRef } from '../ports/service-ref.ts';
 import { lockQueueKey, type Wait, type WaitRegistry } from '../ports/wait-registry.ts';
@@ -44,19 +45,63 @@ export const readQueued = async (waits: WaitRegistry, ref: ServiceRef): Promise<
 
 /**
  * The largest pending push input kept with the waiter that replaced it: two inputs must fit in one
- * DynamoDB item (400 KB). A larger one (an input is at most 256 KB) is told only by the first attempt.
+ * DynamoDB item (400 KB), and an input may be up to 256 KB (Step Functions' limit). A larger one is kept
+ * trimmed (keptInputOf), so every replaced push can still be told by a later teller.
  */
 const KEPT_INPUT_BYTES = 64 * 1024;
 
+/**
+ * The largest optional field a trimmed input keeps: every field the telling uses is far smaller (a tag is
+ * at most 300 characters, ECR's limit; a URI, a requester or a request id at most 1,024 or 256).
+ */
+const KEPT_FIELD_BYTES = 2 * 1024;
+
+const bytesOf = (text: string): number => new TextEncoder().encode(text).length;
+
+/** `value` under `key` when it is present and small, else nothing (spread into an object). */
+const small = <K extends string>(key: K, value: unknown): { [P in K]?: unknown } =>
+  value !== undefined && bytesOf(JSON.stringify(value)) <= KEPT_FIELD_BYTES
+    ? ({ [key]: value } as { [P in K]?: unknown })
+    : {};
+
+/**
+ * A replaced pending push's input as kept for its telling: whole when it is small enough, else only what
+ * the record, the release event and the notification use (the service, the image's repository, digest, tag
+ * and URI, when it was pushed and received, its source, requester, request id and commit time), dropping
+ * any other field and any optional field too large to keep. Undefined only when even that does not fit
+ * (a service or repository name of kilobytes, which no config declares).
+ */
+const keptInputOf = (pendingInput: string): string | undefined => {
+  if (bytesOf(pendingInput) <= KEPT_INPUT_BYTES) return pendingInput;
+  const request = JSON.parse(pendingInput) as ReleaseRequest;
+  const { image } = request;
+  const trimmed = JSON.stringify({
+    service: request.service,
+    image: {
+      repository: image.repository,
+      digest: image.digest,
+      ...small('tag', image.tag),
+      ...small('uri', image.uri),
+    },
+    requestedAt: request.requestedAt,
+    ...small('receivedAt', request.receivedAt),
+    ...small('receivedSeq', request.receivedSeq),
+    ...small('receiptId', request.receiptId),
+    source: request.source,
+    ...small('requestedBy', request.requestedBy),
+    ...small('requestId', request.requestId),
+    ...small('commitTime', request.commitTime),
+  });
+  return bytesOf(trimmed) <= KEPT_INPUT_BYTES ? trimmed : undefined;
+};
+
 /** A replaced waiter as kept with its replacement: only a pending push, whose telling is in-process. */
 const pendingOf = (waiter: Waiter): Omit<Waiter, 'supersedes'> | undefined => {
-  if (
-    waiter.pendingInput === undefined ||
-    new TextEncoder().encode(waiter.pendingInput).length > KEPT_INPUT_BYTES
-  )
-    return undefined;
+  if (waiter.pendingInput === undefined) return undefined;
+  const pendingInput = keptInputOf(waiter.pendingInput);
+  if (pendingInput === undefined) return undefined;
   const { supersedes: _earlier, ...kept } = waiter;
-  return kept;
+  return { ...kept, pendingInput };
 };
 
 /** How often a queue that keeps changing under the enqueue is read again before giving up. */

@@ -15,6 +15,7 @@ import { notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import {
   releaseLockAndWakeNext,
+  SUPERSEDED_MARK,
   type SupersedePendingPush,
   type SupersedePorts,
   type TellingLost,
@@ -630,6 +631,7 @@ const recordReport = async (
     ...(input.executionArn ? { executionArn: input.executionArn } : {}),
     endedAt,
     reason,
+    ...(input.kind === 'superseded' && input.supersededBy ? { supersededBy: input.supersededBy } : {}),
     ...(progress ? { progress } : {}),
     // A failed rollback that leaves traffic on the new version: it was in production (a failed deployment
     // in DORA's metrics). The record is written anew here, so the share is recorded again.
@@ -671,6 +673,29 @@ const publishReport = async (
 };
 
 /**
+ * The execution of a push told superseded while it was queued as data (or withdrawn by a person), which the
+ * lock refused (acquireReleaseLock): its telling recorded it and told everyone once, so its own report
+ * writes and tells nothing again, and answers with what was recorded. Undefined for any other report. Only
+ * an execution's report (it has an execution ARN) looks: a pending push's teller has just read the mark or
+ * replaced the push in the queue.
+ */
+const toldWhileQueued = async (
+  store: ReleaseStore,
+  input: Omit<ReportInput, 'topicArn'>,
+): Promise<ReportResult | undefined> => {
+  if (input.kind !== 'superseded' || input.executionArn === undefined) return undefined;
+  if (!(await store.wasNotified(input.releaseId, SUPERSEDED_MARK))) return undefined;
+  const { request } = input;
+  const recorded = await store.readRecord(request.service, request.requestedAt, input.releaseId);
+  const reason = recorded?.reason ?? `superseded by newer release ${input.supersededBy ?? 'unknown'}`;
+  return {
+    kind: 'superseded',
+    outcome: recorded?.status === 'failed' ? 'failed' : 'superseded',
+    reason: `${reason} (told while it was queued; its execution released nothing)`,
+  };
+};
+
+/**
  * Ends a release that did not reach promotion or a clean rollback: records it and notifies. A failed
  * rollback is reported loudly, with what a person needs to finish it by hand. The lock is not touched
  * here: the state after every report releases it, whether or not the report succeeded.
@@ -681,6 +706,8 @@ export const reportRelease = async (
   input: ReportInput,
 ): Promise<ReportResult> => {
   const { request, deployment } = input;
+  const told = await toldWhileQueued(ports.store, input);
+  if (told) return told;
   // The driver reads traffic for a person and never throws: the report goes out even when ELB failed.
   const traffic =
     input.kind === 'rollback_failed' && deployment && ports.driver

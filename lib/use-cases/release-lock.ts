@@ -234,8 +234,18 @@ export const leaseSecondsFor = (config: ShiplineConfig, service: string): number
 };
 
 /**
+ * The notification mark of a push told it was superseded while it was queued as data, which a person's
+ * withdrawal sets too (withdraw-push.ts): a commitment that the push is never released. The trigger refuses
+ * it as a duplicate, and the lock refuses its execution (an execution whose start was under way when it
+ * was told, see acquireReleaseLock).
+ */
+export const SUPERSEDED_MARK = 'superseded';
+
+/**
  * Takes the service lock for this release. A request older than the lock holder, or than the newest
- * queued request, is superseded at once: only the newest push ever proceeds.
+ * queued request, is superseded at once: only the newest push ever proceeds. So is a push told superseded
+ * (or withdrawn) while it was queued: its execution may have been starting when it was told (the hand-off's
+ * StartExecution still retried, so no execution of it existed yet), and what people were told stands.
  */
 export const acquireReleaseLock = async (
   ports: { store: ReleaseStore },
@@ -244,16 +254,32 @@ export const acquireReleaseLock = async (
   releaseId: string,
 ): Promise<AcquireResult> => {
   const { store } = ports;
+  const { service } = request;
   // An undeclared service is refused before the store is touched.
-  const leaseSeconds = leaseSecondsFor(config, request.service);
+  const leaseSeconds = leaseSecondsFor(config, service);
   const me = requestOrderOf(request);
+  // The lease, the queued waiter and this push's told mark in one read (one BatchGetItem on DynamoDB).
+  const snapshot = await store.readQueueSnapshot(service, {
+    queued: true,
+    told: { releaseId, kind: SUPERSEDED_MARK },
+  });
+  const { lease: held, queued: waiter } = snapshot;
+  // The taken-out waiter is removed only when it is this release (woken from its wait, or a pending push
+  // whose start has not taken it out yet): any other stays queued, and nothing else queues this release.
+  const leaveQueue = async () => {
+    if (waiter?.executionName === releaseId) await store.dequeueWaiter(service, releaseId);
+  };
+  if (snapshot.told) {
+    // Refused before anything else, even a lock a first attempt took (the state after its report then
+    // releases it and wakes the next push). Its own entry in the queue, if any, goes with it.
+    await leaveQueue();
+    return { acquired: false, superseded: true, by: await toldBy(store, request, releaseId, snapshot) };
+  }
   // A retried attempt whose first one took the lock keeps it (a newer waiter must not supersede the holder).
-  const held = await store.readLock(request.service);
   if (held?.holder === releaseId) {
-    await store.dequeueWaiter(request.service, releaseId);
+    await leaveQueue();
     return { acquired: true, superseded: false };
   }
-  const waiter = await store.readWaiter(request.service);
   if (waiter && waiter.executionName !== releaseId && isNewerRequest(waiter, me)) {
     return { acquired: false, superseded: true, by: waiter.executionName };
   }
@@ -278,17 +304,34 @@ export const acquireReleaseLock = async (
   // the lock again. A lock freed since is not missed: the wait reads the lock after queueing.
   if (held && held.leaseExpiresAt >= nowEpochSeconds()) return refusedBy(held);
   const result = await store.acquireLock(
-    request.service,
+    service,
     releaseId,
     request.requestedAt,
     leaseSeconds,
     receiptOf(request),
   );
   if (result.acquired) {
-    await store.dequeueWaiter(request.service, releaseId);
+    await leaveQueue();
     return { acquired: true, superseded: false };
   }
   return refusedBy(result.holder);
+};
+
+/**
+ * Who superseded a push told so while it was queued: the release its telling recorded (the newer push, or
+ * the holder), else the release queued or holding the lock now. A withdrawn push's record names a person,
+ * not a release: the release it would have followed is named (its record keeps the person's reason).
+ */
+const toldBy = async (
+  store: ReleaseStore,
+  request: ReleaseRequest,
+  releaseId: string,
+  snapshot: { lease?: LockLease; queued?: Waiter },
+): Promise<string> => {
+  const recorded = await store.readRecord(request.service, request.requestedAt, releaseId);
+  if (recorded?.supersededBy) return recorded.supersededBy;
+  const other = (name: string | undefined) => (name !== undefined && name !== releaseId ? name : undefined);
+  return other(snapshot.queued?.executionName) ?? other(snapshot.lease?.holder) ?? 'unknown';
 };
 
 /**
@@ -303,11 +346,22 @@ export const waitForReleaseLock = async (
   taskToken: string,
 ): Promise<{ queued: boolean; replaced?: string; supersededBy?: string }> => {
   const { store, tokens } = ports;
-  const result = await store.enqueueWaiter(request.service, {
-    executionName: releaseId,
-    ...requestOrderOf(request),
-    taskToken,
+  // The queue as the enqueue starts from it, and this push's told mark, in one read: a push told
+  // superseded (or withdrawn) since it was refused the lock never queues (it would be woken to take it).
+  const before = await store.readQueueSnapshot(request.service, {
+    queued: true,
+    told: { releaseId, kind: SUPERSEDED_MARK },
   });
+  if (before.told) {
+    const by = await toldBy(store, request, releaseId, before);
+    await tokens.succeed(taskToken, { superseded: true, by } satisfies WaitOutcome);
+    return { queued: false, supersededBy: by };
+  }
+  const result = await store.enqueueWaiter(
+    request.service,
+    { executionName: releaseId, ...requestOrderOf(request), taskToken },
+    { queued: before.queued },
+  );
   if (!result.queued) {
     await tokens.succeed(taskToken, {
       superseded: true,

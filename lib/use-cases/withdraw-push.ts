@@ -9,7 +9,7 @@ import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
 import { NOTIFICATIONS_LOST_METRIC, reportRelease } from './finish-release.ts';
 import type { PipelineSettings } from './ports.ts';
-import { pendingRequestOf } from './release-lock.ts';
+import { pendingRequestOf, SUPERSEDED_MARK } from './release-lock.ts';
 import { RELEASE_ABORTED } from './resume.ts';
 
 /** What withdrawing a queued push takes: the queue and the records, the topics, and where executions run. */
@@ -33,7 +33,7 @@ export interface WithdrawPushPorts {
  * gets it here, so the same digest pushed again under another tag, or its event delivered again
  * (EventBridge delivers at least once), never releases what a person withdrew.
  */
-const ENDED_WHILE_QUEUED_MARK = 'superseded';
+const ENDED_WHILE_QUEUED_MARK = SUPERSEDED_MARK;
 
 const channel = (actor: Actor): string => (actor.via === 'slack' ? 'Slack' : 'the CLI');
 

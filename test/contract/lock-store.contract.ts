@@ -161,6 +161,42 @@ export const lockStoreContract = (name: string, factory: StoreFactory): void => 
         });
       });
 
+      it('keeps a trimmed copy of a replaced pending push whose input is too large to keep whole', async () => {
+        const { lock } = subject.store;
+        // Two inputs near Step Functions' 256 KB limit do not fit in one 400 KB DynamoDB item.
+        const input = (name: string, tag: string) =>
+          JSON.stringify({
+            service: 'checkout',
+            image: { repository: 'team/checkout', digest: `sha256:${'a'.repeat(64)}`, tag },
+            requestedAt: '2025-03-04T10:03:00Z',
+            receivedAt: '2025-03-04T10:03:00.123Z',
+            source: 'ecr-push',
+            requestedBy: `${name} `.repeat((200 * 1024) / (name.length + 1)),
+          });
+        const pending = waiter('checkout-v3', '2025-03-04T10:03:00Z', {
+          taskToken: 'pending-push:checkout-v3:::r1',
+          pendingInput: input('checkout-v3', 'v3'),
+        });
+        await lock.enqueue(CHECKOUT, pending);
+        const v4 = waiter('checkout-v4', '2025-03-04T10:04:00Z', {
+          taskToken: 'pending-push:checkout-v4:::r2',
+          pendingInput: input('checkout-v4', 'v4'),
+        });
+
+        await expect(lock.enqueue(CHECKOUT, v4)).resolves.toEqual({ queued: true, replaced: pending });
+        const kept = (await lock.queued(CHECKOUT))?.supersedes;
+        expect(kept).toEqual({
+          ...pending,
+          pendingInput: JSON.stringify({
+            service: 'checkout',
+            image: { repository: 'team/checkout', digest: `sha256:${'a'.repeat(64)}`, tag: 'v3' },
+            requestedAt: '2025-03-04T10:03:00Z',
+            receivedAt: '2025-03-04T10:03:00.123Z',
+            source: 'ecr-push',
+          }),
+        });
+      });
+
       it('registers the queued push as a lock-queue wait, found from its release', async () => {
         const { lock, waits } = subject.store;
         await lock.enqueue(CHECKOUT, waiter('checkout-v3', '2025-03-04T10:03:00Z'));

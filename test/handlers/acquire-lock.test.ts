@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
@@ -14,6 +20,30 @@ const NOW_EPOCH = Date.parse(NOW) / 1000;
 const request = releaseRequest();
 
 let handler: typeof import('../../functions/acquire-lock.ts')['handler'];
+
+type Key = { pk: string; sk: string };
+type Item = Key & Record<string, unknown>;
+const LOCK_KEY = { pk: 'SERVICE#default#checkout', sk: 'LOCK' };
+const QUEUE_KEY = { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' };
+const TOLD_KEY = { pk: `RELEASE#${V2_RELEASE_ID}`, sk: 'NOTIFIED#superseded' };
+
+/** The table holds `items`: each BatchGetItem and GetItem answers with those of the keys it asks for. */
+const tableHolds = (...items: Item[]) => {
+  const find = (key: Key) => items.find((item) => item.pk === key.pk && item.sk === key.sk);
+  ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: Key[] }> }) => ({
+    Responses: Object.fromEntries(
+      Object.entries(input.RequestItems).map(([table, { Keys }]) => [
+        table,
+        Keys.map(find).filter((item): item is Item => item !== undefined),
+      ]),
+    ),
+    UnprocessedKeys: {},
+  }));
+  ddb.on(GetCommand).callsFake((input: { Key: Key }) => {
+    const item = find(input.Key);
+    return item ? { Item: item } : {};
+  });
+};
 
 describe('Handler: acquire-lock', () => {
   let previousClock: Clock;
@@ -33,18 +63,21 @@ describe('Handler: acquire-lock', () => {
     ddb.on(DeleteCommand).resolves({});
   });
 
-  it('takes the lock with a conditional put covering the whole release', async () => {
-    ddb.on(GetCommand).resolves({});
+  it('takes the lock with a conditional put covering the whole release, after one read of lease, queue and told mark', async () => {
+    tableHolds();
     ddb.on(PutCommand).resolves({});
 
     const result = await handler({ request, releaseId: V2_RELEASE_ID }, context);
 
     expect(result).toEqual({ acquired: true, superseded: false });
+    expect(ddb.commandCalls(BatchGetCommand).map((call) => call.args[0].input)).toEqual([
+      { RequestItems: { [TABLE]: { Keys: [LOCK_KEY, QUEUE_KEY, TOLD_KEY], ConsistentRead: true } } },
+    ]);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
     expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Item: {
-        pk: 'SERVICE#default#checkout',
-        sk: 'LOCK',
+        ...LOCK_KEY,
         holder: V2_RELEASE_ID,
         requestedAt: request.requestedAt,
         acquiredAt: NOW,
@@ -53,26 +86,64 @@ describe('Handler: acquire-lock', () => {
       ConditionExpression: 'attribute_not_exists(pk) OR holder = :holder OR leaseExpiresAt < :now',
       ExpressionAttributeValues: { ':holder': V2_RELEASE_ID, ':now': NOW_EPOCH },
     });
+    // Nobody was queued: no removal from the queue is sent.
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+  });
+
+  it('takes the lock and leaves the queue when it was itself the queued waiter (woken from its wait)', async () => {
+    tableHolds({
+      ...QUEUE_KEY,
+      kind: 'lock-queue',
+      key: 'default/checkout',
+      releaseId: V2_RELEASE_ID,
+      service: 'checkout',
+      environment: 'default',
+      taskToken: 'token-v2',
+      data: { requestedAt: request.requestedAt },
+    });
+    ddb.on(PutCommand).resolves({});
+
+    await expect(handler({ request, releaseId: V2_RELEASE_ID }, context)).resolves.toEqual({
+      acquired: true,
+      superseded: false,
+    });
     expect(ddb.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
-      Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' },
+      Key: QUEUE_KEY,
       ReturnValues: 'ALL_OLD',
       ConditionExpression: 'releaseId = :release',
       ExpressionAttributeValues: { ':release': V2_RELEASE_ID },
     });
   });
 
+  it('refuses, as superseded by the release its telling recorded, a push told superseded while it was queued', async () => {
+    tableHolds(TOLD_KEY, {
+      pk: 'SERVICE#default#checkout',
+      sk: `RELEASE#${request.requestedAt}#${V2_RELEASE_ID}`,
+      service: 'checkout',
+      releaseId: V2_RELEASE_ID,
+      requestedAt: request.requestedAt,
+      status: 'superseded',
+      reason: 'superseded by newer release checkout-v3',
+      supersededBy: 'checkout-v3',
+    });
+
+    await expect(handler({ request, releaseId: V2_RELEASE_ID }, context)).resolves.toEqual({
+      acquired: false,
+      superseded: true,
+      by: 'checkout-v3',
+    });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+  });
+
   it('reports the holder when an older release holds the lock, from the lease it read (no write bound to fail)', async () => {
-    ddb.on(GetCommand, { Key: { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' } }).resolves({});
-    ddb.on(GetCommand, { Key: { pk: 'SERVICE#default#checkout', sk: 'LOCK' } }).resolves({
-      Item: {
-        pk: 'SERVICE#default#checkout',
-        sk: 'LOCK',
-        holder: 'checkout-v1',
-        requestedAt: '2025-03-04T09:00:00Z',
-        acquiredAt: '2025-03-04T09:00:01.000Z',
-        leaseExpiresAt: NOW_EPOCH + 1800,
-      },
+    tableHolds({
+      ...LOCK_KEY,
+      holder: 'checkout-v1',
+      requestedAt: '2025-03-04T09:00:00Z',
+      acquiredAt: '2025-03-04T09:00:01.000Z',
+      leaseExpiresAt: NOW_EPOCH + 1800,
     });
     ddb
       .on(PutCommand)

@@ -774,24 +774,25 @@ describe('Sandbox: example scenarios', () => {
       (Date.parse(v3?.endedAt ?? '') - Date.parse(v3?.rollbackStartedAt ?? '')) / 1000,
     );
     // Lead time runs from each image's OCI created label (read from ECR by the release-metrics function and
-    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.26, v4 11:20 -> 12:01:37.26 (the
+    // recorded on the release) to its promotion: v2 08:00 -> 10:31:37.20, v4 11:20 -> 12:01:37.20 (the
     // trigger reads whether the push was already told superseded, the service's lock and its queue in one
-    // BatchGetItem before it starts an execution, and the deploy step reads the listener rule's weights:
-    // two reads, 30 ms each).
+    // BatchGetItem before it starts an execution, the lock reads the same three items in one BatchGetItem
+    // and removes no queue entry when none is its own, and the deploy step reads the listener rule's
+    // weights: 30 ms per call).
     expect(v2).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T10:31:37.260Z',
+      promotedAt: '2026-11-22T10:31:37.200Z',
       changeTime: { at: '2026-11-22T08:00:00.000Z', source: 'oci-label' },
     });
     expect(v4).toMatchObject({
       status: 'promoted',
       peakPercent: 100,
-      promotedAt: '2026-11-22T12:01:37.260Z',
+      promotedAt: '2026-11-22T12:01:37.200Z',
       changeTime: { at: '2026-11-22T11:20:00.000Z', source: 'oci-label' },
     });
     expect(checkout?.changeLeadTime).toMatchObject({
-      medianSeconds: (9097.26 + 2497.26) / 2,
+      medianSeconds: (9097.2 + 2497.2) / 2,
       sources: { 'oci-label': 2, 'deploy-request': 0, push: 0 },
     });
     // 3 deployments in the run's span: more than one a day.
@@ -800,13 +801,13 @@ describe('Sandbox: example scenarios', () => {
     // same figures.
     expect(result.doraMetrics.map((point) => [point.metric, point.value])).toEqual([
       ['Deployments', 1],
-      ['LeadTimeSeconds', 9097.26],
+      ['LeadTimeSeconds', 9097.2],
       ['Deployments', 1],
       ['FailedDeployments', 1],
       ['RecoveryTimeSeconds', checkout?.failedDeploymentRecoveryTime.medianSeconds],
       ['Deployments', 1],
       ['ReworkDeployments', 1],
-      ['LeadTimeSeconds', 2497.26],
+      ['LeadTimeSeconds', 2497.2],
     ]);
     expect(new Set(result.doraMetrics.map((point) => `${point.service}/${point.environment}`))).toEqual(
       new Set(['checkout/default']),

@@ -568,6 +568,7 @@ describe('Use case: finish a release', () => {
         toVersion: 'v2',
         endedAt: NOW,
         reason: 'superseded by newer release checkout-v3',
+        supersededBy: 'checkout-v3',
         progress: {
           sequence: ENDING_SEQUENCE + 1,
           step: 0,

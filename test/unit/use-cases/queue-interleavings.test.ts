@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
+import type { WithdrawResult } from '../../../lib/ports/queued-pushes.ts';
 import { pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
 import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
 import {
@@ -11,6 +12,7 @@ import {
   waitForReleaseLock,
 } from '../../../lib/use-cases/release-lock.ts';
 import { type StartReleaseResult, startRelease } from '../../../lib/use-cases/start-release.ts';
+import { withdrawQueuedPush } from '../../../lib/use-cases/withdraw-push.ts';
 import {
   FakeExecutionStarter,
   FakeNotifier,
@@ -28,10 +30,16 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * BatchGetItem reads each item on its own), in many seeded orders; then every started execution runs to
  * its end. Whatever the order, every push is released at most once or else told superseded (once); the
  * newest is released; none after a newer one; and nothing is left queued behind a free lock, nor an
- * execution waiting for a wake-up that never comes, and no push is told superseded and then released. The
- * trigger or the hand-off fails at one step, retried. Not checked here: a hand-off failing past its retries
- * (queued-push.test.ts proves those orders), and SNS failing after a notification's mark was written (the
- * hand-off then takes the push for told while the failed telling takes its mark back: a known gap).
+ * execution waiting for a wake-up that never comes, and no push is told superseded and then released; no
+ * push whose told mark is set (told superseded, or withdrawn) ever takes the lock. Started executions reach
+ * the lock in an order drawn from the seed. The trigger or the hand-off fails at one step, retried; or the
+ * hand-off's StartExecution is throttled several times and lands late (no execution exists meanwhile, so a
+ * trigger that replaced the push being started tells it superseded); or a person withdraws the queued push
+ * meanwhile (withdrawn, it is told once and never released). Not checked here: a hand-off failing past its
+ * retries (queued-push.test.ts proves those orders); SNS failing after a notification's mark was written
+ * (the hand-off then takes the push for told while the failed telling takes its mark back: a known gap);
+ * and an execution that lands and takes the lock between a teller's look at it (no execution yet) and the
+ * mark its telling writes (executions run only once the triggers and the hand-off are done: a known gap).
  */
 
 const config = repoConfig();
@@ -171,15 +179,20 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
    * the lock (or waits with a task token, or ends superseded), long before a release ends; then the holder
    * releases it and wakes the next; and so on until nothing moves.
    */
-  const drain = async () => {
+  const drain = async (next: () => number) => {
     const released: string[] = [];
+    /** Pushes that took the lock while their told mark was set (told superseded, or withdrawn). */
+    const heldWhileTold: string[] = [];
     const supersededExecutions = new Set<string>();
     const parked = new Map<string, string>();
     const finished = new Set<string>();
     let waits = 0;
     const step = async (name: string, request: ReleaseRequest): Promise<string | undefined> => {
       const acquired = await acquireReleaseLock({ store }, config, request, name);
-      if (acquired.acquired) return name;
+      if (acquired.acquired) {
+        if (store.notified.has(`${name}#superseded`)) heldWhileTold.push(name);
+        return name;
+      }
       if (acquired.superseded) {
         supersededExecutions.add(name);
         finished.add(name);
@@ -195,7 +208,13 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     for (let progressed = true; progressed; ) {
       progressed = false;
       const holders: string[] = [];
-      for (const { name, input } of [...starter.calls]) {
+      // Started executions reach the lock in any order (a start the SDK retried lands late, and the first
+      // Task's invocation takes its own time): each pass, in an order drawn from the seed.
+      const calls = [...starter.calls]
+        .map((call) => ({ call, key: next() }))
+        .sort((a, b) => a.key - b.key)
+        .map(({ call }) => call);
+      for (const { name, input } of calls) {
         if (finished.has(name) || holders.includes(name)) continue;
         const token = parked.get(name);
         if (token !== undefined) {
@@ -223,7 +242,7 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         starter.ended.add(holder);
       }
     }
-    return { released, supersededExecutions, parked };
+    return { released, supersededExecutions, parked, heldWhileTold };
   };
 
   const told = (name: string) =>
@@ -232,14 +251,30 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         entry.notification.message.event === 'superseded' && entry.notification.message.release === name,
     ).length;
 
-  /** Checks what every interleaving must end with; `pushes` in push order (oldest first). */
-  const expectSettled = async (pushes: string[], run: string) => {
-    const { released, supersededExecutions, parked } = await drain();
+  const withdrawnTold = (name: string) =>
+    notifier.published.filter(
+      (entry) => entry.notification.message.event === 'failed' && entry.notification.message.release === name,
+    ).length;
+
+  /**
+   * Checks what every interleaving must end with; `pushes` in push order (oldest first); `withdrawn`, the
+   * push a person's withdrawal took out of the queue, if it did.
+   */
+  const expectSettled = async (pushes: string[], run: string, next: () => number, withdrawn?: string) => {
+    const { released, supersededExecutions, parked, heldWhileTold } = await drain(next);
     const context = `${run}, released ${released.join(',')}, after\n${scheduler.trace.join('\n')}\n`;
+    // The told mark is a commitment: a push told superseded (or withdrawn) never takes the lock.
+    expect(heldWhileTold, `${context}: a push told superseded took the lock`).toEqual([]);
     expect(parked, `${context}: an execution waits for a wake-up that never comes`).toEqual(new Map());
     expect(store.waiters.get('checkout'), `${context}: a push left queued`).toBeUndefined();
     expect(store.locks.get('checkout'), context).toBeUndefined();
-    for (const name of pushes) {
+    if (withdrawn) {
+      // Withdrawn: told once (as failed, naming the person), never released, never told superseded.
+      expect(released, `${context}: withdrawn ${withdrawn} released`).not.toContain(withdrawn);
+      expect(withdrawnTold(withdrawn), `${context}: withdrawn ${withdrawn} told once`).toBe(1);
+      expect(told(withdrawn), `${context}: withdrawn ${withdrawn} told superseded`).toBe(0);
+    }
+    for (const name of pushes.filter((push) => push !== withdrawn)) {
       const releasedTimes = released.filter((entry) => entry === name).length;
       const supersededTimes = told(name) + (supersededExecutions.has(name) ? 1 : 0);
       expect(releasedTimes, `${context}: ${name} released at most once`).toBeLessThanOrEqual(1);
@@ -271,7 +306,19 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   const SEEDS = 40;
 
   const explore = async (
-    setup: { queued?: boolean; newer?: boolean; failAt?: number; handOffFailAt?: number },
+    setup: {
+      queued?: boolean;
+      newer?: boolean;
+      failAt?: number;
+      handOffFailAt?: number;
+      /**
+       * The hand-off's StartExecution is throttled this many times and lands on the SDK's next retry: one
+       * step per attempt, and no execution exists until the last (the triggers' start at once).
+       */
+      slowStart?: number;
+      /** A person withdraws the queued push (v2) meanwhile (shipline abort --release). */
+      withdraw?: boolean;
+    },
     seed: number,
   ): Promise<void> => {
     store = new InMemoryReleaseStore();
@@ -294,6 +341,16 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       pushes.push(nameOf('a'));
     }
     gateAll();
+    const throttled = setup.slowStart ?? 0;
+    if (throttled > 0) {
+      const start = starter.start.bind(starter);
+      starter.start = async (name, input) => {
+        if (scheduler.process.getStore()?.name === 'hand-off')
+          for (let attempt = 1; attempt <= throttled; attempt += 1)
+            await scheduler.gate(`start ${name} throttled (attempt ${attempt}), retried by the SDK`, false);
+        return start(name, input);
+      };
+    }
     pushes.push(nameOf('b'));
     const processes = [
       {
@@ -311,8 +368,33 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
       pushes.push(nameOf('c'));
     }
-    await scheduler.run(processes, random(seed));
-    await expectSettled(pushes, `seed ${seed} ${JSON.stringify(setup)}`);
+    let withdrawal: WithdrawResult | undefined;
+    if (setup.withdraw)
+      processes.push({
+        name: 'withdrawal',
+        body: async () => {
+          withdrawal = await withdrawQueuedPush(
+            { store, notifier, events, starter },
+            { region: 'us-east-1', defaultTopicArn: TOPIC_ARN },
+            () => TOPIC_ARN,
+            {
+              service: 'checkout',
+              releaseId: nameOf('a'),
+              reason: 'bad build',
+              actor: { via: 'cli', id: 'alice' },
+            },
+          );
+        },
+      });
+    const next = random(seed);
+    await scheduler.run(processes, next);
+    const withdrawn = withdrawal?.status === 'withdrawn' ? withdrawal.releaseId : undefined;
+    await expectSettled(
+      pushes,
+      `seed ${seed} ${JSON.stringify(setup)} ${withdrawal?.status ?? ''}`,
+      next,
+      withdrawn,
+    );
   };
 
   it('a push arriving while the holder hands off: never lost, never out of order', async () => {
@@ -336,6 +418,20 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         await explore({ queued: true, failAt }, seed);
         await explore({ queued: true, newer: true, failAt }, seed);
       }
+  });
+
+  it('a push told superseded while its StartExecution was still being retried never takes the lock', async () => {
+    for (let seed = 1; seed <= SEEDS; seed += 1) {
+      await explore({ queued: true, slowStart: 6 }, seed);
+      await explore({ queued: true, newer: true, slowStart: 6 }, seed);
+    }
+  });
+
+  it('a person withdrawing the queued push while the hand-off starts it and a newer push replaces it', async () => {
+    for (let seed = 1; seed <= SEEDS; seed += 1) {
+      await explore({ queued: true, withdraw: true }, seed);
+      await explore({ queued: true, withdraw: true, slowStart: 6 }, seed);
+    }
   });
 
   it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {

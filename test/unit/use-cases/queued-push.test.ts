@@ -5,6 +5,7 @@ import {
   handOffEndedExecution,
   handOffService,
   pendingPushReporter,
+  reportRelease,
 } from '../../../lib/use-cases/finish-release.ts';
 import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
 import {
@@ -25,6 +26,7 @@ import { repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fix
 import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
 
 const config = repoConfig();
+const SETTINGS = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
 const executionArn = (name: string) =>
   `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
 
@@ -201,12 +203,10 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(notifier.published).toHaveLength(1);
     });
 
-    // KNOWN GAP (before the snapshot read too; not fixed): the hand-off reads v3, starts its execution, and
-    // before it takes v3 out of the queue v4's trigger replaces v3 (its conditional replace still finds v3)
-    // and tells v3 "skipped, superseded"; v3's execution then finds the lock free and nobody queued (v4's
-    // trigger started and dequeued v4) and releases v3 after all. Not telling v3 when the lease changed is
-    // no fix: a hand-off that reads the queue only after v4 was started and dequeued then tells nobody.
-    // Remove `.fails` once a release told superseded can no longer take the lock.
+    // The hand-off reads v3, starts its execution, and before it takes v3 out of the queue v4's trigger
+    // replaces v3 (its conditional replace still finds v3). v3's execution exists, so v4's trigger leaves
+    // it to settle its own fate: it takes the lock and releases v3, or ends superseded by v4, never both.
+    // (A start still being retried, so no execution exists yet when v4 tells v3, is the next test's case.)
     it('never tells superseded a pending push the hand-off started while a newer push replaced it in the queue', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -255,6 +255,80 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       );
       const v3Told = notifier.published.some((p) => p.notification.message.release === nameOf('a'));
       expect({ acquired: v3.acquired, told: v3Told }).not.toEqual({ acquired: true, told: true });
+    });
+
+    // The hand-off marks v3 as being started and sends StartExecution, which the SDK is still retrying
+    // (throttled); meanwhile v4's trigger replaces v3, finds the lock free, starts v4 and, no execution of
+    // v3 existing yet, tells v3 superseded. Then v3's StartExecution lands and its execution reaches the
+    // lock before v4's: the told mark refuses it, and its own superseded report tells nobody twice.
+    it('refuses the lock to a push told superseded while its start by the hand-off was still being retried', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      let land: () => void = () => {};
+      const landed = new Promise<void>((resolve) => (land = resolve));
+      let reachedStart: () => void = () => {};
+      const handOffStarting = new Promise<void>((resolve) => (reachedStart = resolve));
+      const start = starter.start.bind(starter);
+      starter.start = async (name, input) => {
+        if (name === nameOf('a')) {
+          // The first attempts are throttled: no execution exists until the SDK's retry lands.
+          reachedStart();
+          await landed;
+        }
+        return start(name, input);
+      };
+      // v4's trigger reads the lease still held; then the holder hands off up to v3's StartExecution.
+      const read = store.readQueueSnapshot.bind(store);
+      let handOff: Promise<unknown> = Promise.resolve();
+      store.readQueueSnapshot = async (service, request) => {
+        const snapshot = await read(service, request);
+        store.readQueueSnapshot = read;
+        handOff = releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', HOLDER);
+        await handOffStarting;
+        return snapshot;
+      };
+
+      const v4 = await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      expect(v4.status).toBe('started');
+      // v3 was told superseded by v4 (its execution did not exist yet): recorded and notified once.
+      expect(superseded().map((record) => [record.releaseId, record.reason])).toEqual([
+        [nameOf('a'), `superseded by newer release ${nameOf('b')}`],
+      ]);
+      expect(notifier.events()).toEqual(['superseded']);
+      const toldRecord = { ...superseded()[0] };
+      // v3's StartExecution lands; its execution reaches the lock before v4's execution takes it.
+      land();
+      await handOff;
+      starter.ended.add(HOLDER);
+      const v3Request = starter.calls.find((call) => call.name === nameOf('a'))?.input as ReleaseRequest;
+      expect(v3Request).toBeDefined();
+
+      const v3 = await acquireReleaseLock({ store }, config, v3Request, nameOf('a'));
+
+      expect(v3).toMatchObject({ acquired: false, superseded: true, by: nameOf('b') });
+      expect(store.locks.get('checkout')).toBeUndefined();
+      // Its "Record that a newer push superseded this one" state: nobody is told a second time, and the
+      // record the telling wrote stays as it was.
+      await reportRelease({ store, notifier, events }, SETTINGS, {
+        kind: 'superseded',
+        request: v3Request,
+        releaseId: nameOf('a'),
+        executionArn: executionArn(nameOf('a')),
+        supersededBy: nameOf('b'),
+        topicArn: TOPIC_ARN,
+      });
+      expect(notifier.events()).toEqual(['superseded']);
+      expect(events.published.filter((message) => message.kind === 'superseded')).toHaveLength(1);
+      expect(superseded()).toEqual([toldRecord]);
+      // Its hand-off hands nothing on (it never held the lock); v4's execution then takes the lock.
+      await expect(
+        releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', nameOf('a')),
+      ).resolves.toEqual({ released: false });
+      const v4Request = starter.calls.find((call) => call.name === nameOf('b'))?.input as ReleaseRequest;
+      expect(await acquireReleaseLock({ store }, config, v4Request, nameOf('b'))).toMatchObject({
+        acquired: true,
+      });
+      expect(store.waiters.get('checkout')).toBeUndefined();
     });
 
     it('tells superseded, later, a push whose start by the hand-off failed after a newer push replaced it', async () => {
@@ -740,6 +814,54 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
       expect(store.waiters.get('checkout')).toBeUndefined();
     });
 
+    it('tells, once and with its version, a replaced push whose input is over 64 KB when its first telling failed', async () => {
+      holdLock();
+      // v3's input carries a field too large to keep whole beside the push that replaces it (two inputs in
+      // one 400 KB DynamoDB item): a trimmed copy is kept, enough to record and tell it.
+      const large = 'ci-pipeline '.repeat(7000);
+      await startRelease(
+        { starter, queue: (request, name) => queue({ ...request, requestedBy: large }, name) },
+        config,
+        push('10:05', 'a', 'v3'),
+      );
+      expect(new TextEncoder().encode(store.waiters.get('checkout')?.pendingInput).length).toBeGreaterThan(
+        64 * 1024,
+      );
+      // v4 replaces v3, and telling v3 fails on every attempt of v4's event (SNS throttled past the
+      // retries): the event goes to the dead-letter queue.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        notifier.failNext = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+        await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4')).catch(() => undefined);
+      }
+      expect(notifier.published).toEqual([]);
+      const kept = store.waiters.get('checkout')?.supersedes;
+      expect(kept?.executionName).toBe(nameOf('a'));
+      expect(new TextEncoder().encode(kept?.pendingInput).length).toBeLessThanOrEqual(64 * 1024);
+
+      // The holder hands off: it tells v3 before v4 moves on, then starts v4.
+      await expect(handOff()).resolves.toEqual({ released: true, woke: nameOf('b') });
+
+      expect(
+        notifier.published.map(({ notification }) => [
+          notification.subject,
+          notification.message.release,
+          notification.message.supersededBy,
+        ]),
+      ).toEqual([['[shipline] checkout: v3 skipped, superseded by a newer push', nameOf('a'), nameOf('b')]]);
+      expect(store.record(nameOf('a'))).toMatchObject({
+        status: 'superseded',
+        toVersion: 'v3',
+        requestedAt: '2025-03-04T10:05:00Z',
+        supersededBy: nameOf('b'),
+      });
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+      // Told once: v4's execution taking the lock and handing it on tells nobody again.
+      const v4Request = starter.calls[0]?.input as ReleaseRequest;
+      await acquireReleaseLock({ store }, config, v4Request, nameOf('b'));
+      await releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', nameOf('b'));
+      expect(notifier.events()).toEqual(['superseded']);
+    });
+
     it('ends a pending push older than the holder as superseded: recorded, told, never started', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -877,6 +999,25 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
         executionName: 'checkout-manual',
         taskToken: 'token-m2',
       });
+    });
+
+    it('never queues a push told superseded meanwhile: its wait ends as superseded, by the push that superseded it', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const v3 = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
+      // v4 replaces v3 in the queue and tells it superseded (its execution did not exist yet).
+      await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+      expect(superseded().map((record) => record.releaseId)).toEqual([nameOf('a')]);
+      // A person withdraws v4; an execution of v3 (its start under way when it was told) goes to wait.
+      store.waiters.delete('checkout');
+
+      await expect(
+        waitForReleaseLock({ store, tokens, starter, events, supersedePending }, v3, nameOf('a'), 'token-a'),
+      ).resolves.toEqual({ queued: false, supersededBy: nameOf('b') });
+
+      expect(tokens.succeeded).toEqual([{ token: 'token-a', output: { superseded: true, by: nameOf('b') } }]);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(notifier.events()).toEqual(['superseded']);
     });
 
     it('supersedes the pending push it replaces in-process, and queues with its task token', async () => {

@@ -193,7 +193,7 @@ describe('Use case: release lock', () => {
         superseded: false,
         holder: 'checkout-v2',
       });
-      expect(store.calls).toEqual(['readLock', 'readWaiter']);
+      expect(store.calls).toEqual(['readQueueSnapshot']);
       expect(store.locks.get('checkout')?.holder).toBe('checkout-v2');
     });
 

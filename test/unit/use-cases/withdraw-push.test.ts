@@ -2,10 +2,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { OperationRequest } from '../../../lib/domain/operations.ts';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
 import type { ReleaseRecord } from '../../../lib/ports/release-history.ts';
-import { handOffService, pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
+import { handOffService, pendingPushReporter, reportRelease } from '../../../lib/use-cases/finish-release.ts';
 import { type OperatePorts, operate } from '../../../lib/use-cases/operate.ts';
 import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
-import { releaseLockAndWakeNext, type SupersedePendingPush } from '../../../lib/use-cases/release-lock.ts';
+import {
+  acquireReleaseLock,
+  releaseLockAndWakeNext,
+  type SupersedePendingPush,
+} from '../../../lib/use-cases/release-lock.ts';
 import { type StartReleaseResult, startRelease } from '../../../lib/use-cases/start-release.ts';
 import { inProcessQueuedPushes, withdrawQueuedPush } from '../../../lib/use-cases/withdraw-push.ts';
 import {
@@ -117,6 +121,36 @@ describe('Use case: withdrawing a push queued as data', () => {
       // Never started: the hand-off finds nothing queued and wakes nobody.
       await expect(handOff()).resolves.toEqual({ released: true });
       expect(starter.calls).toEqual([]);
+    });
+
+    it('never lets a withdrawn push take the lock, even when an execution of it was started anyway', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const request = store.waiters.get('checkout')?.pendingInput;
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+      const withdrawnRecord = store.record(nameOf('a'));
+      // An execution of it starts all the same (its start was already under way when the person withdrew
+      // it), and reaches the lock once the holder has handed the service on.
+      await starter.start(nameOf('a'), JSON.parse(request ?? '{}'));
+      await expect(handOff()).resolves.toEqual({ released: true });
+      const v3 = JSON.parse(request ?? '{}') as ReleaseRequest;
+
+      await expect(acquireReleaseLock({ store }, config, v3, nameOf('a'))).resolves.toMatchObject({
+        acquired: false,
+        superseded: true,
+      });
+      expect(store.locks.get('checkout')).toBeUndefined();
+      // Its superseded report neither rewrites the withdrawal's record nor tells anyone again.
+      await reportRelease({ store, notifier, events }, SETTINGS, {
+        kind: 'superseded',
+        request: v3,
+        releaseId: nameOf('a'),
+        executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${nameOf('a')}`,
+        supersededBy: HOLDER,
+        topicArn: TOPIC_ARN,
+      });
+      expect(store.record(nameOf('a'))).toEqual(withdrawnRecord);
+      expect(notifier.published).toHaveLength(1);
     });
 
     it('says a person on Slack by their name', async () => {
