@@ -78,29 +78,44 @@ export const servingWords = async (
 };
 
 /**
- * What a promoted release's listener rule says now: the slot with all the weight (its new slot, unless a
- * person moved traffic since) and the weights in words; undefined slot when none has all or ELB fails.
+ * Where a promoted release's new version runs and what the listener rule gives each slot now. The new slot is
+ * the one its promotion recorded as stable (`recorded`); without it (the stop came while the promotion was
+ * still being recorded), the slot with all the weight. The weights alone do not say which version a slot
+ * runs: a person may have moved the traffic back to the old slot since. `oldShare` is the old slot's share,
+ * undefined when the weights could not be read (`unread`) or no new slot is known.
  */
 const promotedServing = async (
   service: ServiceConfig,
   target: Extract<ServiceConfig['target'], { type: 'ecs-alb' }>,
   router: Pick<TrafficRouter, 'readWeights'>,
-): Promise<{ slot?: SlotName; words: string }> => {
+  recorded: SlotName | undefined,
+): Promise<{ newSlot?: SlotName; oldShare?: number; unread?: true; words: string }> => {
+  let weights: Record<string, number>;
   try {
-    const weights = await router.readWeights({
+    weights = await router.readWeights({
       kind: 'alb-listener-rule',
       listenerRuleArn: target.listenerRuleArn,
     });
-    const share = (slot: SlotName) => weights[target.slots[slot].targetGroupArn] ?? 0;
-    const slot = SLOT_NAMES.find((name) => share(name) === 100);
-    const split = `blue ${share('blue')}% / green ${share('green')}%`;
-    return slot
-      ? { slot, words: `serves 100% on ${slot} (${split})` }
-      : { words: `is not alone serving: ${split}` };
   } catch {
     // servingWords reads them again and says they could not be read, and what to check.
-    return { words: `was promoted, but ${await servingWords(service, router)}` };
+    return {
+      ...(recorded ? { newSlot: recorded } : {}),
+      unread: true,
+      words: `was promoted, but ${await servingWords(service, router)}`,
+    };
   }
+  const share = (slot: SlotName) => weights[target.slots[slot].targetGroupArn] ?? 0;
+  const newSlot = recorded ?? SLOT_NAMES.find((name) => share(name) === 100);
+  const split = `blue ${share('blue')}% / green ${share('green')}%`;
+  if (newSlot === undefined) return { words: `is not alone serving: ${split}` };
+  const oldShare = share(newSlot === 'blue' ? 'green' : 'blue');
+  return share(newSlot) === 100
+    ? { newSlot, oldShare, words: `serves 100% on ${newSlot} (${split})` }
+    : {
+        newSlot,
+        oldShare,
+        words: `was promoted on ${newSlot}, but ${newSlot} takes ${share(newSlot)}% of the traffic now (${split})`,
+      };
 };
 
 /**
@@ -142,7 +157,7 @@ const windowWords = (
  * with the command that scales it down; the record stays promoted (it did promote), its reason says what
  * happened after, and its progress closes the retire step (so a repeated event finds nothing left to tell).
  * A release whose retire step was over (the old version retired), that was rolling back, or that a newer
- * release has taken the service from since, left nothing to tell.
+ * release has started on or taken the service since, left nothing to tell.
  */
 const endStoppedAfterPromotion = async (
   ports: StoppedReleasePorts,
@@ -164,6 +179,13 @@ const endStoppedAfterPromotion = async (
   await store.clearAlarmWatches(progress.watchedAlarms ?? [], record.releaseId);
   // A newer release has claimed the old slot since (its canary now): what it runs is that release's to tell.
   if (!(await store.isLatestRelease(declared.name, record.releaseId))) return { ended: false };
+  // The hand-off ran right after the promotion, so a newer release may have started before it claimed the
+  // old slot (it deploys there next): telling people to scale that slot down would take its tasks away.
+  const index = records.indexOf(record);
+  const started = records
+    .slice(0, index >= 0 ? index : records.length)
+    .some((candidate) => candidate.status === 'in_progress' && candidate.startedAt !== undefined);
+  if (started) return { ended: false };
   const target = declared.target;
   const at = now();
   const { when, cut } = windowWords(progress, at, target.rollbackWindow);
@@ -186,20 +208,41 @@ const endStoppedAfterPromotion = async (
     : `to go back to ${record.fromVersion ?? 'the previous version'}, release its image with shipline deploy ${declared.name} --image DIGEST`;
   let reason: string;
   let leftWarm: string | undefined;
+  let unsure = false;
   let details: Record<string, unknown>;
   if (target.type === 'ecs-alb') {
-    const serving = await promotedServing(declared, target, ports.router);
-    // Without the weights, the promotion's own record says which slot it made stable.
-    const state = serving.slot ? undefined : await store.readServiceState(declared.name);
-    const newSlot =
-      serving.slot ?? (state?.latestRelease === record.releaseId ? state.stableSlot : undefined);
+    // The slot the promotion recorded as stable, once it recorded it (its version is then the release's).
+    const state = await store.readServiceState(declared.name);
+    const recorded =
+      state?.latestRelease === record.releaseId && state.stableVersion === toVersion
+        ? state.stableSlot
+        : undefined;
+    const serving = await promotedServing(declared, target, ports.router, recorded);
+    const newSlot = serving.newSlot;
     const oldSlot = SLOT_NAMES.find((slot) => newSlot !== undefined && slot !== newSlot);
     const scaleDown = (service: string) =>
       `aws ecs update-service --region ${settings.region} --cluster ${target.cluster} --service ${service} --desired-count 0`;
-    const warm =
-      oldSlot !== undefined
-        ? `the old slot ${oldSlot} (ECS service ${target.slots[oldSlot].service}${record.fromVersion ? `, ${record.fromVersion}` : ''}) is still warm and Shipline will not scale it down: scale it down with ${scaleDown(target.slots[oldSlot].service)}`
-        : `the old slot (blue or green, whichever does not serve; ${target.slots.blue.service} or ${target.slots.green.service}) is still warm and Shipline will not scale it down: scale it down with ${scaleDown('SERVICE')}`;
+    // In its window (or before it), nothing of the execution was left to scale the old slot down. After it,
+    // the stop may have come while the scale-down state ran (a running Lambda finishes after StopExecution),
+    // whose end is recorded only after the slot is scaled: it may be warm, or already scaled down.
+    unsure = !cut;
+    const warmWords = unsure
+      ? 'was not recorded as scaled down, and the stop may have come while Shipline scaled it down'
+      : 'is still warm and Shipline will not scale it down';
+    let warm: string;
+    if (oldSlot === undefined) {
+      warm = `the old slot (blue or green, whichever does not serve; ${target.slots.blue.service} or ${target.slots.green.service}) ${warmWords}: ${unsure ? 'if it still runs tasks, ' : ''}scale it down with ${scaleDown('SERVICE')}`;
+    } else {
+      const old = `the old slot ${oldSlot} (ECS service ${target.slots[oldSlot].service}${record.fromVersion ? `, ${record.fromVersion}` : ''})`;
+      const command = scaleDown(target.slots[oldSlot].service);
+      // Never a bare command to scale to 0 a slot that takes traffic, or may: that would be an outage.
+      if (serving.oldShare !== undefined && serving.oldShare > 0)
+        warm = `${old} is still running and takes ${serving.oldShare}% of the traffic: do not scale it down while it takes traffic (${command} once it takes none)`;
+      else if (serving.unread)
+        warm = `${old} ${warmWords}: once listener rule ${target.listenerRuleArn} shows ${oldSlot} takes no traffic${unsure ? ' and if it still runs tasks' : ''}, scale it down with ${command}`;
+      else
+        warm = `${old} ${warmWords}: ${unsure ? 'if it still runs tasks, ' : ''}scale it down with ${command}`;
+    }
     leftWarm = oldSlot ?? 'the old slot';
     reason = `${how} ${when}${detail}: ${toVersion} ${serving.words}; ${unwatched ? `${unwatched}, and ` : ''}${warm}; ${back}`;
     details = {
@@ -208,6 +251,7 @@ const endStoppedAfterPromotion = async (
         ...(oldSlot ? { slot: oldSlot, ecsService: target.slots[oldSlot].service } : {}),
         cluster: target.cluster,
         ...(record.fromVersion ? { version: record.fromVersion } : {}),
+        ...(serving.oldShare !== undefined ? { trafficPercent: serving.oldShare } : {}),
         scaleDownCommand: scaleDown(oldSlot ? target.slots[oldSlot].service : 'SERVICE'),
       },
     };
@@ -221,7 +265,7 @@ const endStoppedAfterPromotion = async (
     ...rest,
     sequence: closed,
     state: 'promoted',
-    label: `Stopped ${when}${leftWarm ? `: ${leftWarm} left warm` : ''}`,
+    label: `Stopped ${when}${leftWarm ? `: ${leftWarm} ${unsure ? 'may be left' : 'left'} warm` : ''}`,
     updatedAt: stamp,
   };
   const subject: ReleaseSubject = {
@@ -240,7 +284,7 @@ const endStoppedAfterPromotion = async (
     settled,
     {
       kind: 'stopped',
-      text: `The release of ${toVersion} was ${ended.status === 'ABORTED' ? 'stopped' : 'ended'} ${when}${leftWarm ? `: ${leftWarm} is left warm` : ''}`,
+      text: `The release of ${toVersion} was ${ended.status === 'ABORTED' ? 'stopped' : 'ended'} ${when}${leftWarm ? `: ${leftWarm} ${unsure ? 'may be left' : 'is left'} warm` : ''}`,
       reason,
     },
     record.executionArn,
@@ -254,7 +298,7 @@ const endStoppedAfterPromotion = async (
     toVersion,
     region: settings.region,
     reason,
-    ...(leftWarm ? { leftWarm } : {}),
+    ...(leftWarm ? { leftWarm, ...(unsure ? { leftWarmUnsure: true } : {}) } : {}),
     details,
   });
   // The record last (a failed notification leaves it as it was, so the retried event tells again, once).
