@@ -189,9 +189,43 @@ const endStoppedAfterPromotion = async (
   const target = declared.target;
   const at = now();
   const { when, cut } = windowWords(progress, at, target.rollbackWindow);
-  // A rolling update keeps nothing warm: only a window cut short leaves something untrue to tell.
-  if (target.type !== 'ecs-alb' && !cut) return { ended: false };
   const toVersion = record.toVersion ?? record.releaseId;
+  const subject: ReleaseSubject = {
+    releaseId: record.releaseId,
+    service: record.service,
+    requestedAt: record.requestedAt,
+    strategy: declared.strategy.type,
+    toVersion,
+    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
+    ...(record.image ? { digest: record.image.digest } : {}),
+    ...(record.changeTime ? { changeTime: record.changeTime } : {}),
+  };
+  const { endsAt: _endsAt, watchedAlarms: _watched, ...rest } = progress;
+  // A rolling update keeps nothing warm: only a window cut short leaves something untrue to tell.
+  if (target.type !== 'ecs-alb' && !cut) {
+    // Its window was over, but its end was never recorded: shipline status and deploy would read the release
+    // as still watched in its window forever. The retire step is closed, with nobody to tell.
+    if (progress.state === 'rollback-window') {
+      const closedQuietly: ReleaseProgress = {
+        ...rest,
+        sequence: closed,
+        state: 'promoted',
+        label: `The rollback window is over; the execution ended ${when}`,
+        updatedAt: at.toISOString(),
+      };
+      await publishTransition(
+        ports.events,
+        subject,
+        closedQuietly,
+        { kind: 'step', text: `The rollback window of ${toVersion} is over` },
+        record.executionArn,
+      );
+      await store.updateRecord(record.service, record.requestedAt, record.releaseId, {
+        progress: closedQuietly,
+      });
+    }
+    return { ended: false };
+  }
   const { how, detail } = endingWords(ended);
   const unwatched = cut ? `no alarm rolls ${toVersion} back automatically any more` : undefined;
   // What `shipline rollback` would release (operate.ts rollbackToPrevious): the newest earlier promoted
@@ -260,23 +294,12 @@ const endStoppedAfterPromotion = async (
     details = { servingVersion: toVersion };
   }
   const stamp = at.toISOString();
-  const { endsAt: _endsAt, watchedAlarms: _watched, ...rest } = progress;
   const settled: ReleaseProgress = {
     ...rest,
     sequence: closed,
     state: 'promoted',
     label: `Stopped ${when}${leftWarm ? `: ${leftWarm} ${unsure ? 'may be left' : 'left'} warm` : ''}`,
     updatedAt: stamp,
-  };
-  const subject: ReleaseSubject = {
-    releaseId: record.releaseId,
-    service: record.service,
-    requestedAt: record.requestedAt,
-    strategy: declared.strategy.type,
-    toVersion,
-    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
-    ...(record.image ? { digest: record.image.digest } : {}),
-    ...(record.changeTime ? { changeTime: record.changeTime } : {}),
   };
   await publishTransition(
     ports.events,

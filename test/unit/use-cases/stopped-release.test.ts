@@ -627,6 +627,35 @@ describe('Use case: a promoted release whose execution was stopped before its re
     );
   });
 
+  it('tells nothing of a rolling service stopped after its rollback window, but no longer records it as in its window', async () => {
+    const rolling = {
+      ...declared,
+      target: {
+        type: 'ecs-rolling',
+        cluster: 'prod',
+        container: 'app',
+        service: 'checkout-svc',
+        rollbackWindow: 900,
+      },
+    } as unknown as typeof declared;
+
+    // The window ended at 10:47; the stop came as its alarms were confirmed, before the retire step closed.
+    const result = await withClock('2025-03-04T10:47:05.000Z', () =>
+      endStoppedRelease(ports(), settings, rolling, stopped),
+    );
+
+    expect(result).toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
+    // shipline status and deploy read a record in state rollback-window as still watched: it is not.
+    expect(record()?.progress).toMatchObject({
+      state: 'promoted',
+      sequence: progressSequence('window-closed', 8),
+    });
+    expect(record()?.progress?.endsAt).toBeUndefined();
+    expect(record()?.progress?.watchedAlarms).toBeUndefined();
+    expect(record()?.status).toBe('promoted');
+  });
+
   it('tells nothing of a rolling service without a rollback window stopped after its promotion: nothing was cut short, nothing kept warm', async () => {
     const rolling = {
       ...declared,
