@@ -156,8 +156,8 @@ const windowWords = (
  * (once) and the release-events topic what serves, that no alarm rolls it back, and which slot is still warm
  * with the command that scales it down; the record stays promoted (it did promote), its reason says what
  * happened after, and its progress closes the retire step (so a repeated event finds nothing left to tell).
- * A release whose retire step was over (the old version retired), that was rolling back, or that a newer
- * release has started on or taken the service since, left nothing to tell.
+ * A release whose retire step was over (the old version retired), or that a newer release has started on or
+ * taken the service since, left nothing to tell (one stopped while rolling back is endStoppedRelease's).
  */
 const endStoppedAfterPromotion = async (
   ports: StoppedReleasePorts,
@@ -346,7 +346,9 @@ export interface StoppedReleasePorts extends Pick<ReleasePorts, 'store' | 'notif
  * states: nothing rolled it back, reported it or ended its record, so the service may be left split between
  * two versions. Ends its record as failed (if it is still in progress) with why and what serves now, and
  * tells people (once: a repeated event tells nobody twice, and one whose telling failed tells again) and the release-events topic. A
- * release that had no record yet (stopped before it planned) moved no traffic and is left as it is.
+ * promoted release stopped while its rollback from the window was retried is ended the same way, told as a
+ * failed rollback (ACTION NEEDED: traffic may be split). A release that had no record yet (stopped before
+ * it planned) moved no traffic and is left as it is.
  */
 export const endStoppedRelease = async (
   ports: StoppedReleasePorts,
@@ -361,9 +363,12 @@ export const endStoppedRelease = async (
   const record =
     records.find((candidate) => candidate.releaseId === ended.name) ??
     (requestedAt !== undefined ? await store.readRecord(declared.name, requestedAt, ended.name) : undefined);
-  if (record?.status === 'promoted')
+  // A rollback from the rollback window (an alarm, a person's abort) whose traffic move failed records the
+  // release as rolling back while the state retries it; stopped then, nothing finishes or reports it.
+  const rollingBack = record?.status === 'promoted' && record.progress?.state === 'rolling-back';
+  if (record?.status === 'promoted' && !rollingBack)
     return endStoppedAfterPromotion(ports, settings, declared, ended, record, records);
-  if (record?.status !== 'in_progress') return { ended: false };
+  if (record === undefined || (record.status !== 'in_progress' && !rollingBack)) return { ended: false };
   // A late or retried event may come after the hand-off let a newer release plan and claim the slots: the
   // weights then are that release's, not what the stopped one left, and are not told as such.
   const newer = records
@@ -377,7 +382,9 @@ export const endStoppedRelease = async (
   const percent = record.progress?.newPercent ?? record.currentPercent ?? 0;
   // What a person acts on first (the subject is shortened from the end): where it stopped, what serves.
   const { how, detail } = endingWords(ended);
-  const reason = `${how} at ${percent}%, not rolled back: ${serving}${detail}`;
+  const reason = rollingBack
+    ? `${how} while it rolled back to ${record.fromVersion ?? 'the previous version'} after its promotion, before the rollback finished${detail}: ${serving}; Shipline no longer retries the rollback: finish it by hand`
+    : `${how} at ${percent}%, not rolled back: ${serving}${detail}`;
   const at = now().toISOString();
   const progress: ReleaseProgress = {
     ...(record.progress ?? { step: 0, steps: 0, newPercent: percent, stepStartedAt: at }),
@@ -401,11 +408,18 @@ export const endStoppedRelease = async (
     ports.events,
     subject,
     settled,
-    { kind: 'failed', text: `The release of ${toVersion} was stopped part-way`, reason },
+    rollingBack
+      ? {
+          kind: 'rollback_failed',
+          text: `The rollback of ${toVersion} was stopped before it finished`,
+          reason,
+        }
+      : { kind: 'failed', text: `The release of ${toVersion} was stopped part-way`, reason },
     record.executionArn,
   );
+  // A rollback left unfinished is told as the state machine tells one that gave up: ACTION NEEDED.
   await notifyOnce(ports, declared.topicArn, {
-    kind: 'failed',
+    kind: rollingBack ? 'rollback_failed' : 'failed',
     service: record.service,
     releaseId: record.releaseId,
     ...(record.executionArn ? { executionArn: record.executionArn } : {}),

@@ -588,6 +588,36 @@ describe('Use case: a promoted release whose execution was stopped before its re
     expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
   });
 
+  it('tells a rollback from the window that was stopped before it finished as a failed rollback: traffic may be split', async () => {
+    // An alarm fired in the window; moving traffic back failed once and the state retried it when stopped.
+    await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, {
+      progress: {
+        ...(inWindow().progress as ReleaseProgress),
+        sequence: progressSequence('rolling-back'),
+        state: 'rolling-back',
+        label: 'Rolling back to v1',
+      },
+    });
+    router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 40, [GREEN_TG]: 60 });
+
+    const result = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    const reason =
+      'stopped outside Shipline while it rolled back to v1 after its promotion, before the rollback finished (StoppedByPerson: stopped by on-call): traffic is split: blue 40% / green 60%; Shipline no longer retries the rollback: finish it by hand';
+    expect(result).toEqual({ ended: true, reason });
+    expect(notifier.published).toHaveLength(1);
+    expect(notifier.published[0]?.notification.message).toMatchObject({
+      event: 'rollback_failed',
+      reason,
+    });
+    expect(notifier.published[0]?.notification.subject).toContain('ACTION NEEDED');
+    expect(record()).toMatchObject({ status: 'failed', reason, progress: { state: 'failed' } });
+
+    // Told once.
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toHaveLength(1);
+  });
+
   it('tells nothing when a newer release has taken the service (and the old slot) over since', async () => {
     await store.claimIdleSlot('checkout', 'checkout-v3');
 
