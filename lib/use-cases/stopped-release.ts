@@ -3,7 +3,7 @@ import type { ServiceConfig } from '../config/schema.ts';
 import type { ReleaseProgress } from '../domain/progress.ts';
 import { progressSequence, type ReleaseSubject } from '../domain/release-progress.ts';
 import { SLOT_NAMES, type SlotName } from '../domain/types.ts';
-import { asError } from '../errors.ts';
+import { asError, ServiceBusyError } from '../errors.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
@@ -179,6 +179,14 @@ const endStoppedAfterPromotion = async (
   await store.clearAlarmWatches(progress.watchedAlarms ?? [], record.releaseId);
   // A newer release has claimed the old slot since (its canary now): what it runs is that release's to tell.
   if (!(await store.isLatestRelease(declared.name, record.releaseId))) return { ended: false };
+  // An alarm (or a person's abort) in the window began a rollback before the stop: its Lambda outlives the
+  // stop (StopExecution ends no running invocation), moves traffic back to the old slot and tells it. Told
+  // now, the old slot would be named as warm, to scale down, while it takes the traffic back: the event is
+  // retried instead, and finds the release rolled back (nothing to tell) or its rollback failing (told).
+  if (await store.isRollingBack(declared.name, record.releaseId))
+    throw new ServiceBusyError(
+      `the rollback of release ${record.releaseId} of ${declared.name} began before its execution ended and may still run: what it left is told once it is over`,
+    );
   // The hand-off ran right after the promotion, so a newer release may have started before it claimed the
   // old slot (it deploys there next): telling people to scale that slot down would take its tasks away.
   const index = records.indexOf(record);

@@ -618,6 +618,30 @@ describe('Use case: a promoted release whose execution was stopped before its re
     expect(notifier.published).toHaveLength(1);
   });
 
+  it('tells nothing yet while the rollback from the window runs (its Lambda outlives the stop): the event is retried', async () => {
+    // An alarm fired in the window and the rollback took the fence; its first attempt still runs.
+    await store.fenceForRollback('checkout', V2_RELEASE_ID, 1200);
+
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).rejects.toMatchObject({
+      name: 'ServiceBusyError',
+    });
+    expect(notifier.published).toEqual([]);
+    expect(record()?.progress?.state).toBe('rollback-window');
+
+    // The rollback finished (the stable slot recorded again, the record rolled back): nothing left to tell.
+    await store.recordPromotion({
+      service: 'checkout',
+      stableSlot: 'blue',
+      stableVersion: 'v1',
+      stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+      latestRelease: V2_RELEASE_ID,
+      updatedAt: NOW,
+    });
+    await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, { status: 'rolled_back' });
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
+  });
+
   it('tells nothing when a newer release has taken the service (and the old slot) over since', async () => {
     await store.claimIdleSlot('checkout', 'checkout-v3');
 
