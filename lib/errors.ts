@@ -100,7 +100,8 @@ export class TransientAwsError extends ShiplineError {
 
 /**
  * The service is busy with another release's rollback (its fence is up), or its traffic changed while
- * this release planned: the state plans again after a wait, for as long as a rollback may take.
+ * this release planned: the state plans again after a wait, for as long as a rollback may take. Also what
+ * the status change of an execution stopped while its own rollback still ran throws: the event is retried.
  */
 export class ServiceBusyError extends ShiplineError {
   public constructor(message: string, options?: { cause?: unknown }) {

@@ -82,6 +82,7 @@ const SERVICE_AND_HISTORY_METHODS: Record<ServiceAndHistoryMethods, true> = {
   fenceForRollback: true,
   recordPromotion: true,
   isLatestRelease: true,
+  isRollingBack: true,
   putRecord: true,
   updateRecord: true,
   listRecords: true,

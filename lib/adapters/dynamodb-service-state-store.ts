@@ -84,4 +84,11 @@ export class DynamoDbServiceStateStore extends DynamoDbTablePart implements Serv
     const item = await this.get(keys.state(ref));
     return item?.latestRelease === releaseId;
   }
+
+  public async isRollingBack(ref: ServiceRef, releaseId: string): Promise<boolean> {
+    const item = await this.get(keys.state(ref));
+    const until = item?.rollbackFenceUntil;
+    // The fence is kept while it has not lapsed, as claimIdleSlot reads it (`rollbackFenceUntil < :now` lapsed).
+    return item?.latestRelease === releaseId && typeof until === 'number' && until >= nowEpochSeconds();
+  }
 }

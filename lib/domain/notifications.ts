@@ -31,6 +31,11 @@ export interface NotificationFacts {
   until?: string;
   /** A stopped promoted release: the slot it left warm (its tasks keep running until a person scales it). */
   leftWarm?: string;
+  /**
+   * A stopped promoted release whose window was over: its scale-down may have been under way when the
+   * execution ended, so the old slot may be left warm (the subject says so, not that it is).
+   */
+  leftWarmUnsure?: boolean;
   /** Extra facts (plan summary, who superseded, ...). */
   details?: Record<string, unknown>;
 }
@@ -121,7 +126,9 @@ const subjectFor = (facts: NotificationFacts): string => {
         ': ',
         to,
         ' serves, its rollback window was stopped',
-        ...(facts.leftWarm ? [`; ${facts.leftWarm} left warm`] : []),
+        ...(facts.leftWarm
+          ? [`; ${facts.leftWarm} ${facts.leftWarmUnsure ? 'may be warm' : 'left warm'}`]
+          : []),
       ]);
     case 'paused':
       return fitSubject([

@@ -136,6 +136,8 @@ export interface ReleaseStore {
   recordPromotion(state: ServiceState): Promise<boolean>;
   /** True if `releaseId` is still the latest release (nobody took the idle slot since). */
   isLatestRelease(service: string, releaseId: string): Promise<boolean>;
+  /** True while the rollback of `releaseId` (the latest release) holds the service's fence. */
+  isRollingBack(service: string, releaseId: string): Promise<boolean>;
 
   putRecord(record: ReleaseRecord): Promise<void>;
   updateRecord(

@@ -38,4 +38,9 @@ export interface ServiceStateStore {
   recordPromotion(ref: ServiceRef, state: ServiceState): Promise<boolean>;
   /** True if `releaseId` is still the latest release (nobody took the idle slot since). */
   isLatestRelease(ref: ServiceRef, releaseId: string): Promise<boolean>;
+  /**
+   * True while the rollback of `releaseId`, the latest release, holds the service's fence: it has begun
+   * and has neither recorded the stable slot again (which clears the fence) nor let the fence lapse.
+   */
+  isRollingBack(ref: ServiceRef, releaseId: string): Promise<boolean>;
 }

@@ -73,6 +73,7 @@ export type ServiceAndHistoryMethods =
   | 'fenceForRollback'
   | 'recordPromotion'
   | 'isLatestRelease'
+  | 'isRollingBack'
   | 'putRecord'
   | 'updateRecord'
   | 'listRecords'
@@ -96,6 +97,7 @@ export const serviceAndHistoryStore = (
       services.fenceForRollback(ref(service), releaseId, seconds),
     recordPromotion: (state) => services.recordPromotion(ref(state.service), state),
     isLatestRelease: (service, releaseId) => services.isLatestRelease(ref(service), releaseId),
+    isRollingBack: (service, releaseId) => services.isRollingBack(ref(service), releaseId),
     putRecord: (record) => history.put(record),
     updateRecord: (service, requestedAt, releaseId, changes) => {
       const { service: _service, environment: _environment, ...rest } = changes;
@@ -222,6 +224,11 @@ export class ComposedReleaseStore implements ReleaseStore, ReleaseStoreParts {
   public isLatestRelease(service: string, releaseId: string): Promise<boolean> {
     this.called('isLatestRelease');
     return this.serviceAndHistory.isLatestRelease(service, releaseId);
+  }
+
+  public isRollingBack(service: string, releaseId: string): Promise<boolean> {
+    this.called('isRollingBack');
+    return this.serviceAndHistory.isRollingBack(service, releaseId);
   }
 
   public putRecord(record: ReleaseRecord): Promise<void> {

@@ -3,7 +3,7 @@ import type { ServiceConfig } from '../config/schema.ts';
 import type { ReleaseProgress } from '../domain/progress.ts';
 import { progressSequence, type ReleaseSubject } from '../domain/release-progress.ts';
 import { SLOT_NAMES, type SlotName } from '../domain/types.ts';
-import { asError } from '../errors.ts';
+import { asError, ServiceBusyError } from '../errors.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { TrafficRouter } from '../ports/traffic-router.ts';
@@ -78,29 +78,44 @@ export const servingWords = async (
 };
 
 /**
- * What a promoted release's listener rule says now: the slot with all the weight (its new slot, unless a
- * person moved traffic since) and the weights in words; undefined slot when none has all or ELB fails.
+ * Where a promoted release's new version runs and what the listener rule gives each slot now. The new slot is
+ * the one its promotion recorded as stable (`recorded`); without it (the stop came while the promotion was
+ * still being recorded), the slot with all the weight. The weights alone do not say which version a slot
+ * runs: a person may have moved the traffic back to the old slot since. `oldShare` is the old slot's share,
+ * undefined when the weights could not be read (`unread`) or no new slot is known.
  */
 const promotedServing = async (
   service: ServiceConfig,
   target: Extract<ServiceConfig['target'], { type: 'ecs-alb' }>,
   router: Pick<TrafficRouter, 'readWeights'>,
-): Promise<{ slot?: SlotName; words: string }> => {
+  recorded: SlotName | undefined,
+): Promise<{ newSlot?: SlotName; oldShare?: number; unread?: true; words: string }> => {
+  let weights: Record<string, number>;
   try {
-    const weights = await router.readWeights({
+    weights = await router.readWeights({
       kind: 'alb-listener-rule',
       listenerRuleArn: target.listenerRuleArn,
     });
-    const share = (slot: SlotName) => weights[target.slots[slot].targetGroupArn] ?? 0;
-    const slot = SLOT_NAMES.find((name) => share(name) === 100);
-    const split = `blue ${share('blue')}% / green ${share('green')}%`;
-    return slot
-      ? { slot, words: `serves 100% on ${slot} (${split})` }
-      : { words: `is not alone serving: ${split}` };
   } catch {
     // servingWords reads them again and says they could not be read, and what to check.
-    return { words: `was promoted, but ${await servingWords(service, router)}` };
+    return {
+      ...(recorded ? { newSlot: recorded } : {}),
+      unread: true,
+      words: `was promoted, but ${await servingWords(service, router)}`,
+    };
   }
+  const share = (slot: SlotName) => weights[target.slots[slot].targetGroupArn] ?? 0;
+  const newSlot = recorded ?? SLOT_NAMES.find((name) => share(name) === 100);
+  const split = `blue ${share('blue')}% / green ${share('green')}%`;
+  if (newSlot === undefined) return { words: `is not alone serving: ${split}` };
+  const oldShare = share(newSlot === 'blue' ? 'green' : 'blue');
+  return share(newSlot) === 100
+    ? { newSlot, oldShare, words: `serves 100% on ${newSlot} (${split})` }
+    : {
+        newSlot,
+        oldShare,
+        words: `was promoted on ${newSlot}, but ${newSlot} takes ${share(newSlot)}% of the traffic now (${split})`,
+      };
 };
 
 /**
@@ -141,8 +156,8 @@ const windowWords = (
  * (once) and the release-events topic what serves, that no alarm rolls it back, and which slot is still warm
  * with the command that scales it down; the record stays promoted (it did promote), its reason says what
  * happened after, and its progress closes the retire step (so a repeated event finds nothing left to tell).
- * A release whose retire step was over (the old version retired), that was rolling back, or that a newer
- * release has taken the service from since, left nothing to tell.
+ * A release whose retire step was over (the old version retired), or that a newer release has started on or
+ * taken the service since, left nothing to tell (one stopped while rolling back is endStoppedRelease's).
  */
 const endStoppedAfterPromotion = async (
   ports: StoppedReleasePorts,
@@ -164,12 +179,61 @@ const endStoppedAfterPromotion = async (
   await store.clearAlarmWatches(progress.watchedAlarms ?? [], record.releaseId);
   // A newer release has claimed the old slot since (its canary now): what it runs is that release's to tell.
   if (!(await store.isLatestRelease(declared.name, record.releaseId))) return { ended: false };
+  // An alarm (or a person's abort) in the window began a rollback before the stop: its Lambda outlives the
+  // stop (StopExecution ends no running invocation), moves traffic back to the old slot and tells it. Told
+  // now, the old slot would be named as warm, to scale down, while it takes the traffic back: the event is
+  // retried instead, and finds the release rolled back (nothing to tell) or its rollback failing (told).
+  if (await store.isRollingBack(declared.name, record.releaseId))
+    throw new ServiceBusyError(
+      `the rollback of release ${record.releaseId} of ${declared.name} began before its execution ended and may still run: what it left is told once it is over`,
+    );
+  // The hand-off ran right after the promotion, so a newer release may have started before it claimed the
+  // old slot (it deploys there next): telling people to scale that slot down would take its tasks away.
+  const index = records.indexOf(record);
+  const started = records
+    .slice(0, index >= 0 ? index : records.length)
+    .some((candidate) => candidate.status === 'in_progress' && candidate.startedAt !== undefined);
+  if (started) return { ended: false };
   const target = declared.target;
   const at = now();
   const { when, cut } = windowWords(progress, at, target.rollbackWindow);
-  // A rolling update keeps nothing warm: only a window cut short leaves something untrue to tell.
-  if (target.type !== 'ecs-alb' && !cut) return { ended: false };
   const toVersion = record.toVersion ?? record.releaseId;
+  const subject: ReleaseSubject = {
+    releaseId: record.releaseId,
+    service: record.service,
+    requestedAt: record.requestedAt,
+    strategy: declared.strategy.type,
+    toVersion,
+    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
+    ...(record.image ? { digest: record.image.digest } : {}),
+    ...(record.changeTime ? { changeTime: record.changeTime } : {}),
+  };
+  const { endsAt: _endsAt, watchedAlarms: _watched, ...rest } = progress;
+  // A rolling update keeps nothing warm: only a window cut short leaves something untrue to tell.
+  if (target.type !== 'ecs-alb' && !cut) {
+    // Its window was over, but its end was never recorded: shipline status and deploy would read the release
+    // as still watched in its window forever. The retire step is closed, with nobody to tell.
+    if (progress.state === 'rollback-window') {
+      const closedQuietly: ReleaseProgress = {
+        ...rest,
+        sequence: closed,
+        state: 'promoted',
+        label: `The rollback window is over; the execution ended ${when}`,
+        updatedAt: at.toISOString(),
+      };
+      await publishTransition(
+        ports.events,
+        subject,
+        closedQuietly,
+        { kind: 'step', text: `The rollback window of ${toVersion} is over` },
+        record.executionArn,
+      );
+      await store.updateRecord(record.service, record.requestedAt, record.releaseId, {
+        progress: closedQuietly,
+      });
+    }
+    return { ended: false };
+  }
   const { how, detail } = endingWords(ended);
   const unwatched = cut ? `no alarm rolls ${toVersion} back automatically any more` : undefined;
   // What `shipline rollback` would release (operate.ts rollbackToPrevious): the newest earlier promoted
@@ -186,20 +250,41 @@ const endStoppedAfterPromotion = async (
     : `to go back to ${record.fromVersion ?? 'the previous version'}, release its image with shipline deploy ${declared.name} --image DIGEST`;
   let reason: string;
   let leftWarm: string | undefined;
+  let unsure = false;
   let details: Record<string, unknown>;
   if (target.type === 'ecs-alb') {
-    const serving = await promotedServing(declared, target, ports.router);
-    // Without the weights, the promotion's own record says which slot it made stable.
-    const state = serving.slot ? undefined : await store.readServiceState(declared.name);
-    const newSlot =
-      serving.slot ?? (state?.latestRelease === record.releaseId ? state.stableSlot : undefined);
+    // The slot the promotion recorded as stable, once it recorded it (its version is then the release's).
+    const state = await store.readServiceState(declared.name);
+    const recorded =
+      state?.latestRelease === record.releaseId && state.stableVersion === toVersion
+        ? state.stableSlot
+        : undefined;
+    const serving = await promotedServing(declared, target, ports.router, recorded);
+    const newSlot = serving.newSlot;
     const oldSlot = SLOT_NAMES.find((slot) => newSlot !== undefined && slot !== newSlot);
     const scaleDown = (service: string) =>
       `aws ecs update-service --region ${settings.region} --cluster ${target.cluster} --service ${service} --desired-count 0`;
-    const warm =
-      oldSlot !== undefined
-        ? `the old slot ${oldSlot} (ECS service ${target.slots[oldSlot].service}${record.fromVersion ? `, ${record.fromVersion}` : ''}) is still warm and Shipline will not scale it down: scale it down with ${scaleDown(target.slots[oldSlot].service)}`
-        : `the old slot (blue or green, whichever does not serve; ${target.slots.blue.service} or ${target.slots.green.service}) is still warm and Shipline will not scale it down: scale it down with ${scaleDown('SERVICE')}`;
+    // In its window (or before it), nothing of the execution was left to scale the old slot down. After it,
+    // the stop may have come while the scale-down state ran (a running Lambda finishes after StopExecution),
+    // whose end is recorded only after the slot is scaled: it may be warm, or already scaled down.
+    unsure = !cut;
+    const warmWords = unsure
+      ? 'was not recorded as scaled down, and the stop may have come while Shipline scaled it down'
+      : 'is still warm and Shipline will not scale it down';
+    let warm: string;
+    if (oldSlot === undefined) {
+      warm = `the old slot (blue or green, whichever does not serve; ${target.slots.blue.service} or ${target.slots.green.service}) ${warmWords}: ${unsure ? 'if it still runs tasks, ' : ''}scale it down with ${scaleDown('SERVICE')}`;
+    } else {
+      const old = `the old slot ${oldSlot} (ECS service ${target.slots[oldSlot].service}${record.fromVersion ? `, ${record.fromVersion}` : ''})`;
+      const command = scaleDown(target.slots[oldSlot].service);
+      // Never a bare command to scale to 0 a slot that takes traffic, or may: that would be an outage.
+      if (serving.oldShare !== undefined && serving.oldShare > 0)
+        warm = `${old} is still running and takes ${serving.oldShare}% of the traffic: do not scale it down while it takes traffic (${command} once it takes none)`;
+      else if (serving.unread)
+        warm = `${old} ${warmWords}: once listener rule ${target.listenerRuleArn} shows ${oldSlot} takes no traffic${unsure ? ' and if it still runs tasks' : ''}, scale it down with ${command}`;
+      else
+        warm = `${old} ${warmWords}: ${unsure ? 'if it still runs tasks, ' : ''}scale it down with ${command}`;
+    }
     leftWarm = oldSlot ?? 'the old slot';
     reason = `${how} ${when}${detail}: ${toVersion} ${serving.words}; ${unwatched ? `${unwatched}, and ` : ''}${warm}; ${back}`;
     details = {
@@ -208,6 +293,7 @@ const endStoppedAfterPromotion = async (
         ...(oldSlot ? { slot: oldSlot, ecsService: target.slots[oldSlot].service } : {}),
         cluster: target.cluster,
         ...(record.fromVersion ? { version: record.fromVersion } : {}),
+        ...(serving.oldShare !== undefined ? { trafficPercent: serving.oldShare } : {}),
         scaleDownCommand: scaleDown(oldSlot ? target.slots[oldSlot].service : 'SERVICE'),
       },
     };
@@ -216,23 +302,12 @@ const endStoppedAfterPromotion = async (
     details = { servingVersion: toVersion };
   }
   const stamp = at.toISOString();
-  const { endsAt: _endsAt, watchedAlarms: _watched, ...rest } = progress;
   const settled: ReleaseProgress = {
     ...rest,
     sequence: closed,
     state: 'promoted',
-    label: `Stopped ${when}${leftWarm ? `: ${leftWarm} left warm` : ''}`,
+    label: `Stopped ${when}${leftWarm ? `: ${leftWarm} ${unsure ? 'may be left' : 'left'} warm` : ''}`,
     updatedAt: stamp,
-  };
-  const subject: ReleaseSubject = {
-    releaseId: record.releaseId,
-    service: record.service,
-    requestedAt: record.requestedAt,
-    strategy: declared.strategy.type,
-    toVersion,
-    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
-    ...(record.image ? { digest: record.image.digest } : {}),
-    ...(record.changeTime ? { changeTime: record.changeTime } : {}),
   };
   await publishTransition(
     ports.events,
@@ -240,7 +315,7 @@ const endStoppedAfterPromotion = async (
     settled,
     {
       kind: 'stopped',
-      text: `The release of ${toVersion} was ${ended.status === 'ABORTED' ? 'stopped' : 'ended'} ${when}${leftWarm ? `: ${leftWarm} is left warm` : ''}`,
+      text: `The release of ${toVersion} was ${ended.status === 'ABORTED' ? 'stopped' : 'ended'} ${when}${leftWarm ? `: ${leftWarm} ${unsure ? 'may be left' : 'is left'} warm` : ''}`,
       reason,
     },
     record.executionArn,
@@ -254,7 +329,7 @@ const endStoppedAfterPromotion = async (
     toVersion,
     region: settings.region,
     reason,
-    ...(leftWarm ? { leftWarm } : {}),
+    ...(leftWarm ? { leftWarm, ...(unsure ? { leftWarmUnsure: true } : {}) } : {}),
     details,
   });
   // The record last (a failed notification leaves it as it was, so the retried event tells again, once).
@@ -279,7 +354,9 @@ export interface StoppedReleasePorts extends Pick<ReleasePorts, 'store' | 'notif
  * states: nothing rolled it back, reported it or ended its record, so the service may be left split between
  * two versions. Ends its record as failed (if it is still in progress) with why and what serves now, and
  * tells people (once: a repeated event tells nobody twice, and one whose telling failed tells again) and the release-events topic. A
- * release that had no record yet (stopped before it planned) moved no traffic and is left as it is.
+ * promoted release stopped while its rollback from the window was retried is ended the same way, told as a
+ * failed rollback (ACTION NEEDED: traffic may be split). A release that had no record yet (stopped before
+ * it planned) moved no traffic and is left as it is.
  */
 export const endStoppedRelease = async (
   ports: StoppedReleasePorts,
@@ -294,9 +371,12 @@ export const endStoppedRelease = async (
   const record =
     records.find((candidate) => candidate.releaseId === ended.name) ??
     (requestedAt !== undefined ? await store.readRecord(declared.name, requestedAt, ended.name) : undefined);
-  if (record?.status === 'promoted')
+  // A rollback from the rollback window (an alarm, a person's abort) whose traffic move failed records the
+  // release as rolling back while the state retries it; stopped then, nothing finishes or reports it.
+  const rollingBack = record?.status === 'promoted' && record.progress?.state === 'rolling-back';
+  if (record?.status === 'promoted' && !rollingBack)
     return endStoppedAfterPromotion(ports, settings, declared, ended, record, records);
-  if (record?.status !== 'in_progress') return { ended: false };
+  if (record === undefined || (record.status !== 'in_progress' && !rollingBack)) return { ended: false };
   // A late or retried event may come after the hand-off let a newer release plan and claim the slots: the
   // weights then are that release's, not what the stopped one left, and are not told as such.
   const newer = records
@@ -310,7 +390,9 @@ export const endStoppedRelease = async (
   const percent = record.progress?.newPercent ?? record.currentPercent ?? 0;
   // What a person acts on first (the subject is shortened from the end): where it stopped, what serves.
   const { how, detail } = endingWords(ended);
-  const reason = `${how} at ${percent}%, not rolled back: ${serving}${detail}`;
+  const reason = rollingBack
+    ? `${how} while it rolled back to ${record.fromVersion ?? 'the previous version'} after its promotion, before the rollback finished${detail}: ${serving}; Shipline no longer retries the rollback: finish it by hand`
+    : `${how} at ${percent}%, not rolled back: ${serving}${detail}`;
   const at = now().toISOString();
   const progress: ReleaseProgress = {
     ...(record.progress ?? { step: 0, steps: 0, newPercent: percent, stepStartedAt: at }),
@@ -334,11 +416,18 @@ export const endStoppedRelease = async (
     ports.events,
     subject,
     settled,
-    { kind: 'failed', text: `The release of ${toVersion} was stopped part-way`, reason },
+    rollingBack
+      ? {
+          kind: 'rollback_failed',
+          text: `The rollback of ${toVersion} was stopped before it finished`,
+          reason,
+        }
+      : { kind: 'failed', text: `The release of ${toVersion} was stopped part-way`, reason },
     record.executionArn,
   );
+  // A rollback left unfinished is told as the state machine tells one that gave up: ACTION NEEDED.
   await notifyOnce(ports, declared.topicArn, {
-    kind: 'failed',
+    kind: rollingBack ? 'rollback_failed' : 'failed',
     service: record.service,
     releaseId: record.releaseId,
     ...(record.executionArn ? { executionArn: record.executionArn } : {}),

@@ -82,6 +82,24 @@ export const serviceStateStoreContract = (name: string, factory: StoreFactory): 
       await expect(services.read(CHECKOUT)).resolves.toEqual(promoted('r1', 'v1'));
     });
 
+    it('says a rollback of the latest release is under way while its fence holds, until it lapses or is cleared', async () => {
+      const { services } = subject.store;
+      await services.claimIdleSlot(CHECKOUT, 'r1');
+      await services.recordPromotion(CHECKOUT, promoted('r1', 'v1'));
+      await expect(services.isRollingBack(CHECKOUT, 'r1')).resolves.toBe(false);
+
+      await services.fenceForRollback(CHECKOUT, 'r1', 600);
+
+      await expect(services.isRollingBack(CHECKOUT, 'r1')).resolves.toBe(true);
+      await expect(services.isRollingBack(CHECKOUT, 'r0')).resolves.toBe(false);
+      clock.advance(601);
+      await expect(services.isRollingBack(CHECKOUT, 'r1')).resolves.toBe(false);
+
+      await services.fenceForRollback(CHECKOUT, 'r1', 600);
+      await services.recordPromotion(CHECKOUT, promoted('r1', 'v0'));
+      await expect(services.isRollingBack(CHECKOUT, 'r1')).resolves.toBe(false);
+    });
+
     it('clears the fence when the rollback records the stable slot again', async () => {
       const { services } = subject.store;
       await services.claimIdleSlot(CHECKOUT, 'r1');

@@ -293,6 +293,15 @@ export class InMemoryServiceStateStore implements ServiceStateStore {
   public async isLatestRelease(ref: ServiceRef, releaseId: string) {
     return this.states.get(serviceKey(ref))?.latestRelease === releaseId;
   }
+
+  public async isRollingBack(ref: ServiceRef, releaseId: string) {
+    const state = this.states.get(serviceKey(ref));
+    return (
+      state?.latestRelease === releaseId &&
+      state.rollbackFenceUntil !== undefined &&
+      state.rollbackFenceUntil >= nowEpochSeconds()
+    );
+  }
 }
 
 /** Release records in memory, with the history index by end time the adapter keeps. */

@@ -89,6 +89,13 @@ describe('Function: buildNotification, subject', () => {
     );
   });
 
+  it('says the old slot may be warm when the stop came after the window, as its scale-down may have run', () => {
+    expect(
+      buildNotification(facts('stopped', { leftWarm: 'blue', leftWarmUnsure: true, reason: LONG_REASON }))
+        .subject,
+    ).toBe('[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue may be warm');
+  });
+
   it('shortens the reason before the versions', () => {
     const { subject } = buildNotification(facts('rolled_back', { reason: LONG_REASON }));
     expect(subject).toMatch(

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { useClock } from '../../../lib/clock.ts';
 import type { ServiceConfig } from '../../../lib/config/schema.ts';
 import type { ReleaseProgress } from '../../../lib/domain/progress.ts';
 import { progressSequence } from '../../../lib/domain/release-progress.ts';
@@ -18,6 +19,7 @@ import {
 import {
   alarmStateChangeEvent,
   BLUE_TG,
+  fixedClock,
   GREEN_TG,
   LISTENER_RULE_ARN,
   repoConfig,
@@ -287,6 +289,16 @@ const inWindow = (): ReleaseRecord => ({
   },
 });
 
+/** Runs `run` on a clock stopped at `iso`, then puts the previous clock back. */
+const withClock = async <T>(iso: string, run: () => Promise<T>): Promise<T> => {
+  const previous = useClock(fixedClock(iso));
+  try {
+    return await run();
+  } finally {
+    useClock(previous);
+  }
+};
+
 const SCALE_DOWN_BLUE =
   'aws ecs update-service --region us-east-1 --cluster prod --service checkout-blue --desired-count 0';
 
@@ -468,11 +480,11 @@ describe('Use case: a promoted release whose execution was stopped before its re
     });
 
     expect(result.reason).toBe(
-      `timed out during its rollback window (due to end at 2025-03-04T10:47:00.000Z): v2 was promoted, but the weights could not be read (ThrottlingException): traffic may be split between blue and green; check listener rule ${LISTENER_RULE_ARN}; no alarm rolls v2 back automatically any more, and the old slot blue (ECS service checkout-blue, v1) is still warm and Shipline will not scale it down: scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
+      `timed out during its rollback window (due to end at 2025-03-04T10:47:00.000Z): v2 was promoted, but the weights could not be read (ThrottlingException): traffic may be split between blue and green; check listener rule ${LISTENER_RULE_ARN}; no alarm rolls v2 back automatically any more, and the old slot blue (ECS service checkout-blue, v1) is still warm and Shipline will not scale it down: once listener rule ${LISTENER_RULE_ARN} shows blue takes no traffic, scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
     );
   });
 
-  it('after a person ended the window early, says only that the old slot is left warm', async () => {
+  it('after a person ended the window early, says only that the old slot may be left warm (its scale-down comes next)', async () => {
     await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, {
       progress: {
         ...(inWindow().progress as ReleaseProgress),
@@ -484,7 +496,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
     const result = await endStoppedRelease(ports(), settings, declared, stopped);
 
     expect(result.reason).toBe(
-      `stopped outside Shipline after a person ended its rollback window, before it retired the old version (StoppedByPerson: stopped by on-call): v2 serves 100% on green (blue 0% / green 100%); the old slot blue (ECS service checkout-blue, v1) is still warm and Shipline will not scale it down: scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
+      `stopped outside Shipline after a person ended its rollback window, before it retired the old version (StoppedByPerson: stopped by on-call): v2 serves 100% on green (blue 0% / green 100%); the old slot blue (ECS service checkout-blue, v1) was not recorded as scaled down, and the stop may have come while Shipline scaled it down: if it still runs tasks, scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
     );
   });
 
@@ -500,6 +512,134 @@ describe('Use case: a promoted release whose execution was stopped before its re
     await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
     expect(notifier.published).toEqual([]);
     expect(events.published).toEqual([]);
+  });
+
+  it('never tells to scale down a slot that takes traffic: a person moved the traffic back to blue after the promotion', async () => {
+    router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 100, [GREEN_TG]: 0 });
+
+    const result = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    // Blue runs v1, not v2: the weights alone do not say which version serves, the promotion's record does.
+    expect(result.reason).not.toContain('v2 serves 100% on blue');
+    expect(result.reason).not.toContain('the old slot green');
+    expect(result.reason).toBe(
+      `${STOPPED_IN_WINDOW}: v2 was promoted on green, but green takes 0% of the traffic now (blue 100% / green 0%); no alarm rolls v2 back automatically any more, and the old slot blue (ECS service checkout-blue, v1) is still running and takes 100% of the traffic: do not scale it down while it takes traffic (${SCALE_DOWN_BLUE} once it takes none); to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
+    );
+  });
+
+  it('gives the scale-down command only on condition when the weights cannot be read', async () => {
+    router.readWeights = async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    };
+
+    const result = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    expect(result.reason).toContain(
+      `the old slot blue (ECS service checkout-blue, v1) is still warm and Shipline will not scale it down: once listener rule ${LISTENER_RULE_ARN} shows blue takes no traffic, scale it down with ${SCALE_DOWN_BLUE}`,
+    );
+  });
+
+  it('does not name the slot of a promotion still being recorded (the stable slot is still the old one) as the new one', async () => {
+    // The stop came as the promotion ran: the record says promoted, the service state still names blue (v1).
+    await store.recordPromotion({
+      service: 'checkout',
+      stableSlot: 'blue',
+      stableVersion: 'v1',
+      stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+      latestRelease: V2_RELEASE_ID,
+      updatedAt: '2025-03-03T09:32:00.000Z',
+    });
+    router.readWeights = async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    };
+
+    const result = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    expect(result.reason).not.toContain('the old slot green');
+    expect(result.reason).toContain('the old slot (blue or green, whichever does not serve');
+  });
+
+  it('says the old slot may already be scaled down when the stop came after its rollback window (the scale-down may have been under way)', async () => {
+    const result = await withClock('2025-03-04T10:47:05.000Z', () =>
+      endStoppedRelease(ports(), settings, declared, stopped),
+    );
+
+    expect(result.reason).toBe(
+      `stopped outside Shipline after its rollback window, before it retired the old version (StoppedByPerson: stopped by on-call): v2 serves 100% on green (blue 0% / green 100%); the old slot blue (ECS service checkout-blue, v1) was not recorded as scaled down, and the stop may have come while Shipline scaled it down: if it still runs tasks, scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
+    );
+    expect(notifier.published[0]?.notification.subject).toBe(
+      '[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue may be warm',
+    );
+  });
+
+  it('tells nothing when a newer release has started since, before it claimed the old slot (it deploys there next)', async () => {
+    await store.putRecord({
+      service: 'checkout',
+      releaseId: 'checkout-v3',
+      requestedAt: '2025-03-04T10:33:00Z',
+      status: 'in_progress',
+      fromVersion: 'v2',
+      toVersion: 'v3',
+      startedAt: '2025-03-04T10:33:01.000Z',
+    });
+
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
+    expect(await store.alarmWatches('checkout-green-5xx')).toEqual([]);
+  });
+
+  it('tells a rollback from the window that was stopped before it finished as a failed rollback: traffic may be split', async () => {
+    // An alarm fired in the window; moving traffic back failed once and the state retried it when stopped.
+    await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, {
+      progress: {
+        ...(inWindow().progress as ReleaseProgress),
+        sequence: progressSequence('rolling-back'),
+        state: 'rolling-back',
+        label: 'Rolling back to v1',
+      },
+    });
+    router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 40, [GREEN_TG]: 60 });
+
+    const result = await endStoppedRelease(ports(), settings, declared, stopped);
+
+    const reason =
+      'stopped outside Shipline while it rolled back to v1 after its promotion, before the rollback finished (StoppedByPerson: stopped by on-call): traffic is split: blue 40% / green 60%; Shipline no longer retries the rollback: finish it by hand';
+    expect(result).toEqual({ ended: true, reason });
+    expect(notifier.published).toHaveLength(1);
+    expect(notifier.published[0]?.notification.message).toMatchObject({
+      event: 'rollback_failed',
+      reason,
+    });
+    expect(notifier.published[0]?.notification.subject).toContain('ACTION NEEDED');
+    expect(record()).toMatchObject({ status: 'failed', reason, progress: { state: 'failed' } });
+
+    // Told once.
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toHaveLength(1);
+  });
+
+  it('tells nothing yet while the rollback from the window runs (its Lambda outlives the stop): the event is retried', async () => {
+    // An alarm fired in the window and the rollback took the fence; its first attempt still runs.
+    await store.fenceForRollback('checkout', V2_RELEASE_ID, 1200);
+
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).rejects.toMatchObject({
+      name: 'ServiceBusyError',
+    });
+    expect(notifier.published).toEqual([]);
+    expect(record()?.progress?.state).toBe('rollback-window');
+
+    // The rollback finished (the stable slot recorded again, the record rolled back): nothing left to tell.
+    await store.recordPromotion({
+      service: 'checkout',
+      stableSlot: 'blue',
+      stableVersion: 'v1',
+      stableTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+      latestRelease: V2_RELEASE_ID,
+      updatedAt: NOW,
+    });
+    await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, { status: 'rolled_back' });
+    await expect(endStoppedRelease(ports(), settings, declared, stopped)).resolves.toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
   });
 
   it('tells nothing when a newer release has taken the service (and the old slot) over since', async () => {
@@ -539,6 +679,35 @@ describe('Use case: a promoted release whose execution was stopped before its re
     expect(record()?.progress?.label).toBe(
       'Stopped during its rollback window (due to end at 2025-03-04T10:47:00.000Z)',
     );
+  });
+
+  it('tells nothing of a rolling service stopped after its rollback window, but no longer records it as in its window', async () => {
+    const rolling = {
+      ...declared,
+      target: {
+        type: 'ecs-rolling',
+        cluster: 'prod',
+        container: 'app',
+        service: 'checkout-svc',
+        rollbackWindow: 900,
+      },
+    } as unknown as typeof declared;
+
+    // The window ended at 10:47; the stop came as its alarms were confirmed, before the retire step closed.
+    const result = await withClock('2025-03-04T10:47:05.000Z', () =>
+      endStoppedRelease(ports(), settings, rolling, stopped),
+    );
+
+    expect(result).toEqual({ ended: false });
+    expect(notifier.published).toEqual([]);
+    // shipline status and deploy read a record in state rollback-window as still watched: it is not.
+    expect(record()?.progress).toMatchObject({
+      state: 'promoted',
+      sequence: progressSequence('window-closed', 8),
+    });
+    expect(record()?.progress?.endsAt).toBeUndefined();
+    expect(record()?.progress?.watchedAlarms).toBeUndefined();
+    expect(record()?.status).toBe('promoted');
   });
 
   it('tells nothing of a rolling service without a rollback window stopped after its promotion: nothing was cut short, nothing kept warm', async () => {
