@@ -63,7 +63,9 @@ const errorText = (error: unknown): string =>
  * (`not-queued`, or `started`: abort its execution instead). A withdrawn push is recorded as failed with
  * the reason naming who withdrew it, and told once, as a push aborted while it waited is (a `failed`
  * report with the person as its actor). Marked first, so neither the trigger (the same digest again) nor
- * a hand-off (an untold push it replaced) releases or tells it afterwards.
+ * a hand-off (an untold push it replaced) releases or tells it afterwards. A removal DynamoDB applied
+ * whose answer was lost (it answered false or threw) is still this withdrawal's, once nothing else
+ * explains the push's leaving (see leftByThisRemoval): it is withdrawn, recorded and told as any other.
  */
 export const withdrawQueuedPush = async (
   ports: WithdrawPushPorts,
@@ -79,8 +81,21 @@ export const withdrawQueuedPush = async (
   if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
     // The mark decides first: false when the push was already told superseded (or withdrawn).
     if (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) {
-      if (await removeMarked(store, service, queued))
+      const removal = await store.replaceWaiter(service, queued).then(
+        (removed) => ({ removed, error: undefined }),
+        (error: unknown) => ({ removed: false, error: error ?? new Error('the removal failed') }),
+      );
+      // A removal that answered false or threw may still have been applied (see leftByThisRemoval).
+      if (removal.removed || (await leftByThisRemoval(ports, service, queued).catch(() => false)))
         return reportWithdrawn(ports, settings, topicArnOf, request, queued);
+      if (removal.error !== undefined) {
+        // Withdrew nothing (throttled past the SDK's retries, access denied): the mark is taken back before
+        // the error is thrown, or the push would stay queued (and start) while marked as ended: a retried
+        // withdrawal would answer it was withdrawn already, and a newer push superseding it would tell
+        // nobody (the mark says it was told).
+        await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
+        throw removal.error;
+      }
       // The queue changed between the read and the removal: not withdrawn, so not marked either.
       await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
       const now = await store.readWaiter(service);
@@ -92,18 +107,30 @@ export const withdrawQueuedPush = async (
 };
 
 /**
- * Takes the marked push out of the queue. A removal that fails (throttled past the SDK's retries, access
- * denied) withdrew nothing: its mark is taken back before the error is thrown, or the push would stay
- * queued (and start) while marked as ended: a retried withdrawal would answer it was withdrawn already,
- * and a newer push superseding it would tell nobody (the mark says it was told).
+ * Whether the push left the queue by this withdrawal's own removal although the removal answered false or
+ * threw: DynamoDB applied the conditional delete and its answer was lost (a connection reset or a timeout
+ * after the write), so the SDK's retry met a condition that no longer held (false), or its retries ran out
+ * (an error). Then the push is gone, unmarked and untold unless this withdrawal ends it: it is withdrawn.
+ * It is, only when nothing else explains its leaving: the queue no longer holds it (under any token: a
+ * hand-off marks it as being started first, which made the removal fail), no newer push carries it as the
+ * one it replaced, no execution of it exists (a hand-off or the trigger started it, then took it out), and
+ * nobody ended it while this withdrawal held its mark (a newer push or a hand-off that superseded it writes
+ * its record before its telling finds the mark). Without a way to look for its execution nothing is proven.
  */
-const removeMarked = async (store: ReleaseStore, service: string, queued: Waiter): Promise<boolean> => {
-  try {
-    return await store.replaceWaiter(service, queued);
-  } catch (error) {
-    await store.unmarkNotified(queued.executionName, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
-    throw error;
-  }
+const leftByThisRemoval = async (
+  ports: WithdrawPushPorts,
+  service: string,
+  queued: Waiter & { pendingInput: string },
+): Promise<boolean> => {
+  const { store, starter } = ports;
+  if (!starter) return false;
+  const releaseId = queued.executionName;
+  const now = await store.readWaiter(service);
+  if (now?.executionName === releaseId || now?.supersedes?.executionName === releaseId) return false;
+  // Read after the queue: a start takes the push out of the queue only once StartExecution answered.
+  if ((await starter.executionState(releaseId)) !== 'none') return false;
+  const ended = await store.readRecord(service, pendingRequestOf(queued).requestedAt, releaseId);
+  return ended === undefined;
 };
 
 /**
