@@ -5,9 +5,11 @@ import type { Metrics } from '../ports/metrics.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { QueuedPushes, WithdrawRequest, WithdrawResult } from '../ports/queued-pushes.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
 import { NOTIFICATIONS_LOST_METRIC, reportRelease } from './finish-release.ts';
+import { notifyOnce } from './notify.ts';
 import type { PipelineSettings } from './ports.ts';
 import { pendingRequestOf } from './release-lock.ts';
 import { RELEASE_ABORTED } from './resume.ts';
@@ -86,20 +88,28 @@ export const withdrawQueuedPush = async (
         (error: unknown) => ({ removed: false, error: error ?? new Error('the removal failed') }),
       );
       // A removal that answered false or threw may still have been applied (see leftByThisRemoval).
-      if (removal.removed || (await leftByThisRemoval(ports, service, queued).catch(() => false)))
+      const after = removal.removed
+        ? undefined
+        : await leftByThisRemoval(ports, service, queued).catch(() => undefined);
+      if (removal.removed || after?.withdrawn)
         return reportWithdrawn(ports, settings, topicArnOf, request, queued);
+      const topicArn = topicArnOf(service);
       if (removal.error !== undefined) {
         // Withdrew nothing (throttled past the SDK's retries, access denied): the mark is taken back before
         // the error is thrown, or the push would stay queued (and start) while marked as ended: a retried
         // withdrawal would answer it was withdrawn already, and a newer push superseding it would tell
         // nobody (the mark says it was told).
         await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
+        await tellSupersededMeanwhile(ports, settings, topicArn, after?.queue, releaseId, after?.ended);
         throw removal.error;
       }
       // The queue changed between the read and the removal: not withdrawn, so not marked either.
       await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
       const now = await store.readWaiter(service);
-      await tellSupersededMeanwhile(ports, settings, topicArnOf(service), now, releaseId);
+      // The newer push that replaced it may have left the queue since the look after the removal (a
+      // hand-off started it): either read that shows it carrying the push tells it.
+      const carrier = now?.supersedes?.executionName === releaseId ? now : after?.queue;
+      await tellSupersededMeanwhile(ports, settings, topicArn, carrier, releaseId, after?.ended);
       return notQueued(ports, request, now, true);
     }
   }
@@ -121,23 +131,34 @@ const leftByThisRemoval = async (
   ports: WithdrawPushPorts,
   service: string,
   queued: Waiter & { pendingInput: string },
-): Promise<boolean> => {
+): Promise<{
+  withdrawn: boolean;
+  queue: Waiter | undefined;
+  ended?: ReleaseRecord & { toVersion: string };
+}> => {
   const { store, starter } = ports;
-  if (!starter) return false;
   const releaseId = queued.executionName;
-  const now = await store.readWaiter(service);
-  if (now?.executionName === releaseId || now?.supersedes?.executionName === releaseId) return false;
+  const queue = await store.readWaiter(service);
+  const notWithdrawn = { withdrawn: false, queue };
+  if (!starter) return notWithdrawn;
+  if (queue?.executionName === releaseId || queue?.supersedes?.executionName === releaseId)
+    return notWithdrawn;
   // Read after the queue: a start takes the push out of the queue only once StartExecution answered.
-  if ((await starter.executionState(releaseId)) !== 'none') return false;
+  if ((await starter.executionState(releaseId)) !== 'none') return notWithdrawn;
   const ended = await store.readRecord(service, pendingRequestOf(queued).requestedAt, releaseId);
-  return ended === undefined;
+  if (!ended) return { withdrawn: true, queue };
+  return {
+    ...notWithdrawn,
+    ended: { ...ended, toVersion: ended.toVersion ?? versionLabel(pendingRequestOf(queued).image) },
+  };
 };
 
 /**
  * A newer push that replaced the push while the withdrawal held its mark told nobody (its telling found
- * the mark): told now that the mark is taken back, as the hand-off would tell it only when the service is
- * handed on (hours later, for a long release). Told once (the notification mark); best effort: untold, the
- * newer push still carries it, and the hand-off or a retried trigger tells it.
+ * the mark, and so did a hand-off that started the newer push meanwhile): told now that the mark is taken
+ * back, as the hand-off would tell it only when the service is handed on (hours later, for a long release),
+ * and one that already started the newer push never will. Told once (the notification mark); best effort:
+ * untold, a newer push still queued carries it, and the hand-off or a retried trigger tells it.
  */
 const tellSupersededMeanwhile = async (
   ports: WithdrawPushPorts,
@@ -145,10 +166,35 @@ const tellSupersededMeanwhile = async (
   topicArn: string,
   queued: Waiter | undefined,
   releaseId: string,
+  /** Its record, when the look after the removal found one (someone ended it meanwhile). */
+  ended?: ReleaseRecord & { toVersion: string },
 ): Promise<void> => {
-  if (queued?.supersedes?.executionName !== releaseId) return;
-  await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
+  if (queued?.supersedes?.executionName === releaseId) {
+    // One a hand-off marked as being started before the newer push replaced it (kept, which is why the
+    // removal failed) may be starting this very moment: whoever starts the newer push tells it if no
+    // execution of it exists by then (tellIfUntold), after that push's own start.
+    if (!isStartingPush(queued.supersedes))
+      await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
+    return;
+  }
+  // No queued push carries it any more (the newer push that replaced it already started, or a hand-off
+  // superseded it for being older than its holder): its record and release event went out, and only the
+  // notification, which found the mark, is sent now, from the record, once.
+  if (ended?.status !== 'superseded') return;
+  const by = SUPERSEDED_REASON.exec(ended.reason ?? '')?.[1];
+  await notifyOnce(ports, topicArn, {
+    kind: 'superseded',
+    service: ended.service,
+    releaseId: ended.releaseId,
+    toVersion: ended.toVersion,
+    region: settings.region,
+    ...(ended.reason ? { reason: ended.reason } : {}),
+    ...(by ? { details: { supersededBy: by } } : {}),
+  }).catch(() => undefined);
 };
+
+/** The reason reportRelease records for a superseded release (finish-release.ts recordReport), naming who. */
+const SUPERSEDED_REASON = /^superseded by newer release (\S+)$/;
 
 /** Why a push the withdrawal did not take out is not (or no longer) the queued one. */
 const notQueued = async (

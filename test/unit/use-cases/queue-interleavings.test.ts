@@ -11,6 +11,7 @@ import {
   waitForReleaseLock,
 } from '../../../lib/use-cases/release-lock.ts';
 import { type StartReleaseResult, startRelease } from '../../../lib/use-cases/start-release.ts';
+import { withdrawQueuedPush } from '../../../lib/use-cases/withdraw-push.ts';
 import {
   FakeExecutionStarter,
   FakeNotifier,
@@ -29,7 +30,9 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * its end. Whatever the order, every push is released at most once or else told superseded (once); the
  * newest is released; none after a newer one; and nothing is left queued behind a free lock, nor an
  * execution waiting for a wake-up that never comes, and no push is told superseded and then released. The
- * trigger or the hand-off fails at one step, retried. Not checked here: a hand-off failing past its retries
+ * trigger or the hand-off fails at one step, retried. A person's withdrawal of the queued push joins them,
+ * its removal answered or applied with its response lost: a push it says it withdrew is told failed once
+ * and never started nor told superseded; any other is released or told superseded, as without it. Not checked here: a hand-off failing past its retries
  * (queued-push.test.ts proves those orders), and SNS failing after a notification's mark was written (the
  * hand-off then takes the push for told while the failed telling takes its mark back: a known gap).
  */
@@ -226,11 +229,13 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     return { released, supersededExecutions, parked };
   };
 
-  const told = (name: string) =>
+  const told = (name: string, event = 'superseded') =>
     notifier.published.filter(
-      (entry) =>
-        entry.notification.message.event === 'superseded' && entry.notification.message.release === name,
+      (entry) => entry.notification.message.event === event && entry.notification.message.release === name,
     ).length;
+
+  /** What the person's withdrawal of the queued push answered (or threw), when the run had one. */
+  let withdrawal: { status: string } | Error | undefined;
 
   /** Checks what every interleaving must end with; `pushes` in push order (oldest first). */
   const expectSettled = async (pushes: string[], run: string) => {
@@ -239,8 +244,21 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     expect(parked, `${context}: an execution waits for a wake-up that never comes`).toEqual(new Map());
     expect(store.waiters.get('checkout'), `${context}: a push left queued`).toBeUndefined();
     expect(store.locks.get('checkout'), context).toBeUndefined();
+    const withdrawn =
+      withdrawal !== undefined && !(withdrawal instanceof Error) && withdrawal.status === 'withdrawn';
     for (const name of pushes) {
       const releasedTimes = released.filter((entry) => entry === name).length;
+      // A withdrawn push ends failed, told once, and is never started, released or told superseded.
+      if (withdrawn && name === nameOf('a')) {
+        expect(told(name, 'failed'), `${context}: ${name} withdrawn, told once`).toBe(1);
+        expect(told(name), `${context}: ${name} withdrawn and told superseded`).toBe(0);
+        expect(
+          starter.calls.filter((call) => call.name === name),
+          `${context}: ${name} withdrawn and started`,
+        ).toEqual([]);
+        continue;
+      }
+      expect(told(name, 'failed'), `${context}: ${name} told failed though not withdrawn`).toBe(0);
       const supersededTimes = told(name) + (supersededExecutions.has(name) ? 1 : 0);
       expect(releasedTimes, `${context}: ${name} released at most once`).toBeLessThanOrEqual(1);
       expect(
@@ -270,10 +288,45 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
 
   const SEEDS = 40;
 
+  /**
+   * A person withdrawing the queued push (v2). `lost`: DynamoDB applies its removal and the response is
+   * lost, so the SDK's retry meets the condition no more (`false`) or its retries run out (`timeout`).
+   */
+  const withdraw = (lost?: 'false' | 'timeout') => async () => {
+    if (lost) {
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async (service, expected, next) => {
+        if (next !== undefined || scheduler.process.getStore()?.name !== 'withdrawal')
+          return replace(service, expected, next);
+        await replace(service, expected, next);
+        if (lost === 'false') return replace(service, expected, next);
+        throw Object.assign(new Error('Connection timed out'), { name: 'TimeoutError' });
+      };
+    }
+    withdrawal = await withdrawQueuedPush(
+      { store, notifier, events, starter },
+      { region: 'us-east-1', defaultTopicArn: TOPIC_ARN },
+      () => TOPIC_ARN,
+      {
+        service: 'checkout',
+        releaseId: nameOf('a'),
+        reason: 'bad build',
+        actor: { via: 'cli', id: 'alice' },
+      },
+    ).catch((error: Error) => error);
+  };
+
   const explore = async (
-    setup: { queued?: boolean; newer?: boolean; failAt?: number; handOffFailAt?: number },
+    setup: {
+      queued?: boolean;
+      newer?: boolean;
+      failAt?: number;
+      handOffFailAt?: number;
+      withdraw?: 'plain' | 'false' | 'timeout';
+    },
     seed: number,
   ): Promise<void> => {
+    withdrawal = undefined;
     store = new InMemoryReleaseStore();
     tokens = new FakeTaskTokens();
     starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
@@ -311,6 +364,11 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
       pushes.push(nameOf('c'));
     }
+    if (setup.withdraw)
+      processes.push({
+        name: 'withdrawal',
+        body: withdraw(setup.withdraw === 'plain' ? undefined : setup.withdraw),
+      });
     await scheduler.run(processes, random(seed));
     await expectSettled(pushes, `seed ${seed} ${JSON.stringify(setup)}`);
   };
@@ -343,6 +401,14 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       for (let seed = 1; seed <= 3; seed += 1) {
         await explore({ queued: true, handOffFailAt }, seed);
         await explore({ queued: true, newer: true, handOffFailAt }, seed);
+      }
+  });
+
+  it('a person withdrawing the queued push while the holder hands off and newer pushes arrive, its removal answered or its response lost', async () => {
+    for (const how of ['plain', 'false', 'timeout'] as const)
+      for (let seed = 1; seed <= SEEDS / 2; seed += 1) {
+        await explore({ queued: true, withdraw: how }, seed);
+        await explore({ queued: true, newer: true, withdraw: how }, seed);
       }
   });
 });

@@ -552,7 +552,7 @@ describe('Use case: withdrawing a push queued as data', () => {
         expect(notifier.events()).toEqual([]);
       });
 
-      it('is no withdrawal when the removal failed because a newer push replaced the push (it carries it): told superseded once', async () => {
+      it('is no withdrawal when the removal failed because a newer push replaced the push (it carries it): told superseded at once, once', async () => {
         holdLock();
         await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
         const replace = store.replaceWaiter.bind(store);
@@ -568,11 +568,78 @@ describe('Use case: withdrawing a push queued as data', () => {
 
         expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
         expect(store.record(nameOf('a'))?.status).toBe('superseded');
-        // The newer push's telling found the mark; a retried withdrawal (or the hand-off) tells it.
+        // The newer push's telling found the mark: told by the withdrawal that took its mark back, not
+        // when the service is handed on; and once (neither a retried withdrawal nor the hand-off tells it again).
+        expect(notifier.events()).toEqual(['superseded']);
         await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
         await handOff();
         expect(notifier.events()).toEqual(['superseded']);
         expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+      });
+
+      it('is no withdrawal when a newer push replaced the push and the hand-off already started it: told superseded once, from its record', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        const replace = store.replaceWaiter.bind(store);
+        store.replaceWaiter = async (service, expected, next) => {
+          if (next === undefined) {
+            store.replaceWaiter = replace;
+            // v4's trigger replaces v3 (its telling finds the withdrawal's mark: recorded, no notification);
+            // the hand-off skips v3 on that mark, starts v4 and takes it (and v3 with it) out of the queue.
+            await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+            await handOff();
+          }
+          return replace(service, expected, next);
+        };
+        events.published.length = 0;
+
+        await expect(withdraw(nameOf('a'))).resolves.toEqual({
+          status: 'not-queued',
+          releaseId: nameOf('a'),
+          why: `push ${nameOf('a')} is no longer queued: it was superseded by a newer push or withdrawn already`,
+        });
+
+        expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+        expect(store.record(nameOf('a'))).toMatchObject({
+          status: 'superseded',
+          reason: `superseded by newer release ${nameOf('b')}`,
+        });
+        expect(notifier.published.map(({ notification }) => notification.message)).toEqual([
+          expect.objectContaining({
+            event: 'superseded',
+            release: nameOf('a'),
+            reason: `superseded by newer release ${nameOf('b')}`,
+            supersededBy: nameOf('b'),
+            toVersion: 'v3',
+          }),
+        ]);
+        // Its release event went out once, when it was recorded.
+        expect(
+          events.published.filter((event) => event.releaseId === nameOf('a')).map((event) => event.kind),
+        ).toEqual(['superseded']);
+      });
+
+      it('never tells superseded a push the hand-off was starting when a newer push replaced it (kept): it may start this moment', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        const replace = store.replaceWaiter.bind(store);
+        store.replaceWaiter = async (service, expected, next) => {
+          if (next === undefined) {
+            store.replaceWaiter = replace;
+            // A hand-off marks v3 as being started (its StartExecution not sent yet); v4 replaces it, kept.
+            const queued = store.waiters.get('checkout');
+            if (!queued) throw new Error('not queued');
+            await replace(service, queued, { ...queued, taskToken: `${queued.taskToken}:starting` });
+            await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+          }
+          return replace(service, expected, next);
+        };
+
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+
+        expect(store.waiters.get('checkout')?.supersedes?.executionName).toBe(nameOf('a'));
+        expect(store.record(nameOf('a'))).toBeUndefined();
+        expect(notifier.events()).toEqual([]);
       });
 
       it('is no withdrawal when a hand-off superseded the push (older than its holder) meanwhile: its record says so', async () => {
@@ -604,6 +671,8 @@ describe('Use case: withdrawing a push queued as data', () => {
         });
         expect(starter.calls).toEqual([]);
         expect(events.published.filter((event) => event.kind === 'failed')).toEqual([]);
+        // The hand-off's telling found the withdrawal's mark: told by the withdrawal, once.
+        expect(notifier.events()).toEqual(['superseded']);
       });
     });
 
