@@ -1099,15 +1099,26 @@ describe('Use case: withdrawing a push queued as data', () => {
       // readLock, releaseLock, replaceWaiter (the mark), StartExecution, dequeueWaiter.
       expect(total).toBe(5);
 
-      for (const withdrawBetween of [false, true]) {
+      for (const withdrawBetween of [false, true, 'its removal applied, its response lost'] as const) {
         for (let failAt = 1; failAt <= total; failAt += 1) {
-          const at = `fault at call ${failAt}${withdrawBetween ? ', withdrawal between' : ''}`;
+          const at = `fault at call ${failAt}${withdrawBetween ? `, withdrawal between${withdrawBetween === true ? '' : ` (${withdrawBetween})`}` : ''}`;
           await setUp();
           inject(failAt);
           const first = await handOff().catch((error: Error) => error);
           let withdrawn: Awaited<ReturnType<typeof withdraw>> | undefined;
           if (first instanceof Error) {
-            if (withdrawBetween) withdrawn = await withdraw(nameOf('a'));
+            if (withdrawBetween !== false) {
+              const replace = store.replaceWaiter;
+              if (withdrawBetween !== true)
+                // Applied, then the SDK's retry of the conditional delete meets its condition no more.
+                store.replaceWaiter = async (service, expected, next) => {
+                  store.replaceWaiter = replace;
+                  await replace(service, expected, next);
+                  return replace(service, expected, next);
+                };
+              withdrawn = await withdraw(nameOf('a'));
+              store.replaceWaiter = replace;
+            }
             await handOff();
           }
           const startedNames = new Set(starter.calls.map((call) => call.name));
