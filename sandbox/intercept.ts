@@ -225,9 +225,8 @@ export const installSandboxClients = (): void => {
       // run's AWS calls and meet the scenario's faults; the runner's own (seeding the table) do neither.
       // Their inputs are not kept: the table holds what they wrote, and a fleet's would weigh on its memory.
       if (clientName === 'DynamoDB') {
-        if (currentFunction.getStore() !== undefined || currentOperator.getStore())
-          world.sent(clientName, commandName);
-        return next(args);
+        if (currentFunction.getStore() === undefined && !currentOperator.getStore()) return next(args);
+        return world.answer(world.sent(clientName, commandName), () => next(args));
       }
       // Some commands take modeled time of their own (Lambda Invoke waits for the function's run).
       const output = (await world.handle(clientName, commandName, args.input)) as Record<string, unknown>;

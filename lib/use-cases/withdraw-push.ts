@@ -5,9 +5,11 @@ import type { Metrics } from '../ports/metrics.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { QueuedPushes, WithdrawRequest, WithdrawResult } from '../ports/queued-pushes.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
 import { NOTIFICATIONS_LOST_METRIC, reportRelease } from './finish-release.ts';
+import { notifyOnce } from './notify.ts';
 import type { PipelineSettings } from './ports.ts';
 import { pendingRequestOf, SUPERSEDED_MARK } from './release-lock.ts';
 import { RELEASE_ABORTED } from './resume.ts';
@@ -63,7 +65,9 @@ const errorText = (error: unknown): string =>
  * (`not-queued`, or `started`: abort its execution instead). A withdrawn push is recorded as failed with
  * the reason naming who withdrew it, and told once, as a push aborted while it waited is (a `failed`
  * report with the person as its actor). Marked first, so neither the trigger (the same digest again) nor
- * a hand-off (an untold push it replaced) releases or tells it afterwards.
+ * a hand-off (an untold push it replaced) releases or tells it afterwards. A removal DynamoDB applied
+ * whose answer was lost (it answered false or threw) is still this withdrawal's, once nothing else
+ * explains the push's leaving (see leftByThisRemoval): it is withdrawn, recorded and told as any other.
  */
 export const withdrawQueuedPush = async (
   ports: WithdrawPushPorts,
@@ -79,12 +83,33 @@ export const withdrawQueuedPush = async (
   if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
     // The mark decides first: false when the push was already told superseded (or withdrawn).
     if (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) {
-      if (await removeMarked(store, service, queued))
+      const removal = await store.replaceWaiter(service, queued).then(
+        (removed) => ({ removed, error: undefined }),
+        (error: unknown) => ({ removed: false, error: error ?? new Error('the removal failed') }),
+      );
+      // A removal that answered false or threw may still have been applied (see leftByThisRemoval).
+      const after = removal.removed
+        ? undefined
+        : await leftByThisRemoval(ports, service, queued).catch(() => undefined);
+      if (removal.removed || after?.withdrawn)
         return reportWithdrawn(ports, settings, topicArnOf, request, queued);
+      const topicArn = topicArnOf(service);
+      if (removal.error !== undefined) {
+        // Withdrew nothing (throttled past the SDK's retries, access denied): the mark is taken back before
+        // the error is thrown, or the push would stay queued (and start) while marked as ended: a retried
+        // withdrawal would answer it was withdrawn already, and a newer push superseding it would tell
+        // nobody (the mark says it was told).
+        await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
+        await tellSupersededMeanwhile(ports, settings, topicArn, after?.queue, releaseId, after?.ended);
+        throw removal.error;
+      }
       // The queue changed between the read and the removal: not withdrawn, so not marked either.
       await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
       const now = await store.readWaiter(service);
-      await tellSupersededMeanwhile(ports, settings, topicArnOf(service), now, releaseId);
+      // The newer push that replaced it may have left the queue since the look after the removal (a
+      // hand-off started it): either read that shows it carrying the push tells it.
+      const carrier = now?.supersedes?.executionName === releaseId ? now : after?.queue;
+      await tellSupersededMeanwhile(ports, settings, topicArn, carrier, releaseId, after?.ended);
       return notQueued(ports, request, now, true);
     }
   }
@@ -92,25 +117,48 @@ export const withdrawQueuedPush = async (
 };
 
 /**
- * Takes the marked push out of the queue. A removal that fails (throttled past the SDK's retries, access
- * denied) withdrew nothing: its mark is taken back before the error is thrown, or the push would stay
- * queued (and start) while marked as ended: a retried withdrawal would answer it was withdrawn already,
- * and a newer push superseding it would tell nobody (the mark says it was told).
+ * Whether the push left the queue by this withdrawal's own removal although the removal answered false or
+ * threw: DynamoDB applied the conditional delete and its answer was lost (a connection reset or a timeout
+ * after the write), so the SDK's retry met a condition that no longer held (false), or its retries ran out
+ * (an error). Then the push is gone, unmarked and untold unless this withdrawal ends it: it is withdrawn.
+ * It is, only when nothing else explains its leaving: the queue no longer holds it (under any token: a
+ * hand-off marks it as being started first, which made the removal fail), no newer push carries it as the
+ * one it replaced, no execution of it exists (a hand-off or the trigger started it, then took it out), and
+ * nobody ended it while this withdrawal held its mark (a newer push or a hand-off that superseded it writes
+ * its record before its telling finds the mark). Without a way to look for its execution nothing is proven.
  */
-const removeMarked = async (store: ReleaseStore, service: string, queued: Waiter): Promise<boolean> => {
-  try {
-    return await store.replaceWaiter(service, queued);
-  } catch (error) {
-    await store.unmarkNotified(queued.executionName, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
-    throw error;
-  }
+const leftByThisRemoval = async (
+  ports: WithdrawPushPorts,
+  service: string,
+  queued: Waiter & { pendingInput: string },
+): Promise<{
+  withdrawn: boolean;
+  queue: Waiter | undefined;
+  ended?: ReleaseRecord & { toVersion: string };
+}> => {
+  const { store, starter } = ports;
+  const releaseId = queued.executionName;
+  const queue = await store.readWaiter(service);
+  const notWithdrawn = { withdrawn: false, queue };
+  if (!starter) return notWithdrawn;
+  if (queue?.executionName === releaseId || queue?.supersedes?.executionName === releaseId)
+    return notWithdrawn;
+  // Read after the queue: a start takes the push out of the queue only once StartExecution answered.
+  if ((await starter.executionState(releaseId)) !== 'none') return notWithdrawn;
+  const ended = await store.readRecord(service, pendingRequestOf(queued).requestedAt, releaseId);
+  if (!ended) return { withdrawn: true, queue };
+  return {
+    ...notWithdrawn,
+    ended: { ...ended, toVersion: ended.toVersion ?? versionLabel(pendingRequestOf(queued).image) },
+  };
 };
 
 /**
  * A newer push that replaced the push while the withdrawal held its mark told nobody (its telling found
- * the mark): told now that the mark is taken back, as the hand-off would tell it only when the service is
- * handed on (hours later, for a long release). Told once (the notification mark); best effort: untold, the
- * newer push still carries it, and the hand-off or a retried trigger tells it.
+ * the mark, and so did a hand-off that started the newer push meanwhile): told now that the mark is taken
+ * back, as the hand-off would tell it only when the service is handed on (hours later, for a long release),
+ * and one that already started the newer push never will. Told once (the notification mark); best effort:
+ * untold, a newer push still queued carries it, and the hand-off or a retried trigger tells it.
  */
 const tellSupersededMeanwhile = async (
   ports: WithdrawPushPorts,
@@ -118,10 +166,35 @@ const tellSupersededMeanwhile = async (
   topicArn: string,
   queued: Waiter | undefined,
   releaseId: string,
+  /** Its record, when the look after the removal found one (someone ended it meanwhile). */
+  ended?: ReleaseRecord & { toVersion: string },
 ): Promise<void> => {
-  if (queued?.supersedes?.executionName !== releaseId) return;
-  await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
+  if (queued?.supersedes?.executionName === releaseId) {
+    // One a hand-off marked as being started before the newer push replaced it (kept, which is why the
+    // removal failed) may be starting this very moment: whoever starts the newer push tells it if no
+    // execution of it exists by then (tellIfUntold), after that push's own start.
+    if (!isStartingPush(queued.supersedes))
+      await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
+    return;
+  }
+  // No queued push carries it any more (the newer push that replaced it already started, or a hand-off
+  // superseded it for being older than its holder): its record and release event went out, and only the
+  // notification, which found the mark, is sent now, from the record, once.
+  if (ended?.status !== 'superseded') return;
+  const by = SUPERSEDED_REASON.exec(ended.reason ?? '')?.[1];
+  await notifyOnce(ports, topicArn, {
+    kind: 'superseded',
+    service: ended.service,
+    releaseId: ended.releaseId,
+    toVersion: ended.toVersion,
+    region: settings.region,
+    ...(ended.reason ? { reason: ended.reason } : {}),
+    ...(by ? { details: { supersededBy: by } } : {}),
+  }).catch(() => undefined);
 };
+
+/** The reason reportRelease records for a superseded release (finish-release.ts recordReport), naming who. */
+const SUPERSEDED_REASON = /^superseded by newer release (\S+)$/;
 
 /** Why a push the withdrawal did not take out is not (or no longer) the queued one. */
 const notQueued = async (

@@ -74,6 +74,8 @@ export interface CommandFault {
   remaining: number;
   /** Virtual time (ms) from which calls fail. */
   activeFrom: number;
+  /** The service applies the call, then its response is lost: the caller gets the error all the same. */
+  responseLost?: boolean;
 }
 
 export interface WorldOptions {
@@ -528,10 +530,14 @@ export class SimulatedWorld
     return fault;
   }
 
-  /** Raises an injected fault for this command, if any (DynamoDB commands included). */
-  public injectFault(command: string): void {
+  /**
+   * Raises an injected fault for this command, if any (DynamoDB commands included), or returns one whose
+   * response is lost: the caller applies the command, then raises it with {@link loseResponse}.
+   */
+  public injectFault(command: string): CommandFault | undefined {
     const fault = this.takeFault(command);
-    if (!fault) return;
+    if (!fault) return undefined;
+    if (fault.responseLost) return fault;
     this.record('fault', `${command}: injected ${fault.error}`);
     // As AWS answers: a service fault is a 5xx, anything else a 400 client error. The SDK retries faults and
     // throttling errors (recognised by name) and fails at once on the rest (AccessDenied, ValidationException).
@@ -543,6 +549,17 @@ export class SimulatedWorld
       status: serverSide ? 500 : 400,
       fault: serverSide ? 'server' : 'client',
     });
+  }
+
+  /**
+   * The response to a command the service applied is lost: the caller gets the fault's error (the SDK's
+   * TimeoutError, as for a socket timeout or a connection reset), as a network error carries it: no HTTP
+   * status, no service fault, and the Node.js code of a reset connection. Whatever the service answered
+   * (a result or its own error) never reaches the caller.
+   */
+  public loseResponse(command: string, fault: CommandFault): never {
+    this.record('fault', `${command}: applied, then its response was lost (injected ${fault.error})`);
+    throw Object.assign(new Error(fault.message), { name: fault.error, code: 'ECONNRESET' });
   }
 
   /**
@@ -590,18 +607,42 @@ export class SimulatedWorld
 
   /**
    * Counts one SDK command a function sent, with its input, and applies the scenario's faults for it.
-   * Returns the command's name without its `Command` suffix.
+   * Returns the command's name without its `Command` suffix, and a fault whose response is lost once the
+   * command is applied (see {@link answer}).
    */
-  public sent(clientName: string, commandName: string, input?: Record<string, unknown>): string {
+  public sent(
+    clientName: string,
+    commandName: string,
+    input?: Record<string, unknown>,
+  ): { command: string; lost?: CommandFault } {
     const command = commandName.replace(/Command$/, '');
     this.commands.push({ at: this.clock.nowMillis, service: clientName, command, input });
-    this.injectFault(command);
-    return command;
+    const lost = this.injectFault(command);
+    return lost ? { command, lost } : { command };
+  }
+
+  /**
+   * The answer to a command sent: `applied` (the service's work, done or failed), unless its response is
+   * lost, when the caller gets the lost response's error once the service has applied it.
+   */
+  public async answer<T>(sent: { command: string; lost?: CommandFault }, applied: () => T | Promise<T>) {
+    if (!sent.lost) return applied();
+    const { lost } = sent;
+    await Promise.resolve()
+      .then(applied)
+      .catch(() => undefined);
+    return this.loseResponse(sent.command, lost);
   }
 
   /** Answers one SDK command. */
   public handle(clientName: string, commandName: string, input: Record<string, unknown>): unknown {
-    const command = this.sent(clientName, commandName, input);
+    const sent = this.sent(clientName, commandName, input);
+    if (sent.lost) return this.answer(sent, () => this.apply(clientName, sent.command, input));
+    return this.apply(clientName, sent.command, input);
+  }
+
+  /** What the service does with one command (its result, or a promise of it). */
+  private apply(clientName: string, command: string, input: Record<string, unknown>): unknown {
     if (clientName === 'Lambda' && command === 'Invoke') {
       const pipeline = this.invokePipelineFunction(input);
       if (pipeline) return pipeline;

@@ -6,7 +6,7 @@ import type { ReleaseStore } from '../../lib/ports/release-store.ts';
 import { DEFAULT_DEPLOYMENT_CONFIGURATION, type DeploymentConfiguration } from '../aws/ecs.ts';
 import { loadBalancerDimensionOf, VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
-import type { Scenario, ServiceWorldState } from '../scenario/schema.ts';
+import { commandFaultError, type Scenario, type ServiceWorldState } from '../scenario/schema.ts';
 import { readYamlFile } from '../yaml-file.ts';
 import { ScenarioError } from './errors.ts';
 import type { ServicePlan } from './validate.ts';
@@ -389,9 +389,14 @@ export const seedWorld = (world: SimulatedWorld, options: SeedOptions): void => 
     if ('command' in fault)
       world.commandFaults.push({
         command: fault.command,
-        error: fault.error,
-        message: fault.message ?? defaultFaultMessage(fault.error),
+        error: commandFaultError(fault),
+        message:
+          fault.message ??
+          (fault.responseLost
+            ? 'the connection was reset after the request was sent: its response was lost (a fault the scenario injects)'
+            : defaultFaultMessage(commandFaultError(fault))),
         remaining: fault.times,
+        ...(fault.responseLost ? { responseLost: true } : {}),
         activeFrom:
           start.getTime() +
           (fault.after === undefined ? -Infinity : (parseDurationSeconds(fault.after) ?? 0) * 1000),

@@ -1,5 +1,5 @@
 import type { SimulatedWorld } from '../aws/world.ts';
-import type { Scenario } from '../scenario/schema.ts';
+import { commandFaultError, type Scenario } from '../scenario/schema.ts';
 
 /**
  * The scenario's faults that never applied, each named by its path: a fault on a command or state that
@@ -16,7 +16,7 @@ export const unusedFaults = (scenario: Scenario, world: SimulatedWorld): string[
     const installed = 'command' in fault ? commandFaults.shift() : stateFaults.shift();
     if (installed?.remaining === fault.times)
       unused.push(
-        `faults[${index}] (${'command' in fault ? fault.command : `state "${fault.state}"`}: ${fault.error}) never fired`,
+        `faults[${index}] (${'command' in fault ? `${fault.command}: ${commandFaultError(fault)}${fault.responseLost ? ', response lost' : ''}` : `state "${fault.state}": ${fault.error}`}) never fired`,
       );
   });
   scenario.world.delivery.forEach((rule, index) => {

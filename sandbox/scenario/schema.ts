@@ -798,6 +798,20 @@ const cliExpectationSchema = z
     message: 'name the command by at or by command',
   });
 
+/** The error an injected AWS command fault fails with when the scenario names none. */
+const FAULT_ERROR_DEFAULT = 'ThrottlingException';
+
+/**
+ * What the SDK's caller gets when the response to a call it sent is lost: @smithy/node-http-handler names a
+ * socket timeout, and a connection reset or broken pipe (ECONNRESET, EPIPE, ETIMEDOUT), `TimeoutError`; the
+ * SDK's retry strategy retries it as a transient error (@smithy/core, service-error-classification).
+ */
+export const LOST_RESPONSE_ERROR = 'TimeoutError';
+
+/** The error an AWS command fault fails the call with: the one it names, else its kind's default. */
+export const commandFaultError = (fault: { error?: string | undefined; responseLost?: boolean }): string =>
+  fault.error ?? (fault.responseLost ? LOST_RESPONSE_ERROR : FAULT_ERROR_DEFAULT);
+
 const faultSchema = z.union(
   [
     z
@@ -806,7 +820,13 @@ const faultSchema = z.union(
           .string()
           .min(1)
           .meta({ description: 'AWS API name, e.g. ModifyRule, UpdateService, PutItem.' }),
-        error: z.string().min(1).default('ThrottlingException'),
+        error: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({
+            description: `The error the call fails with (default ${FAULT_ERROR_DEFAULT}; with responseLost, ${LOST_RESPONSE_ERROR}, the only one it may be).`,
+          }),
         message: z.string().min(1).optional().meta({
           description:
             "The error's message (default: the service's own for a throttling or throughput error, else one naming the injected error).",
@@ -815,8 +835,22 @@ const faultSchema = z.union(
         after: durationSchema
           .optional()
           .meta({ description: 'Only calls made at or after this virtual time fail.' }),
+        responseLost: z
+          .boolean()
+          .default(false)
+          .meta({
+            description: `The service applies the call, then its response is lost (a socket timeout or a connection reset after the request was sent): the caller gets ${LOST_RESPONSE_ERROR}, and the SDK's retry sends the call again to a service that already applied it (a conditional write then fails its condition). Default false: the call fails before the service applies anything.`,
+          }),
       })
-      .strict(),
+      .strict()
+      .superRefine((fault, ctx) => {
+        if (fault.responseLost && fault.error !== undefined && fault.error !== LOST_RESPONSE_ERROR)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['error'],
+            message: `a lost response reaches the caller as the SDK's ${LOST_RESPONSE_ERROR} (its HTTP handler names a socket timeout or a connection reset so); ${fault.error} is an answer the service sends, so the call was answered, not lost: leave error out, or drop responseLost`,
+          });
+      }),
     z
       .object({
         state: z.string().min(1).meta({ description: 'State name in the state machine.' }),

@@ -449,6 +449,58 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v4');
   });
 
+  it('withdraws a queued push whose removal DynamoDB applied while its response was lost: recorded and told once, never started', async () => {
+    const v3 = 'checkout-6fc5076f5b1ad79e657b782f3da17013';
+    const file = path.join(REPOSITORY_ROOT, 'examples', 'cli-abort-lost-response.yml');
+    const { scenario, baseDir } = loadScenario(file);
+    // As written (the SDK's retry meets the condition no more), and with every attempt's response lost
+    // (the SDK's retries run out: the removal throws).
+    const retriesRunOut = {
+      ...scenario,
+      faults: scenario.faults.map((fault) => ({ ...fault, times: 3 })),
+    };
+    for (const [attempts, current] of [
+      [2, scenario],
+      [3, retriesRunOut],
+    ] as const) {
+      const result = await runScenario(current, baseDir);
+      expect(result.expectations?.failures, `${attempts} attempts`).toEqual([]);
+      expect(result.unusedFaults).toEqual([]);
+      const lost = result.timeline.filter((e) => e.kind === 'fault');
+      expect(
+        lost.map((e) => e.text),
+        `${attempts} attempts`,
+      ).toEqual(
+        Array.from(
+          { length: current === scenario ? 1 : 3 },
+          () => 'DeleteItem: applied, then its response was lost (injected TimeoutError)',
+        ),
+      );
+      for (const e of lost) expectSoonAfter(e.t, 8 * 60);
+      // v3 never had an execution, and its withdrawal is said as any other.
+      expect(result.executions.map((e) => e.version)).toEqual(['v2', 'v4']);
+      expect(result.executions.map((e) => e.name)).not.toContain(v3);
+      expect(result.cli).toEqual([
+        expect.objectContaining({
+          t: 8 * 60,
+          exitCode: 0,
+          stdout: `withdrew queued push ${v3} (v3): it was queued behind release checkout-93bf26337dddd824f7ca7fb711d1d602 and will not start; recorded as failed (aborted while queued by sandbox-operator via the CLI: bad build)\n`,
+        }),
+      ]);
+      expect(result.releases.find((r) => r.releaseId === v3)).toMatchObject({
+        status: 'failed',
+        reason: 'aborted while queued by sandbox-operator via the CLI: bad build',
+        actions: [{ command: 'abort', reason: 'bad build' }],
+      });
+      // Told once: one failed notification and one failed release event.
+      expect(events(result)).toEqual(['started', 'failed', 'promoted', 'started', 'promoted']);
+      expect(
+        result.releaseEvents.filter((e) => e.message.releaseId === v3 && e.message.kind === 'failed'),
+      ).toHaveLength(1);
+      expect(result.servingVersion).toBe('v4');
+    }
+  });
+
   it('starts a push queued behind a promoted release whose hand-off failed, from its SUCCEEDED status change', async () => {
     const result = await run('queued-push-after-failed-hand-off.yml');
     expect(result.expectations?.failures).toEqual([]);

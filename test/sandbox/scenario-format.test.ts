@@ -13,6 +13,7 @@ import {
   runScenario,
   type ScenarioResult,
 } from '../../sandbox/run-scenario.ts';
+import { commandFaultError } from '../../sandbox/scenario/schema.ts';
 
 afterAll(async () => {
   await stopLocalDynamoDb();
@@ -400,6 +401,32 @@ describe('Scenario format: every name and value a user writes means something', 
     expect(refusal({ ...base, faults: [{ state: 'Roll back to the stable version', error: '' }] })).toContain(
       'faults[0].error: Too small',
     );
+  });
+
+  it('refuses a lost response with an error the service answers, and a responseLost that is no boolean', () => {
+    expect(
+      refusal({
+        ...base,
+        faults: [{ command: 'DeleteItem', responseLost: true, error: 'ThrottlingException' }],
+      }),
+    ).toContain(
+      "faults[0].error: a lost response reaches the caller as the SDK's TimeoutError (its HTTP handler names a socket timeout or a connection reset so); ThrottlingException is an answer the service sends, so the call was answered, not lost: leave error out, or drop responseLost",
+    );
+    expect(refusal({ ...base, faults: [{ command: 'DeleteItem', responseLost: 'yes' }] })).toContain(
+      'faults[0].responseLost',
+    );
+    // Its error defaults to TimeoutError (a fault that fails before the call keeps ThrottlingException).
+    const parsed = parseScenario({
+      ...base,
+      faults: [
+        { command: 'DeleteItem', responseLost: true },
+        { command: 'DeleteItem', error: 'TimeoutError' },
+        { command: 'PutItem' },
+      ],
+    });
+    expect(
+      parsed.faults.map((fault) => ('command' in fault ? commandFaultError(fault) : fault.error)),
+    ).toEqual(['TimeoutError', 'TimeoutError', 'ThrottlingException']);
   });
 
   it('suggests the command a fault means when it names the IAM action or the SDK class', async () => {

@@ -477,6 +477,239 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
     });
 
+    describe('when DynamoDB applied the removal and its answer was lost', () => {
+      /**
+       * The next removal is applied, then its answer is lost: the SDK's retry meets a condition that no longer
+       * holds (ConditionalCheckFailed, so the store answers false), or its retries run out (a timeout).
+       * `between` runs after the write and before the withdrawal hears back.
+       */
+      const loseRemovalAnswer = (answer: 'false' | 'timeout', between?: () => Promise<unknown>) => {
+        const replace = store.replaceWaiter.bind(store);
+        store.replaceWaiter = async (service, expected, next) => {
+          store.replaceWaiter = replace;
+          await replace(service, expected, next);
+          await between?.();
+          if (answer === 'false') return replace(service, expected, next);
+          throw Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
+        };
+      };
+
+      for (const answer of ['false', 'timeout'] as const) {
+        it(`is a withdrawal (${answer === 'false' ? 'the retry met its condition no more' : 'the retries ran out'}): recorded, told once, never started`, async () => {
+          holdLock();
+          await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+          events.published.length = 0;
+          loseRemovalAnswer(answer);
+
+          await expect(withdraw(nameOf('a'))).resolves.toEqual({
+            status: 'withdrawn',
+            releaseId: nameOf('a'),
+            toVersion: 'v3',
+            behind: HOLDER,
+            reason: 'aborted while queued by alice via the CLI: bad build',
+            told: true,
+          });
+
+          expect(store.waiters.get('checkout')).toBeUndefined();
+          expect(store.record(nameOf('a'))).toMatchObject({
+            status: 'failed',
+            reason: 'aborted while queued by alice via the CLI: bad build',
+          });
+          expect(notifier.events()).toEqual(['failed']);
+          expect(events.published.map((event) => event.kind)).toEqual(['failed']);
+          // Marked: its event delivered again is a duplicate, and the hand-off wakes nobody.
+          await expect(
+            startRelease({ starter, queue }, config, push('10:05', 'a', 'v3')),
+          ).resolves.toMatchObject({ status: 'duplicate' });
+          await expect(handOff()).resolves.toEqual({ released: true });
+          expect(starter.calls).toEqual([]);
+          // A second withdrawal finds it withdrawn already, and tells nobody again.
+          await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+          expect(notifier.events()).toEqual(['failed']);
+        });
+      }
+
+      it('is a withdrawal when the hand-off came between the write and the answer: it found nothing to start', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        let handedOff: Awaited<ReturnType<typeof handOff>> | undefined;
+        loseRemovalAnswer('false', async () => {
+          handedOff = await handOff();
+        });
+
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+
+        expect(handedOff).toEqual({ released: true });
+        expect(starter.calls).toEqual([]);
+        expect(store.record(nameOf('a'))?.status).toBe('failed');
+        expect(notifier.events()).toEqual(['failed']);
+      });
+
+      it('is a withdrawal when a newer push was queued into the emptied queue before the answer: the newer push stays queued and starts', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        loseRemovalAnswer('timeout', () =>
+          startRelease({ starter, queue }, config, push('10:08', 'b', 'v4')),
+        );
+
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+
+        expect(store.waiters.get('checkout')).toMatchObject({ executionName: nameOf('b') });
+        expect(store.waiters.get('checkout')?.supersedes).toBeUndefined();
+        expect(store.record(nameOf('a'))?.status).toBe('failed');
+        expect(notifier.events()).toEqual(['failed']);
+        await handOff();
+        expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+        expect(notifier.events()).toEqual(['failed']);
+      });
+
+      it('is no withdrawal when the removal truly failed because the hand-off marked the push first, even once it started it and took it out', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        // The whole hand-off (mark, start, dequeue) lands between the withdrawal's read and its removal.
+        const replace = store.replaceWaiter.bind(store);
+        let handedOff: Awaited<ReturnType<typeof handOff>> | undefined;
+        store.replaceWaiter = async (service, expected, next) => {
+          if (next === undefined) {
+            store.replaceWaiter = replace;
+            handedOff = await handOff();
+          }
+          return replace(service, expected, next);
+        };
+
+        await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+
+        expect(handedOff).toEqual({ released: true, woke: nameOf('a') });
+        expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+        expect(store.record(nameOf('a'))).toBeUndefined();
+        expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(false);
+        expect(notifier.events()).toEqual([]);
+      });
+
+      it('is no withdrawal when the removal failed because a newer push replaced the push (it carries it): told superseded at once, once', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        const replace = store.replaceWaiter.bind(store);
+        store.replaceWaiter = async (service, expected, next) => {
+          store.replaceWaiter = replace;
+          await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+          // The removal, refused, then throws as a timeout would (the SDK's retries ran out).
+          await replace(service, expected, next);
+          throw Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
+        };
+
+        await expect(withdraw(nameOf('a'))).rejects.toThrow('Connection timed out');
+
+        expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('b'));
+        expect(store.record(nameOf('a'))?.status).toBe('superseded');
+        // The newer push's telling found the mark: told by the withdrawal that took its mark back, not
+        // when the service is handed on; and once (neither a retried withdrawal nor the hand-off tells it again).
+        expect(notifier.events()).toEqual(['superseded']);
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+        await handOff();
+        expect(notifier.events()).toEqual(['superseded']);
+        expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+      });
+
+      it('is no withdrawal when a newer push replaced the push and the hand-off already started it: told superseded once, from its record', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        const replace = store.replaceWaiter.bind(store);
+        store.replaceWaiter = async (service, expected, next) => {
+          if (next === undefined) {
+            store.replaceWaiter = replace;
+            // v4's trigger replaces v3 (its telling finds the withdrawal's mark: recorded, no notification);
+            // the hand-off skips v3 on that mark, starts v4 and takes it (and v3 with it) out of the queue.
+            await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+            await handOff();
+          }
+          return replace(service, expected, next);
+        };
+        events.published.length = 0;
+
+        await expect(withdraw(nameOf('a'))).resolves.toEqual({
+          status: 'not-queued',
+          releaseId: nameOf('a'),
+          why: `push ${nameOf('a')} is no longer queued: it was superseded by a newer push or withdrawn already`,
+        });
+
+        expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+        expect(store.record(nameOf('a'))).toMatchObject({
+          status: 'superseded',
+          reason: `superseded by newer release ${nameOf('b')}`,
+        });
+        expect(notifier.published.map(({ notification }) => notification.message)).toEqual([
+          expect.objectContaining({
+            event: 'superseded',
+            release: nameOf('a'),
+            reason: `superseded by newer release ${nameOf('b')}`,
+            supersededBy: nameOf('b'),
+            toVersion: 'v3',
+          }),
+        ]);
+        // Its release event went out once, when it was recorded.
+        expect(
+          events.published.filter((event) => event.releaseId === nameOf('a')).map((event) => event.kind),
+        ).toEqual(['superseded']);
+      });
+
+      it('never tells superseded a push the hand-off was starting when a newer push replaced it (kept): it may start this moment', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        const replace = store.replaceWaiter.bind(store);
+        store.replaceWaiter = async (service, expected, next) => {
+          if (next === undefined) {
+            store.replaceWaiter = replace;
+            // A hand-off marks v3 as being started (its StartExecution not sent yet); v4 replaces it, kept.
+            const queued = store.waiters.get('checkout');
+            if (!queued) throw new Error('not queued');
+            await replace(service, queued, { ...queued, taskToken: `${queued.taskToken}:starting` });
+            await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+          }
+          return replace(service, expected, next);
+        };
+
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+
+        expect(store.waiters.get('checkout')?.supersedes?.executionName).toBe(nameOf('a'));
+        expect(store.record(nameOf('a'))).toBeUndefined();
+        expect(notifier.events()).toEqual([]);
+      });
+
+      it('is no withdrawal when a hand-off superseded the push (older than its holder) meanwhile: its record says so', async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        // The holder now is newer than the queued push (it took a lock its predecessor's hand-off left free).
+        store.locks.set('checkout', {
+          holder: HOLDER,
+          requestedAt: '2025-03-04T10:06:00Z',
+          acquiredAt: '2025-03-04T10:06:01.000Z',
+          leaseExpiresAt: NOW_EPOCH + 3600,
+        });
+        starter.executions.set(HOLDER, {});
+        const queued = store.waiters.get('checkout');
+        if (!queued) throw new Error('not queued');
+        const replace = store.replaceWaiter.bind(store);
+        store.replaceWaiter = async (service, expected, next) => {
+          store.replaceWaiter = replace;
+          // The hand-off records the push superseded by its holder and takes it out; the removal finds it gone.
+          await handOff();
+          return replace(service, expected, next);
+        };
+
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+
+        expect(store.record(nameOf('a'))).toMatchObject({
+          status: 'superseded',
+          reason: `superseded by newer release ${HOLDER}`,
+        });
+        expect(starter.calls).toEqual([]);
+        expect(events.published.filter((event) => event.kind === 'failed')).toEqual([]);
+        // The hand-off's telling found the withdrawal's mark: told by the withdrawal, once.
+        expect(notifier.events()).toEqual(['superseded']);
+      });
+    });
+
     it('says so when the withdrawn push could not be recorded (its record write throttled), not that it was', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -561,6 +794,76 @@ describe('Use case: withdrawing a push queued as data', () => {
         expect(notifier.events().length, `fault at call ${failAt}`).toBeLessThanOrEqual(1);
       }
     });
+
+    it('an answer lost at any one call of the withdrawal (applied, then a timeout) leaves it whole: withdrawn and never started, or nothing done and withdrawn on a retry', async () => {
+      const methods = [
+        'readWaiter',
+        'markNotified',
+        'replaceWaiter',
+        'unmarkNotified',
+        'readLock',
+        'wasNotified',
+        'putRecord',
+        'readRecord',
+      ] as const;
+      const setUp = async () => {
+        freshAccount();
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      };
+      const inject = (loseAt: number) => {
+        let call = 0;
+        const lost: string[] = [];
+        for (const method of methods) {
+          const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
+          Object.assign(store, {
+            [method]: async (...args: never[]) => {
+              call += 1;
+              const result = await original(...args);
+              if (call === loseAt) {
+                lost.push(typeof args[1] === 'string' ? `${method}(${args[1]})` : method);
+                throw Object.assign(new Error(`${method}: connection timed out`), { name: 'TimeoutError' });
+              }
+              return result;
+            },
+          });
+        }
+        return { calls: () => call, lost };
+      };
+      await setUp();
+      const { calls } = inject(0);
+      await withdraw(nameOf('a'));
+      const total = calls();
+      expect(total).toBeGreaterThan(3);
+
+      for (let loseAt = 1; loseAt <= total; loseAt += 1) {
+        await setUp();
+        const { lost } = inject(loseAt);
+        const first = await withdraw(nameOf('a')).catch((error: Error) => error);
+        const at = `answer lost at call ${loseAt} (${lost.join(', ')})`;
+        // The mark's own answer lost: see the todo below.
+        if (lost[0]?.startsWith('markNotified(superseded)')) continue;
+        if (first instanceof Error) {
+          expect(store.waiters.get('checkout')?.executionName, at).toBe(nameOf('a'));
+          expect(notifier.events(), at).toEqual([]);
+          await expect(withdraw(nameOf('a')), at).resolves.toMatchObject({ status: 'withdrawn', told: true });
+        } else expect(first, at).toMatchObject({ status: 'withdrawn' });
+        await handOff();
+        expect(starter.calls, at).toEqual([]);
+        expect(store.waiters.get('checkout'), at).toBeUndefined();
+        expect(store.record(nameOf('a'))?.status, at).toBe('failed');
+        // Told once, unless the answer says it was not (the person reads it; NotificationsLost pages).
+        const told = first instanceof Error || first.status !== 'withdrawn' || first.told;
+        expect(notifier.events(), at).toEqual(told ? ['failed'] : []);
+        const failedEvents = events.published.filter((event) => event.kind === 'failed').length;
+        if (told) expect(failedEvents, at).toBe(1);
+        else expect(failedEvents, at).toBeLessThanOrEqual(1);
+      }
+    });
+
+    it.todo(
+      "the mark's own answer lost (applied, then the SDK's retry finds it taken, or a timeout): the push stays queued and marked, a retried withdrawal answers it was withdrawn already, and the hand-off starts it (a concurrent withdrawal's mark looks the same, so taking the mark over needs an owner on the mark)",
+    );
 
     it('a push the trigger starts itself while it is still queued (its event again, once the lock is free) is never said withdrawn', async () => {
       holdLock();
@@ -830,15 +1133,26 @@ describe('Use case: withdrawing a push queued as data', () => {
       // readLock, releaseLock, replaceWaiter (the mark), StartExecution, dequeueWaiter.
       expect(total).toBe(5);
 
-      for (const withdrawBetween of [false, true]) {
+      for (const withdrawBetween of [false, true, 'its removal applied, its response lost'] as const) {
         for (let failAt = 1; failAt <= total; failAt += 1) {
-          const at = `fault at call ${failAt}${withdrawBetween ? ', withdrawal between' : ''}`;
+          const at = `fault at call ${failAt}${withdrawBetween ? `, withdrawal between${withdrawBetween === true ? '' : ` (${withdrawBetween})`}` : ''}`;
           await setUp();
           inject(failAt);
           const first = await handOff().catch((error: Error) => error);
           let withdrawn: Awaited<ReturnType<typeof withdraw>> | undefined;
           if (first instanceof Error) {
-            if (withdrawBetween) withdrawn = await withdraw(nameOf('a'));
+            if (withdrawBetween !== false) {
+              const replace = store.replaceWaiter;
+              if (withdrawBetween !== true)
+                // Applied, then the SDK's retry of the conditional delete meets its condition no more.
+                store.replaceWaiter = async (service, expected, next) => {
+                  store.replaceWaiter = replace;
+                  await replace(service, expected, next);
+                  return replace(service, expected, next);
+                };
+              withdrawn = await withdraw(nameOf('a'));
+              store.replaceWaiter = replace;
+            }
             await handOff();
           }
           const startedNames = new Set(starter.calls.map((call) => call.name));
