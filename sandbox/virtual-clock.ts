@@ -1,4 +1,44 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../lib/clock.ts';
+
+/**
+ * The work of one Lambda invocation on the clock: its handler and everything the handler started (a
+ * `node:timers` callback among them, virtual-timers.ts) until the invocation answers. The invocation holds
+ * the clock once for it when the handler starts (`holdFor`); its waits release and take back that hold as
+ * any work's do. It may run several strands at once (middy races the handler against its early-timeout
+ * timer): whichever strand answers, `stopWork` then gives back every hold its work still has, so a strand
+ * left running (the handler middy stopped waiting for) can never keep the clock busy. What the work still
+ * waits for on the clock when it stops never resumes: on AWS the execution environment is frozen once the
+ * handler answered (Lambda Developer Guide, "Understanding the Lambda execution environment lifecycle",
+ * Invoke phase: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+ */
+export class InvocationWork {
+  /** Holds its strands have on the clock now. */
+  public held = 0;
+  /** Its waits on the clock that have not ended. */
+  public waiting = 0;
+  /** The invocation answered (or Lambda stopped it): its waits never end, its timers never fire. */
+  public stopped = false;
+  /** Cancels of the `node:timers` timers it set that have neither fired nor been cleared. */
+  public readonly timers = new Set<() => void>();
+
+  public constructor(public readonly clock: VirtualClock) {}
+}
+
+const invocationWork = new AsyncLocalStorage<InvocationWork>();
+
+/** The invocation whose work the caller is part of, if any. */
+export const currentInvocationWork = (): InvocationWork | undefined => invocationWork.getStore();
+
+/** Runs `work` (and everything it starts) as the invocation's work. */
+export const runAsInvocationWork = <T>(work: InvocationWork, run: () => T): T =>
+  invocationWork.run(work, run);
+
+/**
+ * Runs `run` (and everything it starts) as no invocation's work: a simulated service's own long-lived work
+ * that a handler's call starts (a Step Functions execution) outlives the invocation and is never frozen.
+ */
+export const outsideInvocationWork = <T>(run: () => T): T => invocationWork.exit(run);
 
 interface Timer {
   at: number;
@@ -143,40 +183,84 @@ export class VirtualClock implements Clock {
     }
   }
 
+  /** Holds the clock for an invocation's work (see InvocationWork). */
+  public holdFor(work: InvocationWork): void {
+    work.held += 1;
+    this.hold();
+  }
+
+  /**
+   * Gives back a hold of the caller's invocation work, if it has one: a strand that holds none (a timer's
+   * callback, which fires while the clock is idle) waits without releasing another strand's hold.
+   */
+  private releaseFor(work: InvocationWork | undefined): void {
+    if (!work) {
+      this.release();
+      return;
+    }
+    if (work.held === 0) return;
+    work.held -= 1;
+    this.release();
+  }
+
+  /**
+   * Ends an invocation's work (it answered, or Lambda stopped it): every hold it still has is given back,
+   * its pending timers are cancelled, and its waits on the clock never resume. Idempotent.
+   */
+  public stopWork(work: InvocationWork): void {
+    if (work.stopped) return;
+    work.stopped = true;
+    for (const cancel of [...work.timers]) cancel();
+    work.timers.clear();
+    const held = work.held;
+    work.held = 0;
+    for (let i = 0; i < held; i += 1) this.release();
+  }
+
   /** Runs real async work while holding the clock. */
   public async track<T>(work: () => Promise<T>): Promise<T> {
+    const invocation = invocationWork.getStore();
+    if (invocation) invocation.held += 1;
     this.hold();
     try {
       return await work();
     } finally {
-      this.release();
+      this.releaseFor(invocation);
     }
   }
 
   /**
    * Blocks the caller (which holds the clock) until `executor` settles it, releasing the clock meanwhile.
-   * The clock is held again synchronously when it settles, so time cannot slip past the resumption.
+   * The clock is held again synchronously when it settles, so time cannot slip past the resumption. A wait
+   * of an invocation's work that has stopped meanwhile never settles (its execution environment is frozen).
    */
   public block<T>(
     executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void,
   ): Promise<T> {
-    this.release();
+    const work = invocationWork.getStore();
+    if (work) work.waiting += 1;
+    this.releaseFor(work);
     return new Promise<T>((resolvePromise, rejectPromise) => {
       let settled = false;
-      const reject = (error: Error) => {
-        if (settled) return;
+      /** Ends the wait; false when it must not resume (its invocation's work stopped). */
+      const resume = (): boolean => {
+        if (settled) return false;
         settled = true;
         this.blocked.delete(reject);
+        if (work) {
+          work.waiting -= 1;
+          if (work.stopped) return false;
+          work.held += 1;
+        }
         this.hold();
-        rejectPromise(error);
+        return true;
+      };
+      const reject = (error: Error) => {
+        if (resume()) rejectPromise(error);
       };
       this.blocked.add(reject);
       executor((value) => {
-        if (settled) return;
-        settled = true;
-        this.blocked.delete(reject);
-        this.hold();
-        resolvePromise(value);
+        if (resume()) resolvePromise(value);
       }, reject);
     });
   }
