@@ -21,6 +21,7 @@ import { currentFunction } from '../../sandbox/iam/enforce.ts';
 import { installSandboxClients } from '../../sandbox/intercept.ts';
 import { ExecutionEnvironments, LambdaInvocationError } from '../../sandbox/lambda-runtime.ts';
 import { createWorldDynamoDb } from '../../sandbox/local-dynamodb.ts';
+import { outsideInvocationWork } from '../../sandbox/virtual-clock.ts';
 import { makeWorld } from './support.ts';
 
 const ENV = { AWS_REGION: 'us-east-1' };
@@ -192,6 +193,76 @@ describe("Sandbox: middy's early timeout fires on the virtual clock, as on AWS",
     const next = await invokeMiddyHandler(1, undefined, world, { environments });
     expect(next.outcome).toMatchObject({ ok: true, value: 'done' });
     expect({ cold: environments.coldStarts, warm: environments.warmStarts }).toEqual({ cold: 1, warm: 1 });
+  });
+
+  // A Step Functions execution a handler started runs in that handler's context but is no work of its
+  // invocation: once the invocation answered with work under way, the functions the execution invokes are
+  // still authorized as themselves, not refused as the ended invocation's leftover.
+  it("authorizes a function invoked from an ended invocation's context as its own", async () => {
+    const { clock, world } = makeWorld();
+    const topic = 'arn:aws:sns:us-east-1:123456789012:t';
+    world.sns.topics.add(topic);
+    const sns = customize(new SNSClient(clientBase()), 'SNS');
+    const environments = new ExecutionEnvironments(clock, DEFAULT_TIMING);
+    const authorized: string[] = [];
+    const invoke = (key: string, handler: Handler) =>
+      invokeAsConfigured(
+        key,
+        environments,
+        (context) => currentFunction.run(key, () => handler({}, context)),
+        (type, message) => new LambdaInvocationError(type, message),
+      ).then(
+        (value) => String(value),
+        (error: Error) =>
+          `${error.name}: ${error instanceof LambdaInvocationError ? error.errorMessage : error.message}`,
+      );
+    const child = shiplineHandler('child', z.object({}), async () => {
+      await sns.send(new PublishCommand({ TopicArn: topic, Message: 'from the execution' }));
+      return 'published';
+    });
+    let openGate = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let started: Promise<string> | undefined;
+    const parent = shiplineHandler('fn', z.object({}), async () => {
+      // As StartExecution starts an execution (sandbox/aws/sfn.ts): it invokes `child` later.
+      started = outsideInvocationWork(() => gate.then(() => clock.track(() => invoke('child', child))));
+      await clock.sleep(40);
+      return 'done';
+    });
+    let answered: string | undefined;
+    let childAnswered: string | undefined;
+    await runInWorld(
+      {
+        world,
+        clock,
+        env: ENV,
+        functions: new Map([
+          ['fn', config],
+          ['child', { ...config, key: 'child', name: 'shipline-sandbox-child' }],
+        ]),
+        iam: {
+          authorize: (service, command) => {
+            authorized.push(`${currentFunction.getStore()} ${service}:${command}`);
+          },
+        },
+      },
+      async () => {
+        void clock.track(async () => {
+          answered = await invoke('fn', parent);
+        });
+        await clock.run(() => answered !== undefined, clock.nowMillis + 3_600_000);
+        openGate();
+        void started?.then((value) => {
+          childAnswered = value;
+        });
+        await clock.run(() => childAnswered !== undefined, clock.nowMillis + 3_600_000);
+      },
+    );
+    expect(answered).toBe(MIDDY_TIMEOUT);
+    expect(childAnswered).toBe('published');
+    expect(authorized).toEqual(['child SNS:PublishCommand']);
   });
 
   // Lambda's own timeout remains where middy sets no timer (here `timeoutEarlyInMillis: 0`).
