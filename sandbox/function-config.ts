@@ -502,8 +502,10 @@ export const invokeAsConfigured = async (
     throw invocationError(failure.name || 'Error', failure.message);
   } finally {
     // A timed-out invocation's environment is not reused: Lambda resets it (the next one starts cold). One
-    // that answered, with an error too (middy's early TimeoutError is the handler's own error), is frozen
-    // and reused ("Failures during the Invoke phase": only a crash or a timeout resets the environment;
+    // that answered, with an error too (middy's early TimeoutError is the handler's own error: the runtime
+    // reports it and lives on), is frozen and reused ("If the Lambda function crashes or times out during
+    // the Invoke phase, Lambda resets the execution environment": Lambda Developer Guide, "Understanding
+    // the Lambda execution environment lifecycle", Failures during the invoke phase,
     // https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
     if (!timedOut) release?.();
     leave();

@@ -9,8 +9,11 @@ import type { Clock } from '../lib/clock.ts';
  * timer): whichever strand answers, `stopWork` then gives back every hold its work still has, so a strand
  * left running (the handler middy stopped waiting for) can never keep the clock busy. What the work still
  * waits for on the clock when it stops never resumes: on AWS the execution environment is frozen once the
- * handler answered (Lambda Developer Guide, "Understanding the Lambda execution environment lifecycle",
- * Invoke phase: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+ * handler answered ("Lambda freezes the execution environment when the runtime and each extension have
+ * completed": Lambda Developer Guide, "Understanding the Lambda execution environment lifecycle",
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). The same page says such
+ * leftover work resumes if Lambda reuses the environment; the sandbox never resumes it, so it reaches no
+ * AWS service after its invocation answered, as after a timeout (which resets the environment).
  */
 export class InvocationWork {
   /** Holds its strands have on the clock now. */
