@@ -28,20 +28,33 @@ export class InvocationWork {
   public constructor(public readonly clock: VirtualClock) {}
 }
 
-const invocationWork = new AsyncLocalStorage<InvocationWork>();
+/**
+ * A strand of an invocation's work: the handler's own (everything it starts), or a `node:timers` callback's
+ * (middy's early timeout), which fires while the clock is idle and so holds nothing until its first wait.
+ */
+interface Strand {
+  work: InvocationWork;
+  timer: boolean;
+}
+
+const strands = new AsyncLocalStorage<Strand>();
 
 /** The invocation whose work the caller is part of, if any. */
-export const currentInvocationWork = (): InvocationWork | undefined => invocationWork.getStore();
+export const currentInvocationWork = (): InvocationWork | undefined => strands.getStore()?.work;
 
-/** Runs `work` (and everything it starts) as the invocation's work. */
+/** Runs `run` (and everything it starts) as the invocation's work. */
 export const runAsInvocationWork = <T>(work: InvocationWork, run: () => T): T =>
-  invocationWork.run(work, run);
+  strands.run({ work, timer: false }, run);
+
+/** Runs a `node:timers` callback of the invocation (and everything it starts) as a strand of its work. */
+export const runAsTimerStrand = <T>(work: InvocationWork, run: () => T): T =>
+  strands.run({ work, timer: true }, run);
 
 /**
  * Runs `run` (and everything it starts) as no invocation's work: a simulated service's own long-lived work
  * that a handler's call starts (a Step Functions execution) outlives the invocation and is never frozen.
  */
-export const outsideInvocationWork = <T>(run: () => T): T => invocationWork.exit(run);
+export const outsideInvocationWork = <T>(run: () => T): T => strands.exit(run);
 
 interface Timer {
   at: number;
@@ -193,16 +206,18 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Gives back a hold of the caller's invocation work, if it has one: a strand that holds none (a timer's
-   * callback, which fires while the clock is idle) waits without releasing another strand's hold.
+   * Gives back a hold of the caller's invocation work. A timer's strand that holds none yet (it fired while
+   * the clock was idle), or work that has stopped (its holds were given back), gives back nothing. The
+   * handler's own strands release as any work does: concurrent waits within one handler (two strands that
+   * each release the one hold) are not supported, and fail as they always did.
    */
-  private releaseFor(work: InvocationWork | undefined): void {
-    if (!work) {
-      this.release();
+  private releaseFor(strand: Strand | undefined): void {
+    const work = strand?.work;
+    if (work && work.held > 0) {
+      work.held -= 1;
+    } else if (work && (strand?.timer || work.stopped)) {
       return;
     }
-    if (work.held === 0) return;
-    work.held -= 1;
     this.release();
   }
 
@@ -222,13 +237,13 @@ export class VirtualClock implements Clock {
 
   /** Runs real async work while holding the clock. */
   public async track<T>(work: () => Promise<T>): Promise<T> {
-    const invocation = invocationWork.getStore();
-    if (invocation) invocation.held += 1;
+    const strand = strands.getStore();
+    if (strand) strand.work.held += 1;
     this.hold();
     try {
       return await work();
     } finally {
-      this.releaseFor(invocation);
+      this.releaseFor(strand);
     }
   }
 
@@ -240,9 +255,10 @@ export class VirtualClock implements Clock {
   public block<T>(
     executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void,
   ): Promise<T> {
-    const work = invocationWork.getStore();
+    const strand = strands.getStore();
+    const work = strand?.work;
     if (work) work.waiting += 1;
-    this.releaseFor(work);
+    this.releaseFor(strand);
     return new Promise<T>((resolvePromise, rejectPromise) => {
       let settled = false;
       /** Ends the wait; false when it must not resume (its invocation's work stopped). */

@@ -3,7 +3,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import timers from 'node:timers';
 import { currentWorld } from './context.ts';
 import { currentFunction } from './iam/enforce.ts';
-import { currentInvocationWork } from './virtual-clock.ts';
+import { currentInvocationWork, runAsTimerStrand } from './virtual-clock.ts';
 
 /** A timer a function set during its invocation: it fires on the world's virtual clock, or never. */
 interface VirtualTimeout {
@@ -59,9 +59,9 @@ export const installVirtualTimers = (): void => {
     };
     // Node.js runs a timer's callback in the async context it was set in: so does the clock.
     const fire = AsyncResource.bind(() => {
-      work?.timers.delete(cancel);
-      if (work?.stopped) return;
-      (callback as (...values: unknown[]) => void)(...rest);
+      if (!work || work.stopped) return;
+      work.timers.delete(cancel);
+      runAsTimerStrand(work, () => (callback as (...values: unknown[]) => void)(...rest));
     });
     const schedule = (): void => {
       if (!work || work.stopped) return;

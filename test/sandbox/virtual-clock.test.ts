@@ -1,7 +1,12 @@
 import { AsyncResource } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../sandbox/random.ts';
-import { InvocationWork, runAsInvocationWork, VirtualClock } from '../../sandbox/virtual-clock.ts';
+import {
+  InvocationWork,
+  runAsInvocationWork,
+  runAsTimerStrand,
+  VirtualClock,
+} from '../../sandbox/virtual-clock.ts';
 
 const START = Date.parse('2026-11-22T10:00:00Z');
 
@@ -32,14 +37,16 @@ describe('VirtualClock', () => {
       // Middy's timer at 1 s: a 3 s flush, then its answer.
       clock.schedule(
         START + 1000,
-        AsyncResource.bind(() => {
-          void (async () => {
-            events.push(`timer fired at ${at()}`);
-            await clock.sleep(3);
-            events.push(`timer strand resumed at ${at()}`);
-            answer('timer');
-          })();
-        }),
+        AsyncResource.bind(() =>
+          runAsTimerStrand(work, () => {
+            void (async () => {
+              events.push(`timer fired at ${at()}`);
+              await clock.sleep(3);
+              events.push(`timer strand resumed at ${at()}`);
+              answer('timer');
+            })();
+          }),
+        ),
       );
     });
     return { clock, work, events, at };
