@@ -43,6 +43,16 @@ const queueFor = (held: ReturnType<typeof heldReleaseEvents>) => {
 };
 const queuedPushes = createQueuedPushes({ store, notifier, events, starter, metrics: createMetrics() });
 
+/**
+ * How long before Lambda's timeout middy stops waiting for the trigger's handler (an SDK call retrying past
+ * the function's time) and publishes the release events the invocation holds before answering with its
+ * TimeoutError. Enough for one PublishBatch request (the trigger holds two or three events) with the SDK's
+ * standard retries, as the SNS client has no request timeout of its own: three attempts, waiting up to 1 s
+ * then up to 2 s after throttling (@smithy/util-retry's backoff: random x min(1 s x 2^retry, 20 s)), and
+ * their round trips.
+ */
+export const TRIGGER_TIMEOUT_EARLY_MS = 4_000;
+
 /** The pipeline's account, from its state machine ARN (`arn:aws:states:<region>:<account>:stateMachine:<name>`). */
 const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4] ?? '';
 
@@ -53,30 +63,40 @@ const pipelineAccount = (): string => environment.stateMachineArn().split(':')[4
  * account's or region's registry, is ignored with a log line; a malformed event of a released repository
  * throws and starts nothing.
  */
-export const handler = shiplineHandler('trigger', z.unknown(), async (event, context) => {
-  if (looksLikeWithdrawal(event)) {
-    // `shipline abort` of a push queued as data: the CLI has neither the config nor the topics.
-    const { withdraw } = parseInput(withdrawRequestSchema, event, 'withdrawal request');
-    if (!findService(config(), withdraw.service))
-      throw new InvalidInputError(
-        `withdrawal request names service ${withdraw.service}, which shipline.yml does not declare`,
-      );
-    const result = await queuedPushes.withdraw(withdraw);
-    logger.info(`queued push ${result.status}`, { ...result, actor: withdraw.actor });
+export const handler = shiplineHandler(
+  'trigger',
+  z.unknown(),
+  async (event, context, invocation) => {
+    if (looksLikeWithdrawal(event)) {
+      // `shipline abort` of a push queued as data: the CLI has neither the config nor the topics.
+      const { withdraw } = parseInput(withdrawRequestSchema, event, 'withdrawal request');
+      if (!findService(config(), withdraw.service))
+        throw new InvalidInputError(
+          `withdrawal request names service ${withdraw.service}, which shipline.yml does not declare`,
+        );
+      const result = await queuedPushes.withdraw(withdraw);
+      logger.info(`queued push ${result.status}`, { ...result, actor: withdraw.actor });
+      return result;
+    }
+    const held = heldReleaseEvents(events);
+    // Out of time, the `finally` below would never run (middy answers, and the environment is frozen with
+    // this strand in it): what the invocation announced is published before middy answers. The invocation
+    // still fails, so its event is retried; a retry announces nothing already published (its push is then
+    // a duplicate, its superseded push already told), as when it fails after the `finally` today.
+    invocation.beforeTimeout(() => held.flush());
+    let result: Awaited<ReturnType<typeof startRelease>>;
+    try {
+      result = await startRelease({ starter, queue: queueFor(held) }, config(), event, {
+        receiptId: context.awsRequestId,
+        pipeline: { account: pipelineAccount(), region: environment.region() },
+      });
+    } finally {
+      // What the invocation announced went out even when it failed afterwards (as it would have one by one).
+      await held.flush();
+    }
+    if (result.status === 'ignored') logger.info('push ignored', { reason: result.reason });
+    else logger.info(`release ${result.status}`, { ...result });
     return result;
-  }
-  const held = heldReleaseEvents(events);
-  let result: Awaited<ReturnType<typeof startRelease>>;
-  try {
-    result = await startRelease({ starter, queue: queueFor(held) }, config(), event, {
-      receiptId: context.awsRequestId,
-      pipeline: { account: pipelineAccount(), region: environment.region() },
-    });
-  } finally {
-    // What the invocation announced went out even when it failed afterwards (as it would have one by one).
-    await held.flush();
-  }
-  if (result.status === 'ignored') logger.info('push ignored', { reason: result.reason });
-  else logger.info(`release ${result.status}`, { ...result });
-  return result;
-});
+  },
+  { timeoutEarlyInMillis: TRIGGER_TIMEOUT_EARLY_MS },
+);

@@ -6,10 +6,10 @@ import {
   MAXIMUM_EVENT_AGE_RANGE,
   MAXIMUM_RETRY_ATTEMPTS_RANGE,
 } from './aws/async-invocation.ts';
-import { currentWorld, runInWorld } from './context.ts';
+import { currentWorld, runInWorld, type WorldContext } from './context.ts';
 import { type SandboxResources, templateResolver } from './iam/policies.ts';
 import type { ExecutionEnvironment, ExecutionEnvironments } from './lambda-runtime.ts';
-import type { VirtualClock } from './virtual-clock.ts';
+import { InvocationWork, runAsInvocationWork, type VirtualClock } from './virtual-clock.ts';
 
 /**
  * One function's Lambda configuration as the packaged template gives it: its name, environment, memory,
@@ -101,21 +101,32 @@ const RESERVED = [
 ] as const;
 
 /**
- * A call a handler makes after Lambda stopped its invocation at the timeout: on AWS the execution environment
- * is stopped and the call is never sent, so in the sandbox it reaches no simulated service either.
+ * A call a handler makes after its invocation ended: Lambda stopped it at its timeout, or it answered (middy's
+ * early timeout) with work still under way. On AWS the execution environment is then stopped or frozen and
+ * the call is never sent, so in the sandbox it reaches no simulated service either.
  */
 export class SandboxInvocationStopped extends Error {
   public override readonly name = 'SandboxInvocationStopped';
 }
 
-/** The authorizer of a stopped invocation's context: it refuses every call, naming the timeout. */
-const stoppedInvocation = (config: FunctionConfig, timeout: string) => ({
-  authorize: (service: string, commandName: string): void => {
+/**
+ * The authorizer of an ended invocation's context: it refuses every call, naming why the invocation ended.
+ * It keeps the authorizer it replaced: an invocation of another function started from this context (a Step
+ * Functions execution the handler started invokes its tasks' functions) is authorized as its own.
+ */
+class StoppedInvocation {
+  public constructor(
+    private readonly config: FunctionConfig,
+    private readonly ended: string,
+    public readonly replaced: WorldContext['iam'],
+  ) {}
+
+  public authorize(service: string, commandName: string): void {
     throw new SandboxInvocationStopped(
-      `${config.name} called ${service}:${commandName.replace(/Command$/, '')} after Lambda stopped its invocation (${timeout})`,
+      `${this.config.name} called ${service}:${commandName.replace(/Command$/, '')} after ${this.ended}`,
     );
-  },
-});
+  }
+}
 
 /** A function's configuration that Lambda (or CloudFormation) would refuse at deploy time. */
 export class SandboxFunctionConfigError extends Error {
@@ -380,7 +391,10 @@ export const claimConcurrency = (config: FunctionConfig | undefined): (() => voi
  * Runs one invocation within the function's timeout, in virtual time, as Lambda does: past it the
  * invocation fails with `Sandbox.Timedout` ("Task timed out after N.00 seconds", the errorType Step
  * Functions sees for a Lambda timeout) and whatever the handler still does is lost with its environment.
- * The caller holds the clock; the handler holds it too while it runs, so time advances only when both wait.
+ * The caller holds the clock; the handler's work holds it too while it runs (InvocationWork), so time
+ * advances only when both wait. When the handler answers (middy answers early, 5 ms before the timeout, on
+ * a `node:timers` timer: virtual-timers.ts), its work ends: what it still waits for never resumes, and
+ * `leftBehind` is told when some of it was still under way.
  */
 export const withinTimeout = async <T>(
   clock: VirtualClock,
@@ -388,31 +402,40 @@ export const withinTimeout = async <T>(
   requestId: string,
   run: () => Promise<T>,
   timedOut: (message: string) => Error,
+  leftBehind: (ended: string) => void = () => undefined,
 ): Promise<T> => {
   const deadline = clock.nowMillis + config.timeoutSeconds * 1000;
-  clock.hold();
+  const work = new InvocationWork(clock);
+  clock.holdFor(work);
   let running: Promise<T>;
   try {
-    running = run();
+    running = runAsInvocationWork(work, run);
   } catch (error) {
-    clock.release();
+    clock.stopWork(work);
     throw error;
   }
   let cancel = (): void => undefined;
   const outcome = clock.block<T>((resolve, reject) => {
     running.then(resolve, reject);
-    cancel = clock.schedule(deadline, () =>
+    cancel = clock.schedule(deadline, () => {
+      clock.stopWork(work);
       reject(
         timedOut(
           `${new Date(deadline).toISOString()} ${requestId} Task timed out after ${config.timeoutSeconds.toFixed(2)} seconds`,
         ),
-      ),
-    );
+      );
+    });
   });
-  running.then(
-    () => clock.release(),
-    () => clock.release(),
-  );
+  const answered = (): void => {
+    if (work.stopped) return;
+    const waiting = work.waiting > 0;
+    clock.stopWork(work);
+    if (waiting)
+      leftBehind(
+        `its handler answered at ${clock.now().toISOString()} with work still under way (${requestId}), frozen with its execution environment`,
+      );
+  };
+  running.then(answered, answered);
   try {
     return await outcome;
   } finally {
@@ -453,18 +476,24 @@ export const invokeAsConfigured = async (
     const world = currentWorld();
     if (!config || !environments || !world) return await run(context);
     // The handler runs in its own copy of the world's context: once Lambda has stopped the invocation at
-    // its timeout, whatever the handler still does (it cannot be killed in-process) reaches no AWS service.
-    // It runs in its execution environment: the state its module keeps per environment is that one's.
-    const invocation = { ...world, executionEnvironment: environment };
+    // its timeout, or the handler answered with work still under way (middy's early timeout), whatever the
+    // handler still does (it cannot be killed in-process) reaches no AWS service. It runs in its execution
+    // environment: the state its module keeps per environment is that one's. Its authorizer is the world's,
+    // even when this invocation was started from an ended one's context.
+    const iam = world.iam instanceof StoppedInvocation ? world.iam.replaced : world.iam;
+    const invocation: WorldContext = { ...world, iam, executionEnvironment: environment };
     return await withinTimeout(
       environments.clock,
       config,
       context.awsRequestId,
       () => runInWorld(invocation, () => run(context)),
       (message) => {
-        invocation.iam = stoppedInvocation(config, message);
+        invocation.iam = new StoppedInvocation(config, `Lambda stopped its invocation (${message})`, iam);
         timedOut = invocationError('Sandbox.Timedout', message);
         return timedOut;
+      },
+      (ended) => {
+        invocation.iam = new StoppedInvocation(config, ended, iam);
       },
     );
   } catch (error) {
@@ -472,7 +501,12 @@ export const invokeAsConfigured = async (
     const failure = error instanceof Error ? error : new Error(String(error));
     throw invocationError(failure.name || 'Error', failure.message);
   } finally {
-    // A timed-out invocation's environment is not reused: Lambda resets it (the next one starts cold).
+    // A timed-out invocation's environment is not reused: Lambda resets it (the next one starts cold). One
+    // that answered, with an error too (middy's early TimeoutError is the handler's own error: the runtime
+    // reports it and lives on), is frozen and reused ("If the Lambda function crashes or times out during
+    // the Invoke phase, Lambda resets the execution environment": Lambda Developer Guide, "Understanding
+    // the Lambda execution environment lifecycle", Failures during the invoke phase,
+    // https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
     if (!timedOut) release?.();
     leave();
   }

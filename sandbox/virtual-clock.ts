@@ -1,4 +1,60 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../lib/clock.ts';
+
+/**
+ * The work of one Lambda invocation on the clock: its handler and everything the handler started (a
+ * `node:timers` callback among them, virtual-timers.ts) until the invocation answers. The invocation holds
+ * the clock once for it when the handler starts (`holdFor`); its waits release and take back that hold as
+ * any work's do. It may run several strands at once (middy races the handler against its early-timeout
+ * timer): whichever strand answers, `stopWork` then gives back every hold its work still has, so a strand
+ * left running (the handler middy stopped waiting for) can never keep the clock busy. What the work still
+ * waits for on the clock when it stops never resumes: on AWS the execution environment is frozen once the
+ * handler answered ("Lambda freezes the execution environment when the runtime and each extension have
+ * completed": Lambda Developer Guide, "Understanding the Lambda execution environment lifecycle",
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). The same page says such
+ * leftover work resumes if Lambda reuses the environment; the sandbox never resumes it, so it reaches no
+ * AWS service after its invocation answered, as after a timeout (which resets the environment).
+ */
+export class InvocationWork {
+  /** Holds its strands have on the clock now. */
+  public held = 0;
+  /** Its waits on the clock that have not ended. */
+  public waiting = 0;
+  /** The invocation answered (or Lambda stopped it): its waits never end, its timers never fire. */
+  public stopped = false;
+  /** Cancels of the `node:timers` timers it set that have neither fired nor been cleared. */
+  public readonly timers = new Set<() => void>();
+
+  public constructor(public readonly clock: VirtualClock) {}
+}
+
+/**
+ * A strand of an invocation's work: the handler's own (everything it starts), or a `node:timers` callback's
+ * (middy's early timeout), which fires while the clock is idle and so holds nothing until its first wait.
+ */
+interface Strand {
+  work: InvocationWork;
+  timer: boolean;
+}
+
+const strands = new AsyncLocalStorage<Strand>();
+
+/** The invocation whose work the caller is part of, if any. */
+export const currentInvocationWork = (): InvocationWork | undefined => strands.getStore()?.work;
+
+/** Runs `run` (and everything it starts) as the invocation's work. */
+export const runAsInvocationWork = <T>(work: InvocationWork, run: () => T): T =>
+  strands.run({ work, timer: false }, run);
+
+/** Runs a `node:timers` callback of the invocation (and everything it starts) as a strand of its work. */
+export const runAsTimerStrand = <T>(work: InvocationWork, run: () => T): T =>
+  strands.run({ work, timer: true }, run);
+
+/**
+ * Runs `run` (and everything it starts) as no invocation's work: a simulated service's own long-lived work
+ * that a handler's call starts (a Step Functions execution) outlives the invocation and is never frozen.
+ */
+export const outsideInvocationWork = <T>(run: () => T): T => strands.exit(run);
 
 interface Timer {
   at: number;
@@ -143,40 +199,87 @@ export class VirtualClock implements Clock {
     }
   }
 
+  /** Holds the clock for an invocation's work (see InvocationWork). */
+  public holdFor(work: InvocationWork): void {
+    work.held += 1;
+    this.hold();
+  }
+
+  /**
+   * Gives back a hold of the caller's invocation work. A timer's strand that holds none yet (it fired while
+   * the clock was idle), or work that has stopped (its holds were given back), gives back nothing. The
+   * handler's own strands release as any work does: concurrent waits within one handler (two strands that
+   * each release the one hold) are not supported, and fail as they always did.
+   */
+  private releaseFor(strand: Strand | undefined): void {
+    const work = strand?.work;
+    if (work && work.held > 0) {
+      work.held -= 1;
+    } else if (work && (strand?.timer || work.stopped)) {
+      return;
+    }
+    this.release();
+  }
+
+  /**
+   * Ends an invocation's work (it answered, or Lambda stopped it): every hold it still has is given back,
+   * its pending timers are cancelled, and its waits on the clock never resume. Idempotent.
+   */
+  public stopWork(work: InvocationWork): void {
+    if (work.stopped) return;
+    work.stopped = true;
+    for (const cancel of [...work.timers]) cancel();
+    work.timers.clear();
+    const held = work.held;
+    work.held = 0;
+    for (let i = 0; i < held; i += 1) this.release();
+  }
+
   /** Runs real async work while holding the clock. */
   public async track<T>(work: () => Promise<T>): Promise<T> {
+    const strand = strands.getStore();
+    if (strand) strand.work.held += 1;
     this.hold();
     try {
       return await work();
     } finally {
-      this.release();
+      this.releaseFor(strand);
     }
   }
 
   /**
    * Blocks the caller (which holds the clock) until `executor` settles it, releasing the clock meanwhile.
-   * The clock is held again synchronously when it settles, so time cannot slip past the resumption.
+   * The clock is held again synchronously when it settles, so time cannot slip past the resumption. A wait
+   * of an invocation's work that has stopped meanwhile never settles (its execution environment is frozen).
    */
   public block<T>(
     executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void,
   ): Promise<T> {
-    this.release();
+    const strand = strands.getStore();
+    const work = strand?.work;
+    if (work) work.waiting += 1;
+    this.releaseFor(strand);
     return new Promise<T>((resolvePromise, rejectPromise) => {
       let settled = false;
-      const reject = (error: Error) => {
-        if (settled) return;
+      /** Ends the wait; false when it must not resume (its invocation's work stopped). */
+      const resume = (): boolean => {
+        if (settled) return false;
         settled = true;
         this.blocked.delete(reject);
+        if (work) {
+          work.waiting -= 1;
+          if (work.stopped) return false;
+          work.held += 1;
+        }
         this.hold();
-        rejectPromise(error);
+        return true;
+      };
+      const reject = (error: Error) => {
+        if (resume()) rejectPromise(error);
       };
       this.blocked.add(reject);
       executor((value) => {
-        if (settled) return;
-        settled = true;
-        this.blocked.delete(reject);
-        this.hold();
-        resolvePromise(value);
+        if (resume()) resolvePromise(value);
       }, reject);
     });
   }

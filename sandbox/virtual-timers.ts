@@ -1,53 +1,96 @@
+import { AsyncResource } from 'node:async_hooks';
 import { syncBuiltinESMExports } from 'node:module';
 import timers from 'node:timers';
 import { currentWorld } from './context.ts';
 import { currentFunction } from './iam/enforce.ts';
+import { currentInvocationWork, runAsTimerStrand } from './virtual-clock.ts';
 
-/** A timer a function set during its invocation: the sandbox's clock decides the invocation's end instead. */
-interface HeldTimeout {
-  ref(): HeldTimeout;
-  unref(): HeldTimeout;
+/** A timer a function set during its invocation: it fires on the world's virtual clock, or never. */
+interface VirtualTimeout {
+  ref(): VirtualTimeout;
+  unref(): VirtualTimeout;
   hasRef(): boolean;
-  refresh(): HeldTimeout;
+  refresh(): VirtualTimeout;
 }
 
-const heldTimeouts = new WeakSet<object>();
+/** Each virtual timer's cancel (a no-op for one that never fires). */
+const virtualTimeouts = new WeakMap<object, () => void>();
+
+/**
+ * The delay Node.js gives a timer: `delay` as a number, 1 ms when it is below 1, above 2^31 - 1 or not a
+ * number (Node.js API, timers, setTimeout: "When delay is larger than 2147483647 or less than 1 or NaN,
+ * the delay will be set to 1").
+ */
+const delayOf = (delay: unknown): number => {
+  const ms = Number(delay);
+  return ms >= 1 && ms <= 2_147_483_647 ? ms : 1;
+};
 
 let installed = false;
 
 /**
- * Keeps wall time out of a function's invocation. Middy's core imports its setTimeout from `node:timers` to
- * answer `timeoutEarlyInMillis` (5 ms) before Lambda's timeout, as a real timer of the time left that the
- * context reports, which in the sandbox is virtual: an invocation that took 10 virtual seconds but 30 wall
- * seconds (a large fleet on a loaded machine) would fail with middy's TimeoutError depending on the
- * machine, and one that outlived its timeout in virtual time would leave a real timer of up to 15 minutes
- * keeping the process alive after the run. The sandbox ends an invocation at its timeout on the virtual
- * clock itself (function-config.ts, Sandbox.Timedout), so a `node:timers` timer set during an invocation in
- * a world never fires; every other timer, and the global `setTimeout`, stay real. (On AWS middy answers
- * 5 ms before Lambda would, with TimeoutError; the sandbox's Sandbox.Timedout comes at the timeout.)
- * Installed once per process, before handlers run.
+ * Keeps wall time out of a function's invocation and models middy's early timeout as on AWS. Middy's core
+ * imports its setTimeout from `node:timers` to answer `timeoutEarlyInMillis` (5 ms) before Lambda's
+ * timeout, as a timer of the time left that the context reports (virtual in the sandbox): a `node:timers`
+ * timer set during an invocation fires on the world's virtual clock at now + delay (clearTimeout cancels
+ * it), in the async context it was set in, as Node.js runs a timer's callback. So middy answers with its
+ * TimeoutError at the deadline minus 5 ms of virtual time, however long the machine took, and no real
+ * timer of up to 15 minutes is left to keep the process alive after a run. Lambda's own timeout
+ * (Sandbox.Timedout, function-config.ts) remains for a handler without middy's timer. A timer that is
+ * still pending when its invocation answers is cancelled (the environment is frozen); one set in a world
+ * outside an invocation's work (a handler run with no Lambda configuration) never fires. Every other
+ * timer, and the global `setTimeout`, stay real. Installed once per process, before handlers run.
  */
 export const installVirtualTimers = (): void => {
   if (installed) return;
   installed = true;
   const realSetTimeout = timers.setTimeout;
   const realClearTimeout = timers.clearTimeout;
-  const setTimeoutOutsideWallTime = (...args: Parameters<typeof realSetTimeout>) => {
-    if (!currentWorld() || currentFunction.getStore() === undefined) return realSetTimeout(...args);
-    const handle: HeldTimeout = {
+  const setTimeoutOnTheClock = (...args: Parameters<typeof realSetTimeout>) => {
+    const [callback, delay, ...rest] = args as unknown as [unknown, unknown, ...unknown[]];
+    if (!currentWorld() || currentFunction.getStore() === undefined || typeof callback !== 'function')
+      return realSetTimeout(...args);
+    const work = currentInvocationWork();
+    const ms = delayOf(delay);
+    let cancelOnClock = (): void => undefined;
+    const cancel = (): void => {
+      cancelOnClock();
+      work?.timers.delete(cancel);
+    };
+    // Node.js runs a timer's callback in the async context it was set in: so does the clock.
+    const fire = AsyncResource.bind(() => {
+      if (!work || work.stopped) return;
+      work.timers.delete(cancel);
+      runAsTimerStrand(work, () => (callback as (...values: unknown[]) => void)(...rest));
+    });
+    const schedule = (): void => {
+      if (!work || work.stopped) return;
+      cancelOnClock();
+      cancelOnClock = work.clock.schedule(work.clock.nowMillis + ms, fire);
+      work.timers.add(cancel);
+    };
+    schedule();
+    const handle: VirtualTimeout = {
       ref: () => handle,
       unref: () => handle,
       hasRef: () => false,
-      refresh: () => handle,
+      refresh: () => {
+        schedule();
+        return handle;
+      },
     };
-    heldTimeouts.add(handle);
+    virtualTimeouts.set(handle, cancel);
     return handle;
   };
   const clearTimeout = (handle: Parameters<typeof realClearTimeout>[0]): void => {
-    if (typeof handle === 'object' && handle !== null && heldTimeouts.has(handle)) return;
+    const cancel = typeof handle === 'object' && handle !== null ? virtualTimeouts.get(handle) : undefined;
+    if (cancel) {
+      cancel();
+      return;
+    }
     realClearTimeout(handle);
   };
-  timers.setTimeout = setTimeoutOutsideWallTime as unknown as typeof timers.setTimeout;
+  timers.setTimeout = setTimeoutOnTheClock as unknown as typeof timers.setTimeout;
   timers.clearTimeout = clearTimeout as typeof timers.clearTimeout;
   // The named imports of `node:timers` (middy's `import { setTimeout } from "node:timers"`) follow.
   syncBuiltinESMExports();

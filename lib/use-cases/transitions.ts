@@ -48,27 +48,36 @@ export const announce = async (events: ReleaseEvents, message: ReleaseEventMessa
  * The release events of one invocation, held until `flush` and then published together: a function that
  * announces several transitions (the trigger: the push it replaced superseded, this one queued) sends them
  * in one request. Publishing stays best effort: what could not be published is told to the port as lost.
- * Made per invocation, never shared between invocations (`flush` sends what this one announced).
+ * A flush ends once every flush before it has ended (the trigger's timeout flushes while its `finally` may
+ * be flushing: functions/trigger.ts), so when one returns, everything held before it was published or told
+ * lost. Made per invocation, never shared between invocations (`flush` sends what this one announced).
  */
 export const heldReleaseEvents = (events: ReleaseEvents): ReleaseEvents & { flush(): Promise<void> } => {
   const held: ReleaseEventMessage[] = [];
+  const send = async (messages: ReleaseEventMessage[]): Promise<void> => {
+    if (messages.length < 2 || !events.publishAll) {
+      for (const message of messages) await announce(events, message);
+      return;
+    }
+    try {
+      for (const { message, error } of await events.publishAll(messages)) events.lost(message, error);
+    } catch (error) {
+      for (const message of messages) events.lost(message, asError(error));
+    }
+  };
+  let flushed: Promise<void> = Promise.resolve();
   return {
     region: () => events.region(),
     publish: async (message) => {
       held.push(message);
     },
     lost: (message, error) => events.lost(message, error),
-    flush: async () => {
+    flush: () => {
+      // Each flush sends what is held when it starts (never twice), after the flushes before it.
       const messages = held.splice(0);
-      if (messages.length < 2 || !events.publishAll) {
-        for (const message of messages) await announce(events, message);
-        return;
-      }
-      try {
-        for (const { message, error } of await events.publishAll(messages)) events.lost(message, error);
-      } catch (error) {
-        for (const message of messages) events.lost(message, asError(error));
-      }
+      const next = () => send(messages);
+      flushed = flushed.then(next, next);
+      return flushed;
     },
   };
 };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { outsideInvocationWork } from '../virtual-clock.ts';
 import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
 import type { AwsServiceContext, LambdaService } from './services.ts';
@@ -592,19 +593,23 @@ export class SimulatedStepFunctions {
     // Held before the engine starts: it runs the first state synchronously, and a Wait there releases the clock.
     this.world.clock.hold();
     this.running += 1;
-    const run = machine.engine.run(JSON.parse(input) as Json, {
-      overrides,
-      context: {
-        Execution: {
-          Id: execution.executionArn,
-          Name: name,
-          StartTime: startDate.toISOString(),
-          RoleArn: 'arn:aws:iam::123456789012:role/sandbox',
+    // The execution outlives the call that started it: it is no invocation's work, even when a handler's
+    // StartExecution started it (its waits go on after that invocation answers).
+    const run = outsideInvocationWork(() =>
+      machine.engine.run(JSON.parse(input) as Json, {
+        overrides,
+        context: {
+          Execution: {
+            Id: execution.executionArn,
+            Name: name,
+            StartTime: startDate.toISOString(),
+            RoleArn: 'arn:aws:iam::123456789012:role/sandbox',
+          },
+          StateMachine: { Id: machineArn, Name: machine.name },
+          Task: { Token: TOKEN_PLACEHOLDER },
         },
-        StateMachine: { Id: machineArn, Name: machine.name },
-        Task: { Token: TOKEN_PLACEHOLDER },
-      },
-    });
+      }),
+    );
     this.aborts.set(execution.executionArn, run.abort);
     this.emitStatusChange(execution);
     void (async () => {

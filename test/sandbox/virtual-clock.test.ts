@@ -1,10 +1,88 @@
+import { AsyncResource } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../sandbox/random.ts';
-import { VirtualClock } from '../../sandbox/virtual-clock.ts';
+import {
+  InvocationWork,
+  runAsInvocationWork,
+  runAsTimerStrand,
+  VirtualClock,
+} from '../../sandbox/virtual-clock.ts';
 
 const START = Date.parse('2026-11-22T10:00:00Z');
 
 describe('VirtualClock', () => {
+  // Middy races the handler against its early-timeout timer; the timer's strand holds nothing when it fires
+  // (the clock was idle) and may wait (a flush) before it answers. Whichever strand answers ends the
+  // invocation's work: the holds it still has are given back, and the other strand's wait never resumes.
+  const raceOfTwoStrands = (handlerAnswersAt: number | undefined) => {
+    const clock = new VirtualClock(new Date(START));
+    const work = new InvocationWork(clock);
+    const events: string[] = [];
+    const at = () => (clock.nowMillis - START) / 1000;
+    const answer = (who: string) => {
+      if (work.stopped) return;
+      events.push(`${who} answered at ${at()}`);
+      clock.stopWork(work);
+    };
+    clock.holdFor(work);
+    runAsInvocationWork(work, () => {
+      // The handler: resumes at 2 s, then answers at `handlerAnswersAt` or waits until 12 s.
+      void (async () => {
+        await clock.sleep(2);
+        events.push(`handler resumed at ${at()}`);
+        await clock.sleep(handlerAnswersAt === undefined ? 10 : handlerAnswersAt - 2);
+        events.push(`handler resumed at ${at()}`);
+        answer('handler');
+      })();
+      // Middy's timer at 1 s: a 3 s flush, then its answer.
+      clock.schedule(
+        START + 1000,
+        AsyncResource.bind(() =>
+          runAsTimerStrand(work, () => {
+            void (async () => {
+              events.push(`timer fired at ${at()}`);
+              await clock.sleep(3);
+              events.push(`timer strand resumed at ${at()}`);
+              answer('timer');
+            })();
+          }),
+        ),
+      );
+    });
+    return { clock, work, events, at };
+  };
+
+  it.each([
+    [
+      'the timer answers while the handler waits',
+      undefined,
+      ['timer fired at 1', 'handler resumed at 2', 'timer strand resumed at 4', 'timer answered at 4'],
+    ],
+    [
+      'the handler answers while the timer strand waits',
+      3,
+      ['timer fired at 1', 'handler resumed at 2', 'handler resumed at 3', 'handler answered at 3'],
+    ],
+  ])("gives back every hold of an invocation's work when %s, whose wait never resumes", async (_, answersAt, expected) => {
+    const { clock, work, events, at } = raceOfTwoStrands(answersAt);
+    expect(await clock.run(() => false, START + 3600_000)).toBe('idle');
+    expect(events).toEqual(expected);
+    expect({ held: work.held, waiting: work.waiting, stopped: work.stopped }).toEqual({
+      held: 0,
+      waiting: 0,
+      stopped: true,
+    });
+    // Nothing is left holding the clock: later work runs and time moves on.
+    const from = at();
+    let later = -1;
+    void clock.track(async () => {
+      await clock.sleep(5);
+      later = at();
+    });
+    expect(await clock.run(() => later >= 0, START + 3600_000)).toBe('done');
+    expect(later).toBe(from + 5);
+  });
+
   it('fires timers in time order, and timers of the same instant in the order they were scheduled', async () => {
     const clock = new VirtualClock(new Date(START));
     const random = new SeededRandom(3);

@@ -36,6 +36,41 @@ const recorder = (behaviour: { batch?: boolean; failing?: string[]; throwing?: E
 };
 
 describe('Function: heldReleaseEvents', () => {
+  // The trigger's `finally` flushes; if the invocation runs out of time meanwhile, middy's timeout flushes
+  // too (functions/trigger.ts) and answers once it is done: it must wait for the flush in flight, whose
+  // messages it no longer holds, or they would be frozen with the environment, unpublished.
+  it('finishes only once a flush already in flight is done, then publishes what was held since', async () => {
+    const calls: string[][] = [];
+    let answer = (): void => undefined;
+    const events: ReleaseEvents = {
+      region: () => 'us-east-1',
+      publish: async (m) => {
+        calls.push([m.releaseId]);
+      },
+      publishAll: async (messages) => {
+        calls.push(messages.map((m) => m.releaseId));
+        if (calls.length === 1) await new Promise<void>((resolve) => (answer = resolve));
+        return [];
+      },
+      lost: () => undefined,
+    };
+    const held = heldReleaseEvents(events);
+    await held.publish(message('a'));
+    await held.publish(message('b'));
+    const first = held.flush();
+    await held.publish(message('c'));
+    let secondDone = false;
+    const second = held.flush().then(() => {
+      secondDone = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first request is still unanswered: the second flush waits for it, and has sent nothing yet.
+    expect({ calls, secondDone }).toEqual({ calls: [['a', 'b']], secondDone: false });
+    answer();
+    await Promise.all([first, second]);
+    expect(calls).toEqual([['a', 'b'], ['c']]);
+  });
+
   it('publishes nothing until flushed, then every message held, together', async () => {
     const { events, calls } = recorder({ batch: true });
     const held = heldReleaseEvents(events);
