@@ -43,7 +43,37 @@ export interface MetricAlarm {
   StateReasonData?: string;
   StateUpdatedTimestamp: Date;
   StateTransitionedTimestamp: Date;
+  /**
+   * The SNS topics notified when the alarm goes to ALARM, to OK, and to INSUFFICIENT_DATA (its actions; a
+   * state change runs the new state's, "When the updated state differs from the previous value, the action
+   * configured for the appropriate state is invoked"). Absent: none.
+   */
+  AlarmActions?: string[];
+  OKActions?: string[];
+  InsufficientDataActions?: string[];
 }
+
+/**
+ * The Region names CloudWatch's alarm notifications carry (`"Region": "US East (N. Virginia)"`, also in the
+ * subject); a Region not listed is named by its code.
+ */
+const REGION_NAMES: Record<string, string> = {
+  'us-east-1': 'US East (N. Virginia)',
+  'us-east-2': 'US East (Ohio)',
+  'us-west-1': 'US West (N. California)',
+  'us-west-2': 'US West (Oregon)',
+  'ca-central-1': 'Canada (Central)',
+  'eu-west-1': 'EU (Ireland)',
+  'eu-west-2': 'EU (London)',
+  'eu-west-3': 'EU (Paris)',
+  'eu-central-1': 'EU (Frankfurt)',
+  'eu-north-1': 'EU (Stockholm)',
+  'ap-northeast-1': 'Asia Pacific (Tokyo)',
+  'ap-southeast-1': 'Asia Pacific (Singapore)',
+  'ap-southeast-2': 'Asia Pacific (Sydney)',
+  'ap-south-1': 'Asia Pacific (Mumbai)',
+  'sa-east-1': 'South America (Sao Paulo)',
+};
 
 export type TreatMissingData = 'missing' | 'notBreaching' | 'breaching' | 'ignore';
 
@@ -571,6 +601,62 @@ export class SimulatedCloudWatch {
     }
   }
 
+  /** Per alarm (by name), the datapoints its actions have yet to answer: their visibility and who waits. */
+  private readonly awaitingActions = new Map<string, Array<{ visibleAt: number; acted: () => void }>>();
+
+  /**
+   * Calls `acted` once every alarm with actions that reads this series has run an action since the datapoint
+   * of the minute of `at` became visible (an alarm already in ALARM acts again only when it goes back to OK),
+   * or, failing that, once the datapoint has left every such alarm's evaluation range. Returns false, and
+   * never calls it, when no alarm with actions reads the series. A run is not over until then: the action
+   * (an SNS notification, the function it invokes) may still come.
+   */
+  public awaitActions(
+    namespace: string,
+    name: string,
+    dimensions: Array<{ Name: string; Value: string }>,
+    at: number,
+    acted: () => void,
+  ): boolean {
+    const key = metricKey(namespace, name, dimensions);
+    const minuteEnd = (Math.floor(at / MINUTE) + 1) * MINUTE;
+    const visibleAt = minuteEnd + this.timing.metricDelaySeconds * 1000;
+    const readers = [...this.alarms.values()].filter(
+      (alarm) =>
+        (alarm.AlarmActions?.length ?? 0) +
+          (alarm.OKActions?.length ?? 0) +
+          (alarm.InsufficientDataActions?.length ?? 0) >
+          0 && this.seriesKeyOf(alarm) === key,
+    );
+    if (readers.length === 0) return false;
+    let waiting = readers.length;
+    let done = false;
+    const one = () => {
+      waiting -= 1;
+      if (waiting === 0 && !done) {
+        done = true;
+        acted();
+      }
+    };
+    let deadline = visibleAt;
+    for (const alarm of readers) {
+      let answered = false;
+      const answer = () => {
+        if (answered) return;
+        answered = true;
+        one();
+      };
+      const list = this.awaitingActions.get(alarm.AlarmName) ?? [];
+      list.push({ visibleAt, acted: answer });
+      this.awaitingActions.set(alarm.AlarmName, list);
+      // In the range for its periods, then one more evaluation: no action is coming after that.
+      const periods = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods + 1;
+      deadline = Math.max(deadline, visibleAt + periods * alarm.Period * 1000 + MINUTE);
+      this.world.clock.schedule(deadline, answer, { synchronous: true });
+    }
+    return true;
+  }
+
   /** How many minutes of a series are kept (what pruning leaves). */
   public storedMinutes(
     namespace: string,
@@ -761,6 +847,7 @@ export class SimulatedCloudWatch {
         },
       }),
     });
+    this.runActions(alarm, previous.value, now);
     this.world.emitEvent('aws.cloudwatch', 'CloudWatch Alarm State Change', [alarm.AlarmArn], {
       alarmName: alarm.AlarmName,
       state: {
@@ -789,6 +876,80 @@ export class SimulatedCloudWatch {
         ],
       },
     });
+  }
+
+  /**
+   * Runs the actions of the alarm's new state: each SNS topic receives the alarm's notification, the JSON
+   * message CloudWatch publishes (AlarmName, AlarmDescription, AWSAccountId, NewStateValue, NewStateReason,
+   * StateChangeTime, Region, AlarmArn, OldStateValue, the actions, Trigger with the metric, its dimensions
+   * as `{ value, name }`, the statistic in capitals, period, threshold...), with the subject
+   * `ALARM: "<name>" in <Region>`. An action that fails (the topic is gone) is said on the timeline; the
+   * state change stands.
+   */
+  private runActions(alarm: MetricAlarm, previous: AlarmState, at: Date): void {
+    const topics =
+      alarm.StateValue === 'ALARM'
+        ? alarm.AlarmActions
+        : alarm.StateValue === 'OK'
+          ? alarm.OKActions
+          : alarm.InsufficientDataActions;
+    if (!topics || topics.length === 0) return;
+    // The datapoints that were visible at this evaluation are answered by this action.
+    const awaiting = this.awaitingActions.get(alarm.AlarmName);
+    if (awaiting) {
+      const answered = awaiting.filter((entry) => entry.visibleAt <= at.getTime());
+      this.awaitingActions.set(
+        alarm.AlarmName,
+        awaiting.filter((entry) => entry.visibleAt > at.getTime()),
+      );
+      for (const entry of answered) entry.acted();
+    }
+    const region = REGION_NAMES[this.world.region] ?? this.world.region;
+    const message = JSON.stringify({
+      AlarmName: alarm.AlarmName,
+      AlarmDescription: alarm.AlarmDescription ?? null,
+      AWSAccountId: this.world.account,
+      NewStateValue: alarm.StateValue,
+      NewStateReason: alarm.StateReason,
+      StateChangeTime: eventTimestamp(at),
+      Region: region,
+      AlarmArn: alarm.AlarmArn,
+      OldStateValue: previous,
+      OKActions: alarm.OKActions ?? [],
+      AlarmActions: alarm.AlarmActions ?? [],
+      InsufficientDataActions: alarm.InsufficientDataActions ?? [],
+      Trigger: {
+        MetricName: alarm.MetricName,
+        Namespace: alarm.Namespace,
+        StatisticType: alarm.ExtendedStatistic !== undefined ? 'ExtendedStatistic' : 'Statistic',
+        ...(alarm.ExtendedStatistic !== undefined
+          ? { ExtendedStatistic: alarm.ExtendedStatistic }
+          : { Statistic: (alarm.Statistic ?? 'Sum').toUpperCase() }),
+        Unit: null,
+        Dimensions: alarm.Dimensions.map((d) => ({ value: d.Value, name: d.Name })),
+        Period: alarm.Period,
+        EvaluationPeriods: alarm.EvaluationPeriods,
+        DatapointsToAlarm: alarm.DatapointsToAlarm,
+        ComparisonOperator: alarm.ComparisonOperator,
+        Threshold: alarm.Threshold,
+        TreatMissingData: alarm.TreatMissingData,
+        EvaluateLowSampleCountPercentile: alarm.EvaluateLowSampleCountPercentile ?? '',
+      },
+    });
+    // SNS takes a subject of fewer than 100 characters: a long alarm name is cut short.
+    const subject = `${alarm.StateValue}: "${alarm.AlarmName}" in ${region}`.slice(0, 99);
+    for (const topicArn of topics) {
+      try {
+        this.world.publishAlarmAction(topicArn, subject, message);
+      } catch (error) {
+        this.world.record(
+          'alarm',
+          `${alarm.AlarmName}: failed to execute action ${topicArn} (${(error as Error).name}: ${(error as Error).message})`,
+          undefined,
+          this.world.serviceOf(alarm.AlarmArn),
+        );
+      }
+    }
   }
 
   /**

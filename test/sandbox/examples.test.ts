@@ -10,6 +10,7 @@ import {
   runScenario,
   type ScenarioResult,
 } from '../../sandbox/run-scenario.ts';
+import { isPipelineAlarmChange } from '../../sandbox/scenario/pipeline-alarms.ts';
 
 const run = async (file: string): Promise<ScenarioResult> => {
   const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
@@ -23,6 +24,13 @@ const events = (result: ScenarioResult) => result.notifications.map((n) => n.mes
  * the time it takes on AWS (`sandbox/aws/timing.ts`), so a moment the pipeline reaches through them comes
  * that much after the wait that leads to it.
  */
+/**
+ * A timeline entry of a change of one of the world's alarms: not of the pipeline's own (its stack's
+ * executions-failed alarm goes to ALARM after every rollback, and notifies the reconciler).
+ */
+const serviceAlarmChange = (entry: { kind: string; text: string }): boolean =>
+  entry.kind === 'alarm' && !isPipelineAlarmChange(entry.text);
+
 const expectSoonAfter = (actual: number | undefined, expected: number, slackSeconds = 5): void => {
   expect(actual).toBeGreaterThanOrEqual(expected);
   expect(actual).toBeLessThanOrEqual(expected + slackSeconds);
@@ -219,7 +227,7 @@ describe('Sandbox: example scenarios', () => {
       servingVersion: 'v1',
       reason: 'alarm checkout-green-5xx went to ALARM at 5%',
     });
-    const alarms = result.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text);
+    const alarms = result.timeline.filter(serviceAlarmChange).map((e) => e.text);
     expect(alarms).toEqual(['checkout-green-5xx OK -> ALARM', 'checkout-green-5xx ALARM -> OK']);
     const shifts = result.timeline.filter((e) => e.kind === 'traffic').map((e) => e.text);
     expect(shifts).toEqual(['blue 95% / green 5%', 'blue 100% / green 0%']);
@@ -315,6 +323,47 @@ describe('Sandbox: example scenarios', () => {
       expect.stringMatching(/^\[shipline\] checkout: release of v2 failed: stopped outside Shipline at 25%/),
     ]);
     expectSoonAfter(failed[0]?.t, 15 * 60 + 30);
+  });
+
+  it("ends, tells and hands on a stopped release whose status change event is lost: the executions-aborted alarm's notification reconciles it within minutes", async () => {
+    const result = await run('status-change-event-lost.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
+      ['v2', 'ABORTED'],
+      ['v3', 'SUCCEEDED'],
+    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+    // The event to the status-change function is lost: nothing but the alarm's notification hands v2 on.
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      expect.stringMatching(
+        /^EventBridge lost the Step Functions Execution Status Change event.* to handOffEndedExecution$/,
+      ),
+    ]);
+    // Step Functions counted the end (AWS/States ExecutionsAborted): the alarm goes to ALARM once the minute's
+    // datapoint is visible, and back to OK once it leaves the alarm's evaluation range; both notify.
+    expect(
+      result.timeline
+        .filter((e) => e.kind === 'alarm' && e.text.startsWith('shipline-sandbox-executions'))
+        .map((e) => [e.t, e.text]),
+    ).toEqual([
+      [17 * 60, 'shipline-sandbox-executions-aborted OK -> ALARM'],
+      [19 * 60, 'shipline-sandbox-executions-aborted ALARM -> OK'],
+    ]);
+    // Each notification lists the three abnormal statuses once; v2 is read (DescribeExecution) each time.
+    expect(result.awsCalls['SFN:ListExecutions']).toBe(6);
+    // v2's record ends as stopped part-way; people are told once (though two notifications reconciled it),
+    // with what serves, before v3 plans on the split.
+    const stoppedV2 = result.releases.find((r) => r.toVersion === 'v2');
+    expect(stoppedV2?.status).toBe('failed');
+    expect(stoppedV2?.reason).toContain('traffic is split: blue 75% / green 25%');
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed.map((n) => n.subject)).toEqual([
+      expect.stringMatching(/^\[shipline\] checkout: release of v2 failed: stopped outside Shipline at 25%/),
+    ]);
+    expectSoonAfter(failed[0]?.t, 17 * 60);
+    // The lock is handed on at once: v3 starts then, not when v2's lease lapses.
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 17 * 60);
+    expect(result.servingVersion).toBe('v3');
   });
 
   it('withdraws a queued push on shipline abort --release: recorded and told once, never started; the next push follows', async () => {
@@ -530,7 +579,7 @@ describe('Sandbox: example scenarios', () => {
       'EventBridge delays the CloudWatch Alarm State Change event (checkout-green-5xx ALARM) to alarmEvents by 240s',
       'EventBridge delivers the CloudWatch Alarm State Change event (checkout-green-5xx ALARM) to alarmEvents 2 times',
     ]);
-    const alarms = result.timeline.filter((e) => e.kind === 'alarm');
+    const alarms = result.timeline.filter(serviceAlarmChange);
     expect(alarms.map((e) => e.text)).toEqual([
       'checkout-green-5xx OK -> ALARM',
       'checkout-green-5xx ALARM -> OK',
@@ -948,9 +997,13 @@ describe('Sandbox: example scenarios', () => {
       reason: 'alarm checkout-latency-p99 went to ALARM at 5%',
     });
     expect(events(result)).toEqual(['started', 'rolled_back']);
-    const alarms = result.timeline.filter((e) => e.kind === 'alarm');
-    // Only the p99 alarm moves; the Average alarm on the same metric and slot never leaves OK.
-    expect(alarms.map((e) => e.text)).toEqual(['checkout-latency-p99 OK -> ALARM']);
+    const alarms = result.timeline.filter(serviceAlarmChange);
+    // Only the p99 alarm moves; the Average alarm on the same metric and slot never leaves OK. (The p99 one
+    // is back to OK as the run ends, two minutes after the rollback, with the executions-failed alarm.)
+    expect(alarms.map((e) => e.text)).toEqual([
+      'checkout-latency-p99 OK -> ALARM',
+      'checkout-latency-p99 ALARM -> OK',
+    ]);
     // Onset is the 5% shift (about +94 s, once the slot is healthy). The alarm needs 2 breaching minutes (the
     // partial minute of the shift counts), the second visible after ALB's 60 s metric delay: ALARM at +4:00.
     // The bound is 2 periods + the delay (180 s); v2 serves 5% of 6000 requests a minute meanwhile.
@@ -1030,7 +1083,7 @@ describe('Sandbox: example scenarios', () => {
     // No event comes from a deleted alarm: the bake ends at its timeout (the 5% shift + 10m) and reads it missing.
     const shiftAt = result.timeline.find((e) => e.kind === 'traffic')?.t ?? 0;
     expectSoonAfter(result.notifications.find((n) => n.message.event === 'rolled_back')?.t, shiftAt + 600);
-    expect(result.timeline.filter((e) => e.kind === 'alarm').map((e) => [e.t, e.text])).toEqual([
+    expect(result.timeline.filter(serviceAlarmChange).map((e) => [e.t, e.text])).toEqual([
       [420, 'checkout-latency-p99 deleted'],
     ]);
   });
@@ -1272,7 +1325,7 @@ describe('Sandbox: example scenarios', () => {
     ]);
     expect(shifts('search')).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%']);
     // So does every entry about one service's ECS services, alarms and notifications (here each names it).
-    const about = result.timeline.filter((e) => ['ecs', 'alarm', 'notify'].includes(e.kind));
+    const about = result.timeline.filter((e) => ['ecs', 'notify'].includes(e.kind) || serviceAlarmChange(e));
     expect(about.filter((e) => e.service === undefined || !e.text.includes(e.service))).toEqual([]);
     expect(new Set(about.map((e) => e.service))).toEqual(new Set(['checkout', 'payments', 'search']));
     // The top level is the scenario's own service (checkout).

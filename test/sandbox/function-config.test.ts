@@ -120,6 +120,7 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
         'waitForLock',
         'handOffService',
         'handOffEndedExecution',
+        'reconcileEndedExecutions',
       ].includes(key)
         ? { SHIPLINE_STATE_MACHINE_ARN: resources.stateMachineArn }
         : {};
@@ -242,6 +243,7 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
       'ecsDeploymentEvents',
       'alarmEvents',
       'handOffEndedExecution',
+      'reconcileEndedExecutions',
       'releaseMetrics',
       'slackNotify',
     ])
