@@ -129,6 +129,9 @@ interface MinuteBucket {
 
 const MINUTE = 60_000;
 
+/** An evaluation range with no datapoint (decideAlarmState counts only the real ones). */
+const EMPTY_RANGE: ReadonlyArray<boolean | undefined> = [];
+
 const singleValue = (value: number): Histogram => {
   const histogram = emptyHistogram();
   addValue(histogram, value);
@@ -693,6 +696,12 @@ export class SimulatedCloudWatch {
     for (const alarm of this.alarms.values()) {
       const periodMs = alarm.Period * 1000;
       const series = this.metrics.get(this.seriesKeyOf(alarm));
+      // No datapoint in store: the state the alarm's missing data leads to (an idle alarm, such as the
+      // pipeline's on its abnormal execution ends, usually already in it) is decided without reading periods.
+      if (series === undefined || series.size === 0) {
+        const idle = this.stateWithoutData(alarm);
+        if (idle === undefined || idle === alarm.StateValue) continue;
+      }
       const range = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods;
       // The periods' statistics, oldest first (period k starts at at - (range - k) * periodMs); their times
       // and values as objects only once the state changes: this runs for every alarm every minute.
@@ -762,6 +771,16 @@ export class SimulatedCloudWatch {
         evaluatedDatapoints: evaluated,
       });
     }
+  }
+
+  /** The state an evaluation with no datapoint at all in the range leads the alarm to (undefined: it stays). */
+  private stateWithoutData(alarm: MetricAlarm): AlarmState | undefined {
+    return decideAlarmState({
+      datapoints: EMPTY_RANGE,
+      evaluationPeriods: alarm.EvaluationPeriods,
+      datapointsToAlarm: alarm.DatapointsToAlarm,
+      treatMissingData: alarm.Namespace === 'AWS/DynamoDB' ? 'ignore' : alarm.TreatMissingData,
+    }).state;
   }
 
   /** How many samples the visible datapoints of [from, to) hold (reasonData's `sampleCount`). */
