@@ -10,7 +10,8 @@ import { handOffEndedExecution } from './finish-release.ts';
  * then). What it misses: an execution that ended more than an hour before the notification that should
  * have covered it arrives (an alarm kept in ALARM for over an hour by ends every minute, or a notification
  * SNS or Lambda held back for over an hour); such a release still has its lock taken over when its lease
- * lapses, and its record stays in progress.
+ * lapses, and its record stays in progress. ListExecutions is eventually consistent ("may not reflect very
+ * recent updates"): an end the ALARM notification's look does not list yet is listed by the OK one's.
  */
 export const RECONCILE_LOOK_BACK_SECONDS = 3600;
 

@@ -111,12 +111,14 @@ export interface CloudWatchContext extends AwsServiceContext {
 export interface StepFunctionsContext extends AwsServiceContext {
   /**
    * Adds `value` to an AWS service's own metric in the current minute, visible to alarm evaluation as the
-   * other AWS metrics are (at the end of the minute plus CloudWatch's modeled metric delay).
+   * other AWS metrics are (at the end of the minute plus CloudWatch's modeled metric delay). With
+   * `awaitActions`, the run is not over until every alarm with actions that reads the metric has acted on it.
    */
   putAwsMetric(
     namespace: string,
     name: string,
     dimensions: Array<{ Name: string; Value: string }>,
     value: number,
+    awaitActions?: boolean,
   ): void;
 }

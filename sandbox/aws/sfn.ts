@@ -72,6 +72,21 @@ const LIST_STATUSES: ReadonlySet<string> = new Set([
   'PENDING_REDRIVE',
 ]);
 
+/** The `Error` of every Fail state of an ASL document, at any depth (Parallel branches, Map iterators). */
+const failStateErrors = (asl: unknown): ReadonlySet<string> => {
+  const errors = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) for (const item of node) walk(item);
+    else if (node && typeof node === 'object') {
+      const record = node as Record<string, unknown>;
+      if (record.Type === 'Fail' && typeof record.Error === 'string') errors.add(record.Error);
+      for (const value of Object.values(record)) walk(value);
+    }
+  };
+  walk(asl);
+  return errors;
+};
+
 /** The AWS/States metric that counts each final status. */
 const ENDED_METRICS: Partial<Record<ExecutionRecord['status'], string>> = {
   SUCCEEDED: 'ExecutionsSucceeded',
@@ -185,6 +200,8 @@ export class SimulatedStepFunctions {
       engine: StateMachine;
       taskStates: Map<string, State>;
       retriers: Map<string, Retrier[]>;
+      /** The errors of its Fail states (any depth): an execution failing with one ended through its own states. */
+      failErrors: ReadonlySet<string>;
     }
   >();
   public readonly executions = new Map<string, ExecutionRecord>();
@@ -223,7 +240,13 @@ export class SimulatedStepFunctions {
       taskStates,
       retriers,
     ) as unknown as StateMachineDefinition;
-    this.machines.set(arn, { name, engine: engineFor(definition), taskStates, retriers });
+    this.machines.set(arn, {
+      name,
+      engine: engineFor(definition),
+      taskStates,
+      retriers,
+      failErrors: failStateErrors(asl),
+    });
     return arn;
   }
 
@@ -424,13 +447,14 @@ export class SimulatedStepFunctions {
    * ExecutionsTimedOut ("Step Functions metrics", Monitoring Step Functions metrics using Amazon CloudWatch).
    * Unlike the status-change event (best effort), these counts are what CloudWatch alarms read.
    */
-  private countExecution(execution: ExecutionRecord, metric: string | undefined): void {
+  private countExecution(execution: ExecutionRecord, metric: string | undefined, awaitActions = false): void {
     if (metric === undefined) return;
     this.world.putAwsMetric(
       'AWS/States',
       metric,
       [{ Name: 'StateMachineArn', Value: execution.stateMachineArn }],
       1,
+      awaitActions,
     );
   }
 
@@ -702,7 +726,12 @@ export class SimulatedStepFunctions {
           `${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`,
           execution.name,
         );
-        this.countExecution(execution, ENDED_METRICS[execution.status]);
+        // An end through the machine's own Succeed or Fail states was handled by its own states: the run
+        // does not wait to watch an alarm on the count act on it (it would find nothing to do).
+        const ownEnd =
+          execution.status === 'SUCCEEDED' ||
+          (execution.status === 'FAILED' && machine.failErrors.has(execution.error ?? ''));
+        this.countExecution(execution, ENDED_METRICS[execution.status], !ownEnd);
         this.emitStatusChange(execution);
         this.world.clock.release();
       });

@@ -247,13 +247,16 @@ export class SimulatedWorld
 
   /**
    * Adds to an AWS service's own metric (Step Functions' execution counts) in the current minute, visible to
-   * alarms as ALB's datapoints are: at the end of the minute plus CloudWatch's metric delay.
+   * alarms as ALB's datapoints are: at the end of the minute plus CloudWatch's metric delay. With
+   * `awaitActions` (an execution that ended outside its own states), the run is not over until every alarm
+   * with actions that reads the metric has acted on it: its notification, and the function it invokes.
    */
   public putAwsMetric(
     namespace: string,
     name: string,
     dimensions: Array<{ Name: string; Value: string }>,
     value: number,
+    awaitActions = false,
   ): void {
     const at = this.clock.nowMillis;
     const minuteEnd = (Math.floor(at / 60_000) + 1) * 60_000;
@@ -265,7 +268,8 @@ export class SimulatedWorld
       max: value,
       visibleAt: minuteEnd + this.cloudwatch.timing.metricDelaySeconds * 1000,
     });
-    // An alarm with actions reads it: the run goes on (a timer of its own) until that alarm has acted on it.
+    if (!awaitActions) return;
+    // An alarm with actions reads it: the run goes on until that alarm has acted on it.
     const awaited = this.cloudwatch.awaitActions(namespace, name, dimensions, at, () => {
       this.pendingAlarmActions -= 1;
     });

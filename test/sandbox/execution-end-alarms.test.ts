@@ -45,13 +45,13 @@ const worldWith = (first: 'bake' | 'fail' = 'fail') => {
   return made;
 };
 
-/** The pipeline's alarm on the machine's ExecutionsFailed count, notifying TOPIC on ALARM and on OK. */
-const failedAlarm = (topic = TOPIC) =>
+/** The pipeline's alarm on the machine's ExecutionsAborted count, notifying TOPIC on ALARM and on OK. */
+const abortedAlarm = (topic = TOPIC) =>
   metricAlarm({
-    AlarmName: 'shipline-sandbox-executions-failed',
-    AlarmDescription: 'A release execution ended FAILED',
+    AlarmName: 'shipline-sandbox-executions-aborted',
+    AlarmDescription: 'A release execution ended ABORTED',
     Namespace: 'AWS/States',
-    MetricName: 'ExecutionsFailed',
+    MetricName: 'ExecutionsAborted',
     Dimensions: [{ Name: 'StateMachineArn', Value: MACHINE }],
     Statistic: 'Sum',
     EvaluationPeriods: 1,
@@ -62,51 +62,62 @@ const failedAlarm = (topic = TOPIC) =>
     OKActions: [topic],
   });
 
+const arnOf = (name: string) => `${MACHINE.replace(':stateMachine:', ':execution:')}:${name}`;
+
+/** Starts execution `name` of `m` at `startAt` and a person stops it 10 s later (it waits on its token). */
+const startAndStop = (made: ReturnType<typeof worldWith>, name: string, startAt: number) => {
+  made.clock.schedule(startAt, () => {
+    made.world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name, input: '{}' });
+  });
+  made.clock.schedule(startAt + 10_000, () => {
+    made.world.sfn.handle('StopExecution', { executionArn: arnOf(name), error: 'Stopped', cause: 'by hand' });
+  });
+};
+
 describe('Sandbox: AWS/States execution counts and the alarm actions they drive', () => {
   it("counts an execution's start and end in AWS/States; the alarm acts through SNS (ALARM, then OK), and the run waits for it", async () => {
-    const { world, clock } = worldWith('fail');
-    world.cloudwatch.putAlarm(failedAlarm());
+    const made = worldWith('bake');
+    const { world, clock } = made;
+    world.cloudwatch.putAlarm(abortedAlarm());
     world.startMinuteTicks();
-    clock.schedule(START + 30_000, () => {
-      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
-    });
+    startAndStop(made, 'r1', START + 30_000);
 
     await clock.run(
-      () => clock.nowMillis > START + 30_000 && world.sfn.open === 0 && world.pendingAlarmActions === 0,
+      () => clock.nowMillis > START + 40_000 && world.sfn.open === 0 && world.pendingAlarmActions === 0,
       START + 3600_000,
     );
 
     const dimensions = [{ Name: 'StateMachineArn', Value: MACHINE }];
-    for (const metric of ['ExecutionsStarted', 'ExecutionsFailed'])
+    for (const metric of ['ExecutionsStarted', 'ExecutionsAborted'])
       expect(world.cloudwatch.storedMinutes('AWS/States', metric, dimensions), metric).toBe(1);
     expect(world.cloudwatch.storedMinutes('AWS/States', 'ExecutionsSucceeded', dimensions)).toBe(0);
     // The 10:00 minute's count is visible at 10:02 (its end plus the 60 s metric delay): ALARM then, and the
     // run went on until that action ran (not until the OK).
     expect(world.alarmTransitions).toEqual([
-      { at: START + 120_000, alarm: 'shipline-sandbox-executions-failed', from: 'OK', state: 'ALARM' },
+      { at: START + 120_000, alarm: 'shipline-sandbox-executions-aborted', from: 'OK', state: 'ALARM' },
     ]);
     expect(world.sns.messages).toEqual([]);
     expect(world.sns.internalMessages).toHaveLength(1);
     const [notification] = world.sns.internalMessages;
     expect(notification?.topicArn).toBe(TOPIC);
     expect(notification?.subject).toBe(
-      'ALARM: "shipline-sandbox-executions-failed" in US East (N. Virginia)',
+      'ALARM: "shipline-sandbox-executions-aborted" in US East (N. Virginia)',
     );
     expect(JSON.parse(notification?.message ?? '{}')).toEqual({
-      AlarmName: 'shipline-sandbox-executions-failed',
-      AlarmDescription: 'A release execution ended FAILED',
+      AlarmName: 'shipline-sandbox-executions-aborted',
+      AlarmDescription: 'A release execution ended ABORTED',
       AWSAccountId: '123456789012',
       NewStateValue: 'ALARM',
       NewStateReason: expect.stringMatching(/^Threshold Crossed: 1 out of the last 1 datapoints \[1\.0 /),
       StateChangeTime: '2026-11-22T10:02:00.000+0000',
       Region: 'US East (N. Virginia)',
-      AlarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:shipline-sandbox-executions-failed',
+      AlarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:shipline-sandbox-executions-aborted',
       OldStateValue: 'OK',
       OKActions: [TOPIC],
       AlarmActions: [TOPIC],
       InsufficientDataActions: [],
       Trigger: {
-        MetricName: 'ExecutionsFailed',
+        MetricName: 'ExecutionsAborted',
         Namespace: 'AWS/States',
         StatisticType: 'Statistic',
         Statistic: 'SUM',
@@ -126,27 +137,24 @@ describe('Sandbox: AWS/States execution counts and the alarm actions they drive'
     await clock.run(() => world.alarmTransitions.length === 2, START + 3600_000);
     expect(world.alarmTransitions[1]).toEqual({
       at: START + 240_000,
-      alarm: 'shipline-sandbox-executions-failed',
+      alarm: 'shipline-sandbox-executions-aborted',
       from: 'ALARM',
       state: 'OK',
     });
     expect(world.sns.internalMessages.map((m) => m.subject)).toEqual([
-      'ALARM: "shipline-sandbox-executions-failed" in US East (N. Virginia)',
-      'OK: "shipline-sandbox-executions-failed" in US East (N. Virginia)',
+      'ALARM: "shipline-sandbox-executions-aborted" in US East (N. Virginia)',
+      'OK: "shipline-sandbox-executions-aborted" in US East (N. Virginia)',
     ]);
   });
 
   it('waits for the OK action of an end counted while the alarm is already in ALARM (no action until then)', async () => {
-    const { world, clock } = worldWith('fail');
-    world.cloudwatch.putAlarm(failedAlarm());
+    const made = worldWith('bake');
+    const { world, clock } = made;
+    world.cloudwatch.putAlarm(abortedAlarm());
     world.startMinuteTicks();
-    clock.schedule(START + 30_000, () => {
-      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
-    });
+    startAndStop(made, 'r1', START + 30_000);
     // Counted in the 10:02 minute, while the alarm is in ALARM since 10:02.
-    clock.schedule(START + 150_000, () => {
-      world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r2', input: '{}' });
-    });
+    startAndStop(made, 'r2', START + 140_000);
 
     await clock.run(
       () => clock.nowMillis > START + 150_000 && world.sfn.open === 0 && world.pendingAlarmActions === 0,
@@ -166,24 +174,52 @@ describe('Sandbox: AWS/States execution counts and the alarm actions they drive'
   });
 
   it('says on the timeline that an action failed (its topic does not exist); the state change stands', async () => {
-    const { world, clock } = worldWith('fail');
+    const made = worldWith('bake');
+    const { world, clock } = made;
     const gone = 'arn:aws:sns:us-east-1:123456789012:gone';
-    world.cloudwatch.putAlarm(failedAlarm(gone));
+    world.cloudwatch.putAlarm(abortedAlarm(gone));
+    world.startMinuteTicks();
+    startAndStop(made, 'r1', START);
+
+    await clock.run(
+      () => clock.nowMillis > START + 10_000 && world.sfn.open === 0 && world.pendingAlarmActions === 0,
+      START + 3600_000,
+    );
+
+    expect(world.cloudwatch.alarms.get('shipline-sandbox-executions-aborted')?.StateValue).toBe('ALARM');
+    expect(world.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text)).toEqual([
+      'shipline-sandbox-executions-aborted OK -> ALARM',
+      `shipline-sandbox-executions-aborted: failed to execute action ${gone} (NotFoundException: Topic does not exist: ${gone})`,
+    ]);
+  });
+
+  it("counts an end through the machine's own Fail state, and does not keep the run going for its alarm", async () => {
+    const { world, clock } = worldWith('fail');
+    world.cloudwatch.putAlarm({
+      ...abortedAlarm(),
+      AlarmName: 'shipline-sandbox-executions-failed',
+      MetricName: 'ExecutionsFailed',
+    });
     world.startMinuteTicks();
     world.sfn.handle('StartExecution', { stateMachineArn: MACHINE, name: 'r1', input: '{}' });
 
-    await clock.run(() => world.sfn.open === 0 && world.pendingAlarmActions === 0, START + 3600_000);
+    await clock.run(() => world.sfn.open === 0, START + 3600_000);
 
-    expect(world.cloudwatch.alarms.get('shipline-sandbox-executions-failed')?.StateValue).toBe('ALARM');
-    expect(world.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text)).toEqual([
-      'shipline-sandbox-executions-failed OK -> ALARM',
-      `shipline-sandbox-executions-failed: failed to execute action ${gone} (NotFoundException: Topic does not exist: ${gone})`,
-    ]);
+    expect(world.sfn.executions.get(`${MACHINE}|r1`)).toMatchObject({
+      status: 'FAILED',
+      error: 'ReleaseFailed',
+    });
+    const dimensions = [{ Name: 'StateMachineArn', Value: MACHINE }];
+    expect(world.cloudwatch.storedMinutes('AWS/States', 'ExecutionsFailed', dimensions)).toBe(1);
+    // Its own states ended it (and handed it on): the alarm still acts once the count is visible, but a run
+    // whose work is done does not wait for it.
+    expect(world.pendingAlarmActions).toBe(0);
+    expect(clock.nowMillis).toBe(START);
   });
 
   it('does not keep a run going for a count no alarm with actions reads', async () => {
     const { world, clock } = worldWith('fail');
-    world.cloudwatch.putAlarm(failedAlarm());
+    world.cloudwatch.putAlarm(abortedAlarm());
     world.startMinuteTicks();
     world.sfn.createStateMachine('ok', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
     world.sfn.handle('StartExecution', {
