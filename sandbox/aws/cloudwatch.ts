@@ -773,14 +773,23 @@ export class SimulatedCloudWatch {
     }
   }
 
+  /** Each alarm's state without data (stateWithoutData), computed once: it depends only on its settings. */
+  private readonly idleStates = new WeakMap<MetricAlarm, AlarmState | 'stays'>();
+
   /** The state an evaluation with no datapoint at all in the range leads the alarm to (undefined: it stays). */
   private stateWithoutData(alarm: MetricAlarm): AlarmState | undefined {
-    return decideAlarmState({
-      datapoints: EMPTY_RANGE,
-      evaluationPeriods: alarm.EvaluationPeriods,
-      datapointsToAlarm: alarm.DatapointsToAlarm,
-      treatMissingData: alarm.Namespace === 'AWS/DynamoDB' ? 'ignore' : alarm.TreatMissingData,
-    }).state;
+    let idle = this.idleStates.get(alarm);
+    if (idle === undefined) {
+      idle =
+        decideAlarmState({
+          datapoints: EMPTY_RANGE,
+          evaluationPeriods: alarm.EvaluationPeriods,
+          datapointsToAlarm: alarm.DatapointsToAlarm,
+          treatMissingData: alarm.Namespace === 'AWS/DynamoDB' ? 'ignore' : alarm.TreatMissingData,
+        }).state ?? 'stays';
+      this.idleStates.set(alarm, idle);
+    }
+    return idle === 'stays' ? undefined : idle;
   }
 
   /** How many samples the visible datapoints of [from, to) hold (reasonData's `sampleCount`). */
