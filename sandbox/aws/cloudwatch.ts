@@ -604,15 +604,13 @@ export class SimulatedCloudWatch {
     }
   }
 
-  /** Per alarm (by name), the datapoints its actions have yet to answer: their visibility and who waits. */
-  private readonly awaitingActions = new Map<string, Array<{ visibleAt: number; acted: () => void }>>();
-
   /**
-   * Calls `acted` once every alarm with actions that reads this series has run an action since the datapoint
-   * of the minute of `at` became visible (an alarm already in ALARM acts again only when it goes back to OK),
-   * or, failing that, once the datapoint has left every such alarm's evaluation range. Returns false, and
-   * never calls it, when no alarm with actions reads the series. A run is not over until then: the action
-   * (an SNS notification, the function it invokes) may still come.
+   * Calls `acted` once every alarm with actions that reads this series has evaluated the datapoint of the
+   * minute of `at` into its state and out of its evaluation range again: by then its ALARM action (when the
+   * datapoint became visible) and its OK action (when it left the range, unless a newer datapoint keeps the
+   * alarm in ALARM) have run. Returns false, and never calls it, when no alarm with actions reads the series.
+   * A run is not over until then: an action (an SNS notification, the function it invokes) may still come,
+   * and the OK one stands in for an ALARM one that was lost.
    */
   public awaitActions(
     namespace: string,
@@ -622,41 +620,24 @@ export class SimulatedCloudWatch {
     acted: () => void,
   ): boolean {
     const key = metricKey(namespace, name, dimensions);
-    const minuteEnd = (Math.floor(at / MINUTE) + 1) * MINUTE;
-    const visibleAt = minuteEnd + this.timing.metricDelaySeconds * 1000;
-    const readers = [...this.alarms.values()].filter(
-      (alarm) =>
+    const minuteStart = Math.floor(at / MINUTE) * MINUTE;
+    const visibleAt = minuteStart + MINUTE + this.timing.metricDelaySeconds * 1000;
+    let deadline: number | undefined;
+    for (const alarm of this.alarms.values()) {
+      const acts =
         (alarm.AlarmActions?.length ?? 0) +
-          (alarm.OKActions?.length ?? 0) +
-          (alarm.InsufficientDataActions?.length ?? 0) >
-          0 && this.seriesKeyOf(alarm) === key,
-    );
-    if (readers.length === 0) return false;
-    let waiting = readers.length;
-    let done = false;
-    const one = () => {
-      waiting -= 1;
-      if (waiting === 0 && !done) {
-        done = true;
-        acted();
-      }
-    };
-    let deadline = visibleAt;
-    for (const alarm of readers) {
-      let answered = false;
-      const answer = () => {
-        if (answered) return;
-        answered = true;
-        one();
-      };
-      const list = this.awaitingActions.get(alarm.AlarmName) ?? [];
-      list.push({ visibleAt, acted: answer });
-      this.awaitingActions.set(alarm.AlarmName, list);
-      // In the range for its periods, then one more evaluation: no action is coming after that.
-      const periods = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods + 1;
-      deadline = Math.max(deadline, visibleAt + periods * alarm.Period * 1000 + MINUTE);
-      this.world.clock.schedule(deadline, answer, { synchronous: true });
+        (alarm.OKActions?.length ?? 0) +
+        (alarm.InsufficientDataActions?.length ?? 0);
+      if (acts === 0 || this.seriesKeyOf(alarm) !== key) continue;
+      // The first evaluation whose range (its periods ending at the evaluation) no longer holds the minute,
+      // and not before the evaluation that first sees it.
+      const range = (alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods) * alarm.Period * 1000;
+      const leaves = Math.max(visibleAt, minuteStart + range) + MINUTE;
+      deadline = Math.max(deadline ?? 0, leaves);
     }
+    if (deadline === undefined) return false;
+    // Just after that minute's evaluation (its timer was set first), and its actions' deliveries are queued.
+    this.world.clock.schedule(deadline + 1, acted, { synchronous: true });
     return true;
   }
 
@@ -922,16 +903,6 @@ export class SimulatedCloudWatch {
           ? alarm.OKActions
           : alarm.InsufficientDataActions;
     if (!topics || topics.length === 0) return;
-    // The datapoints that were visible at this evaluation are answered by this action.
-    const awaiting = this.awaitingActions.get(alarm.AlarmName);
-    if (awaiting) {
-      const answered = awaiting.filter((entry) => entry.visibleAt <= at.getTime());
-      this.awaitingActions.set(
-        alarm.AlarmName,
-        awaiting.filter((entry) => entry.visibleAt > at.getTime()),
-      );
-      for (const entry of answered) entry.acted();
-    }
     const region = REGION_NAMES[this.world.region] ?? this.world.region;
     const message = JSON.stringify({
       AlarmName: alarm.AlarmName,

@@ -366,6 +366,34 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v3');
   });
 
+  it("reconciles on the alarm's OK notification when SNS loses its ALARM one too", async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples/status-change-event-lost.yml'),
+    );
+    const lossy = parseScenario({
+      ...scenario,
+      world: {
+        ...scenario.world,
+        delivery: [
+          ...scenario.world.delivery,
+          { detailType: 'SNS Notification', fn: 'reconcileEndedExecutions', drop: true },
+        ],
+      },
+    });
+    const result = await runScenario(lossy, baseDir);
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      expect.stringMatching(/^EventBridge lost the Step Functions Execution Status Change event/),
+      'SNS lost the SNS message (no event attribute) to reconcileEndedExecutions',
+    ]);
+    // The ALARM notification (17:00) is lost: the OK one (19:00) finds v2, ends it and starts v3.
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed).toHaveLength(1);
+    expectSoonAfter(failed[0]?.t, 19 * 60);
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 19 * 60);
+    expect(result.servingVersion).toBe('v3');
+  });
+
   it('withdraws a queued push on shipline abort --release: recorded and told once, never started; the next push follows', async () => {
     const result = await run('cli-abort-queued-push.yml');
     expect(result.expectations?.failures).toEqual([]);
