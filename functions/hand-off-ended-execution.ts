@@ -1,47 +1,9 @@
 import * as z from 'zod/mini';
-import { findService } from '../lib/config/lookup.ts';
-import { type ExecutionStatusChange, handOffEndedExecution } from '../lib/use-cases/finish-release.ts';
-import { endStoppedRelease } from '../lib/use-cases/stopped-release.ts';
-import {
-  config,
-  createMetrics,
-  createNotifier,
-  createReleaseEvents,
-  createRouter,
-  createStarter,
-  createStore,
-  createTaskTokens,
-  settings,
-} from './shared/adapters.ts';
-import { createPendingPushReporter } from './shared/pending-push.ts';
+import { handOffEndedExecution } from '../lib/use-cases/finish-release.ts';
+import { createEndedExecutionPorts } from './shared/ended-execution.ts';
 import { logger, shiplineHandler } from './shared/stack.ts';
 
-const store = createStore();
-const notifier = createNotifier();
-const events = createReleaseEvents();
-const router = createRouter();
-
-/** Ends the stopped release's record and tells its service's topic (`notify.topicArn`, else the pipeline's). */
-const endStopped = async (service: string, change: ExecutionStatusChange) => {
-  const declared = findService(config(), service);
-  if (!declared) return { ended: false };
-  return endStoppedRelease(
-    { store, notifier, events, router },
-    settings(),
-    { ...declared, name: service, topicArn: declared.notify.topicArn ?? settings().defaultTopicArn },
-    change,
-  );
-};
-
-const ports = {
-  store,
-  tokens: createTaskTokens(),
-  starter: createStarter(),
-  supersedePending: createPendingPushReporter({ store, notifier, events }),
-  endStopped,
-  metrics: createMetrics(),
-  log: logger,
-};
+const ports = createEndedExecutionPorts();
 
 /**
  * "Step Functions Execution Status Change" of a release execution that ended ABORTED, TIMED_OUT or FAILED

@@ -33,6 +33,7 @@ import { createTable, createWorldDynamoDb, tableDefinition } from './local-dynam
 import { DEFAULT_SEED, SeededRandom } from './random.ts';
 import { type CliRun, checkCliExpectations } from './run/cli.ts';
 import { ScenarioError } from './run/errors.ts';
+import { seedPipelineResources } from './run/pipeline-resources.ts';
 import { scheduleScenario } from './run/schedule.ts';
 import { buildVersionCatalog, seedReleaseTable, seedWorld } from './run/seed-world.ts';
 import { checkServiceExpectations } from './run/service-expectations.ts';
@@ -367,6 +368,8 @@ const runPackaged = async (
   world.snsSubscriptions = resolveSnsSubscriptions(serverlessDocument, sandboxResources);
   world.sns.topics.add(releaseEventsTopicArn);
   world.sns.internalTopics.add(releaseEventsTopicArn);
+  // The template's other topics and its alarms on the pipeline's own AWS metrics (the execution-ends alarms).
+  seedPipelineResources(world, serverlessDocument, sandboxResources);
 
   // Each function's environment, memory and timeout as the packaged template gives them.
   const functions = resolveFunctionConfigs(serverlessDocument, sandboxResources, { taskRoot, start });
@@ -416,7 +419,11 @@ const runPackaged = async (
     });
     const limit = start.getTime() + (parseDurationSeconds(scenario.until) ?? 21600) * 1000;
     const ended = await clock.run(
-      () => schedule.pending() === 0 && running.pendingDeliveries === 0 && running.sfn.open === 0,
+      () =>
+        schedule.pending() === 0 &&
+        running.pendingDeliveries === 0 &&
+        running.sfn.open === 0 &&
+        running.pendingAlarmActions === 0,
       limit,
     );
     if (ended !== 'done') {

@@ -33,6 +33,7 @@ const FUNCTIONS = {
   confirmRollbackWindow: 'confirm-rollback-window',
   handOffService: 'hand-off-service',
   handOffEndedExecution: 'hand-off-ended-execution',
+  reconcileEndedExecutions: 'reconcile-ended-executions',
   scaleDown: 'scale-down',
   runCheck: 'run-check',
   startPause: 'start-pause',
@@ -53,6 +54,7 @@ const EVENT_FUNCTIONS: FunctionKey[] = [
   'alarmEvents',
   'releaseMetrics',
   'handOffEndedExecution',
+  'reconcileEndedExecutions',
 ];
 /** Functions the state machine never invokes: the event functions, the Slack thread and its buttons. */
 const OUTSIDE_STATE_MACHINE: FunctionKey[] = [...EVENT_FUNCTIONS, 'slackNotify', 'slackInteractions'];
@@ -386,6 +388,49 @@ describe('serverless package', () => {
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: 'NotificationsTopic' }],
     });
+  });
+
+  it('notifies the reconciler on ALARM and on OK of an alarm on each abnormal end count of the state machine', () => {
+    const stateMachine = {
+      'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:shipline-dev-release`,
+    };
+    for (const [id, metric, name] of [
+      ['ExecutionsAbortedAlarm', 'ExecutionsAborted', 'executions-aborted'],
+      ['ExecutionsTimedOutAlarm', 'ExecutionsTimedOut', 'executions-timed-out'],
+      ['ExecutionsFailedAlarm', 'ExecutionsFailed', 'executions-failed'],
+    ] as const)
+      expect(resource(id).Properties, id).toEqual({
+        AlarmName: `shipline-dev-${name}`,
+        AlarmDescription: expect.stringContaining('the reconciler hands it on'),
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Dimensions: [{ Name: 'StateMachineArn', Value: stateMachine }],
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'ExecutionEndsTopic' }],
+        OKActions: [{ Ref: 'ExecutionEndsTopic' }],
+      });
+    expect(resource('ExecutionEndsTopic').Properties).toEqual({ TopicName: 'shipline-dev-execution-ends' });
+    const subscriptions = Object.values(template.Resources).filter(
+      (r) =>
+        r.Type === 'AWS::SNS::Subscription' &&
+        JSON.stringify(r.Properties.TopicArn) === '{"Ref":"ExecutionEndsTopic"}',
+    );
+    expect(subscriptions.map((r) => r.Properties)).toEqual([
+      expect.objectContaining({
+        Protocol: 'lambda',
+        Endpoint: { 'Fn::GetAtt': ['ReconcileEndedExecutionsLambdaFunction', 'Arn'] },
+      }),
+    ]);
+    // Exactly the listing and reading of the release state machine's executions, beyond the hand-off's.
+    const statements = roleStatements('ReconcileEndedExecutionsIamRoleLambdaExecution');
+    expect(
+      statements.filter((statement) => asArray(statement.Action).includes('states:ListExecutions')),
+    ).toEqual([{ Effect: 'Allow', Action: ['states:ListExecutions'], Resource: stateMachine }]);
   });
 
   it("serves Slack's interactivity requests on a Function URL with no AWS auth (Slack signs them instead)", () => {

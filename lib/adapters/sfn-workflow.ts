@@ -1,12 +1,20 @@
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { ExecutionStarter, TaskTokens } from '../ports/workflow.ts';
+import type {
+  AbnormalEndStatus,
+  EndedExecutionDetail,
+  EndedExecutionSummary,
+  ExecutionHistory,
+  ExecutionStarter,
+  TaskTokens,
+} from '../ports/workflow.ts';
 import { clientBase, customize } from './aws-clients.ts';
 
 /** Errors that mean "this token has already been used or has expired": nothing left to resume. */
@@ -90,6 +98,66 @@ export class SfnTaskTokens implements TaskTokens {
     );
   }
 }
+
+/**
+ * Executions listed per ListExecutions page: the API's default (it takes 1 to 1000). Abnormal ends are few,
+ * so one page usually holds every one the look-back needs.
+ */
+export const EXECUTIONS_PAGE_SIZE = 100;
+
+/**
+ * The state machine's ended executions, read with ListExecutions (filtered by status; "Results are sorted by
+ * time, with the most recent execution first": by start time, so paging cannot stop at the first execution
+ * that stopped before `since`, as one started earlier may have stopped later) and DescribeExecution.
+ */
+export class SfnExecutionHistory implements ExecutionHistory {
+  public constructor(
+    private readonly client: SFNClient,
+    private readonly stateMachineArn: () => string,
+  ) {}
+
+  public async listEnded(
+    status: AbnormalEndStatus,
+    since: Date,
+    maxPages: number,
+  ): Promise<{ executions: EndedExecutionSummary[]; complete: boolean }> {
+    const executions: EndedExecutionSummary[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < maxPages; page += 1) {
+      const response = await this.client.send(
+        new ListExecutionsCommand({
+          stateMachineArn: this.stateMachineArn(),
+          statusFilter: status,
+          maxResults: EXECUTIONS_PAGE_SIZE,
+          ...(nextToken !== undefined ? { nextToken } : {}),
+        }),
+      );
+      for (const listed of response.executions ?? []) {
+        const { name, executionArn, stopDate } = listed;
+        if (name === undefined || executionArn === undefined || stopDate === undefined) continue;
+        if (stopDate.getTime() >= since.getTime()) executions.push({ name, executionArn, status, stopDate });
+      }
+      nextToken = response.nextToken;
+      if (nextToken === undefined) return { executions, complete: true };
+    }
+    return { executions, complete: false };
+  }
+
+  public async describe(executionArn: string): Promise<EndedExecutionDetail> {
+    const response = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+    return {
+      name: response.name ?? executionArn.slice(executionArn.lastIndexOf(':') + 1),
+      status: response.status ?? 'UNKNOWN',
+      input: response.input ?? null,
+      ...(response.error !== undefined ? { error: response.error } : {}),
+      ...(response.cause !== undefined ? { cause: response.cause } : {}),
+    };
+  }
+}
+
+/** The state machine's execution history on a new Step Functions client. */
+export const createSfnExecutionHistory = (stateMachineArn: () => string): SfnExecutionHistory =>
+  new SfnExecutionHistory(customize(new SFNClient(clientBase()), 'SFN'), stateMachineArn);
 
 /** Task tokens on a new Step Functions client. */
 export const createSfnTaskTokens = (): SfnTaskTokens =>

@@ -43,7 +43,37 @@ export interface MetricAlarm {
   StateReasonData?: string;
   StateUpdatedTimestamp: Date;
   StateTransitionedTimestamp: Date;
+  /**
+   * The SNS topics notified when the alarm goes to ALARM, to OK, and to INSUFFICIENT_DATA (its actions; a
+   * state change runs the new state's, "When the updated state differs from the previous value, the action
+   * configured for the appropriate state is invoked"). Absent: none.
+   */
+  AlarmActions?: string[];
+  OKActions?: string[];
+  InsufficientDataActions?: string[];
 }
+
+/**
+ * The Region names CloudWatch's alarm notifications carry (`"Region": "US East (N. Virginia)"`, also in the
+ * subject); a Region not listed is named by its code.
+ */
+const REGION_NAMES: Record<string, string> = {
+  'us-east-1': 'US East (N. Virginia)',
+  'us-east-2': 'US East (Ohio)',
+  'us-west-1': 'US West (N. California)',
+  'us-west-2': 'US West (Oregon)',
+  'ca-central-1': 'Canada (Central)',
+  'eu-west-1': 'EU (Ireland)',
+  'eu-west-2': 'EU (London)',
+  'eu-west-3': 'EU (Paris)',
+  'eu-central-1': 'EU (Frankfurt)',
+  'eu-north-1': 'EU (Stockholm)',
+  'ap-northeast-1': 'Asia Pacific (Tokyo)',
+  'ap-southeast-1': 'Asia Pacific (Singapore)',
+  'ap-southeast-2': 'Asia Pacific (Sydney)',
+  'ap-south-1': 'Asia Pacific (Mumbai)',
+  'sa-east-1': 'South America (Sao Paulo)',
+};
 
 export type TreatMissingData = 'missing' | 'notBreaching' | 'breaching' | 'ignore';
 
@@ -98,6 +128,9 @@ interface MinuteBucket {
 }
 
 const MINUTE = 60_000;
+
+/** An evaluation range with no datapoint (decideAlarmState counts only the real ones). */
+const EMPTY_RANGE: ReadonlyArray<boolean | undefined> = [];
 
 const singleValue = (value: number): Histogram => {
   const histogram = emptyHistogram();
@@ -571,6 +604,43 @@ export class SimulatedCloudWatch {
     }
   }
 
+  /**
+   * Calls `acted` once every alarm with actions that reads this series has evaluated the datapoint of the
+   * minute of `at` into its state and out of its evaluation range again: by then its ALARM action (when the
+   * datapoint became visible) and its OK action (when it left the range, unless a newer datapoint keeps the
+   * alarm in ALARM) have run. Returns false, and never calls it, when no alarm with actions reads the series.
+   * A run is not over until then: an action (an SNS notification, the function it invokes) may still come,
+   * and the OK one stands in for an ALARM one that was lost.
+   */
+  public awaitActions(
+    namespace: string,
+    name: string,
+    dimensions: Array<{ Name: string; Value: string }>,
+    at: number,
+    acted: () => void,
+  ): boolean {
+    const key = metricKey(namespace, name, dimensions);
+    const minuteStart = Math.floor(at / MINUTE) * MINUTE;
+    const visibleAt = minuteStart + MINUTE + this.timing.metricDelaySeconds * 1000;
+    let deadline: number | undefined;
+    for (const alarm of this.alarms.values()) {
+      const acts =
+        (alarm.AlarmActions?.length ?? 0) +
+        (alarm.OKActions?.length ?? 0) +
+        (alarm.InsufficientDataActions?.length ?? 0);
+      if (acts === 0 || this.seriesKeyOf(alarm) !== key) continue;
+      // The first evaluation whose range (its periods ending at the evaluation) no longer holds the minute,
+      // and not before the evaluation that first sees it.
+      const range = (alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods) * alarm.Period * 1000;
+      const leaves = Math.max(visibleAt, minuteStart + range) + MINUTE;
+      deadline = Math.max(deadline ?? 0, leaves);
+    }
+    if (deadline === undefined) return false;
+    // Just after that minute's evaluation (its timer was set first), and its actions' deliveries are queued.
+    this.world.clock.schedule(deadline + 1, acted, { synchronous: true });
+    return true;
+  }
+
   /** How many minutes of a series are kept (what pruning leaves). */
   public storedMinutes(
     namespace: string,
@@ -607,6 +677,12 @@ export class SimulatedCloudWatch {
     for (const alarm of this.alarms.values()) {
       const periodMs = alarm.Period * 1000;
       const series = this.metrics.get(this.seriesKeyOf(alarm));
+      // No datapoint in store: the state the alarm's missing data leads to (an idle alarm, such as the
+      // pipeline's on its abnormal execution ends, usually already in it) is decided without reading periods.
+      if (series === undefined || series.size === 0) {
+        const idle = this.stateWithoutData(alarm);
+        if (idle === undefined || idle === alarm.StateValue) continue;
+      }
       const range = alarm.EvaluationPeriods + this.timing.evaluationRangeExtraPeriods;
       // The periods' statistics, oldest first (period k starts at at - (range - k) * periodMs); their times
       // and values as objects only once the state changes: this runs for every alarm every minute.
@@ -676,6 +752,25 @@ export class SimulatedCloudWatch {
         evaluatedDatapoints: evaluated,
       });
     }
+  }
+
+  /** Each alarm's state without data (stateWithoutData), computed once: it depends only on its settings. */
+  private readonly idleStates = new WeakMap<MetricAlarm, AlarmState | 'stays'>();
+
+  /** The state an evaluation with no datapoint at all in the range leads the alarm to (undefined: it stays). */
+  private stateWithoutData(alarm: MetricAlarm): AlarmState | undefined {
+    let idle = this.idleStates.get(alarm);
+    if (idle === undefined) {
+      idle =
+        decideAlarmState({
+          datapoints: EMPTY_RANGE,
+          evaluationPeriods: alarm.EvaluationPeriods,
+          datapointsToAlarm: alarm.DatapointsToAlarm,
+          treatMissingData: alarm.Namespace === 'AWS/DynamoDB' ? 'ignore' : alarm.TreatMissingData,
+        }).state ?? 'stays';
+      this.idleStates.set(alarm, idle);
+    }
+    return idle === 'stays' ? undefined : idle;
   }
 
   /** How many samples the visible datapoints of [from, to) hold (reasonData's `sampleCount`). */
@@ -761,6 +856,7 @@ export class SimulatedCloudWatch {
         },
       }),
     });
+    this.runActions(alarm, previous.value, now);
     this.world.emitEvent('aws.cloudwatch', 'CloudWatch Alarm State Change', [alarm.AlarmArn], {
       alarmName: alarm.AlarmName,
       state: {
@@ -789,6 +885,70 @@ export class SimulatedCloudWatch {
         ],
       },
     });
+  }
+
+  /**
+   * Runs the actions of the alarm's new state: each SNS topic receives the alarm's notification, the JSON
+   * message CloudWatch publishes (AlarmName, AlarmDescription, AWSAccountId, NewStateValue, NewStateReason,
+   * StateChangeTime, Region, AlarmArn, OldStateValue, the actions, Trigger with the metric, its dimensions
+   * as `{ value, name }`, the statistic in capitals, period, threshold...), with the subject
+   * `ALARM: "<name>" in <Region>`. An action that fails (the topic is gone) is said on the timeline; the
+   * state change stands.
+   */
+  private runActions(alarm: MetricAlarm, previous: AlarmState, at: Date): void {
+    const topics =
+      alarm.StateValue === 'ALARM'
+        ? alarm.AlarmActions
+        : alarm.StateValue === 'OK'
+          ? alarm.OKActions
+          : alarm.InsufficientDataActions;
+    if (!topics || topics.length === 0) return;
+    const region = REGION_NAMES[this.world.region] ?? this.world.region;
+    const message = JSON.stringify({
+      AlarmName: alarm.AlarmName,
+      AlarmDescription: alarm.AlarmDescription ?? null,
+      AWSAccountId: this.world.account,
+      NewStateValue: alarm.StateValue,
+      NewStateReason: alarm.StateReason,
+      StateChangeTime: eventTimestamp(at),
+      Region: region,
+      AlarmArn: alarm.AlarmArn,
+      OldStateValue: previous,
+      OKActions: alarm.OKActions ?? [],
+      AlarmActions: alarm.AlarmActions ?? [],
+      InsufficientDataActions: alarm.InsufficientDataActions ?? [],
+      Trigger: {
+        MetricName: alarm.MetricName,
+        Namespace: alarm.Namespace,
+        StatisticType: alarm.ExtendedStatistic !== undefined ? 'ExtendedStatistic' : 'Statistic',
+        ...(alarm.ExtendedStatistic !== undefined
+          ? { ExtendedStatistic: alarm.ExtendedStatistic }
+          : { Statistic: (alarm.Statistic ?? 'Sum').toUpperCase() }),
+        Unit: null,
+        Dimensions: alarm.Dimensions.map((d) => ({ value: d.Value, name: d.Name })),
+        Period: alarm.Period,
+        EvaluationPeriods: alarm.EvaluationPeriods,
+        DatapointsToAlarm: alarm.DatapointsToAlarm,
+        ComparisonOperator: alarm.ComparisonOperator,
+        Threshold: alarm.Threshold,
+        TreatMissingData: alarm.TreatMissingData,
+        EvaluateLowSampleCountPercentile: alarm.EvaluateLowSampleCountPercentile ?? '',
+      },
+    });
+    // SNS takes a subject of fewer than 100 characters: a long alarm name is cut short.
+    const subject = `${alarm.StateValue}: "${alarm.AlarmName}" in ${region}`.slice(0, 99);
+    for (const topicArn of topics) {
+      try {
+        this.world.publishAlarmAction(topicArn, subject, message);
+      } catch (error) {
+        this.world.record(
+          'alarm',
+          `${alarm.AlarmName}: failed to execute action ${topicArn} (${(error as Error).name}: ${(error as Error).message})`,
+          undefined,
+          this.world.serviceOf(alarm.AlarmArn),
+        );
+      }
+    }
   }
 
   /**

@@ -97,4 +97,28 @@ export interface Elbv2Context extends AwsServiceContext {
 /** CloudWatch: alarm transitions are kept for the run's summary (rollback reaction time). */
 export interface CloudWatchContext extends AwsServiceContext {
   readonly alarmTransitions: Array<{ at: number; alarm: string; from: string; state: string }>;
+  /**
+   * An alarm action: CloudWatch publishes the alarm's notification to an SNS topic itself (not through
+   * EventBridge). Throws as SNS refuses it (a topic that does not exist).
+   */
+  publishAlarmAction(topicArn: string, subject: string, message: string): void;
+}
+
+/**
+ * Step Functions: the counts of its executions (AWS/States ExecutionsStarted, ExecutionsSucceeded,
+ * ExecutionsFailed, ExecutionsAborted, ExecutionsTimedOut, dimension StateMachineArn) reach CloudWatch.
+ */
+export interface StepFunctionsContext extends AwsServiceContext {
+  /**
+   * Adds `value` to an AWS service's own metric in the current minute, visible to alarm evaluation as the
+   * other AWS metrics are (at the end of the minute plus CloudWatch's modeled metric delay). With
+   * `awaitActions`, the run is not over until every alarm with actions that reads the metric has acted on it.
+   */
+  putAwsMetric(
+    namespace: string,
+    name: string,
+    dimensions: Array<{ Name: string; Value: string }>,
+    value: number,
+    awaitActions?: boolean,
+  ): void;
 }

@@ -3,7 +3,7 @@ import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-l
 import { outsideInvocationWork } from '../virtual-clock.ts';
 import { cloneData } from './clone.ts';
 import { SimulatedAwsError } from './errors.ts';
-import type { AwsServiceContext, LambdaService } from './services.ts';
+import type { LambdaService, StepFunctionsContext } from './services.ts';
 import { catcherProblems, decideRetry, formatDelay, type Retrier, retrierProblems } from './sfn-retry.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -61,6 +61,39 @@ const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 const statusEventId = (execution: { executionArn: string; status: string }): string => {
   const hex = createHash('sha256').update(`${execution.executionArn}|${execution.status}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
+
+/** The statuses ListExecutions filters on (its `statusFilter` enum). */
+const LIST_STATUSES: ReadonlySet<string> = new Set([
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'ABORTED',
+  'PENDING_REDRIVE',
+]);
+
+/** The `Error` of every Fail state of an ASL document, at any depth (Parallel branches, Map iterators). */
+const failStateErrors = (asl: unknown): ReadonlySet<string> => {
+  const errors = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) for (const item of node) walk(item);
+    else if (node && typeof node === 'object') {
+      const record = node as Record<string, unknown>;
+      if (record.Type === 'Fail' && typeof record.Error === 'string') errors.add(record.Error);
+      for (const value of Object.values(record)) walk(value);
+    }
+  };
+  walk(asl);
+  return errors;
+};
+
+/** The AWS/States metric that counts each final status. */
+const ENDED_METRICS: Partial<Record<ExecutionRecord['status'], string>> = {
+  SUCCEEDED: 'ExecutionsSucceeded',
+  FAILED: 'ExecutionsFailed',
+  ABORTED: 'ExecutionsAborted',
+  TIMED_OUT: 'ExecutionsTimedOut',
 };
 
 /** The input and output a status-change event carries at most, leaving room in the 256 KB event for the rest. */
@@ -168,6 +201,8 @@ export class SimulatedStepFunctions {
       engine: StateMachine;
       taskStates: Map<string, State>;
       retriers: Map<string, Retrier[]>;
+      /** The errors of its Fail states (any depth): an execution failing with one ended through its own states. */
+      failErrors: ReadonlySet<string>;
     }
   >();
   public readonly executions = new Map<string, ExecutionRecord>();
@@ -182,7 +217,7 @@ export class SimulatedStepFunctions {
   private readonly sleeping = new Map<string, number>();
 
   public constructor(
-    private readonly world: AwsServiceContext,
+    private readonly world: StepFunctionsContext,
     private readonly lambda: Pick<LambdaService, 'invoke'>,
   ) {}
 
@@ -206,7 +241,13 @@ export class SimulatedStepFunctions {
       taskStates,
       retriers,
     ) as unknown as StateMachineDefinition;
-    this.machines.set(arn, { name, engine: engineFor(definition), taskStates, retriers });
+    this.machines.set(arn, {
+      name,
+      engine: engineFor(definition),
+      taskStates,
+      retriers,
+      failErrors: failStateErrors(asl),
+    });
     return arn;
   }
 
@@ -398,6 +439,23 @@ export class SimulatedStepFunctions {
         ...(execution.error !== undefined ? { error: execution.error, cause: execution.cause ?? null } : {}),
       },
       statusEventId(execution),
+    );
+  }
+
+  /**
+   * Counts the execution in its state machine's AWS/States metric (dimension StateMachineArn), as Step
+   * Functions publishes ExecutionsStarted, ExecutionsSucceeded, ExecutionsFailed, ExecutionsAborted and
+   * ExecutionsTimedOut ("Step Functions metrics", Monitoring Step Functions metrics using Amazon CloudWatch).
+   * Unlike the status-change event (best effort), these counts are what CloudWatch alarms read.
+   */
+  private countExecution(execution: ExecutionRecord, metric: string | undefined, awaitActions = false): void {
+    if (metric === undefined) return;
+    this.world.putAwsMetric(
+      'AWS/States',
+      metric,
+      [{ Name: 'StateMachineArn', Value: execution.stateMachineArn }],
+      1,
+      awaitActions,
     );
   }
 
@@ -611,6 +669,7 @@ export class SimulatedStepFunctions {
       }),
     );
     this.aborts.set(execution.executionArn, run.abort);
+    this.countExecution(execution, 'ExecutionsStarted');
     this.emitStatusChange(execution);
     void (async () => {
       for await (const event of run.eventLogs) {
@@ -672,6 +731,12 @@ export class SimulatedStepFunctions {
           `${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`,
           execution.name,
         );
+        // An end through the machine's own Succeed or Fail states was handled by its own states: the run
+        // does not wait to watch an alarm on the count act on it (it would find nothing to do).
+        const ownEnd =
+          execution.status === 'SUCCEEDED' ||
+          (execution.status === 'FAILED' && machine.failErrors.has(execution.error ?? ''));
+        this.countExecution(execution, ENDED_METRICS[execution.status], !ownEnd);
         this.emitStatusChange(execution);
         this.world.clock.release();
       });
@@ -721,6 +786,57 @@ export class SimulatedStepFunctions {
     };
   }
 
+  /**
+   * ListExecutions as the Step Functions API reference describes it: the state machine's executions (it must
+   * exist: StateMachineDoesNotExist), only those in `statusFilter`'s status when given (RUNNING, SUCCEEDED,
+   * FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE), "sorted by time, with the most recent execution first"
+   * (start time), `maxResults` a page (0 to 1000, 0 or none meaning the default of 100), and a `nextToken`
+   * while more remain; a token this list did not give is InvalidToken. The sandbox's token is the position
+   * in the list (AWS's is opaque).
+   */
+  private listExecutions(input: Record<string, unknown>): unknown {
+    const machineArn = String(input.stateMachineArn ?? '');
+    if (!this.machines.has(machineArn))
+      throw new SimulatedAwsError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${machineArn}'`,
+      );
+    const status = input.statusFilter;
+    if (status !== undefined && !LIST_STATUSES.has(String(status)))
+      throw new SimulatedAwsError(
+        'ValidationException',
+        `1 validation error detected: Value '${String(status)}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${[...LIST_STATUSES].join(', ')}]`,
+      );
+    const requested = input.maxResults === undefined ? 0 : Number(input.maxResults);
+    if (!Number.isInteger(requested) || requested < 0 || requested > 1000)
+      throw new SimulatedAwsError(
+        'ValidationException',
+        `1 validation error detected: Value '${String(input.maxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000`,
+      );
+    const pageSize = requested === 0 ? 100 : requested;
+    let from = 0;
+    if (input.nextToken !== undefined) {
+      const match = /^sandbox-page:(\d+)$/.exec(String(input.nextToken));
+      if (!match) throw new SimulatedAwsError('InvalidToken', `Invalid Token: '${String(input.nextToken)}'`);
+      from = Number(match[1]);
+    }
+    const list = [...this.executions.values()]
+      .filter((e) => e.stateMachineArn === machineArn && (status === undefined || e.status === status))
+      .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+    const page = list.slice(from, from + pageSize).map((e) => ({
+      executionArn: e.executionArn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate,
+      ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+    }));
+    return {
+      executions: page,
+      ...(from + pageSize < list.length ? { nextToken: `sandbox-page:${from + pageSize}` } : {}),
+    };
+  }
+
   public handle(command: string, input: Record<string, unknown>): unknown {
     switch (command) {
       case 'StartExecution': {
@@ -757,24 +873,8 @@ export class SimulatedStepFunctions {
           );
         return this.describe(execution);
       }
-      case 'ListExecutions': {
-        const list = [...this.executions.values()]
-          .filter(
-            (e) =>
-              e.stateMachineArn === input.stateMachineArn &&
-              (!input.statusFilter || e.status === input.statusFilter),
-          )
-          .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
-          .map((e) => ({
-            executionArn: e.executionArn,
-            stateMachineArn: e.stateMachineArn,
-            name: e.name,
-            status: e.status,
-            startDate: e.startDate,
-            ...(e.stopDate ? { stopDate: e.stopDate } : {}),
-          }));
-        return { executions: list };
-      }
+      case 'ListExecutions':
+        return this.listExecutions(input);
       case 'SendTaskSuccess': {
         if (utf8Bytes(String(input.output ?? '')) > MAX_PAYLOAD_BYTES) throw tooLong('output');
         let output: Json;

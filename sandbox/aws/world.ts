@@ -24,6 +24,7 @@ import type {
   Elbv2Context,
   LambdaService,
   LambdaServiceFactory,
+  StepFunctionsContext,
   TimelineEntry,
 } from './services.ts';
 import { SimulatedStepFunctions } from './sfn.ts';
@@ -106,6 +107,7 @@ export interface WorldOptions {
 export class SimulatedWorld
   implements
     EcsContext,
+    StepFunctionsContext,
     Elbv2Context,
     CloudWatchContext,
     TrafficContext,
@@ -239,6 +241,48 @@ export class SimulatedWorld
     this.timeline.push(entry);
     this.onRecord?.(entry);
   }
+
+  /** CloudWatch's alarm action to an SNS topic: published as any message, delivered to the topic's subscribers. */
+  public publishAlarmAction(topicArn: string, subject: string, message: string): void {
+    this.sns.handle('Publish', { TopicArn: topicArn, Subject: subject, Message: message });
+  }
+
+  /**
+   * Adds to an AWS service's own metric (Step Functions' execution counts) in the current minute, visible to
+   * alarms as ALB's datapoints are: at the end of the minute plus CloudWatch's metric delay. With
+   * `awaitActions` (an execution that ended outside its own states), the run is not over until every alarm
+   * with actions that reads the metric has acted on it: its notification, and the function it invokes.
+   */
+  public putAwsMetric(
+    namespace: string,
+    name: string,
+    dimensions: Array<{ Name: string; Value: string }>,
+    value: number,
+    awaitActions = false,
+  ): void {
+    const at = this.clock.nowMillis;
+    const minuteEnd = (Math.floor(at / 60_000) + 1) * 60_000;
+    this.cloudwatch.putDatapoint(namespace, name, dimensions, {
+      at,
+      sum: value,
+      count: 1,
+      min: value,
+      max: value,
+      visibleAt: minuteEnd + this.cloudwatch.timing.metricDelaySeconds * 1000,
+    });
+    if (!awaitActions) return;
+    // An alarm with actions reads it: the run goes on until that alarm has acted on it.
+    const awaited = this.cloudwatch.awaitActions(namespace, name, dimensions, at, () => {
+      this.pendingAlarmActions -= 1;
+    });
+    if (awaited) this.pendingAlarmActions += 1;
+  }
+
+  /**
+   * AWS datapoints an alarm with actions has yet to act on (see putAwsMetric): a run is not over while one
+   * is, as its action (an SNS notification, a function it invokes) may still come.
+   */
+  public pendingAlarmActions = 0;
 
   /**
    * Starts ALB's per-minute metric publication and CloudWatch's alarm evaluation. Alarms start evaluating

@@ -34,6 +34,12 @@ export interface SandboxResources {
   config: ShiplineConfig;
 }
 
+/** One resource of serverless.yml's `resources.Resources`, as CloudFormation reads it. */
+export interface TemplateResource {
+  Type?: string;
+  Properties?: Record<string, unknown>;
+}
+
 type ServerlessDocument = {
   service?: string;
   custom?: { arns?: Record<string, unknown> };
@@ -201,6 +207,14 @@ export const templateResolver = (
     return key === undefined ? undefined : `${service}-${stage}-${key}`;
   };
   const functionRef = (id: string): string | undefined => functionNamed(id);
+  /** Ref of another AWS::SNS::Topic the template declares (the execution-ends topic): its ARN, from its TopicName. */
+  const topicRef = (id: string): string | undefined => {
+    const declared = (doc as { resources?: { Resources?: Record<string, TemplateResource> } }).resources
+      ?.Resources?.[id];
+    if (declared?.Type !== 'AWS::SNS::Topic' || declared.Properties?.TopicName === undefined)
+      return undefined;
+    return `arn:aws:sns:${region}:${account}:${String(resolve(declared.Properties.TopicName))}`;
+  };
   const functionAttribute = (path: string): string | undefined => {
     const [id = '', attribute] = path.split('.');
     if (attribute === 'Arn') {
@@ -224,7 +238,8 @@ export const templateResolver = (
         return parts.map((part) => String(resolve(part))).join(separator);
       }
       if ('Ref' in record) {
-        const ref = refs[String(record.Ref)] ?? functionRef(String(record.Ref));
+        const ref =
+          refs[String(record.Ref)] ?? functionRef(String(record.Ref)) ?? topicRef(String(record.Ref));
         if (ref === undefined) throw new Error(`the sandbox cannot resolve Ref ${String(record.Ref)}`);
         return ref;
       }

@@ -78,6 +78,8 @@ export const PIPELINE_ACTIONS = [
   'states:SendTaskFailure',
   // The trigger: whether the lock's holder still runs (a push queues as data behind a running one only).
   'states:DescribeExecution',
+  // The reconciler: the executions that ended abnormally (resource type stateMachine).
+  'states:ListExecutions',
   'lambda:Invoke',
   'ssm:GetParameter',
   'secretsmanager:GetSecretValue',
@@ -204,6 +206,7 @@ export const iamChecksFor = (
     case 'sns:Publish':
       return one(String(input.TopicArn));
     case 'states:StartExecution':
+    case 'states:ListExecutions':
       return one(String(input.stateMachineArn));
     case 'states:SendTaskSuccess':
     case 'states:SendTaskFailure':

@@ -8,6 +8,7 @@ import type { ReleaseRecord } from '../../lib/ports/release-store.ts';
 import type { ExecutionRecord } from '../aws/sfn.ts';
 import type { VersionCatalog } from '../aws/traffic.ts';
 import type { SimulatedWorld } from '../aws/world.ts';
+import { releaseEventsTopicOf } from '../iam/policies.ts';
 import type { SandboxOutcome, ScenarioResult } from '../run-scenario.ts';
 import { detection } from '../scenario/detection.ts';
 import type { Scenario } from '../scenario/schema.ts';
@@ -470,10 +471,13 @@ export const summarise = async (input: SummaryInput): Promise<ScenarioResult> =>
       };
     }),
     notifications: own.notifications,
-    releaseEvents: world.sns.internalMessages.map((m) => ({
-      t: (m.at - start.getTime()) / 1000,
-      message: JSON.parse(m.message) as ReleaseEventMessage,
-    })),
+    // The release-events topic's messages (the pipeline's other internal topic carries alarm notifications).
+    releaseEvents: world.sns.internalMessages
+      .filter((m) => m.topicArn === releaseEventsTopicOf(world))
+      .map((m) => ({
+        t: (m.at - start.getTime()) / 1000,
+        message: JSON.parse(m.message) as ReleaseEventMessage,
+      })),
     triggers: triggerResults.map((r) => {
       const t = (r.at - start.getTime()) / 1000;
       const service = r.service !== undefined ? { service: r.service } : {};

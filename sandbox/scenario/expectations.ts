@@ -1,5 +1,6 @@
 import type { ScenarioResult } from '../run-scenario.ts';
 import { checkDetection } from './detection.ts';
+import { isPipelineAlarmChange } from './pipeline-alarms.ts';
 import type { Scenario } from './schema.ts';
 
 type Expect = NonNullable<Scenario['expect']>;
@@ -122,7 +123,11 @@ export const checkExpectations = (
     );
   }
   if (expect.alarmChanges !== undefined) {
-    const changes = result.timeline.filter((e) => e.kind === 'alarm').map((e) => e.text);
+    // The world's alarms (the ones a scenario declares and may name): the pipeline's own alarms, deployed
+    // with its stack (the executions-failed alarm after every rollback), are not among them.
+    const changes = result.timeline
+      .filter((e) => e.kind === 'alarm' && !isPipelineAlarmChange(e.text))
+      .map((e) => e.text);
     if (JSON.stringify(changes) !== JSON.stringify(expect.alarmChanges))
       failures.push(
         `alarmChanges: expected [${expect.alarmChanges.join(', ')}], got [${changes.join(', ')}]`,

@@ -1051,7 +1051,7 @@ export const scenarioSchema = z
         }),
         alarmChanges: z.array(z.string()).optional().meta({
           description:
-            'Every alarm change of the run in order, as the timeline shows it: `NAME FROM -> TO` (e.g. checkout-latency-p99 OK -> ALARM) or `NAME deleted`; an empty list: no alarm moved.',
+            "Every change of the world's alarms in the run, in order, as the timeline shows it: `NAME FROM -> TO` (e.g. checkout-latency-p99 OK -> ALARM) or `NAME deleted`; an empty list: none moved. The pipeline's own alarms (shipline-sandbox-..., e.g. the executions-failed alarm after a rollback) are not among them.",
         }),
         maxDetectionSeconds: z.number().min(0).optional().meta({
           description:

@@ -10,6 +10,7 @@ import {
   runScenario,
   type ScenarioResult,
 } from '../../sandbox/run-scenario.ts';
+import { isPipelineAlarmChange } from '../../sandbox/scenario/pipeline-alarms.ts';
 
 const run = async (file: string): Promise<ScenarioResult> => {
   const { scenario, baseDir } = loadScenario(path.join(REPOSITORY_ROOT, 'examples', file));
@@ -17,6 +18,13 @@ const run = async (file: string): Promise<ScenarioResult> => {
 };
 
 const events = (result: ScenarioResult) => result.notifications.map((n) => n.message.event);
+
+/**
+ * A timeline entry of a change of one of the world's alarms: not of the pipeline's own (its stack's
+ * executions-failed alarm goes to ALARM a minute or two after a rollback, while other releases run on).
+ */
+const serviceAlarmChange = (entry: { kind: string; text: string }): boolean =>
+  entry.kind === 'alarm' && !isPipelineAlarmChange(entry.text);
 
 /**
  * Virtual seconds at `expected` or a few later: every Lambda start, EventBridge delivery and AWS call takes
@@ -397,6 +405,75 @@ describe('Sandbox: example scenarios', () => {
     expect(result.cli[0]?.stdout).toContain('releasing: nothing');
     expect(result.cli[1]?.stdout).toMatch(/^started release api-\S+ of v1 /);
     expect(result.servingVersion).toBe('v1');
+  });
+
+  it("ends, tells and hands on a stopped release whose status change event is lost: the executions-aborted alarm's notification reconciles it within minutes", async () => {
+    const result = await run('status-change-event-lost.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
+      ['v2', 'ABORTED'],
+      ['v3', 'SUCCEEDED'],
+    ]);
+    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+    // The event to the status-change function is lost: nothing but the alarm's notification hands v2 on.
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      expect.stringMatching(
+        /^EventBridge lost the Step Functions Execution Status Change event.* to handOffEndedExecution$/,
+      ),
+    ]);
+    // Step Functions counted the end (AWS/States ExecutionsAborted): the alarm goes to ALARM once the minute's
+    // datapoint is visible, and back to OK once it leaves the alarm's evaluation range; both notify.
+    expect(
+      result.timeline
+        .filter((e) => e.kind === 'alarm' && e.text.startsWith('shipline-sandbox-executions'))
+        .map((e) => [e.t, e.text]),
+    ).toEqual([
+      [17 * 60, 'shipline-sandbox-executions-aborted OK -> ALARM'],
+      [19 * 60, 'shipline-sandbox-executions-aborted ALARM -> OK'],
+    ]);
+    // Each of the two notifications (ALARM, OK) lists the three abnormal statuses once.
+    expect(result.awsCalls['SFN:ListExecutions']).toBe(6);
+    // v2's record ends as stopped part-way; people are told once (though two notifications reconciled it),
+    // with what serves, before v3 plans on the split.
+    const stoppedV2 = result.releases.find((r) => r.toVersion === 'v2');
+    expect(stoppedV2?.status).toBe('failed');
+    expect(stoppedV2?.reason).toContain('traffic is split: blue 75% / green 25%');
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed.map((n) => n.subject)).toEqual([
+      expect.stringMatching(/^\[shipline\] checkout: release of v2 failed: stopped outside Shipline at 25%/),
+    ]);
+    expectSoonAfter(failed[0]?.t, 17 * 60);
+    // The lock is handed on at once: v3 starts then, not when v2's lease lapses.
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 17 * 60);
+    expect(result.servingVersion).toBe('v3');
+  });
+
+  it("reconciles on the alarm's OK notification when SNS loses its ALARM one too", async () => {
+    const { scenario, baseDir } = loadScenario(
+      path.join(REPOSITORY_ROOT, 'examples/status-change-event-lost.yml'),
+    );
+    const lossy = parseScenario({
+      ...scenario,
+      world: {
+        ...scenario.world,
+        delivery: [
+          ...scenario.world.delivery,
+          { detailType: 'SNS Notification', fn: 'reconcileEndedExecutions', drop: true },
+        ],
+      },
+    });
+    const result = await runScenario(lossy, baseDir);
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
+      expect.stringMatching(/^EventBridge lost the Step Functions Execution Status Change event/),
+      'SNS lost the SNS message (no event attribute) to reconcileEndedExecutions',
+    ]);
+    // The ALARM notification (17:00) is lost: the OK one (19:00) finds v2, ends it and starts v3.
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed).toHaveLength(1);
+    expectSoonAfter(failed[0]?.t, 19 * 60);
+    expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 19 * 60);
+    expect(result.servingVersion).toBe('v3');
   });
 
   it('withdraws a queued push on shipline abort --release: recorded and told once, never started; the next push follows', async () => {
@@ -1407,7 +1484,7 @@ describe('Sandbox: example scenarios', () => {
     ]);
     expect(shifts('search')).toEqual(['blue 95% / green 5%', 'blue 75% / green 25%', 'blue 0% / green 100%']);
     // So does every entry about one service's ECS services, alarms and notifications (here each names it).
-    const about = result.timeline.filter((e) => ['ecs', 'alarm', 'notify'].includes(e.kind));
+    const about = result.timeline.filter((e) => ['ecs', 'notify'].includes(e.kind) || serviceAlarmChange(e));
     expect(about.filter((e) => e.service === undefined || !e.text.includes(e.service))).toEqual([]);
     expect(new Set(about.map((e) => e.service))).toEqual(new Set(['checkout', 'payments', 'search']));
     // The top level is the scenario's own service (checkout).

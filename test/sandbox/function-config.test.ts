@@ -120,6 +120,7 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
         'waitForLock',
         'handOffService',
         'handOffEndedExecution',
+        'reconcileEndedExecutions',
       ].includes(key)
         ? { SHIPLINE_STATE_MACHINE_ARN: resources.stateMachineArn }
         : {};
@@ -148,7 +149,13 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
       // Memory and timeout: the provider's, unless the function sets its own.
       expect(config.memorySize).toBe(1024);
       expect(config.timeoutSeconds, key).toBe(
-        key === 'runCheck' ? 900 : key === 'slackInteractions' ? 10 : 30,
+        key === 'runCheck'
+          ? 900
+          : key === 'slackInteractions'
+            ? 10
+            : key === 'reconcileEndedExecutions'
+              ? 300
+              : 30,
       );
       expect(config.reservedConcurrency).toBeUndefined();
     }
@@ -242,6 +249,7 @@ describe("Sandbox: each function's Lambda configuration, as the packaged templat
       'ecsDeploymentEvents',
       'alarmEvents',
       'handOffEndedExecution',
+      'reconcileEndedExecutions',
       'releaseMetrics',
       'slackNotify',
     ])

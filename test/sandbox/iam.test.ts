@@ -294,6 +294,13 @@ describe('IAM mapping of the commands the pipeline sends', () => {
     ['SFN', 'SendTaskSuccess', {}, 'states:SendTaskSuccess', scope.stateMachineArn],
     ['SFN', 'StartExecution', { stateMachineArn: 'arn:m' }, 'states:StartExecution', 'arn:m'],
     [
+      'SFN',
+      'ListExecutions',
+      { stateMachineArn: 'arn:m', statusFilter: 'ABORTED', maxResults: 100 },
+      'states:ListExecutions',
+      'arn:m',
+    ],
+    [
       'Lambda',
       'Invoke',
       { FunctionName: 'checkout-smoke' },

@@ -1,6 +1,8 @@
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   InvalidToken,
+  ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -10,7 +12,12 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SfnExecutionStarter, SfnTaskTokens } from '../../../lib/adapters/sfn-workflow.ts';
+import {
+  EXECUTIONS_PAGE_SIZE,
+  SfnExecutionHistory,
+  SfnExecutionStarter,
+  SfnTaskTokens,
+} from '../../../lib/adapters/sfn-workflow.ts';
 import { releaseRequest, STATE_MACHINE_ARN, V2_RELEASE_ID } from '../fixtures.ts';
 
 const sfn = mockClient(SFNClient);
@@ -183,6 +190,106 @@ describe('Class: SfnTaskTokens', () => {
 
       await expect(tokens.fail('token-2', 'E', 'c')).resolves.toBe(false);
       await expect(tokens.fail('token-2', 'E', 'c')).rejects.toThrow('boom');
+    });
+  });
+});
+
+describe('Class: SfnExecutionHistory', () => {
+  let history: SfnExecutionHistory;
+  const arnOf = (name: string) => `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+  const listed = (name: string, stopDate: string, startDate = '2025-03-04T10:00:00Z') => ({
+    executionArn: arnOf(name),
+    stateMachineArn: STATE_MACHINE_ARN,
+    name,
+    status: 'ABORTED' as const,
+    startDate: new Date(startDate),
+    stopDate: new Date(stopDate),
+  });
+
+  beforeEach(() => {
+    sfn.reset();
+    history = new SfnExecutionHistory(new SFNClient({ region: 'us-east-1' }), () => STATE_MACHINE_ARN);
+  });
+
+  describe('Method: listEnded', () => {
+    it('lists the executions of that status that stopped since, paging with nextToken', async () => {
+      sfn
+        .on(ListExecutionsCommand, { nextToken: undefined })
+        .resolves({ executions: [listed('b', '2025-03-04T10:20:00Z')], nextToken: 'page-2' })
+        .on(ListExecutionsCommand, { nextToken: 'page-2' })
+        // Started earlier, stopped within the look-back: found however far down the list it is.
+        .resolves({
+          executions: [
+            listed('old', '2025-03-04T09:00:00Z'),
+            listed('a', '2025-03-04T10:25:00Z', '2025-03-01T00:00:00Z'),
+          ],
+        });
+
+      const result = await history.listEnded('ABORTED', new Date('2025-03-04T09:30:00Z'), 5);
+
+      expect(result).toEqual({
+        executions: [
+          {
+            name: 'b',
+            executionArn: arnOf('b'),
+            status: 'ABORTED',
+            stopDate: new Date('2025-03-04T10:20:00Z'),
+          },
+          {
+            name: 'a',
+            executionArn: arnOf('a'),
+            status: 'ABORTED',
+            stopDate: new Date('2025-03-04T10:25:00Z'),
+          },
+        ],
+        complete: true,
+      });
+      expect(sfn.commandCalls(ListExecutionsCommand).map((call) => call.args[0].input)).toEqual([
+        { stateMachineArn: STATE_MACHINE_ARN, statusFilter: 'ABORTED', maxResults: EXECUTIONS_PAGE_SIZE },
+        {
+          stateMachineArn: STATE_MACHINE_ARN,
+          statusFilter: 'ABORTED',
+          maxResults: EXECUTIONS_PAGE_SIZE,
+          nextToken: 'page-2',
+        },
+      ]);
+      expect(EXECUTIONS_PAGE_SIZE).toBe(100);
+    });
+
+    it('stops after the pages it may read and says the list was not read to its end', async () => {
+      sfn.on(ListExecutionsCommand).resolves({ executions: [], nextToken: 'more' });
+
+      await expect(history.listEnded('TIMED_OUT', new Date(0), 2)).resolves.toEqual({
+        executions: [],
+        complete: false,
+      });
+      expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(2);
+    });
+  });
+
+  describe('Method: describe', () => {
+    it("reads the execution's input, status, error and cause", async () => {
+      sfn.on(DescribeExecutionCommand).resolves({
+        executionArn: arnOf('a'),
+        stateMachineArn: STATE_MACHINE_ARN,
+        name: 'a',
+        status: 'ABORTED',
+        startDate: new Date(0),
+        input: '{"service":"checkout"}',
+        error: 'StoppedByPerson',
+        cause: 'on-call',
+      });
+
+      await expect(history.describe(arnOf('a'))).resolves.toEqual({
+        name: 'a',
+        status: 'ABORTED',
+        input: '{"service":"checkout"}',
+        error: 'StoppedByPerson',
+        cause: 'on-call',
+      });
+      expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input).toEqual({
+        executionArn: arnOf('a'),
+      });
     });
   });
 });

@@ -1,8 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import type { ReleaseRequest } from '../../../lib/domain/types.ts';
-import { pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
+import type { ExecutionHistory } from '../../../lib/ports/workflow.ts';
+import { handOffEndedExecution, pendingPushReporter } from '../../../lib/use-cases/finish-release.ts';
 import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
+import { reconcileEndedExecutions } from '../../../lib/use-cases/reconcile-ended-executions.ts';
 import {
   acquireReleaseLock,
   releaseLockAndWakeNext,
@@ -36,9 +38,11 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * trigger that replaced the push being started tells it superseded). A person's withdrawal of the queued
  * push joins them, its removal answered or applied with its response lost: a push it says it withdrew is
  * told failed once and never started nor told superseded; any other is released or told superseded, as
- * without it. Not checked here: a hand-off failing past its retries (queued-push.test.ts proves those
- * orders); SNS failing after a notification's mark was written (the hand-off then takes the push for told
- * while the failed telling takes its mark back: a known gap, replaced-push-telling.test.ts); and an
+ * without it. A holder a person stopped is handed on instead by its status-change event and the reconciler
+ * (a lost event's backstop) at once, or by the reconciler's two notifications (ALARM, then OK) at once: the
+ * same properties hold. Not checked here: a hand-off failing past its retries (queued-push.test.ts proves
+ * those orders); SNS failing after a notification's mark was written (the hand-off then takes the push for
+ * told while the failed telling takes its mark back: a known gap, replaced-push-telling.test.ts); and an
  * execution that lands and takes the lock between a teller's look at it (no execution yet) and the mark its
  * telling writes (executions run only once the triggers and the hand-off are done: a known gap).
  */
@@ -177,6 +181,56 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     }
     starter.ended.add(HOLDER);
   };
+
+  /** The holder's execution as Step Functions lists it once a person stopped it (ABORTED, 10:27). */
+  const stoppedHolder = (): ExecutionHistory => ({
+    listEnded: async (status) => ({
+      executions:
+        status === 'ABORTED'
+          ? [
+              {
+                name: HOLDER,
+                executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${HOLDER}`,
+                status,
+                stopDate: new Date('2025-03-04T10:27:00Z'),
+              },
+            ]
+          : [],
+      complete: true,
+    }),
+    describe: async () => ({
+      name: HOLDER,
+      status: 'ABORTED',
+      input: JSON.stringify({ service: 'checkout', requestedAt: '2025-03-04T10:00:00Z' }),
+    }),
+  });
+
+  /** Runs `body` as Lambda retries an asynchronous invocation: up to two retries. */
+  const retried = (body: () => Promise<unknown>) => async () => {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await body();
+      } catch (error) {
+        if (attempt >= 2) throw error;
+      }
+    }
+  };
+
+  /** The stopped holder's status-change event, handed on by its function. */
+  const statusChange = retried(() =>
+    handOffEndedExecution(
+      { store, tokens, starter, supersedePending },
+      {
+        name: HOLDER,
+        status: 'ABORTED',
+        input: JSON.stringify({ service: 'checkout', requestedAt: '2025-03-04T10:00:00Z' }),
+      },
+    ),
+  );
+
+  /** The reconciler's look at the executions that ended (the executions-aborted alarm's notification). */
+  const reconciler = (history: ExecutionHistory) =>
+    retried(() => reconcileEndedExecutions({ store, tokens, starter, supersedePending, history }));
 
   /**
    * Runs every started execution to its end, as the state machine does: each started execution first takes
@@ -355,6 +409,11 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
        * `timeout`: the retries run out).
        */
       withdraw?: 'plain' | 'false' | 'timeout';
+      /**
+       * A person stopped the holder: its own hand-off never runs; its status-change event (unless `lost`) and
+       * the reconciler hand it on instead, both at once.
+       */
+      stopped?: 'event and reconciler' | 'reconciler twice';
     },
     seed: number,
   ): Promise<void> => {
@@ -378,6 +437,8 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       await startRelease({ starter, queue }, config, push('10:03', 'a', 'v2'));
       pushes.push(nameOf('a'));
     }
+    const history = stoppedHolder();
+    if (setup.stopped) starter.ended.add(HOLDER);
     gateAll();
     const throttled = setup.slowStart ?? 0;
     if (throttled > 0) {
@@ -389,18 +450,29 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         return start(name, input);
       };
     }
+    gateMethods(scheduler, history, ['listEnded', 'describe']);
     pushes.push(nameOf('b'));
+    const handing: Array<{ name: string; failAt?: number; body: () => Promise<unknown> }> =
+      setup.stopped === undefined
+        ? [{ name: 'hand-off', body: handOff }]
+        : setup.stopped === 'event and reconciler'
+          ? [
+              { name: 'status change', body: statusChange },
+              { name: 'reconciler', body: reconciler(history) },
+            ]
+          : [
+              { name: 'reconciler (ALARM)', body: reconciler(history) },
+              { name: 'reconciler (OK)', body: reconciler(history) },
+            ];
+    const [first] = handing;
+    if (first && setup.handOffFailAt) first.failAt = setup.handOffFailAt;
     const processes = [
       {
         name: 'trigger v3',
         ...(setup.failAt ? { failAt: setup.failAt } : {}),
         body: trigger(push('10:05', 'b', 'v3')),
       },
-      {
-        name: 'hand-off',
-        ...(setup.handOffFailAt ? { failAt: setup.handOffFailAt } : {}),
-        body: handOff,
-      },
+      ...handing,
     ];
     if (setup.newer) {
       processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
@@ -454,6 +526,22 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       await explore({ queued: true, withdraw: 'plain' }, seed);
       await explore({ queued: true, withdraw: 'plain', slowStart: 6 }, seed);
     }
+  });
+
+  it('a stopped holder handed on by its status-change event and the reconciler at once, while pushes queue', async () => {
+    for (let seed = 1; seed <= SEEDS / 2; seed += 1) {
+      await explore({ stopped: 'event and reconciler' }, seed);
+      await explore({ queued: true, stopped: 'event and reconciler' }, seed);
+      await explore({ queued: true, newer: true, stopped: 'event and reconciler' }, seed);
+    }
+  });
+
+  it("a stopped holder whose event was lost, handed on by the reconciler's two notifications at once, failing at any step", async () => {
+    for (let handOffFailAt = 1; handOffFailAt <= 8; handOffFailAt += 1)
+      for (let seed = 1; seed <= 3; seed += 1) {
+        await explore({ queued: true, stopped: 'reconciler twice', handOffFailAt }, seed);
+        await explore({ queued: true, newer: true, stopped: 'reconciler twice', handOffFailAt }, seed);
+      }
   });
 
   it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {

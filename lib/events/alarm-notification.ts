@@ -1,0 +1,36 @@
+import * as z from 'zod/mini';
+import { InvalidInputError } from '../errors.ts';
+import { parseInput } from './parse.ts';
+import { snsEventSchema } from './release-event.ts';
+
+const text = () => z.string().check(z.minLength(1));
+
+/**
+ * The JSON message a CloudWatch alarm action publishes to SNS (the fields read here; the rest, such as
+ * `Trigger`, `NewStateReason`, `AlarmActions`, passes through unchecked): which alarm, from and to which
+ * state, and when (`2015-06-03T17:43:27.123+0000`).
+ */
+export const alarmNotificationSchema = z.looseObject({
+  AlarmName: text(),
+  NewStateValue: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+  OldStateValue: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+  StateChangeTime: text(),
+});
+export type AlarmNotification = z.output<typeof alarmNotificationSchema>;
+
+/**
+ * The alarm notifications an SNS invocation carries, in record order. A record that is not one is an error
+ * naming it: the subscription points at the wrong topic, or the message was damaged.
+ */
+export const alarmNotificationsFromSns = (event: unknown): AlarmNotification[] =>
+  parseInput(snsEventSchema, event, 'SNS event').Records.map((record, index) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(record.Sns.Message);
+    } catch {
+      throw new InvalidInputError(
+        `SNS record ${index} (message ${record.Sns.MessageId} from ${record.Sns.TopicArn}) is not JSON: not a CloudWatch alarm notification`,
+      );
+    }
+    return parseInput(alarmNotificationSchema, body, `alarm notification ${record.Sns.MessageId}`);
+  });
