@@ -232,6 +232,41 @@ describe('Use case: withdrawing a push queued as data', () => {
       await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
     });
 
+    // Fails today (known gap, needs lib/use-cases/release-lock.ts, which another helper changes now): the
+    // withdrawal writes its told mark before its removal, and the lock refuses any push carrying that mark
+    // (a761cbb). A hand-off that marks the push as being started between the withdrawal's read and its
+    // removal (so the removal fails and the withdrawal answers `started`) starts it, and its execution
+    // reaches the lock while the withdrawal still holds its mark (the removal throttled and retried for a
+    // second or so, the look at the queue and DescribeExecution after it): the lock refuses it as told, its
+    // superseded report finds the mark and tells nothing, or (the mark taken back by then) tells it
+    // superseded by a release that never superseded it. The person reads `started`, the push is never
+    // released, and nobody is told. A fix: acquireReleaseLock tells a withdrawal's mark still under way
+    // (no record written yet, the push in the queue as being started or an execution of it running) from
+    // one that stands, or the withdrawal writes a mark of its own kind that the lock reads as tentative.
+    it.skip('a push the hand-off starts while the withdrawal holds its mark takes the lock once the withdrawal says it started', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
+      const replace = store.replaceWaiter.bind(store);
+      let acquired: Awaited<ReturnType<typeof acquireReleaseLock>> | undefined;
+      store.replaceWaiter = async (service, expected, next) => {
+        if (next !== undefined) return replace(service, expected, next);
+        // The withdrawal's removal, after its mark: the hand-off marks the push as being started, starts
+        // it and takes it out of the queue, and its execution reaches the lock, all before the removal.
+        store.replaceWaiter = replace;
+        await handOff();
+        acquired = await acquireReleaseLock({ store }, config, request, nameOf('a'));
+        return replace(service, expected, next);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+
+      // Said started, and nothing told: it is released, as if nobody had tried to withdraw it.
+      expect(acquired).toEqual({ acquired: true, superseded: false });
+      expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
+      expect(notifier.published).toEqual([]);
+    });
+
     it('starts the push again on a retried hand-off after a failed start (it stays queued, marked)', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
