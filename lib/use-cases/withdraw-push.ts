@@ -123,7 +123,8 @@ export const withdrawQueuedPush = async (
  * (an error). Then the push is gone, unmarked and untold unless this withdrawal ends it: it is withdrawn.
  * It is, only when nothing else explains its leaving: the queue no longer holds it (under any token: a
  * hand-off marks it as being started first, which made the removal fail), no newer push carries it as the
- * one it replaced, no execution of it exists (a hand-off or the trigger started it, then took it out), and
+ * one it replaced, no execution of it exists nor holds the lock (a hand-off or the trigger started it, then
+ * took it out; see hasStarted), and
  * nobody ended it while this withdrawal held its mark (a newer push or a hand-off that superseded it writes
  * its record before its telling finds the mark). Without a way to look for its execution nothing is proven.
  */
@@ -144,13 +145,26 @@ const leftByThisRemoval = async (
   if (queue?.executionName === releaseId || queue?.supersedes?.executionName === releaseId)
     return notWithdrawn;
   // Read after the queue: a start takes the push out of the queue only once StartExecution answered.
-  if ((await starter.executionState(releaseId)) !== 'none') return notWithdrawn;
+  if (await hasStarted(ports, service, releaseId)) return notWithdrawn;
   const ended = await store.readRecord(service, pendingRequestOf(queued).requestedAt, releaseId);
   if (!ended) return { withdrawn: true, queue };
   return {
     ...notWithdrawn,
     ended: { ...ended, toVersion: ended.toVersion ?? versionLabel(pendingRequestOf(queued).image) },
   };
+};
+
+/**
+ * Whether the push has an execution: Step Functions knows it, or it holds the service's lock. The lock is
+ * read too, and after DescribeExecution (an execution takes the lock once it runs): DescribeExecution "is
+ * eventually consistent. The results are best effort and may not reflect very recent updates and changes"
+ * (Step Functions API reference), so an execution a hand-off started a moment ago may not be found yet,
+ * while the lock is a consistent read. One that found neither and reaches the lock later is refused there
+ * for the withdrawal's mark.
+ */
+const hasStarted = async (ports: WithdrawPushPorts, service: string, releaseId: string): Promise<boolean> => {
+  if (ports.starter && (await ports.starter.executionState(releaseId)) !== 'none') return true;
+  return (await ports.store.readLock(service))?.holder === releaseId;
 };
 
 /**
@@ -217,8 +231,7 @@ const notQueued = async (
       };
     if (isStartingPush(queued)) return { status: 'started', releaseId };
   }
-  if (ports.starter && (await ports.starter.executionState(releaseId)) !== 'none')
-    return { status: 'started', releaseId };
+  if (await hasStarted(ports, service, releaseId)) return { status: 'started', releaseId };
   if (await store.wasNotified(releaseId, ENDED_WHILE_QUEUED_MARK))
     return {
       status: 'not-queued',

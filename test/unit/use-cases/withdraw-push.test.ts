@@ -267,6 +267,36 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(notifier.published).toEqual([]);
     });
 
+    it('never says withdrawn a push that took the lock while DescribeExecution does not show its execution yet (eventually consistent)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
+      // DescribeExecution "is eventually consistent. The results are best effort and may not reflect very
+      // recent updates" (Step Functions API reference): the execution just started is not found yet.
+      starter.executionState = async () => 'none';
+      const mark = store.markNotified.bind(store);
+      store.markNotified = async (releaseId, kind) => {
+        // Between the withdrawal's read of the queue and its mark: the hand-off starts the push and its
+        // execution takes the lock (no mark yet), so the removal that follows fails.
+        store.markNotified = mark;
+        await handOff();
+        await expect(acquireReleaseLock({ store }, config, request, nameOf('a'))).resolves.toEqual({
+          acquired: true,
+          superseded: false,
+        });
+        return mark(releaseId, kind);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+
+      expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      expect(notifier.published).toEqual([]);
+      expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(false);
+      // Asked again (DescribeExecution still behind), it says the same: the lock names it.
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+    });
+
     it('starts the push again on a retried hand-off after a failed start (it stays queued, marked)', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
