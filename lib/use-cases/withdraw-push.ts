@@ -124,9 +124,9 @@ export const withdrawQueuedPush = async (
  * It is, only when nothing else explains its leaving: the queue no longer holds it (under any token: a
  * hand-off marks it as being started first, which made the removal fail), no newer push carries it as the
  * one it replaced, no execution of it exists nor holds the lock (a hand-off or the trigger started it, then
- * took it out; see hasStarted), and
- * nobody ended it while this withdrawal held its mark (a newer push or a hand-off that superseded it writes
- * its record before its telling finds the mark). Without a way to look for its execution nothing is proven.
+ * took it out; see hasStarted), and nobody ended it while this withdrawal held its mark (a newer push or a
+ * hand-off that superseded it writes its record before its telling finds the mark). Without a way to look
+ * for its execution nothing is proven.
  */
 const leftByThisRemoval = async (
   ports: WithdrawPushPorts,
