@@ -81,8 +81,12 @@ export const withdrawQueuedPush = async (
   if (reason === '') throw new Error('a withdrawal needs a reason: the record and the notification name it');
   const queued = await store.readWaiter(service);
   if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
-    // The mark decides first: false when the push was already told superseded (or withdrawn).
-    if (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) {
+    // The mark decides first: false when the push was already told superseded (or withdrawn), unless the
+    // mark is a withdrawal's still under way (see isWithdrawalUnderWay).
+    if (
+      (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) ||
+      (await isWithdrawalUnderWay(store, service, queued))
+    ) {
       const removal = await store.replaceWaiter(service, queued).then(
         (removed) => ({ removed, error: undefined }),
         (error: unknown) => ({ removed: false, error: error ?? new Error('the removal failed') }),
@@ -93,6 +97,8 @@ export const withdrawQueuedPush = async (
         : await leftByThisRemoval(ports, service, queued).catch(() => undefined);
       if (removal.removed || after?.withdrawn)
         return reportWithdrawn(ports, settings, topicArnOf, request, queued);
+      // Another person's withdrawal took it out and recorded it (both ran at once): its mark stays.
+      if (after?.ended?.status === 'failed') return notQueued(ports, request, after.queue, true);
       const topicArn = topicArnOf(service);
       if (removal.error !== undefined) {
         // Withdrew nothing (throttled past the SDK's retries, access denied): the mark is taken back before
@@ -115,6 +121,22 @@ export const withdrawQueuedPush = async (
   }
   return notQueued(ports, request, queued);
 };
+
+/**
+ * Whether the told mark a queued push already carries is a withdrawal's still under way rather than a
+ * telling that stands: every teller of a superseded push writes its record before its mark
+ * (reportRelease), while a withdrawal marks first and records only once the push is out of the queue. A
+ * mark with no record on a push still queued is this withdrawal's own whose answer was lost (DynamoDB
+ * applied the conditional put, then the SDK's retry met its condition: false), an earlier withdrawal's
+ * that threw after its mark was applied (the person runs the command again), or another person's running
+ * at this moment: the withdrawal goes on, and its conditional removal decides which one withdraws it.
+ */
+const isWithdrawalUnderWay = async (
+  store: ReleaseStore,
+  service: string,
+  queued: Waiter & { pendingInput: string },
+): Promise<boolean> =>
+  !(await store.readRecord(service, pendingRequestOf(queued).requestedAt, queued.executionName));
 
 /**
  * Whether the push left the queue by this withdrawal's own removal although the removal answered false or

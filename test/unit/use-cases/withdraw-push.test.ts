@@ -297,6 +297,58 @@ describe('Use case: withdrawing a push queued as data', () => {
       await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
     });
 
+    for (const answer of ['false', 'timeout'] as const)
+      it(`withdraws the push when DynamoDB applied its mark and the answer was lost (${answer === 'false' ? 'the retry met its condition no more' : 'the retries ran out, and the person runs the command again'})`, async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        const mark = store.markNotified.bind(store);
+        store.markNotified = async (releaseId, kind) => {
+          store.markNotified = mark;
+          await mark(releaseId, kind);
+          if (answer === 'false') return mark(releaseId, kind);
+          throw Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
+        };
+
+        if (answer === 'timeout') await expect(withdraw(nameOf('a'))).rejects.toThrow('Connection timed out');
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({
+          status: 'withdrawn',
+          releaseId: nameOf('a'),
+          told: true,
+        });
+
+        expect(store.waiters.get('checkout')).toBeUndefined();
+        expect(store.record(nameOf('a'))?.status).toBe('failed');
+        expect(notifier.events()).toEqual(['failed']);
+        await expect(handOff()).resolves.toEqual({ released: true });
+        expect(starter.calls).toEqual([]);
+        // Asked again, it says it was withdrawn already, and tells nobody again.
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+        expect(notifier.events()).toEqual(['failed']);
+      });
+
+    it('two people withdrawing the push at once: withdrawn once, its mark kept, told once', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      let second: Awaited<ReturnType<typeof withdraw>> | undefined;
+      store.replaceWaiter = async (service, expected, next) => {
+        // Bob's withdrawal runs whole between Alice's mark and her removal.
+        store.replaceWaiter = replace;
+        second = await withdraw(nameOf('a'), 'broken migration');
+        return replace(service, expected, next);
+      };
+
+      const first = await withdraw(nameOf('a'));
+
+      expect([first.status, second?.status].filter((status) => status === 'withdrawn')).toHaveLength(1);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(store.record(nameOf('a'))?.status).toBe('failed');
+      expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(true);
+      expect(notifier.events()).toEqual(['failed']);
+      await expect(handOff()).resolves.toEqual({ released: true });
+      expect(starter.calls).toEqual([]);
+    });
+
     it('starts the push again on a retried hand-off after a failed start (it stays queued, marked)', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
