@@ -83,10 +83,15 @@ export const withdrawQueuedPush = async (
   if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
     // The mark decides first: false when the push was already told superseded (or withdrawn), unless the
     // mark is a withdrawal's still under way (see isWithdrawalUnderWay).
-    if (
-      (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) ||
-      (await isWithdrawalUnderWay(store, service, queued))
-    ) {
+    const marked = await store
+      .markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)
+      .catch(async (error: unknown) => {
+        // Its answer lost past the SDK's retries: whether DynamoDB applied it, the mark says (a mark found is
+        // weighed as one that was there already). Not applied, nothing was done: the error is the answer.
+        if (await store.wasNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => false)) return false;
+        throw error;
+      });
+    if (marked || (await isWithdrawalUnderWay(store, service, queued))) {
       const removal = await store.replaceWaiter(service, queued).then(
         (removed) => ({ removed, error: undefined }),
         (error: unknown) => ({ removed: false, error: error ?? new Error('the removal failed') }),

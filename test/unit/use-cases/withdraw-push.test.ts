@@ -297,8 +297,13 @@ describe('Use case: withdrawing a push queued as data', () => {
       await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
     });
 
-    for (const answer of ['false', 'timeout'] as const)
-      it(`withdraws the push when DynamoDB applied its mark and the answer was lost (${answer === 'false' ? 'the retry met its condition no more' : 'the retries ran out, and the person runs the command again'})`, async () => {
+    const lostMarkAnswers = {
+      false: 'the retry met its condition no more',
+      timeout: 'the retries ran out: the mark is read',
+      unread: 'the retries ran out and the mark cannot be read: the person runs the command again',
+    } as const;
+    for (const [answer, how] of Object.entries(lostMarkAnswers))
+      it(`withdraws the push when DynamoDB applied its mark and the answer was lost (${how})`, async () => {
         holdLock();
         await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
         const mark = store.markNotified.bind(store);
@@ -308,8 +313,15 @@ describe('Use case: withdrawing a push queued as data', () => {
           if (answer === 'false') return mark(releaseId, kind);
           throw Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
         };
+        if (answer === 'unread') {
+          const read = store.wasNotified.bind(store);
+          store.wasNotified = async () => {
+            store.wasNotified = read;
+            throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+          };
+          await expect(withdraw(nameOf('a'))).rejects.toThrow('Connection timed out');
+        }
 
-        if (answer === 'timeout') await expect(withdraw(nameOf('a'))).rejects.toThrow('Connection timed out');
         await expect(withdraw(nameOf('a'))).resolves.toMatchObject({
           status: 'withdrawn',
           releaseId: nameOf('a'),
