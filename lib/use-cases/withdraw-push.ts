@@ -67,7 +67,8 @@ const errorText = (error: unknown): string =>
  * report with the person as its actor). Marked first, so neither the trigger (the same digest again) nor
  * a hand-off (an untold push it replaced) releases or tells it afterwards. A removal DynamoDB applied
  * whose answer was lost (it answered false or threw) is still this withdrawal's, once nothing else
- * explains the push's leaving (see leftByThisRemoval): it is withdrawn, recorded and told as any other.
+ * explains the push's leaving (see leftByThisRemoval): it is withdrawn, recorded and told as any other. So
+ * is one whose mark DynamoDB applied with its answer lost (see isWithdrawalUnderWay).
  */
 export const withdrawQueuedPush = async (
   ports: WithdrawPushPorts,

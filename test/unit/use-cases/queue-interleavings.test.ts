@@ -40,7 +40,10 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * orders); SNS failing after a notification's mark was written (the hand-off then takes the push for told
  * while the failed telling takes its mark back: a known gap, replaced-push-telling.test.ts); and an
  * execution that lands and takes the lock between a teller's look at it (no execution yet) and the mark its
- * telling writes (executions run only once the triggers and the hand-off are done: a known gap).
+ * telling writes (executions run only once the triggers and the hand-off are done: a known gap), nor so an
+ * execution a hand-off started reaching the lock while a withdrawal still holds its mark (the lock refuses
+ * it: withdraw-push.test.ts, skipped); and a withdrawal's mark applied with its answer lost while a newer
+ * push replaces the push (its telling finds the mark: skipped below).
  */
 
 const config = repoConfig();
