@@ -67,7 +67,8 @@ const errorText = (error: unknown): string =>
  * report with the person as its actor). Marked first, so neither the trigger (the same digest again) nor
  * a hand-off (an untold push it replaced) releases or tells it afterwards. A removal DynamoDB applied
  * whose answer was lost (it answered false or threw) is still this withdrawal's, once nothing else
- * explains the push's leaving (see leftByThisRemoval): it is withdrawn, recorded and told as any other.
+ * explains the push's leaving (see leftByThisRemoval): it is withdrawn, recorded and told as any other. So
+ * is one whose mark DynamoDB applied with its answer lost (see isWithdrawalUnderWay).
  */
 export const withdrawQueuedPush = async (
   ports: WithdrawPushPorts,
@@ -81,8 +82,17 @@ export const withdrawQueuedPush = async (
   if (reason === '') throw new Error('a withdrawal needs a reason: the record and the notification name it');
   const queued = await store.readWaiter(service);
   if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
-    // The mark decides first: false when the push was already told superseded (or withdrawn).
-    if (await store.markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)) {
+    // The mark decides first: false when the push was already told superseded (or withdrawn), unless the
+    // mark is a withdrawal's still under way (see isWithdrawalUnderWay).
+    const marked = await store
+      .markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)
+      .catch(async (error: unknown) => {
+        // Its answer lost past the SDK's retries: whether DynamoDB applied it, the mark says (a mark found is
+        // weighed as one that was there already). Not applied, nothing was done: the error is the answer.
+        if (await store.wasNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => false)) return false;
+        throw error;
+      });
+    if (marked || (await isWithdrawalUnderWay(store, service, queued))) {
       const removal = await store.replaceWaiter(service, queued).then(
         (removed) => ({ removed, error: undefined }),
         (error: unknown) => ({ removed: false, error: error ?? new Error('the removal failed') }),
@@ -93,6 +103,8 @@ export const withdrawQueuedPush = async (
         : await leftByThisRemoval(ports, service, queued).catch(() => undefined);
       if (removal.removed || after?.withdrawn)
         return reportWithdrawn(ports, settings, topicArnOf, request, queued);
+      // Another person's withdrawal took it out and recorded it (both ran at once): its mark stays.
+      if (after?.ended?.status === 'failed') return notQueued(ports, request, after.queue, true);
       const topicArn = topicArnOf(service);
       if (removal.error !== undefined) {
         // Withdrew nothing (throttled past the SDK's retries, access denied): the mark is taken back before
@@ -117,15 +129,32 @@ export const withdrawQueuedPush = async (
 };
 
 /**
+ * Whether the told mark a queued push already carries is a withdrawal's still under way rather than a
+ * telling that stands: every teller of a superseded push writes its record before its mark
+ * (reportRelease), while a withdrawal marks first and records only once the push is out of the queue. A
+ * mark with no record on a push still queued is this withdrawal's own whose answer was lost (DynamoDB
+ * applied the conditional put, then the SDK's retry met its condition: false), an earlier withdrawal's
+ * that threw after its mark was applied (the person runs the command again), or another person's running
+ * at this moment: the withdrawal goes on, and its conditional removal decides which one withdraws it.
+ */
+const isWithdrawalUnderWay = async (
+  store: ReleaseStore,
+  service: string,
+  queued: Waiter & { pendingInput: string },
+): Promise<boolean> =>
+  !(await store.readRecord(service, pendingRequestOf(queued).requestedAt, queued.executionName));
+
+/**
  * Whether the push left the queue by this withdrawal's own removal although the removal answered false or
  * threw: DynamoDB applied the conditional delete and its answer was lost (a connection reset or a timeout
  * after the write), so the SDK's retry met a condition that no longer held (false), or its retries ran out
  * (an error). Then the push is gone, unmarked and untold unless this withdrawal ends it: it is withdrawn.
  * It is, only when nothing else explains its leaving: the queue no longer holds it (under any token: a
  * hand-off marks it as being started first, which made the removal fail), no newer push carries it as the
- * one it replaced, no execution of it exists (a hand-off or the trigger started it, then took it out), and
- * nobody ended it while this withdrawal held its mark (a newer push or a hand-off that superseded it writes
- * its record before its telling finds the mark). Without a way to look for its execution nothing is proven.
+ * one it replaced, no execution of it exists nor holds the lock (a hand-off or the trigger started it, then
+ * took it out; see hasStarted), and nobody ended it while this withdrawal held its mark (a newer push or a
+ * hand-off that superseded it writes its record before its telling finds the mark). Without a way to look
+ * for its execution nothing is proven.
  */
 const leftByThisRemoval = async (
   ports: WithdrawPushPorts,
@@ -144,13 +173,26 @@ const leftByThisRemoval = async (
   if (queue?.executionName === releaseId || queue?.supersedes?.executionName === releaseId)
     return notWithdrawn;
   // Read after the queue: a start takes the push out of the queue only once StartExecution answered.
-  if ((await starter.executionState(releaseId)) !== 'none') return notWithdrawn;
+  if (await hasStarted(ports, service, releaseId)) return notWithdrawn;
   const ended = await store.readRecord(service, pendingRequestOf(queued).requestedAt, releaseId);
   if (!ended) return { withdrawn: true, queue };
   return {
     ...notWithdrawn,
     ended: { ...ended, toVersion: ended.toVersion ?? versionLabel(pendingRequestOf(queued).image) },
   };
+};
+
+/**
+ * Whether the push has an execution: Step Functions knows it, or it holds the service's lock. The lock is
+ * read too, and after DescribeExecution (an execution takes the lock once it runs): DescribeExecution "is
+ * eventually consistent. The results are best effort and may not reflect very recent updates and changes"
+ * (Step Functions API reference), so an execution a hand-off started a moment ago may not be found yet,
+ * while the lock is a consistent read. One that found neither and reaches the lock later is refused there
+ * for the withdrawal's mark.
+ */
+const hasStarted = async (ports: WithdrawPushPorts, service: string, releaseId: string): Promise<boolean> => {
+  if (ports.starter && (await ports.starter.executionState(releaseId)) !== 'none') return true;
+  return (await ports.store.readLock(service))?.holder === releaseId;
 };
 
 /**
@@ -217,8 +259,7 @@ const notQueued = async (
       };
     if (isStartingPush(queued)) return { status: 'started', releaseId };
   }
-  if (ports.starter && (await ports.starter.executionState(releaseId)) !== 'none')
-    return { status: 'started', releaseId };
+  if (await hasStarted(ports, service, releaseId)) return { status: 'started', releaseId };
   if (await store.wasNotified(releaseId, ENDED_WHILE_QUEUED_MARK))
     return {
       status: 'not-queued',

@@ -44,7 +44,10 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * those orders); SNS failing after a notification's mark was written (the hand-off then takes the push for
  * told while the failed telling takes its mark back: a known gap, replaced-push-telling.test.ts); and an
  * execution that lands and takes the lock between a teller's look at it (no execution yet) and the mark its
- * telling writes (executions run only once the triggers and the hand-off are done: a known gap).
+ * telling writes (executions run only once the triggers and the hand-off are done: a known gap), nor so an
+ * execution a hand-off started reaching the lock while a withdrawal still holds its mark (the lock refuses
+ * it: withdraw-push.test.ts, skipped); and a withdrawal's mark applied with its answer lost while a newer
+ * push replaces the push (its telling finds the mark: skipped below).
  */
 
 const config = repoConfig();
@@ -368,8 +371,17 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
    * A person withdrawing the queued push (v2). `lost`: DynamoDB applies its removal and the response is
    * lost, so the SDK's retry meets the condition no more (`false`) or its retries run out (`timeout`).
    */
-  const withdraw = (lost?: 'false' | 'timeout') => async () => {
-    if (lost) {
+  const withdraw = (lost?: 'false' | 'timeout' | 'mark') => async () => {
+    if (lost === 'mark') {
+      // Its told mark is applied and the answer lost: the SDK's retry meets its condition (false).
+      const mark = store.markNotified.bind(store);
+      store.markNotified = async (releaseId, kind) => {
+        if (scheduler.process.getStore()?.name !== 'withdrawal') return mark(releaseId, kind);
+        store.markNotified = mark;
+        await mark(releaseId, kind);
+        return mark(releaseId, kind);
+      };
+    } else if (lost) {
       const replace = store.replaceWaiter.bind(store);
       store.replaceWaiter = async (service, expected, next) => {
         if (next !== undefined || scheduler.process.getStore()?.name !== 'withdrawal')
@@ -406,9 +418,9 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       /**
        * A person withdraws the queued push (v2) meanwhile (shipline abort --release): its removal answered
        * (`plain`), or applied with its response lost (`false`: the SDK's retry meets its condition no more;
-       * `timeout`: the retries run out).
+       * `timeout`: the retries run out; `mark`: its told mark applied with its response lost).
        */
-      withdraw?: 'plain' | 'false' | 'timeout';
+      withdraw?: 'plain' | 'false' | 'timeout' | 'mark';
       /**
        * A person stopped the holder: its own hand-off never runs; its status-change event (unless `lost`) and
        * the reconciler hand it on instead, both at once.
@@ -558,5 +570,21 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         await explore({ queued: true, withdraw: how }, seed);
         await explore({ queued: true, newer: true, withdraw: how }, seed);
       }
+  });
+
+  // 29 of 400 seeded orders (seeds 1 to 200) fail today (117 before the withdrawal went on past a mark of its own whose answer
+  // was lost; a known gap; the fix is in release-lock.ts, queue-push.ts and finish-release.ts, which another
+  // helper changes now): the withdrawal's told mark is the very item a superseded push's telling marks to tell
+  // it once (SUPERSEDED_MARK). When the withdrawal's mark is applied and its answer lost (the SDK's retry
+  // meets its condition: false), and a newer push replaces the withdrawn one meanwhile, the newer push's
+  // trigger records it superseded, finds the mark and tells nobody; the withdrawal, finding a record, cannot
+  // tell its own mark from a telling that stands, and answers not-queued. The push is told nothing. A fix:
+  // the withdrawal writes a mark of its own kind ('withdrawn'), which the trigger, the lock and the tellers
+  // read as well as the told one, so a telling never finds a withdrawal's mark in its place.
+  it.skip('a person withdrawing the queued push, its told mark applied with its response lost, while a newer push replaces it', async () => {
+    for (let seed = 1; seed <= SEEDS / 2; seed += 1) {
+      await explore({ queued: true, withdraw: 'mark' }, seed);
+      await explore({ queued: true, newer: true, withdraw: 'mark' }, seed);
+    }
   });
 });

@@ -232,6 +232,135 @@ describe('Use case: withdrawing a push queued as data', () => {
       await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
     });
 
+    // Fails today (known gap, needs lib/use-cases/release-lock.ts, which another helper changes now): the
+    // withdrawal writes its told mark before its removal, and the lock refuses any push carrying that mark
+    // (a761cbb). A hand-off that marks the push as being started between the withdrawal's read and its
+    // removal (so the removal fails and the withdrawal answers `started`) starts it, and its execution
+    // reaches the lock while the withdrawal still holds its mark (the removal throttled and retried for a
+    // second or so, the look at the queue and DescribeExecution after it): the lock refuses it as told, its
+    // superseded report finds the mark and tells nothing, or (the mark taken back by then) tells it
+    // superseded by a release that never superseded it. The person reads `started`, the push is never
+    // released, and nobody is told. A fix: acquireReleaseLock tells a withdrawal's mark still under way
+    // (no record written yet, the push in the queue as being started or an execution of it running) from
+    // one that stands, or the withdrawal writes a mark of its own kind that the lock reads as tentative.
+    it.skip('a push the hand-off starts while the withdrawal holds its mark takes the lock once the withdrawal says it started', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
+      const replace = store.replaceWaiter.bind(store);
+      let acquired: Awaited<ReturnType<typeof acquireReleaseLock>> | undefined;
+      store.replaceWaiter = async (service, expected, next) => {
+        if (next !== undefined) return replace(service, expected, next);
+        // The withdrawal's removal, after its mark: the hand-off marks the push as being started, starts
+        // it and takes it out of the queue, and its execution reaches the lock, all before the removal.
+        store.replaceWaiter = replace;
+        await handOff();
+        acquired = await acquireReleaseLock({ store }, config, request, nameOf('a'));
+        return replace(service, expected, next);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+
+      // Said started, and nothing told: it is released, as if nobody had tried to withdraw it.
+      expect(acquired).toEqual({ acquired: true, superseded: false });
+      expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
+      expect(notifier.published).toEqual([]);
+    });
+
+    it('never says withdrawn a push that took the lock while DescribeExecution does not show its execution yet (eventually consistent)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
+      // DescribeExecution "is eventually consistent. The results are best effort and may not reflect very
+      // recent updates" (Step Functions API reference): the execution just started is not found yet.
+      starter.executionState = async () => 'none';
+      const mark = store.markNotified.bind(store);
+      store.markNotified = async (releaseId, kind) => {
+        // Between the withdrawal's read of the queue and its mark: the hand-off starts the push and its
+        // execution takes the lock (no mark yet), so the removal that follows fails.
+        store.markNotified = mark;
+        await handOff();
+        await expect(acquireReleaseLock({ store }, config, request, nameOf('a'))).resolves.toEqual({
+          acquired: true,
+          superseded: false,
+        });
+        return mark(releaseId, kind);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+
+      expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      expect(notifier.published).toEqual([]);
+      expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(false);
+      // Asked again (DescribeExecution still behind), it says the same: the lock names it.
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+    });
+
+    const lostMarkAnswers = {
+      false: 'the retry met its condition no more',
+      timeout: 'the retries ran out: the mark is read',
+      unread: 'the retries ran out and the mark cannot be read: the person runs the command again',
+    } as const;
+    for (const [answer, how] of Object.entries(lostMarkAnswers))
+      it(`withdraws the push when DynamoDB applied its mark and the answer was lost (${how})`, async () => {
+        holdLock();
+        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        const mark = store.markNotified.bind(store);
+        store.markNotified = async (releaseId, kind) => {
+          store.markNotified = mark;
+          await mark(releaseId, kind);
+          if (answer === 'false') return mark(releaseId, kind);
+          throw Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
+        };
+        if (answer === 'unread') {
+          const read = store.wasNotified.bind(store);
+          store.wasNotified = async () => {
+            store.wasNotified = read;
+            throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+          };
+          await expect(withdraw(nameOf('a'))).rejects.toThrow('Connection timed out');
+        }
+
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({
+          status: 'withdrawn',
+          releaseId: nameOf('a'),
+          told: true,
+        });
+
+        expect(store.waiters.get('checkout')).toBeUndefined();
+        expect(store.record(nameOf('a'))?.status).toBe('failed');
+        expect(notifier.events()).toEqual(['failed']);
+        await expect(handOff()).resolves.toEqual({ released: true });
+        expect(starter.calls).toEqual([]);
+        // Asked again, it says it was withdrawn already, and tells nobody again.
+        await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+        expect(notifier.events()).toEqual(['failed']);
+      });
+
+    it('two people withdrawing the push at once: withdrawn once, its mark kept, told once', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      let second: Awaited<ReturnType<typeof withdraw>> | undefined;
+      store.replaceWaiter = async (service, expected, next) => {
+        // Bob's withdrawal runs whole between Alice's mark and her removal.
+        store.replaceWaiter = replace;
+        second = await withdraw(nameOf('a'), 'broken migration');
+        return replace(service, expected, next);
+      };
+
+      const first = await withdraw(nameOf('a'));
+
+      expect([first.status, second?.status].filter((status) => status === 'withdrawn')).toHaveLength(1);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(store.record(nameOf('a'))?.status).toBe('failed');
+      expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(true);
+      expect(notifier.events()).toEqual(['failed']);
+      await expect(handOff()).resolves.toEqual({ released: true });
+      expect(starter.calls).toEqual([]);
+    });
+
     it('starts the push again on a retried hand-off after a failed start (it stays queued, marked)', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
@@ -841,8 +970,6 @@ describe('Use case: withdrawing a push queued as data', () => {
         const { lost } = inject(loseAt);
         const first = await withdraw(nameOf('a')).catch((error: Error) => error);
         const at = `answer lost at call ${loseAt} (${lost.join(', ')})`;
-        // The mark's own answer lost: see the todo below.
-        if (lost[0]?.startsWith('markNotified(superseded)')) continue;
         if (first instanceof Error) {
           expect(store.waiters.get('checkout')?.executionName, at).toBe(nameOf('a'));
           expect(notifier.events(), at).toEqual([]);
@@ -860,10 +987,6 @@ describe('Use case: withdrawing a push queued as data', () => {
         else expect(failedEvents, at).toBeLessThanOrEqual(1);
       }
     });
-
-    it.todo(
-      "the mark's own answer lost (applied, then the SDK's retry finds it taken, or a timeout): the push stays queued and marked, a retried withdrawal answers it was withdrawn already, and the hand-off starts it (a concurrent withdrawal's mark looks the same, so taking the mark over needs an owner on the mark)",
-    );
 
     it('a push the trigger starts itself while it is still queued (its event again, once the lock is free) is never said withdrawn', async () => {
       holdLock();
