@@ -7,11 +7,13 @@ import { actorSchema } from '../domain/schemas.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
 import { InvalidInputError, TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
+import type { Notifier } from '../ports/notifier.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { TargetDriver, TrafficReport } from '../ports/target-driver.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
-import { notifyBestEffort, notifyOnce } from './notify.ts';
+import { type NotificationMarkStore, notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import {
   releaseLockAndWakeNext,
@@ -743,13 +745,12 @@ export const reportRelease = async (
  * in-process by whichever function replaced or refused it. Same record, release event and notification
  * (a retry tells nobody twice); no execution ARN, as none ever ran.
  */
-export const pendingPushReporter =
-  (
-    ports: Pick<ReleasePorts, 'store' | 'notifier'> & { events?: ReleaseEvents },
-    settings: () => PipelineSettings,
-    topicArnOf: (service: string) => string,
-  ): SupersedePendingPush =>
-  async (request, releaseId, by) => {
+export const pendingPushReporter = (
+  ports: Pick<ReleasePorts, 'store' | 'notifier'> & { events?: ReleaseEvents },
+  settings: () => PipelineSettings,
+  topicArnOf: (service: string) => string,
+): SupersedePendingPush => {
+  const report = async (request: ReleaseRequest, releaseId: string, by: string): Promise<void> => {
     await reportRelease(ports, settings(), {
       kind: 'superseded',
       request,
@@ -758,6 +759,76 @@ export const pendingPushReporter =
       topicArn: topicArnOf(request.service),
     });
   };
+  return Object.assign(report, {
+    tellUntoldSupersededBy: (service: string, by: string) =>
+      tellUntoldSupersededBy(ports, settings(), topicArnOf(service), service, by),
+  });
+};
+
+/** The reason recordReport writes for a superseded release, naming who (records older than `supersededBy`). */
+const SUPERSEDED_REASON = /^superseded by newer release (\S+)$/;
+
+/** The release that superseded a release recorded superseded: its `supersededBy`, else the one its reason names. */
+const supersederOf = (record: ReleaseRecord): string | undefined =>
+  record.supersededBy ?? SUPERSEDED_REASON.exec(record.reason ?? '')?.[1];
+
+/**
+ * Tells people that a release recorded superseded was superseded, from its record, once (the notification
+ * mark decides: false when it was told already). For a release whose record and release event went out
+ * while its notification did not: its telling failed and took its mark back after another teller had
+ * read the mark as told (a hand-off, a withdrawal), so nobody else tells it.
+ */
+export const tellRecordedSuperseded = async (
+  ports: { store: NotificationMarkStore; notifier: Notifier },
+  settings: PipelineSettings,
+  topicArn: string,
+  record: ReleaseRecord,
+): Promise<boolean> => {
+  const by = supersederOf(record);
+  return notifyOnce(ports, topicArn, {
+    kind: 'superseded',
+    service: record.service,
+    releaseId: record.releaseId,
+    toVersion: record.toVersion ?? record.releaseId,
+    region: settings.region,
+    // When it was superseded, as its first telling said it.
+    ...(record.endedAt ? { at: record.endedAt } : {}),
+    ...(record.reason ? { reason: record.reason } : {}),
+    ...(by ? { details: { supersededBy: by } } : {}),
+  });
+};
+
+/**
+ * How many of a service's newest records a retried trigger looks through for the pushes its push
+ * superseded: one Query page. A push the trigger's push replaced was pushed before it, so its record is
+ * among the newest unless this many releases of the service were recorded since (minutes, between Lambda's
+ * retries of one event).
+ */
+export const RECORDS_SEARCHED_FOR_SUPERSEDED = 25;
+
+/**
+ * Tells every release recorded superseded by `by` whose notification was never sent (no 'superseded'
+ * mark), from its record, once each: the trigger's retry of a push whose first attempt replaced a pending
+ * push, recorded it and failed to notify it (SNS) while a hand-off read its mark as told and started the
+ * push, taking the replaced one out of the queue with it. Each is tried; the first failure is thrown
+ * after (the trigger's next retry tells what is still untold).
+ */
+export const tellUntoldSupersededBy = async (
+  ports: { store: ReleaseStore; notifier: Notifier },
+  settings: PipelineSettings,
+  topicArn: string,
+  service: string,
+  by: string,
+): Promise<void> => {
+  const records = await ports.store.listRecords(service, RECORDS_SEARCHED_FOR_SUPERSEDED);
+  const untold = records.filter((record) => record.status === 'superseded' && supersederOf(record) === by);
+  const failures: unknown[] = [];
+  for (const record of untold)
+    await tellRecordedSuperseded(ports, settings, topicArn, record).catch((error: unknown) => {
+      failures.push(error);
+    });
+  if (failures.length > 0) throw failures[0];
+};
 
 /** The CloudWatch metric (namespace Shipline, dimension Service) an alarm pages on when people were not told. */
 export const NOTIFICATIONS_LOST_METRIC = 'NotificationsLost';

@@ -30,11 +30,12 @@ export interface PushQueuePorts extends SupersedePorts {
  * push waits (request-order.ts): one older than the holder or than the queued waiter is superseded at
  * once; the waiter it replaces is superseded (an execution through its task token, a pending push
  * recorded and told here). A push already told superseded is a `duplicate`, whether or not the lock is
- * held. Returns undefined when the push should start its execution now: the lock is
- * free, its lease has lapsed (the execution takes it over), this very release holds it (a duplicate),
- * its holder's execution no longer runs (no hand-off will come from it, so an execution must wait for the
- * lease and take it over, as before), or an execution of its name already exists (StartExecution then
- * answers it is a duplicate, as it always did).
+ * held. Starts the push's execution (StartExecution, as startRelease would) when it should start now: the
+ * lock is free, its lease has lapsed (the execution takes it over), this very release holds it (a
+ * duplicate), its holder's execution no longer runs (no hand-off will come from it, so an execution must
+ * wait for the lease and take it over, as before), or an execution of its name already exists
+ * (StartExecution then answers it is a duplicate, as it always did, and the pushes it superseded whose
+ * notification is owed are told: see startHere).
  */
 export const queueBehindHolder = async (
   ports: PushQueuePorts & { starter: ExecutionStarter },
@@ -66,8 +67,21 @@ export const queueBehindHolder = async (
   // condition that it is still queued, so a person's withdrawal and this start never both win (a plain
   // StartExecution would start a push the withdrawal has just said never starts).
   const self = before.queued;
-  const startNow = async (): Promise<StartReleaseResult | undefined> => {
-    if (self?.executionName !== executionName || !isPendingPush(self)) return undefined;
+  // A push not queued as data starts its execution here, as startRelease would. StartExecution refuses a
+  // name already used (ExecutionAlreadyExists: a duplicate) but for an open execution with the very same
+  // input; a retried trigger's input differs (Lambda retries an asynchronous invocation a minute later, and
+  // the input carries when it was received), so a retry always comes out a duplicate. Only then (never on
+  // a push's first start): the push its first attempt replaced and recorded superseded may be owed its
+  // notification. Its telling failed (SNS) and took its mark back after a hand-off had read the mark as
+  // told, started this push and taken it out of the queue with the replaced one, so no queue carries it
+  // any more and its record is the only trace: told from it, once (one Query of the newest records).
+  const startHere = async (): Promise<StartReleaseResult> => {
+    const { executionArn, started } = await starter.start(executionName, request);
+    if (!started) await ports.supersedePending?.tellUntoldSupersededBy?.(service, executionName);
+    return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
+  };
+  const startNow = async (): Promise<StartReleaseResult> => {
+    if (self?.executionName !== executionName || !isPendingPush(self)) return startHere();
     const { started } = await startPendingPush(ports, service, self);
     // The push it replaced and had not told (a first attempt failed before telling it, or a hand-off was
     // starting it): it leaves the queue with this push, so it is told now or never.
@@ -79,7 +93,7 @@ export const queueBehindHolder = async (
   if ((await starter.executionState(held.holder)) !== 'running') return startNow();
   // A digest whose execution already exists (running, or released before) is a duplicate, as when
   // StartExecution refuses its name: it is not queued to be released again.
-  if ((await starter.executionState(executionName)) !== 'none') return undefined;
+  if ((await starter.executionState(executionName)) !== 'none') return startHere();
   const executionArn = await starter.executionArn(executionName);
   const superseded = async (by: string): Promise<StartReleaseResult> => {
     await supersedeWaiter(ports, pendingWaiter(request, executionName), by);
