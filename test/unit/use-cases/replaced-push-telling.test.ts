@@ -23,7 +23,9 @@ const SETTINGS = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
  * marks it told ('superseded') before SNS is called and takes the mark back when SNS fails, so the
  * trigger's retry tells it again (it finds the replaced push kept with the newer one in the queue). The
  * hand-off tells a push the waiter it wakes replaced only when it is not marked (tellReplaced ->
- * tellIfUntold), then starts that waiter and takes it, and the replaced push it carries, out of the queue.
+ * tellIfUntold), then starts that waiter and takes it, and the replaced push it carries, out of the queue;
+ * so does a newer push's trigger that replaces the waiter. A retry that no longer finds the replaced push
+ * in the queue tells it from its record (recorded superseded by the retried push, never notified).
  */
 describe('Telling a replaced pending push while SNS fails and the hand-off runs', () => {
   let store: InMemoryReleaseStore;
@@ -197,5 +199,58 @@ describe('Telling a replaced pending push while SNS fails and the hand-off runs'
     // The event delivered again later (EventBridge delivers at least once): nobody is told twice.
     await atRetry(() => startRelease({ starter, queue }, config, push('10:08', 'b', 'v4')), 600);
     expect(notifier.events()).toEqual(['superseded']);
+  });
+
+  /** How many times people were told `name` was superseded. */
+  const toldSuperseded = (name: string) =>
+    notifier.published.filter(
+      (entry) =>
+        entry.notification.message.event === 'superseded' && entry.notification.message.release === name,
+    ).length;
+
+  it('tells the replaced push on the retry when a newer push replaced the retried one and read its mark meanwhile', async () => {
+    await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+    // While v4's telling of v3 holds v3's mark, v5 replaces v4 (with v3 kept in it) and tells v4, taking v3
+    // for told: v3 leaves the queue with v4.
+    failNextPublishAfter(() => startRelease({ starter, queue }, config, push('10:09', 'c', 'v5')));
+    await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+      'Rate exceeded',
+    );
+    expect(store.waiters.get('checkout')?.supersedes?.executionName).toBe(nameOf('b'));
+    expect([toldSuperseded(nameOf('a')), toldSuperseded(nameOf('b'))]).toEqual([0, 1]);
+
+    // v4's retry finds it was told superseded: a duplicate, which tells v3 from its record.
+    await expect(
+      atRetry(() => startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))),
+    ).resolves.toMatchObject({ status: 'duplicate', executionName: nameOf('b') });
+    expect([toldSuperseded(nameOf('a')), toldSuperseded(nameOf('b'))]).toEqual([1, 1]);
+    expect(starter.calls).toEqual([]);
+  });
+
+  it('tells the replaced push on the retry when the newer push that replaced the retried one could not tell it either', async () => {
+    await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+    // v5 replaces v4 while v4's telling of v3 holds v3's mark, and its own telling of v4 fails too.
+    failNextPublishAfter(async () => {
+      notifier.failNext = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+      await expect(startRelease({ starter, queue }, config, push('10:09', 'c', 'v5'))).rejects.toThrow(
+        'Rate exceeded',
+      );
+    });
+    await expect(startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))).rejects.toThrow(
+      'Rate exceeded',
+    );
+    expect(notifier.events()).toEqual([]);
+
+    // v4's retry finds v5 queued, carrying v4 as the push it replaced: it tells v3 from its record, then
+    // ends superseded by v5 (told once); v5's retry is a duplicate that tells nobody twice.
+    await expect(
+      atRetry(() => startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))),
+    ).resolves.toMatchObject({ status: 'superseded', by: nameOf('c') });
+    await expect(
+      atRetry(() => startRelease({ starter, queue }, config, push('10:09', 'c', 'v5'))),
+    ).resolves.toMatchObject({ status: 'duplicate', executionName: nameOf('c') });
+    expect([toldSuperseded(nameOf('a')), toldSuperseded(nameOf('b'))]).toEqual([1, 1]);
+    expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('c'));
+    expect(starter.calls).toEqual([]);
   });
 });
