@@ -746,7 +746,11 @@ export const reportRelease = async (
  * (a retry tells nobody twice); no execution ARN, as none ever ran.
  */
 export const pendingPushReporter = (
-  ports: Pick<ReleasePorts, 'store' | 'notifier'> & { events?: ReleaseEvents },
+  ports: Pick<ReleasePorts, 'store' | 'notifier'> & {
+    events?: ReleaseEvents;
+    /** Where a notification a retried trigger could not send at its last attempt is counted. */
+    metrics?: Metrics;
+  },
   settings: () => PipelineSettings,
   topicArnOf: (service: string) => string,
 ): SupersedePendingPush => {
@@ -807,14 +811,25 @@ export const tellRecordedSuperseded = async (
 export const RECORDS_SEARCHED_FOR_SUPERSEDED = 25;
 
 /**
+ * How long after a release was recorded superseded a trigger that still cannot tell it is Lambda's last
+ * attempt at its event: Lambda retries a failed asynchronous invocation twice, a minute then two minutes
+ * after each failure (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html;
+ * the trigger's `maximumRetryAttempts: 2`), so its first retry comes about a minute after the first
+ * attempt recorded it, and its last three minutes or more after.
+ */
+export const LAST_TRIGGER_RETRY_AFTER_SECONDS = 120;
+
+/**
  * Tells every release recorded superseded by `by` whose notification was never sent (no 'superseded'
  * mark), from its record, once each: the trigger's retry of a push whose first attempt replaced a pending
- * push, recorded it and failed to notify it (SNS) while a hand-off read its mark as told and started the
- * push, taking the replaced one out of the queue with it. Each is tried; the first failure is thrown
- * after (the trigger's next retry tells what is still untold).
+ * push, recorded it and failed to notify it (SNS) while another teller read its mark as told and took it
+ * out of the queue (see queue-push.ts tellOwed). Each is tried; the first failure is thrown after, so the
+ * trigger's next retry tells what is still untold. One that Lambda's last attempt cannot tell (its event
+ * goes to the dead-letter queue, and nothing else will find it) is counted as
+ * {@link NOTIFICATIONS_LOST_METRIC}, as every lost notification is, so the alarm pages.
  */
 export const tellUntoldSupersededBy = async (
-  ports: { store: ReleaseStore; notifier: Notifier },
+  ports: { store: ReleaseStore; notifier: Notifier; metrics?: Metrics },
   settings: PipelineSettings,
   topicArn: string,
   service: string,
@@ -824,8 +839,11 @@ export const tellUntoldSupersededBy = async (
   const untold = records.filter((record) => record.status === 'superseded' && supersederOf(record) === by);
   const failures: unknown[] = [];
   for (const record of untold)
-    await tellRecordedSuperseded(ports, settings, topicArn, record).catch((error: unknown) => {
+    await tellRecordedSuperseded(ports, settings, topicArn, record).catch(async (error: unknown) => {
       failures.push(error);
+      const recordedAt = Date.parse(record.endedAt ?? '');
+      if (now().getTime() - recordedAt >= LAST_TRIGGER_RETRY_AFTER_SECONDS * 1000)
+        await ports.metrics?.count(NOTIFICATIONS_LOST_METRIC, { Service: service }).catch(() => undefined);
     });
   if (failures.length > 0) throw failures[0];
 };

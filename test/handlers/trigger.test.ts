@@ -581,6 +581,35 @@ describe('Handler: trigger', () => {
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
+  it("counts the notification lost when the trigger's last retry cannot tell the push its push superseded", async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    sns.on(PublishCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    const record = (endedAt: string) => ({
+      pk: LOCK_KEY.pk,
+      sk: 'RELEASE#2025-03-04T09:30:00Z#checkout-111111111111',
+      service: 'checkout',
+      releaseId: 'checkout-111111111111',
+      requestedAt: '2025-03-04T09:30:00Z',
+      status: 'superseded',
+      toVersion: 'v1.5',
+      endedAt,
+      supersededBy: V2_RELEASE_ID,
+    });
+    // The first retry (a minute after v1.5 was recorded superseded): more retries come, nothing is counted.
+    ddb.on(QueryCommand).resolves({ Items: [record('2025-03-04T09:59:00.000Z')] });
+    await expect(handler(ecrPushEvent(), context)).rejects.toThrow('Rate exceeded');
+    expect(cloudwatch.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+
+    // The last retry (three minutes after): the event goes to the dead-letter queue, the loss is counted.
+    ddb.on(QueryCommand).resolves({ Items: [record('2025-03-04T09:57:00.000Z')] });
+    await expect(handler(ecrPushEvent(), context)).rejects.toThrow('Rate exceeded');
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
+      notificationsLostInput(),
+    ]);
+  });
+
   it('tells, on a retry that finds its push started, the push it superseded that was recorded and never told', async () => {
     // The first attempt replaced v1.5 and recorded it superseded; its notification failed (SNS) while a
     // hand-off read its mark as told and started v2: the retry's StartExecution answers v2 exists.

@@ -253,4 +253,36 @@ describe('Telling a replaced pending push while SNS fails and the hand-off runs'
     expect(store.waiters.get('checkout')?.executionName).toBe(nameOf('c'));
     expect(starter.calls).toEqual([]);
   });
+
+  it("counts the notification lost when the trigger's last retry still cannot tell the replaced push", async () => {
+    const counted: Array<{ metric: string; dimensions: Record<string, string> }> = [];
+    supersedePending = pendingPushReporter(
+      {
+        store,
+        notifier,
+        events,
+        metrics: { count: async (metric, dimensions) => void counted.push({ metric, dimensions }) },
+      },
+      () => SETTINGS,
+      () => TOPIC_ARN,
+    );
+    await replaceWhileHandingOff();
+    const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+
+    // SNS is down for minutes: Lambda's first retry (a minute later) fails too, and more will come.
+    notifier.failNext = throttled();
+    await expect(
+      atRetry(() => startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'))),
+    ).rejects.toThrow('Rate exceeded');
+    expect(counted).toEqual([]);
+
+    // Its last retry (two minutes after that) fails: the event goes to the dead-letter queue, and nothing
+    // else will find v3, so the loss is counted for the alarm to page.
+    notifier.failNext = throttled();
+    await expect(
+      atRetry(() => startRelease({ starter, queue }, config, push('10:08', 'b', 'v4')), 180),
+    ).rejects.toThrow('Rate exceeded');
+    expect(counted).toEqual([{ metric: 'NotificationsLost', dimensions: { Service: 'checkout' } }]);
+    expect(notifier.events()).toEqual([]);
+  });
 });
