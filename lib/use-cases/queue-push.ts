@@ -35,7 +35,7 @@ export interface PushQueuePorts extends SupersedePorts {
  * duplicate), its holder's execution no longer runs (no hand-off will come from it, so an execution must
  * wait for the lease and take it over, as before), or an execution of its name already exists
  * (StartExecution then answers it is a duplicate, as it always did, and the pushes it superseded whose
- * notification is owed are told: see startHere).
+ * notification is owed are told: see tellOwed).
  */
 export const queueBehindHolder = async (
   ports: PushQueuePorts & { starter: ExecutionStarter },

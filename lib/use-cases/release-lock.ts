@@ -45,7 +45,7 @@ export type SupersedePendingPush = ((
 ) => Promise<void>) & {
   /**
    * Tells, from their records, the releases recorded superseded by `by` that were never notified (a
-   * retried trigger of `by` whose replaced push left the queue with it: see queue-push.ts startHere).
+   * retried trigger of `by` whose replaced push left the queue meanwhile: see queue-push.ts tellOwed).
    */
   tellUntoldSupersededBy?: (service: string, by: string) => Promise<void>;
 };
