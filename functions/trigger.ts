@@ -26,6 +26,7 @@ const store = createStore();
 const events = createReleaseEvents();
 const tokens = createTaskTokens();
 const notifier = createNotifier();
+const metrics = createMetrics();
 
 /**
  * The queue's ports for one invocation: its release events are held and published together when it ends
@@ -37,11 +38,11 @@ const queueFor = (held: ReturnType<typeof heldReleaseEvents>) => {
     starter,
     tokens,
     events: held,
-    supersedePending: createPendingPushReporter({ store, notifier, events: held }),
+    supersedePending: createPendingPushReporter({ store, notifier, events: held, metrics }),
   };
   return (request: ReleaseRequest, executionName: string) => queueBehindHolder(ports, request, executionName);
 };
-const queuedPushes = createQueuedPushes({ store, notifier, events, starter, metrics: createMetrics() });
+const queuedPushes = createQueuedPushes({ store, notifier, events, starter, metrics });
 
 /**
  * How long before Lambda's timeout middy stops waiting for the trigger's handler (an SDK call retrying past

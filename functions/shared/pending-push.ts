@@ -1,5 +1,5 @@
 import { findService } from '../../lib/config/lookup.ts';
-import type { Notifier, ReleaseEvents, ReleaseStore } from '../../lib/ports/index.ts';
+import type { Metrics, Notifier, ReleaseEvents, ReleaseStore } from '../../lib/ports/index.ts';
 import { pendingPushReporter } from '../../lib/use-cases/finish-release.ts';
 import type { SupersedePendingPush } from '../../lib/use-cases/release-lock.ts';
 import { config, settings } from './adapters.ts';
@@ -13,6 +13,8 @@ export const createPendingPushReporter = (ports: {
   store: ReleaseStore;
   notifier: Notifier;
   events: ReleaseEvents;
+  /** Where a notification the trigger's last retry could not send is counted (the trigger has it). */
+  metrics?: Metrics;
 }): SupersedePendingPush =>
   pendingPushReporter(
     ports,

@@ -7,11 +7,13 @@ import { actorSchema } from '../domain/schemas.ts';
 import type { CaughtFailure, Deployment, ReleaseRequest, StepCursor } from '../domain/types.ts';
 import { InvalidInputError, TargetStateError } from '../errors.ts';
 import type { Metrics } from '../ports/metrics.ts';
+import type { Notifier } from '../ports/notifier.ts';
 import type { ReleaseEvents } from '../ports/release-events.ts';
+import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { TargetDriver, TrafficReport } from '../ports/target-driver.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
-import { notifyBestEffort, notifyOnce } from './notify.ts';
+import { type NotificationMarkStore, notifyBestEffort, notifyOnce } from './notify.ts';
 import type { PipelineSettings, ReleasePorts } from './ports.ts';
 import {
   releaseLockAndWakeNext,
@@ -743,13 +745,16 @@ export const reportRelease = async (
  * in-process by whichever function replaced or refused it. Same record, release event and notification
  * (a retry tells nobody twice); no execution ARN, as none ever ran.
  */
-export const pendingPushReporter =
-  (
-    ports: Pick<ReleasePorts, 'store' | 'notifier'> & { events?: ReleaseEvents },
-    settings: () => PipelineSettings,
-    topicArnOf: (service: string) => string,
-  ): SupersedePendingPush =>
-  async (request, releaseId, by) => {
+export const pendingPushReporter = (
+  ports: Pick<ReleasePorts, 'store' | 'notifier'> & {
+    events?: ReleaseEvents;
+    /** Where a notification a retried trigger could not send at its last attempt is counted. */
+    metrics?: Metrics;
+  },
+  settings: () => PipelineSettings,
+  topicArnOf: (service: string) => string,
+): SupersedePendingPush => {
+  const report = async (request: ReleaseRequest, releaseId: string, by: string): Promise<void> => {
     await reportRelease(ports, settings(), {
       kind: 'superseded',
       request,
@@ -758,6 +763,90 @@ export const pendingPushReporter =
       topicArn: topicArnOf(request.service),
     });
   };
+  return Object.assign(report, {
+    tellUntoldSupersededBy: (service: string, by: string) =>
+      tellUntoldSupersededBy(ports, settings(), topicArnOf(service), service, by),
+  });
+};
+
+/** The reason recordReport writes for a superseded release, naming who (records older than `supersededBy`). */
+const SUPERSEDED_REASON = /^superseded by newer release (\S+)$/;
+
+/** The release that superseded a release recorded superseded: its `supersededBy`, else the one its reason names. */
+const supersederOf = (record: ReleaseRecord): string | undefined =>
+  record.supersededBy ?? SUPERSEDED_REASON.exec(record.reason ?? '')?.[1];
+
+/**
+ * Tells people that a release recorded superseded was superseded, from its record, once (the notification
+ * mark decides: false when it was told already). For a release whose record and release event went out
+ * while its notification did not: its telling failed and took its mark back after another teller had
+ * read the mark as told (a hand-off, a withdrawal), so nobody else tells it.
+ */
+export const tellRecordedSuperseded = async (
+  ports: { store: NotificationMarkStore; notifier: Notifier },
+  settings: PipelineSettings,
+  topicArn: string,
+  record: ReleaseRecord,
+): Promise<boolean> => {
+  const by = supersederOf(record);
+  return notifyOnce(ports, topicArn, {
+    kind: 'superseded',
+    service: record.service,
+    releaseId: record.releaseId,
+    toVersion: record.toVersion ?? record.releaseId,
+    region: settings.region,
+    // When it was superseded, as its first telling said it.
+    ...(record.endedAt ? { at: record.endedAt } : {}),
+    ...(record.reason ? { reason: record.reason } : {}),
+    ...(by ? { details: { supersededBy: by } } : {}),
+  });
+};
+
+/**
+ * How many of a service's newest records a retried trigger looks through for the pushes its push
+ * superseded: one Query page. A push the trigger's push replaced was pushed before it, so its record is
+ * among the newest unless this many releases of the service were recorded since (minutes, between Lambda's
+ * retries of one event).
+ */
+export const RECORDS_SEARCHED_FOR_SUPERSEDED = 25;
+
+/**
+ * How long after a release was recorded superseded a trigger that still cannot tell it is Lambda's last
+ * attempt at its event: Lambda retries a failed asynchronous invocation twice, a minute then two minutes
+ * after each failure (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html;
+ * the trigger's `maximumRetryAttempts: 2`), so its first retry comes about a minute after the first
+ * attempt recorded it, and its last three minutes or more after.
+ */
+export const LAST_TRIGGER_RETRY_AFTER_SECONDS = 120;
+
+/**
+ * Tells every release recorded superseded by `by` whose notification was never sent (no 'superseded'
+ * mark), from its record, once each: the trigger's retry of a push whose first attempt replaced a pending
+ * push, recorded it and failed to notify it (SNS) while another teller read its mark as told and took it
+ * out of the queue (see queue-push.ts tellOwed). Each is tried; the first failure is thrown after, so the
+ * trigger's next retry tells what is still untold. One that Lambda's last attempt cannot tell (its event
+ * goes to the dead-letter queue, and nothing else will find it) is counted as
+ * {@link NOTIFICATIONS_LOST_METRIC}, as every lost notification is, so the alarm pages.
+ */
+export const tellUntoldSupersededBy = async (
+  ports: { store: ReleaseStore; notifier: Notifier; metrics?: Metrics },
+  settings: PipelineSettings,
+  topicArn: string,
+  service: string,
+  by: string,
+): Promise<void> => {
+  const records = await ports.store.listRecords(service, RECORDS_SEARCHED_FOR_SUPERSEDED);
+  const untold = records.filter((record) => record.status === 'superseded' && supersederOf(record) === by);
+  const failures: unknown[] = [];
+  for (const record of untold)
+    await tellRecordedSuperseded(ports, settings, topicArn, record).catch(async (error: unknown) => {
+      failures.push(error);
+      const recordedAt = Date.parse(record.endedAt ?? '');
+      if (now().getTime() - recordedAt >= LAST_TRIGGER_RETRY_AFTER_SECONDS * 1000)
+        await ports.metrics?.count(NOTIFICATIONS_LOST_METRIC, { Service: service }).catch(() => undefined);
+    });
+  if (failures.length > 0) throw failures[0];
+};
 
 /** The CloudWatch metric (namespace Shipline, dimension Service) an alarm pages on when people were not told. */
 export const NOTIFICATIONS_LOST_METRIC = 'NotificationsLost';

@@ -30,11 +30,12 @@ export interface PushQueuePorts extends SupersedePorts {
  * push waits (request-order.ts): one older than the holder or than the queued waiter is superseded at
  * once; the waiter it replaces is superseded (an execution through its task token, a pending push
  * recorded and told here). A push already told superseded is a `duplicate`, whether or not the lock is
- * held. Returns undefined when the push should start its execution now: the lock is
- * free, its lease has lapsed (the execution takes it over), this very release holds it (a duplicate),
- * its holder's execution no longer runs (no hand-off will come from it, so an execution must wait for the
- * lease and take it over, as before), or an execution of its name already exists (StartExecution then
- * answers it is a duplicate, as it always did).
+ * held. Starts the push's execution (StartExecution, as startRelease would) when it should start now: the
+ * lock is free, its lease has lapsed (the execution takes it over), this very release holds it (a
+ * duplicate), its holder's execution no longer runs (no hand-off will come from it, so an execution must
+ * wait for the lease and take it over, as before), or an execution of its name already exists
+ * (StartExecution then answers it is a duplicate, as it always did, and the pushes it superseded whose
+ * notification is owed are told: see tellOwed).
  */
 export const queueBehindHolder = async (
   ports: PushQueuePorts & { starter: ExecutionStarter },
@@ -49,25 +50,49 @@ export const queueBehindHolder = async (
     queued: true,
     told: { releaseId: executionName, kind: 'superseded' },
   });
+  // The pushes this push superseded whose notification is still owed, told from their records (one Query
+  // of the newest; each once, by its mark). A first attempt that replaced a pending push recorded it
+  // superseded, then failed to notify it (SNS) and took its mark back after another teller had read the
+  // mark as told: a hand-off that started this push and took it out of the queue with the replaced one,
+  // or a newer push that replaced this one and with it the replaced one. No queue carries it any more, and
+  // its record is the only trace. Looked for only on the paths this push's retried trigger takes then,
+  // never on a push's first start: told superseded already, carried as replaced by the queued push, or
+  // refused by StartExecution as a duplicate.
+  const tellOwed = async (): Promise<void> =>
+    ports.supersedePending?.tellUntoldSupersededBy?.(service, executionName);
   // One release per digest: a push superseded as data never had an execution, so StartExecution would
   // not refuse its name as it refuses a superseded execution's. Its copy (EventBridge delivers at least
   // once, and may deliver late) or the same digest pushed again is a duplicate: never released after the
   // newer push that superseded it.
-  if (before.told)
+  if (before.told) {
+    await tellOwed();
     return {
       status: 'duplicate',
       service,
       executionName,
       executionArn: await starter.executionArn(executionName),
     };
+  }
   const held = before.lease;
+  const self = before.queued;
+  // Replaced already by the queued push, which keeps it to tell it (its retry, or its event delivered late).
+  if (self?.supersedes?.executionName === executionName) await tellOwed();
+  // A push not queued as data starts its execution here, as startRelease would. StartExecution refuses a
+  // name already used (ExecutionAlreadyExists: a duplicate) but for an open execution with the very same
+  // input; a retried trigger's input differs (Lambda retries an asynchronous invocation that failed a minute,
+  // then two minutes later: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html;
+  // the input says when it was received), so a retry whose push a hand-off started comes out a duplicate.
+  const startHere = async (): Promise<StartReleaseResult> => {
+    const { executionArn, started } = await starter.start(executionName, request);
+    if (!started) await tellOwed();
+    return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
+  };
   // This very push still queued as data (its event delivered again, or its digest pushed again, once no
   // hand-off will start it): started from the queue as a hand-off starts it, marked as being started on
   // condition that it is still queued, so a person's withdrawal and this start never both win (a plain
   // StartExecution would start a push the withdrawal has just said never starts).
-  const self = before.queued;
-  const startNow = async (): Promise<StartReleaseResult | undefined> => {
-    if (self?.executionName !== executionName || !isPendingPush(self)) return undefined;
+  const startNow = async (): Promise<StartReleaseResult> => {
+    if (self?.executionName !== executionName || !isPendingPush(self)) return startHere();
     const { started } = await startPendingPush(ports, service, self);
     // The push it replaced and had not told (a first attempt failed before telling it, or a hand-off was
     // starting it): it leaves the queue with this push, so it is told now or never.
@@ -79,7 +104,7 @@ export const queueBehindHolder = async (
   if ((await starter.executionState(held.holder)) !== 'running') return startNow();
   // A digest whose execution already exists (running, or released before) is a duplicate, as when
   // StartExecution refuses its name: it is not queued to be released again.
-  if ((await starter.executionState(executionName)) !== 'none') return undefined;
+  if ((await starter.executionState(executionName)) !== 'none') return startHere();
   const executionArn = await starter.executionArn(executionName);
   const superseded = async (by: string): Promise<StartReleaseResult> => {
     await supersedeWaiter(ports, pendingWaiter(request, executionName), by);

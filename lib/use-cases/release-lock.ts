@@ -38,7 +38,17 @@ export interface WaitOutcome {
  * Records and tells that a pending push (queued as data, with no execution) was superseded by `by`: what
  * the execution's "Record that a newer push superseded this one" state does, run in-process.
  */
-export type SupersedePendingPush = (request: ReleaseRequest, releaseId: string, by: string) => Promise<void>;
+export type SupersedePendingPush = ((
+  request: ReleaseRequest,
+  releaseId: string,
+  by: string,
+) => Promise<void>) & {
+  /**
+   * Tells, from their records, the releases recorded superseded by `by` that were never notified (a
+   * retried trigger of `by` whose replaced push left the queue meanwhile: see queue-push.ts tellOwed).
+   */
+  tellUntoldSupersededBy?: (service: string, by: string) => Promise<void>;
+};
 
 /** What telling a queued waiter it was superseded takes: its task token, or the in-process report of a pending push. */
 export interface SupersedePorts {

@@ -8,8 +8,7 @@ import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
-import { NOTIFICATIONS_LOST_METRIC, reportRelease } from './finish-release.ts';
-import { notifyOnce } from './notify.ts';
+import { NOTIFICATIONS_LOST_METRIC, reportRelease, tellRecordedSuperseded } from './finish-release.ts';
 import type { PipelineSettings } from './ports.ts';
 import { pendingRequestOf, SUPERSEDED_MARK } from './release-lock.ts';
 import { RELEASE_ABORTED } from './resume.ts';
@@ -223,20 +222,8 @@ const tellSupersededMeanwhile = async (
   // superseded it for being older than its holder): its record and release event went out, and only the
   // notification, which found the mark, is sent now, from the record, once.
   if (ended?.status !== 'superseded') return;
-  const by = SUPERSEDED_REASON.exec(ended.reason ?? '')?.[1];
-  await notifyOnce(ports, topicArn, {
-    kind: 'superseded',
-    service: ended.service,
-    releaseId: ended.releaseId,
-    toVersion: ended.toVersion,
-    region: settings.region,
-    ...(ended.reason ? { reason: ended.reason } : {}),
-    ...(by ? { details: { supersededBy: by } } : {}),
-  }).catch(() => undefined);
+  await tellRecordedSuperseded(ports, settings, topicArn, ended).catch(() => undefined);
 };
-
-/** The reason reportRelease records for a superseded release (finish-release.ts recordReport), naming who. */
-const SUPERSEDED_REASON = /^superseded by newer release (\S+)$/;
 
 /** Why a push the withdrawal did not take out is not (or no longer) the queued one. */
 const notQueued = async (

@@ -13,6 +13,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -137,6 +138,8 @@ describe('Handler: trigger', () => {
     cloudwatch.reset();
     // No release holds the service's lock: the push starts its execution at once.
     serveReads(() => undefined);
+    // The service's newest records (a duplicate looks for the pushes it superseded that were never told).
+    ddb.on(QueryCommand).resolves({ Items: [] });
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
   });
@@ -564,6 +567,86 @@ describe('Handler: trigger', () => {
       service: 'checkout',
       executionName: V2_RELEASE_ID,
       executionArn: EXECUTION_ARN,
+    });
+    // One page of the service's newest records, looked through for a push it superseded and never told.
+    expect(ddb.commandCalls(QueryCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': LOCK_KEY.pk, ':prefix': 'RELEASE#' },
+        ScanIndexForward: false,
+        Limit: 25,
+      },
+    ]);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it("counts the notification lost when the trigger's last retry cannot tell the push its push superseded", async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    sns.on(PublishCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    const record = (endedAt: string) => ({
+      pk: LOCK_KEY.pk,
+      sk: 'RELEASE#2025-03-04T09:30:00Z#checkout-111111111111',
+      service: 'checkout',
+      releaseId: 'checkout-111111111111',
+      requestedAt: '2025-03-04T09:30:00Z',
+      status: 'superseded',
+      toVersion: 'v1.5',
+      endedAt,
+      supersededBy: V2_RELEASE_ID,
+    });
+    // The first retry (a minute after v1.5 was recorded superseded): more retries come, nothing is counted.
+    ddb.on(QueryCommand).resolves({ Items: [record('2025-03-04T09:59:00.000Z')] });
+    await expect(handler(ecrPushEvent(), context)).rejects.toThrow('Rate exceeded');
+    expect(cloudwatch.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+
+    // The last retry (three minutes after): the event goes to the dead-letter queue, the loss is counted.
+    ddb.on(QueryCommand).resolves({ Items: [record('2025-03-04T09:57:00.000Z')] });
+    await expect(handler(ecrPushEvent(), context)).rejects.toThrow('Rate exceeded');
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)).toEqual([
+      notificationsLostInput(),
+    ]);
+  });
+
+  it('tells, on a retry that finds its push started, the push it superseded that was recorded and never told', async () => {
+    // The first attempt replaced v1.5 and recorded it superseded; its notification failed (SNS) while a
+    // hand-off read its mark as told and started v2: the retry's StartExecution answers v2 exists.
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    const supersededRecord = {
+      pk: LOCK_KEY.pk,
+      sk: 'RELEASE#2025-03-04T09:30:00Z#checkout-111111111111',
+      service: 'checkout',
+      releaseId: 'checkout-111111111111',
+      requestedAt: '2025-03-04T09:30:00Z',
+      status: 'superseded',
+      toVersion: 'v1.5',
+      endedAt: '2025-03-04T09:59:00.000Z',
+      reason: `superseded by newer release ${V2_RELEASE_ID}`,
+      supersededBy: V2_RELEASE_ID,
+    };
+    const otherRecord = {
+      ...supersededRecord,
+      releaseId: 'checkout-000000000000',
+      supersededBy: 'checkout-9',
+    };
+    ddb.on(QueryCommand).resolves({ Items: [supersededRecord, otherRecord] });
+
+    await expect(handler(ecrPushEvent(), context)).resolves.toMatchObject({ status: 'duplicate' });
+
+    const published = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.TopicArn).toBe(TOPIC_ARN);
+    expect(JSON.parse(published[0]?.Message ?? '')).toMatchObject({
+      event: 'superseded',
+      service: 'checkout',
+      release: 'checkout-111111111111',
+      toVersion: 'v1.5',
+      supersededBy: V2_RELEASE_ID,
+      at: '2025-03-04T09:59:00.000Z',
     });
   });
 
