@@ -32,14 +32,18 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * newest is released; none after a newer one; and nothing is left queued behind a free lock, nor an
  * execution waiting for a wake-up that never comes, and no push is told superseded and then released; no
  * push whose told mark is set (told superseded, or withdrawn) ever takes the lock. Started executions reach
- * the lock in an order drawn from the seed. The trigger or the hand-off fails at one step, retried; or the
- * hand-off's StartExecution is throttled several times and lands late (no execution exists meanwhile, so a
- * trigger that replaced the push being started tells it superseded); or a person withdraws the queued push
- * meanwhile (withdrawn, it is told once and never released). Not checked here: a hand-off failing past its
- * retries (queued-push.test.ts proves those orders); SNS failing after a notification's mark was written
- * (the hand-off then takes the push for told while the failed telling takes its mark back: a known gap);
- * and an execution that lands and takes the lock between a teller's look at it (no execution yet) and the
- * mark its telling writes (executions run only once the triggers and the hand-off are done: a known gap).
+ * the lock in an order drawn from the seed, after the triggers and the hand-off are done, or (`early`) as
+ * soon as their start lands, each of their calls a step among the others'. The trigger or the hand-off
+ * fails at one step, retried; or the hand-off's StartExecution is throttled several times and lands late
+ * (no execution exists meanwhile, so a trigger that replaced the push being started tells it superseded);
+ * or a person withdraws the queued push meanwhile (withdrawn, it is told once and never released); or a
+ * push's event comes twice (EventBridge delivers at least once: two triggers of one push). Not checked
+ * here: a hand-off failing past its retries (queued-push.test.ts proves those orders); SNS failing after a
+ * notification's mark was written (the hand-off then takes the push for told while the failed telling
+ * takes its mark back: a known gap); and an execution that lands and takes the lock between a teller's
+ * look at it (no execution yet) and the mark its telling writes (a known gap: with a newer push, a push
+ * whose event comes twice, and executions reaching the lock early, one trigger tells its push superseded
+ * while the other starts it, which then takes the lock; so that mix is not explored).
  */
 
 const config = repoConfig();
@@ -179,35 +183,67 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
    * the lock (or waits with a task token, or ends superseded), long before a release ends; then the holder
    * releases it and wakes the next; and so on until nothing moves.
    */
-  const drain = async (next: () => number) => {
-    const released: string[] = [];
+  /**
+   * Where the executions are, shared by the ones that reach the lock while the triggers and the hand-off
+   * still run (`runsEarly`) and the drain: pushes released, told superseded by the lock, parked on a task
+   * token, ended; and the lock holders not yet ended.
+   */
+  let runs: {
+    released: string[];
     /** Pushes that took the lock while their told mark was set (told superseded, or withdrawn). */
-    const heldWhileTold: string[] = [];
-    const supersededExecutions = new Set<string>();
-    const parked = new Map<string, string>();
-    const finished = new Set<string>();
-    let waits = 0;
-    const step = async (name: string, request: ReleaseRequest): Promise<string | undefined> => {
-      const acquired = await acquireReleaseLock({ store }, config, request, name);
-      if (acquired.acquired) {
-        if (store.notified.has(`${name}#superseded`)) heldWhileTold.push(name);
-        return name;
-      }
-      if (acquired.superseded) {
-        supersededExecutions.add(name);
-        finished.add(name);
-        starter.ended.add(name);
-        return undefined;
-      }
-      waits += 1;
-      const waitToken = `token-${name}-${waits}`;
-      parked.set(name, waitToken);
-      await waitForReleaseLock({ store, tokens, events, supersedePending }, request, name, waitToken);
+    heldWhileTold: string[];
+    supersededExecutions: Set<string>;
+    parked: Map<string, string>;
+    finished: Set<string>;
+    holding: string[];
+    waits: number;
+  };
+
+  /** An execution's first states: it takes the lock (its holder's name), waits with a task token, or ends. */
+  const step = async (name: string, request: ReleaseRequest): Promise<string | undefined> => {
+    const { heldWhileTold, supersededExecutions, parked, finished } = runs;
+    const acquired = await acquireReleaseLock({ store }, config, request, name);
+    if (acquired.acquired) {
+      if (store.notified.has(`${name}#superseded`)) heldWhileTold.push(name);
+      return name;
+    }
+    if (acquired.superseded) {
+      supersededExecutions.add(name);
+      finished.add(name);
+      starter.ended.add(name);
       return undefined;
-    };
+    }
+    runs.waits += 1;
+    const waitToken = `token-${name}-${runs.waits}`;
+    parked.set(name, waitToken);
+    await waitForReleaseLock({ store, tokens, events, supersedePending }, request, name, waitToken);
+    return undefined;
+  };
+
+  /**
+   * The execution of `name` reaching the lock as soon as its start lands, while the triggers and the
+   * hand-off still run (each of its calls one step); left to the drain if it never starts meanwhile.
+   */
+  const runsEarly = (name: string) => async () => {
+    for (let look = 0; look < 60; look += 1) {
+      const started = starter.calls.find((call) => call.name === name);
+      if (started && starter.executions.has(name)) {
+        const holder = await step(name, started.input as ReleaseRequest);
+        if (holder) runs.holding.push(holder);
+        return;
+      }
+      await scheduler.gate(`execution ${name} not started yet`, false);
+    }
+  };
+
+  const drain = async (next: () => number) => {
+    const { released, heldWhileTold, supersededExecutions, parked, finished } = runs;
+    // Holders that took the lock early release it in the first pass, after the others reach the lock.
+    let early = runs.holding.splice(0);
     for (let progressed = true; progressed; ) {
-      progressed = false;
-      const holders: string[] = [];
+      progressed = early.length > 0;
+      const holders: string[] = early;
+      early = [];
       // Started executions reach the lock in any order (a start the SDK retried lands late, and the first
       // Task's invocation takes its own time): each pass, in an order drawn from the seed.
       const calls = [...starter.calls]
@@ -318,6 +354,10 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       slowStart?: number;
       /** A person withdraws the queued push (v2) meanwhile (shipline abort --release). */
       withdraw?: boolean;
+      /** v3's event is delivered twice (EventBridge delivers at least once): two triggers of the same push. */
+      redeliver?: boolean;
+      /** Each push's execution reaches the lock as soon as its start lands, while the others still run. */
+      early?: boolean;
     },
     seed: number,
   ): Promise<void> => {
@@ -334,6 +374,15 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     queue = (request, executionName) =>
       queueBehindHolder({ store, starter, tokens, events, supersedePending }, request, executionName);
     scheduler = new Scheduler();
+    runs = {
+      released: [],
+      heldWhileTold: [],
+      supersededExecutions: new Set(),
+      parked: new Map(),
+      finished: new Set(),
+      holding: [],
+      waits: 0,
+    };
     holdLock();
     const pushes: string[] = [];
     if (setup.queued) {
@@ -368,6 +417,10 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
       pushes.push(nameOf('c'));
     }
+    if (setup.redeliver)
+      processes.push({ name: 'trigger v3 again', body: trigger(push('10:05', 'b', 'v3')) });
+    if (setup.early)
+      for (const name of pushes) processes.push({ name: `execution ${name}`, body: runsEarly(name) });
     let withdrawal: WithdrawResult | undefined;
     if (setup.withdraw)
       processes.push({
@@ -431,6 +484,24 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     for (let seed = 1; seed <= SEEDS; seed += 1) {
       await explore({ queued: true, withdraw: true }, seed);
       await explore({ queued: true, withdraw: true, slowStart: 6 }, seed);
+    }
+  });
+
+  it('executions reaching the lock as soon as they start, while the triggers and the hand-off still run', async () => {
+    for (let seed = 1; seed <= SEEDS / 2; seed += 1) {
+      await explore({ early: true }, seed);
+      await explore({ queued: true, early: true }, seed);
+      await explore({ queued: true, newer: true, early: true }, seed);
+      await explore({ queued: true, newer: true, early: true, slowStart: 6 }, seed);
+      await explore({ queued: true, withdraw: true, early: true }, seed);
+    }
+  });
+
+  it('a push whose event comes twice (two triggers of it), its execution reaching the lock meanwhile', async () => {
+    for (let seed = 1; seed <= SEEDS; seed += 1) {
+      await explore({ redeliver: true, early: true }, seed);
+      await explore({ queued: true, redeliver: true, early: true }, seed);
+      await explore({ queued: true, newer: true, redeliver: true }, seed);
     }
   });
 
