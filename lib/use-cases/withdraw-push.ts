@@ -84,7 +84,7 @@ export const withdrawQueuedPush = async (
       // The queue changed between the read and the removal: not withdrawn, so not marked either.
       await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
       const now = await store.readWaiter(service);
-      await tellSupersededMeanwhile(ports, settings, topicArnOf(service), now, releaseId);
+      await tellSupersededMeanwhile(ports, settings, topicArnOf(service), now, queued);
       return notQueued(ports, request, now, true);
     }
   }
@@ -109,18 +109,48 @@ const removeMarked = async (store: ReleaseStore, service: string, queued: Waiter
 /**
  * A newer push that replaced the push while the withdrawal held its mark told nobody (its telling found
  * the mark): told now that the mark is taken back, as the hand-off would tell it only when the service is
- * handed on (hours later, for a long release). Told once (the notification mark); best effort: untold, the
- * newer push still carries it, and the hand-off or a retried trigger tells it.
+ * handed on (hours later, for a long release). The newer push carries it while it is queued; once it left
+ * the queue (the hand-off, or its own trigger finding the lock free, started it meanwhile, and found the
+ * mark too), the push's record says it: recorded superseded (the telling writes the record before its
+ * mark), and not marked told. Told once (the notification mark); best effort: untold, the newer push still
+ * carries it, and the hand-off or a retried trigger tells it.
  */
 const tellSupersededMeanwhile = async (
   ports: WithdrawPushPorts,
   settings: PipelineSettings,
   topicArn: string,
   queued: Waiter | undefined,
-  releaseId: string,
+  withdrawn: Waiter & { pendingInput: string },
 ): Promise<void> => {
-  if (queued?.supersedes?.executionName !== releaseId) return;
-  await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
+  if (queued?.supersedes?.executionName === withdrawn.executionName) {
+    await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
+    return;
+  }
+  await tellRecorded(ports, settings, topicArn, withdrawn).catch(() => undefined);
+};
+
+/**
+ * Tells the push its record says was superseded, unless it was told (its mark): the telling that recorded it
+ * found the withdrawal's mark, and nothing queued carries the push any more.
+ */
+const tellRecorded = async (
+  ports: WithdrawPushPorts,
+  settings: PipelineSettings,
+  topicArn: string,
+  withdrawn: Waiter & { pendingInput: string },
+): Promise<void> => {
+  const push = pendingRequestOf(withdrawn);
+  const { executionName } = withdrawn;
+  const record = await ports.store.readRecord(push.service, push.requestedAt, executionName);
+  if (record?.status !== 'superseded' || record.supersededBy === undefined) return;
+  if (await ports.store.wasNotified(executionName, ENDED_WHILE_QUEUED_MARK)) return;
+  await reportRelease(ports, settings, {
+    kind: 'superseded',
+    request: push,
+    releaseId: executionName,
+    supersededBy: record.supersededBy,
+    topicArn,
+  });
 };
 
 /** Why a push the withdrawal did not take out is not (or no longer) the queued one. */
