@@ -372,10 +372,25 @@ export const waitForReleaseLock = async (
   // A replaced waiter may be a pending push (queued by the trigger): it is recorded as superseded here.
   if (result.replaced) await supersedeWaiter(ports, result.replaced, releaseId);
   const lock = await store.readLock(request.service);
+  // A late copy of this wait (its invocation run again, or its response lost and the state retried, after
+  // the wait had already ended): the execution took the lock since, or is taking it having read the queue
+  // before this entry was written (it takes out only the entry its own read showed). The entry this copy
+  // queued would stay behind it: a later hand-off would wake a task long over, a newer push would tell it
+  // superseded. Taken out (only if it is still this very token's), and nothing is announced.
+  if (lock?.holder === releaseId) {
+    await store.dequeueWaiter(request.service, releaseId, taskToken);
+    // A push a hand-off was starting that this copy replaced leaves the queue with it: told now if no
+    // execution of it exists (as below).
+    if (result.kept) await tellIfUntold(ports, result.kept, releaseId);
+    return { queued: false };
+  }
   // Not planned yet, so no release record: only the topic hears that it waits.
   await announceQueued(ports.events, request, releaseId, lock?.holder);
   if (!lock || lock.leaseExpiresAt < nowEpochSeconds()) {
-    await tokens.succeed(taskToken, { superseded: false } satisfies WaitOutcome);
+    // A token no longer valid: this wait had already ended (see above), and its execution may be taking the
+    // lock without having seen this entry: taken out (only if it is still this very token's).
+    if (!(await tokens.succeed(taskToken, { superseded: false } satisfies WaitOutcome)))
+      await store.dequeueWaiter(request.service, releaseId, taskToken);
     // A push a hand-off was starting when this one replaced it (kept, not told): this release now takes
     // the free lock and leaves the queue with it, so no hand-off will see it. Told now if no execution of
     // it exists (its start failed past the hand-off's retries; one that started settles its own fate).

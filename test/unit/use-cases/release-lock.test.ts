@@ -259,6 +259,50 @@ describe('Use case: release lock', () => {
       expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: false } }]);
     });
 
+    it('a late copy of its wait (run again after the execution took the lock) leaves nothing queued behind it', async () => {
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      await acquireReleaseLock({ store }, config, v3.request, v3.id);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+
+      const result = await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+
+      expect(result).toEqual({ queued: false });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      // The release it holds is never told superseded by a newer push, nor woken again by its own hand-off.
+      await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4');
+      expect(await releaseLockAndWakeNext({ store, tokens }, 'checkout', v3.id)).toEqual({
+        released: true,
+        woke: 'checkout-v4',
+      });
+      expect(tokens.succeeded).toEqual([
+        { token: 't3', output: { superseded: false } },
+        { token: 't4', output: { superseded: false } },
+      ]);
+    });
+
+    it('a late copy of its wait queueing it while the execution takes the lock on a read without it leaves nothing queued', async () => {
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      // The woken execution's read of the lock shows no entry of it (its entry is gone, say), and a late copy
+      // of its wait writes one between that read and the lock write.
+      await store.dequeueWaiter('checkout', v3.id);
+      const read = store.readQueueSnapshot.bind(store);
+      store.readQueueSnapshot = async (service, request) => {
+        store.readQueueSnapshot = read;
+        const snapshot = await read(service, request);
+        await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+        return snapshot;
+      };
+
+      expect(await acquireReleaseLock({ store }, config, v3.request, v3.id)).toEqual({
+        acquired: true,
+        superseded: false,
+      });
+
+      expect(store.waiters.get('checkout')).toBeUndefined();
+    });
+
     it('resumes itself at once when the lease of the holder expired', async () => {
       const lock = store.locks.get('checkout');
       if (lock) store.locks.set('checkout', { ...lock, leaseExpiresAt: NOW_EPOCH - 1 });
