@@ -299,10 +299,18 @@ export const acquireReleaseLock = async (
             Math.max(1, holder.leaseExpiresAt - nowEpochSeconds() + 1),
           ),
         };
+  // Superseded by the holder (a newer push took the lock first, its execution started at once on a lock
+  // this woken waiter's hand-off had just freed): its own entry goes with it, or the holder's hand-off would
+  // find it queued and wake a task long over (and report it woke it).
+  const refused = async (holder: LockLease): Promise<AcquireResult> => {
+    const result = refusedBy(holder);
+    if (result.superseded) await leaveQueue();
+    return result;
+  };
   // A lease another release holds and has not let lapse refuses the conditional write: decide on the lease
   // read above (as if the write had been refused then) instead of sending a write bound to fail and reading
   // the lock again. A lock freed since is not missed: the wait reads the lock after queueing.
-  if (held && held.leaseExpiresAt >= nowEpochSeconds()) return refusedBy(held);
+  if (held && held.leaseExpiresAt >= nowEpochSeconds()) return refused(held);
   const result = await store.acquireLock(
     service,
     releaseId,
@@ -314,7 +322,7 @@ export const acquireReleaseLock = async (
     await leaveQueue();
     return { acquired: true, superseded: false };
   }
-  return refusedBy(result.holder);
+  return refused(result.holder);
 };
 
 /**

@@ -184,6 +184,23 @@ describe('Use case: release lock', () => {
       expect(store.waiters.has('checkout')).toBe(false);
     });
 
+    it('a woken waiter superseded by a newer push that took the lock first leaves the queue: no hand-off wakes it again', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      // A newer push's execution, started at once on the free lock, takes it before the woken one.
+      await acquireReleaseLock({ store }, config, v4.request, v4.id);
+
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
+        acquired: false,
+        superseded: true,
+        by: 'checkout-v4',
+      });
+
+      expect(store.waiters.has('checkout')).toBe(false);
+      expect(await releaseLockAndWakeNext({ store, tokens }, 'checkout', v4.id)).toEqual({ released: true });
+    });
+
     it('queues behind a live lease on what it read, without a conditional write bound to fail', async () => {
       await acquireReleaseLock({ store }, config, v2.request, v2.id);
       store.calls.length = 0;
