@@ -265,7 +265,9 @@ export const acquireReleaseLock = async (
   });
   const { lease: held, queued: waiter } = snapshot;
   // The taken-out waiter is removed only when it is this release (woken from its wait, or a pending push
-  // whose start has not taken it out yet): any other stays queued, and nothing else queues this release.
+  // whose start has not taken it out yet): any other stays queued. An entry of this release written after
+  // this read (a late copy of its wait, its event delivered twice and queued again) is taken out by its
+  // writer, which reads the lock after writing it (waitForReleaseLock, queueBehindHolder).
   const leaveQueue = async () => {
     if (waiter?.executionName === releaseId) await store.dequeueWaiter(service, releaseId);
   };
