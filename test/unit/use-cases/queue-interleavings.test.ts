@@ -33,8 +33,8 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * execution waiting for a wake-up that never comes, and no push is told superseded and then released; no
  * push whose told mark is set (told superseded, or withdrawn) ever takes the lock. Started executions reach
  * the lock in an order drawn from the seed, after the triggers and the hand-off are done, or (`early`) as
- * soon as their start lands, each of their calls a step among the others'. The trigger or the hand-off
- * fails at one step, retried; or the hand-off's StartExecution is throttled several times and lands late
+ * soon as their start lands, each of their calls a step among the others'. The trigger, the hand-off or an
+ * execution's Task fails at one step, retried; or the hand-off's StartExecution is throttled several times and lands late
  * (no execution exists meanwhile, so a trigger that replaced the push being started tells it superseded);
  * or a person withdraws the queued push meanwhile (withdrawn, it is told once and never released); or a
  * push's event comes twice (EventBridge delivers at least once: two triggers of one push). Not checked
@@ -202,7 +202,17 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   /** An execution's first states: it takes the lock (its holder's name), waits with a task token, or ends. */
   const step = async (name: string, request: ReleaseRequest): Promise<string | undefined> => {
     const { heldWhileTold, supersededExecutions, parked, finished } = runs;
-    const acquired = await acquireReleaseLock({ store }, config, request, name);
+    // Each Task retried as its state retries a failed invocation (an injected failure, see `execFailAt`).
+    const retried = async <T>(task: (attempt: number) => Promise<T>): Promise<T> => {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          return await task(attempt);
+        } catch (error) {
+          if (attempt >= 2) throw error;
+        }
+      }
+    };
+    const acquired = await retried(() => acquireReleaseLock({ store }, config, request, name));
     if (acquired.acquired) {
       if (store.notified.has(`${name}#superseded`)) heldWhileTold.push(name);
       return name;
@@ -210,13 +220,22 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     if (acquired.superseded) {
       supersededExecutions.add(name);
       finished.add(name);
+      // Its report, then the hand-off every ending runs: it releases a lock an earlier attempt took.
+      await retried(() =>
+        releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', name),
+      );
       starter.ended.add(name);
       return undefined;
     }
-    runs.waits += 1;
-    const waitToken = `token-${name}-${runs.waits}`;
-    parked.set(name, waitToken);
-    await waitForReleaseLock({ store, tokens, events, supersedePending }, request, name, waitToken);
+    await retried(async () => {
+      // Each attempt of the waiting Task has its own token; a failed attempt's token is spent.
+      const spent = parked.get(name);
+      if (spent !== undefined) await tokens.fail(spent, 'States.TaskFailed', 'attempt failed');
+      runs.waits += 1;
+      const waitToken = `token-${name}-${runs.waits}`;
+      parked.set(name, waitToken);
+      await waitForReleaseLock({ store, tokens, events, supersedePending }, request, name, waitToken);
+    });
     return undefined;
   };
 
@@ -228,6 +247,9 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     for (let look = 0; look < 60; look += 1) {
       const started = starter.calls.find((call) => call.name === name);
       if (started && starter.executions.has(name)) {
+        // Its steps count from its start: an injected failure (`execFailAt`) falls on one of its own calls.
+        const own = scheduler.process.getStore();
+        if (own) own.steps = 0;
         const holder = await step(name, started.input as ReleaseRequest);
         if (holder) runs.holding.push(holder);
         return;
@@ -358,6 +380,8 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       redeliver?: boolean;
       /** Each push's execution reaches the lock as soon as its start lands, while the others still run. */
       early?: boolean;
+      /** Each early execution fails at this step of its own (its Task then retried). */
+      execFailAt?: number;
     },
     seed: number,
   ): Promise<void> => {
@@ -420,7 +444,12 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     if (setup.redeliver)
       processes.push({ name: 'trigger v3 again', body: trigger(push('10:05', 'b', 'v3')) });
     if (setup.early)
-      for (const name of pushes) processes.push({ name: `execution ${name}`, body: runsEarly(name) });
+      for (const name of pushes)
+        processes.push({
+          name: `execution ${name}`,
+          ...(setup.execFailAt ? { failAt: setup.execFailAt } : {}),
+          body: runsEarly(name),
+        });
     let withdrawal: WithdrawResult | undefined;
     if (setup.withdraw)
       processes.push({
@@ -505,9 +534,17 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     }
   });
 
+  it('an execution failing at any step of its own (the table, Step Functions), its Task retried, while pushes queue', async () => {
+    for (let execFailAt = 1; execFailAt <= 10; execFailAt += 1)
+      for (let seed = 1; seed <= 9; seed += 1) {
+        await explore({ queued: true, newer: true, early: true, execFailAt }, seed);
+        if (seed <= 3) await explore({ queued: true, redeliver: true, early: true, execFailAt }, seed);
+      }
+  });
+
   it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {
     for (let handOffFailAt = 1; handOffFailAt <= 8; handOffFailAt += 1)
-      for (let seed = 1; seed <= 3; seed += 1) {
+      for (let seed = 1; seed <= 8; seed += 1) {
         await explore({ queued: true, handOffFailAt }, seed);
         await explore({ queued: true, newer: true, handOffFailAt }, seed);
       }

@@ -257,6 +257,33 @@ describe('Use case: release lock', () => {
       expect(store.waiters.get('checkout')?.executionName).toBe('checkout-v4');
     });
 
+    it('a retried wait tells the waiter its first attempt replaced and failed to tell (SendTaskSuccess throttled)', async () => {
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      const succeed = tokens.succeed.bind(tokens);
+      tokens.succeed = async () => {
+        tokens.succeed = succeed;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      await expect(waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4')).rejects.toThrow(
+        'Rate exceeded',
+      );
+
+      // The wait state's Retry: a new attempt, with its own token.
+      await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4-2');
+
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: true, by: 'checkout-v4' } }]);
+      expect(store.waiters.get('checkout')).toMatchObject({
+        executionName: 'checkout-v4',
+        taskToken: 't4-2',
+      });
+      // Told once: the hand-off that wakes the newer push finds it told (its token spent) and wakes v4 only.
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      expect(tokens.succeeded).toEqual([
+        { token: 't3', output: { superseded: true, by: 'checkout-v4' } },
+        { token: 't4-2', output: { superseded: false } },
+      ]);
+    });
+
     it('resumes itself as superseded when a newer request is already queued', async () => {
       await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4');
 
