@@ -37,9 +37,10 @@ export interface Waiter {
    */
   pendingInput?: string;
   /**
-   * The pending push this waiter replaced in the queue, kept with it so that a retried queueing (the
-   * trigger's Lambda retry, the wait state's Retry) still tells that push it was superseded when the
-   * first attempt failed after the replace and before telling it.
+   * The waiter this one replaced in the queue (a pending push, or an execution waiting on its task token),
+   * kept with it so that a retried queueing (the trigger's Lambda retry, the wait state's Retry) or the
+   * hand-off still tells it it was superseded when the first attempt failed after the replace and before
+   * telling it.
    */
   supersedes?: Omit<Waiter, 'supersedes'>;
 }

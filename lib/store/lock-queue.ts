@@ -95,12 +95,19 @@ const keptInputOf = (pendingInput: string): string | undefined => {
   return bytesOf(trimmed) <= KEPT_INPUT_BYTES ? trimmed : undefined;
 };
 
-/** A replaced waiter as kept with its replacement: only a pending push, whose telling is in-process. */
-const pendingOf = (waiter: Waiter): Omit<Waiter, 'supersedes'> | undefined => {
-  if (waiter.pendingInput === undefined) return undefined;
+/**
+ * A replaced waiter as kept with its replacement, until it is told: a pending push (its telling is
+ * in-process), or an execution waiting on its task token. An execution whose telling failed (SendTaskSuccess
+ * throttled past the SDK's retries, or the replacing function stopped between the replace and the telling)
+ * would otherwise wait until its wait's timeout and then find the lock free if the newer push's release
+ * ended meanwhile: an older image released after the newer one. Kept, it is told by the replacing
+ * function's retry or by the hand-off (a token told already is answered as spent, and nothing changes).
+ */
+const keptOf = (waiter: Waiter): Omit<Waiter, 'supersedes'> | undefined => {
+  const { supersedes: _earlier, ...kept } = waiter;
+  if (waiter.pendingInput === undefined) return kept;
   const pendingInput = keptInputOf(waiter.pendingInput);
   if (pendingInput === undefined) return undefined;
-  const { supersedes: _earlier, ...kept } = waiter;
   return { ...kept, pendingInput };
 };
 
@@ -133,7 +140,7 @@ export const enqueueNewest = async (
     // The pending push this one replaces (or, queued again by a retry, replaced the first time) stays
     // with it until it is told, so a retry after a failure to tell it tells it still.
     const supersedes = other
-      ? pendingOf(other)
+      ? keptOf(other)
       : existing?.pendingInput === undefined
         ? existing?.supersedes
         : undefined;

@@ -145,8 +145,16 @@ export const queueBehindHolder = async (
     if (result.kept) await tellIfUntold(ports, result.kept, executionName);
     return { status: started ? 'started' : 'duplicate', service, executionName, executionArn };
   }
-  // The hand-off found it queued first and started it, and its execution already took the lock: it runs.
-  if (now.holder === executionName) return { status: 'started', service, executionName, executionArn };
+  // Its execution already holds the lock: it runs. Either the hand-off found this push queued first and
+  // started it, or this push's event came twice and the other delivery's push was started (by a hand-off,
+  // or as a free lock's start) before this enqueue put it in the queue again: the execution took the lock
+  // without seeing that entry (it takes out only what its own read showed), so this entry is taken out
+  // here (only if it is still this very receipt's), or a later hand-off or newer push would tell the
+  // running release it was superseded.
+  if (now.holder === executionName) {
+    await store.dequeueWaiter(service, executionName, waiter.taskToken);
+    return { status: 'started', service, executionName, executionArn };
+  }
   await announceQueued(ports.events, request, executionName, now.holder);
   return { status: 'queued', service, executionName, executionArn, behind: now.holder };
 };

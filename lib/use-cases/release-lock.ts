@@ -275,7 +275,9 @@ export const acquireReleaseLock = async (
   });
   const { lease: held, queued: waiter } = snapshot;
   // The taken-out waiter is removed only when it is this release (woken from its wait, or a pending push
-  // whose start has not taken it out yet): any other stays queued, and nothing else queues this release.
+  // whose start has not taken it out yet): any other stays queued. An entry of this release written after
+  // this read (a late copy of its wait, its event delivered twice and queued again) is taken out by its
+  // writer, which reads the lock after writing it (waitForReleaseLock, queueBehindHolder).
   const leaveQueue = async () => {
     if (waiter?.executionName === releaseId) await store.dequeueWaiter(service, releaseId);
   };
@@ -309,10 +311,18 @@ export const acquireReleaseLock = async (
             Math.max(1, holder.leaseExpiresAt - nowEpochSeconds() + 1),
           ),
         };
+  // Superseded by the holder (a newer push took the lock first, its execution started at once on a lock
+  // this woken waiter's hand-off had just freed): its own entry goes with it, or the holder's hand-off would
+  // find it queued and wake a task long over (and report it woke it).
+  const refused = async (holder: LockLease): Promise<AcquireResult> => {
+    const result = refusedBy(holder);
+    if (result.superseded) await leaveQueue();
+    return result;
+  };
   // A lease another release holds and has not let lapse refuses the conditional write: decide on the lease
   // read above (as if the write had been refused then) instead of sending a write bound to fail and reading
   // the lock again. A lock freed since is not missed: the wait reads the lock after queueing.
-  if (held && held.leaseExpiresAt >= nowEpochSeconds()) return refusedBy(held);
+  if (held && held.leaseExpiresAt >= nowEpochSeconds()) return refused(held);
   const result = await store.acquireLock(
     service,
     releaseId,
@@ -324,7 +334,7 @@ export const acquireReleaseLock = async (
     await leaveQueue();
     return { acquired: true, superseded: false };
   }
-  return refusedBy(result.holder);
+  return refused(result.holder);
 };
 
 /**
@@ -382,10 +392,25 @@ export const waitForReleaseLock = async (
   // A replaced waiter may be a pending push (queued by the trigger): it is recorded as superseded here.
   if (result.replaced) await supersedeWaiter(ports, result.replaced, releaseId);
   const lock = await store.readLock(request.service);
+  // A late copy of this wait (its invocation run again, or its response lost and the state retried, after
+  // the wait had already ended): the execution took the lock since, or is taking it having read the queue
+  // before this entry was written (it takes out only the entry its own read showed). The entry this copy
+  // queued would stay behind it: a later hand-off would wake a task long over, a newer push would tell it
+  // superseded. Taken out (only if it is still this very token's), and nothing is announced.
+  if (lock?.holder === releaseId) {
+    await store.dequeueWaiter(request.service, releaseId, taskToken);
+    // A push a hand-off was starting that this copy replaced leaves the queue with it: told now if no
+    // execution of it exists (as below).
+    if (result.kept) await tellIfUntold(ports, result.kept, releaseId);
+    return { queued: false };
+  }
   // Not planned yet, so no release record: only the topic hears that it waits.
   await announceQueued(ports.events, request, releaseId, lock?.holder);
   if (!lock || lock.leaseExpiresAt < nowEpochSeconds()) {
-    await tokens.succeed(taskToken, { superseded: false } satisfies WaitOutcome);
+    // A token no longer valid: this wait had already ended (see above), and its execution may be taking the
+    // lock without having seen this entry: taken out (only if it is still this very token's).
+    if (!(await tokens.succeed(taskToken, { superseded: false } satisfies WaitOutcome)))
+      await store.dequeueWaiter(request.service, releaseId, taskToken);
     // A push a hand-off was starting when this one replaced it (kept, not told): this release now takes
     // the free lock and leaves the queue with it, so no hand-off will see it. Told now if no execution of
     // it exists (its start failed past the hand-off's retries; one that started settles its own fate).

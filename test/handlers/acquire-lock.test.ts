@@ -137,6 +137,26 @@ describe('Handler: acquire-lock', () => {
     expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
   });
 
+  it('reads its told mark one by one when BatchGetItem left it unprocessed, strongly consistent, and refuses the push', async () => {
+    tableHolds(TOLD_KEY);
+    // A partial result (throughput exceeded): the lease and the queue are absent, the mark comes back unread.
+    ddb.on(BatchGetCommand).resolvesOnce({
+      Responses: { [TABLE]: [] },
+      UnprocessedKeys: { [TABLE]: { Keys: [TOLD_KEY], ConsistentRead: true } },
+    });
+
+    await expect(handler({ request, releaseId: V2_RELEASE_ID }, context)).resolves.toMatchObject({
+      acquired: false,
+      superseded: true,
+    });
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input)[0]).toEqual({
+      TableName: TABLE,
+      Key: TOLD_KEY,
+      ConsistentRead: true,
+    });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
   it('reports the holder when an older release holds the lock, from the lease it read (no write bound to fail)', async () => {
     tableHolds({
       ...LOCK_KEY,

@@ -239,14 +239,14 @@ describe('Class: DynamoDbReleaseStore', () => {
       });
     });
 
-    it('replaces an older waiter on condition that it is still the one read, and returns it', async () => {
+    it('replaces an older waiter on condition that it is still the one read, keeps it until told, and returns it', async () => {
       ddb.on(GetCommand).resolves({ Item: queueItem(OLDER) });
       ddb.on(PutCommand).resolves({});
 
       await expect(store.enqueueWaiter('checkout', ME)).resolves.toEqual({ queued: true, replaced: OLDER });
       expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
         TableName: TABLE,
-        Item: queueItem(ME),
+        Item: queueItem({ ...ME, supersedes: OLDER }),
         ConditionExpression: 'releaseId = :release AND taskToken = :token',
         ExpressionAttributeValues: { ':release': 'checkout-older', ':token': 'token-older' },
       });

@@ -34,21 +34,25 @@ import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
  * newest is released; none after a newer one; and nothing is left queued behind a free lock, nor an
  * execution waiting for a wake-up that never comes, and no push is told superseded and then released; no
  * push whose told mark is set (told superseded, or withdrawn) ever takes the lock. Started executions reach
- * the lock in an order drawn from the seed. The trigger or the hand-off fails at one step, retried; or the
- * hand-off's StartExecution is throttled several times and lands late (no execution exists meanwhile, so a
- * trigger that replaced the push being started tells it superseded). A person's withdrawal of the queued
- * push joins them, its removal answered or applied with its response lost: a push it says it withdrew is
- * told failed once and never started nor told superseded; any other is released or told superseded, as
- * without it. A holder a person stopped is handed on instead by its status-change event and the reconciler
- * (a lost event's backstop) at once, or by the reconciler's two notifications (ALARM, then OK) at once: the
- * same properties hold. A trigger's SNS publish fails after its notification's mark was written (the SDK
- * retries it for several steps; the telling then takes its mark back, and the trigger's retry comes a minute
- * later): the hand-off or a newer push's trigger may take the push for told meanwhile, and the retry tells
- * it from its record. Not checked here: a hand-off failing past its retries, or its SNS publish failing (its
- * telling is then counted lost, not retried; queued-push.test.ts proves those orders); an execution that
- * lands and takes the lock between a teller's look at it (no execution yet) and the mark its telling writes
- * (executions run only once the triggers and the hand-off are done: a known gap); an execution a hand-off
- * started reaching the lock while a withdrawal still holds its mark (the lock refuses it:
+ * the lock in an order drawn from the seed, after the triggers and the hand-off are done, or (`early`) as
+ * soon as their start lands, each of their calls a step among the others'. The trigger, the hand-off or an
+ * execution's Task fails at one step, retried; or the hand-off's StartExecution is throttled several times
+ * and lands late (no execution exists meanwhile, so a trigger that replaced the push being started tells it
+ * superseded); or a push's event comes twice (EventBridge delivers at least once: two triggers of one push).
+ * A person's withdrawal of the queued push joins them, its removal answered or applied with its response
+ * lost: a push it says it withdrew is told failed once and never started nor told superseded; any other is
+ * released or told superseded, as without it. A holder a person stopped is handed on instead by its
+ * status-change event and the reconciler (a lost event's backstop) at once, or by the reconciler's two
+ * notifications (ALARM, then OK) at once: the same properties hold. A trigger's SNS publish fails after its
+ * notification's mark was written (the SDK retries it for several steps; the telling then takes its mark
+ * back, and the trigger's retry comes a minute later): the hand-off or a newer push's trigger may take the
+ * push for told meanwhile, and the retry tells it from its record. Not checked here: a hand-off failing
+ * past its retries, or its SNS publish failing (its telling is then counted lost, not retried;
+ * queued-push.test.ts proves those orders); an execution that lands and takes the lock between a teller's
+ * look at it (no execution yet) and the mark its telling writes (a known gap: with a newer push, a push
+ * whose event comes twice, and executions reaching the lock early, one trigger tells its push superseded
+ * while the other starts it, which then takes the lock; so that mix is not explored); an execution a
+ * hand-off started reaching the lock while a withdrawal still holds its mark (the lock refuses it:
  * withdraw-push.test.ts, skipped); and a withdrawal's mark applied with its answer lost while a newer push
  * replaces the push (its telling finds the mark: skipped below).
  */
@@ -270,35 +274,89 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
    * the lock (or waits with a task token, or ends superseded), long before a release ends; then the holder
    * releases it and wakes the next; and so on until nothing moves.
    */
-  const drain = async (next: () => number) => {
-    const released: string[] = [];
+  /**
+   * Where the executions are, shared by the ones that reach the lock while the triggers and the hand-off
+   * still run (`runsEarly`) and the drain: pushes released, told superseded by the lock, parked on a task
+   * token, ended; and the lock holders not yet ended.
+   */
+  let runs: {
+    released: string[];
     /** Pushes that took the lock while their told mark was set (told superseded, or withdrawn). */
-    const heldWhileTold: string[] = [];
-    const supersededExecutions = new Set<string>();
-    const parked = new Map<string, string>();
-    const finished = new Set<string>();
-    let waits = 0;
-    const step = async (name: string, request: ReleaseRequest): Promise<string | undefined> => {
-      const acquired = await acquireReleaseLock({ store }, config, request, name);
-      if (acquired.acquired) {
-        if (store.notified.has(`${name}#superseded`)) heldWhileTold.push(name);
-        return name;
+    heldWhileTold: string[];
+    supersededExecutions: Set<string>;
+    parked: Map<string, string>;
+    finished: Set<string>;
+    holding: string[];
+    waits: number;
+  };
+
+  /** An execution's first states: it takes the lock (its holder's name), waits with a task token, or ends. */
+  const step = async (name: string, request: ReleaseRequest): Promise<string | undefined> => {
+    const { heldWhileTold, supersededExecutions, parked, finished } = runs;
+    // Each Task retried as its state retries a failed invocation (an injected failure, see `execFailAt`).
+    const retried = async <T>(task: (attempt: number) => Promise<T>): Promise<T> => {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          return await task(attempt);
+        } catch (error) {
+          if (attempt >= 2) throw error;
+        }
       }
-      if (acquired.superseded) {
-        supersededExecutions.add(name);
-        finished.add(name);
-        starter.ended.add(name);
-        return undefined;
-      }
-      waits += 1;
-      const waitToken = `token-${name}-${waits}`;
+    };
+    const acquired = await retried(() => acquireReleaseLock({ store }, config, request, name));
+    if (acquired.acquired) {
+      if (store.notified.has(`${name}#superseded`)) heldWhileTold.push(name);
+      return name;
+    }
+    if (acquired.superseded) {
+      supersededExecutions.add(name);
+      finished.add(name);
+      // Its report, then the hand-off every ending runs: it releases a lock an earlier attempt took.
+      await retried(() =>
+        releaseLockAndWakeNext({ store, tokens, starter, supersedePending }, 'checkout', name),
+      );
+      starter.ended.add(name);
+      return undefined;
+    }
+    await retried(async () => {
+      // Each attempt of the waiting Task has its own token; a failed attempt's token is spent.
+      const spent = parked.get(name);
+      if (spent !== undefined) await tokens.fail(spent, 'States.TaskFailed', 'attempt failed');
+      runs.waits += 1;
+      const waitToken = `token-${name}-${runs.waits}`;
       parked.set(name, waitToken);
       await waitForReleaseLock({ store, tokens, events, supersedePending }, request, name, waitToken);
-      return undefined;
-    };
+    });
+    return undefined;
+  };
+
+  /**
+   * The execution of `name` reaching the lock as soon as its start lands, while the triggers and the
+   * hand-off still run (each of its calls one step); left to the drain if it never starts meanwhile.
+   */
+  const runsEarly = (name: string) => async () => {
+    for (let look = 0; look < 60; look += 1) {
+      const started = starter.calls.find((call) => call.name === name);
+      if (started && starter.executions.has(name)) {
+        // Its steps count from its start: an injected failure (`execFailAt`) falls on one of its own calls.
+        const own = scheduler.process.getStore();
+        if (own) own.steps = 0;
+        const holder = await step(name, started.input as ReleaseRequest);
+        if (holder) runs.holding.push(holder);
+        return;
+      }
+      await scheduler.gate(`execution ${name} not started yet`, false);
+    }
+  };
+
+  const drain = async (next: () => number) => {
+    const { released, heldWhileTold, supersededExecutions, parked, finished } = runs;
+    // Holders that took the lock early release it in the first pass, after the others reach the lock.
+    let early = runs.holding.splice(0);
     for (let progressed = true; progressed; ) {
-      progressed = false;
-      const holders: string[] = [];
+      progressed = early.length > 0;
+      const holders: string[] = early;
+      early = [];
       // Started executions reach the lock in any order (a start the SDK retried lands late, and the first
       // Task's invocation takes its own time): each pass, in an order drawn from the seed.
       const calls = [...starter.calls]
@@ -458,6 +516,12 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       stopped?: 'event and reconciler' | 'reconciler twice';
       /** The first SNS publish of this trigger fails, after its mark was written ('trigger v3', 'trigger v4'). */
       snsFails?: string;
+      /** v3's event is delivered twice (EventBridge delivers at least once): two triggers of the same push. */
+      redeliver?: boolean;
+      /** Each push's execution reaches the lock as soon as its start lands, while the others still run. */
+      early?: boolean;
+      /** Each early execution fails at this step of its own (its Task then retried). */
+      execFailAt?: number;
     },
     seed: number,
   ): Promise<void> => {
@@ -478,6 +542,15 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     queue = (request, executionName) =>
       queueBehindHolder({ store, starter, tokens, events, supersedePending }, request, executionName);
     scheduler = new Scheduler();
+    runs = {
+      released: [],
+      heldWhileTold: [],
+      supersededExecutions: new Set(),
+      parked: new Map(),
+      finished: new Set(),
+      holding: [],
+      waits: 0,
+    };
     holdLock();
     const pushes: string[] = [];
     if (setup.queued) {
@@ -525,6 +598,15 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
       pushes.push(nameOf('c'));
     }
+    if (setup.redeliver)
+      processes.push({ name: 'trigger v3 again', body: trigger(push('10:05', 'b', 'v3')) });
+    if (setup.early)
+      for (const name of pushes)
+        processes.push({
+          name: `execution ${name}`,
+          ...(setup.execFailAt ? { failAt: setup.execFailAt } : {}),
+          body: runsEarly(name),
+        });
     if (setup.withdraw)
       processes.push({
         name: 'withdrawal',
@@ -599,9 +681,35 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     }
   });
 
+  it('executions reaching the lock as soon as they start, while the triggers and the hand-off still run', async () => {
+    for (let seed = 1; seed <= SEEDS / 2; seed += 1) {
+      await explore({ early: true }, seed);
+      await explore({ queued: true, early: true }, seed);
+      await explore({ queued: true, newer: true, early: true }, seed);
+      await explore({ queued: true, newer: true, early: true, slowStart: 6 }, seed);
+      await explore({ queued: true, withdraw: 'plain', early: true }, seed);
+    }
+  });
+
+  it('a push whose event comes twice (two triggers of it), its execution reaching the lock meanwhile', async () => {
+    for (let seed = 1; seed <= SEEDS; seed += 1) {
+      await explore({ redeliver: true, early: true }, seed);
+      await explore({ queued: true, redeliver: true, early: true }, seed);
+      await explore({ queued: true, newer: true, redeliver: true }, seed);
+    }
+  });
+
+  it('an execution failing at any step of its own (the table, Step Functions), its Task retried, while pushes queue', async () => {
+    for (let execFailAt = 1; execFailAt <= 10; execFailAt += 1)
+      for (let seed = 1; seed <= 9; seed += 1) {
+        await explore({ queued: true, newer: true, early: true, execFailAt }, seed);
+        if (seed <= 3) await explore({ queued: true, redeliver: true, early: true, execFailAt }, seed);
+      }
+  });
+
   it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {
     for (let handOffFailAt = 1; handOffFailAt <= 8; handOffFailAt += 1)
-      for (let seed = 1; seed <= 3; seed += 1) {
+      for (let seed = 1; seed <= 8; seed += 1) {
         await explore({ queued: true, handOffFailAt }, seed);
         await explore({ queued: true, newer: true, handOffFailAt }, seed);
       }

@@ -184,6 +184,23 @@ describe('Use case: release lock', () => {
       expect(store.waiters.has('checkout')).toBe(false);
     });
 
+    it('a woken waiter superseded by a newer push that took the lock first leaves the queue: no hand-off wakes it again', async () => {
+      await acquireReleaseLock({ store }, config, v2.request, v2.id);
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      // A newer push's execution, started at once on the free lock, takes it before the woken one.
+      await acquireReleaseLock({ store }, config, v4.request, v4.id);
+
+      await expect(acquireReleaseLock({ store }, config, v3.request, v3.id)).resolves.toEqual({
+        acquired: false,
+        superseded: true,
+        by: 'checkout-v4',
+      });
+
+      expect(store.waiters.has('checkout')).toBe(false);
+      expect(await releaseLockAndWakeNext({ store, tokens }, 'checkout', v4.id)).toEqual({ released: true });
+    });
+
     it('queues behind a live lease on what it read, without a conditional write bound to fail', async () => {
       await acquireReleaseLock({ store }, config, v2.request, v2.id);
       store.calls.length = 0;
@@ -240,6 +257,33 @@ describe('Use case: release lock', () => {
       expect(store.waiters.get('checkout')?.executionName).toBe('checkout-v4');
     });
 
+    it('a retried wait tells the waiter its first attempt replaced and failed to tell (SendTaskSuccess throttled)', async () => {
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      const succeed = tokens.succeed.bind(tokens);
+      tokens.succeed = async () => {
+        tokens.succeed = succeed;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      };
+      await expect(waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4')).rejects.toThrow(
+        'Rate exceeded',
+      );
+
+      // The wait state's Retry: a new attempt, with its own token.
+      await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4-2');
+
+      expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: true, by: 'checkout-v4' } }]);
+      expect(store.waiters.get('checkout')).toMatchObject({
+        executionName: 'checkout-v4',
+        taskToken: 't4-2',
+      });
+      // Told once: the hand-off that wakes the newer push finds it told (its token spent) and wakes v4 only.
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      expect(tokens.succeeded).toEqual([
+        { token: 't3', output: { superseded: true, by: 'checkout-v4' } },
+        { token: 't4-2', output: { superseded: false } },
+      ]);
+    });
+
     it('resumes itself as superseded when a newer request is already queued', async () => {
       await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4');
 
@@ -257,6 +301,50 @@ describe('Use case: release lock', () => {
 
       expect(result).toEqual({ queued: true });
       expect(tokens.succeeded).toEqual([{ token: 't3', output: { superseded: false } }]);
+    });
+
+    it('a late copy of its wait (run again after the execution took the lock) leaves nothing queued behind it', async () => {
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      await acquireReleaseLock({ store }, config, v3.request, v3.id);
+      expect(store.waiters.get('checkout')).toBeUndefined();
+
+      const result = await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+
+      expect(result).toEqual({ queued: false });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      // The release it holds is never told superseded by a newer push, nor woken again by its own hand-off.
+      await waitForReleaseLock({ store, tokens }, v4.request, v4.id, 't4');
+      expect(await releaseLockAndWakeNext({ store, tokens }, 'checkout', v3.id)).toEqual({
+        released: true,
+        woke: 'checkout-v4',
+      });
+      expect(tokens.succeeded).toEqual([
+        { token: 't3', output: { superseded: false } },
+        { token: 't4', output: { superseded: false } },
+      ]);
+    });
+
+    it('a late copy of its wait queueing it while the execution takes the lock on a read without it leaves nothing queued', async () => {
+      await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+      await releaseLockAndWakeNext({ store, tokens }, 'checkout', v2.id);
+      // The woken execution's read of the lock shows no entry of it (its entry is gone, say), and a late copy
+      // of its wait writes one between that read and the lock write.
+      await store.dequeueWaiter('checkout', v3.id);
+      const read = store.readQueueSnapshot.bind(store);
+      store.readQueueSnapshot = async (service, request) => {
+        store.readQueueSnapshot = read;
+        const snapshot = await read(service, request);
+        await waitForReleaseLock({ store, tokens }, v3.request, v3.id, 't3');
+        return snapshot;
+      };
+
+      expect(await acquireReleaseLock({ store }, config, v3.request, v3.id)).toEqual({
+        acquired: true,
+        superseded: false,
+      });
+
+      expect(store.waiters.get('checkout')).toBeUndefined();
     });
 
     it('resumes itself at once when the lease of the holder expired', async () => {

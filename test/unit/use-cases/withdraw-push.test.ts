@@ -839,6 +839,31 @@ describe('Use case: withdrawing a push queued as data', () => {
       });
     });
 
+    it('a newer push replacing it between the mark and the removal and started at once by the hand-off: it is told superseded still', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async (service, expected, next) => {
+        store.replaceWaiter = replace;
+        // While the withdrawal holds its mark, a newer push replaces the queued one (its telling and the
+        // hand-off's find the mark), and the hand-off starts it and takes it out of the queue: no queued
+        // push carries the replaced one when the withdrawal takes its mark back.
+        await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
+        await handOff();
+        return replace(service, expected, next);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('b')]);
+      expect(store.record(nameOf('a'))).toMatchObject({ status: 'superseded', supersededBy: nameOf('b') });
+      expect(notifier.events()).toEqual(['superseded']);
+      // Told once: a second look (a retried withdrawal) tells nobody again.
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
+      expect(notifier.events()).toEqual(['superseded']);
+    });
+
     it('says so when the withdrawn push could not be recorded (its record write throttled), not that it was', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
