@@ -205,6 +205,33 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     }),
   });
 
+  /**
+   * An older release of the service that rolled back through its own states half an hour ago (FAILED,
+   * ReleaseRolledBack) and handed the lock on then: every notification of the hour lists it again.
+   */
+  const rolledBackEarlier = (): ExecutionHistory => ({
+    listEnded: async (status) => ({
+      executions:
+        status === 'FAILED'
+          ? [
+              {
+                name: 'checkout-earlier',
+                executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:checkout-earlier`,
+                status,
+                stopDate: new Date('2025-03-04T10:00:00Z'),
+              },
+            ]
+          : [],
+      complete: true,
+    }),
+    describe: async () => ({
+      name: 'checkout-earlier',
+      status: 'FAILED',
+      input: JSON.stringify({ service: 'checkout', requestedAt: '2025-03-04T09:30:00Z' }),
+      error: 'ReleaseRolledBack',
+    }),
+  });
+
   /** Runs `body` as Lambda retries an asynchronous invocation: up to two retries. */
   const retried = (body: () => Promise<unknown>) => async () => {
     for (let attempt = 0; ; attempt += 1) {
@@ -414,6 +441,11 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
        * the reconciler hand it on instead, both at once.
        */
       stopped?: 'event and reconciler' | 'reconciler twice';
+      /**
+       * Meanwhile an alarm notification (another release's abnormal end) has the reconciler hand on again an
+       * older release of the service that rolled back half an hour ago (its lock long handed on).
+       */
+      earlierAgain?: boolean;
     },
     seed: number,
   ): Promise<void> => {
@@ -477,6 +509,11 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     if (setup.newer) {
       processes.push({ name: 'trigger v4', body: trigger(push('10:08', 'c', 'v4')) });
       pushes.push(nameOf('c'));
+    }
+    if (setup.earlierAgain) {
+      const earlier = rolledBackEarlier();
+      gateMethods(scheduler, earlier, ['listEnded', 'describe']);
+      processes.push({ name: 'reconciler (an earlier release)', body: reconciler(earlier) });
     }
     if (setup.withdraw)
       processes.push({
@@ -542,6 +579,20 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         await explore({ queued: true, stopped: 'reconciler twice', handOffFailAt }, seed);
         await explore({ queued: true, newer: true, stopped: 'reconciler twice', handOffFailAt }, seed);
       }
+  });
+
+  it('the reconciler handing on again a release that rolled back earlier while the holder hands off and pushes queue', async () => {
+    for (let seed = 0; seed < SEEDS; seed += 1) {
+      await explore({ earlierAgain: true }, seed);
+      await explore({ queued: true, earlierAgain: true }, seed);
+      await explore({ queued: true, newer: true, earlierAgain: true }, seed);
+      await explore({ queued: true, stopped: 'event and reconciler', earlierAgain: true }, seed);
+      // The holder's hand-off failing (and retried) at its first steps, for a few seeds (it is costly).
+      for (let failAt = 1; seed < 8 && failAt <= 4; failAt += 1)
+        await explore({ queued: true, newer: true, handOffFailAt: failAt, earlierAgain: true }, seed);
+      await explore({ queued: true, slowStart: 2, earlierAgain: true }, seed);
+      await explore({ queued: true, newer: true, withdraw: 'plain', earlierAgain: true }, seed);
+    }
   });
 
   it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {
