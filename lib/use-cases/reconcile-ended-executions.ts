@@ -26,9 +26,9 @@ export const RECONCILE_LOOK_BACK_SECONDS = 3600;
 export const RECONCILE_MAX_NOTIFICATION_AGE_SECONDS = 21_600;
 
 /**
- * Pages of each status' execution list read per reconciliation (100 executions a page, most recently
- * started first). An execution that ended within the look-back but started before the 500 most recently
- * started executions of its status is left out (said in the log, `complete: false`).
+ * Pages of each status' execution list read per reconciliation (1000 executions a page, the API's largest,
+ * most recently started first). An execution that ended within the look-back but started before the 5000
+ * most recently started executions of its status is left out (said in the log, `complete: false`).
  */
 export const RECONCILE_MAX_PAGES = 5;
 

@@ -142,7 +142,7 @@ describe('Handler: reconcile-ended-executions', () => {
       ['ABORTED', 'TIMED_OUT', 'FAILED'].map((statusFilter) => ({
         stateMachineArn: STATE_MACHINE_ARN,
         statusFilter,
-        maxResults: 100,
+        maxResults: 1000,
       })),
     );
     expect(sfn.commandCalls(DescribeExecutionCommand)).toEqual([]);
