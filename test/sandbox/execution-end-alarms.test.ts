@@ -106,10 +106,29 @@ describe('Sandbox: AWS/States execution counts and the alarm actions they drive'
     expect(notification?.subject).toBe(
       'ALARM: "shipline-sandbox-executions-aborted" in US East (N. Virginia)',
     );
-    expect(JSON.parse(notification?.message ?? '{}')).toEqual({
+    const message = JSON.parse(notification?.message ?? '{}') as Record<string, unknown>;
+    // In the order AWS writes them (its notifications since 2022 carry the configuration's last update).
+    expect(Object.keys(message)).toEqual([
+      'AlarmName',
+      'AlarmDescription',
+      'AWSAccountId',
+      'AlarmConfigurationUpdatedTimestamp',
+      'NewStateValue',
+      'NewStateReason',
+      'StateChangeTime',
+      'Region',
+      'AlarmArn',
+      'OldStateValue',
+      'OKActions',
+      'AlarmActions',
+      'InsufficientDataActions',
+      'Trigger',
+    ]);
+    expect(message).toEqual({
       AlarmName: 'shipline-sandbox-executions-aborted',
       AlarmDescription: 'A release execution ended ABORTED',
       AWSAccountId: '123456789012',
+      AlarmConfigurationUpdatedTimestamp: '2026-11-22T10:00:00.000+0000',
       NewStateValue: 'ALARM',
       NewStateReason: expect.stringMatching(/^Threshold Crossed: 1 out of the last 1 datapoints \[1\.0 /),
       StateChangeTime: '2026-11-22T10:02:00.000+0000',
