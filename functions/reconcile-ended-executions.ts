@@ -1,6 +1,6 @@
 import { createSfnExecutionHistory } from '../lib/adapters/sfn-workflow.ts';
 import { environment } from '../lib/env.ts';
-import { alarmNotificationsFromSns } from '../lib/events/alarm-notification.ts';
+import { alarmNotificationsFromSns, earliestStateChange } from '../lib/events/alarm-notification.ts';
 import { snsEventSchema } from '../lib/events/release-event.ts';
 import type { ExecutionHistory } from '../lib/ports/index.ts';
 import { reconcileEndedExecutions } from '../lib/use-cases/reconcile-ended-executions.ts';
@@ -20,11 +20,14 @@ const ports = {
  * Subscribed to the execution-ends topic, where the alarms on the release state machine's
  * ExecutionsAborted, ExecutionsTimedOut and ExecutionsFailed metrics send their ALARM and OK actions: the
  * backstop of the "Step Functions Execution Status Change" event (delivered best effort). Each notification
- * hands on every release execution that ended abnormally within the last hour, as that event would have.
+ * hands on every release execution that ended abnormally within the hour before the alarm's state change,
+ * as that event would have.
  */
 export const handler = shiplineHandler('reconcile-ended-executions', snsEventSchema, async (event) => {
   const notifications = alarmNotificationsFromSns(event);
-  const result = await reconcileEndedExecutions(ports);
+  // The hour before the alarm's state change, however late Lambda runs (or retries) the notification.
+  const notifiedAt = earliestStateChange(notifications);
+  const result = await reconcileEndedExecutions(ports, notifiedAt ? { notifiedAt } : {});
   logger.info('ended executions reconciled', {
     alarms: notifications.map((n) => `${n.AlarmName} ${n.OldStateValue} -> ${n.NewStateValue}`),
     since: result.since,

@@ -4,21 +4,31 @@ import type { AbnormalEndStatus, EndedExecutionSummary, ExecutionHistory } from 
 import { handOffEndedExecution } from './finish-release.ts';
 
 /**
- * How far back each reconciliation looks for ended executions: one hour. A notification comes a minute or
- * two after the end that moved the alarm (ALARM), and again a few minutes after the last end of a burst
- * (OK: the alarm's actions fire only on a change of state, so ends while it stays in ALARM are swept up
- * then). What it misses: an execution that ended more than an hour before the notification that should
- * have covered it arrives (an alarm kept in ALARM for over an hour by ends every minute, or a notification
- * SNS or Lambda held back for over an hour); such a release still has its lock taken over when its lease
- * lapses, and its record stays in progress. ListExecutions is eventually consistent ("may not reflect very
- * recent updates"): an end the ALARM notification's look does not list yet is listed by the OK one's.
+ * How far back each reconciliation looks for ended executions: one hour before the alarm's state change
+ * (the notification's StateChangeTime, not the run's own time: Lambda may run an SNS notification hours
+ * late, when the function is throttled, and retries a failed one minutes later). A state change comes a
+ * minute or two after the end that moved the alarm (ALARM), and again a few minutes after the last end of
+ * a burst (OK: the alarm's actions fire only on a change of state, so ends while it stays in ALARM are
+ * swept up then). What it misses: an execution that ended more than an hour before the state change that
+ * should have covered it (an alarm kept in ALARM for over an hour by ends every minute); such a release
+ * still has its lock taken over when its lease lapses, and its record stays in progress. ListExecutions is
+ * eventually consistent ("may not reflect very recent updates"): an end the ALARM notification's look does
+ * not list yet is listed by the OK one's.
  */
 export const RECONCILE_LOOK_BACK_SECONDS = 3600;
 
 /**
- * Pages of each status' execution list read per reconciliation (100 executions a page, most recently
- * started first). An execution that ended within the look-back but started before the 500 most recently
- * started executions of its status is left out (said in the log, `complete: false`).
+ * The oldest state change a reconciliation looks back from: Lambda keeps an asynchronous event (SNS's
+ * notification) in its queue at most six hours (MaximumEventAgeInSeconds, 60 to 21,600, default 21,600),
+ * so an older StateChangeTime is no notification Lambda still delivers (a replayed sample, a clock gone
+ * wrong), and does not widen the look-back to the executions of years.
+ */
+export const RECONCILE_MAX_NOTIFICATION_AGE_SECONDS = 21_600;
+
+/**
+ * Pages of each status' execution list read per reconciliation (1000 executions a page, the API's largest,
+ * most recently started first). An execution that ended within the look-back but started before the 5000
+ * most recently started executions of its status is left out (said in the log, `complete: false`).
  */
 export const RECONCILE_MAX_PAGES = 5;
 
@@ -53,16 +63,28 @@ export interface ReconcileResult {
  * The backstop of the "Step Functions Execution Status Change" event, which AWS delivers best effort: an
  * alarm on the state machine's ExecutionsAborted, ExecutionsTimedOut and ExecutionsFailed metrics notifies
  * (through SNS, not through that event), and each notification runs the event's own use case
- * (handOffEndedExecution) for every execution that ended ABORTED, TIMED_OUT or FAILED within the look-back,
- * oldest end first, as its event would have. That use case is idempotent, so an execution whose event did
+ * (handOffEndedExecution) for every execution that ended ABORTED, TIMED_OUT or FAILED within the look-back
+ * (the hour before the alarm's state change), oldest end first, as its event would have. That use case is idempotent, so an execution whose event did
  * arrive changes nothing: its record is already ended (no second notification), its lock already handed on.
  * One execution's failure does not stop the others; the notification then fails (and is retried).
  */
 export const reconcileEndedExecutions = async (
   ports: ReconcilePorts,
-  options: { lookBackSeconds?: number; maxPages?: number } = {},
+  options: {
+    /** The alarm's state change the notification tells of (the earliest, for several): the look-back's end. */
+    notifiedAt?: Date;
+    lookBackSeconds?: number;
+    maxPages?: number;
+  } = {},
 ): Promise<ReconcileResult> => {
-  const since = new Date(now().getTime() - (options.lookBackSeconds ?? RECONCILE_LOOK_BACK_SECONDS) * 1000);
+  const at = now().getTime();
+  const notified = options.notifiedAt?.getTime();
+  // Never after now (a state change ahead of this clock), never before the oldest notification Lambda runs.
+  const from =
+    notified === undefined || Number.isNaN(notified)
+      ? at
+      : Math.min(at, Math.max(notified, at - RECONCILE_MAX_NOTIFICATION_AGE_SECONDS * 1000));
+  const since = new Date(from - (options.lookBackSeconds ?? RECONCILE_LOOK_BACK_SECONDS) * 1000);
   const found: EndedExecutionSummary[] = [];
   const incomplete: AbnormalEndStatus[] = [];
   for (const status of ABNORMAL_END_STATUSES) {

@@ -407,6 +407,12 @@ export class SimulatedCloudWatch {
     this.historyByAlarm.set(item.AlarmName, own);
   }
 
+  /**
+   * When each alarm's configuration was last put (its notifications' AlarmConfigurationUpdatedTimestamp).
+   * Kept beside the alarm, not in it: the sandbox's DescribeAlarms answers leave it out.
+   */
+  private readonly configuredAt = new Map<string, Date>();
+
   /** Creation order of each alarm name (the order DescribeAlarms lists them in). */
   private readonly created = new Map<string, number>();
 
@@ -447,6 +453,7 @@ export class SimulatedCloudWatch {
     // DescribeAlarms lists only the stat the alarm has: no `Statistic` key on a percentile alarm.
     const { Statistic, ExtendedStatistic, ...rest } = alarm;
     if (!this.created.has(alarm.AlarmName)) this.created.set(alarm.AlarmName, this.created.size);
+    this.configuredAt.set(alarm.AlarmName, this.world.clock.now());
     this.alarms.set(alarm.AlarmName, {
       ...rest,
       ...(Statistic !== undefined ? { Statistic } : { ExtendedStatistic }),
@@ -889,7 +896,8 @@ export class SimulatedCloudWatch {
 
   /**
    * Runs the actions of the alarm's new state: each SNS topic receives the alarm's notification, the JSON
-   * message CloudWatch publishes (AlarmName, AlarmDescription, AWSAccountId, NewStateValue, NewStateReason,
+   * message CloudWatch publishes (AlarmName, AlarmDescription, AWSAccountId,
+   * AlarmConfigurationUpdatedTimestamp, NewStateValue, NewStateReason,
    * StateChangeTime, Region, AlarmArn, OldStateValue, the actions, Trigger with the metric, its dimensions
    * as `{ value, name }`, the statistic in capitals, period, threshold...), with the subject
    * `ALARM: "<name>" in <Region>`. An action that fails (the topic is gone) is said on the timeline; the
@@ -908,6 +916,7 @@ export class SimulatedCloudWatch {
       AlarmName: alarm.AlarmName,
       AlarmDescription: alarm.AlarmDescription ?? null,
       AWSAccountId: this.world.account,
+      AlarmConfigurationUpdatedTimestamp: eventTimestamp(this.configuredAt.get(alarm.AlarmName) ?? at),
       NewStateValue: alarm.StateValue,
       NewStateReason: alarm.StateReason,
       StateChangeTime: eventTimestamp(at),

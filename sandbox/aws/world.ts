@@ -270,13 +270,23 @@ export class SimulatedWorld
       max: value,
       visibleAt: minuteEnd + this.cloudwatch.timing.metricDelaySeconds * 1000,
     });
-    if (!awaitActions) return;
+    // A count of an end its own states handled is awaited too while an awaited one's is: it may keep the
+    // alarm in ALARM past that one's wait, and the OK action it then delays is the second look at that end.
+    const series = `${namespace}|${name}|${JSON.stringify(dimensions)}`;
+    if (!awaitActions && (this.awaitedSeries.get(series) ?? 0) === 0) return;
     // An alarm with actions reads it: the run goes on until that alarm has acted on it.
     const awaited = this.cloudwatch.awaitActions(namespace, name, dimensions, at, () => {
       this.pendingAlarmActions -= 1;
+      this.awaitedSeries.set(series, (this.awaitedSeries.get(series) ?? 1) - 1);
     });
-    if (awaited) this.pendingAlarmActions += 1;
+    if (awaited) {
+      this.pendingAlarmActions += 1;
+      this.awaitedSeries.set(series, (this.awaitedSeries.get(series) ?? 0) + 1);
+    }
   }
+
+  /** The AWS metrics with a datapoint still awaited (putAwsMetric), and how many. */
+  private readonly awaitedSeries = new Map<string, number>();
 
   /**
    * AWS datapoints an alarm with actions has yet to act on (see putAwsMetric): a run is not over while one

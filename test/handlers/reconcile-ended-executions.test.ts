@@ -131,9 +131,9 @@ describe('Handler: reconcile-ended-executions', () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
   });
 
-  it("lists each abnormal status' executions of the last hour on an alarm notification", async () => {
+  it("lists each abnormal status' executions of the hour before the alarm's state change on an alarm notification", async () => {
     await expect(handler(alarmSnsEvent('ALARM', 'OK'), context)).resolves.toEqual({
-      since: '2025-03-04T09:40:00.000Z',
+      since: '2025-03-04T09:39:00.123Z',
       executions: [],
       incomplete: [],
     });
@@ -142,7 +142,7 @@ describe('Handler: reconcile-ended-executions', () => {
       ['ABORTED', 'TIMED_OUT', 'FAILED'].map((statusFilter) => ({
         stateMachineArn: STATE_MACHINE_ARN,
         statusFilter,
-        maxResults: 100,
+        maxResults: 1000,
       })),
     );
     expect(sfn.commandCalls(DescribeExecutionCommand)).toEqual([]);
@@ -238,12 +238,31 @@ describe('Handler: reconcile-ended-executions', () => {
       ],
     };
 
+    // A state change of 2015: older than any notification Lambda still delivers, so the look-back starts an
+    // hour before the oldest one it could (six hours, its maximum event age).
     await expect(handler(sample, context)).resolves.toEqual({
-      since: '2025-03-04T09:40:00.000Z',
+      since: '2025-03-04T03:40:00.000Z',
       executions: [],
       incomplete: [],
     });
     expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(3);
+  });
+
+  it('refuses an alarm notification whose state change time is no time, naming it, and lists nothing', async () => {
+    const event = alarmSnsEvent('ALARM', 'OK');
+    const [record] = event.Records;
+    if (record)
+      record.Sns.Message = JSON.stringify({
+        ...JSON.parse(record.Sns.Message),
+        StateChangeTime: 'yesterday',
+      });
+
+    const error = await rejection(handler(event, context));
+
+    expect(error.name).toBe('InvalidInputError');
+    expect(error.message).toContain('alarm notification 95df01b4-ee98-5cb9-9903-4c221d41eb5e');
+    expect(error.message).toContain('StateChangeTime');
+    expect(sfn.commandCalls(ListExecutionsCommand)).toEqual([]);
   });
 
   it('refuses a message that is no alarm notification, naming it, and lists nothing', async () => {

@@ -106,10 +106,29 @@ describe('Sandbox: AWS/States execution counts and the alarm actions they drive'
     expect(notification?.subject).toBe(
       'ALARM: "shipline-sandbox-executions-aborted" in US East (N. Virginia)',
     );
-    expect(JSON.parse(notification?.message ?? '{}')).toEqual({
+    const message = JSON.parse(notification?.message ?? '{}') as Record<string, unknown>;
+    // In the order AWS writes them (its notifications since 2022 carry the configuration's last update).
+    expect(Object.keys(message)).toEqual([
+      'AlarmName',
+      'AlarmDescription',
+      'AWSAccountId',
+      'AlarmConfigurationUpdatedTimestamp',
+      'NewStateValue',
+      'NewStateReason',
+      'StateChangeTime',
+      'Region',
+      'AlarmArn',
+      'OldStateValue',
+      'OKActions',
+      'AlarmActions',
+      'InsufficientDataActions',
+      'Trigger',
+    ]);
+    expect(message).toEqual({
       AlarmName: 'shipline-sandbox-executions-aborted',
       AlarmDescription: 'A release execution ended ABORTED',
       AWSAccountId: '123456789012',
+      AlarmConfigurationUpdatedTimestamp: '2026-11-22T10:00:00.000+0000',
       NewStateValue: 'ALARM',
       NewStateReason: expect.stringMatching(/^Threshold Crossed: 1 out of the last 1 datapoints \[1\.0 /),
       StateChangeTime: '2026-11-22T10:02:00.000+0000',
@@ -214,6 +233,41 @@ describe('Sandbox: AWS/States execution counts and the alarm actions they drive'
     // whose work is done does not wait for it.
     expect(world.pendingAlarmActions).toBe(0);
     expect(clock.nowMillis).toBe(START);
+  });
+
+  it('waits for the OK action when an end through its own Fail state keeps the alarm of an awaited end in ALARM', async () => {
+    // A release failed outside its own states at 10:00 (awaited); another rolled back through its own Fail
+    // state at 10:02, while the alarm is in ALARM: its count keeps the alarm there past 10:04, so the OK
+    // action (the second look, standing in for a lost ALARM one) only comes once that count leaves the range.
+    const { world, clock } = worldWith('fail');
+    world.cloudwatch.putAlarm({
+      ...abortedAlarm(),
+      AlarmName: 'shipline-sandbox-executions-failed',
+      MetricName: 'ExecutionsFailed',
+    });
+    world.startMinuteTicks();
+    const dimensions = [{ Name: 'StateMachineArn', Value: MACHINE }];
+    clock.schedule(START + 30_000, () =>
+      world.putAwsMetric('AWS/States', 'ExecutionsFailed', dimensions, 1, true),
+    );
+    clock.schedule(START + 140_000, () =>
+      world.putAwsMetric('AWS/States', 'ExecutionsFailed', dimensions, 1, false),
+    );
+
+    await clock.run(
+      () => clock.nowMillis > START + 150_000 && world.pendingAlarmActions === 0,
+      START + 3600_000,
+    );
+
+    expect(world.alarmTransitions.map((t) => [t.at - START, t.state])).toEqual([
+      [120_000, 'ALARM'],
+      [360_000, 'OK'],
+    ]);
+    expect(clock.nowMillis).toBe(START + 360_001);
+    expect(world.sns.internalMessages.map((m) => JSON.parse(m.message).NewStateValue)).toEqual([
+      'ALARM',
+      'OK',
+    ]);
   });
 
   it('does not keep a run going for a count no alarm with actions reads', async () => {

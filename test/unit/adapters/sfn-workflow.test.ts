@@ -253,7 +253,8 @@ describe('Class: SfnExecutionHistory', () => {
           nextToken: 'page-2',
         },
       ]);
-      expect(EXECUTIONS_PAGE_SIZE).toBe(100);
+      // The API's largest page: the FAILED list holds every rollback of 90 days, started in any order.
+      expect(EXECUTIONS_PAGE_SIZE).toBe(1000);
     });
 
     it('stops after the pages it may read and says the list was not read to its end', async () => {

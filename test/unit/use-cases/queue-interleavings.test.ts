@@ -242,6 +242,33 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
     }),
   });
 
+  /**
+   * An older release of the service that rolled back through its own states half an hour ago (FAILED,
+   * ReleaseRolledBack) and handed the lock on then: every notification of the hour lists it again.
+   */
+  const rolledBackEarlier = (): ExecutionHistory => ({
+    listEnded: async (status) => ({
+      executions:
+        status === 'FAILED'
+          ? [
+              {
+                name: 'checkout-earlier',
+                executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:checkout-earlier`,
+                status,
+                stopDate: new Date('2025-03-04T10:00:00Z'),
+              },
+            ]
+          : [],
+      complete: true,
+    }),
+    describe: async () => ({
+      name: 'checkout-earlier',
+      status: 'FAILED',
+      input: JSON.stringify({ service: 'checkout', requestedAt: '2025-03-04T09:30:00Z' }),
+      error: 'ReleaseRolledBack',
+    }),
+  });
+
   /** Runs `body` as Lambda retries an asynchronous invocation: up to two retries. */
   const retried = (body: () => Promise<unknown>) => async () => {
     for (let attempt = 0; ; attempt += 1) {
@@ -522,6 +549,11 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
       early?: boolean;
       /** Each early execution fails at this step of its own (its Task then retried). */
       execFailAt?: number;
+      /**
+       * Meanwhile an alarm notification (another release's abnormal end) has the reconciler hand on again an
+       * older release of the service that rolled back half an hour ago (its lock long handed on).
+       */
+      earlierAgain?: boolean;
     },
     seed: number,
   ): Promise<void> => {
@@ -607,6 +639,11 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
           ...(setup.execFailAt ? { failAt: setup.execFailAt } : {}),
           body: runsEarly(name),
         });
+    if (setup.earlierAgain) {
+      const earlier = rolledBackEarlier();
+      gateMethods(scheduler, earlier, ['listEnded', 'describe']);
+      processes.push({ name: 'reconciler (an earlier release)', body: reconciler(earlier) });
+    }
     if (setup.withdraw)
       processes.push({
         name: 'withdrawal',
@@ -705,6 +742,20 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
         await explore({ queued: true, newer: true, early: true, execFailAt }, seed);
         if (seed <= 3) await explore({ queued: true, redeliver: true, early: true, execFailAt }, seed);
       }
+  });
+
+  it('the reconciler handing on again a release that rolled back earlier while the holder hands off and pushes queue', async () => {
+    for (let seed = 0; seed < SEEDS; seed += 1) {
+      await explore({ earlierAgain: true }, seed);
+      await explore({ queued: true, earlierAgain: true }, seed);
+      await explore({ queued: true, newer: true, earlierAgain: true }, seed);
+      await explore({ queued: true, stopped: 'event and reconciler', earlierAgain: true }, seed);
+      // The holder's hand-off failing (and retried) at its first steps, for a few seeds (it is costly).
+      for (let failAt = 1; seed < 8 && failAt <= 4; failAt += 1)
+        await explore({ queued: true, newer: true, handOffFailAt: failAt, earlierAgain: true }, seed);
+      await explore({ queued: true, slowStart: 2, earlierAgain: true }, seed);
+      await explore({ queued: true, newer: true, withdraw: 'plain', earlierAgain: true }, seed);
+    }
   });
 
   it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {

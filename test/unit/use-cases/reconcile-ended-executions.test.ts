@@ -12,6 +12,7 @@ import { handOffEndedExecution, pendingPushReporter } from '../../../lib/use-cas
 import { queueBehindHolder } from '../../../lib/use-cases/queue-push.ts';
 import {
   RECONCILE_LOOK_BACK_SECONDS,
+  RECONCILE_MAX_NOTIFICATION_AGE_SECONDS,
   RECONCILE_MAX_PAGES,
   ReconcileFailedError,
   reconcileEndedExecutions,
@@ -249,6 +250,35 @@ describe('Use case: reconcileEndedExecutions (the backstop of a lost execution s
       executions: [{ name: HOLDER, status: 'FAILED', outcome: { released: true, woke: nameOf('a') } }],
     });
     expect(failedNotifications()).toEqual([]);
+  });
+
+  it("looks back an hour from the alarm's state change, not from a late run: a notification Lambda's queue held back still finds the end before it", async () => {
+    // The end at 07:40 moved the alarm at 07:42; Lambda's queue (throttled) ran the notification at 10:30.
+    history.end(HOLDER, 'ABORTED', '2025-03-04T07:40:00Z', { error: 'StoppedByPerson' });
+
+    const result = await reconcileEndedExecutions(ports(), {
+      notifiedAt: new Date('2025-03-04T07:42:00.123Z'),
+    });
+
+    expect(result).toMatchObject({
+      since: '2025-03-04T06:42:00.123Z',
+      executions: [
+        { name: HOLDER, status: 'ABORTED', outcome: { released: true, woke: nameOf('a'), ended: true } },
+      ],
+    });
+    expect(history.listCalls.map((call) => call.since)).toEqual(Array(3).fill('2025-03-04T06:42:00.123Z'));
+    expect(store.locks.get('checkout')).toBeUndefined();
+  });
+
+  it('never looks back further than the oldest notification Lambda still delivers (its maximum event age), nor from a state change in the future', async () => {
+    expect(RECONCILE_MAX_NOTIFICATION_AGE_SECONDS).toBe(21_600);
+    await reconcileEndedExecutions(ports(), { notifiedAt: new Date('2015-06-03T17:43:27.123Z') });
+    await reconcileEndedExecutions(ports(), { notifiedAt: new Date('2025-03-04T10:35:00Z') });
+
+    expect(history.listCalls.map((call) => call.since)).toEqual([
+      ...Array(3).fill('2025-03-04T03:30:00.000Z'),
+      ...Array(3).fill('2025-03-04T09:30:00.000Z'),
+    ]);
   });
 
   it('leaves out executions that ended before the look-back', async () => {
