@@ -729,7 +729,8 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   });
 
   it('a push whose event comes twice (two triggers of it), its execution reaching the lock meanwhile', async () => {
-    for (let seed = 1; seed <= SEEDS; seed += 1) {
+    // Up to seed 24: seed 21 found a push queued again behind its own running release.
+    for (let seed = 1; seed <= 24; seed += 1) {
       await explore({ redeliver: true, early: true }, seed);
       await explore({ queued: true, redeliver: true, early: true }, seed);
       await explore({ queued: true, newer: true, redeliver: true }, seed);
@@ -737,21 +738,22 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   });
 
   it('an execution failing at any step of its own (the table, Step Functions), its Task retried, while pushes queue', async () => {
+    // Seeds 1-3 and 9 (seed 9 with a failure at step 6 found a waiting execution replaced and never told).
     for (let execFailAt = 1; execFailAt <= 10; execFailAt += 1)
-      for (let seed = 1; seed <= 9; seed += 1) {
+      for (const seed of [1, 2, 3, 9]) {
         await explore({ queued: true, newer: true, early: true, execFailAt }, seed);
         if (seed <= 3) await explore({ queued: true, redeliver: true, early: true, execFailAt }, seed);
       }
   });
 
   it('the reconciler handing on again a release that rolled back earlier while the holder hands off and pushes queue', async () => {
-    for (let seed = 0; seed < SEEDS; seed += 1) {
+    for (let seed = 0; seed < SEEDS / 4; seed += 1) {
       await explore({ earlierAgain: true }, seed);
       await explore({ queued: true, earlierAgain: true }, seed);
       await explore({ queued: true, newer: true, earlierAgain: true }, seed);
       await explore({ queued: true, stopped: 'event and reconciler', earlierAgain: true }, seed);
       // The holder's hand-off failing (and retried) at its first steps, for a few seeds (it is costly).
-      for (let failAt = 1; seed < 8 && failAt <= 4; failAt += 1)
+      for (let failAt = 1; seed < 3 && failAt <= 4; failAt += 1)
         await explore({ queued: true, newer: true, handOffFailAt: failAt, earlierAgain: true }, seed);
       await explore({ queued: true, slowStart: 2, earlierAgain: true }, seed);
       await explore({ queued: true, newer: true, withdraw: 'plain', earlierAgain: true }, seed);
@@ -760,7 +762,7 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
 
   it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {
     for (let handOffFailAt = 1; handOffFailAt <= 8; handOffFailAt += 1)
-      for (let seed = 1; seed <= 8; seed += 1) {
+      for (let seed = 1; seed <= 5; seed += 1) {
         await explore({ queued: true, handOffFailAt }, seed);
         await explore({ queued: true, newer: true, handOffFailAt }, seed);
       }
@@ -768,7 +770,7 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
 
   it('a person withdrawing the queued push while the holder hands off and newer pushes arrive, its removal answered or its response lost', async () => {
     for (const how of ['plain', 'false', 'timeout'] as const)
-      for (let seed = 1; seed <= SEEDS / 2; seed += 1) {
+      for (let seed = 1; seed <= SEEDS / 4; seed += 1) {
         await explore({ queued: true, withdraw: how }, seed);
         await explore({ queued: true, newer: true, withdraw: how }, seed);
       }
