@@ -297,6 +297,67 @@ describe("Sandbox: middy's early timeout fires on the virtual clock, as on AWS",
     expect(afterwards).toEqual({ ended: 'idle', at: outcome?.at });
   });
 
+  // On AWS a handler may run any number of calls at once (Promise.all of DynamoDB reads and SNS publishes):
+  // each takes its round trip (`apiCallMs`, 30 ms), side by side, so together they take it once, and the
+  // invocation goes on when the last of them answers.
+  it('runs the AWS calls a handler makes at once side by side: their latency is taken once, not summed', async () => {
+    const world = { ...makeWorld(), dynamoDb: createWorldDynamoDb() };
+    const topic = 'arn:aws:sns:us-east-1:123456789012:t';
+    world.world.sns.topics.add(topic);
+    const sns = customize(new SNSClient(clientBase()), 'SNS');
+    const dynamo = customize(new DynamoDBClient({ region: 'us-east-1' }), 'DynamoDB');
+    const table = {
+      TableName: 'probe',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' as const }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' as const }],
+      BillingMode: 'PAY_PER_REQUEST' as const,
+    };
+    const timeline: string[] = [];
+    let began = 0;
+    const at = () => Math.round(world.clock.nowMillis - began);
+    const { outcome } = await invokeMiddyHandler(
+      0,
+      async () => {
+        await dynamo.send(new CreateTableCommand(table));
+        await dynamo.send(new PutItemCommand({ TableName: 'probe', Item: { pk: { S: 'a' } } }));
+        began = world.clock.nowMillis;
+        const read = async (pk: string) => {
+          const { Item } = await dynamo.send(
+            new GetItemCommand({ TableName: 'probe', Key: { pk: { S: pk } } }),
+          );
+          timeline.push(`read ${pk}: ${Item ? 'found' : 'none'} at ${at()} ms`);
+        };
+        const publish = async (what: string) => {
+          await sns.send(new PublishCommand({ TopicArn: topic, Message: what }));
+          timeline.push(`published ${what} at ${at()} ms`);
+        };
+        await Promise.all([read('a'), publish('one'), read('b'), publish('two')]);
+        const settled = await Promise.allSettled([
+          publish('three'),
+          sns.send(new PublishCommand({ TopicArn: `${topic}-missing`, Message: 'lost' })),
+        ]);
+        timeline.push(`${settled.map((one) => one.status).join(', ')} at ${at()} ms`);
+      },
+      world,
+    );
+    expect(outcome).toMatchObject({ ok: true, value: 'done' });
+    // Concurrent calls answer at the same instant, in a fixed order: the order their requests were sent in
+    // (each client's own steps before sending take their turns), the same on every run.
+    expect(timeline).toEqual([
+      'read a: found at 30 ms',
+      'read b: none at 30 ms',
+      'published one at 30 ms',
+      'published two at 30 ms',
+      'published three at 60 ms',
+      'fulfilled, rejected at 60 ms',
+    ]);
+    expect(
+      world.world.commands
+        .filter((command) => command.service === 'SNS')
+        .map((command) => (command.input as { Message?: string }).Message),
+    ).toEqual(['one', 'two', 'three', 'lost']);
+  });
+
   // Only a timer set through `node:timers` during an invocation is virtual: the timers the libraries a
   // handler uses set meanwhile stay real and fire (the SDK waits on the global setTimeout, dynalite turns a
   // table ACTIVE on one, `node:timers/promises` is another module).

@@ -31,7 +31,9 @@ describe('Sandbox: the trigger runs out of time holding release events', () => {
     const { scenario, baseDir } = loadScenario(
       path.join(REPOSITORY_ROOT, 'examples', 'replaced-push-told-after-dead-letter.yml'),
     );
-    scenario.faults = [{ command: 'Publish', error: 'ThrottlingException', times: 2, after: 360, responseLost: false }];
+    scenario.faults = [
+      { command: 'Publish', error: 'ThrottlingException', times: 2, after: 360, responseLost: false },
+    ];
     scenario.world.timing.apiCallMs = 120;
     const result = await runScenario(scenario, baseDir, { serverlessDocument: doc });
 
