@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { setTimeout as nodeSetTimeout } from 'node:timers';
 import { setTimeout as sleepPromise } from 'node:timers/promises';
 import {
   CreateTableCommand,
@@ -295,6 +296,20 @@ describe("Sandbox: middy's early timeout fires on the virtual clock, as on AWS",
     expect(during).toBe(before);
     // Middy cleared its timer when the handler answered: nothing is left for the clock to wait for.
     expect(afterwards).toEqual({ ended: 'idle', at: outcome?.at });
+  });
+
+  // Middy sets its timer with `node:timers`' setTimeout and clears it with the global clearTimeout: on AWS
+  // both are Node.js's own, and either clears a timer the other set. So it is in the sandbox: a virtual
+  // timer cleared with the global clearTimeout never fires.
+  it("clears a virtual timer with the global clearTimeout, as Node.js's timers are cleared", async () => {
+    const fired: string[] = [];
+    const { outcome } = await invokeMiddyHandler(2, () => {
+      const cleared = nodeSetTimeout(() => fired.push('cleared timer'), 1000);
+      clearTimeout(cleared);
+      nodeSetTimeout(() => fired.push('kept timer'), 1500);
+    });
+    expect(outcome).toMatchObject({ ok: true, value: 'done' });
+    expect(fired).toEqual(['kept timer']);
   });
 
   // On AWS a handler may run any number of calls at once (Promise.all of DynamoDB reads and SNS publishes):
