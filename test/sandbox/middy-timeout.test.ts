@@ -373,6 +373,41 @@ describe("Sandbox: middy's early timeout fires on the virtual clock, as on AWS",
     ).toEqual(['one', 'two', 'three', 'lost']);
   });
 
+  // The pipeline's stack runs the work a body registered for its timeout side by side (Promise.allSettled)
+  // on middy's timer strand, then answers with middy's TimeoutError: each takes its round trip, together once
+  // (the work must fit in `timeoutEarlyInMillis`: past Lambda's timeout it is Sandbox.Timedout, as on AWS).
+  it("runs the work registered for the timeout side by side before middy's answer", async () => {
+    const world = makeWorld();
+    const topic = 'arn:aws:sns:us-east-1:123456789012:t';
+    world.world.sns.topics.add(topic);
+    const sns = customize(new SNSClient(clientBase()), 'SNS');
+    const publish = (what: string) => async () => {
+      await sns.send(new PublishCommand({ TopicArn: topic, Message: what }));
+    };
+    const { outcome } = await invokeMiddyHandler(40, undefined, world, {
+      build: (clock, work) =>
+        shiplineHandler(
+          'fn',
+          z.object({}),
+          async (_input, _context, invocation) => {
+            invocation.beforeTimeout(publish('first'));
+            invocation.beforeTimeout(publish('second'));
+            await clock.sleep(work.workSeconds);
+            return 'done';
+          },
+          { timeoutEarlyInMillis: 1000 },
+        ),
+    });
+    expect(outcome).toEqual({ ok: false, value: MIDDY_TIMEOUT, at: expect.any(Number) });
+    // Middy's timer 1 s before the deadline, then one round trip (30 ms) for both publishes.
+    expect(outcome?.at).toBeCloseTo(0.405 + 10 - 1 + 0.03, 6);
+    expect(
+      world.world.commands
+        .filter((command) => command.service === 'SNS')
+        .map((command) => (command.input as { Message?: string }).Message),
+    ).toEqual(['first', 'second']);
+  });
+
   // Only a timer set through `node:timers` during an invocation is virtual: the timers the libraries a
   // handler uses set meanwhile stay real and fire (the SDK waits on the global setTimeout, dynalite turns a
   // table ACTIVE on one, `node:timers/promises` is another module).
