@@ -41,9 +41,10 @@ export class InvocationWork {
   }
 }
 
-/** One call of an invocation's work (an SDK call): sequential, so its waits pair with its own hold. */
+/** One call of an invocation's work (an SDK call): it holds the clock while it runs, none of its waits pending. */
 interface Call {
   held: boolean;
+  waiting: number;
 }
 
 /**
@@ -273,8 +274,8 @@ export class VirtualClock implements Clock {
     const invocation = strand.work;
     // Within a call, what it tracks is part of it: the call waits for it, holding nothing of its own meanwhile.
     if (strand.call) return work();
-    if (invocation.stopped) return strands.run({ work: invocation, call: { held: false } }, work);
-    const call: Call = { held: true };
+    if (invocation.stopped) return strands.run({ work: invocation, call: { held: false, waiting: 0 } }, work);
+    const call: Call = { held: true, waiting: 0 };
     this.hold();
     invocation.holding.add(call);
     invocation.calls += 1;
@@ -308,6 +309,7 @@ export class VirtualClock implements Clock {
     if (!work) this.release();
     else {
       work.waiting += 1;
+      if (call) call.waiting += 1;
       if (call?.held) {
         call.held = false;
         work.holding.delete(call);
@@ -328,7 +330,10 @@ export class VirtualClock implements Clock {
         }
         work.waiting -= 1;
         if (work.stopped) return false;
-        if (call) {
+        // A call holds again when its last wait resumes: should it wait for two things at once, it holds
+        // nothing while either is pending (the other must be able to resume), as the work's own code.
+        if (call) call.waiting -= 1;
+        if (call && call.waiting === 0 && !call.held) {
           call.held = true;
           work.holding.add(call);
           this.hold();

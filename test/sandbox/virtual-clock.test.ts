@@ -132,6 +132,29 @@ describe('VirtualClock', () => {
     expect(later).toBe(5.05);
   });
 
+  // A call (an SDK call) is sequential; should one wait for two things at once, it holds nothing while either
+  // is pending, holds again once both resumed, and gives that hold back when it ends.
+  it('lets a call wait for two things at once, and gives back its hold when it ends', async () => {
+    const clock = new VirtualClock(new Date(START));
+    const work = new InvocationWork(clock);
+    const at = () => (clock.nowMillis - START) / 1000;
+    let answered = -1;
+    clock.holdFor(work);
+    runAsInvocationWork(work, () => {
+      void (async () => {
+        await clock.track(async () => {
+          await Promise.all([clock.sleep(1), clock.sleep(1)]);
+        });
+        await clock.sleep(2);
+        answered = at();
+        clock.stopWork(work);
+      })();
+    });
+    expect(await clock.run(() => false, START + 3600_000)).toBe('idle');
+    expect(answered).toBe(3);
+    expect(work.held).toBe(0);
+  });
+
   // While one of the work's waits is under way, its other strands still hold the clock while they run.
   it("keeps the clock held while a call of an invocation's work runs, though another of its waits is pending", async () => {
     const clock = new VirtualClock(new Date(START));
