@@ -196,6 +196,31 @@ describe("Sandbox: middy's early timeout fires on the virtual clock, as on AWS",
     expect({ cold: environments.coldStarts, warm: environments.warmStarts }).toEqual({ cold: 1, warm: 1 });
   });
 
+  // A call the handler started but did not wait for is left behind with the environment once it answered:
+  // on AWS it is frozen before its request goes out, and here it reaches no AWS service either.
+  it('leaves a call the handler did not wait for reaching no AWS service after it answered', async () => {
+    const world = makeWorld();
+    const topic = 'arn:aws:sns:us-east-1:123456789012:t';
+    world.world.sns.topics.add(topic);
+    const sns = customize(new SNSClient(clientBase()), 'SNS');
+    let aside: Promise<string> | undefined;
+    const { outcome, afterwards } = await invokeMiddyHandler(0, undefined, world, {
+      build: () =>
+        shiplineHandler('fn', z.object({}), async () => {
+          aside = sns.send(new PublishCommand({ TopicArn: topic, Message: 'aside' })).then(
+            () => 'sent',
+            (error: Error) => `${error.name}: ${error.message}`,
+          );
+          return 'done';
+        }),
+      after: 3_600,
+    });
+    expect(outcome).toMatchObject({ ok: true, value: 'done' });
+    expect(afterwards?.ended).toBe('idle');
+    expect(world.world.commands.filter((command) => command.service === 'SNS')).toEqual([]);
+    expect(await Promise.race([aside, Promise.resolve('still pending')])).toBe('still pending');
+  });
+
   // A Step Functions execution a handler started runs in that handler's context but is no work of its
   // invocation: once the invocation answered with work under way, the functions the execution invokes are
   // still authorized as themselves, not refused as the ended invocation's leftover.
