@@ -359,6 +359,12 @@ describe("Sandbox: middy's early timeout fires on the virtual clock, as on AWS",
       0,
       async () => {
         await dynamo.send(new CreateTableCommand(table));
+        // CREATING, then ACTIVE on dynalite's (real) timer.
+        for (;;) {
+          const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: 'probe' }));
+          if (Table?.TableStatus === 'ACTIVE') break;
+          await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        }
         await dynamo.send(new PutItemCommand({ TableName: 'probe', Item: { pk: { S: 'a' } } }));
         began = world.clock.nowMillis;
         const read = async (pk: string) => {
