@@ -10,6 +10,7 @@ import { currentFunction, currentOperator } from './iam/enforce.ts';
 import { localDynamoDbServer } from './local-dynamodb.ts';
 import { retryInVirtualTime } from './sdk-retry.ts';
 import { installSandboxFetch } from './test-route-fetch.ts';
+import { currentInvocationWork } from './virtual-clock.ts';
 import { installVirtualTimers } from './virtual-timers.ts';
 
 let installed = false;
@@ -214,6 +215,16 @@ export const installSandboxClients = (): void => {
         transport.requestHandler,
       );
     retryInVirtualTime(client, clientName, () => currentWorld()?.world);
+    // Each call a function makes is one call of its invocation's work, from its first middleware to its
+    // answer (its retries included): a handler may make several at once (a Promise.all of reads), each
+    // holding the clock while it runs and waiting on its own (see InvocationWork).
+    (client.middlewareStack.add as unknown as (mw: Middleware, options: Record<string, unknown>) => void)(
+      (next) => (args) => {
+        const work = currentInvocationWork();
+        return work ? work.clock.track(() => next(args)) : next(args);
+      },
+      { step: 'initialize', priority: 'high', name: 'shiplineSandboxCall' },
+    );
     const middleware: Middleware = (next, context) => async (args) => {
       const run = currentWorld();
       const commandName = context.commandName ?? 'UnknownCommand';

@@ -2,6 +2,7 @@ import { SLACK_HOSTS } from './aws/slack.ts';
 import { sleepMs } from './aws/timing.ts';
 import { currentWorld, type WorldContext } from './context.ts';
 import { currentFunction } from './iam/enforce.ts';
+import { currentInvocationWork } from './virtual-clock.ts';
 
 let installed = false;
 
@@ -97,6 +98,8 @@ export const installSandboxFetch = (): void => {
   globalThis.fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const run = currentWorld();
     if (!run) return platformFetch(input, init);
-    return answer(run, input, init);
+    // A function's request is one call of its invocation's work, as an SDK call is (sandbox/intercept.ts).
+    const work = currentInvocationWork();
+    return work ? work.clock.track(() => answer(run, input, init)) : answer(run, input, init);
   };
 };

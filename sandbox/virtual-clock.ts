@@ -3,38 +3,57 @@ import type { Clock } from '../lib/clock.ts';
 
 /**
  * The work of one Lambda invocation on the clock: its handler and everything the handler started (a
- * `node:timers` callback among them, virtual-timers.ts) until the invocation answers. The invocation holds
- * the clock once for it when the handler starts (`holdFor`); its waits release and take back that hold as
- * any work's do. It may run several strands at once (middy races the handler against its early-timeout
- * timer): whichever strand answers, `stopWork` then gives back every hold its work still has, so a strand
- * left running (the handler middy stopped waiting for) can never keep the clock busy. What the work still
- * waits for on the clock when it stops never resumes: on AWS the execution environment is frozen once the
- * handler answered ("Lambda freezes the execution environment when the runtime and each extension have
- * completed": Lambda Developer Guide, "Understanding the Lambda execution environment lifecycle",
+ * `node:timers` callback among them, virtual-timers.ts) until the invocation answers. As on AWS, the
+ * handler may wait for any number of things at once (a Promise.all of SDK calls): the work holds the clock
+ * once (its base hold) while its own code runs with nothing of it waiting or under way, and each call it
+ * makes (`track`: every SDK call of a function is one, sandbox/intercept.ts) holds the clock on its own
+ * while it runs, between its waits. So time moves on only when every strand of the work waits, each wait
+ * gives back only what its own strand held, and the work holds the clock again when the last of them
+ * resumes. Middy races the handler against its early-timeout timer: whichever strand answers, `stopWork`
+ * then gives back every hold the work still has, so a strand left running (the handler middy stopped
+ * waiting for) can never keep the clock busy. What the work still waits for on the clock when it stops
+ * never resumes: on AWS the execution environment is frozen once the handler answered ("Lambda freezes the
+ * execution environment when the runtime and each extension have completed": Lambda Developer Guide,
+ * "Understanding the Lambda execution environment lifecycle",
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). The same page says such
  * leftover work resumes if Lambda reuses the environment; the sandbox never resumes it, so it reaches no
  * AWS service after its invocation answered, as after a timeout (which resets the environment).
  */
 export class InvocationWork {
-  /** Holds its strands have on the clock now. */
-  public held = 0;
+  /** Its base hold: its own code runs, with none of its waits pending and none of its calls under way. */
+  public base = false;
   /** Its waits on the clock that have not ended. */
   public waiting = 0;
+  /** Its calls under way (`track`), each a strand with a hold of its own while it runs. */
+  public calls = 0;
+  /** The calls under way that hold the clock now (they run, between their waits). */
+  public readonly holding = new Set<Call>();
   /** The invocation answered (or Lambda stopped it): its waits never end, its timers never fire. */
   public stopped = false;
   /** Cancels of the `node:timers` timers it set that have neither fired nor been cleared. */
   public readonly timers = new Set<() => void>();
 
   public constructor(public readonly clock: VirtualClock) {}
+
+  /** Holds it has on the clock now. */
+  public get held(): number {
+    return (this.base ? 1 : 0) + this.holding.size;
+  }
+}
+
+/** One call of an invocation's work (an SDK call): it holds the clock while it runs, none of its waits pending. */
+interface Call {
+  held: boolean;
+  waiting: number;
 }
 
 /**
- * A strand of an invocation's work: the handler's own (everything it starts), or a `node:timers` callback's
- * (middy's early timeout), which fires while the clock is idle and so holds nothing until its first wait.
+ * A strand of an invocation's work: its own code (the handler's, or a `node:timers` callback's: middy's
+ * early timeout), accounted for by the work's base hold, or one of its calls, which holds on its own.
  */
 interface Strand {
   work: InvocationWork;
-  timer: boolean;
+  call?: Call;
 }
 
 const strands = new AsyncLocalStorage<Strand>();
@@ -43,12 +62,14 @@ const strands = new AsyncLocalStorage<Strand>();
 export const currentInvocationWork = (): InvocationWork | undefined => strands.getStore()?.work;
 
 /** Runs `run` (and everything it starts) as the invocation's work. */
-export const runAsInvocationWork = <T>(work: InvocationWork, run: () => T): T =>
-  strands.run({ work, timer: false }, run);
+export const runAsInvocationWork = <T>(work: InvocationWork, run: () => T): T => strands.run({ work }, run);
 
-/** Runs a `node:timers` callback of the invocation (and everything it starts) as a strand of its work. */
-export const runAsTimerStrand = <T>(work: InvocationWork, run: () => T): T =>
-  strands.run({ work, timer: true }, run);
+/**
+ * Runs a `node:timers` callback of the invocation (and everything it starts) as the work's own code: it
+ * fires while the clock is idle (every strand of the work waits), so it holds nothing until the work's
+ * waits and calls are over or it makes a call of its own.
+ */
+export const runAsTimerStrand = <T>(work: InvocationWork, run: () => T): T => strands.run({ work }, run);
 
 /**
  * Runs `run` (and everything it starts) as no invocation's work: a simulated service's own long-lived work
@@ -199,26 +220,23 @@ export class VirtualClock implements Clock {
     }
   }
 
-  /** Holds the clock for an invocation's work (see InvocationWork). */
+  /** Starts an invocation's work: its code runs, so it holds the clock (see InvocationWork). */
   public holdFor(work: InvocationWork): void {
-    work.held += 1;
-    this.hold();
+    this.rebase(work);
   }
 
   /**
-   * Gives back a hold of the caller's invocation work. A timer's strand that holds none yet (it fired while
-   * the clock was idle), or work that has stopped (its holds were given back), gives back nothing. The
-   * handler's own strands release as any work does: concurrent waits within one handler (two strands that
-   * each release the one hold) are not supported, and fail as they always did.
+   * Takes or gives back the work's base hold: held while its own code runs, that is while none of its waits
+   * is pending and none of its calls is under way (each of those accounts for itself). A resumed wait of
+   * its own code while another is still pending runs unheld: only until its next wait or call, in promise
+   * continuations that `run` drains before time moves on.
    */
-  private releaseFor(strand: Strand | undefined): void {
-    const work = strand?.work;
-    if (work && work.held > 0) {
-      work.held -= 1;
-    } else if (work && (strand?.timer || work.stopped)) {
-      return;
-    }
-    this.release();
+  private rebase(work: InvocationWork): void {
+    const running = !work.stopped && work.waiting === 0 && work.calls === 0;
+    if (running === work.base) return;
+    work.base = running;
+    if (running) this.hold();
+    else this.release();
   }
 
   /**
@@ -231,34 +249,74 @@ export class VirtualClock implements Clock {
     for (const cancel of [...work.timers]) cancel();
     work.timers.clear();
     const held = work.held;
-    work.held = 0;
+    work.base = false;
+    for (const call of work.holding) call.held = false;
+    work.holding.clear();
     for (let i = 0; i < held; i += 1) this.release();
   }
 
-  /** Runs real async work while holding the clock. */
+  /**
+   * Runs real async work while holding the clock. Within an invocation's work it is one of the work's calls
+   * (an SDK call): it holds the clock while it runs, between its own waits, whatever the work's other
+   * strands do meanwhile; what a call tracks is part of that call. A call of a work that has stopped holds
+   * nothing (it reaches no AWS service).
+   */
   public async track<T>(work: () => Promise<T>): Promise<T> {
     const strand = strands.getStore();
-    if (strand) strand.work.held += 1;
+    if (!strand) {
+      this.hold();
+      try {
+        return await work();
+      } finally {
+        this.release();
+      }
+    }
+    const invocation = strand.work;
+    // Within a call, what it tracks is part of it: the call waits for it, holding nothing of its own meanwhile.
+    if (strand.call) return work();
+    if (invocation.stopped) return strands.run({ work: invocation, call: { held: false, waiting: 0 } }, work);
+    const call: Call = { held: true, waiting: 0 };
     this.hold();
+    invocation.holding.add(call);
+    invocation.calls += 1;
+    this.rebase(invocation);
     try {
-      return await work();
+      return await strands.run({ work: invocation, call }, work);
     } finally {
-      this.releaseFor(strand);
+      invocation.calls -= 1;
+      // The work's own code holds again (the last call ended) before the call gives its hold back.
+      this.rebase(invocation);
+      if (call.held) {
+        call.held = false;
+        invocation.holding.delete(call);
+        this.release();
+      }
     }
   }
 
   /**
    * Blocks the caller (which holds the clock) until `executor` settles it, releasing the clock meanwhile.
    * The clock is held again synchronously when it settles, so time cannot slip past the resumption. A wait
-   * of an invocation's work that has stopped meanwhile never settles (its execution environment is frozen).
+   * of an invocation's work gives back only its own strand's hold (see InvocationWork); one of a work that
+   * has stopped meanwhile never settles (its execution environment is frozen).
    */
   public block<T>(
     executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void,
   ): Promise<T> {
     const strand = strands.getStore();
     const work = strand?.work;
-    if (work) work.waiting += 1;
-    this.releaseFor(strand);
+    const call = strand?.call;
+    if (!work) this.release();
+    else {
+      work.waiting += 1;
+      if (call) call.waiting += 1;
+      if (call?.held) {
+        call.held = false;
+        work.holding.delete(call);
+        this.release();
+      }
+      this.rebase(work);
+    }
     return new Promise<T>((resolvePromise, rejectPromise) => {
       let settled = false;
       /** Ends the wait; false when it must not resume (its invocation's work stopped). */
@@ -266,12 +324,21 @@ export class VirtualClock implements Clock {
         if (settled) return false;
         settled = true;
         this.blocked.delete(reject);
-        if (work) {
-          work.waiting -= 1;
-          if (work.stopped) return false;
-          work.held += 1;
+        if (!work) {
+          this.hold();
+          return true;
         }
-        this.hold();
+        work.waiting -= 1;
+        if (work.stopped) return false;
+        // A call holds again when its last wait resumes: should it wait for two things at once, it holds
+        // nothing while either is pending (the other must be able to resume), as the work's own code.
+        if (call) call.waiting -= 1;
+        if (call && call.waiting === 0 && !call.held) {
+          call.held = true;
+          work.holding.add(call);
+          this.hold();
+        }
+        this.rebase(work);
         return true;
       };
       const reject = (error: Error) => {

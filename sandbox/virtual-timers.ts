@@ -38,7 +38,8 @@ let installed = false;
  * timer of up to 15 minutes is left to keep the process alive after a run. Lambda's own timeout
  * (Sandbox.Timedout, function-config.ts) remains for a handler without middy's timer. A timer that is
  * still pending when its invocation answers is cancelled (the environment is frozen); one set in a world
- * outside an invocation's work (a handler run with no Lambda configuration) never fires. Every other
+ * outside an invocation's work (a handler run with no Lambda configuration) never fires. Either
+ * clearTimeout, `node:timers`' or the global one, clears it, as both clear Node.js's timers. Every other
  * timer, and the global `setTimeout`, stay real. Installed once per process, before handlers run.
  */
 export const installVirtualTimers = (): void => {
@@ -92,6 +93,14 @@ export const installVirtualTimers = (): void => {
   };
   timers.setTimeout = setTimeoutOnTheClock as unknown as typeof timers.setTimeout;
   timers.clearTimeout = clearTimeout as typeof timers.clearTimeout;
+  // The global clearTimeout is Node.js's too: it clears a timer `node:timers` set, and middy clears its own
+  // with it (its timer would otherwise stay pending while its after middlewares run).
+  const realGlobalClearTimeout = globalThis.clearTimeout;
+  globalThis.clearTimeout = ((handle: Parameters<typeof realGlobalClearTimeout>[0]) => {
+    const cancel = typeof handle === 'object' && handle !== null ? virtualTimeouts.get(handle) : undefined;
+    if (cancel) cancel();
+    else realGlobalClearTimeout(handle);
+  }) as typeof globalThis.clearTimeout;
   // The named imports of `node:timers` (middy's `import { setTimeout } from "node:timers"`) follow.
   syncBuiltinESMExports();
 };

@@ -1900,6 +1900,21 @@ describe('Sandbox: Slack buttons', () => {
     ]);
   });
 
+  it("verifies a click against two Slack apps' signing secrets, read at once: as fast as with one app", async () => {
+    const [twoApps, oneApp] = await Promise.all([
+      run('slack-two-apps-click.yml'),
+      run('slack-promote-click.yml'),
+    ]);
+    expect(twoApps.expectations?.failures).toEqual([]);
+    expect(twoApps).toMatchObject({ outcome: 'promoted', servingVersion: 'v2' });
+    // Both apps' signing secrets were read (once each), side by side: the click took as long as with one.
+    expect(twoApps.awsCalls['SecretsManager:GetSecretValue']).toBe(2);
+    expect(oneApp.awsCalls['SecretsManager:GetSecretValue']).toBe(1);
+    const [click] = twoApps.slack?.clicks ?? [];
+    expect(click).toMatchObject({ status: 200, told: [expect.stringContaining('ended the bake')] });
+    expect(click?.ms).toBe(oneApp.slack?.clicks[0]?.ms);
+  });
+
   it('a listed user presses Reject on a pause: the release rolls back before the swap, production never moved', async () => {
     const result = await run('slack-reject-pause.yml');
     expect(result.expectations?.failures).toEqual([]);

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { setTimeout as nodeSetTimeout } from 'node:timers';
 import { setTimeout as sleepPromise } from 'node:timers/promises';
 import {
   CreateTableCommand,
@@ -195,6 +196,31 @@ describe("Sandbox: middy's early timeout fires on the virtual clock, as on AWS",
     expect({ cold: environments.coldStarts, warm: environments.warmStarts }).toEqual({ cold: 1, warm: 1 });
   });
 
+  // A call the handler started but did not wait for is left behind with the environment once it answered:
+  // on AWS it is frozen before its request goes out, and here it reaches no AWS service either.
+  it('leaves a call the handler did not wait for reaching no AWS service after it answered', async () => {
+    const world = makeWorld();
+    const topic = 'arn:aws:sns:us-east-1:123456789012:t';
+    world.world.sns.topics.add(topic);
+    const sns = customize(new SNSClient(clientBase()), 'SNS');
+    let aside: Promise<string> | undefined;
+    const { outcome, afterwards } = await invokeMiddyHandler(0, undefined, world, {
+      build: () =>
+        shiplineHandler('fn', z.object({}), async () => {
+          aside = sns.send(new PublishCommand({ TopicArn: topic, Message: 'aside' })).then(
+            () => 'sent',
+            (error: Error) => `${error.name}: ${error.message}`,
+          );
+          return 'done';
+        }),
+      after: 3_600,
+    });
+    expect(outcome).toMatchObject({ ok: true, value: 'done' });
+    expect(afterwards?.ended).toBe('idle');
+    expect(world.world.commands.filter((command) => command.service === 'SNS')).toEqual([]);
+    expect(await Promise.race([aside, Promise.resolve('still pending')])).toBe('still pending');
+  });
+
   // A Step Functions execution a handler started runs in that handler's context but is no work of its
   // invocation: once the invocation answered with work under way, the functions the execution invokes are
   // still authorized as themselves, not refused as the ended invocation's leftover.
@@ -295,6 +321,122 @@ describe("Sandbox: middy's early timeout fires on the virtual clock, as on AWS",
     expect(during).toBe(before);
     // Middy cleared its timer when the handler answered: nothing is left for the clock to wait for.
     expect(afterwards).toEqual({ ended: 'idle', at: outcome?.at });
+  });
+
+  // Middy sets its timer with `node:timers`' setTimeout and clears it with the global clearTimeout: on AWS
+  // both are Node.js's own, and either clears a timer the other set. So it is in the sandbox: a virtual
+  // timer cleared with the global clearTimeout never fires.
+  it("clears a virtual timer with the global clearTimeout, as Node.js's timers are cleared", async () => {
+    const fired: string[] = [];
+    const { outcome } = await invokeMiddyHandler(2, () => {
+      const cleared = nodeSetTimeout(() => fired.push('cleared timer'), 1000);
+      clearTimeout(cleared);
+      nodeSetTimeout(() => fired.push('kept timer'), 1500);
+    });
+    expect(outcome).toMatchObject({ ok: true, value: 'done' });
+    expect(fired).toEqual(['kept timer']);
+  });
+
+  // On AWS a handler may run any number of calls at once (Promise.all of DynamoDB reads and SNS publishes):
+  // each takes its round trip (`apiCallMs`, 30 ms), side by side, so together they take it once, and the
+  // invocation goes on when the last of them answers.
+  it('runs the AWS calls a handler makes at once side by side: their latency is taken once, not summed', async () => {
+    const world = { ...makeWorld(), dynamoDb: createWorldDynamoDb() };
+    const topic = 'arn:aws:sns:us-east-1:123456789012:t';
+    world.world.sns.topics.add(topic);
+    const sns = customize(new SNSClient(clientBase()), 'SNS');
+    const dynamo = customize(new DynamoDBClient({ region: 'us-east-1' }), 'DynamoDB');
+    const table = {
+      TableName: 'probe',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' as const }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' as const }],
+      BillingMode: 'PAY_PER_REQUEST' as const,
+    };
+    const timeline: string[] = [];
+    let began = 0;
+    const at = () => Math.round(world.clock.nowMillis - began);
+    const { outcome } = await invokeMiddyHandler(
+      0,
+      async () => {
+        await dynamo.send(new CreateTableCommand(table));
+        // CREATING, then ACTIVE on dynalite's (real) timer.
+        for (;;) {
+          const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: 'probe' }));
+          if (Table?.TableStatus === 'ACTIVE') break;
+          await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        }
+        await dynamo.send(new PutItemCommand({ TableName: 'probe', Item: { pk: { S: 'a' } } }));
+        began = world.clock.nowMillis;
+        const read = async (pk: string) => {
+          const { Item } = await dynamo.send(
+            new GetItemCommand({ TableName: 'probe', Key: { pk: { S: pk } } }),
+          );
+          timeline.push(`read ${pk}: ${Item ? 'found' : 'none'} at ${at()} ms`);
+        };
+        const publish = async (what: string) => {
+          await sns.send(new PublishCommand({ TopicArn: topic, Message: what }));
+          timeline.push(`published ${what} at ${at()} ms`);
+        };
+        await Promise.all([read('a'), publish('one'), read('b'), publish('two')]);
+        const settled = await Promise.allSettled([
+          publish('three'),
+          sns.send(new PublishCommand({ TopicArn: `${topic}-missing`, Message: 'lost' })),
+        ]);
+        timeline.push(`${settled.map((one) => one.status).join(', ')} at ${at()} ms`);
+      },
+      world,
+    );
+    expect(outcome).toMatchObject({ ok: true, value: 'done' });
+    // Concurrent calls answer at the same instant, in a fixed order: the order their requests were sent in
+    // (each client's own steps before sending take their turns), the same on every run.
+    expect(timeline).toEqual([
+      'read a: found at 30 ms',
+      'read b: none at 30 ms',
+      'published one at 30 ms',
+      'published two at 30 ms',
+      'published three at 60 ms',
+      'fulfilled, rejected at 60 ms',
+    ]);
+    expect(
+      world.world.commands
+        .filter((command) => command.service === 'SNS')
+        .map((command) => (command.input as { Message?: string }).Message),
+    ).toEqual(['one', 'two', 'three', 'lost']);
+  });
+
+  // The pipeline's stack runs the work a body registered for its timeout side by side (Promise.allSettled)
+  // on middy's timer strand, then answers with middy's TimeoutError: each takes its round trip, together once
+  // (the work must fit in `timeoutEarlyInMillis`: past Lambda's timeout it is Sandbox.Timedout, as on AWS).
+  it("runs the work registered for the timeout side by side before middy's answer", async () => {
+    const world = makeWorld();
+    const topic = 'arn:aws:sns:us-east-1:123456789012:t';
+    world.world.sns.topics.add(topic);
+    const sns = customize(new SNSClient(clientBase()), 'SNS');
+    const publish = (what: string) => async () => {
+      await sns.send(new PublishCommand({ TopicArn: topic, Message: what }));
+    };
+    const { outcome } = await invokeMiddyHandler(40, undefined, world, {
+      build: (clock, work) =>
+        shiplineHandler(
+          'fn',
+          z.object({}),
+          async (_input, _context, invocation) => {
+            invocation.beforeTimeout(publish('first'));
+            invocation.beforeTimeout(publish('second'));
+            await clock.sleep(work.workSeconds);
+            return 'done';
+          },
+          { timeoutEarlyInMillis: 1000 },
+        ),
+    });
+    expect(outcome).toEqual({ ok: false, value: MIDDY_TIMEOUT, at: expect.any(Number) });
+    // Middy's timer 1 s before the deadline, then one round trip (30 ms) for both publishes.
+    expect(outcome?.at).toBeCloseTo(0.405 + 10 - 1 + 0.03, 6);
+    expect(
+      world.world.commands
+        .filter((command) => command.service === 'SNS')
+        .map((command) => (command.input as { Message?: string }).Message),
+    ).toEqual(['first', 'second']);
   });
 
   // Only a timer set through `node:timers` during an invocation is virtual: the timers the libraries a

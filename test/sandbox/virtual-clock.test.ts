@@ -83,6 +83,106 @@ describe('VirtualClock', () => {
     expect(later).toBe(from + 5);
   });
 
+  // On AWS a handler may wait for any number of calls at once (Promise.all of reads). Each wait of the
+  // invocation's work gives back nothing another strand of it still needs; the work holds the clock again
+  // when the last of them resumes, so the calls take their time once, side by side, not summed.
+  it("lets an invocation's work wait for several things at once, and ends when the last of them resumes", async () => {
+    const clock = new VirtualClock(new Date(START));
+    const work = new InvocationWork(clock);
+    const at = () => (clock.nowMillis - START) / 1000;
+    const events: string[] = [];
+    clock.holdFor(work);
+    runAsInvocationWork(work, () => {
+      void (async () => {
+        const call = async (name: string, seconds: number) => {
+          await clock.sleep(seconds);
+          events.push(`${name} at ${at()}`);
+        };
+        // Direct waits and calls under way (tracked), as a handler's Promise.all of SDK calls makes them.
+        await Promise.all([
+          call('a', 0.03),
+          clock.track(() => call('b', 0.03)),
+          call('c', 0.05),
+          clock.track(async () => {
+            await call('d', 0.01);
+            await call('e', 0.02);
+          }),
+        ]);
+        events.push(`answered at ${at()}`);
+        clock.stopWork(work);
+      })();
+    });
+    expect(await clock.run(() => false, START + 3600_000)).toBe('idle');
+    expect(events).toEqual([
+      'd at 0.01',
+      'a at 0.03',
+      'b at 0.03',
+      'e at 0.03',
+      'c at 0.05',
+      'answered at 0.05',
+    ]);
+    expect({ held: work.held, waiting: work.waiting }).toEqual({ held: 0, waiting: 0 });
+    // Nothing is left holding the clock, and nothing was given back twice.
+    let later = -1;
+    void clock.track(async () => {
+      await clock.sleep(5);
+      later = at();
+    });
+    expect(await clock.run(() => later >= 0, START + 3600_000)).toBe('done');
+    expect(later).toBe(5.05);
+  });
+
+  // A call (an SDK call) is sequential; should one wait for two things at once, it holds nothing while either
+  // is pending, holds again once both resumed, and gives that hold back when it ends.
+  it('lets a call wait for two things at once, and gives back its hold when it ends', async () => {
+    const clock = new VirtualClock(new Date(START));
+    const work = new InvocationWork(clock);
+    const at = () => (clock.nowMillis - START) / 1000;
+    let answered = -1;
+    clock.holdFor(work);
+    runAsInvocationWork(work, () => {
+      void (async () => {
+        await clock.track(async () => {
+          await Promise.all([clock.sleep(1), clock.sleep(1)]);
+        });
+        await clock.sleep(2);
+        answered = at();
+        clock.stopWork(work);
+      })();
+    });
+    expect(await clock.run(() => false, START + 3600_000)).toBe('idle');
+    expect(answered).toBe(3);
+    expect(work.held).toBe(0);
+  });
+
+  // While one of the work's waits is under way, its other strands still hold the clock while they run.
+  it("keeps the clock held while a call of an invocation's work runs, though another of its waits is pending", async () => {
+    const clock = new VirtualClock(new Date(START));
+    const work = new InvocationWork(clock);
+    const at = () => (clock.nowMillis - START) / 1000;
+    const events: string[] = [];
+    clock.holdFor(work);
+    runAsInvocationWork(work, () => {
+      void (async () => {
+        await Promise.all([
+          (async () => {
+            await clock.sleep(10);
+            events.push(`long wait ended at ${at()}`);
+          })(),
+          clock.track(async () => {
+            await clock.sleep(1);
+            // Real work between two waits of the call (a local DynamoDB request): time must not move meanwhile.
+            for (let i = 0; i < 5; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+            events.push(`call's real work done at ${at()}`);
+          }),
+        ]);
+        clock.stopWork(work);
+      })();
+    });
+    expect(await clock.run(() => false, START + 3600_000)).toBe('idle');
+    expect(events).toEqual(["call's real work done at 1", 'long wait ended at 10']);
+  });
+
   it('fires timers in time order, and timers of the same instant in the order they were scheduled', async () => {
     const clock = new VirtualClock(new Date(START));
     const random = new SeededRandom(3);
