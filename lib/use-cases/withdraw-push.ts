@@ -170,6 +170,7 @@ const hasStarted = async (ports: WithdrawPushPorts, service: string, releaseId: 
  * again; any other is this withdrawal's own whose answer was lost, or another person's withdrawing it at
  * the same moment (told once either way: the failed notification has its own mark). A mark that cannot be
  * written nor read does not stop the withdrawal: the push is out of the queue and is recorded and told.
+ * The queue is read once more after the mark: the push queued again before it (its event again) goes too.
  */
 const markWithdrawn = async (
   ports: WithdrawPushPorts,
@@ -189,6 +190,12 @@ const markWithdrawn = async (
       .catch(() => undefined);
     if (ended?.status === 'superseded') return notQueued(ports, request, undefined, true);
   }
+  // Its event delivered again (EventBridge delivers at least once) between the removal and the mark finds
+  // it neither queued nor marked, and queues it again: taken out too (best effort, on the token read: a
+  // hand-off already starting it leaves an execution the lock refuses for the mark).
+  const again = await store.readWaiter(request.service).catch(() => undefined);
+  if (again?.executionName === releaseId && isPendingPush(again) && !isStartingPush(again))
+    await store.replaceWaiter(request.service, again).catch(() => false);
   return reportWithdrawn(ports, settings, topicArnOf, request, queued);
 };
 

@@ -1049,6 +1049,29 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(store.record(nameOf('a'))?.status).toBe('failed');
     });
 
+    it("the push its event queues again between the withdrawal's removal and its mark leaves the queue with it, never started", async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const mark = store.markNotified.bind(store);
+      let again: StartReleaseResult | undefined;
+      store.markNotified = async (releaseId, kind) => {
+        // The push's event delivered again (EventBridge delivers at least once) right after the removal:
+        // the push is out of the queue and not marked yet, so the trigger queues it again.
+        store.markNotified = mark;
+        again = await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+        return mark(releaseId, kind);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+
+      expect(again).toMatchObject({ status: 'queued' });
+      expect(store.waiters.get('checkout')).toBeUndefined();
+      await expect(handOff()).resolves.toEqual({ released: true });
+      expect(starter.calls).toEqual([]);
+      expect(store.record(nameOf('a'))?.status).toBe('failed');
+      expect(notifier.events()).toEqual(['failed']);
+    });
+
     it('refuses an empty reason', async () => {
       await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
     });
