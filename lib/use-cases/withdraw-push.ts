@@ -98,7 +98,7 @@ export const withdrawQueuedPush = async (
       ? undefined
       : await leftByThisRemoval(ports, service, queued).catch(() => undefined);
     if (removal.removed || after?.withdrawn)
-      return markWithdrawn(ports, settings, topicArnOf, request, queued);
+      return markWithdrawn(ports, settings, topicArnOf, request, queued, removal.removed);
     // Another person's withdrawal took it out and recorded it (both ran at once).
     if (after?.ended?.status === 'failed') return notQueued(ports, request, after.queue, true);
     // Withdrew nothing (throttled past the SDK's retries, access denied): nothing was marked, the push
@@ -178,6 +178,8 @@ const markWithdrawn = async (
   topicArnOf: (service: string) => string,
   request: WithdrawRequest,
   queued: Waiter & { pendingInput: string },
+  /** Whether the removal answered that it took the push out (else only the look after it says so). */
+  answered: boolean,
 ): Promise<WithdrawResult> => {
   const { store } = ports;
   const releaseId = queued.executionName;
@@ -189,6 +191,14 @@ const markWithdrawn = async (
       .readRecord(request.service, pendingRequestOf(queued).requestedAt, releaseId)
       .catch(() => undefined);
     if (ended?.status === 'superseded') return notQueued(ports, request, undefined, true);
+  }
+  // A removal that did not answer was judged by a look at DescribeExecution (eventually consistent) and the
+  // lock: an execution a hand-off started that took the lock after that look and before the mark runs. The
+  // lock, read again now that the mark stands (an execution reaching it later is refused), says so: not
+  // withdrawn, and the mark is taken back.
+  if (!answered && (await store.readLock(request.service).catch(() => undefined))?.holder === releaseId) {
+    await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
+    return { status: 'started', releaseId };
   }
   // Its event delivered again (EventBridge delivers at least once) between the removal and the mark finds
   // it neither queued nor marked, and queues it again: taken out too (best effort, on the token read: a

@@ -292,6 +292,39 @@ describe('Use case: withdrawing a push queued as data', () => {
       await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
     });
 
+    it('never says withdrawn a push that took the lock between its look at the lock and its mark (DescribeExecution behind)', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
+      starter.executionState = async () => 'none';
+      const replace = store.replaceWaiter.bind(store);
+      store.replaceWaiter = async (service, expected, next) => {
+        if (next !== undefined) return replace(service, expected, next);
+        // Before the removal: the hand-off marks the push as being started, starts it and takes it out of
+        // the queue, so the removal fails, and the look after it finds neither the push nor its execution.
+        store.replaceWaiter = replace;
+        await handOff();
+        return replace(service, expected, next);
+      };
+      const mark = store.markNotified.bind(store);
+      store.markNotified = async (releaseId, kind) => {
+        // Its execution takes the lock after that look, before the withdrawal's mark.
+        store.markNotified = mark;
+        await expect(acquireReleaseLock({ store }, config, request, nameOf('a'))).resolves.toEqual({
+          acquired: true,
+          superseded: false,
+        });
+        return mark(releaseId, kind);
+      };
+
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+
+      expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      expect(notifier.published).toEqual([]);
+      expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(false);
+    });
+
     const lostMarkAnswers = {
       false: 'the retry met its condition no more',
       timeout: 'the retries ran out: the mark is read',
