@@ -16,7 +16,8 @@ export const handler = shiplineHandler(
   z.extend(reportInputSchema, { error: caughtFailureSchema }),
   async (input) => {
     const result = await recordLostNotification(ports, input);
-    logger.error('a release notification was lost', { notificationLost: result.notificationLost });
+    if (result.notificationLost)
+      logger.error('a release notification was lost', { notificationLost: result.notificationLost });
     return result;
   },
 );

@@ -690,9 +690,14 @@ const toldWhileQueued = async (
   const { request } = input;
   const recorded = await store.readRecord(request.service, request.requestedAt, input.releaseId);
   const reason = recorded?.reason ?? `superseded by newer release ${input.supersededBy ?? 'unknown'}`;
+  const outcome = recorded?.status === 'failed' ? 'failed' : 'superseded';
+  // Recorded by this very execution's report (a pending push's teller records no execution ARN): a retry
+  // of a report that went out whole (its response lost) answers as the first attempt did.
+  if (recorded?.executionArn !== undefined && recorded.executionArn === input.executionArn)
+    return { kind: 'superseded', outcome, reason };
   return {
     kind: 'superseded',
-    outcome: recorded?.status === 'failed' ? 'failed' : 'superseded',
+    outcome,
     reason: `${reason} (told while it was queued; its execution released nothing)`,
   };
 };
@@ -854,12 +859,18 @@ export const NOTIFICATIONS_LOST_METRIC = 'NotificationsLost';
 /**
  * The report state failed past its retries (SNS down, the function broken): the release is still
  * recorded with its true outcome, the loss is counted in CloudWatch so an alarm can page, and the result
- * says which notification was lost and why, so the execution shows it.
+ * says which notification was lost and why, so the execution shows it. Nothing is lost, recorded or
+ * counted for the superseded report of a push told while it was queued: its telling went out then.
  */
 export const recordLostNotification = async (
   ports: { store: ReleaseStore; metrics: Metrics; events?: ReleaseEvents },
   input: Omit<ReportInput, 'topicArn'> & { error: CaughtFailure },
-): Promise<ReportResult & { notificationLost: { kind: ReportKind; error: string } }> => {
+): Promise<ReportResult & { notificationLost?: { kind: ReportKind; error: string } }> => {
+  // An execution of a push told while it was queued (withdrawn by a person, or told superseded): what its
+  // telling recorded stands (a withdrawn push's failed record is never written over as superseded), and
+  // nothing was lost, as people were told then. Unread (the table still failing), it is recorded as below.
+  const told = await toldWhileQueued(ports.store, input).catch(() => undefined);
+  if (told) return told;
   const { progress, ...result } = await recordReport(ports.store, input, undefined);
   await publishReport(ports.events, input, { ...result, ...(progress ? { progress } : {}) });
   await ports.metrics.count(NOTIFICATIONS_LOST_METRIC, { Service: input.request.service });

@@ -8,7 +8,7 @@ import type { ReleaseEvents } from '../ports/release-events.ts';
 import type { ReleaseRecord } from '../ports/release-history.ts';
 import type { ReleaseStore } from '../ports/release-store.ts';
 import type { ExecutionStarter } from '../ports/workflow.ts';
-import { NOTIFICATIONS_LOST_METRIC, reportRelease, tellRecordedSuperseded } from './finish-release.ts';
+import { NOTIFICATIONS_LOST_METRIC, reportRelease } from './finish-release.ts';
 import type { PipelineSettings } from './ports.ts';
 import { pendingRequestOf, SUPERSEDED_MARK } from './release-lock.ts';
 import { RELEASE_ABORTED } from './resume.ts';
@@ -63,11 +63,13 @@ const errorText = (error: unknown): string =>
  * already starting (it marks the push first, see startPendingPush), is left alone and answered as such
  * (`not-queued`, or `started`: abort its execution instead). A withdrawn push is recorded as failed with
  * the reason naming who withdrew it, and told once, as a push aborted while it waited is (a `failed`
- * report with the person as its actor). Marked first, so neither the trigger (the same digest again) nor
- * a hand-off (an untold push it replaced) releases or tells it afterwards. A removal DynamoDB applied
- * whose answer was lost (it answered false or threw) is still this withdrawal's, once nothing else
- * explains the push's leaving (see leftByThisRemoval): it is withdrawn, recorded and told as any other. So
- * is one whose mark DynamoDB applied with its answer lost (see isWithdrawalUnderWay).
+ * report with the person as its actor). Marked once it is out of the queue (markWithdrawn), so neither the
+ * trigger (the same digest again) nor the lock (an execution of it) releases it afterwards; never before,
+ * so a removal that fails (the hand-off started it, a newer push replaced it) leaves no mark that would
+ * refuse its execution or keep its telling from telling it. A removal DynamoDB applied whose answer was
+ * lost (it answered false or threw) is still this withdrawal's, once nothing else explains the push's
+ * leaving (see leftByThisRemoval): it is withdrawn, recorded and told as any other. So is one whose mark
+ * DynamoDB applied with its answer lost.
  */
 export const withdrawQueuedPush = async (
   ports: WithdrawPushPorts,
@@ -81,67 +83,32 @@ export const withdrawQueuedPush = async (
   if (reason === '') throw new Error('a withdrawal needs a reason: the record and the notification name it');
   const queued = await store.readWaiter(service);
   if (queued?.executionName === releaseId && isPendingPush(queued) && !isStartingPush(queued)) {
-    // The mark decides first: false when the push was already told superseded (or withdrawn), unless the
-    // mark is a withdrawal's still under way (see isWithdrawalUnderWay).
-    const marked = await store
-      .markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)
-      .catch(async (error: unknown) => {
-        // Its answer lost past the SDK's retries: whether DynamoDB applied it, the mark says (a mark found is
-        // weighed as one that was there already). Not applied, nothing was done: the error is the answer.
-        if (await store.wasNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => false)) return false;
-        throw error;
-      });
-    if (marked || (await isWithdrawalUnderWay(store, service, queued))) {
-      const removal = await store.replaceWaiter(service, queued).then(
-        (removed) => ({ removed, error: undefined }),
-        (error: unknown) => ({ removed: false, error: error ?? new Error('the removal failed') }),
-      );
-      // A removal that answered false or threw may still have been applied (see leftByThisRemoval).
-      const after = removal.removed
-        ? undefined
-        : await leftByThisRemoval(ports, service, queued).catch(() => undefined);
-      if (removal.removed || after?.withdrawn)
-        return reportWithdrawn(ports, settings, topicArnOf, request, queued);
-      // Another person's withdrawal took it out and recorded it (both ran at once): its mark stays.
-      if (after?.ended?.status === 'failed') return notQueued(ports, request, after.queue, true);
-      const topicArn = topicArnOf(service);
-      if (removal.error !== undefined) {
-        // Withdrew nothing (throttled past the SDK's retries, access denied): the mark is taken back before
-        // the error is thrown, or the push would stay queued (and start) while marked as ended: a retried
-        // withdrawal would answer it was withdrawn already, and a newer push superseding it would tell
-        // nobody (the mark says it was told).
-        await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
-        await tellSupersededMeanwhile(ports, settings, topicArn, after?.queue, releaseId, after?.ended);
-        throw removal.error;
-      }
-      // The queue changed between the read and the removal: not withdrawn, so not marked either.
-      await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK);
-      const now = await store.readWaiter(service);
-      // The newer push that replaced it may have left the queue since the look after the removal (a
-      // hand-off started it): either read that shows it carrying the push tells it.
-      const carrier = now?.supersedes?.executionName === releaseId ? now : after?.queue;
-      await tellSupersededMeanwhile(ports, settings, topicArn, carrier, releaseId, after?.ended);
-      return notQueued(ports, request, now, true);
-    }
+    // The conditional removal decides first, and the mark comes only after it: a mark written before it
+    // would stand, while the removal fails, for a push that goes on (a hand-off marked it as being started
+    // meanwhile, and its execution reaching the lock before the mark is taken back is refused as told; a
+    // newer push replacing it meanwhile finds the mark and tells nobody, unknowingly when the mark's answer
+    // was lost). Never marked unless it left the queue, the push is never refused nor left untold for a
+    // withdrawal that did not happen.
+    const removal = await store.replaceWaiter(service, queued).then(
+      (removed) => ({ removed, error: undefined }),
+      (error: unknown) => ({ removed: false, error: error ?? new Error('the removal failed') }),
+    );
+    // A removal that answered false or threw may still have been applied (see leftByThisRemoval).
+    const after = removal.removed
+      ? undefined
+      : await leftByThisRemoval(ports, service, queued).catch(() => undefined);
+    if (removal.removed || after?.withdrawn)
+      return markWithdrawn(ports, settings, topicArnOf, request, queued, removal.removed);
+    // Another person's withdrawal took it out and recorded it (both ran at once).
+    if (after?.ended?.status === 'failed') return notQueued(ports, request, after.queue, true);
+    // Withdrew nothing (throttled past the SDK's retries, access denied): nothing was marked, the push
+    // stays queued as it was.
+    if (removal.error !== undefined) throw removal.error;
+    // The queue changed between the read and the removal: not withdrawn, and nothing to take back.
+    return notQueued(ports, request, await store.readWaiter(service), true);
   }
   return notQueued(ports, request, queued);
 };
-
-/**
- * Whether the told mark a queued push already carries is a withdrawal's still under way rather than a
- * telling that stands: every teller of a superseded push writes its record before its mark
- * (reportRelease), while a withdrawal marks first and records only once the push is out of the queue. A
- * mark with no record on a push still queued is this withdrawal's own whose answer was lost (DynamoDB
- * applied the conditional put, then the SDK's retry met its condition: false), an earlier withdrawal's
- * that threw after its mark was applied (the person runs the command again), or another person's running
- * at this moment: the withdrawal goes on, and its conditional removal decides which one withdraws it.
- */
-const isWithdrawalUnderWay = async (
-  store: ReleaseStore,
-  service: string,
-  queued: Waiter & { pendingInput: string },
-): Promise<boolean> =>
-  !(await store.readRecord(service, pendingRequestOf(queued).requestedAt, queued.executionName));
 
 /**
  * Whether the push left the queue by this withdrawal's own removal although the removal answered false or
@@ -195,34 +162,51 @@ const hasStarted = async (ports: WithdrawPushPorts, service: string, releaseId: 
 };
 
 /**
- * A newer push that replaced the push while the withdrawal held its mark told nobody (its telling found
- * the mark, and so did a hand-off that started the newer push meanwhile): told now that the mark is taken
- * back, as the hand-off would tell it only when the service is handed on (hours later, for a long release),
- * and one that already started the newer push never will. Told once (the notification mark); best effort:
- * untold, a newer push still queued carries it, and the hand-off or a retried trigger tells it.
+ * Marks the push the withdrawal took out of the queue, then records and tells it (reportWithdrawn). The
+ * mark is the commitment the trigger (the same digest again) and the lock (an execution of it, see
+ * acquireReleaseLock) read: the push is never released afterwards. A mark found already is a telling's
+ * that stands when the push was recorded superseded (a hand-off that read it queued before the removal
+ * told it superseded by the release holding the lock: tellers record before they mark), so it is not told
+ * again; any other is this withdrawal's own whose answer was lost, or another person's withdrawing it at
+ * the same moment (told once either way: the failed notification has its own mark). A mark that cannot be
+ * written nor read does not stop the withdrawal: the push is out of the queue and is recorded and told.
+ * The queue is read once more after the mark: the push queued again before it (its event again) goes too.
  */
-const tellSupersededMeanwhile = async (
+const markWithdrawn = async (
   ports: WithdrawPushPorts,
   settings: PipelineSettings,
-  topicArn: string,
-  queued: Waiter | undefined,
-  releaseId: string,
-  /** Its record, when the look after the removal found one (someone ended it meanwhile). */
-  ended?: ReleaseRecord & { toVersion: string },
-): Promise<void> => {
-  if (queued?.supersedes?.executionName === releaseId) {
-    // One a hand-off marked as being started before the newer push replaced it (kept, which is why the
-    // removal failed) may be starting this very moment: whoever starts the newer push tells it if no
-    // execution of it exists by then (tellIfUntold), after that push's own start.
-    if (!isStartingPush(queued.supersedes))
-      await tellCarried(ports, settings, topicArn, queued).catch(() => undefined);
-    return;
+  topicArnOf: (service: string) => string,
+  request: WithdrawRequest,
+  queued: Waiter & { pendingInput: string },
+  /** Whether the removal answered that it took the push out (else only the look after it says so). */
+  answered: boolean,
+): Promise<WithdrawResult> => {
+  const { store } = ports;
+  const releaseId = queued.executionName;
+  const marked = await store
+    .markNotified(releaseId, ENDED_WHILE_QUEUED_MARK)
+    .catch(async () => !(await store.wasNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => false)));
+  if (!marked) {
+    const ended = await store
+      .readRecord(request.service, pendingRequestOf(queued).requestedAt, releaseId)
+      .catch(() => undefined);
+    if (ended?.status === 'superseded') return notQueued(ports, request, undefined, true);
   }
-  // No queued push carries it any more (the newer push that replaced it already started, or a hand-off
-  // superseded it for being older than its holder): its record and release event went out, and only the
-  // notification, which found the mark, is sent now, from the record, once.
-  if (ended?.status !== 'superseded') return;
-  await tellRecordedSuperseded(ports, settings, topicArn, ended).catch(() => undefined);
+  // A removal that did not answer was judged by a look at DescribeExecution (eventually consistent) and the
+  // lock: an execution a hand-off started that took the lock after that look and before the mark runs. The
+  // lock, read again now that the mark stands (an execution reaching it later is refused), says so: not
+  // withdrawn, and the mark is taken back.
+  if (!answered && (await store.readLock(request.service).catch(() => undefined))?.holder === releaseId) {
+    await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
+    return { status: 'started', releaseId };
+  }
+  // Its event delivered again (EventBridge delivers at least once) between the removal and the mark finds
+  // it neither queued nor marked, and queues it again: taken out too (best effort, on the token read: a
+  // hand-off already starting it leaves an execution the lock refuses for the mark).
+  const again = await store.readWaiter(request.service).catch(() => undefined);
+  if (again?.executionName === releaseId && isPendingPush(again) && !isStartingPush(again))
+    await store.replaceWaiter(request.service, again).catch(() => false);
+  return reportWithdrawn(ports, settings, topicArnOf, request, queued);
 };
 
 /** Why a push the withdrawal did not take out is not (or no longer) the queued one. */

@@ -731,7 +731,8 @@ describe('Handler: trigger', () => {
 
     it('takes that very push out of the queue, records it failed naming who withdrew it, and tells it', async () => {
       ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(heldLock);
-      ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(queuedV2);
+      // Queued until the withdrawal's removal; its look after its mark finds the queue empty.
+      ddb.on(GetCommand, { Key: QUEUE_KEY }).resolvesOnce(queuedV2).resolves({});
       ddb.on(PutCommand).resolves({});
       ddb.on(DeleteCommand).resolves({});
 

@@ -597,6 +597,25 @@ describe('Use case: finish a release', () => {
       ]);
     });
 
+    it('answers a retried superseded report of an execution that told everyone as it first did, not as told while queued', async () => {
+      const superseded = {
+        kind: 'superseded' as const,
+        request: releaseRequest(),
+        releaseId: V2_RELEASE_ID,
+        executionArn: EXECUTION_ARN,
+        supersededBy: 'checkout-v3',
+        topicArn: TOPIC_ARN,
+      };
+      const first = await reportRelease(ports, settings, superseded);
+
+      // Its response lost (a timeout after the function ran whole): the state runs it again.
+      const retried = await reportRelease(ports, settings, superseded);
+
+      expect(retried).toEqual(first);
+      expect(retried.reason).toBe('superseded by newer release checkout-v3');
+      expect(ports.notifier.published).toHaveLength(1);
+    });
+
     it('records an ignored release (its digest already serves) and tells nobody, leaving the lock to the next state', async () => {
       const request = releaseRequest({ requestedAt: '2025-03-04T10:01:00Z' });
       await ports.store.releaseLock('checkout', V2_RELEASE_ID);
@@ -763,6 +782,44 @@ describe('Use case: finish a release', () => {
   });
 
   describe('Function: recordLostNotification', () => {
+    it("never writes superseded over a withdrawn push's failed record, nor counts a loss: people were told it was withdrawn", async () => {
+      const counted: string[] = [];
+      const metrics = { count: async (metric: string) => void counted.push(metric) };
+      const events = new FakeReleaseEvents();
+      const request = releaseRequest();
+      // A person withdrew the queued push: its told mark and its failed record stand. An execution of it
+      // the lock refused for the mark failed its superseded report past its retries (DynamoDB throttled).
+      await ports.store.markNotified(V2_RELEASE_ID, 'superseded');
+      await ports.store.putRecord({
+        service: 'checkout',
+        releaseId: V2_RELEASE_ID,
+        requestedAt: request.requestedAt,
+        status: 'failed',
+        toVersion: 'v2',
+        endedAt: NOW,
+        reason: 'aborted while queued by alice via the CLI: bad build',
+      });
+      const withdrawn = ports.store.record(V2_RELEASE_ID);
+
+      const result = await recordLostNotification(
+        { store: ports.store, metrics, events },
+        {
+          kind: 'superseded',
+          request,
+          releaseId: V2_RELEASE_ID,
+          executionArn: EXECUTION_ARN,
+          supersededBy: 'unknown',
+          error: { Error: 'TransientAwsError', Cause: 'ThrottlingException: Rate exceeded' },
+        },
+      );
+
+      expect(ports.store.record(V2_RELEASE_ID)).toEqual(withdrawn);
+      expect(counted).toEqual([]);
+      expect(events.published).toEqual([]);
+      expect(result).toMatchObject({ outcome: 'failed' });
+      expect(result).not.toHaveProperty('notificationLost');
+    });
+
     it('records the release, counts the lost notification and says which one was lost', async () => {
       const counted: Array<{ metric: string; dimensions: Record<string, string> }> = [];
       const metrics = {
