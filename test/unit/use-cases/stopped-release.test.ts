@@ -568,7 +568,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
       `stopped outside Shipline after its rollback window, before it retired the old version (StoppedByPerson: stopped by on-call): v2 serves 100% on green (blue 0% / green 100%); the old slot blue (ECS service checkout-blue, v1) was not recorded as scaled down, and the stop may have come while Shipline scaled it down: if it still runs tasks, scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
     );
     expect(notifier.published[0]?.notification.subject).toBe(
-      '[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue may be warm',
+      '[shipline] ACTION NEEDED checkout: v2 serves, stopped after its rollback window; blue may be warm',
     );
   });
 
