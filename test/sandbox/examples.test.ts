@@ -426,6 +426,34 @@ describe('Sandbox: example scenarios', () => {
     expect(result.cli[0]?.stdout).toContain('releasing: nothing');
   });
 
+  it('tells a rolling release stopped during its bake that its rolling update completed and v2 serves, never "at 0%"', async () => {
+    const result = await run('stopped-during-bake-rolling.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([['v2', 'ABORTED']]);
+    // The rollout completed before the stop: the stop came in the bake.
+    const completed = result.timeline.find(
+      (e) => e.kind === 'ecs' && e.text.includes('completed, 4 tasks steady'),
+    );
+    expect(completed?.t).toBeLessThan(17 * 60);
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed).toHaveLength(1);
+    expectSoonAfter(failed[0]?.t, 17 * 60);
+    const reason = String(failed[0]?.message.reason);
+    expect(reason).toBe(
+      'stopped outside Shipline during step 3 of 4 (Bake 10m watching 1 alarm), after its rolling update completed (StoppedByPerson: stopped by on-call), not rolled back: v2 serves (the rolling update of ECS service api replaced the old tasks); no alarm rolls v2 back automatically any more: watch its alarms yourself, and to go back to v1, run shipline rollback api --reason TEXT (it releases it again)',
+    );
+    expect(reason).not.toContain('0%');
+    expect(result.servingVersion).toBe('v2');
+    expect(result.releases.find((r) => r.toVersion === 'v2')).toMatchObject({
+      status: 'failed',
+      reason,
+      progress: { state: 'failed', newPercent: 100 },
+    });
+    expect(
+      result.releaseEvents.filter((e) => e.message.kind === 'failed').map((e) => e.message.reason),
+    ).toEqual([reason]);
+  });
+
   it('tells a rolling release stopped during its rollback window that no alarm rolls it back; the rollback it names releases v1 again', async () => {
     const result = await run('stopped-during-rollback-window-rolling.yml');
     expect(result.expectations?.failures).toEqual([]);
