@@ -125,7 +125,10 @@ const subjectFor = (facts: NotificationFacts): string => {
         svc,
         ': ',
         to,
-        ' serves, its rollback window was stopped',
+        // A stop after the window (the old slot may be warm) is no stop of the window: say when it came.
+        facts.leftWarmUnsure
+          ? ' serves, stopped after its rollback window'
+          : ' serves, its rollback window was stopped',
         ...(facts.leftWarm
           ? [`; ${facts.leftWarm} ${facts.leftWarmUnsure ? 'may be warm' : 'left warm'}`]
           : []),

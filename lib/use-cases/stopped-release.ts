@@ -119,6 +119,37 @@ const promotedServing = async (
 };
 
 /**
+ * How a person goes back to the version before `record`: what `shipline rollback` would release
+ * (operate.ts rollbackToPrevious: the newest earlier promoted release of another image), or, without one
+ * (it has nothing to roll back to), a deploy of the previous image.
+ */
+const goBackWords = (
+  declared: ServiceConfig & { name: string },
+  record: ReleaseRecord,
+  records: readonly ReleaseRecord[],
+): string => {
+  const previous = records.find(
+    (candidate) =>
+      candidate.status === 'promoted' &&
+      candidate.releaseId !== record.releaseId &&
+      candidate.image !== undefined &&
+      candidate.image.digest !== record.image?.digest,
+  );
+  return previous
+    ? `to go back to ${previous.toVersion ?? previous.releaseId}, run shipline rollback ${declared.name} --reason TEXT (it releases it again)`
+    : `to go back to ${record.fromVersion ?? 'the previous version'}, release its image with shipline deploy ${declared.name} --image DIGEST`;
+};
+
+/**
+ * Whether a rolling release's update had completed when its execution ended, from its recorded progress:
+ * every ecs-rolling plan deploys (starts the rolling update), then waits until the rollout completes (the
+ * ECS deployment reached steady state), and only then goes on (checks, bake, retire). A release recorded
+ * past that wait rolled out: the new version runs all the service's tasks, and nothing rolled it back.
+ */
+const rolledOut = (progress: ReleaseProgress | undefined): boolean =>
+  progress?.kind !== undefined && progress.kind !== 'deploy' && progress.kind !== 'await-ready';
+
+/**
  * When a promoted release's execution ended, in its retire step (its progress says where): before its
  * rollback window, in it, after a person ended it, or after it, while the old version was still kept warm.
  * `cut` is true when the window was still to come or running: no alarm rolls the release back any more.
@@ -236,18 +267,7 @@ const endStoppedAfterPromotion = async (
   }
   const { how, detail } = endingWords(ended);
   const unwatched = cut ? `no alarm rolls ${toVersion} back automatically any more` : undefined;
-  // What `shipline rollback` would release (operate.ts rollbackToPrevious): the newest earlier promoted
-  // release of another image. Without one it has nothing to roll back to, and a person deploys the image.
-  const previous = records.find(
-    (candidate) =>
-      candidate.status === 'promoted' &&
-      candidate.releaseId !== record.releaseId &&
-      candidate.image !== undefined &&
-      candidate.image.digest !== record.image?.digest,
-  );
-  const back = previous
-    ? `to go back to ${previous.toVersion ?? previous.releaseId}, run shipline rollback ${declared.name} --reason TEXT (it releases it again)`
-    : `to go back to ${record.fromVersion ?? 'the previous version'}, release its image with shipline deploy ${declared.name} --image DIGEST`;
+  const back = goBackWords(declared, record, records);
   let reason: string;
   let leftWarm: string | undefined;
   let unsure = false;
@@ -386,22 +406,40 @@ export const endStoppedRelease = async (
     newer !== undefined && !(await store.isLatestRelease(declared.name, record.releaseId))
       ? `newer release ${newer.releaseId}${newer.toVersion ? ` (${newer.toVersion})` : ''} has taken ${declared.name} over since, and what serves now is its to tell`
       : undefined;
-  const serving = taken ?? (await servingWords(declared, ports.router));
   const percent = record.progress?.newPercent ?? record.currentPercent ?? 0;
   // What a person acts on first (the subject is shortened from the end): where it stopped, what serves.
   const { how, detail } = endingWords(ended);
+  const toVersion = record.toVersion ?? record.releaseId;
+  const target = declared.target;
+  // A rolling update has no percent: its new tasks take traffic as they start, and once it completed the
+  // new version runs every task. Where it stopped is its step; what serves follows from the record.
+  const rolling = target.type === 'ecs-rolling' && !rollingBack;
+  const done = rolling && rolledOut(record.progress);
+  const serving =
+    taken ??
+    (done && target.type === 'ecs-rolling'
+      ? `${toVersion} serves (the rolling update of ECS service ${target.service} replaced the old tasks); no alarm rolls ${toVersion} back automatically any more: watch its alarms yourself, and ${goBackWords(declared, record, records)}`
+      : await servingWords(declared, ports.router));
+  const step = record.progress;
+  const where =
+    step && step.step > 0
+      ? `during step ${step.step} of ${step.steps}${step.label ? ` (${step.label})` : ''}`
+      : 'before its first step';
   const reason = rollingBack
     ? `${how} while it rolled back to ${record.fromVersion ?? 'the previous version'} after its promotion, before the rollback finished${detail}: ${serving}; Shipline no longer retries the rollback: finish it by hand`
-    : `${how} at ${percent}%, not rolled back: ${serving}${detail}`;
+    : rolling
+      ? `${how} ${where}${done ? ', after its rolling update completed' : ''}${detail}, not rolled back: ${serving}`
+      : `${how} at ${percent}%, not rolled back: ${serving}${detail}`;
   const at = now().toISOString();
   const progress: ReleaseProgress = {
     ...(record.progress ?? { step: 0, steps: 0, newPercent: percent, stepStartedAt: at }),
     sequence: Math.max(progressSequence('ended'), (record.progress?.sequence ?? 0) + 1),
     state: 'failed',
+    // A completed rolling update left the new version on every task: all the traffic is its.
+    ...(done ? { newPercent: 100 } : {}),
     updatedAt: at,
   };
   const { endsAt: _endsAt, watchedAlarms: _watched, ...settled } = progress;
-  const toVersion = record.toVersion ?? record.releaseId;
   const subject: ReleaseSubject = {
     releaseId: record.releaseId,
     service: record.service,

@@ -213,8 +213,12 @@ export class SimulatedStepFunctions {
   public readonly stateFaults: StateFault[] = [];
   /** Executions stopped by StopExecution (not by the run's time limit): they end on the timeline and emit their event. */
   private readonly stopped = new Set<string>();
-  /** Per execution, how many of its states sleep on the clock (a Wait state, a retry interval) right now. */
-  private readonly sleeping = new Map<string, number>();
+  /**
+   * Per execution, what wakes each of its waits on the clock (a Wait state, a retry interval, a Task's
+   * invocation) when StopExecution stops it: the wait ends at once with States.Aborted, holding the clock
+   * again, so the execution's end gives back the hold its run took.
+   */
+  private readonly wakers = new Map<string, Set<(error: Error) => void>>();
 
   public constructor(
     private readonly world: StepFunctionsContext,
@@ -397,15 +401,70 @@ export class SimulatedStepFunctions {
     };
   }
 
-  /** Sleeps on the clock for a state of `execution`, counted so StopExecution knows it sleeps. */
-  private async sleep(execution: ExecutionRecord, seconds: number): Promise<void> {
+  /**
+   * Blocks a state of `execution` on the clock until `executor` settles it, or StopExecution stops the
+   * execution (the wait then ends at once with States.Aborted). `executor` returns what undoes what it set
+   * in motion (a timer) when the wait ends early.
+   */
+  private blockExecution<T>(
+    execution: ExecutionRecord,
+    executor: (resolve: (value: T) => void, reject: (error: Error) => void) => () => void,
+  ): Promise<T> {
     const arn = execution.executionArn;
-    this.sleeping.set(arn, (this.sleeping.get(arn) ?? 0) + 1);
-    try {
-      await this.world.clock.sleep(seconds);
-    } finally {
-      this.sleeping.set(arn, (this.sleeping.get(arn) ?? 1) - 1);
-    }
+    return this.world.clock.block<T>((resolve, reject) => {
+      let wakers = this.wakers.get(arn);
+      if (!wakers) {
+        wakers = new Set();
+        this.wakers.set(arn, wakers);
+      }
+      const own = wakers;
+      let undo = (): void => undefined;
+      const wake = (error: Error): void => {
+        own.delete(wake);
+        undo();
+        reject(error);
+      };
+      own.add(wake);
+      undo = executor(
+        (value) => {
+          own.delete(wake);
+          resolve(value);
+        },
+        (error) => {
+          own.delete(wake);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Sleeps on the clock for a state of `execution` (a Wait state, a retry interval); StopExecution wakes it. */
+  private sleep(execution: ExecutionRecord, seconds: number): Promise<void> {
+    const clock = this.world.clock;
+    return this.blockExecution<void>(execution, (resolve) =>
+      clock.schedule(clock.nowMillis + seconds * 1000, () => resolve()),
+    );
+  }
+
+  /**
+   * A Task's Lambda invocation. The invocation holds the clock on its own: StopExecution ends the execution's
+   * wait for it at once, while the invocation runs on to its end and its result is discarded, as on AWS
+   * (StopExecution ends no running Lambda invocation; the task's result reaches a stopped execution).
+   */
+  private invokeTask(execution: ExecutionRecord, key: string, input: Json): Promise<Json> {
+    const clock = this.world.clock;
+    clock.hold();
+    const invocation = (async () => {
+      try {
+        return (await this.lambda.invoke(key, input)) as Json;
+      } finally {
+        clock.release();
+      }
+    })();
+    return this.blockExecution<Json>(execution, (resolve, reject) => {
+      invocation.then(resolve, reject);
+      return () => undefined;
+    });
   }
 
   /**
@@ -460,20 +519,19 @@ export class SimulatedStepFunctions {
   }
 
   /**
-   * StopExecution, as a person (or an operator's script) calls it: the execution ends ABORTED at once and
-   * runs no further state. A task waiting on its token stops waiting. The sandbox stops an execution only
-   * while it runs a task or waits on a token: stopping one asleep on the clock (a Wait state, a retry
-   * interval) is refused rather than modeled loosely.
+   * StopExecution, as a person (or an operator's script) calls it: a RUNNING execution ends ABORTED at once,
+   * whatever state it is in (a Task, a Wait state, a retry interval, a `.waitForTaskToken` wait), with the
+   * error and cause given, and runs no further state. Its pending task tokens are closed (SendTaskSuccess,
+   * SendTaskFailure and SendTaskHeartbeat then answer TaskTimedOut: "the task associated with the token has
+   * already been closed", Step Functions API reference, TaskTimedOut); a Task's Lambda invocation already
+   * under way runs on to its end, its result discarded. Stopping an execution that already ended changes
+   * nothing and answers its stop date.
    */
   public stopExecution(executionArn: string, error?: string, cause?: string): { stopDate: Date } {
     const execution = [...this.executions.values()].find((e) => e.executionArn === executionArn);
     if (!execution)
       throw new SimulatedAwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     if (execution.status !== 'RUNNING') return { stopDate: execution.stopDate ?? this.world.clock.now() };
-    if ((this.sleeping.get(executionArn) ?? 0) > 0)
-      throw new Error(
-        `the sandbox does not stop execution ${execution.name} while it sleeps (a Wait state or a retry interval): stop it while it runs a task or waits on a task token`,
-      );
     execution.status = 'ABORTED';
     if (error !== undefined) execution.error = error;
     if (cause !== undefined) execution.cause = cause;
@@ -485,6 +543,10 @@ export class SimulatedStepFunctions {
       entry.done = true;
       entry.settle.reject(named('States.Aborted', 'the execution was stopped'));
     }
+    // Every other wait of the execution (a Wait state, a retry interval, a running Task) ends now, holding
+    // the clock again as it wakes, before the engine is aborted: nothing it waited for resumes it later.
+    for (const wake of [...(this.wakers.get(executionArn) ?? [])])
+      wake(named('States.Aborted', 'the execution was stopped'));
     this.aborts.get(executionArn)?.();
     return { stopDate: this.world.clock.now() };
   }
@@ -536,7 +598,7 @@ export class SimulatedStepFunctions {
       return params.__input ?? null;
     }
     if (resource === WAIT_FOR_TOKEN) return this.awaitToken(execution, stateName, input as State);
-    const result = (await this.lambda.invoke(this.functionKey(resource), input)) as Json;
+    const result = await this.invokeTask(execution, this.functionKey(resource), input);
     return this.withinLimit(execution, resource, result);
   }
 
@@ -722,7 +784,7 @@ export class SimulatedStepFunctions {
         this.running -= 1;
         this.aborts.delete(execution.executionArn);
         this.pendingFailures.delete(execution.executionArn);
-        this.sleeping.delete(execution.executionArn);
+        this.wakers.delete(execution.executionArn);
         // Stopped by the run's time limit: the world ends, nothing more happens in it.
         if (execution.status === 'ABORTED' && !this.stopped.has(execution.executionArn)) return;
         execution.stopDate = this.world.clock.now();

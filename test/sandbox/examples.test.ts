@@ -379,6 +379,81 @@ describe('Sandbox: example scenarios', () => {
     expect(result.cli[0]?.stdout).toContain('releasing: nothing');
   });
 
+  it('stops a release during the Wait that keeps its old slot warm after its rollback window: the scale-down never runs, and blue is told as maybe warm', async () => {
+    const result = await run('stopped-while-kept-warm.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([['v2', 'ABORTED']]);
+    // The stop came in the Wait, 40 minutes in: the execution ended then, and entered no state after it.
+    const states = result.timeline.filter((e) => e.kind === 'state').map((e) => e.text);
+    expect(states.slice(-2)).toEqual([
+      'Confirm alarms at the end of the rollback window',
+      'Keep the old slot warm until the scale-down delay',
+    ]);
+    const ended = result.timeline.filter((e) => e.kind === 'execution');
+    expect(ended.map((e) => [e.t, e.text])).toEqual([
+      [40 * 60, 'ABORTED StoppedByPerson: stopped by on-call while investigating'],
+    ]);
+    const stopped = result.notifications.filter((n) => n.message.event === 'stopped');
+    expect(stopped).toHaveLength(1);
+    expectSoonAfter(stopped[0]?.t, 40 * 60);
+    expect(stopped[0]?.subject).toBe(
+      '[shipline] ACTION NEEDED checkout: v2 serves, stopped after its rollback window; blue may be warm',
+    );
+    expect(stopped[0]?.message.reason).toBe(
+      'stopped outside Shipline after its rollback window, before it retired the old version (StoppedByPerson: stopped by on-call while investigating): v2 serves 100% on green (blue 0% / green 100%); the old slot blue (ECS service checkout-blue, v1) was not recorded as scaled down, and the stop may have come while Shipline scaled it down: if it still runs tasks, scale it down with aws ecs update-service --region us-east-1 --cluster prod --service checkout-blue --desired-count 0; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)',
+    );
+    expect(stopped[0]?.message).toMatchObject({
+      servingVersion: 'v2',
+      oldSlot: {
+        slot: 'blue',
+        ecsService: 'checkout-blue',
+        cluster: 'prod',
+        version: 'v1',
+        trafficPercent: 0,
+      },
+    });
+    // Nothing of the stopped execution ran after it: blue was never scaled down and still runs v1's tasks.
+    expect(result.services.checkout?.slots).toEqual({
+      blue: { service: 'checkout-blue', version: 'v1', desiredCount: 4, runningCount: 4 },
+      green: { service: 'checkout-green', version: 'v2', desiredCount: 4, runningCount: 4 },
+    });
+    expect(result.timeline.filter((e) => e.kind === 'ecs' && e.text.includes('scaled to 0'))).toEqual([]);
+    expect(result.releases[0]).toMatchObject({
+      status: 'promoted',
+      toVersion: 'v2',
+      progress: { state: 'promoted' },
+    });
+    expect(result.cli[0]?.stdout).toContain('releasing: nothing');
+  });
+
+  it('tells a rolling release stopped during its bake that its rolling update completed and v2 serves, never "at 0%"', async () => {
+    const result = await run('stopped-during-bake-rolling.yml');
+    expect(result.expectations?.failures).toEqual([]);
+    expect(result.executions.map((e) => [e.version, e.status])).toEqual([['v2', 'ABORTED']]);
+    // The rollout completed before the stop: the stop came in the bake.
+    const completed = result.timeline.find(
+      (e) => e.kind === 'ecs' && e.text.includes('completed, 4 tasks steady'),
+    );
+    expect(completed?.t).toBeLessThan(17 * 60);
+    const failed = result.notifications.filter((n) => n.message.event === 'failed');
+    expect(failed).toHaveLength(1);
+    expectSoonAfter(failed[0]?.t, 17 * 60);
+    const reason = String(failed[0]?.message.reason);
+    expect(reason).toBe(
+      'stopped outside Shipline during step 3 of 4 (Bake 10m watching 1 alarm), after its rolling update completed (StoppedByPerson: stopped by on-call), not rolled back: v2 serves (the rolling update of ECS service api replaced the old tasks); no alarm rolls v2 back automatically any more: watch its alarms yourself, and to go back to v1, run shipline rollback api --reason TEXT (it releases it again)',
+    );
+    expect(reason).not.toContain('0%');
+    expect(result.servingVersion).toBe('v2');
+    expect(result.releases.find((r) => r.toVersion === 'v2')).toMatchObject({
+      status: 'failed',
+      reason,
+      progress: { state: 'failed', newPercent: 100 },
+    });
+    expect(
+      result.releaseEvents.filter((e) => e.message.kind === 'failed').map((e) => e.message.reason),
+    ).toEqual([reason]);
+  });
+
   it('tells a rolling release stopped during its rollback window that no alarm rolls it back; the rollback it names releases v1 again', async () => {
     const result = await run('stopped-during-rollback-window-rolling.yml');
     expect(result.expectations?.failures).toEqual([]);

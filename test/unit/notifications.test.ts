@@ -93,7 +93,9 @@ describe('Function: buildNotification, subject', () => {
     expect(
       buildNotification(facts('stopped', { leftWarm: 'blue', leftWarmUnsure: true, reason: LONG_REASON }))
         .subject,
-    ).toBe('[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue may be warm');
+    ).toBe(
+      '[shipline] ACTION NEEDED checkout: v2 serves, stopped after its rollback window; blue may be warm',
+    );
   });
 
   it('shortens the reason before the versions', () => {

@@ -235,6 +235,81 @@ describe('Use case: a release whose execution ended outside its own states (endS
     );
   });
 
+  describe('on an ecs-rolling target (no weights: the rolling update is the shift)', () => {
+    const rolling = {
+      ...declared,
+      target: {
+        type: 'ecs-rolling',
+        cluster: 'prod',
+        container: 'app',
+        service: 'checkout-svc',
+        rollbackWindow: 0,
+      },
+    } as unknown as typeof declared;
+    /** v2's rolling release, at `kind` (step `step` of 4: deploy, await-ready, bake, retire) when stopped. */
+    const rollingAt = (
+      step: number,
+      kind: 'deploy' | 'await-ready' | 'bake',
+      label: string,
+    ): ReleaseRecord => ({
+      ...baking(),
+      progress: {
+        sequence: 2 + (step - 1) * 4,
+        step,
+        steps: 4,
+        kind,
+        label,
+        state: kind === 'bake' ? 'baking' : kind === 'deploy' ? 'deploying' : 'waiting-ready',
+        newPercent: 0,
+        stepStartedAt: '2025-03-04T10:03:00.000Z',
+        updatedAt: '2025-03-04T10:03:00.000Z',
+      },
+    });
+
+    it('tells a release stopped during its bake that its rolling update completed and v2 serves: never "0%"', async () => {
+      // v1's release, promoted yesterday: what shipline rollback would release again.
+      await store.putRecord({
+        service: 'checkout',
+        releaseId: 'checkout-v1',
+        requestedAt: '2025-03-03T09:00:00Z',
+        status: 'promoted',
+        toVersion: 'v1',
+        image: { digest: V1_DIGEST, tag: 'v1' },
+        endedAt: '2025-03-03T09:32:00.000Z',
+      });
+      await store.putRecord(rollingAt(3, 'bake', 'Bake 10m watching 1 alarm'));
+
+      const result = await endStoppedRelease(ports(), settings, rolling, stopped);
+
+      const reason =
+        'stopped outside Shipline during step 3 of 4 (Bake 10m watching 1 alarm), after its rolling update completed (StoppedByPerson: stopped by on-call), not rolled back: v2 serves (the rolling update of ECS service checkout-svc replaced the old tasks); no alarm rolls v2 back automatically any more: watch its alarms yourself, and to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)';
+      expect(result).toEqual({ ended: true, reason });
+      expect(result.reason).not.toContain('0%');
+      expect(result.reason).not.toContain('part-way');
+      // What shipline status and the report read: the new version takes all the traffic.
+      expect(record()).toMatchObject({
+        status: 'failed',
+        reason,
+        progress: { state: 'failed', newPercent: 100 },
+      });
+      expect(notifier.published[0]?.notification.message).toMatchObject({ event: 'failed', reason });
+      expect(events.published).toEqual([expect.objectContaining({ kind: 'failed', reason })]);
+    });
+
+    it('tells a release stopped during its rollout that the rolling update may be part-way (no percent)', async () => {
+      await store.putRecord(
+        rollingAt(2, 'await-ready', 'Wait until the rollout completes (at most 20m), watching 1 alarm'),
+      );
+
+      const result = await endStoppedRelease(ports(), settings, rolling, stopped);
+
+      expect(result.reason).toBe(
+        'stopped outside Shipline during step 2 of 4 (Wait until the rollout completes (at most 20m), watching 1 alarm) (StoppedByPerson: stopped by on-call), not rolled back: the rolling update of ECS service checkout-svc may be part-way: check its deployments',
+      );
+      expect(record()?.progress?.newPercent).toBe(0);
+    });
+  });
+
   it('hands the service on even when telling fails, then fails so the event is retried', async () => {
     const tokens = new FakeTaskTokens();
     const starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
@@ -568,7 +643,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
       `stopped outside Shipline after its rollback window, before it retired the old version (StoppedByPerson: stopped by on-call): v2 serves 100% on green (blue 0% / green 100%); the old slot blue (ECS service checkout-blue, v1) was not recorded as scaled down, and the stop may have come while Shipline scaled it down: if it still runs tasks, scale it down with ${SCALE_DOWN_BLUE}; to go back to v1, run shipline rollback checkout --reason TEXT (it releases it again)`,
     );
     expect(notifier.published[0]?.notification.subject).toBe(
-      '[shipline] ACTION NEEDED checkout: v2 serves, its rollback window was stopped; blue may be warm',
+      '[shipline] ACTION NEEDED checkout: v2 serves, stopped after its rollback window; blue may be warm',
     );
   });
 
