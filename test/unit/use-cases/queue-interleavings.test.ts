@@ -711,7 +711,8 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   });
 
   it('SNS failing in a trigger after its telling marked the push it replaced, while the hand-off starts the replacing push', async () => {
-    for (let seed = 1; seed <= SEEDS; seed += 1) {
+    // Seeds 1-12 and 30 (seed 30 found the push read as told by the hand-off, never told).
+    for (const seed of [...Array.from({ length: 12 }, (_, i) => i + 1), 30]) {
       await explore({ queued: true, snsFails: 'trigger v3' }, seed);
       await explore({ queued: true, newer: true, snsFails: 'trigger v3' }, seed);
       await explore({ queued: true, newer: true, snsFails: 'trigger v4' }, seed);
@@ -719,7 +720,7 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   });
 
   it('executions reaching the lock as soon as they start, while the triggers and the hand-off still run', async () => {
-    for (let seed = 1; seed <= SEEDS / 2; seed += 1) {
+    for (let seed = 1; seed <= SEEDS / 4; seed += 1) {
       await explore({ early: true }, seed);
       await explore({ queued: true, early: true }, seed);
       await explore({ queued: true, newer: true, early: true }, seed);
@@ -729,8 +730,8 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   });
 
   it('a push whose event comes twice (two triggers of it), its execution reaching the lock meanwhile', async () => {
-    // Up to seed 24: seed 21 found a push queued again behind its own running release.
-    for (let seed = 1; seed <= 24; seed += 1) {
+    // Seeds 1-8 and 21 (seed 21 found a push queued again behind its own running release).
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 21]) {
       await explore({ redeliver: true, early: true }, seed);
       await explore({ queued: true, redeliver: true, early: true }, seed);
       await explore({ queued: true, newer: true, redeliver: true }, seed);
@@ -738,16 +739,16 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   });
 
   it('an execution failing at any step of its own (the table, Step Functions), its Task retried, while pushes queue', async () => {
-    // Seeds 1-3 and 9 (seed 9 with a failure at step 6 found a waiting execution replaced and never told).
+    // Seeds 1 and 9 (seed 9 with a failure at step 6 found a waiting execution replaced and never told).
     for (let execFailAt = 1; execFailAt <= 10; execFailAt += 1)
-      for (const seed of [1, 2, 3, 9]) {
+      for (const seed of [1, 9]) {
         await explore({ queued: true, newer: true, early: true, execFailAt }, seed);
         if (seed <= 3) await explore({ queued: true, redeliver: true, early: true, execFailAt }, seed);
       }
   });
 
   it('the reconciler handing on again a release that rolled back earlier while the holder hands off and pushes queue', async () => {
-    for (let seed = 0; seed < SEEDS / 4; seed += 1) {
+    for (let seed = 0; seed < 6; seed += 1) {
       await explore({ earlierAgain: true }, seed);
       await explore({ queued: true, earlierAgain: true }, seed);
       await explore({ queued: true, newer: true, earlierAgain: true }, seed);
@@ -762,7 +763,7 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
 
   it('the hand-off failing at any step (the table, Step Functions), retried, while pushes queue', async () => {
     for (let handOffFailAt = 1; handOffFailAt <= 8; handOffFailAt += 1)
-      for (let seed = 1; seed <= 5; seed += 1) {
+      for (let seed = 1; seed <= 3; seed += 1) {
         await explore({ queued: true, handOffFailAt }, seed);
         await explore({ queued: true, newer: true, handOffFailAt }, seed);
       }
@@ -770,7 +771,7 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
 
   it('a person withdrawing the queued push while the holder hands off and newer pushes arrive, its removal answered or its response lost', async () => {
     for (const how of ['plain', 'false', 'timeout'] as const)
-      for (let seed = 1; seed <= SEEDS / 4; seed += 1) {
+      for (let seed = 1; seed <= 6; seed += 1) {
         await explore({ queued: true, withdraw: how }, seed);
         await explore({ queued: true, newer: true, withdraw: how }, seed);
       }
