@@ -98,7 +98,7 @@ export const withdrawQueuedPush = async (
       ? undefined
       : await leftByThisRemoval(ports, service, queued).catch(() => undefined);
     if (removal.removed || after?.withdrawn)
-      return markWithdrawn(ports, settings, topicArnOf, request, queued, removal.removed);
+      return markWithdrawn(ports, settings, topicArnOf, request, queued);
     // Another person's withdrawal took it out and recorded it (both ran at once).
     if (after?.ended?.status === 'failed') return notQueued(ports, request, after.queue, true);
     // Withdrew nothing (throttled past the SDK's retries, access denied): nothing was marked, the push
@@ -178,8 +178,6 @@ const markWithdrawn = async (
   topicArnOf: (service: string) => string,
   request: WithdrawRequest,
   queued: Waiter & { pendingInput: string },
-  /** Whether the removal answered that it took the push out (else only the look after it says so). */
-  answered: boolean,
 ): Promise<WithdrawResult> => {
   const { store } = ports;
   const releaseId = queued.executionName;
@@ -192,11 +190,12 @@ const markWithdrawn = async (
       .catch(() => undefined);
     if (ended?.status === 'superseded') return notQueued(ports, request, undefined, true);
   }
-  // A removal that did not answer was judged by a look at DescribeExecution (eventually consistent) and the
-  // lock: an execution a hand-off started that took the lock after that look and before the mark runs. The
-  // lock, read again now that the mark stands (an execution reaching it later is refused), says so: not
-  // withdrawn, and the mark is taken back.
-  if (!answered && (await store.readLock(request.service).catch(() => undefined))?.holder === releaseId) {
+  // An execution of the push may have taken the lock before the mark stood: after a removal that did not
+  // answer, one a hand-off started after the look at DescribeExecution (eventually consistent) and the
+  // lock; after an answered one too, when its event, delivered again between the removal and the mark,
+  // queued it again and the hand-off started it. The lock, read again now that the mark stands (an
+  // execution reaching it later is refused), says so: it runs, not withdrawn, and the mark is taken back.
+  if ((await store.readLock(request.service).catch(() => undefined))?.holder === releaseId) {
     await store.unmarkNotified(releaseId, ENDED_WHILE_QUEUED_MARK).catch(() => undefined);
     return { status: 'started', releaseId };
   }

@@ -1105,6 +1105,39 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(notifier.events()).toEqual(['failed']);
     });
 
+    it('never says withdrawn a push its event queued again after the removal and the hand-off started before the mark: it took the lock', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
+      const mark = store.markNotified.bind(store);
+      store.markNotified = async (releaseId, kind) => {
+        // The removal was answered. Before the mark, the push's event is delivered again (EventBridge
+        // delivers at least once) and queues it again behind the running release; that release hands the
+        // service on, starting it, and its execution takes the lock: nothing refused it, no mark stood yet.
+        store.markNotified = mark;
+        await expect(
+          startRelease({ starter, queue }, config, push('10:05', 'a', 'v3')),
+        ).resolves.toMatchObject({
+          status: 'queued',
+        });
+        await expect(handOff()).resolves.toMatchObject({ released: true });
+        await expect(acquireReleaseLock({ store }, config, request, nameOf('a'))).resolves.toEqual({
+          acquired: true,
+          superseded: false,
+        });
+        return mark(releaseId, kind);
+      };
+
+      // It is released: the person is told to abort its execution, and nobody is told it was withdrawn.
+      await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
+
+      expect(starter.calls.map((call) => call.name)).toEqual([nameOf('a')]);
+      expect(store.locks.get('checkout')?.holder).toBe(nameOf('a'));
+      expect(store.record(nameOf('a'))).toBeUndefined();
+      expect(notifier.published).toEqual([]);
+      expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(false);
+    });
+
     it('refuses an empty reason', async () => {
       await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
     });
