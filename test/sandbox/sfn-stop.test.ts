@@ -155,4 +155,65 @@ describe('Class: SimulatedStepFunctions, StopExecution in any state', () => {
     expectStoppedAt(made, START + 5 * MINUTE, answer);
     expect(made.lambda.calls.map((call) => call.key)).toEqual(['flaky']);
   });
+
+  it('stops several executions at once, each in another state: each ends ABORTED then, and the clock goes idle once the running invocation is done', async () => {
+    const stopAll = async () => {
+      const made = running('Keep warm', {
+        'Keep warm': { Type: 'Wait', Seconds: 3600, Next: 'Scale down' },
+        'Scale down': task('scale-down'),
+      });
+      made.world.sfn.createStateMachine('n', {
+        StartAt: 'Deploy',
+        States: { Deploy: task('slow', 'Scale down'), 'Scale down': task('scale-down') },
+      });
+      const other = 'arn:aws:states:us-east-1:123456789012:stateMachine:n';
+      made.world.sfn.handle('StartExecution', { stateMachineArn: other, name: 'r2', input: '{}' });
+      made.world.sfn.handle('StartExecution', { stateMachineArn: other, name: 'r3', input: '{}' });
+      const answers: unknown[] = [];
+      made.clock.schedule(START + MINUTE, () => {
+        for (const arn of [
+          EXECUTION,
+          `${other.replace(':stateMachine:', ':execution:')}:r2`,
+          `${other.replace(':stateMachine:', ':execution:')}:r3`,
+        ])
+          answers.push(made.world.sfn.handle('StopExecution', { executionArn: arn, error: 'Stopped' }));
+      });
+      // Nothing is left once the stopped invocations answer (two minutes in): the clock goes idle long
+      // before the limit, so no wait of a stopped execution still holds it nor sleeps on it.
+      const ended = await made.clock.run(() => false, START + 180 * MINUTE);
+      return { made, answers, ended };
+    };
+
+    const { made, answers, ended } = await stopAll();
+
+    expect(ended).toBe('idle');
+    expect(made.clock.nowMillis).toBe(START + 2 * MINUTE);
+    expect(answers).toEqual([0, 1, 2].map(() => ({ stopDate: new Date(START + MINUTE) })));
+    expect(made.world.sfn.open).toBe(0);
+    expect([...made.world.sfn.executions.values()].map((e) => [e.name, e.status, e.stopDate])).toEqual([
+      ['r1', 'ABORTED', new Date(START + MINUTE)],
+      ['r2', 'ABORTED', new Date(START + MINUTE)],
+      ['r3', 'ABORTED', new Date(START + MINUTE)],
+    ]);
+    expect(made.lambda.calls.map((call) => [call.key, call.answeredAt])).toEqual([
+      ['slow', START + 2 * MINUTE],
+      ['slow', START + 2 * MINUTE],
+    ]);
+    // The same run again: the same histories, to the millisecond.
+    const again = await stopAll();
+    const histories = (m: typeof made) => [...m.world.sfn.executions.values()].map((e) => e.history);
+    expect(histories(again.made)).toEqual(histories(made));
+  });
+
+  it('answers a stop of an execution that already ended with its stop date, and changes nothing', async () => {
+    const made = running('Deploy', { Deploy: task('deploy') });
+    await made.clock.run(() => false, START + 180 * MINUTE);
+    expect(made.execution.status).toBe('SUCCEEDED');
+
+    expect(made.world.sfn.handle('StopExecution', { executionArn: EXECUTION, error: 'Stopped' })).toEqual({
+      stopDate: made.execution.stopDate,
+    });
+    expect(made.execution).toMatchObject({ status: 'SUCCEEDED' });
+    expect(made.execution.error).toBeUndefined();
+  });
 });
