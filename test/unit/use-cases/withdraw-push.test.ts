@@ -1138,6 +1138,39 @@ describe('Use case: withdrawing a push queued as data', () => {
       expect(store.notified.has(`${nameOf('a')}#superseded`)).toBe(false);
     });
 
+    // Known gap: the mark is the only commitment the trigger and the lock read. A withdrawal whose mark
+    // write fails past the SDK's retries (and cannot be read) after its removal still records and tells the
+    // push withdrawn, unmarked: its event delivered again queues it, and it is released. Closing it needs
+    // the trigger and the lock to refuse a push recorded failed as withdrawn too (its record is written
+    // before anyone is told), or the withdrawal to keep the mark's write as a retried step of its own.
+    it.skip('never releases a push told withdrawn whose mark write failed past its retries, when its event comes again', async () => {
+      holdLock();
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
+      const mark = store.markNotified.bind(store);
+      const read = store.wasNotified.bind(store);
+      const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      store.markNotified = async (releaseId, kind) => {
+        if (kind === 'superseded') throw throttled();
+        return mark(releaseId, kind);
+      };
+      store.wasNotified = async (releaseId, kind) => {
+        if (kind === 'superseded') throw throttled();
+        return read(releaseId, kind);
+      };
+      await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'withdrawn', told: true });
+      store.markNotified = mark;
+      store.wasNotified = read;
+
+      await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
+      await handOff();
+      if (starter.calls.length > 0)
+        await expect(acquireReleaseLock({ store }, config, request, nameOf('a'))).resolves.toMatchObject({
+          acquired: false,
+        });
+      expect(notifier.events()).toEqual(['failed']);
+    });
+
     it('refuses an empty reason', async () => {
       await expect(withdraw(nameOf('a'), '  ')).rejects.toThrow(/needs a reason/);
     });
