@@ -229,16 +229,7 @@ const endStoppedAfterPromotion = async (
   const at = now();
   const { when, cut } = windowWords(progress, at, target.rollbackWindow);
   const toVersion = record.toVersion ?? record.releaseId;
-  const subject: ReleaseSubject = {
-    releaseId: record.releaseId,
-    service: record.service,
-    requestedAt: record.requestedAt,
-    strategy: declared.strategy.type,
-    toVersion,
-    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
-    ...(record.image ? { digest: record.image.digest } : {}),
-    ...(record.changeTime ? { changeTime: record.changeTime } : {}),
-  };
+  const subject = subjectOfRecord(record, declared, toVersion);
   const { endsAt: _endsAt, watchedAlarms: _watched, ...rest } = progress;
   // A rolling update keeps nothing warm: only a window cut short leaves something untrue to tell.
   if (target.type !== 'ecs-alb' && !cut) {
@@ -362,6 +353,22 @@ const endStoppedAfterPromotion = async (
   return { ended: true, reason };
 };
 
+/** The release-events subject of a stopped release, from its record (it has no deployment to read). */
+const subjectOfRecord = (
+  record: ReleaseRecord,
+  declared: ServiceConfig,
+  toVersion: string,
+): ReleaseSubject => ({
+  releaseId: record.releaseId,
+  service: record.service,
+  requestedAt: record.requestedAt,
+  strategy: declared.strategy.type,
+  toVersion,
+  ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
+  ...(record.image ? { digest: record.image.digest } : {}),
+  ...(record.changeTime ? { changeTime: record.changeTime } : {}),
+});
+
 /** What ending a stopped release takes: its record, the people's topic, the release-events topic, traffic. */
 export interface StoppedReleasePorts extends Pick<ReleasePorts, 'store' | 'notifier'> {
   events?: ReleaseEvents;
@@ -440,16 +447,7 @@ export const endStoppedRelease = async (
     updatedAt: at,
   };
   const { endsAt: _endsAt, watchedAlarms: _watched, ...settled } = progress;
-  const subject: ReleaseSubject = {
-    releaseId: record.releaseId,
-    service: record.service,
-    requestedAt: record.requestedAt,
-    strategy: declared.strategy.type,
-    toVersion,
-    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
-    ...(record.image ? { digest: record.image.digest } : {}),
-    ...(record.changeTime ? { changeTime: record.changeTime } : {}),
-  };
+  const subject = subjectOfRecord(record, declared, toVersion);
   await publishTransition(
     ports.events,
     subject,
