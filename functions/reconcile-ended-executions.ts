@@ -1,7 +1,7 @@
 import { createSfnExecutionHistory } from '../lib/adapters/sfn-workflow.ts';
 import { environment } from '../lib/env.ts';
 import { alarmNotificationsFromSns, earliestStateChange } from '../lib/events/alarm-notification.ts';
-import { snsEventSchema } from '../lib/events/release-event.ts';
+import { snsEventSchema } from '../lib/events/sns.ts';
 import type { ExecutionHistory } from '../lib/ports/index.ts';
 import { reconcileEndedExecutions } from '../lib/use-cases/reconcile-ended-executions.ts';
 import { lazyPort } from './shared/adapters.ts';

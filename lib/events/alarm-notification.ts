@@ -1,7 +1,5 @@
 import * as z from 'zod/mini';
-import { InvalidInputError } from '../errors.ts';
-import { parseInput } from './parse.ts';
-import { snsEventSchema } from './release-event.ts';
+import { snsMessagesOf } from './sns.ts';
 
 const text = () => z.string().check(z.minLength(1));
 
@@ -37,14 +35,4 @@ export const earliestStateChange = (notifications: readonly AlarmNotification[])
  * naming it: the subscription points at the wrong topic, or the message was damaged.
  */
 export const alarmNotificationsFromSns = (event: unknown): AlarmNotification[] =>
-  parseInput(snsEventSchema, event, 'SNS event').Records.map((record, index) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(record.Sns.Message);
-    } catch {
-      throw new InvalidInputError(
-        `SNS record ${index} (message ${record.Sns.MessageId} from ${record.Sns.TopicArn}) is not JSON: not a CloudWatch alarm notification`,
-      );
-    }
-    return parseInput(alarmNotificationSchema, body, `alarm notification ${record.Sns.MessageId}`);
-  });
+  snsMessagesOf(event, alarmNotificationSchema, 'CloudWatch alarm notification');

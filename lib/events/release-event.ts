@@ -1,8 +1,9 @@
 import * as z from 'zod/mini';
 import { NOTIFICATION_KINDS } from '../domain/notifications.ts';
 import { RELEASE_STATES, type ReleaseEventMessage } from '../domain/progress.ts';
-import { InvalidInputError } from '../errors.ts';
-import { parseInput } from './parse.ts';
+import { snsMessagesOf } from './sns.ts';
+
+export { snsEventSchema } from './sns.ts';
 
 const text = () => z.string().check(z.minLength(1));
 
@@ -55,33 +56,10 @@ export const releaseEventMessageSchema = z.looseObject({
   }),
 });
 
-/** The SNS event Lambda receives from a topic subscription: its records, each with the message as text. */
-export const snsEventSchema = z.object({
-  Records: z.array(
-    z.looseObject({
-      Sns: z.looseObject({ TopicArn: text(), MessageId: text(), Message: z.string() }),
-    }),
-  ),
-});
-
 /**
  * The release events an SNS invocation carries, in record order (SNS hands Lambda one record per
  * invocation, but the event shape is a list). A record that is not a release event is an error naming it:
  * the subscription points at the wrong topic, or the message was damaged.
  */
 export const releaseEventsFromSns = (event: unknown): ReleaseEventMessage[] =>
-  parseInput(snsEventSchema, event, 'SNS event').Records.map((record, index) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(record.Sns.Message);
-    } catch {
-      throw new InvalidInputError(
-        `SNS record ${index} (message ${record.Sns.MessageId} from ${record.Sns.TopicArn}) is not JSON: not a release event`,
-      );
-    }
-    return parseInput(
-      releaseEventMessageSchema,
-      body,
-      `release event ${record.Sns.MessageId}`,
-    ) as unknown as ReleaseEventMessage;
-  });
+  snsMessagesOf(event, releaseEventMessageSchema, 'release event') as unknown as ReleaseEventMessage[];
