@@ -70,6 +70,49 @@ const stopped = {
   cause: 'stopped by on-call',
 };
 
+/** `declared` moved to an ecs-rolling target (ECS service checkout-svc), with `rollbackWindow` seconds if given. */
+const onRollingTarget = (rollbackWindow?: number): typeof declared =>
+  ({
+    ...declared,
+    target: {
+      type: 'ecs-rolling',
+      cluster: 'prod',
+      container: 'app',
+      service: 'checkout-svc',
+      ...(rollbackWindow === undefined ? {} : { rollbackWindow }),
+    },
+  }) as unknown as typeof declared;
+
+/** v1's release, promoted yesterday: what shipline rollback would release again. */
+const v1PromotedYesterday = (): ReleaseRecord => ({
+  service: 'checkout',
+  releaseId: 'checkout-v1',
+  requestedAt: '2025-03-03T09:00:00Z',
+  status: 'promoted',
+  toVersion: 'v1',
+  image: { digest: V1_DIGEST, tag: 'v1' },
+  endedAt: '2025-03-03T09:32:00.000Z',
+});
+
+/**
+ * v2 still holds checkout's lock and SNS refuses the next publish: the hand-off of its stopped execution
+ * must hand the service on before telling fails. Returns the hand-off's other ports and the stop to hand off.
+ */
+const holdLockAndFailTelling = (store: InMemoryReleaseStore, notifier: FakeNotifier) => {
+  store.locks.set('checkout', {
+    holder: V2_RELEASE_ID,
+    requestedAt: '2025-03-04T10:00:00Z',
+    acquiredAt: '2025-03-04T10:00:01.000Z',
+    leaseExpiresAt: Date.parse(NOW) / 1000 + 3600,
+  });
+  notifier.failNext = Object.assign(new Error('SNS down'), { name: 'InternalErrorException' });
+  return {
+    tokens: new FakeTaskTokens(),
+    starter: new FakeExecutionStarter(STATE_MACHINE_ARN),
+    change: { ...stopped, input: JSON.stringify({ service: 'checkout' }) },
+  };
+};
+
 describe('Use case: a release whose execution ended outside its own states (endStoppedRelease)', () => {
   let store: InMemoryReleaseStore;
   let notifier: FakeNotifier;
@@ -226,26 +269,14 @@ describe('Use case: a release whose execution ended outside its own states (endS
   });
 
   it('says what to check for a rolling service (no weights to read)', async () => {
-    const rolling = {
-      ...declared,
-      target: { type: 'ecs-rolling', cluster: 'prod', container: 'app', service: 'checkout-svc' },
-    } as unknown as ServiceConfig;
+    const rolling = onRollingTarget();
     await expect(servingWords(rolling, router)).resolves.toBe(
       'the rolling update of ECS service checkout-svc may be part-way: check its deployments',
     );
   });
 
   describe('on an ecs-rolling target (no weights: the rolling update is the shift)', () => {
-    const rolling = {
-      ...declared,
-      target: {
-        type: 'ecs-rolling',
-        cluster: 'prod',
-        container: 'app',
-        service: 'checkout-svc',
-        rollbackWindow: 0,
-      },
-    } as unknown as typeof declared;
+    const rolling = onRollingTarget(0);
     /** v2's rolling release, at `kind` (step `step` of 4: deploy, await-ready, bake, retire) when stopped. */
     const rollingAt = (
       step: number,
@@ -267,16 +298,7 @@ describe('Use case: a release whose execution ended outside its own states (endS
     });
 
     it('tells a release stopped during its bake that its rolling update completed and v2 serves: never "0%"', async () => {
-      // v1's release, promoted yesterday: what shipline rollback would release again.
-      await store.putRecord({
-        service: 'checkout',
-        releaseId: 'checkout-v1',
-        requestedAt: '2025-03-03T09:00:00Z',
-        status: 'promoted',
-        toVersion: 'v1',
-        image: { digest: V1_DIGEST, tag: 'v1' },
-        endedAt: '2025-03-03T09:32:00.000Z',
-      });
+      await store.putRecord(v1PromotedYesterday());
       await store.putRecord(rollingAt(3, 'bake', 'Bake 10m watching 1 alarm'));
 
       const result = await endStoppedRelease(ports(), settings, rolling, stopped);
@@ -311,16 +333,7 @@ describe('Use case: a release whose execution ended outside its own states (endS
   });
 
   it('hands the service on even when telling fails, then fails so the event is retried', async () => {
-    const tokens = new FakeTaskTokens();
-    const starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
-    store.locks.set('checkout', {
-      holder: V2_RELEASE_ID,
-      requestedAt: '2025-03-04T10:00:00Z',
-      acquiredAt: '2025-03-04T10:00:01.000Z',
-      leaseExpiresAt: Date.parse(NOW) / 1000 + 3600,
-    });
-    notifier.failNext = Object.assign(new Error('SNS down'), { name: 'InternalErrorException' });
-    const change = { ...stopped, input: JSON.stringify({ service: 'checkout' }) };
+    const { tokens, starter, change } = holdLockAndFailTelling(store, notifier);
     const endStopped = () => endStoppedRelease(ports(), settings, declared, change);
 
     await expect(handOffEndedExecution({ store, tokens, starter, endStopped }, change)).rejects.toThrow(
@@ -391,16 +404,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
     events = new FakeReleaseEvents();
     router = new FakeTrafficRouter();
     router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
-    // v1's release, promoted yesterday: what shipline rollback would release again.
-    await store.putRecord({
-      service: 'checkout',
-      releaseId: 'checkout-v1',
-      requestedAt: '2025-03-03T09:00:00Z',
-      status: 'promoted',
-      toVersion: 'v1',
-      image: { digest: V1_DIGEST, tag: 'v1' },
-      endedAt: '2025-03-03T09:32:00.000Z',
-    });
+    await store.putRecord(v1PromotedYesterday());
     await store.putRecord(inWindow());
     await store.claimIdleSlot('checkout', V2_RELEASE_ID);
     await store.recordPromotion({
@@ -729,16 +733,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
   });
 
   it('on a rolling service tells that the window was cut short and that nothing was kept warm', async () => {
-    const rolling = {
-      ...declared,
-      target: {
-        type: 'ecs-rolling',
-        cluster: 'prod',
-        container: 'app',
-        service: 'checkout-svc',
-        rollbackWindow: 900,
-      },
-    } as unknown as typeof declared;
+    const rolling = onRollingTarget(900);
 
     // v1 was never released through Shipline here: shipline rollback would have nothing to roll back to.
     store.records.delete([...store.records.keys()].find((key) => key.includes('checkout-v1')) ?? '');
@@ -757,16 +752,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
   });
 
   it('tells nothing of a rolling service stopped after its rollback window, but no longer records it as in its window', async () => {
-    const rolling = {
-      ...declared,
-      target: {
-        type: 'ecs-rolling',
-        cluster: 'prod',
-        container: 'app',
-        service: 'checkout-svc',
-        rollbackWindow: 900,
-      },
-    } as unknown as typeof declared;
+    const rolling = onRollingTarget(900);
 
     // The window ended at 10:47; the stop came as its alarms were confirmed, before the retire step closed.
     const result = await withClock('2025-03-04T10:47:05.000Z', () =>
@@ -786,16 +772,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
   });
 
   it('tells nothing of a rolling service without a rollback window stopped after its promotion: nothing was cut short, nothing kept warm', async () => {
-    const rolling = {
-      ...declared,
-      target: {
-        type: 'ecs-rolling',
-        cluster: 'prod',
-        container: 'app',
-        service: 'checkout-svc',
-        rollbackWindow: 0,
-      },
-    } as unknown as typeof declared;
+    const rolling = onRollingTarget(0);
     await store.updateRecord('checkout', '2025-03-04T10:00:00Z', V2_RELEASE_ID, {
       progress: {
         sequence: progressSequence('promoted', 4),
@@ -815,16 +792,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
   });
 
   it('hands the service on even when telling fails, then fails so the event is retried', async () => {
-    const tokens = new FakeTaskTokens();
-    const starter = new FakeExecutionStarter(STATE_MACHINE_ARN);
-    store.locks.set('checkout', {
-      holder: V2_RELEASE_ID,
-      requestedAt: '2025-03-04T10:00:00Z',
-      acquiredAt: '2025-03-04T10:00:01.000Z',
-      leaseExpiresAt: Date.parse(NOW) / 1000 + 3600,
-    });
-    notifier.failNext = Object.assign(new Error('SNS down'), { name: 'InternalErrorException' });
-    const change = { ...stopped, input: JSON.stringify({ service: 'checkout' }) };
+    const { tokens, starter, change } = holdLockAndFailTelling(store, notifier);
     const endStopped = () => endStoppedRelease(ports(), settings, declared, change);
 
     await expect(handOffEndedExecution({ store, tokens, starter, endStopped }, change)).rejects.toThrow(
