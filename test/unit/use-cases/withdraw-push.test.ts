@@ -26,6 +26,28 @@ const config = repoConfig();
 const SETTINGS = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
 const ALICE = { via: 'cli', id: 'arn:aws:sts::123456789012:assumed-role/operator/alice' } as const;
 
+/**
+ * Sends every call of `methods` on `store` through `around` with its 1-based number across all of them, so
+ * a test can fail or lose the n-th call; `original` makes the real call. Returns how many calls were made.
+ */
+const throughStoreCalls = <M extends keyof InMemoryReleaseStore>(
+  store: InMemoryReleaseStore,
+  methods: readonly M[],
+  around: (call: number, method: M, original: () => Promise<unknown>, args: never[]) => Promise<unknown>,
+): (() => number) => {
+  let call = 0;
+  for (const method of methods) {
+    const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
+    Object.assign(store, {
+      [method]: async (...args: never[]) => {
+        call += 1;
+        return around(call, method, () => original(...args), args);
+      },
+    });
+  }
+  return () => call;
+};
+
 describe('Use case: withdrawing a push queued as data', () => {
   let store: InMemoryReleaseStore;
   let tokens: FakeTaskTokens;
@@ -70,6 +92,13 @@ describe('Use case: withdrawing a push queued as data', () => {
       () => SETTINGS,
       () => TOPIC_ARN,
     );
+  };
+
+  /** A fresh account where push a (v3, at 10:05) is queued behind the holder: each fault's attempt starts here. */
+  const queueOnFreshAccount = async () => {
+    freshAccount();
+    holdLock();
+    await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
   };
 
   beforeEach(() => {
@@ -927,34 +956,20 @@ describe('Use case: withdrawing a push queued as data', () => {
         'putRecord',
       ] as const;
       // Count the calls one fault-free withdrawal makes, then fail each of them in turn.
-      const setUp = async () => {
-        freshAccount();
-        holdLock();
-        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
-      };
-      const inject = (failAt: number) => {
-        let call = 0;
-        for (const method of methods) {
-          const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
-          Object.assign(store, {
-            [method]: async (...args: never[]) => {
-              call += 1;
-              if (call === failAt)
-                throw Object.assign(new Error(`${method} throttled`), { name: 'ThrottlingException' });
-              return original(...args);
-            },
-          });
-        }
-        return () => call;
-      };
-      await setUp();
+      const inject = (failAt: number) =>
+        throughStoreCalls(store, methods, async (call, method, original) => {
+          if (call === failAt)
+            throw Object.assign(new Error(`${method} throttled`), { name: 'ThrottlingException' });
+          return original();
+        });
+      await queueOnFreshAccount();
       const calls = inject(0);
       await withdraw(nameOf('a'));
       const total = calls();
       expect(total).toBeGreaterThan(3);
 
       for (let failAt = 1; failAt <= total; failAt += 1) {
-        await setUp();
+        await queueOnFreshAccount();
         inject(failAt);
         const first = await withdraw(nameOf('a')).catch((error: Error) => error);
         if (first instanceof Error) {
@@ -988,38 +1003,26 @@ describe('Use case: withdrawing a push queued as data', () => {
         'putRecord',
         'readRecord',
       ] as const;
-      const setUp = async () => {
-        freshAccount();
-        holdLock();
-        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
-      };
       const inject = (loseAt: number) => {
-        let call = 0;
         const lost: string[] = [];
-        for (const method of methods) {
-          const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
-          Object.assign(store, {
-            [method]: async (...args: never[]) => {
-              call += 1;
-              const result = await original(...args);
-              if (call === loseAt) {
-                lost.push(typeof args[1] === 'string' ? `${method}(${args[1]})` : method);
-                throw Object.assign(new Error(`${method}: connection timed out`), { name: 'TimeoutError' });
-              }
-              return result;
-            },
-          });
-        }
-        return { calls: () => call, lost };
+        const calls = throughStoreCalls(store, methods, async (call, method, original, args) => {
+          const result = await original();
+          if (call === loseAt) {
+            lost.push(typeof args[1] === 'string' ? `${method}(${args[1]})` : method);
+            throw Object.assign(new Error(`${method}: connection timed out`), { name: 'TimeoutError' });
+          }
+          return result;
+        });
+        return { calls, lost };
       };
-      await setUp();
+      await queueOnFreshAccount();
       const { calls } = inject(0);
       await withdraw(nameOf('a'));
       const total = calls();
       expect(total).toBeGreaterThan(3);
 
       for (let loseAt = 1; loseAt <= total; loseAt += 1) {
-        await setUp();
+        await queueOnFreshAccount();
         const { lost } = inject(loseAt);
         const first = await withdraw(nameOf('a')).catch((error: Error) => error);
         const at = `answer lost at call ${loseAt} (${lost.join(', ')})`;
@@ -1363,11 +1366,6 @@ describe('Use case: withdrawing a push queued as data', () => {
   describe('Function: releaseLockAndWakeNext with a fault at any one call', () => {
     it('starts the queued push exactly once on the retried hand-off, and a withdrawal between the attempts never both withdraws and starts it', async () => {
       const methods = ['readLock', 'releaseLock', 'readWaiter', 'replaceWaiter', 'dequeueWaiter'] as const;
-      const setUp = async () => {
-        freshAccount();
-        holdLock();
-        await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
-      };
       const inject = (failAt: number) => {
         let call = 0;
         const fault = (name: string) => {
@@ -1375,15 +1373,10 @@ describe('Use case: withdrawing a push queued as data', () => {
           if (call === failAt)
             throw Object.assign(new Error(`${name} denied`), { name: 'AccessDeniedException' });
         };
-        for (const method of methods) {
-          const original = (store[method] as (...args: never[]) => Promise<unknown>).bind(store);
-          Object.assign(store, {
-            [method]: async (...args: never[]) => {
-              fault(method);
-              return original(...args);
-            },
-          });
-        }
+        throughStoreCalls(store, methods, async (_call, method, original) => {
+          fault(method);
+          return original();
+        });
         const start = starter.start.bind(starter);
         starter.start = async (name, input) => {
           fault('StartExecution');
@@ -1391,7 +1384,7 @@ describe('Use case: withdrawing a push queued as data', () => {
         };
         return () => call;
       };
-      await setUp();
+      await queueOnFreshAccount();
       const calls = inject(0);
       await handOff();
       const total = calls();
@@ -1401,7 +1394,7 @@ describe('Use case: withdrawing a push queued as data', () => {
       for (const withdrawBetween of [false, true, 'its removal applied, its response lost'] as const) {
         for (let failAt = 1; failAt <= total; failAt += 1) {
           const at = `fault at call ${failAt}${withdrawBetween ? `, withdrawal between${withdrawBetween === true ? '' : ` (${withdrawBetween})`}` : ''}`;
-          await setUp();
+          await queueOnFreshAccount();
           inject(failAt);
           const first = await handOff().catch((error: Error) => error);
           let withdrawn: Awaited<ReturnType<typeof withdraw>> | undefined;
