@@ -36,6 +36,31 @@ const expectSoonAfter = (actual: number | undefined, expected: number, slackSeco
   expect(actual).toBeLessThanOrEqual(expected + slackSeconds);
 };
 
+/** v2's execution was stopped, and v3, the push queued behind it, then started and succeeded. */
+const expectV2StoppedThenQueuedV3Released = (result: ScenarioResult): void => {
+  expect(result.expectations?.failures).toEqual([]);
+  expect(result.executions.map((e) => [e.version, e.status])).toEqual([
+    ['v2', 'ABORTED'],
+    ['v3', 'SUCCEEDED'],
+  ]);
+  expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+};
+
+/**
+ * v2, stopped at 25% and not rolled back, ended failed with the split it left on its record, and people
+ * were told so once, soon after `toldAt` (seconds of virtual time).
+ */
+const expectV2EndedSplitAndToldOnce = (result: ScenarioResult, toldAt: number): void => {
+  const stoppedV2 = result.releases.find((r) => r.toVersion === 'v2');
+  expect(stoppedV2?.status).toBe('failed');
+  expect(stoppedV2?.reason).toContain('traffic is split: blue 75% / green 25%');
+  const failed = result.notifications.filter((n) => n.message.event === 'failed');
+  expect(failed.map((n) => n.subject)).toEqual([
+    expect.stringMatching(/^\[shipline\] checkout: release of v2 failed: stopped outside Shipline at 25%/),
+  ]);
+  expectSoonAfter(failed[0]?.t, toldAt);
+};
+
 /**
  * Requests the regressed version served: its share of the scenario's 6000 requests a minute from onset
  * (detection) until traffic was back on the stable slot (the rollback reaction).
@@ -296,12 +321,7 @@ describe('Sandbox: example scenarios', () => {
 
   it('starts a push queued behind a release a person stops, from the execution status change event', async () => {
     const result = await run('queued-push-after-abort.yml');
-    expect(result.expectations?.failures).toEqual([]);
-    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
-      ['v2', 'ABORTED'],
-      ['v3', 'SUCCEEDED'],
-    ]);
-    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+    expectV2StoppedThenQueuedV3Released(result);
     // The ABORTED event reaches the hand-off 30 s late (and twice): v3 starts then, not at v2's lease end.
     const stopped = result.timeline.find((e) => e.kind === 'execution' && e.text.startsWith('ABORTED'));
     expect(stopped?.t).toBe(15 * 60);
@@ -315,14 +335,7 @@ describe('Sandbox: example scenarios', () => {
     expect(result.servingVersion).toBe('v3');
     // Nothing rolled v2 back: its record ends, and people are told (once, though the event came twice)
     // that it stopped at 25% with traffic left split, before v3 plans on that split.
-    const stoppedV2 = result.releases.find((r) => r.toVersion === 'v2');
-    expect(stoppedV2?.status).toBe('failed');
-    expect(stoppedV2?.reason).toContain('traffic is split: blue 75% / green 25%');
-    const failed = result.notifications.filter((n) => n.message.event === 'failed');
-    expect(failed.map((n) => n.subject)).toEqual([
-      expect.stringMatching(/^\[shipline\] checkout: release of v2 failed: stopped outside Shipline at 25%/),
-    ]);
-    expectSoonAfter(failed[0]?.t, 15 * 60 + 30);
+    expectV2EndedSplitAndToldOnce(result, 15 * 60 + 30);
   });
 
   it('tells a release stopped during its rollback window once: v2 serves, no alarm rolls it back, blue is left warm and how to scale it down', async () => {
@@ -484,12 +497,7 @@ describe('Sandbox: example scenarios', () => {
 
   it("ends, tells and hands on a stopped release whose status change event is lost: the executions-aborted alarm's notification reconciles it within minutes", async () => {
     const result = await run('status-change-event-lost.yml');
-    expect(result.expectations?.failures).toEqual([]);
-    expect(result.executions.map((e) => [e.version, e.status])).toEqual([
-      ['v2', 'ABORTED'],
-      ['v3', 'SUCCEEDED'],
-    ]);
-    expect(result.triggers.map((t) => t.status)).toEqual(['started', 'queued']);
+    expectV2StoppedThenQueuedV3Released(result);
     // The event to the status-change function is lost: nothing but the alarm's notification hands v2 on.
     expect(result.timeline.filter((e) => e.kind === 'fault').map((e) => e.text)).toEqual([
       expect.stringMatching(
@@ -510,14 +518,7 @@ describe('Sandbox: example scenarios', () => {
     expect(result.awsCalls['SFN:ListExecutions']).toBe(6);
     // v2's record ends as stopped part-way; people are told once (though two notifications reconciled it),
     // with what serves, before v3 plans on the split.
-    const stoppedV2 = result.releases.find((r) => r.toVersion === 'v2');
-    expect(stoppedV2?.status).toBe('failed');
-    expect(stoppedV2?.reason).toContain('traffic is split: blue 75% / green 25%');
-    const failed = result.notifications.filter((n) => n.message.event === 'failed');
-    expect(failed.map((n) => n.subject)).toEqual([
-      expect.stringMatching(/^\[shipline\] checkout: release of v2 failed: stopped outside Shipline at 25%/),
-    ]);
-    expectSoonAfter(failed[0]?.t, 17 * 60);
+    expectV2EndedSplitAndToldOnce(result, 17 * 60);
     // The lock is handed on at once: v3 starts then, not when v2's lease lapses.
     expectSoonAfter(result.notifications.find((n) => n.subject.includes('releasing v3'))?.t, 17 * 60);
     expect(result.servingVersion).toBe('v3');
