@@ -27,6 +27,17 @@ import {
   TABLE,
   TOPIC_ARN,
 } from '../unit/fixtures.ts';
+import {
+  HOLDER,
+  LOCK_KEY,
+  lease,
+  NOW,
+  PENDING,
+  PENDING_TOKEN,
+  pendingInput,
+  pendingWait,
+  QUEUE_KEY,
+} from './pending-push.ts';
 import { lambdaContext, setHandlerEnvironment } from './support.ts';
 
 const sfn = mockClient(SFNClient);
@@ -35,51 +46,6 @@ const sns = mockClient(SNSClient);
 const cloudwatch = mockClient(CloudWatchClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const context = lambdaContext('shipline-hand-off-service');
-const NOW = '2025-03-04T10:40:00.000Z';
-const NOW_EPOCH = Date.parse(NOW) / 1000;
-const HOLDER = 'checkout-holder';
-const PENDING = 'checkout-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
-const LOCK_KEY = { pk: 'SERVICE#default#checkout', sk: 'LOCK' };
-const QUEUE_KEY = { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' };
-const PENDING_TOKEN = `pending-push:${PENDING}:2025-03-04T10:05:00.100Z:3:r-1`;
-/** The pending push's execution input, as the trigger queued it (JSON text). */
-const pendingInput = (requestedAt: string) =>
-  JSON.stringify({
-    service: 'checkout',
-    image: { repository: 'checkout', digest: `sha256:${'a'.repeat(64)}`, tag: 'v3' },
-    requestedAt,
-    receivedAt: '2025-03-04T10:05:00.100Z',
-    receivedSeq: 3,
-    receiptId: 'r-1',
-    source: 'ecr-push',
-  });
-const pendingWait = (requestedAt: string) => ({
-  Item: {
-    ...QUEUE_KEY,
-    kind: 'lock-queue',
-    key: 'default/checkout',
-    releaseId: PENDING,
-    service: 'checkout',
-    environment: 'default',
-    taskToken: PENDING_TOKEN,
-    data: {
-      requestedAt,
-      receivedAt: '2025-03-04T10:05:00.100Z',
-      receivedSeq: 3,
-      pendingInput: pendingInput(requestedAt),
-    },
-  },
-});
-const lease = (requestedAt: string) => ({
-  Item: {
-    ...LOCK_KEY,
-    holder: HOLDER,
-    requestedAt,
-    acquiredAt: '2025-03-04T10:00:01.000Z',
-    leaseExpiresAt: NOW_EPOCH + 1800,
-  },
-});
-
 let handler: typeof import('../../functions/hand-off-service.ts')['handler'];
 
 describe('Handler: hand-off-service', () => {

@@ -17,6 +17,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, useClock } from '../../lib/clock.ts';
 import { fixedClock, STATE_MACHINE_ARN } from '../unit/fixtures.ts';
+import {
+  HOLDER,
+  LOCK_KEY,
+  lease,
+  NOW,
+  PENDING,
+  pendingInput,
+  pendingWait,
+  QUEUE_KEY,
+} from './pending-push.ts';
 import { lambdaContext, rejection, setHandlerEnvironment } from './support.ts';
 
 const sfn = mockClient(SFNClient);
@@ -24,26 +34,10 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const sns = mockClient(SNSClient);
 const cloudwatch = mockClient(CloudWatchClient);
 const context = lambdaContext('shipline-reconcile-ended-executions');
-const NOW = '2025-03-04T10:40:00.000Z';
-const NOW_EPOCH = Date.parse(NOW) / 1000;
-const HOLDER = 'checkout-holder';
-const PENDING = 'checkout-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
-const LOCK_KEY = { pk: 'SERVICE#default#checkout', sk: 'LOCK' };
-const QUEUE_KEY = { pk: 'WAIT#QUEUE#default/checkout', sk: 'SOLE' };
-const PENDING_TOKEN = `pending-push:${PENDING}:2025-03-04T10:05:00.100Z:3:r-1`;
 const ALARM_NAME = 'shipline-dev-executions-aborted';
 const ALARM_TOPIC = 'arn:aws:sns:us-east-1:123456789012:shipline-dev-execution-ends';
 const executionArn = (name: string) =>
   `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
-const pendingInput = JSON.stringify({
-  service: 'checkout',
-  image: { repository: 'checkout', digest: `sha256:${'a'.repeat(64)}`, tag: 'v3' },
-  requestedAt: '2025-03-04T10:05:00Z',
-  receivedAt: '2025-03-04T10:05:00.100Z',
-  receivedSeq: 3,
-  receiptId: 'r-1',
-  source: 'ecr-push',
-});
 
 /**
  * What CloudWatch publishes to SNS for an alarm action, and SNS hands Lambda: the shape of AWS's sample
@@ -170,32 +164,8 @@ describe('Handler: reconcile-ended-executions', () => {
       stopDate: new Date('2025-03-04T10:37:30Z'),
       input: JSON.stringify({ service: 'checkout', requestedAt: '2025-03-04T10:00:00Z' }),
     });
-    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves({
-      Item: {
-        ...LOCK_KEY,
-        holder: HOLDER,
-        requestedAt: '2025-03-04T10:00:00Z',
-        acquiredAt: '2025-03-04T10:00:01.000Z',
-        leaseExpiresAt: NOW_EPOCH + 1800,
-      },
-    });
-    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves({
-      Item: {
-        ...QUEUE_KEY,
-        kind: 'lock-queue',
-        key: 'default/checkout',
-        releaseId: PENDING,
-        service: 'checkout',
-        environment: 'default',
-        taskToken: PENDING_TOKEN,
-        data: {
-          requestedAt: '2025-03-04T10:05:00Z',
-          receivedAt: '2025-03-04T10:05:00.100Z',
-          receivedSeq: 3,
-          pendingInput,
-        },
-      },
-    });
+    ddb.on(GetCommand, { Key: LOCK_KEY }).resolves(lease('2025-03-04T10:00:00Z'));
+    ddb.on(GetCommand, { Key: QUEUE_KEY }).resolves(pendingWait('2025-03-04T10:05:00Z'));
     sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(PENDING), startDate: new Date(0) });
 
     await expect(handler(alarmSnsEvent('OK', 'ALARM'), context)).resolves.toMatchObject({
@@ -206,7 +176,7 @@ describe('Handler: reconcile-ended-executions', () => {
       { executionArn: executionArn(HOLDER) },
     ]);
     expect(sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input)).toEqual([
-      { stateMachineArn: STATE_MACHINE_ARN, name: PENDING, input: pendingInput },
+      { stateMachineArn: STATE_MACHINE_ARN, name: PENDING, input: pendingInput('2025-03-04T10:05:00Z') },
     ]);
     expect(ddb.commandCalls(DeleteCommand).map((call) => call.args[0].input)).toContainEqual(
       expect.objectContaining({ Key: LOCK_KEY, ExpressionAttributeValues: { ':holder': HOLDER } }),
