@@ -1,3 +1,4 @@
+import type { FakeExecutionStarter, InMemoryReleaseStore } from '../fakes.ts';
 import { ecrPushEvent } from '../fixtures.ts';
 
 /**
@@ -17,3 +18,21 @@ export const push = (time: string, digit: string, tag: string) =>
 
 /** The execution name the trigger derives for a push of that digest. */
 export const nameOf = (digit: string): string => `checkout-${digit.repeat(32)}`;
+
+/**
+ * The running release (pushed at `requestedAt`, 10:00 unless said) holds checkout's lock with a live lease,
+ * and its execution runs.
+ */
+export const holdCheckoutLock = (
+  store: InMemoryReleaseStore,
+  starter: FakeExecutionStarter,
+  requestedAt = '2025-03-04T10:00:00Z',
+): void => {
+  store.locks.set('checkout', {
+    holder: HOLDER,
+    requestedAt,
+    acquiredAt: '2025-03-04T10:00:01.000Z',
+    leaseExpiresAt: NOW_EPOCH + 3600,
+  });
+  starter.executions.set(HOLDER, {});
+};

@@ -23,7 +23,7 @@ import {
   InMemoryReleaseStore,
 } from '../fakes.ts';
 import { fixedClock, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
-import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
+import { HOLDER, holdCheckoutLock, NOW, nameOf, push } from './queue-fixtures.ts';
 
 /**
  * The trigger's queueing of a push, the holder's hand-off and other pushes' triggers, interleaved at every
@@ -478,13 +478,7 @@ describe('Interleavings of queued pushes, the hand-off and other triggers', () =
   };
 
   const holdLock = () => {
-    store.locks.set('checkout', {
-      holder: HOLDER,
-      requestedAt: '2025-03-04T10:00:00Z',
-      acquiredAt: '2025-03-04T10:00:01.000Z',
-      leaseExpiresAt: NOW_EPOCH + 3600,
-    });
-    starter.executions.set(HOLDER, {});
+    holdCheckoutLock(store, starter);
   };
 
   const SEEDS = 40;

@@ -23,7 +23,7 @@ import {
   InMemoryReleaseStore,
 } from '../fakes.ts';
 import { repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
-import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
+import { HOLDER, holdCheckoutLock, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
 
 const config = repoConfig();
 const SETTINGS = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
@@ -56,13 +56,7 @@ describe('Use case: pushes queued as data (pending pushes)', () => {
 
   /** The running release (pushed at 10:00) holds the lock with a live lease. */
   const holdLock = (requestedAt = '2025-03-04T10:00:00Z') => {
-    store.locks.set('checkout', {
-      holder: HOLDER,
-      requestedAt,
-      acquiredAt: '2025-03-04T10:00:01.000Z',
-      leaseExpiresAt: NOW_EPOCH + 3600,
-    });
-    starter.executions.set(HOLDER, {});
+    holdCheckoutLock(store, starter, requestedAt);
   };
 
   const superseded = () => [...store.records.values()].filter((record) => record.status === 'superseded');

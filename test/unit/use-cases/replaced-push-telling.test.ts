@@ -13,7 +13,7 @@ import {
   InMemoryReleaseStore,
 } from '../fakes.ts';
 import { fixedClock, repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
-import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
+import { HOLDER, holdCheckoutLock, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
 
 const config = repoConfig();
 const SETTINGS = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
@@ -51,13 +51,7 @@ describe('Telling a replaced pending push while SNS fails and the hand-off runs'
     );
     queue = (request, executionName) =>
       queueBehindHolder({ store, starter, tokens, events, supersedePending }, request, executionName);
-    store.locks.set('checkout', {
-      holder: HOLDER,
-      requestedAt: '2025-03-04T10:00:00Z',
-      acquiredAt: '2025-03-04T10:00:01.000Z',
-      leaseExpiresAt: NOW_EPOCH + 3600,
-    });
-    starter.executions.set(HOLDER, {});
+    holdCheckoutLock(store, starter);
   });
 
   const handOff = () =>

@@ -20,7 +20,7 @@ import {
   InMemoryReleaseStore,
 } from '../fakes.ts';
 import { repoConfig, STATE_MACHINE_ARN, TOPIC_ARN, withFixedClock } from '../fixtures.ts';
-import { HOLDER, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
+import { HOLDER, holdCheckoutLock, NOW, NOW_EPOCH, nameOf, push } from './queue-fixtures.ts';
 
 const config = repoConfig();
 const SETTINGS = { region: 'us-east-1', defaultTopicArn: TOPIC_ARN };
@@ -61,13 +61,7 @@ describe('Use case: withdrawing a push queued as data', () => {
 
   /** The running release (pushed at 10:00) holds the lock with a live lease. */
   const holdLock = () => {
-    store.locks.set('checkout', {
-      holder: HOLDER,
-      requestedAt: '2025-03-04T10:00:00Z',
-      acquiredAt: '2025-03-04T10:00:01.000Z',
-      leaseExpiresAt: NOW_EPOCH + 3600,
-    });
-    starter.executions.set(HOLDER, {});
+    holdCheckoutLock(store, starter);
   };
 
   const withdraw = (releaseId: string, reason = 'bad build') =>
