@@ -1,45 +1,14 @@
 import '../../sandbox/polyfills.ts';
 import { describe, expect, it } from 'vitest';
 import { SimulatedAwsError } from '../../sandbox/aws/errors.ts';
-import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
-import { makeWorld, metricAlarm, START } from './support.ts';
+import { metricAlarm, START, worldWithMachineM } from './support.ts';
 
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:shipline-sandbox-execution-ends';
 
-/** A function that returns at once (a token task then waits for a token nobody sends). */
-class IdleLambda extends LambdaRuntime {
-  public constructor() {
-    super([]);
-  }
-  public override forWorld(): LambdaRuntime {
-    return this;
-  }
-  public override async invoke(): Promise<unknown> {
-    return null;
-  }
-}
-
 /** A world whose machine `m` fails at once, or waits on a token (`bake`) until a person stops it. */
 const worldWith = (first: 'bake' | 'fail' = 'fail') => {
-  const made = makeWorld({ lambda: new IdleLambda() });
-  made.world.sfn.createStateMachine('m', {
-    StartAt: 'Step',
-    States: {
-      Step:
-        first === 'bake'
-          ? {
-              Type: 'Task',
-              Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-              Parameters: {
-                FunctionName: { 'Fn::GetAtt': ['watch', 'Arn'] },
-                Payload: { 't.$': '$$.Task.Token' },
-              },
-              End: true,
-            }
-          : { Type: 'Fail', Error: 'ReleaseFailed', Cause: 'it failed' },
-    },
-  });
+  const made = worldWithMachineM(first);
   made.world.sns.topics.add(TOPIC);
   made.world.sns.internalTopics.add(TOPIC);
   return made;

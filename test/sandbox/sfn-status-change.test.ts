@@ -1,45 +1,14 @@
 import '../../sandbox/polyfills.ts';
 import { describe, expect, it, vi } from 'vitest';
-import { LambdaRuntime } from '../../sandbox/lambda-runtime.ts';
-import { makeWorld, START } from './support.ts';
+import { START, worldWithMachineM } from './support.ts';
 
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:m:r1';
 const UUID = expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
-/** A function that returns at once (the task then waits for its token, which nobody sends). */
-class IdleLambda extends LambdaRuntime {
-  public constructor() {
-    super([]);
-  }
-  public override forWorld(): LambdaRuntime {
-    return this;
-  }
-  public override async invoke(): Promise<unknown> {
-    return null;
-  }
-}
-
 /** A world whose machine `m` bakes on a task token (nobody answers) or, with `failing`, fails at once. */
 const worldWith = (first: 'bake' | 'fail') => {
-  const made = makeWorld({ lambda: new IdleLambda() });
-  made.world.sfn.createStateMachine('m', {
-    StartAt: 'Bake',
-    States: {
-      Bake:
-        first === 'bake'
-          ? {
-              Type: 'Task',
-              Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-              Parameters: {
-                FunctionName: { 'Fn::GetAtt': ['watch', 'Arn'] },
-                Payload: { 't.$': '$$.Task.Token' },
-              },
-              End: true,
-            }
-          : { Type: 'Fail', Error: 'ReleaseFailed', Cause: 'it failed' },
-    },
-  });
+  const made = worldWithMachineM(first);
   const emitted = vi.spyOn(made.world, 'emitEvent');
   return { ...made, emitted };
 };

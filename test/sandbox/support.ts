@@ -29,6 +29,45 @@ export const makeWorld = (
   return { clock, world };
 };
 
+/** A function that returns at once (a token task then waits for a token nobody sends). */
+export class IdleLambda extends LambdaRuntime {
+  public constructor() {
+    super([]);
+  }
+  public override forWorld(): LambdaRuntime {
+    return this;
+  }
+  public override async invoke(): Promise<unknown> {
+    return null;
+  }
+}
+
+/**
+ * A bare world (functions idle) whose state machine `m` waits in its one state on a task token nobody sends
+ * (`bake`: it runs until a person stops it or it times out) or fails at once with ReleaseFailed (`fail`).
+ */
+export const worldWithMachineM = (first: 'bake' | 'fail'): ReturnType<typeof makeWorld> => {
+  const made = makeWorld({ lambda: new IdleLambda() });
+  made.world.sfn.createStateMachine('m', {
+    StartAt: 'Step',
+    States: {
+      Step:
+        first === 'bake'
+          ? {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+              Parameters: {
+                FunctionName: { 'Fn::GetAtt': ['watch', 'Arn'] },
+                Payload: { 't.$': '$$.Task.Token' },
+              },
+              End: true,
+            }
+          : { Type: 'Fail', Error: 'ReleaseFailed', Cause: 'it failed' },
+    },
+  });
+  return made;
+};
+
 /**
  * A metric alarm on the load balancer's 5xx count: 2 of 2 one-minute periods over 10, OK for an hour before
  * START (`overrides` change any field).
