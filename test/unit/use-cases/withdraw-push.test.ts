@@ -88,6 +88,20 @@ describe('Use case: withdrawing a push queued as data', () => {
     );
   };
 
+  /**
+   * Runs `between` once, just before the next removal from checkout's queue (a replaceWaiter that puts no
+   * waiter back) is applied: what another call does between the withdrawal's read and its removal.
+   */
+  const beforeQueueRemoval = (between: () => Promise<void>) => {
+    const replace = store.replaceWaiter.bind(store);
+    store.replaceWaiter = async (service, expected, next) => {
+      if (next !== undefined) return replace(service, expected, next);
+      store.replaceWaiter = replace;
+      await between();
+      return replace(service, expected, next);
+    };
+  };
+
   /** A fresh account where push a (v3, at 10:05) is queued behind the holder: each fault's attempt starts here. */
   const queueOnFreshAccount = async () => {
     freshAccount();
@@ -264,17 +278,13 @@ describe('Use case: withdrawing a push queued as data', () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
-      const replace = store.replaceWaiter.bind(store);
       let acquired: Awaited<ReturnType<typeof acquireReleaseLock>> | undefined;
-      store.replaceWaiter = async (service, expected, next) => {
-        if (next !== undefined) return replace(service, expected, next);
-        // The withdrawal's removal, after its mark: the hand-off marks the push as being started, starts
-        // it and takes it out of the queue, and its execution reaches the lock, all before the removal.
-        store.replaceWaiter = replace;
+      // The withdrawal's removal, after its mark: the hand-off marks the push as being started, starts
+      // it and takes it out of the queue, and its execution reaches the lock, all before the removal.
+      beforeQueueRemoval(async () => {
         await handOff();
         acquired = await acquireReleaseLock({ store }, config, request, nameOf('a'));
-        return replace(service, expected, next);
-      };
+      });
 
       await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
 
@@ -291,19 +301,15 @@ describe('Use case: withdrawing a push queued as data', () => {
       // DescribeExecution "is eventually consistent. The results are best effort and may not reflect very
       // recent updates" (Step Functions API reference): the execution just started is not found yet.
       starter.executionState = async () => 'none';
-      const replace = store.replaceWaiter.bind(store);
-      store.replaceWaiter = async (service, expected, next) => {
-        if (next !== undefined) return replace(service, expected, next);
-        // Between the withdrawal's read of the queue and its removal: the hand-off starts the push and its
-        // execution takes the lock, so the removal fails.
-        store.replaceWaiter = replace;
+      // Between the withdrawal's read of the queue and its removal: the hand-off starts the push and its
+      // execution takes the lock, so the removal fails.
+      beforeQueueRemoval(async () => {
         await handOff();
         await expect(acquireReleaseLock({ store }, config, request, nameOf('a'))).resolves.toEqual({
           acquired: true,
           superseded: false,
         });
-        return replace(service, expected, next);
-      };
+      });
 
       await expect(withdraw(nameOf('a'))).resolves.toEqual({ status: 'started', releaseId: nameOf('a') });
 
@@ -320,15 +326,11 @@ describe('Use case: withdrawing a push queued as data', () => {
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
       const request = JSON.parse(store.waiters.get('checkout')?.pendingInput ?? '{}') as ReleaseRequest;
       starter.executionState = async () => 'none';
-      const replace = store.replaceWaiter.bind(store);
-      store.replaceWaiter = async (service, expected, next) => {
-        if (next !== undefined) return replace(service, expected, next);
-        // Before the removal: the hand-off marks the push as being started, starts it and takes it out of
-        // the queue, so the removal fails, and the look after it finds neither the push nor its execution.
-        store.replaceWaiter = replace;
+      // Before the removal: the hand-off marks the push as being started, starts it and takes it out of
+      // the queue, so the removal fails, and the look after it finds neither the push nor its execution.
+      beforeQueueRemoval(async () => {
         await handOff();
-        return replace(service, expected, next);
-      };
+      });
       const mark = store.markNotified.bind(store);
       store.markNotified = async (releaseId, kind) => {
         // Its execution takes the lock after that look, before the withdrawal's mark.
