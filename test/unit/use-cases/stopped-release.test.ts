@@ -113,6 +113,18 @@ const holdLockAndFailTelling = (store: InMemoryReleaseStore, notifier: FakeNotif
   };
 };
 
+/** An empty table, nothing told yet, and the listener rule sending `blue`% to blue and `green`% to green. */
+const freshPorts = (blue: number, green: number) => {
+  const router = new FakeTrafficRouter();
+  router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: blue, [GREEN_TG]: green });
+  return {
+    store: new InMemoryReleaseStore(),
+    notifier: new FakeNotifier(),
+    events: new FakeReleaseEvents(),
+    router,
+  };
+};
+
 describe('Use case: a release whose execution ended outside its own states (endStoppedRelease)', () => {
   let store: InMemoryReleaseStore;
   let notifier: FakeNotifier;
@@ -122,11 +134,7 @@ describe('Use case: a release whose execution ended outside its own states (endS
   withFixedClock(NOW);
 
   beforeEach(async () => {
-    store = new InMemoryReleaseStore();
-    notifier = new FakeNotifier();
-    events = new FakeReleaseEvents();
-    router = new FakeTrafficRouter();
-    router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 75, [GREEN_TG]: 25 });
+    ({ store, notifier, events, router } = freshPorts(75, 25));
     await store.putRecord(baking());
   });
 
@@ -399,11 +407,7 @@ describe('Use case: a promoted release whose execution was stopped before its re
   withFixedClock(NOW);
 
   beforeEach(async () => {
-    store = new InMemoryReleaseStore();
-    notifier = new FakeNotifier();
-    events = new FakeReleaseEvents();
-    router = new FakeTrafficRouter();
-    router.rules.set(LISTENER_RULE_ARN, { [BLUE_TG]: 0, [GREEN_TG]: 100 });
+    ({ store, notifier, events, router } = freshPorts(0, 100));
     await store.putRecord(v1PromotedYesterday());
     await store.putRecord(inWindow());
     await store.claimIdleSlot('checkout', V2_RELEASE_ID);
