@@ -333,12 +333,7 @@ const endStoppedAfterPromotion = async (
   );
   await notifyOnce(ports, declared.topicArn, {
     kind: 'stopped',
-    service: record.service,
-    releaseId: record.releaseId,
-    ...(record.executionArn ? { executionArn: record.executionArn } : {}),
-    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
-    toVersion,
-    region: settings.region,
+    ...recordFacts(record, toVersion, settings),
     reason,
     ...(leftWarm ? { leftWarm, ...(unsure ? { leftWarmUnsure: true } : {}) } : {}),
     details,
@@ -367,6 +362,16 @@ const subjectOfRecord = (
   ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
   ...(record.image ? { digest: record.image.digest } : {}),
   ...(record.changeTime ? { changeTime: record.changeTime } : {}),
+});
+
+/** What a stopped release's notification says of the release itself, from its record. */
+const recordFacts = (record: ReleaseRecord, toVersion: string, settings: PipelineSettings) => ({
+  service: record.service,
+  releaseId: record.releaseId,
+  ...(record.executionArn ? { executionArn: record.executionArn } : {}),
+  ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
+  toVersion,
+  region: settings.region,
 });
 
 /** What ending a stopped release takes: its record, the people's topic, the release-events topic, traffic. */
@@ -464,12 +469,7 @@ export const endStoppedRelease = async (
   // A rollback left unfinished is told as the state machine tells one that gave up: ACTION NEEDED.
   await notifyOnce(ports, declared.topicArn, {
     kind: rollingBack ? 'rollback_failed' : 'failed',
-    service: record.service,
-    releaseId: record.releaseId,
-    ...(record.executionArn ? { executionArn: record.executionArn } : {}),
-    ...(record.fromVersion ? { fromVersion: record.fromVersion } : {}),
-    toVersion,
-    region: settings.region,
+    ...recordFacts(record, toVersion, settings),
     reason,
   });
   // The record last: a failed notification leaves it in progress, so the retried event tells again (once).
