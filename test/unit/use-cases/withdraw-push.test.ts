@@ -640,13 +640,10 @@ describe('Use case: withdrawing a push queued as data', () => {
     it('a newer push replacing it between the mark and the removal: it is told superseded now, not when the service is handed on', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
-      const replace = store.replaceWaiter.bind(store);
-      store.replaceWaiter = async (service, expected, next) => {
-        store.replaceWaiter = replace;
+      beforeQueueRemoval(async () => {
         // The trigger queues a newer push while the withdrawal holds its mark: its telling finds it marked.
         await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
-        return replace(service, expected, next);
-      };
+      });
 
       await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
 
@@ -871,13 +868,10 @@ describe('Use case: withdrawing a push queued as data', () => {
         starter.executions.set(HOLDER, {});
         const queued = store.waiters.get('checkout');
         if (!queued) throw new Error('not queued');
-        const replace = store.replaceWaiter.bind(store);
-        store.replaceWaiter = async (service, expected, next) => {
-          store.replaceWaiter = replace;
+        beforeQueueRemoval(async () => {
           // The hand-off records the push superseded by its holder and takes it out; the removal finds it gone.
           await handOff();
-          return replace(service, expected, next);
-        };
+        });
 
         await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
 
@@ -895,16 +889,13 @@ describe('Use case: withdrawing a push queued as data', () => {
     it('a newer push replacing it between the mark and the removal and started at once by the hand-off: it is told superseded still', async () => {
       holdLock();
       await startRelease({ starter, queue }, config, push('10:05', 'a', 'v3'));
-      const replace = store.replaceWaiter.bind(store);
-      store.replaceWaiter = async (service, expected, next) => {
-        store.replaceWaiter = replace;
+      beforeQueueRemoval(async () => {
         // While the withdrawal holds its mark, a newer push replaces the queued one (its telling and the
         // hand-off's find the mark), and the hand-off starts it and takes it out of the queue: no queued
         // push carries the replaced one when the withdrawal takes its mark back.
         await startRelease({ starter, queue }, config, push('10:08', 'b', 'v4'));
         await handOff();
-        return replace(service, expected, next);
-      };
+      });
 
       await expect(withdraw(nameOf('a'))).resolves.toMatchObject({ status: 'not-queued' });
 
